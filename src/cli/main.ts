@@ -1,0 +1,39 @@
+import { Command, CommanderError } from "commander";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { defineConfigCommand } from "./commands/config.ts";
+import { defineRunCommand } from "./commands/run.ts";
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
+import { NUMAX_VERSION } from "./version.ts";
+
+/**
+ * Builds the `nx` program. Command modules only declare flags here; each action imports its
+ * implementation lazily so that `nx --help` and a tiny `nx run` start fast.
+ */
+export function buildProgram(): Command {
+  const program = new Command("nx")
+    .description("Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.")
+    .version(NUMAX_VERSION, "-V, --version", "print the version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  defineRunCommand(program);
+  defineConfigCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (or the help / version text).
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    process.stderr.write(`nx: error: ${describeError(error)}\n`);
+    if (error instanceof NumaxError && error.code.startsWith("USAGE")) return EXIT_USAGE;
+    return EXIT_RUN_FAILED;
+  }
+}
