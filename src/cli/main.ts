@@ -11,7 +11,9 @@ import { NUMAX_VERSION } from "./version.ts";
  */
 export function buildProgram(): Command {
   const program = new Command("nx")
-    .description("Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.")
+    .description(
+      "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
+    )
     .version(NUMAX_VERSION, "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()

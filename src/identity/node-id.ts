@@ -13,7 +13,10 @@ export function isNodeId(value: string): value is NodeId {
 /** Parses user or wire input; throws a NumaxError naming the bad value. */
 export function parseNodeId(value: string): NodeId {
   if (!isNodeId(value)) {
-    throw new NumaxError("INVALID_NODE_ID", `invalid NodeId "${value}": expected 32 lowercase hex characters`);
+    throw new NumaxError(
+      "INVALID_NODE_ID",
+      `invalid NodeId "${value}": expected 32 lowercase hex characters`,
+    );
   }
   return value;
 }
