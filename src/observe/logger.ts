@@ -7,6 +7,11 @@ export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error"];
 
+/** How log lines are written: `text` for humans at a terminal, `json` (NDJSON) for collectors. */
+export type LogFormat = "text" | "json";
+
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
+
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {

@@ -1,6 +1,53 @@
 import type { Command } from "commander";
+import { addConfigOptions, configFlagsFromOptions } from "../../config/cli-options.ts";
 
-// Owned by the configuration work: `nx config init|validate|show`.
+// `nx config init|validate|show`. Declarations only: each action imports its implementation
+// lazily, so that the TOML parser and the rest stay unloaded for every other command.
 export function defineConfigCommand(program: Command): void {
-  program.command("config").description("create, validate and inspect numax.toml");
+  const config = program
+    .command("config")
+    .description("create, validate and inspect numax.toml")
+    .addHelpText(
+      "after",
+      "\nPrecedence of every setting: CLI flag > NX_* environment variable > numax.toml > default.\nReference: docs/configuration.md",
+    );
+
+  config
+    .command("init")
+    .description("write a commented numax.toml with every key at its default")
+    .option("-o, --output <file>", "write to this file instead of stdout")
+    .option("--force", "overwrite the output file if it exists")
+    .action(async (options: { output?: string; force?: boolean }) => {
+      const { runConfigInit } = await import("../../config/config-commands.ts");
+      await runConfigInit(options, process.stdout);
+    });
+
+  config
+    .command("validate")
+    .description("check a config file without running anything; lists every problem")
+    .requiredOption("--config <file>", "the file to check")
+    .action(async (options: { config: string }) => {
+      const { runConfigValidate } = await import("../../config/config-commands.ts");
+      await runConfigValidate(options, process.stdout);
+    });
+
+  const show = config
+    .command("show")
+    .description("print the values a file sets, or with --effective every effective value and its source")
+    .option("--effective", "every key, with flags, NX_* variables, the file and defaults applied")
+    .option("--json", "print JSON instead of a table");
+  addConfigOptions(show).action(async (options: Record<string, unknown>) => {
+    const { runConfigShow } = await import("../../config/config-commands.ts");
+    const { flags, configPath } = configFlagsFromOptions(options);
+    await runConfigShow(
+      {
+        flags,
+        env: process.env,
+        effective: options.effective === true,
+        json: options.json === true,
+        ...(configPath === undefined ? {} : { config: configPath }),
+      },
+      process.stdout,
+    );
+  });
 }

@@ -1,0 +1,10 @@
+const t = async (name: string, f: () => Promise<unknown>) => { const s = performance.now(); await f(); console.log(name, (performance.now() - s).toFixed(1)); };
+await t("commander", () => import("commander"));
+await t("cli/main", () => import("./src/cli/main.ts"));
+await t("config/resolve", () => import("./src/config/resolve.ts"));
+await t("observe/create-logger", () => import("./src/observe/create-logger.ts"));
+await t("abi/nx-imports", () => import("./src/wasm/abi/nx-imports.ts"));
+await t("abi/wasi", () => import("./src/wasm/abi/wasi.ts"));
+await t("wasm/guest-instance", () => import("./src/wasm/guest-instance.ts"));
+await t("wasm/load", () => import("./src/wasm/load-guest-module.ts"));
+await t("node/run", () => import("./src/node/run-modules-command.ts"));

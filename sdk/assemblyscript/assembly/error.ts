@@ -1,0 +1,121 @@
+// How the SDK reports a failed host call.
+//
+// AssemblyScript has no exceptions a guest can catch, so errors are values:
+// - "absent" is an ordinary answer, never an error: `db.get` returns null, `db.exists` false;
+// - every other failure (reserved key, limit exceeded, sync disabled, host error) follows the
+//   error policy. The default, `OnError.Abort`, ends the guest through `nx.abort` with one line
+//   naming the call, its argument and the code, so a guest never continues on a failed write.
+//   `onError(OnError.Return)` makes the failing call return its neutral value (null, false, 0,
+//   an empty array) instead; `lastError()` then says what happened.
+// `lastError()` always describes the most recent SDK call: `ErrorCode.Ok` after a success.
+
+import { abort as hostAbort } from "./abi";
+
+/** The host's return codes (HOST-ABI.md). */
+export enum ErrorCode {
+  Ok = 0,
+  /** key, value or resource absent */
+  NotFound = -1,
+  /** output buffer too small: the SDK retries with a larger one, so guests do not see it */
+  BufferTooSmall = -2,
+  /** runtime error, invalid pointer or length, or a limit exceeded */
+  Internal = -3,
+  /** key or prefix in the runtime's namespace (`__nx/`) */
+  ReservedKey = -4,
+  /** a sync-only function on a node started without sync */
+  SyncDisabled = -5,
+}
+
+/** What a failing SDK call does. */
+export enum OnError {
+  /** End the guest with a message naming the call and the error (default). */
+  Abort = 0,
+  /** Return the call's neutral value; read `lastError()`. */
+  Return = 1,
+}
+
+let policy: OnError = OnError.Abort;
+let last: ErrorCode = ErrorCode.Ok;
+
+/** Chooses what failing SDK calls do from now on. */
+export function onError(newPolicy: OnError): void {
+  policy = newPolicy;
+}
+
+/** The outcome of the most recent SDK call. */
+export function lastError(): ErrorCode {
+  return last;
+}
+
+/** The ABI name of a return code, e.g. `ERR_RESERVED_KEY`. */
+export function errorName(code: i32): string {
+  switch (code) {
+    case ErrorCode.Ok:
+      return "OK";
+    case ErrorCode.NotFound:
+      return "ERR_NOT_FOUND";
+    case ErrorCode.BufferTooSmall:
+      return "ERR_BUFFER_TOO_SMALL";
+    case ErrorCode.Internal:
+      return "ERR_INTERNAL";
+    case ErrorCode.ReservedKey:
+      return "ERR_RESERVED_KEY";
+    case ErrorCode.SyncDisabled:
+      return "ERR_SYNC_DISABLED";
+    default:
+      return "ERR_UNKNOWN";
+  }
+}
+
+function meaning(code: i32): string {
+  switch (code) {
+    case ErrorCode.NotFound:
+      return "not found";
+    case ErrorCode.BufferTooSmall:
+      return "output larger than the 10 MiB output limit";
+    case ErrorCode.Internal:
+      return "runtime error, limit exceeded (key 1..1024 bytes, value 1 MiB) or capability missing";
+    case ErrorCode.ReservedKey:
+      return "keys under __nx/ belong to the runtime";
+    case ErrorCode.SyncDisabled:
+      return "this node runs without sync; start it with --listen";
+    default:
+      return "unexpected return code";
+  }
+}
+
+/** How an argument appears in an error message: text quoted, bytes by length, nothing else. */
+function describe<T>(value: T): string {
+  if (isString<T>()) {
+    const text = changetype<string>(value);
+    return text.length > 64 ? `"${text.substring(0, 61)}..."` : `"${text}"`;
+  }
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
+  if (value instanceof ArrayBuffer) return `<${value.byteLength} bytes>`;
+  return "";
+}
+
+/**
+ * Records the outcome of a host call and tells whether it succeeded (`code >= 0`). `subject` is
+ * the call's main argument, described only when the call fails (pass 0 for none).
+ * NotFound never aborts: it is how "absent" is answered. Other failures abort under the
+ * Abort policy with "nx: <call>(<argument>): <NAME> (<code>): <meaning>".
+ */
+export function succeeded<T>(code: i32, call: string, subject: T): bool {
+  if (code >= 0) {
+    last = ErrorCode.Ok;
+    return true;
+  }
+  last = code;
+  if (code != ErrorCode.NotFound && policy == OnError.Abort) {
+    abortWith(`nx: ${call}(${describe(subject)}): ${errorName(code)} (${code}): ${meaning(code)}`);
+  }
+  return false;
+}
+
+/** Ends the guest with `message` (a trap the host reports with that text). */
+export function abortWith(message: string): void {
+  const bytes = String.UTF8.encode(message);
+  hostAbort(changetype<usize>(bytes), bytes.byteLength);
+  unreachable();
+}

@@ -1,0 +1,243 @@
+/*
+ * nx.h: the Numax guest ABI for C, C++ and Zig guests compiled to wasm32.
+ *
+ * Every host function of the `nx` import module (docs/host-api.md, HOST-ABI.md), its return
+ * codes and limits, and a few inline helpers. No libc is needed:
+ *
+ *   clang --target=wasm32 -O2 -nostdlib -ffreestanding -I sdk/c \
+ *         -Wl,--no-entry -Wl,--export=run -o hello.wasm hello.c
+ *
+ *   #include "nx.h"
+ *   __attribute__((export_name("run"))) void run(void) { nx_log(NX_LOG_INFO, "hello from C"); }
+ *
+ * Conventions: byte strings are (pointer, length) pairs; read-style functions write into
+ * (out, out_cap) and return the number of bytes written, or a negative NX_ERR_* code. On
+ * NX_ERR_BUFFER_TOO_SMALL retry with a larger buffer. Structured outputs use little-endian u32
+ * fields (read them with nx_u32le).
+ *
+ * The C names carry an `nx_` prefix (the import names do not), so `nx_abort` never clashes
+ * with libc's abort. Zig: `const nx = @cImport(@cInclude("nx.h"));`.
+ */
+#ifndef NX_H
+#define NX_H
+
+#if !defined(__wasm32__)
+#error "nx.h declares WebAssembly imports: compile with --target=wasm32"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- return codes ---------------------------------------------------------------------- */
+
+#define NX_OK 0
+/** key / value / resource absent */
+#define NX_ERR_NOT_FOUND (-1)
+/** out_cap too small: retry with a larger buffer */
+#define NX_ERR_BUFFER_TOO_SMALL (-2)
+/** runtime error, invalid pointer or length, limit exceeded */
+#define NX_ERR_INTERNAL (-3)
+/** key or prefix in the runtime's namespace (`__nx/`) */
+#define NX_ERR_RESERVED_KEY (-4)
+/** a sync-only function on a node without sync */
+#define NX_ERR_SYNC_DISABLED (-5)
+
+/* ---- limits (bytes) -------------------------------------------------------------------- */
+
+#define NX_KEY_BYTES_MAX 1024u
+#define NX_VALUE_BYTES_MAX (1024u * 1024u)
+#define NX_OUTPUT_BYTES_MAX (10u * 1024u * 1024u)
+#define NX_RANDOM_BYTES_MAX (1024u * 1024u)
+#define NX_LOG_BYTES_MAX (8u * 1024u)
+/** Length of a SHA-256 or BLAKE3 digest. */
+#define NX_DIGEST_BYTES 32u
+
+/* ---- log levels ------------------------------------------------------------------------ */
+
+#define NX_LOG_TRACE 0u
+#define NX_LOG_DEBUG 1u
+#define NX_LOG_INFO 2u
+#define NX_LOG_WARN 3u
+#define NX_LOG_ERROR 4u
+
+#define NX_IMPORT(name) __attribute__((import_module("nx"), import_name(#name)))
+
+/* ---- local store (never replicated by itself) ------------------------------------------ */
+
+/** Value of `key` into `out`: its length, NX_ERR_NOT_FOUND or NX_ERR_BUFFER_TOO_SMALL. */
+NX_IMPORT(db_get) int32_t nx_db_get(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+NX_IMPORT(db_set) int32_t nx_db_set(const void *key, uint32_t key_len, const void *val, uint32_t val_len);
+/** NX_OK, also when the key was absent. */
+NX_IMPORT(db_delete) int32_t nx_db_delete(const void *key, uint32_t key_len);
+/** 1 present, 0 absent. */
+NX_IMPORT(db_exists) int32_t nx_db_exists(const void *key, uint32_t key_len);
+/**
+ * Rows whose key starts with `prefix`, in key order, skipping `cursor` rows, at most `limit`.
+ * Output: u32 count, then per row u32 key_len, u32 value_len, key bytes, value bytes.
+ */
+NX_IMPORT(db_scan)
+int32_t nx_db_scan(const void *prefix, uint32_t prefix_len, uint64_t cursor, uint32_t limit, void *out,
+                   uint32_t out_cap);
+/** As nx_db_scan, rows with key > `after` (after_len 0: from the first). */
+NX_IMPORT(db_scan_after)
+int32_t nx_db_scan_after(const void *prefix, uint32_t prefix_len, const void *after, uint32_t after_len,
+                         uint32_t limit, void *out, uint32_t out_cap);
+/** Keys only. Output: u32 count, then per key u32 key_len, key bytes. */
+NX_IMPORT(db_keys)
+int32_t nx_db_keys(const void *prefix, uint32_t prefix_len, uint64_t cursor, uint32_t limit, void *out,
+                   uint32_t out_cap);
+NX_IMPORT(db_keys_after)
+int32_t nx_db_keys_after(const void *prefix, uint32_t prefix_len, const void *after, uint32_t after_len,
+                         uint32_t limit, void *out, uint32_t out_cap);
+
+/* ---- replicated CRDTs (NX_ERR_SYNC_DISABLED on a node without sync) --------------------- */
+
+/** Saturating add. */
+NX_IMPORT(crdt_gcounter_inc) int32_t nx_crdt_gcounter_inc(const void *key, uint32_t key_len, uint64_t delta);
+/** Writes the value as u64 little-endian; returns 8. */
+NX_IMPORT(crdt_gcounter_value)
+int32_t nx_crdt_gcounter_value(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+NX_IMPORT(crdt_pncounter_inc) int32_t nx_crdt_pncounter_inc(const void *key, uint32_t key_len, uint64_t delta);
+NX_IMPORT(crdt_pncounter_dec) int32_t nx_crdt_pncounter_dec(const void *key, uint32_t key_len, uint64_t delta);
+/** Writes the value as i64 little-endian; returns 8. */
+NX_IMPORT(crdt_pncounter_value)
+int32_t nx_crdt_pncounter_value(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+/** The host stamps time and NodeId; this node's own writes stay ordered. */
+NX_IMPORT(crdt_lww_set) int32_t nx_crdt_lww_set(const void *key, uint32_t key_len, const void *val, uint32_t val_len);
+/** Bytes, or NX_ERR_NOT_FOUND when never set. */
+NX_IMPORT(crdt_lww_get) int32_t nx_crdt_lww_get(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+NX_IMPORT(crdt_lww_map_set)
+int32_t nx_crdt_lww_map_set(const void *key, uint32_t key_len, const void *field, uint32_t field_len, const void *val,
+                            uint32_t val_len);
+/** Tombstone: older concurrent writes do not bring the field back. */
+NX_IMPORT(crdt_lww_map_remove)
+int32_t nx_crdt_lww_map_remove(const void *key, uint32_t key_len, const void *field, uint32_t field_len);
+/** NX_ERR_NOT_FOUND when absent or removed. */
+NX_IMPORT(crdt_lww_map_get)
+int32_t nx_crdt_lww_map_get(const void *key, uint32_t key_len, const void *field, uint32_t field_len, void *out,
+                            uint32_t out_cap);
+/** 1 / 0. */
+NX_IMPORT(crdt_lww_map_contains)
+int32_t nx_crdt_lww_map_contains(const void *key, uint32_t key_len, const void *field, uint32_t field_len);
+/** Output: u32 count, then per entry u32 field_len, field, u32 value_len, value; field order. */
+NX_IMPORT(crdt_lww_map_entries)
+int32_t nx_crdt_lww_map_entries(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+NX_IMPORT(crdt_orset_add)
+int32_t nx_crdt_orset_add(const void *key, uint32_t key_len, const void *elem, uint32_t elem_len);
+/** Removes the tags this node has observed: a concurrent add survives. */
+NX_IMPORT(crdt_orset_remove)
+int32_t nx_crdt_orset_remove(const void *key, uint32_t key_len, const void *elem, uint32_t elem_len);
+/** 1 / 0. */
+NX_IMPORT(crdt_orset_contains)
+int32_t nx_crdt_orset_contains(const void *key, uint32_t key_len, const void *elem, uint32_t elem_len);
+/** Output: u32 count, then per element u32 len, bytes; sorted. */
+NX_IMPORT(crdt_orset_elements)
+int32_t nx_crdt_orset_elements(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+/** Inserts after `parent` (parent_len 0: at the head); writes the new element id, returns its length. */
+NX_IMPORT(crdt_rga_insert)
+int32_t nx_crdt_rga_insert(const void *key, uint32_t key_len, const void *parent, uint32_t parent_len,
+                           const void *val, uint32_t val_len, void *out_id, uint32_t out_id_cap);
+/** Tombstone; elements inserted after it stay visible. */
+NX_IMPORT(crdt_rga_delete)
+int32_t nx_crdt_rga_delete(const void *key, uint32_t key_len, const void *id, uint32_t id_len);
+/** Output: u32 count, then per value u32 len, bytes; sequence order. */
+NX_IMPORT(crdt_rga_values) int32_t nx_crdt_rga_values(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+
+/* ---- time, crypto ---------------------------------------------------------------------- */
+
+/** Unix time in milliseconds. */
+NX_IMPORT(time_now) uint64_t nx_time_now(void);
+/** Milliseconds since the runtime started; never decreases. */
+NX_IMPORT(time_monotonic) uint64_t nx_time_monotonic(void);
+/** Fills `out` from the CSPRNG (at most NX_RANDOM_BYTES_MAX per call); returns out_len. */
+NX_IMPORT(random_bytes) int32_t nx_random_bytes(void *out, uint32_t out_len);
+/** Writes the 32-byte digest; returns 32. */
+NX_IMPORT(hash_sha256) int32_t nx_hash_sha256(const void *in, uint32_t in_len, void *out, uint32_t out_cap);
+NX_IMPORT(hash_blake3) int32_t nx_hash_blake3(const void *in, uint32_t in_len, void *out, uint32_t out_cap);
+
+/* ---- system ---------------------------------------------------------------------------- */
+
+/** Only names starting NX_ or NUMAX_ are visible; others answer NX_ERR_NOT_FOUND. */
+NX_IMPORT(env_get) int32_t nx_env_get(const void *name, uint32_t name_len, void *out, uint32_t out_cap);
+NX_IMPORT(module_id) int32_t nx_module_id(void *out, uint32_t out_cap);
+/** Capability names joined by '\n'. */
+NX_IMPORT(host_capabilities) int32_t nx_host_capabilities(void *out, uint32_t out_cap);
+/** name: non-empty ASCII letters, digits and `_ - . :`. */
+NX_IMPORT(event_emit)
+int32_t nx_event_emit(const void *name, uint32_t name_len, const void *payload, uint32_t payload_len);
+/** Ends the guest with `msg` as a trap; does not return. */
+NX_IMPORT(abort) __attribute__((noreturn)) void nx_abort(const void *msg, uint32_t msg_len);
+
+/* ---- network (NX_ERR_SYNC_DISABLED on a node without sync) ------------------------------ */
+
+NX_IMPORT(net_node_id) int32_t nx_net_node_id(void *out, uint32_t out_cap);
+/** Output: u32 count, then per peer u32 addr_len, u32 node_id_len, addr, node_id. */
+NX_IMPORT(net_peers) int32_t nx_net_peers(void *out, uint32_t out_cap);
+
+/* ---- log ------------------------------------------------------------------------------- */
+
+/** Levels NX_LOG_TRACE .. NX_LOG_ERROR; the host shows at most NX_LOG_BYTES_MAX bytes. */
+NX_IMPORT(host_log_v2) void nx_host_log_v2(uint32_t level, const void *msg, uint32_t msg_len);
+
+#undef NX_IMPORT
+
+/* ---- inline helpers -------------------------------------------------------------------- */
+
+/** Length of a NUL-terminated string (no libc needed). */
+static inline uint32_t nx_strlen(const char *text) {
+  uint32_t length = 0;
+  while (text[length] != '\0') length++;
+  return length;
+}
+
+/** Logs a NUL-terminated message at `level`. */
+static inline void nx_log(uint32_t level, const char *message) {
+  nx_host_log_v2(level, message, nx_strlen(message));
+}
+
+/** Ends the guest with a NUL-terminated message. */
+__attribute__((noreturn)) static inline void nx_fail(const char *message) {
+  nx_abort(message, nx_strlen(message));
+}
+
+/** A little-endian u32 field of a structured output. */
+static inline uint32_t nx_u32le(const void *at) {
+  const uint8_t *b = (const uint8_t *)at;
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/** A little-endian u64 (counter values). */
+static inline uint64_t nx_u64le(const void *at) {
+  const uint8_t *b = (const uint8_t *)at;
+  return (uint64_t)nx_u32le(b) | (uint64_t)nx_u32le(b + 4) << 32;
+}
+
+/** nx_db_get / nx_db_set with NUL-terminated keys and values. */
+static inline int32_t nx_db_get_str(const char *key, void *out, uint32_t out_cap) {
+  return nx_db_get(key, nx_strlen(key), out, out_cap);
+}
+
+static inline int32_t nx_db_set_str(const char *key, const char *value) {
+  return nx_db_set(key, nx_strlen(key), value, nx_strlen(value));
+}
+
+/** Writes the lowercase hex form of `bytes` (2 * len characters, then NUL) into `out`. */
+static inline void nx_hex(const void *bytes, uint32_t len, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  const uint8_t *b = (const uint8_t *)bytes;
+  for (uint32_t i = 0; i < len; i++) {
+    out[2 * i] = digits[b[i] >> 4];
+    out[2 * i + 1] = digits[b[i] & 15];
+  }
+  out[2 * len] = '\0';
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NX_H */

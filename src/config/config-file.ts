@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { parse, TomlError } from "smol-toml";
+import type { ConfigIssue } from "./config-error.ts";
+
+/** A numax.toml read and parsed, or the one issue that stopped it (unreadable, not TOML). */
+export type ConfigFileResult =
+  | { readonly ok: true; readonly table: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly issue: ConfigIssue };
+
+/**
+ * Parses TOML text. Integers come back as bigint so that `64.0` (a float) and `64` (an integer)
+ * stay distinguishable and a huge integer is never silently rounded.
+ */
+export function parseConfigText(text: string, path: string): ConfigFileResult {
+  try {
+    return { ok: true, table: parse(text, { integersAsBigInt: true, unsafeKeyBehaviour: "throw" }) };
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    // smol-toml's message is "Invalid TOML document: <what>" followed by a code excerpt.
+    const what = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    return {
+      ok: false,
+      issue: {
+        kind: "syntax",
+        subject: path,
+        source: "file",
+        message: `not valid TOML: ${what}`,
+        line: error.line,
+        column: error.column,
+      },
+    };
+  }
+}
+
+/** Reads and parses a config file; a missing or unreadable file is an issue, not an exception. */
+export async function readConfigFile(path: string): Promise<ConfigFileResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file (`nx config init --output FILE` writes one)"
+        : code === "EISDIR"
+          ? "is a directory, not a file"
+          : code === "EACCES"
+            ? "permission denied"
+            : `cannot be read (${code ?? String(error)})`;
+    return { ok: false, issue: { kind: "unreadable", subject: path, source: "file", message: why } };
+  }
+  return parseConfigText(text, path);
+}

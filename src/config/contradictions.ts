@@ -1,0 +1,146 @@
+import type { ConfigIssue, ConfigSource } from "./config-error.ts";
+import type { NodeConfig } from "./node-config.ts";
+import type { ConfigKey } from "./schema.ts";
+import { formatSocketAddress, type SocketAddress } from "./socket-address.ts";
+
+/** Where a key's effective value came from; `via` names the file, variable or flag. */
+export interface ValueOrigin {
+  readonly source: ConfigSource;
+  readonly via?: string;
+}
+
+interface Rule {
+  /** Keys the rule reads: it is skipped when one of them already has an issue. */
+  readonly keys: readonly ConfigKey[];
+  check(config: NodeConfig): { subject: ConfigKey; message: string } | undefined;
+}
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::"]);
+
+function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  return a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host);
+}
+
+/**
+ * Pairs of keys that make no sense together. Decisions worth knowing:
+ * - mutual TLS needs all of cert, key and ca; an allowlist is only enforceable with a ca;
+ * - `insecure = true` with any TLS material is refused rather than silently ignoring the material;
+ * - `peers` without `network.listen` is refused: `listen` is what turns sync on (seed semantics),
+ *   so the peers would be silently ignored.
+ */
+const RULES: readonly Rule[] = [
+  {
+    keys: ["tls.cert", "tls.key"],
+    check: ({ tls }) => {
+      if (tls.cert !== undefined && tls.key === undefined) {
+        return {
+          subject: "tls.cert",
+          message: "is set but tls.key is not: a certificate needs its private key",
+        };
+      }
+      if (tls.key !== undefined && tls.cert === undefined) {
+        return {
+          subject: "tls.key",
+          message: "is set but tls.cert is not: a private key needs its certificate",
+        };
+      }
+      return undefined;
+    },
+  },
+  {
+    keys: ["tls.cert", "tls.key", "tls.ca"],
+    check: ({ tls }) => {
+      if (tls.cert !== undefined && tls.key !== undefined && tls.ca === undefined) {
+        return {
+          subject: "tls.cert",
+          message: "is set but tls.ca is not: mutual TLS verifies peers against the CA",
+        };
+      }
+      if (tls.ca !== undefined && tls.cert === undefined && tls.key === undefined) {
+        return {
+          subject: "tls.ca",
+          message: "is set but tls.cert and tls.key are not: this node needs its own certificate",
+        };
+      }
+      return undefined;
+    },
+  },
+  {
+    keys: ["tls.allowed_peers", "tls.ca"],
+    check: ({ tls }) =>
+      tls.allowedPeers.length > 0 && tls.ca === undefined
+        ? {
+            subject: "tls.allowed_peers",
+            message: "is set but tls.ca is not: an allowlist needs certificates verified against a CA",
+          }
+        : undefined,
+  },
+  {
+    keys: ["tls.insecure", "tls.cert", "tls.key", "tls.ca", "tls.allowed_peers"],
+    check: ({ tls }) => {
+      if (!tls.insecure) return undefined;
+      const material = [
+        tls.cert !== undefined ? "tls.cert" : undefined,
+        tls.key !== undefined ? "tls.key" : undefined,
+        tls.ca !== undefined ? "tls.ca" : undefined,
+        tls.allowedPeers.length > 0 ? "tls.allowed_peers" : undefined,
+      ].filter((name) => name !== undefined);
+      if (material.length === 0) return undefined;
+      return {
+        subject: "tls.insecure",
+        message: `is true but ${material.join(", ")} ${material.length === 1 ? "is" : "are"} set: choose mutual TLS or plain TCP, not both`,
+      };
+    },
+  },
+  {
+    keys: ["network.peers", "network.listen"],
+    check: ({ network }) =>
+      network.peers.length > 0 && network.listen === undefined
+        ? {
+            subject: "network.peers",
+            message:
+              "is set but network.listen is not: listen turns sync on, without it the peers are never dialed",
+          }
+        : undefined,
+  },
+  {
+    keys: ["limits.reconnect_initial_delay", "limits.reconnect_max_delay"],
+    check: ({ limits }) =>
+      limits.reconnectInitialDelayMs > limits.reconnectMaxDelayMs
+        ? {
+            subject: "limits.reconnect_initial_delay",
+            message: "is longer than limits.reconnect_max_delay: the backoff starts above its own cap",
+          }
+        : undefined,
+  },
+  {
+    keys: ["network.listen", "observability.listen"],
+    check: ({ network, observability }) =>
+      network.listen !== undefined &&
+      observability.listen !== undefined &&
+      sameEndpoint(network.listen, observability.listen)
+        ? {
+            subject: "observability.listen",
+            message: `${formatSocketAddress(observability.listen)} collides with network.listen ${formatSocketAddress(network.listen)}: use another port`,
+          }
+        : undefined,
+  },
+];
+
+/** Issues for every contradiction in a config whose single values are all valid. */
+export function findContradictions(
+  config: NodeConfig,
+  originOf: (key: ConfigKey) => ValueOrigin,
+  hasIssue: (key: ConfigKey) => boolean,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const rule of RULES) {
+    if (rule.keys.some(hasIssue)) continue;
+    const found = rule.check(config);
+    if (found === undefined) continue;
+    const origin = originOf(found.subject);
+    issues.push({ kind: "contradiction", subject: found.subject, ...origin, message: found.message });
+  }
+  return issues;
+}

@@ -1,0 +1,58 @@
+import type { NodeId } from "../identity/node-id.ts";
+import type { LogFormat, LogLevel } from "../observe/logger.ts";
+import type { SocketAddress } from "./socket-address.ts";
+
+/** The sync wire format: MessagePack in production, JSON for `--debug-protocol`. */
+export type SerializationFormat = "msgpack" | "json";
+
+/** How peers are found. Only `static` (the configured `peers`) exists in this version. */
+export type DiscoveryMode = "static";
+
+/**
+ * The effective configuration of one node, typed and normalized: durations in milliseconds,
+ * sizes in bytes, addresses parsed. `undefined` means "not set, feature off" (no `listen`, no
+ * sync; no `observability.listen`, no HTTP endpoint; no `cpu_ms_per_run`, no CPU budget).
+ * Built by `resolveConfig`; every field is documented in `schema.ts` and docs/configuration.md.
+ */
+export interface NodeConfig {
+  readonly storage: {
+    readonly datastorePath: string;
+  };
+  readonly network: {
+    readonly listen: SocketAddress | undefined;
+    readonly peers: readonly SocketAddress[];
+    readonly serializationFormat: SerializationFormat;
+  };
+  readonly tls: {
+    readonly cert: string | undefined;
+    readonly key: string | undefined;
+    readonly ca: string | undefined;
+    readonly allowedPeers: readonly NodeId[];
+    readonly insecure: boolean;
+  };
+  readonly limits: {
+    readonly maxPeers: number;
+    readonly queuedOpsLimit: number;
+    readonly opLogLimit: number;
+    readonly seenOpsLimit: number;
+    readonly maxMessageSizeBytes: number;
+    readonly socketTimeoutMs: number;
+    readonly reconnectInitialDelayMs: number;
+    readonly reconnectMaxDelayMs: number;
+    readonly peerDeadAfterFailures: number;
+    readonly antiEntropyIntervalMs: number;
+    readonly cpuMsPerRun: number | undefined;
+    readonly memoryMaxMb: number;
+  };
+  readonly observability: {
+    readonly listen: SocketAddress | undefined;
+    readonly logLevel: LogLevel;
+    readonly logFormat: LogFormat;
+    readonly requestTimeoutMs: number;
+  };
+  readonly discovery: {
+    readonly mode: DiscoveryMode;
+  };
+}
+
+export type ConfigSection = keyof NodeConfig;

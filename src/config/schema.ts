@@ -1,0 +1,375 @@
+import { NumaxError } from "../errors/numax-error.ts";
+import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../observe/logger.ts";
+import type { ConfigSection, NodeConfig } from "./node-config.ts";
+import { formatSocketAddress, parseSocketAddress } from "./socket-address.ts";
+import {
+  addressKind,
+  booleanKind,
+  durationKind,
+  enumKind,
+  integerKind,
+  listKind,
+  pathKind,
+  secondsKind,
+  sizeKind,
+  type ValueKind,
+} from "./value-kind.ts";
+
+/**
+ * The single source of truth for every configuration key: its TOML section and name, type,
+ * range, default, environment variable, CLI flag and documentation. Validation, `nx config init`,
+ * `nx config show`, the `nx run` flags and docs/configuration.md are all generated from it.
+ * Adding a key = adding an entry here (and its field in NodeConfig: the types insist).
+ */
+
+/** The CLI flag that sets a key (one per key). */
+export interface FlagSpec {
+  /** Long name, e.g. `--listen`. */
+  readonly name: string;
+  /** Placeholder of the argument, e.g. `<host:port>`; absent for a switch. */
+  readonly argument?: string;
+  /** The flag may be repeated; the values form the list (`--peer a --peer b`). */
+  readonly repeatable?: boolean;
+  /** For a switch: the value it stands for, as text (`--debug-protocol` = `json`). */
+  readonly switchValue?: string;
+  /** Help text when the flag needs its own wording (a switch standing for one value). */
+  readonly help?: string;
+}
+
+export interface ConfigKeyDef<V, N extends string = string> {
+  /** Name inside the section, as written in numax.toml. */
+  readonly name: N;
+  readonly kind: ValueKind<V>;
+  /** The default; `undefined` = unset (the feature is off). */
+  readonly default: V | undefined;
+  /** For keys unset by default: the value `nx config init` shows, commented out. */
+  readonly example?: V;
+  /** Unit of a plain number as written in the file (`seconds`, `MiB`); durations and sizes carry their own. */
+  readonly unit?: string;
+  /** One line for the docs, the generated file and `--help`. */
+  readonly doc: string;
+  readonly env: string;
+  readonly flag: FlagSpec;
+}
+
+function defineKey<const N extends string, V>(def: ConfigKeyDef<V, N>): ConfigKeyDef<V, N> {
+  return def;
+}
+
+function nodeIdItem(text: string): NodeId {
+  if (!isNodeId(text)) {
+    throw new NumaxError(
+      "USAGE_INVALID_NODE_ID",
+      `"${text}" is not a NodeId (32 lowercase hex characters; \`nx cert id <cert.pem>\` prints one)`,
+    );
+  }
+  return text;
+}
+
+const listenAddress = addressKind({ allowPortZero: true });
+const peerAddresses = listKind({
+  typeName: "host:port",
+  parse: (text) => parseSocketAddress(text, { allowPortZero: false }),
+  format: formatSocketAddress,
+});
+const nodeIds = listKind<NodeId>({ typeName: "NodeId", parse: nodeIdItem, format: (id) => id });
+
+const MB = 1024 * 1024;
+
+/** Sections in the order the generated file and the docs list them, with a line about each. */
+export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
+  storage: "Where the node keeps its data.",
+  network: "Sync between nodes: setting `listen` turns sync on.",
+  tls: "Mutual TLS between nodes. NodeIds are derived from certificates.",
+  limits: "Bounds on resources, queues and timing. The defaults suit most clusters.",
+  observability: "Logs, and the opt-in HTTP endpoint with /metrics, /health and /ready.",
+  discovery: "How peers are found.",
+};
+
+export const CONFIG_SCHEMA = {
+  storage: {
+    datastorePath: defineKey({
+      name: "datastore_path",
+      kind: pathKind(),
+      default: "./nx-data",
+      doc: "Directory of the node's LMDB store, created if missing.",
+      env: "NX_DATASTORE_PATH",
+      flag: { name: "--datastore-path", argument: "<dir>" },
+    }),
+  },
+  network: {
+    listen: defineKey({
+      name: "listen",
+      kind: listenAddress,
+      default: undefined,
+      example: { host: "0.0.0.0", port: 9000 },
+      doc: "Address that accepts peer connections; setting it enables sync (port 0: any free port).",
+      env: "NX_LISTEN",
+      flag: { name: "--listen", argument: "<host:port>" },
+    }),
+    peers: defineKey({
+      name: "peers",
+      kind: peerAddresses,
+      default: [],
+      doc: "Peers to connect to at start (static discovery).",
+      env: "NX_PEERS",
+      flag: { name: "--peer", argument: "<host:port>", repeatable: true },
+    }),
+    serializationFormat: defineKey({
+      name: "serialization_format",
+      kind: enumKind(["msgpack", "json"], {
+        bincode: {
+          member: "msgpack",
+          note: 'network.serialization_format "bincode" (the Rust seed\'s binary format) is read as "msgpack", Numax\'s binary format',
+        },
+      }),
+      default: "msgpack",
+      doc: 'Preferred sync wire format; "json" is for debugging. "bincode" is read as "msgpack".',
+      env: "NX_SERIALIZATION_FORMAT",
+      flag: {
+        name: "--debug-protocol",
+        switchValue: "json",
+        help: "Use JSON instead of MessagePack on the sync wire, for debugging.",
+      },
+    }),
+  },
+  tls: {
+    cert: defineKey({
+      name: "cert",
+      kind: pathKind(),
+      default: undefined,
+      example: "./certs/node.crt",
+      doc: "PEM certificate of this node (its NodeId derives from it); needs key and ca.",
+      env: "NX_TLS_CERT",
+      flag: { name: "--tls-cert", argument: "<file>" },
+    }),
+    key: defineKey({
+      name: "key",
+      kind: pathKind(),
+      default: undefined,
+      example: "./certs/node.key",
+      doc: "PEM private key of `cert`.",
+      env: "NX_TLS_KEY",
+      flag: { name: "--tls-key", argument: "<file>" },
+    }),
+    ca: defineKey({
+      name: "ca",
+      kind: pathKind(),
+      default: undefined,
+      example: "./certs/ca.crt",
+      doc: "PEM CA certificate that peers' certificates must chain to.",
+      env: "NX_TLS_CA",
+      flag: { name: "--tls-ca", argument: "<file>" },
+    }),
+    allowedPeers: defineKey({
+      name: "allowed_peers",
+      kind: nodeIds,
+      default: [],
+      doc: "If not empty, only these NodeIds may connect (needs ca).",
+      env: "NX_ALLOWED_PEERS",
+      flag: { name: "--allowed-peers", argument: "<ids>" },
+    }),
+    insecure: defineKey({
+      name: "insecure",
+      kind: booleanKind(),
+      default: false,
+      doc: "Plain TCP without authentication, for local development only.",
+      env: "NX_TLS_INSECURE",
+      flag: { name: "--tls-insecure", switchValue: "true" },
+    }),
+  },
+  limits: {
+    maxPeers: defineKey({
+      name: "max_peers",
+      kind: integerKind({ min: 1, max: 1024 }),
+      default: 64,
+      doc: "Most peer connections at once (inbound and outbound).",
+      env: "NX_MAX_PEERS",
+      flag: { name: "--max-peers", argument: "<n>" },
+    }),
+    queuedOpsLimit: defineKey({
+      name: "queued_ops_limit",
+      kind: integerKind({ min: 1, max: 10_000_000 }),
+      default: 10_000,
+      doc: "Ops queued per peer before new ones wait for anti-entropy (never lost).",
+      env: "NX_QUEUED_OPS_LIMIT",
+      flag: { name: "--queued-ops-limit", argument: "<n>" },
+    }),
+    opLogLimit: defineKey({
+      name: "op_log_limit",
+      kind: integerKind({ min: 1, max: 100_000_000 }),
+      default: 10_000,
+      doc: "Ops kept in the op-log for anti-entropy.",
+      env: "NX_OP_LOG_LIMIT",
+      flag: { name: "--op-log-limit", argument: "<n>" },
+    }),
+    seenOpsLimit: defineKey({
+      name: "seen_ops_limit",
+      kind: integerKind({ min: 1, max: 100_000_000 }),
+      default: 100_000,
+      doc: "OpIds remembered for de-duplication.",
+      env: "NX_SEEN_OPS_LIMIT",
+      flag: { name: "--seen-ops-limit", argument: "<n>" },
+    }),
+    maxMessageSizeBytes: defineKey({
+      name: "max_message_size",
+      kind: sizeKind({ minBytes: 4096, maxBytes: 1024 * MB }),
+      default: 16 * MB,
+      doc: "Largest wire frame accepted or sent; checked before any allocation.",
+      env: "NX_MAX_MESSAGE_SIZE",
+      flag: { name: "--max-message-size", argument: "<size>" },
+    }),
+    socketTimeoutMs: defineKey({
+      name: "socket_timeout_secs",
+      kind: secondsKind({ minSecs: 1, maxSecs: 3600 }),
+      default: 30_000,
+      unit: "seconds",
+      doc: "Handshake, read and write timeout of peer sockets.",
+      env: "NX_SOCKET_TIMEOUT_SECS",
+      flag: { name: "--socket-timeout-secs", argument: "<secs>" },
+    }),
+    reconnectInitialDelayMs: defineKey({
+      name: "reconnect_initial_delay",
+      kind: durationKind({ minMs: 1, maxMs: 3_600_000 }),
+      default: 500,
+      doc: "First delay before redialing a lost peer; doubles up to reconnect_max_delay.",
+      env: "NX_RECONNECT_INITIAL_DELAY",
+      flag: { name: "--reconnect-initial-delay", argument: "<duration>" },
+    }),
+    reconnectMaxDelayMs: defineKey({
+      name: "reconnect_max_delay",
+      kind: durationKind({ minMs: 1, maxMs: 86_400_000 }),
+      default: 30_000,
+      doc: "Longest delay between redial attempts.",
+      env: "NX_RECONNECT_MAX_DELAY",
+      flag: { name: "--reconnect-max-delay", argument: "<duration>" },
+    }),
+    peerDeadAfterFailures: defineKey({
+      name: "peer_dead_after_failures",
+      kind: integerKind({ min: 1, max: 1000 }),
+      default: 3,
+      doc: "Consecutive failed dials after which a peer counts as dead.",
+      env: "NX_PEER_DEAD_AFTER_FAILURES",
+      flag: { name: "--peer-dead-after-failures", argument: "<n>" },
+    }),
+    antiEntropyIntervalMs: defineKey({
+      name: "anti_entropy_interval",
+      kind: durationKind({ minMs: 100, maxMs: 86_400_000 }),
+      default: 30_000,
+      doc: "Period of the anti-entropy round that repairs ops a push missed.",
+      env: "NX_ANTI_ENTROPY_INTERVAL",
+      flag: { name: "--anti-entropy-interval", argument: "<duration>" },
+    }),
+    cpuMsPerRun: defineKey({
+      name: "cpu_ms_per_run",
+      kind: integerKind({ min: 1, max: 86_400_000 }),
+      default: undefined,
+      example: 5000,
+      unit: "milliseconds",
+      doc: "CPU budget of one guest run; unset = no budget.",
+      env: "NX_CPU_MS_PER_RUN",
+      flag: { name: "--cpu-ms-per-run", argument: "<ms>" },
+    }),
+    memoryMaxMb: defineKey({
+      name: "memory_max_mb",
+      kind: integerKind({ min: 1, max: 4096 }),
+      default: 256,
+      unit: "MiB",
+      doc: "Most linear memory a guest may grow to (wasm32 caps it at 4096 MiB).",
+      env: "NX_MEMORY_MAX_MB",
+      flag: { name: "--memory-max-mb", argument: "<mb>" },
+    }),
+  },
+  observability: {
+    listen: defineKey({
+      name: "listen",
+      kind: listenAddress,
+      default: undefined,
+      example: { host: "127.0.0.1", port: 9100 },
+      doc: "Address of the HTTP endpoint (/metrics, /health, /ready); unset = no endpoint.",
+      env: "NX_OBSERVABILITY_LISTEN",
+      flag: { name: "--observability-listen", argument: "<host:port>" },
+    }),
+    logLevel: defineKey({
+      name: "log_level",
+      kind: enumKind(LOG_LEVELS),
+      default: "info",
+      doc: "Least severe level written.",
+      env: "NX_LOG_LEVEL",
+      flag: { name: "--log-level", argument: "<level>" },
+    }),
+    logFormat: defineKey({
+      name: "log_format",
+      kind: enumKind(LOG_FORMATS),
+      default: "text",
+      doc: '"text" for people, "json" (one object per line) for log collectors.',
+      env: "NX_LOG_FORMAT",
+      flag: { name: "--log-format", argument: "<format>" },
+    }),
+    requestTimeoutMs: defineKey({
+      name: "request_timeout_secs",
+      kind: secondsKind({ minSecs: 1, maxSecs: 300 }),
+      default: 5000,
+      unit: "seconds",
+      doc: "Time a client has to send its request to the HTTP endpoint.",
+      env: "NX_OBSERVABILITY_REQUEST_TIMEOUT_SECS",
+      flag: { name: "--observability-request-timeout-secs", argument: "<secs>" },
+    }),
+  },
+  discovery: {
+    mode: defineKey({
+      name: "mode",
+      kind: enumKind(["static"]),
+      default: "static",
+      doc: 'Peer discovery; only "static" (the peers list) exists in this version.',
+      env: "NX_DISCOVERY_MODE",
+      flag: { name: "--discovery-mode", argument: "<mode>" },
+    }),
+  },
+} as const satisfies {
+  readonly [S in ConfigSection]: {
+    readonly [F in keyof NodeConfig[S]]-?: ConfigKeyDef<NonNullable<NodeConfig[S][F]>>;
+  };
+};
+
+type Schema = typeof CONFIG_SCHEMA;
+
+/** A key's full name, `section.name` as in the docs and in errors: `limits.max_peers`. */
+export type ConfigKey = {
+  [S in keyof Schema]: {
+    [F in keyof Schema[S]]: `${S}.${Schema[S][F] extends { name: infer N extends string } ? N : never}`;
+  }[keyof Schema[S]];
+}[keyof Schema];
+
+/** A schema key with where it lives: its full name, section and NodeConfig field. */
+export interface ConfigKeyEntry extends ConfigKeyDef<unknown> {
+  readonly key: ConfigKey;
+  readonly section: ConfigSection;
+  /** The field of `NodeConfig[section]` that holds the normalized value. */
+  readonly field: string;
+}
+
+/** Every key, in schema order. */
+export const CONFIG_KEYS: readonly ConfigKeyEntry[] = Object.entries(CONFIG_SCHEMA).flatMap(
+  ([section, keys]) =>
+    Object.entries(keys).map(([field, def]) => ({
+      ...(def as ConfigKeyDef<unknown>),
+      key: `${section}.${def.name}` as ConfigKey,
+      section: section as ConfigSection,
+      field,
+    })),
+);
+
+const BY_KEY = new Map<string, ConfigKeyEntry>(CONFIG_KEYS.map((entry) => [entry.key, entry]));
+
+/** The entry of a full key name (`limits.max_peers`), or undefined. */
+export function findConfigKey(key: string): ConfigKeyEntry | undefined {
+  return BY_KEY.get(key);
+}
+
+/**
+ * Every `NX_*` variable that configures the node. The node reads them; guests, which see `NX_*`
+ * variables, should not (a config value is the host's business, not the guest's).
+ */
+export const CONFIG_ENV_NAMES: ReadonlySet<string> = new Set(CONFIG_KEYS.map((entry) => entry.env));

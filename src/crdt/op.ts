@@ -1,0 +1,67 @@
+import type { NodeId } from "../identity/node-id.ts";
+import type { HlcTimestamp } from "./hybrid-clock.ts";
+import type { OpId } from "./op-id.ts";
+
+/**
+ * What an operation does, one variant per mutation of every family. Counter ops carry the
+ * origin's slot total after the increment (not the delta), so applying one twice or out of order
+ * is harmless: a slot only moves to a larger value. Every family is idempotent by construction;
+ * the replica's dedup is for relay and bookkeeping, not for correctness.
+ */
+export type OpKind =
+  | { readonly type: "gcounter_inc"; readonly slot: bigint }
+  | { readonly type: "pncounter_inc"; readonly slot: bigint }
+  | { readonly type: "pncounter_dec"; readonly slot: bigint }
+  | { readonly type: "lww_set"; readonly value: Uint8Array }
+  | { readonly type: "lww_map_set"; readonly field: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: "lww_map_remove"; readonly field: Uint8Array }
+  | { readonly type: "orset_add"; readonly element: Uint8Array }
+  | { readonly type: "orset_remove"; readonly element: Uint8Array; readonly tags: readonly OpId[] }
+  | { readonly type: "rga_insert"; readonly parent: OpId | undefined; readonly value: Uint8Array }
+  | { readonly type: "rga_delete"; readonly target: OpId };
+
+export type OpType = OpKind["type"];
+
+export type OpKindOf<T extends OpType> = Extract<OpKind, { readonly type: T }>;
+
+/**
+ * One replicated operation on the CRDT named `key` of the family its kind belongs to.
+ * `origin` always equals `id.origin` (the codec carries it once). `timestamp` is the origin's
+ * hybrid logical clock stamp: LWW families order writes by (timestamp, origin) and RGA orders
+ * concurrent siblings by it.
+ */
+export interface Op<K extends OpKind = OpKind> {
+  readonly id: OpId;
+  readonly origin: NodeId;
+  readonly timestamp: HlcTimestamp;
+  readonly key: string;
+  readonly kind: K;
+}
+
+export type CrdtFamily = "gcounter" | "pncounter" | "lww_register" | "lww_map" | "orset" | "rga";
+
+export const CRDT_FAMILIES: readonly CrdtFamily[] = [
+  "gcounter",
+  "pncounter",
+  "lww_register",
+  "lww_map",
+  "orset",
+  "rga",
+];
+
+export const FAMILY_OF_OP_TYPE: Readonly<Record<OpType, CrdtFamily>> = {
+  gcounter_inc: "gcounter",
+  pncounter_inc: "pncounter",
+  pncounter_dec: "pncounter",
+  lww_set: "lww_register",
+  lww_map_set: "lww_map",
+  lww_map_remove: "lww_map",
+  orset_add: "orset",
+  orset_remove: "orset",
+  rga_insert: "rga",
+  rga_delete: "rga",
+};
+
+export function makeOp<K extends OpKind>(id: OpId, timestamp: HlcTimestamp, key: string, kind: K): Op<K> {
+  return { id, origin: id.origin, timestamp, key, kind };
+}

@@ -1,0 +1,141 @@
+import { FRAME_HEADER_BYTES, FRAME_LENGTH_BYTES, type Frame } from "./frame.ts";
+import { NetError } from "./net-error.ts";
+import { formatOfTag, type WireFormat } from "./wire-format.ts";
+
+/**
+ * Cuts a byte stream, arriving in chunks split anywhere, into frames.
+ *
+ * Memory is bounded by one frame: the header is validated (length within the limit, known tag)
+ * before the body buffer is allocated, and the decoder holds at most one partial frame
+ * (`bufferedBytes <= FRAME_LENGTH_BYTES + maxMessageSizeBytes`). Frames wholly inside a chunk are
+ * returned as views of it without copying. After the first error the decoder stays failed: the
+ * stream cannot be resynchronised, so the connection must end.
+ *
+ * @example
+ * const decoder = new FrameDecoder(16 * 1024 * 1024);
+ * socket.on("data", (chunk) => { for (const frame of decoder.push(chunk)) handle(frame); });
+ */
+export class FrameDecoder {
+  readonly maxMessageSizeBytes: number;
+  readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
+  #headerFilled = 0;
+  #body: Uint8Array | undefined;
+  #bodyFilled = 0;
+  #bodyFormat: WireFormat = "msgpack";
+  #failure: NetError | undefined;
+
+  constructor(maxMessageSizeBytes: number) {
+    if (!Number.isInteger(maxMessageSizeBytes) || maxMessageSizeBytes < 1 || maxMessageSizeBytes > 0xffffffff) {
+      throw new RangeError(`maxMessageSizeBytes must be an integer in 1..2^32-1, got ${maxMessageSizeBytes}`);
+    }
+    this.maxMessageSizeBytes = maxMessageSizeBytes;
+  }
+
+  /** Bytes held for the frame in progress (header bytes plus the allocated body). */
+  get bufferedBytes(): number {
+    return this.#headerFilled + (this.#body?.byteLength ?? 0);
+  }
+
+  /** True while a frame has started but not completed. */
+  get hasPartialFrame(): boolean {
+    return this.#headerFilled > 0;
+  }
+
+  /** Feeds a chunk; returns the frames it completed, in order. Throws NetError on a bad header. */
+  push(chunk: Uint8Array): Frame[] {
+    if (this.#failure) throw this.#failure;
+    const frames: Frame[] = [];
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      if (this.#body !== undefined) {
+        offset = this.#fillBody(chunk, offset, frames);
+        continue;
+      }
+      if (this.#headerFilled === 0 && chunk.byteLength - offset >= FRAME_HEADER_BYTES) {
+        // Fast path: the whole header is in this chunk; a whole frame is returned as a view.
+        const length = readLength(chunk, offset);
+        const format = this.#check(length, chunk[offset + FRAME_LENGTH_BYTES]);
+        const bodyStart = offset + FRAME_HEADER_BYTES;
+        const bodyBytes = length - 1;
+        if (chunk.byteLength - bodyStart >= bodyBytes) {
+          frames.push({ format, body: chunk.subarray(bodyStart, bodyStart + bodyBytes) });
+          offset = bodyStart + bodyBytes;
+          continue;
+        }
+        this.#header.set(chunk.subarray(offset, bodyStart));
+        this.#headerFilled = FRAME_HEADER_BYTES;
+        this.#startBody(format, bodyBytes);
+        offset = this.#fillBody(chunk, bodyStart, frames);
+        continue;
+      }
+      const take = Math.min(FRAME_HEADER_BYTES - this.#headerFilled, chunk.byteLength - offset);
+      this.#header.set(chunk.subarray(offset, offset + take), this.#headerFilled);
+      this.#headerFilled += take;
+      offset += take;
+      if (this.#headerFilled === FRAME_HEADER_BYTES) {
+        const length = readLength(this.#header, 0);
+        const format = this.#check(length, this.#header[FRAME_LENGTH_BYTES]);
+        this.#startBody(format, length - 1);
+        if (length === 1) this.#finishBody(frames);
+      }
+    }
+    return frames;
+  }
+
+  #check(length: number, tag: number): WireFormat {
+    if (length === 0) {
+      throw this.#fail(new NetError("NET_FRAME_MALFORMED", "frame with length 0 (a frame holds at least its format tag)"));
+    }
+    if (length > this.maxMessageSizeBytes) {
+      throw this.#fail(
+        new NetError(
+          "NET_FRAME_TOO_LARGE",
+          `frame length ${length} exceeds max_message_size (${this.maxMessageSizeBytes} bytes)`,
+        ),
+      );
+    }
+    const format = formatOfTag(tag);
+    if (format === undefined) {
+      throw this.#fail(
+        new NetError(
+          "NET_UNKNOWN_FORMAT",
+          `unknown frame format tag 0x${tag.toString(16).padStart(2, "0")} (not a Numax peer, or a newer protocol)`,
+        ),
+      );
+    }
+    return format;
+  }
+
+  #fail(error: NetError): NetError {
+    this.#failure = error;
+    this.#body = undefined;
+    this.#headerFilled = 0;
+    return error;
+  }
+
+  #startBody(format: WireFormat, bodyBytes: number): void {
+    this.#bodyFormat = format;
+    this.#body = new Uint8Array(bodyBytes);
+    this.#bodyFilled = 0;
+  }
+
+  #fillBody(chunk: Uint8Array, offset: number, frames: Frame[]): number {
+    const body = this.#body!;
+    const take = Math.min(body.byteLength - this.#bodyFilled, chunk.byteLength - offset);
+    body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
+    this.#bodyFilled += take;
+    if (this.#bodyFilled === body.byteLength) this.#finishBody(frames);
+    return offset + take;
+  }
+
+  #finishBody(frames: Frame[]): void {
+    frames.push({ format: this.#bodyFormat, body: this.#body! });
+    this.#body = undefined;
+    this.#bodyFilled = 0;
+    this.#headerFilled = 0;
+  }
+}
+
+function readLength(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+}

@@ -1,0 +1,293 @@
+import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import { jsonPayloadCodec } from "./json-payload-codec.ts";
+import {
+  ERROR_CODES,
+  ERROR_MESSAGE_MAX_LENGTH,
+  type ErrorCode,
+  type Message,
+  type MessageType,
+  PROTOCOL_VERSION,
+  type VersionVector,
+} from "./messages.ts";
+import { msgpackPayloadCodec } from "./msgpack-payload-codec.ts";
+import { asNetError, NetError } from "./net-error.ts";
+import type { OpCodec } from "./op-codec.ts";
+import type { PayloadCodec } from "./payload-codec.ts";
+import { isWireFormat, type WireFormat } from "./wire-format.ts";
+import { describeWireType, isPlainObject, type WireValue } from "./wire-value.ts";
+
+/**
+ * Messages ⇄ frame bodies, in either format. Decoding is strict: every field is type-checked,
+ * unknown and missing fields are refused, and every failure is a NetError — NET_MESSAGE_MALFORMED,
+ * or NET_PROTOCOL_MISMATCH for a Hello of another protocol version (checked before the rest of the
+ * Hello, whose shape may differ in that version).
+ *
+ * @example
+ * const codec = createMessageCodec(crdtOpCodec);
+ * const body = codec.encode({ type: "Ping", nonce: 7 }, "msgpack");
+ * codec.decode(body, "msgpack"); // { type: "Ping", nonce: 7 }
+ */
+export interface MessageCodec<Op> {
+  encode(message: Message<Op>, format: WireFormat): Uint8Array;
+  decode(body: Uint8Array, format: WireFormat): Message<Op>;
+}
+
+const PAYLOAD_CODECS: Readonly<Record<WireFormat, PayloadCodec>> = {
+  msgpack: msgpackPayloadCodec,
+  json: jsonPayloadCodec,
+};
+
+export function payloadCodecFor(format: WireFormat): PayloadCodec {
+  return PAYLOAD_CODECS[format];
+}
+
+export function createMessageCodec<Op>(opCodec: OpCodec<Op>): MessageCodec<Op> {
+  return {
+    encode(message, format) {
+      let wire: WireValue;
+      try {
+        wire = messageToWire(message, opCodec);
+      } catch (error) {
+        throw asNetError(error, "NET_ENCODE_FAILED", `cannot encode ${message.type} message`);
+      }
+      return PAYLOAD_CODECS[format].encode(wire);
+    },
+    decode(body, format) {
+      return messageFromWire(PAYLOAD_CODECS[format].decode(body), opCodec);
+    },
+  };
+}
+
+/** The plain wire shape of a message; field order is fixed (golden bytes depend on it). */
+export function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValue {
+  switch (message.type) {
+    case "Hello":
+      return {
+        type: message.type,
+        nodeId: message.nodeId,
+        protocolVersion: message.protocolVersion,
+        formats: [...message.formats],
+        preferredFormat: message.preferredFormat,
+        versionVector: versionVectorToWire(message.versionVector),
+      };
+    case "HelloAck":
+      return {
+        type: message.type,
+        chosenFormat: message.chosenFormat,
+        nodeId: message.nodeId,
+        versionVector: versionVectorToWire(message.versionVector),
+      };
+    case "PushOps":
+      return { type: message.type, batchId: message.batchId, ops: message.ops.map((op) => opCodec.encode(op)) };
+    case "PushOpsAck":
+      return { type: message.type, batchId: message.batchId, applied: message.applied };
+    case "PullSince":
+      return { type: message.type, versionVector: versionVectorToWire(message.versionVector), limit: message.limit };
+    case "Ping":
+    case "Pong":
+      return { type: message.type, nonce: message.nonce };
+    case "Error":
+      return { type: message.type, code: message.code, message: message.message, retryable: message.retryable };
+  }
+}
+
+function versionVectorToWire(vector: VersionVector): Record<string, number> {
+  const wire: Record<string, number> = {};
+  for (const [nodeId, sequence] of vector) wire[nodeId] = sequence;
+  return wire;
+}
+
+const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
+  Hello: ["type", "nodeId", "protocolVersion", "formats", "preferredFormat", "versionVector"],
+  HelloAck: ["type", "chosenFormat", "nodeId", "versionVector"],
+  PushOps: ["type", "batchId", "ops"],
+  PushOpsAck: ["type", "batchId", "applied"],
+  PullSince: ["type", "versionVector", "limit"],
+  Ping: ["type", "nonce"],
+  Pong: ["type", "nonce"],
+  Error: ["type", "code", "message", "retryable"],
+};
+
+/** Checks an untrusted decoded payload and builds the message; throws NetError. */
+export function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> {
+  if (!isPlainObject(value)) throw malformed("message", `expected a map, got ${describeWireType(value)}`);
+  const type = value.type;
+  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
+    throw malformed("message", `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describeWireType(type)}`);
+  }
+  const messageType = type as MessageType;
+  if (messageType === "Hello") checkProtocolVersion(value);
+  checkFieldSet(messageType, value);
+  const fields = new FieldReader(messageType, value);
+  switch (messageType) {
+    case "Hello": {
+      const formats = fields.formats("formats");
+      const preferredFormat = fields.format("preferredFormat");
+      if (!formats.includes(preferredFormat)) {
+        throw malformed(messageType, `"preferredFormat" ${preferredFormat} is not one of "formats"`);
+      }
+      return {
+        type: messageType,
+        nodeId: fields.nodeId("nodeId"),
+        protocolVersion: PROTOCOL_VERSION,
+        formats,
+        preferredFormat,
+        versionVector: fields.versionVector("versionVector"),
+      };
+    }
+    case "HelloAck":
+      return {
+        type: messageType,
+        chosenFormat: fields.format("chosenFormat"),
+        nodeId: fields.nodeId("nodeId"),
+        versionVector: fields.versionVector("versionVector"),
+      };
+    case "PushOps":
+      return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec) };
+    case "PushOpsAck":
+      return { type: messageType, batchId: fields.count("batchId"), applied: fields.count("applied") };
+    case "PullSince": {
+      const limit = fields.count("limit");
+      if (limit < 1) throw malformed(messageType, `"limit" must be at least 1`);
+      return { type: messageType, versionVector: fields.versionVector("versionVector"), limit };
+    }
+    case "Ping":
+    case "Pong":
+      return { type: messageType, nonce: fields.count("nonce") };
+    case "Error":
+      return {
+        type: messageType,
+        code: fields.errorCode("code"),
+        message: fields.string("message", ERROR_MESSAGE_MAX_LENGTH),
+        retryable: fields.boolean("retryable"),
+      };
+  }
+}
+
+function checkProtocolVersion(value: Record<string, unknown>): void {
+  const version = value.protocolVersion;
+  if (!isCount(version)) throw malformed("Hello", `"protocolVersion" must be a non-negative integer, got ${describeWireType(version)}`);
+  if (version !== PROTOCOL_VERSION) {
+    const who = typeof value.nodeId === "string" && isNodeId(value.nodeId) ? `peer ${value.nodeId}` : "peer";
+    throw new NetError(
+      "NET_PROTOCOL_MISMATCH",
+      `${who} speaks wire protocol version ${version}, this node speaks version ${PROTOCOL_VERSION}: run the same Numax protocol version on both nodes`,
+      { wireCode: "protocol_mismatch" },
+    );
+  }
+}
+
+function checkFieldSet(type: MessageType, value: Record<string, unknown>): void {
+  const expected = FIELDS[type];
+  for (const key of Object.keys(value)) {
+    if (!expected.includes(key)) throw malformed(type, `unknown field ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  for (const key of expected) {
+    if (!Object.hasOwn(value, key)) throw malformed(type, `missing field "${key}"`);
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+class FieldReader {
+  readonly #type: MessageType;
+  readonly #value: Record<string, unknown>;
+
+  constructor(type: MessageType, value: Record<string, unknown>) {
+    this.#type = type;
+    this.#value = value;
+  }
+
+  count(key: string): number {
+    const value = this.#value[key];
+    if (!isCount(value)) throw this.#wrong(key, "a non-negative integer", value);
+    return value;
+  }
+
+  boolean(key: string): boolean {
+    const value = this.#value[key];
+    if (typeof value !== "boolean") throw this.#wrong(key, "a boolean", value);
+    return value;
+  }
+
+  string(key: string, maxLength: number): string {
+    const value = this.#value[key];
+    if (typeof value !== "string") throw this.#wrong(key, "a string", value);
+    if (value.length > maxLength) throw malformed(this.#type, `"${key}" is longer than ${maxLength} characters`);
+    return value;
+  }
+
+  nodeId(key: string): NodeId {
+    const value = this.#value[key];
+    if (typeof value !== "string" || !isNodeId(value)) throw this.#wrong(key, "a NodeId (32 lowercase hex characters)", value);
+    return value;
+  }
+
+  format(key: string): WireFormat {
+    const value = this.#value[key];
+    if (!isWireFormat(value)) throw this.#wrong(key, `a format ("msgpack" or "json")`, value);
+    return value;
+  }
+
+  formats(key: string): WireFormat[] {
+    const value = this.#value[key];
+    if (!Array.isArray(value) || value.length === 0) throw this.#wrong(key, "a non-empty array of formats", value);
+    const formats: WireFormat[] = [];
+    for (const item of value) {
+      if (!isWireFormat(item)) throw this.#wrong(key, `an array of formats ("msgpack" or "json")`, item);
+      if (formats.includes(item)) throw malformed(this.#type, `"${key}" lists ${item} twice`);
+      formats.push(item);
+    }
+    return formats;
+  }
+
+  errorCode(key: string): ErrorCode {
+    const value = this.#value[key];
+    if (typeof value !== "string" || !(ERROR_CODES as readonly string[]).includes(value)) {
+      throw this.#wrong(key, `one of ${ERROR_CODES.join(", ")}`, value);
+    }
+    return value as ErrorCode;
+  }
+
+  versionVector(key: string): VersionVector {
+    const value = this.#value[key];
+    if (!isPlainObject(value)) throw this.#wrong(key, "a map of NodeId to sequence number", value);
+    const vector = new Map<NodeId, number>();
+    for (const [origin, sequence] of Object.entries(value)) {
+      if (!isNodeId(origin)) throw malformed(this.#type, `"${key}" has a key that is not a NodeId: ${JSON.stringify(origin.slice(0, 40))}`);
+      if (!isCount(sequence)) throw malformed(this.#type, `"${key}" maps ${origin} to ${describeWireType(sequence)}, expected a non-negative integer`);
+      vector.set(origin, sequence);
+    }
+    return vector;
+  }
+
+  ops<Op>(key: string, opCodec: OpCodec<Op>): Op[] {
+    const value = this.#value[key];
+    if (!Array.isArray(value)) throw this.#wrong(key, "an array of ops", value);
+    const ops: Op[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      try {
+        const op = opCodec.decode(value[i]);
+        opCodec.validate?.(op);
+        ops[i] = op;
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new NetError("NET_MESSAGE_MALFORMED", `malformed ${this.#type} message: op #${i}: ${detail}`, {
+          cause: error,
+          wireCode: "malformed",
+        });
+      }
+    }
+    return ops;
+  }
+
+  #wrong(key: string, expected: string, got: unknown): NetError {
+    return malformed(this.#type, `"${key}" must be ${expected}, got ${describeWireType(got)}`);
+  }
+}
+
+function malformed(type: string, detail: string): NetError {
+  return new NetError("NET_MESSAGE_MALFORMED", `malformed ${type} message: ${detail}`, { wireCode: "malformed" });
+}

@@ -1,0 +1,126 @@
+import type { NodeId } from "../identity/node-id.ts";
+import type { WireFormat } from "./wire-format.ts";
+
+/**
+ * The wire protocol version this build speaks. Any change to a frame, a tag or a message (a field
+ * added, removed or retyped) bumps it; peers with different versions refuse each other at the
+ * Hello with a `protocol_mismatch` Error. Version 2 was the Rust seed's wire (bincode/JSON); this
+ * MessagePack/JSON wire is version 3. See docs/design/wire-protocol.md.
+ */
+export const PROTOCOL_VERSION = 3;
+
+/**
+ * Per-origin sequence numbers: for every origin NodeId, the highest op sequence number this node
+ * holds contiguously from 1. Sequence numbers are non-negative safe integers.
+ */
+export type VersionVector = ReadonlyMap<NodeId, number>;
+
+/** Why a peer ends or refuses a connection; `retryable` in the same frame says if trying later helps. */
+export type ErrorCode = "protocol_mismatch" | "rejected" | "rate_limited" | "not_authorized" | "internal" | "malformed";
+
+export const ERROR_CODES: readonly ErrorCode[] = [
+  "protocol_mismatch",
+  "rejected",
+  "rate_limited",
+  "not_authorized",
+  "internal",
+  "malformed",
+];
+
+/** The longest `Error.message` on the wire, in UTF-16 code units; senders truncate. */
+export const ERROR_MESSAGE_MAX_LENGTH = 1024;
+
+/** Dialer → listener, first frame of every connection. */
+export interface HelloMessage {
+  readonly type: "Hello";
+  readonly nodeId: NodeId;
+  readonly protocolVersion: number;
+  /** Formats the dialer can read and write; non-empty, no duplicates. */
+  readonly formats: readonly WireFormat[];
+  /** One of `formats`. */
+  readonly preferredFormat: WireFormat;
+  readonly versionVector: VersionVector;
+}
+
+/** Listener → dialer: the handshake succeeded; both sides send in `chosenFormat` from now on. */
+export interface HelloAckMessage {
+  readonly type: "HelloAck";
+  readonly chosenFormat: WireFormat;
+  readonly nodeId: NodeId;
+  readonly versionVector: VersionVector;
+}
+
+/** A batch of ops, either direction. `batchId` is chosen by the sender and echoed in the ack. */
+export interface PushOpsMessage<Op> {
+  readonly type: "PushOps";
+  readonly batchId: number;
+  readonly ops: readonly Op[];
+}
+
+/** Acknowledges a PushOps: `applied` ops of that batch were new to the receiver (the rest were duplicates). */
+export interface PushOpsAckMessage {
+  readonly type: "PushOpsAck";
+  readonly batchId: number;
+  readonly applied: number;
+}
+
+/** Asks for at most `limit` ops the sender of this message does not have according to `versionVector`. */
+export interface PullSinceMessage {
+  readonly type: "PullSince";
+  readonly versionVector: VersionVector;
+  readonly limit: number;
+}
+
+export interface PingMessage {
+  readonly type: "Ping";
+  readonly nonce: number;
+}
+
+export interface PongMessage {
+  readonly type: "Pong";
+  readonly nonce: number;
+}
+
+/** A typed refusal or failure report; the sender usually closes the connection right after it. */
+export interface ErrorMessage {
+  readonly type: "Error";
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+export type Message<Op> =
+  | HelloMessage
+  | HelloAckMessage
+  | PushOpsMessage<Op>
+  | PushOpsAckMessage
+  | PullSinceMessage
+  | PingMessage
+  | PongMessage
+  | ErrorMessage;
+
+export type MessageType = Message<unknown>["type"];
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  "Hello",
+  "HelloAck",
+  "PushOps",
+  "PushOpsAck",
+  "PullSince",
+  "Ping",
+  "Pong",
+  "Error",
+];
+
+/** Messages the application exchanges once a connection is open (the handshake ones are the transport's). */
+export type SessionMessage<Op> = Exclude<Message<Op>, HelloMessage | HelloAckMessage>;
+
+export function isHandshakeMessage<Op>(message: Message<Op>): message is HelloMessage | HelloAckMessage {
+  return message.type === "Hello" || message.type === "HelloAck";
+}
+
+/** An Error message, with `message` truncated to what the wire carries. */
+export function errorMessage(code: ErrorCode, message: string, retryable: boolean): ErrorMessage {
+  const text = message.length > ERROR_MESSAGE_MAX_LENGTH ? message.slice(0, ERROR_MESSAGE_MAX_LENGTH) : message;
+  return { type: "Error", code, message: text, retryable };
+}

@@ -1,0 +1,172 @@
+import { createRequire } from "node:module";
+import type PromClient from "prom-client";
+
+/**
+ * The node's Prometheus metrics behind typed methods, so that store, sync, wasm and net count
+ * things without knowing prom-client: `metrics.opsApplied.inc({ family: "gcounter", origin: "local" })`.
+ * Names start with `numax_` and end with their unit (`_seconds`, `_bytes`, `_total` for counters).
+ * The list is pinned by test/observe/metrics.test.ts: renaming a metric breaks dashboards, so it
+ * must be a deliberate change there, in docs/observability.md and in docs/dashboards/numax.json.
+ */
+
+export interface Counter {
+  inc(by?: number): void;
+}
+
+export interface LabeledCounter<Labels extends Record<string, string>> {
+  inc(labels: Labels, by?: number): void;
+}
+
+export interface Gauge {
+  set(value: number): void;
+  inc(by?: number): void;
+  dec(by?: number): void;
+}
+
+export interface Histogram {
+  observe(value: number): void;
+}
+
+export type OpOrigin = "local" | "remote";
+
+export interface NodeMetrics {
+  /** CRDT ops applied to local state, by family (`gcounter`, `lww_map` ...) and origin. */
+  readonly opsApplied: LabeledCounter<{ family: string; origin: OpOrigin }>;
+  /** Ops held in the op-log now. */
+  readonly opLogEntries: Gauge;
+  /** Peers with an open, authenticated connection now. */
+  readonly peersConnected: Gauge;
+  readonly peerConnects: Counter;
+  readonly peerDisconnects: Counter;
+  /** Sync failures by kind (`handshake`, `decode`, `timeout`, `rejected` ...). */
+  readonly syncErrors: LabeledCounter<{ kind: string }>;
+  /** PushOps frames sent. */
+  readonly broadcastBatches: Counter;
+  /** Ops sent inside PushOps frames. */
+  readonly broadcastOps: Counter;
+  /** Round trip of the latest sync exchange with any peer, in seconds. */
+  readonly lastSyncLatencySeconds: Gauge;
+  /** From an op's creation on its origin node to its application here, in seconds. */
+  readonly propagationLatencySeconds: Histogram;
+  readonly antiEntropyRounds: Counter;
+  /** Bytes the store occupies on disk. */
+  readonly storeSizeBytes: Gauge;
+  /** Guest runs by result (`ok`, `trap`, `abort`, `cpu_budget`, `error`). */
+  readonly moduleRuns: LabeledCounter<{ result: string }>;
+  /** Guest traps by kind (`unreachable`, `out_of_bounds`, `stack_overflow` ...). */
+  readonly traps: LabeledCounter<{ kind: string }>;
+  /** Host ABI calls by function name (`db_get`, `crdt_gcounter_inc` ...). */
+  readonly hostCalls: LabeledCounter<{ function: string }>;
+  /** CPU time spent inside guests, in seconds. */
+  readonly guestCpuSeconds: Counter;
+  /** Requests to the observability endpoint by path (`/metrics`, `/health`, `/ready`, `other`). */
+  readonly observabilityRequests: LabeledCounter<{ path: string }>;
+  /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `internal`). */
+  readonly observabilityErrors: LabeledCounter<{ kind: string }>;
+  /** The Content-Type of `render()`'s output. */
+  readonly contentType: string;
+  /** Every metric in the Prometheus text exposition format. */
+  render(): Promise<string>;
+}
+
+export interface NodeMetricsOptions {
+  /** Reported as `numax_build_info{version}`. */
+  readonly version: string;
+  /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** Seconds: from sub-millisecond loopback hops to a WAN partition healed by anti-entropy. */
+export const PROPAGATION_LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+// prom-client costs tens of ms to load: only nodes that create metrics pay it.
+let promModule: typeof PromClient | undefined;
+function loadPromClient(): typeof PromClient {
+  promModule ??= createRequire(import.meta.url)("prom-client") as typeof PromClient;
+  return promModule;
+}
+
+/**
+ * Creates the metrics of one node in a registry of its own (never prom-client's global one),
+ * so several nodes in one process, as in tests, do not share counters.
+ */
+export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
+  const prom = loadPromClient();
+  const registry = new prom.Registry();
+  const counter = (name: string, help: string): Counter => {
+    const metric = new prom.Counter({ name, help, registers: [registry] });
+    return { inc: (by) => metric.inc(by) };
+  };
+  const labeledCounter = <Labels extends Record<string, string>>(
+    name: string,
+    help: string,
+    labelNames: readonly (keyof Labels & string)[],
+  ): LabeledCounter<Labels> => {
+    const metric = new prom.Counter({ name, help, labelNames, registers: [registry] });
+    return { inc: (labels, by) => metric.inc(labels, by) };
+  };
+  const gauge = (name: string, help: string): Gauge => {
+    const metric = new prom.Gauge({ name, help, registers: [registry] });
+    return { set: (value) => metric.set(value), inc: (by) => metric.inc(by), dec: (by) => metric.dec(by) };
+  };
+
+  const buildInfo = new prom.Gauge({
+    name: "numax_build_info",
+    help: "Always 1; the version label says which Numax runs.",
+    labelNames: ["version"],
+    registers: [registry],
+  });
+  buildInfo.set({ version: options.version }, 1);
+
+  const propagation = new prom.Histogram({
+    name: "numax_propagation_latency_seconds",
+    help: "Time from an op's creation on its origin node to its application on this node.",
+    buckets: [...PROPAGATION_LATENCY_BUCKETS_SECONDS],
+    registers: [registry],
+  });
+
+  const metrics: NodeMetrics = {
+    opsApplied: labeledCounter(
+      "numax_ops_applied_total",
+      "CRDT ops applied to local state, by CRDT family and origin (local or remote).",
+      ["family", "origin"],
+    ),
+    opLogEntries: gauge("numax_op_log_entries", "Ops held in the op-log."),
+    peersConnected: gauge("numax_peers_connected", "Peers with an open, authenticated connection."),
+    peerConnects: counter("numax_peer_connects_total", "Peer connections established."),
+    peerDisconnects: counter("numax_peer_disconnects_total", "Peer connections lost or closed."),
+    syncErrors: labeledCounter("numax_sync_errors_total", "Sync failures, by kind.", ["kind"]),
+    broadcastBatches: counter("numax_broadcast_batches_total", "PushOps batches sent to peers."),
+    broadcastOps: counter("numax_broadcast_ops_total", "Ops sent to peers inside PushOps batches."),
+    lastSyncLatencySeconds: gauge(
+      "numax_last_sync_latency_seconds",
+      "Round-trip time of the latest sync exchange with a peer.",
+    ),
+    propagationLatencySeconds: { observe: (value) => propagation.observe(value) },
+    antiEntropyRounds: counter("numax_anti_entropy_rounds_total", "Anti-entropy rounds run."),
+    storeSizeBytes: gauge("numax_store_size_bytes", "Size of the local store on disk."),
+    moduleRuns: labeledCounter("numax_module_runs_total", "Guest module runs, by result.", ["result"]),
+    traps: labeledCounter("numax_traps_total", "Guest traps, by kind.", ["kind"]),
+    hostCalls: labeledCounter("numax_host_calls_total", "Host ABI calls made by guests, by function.", [
+      "function",
+    ]),
+    guestCpuSeconds: counter("numax_guest_cpu_seconds_total", "CPU time spent running guest code."),
+    observabilityRequests: labeledCounter(
+      "numax_observability_requests_total",
+      "Requests to the observability endpoint, by path.",
+      ["path"],
+    ),
+    observabilityErrors: labeledCounter(
+      "numax_observability_errors_total",
+      "Observability requests that failed, by kind.",
+      ["kind"],
+    ),
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+  };
+  // After ours, so that the numax_ metrics come first in the exposition.
+  if (options.processMetrics ?? true) prom.collectDefaultMetrics({ register: registry });
+  return metrics;
+}

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { formatSocketAddress, parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
+import type { Logger } from "./logger.ts";
+import type { NodeMetrics } from "./metrics.ts";
+
+/**
+ * Named readiness checks, each true when passing. The node reports the ones that apply:
+ * `storeOpen`, `hydrated`, and `syncListening` only when sync is on.
+ */
+export type ReadinessChecks = Readonly<Record<string, boolean>>;
+
+export interface ObservabilityServerOptions {
+  /** `host:port`, e.g. "127.0.0.1:9100"; port 0 picks a free port (see `address`). */
+  readonly listen: SocketAddress | string;
+  readonly metrics: NodeMetrics;
+  readonly readiness: () => ReadinessChecks | Promise<ReadinessChecks>;
+  /**
+   * Time a client has to send a complete request; also bounds a readiness check. A client that
+   * drips its headers slowly is answered 408 and disconnected.
+   */
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface ObservabilityServer {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly address: SocketAddress;
+  /** `http://host:port` */
+  readonly url: string;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+/** Open sockets at most; Prometheus and a probe or two need a handful. */
+export const OBSERVABILITY_MAX_CONNECTIONS = 256;
+
+const PATHS = ["/metrics", "/health", "/ready"] as const;
+type EndpointPath = (typeof PATHS)[number];
+
+const isEndpointPath = (path: string): path is EndpointPath => (PATHS as readonly string[]).includes(path);
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = `${JSON.stringify(body)}\n`;
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  response.end(text);
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Serves GET /metrics (Prometheus text), /health (`{"status":"ok"}` while the process runs) and
+ * /ready (200 when every readiness check passes, else 503 naming the failed ones). Unknown paths
+ * answer 404, other methods than GET and HEAD 405. Every request and error is counted in
+ * `numax_observability_requests_total` / `numax_observability_errors_total`.
+ * Opt-in: the node calls this only when `observability.listen` is configured.
+ */
+export async function startObservabilityServer(
+  options: ObservabilityServerOptions,
+): Promise<ObservabilityServer> {
+  const { metrics, requestTimeoutMs } = options;
+  const logger = options.logger.child("observability");
+  const listen =
+    typeof options.listen === "string"
+      ? parseSocketAddress(options.listen, { allowPortZero: true })
+      : options.listen;
+
+  const countError = (kind: string): void => metrics.observabilityErrors.inc({ kind });
+
+  const answer = async (path: EndpointPath, response: ServerResponse): Promise<void> => {
+    if (path === "/health") {
+      sendJson(response, 200, { status: "ok" });
+      return;
+    }
+    if (path === "/ready") {
+      const checks = await withTimeout(
+        Promise.resolve(options.readiness()),
+        requestTimeoutMs,
+        "the readiness check",
+      );
+      const failed = Object.keys(checks).filter((name) => !checks[name]);
+      if (failed.length === 0) sendJson(response, 200, { status: "ready", checks });
+      else sendJson(response, 503, { status: "not_ready", failed, checks });
+      return;
+    }
+    const body = await metrics.render();
+    response.writeHead(200, {
+      "content-type": metrics.contentType,
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+    });
+    response.end(body);
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const path = (request.url ?? "/").split("?", 1)[0];
+    metrics.observabilityRequests.inc({ path: isEndpointPath(path) ? path : "other" });
+    if (!isEndpointPath(path)) {
+      countError("not_found");
+      sendJson(response, 404, { error: `no such path ${path}`, paths: PATHS });
+      return;
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      countError("method_not_allowed");
+      sendJson(response, 405, { error: `${request.method} is not allowed; use GET` }, { allow: "GET, HEAD" });
+      return;
+    }
+    try {
+      await answer(path, response);
+    } catch (error) {
+      countError("internal");
+      logger.warn("request failed", { path, error });
+      if (path === "/ready") sendJson(response, 503, { status: "not_ready", error: describeError(error) });
+      else if (!response.headersSent) sendJson(response, 500, { error: describeError(error) });
+      else response.destroy();
+    }
+  };
+
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      keepAliveTimeout: Math.min(5000, requestTimeoutMs),
+      // Node checks the two timeouts above on this period (30 s by default): keep it well
+      // under the timeout so a slow client is cut close to requestTimeoutMs.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+    },
+    (request, response) => void handle(request, response),
+  );
+  server.maxConnections = OBSERVABILITY_MAX_CONNECTIONS;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    if (error.code !== "ECONNRESET") countError(timedOut ? "timeout" : "bad_request");
+    if (socket.writable) {
+      socket.end(
+        timedOut
+          ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+          : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+      );
+    }
+    socket.destroySoon();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = formatSocketAddress(listen);
+      const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
+      reject(
+        new NumaxError(
+          "OBSERVABILITY_LISTEN_FAILED",
+          `cannot open the observability endpoint on ${where}: ${why} (set observability.listen or --observability-listen to a free address)`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once("error", onError);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  server.on("error", (error) => logger.error("server error", { error }));
+
+  const bound = server.address();
+  if (bound === null || typeof bound === "string") throw new Error("an HTTP server on TCP has an address");
+  const address = { host: listen.host, port: bound.port };
+  const url = `http://${formatSocketAddress(address)}`;
+  logger.info("listening", { url, paths: PATHS.join(",") });
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    url,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { mkdir, open, realpath, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { StoreError } from "./store-error.ts";
+
+/**
+ * A datastore is a directory. The LMDB environment lives in its `store/` subdirectory, so other
+ * parts of the node can keep their files beside it (the compiled-module cache, for one).
+ */
+export const STORE_DIRECTORY_NAME = "store";
+
+export interface DatastoreLayout {
+  /** The datastore directory, absolute and with symlinks resolved. */
+  readonly datastorePath: string;
+  /** The LMDB environment directory inside it (`data.mdb`, `lock.mdb`). */
+  readonly storePath: string;
+}
+
+/**
+ * LMDB's meta page magic (`MDB_MAGIC`, little-endian), found right after the first page's header:
+ * 16 bytes in LMDB 0.9, 24 in the LMDB 1.0 format that lmdb-js ships.
+ */
+const LMDB_MAGIC = 0xbeefc0de;
+const LMDB_MAGIC_OFFSETS = [24, 16];
+const HEADER_BYTES = 28;
+
+/**
+ * Creates the datastore directory and its `store/` subdirectory when missing, and checks that
+ * an existing `data.mdb` is an LMDB file: LMDB trusts its file and crashes the whole process on
+ * a foreign one, so this check is what turns that into an error.
+ */
+export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
+  const requested = resolve(path);
+  await assertDirectoryOrAbsent(requested);
+  const storePath = join(requested, STORE_DIRECTORY_NAME);
+  await assertDirectoryOrAbsent(storePath);
+  try {
+    await mkdir(storePath, { recursive: true });
+  } catch (error) {
+    throw storeErrorFromFs(error, requested, "create");
+  }
+  const datastorePath = await realpath(requested);
+  await assertLmdbDataFile(join(datastorePath, STORE_DIRECTORY_NAME, "data.mdb"));
+  return { datastorePath, storePath: join(datastorePath, STORE_DIRECTORY_NAME) };
+}
+
+async function assertDirectoryOrAbsent(path: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw storeErrorFromFs(error, path, "open");
+  }
+  if (!isDirectory) {
+    throw new StoreError(
+      "STORE_PATH_NOT_DIRECTORY",
+      `datastore path ${path} is a file, not a directory: pass a directory (it is created when missing)`,
+    );
+  }
+}
+
+async function assertLmdbDataFile(dataFile: string): Promise<void> {
+  let header: Buffer;
+  let size: number;
+  try {
+    const handle = await open(dataFile, "r");
+    try {
+      size = (await handle.stat()).size;
+      header = Buffer.alloc(HEADER_BYTES);
+      await handle.read(header, 0, header.length, 0);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw storeErrorFromFs(error, dataFile, "open");
+  }
+  // An empty file is what a crash during creation leaves; LMDB initialises it.
+  if (size === 0) return;
+  if (
+    size < HEADER_BYTES ||
+    !LMDB_MAGIC_OFFSETS.some((offset) => header.readUInt32LE(offset) === LMDB_MAGIC)
+  ) {
+    throw new StoreError(
+      "STORE_CORRUPT",
+      `${dataFile} is not an LMDB data file: restore the datastore from a backup or point --datastore-path elsewhere`,
+    );
+  }
+}
+
+/** One clear line for a failed file-system call on the datastore. */
+export function storeErrorFromFs(error: unknown, path: string, action: "create" | "open"): StoreError {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOTDIR":
+    case "EEXIST":
+      return new StoreError(
+        "STORE_PATH_NOT_DIRECTORY",
+        `cannot ${action} datastore ${path}: a part of the path is a file, not a directory`,
+        { cause: error },
+      );
+    case "EACCES":
+    case "EPERM":
+      return new StoreError(
+        "STORE_PERMISSION_DENIED",
+        `cannot ${action} datastore ${path}: permission denied (check the directory's owner and mode)`,
+        { cause: error },
+      );
+    case "EROFS":
+      return new StoreError(
+        "STORE_PERMISSION_DENIED",
+        `cannot ${action} datastore ${path}: the file system is read-only`,
+        { cause: error },
+      );
+    case "ENOSPC":
+      return new StoreError(
+        "STORE_DISK_FULL",
+        `cannot ${action} datastore ${path}: no space left on device`,
+        {
+          cause: error,
+        },
+      );
+    default:
+      return new StoreError(
+        "STORE_OPEN_FAILED",
+        `cannot ${action} datastore ${path}: ${(error as Error).message ?? String(error)}`,
+        { cause: error },
+      );
+  }
+}

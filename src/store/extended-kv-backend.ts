@@ -1,0 +1,33 @@
+import type { KvBackend, KvEntry, KvRangeQuery } from "./kv-backend.ts";
+
+/**
+ * A range query with explicit bounds on top of the prefix: what the runtime's own layers need to
+ * seek past a span of keys (the guest view skips `__nx/` this way) instead of filtering rows.
+ */
+export interface KvSpanQuery extends KvRangeQuery {
+  /** Only keys >= `from`. */
+  from?: Uint8Array;
+  /** Only keys < `before`. */
+  before?: Uint8Array;
+  /** Entries carry an empty value: no value bytes are copied for a caller that only wants keys. */
+  keysOnly?: boolean;
+}
+
+/**
+ * A KvBackend with the two extras the runtime's hot paths use. Both built-in backends
+ * (`lmdb-backend.ts`, `memory-backend.ts`) implement it, and the contract suite checks it.
+ *
+ * @example
+ * const value = backend.getView(key); // borrowed: copy it before the next store call
+ * if (value !== undefined) guestMemory.set(value, outPtr);
+ */
+export interface ExtendedKvBackend extends KvBackend {
+  /**
+   * Like `get`, but may return a view of a buffer the backend reuses: valid only until the next
+   * call on this (or, for LMDB, any) store in the process. Saves an allocation and a copy where
+   * the caller copies the value out at once (the guest ABI's `db_get`).
+   */
+  getView(key: Uint8Array): Uint8Array | undefined;
+  /** `KvBackend.range` that also honours `from`, `before` and `keysOnly`. */
+  range(query: KvSpanQuery): Iterable<KvEntry>;
+}

@@ -1,0 +1,59 @@
+import { NumaxError } from "../errors/numax-error.ts";
+
+/** Stable codes of every operating error the store reports. Tests and callers match on these. */
+export type StoreErrorCode =
+  /** The datastore path (or one of its parents) is a file, not a directory. */
+  | "STORE_PATH_NOT_DIRECTORY"
+  /** The process may not create or open the datastore's files. */
+  | "STORE_PERMISSION_DENIED"
+  /** The datastore's files exist but are not an LMDB store (or are damaged beyond opening). */
+  | "STORE_CORRUPT"
+  /** Another process, or another open backend in this process, already has the datastore open. */
+  | "STORE_LOCKED"
+  /** Opening failed for another reason (see `cause`). */
+  | "STORE_OPEN_FAILED"
+  /** The backend was closed; nothing may be read or written through it any more. */
+  | "STORE_CLOSED"
+  /** A key that can never be stored: empty, or longer than `KEY_BYTES_MAX`. */
+  | "STORE_KEY_INVALID"
+  /** `batch` was handed an async callback; a batch must issue its writes synchronously. */
+  | "STORE_BATCH_ASYNC"
+  /** The disk (or the file-size limit) is full: the writes of the failed commit were not saved. */
+  | "STORE_DISK_FULL"
+  /** A write or commit failed for another reason: the writes since the last commit were not saved (see `cause`). */
+  | "STORE_WRITE_FAILED"
+  /** A guest touched a key or listing prefix in the runtime's namespace (`__nx/`). */
+  | "STORE_RESERVED_KEY";
+
+/** An operating error of the store: bad path, store in use, full disk, closed backend, bad key. */
+export class StoreError extends NumaxError {
+  declare readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Thrown by the guest's view of the store (`guest-store.ts`) for a key, prefix or `after` key in
+ * the runtime's namespace; the ABI answers it with -4 (ERR_RESERVED_KEY).
+ */
+export class ReservedKeyError extends StoreError {
+  constructor(what: "key" | "prefix" | "after key") {
+    super("STORE_RESERVED_KEY", `${what} is in the runtime's reserved namespace "__nx/"`);
+  }
+}
+
+export function storeClosedError(): StoreError {
+  return new StoreError("STORE_CLOSED", "the store is closed");
+}
+
+/** Throws STORE_BATCH_ASYNC when a batch callback returned a promise (its writes would escape the batch). */
+export function assertSynchronousBatch(callbackResult: unknown): void {
+  if (typeof (callbackResult as { then?: unknown } | null | undefined)?.then === "function") {
+    throw new StoreError(
+      "STORE_BATCH_ASYNC",
+      "batch() callback returned a promise; issue the batch's writes synchronously",
+    );
+  }
+}

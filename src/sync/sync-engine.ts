@@ -1,0 +1,263 @@
+import type { NodeId } from "../identity/node-id.ts";
+import type { SessionMessage, VersionVector } from "../net/messages.ts";
+
+/**
+ * What the engine needs from the node's replicated state. `applyRemote` de-duplicates by OpId
+ * and returns exactly the ops that were new here (those, and only those, are relayed).
+ */
+export interface SyncReplica<Op> {
+  versionVector(): VersionVector;
+  /** Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`. */
+  opsSince(vector: VersionVector, limit: number): readonly Op[];
+  applyRemote(ops: readonly Op[]): readonly Op[];
+}
+
+export interface SyncEngineOptions {
+  /** Ops waiting for one peer before the queue sheds them (they stay in the op-log; anti-entropy delivers them). */
+  queuedOpsLimit: number;
+  /** Largest PushOps batch. */
+  batchOpsMax: number;
+  /** PushOps batches sent to one peer and not yet acknowledged before sending pauses. */
+  inflightBatchesMax: number;
+  /** How often every peer is asked for what this node lacks. */
+  antiEntropyIntervalMs: number;
+  /** Ops asked for in one PullSince. */
+  pullLimit: number;
+  /** A connection idle this long gets a Ping. */
+  keepaliveIntervalMs: number;
+}
+
+export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
+  queuedOpsLimit: 10_000,
+  batchOpsMax: 1024,
+  inflightBatchesMax: 16,
+  antiEntropyIntervalMs: 30_000,
+  pullLimit: 10_000,
+  keepaliveIntervalMs: 10_000,
+};
+
+/** A message for one peer, produced by the engine for the I/O layer to send. */
+export interface Outgoing<Op> {
+  readonly peer: NodeId;
+  readonly message: SessionMessage<Op>;
+}
+
+/** Counters the node turns into metrics; the engine only counts. */
+export interface SyncEngineStats {
+  opsQueued: number;
+  opsShed: number;
+  opsSent: number;
+  batchesSent: number;
+  remoteOpsReceived: number;
+  remoteOpsApplied: number;
+  antiEntropyRounds: number;
+}
+
+interface PeerSession<Op> {
+  readonly nodeId: NodeId;
+  queue: Op[];
+  inflight: Map<number, number>;
+  nextBatchId: number;
+  lastSentMs: number;
+  lastAntiEntropyMs: number;
+  /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
+  pullRemaining: number;
+}
+
+/**
+ * The sync state machine of one node: fed by local ops, peer messages and timer ticks, it
+ * returns the messages to send. No sockets, timers or clocks inside (time arrives as `nowMs`),
+ * so the same code runs in a real node and in the deterministic simulator.
+ *
+ * Propagation: local ops are queued for every connected peer and sent in PushOps batches;
+ * ops that arrive from a peer and are new here are relayed to every other peer (gossip; the
+ * replica's OpId de-duplication ends loops). Repair: on connect, and every
+ * `antiEntropyIntervalMs`, the node sends its version vector in a PullSince and the peer answers
+ * with exactly the ops it lacks.
+ */
+export class SyncEngine<Op> {
+  readonly #replica: SyncReplica<Op>;
+  readonly #options: SyncEngineOptions;
+  readonly #sessions = new Map<NodeId, PeerSession<Op>>();
+  readonly stats: SyncEngineStats = {
+    opsQueued: 0,
+    opsShed: 0,
+    opsSent: 0,
+    batchesSent: 0,
+    remoteOpsReceived: 0,
+    remoteOpsApplied: 0,
+    antiEntropyRounds: 0,
+  };
+
+  constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
+    this.#replica = replica;
+    this.#options = { ...DEFAULT_SYNC_ENGINE_OPTIONS, ...options };
+  }
+
+  connectedPeers(): NodeId[] {
+    return [...this.#sessions.keys()];
+  }
+
+  /** Ops queued for sending, over all peers (0 means everything queued was handed to the transport). */
+  queuedOps(): number {
+    let total = 0;
+    for (const session of this.#sessions.values()) total += session.queue.length;
+    return total;
+  }
+
+  /** Batches sent and not yet acknowledged, over all peers. */
+  inflightBatches(): number {
+    let total = 0;
+    for (const session of this.#sessions.values()) total += session.inflight.size;
+    return total;
+  }
+
+  /**
+   * A handshake with `peer` completed; `remoteVector` is what the peer said it holds. Asks for
+   * what this node lacks (the peer does the same from its side).
+   */
+  peerConnected(peer: NodeId, remoteVector: VersionVector, nowMs: number): Outgoing<Op>[] {
+    const session: PeerSession<Op> = {
+      nodeId: peer,
+      queue: [],
+      inflight: new Map(),
+      nextBatchId: 1,
+      lastSentMs: nowMs,
+      lastAntiEntropyMs: nowMs,
+      pullRemaining: 0,
+    };
+    this.#sessions.set(peer, session);
+    if (!vectorCovers(this.#replica.versionVector(), remoteVector)) return [this.#pull(session, nowMs)];
+    return [];
+  }
+
+  peerDisconnected(peer: NodeId): void {
+    this.#sessions.delete(peer);
+  }
+
+  /** Queues ops made on this node for every connected peer. */
+  localOps(ops: readonly Op[]): void {
+    for (const session of this.#sessions.values()) this.#enqueue(session, ops);
+  }
+
+  receive(peer: NodeId, message: SessionMessage<Op>, nowMs: number): Outgoing<Op>[] {
+    const session = this.#sessions.get(peer);
+    if (session === undefined) return [];
+    switch (message.type) {
+      case "PushOps": {
+        this.stats.remoteOpsReceived += message.ops.length;
+        const fresh = this.#replica.applyRemote(message.ops);
+        this.stats.remoteOpsApplied += fresh.length;
+        if (fresh.length > 0) {
+          for (const other of this.#sessions.values()) if (other !== session) this.#enqueue(other, fresh);
+        }
+        const out: Outgoing<Op>[] = [
+          { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied: fresh.length } },
+        ];
+        if (session.pullRemaining > 0) {
+          session.pullRemaining -= message.ops.length;
+          // The peer's answer filled our whole pull: it probably holds more, so ask again at once.
+          if (session.pullRemaining <= 0) out.push(this.#pull(session, nowMs));
+        }
+        return out;
+      }
+      case "PushOpsAck":
+        session.inflight.delete(message.batchId);
+        return this.#drain(session, nowMs);
+      case "PullSince": {
+        const limit = Math.min(message.limit, this.#options.pullLimit);
+        const ops = this.#replica.opsSince(message.versionVector, limit);
+        return this.#sendBatches(session, ops, nowMs);
+      }
+      case "Ping":
+        return [{ peer, message: { type: "Pong", nonce: message.nonce } }];
+      case "Pong":
+      case "Error":
+        return [];
+    }
+  }
+
+  /** Timer input: sends queued batches, runs due anti-entropy rounds and keepalives. */
+  tick(nowMs: number): Outgoing<Op>[] {
+    const out: Outgoing<Op>[] = [];
+    for (const session of this.#sessions.values()) {
+      out.push(...this.#drain(session, nowMs));
+      if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs) {
+        out.push(this.#pull(session, nowMs));
+      } else if (nowMs - session.lastSentMs >= this.#options.keepaliveIntervalMs) {
+        session.lastSentMs = nowMs;
+        out.push({ peer: session.nodeId, message: { type: "Ping", nonce: nowMs } });
+      }
+    }
+    return out;
+  }
+
+  /** Sends whatever is queued now, within each peer's window (called right after local ops for low latency). */
+  flush(nowMs: number): Outgoing<Op>[] {
+    const out: Outgoing<Op>[] = [];
+    for (const session of this.#sessions.values()) out.push(...this.#drain(session, nowMs));
+    return out;
+  }
+
+  #pull(session: PeerSession<Op>, nowMs: number): Outgoing<Op> {
+    this.stats.antiEntropyRounds++;
+    session.lastAntiEntropyMs = nowMs;
+    session.lastSentMs = nowMs;
+    session.pullRemaining = this.#options.pullLimit;
+    return {
+      peer: session.nodeId,
+      message: {
+        type: "PullSince",
+        versionVector: this.#replica.versionVector(),
+        limit: this.#options.pullLimit,
+      },
+    };
+  }
+
+  #enqueue(session: PeerSession<Op>, ops: readonly Op[]): void {
+    const room = this.#options.queuedOpsLimit - session.queue.length;
+    if (room >= ops.length) {
+      for (const op of ops) session.queue.push(op);
+      this.stats.opsQueued += ops.length;
+      return;
+    }
+    // Shed rather than grow without bound: the ops are durable in the op-log, and the peer's
+    // next anti-entropy pull (at the latest within antiEntropyIntervalMs) fetches them.
+    for (let i = 0; i < room; i++) session.queue.push(ops[i]);
+    this.stats.opsQueued += Math.max(room, 0);
+    this.stats.opsShed += ops.length - Math.max(room, 0);
+  }
+
+  #drain(session: PeerSession<Op>, nowMs: number): Outgoing<Op>[] {
+    const out: Outgoing<Op>[] = [];
+    while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
+      const batch = session.queue.splice(0, this.#options.batchOpsMax);
+      out.push(this.#batch(session, batch, nowMs));
+    }
+    return out;
+  }
+
+  /** Answers a pull at once, outside the window: the peer asked for exactly this much. */
+  #sendBatches(session: PeerSession<Op>, ops: readonly Op[], nowMs: number): Outgoing<Op>[] {
+    const out: Outgoing<Op>[] = [];
+    for (let start = 0; start < ops.length; start += this.#options.batchOpsMax) {
+      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax), nowMs));
+    }
+    return out;
+  }
+
+  #batch(session: PeerSession<Op>, ops: readonly Op[], nowMs: number): Outgoing<Op> {
+    const batchId = session.nextBatchId++;
+    session.inflight.set(batchId, ops.length);
+    session.lastSentMs = nowMs;
+    this.stats.batchesSent++;
+    this.stats.opsSent += ops.length;
+    return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };
+  }
+}
+
+/** True when `have` holds every op `other` holds (per origin, contiguous sequences). */
+export function vectorCovers(have: VersionVector, other: VersionVector): boolean {
+  for (const [origin, seq] of other) if ((have.get(origin) ?? 0) < seq) return false;
+  return true;
+}

@@ -1,0 +1,15 @@
+/**
+ * Return codes of every `nx` host function (HOST-ABI.md). Values `>= 0` are success: read-style
+ * functions return the number of bytes written, commands return {@link OK}.
+ */
+export const OK = 0;
+/** Key, value or resource absent. */
+export const ERR_NOT_FOUND = -1;
+/** `out_cap` too small; when `out_cap >= 4` the host wrote the required size as u32 LE at `out_ptr`. */
+export const ERR_BUFFER_TOO_SMALL = -2;
+/** Runtime error, invalid pointer or length, limit exceeded, capability missing. */
+export const ERR_INTERNAL = -3;
+/** Key or prefix in the runtime's namespace (`__nx/`). */
+export const ERR_RESERVED_KEY = -4;
+/** A sync-only function was called on a node without sync. */
+export const ERR_SYNC_DISABLED = -5;

@@ -1,0 +1,59 @@
+import { describeError } from "../../errors/numax-error.ts";
+import type { Logger } from "../../observe/logger.ts";
+import { ERR_INTERNAL } from "./abi-codes.ts";
+import type { GuestEnvironment } from "./guest-environment.ts";
+import { GuestInputError } from "./guest-input.ts";
+import { type GuestMemoryRef, GuestMemoryViews } from "./guest-memory.ts";
+
+/** Host warnings about one guest instance stop after this many, so a failing loop cannot flood the log. */
+const HOST_FAILURE_LOG_LINES_MAX = 100;
+
+/**
+ * What every host function of one guest instance shares: the environment, cached memory views
+ * and the one place where an unexpected host error becomes a return code and a log line.
+ */
+export class AbiContext {
+  readonly env: GuestEnvironment;
+  readonly views: GuestMemoryViews;
+  readonly logger: Logger;
+  #failuresLogged = 0;
+
+  constructor(env: GuestEnvironment, memory: GuestMemoryRef) {
+    this.env = env;
+    this.views = new GuestMemoryViews(memory);
+    this.logger = env.logger;
+  }
+
+  /** Logs an unexpected error of host function `name` (bounded) and answers -3. */
+  fail(name: string, error: unknown): number {
+    this.logFailure(name, error);
+    return ERR_INTERNAL;
+  }
+
+  logFailure(name: string, error: unknown): void {
+    if (this.#failuresLogged > HOST_FAILURE_LOG_LINES_MAX) return;
+    this.#failuresLogged++;
+    if (this.#failuresLogged > HOST_FAILURE_LOG_LINES_MAX) {
+      this.logger.warn("further host function failures of this guest are not logged", {
+        module: this.env.moduleId,
+      });
+      return;
+    }
+    this.logger.warn(`host function ${name} failed: ${describeError(error)}`, { module: this.env.moduleId });
+  }
+
+  /**
+   * Wraps a host function so that nothing it throws reaches the guest: any error answers -3,
+   * logged unless it is the guest's own invalid input.
+   * Hot functions inline their own try/catch instead.
+   */
+  guard<A extends unknown[]>(name: string, fn: (...args: A) => number): (...args: A) => number {
+    return (...args: A): number => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        return error instanceof GuestInputError ? ERR_INTERNAL : this.fail(name, error);
+      }
+    };
+  }
+}

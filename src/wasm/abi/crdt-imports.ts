@@ -1,0 +1,274 @@
+import { ERR_BUFFER_TOO_SMALL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, OK } from "./abi-codes.ts";
+import type { AbiContext } from "./abi-context.ts";
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
+import type { CrdtHost } from "./crdt-host.ts";
+import { GuestInputError, inputCopy, inputKeyText, outputPointer } from "./guest-input.ts";
+import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
+
+type HostFunction = (...args: never[]) => number;
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+function clamp(value: bigint, min: bigint, max: bigint): bigint {
+  return value < min ? min : value > max ? max : value;
+}
+
+/** A u64 delta from wasm: an i64 BigInt reinterpreted as unsigned. */
+function deltaOf(delta: bigint | number): bigint {
+  if (typeof delta === "number") {
+    if (!Number.isSafeInteger(delta)) throw new GuestInputError("delta is not an integer");
+    return BigInt.asUintN(64, BigInt(delta));
+  }
+  return BigInt.asUintN(64, delta);
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * An RGA insert whose id did not fit `out_id_cap`. The element exists; the guest's retry of the
+ * very same insert (same key, parent and value) gets this id instead of inserting twice.
+ */
+interface PendingRgaId {
+  key: string;
+  parent: Uint8Array | undefined;
+  value: Uint8Array;
+  id: Uint8Array;
+}
+
+/**
+ * `crdt_*`: replicated data types through the node's CrdtHost. Without one (no sync) every
+ * function answers -5 before looking at its arguments. Keys are UTF-8 text of 1..1024 bytes
+ * (invalid UTF-8: -3); map fields and RGA ids up to 1024 bytes, values and set elements up to 1 MiB.
+ */
+export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction> {
+  const { env, views } = ctx;
+  let pendingRgaId: PendingRgaId | undefined;
+
+  function sync<A extends unknown[]>(
+    name: string,
+    body: (host: CrdtHost, memory: Uint8Array, ...args: A) => number,
+  ): (...args: A) => number {
+    return ctx.guard(name, (...args: A): number => {
+      const host = env.crdt;
+      if (host === undefined) return ERR_SYNC_DISABLED;
+      return body(host, views.bytes(), ...args);
+    });
+  }
+
+  return {
+    crdt_gcounter_inc: sync(
+      "crdt_gcounter_inc",
+      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
+        host.gcounterInc(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
+        return OK;
+      },
+    ),
+    crdt_gcounter_value: sync(
+      "crdt_gcounter_value",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        return writeU64(views.data(), out, outCap >>> 0, clamp(host.gcounterValue(key), 0n, U64_MAX), false);
+      },
+    ),
+    crdt_pncounter_inc: sync(
+      "crdt_pncounter_inc",
+      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
+        host.pncounterInc(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
+        return OK;
+      },
+    ),
+    crdt_pncounter_dec: sync(
+      "crdt_pncounter_dec",
+      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
+        host.pncounterDec(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
+        return OK;
+      },
+    ),
+    crdt_pncounter_value: sync(
+      "crdt_pncounter_value",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        return writeU64(
+          views.data(),
+          out,
+          outCap >>> 0,
+          clamp(host.pncounterValue(key), I64_MIN, I64_MAX),
+          true,
+        );
+      },
+    ),
+    crdt_lww_set: sync(
+      "crdt_lww_set",
+      (host, memory, keyPtr: number, keyLen: number, valPtr: number, valLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        host.lwwSet(key, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
+        return OK;
+      },
+    ),
+    crdt_lww_get: sync(
+      "crdt_lww_get",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        const value = host.lwwGet(key);
+        return value === undefined
+          ? ERR_NOT_FOUND
+          : writeBytes(memory, views.data(), out, outCap >>> 0, value);
+      },
+    ),
+    crdt_lww_map_set: sync(
+      "crdt_lww_map_set",
+      (
+        host,
+        memory,
+        keyPtr: number,
+        keyLen: number,
+        fieldPtr: number,
+        fieldLen: number,
+        valPtr: number,
+        valLen: number,
+      ) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const field = inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
+        host.lwwMapSet(key, field, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
+        return OK;
+      },
+    ),
+    crdt_lww_map_remove: sync(
+      "crdt_lww_map_remove",
+      (host, memory, keyPtr: number, keyLen: number, fieldPtr: number, fieldLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        host.lwwMapRemove(key, inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX));
+        return OK;
+      },
+    ),
+    crdt_lww_map_get: sync(
+      "crdt_lww_map_get",
+      (
+        host,
+        memory,
+        keyPtr: number,
+        keyLen: number,
+        fieldPtr: number,
+        fieldLen: number,
+        outPtr: number,
+        outCap: number,
+      ) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const field = inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
+        const out = outputPointer(memory, outPtr, outCap);
+        const value = host.lwwMapGet(key, field);
+        return value === undefined
+          ? ERR_NOT_FOUND
+          : writeBytes(memory, views.data(), out, outCap >>> 0, value);
+      },
+    ),
+    crdt_lww_map_contains: sync(
+      "crdt_lww_map_contains",
+      (host, memory, keyPtr: number, keyLen: number, fieldPtr: number, fieldLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        return host.lwwMapGet(key, inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX)) === undefined
+          ? 0
+          : 1;
+      },
+    ),
+    crdt_lww_map_entries: sync(
+      "crdt_lww_map_entries",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        return writeRecords(memory, views.data(), out, outCap >>> 0, host.lwwMapEntries(key), "interleaved");
+      },
+    ),
+    crdt_orset_add: sync(
+      "crdt_orset_add",
+      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        host.orsetAdd(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX));
+        return OK;
+      },
+    ),
+    crdt_orset_remove: sync(
+      "crdt_orset_remove",
+      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        host.orsetRemove(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX));
+        return OK;
+      },
+    ),
+    crdt_orset_contains: sync(
+      "crdt_orset_contains",
+      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        return host.orsetContains(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX)) ? 1 : 0;
+      },
+    ),
+    crdt_orset_elements: sync(
+      "crdt_orset_elements",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        return writeRecords(memory, views.data(), out, outCap >>> 0, host.orsetElements(key), "interleaved");
+      },
+    ),
+    crdt_rga_insert: sync(
+      "crdt_rga_insert",
+      (
+        host,
+        memory,
+        keyPtr: number,
+        keyLen: number,
+        parentPtr: number,
+        parentLen: number,
+        valPtr: number,
+        valLen: number,
+        outIdPtr: number,
+        outIdCap: number,
+      ) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const parentBytes = inputCopy(memory, parentPtr, parentLen, KEY_BYTES_MAX);
+        const parent = parentBytes.length === 0 ? undefined : parentBytes;
+        const value = inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX);
+        const out = outputPointer(memory, outIdPtr, outIdCap);
+        const pending = pendingRgaId;
+        pendingRgaId = undefined;
+        const retried =
+          pending !== undefined &&
+          pending.key === key &&
+          sameBytes(pending.parent, parent) &&
+          sameBytes(pending.value, value);
+        const id = retried ? pending.id : host.rgaInsert(key, parent, value);
+        if (id === undefined) return ERR_NOT_FOUND;
+        const written = writeBytes(memory, views.data(), out, outIdCap >>> 0, id);
+        if (written === ERR_BUFFER_TOO_SMALL) pendingRgaId = { key, parent, value, id };
+        return written;
+      },
+    ),
+    crdt_rga_delete: sync(
+      "crdt_rga_delete",
+      (host, memory, keyPtr: number, keyLen: number, idPtr: number, idLen: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const id = inputCopy(memory, idPtr, idLen, KEY_BYTES_MAX);
+        if (id.length === 0) throw new GuestInputError("empty RGA id");
+        return host.rgaDelete(key, id) ? OK : ERR_NOT_FOUND;
+      },
+    ),
+    crdt_rga_values: sync(
+      "crdt_rga_values",
+      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
+        const key = inputKeyText(memory, keyPtr, keyLen);
+        const out = outputPointer(memory, outPtr, outCap);
+        return writeRecords(memory, views.data(), out, outCap >>> 0, host.rgaValues(key), "interleaved");
+      },
+    ),
+  };
+}

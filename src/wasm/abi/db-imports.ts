@@ -1,0 +1,201 @@
+import type { GuestStore } from "../../store/guest-store.ts";
+import type { KvRangeQuery } from "../../store/kv-backend.ts";
+import { ReservedKeyError } from "../../store/store-error.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND, ERR_RESERVED_KEY, OK } from "./abi-codes.ts";
+import type { AbiContext } from "./abi-context.ts";
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
+import { collectRecords, validOutput, writeBytes, writeRecords } from "./guest-output.ts";
+import { KeyScratch } from "./key-scratch.ts";
+
+const U64_OFFSET_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The u64 row offset of db_scan / db_keys (a BigInt from wasm, signed: reinterpret as unsigned). */
+function cursorToOffset(cursor: bigint | number): number {
+  if (typeof cursor === "number")
+    return cursor >= 0 ? Math.min(Math.floor(cursor), Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
+  const unsigned = BigInt.asUintN(64, cursor);
+  return unsigned > U64_OFFSET_MAX ? Number.MAX_SAFE_INTEGER : Number(unsigned);
+}
+
+/**
+ * `db_*`: the guest's local store. Keys are 1..1024 bytes, values 0..1 MiB, prefixes and
+ * `after` keys 0..1024 bytes. Without a store (the guest lacks the `db` capability) every
+ * function answers -3.
+ *
+ * The store gets views of guest memory (it copies what it keeps) and its borrowed value views
+ * are copied into guest memory at once.
+ */
+export function createDbImports(ctx: AbiContext): Record<string, (...args: never[]) => number> {
+  const { env, views } = ctx;
+  const scratch = new KeyScratch();
+  let missingStoreLogged = false;
+
+  function noStore(name: string): number {
+    if (!missingStoreLogged) {
+      missingStoreLogged = true;
+      ctx.logger.warn(`guest called ${name} but has no store (capability "db" missing); db_* answer -3`, {
+        module: env.moduleId,
+      });
+    }
+    return ERR_INTERNAL;
+  }
+
+  function storeFailure(name: string, error: unknown): number {
+    return error instanceof ReservedKeyError ? ERR_RESERVED_KEY : ctx.fail(name, error);
+  }
+
+  function db_get(keyPtr: number, keyLen: number, outPtr: number, outCap: number): number {
+    try {
+      const store = env.store;
+      if (store === undefined) return noStore("db_get");
+      const memory = views.bytes();
+      keyPtr >>>= 0;
+      keyLen >>>= 0;
+      outPtr >>>= 0;
+      outCap >>>= 0;
+      if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
+      if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
+      const value = store.get(scratch.key(memory, keyPtr, keyLen));
+      if (value === undefined) return ERR_NOT_FOUND;
+      return writeBytes(memory, views.data(), outPtr, outCap, value);
+    } catch (error) {
+      return storeFailure("db_get", error);
+    }
+  }
+
+  function db_set(keyPtr: number, keyLen: number, valPtr: number, valLen: number): number {
+    try {
+      const store = env.store;
+      if (store === undefined) return noStore("db_set");
+      const memory = views.bytes();
+      keyPtr >>>= 0;
+      keyLen >>>= 0;
+      valPtr >>>= 0;
+      valLen >>>= 0;
+      if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
+      if (valLen > VALUE_BYTES_MAX || valPtr + valLen > memory.length) return ERR_INTERNAL;
+      store.set(scratch.key(memory, keyPtr, keyLen), memory.subarray(valPtr, valPtr + valLen));
+      return OK;
+    } catch (error) {
+      return storeFailure("db_set", error);
+    }
+  }
+
+  /** Runs `use` on a view of a valid key, or answers -3 for an invalid one. */
+  function withKey(
+    name: string,
+    keyPtr: number,
+    keyLen: number,
+    use: (store: GuestStore, key: Uint8Array) => number,
+  ) {
+    try {
+      const store = env.store;
+      if (store === undefined) return noStore(name);
+      const memory = views.bytes();
+      keyPtr >>>= 0;
+      keyLen >>>= 0;
+      if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
+      return use(store, scratch.key(memory, keyPtr, keyLen));
+    } catch (error) {
+      return storeFailure(name, error);
+    }
+  }
+
+  function db_delete(keyPtr: number, keyLen: number): number {
+    return withKey("db_delete", keyPtr, keyLen, (store, key) => {
+      store.delete(key);
+      return OK;
+    });
+  }
+
+  function db_exists(keyPtr: number, keyLen: number): number {
+    return withKey("db_exists", keyPtr, keyLen, (store, key) => (store.exists(key) ? 1 : 0));
+  }
+
+  /**
+   * The four listings: validate every range, ask the store for at most `limit` rows, write them
+   * all or answer -2. `after` (when given) must be a valid range of 0..1024 bytes.
+   */
+  function list(
+    name: string,
+    rows: "entries" | "keys",
+    prefixPtr: number,
+    prefixLen: number,
+    position: { cursor: bigint | number } | { afterPtr: number; afterLen: number },
+    limit: number,
+    outPtr: number,
+    outCap: number,
+  ): number {
+    try {
+      const store = env.store;
+      if (store === undefined) return noStore(name);
+      const memory = views.bytes();
+      prefixPtr >>>= 0;
+      prefixLen >>>= 0;
+      limit >>>= 0;
+      outPtr >>>= 0;
+      outCap >>>= 0;
+      if (prefixLen > KEY_BYTES_MAX || prefixPtr + prefixLen > memory.length) return ERR_INTERNAL;
+      if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
+      const query: KvRangeQuery = { prefix: memory.subarray(prefixPtr, prefixPtr + prefixLen), limit };
+      if ("cursor" in position) {
+        query.offset = cursorToOffset(position.cursor);
+      } else {
+        const afterPtr = position.afterPtr >>> 0;
+        const afterLen = position.afterLen >>> 0;
+        if (afterLen > KEY_BYTES_MAX || afterPtr + afterLen > memory.length) return ERR_INTERNAL;
+        if (afterLen > 0) query.after = memory.subarray(afterPtr, afterPtr + afterLen);
+      }
+      const records =
+        rows === "entries"
+          ? collectRecords(store.scan(query), limit)
+          : collectRecords(store.keys(query), limit);
+      if (records === undefined) return ERR_INTERNAL;
+      return writeRecords(memory, views.data(), outPtr, outCap, records, "lengths-first");
+    } catch (error) {
+      return storeFailure(name, error);
+    }
+  }
+
+  return {
+    db_get,
+    db_set,
+    db_delete,
+    db_exists,
+    db_scan: (
+      prefixPtr: number,
+      prefixLen: number,
+      cursor: bigint,
+      limit: number,
+      outPtr: number,
+      outCap: number,
+    ) => list("db_scan", "entries", prefixPtr, prefixLen, { cursor }, limit, outPtr, outCap),
+    db_scan_after: (
+      prefixPtr: number,
+      prefixLen: number,
+      afterPtr: number,
+      afterLen: number,
+      limit: number,
+      outPtr: number,
+      outCap: number,
+    ) =>
+      list("db_scan_after", "entries", prefixPtr, prefixLen, { afterPtr, afterLen }, limit, outPtr, outCap),
+    db_keys: (
+      prefixPtr: number,
+      prefixLen: number,
+      cursor: bigint,
+      limit: number,
+      outPtr: number,
+      outCap: number,
+    ) => list("db_keys", "keys", prefixPtr, prefixLen, { cursor }, limit, outPtr, outCap),
+    db_keys_after: (
+      prefixPtr: number,
+      prefixLen: number,
+      afterPtr: number,
+      afterLen: number,
+      limit: number,
+      outPtr: number,
+      outCap: number,
+    ) => list("db_keys_after", "keys", prefixPtr, prefixLen, { afterPtr, afterLen }, limit, outPtr, outCap),
+  };
+}

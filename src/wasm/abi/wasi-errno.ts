@@ -1,0 +1,11 @@
+/** The WASI preview 1 errno values the host answers (the full list is in the WASI spec). */
+export const WASI_ESUCCESS = 0;
+export const WASI_EBADF = 8;
+export const WASI_EFAULT = 21;
+export const WASI_EINVAL = 28;
+export const WASI_EIO = 29;
+export const WASI_ENOSYS = 52;
+export const WASI_ENOTDIR = 54;
+export const WASI_ENOTSOCK = 57;
+export const WASI_ENOTSUP = 58;
+export const WASI_ESPIPE = 70;

@@ -1,0 +1,321 @@
+import { AbiContext } from "./abi-context.ts";
+import { OUTPUT_BYTES_MAX } from "./abi-limits.ts";
+import type { GuestEnvironment } from "./guest-environment.ts";
+import { GuestExitError } from "./guest-errors.ts";
+import type { GuestMemoryRef } from "./guest-memory.ts";
+import { guestVisibleEnv } from "./guest-visible-env.ts";
+import {
+  WASI_EBADF,
+  WASI_EFAULT,
+  WASI_EINVAL,
+  WASI_EIO,
+  WASI_ENOSYS,
+  WASI_ENOTDIR,
+  WASI_ENOTSOCK,
+  WASI_ENOTSUP,
+  WASI_ESPIPE,
+  WASI_ESUCCESS,
+} from "./wasi-errno.ts";
+import { WASI_FUNCTION_NAMES } from "./wasi-signatures.ts";
+
+export { WASI_FUNCTION_NAMES, WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
+
+const CLOCK_REALTIME = 0;
+const CLOCK_MONOTONIC = 1;
+const CLOCK_PROCESS_CPUTIME = 2;
+const CLOCK_THREAD_CPUTIME = 3;
+/** The host clocks read milliseconds; nanosecond times are exact to the microsecond at best. */
+const CLOCK_RESOLUTION_NS = 1_000n;
+
+const FILETYPE_CHARACTER_DEVICE = 2;
+const RIGHT_FD_READ = 1n << 1n;
+const RIGHT_FD_WRITE = 1n << 6n;
+const RIGHT_FD_FILESTAT_GET = 1n << 21n;
+const RIGHT_POLL_FD_READWRITE = 1n << 27n;
+const FDSTAT_BYTES = 24;
+const FILESTAT_BYTES = 64;
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+/** Most iovecs one fd_read / fd_write accepts (POSIX IOV_MAX). */
+const IOVECS_MAX = 1024;
+
+const utf8 = new TextEncoder();
+
+/** `strings` as NUL-terminated UTF-8, computed once per instance. */
+function nulTerminated(strings: readonly string[]): Uint8Array[] {
+  return strings.map((text) => utf8.encode(`${text}\0`));
+}
+
+function msToNs(ms: number): bigint {
+  return Number.isFinite(ms) && ms > 0 ? BigInt(Math.floor(ms * 1000)) * 1000n : 0n;
+}
+
+/**
+ * The WASI preview 1 import object (`wasi_snapshot_preview1`) of one guest instance: stdio,
+ * args, environment (only `NX_*` / `NUMAX_*`), clocks, random and `proc_exit`; no filesystem
+ * (no preopens) and no sockets. Every preview 1 function exists, so any wasi-libc or Rust
+ * guest links; the unsupported ones answer EBADF, ENOTDIR, ENOTSOCK, ESPIPE, ENOTSUP or ENOSYS
+ * like a process with only fds 0-2 open would see.
+ *
+ * Pointers out of guest memory answer EFAULT; an unexpected host error answers EIO and logs a
+ * line. Only `proc_exit` throws ({@link GuestExitError}).
+ */
+// biome-ignore lint/complexity/noBannedTypes: a WebAssembly import object holds host functions of many shapes
+export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef): Record<string, Function> {
+  const ctx = new AbiContext(env, memory);
+  const { views } = ctx;
+  const args = nulTerminated(env.args);
+  const environ = nulTerminated([...guestVisibleEnv(env.env)].map(([name, value]) => `${name}=${value}`));
+  const closed = [false, false, false];
+  let lastMonotonicNs = 0n;
+
+  function isOpenStdio(fd: number): boolean {
+    return fd >= 0 && fd <= STDERR && !closed[fd];
+  }
+
+  /** Wraps a WASI function: nothing thrown reaches the guest, an unexpected error answers EIO. */
+  function guard<A extends unknown[]>(name: string, fn: (...a: A) => number): (...a: A) => number {
+    return (...a: A): number => {
+      try {
+        return fn(...a);
+      } catch (error) {
+        ctx.logFailure(name, error);
+        return WASI_EIO;
+      }
+    };
+  }
+
+  function fits(ptr: number, len: number, mem: Uint8Array): boolean {
+    return ptr + len <= mem.length;
+  }
+
+  /** `*_sizes_get`: the count and the total byte size of a NUL-terminated string list. */
+  function sizesGet(list: readonly Uint8Array[]) {
+    return (countPtr: number, sizePtr: number): number => {
+      const mem = views.bytes();
+      countPtr >>>= 0;
+      sizePtr >>>= 0;
+      if (!fits(countPtr, 4, mem) || !fits(sizePtr, 4, mem)) return WASI_EFAULT;
+      const data = views.data();
+      data.setUint32(countPtr, list.length, true);
+      data.setUint32(
+        sizePtr,
+        list.reduce((sum, entry) => sum + entry.length, 0),
+        true,
+      );
+      return WASI_ESUCCESS;
+    };
+  }
+
+  /** `args_get` / `environ_get`: the pointer array at `pointersPtr`, the strings at `bufferPtr`. */
+  function listGet(list: readonly Uint8Array[]) {
+    return (pointersPtr: number, bufferPtr: number): number => {
+      const mem = views.bytes();
+      pointersPtr >>>= 0;
+      bufferPtr >>>= 0;
+      const total = list.reduce((sum, entry) => sum + entry.length, 0);
+      if (!fits(pointersPtr, 4 * list.length, mem) || !fits(bufferPtr, total, mem)) return WASI_EFAULT;
+      const data = views.data();
+      let at = bufferPtr;
+      list.forEach((entry, i) => {
+        data.setUint32(pointersPtr + 4 * i, at, true);
+        mem.set(entry, at);
+        at += entry.length;
+      });
+      return WASI_ESUCCESS;
+    };
+  }
+
+  function clockNs(id: number): bigint | undefined {
+    if (id === CLOCK_REALTIME) return msToNs(env.clock.nowMs());
+    if (id === CLOCK_MONOTONIC) {
+      const now = msToNs(env.clock.monotonicMs());
+      if (now > lastMonotonicNs) lastMonotonicNs = now;
+      return lastMonotonicNs;
+    }
+    return undefined;
+  }
+
+  function clockErrno(id: number): number {
+    return id === CLOCK_PROCESS_CPUTIME || id === CLOCK_THREAD_CPUTIME ? WASI_ENOTSUP : WASI_EINVAL;
+  }
+
+  /**
+   * The iovecs `(u32 buf, u32 len)` at `iovsPtr`, checked against memory; undefined when one
+   * lies outside it. Stops adding lengths at {@link OUTPUT_BYTES_MAX} (a short write).
+   */
+  function gather(mem: Uint8Array, iovsPtr: number, iovsLen: number): Uint8Array | undefined {
+    const data = views.data();
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < iovsLen && total < OUTPUT_BYTES_MAX; i++) {
+      const buf = data.getUint32(iovsPtr + 8 * i, true);
+      const len = Math.min(data.getUint32(iovsPtr + 8 * i + 4, true), OUTPUT_BYTES_MAX - total);
+      if (!fits(buf, len, mem)) return undefined;
+      parts.push(mem.subarray(buf, buf + len));
+      total += len;
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.length;
+    }
+    return bytes;
+  }
+
+  /** For fds 0-2 (when open): `stdio`; for a closed or unknown fd: EBADF. */
+  function onStdio(errnoForStdio: number) {
+    return (fd: number): number => (isOpenStdio(fd) ? errnoForStdio : WASI_EBADF);
+  }
+
+  const noPreopen = (): number => WASI_EBADF;
+  const pathOn = (fd: number): number => (isOpenStdio(fd) ? WASI_ENOTDIR : WASI_EBADF);
+  const socketOn = (fd: number): number => (isOpenStdio(fd) ? WASI_ENOTSOCK : WASI_EBADF);
+
+  // biome-ignore lint/complexity/noBannedTypes: as above
+  const imports: Record<string, Function> = {
+    args_sizes_get: guard("args_sizes_get", sizesGet(args)),
+    args_get: guard("args_get", listGet(args)),
+    environ_sizes_get: guard("environ_sizes_get", sizesGet(environ)),
+    environ_get: guard("environ_get", listGet(environ)),
+
+    clock_res_get: guard("clock_res_get", (id: number, resPtr: number): number => {
+      const mem = views.bytes();
+      resPtr >>>= 0;
+      if (id !== CLOCK_REALTIME && id !== CLOCK_MONOTONIC) return clockErrno(id);
+      if (!fits(resPtr, 8, mem)) return WASI_EFAULT;
+      views.data().setBigUint64(resPtr, CLOCK_RESOLUTION_NS, true);
+      return WASI_ESUCCESS;
+    }),
+    clock_time_get: guard("clock_time_get", (id: number, _precision: bigint, timePtr: number): number => {
+      const mem = views.bytes();
+      timePtr >>>= 0;
+      const ns = clockNs(id);
+      if (ns === undefined) return clockErrno(id);
+      if (!fits(timePtr, 8, mem)) return WASI_EFAULT;
+      views.data().setBigUint64(timePtr, ns, true);
+      return WASI_ESUCCESS;
+    }),
+    random_get: guard("random_get", (bufPtr: number, bufLen: number): number => {
+      const mem = views.bytes();
+      bufPtr >>>= 0;
+      bufLen >>>= 0;
+      if (!fits(bufPtr, bufLen, mem)) return WASI_EFAULT;
+      env.randomFill(mem.subarray(bufPtr, bufPtr + bufLen));
+      return WASI_ESUCCESS;
+    }),
+
+    fd_write: guard(
+      "fd_write",
+      (fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number => {
+        const mem = views.bytes();
+        if (!isOpenStdio(fd) || fd === STDIN) return WASI_EBADF;
+        iovsPtr >>>= 0;
+        iovsLen >>>= 0;
+        nwrittenPtr >>>= 0;
+        if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
+        if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nwrittenPtr, 4, mem)) return WASI_EFAULT;
+        const bytes = gather(mem, iovsPtr, iovsLen);
+        if (bytes === undefined) return WASI_EFAULT;
+        if (bytes.length > 0) (fd === STDOUT ? env.stdout : env.stderr)(bytes);
+        views.data().setUint32(nwrittenPtr, bytes.length, true);
+        return WASI_ESUCCESS;
+      },
+    ),
+    fd_read: guard("fd_read", (fd: number, iovsPtr: number, iovsLen: number, nreadPtr: number): number => {
+      const mem = views.bytes();
+      if (!isOpenStdio(fd) || fd !== STDIN) return WASI_EBADF;
+      iovsPtr >>>= 0;
+      iovsLen >>>= 0;
+      nreadPtr >>>= 0;
+      if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
+      if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nreadPtr, 4, mem)) return WASI_EFAULT;
+      // stdin is always at its end: guests run unattended.
+      views.data().setUint32(nreadPtr, 0, true);
+      return WASI_ESUCCESS;
+    }),
+    fd_close: guard("fd_close", (fd: number): number => {
+      if (!isOpenStdio(fd)) return WASI_EBADF;
+      closed[fd] = true;
+      return WASI_ESUCCESS;
+    }),
+    fd_fdstat_get: guard("fd_fdstat_get", (fd: number, statPtr: number): number => {
+      const mem = views.bytes();
+      if (!isOpenStdio(fd)) return WASI_EBADF;
+      statPtr >>>= 0;
+      if (!fits(statPtr, FDSTAT_BYTES, mem)) return WASI_EFAULT;
+      // A character device without seek/tell rights: wasi-libc's isatty() says yes, so C stdio
+      // line-buffers and the guest's lines reach the host as they are written.
+      const rights =
+        (fd === STDIN ? RIGHT_FD_READ : RIGHT_FD_WRITE) | RIGHT_FD_FILESTAT_GET | RIGHT_POLL_FD_READWRITE;
+      mem.fill(0, statPtr, statPtr + FDSTAT_BYTES);
+      const data = views.data();
+      data.setUint8(statPtr, FILETYPE_CHARACTER_DEVICE);
+      data.setBigUint64(statPtr + 8, rights, true);
+      return WASI_ESUCCESS;
+    }),
+    fd_filestat_get: guard("fd_filestat_get", (fd: number, statPtr: number): number => {
+      const mem = views.bytes();
+      if (!isOpenStdio(fd)) return WASI_EBADF;
+      statPtr >>>= 0;
+      if (!fits(statPtr, FILESTAT_BYTES, mem)) return WASI_EFAULT;
+      mem.fill(0, statPtr, statPtr + FILESTAT_BYTES);
+      views.data().setUint8(statPtr + 16, FILETYPE_CHARACTER_DEVICE);
+      return WASI_ESUCCESS;
+    }),
+    fd_fdstat_set_flags: guard("fd_fdstat_set_flags", (fd: number, flags: number): number => {
+      if (!isOpenStdio(fd)) return WASI_EBADF;
+      return flags === 0 ? WASI_ESUCCESS : WASI_ENOTSUP;
+    }),
+    fd_prestat_get: guard("fd_prestat_get", noPreopen),
+    fd_prestat_dir_name: guard("fd_prestat_dir_name", noPreopen),
+    fd_seek: guard("fd_seek", onStdio(WASI_ESPIPE)),
+    fd_tell: guard("fd_tell", onStdio(WASI_ESPIPE)),
+    fd_pread: guard("fd_pread", onStdio(WASI_ESPIPE)),
+    fd_pwrite: guard("fd_pwrite", onStdio(WASI_ESPIPE)),
+    fd_advise: guard("fd_advise", onStdio(WASI_ESPIPE)),
+    fd_allocate: guard("fd_allocate", onStdio(WASI_ENOTSUP)),
+    fd_datasync: guard("fd_datasync", onStdio(WASI_EINVAL)),
+    fd_sync: guard("fd_sync", onStdio(WASI_EINVAL)),
+    fd_fdstat_set_rights: guard("fd_fdstat_set_rights", onStdio(WASI_ENOTSUP)),
+    fd_filestat_set_size: guard("fd_filestat_set_size", onStdio(WASI_EINVAL)),
+    fd_filestat_set_times: guard("fd_filestat_set_times", onStdio(WASI_ENOTSUP)),
+    fd_readdir: guard("fd_readdir", onStdio(WASI_ENOTDIR)),
+    fd_renumber: guard("fd_renumber", (fd: number, to: number): number =>
+      isOpenStdio(fd) && isOpenStdio(to) ? WASI_ENOTSUP : WASI_EBADF,
+    ),
+
+    path_create_directory: guard("path_create_directory", pathOn),
+    path_filestat_get: guard("path_filestat_get", pathOn),
+    path_filestat_set_times: guard("path_filestat_set_times", pathOn),
+    path_link: guard("path_link", pathOn),
+    path_open: guard("path_open", pathOn),
+    path_readlink: guard("path_readlink", pathOn),
+    path_remove_directory: guard("path_remove_directory", pathOn),
+    path_rename: guard("path_rename", pathOn),
+    path_symlink: guard("path_symlink", (_oldPath: number, _oldPathLen: number, fd: number): number =>
+      pathOn(fd),
+    ),
+    path_unlink_file: guard("path_unlink_file", pathOn),
+
+    sock_accept: guard("sock_accept", socketOn),
+    sock_recv: guard("sock_recv", socketOn),
+    sock_send: guard("sock_send", socketOn),
+    sock_shutdown: guard("sock_shutdown", socketOn),
+
+    // Sleeping would block the event loop: poll_oneoff waits for nothing here.
+    poll_oneoff: guard("poll_oneoff", (): number => WASI_ENOSYS),
+    proc_raise: guard("proc_raise", (): number => WASI_ENOSYS),
+    sched_yield: guard("sched_yield", (): number => WASI_ESUCCESS),
+    proc_exit: (code: number): never => {
+      throw new GuestExitError(code >>> 0);
+    },
+  };
+  for (const name of WASI_FUNCTION_NAMES) {
+    if (typeof imports[name] !== "function") throw new Error(`WASI import ${name} is not implemented`);
+  }
+  return imports;
+}

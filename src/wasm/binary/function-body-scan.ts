@@ -1,0 +1,239 @@
+import { skipValueType } from "./module-layout.ts";
+import type { WasmReader } from "./wasm-reader.ts";
+
+/**
+ * Decodes one function body instruction by instruction (every immediate of every opcode V8
+ * ships: MVP, sign extension, saturating conversions, bulk memory, reference types, SIMD and
+ * relaxed SIMD, threads, tail calls, exception handling (legacy and exnref), typed function
+ * references, GC, multi-memory, memory64, wide arithmetic) and reports what the fuel
+ * instrumentation needs: where each loop body begins and whether the function can call other
+ * guest code. An opcode it does not know fails loudly rather than being skipped wrongly.
+ */
+export interface FunctionBodyScan {
+  /** Offset of the first instruction, after the local declarations. */
+  readonly codeStart: number;
+  /** Offset right after each `loop <blocktype>`: the first instruction of the loop body. */
+  readonly loopBodyStarts: readonly number[];
+  /**
+   * True when the body calls a function the module defines, or calls through a table or a
+   * reference (which may reach one). A body without loops and without such calls runs a bounded
+   * number of instructions, so it needs no fuel check at entry.
+   */
+  readonly callsGuestCode: boolean;
+}
+
+const OP_LOOP = 0x03;
+
+/** Blocktype: 0x40 (empty), a value type, or an s33 type index. */
+function skipBlockType(reader: WasmReader): void {
+  const code = reader.peek();
+  if (code === 0x63 || code === 0x64) {
+    skipValueType(reader);
+    return;
+  }
+  reader.skipLeb(5);
+}
+
+/** memarg: align (bit 6 set: a memory index follows), then offset (u64 with memory64). */
+function skipMemArg(reader: WasmReader): void {
+  const align = reader.u32();
+  if ((align & 0x40) !== 0) reader.u32();
+  reader.skipLeb(10);
+}
+
+function scanGcInstruction(reader: WasmReader, op: number): void {
+  if (op <= 1 || op === 6 || op === 7 || op === 11 || op === 12 || op === 13 || op === 14 || op === 16) {
+    reader.u32(); // struct.new(_default), array.new(_default), array.get(_s/_u), array.set, array.fill
+  } else if (op <= 5 || op === 8 || op === 9 || op === 10 || op === 17 || op === 18 || op === 19) {
+    reader.u32(); // struct.get/set: type field; array.new_fixed/new_data/new_elem/copy/init_*
+    reader.u32();
+  } else if (op === 15 || (op >= 26 && op <= 30)) {
+    // array.len, any.convert_extern, extern.convert_any, ref.i31, i31.get_s/_u
+  } else if (op >= 20 && op <= 23) {
+    reader.skipLeb(5); // ref.test / ref.cast (null) heap type
+  } else if (op === 24 || op === 25) {
+    reader.byte(); // br_on_cast(_fail): cast flags, label, two heap types
+    reader.u32();
+    reader.skipLeb(5);
+    reader.skipLeb(5);
+  } else {
+    reader.fail(`unsupported instruction 0xfb ${op}`);
+  }
+}
+
+function scanMiscInstruction(reader: WasmReader, op: number): void {
+  if (op <= 7 || (op >= 19 && op <= 22)) return; // trunc_sat, wide arithmetic
+  if (op === 8 || op === 10 || op === 12 || op === 14) {
+    reader.u32(); // memory.init data mem, memory.copy mem mem, table.init elem table, table.copy
+    reader.u32();
+  } else if (op === 9 || op === 11 || op === 13 || (op >= 15 && op <= 17)) {
+    reader.u32(); // data.drop, memory.fill, elem.drop, table.grow/size/fill
+  } else {
+    reader.fail(`unsupported instruction 0xfc ${op}`);
+  }
+}
+
+function scanSimdInstruction(reader: WasmReader, op: number): void {
+  if (op <= 11 || op === 92 || op === 93) {
+    skipMemArg(reader); // loads, store, load*_zero
+  } else if (op === 12 || op === 13) {
+    reader.skip(16); // v128.const, i8x16.shuffle
+  } else if (op >= 21 && op <= 34) {
+    reader.byte(); // extract_lane / replace_lane
+  } else if (op >= 84 && op <= 91) {
+    skipMemArg(reader); // load*_lane / store*_lane
+    reader.byte();
+  } else if (op > 0x113) {
+    reader.fail(`unsupported instruction 0xfd ${op}`);
+  }
+}
+
+function scanAtomicInstruction(reader: WasmReader, op: number): void {
+  if (op === 0x03) {
+    reader.byte(); // atomic.fence
+  } else if (op <= 0x02 || (op >= 0x10 && op <= 0x4e)) {
+    skipMemArg(reader);
+  } else {
+    reader.fail(`unsupported instruction 0xfe ${op}`);
+  }
+}
+
+/**
+ * Scans the body whose bytes (locals and code, without the size prefix) lie in
+ * `[reader.offset, reader.end)`. `importedFunctionCount` tells calls to the host apart from
+ * calls to guest code.
+ */
+export function scanFunctionBody(reader: WasmReader, importedFunctionCount: number): FunctionBodyScan {
+  const localGroups = reader.count();
+  for (let i = 0; i < localGroups; i++) {
+    reader.u32();
+    skipValueType(reader);
+  }
+  const codeStart = reader.offset;
+  const loopBodyStarts: number[] = [];
+  let callsGuestCode = false;
+
+  while (reader.remaining > 0) {
+    const op = reader.byte();
+    switch (op) {
+      case 0x02: // block
+      case 0x04: // if
+      case 0x06: // try (legacy)
+        skipBlockType(reader);
+        break;
+      case OP_LOOP:
+        skipBlockType(reader);
+        loopBodyStarts.push(reader.offset);
+        break;
+      case 0x07: // catch (legacy) tag
+      case 0x08: // throw tag
+      case 0x09: // rethrow label
+      case 0x0c: // br
+      case 0x0d: // br_if
+      case 0x18: // delegate
+      case 0x20: // local.get
+      case 0x21: // local.set
+      case 0x22: // local.tee
+      case 0x23: // global.get
+      case 0x24: // global.set
+      case 0x25: // table.get
+      case 0x26: // table.set
+      case 0x3f: // memory.size
+      case 0x40: // memory.grow
+      case 0xd2: // ref.func
+      case 0xd5: // br_on_null
+      case 0xd6: // br_on_non_null
+        reader.u32();
+        break;
+      case 0x0e: {
+        // br_table: labels, then the default
+        const n = reader.count();
+        for (let i = 0; i <= n; i++) reader.u32();
+        break;
+      }
+      case 0x10: // call
+      case 0x12: // return_call
+        if (reader.u32() >= importedFunctionCount) callsGuestCode = true;
+        break;
+      case 0x11: // call_indirect type table
+      case 0x13: // return_call_indirect
+        reader.u32();
+        reader.u32();
+        callsGuestCode = true;
+        break;
+      case 0x14: // call_ref type
+      case 0x15: // return_call_ref
+        reader.u32();
+        callsGuestCode = true;
+        break;
+      case 0x1c: {
+        // select with types
+        const n = reader.count();
+        for (let i = 0; i < n; i++) skipValueType(reader);
+        break;
+      }
+      case 0x1f: {
+        // try_table: blocktype, catch clauses (kind, [tag], label)
+        skipBlockType(reader);
+        const n = reader.count();
+        for (let i = 0; i < n; i++) {
+          const kind = reader.byte();
+          if (kind === 0x00 || kind === 0x01) reader.u32();
+          else if (kind !== 0x02 && kind !== 0x03) reader.fail(`unknown catch kind ${kind}`);
+          reader.u32();
+        }
+        break;
+      }
+      case 0x41: // i32.const
+        reader.skipLeb(5);
+        break;
+      case 0x42: // i64.const
+        reader.skipLeb(10);
+        break;
+      case 0x43: // f32.const
+        reader.skip(4);
+        break;
+      case 0x44: // f64.const
+        reader.skip(8);
+        break;
+      case 0xd0: // ref.null heap type
+        reader.skipLeb(5);
+        break;
+      case 0xfb:
+        scanGcInstruction(reader, reader.u32());
+        break;
+      case 0xfc:
+        scanMiscInstruction(reader, reader.u32());
+        break;
+      case 0xfd:
+        scanSimdInstruction(reader, reader.u32());
+        break;
+      case 0xfe:
+        scanAtomicInstruction(reader, reader.u32());
+        break;
+      default:
+        if (op >= 0x28 && op <= 0x3e) {
+          skipMemArg(reader); // loads and stores
+        } else if (
+          op <= 0x01 || // unreachable, nop
+          op === 0x05 || // else
+          op === 0x0a || // throw_ref
+          op === 0x0b || // end
+          op === 0x0f || // return
+          op === 0x19 || // catch_all (legacy)
+          op === 0x1a || // drop
+          op === 0x1b || // select
+          (op >= 0x45 && op <= 0xc4) || // numeric, sign extension
+          op === 0xd1 || // ref.is_null
+          op === 0xd3 || // ref.eq
+          op === 0xd4 // ref.as_non_null
+        ) {
+          // no immediates
+        } else {
+          reader.offset--;
+          reader.fail(`unsupported instruction 0x${op.toString(16)}`);
+        }
+    }
+  }
+  return { codeStart, loopBodyStarts, callsGuestCode };
+}

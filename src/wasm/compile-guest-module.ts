@@ -1,0 +1,52 @@
+import { EXPORT_FUNCTION, EXPORT_MEMORY, functionTypeOf, readModuleLayout } from "./binary/module-layout.ts";
+import { MEMORY_EXPORT, RUN_EXPORT } from "./guest-exports.ts";
+import { instrumentModule } from "./instrument-module.ts";
+import { ModuleLoadError } from "./module-load-error.ts";
+
+/**
+ * Validates original module bytes as a Numax guest and instruments them (the module-cache miss
+ * path): one {@link ModuleLoadError} line for an invalid module, a missing or mistyped `run`, a
+ * missing `memory` export, or memory above the cap.
+ */
+export function validateAndInstrument(
+  bytes: Uint8Array,
+  moduleLabel: string,
+  memoryMaxBytes: number,
+): { bytes: Uint8Array; fuelChecks: number } {
+  if (!WebAssembly.validate(bytes)) {
+    let detail = "fails WebAssembly validation";
+    try {
+      new WebAssembly.Module(bytes);
+    } catch (error) {
+      detail = (error as Error).message.replace(/^WebAssembly\.Module\(\): /, "");
+    }
+    throw new ModuleLoadError("invalid", moduleLabel, `is not a valid WebAssembly module: ${detail}`);
+  }
+  const layout = readModuleLayout(bytes);
+  const run = layout.exports.find((entry) => entry.name === RUN_EXPORT);
+  if (run === undefined || run.kind !== EXPORT_FUNCTION) {
+    throw new ModuleLoadError(
+      "no_run_export",
+      moduleLabel,
+      `does not export a function named "run" (a Numax guest exports run: () -> (), its entry point)`,
+    );
+  }
+  const runType = functionTypeOf(layout, run.index);
+  if (runType === undefined || runType.paramCount !== 0 || runType.resultCount !== 0) {
+    throw new ModuleLoadError(
+      "bad_run_type",
+      moduleLabel,
+      `exports run with ${runType?.paramCount ?? "?"} parameters and ${runType?.resultCount ?? "?"} results; ` +
+        "it must take none and return none",
+    );
+  }
+  if (!layout.exports.some((entry) => entry.name === MEMORY_EXPORT && entry.kind === EXPORT_MEMORY)) {
+    throw new ModuleLoadError(
+      "no_memory_export",
+      moduleLabel,
+      `does not export its memory as "memory" (host functions read and write guest memory through it)`,
+    );
+  }
+  const instrumented = instrumentModule(bytes, { moduleLabel, memoryMaxBytes });
+  return { bytes: instrumented.bytes, fuelChecks: instrumented.fuelChecks };
+}

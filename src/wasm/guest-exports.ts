@@ -1,0 +1,35 @@
+/**
+ * The exports the runtime relies on: the guest's own (`run`, `memory`) and those the
+ * instrumenter adds. Changing an added one changes the instrumented bytes, so
+ * {@link INSTRUMENTATION_VERSION} must change too.
+ */
+
+/** The export every guest runs: `run: () -> ()`. */
+export const RUN_EXPORT = "run";
+/** The guest's linear memory, through which host functions read and write. */
+export const MEMORY_EXPORT = "memory";
+
+/**
+ * Version of the instrumented format: part of every module-cache key, so a runtime with a
+ * different instrumenter never loads another's cached output.
+ */
+export const INSTRUMENTATION_VERSION = 1;
+
+/**
+ * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host
+ * import re-exported by a trampoline module). Guest code reaches it with `call_indirect`, so the
+ * instrumenter adds no import and no existing function index moves.
+ */
+export const FUEL_TABLE_EXPORT = "__nx_fuel_table";
+
+/** The guest's start function, exported instead of run at instantiation (see the instrumenter). */
+export const START_EXPORT = "__nx_start";
+
+/** Exports a guest may not define itself. */
+export const RESERVED_EXPORTS: readonly string[] = [FUEL_TABLE_EXPORT, START_EXPORT];
+
+/**
+ * Fuel units (loop iterations and calls) before the first refill. Small, so that the first
+ * check comes early and the refill size adapts to the guest from a measurement.
+ */
+export const FUEL_INITIAL = 10_000;

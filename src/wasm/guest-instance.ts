@@ -1,0 +1,196 @@
+import type { GuestEnvironment } from "./abi/guest-environment.ts";
+import type { GuestMemoryRef } from "./abi/guest-memory.ts";
+import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
+import { FuelGovernor } from "./fuel-governor.ts";
+import { GuestFailure } from "./guest-failure.ts";
+import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
+import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./guest-exports.ts";
+import type { GuestModule } from "./load-guest-module.ts";
+
+/**
+ * One instance of a guest module and its run: instantiation wires the host imports, the memory
+ * and the fuel-refill slot; {@link GuestInstance.run} runs the start function (first run only)
+ * and `run` on a JSPI stack, and always resolves, to a success or a {@link GuestFailure}.
+ *
+ * @example
+ * const guest = GuestInstance.create(module, { env, cpuMsPerRun: 5000 });
+ * const result = await guest.run();
+ * if (!result.ok) console.error(result.failure.message);
+ */
+
+// biome-ignore lint/complexity/noBannedTypes: host functions of any shape
+type HostFunction = Function;
+
+export interface GuestInstanceOptions {
+  readonly env: GuestEnvironment;
+  /** CPU budget of each run in ms; undefined = none. */
+  readonly cpuMsPerRun: number | undefined;
+  /** Guest time between two turns of the event loop (default 4 ms). */
+  readonly sliceMs?: number;
+  /** Monotonic clock in ms for CPU accounting; default performance.now. */
+  readonly nowMs?: () => number;
+  /** How the guest hands the event loop a turn; default: wait for setImmediate. */
+  readonly yieldToLoop?: () => Promise<void>;
+  /**
+   * More host functions by module, over the standard nx / WASI ones (the actor runtime's
+   * process functions). The module must have been checked against their signatures.
+   */
+  readonly extraImports?: Readonly<Record<string, Readonly<Record<string, HostFunction>>>>;
+  /**
+   * Host functions that return a promise (`receive`): the guest's stack is suspended (JSPI)
+   * until it settles, the event loop runs meanwhile, and the wait does not count as CPU time.
+   */
+  readonly suspendingImports?: Readonly<
+    Record<string, Readonly<Record<string, (...args: never[]) => Promise<unknown>>>>
+  >;
+}
+
+export type GuestRunResult = { readonly ok: true } | { readonly ok: false; readonly failure: GuestFailure };
+
+/** `(module (import "h" "f" (func (result i32))) (export "f" (func 0)))` */
+const TRAMPOLINE_BYTES = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type section: () -> i32
+  0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x66, 0x00, 0x00, // import section: h.f, function type 0
+  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export section: f = function 0
+]);
+
+let trampolineModule: WebAssembly.Module | undefined;
+
+/**
+ * A wasm function that calls `refill` through a suspending import: a host import cannot go into
+ * a table directly, a wasm function re-exporting it can, and JSPI suspends through it.
+ */
+function refillTrampoline(refill: () => number | Promise<number>): WebAssembly.ExportValue {
+  trampolineModule ??= new WebAssembly.Module(TRAMPOLINE_BYTES);
+  const instance = new WebAssembly.Instance(trampolineModule, {
+    h: { f: new WebAssembly.Suspending(refill) },
+  });
+  return instance.exports.f!;
+}
+
+const OK: GuestRunResult = { ok: true };
+
+const NEVER: Promise<never> = new Promise(() => {});
+
+export class GuestInstance {
+  readonly module: GuestModule;
+  readonly governor: FuelGovernor;
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory;
+  readonly #run: () => Promise<unknown>;
+  #start: (() => Promise<unknown>) | undefined;
+  #running = false;
+  #broken = false;
+
+  private constructor(module: GuestModule, governor: FuelGovernor, instance: WebAssembly.Instance) {
+    this.module = module;
+    this.governor = governor;
+    this.instance = instance;
+    this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
+    this.#run = WebAssembly.promising(instance.exports[RUN_EXPORT] as () => void);
+    const start = instance.exports[START_EXPORT];
+    this.#start = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
+  }
+
+  /**
+   * Instantiates `module` (synchronously: the module is compiled, so this takes well under a
+   * millisecond for small guests). The guest's start function runs at the first {@link run}.
+   */
+  static create(module: GuestModule, options: GuestInstanceOptions): GuestInstance {
+    const governor = new FuelGovernor({
+      cpuMsPerRun: options.cpuMsPerRun,
+      sliceMs: options.sliceMs,
+      nowMs: options.nowMs ?? (() => performance.now()),
+      yieldToLoop: options.yieldToLoop,
+    });
+    const memoryRef: GuestMemoryRef = { memory: undefined };
+    const imports: Record<string, Record<string, unknown>> = buildStandardImports(
+      options.env,
+      memoryRef,
+      importTypeLookup(module.imports),
+    );
+    for (const [name, functions] of Object.entries(options.extraImports ?? {})) {
+      imports[name] = { ...imports[name], ...functions };
+    }
+    for (const [name, functions] of Object.entries(options.suspendingImports ?? {})) {
+      const wrapped: Record<string, unknown> = {};
+      for (const [field, fn] of Object.entries(functions)) {
+        wrapped[field] = new WebAssembly.Suspending(async (...args: never[]) => {
+          governor.pause();
+          let outcome: { value: unknown } | { error: unknown };
+          try {
+            outcome = { value: await fn(...args) };
+          } catch (error) {
+            outcome = { error };
+          }
+          // A guest stopped while it waited must not run on: it stays parked.
+          if (governor.stopped !== undefined) return NEVER;
+          governor.resume();
+          if ("error" in outcome) throw outcome.error;
+          return outcome.value;
+        });
+      }
+      imports[name] = { ...imports[name], ...wrapped };
+    }
+    const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
+    memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
+    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, refillTrampoline(() => governor.refill()));
+    return new GuestInstance(module, governor, instance);
+  }
+
+  /**
+   * Runs the guest's start function (first call only) and then `run`. Resolves when the guest
+   * returns (or calls proc_exit(0)), traps, aborts, exceeds its CPU budget or is killed; never
+   * rejects. After a budget stop or a kill the instance cannot run again.
+   */
+  run(): Promise<GuestRunResult> {
+    if (this.#running) return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
+    if (this.#broken) {
+      return Promise.resolve({
+        ok: false,
+        failure: new GuestFailure("killed", "guest instance was stopped earlier and cannot run again"),
+      });
+    }
+    this.#running = true;
+    return new Promise<GuestRunResult>((resolve) => {
+      const settle = (result: GuestRunResult) => {
+        if (!this.#running) return;
+        this.#running = false;
+        this.governor.endRun();
+        resolve(result);
+      };
+      this.governor.beginRun((stop) => {
+        // The guest is parked forever on a refill that never settles: its stack is abandoned.
+        this.#broken = true;
+        settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
+      });
+      this.#execute().then(
+        () => settle(OK),
+        (error: unknown) => {
+          const failure = classifyGuestError(error, {
+            memoryBytes: this.memory.buffer.byteLength,
+            memoryCapBytes: this.module.memoryMaxBytes,
+            exportedFunctions: this.module.exportedFunctions,
+          });
+          settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
+        },
+      );
+    });
+  }
+
+  async #execute(): Promise<void> {
+    const start = this.#start;
+    if (start !== undefined) {
+      this.#start = undefined;
+      await start();
+    }
+    await this.#run();
+  }
+
+  /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */
+  kill(reason: string): void {
+    if (this.#running) this.governor.kill(reason);
+    else this.#broken = true;
+  }
+}

@@ -1,0 +1,238 @@
+import { scanFunctionBody } from "./binary/function-body-scan.ts";
+import {
+  EXPORT_FUNCTION,
+  EXPORT_TABLE,
+  type MemoryLimits,
+  type ModuleLayout,
+  readModuleLayout,
+  SECTION_CODE,
+  SECTION_CUSTOM,
+  SECTION_EXPORT,
+  SECTION_GLOBAL,
+  SECTION_MEMORY,
+  SECTION_ORDER,
+  SECTION_START,
+  SECTION_TABLE,
+  SECTION_TYPE,
+  WASM_PAGE_BYTES,
+} from "./binary/module-layout.ts";
+import { WasmReader } from "./binary/wasm-reader.ts";
+import { WasmWriter } from "./binary/wasm-writer.ts";
+import { FUEL_INITIAL, FUEL_TABLE_EXPORT, RESERVED_EXPORTS, START_EXPORT } from "./guest-exports.ts";
+import { ModuleLoadError } from "./module-load-error.ts";
+
+/**
+ * Rewrites a validated module so that it can be preempted and bounded:
+ *
+ * - **Fuel.** A mutable i32 global is decremented at every loop head and at the entry of every
+ *   function that can call guest code; when it drops below zero the guest calls the refill
+ *   function through a new one-slot table (`call_indirect`), and stores the fuel it returns.
+ *   The runtime fills that slot with a suspending host import, which measures CPU time, enforces
+ *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
+ *   bounded number of instructions and get no check.
+ * - **Memory cap.** Every defined memory's maximum is clamped to the cap, so `memory.grow`
+ *   beyond it returns -1 inside the guest, as the specification says a failed grow does.
+ * - **Start function.** Removed from the start section and exported, so the runtime runs it
+ *   after it has filled the refill slot, under the same budget as `run`.
+ *
+ * Only appends: a type, a table, a global and exports; no existing index moves, so calls,
+ * element segments, the name section and the guest's exports stay byte-for-byte valid.
+ */
+export interface InstrumentOptions {
+  /** Named in error messages. */
+  readonly moduleLabel: string;
+  /** Cap for every memory's maximum, in bytes (a multiple of 64 KiB is exact; it rounds down). */
+  readonly memoryMaxBytes: number;
+}
+
+export interface InstrumentedModule {
+  readonly bytes: Uint8Array;
+  /** Fuel checks inserted (function entries plus loop heads). */
+  readonly fuelChecks: number;
+  /** True when the guest had a start function, now exported as {@link START_EXPORT}. */
+  readonly hasStart: boolean;
+}
+
+interface AddedIndices {
+  readonly fuelGlobal: number;
+  readonly refillType: number;
+  readonly fuelTable: number;
+}
+
+/** global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s; if; refill; end */
+function fuelCheck(indices: AddedIndices): Uint8Array {
+  const w = new WasmWriter(32);
+  w.byte(0x23).u32(indices.fuelGlobal);
+  w.byte(0x41).s32(1);
+  w.byte(0x6b);
+  w.byte(0x24).u32(indices.fuelGlobal);
+  w.byte(0x23).u32(indices.fuelGlobal);
+  w.byte(0x41).s32(0);
+  w.byte(0x48);
+  w.byte(0x04).byte(0x40);
+  w.byte(0x41).s32(0);
+  w.byte(0x11).u32(indices.refillType).u32(indices.fuelTable);
+  w.byte(0x24).u32(indices.fuelGlobal);
+  w.byte(0x0b);
+  return w.finish();
+}
+
+function rewriteCode(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  layout: ModuleLayout,
+  check: Uint8Array,
+): { content: Uint8Array; checks: number } {
+  const reader = new WasmReader(bytes, start, end);
+  const out = new WasmWriter(end - start + 1024);
+  const functions = reader.count();
+  out.u32(functions);
+  let checks = 0;
+  for (let f = 0; f < functions; f++) {
+    const size = reader.u32();
+    const bodyStart = reader.offset;
+    const bodyEnd = bodyStart + size;
+    reader.skip(size);
+    const scan = scanFunctionBody(new WasmReader(bytes, bodyStart, bodyEnd), layout.importedFunctionTypes.length);
+    const entryCheck = scan.callsGuestCode;
+    const inserted = (entryCheck ? 1 : 0) + scan.loopBodyStarts.length;
+    checks += inserted;
+    out.u32(size + inserted * check.length);
+    out.bytes(bytes.subarray(bodyStart, scan.codeStart));
+    if (entryCheck) out.bytes(check);
+    let copied = scan.codeStart;
+    for (const loopBody of scan.loopBodyStarts) {
+      out.bytes(bytes.subarray(copied, loopBody));
+      out.bytes(check);
+      copied = loopBody;
+    }
+    out.bytes(bytes.subarray(copied, bodyEnd));
+  }
+  return { content: out.finish(), checks };
+}
+
+function writeLimits(w: WasmWriter, limits: MemoryLimits): void {
+  w.byte(limits.flags);
+  const is64 = (limits.flags & 0x04) !== 0;
+  const put = (value: bigint) => (is64 ? w.u64(value) : w.u32(Number(value)));
+  put(limits.initialPages);
+  if (limits.maximumPages !== undefined) put(limits.maximumPages);
+}
+
+function clampMemories(layout: ModuleLayout, options: InstrumentOptions): Uint8Array {
+  const capPages = BigInt(Math.floor(options.memoryMaxBytes / WASM_PAGE_BYTES));
+  const w = new WasmWriter(16 * layout.definedMemories.length + 8);
+  w.u32(layout.definedMemories.length);
+  for (const memory of layout.definedMemories) {
+    if (memory.initialPages > capPages) {
+      throw new ModuleLoadError(
+        "memory_above_cap",
+        options.moduleLabel,
+        `needs ${mib(memory.initialPages)} of initial memory, above the memory cap of ${mib(capPages)} ` +
+          "(raise it with --memory-max-mb or memory_max_mb)",
+      );
+    }
+    const maximumPages =
+      memory.maximumPages === undefined || memory.maximumPages > capPages ? capPages : memory.maximumPages;
+    writeLimits(w, { flags: memory.flags | 0x01, initialPages: memory.initialPages, maximumPages });
+  }
+  return w.finish();
+}
+
+function mib(pages: bigint): string {
+  const bytes = Number(pages) * WASM_PAGE_BYTES;
+  return `${Math.round((bytes / (1024 * 1024)) * 100) / 100} MiB`;
+}
+
+/** `count + 1` entries: the section's existing entries followed by `extra`. */
+function appendEntries(bytes: Uint8Array, start: number, end: number, added: number, extra: Uint8Array): Uint8Array {
+  const reader = new WasmReader(bytes, start, end);
+  const count = reader.u32();
+  const w = new WasmWriter(end - start + extra.length + 8);
+  w.u32(count + added);
+  w.bytes(bytes.subarray(reader.offset, end));
+  w.bytes(extra);
+  return w.finish();
+}
+
+export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions): InstrumentedModule {
+  const layout = readModuleLayout(bytes);
+  if (layout.types.some((type) => type.kind === "other")) {
+    throw new ModuleLoadError(
+      "unsupported",
+      options.moduleLabel,
+      "uses WebAssembly GC types (struct or array), whose allocations the memory cap cannot bound; " +
+        "Numax runs guests that use linear memory only",
+    );
+  }
+  for (const entry of layout.exports) {
+    if (RESERVED_EXPORTS.includes(entry.name)) {
+      throw new ModuleLoadError("unsupported", options.moduleLabel, `exports ${entry.name}, a name the runtime reserves`);
+    }
+  }
+  const indices: AddedIndices = {
+    fuelGlobal: layout.importedGlobalCount + layout.definedGlobalCount,
+    refillType: layout.types.length,
+    fuelTable: layout.importedTableCount + layout.definedTableCount,
+  };
+  const check = fuelCheck(indices);
+
+  const refillType = new WasmWriter(8).byte(0x60).u32(0).u32(1).byte(0x7f).finish();
+  const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
+  const fuelGlobal = new WasmWriter(16).byte(0x7f).byte(0x01).byte(0x41).s32(FUEL_INITIAL).byte(0x0b).finish();
+  const exportsWriter = new WasmWriter(64);
+  exportsWriter.name(FUEL_TABLE_EXPORT).byte(EXPORT_TABLE).u32(indices.fuelTable);
+  const hasStart = layout.startFunction !== undefined;
+  if (layout.startFunction !== undefined) {
+    exportsWriter.name(START_EXPORT).byte(EXPORT_FUNCTION).u32(layout.startFunction);
+  }
+  const addedExports = hasStart ? 2 : 1;
+
+  /** New content per section id; `undefined` content drops the section. */
+  const replaced = new Map<number, Uint8Array | undefined>();
+  let fuelChecks = 0;
+  for (const section of layout.sections) {
+    const { id, start, end } = section;
+    if (id === SECTION_TYPE) replaced.set(id, appendEntries(bytes, start, end, 1, refillType));
+    else if (id === SECTION_TABLE) replaced.set(id, appendEntries(bytes, start, end, 1, fuelTable));
+    else if (id === SECTION_GLOBAL) replaced.set(id, appendEntries(bytes, start, end, 1, fuelGlobal));
+    else if (id === SECTION_EXPORT) replaced.set(id, appendEntries(bytes, start, end, addedExports, exportsWriter.finish()));
+    else if (id === SECTION_MEMORY) replaced.set(id, clampMemories(layout, options));
+    else if (id === SECTION_START) replaced.set(id, undefined);
+    else if (id === SECTION_CODE) {
+      const code = rewriteCode(bytes, start, end, layout, check);
+      fuelChecks = code.checks;
+      replaced.set(id, code.content);
+    }
+  }
+  const created = new Map<number, Uint8Array>();
+  const prefixed = (n: number, entry: Uint8Array) => new WasmWriter(entry.length + 5).u32(n).bytes(entry).finish();
+  if (!replaced.has(SECTION_TYPE)) created.set(SECTION_TYPE, prefixed(1, refillType));
+  if (!replaced.has(SECTION_TABLE)) created.set(SECTION_TABLE, prefixed(1, fuelTable));
+  if (!replaced.has(SECTION_GLOBAL)) created.set(SECTION_GLOBAL, prefixed(1, fuelGlobal));
+  if (!replaced.has(SECTION_EXPORT)) created.set(SECTION_EXPORT, prefixed(addedExports, exportsWriter.finish()));
+
+  const out = new WasmWriter(bytes.length + fuelChecks * check.length + 256);
+  out.bytes(bytes.subarray(0, 8));
+  const emitCreatedBefore = (id: number) => {
+    const position = SECTION_ORDER.indexOf(id);
+    for (const [createdId, content] of created) {
+      if (SECTION_ORDER.indexOf(createdId) < position) {
+        out.byte(createdId).sized(content);
+        created.delete(createdId);
+      }
+    }
+  };
+  for (const section of layout.sections) {
+    if (section.id !== SECTION_CUSTOM) emitCreatedBefore(section.id);
+    if (!replaced.has(section.id) || section.id === SECTION_CUSTOM) {
+      out.bytes(bytes.subarray(section.headerStart, section.end));
+      continue;
+    }
+    const content = replaced.get(section.id);
+    if (content !== undefined) out.byte(section.id).sized(content);
+  }
+  for (const [createdId, content] of created) out.byte(createdId).sized(content);
+  return { bytes: out.finish(), fuelChecks, hasStart };
+}

@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { describeError } from "../errors/numax-error.ts";
+import type { Logger } from "../observe/logger.ts";
+import { EXPORT_FUNCTION, readExports } from "./binary/module-layout.ts";
+import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
+import { type CompiledGuest, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
+import { readImports } from "./module-imports.ts";
+import { ModuleLoadError } from "./module-load-error.ts";
+
+/**
+ * A guest module ready to instantiate: validated, instrumented (fuel checks, memory cap) and
+ * compiled, with what the runtime needs to know about it.
+ */
+export interface GuestModule extends CompiledGuest {
+  /** How the user named the module (its path); used in every message about it. */
+  readonly label: string;
+  /** What `nx.module_id` answers: the file name without `.wasm`. */
+  readonly moduleId: string;
+  /** SHA-256 of the original bytes, hex. */
+  readonly sha256: string;
+  /** The memory cap compiled into the module, in bytes. */
+  readonly memoryMaxBytes: number;
+  /** Where the compiled module came from: instrumented now, or one of the two cache levels. */
+  readonly origin: "instrumented" | "disk-cache" | "process-cache";
+}
+
+export interface LoadGuestModuleOptions {
+  readonly memoryMaxBytes: number;
+  readonly cache: ModuleCache;
+  readonly logger: Logger;
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+function notWasmDetail(bytes: Uint8Array): string {
+  if (bytes.length === 0) return "is empty, not a WebAssembly module";
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();
+  if (head.startsWith("(module") || head.startsWith(";;")) {
+    return "is WebAssembly text (.wat), not a binary module: compile it first (for example with wat2wasm)";
+  }
+  return "is not a WebAssembly module (it does not start with the \\0asm magic number)";
+}
+
+export function moduleIdOf(path: string): string {
+  const name = basename(path);
+  return extname(name) === ".wasm" ? name.slice(0, -".wasm".length) : name;
+}
+
+/** Reads, checks and compiles the module at `path`; every failure is a one-line {@link ModuleLoadError}. */
+export async function loadGuestModuleFile(path: string, options: LoadGuestModuleOptions): Promise<GuestModule> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ModuleLoadError("not_found", path, "not found");
+    if (code === "EISDIR") throw new ModuleLoadError("unreadable", path, "is a directory, not a .wasm file");
+    if (code === "EACCES" || code === "EPERM") {
+      throw new ModuleLoadError("unreadable", path, "cannot be read: permission denied", { cause: error });
+    }
+    throw new ModuleLoadError("unreadable", path, `cannot be read: ${describeError(error)}`, { cause: error });
+  }
+  return loadGuestModuleBytes(bytes, path, options);
+}
+
+/** As {@link loadGuestModuleFile}, from bytes already in memory; `label` names the module in messages. */
+export async function loadGuestModuleBytes(
+  bytes: Uint8Array,
+  label: string,
+  options: LoadGuestModuleOptions,
+): Promise<GuestModule> {
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new ModuleLoadError("not_wasm", label, notWasmDetail(bytes));
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const key = moduleCacheKey(sha256, INSTRUMENTATION_VERSION, options.memoryMaxBytes);
+  const identity = { label, moduleId: moduleIdOf(label), sha256, memoryMaxBytes: options.memoryMaxBytes };
+  const logger = options.logger;
+
+  const inProcess = options.cache.compiled(key);
+  if (inProcess !== undefined) {
+    logger.debug("module cache hit (process)", { module: label });
+    return { ...inProcess, ...identity, origin: "process-cache" };
+  }
+
+  const cached = await options.cache.readInstrumented(key);
+  if (cached !== undefined) {
+    try {
+      const compiled = await compileInstrumented(cached);
+      options.cache.rememberCompiled(key, compiled);
+      logger.debug("module cache hit (disk): instrumentation skipped", { module: label, key });
+      return { ...compiled, ...identity, origin: "disk-cache" };
+    } catch (error) {
+      logger.warn("module cache entry is corrupt; instrumenting again", { module: label, error: describeError(error) });
+    }
+  }
+
+  const startedMs = performance.now();
+  // The instrumenter is only needed on a cache miss: a cached run does not load it at all.
+  const { validateAndInstrument } = await import("./compile-guest-module.ts");
+  const instrumented = validateAndInstrument(bytes, label, options.memoryMaxBytes);
+  let compiled: CompiledGuest;
+  try {
+    compiled = await compileInstrumented(instrumented.bytes);
+  } catch (error) {
+    // The original validated, so this is a bug in the instrumenter, reported as such.
+    throw new ModuleLoadError(
+      "unsupported",
+      label,
+      `could not be instrumented (the runtime produced an invalid module: ${describeError(error)})`,
+      { cause: error },
+    );
+  }
+  logger.debug("module instrumented", {
+    module: label,
+    key,
+    fuelChecks: instrumented.fuelChecks,
+    ms: Math.round((performance.now() - startedMs) * 100) / 100,
+  });
+  await options.cache.writeInstrumented(key, instrumented.bytes);
+  options.cache.rememberCompiled(key, compiled);
+  return { ...compiled, ...identity, origin: "instrumented" };
+}
+
+async function compileInstrumented(bytes: Uint8Array): Promise<CompiledGuest> {
+  const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  const exportedFunctions = new Map<number, string>();
+  let hasStart = false;
+  for (const entry of readExports(bytes)) {
+    if (entry.kind !== EXPORT_FUNCTION) continue;
+    if (entry.name === START_EXPORT) hasStart = true;
+    else if (!exportedFunctions.has(entry.index)) exportedFunctions.set(entry.index, entry.name);
+  }
+  return { module, imports: readImports(bytes), hasStart, exportedFunctions };
+}

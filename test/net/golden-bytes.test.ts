@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import type { NodeId } from "../../src/identity/node-id.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../../src/net/frame.ts";
+import { FrameDecoder } from "../../src/net/frame-decoder.ts";
+import { createMessageCodec } from "../../src/net/message-codec.ts";
+import { type Message, PROTOCOL_VERSION } from "../../src/net/messages.ts";
+import type { WireFormat } from "../../src/net/wire-format.ts";
+import { type TestOp, testOp, testOpCodec } from "./helpers/test-op.ts";
+
+/**
+ * Golden bytes: one fixture per message and format (test/net/fixtures/<type>.<format>.bin, whole
+ * frames). A change to the wire format makes this test fail, so it can only be deliberate: bump
+ * PROTOCOL_VERSION, then regenerate with `NX_WRITE_GOLDEN=1 node --test test/net/golden-bytes.test.ts`
+ * and update docs/design/wire-protocol.md. PushOps carries the test op codec's ops: these fixtures
+ * pin the envelope; the CRDT op encoding has fixtures of its own.
+ */
+const NODE_A = "00112233445566778899aabbccddeeff" as NodeId;
+const NODE_B = "ffeeddccbbaa99887766554433221100" as NodeId;
+
+const GOLDEN: ReadonlyArray<Message<TestOp>> = [
+  {
+    type: "Hello",
+    nodeId: NODE_A,
+    protocolVersion: PROTOCOL_VERSION,
+    formats: ["msgpack", "json"],
+    preferredFormat: "msgpack",
+    versionVector: new Map([
+      [NODE_A, 42],
+      [NODE_B, 7],
+    ]),
+  },
+  { type: "HelloAck", chosenFormat: "msgpack", nodeId: NODE_B, versionVector: new Map([[NODE_B, 9]]) },
+  { type: "PushOps", batchId: 17, ops: [testOp(1), testOp(300)] },
+  { type: "PushOpsAck", batchId: 17, applied: 2 },
+  { type: "PullSince", versionVector: new Map([[NODE_A, 40]]), limit: 1000 },
+  { type: "Ping", nonce: 123456 },
+  { type: "Pong", nonce: 123456 },
+  { type: "Error", code: "protocol_mismatch", message: "peer speaks version 9", retryable: false },
+];
+
+const codec = createMessageCodec(testOpCodec);
+const fixture = (message: Message<TestOp>, format: WireFormat) =>
+  new URL(`./fixtures/${message.type}.${format}.bin`, import.meta.url);
+
+describe("golden bytes", () => {
+  for (const format of ["msgpack", "json"] as const) {
+    for (const message of GOLDEN) {
+      test(`${message.type} in ${format}`, () => {
+        const encoded = encodeFrame({ format, body: codec.encode(message, format) }, DEFAULT_MAX_MESSAGE_SIZE_BYTES);
+        if (process.env.NX_WRITE_GOLDEN === "1") writeFileSync(fixture(message, format), encoded);
+        const golden = new Uint8Array(readFileSync(fixture(message, format)));
+        const frames = new FrameDecoder(DEFAULT_MAX_MESSAGE_SIZE_BYTES).push(golden);
+        assert.equal(frames.length, 1);
+        assert.equal(frames[0].format, format);
+        const decoded = codec.decode(frames[0].body, format);
+        assert.deepEqual(plain(decoded), plain(message));
+        assert.deepEqual(
+          Buffer.from(encoded).toString("hex"),
+          Buffer.from(golden).toString("hex"),
+          "the encoder's output changed: a wire format change needs a protocol version bump",
+        );
+      });
+    }
+  }
+});
+
+function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return [...value];
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}

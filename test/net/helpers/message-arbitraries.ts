@@ -1,0 +1,53 @@
+import fc from "fast-check";
+import type { NodeId } from "../../../src/identity/node-id.ts";
+import { ERROR_CODES, type Message, PROTOCOL_VERSION } from "../../../src/net/messages.ts";
+import type { WireFormat } from "../../../src/net/wire-format.ts";
+import type { TestOp } from "./test-op.ts";
+
+export const nodeIdArb: fc.Arbitrary<NodeId> = fc
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .map((bytes) => Buffer.from(bytes).toString("hex") as NodeId);
+
+const countArb = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+const formatArb = fc.constantFrom<WireFormat>("msgpack", "json");
+const versionVectorArb = fc
+  .array(fc.tuple(nodeIdArb, countArb), { maxLength: 5 })
+  .map((entries) => new Map(entries));
+
+export const testOpArb: fc.Arbitrary<TestOp> = fc.record({
+  origin: fc.string({ maxLength: 40 }),
+  seq: countArb,
+  delta: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+  payload: fc.uint8Array({ maxLength: 64 }),
+  meta: fc.record({ tag: fc.string({ maxLength: 20 }), weight: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+});
+
+/** Every message type with arbitrary valid fields. */
+export const messageArb: fc.Arbitrary<Message<TestOp>> = fc.oneof(
+  fc
+    .tuple(nodeIdArb, fc.shuffledSubarray<WireFormat>(["msgpack", "json"], { minLength: 1 }), versionVectorArb, fc.nat())
+    .map(([nodeId, formats, versionVector, pick]) => ({
+      type: "Hello" as const,
+      nodeId,
+      protocolVersion: PROTOCOL_VERSION,
+      formats,
+      preferredFormat: formats[pick % formats.length],
+      versionVector,
+    })),
+  fc.record({ type: fc.constant("HelloAck" as const), chosenFormat: formatArb, nodeId: nodeIdArb, versionVector: versionVectorArb }),
+  fc.record({ type: fc.constant("PushOps" as const), batchId: countArb, ops: fc.array(testOpArb, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant("PushOpsAck" as const), batchId: countArb, applied: countArb }),
+  fc.record({
+    type: fc.constant("PullSince" as const),
+    versionVector: versionVectorArb,
+    limit: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  }),
+  fc.record({ type: fc.constant("Ping" as const), nonce: countArb }),
+  fc.record({ type: fc.constant("Pong" as const), nonce: countArb }),
+  fc.record({
+    type: fc.constant("Error" as const),
+    code: fc.constantFrom(...ERROR_CODES),
+    message: fc.string({ maxLength: 100 }),
+    retryable: fc.boolean(),
+  }),
+);

@@ -1,0 +1,147 @@
+/**
+ * Every example and SDK test guest compiles, exports exactly `run` and `memory`, and imports only
+ * functions the runtime provides, each with the declared type the runtime accepts.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { isNxSignature, NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
+import { WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
+import { type FunctionImport, readImports } from "../../src/wasm/module-imports.ts";
+import {
+  buildGuests,
+  clangCanTargetWasm,
+  type ExampleGuest,
+  exampleGuests,
+  readBytes,
+  SDK_PROBE_WASM,
+  wasm,
+} from "./guest-files.ts";
+
+/** The examples the issues ask for; the directory listing must contain at least these. */
+const REQUIRED_EXAMPLES = [
+  "hello",
+  "hello_wasi",
+  "kv_counter",
+  "kv_get_set_delete",
+  "kv_roundtrip",
+  "crypto_hashing",
+  "time_clock",
+  "distributed_counter",
+  "distributed_inventory",
+  "distributed_status",
+  "distributed_settings",
+  "distributed_tags",
+  "distributed_comments",
+  "vote_tally_tls",
+];
+
+function functionImports(bytes: Uint8Array): FunctionImport[] {
+  const imports = readImports(bytes);
+  for (const entry of imports)
+    assert.equal(entry.kind, "function", `${entry.module}.${entry.name} is a ${entry.kind}`);
+  return imports as FunctionImport[];
+}
+
+function sameTypes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((type, i) => type === b[i]);
+}
+
+/** Asserts the module's shape and returns its imports as "module.name". */
+function checkModule(path: string): string[] {
+  const bytes = readBytes(path);
+  const module = new wasm.Module(bytes); // throws on an invalid module
+  const exports = wasm.Module.exports(module).map(({ name, kind }) => `${name}:${kind}`);
+  assert.deepEqual(exports.sort(), ["memory:memory", "run:function"]);
+  return functionImports(bytes).map((entry) => {
+    const where = `${entry.module}.${entry.name}`;
+    if (entry.module === NX_MODULE) {
+      assert.ok(isNxSignature(entry.name, entry.type), `${where} is not an nx function with that type`);
+    } else if (entry.module === WASI_MODULE) {
+      const want = WASI_FUNCTION_SIGNATURES.get(entry.name);
+      assert.ok(want !== undefined, `${where} is not a WASI preview 1 function`);
+      assert.ok(
+        sameTypes(want.params, entry.type.params) && sameTypes(want.results, entry.type.results),
+        `${where} has the wrong type`,
+      );
+    } else {
+      assert.fail(`${where}: guests import only from "${NX_MODULE}" and "${WASI_MODULE}"`);
+    }
+    return where;
+  });
+}
+
+describe("compiled guests", () => {
+  before(() => buildGuests());
+
+  test("every required example exists with a guest and a README naming its module", () => {
+    const names = exampleGuests().map((guest) => guest.name);
+    for (const name of REQUIRED_EXAMPLES) assert.ok(names.includes(name), `examples/${name} is missing`);
+    for (const guest of exampleGuests()) {
+      const readme = join(guest.dir, "README.md");
+      assert.ok(existsSync(readme), `${guest.name} has no README.md`);
+      assert.match(
+        readFileSync(readme, "utf8"),
+        new RegExp(`examples/${guest.name}/build/${guest.name}\\.wasm`),
+      );
+    }
+  });
+
+  for (const guest of exampleGuests()) {
+    test(`${guest.name}: valid module, exports run + memory, imports only runtime functions`, () => {
+      if (guest.language === "c" && !clangCanTargetWasm()) {
+        // Without a wasm32 clang the build skips C guests and says how to get one.
+        assert.match(
+          buildGuests(guest.name),
+          new RegExp(`skipped C guest ${guest.name} .*apt-get install -y clang lld`),
+        );
+        return;
+      }
+      const imports = checkModule(guest.wasmPath);
+      assert.ok(imports.length > 0);
+      expectImports(guest, imports);
+    });
+  }
+
+  test("the SDK probe guest links against the whole local and CRDT ABI it exercises", () => {
+    const imports = checkModule(SDK_PROBE_WASM);
+    for (const name of [
+      "db_scan",
+      "db_scan_after",
+      "db_keys",
+      "db_keys_after",
+      "crdt_rga_insert",
+      "net_peers",
+    ]) {
+      assert.ok(imports.includes(`nx.${name}`), `probe imports nx.${name}`);
+    }
+  });
+});
+
+function expectImports(guest: ExampleGuest, imports: string[]): void {
+  const modules = new Set(imports.map((where) => where.split(".")[0]));
+  if (guest.name === "hello_wasi") {
+    // Plain WASI: runs on any WASI runtime, so nothing from nx.
+    assert.deepEqual([...modules], [WASI_MODULE]);
+    assert.ok(imports.includes(`${WASI_MODULE}.fd_write`));
+    return;
+  }
+  assert.deepEqual([...modules], [NX_MODULE], `${guest.name} imports ${imports.join(", ")}`);
+  if (guest.name === "kv_roundtrip") {
+    // Declares the raw ABI itself, without the SDK.
+    assert.deepEqual(imports.sort(), [
+      "nx.abort",
+      "nx.db_delete",
+      "nx.db_get",
+      "nx.db_set",
+      "nx.host_log_v2",
+    ]);
+  }
+  if (guest.name.startsWith("distributed_") || guest.name === "vote_tally_tls") {
+    assert.ok(
+      imports.some((where) => where.startsWith("nx.crdt_")),
+      `${guest.name} uses a replicated CRDT`,
+    );
+  }
+}
