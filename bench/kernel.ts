@@ -160,25 +160,10 @@ async function messageRate(
   return result;
 }
 
-/** The floor: the same bursts through a plain array queue, one `await` per message taken. */
-async function arrayQueueReference(count: number): Promise<Rate> {
-  const queue: number[] = [];
-  let head = 0;
-  let wake: (() => void) | undefined;
+/** The floor of an async receiver: one `await` of an already-available value per message. */
+async function awaitReference(count: number): Promise<Rate> {
   const rate = startRate(count);
-  const consumer = (async () => {
-    for (let i = 0; i < count; i++) {
-      while (head >= queue.length) await new Promise<void>((resolve) => (wake = resolve));
-      await queue[head++];
-    }
-  })();
-  for (let sent = 0; sent < count; ) {
-    const end = Math.min(count, sent + BURST);
-    for (; sent < end; sent++) queue.push(sent);
-    wake?.();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  await consumer;
+  for (let i = 0; i < count; i++) await i;
   return rate();
 }
 
@@ -236,11 +221,28 @@ async function ringRate(hops: number, kind: "async" | "behaviour"): Promise<Rate
   return result;
 }
 
-/** The floor: a token through one resolved promise per hop (what waking a parked receiver costs at least). */
-async function promiseChainReference(hops: number): Promise<Rate> {
+/** The floor: the same ring of parked async functions handing the token on by resolving a promise. */
+async function promiseRingReference(hops: number): Promise<Rate> {
+  const wake: ((token: number) => void)[] = new Array(RING_SIZE);
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  for (let i = 0; i < RING_SIZE; i++) {
+    void (async () => {
+      for (;;) {
+        const token = await new Promise<number>((resolve) => {
+          wake[i] = resolve;
+        });
+        if (token === 0) return done();
+        wake[(i + 1) % RING_SIZE](token - 1);
+      }
+    })();
+  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const rate = startRate(hops);
-  let token = hops;
-  while (token > 0) token = await new Promise<number>((resolve) => resolve(token - 1));
+  wake[0](hops);
+  await finished;
   return rate();
 }
 
@@ -334,7 +336,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const messagesAsync = await sample(() => messageRate(sizes.messages, "async", (i) => i));
   const messagesBehaviour = await sample(() => messageRate(sizes.messages, "behaviour", (i) => i));
   const messagesObject = await sample(() => messageRate(sizes.messages / 5, "async", smallObject));
-  const messagesReference = await sample(() => arrayQueueReference(sizes.messages));
+  const messagesReference = await sample(() => awaitReference(sizes.messages));
   const copyNs = copyCostNs(smallObject, copyMessage);
   const structuredCloneNs = copyCostNs(smallObject, (m) => structuredClone(m));
   const structuredCloneNumberNs = copyCostNs(
@@ -344,7 +346,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 
   const ringAsync = await sample(() => ringRate(sizes.ringHops, "async"));
   const ringBehaviour = await sample(() => ringRate(sizes.ringHops, "behaviour"));
-  const ringReference = await sample(() => promiseChainReference(sizes.ringHops));
+  const ringReference = await sample(() => promiseRingReference(sizes.ringHops));
 
   const idleAsync = await sampleBytes(() => idleBytes(sizes.idleProcesses, "async"));
   const idleBehaviour = await sampleBytes(() => idleBytes(sizes.idleProcesses, "behaviour"));
@@ -378,7 +380,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       ),
       messages_per_sec: rateFigure(
         messagesAsync,
-        { what: "plain array queue, same bursts, one `await` per message", sampled: messagesReference },
+        { what: "one `await` of an available value per message, no kernel", sampled: messagesReference },
         {
           what: `one-way sends of numbers from one process (bursts of ${BURST}, then yield), received by one process looping on \`await ctx.receive()\``,
           target: TARGET_MESSAGES_PER_SEC,
@@ -404,7 +406,10 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       ),
       ring_hops_per_sec: rateFigure(
         ringAsync,
-        { what: "a token through one resolved promise per hop", sampled: ringReference },
+        {
+          what: `a ring of ${RING_SIZE} parked async functions passing the token by resolving promises, no kernel`,
+          sampled: ringReference,
+        },
         {
           what: `a token passed around a ring of ${RING_SIZE} async-function processes, ${sizes.ringHops} hops`,
           seed: null,

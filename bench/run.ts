@@ -30,7 +30,9 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
 
 function usage(message: string): never {
   process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join("|")}> [--report FILE] [--quick]\n`);
+  process.stderr.write(
+    `usage: npm run bench -- <${Object.keys(BENCHMARKS).join("|")}> [--report FILE] [--quick]\n`,
+  );
   process.exit(2);
 }
 

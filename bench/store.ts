@@ -2,6 +2,7 @@
  * Store throughput against raw lmdb-js, measured in the same process and run:
  *
  *   node bench/store.ts [--quick]          # writes bench/out/store.json
+ *   (or through the dispatcher, once registered: npm run bench -- store --report FILE)
  *
  * References (lmdb-js with the same binary key/value encodings, its own default settings):
  * - raw get: `db.getBinary(key)` (what `db.get` does for binary values), and `getBinaryFast`;
@@ -16,10 +17,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
-
-export interface StoreBenchmarkOptions {
-  readonly quick: boolean;
-}
+import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const VALUE_BYTES = 100;
 
@@ -48,6 +46,12 @@ async function rate(count: number, body: () => unknown): Promise<number> {
 /** Keeps reads from being optimised away. */
 let checksum = 0;
 
+interface StoreReport {
+  readonly opsPerSecond: Record<string, number>;
+  readonly ratios: Record<string, number>;
+  readonly groupCommitOf100WritesMs: { p50: number; p90: number; max: number };
+}
+
 interface Pair {
   readonly raw: string;
   readonly ours: string;
@@ -55,7 +59,7 @@ interface Pair {
   readonly oursSlice: (from: number, to: number) => unknown;
 }
 
-export async function runBenchmark(options: StoreBenchmarkOptions) {
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport & StoreReport> {
   const count = options.quick ? 20_000 : 200_000;
   const sliceOps = options.quick ? 5_000 : 20_000;
   const pairsPerFigure = options.quick ? 4 : 21;
@@ -104,8 +108,13 @@ export async function runBenchmark(options: StoreBenchmarkOptions) {
     },
   ];
 
-  const samples: Record<string, number[]> = {};
-  const pairRatios: Record<string, number[]> = {};
+  const samples: Record<string, number[]> = Object.fromEntries(
+    pairs.flatMap((p) => [
+      [p.raw, []],
+      [p.ours, []],
+    ]),
+  );
+  const pairRatios: Record<string, number[]> = Object.fromEntries(pairs.map((p) => [p.ours, []]));
   try {
     // Fill both stores, then warm every path up; none of this is measured.
     for (const pair of pairs) {
@@ -124,9 +133,9 @@ export async function runBenchmark(options: StoreBenchmarkOptions) {
         const first = await measure(rawFirst ? pair.rawSlice : pair.oursSlice);
         const second = await measure(rawFirst ? pair.oursSlice : pair.rawSlice);
         const [rawRate, oursRate] = rawFirst ? [first, second] : [second, first];
-        (samples[pair.raw] ??= []).push(rawRate);
-        (samples[pair.ours] ??= []).push(oursRate);
-        (pairRatios[pair.ours] ??= []).push(oursRate / rawRate);
+        samples[pair.raw]!.push(rawRate);
+        samples[pair.ours]!.push(oursRate);
+        pairRatios[pair.ours]!.push(oursRate / rawRate);
       }
     }
 

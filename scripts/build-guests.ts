@@ -20,7 +20,15 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -98,6 +106,18 @@ class Tree {
   forgetHash(relativePath: string): void {
     this.#hashes.delete(relativePath);
   }
+
+  /**
+   * Writes through a temporary file and a rename, so that a reader (a test, another build
+   * running at the same time) sees the old file or the new one, never half of one.
+   */
+  writeAtomically(relativePath: string, contents: string | Uint8Array): void {
+    const target = this.path(relativePath);
+    mkdirSync(dirname(target), { recursive: true });
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, contents);
+    renameSync(temporary, target);
+  }
 }
 
 // --- discovery ------------------------------------------------------------------------------
@@ -164,7 +184,7 @@ function writeStamp(tree: Tree, guest: Guest, compiler: string, args: string[], 
     if (digest !== undefined) files[path] = digest;
   }
   const stamp: Stamp = { compiler, args, files };
-  writeFileSync(tree.path(stampPath(guest)), `${JSON.stringify(stamp, null, 2)}\n`);
+  tree.writeAtomically(stampPath(guest), `${JSON.stringify(stamp, null, 2)}\n`);
 }
 
 // --- AssemblyScript -------------------------------------------------------------------------
@@ -210,6 +230,11 @@ async function compileAssemblyScript(tree: Tree, args: string[]): Promise<string
       if (path !== undefined) read.push(path);
       return text;
     },
+    writeFile: (filename: string, contents: string | Uint8Array, baseDir: string) => {
+      const path = tree.relativeOf(resolve(baseDir, filename));
+      if (path === undefined) throw new CompileError(`refusing to write ${filename} outside the tree`);
+      tree.writeAtomically(path, contents);
+    },
   });
   if (error) throw new CompileError(diagnostics.join("").trim() || error.message);
   return read;
@@ -244,10 +269,19 @@ function cArgs(guest: Guest): string[] {
 /** Compiles one C guest; returns the files it read inside the tree, from clang's dependency file. */
 function compileC(tree: Tree, guest: Guest, args: string[]): string[] {
   const depFile = guest.output.replace(/\.wasm$/, ".d");
-  const result = spawnSync("clang", [...args, "-MD", "-MF", depFile], { cwd: tree.root, encoding: "utf8" });
+  // clang writes to a temporary name (its arguments end with "-o <output> <sources>") that is
+  // renamed into place once it succeeded, like the AssemblyScript outputs.
+  const temporary = `${guest.output}.${process.pid}.tmp`;
+  const outputAt = args.indexOf(guest.output);
+  const clangArgs = args.map((arg, i) => (i === outputAt ? temporary : arg));
+  const result = spawnSync("clang", [...clangArgs, "-MD", "-MF", depFile], {
+    cwd: tree.root,
+    encoding: "utf8",
+  });
   if (result.error !== undefined || result.status !== 0) {
     throw new CompileError((result.stderr || result.error?.message || "clang failed").trim());
   }
+  renameSync(tree.path(temporary), tree.path(guest.output));
   // Headers outside the tree belong to the toolchain, whose version the stamp already records.
   return readFileSync(tree.path(depFile), "utf8")
     .replace(/\\\n/g, " ")

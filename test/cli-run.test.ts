@@ -22,7 +22,11 @@ after(() => {
 });
 
 /** `nx run <fixture>.wasm` in the test directory, with its own datastore. */
-async function runFixture(name: string, extra: readonly string[] = [], datastore = `data-${name}`): Promise<NxResult> {
+async function runFixture(
+  name: string,
+  extra: readonly string[] = [],
+  datastore = `data-${name}`,
+): Promise<NxResult> {
   await writeFixture(dir, name);
   return runNx(["run", `${name}.wasm`, "--datastore-path", datastore, ...extra], { cwd: dir });
 }
@@ -69,26 +73,38 @@ describe("nx run: success", () => {
     assert.equal(result.stdout, "first line\nlast line\n");
     assert.ok(result.markerAtMs !== undefined);
     // The guest computes 1.5 s after printing; buffered output would arrive with the exit.
-    assert.ok(result.exitAtMs - result.markerAtMs > 1000, `first line ${result.exitAtMs - result.markerAtMs} ms before exit`);
+    assert.ok(
+      result.exitAtMs - result.markerAtMs > 1000,
+      `first line ${result.exitAtMs - result.markerAtMs} ms before exit`,
+    );
   });
 
   test("several modules run in order, each output line prefixed with its module", async () => {
     await writeFixture(dir, "hello");
     await writeFixture(dir, "start-function");
-    const result = await runNx(["run", "hello.wasm", "start-function.wasm", "--datastore-path", "data-multi"], {
-      cwd: dir,
-    });
+    const result = await runNx(
+      ["run", "hello.wasm", "start-function.wasm", "--datastore-path", "data-multi"],
+      {
+        cwd: dir,
+      },
+    );
     assert.equal(result.code, EXIT_OK, result.stderr);
-    assert.equal(result.stdout, "[hello] hello from guest\n[start-function] from start\n[start-function] from run\n");
+    assert.equal(
+      result.stdout,
+      "[hello] hello from guest\n[start-function] from start\n[start-function] from run\n",
+    );
     assert.equal(result.stderr, "[hello] a line on stderr\n");
   });
 
   test("one failing module among several: the others run, one line names it, exit 1", async () => {
     await writeFixture(dir, "hello");
     await writeFixture(dir, "trap-unreachable");
-    const result = await runNx(["run", "trap-unreachable.wasm", "hello.wasm", "--datastore-path", "data-multi2"], {
-      cwd: dir,
-    });
+    const result = await runNx(
+      ["run", "trap-unreachable.wasm", "hello.wasm", "--datastore-path", "data-multi2"],
+      {
+        cwd: dir,
+      },
+    );
     assert.equal(result.stdout, "[hello] hello from guest\n");
     assert.equal(result.code, EXIT_RUN_FAILED);
     const errors = result.stderr.split("\n").filter((line) => line.startsWith("nx: error:"));
@@ -179,7 +195,11 @@ describe("nx run: a module that cannot load is one line and exit 2", () => {
     // magic, version, then a type section claiming 5 bytes with only 1 present
     writeFileSync(join(dir, "broken.wasm"), new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1]));
     const result = await runNx(["run", "broken.wasm", "--datastore-path", "data-x"], { cwd: dir });
-    assertOneErrorLine(result, /^nx: error: module broken\.wasm is not a valid WebAssembly module: .+/, EXIT_USAGE);
+    assertOneErrorLine(
+      result,
+      /^nx: error: module broken\.wasm is not a valid WebAssembly module: .+/,
+      EXIT_USAGE,
+    );
   });
 
   test("no run export", async () => {
@@ -245,12 +265,32 @@ describe("nx run: a module that cannot load is one line and exit 2", () => {
   });
 });
 
+describe("nx run: a datastore that cannot be used is one line and exit 1", () => {
+  test("datastore path is a file", async () => {
+    await writeFixture(dir, "hello");
+    writeFileSync(join(dir, "not-a-dir"), "");
+    const result = await runNx(["run", "hello.wasm", "--datastore-path", "not-a-dir"], { cwd: dir });
+    assertOneErrorLine(
+      result,
+      `datastore path ${join(dir, "not-a-dir")} is a file, not a directory: pass a directory (it is created when missing)`,
+      EXIT_RUN_FAILED,
+    );
+    assert.equal(result.stdout, "", "nothing ran");
+  });
+});
+
 describe("nx run: a failing guest is one line and exit 1", () => {
   const cases: readonly (readonly [fixture: string, line: string])[] = [
     ["trap-divide", "trap-divide.wasm: guest trapped: integer divide by zero in function average"],
     ["trap-unreachable", "trap-unreachable.wasm: guest trapped: unreachable executed in function give_up"],
-    ["trap-out-of-bounds", "trap-out-of-bounds.wasm: guest trapped: out-of-bounds memory access in function store_far"],
-    ["as-abort", "as-abort.wasm: guest aborted: boom: invariant broken (at assembly/index.ts:7:3) in function check"],
+    [
+      "trap-out-of-bounds",
+      "trap-out-of-bounds.wasm: guest trapped: out-of-bounds memory access in function store_far",
+    ],
+    [
+      "as-abort",
+      "as-abort.wasm: guest aborted: boom: invariant broken (at assembly/index.ts:7:3) in function check",
+    ],
     ["nx-abort", "nx-abort.wasm: guest aborted: quota exhausted in function run"],
     ["proc-exit", "proc-exit.wasm: guest exited with code 3"],
   ];

@@ -4,6 +4,7 @@
  * - without any `flushed()`, a write is durable once the group commit after it has run (the end
  *   of the event-loop turn it was made in, with the default commit delay);
  * - a full disk fails the commit with one clear error and loses nothing acknowledged;
+ * - process.exit() neither hangs nor half-commits a batch;
  * and after each, the datastore opens cleanly.
  */
 import assert from "node:assert/strict";
@@ -154,6 +155,30 @@ describe("store durability across kill -9", { timeout: TEST_TIMEOUT_MS }, () => 
       assertRows(store, 0, acked, () => value);
     } finally {
       await store.close();
+    }
+  });
+
+  it("commits pending writes when the process exits, and never half a batch", async () => {
+    const plain = await temporaryDatastore();
+    const exiting = startWriter(["exit", plain]);
+    assert.equal(await exiting.exited, 0, "exited promptly, without hanging on the open transaction");
+    const inBatch = await temporaryDatastore();
+    const batching = startWriter(["exit-in-batch", inBatch]);
+    assert.equal(await batching.exited, 0);
+
+    const store = await openLmdbBackend({ path: plain });
+    try {
+      assertRows(store, 0, 10, rowValue);
+    } finally {
+      await store.close();
+    }
+    const other = await openLmdbBackend({ path: inBatch });
+    try {
+      assertRows(other, 0, 1, rowValue);
+      assert.equal(other.has(rowKey(1)), false, "the group the batch belonged to is dropped as a whole");
+      assert.equal(other.has(rowKey(2)), false, "no part of the interrupted batch is committed");
+    } finally {
+      await other.close();
     }
   });
 });

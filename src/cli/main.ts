@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
   defineRunCommand(program);
   defineConfigCommand(program);
+  defineCertCommand(program);
   return program;
 }
 

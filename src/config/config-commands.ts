@@ -38,9 +38,15 @@ export async function runConfigInit(
         `${options.output} already exists; pass --force to overwrite it`,
       );
     }
-    throw new NumaxError("USAGE_CONFIG_WRITE", `cannot write ${options.output}: ${code ?? String(error)}`, {
-      cause: error,
-    });
+    const why =
+      code === "ENOENT"
+        ? "its directory does not exist"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : (code ?? String(error));
+    throw new NumaxError("USAGE_CONFIG_WRITE", `cannot write ${options.output}: ${why}`, { cause: error });
   }
   out.write(`wrote ${options.output}\n`);
 }

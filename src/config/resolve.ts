@@ -45,13 +45,22 @@ function flagText(value: ConfigFlagValue): string {
   return value.join(",");
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The NodeConfig of the effective values, frozen: it is shared by every part of the node. */
 function buildConfig(effective: ReadonlyMap<ConfigKey, Effective>): NodeConfig {
   const sections: Record<string, Record<string, unknown>> = {};
   for (const entry of CONFIG_KEYS) {
     sections[entry.section] ??= {};
     sections[entry.section][entry.field] = effective.get(entry.key)?.value;
   }
-  return sections as unknown as NodeConfig;
+  return deepFreeze(sections) as unknown as NodeConfig;
 }
 
 /**

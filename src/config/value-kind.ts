@@ -49,7 +49,7 @@ function describeTomlValue(value: unknown): string {
   return "a table";
 }
 
-/** Runs a parser that throws NumaxError and turns its message (minus the quoted input) into a result. */
+/** Runs a parser that throws a NumaxError for bad input and turns that error into a result. */
 function fromThrowing<T>(parse: () => T): KindResult<T> {
   try {
     return ok(parse());
@@ -139,7 +139,9 @@ export function sizeKind(range: { minBytes: number; maxBytes: number }): ValueKi
       if (typeof value === "string") return fromText(value);
       if (typeof value === "bigint") {
         if (value < BigInt(range.minBytes) || value > BigInt(range.maxBytes)) {
-          return outOfRange(`must be between ${formatSize(range.minBytes)} and ${formatSize(range.maxBytes)}, got ${value} bytes`);
+          return outOfRange(
+            `must be between ${formatSize(range.minBytes)} and ${formatSize(range.maxBytes)}, got ${value} bytes`,
+          );
         }
         return ok(Number(value));
       }

@@ -467,7 +467,7 @@ export class KernelCore implements Kernel {
       p.watchers = null;
     }
     this.runExitHooks(p, reason);
-    this.processSignals();
+    if (this.signals.length > this.signalHead) this.processSignals();
   }
 
   /** User code that observes an end: backend cleanup, the abort signal, `whenExited` waiters. */

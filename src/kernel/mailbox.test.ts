@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Mailbox, NO_MESSAGE } from "./mailbox.ts";
-import { ExitMessage } from "./system-messages.ts";
 import type { Pid } from "./pid.ts";
+import { ExitMessage } from "./system-messages.ts";
 
 const RUNS = Number(process.env.NX_PROPERTY_RUNS ?? 200);
 const SEED = Number(process.env.NX_PROPERTY_SEED ?? 7);

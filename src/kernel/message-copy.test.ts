@@ -22,7 +22,9 @@ const message = fc.letrec((tie) => ({
     fc.uint8Array({ maxLength: 8 }),
     fc.array(tie("value"), { maxLength: 5 }),
     fc.dictionary(fc.string({ maxLength: 6 }), tie("value"), { maxKeys: 5 }),
-    fc.array(fc.tuple(fc.string({ maxLength: 3 }), tie("value")), { maxLength: 3 }).map((entries) => new Map(entries)),
+    fc
+      .array(fc.tuple(fc.string({ maxLength: 3 }), tie("value")), { maxLength: 3 })
+      .map((entries) => new Map(entries)),
   ),
 })).value;
 

@@ -67,7 +67,10 @@ describe("processes and messages", () => {
     const kernel = createKernel();
     const got = await runIn(kernel, async (ctx) => {
       for (const m of ["x1", 1, "x2", 2, "x3"]) ctx.send(ctx.self, m);
-      const numbers = [await ctx.receive((m) => typeof m === "number"), await ctx.receive((m) => typeof m === "number")];
+      const numbers = [
+        await ctx.receive((m) => typeof m === "number"),
+        await ctx.receive((m) => typeof m === "number"),
+      ];
       const rest = [await ctx.receive(), await ctx.receive(), await ctx.receive()];
       return { numbers, rest };
     });
@@ -221,10 +224,14 @@ describe("bounded mailboxes", () => {
     await kernel.whenExited(owner);
     assert.deepEqual(received.slice(0, 3), ["user-0", "user-1", "user-2"]);
     const [exitLinked, down, exitKernel] = received.slice(3);
-    assert.ok(exitLinked instanceof ExitMessage && exitLinked.from === linked && exitLinked.reason === "boom");
+    assert.ok(
+      exitLinked instanceof ExitMessage && exitLinked.from === linked && exitLinked.reason === "boom",
+    );
     assert.ok(down instanceof DownMessage && down.pid === watched && down.reason === "gone");
     assert.ok(
-      exitKernel instanceof ExitMessage && exitKernel.from === KERNEL_PID && exitKernel.reason === "signal-from-kernel",
+      exitKernel instanceof ExitMessage &&
+        exitKernel.from === KERNEL_PID &&
+        exitKernel.reason === "signal-from-kernel",
     );
     assert.equal(received.length, 6);
   });

@@ -25,7 +25,11 @@ export class FrameDecoder {
   #failure: NetError | undefined;
 
   constructor(maxMessageSizeBytes: number) {
-    if (!Number.isInteger(maxMessageSizeBytes) || maxMessageSizeBytes < 1 || maxMessageSizeBytes > 0xffffffff) {
+    if (
+      !Number.isInteger(maxMessageSizeBytes) ||
+      maxMessageSizeBytes < 1 ||
+      maxMessageSizeBytes > 0xffffffff
+    ) {
       throw new RangeError(`maxMessageSizeBytes must be an integer in 1..2^32-1, got ${maxMessageSizeBytes}`);
     }
     this.maxMessageSizeBytes = maxMessageSizeBytes;
@@ -84,7 +88,9 @@ export class FrameDecoder {
 
   #check(length: number, tag: number): WireFormat {
     if (length === 0) {
-      throw this.#fail(new NetError("NET_FRAME_MALFORMED", "frame with length 0 (a frame holds at least its format tag)"));
+      throw this.#fail(
+        new NetError("NET_FRAME_MALFORMED", "frame with length 0 (a frame holds at least its format tag)"),
+      );
     }
     if (length > this.maxMessageSizeBytes) {
       throw this.#fail(
@@ -137,5 +143,7 @@ export class FrameDecoder {
 }
 
 function readLength(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+  return (
+    ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0
+  );
 }

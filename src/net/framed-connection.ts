@@ -177,7 +177,10 @@ class FramedConnection<Op> implements Connection<Op> {
       case "Hello":
       case "HelloAck":
         this.#violation(
-          new NetError("NET_UNEXPECTED_MESSAGE", `peer ${this.remoteNodeId} sent ${message.type} after the handshake`),
+          new NetError(
+            "NET_UNEXPECTED_MESSAGE",
+            `peer ${this.remoteNodeId} sent ${message.type} after the handshake`,
+          ),
           frame.format,
         );
         return;
@@ -199,7 +202,10 @@ class FramedConnection<Op> implements Connection<Op> {
     if (this.#role === "listener") {
       if (message.type !== "Hello") {
         this.#violation(
-          new NetError("NET_UNEXPECTED_MESSAGE", `peer at ${this.remoteAddress} sent ${message.type} before Hello`),
+          new NetError(
+            "NET_UNEXPECTED_MESSAGE",
+            `peer at ${this.remoteAddress} sent ${message.type} before Hello`,
+          ),
           format,
         );
         return;
@@ -222,7 +228,10 @@ class FramedConnection<Op> implements Connection<Op> {
     const verdict = answerHelloReply(this.#policy, message, this.#link.provenNodeId, this.remoteAddress);
     if (!verdict.ok) {
       // A peer's Error frame needs no answer; anything else wrong gets one.
-      this.#failHandshake(verdict.error, message.type === "Error" ? undefined : { reply: verdict.reply, format });
+      this.#failHandshake(
+        verdict.error,
+        message.type === "Error" ? undefined : { reply: verdict.reply, format },
+      );
       return;
     }
     this.#open(verdict.value.remoteNodeId, verdict.value.format, verdict.value.remoteVersionVector);
@@ -235,7 +244,10 @@ class FramedConnection<Op> implements Connection<Op> {
   #onLinkClosed(error: NetError | undefined): void {
     if (this.#state === "handshake") {
       // A TLS listener that refuses our certificate just closes (no alert reaches us under TLS 1.3).
-      const hint = this.#link.provenNodeId === undefined ? "" : " (a TLS peer does this when it refuses our certificate: is ours signed by the CA it trusts?)";
+      const hint =
+        this.#role === "listener" || this.#link.provenNodeId === undefined
+          ? ""
+          : " (a TLS peer does this when it refuses our certificate: is ours signed by the CA it trusts?)";
       this.#failHandshake(
         error ??
           new NetError(
@@ -251,11 +263,13 @@ class FramedConnection<Op> implements Connection<Op> {
     const info = this.#closeInfo ?? {
       error: error ?? this.#peerError,
       initiator: "remote" as const,
-      reason: error?.message ?? this.#peerError?.message ?? `peer at ${this.remoteAddress} closed the connection`,
+      reason:
+        error?.message ?? this.#peerError?.message ?? `peer at ${this.remoteAddress} closed the connection`,
     };
     if (this.#remoteNodeId !== undefined) {
       const fields = { peer: this.#remoteNodeId, address: this.remoteAddress, code: info.error?.code };
-      if (info.error) this.#logger.warn(`connection to peer ${this.#remoteNodeId} ended: ${info.reason}`, fields);
+      if (info.error)
+        this.#logger.warn(`connection to peer ${this.#remoteNodeId} ended: ${info.reason}`, fields);
       else this.#logger.debug(`connection to peer ${this.#remoteNodeId} closed: ${info.reason}`, fields);
     }
     this.#resolveClosed(info);
@@ -380,18 +394,26 @@ class FramedConnection<Op> implements Connection<Op> {
 
   async send(message: SessionMessage<Op>): Promise<void> {
     if (this.#state !== "open") {
-      throw new NetError("NET_CONNECTION_CLOSED", `connection to peer ${this.#remoteNodeId ?? this.remoteAddress} is closed`);
+      throw new NetError(
+        "NET_CONNECTION_CLOSED",
+        `connection to peer ${this.#remoteNodeId ?? this.remoteAddress} is closed`,
+      );
     }
     const type: string = message.type;
     if (type === "Hello" || type === "HelloAck") {
-      throw new NetError("NET_UNEXPECTED_MESSAGE", `${type} is sent by the transport itself, not through send()`);
+      throw new NetError(
+        "NET_UNEXPECTED_MESSAGE",
+        `${type} is sent by the transport itself, not through send()`,
+      );
     }
     await this.#sendFrame(message, this.#format);
   }
 
   #sendFrame(message: Message<Op>, format: WireFormat): Promise<void> {
     if (this.#state === "closing" || this.#state === "closed") {
-      return Promise.reject(new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`));
+      return Promise.reject(
+        new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`),
+      );
     }
     return this.#writeFrame(message, format);
   }

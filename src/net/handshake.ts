@@ -89,7 +89,12 @@ export function answerHello(
       ),
     );
   }
-  const ack: HelloAckMessage = { type: "HelloAck", chosenFormat: format, nodeId: policy.localNodeId, versionVector };
+  const ack: HelloAckMessage = {
+    type: "HelloAck",
+    chosenFormat: format,
+    nodeId: policy.localNodeId,
+    versionVector,
+  };
   return {
     ok: true,
     value: { remoteNodeId: hello.nodeId, format, remoteVersionVector: hello.versionVector, ack },
@@ -106,7 +111,10 @@ export function answerHelloReply<Op>(
   if (reply.type === "Error") return { ok: false, error: refusalFromPeer(reply, peerAddress), reply };
   if (reply.type !== "HelloAck") {
     return refuse(
-      new NetError("NET_UNEXPECTED_MESSAGE", `peer at ${peerAddress} answered Hello with ${reply.type} instead of HelloAck`),
+      new NetError(
+        "NET_UNEXPECTED_MESSAGE",
+        `peer at ${peerAddress} answered Hello with ${reply.type} instead of HelloAck`,
+      ),
     );
   }
   const identity = checkPeerIdentity(policy, reply.nodeId, provenNodeId, peerAddress, "HelloAck");
@@ -121,7 +129,11 @@ export function answerHelloReply<Op>(
   }
   return {
     ok: true,
-    value: { remoteNodeId: reply.nodeId, format: reply.chosenFormat, remoteVersionVector: reply.versionVector },
+    value: {
+      remoteNodeId: reply.nodeId,
+      format: reply.chosenFormat,
+      remoteVersionVector: reply.versionVector,
+    },
   };
 }
 
@@ -133,10 +145,14 @@ export function refusalFromPeer(reply: ErrorMessage, peerAddress: string): NetEr
       : reply.code === "not_authorized"
         ? "NET_NOT_AUTHORIZED"
         : "NET_PEER_REFUSED";
-  return new NetError(code, `peer at ${peerAddress} refused the connection (${reply.code}): ${reply.message}`, {
-    wireCode: reply.code,
-    retryable: reply.retryable,
-  });
+  return new NetError(
+    code,
+    `peer at ${peerAddress} refused the connection (${reply.code}): ${reply.message}`,
+    {
+      wireCode: reply.code,
+      retryable: reply.retryable,
+    },
+  );
 }
 
 /** The Error frame that tells the peer why we end its connection. */

@@ -47,7 +47,8 @@ function toJson(value: WireValue, depth: number): unknown {
       if (isPlainObject(value)) {
         const out: Record<string, unknown> = {};
         for (const [key, item] of Object.entries(value)) {
-          if (key.startsWith("$")) throw encodeError(`object key "${key}" is reserved (keys starting with $)`);
+          if (key.startsWith("$"))
+            throw encodeError(`object key "${key}" is reserved (keys starting with $)`);
           out[key] = toJson(item as WireValue, depth + 1);
         }
         return out;
@@ -90,7 +91,8 @@ function decodeBigint(encoded: unknown): bigint {
     throw decodeError(`"${BIGINT_KEY}" must hold a decimal integer`);
   }
   const value = BigInt(encoded);
-  if (value < -(2n ** 63n) || value >= 2n ** 64n) throw decodeError(`"${BIGINT_KEY}" ${encoded} is out of 64-bit range`);
+  if (value < -(2n ** 63n) || value >= 2n ** 64n)
+    throw decodeError(`"${BIGINT_KEY}" ${encoded} is out of 64-bit range`);
   return value;
 }
 

@@ -44,6 +44,8 @@ export interface MemoryTransportOptions<Op> extends TransportOptions<Op> {
  * An in-process network for tests and the deterministic simulator. Transports made from it run the
  * same handshake, keepalive, timeouts and codecs as the socket transports (every frame is really
  * encoded and decoded); only the bytes move through memory. NodeIds are claimed, as on plain TCP.
+ * Senders get no backpressure (frames queue in memory). With virtual timers, deliveries, timeouts
+ * and graceful closes happen only as the simulator advances its clock.
  *
  * @example
  * const network = createMemoryNetwork({ timers: sim.timers, route: () => sim.random.below(20) });
@@ -138,17 +140,31 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
 
         async dial(address, signal) {
           if (signal?.aborted) {
-            throw new NetError("NET_ABORTED", `connecting to ${address} was aborted`, { cause: signal.reason });
+            throw new NetError("NET_ABORTED", `connecting to ${address} was aborted`, {
+              cause: signal.reason,
+            });
           }
           const endpoint = listeners.get(address);
-          if (endpoint === undefined || !(networkOptions.canConnect?.(options.nodeId, endpoint.nodeId) ?? true)) {
-            throw new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: connection refused (is the peer running?)`);
+          if (
+            endpoint === undefined ||
+            !(networkOptions.canConnect?.(options.nodeId, endpoint.nodeId) ?? true)
+          ) {
+            throw new NetError(
+              "NET_DIAL_FAILED",
+              `cannot connect to ${address}: connection refused (is the peer running?)`,
+            );
           }
           dialCount++;
           const dialerAddress = `${name}#${dialCount}`;
           const route = networkOptions.route ?? (() => 0);
           const dialerSide = new MemoryFrameLink(address, options.nodeId, endpoint.nodeId, timers, route);
-          const listenerSide = new MemoryFrameLink(dialerAddress, endpoint.nodeId, options.nodeId, timers, route);
+          const listenerSide = new MemoryFrameLink(
+            dialerAddress,
+            endpoint.nodeId,
+            options.nodeId,
+            timers,
+            route,
+          );
           dialerSide.pairWith(listenerSide);
           listenerSide.pairWith(dialerSide);
           openConnections.add(dialerSide);
@@ -162,7 +178,10 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
     breakConnections(predicate) {
       let broken = 0;
       for (const link of [...openConnections]) {
-        if (predicate(link.localNodeId, link.remoteNodeId) || predicate(link.remoteNodeId, link.localNodeId)) {
+        if (
+          predicate(link.localNodeId, link.remoteNodeId) ||
+          predicate(link.remoteNodeId, link.localNodeId)
+        ) {
           link.breakBothSides();
           broken++;
         }
@@ -230,7 +249,9 @@ class MemoryFrameLink implements FrameLink {
 
   send(frame: Frame, message: Message<unknown>): Promise<void> {
     if (this.#closed || this.#endSent) {
-      return Promise.reject(new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`));
+      return Promise.reject(
+        new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`),
+      );
     }
     const decision = this.#route({
       fromNodeId: this.localNodeId,

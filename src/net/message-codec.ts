@@ -59,7 +59,7 @@ export function createMessageCodec<Op>(opCodec: OpCodec<Op>): MessageCodec<Op> {
 }
 
 /** The plain wire shape of a message; field order is fixed (golden bytes depend on it). */
-export function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValue {
+function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValue {
   switch (message.type) {
     case "Hello":
       return {
@@ -78,16 +78,29 @@ export function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): W
         versionVector: versionVectorToWire(message.versionVector),
       };
     case "PushOps":
-      return { type: message.type, batchId: message.batchId, ops: message.ops.map((op) => opCodec.encode(op)) };
+      return {
+        type: message.type,
+        batchId: message.batchId,
+        ops: message.ops.map((op) => opCodec.encode(op)),
+      };
     case "PushOpsAck":
       return { type: message.type, batchId: message.batchId, applied: message.applied };
     case "PullSince":
-      return { type: message.type, versionVector: versionVectorToWire(message.versionVector), limit: message.limit };
+      return {
+        type: message.type,
+        versionVector: versionVectorToWire(message.versionVector),
+        limit: message.limit,
+      };
     case "Ping":
     case "Pong":
       return { type: message.type, nonce: message.nonce };
     case "Error":
-      return { type: message.type, code: message.code, message: message.message, retryable: message.retryable };
+      return {
+        type: message.type,
+        code: message.code,
+        message: message.message,
+        retryable: message.retryable,
+      };
   }
 }
 
@@ -109,11 +122,14 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
 };
 
 /** Checks an untrusted decoded payload and builds the message; throws NetError. */
-export function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> {
+function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> {
   if (!isPlainObject(value)) throw malformed("message", `expected a map, got ${describeWireType(value)}`);
   const type = value.type;
   if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
-    throw malformed("message", `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describeWireType(type)}`);
+    throw malformed(
+      "message",
+      `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describeWireType(type)}`,
+    );
   }
   const messageType = type as MessageType;
   if (messageType === "Hello") checkProtocolVersion(value);
@@ -166,7 +182,11 @@ export function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Messa
 
 function checkProtocolVersion(value: Record<string, unknown>): void {
   const version = value.protocolVersion;
-  if (!isCount(version)) throw malformed("Hello", `"protocolVersion" must be a non-negative integer, got ${describeWireType(version)}`);
+  if (!isCount(version))
+    throw malformed(
+      "Hello",
+      `"protocolVersion" must be a non-negative integer, got ${describeWireType(version)}`,
+    );
   if (version !== PROTOCOL_VERSION) {
     const who = typeof value.nodeId === "string" && isNodeId(value.nodeId) ? `peer ${value.nodeId}` : "peer";
     throw new NetError(
@@ -215,13 +235,15 @@ class FieldReader {
   string(key: string, maxLength: number): string {
     const value = this.#value[key];
     if (typeof value !== "string") throw this.#wrong(key, "a string", value);
-    if (value.length > maxLength) throw malformed(this.#type, `"${key}" is longer than ${maxLength} characters`);
+    if (value.length > maxLength)
+      throw malformed(this.#type, `"${key}" is longer than ${maxLength} characters`);
     return value;
   }
 
   nodeId(key: string): NodeId {
     const value = this.#value[key];
-    if (typeof value !== "string" || !isNodeId(value)) throw this.#wrong(key, "a NodeId (32 lowercase hex characters)", value);
+    if (typeof value !== "string" || !isNodeId(value))
+      throw this.#wrong(key, "a NodeId (32 lowercase hex characters)", value);
     return value;
   }
 
@@ -233,7 +255,8 @@ class FieldReader {
 
   formats(key: string): WireFormat[] {
     const value = this.#value[key];
-    if (!Array.isArray(value) || value.length === 0) throw this.#wrong(key, "a non-empty array of formats", value);
+    if (!Array.isArray(value) || value.length === 0)
+      throw this.#wrong(key, "a non-empty array of formats", value);
     const formats: WireFormat[] = [];
     for (const item of value) {
       if (!isWireFormat(item)) throw this.#wrong(key, `an array of formats ("msgpack" or "json")`, item);
@@ -256,8 +279,16 @@ class FieldReader {
     if (!isPlainObject(value)) throw this.#wrong(key, "a map of NodeId to sequence number", value);
     const vector = new Map<NodeId, number>();
     for (const [origin, sequence] of Object.entries(value)) {
-      if (!isNodeId(origin)) throw malformed(this.#type, `"${key}" has a key that is not a NodeId: ${JSON.stringify(origin.slice(0, 40))}`);
-      if (!isCount(sequence)) throw malformed(this.#type, `"${key}" maps ${origin} to ${describeWireType(sequence)}, expected a non-negative integer`);
+      if (!isNodeId(origin))
+        throw malformed(
+          this.#type,
+          `"${key}" has a key that is not a NodeId: ${JSON.stringify(origin.slice(0, 40))}`,
+        );
+      if (!isCount(sequence))
+        throw malformed(
+          this.#type,
+          `"${key}" maps ${origin} to ${describeWireType(sequence)}, expected a non-negative integer`,
+        );
       vector.set(origin, sequence);
     }
     return vector;
@@ -289,5 +320,7 @@ class FieldReader {
 }
 
 function malformed(type: string, detail: string): NetError {
-  return new NetError("NET_MESSAGE_MALFORMED", `malformed ${type} message: ${detail}`, { wireCode: "malformed" });
+  return new NetError("NET_MESSAGE_MALFORMED", `malformed ${type} message: ${detail}`, {
+    wireCode: "malformed",
+  });
 }

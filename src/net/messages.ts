@@ -16,7 +16,13 @@ export const PROTOCOL_VERSION = 3;
 export type VersionVector = ReadonlyMap<NodeId, number>;
 
 /** Why a peer ends or refuses a connection; `retryable` in the same frame says if trying later helps. */
-export type ErrorCode = "protocol_mismatch" | "rejected" | "rate_limited" | "not_authorized" | "internal" | "malformed";
+export type ErrorCode =
+  | "protocol_mismatch"
+  | "rejected"
+  | "rate_limited"
+  | "not_authorized"
+  | "internal"
+  | "malformed";
 
 export const ERROR_CODES: readonly ErrorCode[] = [
   "protocol_mismatch",
@@ -101,26 +107,12 @@ export type Message<Op> =
 
 export type MessageType = Message<unknown>["type"];
 
-export const MESSAGE_TYPES: readonly MessageType[] = [
-  "Hello",
-  "HelloAck",
-  "PushOps",
-  "PushOpsAck",
-  "PullSince",
-  "Ping",
-  "Pong",
-  "Error",
-];
-
 /** Messages the application exchanges once a connection is open (the handshake ones are the transport's). */
 export type SessionMessage<Op> = Exclude<Message<Op>, HelloMessage | HelloAckMessage>;
 
-export function isHandshakeMessage<Op>(message: Message<Op>): message is HelloMessage | HelloAckMessage {
-  return message.type === "Hello" || message.type === "HelloAck";
-}
-
 /** An Error message, with `message` truncated to what the wire carries. */
 export function errorMessage(code: ErrorCode, message: string, retryable: boolean): ErrorMessage {
-  const text = message.length > ERROR_MESSAGE_MAX_LENGTH ? message.slice(0, ERROR_MESSAGE_MAX_LENGTH) : message;
+  const text =
+    message.length > ERROR_MESSAGE_MAX_LENGTH ? message.slice(0, ERROR_MESSAGE_MAX_LENGTH) : message;
   return { type: "Error", code, message: text, retryable };
 }

@@ -69,8 +69,9 @@ export class SocketFrameLink implements FrameLink {
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
+      // The stream cannot be resynchronised: later bytes are discarded, but the socket keeps
+      // flowing so the peer's close is seen while the connection sends its Error frame and ends.
       this.#reading = false;
-      this.#socket.pause();
       this.#events?.invalid(error as NetError);
       return;
     }
@@ -82,7 +83,9 @@ export class SocketFrameLink implements FrameLink {
 
   send(frame: Frame): Promise<void> {
     if (this.#closed || this.#socket.destroyed || !this.#socket.writable) {
-      return Promise.reject(new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`));
+      return Promise.reject(
+        new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`),
+      );
     }
     let header: Uint8Array;
     try {
@@ -115,7 +118,7 @@ export class SocketFrameLink implements FrameLink {
   }
 
   pause(): void {
-    this.#socket.pause();
+    if (this.#reading) this.#socket.pause();
   }
 
   resume(): void {
@@ -128,7 +131,10 @@ export class SocketFrameLink implements FrameLink {
     if (this.#endWaiters.length === 1) {
       this.#socket.end();
       // A peer that never closes its side must not hold the socket open forever.
-      this.#cancelEndTimer = this.#options.timers.setTimeout(() => this.#socket.destroy(), this.#options.writeTimeoutMs);
+      this.#cancelEndTimer = this.#options.timers.setTimeout(
+        () => this.#socket.destroy(),
+        this.#options.writeTimeoutMs,
+      );
     }
     return ended;
   }
@@ -188,17 +194,28 @@ export function describeSocketError(error: Error, remoteAddress: string): NetErr
     );
   }
   if (code === "ECONNRESET" || code === "EPIPE") {
-    return new NetError("NET_CONNECTION_LOST", `connection to ${remoteAddress} was reset by the peer`, { cause: error });
+    return new NetError("NET_CONNECTION_LOST", `connection to ${remoteAddress} was reset by the peer`, {
+      cause: error,
+    });
   }
-  if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || /SSL|TLS|certificate/i.test(error.message)) {
-    return new NetError("NET_TLS_FAILED", `TLS with ${remoteAddress} failed: ${tlsReason(error)}`, { cause: error });
+  if (
+    code.startsWith("ERR_SSL") ||
+    code.startsWith("ERR_TLS") ||
+    /SSL|TLS|certificate/i.test(error.message)
+  ) {
+    return new NetError("NET_TLS_FAILED", `TLS with ${remoteAddress} failed: ${tlsReason(error)}`, {
+      cause: error,
+    });
   }
-  return new NetError("NET_CONNECTION_LOST", `connection to ${remoteAddress} failed: ${error.message}`, { cause: error });
+  return new NetError("NET_CONNECTION_LOST", `connection to ${remoteAddress} failed: ${error.message}`, {
+    cause: error,
+  });
 }
 
 /** The human part of an OpenSSL error ("tlsv1 alert unknown ca"), plus a hint for the common cases. */
 function tlsReason(error: Error): string {
-  const match = /routines:[^:]*:([^:]+)/.exec(error.message) ?? /error:[0-9a-f]+:[^:]*:([^:]+)/i.exec(error.message);
+  const match =
+    /routines:[^:]*:([^:]+)/.exec(error.message) ?? /error:[0-9a-f]+:[^:]*:([^:]+)/i.exec(error.message);
   const reason = (match?.[1] ?? error.message).trim();
   if (/unknown ca|certificate required|bad certificate/i.test(reason)) {
     return `${reason} (the peer refused our certificate: is it signed by the peer's --tls-ca?)`;

@@ -65,9 +65,12 @@ export function createSocketTransport<Op>(
           return;
         }
         if (pendingHandshakes >= limits.maxPendingHandshakes) {
-          logger.warn(`refused inbound connection from ${peer}: ${pendingHandshakes} handshakes already pending`, {
-            address: peer,
-          });
+          logger.warn(
+            `refused inbound connection from ${peer}: ${pendingHandshakes} handshakes already pending`,
+            {
+              address: peer,
+            },
+          );
           socket.destroy();
           return;
         }
@@ -101,7 +104,10 @@ export function createSocketTransport<Op>(
           },
           (error: NetError) => {
             pendingHandshakes--;
-            logger.warn(`refused inbound connection from ${peer}: ${error.message}`, { address: peer, code: error.code });
+            logger.warn(`refused inbound connection from ${peer}: ${error.message}`, {
+              address: peer,
+              code: error.code,
+            });
           },
         );
       };
@@ -127,7 +133,10 @@ export function createSocketTransport<Op>(
       const bound = server.address();
       const boundAddress =
         bound !== null && typeof bound === "object" ? formatHostPort(bound.address, bound.port) : address;
-      logger.info(`listening for peers on ${boundAddress}`, { address: boundAddress, tls: security.authenticated });
+      logger.info(`listening for peers on ${boundAddress}`, {
+        address: boundAddress,
+        tls: security.authenticated,
+      });
 
       const listener: Listener = {
         address: boundAddress,
@@ -166,7 +175,9 @@ export function createSocketTransport<Op>(
         };
         const onError = (error: NodeJS.ErrnoException) => finish(dialFailure(error, address));
         const onClose = () =>
-          finish(new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: the peer closed the connection`));
+          finish(
+            new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: the peer closed the connection`),
+          );
         const onAbort = () => finish(abortError(address, signal!));
         const cancelTimer = timers.setTimeout(
           () =>
@@ -209,15 +220,21 @@ function listenFailure(error: NodeJS.ErrnoException): string {
 function dialFailure(error: NodeJS.ErrnoException, address: string): NetError {
   switch (error.code) {
     case "ECONNREFUSED":
-      return new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: connection refused (is the peer running?)`, {
-        cause: error,
-      });
+      return new NetError(
+        "NET_DIAL_FAILED",
+        `cannot connect to ${address}: connection refused (is the peer running?)`,
+        {
+          cause: error,
+        },
+      );
     case "EHOSTUNREACH":
     case "ENETUNREACH":
     case "ETIMEDOUT":
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: ${error.message}`, { cause: error });
+      return new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: ${error.message}`, {
+        cause: error,
+      });
     default:
       return describeSocketError(error, address);
   }

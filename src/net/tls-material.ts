@@ -44,7 +44,9 @@ export function tlsMaterialFromPem(
   try {
     keySpki = createPublicKey(createPrivateKey(pem.keyPem)).export({ type: "spki", format: "der" });
   } catch (error) {
-    throw new NetError("NET_TLS_MATERIAL", `--tls-key ${names.keyPath} is not a PEM private key`, { cause: error });
+    throw new NetError("NET_TLS_MATERIAL", `--tls-key ${names.keyPath} is not a PEM private key`, {
+      cause: error,
+    });
   }
   if (!keySpki.equals(cert.publicKey.export({ type: "spki", format: "der" }))) {
     throw new NetError(
@@ -58,7 +60,12 @@ export function tlsMaterialFromPem(
       `--tls-cert ${names.certPath} is not signed by --tls-ca ${names.caPath} (peers trusting that CA would refuse it)`,
     );
   }
-  return { certPem: pem.certPem, keyPem: pem.keyPem, caPem: pem.caPem, nodeId: nodeIdFromCertificate(cert.raw) };
+  return {
+    certPem: pem.certPem,
+    keyPem: pem.keyPem,
+    caPem: pem.caPem,
+    nodeId: nodeIdFromCertificate(cert.raw),
+  };
 }
 
 async function readPem(path: string, flag: string): Promise<string> {

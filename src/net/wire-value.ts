@@ -26,6 +26,7 @@ export function describeWireType(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   if (value instanceof Uint8Array) return "bytes";
-  if (typeof value === "object") return isPlainObject(value) ? "object" : (value.constructor?.name ?? "object");
+  if (typeof value === "object")
+    return isPlainObject(value) ? "object" : (value.constructor?.name ?? "object");
   return typeof value;
 }

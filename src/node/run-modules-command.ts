@@ -1,13 +1,14 @@
 import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
-import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
 import type { RunCommandOptions } from "../cli/commands/run.ts";
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { ConfigFlags } from "../config/resolve.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "../observe/logger.ts";
+import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { GuestInstance } from "../wasm/guest-instance.ts";
@@ -102,7 +103,8 @@ function guestEnvironment(
     randomFill: (target) => {
       randomFillSync(target);
     },
-    emitEvent: (name, payload) => eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
+    emitEvent: (name, payload) =>
+      eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
     stdout: (bytes) => stdout.write(bytes),
     stderr: (bytes) => stderr.write(bytes),
     capabilities: ["wasi"],
@@ -124,7 +126,10 @@ async function openStore(datastorePath: string, logger: Logger): Promise<OpenedS
   return { guestStore: createGuestStore(backend), close: () => backend.close() };
 }
 
-export async function runModulesCommand(modulePaths: readonly string[], options: RunCommandOptions): Promise<number> {
+export async function runModulesCommand(
+  modulePaths: readonly string[],
+  options: RunCommandOptions,
+): Promise<number> {
   let settings: RunSettings;
   try {
     settings = await resolveRunSettings(options);
@@ -133,8 +138,16 @@ export async function runModulesCommand(modulePaths: readonly string[], options:
     return exitCodeOf(error);
   }
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat });
+  let datastorePath: string;
+  try {
+    // A datastore path that cannot be a directory fails here, before anything else touches it.
+    datastorePath = (await prepareDatastore(settings.datastorePath)).datastorePath;
+  } catch (error) {
+    reportError(describeError(error));
+    return exitCodeOf(error);
+  }
   const cache = new ModuleCache({
-    directory: join(settings.datastorePath, MODULE_CACHE_DIRECTORY),
+    directory: join(datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
   });
 
@@ -157,7 +170,7 @@ export async function runModulesCommand(modulePaths: readonly string[], options:
   let store: OpenedStore | undefined;
   if (modules.some((module) => importsStore(module.imports))) {
     try {
-      store = await openStore(settings.datastorePath, logger);
+      store = await openStore(datastorePath, logger);
     } catch (error) {
       reportError(describeError(error));
       return exitCodeOf(error);
@@ -172,7 +185,7 @@ export async function runModulesCommand(modulePaths: readonly string[], options:
       process.exit(EXIT_SIGNAL_TWICE);
     }
     interruptedBy = signal;
-    logger.info("stopping", { signal, shutdownTimeoutMs: settings.shutdownTimeoutMs });
+    logger.debug("stopping", { signal, shutdownTimeoutMs: settings.shutdownTimeoutMs });
     running?.kill(`interrupted by ${signal}`);
     setTimeout(() => {
       reportError(`shutdown did not finish within ${options.shutdownTimeout}; exiting`);
@@ -187,8 +200,12 @@ export async function runModulesCommand(modulePaths: readonly string[], options:
     const several = modules.length > 1;
     for (const module of modules) {
       if (interruptedBy !== undefined) break;
-      const stdout = several ? prefixedLineSink(process.stdout, `[${module.moduleId}] `) : passthroughSink(process.stdout);
-      const stderr = several ? prefixedLineSink(process.stderr, `[${module.moduleId}] `) : passthroughSink(process.stderr);
+      const stdout = several
+        ? prefixedLineSink(process.stdout, `[${module.moduleId}] `)
+        : passthroughSink(process.stdout);
+      const stderr = several
+        ? prefixedLineSink(process.stderr, `[${module.moduleId}] `)
+        : passthroughSink(process.stderr);
       const env = guestEnvironment(module, logger, store?.guestStore, stdout, stderr);
       running = GuestInstance.create(module, { env, cpuMsPerRun: settings.cpuMsPerRun });
       const result = await running.run();

@@ -76,6 +76,10 @@ export async function startObservabilityServer(
   options: ObservabilityServerOptions,
 ): Promise<ObservabilityServer> {
   const { metrics, requestTimeoutMs } = options;
+  // node:http reads 0 as "no timeout": refuse it rather than serve without one.
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) {
+    throw new RangeError(`requestTimeoutMs must be a positive integer, got ${requestTimeoutMs}`);
+  }
   const logger = options.logger.child("observability");
   const listen =
     typeof options.listen === "string"

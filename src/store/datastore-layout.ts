@@ -89,7 +89,7 @@ async function assertLmdbDataFile(dataFile: string): Promise<void> {
 }
 
 /** One clear line for a failed file-system call on the datastore. */
-export function storeErrorFromFs(error: unknown, path: string, action: "create" | "open"): StoreError {
+function storeErrorFromFs(error: unknown, path: string, action: "create" | "open"): StoreError {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
     case "ENOTDIR":

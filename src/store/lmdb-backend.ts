@@ -180,6 +180,9 @@ class LmdbStore implements LmdbBackend {
     this.storePath = storePath;
     this.#logger = logger;
     this.#commitDelayMs = commitDelayMs;
+    // Ahead of lmdb-js's own exit hook, which closes the environment and would wait forever for
+    // the write lock this open transaction holds.
+    process.prependListener("exit", this.#commitAtExit);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -277,6 +280,7 @@ class LmdbStore implements LmdbBackend {
     } catch (error) {
       failure = error;
     }
+    process.removeListener("exit", this.#commitAtExit);
     releaseInThisProcess(this.storePath);
     await this.#db.close();
     this.#logger.debug("store closed", { path: this.datastorePath });
@@ -354,14 +358,29 @@ class LmdbStore implements LmdbBackend {
       throw writeFailure(error, this.datastorePath);
     }
     this.#writesInTxn = 0;
+    // Unreferenced: a process with nothing else to do may exit at once, the exit hook commits.
     if (this.#commitDelayMs > 0) {
-      const timer = setTimeout(this.#autoCommit, this.#commitDelayMs);
+      const timer = setTimeout(this.#autoCommit, this.#commitDelayMs).unref();
       this.#cancelCommitTimer = () => clearTimeout(timer);
     } else {
-      const immediate = setImmediate(this.#autoCommit);
+      const immediate = setImmediate(this.#autoCommit).unref();
       this.#cancelCommitTimer = () => clearImmediate(immediate);
     }
   }
+
+  /** `process.exit()` with writes pending: they are committed, as the next group commit would have. */
+  readonly #commitAtExit = (): void => {
+    if (this.#batchDepth === 0) {
+      this.#commit();
+      return;
+    }
+    // process.exit() inside a batch: half a batch must not be committed, and lmdb-js cannot unwind
+    // its nested transactions from here, so each level is aborted natively. The group since the
+    // last commit is lost, as in a crash.
+    const env = (this.#db as unknown as { env: { abortTxn(): void } }).env;
+    for (let level = 0; level <= this.#batchDepth; level++) env.abortTxn();
+    this.#endTxn();
+  };
 
   readonly #autoCommit = (): void => {
     this.#cancelCommitTimer = undefined;

@@ -23,8 +23,6 @@ export interface SyncEngineOptions {
   antiEntropyIntervalMs: number;
   /** Ops asked for in one PullSince. */
   pullLimit: number;
-  /** A connection idle this long gets a Ping. */
-  keepaliveIntervalMs: number;
 }
 
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
@@ -33,7 +31,6 @@ export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   inflightBatchesMax: 16,
   antiEntropyIntervalMs: 30_000,
   pullLimit: 10_000,
-  keepaliveIntervalMs: 10_000,
 };
 
 /** A message for one peer, produced by the engine for the I/O layer to send. */
@@ -58,7 +55,6 @@ interface PeerSession<Op> {
   queue: Op[];
   inflight: Map<number, number>;
   nextBatchId: number;
-  lastSentMs: number;
   lastAntiEntropyMs: number;
   /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
   pullRemaining: number;
@@ -122,7 +118,6 @@ export class SyncEngine<Op> {
       queue: [],
       inflight: new Map(),
       nextBatchId: 1,
-      lastSentMs: nowMs,
       lastAntiEntropyMs: nowMs,
       pullRemaining: 0,
     };
@@ -163,46 +158,39 @@ export class SyncEngine<Op> {
       }
       case "PushOpsAck":
         session.inflight.delete(message.batchId);
-        return this.#drain(session, nowMs);
+        return this.#drain(session);
       case "PullSince": {
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(message.versionVector, limit);
-        return this.#sendBatches(session, ops, nowMs);
+        return this.#sendBatches(session, ops);
       }
-      case "Ping":
-        return [{ peer, message: { type: "Pong", nonce: message.nonce } }];
+      case "Ping": // keepalive belongs to the connection, which never hands these up
       case "Pong":
       case "Error":
         return [];
     }
   }
 
-  /** Timer input: sends queued batches, runs due anti-entropy rounds and keepalives. */
+  /** Timer input: sends queued batches and runs due anti-entropy rounds. */
   tick(nowMs: number): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     for (const session of this.#sessions.values()) {
-      out.push(...this.#drain(session, nowMs));
-      if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs) {
-        out.push(this.#pull(session, nowMs));
-      } else if (nowMs - session.lastSentMs >= this.#options.keepaliveIntervalMs) {
-        session.lastSentMs = nowMs;
-        out.push({ peer: session.nodeId, message: { type: "Ping", nonce: nowMs } });
-      }
+      out.push(...this.#drain(session));
+      if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs) out.push(this.#pull(session, nowMs));
     }
     return out;
   }
 
   /** Sends whatever is queued now, within each peer's window (called right after local ops for low latency). */
-  flush(nowMs: number): Outgoing<Op>[] {
+  flush(): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
-    for (const session of this.#sessions.values()) out.push(...this.#drain(session, nowMs));
+    for (const session of this.#sessions.values()) out.push(...this.#drain(session));
     return out;
   }
 
   #pull(session: PeerSession<Op>, nowMs: number): Outgoing<Op> {
     this.stats.antiEntropyRounds++;
     session.lastAntiEntropyMs = nowMs;
-    session.lastSentMs = nowMs;
     session.pullRemaining = this.#options.pullLimit;
     return {
       peer: session.nodeId,
@@ -228,28 +216,27 @@ export class SyncEngine<Op> {
     this.stats.opsShed += ops.length - Math.max(room, 0);
   }
 
-  #drain(session: PeerSession<Op>, nowMs: number): Outgoing<Op>[] {
+  #drain(session: PeerSession<Op>): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
-      out.push(this.#batch(session, batch, nowMs));
+      out.push(this.#batch(session, batch));
     }
     return out;
   }
 
   /** Answers a pull at once, outside the window: the peer asked for exactly this much. */
-  #sendBatches(session: PeerSession<Op>, ops: readonly Op[], nowMs: number): Outgoing<Op>[] {
+  #sendBatches(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     for (let start = 0; start < ops.length; start += this.#options.batchOpsMax) {
-      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax), nowMs));
+      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax)));
     }
     return out;
   }
 
-  #batch(session: PeerSession<Op>, ops: readonly Op[], nowMs: number): Outgoing<Op> {
+  #batch(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op> {
     const batchId = session.nextBatchId++;
     session.inflight.set(batchId, ops.length);
-    session.lastSentMs = nowMs;
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };

@@ -14,7 +14,10 @@ export const ASSEMBLYSCRIPT_ABORT_NAME = "abort";
 const ABORT_STRING_UNITS_MAX = 4096;
 
 /** An AssemblyScript string at `pointer`, or undefined for null or anything out of bounds. */
-export function readAssemblyScriptString(memory: GuestLinearMemory | undefined, pointer: number): string | undefined {
+export function readAssemblyScriptString(
+  memory: GuestLinearMemory | undefined,
+  pointer: number,
+): string | undefined {
   if (memory === undefined) return undefined;
   const ptr = pointer >>> 0;
   const buffer = memory.buffer;

@@ -107,16 +107,23 @@ export function classifyGuestError(error: unknown, context: GuestErrorContext): 
     );
   }
   if (error instanceof RangeError && /call stack size/i.test(error.message)) {
-    return new GuestFailure("stack_overflow", `guest trapped: stack overflow (call depth)${inFunction(functionName)}`, {
-      functionName,
-      cause: error,
-    });
+    return new GuestFailure(
+      "stack_overflow",
+      `guest trapped: stack overflow (call depth)${inFunction(functionName)}`,
+      {
+        functionName,
+        cause: error,
+      },
+    );
   }
   if (error instanceof WebAssembly.RuntimeError) {
     const entry = TRAP_MESSAGES.find(([pattern]) => error.message.includes(pattern));
     const [kind, text] = entry === undefined ? (["trap", error.message] as const) : [entry[1], entry[2]];
     return withMemoryCap(
-      new GuestFailure(kind, `guest trapped: ${text}${inFunction(functionName)}`, { functionName, cause: error }),
+      new GuestFailure(kind, `guest trapped: ${text}${inFunction(functionName)}`, {
+        functionName,
+        cause: error,
+      }),
       context,
     );
   }

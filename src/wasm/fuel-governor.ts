@@ -30,7 +30,12 @@ export interface FuelGovernorOptions {
 
 /** Why the governor stopped a guest. */
 export type GovernorStop =
-  | { readonly kind: "cpu_budget"; readonly usedMs: number; readonly budgetMs: number; readonly stack: string }
+  | {
+      readonly kind: "cpu_budget";
+      readonly usedMs: number;
+      readonly budgetMs: number;
+      readonly stack: string;
+    }
   | { readonly kind: "killed"; readonly reason: string };
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -63,7 +68,9 @@ export class FuelGovernor {
 
   /** Guest CPU time of the current run so far, in ms. */
   get usedMs(): number {
-    return Number.isNaN(this.#runningSince) ? this.#usedMs : this.#usedMs + (this.#nowMs() - this.#runningSince);
+    return Number.isNaN(this.#runningSince)
+      ? this.#usedMs
+      : this.#usedMs + (this.#nowMs() - this.#runningSince);
   }
 
   get refills(): number {

@@ -9,8 +9,8 @@ import {
   ASSEMBLYSCRIPT_ABORT_NAME,
   createAssemblyScriptAbort,
 } from "./assemblyscript-abort.ts";
-import { ModuleLoadError } from "./module-load-error.ts";
 import type { FunctionType, ImportDescriptor } from "./module-imports.ts";
+import { ModuleLoadError } from "./module-load-error.ts";
 
 /**
  * The functions a guest may import, by module and name, with the declared types each accepts:
@@ -22,7 +22,10 @@ export type ImportSignatures = ReadonlyMap<string, ReadonlyMap<string, readonly 
 const I32 = "i32" as const;
 
 /** nx (HOST-ABI.md), WASI preview 1, and AssemblyScript's `env.abort`. */
-export const STANDARD_IMPORT_SIGNATURES: ImportSignatures = new Map<string, ReadonlyMap<string, readonly FunctionType[]>>([
+export const STANDARD_IMPORT_SIGNATURES: ImportSignatures = new Map<
+  string,
+  ReadonlyMap<string, readonly FunctionType[]>
+>([
   [NX_MODULE, NX_FUNCTION_SIGNATURES],
   [WASI_MODULE, new Map([...WASI_FUNCTION_SIGNATURES].map(([name, type]) => [name, [type]]))],
   [
@@ -39,14 +42,15 @@ export function mergeImportSignatures(base: ImportSignatures, extra: ImportSigna
 }
 
 function sameType(a: FunctionType, b: FunctionType): boolean {
-  const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((t, i) => t === y[i]);
+  const same = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((t, i) => t === y[i]);
   return same(a.params, b.params) && same(a.results, b.results);
 }
 
 function unknownImportHint(entry: ImportDescriptor, signatures: ImportSignatures): string {
   if (entry.kind !== "function") {
     return entry.kind === "memory"
-      ? "the runtime provides no memory: export the guest's memory as \"memory\" instead of importing it"
+      ? 'the runtime provides no memory: export the guest\'s memory as "memory" instead of importing it'
       : `the runtime provides functions only, not a ${entry.kind}`;
   }
   if (entry.module === ASSEMBLYSCRIPT_ABORT_MODULE && NX_FUNCTION_SIGNATURES.has(entry.name)) {
@@ -99,7 +103,8 @@ export function importTypeLookup(
   imports: readonly ImportDescriptor[],
 ): (module: string, name: string) => FunctionType | undefined {
   const types = new Map<string, FunctionType>();
-  for (const entry of imports) if (entry.kind === "function") types.set(`${entry.module}\0${entry.name}`, entry.type);
+  for (const entry of imports)
+    if (entry.kind === "function") types.set(`${entry.module}\0${entry.name}`, entry.type);
   return (module, name) => types.get(`${module}\0${name}`);
 }
 

@@ -2,10 +2,11 @@ import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { FuelGovernor } from "./fuel-governor.ts";
+import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./guest-exports.ts";
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
-import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./guest-exports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
+import { refillTrampoline } from "./refill-trampoline.ts";
 
 /**
  * One instance of a guest module and its run: instantiation wires the host imports, the memory
@@ -46,28 +47,6 @@ export interface GuestInstanceOptions {
 }
 
 export type GuestRunResult = { readonly ok: true } | { readonly ok: false; readonly failure: GuestFailure };
-
-/** `(module (import "h" "f" (func (result i32))) (export "f" (func 0)))` */
-const TRAMPOLINE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type section: () -> i32
-  0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x66, 0x00, 0x00, // import section: h.f, function type 0
-  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export section: f = function 0
-]);
-
-let trampolineModule: WebAssembly.Module | undefined;
-
-/**
- * A wasm function that calls `refill` through a suspending import: a host import cannot go into
- * a table directly, a wasm function re-exporting it can, and JSPI suspends through it.
- */
-function refillTrampoline(refill: () => number | Promise<number>): WebAssembly.ExportValue {
-  trampolineModule ??= new WebAssembly.Module(TRAMPOLINE_BYTES);
-  const instance = new WebAssembly.Instance(trampolineModule, {
-    h: { f: new WebAssembly.Suspending(refill) },
-  });
-  return instance.exports.f!;
-}
 
 const OK: GuestRunResult = { ok: true };
 
@@ -135,7 +114,10 @@ export class GuestInstance {
     }
     const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
     memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, refillTrampoline(() => governor.refill()));
+    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
+      0,
+      refillTrampoline(() => governor.refill()),
+    );
     return new GuestInstance(module, governor, instance);
   }
 
@@ -145,7 +127,8 @@ export class GuestInstance {
    * rejects. After a budget stop or a kill the instance cannot run again.
    */
   run(): Promise<GuestRunResult> {
-    if (this.#running) return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
+    if (this.#running)
+      return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
     if (this.#broken) {
       return Promise.resolve({
         ok: false,

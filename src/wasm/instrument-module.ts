@@ -94,7 +94,10 @@ function rewriteCode(
     const bodyStart = reader.offset;
     const bodyEnd = bodyStart + size;
     reader.skip(size);
-    const scan = scanFunctionBody(new WasmReader(bytes, bodyStart, bodyEnd), layout.importedFunctionTypes.length);
+    const scan = scanFunctionBody(
+      new WasmReader(bytes, bodyStart, bodyEnd),
+      layout.importedFunctionTypes.length,
+    );
     const entryCheck = scan.callsGuestCode;
     const inserted = (entryCheck ? 1 : 0) + scan.loopBodyStarts.length;
     checks += inserted;
@@ -146,7 +149,13 @@ function mib(pages: bigint): string {
 }
 
 /** `count + 1` entries: the section's existing entries followed by `extra`. */
-function appendEntries(bytes: Uint8Array, start: number, end: number, added: number, extra: Uint8Array): Uint8Array {
+function appendEntries(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  added: number,
+  extra: Uint8Array,
+): Uint8Array {
   const reader = new WasmReader(bytes, start, end);
   const count = reader.u32();
   const w = new WasmWriter(end - start + extra.length + 8);
@@ -168,7 +177,11 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   }
   for (const entry of layout.exports) {
     if (RESERVED_EXPORTS.includes(entry.name)) {
-      throw new ModuleLoadError("unsupported", options.moduleLabel, `exports ${entry.name}, a name the runtime reserves`);
+      throw new ModuleLoadError(
+        "unsupported",
+        options.moduleLabel,
+        `exports ${entry.name}, a name the runtime reserves`,
+      );
     }
   }
   const indices: AddedIndices = {
@@ -180,7 +193,13 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
 
   const refillType = new WasmWriter(8).byte(0x60).u32(0).u32(1).byte(0x7f).finish();
   const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
-  const fuelGlobal = new WasmWriter(16).byte(0x7f).byte(0x01).byte(0x41).s32(FUEL_INITIAL).byte(0x0b).finish();
+  const fuelGlobal = new WasmWriter(16)
+    .byte(0x7f)
+    .byte(0x01)
+    .byte(0x41)
+    .s32(FUEL_INITIAL)
+    .byte(0x0b)
+    .finish();
   const exportsWriter = new WasmWriter(64);
   exportsWriter.name(FUEL_TABLE_EXPORT).byte(EXPORT_TABLE).u32(indices.fuelTable);
   const hasStart = layout.startFunction !== undefined;
@@ -197,7 +216,8 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     if (id === SECTION_TYPE) replaced.set(id, appendEntries(bytes, start, end, 1, refillType));
     else if (id === SECTION_TABLE) replaced.set(id, appendEntries(bytes, start, end, 1, fuelTable));
     else if (id === SECTION_GLOBAL) replaced.set(id, appendEntries(bytes, start, end, 1, fuelGlobal));
-    else if (id === SECTION_EXPORT) replaced.set(id, appendEntries(bytes, start, end, addedExports, exportsWriter.finish()));
+    else if (id === SECTION_EXPORT)
+      replaced.set(id, appendEntries(bytes, start, end, addedExports, exportsWriter.finish()));
     else if (id === SECTION_MEMORY) replaced.set(id, clampMemories(layout, options));
     else if (id === SECTION_START) replaced.set(id, undefined);
     else if (id === SECTION_CODE) {
@@ -207,11 +227,13 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     }
   }
   const created = new Map<number, Uint8Array>();
-  const prefixed = (n: number, entry: Uint8Array) => new WasmWriter(entry.length + 5).u32(n).bytes(entry).finish();
+  const prefixed = (n: number, entry: Uint8Array) =>
+    new WasmWriter(entry.length + 5).u32(n).bytes(entry).finish();
   if (!replaced.has(SECTION_TYPE)) created.set(SECTION_TYPE, prefixed(1, refillType));
   if (!replaced.has(SECTION_TABLE)) created.set(SECTION_TABLE, prefixed(1, fuelTable));
   if (!replaced.has(SECTION_GLOBAL)) created.set(SECTION_GLOBAL, prefixed(1, fuelGlobal));
-  if (!replaced.has(SECTION_EXPORT)) created.set(SECTION_EXPORT, prefixed(addedExports, exportsWriter.finish()));
+  if (!replaced.has(SECTION_EXPORT))
+    created.set(SECTION_EXPORT, prefixed(addedExports, exportsWriter.finish()));
 
   const out = new WasmWriter(bytes.length + fuelChecks * check.length + 256);
   out.bytes(bytes.subarray(0, 8));

@@ -49,7 +49,10 @@ export function moduleIdOf(path: string): string {
 }
 
 /** Reads, checks and compiles the module at `path`; every failure is a one-line {@link ModuleLoadError}. */
-export async function loadGuestModuleFile(path: string, options: LoadGuestModuleOptions): Promise<GuestModule> {
+export async function loadGuestModuleFile(
+  path: string,
+  options: LoadGuestModuleOptions,
+): Promise<GuestModule> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -60,7 +63,9 @@ export async function loadGuestModuleFile(path: string, options: LoadGuestModule
     if (code === "EACCES" || code === "EPERM") {
       throw new ModuleLoadError("unreadable", path, "cannot be read: permission denied", { cause: error });
     }
-    throw new ModuleLoadError("unreadable", path, `cannot be read: ${describeError(error)}`, { cause: error });
+    throw new ModuleLoadError("unreadable", path, `cannot be read: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   return loadGuestModuleBytes(bytes, path, options);
 }
@@ -93,7 +98,10 @@ export async function loadGuestModuleBytes(
       logger.debug("module cache hit (disk): instrumentation skipped", { module: label, key });
       return { ...compiled, ...identity, origin: "disk-cache" };
     } catch (error) {
-      logger.warn("module cache entry is corrupt; instrumenting again", { module: label, error: describeError(error) });
+      logger.warn("module cache entry is corrupt; instrumenting again", {
+        module: label,
+        error: describeError(error),
+      });
     }
   }
 

@@ -36,7 +36,11 @@ export interface ModuleCacheOptions {
   readonly logger: Logger;
 }
 
-export function moduleCacheKey(sha256Hex: string, instrumentationVersion: number, memoryMaxBytes: number): string {
+export function moduleCacheKey(
+  sha256Hex: string,
+  instrumentationVersion: number,
+  memoryMaxBytes: number,
+): string {
   return `${sha256Hex}-i${instrumentationVersion}-m${memoryMaxBytes}`;
 }
 
@@ -75,7 +79,10 @@ export class ModuleCache {
       return await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.#logger.warn("module cache entry unreadable; instrumenting again", { path, error: describeError(error) });
+        this.#logger.warn("module cache entry unreadable; instrumenting again", {
+          path,
+          error: describeError(error),
+        });
       }
       return undefined;
     }

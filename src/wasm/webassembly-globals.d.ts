@@ -74,7 +74,9 @@ declare global {
     }
     /** JSPI: wraps an export so that it runs on its own stack and returns a promise of its result. */
     // biome-ignore lint/suspicious/noExplicitAny: any export shape
-    function promising<F extends (...args: any[]) => unknown>(fn: F): (...args: Parameters<F>) => Promise<ReturnType<F>>;
+    function promising<F extends (...args: any[]) => unknown>(
+      fn: F,
+    ): (...args: Parameters<F>) => Promise<ReturnType<F>>;
 
     function validate(bytes: BufferSource): boolean;
     function compile(bytes: BufferSource): Promise<Module>;

@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Command } from "commander";
 import { addConfigOptions, CONFIG_FLAG_NAMES, configFlagsFromOptions } from "../../src/config/cli-options.ts";
+import { runConfigInit, runConfigShow } from "../../src/config/config-commands.ts";
 import { resolveConfigLayers } from "../../src/config/resolve.ts";
 import { CONFIG_KEYS } from "../../src/config/schema.ts";
+import { NumaxError } from "../../src/errors/numax-error.ts";
 
 const NX = new URL("../../bin/nx.ts", import.meta.url).pathname;
 
@@ -95,6 +97,29 @@ describe("commander options from the schema", () => {
     assert.equal(config.tls.insecure, true);
     assert.equal(config.limits.maxMessageSizeBytes, 1024 * 1024);
     assert.equal(sources["limits.cpu_ms_per_run"], "flag");
+  });
+});
+
+describe("nx config implementation (in process)", () => {
+  test("init into a missing directory and show with flags but no --effective are clear usage errors", async () => {
+    const out = {
+      text: "",
+      write(chunk: string) {
+        this.text += chunk;
+      },
+    };
+    const missing = join(tmpdir(), "numax-no-such-dir", "sub", "numax.toml");
+    await assert.rejects(runConfigInit({ output: missing }, out), (error: unknown) => {
+      assert.ok(error instanceof NumaxError);
+      assert.equal(error.code, "USAGE_CONFIG_WRITE");
+      assert.equal(error.message, `cannot write ${missing}: its directory does not exist`);
+      return true;
+    });
+    await assert.rejects(
+      runConfigShow({ flags: { "limits.max_peers": "3" }, env: {}, config: "x.toml" }, out),
+      /configuration flags only apply with --effective/,
+    );
+    assert.equal(out.text, "");
   });
 });
 

@@ -298,5 +298,8 @@ describe("resolveConfig (reads the file)", () => {
       discovery: { mode: "static" },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
+    assert.ok(
+      Object.isFrozen(config) && Object.isFrozen(config.limits) && Object.isFrozen(config.network.peers),
+    );
   });
 });

@@ -56,7 +56,12 @@ describe("frame encoding", () => {
 
 describe("FrameDecoder", () => {
   test("decodes frames split at every possible point", () => {
-    const frames = [frame("msgpack", [1, 2, 3]), frame("json", []), frame("json", [9]), frame("msgpack", [4, 5])];
+    const frames = [
+      frame("msgpack", [1, 2, 3]),
+      frame("json", []),
+      frame("json", [9]),
+      frame("msgpack", [4, 5]),
+    ];
     const stream = concat(frames.map((f) => encodeFrame(f, MAX)));
     for (let a = 0; a <= stream.length; a++) {
       for (let b = a; b <= stream.length; b++) {
@@ -82,9 +87,12 @@ describe("FrameDecoder", () => {
   test("the length check happens even when the header arrives one byte at a time", () => {
     const decoder = new FrameDecoder(MAX);
     const bytes = header(MAX + 1, FORMAT_TAGS.json);
-    for (let i = 0; i < FRAME_HEADER_BYTES - 1; i++) assert.deepEqual(decoder.push(bytes.subarray(i, i + 1)), []);
+    for (let i = 0; i < FRAME_HEADER_BYTES - 1; i++)
+      assert.deepEqual(decoder.push(bytes.subarray(i, i + 1)), []);
     assert.ok(decoder.bufferedBytes <= FRAME_HEADER_BYTES);
-    assert.throws(() => decoder.push(bytes.subarray(FRAME_HEADER_BYTES - 1)), { code: "NET_FRAME_TOO_LARGE" });
+    assert.throws(() => decoder.push(bytes.subarray(FRAME_HEADER_BYTES - 1)), {
+      code: "NET_FRAME_TOO_LARGE",
+    });
   });
 
   test("a frame of exactly the limit is accepted", () => {
@@ -95,7 +103,9 @@ describe("FrameDecoder", () => {
   });
 
   test("length 0 and unknown tags are typed errors, and the decoder stays failed", () => {
-    assert.throws(() => new FrameDecoder(MAX).push(header(0, FORMAT_TAGS.json)), { code: "NET_FRAME_MALFORMED" });
+    assert.throws(() => new FrameDecoder(MAX).push(header(0, FORMAT_TAGS.json)), {
+      code: "NET_FRAME_MALFORMED",
+    });
     for (const tag of [0x00, 0x03, 0x47, 0xff]) {
       const decoder = new FrameDecoder(MAX);
       assert.throws(() => decoder.push(header(1, tag)), { code: "NET_UNKNOWN_FORMAT" });
@@ -119,16 +129,20 @@ describe("FrameDecoder", () => {
       body: fc.uint8Array({ maxLength: 300 }),
     });
     fc.assert(
-      fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
-        const stream = concat(frames.map((f) => encodeFrame(f, MAX)));
-        const decoder = new FrameDecoder(MAX);
-        const out: Frame[] = [];
-        for (const piece of chunk(stream, cuts)) {
-          out.push(...decoder.push(piece));
-          assert.ok(decoder.bufferedBytes <= FRAME_LENGTH_BYTES + MAX);
-        }
-        assert.deepEqual(plain(out), plain(frames));
-      }),
+      fc.property(
+        fc.array(frameArb, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (frames, cuts) => {
+          const stream = concat(frames.map((f) => encodeFrame(f, MAX)));
+          const decoder = new FrameDecoder(MAX);
+          const out: Frame[] = [];
+          for (const piece of chunk(stream, cuts)) {
+            out.push(...decoder.push(piece));
+            assert.ok(decoder.bufferedBytes <= FRAME_LENGTH_BYTES + MAX);
+          }
+          assert.deepEqual(plain(out), plain(frames));
+        },
+      ),
       fuzzSettings(300),
     );
   });
@@ -154,21 +168,34 @@ describe("FrameDecoder fuzz", () => {
 
   test("random bytes: only typed errors, never more than one bounded frame buffered", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 4096 }), fc.array(fc.nat(), { maxLength: 30 }), (bytes, cuts) => {
-        feed(bytes, cuts, 256);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (bytes, cuts) => {
+          feed(bytes, cuts, 256);
+        },
+      ),
       fuzzSettings(500),
     );
   });
 
   test("mutated valid streams: only typed errors, bounded buffering", () => {
     const streamArb = fc
-      .array(fc.record({ format: fc.constantFrom<WireFormat>("msgpack", "json"), body: fc.uint8Array({ maxLength: 200 }) }), {
-        minLength: 1,
-        maxLength: 8,
-      })
+      .array(
+        fc.record({
+          format: fc.constantFrom<WireFormat>("msgpack", "json"),
+          body: fc.uint8Array({ maxLength: 200 }),
+        }),
+        {
+          minLength: 1,
+          maxLength: 8,
+        },
+      )
       .map((frames) => concat(frames.map((f) => encodeFrame(f, MAX))));
-    const mutation = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 });
+    const mutation = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 6,
+    });
     fc.assert(
       fc.property(streamArb, mutation, fc.array(fc.nat(), { maxLength: 10 }), (stream, flips, cuts) => {
         const mutated = new Uint8Array(stream);

@@ -48,7 +48,10 @@ describe("golden bytes", () => {
   for (const format of ["msgpack", "json"] as const) {
     for (const message of GOLDEN) {
       test(`${message.type} in ${format}`, () => {
-        const encoded = encodeFrame({ format, body: codec.encode(message, format) }, DEFAULT_MAX_MESSAGE_SIZE_BYTES);
+        const encoded = encodeFrame(
+          { format, body: codec.encode(message, format) },
+          DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+        );
         if (process.env.NX_WRITE_GOLDEN === "1") writeFileSync(fixture(message, format), encoded);
         const golden = new Uint8Array(readFileSync(fixture(message, format)));
         const frames = new FrameDecoder(DEFAULT_MAX_MESSAGE_SIZE_BYTES).push(golden);

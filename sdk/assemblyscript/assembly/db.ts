@@ -17,7 +17,7 @@ import {
 } from "./abi";
 import { fieldArg, keyArg, valueArg } from "./arg-span";
 import { Entry } from "./entry";
-import { succeeded } from "./error";
+import { ErrorCode, recordAnswer, succeeded } from "./error";
 import { outputBytes, outputPtr, outputText, readOutput } from "./output-buffer";
 import { OutputReader, readByteList, readTextList } from "./output-reader";
 
@@ -34,6 +34,20 @@ export function get<K>(key: K): Uint8Array | null {
 export function getString<K>(key: K): string | null {
   const n = readValue(key);
   return succeeded(n, "db.get", key) ? outputText(n) : null;
+}
+
+/**
+ * Reads the value of `key` into `into` without allocating (for hot loops): returns its length,
+ * ErrorCode.NotFound (-1) when absent, or ErrorCode.BufferTooSmall (-2) when it is longer than
+ * `into` (this runtime then writes the length it needs as a u32 at the start of `into`).
+ * Neither -1 nor -2 is treated as an error; other failures follow the error policy.
+ */
+export function getInto<K>(key: K, into: Uint8Array): i32 {
+  keyArg.of(key);
+  const n = db_get(keyArg.ptr, keyArg.len, into.dataStart, <usize>into.byteLength);
+  if (n == ErrorCode.BufferTooSmall) recordAnswer(n);
+  else succeeded(n, "db.getInto", key);
+  return n;
 }
 
 /** Stores `value` under `key`; visible to every later read at once. */

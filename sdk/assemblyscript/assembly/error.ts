@@ -113,6 +113,11 @@ export function succeeded<T>(code: i32, call: string, subject: T): bool {
   return false;
 }
 
+/** Records `code` as the last outcome without applying the policy: for codes that are answers. */
+export function recordAnswer(code: i32): void {
+  last = code;
+}
+
 /** Ends the guest with `message` (a trap the host reports with that text). */
 export function abortWith(message: string): void {
   const bytes = String.UTF8.encode(message);

@@ -11,6 +11,9 @@
 // Guide: docs/sdk.md. Output buffers grow and retry on ERR_BUFFER_TOO_SMALL by themselves;
 // errors follow the policy in error.ts (abort by default, or return + lastError()).
 
+// The compiler's abort / trace / seed hooks live here; importing it keeps them in every program
+// that uses the SDK (the build names them with --use, see asconfig.json).
+import "./hooks";
 import * as abi from "./abi";
 import * as crypto from "./crypto";
 import * as db from "./db";

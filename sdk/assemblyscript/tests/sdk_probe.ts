@@ -67,6 +67,11 @@ function probeStore(): void {
   db.set("probe/big", big);
   check(bytesEqual(db.get("probe/big"), big), "a 200 KiB value is read back whole (retry on -2)");
 
+  const small = new Uint8Array(8);
+  check(db.getInto("probe/a", small) == 1 && small[0] == 0x31, "db.getInto reads into the caller's buffer");
+  check(db.getInto("probe/big", small) == ErrorCode.BufferTooSmall && lastError() == ErrorCode.BufferTooSmall, "db.getInto: -2 when too small");
+  check(load<u32>(small.dataStart) == <u32>big.length, "db.getInto: the host wrote the needed size");
+  check(db.getInto("probe/missing", small) == ErrorCode.NotFound, "db.getInto: -1 when absent");
   check(db.delete("probe/a") && !db.exists("probe/a"), "db.delete removes");
   check(db.delete("probe/a"), "db.delete of an absent key is true");
   db.delete(key);

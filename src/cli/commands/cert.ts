@@ -41,17 +41,30 @@ export function defineCertCommand(program: Command): void {
 
   cert
     .command("node")
-    .description("create a node key and certificate signed by the CA (TLS server and client), print its NodeId")
+    .description(
+      "create a node key and certificate signed by the CA (TLS server and client), print its NodeId",
+    )
     .requiredOption("--ca-dir <dir>", "directory holding ca.crt and ca.key (from nx cert ca)")
     .requiredOption("--name <name>", "common name of the node (a label; the identity is the NodeId)")
     .requiredOption("--out <dir>", "directory to write node.crt, node.key and a copy of ca.crt into")
-    .option("--san <list>", "comma-separated IP addresses and DNS names peers dial this node at", "127.0.0.1,localhost")
+    .option(
+      "--san <list>",
+      "comma-separated IP addresses and DNS names peers dial this node at",
+      "127.0.0.1,localhost",
+    )
     .option("--days <n>", "validity in days", "825")
     .option("--force", "overwrite existing files")
     .option("--json", "print the result as JSON")
     .action(
       async (
-        options: { caDir: string; name: string; out: string; san: string; days: string; force?: boolean } & OutputOptions,
+        options: {
+          caDir: string;
+          name: string;
+          out: string;
+          san: string;
+          days: string;
+          force?: boolean;
+        } & OutputOptions,
       ) => {
         const { writeNodeCertificate } = await import("../../net/pki/cert-files.ts");
         const written = await asUsageError(() =>

@@ -127,7 +127,9 @@ async function readBytes(path: string, what: string): Promise<Buffer> {
     if (code === "ENOENT") {
       throw new PkiError("PKI_FILE_NOT_FOUND", `${what} ${path} does not exist`, { cause: error });
     }
-    throw new PkiError("PKI_FILE_UNREADABLE", `cannot read ${what} ${path}: ${code ?? String(error)}`, { cause: error });
+    throw new PkiError("PKI_FILE_UNREADABLE", `cannot read ${what} ${path}: ${code ?? String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -138,7 +140,8 @@ async function refuseExisting(paths: readonly string[], force: boolean): Promise
       () => true,
       () => false,
     );
-    if (exists) throw new PkiError("PKI_OUTPUT_EXISTS", `${path} already exists (add --force to overwrite it)`);
+    if (exists)
+      throw new PkiError("PKI_OUTPUT_EXISTS", `${path} already exists (add --force to overwrite it)`);
   }
 }
 
@@ -146,7 +149,9 @@ async function mkdirFor(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new PkiError("PKI_WRITE_FAILED", `cannot create directory ${dir}: ${(error as Error).message}`, { cause: error });
+    throw new PkiError("PKI_WRITE_FAILED", `cannot create directory ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -156,6 +161,8 @@ async function writeOutput(path: string, contents: string, mode: number): Promis
     // `mode` applies only to new files: an overwritten key must not keep looser permissions.
     await chmod(path, mode);
   } catch (error) {
-    throw new PkiError("PKI_WRITE_FAILED", `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    throw new PkiError("PKI_WRITE_FAILED", `cannot write ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -21,7 +21,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const MAX_VALIDITY_DAYS = 36500;
 
 /** A cluster CA: ECDSA P-256 key and a self-signed certificate that may only sign node certificates. */
-export async function createCertificateAuthority(options: ValidityOptions & { name: string }): Promise<CertificateAndKey> {
+export async function createCertificateAuthority(
+  options: ValidityOptions & { name: string },
+): Promise<CertificateAndKey> {
   const keys = await generateKeyPair();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: distinguishedName(options.name),
@@ -47,7 +49,10 @@ export async function exportPrivateKey(key: CryptoKey): Promise<string> {
 
 export function validity(options: ValidityOptions): { notBefore: Date; notAfter: Date } {
   if (!Number.isInteger(options.days) || options.days < 1 || options.days > MAX_VALIDITY_DAYS) {
-    throw new PkiError("PKI_BAD_DAYS", `--days must be a whole number from 1 to ${MAX_VALIDITY_DAYS}, got ${options.days}`);
+    throw new PkiError(
+      "PKI_BAD_DAYS",
+      `--days must be a whole number from 1 to ${MAX_VALIDITY_DAYS}, got ${options.days}`,
+    );
   }
   const start = options.now.getTime();
   return { notBefore: new Date(start - CLOCK_SKEW_MS), notAfter: new Date(start + options.days * DAY_MS) };
@@ -57,7 +62,10 @@ export function validity(options: ValidityOptions): { notBefore: Date; notAfter:
 export function distinguishedName(name: string): x509.JsonName {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (name.length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new PkiError("PKI_BAD_NAME", `--name must be 1 to 64 printable characters, got ${JSON.stringify(name)}`);
+    throw new PkiError(
+      "PKI_BAD_NAME",
+      `--name must be 1 to 64 printable characters, got ${JSON.stringify(name)}`,
+    );
   }
   return [{ CN: [name] }];
 }

@@ -43,8 +43,13 @@ export async function issueNodeCertificate(options: IssueNodeCertificateOptions)
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension(options.subjectAltNames.map((san) => ({ type: san.type, value: san.value }))),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      new x509.SubjectAlternativeNameExtension(
+        options.subjectAltNames.map((san) => ({ type: san.type, value: san.value })),
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCertificate.publicKey),
     ],
@@ -78,7 +83,8 @@ async function importCaKey(keyPem: string, caCertificate: x509.X509Certificate):
     type: "spki",
     format: "der",
   });
-  if (!spki.equals(caSpki)) throw new PkiError("PKI_KEY_MISMATCH", "the CA key does not belong to the CA certificate");
+  if (!spki.equals(caSpki))
+    throw new PkiError("PKI_KEY_MISMATCH", "the CA key does not belong to the CA certificate");
   try {
     const pkcs8 = createPrivateKey(keyPem).export({ type: "pkcs8", format: "der" });
     return await crypto.subtle.importKey("pkcs8", pkcs8, ECDSA_P256, false, ["sign"]);

@@ -7,8 +7,6 @@ export interface SubjectAltName {
   readonly value: string;
 }
 
-export const DEFAULT_SUBJECT_ALT_NAMES = "127.0.0.1,localhost";
-
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const DNS_NAME = new RegExp(`^(?:\\*\\.)?${DNS_LABEL}(?:\\.${DNS_LABEL})*$`, "i");
 
@@ -19,11 +17,13 @@ export function parseSubjectAltNames(list: string): SubjectAltName[] {
     const value = raw.trim();
     if (value.length === 0) continue;
     if (isIP(value) !== 0) names.push({ type: "ip", value });
-    else if (value.length <= 253 && DNS_NAME.test(value)) names.push({ type: "dns", value: value.toLowerCase() });
+    else if (value.length <= 253 && DNS_NAME.test(value))
+      names.push({ type: "dns", value: value.toLowerCase() });
     else {
       throw new PkiError("PKI_BAD_SAN", `--san "${value}" is neither an IP address nor a DNS name`);
     }
   }
-  if (names.length === 0) throw new PkiError("PKI_BAD_SAN", "--san lists no name: give at least one IP address or DNS name");
+  if (names.length === 0)
+    throw new PkiError("PKI_BAD_SAN", "--san lists no name: give at least one IP address or DNS name");
   return names;
 }

@@ -9,4 +9,8 @@ x509.cryptoProvider.set(globalThis.crypto);
 export { x509 };
 
 /** Every key Numax generates: ECDSA on P-256 with SHA-256 signatures (small, fast, TLS 1.3 friendly). */
-export const ECDSA_P256: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+export const ECDSA_P256: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
+  name: "ECDSA",
+  namedCurve: "P-256",
+  hash: "SHA-256",
+};

@@ -68,7 +68,7 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
       random,
       (ops) => {
         engine!.localOps(ops);
-        network.send(replica.nodeId, engine!.flush(queue.nowMs()));
+        network.send(replica.nodeId, engine!.flush());
       },
     );
     engine = new SyncEngine(replica, scenario.engine);

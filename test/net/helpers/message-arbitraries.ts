@@ -19,13 +19,21 @@ export const testOpArb: fc.Arbitrary<TestOp> = fc.record({
   seq: countArb,
   delta: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
   payload: fc.uint8Array({ maxLength: 64 }),
-  meta: fc.record({ tag: fc.string({ maxLength: 20 }), weight: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+  meta: fc.record({
+    tag: fc.string({ maxLength: 20 }),
+    weight: fc.double({ noNaN: true, noDefaultInfinity: true }),
+  }),
 });
 
 /** Every message type with arbitrary valid fields. */
 export const messageArb: fc.Arbitrary<Message<TestOp>> = fc.oneof(
   fc
-    .tuple(nodeIdArb, fc.shuffledSubarray<WireFormat>(["msgpack", "json"], { minLength: 1 }), versionVectorArb, fc.nat())
+    .tuple(
+      nodeIdArb,
+      fc.shuffledSubarray<WireFormat>(["msgpack", "json"], { minLength: 1 }),
+      versionVectorArb,
+      fc.nat(),
+    )
     .map(([nodeId, formats, versionVector, pick]) => ({
       type: "Hello" as const,
       nodeId,
@@ -34,8 +42,17 @@ export const messageArb: fc.Arbitrary<Message<TestOp>> = fc.oneof(
       preferredFormat: formats[pick % formats.length],
       versionVector,
     })),
-  fc.record({ type: fc.constant("HelloAck" as const), chosenFormat: formatArb, nodeId: nodeIdArb, versionVector: versionVectorArb }),
-  fc.record({ type: fc.constant("PushOps" as const), batchId: countArb, ops: fc.array(testOpArb, { maxLength: 5 }) }),
+  fc.record({
+    type: fc.constant("HelloAck" as const),
+    chosenFormat: formatArb,
+    nodeId: nodeIdArb,
+    versionVector: versionVectorArb,
+  }),
+  fc.record({
+    type: fc.constant("PushOps" as const),
+    batchId: countArb,
+    ops: fc.array(testOpArb, { maxLength: 5 }),
+  }),
   fc.record({ type: fc.constant("PushOpsAck" as const), batchId: countArb, applied: countArb }),
   fc.record({
     type: fc.constant("PullSince" as const),

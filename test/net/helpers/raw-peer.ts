@@ -56,12 +56,15 @@ export async function rawPeer(address: string, tls?: TlsMaterial): Promise<RawPe
     write: (bytes) =>
       new Promise((resolve, reject) => socket.write(bytes, (error) => (error ? reject(error) : resolve()))),
     send: (message, format = "msgpack") =>
-      peer.write(encodeFrame({ format, body: codec.encode(message, format) }, DEFAULT_MAX_MESSAGE_SIZE_BYTES)),
+      peer.write(
+        encodeFrame({ format, body: codec.encode(message, format) }, DEFAULT_MAX_MESSAGE_SIZE_BYTES),
+      ),
     messages: () => frames.map((frame) => codec.decode(frame.body, frame.format)),
     async frame(index, timeoutMs = 5000) {
       const deadline = performance.now() + timeoutMs;
       while (frames.length <= index) {
-        if (socket.destroyed && frames.length <= index) throw new Error(`socket closed after ${frames.length} frames`);
+        if (socket.destroyed && frames.length <= index)
+          throw new Error(`socket closed after ${frames.length} frames`);
         if (performance.now() > deadline) throw new Error(`no frame #${index} within ${timeoutMs} ms`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);

@@ -7,7 +7,10 @@ export interface LogLine {
 }
 
 /** A Logger that keeps every line, so tests can assert that a failure was reported clearly. */
-export function recordingLogger(): Logger & { readonly lines: LogLine[]; waitFor(pattern: RegExp, timeoutMs?: number): Promise<LogLine> } {
+export function recordingLogger(): Logger & {
+  readonly lines: LogLine[];
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<LogLine>;
+} {
   const lines: LogLine[] = [];
   const listeners = new Set<(line: LogLine) => void>();
   const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
@@ -30,7 +33,11 @@ export function recordingLogger(): Logger & { readonly lines: LogLine[]; waitFor
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(listener);
-          reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms; got:\n${lines.map((l) => `${l.level} ${l.message}`).join("\n")}`));
+          reject(
+            new Error(
+              `no log line matching ${pattern} within ${timeoutMs} ms; got:\n${lines.map((l) => `${l.level} ${l.message}`).join("\n")}`,
+            ),
+          );
         }, timeoutMs);
         const listener = (line: LogLine) => {
           if (!pattern.test(line.message)) return;

@@ -15,7 +15,13 @@ export interface TestOp {
 }
 
 export const testOpCodec: OpCodec<TestOp> = {
-  encode: (op) => ({ origin: op.origin, seq: op.seq, delta: op.delta, payload: op.payload, meta: { ...op.meta } }),
+  encode: (op) => ({
+    origin: op.origin,
+    seq: op.seq,
+    delta: op.delta,
+    payload: op.payload,
+    meta: { ...op.meta },
+  }),
   decode(value) {
     if (!isPlainObject(value)) throw bad("op must be a map");
     const { origin, seq, delta, payload, meta } = value;
@@ -27,7 +33,13 @@ export const testOpCodec: OpCodec<TestOp> = {
     if (!isPlainObject(meta) || typeof meta.tag !== "string" || typeof meta.weight !== "number") {
       throw bad("meta must be { tag: string, weight: number }");
     }
-    return { origin, seq, delta, payload: new Uint8Array(payload), meta: { tag: meta.tag, weight: meta.weight } };
+    return {
+      origin,
+      seq,
+      delta,
+      payload: new Uint8Array(payload),
+      meta: { tag: meta.tag, weight: meta.weight },
+    };
   },
   validate(op) {
     if (op.payload.byteLength > 4096) throw bad("payload larger than 4096 bytes");

@@ -1,4 +1,7 @@
-import { type CertificateAndKey, createCertificateAuthority } from "../../../src/net/pki/certificate-authority.ts";
+import {
+  type CertificateAndKey,
+  createCertificateAuthority,
+} from "../../../src/net/pki/certificate-authority.ts";
 import { issueNodeCertificate } from "../../../src/net/pki/node-certificate.ts";
 import { parseSubjectAltNames } from "../../../src/net/pki/subject-alt-names.ts";
 import { type TlsMaterial, tlsMaterialFromPem } from "../../../src/net/tls-material.ts";

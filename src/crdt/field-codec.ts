@@ -1,0 +1,285 @@
+import { NumaxError } from "../errors/numax-error.ts";
+import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import type { HlcTimestamp } from "./hybrid-clock.ts";
+import { makeOpId, type OpId } from "./op-id.ts";
+import { isU64 } from "./saturating-u64.ts";
+
+/** Malformed op or state bytes: names the field that was wrong. Never thrown for well-formed input. */
+export class CrdtCodecError extends NumaxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CRDT_MALFORMED", message, options);
+  }
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Converts one typed value to and from its MessagePack value (as msgpackr packs and unpacks it)
+ * and its JSON value, validating on the way in. Both forms carry the same meaning: bytes are
+ * msgpack bin / JSON base64, u64 are msgpack integers / JSON decimal strings.
+ */
+export interface ValueCodec<T> {
+  readonly expected: string;
+  toMsgpack(value: T): unknown;
+  fromMsgpack(raw: unknown, path: string): T;
+  toJson(value: T): JsonValue;
+  fromJson(raw: unknown, path: string): T;
+}
+
+export function malformed(path: string, expected: string, raw: unknown): never {
+  throw new CrdtCodecError(`${path}: expected ${expected}, got ${describeRaw(raw)}`);
+}
+
+function describeRaw(raw: unknown): string {
+  if (raw === null) return "null";
+  if (raw instanceof Uint8Array) return `${raw.length} bytes`;
+  if (Array.isArray(raw)) return `an array of ${raw.length}`;
+  if (typeof raw === "string") return raw.length > 40 ? "a long string" : JSON.stringify(raw);
+  if (typeof raw === "object") return "an object";
+  return `${typeof raw} ${String(raw)}`;
+}
+
+export function bytesCodec(maxBytes: number): ValueCodec<Uint8Array> {
+  const expected = `bytes (at most ${maxBytes})`;
+  return {
+    expected,
+    toMsgpack: (value) => value,
+    fromMsgpack(raw, path) {
+      if (!(raw instanceof Uint8Array) || raw.length > maxBytes) return malformed(path, expected, raw);
+      return raw;
+    },
+    toJson: (value) => Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64"),
+    fromJson(raw, path) {
+      if (typeof raw !== "string" || raw.length > Math.ceil(maxBytes / 3) * 4 || !BASE64.test(raw)) {
+        return malformed(path, `base64 ${expected}`, raw);
+      }
+      const bytes = Buffer.from(raw, "base64");
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    },
+  };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Unsigned 64-bit integer (counter slots). */
+export const u64Codec: ValueCodec<bigint> = {
+  expected: "an unsigned 64-bit integer",
+  toMsgpack: (value) => (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value),
+  fromMsgpack(raw, path) {
+    if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) return BigInt(raw);
+    if (typeof raw === "bigint" && isU64(raw)) return raw;
+    return malformed(path, this.expected, raw);
+  },
+  toJson: (value) => value.toString(),
+  fromJson(raw, path) {
+    if (typeof raw !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(raw) || !isU64(BigInt(raw))) {
+      return malformed(path, "an unsigned 64-bit integer as a decimal string", raw);
+    }
+    return BigInt(raw);
+  },
+};
+
+/** Non-negative safe integer (sequences, timestamps); `min` excludes 0 where it has no meaning. */
+export function safeUintCodec<T extends number = number>(min: number): ValueCodec<T> {
+  const expected = `an integer from ${min} to 2^53-1`;
+  const check = (raw: unknown, path: string): T =>
+    typeof raw === "number" && Number.isSafeInteger(raw) && raw >= min ? (raw as T) : malformed(path, expected, raw);
+  return { expected, toMsgpack: (v) => v, fromMsgpack: check, toJson: (v) => v, fromJson: check };
+}
+
+export const timestampCodec: ValueCodec<HlcTimestamp> = safeUintCodec<HlcTimestamp>(0);
+
+/** UTF-8 text of at most `maxBytes` encoded bytes (CRDT keys). */
+export function textCodec(maxBytes: number): ValueCodec<string> {
+  const expected = `text of at most ${maxBytes} UTF-8 bytes`;
+  const check = (raw: unknown, path: string): string =>
+    typeof raw === "string" && raw.length <= maxBytes && Buffer.byteLength(raw) <= maxBytes
+      ? raw
+      : malformed(path, expected, raw);
+  return { expected, toMsgpack: (v) => v, fromMsgpack: check, toJson: (v) => v, fromJson: check };
+}
+
+/** NodeId: 16 bytes in msgpack, 32 lowercase hex characters in JSON. */
+export const nodeIdCodec: ValueCodec<NodeId> = {
+  expected: "a NodeId",
+  toMsgpack: (value) => Buffer.from(value, "hex"),
+  fromMsgpack(raw, path) {
+    if (!(raw instanceof Uint8Array) || raw.length !== 16) return malformed(path, "a NodeId (16 bytes)", raw);
+    return Buffer.from(raw.buffer, raw.byteOffset, 16).toString("hex") as NodeId;
+  },
+  toJson: (value) => value,
+  fromJson(raw, path) {
+    if (typeof raw !== "string" || !isNodeId(raw)) return malformed(path, "a NodeId (32 lowercase hex)", raw);
+    return raw;
+  },
+};
+
+const seqCodec = safeUintCodec(1);
+
+/** OpId: `[origin, seq]` in msgpack, `{ origin, seq }` in JSON. */
+export const opIdCodec: ValueCodec<OpId> = {
+  expected: "an OpId",
+  toMsgpack: (value) => [nodeIdCodec.toMsgpack(value.origin), value.seq],
+  fromMsgpack(raw, path) {
+    if (!Array.isArray(raw) || raw.length !== 2) return malformed(path, "an OpId [origin, seq]", raw);
+    return makeOpId(nodeIdCodec.fromMsgpack(raw[0], `${path}.origin`), seqCodec.fromMsgpack(raw[1], `${path}.seq`));
+  },
+  toJson: (value) => ({ origin: value.origin, seq: value.seq }),
+  fromJson(raw, path) {
+    if (!isPlainObject(raw)) return malformed(path, "an OpId { origin, seq }", raw);
+    rejectUnknownFields(raw, ["origin", "seq"], path);
+    return makeOpId(nodeIdCodec.fromJson(raw.origin, `${path}.origin`), seqCodec.fromJson(raw.seq, `${path}.seq`));
+  },
+};
+
+export const booleanCodec: ValueCodec<boolean> = {
+  expected: "a boolean",
+  toMsgpack: (v) => v,
+  fromMsgpack: (raw, path) => (typeof raw === "boolean" ? raw : malformed(path, "a boolean", raw)),
+  toJson: (v) => v,
+  fromJson: (raw, path) => (typeof raw === "boolean" ? raw : malformed(path, "a boolean", raw)),
+};
+
+/** undefined is msgpack nil / JSON null. */
+export function optionalCodec<T>(inner: ValueCodec<T>): ValueCodec<T | undefined> {
+  const expected = `${inner.expected} or null`;
+  return {
+    expected,
+    toMsgpack: (value) => (value === undefined ? null : inner.toMsgpack(value)),
+    fromMsgpack: (raw, path) => (raw === null || raw === undefined ? undefined : inner.fromMsgpack(raw, path)),
+    toJson: (value) => (value === undefined ? null : inner.toJson(value)),
+    fromJson: (raw, path) => (raw === null ? undefined : inner.fromJson(raw, path)),
+  };
+}
+
+export function listCodec<T>(inner: ValueCodec<T>, maxItems: number): ValueCodec<readonly T[]> {
+  const expected = `a list of at most ${maxItems} × ${inner.expected}`;
+  return {
+    expected,
+    toMsgpack: (values) => values.map((v) => inner.toMsgpack(v)),
+    fromMsgpack(raw, path) {
+      if (!Array.isArray(raw) || raw.length > maxItems) return malformed(path, expected, raw);
+      return raw.map((item, i) => inner.fromMsgpack(item, `${path}[${i}]`));
+    },
+    toJson: (values) => values.map((v) => inner.toJson(v)),
+    fromJson(raw, path) {
+      if (!Array.isArray(raw) || raw.length > maxItems) return malformed(path, expected, raw);
+      return raw.map((item, i) => inner.fromJson(item, `${path}[${i}]`));
+    },
+  };
+}
+
+export type FieldCodecs<T> = { readonly [K in keyof T]-?: ValueCodec<T[K]> };
+
+/**
+ * A record: a positional array in msgpack (compact), an object with named fields in JSON.
+ * Field order is the order of `fields`.
+ */
+export interface RecordCodec<T> extends ValueCodec<T> {
+  /** Appends the fields' msgpack values to `out`. */
+  writeFields(value: T, out: unknown[]): void;
+  /** Reads the fields from `raw` starting at `offset`; `raw.length` must be exactly offset + field count. */
+  readFields(raw: readonly unknown[], offset: number, path: string): T;
+  readonly fieldCount: number;
+}
+
+export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCodec<T> {
+  const entries = Object.entries(fields) as [keyof T & string, ValueCodec<unknown>][];
+  const names = entries.map(([key]) => key);
+  const expected = `${name} [${names.join(", ")}]`;
+  const codec: RecordCodec<T> = {
+    expected,
+    fieldCount: entries.length,
+    writeFields(value, out) {
+      for (const [key, field] of entries) out.push(field.toMsgpack(value[key]));
+    },
+    readFields(raw, offset, path) {
+      if (raw.length !== offset + entries.length) return malformed(path, expected, raw);
+      const value = {} as Record<string, unknown>;
+      for (let i = 0; i < entries.length; i++) {
+        const [key, field] = entries[i];
+        value[key] = field.fromMsgpack(raw[offset + i], `${path}.${key}`);
+      }
+      return value as T;
+    },
+    toMsgpack(value) {
+      const out: unknown[] = [];
+      codec.writeFields(value, out);
+      return out;
+    },
+    fromMsgpack(raw, path) {
+      if (!Array.isArray(raw)) return malformed(path, expected, raw);
+      return codec.readFields(raw, 0, path);
+    },
+    toJson(value) {
+      const out: { [key: string]: JsonValue } = {};
+      for (const [key, field] of entries) out[key] = field.toJson(value[key]);
+      return out;
+    },
+    fromJson(raw, path) {
+      if (!isPlainObject(raw)) return malformed(path, `${name} object`, raw);
+      rejectUnknownFields(raw, names, path);
+      const value = {} as Record<string, unknown>;
+      for (const [key, field] of entries) {
+        if (!(key in raw)) throw new CrdtCodecError(`${path}.${key}: missing (${field.expected})`);
+        value[key] = field.fromJson(raw[key], `${path}.${key}`);
+      }
+      return value as T;
+    },
+  };
+  return codec;
+}
+
+/**
+ * A union discriminated on `type`: msgpack `[code, ...fields]` with a small integer code per
+ * variant, JSON `{ type, ...fields }`.
+ */
+export function unionCodec<U extends { readonly type: string }>(
+  name: string,
+  variants: { readonly [T in U["type"]]: { readonly code: number; readonly fields: FieldCodecs<Omit<Extract<U, { type: T }>, "type">> } },
+): ValueCodec<U> {
+  const byName = new Map<string, { code: number; record: RecordCodec<object> }>();
+  const byCode = new Map<number, { type: string; record: RecordCodec<object> }>();
+  for (const [type, variant] of Object.entries(variants) as [string, { code: number; fields: FieldCodecs<object> }][]) {
+    const record = recordCodec<object>(type, variant.fields);
+    byName.set(type, { code: variant.code, record });
+    byCode.set(variant.code, { type, record });
+  }
+  const typeNames = [...byName.keys()].join(" | ");
+  return {
+    expected: name,
+    toMsgpack(value) {
+      const variant = byName.get(value.type)!;
+      const out: unknown[] = [variant.code];
+      variant.record.writeFields(value, out);
+      return out;
+    },
+    fromMsgpack(raw, path) {
+      if (!Array.isArray(raw) || raw.length === 0) return malformed(path, `${name} [code, ...fields]`, raw);
+      const variant = byCode.get(raw[0] as number);
+      if (variant === undefined) return malformed(`${path}.type`, `a ${name} code`, raw[0]);
+      return { type: variant.type, ...variant.record.readFields(raw, 1, path) } as unknown as U;
+    },
+    toJson(value) {
+      const variant = byName.get(value.type)!;
+      return { type: value.type, ...(variant.record.toJson(value) as { [key: string]: JsonValue }) };
+    },
+    fromJson(raw, path) {
+      if (!isPlainObject(raw)) return malformed(path, `${name} object`, raw);
+      const variant = typeof raw.type === "string" ? byName.get(raw.type) : undefined;
+      if (variant === undefined) return malformed(`${path}.type`, `one of ${typeNames}`, raw.type);
+      const { type, ...fields } = raw;
+      return { type, ...variant.record.fromJson(fields, path) } as unknown as U;
+    },
+  };
+}
+
+export function isPlainObject(raw: unknown): raw is Record<string, unknown> {
+  return typeof raw === "object" && raw !== null && !Array.isArray(raw) && !(raw instanceof Uint8Array);
+}
+
+function rejectUnknownFields(raw: Record<string, unknown>, known: readonly string[], path: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw new CrdtCodecError(`${path}: unknown field "${key}"`);
+  }
+}

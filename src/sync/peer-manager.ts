@@ -1,0 +1,252 @@
+import { describeError } from "../errors/numax-error.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import type { Connection } from "../net/connection.ts";
+import type { Listener, Transport } from "../net/transport.ts";
+import type { Logger } from "../observe/logger.ts";
+import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
+import type { Outgoing, SyncEngine } from "./sync-engine.ts";
+
+export interface PeerManagerOptions<Op> {
+  transport: Transport<Op>;
+  engine: SyncEngine<Op>;
+  /** Where to accept peers (`host:port`); undefined: outbound only. */
+  listen: string | undefined;
+  /** Configured peer addresses, dialed and kept connected. */
+  peers: readonly string[];
+  maxPeers: number;
+  backoff: BackoffPolicy;
+  /** How often the engine gets a tick (batches, anti-entropy). */
+  tickIntervalMs: number;
+  dialTimeoutMs: number;
+  logger: Logger;
+  random01: () => number;
+  nowMs: () => number;
+  /** Connection events, for metrics. */
+  onPeerEvent?: (event: "connected" | "disconnected", nodeId: NodeId) => void;
+  onSendError?: (error: unknown) => void;
+}
+
+export interface PeerInfo {
+  readonly address: string;
+  readonly nodeId: NodeId;
+  readonly outbound: boolean;
+}
+
+export interface ConfiguredPeerStatus {
+  readonly address: string;
+  readonly nodeId: NodeId | undefined;
+  readonly health: PeerHealth;
+  readonly connected: boolean;
+  readonly consecutiveFailures: number;
+}
+
+interface DialTarget {
+  readonly address: string;
+  nodeId: NodeId | undefined;
+  failures: number;
+  dialing: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** The address turned out to be this node itself: never dialed again. */
+  isSelf: boolean;
+}
+
+/**
+ * Keeps a node connected to its peers and moves messages between the connections and the
+ * SyncEngine. Dials configured peers with exponential backoff and health tracking, accepts
+ * inbound peers up to `maxPeers`, keeps one connection per peer NodeId (the one dialed by the
+ * smaller NodeId, so both ends pick the same), and ticks the engine.
+ */
+export class PeerManager<Op> {
+  readonly #options: PeerManagerOptions<Op>;
+  readonly #connections = new Map<NodeId, Connection<Op>>();
+  readonly #targets: DialTarget[];
+  #listener: Listener | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #flushScheduled = false;
+  #stopped = false;
+  readonly #abort = new AbortController();
+
+  constructor(options: PeerManagerOptions<Op>) {
+    this.#options = options;
+    this.#targets = options.peers.map((address) => ({
+      address,
+      nodeId: undefined,
+      failures: 0,
+      dialing: false,
+      timer: undefined,
+      isSelf: false,
+    }));
+  }
+
+  /** Starts listening (when configured), dialing and ticking. Rejects when the listen address cannot be bound. */
+  async start(): Promise<void> {
+    const { listen, transport, tickIntervalMs } = this.#options;
+    if (listen !== undefined) this.#listener = await transport.listen(listen, (c) => this.#adopt(c));
+    this.#ticker = setInterval(() => this.#send(this.#options.engine.tick(this.#options.nowMs())), tickIntervalMs);
+    this.#ticker.unref();
+    for (const target of this.#targets) this.#dial(target);
+  }
+
+  /** The bound listen address (with the real port), when listening. */
+  listenAddress(): string | undefined {
+    return this.#listener?.address;
+  }
+
+  connectedPeers(): PeerInfo[] {
+    return [...this.#connections.values()].map((c) => ({
+      address: c.remoteAddress,
+      nodeId: c.remoteNodeId,
+      outbound: c.outbound,
+    }));
+  }
+
+  configuredPeers(): ConfiguredPeerStatus[] {
+    return this.#targets.map((t) => ({
+      address: t.address,
+      nodeId: t.nodeId,
+      health: peerHealth(t.failures, this.#options.backoff),
+      connected: t.nodeId !== undefined && this.#connections.has(t.nodeId),
+      consecutiveFailures: t.failures,
+    }));
+  }
+
+  /** Sends queued local ops soon (coalesced: every op made in this turn of the event loop goes in one batch). */
+  scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#send(this.#options.engine.flush());
+    });
+  }
+
+  /** Sends what is queued, stops dialing and accepting, and closes every connection. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#send(this.#options.engine.flush());
+    this.#stopped = true;
+    this.#abort.abort();
+    clearInterval(this.#ticker);
+    for (const target of this.#targets) clearTimeout(target.timer);
+    await this.#listener?.close();
+    await Promise.all([...this.#connections.values()].map((c) => c.close("node shutting down")));
+  }
+
+  #dial(target: DialTarget): void {
+    if (this.#stopped || target.dialing || target.isSelf) return;
+    if (target.nodeId !== undefined && this.#connections.has(target.nodeId)) return;
+    if (this.#connections.size >= this.#options.maxPeers) {
+      // No free slot now; look again later (rotation: whichever configured peer is due first gets the next slot).
+      this.#retryLater(target, false);
+      return;
+    }
+    target.dialing = true;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.dialTimeoutMs)]);
+    this.#options.transport.dial(target.address, signal).then(
+      (connection) => {
+        target.dialing = false;
+        target.nodeId = connection.remoteNodeId;
+        if (connection.remoteNodeId === this.#options.transport.localNodeId) {
+          target.isSelf = true;
+          this.#options.logger.warn("peer address is this node itself; not dialing it again", {
+            address: target.address,
+          });
+          void connection.close("connected to self");
+          return;
+        }
+        target.failures = 0;
+        this.#adopt(connection);
+      },
+      (error: unknown) => {
+        target.dialing = false;
+        if (this.#stopped) return;
+        target.failures++;
+        const health = peerHealth(target.failures, this.#options.backoff);
+        const log = target.failures === 1 || health === "dead" ? "warn" : "debug";
+        this.#options.logger[log]("cannot reach peer", {
+          address: target.address,
+          error: describeError(error),
+          failures: target.failures,
+          health,
+        });
+        this.#retryLater(target, true);
+      },
+    );
+  }
+
+  #retryLater(target: DialTarget, afterFailure: boolean): void {
+    if (this.#stopped) return;
+    clearTimeout(target.timer);
+    const delayMs = afterFailure
+      ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
+      : this.#options.backoff.initialDelayMs;
+    target.timer = setTimeout(() => this.#dial(target), delayMs);
+    target.timer.unref();
+  }
+
+  #adopt(connection: Connection<Op>): void {
+    const { logger, engine, maxPeers } = this.#options;
+    const peer = connection.remoteNodeId;
+    if (this.#stopped) {
+      void connection.close("node shutting down");
+      return;
+    }
+    const existing = this.#connections.get(peer);
+    if (existing !== undefined) {
+      if (!this.#preferred(connection, existing)) {
+        void connection.close("duplicate connection to the same peer");
+        return;
+      }
+      this.#connections.delete(peer);
+      engine.peerDisconnected(peer);
+      void existing.close("replaced by the preferred connection to the same peer");
+    } else if (this.#connections.size >= maxPeers) {
+      logger.warn("refusing peer: max_peers reached", { nodeId: peer, maxPeers });
+      void connection.close("max_peers reached");
+      return;
+    }
+    this.#connections.set(peer, connection);
+    this.#options.onPeerEvent?.("connected", peer);
+    logger.info("peer connected", { nodeId: peer, address: connection.remoteAddress, outbound: connection.outbound });
+    this.#send(engine.peerConnected(peer, connection.remoteVersionVector, this.#options.nowMs()));
+    void this.#pump(connection);
+  }
+
+  /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */
+  #preferred(candidate: Connection<Op>, existing: Connection<Op>): boolean {
+    const localIsSmaller = this.#options.transport.localNodeId < candidate.remoteNodeId;
+    const wantOutbound = localIsSmaller;
+    return candidate.outbound === wantOutbound && existing.outbound !== wantOutbound;
+  }
+
+  async #pump(connection: Connection<Op>): Promise<void> {
+    const { engine, logger } = this.#options;
+    const peer = connection.remoteNodeId;
+    try {
+      for await (const message of connection) {
+        this.#send(engine.receive(peer, message, this.#options.nowMs()));
+      }
+    } catch (error) {
+      logger.warn("peer connection failed", { nodeId: peer, error: describeError(error) });
+    }
+    const { reason, error } = await connection.closed;
+    if (this.#connections.get(peer) !== connection) return;
+    this.#connections.delete(peer);
+    engine.peerDisconnected(peer);
+    this.#options.onPeerEvent?.("disconnected", peer);
+    logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
+    const target = this.#targets.find((t) => t.nodeId === peer);
+    if (target !== undefined) this.#retryLater(target, error !== undefined);
+  }
+
+  #send(outgoing: readonly Outgoing<Op>[]): void {
+    for (const { peer, message } of outgoing) {
+      const connection = this.#connections.get(peer);
+      if (connection === undefined) continue;
+      connection.send(message).catch((error: unknown) => {
+        this.#options.onSendError?.(error);
+        this.#options.logger.debug("send failed", { nodeId: peer, type: message.type, error: describeError(error) });
+      });
+    }
+  }
+}
