@@ -18,8 +18,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { open as openLmdb } from "lmdb";
-import { recordingEnvironment } from "../test/fixtures/wasm/guest-runtime.ts";
-import { fixtureWasm, watToWasm } from "../test/fixtures/wasm/wat-fixtures.ts";
 import { silentLogger } from "../src/observe/logger.ts";
 import { createGuestStore } from "../src/store/guest-store.ts";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
@@ -29,6 +27,8 @@ import { instrumentModule } from "../src/wasm/instrument-module.ts";
 import { loadGuestModuleBytes } from "../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../src/wasm/module-cache.ts";
 import { refillTrampoline } from "../src/wasm/refill-trampoline.ts";
+import { recordingEnvironment } from "../test/fixtures/wasm/guest-runtime.ts";
+import { fixtureWasm, watToWasm } from "../test/fixtures/wasm/wat-fixtures.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const KEY_COUNT = 10_000;
@@ -75,7 +75,11 @@ async function storeFigures(dir: string, quick: boolean): Promise<StoreFigures> 
   const value = new Uint8Array(VALUE_BYTES).map((_, i) => (i * 31) & 0xff);
 
   // The raw reference: lmdb-js on its own environment with the same rows.
-  const raw = openLmdb<Uint8Array, Uint8Array>({ path: join(dir, "raw"), keyEncoding: "binary", encoding: "binary" });
+  const raw = openLmdb<Uint8Array, Uint8Array>({
+    path: join(dir, "raw"),
+    keyEncoding: "binary",
+    encoding: "binary",
+  });
   raw.transactionSync(() => {
     for (const key of keys) raw.putSync(key, value);
   });
@@ -172,12 +176,17 @@ async function instantiateFigures(quick: boolean): Promise<Record<string, number
       samples.push(performance.now() - started);
     }
     samples.sort((a, b) => a - b);
-    return { median: samples[Math.floor(samples.length / 2)]!, p99: samples[Math.floor(samples.length * 0.99)]! };
+    return {
+      median: samples[Math.floor(samples.length / 2)]!,
+      p99: samples[Math.floor(samples.length * 0.99)]!,
+    };
   };
   const env = recordingEnvironment("hello");
   const guestHello = time(() => GuestInstance.create(hello, { env, cpuMsPerRun: undefined }));
   const guestStore = time(() => GuestInstance.create(store, { env, cpuMsPerRun: undefined }));
-  const bare = time(() => new WebAssembly.Instance(store.module, { nx: { db_get: () => 0, db_set: () => 0 } }));
+  const bare = time(
+    () => new WebAssembly.Instance(store.module, { nx: { db_get: () => 0, db_set: () => 0 } }),
+  );
   // Create + run to completion: what spawning a short guest costs.
   const runs: number[] = [];
   for (let i = 0; i < Math.min(iterations, 1000); i++) {
@@ -241,13 +250,34 @@ export function mapStrings(n: i32): i32 {
 export function run(): void {}
 `;
 
-async function compileAssemblyScript(): Promise<Uint8Array> {
+/** The AssemblyScript program above, compiled with asc -O3; `copies` > 1 repeats its functions under new names. */
+async function compileAssemblyScript(copies = 1): Promise<Uint8Array> {
   const { default: asc } = await import("assemblyscript/asc");
+  let source = ASSEMBLYSCRIPT_SOURCE;
+  for (let copy = 1; copy < copies; copy++) {
+    // distinct constants, so that the optimizer cannot fold the copies into one function
+    source += ASSEMBLYSCRIPT_SOURCE.replace(/export function (\w+)/g, `export function $1_${copy}`)
+      .replaceAll("let count = 0;", `let count = ${copy};`)
+      .replaceAll("let total = 0;", `let total = ${copy};`)
+      .replaceAll("i32x4.splat(0)", `i32x4.splat(${copy})`)
+      .replaceAll("a[n - 1];", `a[n - 1] + ${copy};`);
+  }
   let output: Uint8Array | undefined;
   const { error, stderr } = await asc.main(
-    ["bench.ts", "--outFile", "bench.wasm", "-O3", "--enable", "simd", "--runtime", "stub", "--exportStart", "_start"],
+    [
+      "bench.ts",
+      "--outFile",
+      "bench.wasm",
+      "-O3",
+      "--enable",
+      "simd",
+      "--runtime",
+      "stub",
+      "--exportStart",
+      "_start",
+    ],
     {
-      readFile: (name: string) => (name === "bench.ts" ? ASSEMBLYSCRIPT_SOURCE : null),
+      readFile: (name: string) => (name === "bench.ts" ? source : null),
       writeFile: (_name: string, contents: Uint8Array | string) => {
         if (typeof contents !== "string") output = contents;
       },
@@ -266,16 +296,22 @@ async function fuelRatios(
   const imports = { env: { abort: () => {} } };
   const plain = new WebAssembly.Instance(new WebAssembly.Module(original), imports).exports;
   const instrumented = new WebAssembly.Instance(
-    new WebAssembly.Module(instrumentModule(original, { moduleLabel: "bench", memoryMaxBytes: 256 * MIB }).bytes),
+    new WebAssembly.Module(
+      instrumentModule(original, { moduleLabel: "bench", memoryMaxBytes: 256 * MIB }).bytes,
+    ),
     imports,
   ).exports;
   // A refill that never yields: this measures the checks, not the slicing.
-  (instrumented[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, refillTrampoline(() => 200_000));
+  (instrumented[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
+    0,
+    refillTrampoline(() => 200_000),
+  );
   if (typeof plain._start === "function") {
     (plain._start as () => void)();
     await WebAssembly.promising(instrumented._start as () => void)();
   }
-  if (typeof instrumented[START_EXPORT] === "function") await WebAssembly.promising(instrumented[START_EXPORT] as () => void)();
+  if (typeof instrumented[START_EXPORT] === "function")
+    await WebAssembly.promising(instrumented[START_EXPORT] as () => void)();
   const figures: Record<string, { plain_ms: number; instrumented_ms: number; ratio: number }> = {};
   for (const [name, argument] of calls) {
     const plainCall = plain[name] as (n: number) => number;
@@ -289,7 +325,8 @@ async function fuelRatios(
       started = performance.now();
       const actual = await instrumentedCall(argument);
       instrumentedBest = Math.min(instrumentedBest, performance.now() - started);
-      if (actual !== expected) throw new Error(`${name}: instrumented result ${actual} differs from ${expected}`);
+      if (actual !== expected)
+        throw new Error(`${name}: instrumented result ${actual} differs from ${expected}`);
     }
     figures[name] = {
       plain_ms: round(plainBest, 2),
@@ -298,6 +335,39 @@ async function fuelRatios(
     };
   }
   return figures;
+}
+
+/**
+ * The module-cache miss path step by step on a larger AssemblyScript module: what the disk cache
+ * saves (validation, layout, instrumentation) and what every process still pays (hash, compile).
+ */
+async function cacheMissFigures(quick: boolean): Promise<Record<string, number>> {
+  const bytes = await compileAssemblyScript(quick ? 4 : 40);
+  const best = (body: () => unknown) => {
+    let bestMs = Number.POSITIVE_INFINITY;
+    for (let sample = 0; sample < SAMPLES; sample++) {
+      const started = performance.now();
+      body();
+      bestMs = Math.min(bestMs, performance.now() - started);
+    }
+    return round(bestMs, 3);
+  };
+  const { createHash } = await import("node:crypto");
+  const instrumented = instrumentModule(bytes, { moduleLabel: "bench", memoryMaxBytes: 256 * MIB });
+  // V8 shares compiled code between modules of identical bytes in one process: only the first
+  // compile of these bytes is a real one.
+  const compileStarted = performance.now();
+  new WebAssembly.Module(instrumented.bytes);
+  const firstCompileMs = performance.now() - compileStarted;
+  return {
+    module_bytes: bytes.length,
+    instrumented_bytes: instrumented.bytes.length,
+    fuel_checks: instrumented.fuelChecks,
+    sha256_ms: best(() => createHash("sha256").update(bytes).digest()),
+    validate_ms: best(() => WebAssembly.validate(bytes)),
+    instrument_ms: best(() => instrumentModule(bytes, { moduleLabel: "bench", memoryMaxBytes: 256 * MIB })),
+    first_compile_ms: round(firstCompileMs, 3),
+  };
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
@@ -325,6 +395,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       rows: { keys: KEY_COUNT, key_bytes: KEY_BYTES, value_bytes: VALUE_BYTES },
       ...store,
       instantiate,
+      cache_miss: await cacheMissFigures(options.quick),
       fuel: { wat_micro: micro, assemblyscript_o3: assemblyScript },
     };
   } finally {

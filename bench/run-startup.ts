@@ -41,7 +41,12 @@ function timing(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { median_ms: round(at(0.5)), p90_ms: round(at(0.9)), min_ms: round(sorted[0]!), samples_ms: samples.map(round) };
+  return {
+    median_ms: round(at(0.5)),
+    p90_ms: round(at(0.9)),
+    min_ms: round(sorted[0]!),
+    samples_ms: samples.map(round),
+  };
 }
 
 function runOnce(variant: Variant, cwd: string): number {
@@ -85,7 +90,9 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     for (let round = 0; round < rounds; round++) {
       for (const variant of variants) samples.get(variant.name)!.push(runOnce(variant, dir));
     }
-    const results = Object.fromEntries(variants.map((variant) => [variant.name, timing(samples.get(variant.name)!)]));
+    const results = Object.fromEntries(
+      variants.map((variant) => [variant.name, timing(samples.get(variant.name)!)]),
+    );
     const reference = results.node_e_0!.median_ms;
     const ratio = (name: string) => Math.round((results[name]!.median_ms / reference) * 100) / 100;
     return {
@@ -115,5 +122,11 @@ if (import.meta.main) {
   const outDir = join(import.meta.dirname, "out");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "run-startup.json"), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(JSON.stringify({ ratio_vs_node: report.ratio_vs_node, results: report.results }, (key, value) => (key === "samples_ms" ? undefined : value), 2));
+  console.log(
+    JSON.stringify(
+      { ratio_vs_node: report.ratio_vs_node, results: report.results },
+      (key, value) => (key === "samples_ms" ? undefined : value),
+      2,
+    ),
+  );
 }

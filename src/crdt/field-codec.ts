@@ -32,6 +32,7 @@ export function malformed(path: string, expected: string, raw: unknown): never {
 
 function describeRaw(raw: unknown): string {
   if (raw === null) return "null";
+  if (raw === undefined) return "nothing";
   if (raw instanceof Uint8Array) return `${raw.length} bytes`;
   if (Array.isArray(raw)) return `an array of ${raw.length}`;
   if (typeof raw === "string") return raw.length > 40 ? "a long string" : JSON.stringify(raw);
@@ -46,7 +47,7 @@ export function bytesCodec(maxBytes: number): ValueCodec<Uint8Array> {
     toMsgpack: (value) => value,
     fromMsgpack(raw, path) {
       if (!(raw instanceof Uint8Array) || raw.length > maxBytes) return malformed(path, expected, raw);
-      return raw;
+      return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
     },
     toJson: (value) => Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64"),
     fromJson(raw, path) {

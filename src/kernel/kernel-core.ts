@@ -178,10 +178,12 @@ export class KernelCore implements Kernel {
     }
   }
 
-  /** A body, handler or backend threw or rejected: the process crashes with that error. */
+  /**
+   * A body, handler or backend threw or rejected: the process crashes with that error. A
+   * ProcessExit from `ctx.exit` arrives here after its process has already ended.
+   */
   private codeFailed(p: Process, error: unknown): void {
     if (p.state === STATE_EXITED) return;
-    if (isProcessExit(error)) return;
     this.terminate(p, exitReasonOfThrown(error));
   }
 
