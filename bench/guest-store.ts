@@ -117,7 +117,7 @@ async function storeFigures(dir: string, quick: boolean): Promise<StoreFigures> 
   });
   const memory = new Uint8Array(guest.memory.buffer);
   const params = new DataView(guest.memory.buffer);
-  keys.forEach((key, i) => memory.set(key, 1024 + i * KEY_BYTES));
+  for (const [i, key] of keys.entries()) memory.set(key, 1024 + i * KEY_BYTES);
   memory.set(value, MIB);
   const runGuest = async (op: number, iterations: number) => {
     params.setUint32(0, op, true);

@@ -34,8 +34,13 @@ import type { ExitedProcessInfo, KernelStats, ProcessInfo, ProcessStatus } from 
 import { Scheduler } from "./scheduler.ts";
 import { DownMessage, ExitMessage } from "./system-messages.ts";
 
-/** Kernel bookkeeping of one parked JS process, measured by bench/kernel.ts (idle_process_bytes). */
-const PROCESS_BYTES_BASE = 600;
+/**
+ * Heap of one idle process as measured by bench/kernel.ts: a JS body parked in receive
+ * (idle_process_bytes, record + table entry + async frame + promises), and a backend process
+ * without its backend's own memory (behaviour_process_bytes).
+ */
+const JS_PROCESS_BYTES = 1_150;
+const BACKEND_PROCESS_BYTES = 350;
 const LINK_BYTES = 40;
 const MONITOR_BYTES = 80;
 /** Introspection sizes at most this many queued messages and extrapolates the rest. */
@@ -729,7 +734,7 @@ export class KernelCore implements Kernel {
   }
 
   private estimateMemory(p: Process): number {
-    let bytes = PROCESS_BYTES_BASE;
+    let bytes = p.body !== null ? JS_PROCESS_BYTES : BACKEND_PROCESS_BYTES;
     bytes += (p.links?.size ?? 0) * LINK_BYTES;
     bytes += ((p.monitors?.size ?? 0) + (p.watchers?.size ?? 0)) * MONITOR_BYTES;
     const mailbox = p.mailbox;

@@ -143,12 +143,17 @@ export class SyncEngine<Op> {
         this.stats.remoteOpsReceived += message.ops.length;
         const fresh = this.#replica.applyRemote(message.ops);
         this.stats.remoteOpsApplied += fresh.length;
-        if (fresh.length > 0) {
-          for (const other of this.#sessions.values()) if (other !== session) this.#enqueue(other, fresh);
-        }
         const out: Outgoing<Op>[] = [
           { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied: fresh.length } },
         ];
+        if (fresh.length > 0) {
+          // Relay at once: the incoming batch already gives the batching, and waiting for a tick would add latency per hop.
+          for (const other of this.#sessions.values()) {
+            if (other === session) continue;
+            this.#enqueue(other, fresh);
+            out.push(...this.#drain(other));
+          }
+        }
         if (session.pullRemaining > 0) {
           session.pullRemaining -= message.ops.length;
           // The peer's answer filled our whole pull: it probably holds more, so ask again at once.

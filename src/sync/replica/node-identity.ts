@@ -1,0 +1,27 @@
+import { isNodeId, type NodeId, randomNodeId } from "../../identity/node-id.ts";
+import type { KvBackend } from "../../store/kv-backend.ts";
+import { NODE_ID_KEY, ReplicaStoreError, recordPayload, withVersion } from "./replica-layout.ts";
+
+/**
+ * The NodeId of a node without TLS: read from the store, or made from `randomBytes` and stored
+ * (durably, before this resolves) on first start. A TLS node passes its certificate-derived id
+ * to the replica instead and never calls this.
+ *
+ * @example
+ * const nodeId = await loadOrCreateNodeId(store, (n) => crypto.getRandomValues(new Uint8Array(n)));
+ */
+export async function loadOrCreateNodeId(
+  backend: KvBackend,
+  randomBytes: (n: number) => Uint8Array,
+): Promise<NodeId> {
+  const stored = backend.get(NODE_ID_KEY);
+  if (stored !== undefined) {
+    const text = Buffer.from(recordPayload(stored, "node id")).toString("latin1");
+    if (!isNodeId(text)) throw new ReplicaStoreError(`stored node id is not a NodeId (${text.length} characters)`);
+    return text;
+  }
+  const nodeId = randomNodeId(randomBytes);
+  backend.put(NODE_ID_KEY, withVersion(Buffer.from(nodeId, "latin1")));
+  await backend.flushed();
+  return nodeId;
+}

@@ -1,0 +1,124 @@
+import { createHash } from "node:crypto";
+import type { CrdtFamily } from "../../crdt/op.ts";
+import { FAMILY_DEFINITIONS, familyOfCode } from "../../crdt/crdt-families.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { NumaxError } from "../../errors/numax-error.ts";
+import type { OpId } from "../../crdt/op-id.ts";
+
+/**
+ * Where replicated state lives in the store, all under the reserved `__nx/` namespace:
+ *
+ *   __nx/node/id                                   node identity (nodes without TLS)
+ *   __nx/clock                                     last HLC stamp issued or received
+ *   __nx/vv/<origin:16>                            [contiguous seq, op-log floor] of one origin
+ *   __nx/seen/<origin:16><seq:u64be>               a seen op above its origin's contiguous seq
+ *   __nx/oplog/<origin:16><seq:u64be>              one op (the op codec's msgpack form)
+ *   __nx/crdt/<family:u8><keylen:u16be><key><cell> one cell of one CRDT
+ *
+ * `<cell>` is 0x00 + the family's cell key when that is at most CELL_KEY_INLINE_MAX bytes,
+ * else 0x01 + SHA-256 of it (a long map field or set element; the record holds the full bytes).
+ * Every value starts with RECORD_FORMAT_VERSION.
+ */
+export const RECORD_FORMAT_VERSION = 1;
+
+export const CELL_KEY_INLINE_MAX = 512;
+
+const text = (s: string): Buffer => Buffer.from(s, "latin1");
+
+export const NODE_ID_KEY = text("__nx/node/id");
+export const CLOCK_KEY = text("__nx/clock");
+export const VV_PREFIX = text("__nx/vv/");
+export const SEEN_PREFIX = text("__nx/seen/");
+export const OPLOG_PREFIX = text("__nx/oplog/");
+export const CRDT_PREFIX = text("__nx/crdt/");
+
+/** A stored record is damaged or from an unknown format: the replica refuses to start on it. */
+export class ReplicaStoreError extends NumaxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("REPLICA_STORE_CORRUPT", message, options);
+  }
+}
+
+export function originKey(prefix: Buffer, origin: NodeId): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + 16);
+  prefix.copy(key, 0);
+  key.write(origin, prefix.length, 16, "hex");
+  return key;
+}
+
+export function opIdKey(prefix: Buffer, id: OpId): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + 24);
+  prefix.copy(key, 0);
+  key.write(id.origin, prefix.length, 16, "hex");
+  key.writeUIntBE(Math.floor(id.seq / 2 ** 32), prefix.length + 16, 4);
+  key.writeUInt32BE(id.seq >>> 0, prefix.length + 20);
+  return key;
+}
+
+/** The origin and sequence at the end of an `opIdKey` key. */
+export function parseOpIdKey(key: Uint8Array, prefixLength: number): { origin: NodeId; seq: number } {
+  if (key.length !== prefixLength + 24) throw new ReplicaStoreError(`bad op key of ${key.length} bytes`);
+  const view = Buffer.from(key.buffer, key.byteOffset, key.length);
+  const origin = view.toString("hex", prefixLength, prefixLength + 16) as NodeId;
+  const seq = view.readUInt32BE(prefixLength + 16) * 2 ** 32 + view.readUInt32BE(prefixLength + 20);
+  return { origin, seq };
+}
+
+export function parseOriginKey(key: Uint8Array, prefixLength: number): NodeId {
+  if (key.length !== prefixLength + 16) throw new ReplicaStoreError(`bad origin key of ${key.length} bytes`);
+  return Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex", prefixLength) as NodeId;
+}
+
+/** The key prefix of one CRDT's cells. */
+export function crdtObjectPrefix(family: CrdtFamily, key: string): Buffer {
+  const keyLength = Buffer.byteLength(key);
+  const prefix = Buffer.allocUnsafe(CRDT_PREFIX.length + 3 + keyLength);
+  CRDT_PREFIX.copy(prefix, 0);
+  prefix[CRDT_PREFIX.length] = FAMILY_DEFINITIONS[family].code;
+  prefix.writeUInt16BE(keyLength, CRDT_PREFIX.length + 1);
+  prefix.write(key, CRDT_PREFIX.length + 3, "utf8");
+  return prefix;
+}
+
+export function cellStorageKey(objectPrefix: Buffer, cellKey: Uint8Array): Buffer {
+  if (cellKey.length <= CELL_KEY_INLINE_MAX) {
+    const key = Buffer.allocUnsafe(objectPrefix.length + 1 + cellKey.length);
+    objectPrefix.copy(key, 0);
+    key[objectPrefix.length] = 0;
+    key.set(cellKey, objectPrefix.length + 1);
+    return key;
+  }
+  const digest = createHash("sha256").update(cellKey).digest();
+  return Buffer.concat([objectPrefix, Buffer.of(1), digest]);
+}
+
+/** The family and key of a stored cell, and the length of its object prefix. */
+export function parseCellStorageKey(storageKey: Uint8Array): { family: CrdtFamily; key: string; prefixLength: number } {
+  const view = Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.length);
+  const at = CRDT_PREFIX.length;
+  const family = view.length >= at + 3 ? familyOfCode(view[at]) : undefined;
+  if (family === undefined) throw new ReplicaStoreError(`bad CRDT cell key (family byte ${view[at]})`);
+  const keyLength = view.readUInt16BE(at + 1);
+  const prefixLength = at + 3 + keyLength;
+  if (view.length <= prefixLength) throw new ReplicaStoreError("bad CRDT cell key (truncated)");
+  return { family, key: view.toString("utf8", at + 3, prefixLength), prefixLength };
+}
+
+/** A record value: the format version byte, then the payload. */
+export function withVersion(payload: Uint8Array): Buffer {
+  const record = Buffer.allocUnsafe(payload.length + 1);
+  record[0] = RECORD_FORMAT_VERSION;
+  record.set(payload, 1);
+  return record;
+}
+
+/** The payload of a record, after checking its version byte. */
+export function recordPayload(record: Uint8Array, what: string): Uint8Array {
+  if (record.length === 0 || record[0] !== RECORD_FORMAT_VERSION) {
+    throw new ReplicaStoreError(
+      `${what}: record format ${record.length === 0 ? "missing" : record[0]} is not ${RECORD_FORMAT_VERSION} (written by a newer Numax?)`,
+    );
+  }
+  return record.subarray(1);
+}
+

@@ -1,0 +1,131 @@
+import type { NodeId } from "../../identity/node-id.ts";
+import type { VersionVector } from "../../crdt/version-vector.ts";
+
+/** Changes to persist after `markSeen` calls. */
+export interface SeenChanges {
+  /** Origins whose contiguous sequence moved. */
+  readonly contiguous: Set<NodeId>;
+  /** Sparse entries added (origin, seq). */
+  readonly added: [NodeId, number][];
+  /** Sparse entries dropped: absorbed into the contiguous run, or evicted at the bound. */
+  readonly dropped: [NodeId, number][];
+}
+
+/**
+ * Which ops this replica has applied, as the version vector (per origin, everything up to the
+ * contiguous sequence) plus the sparse set of ops above it that arrived out of order.
+ *
+ * Bound: the sparse set holds at most `sparseLimit` entries (`seen_ops_limit`). Past it, the
+ * highest entry of the origin with the most sparse entries is forgotten. A forgotten op that
+ * arrives again is applied again — harmless, every family's apply is idempotent — and reported
+ * new once more (so relayed once more); its origin's contiguous sequence waits for it to come
+ * back (anti-entropy asks for it), which it does because peers still see the gap.
+ */
+export class SeenOps {
+  readonly #contiguous = new Map<NodeId, number>();
+  readonly #sparse = new Map<NodeId, Set<number>>();
+  readonly #sparseLimit: number;
+  #sparseCount = 0;
+
+  constructor(sparseLimit: number) {
+    this.#sparseLimit = sparseLimit;
+  }
+
+  get sparseCount(): number {
+    return this.#sparseCount;
+  }
+
+  vector(): VersionVector {
+    return this.#contiguous;
+  }
+
+  contiguous(origin: NodeId): number {
+    return this.#contiguous.get(origin) ?? 0;
+  }
+
+  has(origin: NodeId, seq: number): boolean {
+    if (seq <= (this.#contiguous.get(origin) ?? 0)) return true;
+    return this.#sparse.get(origin)?.has(seq) ?? false;
+  }
+
+  /** Hydration: restores one origin's contiguous sequence. */
+  restoreContiguous(origin: NodeId, seq: number): void {
+    this.#contiguous.set(origin, seq);
+  }
+
+  /** Hydration: restores one sparse entry (may exceed the bound until the next `markSeen`). */
+  restoreSparse(origin: NodeId, seq: number): void {
+    let set = this.#sparse.get(origin);
+    if (set === undefined) {
+      set = new Set();
+      this.#sparse.set(origin, set);
+    }
+    if (!set.has(seq)) {
+      set.add(seq);
+      this.#sparseCount++;
+    }
+  }
+
+  /** Records an op as applied (the caller checked `has` first). */
+  markSeen(origin: NodeId, seq: number, changes: SeenChanges): void {
+    const contiguous = this.#contiguous.get(origin) ?? 0;
+    if (seq !== contiguous + 1) {
+      this.restoreSparse(origin, seq);
+      changes.added.push([origin, seq]);
+      if (this.#sparseCount > this.#sparseLimit) this.#evict(changes);
+      return;
+    }
+    let next = seq;
+    const sparse = this.#sparse.get(origin);
+    if (sparse !== undefined) {
+      while (sparse.delete(next + 1)) {
+        next++;
+        this.#sparseCount--;
+        changes.dropped.push([origin, next]);
+      }
+      if (sparse.size === 0) this.#sparse.delete(origin);
+    }
+    this.#contiguous.set(origin, next);
+    changes.contiguous.add(origin);
+  }
+
+  /** Snapshot merge: every op of `origin` up to `seq` is now included in the state. */
+  advanceTo(origin: NodeId, seq: number, changes: SeenChanges): void {
+    if (seq <= (this.#contiguous.get(origin) ?? 0)) return;
+    const sparse = this.#sparse.get(origin);
+    if (sparse !== undefined) {
+      for (const s of [...sparse]) {
+        if (s > seq) continue;
+        sparse.delete(s);
+        this.#sparseCount--;
+        changes.dropped.push([origin, s]);
+      }
+      if (sparse.size === 0) this.#sparse.delete(origin);
+    }
+    this.#contiguous.set(origin, seq - 1);
+    this.markSeen(origin, seq, changes);
+  }
+
+  #evict(changes: SeenChanges): void {
+    let victim: NodeId | undefined;
+    let victimSize = 0;
+    for (const [origin, set] of this.#sparse) {
+      if (set.size > victimSize || (set.size === victimSize && victim !== undefined && origin < victim)) {
+        victim = origin;
+        victimSize = set.size;
+      }
+    }
+    if (victim === undefined) return;
+    const set = this.#sparse.get(victim)!;
+    let highest = 0;
+    for (const seq of set) if (seq > highest) highest = seq;
+    set.delete(highest);
+    if (set.size === 0) this.#sparse.delete(victim);
+    this.#sparseCount--;
+    changes.dropped.push([victim, highest]);
+  }
+}
+
+export function emptySeenChanges(): SeenChanges {
+  return { contiguous: new Set(), added: [], dropped: [] };
+}

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { NodeId } from "../identity/node-id.ts";
+import type { VersionVector } from "../net/messages.ts";
+import { type Outgoing, SyncEngine, type SyncReplica, vectorCovers } from "./sync-engine.ts";
+
+/** The smallest replica with the sync contract: a set of (origin, seq) ops and its version vector. */
+interface TestOp {
+  origin: NodeId;
+  seq: number;
+}
+
+class LogReplica implements SyncReplica<TestOp> {
+  readonly ops = new Map<string, TestOp>();
+  readonly #vector = new Map<NodeId, number>();
+  #nextSeq = 1;
+  readonly nodeId: NodeId;
+
+  constructor(nodeId: NodeId) {
+    this.nodeId = nodeId;
+  }
+
+  local(): TestOp {
+    const op = { origin: this.nodeId, seq: this.#nextSeq++ };
+    this.applyRemote([op]);
+    return op;
+  }
+
+  versionVector(): VersionVector {
+    return new Map(this.#vector);
+  }
+
+  opsSince(vector: VersionVector, limit: number): TestOp[] {
+    return [...this.ops.values()]
+      .filter((op) => op.seq > (vector.get(op.origin) ?? 0))
+      .sort((a, b) => (a.origin === b.origin ? a.seq - b.seq : a.origin < b.origin ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  applyRemote(ops: readonly TestOp[]): TestOp[] {
+    const fresh: TestOp[] = [];
+    for (const op of ops) {
+      const key = `${op.origin}:${op.seq}`;
+      if (this.ops.has(key)) continue;
+      this.ops.set(key, op);
+      fresh.push(op);
+    }
+    for (const op of fresh) {
+      let seq = this.#vector.get(op.origin) ?? 0;
+      while (this.ops.has(`${op.origin}:${seq + 1}`)) seq++;
+      this.#vector.set(op.origin, seq);
+    }
+    return fresh;
+  }
+}
+
+const id = (n: number): NodeId => n.toString(16).padStart(32, "0") as NodeId;
+
+/** Nodes wired directly: every output is delivered synchronously, in order, until quiet. */
+function wire(replicas: LogReplica[], engines: SyncEngine<TestOp>[], links: [number, number][]) {
+  const byId = new Map(replicas.map((r, i) => [r.nodeId, i]));
+  let delivered = 0;
+  const deliver = (from: number, outgoing: Outgoing<TestOp>[]): void => {
+    const queue = outgoing.map((o) => ({ from, o }));
+    while (queue.length > 0) {
+      const { from: sender, o } = queue.shift()!;
+      const to = byId.get(o.peer)!;
+      delivered++;
+      for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0)) queue.push({ from: to, o: next });
+    }
+  };
+  for (const [a, b] of links) {
+    // Both ends finish the handshake before either's first message arrives, as on a real connection.
+    const fromA = engines[a].peerConnected(replicas[b].nodeId, replicas[b].versionVector(), 0);
+    const fromB = engines[b].peerConnected(replicas[a].nodeId, replicas[a].versionVector(), 0);
+    deliver(a, fromA);
+    deliver(b, fromB);
+  }
+  return { deliver, delivered: () => delivered };
+}
+
+function cluster(n: number, options: ConstructorParameters<typeof SyncEngine<TestOp>>[1] = {}) {
+  const replicas = Array.from({ length: n }, (_, i) => new LogReplica(id(i + 1)));
+  const engines = replicas.map((r) => new SyncEngine<TestOp>(r, options));
+  return { replicas, engines };
+}
+
+describe("SyncEngine", () => {
+  test("local ops reach a connected peer in PushOps batches", () => {
+    const { replicas, engines } = cluster(2);
+    const net = wire(replicas, engines, [[0, 1]]);
+    const ops = Array.from({ length: 5 }, () => replicas[0].local());
+    engines[0].localOps(ops);
+    const out = engines[0].flush();
+    assert.equal(out.length, 1);
+    assert.equal(out[0].message.type, "PushOps");
+    net.deliver(0, out);
+    assert.equal(replicas[1].ops.size, 5);
+    assert.equal(engines[0].inflightBatches(), 0, "the ack came back");
+  });
+
+  test("ops relay through a hub to nodes that only know the hub, without loops", () => {
+    const { replicas, engines } = cluster(4);
+    const net = wire(replicas, engines, [
+      [0, 1],
+      [0, 2],
+      [0, 3],
+    ]);
+    engines[1].localOps([replicas[1].local(), replicas[1].local()]);
+    net.deliver(1, engines[1].flush());
+    for (const r of replicas) assert.equal(r.ops.size, 2, `${r.nodeId} has both ops`);
+    const before = net.delivered();
+    for (let i = 0; i < 4; i++) net.deliver(i, engines[i].flush());
+    assert.equal(net.delivered(), before, "nothing is relayed back and forth once everyone has the ops");
+  });
+
+  test("a peer that connects late pulls exactly what it lacks", () => {
+    const { replicas, engines } = cluster(2);
+    for (let i = 0; i < 30; i++) replicas[0].local();
+    replicas[1].local();
+    wire(replicas, engines, [[0, 1]]);
+    assert.equal(replicas[1].ops.size, 31);
+    assert.equal(replicas[0].ops.size, 31);
+  });
+
+  test("a full pull answer triggers another pull until the peer is caught up", () => {
+    const { replicas, engines } = cluster(2, { pullLimit: 7, batchOpsMax: 3 });
+    for (let i = 0; i < 50; i++) replicas[0].local();
+    wire(replicas, engines, [[0, 1]]);
+    assert.equal(replicas[1].ops.size, 50);
+  });
+
+  test("ops shed by a full queue are still delivered by anti-entropy", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, antiEntropyIntervalMs: 1000 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    const ops = Array.from({ length: 100 }, () => replicas[0].local());
+    engines[0].localOps(ops);
+    assert.equal(engines[0].stats.opsShed, 90);
+    net.deliver(0, engines[0].flush());
+    assert.equal(replicas[1].ops.size, 10, "only the queued ops went out with the push");
+    net.deliver(1, engines[1].tick(1000));
+    assert.equal(replicas[1].ops.size, 100, "the periodic pull repaired the rest");
+  });
+
+  test("the inflight window pauses sending until acks arrive", () => {
+    const { replicas, engines } = cluster(2, { batchOpsMax: 2, inflightBatchesMax: 2 });
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 10 }, () => replicas[0].local()));
+    const first = engines[0].flush();
+    assert.equal(first.length, 2, "two batches fill the window");
+    assert.equal(engines[0].flush().length, 0, "nothing more until an ack");
+    const ack = engines[1].receive(replicas[0].nodeId, first[0].message, 0);
+    const next = engines[0].receive(replicas[1].nodeId, ack[0].message, 0);
+    assert.equal(next.length, 1, "one ack frees one slot");
+  });
+
+  test("messages from a peer that is not connected are ignored", () => {
+    const { replicas, engines } = cluster(2);
+    const out = engines[0].receive(replicas[1].nodeId, { type: "PushOps", batchId: 1, ops: [replicas[1].local()] }, 0);
+    assert.deepEqual(out, []);
+    assert.equal(replicas[0].ops.size, 0);
+  });
+
+  test("vectorCovers compares per origin", () => {
+    const a = new Map([[id(1), 3]]);
+    assert.ok(vectorCovers(a, new Map([[id(1), 2]])));
+    assert.ok(!vectorCovers(a, new Map([[id(2), 1]])));
+    assert.ok(vectorCovers(a, new Map()));
+  });
+});
