@@ -82,6 +82,14 @@ export class HybridClock {
     this.#last = remote;
   }
 
+  /**
+   * Moves the clock past `stamp` without the drift check: for a local op that must be ordered
+   * after an element this replica already holds (an RGA insert after its parent).
+   */
+  advancePast(stamp: HlcTimestamp): void {
+    if (stamp > this.#last) this.#last = stamp;
+  }
+
   /** The greatest stamp issued or received so far (persisted to survive restarts). */
   last(): HlcTimestamp {
     return this.#last as HlcTimestamp;

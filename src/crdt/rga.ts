@@ -91,6 +91,16 @@ export class Rga implements Crdt<RgaCell> {
     return this.#lookup(id) !== undefined;
   }
 
+  /** true for a tombstone, false for a live element, undefined for an unknown id. */
+  isDeleted(id: OpId): boolean | undefined {
+    return this.#lookup(id)?.deleted;
+  }
+
+  /** The HLC stamp of an element's insert (a new child must be stamped after it). */
+  timestampOf(id: OpId): HlcTimestamp | undefined {
+    return this.#lookup(id)?.timestamp as HlcTimestamp | undefined;
+  }
+
   /** The id of the visible element at `index` (0-based), for position-based editing. */
   idAt(index: number): OpId | undefined {
     if (index < 0 || index >= this.#visible) return undefined;

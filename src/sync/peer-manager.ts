@@ -82,7 +82,10 @@ export class PeerManager<Op> {
   async start(): Promise<void> {
     const { listen, transport, tickIntervalMs } = this.#options;
     if (listen !== undefined) this.#listener = await transport.listen(listen, (c) => this.#adopt(c));
-    this.#ticker = setInterval(() => this.#send(this.#options.engine.tick(this.#options.nowMs())), tickIntervalMs);
+    this.#ticker = setInterval(
+      () => this.#send(this.#options.engine.tick(this.#options.nowMs())),
+      tickIntervalMs,
+    );
     this.#ticker.unref();
     for (const target of this.#targets) this.#dial(target);
   }
@@ -207,7 +210,11 @@ export class PeerManager<Op> {
     }
     this.#connections.set(peer, connection);
     this.#options.onPeerEvent?.("connected", peer);
-    logger.info("peer connected", { nodeId: peer, address: connection.remoteAddress, outbound: connection.outbound });
+    logger.info("peer connected", {
+      nodeId: peer,
+      address: connection.remoteAddress,
+      outbound: connection.outbound,
+    });
     this.#send(engine.peerConnected(peer, connection.remoteVersionVector, this.#options.nowMs()));
     void this.#pump(connection);
   }
@@ -245,7 +252,11 @@ export class PeerManager<Op> {
       if (connection === undefined) continue;
       connection.send(message).catch((error: unknown) => {
         this.#options.onSendError?.(error);
-        this.#options.logger.debug("send failed", { nodeId: peer, type: message.type, error: describeError(error) });
+        this.#options.logger.debug("send failed", {
+          nodeId: peer,
+          type: message.type,
+          error: describeError(error),
+        });
       });
     }
   }

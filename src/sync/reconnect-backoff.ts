@@ -17,9 +17,16 @@ export function peerHealth(consecutiveFailures: number, policy: BackoffPolicy): 
 }
 
 /** Delay before the next dial after `consecutiveFailures` failures; `random01` in [0, 1). */
-export function reconnectDelayMs(consecutiveFailures: number, policy: BackoffPolicy, random01: number): number {
+export function reconnectDelayMs(
+  consecutiveFailures: number,
+  policy: BackoffPolicy,
+  random01: number,
+): number {
   if (peerHealth(consecutiveFailures, policy) === "dead") return policy.maxDelayMs;
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, consecutiveFailures - 1));
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.initialDelayMs * 2 ** Math.max(0, consecutiveFailures - 1),
+  );
   // Half fixed, half jitter: never hammer, and never let a whole cluster redial in lockstep.
   return Math.round(ceiling / 2 + (ceiling / 2) * random01);
 }

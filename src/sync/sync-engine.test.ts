@@ -66,7 +66,8 @@ function wire(replicas: LogReplica[], engines: SyncEngine<TestOp>[], links: [num
       const { from: sender, o } = queue.shift()!;
       const to = byId.get(o.peer)!;
       delivered++;
-      for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0)) queue.push({ from: to, o: next });
+      for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0))
+        queue.push({ from: to, o: next });
     }
   };
   for (const [a, b] of links) {
@@ -131,7 +132,11 @@ describe("SyncEngine", () => {
   });
 
   test("ops shed by a full queue are still delivered by anti-entropy", () => {
-    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, antiEntropyIntervalMs: 1000 });
+    const { replicas, engines } = cluster(2, {
+      queuedOpsLimit: 10,
+      inflightBatchesMax: 1,
+      antiEntropyIntervalMs: 1000,
+    });
     const net = wire(replicas, engines, [[0, 1]]);
     const ops = Array.from({ length: 100 }, () => replicas[0].local());
     engines[0].localOps(ops);
@@ -156,7 +161,11 @@ describe("SyncEngine", () => {
 
   test("messages from a peer that is not connected are ignored", () => {
     const { replicas, engines } = cluster(2);
-    const out = engines[0].receive(replicas[1].nodeId, { type: "PushOps", batchId: 1, ops: [replicas[1].local()] }, 0);
+    const out = engines[0].receive(
+      replicas[1].nodeId,
+      { type: "PushOps", batchId: 1, ops: [replicas[1].local()] },
+      0,
+    );
     assert.deepEqual(out, []);
     assert.equal(replicas[0].ops.size, 0);
   });

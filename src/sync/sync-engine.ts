@@ -181,7 +181,8 @@ export class SyncEngine<Op> {
     const out: Outgoing<Op>[] = [];
     for (const session of this.#sessions.values()) {
       out.push(...this.#drain(session));
-      if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs) out.push(this.#pull(session, nowMs));
+      if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs)
+        out.push(this.#pull(session, nowMs));
     }
     return out;
   }

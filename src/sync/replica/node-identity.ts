@@ -17,7 +17,8 @@ export async function loadOrCreateNodeId(
   const stored = backend.get(NODE_ID_KEY);
   if (stored !== undefined) {
     const text = Buffer.from(recordPayload(stored, "node id")).toString("latin1");
-    if (!isNodeId(text)) throw new ReplicaStoreError(`stored node id is not a NodeId (${text.length} characters)`);
+    if (!isNodeId(text))
+      throw new ReplicaStoreError(`stored node id is not a NodeId (${text.length} characters)`);
     return text;
   }
   const nodeId = randomNodeId(randomBytes);

@@ -80,7 +80,10 @@ export class OpLogIndex {
     let victim: NodeId | undefined;
     let victimSeqs: number[] = [];
     for (const [origin, seqs] of this.#seqs) {
-      if (seqs.length > victimSeqs.length || (seqs.length === victimSeqs.length && victim !== undefined && origin < victim)) {
+      if (
+        seqs.length > victimSeqs.length ||
+        (seqs.length === victimSeqs.length && victim !== undefined && origin < victim)
+      ) {
         victim = origin;
         victimSeqs = seqs;
       }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import type { CrdtFamily } from "../../crdt/op.ts";
 import { FAMILY_DEFINITIONS, familyOfCode } from "../../crdt/crdt-families.ts";
-import type { NodeId } from "../../identity/node-id.ts";
-import { NumaxError } from "../../errors/numax-error.ts";
+import type { CrdtFamily } from "../../crdt/op.ts";
 import type { OpId } from "../../crdt/op-id.ts";
+import { NumaxError } from "../../errors/numax-error.ts";
+import type { NodeId } from "../../identity/node-id.ts";
 
 /**
  * Where replicated state lives in the store, all under the reserved `__nx/` namespace:
@@ -23,7 +23,15 @@ export const RECORD_FORMAT_VERSION = 1;
 
 export const CELL_KEY_INLINE_MAX = 512;
 
-const text = (s: string): Buffer => Buffer.from(s, "latin1");
+/**
+ * Keys and values handed to the store are plain Uint8Arrays: a Buffer's `slice` is a view, not a
+ * copy, and code that derives range bounds with `slice` would write into our constants.
+ */
+function plain(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "latin1"));
 
 export const NODE_ID_KEY = text("__nx/node/id");
 export const CLOCK_KEY = text("__nx/clock");
@@ -39,20 +47,20 @@ export class ReplicaStoreError extends NumaxError {
   }
 }
 
-export function originKey(prefix: Buffer, origin: NodeId): Buffer {
+export function originKey(prefix: Uint8Array, origin: NodeId): Uint8Array {
   const key = Buffer.allocUnsafe(prefix.length + 16);
-  prefix.copy(key, 0);
+  key.set(prefix, 0);
   key.write(origin, prefix.length, 16, "hex");
-  return key;
+  return plain(key);
 }
 
-export function opIdKey(prefix: Buffer, id: OpId): Buffer {
+export function opIdKey(prefix: Uint8Array, id: OpId): Uint8Array {
   const key = Buffer.allocUnsafe(prefix.length + 24);
-  prefix.copy(key, 0);
+  key.set(prefix, 0);
   key.write(id.origin, prefix.length, 16, "hex");
   key.writeUIntBE(Math.floor(id.seq / 2 ** 32), prefix.length + 16, 4);
   key.writeUInt32BE(id.seq >>> 0, prefix.length + 20);
-  return key;
+  return plain(key);
 }
 
 /** The origin and sequence at the end of an `opIdKey` key. */
@@ -70,30 +78,32 @@ export function parseOriginKey(key: Uint8Array, prefixLength: number): NodeId {
 }
 
 /** The key prefix of one CRDT's cells. */
-export function crdtObjectPrefix(family: CrdtFamily, key: string): Buffer {
+export function crdtObjectPrefix(family: CrdtFamily, key: string): Uint8Array {
   const keyLength = Buffer.byteLength(key);
   const prefix = Buffer.allocUnsafe(CRDT_PREFIX.length + 3 + keyLength);
-  CRDT_PREFIX.copy(prefix, 0);
+  prefix.set(CRDT_PREFIX, 0);
   prefix[CRDT_PREFIX.length] = FAMILY_DEFINITIONS[family].code;
   prefix.writeUInt16BE(keyLength, CRDT_PREFIX.length + 1);
   prefix.write(key, CRDT_PREFIX.length + 3, "utf8");
-  return prefix;
+  return plain(prefix);
 }
 
-export function cellStorageKey(objectPrefix: Buffer, cellKey: Uint8Array): Buffer {
-  if (cellKey.length <= CELL_KEY_INLINE_MAX) {
-    const key = Buffer.allocUnsafe(objectPrefix.length + 1 + cellKey.length);
-    objectPrefix.copy(key, 0);
-    key[objectPrefix.length] = 0;
-    key.set(cellKey, objectPrefix.length + 1);
-    return key;
-  }
-  const digest = createHash("sha256").update(cellKey).digest();
-  return Buffer.concat([objectPrefix, Buffer.of(1), digest]);
+export function cellStorageKey(objectPrefix: Uint8Array, cellKey: Uint8Array): Uint8Array {
+  const inline = cellKey.length <= CELL_KEY_INLINE_MAX;
+  const tail = inline ? cellKey : createHash("sha256").update(cellKey).digest();
+  const key = new Uint8Array(objectPrefix.length + 1 + tail.length);
+  key.set(objectPrefix, 0);
+  key[objectPrefix.length] = inline ? 0 : 1;
+  key.set(tail, objectPrefix.length + 1);
+  return key;
 }
 
 /** The family and key of a stored cell, and the length of its object prefix. */
-export function parseCellStorageKey(storageKey: Uint8Array): { family: CrdtFamily; key: string; prefixLength: number } {
+export function parseCellStorageKey(storageKey: Uint8Array): {
+  family: CrdtFamily;
+  key: string;
+  prefixLength: number;
+} {
   const view = Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.length);
   const at = CRDT_PREFIX.length;
   const family = view.length >= at + 3 ? familyOfCode(view[at]) : undefined;
@@ -105,8 +115,8 @@ export function parseCellStorageKey(storageKey: Uint8Array): { family: CrdtFamil
 }
 
 /** A record value: the format version byte, then the payload. */
-export function withVersion(payload: Uint8Array): Buffer {
-  const record = Buffer.allocUnsafe(payload.length + 1);
+export function withVersion(payload: Uint8Array): Uint8Array {
+  const record = new Uint8Array(payload.length + 1);
   record[0] = RECORD_FORMAT_VERSION;
   record.set(payload, 1);
   return record;
@@ -121,4 +131,3 @@ export function recordPayload(record: Uint8Array, what: string): Uint8Array {
   }
   return record.subarray(1);
 }
-

@@ -1,5 +1,5 @@
-import type { NodeId } from "../../identity/node-id.ts";
 import type { VersionVector } from "../../crdt/version-vector.ts";
+import type { NodeId } from "../../identity/node-id.ts";
 
 /** Changes to persist after `markSeen` calls. */
 export interface SeenChanges {

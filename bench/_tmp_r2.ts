@@ -1,0 +1,14 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
+import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
+const dir = mkdtempSync(join(tmpdir(), "nx-r-"));
+const backend = await openLmdbBackend({ path: dir });
+const r = openReplicatedState({ backend, nodeId: "0123456789abcdef0123456789abcdef" as any });
+for (let i = 0; i < 5; i++) r.gcounterInc("visits", 1n);
+r.flush();
+console.log([...backend.range({ prefix: Buffer.from("__nx/") })].map(([k, v]) => [Buffer.from(k).toString("latin1"), v.length]));
+console.log([...backend.range({ prefix: new Uint8Array(Buffer.from("__nx/")) })].length);
+await backend.close();
+rmSync(dir, { recursive: true });
