@@ -10,8 +10,9 @@
 // Guests:
 //   examples/<name>/assembly/index.ts  -> examples/<name>/build/<name>.wasm   (AssemblyScript)
 //   examples/<name>/main.c             -> examples/<name>/build/<name>.wasm   (C, when clang can target wasm32)
+//   bench/guests/<name>/...            -> bench/guests/<name>/build/<name>.wasm (the load gates' guests, same rules)
 //   test/guests/<name>.ts, sdk/assemblyscript/tests/<name>.ts -> <dir>/build/<name>.wasm
-// AssemblyScript options come from the guest's own asconfig.json (examples/<name>/asconfig.json
+// AssemblyScript options come from the guest's own asconfig.json (<project>/asconfig.json
 // or <dir>/<name>.asconfig.json) when it has one, else from sdk/assemblyscript/asconfig.json.
 //
 // Up to date means: the output exists and a stamp next to it (<name>.inputs.json) records the
@@ -35,6 +36,8 @@ import { fileURLToPath } from "node:url";
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SDK_ASCONFIG = "sdk/assemblyscript/asconfig.json";
 const TEST_GUEST_DIRS = ["test/guests", "sdk/assemblyscript/tests"];
+/** Folders whose subfolders are guest projects: <name>/assembly/index.ts or <name>/main.c. */
+const PROJECT_GUEST_DIRS = ["examples", "bench/guests"];
 const C_FLAGS = ["--target=wasm32", "-O2", "-nostdlib", "-ffreestanding", "-Wall", "-Werror", "-Isdk/c"];
 const C_LINK_FLAGS = ["-Wl,--no-entry", "-Wl,--export=run", "-Wl,--strip-debug"];
 const CLANG_INSTALL_HINT = "apt-get install -y clang lld";
@@ -124,21 +127,23 @@ class Tree {
 
 function discoverGuests(tree: Tree): Guest[] {
   const guests: Guest[] = [];
-  for (const name of tree.list("examples")) {
-    const dir = `examples/${name}`;
-    const output = `${dir}/build/${name}.wasm`;
-    if (tree.exists(`${dir}/assembly/index.ts`)) {
-      const own = `${dir}/asconfig.json`;
-      const config = tree.exists(own) ? own : SDK_ASCONFIG;
-      guests.push({
-        name,
-        language: "assemblyscript",
-        sources: [`${dir}/assembly/index.ts`],
-        output,
-        config,
-      });
-    } else if (tree.exists(`${dir}/main.c`)) {
-      guests.push({ name, language: "c", sources: [`${dir}/main.c`], output });
+  for (const projects of PROJECT_GUEST_DIRS) {
+    for (const name of tree.list(projects)) {
+      const dir = `${projects}/${name}`;
+      const output = `${dir}/build/${name}.wasm`;
+      if (tree.exists(`${dir}/assembly/index.ts`)) {
+        const own = `${dir}/asconfig.json`;
+        const config = tree.exists(own) ? own : SDK_ASCONFIG;
+        guests.push({
+          name,
+          language: "assemblyscript",
+          sources: [`${dir}/assembly/index.ts`],
+          output,
+          config,
+        });
+      } else if (tree.exists(`${dir}/main.c`)) {
+        guests.push({ name, language: "c", sources: [`${dir}/main.c`], output });
+      }
     }
   }
   for (const dir of TEST_GUEST_DIRS) {

@@ -114,6 +114,55 @@ describe("nx run: success", () => {
   });
 });
 
+describe("nx run: settings", () => {
+  test("limits come from the config file; a flag overrides the file", async () => {
+    await writeFixture(dir, "spin");
+    writeFileSync(join(dir, "limits.toml"), "[limits]\ncpu_ms_per_run = 200\n");
+    const fromFile = await runNx(
+      ["run", "spin.wasm", "--config", "limits.toml", "--datastore-path", "data-cfg"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(fromFile.code, EXIT_RUN_FAILED);
+    assert.match(
+      fromFile.stderr,
+      /^nx: error: spin\.wasm: CPU budget exceeded after \d+ ms \(cpu_ms_per_run = 200\)/,
+    );
+    const args = [
+      "run",
+      "spin.wasm",
+      "--config",
+      "limits.toml",
+      "--cpu-ms-per-run",
+      "300",
+      "--datastore-path",
+      "data-cfg",
+    ];
+    const fromFlag = await runNx(args, { cwd: dir });
+    assert.match(fromFlag.stderr, /\(cpu_ms_per_run = 300\)/);
+  });
+
+  test("an invalid limit is a usage error", async () => {
+    await writeFixture(dir, "hello");
+    const result = await runNx(["run", "hello.wasm", "--memory-max-mb", "lots"], { cwd: dir });
+    assert.equal(result.code, EXIT_USAGE);
+    // The configuration layer lists every problem, one line each, after its summary line.
+    assert.match(
+      result.stderr,
+      /^nx: error: invalid configuration [^\n]*\n {2}limits\.memory_max_mb \(--memory-max-mb\): /,
+    );
+    assert.equal(result.stdout, "");
+  });
+
+  test("-v raises the log level to debug", async () => {
+    await writeFixture(dir, "hello");
+    const result = await runNx(["run", "hello.wasm", "-v", "--datastore-path", "data-verbose"], { cwd: dir });
+    assert.equal(result.code, EXIT_OK);
+    assert.match(result.stderr, /DEBUG/);
+  });
+});
+
 describe("nx run: the store persists across runs", () => {
   test("a value written by one run is read by the next", async () => {
     await writeFixture(dir, "db-write");

@@ -38,11 +38,12 @@ describe("runaway guest", () => {
     assert.equal(result.failure.kind, "cpu_budget");
     assert.match(
       result.failure.message,
-      /^CPU budget exceeded after 6\d\d ms \(cpu_ms_per_run = 600\) in function spin$/,
+      /^CPU budget exceeded after \d+ ms \(cpu_ms_per_run = 600\) in function spin$/,
     );
     assert.equal(result.failure.functionName, "spin");
+    // Wall-clock accounting: a busy machine can deschedule the process between two checks.
     assert.ok(
-      guest.governor.usedMs >= 600 && guest.governor.usedMs < 900,
+      guest.governor.usedMs >= 600 && guest.governor.usedMs < 1600,
       `used ${guest.governor.usedMs} ms`,
     );
     // A blocked event loop would fire the interval at most once; a serving one fires it about
@@ -86,30 +87,36 @@ describe("runaway guest", () => {
       cwd: dir,
     });
     assert.equal(result.code, EXIT_RUN_FAILED);
-    assert.match(
-      result.stderr,
-      /^nx: error: spin\.wasm: CPU budget exceeded after [34]\d\d ms \(cpu_ms_per_run = 300\) in function spin\n$/,
-    );
+    const match =
+      /^nx: error: spin\.wasm: CPU budget exceeded after (\d+) ms \(cpu_ms_per_run = 300\) in function spin\n$/.exec(
+        result.stderr,
+      );
+    assert.ok(match !== null, result.stderr);
+    assert.ok(Number(match[1]) >= 300, "stopped at, not before, its budget");
   });
 
   test("nx run: SIGTERM stops a runaway guest without a budget and exits promptly", async () => {
-    await writeFixture(dir, "spin");
-    let signalledAtMs = 0;
-    const result = await runNx(["run", "spin.wasm", "--datastore-path", "data", "--shutdown-timeout", "5s"], {
+    await writeFixture(dir, "print-then-spin");
+    let signalledAtMs: number | undefined;
+    const args = ["run", "print-then-spin.wasm", "--datastore-path", "data", "--shutdown-timeout", "5s"];
+    const result = await runNx(args, {
       cwd: dir,
-      onSpawn: (pid) => {
+      onStdout: (text, pid) => {
+        if (signalledAtMs !== undefined || !text.includes("spinning")) return;
+        signalledAtMs = Number.POSITIVE_INFINITY;
+        // The signal must reach a process whose guest is computing: give it a moment first.
         setTimeout(() => {
           signalledAtMs = performance.now();
           process.kill(pid, "SIGTERM");
-        }, 1500);
+        }, 200);
       },
     });
+    assert.equal(result.signal, null, "the process handled the signal");
     assert.equal(result.code, EXIT_RUN_FAILED);
-    assert.equal(result.stderr, "nx: error: spin.wasm: guest stopped: interrupted by SIGTERM\n");
-    assert.ok(
-      result.exitAtMs - signalledAtMs < 2000,
-      `exited ${Math.round(result.exitAtMs - signalledAtMs)} ms after SIGTERM`,
-    );
+    assert.equal(result.stdout, "spinning\n");
+    assert.equal(result.stderr, "nx: error: print-then-spin.wasm: guest stopped: interrupted by SIGTERM\n");
+    const afterSignalMs = result.exitAtMs - (signalledAtMs ?? 0);
+    assert.ok(afterSignalMs < 4000, `exited ${Math.round(afterSignalMs)} ms after SIGTERM`);
   });
 });
 

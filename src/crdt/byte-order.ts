@@ -1,6 +1,6 @@
 /** Unsigned lexicographic order of byte strings (the store's key order and the ABI's "field order"). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const d = a[i] - b[i];
     if (d !== 0) return d;

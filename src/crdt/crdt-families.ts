@@ -1,3 +1,4 @@
+import { bytesKey } from "./byte-order.ts";
 import type { Crdt } from "./crdt.ts";
 import {
   booleanCodec,
@@ -12,13 +13,14 @@ import {
   unionCodec,
   type ValueCodec,
 } from "./field-codec.ts";
-import { type GCounterCell, GCounter } from "./g-counter.ts";
+import { GCounter, type GCounterCell } from "./g-counter.ts";
 import { LwwMap, type LwwMapCell } from "./lww-map.ts";
 import { LwwRegister, type LwwRegisterCell } from "./lww-register.ts";
 import type { CrdtFamily } from "./op.ts";
 import { MAX_REMOVE_TAGS, MAX_VALUE_BYTES } from "./op-codec.ts";
-import { type OrSetCell, OrSet } from "./or-set.ts";
-import { type PNCounterCell, PNCounter } from "./pn-counter.ts";
+import { formatOpId } from "./op-id.ts";
+import { OrSet, type OrSetCell } from "./or-set.ts";
+import { PNCounter, type PNCounterCell } from "./pn-counter.ts";
 import { Rga, type RgaCell } from "./rga.ts";
 
 export interface FamilyTypes {
@@ -45,6 +47,8 @@ export interface FamilyDefinition<F extends CrdtFamily> {
    * (timestamp, origin), so reading them in key order yields parents before children.
    */
   cellKey(cell: CellOf<F>): Uint8Array;
+  /** The same identity as a string, cheap to compute: for maps of cells waiting to be stored. */
+  cellId(cell: CellOf<F>): string;
 }
 
 const bytes = bytesCodec(MAX_VALUE_BYTES);
@@ -79,6 +83,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
     create: () => new GCounter(),
     cellCodec: recordCodec<GCounterCell>("gcounter cell", { origin: nodeIdCodec, slot: u64Codec }),
     cellKey: (cell) => nodeIdBytes(cell.origin),
+    cellId: (cell) => cell.origin,
   },
   pncounter: {
     family: "pncounter",
@@ -90,6 +95,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
       negative: u64Codec,
     }),
     cellKey: (cell) => nodeIdBytes(cell.origin),
+    cellId: (cell) => cell.origin,
   },
   lww_register: {
     family: "lww_register",
@@ -101,6 +107,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
       value: bytes,
     }),
     cellKey: () => EMPTY,
+    cellId: () => "",
   },
   lww_map: {
     family: "lww_map",
@@ -113,6 +120,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
       value: optionalCodec(bytes),
     }),
     cellKey: (cell) => cell.field,
+    cellId: (cell) => bytesKey(cell.field),
   },
   orset: {
     family: "orset",
@@ -120,6 +128,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
     create: () => new OrSet(),
     cellCodec: recordCodec<OrSetCell>("orset cell", { element: bytes, tags, removed: tags }),
     cellKey: (cell) => cell.element,
+    cellId: (cell) => bytesKey(cell.element),
   },
   rga: {
     family: "rga",
@@ -139,6 +148,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
       delete: { code: 2, fields: { target: opIdCodec } },
     }),
     cellKey: rgaCellKey,
+    cellId: (cell) => (cell.type === "element" ? `e${formatOpId(cell.id)}` : `d${formatOpId(cell.target)}`),
   },
 };
 

@@ -67,7 +67,8 @@ export const u64Codec: ValueCodec<bigint> = {
   expected: "an unsigned 64-bit integer",
   toMsgpack: (value) => (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value),
   fromMsgpack(raw, path) {
-    if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) return BigInt(raw);
+    // msgpackr hands back integers up to 2^53 (exact in a double) as numbers, larger ones as bigint.
+    if (typeof raw === "number" && Number.isInteger(raw) && raw >= 0 && raw <= 2 ** 53) return BigInt(raw);
     if (typeof raw === "bigint" && isU64(raw)) return raw;
     return malformed(path, this.expected, raw);
   },
@@ -84,7 +85,9 @@ export const u64Codec: ValueCodec<bigint> = {
 export function safeUintCodec<T extends number = number>(min: number): ValueCodec<T> {
   const expected = `an integer from ${min} to 2^53-1`;
   const check = (raw: unknown, path: string): T =>
-    typeof raw === "number" && Number.isSafeInteger(raw) && raw >= min ? (raw as T) : malformed(path, expected, raw);
+    typeof raw === "number" && Number.isSafeInteger(raw) && raw >= min
+      ? (raw as T)
+      : malformed(path, expected, raw);
   return { expected, toMsgpack: (v) => v, fromMsgpack: check, toJson: (v) => v, fromJson: check };
 }
 
@@ -100,10 +103,24 @@ export function textCodec(maxBytes: number): ValueCodec<string> {
   return { expected, toMsgpack: (v) => v, fromMsgpack: check, toJson: (v) => v, fromJson: check };
 }
 
+/** NodeIds a replica meets are few (its peers): their bytes are kept rather than re-encoded per op. */
+const nodeIdBytesCache = new Map<NodeId, Uint8Array>();
+const NODE_ID_BYTES_CACHE_MAX = 4096;
+
+function nodeIdBytes(value: NodeId): Uint8Array {
+  let bytes = nodeIdBytesCache.get(value);
+  if (bytes === undefined) {
+    if (nodeIdBytesCache.size >= NODE_ID_BYTES_CACHE_MAX) nodeIdBytesCache.clear();
+    bytes = new Uint8Array(Buffer.from(value, "hex"));
+    nodeIdBytesCache.set(value, bytes);
+  }
+  return bytes;
+}
+
 /** NodeId: 16 bytes in msgpack, 32 lowercase hex characters in JSON. */
 export const nodeIdCodec: ValueCodec<NodeId> = {
   expected: "a NodeId",
-  toMsgpack: (value) => Buffer.from(value, "hex"),
+  toMsgpack: nodeIdBytes,
   fromMsgpack(raw, path) {
     if (!(raw instanceof Uint8Array) || raw.length !== 16) return malformed(path, "a NodeId (16 bytes)", raw);
     return Buffer.from(raw.buffer, raw.byteOffset, 16).toString("hex") as NodeId;
@@ -123,13 +140,19 @@ export const opIdCodec: ValueCodec<OpId> = {
   toMsgpack: (value) => [nodeIdCodec.toMsgpack(value.origin), value.seq],
   fromMsgpack(raw, path) {
     if (!Array.isArray(raw) || raw.length !== 2) return malformed(path, "an OpId [origin, seq]", raw);
-    return makeOpId(nodeIdCodec.fromMsgpack(raw[0], `${path}.origin`), seqCodec.fromMsgpack(raw[1], `${path}.seq`));
+    return makeOpId(
+      nodeIdCodec.fromMsgpack(raw[0], `${path}.origin`),
+      seqCodec.fromMsgpack(raw[1], `${path}.seq`),
+    );
   },
   toJson: (value) => ({ origin: value.origin, seq: value.seq }),
   fromJson(raw, path) {
     if (!isPlainObject(raw)) return malformed(path, "an OpId { origin, seq }", raw);
     rejectUnknownFields(raw, ["origin", "seq"], path);
-    return makeOpId(nodeIdCodec.fromJson(raw.origin, `${path}.origin`), seqCodec.fromJson(raw.seq, `${path}.seq`));
+    return makeOpId(
+      nodeIdCodec.fromJson(raw.origin, `${path}.origin`),
+      seqCodec.fromJson(raw.seq, `${path}.seq`),
+    );
   },
 };
 
@@ -147,7 +170,8 @@ export function optionalCodec<T>(inner: ValueCodec<T>): ValueCodec<T | undefined
   return {
     expected,
     toMsgpack: (value) => (value === undefined ? null : inner.toMsgpack(value)),
-    fromMsgpack: (raw, path) => (raw === null || raw === undefined ? undefined : inner.fromMsgpack(raw, path)),
+    fromMsgpack: (raw, path) =>
+      raw === null || raw === undefined ? undefined : inner.fromMsgpack(raw, path),
     toJson: (value) => (value === undefined ? null : inner.toJson(value)),
     fromJson: (raw, path) => (raw === null ? undefined : inner.fromJson(raw, path)),
   };
@@ -237,11 +261,19 @@ export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCode
  */
 export function unionCodec<U extends { readonly type: string }>(
   name: string,
-  variants: { readonly [T in U["type"]]: { readonly code: number; readonly fields: FieldCodecs<Omit<Extract<U, { type: T }>, "type">> } },
+  variants: {
+    readonly [T in U["type"]]: {
+      readonly code: number;
+      readonly fields: FieldCodecs<Omit<Extract<U, { type: T }>, "type">>;
+    };
+  },
 ): ValueCodec<U> {
   const byName = new Map<string, { code: number; record: RecordCodec<object> }>();
   const byCode = new Map<number, { type: string; record: RecordCodec<object> }>();
-  for (const [type, variant] of Object.entries(variants) as [string, { code: number; fields: FieldCodecs<object> }][]) {
+  for (const [type, variant] of Object.entries(variants) as [
+    string,
+    { code: number; fields: FieldCodecs<object> },
+  ][]) {
     const record = recordCodec<object>(type, variant.fields);
     byName.set(type, { code: variant.code, record });
     byCode.set(variant.code, { type, record });

@@ -29,7 +29,8 @@ export class LwwMap implements Crdt<LwwMapCell> {
   entries(): readonly (readonly [field: Uint8Array, value: Uint8Array])[] {
     if (this.#liveSorted === undefined) {
       const live: (readonly [Uint8Array, Uint8Array])[] = [];
-      for (const cell of this.#fields.values()) if (cell.value !== undefined) live.push([cell.field, cell.value]);
+      for (const cell of this.#fields.values())
+        if (cell.value !== undefined) live.push([cell.field, cell.value]);
       this.#liveSorted = live.sort((a, b) => compareBytes(a[0], b[0]));
     }
     return this.#liveSorted;
@@ -38,10 +39,20 @@ export class LwwMap implements Crdt<LwwMapCell> {
   applyOp(op: Op): LwwMapCell | undefined {
     const kind = op.kind;
     if (kind.type === "lww_map_set") {
-      return this.mergeCell({ field: kind.field, timestamp: op.timestamp, origin: op.origin, value: kind.value });
+      return this.mergeCell({
+        field: kind.field,
+        timestamp: op.timestamp,
+        origin: op.origin,
+        value: kind.value,
+      });
     }
     if (kind.type === "lww_map_remove") {
-      return this.mergeCell({ field: kind.field, timestamp: op.timestamp, origin: op.origin, value: undefined });
+      return this.mergeCell({
+        field: kind.field,
+        timestamp: op.timestamp,
+        origin: op.origin,
+        value: undefined,
+      });
     }
     return wrongFamily("lww_map", op);
   }

@@ -57,7 +57,8 @@ export function opFromMsgpackValue(raw: unknown, path = "op"): Op {
   if (!Array.isArray(raw) || raw.length < 6) {
     return malformed(path, "an op [version, origin, seq, timestamp, key, kind...]", raw);
   }
-  if (raw[0] !== OP_FORMAT_VERSION) return malformed(`${path}.version`, `op format ${OP_FORMAT_VERSION}`, raw[0]);
+  if (raw[0] !== OP_FORMAT_VERSION)
+    return malformed(`${path}.version`, `op format ${OP_FORMAT_VERSION}`, raw[0]);
   const origin = nodeIdCodec.fromMsgpack(raw[1], `${path}.origin`);
   const seq = seqCodec.fromMsgpack(raw[2], `${path}.seq`);
   const timestamp = timestampCodec.fromMsgpack(raw[3], `${path}.timestamp`);

@@ -49,8 +49,10 @@ export class OrSet implements Crdt<OrSetCell> {
 
   applyOp(op: Op): OrSetCell | undefined {
     const kind = op.kind;
-    if (kind.type === "orset_add") return this.mergeCell({ element: kind.element, tags: [op.id], removed: [] });
-    if (kind.type === "orset_remove") return this.mergeCell({ element: kind.element, tags: [], removed: kind.tags });
+    if (kind.type === "orset_add")
+      return this.mergeCell({ element: kind.element, tags: [op.id], removed: [] });
+    if (kind.type === "orset_remove")
+      return this.mergeCell({ element: kind.element, tags: [], removed: kind.tags });
     return wrongFamily("orset", op);
   }
 

@@ -34,8 +34,10 @@ export class PNCounter implements Crdt<PNCounterCell> {
 
   applyOp(op: Op): PNCounterCell | undefined {
     const kind = op.kind;
-    if (kind.type === "pncounter_inc") return this.mergeCell({ origin: op.origin, positive: kind.slot, negative: 0n });
-    if (kind.type === "pncounter_dec") return this.mergeCell({ origin: op.origin, positive: 0n, negative: kind.slot });
+    if (kind.type === "pncounter_inc")
+      return this.mergeCell({ origin: op.origin, positive: kind.slot, negative: 0n });
+    if (kind.type === "pncounter_dec")
+      return this.mergeCell({ origin: op.origin, positive: 0n, negative: kind.slot });
     return wrongFamily("pncounter", op);
   }
 

@@ -156,7 +156,8 @@ export class Rga implements Crdt<RgaCell> {
       deleted: cell.deleted,
       chunk: undefined,
     };
-    if (this.#pendingDeletes.size > 0 && this.#pendingDeletes.delete(formatOpId(cell.id))) element.deleted = true;
+    if (this.#pendingDeletes.size > 0 && this.#pendingDeletes.delete(formatOpId(cell.id)))
+      element.deleted = true;
     if (cell.parent === undefined) {
       this.#index(element);
       this.#integrate(element, undefined);

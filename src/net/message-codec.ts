@@ -85,6 +85,13 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValu
       };
     case "PushOpsAck":
       return { type: message.type, batchId: message.batchId, applied: message.applied };
+    case "PushState":
+      return {
+        type: message.type,
+        versionVector: versionVectorToWire(message.versionVector),
+        objects: message.objects.map((o) => ({ key: o.key, state: o.state })),
+        final: message.final,
+      };
     case "PullSince":
       return {
         type: message.type,
@@ -110,11 +117,15 @@ function versionVectorToWire(vector: VersionVector): Record<string, number> {
   return wire;
 }
 
+/** CRDT keys are at most 1024 UTF-8 bytes, so at most 1024 UTF-16 code units. */
+const STATE_KEY_LENGTH_MAX = 1024;
+
 const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   Hello: ["type", "nodeId", "protocolVersion", "formats", "preferredFormat", "versionVector"],
   HelloAck: ["type", "chosenFormat", "nodeId", "versionVector"],
   PushOps: ["type", "batchId", "ops"],
   PushOpsAck: ["type", "batchId", "applied"],
+  PushState: ["type", "versionVector", "objects", "final"],
   PullSince: ["type", "versionVector", "limit"],
   Ping: ["type", "nonce"],
   Pong: ["type", "nonce"],
@@ -162,6 +173,13 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> 
       return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec) };
     case "PushOpsAck":
       return { type: messageType, batchId: fields.count("batchId"), applied: fields.count("applied") };
+    case "PushState":
+      return {
+        type: messageType,
+        versionVector: fields.versionVector("versionVector"),
+        objects: fields.stateObjects("objects"),
+        final: fields.boolean("final"),
+      };
     case "PullSince": {
       const limit = fields.count("limit");
       if (limit < 1) throw malformed(messageType, `"limit" must be at least 1`);
@@ -292,6 +310,21 @@ class FieldReader {
       vector.set(origin, sequence);
     }
     return vector;
+  }
+
+  stateObjects(key: string): { key: string; state: Uint8Array }[] {
+    const value = this.#value[key];
+    if (!Array.isArray(value)) throw this.#wrong(key, "an array of {key, state} objects", value);
+    return value.map((item, i) => {
+      if (!isPlainObject(item) || Object.keys(item).length !== 2) {
+        throw malformed(this.#type, `"${key}" #${i} must be a map with exactly "key" and "state"`);
+      }
+      if (typeof item.key !== "string" || item.key.length > STATE_KEY_LENGTH_MAX) {
+        throw malformed(this.#type, `"${key}" #${i}: "key" must be a string of at most ${STATE_KEY_LENGTH_MAX} characters`);
+      }
+      if (!(item.state instanceof Uint8Array)) throw malformed(this.#type, `"${key}" #${i}: "state" must be bytes`);
+      return { key: item.key, state: item.state };
+    });
   }
 
   ops<Op>(key: string, opCodec: OpCodec<Op>): Op[] {

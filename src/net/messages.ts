@@ -70,6 +70,20 @@ export interface PushOpsAckMessage {
   readonly applied: number;
 }
 
+/**
+ * Part of a state snapshot, sent instead of ops the sender's op-log no longer holds (it was
+ * compacted at `op_log_limit`). Each object is one CRDT's whole state, opaque here (`state` is
+ * encoded by the CRDT layer); merging is a state join, safe in any order and any number of times.
+ * Only the `final` part carries the meaning "the receiver now holds everything up to
+ * `versionVector`", so a snapshot cut short by a dropped connection is simply sent again later.
+ */
+export interface PushStateMessage {
+  readonly type: "PushState";
+  readonly versionVector: VersionVector;
+  readonly objects: readonly { readonly key: string; readonly state: Uint8Array }[];
+  readonly final: boolean;
+}
+
 /** Asks for at most `limit` ops the sender of this message does not have according to `versionVector`. */
 export interface PullSinceMessage {
   readonly type: "PullSince";
@@ -100,6 +114,7 @@ export type Message<Op> =
   | HelloAckMessage
   | PushOpsMessage<Op>
   | PushOpsAckMessage
+  | PushStateMessage
   | PullSinceMessage
   | PingMessage
   | PongMessage

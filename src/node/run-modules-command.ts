@@ -1,10 +1,13 @@
 import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
-import type { RunCommandOptions } from "../cli/commands/run.ts";
+import type { RunOnlyOptions } from "../cli/commands/run.ts";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
+import { NUMAX_VERSION } from "../cli/version.ts";
+import { configFlagsFromOptions } from "../config/cli-options.ts";
 import { parseDuration } from "../config/duration.ts";
-import type { ConfigFlags } from "../config/resolve.ts";
+import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
+import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "../observe/logger.ts";
@@ -14,13 +17,20 @@ import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { GuestInstance } from "../wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
+import { monotonicMs } from "../wasm/monotonic-clock.ts";
+import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
  * `nx run <module.wasm>...`: resolves the settings (flags > NX_* > config file > defaults),
  * loads and checks every module first (a bad module fails the command before anything runs),
- * opens the store when a module imports `db_*`, runs the modules one after the other, then
- * flushes the store, so that every write a guest made is on disk when the command exits 0.
+ * starts the node (store when needed; sync with `--listen`; metrics with
+ * `--observability-listen`), runs the modules one after the other, and then:
+ * - without sync: closes the store (flushing it) and exits;
+ * - with `--settle-for`: keeps syncing that long, prints `--print-*` values, exits;
+ * - otherwise (serve mode): keeps syncing until SIGINT/SIGTERM, then shuts down gracefully
+ *   within `--shutdown-timeout` and prints the values.
  *
  * Returns the exit code; every failure is one `nx: error:` line on stderr.
  */
@@ -30,13 +40,20 @@ export const MODULE_CACHE_DIRECTORY = "module-cache";
 
 const EXIT_SIGNAL_TWICE = 130;
 
+type RunOptions = RunOnlyOptions & Readonly<Record<string, unknown>>;
+
+interface PrintRequest {
+  readonly family: CrdtFamilyName;
+  readonly key: string;
+}
+
 interface RunSettings {
-  readonly datastorePath: string;
-  readonly cpuMsPerRun: number | undefined;
-  readonly memoryMaxBytes: number;
+  readonly config: NodeConfig;
   readonly logLevel: LogLevel;
-  readonly logFormat: "text" | "json";
   readonly shutdownTimeoutMs: number;
+  readonly waitBeforeRunMs: number | undefined;
+  readonly settleForMs: number | undefined;
+  readonly prints: readonly PrintRequest[];
 }
 
 /** `verbose` steps down from `level` towards trace. */
@@ -44,28 +61,50 @@ export function raisedLogLevel(level: LogLevel, verbose: number): LogLevel {
   return LOG_LEVELS[Math.max(0, LOG_LEVELS.indexOf(level) - verbose)]!;
 }
 
-async function resolveRunSettings(options: RunCommandOptions): Promise<RunSettings> {
-  const flags: ConfigFlags = {
-    "storage.datastore_path": options.datastorePath,
-    "limits.cpu_ms_per_run": options.cpuMsPerRun,
-    "limits.memory_max_mb": options.memoryMaxMb,
-    "observability.log_level": options.logLevel,
-    "observability.log_format": options.logFormat,
-  };
-  const { config } = await resolveConfig({ flags, env: process.env, configPath: options.config });
-  let shutdownTimeoutMs: number;
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   try {
-    shutdownTimeoutMs = parseDuration(options.shutdownTimeout);
+    return parseDuration(value);
   } catch (error) {
-    throw new NumaxError("USAGE_INVALID_FLAG", `--shutdown-timeout: ${describeError(error)}`);
+    throw new NumaxError("USAGE_INVALID_FLAG", `${flag}: ${describeError(error)}`);
+  }
+}
+
+function printRequests(options: RunOptions): PrintRequest[] {
+  const lists: [CrdtFamilyName, string[] | undefined][] = [
+    ["gcounter", options.printGcounter],
+    ["pncounter", options.printPncounter],
+    ["lww-register", options.printLwwRegister],
+    ["lww-map", options.printLwwMap],
+    ["orset", options.printOrset],
+    ["rga", options.printRga],
+  ];
+  return lists.flatMap(([family, keys]) => (keys ?? []).map((key) => ({ family, key })));
+}
+
+async function resolveRunSettings(options: RunOptions): Promise<RunSettings> {
+  const { flags, configPath } = configFlagsFromOptions(options);
+  const { config } = await resolveConfig({ flags, env: process.env, configPath });
+  const syncEnabled = config.network.listen !== undefined;
+  const prints = printRequests(options);
+  const syncOnly = [
+    ...(prints.length > 0 ? [`--print-${prints[0].family}`] : []),
+    ...(options.settleFor !== undefined ? ["--settle-for"] : []),
+    ...(options.waitBeforeRun !== undefined ? ["--wait-before-run"] : []),
+  ];
+  if (!syncEnabled && syncOnly.length > 0) {
+    throw new NumaxError(
+      "USAGE_NEEDS_SYNC",
+      `${syncOnly[0]} needs sync: add --listen <host:port> (CRDTs exist only on a node with sync)`,
+    );
   }
   return {
-    datastorePath: config.storage.datastorePath,
-    cpuMsPerRun: config.limits.cpuMsPerRun,
-    memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
+    config,
     logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),
-    logFormat: config.observability.logFormat,
-    shutdownTimeoutMs,
+    shutdownTimeoutMs: durationFlag("--shutdown-timeout", options.shutdownTimeout)!,
+    waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
+    settleForMs: durationFlag("--settle-for", options.settleFor),
+    prints,
   };
 }
 
@@ -79,27 +118,31 @@ function exitCodeOf(error: unknown): number {
     : EXIT_RUN_FAILED;
 }
 
-function definedEnv(): Record<string, string> {
+/** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
+function guestVisibleEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !CONFIG_ENV_NAMES.has(name)) env[name] = value;
+  }
   return env;
 }
 
 function guestEnvironment(
   module: GuestModule,
   logger: Logger,
-  store: GuestEnvironment["store"],
+  node: NumaxNode,
   stdout: OutputSink,
   stderr: OutputSink,
 ): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
     moduleId: module.moduleId,
-    store,
+    store: node.guestStore,
+    crdt: node.crdt,
     logger: logger.child("guest").child(module.moduleId),
-    env: definedEnv(),
+    env: guestVisibleEnv(),
     args: [module.moduleId],
-    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+    clock: { nowMs: () => Date.now(), monotonicMs },
     randomFill: (target) => {
       randomFillSync(target);
     },
@@ -111,24 +154,9 @@ function guestEnvironment(
   };
 }
 
-interface OpenedStore {
-  readonly guestStore: GuestEnvironment["store"];
-  close(): Promise<void>;
-}
-
-async function openStore(datastorePath: string, logger: Logger): Promise<OpenedStore> {
-  // lmdb costs tens of milliseconds to load: a guest that never touches the store does not pay it.
-  const [{ openLmdbBackend }, { createGuestStore }] = await Promise.all([
-    import("../store/lmdb-backend.ts"),
-    import("../store/guest-store.ts"),
-  ]);
-  const backend = await openLmdbBackend({ path: datastorePath, logger });
-  return { guestStore: createGuestStore(backend), close: () => backend.close() };
-}
-
 export async function runModulesCommand(
   modulePaths: readonly string[],
-  options: RunCommandOptions,
+  options: RunOptions,
 ): Promise<number> {
   let settings: RunSettings;
   try {
@@ -137,11 +165,12 @@ export async function runModulesCommand(
     reportError(describeError(error));
     return exitCodeOf(error);
   }
-  const logger = createLogger({ level: settings.logLevel, format: settings.logFormat });
+  const { config } = settings;
+  const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
   let datastorePath: string;
   try {
     // A datastore path that cannot be a directory fails here, before anything else touches it.
-    datastorePath = (await prepareDatastore(settings.datastorePath)).datastorePath;
+    datastorePath = (await prepareDatastore(config.storage.datastorePath)).datastorePath;
   } catch (error) {
     reportError(describeError(error));
     return exitCodeOf(error);
@@ -155,7 +184,7 @@ export async function runModulesCommand(
   try {
     for (const path of modulePaths) {
       const module = await loadGuestModuleFile(path, {
-        memoryMaxBytes: settings.memoryMaxBytes,
+        memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
         cache,
         logger: logger.child("wasm"),
       });
@@ -167,26 +196,31 @@ export async function runModulesCommand(
     return exitCodeOf(error);
   }
 
-  let store: OpenedStore | undefined;
-  if (modules.some((module) => importsStore(module.imports))) {
-    try {
-      store = await openStore(datastorePath, logger);
-    } catch (error) {
-      reportError(describeError(error));
-      return exitCodeOf(error);
-    }
+  let node: NumaxNode;
+  try {
+    node = await startNumaxNode({
+      config,
+      logger,
+      needsStore: modules.some((module) => importsStore(module.imports)),
+      version: NUMAX_VERSION,
+    });
+  } catch (error) {
+    reportError(describeError(error));
+    return exitCodeOf(error);
   }
 
   let running: GuestInstance | undefined;
   let interruptedBy: string | undefined;
+  let wakeServe: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
       reportError(`${signal} again: exiting at once`);
       process.exit(EXIT_SIGNAL_TWICE);
     }
     interruptedBy = signal;
-    logger.debug("stopping", { signal, shutdownTimeoutMs: settings.shutdownTimeoutMs });
+    logger.info("shutting down", { signal, shutdownTimeoutMs: settings.shutdownTimeoutMs });
     running?.kill(`interrupted by ${signal}`);
+    wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${options.shutdownTimeout}; exiting`);
       process.exit(EXIT_RUN_FAILED);
@@ -196,7 +230,11 @@ export async function runModulesCommand(
   process.on("SIGTERM", onSignal);
 
   let failed = false;
+  let guestInterrupted = false;
   try {
+    if (node.sync !== undefined && settings.waitBeforeRunMs !== undefined) {
+      await node.sync.waitForPeers(settings.waitBeforeRunMs);
+    }
     const several = modules.length > 1;
     for (const module of modules) {
       if (interruptedBy !== undefined) break;
@@ -206,15 +244,37 @@ export async function runModulesCommand(
       const stderr = several
         ? prefixedLineSink(process.stderr, `[${module.moduleId}] `)
         : passthroughSink(process.stderr);
-      const env = guestEnvironment(module, logger, store?.guestStore, stdout, stderr);
-      running = GuestInstance.create(module, { env, cpuMsPerRun: settings.cpuMsPerRun });
+      const env = guestEnvironment(module, logger, node, stdout, stderr);
+      running = GuestInstance.create(module, { env, cpuMsPerRun: config.limits.cpuMsPerRun });
       const result = await running.run();
+      node.metrics?.guestCpuSeconds.inc(running.governor.usedMs / 1000);
       running = undefined;
       stdout.end();
       stderr.end();
+      node.metrics?.moduleRuns.inc({ result: result.ok ? "ok" : "failed" });
       if (!result.ok) {
         failed = true;
+        if (interruptedBy !== undefined) guestInterrupted = true;
+        const { kind, functionName } = result.failure;
+        node.metrics?.traps.inc({ kind });
+        logger.error("guest failed", { module: module.moduleId, function: functionName, kind });
         reportError(`${module.label}: ${result.failure.message}`);
+      }
+    }
+    if (node.sync !== undefined && interruptedBy === undefined) {
+      if (settings.settleForMs !== undefined) {
+        await new Promise<void>((resolve) => {
+          wakeServe = resolve;
+          setTimeout(resolve, settings.settleForMs);
+        });
+      } else {
+        logger.info("serving until SIGINT or SIGTERM", {
+          nodeId: node.nodeId,
+          listen: node.sync.peers.listenAddress(),
+        });
+        await new Promise<void>((resolve) => {
+          wakeServe = resolve;
+        });
       }
     }
   } catch (error) {
@@ -222,30 +282,43 @@ export async function runModulesCommand(
     reportError(describeError(error));
   }
 
-  if (store !== undefined) {
-    try {
-      await closeWithin(store, settings.shutdownTimeoutMs, options.shutdownTimeout);
-    } catch (error) {
-      failed = true;
-      reportError(describeError(error));
-    }
+  try {
+    await node.sync?.stop();
+    printValues(node, settings.prints, options.json === true);
+    await closeWithin(node, settings.shutdownTimeoutMs, options.shutdownTimeout);
+  } catch (error) {
+    failed = true;
+    reportError(describeError(error));
   }
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  return failed || interruptedBy !== undefined ? EXIT_RUN_FAILED : EXIT_OK;
+  // In serve mode a signal is the normal way to stop; during a guest run it interrupts the guest.
+  return failed || guestInterrupted ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boolean): void {
+  if (node.crdt === undefined || prints.length === 0) return;
+  const crdt = node.crdt;
+  const values = prints.map(({ family, key }) => ({ key, value: readCrdtValue(crdt, family, key) }));
+  if (json) {
+    const body = { nodeId: node.nodeId, values: values.map(({ key, value }) => crdtValueToJson(key, value)) };
+    process.stdout.write(`${JSON.stringify(body)}\n`);
+    return;
+  }
+  for (const { key, value } of values) process.stdout.write(`${formatCrdtLine(key, value)}\n`);
 }
 
 /** Closing flushes: once it resolves, every write the guests made is durable. */
-async function closeWithin(store: OpenedStore, timeoutMs: number, timeoutText: string): Promise<void> {
+async function closeWithin(node: NumaxNode, timeoutMs: number, timeoutText: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new NumaxError("STORE_CLOSE_TIMEOUT", `the store did not flush within ${timeoutText}`)),
+      () => reject(new NumaxError("STORE_CLOSE_TIMEOUT", `the node did not shut down within ${timeoutText}`)),
       timeoutMs,
     );
   });
   try {
-    await Promise.race([store.close(), timeout]);
+    await Promise.race([node.close(), timeout]);
   } finally {
     clearTimeout(timer);
   }

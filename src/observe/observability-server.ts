@@ -22,6 +22,10 @@ export interface ObservabilityServerOptions {
    */
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  /** Called before each /metrics render: refresh gauges and counters read from other layers. */
+  readonly beforeRender?: () => void;
+  /** Read-only JSON answers for paths under `/v1/` (undefined: 404). */
+  readonly introspect?: (path: string) => { status: number; body: unknown } | undefined;
 }
 
 export interface ObservabilityServer {
@@ -104,6 +108,7 @@ export async function startObservabilityServer(
       else sendJson(response, 503, { status: "not_ready", failed, checks });
       return;
     }
+    options.beforeRender?.();
     const body = await metrics.render();
     response.writeHead(200, {
       "content-type": metrics.contentType,
@@ -115,6 +120,13 @@ export async function startObservabilityServer(
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? "/").split("?", 1)[0];
+    if (path.startsWith("/v1/") && options.introspect !== undefined && request.method === "GET") {
+      metrics.observabilityRequests.inc({ path: "/v1" });
+      const answer = options.introspect(path);
+      if (answer === undefined) countError("not_found");
+      sendJson(response, answer?.status ?? 404, answer?.body ?? { error: `no such path ${path}` });
+      return;
+    }
     metrics.observabilityRequests.inc({ path: isEndpointPath(path) ? path : "other" });
     if (!isEndpointPath(path)) {
       countError("not_found");

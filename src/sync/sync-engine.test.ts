@@ -37,6 +37,17 @@ class LogReplica implements SyncReplica<TestOp> {
       .slice(0, limit);
   }
 
+  // This replica never compacts its log, so it never needs or sends snapshots (see the simulator for those).
+  needsSnapshot(): boolean {
+    return false;
+  }
+
+  snapshotParts(): [] {
+    return [];
+  }
+
+  applySnapshotPart(): void {}
+
   applyRemote(ops: readonly TestOp[]): TestOp[] {
     const fresh: TestOp[] = [];
     for (const op of ops) {

@@ -1,5 +1,5 @@
 import type { NodeId } from "../identity/node-id.ts";
-import type { SessionMessage, VersionVector } from "../net/messages.ts";
+import type { PushStateMessage, SessionMessage, VersionVector } from "../net/messages.ts";
 
 /**
  * What the engine needs from the node's replicated state. `applyRemote` de-duplicates by OpId
@@ -10,6 +10,12 @@ export interface SyncReplica<Op> {
   /** Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`. */
   opsSince(vector: VersionVector, limit: number): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];
+  /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
+  needsSnapshot(vector: VersionVector): boolean;
+  /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
+  snapshotParts(): PushStateMessage[];
+  /** Merges a PushState part (a state join); a final part also advances the version vector. */
+  applySnapshotPart(part: PushStateMessage): void;
 }
 
 export interface SyncEngineOptions {
@@ -48,6 +54,8 @@ export interface SyncEngineStats {
   remoteOpsReceived: number;
   remoteOpsApplied: number;
   antiEntropyRounds: number;
+  snapshotsSent: number;
+  snapshotsApplied: number;
 }
 
 interface PeerSession<Op> {
@@ -83,6 +91,8 @@ export class SyncEngine<Op> {
     remoteOpsReceived: 0,
     remoteOpsApplied: 0,
     antiEntropyRounds: 0,
+    snapshotsSent: 0,
+    snapshotsApplied: 0,
   };
 
   constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
@@ -165,10 +175,19 @@ export class SyncEngine<Op> {
         session.inflight.delete(message.batchId);
         return this.#drain(session);
       case "PullSince": {
+        const out: Outgoing<Op>[] = [];
+        if (this.#replica.needsSnapshot(message.versionVector)) {
+          this.stats.snapshotsSent++;
+          for (const part of this.#replica.snapshotParts()) out.push({ peer, message: part });
+        }
         const limit = Math.min(message.limit, this.#options.pullLimit);
-        const ops = this.#replica.opsSince(message.versionVector, limit);
-        return this.#sendBatches(session, ops);
+        out.push(...this.#sendBatches(session, this.#replica.opsSince(message.versionVector, limit)));
+        return out;
       }
+      case "PushState":
+        this.#replica.applySnapshotPart(message);
+        if (message.final) this.stats.snapshotsApplied++;
+        return [];
       case "Ping": // keepalive belongs to the connection, which never hands these up
       case "Pong":
       case "Error":

@@ -146,6 +146,8 @@ export class FuelGovernor {
     this.#refills++;
     if (this.#stopped !== undefined) return NEVER;
     const now = this.#nowMs();
+    // Not accounting (guest code called outside a run): count from here.
+    if (Number.isNaN(this.#runningSince)) this.#runningSince = now;
     this.#usedMs += now - this.#runningSince;
     this.#runningSince = now;
     if (this.#budgetMs !== undefined && this.#usedMs > this.#budgetMs) {

@@ -6,6 +6,7 @@ import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./gu
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
+import { monotonicMs } from "./monotonic-clock.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
 
 /**
@@ -28,7 +29,7 @@ export interface GuestInstanceOptions {
   readonly cpuMsPerRun: number | undefined;
   /** Guest time between two turns of the event loop (default 4 ms). */
   readonly sliceMs?: number;
-  /** Monotonic clock in ms for CPU accounting; default performance.now. */
+  /** Monotonic clock in ms for CPU accounting; default {@link monotonicMs}. */
   readonly nowMs?: () => number;
   /** How the guest hands the event loop a turn; default: wait for setImmediate. */
   readonly yieldToLoop?: () => Promise<void>;
@@ -80,7 +81,7 @@ export class GuestInstance {
     const governor = new FuelGovernor({
       cpuMsPerRun: options.cpuMsPerRun,
       sliceMs: options.sliceMs,
-      nowMs: options.nowMs ?? (() => performance.now()),
+      nowMs: options.nowMs ?? monotonicMs,
       yieldToLoop: options.yieldToLoop,
     });
     const memoryRef: GuestMemoryRef = { memory: undefined };

@@ -8,6 +8,7 @@ import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
 import { type CompiledGuest, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
+import { monotonicMs } from "./monotonic-clock.ts";
 
 /**
  * A guest module ready to instantiate: validated, instrumented (fuel checks, memory cap) and
@@ -105,7 +106,7 @@ export async function loadGuestModuleBytes(
     }
   }
 
-  const startedMs = performance.now();
+  const startedMs = monotonicMs();
   // The instrumenter is only needed on a cache miss: a cached run does not load it at all.
   const { validateAndInstrument } = await import("./compile-guest-module.ts");
   const instrumented = validateAndInstrument(bytes, label, options.memoryMaxBytes);
@@ -125,7 +126,7 @@ export async function loadGuestModuleBytes(
     module: label,
     key,
     fuelChecks: instrumented.fuelChecks,
-    ms: Math.round((performance.now() - startedMs) * 100) / 100,
+    ms: Math.round((monotonicMs() - startedMs) * 100) / 100,
   });
   await options.cache.writeInstrumented(key, instrumented.bytes);
   options.cache.rememberCompiled(key, compiled);

@@ -34,6 +34,12 @@ const GOLDEN: ReadonlyArray<Message<TestOp>> = [
   { type: "HelloAck", chosenFormat: "msgpack", nodeId: NODE_B, versionVector: new Map([[NODE_B, 9]]) },
   { type: "PushOps", batchId: 17, ops: [testOp(1), testOp(300)] },
   { type: "PushOpsAck", batchId: 17, applied: 2 },
+  {
+    type: "PushState",
+    versionVector: new Map([[NODE_A, 40]]),
+    objects: [{ key: "visits", state: new Uint8Array([1, 2, 3, 250]) }],
+    final: true,
+  },
   { type: "PullSince", versionVector: new Map([[NODE_A, 40]]), limit: 1000 },
   { type: "Ping", nonce: 123456 },
   { type: "Pong", nonce: 123456 },

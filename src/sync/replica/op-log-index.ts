@@ -1,25 +1,45 @@
 import type { NodeId } from "../../identity/node-id.ts";
 
+interface Page {
+  /** Ops of the page still in the log. */
+  live: number;
+  /** Ops stored in the page record. */
+  readonly total: number;
+}
+
 /**
- * Which ops the op-log holds: per origin, the sorted sequences, and the floor — the highest
- * sequence ever evicted — below which this replica can no longer serve that origin's ops.
+ * Which ops the op-log holds and where: per origin, the sorted sequences and the store page
+ * holding each op, and the floor — the highest sequence ever evicted — at or below which this
+ * replica no longer serves that origin's ops.
  *
- * Bound: at most `limit` ops (`op_log_limit`). Past it, the lowest-sequence op of the origin
- * holding the most ops is evicted (its effect stays in the CRDT state: the log is for serving
- * peers, not for rebuilding). Evicting by origin keeps each origin's retained ops a contiguous
- * suffix and shares the log fairly: one busy origin cannot push out every other origin's history.
- * A peer whose version vector is below a floor needs a state snapshot instead of ops.
+ * Storage: each group commit writes its new ops as one page record, so logging costs a share of
+ * one write rather than a write per op. A page is deleted once none of its ops is live; when dead
+ * ops in partly live pages exceed the limit, the emptiest page is rewritten (`pageToCompact`).
+ *
+ * Bound: at most `limit` live ops (`op_log_limit`). Past it, the lowest-sequence op of the origin
+ * holding the most ops is evicted. Its effect stays in the CRDT state: the log serves peers, it
+ * is not needed to rebuild. Evicting per origin keeps each origin's retained ops a suffix above
+ * its floor and shares the log fairly: one busy origin cannot push out every other origin's
+ * history. A peer whose version vector is below a floor needs a state snapshot instead of ops.
  */
 export class OpLogIndex {
   readonly #seqs = new Map<NodeId, number[]>();
+  /** origin → seq → page; page -1 while the op waits for the next group commit. */
+  readonly #pageOf = new Map<NodeId, Map<number, number>>();
+  readonly #pages = new Map<number, Page>();
   readonly #floors = new Map<NodeId, number>();
   readonly #limit: number;
   #size = 0;
+  #storedOps = 0;
+  #nextPage = 0;
+  #floorChanges = new Set<NodeId>();
+  #emptiedPages: number[] = [];
 
   constructor(limit: number) {
-    this.#limit = limit;
+    this.#limit = Math.max(1, limit);
   }
 
+  /** Live ops. */
   get size(): number {
     return this.#size;
   }
@@ -32,9 +52,13 @@ export class OpLogIndex {
     return this.#seqs.keys();
   }
 
-  /** Origins with a floor, and their floors. */
   floors(): IterableIterator<[NodeId, number]> {
     return this.#floors.entries();
+  }
+
+  /** The page of a live op (-1: not yet written), undefined when the log does not hold it. */
+  pageOf(origin: NodeId, seq: number): number | undefined {
+    return this.#pageOf.get(origin)?.get(seq);
   }
 
   /** Sequences held for `origin` that are greater than `after`, ascending. */
@@ -51,31 +75,124 @@ export class OpLogIndex {
     return seqs.slice(lo);
   }
 
-  /** Raises the floor (hydration; a snapshot merge covers ops this log never held). */
+  /** Raises the floor (eviction; a snapshot merge covers ops this log never held). */
   raiseFloor(origin: NodeId, floor: number): void {
-    if (floor > this.floor(origin)) this.#floors.set(origin, floor);
+    if (floor <= this.floor(origin)) return;
+    this.#floors.set(origin, floor);
+    this.#floorChanges.add(origin);
   }
 
-  /** Adds an op; returns the ops evicted to stay within the bound (origin, seq). */
+  /** Origins whose floor rose since the last call. */
+  drainFloorChanges(): Set<NodeId> {
+    const changed = this.#floorChanges;
+    this.#floorChanges = new Set();
+    return changed;
+  }
+
+  /** Pages whose last live op was evicted since the last call: delete their records. */
+  drainEmptiedPages(): number[] {
+    const emptied = this.#emptiedPages;
+    this.#emptiedPages = [];
+    return emptied;
+  }
+
+  /**
+   * Adds a new op, waiting for a page. Returns the ops evicted to stay within the bound — the new
+   * op itself when it is the one to go (a late op below its origin's retained suffix).
+   */
   add(origin: NodeId, seq: number): [NodeId, number][] {
-    let seqs = this.#seqs.get(origin);
-    if (seqs === undefined) {
-      seqs = [];
-      this.#seqs.set(origin, seqs);
-    }
-    if (seqs.length === 0 || seqs[seqs.length - 1] < seq) seqs.push(seq);
-    else {
-      let at = seqs.length;
-      while (at > 0 && seqs[at - 1] > seq) at--;
-      if (seqs[at - 1] === seq) return [];
-      seqs.splice(at, 0, seq);
-    }
+    if (!this.#insert(origin, seq, -1)) return [];
     this.#size++;
     const evicted: [NodeId, number][] = [];
     while (this.#size > this.#limit) evicted.push(this.#evictOne());
     return evicted;
   }
 
+  /** The next page number; `assignPage` the ops written in it. */
+  newPage(total: number): number {
+    const page = this.#nextPage++;
+    this.#pages.set(page, { live: 0, total });
+    this.#storedOps += total;
+    return page;
+  }
+
+  assignPage(origin: NodeId, seq: number, page: number): void {
+    this.#pageOf.get(origin)!.set(seq, page);
+    this.#pages.get(page)!.live++;
+  }
+
+  /**
+   * Hydration: re-indexes one op of a stored page (`newPage`/`restorePage` first). Ops at or below
+   * their origin's floor were evicted before the restart and stay dead.
+   */
+  restore(origin: NodeId, seq: number, page: number): void {
+    if (seq <= this.floor(origin) || !this.#insert(origin, seq, page)) return;
+    this.#pages.get(page)!.live++;
+    this.#size++;
+  }
+
+  /** Hydration: registers a stored page. */
+  restorePage(page: number, total: number): void {
+    this.#pages.set(page, { live: 0, total });
+    this.#storedOps += total;
+    if (page >= this.#nextPage) this.#nextPage = page + 1;
+  }
+
+  /** Hydration done: evicts down to the limit (it may have been lowered) and drops empty pages. */
+  finishRestore(): void {
+    while (this.#size > this.#limit) this.#evictOne();
+    for (const [page, state] of this.#pages) if (state.live === 0) this.#dropPage(page);
+  }
+
+  /**
+   * A page worth rewriting with only its live ops, when dead ops kept in partly live pages
+   * outnumber the limit; undefined otherwise. The caller re-stages the live ops (`unassign`)
+   * and deletes the page record.
+   */
+  pageToCompact(): number | undefined {
+    if (this.#storedOps - this.#size <= this.#limit) return undefined;
+    let best: number | undefined;
+    let bestRatio = 2;
+    for (const [page, state] of this.#pages) {
+      const ratio = state.live / state.total;
+      if (ratio < bestRatio) {
+        best = page;
+        bestRatio = ratio;
+      }
+    }
+    return best;
+  }
+
+  /** Compaction: `page`'s live ops wait for a new page; the page is forgotten. */
+  releasePage(page: number, liveOps: readonly [NodeId, number][]): void {
+    for (const [origin, seq] of liveOps) this.#pageOf.get(origin)!.set(seq, -1);
+    const state = this.#pages.get(page)!;
+    this.#pages.delete(page);
+    this.#storedOps -= state.total;
+  }
+
+  /** Indexes the `origin` op at `seq` in `page`; false when already held. */
+  #insert(origin: NodeId, seq: number, page: number): boolean {
+    let seqs = this.#seqs.get(origin);
+    let pages = this.#pageOf.get(origin);
+    if (seqs === undefined || pages === undefined) {
+      seqs = [];
+      pages = new Map();
+      this.#seqs.set(origin, seqs);
+      this.#pageOf.set(origin, pages);
+    }
+    if (pages.has(seq)) return false;
+    if (seqs.length === 0 || seqs[seqs.length - 1] < seq) seqs.push(seq);
+    else {
+      let at = seqs.length;
+      while (at > 0 && seqs[at - 1] > seq) at--;
+      seqs.splice(at, 0, seq);
+    }
+    pages.set(seq, page);
+    return true;
+  }
+
+  /** Evicts the lowest op of the fullest origin. */
   #evictOne(): [NodeId, number] {
     let victim: NodeId | undefined;
     let victimSeqs: number[] = [];
@@ -88,10 +205,29 @@ export class OpLogIndex {
         victimSeqs = seqs;
       }
     }
+    const origin = victim!;
     const seq = victimSeqs.shift()!;
-    if (victimSeqs.length === 0) this.#seqs.delete(victim!);
+    const pages = this.#pageOf.get(origin)!;
+    const page = pages.get(seq)!;
+    pages.delete(seq);
+    if (victimSeqs.length === 0) {
+      this.#seqs.delete(origin);
+      this.#pageOf.delete(origin);
+    }
     this.#size--;
-    this.raiseFloor(victim!, seq);
-    return [victim!, seq];
+    this.raiseFloor(origin, seq);
+    if (page !== -1) {
+      const state = this.#pages.get(page)!;
+      if (--state.live === 0) this.#dropPage(page);
+    }
+    return [origin, seq];
+  }
+
+  #dropPage(page: number): void {
+    const state = this.#pages.get(page);
+    if (state === undefined) return;
+    this.#pages.delete(page);
+    this.#storedOps -= state.total;
+    this.#emptiedPages.push(page);
   }
 }

@@ -12,7 +12,7 @@ import type { NodeId } from "../../identity/node-id.ts";
  *   __nx/clock                                     last HLC stamp issued or received
  *   __nx/vv/<origin:16>                            [contiguous seq, op-log floor] of one origin
  *   __nx/seen/<origin:16><seq:u64be>               a seen op above its origin's contiguous seq
- *   __nx/oplog/<origin:16><seq:u64be>              one op (the op codec's msgpack form)
+ *   __nx/oplog/<page:u64be>                        ops of one group commit: msgpack array of ops (op codec form)
  *   __nx/crdt/<family:u8><keylen:u16be><key><cell> one cell of one CRDT
  *
  * `<cell>` is 0x00 + the family's cell key when that is at most CELL_KEY_INLINE_MAX bytes,
@@ -61,6 +61,20 @@ export function opIdKey(prefix: Uint8Array, id: OpId): Uint8Array {
   key.writeUIntBE(Math.floor(id.seq / 2 ** 32), prefix.length + 16, 4);
   key.writeUInt32BE(id.seq >>> 0, prefix.length + 20);
   return plain(key);
+}
+
+export function pageKey(prefix: Uint8Array, page: number): Uint8Array {
+  const key = Buffer.allocUnsafe(prefix.length + 8);
+  key.set(prefix, 0);
+  key.writeUInt32BE(Math.floor(page / 2 ** 32), prefix.length);
+  key.writeUInt32BE(page >>> 0, prefix.length + 4);
+  return plain(key);
+}
+
+export function parsePageKey(key: Uint8Array, prefixLength: number): number {
+  if (key.length !== prefixLength + 8) throw new ReplicaStoreError(`bad op-log key of ${key.length} bytes`);
+  const view = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return view.readUInt32BE(prefixLength) * 2 ** 32 + view.readUInt32BE(prefixLength + 4);
 }
 
 /** The origin and sequence at the end of an `opIdKey` key. */

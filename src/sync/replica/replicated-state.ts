@@ -1,4 +1,3 @@
-import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import { ClockDriftError, type HlcTimestamp, HybridClock } from "../../crdt/hybrid-clock.ts";
@@ -11,7 +10,7 @@ import {
   type Op,
   type OpKind,
 } from "../../crdt/op.ts";
-import { decodeOp, opToMsgpackValue } from "../../crdt/op-codec.ts";
+import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
 import type { VersionVector } from "../../crdt/version-vector.ts";
 import type { NodeId } from "../../identity/node-id.ts";
@@ -27,16 +26,18 @@ import {
   OPLOG_PREFIX,
   opIdKey,
   originKey,
+  pageKey,
   parseCellStorageKey,
   parseOpIdKey,
   parseOriginKey,
+  parsePageKey,
   ReplicaStoreError,
   recordPayload,
   SEEN_PREFIX,
   VV_PREFIX,
   withVersion,
 } from "./replica-layout.ts";
-import { emptySeenChanges, type SeenChanges, SeenOps } from "./seen-ops.ts";
+import { SeenOps } from "./seen-ops.ts";
 
 /** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
 export const DEFAULT_OP_LOG_LIMIT = 10_000;
@@ -98,16 +99,12 @@ export interface ReplicaStats {
 
 interface ObjectEntry {
   readonly family: CrdtFamily;
+  readonly key: string;
   readonly crdt: Crdt<unknown>;
   /** Storage-key prefix of its cells, computed on first write. */
   prefix: Uint8Array | undefined;
-  readonly key: string;
-}
-
-interface DirtyCell {
-  readonly entry: ObjectEntry;
-  readonly cellKey: Uint8Array;
-  cell: unknown;
+  /** Cells changed since the last flush, by cell id. */
+  readonly dirty: Map<string, unknown>;
 }
 
 /**
@@ -137,11 +134,9 @@ export class ReplicatedState implements CrdtHost {
   #peers: () => readonly PeerInfo[] = () => [];
 
   // Staged writes, flushed together.
-  readonly #dirtyCells = new Map<string, DirtyCell>();
-  readonly #stagedOps = new Map<string, Op>();
-  #evictedOps: [NodeId, number][] = [];
-  readonly #dirtyOrigins = new Set<NodeId>();
-  readonly #seenWrites = new Map<string, { origin: NodeId; seq: number; present: boolean }>();
+  readonly #dirtyEntries = new Set<ObjectEntry>();
+  /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
+  #stagedOps: Op[] = [];
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
@@ -318,11 +313,11 @@ export class ReplicatedState implements CrdtHost {
    * `compactedFor(vector)` and send a snapshot when it names origins.
    */
   opsSince(vector: VersionVector, limit: number): readonly Op[] {
-    const ops: Op[] = [];
+    const ids: [NodeId, number][] = [];
     for (const origin of this.#log.origins()) {
-      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0))
-        ops.push(this.#readLoggedOp(origin, seq));
+      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0)) ids.push([origin, seq]);
     }
+    const ops = this.#readLoggedOps(ids);
     ops.sort(
       (a, b) =>
         a.timestamp - b.timestamp ||
@@ -363,13 +358,10 @@ export class ReplicatedState implements CrdtHost {
         if (changed !== undefined) this.#stageCell(entry, changed);
       }
     }
-    const changes = emptySeenChanges();
     for (const [origin, seq] of snapshot.vector) {
-      this.#seen.advanceTo(origin, seq, changes);
+      this.#seen.advanceTo(origin, seq);
       this.#log.raiseFloor(origin, seq);
-      this.#dirtyOrigins.add(origin);
     }
-    this.#stageSeenChanges(changes);
     this.#flushSoon(1);
   }
 
@@ -394,11 +386,9 @@ export class ReplicatedState implements CrdtHost {
         else this.#backend.put(key, value);
       }
     });
-    this.#dirtyCells.clear();
-    this.#stagedOps.clear();
-    this.#evictedOps = [];
-    this.#dirtyOrigins.clear();
-    this.#seenWrites.clear();
+    for (const entry of this.#dirtyEntries) entry.dirty.clear();
+    this.#dirtyEntries.clear();
+    this.#stagedOps = [];
     this.#stagedOpCount = 0;
     this.#staged = false;
   }
@@ -436,31 +426,16 @@ export class ReplicatedState implements CrdtHost {
 
   #record(op: Op, entry: ObjectEntry, cell: unknown): void {
     if (cell !== undefined) this.#stageCell(entry, cell);
-    this.#stagedOps.set(formatOpId(op.id), op);
-    for (const [origin, seq] of this.#log.add(op.origin, op.id.seq)) {
-      if (!this.#stagedOps.delete(`${origin}:${seq}`)) this.#evictedOps.push([origin, seq]);
-      this.#dirtyOrigins.add(origin);
-    }
-    const changes = emptySeenChanges();
-    this.#seen.markSeen(op.origin, op.id.seq, changes);
-    this.#stageSeenChanges(changes);
+    this.#log.add(op.origin, op.id.seq);
+    this.#stagedOps.push(op);
+    this.#seen.markSeen(op.origin, op.id.seq);
     this.#flushSoon(1);
   }
 
-  #stageSeenChanges(changes: SeenChanges): void {
-    for (const origin of changes.contiguous) this.#dirtyOrigins.add(origin);
-    for (const [origin, seq] of changes.added)
-      this.#seenWrites.set(`${origin}:${seq}`, { origin, seq, present: true });
-    for (const [origin, seq] of changes.dropped)
-      this.#seenWrites.set(`${origin}:${seq}`, { origin, seq, present: false });
-  }
-
   #stageCell(entry: ObjectEntry, cell: unknown): void {
-    const cellKey = (FAMILY_DEFINITIONS[entry.family].cellKey as (c: unknown) => Uint8Array)(cell);
-    const name = `${entry.family}\u0000${entry.key}\u0000${bytesKey(cellKey)}`;
-    const staged = this.#dirtyCells.get(name);
-    if (staged === undefined) this.#dirtyCells.set(name, { entry, cellKey, cell });
-    else staged.cell = cell;
+    const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
+    entry.dirty.set(cellId, cell);
+    this.#dirtyEntries.add(entry);
   }
 
   #flushSoon(ops: number): void {
@@ -486,46 +461,98 @@ export class ReplicatedState implements CrdtHost {
 
   #stagedWrites(): [Uint8Array, Uint8Array | undefined][] {
     const writes: [Uint8Array, Uint8Array | undefined][] = [];
-    for (const dirty of this.#dirtyCells.values()) {
-      const entry = dirty.entry;
+    for (const entry of this.#dirtyEntries) {
       entry.prefix ??= crdtObjectPrefix(entry.family, entry.key);
-      const codec = FAMILY_DEFINITIONS[entry.family].cellCodec as { toMsgpack(c: unknown): unknown };
-      writes.push([
-        cellStorageKey(entry.prefix, dirty.cellKey),
-        withVersion(crdtPackr.pack(codec.toMsgpack(dirty.cell))),
-      ]);
+      const definition = FAMILY_DEFINITIONS[entry.family] as unknown as {
+        cellKey(c: unknown): Uint8Array;
+        cellCodec: { toMsgpack(c: unknown): unknown };
+      };
+      for (const cell of entry.dirty.values()) {
+        const record = withVersion(crdtPackr.pack(definition.cellCodec.toMsgpack(cell)));
+        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
+      }
     }
-    for (const op of this.#stagedOps.values()) {
-      writes.push([opIdKey(OPLOG_PREFIX, op.id), withVersion(crdtPackr.pack(opToMsgpackValue(op)))]);
-    }
-    for (const [origin, seq] of this.#evictedOps)
-      writes.push([opIdKey(OPLOG_PREFIX, makeOpId(origin, seq)), undefined]);
-    for (const origin of this.#dirtyOrigins) {
+    this.#compactOnePage(writes);
+    this.#writePages(writes);
+    for (const page of this.#log.drainEmptiedPages()) writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
+    const seen = this.#seen.drainChanges();
+    for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
+    for (const origin of seen.contiguous) {
       const record = crdtPackr.pack([this.#seen.contiguous(origin), this.#log.floor(origin)]);
       writes.push([originKey(VV_PREFIX, origin), withVersion(record)]);
     }
-    for (const { origin, seq, present } of this.#seenWrites.values()) {
+    for (const { origin, seq, present } of seen.sparse.values()) {
       writes.push([opIdKey(SEEN_PREFIX, makeOpId(origin, seq)), present ? SEEN_RECORD : undefined]);
     }
     writes.push([CLOCK_KEY, withVersion(crdtPackr.pack(this.#clock.last()))]);
     return writes;
   }
 
-  #readLoggedOp(origin: NodeId, seq: number): Op {
-    const id = makeOpId(origin, seq);
-    const staged = this.#stagedOps.get(formatOpId(id));
-    if (staged !== undefined) return staged;
-    const record = this.#backend.get(opIdKey(OPLOG_PREFIX, id));
-    if (record === undefined)
-      throw new ReplicaStoreError(`op-log entry ${formatOpId(id)} is missing from the store`);
-    return decodeOp(recordPayload(record, "op-log entry"));
+  /** Staged ops still waiting for a page go into pages of at most PAGE_BYTES_MAX (estimated). */
+  #writePages(writes: [Uint8Array, Uint8Array | undefined][]): void {
+    let group: Op[] = [];
+    let groupBytes = 0;
+    const emit = (): void => {
+      if (group.length === 0) return;
+      const page = this.#log.newPage(group.length);
+      for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
+      writes.push([pageKey(OPLOG_PREFIX, page), withVersion(crdtPackr.pack(group.map(opToMsgpackValue)))]);
+      group = [];
+      groupBytes = 0;
+    };
+    for (const op of this.#stagedOps) {
+      if (this.#log.pageOf(op.origin, op.id.seq) !== -1) continue;
+      group.push(op);
+      groupBytes += estimatedOpBytes(op);
+      if (groupBytes >= PAGE_BYTES_MAX || group.length >= OPS_PER_BATCH_MAX) emit();
+    }
+    emit();
+  }
+
+  /** Rewrites the emptiest page when dead ops kept in pages exceed the op-log limit. */
+  #compactOnePage(writes: [Uint8Array, Uint8Array | undefined][]): void {
+    const page = this.#log.pageToCompact();
+    if (page === undefined) return;
+    const live = this.#readPage(page).filter((op) => this.#log.pageOf(op.origin, op.id.seq) === page);
+    this.#log.releasePage(
+      page,
+      live.map((op) => [op.origin, op.id.seq]),
+    );
+    this.#stagedOps.push(...live);
+    writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
+  }
+
+  #readPage(page: number): Op[] {
+    const record = this.#backend.get(pageKey(OPLOG_PREFIX, page));
+    if (record === undefined) throw new ReplicaStoreError(`op-log page ${page} is missing from the store`);
+    return decodeOpPage(record);
+  }
+
+  /** The logged ops named by `ids`, reading each page once. */
+  #readLoggedOps(ids: readonly [NodeId, number][]): Op[] {
+    const pages = new Map<number, Map<string, Op>>();
+    const byId = (ops: Iterable<Op>): Map<string, Op> => {
+      const map = new Map<string, Op>();
+      for (const op of ops) map.set(formatOpId(op.id), op);
+      return map;
+    };
+    return ids.map(([origin, seq]) => {
+      const page = this.#log.pageOf(origin, seq)!;
+      let ops = pages.get(page);
+      if (ops === undefined) {
+        ops = byId(page === -1 ? this.#stagedOps : this.#readPage(page));
+        pages.set(page, ops);
+      }
+      return ops.get(`${origin}:${seq}`)!;
+    });
   }
 
   #entry(family: CrdtFamily, key: string): ObjectEntry {
     const entries = this.#objects.get(family)!;
     let entry = entries.get(key);
     if (entry === undefined) {
-      entry = { family, key, crdt: FAMILY_DEFINITIONS[family].create() as Crdt<unknown>, prefix: undefined };
+      const crdt = FAMILY_DEFINITIONS[family].create() as Crdt<unknown>;
+      entry = { family, key, crdt, prefix: undefined, dirty: new Map() };
       entries.set(key, entry);
     }
     return entry;
@@ -575,14 +602,13 @@ export class ReplicatedState implements CrdtHost {
       const { origin, seq } = parseOpIdKey(key, SEEN_PREFIX.length);
       this.#seen.restoreSparse(origin, seq);
     }
-    for (const [key] of this.#backend.range({ prefix: OPLOG_PREFIX })) {
-      const { origin, seq } = parseOpIdKey(key, OPLOG_PREFIX.length);
-      // A lowered op_log_limit evicts at once; the deletes go out with the next batch.
-      for (const evicted of this.#log.add(origin, seq)) {
-        this.#evictedOps.push(evicted);
-        this.#dirtyOrigins.add(evicted[0]);
-      }
+    for (const [key, value] of this.#backend.range({ prefix: OPLOG_PREFIX })) {
+      const page = parsePageKey(key, OPLOG_PREFIX.length);
+      const ops = decodeOpPage(value);
+      this.#log.restorePage(page, ops.length);
+      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page);
     }
+    this.#log.finishRestore();
     let entry: ObjectEntry | undefined;
     let entryPrefix: Uint8Array | undefined;
     for (const [key, value] of this.#backend.range({ prefix: CRDT_PREFIX })) {
@@ -604,10 +630,9 @@ export class ReplicatedState implements CrdtHost {
       }
       entry.crdt.mergeCell(cell);
     }
-    if (this.#evictedOps.length > 0) {
-      this.#staged = true;
-      this.flush();
-    }
+    // Pages emptied by a lowered op_log_limit, and raised floors, are written at once.
+    this.#staged = true;
+    this.flush();
     this.#logger.debug("replicated state hydrated", {
       objects: [...this.#objects.values()].reduce((n, m) => n + m.size, 0),
       opLog: this.#log.size,
@@ -617,6 +642,38 @@ export class ReplicatedState implements CrdtHost {
 }
 
 const SEEN_RECORD = withVersion(new Uint8Array(0));
+
+/** Op-log pages are cut at about this many bytes of op payload, so no record grows huge. */
+const PAGE_BYTES_MAX = 1024 * 1024;
+
+function estimatedOpBytes(op: Op): number {
+  const kind = op.kind as {
+    value?: Uint8Array;
+    field?: Uint8Array;
+    element?: Uint8Array;
+    tags?: readonly unknown[];
+  };
+  return (
+    64 +
+    op.key.length +
+    (kind.value?.length ?? 0) +
+    (kind.field?.length ?? 0) +
+    (kind.element?.length ?? 0) +
+    (kind.tags?.length ?? 0) * 24
+  );
+}
+
+function decodeOpPage(record: Uint8Array): Op[] {
+  let raw: unknown;
+  try {
+    raw = crdtPackr.unpack(recordPayload(record, "op-log page"));
+    if (!Array.isArray(raw)) throw new TypeError("not an array");
+    return raw.map((value, i) => opFromMsgpackValue(value, `op-log page op ${i}`));
+  } catch (error) {
+    if (error instanceof ReplicaStoreError) throw error;
+    throw new ReplicaStoreError("an op-log page is damaged", { cause: error });
+  }
+}
 
 function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
   if (key.length <= prefix.length) return false;

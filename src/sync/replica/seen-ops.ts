@@ -1,31 +1,30 @@
 import type { VersionVector } from "../../crdt/version-vector.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 
-/** Changes to persist after `markSeen` calls. */
+/** What changed since the last `drainChanges`, for the store. */
 export interface SeenChanges {
   /** Origins whose contiguous sequence moved. */
   readonly contiguous: Set<NodeId>;
-  /** Sparse entries added (origin, seq). */
-  readonly added: [NodeId, number][];
-  /** Sparse entries dropped: absorbed into the contiguous run, or evicted at the bound. */
-  readonly dropped: [NodeId, number][];
+  /** Sparse entries by `origin:seq`: true added, false dropped (absorbed or evicted). */
+  readonly sparse: Map<string, { origin: NodeId; seq: number; present: boolean }>;
 }
 
 /**
- * Which ops this replica has applied, as the version vector (per origin, everything up to the
+ * Which ops this replica has applied: the version vector (per origin, everything up to the
  * contiguous sequence) plus the sparse set of ops above it that arrived out of order.
  *
  * Bound: the sparse set holds at most `sparseLimit` entries (`seen_ops_limit`). Past it, the
  * highest entry of the origin with the most sparse entries is forgotten. A forgotten op that
  * arrives again is applied again — harmless, every family's apply is idempotent — and reported
  * new once more (so relayed once more); its origin's contiguous sequence waits for it to come
- * back (anti-entropy asks for it), which it does because peers still see the gap.
+ * back, which anti-entropy makes happen since the gap stays visible in the version vector.
  */
 export class SeenOps {
   readonly #contiguous = new Map<NodeId, number>();
   readonly #sparse = new Map<NodeId, Set<number>>();
   readonly #sparseLimit: number;
   #sparseCount = 0;
+  #changes: SeenChanges = { contiguous: new Set(), sparse: new Map() };
 
   constructor(sparseLimit: number) {
     this.#sparseLimit = sparseLimit;
@@ -53,7 +52,7 @@ export class SeenOps {
     this.#contiguous.set(origin, seq);
   }
 
-  /** Hydration: restores one sparse entry (may exceed the bound until the next `markSeen`). */
+  /** Hydration: restores one sparse entry. */
   restoreSparse(origin: NodeId, seq: number): void {
     let set = this.#sparse.get(origin);
     if (set === undefined) {
@@ -67,12 +66,12 @@ export class SeenOps {
   }
 
   /** Records an op as applied (the caller checked `has` first). */
-  markSeen(origin: NodeId, seq: number, changes: SeenChanges): void {
+  markSeen(origin: NodeId, seq: number): void {
     const contiguous = this.#contiguous.get(origin) ?? 0;
     if (seq !== contiguous + 1) {
       this.restoreSparse(origin, seq);
-      changes.added.push([origin, seq]);
-      if (this.#sparseCount > this.#sparseLimit) this.#evict(changes);
+      this.#sparseChange(origin, seq, true);
+      if (this.#sparseCount > this.#sparseLimit) this.#evict();
       return;
     }
     let next = seq;
@@ -81,16 +80,16 @@ export class SeenOps {
       while (sparse.delete(next + 1)) {
         next++;
         this.#sparseCount--;
-        changes.dropped.push([origin, next]);
+        this.#sparseChange(origin, next, false);
       }
       if (sparse.size === 0) this.#sparse.delete(origin);
     }
     this.#contiguous.set(origin, next);
-    changes.contiguous.add(origin);
+    this.#changes.contiguous.add(origin);
   }
 
   /** Snapshot merge: every op of `origin` up to `seq` is now included in the state. */
-  advanceTo(origin: NodeId, seq: number, changes: SeenChanges): void {
+  advanceTo(origin: NodeId, seq: number): void {
     if (seq <= (this.#contiguous.get(origin) ?? 0)) return;
     const sparse = this.#sparse.get(origin);
     if (sparse !== undefined) {
@@ -98,15 +97,26 @@ export class SeenOps {
         if (s > seq) continue;
         sparse.delete(s);
         this.#sparseCount--;
-        changes.dropped.push([origin, s]);
+        this.#sparseChange(origin, s, false);
       }
       if (sparse.size === 0) this.#sparse.delete(origin);
     }
     this.#contiguous.set(origin, seq - 1);
-    this.markSeen(origin, seq, changes);
+    this.markSeen(origin, seq);
   }
 
-  #evict(changes: SeenChanges): void {
+  /** The changes since the last call (and starts a new set). */
+  drainChanges(): SeenChanges {
+    const changes = this.#changes;
+    this.#changes = { contiguous: new Set(), sparse: new Map() };
+    return changes;
+  }
+
+  #sparseChange(origin: NodeId, seq: number, present: boolean): void {
+    this.#changes.sparse.set(`${origin}:${seq}`, { origin, seq, present });
+  }
+
+  #evict(): void {
     let victim: NodeId | undefined;
     let victimSize = 0;
     for (const [origin, set] of this.#sparse) {
@@ -122,10 +132,6 @@ export class SeenOps {
     set.delete(highest);
     if (set.size === 0) this.#sparse.delete(victim);
     this.#sparseCount--;
-    changes.dropped.push([victim, highest]);
+    this.#sparseChange(victim, highest, false);
   }
-}
-
-export function emptySeenChanges(): SeenChanges {
-  return { contiguous: new Set(), added: [], dropped: [] };
 }

@@ -47,6 +47,7 @@ export interface SimulationResult {
   messagesDelivered: number;
   messagesDropped: number;
   distinctDigests: number;
+  snapshotsApplied: number;
 }
 
 /**
@@ -141,5 +142,6 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
     messagesDelivered: network.delivered,
     messagesDropped: network.dropped,
     distinctDigests: new Set(replicas.map((r) => r.digest())).size,
+    snapshotsApplied: engines.reduce((sum, e) => sum + e.stats.snapshotsApplied, 0),
   };
 }

@@ -1,0 +1,116 @@
+import { GateError } from "./gate-error.ts";
+import type { GateOptions, RateOption, ScenarioName } from "./gate-options.ts";
+
+/**
+ * The concrete settings of a run: the flags given, each missing one filled with the scenario's
+ * default for a full run or for `--smoke` (a few seconds, for CI), then checked against what the
+ * scenario can do.
+ */
+export interface GateSettings {
+  readonly scenario: ScenarioName;
+  readonly smoke: boolean;
+  readonly nodes: number;
+  /** Load duration in seconds (for `--rate max`: of the final run at the rate found). */
+  readonly durationSecs: number;
+  readonly rate: RateOption;
+  /** chaos only: seconds between two kills. */
+  readonly killEverySecs: number;
+  readonly cpuProf: boolean;
+  readonly keepData: boolean;
+}
+
+interface Defaults {
+  readonly nodes: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+  readonly full: { durationSecs: number; rate: RateOption };
+  readonly smoke: { durationSecs: number; rate: RateOption };
+  readonly allowsMax: boolean;
+}
+
+const DEFAULTS: Record<ScenarioName, Defaults> = {
+  store: {
+    nodes: 1,
+    minNodes: 1,
+    maxNodes: 1,
+    full: { durationSecs: 60, rate: 100_000 },
+    smoke: { durationSecs: 2, rate: 5_000 },
+    allowsMax: false,
+  },
+  "three-node": {
+    nodes: 3,
+    minNodes: 2,
+    maxNodes: 32,
+    full: { durationSecs: 20, rate: "max" },
+    smoke: { durationSecs: 2, rate: 300 },
+    allowsMax: true,
+  },
+  "ten-node": {
+    nodes: 10,
+    minNodes: 2,
+    maxNodes: 32,
+    full: { durationSecs: 20, rate: "max" },
+    smoke: { durationSecs: 2, rate: 50 },
+    allowsMax: true,
+  },
+  chaos: {
+    nodes: 3,
+    minNodes: 2,
+    maxNodes: 32,
+    full: { durationSecs: 300, rate: 1_000 },
+    smoke: { durationSecs: 6, rate: 200 },
+    allowsMax: false,
+  },
+  partition: {
+    nodes: 3,
+    minNodes: 3,
+    maxNodes: 32,
+    full: { durationSecs: 30, rate: 1_000 },
+    smoke: { durationSecs: 3, rate: 200 },
+    allowsMax: false,
+  },
+};
+
+const KILL_EVERY_SECS = { full: 20, smoke: 2 };
+
+export function resolveSettings(options: GateOptions): GateSettings {
+  const defaults = DEFAULTS[options.scenario];
+  const mode = options.smoke ? defaults.smoke : defaults.full;
+  const nodes = options.nodes ?? defaults.nodes;
+  if (nodes < defaults.minNodes || nodes > defaults.maxNodes) {
+    throw new GateError(
+      "GATE_USAGE",
+      defaults.minNodes === defaults.maxNodes
+        ? `--nodes: the ${options.scenario} gate runs ${defaults.minNodes} node(s), got ${nodes}`
+        : `--nodes: the ${options.scenario} gate runs ${defaults.minNodes} to ${defaults.maxNodes} nodes, got ${nodes}`,
+    );
+  }
+  const rate = options.rate ?? mode.rate;
+  if (rate === "max" && !defaults.allowsMax) {
+    throw new GateError(
+      "GATE_USAGE",
+      `--rate max: the ${options.scenario} gate runs at a fixed rate (give ops/s per node)`,
+    );
+  }
+  const durationSecs = options.durationSecs ?? mode.durationSecs;
+  const killEverySecs = options.killEverySecs ?? (options.smoke ? KILL_EVERY_SECS.smoke : KILL_EVERY_SECS.full);
+  if (options.killEverySecs !== undefined && options.scenario !== "chaos") {
+    throw new GateError("GATE_USAGE", "--kill-every applies to the chaos gate only");
+  }
+  if (options.scenario === "chaos" && killEverySecs >= durationSecs) {
+    throw new GateError(
+      "GATE_USAGE",
+      `--kill-every ${killEverySecs}: must be shorter than the load (--duration ${durationSecs}) for any kill to happen`,
+    );
+  }
+  return {
+    scenario: options.scenario,
+    smoke: options.smoke,
+    nodes,
+    durationSecs,
+    rate,
+    killEverySecs,
+    cpuProf: options.cpuProf,
+    keepData: options.keepData,
+  };
+}

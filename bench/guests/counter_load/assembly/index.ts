@@ -1,0 +1,109 @@
+// Load guest of the cluster gates (three-node, ten-node, chaos, partition): increments the
+// replicated GCounter NX_GATE_COUNTER_KEY by 1 at NX_GATE_RATE per second for
+// NX_GATE_DURATION_MS, open-loop (lib/open-loop.ts).
+//
+// Before the load it waits until the wall clock reaches NX_GATE_START_AT_MS (so the nodes of a
+// cluster start together) and until NX_GATE_MIN_PEERS peers are connected (at most
+// NX_GATE_PEER_WAIT_MS, then it gives up with one line).
+//
+// Acknowledged increments (chaos gate): with NX_GATE_TRACK_PROGRESS=1 the guest writes its
+// running count of successful increments into its local store (key "gate/progress/<counter
+// key>", u64 little-endian) right after each increment. The store commits both writes in the
+// same group commit, so after a SIGKILL the count on disk says exactly how many of this node's
+// increments survived; a restarted guest reads it back ("resumed" in its start line) and counts
+// on from there. The runner's expected total is the sum of the nodes' final counts.
+//
+// Settings: NX_GATE_RATE (required), NX_GATE_DURATION_MS (10000), NX_GATE_COUNTER_KEY
+// ("gate/counter"), NX_GATE_START_AT_MS (0), NX_GATE_MIN_PEERS (0), NX_GATE_PEER_WAIT_MS
+// (30000), NX_GATE_TRACK_PROGRESS (0), NX_GATE_REPORT_MS (1000).
+
+import { abi, db, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
+import { envPositive, envText, envU64 } from "../../lib/gate-env";
+import { OpenLoop } from "../../lib/open-loop";
+import { monotonicNs } from "../../lib/wasi";
+
+const PEER_POLL_NS: u64 = 5_000_000;
+const ERR_SYNC_DISABLED: i32 = -5;
+
+let counterKey = new Uint8Array(0);
+let progressKey = new Uint8Array(0);
+const progress = new Uint8Array(8);
+let trackProgress = false;
+let done: u64 = 0;
+const peersOut = new Uint8Array(65536);
+
+function increment(_index: u64): bool {
+  if (!gcounter.inc(counterKey, 1)) return false;
+  done++;
+  if (trackProgress) {
+    store<u64>(progress.dataStart, done);
+    if (!db.set(progressKey, progress)) return false;
+  }
+  return true;
+}
+
+/** Connected peers now (-5: no sync on this node). */
+function peerCount(): i32 {
+  const n = abi.net_peers(peersOut.dataStart, <usize>peersOut.byteLength);
+  if (n == ERR_SYNC_DISABLED) return n;
+  // -2: the list does not fit 64 KiB, far more peers than any gate waits for.
+  return n < 0 ? i32.MAX_VALUE : <i32>load<u32>(peersOut.dataStart);
+}
+
+function waitForPeers(minPeers: i32, waitMs: u64): i32 {
+  let peers = peerCount();
+  if (minPeers == 0) return peers;
+  if (peers == ERR_SYNC_DISABLED) {
+    system.abort(`gate: NX_GATE_MIN_PEERS=${minPeers} but this node runs without sync (no --listen/--peer)`);
+  }
+  const started = monotonicNs();
+  const deadline = started + waitMs * 1_000_000;
+  let nextPoll = started;
+  while (peers < minPeers) {
+    const now = monotonicNs();
+    if (now >= deadline) {
+      system.abort(`gate: only ${peers} of ${minPeers} peers connected after ${waitMs} ms`);
+    }
+    if (now >= nextPoll) {
+      peers = peerCount();
+      nextPoll = now + PEER_POLL_NS;
+    }
+  }
+  return peers;
+}
+
+export function run(): void {
+  onError(OnError.Return);
+  const rate = envPositive("NX_GATE_RATE", 0);
+  const durationMs = envPositive("NX_GATE_DURATION_MS", 10_000);
+  const key = envText("NX_GATE_COUNTER_KEY", "gate/counter");
+  const startAtMs = envU64("NX_GATE_START_AT_MS", 0);
+  const minPeers = <i32>envU64("NX_GATE_MIN_PEERS", 0);
+  const peerWaitMs = envPositive("NX_GATE_PEER_WAIT_MS", 30_000);
+  trackProgress = envU64("NX_GATE_TRACK_PROGRESS", 0) == 1;
+  const reportMs = envPositive("NX_GATE_REPORT_MS", 1000);
+
+  counterKey = utf8(key);
+  progressKey = utf8(`gate/progress/${key}`);
+  if (trackProgress) {
+    const stored = db.get(progressKey);
+    if (stored !== null && stored.byteLength == 8) done = load<u64>(stored.dataStart);
+  }
+  const resumed = done;
+
+  const peers = waitForPeers(minPeers, peerWaitMs);
+  while (time.now() < startAtMs) {}
+
+  const loop = new OpenLoop(rate, durationMs, reportMs);
+  loop.doneBase = resumed;
+  loop.line
+    .begin("start")
+    .u64("rate", rate)
+    .u64("duration_ms", durationMs)
+    .u64("resumed", resumed)
+    .i64("peers", peers)
+    .u64("counter_before", gcounter.value(counterKey))
+    .emit();
+  loop.run(increment);
+  loop.line.begin("final").u64("done", loop.done).u64("counter_local", gcounter.value(counterKey)).emit();
+}

@@ -1,0 +1,118 @@
+// The open-loop load driver shared by the load guests.
+//
+// Operation i is due at start + i / rate. The driver waits (spinning on the monotonic clock: a
+// guest cannot sleep, and the fuel governor hands the event loop a turn every few ms of
+// spinning) until an operation is due, runs it, and records its latency from the time it was
+// DUE, not from when it started: when the node stalls, the operations queued behind the stall
+// are run back to back and each one carries the wait it suffered. The schedule never slows down
+// to the system's pace, so a stall shows up as latency instead of disappearing from the figures
+// (no coordinated omission).
+//
+// Output (stdout, one JSON object per line, see json-line.ts):
+//   {"type":"interval","t_ms":1000,"ops":..,"errors":..,"done":..,"p50_us":..,"p99_us":..,"max_us":..,"lag_us":..}
+//     every reportMs of run time: ops completed in the interval, their latency percentiles, and
+//     how far behind schedule the last one was;
+//   {"type":"summary","ops":..,"errors":..,"done":..,"elapsed_ms":..,"scheduled_ms":..,"hist":[[bucket,count],..]}
+//     at the end, with the whole run's histogram (latency-histogram.ts layout, microseconds).
+
+import { JsonLine } from "./json-line";
+import { LatencyHistogram, SUB_BUCKET_BITS } from "./latency-histogram";
+import { monotonicNs } from "./wasi";
+
+/** One operation: returns whether it succeeded. Must not capture locals (no closures). */
+export type Operation = (index: u64) => bool;
+
+export class OpenLoop {
+  readonly whole: LatencyHistogram = new LatencyHistogram();
+  readonly interval: LatencyHistogram = new LatencyHistogram();
+  readonly line: JsonLine = new JsonLine();
+  completed: u64 = 0;
+  errors: u64 = 0;
+  /** Successful operations before this run (a restarted guest resumes its count). */
+  doneBase: u64 = 0;
+  private intervalOps: u64 = 0;
+  private intervalErrors: u64 = 0;
+
+  rate: u64;
+  durationMs: u64;
+  reportMs: u64;
+
+  constructor(rate: u64, durationMs: u64, reportMs: u64) {
+    this.rate = rate;
+    this.durationMs = durationMs;
+    this.reportMs = reportMs;
+  }
+
+  get done(): u64 {
+    return this.doneBase + this.completed - this.errors;
+  }
+
+  run(operation: Operation): void {
+    const total = (this.rate * this.durationMs) / 1000;
+    const spacingNs = 1e9 / <f64>this.rate;
+    const reportNs = this.reportMs * 1_000_000;
+    const start = monotonicNs();
+    let nextReport = start + reportNs;
+    let now = start;
+    let lagNs: u64 = 0;
+    for (let index: u64 = 0; index < total; index++) {
+      const due = start + <u64>(<f64>index * spacingNs);
+      while (now < due) {
+        now = monotonicNs();
+        if (now >= nextReport) {
+          this.report(start, now, 0);
+          nextReport = now + reportNs;
+        }
+      }
+      const ok = operation(index);
+      now = monotonicNs();
+      lagNs = now - due;
+      const latencyUs = lagNs / 1000;
+      this.whole.record(latencyUs);
+      this.interval.record(latencyUs);
+      this.completed++;
+      this.intervalOps++;
+      if (!ok) {
+        this.errors++;
+        this.intervalErrors++;
+      }
+      if (now >= nextReport) {
+        this.report(start, now, lagNs);
+        nextReport = now + reportNs;
+      }
+    }
+    if (this.intervalOps > 0) this.report(start, now, lagNs);
+    this.line
+      .begin("summary")
+      .u64("ops", this.completed)
+      .u64("errors", this.errors)
+      .u64("done", this.done)
+      .u64("elapsed_us", (now - start) / 1000)
+      .u64("scheduled_ms", this.durationMs)
+      .u64("rate", this.rate)
+      .u64("hist_sub_bucket_bits", SUB_BUCKET_BITS);
+    this.line.beginPairs("hist");
+    for (let i = this.whole.lowIndex; i <= this.whole.highIndex; i++) {
+      const count = unchecked(this.whole.counts[i]);
+      if (count > 0) this.line.pair(<u64>i, count);
+    }
+    this.line.endArray().emit();
+  }
+
+  private report(start: u64, now: u64, lagNs: u64): void {
+    this.line
+      .begin("interval")
+      .u64("t_us", (now - start) / 1000)
+      .u64("ops", this.intervalOps)
+      .u64("errors", this.intervalErrors)
+      .u64("done", this.done)
+      .u64("p50_us", this.interval.percentile(50))
+      .u64("p99_us", this.interval.percentile(99))
+      .u64("max_us", this.interval.maxValue)
+      .u64("lag_us", lagNs / 1000)
+      .emit();
+    this.interval.reset();
+    this.intervalOps = 0;
+    this.intervalErrors = 0;
+  }
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { CrdtCodecError } from "./field-codec.ts";
+import { crdtPackr } from "./msgpack.ts";
+import { decodeOp, encodeOp, MAX_KEY_BYTES, opToJsonValue, opToMsgpackValue } from "./op-codec.ts";
+import { opArb } from "./testing/op-arbitraries.ts";
+import { propertyRuns } from "./testing/property-runs.ts";
+import { NODE_A, opFrom, text } from "./testing/test-ops.ts";
+
+const isCodecError = (error: unknown): boolean =>
+  error instanceof CrdtCodecError && error.code === "CRDT_MALFORMED" && !error.message.includes("\n");
+
+describe("op codec", () => {
+  test("every op kind round-trips through MessagePack and JSON with the same meaning", () => {
+    fc.assert(
+      fc.property(opArb, (op) => {
+        const viaMsgpack = decodeOp(encodeOp(op, "msgpack"), "msgpack");
+        const viaJson = decodeOp(encodeOp(op, "json"), "json");
+        assert.deepEqual(viaMsgpack, op);
+        assert.deepEqual(viaJson, op);
+        assert.deepEqual(viaMsgpack, viaJson);
+      }),
+      propertyRuns(300),
+    );
+  });
+
+  test("JSON carries bytes as base64 and u64 as decimal strings", () => {
+    const json = opToJsonValue(opFrom(NODE_A, 3, 7, { type: "gcounter_inc", slot: 2n ** 64n - 1n })) as Record<string, unknown>;
+    assert.deepEqual(json.kind, { type: "gcounter_inc", slot: "18446744073709551615" });
+    const set = opToJsonValue(opFrom(NODE_A, 4, 8, { type: "lww_set", value: text("hi") })) as Record<string, unknown>;
+    assert.deepEqual(set.kind, { type: "lww_set", value: "aGk=" });
+  });
+
+  test("random bytes are rejected with a CrdtCodecError, never a crash", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        for (const format of ["msgpack", "json"] as const) {
+          try {
+            decodeOp(bytes, format);
+          } catch (error) {
+            assert.ok(isCodecError(error), String(error));
+          }
+        }
+      }),
+      propertyRuns(500),
+    );
+  });
+
+  test("valid encodings with one field replaced by junk are rejected cleanly", () => {
+    const junk = fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.double(),
+      fc.integer(),
+      fc.string(),
+      fc.uint8Array({ maxLength: 20 }),
+      fc.array(fc.nat(), { maxLength: 3 }),
+      fc.object({ maxDepth: 1 }),
+    );
+    fc.assert(
+      fc.property(opArb, fc.nat(), junk, (op, at, replacement) => {
+        const tuple = opToMsgpackValue(op);
+        const i = at % tuple.length;
+        tuple[i] = replacement;
+        try {
+          const decoded = decodeOp(crdtPackr.pack(tuple));
+          // the junk happened to be valid for that position: it must still be a well-formed op
+          assert.equal(decoded.origin, decoded.id.origin);
+        } catch (error) {
+          assert.ok(isCodecError(error), String(error));
+        }
+        const json = opToJsonValue(op) as Record<string, unknown>;
+        const keys = Object.keys(json);
+        json[keys[at % keys.length]] = replacement as never;
+        try {
+          decodeOp(Buffer.from(JSON.stringify(json, (_k, v) => (v instanceof Uint8Array ? [...v] : v))), "json");
+        } catch (error) {
+          assert.ok(isCodecError(error), String(error));
+        }
+      }),
+      propertyRuns(500),
+    );
+  });
+
+  test("specific malformations name the field", () => {
+    const good = opToMsgpackValue(opFrom(NODE_A, 1, 1, { type: "lww_set", value: text("v") }));
+    const cases: [unknown[], RegExp][] = [
+      [[2, ...good.slice(1)], /op\.version: expected op format 1/],
+      [[good[0], new Uint8Array(3), ...good.slice(2)], /op\.origin/],
+      [[...good.slice(0, 2), 0, ...good.slice(3)], /op\.seq/],
+      [[...good.slice(0, 3), -1, ...good.slice(4)], /op\.timestamp/],
+      [[...good.slice(0, 4), "k".repeat(MAX_KEY_BYTES + 1), ...good.slice(5)], /op\.key/],
+      [[...good.slice(0, 5), 99, text("v")], /op\.kind\.type/],
+      [[...good.slice(0, 6), "not bytes"], /op\.kind\.value/],
+      [[...good, text("extra")], /op\.kind/],
+    ];
+    for (const [tuple, message] of cases) {
+      assert.throws(() => decodeOp(crdtPackr.pack(tuple)), (error: unknown) => isCodecError(error) && message.test(String((error as Error).message)));
+    }
+    assert.throws(() => decodeOp(Buffer.from('{"v":1}'), "json"), /op\.id/);
+    assert.throws(() => decodeOp(Buffer.from("{"), "json"), /not valid JSON/);
+  });
+});

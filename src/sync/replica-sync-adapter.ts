@@ -1,0 +1,60 @@
+import type { Op } from "../crdt/op.ts";
+import { decodeState, encodeState } from "../crdt/state-codec.ts";
+import { NumaxError } from "../errors/numax-error.ts";
+import type { PushStateMessage, VersionVector } from "../net/messages.ts";
+import type { ReplicatedState } from "./replica/replicated-state.ts";
+import type { SyncReplica } from "./sync-engine.ts";
+
+/** Largest encoded state carried by one PushState part: well under the 16 MiB default message limit. */
+export const SNAPSHOT_PART_BYTES_MAX = 4 * 1024 * 1024;
+
+const EMPTY_VECTOR: VersionVector = new Map();
+
+/**
+ * The sync engine's view of the node's ReplicatedState. Snapshot objects travel as
+ * `encodeState` bytes, decoded and validated here on arrival (a malformed one is refused whole).
+ */
+export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
+  return {
+    versionVector: () => state.versionVector(),
+    opsSince: (vector, limit) => state.opsSince(vector, limit),
+    applyRemote: (ops) => state.applyRemote(ops),
+    needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
+    snapshotParts(): PushStateMessage[] {
+      const snapshot = state.snapshot();
+      const parts: PushStateMessage[] = [];
+      let objects: { key: string; state: Uint8Array }[] = [];
+      let bytes = 0;
+      for (const object of snapshot.objects) {
+        const encoded = encodeState({ family: object.family, cells: object.cells as never[] });
+        if (objects.length > 0 && bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX) {
+          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false });
+          objects = [];
+          bytes = 0;
+        }
+        objects.push({ key: object.key, state: encoded });
+        bytes += encoded.length;
+      }
+      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true });
+      return parts;
+    },
+    applySnapshotPart(part) {
+      let objects: {
+        family: ReturnType<typeof decodeState>["family"];
+        key: string;
+        cells: readonly unknown[];
+      }[];
+      try {
+        objects = part.objects.map((o) => {
+          const decoded = decodeState(o.state);
+          return { family: decoded.family, key: o.key, cells: decoded.cells };
+        });
+      } catch (error) {
+        throw new NumaxError("SYNC_SNAPSHOT_MALFORMED", "peer sent a malformed state snapshot", {
+          cause: error,
+        });
+      }
+      state.applySnapshot({ vector: part.final ? part.versionVector : EMPTY_VECTOR, objects });
+    },
+  };
+}

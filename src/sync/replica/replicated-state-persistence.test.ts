@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Op } from "../../crdt/op.ts";
+import { decodeText, NODE_A, NODE_B, text } from "../../crdt/testing/test-ops.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { type LmdbBackend, openLmdbBackend } from "../../store/lmdb-backend.ts";
+import { createMemoryBackend } from "../../store/memory-backend.ts";
+import { loadOrCreateNodeId } from "./node-identity.ts";
+import { CRDT_PREFIX, NODE_ID_KEY, OPLOG_PREFIX } from "./replica-layout.ts";
+import {
+  openReplicatedState,
+  type ReplicatedState,
+  type ReplicatedStateOptions,
+} from "./replicated-state.ts";
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "nx-replica-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Opens the replica at `path`, runs `body`, then closes replica and store (a clean restart point). */
+async function withReplica<T>(
+  path: string,
+  body: (state: ReplicatedState, backend: LmdbBackend) => T,
+  options: Partial<ReplicatedStateOptions> = {},
+): Promise<T> {
+  const backend = await openLmdbBackend({ path });
+  try {
+    const state = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      nowMs: () => 1_700_000_000_000,
+      ...options,
+    });
+    const result = body(state, backend);
+    await state.close();
+    return result;
+  } finally {
+    await backend.close();
+  }
+}
+
+const texts = (values: readonly Uint8Array[]): string[] => values.map(decodeText);
+
+function remoteOps(count: number, nodeId: NodeId = NODE_B): Op[] {
+  const sent: Op[] = [];
+  const source = openReplicatedStateInMemory(nodeId, sent);
+  for (let i = 0; i < count; i++) source.gcounterInc("g", 1n);
+  return sent;
+}
+
+function openReplicatedStateInMemory(nodeId: NodeId, sent: Op[]): ReplicatedState {
+  return openReplicatedState({
+    backend: createMemoryBackend(),
+    nodeId,
+    nowMs: () => 1_700_000_000_000,
+    onLocalOp: (op) => sent.push(op),
+  });
+}
+
+describe("replicated state on LMDB across restarts", () => {
+  test("every CRDT, the version vector, the op-log and the clock hydrate after reopening", async () => {
+    const path = await tempDir();
+    const before = await withReplica(path, (s) => {
+      s.gcounterInc("g", 41n);
+      s.gcounterInc("g", 1n);
+      s.pncounterDec("p", 5n);
+      s.lwwSet("r", text("value"));
+      s.lwwMapSet("m", text("f"), text("v"));
+      s.lwwMapSet("m", new Uint8Array(2000).fill(7), text("long field")); // hashed cell key
+      s.orsetAdd("s", text("e"));
+      const h = s.rgaInsert("q", undefined, text("h"))!;
+      s.rgaInsert("q", h, text("i"));
+      s.applyRemote(remoteOps(3));
+      return { vector: s.versionVector(), ops: s.opsSince(new Map(), 100) };
+    });
+    await withReplica(path, (s) => {
+      assert.equal(s.gcounterValue("g"), 45n);
+      assert.equal(s.pncounterValue("p"), -5n);
+      assert.equal(decodeText(s.lwwGet("r")!), "value");
+      assert.equal(decodeText(s.lwwMapGet("m", text("f"))!), "v");
+      assert.equal(decodeText(s.lwwMapGet("m", new Uint8Array(2000).fill(7))!), "long field");
+      assert.deepEqual(texts(s.orsetElements("s")), ["e"]);
+      assert.deepEqual(texts(s.rgaValues("q")), ["h", "i"]);
+      assert.deepEqual(s.versionVector(), before.vector);
+      assert.deepEqual(s.opsSince(new Map(), 100), before.ops);
+      const lastStamp = Math.max(...before.ops.map((op) => op.timestamp));
+      const sent: Op[] = [];
+      s.setSyncHooks({ onLocalOp: (op) => sent.push(op) });
+      s.lwwSet("r", text("after restart"));
+      assert.equal(sent[0].id.seq, (before.vector.get(NODE_A) ?? 0) + 1, "sequences continue, never reused");
+      assert.ok(sent[0].timestamp > lastStamp, "HLC continues after the persisted stamp");
+    });
+  });
+
+  test("a duplicate remote op after a restart is not counted twice", async () => {
+    const path = await tempDir();
+    const ops = remoteOps(5);
+    const outOfOrder = [ops[0], ops[2], ops[4]];
+    await withReplica(path, (s) => assert.equal(s.applyRemote(outOfOrder).length, 3));
+    await withReplica(path, (s) => {
+      assert.equal(s.gcounterValue("g"), 5n);
+      assert.deepEqual(s.applyRemote(outOfOrder), [], "contiguous and sparse seen entries both survived");
+      assert.deepEqual(
+        s.applyRemote(ops).map((op) => op.id.seq),
+        [2, 4],
+      );
+      assert.deepEqual(s.versionVector(), new Map([[NODE_B, 5]]));
+      assert.equal(s.stats().seenSparse, 0);
+    });
+  });
+
+  test("op-log at its bound: retained suffix, floors and compaction survive restarts; a lowered limit applies on open", async () => {
+    const path = await tempDir();
+    await withReplica(
+      path,
+      (s) => {
+        for (let i = 0; i < 12; i++) {
+          s.gcounterInc("g", 1n);
+          s.flush(); // one page per op: exercises page deletion and compaction
+        }
+      },
+      { opLogLimit: 5 },
+    );
+    await withReplica(
+      path,
+      (s, backend) => {
+        assert.deepEqual(
+          s.opsSince(new Map(), 100).map((op) => op.id.seq),
+          [8, 9, 10, 11, 12],
+        );
+        assert.deepEqual(s.compactedFor(new Map()), [NODE_A]);
+        assert.deepEqual(s.compactedFor(new Map([[NODE_A, 7]])), []);
+        assert.equal([...backend.range({ prefix: OPLOG_PREFIX })].length, 5, "emptied pages were deleted");
+      },
+      { opLogLimit: 5 },
+    );
+    await withReplica(
+      path,
+      (s) => {
+        assert.deepEqual(
+          s.opsSince(new Map(), 100).map((op) => op.id.seq),
+          [10, 11, 12],
+        );
+        assert.deepEqual(s.compactedFor(new Map([[NODE_A, 7]])), [NODE_A]);
+        for (let i = 0; i < 3; i++) s.gcounterInc("g", 1n);
+      },
+      { opLogLimit: 3 },
+    );
+    await withReplica(
+      path,
+      (s) => {
+        assert.deepEqual(
+          s.opsSince(new Map(), 100).map((op) => op.id.seq),
+          [13, 14, 15],
+        );
+        assert.equal(s.gcounterValue("g"), 15n, "evicted ops stay in the state");
+      },
+      { opLogLimit: 3 },
+    );
+  });
+
+  test("a page holding many ops is rewritten once dead ops in it exceed the limit", async () => {
+    const path = await tempDir();
+    await withReplica(
+      path,
+      (s, backend) => {
+        s.applyRemote(remoteOps(4, NODE_B)); // one page with four B ops
+        s.flush();
+        for (let i = 0; i < 12; i++) {
+          s.gcounterInc("g", 1n);
+          s.flush();
+        }
+        const held = s.opsSince(new Map(), 100);
+        assert.equal(held.length, 6);
+        const pages = [...backend.range({ prefix: OPLOG_PREFIX })].length;
+        assert.ok(pages <= 7, `pages bounded (${pages})`);
+      },
+      { opLogLimit: 6 },
+    );
+    await withReplica(path, (s) => assert.equal(s.opsSince(new Map(), 100).length, 6), { opLogLimit: 6 });
+  });
+
+  test("the seen set at its bound persists what it kept", async () => {
+    const path = await tempDir();
+    const ops = remoteOps(8);
+    await withReplica(path, (s) => s.applyRemote([ops[2], ops[4], ops[6], ops[7]]), { seenOpsLimit: 3 });
+    await withReplica(
+      path,
+      (s) => {
+        assert.equal(s.stats().seenSparse, 3);
+        assert.deepEqual(s.applyRemote([ops[2], ops[4], ops[6]]), []);
+        assert.equal(
+          s.applyRemote([ops[7]]).length,
+          1,
+          "the evicted entry is new again, applied idempotently",
+        );
+        assert.equal(s.gcounterValue("g"), 8n);
+      },
+      { seenOpsLimit: 3 },
+    );
+  });
+
+  test("tombstones survive restarts: no resurrection, children stay visible, early deletes wait", async () => {
+    const path = await tempDir();
+    const writer: Op[] = [];
+    const other = openReplicatedStateInMemory(NODE_B, writer);
+    other.lwwMapSet("m", text("f"), text("old")); // stamped before the removal below
+    other.orsetAdd("s", text("x"));
+    const early = other.rgaInsert("late", undefined, text("z"))!;
+    const lateInsert = writer.slice(-1);
+    other.rgaDelete("late", early);
+    const earlyDelete = writer.slice(-1);
+    const oldSet = writer.filter((op) => op.kind.type === "lww_map_set");
+    const orsetAdd = writer.filter((op) => op.kind.type === "orset_add");
+
+    await withReplica(
+      path,
+      (s) => {
+        s.applyRemote(earlyDelete);
+        s.lwwMapRemove("m", text("f"));
+        const a = s.rgaInsert("q", undefined, text("a"))!;
+        const b = s.rgaInsert("q", a, text("b"))!;
+        s.rgaInsert("q", b, text("c"));
+        s.rgaDelete("q", b);
+        s.applyRemote(orsetAdd);
+        s.orsetRemove("s", text("x"));
+      },
+      { nowMs: () => 1_800_000_000_000 },
+    );
+    await withReplica(path, (s, backend) => {
+      s.applyRemote(oldSet);
+      assert.equal(s.lwwMapGet("m", text("f")), undefined, "an older write cannot resurrect the field");
+      assert.deepEqual(texts(s.rgaValues("q")), ["a", "c"]);
+      assert.deepEqual(s.applyRemote(orsetAdd), [], "the add was seen before the restart");
+      assert.equal(s.orsetContains("s", text("x")), false);
+      s.applyRemote(lateInsert);
+      assert.deepEqual(texts(s.rgaValues("late")), [], "the delete that came first applies on arrival");
+      assert.ok([...backend.range({ prefix: CRDT_PREFIX })].length > 0);
+    });
+  });
+
+  test("ops made in a tight loop are all durable after close, in one atomic batch per group", async () => {
+    const path = await tempDir();
+    await withReplica(path, (s) => {
+      for (let i = 0; i < 10_000; i++) s.gcounterInc("g", 1n);
+    });
+    await withReplica(path, (s) => {
+      assert.equal(s.gcounterValue("g"), 10_000n);
+      assert.deepEqual(s.versionVector(), new Map([[NODE_A, 10_000]]));
+    });
+  });
+
+  test("loadOrCreateNodeId persists a random id; damaged records fail with one clear error", async () => {
+    const path = await tempDir();
+    let calls = 0;
+    const random = (n: number): Uint8Array => {
+      calls++;
+      return new Uint8Array(n).fill(0xab);
+    };
+    let backend = await openLmdbBackend({ path });
+    const id = await loadOrCreateNodeId(backend, random);
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    try {
+      assert.equal(await loadOrCreateNodeId(backend, random), id);
+      assert.equal(calls, 1);
+      backend.put(NODE_ID_KEY, Uint8Array.of(9, 1, 2));
+      await assert.rejects(loadOrCreateNodeId(backend, random), { code: "REPLICA_STORE_CORRUPT" });
+      const cell = [...backend.range({ prefix: CRDT_PREFIX })];
+      assert.equal(cell.length, 0);
+      backend.put(new Uint8Array([...CRDT_PREFIX, 1, 0, 1, 103, 0, 1]), Uint8Array.of(1, 0xc1));
+      assert.throws(() => openReplicatedState({ backend, nodeId: NODE_A }), {
+        code: "REPLICA_STORE_CORRUPT",
+        message: /stored gcounter cell of "g" is damaged/,
+      });
+    } finally {
+      await backend.close();
+    }
+  });
+});

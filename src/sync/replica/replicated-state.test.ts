@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { HLC_LOGICAL_RANGE, type HlcTimestamp } from "../../crdt/hybrid-clock.ts";
+import { makeOp, type Op } from "../../crdt/op.ts";
+import { makeOpId, opIdToBytes } from "../../crdt/op-id.ts";
+import { U64_MAX } from "../../crdt/saturating-u64.ts";
+import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { createMemoryBackend } from "../../store/memory-backend.ts";
+import { decodeSnapshot, encodeSnapshot } from "./replica-snapshot-codec.ts";
+import { openReplicatedState, type ReplicatedStateOptions } from "./replicated-state.ts";
+
+function replica(nodeId: NodeId, extra: Partial<ReplicatedStateOptions> = {}) {
+  const sent: Op[] = [];
+  const state = openReplicatedState({
+    backend: createMemoryBackend(),
+    nodeId,
+    nowMs: () => 1_000_000,
+    onLocalOp: (op) => sent.push(op),
+    ...extra,
+  });
+  return { state, sent };
+}
+
+const texts = (values: readonly Uint8Array[]): string[] => values.map(decodeText);
+
+describe("ReplicatedState as CrdtHost", () => {
+  test("every family answers its reads after local writes", () => {
+    const { state } = replica(NODE_A);
+    state.gcounterInc("g", 5n);
+    state.gcounterInc("g", 2n);
+    state.pncounterInc("p", 3n);
+    state.pncounterDec("p", 10n);
+    state.lwwSet("r", text("one"));
+    state.lwwSet("r", text("two"));
+    state.lwwMapSet("m", text("b"), text("2"));
+    state.lwwMapSet("m", text("a"), text("1"));
+    state.lwwMapRemove("m", text("b"));
+    state.orsetAdd("s", text("y"));
+    state.orsetAdd("s", text("x"));
+    state.orsetRemove("s", text("y"));
+    const first = state.rgaInsert("q", undefined, text("h"))!;
+    const second = state.rgaInsert("q", first, text("i"))!;
+    state.rgaInsert("q", second, text("!"));
+    assert.equal(state.rgaDelete("q", second), true);
+
+    assert.equal(state.gcounterValue("g"), 7n);
+    assert.equal(state.pncounterValue("p"), -7n);
+    assert.equal(decodeText(state.lwwGet("r")!), "two");
+    assert.equal(state.lwwMapGet("m", text("b")), undefined);
+    assert.deepEqual(
+      state.lwwMapEntries("m").map(([f, v]) => [decodeText(f), decodeText(v)]),
+      [["a", "1"]],
+    );
+    assert.equal(state.orsetContains("s", text("x")), true);
+    assert.equal(state.orsetContains("s", text("y")), false);
+    assert.deepEqual(texts(state.orsetElements("s")), ["x"]);
+    assert.deepEqual(texts(state.rgaValues("q")), ["h", "!"]);
+    assert.equal(state.nodeId(), NODE_A);
+  });
+
+  test("reads of keys never written answer empty values", () => {
+    const { state } = replica(NODE_A);
+    assert.equal(state.gcounterValue("none"), 0n);
+    assert.equal(state.pncounterValue("none"), 0n);
+    assert.equal(state.lwwGet("none"), undefined);
+    assert.deepEqual(state.lwwMapEntries("none"), []);
+    assert.deepEqual(state.orsetElements("none"), []);
+    assert.deepEqual(state.rgaValues("none"), []);
+  });
+
+  test("RGA: unknown or malformed parents and ids are refused without an op", () => {
+    const { state, sent } = replica(NODE_A);
+    assert.equal(state.rgaInsert("q", opIdToBytes(makeOpId(NODE_B, 1)), text("x")), undefined);
+    assert.equal(state.rgaInsert("q", new Uint8Array(5), text("x")), undefined);
+    assert.equal(state.rgaDelete("q", new Uint8Array(24)), false);
+    assert.equal(sent.length, 0);
+  });
+
+  test("local ops get consecutive sequences and increasing stamps, and reach onLocalOp", () => {
+    const { state, sent } = replica(NODE_A);
+    state.gcounterInc("g", 1n);
+    state.lwwSet("r", text("v"));
+    state.orsetAdd("s", text("e"));
+    assert.deepEqual(
+      sent.map((op) => op.id.seq),
+      [1, 2, 3],
+    );
+    assert.ok(sent[0].timestamp < sent[1].timestamp && sent[1].timestamp < sent[2].timestamp);
+    assert.deepEqual(state.versionVector(), new Map([[NODE_A, 3]]));
+  });
+
+  test("a saturated counter or a no-op removal makes no op", () => {
+    const { state, sent } = replica(NODE_A);
+    state.gcounterInc("g", U64_MAX);
+    state.gcounterInc("g", 1n);
+    state.orsetRemove("s", text("absent"));
+    assert.equal(sent.length, 1);
+    assert.equal(state.gcounterValue("g"), U64_MAX);
+  });
+});
+
+describe("ReplicatedState sync", () => {
+  test("applyRemote dedups by OpId and returns exactly the new ops", () => {
+    const a = replica(NODE_A);
+    const b = replica(NODE_B);
+    a.state.gcounterInc("g", 2n);
+    a.state.gcounterInc("g", 3n);
+    const fresh = b.state.applyRemote([...a.sent, ...a.sent]);
+    assert.deepEqual(fresh, a.sent);
+    assert.deepEqual(b.state.applyRemote(a.sent), []);
+    assert.equal(b.state.gcounterValue("g"), 5n);
+    assert.equal(b.state.stats().remoteDuplicates, 4);
+    assert.equal(b.sent.length, 0, "remote ops are not local ops");
+  });
+
+  test("two replicas converge by exchanging version vectors and opsSince", () => {
+    const a = replica(NODE_A);
+    const b = replica(NODE_B);
+    a.state.orsetAdd("s", text("from a"));
+    const root = a.state.rgaInsert("q", undefined, text("a"))!;
+    b.state.orsetAdd("s", text("from b"));
+    b.state.lwwMapSet("m", text("f"), text("b"));
+    b.state.applyRemote(a.state.opsSince(b.state.versionVector(), 100));
+    b.state.rgaInsert("q", root, text("b"));
+    a.state.applyRemote(b.state.opsSince(a.state.versionVector(), 100));
+    for (const r of [a.state, b.state]) {
+      assert.deepEqual(texts(r.orsetElements("s")), ["from a", "from b"]);
+      assert.deepEqual(texts(r.rgaValues("q")), ["a", "b"]);
+      assert.equal(decodeText(r.lwwMapGet("m", text("f"))!), "b");
+    }
+    assert.deepEqual(a.state.versionVector(), b.state.versionVector());
+    assert.deepEqual(a.state.opsSince(b.state.versionVector(), 100), []);
+  });
+
+  test("opsSince is oldest first and honours the limit", () => {
+    const a = replica(NODE_A);
+    for (let i = 0; i < 5; i++) a.state.gcounterInc("g", 1n);
+    const ops = a.state.opsSince(new Map([[NODE_A, 1]]), 3);
+    assert.deepEqual(
+      ops.map((op) => op.id.seq),
+      [2, 3, 4],
+    );
+  });
+
+  test("at op_log_limit the oldest ops of the busiest origin go, and a peer behind them needs a snapshot", () => {
+    const a = replica(NODE_A, { opLogLimit: 4 });
+    for (let i = 0; i < 6; i++) a.state.gcounterInc("g", 1n);
+    assert.equal(a.state.stats().opLogSize, 4);
+    assert.deepEqual(
+      a.state.opsSince(new Map(), 100).map((op) => op.id.seq),
+      [3, 4, 5, 6],
+    );
+    assert.deepEqual(a.state.compactedFor(new Map()), [NODE_A]);
+    assert.deepEqual(a.state.compactedFor(new Map([[NODE_A, 2]])), []);
+
+    const b = replica(NODE_B);
+    b.state.applySnapshot(a.state.snapshot());
+    assert.equal(b.state.gcounterValue("g"), 6n);
+    assert.deepEqual(b.state.versionVector(), new Map([[NODE_A, 6]]));
+    assert.deepEqual(b.state.applyRemote(a.sent), [], "ops covered by the snapshot count as seen");
+    assert.equal(b.state.gcounterValue("g"), 6n);
+  });
+
+  test("the op-log shares its bound fairly between origins", () => {
+    const c = replica(NODE_C, { opLogLimit: 6 });
+    const a = replica(NODE_A);
+    const b = replica(NODE_B);
+    for (let i = 0; i < 2; i++) b.state.gcounterInc("g", 1n);
+    for (let i = 0; i < 10; i++) a.state.gcounterInc("g", 1n);
+    c.state.applyRemote(b.sent);
+    c.state.applyRemote(a.sent);
+    const held = c.state.opsSince(new Map(), 100);
+    assert.deepEqual(
+      held.filter((op) => op.origin === NODE_B).length,
+      2,
+      "the quiet origin keeps its history",
+    );
+    assert.deepEqual(
+      held.filter((op) => op.origin === NODE_A).map((op) => op.id.seq),
+      [7, 8, 9, 10],
+    );
+  });
+
+  test("out-of-order ops are seen sparsely until the gap fills; at seen_ops_limit a forgotten op is harmless", () => {
+    const a = replica(NODE_A);
+    for (let i = 0; i < 6; i++) a.state.gcounterInc("g", 1n);
+    const b = replica(NODE_B, { seenOpsLimit: 2 });
+    const [op1, op2, op3, op4, op5, op6] = a.sent;
+    assert.equal(b.state.applyRemote([op3, op5, op6]).length, 3);
+    assert.equal(b.state.stats().seenSparse, 2, "bounded: the highest entry was forgotten");
+    assert.deepEqual(b.state.versionVector(), new Map());
+    assert.equal(b.state.applyRemote([op6]).length, 1, "forgotten, so new again, and applied idempotently");
+    assert.equal(b.state.gcounterValue("g"), 6n);
+    b.state.applyRemote([op1, op2, op4]);
+    assert.deepEqual(b.state.versionVector(), new Map([[NODE_A, 5]]), "waits for the forgotten op 6");
+    assert.equal(b.state.applyRemote([op6]).length, 1);
+    assert.deepEqual(b.state.versionVector(), new Map([[NODE_A, 6]]));
+    assert.equal(b.state.stats().seenSparse, 0);
+    assert.equal(b.state.gcounterValue("g"), 6n);
+  });
+
+  test("remote ops stamped beyond the drift bound are deferred, not seen, and accepted later", () => {
+    let now = 1_000;
+    const b = replica(NODE_B, { nowMs: () => now, maxClockDriftMs: 100 });
+    const future = makeOp(makeOpId(NODE_A, 1), (5_000 * HLC_LOGICAL_RANGE) as HlcTimestamp, "r", {
+      type: "lww_set",
+      value: text("x"),
+    });
+    assert.deepEqual(b.state.applyRemote([future]), []);
+    assert.equal(b.state.stats().remoteDeferred, 1);
+    assert.equal(b.state.lwwGet("r"), undefined);
+    now = 4_950;
+    assert.deepEqual(b.state.applyRemote([future]), [future]);
+    b.state.lwwSet("r", text("later"));
+    assert.equal(decodeText(b.state.lwwGet("r")!), "later", "local stamps move past the received one");
+  });
+
+  test("a snapshot travels through its codec and brings a far-behind replica level", () => {
+    const a = replica(NODE_A, { opLogLimit: 2 });
+    a.state.pncounterDec("p", 4n);
+    a.state.lwwMapSet("m", text("f"), text("v"));
+    a.state.orsetAdd("s", text("e"));
+    const h = a.state.rgaInsert("q", undefined, text("h"))!;
+    a.state.rgaInsert("q", h, text("i"));
+    a.state.rgaDelete("q", h);
+    const b = replica(NODE_B);
+    assert.deepEqual(b.state.applyRemote(a.state.opsSince(b.state.versionVector(), 100)).length, 2);
+    assert.deepEqual(a.state.compactedFor(b.state.versionVector()), [NODE_A]);
+    const decoded = decodeSnapshot(encodeSnapshot(a.state.snapshot()));
+    b.state.applySnapshot(decoded);
+    b.state.applySnapshot(decoded);
+    assert.equal(b.state.pncounterValue("p"), -4n);
+    assert.equal(decodeText(b.state.lwwMapGet("m", text("f"))!), "v");
+    assert.deepEqual(texts(b.state.orsetElements("s")), ["e"]);
+    assert.deepEqual(texts(b.state.rgaValues("q")), ["i"]);
+    assert.deepEqual(b.state.versionVector(), a.state.versionVector());
+    assert.deepEqual(a.state.compactedFor(b.state.versionVector()), []);
+    assert.throws(() => decodeSnapshot(Uint8Array.of(0x93, 1, 0x90, 0x91)), { code: "CRDT_MALFORMED" });
+  });
+});
