@@ -109,7 +109,9 @@ function rgaSequentialMs(count: number, values: readonly Uint8Array[]): number {
   const base = 1_700_000_000_000 * 1024;
   for (let i = 0; i < count; i++) {
     const id = makeOpId(NODE, i + 1);
-    rga.applyOp(makeOp(id, (base + i) as HlcTimestamp, "doc", { type: "rga_insert", parent, value: values[i] }));
+    rga.applyOp(
+      makeOp(id, (base + i) as HlcTimestamp, "doc", { type: "rga_insert", parent, value: values[i] }),
+    );
     parent = id;
   }
   const out = rga.values();
@@ -156,7 +158,7 @@ interface Trace {
   txns: { patches: [number, number, string][] }[];
 }
 
-function editingTrace() {
+export function editingTrace() {
   let trace: Trace;
   try {
     trace = JSON.parse(gunzipSync(readFileSync(TRACE_PATH)).toString("utf8")) as Trace;
@@ -183,7 +185,11 @@ function editingTrace() {
     seq++;
     const parent = index === 0 ? undefined : rga.idAt(index - 1);
     rga.applyOp(
-      makeOp(makeOpId(NODE, seq), (base + seq) as HlcTimestamp, "doc", { type: "rga_insert", parent, value: bytesOf(ch) }),
+      makeOp(makeOpId(NODE, seq), (base + seq) as HlcTimestamp, "doc", {
+        type: "rga_insert",
+        parent,
+        value: bytesOf(ch),
+      }),
     );
   };
   for (const [i, ch] of [...trace.startContent].entries()) insertAt(i, ch);
@@ -233,7 +239,7 @@ function editingTrace() {
 }
 
 /** State from `ops` ops across all six families, then the time to hydrate it. */
-async function hydration(ops: number) {
+export async function hydration(ops: number) {
   const dir = tempDir();
   try {
     const share = Math.floor(ops / 10);

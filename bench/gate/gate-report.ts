@@ -41,7 +41,6 @@ export interface Reference {
   readonly name: string;
   readonly ops_sec: number;
   readonly duration_secs: number;
-  readonly [detail: string]: unknown;
 }
 
 export interface ScenarioOutcome {

@@ -23,3 +23,18 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
+
+/** `promise`'s value, or undefined when it did not settle within `timeoutMs` (the timer is cleared either way). */
+export async function withinMs<T>(promise: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

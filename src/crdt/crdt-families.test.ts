@@ -117,7 +117,11 @@ describe("ORSet", () => {
     a.applyOp(add1);
     b.applyOp(add1);
     // b removes what it observed while a concurrently adds x again
-    const remove = opFrom(NODE_B, 1, 2, { type: "orset_remove", element: text("x"), tags: b.observedTags(text("x")) });
+    const remove = opFrom(NODE_B, 1, 2, {
+      type: "orset_remove",
+      element: text("x"),
+      tags: b.observedTags(text("x")),
+    });
     const add2 = opFrom(NODE_A, 2, 2, { type: "orset_add", element: text("x") });
     a.applyOp(add2);
     b.applyOp(remove);
@@ -138,7 +142,11 @@ describe("ORSet", () => {
 
   test("elements are sorted bytewise", () => {
     const s = new OrSet();
-    for (const [i, e] of ["b", "a", "c"].entries()) s.applyOp(opFrom(NODE_A, i + 1, i, { type: "orset_add", element: text(e) }));
-    assert.deepEqual(s.elements().map((e) => Buffer.from(e).toString()), ["a", "b", "c"]);
+    for (const [i, e] of ["b", "a", "c"].entries())
+      s.applyOp(opFrom(NODE_A, i + 1, i, { type: "orset_add", element: text(e) }));
+    assert.deepEqual(
+      s.elements().map((e) => Buffer.from(e).toString()),
+      ["a", "b", "c"],
+    );
   });
 });

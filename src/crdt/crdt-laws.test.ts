@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { familyDefinition } from "./crdt-families.ts";
 import { CRDT_FAMILIES, type CrdtFamily } from "./op.ts";
 import { encodeState } from "./state-codec.ts";
+import { observableValue } from "./testing/observable-value.ts";
 import { propertyRuns } from "./testing/property-runs.ts";
 import { deliveryOrder, fromCells, historyActions, playHistory } from "./testing/replica-history.ts";
-import { familyDefinition } from "./crdt-families.ts";
-import { observableValue } from "./testing/observable-value.ts";
 
 /** Two states are equal when their canonical encodings are byte-identical. */
 function stateBytes(family: CrdtFamily, cells: readonly unknown[]): Buffer {
@@ -24,7 +24,10 @@ for (const family of CRDT_FAMILIES) {
         fc.property(historyActions(), (actions) => {
           const [a, b, c] = playHistory(family, actions).states;
           assert.deepEqual(mergedBytes(family, a, b), mergedBytes(family, b, a));
-          assert.deepEqual(mergedBytes(family, a, b, c), mergedBytes(family, a, fromCells(family, b, c).cells()));
+          assert.deepEqual(
+            mergedBytes(family, a, b, c),
+            mergedBytes(family, a, fromCells(family, b, c).cells()),
+          );
           assert.deepEqual(mergedBytes(family, a, a), stateBytes(family, fromCells(family, a).cells()));
           assert.deepEqual(mergedBytes(family, a), stateBytes(family, a));
         }),
@@ -37,7 +40,10 @@ for (const family of CRDT_FAMILIES) {
         fc.property(
           historyActions().chain((actions) => {
             const { ops } = playHistory(family, actions);
-            return fc.tuple(fc.constant(ops), fc.array(deliveryOrder(ops.length), { minLength: 3, maxLength: 3 }));
+            return fc.tuple(
+              fc.constant(ops),
+              fc.array(deliveryOrder(ops.length), { minLength: 3, maxLength: 3 }),
+            );
           }),
           ([ops, orders]) => {
             const replicas = orders.map((order) => {

@@ -117,13 +117,26 @@ function nodeIdBytes(value: NodeId): Uint8Array {
   return bytes;
 }
 
+/** Decoding meets the same few origins over and over (hydration, op batches): the last one is kept. */
+const lastDecoded = { bytes: new Uint8Array(16), id: "" as NodeId };
+
+function nodeIdOfBytes(raw: Uint8Array): NodeId {
+  const last = lastDecoded.bytes;
+  let same = lastDecoded.id !== "";
+  for (let i = 0; same && i < 16; i++) same = raw[i] === last[i];
+  if (same) return lastDecoded.id;
+  last.set(raw);
+  lastDecoded.id = Buffer.from(raw.buffer, raw.byteOffset, 16).toString("hex") as NodeId;
+  return lastDecoded.id;
+}
+
 /** NodeId: 16 bytes in msgpack, 32 lowercase hex characters in JSON. */
 export const nodeIdCodec: ValueCodec<NodeId> = {
   expected: "a NodeId",
   toMsgpack: nodeIdBytes,
   fromMsgpack(raw, path) {
     if (!(raw instanceof Uint8Array) || raw.length !== 16) return malformed(path, "a NodeId (16 bytes)", raw);
-    return Buffer.from(raw.buffer, raw.byteOffset, 16).toString("hex") as NodeId;
+    return nodeIdOfBytes(raw);
   },
   toJson: (value) => value,
   fromJson(raw, path) {

@@ -18,6 +18,7 @@ export class GCounter implements Crdt<GCounterCell> {
   #sum = 0n;
 
   value(): bigint {
+    // biome-ignore lint/complexity/useMathMinMax: bigint, which Math.min does not take
     return this.#sum > U64_MAX ? U64_MAX : this.#sum;
   }
 

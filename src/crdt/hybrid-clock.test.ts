@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ClockDriftError, HLC_LOGICAL_RANGE, type HlcTimestamp, HybridClock, hlcPhysicalMs } from "./hybrid-clock.ts";
+import {
+  ClockDriftError,
+  HLC_LOGICAL_RANGE,
+  type HlcTimestamp,
+  HybridClock,
+  hlcPhysicalMs,
+} from "./hybrid-clock.ts";
 
 test("stamps strictly increase within one millisecond and follow physical time", () => {
   let now = 1_000;
@@ -43,7 +49,8 @@ test("a remote stamp beyond the drift bound is refused and leaves the clock alon
   const before = clock.last();
   assert.throws(
     () => clock.receive((2_000 * HLC_LOGICAL_RANGE) as HlcTimestamp),
-    (error: unknown) => error instanceof ClockDriftError && error.code === "CLOCK_DRIFT" && error.aheadMs === 1_000,
+    (error: unknown) =>
+      error instanceof ClockDriftError && error.code === "CLOCK_DRIFT" && error.aheadMs === 1_000,
   );
   assert.equal(clock.last(), before);
   clock.receive((1_400 * HLC_LOGICAL_RANGE) as HlcTimestamp);

@@ -26,9 +26,14 @@ describe("op codec", () => {
   });
 
   test("JSON carries bytes as base64 and u64 as decimal strings", () => {
-    const json = opToJsonValue(opFrom(NODE_A, 3, 7, { type: "gcounter_inc", slot: 2n ** 64n - 1n })) as Record<string, unknown>;
+    const json = opToJsonValue(
+      opFrom(NODE_A, 3, 7, { type: "gcounter_inc", slot: 2n ** 64n - 1n }),
+    ) as Record<string, unknown>;
     assert.deepEqual(json.kind, { type: "gcounter_inc", slot: "18446744073709551615" });
-    const set = opToJsonValue(opFrom(NODE_A, 4, 8, { type: "lww_set", value: text("hi") })) as Record<string, unknown>;
+    const set = opToJsonValue(opFrom(NODE_A, 4, 8, { type: "lww_set", value: text("hi") })) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(set.kind, { type: "lww_set", value: "aGk=" });
   });
 
@@ -74,7 +79,10 @@ describe("op codec", () => {
         const keys = Object.keys(json);
         json[keys[at % keys.length]] = replacement as never;
         try {
-          decodeOp(Buffer.from(JSON.stringify(json, (_k, v) => (v instanceof Uint8Array ? [...v] : v))), "json");
+          decodeOp(
+            Buffer.from(JSON.stringify(json, (_k, v) => (v instanceof Uint8Array ? [...v] : v))),
+            "json",
+          );
         } catch (error) {
           assert.ok(isCodecError(error), String(error));
         }
@@ -96,7 +104,10 @@ describe("op codec", () => {
       [[...good, text("extra")], /op\.kind/],
     ];
     for (const [tuple, message] of cases) {
-      assert.throws(() => decodeOp(crdtPackr.pack(tuple)), (error: unknown) => isCodecError(error) && message.test(String((error as Error).message)));
+      assert.throws(
+        () => decodeOp(crdtPackr.pack(tuple)),
+        (error: unknown) => isCodecError(error) && message.test(String((error as Error).message)),
+      );
     }
     assert.throws(() => decodeOp(Buffer.from('{"v":1}'), "json"), /op\.id/);
     assert.throws(() => decodeOp(Buffer.from("{"), "json"), /not valid JSON/);

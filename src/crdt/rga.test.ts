@@ -29,7 +29,8 @@ function treeOrder(ops: readonly Op[]): string {
   const visit = (id: string): void => {
     for (const child of (children.get(id) ?? []).sort(newestFirst)) {
       const name = formatOpId(child.id);
-      if (!deleted.has(name) && child.kind.type === "rga_insert") out.push(Buffer.from(child.kind.value).toString("hex"));
+      if (!deleted.has(name) && child.kind.type === "rga_insert")
+        out.push(Buffer.from(child.kind.value).toString("hex"));
       visit(name);
     }
   };
@@ -117,7 +118,8 @@ describe("RGA", () => {
       ids.push(op.id);
       parent = op.id;
     }
-    for (let i = 0; i < 1500; i += 3) rga.applyOp(opFrom(NODE_B, i + 1, 5000 + i, { type: "rga_delete", target: ids[i] }));
+    for (let i = 0; i < 1500; i += 3)
+      rga.applyOp(opFrom(NODE_B, i + 1, 5000 + i, { type: "rga_delete", target: ids[i] }));
     const visible = ids.filter((_, i) => i % 3 !== 0);
     assert.equal(rga.length, visible.length);
     for (const i of [0, 1, 499, 998, visible.length - 1]) assert.deepEqual(rga.idAt(i), visible[i]);
@@ -150,15 +152,51 @@ describe("RGA", () => {
         const known: OpId[] = [];
         for (const [i, [pick, atHead]] of steps.entries()) {
           const parent = atHead || known.length === 0 ? undefined : known[pick % known.length];
-          const op = insert(i % 2 === 0 ? NODE_A : NODE_B, i + 1, i + 1, parent, String.fromCharCode(33 + (i % 90)));
+          const op = insert(
+            i % 2 === 0 ? NODE_A : NODE_B,
+            i + 1,
+            i + 1,
+            parent,
+            String.fromCharCode(33 + (i % 90)),
+          );
           rga.applyOp(op);
           ops.push(op);
           known.push(op.id);
         }
-        const values = rga.values().map((v) => Buffer.from(v).toString("hex")).join(",");
+        const values = rga
+          .values()
+          .map((v) => Buffer.from(v).toString("hex"))
+          .join(",");
         assert.equal(values, treeOrder(ops));
       }),
       propertyRuns(15),
+    );
+  });
+
+  test("position-based editing through idAt matches a plain array (cursor reuse included)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.nat(9)), { minLength: 200, maxLength: 1200 }), (steps) => {
+        const rga = new Rga();
+        const model: string[] = [];
+        let seq = 0;
+        for (const [pick, action] of steps) {
+          seq++;
+          if (action < 3 && model.length > 0) {
+            const at = pick % model.length;
+            rga.applyOp(opFrom(NODE_B, seq, seq, { type: "rga_delete", target: rga.idAt(at)! }));
+            model.splice(at, 1);
+          } else {
+            const at = pick % (model.length + 1);
+            const parent = at === 0 ? undefined : rga.idAt(at - 1);
+            const value = String.fromCharCode(65 + (seq % 26));
+            rga.applyOp(insert(NODE_A, seq, seq, parent, value));
+            model.splice(at, 0, value);
+          }
+        }
+        assert.equal(show(rga), model.join(""));
+        assert.equal(rga.length, model.length);
+      }),
+      propertyRuns(20),
     );
   });
 });

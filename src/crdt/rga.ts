@@ -36,6 +36,14 @@ interface Chunk {
   items: Element[];
   visible: number;
   next: Chunk | undefined;
+  prev: Chunk | undefined;
+}
+
+/** Where the last position lookup ended: edits are local, so the next one starts there. */
+interface Cursor {
+  readonly chunk: Chunk;
+  /** Visible elements before `chunk`. */
+  readonly start: number;
 }
 
 /** Chunks split in two when they grow past this: bounds the scan to find an element in its chunk. */
@@ -66,6 +74,7 @@ export class Rga implements Crdt<RgaCell> {
   #tail: Chunk | undefined;
   #visible = 0;
   #values: Uint8Array[] | undefined = [];
+  #cursor: Cursor | undefined;
 
   /** Number of visible elements. */
   get length(): number {
@@ -104,17 +113,22 @@ export class Rga implements Crdt<RgaCell> {
   /** The id of the visible element at `index` (0-based), for position-based editing. */
   idAt(index: number): OpId | undefined {
     if (index < 0 || index >= this.#visible) return undefined;
-    let remaining = index;
-    for (let chunk = this.#head; chunk !== undefined; chunk = chunk.next) {
-      if (remaining >= chunk.visible) {
-        remaining -= chunk.visible;
-        continue;
-      }
-      for (const e of chunk.items) {
-        if (e.deleted) continue;
-        if (remaining === 0) return e.id;
-        remaining--;
-      }
+    let chunk = this.#cursor?.chunk ?? this.#head!;
+    let start = this.#cursor?.start ?? 0;
+    while (index < start) {
+      chunk = chunk.prev!;
+      start -= chunk.visible;
+    }
+    while (index >= start + chunk.visible) {
+      start += chunk.visible;
+      chunk = chunk.next!;
+    }
+    this.#cursor = { chunk, start };
+    let remaining = index - start;
+    for (const e of chunk.items) {
+      if (e.deleted) continue;
+      if (remaining === 0) return e.id;
+      remaining--;
     }
     return undefined;
   }
@@ -212,6 +226,7 @@ export class Rga implements Crdt<RgaCell> {
       element.chunk.visible--;
       this.#visible--;
       this.#values = undefined;
+      this.#visibilityChanged(element.chunk);
     }
     return true;
   }
@@ -238,7 +253,7 @@ export class Rga implements Crdt<RgaCell> {
     let i: number;
     if (parent === undefined) {
       if (this.#head === undefined) {
-        this.#head = { items: [], visible: 0, next: undefined };
+        this.#head = { items: [], visible: 0, next: undefined, prev: undefined };
         this.#tail = this.#head;
       }
       chunk = this.#head;
@@ -267,10 +282,19 @@ export class Rga implements Crdt<RgaCell> {
     if (!element.deleted) {
       chunk.visible++;
       this.#visible++;
+      this.#visibilityChanged(chunk);
       if (atEnd && this.#values !== undefined) this.#values.push(element.value);
       else this.#values = undefined;
     }
     if (chunk.items.length > CHUNK_SPLIT_AT) this.#split(chunk);
+  }
+
+  /**
+   * The cursor counts visible elements before its chunk: a change inside that chunk keeps it
+   * right; a change elsewhere may be before it, so it is dropped (the next lookup walks from the head).
+   */
+  #visibilityChanged(chunk: Chunk): void {
+    if (this.#cursor !== undefined && this.#cursor.chunk !== chunk) this.#cursor = undefined;
   }
 
   #split(chunk: Chunk): void {
@@ -278,7 +302,8 @@ export class Rga implements Crdt<RgaCell> {
     const moved = chunk.items.slice(half);
     chunk.items.length = half;
     let visible = 0;
-    const fresh: Chunk = { items: moved, visible: 0, next: chunk.next };
+    const fresh: Chunk = { items: moved, visible: 0, next: chunk.next, prev: chunk };
+    if (chunk.next !== undefined) chunk.next.prev = fresh;
     for (const e of moved) {
       e.chunk = fresh;
       if (!e.deleted) visible++;

@@ -25,7 +25,10 @@ test("malformed states are rejected with a CrdtCodecError", () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 48 }), (bytes) => {
       for (const format of ["msgpack", "json"] as const) {
-        assert.throws(() => decodeState(bytes, format), (error: unknown) => error instanceof CrdtCodecError);
+        assert.throws(
+          () => decodeState(bytes, format),
+          (error: unknown) => error instanceof CrdtCodecError,
+        );
       }
     }),
     propertyRuns(300),
@@ -34,5 +37,8 @@ test("malformed states are rejected with a CrdtCodecError", () => {
     () => decodeState(Buffer.from('{"v":1,"family":"gcounter","cells":[{"origin":"x","slot":"1"}]}'), "json"),
     /state\.cells\[0\]\.origin: expected a NodeId/,
   );
-  assert.throws(() => decodeState(Buffer.from('{"v":1,"family":"tree","cells":[]}'), "json"), /state\.family/);
+  assert.throws(
+    () => decodeState(Buffer.from('{"v":1,"family":"tree","cells":[]}'), "json"),
+    /state\.family/,
+  );
 });

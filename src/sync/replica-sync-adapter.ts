@@ -19,6 +19,7 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     versionVector: () => state.versionVector(),
     opsSince: (vector, limit) => state.opsSince(vector, limit),
     applyRemote: (ops) => state.applyRemote(ops),
+    idOf: (op) => op.id,
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
     snapshotParts(): PushStateMessage[] {
       const snapshot = state.snapshot();

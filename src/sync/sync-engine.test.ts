@@ -37,6 +37,10 @@ class LogReplica implements SyncReplica<TestOp> {
       .slice(0, limit);
   }
 
+  idOf(op: TestOp): TestOp {
+    return op;
+  }
+
   // This replica never compacts its log, so it never needs or sends snapshots (see the simulator for those).
   needsSnapshot(): boolean {
     return false;
@@ -142,20 +146,24 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 50);
   });
 
-  test("ops shed by a full queue are still delivered by anti-entropy", () => {
-    const { replicas, engines } = cluster(2, {
-      queuedOpsLimit: 10,
-      inflightBatchesMax: 1,
-      antiEntropyIntervalMs: 1000,
-    });
+  test("ops shed by a full queue are re-sent from the op-log once the queue drains", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
     const net = wire(replicas, engines, [[0, 1]]);
     const ops = Array.from({ length: 100 }, () => replicas[0].local());
     engines[0].localOps(ops);
     assert.equal(engines[0].stats.opsShed, 90);
     net.deliver(0, engines[0].flush());
-    assert.equal(replicas[1].ops.size, 10, "only the queued ops went out with the push");
+    assert.equal(replicas[1].ops.size, 100, "each ack freed the window for the next repair batch");
+    assert.equal(engines[0].flush().length, 0, "the repair is finished");
+  });
+
+  test("ops a sender could not repair are delivered by the peer's anti-entropy pull", () => {
+    const { replicas, engines } = cluster(2, { antiEntropyIntervalMs: 1000 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    for (let i = 0; i < 100; i++) replicas[0].local(); // never queued: as if the sender restarted
+    assert.equal(replicas[1].ops.size, 0);
     net.deliver(1, engines[1].tick(1000));
-    assert.equal(replicas[1].ops.size, 100, "the periodic pull repaired the rest");
+    assert.equal(replicas[1].ops.size, 100, "the periodic pull fetched everything");
   });
 
   test("the inflight window pauses sending until acks arrive", () => {

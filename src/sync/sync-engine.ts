@@ -10,6 +10,8 @@ export interface SyncReplica<Op> {
   /** Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`. */
   opsSince(vector: VersionVector, limit: number): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];
+  /** The op's origin and its sequence number there (its OpId). */
+  idOf(op: Op): { readonly origin: NodeId; readonly seq: number };
   /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
   needsSnapshot(vector: VersionVector): boolean;
   /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
@@ -66,6 +68,11 @@ interface PeerSession<Op> {
   lastAntiEntropyMs: number;
   /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
   pullRemaining: number;
+  /**
+   * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
+   * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
+   */
+  repairAfter: Map<NodeId, number> | undefined;
 }
 
 /**
@@ -130,6 +137,7 @@ export class SyncEngine<Op> {
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
       pullRemaining: 0,
+      repairAfter: undefined,
     };
     this.#sessions.set(peer, session);
     if (!vectorCovers(this.#replica.versionVector(), remoteVector)) return [this.#pull(session, nowMs)];
@@ -234,11 +242,37 @@ export class SyncEngine<Op> {
       this.stats.opsQueued += ops.length;
       return;
     }
-    // Shed rather than grow without bound: the ops are durable in the op-log, and the peer's
-    // next anti-entropy pull (at the latest within antiEntropyIntervalMs) fetches them.
-    for (let i = 0; i < room; i++) session.queue.push(ops[i]);
-    this.stats.opsQueued += Math.max(room, 0);
-    this.stats.opsShed += ops.length - Math.max(room, 0);
+    // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
+    // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
+    const kept = Math.max(room, 0);
+    for (let i = 0; i < kept; i++) session.queue.push(ops[i]);
+    this.stats.opsQueued += kept;
+    this.stats.opsShed += ops.length - kept;
+    session.repairAfter ??= new Map();
+    for (let i = kept; i < ops.length; i++) {
+      const { origin, seq } = this.#replica.idOf(ops[i]);
+      const after = session.repairAfter.get(origin);
+      if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
+    }
+  }
+
+  /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
+  #repair(session: PeerSession<Op>): Outgoing<Op>[] {
+    const repairAfter = session.repairAfter;
+    const room = this.#options.inflightBatchesMax - session.inflight.size;
+    if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
+    const vector = new Map(this.#replica.versionVector());
+    for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
+    const limit = room * this.#options.batchOpsMax;
+    const ops = this.#replica.opsSince(vector, limit);
+    if (ops.length < limit) session.repairAfter = undefined;
+    else {
+      for (const op of ops) {
+        const { origin, seq } = this.#replica.idOf(op);
+        if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+      }
+    }
+    return this.#sendBatches(session, ops);
   }
 
   #drain(session: PeerSession<Op>): Outgoing<Op>[] {
@@ -247,6 +281,7 @@ export class SyncEngine<Op> {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
       out.push(this.#batch(session, batch));
     }
+    if (session.repairAfter !== undefined) out.push(...this.#repair(session));
     return out;
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { open } from "lmdb";
+import type { Reference } from "../gate-report.ts";
 
 /**
  * Same-run reference of the `store` gate: raw lmdb-js, without Numax, writing what the store
@@ -9,7 +10,7 @@ import { open } from "lmdb";
  * `writesPerCommit` writes. The same disk, the same moment: the gate's throughput divided by
  * this figure does not move when the machine is busier or slower, only when Numax is.
  */
-export interface LmdbPutReference {
+export interface LmdbPutReference extends Reference {
   readonly name: "lmdb_put_random";
   readonly ops_sec: number;
   readonly duration_secs: number;

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Socket } from "node:net";
+import type { Reference } from "../gate-report.ts";
 
 /**
  * Same-run reference of the cluster gates: how many 64-byte messages per second one Node.js
@@ -6,7 +7,7 @@ import { createConnection, createServer, type Socket } from "node:net";
  * It moves with what bounds a loopback cluster on a shared machine (CPU speed, scheduling,
  * syscall cost) and not with Numax, so throughput and latency divided by it compare across runs.
  */
-export interface LoopbackEchoReference {
+export interface LoopbackEchoReference extends Reference {
   readonly name: "loopback_echo";
   readonly ops_sec: number;
   readonly duration_secs: number;

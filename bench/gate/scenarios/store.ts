@@ -7,7 +7,7 @@ import { LoadRecorder } from "../load-recorder.ts";
 import { collectProfiles, launchNode } from "../node-launcher.ts";
 import { measureLmdbPut } from "../reference/lmdb-put.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
-import { waitUntil } from "../wait-until.ts";
+import { waitUntil, withinMs } from "../wait-until.ts";
 import type { Scenario } from "./scenario.ts";
 
 /**
@@ -23,6 +23,8 @@ const VALUE_BYTES = 256;
 const NODE = "n0";
 /** Writes per commit of the reference: about what the node commits at 100k ops/s (see docs/gates.md). */
 const REFERENCE_WRITES_PER_COMMIT = 400;
+/** How long the node may take to flush and exit after its guest's load. */
+const EXIT_TIMEOUT_MS = 60_000;
 const OPS_DONE_KEY = new TextEncoder().encode("gate/ops_done");
 
 export const TARGET_OPS_SEC = 100_000;
@@ -70,10 +72,7 @@ export const storeScenario: Scenario = async (context) => {
     { timeoutMs: Math.max(30_000, settings.durationSecs * 10_000), signal },
   );
   events.push({ atMs: incarnation.summary!.atMs, kind: "load_end", node: NODE });
-  const exit = await Promise.race([
-    node.exited,
-    new Promise<undefined>((resolve) => setTimeout(resolve, 60_000)),
-  ]);
+  const exit = await withinMs(node.exited, EXIT_TIMEOUT_MS);
   await sampler.stop();
   if (exit === undefined) await node.kill();
   const exitedAtMs = performance.now();

@@ -7,7 +7,8 @@ import type { OrSet } from "../or-set.ts";
 import type { PNCounter } from "../pn-counter.ts";
 import type { Rga } from "../rga.ts";
 
-const hex = (bytes: Uint8Array | undefined): string => (bytes === undefined ? "-" : Buffer.from(bytes).toString("hex"));
+const hex = (bytes: Uint8Array | undefined): string =>
+  bytes === undefined ? "-" : Buffer.from(bytes).toString("hex");
 
 /** What a reader of the CRDT sees, as one comparable string (RGA: in sequence order). */
 export function observableValue(family: CrdtFamily, crdt: Crdt<unknown>): string {

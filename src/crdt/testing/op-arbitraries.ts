@@ -12,7 +12,10 @@ export const opIdArb: fc.Arbitrary<OpId> = fc
   .tuple(nodeIdArb, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }))
   .map(([origin, seq]) => makeOpId(origin, seq));
 const bytesArb = fc.uint8Array({ maxLength: 40 });
-const slotArb = fc.oneof(fc.bigInt({ min: 0n, max: U64_MAX }), fc.constantFrom(0n, U64_MAX, 2n ** 53n, 2n ** 53n + 1n));
+const slotArb = fc.oneof(
+  fc.bigInt({ min: 0n, max: U64_MAX }),
+  fc.constantFrom(0n, U64_MAX, 2n ** 53n, 2n ** 53n + 1n),
+);
 
 export const opKindArb: fc.Arbitrary<OpKind> = fc.oneof(
   slotArb.map((slot): OpKind => ({ type: "gcounter_inc", slot })),
@@ -32,5 +35,10 @@ export const opKindArb: fc.Arbitrary<OpKind> = fc.oneof(
 );
 
 export const opArb: fc.Arbitrary<Op> = fc
-  .tuple(opIdArb, fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.string({ maxLength: 20 }), opKindArb)
+  .tuple(
+    opIdArb,
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    fc.string({ maxLength: 20 }),
+    opKindArb,
+  )
   .map(([id, timestamp, key, kind]) => makeOp(id, timestamp as HlcTimestamp, key, kind));

@@ -2,13 +2,13 @@ import fc from "fast-check";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { Crdt } from "../crdt.ts";
 import { type CellOf, type CrdtOf, familyDefinition } from "../crdt-families.ts";
+import type { GCounter } from "../g-counter.ts";
 import { HybridClock } from "../hybrid-clock.ts";
 import { type CrdtFamily, makeOp, type Op, type OpKind } from "../op.ts";
 import { makeOpId } from "../op-id.ts";
 import type { OrSet } from "../or-set.ts";
 import type { PNCounter } from "../pn-counter.ts";
 import type { Rga } from "../rga.ts";
-import type { GCounter } from "../g-counter.ts";
 import { U64_MAX } from "../saturating-u64.ts";
 
 /** One step of a simulated history: which replica acts, what it does, with which numbers. */
@@ -49,7 +49,13 @@ export interface History<F extends CrdtFamily> {
 export function playHistory<F extends CrdtFamily>(family: F, actions: readonly HistoryAction[]): History<F> {
   const definition = familyDefinition(family);
   const replicas: SimReplica<F>[] = REPLICA_IDS.map((nodeId) => {
-    const replica = { nodeId, seq: 0, timeMs: 1_000, log: [], seen: new Set<string>() } as unknown as SimReplica<F>;
+    const replica = {
+      nodeId,
+      seq: 0,
+      timeMs: 1_000,
+      log: [],
+      seen: new Set<string>(),
+    } as unknown as SimReplica<F>;
     Object.assign(replica, {
       clock: new HybridClock({ nowMs: () => replica.timeMs, maxDriftMs: Number.MAX_SAFE_INTEGER }),
       crdt: definition.create(),
@@ -86,7 +92,13 @@ export function playHistory<F extends CrdtFamily>(family: F, actions: readonly H
 
 const FIELDS = [new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3, 4])];
 
-function localKind(family: CrdtFamily, crdt: unknown, self: NodeId, a: number, b: number): OpKind | undefined {
+function localKind(
+  family: CrdtFamily,
+  crdt: unknown,
+  self: NodeId,
+  a: number,
+  b: number,
+): OpKind | undefined {
   const value = new Uint8Array([a & 0xff, b & 0xff]);
   const delta = a % 17 === 0 ? U64_MAX - BigInt(b) : BigInt(b % 100);
   switch (family) {
@@ -117,13 +129,20 @@ function localKind(family: CrdtFamily, crdt: unknown, self: NodeId, a: number, b
         return target.type === "element" ? { type: "rga_delete", target: target.id } : undefined;
       }
       const parentCell = elements.length === 0 || a % 5 === 0 ? undefined : elements[a % elements.length];
-      return { type: "rga_insert", parent: parentCell?.type === "element" ? parentCell.id : undefined, value };
+      return {
+        type: "rga_insert",
+        parent: parentCell?.type === "element" ? parentCell.id : undefined,
+        value,
+      };
     }
   }
 }
 
 /** A fresh CRDT of `family` holding `cells`. */
-export function fromCells<F extends CrdtFamily>(family: F, ...states: readonly CellOf<F>[][]): CrdtOf<F> & Crdt<CellOf<F>> {
+export function fromCells<F extends CrdtFamily>(
+  family: F,
+  ...states: readonly CellOf<F>[][]
+): CrdtOf<F> & Crdt<CellOf<F>> {
   const crdt = familyDefinition(family).create();
   for (const cells of states) for (const cell of cells) crdt.mergeCell(cell);
   return crdt;
@@ -145,4 +164,3 @@ export const deliveryOrder = (count: number): fc.Arbitrary<number[]> =>
       for (const [i, d] of duplicates.entries()) all.splice((seed + i * 7) % (all.length + 1), 0, d);
       return all;
     });
-

@@ -143,5 +143,5 @@ export function recordPayload(record: Uint8Array, what: string): Uint8Array {
       `${what}: record format ${record.length === 0 ? "missing" : record[0]} is not ${RECORD_FORMAT_VERSION} (written by a newer Numax?)`,
     );
   }
-  return record.subarray(1);
+  return new Uint8Array(record.buffer, record.byteOffset + 1, record.length - 1);
 }

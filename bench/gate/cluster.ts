@@ -1,0 +1,160 @@
+import { join } from "node:path";
+import { freePorts } from "./free-port.ts";
+import { type LaunchContext, launchNode } from "./node-launcher.ts";
+import type { Incarnation } from "./load-recorder.ts";
+import type { NxProcess } from "./nx-process.ts";
+import { readGCounter, readMetricsText } from "./observability-client.ts";
+import { addHistograms, type BucketCounts, bucketPercentile, parseHistogram } from "./prometheus-histogram.ts";
+
+/**
+ * A cluster of real `nx run` nodes on 127.0.0.1, each running the counter load guest with sync
+ * on (plain TCP, --tls-insecure: the gates measure sync, not TLS) and its observability
+ * endpoint, every node dialling every other one (full mesh, static discovery). Node i is "n<i>",
+ * with its own datastore under the run's work directory and ports chosen free at start and kept
+ * across restarts.
+ */
+
+export interface ClusterNode {
+  readonly name: string;
+  readonly index: number;
+  readonly listenPort: number;
+  readonly observabilityPort: number;
+  readonly datastore: string;
+  process: NxProcess;
+  incarnation: Incarnation;
+}
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly modulePath: string;
+  readonly counterKey: string;
+  readonly launch: LaunchContext;
+  /** NX_GATE_* variables of node `index`'s guest (called again for each restart). */
+  readonly guestEnv: (index: number) => Record<string, string>;
+  /** The port node `from` dials to reach node `to`; default its listen port (the partition gate puts proxies here). */
+  readonly peerPort?: (from: number, to: number) => number;
+  /** Listen ports decided by the caller (it needed them first, for its proxies). */
+  readonly listenPorts?: readonly number[];
+}
+
+/** How long a node may take to stop gracefully at the end before SIGKILL. */
+const STOP_GRACE_MS = 15_000;
+
+export class Cluster {
+  readonly nodes: ClusterNode[] = [];
+  readonly #options: ClusterOptions;
+  readonly #listenPorts: readonly number[];
+
+  private constructor(options: ClusterOptions, listenPorts: readonly number[]) {
+    this.#options = options;
+    this.#listenPorts = listenPorts;
+  }
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const ports = await freePorts(options.listenPorts === undefined ? 2 * options.size : options.size);
+    const listenPorts = options.listenPorts ?? ports.slice(options.size);
+    const cluster = new Cluster(options, listenPorts);
+    for (let index = 0; index < options.size; index++) {
+      const node = {
+        name: `n${index}`,
+        index,
+        listenPort: listenPorts[index]!,
+        observabilityPort: ports[index]!,
+        datastore: join(options.launch.workDir, `n${index}`),
+      };
+      const { process, incarnation } = await launchNode(options.launch, cluster.#launchSpec(node));
+      cluster.nodes.push({ ...node, process, incarnation });
+    }
+    return cluster;
+  }
+
+  /** Starts a new process for node `index` (its previous one must have exited), same ports and datastore. */
+  async restart(index: number): Promise<ClusterNode> {
+    const node = this.nodes[index]!;
+    const { process, incarnation } = await launchNode(this.#options.launch, this.#launchSpec(node));
+    node.process = process;
+    node.incarnation = incarnation;
+    return node;
+  }
+
+  /** Every node's current value of the counter (undefined: that node did not answer). */
+  readCounters(): Promise<(number | undefined)[]> {
+    return Promise.all(this.nodes.map((node) => readGCounter(node.observabilityPort, this.#options.counterKey)));
+  }
+
+  /** A node that exited without being asked to, described in one line; undefined when all run. */
+  unexpectedExit(): string | undefined {
+    const gone = this.nodes.find((node) => !node.process.running);
+    return gone === undefined ? undefined : gone.process.describeExit();
+  }
+
+  /**
+   * Propagation latency (creation on one node to application on another) from every node's
+   * numax_propagation_latency_seconds histogram, added up; bucket-bound estimates in ms.
+   */
+  async propagationLatency(): Promise<Record<string, number | null> | undefined> {
+    const texts = await Promise.all(this.nodes.map((node) => readMetricsText(node.observabilityPort)));
+    const histograms = texts.flatMap((text) =>
+      text === undefined ? [] : (parseHistogram(text, "numax_propagation_latency_seconds") ?? []),
+    );
+    const total: BucketCounts | undefined = addHistograms(histograms);
+    if (total === undefined) return undefined;
+    const ms = (percentile: number): number | null => {
+      const seconds = bucketPercentile(total, percentile);
+      return seconds === undefined || !Number.isFinite(seconds) ? null : seconds * 1000;
+    };
+    return {
+      ops_observed: total.count,
+      mean_ms: total.count === 0 ? null : Math.round((total.sum / total.count) * 1e6) / 1000,
+      p50_ms_at_most: ms(50),
+      p99_ms_at_most: ms(99),
+    };
+  }
+
+  /**
+   * Stops every node gracefully (SIGTERM) and returns the counter each printed on its way out
+   * (`KEY = N`, nx run --print-gcounter); undefined for a node that printed none.
+   */
+  async stop(): Promise<(number | undefined)[]> {
+    await Promise.all(this.nodes.map((node) => node.process.stop(STOP_GRACE_MS)));
+    const pattern = new RegExp(`^${escapeRegExp(this.#options.counterKey)} = (\\d+)$`);
+    return this.nodes.map((node) => {
+      for (const line of node.process.otherLines) {
+        const match = pattern.exec(line);
+        if (match !== null) return Number(match[1]);
+      }
+      return undefined;
+    });
+  }
+
+  #launchSpec(node: Omit<ClusterNode, "process" | "incarnation">) {
+    const peerPort = this.#options.peerPort ?? ((_from: number, to: number) => this.#listenPorts[to]!);
+    const peers: string[] = [];
+    for (let other = 0; other < this.#options.size; other++) {
+      if (other !== node.index) peers.push("--peer", `127.0.0.1:${peerPort(node.index, other)}`);
+    }
+    return {
+      name: node.name,
+      modulePath: this.#options.modulePath,
+      args: [
+        "--datastore-path",
+        node.datastore,
+        "--listen",
+        `127.0.0.1:${node.listenPort}`,
+        ...peers,
+        "--tls-insecure",
+        "--observability-listen",
+        `127.0.0.1:${node.observabilityPort}`,
+        "--print-gcounter",
+        this.#options.counterKey,
+        "--log-level",
+        "error",
+      ],
+      env: this.#options.guestEnv(node.index),
+    };
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,44 @@
+/**
+ * `--rate max`: the search for the highest per-node rate at which a cluster still passes (keeps
+ * to its schedule, no errors, converged within the bound after the load). Pure policy: given the
+ * trials so far, the next rate to try, or undefined when the answer is known to within
+ * `precision`. Doubles from `startRate` until a trial fails (halves until one passes when the
+ * first fails), then bisects geometrically between the best pass and the lowest failure above it.
+ */
+
+export interface TrialOutcome {
+  readonly rate: number;
+  readonly passed: boolean;
+}
+
+export interface SearchPolicy {
+  readonly startRate: number;
+  /** Stop when lowest failure / best pass <= 1 + precision. */
+  readonly precision: number;
+  readonly maxTrials: number;
+  /** Below this, give up: nothing passes. */
+  readonly minRate: number;
+}
+
+export function bestPassingRate(trials: readonly TrialOutcome[]): number | undefined {
+  const passed = trials.filter((trial) => trial.passed).map((trial) => trial.rate);
+  return passed.length === 0 ? undefined : Math.max(...passed);
+}
+
+export function nextRate(trials: readonly TrialOutcome[], policy: SearchPolicy): number | undefined {
+  if (trials.length >= policy.maxTrials) return undefined;
+  if (trials.length === 0) return policy.startRate;
+  const best = bestPassingRate(trials);
+  const failures = trials
+    .filter((trial) => !trial.passed && (best === undefined || trial.rate > best))
+    .map((trial) => trial.rate);
+  const lowestFailure = failures.length === 0 ? undefined : Math.min(...failures);
+  if (best === undefined) {
+    const lower = Math.floor(lowestFailure! / 2);
+    return lower < policy.minRate ? undefined : lower;
+  }
+  if (lowestFailure === undefined) return best * 2;
+  if (lowestFailure / best <= 1 + policy.precision) return undefined;
+  const middle = Math.round(Math.sqrt(best * lowestFailure));
+  return middle <= best || middle >= lowestFailure ? undefined : middle;
+}

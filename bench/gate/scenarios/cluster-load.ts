@@ -1,0 +1,278 @@
+import { join } from "node:path";
+import { CleanupStack } from "../cleanup-stack.ts";
+import { Cluster } from "../cluster.ts";
+import { allEqual, awaitCounters, type ConvergenceResult } from "../convergence.ts";
+import type { Check, ScenarioOutcome, Target } from "../gate-report.ts";
+import { guestModulePath } from "../guest-modules.ts";
+import { LoadRecorder } from "../load-recorder.ts";
+import { bestPassingRate, nextRate, type SearchPolicy } from "../max-rate-search.ts";
+import { collectProfiles } from "../node-launcher.ts";
+import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
+import { ResourceSampler } from "../resource-sampler.ts";
+import { waitUntil } from "../wait-until.ts";
+import type { ScenarioContext } from "./scenario.ts";
+
+/**
+ * `three-node` and `ten-node`: every node increments one GCounter at the target rate (open-loop)
+ * for the duration; then the runner polls every node's value until all equal the sum of the
+ * increments the guests made, and times it from the end of the load. With `--rate max` it first
+ * searches (short trials on fresh clusters, max-rate-search.ts) for the highest rate per node
+ * at which the cluster keeps to its schedule and converges within 1 s, then runs the full
+ * duration at that rate. Reference: a loopback TCP echo measured just before.
+ */
+
+export const COUNTER_KEY = "gate-counter";
+/** The issue's figures per node for `--rate max`. */
+const TARGET_OPS_SEC_PER_NODE: Record<string, number> = { "three-node": 50_000, "ten-node": 5_000 };
+const CONVERGENCE_BOUND_SECS = 1;
+const PEER_WAIT_MS = 30_000;
+
+export interface ClusterRound {
+  readonly recorder: LoadRecorder;
+  readonly sampler: ResourceSampler;
+  readonly convergence: ConvergenceResult;
+  readonly expected: number;
+  readonly printed: readonly (number | undefined)[];
+  readonly exits: readonly string[];
+  readonly exitsOk: boolean;
+  readonly propagation: Record<string, number | null> | undefined;
+  readonly events: { atMs: number; kind: string; node?: string; detail?: string }[];
+  readonly protocolErrors: readonly string[];
+}
+
+/** Node environment common to the cluster gates. */
+export function counterGuestEnv(options: {
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly minPeers: number;
+  readonly smoke: boolean;
+  readonly trackProgress?: boolean;
+}): Record<string, string> {
+  return {
+    NX_GATE_RATE: String(options.rate),
+    NX_GATE_DURATION_MS: String(Math.max(1, Math.round(options.durationMs))),
+    NX_GATE_COUNTER_KEY: COUNTER_KEY,
+    NX_GATE_MIN_PEERS: String(options.minPeers),
+    NX_GATE_PEER_WAIT_MS: String(PEER_WAIT_MS),
+    NX_GATE_REPORT_MS: options.smoke ? "250" : "500",
+    NX_GATE_TRACK_PROGRESS: options.trackProgress === true ? "1" : "0",
+  };
+}
+
+/** Waits until the latest process of every node reported the end of its load. */
+export function waitForLoadEnd(
+  cluster: Cluster,
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  return waitUntil(
+    what,
+    () => cluster.unexpectedExit() ?? cluster.nodes.every((node) => node.incarnation.summary !== undefined),
+    { timeoutMs, signal },
+  );
+}
+
+/** One cluster, one load at `rate` per node for `durationSecs`, convergence, graceful stop. */
+export async function runClusterRound(
+  context: ScenarioContext,
+  options: { readonly rate: number; readonly durationSecs: number; readonly label: string },
+): Promise<ClusterRound> {
+  const { settings, signal } = context;
+  const recorder = new LoadRecorder();
+  const sampler = new ResourceSampler();
+  // Each round cleans up after itself; the run's stack still holds it in case the round throws.
+  const cleanup = new CleanupStack();
+  context.cleanup.defer(`cluster ${options.label}`, () => cleanup.runAll());
+  const workDir = join(context.workDir, options.label);
+  try {
+    const cluster = await Cluster.start({
+      size: settings.nodes,
+      modulePath: guestModulePath("counter_load"),
+      counterKey: COUNTER_KEY,
+      launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
+      guestEnv: () =>
+        counterGuestEnv({
+          rate: options.rate,
+          durationMs: options.durationSecs * 1000,
+          minPeers: settings.nodes - 1,
+          smoke: settings.smoke,
+        }),
+    });
+    sampler.start();
+    await waitForLoadEnd(
+      cluster,
+      `the ${settings.nodes} guests to finish their load`,
+      PEER_WAIT_MS + options.durationSecs * 10_000 + 30_000,
+      signal,
+    );
+    const loadEndMs = recorder.loadEndMs()!;
+    const expected = cluster.nodes.reduce((sum, node) => sum + node.incarnation.summary!.line.done, 0);
+    const convergence = await awaitCounters(() => cluster.readCounters(), allEqual(expected), {
+      fromMs: loadEndMs,
+      timeoutMs: settings.smoke ? 10_000 : 30_000,
+      signal,
+    });
+    const propagation = await cluster.propagationLatency();
+    await sampler.sampleAll();
+    const printed = await cluster.stop();
+    await sampler.stop();
+    const events = [
+      { atMs: loadEndMs, kind: "load_end" },
+      ...(convergence.atMs === null ? [] : [{ atMs: convergence.atMs, kind: "converged" }]),
+    ];
+    return {
+      recorder,
+      sampler,
+      convergence,
+      expected,
+      printed,
+      exits: cluster.nodes.map((node) => node.process.describeExit()),
+      exitsOk: cluster.nodes.every((node) => node.process.exit?.code === 0),
+      propagation,
+      events,
+      protocolErrors: cluster.nodes.flatMap((node) => node.process.protocolErrors),
+    };
+  } finally {
+    await cleanup.runAll();
+  }
+}
+
+/** Correctness checks of a finished round. */
+export function roundChecks(round: ClusterRound): Check[] {
+  return [
+    {
+      name: "converged",
+      ok: round.convergence.converged,
+      detail: round.convergence.converged
+        ? `every node counted ${round.expected} after ${round.convergence.waitSecs?.toFixed(3)} s`
+        : `expected ${round.expected} everywhere, last seen [${round.convergence.observed.join(", ")}]`,
+    },
+    {
+      name: "counters_after_shutdown",
+      ok: round.printed.every((value) => value === round.expected),
+      detail: `printed on graceful stop: [${round.printed.join(", ")}], expected ${round.expected}`,
+    },
+    {
+      name: "nodes_exited_ok",
+      ok: round.exitsOk,
+      detail: round.exits.join("; "),
+    },
+  ];
+}
+
+function trialPassed(round: ClusterRound): boolean {
+  const summaries = round.recorder.incarnations.map((incarnation) => incarnation.summary?.line);
+  const keptUp = summaries.every(
+    (summary) => summary !== undefined && summary.ops / (summary.elapsed_us / 1e6) >= 0.95 * summary.rate,
+  );
+  return (
+    keptUp &&
+    round.recorder.errorsTotal() === 0 &&
+    round.convergence.converged &&
+    round.convergence.waitSecs! <= CONVERGENCE_BOUND_SECS
+  );
+}
+
+export async function clusterLoadScenario(context: ScenarioContext): Promise<ScenarioOutcome> {
+  const { settings, say } = context;
+  say(`reference: loopback TCP echo for ${settings.smoke ? 0.3 : 2} s`);
+  const reference = await measureLoopbackEcho(settings.smoke ? 300 : 2000);
+  say(`reference: ${reference.ops_sec} round trips/s`);
+
+  const search: Record<string, unknown>[] = [];
+  let rate: number;
+  if (settings.rate === "max") {
+    const policy: SearchPolicy = {
+      startRate: settings.smoke ? 200 : 2000,
+      precision: settings.smoke ? 0.5 : 0.1,
+      maxTrials: settings.smoke ? 3 : 10,
+      minRate: 10,
+    };
+    const trialSecs = settings.smoke ? 1 : 5;
+    const trials: { rate: number; passed: boolean }[] = [];
+    for (let candidate = nextRate(trials, policy); candidate !== undefined; candidate = nextRate(trials, policy)) {
+      say(`--rate max: trial ${trials.length + 1} at ${candidate} ops/s per node for ${trialSecs} s`);
+      const round = await runClusterRound(context, {
+        rate: candidate,
+        durationSecs: trialSecs,
+        label: `trial-${trials.length + 1}`,
+      });
+      const passed = trialPassed(round);
+      trials.push({ rate: candidate, passed });
+      search.push(trialRecord(candidate, round, passed, settings.nodes));
+      say(`  ${passed ? "passed" : "failed"}: ${JSON.stringify(search.at(-1))}`);
+    }
+    rate = bestPassingRate(trials) ?? policy.minRate;
+    say(`--rate max: ${rate} ops/s per node; full run of ${settings.durationSecs} s`);
+  } else {
+    rate = settings.rate;
+  }
+
+  const round = await runClusterRound(context, { rate, durationSecs: settings.durationSecs, label: "run" });
+  const perNode = trialRecord(rate, round, trialPassed(round), settings.nodes).ops_sec_per_node as number;
+  const targetPerNode = TARGET_OPS_SEC_PER_NODE[settings.scenario];
+  const targets: Target[] = [];
+  if (targetPerNode !== undefined) {
+    targets.push({
+      name: "throughput_per_node",
+      required: `>= ${targetPerNode} ops/s per node at --rate max`,
+      measured: `${perNode} ops/s per node${settings.rate === "max" ? "" : ` (fixed rate ${rate})`}`,
+      met: perNode >= targetPerNode,
+    });
+  }
+  targets.push({
+    name: "converged_within_1s",
+    required: `<= ${CONVERGENCE_BOUND_SECS} s after the load`,
+    measured: round.convergence.converged ? `${round.convergence.waitSecs?.toFixed(3)} s` : "did not converge",
+    met: round.convergence.converged && round.convergence.waitSecs! <= CONVERGENCE_BOUND_SECS,
+  });
+  return {
+    nodes: settings.nodes,
+    durationSecs: settings.durationSecs,
+    rateMode: settings.rate === "max" ? "max" : "fixed",
+    targetOpsSec: rate,
+    recorder: round.recorder,
+    expectedCounter: round.expected,
+    observedCounters: round.convergence.observed.map((value) => value ?? -1),
+    converged: round.convergence.converged,
+    convergenceWaitSecs: round.convergence.waitSecs,
+    restartsTotal: 0,
+    resources: round.sampler.summary(),
+    samples: round.sampler.samples,
+    reference,
+    checks: roundChecks(round),
+    targets,
+    events: round.events,
+    protocolErrors: round.protocolErrors,
+    details: {
+      counter_key: COUNTER_KEY,
+      printed_counters: round.printed,
+      propagation_latency: round.propagation ?? null,
+      ...(settings.rate === "max" ? { rate_search: search } : {}),
+      ...(settings.cpuProf
+        ? {
+            cpu_profiles: collectProfiles(
+              join(context.workDir, "run"),
+              round.recorder.incarnations.map((incarnation) => incarnation.node),
+            ),
+          }
+        : {}),
+    },
+  };
+}
+
+function trialRecord(rate: number, round: ClusterRound, passed: boolean, nodes: number): Record<string, unknown> {
+  const start = round.recorder.loadStartMs() ?? 0;
+  const end = round.recorder.loadEndMs() ?? start;
+  const secs = Math.max((end - start) / 1000, 1e-3);
+  return {
+    rate,
+    passed,
+    ops_sec_per_node: Math.round(round.recorder.opsTotal() / secs / nodes),
+    errors: round.recorder.errorsTotal(),
+    converged: round.convergence.converged,
+    convergence_wait_secs: round.convergence.waitSecs,
+    p99_ms: round.recorder.histogram().getValueAtPercentile(99) / 1000,
+  };
+}

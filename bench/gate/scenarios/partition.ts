@@ -1,0 +1,1 @@
+export const partitionScenario = undefined as never;

@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Repository root, for running `bin/nx.ts` and finding built guests. */
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+export const NX_BIN = join(REPO_ROOT, "bin/nx.ts");
+
+export function guestPath(name: string): string {
+  return join(REPO_ROOT, "test/guests/build", `${name}.wasm`);
+}
+
+export function examplePath(name: string): string {
+  return join(REPO_ROOT, "examples", name, "build", `${name}.wasm`);
+}
+
+/** A real `nx` child process with its output collected, for end-to-end tests. */
+export interface NxProcess {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in stderr+stdout (already written or future). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startNx(args: readonly string[], env: Record<string, string> = {}): NxProcess {
+  const child = spawn(process.execPath, [NX_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  const waiters = new Set<() => void>();
+  const poke = (): void => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  child.stdout!.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+    poke();
+  });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+    poke();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("exit", (code, signal) => {
+      resolve({ code, signal });
+      poke();
+    });
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = (err + out).match(pattern);
+          if (match !== null) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(match);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`nx exited before printing ${pattern}:\n${err}${out}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern}:\n${err}${out}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Stops a process (SIGTERM, then SIGKILL after `graceMs`) and waits for its exit. */
+export async function stopNx(nx: NxProcess, graceMs = 10_000) {
+  if (nx.child.exitCode === null && nx.child.signalCode === null) {
+    nx.child.kill("SIGTERM");
+    const timer = setTimeout(() => nx.child.kill("SIGKILL"), graceMs);
+    const result = await nx.exited;
+    clearTimeout(timer);
+    return result;
+  }
+  return nx.exited;
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released: a tiny race other tests do not hit in practice). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** GETs JSON from a node's observability endpoint. */
+export async function getJson(url: string): Promise<unknown> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return response.json();
+}
+
+/** Polls `read` until `done(value)` or the timeout; returns the last value read. */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}

@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { freePort, getJson, type NxProcess, startNx } from "./nx-process.ts";
+
+export interface SyncNodeOptions {
+  /** Datastore directory (reuse it to restart the same node). */
+  datastore: string;
+  guest: string;
+  /** Fixed listen port (to restart a node at the same address); default a free one. */
+  port?: number;
+  peers?: readonly number[];
+  env?: Record<string, string>;
+  args?: readonly string[];
+}
+
+/** One `nx run` node in serve mode with sync (plain TCP) and its HTTP endpoint. */
+export interface SyncNode {
+  readonly nx: NxProcess;
+  readonly port: number;
+  readonly url: string;
+  readonly nodeId: string;
+  gcounter(key: string): Promise<bigint>;
+}
+
+export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode> {
+  const port = options.port ?? (await freePort());
+  const httpPort = await freePort();
+  const nx = startNx(
+    [
+      "run",
+      options.guest,
+      "--datastore-path",
+      options.datastore,
+      "--listen",
+      `127.0.0.1:${port}`,
+      ...(options.peers ?? []).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
+      "--tls-insecure",
+      "--observability-listen",
+      `127.0.0.1:${httpPort}`,
+      "--reconnect-initial-delay",
+      "100ms",
+      "--reconnect-max-delay",
+      "1s",
+      "--shutdown-timeout",
+      "10s",
+      ...(options.args ?? []),
+    ],
+    options.env,
+  );
+  const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32})/);
+  const url = `http://127.0.0.1:${httpPort}`;
+  await nx.waitFor(/observability: listening/);
+  return {
+    nx,
+    port,
+    url,
+    nodeId: started[1],
+    async gcounter(key) {
+      const body = (await getJson(`${url}/v1/crdt/gcounter/${encodeURIComponent(key)}`)) as { value: string };
+      return BigInt(body.value);
+    },
+  };
+}
+
+export function datastoreOf(root: string, name: string): string {
+  return join(root, name);
+}
