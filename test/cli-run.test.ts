@@ -1,5 +1,5 @@
 /**
- * `nx run` as users meet it: real child processes of `node bin/nx.ts run`, each error path with
+ * `nx run` as users meet it: real child processes of `node bin/nx.js run`, each error path with
  * its exact one-line message and exit code, guest output passing through as it is written,
  * persistence across runs and the module cache.
  */

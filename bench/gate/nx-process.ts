@@ -6,14 +6,14 @@ import { describeError } from "../../src/errors/numax-error.ts";
 import { type GuestLine, parseGuestLine } from "./guest-lines.ts";
 
 /**
- * One real `nx run` process (node bin/nx.ts run ...), the unit every gate is built from. Its
+ * One real `nx run` process (node bin/nx.js run ...), the unit every gate is built from. Its
  * stdout is read line by line: the guest's "@gate" reports go to `onGuestLine` with the time
  * they arrived, every other line is kept (`nx run --print-gcounter` prints `KEY = 12` there);
  * the last lines of stderr are kept for error messages.
  */
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const NX_BIN = join(REPO_ROOT, "bin/nx.ts");
+const NX_BIN = join(REPO_ROOT, "bin/nx.js");
 const STDERR_TAIL_LINES = 20;
 
 export interface NxProcessSpec {

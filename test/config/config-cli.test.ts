@@ -11,7 +11,7 @@ import { resolveConfigLayers } from "../../src/config/resolve.ts";
 import { CONFIG_KEYS } from "../../src/config/schema.ts";
 import { NumaxError } from "../../src/errors/numax-error.ts";
 
-const NX = new URL("../../bin/nx.ts", import.meta.url).pathname;
+const NX = new URL("../../bin/nx.js", import.meta.url).pathname;
 
 interface Run {
   code: number;

@@ -4,10 +4,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Repository root, for running `bin/nx.ts` and finding built guests. */
+/** Repository root, for running `bin/nx.js` and finding built guests. */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
-export const NX_BIN = join(REPO_ROOT, "bin/nx.ts");
+export const NX_BIN = join(REPO_ROOT, "bin/nx.js");
 
 export function guestPath(name: string): string {
   return join(REPO_ROOT, "test/guests/build", `${name}.wasm`);

@@ -41,7 +41,7 @@ async function runExample(
   env: Record<string, string> = {},
 ): Promise<RunResult> {
   const args = [
-    join(REPO, "bin/nx.ts"),
+    join(REPO, "bin/nx.js"),
     "run",
     `examples/${name}/build/${name}.wasm`,
     "--datastore-path",

@@ -40,10 +40,20 @@ export const SEEN_PREFIX = text("__nx/seen/");
 export const OPLOG_PREFIX = text("__nx/oplog/");
 export const CRDT_PREFIX = text("__nx/crdt/");
 
-/** A stored record is damaged or from an unknown format: the replica refuses to start on it. */
+/**
+ * REPLICA_STORE_CORRUPT: a stored record is damaged or from an unknown format (the replica
+ * refuses to start on it). REPLICA_STORE_WRITE_FAILED: the store refused a batch (the replica
+ * stops accepting ops). REPLICA_CLOSED: used after close.
+ */
 export class ReplicaStoreError extends NumaxError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("REPLICA_STORE_CORRUPT", message, options);
+  constructor(
+    message: string,
+    options?: {
+      cause?: unknown;
+      code?: "REPLICA_STORE_CORRUPT" | "REPLICA_STORE_WRITE_FAILED" | "REPLICA_CLOSED";
+    },
+  ) {
+    super(options?.code ?? "REPLICA_STORE_CORRUPT", message, options);
   }
 }
 

@@ -238,4 +238,25 @@ describe("ReplicatedState sync", () => {
     assert.deepEqual(a.state.compactedFor(b.state.versionVector()), []);
     assert.throws(() => decodeSnapshot(Uint8Array.of(0x93, 1, 0x90, 0x91)), { code: "CRDT_MALFORMED" });
   });
+
+  test("a store that refuses a batch stops the replica with one clear error", async () => {
+    const backend = createMemoryBackend();
+    const state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => 1_000_000 });
+    let refuse = false;
+    const batch = backend.batch.bind(backend);
+    backend.batch = (writes) => {
+      if (refuse) throw new Error("disk full");
+      batch(writes);
+    };
+    state.gcounterInc("g", 1n);
+    state.flush();
+    refuse = true;
+    state.gcounterInc("g", 1n);
+    assert.throws(() => state.flush(), {
+      code: "REPLICA_STORE_WRITE_FAILED",
+      message: /could not be written.*disk full/,
+    });
+    assert.throws(() => state.gcounterInc("g", 1n), /could not be written/);
+    await assert.rejects(state.flushed(), /could not be written/);
+  });
 });

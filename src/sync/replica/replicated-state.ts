@@ -13,6 +13,7 @@ import {
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
 import type { VersionVector } from "../../crdt/version-vector.ts";
+import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
 import type { KvBackend } from "../../store/kv-backend.ts";
@@ -140,7 +141,8 @@ export class ReplicatedState implements CrdtHost {
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
-  #flushError: unknown;
+  /** Set when a batch failed: the replica stops (see flush). */
+  #flushError: ReplicaStoreError | undefined;
   #closed = false;
 
   #localOps = 0;
@@ -376,16 +378,34 @@ export class ReplicatedState implements CrdtHost {
     };
   }
 
-  /** Writes the staged batch to the store now (it is written at the end of the run anyway). */
+  /**
+   * Writes the staged batch to the store now (it is written at the end of the run anyway).
+   * If the store refuses it, the replica stops: this and every later call throws
+   * ReplicaStoreError (the node should exit and restart from what is on disk).
+   */
   flush(): void {
+    if (this.#flushError !== undefined) throw this.#flushError;
     if (!this.#staged) return;
-    const writes = this.#stagedWrites();
-    this.#backend.batch(() => {
-      for (const [key, value] of writes) {
-        if (value === undefined) this.#backend.delete(key);
-        else this.#backend.put(key, value);
-      }
-    });
+    try {
+      const writes = this.#stagedWrites();
+      this.#backend.batch(() => {
+        for (const [key, value] of writes) {
+          if (value === undefined) this.#backend.delete(key);
+          else this.#backend.put(key, value);
+        }
+      });
+    } catch (error) {
+      // Fail-stop: the in-memory state is ahead of the store now, so nothing more is accepted.
+      this.#flushError = new ReplicaStoreError(
+        `replicated state could not be written to the store: ${describeError(error)}`,
+        {
+          cause: error,
+          code: "REPLICA_STORE_WRITE_FAILED",
+        },
+      );
+      this.#logger.error("replicated state not written to the store", { error: describeError(error) });
+      throw this.#flushError;
+    }
     for (const entry of this.#dirtyEntries) entry.dirty.clear();
     this.#dirtyEntries.clear();
     this.#stagedOps = [];
@@ -395,11 +415,6 @@ export class ReplicatedState implements CrdtHost {
 
   /** Resolves when every op made or applied before the call is durable in the store. */
   async flushed(): Promise<void> {
-    if (this.#flushError !== undefined) {
-      const error = this.#flushError;
-      this.#flushError = undefined;
-      throw error;
-    }
     this.flush();
     await this.#backend.flushed();
   }
@@ -451,10 +466,8 @@ export class ReplicatedState implements CrdtHost {
       this.#flushScheduled = false;
       try {
         this.flush();
-      } catch (error) {
-        // Kept staged: the next flush retries; flushed() reports it.
-        this.#flushError = error;
-        this.#logger.error("replicated state not written to the store", { error: String(error) });
+      } catch {
+        // flush() recorded the failure: every later call reports it.
       }
     });
   }
@@ -567,7 +580,9 @@ export class ReplicatedState implements CrdtHost {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ReplicaStoreError("the replicated state was closed");
+    if (this.#flushError !== undefined) throw this.#flushError;
+    if (this.#closed)
+      throw new ReplicaStoreError("the replicated state was closed", { code: "REPLICA_CLOSED" });
   }
 
   /** See `openReplicatedState`. */
