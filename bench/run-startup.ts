@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { writeFixture } from "../test/fixtures/wasm/wat-fixtures.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
-const NX_BIN = join(import.meta.dirname, "..", "bin", "nx.ts");
+const NX_BIN = join(import.meta.dirname, "..", "bin", "nx.js");
 const TARGET_RATIO = 2;
 
 interface Variant {

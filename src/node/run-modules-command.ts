@@ -218,7 +218,10 @@ export async function runModulesCommand(
       process.exit(EXIT_SIGNAL_TWICE);
     }
     interruptedBy = signal;
-    logger.info("shutting down", { signal, shutdownTimeoutMs: settings.shutdownTimeoutMs });
+    logger[node.sync === undefined ? "debug" : "info"]("shutting down", {
+      signal,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    });
     running?.kill(`interrupted by ${signal}`);
     wakeServe?.();
     setTimeout(() => {
@@ -257,7 +260,10 @@ export async function runModulesCommand(
         if (interruptedBy !== undefined) guestInterrupted = true;
         const { kind, functionName } = result.failure;
         node.metrics?.traps.inc({ kind });
-        logger.error("guest failed", { module: module.moduleId, function: functionName, kind });
+        // One-shot runs report the failure as the `nx: error:` line below; a serving node keeps
+        // running, so there the structured record is the operator's signal.
+        const serving = node.sync !== undefined && settings.settleForMs === undefined;
+        logger[serving ? "error" : "debug"]("guest failed", { module: module.moduleId, function: functionName, kind });
         reportError(`${module.label}: ${result.failure.message}`);
       }
     }
