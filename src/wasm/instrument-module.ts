@@ -1,12 +1,15 @@
 import { scanFunctionBody } from "./binary/function-body-scan.ts";
 import {
   EXPORT_FUNCTION,
+  EXPORT_GLOBAL,
   EXPORT_TABLE,
   type MemoryLimits,
   type ModuleLayout,
   readModuleLayout,
   SECTION_CODE,
   SECTION_CUSTOM,
+  SECTION_DATA,
+  SECTION_ELEMENT,
   SECTION_EXPORT,
   SECTION_GLOBAL,
   SECTION_MEMORY,
@@ -14,6 +17,7 @@ import {
   SECTION_START,
   SECTION_TABLE,
   SECTION_TYPE,
+  skipValueType,
   WASM_PAGE_BYTES,
 } from "./binary/module-layout.ts";
 import { WasmReader } from "./binary/wasm-reader.ts";
@@ -34,6 +38,13 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   beyond it returns -1 inside the guest, as the specification says a failed grow does.
  * - **Start function.** Removed from the start section and exported, so the runtime runs it
  *   after it has filled the refill slot, under the same budget as `run`.
+ * - **Reset exports** (instance pooling, src/wasm/process): every global and table the module
+ *   defines is exported (`__nx_global_<index>`, `__nx_table_<index>`), so the runtime can put a
+ *   used instance back into its initial state from JavaScript, and the fuel global is exported
+ *   as {@link POOLABLE_MARKER_EXPORT}. The marker is left out (and so is pooling) when a reset
+ *   could not be exact: passive data or element segments (a guest that drops one would find it
+ *   dropped in its next life), several memories, or a constant expression this reader does not
+ *   know.
  *
  * Only appends: a type, a table, a global and exports; no existing index moves, so calls,
  * element segments, the name section and the guest's exports stay byte-for-byte valid.
@@ -45,12 +56,23 @@ export interface InstrumentOptions {
   readonly memoryMaxBytes: number;
 }
 
+/** Prefix of the exports of the module's own globals, by global index (reset exports). */
+export const RESET_GLOBAL_EXPORT_PREFIX = "__nx_global_";
+/** Prefix of the exports of the module's own tables, by table index (reset exports). */
+export const RESET_TABLE_EXPORT_PREFIX = "__nx_table_";
+/** The fuel global, exported only when the reset exports make an exact reset possible. */
+export const POOLABLE_MARKER_EXPORT = "__nx_fuel";
+/** Every export name starting with this belongs to the runtime. */
+const RUNTIME_EXPORT_PREFIX = "__nx_";
+
 export interface InstrumentedModule {
   readonly bytes: Uint8Array;
   /** Fuel checks inserted (function entries plus loop heads). */
   readonly fuelChecks: number;
   /** True when the guest had a start function, now exported as {@link START_EXPORT}. */
   readonly hasStart: boolean;
+  /** True when the reset exports allow resetting an instance exactly (see above). */
+  readonly poolable: boolean;
 }
 
 interface AddedIndices {
@@ -176,11 +198,11 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     );
   }
   for (const entry of layout.exports) {
-    if (RESERVED_EXPORTS.includes(entry.name)) {
+    if (RESERVED_EXPORTS.includes(entry.name) || entry.name.startsWith(RUNTIME_EXPORT_PREFIX)) {
       throw new ModuleLoadError(
         "unsupported",
         options.moduleLabel,
-        `exports ${entry.name}, a name the runtime reserves`,
+        `exports ${entry.name}, a name the runtime reserves (export names starting with ${RUNTIME_EXPORT_PREFIX})`,
       );
     }
   }
@@ -206,7 +228,20 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   if (layout.startFunction !== undefined) {
     exportsWriter.name(START_EXPORT).byte(EXPORT_FUNCTION).u32(layout.startFunction);
   }
-  const addedExports = hasStart ? 2 : 1;
+  const poolable = layout.definedMemories.length === 1 && !mayKeepSegments(bytes, layout);
+  let addedExports = hasStart ? 2 : 1;
+  if (poolable) {
+    for (let g = 0; g < layout.definedGlobalCount; g++) {
+      const index = layout.importedGlobalCount + g;
+      exportsWriter.name(`${RESET_GLOBAL_EXPORT_PREFIX}${index}`).byte(EXPORT_GLOBAL).u32(index);
+    }
+    for (let t = 0; t < layout.definedTableCount; t++) {
+      const index = layout.importedTableCount + t;
+      exportsWriter.name(`${RESET_TABLE_EXPORT_PREFIX}${index}`).byte(EXPORT_TABLE).u32(index);
+    }
+    exportsWriter.name(POOLABLE_MARKER_EXPORT).byte(EXPORT_GLOBAL).u32(indices.fuelGlobal);
+    addedExports += layout.definedGlobalCount + layout.definedTableCount + 1;
+  }
 
   /** New content per section id; `undefined` content drops the section. */
   const replaced = new Map<number, Uint8Array | undefined>();
@@ -256,5 +291,62 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     if (content !== undefined) out.byte(section.id).sized(content);
   }
   for (const [createdId, content] of created) out.byte(createdId).sized(content);
-  return { bytes: out.finish(), fuelChecks, hasStart };
+  return { bytes: out.finish(), fuelChecks, hasStart, poolable };
+}
+
+/**
+ * Skips one constant expression; false when it holds an instruction this reader does not know
+ * (then the caller assumes the worst). Constant instructions: numeric and vector constants,
+ * `ref.null`, `ref.func`, `global.get` and the extended-const arithmetic.
+ */
+function skipConstExpr(reader: WasmReader): boolean {
+  for (;;) {
+    const op = reader.byte();
+    if (op === 0x0b) return true;
+    if (op === 0x41 || op === 0x23 || op === 0xd2) reader.skipLeb(5);
+    else if (op === 0x42) reader.skipLeb(10);
+    else if (op === 0x43) reader.skip(4);
+    else if (op === 0x44) reader.skip(8);
+    else if (op === 0xd0) reader.skipLeb(5);
+    else if (op === 0xfd && reader.u32() === 12) reader.skip(16);
+    else if (op === 0x6a || op === 0x6b || op === 0x6c || op === 0x7c || op === 0x7d || op === 0x7e) continue;
+    else return false;
+  }
+}
+
+/**
+ * True when the module has a passive data or element segment, or one this reader cannot skip.
+ * Active segments are dropped at instantiation and declarative ones never exist at run time, so
+ * only passive ones carry state (dropped or not) from one life of a pooled instance to the next.
+ */
+function mayKeepSegments(bytes: Uint8Array, layout: ModuleLayout): boolean {
+  for (const section of layout.sections) {
+    if (section.id !== SECTION_DATA && section.id !== SECTION_ELEMENT) continue;
+    const reader = new WasmReader(bytes, section.start, section.end);
+    const count = reader.count();
+    for (let i = 0; i < count; i++) {
+      const flags = reader.u32();
+      if (section.id === SECTION_DATA) {
+        if (flags === 1) return true;
+        if (flags === 2) reader.u32();
+        if (flags > 2 || !skipConstExpr(reader)) return true;
+        reader.skip(reader.u32());
+        continue;
+      }
+      if (flags === 1 || flags === 5 || flags > 7) return true;
+      if (flags === 2 || flags === 6) reader.u32(); // table index
+      if ((flags & 0x01) === 0 && !skipConstExpr(reader)) return true; // active: offset
+      const expressions = (flags & 0x04) !== 0;
+      if ((flags & 0x03) !== 0) {
+        if (expressions) skipValueType(reader);
+        else reader.byte(); // elemkind
+      }
+      const items = reader.count();
+      for (let item = 0; item < items; item++) {
+        if (!expressions) reader.u32();
+        else if (!skipConstExpr(reader)) return true;
+      }
+    }
+  }
+  return false;
 }

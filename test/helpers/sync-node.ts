@@ -10,6 +10,8 @@ export interface SyncNodeOptions {
   peers?: readonly number[];
   env?: Record<string, string>;
   args?: readonly string[];
+  /** mTLS material (files written by `nx cert`); default plain TCP (`--tls-insecure`). */
+  tls?: { dir: string; allowedPeers?: readonly string[] };
 }
 
 /** One `nx run` node in serve mode with sync (plain TCP) and its HTTP endpoint. */
@@ -33,7 +35,19 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
       "--listen",
       `127.0.0.1:${port}`,
       ...(options.peers ?? []).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
-      "--tls-insecure",
+      ...(options.tls === undefined
+        ? ["--tls-insecure"]
+        : [
+            "--tls-cert",
+            join(options.tls.dir, "node.crt"),
+            "--tls-key",
+            join(options.tls.dir, "node.key"),
+            "--tls-ca",
+            join(options.tls.dir, "ca.crt"),
+            ...(options.tls.allowedPeers === undefined
+              ? []
+              : ["--allowed-peers", options.tls.allowedPeers.join(",")]),
+          ]),
       "--observability-listen",
       `127.0.0.1:${httpPort}`,
       "--reconnect-initial-delay",
