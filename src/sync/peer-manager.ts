@@ -215,7 +215,7 @@ export class PeerManager<Op> {
       address: connection.remoteAddress,
       outbound: connection.outbound,
     });
-    this.#send(engine.peerConnected(peer, connection.remoteVersionVector, this.#options.nowMs()));
+    this.#send(engine.peerConnected(peer, this.#options.nowMs()));
     void this.#pump(connection);
   }
 

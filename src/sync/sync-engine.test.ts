@@ -87,8 +87,8 @@ function wire(replicas: LogReplica[], engines: SyncEngine<TestOp>[], links: [num
   };
   for (const [a, b] of links) {
     // Both ends finish the handshake before either's first message arrives, as on a real connection.
-    const fromA = engines[a].peerConnected(replicas[b].nodeId, replicas[b].versionVector(), 0);
-    const fromB = engines[b].peerConnected(replicas[a].nodeId, replicas[a].versionVector(), 0);
+    const fromA = engines[a].peerConnected(replicas[b].nodeId, 0);
+    const fromB = engines[b].peerConnected(replicas[a].nodeId, 0);
     deliver(a, fromA);
     deliver(b, fromB);
   }
@@ -164,6 +164,19 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 0);
     net.deliver(1, engines[1].tick(1000));
     assert.equal(replicas[1].ops.size, 100, "the periodic pull fetched everything");
+  });
+
+  test("ops sent without an ack are re-sent as soon as the peer reconnects", () => {
+    const { replicas, engines } = cluster(2);
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps([replicas[0].local(), replicas[0].local()]);
+    const lost = engines[0].flush();
+    assert.equal(lost.length, 1, "one batch went out on the connection that then dropped");
+    engines[0].peerDisconnected(replicas[1].nodeId);
+    const out = engines[0].peerConnected(replicas[1].nodeId, 0);
+    const resent = out.find((o) => o.message.type === "PushOps");
+    assert.ok(resent !== undefined && resent.message.type === "PushOps");
+    assert.equal(resent.message.ops.length, 2, "the unacknowledged ops, without waiting for a pull");
   });
 
   test("the inflight window pauses sending until acks arrive", () => {

@@ -41,6 +41,9 @@ export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   pullLimit: 10_000,
 };
 
+/** Disconnected peers whose unacknowledged ops are remembered for repair on reconnect. */
+export const UNACKED_PEERS_MAX = 1024;
+
 /** A message for one peer, produced by the engine for the I/O layer to send. */
 export interface Outgoing<Op> {
   readonly peer: NodeId;
@@ -63,7 +66,8 @@ export interface SyncEngineStats {
 interface PeerSession<Op> {
   readonly nodeId: NodeId;
   queue: Op[];
-  inflight: Map<number, number>;
+  /** Unacknowledged batches: their ops are repaired on the next session if this one ends first. */
+  inflight: Map<number, readonly Op[]>;
   nextBatchId: number;
   lastAntiEntropyMs: number;
   /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
@@ -90,6 +94,8 @@ export class SyncEngine<Op> {
   readonly #replica: SyncReplica<Op>;
   readonly #options: SyncEngineOptions;
   readonly #sessions = new Map<NodeId, PeerSession<Op>>();
+  /** Per disconnected peer: per origin, the sequence after which it may lack ops we sent or queued. */
+  readonly #unacked = new Map<NodeId, Map<NodeId, number>>();
   readonly stats: SyncEngineStats = {
     opsQueued: 0,
     opsShed: 0,
@@ -125,11 +131,8 @@ export class SyncEngine<Op> {
     return total;
   }
 
-  /**
-   * A handshake with `peer` completed; `remoteVector` is what the peer said it holds. Asks for
-   * what this node lacks (the peer does the same from its side).
-   */
-  peerConnected(peer: NodeId, remoteVector: VersionVector, nowMs: number): Outgoing<Op>[] {
+  /** A handshake with `peer` completed: asks for what this node lacks (the peer does the same). */
+  peerConnected(peer: NodeId, nowMs: number): Outgoing<Op>[] {
     const session: PeerSession<Op> = {
       nodeId: peer,
       queue: [],
@@ -139,13 +142,36 @@ export class SyncEngine<Op> {
       pullRemaining: 0,
       repairAfter: undefined,
     };
+    session.repairAfter = this.#unacked.get(peer);
+    this.#unacked.delete(peer);
     this.#sessions.set(peer, session);
-    if (!vectorCovers(this.#replica.versionVector(), remoteVector)) return [this.#pull(session, nowMs)];
-    return [];
+    // Pull even when the Hello said the peer has nothing new: its vector was read at the
+    // handshake, and ops it made since may have gone out on a connection that just closed.
+    const out = [this.#pull(session, nowMs)];
+    out.push(...this.#drain(session));
+    return out;
   }
 
+  /**
+   * The connection ended. Ops still queued or sent without an ack may never have arrived:
+   * they are re-sent from the op-log when the peer connects again.
+   */
   peerDisconnected(peer: NodeId): void {
+    const session = this.#sessions.get(peer);
+    if (session === undefined) return;
     this.#sessions.delete(peer);
+    const pending = [...session.inflight.values()].flat();
+    for (const op of session.queue) pending.push(op);
+    if (pending.length === 0 && session.repairAfter === undefined) return;
+    const repairAfter = new Map(session.repairAfter ?? this.#unacked.get(peer) ?? []);
+    for (const op of pending) {
+      const { origin, seq } = this.#replica.idOf(op);
+      const after = repairAfter.get(origin);
+      if (after === undefined || seq - 1 < after) repairAfter.set(origin, seq - 1);
+    }
+    this.#unacked.set(peer, repairAfter);
+    // Bounded: past it the oldest peer's repair is left to its own anti-entropy pulls.
+    if (this.#unacked.size > UNACKED_PEERS_MAX) this.#unacked.delete(this.#unacked.keys().next().value!);
   }
 
   /** Queues ops made on this node for every connected peer. */
@@ -296,7 +322,7 @@ export class SyncEngine<Op> {
 
   #batch(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op> {
     const batchId = session.nextBatchId++;
-    session.inflight.set(batchId, ops.length);
+    session.inflight.set(batchId, ops);
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };

@@ -58,8 +58,10 @@ export class GuestInstance {
   readonly governor: FuelGovernor;
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory;
-  readonly #run: () => Promise<unknown>;
-  #start: (() => Promise<unknown>) | undefined;
+  /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
+  readonly #entries = new Map<string, () => Promise<unknown>>();
+  readonly #startFunction: (() => Promise<unknown>) | undefined;
+  #startPending: boolean;
   #running = false;
   #broken = false;
 
@@ -68,9 +70,24 @@ export class GuestInstance {
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    this.#run = WebAssembly.promising(instance.exports[RUN_EXPORT] as () => void);
+    this.#entries.set(RUN_EXPORT, WebAssembly.promising(instance.exports[RUN_EXPORT] as () => void));
     const start = instance.exports[START_EXPORT];
-    this.#start = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
+    this.#startFunction = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
+    this.#startPending = module.hasStart;
+  }
+
+  /** True when the instance is neither running nor stopped for good: it may run (again). */
+  get reusable(): boolean {
+    return !this.#running && !this.#broken;
+  }
+
+  /**
+   * Makes the next {@link run} call the start function again. For an instance pool that has put
+   * the instance's memory, globals and tables back to their state at instantiation: the start
+   * function is part of every life, as it is of a fresh instance.
+   */
+  rearmStart(): void {
+    this.#startPending = this.#startFunction !== undefined;
   }
 
   /**
@@ -123,11 +140,13 @@ export class GuestInstance {
   }
 
   /**
-   * Runs the guest's start function (first call only) and then `run`. Resolves when the guest
-   * returns (or calls proc_exit(0)), traps, aborts, exceeds its CPU budget or is killed; never
-   * rejects. After a budget stop or a kill the instance cannot run again.
+   * Runs the guest's start function (first call only) and then `entry` (default `run`, which
+   * every guest exports; the actor runtime runs other exported functions as process entry
+   * points). Resolves when the guest returns (or calls proc_exit(0)), traps, aborts, exceeds its
+   * CPU budget or is killed; never rejects. After a budget stop or a kill the instance cannot run
+   * again.
    */
-  run(): Promise<GuestRunResult> {
+  run(entry: string = RUN_EXPORT): Promise<GuestRunResult> {
     if (this.#running)
       return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
     if (this.#broken) {
@@ -149,7 +168,7 @@ export class GuestInstance {
         this.#broken = true;
         settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
       });
-      this.#execute().then(
+      this.#execute(entry).then(
         () => settle(OK),
         (error: unknown) => {
           const failure = classifyGuestError(error, {
@@ -163,13 +182,21 @@ export class GuestInstance {
     });
   }
 
-  async #execute(): Promise<void> {
-    const start = this.#start;
-    if (start !== undefined) {
-      this.#start = undefined;
-      await start();
+  async #execute(entry: string): Promise<void> {
+    let call = this.#entries.get(entry);
+    if (call === undefined) {
+      const exported = this.instance.exports[entry];
+      if (typeof exported !== "function" || entry.startsWith("__nx_")) {
+        throw new GuestFailure("host_error", `module ${this.module.label} exports no function ${entry}`);
+      }
+      call = WebAssembly.promising(exported as () => void);
+      this.#entries.set(entry, call);
     }
-    await this.#run();
+    if (this.#startPending) {
+      this.#startPending = false;
+      await this.#startFunction!();
+    }
+    await call();
   }
 
   /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */

@@ -1,5 +1,5 @@
 import type { NodeId } from "../../identity/node-id.ts";
-import type { SessionMessage, VersionVector } from "../../net/messages.ts";
+import type { SessionMessage } from "../../net/messages.ts";
 import type { Outgoing, SyncEngine } from "../sync-engine.ts";
 import type { EventQueue } from "./event-queue.ts";
 import type { SeededRandom } from "./seeded-random.ts";
@@ -46,14 +46,14 @@ export class SimulatedNetwork<Op> {
     this.#engines.set(nodeId, engine);
   }
 
-  /** Connects two nodes (the handshake exchanges version vectors, as Hello/HelloAck do). */
-  link(a: NodeId, b: NodeId, vectorOf: (node: NodeId) => VersionVector): void {
+  /** Connects two nodes (as a completed handshake does). */
+  link(a: NodeId, b: NodeId): void {
     this.#links.add(linkKey(a, b));
     const now = this.#queue.nowMs();
     const engineA = this.#engine(a);
     const engineB = this.#engine(b);
-    this.send(a, engineA.peerConnected(b, vectorOf(b), now));
-    this.send(b, engineB.peerConnected(a, vectorOf(a), now));
+    this.send(a, engineA.peerConnected(b, now));
+    this.send(b, engineB.peerConnected(a, now));
   }
 
   /** Nodes in different groups cannot reach each other until `heal`; unlisted nodes form one more group. */

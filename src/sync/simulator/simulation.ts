@@ -1,5 +1,5 @@
 import type { NodeId } from "../../identity/node-id.ts";
-import type { SessionMessage, VersionVector } from "../../net/messages.ts";
+import type { SessionMessage } from "../../net/messages.ts";
 import { SyncEngine, type SyncEngineOptions, type SyncReplica } from "../sync-engine.ts";
 import { EventQueue } from "./event-queue.ts";
 import { createSeededRandom, type SeededRandom } from "./seeded-random.ts";
@@ -78,15 +78,12 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
     network.addNode(replica.nodeId, engine);
   }
 
-  const vectorOf = new Map<NodeId, () => VersionVector>(
-    replicas.map((r) => [r.nodeId, () => r.versionVector()]),
-  );
   const linked = new Set<string>();
   const link = (a: number, b: number): void => {
     const key = a < b ? `${a}-${b}` : `${b}-${a}`;
     if (a === b || linked.has(key)) return;
     linked.add(key);
-    network.link(replicas[a].nodeId, replicas[b].nodeId, (node) => vectorOf.get(node)!());
+    network.link(replicas[a].nodeId, replicas[b].nodeId);
   };
   for (let i = 0; i < scenario.nodeCount; i++) {
     link(i, (i + 1) % scenario.nodeCount);

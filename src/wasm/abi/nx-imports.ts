@@ -8,6 +8,7 @@ import type { GuestMemoryRef } from "./guest-memory.ts";
 import { createHostLog, hostLogShapeOf } from "./log-imports.ts";
 import { createNetImports } from "./net-imports.ts";
 import { NX_FUNCTION_NAMES, NX_MODULE } from "./nx-signatures.ts";
+import { createProcessImports } from "./process-imports.ts";
 import { createSystemImports } from "./system-imports.ts";
 import { createTimeImports } from "./time-imports.ts";
 
@@ -52,6 +53,8 @@ export function createNxImports(
     ...createCryptoImports(ctx),
     ...createSystemImports(ctx),
     host_log_v2: createHostLog(ctx, hostLogShapeOf(importTypeOf(NX_MODULE, "host_log_v2"))),
+    // Outside a process every proc_* answers -3; the actor runtime overrides them per instance.
+    ...createProcessImports(ctx, undefined),
   };
   for (const name of NX_FUNCTION_NAMES) {
     if (typeof imports[name] !== "function") throw new Error(`nx import ${name} is not implemented`);

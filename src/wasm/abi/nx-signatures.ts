@@ -1,4 +1,5 @@
 import type { FunctionType, ValueType } from "../module-imports.ts";
+import { PROCESS_FUNCTION_SIGNATURES } from "./process-signatures.ts";
 
 /** The import module of every Numax host function. */
 export const NX_MODULE = "nx";
@@ -16,8 +17,9 @@ const LISTING_BY_CURSOR = "i32 i32 i64 i32 i32 i32";
 const KEY_AND_DELTA = "i32 i32 i64";
 
 /**
- * The declared type each `nx` function must have (HOST-ABI.md), for the runtime's import
- * validation. `host_log_v2` accepts either of its two shapes.
+ * The declared type each `nx` function must have (HOST-ABI.md, plus the process functions of
+ * process-signatures.ts), for the runtime's import validation. `host_log_v2` accepts either of
+ * its two shapes.
  */
 export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]> = new Map([
   ["db_get", [sig(I32x4, "i32")]],
@@ -60,6 +62,7 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["net_node_id", [sig(I32x2, "i32")]],
   ["net_peers", [sig(I32x2, "i32")]],
   ["host_log_v2", [sig("i32 i32 i32", ""), sig(I32x2, "i32")]],
+  ...PROCESS_FUNCTION_SIGNATURES,
 ]);
 
 /** Every function name the `nx` module provides. */

@@ -1,0 +1,21 @@
+import type { Pid, Ref } from "../../kernel/pid.ts";
+import type { ProcessContext } from "../../kernel/process-context.ts";
+import type { GuestModule } from "../load-guest-module.ts";
+import type { Grants } from "./capability-profile.ts";
+
+/**
+ * One life of a WebAssembly process: what it runs and what it holds. A pooled instance serves
+ * many lives one after the other; anything that belongs to the process rather than to the
+ * instance lives here, so a late callback of an ended life can never touch the next one.
+ */
+export interface ProcessLife {
+  readonly ctx: ProcessContext;
+  readonly module: GuestModule;
+  /** The exported function the process runs. */
+  readonly entry: string;
+  readonly grants: Grants;
+  /** The guest's monitors by target (the ABI names a monitor by its target pid). */
+  readonly monitors: Map<Pid, Ref>;
+  /** Set by `proc_exit`: the reason the process ends with once the guest has unwound. */
+  exitReason: string | undefined;
+}
