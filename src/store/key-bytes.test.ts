@@ -30,6 +30,13 @@ describe("key bytes", () => {
     assert.ok(compareBytes(Uint8Array.of(0xff), Uint8Array.of(0x00, 0xff)) > 0, "bytes are unsigned");
   });
 
+  it("prefixEnd never changes the caller's prefix, even a Buffer (whose slice is a view)", () => {
+    const prefix = Buffer.from("ab");
+    const end = prefixEnd(prefix);
+    assert.deepEqual([...prefix], [0x61, 0x62]);
+    assert.deepEqual([...(end ?? [])], [0x61, 0x63]);
+  });
+
   it("bounds a prefix: key has the prefix exactly when prefix <= key < prefixEnd", () => {
     fc.assert(
       fc.property(smallBytes, smallBytes, (prefix, key) => {

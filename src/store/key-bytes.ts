@@ -54,7 +54,8 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   let end = prefix.length;
   while (end > 0 && prefix[end - 1] === 0xff) end--;
   if (end === 0) return undefined;
-  const bound = prefix.slice(0, end);
+  // A copy, never a view: Buffer#slice shares memory, and the caller's prefix must stay intact.
+  const bound = new Uint8Array(prefix.subarray(0, end));
   bound[end - 1]!++;
   return bound;
 }

@@ -96,11 +96,32 @@ export class SyncService {
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
     });
     const service = new SyncService(engine, peers, replica);
+    // A local op reaches peers only once it is durable here: were it sent first and lost in a
+    // crash, this node would reuse its sequence number and peers would drop the new op as a duplicate.
+    let undurable: Op[] = [];
+    let flushing = false;
+    const pushWhenDurable = async (): Promise<void> => {
+      flushing = true;
+      while (undurable.length > 0) {
+        const ops = undurable;
+        undurable = [];
+        try {
+          await replica.flushed();
+        } catch (error) {
+          syncLogger.error("local ops not pushed: the store could not make them durable", { error });
+          metrics?.syncErrors.inc({ kind: "store" });
+          break;
+        }
+        engine.localOps(ops);
+        peers.scheduleFlush();
+      }
+      flushing = false;
+    };
     replica.setSyncHooks({
       onLocalOp: (op) => {
         metrics?.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
-        engine.localOps([op]);
-        peers.scheduleFlush();
+        undurable.push(op);
+        if (!flushing) void pushWhenDurable();
       },
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
     });
