@@ -26,6 +26,10 @@ interface BenchmarkEntry {
 
 const BENCHMARKS: Record<string, BenchmarkEntry> = {
   kernel: { needsGc: true, load: () => import("./kernel.ts") },
+  store: { needsGc: false, load: () => import("./store.ts") },
+  crdt: { needsGc: false, load: () => import("./crdt.ts") },
+  "guest-store": { needsGc: false, load: () => import("./guest-store.ts") },
+  "run-startup": { needsGc: false, load: () => import("./run-startup.ts") },
 };
 
 function usage(message: string): never {

@@ -1,4 +1,3 @@
-import { isIP } from "node:net";
 import { NumaxError } from "../errors/numax-error.ts";
 
 /** A TCP endpoint: `host` is a hostname, an IPv4 address or an IPv6 address without brackets. */
@@ -27,7 +26,7 @@ export function parseSocketAddress(text: string, options: { allowPortZero: boole
     if (close < 0 || text[close + 1] !== ":") throw invalid(text, "expected [ipv6]:port, e.g. [::1]:9000");
     host = text.slice(1, close);
     portText = text.slice(close + 2);
-    if (isIP(host) !== 6) throw invalid(text, `"${host}" is not an IPv6 address`);
+    if (ipVersion(host) !== 6) throw invalid(text, `"${host}" is not an IPv6 address`);
   } else {
     const colon = text.lastIndexOf(":");
     if (colon < 0) throw invalid(text, "expected host:port, e.g. 0.0.0.0:9000");
@@ -35,7 +34,7 @@ export function parseSocketAddress(text: string, options: { allowPortZero: boole
     portText = text.slice(colon + 1);
     if (host.includes(":")) throw invalid(text, "write IPv6 addresses in brackets, e.g. [::1]:9000");
     if (host.length === 0) throw invalid(text, "missing host (use 0.0.0.0 to listen on every interface)");
-    if (isIP(host) === 0 && !HOSTNAME_PATTERN.test(host))
+    if (ipVersion(host) === 0 && !HOSTNAME_PATTERN.test(host))
       throw invalid(text, `"${host}" is not a valid host name`);
   }
   if (!/^\d{1,5}$/.test(portText)) throw invalid(text, `port "${portText}" is not a number from 0 to 65535`);
@@ -49,4 +48,9 @@ export function parseSocketAddress(text: string, options: { allowPortZero: boole
 /** `host:port`, with brackets around IPv6 hosts; the inverse of parseSocketAddress. */
 export function formatSocketAddress(address: SocketAddress): string {
   return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** node:net's isIP, loaded on first use: node:net costs ~5 ms at start-up and most configs have no address. */
+function ipVersion(host: string): number {
+  return process.getBuiltinModule("node:net").isIP(host);
 }

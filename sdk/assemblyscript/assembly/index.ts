@@ -25,11 +25,28 @@ import * as lwwRegister from "./lww-register";
 import * as net from "./net";
 import * as orset from "./orset";
 import * as pncounter from "./pncounter";
+import * as proc from "./process";
 import * as rga from "./rga";
 import * as system from "./system";
 import * as time from "./time";
 
-export { abi, crypto, db, gcounter, limits, log, lwwMap, lwwRegister, net, orset, pncounter, rga, system, time };
+export {
+  abi,
+  crypto,
+  db,
+  gcounter,
+  limits,
+  log,
+  lwwMap,
+  lwwRegister,
+  net,
+  orset,
+  pncounter,
+  proc,
+  rga,
+  system,
+  time,
+};
 export { fromUtf8, toHex, utf8 } from "./encoding";
 export { Entry } from "./entry";
 export { ErrorCode, errorName, lastError, OnError, onError } from "./error";

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { blake3 } from "@noble/hashes/blake3.js";
+import { createRequire } from "node:module";
 import { ERR_INTERNAL } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { RANDOM_BYTES_MAX } from "./abi-limits.ts";
@@ -43,7 +42,27 @@ export function createCryptoImports(ctx: AbiContext): Record<string, (...args: n
       env.randomFill(memory.subarray(outPtr, outPtr + outLen));
       return outLen;
     }),
-    hash_sha256: hashWith("hash_sha256", (input) => createHash("sha256").update(input).digest()),
-    hash_blake3: hashWith("hash_blake3", (input) => blake3(input)),
+    hash_sha256: hashWith("hash_sha256", (input) => hashers().sha256(input)),
+    hash_blake3: hashWith("hash_blake3", (input) => hashers().blake3(input)),
   };
+}
+
+interface Hashers {
+  sha256(input: Uint8Array): Uint8Array;
+  blake3(input: Uint8Array): Uint8Array;
+}
+
+let loadedHashers: Hashers | undefined;
+
+/**
+ * node:crypto and BLAKE3 cost ~14 ms to load, more than a tiny guest's whole run: they load on the
+ * first hash call (synchronously, as host functions must be), not at start-up.
+ */
+function hashers(): Hashers {
+  if (loadedHashers !== undefined) return loadedHashers;
+  const require = createRequire(import.meta.url);
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  const { blake3 } = require("@noble/hashes/blake3.js") as typeof import("@noble/hashes/blake3.js");
+  loadedHashers = { sha256: (input) => createHash("sha256").update(input).digest(), blake3 };
+  return loadedHashers;
 }

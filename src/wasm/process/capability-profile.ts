@@ -42,7 +42,10 @@ const PROFILE_TEXT_MAX = 256;
 export function parseProfile(text: string): Grants {
   if (text === "") return PROFILES[DEFAULT_PROFILE]!;
   if (text.length > PROFILE_TEXT_MAX) {
-    throw new WasmProcessError("WASM_PROCESS_INVALID_PROFILE", `profile text is longer than ${PROFILE_TEXT_MAX}`);
+    throw new WasmProcessError(
+      "WASM_PROCESS_INVALID_PROFILE",
+      `profile text is longer than ${PROFILE_TEXT_MAX}`,
+    );
   }
   const parts = text.split(/(?=[+-])/);
   const name = parts[0]!;

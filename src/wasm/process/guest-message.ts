@@ -46,7 +46,11 @@ const utf8Decoder = new TextDecoder();
 /** A message for a wasm process (or any process) carrying `payload` from `from`. */
 export function guestMessage(from: Pid, payload: Uint8Array | string): GuestMessage {
   const bytes = typeof payload === "string" ? utf8.encode(payload) : payload;
-  return { type: GUEST_MESSAGE_TYPE, from, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).latin1Slice() };
+  return {
+    type: GUEST_MESSAGE_TYPE,
+    from,
+    data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1"),
+  };
 }
 
 export function isGuestMessage(value: unknown): value is GuestMessage {
@@ -94,9 +98,17 @@ export function guestView(message: unknown): ReceivedMessage {
   if (known !== undefined) return known;
   let view: ReceivedMessage;
   if (message instanceof DownMessage) {
-    view = { kind: MESSAGE_KIND_DOWN, from: message.pid, payload: utf8.encode(exitReasonText(message.reason)) };
+    view = {
+      kind: MESSAGE_KIND_DOWN,
+      from: message.pid,
+      payload: utf8.encode(exitReasonText(message.reason)),
+    };
   } else if (message instanceof ExitMessage) {
-    view = { kind: MESSAGE_KIND_EXIT, from: message.from, payload: utf8.encode(exitReasonText(message.reason)) };
+    view = {
+      kind: MESSAGE_KIND_EXIT,
+      from: message.from,
+      payload: utf8.encode(exitReasonText(message.reason)),
+    };
   } else if (ArrayBuffer.isView(message)) {
     view = {
       kind: MESSAGE_KIND_DATA,

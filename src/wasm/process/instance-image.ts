@@ -91,7 +91,8 @@ export class InstanceImage {
       }
     }
     const live = new Uint8Array(memory.buffer);
-    const image = memoryImage !== undefined && memoryImage.length === live.length ? memoryImage : live.slice();
+    const image =
+      memoryImage !== undefined && memoryImage.length === live.length ? memoryImage : live.slice();
     return new InstanceImage(memory, image, globals, tables);
   }
 

@@ -5,8 +5,8 @@ import { ProcessExit } from "../../kernel/process-exit.ts";
 import { DownMessage } from "../../kernel/system-messages.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "../abi/abi-codes.ts";
 import {
-  type GuestProcessPort,
   GuestProcessExit,
+  type GuestProcessPort,
   RECEIVE_HEADER_BYTES,
   RECEIVE_TIMED_OUT,
   type ReceiveCriteria,
@@ -199,10 +199,15 @@ export class KernelProcessPort implements GuestProcessPort {
   }
 
   /** Takes the oldest acceptable message without waiting (the scan stops at one that does not fit). */
-  #poll(ctx: ProcessContext, deadlineMs: number, pollOnly: boolean): ReceiveOutcome | Promise<ReceiveOutcome> {
+  #poll(
+    ctx: ProcessContext,
+    deadlineMs: number,
+    pollOnly: boolean,
+  ): ReceiveOutcome | Promise<ReceiveOutcome> {
     this.#blockedBytes = -1;
     const taken = ctx.receive(this.#pollMatcher, 0);
-    if (taken instanceof Promise) return taken.then((later) => this.#afterPoll(ctx, later, deadlineMs, pollOnly));
+    if (taken instanceof Promise)
+      return taken.then((later) => this.#afterPoll(ctx, later, deadlineMs, pollOnly));
     return this.#afterPoll(ctx, taken, deadlineMs, pollOnly);
   }
 

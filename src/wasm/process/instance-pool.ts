@@ -1,0 +1,155 @@
+import { AbiContext } from "../abi/abi-context.ts";
+import type { GuestEnvironment } from "../abi/guest-environment.ts";
+import type { GuestMemoryRef } from "../abi/guest-memory.ts";
+import { NX_MODULE } from "../abi/nx-signatures.ts";
+import { createProcessImports } from "../abi/process-imports.ts";
+import { SUSPENDING_PROCESS_FUNCTIONS } from "../abi/process-signatures.ts";
+import { GuestInstance } from "../guest-instance.ts";
+import type { GuestModule } from "../load-guest-module.ts";
+import { InstanceImage } from "./instance-image.ts";
+import { type ChildSpawner, KernelProcessPort } from "./kernel-process-port.ts";
+
+/** Where the guest output of one process goes (stdout / stderr bytes, WASI `fd_write`). */
+export interface ProcessOutput {
+  stdout(bytes: Uint8Array): void;
+  stderr(bytes: Uint8Array): void;
+  /** The process ended: write what is still buffered. */
+  end(): void;
+}
+
+const DISCARD: ProcessOutput = { stdout: () => {}, stderr: () => {}, end: () => {} };
+
+const NEVER: Promise<never> = new Promise(() => {});
+
+/**
+ * A guest instance that runs one process after another: its `proc_*` imports go through a port
+ * re-attached at every life, its output through a sink set at every life, and its state goes
+ * back to the instantiation image between lives.
+ */
+export class PooledInstance {
+  readonly guest: GuestInstance;
+  readonly port: KernelProcessPort;
+  /** Undefined when the instance cannot be reset exactly: it serves one process only. */
+  readonly image: InstanceImage | undefined;
+  output: ProcessOutput = DISCARD;
+
+  constructor(guest: GuestInstance, port: KernelProcessPort, image: InstanceImage | undefined) {
+    this.guest = guest;
+    this.port = port;
+    this.image = image;
+  }
+}
+
+export interface InstancePoolOptions {
+  readonly module: GuestModule;
+  /** The environment of every process of this pool (its capabilities decide store and sync). */
+  readonly environment: GuestEnvironment;
+  readonly spawner: ChildSpawner;
+  readonly cpuMsPerRun: number | undefined;
+  readonly sliceMs: number | undefined;
+  /** Idle instances kept; 0 makes every process instantiate afresh. */
+  readonly idleMax: number;
+}
+
+/** The instantiation image of each compiled module's memory (the same for every instance). */
+const memoryImages = new WeakMap<WebAssembly.Module, Uint8Array>();
+
+/**
+ * Instances of one module with one environment, handed out per process and taken back at its
+ * end. Taking an idle instance costs a memory restore (pages that differ from the image) and a
+ * few global writes instead of an instantiation; see docs/design/wasm-processes.md.
+ */
+export class InstancePool {
+  readonly #options: InstancePoolOptions;
+  readonly #idle: PooledInstance[] = [];
+  #created = 0;
+  #reused = 0;
+
+  constructor(options: InstancePoolOptions) {
+    this.#options = options;
+  }
+
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+
+  get created(): number {
+    return this.#created;
+  }
+
+  get reused(): number {
+    return this.#reused;
+  }
+
+  acquire(): PooledInstance {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#reused++;
+      return idle;
+    }
+    this.#created++;
+    return this.#instantiate();
+  }
+
+  /** Takes `instance` back after its process ended; true when it was kept for the next one. */
+  release(instance: PooledInstance): boolean {
+    instance.port.detach();
+    instance.output = DISCARD;
+    if (this.#idle.length >= this.#options.idleMax) return false;
+    if (!instance.guest.reusable || instance.image === undefined || !instance.image.restore()) return false;
+    instance.guest.rearmStart();
+    this.#idle.push(instance);
+    return true;
+  }
+
+  /** Drops every idle instance. */
+  clear(): void {
+    this.#idle.length = 0;
+  }
+
+  #instantiate(): PooledInstance {
+    const { module, environment, spawner } = this.#options;
+    const port = new KernelProcessPort(spawner);
+    // The instance exists before the object that routes its output, hence the late binding.
+    let pooled: PooledInstance | undefined;
+    const env: GuestEnvironment = {
+      ...environment,
+      stdout: (bytes) => pooled?.output.stdout(bytes),
+      stderr: (bytes) => pooled?.output.stderr(bytes),
+    };
+    const memoryRef: GuestMemoryRef = { memory: undefined };
+    const functions = createProcessImports(new AbiContext(env, memoryRef), port);
+    let guest: GuestInstance | undefined;
+    const nx: Record<string, unknown> = { ...functions };
+    for (const name of SUSPENDING_PROCESS_FUNCTIONS) {
+      const receive = functions[name]!;
+      // Returns a plain number when a message is already there: the guest does not even suspend.
+      nx[name] = new WebAssembly.Suspending((...args: never[]) => {
+        const result = receive(...args);
+        if (!(result instanceof Promise)) return result;
+        const governor = guest!.governor;
+        governor.pause();
+        return result.then((value) => {
+          // A guest stopped while it waited must not run on: it stays parked.
+          if (governor.stopped !== undefined) return NEVER;
+          governor.resume();
+          return value;
+        });
+      });
+    }
+    guest = GuestInstance.create(module, {
+      env,
+      cpuMsPerRun: this.#options.cpuMsPerRun,
+      sliceMs: this.#options.sliceMs,
+      yieldToLoop: () => port.yieldProcess(),
+      // biome-ignore lint/complexity/noBannedTypes: Suspending objects are valid import values
+      extraImports: { [NX_MODULE]: nx as Record<string, Function> },
+    });
+    memoryRef.memory = guest.memory;
+    const known = memoryImages.get(module.module);
+    const image = InstanceImage.capture(guest.instance, guest.memory, known);
+    if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
+    pooled = new PooledInstance(guest, port, image);
+    return pooled;
+  }
+}

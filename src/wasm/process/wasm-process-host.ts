@@ -1,0 +1,295 @@
+import { KernelError } from "../../kernel/kernel-error.ts";
+import type { Pid } from "../../kernel/pid.ts";
+import type { BackendSpawnable, SpawnOptions } from "../../kernel/process-context.ts";
+import { ProcessExit } from "../../kernel/process-exit.ts";
+import type { Logger } from "../../observe/logger.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND } from "../abi/abi-codes.ts";
+import type { CrdtHost } from "../abi/crdt-host.ts";
+import type { GuestEnvironment, GuestStore } from "../abi/guest-environment.ts";
+import type { SpawnRequest } from "../abi/process-port.ts";
+import { RUN_EXPORT, START_EXPORT } from "../guest-exports.ts";
+import type { GuestModule } from "../load-guest-module.ts";
+import {
+  DEFAULT_PROFILE,
+  exceedsGrants,
+  GRANT_CRDT,
+  GRANT_DB,
+  type Grants,
+  grantNames,
+  parseProfile,
+} from "./capability-profile.ts";
+import { GUEST_MESSAGE_TYPE, type GuestMessage } from "./guest-message.ts";
+import { InstancePool, type PooledInstance, type ProcessOutput } from "./instance-pool.ts";
+import type { ChildSpawner } from "./kernel-process-port.ts";
+import type { ProcessLife } from "./process-life.ts";
+import { WasmProcessBackend, type WasmProcessExit } from "./wasm-process-backend.ts";
+import { WasmProcessError } from "./wasm-process-error.ts";
+
+/** Idle instances kept per module and capability set (each holds at least its linear memory). */
+export const IDLE_INSTANCES_MAX_DEFAULT = 128;
+/** WebAssembly processes alive at once on one host; a guest's spawn beyond it answers -3. */
+export const PROCESSES_MAX_DEFAULT = 10_000;
+
+const PID_ABI_MAX = 0x7fff_ffff;
+
+export interface WasmProcessHostOptions {
+  /** The modules processes can run; guests name them by module id in `proc_spawn`. */
+  readonly modules: readonly GuestModule[];
+  /**
+   * The environment of a module's processes, called once per module. Its `store` and `crdt`
+   * are the node's (unless given below) and are handed to a process only if its capability
+   * profile grants them.
+   */
+  readonly environment: (module: GuestModule) => GuestEnvironment;
+  readonly store?: GuestStore;
+  readonly crdt?: CrdtHost;
+  /** CPU budget of each process, in ms of guest time; undefined: none. */
+  readonly cpuMsPerRun: number | undefined;
+  /** Guest time between two turns of the scheduler (default: the fuel governor's, 4 ms). */
+  readonly sliceMs?: number;
+  readonly logger: Logger;
+  /** Where each process's stdout/stderr go; default: the environment's `stdout`/`stderr`. */
+  readonly output?: (module: GuestModule, pid: Pid) => ProcessOutput;
+  /** Idle instances kept per module and capability set; 0 disables pooling. */
+  readonly idleInstancesMax?: number;
+  readonly processesMax?: number;
+  /** Mailbox bound of every WebAssembly process (see SpawnOptions.mailboxCapacity). */
+  readonly mailboxCapacity?: number;
+}
+
+export interface WasmSpawnOptions {
+  /** Exported function to run; default `run`. */
+  readonly entry?: string;
+  /** Capability profile (capability-profile.ts); default `sandboxed`. */
+  readonly profile?: string;
+  /** Called once when the process ends, for any reason. */
+  readonly onExit?: (exit: WasmProcessExit) => void;
+}
+
+export interface WasmProcessHostStats {
+  readonly liveProcesses: number;
+  readonly idleInstances: number;
+  readonly instancesCreated: number;
+  readonly instancesReused: number;
+}
+
+/**
+ * Runs guest modules as kernel processes: the factory of their backends, the instance pools,
+ * the capability profiles and the spawns guests make. One host per node (or per `nx run`).
+ *
+ * @example
+ * const host = new WasmProcessHost({ modules, environment, cpuMsPerRun: 5_000, logger });
+ * const pid = kernel.spawn(host.spawnable("worker", { profile: "storage" }));
+ */
+export class WasmProcessHost implements ChildSpawner {
+  readonly #options: WasmProcessHostOptions;
+  readonly #modules = new Map<string, GuestModule>();
+  readonly #environments = new Map<GuestModule, GuestEnvironment>();
+  readonly #pools = new Map<GuestModule, Map<Grants, InstancePool>>();
+  readonly #entries = new Map<GuestModule, ReadonlySet<string>>();
+  readonly #idleMax: number;
+  readonly #processesMax: number;
+  readonly #spawnOptions: SpawnOptions | undefined;
+  #live = 0;
+
+  constructor(options: WasmProcessHostOptions) {
+    this.#options = options;
+    for (const module of options.modules) {
+      if (!this.#modules.has(module.moduleId)) this.#modules.set(module.moduleId, module);
+    }
+    this.#idleMax = countOption(
+      options.idleInstancesMax ?? IDLE_INSTANCES_MAX_DEFAULT,
+      "idleInstancesMax",
+      0,
+    );
+    this.#processesMax = countOption(options.processesMax ?? PROCESSES_MAX_DEFAULT, "processesMax", 1);
+    this.#spawnOptions =
+      options.mailboxCapacity === undefined ? undefined : { mailboxCapacity: options.mailboxCapacity };
+  }
+
+  /** The module a guest names `moduleId` (the first one loaded with that id). */
+  module(moduleId: string): GuestModule | undefined {
+    return this.#modules.get(moduleId);
+  }
+
+  /**
+   * What to pass to `kernel.spawn` (or a supervisor's child spec) to run `module`'s `entry` as a
+   * process with `profile`. JavaScript callers are trusted: any profile is granted. Throws a
+   * {@link WasmProcessError} for an unknown module, entry or profile.
+   */
+  spawnable(module: GuestModule | string, options: WasmSpawnOptions = {}): BackendSpawnable {
+    const resolved = typeof module === "string" ? this.#modules.get(module) : module;
+    if (resolved === undefined) {
+      throw new WasmProcessError(
+        "WASM_PROCESS_UNKNOWN_MODULE",
+        `no module "${String(module)}" is loaded (known: ${[...this.#modules.keys()].join(", ") || "none"})`,
+      );
+    }
+    const entry = options.entry ?? RUN_EXPORT;
+    if (!this.#entriesOf(resolved).has(entry)) {
+      throw new WasmProcessError(
+        "WASM_PROCESS_UNKNOWN_ENTRY",
+        `module ${resolved.label} exports no function "${entry}" to run as a process`,
+      );
+    }
+    const grants = parseProfile(options.profile ?? DEFAULT_PROFILE);
+    const onExit = options.onExit;
+    return { backend: () => this.#backend(resolved, entry, grants, onExit) };
+  }
+
+  spawnChild(parent: ProcessLife, request: SpawnRequest): number {
+    const module = request.module === "" ? parent.module : this.#modules.get(request.module);
+    if (module === undefined) return ERR_NOT_FOUND;
+    const entry = request.entry === "" ? RUN_EXPORT : request.entry;
+    if (!this.#entriesOf(module).has(entry)) return ERR_NOT_FOUND;
+    let grants: Grants;
+    try {
+      grants = parseProfile(request.profile);
+    } catch {
+      return ERR_INTERNAL;
+    }
+    if (exceedsGrants(grants, parent.grants)) {
+      this.#options.logger.debug("guest spawn refused: profile above the caller's", {
+        module: parent.module.moduleId,
+        requested: grantNames(grants),
+        held: grantNames(parent.grants),
+      });
+      return ERR_INTERNAL;
+    }
+    if (this.#live >= this.#processesMax) return ERR_INTERNAL;
+    const ctx = parent.ctx;
+    try {
+      const spawnable = { backend: () => this.#backend(module, entry, grants, undefined) };
+      const pid = request.link
+        ? ctx.spawnLink(spawnable, this.#spawnOptions)
+        : ctx.spawn(spawnable, this.#spawnOptions);
+      if (request.monitor) parent.monitors.set(pid, ctx.monitor(pid));
+      if (request.arg !== undefined) {
+        const first: GuestMessage = { type: GUEST_MESSAGE_TYPE, from: ctx.self, data: request.arg };
+        ctx.send(pid, first);
+      }
+      return pid <= PID_ABI_MAX ? pid : ERR_INTERNAL;
+    } catch (error) {
+      if (error instanceof KernelError || error instanceof ProcessExit) return ERR_INTERNAL;
+      throw error;
+    }
+  }
+
+  stats(): WasmProcessHostStats {
+    let idleInstances = 0;
+    let instancesCreated = 0;
+    let instancesReused = 0;
+    for (const pools of this.#pools.values()) {
+      for (const pool of pools.values()) {
+        idleInstances += pool.idleCount;
+        instancesCreated += pool.created;
+        instancesReused += pool.reused;
+      }
+    }
+    return { liveProcesses: this.#live, idleInstances, instancesCreated, instancesReused };
+  }
+
+  /** Drops every idle instance (the processes still running keep theirs). */
+  clear(): void {
+    for (const pools of this.#pools.values()) for (const pool of pools.values()) pool.clear();
+  }
+
+  #backend(
+    module: GuestModule,
+    entry: string,
+    grants: Grants,
+    onExit: ((exit: WasmProcessExit) => void) | undefined,
+  ): WasmProcessBackend {
+    if (this.#live >= this.#processesMax) {
+      throw new WasmProcessError(
+        "WASM_PROCESS_LIMIT",
+        `cannot start another WebAssembly process: ${this.#processesMax} are running (processesMax)`,
+      );
+    }
+    this.#live++;
+    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit });
+  }
+
+  readonly #backendHost = {
+    acquire: (module: GuestModule, grants: Grants): PooledInstance => this.#pool(module, grants).acquire(),
+    release: (module: GuestModule, grants: Grants, instance: PooledInstance): void => {
+      this.#pool(module, grants).release(instance);
+    },
+    outputFor: (module: GuestModule, pid: Pid): ProcessOutput => {
+      const custom = this.#options.output;
+      if (custom !== undefined) return custom(module, pid);
+      const env = this.#baseEnvironment(module);
+      return { stdout: env.stdout, stderr: env.stderr, end: () => {} };
+    },
+    processEnded: (): void => {
+      this.#live--;
+    },
+  };
+
+  #pool(module: GuestModule, grants: Grants): InstancePool {
+    let pools = this.#pools.get(module);
+    if (pools === undefined) {
+      pools = new Map();
+      this.#pools.set(module, pools);
+    }
+    let pool = pools.get(grants);
+    if (pool === undefined) {
+      pool = new InstancePool({
+        module,
+        environment: this.#environmentFor(module, grants),
+        spawner: this,
+        cpuMsPerRun: this.#options.cpuMsPerRun,
+        sliceMs: this.#options.sliceMs,
+        idleMax: this.#idleMax,
+      });
+      pools.set(grants, pool);
+    }
+    return pool;
+  }
+
+  #baseEnvironment(module: GuestModule): GuestEnvironment {
+    let env = this.#environments.get(module);
+    if (env === undefined) {
+      env = this.#options.environment(module);
+      this.#environments.set(module, env);
+    }
+    return env;
+  }
+
+  /** The module's environment narrowed to `grants`: what the guest does not hold is absent. */
+  #environmentFor(module: GuestModule, grants: Grants): GuestEnvironment {
+    const base = this.#baseEnvironment(module);
+    const store = this.#options.store ?? base.store;
+    const crdt = this.#options.crdt ?? base.crdt;
+    return {
+      ...base,
+      store: (grants & GRANT_DB) !== 0 ? store : undefined,
+      crdt: (grants & GRANT_CRDT) !== 0 ? crdt : undefined,
+    };
+  }
+
+  /** Exported functions a process may run: not the runtime's, not the start function. */
+  #entriesOf(module: GuestModule): ReadonlySet<string> {
+    let entries = this.#entries.get(module);
+    if (entries === undefined) {
+      entries = new Set(
+        WebAssembly.Module.exports(module.module)
+          .filter((entry) => entry.kind === "function" && !entry.name.startsWith("__nx_"))
+          .map((entry) => entry.name)
+          .filter((name) => name !== START_EXPORT),
+      );
+      this.#entries.set(module, entries);
+    }
+    return entries;
+  }
+}
+
+function countOption(value: number, name: string, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new WasmProcessError(
+      "WASM_PROCESS_INVALID_OPTION",
+      `${name} must be an integer >= ${min}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
