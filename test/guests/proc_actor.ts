@@ -37,7 +37,8 @@ function spin(): void {
 
 export function run(): void {
   onError(OnError.Return);
-  const first = proc.receive(0);
+  // A spawn argument ("child of <pid>") is first in line when there is one.
+  const first = proc.receiveMatch(new proc.Match().startingWith("child of "), 0);
   if (first !== null) {
     received++;
     firstText = first.text();

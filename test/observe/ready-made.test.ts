@@ -62,7 +62,7 @@ describe("ready-made observability files", () => {
 
   test("the metrics table in docs/observability.md lists every numax_ metric", async () => {
     const doc = await read("docs/observability.md");
-    const documented = new Set([...doc.matchAll(/^\| `(numax_[a-z0-9_]+)` \|/gm)].map((match) => match[1]));
+    const documented = new Set([...doc.matchAll(/^\| `(numax_[a-z0-9_]+)` +\|/gm)].map((match) => match[1]));
     const numax = [...exported].filter((name) => name.startsWith("numax_"));
     assert.deepEqual([...documented].sort(), numax.sort());
   });

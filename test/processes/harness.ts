@@ -51,7 +51,11 @@ export interface Captured {
 }
 
 /** An environment whose output lands in `captured`; deterministic clock, no store, no sync. */
-export function testEnvironment(module: GuestModule, captured: Captured, store?: GuestStore): GuestEnvironment {
+export function testEnvironment(
+  module: GuestModule,
+  captured: Captured,
+  store?: GuestStore,
+): GuestEnvironment {
   const text = new TextDecoder();
   let counter = 0;
   return {
@@ -126,7 +130,11 @@ export function tell(kernel: Kernel, pid: Pid, command: string): void {
 }
 
 /** Waits until `condition` holds, checking every few ms, up to `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  condition: () => boolean,
+  timeoutMs = 5_000,
+  what = "condition",
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ask, loadTestGuest, testHost, tell } from "/work/main/test/processes/harness.ts";
+import { ask, loadTestGuest, tell, testHost } from "/work/main/test/processes/harness.ts";
+
 test("smoke", async () => {
   const actor = await loadTestGuest("proc_actor");
   const { kernel, host } = testHost([actor]);

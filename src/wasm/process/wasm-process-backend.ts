@@ -29,7 +29,8 @@ export interface WasmBackendHost {
   acquire(module: GuestModule, grants: Grants): PooledInstance;
   release(module: GuestModule, grants: Grants, instance: PooledInstance): void;
   outputFor(module: GuestModule, pid: Pid): ProcessOutput;
-  processEnded(): void;
+  processStarted(pid: Pid): void;
+  processEnded(pid: Pid | undefined): void;
 }
 
 export interface WasmProcessSpec {
@@ -68,6 +69,7 @@ export class WasmProcessBackend implements ProcessBackend {
   start(ctx: ProcessContext): Promise<void> {
     const { module, entry, grants } = this.#spec;
     this.#pid = ctx.self;
+    this.#host.processStarted(ctx.self);
     const instance = this.#host.acquire(module, grants);
     const life: ProcessLife = { ctx, module, entry, grants, monitors: new Map(), exitReason: undefined };
     const output = this.#host.outputFor(module, ctx.self);
@@ -79,7 +81,7 @@ export class WasmProcessBackend implements ProcessBackend {
   }
 
   terminate(reason: ExitReason): void {
-    this.#host.processEnded();
+    this.#host.processEnded(this.#pid);
     const instance = this.#instance;
     let cpuMs = 0;
     if (instance !== undefined) {

@@ -90,7 +90,10 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #idleMax: number;
   readonly #processesMax: number;
   readonly #spawnOptions: SpawnOptions | undefined;
+  /** Processes whose backend exists (spawned, possibly not started yet). */
   #live = 0;
+  /** Pids of the processes that have started and not ended. */
+  readonly #running = new Set<Pid>();
 
   constructor(options: WasmProcessHostOptions) {
     this.#options = options;
@@ -189,6 +192,11 @@ export class WasmProcessHost implements ChildSpawner {
     return { liveProcesses: this.#live, idleInstances, instancesCreated, instancesReused };
   }
 
+  /** The pids of this host's processes that are running now (started, not ended). */
+  runningPids(): Pid[] {
+    return [...this.#running];
+  }
+
   /** Drops every idle instance (the processes still running keep theirs). */
   clear(): void {
     for (const pools of this.#pools.values()) for (const pool of pools.values()) pool.clear();
@@ -221,8 +229,12 @@ export class WasmProcessHost implements ChildSpawner {
       const env = this.#baseEnvironment(module);
       return { stdout: env.stdout, stderr: env.stderr, end: () => {} };
     },
-    processEnded: (): void => {
+    processStarted: (pid: Pid): void => {
+      this.#running.add(pid);
+    },
+    processEnded: (pid: Pid | undefined): void => {
       this.#live--;
+      if (pid !== undefined) this.#running.delete(pid);
     },
   };
 

@@ -1,0 +1,213 @@
+import type { ExitReason } from "../kernel/exit-reason.ts";
+import { createKernel, type Kernel, supervisor } from "../kernel/index.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
+import type { GuestEnvironment, GuestStore } from "../wasm/abi/guest-environment.ts";
+import type { GuestFailure } from "../wasm/guest-failure.ts";
+import type { GuestModule } from "../wasm/load-guest-module.ts";
+import {
+  exitReasonText,
+  type ProcessOutput,
+  type WasmProcessExit,
+  WasmProcessHost,
+} from "../wasm/process/index.ts";
+import { type ByteStream, type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+
+/**
+ * Runs Numax modules as WebAssembly processes under one root supervisor (what `nx run a.wasm
+ * b.wasm ...` does): all at once, each a process of the actor kernel, so a module blocked in
+ * `proc_receive` or computing for long never holds up the others.
+ *
+ * - The supervisor is `one_for_one` with **temporary** children: a module that ends (normally or
+ *   not) is reported, never restarted; the others go on. Restarting is for long-lived services
+ *   written with a supervisor of their own; a command that runs modules reports what happened.
+ * - Output: with one module, its stdout/stderr pass through as written; with several, every
+ *   line is prefixed with `[<module id>] ` and kept whole (each process has its own line buffer),
+ *   so lines of different modules interleave but never mix.
+ * - A module exceeding its CPU budget (`cpuMsPerRun`, per process), its memory cap (compiled into
+ *   the loaded module) or trapping ends with that failure; the outcome is `ok` only when every
+ *   module ended normally.
+ * - When the last top-level module has ended, processes the modules spawned and left running are
+ *   stopped (`shutdown`, then killed after `shutdownTimeoutMs`).
+ * - With `stopWhenStuck` (default), if every remaining process waits for a message that nothing
+ *   can send any more (Node's event loop would otherwise exit), they are stopped and reported as
+ *   deadlocked instead of the command hanging or vanishing.
+ */
+export interface GuestProcessesOptions {
+  /** The environment of a module's processes, called once per module (see WasmProcessHostOptions). */
+  readonly environment: (module: GuestModule) => GuestEnvironment;
+  /** The node's store and replicated state; default: the environment's. Granted per profile. */
+  readonly store?: GuestStore;
+  readonly crdt?: CrdtHost;
+  readonly logger: Logger;
+  /** CPU budget of every process in ms of guest time; undefined: none. */
+  readonly cpuMsPerRun: number | undefined;
+  readonly stdout: ByteStream;
+  readonly stderr: ByteStream;
+  /** Capability profile of the top-level modules; default `trusted` (all the node has). */
+  readonly profile?: string;
+  /** Aborting stops every module (reason `shutdown`), e.g. on SIGINT. */
+  readonly signal?: AbortSignal;
+  /** Called as each top-level module ends. */
+  readonly onModuleExit?: (result: GuestProcessResult) => void;
+  /** Default: a kernel of its own. */
+  readonly kernel?: Kernel;
+  /** How long a module may take to stop when asked; default 5000 ms. */
+  readonly shutdownTimeoutMs?: number;
+  readonly stopWhenStuck?: boolean;
+  readonly processesMax?: number;
+  readonly idleInstancesMax?: number;
+}
+
+export interface GuestProcessResult {
+  readonly module: GuestModule;
+  /** True when the module ended normally. */
+  readonly ok: boolean;
+  readonly reason: ExitReason;
+  /** The guest's failure when a trap, abort, CPU budget or memory cap ended it. */
+  readonly failure: GuestFailure | undefined;
+  /** One line for the user: the failure's message, or how the module ended. */
+  readonly message: string;
+  /** Guest CPU time in ms. */
+  readonly cpuMs: number;
+}
+
+export interface GuestProcessesOutcome {
+  /** True when every module ended normally. */
+  readonly ok: boolean;
+  /** One per module, in the order given. */
+  readonly results: readonly GuestProcessResult[];
+}
+
+const SHUTDOWN_TIMEOUT_MS_DEFAULT = 5_000;
+const DEADLOCK_REASON = "deadlock";
+
+export async function runGuestProcesses(
+  modules: readonly GuestModule[],
+  options: GuestProcessesOptions,
+): Promise<GuestProcessesOutcome> {
+  if (modules.length === 0) return { ok: true, results: [] };
+  const logger = options.logger;
+  const kernel = options.kernel ?? createKernel({ logger: logger.child("kernel") });
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS_DEFAULT;
+  const several = modules.length > 1;
+  const sink = (stream: ByteStream, module: GuestModule): OutputSink =>
+    several ? prefixedLineSink(stream, `[${module.moduleId}] `) : passthroughSink(stream);
+  const host = new WasmProcessHost({
+    modules,
+    environment: options.environment,
+    store: options.store,
+    crdt: options.crdt,
+    cpuMsPerRun: options.cpuMsPerRun,
+    logger: logger.child("processes"),
+    processesMax: options.processesMax,
+    idleInstancesMax: options.idleInstancesMax,
+    output: (module): ProcessOutput => {
+      const stdout = sink(options.stdout, module);
+      const stderr = sink(options.stderr, module);
+      return {
+        stdout: (bytes) => stdout.write(bytes),
+        stderr: (bytes) => stderr.write(bytes),
+        end: () => {
+          stdout.end();
+          stderr.end();
+        },
+      };
+    },
+  });
+
+  const results: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
+  let remaining = modules.length;
+  let deadlocked = false;
+  let allEnded!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    allEnded = resolve;
+  });
+  const record = (index: number, result: GuestProcessResult): void => {
+    if (results[index] !== undefined) return;
+    results[index] = result;
+    options.onModuleExit?.(result);
+    if (--remaining === 0) allEnded();
+  };
+
+  const root = kernel.spawn(
+    supervisor({
+      strategy: "one_for_one",
+      children: modules.map((module, index) => ({
+        id: `${index}:${module.moduleId}`,
+        restart: "temporary" as const,
+        shutdown: shutdownTimeoutMs,
+        start: host.spawnable(module, {
+          profile: options.profile ?? "trusted",
+          onExit: (exit) => record(index, resultOf(exit, deadlocked)),
+        }),
+      })),
+    }),
+    { label: "guest-modules" },
+  );
+  // A root that ends first (a module that could not even start) ends the wait too.
+  const rootExited = kernel.whenExited(root);
+  rootExited.then((reason) => {
+    modules.forEach((module, index) => {
+      record(index, {
+        module,
+        ok: false,
+        reason,
+        failure: undefined,
+        message: `not run: the module supervisor exited (${exitReasonText(reason)})`,
+        cpuMs: 0,
+      });
+    });
+  });
+
+  const stop = (): void => kernel.exit(root, "shutdown");
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
+  const onStuck = (): void => {
+    deadlocked = true;
+    logger.debug("every module waits for a message no process can send: stopping them");
+    for (const pid of host.runningPids()) kernel.exit(pid, "kill");
+  };
+  const watchStuck = options.stopWhenStuck ?? true;
+  if (watchStuck) process.on("beforeExit", onStuck);
+  try {
+    await ended;
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    if (watchStuck) process.off("beforeExit", onStuck);
+  }
+
+  // Stop what the modules left running: the supervisor (if still there), then orphans.
+  kernel.exit(root, "shutdown");
+  await rootExited;
+  await stopOrphans(kernel, host, shutdownTimeoutMs);
+  host.clear();
+  if (options.kernel === undefined) await kernel.shutdown({ timeoutMs: shutdownTimeoutMs });
+  const done = results as GuestProcessResult[];
+  return { ok: done.every((result) => result.ok), results: done };
+}
+
+function resultOf(exit: WasmProcessExit, deadlocked: boolean): GuestProcessResult {
+  const { module, reason, failure, cpuMs } = exit;
+  const ok = reason === "normal";
+  let message: string;
+  if (ok) message = "ended normally";
+  else if (failure !== undefined) message = failure.message;
+  else if (deadlocked && reason === "killed") {
+    message = `stopped: it waited for a message no process could send any more (${DEADLOCK_REASON})`;
+  } else message = `ended with reason ${exitReasonText(reason)}`;
+  return { module, ok, reason, failure, message, cpuMs };
+}
+
+async function stopOrphans(kernel: Kernel, host: WasmProcessHost, timeoutMs: number): Promise<void> {
+  const orphans = host.runningPids();
+  if (orphans.length === 0) return;
+  for (const pid of orphans) kernel.exit(pid, "shutdown");
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([Promise.all(orphans.map((pid) => kernel.whenExited(pid))), timedOut]);
+  clearTimeout(timer);
+  for (const pid of host.runningPids()) kernel.exit(pid, "kill");
+}
