@@ -320,9 +320,13 @@ class FieldReader {
         throw malformed(this.#type, `"${key}" #${i} must be a map with exactly "key" and "state"`);
       }
       if (typeof item.key !== "string" || item.key.length > STATE_KEY_LENGTH_MAX) {
-        throw malformed(this.#type, `"${key}" #${i}: "key" must be a string of at most ${STATE_KEY_LENGTH_MAX} characters`);
+        throw malformed(
+          this.#type,
+          `"${key}" #${i}: "key" must be a string of at most ${STATE_KEY_LENGTH_MAX} characters`,
+        );
       }
-      if (!(item.state instanceof Uint8Array)) throw malformed(this.#type, `"${key}" #${i}: "state" must be bytes`);
+      if (!(item.state instanceof Uint8Array))
+        throw malformed(this.#type, `"${key}" #${i}: "state" must be bytes`);
       return { key: item.key, state: item.state };
     });
   }

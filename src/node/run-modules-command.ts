@@ -263,7 +263,11 @@ export async function runModulesCommand(
         // One-shot runs report the failure as the `nx: error:` line below; a serving node keeps
         // running, so there the structured record is the operator's signal.
         const serving = node.sync !== undefined && settings.settleForMs === undefined;
-        logger[serving ? "error" : "debug"]("guest failed", { module: module.moduleId, function: functionName, kind });
+        logger[serving ? "error" : "debug"]("guest failed", {
+          module: module.moduleId,
+          function: functionName,
+          kind,
+        });
         reportError(`${module.label}: ${result.failure.message}`);
       }
     }
