@@ -30,6 +30,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   crdt: { needsGc: false, load: () => import("./crdt.ts") },
   "guest-store": { needsGc: false, load: () => import("./guest-store.ts") },
   "run-startup": { needsGc: false, load: () => import("./run-startup.ts") },
+  wire: { needsGc: false, load: () => import("./wire.ts") },
 };
 
 function usage(message: string): never {

@@ -46,20 +46,20 @@ export function createMessageCodec<Op>(opCodec: OpCodec<Op>): MessageCodec<Op> {
     encode(message, format) {
       let wire: WireValue;
       try {
-        wire = messageToWire(message, opCodec);
+        wire = messageToWire(message, opCodec, format);
       } catch (error) {
         throw asNetError(error, "NET_ENCODE_FAILED", `cannot encode ${message.type} message`);
       }
       return PAYLOAD_CODECS[format].encode(wire);
     },
     decode(body, format) {
-      return messageFromWire(PAYLOAD_CODECS[format].decode(body), opCodec);
+      return messageFromWire(PAYLOAD_CODECS[format].decode(body), opCodec, format);
     },
   };
 }
 
 /** The plain wire shape of a message; field order is fixed (golden bytes depend on it). */
-function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValue {
+function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: WireFormat): WireValue {
   switch (message.type) {
     case "Hello":
       return {
@@ -81,7 +81,7 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>): WireValu
       return {
         type: message.type,
         batchId: message.batchId,
-        ops: message.ops.map((op) => opCodec.encode(op)),
+        ops: message.ops.map((op) => opCodec.encode(op, format)),
       };
     case "PushOpsAck":
       return { type: message.type, batchId: message.batchId, applied: message.applied };
@@ -133,7 +133,7 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
 };
 
 /** Checks an untrusted decoded payload and builds the message; throws NetError. */
-function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> {
+function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireFormat): Message<Op> {
   if (!isPlainObject(value)) throw malformed("message", `expected a map, got ${describeWireType(value)}`);
   const type = value.type;
   if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
@@ -170,7 +170,7 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>): Message<Op> 
         versionVector: fields.versionVector("versionVector"),
       };
     case "PushOps":
-      return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec) };
+      return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec, format) };
     case "PushOpsAck":
       return { type: messageType, batchId: fields.count("batchId"), applied: fields.count("applied") };
     case "PushState":
@@ -331,13 +331,13 @@ class FieldReader {
     });
   }
 
-  ops<Op>(key: string, opCodec: OpCodec<Op>): Op[] {
+  ops<Op>(key: string, opCodec: OpCodec<Op>, format: WireFormat): Op[] {
     const value = this.#value[key];
     if (!Array.isArray(value)) throw this.#wrong(key, "an array of ops", value);
     const ops: Op[] = new Array(value.length);
     for (let i = 0; i < value.length; i++) {
       try {
-        const op = opCodec.decode(value[i]);
+        const op = opCodec.decode(value[i], format);
         opCodec.validate?.(op);
         ops[i] = op;
       } catch (error) {

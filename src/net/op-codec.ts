@@ -1,3 +1,4 @@
+import type { WireFormat } from "./wire-format.ts";
 import type { WireValue } from "./wire-value.ts";
 
 /**
@@ -12,13 +13,16 @@ import type { WireValue } from "./wire-value.ts";
  * };
  */
 export interface OpCodec<Op> {
-  /** The op as plain wire data (see WireValue). Must not throw for a well-formed op. */
-  encode(op: Op): WireValue;
+  /**
+   * The op as plain wire data (see WireValue) for a frame in `format`: a codec may pick a compact
+   * form for MessagePack and a readable one for JSON. Must not throw for a well-formed op.
+   */
+  encode(op: Op, format: WireFormat): WireValue;
   /**
    * Rebuilds an op from what a peer sent: `value` is untrusted and may be anything the payload
    * format can express. Throws (preferably a NumaxError with a code) when it is not a valid op.
    */
-  decode(value: unknown): Op;
+  decode(value: unknown, format: WireFormat): Op;
   /** Optional checks beyond the shape (for example bounds on sizes); throws when the op is refused. */
   validate?(op: Op): void;
 }

@@ -12,7 +12,9 @@
 //   "spawn-entry:<entry>" -> pid or code  "first" -> its first message's text (spawn arg)
 //   "select:<prefix>" -> the oldest message starting with <prefix>, without reading others
 //   "drain" -> every queued message, in order, joined by "|"
-//   "spin" -> loops forever             "stop" -> returns
+//   "gate:<tokens>" -> selective receives after a "go" (see below)
+//   "spin" -> loops forever             "hog" -> allocates until memory runs out
+//   "stop" -> returns
 
 import { db, ErrorCode, lastError, OnError, onError, proc, system } from "../../sdk/assemblyscript/assembly";
 
@@ -35,6 +37,11 @@ function spin(): void {
   }
 }
 
+function hog(): void {
+  const kept = new Array<ArrayBuffer>(0);
+  while (true) kept.push(new ArrayBuffer(64 * 1024));
+}
+
 export function run(): void {
   onError(OnError.Return);
   // A spawn argument ("child of <pid>") is first in line when there is one.
@@ -43,8 +50,11 @@ export function run(): void {
     received++;
     firstText = first.text();
   }
+  // Commands are data messages; DOWN and EXIT messages wait in the mailbox for "wait-down" /
+  // "wait-exit" (a selective receive, so their order among themselves is kept).
+  const commands = new proc.Match().ofKinds(1 << proc.KIND_DATA);
   while (true) {
-    const message = proc.receive();
+    const message = proc.receiveMatch(commands);
     if (message === null) continue;
     received++;
     const text = message.text();
@@ -90,6 +100,28 @@ export function run(): void {
     } else if (text.startsWith("select:")) {
       const got = proc.receiveMatch(new proc.Match().startingWith(after(text, "select:")), 5_000);
       reply(from, got === null ? "timeout" : got.text());
+    } else if (text.startsWith("gate:")) {
+      // Waits for "go" (skipping what was queued before it), then takes one message per token
+      // without waiting ("@<pid>": the oldest from that sender, else the oldest starting with
+      // the token), then drains the rest in order: "<taken...>|/|<drained...>".
+      proc.receiveMatch(new proc.Match().startingWith("go"), 5_000);
+      const parts = new Array<string>(0);
+      const tokens = after(text, "gate:").split(",");
+      for (let i = 0; i < tokens.length; i++) {
+        const token = tokens[i];
+        const match = new proc.Match().ofKinds(1 << proc.KIND_DATA);
+        if (token.startsWith("@")) match.fromPid(I32.parseInt(token.substring(1)));
+        else match.startingWith(token);
+        const got = proc.receiveMatch(match, 0);
+        parts.push(got === null ? "-" : got.text());
+      }
+      parts.push("/");
+      let next = proc.receive(0);
+      while (next !== null) {
+        parts.push(next.text());
+        next = proc.receive(0);
+      }
+      reply(from, parts.join("|"));
     } else if (text == "drain") {
       const parts = new Array<string>(0);
       let next = proc.receive(0);
@@ -99,6 +131,7 @@ export function run(): void {
       }
       reply(from, parts.join("|"));
     } else if (text == "spin") spin();
+    else if (text == "hog") hog();
   }
 }
 
