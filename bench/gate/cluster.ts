@@ -1,10 +1,20 @@
 import { join } from "node:path";
 import { freePorts } from "./free-port.ts";
-import { type LaunchContext, launchNode } from "./node-launcher.ts";
 import type { Incarnation } from "./load-recorder.ts";
+import { type LaunchContext, launchNode } from "./node-launcher.ts";
 import type { NxProcess } from "./nx-process.ts";
-import { readGCounter, readMetricsText } from "./observability-client.ts";
-import { addHistograms, type BucketCounts, bucketPercentile, parseHistogram } from "./prometheus-histogram.ts";
+import {
+  type NodeSyncView,
+  readGCounter,
+  readMetricsText,
+  readNodeSyncView,
+} from "./observability-client.ts";
+import {
+  addHistograms,
+  type BucketCounts,
+  bucketPercentile,
+  parseHistogram,
+} from "./prometheus-histogram.ts";
 
 /**
  * A cluster of real `nx run` nodes on 127.0.0.1, each running the counter load guest with sync
@@ -27,12 +37,15 @@ export interface ClusterNode {
 export interface ClusterOptions {
   readonly size: number;
   readonly modulePath: string;
-  readonly counterKey: string;
+  /** The GCounters the nodes increment; a node's counter below is their sum. */
+  readonly counterKeys: readonly string[];
   readonly launch: LaunchContext;
   /** NX_GATE_* variables of node `index`'s guest (called again for each restart). */
   readonly guestEnv: (index: number) => Record<string, string>;
   /** The port node `from` dials to reach node `to`; default its listen port (the partition gate puts proxies here). */
   readonly peerPort?: (from: number, to: number) => number;
+  /** More flags for every node (GateSettings.nxArgs). */
+  readonly nxArgs?: readonly string[];
   /** Listen ports decided by the caller (it needed them first, for its proxies). */
   readonly listenPorts?: readonly number[];
 }
@@ -77,9 +90,23 @@ export class Cluster {
     return node;
   }
 
-  /** Every node's current value of the counter (undefined: that node did not answer). */
-  readCounters(): Promise<(number | undefined)[]> {
-    return Promise.all(this.nodes.map((node) => readGCounter(node.observabilityPort, this.#options.counterKey)));
+  /** Every node's value of every counter key: [node][key] (undefined: no answer). */
+  readCounterMatrix(): Promise<(number | undefined)[][]> {
+    return Promise.all(
+      this.nodes.map((node) =>
+        Promise.all(this.#options.counterKeys.map((key) => readGCounter(node.observabilityPort, key))),
+      ),
+    );
+  }
+
+  /** Every node's counter: the sum of its counter keys (undefined: a key did not answer). */
+  async readCounters(): Promise<(number | undefined)[]> {
+    return (await this.readCounterMatrix()).map(sumOrUndefined);
+  }
+
+  /** Every node's id and version vector (undefined: that node did not answer). */
+  readSyncViews(): Promise<(NodeSyncView | undefined)[]> {
+    return Promise.all(this.nodes.map((node) => readNodeSyncView(node.observabilityPort)));
   }
 
   /** A node that exited without being asked to, described in one line; undefined when all run. */
@@ -113,18 +140,19 @@ export class Cluster {
 
   /**
    * Stops every node gracefully (SIGTERM) and returns the counter each printed on its way out
-   * (`KEY = N`, nx run --print-gcounter); undefined for a node that printed none.
+   * (`KEY = N` per key, nx run --print-gcounter, summed); undefined for a node that missed one.
    */
   async stop(): Promise<(number | undefined)[]> {
     await Promise.all(this.nodes.map((node) => node.process.stop(STOP_GRACE_MS)));
-    const pattern = new RegExp(`^${escapeRegExp(this.#options.counterKey)} = (\\d+)$`);
-    return this.nodes.map((node) => {
-      for (const line of node.process.otherLines) {
-        const match = pattern.exec(line);
-        if (match !== null) return Number(match[1]);
-      }
-      return undefined;
-    });
+    return this.nodes.map((node) =>
+      sumOrUndefined(
+        this.#options.counterKeys.map((key) => {
+          const prefix = `${key} = `;
+          const line = node.process.otherLines.find((other) => other.startsWith(prefix));
+          return line === undefined ? undefined : Number(line.slice(prefix.length));
+        }),
+      ),
+    );
   }
 
   #launchSpec(node: Omit<ClusterNode, "process" | "incarnation">) {
@@ -145,16 +173,21 @@ export class Cluster {
         "--tls-insecure",
         "--observability-listen",
         `127.0.0.1:${node.observabilityPort}`,
-        "--print-gcounter",
-        this.#options.counterKey,
+        ...this.#options.counterKeys.flatMap((key) => ["--print-gcounter", key]),
         "--log-level",
         "error",
+        ...(this.#options.nxArgs ?? []),
       ],
       env: this.#options.guestEnv(node.index),
     };
   }
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+function sumOrUndefined(values: readonly (number | undefined)[]): number | undefined {
+  let sum = 0;
+  for (const value of values) {
+    if (value === undefined || Number.isNaN(value)) return undefined;
+    sum += value;
+  }
+  return sum;
 }

@@ -5,6 +5,7 @@ import { GateError } from "./gate-error.ts";
  *
  *   npm run gate -- <scenario> [--duration S] [--rate N|max] [--nodes N] [--smoke]
  *                  [--report FILE] [--plot FILE] [--kill-every S] [--cpu-prof] [--keep-data]
+ *                  [--nx-args "<flags for every nx run>"]
  *
  * Anything left unset takes the scenario's default (scenario-defaults.ts); a bad flag is one
  * GATE_USAGE line.
@@ -31,11 +32,14 @@ export interface GateOptions {
   readonly cpuProf: boolean;
   /** Keep the nodes' datastores (and profiles) instead of deleting them at the end. */
   readonly keepData: boolean;
+  /** More `nx run` flags for every node (e.g. --reconnect-max-delay 1s), after the gate's own. */
+  readonly nxArgs: readonly string[];
 }
 
 export const GATE_USAGE =
   "usage: npm run gate -- <store|three-node|ten-node|chaos|partition> [--duration S] [--rate N|max] " +
-  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--cpu-prof] [--keep-data]";
+  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--cpu-prof] [--keep-data] " +
+  '[--nx-args "<nx run flags>"]';
 
 function usage(message: string): GateError {
   return new GateError("GATE_USAGE", `${message}\n${GATE_USAGE}`);
@@ -71,6 +75,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
   let killEverySecs: number | undefined;
   let cpuProf = false;
   let keepData = false;
+  const nxArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -108,6 +113,13 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
       case "--keep-data":
         keepData = true;
         break;
+      case "--nx-args": {
+        // Its value may itself start with "--": take the next argument as it is.
+        const text = argv[++i];
+        if (text === undefined) throw usage("--nx-args needs a value");
+        nxArgs.push(...text.split(/\s+/).filter((part) => part !== ""));
+        break;
+      }
       default:
         if (arg.startsWith("-")) throw usage(`unknown option ${arg}`);
         if (scenario !== undefined) throw usage(`one scenario at a time (got ${scenario} and ${arg})`);
@@ -127,5 +139,6 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
     killEverySecs,
     cpuProf,
     keepData,
+    nxArgs,
   };
 }

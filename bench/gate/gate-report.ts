@@ -75,6 +75,8 @@ export interface GateReport {
   readonly duration_secs: number;
   readonly rate_mode: "fixed" | "max";
   readonly target_ops_sec: number;
+  /** Flags every node ran with beyond the gate's own (scenario defaults and --nx-args). */
+  readonly nx_args: readonly string[];
   readonly ops_total: number;
   /** All nodes together, over the load window (first guest start to last guest end). */
   readonly ops_sec_avg: number;
@@ -107,6 +109,8 @@ export interface GateReport {
   readonly git_dirty: boolean;
   readonly node_version: string;
   readonly environment: RunEnvironment;
+  /** The run's temporary directory (datastores, profiles); removed at the end unless --keep-data. */
+  readonly work_dir: string;
 }
 
 /** Ops/s at or above this share of the target count as keeping up with the schedule. */
@@ -121,12 +125,15 @@ export function assembleReport(input: {
   readonly outcome: ScenarioOutcome;
   readonly environment: RunEnvironment;
   readonly binMs: number;
+  readonly nxArgs: readonly string[];
+  readonly workDir: string;
 }): GateReport {
   const { outcome } = input;
   const recorder = outcome.recorder;
   const startMs = recorder.loadStartMs();
   const endMs = recorder.loadEndMs();
-  const loadSecs = startMs !== undefined && endMs !== undefined ? Math.max((endMs - startMs) / 1000, 1e-3) : 0;
+  const loadSecs =
+    startMs !== undefined && endMs !== undefined ? Math.max((endMs - startMs) / 1000, 1e-3) : 0;
   const opsTotal = recorder.opsTotal();
   const errorsTotal = recorder.errorsTotal();
   const opsSecAvg = loadSecs > 0 ? opsTotal / loadSecs : 0;
@@ -177,6 +184,7 @@ export function assembleReport(input: {
     duration_secs: outcome.durationSecs,
     rate_mode: outcome.rateMode,
     target_ops_sec: outcome.targetOpsSec,
+    nx_args: input.nxArgs,
     ops_total: opsTotal,
     ops_sec_avg: round(opsSecAvg),
     ops_sec_avg_per_node: round(perNode),
@@ -185,7 +193,8 @@ export function assembleReport(input: {
     expected_counter: outcome.expectedCounter,
     observed_counters: outcome.observedCounters,
     converged: outcome.converged,
-    convergence_wait_secs: outcome.convergenceWaitSecs === null ? null : round(outcome.convergenceWaitSecs, 3),
+    convergence_wait_secs:
+      outcome.convergenceWaitSecs === null ? null : round(outcome.convergenceWaitSecs, 3),
     latency_ms: latency,
     restarts_total: outcome.restartsTotal,
     node_resources: outcome.resources,
@@ -221,5 +230,6 @@ export function assembleReport(input: {
     git_dirty: input.environment.git_dirty,
     node_version: input.environment.node_version,
     environment: input.environment,
+    work_dir: input.workDir,
   };
 }

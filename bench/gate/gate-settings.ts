@@ -17,6 +17,8 @@ export interface GateSettings {
   readonly killEverySecs: number;
   readonly cpuProf: boolean;
   readonly keepData: boolean;
+  /** Flags every node gets: the scenario's own (see NX_ARGS), then --nx-args. */
+  readonly nxArgs: readonly string[];
 }
 
 interface Defaults {
@@ -26,6 +28,8 @@ interface Defaults {
   readonly full: { durationSecs: number; rate: RateOption };
   readonly smoke: { durationSecs: number; rate: RateOption };
   readonly allowsMax: boolean;
+  /** `nx run` flags of the scenario's nodes, documented in docs/gates.md. */
+  readonly nxArgs: readonly string[];
 }
 
 const DEFAULTS: Record<ScenarioName, Defaults> = {
@@ -36,6 +40,7 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
     full: { durationSecs: 60, rate: 100_000 },
     smoke: { durationSecs: 2, rate: 5_000 },
     allowsMax: false,
+    nxArgs: [],
   },
   "three-node": {
     nodes: 3,
@@ -44,6 +49,7 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
     full: { durationSecs: 20, rate: "max" },
     smoke: { durationSecs: 2, rate: 300 },
     allowsMax: true,
+    nxArgs: [],
   },
   "ten-node": {
     nodes: 10,
@@ -52,6 +58,7 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
     full: { durationSecs: 20, rate: "max" },
     smoke: { durationSecs: 2, rate: 50 },
     allowsMax: true,
+    nxArgs: [],
   },
   chaos: {
     nodes: 3,
@@ -60,6 +67,7 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
     full: { durationSecs: 300, rate: 1_000 },
     smoke: { durationSecs: 6, rate: 200 },
     allowsMax: false,
+    nxArgs: [],
   },
   partition: {
     nodes: 3,
@@ -68,6 +76,10 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
     full: { durationSecs: 30, rate: 1_000 },
     smoke: { durationSecs: 3, rate: 200 },
     allowsMax: false,
+    // A node retries a peer it could not reach at growing delays, up to reconnect_max_delay
+    // (30 s by default, and at once after 3 failures): a healed partition would wait that
+    // long before anyone redials. A LAN cluster that must heal within seconds sets it low.
+    nxArgs: ["--reconnect-max-delay", "1s"],
   },
 };
 
@@ -93,7 +105,8 @@ export function resolveSettings(options: GateOptions): GateSettings {
     );
   }
   const durationSecs = options.durationSecs ?? mode.durationSecs;
-  const killEverySecs = options.killEverySecs ?? (options.smoke ? KILL_EVERY_SECS.smoke : KILL_EVERY_SECS.full);
+  const killEverySecs =
+    options.killEverySecs ?? (options.smoke ? KILL_EVERY_SECS.smoke : KILL_EVERY_SECS.full);
   if (options.killEverySecs !== undefined && options.scenario !== "chaos") {
     throw new GateError("GATE_USAGE", "--kill-every applies to the chaos gate only");
   }
@@ -112,5 +125,6 @@ export function resolveSettings(options: GateOptions): GateSettings {
     killEverySecs,
     cpuProf: options.cpuProf,
     keepData: options.keepData,
+    nxArgs: [...defaults.nxArgs, ...options.nxArgs],
   };
 }

@@ -66,7 +66,9 @@ export function collectProfiles(workDir: string, nodes: readonly string[]): Reco
     }
     profiles[node] = files
       .sort()
-      .map((file) => summarizeCpuProfile(JSON.parse(readFileSync(join(directory, file), "utf8")) as CpuProfile));
+      .map((file) =>
+        summarizeCpuProfile(JSON.parse(readFileSync(join(directory, file), "utf8")) as CpuProfile),
+      );
   }
   return profiles;
 }

@@ -124,8 +124,14 @@ export class NxProcess {
         : exit.signal !== null
           ? `was killed by ${exit.signal}`
           : `exited with code ${exit.code}`;
-    const last = this.#stderrTail.at(-1);
-    return `${this.spec.name} (pid ${this.pid}) ${how}${last === undefined ? "" : `: ${last}`}`;
+    // The line that says what went wrong: nx's own "nx: error:" line, else an uncaught
+    // exception's "SomeError: ..." line, else the last line written.
+    const tail = this.#stderrTail;
+    const telling =
+      tail.findLast((line) => line.startsWith("nx: error:")) ??
+      tail.findLast((line) => /^\w*Error\b.*:/.test(line)) ??
+      tail.at(-1);
+    return `${this.spec.name} (pid ${this.pid}) ${how}${telling === undefined ? "" : `: ${telling.trim()}`}`;
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -30,3 +30,23 @@ export async function readMetricsText(port: number): Promise<string | undefined>
     return undefined;
   }
 }
+
+/** The parts of `/v1/node` the gates read: the node's id and its version vector (ops seen per origin). */
+export interface NodeSyncView {
+  readonly nodeId: string;
+  readonly versionVector: Readonly<Record<string, number>>;
+}
+
+export async function readNodeSyncView(port: number): Promise<NodeSyncView | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/node`, {
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as { nodeId?: unknown; sync?: { versionVector?: unknown } };
+    if (typeof body.nodeId !== "string" || typeof body.sync?.versionVector !== "object") return undefined;
+    return { nodeId: body.nodeId, versionVector: body.sync.versionVector as Record<string, number> };
+  } catch {
+    return undefined;
+  }
+}

@@ -63,7 +63,9 @@ function renderChart(chart: Chart, xMax: number, events: readonly GateEvent[]): 
     const low = 10 ** Math.floor(Math.log10(Math.min(...positive, 1)));
     const high = 10 ** Math.ceil(Math.log10(Math.max(...positive, low * 10)));
     y = (value) =>
-      MARGIN.top + PLOT_H - ((Math.log10(Math.max(value, low)) - Math.log10(low)) / Math.log10(high / low)) * PLOT_H;
+      MARGIN.top +
+      PLOT_H -
+      ((Math.log10(Math.max(value, low)) - Math.log10(low)) / Math.log10(high / low)) * PLOT_H;
     yTicks = [];
     for (let tick = low; tick <= high * 1.0001; tick *= 10) yTicks.push(tick);
   } else {
@@ -157,21 +159,41 @@ export function renderPlotHtml(report: GateReport): string {
         { name: "max", color: "#e31a1c", points: at("max_ms") },
       ],
     },
-    { title: "CPU, all nodes (100 = one core)", unit: "%", series: [{ name: "cpu", color: "#756bb1", points: at("cpu_pct") }] },
-    { title: "Resident memory, all nodes", unit: "MiB", series: [{ name: "rss", color: "#636363", points: at("rss_mb") }] },
+    {
+      title: "CPU, all nodes (100 = one core)",
+      unit: "%",
+      series: [{ name: "cpu", color: "#756bb1", points: at("cpu_pct") }],
+    },
+    {
+      title: "Resident memory, all nodes",
+      unit: "MiB",
+      series: [{ name: "rss", color: "#636363", points: at("rss_mb") }],
+    },
   ];
   const latency = report.latency_ms;
   const figures = table(
     [
       ["operations", `${report.ops_total} in ${report.load_secs} s`],
-      ["throughput", `${report.ops_sec_avg} ops/s (${report.ops_sec_avg_per_node} per node; target ${report.target_ops_sec} per node, ${report.rate_mode})`],
-      ["latency (ms)", `p50 ${latency.p50} · p95 ${latency.p95} · p99 ${latency.p99} · p99.9 ${latency.p999} · max ${latency.max}`],
+      [
+        "throughput",
+        `${report.ops_sec_avg} ops/s (${report.ops_sec_avg_per_node} per node; target ${report.target_ops_sec} per node, ${report.rate_mode})`,
+      ],
+      [
+        "latency (ms)",
+        `p50 ${latency.p50} · p95 ${latency.p95} · p99 ${latency.p99} · p99.9 ${latency.p999} · max ${latency.max}`,
+      ],
       ["errors", String(report.errors_total)],
       ["counters", `expected ${report.expected_counter}; observed ${report.observed_counters.join(", ")}`],
       ["converged", report.converged ? `yes, ${report.convergence_wait_secs} s after the load` : "no"],
       ["restarts", String(report.restarts_total)],
-      ["reference", `${report.reference.name}: ${report.reference.ops_sec} ops/s (throughput / reference ${report.ratios.throughput_vs_reference})`],
-      ...report.node_resources.map((node) => [`node ${node.node}`, `peak RSS ${node.peak_rss_mb} MiB, CPU ${node.cpu_secs} s`]),
+      [
+        "reference",
+        `${report.reference.name}: ${report.reference.ops_sec} ops/s (throughput / reference ${report.ratios.throughput_vs_reference})`,
+      ],
+      ...report.node_resources.map((node) => [
+        `node ${node.node}`,
+        `peak RSS ${node.peak_rss_mb} MiB, CPU ${node.cpu_secs} s`,
+      ]),
     ],
     ["", ""],
   );
@@ -180,7 +202,12 @@ export function renderPlotHtml(report: GateReport): string {
     ["", "check", "detail"],
   );
   const targets = table(
-    report.targets.map((target) => [target.met ? "met" : "not met", target.name, target.required, target.measured]),
+    report.targets.map((target) => [
+      target.met ? "met" : "not met",
+      target.name,
+      target.required,
+      target.measured,
+    ]),
     ["", "target", "required", "measured"],
   );
   const events = table(

@@ -21,13 +21,15 @@ export interface NodeResources {
   readonly peak_rss_mb: number;
   readonly cpu_secs: number;
   readonly incarnations: number;
+  /** The node's processes, first to last. */
+  readonly pids: readonly number[];
 }
 
 interface Tracked {
   peakRssBytes: number;
   /** CPU seconds of the incarnations that ended. */
   cpuSecsEnded: number;
-  incarnations: number;
+  pids: number[];
   current: { pid: number; cpuSecs: number } | undefined;
 }
 
@@ -51,19 +53,20 @@ export class ResourceSampler {
     const tracked = this.#nodes.get(node) ?? {
       peakRssBytes: 0,
       cpuSecsEnded: 0,
-      incarnations: 0,
+      pids: [],
       current: undefined,
     };
     if (tracked.current !== undefined) tracked.cpuSecsEnded += tracked.current.cpuSecs;
     tracked.current = { pid, cpuSecs: 0 };
-    tracked.incarnations++;
+    tracked.pids.push(pid);
     this.#nodes.set(node, tracked);
   }
 
   start(): void {
+    // unref: a sampler left running by a failed gate must not keep the runner alive.
     this.#timer ??= setInterval(() => {
       this.#sampling = this.#sampling.then(() => this.sampleAll());
-    }, this.#intervalMs);
+    }, this.#intervalMs).unref();
   }
 
   async stop(): Promise<void> {
@@ -98,7 +101,8 @@ export class ResourceSampler {
       node,
       peak_rss_mb: Math.round((tracked.peakRssBytes / 1024 / 1024) * 10) / 10,
       cpu_secs: Math.round((tracked.cpuSecsEnded + (tracked.current?.cpuSecs ?? 0)) * 100) / 100,
-      incarnations: tracked.incarnations,
+      incarnations: tracked.pids.length,
+      pids: tracked.pids,
     }));
   }
 }

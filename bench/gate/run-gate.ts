@@ -98,6 +98,8 @@ async function main(argv: readonly string[]): Promise<number> {
       outcome,
       environment,
       binMs: settings.smoke ? 250 : 1000,
+      nxArgs: settings.nxArgs,
+      workDir,
     });
     mkdirSync(dirname(reportPath), { recursive: true });
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);

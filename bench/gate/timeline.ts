@@ -44,7 +44,13 @@ export function buildTimeline(input: {
 }): TimelinePoint[] {
   const { zeroMs, binMs } = input;
   const binCount = Math.max(1, Math.ceil((input.endMs - zeroMs) / binMs));
-  const bins: Bin[] = Array.from({ length: binCount }, () => ({ ops: 0, errors: 0, p50Us: 0, p99Us: 0, maxUs: 0 }));
+  const bins: Bin[] = Array.from({ length: binCount }, () => ({
+    ops: 0,
+    errors: 0,
+    p50Us: 0,
+    p99Us: 0,
+    maxUs: 0,
+  }));
 
   for (const incarnation of input.incarnations) {
     if (incarnation.start === undefined) continue;

@@ -13,12 +13,16 @@ export async function waitUntil(
   const deadline = performance.now() + options.timeoutMs;
   const pollMs = options.pollMs ?? 50;
   for (;;) {
-    if (options.signal?.aborted) throw new GateError("GATE_INTERRUPTED", `interrupted while waiting for ${what}`);
+    if (options.signal?.aborted)
+      throw new GateError("GATE_INTERRUPTED", `interrupted while waiting for ${what}`);
     const outcome = await check();
     if (outcome === true) return;
     if (typeof outcome === "string") throw new GateError("GATE_NODE_FAILED", outcome);
     if (performance.now() >= deadline) {
-      throw new GateError("GATE_TIMEOUT", `timed out after ${options.timeoutMs / 1000} s waiting for ${what}`);
+      throw new GateError(
+        "GATE_TIMEOUT",
+        `timed out after ${options.timeoutMs / 1000} s waiting for ${what}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
@@ -37,4 +41,21 @@ export async function withinMs<T>(promise: Promise<T>, timeoutMs: number): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Waits `ms` (nothing for ms <= 0); rejects with GATE_INTERRUPTED when `signal` aborts. */
+export function sleepMs(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new GateError("GATE_INTERRUPTED", "interrupted"));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new GateError("GATE_INTERRUPTED", "interrupted"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

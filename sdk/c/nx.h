@@ -183,6 +183,65 @@ NX_IMPORT(net_peers) int32_t nx_net_peers(void *out, uint32_t out_cap);
 /** Levels NX_LOG_TRACE .. NX_LOG_ERROR; the host shows at most NX_LOG_BYTES_MAX bytes. */
 NX_IMPORT(host_log_v2) void nx_host_log_v2(uint32_t level, const void *msg, uint32_t msg_len);
 
+/* ---- processes (docs/host-api.md "Processes"; -3 when the guest is not run as a process) -- */
+
+/** Message kinds of the receive header. */
+#define NX_MSG_DATA 0u
+#define NX_MSG_DOWN 1u
+#define NX_MSG_EXIT 2u
+#define NX_MSG_VALUE 3u
+/** Receive output: u32 kind, u32 from, u32 payload_len, then the payload. */
+#define NX_MSG_HEADER_BYTES 12u
+/** proc_spawn flags: link the child to the caller, monitor it (atomically with the spawn). */
+#define NX_SPAWN_LINK 1u
+#define NX_SPAWN_MONITOR 2u
+/** timeout_ms for waiting without limit. */
+#define NX_WAIT_FOREVER (-1)
+
+/** This process's pid (> 0). */
+NX_IMPORT(proc_self) int32_t nx_proc_self(void);
+/**
+ * Spawns `entry` (len 0: "run") of module `module` (len 0: this guest's own) with capability
+ * `profile` (len 0: "sandboxed"; never above the caller's); `arg` (len 0: none) is the child's
+ * first message. The child's pid, NX_ERR_NOT_FOUND (module or entry unknown) or NX_ERR_INTERNAL.
+ */
+NX_IMPORT(proc_spawn)
+int32_t nx_proc_spawn(const void *module, uint32_t module_len, const void *entry, uint32_t entry_len,
+                      const void *profile, uint32_t profile_len, const void *arg, uint32_t arg_len,
+                      uint32_t flags);
+/** Sends a copy of the bytes: NX_OK, or NX_ERR_NOT_FOUND when `pid` is not alive. */
+NX_IMPORT(proc_send) int32_t nx_proc_send(int32_t pid, const void *msg, uint32_t msg_len);
+/**
+ * The oldest message into `out` (header + payload): bytes written, NX_ERR_NOT_FOUND after
+ * `timeout_ms` (0: poll, NX_WAIT_FOREVER: no limit), NX_ERR_BUFFER_TOO_SMALL (the size needed is
+ * at `out` as a u32; the message stays first). Blocks this guest only.
+ */
+NX_IMPORT(proc_receive) int32_t nx_proc_receive(void *out, uint32_t out_cap, int32_t timeout_ms);
+/**
+ * Selective receive: the oldest message whose kind bit is in `kinds` (0: any), sent by `from`
+ * (0: any), whose payload starts with `prefix` (len 0: any). Others stay queued, in order.
+ */
+NX_IMPORT(proc_receive_match)
+int32_t nx_proc_receive_match(uint32_t kinds, int32_t from, const void *prefix, uint32_t prefix_len,
+                              void *out, uint32_t out_cap, int32_t timeout_ms);
+/** NX_OK, or NX_ERR_NOT_FOUND when `pid` is not alive. */
+NX_IMPORT(proc_link) int32_t nx_proc_link(int32_t pid);
+NX_IMPORT(proc_unlink) int32_t nx_proc_unlink(int32_t pid);
+/** NX_OK; an NX_MSG_DOWN message follows `pid`'s end (at once, reason "noproc", if it is gone). */
+NX_IMPORT(proc_monitor) int32_t nx_proc_monitor(int32_t pid);
+/** 1 when a monitor of `pid` was active, else 0; a queued DOWN from `pid` is dropped. */
+NX_IMPORT(proc_demonitor) int32_t nx_proc_demonitor(int32_t pid);
+/** Linked exits become NX_MSG_EXIT messages while enabled; returns the previous setting. */
+NX_IMPORT(proc_trap_exit) int32_t nx_proc_trap_exit(uint32_t enabled);
+/** Registers this process under `name` (1..255 bytes; names starting "__nx" answer NX_ERR_RESERVED_KEY). */
+NX_IMPORT(proc_register) int32_t nx_proc_register(const void *name, uint32_t name_len);
+/** Releases `name` if this process holds it, else NX_ERR_NOT_FOUND. */
+NX_IMPORT(proc_unregister) int32_t nx_proc_unregister(const void *name, uint32_t name_len);
+/** The pid registered as `name`, or NX_ERR_NOT_FOUND. */
+NX_IMPORT(proc_whereis) int32_t nx_proc_whereis(const void *name, uint32_t name_len);
+/** Ends this process with `reason` (len 0: "normal"); returns only on a bad range. */
+NX_IMPORT(proc_exit) int32_t nx_proc_exit(const void *reason, uint32_t reason_len);
+
 #undef NX_IMPORT
 
 /* ---- inline helpers -------------------------------------------------------------------- */
@@ -223,6 +282,11 @@ static inline int32_t nx_db_get_str(const char *key, void *out, uint32_t out_cap
 
 static inline int32_t nx_db_set_str(const char *key, const char *value) {
   return nx_db_set(key, nx_strlen(key), value, nx_strlen(value));
+}
+
+/** nx_proc_send of a NUL-terminated string (without the NUL). */
+static inline int32_t nx_proc_send_str(int32_t pid, const char *text) {
+  return nx_proc_send(pid, text, nx_strlen(text));
 }
 
 /** Writes the lowercase hex form of `bytes` (2 * len characters, then NUL) into `out`. */

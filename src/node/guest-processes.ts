@@ -46,7 +46,10 @@ export interface GuestProcessesOptions {
   readonly stderr: ByteStream;
   /** Capability profile of the top-level modules; default `trusted` (all the node has). */
   readonly profile?: string;
-  /** Aborting stops every module (reason `shutdown`), e.g. on SIGINT. */
+  /**
+   * Aborting stops every module (exit signal `shutdown`), e.g. on SIGINT; a string abort reason
+   * ("interrupted by SIGINT") is what their results say: `guest stopped: <reason>`.
+   */
   readonly signal?: AbortSignal;
   /** Called as each top-level module ends. */
   readonly onModuleExit?: (result: GuestProcessResult) => void;
@@ -118,7 +121,7 @@ export async function runGuestProcesses(
 
   const results: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
   let remaining = modules.length;
-  let deadlocked = false;
+  const ending: Ending = { deadlocked: false, interruption: undefined };
   let allEnded!: () => void;
   const ended = new Promise<void>((resolve) => {
     allEnded = resolve;
@@ -139,7 +142,7 @@ export async function runGuestProcesses(
         shutdown: shutdownTimeoutMs,
         start: host.spawnable(module, {
           profile: options.profile ?? "trusted",
-          onExit: (exit) => record(index, resultOf(exit, deadlocked)),
+          onExit: (exit) => record(index, resultOf(exit, ending)),
         }),
       })),
     }),
@@ -160,11 +163,15 @@ export async function runGuestProcesses(
     });
   });
 
-  const stop = (): void => kernel.exit(root, "shutdown");
+  const stop = (): void => {
+    const reason: unknown = options.signal?.reason;
+    ending.interruption = typeof reason === "string" ? reason : "interrupted";
+    kernel.exit(root, "shutdown");
+  };
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
   const onStuck = (): void => {
-    deadlocked = true;
+    ending.deadlocked = true;
     logger.debug("every module waits for a message no process can send: stopping them");
     for (const pid of host.runningPids()) kernel.exit(pid, "kill");
   };
@@ -187,13 +194,22 @@ export async function runGuestProcesses(
   return { ok: done.every((result) => result.ok), results: done };
 }
 
-function resultOf(exit: WasmProcessExit, deadlocked: boolean): GuestProcessResult {
+/** Why the runner itself ended modules, for their results' messages. */
+interface Ending {
+  deadlocked: boolean;
+  /** The abort reason, once the signal was aborted. */
+  interruption: string | undefined;
+}
+
+function resultOf(exit: WasmProcessExit, ending: Ending): GuestProcessResult {
   const { module, reason, failure, cpuMs } = exit;
   const ok = reason === "normal";
   let message: string;
   if (ok) message = "ended normally";
   else if (failure !== undefined) message = failure.message;
-  else if (deadlocked && reason === "killed") {
+  else if (ending.interruption !== undefined && (reason === "shutdown" || reason === "killed")) {
+    message = `guest stopped: ${ending.interruption}`;
+  } else if (ending.deadlocked && reason === "killed") {
     message = `stopped: it waited for a message no process could send any more (${DEADLOCK_REASON})`;
   } else message = `ended with reason ${exitReasonText(reason)}`;
   return { module, ok, reason, failure, message, cpuMs };

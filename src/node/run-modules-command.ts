@@ -14,12 +14,12 @@ import { LOG_LEVELS, type Logger, type LogLevel } from "../observe/logger.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
-import { GuestInstance } from "../wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { monotonicMs } from "../wasm/monotonic-clock.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
-import { type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+import { type OutputSink, passthroughSink } from "./guest-output.ts";
+import { runGuestProcesses } from "./guest-processes.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
@@ -209,7 +209,7 @@ export async function runModulesCommand(
     return exitCodeOf(error);
   }
 
-  let running: GuestInstance | undefined;
+  const interrupt = new AbortController();
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -222,7 +222,7 @@ export async function runModulesCommand(
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    running?.kill(`interrupted by ${signal}`);
+    interrupt.abort(`interrupted by ${signal}`);
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${options.shutdownTimeout}; exiting`);
@@ -238,39 +238,44 @@ export async function runModulesCommand(
     if (node.sync !== undefined && settings.waitBeforeRunMs !== undefined) {
       await node.sync.waitForPeers(settings.waitBeforeRunMs);
     }
-    const several = modules.length > 1;
-    for (const module of modules) {
-      if (interruptedBy !== undefined) break;
-      const stdout = several
-        ? prefixedLineSink(process.stdout, `[${module.moduleId}] `)
-        : passthroughSink(process.stdout);
-      const stderr = several
-        ? prefixedLineSink(process.stderr, `[${module.moduleId}] `)
-        : passthroughSink(process.stderr);
-      const env = guestEnvironment(module, logger, node, stdout, stderr);
-      running = GuestInstance.create(module, { env, cpuMsPerRun: config.limits.cpuMsPerRun });
-      const result = await running.run();
-      node.metrics?.guestCpuSeconds.inc(running.governor.usedMs / 1000);
-      running = undefined;
-      stdout.end();
-      stderr.end();
-      node.metrics?.moduleRuns.inc({ result: result.ok ? "ok" : "failed" });
-      if (!result.ok) {
+    // Every module runs as a WebAssembly process under the node's root supervisor: their output
+    // interleaves line by line, and a runaway or trapping module never stalls the others.
+    await runGuestProcesses(modules, {
+      // Each process gets its own (prefixed) line sinks; the environment's are replaced.
+      environment: (module) =>
+        guestEnvironment(
+          module,
+          logger,
+          node,
+          passthroughSink(process.stdout),
+          passthroughSink(process.stderr),
+        ),
+      store: node.guestStore,
+      crdt: node.crdt,
+      logger,
+      cpuMsPerRun: config.limits.cpuMsPerRun,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: interrupt.signal,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+      onModuleExit: (result) => {
+        node.metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+        node.metrics?.moduleRuns.inc({ result: result.ok ? "ok" : "failed" });
+        if (result.ok) return;
         failed = true;
         if (interruptedBy !== undefined) guestInterrupted = true;
-        const { kind, functionName } = result.failure;
-        node.metrics?.traps.inc({ kind });
+        if (result.failure !== undefined) node.metrics?.traps.inc({ kind: result.failure.kind });
         // One-shot runs report the failure as the `nx: error:` line below; a serving node keeps
         // running, so there the structured record is the operator's signal.
         const serving = node.sync !== undefined && settings.settleForMs === undefined;
         logger[serving ? "error" : "debug"]("guest failed", {
-          module: module.moduleId,
-          function: functionName,
-          kind,
+          module: result.module.moduleId,
+          function: result.failure?.functionName,
+          kind: result.failure?.kind,
         });
-        reportError(`${module.label}: ${result.failure.message}`);
-      }
-    }
+        reportError(`${result.module.label}: ${result.message}`);
+      },
+    });
     if (node.sync !== undefined && interruptedBy === undefined) {
       if (settings.settleForMs !== undefined) {
         await new Promise<void>((resolve) => {

@@ -58,7 +58,11 @@ test(`${PARKED} guests parked in receive leave the event loop responsive`, { tim
   // A second wave reuses them: no new instantiation.
   const created = stats.instancesCreated;
   const again = Array.from({ length: 200 }, () => t.kernel.spawn(t.host.spawnable(idle)));
-  await waitFor(() => again.every((pid) => t.kernel.processInfo(pid)?.status === "waiting"), 10_000, "second wave");
+  await waitFor(
+    () => again.every((pid) => t.kernel.processInfo(pid)?.status === "waiting"),
+    10_000,
+    "second wave",
+  );
   assert.equal(t.host.stats().instancesCreated, created);
   for (const pid of again) t.kernel.send(pid, "wake");
   await Promise.all(again.map((pid) => t.kernel.whenExited(pid)));

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Pid } from "../../src/kernel/index.ts";
+import type { Pid, ProcessInfo } from "../../src/kernel/index.ts";
 import { GuestFailure } from "../../src/wasm/guest-failure.ts";
 import type { GuestModule } from "../../src/wasm/load-guest-module.ts";
 import { WasmProcessError } from "../../src/wasm/process/index.ts";
@@ -55,7 +55,7 @@ describe("a guest process", () => {
 
   test("runs another exported function as the entry point, from JS and from a guest", async () => {
     const worker = t.kernel.spawn(t.host.spawnable(actor, { entry: "worker" }));
-    assert.equal(t.kernel.processInfo(worker)?.label, "proc_actor:worker");
+    assert.equal((t.kernel.processInfo(worker) as ProcessInfo).label, "proc_actor:worker");
     assert.equal(await ask(t.kernel, worker, "anything"), "worker");
     assert.equal(await t.kernel.whenExited(worker), "normal");
 

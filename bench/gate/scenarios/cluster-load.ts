@@ -46,16 +46,19 @@ export function counterGuestEnv(options: {
   readonly durationMs: number;
   readonly minPeers: number;
   readonly smoke: boolean;
-  readonly trackProgress?: boolean;
+  /** Default COUNTER_KEY, shared by every node. */
+  readonly counterKey?: string;
+  /** Count on from the counter's value at start (chaos: a restarted guest resumes). */
+  readonly resume?: boolean;
 }): Record<string, string> {
   return {
     NX_GATE_RATE: String(options.rate),
     NX_GATE_DURATION_MS: String(Math.max(1, Math.round(options.durationMs))),
-    NX_GATE_COUNTER_KEY: COUNTER_KEY,
+    NX_GATE_COUNTER_KEY: options.counterKey ?? COUNTER_KEY,
     NX_GATE_MIN_PEERS: String(options.minPeers),
     NX_GATE_PEER_WAIT_MS: String(PEER_WAIT_MS),
     NX_GATE_REPORT_MS: options.smoke ? "250" : "500",
-    NX_GATE_TRACK_PROGRESS: options.trackProgress === true ? "1" : "0",
+    NX_GATE_RESUME: options.resume === true ? "1" : "0",
   };
 }
 
@@ -89,7 +92,8 @@ export async function runClusterRound(
     const cluster = await Cluster.start({
       size: settings.nodes,
       modulePath: guestModulePath("counter_load"),
-      counterKey: COUNTER_KEY,
+      counterKeys: [COUNTER_KEY],
+      nxArgs: settings.nxArgs,
       launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
       guestEnv: () =>
         counterGuestEnv({
@@ -139,7 +143,9 @@ export async function runClusterRound(
 }
 
 /** Correctness checks of a finished round. */
-export function roundChecks(round: ClusterRound): Check[] {
+export function roundChecks(
+  round: Pick<ClusterRound, "convergence" | "expected" | "printed" | "exits" | "exitsOk">,
+): Check[] {
   return [
     {
       name: "converged",
@@ -191,7 +197,11 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
     };
     const trialSecs = settings.smoke ? 1 : 5;
     const trials: { rate: number; passed: boolean }[] = [];
-    for (let candidate = nextRate(trials, policy); candidate !== undefined; candidate = nextRate(trials, policy)) {
+    for (
+      let candidate = nextRate(trials, policy);
+      candidate !== undefined;
+      candidate = nextRate(trials, policy)
+    ) {
       say(`--rate max: trial ${trials.length + 1} at ${candidate} ops/s per node for ${trialSecs} s`);
       const round = await runClusterRound(context, {
         rate: candidate,
@@ -224,7 +234,9 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
   targets.push({
     name: "converged_within_1s",
     required: `<= ${CONVERGENCE_BOUND_SECS} s after the load`,
-    measured: round.convergence.converged ? `${round.convergence.waitSecs?.toFixed(3)} s` : "did not converge",
+    measured: round.convergence.converged
+      ? `${round.convergence.waitSecs?.toFixed(3)} s`
+      : "did not converge",
     met: round.convergence.converged && round.convergence.waitSecs! <= CONVERGENCE_BOUND_SECS,
   });
   return {
@@ -262,7 +274,12 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
   };
 }
 
-function trialRecord(rate: number, round: ClusterRound, passed: boolean, nodes: number): Record<string, unknown> {
+function trialRecord(
+  rate: number,
+  round: ClusterRound,
+  passed: boolean,
+  nodes: number,
+): Record<string, unknown> {
   const start = round.recorder.loadStartMs() ?? 0;
   const end = round.recorder.loadEndMs() ?? start;
   const secs = Math.max((end - start) / 1000, 1e-3);

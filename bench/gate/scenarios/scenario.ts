@@ -1,6 +1,6 @@
 import type { CleanupStack } from "../cleanup-stack.ts";
-import type { GateSettings } from "../gate-settings.ts";
 import type { ScenarioOutcome } from "../gate-report.ts";
+import type { GateSettings } from "../gate-settings.ts";
 
 /** What a scenario gets from the runner. */
 export interface ScenarioContext {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { silentLogger } from "../../../src/observe/logger.ts";
 import { openLmdbBackend } from "../../../src/store/lmdb-backend.ts";
-import type { Check, ScenarioOutcome, Target } from "../gate-report.ts";
+import type { Check, Target } from "../gate-report.ts";
 import { guestModulePath } from "../guest-modules.ts";
 import { LoadRecorder } from "../load-recorder.ts";
 import { collectProfiles, launchNode } from "../node-launcher.ts";
@@ -54,7 +54,7 @@ export const storeScenario: Scenario = async (context) => {
     {
       name: NODE,
       modulePath: guestModulePath("store_load"),
-      args: ["--datastore-path", datastore, "--log-level", "warn"],
+      args: ["--datastore-path", datastore, "--log-level", "warn", ...settings.nxArgs],
       env: {
         NX_GATE_RATE: String(rate),
         NX_GATE_DURATION_MS: String(Math.round(settings.durationSecs * 1000)),
@@ -82,8 +82,7 @@ export const storeScenario: Scenario = async (context) => {
   const stored = await readOpsDone(datastore);
   const flushSecs = (exitedAtMs - incarnation.summary!.atMs) / 1000;
   const latencyP99 = recorder.histogram().getValueAtPercentile(99) / 1000;
-  const opsSec =
-    incarnation.summary!.line.ops / Math.max(incarnation.summary!.line.elapsed_us / 1e6, 1e-6);
+  const opsSec = incarnation.summary!.line.ops / Math.max(incarnation.summary!.line.elapsed_us / 1e6, 1e-6);
 
   const checks: Check[] = [
     {

@@ -146,9 +146,12 @@ export class InstancePool {
       extraImports: { [NX_MODULE]: nx as Record<string, Function> },
     });
     memoryRef.memory = guest.memory;
-    const known = memoryImages.get(module.module);
-    const image = InstanceImage.capture(guest.instance, guest.memory, known);
-    if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
+    let image: InstanceImage | undefined;
+    if (this.#options.idleMax > 0) {
+      const known = memoryImages.get(module.module);
+      image = InstanceImage.capture(guest.instance, guest.memory, known);
+      if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
+    }
     pooled = new PooledInstance(guest, port, image);
     return pooled;
   }

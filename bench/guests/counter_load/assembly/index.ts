@@ -6,18 +6,17 @@
 // cluster start together) and until NX_GATE_MIN_PEERS peers are connected (at most
 // NX_GATE_PEER_WAIT_MS, then it gives up with one line).
 //
-// Acknowledged increments (chaos gate): with NX_GATE_TRACK_PROGRESS=1 the guest writes its
-// running count of successful increments into its local store (key "gate/progress/<counter
-// key>", u64 little-endian) right after each increment. The store commits both writes in the
-// same group commit, so after a SIGKILL the count on disk says exactly how many of this node's
-// increments survived; a restarted guest reads it back ("resumed" in its start line) and counts
-// on from there. The runner's expected total is the sum of the nodes' final counts.
+// Resuming (chaos gate): with NX_GATE_RESUME=1 the guest starts counting from the counter's
+// value as its node knows it at start ("resumed" in its start line). The chaos gate gives each
+// node a counter key of its own, so that value is exactly how many of this node's increments
+// survived a SIGKILL: the count and the increments are the same op, durable together, with no
+// separate progress record that a kill could separate from them.
 //
 // Settings: NX_GATE_RATE (required), NX_GATE_DURATION_MS (10000), NX_GATE_COUNTER_KEY
-// ("gate/counter"), NX_GATE_START_AT_MS (0), NX_GATE_MIN_PEERS (0), NX_GATE_PEER_WAIT_MS
-// (30000), NX_GATE_TRACK_PROGRESS (0), NX_GATE_REPORT_MS (1000).
+// ("gate-counter"), NX_GATE_START_AT_MS (0), NX_GATE_MIN_PEERS (0), NX_GATE_PEER_WAIT_MS
+// (30000), NX_GATE_RESUME (0), NX_GATE_REPORT_MS (1000).
 
-import { abi, db, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
+import { abi, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
 import { envPositive, envText, envU64 } from "../../lib/gate-env";
 import { OpenLoop } from "../../lib/open-loop";
 import { monotonicNs } from "../../lib/wasi";
@@ -26,20 +25,10 @@ const PEER_POLL_NS: u64 = 5_000_000;
 const ERR_SYNC_DISABLED: i32 = -5;
 
 let counterKey = new Uint8Array(0);
-let progressKey = new Uint8Array(0);
-const progress = new Uint8Array(8);
-let trackProgress = false;
-let done: u64 = 0;
 const peersOut = new Uint8Array(65536);
 
 function increment(_index: u64): bool {
-  if (!gcounter.inc(counterKey, 1)) return false;
-  done++;
-  if (trackProgress) {
-    store<u64>(progress.dataStart, done);
-    if (!db.set(progressKey, progress)) return false;
-  }
-  return true;
+  return gcounter.inc(counterKey, 1);
 }
 
 /** Connected peers now (-5: no sync on this node). */
@@ -76,23 +65,19 @@ export function run(): void {
   onError(OnError.Return);
   const rate = envPositive("NX_GATE_RATE", 0);
   const durationMs = envPositive("NX_GATE_DURATION_MS", 10_000);
-  const key = envText("NX_GATE_COUNTER_KEY", "gate/counter");
+  const key = envText("NX_GATE_COUNTER_KEY", "gate-counter");
   const startAtMs = envU64("NX_GATE_START_AT_MS", 0);
   const minPeers = <i32>envU64("NX_GATE_MIN_PEERS", 0);
   const peerWaitMs = envPositive("NX_GATE_PEER_WAIT_MS", 30_000);
-  trackProgress = envU64("NX_GATE_TRACK_PROGRESS", 0) == 1;
+  const resume = envU64("NX_GATE_RESUME", 0) == 1;
   const reportMs = envPositive("NX_GATE_REPORT_MS", 1000);
 
   counterKey = utf8(key);
-  progressKey = utf8(`gate/progress/${key}`);
-  if (trackProgress) {
-    const stored = db.get(progressKey);
-    if (stored !== null && stored.byteLength == 8) done = load<u64>(stored.dataStart);
-  }
-  const resumed = done;
 
   const peers = waitForPeers(minPeers, peerWaitMs);
   while (time.now() < startAtMs) {}
+  const counterBefore = gcounter.value(counterKey);
+  const resumed: u64 = resume ? counterBefore : 0;
 
   const loop = new OpenLoop(rate, durationMs, reportMs);
   loop.doneBase = resumed;
@@ -102,7 +87,7 @@ export function run(): void {
     .u64("duration_ms", durationMs)
     .u64("resumed", resumed)
     .i64("peers", peers)
-    .u64("counter_before", gcounter.value(counterKey))
+    .u64("counter_before", counterBefore)
     .emit();
   loop.run(increment);
   loop.line.begin("final").u64("done", loop.done).u64("counter_local", gcounter.value(counterKey)).emit();

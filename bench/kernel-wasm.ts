@@ -1,0 +1,408 @@
+/**
+ * WebAssembly process figures (issue 7): wasm_spawn_per_sec (pooled instance of a small module,
+ * spawn to exit; also unpooled) and idle_wasm_process_bytes (memory per wasm process parked in
+ * receive), each beside the seed's figure where it gives one and beside a reference measured in
+ * the same run: the bare WebAssembly cost of the same work without the kernel.
+ *
+ * Run: `npm run bench -- kernel-wasm --report bench/out/kernel-wasm.json` (add --quick for a
+ * smoke run). The guests are test/guests/proc_noop.ts and proc_idle.ts (built first).
+ */
+
+import { spawnSync } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
+import { join } from "node:path";
+import { createKernel, type Kernel, type Pid, type ProcessContext } from "../src/kernel/index.ts";
+import { silentLogger } from "../src/observe/logger.ts";
+import type { GuestEnvironment } from "../src/wasm/abi/guest-environment.ts";
+import { GuestInstance } from "../src/wasm/guest-instance.ts";
+import { type GuestModule, loadGuestModuleFile } from "../src/wasm/load-guest-module.ts";
+import { ModuleCache } from "../src/wasm/module-cache.ts";
+import { guestMessage, WasmProcessHost } from "../src/wasm/process/index.ts";
+import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
+
+/** Seed (RUSM, Rust + Wasmtime pooling allocator) figure from seeds/003. */
+const SEED_WASM_SPAWN_PER_SEC = 440_000;
+const TARGET_WASM_SPAWN_PER_SEC = 100_000;
+/** Spawns per burst before the parent yields; also the pool's idle bound, so bursts reuse. */
+const BURST = 100;
+const SAMPLES = 5;
+const REPO = join(import.meta.dirname, "..");
+
+interface Sizes {
+  spawns: number;
+  unpooledSpawns: number;
+  idleProcesses: number;
+}
+
+const FULL: Sizes = { spawns: 100_000, unpooledSpawns: 10_000, idleProcesses: 2_000 };
+const QUICK: Sizes = { spawns: 5_000, unpooledSpawns: 1_000, idleProcesses: 200 };
+
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+interface Sampled {
+  value: number;
+  cpu_value: number;
+  samples: number[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function sample(measure: () => Promise<Rate>): Promise<Sampled> {
+  await measure();
+  const rates: Rate[] = [];
+  for (let i = 0; i < SAMPLES; i++) rates.push(await measure());
+  return {
+    value: Math.round(median(rates.map((r) => r.wall))),
+    cpu_value: Math.round(median(rates.map((r) => r.cpu))),
+    samples: rates.map((r) => Math.round(r.wall)),
+  };
+}
+
+function startRate(count: number): () => Rate {
+  const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpuStart);
+    return {
+      wall: count / ((performance.now() - wallStart) / 1000),
+      cpu: count / ((cpu.user + cpu.system) / 1e6),
+    };
+  };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+// ---- guests -------------------------------------------------------------------------------------
+
+async function loadGuests(): Promise<{ noop: GuestModule; idle: GuestModule }> {
+  const built = spawnSync(
+    process.execPath,
+    [join(REPO, "scripts/build-guests.ts"), "proc_noop", "proc_idle"],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (built.status !== 0) throw new Error(`building the benchmark guests failed:\n${built.stderr}`);
+  const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
+  const load = (name: string) =>
+    loadGuestModuleFile(join(REPO, "test/guests/build", `${name}.wasm`), {
+      memoryMaxBytes: 16 * 1024 * 1024,
+      cache,
+      logger: silentLogger,
+    });
+  return { noop: await load("proc_noop"), idle: await load("proc_idle") };
+}
+
+function environment(module: GuestModule): GuestEnvironment {
+  return {
+    moduleId: module.moduleId,
+    logger: silentLogger,
+    env: {},
+    args: [module.moduleId],
+    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+    randomFill: () => {},
+    emitEvent: () => {},
+    stdout: () => {},
+    stderr: () => {},
+    capabilities: [],
+  };
+}
+
+function hostFor(modules: GuestModule[], idleInstancesMax: number): WasmProcessHost {
+  return new WasmProcessHost({
+    modules,
+    environment,
+    cpuMsPerRun: 5_000,
+    logger: silentLogger,
+    idleInstancesMax,
+    processesMax: 100_000,
+  });
+}
+
+// ---- spawn --------------------------------------------------------------------------------------
+
+/** A parent JS process spawns `count` wasm processes in bursts of BURST; all run to their end. */
+async function wasmSpawnRate(module: GuestModule, count: number, pooled: boolean): Promise<Rate> {
+  const kernel = createKernel();
+  const host = hostFor([module], pooled ? BURST : 0);
+  let exited = 0;
+  let allExited!: () => void;
+  const done = new Promise<void>((resolve) => {
+    allExited = resolve;
+  });
+  const spawnable = host.spawnable(module, {
+    onExit: (exit) => {
+      if (exit.reason !== "normal") throw new Error(`benchmark guest failed: ${String(exit.reason)}`);
+      if (++exited === count) allExited();
+    },
+  });
+  const rate = startRate(count);
+  kernel.spawn(async (ctx: ProcessContext) => {
+    for (let spawned = 0; spawned < count; ) {
+      const end = Math.min(count, spawned + BURST);
+      for (; spawned < end; spawned++) ctx.spawn(spawnable);
+      await ctx.yield();
+    }
+  });
+  await done;
+  const result = rate();
+  await kernel.idle();
+  if (host.stats().liveProcesses !== 0) throw new Error("spawn benchmark: processes left alive");
+  await kernel.shutdown();
+  return result;
+}
+
+/** The floor of a pooled spawn: calling the guest's `run` on one ready instance through JSPI. */
+async function bareCallReference(module: GuestModule, count: number): Promise<Rate> {
+  const guest = GuestInstance.create(module, { env: environment(module), cpuMsPerRun: undefined });
+  const run = WebAssembly.promising(guest.instance.exports.run as () => void);
+  const rate = startRate(count);
+  for (let started = 0; started < count; ) {
+    const end = Math.min(count, started + BURST);
+    const calls: Promise<unknown>[] = [];
+    for (; started < end; started++) calls.push(run());
+    await Promise.all(calls);
+    await nextTurn();
+  }
+  return rate();
+}
+
+/** The floor of an unpooled spawn: instantiating the module (bare imports) and calling `run`. */
+async function bareInstantiateReference(module: GuestModule, count: number): Promise<Rate> {
+  const imports = { nx: { proc_self: () => 1 } };
+  const rate = startRate(count);
+  for (let started = 0; started < count; ) {
+    const end = Math.min(count, started + BURST);
+    const calls: Promise<unknown>[] = [];
+    for (; started < end; started++) {
+      const instance = new WebAssembly.Instance(module.module, imports);
+      (instance.exports.__nx_fuel_table as WebAssembly.Table).set(0, refillFunction);
+      calls.push(WebAssembly.promising(instance.exports.run as () => void)());
+    }
+    await Promise.all(calls);
+    await nextTurn();
+  }
+  return rate();
+}
+
+/** A wasm function that answers a refill with plenty of fuel (for the bare reference only). */
+const refillFunction = new WebAssembly.Instance(
+  new WebAssembly.Module(
+    Uint8Array.from([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 8, 1, 6, 0,
+      65, 192, 132, 61, 11,
+    ]),
+  ),
+).exports.f;
+
+// ---- idle memory ------------------------------------------------------------------------------
+
+interface MemorySample {
+  rss: number;
+  heap: number;
+  external: number;
+}
+
+function memoryAfterGc(): MemorySample {
+  const gc = globalThis.gc;
+  if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
+  for (let i = 0; i < 3; i++) gc();
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heap: usage.heapUsed, external: usage.external };
+}
+
+function perProcess(before: MemorySample, after: MemorySample, count: number): MemorySample {
+  return {
+    rss: Math.round((after.rss - before.rss) / count),
+    heap: Math.round((after.heap - before.heap) / count),
+    external: Math.round((after.external - before.external) / count),
+  };
+}
+
+interface IdleSample extends MemorySample {
+  linear: number;
+}
+
+/** `count` wasm processes parked in proc_receive (fresh instances: nothing pooled beforehand). */
+async function idleWasmBytes(module: GuestModule, count: number): Promise<IdleSample> {
+  const kernel: Kernel = createKernel();
+  const host = hostFor([module], count);
+  await kernel.idle();
+  const before = memoryAfterGc();
+  const pids: Pid[] = [];
+  for (let i = 0; i < count; i++) pids.push(kernel.spawn(host.spawnable(module)));
+  await kernel.idle();
+  const after = memoryAfterGc();
+  const waiting = kernel.processes().filter((p) => p.status === "waiting").length;
+  if (waiting !== count) throw new Error(`idle benchmark: ${waiting} of ${count} parked`);
+  const linear = kernel.processes()[0]!.memoryBytes;
+  for (const pid of pids) kernel.send(pid, guestMessage(0 as Pid, "wake"));
+  await kernel.idle();
+  await kernel.shutdown();
+  return { ...perProcess(before, after, count), linear };
+}
+
+/** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
+async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
+  const resolvers: ((value: number) => void)[] = [];
+  const receive = new WebAssembly.Suspending(
+    () =>
+      new Promise<number>((resolve) => {
+        resolvers.push(resolve);
+      }),
+  );
+  const before = memoryAfterGc();
+  const runs: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const instance = new WebAssembly.Instance(module.module, { nx: { proc_receive: receive } });
+    (instance.exports.__nx_fuel_table as WebAssembly.Table).set(0, refillFunction);
+    runs.push(WebAssembly.promising(instance.exports.run as () => void)());
+  }
+  await nextTurn();
+  const after = memoryAfterGc();
+  for (const resolve of resolvers) resolve(-1);
+  await Promise.all(runs);
+  return { ...perProcess(before, after, count), linear: 0 };
+}
+
+const IDLE_CHILD_FLAG = "--idle-child";
+
+/** Runs one idle-memory measurement in a fresh Node process (see the child entry at the end). */
+function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSample {
+  const child = spawnSync(
+    process.execPath,
+    ["--expose-gc", import.meta.filename, IDLE_CHILD_FLAG, kind, String(count)],
+    { encoding: "utf8" },
+  );
+  if (child.status !== 0) throw new Error(`idle memory child failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout) as IdleSample;
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 100) / 100;
+}
+
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
+  const sizes = options.quick ? QUICK : FULL;
+  const loadBefore = loadavg()[0];
+  const { noop } = await loadGuests();
+
+  // Memory in fresh child processes: in this one, the allocator reuses what earlier runs freed.
+  const idleSamples: IdleSample[] = [];
+  const idleReferences: IdleSample[] = [];
+  for (let i = 0; i < 3; i++) {
+    idleSamples.push(measureIdleInChild("processes", sizes.idleProcesses));
+    idleReferences.push(measureIdleInChild("bare", sizes.idleProcesses));
+  }
+  const pick = (list: IdleSample[]): IdleSample => {
+    const rss = median(list.map((s) => s.rss));
+    return list.find((s) => s.rss === rss)!;
+  };
+  const idleMedian = pick(idleSamples);
+  const idleReference = pick(idleReferences);
+  const pooled = await sample(() => wasmSpawnRate(noop, sizes.spawns, true));
+  const unpooled = await sample(() => wasmSpawnRate(noop, sizes.unpooledSpawns, false));
+  const bareCall = await sample(() => bareCallReference(noop, sizes.spawns));
+  const bareInstantiate = await sample(() => bareInstantiateReference(noop, sizes.unpooledSpawns));
+  const jsSpawn = await sample(async () => {
+    const kernel = createKernel();
+    const count = sizes.spawns;
+    const rate = startRate(count);
+    await new Promise<void>((resolve) => {
+      kernel.spawn(async (ctx) => {
+        for (let spawned = 0; spawned < count; ) {
+          const end = Math.min(count, spawned + BURST);
+          for (; spawned < end; spawned++) ctx.spawn(async () => {});
+          await ctx.yield();
+        }
+        resolve();
+      });
+    });
+    await kernel.idle();
+    return rate();
+  });
+
+  const best = (m: Sampled) => Math.max(m.value, m.cpu_value);
+
+  return {
+    benchmark: "kernel-wasm",
+    quick: options.quick,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: availableParallelism(),
+    load_average_1m: { before: loadBefore, after: loadavg()[0] },
+    method:
+      "one warm-up run, then the median of 5 (rates) or 3 (memory) runs. `value` is per wall-clock second; `cpu_value` per second of this process's CPU time. ratio_to_reference compares cpu_values.",
+    sizes,
+    results: {
+      wasm_spawn_per_sec: {
+        what: `spawn to exit of a wasm process running test/guests/proc_noop (run() calls proc_self and returns), pooled instances: a parent process spawns ${sizes.spawns} in bursts of ${BURST}, yielding between bursts`,
+        value: pooled.value,
+        cpu_value: pooled.cpu_value,
+        samples: pooled.samples,
+        target: TARGET_WASM_SPAWN_PER_SEC,
+        meets_target: best(pooled) >= TARGET_WASM_SPAWN_PER_SEC,
+        seed: SEED_WASM_SPAWN_PER_SEC,
+        ratio_to_seed: ratio(pooled.value, SEED_WASM_SPAWN_PER_SEC),
+        reference: {
+          what: "calling the guest's run through WebAssembly.promising on one ready instance, same bursts, no kernel, no reset",
+          value: bareCall.value,
+          cpu_value: bareCall.cpu_value,
+        },
+        ratio_to_reference: ratio(pooled.cpu_value, bareCall.cpu_value),
+        unpooled: {
+          what: `the same with pooling off: every process instantiates the module (${sizes.unpooledSpawns} spawns)`,
+          value: unpooled.value,
+          cpu_value: unpooled.cpu_value,
+          pooled_speedup: ratio(pooled.cpu_value, unpooled.cpu_value),
+          reference: {
+            what: "new WebAssembly.Instance with bare imports + run, no kernel",
+            value: bareInstantiate.value,
+            cpu_value: bareInstantiate.cpu_value,
+          },
+          ratio_to_reference: ratio(unpooled.cpu_value, bareInstantiate.cpu_value),
+        },
+        js_process_spawn_same_run: { value: jsSpawn.value, cpu_value: jsSpawn.cpu_value },
+        bound_by:
+          "per spawn: the kernel's process record and scheduling (see js_process_spawn_same_run), a JSPI stack switch for the guest call (the reference), the pooled instance's reset (comparing its 64 KiB memory to the image page by page, restoring changed pages and mutable globals), the port attach/detach and the exit bookkeeping, all on one thread; the seed uses Wasmtime's pooling allocator with copy-on-write memory images on several threads",
+      },
+      idle_wasm_process_bytes: {
+        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes`,
+        value: idleMedian.rss,
+        samples: idleSamples.map((s) => s.rss),
+        js_heap: idleMedian.heap,
+        external: idleMedian.external,
+        linear_memory_bytes: idleMedian.linear,
+        seed: null,
+        seed_note: "the seed gives no idle wasm process figure",
+        reference: {
+          what: "a bare instance of the same module suspended in a JSPI import, no kernel, no pool",
+          value: idleReference.rss,
+          js_heap: idleReference.heap,
+        },
+        ratio_to_reference: ratio(idleMedian.rss, idleReference.rss),
+        bound_by:
+          "the instance (linear memory: 64 KiB reserved, the pages it touched resident; V8's instance and import objects on the JS heap) and its suspended JSPI stack; the kernel's process record is ~1 KB of it",
+      },
+    },
+  };
+}
+
+// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`.
+if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
+  const { idle } = await loadGuests();
+  const count = Number(process.argv[4]);
+  const sample =
+    process.argv[3] === "bare"
+      ? await parkedInstanceReference(idle, count)
+      : await idleWasmBytes(idle, count);
+  process.stdout.write(JSON.stringify(sample));
+}
