@@ -119,7 +119,11 @@ describe("strict decoding", () => {
   });
 
   test("a bad op is reported with its index and the op codec's reason", () => {
-    const wire = { type: "PushOps", batchId: 1, ops: [testOpCodec.encode(testOp(1), "msgpack"), { origin: 5 }] };
+    const wire = {
+      type: "PushOps",
+      batchId: 1,
+      ops: [testOpCodec.encode(testOp(1), "msgpack"), { origin: 5 }],
+    };
     assertMalformed(wire, /PushOps message: op #1: op must have exactly 5 fields/);
     // The op codec's optional validate() runs too.
     const oversized = {

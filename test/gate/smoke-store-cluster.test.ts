@@ -1,0 +1,70 @@
+/**
+ * The smoke gates CI runs, end to end against real nx processes: `store` and `three-node`, and
+ * a gate whose nodes cannot start. Each must leave no process and no temporary directory.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { after, describe, test } from "node:test";
+import { GateSandbox } from "./gate-run.ts";
+
+const sandbox = new GateSandbox();
+after(() => sandbox.remove());
+
+function processGone(pid: number): boolean {
+  return !existsSync(`/proc/${pid}`);
+}
+
+describe("smoke gates: store and three-node", () => {
+  test("store --smoke: every write acknowledged, on disk after exit, figures in the report and the plot", async () => {
+    const run = await sandbox.run(["store", "--smoke", "--rate", "2000", "--duration", "1.5"], 60_000);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const report = run.report!;
+    assert.equal(report.scenario, "store");
+    assert.equal(report.passed, true);
+    assert.equal(report.ops_total, 3000);
+    assert.equal(report.errors_total, 0);
+    assert.equal(report.expected_counter, 3000);
+    assert.deepEqual(report.observed_counters, [3000]);
+    assert.equal(report.reference.name, "lmdb_put_random");
+    assert.ok(report.reference.ops_sec > 0);
+    assert.ok(report.node_resources[0]!.peak_rss_mb > 20);
+    assert.ok(report.node_resources[0]!.cpu_secs > 0);
+    assert.match(report.git_commit, /^[0-9a-f]{40}$|^unknown$/);
+    assert.equal(report.node_version, process.version);
+    // The guest's histogram (AssemblyScript) decoded here must agree with its own interval maxima.
+    const intervalMax = Math.max(...report.timeline.map((point) => point.max_ms));
+    assert.ok(report.latency_ms.max <= intervalMax + 0.001, `${report.latency_ms.max} > ${intervalMax}`);
+    assert.ok(report.latency_ms.max >= intervalMax * (1 - 1 / 1024) - 0.001, `${report.latency_ms.max} < ${intervalMax}`);
+    assert.ok(report.latency_ms.p50 <= report.latency_ms.p99);
+    const plot = readFileSync(run.reportPath.replace(/\.json$/, ".html"), "utf8");
+    assert.match(plot, /<svg /);
+    assert.ok(report.node_resources.flatMap((node) => node.pids).every(processGone));
+    assert.equal(existsSync(report.work_dir), false);
+    sandbox.assertClean();
+  });
+
+  test("three-node --smoke: every node converges to the sum of all increments", async () => {
+    const run = await sandbox.run(["three-node", "--smoke", "--rate", "200", "--duration", "1.5"], 90_000);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const report = run.report!;
+    assert.equal(report.nodes, 3);
+    assert.equal(report.expected_counter, 900);
+    assert.deepEqual(report.observed_counters, [900, 900, 900]);
+    assert.equal(report.converged, true);
+    assert.ok(report.convergence_wait_secs !== null && report.convergence_wait_secs < 10);
+    assert.deepEqual(report.details.printed_counters, [900, 900, 900]);
+    assert.equal(report.node_resources.length, 3);
+    assert.ok(report.node_resources.flatMap((node) => node.pids).every(processGone));
+    sandbox.assertClean();
+  });
+
+  test("nodes that cannot start fail the gate with one line, and nothing is left behind", async () => {
+    const run = await sandbox.run(["three-node", "--smoke", "--nx-args", "--no-such-flag"], 60_000);
+    assert.equal(run.status, 1);
+    const errors = run.stderr.split("\n").filter((line) => line.startsWith("gate: error:"));
+    assert.equal(errors.length, 1, run.stderr);
+    assert.match(errors[0]!, /n\d \(pid \d+\) exited with code 2: nx: error: .*no-such-flag/);
+    assert.equal(run.report, undefined);
+    sandbox.assertClean();
+  });
+});
