@@ -1,32 +1,21 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { examplePath, guestPath, type NxProcess, pollUntil, stopNx, tempDir } from "./helpers/nx-process.ts";
-import { datastoreOf, type SyncNode, startSyncNode } from "./helpers/sync-node.ts";
+import { examplePath, guestPath, pollUntil, tempDir } from "./helpers/nx-process.ts";
+import { datastoreOf, type SyncNode, syncNodeTracker } from "./helpers/sync-node.ts";
 
 const COUNTER = guestPath("counter_loop");
 const VISITS = examplePath("distributed_counter");
 
 const root = tempDir("nx-sync-");
-const running = new Set<NxProcess>();
+const nodes = syncNodeTracker();
+const { node, stop } = nodes;
 after(async () => {
-  await Promise.all([...running].map((nx) => stopNx(nx, 3000)));
+  await nodes.stopAll();
   root.remove();
 });
 
-async function node(options: Parameters<typeof startSyncNode>[0]): Promise<SyncNode> {
-  const started = await startSyncNode(options);
-  running.add(started.nx);
-  return started;
-}
-
-async function stop(n: SyncNode) {
-  const result = await stopNx(n.nx);
-  running.delete(n.nx);
-  return result;
-}
-
-async function converge(nodes: readonly SyncNode[], key: string, expected: bigint, timeoutMs = 15_000) {
-  for (const n of nodes) {
+async function converge(cluster: readonly SyncNode[], key: string, expected: bigint, timeoutMs = 15_000) {
+  for (const n of cluster) {
     const value = await pollUntil(
       () => n.gcounter(key),
       (v) => v === expected,
@@ -107,7 +96,7 @@ describe("sync between real nx processes on loopback", { timeout: 120_000 }, () 
     );
     b.nx.child.kill("SIGKILL");
     await b.nx.exited;
-    running.delete(b.nx);
+    nodes.forget(b);
     const seenByA = await a.gcounter("hits");
     const restarted = await node({
       datastore: datastoreOf(root.path, "kill-b"),

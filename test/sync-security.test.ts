@@ -6,29 +6,18 @@ import { LoopbackProxy } from "../bench/gate/loopback-proxy.ts";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { encodeFrame } from "../src/net/frame.ts";
 import { PROTOCOL_VERSION } from "../src/net/messages.ts";
-import { guestPath, NX_BIN, type NxProcess, pollUntil, stopNx, tempDir } from "./helpers/nx-process.ts";
-import { datastoreOf, type SyncNode, startSyncNode } from "./helpers/sync-node.ts";
+import { guestPath, NX_BIN, pollUntil, tempDir } from "./helpers/nx-process.ts";
+import { datastoreOf, syncNodeTracker } from "./helpers/sync-node.ts";
 import { helloFrom, rawPeer } from "./net/helpers/raw-peer.ts";
 
 const COUNTER = guestPath("counter_loop");
 const root = tempDir("nx-sync-security-");
-const running = new Set<NxProcess>();
+const nodes = syncNodeTracker();
+const { node, stop } = nodes;
 after(async () => {
-  await Promise.all([...running].map((nx) => stopNx(nx, 3000)));
+  await nodes.stopAll();
   root.remove();
 });
-
-async function node(options: Parameters<typeof startSyncNode>[0]): Promise<SyncNode> {
-  const started = await startSyncNode(options);
-  running.add(started.nx);
-  return started;
-}
-
-async function stop(n: SyncNode) {
-  const result = await stopNx(n.nx);
-  running.delete(n.nx);
-  return result;
-}
 
 /** `nx cert` as a user runs it; returns the NodeId it prints in --json. */
 function cert(args: readonly string[]): { nodeId?: string } {

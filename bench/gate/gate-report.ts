@@ -159,17 +159,23 @@ export function assembleReport(input: {
       ok: outcome.protocolErrors.length === 0,
       detail: outcome.protocolErrors.length === 0 ? "all guest reports parsed" : outcome.protocolErrors[0]!,
     },
-    {
-      name: "kept_up",
-      ok: keptUp,
-      detail:
-        finished.length === 0
-          ? "no guest finished its load"
-          : `the slowest guest ran its schedule at ${round(slowest * 100, 1)} % of its rate (at least ${KEEP_UP_SHARE * 100} %)`,
-    },
     ...outcome.checks,
   ];
 
+  // Performance is a target, not a check: a rate above what the machine sustains is a finding,
+  // not a broken run (gate:compare is the regression gate for performance).
+  const targets: Target[] = [
+    {
+      name: "kept_up",
+      required: `every guest ran its schedule at >= ${KEEP_UP_SHARE * 100} % of its rate`,
+      measured:
+        finished.length === 0
+          ? "no guest finished its load"
+          : `the slowest guest ran at ${round(slowest * 100, 1)} % of its rate`,
+      met: keptUp,
+    },
+    ...outcome.targets,
+  ];
   const timelineEnd = Math.max(
     endMs ?? zeroMs,
     ...outcome.events.map((event) => event.atMs),
@@ -206,7 +212,7 @@ export function assembleReport(input: {
     },
     passed: checks.every((check) => check.ok),
     checks,
-    targets: outcome.targets,
+    targets,
     events: outcome.events
       .map((event) => ({
         t_secs: round((event.atMs - zeroMs) / 1000, 3),

@@ -124,11 +124,12 @@ export class NxProcess {
         : exit.signal !== null
           ? `was killed by ${exit.signal}`
           : `exited with code ${exit.code}`;
-    // The line that says what went wrong: nx's own "nx: error:" line, else an uncaught
+    // The line that says what went wrong: nx's own "nx: error:" (or a flag parser's "error:")
+    // line, else an uncaught
     // exception's "SomeError: ..." line, else the last line written.
     const tail = this.#stderrTail;
     const telling =
-      tail.findLast((line) => line.startsWith("nx: error:")) ??
+      tail.findLast((line) => /^(nx: )?error:/.test(line)) ??
       tail.findLast((line) => /^\w*Error\b.*:/.test(line)) ??
       tail.at(-1);
     return `${this.spec.name} (pid ${this.pid}) ${how}${telling === undefined ? "" : `: ${telling.trim()}`}`;

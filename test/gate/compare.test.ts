@@ -5,13 +5,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { type ComparableReport, compareReports, parseComparableReport } from "../../bench/gate/compare-reports.ts";
+import {
+  type ComparableReport,
+  compareReports,
+  parseComparableReport,
+} from "../../bench/gate/compare-reports.ts";
 import { GateError } from "../../bench/gate/gate-error.ts";
 
 const COMPARE = join(import.meta.dirname, "../../bench/gate/compare.ts");
 const limits = { maxThroughputDropPct: 20, maxP99RisePct: 50 };
 
-function report(overrides: Partial<ComparableReport> & { referenceOps?: number; opsPerNode?: number; p99?: number }): ComparableReport {
+function report(
+  overrides: Partial<ComparableReport> & { referenceOps?: number; opsPerNode?: number; p99?: number },
+): ComparableReport {
   const referenceOps = overrides.referenceOps ?? 100_000;
   const opsPerNode = overrides.opsPerNode ?? 50_000;
   const p99 = overrides.p99 ?? 2;
@@ -39,7 +45,11 @@ function report(overrides: Partial<ComparableReport> & { referenceOps?: number; 
 
 describe("compareReports", () => {
   test("a slower machine that slowed Numax as much as the reference passes", () => {
-    const result = compareReports(report({ referenceOps: 70_000, opsPerNode: 35_000, p99: 2.8 }), report({}), limits);
+    const result = compareReports(
+      report({ referenceOps: 70_000, opsPerNode: 35_000, p99: 2.8 }),
+      report({}),
+      limits,
+    );
     assert.equal(result.ok, true, result.lines.join("\n"));
     assert.match(result.lines.at(-1)!, /^three-node: PASSED against the baseline \(0123456789ab\)$/);
   });
@@ -77,9 +87,13 @@ describe("compareReports", () => {
       () => compareReports(report({ nodes: 10 }), report({}), limits),
       (error: unknown) =>
         error instanceof GateError &&
-        error.message === "the report and the baseline are not comparable: nodes is 10 in the report and 3 in the baseline",
+        error.message ===
+          "the report and the baseline are not comparable: nodes is 10 in the report and 3 in the baseline",
     );
-    assert.throws(() => parseComparableReport({ scenario: "x" }, "r.json"), /r\.json is not a gate report: smoke:/);
+    assert.throws(
+      () => parseComparableReport({ scenario: "x" }, "r.json"),
+      /r\.json is not a gate report: smoke:/,
+    );
   });
 });
 
@@ -91,7 +105,8 @@ describe("npm run gate:compare", () => {
     writeFileSync(path, typeof value === "string" ? value : JSON.stringify(value));
     return path;
   };
-  const run = (...args: string[]) => spawnSync(process.execPath, [COMPARE, ...args], { encoding: "utf8", timeout: 30_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [COMPARE, ...args], { encoding: "utf8", timeout: 30_000 });
 
   test("exit 0 without regression, 1 with one, 2 on bad input", () => {
     const baseline = write("base.json", report({}));
@@ -102,7 +117,13 @@ describe("npm run gate:compare", () => {
     const slower = run(write("slow.json", report({ opsPerNode: 30_000 })), "--baseline", baseline);
     assert.equal(slower.status, 1);
     assert.match(slower.stdout, /gate:compare: three-node: FAILED: throughput dropped 40\.0 %/);
-    const tolerated = run(write("slow2.json", report({ opsPerNode: 30_000 })), "--baseline", baseline, "--max-throughput-drop", "45");
+    const tolerated = run(
+      write("slow2.json", report({ opsPerNode: 30_000 })),
+      "--baseline",
+      baseline,
+      "--max-throughput-drop",
+      "45",
+    );
     assert.equal(tolerated.status, 0, tolerated.stdout);
 
     const missing = run(join(dir, "nope.json"), "--baseline", baseline);

@@ -7,7 +7,17 @@ import { addHistograms, bucketPercentile, parseHistogram } from "../../bench/gat
 import { buildTimeline } from "../../bench/gate/timeline.ts";
 
 function interval(tUs: number, ops: number, p99Us: number) {
-  return { type: "interval" as const, t_us: tUs, ops, errors: 0, done: 0, p50_us: 1, p99_us: p99Us, max_us: p99Us, lag_us: 0 };
+  return {
+    type: "interval" as const,
+    t_us: tUs,
+    ops,
+    errors: 0,
+    done: 0,
+    p50_us: 1,
+    p99_us: p99Us,
+    max_us: p99Us,
+    lag_us: 0,
+  };
 }
 
 function incarnation(node: string, startAtMs: number, lines: ReturnType<typeof interval>[]): Incarnation {

@@ -71,17 +71,38 @@ describe("gate options", () => {
   });
 
   test("bad input is refused with one line naming the problem", () => {
-    assert.equal(refusal(() => parseGateArgs([])), "name a scenario");
+    assert.equal(
+      refusal(() => parseGateArgs([])),
+      "name a scenario",
+    );
     assert.equal(
       refusal(() => parseGateArgs(["stor"])),
       'unknown scenario "stor" (known: store, three-node, ten-node, chaos, partition)',
     );
-    assert.equal(refusal(() => parseGateArgs(["store", "--rate", "fast"])), '--rate must be a positive number, got "fast"');
-    assert.equal(refusal(() => parseGateArgs(["store", "--rate", "1.5"])), '--rate must be a whole number, got "1.5"');
-    assert.equal(refusal(() => parseGateArgs(["store", "--duration", "0"])), '--duration must be a positive number, got "0"');
-    assert.equal(refusal(() => parseGateArgs(["store", "--duration"])), "--duration needs a value");
-    assert.equal(refusal(() => parseGateArgs(["store", "--fast"])), "unknown option --fast");
-    assert.equal(refusal(() => parseGateArgs(["store", "chaos"])), "one scenario at a time (got store and chaos)");
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "--rate", "fast"])),
+      '--rate must be a positive number, got "fast"',
+    );
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "--rate", "1.5"])),
+      '--rate must be a whole number, got "1.5"',
+    );
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "--duration", "0"])),
+      '--duration must be a positive number, got "0"',
+    );
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "--duration"])),
+      "--duration needs a value",
+    );
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "--fast"])),
+      "unknown option --fast",
+    );
+    assert.equal(
+      refusal(() => parseGateArgs(["store", "chaos"])),
+      "one scenario at a time (got store and chaos)",
+    );
     assert.equal(
       refusal(() => resolveSettings(parseGateArgs(["store", "--rate", "max"]))),
       "--rate max: the store gate runs at a fixed rate (give ops/s per node)",

@@ -72,7 +72,8 @@ export class GateSandbox {
     for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
       try {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-        if (cmdline.includes(this.dir) && Number(pid) !== process.pid) left.push(`${pid}: ${cmdline.slice(0, 200)}`);
+        if (cmdline.includes(this.dir) && Number(pid) !== process.pid)
+          left.push(`${pid}: ${cmdline.slice(0, 200)}`);
       } catch {
         // gone meanwhile
       }

@@ -4,7 +4,12 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { GateError } from "../../bench/gate/gate-error.ts";
 import { parseGuestLine } from "../../bench/gate/guest-lines.ts";
-import { addGuestHistogram, bucketLowestValue, latencyMs, newLatencyHistogram } from "../../bench/gate/latency-summary.ts";
+import {
+  addGuestHistogram,
+  bucketLowestValue,
+  latencyMs,
+  newLatencyHistogram,
+} from "../../bench/gate/latency-summary.ts";
 
 const SUB_BUCKET_BITS = 10;
 
@@ -29,10 +34,15 @@ describe("guest report lines", () => {
   });
 
   test("a malformed report is one GATE_GUEST_PROTOCOL error", () => {
-    for (const bad of ['@gate {"type":"interval"', '@gate {"type":"start","rate":-1,"duration_ms":5}', '@gate {"type":"nope"}']) {
+    for (const bad of [
+      '@gate {"type":"interval"',
+      '@gate {"type":"start","rate":-1,"duration_ms":5}',
+      '@gate {"type":"nope"}',
+    ]) {
       assert.throws(
         () => parseGuestLine(bad),
-        (error: unknown) => error instanceof GateError && error.code === "GATE_GUEST_PROTOCOL" && !error.message.includes("\n"),
+        (error: unknown) =>
+          error instanceof GateError && error.code === "GATE_GUEST_PROTOCOL" && !error.message.includes("\n"),
       );
     }
   });
@@ -79,6 +89,14 @@ describe("guest histogram layout", () => {
     assert.equal(figures.p95, 0.1);
     assert.ok(figures.p99 >= 4.09 && figures.p99 <= 4.1, String(figures.p99));
     assert.ok(figures.max >= 4.09 && figures.max <= 4.1, String(figures.max));
-    assert.deepEqual(latencyMs(newLatencyHistogram()), { p50: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 });
+    assert.deepEqual(latencyMs(newLatencyHistogram()), {
+      p50: 0,
+      p95: 0,
+      p99: 0,
+      p999: 0,
+      max: 0,
+      mean: 0,
+      count: 0,
+    });
   });
 });

@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { bestPassingRate, nextRate, type SearchPolicy, type TrialOutcome } from "../../bench/gate/max-rate-search.ts";
+import {
+  bestPassingRate,
+  nextRate,
+  type SearchPolicy,
+  type TrialOutcome,
+} from "../../bench/gate/max-rate-search.ts";
 
 const policy: SearchPolicy = { startRate: 1000, precision: 0.1, maxTrials: 12, minRate: 10 };
 
@@ -28,7 +33,9 @@ describe("max rate search", () => {
 
   test("halves when the first trial fails, and gives up below the minimum", () => {
     assert.deepEqual(
-      search(300).slice(0, 3).map((trial) => trial.rate),
+      search(300)
+        .slice(0, 3)
+        .map((trial) => trial.rate),
       [1000, 500, 250],
     );
     const none = search(0);
@@ -45,7 +52,8 @@ describe("max rate search", () => {
         if (best === undefined) return;
         assert.ok(best <= capacity);
         const failedAbove = trials.filter((trial) => !trial.passed).map((trial) => trial.rate);
-        if (trials.length < policy.maxTrials) assert.ok(Math.min(...failedAbove) / best <= 1 + policy.precision);
+        if (trials.length < policy.maxTrials)
+          assert.ok(Math.min(...failedAbove) / best <= 1 + policy.precision);
       }),
       { seed: 42, numRuns: 200 },
     );

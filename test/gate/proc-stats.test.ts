@@ -35,7 +35,9 @@ describe("/proc figures", () => {
     await sampler.sample("n0");
     sampler.track("n0", 2);
     await sampler.sample("n0");
-    assert.deepEqual(sampler.summary(), [{ node: "n0", peak_rss_mb: 80, cpu_secs: 3.5, incarnations: 2, pids: [1, 2] }]);
+    assert.deepEqual(sampler.summary(), [
+      { node: "n0", peak_rss_mb: 80, cpu_secs: 3.5, incarnations: 2, pids: [1, 2] },
+    ]);
     assert.deepEqual(
       sampler.samples.map((sample) => sample.cpuSecs),
       [2, 3.5],

@@ -12,20 +12,30 @@ after(() => sandbox.remove());
 
 describe("smoke gates: chaos and partition", () => {
   test("chaos --smoke: nodes killed and restarted, nothing acknowledged lost, converged", async () => {
-    const run = await sandbox.run(["chaos", "--smoke", "--duration", "4", "--kill-every", "1.5"], 90_000);
+    const run = await sandbox.run(["chaos", "--smoke", "--duration", "4", "--kill-every", "1.2"], 90_000);
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const report = run.report!;
     assert.equal(report.restarts_total, 2);
     assert.equal(report.converged, true);
-    assert.deepEqual(report.observed_counters, [report.expected_counter, report.expected_counter, report.expected_counter]);
-    const kills = report.details.kills as { acknowledged_lost: number; resumed_from: number; acknowledged_done: number }[];
+    assert.deepEqual(report.observed_counters, [
+      report.expected_counter,
+      report.expected_counter,
+      report.expected_counter,
+    ]);
+    const kills = report.details.kills as {
+      acknowledged_lost: number;
+      resumed_from: number;
+      acknowledged_done: number;
+    }[];
     assert.equal(kills.length, 2);
     for (const kill of kills) {
       assert.equal(kill.acknowledged_lost, 0);
       assert.ok(kill.resumed_from >= kill.acknowledged_done);
     }
     assert.deepEqual(
-      report.events.filter((event) => event.kind === "kill" || event.kind === "restart").map((event) => event.kind),
+      report.events
+        .filter((event) => event.kind === "kill" || event.kind === "restart")
+        .map((event) => event.kind),
       ["kill", "restart", "kill", "restart"],
     );
     assert.ok(report.node_resources.some((node) => node.incarnations === 2));

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { freePort, getJson, type NxProcess, startNx } from "./nx-process.ts";
+import { freePort, getJson, type NxProcess, startNx, stopNx } from "./nx-process.ts";
 
 export interface SyncNodeOptions {
   /** Datastore directory (reuse it to restart the same node). */
@@ -77,4 +77,31 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
 
 export function datastoreOf(root: string, name: string): string {
   return join(root, name);
+}
+
+/**
+ * Starts and stops the sync nodes of one test file, and stops whatever is still running at the
+ * end (call `stopAll` from `after`), so no test leaves a process behind even when it fails.
+ */
+export function syncNodeTracker() {
+  const running = new Set<NxProcess>();
+  return {
+    async node(options: SyncNodeOptions): Promise<SyncNode> {
+      const started = await startSyncNode(options);
+      running.add(started.nx);
+      return started;
+    },
+    async stop(n: SyncNode) {
+      const result = await stopNx(n.nx);
+      running.delete(n.nx);
+      return result;
+    },
+    /** Forgets a process the test killed itself. */
+    forget(n: SyncNode): void {
+      running.delete(n.nx);
+    },
+    async stopAll(): Promise<void> {
+      await Promise.all([...running].map((nx) => stopNx(nx, 3000)));
+    },
+  };
 }
