@@ -201,7 +201,7 @@ export class PeerManager<Op> {
         return;
       }
       this.#connections.delete(peer);
-      engine.peerDisconnected(peer);
+      this.#send(engine.peerDisconnected(peer, this.#options.nowMs()));
       void existing.close("replaced by the preferred connection to the same peer");
     } else if (this.#connections.size >= maxPeers) {
       logger.warn("refusing peer: max_peers reached", { nodeId: peer, maxPeers });
@@ -239,7 +239,7 @@ export class PeerManager<Op> {
     const { reason, error } = await connection.closed;
     if (this.#connections.get(peer) !== connection) return;
     this.#connections.delete(peer);
-    engine.peerDisconnected(peer);
+    this.#send(engine.peerDisconnected(peer, this.#options.nowMs()));
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);

@@ -20,6 +20,7 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     opsSince: (vector, limit) => state.opsSince(vector, limit),
     applyRemote: (ops) => state.applyRemote(ops),
     idOf: (op) => op.id,
+    localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
     snapshotParts(): PushStateMessage[] {
       const snapshot = state.snapshot();

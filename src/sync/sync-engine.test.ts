@@ -41,6 +41,10 @@ class LogReplica implements SyncReplica<TestOp> {
     return op;
   }
 
+  localOrigin(): NodeId {
+    return this.nodeId;
+  }
+
   // This replica never compacts its log, so it never needs or sends snapshots (see the simulator for those).
   needsSnapshot(): boolean {
     return false;
@@ -172,11 +176,53 @@ describe("SyncEngine", () => {
     engines[0].localOps([replicas[0].local(), replicas[0].local()]);
     const lost = engines[0].flush();
     assert.equal(lost.length, 1, "one batch went out on the connection that then dropped");
-    engines[0].peerDisconnected(replicas[1].nodeId);
+    engines[0].peerDisconnected(replicas[1].nodeId, 0);
     const out = engines[0].peerConnected(replicas[1].nodeId, 0);
     const resent = out.find((o) => o.message.type === "PushOps");
     assert.ok(resent !== undefined && resent.message.type === "PushOps");
     assert.equal(resent.message.ops.length, 2, "the unacknowledged ops, without waiting for a pull");
+  });
+
+  test("in a full mesh, relays are pruned once peers show they get an origin's ops directly", () => {
+    const n = 6;
+    const { replicas, engines } = cluster(n);
+    const links: [number, number][] = [];
+    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) links.push([a, b]);
+    const net = wire(replicas, engines, links);
+    const opsDelivered = () => engines.reduce((sum, e) => sum + e.stats.remoteOpsReceived, 0);
+    const burst = () => {
+      engines[0].localOps(Array.from({ length: 10 }, () => replicas[0].local()));
+      net.deliver(0, engines[0].flush());
+    };
+    burst(); // the first burst floods and teaches every node where origin 0's ops come from
+    const before = opsDelivered();
+    for (let i = 0; i < 5; i++) burst();
+    const perOp = (opsDelivered() - before) / 50;
+    assert.equal(
+      perOp,
+      n - 1,
+      `each op reached each peer once (${perOp} deliveries per op; flooding is ${(n - 1) ** 2})`,
+    );
+    for (const r of replicas) assert.equal(r.ops.size, 60);
+    assert.ok(engines.some((e) => e.stats.opsPruned > 0));
+  });
+
+  test("a lost direct link makes the remaining peers relay again at once (graft)", () => {
+    const { replicas, engines } = cluster(3);
+    const [a, b, c] = [0, 1, 2];
+    const net = wire(replicas, engines, [
+      [a, b],
+      [a, c],
+      [b, c],
+    ]);
+    engines[a].localOps([replicas[a].local()]);
+    net.deliver(a, engines[a].flush()); // b relays a's op to c, c already has it: b prunes (c, a)
+    // The a-c link breaks: c pulls from b, which un-prunes c.
+    engines[a].peerDisconnected(replicas[c].nodeId, 0);
+    net.deliver(c, engines[c].peerDisconnected(replicas[a].nodeId, 0));
+    engines[a].localOps([replicas[a].local()]);
+    net.deliver(a, engines[a].flush());
+    assert.equal(replicas[c].ops.size, 2, "a's new op reached c through b, with no anti-entropy tick");
   });
 
   test("the inflight window pauses sending until acks arrive", () => {

@@ -12,6 +12,8 @@ export interface SyncReplica<Op> {
   applyRemote(ops: readonly Op[]): readonly Op[];
   /** The op's origin and its sequence number there (its OpId). */
   idOf(op: Op): { readonly origin: NodeId; readonly seq: number };
+  /** This node's NodeId: the origin of its local ops. */
+  localOrigin(): NodeId;
   /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
   needsSnapshot(vector: VersionVector): boolean;
   /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
@@ -61,13 +63,26 @@ export interface SyncEngineStats {
   antiEntropyRounds: number;
   snapshotsSent: number;
   snapshotsApplied: number;
+  /** Relays skipped because the peer gets those origins' ops another way. */
+  opsPruned: number;
+}
+
+interface InflightBatch<Op> {
+  readonly ops: readonly Op[];
+  /** Drained from the push queue (local and relayed ops), as opposed to a pull answer or a repair. */
+  readonly pushed: boolean;
 }
 
 interface PeerSession<Op> {
   readonly nodeId: NodeId;
   queue: Op[];
   /** Unacknowledged batches: their ops are repaired on the next session if this one ends first. */
-  inflight: Map<number, readonly Op[]>;
+  inflight: Map<number, InflightBatch<Op>>;
+  /**
+   * Origins whose ops are not relayed to this peer: it acknowledged a relayed batch of them with
+   * nothing new, so it receives them another way (Plumtree's prune). Local ops are always sent.
+   */
+  pruned: Set<NodeId>;
   nextBatchId: number;
   lastAntiEntropyMs: number;
   /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
@@ -106,6 +121,7 @@ export class SyncEngine<Op> {
     antiEntropyRounds: 0,
     snapshotsSent: 0,
     snapshotsApplied: 0,
+    opsPruned: 0,
   };
 
   constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
@@ -137,6 +153,7 @@ export class SyncEngine<Op> {
       nodeId: peer,
       queue: [],
       inflight: new Map(),
+      pruned: new Set(),
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
       pullRemaining: 0,
@@ -145,6 +162,7 @@ export class SyncEngine<Op> {
     session.repairAfter = this.#unacked.get(peer);
     this.#unacked.delete(peer);
     this.#sessions.set(peer, session);
+    this.#forgetPrunes();
     // Pull even when the Hello said the peer has nothing new: its vector was read at the
     // handshake, and ops it made since may have gone out on a connection that just closed.
     const out = [this.#pull(session, nowMs)];
@@ -156,11 +174,20 @@ export class SyncEngine<Op> {
    * The connection ended. Ops still queued or sent without an ack may never have arrived:
    * they are re-sent from the op-log when the peer connects again.
    */
-  peerDisconnected(peer: NodeId): void {
+  peerDisconnected(peer: NodeId, nowMs: number): Outgoing<Op>[] {
     const session = this.#sessions.get(peer);
-    if (session === undefined) return;
+    if (session === undefined) return [];
     this.#sessions.delete(peer);
-    const pending = [...session.inflight.values()].flat();
+    this.#rememberUnacked(session);
+    // The topology changed: a path some peer pruned may have run through the lost peer. A pull
+    // to every remaining peer fetches what went missing and makes each of them relay to us again.
+    this.#forgetPrunes();
+    return [...this.#sessions.values()].map((other) => this.#pull(other, nowMs));
+  }
+
+  #rememberUnacked(session: PeerSession<Op>): void {
+    const peer = session.nodeId;
+    const pending = [...session.inflight.values()].flatMap((batch) => batch.ops);
     for (const op of session.queue) pending.push(op);
     if (pending.length === 0 && session.repairAfter === undefined) return;
     const repairAfter = new Map(session.repairAfter ?? this.#unacked.get(peer) ?? []);
@@ -194,7 +221,13 @@ export class SyncEngine<Op> {
           // Relay at once: the incoming batch already gives the batching, and waiting for a tick would add latency per hop.
           for (const other of this.#sessions.values()) {
             if (other === session) continue;
-            this.#enqueue(other, fresh);
+            const relayed =
+              other.pruned.size === 0
+                ? fresh
+                : fresh.filter((op) => !other.pruned.has(this.#replica.idOf(op).origin));
+            this.stats.opsPruned += fresh.length - relayed.length;
+            if (relayed.length === 0) continue;
+            this.#enqueue(other, relayed);
             out.push(...this.#drain(other));
           }
         }
@@ -205,10 +238,15 @@ export class SyncEngine<Op> {
         }
         return out;
       }
-      case "PushOpsAck":
+      case "PushOpsAck": {
+        const batch = session.inflight.get(message.batchId);
         session.inflight.delete(message.batchId);
+        if (batch?.pushed === true && message.applied === 0) this.#prune(session, batch.ops);
         return this.#drain(session);
+      }
       case "PullSince": {
+        // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
+        session.pruned.clear();
         const out: Outgoing<Op>[] = [];
         if (this.#replica.needsSnapshot(message.versionVector)) {
           this.stats.snapshotsSent++;
@@ -305,7 +343,7 @@ export class SyncEngine<Op> {
     const out: Outgoing<Op>[] = [];
     while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
-      out.push(this.#batch(session, batch));
+      out.push(this.#batch(session, batch, true));
     }
     if (session.repairAfter !== undefined) out.push(...this.#repair(session));
     return out;
@@ -315,14 +353,27 @@ export class SyncEngine<Op> {
   #sendBatches(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     for (let start = 0; start < ops.length; start += this.#options.batchOpsMax) {
-      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax)));
+      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax), false));
     }
     return out;
   }
 
-  #batch(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op> {
+  /** The peer had every op of a pushed batch already: stop relaying those origins to it (never our own). */
+  #prune(session: PeerSession<Op>, ops: readonly Op[]): void {
+    const local = this.#replica.localOrigin();
+    for (const op of ops) {
+      const { origin } = this.#replica.idOf(op);
+      if (origin !== local) session.pruned.add(origin);
+    }
+  }
+
+  #forgetPrunes(): void {
+    for (const session of this.#sessions.values()) session.pruned.clear();
+  }
+
+  #batch(session: PeerSession<Op>, ops: readonly Op[], pushed: boolean): Outgoing<Op> {
     const batchId = session.nextBatchId++;
-    session.inflight.set(batchId, ops);
+    session.inflight.set(batchId, { ops, pushed });
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };
