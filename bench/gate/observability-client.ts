@@ -35,6 +35,8 @@ export async function readMetricsText(port: number): Promise<string | undefined>
 export interface NodeSyncView {
   readonly nodeId: string;
   readonly versionVector: Readonly<Record<string, number>>;
+  /** The node's own counters of its replica and sync engine (ops sent, duplicates received, ...). */
+  readonly stats: Readonly<Record<string, unknown>>;
 }
 
 export async function readNodeSyncView(port: number): Promise<NodeSyncView | undefined> {
@@ -43,9 +45,16 @@ export async function readNodeSyncView(port: number): Promise<NodeSyncView | und
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     if (!response.ok) return undefined;
-    const body = (await response.json()) as { nodeId?: unknown; sync?: { versionVector?: unknown } };
+    const body = (await response.json()) as {
+      nodeId?: unknown;
+      sync?: { versionVector?: unknown; replica?: unknown; engine?: unknown };
+    };
     if (typeof body.nodeId !== "string" || typeof body.sync?.versionVector !== "object") return undefined;
-    return { nodeId: body.nodeId, versionVector: body.sync.versionVector as Record<string, number> };
+    return {
+      nodeId: body.nodeId,
+      versionVector: body.sync.versionVector as Record<string, number>,
+      stats: { replica: body.sync.replica ?? null, engine: body.sync.engine ?? null },
+    };
   } catch {
     return undefined;
   }

@@ -22,7 +22,7 @@ interface Chart {
 
 const WIDTH = 960;
 const HEIGHT = 240;
-const MARGIN = { left: 70, right: 20, top: 28, bottom: 34 };
+const MARGIN = { left: 70, right: 20, top: 40, bottom: 34 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 
@@ -79,7 +79,7 @@ function renderChart(chart: Chart, xMax: number, events: readonly GateEvent[]): 
   const xStep = niceStep(Math.max(xMax, 1), 10);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img">`,
-    `<text x="${MARGIN.left}" y="18" class="title">${escapeHtml(chart.title)} (${escapeHtml(chart.unit)}${chart.log ? ", log scale" : ""})</text>`,
+    `<text x="${MARGIN.left}" y="16" class="title">${escapeHtml(chart.title)} (${escapeHtml(chart.unit)}${chart.log ? ", log scale" : ""})</text>`,
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}" class="frame"/>`,
   ];
   for (const tick of yTicks) {
@@ -110,10 +110,10 @@ function renderChart(chart: Chart, xMax: number, events: readonly GateEvent[]): 
         `<polyline points="${path}" fill="none" stroke="${series.color}" stroke-width="1.8"${series.dashed ? ' stroke-dasharray="6 4"' : ""}/>`,
       );
     }
-    const legendX = MARGIN.left + PLOT_W - 150 * (chart.series.length - index);
+    const legendX = MARGIN.left + 150 * index;
     parts.push(
-      `<rect x="${legendX}" y="8" width="12" height="3" fill="${series.color}"/>`,
-      `<text x="${legendX + 16}" y="13" class="legend">${escapeHtml(series.name)}</text>`,
+      `<rect x="${legendX}" y="27" width="12" height="3" fill="${series.color}"/>`,
+      `<text x="${legendX + 16}" y="32" class="legend">${escapeHtml(series.name)}</text>`,
     );
   });
   parts.push("</svg>");

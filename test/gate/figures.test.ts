@@ -100,6 +100,7 @@ describe("CPU profile summary", () => {
     });
     assert.equal(summary.total_ms, 10);
     assert.equal(summary.busy_ms, 7);
+    assert.deepEqual(summary.categories, { numax: 60, idle: 30, lmdb: 10 });
     assert.deepEqual(summary.top, [
       { function: "put src/store/lmdb-backend.ts:42", self_ms: 6, self_pct: 60 },
       { function: "(anonymous) node_modules/lmdb/write.js:10", self_ms: 1, self_pct: 10 },

@@ -36,6 +36,8 @@ export interface ClusterRound {
   readonly exits: readonly string[];
   readonly exitsOk: boolean;
   readonly propagation: Record<string, number | null> | undefined;
+  /** Each node's replica and sync-engine counters at the end (from /v1/node). */
+  readonly syncStats: readonly (Readonly<Record<string, unknown>> | null)[];
   readonly events: { atMs: number; kind: string; node?: string; detail?: string }[];
   readonly protocolErrors: readonly string[];
 }
@@ -118,6 +120,7 @@ export async function runClusterRound(
       signal,
     });
     const propagation = await cluster.propagationLatency();
+    const syncStats = (await cluster.readSyncViews()).map((view) => view?.stats ?? null);
     await sampler.sampleAll();
     const printed = await cluster.stop();
     await sampler.stop();
@@ -134,6 +137,7 @@ export async function runClusterRound(
       exits: cluster.nodes.map((node) => node.process.describeExit()),
       exitsOk: cluster.nodes.every((node) => node.process.exit?.code === 0),
       propagation,
+      syncStats,
       events,
       protocolErrors: cluster.nodes.flatMap((node) => node.process.protocolErrors),
     };
@@ -261,6 +265,7 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       counter_key: COUNTER_KEY,
       printed_counters: round.printed,
       propagation_latency: round.propagation ?? null,
+      sync_stats: round.syncStats,
       ...(settings.rate === "max" ? { rate_search: search } : {}),
       ...(settings.cpuProf
         ? {
