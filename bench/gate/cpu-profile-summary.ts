@@ -37,16 +37,21 @@ export interface ProfileSummary {
 
 /**
  * Where a sample's code lives, first match wins: the guest's WebAssembly, the store (lmdb-js),
- * the codec (msgpackr), Numax's own sources, Node's internals, V8's pseudo-frames.
+ * the codec (msgpackr), other packages, Numax itself (any other file of the tree: its sources or
+ * their bundle), Node's internals, V8's pseudo-frames and natives.
  */
 const CATEGORIES: readonly (readonly [string, (node: ProfileNode) => boolean])[] = [
   ["idle", (node) => node.callFrame.functionName === "(idle)"],
   ["gc", (node) => node.callFrame.functionName === "(garbage collector)"],
-  ["wasm_guest", (node) => node.callFrame.url.startsWith("wasm://") || node.callFrame.functionName.startsWith("wasm-function")],
+  [
+    "wasm_guest",
+    (node) =>
+      node.callFrame.url.startsWith("wasm://") || node.callFrame.functionName.startsWith("wasm-function"),
+  ],
   ["lmdb", (node) => node.callFrame.url.includes("/node_modules/lmdb/")],
   ["msgpackr", (node) => node.callFrame.url.includes("/node_modules/msgpackr/")],
   ["other_packages", (node) => node.callFrame.url.includes("/node_modules/")],
-  ["numax", (node) => /\/(src|bench)\//.test(node.callFrame.url)],
+  ["numax", (node) => node.callFrame.url.startsWith("file://") || node.callFrame.url.startsWith("/")],
   ["node_internals", (node) => node.callFrame.url.startsWith("node:")],
   ["v8_and_native", () => true],
 ];
@@ -59,7 +64,7 @@ function label(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
   const name = functionName === "" ? "(anonymous)" : functionName;
   if (url === "") return name;
-  const file = url.replace(/^file:\/\//, "").replace(/^.*\/(src|bench|node_modules)\//, "$1/");
+  const file = url.replace(/^file:\/\//, "").replace(/^.*\/(src|bench|build|node_modules)\//, "$1/");
   return `${name} ${file}:${lineNumber + 1}`;
 }
 

@@ -30,6 +30,8 @@ const intervalLine = z.object({
   p99_us: count,
   max_us: count,
   lag_us: count,
+  /** The interval's histogram, when the guest was asked for it (NX_GATE_INTERVAL_HIST=1). */
+  hist: z.array(z.tuple([count, count])).optional(),
 });
 
 const summaryLine = z.object({

@@ -1,5 +1,4 @@
 import * as hdr from "hdr-histogram-js";
-import type { SummaryLine } from "./guest-lines.ts";
 
 /**
  * Latency figures from the guests' histograms. A guest records into a log-linear histogram of
@@ -7,6 +6,9 @@ import type { SummaryLine } from "./guest-lines.ts";
  * file maps each bucket back to its lowest value and records it into an HdrHistogram (3
  * significant digits, the same precision), where the nodes' histograms merge.
  */
+
+/** The guests' layout (bench/guests/lib/latency-histogram.ts SUB_BUCKET_BITS); summaries state it. */
+export const GUEST_SUB_BUCKET_BITS = 10;
 
 /** The lowest value (µs) of bucket `index` of the guests' layout with `subBucketBits` (10). */
 export function bucketLowestValue(index: number, subBucketBits: number): number {
@@ -26,11 +28,15 @@ export function newLatencyHistogram(): hdr.Histogram {
   });
 }
 
-/** Adds a guest's summary histogram to `into`. */
-export function addGuestHistogram(into: hdr.Histogram, summary: SummaryLine): void {
-  for (const [index, count] of summary.hist) {
+/** Adds a guest's histogram (its summary's, or an interval's) to `into`. */
+export function addGuestHistogram(
+  into: hdr.Histogram,
+  hist: readonly (readonly [number, number])[],
+  subBucketBits: number = GUEST_SUB_BUCKET_BITS,
+): void {
+  for (const [index, count] of hist) {
     // HdrHistogram cannot record 0: a sub-microsecond latency counts as 1 µs.
-    into.recordValueWithCount(Math.max(1, bucketLowestValue(index, summary.hist_sub_bucket_bits)), count);
+    into.recordValueWithCount(Math.max(1, bucketLowestValue(index, subBucketBits)), count);
   }
 }
 

@@ -95,13 +95,23 @@ export class LoadRecorder {
   }
 
   /**
-   * The latency histogram of every incarnation that ran to its end (a killed process takes its
-   * histogram with it; its intervals still show in the timeline).
+   * The latency histogram of every incarnation: its summary's, or for one killed before its
+   * summary the sum of its intervals' histograms when the guest sent them (NX_GATE_INTERVAL_HIST);
+   * without them a killed incarnation's latencies are not in it (its timeline still is).
    */
   histogram(): hdr.Histogram {
     const histogram = newLatencyHistogram();
     for (const incarnation of this.incarnations) {
-      if (incarnation.summary !== undefined) addGuestHistogram(histogram, incarnation.summary.line);
+      if (incarnation.summary !== undefined) {
+        addGuestHistogram(
+          histogram,
+          incarnation.summary.line.hist,
+          incarnation.summary.line.hist_sub_bucket_bits,
+        );
+      } else {
+        for (const { line } of incarnation.intervals)
+          if (line.hist !== undefined) addGuestHistogram(histogram, line.hist);
+      }
     }
     return histogram;
   }

@@ -70,19 +70,8 @@ describe("guest histogram layout", () => {
 
   test("percentiles come from the merged histograms of every node", () => {
     const histogram = newLatencyHistogram();
-    const summary = (hist: [number, number][]) => ({
-      type: "summary" as const,
-      ops: 0,
-      errors: 0,
-      done: 0,
-      elapsed_us: 0,
-      scheduled_ms: 0,
-      rate: 1,
-      hist_sub_bucket_bits: SUB_BUCKET_BITS,
-      hist,
-    });
-    addGuestHistogram(histogram, summary([[100, 98]]));
-    addGuestHistogram(histogram, summary([[3072, 2]])); // 4096 µs
+    addGuestHistogram(histogram, [[100, 98]], SUB_BUCKET_BITS);
+    addGuestHistogram(histogram, [[3072, 2]]); // 4096 µs
     const figures = latencyMs(histogram);
     assert.equal(figures.count, 100);
     assert.equal(figures.p50, 0.1);

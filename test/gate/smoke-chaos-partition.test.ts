@@ -39,6 +39,8 @@ describe("smoke gates: chaos and partition", () => {
       ["kill", "restart", "kill", "restart"],
     );
     assert.ok(report.node_resources.some((node) => node.incarnations === 2));
+    // Killed guests sent their latencies with each interval: the histogram covers every reported op.
+    assert.equal(report.latency_ms.count, report.ops_total);
     sandbox.assertClean();
   });
 

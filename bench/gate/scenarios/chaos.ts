@@ -77,6 +77,7 @@ export async function chaosScenario(context: ScenarioContext): Promise<ScenarioO
         smoke: settings.smoke,
         counterKey: counterKeys[index],
         resume: true,
+        intervalHistograms: true,
       }),
   });
   sampler.start();

@@ -9,9 +9,10 @@
 // (no coordinated omission).
 //
 // Output (stdout, one JSON object per line, see json-line.ts):
-//   {"type":"interval","t_ms":1000,"ops":..,"errors":..,"done":..,"p50_us":..,"p99_us":..,"max_us":..,"lag_us":..}
+//   {"type":"interval","t_us":1000000,"ops":..,"errors":..,"done":..,"p50_us":..,"p99_us":..,"max_us":..,"lag_us":..}
 //     every reportMs of run time: ops completed in the interval, their latency percentiles, and
-//     how far behind schedule the last one was;
+//     how far behind schedule the last one was; with `intervalHistograms` also the interval's
+//     histogram ("hist"), so the latency of a guest killed before its summary is not lost;
 //   {"type":"summary","ops":..,"errors":..,"done":..,"elapsed_ms":..,"scheduled_ms":..,"hist":[[bucket,count],..]}
 //     at the end, with the whole run's histogram (latency-histogram.ts layout, microseconds).
 
@@ -30,6 +31,8 @@ export class OpenLoop {
   errors: u64 = 0;
   /** Successful operations before this run (a restarted guest resumes its count). */
   doneBase: u64 = 0;
+  /** Send each interval's histogram with its line (the chaos gate kills guests before their summary). */
+  intervalHistograms: bool = false;
   private intervalOps: u64 = 0;
   private intervalErrors: u64 = 0;
 
@@ -91,12 +94,17 @@ export class OpenLoop {
       .u64("scheduled_ms", this.durationMs)
       .u64("rate", this.rate)
       .u64("hist_sub_bucket_bits", SUB_BUCKET_BITS);
+    this.histogramPairs(this.whole);
+    this.line.emit();
+  }
+
+  private histogramPairs(histogram: LatencyHistogram): void {
     this.line.beginPairs("hist");
-    for (let i = this.whole.lowIndex; i <= this.whole.highIndex; i++) {
-      const count = unchecked(this.whole.counts[i]);
+    for (let i = histogram.lowIndex; i <= histogram.highIndex; i++) {
+      const count = unchecked(histogram.counts[i]);
       if (count > 0) this.line.pair(<u64>i, count);
     }
-    this.line.endArray().emit();
+    this.line.endArray();
   }
 
   private report(start: u64, now: u64, lagNs: u64): void {
@@ -109,8 +117,9 @@ export class OpenLoop {
       .u64("p50_us", this.interval.percentile(50))
       .u64("p99_us", this.interval.percentile(99))
       .u64("max_us", this.interval.maxValue)
-      .u64("lag_us", lagNs / 1000)
-      .emit();
+      .u64("lag_us", lagNs / 1000);
+    if (this.intervalHistograms) this.histogramPairs(this.interval);
+    this.line.emit();
     this.interval.reset();
     this.intervalOps = 0;
     this.intervalErrors = 0;

@@ -14,7 +14,8 @@
 //
 // Settings: NX_GATE_RATE (required), NX_GATE_DURATION_MS (10000), NX_GATE_COUNTER_KEY
 // ("gate-counter"), NX_GATE_START_AT_MS (0), NX_GATE_MIN_PEERS (0), NX_GATE_PEER_WAIT_MS
-// (30000), NX_GATE_RESUME (0), NX_GATE_REPORT_MS (1000).
+// (30000), NX_GATE_RESUME (0), NX_GATE_INTERVAL_HIST (0: 1 sends each interval's histogram),
+// NX_GATE_REPORT_MS (1000).
 
 import { abi, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
 import { envPositive, envText, envU64 } from "../../lib/gate-env";
@@ -81,6 +82,7 @@ export function run(): void {
 
   const loop = new OpenLoop(rate, durationMs, reportMs);
   loop.doneBase = resumed;
+  loop.intervalHistograms = envU64("NX_GATE_INTERVAL_HIST", 0) == 1;
   loop.line
     .begin("start")
     .u64("rate", rate)
