@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { NX_BIN, REPO_ROOT } from "./helpers/nx-process.ts";
 
@@ -14,6 +14,19 @@ describe("the nx entry point", () => {
   test("the bundled CLI and the TypeScript sources behave the same", () => {
     for (const args of [["--help"], ["run", "--help"], ["--version"]]) {
       assert.equal(nx(args), nx(args, { NX_FROM_SOURCE: "1" }), `nx ${args.join(" ")}`);
+    }
+  });
+
+  test("a bad flag, command or missing argument is one nx: error line and exit 2", () => {
+    for (const [args, expected] of [
+      [["run", "--bogus", "x.wasm"], "nx: error: unknown option '--bogus' (see --help)\n"],
+      [["frobnicate"], "nx: error: unknown command 'frobnicate' (see --help)\n"],
+      [["run"], "nx: error: missing required argument 'modules' (see --help)\n"],
+    ] as const) {
+      const result = spawnSync(process.execPath, [NX_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" });
+      assert.equal(result.status, 2, args.join(" "));
+      assert.equal(result.stderr, expected);
+      assert.equal(result.stdout, "");
     }
   });
 });

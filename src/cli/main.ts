@@ -16,9 +16,10 @@ export function buildProgram(): Command {
       "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
     )
     .version(NUMAX_VERSION, "-V, --version", "print the version")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    // Commander's own errors (unknown flag or command, missing argument) follow the rule of every
+    // nx failure: one line, `nx: error: ...`, saying where help is.
+    .configureOutput({ outputError: (text, write) => write(`nx: ${text.trimEnd()} (see --help)\n`) });
   defineRunCommand(program);
   defineConfigCommand(program);
   defineCertCommand(program);
