@@ -1,5 +1,7 @@
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
+import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
+import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { FuelGovernor } from "./fuel-governor.ts";
 import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./guest-exports.ts";
@@ -110,7 +112,16 @@ export class GuestInstance {
     for (const [name, functions] of Object.entries(options.extraImports ?? {})) {
       imports[name] = { ...imports[name], ...functions };
     }
-    for (const [name, functions] of Object.entries(options.suspendingImports ?? {})) {
+    const suspendingImports: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {
+      ...options.suspendingImports,
+    };
+    if (module.imports.some((i) => i.module === WASI_MODULE && i.name === "poll_oneoff")) {
+      suspendingImports[WASI_MODULE] = {
+        ...suspendingImports[WASI_MODULE],
+        poll_oneoff: createWasiPollOneoff(options.env, memoryRef) as (...args: never[]) => Promise<unknown>,
+      };
+    }
+    for (const [name, functions] of Object.entries(suspendingImports)) {
       const wrapped: Record<string, unknown> = {};
       for (const [field, fn] of Object.entries(functions)) {
         wrapped[field] = new WebAssembly.Suspending(async (...args: never[]) => {

@@ -1,8 +1,8 @@
 // The open-loop load driver shared by the load guests.
 //
-// Operation i is due at start + i / rate. The driver waits (spinning on the monotonic clock: a
-// guest cannot sleep, and the fuel governor hands the event loop a turn every few ms of
-// spinning) until an operation is due, runs it, and records its latency from the time it was
+// Operation i is due at start + i / rate. The driver sleeps (WASI poll_oneoff: the node parks the
+// guest for at least 1 ms and keeps serving) until an operation is due, runs every operation due
+// by then back to back, and records each one's latency from the time it was
 // DUE, not from when it started: when the node stalls, the operations queued behind the stall
 // are run back to back and each one carries the wait it suffered. The schedule never slows down
 // to the system's pace, so a stall shows up as latency instead of disappearing from the figures
@@ -18,7 +18,7 @@
 
 import { JsonLine } from "./json-line";
 import { LatencyHistogram, SUB_BUCKET_BITS } from "./latency-histogram";
-import { monotonicNs } from "./wasi";
+import { monotonicNs, sleepNs } from "./wasi";
 
 /** One operation: returns whether it succeeded. Must not capture locals (no closures). */
 export type Operation = (index: u64) => bool;
@@ -61,6 +61,7 @@ export class OpenLoop {
     for (let index: u64 = 0; index < total; index++) {
       const due = start + <u64>(<f64>index * spacingNs);
       while (now < due) {
+        sleepNs(due - now);
         now = monotonicNs();
         if (now >= nextReport) {
           this.report(start, now, 0);

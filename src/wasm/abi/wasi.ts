@@ -306,7 +306,8 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
     sock_send: guard("sock_send", socketOn),
     sock_shutdown: guard("sock_shutdown", socketOn),
 
-    // Sleeping would block the event loop: poll_oneoff waits for nothing here.
+    // Replaced by the suspending version of wasi-poll.ts in guests (a sleep must not block the
+    // event loop); this synchronous one only answers where nothing can suspend.
     poll_oneoff: guard("poll_oneoff", (): number => WASI_ENOSYS),
     proc_raise: guard("proc_raise", (): number => WASI_ENOSYS),
     sched_yield: guard("sched_yield", (): number => WASI_ESUCCESS),
