@@ -31,6 +31,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   "guest-store": { needsGc: false, load: () => import("./guest-store.ts") },
   "run-startup": { needsGc: false, load: () => import("./run-startup.ts") },
   wire: { needsGc: false, load: () => import("./wire.ts") },
+  "guest-crdt": { needsGc: false, load: () => import("./guest-crdt.ts") },
   "kernel-wasm": { needsGc: true, load: () => import("./kernel-wasm.ts") },
 };
 
