@@ -35,7 +35,7 @@ export function defineRunCommand(program: Command): void {
     .description(
       "run WebAssembly guest modules (their exported run function) on a node; with --listen the node syncs CRDTs with its peers and, without --settle-for, keeps serving until SIGINT/SIGTERM",
     )
-    .argument("<modules...>", "guest .wasm files; several run one after the other, output prefixed by module")
+    .argument("<modules...>", "guest .wasm files; several run side by side as supervised processes, output prefixed by module")
     .addOption(
       new Option("-v, --verbose", "raise the log level one step (repeatable)")
         .argParser(countVerbose)
