@@ -209,8 +209,15 @@ export class PeerManager<Op> {
       return;
     }
     this.#connections.set(peer, connection);
+    // A configured peer that reached us is healthy again, whichever side dialed: its backoff
+    // restarts from the initial delay, so a later loss is redialed quickly, not at the ceiling.
+    for (const target of this.#targets) {
+      if (target.nodeId !== peer) continue;
+      target.failures = 0;
+      clearTimeout(target.timer);
+    }
     this.#options.onPeerEvent?.("connected", peer);
-    logger.info("peer connected", {
+    logger.debug("peer adopted", {
       nodeId: peer,
       address: connection.remoteAddress,
       outbound: connection.outbound,
