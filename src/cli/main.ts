@@ -1,42 +1,22 @@
-import { Command, CommanderError } from "commander";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
-import { defineCertCommand } from "./commands/cert.ts";
-import { defineConfigCommand } from "./commands/config.ts";
-import { defineRunCommand } from "./commands/run.ts";
-import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
-import { NUMAX_VERSION } from "./version.ts";
+import { EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
+import { parseRunArguments } from "./parse-run-arguments.ts";
 
 /**
- * Builds the `nx` program. Command modules only declare flags here; each action imports its
- * implementation lazily so that `nx --help` and a tiny `nx run` start fast.
+ * Runs the CLI and returns the process exit code; never throws. A plain `nx run` takes the fast
+ * path (no commander, see parse-run-arguments.ts); everything else goes through the commander
+ * program, loaded only then.
  */
-export function buildProgram(): Command {
-  const program = new Command("nx")
-    .description(
-      "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
-    )
-    .version(NUMAX_VERSION, "-V, --version", "print the version")
-    .exitOverride()
-    // Commander's own errors (unknown flag or command, missing argument) follow the rule of every
-    // nx failure: one line, `nx: error: ...`, saying where help is.
-    .configureOutput({ outputError: (text, write) => write(`nx: ${text.trimEnd()} (see --help)\n`) });
-  defineRunCommand(program);
-  defineConfigCommand(program);
-  defineCertCommand(program);
-  return program;
-}
-
-/** Runs the CLI and returns the process exit code; never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
-    await program.parseAsync([...argv]);
-    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander already printed its message (or the help / version text).
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const run = parseRunArguments(argv.slice(2));
+    if (run !== undefined) {
+      const { runModulesCommand } = await import("../node/run-modules-command.ts");
+      return await runModulesCommand(run);
     }
+    const { runProgram } = await import("./program.ts");
+    return await runProgram(argv);
+  } catch (error) {
     process.stderr.write(`nx: error: ${describeError(error)}\n`);
     if (error instanceof NumaxError && error.code.startsWith("USAGE")) return EXIT_USAGE;
     return EXIT_RUN_FAILED;

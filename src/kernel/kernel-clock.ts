@@ -1,3 +1,4 @@
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 /**
  * The time seam of the kernel: receive timeouts, `sendAfter`, supervisor shutdown timeouts and
  * restart-intensity windows all go through it. `systemClock` is the real one; tests and the
@@ -15,9 +16,9 @@ export interface KernelClock {
 /** Opaque timer handle of a KernelClock. */
 export type TimerHandle = unknown;
 
-/** `performance.now()` and the event loop's timers. Pending timers keep Node running, as they should. */
+/** The process's monotonic clock and the event loop's timers. Pending timers keep Node running, as they should. */
 export const systemClock: KernelClock = {
-  nowMs: () => performance.now(),
+  nowMs: monotonicMs,
   setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

@@ -1,9 +1,7 @@
-import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
-import type { RunOnlyOptions } from "../cli/commands/run.ts";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
+import type { RunInvocation, RunOnlyOptions } from "../cli/run-flags.ts";
 import { NUMAX_VERSION } from "../cli/version.ts";
-import { configFlagsFromOptions } from "../config/cli-options.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -16,7 +14,7 @@ import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
-import { monotonicMs } from "../wasm/monotonic-clock.ts";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type OutputSink, passthroughSink } from "./guest-output.ts";
 import { runGuestProcesses } from "./guest-processes.ts";
@@ -39,8 +37,6 @@ import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 export const MODULE_CACHE_DIRECTORY = "module-cache";
 
 const EXIT_SIGNAL_TWICE = 130;
-
-type RunOptions = RunOnlyOptions & Readonly<Record<string, unknown>>;
 
 interface PrintRequest {
   readonly family: CrdtFamilyName;
@@ -70,7 +66,7 @@ function durationFlag(flag: string, value: string | undefined): number | undefin
   }
 }
 
-function printRequests(options: RunOptions): PrintRequest[] {
+function printRequests(options: RunOnlyOptions): PrintRequest[] {
   const lists: [CrdtFamilyName, string[] | undefined][] = [
     ["gcounter", options.printGcounter],
     ["pncounter", options.printPncounter],
@@ -82,8 +78,7 @@ function printRequests(options: RunOptions): PrintRequest[] {
   return lists.flatMap(([family, keys]) => (keys ?? []).map((key) => ({ family, key })));
 }
 
-async function resolveRunSettings(options: RunOptions): Promise<RunSettings> {
-  const { flags, configPath } = configFlagsFromOptions(options);
+async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
   const { config } = await resolveConfig({ flags, env: process.env, configPath });
   const syncEnabled = config.network.listen !== undefined;
   const prints = printRequests(options);
@@ -143,8 +138,10 @@ function guestEnvironment(
     env: guestVisibleEnv(),
     args: [module.moduleId],
     clock: { nowMs: () => Date.now(), monotonicMs },
+    // node:crypto loads only when a guest asks for randomness: most runs never do, and loading
+    // it costs milliseconds of start-up.
     randomFill: (target) => {
-      randomFillSync(target);
+      process.getBuiltinModule("node:crypto").randomFillSync(target);
     },
     emitEvent: (name, payload) =>
       eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
@@ -154,13 +151,11 @@ function guestEnvironment(
   };
 }
 
-export async function runModulesCommand(
-  modulePaths: readonly string[],
-  options: RunOptions,
-): Promise<number> {
+export async function runModulesCommand(invocation: RunInvocation): Promise<number> {
+  const { modules: modulePaths, options } = invocation;
   let settings: RunSettings;
   try {
-    settings = await resolveRunSettings(options);
+    settings = await resolveRunSettings(invocation);
   } catch (error) {
     reportError(describeError(error));
     return exitCodeOf(error);

@@ -8,7 +8,7 @@ import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./gu
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
-import { monotonicMs } from "./monotonic-clock.ts";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
 
 /**

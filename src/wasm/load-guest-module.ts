@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { hash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { describeError } from "../errors/numax-error.ts";
 import type { Logger } from "../observe/logger.ts";
 import { EXPORT_FUNCTION, readExports } from "./binary/module-layout.ts";
 import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
-import { type CompiledGuest, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
+import { type CompiledGuest, type FileStamp, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
-import { monotonicMs } from "./monotonic-clock.ts";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 
 /**
  * A guest module ready to instantiate: validated, instrumented (fuel checks, memory cap) and
@@ -54,9 +54,24 @@ export async function loadGuestModuleFile(
   path: string,
   options: LoadGuestModuleOptions,
 ): Promise<GuestModule> {
+  // The stamp is taken before the bytes are read: a file changed in between gets a new stamp,
+  // so the one recorded below can only ever stand for the bytes hashed.
+  let stamp: FileStamp | undefined;
+  try {
+    const stats = statSync(path, { bigint: true });
+    stamp = {
+      dev: stats.dev,
+      ino: stats.ino,
+      size: stats.size,
+      mtimeNs: stats.mtimeNs,
+      ctimeNs: stats.ctimeNs,
+    };
+  } catch {
+    stamp = undefined; // reading the file says why
+  }
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ModuleLoadError("not_found", path, "not found");
@@ -68,7 +83,11 @@ export async function loadGuestModuleFile(
       cause: error,
     });
   }
-  return loadGuestModuleBytes(bytes, path, options);
+  checkMagic(bytes, path);
+  const known = stamp === undefined ? undefined : options.cache.sha256OfStamp(stamp);
+  const sha256 = known ?? hash("sha256", bytes);
+  if (stamp !== undefined && known === undefined) options.cache.rememberStamp(stamp, sha256);
+  return loadHashed(bytes, sha256, path, options);
 }
 
 /** As {@link loadGuestModuleFile}, from bytes already in memory; `label` names the module in messages. */
@@ -77,10 +96,22 @@ export async function loadGuestModuleBytes(
   label: string,
   options: LoadGuestModuleOptions,
 ): Promise<GuestModule> {
+  checkMagic(bytes, label);
+  return loadHashed(bytes, hash("sha256", bytes), label, options);
+}
+
+function checkMagic(bytes: Uint8Array, label: string): void {
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new ModuleLoadError("not_wasm", label, notWasmDetail(bytes));
   }
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+}
+
+async function loadHashed(
+  bytes: Uint8Array,
+  sha256: string,
+  label: string,
+  options: LoadGuestModuleOptions,
+): Promise<GuestModule> {
   const key = moduleCacheKey(sha256, INSTRUMENTATION_VERSION, options.memoryMaxBytes);
   const identity = { label, moduleId: moduleIdOf(label), sha256, memoryMaxBytes: options.memoryMaxBytes };
   const logger = options.logger;
@@ -91,7 +122,7 @@ export async function loadGuestModuleBytes(
     return { ...inProcess, ...identity, origin: "process-cache" };
   }
 
-  const cached = await options.cache.readInstrumented(key);
+  const cached = options.cache.readInstrumented(key);
   if (cached !== undefined) {
     try {
       const compiled = await compileInstrumented(cached);
@@ -128,7 +159,7 @@ export async function loadGuestModuleBytes(
     fuelChecks: instrumented.fuelChecks,
     ms: Math.round((monotonicMs() - startedMs) * 100) / 100,
   });
-  await options.cache.writeInstrumented(key, instrumented.bytes);
+  options.cache.writeInstrumented(key, instrumented.bytes);
   options.cache.rememberCompiled(key, compiled);
   return { ...compiled, ...identity, origin: "instrumented" };
 }

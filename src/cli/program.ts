@@ -1,0 +1,38 @@
+import { Command, CommanderError } from "commander";
+import { defineCertCommand } from "./commands/cert.ts";
+import { defineConfigCommand } from "./commands/config.ts";
+import { defineRunCommand } from "./commands/run.ts";
+import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
+import { NUMAX_VERSION } from "./version.ts";
+
+/**
+ * Builds the `nx` program. Command modules only declare flags here; each action imports its
+ * implementation lazily so that `nx --help` starts fast.
+ */
+export function buildProgram(): Command {
+  const program = new Command("nx")
+    .description(
+      "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
+    )
+    .version(NUMAX_VERSION, "-V, --version", "print the version")
+    .exitOverride()
+    // Commander's own errors (unknown flag or command, missing argument) follow the rule of every
+    // nx failure: one line, `nx: error: ...`, saying where help is.
+    .configureOutput({ outputError: (text, write) => write(`nx: ${text.trimEnd()} (see --help)\n`) });
+  defineRunCommand(program);
+  defineConfigCommand(program);
+  defineCertCommand(program);
+  return program;
+}
+
+/** Parses `argv` with commander and runs the command; returns the exit code, throws what the action threw. */
+export async function runProgram(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    // Commander already printed its message (or the help / version text).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    throw error;
+  }
+}

@@ -1,0 +1,109 @@
+import type { ConfigFlags } from "../config/resolve.ts";
+
+/**
+ * The flags of `nx run` beyond the configuration keys, declared once as data. Both parsers read
+ * these declarations: commander (help, errors, every other command; commands/run.ts) and the
+ * commander-free fast path of a plain `nx run` (parse-run-arguments.ts), so they cannot drift.
+ * The configuration keys' flags come from the config schema on both paths.
+ */
+
+/** How the occurrences of a flag become its value. */
+export type RunFlagKind =
+  /** No argument; `true` when given. */
+  | "switch"
+  /** No argument; the number of occurrences (`-vv` = 2). */
+  | "count"
+  /** One argument; the last occurrence wins. */
+  | "value"
+  /** One argument, repeatable; every occurrence in order. */
+  | "list";
+
+export interface RunFlag<K extends keyof RunOnlyOptions = keyof RunOnlyOptions> {
+  /** Where the value lands in {@link RunOnlyOptions}. */
+  readonly key: K;
+  /** Commander's flag syntax: `-v, --verbose` or `--settle-for <duration>`. */
+  readonly flags: string;
+  readonly kind: RunFlagKind;
+  readonly description: string;
+  readonly defaultValue?: RunOnlyOptions[K];
+}
+
+/** `nx run` options beyond the configuration keys. */
+export interface RunOnlyOptions {
+  readonly verbose: number;
+  readonly shutdownTimeout: string;
+  readonly waitBeforeRun?: string;
+  readonly settleFor?: string;
+  readonly json?: boolean;
+  readonly printGcounter?: string[];
+  readonly printPncounter?: string[];
+  readonly printLwwRegister?: string[];
+  readonly printLwwMap?: string[];
+  readonly printOrset?: string[];
+  readonly printRga?: string[];
+}
+
+/** A parsed `nx run` command line, whichever parser read it. */
+export interface RunInvocation {
+  readonly modules: readonly string[];
+  /** `--config <file>`. */
+  readonly configPath: string | undefined;
+  /** The configuration keys set by flags, keyed by schema key. */
+  readonly flags: ConfigFlags;
+  readonly options: RunOnlyOptions;
+}
+
+const printFlag = (key: keyof RunOnlyOptions, family: string, what: string): RunFlag => ({
+  key,
+  flags: `--print-${family} <key>`,
+  kind: "list",
+  description: `print ${what} when the node stops (repeatable; needs sync)`,
+});
+
+export const RUN_ONLY_FLAGS: readonly RunFlag[] = [
+  {
+    key: "verbose",
+    flags: "-v, --verbose",
+    kind: "count",
+    description: "raise the log level one step (repeatable)",
+    defaultValue: 0,
+  },
+  {
+    key: "shutdownTimeout",
+    flags: "--shutdown-timeout <duration>",
+    kind: "value",
+    description: "longest graceful shutdown (e.g. 10s)",
+    defaultValue: "30s",
+  },
+  {
+    key: "waitBeforeRun",
+    flags: "--wait-before-run <duration>",
+    kind: "value",
+    description: "with sync: wait up to this long for the configured peers before running",
+  },
+  {
+    key: "settleFor",
+    flags: "--settle-for <duration>",
+    kind: "value",
+    description: "with sync: keep syncing this long after the modules ran, then exit",
+  },
+  {
+    key: "json",
+    flags: "--json",
+    kind: "switch",
+    description: "print the --print-* values as one JSON object on stdout",
+  },
+  printFlag("printGcounter", "gcounter", "a GCounter, as `KEY = 12`"),
+  printFlag("printPncounter", "pncounter", "a PNCounter, as `KEY = -3`"),
+  printFlag("printLwwRegister", "lww-register", "an LWW-Register, as `KEY = value` or `KEY = <unset>`"),
+  printFlag("printLwwMap", "lww-map", "an LWW-Map, as `KEY = {field=value, other=value}`"),
+  printFlag("printOrset", "orset", "an ORSet, as `KEY = [a, b]` (sorted)"),
+  printFlag("printRga", "rga", "an RGA sequence, as `KEY = [v1, v2]`"),
+];
+
+/** The parts of commander's flag syntax: `-v, --verbose` → short `v`, long `verbose`. */
+export function flagParts(flags: string): { short?: string; long: string; takesValue: boolean } {
+  const match = /^(?:-([A-Za-z]), )?--([a-z][a-z0-9-]*)( <[^>]+>)?$/.exec(flags);
+  if (match === null) throw new Error(`unsupported flag syntax ${flags}`);
+  return { short: match[1], long: match[2]!, takesValue: match[3] !== undefined };
+}
