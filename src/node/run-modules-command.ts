@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
 import type { RunInvocation, RunOnlyOptions } from "../cli/run-flags.ts";
 import { NUMAX_VERSION } from "../cli/version.ts";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -14,10 +15,9 @@ import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
-import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type OutputSink, passthroughSink } from "./guest-output.ts";
-import { runGuestProcesses } from "./guest-processes.ts";
+import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
@@ -234,8 +234,12 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
       await node.sync.waitForPeers(settings.waitBeforeRunMs);
     }
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
-    // interleaves line by line, and a runaway or trapping module never stalls the others.
-    await runGuestProcesses(modules, {
+    // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
+    // module that cannot use processes runs the same way without loading the kernel.
+    const runGuests = canRunAlone(modules)
+      ? runLoneGuest
+      : (await import("./guest-processes.ts")).runGuestProcesses;
+    await runGuests(modules, {
       // Each process gets its own (prefixed) line sinks; the environment's are replaced.
       environment: (module) =>
         guestEnvironment(
