@@ -179,6 +179,31 @@ describe("LMDB backend", () => {
     }
   });
 
+  it("paces back-to-back large groups and resolves each flushed() once its group is on disk", async () => {
+    const path = join(await temporaryDirectory(), "paced");
+    const store = await openLmdbBackend({ path });
+    const value = new Uint8Array(4096).fill(0x33);
+    const groups = 5;
+    const rowsPerGroup = 1000;
+    const started = performance.now();
+    for (let group = 0; group < groups; group++) {
+      for (let i = 0; i < rowsPerGroup; i++) store.put(bytes(`paced/${group}/${i}`), value);
+      await store.flushed();
+    }
+    const elapsedMs = performance.now() - started;
+    await store.close();
+    // Each group waits at most one turn plus COMMIT_PACING_MAX_MS before its commit starts.
+    assert.ok(elapsedMs < 10_000, `${elapsedMs} ms`);
+    const again = await openLmdbBackend({ path });
+    try {
+      for (let group = 0; group < groups; group++) {
+        assert.equal(again.get(bytes(`paced/${group}/${rowsPerGroup - 1}`))?.length, value.length);
+      }
+    } finally {
+      await again.close();
+    }
+  });
+
   it("commits by itself at the end of the turn, after the commit delay, and inside a long burst", async () => {
     const path = join(await temporaryDirectory(), "autocommit");
     const store = await openLmdbBackend({ path });

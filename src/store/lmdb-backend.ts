@@ -1,5 +1,6 @@
 import { open, type RangeOptions, type RootDatabase, type TransactionFlags } from "lmdb";
 import { type Logger, silentLogger } from "../observe/logger.ts";
+import { commitPauseMs } from "./commit-pacing.ts";
 import { prepareDatastore } from "./datastore-layout.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
 import { assertStorableKey, isStorableKey } from "./key-bytes.ts";
@@ -17,7 +18,8 @@ export interface LmdbBackendOptions {
    * How long the write transaction stays open after its first write before the automatic group
    * commit. 0 (the default) commits at the end of the current event-loop turn (`setImmediate`);
    * a few milliseconds gather more writes into each fsync at the cost of a longer window of
-   * writes that a crash loses.
+   * writes that a crash loses. Under load the commit may wait up to COMMIT_PACING_MAX_MS more
+   * (see commit-pacing.ts).
    */
   commitDelayMs?: number;
 }
@@ -59,8 +61,11 @@ const WRITE_TXN_FLAGS = (OVERLAPPING_SYNC ? 0x10002 : 0x2) as TransactionFlags;
  * Writes go straight into one LMDB write transaction held open on this thread, so every read
  * sees them at once; the transaction is committed, and fsynced before the commit returns, at the
  * end of the event-loop turn of its first write (or `commitDelayMs` later), after
- * WRITES_PER_COMMIT_MAX writes, by `flushed()` and by `close()`. A write is durable once the
- * `flushed()` issued after it resolves, and at the latest one group commit after it was made.
+ * WRITES_PER_COMMIT_MAX writes, and by `close()`. Under load a group of PACED_COMMIT_MIN_WRITES
+ * writes or more waits a little longer, at most COMMIT_PACING_MAX_MS after the previous commit
+ * (see commit-pacing.ts). `flushed()` joins the open group and resolves once its commit has
+ * fsynced: a write is durable once the `flushed()` issued after it resolves, and at the latest
+ * one group commit after it was made.
  *
  * @throws StoreError STORE_PATH_NOT_DIRECTORY, STORE_PERMISSION_DENIED, STORE_CORRUPT,
  *   STORE_LOCKED (another process, or another backend of this one, has it open), STORE_OPEN_FAILED.
@@ -151,7 +156,11 @@ class LmdbStore implements LmdbBackend {
   #batchDepth = 0;
   /** Set when a write failed inside a batch; the outer transaction is abandoned once it unwinds. */
   #brokenTxn: StoreError | undefined;
-  #cancelCommitTimer: (() => void) | undefined;
+  /** The pending automatic commit of the open transaction. */
+  #commitTimer: CommitTimer | undefined;
+  /** How long the last commit took, and when it ended (performance.now()), for the pacing. */
+  #lastCommitMs = 0;
+  #lastCommitEndMs = 0;
   #flushWaiters: FlushWaiter[] = [];
   /** A lost group of writes that no `flushed()` has reported yet. */
   #unreportedFailure: StoreError | undefined;
@@ -276,6 +285,7 @@ class LmdbStore implements LmdbBackend {
   async #close(): Promise<void> {
     let failure: unknown;
     try {
+      if (this.#batchDepth === 0) this.#commit();
       await this.#flush();
     } catch (error) {
       failure = error;
@@ -287,15 +297,14 @@ class LmdbStore implements LmdbBackend {
     if (failure !== undefined) throw failure;
   }
 
+  /** Waits for the group commit of the open transaction, if any: a flush joins the group. */
   async #flush(): Promise<void> {
     if (this.#commitTxn !== undefined) {
-      if (this.#batchDepth === 0) {
-        this.#commit();
-      } else {
-        // Called from inside a batch: the batch's own transaction commits after it returns.
-        await new Promise<void>((resolve, reject) => this.#flushWaiters.push({ resolve, reject }));
-        return;
-      }
+      const settled = new Promise<void>((resolve, reject) => this.#flushWaiters.push({ resolve, reject }));
+      // Someone now waits for this commit: the process must not exit before it runs.
+      this.#commitTimer?.ref();
+      await settled;
+      return;
     }
     const failure = this.#unreportedFailure;
     if (failure !== undefined) {
@@ -358,14 +367,7 @@ class LmdbStore implements LmdbBackend {
       throw writeFailure(error, this.datastorePath);
     }
     this.#writesInTxn = 0;
-    // Unreferenced: a process with nothing else to do may exit at once, the exit hook commits.
-    if (this.#commitDelayMs > 0) {
-      const timer = setTimeout(this.#autoCommit, this.#commitDelayMs).unref();
-      this.#cancelCommitTimer = () => clearTimeout(timer);
-    } else {
-      const immediate = setImmediate(this.#autoCommit).unref();
-      this.#cancelCommitTimer = () => clearImmediate(immediate);
-    }
+    this.#commitTimer = scheduleCommit(this.#autoCommit, this.#commitDelayMs);
   }
 
   /** `process.exit()` with writes pending: they are committed, as the next group commit would have. */
@@ -383,7 +385,23 @@ class LmdbStore implements LmdbBackend {
   };
 
   readonly #autoCommit = (): void => {
-    this.#cancelCommitTimer = undefined;
+    this.#commitTimer = undefined;
+    const pauseMs = commitPauseMs({
+      writesInGroup: this.#writesInTxn,
+      lastCommitMs: this.#lastCommitMs,
+      lastCommitEndMs: this.#lastCommitEndMs,
+      nowMs: performance.now(),
+    });
+    if (pauseMs > 0) {
+      this.#commitTimer = scheduleCommit(this.#pacedCommit, pauseMs);
+      if (this.#flushWaiters.length > 0) this.#commitTimer.ref();
+      return;
+    }
+    this.#commit();
+  };
+
+  readonly #pacedCommit = (): void => {
+    this.#commitTimer = undefined;
     this.#commit();
   };
 
@@ -395,11 +413,15 @@ class LmdbStore implements LmdbBackend {
     const commitTxn = this.#commitTxn;
     if (commitTxn === undefined) return;
     this.#endTxn();
+    const startMs = performance.now();
     try {
       commitTxn(undefined);
     } catch (error) {
       this.#groupLost(writeFailure(error, this.datastorePath));
       return;
+    } finally {
+      this.#lastCommitEndMs = performance.now();
+      this.#lastCommitMs = this.#lastCommitEndMs - startMs;
     }
     this.#settleFlushWaiters();
   }
@@ -430,8 +452,8 @@ class LmdbStore implements LmdbBackend {
   #endTxn(): void {
     this.#commitTxn = undefined;
     this.#abortTxn = undefined;
-    this.#cancelCommitTimer?.();
-    this.#cancelCommitTimer = undefined;
+    this.#commitTimer?.cancel();
+    this.#commitTimer = undefined;
   }
 
   #groupLost(failure: StoreError): void {
@@ -451,6 +473,25 @@ class LmdbStore implements LmdbBackend {
       else waiter.reject(failure);
     }
   }
+}
+
+/** A scheduled automatic commit: unreferenced until a `flushed()` waits for it. */
+interface CommitTimer {
+  ref(): void;
+  cancel(): void;
+}
+
+/**
+ * Runs `commit` after `delayMs`, or at the end of the current turn when 0. Unreferenced: a process
+ * with nothing else to do may exit at once, the exit hook commits.
+ */
+function scheduleCommit(commit: () => void, delayMs: number): CommitTimer {
+  const handle = delayMs > 0 ? setTimeout(commit, delayMs).unref() : setImmediate(commit).unref();
+  return {
+    ref: () => handle.ref(),
+    cancel: () =>
+      delayMs > 0 ? clearTimeout(handle as NodeJS.Timeout) : clearImmediate(handle as NodeJS.Immediate),
+  };
 }
 
 function isResizable(buffer: ArrayBufferLike): boolean {

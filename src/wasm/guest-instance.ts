@@ -1,3 +1,4 @@
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
@@ -8,7 +9,6 @@ import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./gu
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
-import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
 
 /**

@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { Logger } from "../observe/logger.ts";
 import { EXPORT_FUNCTION, readExports } from "./binary/module-layout.ts";
@@ -8,7 +9,6 @@ import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
 import { type CompiledGuest, type FileStamp, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
-import { monotonicMs } from "../clock/monotonic-clock.ts";
 
 /**
  * A guest module ready to instantiate: validated, instrumented (fuel checks, memory cap) and
