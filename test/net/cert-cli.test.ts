@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadTlsMaterial } from "../../src/net/tls-material.ts";
 import { createTlsTransport } from "../../src/net/tls-transport.ts";
+import { NX_BIN } from "../helpers/nx-process.ts";
 import { baseOptions, listenFor } from "./transport-contract.ts";
 
 /** `nx cert` in real child processes, writing real files. */
-const RUNNER = new URL("./helpers/cert-cli-runner.ts", import.meta.url).pathname;
 
 interface Run {
   readonly code: number;
@@ -19,7 +19,7 @@ interface Run {
 
 function nx(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUNNER, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [NX_BIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
