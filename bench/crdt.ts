@@ -14,9 +14,9 @@
  * - `hydration`: state made by 1M ops of every family written through ReplicatedState to LMDB,
  *   then the time to open it again (rebuild every CRDT, the version vector, seen set and op-log).
  *
- * Run: `node bench/crdt.ts [--quick]` → bench/out/crdt.json
+ * Run: `npm run bench -- crdt [--quick] [--report FILE]`
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,23 +29,14 @@ import { Rga } from "../src/crdt/rga.ts";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
 import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
-
-interface BenchmarkOptions {
-  readonly quick: boolean;
-}
+import type { BenchmarkOptions } from "./run.ts";
+import { median, round } from "./sampling.ts";
 
 const NODE = "0123456789abcdef0123456789abcdef" as NodeId;
 const GUEST_TARGET_OPS_PER_SEC = 300_000;
 const MIB = 1024 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
 const TRACE_PATH = join(here, "..", "..", "shared", "data", "editing-traces", "seph-blog1.json.gz");
-
-const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "nx-bench-crdt-"));
@@ -319,13 +310,4 @@ export async function runBenchmark(options: BenchmarkOptions) {
     rga_editing_trace: quick ? { skipped: "quick run" } : editingTrace(),
     hydration: await hydration(quick ? 100_000 : 1_000_000),
   };
-}
-
-if (import.meta.main) {
-  const report = await runBenchmark({ quick: process.argv.includes("--quick") });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const out = join(here, "out", "crdt.json");
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, json);
-  process.stdout.write(json);
 }

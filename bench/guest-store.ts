@@ -11,10 +11,10 @@
  * - `fuel`: the same compute-bound guest code with and without fuel instrumentation (tight WAT
  *   loops and call-heavy code, and AssemblyScript programs compiled here with asc -O3).
  *
- * Run: `node bench/guest-store.ts [--quick]` → bench/out/guest-store.json
+ * Run: `npm run bench -- guest-store [--quick] [--report FILE]`
  * (or through the dispatcher: `npm run bench -- guest-store --report FILE`).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { open as openLmdb } from "lmdb";
@@ -30,23 +30,16 @@ import { refillTrampoline } from "../src/wasm/refill-trampoline.ts";
 import { recordingEnvironment } from "../test/fixtures/wasm/guest-runtime.ts";
 import { fixtureWasm, watToWasm } from "../test/fixtures/wasm/wat-fixtures.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
+import { median, round, SAMPLES } from "./sampling.ts";
 
 const KEY_COUNT = 10_000;
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
-const SAMPLES = 5;
 const MIB = 1024 * 1024;
 
 const TARGET_GET_RATIO = 0.7;
 const TARGET_SET_RATIO = 0.5;
 const TARGET_INSTANTIATE_MS = 1;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Median ops/s over SAMPLES runs of `body` doing `ops` operations. */
 async function opsPerSec(ops: number, body: () => unknown): Promise<number> {
@@ -401,12 +394,4 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-if (import.meta.main) {
-  const report = await runBenchmark({ quick: process.argv.includes("--quick") });
-  const outDir = join(import.meta.dirname, "out");
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, "guest-store.json"), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(JSON.stringify(report, null, 2));
 }

@@ -19,13 +19,13 @@ import { type GuestModule, loadGuestModuleFile } from "../src/wasm/load-guest-mo
 import { ModuleCache } from "../src/wasm/module-cache.ts";
 import { guestMessage, WasmProcessHost } from "../src/wasm/process/index.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
+import { median, type Rate, type Sampled, sample, startRate } from "./sampling.ts";
 
 /** Seed (RUSM, Rust + Wasmtime pooling allocator) figure from seeds/003. */
 const SEED_WASM_SPAWN_PER_SEC = 440_000;
 const TARGET_WASM_SPAWN_PER_SEC = 100_000;
 /** Spawns per burst before the parent yields; also the pool's idle bound, so bursts reuse. */
 const BURST = 100;
-const SAMPLES = 5;
 const REPO = join(import.meta.dirname, "..");
 
 interface Sizes {
@@ -36,45 +36,6 @@ interface Sizes {
 
 const FULL: Sizes = { spawns: 100_000, unpooledSpawns: 10_000, idleProcesses: 2_000 };
 const QUICK: Sizes = { spawns: 5_000, unpooledSpawns: 1_000, idleProcesses: 200 };
-
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-interface Sampled {
-  value: number;
-  cpu_value: number;
-  samples: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function sample(measure: () => Promise<Rate>): Promise<Sampled> {
-  await measure();
-  const rates: Rate[] = [];
-  for (let i = 0; i < SAMPLES; i++) rates.push(await measure());
-  return {
-    value: Math.round(median(rates.map((r) => r.wall))),
-    cpu_value: Math.round(median(rates.map((r) => r.cpu))),
-    samples: rates.map((r) => Math.round(r.wall)),
-  };
-}
-
-function startRate(count: number): () => Rate {
-  const wallStart = performance.now();
-  const cpuStart = process.cpuUsage();
-  return () => {
-    const cpu = process.cpuUsage(cpuStart);
-    return {
-      wall: count / ((performance.now() - wallStart) / 1000),
-      cpu: count / ((cpu.user + cpu.system) / 1e6),
-    };
-  };
-}
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -11,6 +11,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { behaviour, createKernel, type Kernel, type Pid, type ProcessContext } from "../src/kernel/index.ts";
 import { copyMessage } from "../src/kernel/message-copy.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
+import { median, type Rate, type Sampled, sample, startRate } from "./sampling.ts";
 
 /** Seed (RUSM, Rust + Tokio) figures from seeds/003. */
 const SEED_SPAWN_PER_SEC = 2_400_000;
@@ -20,7 +21,6 @@ const TARGET_MESSAGES_PER_SEC = 10_000_000;
 const RING_SIZE = 10_000;
 /** Sends or spawns per burst before the producer yields: one reduction budget (REDUCTION_BUDGET_DEFAULT). */
 const BURST = 1_000;
-const SAMPLES = 5;
 
 interface Sizes {
   spawns: number;
@@ -31,50 +31,6 @@ interface Sizes {
 
 const FULL: Sizes = { spawns: 300_000, messages: 3_000_000, ringHops: 2_000_000, idleProcesses: 100_000 };
 const QUICK: Sizes = { spawns: 20_000, messages: 200_000, ringHops: 50_000, idleProcesses: 10_000 };
-
-/** A rate measured two ways: per wall-clock second, and per second of this process's CPU time. */
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-interface Sampled {
-  /** Median wall-clock rate: the figure. */
-  value: number;
-  /** Median rate per CPU second (less sensitive to other work on a shared machine). */
-  cpu_value: number;
-  samples: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** One warm-up run (JIT), then SAMPLES measured runs. */
-async function sample(measure: () => Promise<Rate>): Promise<Sampled> {
-  await measure();
-  const rates: Rate[] = [];
-  for (let i = 0; i < SAMPLES; i++) rates.push(await measure());
-  return {
-    value: Math.round(median(rates.map((r) => r.wall))),
-    cpu_value: Math.round(median(rates.map((r) => r.cpu))),
-    samples: rates.map((r) => Math.round(r.wall)),
-  };
-}
-
-/** Starts a rate measurement over `count` operations; call the result when they are done. */
-function startRate(count: number): () => Rate {
-  const wallStart = performance.now();
-  const cpuStart = process.cpuUsage();
-  return () => {
-    const cpu = process.cpuUsage(cpuStart);
-    return {
-      wall: count / ((performance.now() - wallStart) / 1000),
-      cpu: count / ((cpu.user + cpu.system) / 1e6),
-    };
-  };
-}
 
 // ---- spawn ------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@
  *   which caches the TypeScript-stripped sources: what `module.enableCompileCache()` in the
  *   `nx` entry point would give every user.
  *
- * Run: `node bench/run-startup.ts [--quick]` → bench/out/run-startup.json
+ * Run: `npm run bench -- run-startup [--quick] [--report FILE]`
  * (or through the dispatcher: `npm run bench -- run-startup --report FILE`).
  */
 import { spawnSync } from "node:child_process";

@@ -1,8 +1,7 @@
 /**
  * Store throughput against raw lmdb-js, measured in the same process and run:
  *
- *   node bench/store.ts [--quick]          # writes bench/out/store.json
- *   (or through the dispatcher, once registered: npm run bench -- store --report FILE)
+ *   npm run bench -- store [--quick] [--report FILE]
  *
  * References (lmdb-js with the same binary key/value encodings, its own default settings):
  * - raw get: `db.getBinary(key)` (what `db.get` does for binary values), and `getBinaryFast`;
@@ -20,16 +19,12 @@ import { open, type RootDatabase } from "lmdb";
 import { COMMIT_PACING_MAX_MS } from "../src/store/commit-pacing.ts";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
+import { median } from "./sampling.ts";
 
 const VALUE_BYTES = 100;
 
 function keyOf(i: number): Uint8Array {
   return new TextEncoder().encode(`bench/key/${String(i).padStart(8, "0")}`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function percentile(values: number[], fraction: number): number {
@@ -186,16 +181,4 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     await raw.close();
     await rm(root, { recursive: true, force: true });
   }
-}
-
-if (import.meta.main) {
-  const { mkdirSync, writeFileSync } = await import("node:fs");
-  const report = await runBenchmark({ quick: process.argv.includes("--quick") });
-  const out = new URL("./out/store.json", import.meta.url);
-  mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(
-    `${JSON.stringify({ opsPerSecond: report.opsPerSecond, ratios: report.ratios, groupCommitOf100WritesMs: report.groupCommitOf100WritesMs }, null, 2)}\n`,
-  );
-  process.stdout.write(`bench: report written to ${out.pathname}\n`);
 }
