@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { examplePath, guestPath, pollUntil, tempDir } from "./helpers/nx-process.ts";
+import { examplePath, getJson, guestPath, pollUntil, tempDir } from "./helpers/nx-process.ts";
 import { datastoreOf, type SyncNode, syncNodeTracker } from "./helpers/sync-node.ts";
 
 const COUNTER = guestPath("counter_loop");
@@ -43,6 +43,11 @@ describe("sync between real nx processes on loopback", { timeout: 120_000 }, () 
       ),
     );
     await converge([hub, ...leaves], "visits", 10n);
+    const ready = (await getJson(`${hub.url}/ready`)) as { status: string; checks: Record<string, boolean> };
+    assert.deepEqual(ready, {
+      status: "ready",
+      checks: { storeOpen: true, hydrated: true, syncListening: true },
+    });
     const stopped = await stop(leaves[0]);
     assert.equal(stopped.code, 0, "SIGTERM in serve mode is a clean exit");
     await Promise.all([hub, ...leaves.slice(1)].map(stop));

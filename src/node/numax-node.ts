@@ -43,7 +43,11 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   const { config, logger } = options;
   const syncEnabled = config.network.listen !== undefined;
   const closers: (() => Promise<void>)[] = [];
+  // What /ready reports. They turn false as soon as shutdown begins: the endpoint is closed last,
+  // and a load balancer polling it must see the node leave before its store and peers do.
+  const state = { storeOpen: false, hydrated: false, closing: false };
   const closeAll = async (): Promise<void> => {
+    state.closing = true;
     for (const close of closers.reverse()) await close();
   };
   try {
@@ -62,6 +66,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       });
       backend = opened;
       closers.push(() => opened.close());
+      state.storeOpen = true;
       guestStore = createGuestStore(opened);
     }
 
@@ -82,16 +87,17 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       ]);
       const store = backend;
       nodeId = tls?.nodeId ?? (await loadOrCreateNodeId(store, (n) => randomFillSync(new Uint8Array(n))));
-      const state = openReplicatedState({
+      const replicated = openReplicatedState({
         backend: store,
         nodeId,
         logger: logger.child("replica"),
         opLogLimit: config.limits.opLogLimit,
         seenOpsLimit: config.limits.seenOpsLimit,
       });
-      replica = state;
-      closers.push(() => state.close());
-      const service = await SyncService.start({ config, replica: state, tls, nodeId, logger, metrics });
+      replica = replicated;
+      state.hydrated = true; // openReplicatedState rebuilt every CRDT from disk before returning
+      closers.push(() => replicated.close());
+      const service = await SyncService.start({ config, replica: replicated, tls, nodeId, logger, metrics });
       sync = service;
       closers.push(() => service.stop());
     }
@@ -120,9 +126,11 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
         requestTimeoutMs: config.observability.requestTimeoutMs,
         logger,
         readiness: () => ({
-          storeOpen: backend === undefined || guestStore !== undefined,
-          hydrated: true,
-          ...(sync === undefined ? {} : { syncListening: sync.peers.listenAddress() !== undefined }),
+          ...(backend === undefined ? {} : { storeOpen: state.storeOpen && !state.closing }),
+          ...(replica === undefined ? {} : { hydrated: state.hydrated && !state.closing }),
+          ...(sync === undefined
+            ? {}
+            : { syncListening: sync.peers.listenAddress() !== undefined && !state.closing }),
         }),
         beforeRender: () => {
           if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());
