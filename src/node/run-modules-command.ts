@@ -16,7 +16,6 @@ import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
-import { type OutputSink, passthroughSink } from "./guest-output.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -122,13 +121,7 @@ function guestVisibleEnv(): Record<string, string> {
   return env;
 }
 
-function guestEnvironment(
-  module: GuestModule,
-  logger: Logger,
-  node: NumaxNode,
-  stdout: OutputSink,
-  stderr: OutputSink,
-): GuestEnvironment {
+function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
     moduleId: module.moduleId,
@@ -145,8 +138,10 @@ function guestEnvironment(
     },
     emitEvent: (name, payload) =>
       eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
-    stdout: (bytes) => stdout.write(bytes),
-    stderr: (bytes) => stderr.write(bytes),
+    // The runners give every module its own line sinks (prefixed when there are several); these
+    // plain writers are only the environment's default.
+    stdout: (bytes) => process.stdout.write(bytes),
+    stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
   };
 }
@@ -240,15 +235,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
       ? runLoneGuest
       : (await import("./guest-processes.ts")).runGuestProcesses;
     await runGuests(modules, {
-      // Each process gets its own (prefixed) line sinks; the environment's are replaced.
-      environment: (module) =>
-        guestEnvironment(
-          module,
-          logger,
-          node,
-          passthroughSink(process.stdout),
-          passthroughSink(process.stderr),
-        ),
+      environment: (module) => guestEnvironment(module, logger, node),
       store: node.guestStore,
       crdt: node.crdt,
       logger,
