@@ -1,29 +1,16 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
+import { runNx } from "./fixtures/wasm/nx-process.ts";
+import { examplePath, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 
-const run = promisify(execFile);
 const root = tempDir("nx-cli-sync-");
 after(() => root.remove());
 
 let counter = 0;
-/** `nx run` on one node with sync on a free port, settling at once; resolves with its output. */
-async function nx(args: readonly string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [NX_BIN, "run", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** `nx run` as a user runs it, from the repository root. */
+const nx = (args: readonly string[], env: Record<string, string> = {}) =>
+  runNx(["run", ...args], { cwd: REPO_ROOT, env, timeoutMs: 30_000 });
 
 function single(example: string, extra: readonly string[]): string[] {
   return [
