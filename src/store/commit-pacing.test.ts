@@ -1,37 +1,26 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import {
-  COMMIT_PACING_FACTOR,
-  COMMIT_PACING_MAX_MS,
-  commitPauseMs,
-  PACED_COMMIT_MIN_WRITES,
-} from "./commit-pacing.ts";
+import { COMMIT_PACING_FACTOR, COMMIT_PACING_MAX_MS, commitPauseMs } from "./commit-pacing.ts";
 
 describe("commitPauseMs", () => {
-  it("commits a small group at once, however recent and slow the last commit", () => {
-    const pause = commitPauseMs({
-      writesInGroup: PACED_COMMIT_MIN_WRITES - 1,
-      lastCommitMs: 50,
-      lastCommitEndMs: 1000,
-      nowMs: 1000,
-    });
-    assert.equal(pause, 0);
+  it("commits at once after a quiet spell, and the first group of all", () => {
+    assert.equal(commitPauseMs({ lastCommitMs: 50, lastCommitEndMs: 1000, nowMs: 2000 }), 0);
+    assert.equal(commitPauseMs({ lastCommitMs: 0, lastCommitEndMs: 0, nowMs: 5 }), 0);
   });
 
-  it("lets a large group gather for the factor times the last commit, counted from its end", () => {
-    const input = { writesInGroup: 400, lastCommitMs: 2, lastCommitEndMs: 1000, nowMs: 1001 };
+  it("lets a group gather for the factor times the last commit, counted from its end", () => {
+    const input = { lastCommitMs: 2, lastCommitEndMs: 1000, nowMs: 1001 };
     assert.equal(commitPauseMs(input), 2 * COMMIT_PACING_FACTOR - 1);
   });
 
   it("caps the pause at COMMIT_PACING_MAX_MS", () => {
-    const input = { writesInGroup: 400, lastCommitMs: 500, lastCommitEndMs: 1000, nowMs: 1000 };
+    const input = { lastCommitMs: 500, lastCommitEndMs: 1000, nowMs: 1000 };
     assert.equal(commitPauseMs(input), COMMIT_PACING_MAX_MS);
   });
 
   it("never pauses once the pacing window has passed", () => {
     const input = {
-      writesInGroup: 400,
       lastCommitMs: 3,
       lastCommitEndMs: 1000,
       nowMs: 1000 + 3 * COMMIT_PACING_FACTOR,
@@ -42,13 +31,11 @@ describe("commitPauseMs", () => {
   it("always returns a pause within [0, COMMIT_PACING_MAX_MS]", () => {
     fc.assert(
       fc.property(
-        fc.nat(1_000_000),
         fc.double({ min: 0, max: 10_000, noNaN: true }),
         fc.double({ min: 0, max: 1e9, noNaN: true }),
         fc.double({ min: 0, max: 1e9, noNaN: true }),
-        (writesInGroup, lastCommitMs, lastCommitEndMs, sinceMs) => {
+        (lastCommitMs, lastCommitEndMs, sinceMs) => {
           const pause = commitPauseMs({
-            writesInGroup,
             lastCommitMs,
             lastCommitEndMs,
             nowMs: lastCommitEndMs + sinceMs,

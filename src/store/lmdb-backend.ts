@@ -61,9 +61,8 @@ const WRITE_TXN_FLAGS = (OVERLAPPING_SYNC ? 0x10002 : 0x2) as TransactionFlags;
  * Writes go straight into one LMDB write transaction held open on this thread, so every read
  * sees them at once; the transaction is committed, and fsynced before the commit returns, at the
  * end of the event-loop turn of its first write (or `commitDelayMs` later), after
- * WRITES_PER_COMMIT_MAX writes, and by `close()`. Under load a group of PACED_COMMIT_MIN_WRITES
- * writes or more waits a little longer, at most COMMIT_PACING_MAX_MS after the previous commit
- * (see commit-pacing.ts). `flushed()` joins the open group and resolves once its commit has
+ * WRITES_PER_COMMIT_MAX writes, and by `close()`. Under load a group waits a little longer, at
+ * most COMMIT_PACING_MAX_MS after the previous commit (see commit-pacing.ts). `flushed()` joins the open group and resolves once its commit has
  * fsynced: a write is durable once the `flushed()` issued after it resolves, and at the latest
  * one group commit after it was made.
  *
@@ -387,7 +386,6 @@ class LmdbStore implements LmdbBackend {
   readonly #autoCommit = (): void => {
     this.#commitTimer = undefined;
     const pauseMs = commitPauseMs({
-      writesInGroup: this.#writesInTxn,
       lastCommitMs: this.#lastCommitMs,
       lastCommitEndMs: this.#lastCommitEndMs,
       nowMs: performance.now(),

@@ -30,7 +30,7 @@ export interface SyncServiceOptions {
 /**
  * A node's sync: the transport chosen by the config (mutual TLS 1.3, or plain TCP with
  * `insecure`), the SyncEngine over the node's ReplicatedState, and the PeerManager that keeps
- * the configured peers connected. Local ops flow in through the replica's `onLocalOp` hook.
+ * the configured peers connected. Local ops flow in through the replica's `onLocalOps` hook.
  */
 export class SyncService {
   readonly engine: SyncEngine<Op>;
@@ -118,9 +118,11 @@ export class SyncService {
       flushing = false;
     };
     replica.setSyncHooks({
-      onLocalOp: (op) => {
-        metrics?.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
-        undurable.push(op);
+      onLocalOps: (ops) => {
+        if (metrics !== undefined)
+          for (const op of ops)
+            metrics.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
+        for (const op of ops) undurable.push(op);
         if (!flushing) void pushWhenDurable();
       },
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
@@ -153,7 +155,7 @@ export class SyncService {
 
   /** Sends what is queued, closes every peer connection and stops listening; the replica stays open. */
   async stop(): Promise<void> {
-    this.#replica.setSyncHooks({ onLocalOp: () => {}, peers: () => [] });
+    this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
     await this.peers.stop();
   }
 }

@@ -26,6 +26,9 @@ export const COUNTER_KEY = "gate-counter";
 const TARGET_OPS_SEC_PER_NODE: Record<string, number> = { "three-node": 50_000, "ten-node": 5_000 };
 const CONVERGENCE_BOUND_SECS = 1;
 const PEER_WAIT_MS = 30_000;
+/** Time given to a cluster to start and connect before its guests start together. */
+const START_ALLOWANCE_BASE_MS = 1_500;
+const START_ALLOWANCE_PER_NODE_MS = 350;
 
 export interface ClusterRound {
   readonly recorder: LoadRecorder;
@@ -59,8 +62,11 @@ export function counterGuestEnv(options: {
   readonly resume?: boolean;
   /** Histograms in interval lines too (chaos: a killed guest sends no summary). */
   readonly intervalHistograms?: boolean;
+  /** Wall-clock ms at which every guest starts its load (once its peers are connected). */
+  readonly startAtMs?: number;
 }): Record<string, string> {
   return {
+    NX_GATE_START_AT_MS: String(options.startAtMs ?? 0),
     NX_GATE_RATE: String(options.rate),
     NX_GATE_DURATION_MS: String(Math.max(1, Math.round(options.durationMs))),
     NX_GATE_COUNTER_KEY: options.counterKey ?? COUNTER_KEY,
@@ -98,6 +104,10 @@ export async function runClusterRound(
   const cleanup = new CleanupStack();
   context.cleanup.defer(`cluster ${options.label}`, () => cleanup.runAll());
   const workDir = join(context.workDir, options.label);
+  // Every guest starts at the same moment, once the whole cluster had time to start and connect:
+  // a guest starting as soon as its own peers were up would run part of its load against
+  // nodes still starting, and stretch the load window over the spread of the starts.
+  const startAtMs = Date.now() + START_ALLOWANCE_BASE_MS + START_ALLOWANCE_PER_NODE_MS * settings.nodes;
   try {
     const cluster = await Cluster.start({
       size: settings.nodes,
@@ -111,6 +121,7 @@ export async function runClusterRound(
           durationMs: options.durationSecs * 1000,
           minPeers: settings.nodes - 1,
           smoke: settings.smoke,
+          startAtMs,
         }),
     });
     sampler.start();
@@ -281,6 +292,7 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       printed_counters: round.printed,
       propagation_latency: round.propagation ?? null,
       converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
+      start_spread_secs: startSpreadSecs(round.recorder),
       sync_stats: round.syncStats,
       ...(settings.rate === "max" ? { rate_search: search } : {}),
       ...(settings.cpuProf
@@ -293,6 +305,12 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
         : {}),
     },
   };
+}
+
+/** From the first guest's start line to the last one's, as the runner received them. */
+function startSpreadSecs(recorder: LoadRecorder): number {
+  const starts = recorder.incarnations.flatMap((incarnation) => incarnation.start?.atMs ?? []);
+  return starts.length === 0 ? 0 : Math.round(Math.max(...starts) - Math.min(...starts)) / 1000;
 }
 
 function trialRecord(
@@ -312,6 +330,7 @@ function trialRecord(
     converged: round.convergence.converged,
     convergence_wait_secs: round.convergence.waitSecs,
     converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
+    start_spread_secs: startSpreadSecs(round.recorder),
     p99_ms: round.recorder.histogram().getValueAtPercentile(99) / 1000,
   };
 }

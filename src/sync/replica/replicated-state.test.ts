@@ -8,7 +8,12 @@ import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/tes
 import type { NodeId } from "../../identity/node-id.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { decodeSnapshot, encodeSnapshot } from "./replica-snapshot-codec.ts";
-import { openReplicatedState, type ReplicatedStateOptions } from "./replicated-state.ts";
+import {
+  OPS_PER_BATCH_MAX,
+  openReplicatedState,
+  type ReplicatedState,
+  type ReplicatedStateOptions,
+} from "./replicated-state.ts";
 
 function replica(nodeId: NodeId, extra: Partial<ReplicatedStateOptions> = {}) {
   const sent: Op[] = [];
@@ -16,13 +21,19 @@ function replica(nodeId: NodeId, extra: Partial<ReplicatedStateOptions> = {}) {
     backend: createMemoryBackend(),
     nodeId,
     nowMs: () => 1_000_000,
-    onLocalOp: (op) => sent.push(op),
+    onLocalOps: (ops) => sent.push(...ops),
     ...extra,
   });
   return { state, sent };
 }
 
 const texts = (values: readonly Uint8Array[]): string[] => values.map(decodeText);
+
+/** A write in a run of its own (the flush ends the run), so it makes an op of its own. */
+function inOwnRun(state: ReplicatedState, write: () => void): void {
+  write();
+  state.flush();
+}
 
 describe("ReplicatedState as CrdtHost", () => {
   test("every family answers its reads after local writes", () => {
@@ -74,14 +85,17 @@ describe("ReplicatedState as CrdtHost", () => {
     assert.equal(state.rgaInsert("q", opIdToBytes(makeOpId(NODE_B, 1)), text("x")), undefined);
     assert.equal(state.rgaInsert("q", new Uint8Array(5), text("x")), undefined);
     assert.equal(state.rgaDelete("q", new Uint8Array(24)), false);
+    state.flush();
     assert.equal(sent.length, 0);
   });
 
-  test("local ops get consecutive sequences and increasing stamps, and reach onLocalOp", () => {
+  test("local ops get consecutive sequences and increasing stamps, and reach onLocalOps at the flush", () => {
     const { state, sent } = replica(NODE_A);
     state.gcounterInc("g", 1n);
     state.lwwSet("r", text("v"));
     state.orsetAdd("s", text("e"));
+    assert.equal(sent.length, 0, "not before the flush that ends the run");
+    state.flush();
     assert.deepEqual(
       sent.map((op) => op.id.seq),
       [1, 2, 3],
@@ -95,8 +109,97 @@ describe("ReplicatedState as CrdtHost", () => {
     state.gcounterInc("g", U64_MAX);
     state.gcounterInc("g", 1n);
     state.orsetRemove("s", text("absent"));
+    state.flush();
     assert.equal(sent.length, 1);
     assert.equal(state.gcounterValue("g"), U64_MAX);
+  });
+});
+
+describe("ReplicatedState amends superseded local ops within a run", () => {
+  test("one op per counter slot, register and map field; OR-Set adds and RGA nodes each keep theirs", () => {
+    const a = replica(NODE_A);
+    a.state.gcounterInc("g", 1n);
+    a.state.gcounterInc("g", 2n);
+    a.state.pncounterInc("p", 1n);
+    a.state.pncounterDec("p", 1n);
+    a.state.pncounterInc("p", 2n);
+    a.state.lwwSet("r", text("first"));
+    a.state.lwwSet("r", text("second"));
+    a.state.lwwMapSet("m", text("f"), text("1"));
+    a.state.lwwMapRemove("m", text("f"));
+    a.state.lwwMapSet("m", text("g"), text("1"));
+    a.state.orsetAdd("s", text("x"));
+    a.state.orsetAdd("s", text("x"));
+    const root = a.state.rgaInsert("q", undefined, text("a"))!;
+    a.state.rgaInsert("q", root, text("b"));
+    a.state.flush();
+    assert.deepEqual(
+      a.sent.map((op) => [op.id.seq, op.kind.type]),
+      [
+        [1, "gcounter_inc"],
+        [2, "pncounter_inc"],
+        [3, "pncounter_dec"],
+        [4, "lww_set"],
+        [5, "lww_map_remove"],
+        [6, "lww_map_set"],
+        [7, "orset_add"],
+        [8, "orset_add"],
+        [9, "rga_insert"],
+        [10, "rga_insert"],
+      ],
+    );
+    assert.deepEqual(a.state.versionVector(), new Map([[NODE_A, 10]]));
+    const bySeq = (ops: readonly Op[]) => [...ops].sort((x, y) => x.id.seq - y.id.seq);
+    assert.deepEqual(bySeq(a.state.opsSince(new Map(), 100)), a.sent, "the op-log holds the amended ops");
+
+    const b = replica(NODE_B);
+    assert.equal(b.state.applyRemote(a.sent).length, 10);
+    assert.equal(b.state.gcounterValue("g"), 3n);
+    assert.equal(b.state.pncounterValue("p"), 2n);
+    assert.equal(decodeText(b.state.lwwGet("r")!), "second");
+    assert.deepEqual(
+      b.state.lwwMapEntries("m").map(([f, v]) => [decodeText(f), decodeText(v)]),
+      [["g", "1"]],
+    );
+    assert.deepEqual(texts(b.state.orsetElements("s")), ["x"]);
+    assert.deepEqual(texts(b.state.rgaValues("q")), ["a", "b"]);
+    assert.deepEqual(b.state.snapshot().objects, a.state.snapshot().objects);
+  });
+
+  test("the flush closes the run: the next write makes a new op, and peers never see an older value", () => {
+    const a = replica(NODE_A);
+    a.state.gcounterInc("g", 1n);
+    a.state.gcounterInc("g", 1n);
+    const pulledMidRun = a.state.opsSince(new Map(), 100);
+    assert.deepEqual(
+      pulledMidRun.map((op) => [op.id.seq, op.kind]),
+      [[1, { type: "gcounter_inc", slot: 2n }]],
+    );
+    a.state.flush();
+    a.state.gcounterInc("g", 1n);
+    a.state.flush();
+    assert.deepEqual(
+      a.sent.map((op) => [op.id.seq, op.kind]),
+      [
+        [1, { type: "gcounter_inc", slot: 2n }],
+        [2, { type: "gcounter_inc", slot: 3n }],
+      ],
+    );
+    assert.ok(a.sent[0].timestamp < a.sent[1].timestamp);
+  });
+
+  test("a batch cut at OPS_PER_BATCH_MAX still hands every op over exactly once", () => {
+    const a = replica(NODE_A);
+    for (let i = 0; i < OPS_PER_BATCH_MAX + 10; i++) a.state.orsetAdd("s", text(`e${i}`));
+    a.state.gcounterInc("g", 1n);
+    a.state.gcounterInc("g", 1n);
+    a.state.flush();
+    const seqs = a.sent.map((op) => op.id.seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: OPS_PER_BATCH_MAX + 11 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(a.sent.at(-1)!.kind, { type: "gcounter_inc", slot: 2n });
   });
 });
 
@@ -104,13 +207,14 @@ describe("ReplicatedState sync", () => {
   test("applyRemote dedups by OpId and returns exactly the new ops", () => {
     const a = replica(NODE_A);
     const b = replica(NODE_B);
-    a.state.gcounterInc("g", 2n);
-    a.state.gcounterInc("g", 3n);
+    inOwnRun(a.state, () => a.state.gcounterInc("g", 2n));
+    inOwnRun(a.state, () => a.state.gcounterInc("g", 3n));
     const fresh = b.state.applyRemote([...a.sent, ...a.sent]);
     assert.deepEqual(fresh, a.sent);
     assert.deepEqual(b.state.applyRemote(a.sent), []);
     assert.equal(b.state.gcounterValue("g"), 5n);
     assert.equal(b.state.stats().remoteDuplicates, 4);
+    b.state.flush();
     assert.equal(b.sent.length, 0, "remote ops are not local ops");
   });
 
@@ -135,7 +239,7 @@ describe("ReplicatedState sync", () => {
 
   test("opsSince is oldest first and honours the limit", () => {
     const a = replica(NODE_A);
-    for (let i = 0; i < 5; i++) a.state.gcounterInc("g", 1n);
+    for (let i = 0; i < 5; i++) inOwnRun(a.state, () => a.state.gcounterInc("g", 1n));
     const ops = a.state.opsSince(new Map([[NODE_A, 1]]), 3);
     assert.deepEqual(
       ops.map((op) => op.id.seq),
@@ -145,7 +249,7 @@ describe("ReplicatedState sync", () => {
 
   test("at op_log_limit the oldest ops of the busiest origin go, and a peer behind them needs a snapshot", () => {
     const a = replica(NODE_A, { opLogLimit: 4 });
-    for (let i = 0; i < 6; i++) a.state.gcounterInc("g", 1n);
+    for (let i = 0; i < 6; i++) inOwnRun(a.state, () => a.state.gcounterInc("g", 1n));
     assert.equal(a.state.stats().opLogSize, 4);
     assert.deepEqual(
       a.state.opsSince(new Map(), 100).map((op) => op.id.seq),
@@ -166,8 +270,8 @@ describe("ReplicatedState sync", () => {
     const c = replica(NODE_C, { opLogLimit: 6 });
     const a = replica(NODE_A);
     const b = replica(NODE_B);
-    for (let i = 0; i < 2; i++) b.state.gcounterInc("g", 1n);
-    for (let i = 0; i < 10; i++) a.state.gcounterInc("g", 1n);
+    for (let i = 0; i < 2; i++) inOwnRun(b.state, () => b.state.gcounterInc("g", 1n));
+    for (let i = 0; i < 10; i++) inOwnRun(a.state, () => a.state.gcounterInc("g", 1n));
     c.state.applyRemote(b.sent);
     c.state.applyRemote(a.sent);
     const held = c.state.opsSince(new Map(), 100);
@@ -184,7 +288,7 @@ describe("ReplicatedState sync", () => {
 
   test("out-of-order ops are seen sparsely until the gap fills; at seen_ops_limit a forgotten op is harmless", () => {
     const a = replica(NODE_A);
-    for (let i = 0; i < 6; i++) a.state.gcounterInc("g", 1n);
+    for (let i = 0; i < 6; i++) inOwnRun(a.state, () => a.state.gcounterInc("g", 1n));
     const b = replica(NODE_B, { seenOpsLimit: 2 });
     const [op1, op2, op3, op4, op5, op6] = a.sent;
     assert.equal(b.state.applyRemote([op3, op5, op6]).length, 3);

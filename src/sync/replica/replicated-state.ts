@@ -58,8 +58,11 @@ export interface PeerInfo {
 
 /** Hooks the sync layer plugs in (also settable after opening with `setSyncHooks`). */
 export interface ReplicaSyncHooks {
-  /** Called once per local op, after it was applied and handed to the store: queue it for peers. */
-  onLocalOp?: (op: Op) => void;
+  /**
+   * Called by each flush with the local ops of its batch, once they are handed to the store (not
+   * yet durable: `flushed()` says when): queue them for peers.
+   */
+  onLocalOps?: (ops: readonly Op[]) => void;
   /** The connected peers, for `net_peers`. */
   peers?: () => readonly PeerInfo[];
 }
@@ -114,12 +117,20 @@ interface ObjectEntry {
  * layer needs (`applyRemote`, `versionVector`, `opsSince`, snapshots).
  *
  * Local op: stamp (next own sequence + HLC), apply in memory, stage the op and the cells it
- * changed for the store, hand it to `onLocalOp`. Staged writes go to the store in one atomic
- * batch at the end of the synchronous run or after OPS_PER_BATCH_MAX ops (group commit); the
- * store itself makes them durable at its next commit (`flushed()` waits for that).
+ * changed for the store. Staged writes go to the store in one atomic batch at the end of the
+ * synchronous run or after OPS_PER_BATCH_MAX ops (group commit), and that flush hands the batch's
+ * local ops to `onLocalOps`; the store makes them durable at its next commit (`flushed()` waits
+ * for that).
+ *
+ * Until that flush a local op stays open: a later write that supersedes it (another increment of
+ * the same counter, another write of the same register or map field) amends it in place, same
+ * OpId, new value and stamp, instead of making an op of its own. Counter ops carry the slot
+ * total and LWW writes are ordered by stamp, so the amended op says everything the ops it
+ * replaces would have: a guest incrementing a counter 50 times in one run costs peers one op,
+ * and nobody outside the node ever saw the intermediate ones.
  *
  * @example
- * const replica = openReplicatedState({ backend, nodeId, onLocalOp: (op) => sync.localOps([op]) });
+ * const replica = openReplicatedState({ backend, nodeId, onLocalOps: (ops) => sync.localOps(ops) });
  * replica.gcounterInc("visits", 1n);
  * const fresh = replica.applyRemote(opsFromPeer); // relay `fresh`
  */
@@ -131,13 +142,17 @@ export class ReplicatedState implements CrdtHost {
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
-  #onLocalOp: (op: Op) => void = () => {};
+  #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
   /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
   #stagedOps: Op[] = [];
+  /** Local ops of the staged batch, for `onLocalOps`. */
+  #stagedLocalOps: Op[] = [];
+  /** Staged local ops still open to amendment, by what they write (see `#amendKey`). */
+  readonly #openLocalOps = new Map<string, OpenLocalOp>();
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
@@ -166,7 +181,7 @@ export class ReplicatedState implements CrdtHost {
   }
 
   setSyncHooks(hooks: ReplicaSyncHooks): void {
-    if (hooks.onLocalOp !== undefined) this.#onLocalOp = hooks.onLocalOp;
+    if (hooks.onLocalOps !== undefined) this.#onLocalOps = hooks.onLocalOps;
     if (hooks.peers !== undefined) this.#peers = hooks.peers;
   }
 
@@ -408,9 +423,13 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const entry of this.#dirtyEntries) entry.dirty.clear();
     this.#dirtyEntries.clear();
+    const localOps = this.#stagedLocalOps;
     this.#stagedOps = [];
+    this.#stagedLocalOps = [];
+    this.#openLocalOps.clear();
     this.#stagedOpCount = 0;
     this.#staged = false;
+    if (localOps.length > 0) this.#onLocalOps(localOps);
   }
 
   /** Resolves when every op made or applied before the call is durable in the store. */
@@ -430,12 +449,29 @@ export class ReplicatedState implements CrdtHost {
 
   #local<K extends OpKind>(family: CrdtFamily, key: string, kind: K): Op<K> {
     this.#assertOpen();
+    const entry = this.#entry(family, key);
+    const amendKey = amendKeyOf(key, kind);
+    const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);
+    if (open !== undefined) {
+      const op = makeOp(this.#stagedLocalOps[open.local]!.id, this.#clock.now(), key, kind);
+      this.#stagedLocalOps[open.local] = op;
+      this.#stagedOps[open.staged] = op;
+      const cell = entry.crdt.applyOp(op);
+      if (cell !== undefined) this.#stageCell(entry, cell);
+      this.#flushSoon(0);
+      return op;
+    }
     const seq = this.#seen.contiguous(this.#nodeId) + 1;
     const op = makeOp(makeOpId(this.#nodeId, seq), this.#clock.now(), key, kind);
-    const entry = this.#entry(family, key);
+    if (amendKey !== undefined) {
+      this.#openLocalOps.set(amendKey, {
+        local: this.#stagedLocalOps.length,
+        staged: this.#stagedOps.length,
+      });
+    }
+    this.#stagedLocalOps.push(op);
     this.#record(op, entry, entry.crdt.applyOp(op));
     this.#localOps++;
-    this.#onLocalOp(op);
     return op;
   }
 
@@ -653,6 +689,34 @@ export class ReplicatedState implements CrdtHost {
       opLog: this.#log.size,
       seenSparse: this.#seen.sparseCount,
     });
+  }
+}
+
+/** Where a staged local op sits, so a superseding write can amend it. */
+interface OpenLocalOp {
+  /** Index in the staged local ops. */
+  readonly local: number;
+  /** Index in the staged ops. */
+  readonly staged: number;
+}
+
+/**
+ * What a local op writes, when a later local op on the same thing supersedes it whole: a counter
+ * slot (increments and decrements are separate slots), a register, a map field (set or removed).
+ * Undefined for ops that must each be kept (OR-Set adds carry unique tags, RGA ops are nodes).
+ */
+function amendKeyOf(key: string, kind: OpKind): string | undefined {
+  switch (kind.type) {
+    case "gcounter_inc":
+    case "pncounter_inc":
+    case "pncounter_dec":
+    case "lww_set":
+      return `${kind.type}\u0000${key}`;
+    case "lww_map_set":
+    case "lww_map_remove":
+      return `lww_map\u0000${key}\u0000${Buffer.from(kind.field.buffer, kind.field.byteOffset, kind.field.length).toString("latin1")}`;
+    default:
+      return undefined;
   }
 }
 

@@ -92,13 +92,18 @@ function scenario(
         backend: createMemoryBackend(),
         nodeId: nodeId as NodeId,
         nowMs: () => EPOCH_MS + nowMs() + index, // a little clock skew between nodes
-        onLocalOp: (op) => onLocalOps([op]),
+        onLocalOps,
         opLogLimit,
       });
       return {
         ...replicaForSync(state),
         nodeId: nodeId as NodeId,
-        mutate: (r) => mutate(state, r),
+        // One run of a guest: a few writes, then the flush that ends it (a superseding write
+        // within the run amends the op before it).
+        mutate: (r) => {
+          for (let writes = r.int(1, 3); writes > 0; writes--) mutate(state, r);
+          state.flush();
+        },
         digest: () => digest(state),
       };
     },

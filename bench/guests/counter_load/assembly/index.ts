@@ -20,7 +20,7 @@
 import { abi, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
 import { envPositive, envText, envU64 } from "../../lib/gate-env";
 import { OpenLoop } from "../../lib/open-loop";
-import { monotonicNs } from "../../lib/wasi";
+import { monotonicNs, sleepNs } from "../../lib/wasi";
 
 const PEER_POLL_NS: u64 = 5_000_000;
 const ERR_SYNC_DISABLED: i32 = -5;
@@ -46,18 +46,14 @@ function waitForPeers(minPeers: i32, waitMs: u64): i32 {
   if (peers == ERR_SYNC_DISABLED) {
     system.abort(`gate: NX_GATE_MIN_PEERS=${minPeers} but this node runs without sync (no --listen/--peer)`);
   }
-  const started = monotonicNs();
-  const deadline = started + waitMs * 1_000_000;
-  let nextPoll = started;
+  const deadline = monotonicNs() + waitMs * 1_000_000;
   while (peers < minPeers) {
-    const now = monotonicNs();
-    if (now >= deadline) {
+    if (monotonicNs() >= deadline) {
       system.abort(`gate: only ${peers} of ${minPeers} peers connected after ${waitMs} ms`);
     }
-    if (now >= nextPoll) {
-      peers = peerCount();
-      nextPoll = now + PEER_POLL_NS;
-    }
+    // Asleep, not spinning: the other nodes of the cluster are still starting on the same cores.
+    sleepNs(PEER_POLL_NS);
+    peers = peerCount();
   }
   return peers;
 }
@@ -76,7 +72,7 @@ export function run(): void {
   counterKey = utf8(key);
 
   const peers = waitForPeers(minPeers, peerWaitMs);
-  while (time.now() < startAtMs) {}
+  for (let now = time.now(); now < startAtMs; now = time.now()) sleepNs((startAtMs - now) * 1_000_000);
   const counterBefore = gcounter.value(counterKey);
   const resumed: u64 = resume ? counterBefore : 0;
 
