@@ -188,6 +188,22 @@ describe("ReplicatedState amends superseded local ops within a run", () => {
     assert.ok(a.sent[0].timestamp < a.sent[1].timestamp);
   });
 
+  test("an amended counter op keeps the stamp of its first increment; an amended LWW write is stamped anew", () => {
+    let now = 1_000_000;
+    const a = replica(NODE_A, { nowMs: () => now });
+    a.state.gcounterInc("g", 1n);
+    a.state.lwwSet("r", text("first"));
+    now += 5;
+    a.state.gcounterInc("g", 1n);
+    a.state.lwwSet("r", text("second"));
+    a.state.flush();
+    const [counter, register] = a.sent;
+    assert.equal(counter.timestamp, a.state.opsSince(new Map(), 10).find((op) => op.key === "g")!.timestamp);
+    assert.ok(counter.timestamp < register.timestamp);
+    assert.ok(register.timestamp >= 1_000_005 * HLC_LOGICAL_RANGE, "stamped at the second write");
+    assert.ok(counter.timestamp < 1_000_005 * HLC_LOGICAL_RANGE, "stamped at the first increment");
+  });
+
   test("a batch cut at OPS_PER_BATCH_MAX still hands every op over exactly once", () => {
     const a = replica(NODE_A);
     for (let i = 0; i < OPS_PER_BATCH_MAX + 10; i++) a.state.orsetAdd("s", text(`e${i}`));

@@ -124,7 +124,7 @@ interface ObjectEntry {
  *
  * Until that flush a local op stays open: a later write that supersedes it (another increment of
  * the same counter, another write of the same register or map field) amends it in place, same
- * OpId, new value and stamp, instead of making an op of its own. Counter ops carry the slot
+ * OpId, new value (and for LWW a new stamp), instead of making an op of its own. Counter ops carry the slot
  * total and LWW writes are ordered by stamp, so the amended op says everything the ops it
  * replaces would have: a guest incrementing a counter 50 times in one run costs peers one op,
  * and nobody outside the node ever saw the intermediate ones.
@@ -453,7 +453,11 @@ export class ReplicatedState implements CrdtHost {
     const amendKey = amendKeyOf(key, kind);
     const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);
     if (open !== undefined) {
-      const op = makeOp(this.#stagedLocalOps[open.local]!.id, this.#clock.now(), key, kind);
+      const previous = this.#stagedLocalOps[open.local]!;
+      // An LWW write must win by its own, newer stamp. A counter op keeps the stamp of the first
+      // increment it carries, so the propagation latency measured from it covers every one of them.
+      const stamp = kind.type.startsWith("lww_") ? this.#clock.now() : previous.timestamp;
+      const op = makeOp(previous.id, stamp, key, kind);
       this.#stagedLocalOps[open.local] = op;
       this.#stagedOps[open.staged] = op;
       const cell = entry.crdt.applyOp(op);
