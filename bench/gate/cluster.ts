@@ -14,7 +14,8 @@ import {
   type BucketCounts,
   bucketPercentile,
   parseHistogram,
-} from "./prometheus-histogram.ts";
+  sumSamples,
+} from "./prometheus-text.ts";
 
 /**
  * A cluster of real `nx run` nodes on 127.0.0.1, each running the counter load guest with sync
@@ -52,6 +53,13 @@ export interface ClusterOptions {
 
 /** How long a node may take to stop gracefully at the end before SIGKILL. */
 const STOP_GRACE_MS = 15_000;
+
+/** Totals over a cluster's nodes, see `Cluster.wireTraffic`. */
+export interface WireTraffic {
+  readonly bytesSent: number;
+  readonly pushOpsBytesSent: number;
+  readonly opsSent: number;
+}
 
 export class Cluster {
   readonly nodes: ClusterNode[] = [];
@@ -113,6 +121,23 @@ export class Cluster {
   unexpectedExit(): string | undefined {
     const gone = this.nodes.find((node) => !node.process.running);
     return gone === undefined ? undefined : gone.process.describeExit();
+  }
+
+  /**
+   * What crossed the wire, all nodes added up, from their numax_wire_bytes_total and
+   * numax_broadcast_ops_total: every frame sent, the PushOps frames, and the ops those carried.
+   * Undefined when a node did not answer.
+   */
+  async wireTraffic(): Promise<WireTraffic | undefined> {
+    const texts = await Promise.all(this.nodes.map((node) => readMetricsText(node.observabilityPort)));
+    if (texts.some((text) => text === undefined)) return undefined;
+    const sum = (name: string, labels?: Record<string, string>): number =>
+      texts.reduce((total, text) => total + sumSamples(text!, name, labels), 0);
+    return {
+      bytesSent: sum("numax_wire_bytes_total", { direction: "sent" }),
+      pushOpsBytesSent: sum("numax_wire_bytes_total", { direction: "sent", message: "PushOps" }),
+      opsSent: sum("numax_broadcast_ops_total"),
+    };
   }
 
   /**

@@ -16,6 +16,7 @@ import type { MessageCodec } from "./message-codec.ts";
 import type { ErrorMessage, Message, SessionMessage, VersionVector } from "./messages.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { NetTimers } from "./net-timers.ts";
+import type { WireTraffic } from "./transport.ts";
 import type { WireFormat } from "./wire-format.ts";
 
 export interface EstablishOptions<Op> {
@@ -29,6 +30,7 @@ export interface EstablishOptions<Op> {
   readonly limits: ConnectionLimits;
   readonly timers: NetTimers;
   readonly logger: Logger;
+  readonly traffic?: WireTraffic;
   readonly signal?: AbortSignal;
 }
 
@@ -56,6 +58,7 @@ class FramedConnection<Op> implements Connection<Op> {
   readonly #limits: ConnectionLimits;
   readonly #timers: NetTimers;
   readonly #logger: Logger;
+  readonly #traffic: WireTraffic | undefined;
   readonly #signal: AbortSignal | undefined;
 
   #state: State = "handshake";
@@ -90,6 +93,7 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#limits = options.limits;
     this.#timers = options.timers;
     this.#logger = options.logger;
+    this.#traffic = options.traffic;
     this.#signal = options.signal;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -169,6 +173,7 @@ class FramedConnection<Op> implements Connection<Op> {
       this.#violation(asNetError(error, "NET_MESSAGE_MALFORMED", "cannot decode message"), frame.format);
       return;
     }
+    this.#traffic?.frame("received", message.type, frameLength(frame.body.byteLength));
     if (this.#state === "handshake") {
       this.#onHandshakeMessage(message, frame.format);
       return;
@@ -435,6 +440,7 @@ class FramedConnection<Op> implements Connection<Op> {
       );
     }
     this.#lastSentAt = this.#timers.now();
+    this.#traffic?.frame("sent", message.type, length);
     return this.#link.send({ format, body }, message as Message<unknown>);
   }
 

@@ -90,6 +90,7 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
           limits,
           timers: connectionTimers,
           logger,
+          traffic: options.traffic,
           signal,
         });
 

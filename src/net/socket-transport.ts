@@ -86,6 +86,7 @@ export function createSocketTransport<Op>(
           limits,
           timers,
           logger,
+          traffic: options.traffic,
         }).then(
           (connection) => {
             pendingHandshakes--;
@@ -204,6 +205,7 @@ export function createSocketTransport<Op>(
         limits: { ...limits, handshakeTimeoutMs: remainingMs },
         timers,
         logger,
+        traffic: options.traffic,
         signal,
       });
     },

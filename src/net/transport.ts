@@ -59,6 +59,14 @@ export interface TransportOptions<Op> {
   readonly logger?: Logger;
   /** Clock and timers; real ones by default. */
   readonly timers?: NetTimers;
+  /** Told of every frame sent or received on an established or handshaking connection. */
+  readonly traffic?: WireTraffic;
+}
+
+/** Counts what crosses the wire (the node's `numax_wire_bytes_total`). */
+export interface WireTraffic {
+  /** One frame: its message type (`PushOps`, `Ping` ...) and its whole length with the header. */
+  frame(direction: "sent" | "received", messageType: string, bytes: number): void;
 }
 
 /** The handshake policy a transport's options describe; throws RangeError on inconsistent formats. */

@@ -44,6 +44,8 @@ export interface NodeMetrics {
   readonly broadcastBatches: Counter;
   /** Ops sent inside PushOps frames. */
   readonly broadcastOps: Counter;
+  /** Frame bytes (header included) sent to and received from peers, by direction and message type. */
+  readonly wireBytes: LabeledCounter<{ direction: "sent" | "received"; message: string }>;
   /** Round trip of the latest sync exchange with any peer, in seconds. */
   readonly lastSyncLatencySeconds: Gauge;
   /** From an op's creation on its origin node to its application here, in seconds. */
@@ -143,6 +145,11 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     syncErrors: labeledCounter("numax_sync_errors_total", "Sync failures, by kind.", ["kind"]),
     broadcastBatches: counter("numax_broadcast_batches_total", "PushOps batches sent to peers."),
     broadcastOps: counter("numax_broadcast_ops_total", "Ops sent to peers inside PushOps batches."),
+    wireBytes: labeledCounter(
+      "numax_wire_bytes_total",
+      "Frame bytes (header included) sent to and received from peers, by direction and message type.",
+      ["direction", "message"],
+    ),
     lastSyncLatencySeconds: gauge(
       "numax_last_sync_latency_seconds",
       "Round-trip time of the latest sync exchange with a peer.",

@@ -161,12 +161,19 @@ export class SyncService {
 }
 
 async function createTransport(options: SyncServiceOptions, logger: Logger): Promise<Transport<Op>> {
-  const { config, replica, tls, nodeId } = options;
+  const { config, replica, tls, nodeId, metrics } = options;
   const common = {
     codec: createSyncMessageCodec(),
     versionVector: () => replica.versionVector(),
     preferredFormat: config.network.serializationFormat,
     allowedPeers: config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined,
+    traffic:
+      metrics === undefined
+        ? undefined
+        : {
+            frame: (direction: "sent" | "received", message: string, bytes: number) =>
+              metrics.wireBytes.inc({ direction, message }, bytes),
+          },
     limits: {
       maxMessageSizeBytes: config.limits.maxMessageSizeBytes,
       socketTimeoutMs: config.limits.socketTimeoutMs,

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { summarizeCpuProfile } from "../../bench/gate/cpu-profile-summary.ts";
 import type { Incarnation } from "../../bench/gate/load-recorder.ts";
-import { addHistograms, bucketPercentile, parseHistogram } from "../../bench/gate/prometheus-histogram.ts";
+import {
+  addHistograms,
+  bucketPercentile,
+  parseHistogram,
+  sumSamples,
+} from "../../bench/gate/prometheus-text.ts";
 import { buildTimeline } from "../../bench/gate/timeline.ts";
 
 function interval(tUs: number, ops: number, p99Us: number) {
@@ -80,6 +85,26 @@ numax_other_bucket{le="1"} 99
     assert.equal(bucketPercentile(total, 50), 0.01);
     assert.equal(parseHistogram("numax_other_bucket 1\n", "numax_propagation_latency_seconds"), undefined);
     assert.equal(bucketPercentile({ buckets: new Map(), count: 0, sum: 0 }, 50), undefined);
+  });
+});
+
+describe("Prometheus counters", () => {
+  const text = `# HELP numax_wire_bytes_total x
+# TYPE numax_wire_bytes_total counter
+numax_wire_bytes_total{direction="sent",message="PushOps"} 1200
+numax_wire_bytes_total{direction="sent",message="Ping"} 30
+numax_wire_bytes_total{direction="received",message="PushOps"} 999
+numax_wire_bytes_total_extra{direction="sent"} 5
+numax_broadcast_ops_total 24
+`;
+
+  test("samples are summed over the label sets that hold every pair asked for", () => {
+    assert.equal(sumSamples(text, "numax_wire_bytes_total", { direction: "sent" }), 1230);
+    assert.equal(sumSamples(text, "numax_wire_bytes_total", { direction: "sent", message: "PushOps" }), 1200);
+    assert.equal(sumSamples(text, "numax_wire_bytes_total"), 2229);
+    assert.equal(sumSamples(text, "numax_broadcast_ops_total"), 24);
+    assert.equal(sumSamples(text, "numax_wire_bytes_total", { direction: "lost" }), 0);
+    assert.equal(sumSamples(text, "numax_absent"), 0);
   });
 });
 

@@ -56,6 +56,15 @@ describe("smoke gates: store and three-node", () => {
     assert.equal(report.converged, true);
     assert.ok(report.convergence_wait_secs !== null && report.convergence_wait_secs < 10);
     assert.deepEqual(report.details.printed_counters, [900, 900, 900]);
+    // Wire figures come from the nodes' own numax_wire_bytes_total: a PushOps op is tens of bytes.
+    const wire = report.details.wire as {
+      bytes_per_op: number;
+      bytes_per_increment: number;
+      ops_sent: number;
+    };
+    assert.ok(wire.ops_sent > 0, JSON.stringify(wire));
+    assert.ok(wire.bytes_per_op > 20 && wire.bytes_per_op < 200, JSON.stringify(wire));
+    assert.ok(wire.bytes_per_increment > 0, JSON.stringify(wire));
     assert.equal(report.node_resources.length, 3);
     assert.ok(report.node_resources.flatMap((node) => node.pids).every(processGone));
     sandbox.assertClean();

@@ -17,6 +17,7 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_sync_errors_total", "counter", ["kind"]],
   ["numax_broadcast_batches_total", "counter", []],
   ["numax_broadcast_ops_total", "counter", []],
+  ["numax_wire_bytes_total", "counter", ["direction", "message"]],
   ["numax_last_sync_latency_seconds", "gauge", []],
   ["numax_anti_entropy_rounds_total", "counter", []],
   ["numax_store_size_bytes", "gauge", []],
@@ -56,6 +57,7 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.syncErrors.inc({ kind: "decode" });
   metrics.broadcastBatches.inc();
   metrics.broadcastOps.inc(10);
+  metrics.wireBytes.inc({ direction: "sent", message: "PushOps" }, 120);
   metrics.lastSyncLatencySeconds.set(0.002);
   metrics.propagationLatencySeconds.observe(0.004);
   metrics.antiEntropyRounds.inc();

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { CleanupStack } from "../cleanup-stack.ts";
-import { Cluster } from "../cluster.ts";
+import { Cluster, type WireTraffic } from "../cluster.ts";
 import { allEqual, awaitCounters, type ConvergenceResult } from "../convergence.ts";
 import type { Check, ScenarioOutcome, Target } from "../gate-report.ts";
 import { guestModulePath } from "../guest-modules.ts";
@@ -44,10 +44,31 @@ export interface ClusterRound {
   readonly exits: readonly string[];
   readonly exitsOk: boolean;
   readonly propagation: Record<string, number | null> | undefined;
+  /** Bytes on the wire, all nodes: per op in PushOps batches and per increment of the load. */
+  readonly wire: WireFigures | undefined;
   /** Each node's replica and sync-engine counters at the end (from /v1/node). */
   readonly syncStats: readonly (Readonly<Record<string, unknown>> | null)[];
   readonly events: { atMs: number; kind: string; node?: string; detail?: string }[];
   readonly protocolErrors: readonly string[];
+}
+
+export interface WireFigures {
+  readonly bytes_sent: number;
+  readonly ops_sent: number;
+  /** PushOps frame bytes ÷ ops they carried (relays included). */
+  readonly bytes_per_op: number | null;
+  /** Every frame sent (acks, pings, pulls too) ÷ the increments the guests made. */
+  readonly bytes_per_increment: number | null;
+}
+
+function wireFigures(traffic: WireTraffic, increments: number): WireFigures {
+  const ratio = (a: number, b: number): number | null => (b === 0 ? null : Math.round((a / b) * 100) / 100);
+  return {
+    bytes_sent: traffic.bytesSent,
+    ops_sent: traffic.opsSent,
+    bytes_per_op: ratio(traffic.pushOpsBytesSent, traffic.opsSent),
+    bytes_per_increment: ratio(traffic.bytesSent, increments),
+  };
 }
 
 /** Node environment common to the cluster gates. */
@@ -142,6 +163,7 @@ export async function runClusterRound(
       ...cluster.nodes.map((node) => node.incarnation.start!.atMs + node.incarnation.start!.line.duration_ms),
     );
     const propagation = await cluster.propagationLatency();
+    const traffic = await cluster.wireTraffic();
     const syncStats = (await cluster.readSyncViews()).map((view) => view?.stats ?? null);
     await sampler.sampleAll();
     const printed = await cluster.stop();
@@ -161,6 +183,7 @@ export async function runClusterRound(
       exits: cluster.nodes.map((node) => node.process.describeExit()),
       exitsOk: cluster.nodes.every((node) => node.process.exit?.code === 0),
       propagation,
+      wire: traffic === undefined ? undefined : wireFigures(traffic, expected),
       syncStats,
       events,
       protocolErrors: cluster.nodes.flatMap((node) => node.process.protocolErrors),
@@ -291,6 +314,7 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       counter_key: COUNTER_KEY,
       printed_counters: round.printed,
       propagation_latency: round.propagation ?? null,
+      wire: round.wire ?? null,
       converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
       start_spread_secs: startSpreadSecs(round.recorder),
       sync_stats: round.syncStats,

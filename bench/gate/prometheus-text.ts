@@ -1,9 +1,35 @@
 /**
- * One Prometheus histogram read from the text exposition format (`name_bucket{le="0.01"} 12`),
- * added up over several nodes' /metrics, and percentiles estimated from it. A percentile is the
- * upper bound of the bucket where the cumulative count reaches it: an upper estimate, as coarse
- * as the buckets. Pure.
+ * Samples read from the Prometheus text exposition format of the nodes' /metrics: a counter
+ * summed over the label sets that match, and a histogram (`name_bucket{le="0.01"} 12`) added up
+ * over several nodes with percentiles estimated from it. A percentile is the upper bound of the
+ * bucket where the cumulative count reaches it: an upper estimate, as coarse as the buckets. Pure.
  */
+
+/**
+ * The sum of the samples of `name` whose labels include every pair of `labels` (0 when none).
+ * Label values are taken as written (the exporter escapes none of the ones Numax uses).
+ */
+export function sumSamples(
+  text: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const open = line.indexOf("{");
+    const space = line.lastIndexOf(" ");
+    const series = open === -1 ? line.slice(0, space) : line.slice(0, open);
+    if (series !== name) continue;
+    const labelText = open === -1 ? "" : line.slice(open + 1, line.lastIndexOf("}"));
+    const pairs = labelText === "" ? [] : labelText.split(",");
+    if (!wanted.every((pair) => pairs.includes(pair))) continue;
+    const value = Number(line.slice(space + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}
 
 export interface BucketCounts {
   /** Upper bound (seconds, Infinity for +Inf) -> cumulative count. */
