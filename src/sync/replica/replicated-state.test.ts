@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { HLC_LOGICAL_RANGE, type HlcTimestamp } from "../../crdt/hybrid-clock.ts";
 import { makeOp, type Op } from "../../crdt/op.ts";
 import { makeOpId, opIdToBytes } from "../../crdt/op-id.ts";
@@ -202,6 +203,66 @@ describe("ReplicatedState amends superseded local ops within a run", () => {
     assert.ok(counter.timestamp < register.timestamp);
     assert.ok(register.timestamp >= 1_000_005 * HLC_LOGICAL_RANGE, "stamped at the second write");
     assert.ok(counter.timestamp < 1_000_005 * HLC_LOGICAL_RANGE, "stamped at the first increment");
+  });
+
+  test("property: whatever the writes and flush points, the ops handed over rebuild the same state elsewhere", () => {
+    const key = fc.constantFrom("k1", "k2");
+    const small = fc.integer({ min: 0, max: 3 }).map((n) => text(`v${n}`));
+    const write = fc.oneof(
+      fc.record({ kind: fc.constant("gcounter"), key, n: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant("pn_inc"), key, n: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant("pn_dec"), key, n: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant("lww"), key, value: small }),
+      fc.record({ kind: fc.constant("map_set"), key, field: small, value: small }),
+      fc.record({ kind: fc.constant("map_remove"), key, field: small }),
+      fc.record({ kind: fc.constant("orset_add"), key, value: small }),
+      fc.record({ kind: fc.constant("flush") }),
+    );
+    fc.assert(
+      fc.property(fc.array(write, { maxLength: 60 }), fc.integer(), (writes, seed) => {
+        let now = 1_000_000;
+        const a = replica(NODE_A, { nowMs: () => now++ });
+        let made = 0;
+        for (const w of writes) {
+          made++;
+          if (w.kind === "flush") a.state.flush();
+          else if (w.kind === "gcounter") a.state.gcounterInc(w.key, BigInt(w.n));
+          else if (w.kind === "pn_inc") a.state.pncounterInc(w.key, BigInt(w.n));
+          else if (w.kind === "pn_dec") a.state.pncounterDec(w.key, BigInt(w.n));
+          else if (w.kind === "lww") a.state.lwwSet(w.key, w.value);
+          else if (w.kind === "map_set") a.state.lwwMapSet(w.key, w.field, w.value);
+          else if (w.kind === "map_remove") a.state.lwwMapRemove(w.key, w.field);
+          else a.state.orsetAdd(w.key, w.value);
+        }
+        a.state.flush();
+        const seqs = a.sent.map((op) => op.id.seq);
+        assert.deepEqual(
+          seqs,
+          seqs.map((_, i) => i + 1),
+          "every op handed over once, in sequence",
+        );
+        assert.ok(a.sent.length <= made);
+        assert.deepEqual(
+          a.state.versionVector(),
+          a.sent.length === 0 ? new Map() : new Map([[NODE_A, seqs.length]]),
+        );
+        // Any delivery order rebuilds the writer's state (ops are joins).
+        const shuffled = [...a.sent];
+        for (let i = shuffled.length - 1, r = seed; i > 0; i--) {
+          r = (Math.imul(r, 1103515245) + 12345) | 0;
+          const j = Math.abs(r) % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const b = replica(NODE_B);
+        b.state.applyRemote(shuffled);
+        const objects = (r: ReplicatedState) =>
+          [...r.snapshot().objects].sort((x, y) =>
+            `${x.family}/${x.key}`.localeCompare(`${y.family}/${y.key}`),
+          );
+        assert.deepEqual(objects(b.state), objects(a.state));
+      }),
+      { seed: 0x0a3e7d, numRuns: 300 },
+    );
   });
 
   test("a batch cut at OPS_PER_BATCH_MAX still hands every op over exactly once", () => {
