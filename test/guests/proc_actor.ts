@@ -5,7 +5,8 @@
 //   "self" -> its pid                   "caps" -> host_capabilities, comma-separated
 //   "db" -> result of db.set            "crash" -> traps (unreachable)
 //   "abort" -> aborts                   "exit:<reason>" -> proc.exit(reason)
-//   "link:<pid>" / "monitor:<pid>" / "demonitor:<pid>" / "unlink:<pid>" -> "ok" or "no"
+//   "link:<pid>" -> "ok" or "no:<error code>"
+//   "monitor:<pid>" / "demonitor:<pid>" / "unlink:<pid>" -> "ok" or "no"
 //   "trap" -> traps exits               "wait-down" / "wait-exit" -> "<kind>:<from>:<reason>"
 //   "register:<name>" -> "ok" / "no"    "whereis:<name>" -> pid or -1
 //   "spawn:<profile>" -> pid or code of a child (this module, entry `run`, arg "child of <pid>")
@@ -71,7 +72,9 @@ export function run(): void {
     } else if (text == "crash") unreachable();
     else if (text == "abort") system.abort("asked to abort");
     else if (text.startsWith("exit:")) proc.exit(after(text, "exit:"));
-    else if (text.startsWith("link:")) reply(from, proc.link(I32.parseInt(after(text, "link:"))) ? "ok" : "no");
+    else if (text.startsWith("link:")) {
+      reply(from, proc.link(I32.parseInt(after(text, "link:"))) ? "ok" : `no:${lastError()}`);
+    }
     else if (text.startsWith("unlink:")) reply(from, proc.unlink(I32.parseInt(after(text, "unlink:"))) ? "ok" : "no");
     else if (text.startsWith("monitor:")) {
       reply(from, proc.monitor(I32.parseInt(after(text, "monitor:"))) ? "ok" : "no");

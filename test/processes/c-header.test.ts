@@ -92,7 +92,8 @@ test("a C guest using the process functions compiles, links and runs as a proces
   });
   checkImports(module.label, module.imports);
   const { kernel, host } = testHost([module]);
-  const pid = kernel.spawn(host.spawnable(module));
+  // +link: the guest links to the process that messaged it, which it did not spawn.
+  const pid = kernel.spawn(host.spawnable(module, { profile: "sandboxed+link" }));
   const exited = kernel.whenExited(pid);
   assert.equal(await ask(kernel, pid, "go"), "hello from C");
   assert.equal(await exited, "done");

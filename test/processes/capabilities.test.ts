@@ -17,6 +17,7 @@ import {
   exceedsGrants,
   GRANT_CRDT,
   GRANT_DB,
+  GRANT_LINK,
   grantNames,
   parseProfile,
   WasmProcessError,
@@ -69,17 +70,18 @@ describe("profiles", () => {
     tell(t.kernel, pid, "stop");
   });
 
-  test("trusted: store and sync (crdt_* and net_*)", async () => {
+  test("trusted: store, sync (crdt_* and net_*) and links to any process", async () => {
     const pid = spawnWith("trusted");
-    assert.equal(await ask(t.kernel, pid, "caps"), `db,crdt,net,${ALWAYS}`);
+    assert.equal(await ask(t.kernel, pid, "caps"), `db,crdt,net,${ALWAYS},link`);
     tell(t.kernel, pid, "stop");
   });
 
   test("per-spawn overrides add or remove capabilities", async () => {
     const cases: [string, string][] = [
-      ["trusted-crdt", `db,${ALWAYS}`],
-      ["trusted-db", `crdt,net,${ALWAYS}`],
+      ["trusted-crdt", `db,${ALWAYS},link`],
+      ["trusted-db-link", `crdt,net,${ALWAYS}`],
       ["sandboxed+crdt", `crdt,net,${ALWAYS}`],
+      ["sandboxed+link", `${ALWAYS},link`],
       ["storage-db+db", `db,${ALWAYS}`],
     ];
     for (const [profile, caps] of cases) {
@@ -119,7 +121,7 @@ describe("a guest that spawns can never grant more than it has", () => {
     const parent = spawnWith("sandboxed");
     assert.equal(await childCaps(parent, ""), ALWAYS);
     assert.equal(await childCaps(parent, "sandboxed"), ALWAYS);
-    for (const profile of ["storage", "trusted", "sandboxed+db", "sandboxed+crdt"]) {
+    for (const profile of ["storage", "trusted", "sandboxed+db", "sandboxed+crdt", "sandboxed+link"]) {
       assert.equal(await childCaps(parent, profile), "code:-3", profile);
     }
     assert.equal(await childCaps(parent, "no_such_profile"), "code:-3");
@@ -137,7 +139,7 @@ describe("a guest that spawns can never grant more than it has", () => {
 
   test("a trusted guest may hand on everything it holds", async () => {
     const parent = spawnWith("trusted");
-    assert.equal(await childCaps(parent, "trusted"), `db,crdt,net,${ALWAYS}`);
+    assert.equal(await childCaps(parent, "trusted"), `db,crdt,net,${ALWAYS},link`);
     tell(t.kernel, parent, "stop");
   });
 
@@ -150,12 +152,64 @@ describe("a guest that spawns can never grant more than it has", () => {
   });
 });
 
+describe("links: without the link grant, only to children a process spawned itself", () => {
+  test("a sandboxed guest cannot link to a process it did not spawn, so its crash cannot take that one down", async () => {
+    const victim = t.kernel.spawn(async (ctx) => {
+      await ctx.receive((m) => m === "never");
+    });
+    const guest = spawnWith("sandboxed");
+    assert.equal(await ask(t.kernel, guest, `link:${victim}`), "no:-3");
+    const gone = t.kernel.whenExited(guest);
+    tell(t.kernel, guest, "crash");
+    assert.notEqual(await gone, "normal");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(t.kernel.isAlive(victim), true, "the process it tried to link to still runs");
+    t.kernel.exit(victim, "kill");
+  });
+
+  test("it may link to its own children; with +link (or trusted) to any process", async () => {
+    const parent = spawnWith("sandboxed");
+    const child = Number(await ask(t.kernel, parent, "spawn:sandboxed")) as Pid;
+    assert.equal(await ask(t.kernel, parent, `link:${child}`), "ok");
+    assert.equal(
+      await ask(t.kernel, child, `link:${parent}`),
+      "no:-3",
+      "a child may not link back to its parent",
+    );
+    const stranger = t.kernel.spawn(async (ctx) => {
+      await ctx.receive((m) => m === "stop");
+    });
+    for (const profile of ["sandboxed+link", "trusted"]) {
+      const linker = spawnWith(profile);
+      assert.equal(await ask(t.kernel, linker, `link:${stranger}`), "ok", profile);
+      assert.equal(await ask(t.kernel, linker, `unlink:${stranger}`), "ok", profile);
+      tell(t.kernel, linker, "stop");
+    }
+    t.kernel.send(stranger, "stop");
+    tell(t.kernel, child, "stop");
+    tell(t.kernel, parent, "stop");
+  });
+
+  test("a refusal does not reveal whether the pid exists", async () => {
+    const gone = t.kernel.spawn(() => {});
+    await t.kernel.whenExited(gone);
+    const alive = t.kernel.spawn(async (ctx) => {
+      await ctx.receive((m) => m === "stop");
+    });
+    const guest = spawnWith("sandboxed");
+    assert.equal(await ask(t.kernel, guest, `link:${gone}`), "no:-3");
+    assert.equal(await ask(t.kernel, guest, `link:${alive}`), "no:-3", "the same answer for a live pid");
+    t.kernel.send(alive, "stop");
+    tell(t.kernel, guest, "stop");
+  });
+});
+
 describe("profile text (pure)", () => {
-  const CAPS = { db: GRANT_DB, crdt: GRANT_CRDT } as const;
-  const BASES = { sandboxed: 0, storage: GRANT_DB, trusted: GRANT_DB | GRANT_CRDT } as const;
+  const CAPS = { db: GRANT_DB, crdt: GRANT_CRDT, link: GRANT_LINK } as const;
+  const BASES = { sandboxed: 0, storage: GRANT_DB, trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK } as const;
 
   test("a profile name and +/- overrides, applied left to right (property against a model)", () => {
-    const override = fc.tuple(fc.constantFrom("+", "-"), fc.constantFrom("db", "crdt"));
+    const override = fc.tuple(fc.constantFrom("+", "-"), fc.constantFrom("db", "crdt", "link"));
     fc.assert(
       fc.property(
         fc.constantFrom("sandboxed", "storage", "trusted"),
@@ -176,7 +230,7 @@ describe("profile text (pure)", () => {
 
   test("escalation is any capability requested and not held", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), (requested, held) => {
+      fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), (requested, held) => {
         const names = grantNames(requested);
         const expected = names.some((name) => !grantNames(held).includes(name));
         assert.equal(exceedsGrants(requested, held), expected);
@@ -188,7 +242,7 @@ describe("profile text (pure)", () => {
   test("bad profile text is one clear error", () => {
     for (const [text, pattern] of [
       ["admin", /unknown capability profile "admin"/],
-      ["storage+net", /unknown capability "net" in profile "storage\+net" \(known: db, crdt\)/],
+      ["storage+net", /unknown capability "net" in profile "storage\+net" \(known: db, crdt, link\)/],
       ["storage+", /unknown capability ""/],
       ["+db", /unknown capability profile "\+db"/],
       ["x".repeat(300), /longer than 256/],

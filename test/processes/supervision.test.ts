@@ -136,7 +136,7 @@ describe("links and monitors between wasm and JS processes", () => {
   });
 
   test("a wasm process trapping exits receives a linked JS process's end as an EXIT message", async () => {
-    const guest = t.kernel.spawn(t.host.spawnable(actor));
+    const guest = t.kernel.spawn(t.host.spawnable(actor, { profile: "sandboxed+link" }));
     const js = t.kernel.spawn(async (ctx) => {
       await ctx.receive((m) => m === "go");
       throw new Error("boom");
@@ -151,7 +151,7 @@ describe("links and monitors between wasm and JS processes", () => {
   });
 
   test("without trapping, a linked JS process's crash ends the wasm process with the same reason", async () => {
-    const guest = t.kernel.spawn(t.host.spawnable(actor));
+    const guest = t.kernel.spawn(t.host.spawnable(actor, { profile: "sandboxed+link" }));
     const boom = new Error("linked crash");
     const js = t.kernel.spawn(async (ctx) => {
       await ctx.receive((m) => m === "go");
@@ -180,8 +180,8 @@ describe("links and monitors between wasm and JS processes", () => {
   test("links and monitors on processes that are gone: link answers -1, monitor delivers DOWN noproc", async () => {
     const gone = t.kernel.spawn(() => {});
     await t.kernel.whenExited(gone);
-    const guest = t.kernel.spawn(t.host.spawnable(actor));
-    assert.equal(await ask(t.kernel, guest, `link:${gone}`), "no");
+    const guest = t.kernel.spawn(t.host.spawnable(actor, { profile: "sandboxed+link" }));
+    assert.equal(await ask(t.kernel, guest, `link:${gone}`), "no:-1");
     assert.equal(t.kernel.isAlive(guest), true, "linking to a dead pid does not kill the guest");
     assert.equal(await ask(t.kernel, guest, `monitor:${gone}`), "ok");
     assert.equal(await ask(t.kernel, guest, "wait-down"), `1:${gone}:noproc`);

@@ -283,7 +283,11 @@ export function receiveMatch(match: Match, timeoutMs: i32 = -1): Message | null 
   return readMessage(n, "proc.receiveMatch");
 }
 
-/** Links this process and `pid`; false when `pid` is not alive. */
+/**
+ * Links this process and `pid`; false when `pid` is not alive. Without the `link` capability
+ * (profile `trusted`, or `+link`) only a child this process spawned may be linked: any other pid
+ * is refused (-3, an error under the error policy).
+ */
 export function link(pid: i32): bool {
   return succeeded(proc_link(pid), "proc.link", 0);
 }

@@ -5,24 +5,29 @@ import { WasmProcessError } from "./wasm-process-error.ts";
  *
  * - `db`: the node's local store (`db_*`); without it they answer -3;
  * - `crdt`: replicated state (`crdt_*`) and the sync queries `net_node_id` / `net_peers`;
- *   without it they answer -5, exactly as on a node without sync.
+ *   without it they answer -5, exactly as on a node without sync;
+ * - `link`: `proc_link` to any process. A link is a kill switch both ways (an abnormal exit
+ *   ends the linked process unless it traps exits), so without this grant a process may link
+ *   only to children it spawned itself: an untrusted guest that links to a supervisor or a
+ *   worker it was never given and then crashes would otherwise take it down.
  *
  * `host_capabilities` lists what the process really has (`db`, `crdt` and `net` appear only when
- * granted and present on the node).
+ * granted and present on the node, `link` when granted).
  */
 export type Grants = number;
 
 export const GRANT_DB = 1;
 export const GRANT_CRDT = 2;
+export const GRANT_LINK = 4;
 
-const CAPABILITIES: Readonly<Record<string, Grants>> = { db: GRANT_DB, crdt: GRANT_CRDT };
+const CAPABILITIES: Readonly<Record<string, Grants>> = { db: GRANT_DB, crdt: GRANT_CRDT, link: GRANT_LINK };
 
 /** The named starting points of a profile. */
 export const PROFILES: Readonly<Record<string, Grants>> = {
-  /** Default: compute, messages, logs, time, randomness, hashes; no store, no sync. */
+  /** Default: compute, messages, logs, time, randomness, hashes; no store, no sync, links to own children only. */
   sandboxed: 0,
   storage: GRANT_DB,
-  trusted: GRANT_DB | GRANT_CRDT,
+  trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK,
 };
 
 export const DEFAULT_PROFILE = "sandboxed";
@@ -36,7 +41,7 @@ const PROFILE_TEXT_MAX = 256;
  *
  * @example
  * parseProfile("storage");        // db
- * parseProfile("trusted-crdt");   // db
+ * parseProfile("trusted-crdt");   // db, link
  * parseProfile("sandboxed+db");   // db
  */
 export function parseProfile(text: string): Grants {

@@ -8,6 +8,7 @@ export {
   exceedsGrants,
   GRANT_CRDT,
   GRANT_DB,
+  GRANT_LINK,
   type Grants,
   grantNames,
   PROFILES,

@@ -14,6 +14,7 @@ import {
   type ReceiveOutcome,
   type SpawnRequest,
 } from "../abi/process-port.ts";
+import { GRANT_LINK } from "./capability-profile.ts";
 import { GUEST_MESSAGE_TYPE, type GuestMessage, guestView, isGuestMessage } from "./guest-message.ts";
 import type { ProcessLife } from "./process-life.ts";
 
@@ -104,6 +105,9 @@ export class KernelProcessPort implements GuestProcessPort {
   link(pid: number): number {
     return this.#command(() => {
       const ctx = this.#context();
+      const life = this.#life!;
+      // Refused before the liveness check, so a guest cannot probe which pids exist this way.
+      if ((life.grants & GRANT_LINK) === 0 && !life.children.has(pid as Pid)) return ERR_INTERNAL;
       // Unlike Erlang's link/1, linking to a process that is gone answers -1 instead of
       // killing the caller with `noproc`: a guest checks a code more easily than it traps exits.
       if (!ctx.isAlive(pid as Pid)) return ERR_NOT_FOUND;

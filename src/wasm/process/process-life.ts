@@ -14,6 +14,11 @@ export interface ProcessLife {
   /** The exported function the process runs. */
   readonly entry: string;
   readonly grants: Grants;
+  /**
+   * Children this process spawned (pruned of dead ones as it grows): without the `link` grant
+   * they are the only processes it may link to.
+   */
+  readonly children: Set<Pid>;
   /** The guest's monitors by target (the ABI names a monitor by its target pid). */
   readonly monitors: Map<Pid, Ref>;
   /** Set by `proc_exit`: the reason the process ends with once the guest has unwound. */

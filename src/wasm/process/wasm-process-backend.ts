@@ -71,7 +71,15 @@ export class WasmProcessBackend implements ProcessBackend {
     this.#pid = ctx.self;
     this.#host.processStarted(ctx.self);
     const instance = this.#host.acquire(module, grants);
-    const life: ProcessLife = { ctx, module, entry, grants, monitors: new Map(), exitReason: undefined };
+    const life: ProcessLife = {
+      ctx,
+      module,
+      entry,
+      grants,
+      children: new Set(),
+      monitors: new Map(),
+      exitReason: undefined,
+    };
     const output = this.#host.outputFor(module, ctx.self);
     instance.output = output;
     instance.port.attach(life);

@@ -14,6 +14,7 @@ import {
   exceedsGrants,
   GRANT_CRDT,
   GRANT_DB,
+  GRANT_LINK,
   type Grants,
   grantNames,
   parseProfile,
@@ -166,6 +167,7 @@ export class WasmProcessHost implements ChildSpawner {
       const pid = request.link
         ? ctx.spawnLink(spawnable, this.#spawnOptions)
         : ctx.spawn(spawnable, this.#spawnOptions);
+      rememberChild(parent, pid);
       if (request.monitor) parent.monitors.set(pid, ctx.monitor(pid));
       if (request.arg !== undefined) {
         const first: GuestMessage = { type: GUEST_MESSAGE_TYPE, from: ctx.self, data: request.arg };
@@ -277,6 +279,10 @@ export class WasmProcessHost implements ChildSpawner {
       ...base,
       store: (grants & GRANT_DB) !== 0 ? store : undefined,
       crdt: (grants & GRANT_CRDT) !== 0 ? crdt : undefined,
+      capabilities:
+        (grants & GRANT_LINK) !== 0
+          ? [...base.capabilities, "link"]
+          : base.capabilities.filter((name) => name !== "link"),
     };
   }
 
@@ -304,4 +310,14 @@ function countOption(value: number, name: string, min: number): number {
     );
   }
   return value;
+}
+
+/** Children remembered per process before the dead ones are pruned. */
+const CHILDREN_PRUNE_AT = 1024;
+
+function rememberChild(parent: ProcessLife, child: Pid): void {
+  if (parent.children.size >= CHILDREN_PRUNE_AT) {
+    for (const pid of parent.children) if (!parent.ctx.isAlive(pid)) parent.children.delete(pid);
+  }
+  parent.children.add(child);
 }
