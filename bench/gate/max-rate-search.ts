@@ -25,6 +25,18 @@ export function bestPassingRate(trials: readonly TrialOutcome[]): number | undef
   return passed.length === 0 ? undefined : Math.max(...passed);
 }
 
+/**
+ * The highest rate among the passing trials whose p99 stayed within `p99Ms`. The search's own
+ * rule (on schedule on average, converged in time) does not bound latency; this says what the
+ * system sustains with latency still low.
+ */
+export function bestPassingRateWithin(
+  trials: readonly (TrialOutcome & { readonly p99Ms: number })[],
+  p99Ms: number,
+): number | undefined {
+  return bestPassingRate(trials.filter((trial) => trial.p99Ms <= p99Ms));
+}
+
 export function nextRate(trials: readonly TrialOutcome[], policy: SearchPolicy): number | undefined {
   if (trials.length >= policy.maxTrials) return undefined;
   if (trials.length === 0) return policy.startRate;

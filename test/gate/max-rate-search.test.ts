@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
   bestPassingRate,
+  bestPassingRateWithin,
   nextRate,
   type SearchPolicy,
   type TrialOutcome,
@@ -57,5 +58,19 @@ describe("max rate search", () => {
       }),
       { seed: 42, numRuns: 200 },
     );
+  });
+});
+
+describe("the fastest passing trial with bounded latency", () => {
+  test("only passing trials within the p99 bound count", () => {
+    const trials = [
+      { rate: 2000, passed: true, p99Ms: 5 },
+      { rate: 4000, passed: true, p99Ms: 80 },
+      { rate: 8000, passed: true, p99Ms: 400 },
+      { rate: 16000, passed: false, p99Ms: 20 },
+    ];
+    assert.equal(bestPassingRateWithin(trials, 100), 4000);
+    assert.equal(bestPassingRateWithin(trials, 1000), 8000);
+    assert.equal(bestPassingRateWithin(trials, 1), undefined);
   });
 });

@@ -5,7 +5,7 @@ import { allEqual, awaitCounters, type ConvergenceResult } from "../convergence.
 import type { Check, ScenarioOutcome, Target } from "../gate-report.ts";
 import { guestModulePath } from "../guest-modules.ts";
 import { LoadRecorder } from "../load-recorder.ts";
-import { bestPassingRate, nextRate, type SearchPolicy } from "../max-rate-search.ts";
+import { bestPassingRate, bestPassingRateWithin, nextRate, type SearchPolicy } from "../max-rate-search.ts";
 import { collectProfiles } from "../node-launcher.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
@@ -318,7 +318,20 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
       start_spread_secs: startSpreadSecs(round.recorder),
       sync_stats: round.syncStats,
-      ...(settings.rate === "max" ? { rate_search: search } : {}),
+      ...(settings.rate === "max"
+        ? {
+            rate_search: search,
+            highest_trial_rate_with_p99_at_most_100ms:
+              bestPassingRateWithin(
+                search.map((trial) => ({
+                  rate: trial.rate as number,
+                  passed: trial.passed as boolean,
+                  p99Ms: trial.p99_ms as number,
+                })),
+                100,
+              ) ?? null,
+          }
+        : {}),
       ...(settings.cpuProf
         ? {
             cpu_profiles: collectProfiles(
