@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { LoopbackProxy } from "../bench/gate/loopback-proxy.ts";
@@ -75,6 +76,64 @@ describe("sync security end to end", { timeout: 120_000 }, () => {
     assert.equal(await b.gcounter("hits"), 3n);
     await a.nx.waitFor(/not_authorized|not in the allowlist|allowed/i, 5000);
     await Promise.all([a, b, ...outsiders].map(stop));
+  });
+
+  test("a node whose datastore was wiped under the same certificate takes its own ops back before making new ones", async () => {
+    const pki = join(root.path, "pki-wiped");
+    cert(["ca", "--out", join(pki, "ca")]);
+    for (const name of ["a", "b"])
+      cert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]);
+    const a = await node({
+      datastore: datastoreOf(root.path, "wiped-a"),
+      guest: COUNTER,
+      env: { NX_COUNT: "1" },
+      tls: { dir: join(pki, "a") },
+    });
+    const bStore = datastoreOf(root.path, "wiped-b");
+    const b = await node({
+      datastore: bStore,
+      guest: COUNTER,
+      peers: [a.port],
+      env: { NX_COUNT: "2" },
+      tls: { dir: join(pki, "b") },
+    });
+    await pollUntil(
+      () => a.gcounter("hits"),
+      (v) => v === 3n,
+      15_000,
+    );
+    await stop(b);
+    rmSync(bStore, { recursive: true, force: true });
+    // Same certificate, so the same NodeId, and an empty datastore: without taking its old op
+    // back first, b's next op would reuse sequence 1 and a would drop it as a duplicate.
+    const again = await node({
+      datastore: bStore,
+      guest: COUNTER,
+      peers: [a.port],
+      env: { NX_COUNT: "3" },
+      tls: { dir: join(pki, "b") },
+    });
+    await again.nx.waitFor(/missing ops it made before; taking them back from peers/, 10_000);
+    const expected = 1n + 2n + 3n;
+    assert.equal(
+      await pollUntil(
+        () => a.gcounter("hits"),
+        (v) => v === expected,
+        15_000,
+      ),
+      expected,
+      "a counts b's new increments",
+    );
+    assert.equal(
+      await pollUntil(
+        () => again.gcounter("hits"),
+        (v) => v === expected,
+        15_000,
+      ),
+      expected,
+      "b kept its old increments and added the new ones",
+    );
+    await Promise.all([a, again].map(stop));
   });
 
   test("garbage bytes, an absurd length, a slow drip and a wrong protocol version leave the node serving", async () => {

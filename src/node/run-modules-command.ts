@@ -225,8 +225,9 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
   let failed = false;
   let guestInterrupted = false;
   try {
-    if (node.sync !== undefined && settings.waitBeforeRunMs !== undefined) {
-      await node.sync.waitForPeers(settings.waitBeforeRunMs);
+    if (node.sync !== undefined) {
+      if (settings.waitBeforeRunMs !== undefined) await node.sync.waitForPeers(settings.waitBeforeRunMs);
+      await node.sync.recoverOwnHistory();
     }
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone

@@ -1,6 +1,7 @@
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
+import type { VersionVector } from "../net/messages.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
@@ -30,6 +31,8 @@ export interface PeerInfo {
   readonly address: string;
   readonly nodeId: NodeId;
   readonly outbound: boolean;
+  /** The version vector the peer announced in its handshake. */
+  readonly announcedVector: VersionVector;
 }
 
 export interface ConfiguredPeerStatus {
@@ -100,6 +103,7 @@ export class PeerManager<Op> {
       address: c.remoteAddress,
       nodeId: c.remoteNodeId,
       outbound: c.outbound,
+      announcedVector: c.remoteVersionVector,
     }));
   }
 

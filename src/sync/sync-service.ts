@@ -9,6 +9,7 @@ import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerManager } from "./peer-manager.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
 import { replicaForSync } from "./replica-sync-adapter.ts";
@@ -16,6 +17,9 @@ import { SyncEngine } from "./sync-engine.ts";
 
 /** How often the engine is ticked: batches waiting for an ack window, due anti-entropy rounds. */
 export const SYNC_TICK_INTERVAL_MS = 20;
+
+/** How long a node whose datastore holds no op of its own waits for peers to return them (see `recoverOwnHistory`). */
+export const OWN_HISTORY_WAIT_MS = 5_000;
 
 export interface SyncServiceOptions {
   config: NodeConfig;
@@ -36,11 +40,23 @@ export class SyncService {
   readonly engine: SyncEngine<Op>;
   readonly peers: PeerManager<Op>;
   readonly #replica: ReplicatedState;
+  readonly #logger: Logger;
+  /** The NodeId comes from a certificate, so it outlives the datastore (see `recoverOwnHistory`). */
+  readonly #identityOutlivesStore: boolean;
+  #ownHistoryReported = false;
 
-  private constructor(engine: SyncEngine<Op>, peers: PeerManager<Op>, replica: ReplicatedState) {
+  private constructor(
+    engine: SyncEngine<Op>,
+    peers: PeerManager<Op>,
+    replica: ReplicatedState,
+    logger: Logger,
+    identityOutlivesStore: boolean,
+  ) {
     this.engine = engine;
     this.peers = peers;
     this.#replica = replica;
+    this.#logger = logger;
+    this.#identityOutlivesStore = identityOutlivesStore;
   }
 
   static async start(options: SyncServiceOptions): Promise<SyncService> {
@@ -87,7 +103,8 @@ export class SyncService {
       logger: syncLogger,
       random01: Math.random,
       nowMs: Date.now,
-      onPeerEvent: (event, _nodeId) => {
+      onPeerEvent: (event, nodeId) => {
+        if (event === "connected") service.#checkOwnHistory(nodeId);
         if (metrics === undefined) return;
         if (event === "connected") metrics.peerConnects.inc();
         else metrics.peerDisconnects.inc();
@@ -95,7 +112,7 @@ export class SyncService {
       },
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
     });
-    const service = new SyncService(engine, peers, replica);
+    const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined);
     // A local op reaches peers only once it is durable here: were it sent first and lost in a
     // crash, this node would reuse its sequence number and peers would drop the new op as a duplicate.
     let undurable: Op[] = [];
@@ -143,6 +160,61 @@ export class SyncService {
       tls: options.tls !== undefined,
     });
     return service;
+  }
+
+  /**
+   * Called before guests run. A node whose datastore holds no op of its own, whose NodeId comes
+   * from its certificate and which has peers, may be one whose datastore was wiped while its
+   * certificate stayed (a container without its volume, a restore from an empty backup). Its
+   * peers still hold the ops it made before, under sequence numbers it would issue again, and
+   * they would drop its new ops as duplicates. So it waits, at most `timeoutMs`, until a peer is
+   * connected and every op of its own that the connected peers announced is back (the pull every
+   * connection starts with brings them). A new cluster's peers announce nothing from it, so the
+   * wait ends at the first connection. Resolves to what happened.
+   */
+  async recoverOwnHistory(
+    timeoutMs = OWN_HISTORY_WAIT_MS,
+  ): Promise<"not needed" | "recovered" | "timed out"> {
+    const self = this.#replica.nodeId();
+    const ownSequence = () => this.#replica.versionVector().get(self) ?? 0;
+    if (!this.#identityOutlivesStore || ownSequence() > 0 || this.peers.configuredPeers().length === 0) {
+      return "not needed";
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const connected = this.peers.connectedPeers();
+      if (connected.length > 0 && ownOpsBehindPeers(self, ownSequence(), connected) === 0) return "recovered";
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    this.#logger.warn(
+      "no peer returned this node's own ops in time: guests run now; if this node's datastore was wiped while its certificate stayed, its new ops may reuse sequence numbers peers already hold",
+      { waitedMs: timeoutMs, connectedPeers: this.peers.connectedPeers().length },
+    );
+    return "timed out";
+  }
+
+  /** A peer announced more of this node's own ops than its datastore holds: say so, once. */
+  #checkOwnHistory(peer: NodeId): void {
+    if (this.#ownHistoryReported) return;
+    const self = this.#replica.nodeId();
+    const info = this.peers.connectedPeers().find((p) => p.nodeId === peer);
+    const own = this.#replica.versionVector().get(self) ?? 0;
+    const behind = info === undefined ? 0 : ownOpsBehindPeers(self, own, [info]);
+    if (behind === 0) return;
+    this.#ownHistoryReported = true;
+    const fields = { peer, peerHolds: own + behind, thisNodeHolds: own };
+    if (this.#replica.stats().localOps > 0) {
+      this.#logger.error(
+        "this node's datastore is missing ops it made before (wiped or restored from an old copy while its certificate stayed): ops it made since it started may reuse sequence numbers that peers already hold, and those will not reach them. Restore the datastore, or give the node a new certificate (a new NodeId)",
+        fields,
+      );
+    } else {
+      this.#logger.warn(
+        "this node's datastore is missing ops it made before; taking them back from peers",
+        fields,
+      );
+    }
   }
 
   /** Resolves once every configured peer is connected, or after `timeoutMs`. */

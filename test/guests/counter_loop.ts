@@ -1,5 +1,5 @@
 // Test guest for the sync end-to-end tests: increments the GCounter NX_KEY (default "hits") by 1,
-// NX_COUNT times (default 1), each increment its own op, then logs what this node knows.
+// NX_COUNT times (default 1; one run, so they travel as one op), then logs what this node knows.
 
 import { gcounter, log, system } from "../../sdk/assemblyscript/assembly";
 
