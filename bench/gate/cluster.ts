@@ -54,11 +54,45 @@ export interface ClusterOptions {
 /** How long a node may take to stop gracefully at the end before SIGKILL. */
 const STOP_GRACE_MS = 15_000;
 
-/** Totals over a cluster's nodes, see `Cluster.wireTraffic`. */
+/** Totals over a cluster's nodes, see `Cluster.readMetrics`. */
 export interface WireTraffic {
   readonly bytesSent: number;
   readonly pushOpsBytesSent: number;
   readonly opsSent: number;
+}
+
+export interface ClusterMetrics {
+  readonly propagation: Record<string, number | null> | undefined;
+  readonly traffic: WireTraffic | undefined;
+}
+
+function propagationFrom(texts: readonly (string | undefined)[]): Record<string, number | null> | undefined {
+  const histograms = texts.flatMap((text) =>
+    text === undefined ? [] : (parseHistogram(text, "numax_propagation_latency_seconds") ?? []),
+  );
+  const total: BucketCounts | undefined = addHistograms(histograms);
+  if (total === undefined) return undefined;
+  const ms = (percentile: number): number | null => {
+    const seconds = bucketPercentile(total, percentile);
+    return seconds === undefined || !Number.isFinite(seconds) ? null : seconds * 1000;
+  };
+  return {
+    ops_observed: total.count,
+    mean_ms: total.count === 0 ? null : Math.round((total.sum / total.count) * 1e6) / 1000,
+    p50_ms_at_most: ms(50),
+    p99_ms_at_most: ms(99),
+  };
+}
+
+function trafficFrom(texts: readonly (string | undefined)[]): WireTraffic | undefined {
+  if (texts.some((text) => text === undefined)) return undefined;
+  const sum = (name: string, labels?: Record<string, string>): number =>
+    texts.reduce((total, text) => total + sumSamples(text!, name, labels), 0);
+  return {
+    bytesSent: sum("numax_wire_bytes_total", { direction: "sent" }),
+    pushOpsBytesSent: sum("numax_wire_bytes_total", { direction: "sent", message: "PushOps" }),
+    opsSent: sum("numax_broadcast_ops_total"),
+  };
 }
 
 export class Cluster {
@@ -124,43 +158,14 @@ export class Cluster {
   }
 
   /**
-   * What crossed the wire, all nodes added up, from their numax_wire_bytes_total and
-   * numax_broadcast_ops_total: every frame sent, the PushOps frames, and the ops those carried.
-   * Undefined when a node did not answer.
+   * The figures the runner reads from every node's /metrics, scraped once: propagation latency
+   * (creation on one node to application on another, from numax_propagation_latency_seconds,
+   * added up; bucket-bound estimates in ms) and what crossed the wire (numax_wire_bytes_total,
+   * numax_broadcast_ops_total; undefined when a node did not answer).
    */
-  async wireTraffic(): Promise<WireTraffic | undefined> {
+  async readMetrics(): Promise<ClusterMetrics> {
     const texts = await Promise.all(this.nodes.map((node) => readMetricsText(node.observabilityPort)));
-    if (texts.some((text) => text === undefined)) return undefined;
-    const sum = (name: string, labels?: Record<string, string>): number =>
-      texts.reduce((total, text) => total + sumSamples(text!, name, labels), 0);
-    return {
-      bytesSent: sum("numax_wire_bytes_total", { direction: "sent" }),
-      pushOpsBytesSent: sum("numax_wire_bytes_total", { direction: "sent", message: "PushOps" }),
-      opsSent: sum("numax_broadcast_ops_total"),
-    };
-  }
-
-  /**
-   * Propagation latency (creation on one node to application on another) from every node's
-   * numax_propagation_latency_seconds histogram, added up; bucket-bound estimates in ms.
-   */
-  async propagationLatency(): Promise<Record<string, number | null> | undefined> {
-    const texts = await Promise.all(this.nodes.map((node) => readMetricsText(node.observabilityPort)));
-    const histograms = texts.flatMap((text) =>
-      text === undefined ? [] : (parseHistogram(text, "numax_propagation_latency_seconds") ?? []),
-    );
-    const total: BucketCounts | undefined = addHistograms(histograms);
-    if (total === undefined) return undefined;
-    const ms = (percentile: number): number | null => {
-      const seconds = bucketPercentile(total, percentile);
-      return seconds === undefined || !Number.isFinite(seconds) ? null : seconds * 1000;
-    };
-    return {
-      ops_observed: total.count,
-      mean_ms: total.count === 0 ? null : Math.round((total.sum / total.count) * 1e6) / 1000,
-      p50_ms_at_most: ms(50),
-      p99_ms_at_most: ms(99),
-    };
+    return { propagation: propagationFrom(texts), traffic: trafficFrom(texts) };
   }
 
   /**

@@ -64,8 +64,18 @@ export class LoadRecorder {
 
   /** When the first guest began its load (the zero of timelines and events). */
   loadStartMs(): number | undefined {
-    const starts = this.incarnations.flatMap((incarnation) => incarnation.start?.atMs ?? []);
+    const starts = this.#startTimes();
     return starts.length === 0 ? undefined : Math.min(...starts);
+  }
+
+  /** From the first guest's start line to the last one's, as the runner received them (0 when none). */
+  startSpreadMs(): number {
+    const starts = this.#startTimes();
+    return starts.length === 0 ? 0 : Math.max(...starts) - Math.min(...starts);
+  }
+
+  #startTimes(): number[] {
+    return this.incarnations.flatMap((incarnation) => incarnation.start?.atMs ?? []);
   }
 
   /** When the last guest reported the end of its load. */

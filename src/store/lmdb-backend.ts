@@ -62,9 +62,9 @@ const WRITE_TXN_FLAGS = (OVERLAPPING_SYNC ? 0x10002 : 0x2) as TransactionFlags;
  * sees them at once; the transaction is committed, and fsynced before the commit returns, at the
  * end of the event-loop turn of its first write (or `commitDelayMs` later), after
  * WRITES_PER_COMMIT_MAX writes, and by `close()`. Under load a group waits a little longer, at
- * most COMMIT_PACING_MAX_MS after the previous commit (see commit-pacing.ts). `flushed()` joins the open group and resolves once its commit has
- * fsynced: a write is durable once the `flushed()` issued after it resolves, and at the latest
- * one group commit after it was made.
+ * most COMMIT_PACING_MAX_MS after the previous commit (see commit-pacing.ts). `flushed()` joins
+ * the open group and resolves once its commit has fsynced: a write is durable once the
+ * `flushed()` issued after it resolves, and at the latest one group commit after it was made.
  *
  * @throws StoreError STORE_PATH_NOT_DIRECTORY, STORE_PERMISSION_DENIED, STORE_CORRUPT,
  *   STORE_LOCKED (another process, or another backend of this one, has it open), STORE_OPEN_FAILED.

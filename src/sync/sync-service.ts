@@ -136,10 +136,10 @@ export class SyncService {
     };
     replica.setSyncHooks({
       onLocalOps: (ops) => {
-        if (metrics !== undefined)
-          for (const op of ops)
-            metrics.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
-        for (const op of ops) undurable.push(op);
+        for (const op of ops) {
+          metrics?.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
+          undurable.push(op);
+        }
         if (!flushing) void pushWhenDurable();
       },
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
@@ -175,18 +175,19 @@ export class SyncService {
   async recoverOwnHistory(
     timeoutMs = OWN_HISTORY_WAIT_MS,
   ): Promise<"not needed" | "recovered" | "timed out"> {
-    const self = this.#replica.nodeId();
-    const ownSequence = () => this.#replica.versionVector().get(self) ?? 0;
-    if (!this.#identityOutlivesStore || ownSequence() > 0 || this.peers.configuredPeers().length === 0) {
+    if (
+      !this.#identityOutlivesStore ||
+      this.#ownSequence() > 0 ||
+      this.peers.configuredPeers().length === 0
+    ) {
       return "not needed";
     }
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const self = this.#replica.nodeId();
+    const recovered = await pollFor(timeoutMs, () => {
       const connected = this.peers.connectedPeers();
-      if (connected.length > 0 && ownOpsBehindPeers(self, ownSequence(), connected) === 0) return "recovered";
-      if (Date.now() >= deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+      return connected.length > 0 && ownOpsBehindPeers(self, this.#ownSequence(), connected) === 0;
+    });
+    if (recovered) return "recovered";
     this.#logger.warn(
       "no peer returned this node's own ops in time: guests run now; if this node's datastore was wiped while its certificate stayed, its new ops may reuse sequence numbers peers already hold",
       { waitedMs: timeoutMs, connectedPeers: this.peers.connectedPeers().length },
@@ -197,10 +198,9 @@ export class SyncService {
   /** A peer announced more of this node's own ops than its datastore holds: say so, once. */
   #checkOwnHistory(peer: NodeId): void {
     if (this.#ownHistoryReported) return;
-    const self = this.#replica.nodeId();
     const info = this.peers.connectedPeers().find((p) => p.nodeId === peer);
-    const own = this.#replica.versionVector().get(self) ?? 0;
-    const behind = info === undefined ? 0 : ownOpsBehindPeers(self, own, [info]);
+    const own = this.#ownSequence();
+    const behind = info === undefined ? 0 : ownOpsBehindPeers(this.#replica.nodeId(), own, [info]);
     if (behind === 0) return;
     this.#ownHistoryReported = true;
     const fields = { peer, peerHolds: own + behind, thisNodeHolds: own };
@@ -219,10 +219,12 @@ export class SyncService {
 
   /** Resolves once every configured peer is connected, or after `timeoutMs`. */
   async waitForPeers(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.peers.configuredPeers().some((p) => !p.connected)) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await pollFor(timeoutMs, () => this.peers.configuredPeers().every((p) => p.connected));
+  }
+
+  /** How many of its own ops this node holds without a gap. */
+  #ownSequence(): number {
+    return this.#replica.versionVector().get(this.#replica.nodeId()) ?? 0;
   }
 
   /** Sends what is queued, closes every peer connection and stops listening; the replica stays open. */
@@ -230,6 +232,16 @@ export class SyncService {
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
     await this.peers.stop();
   }
+}
+
+/** Checks `done` every 25 ms until it holds (true) or `timeoutMs` has passed (false). */
+async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
 }
 
 async function createTransport(options: SyncServiceOptions, logger: Logger): Promise<Transport<Op>> {

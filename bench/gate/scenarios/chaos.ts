@@ -145,7 +145,7 @@ export async function chaosScenario(context: ScenarioContext): Promise<ScenarioO
     ),
   };
   if (convergence.atMs !== null) events.push({ atMs: convergence.atMs, kind: "converged" });
-  const propagation = await cluster.propagationLatency();
+  const { propagation } = await cluster.readMetrics();
   // Each node's own ops as every node counts them (its entry in the version vectors).
   const views = await cluster.readSyncViews();
   const opsByOrigin = cluster.nodes.map((node, index) => {

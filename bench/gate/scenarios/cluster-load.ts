@@ -162,8 +162,7 @@ export async function runClusterRound(
     const scheduledEndMs = Math.max(
       ...cluster.nodes.map((node) => node.incarnation.start!.atMs + node.incarnation.start!.line.duration_ms),
     );
-    const propagation = await cluster.propagationLatency();
-    const traffic = await cluster.wireTraffic();
+    const { propagation, traffic } = await cluster.readMetrics();
     const syncStats = (await cluster.readSyncViews()).map((view) => view?.stats ?? null);
     await sampler.sampleAll();
     const printed = await cluster.stop();
@@ -316,7 +315,7 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       propagation_latency: round.propagation ?? null,
       wire: round.wire ?? null,
       converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
-      start_spread_secs: startSpreadSecs(round.recorder),
+      start_spread_secs: Math.round(round.recorder.startSpreadMs()) / 1000,
       sync_stats: round.syncStats,
       ...(settings.rate === "max"
         ? {
@@ -344,12 +343,6 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
   };
 }
 
-/** From the first guest's start line to the last one's, as the runner received them. */
-function startSpreadSecs(recorder: LoadRecorder): number {
-  const starts = recorder.incarnations.flatMap((incarnation) => incarnation.start?.atMs ?? []);
-  return starts.length === 0 ? 0 : Math.round(Math.max(...starts) - Math.min(...starts)) / 1000;
-}
-
 function trialRecord(
   rate: number,
   round: ClusterRound,
@@ -367,7 +360,7 @@ function trialRecord(
     converged: round.convergence.converged,
     convergence_wait_secs: round.convergence.waitSecs,
     converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
-    start_spread_secs: startSpreadSecs(round.recorder),
+    start_spread_secs: Math.round(round.recorder.startSpreadMs()) / 1000,
     p99_ms: round.recorder.histogram().getValueAtPercentile(99) / 1000,
   };
 }

@@ -120,7 +120,7 @@ export async function partitionScenario(context: ScenarioContext): Promise<Scena
     signal,
   });
   if (convergence.atMs !== null) events.push({ atMs: convergence.atMs, kind: "converged" });
-  const propagation = await cluster.propagationLatency();
+  const { propagation } = await cluster.readMetrics();
   await sampler.sampleAll();
   const printed = await cluster.stop();
   await sampler.stop();

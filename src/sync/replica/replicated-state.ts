@@ -1,3 +1,4 @@
+import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import { ClockDriftError, type HlcTimestamp, HybridClock } from "../../crdt/hybrid-clock.ts";
@@ -149,10 +150,10 @@ export class ReplicatedState implements CrdtHost {
   readonly #dirtyEntries = new Set<ObjectEntry>();
   /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
   #stagedOps: Op[] = [];
-  /** Local ops of the staged batch, for `onLocalOps`. */
-  #stagedLocalOps: Op[] = [];
-  /** Staged local ops still open to amendment, by what they write (see `#amendKey`). */
-  readonly #openLocalOps = new Map<string, OpenLocalOp>();
+  /** Where the local ops among the staged ones are, in the order they were made, for `onLocalOps`. */
+  #stagedLocalOps: number[] = [];
+  /** Staged local ops still open to amendment: what they write (see `amendKeyOf`) to their index. */
+  readonly #openLocalOps = new Map<string, number>();
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
@@ -423,7 +424,7 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const entry of this.#dirtyEntries) entry.dirty.clear();
     this.#dirtyEntries.clear();
-    const localOps = this.#stagedLocalOps;
+    const localOps = this.#stagedLocalOps.map((index) => this.#stagedOps[index]!);
     this.#stagedOps = [];
     this.#stagedLocalOps = [];
     this.#openLocalOps.clear();
@@ -453,13 +454,12 @@ export class ReplicatedState implements CrdtHost {
     const amendKey = amendKeyOf(key, kind);
     const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);
     if (open !== undefined) {
-      const previous = this.#stagedLocalOps[open.local]!;
+      const previous = this.#stagedOps[open]!;
       // An LWW write must win by its own, newer stamp. A counter op keeps the stamp of the first
       // increment it carries, so the propagation latency measured from it covers every one of them.
       const stamp = kind.type.startsWith("lww_") ? this.#clock.now() : previous.timestamp;
       const op = makeOp(previous.id, stamp, key, kind);
-      this.#stagedLocalOps[open.local] = op;
-      this.#stagedOps[open.staged] = op;
+      this.#stagedOps[open] = op;
       const cell = entry.crdt.applyOp(op);
       if (cell !== undefined) this.#stageCell(entry, cell);
       this.#flushSoon(0);
@@ -467,13 +467,8 @@ export class ReplicatedState implements CrdtHost {
     }
     const seq = this.#seen.contiguous(this.#nodeId) + 1;
     const op = makeOp(makeOpId(this.#nodeId, seq), this.#clock.now(), key, kind);
-    if (amendKey !== undefined) {
-      this.#openLocalOps.set(amendKey, {
-        local: this.#stagedLocalOps.length,
-        staged: this.#stagedOps.length,
-      });
-    }
-    this.#stagedLocalOps.push(op);
+    if (amendKey !== undefined) this.#openLocalOps.set(amendKey, this.#stagedOps.length);
+    this.#stagedLocalOps.push(this.#stagedOps.length);
     this.#record(op, entry, entry.crdt.applyOp(op));
     this.#localOps++;
     return op;
@@ -696,14 +691,6 @@ export class ReplicatedState implements CrdtHost {
   }
 }
 
-/** Where a staged local op sits, so a superseding write can amend it. */
-interface OpenLocalOp {
-  /** Index in the staged local ops. */
-  readonly local: number;
-  /** Index in the staged ops. */
-  readonly staged: number;
-}
-
 /**
  * What a local op writes, when a later local op on the same thing supersedes it whole: a counter
  * slot (increments and decrements are separate slots), a register, a map field (set or removed).
@@ -718,7 +705,7 @@ function amendKeyOf(key: string, kind: OpKind): string | undefined {
       return `${kind.type}\u0000${key}`;
     case "lww_map_set":
     case "lww_map_remove":
-      return `lww_map\u0000${key}\u0000${Buffer.from(kind.field.buffer, kind.field.byteOffset, kind.field.length).toString("latin1")}`;
+      return `lww_map\u0000${key}\u0000${bytesKey(kind.field)}`;
     default:
       return undefined;
   }
