@@ -72,7 +72,8 @@ const started = performance.now();
 // Chunk names carry content hashes: without a clean directory, old chunks pile up.
 rmSync(OUT_DIR, { recursive: true, force: true });
 await build({
-  entryPoints: { main: "src/cli/main.ts" },
+  // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts), so it is an entry.
+  entryPoints: { main: "src/cli/main.ts", "lmdb-commit-worker": "src/store/lmdb-commit-worker.ts" },
   bundle: true,
   splitting: true,
   format: "esm",

@@ -5,6 +5,12 @@ import type { SocketAddress } from "./socket-address.ts";
 /** The sync wire format: MessagePack in production, JSON for `--debug-protocol`. */
 export type SerializationFormat = "msgpack" | "json";
 
+/**
+ * When a guest's output (stdout, stderr, log lines) may leave the node: `group` once every write
+ * made before it is durable, `relaxed` at once. See docs/storage.md.
+ */
+export type Durability = "group" | "relaxed";
+
 /** How peers are found. Only `static` (the configured `peers`) exists in this version. */
 export type DiscoveryMode = "static";
 
@@ -17,6 +23,7 @@ export type DiscoveryMode = "static";
 export interface NodeConfig {
   readonly storage: {
     readonly datastorePath: string;
+    readonly durability: Durability;
   };
   readonly network: {
     readonly listen: SocketAddress | undefined;

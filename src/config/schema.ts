@@ -97,6 +97,14 @@ export const CONFIG_SCHEMA = {
       env: "NX_DATASTORE_PATH",
       flag: { name: "--datastore-path", argument: "<dir>" },
     }),
+    durability: defineKey({
+      name: "durability",
+      kind: enumKind(["group", "relaxed"]),
+      default: "group",
+      doc: 'When guest output may leave the node: "group" holds it until the writes before it are on disk; "relaxed" lets it out at once (a crash may lose writes already reported).',
+      env: "NX_DURABILITY",
+      flag: { name: "--durability", argument: "<group|relaxed>" },
+    }),
   },
   network: {
     listen: defineKey({

@@ -11,6 +11,7 @@ import type { GuestStore } from "../store/guest-store.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
+import { DurableOutputGate } from "./durable-output.ts";
 import { answerIntrospection, type NodeIntrospection } from "./node-introspection.ts";
 
 export interface NumaxNodeOptions {
@@ -34,6 +35,8 @@ export interface NumaxNode {
   readonly sync: SyncService | undefined;
   readonly metrics: NodeMetrics | undefined;
   readonly observability: ObservabilityServer | undefined;
+  /** Holds guest output until the writes made before it are durable (`storage.durability`). */
+  readonly outputGate: DurableOutputGate;
   introspect(): NodeIntrospection;
   /** Stops sync (flushing queued ops to peers), flushes and closes the store, stops the endpoint. */
   close(): Promise<void>;
@@ -109,6 +112,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       crdt: replica,
       sync,
       metrics,
+      outputGate: new DurableOutputGate(backend, config.storage.durability, logger.child("output")),
       get observability() {
         return observability;
       },
@@ -126,7 +130,13 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
         requestTimeoutMs: config.observability.requestTimeoutMs,
         logger,
         readiness: () => ({
-          ...(backend === undefined ? {} : { storeOpen: state.storeOpen && !state.closing }),
+          ...(backend === undefined
+            ? {}
+            : {
+                storeOpen: state.storeOpen && !state.closing,
+                // False while commits fail (a full disk): writes are refused until they succeed again.
+                storeWritable: backend.commitFailure() === undefined,
+              }),
           ...(replica === undefined ? {} : { hydrated: state.hydrated && !state.closing }),
           ...(sync === undefined
             ? {}

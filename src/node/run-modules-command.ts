@@ -16,6 +16,8 @@ import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
+import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
+import type { ByteStream } from "./guest-output.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -127,7 +129,7 @@ function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode):
     moduleId: module.moduleId,
     store: node.guestStore,
     crdt: node.crdt,
-    logger: logger.child("guest").child(module.moduleId),
+    logger: gatedLogger(logger.child("guest").child(module.moduleId), node.outputGate),
     env: guestVisibleEnv(),
     args: [module.moduleId],
     clock: { nowMs: () => Date.now(), monotonicMs },
@@ -241,8 +243,8 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
       crdt: node.crdt,
       logger,
       cpuMsPerRun: config.limits.cpuMsPerRun,
-      stdout: process.stdout,
-      stderr: process.stderr,
+      stdout: gatedStream(process.stdout, node.outputGate),
+      stderr: gatedStream(process.stderr, node.outputGate),
       signal: interrupt.signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       onModuleExit: (result) => {
@@ -288,6 +290,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     await node.sync?.stop();
     printValues(node, settings.prints, options.json === true);
     await closeWithin(node, settings.shutdownTimeoutMs, options.shutdownTimeout);
+    await node.outputGate.drained();
   } catch (error) {
     failed = true;
     reportError(describeError(error));
@@ -308,6 +311,11 @@ function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boo
     return;
   }
   for (const { key, value } of values) process.stdout.write(`${formatCrdtLine(key, value)}\n`);
+}
+
+/** Guest bytes written to `stream` once the writes before them are durable. */
+function gatedStream(stream: ByteStream, gate: DurableOutputGate): ByteStream {
+  return { write: (bytes) => gate.release(() => stream.write(bytes)) };
 }
 
 /** Closing flushes: once it resolves, every write the guests made is durable. */

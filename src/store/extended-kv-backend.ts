@@ -1,4 +1,5 @@
 import type { KvBackend, KvEntry, KvRangeQuery } from "./kv-backend.ts";
+import type { StoreError } from "./store-error.ts";
 
 /**
  * A range query with explicit bounds on top of the prefix: what the runtime's own layers need to
@@ -30,4 +31,21 @@ export interface ExtendedKvBackend extends KvBackend {
   getView(key: Uint8Array): Uint8Array | undefined;
   /** `KvBackend.range` that also honours `from`, `before` and `keysOnly`. */
   range(query: KvSpanQuery): Iterable<KvEntry>;
+  /**
+   * The number of the newest write (puts, deletes and whole batches count; 0 before any): what
+   * output released to the world waits on (`durable`) so that it never runs ahead of the disk.
+   */
+  lastWriteSeq(): number;
+  /** True once every write numbered up to `seq` is durable. */
+  isDurable(seq: number): boolean;
+  /**
+   * Resolves once every write numbered up to `seq` is durable; rejects (StoreError) only when the
+   * store closed without saving them.
+   */
+  durable(seq: number): Promise<void>;
+  /**
+   * Why commits fail right now (STORE_DISK_FULL, STORE_WRITE_FAILED), or undefined while they
+   * succeed. The writes stay pending and are retried; callers refuse new work meanwhile.
+   */
+  commitFailure(): StoreError | undefined;
 }

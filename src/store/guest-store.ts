@@ -1,7 +1,7 @@
 import type { ExtendedKvBackend } from "./extended-kv-backend.ts";
 import type { KvEntry, KvRangeQuery } from "./kv-backend.ts";
 import { isReservedKey, overlapsReserved, RESERVED_END, RESERVED_PREFIX } from "./reserved-keys.ts";
-import { ReservedKeyError } from "./store-error.ts";
+import { ReservedKeyError, refuseWhileCommitsFail } from "./store-error.ts";
 
 /**
  * The store as a guest sees it, for the `db_*` host functions: the runtime's namespace (`__nx/`,
@@ -42,10 +42,12 @@ export function createGuestStore(backend: ExtendedKvBackend): GuestStore {
     },
     set(key, value) {
       if (isReservedKey(key)) throw new ReservedKeyError("key");
+      refuseWhileCommitsFail(backend);
       backend.put(key, value);
     },
     delete(key) {
       if (isReservedKey(key)) throw new ReservedKeyError("key");
+      refuseWhileCommitsFail(backend);
       backend.delete(key);
     },
     exists(key) {

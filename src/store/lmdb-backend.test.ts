@@ -6,9 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describeKvBackendContract } from "./kv-backend.contract.ts";
-import { type LmdbBackend, openLmdbBackend, WRITES_PER_COMMIT_MAX } from "./lmdb-backend.ts";
+import { type LmdbBackend, openLmdbBackend, PENDING_WRITES_MAX } from "./lmdb-backend.ts";
 import { StoreError, type StoreErrorCode } from "./store-error.ts";
 
 const WRITER = new URL("../../test/fixtures/store-writer.ts", import.meta.url).pathname;
@@ -145,17 +144,6 @@ describe("LMDB backend", () => {
     await store.close();
   });
 
-  it("rejects a negative commit delay", async () => {
-    const path = join(await temporaryDirectory(), "delay");
-    await assert.rejects(openLmdbBackend({ path, commitDelayMs: -1 }), (error) => {
-      return (
-        error instanceof StoreError &&
-        error.code === "STORE_OPEN_FAILED" &&
-        /commitDelayMs/.test(error.message)
-      );
-    });
-  });
-
   it("grows the memory map from its small initial size as data arrives", async () => {
     const path = join(await temporaryDirectory(), "grow");
     const store = await openLmdbBackend({ path });
@@ -179,61 +167,62 @@ describe("LMDB backend", () => {
     }
   });
 
-  it("paces back-to-back large groups and resolves each flushed() once its group is on disk", async () => {
-    const path = join(await temporaryDirectory(), "paced");
+  it("resolves each flushed() once its group is on disk, group after group", async () => {
+    const path = join(await temporaryDirectory(), "groups");
     const store = await openLmdbBackend({ path });
     const value = new Uint8Array(4096).fill(0x33);
     const groups = 5;
     const rowsPerGroup = 1000;
-    const started = performance.now();
     for (let group = 0; group < groups; group++) {
-      for (let i = 0; i < rowsPerGroup; i++) store.put(bytes(`paced/${group}/${i}`), value);
+      for (let i = 0; i < rowsPerGroup; i++) store.put(bytes(`group/${group}/${i}`), value);
       await store.flushed();
+      assert.ok(store.isDurable(store.lastWriteSeq()), `group ${group} durable once flushed() resolved`);
     }
-    const elapsedMs = performance.now() - started;
     await store.close();
-    // Each group waits at most one turn plus COMMIT_PACING_MAX_MS before its commit starts.
-    assert.ok(elapsedMs < 10_000, `${elapsedMs} ms`);
     const again = await openLmdbBackend({ path });
     try {
       for (let group = 0; group < groups; group++) {
-        assert.equal(again.get(bytes(`paced/${group}/${rowsPerGroup - 1}`))?.length, value.length);
+        assert.equal(again.get(bytes(`group/${group}/${rowsPerGroup - 1}`))?.length, value.length);
       }
     } finally {
       await again.close();
     }
   });
 
-  it("commits by itself at the end of the turn, after the commit delay, and inside a long burst", async () => {
+  it("commits by itself, on its commit thread, without anyone asking", async () => {
     const path = join(await temporaryDirectory(), "autocommit");
     const store = await openLmdbBackend({ path });
-    const value = new Uint8Array(1000);
-    // sizeBytes() reads the last committed state: it moves only when a commit has happened.
-    const empty = store.sizeBytes();
-    for (let i = 0; i < 100; i++) store.put(bytes(`turn/${i}`), value);
-    assert.equal(store.sizeBytes(), empty, "nothing committed within the turn");
-    await new Promise((resolve) => setImmediate(resolve));
-    const afterTurn = store.sizeBytes();
-    assert.ok(afterTurn > empty, "committed at the end of the turn");
-
-    const before = store.sizeBytes();
-    for (let i = 0; i < WRITES_PER_COMMIT_MAX; i++) store.put(bytes(`burst/${i}`), value.subarray(0, 8));
-    assert.ok(
-      store.sizeBytes() > before,
-      "a burst of WRITES_PER_COMMIT_MAX writes commits without waiting for the turn",
-    );
-    await store.close();
-
-    const delayed = await openLmdbBackend({ path, commitDelayMs: 40 });
     try {
-      const start = delayed.sizeBytes();
-      for (let i = 0; i < 100; i++) delayed.put(bytes(`delayed/${i}`), value);
-      await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(delayed.sizeBytes(), start, "still open one turn later");
-      await sleep(120);
-      assert.ok(delayed.sizeBytes() > start, "committed once the delay passed");
+      const value = new Uint8Array(1000);
+      // sizeBytes() reads the last committed state: it moves only when a commit has happened.
+      const empty = store.sizeBytes();
+      for (let i = 0; i < 100; i++) store.put(bytes(`turn/${i}`), value);
+      const seq = store.lastWriteSeq();
+      assert.equal(seq, 100);
+      assert.equal(store.sizeBytes(), empty, "nothing committed within the turn");
+      assert.equal(store.isDurable(seq), false);
+      await store.durable(seq);
+      assert.ok(store.sizeBytes() > empty, "committed");
+      assert.equal(store.get(bytes("turn/99"))?.length, 1000, "read from the committed snapshot");
     } finally {
-      await delayed.close();
+      await store.close();
+    }
+  });
+
+  it("makes a writer that outruns the disk wait once PENDING_WRITES_MAX writes are pending", async () => {
+    const path = join(await temporaryDirectory(), "bound");
+    const store = await openLmdbBackend({ path });
+    try {
+      const value = new Uint8Array(8);
+      const writes = PENDING_WRITES_MAX * 2 + 10;
+      // One synchronous loop: without the bound, nothing could be committed before it ends.
+      for (let i = 0; i < writes; i++) store.put(bytes(`burst/${i}`), value);
+      assert.ok(store.isDurable(PENDING_WRITES_MAX), "the first writes were committed inside the loop");
+      assert.equal(store.isDurable(writes), false);
+      await store.flushed();
+      assert.equal(store.get(bytes(`burst/${writes - 1}`))?.length, 8);
+    } finally {
+      await store.close();
     }
   });
 });

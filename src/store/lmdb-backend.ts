@@ -1,11 +1,14 @@
-import { open, type RangeOptions, type RootDatabase, type TransactionFlags } from "lmdb";
+import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import { type Logger, silentLogger } from "../observe/logger.ts";
-import { commitPauseMs } from "./commit-pacing.ts";
+import { type CommitResult, durableTxnFlags } from "./commit-protocol.ts";
 import { prepareDatastore } from "./datastore-layout.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
-import { assertStorableKey, isStorableKey } from "./key-bytes.ts";
-import { type KeySpan, keySpanOf } from "./key-span.ts";
+import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
+import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
+import { LmdbCommitThread } from "./lmdb-commit-thread.ts";
+import { packWrites } from "./packed-writes.ts";
+import { latin1, type PendingWrite, PendingWrites } from "./pending-writes.ts";
 import { assertSynchronousBatch, StoreError, storeClosedError } from "./store-error.ts";
 import { claimInThisProcess, otherReaderPids, releaseInThisProcess } from "./store-ownership.ts";
 
@@ -14,14 +17,6 @@ export interface LmdbBackendOptions {
   path: string;
   /** Receives the store's own lines (component "store"): opening, failed commits. */
   logger?: Logger;
-  /**
-   * How long the write transaction stays open after its first write before the automatic group
-   * commit. 0 (the default) commits at the end of the current event-loop turn (`setImmediate`);
-   * a few milliseconds gather more writes into each fsync at the cost of a longer window of
-   * writes that a crash loses. Under load the commit may wait up to COMMIT_PACING_MAX_MS more
-   * (see commit-pacing.ts).
-   */
-  commitDelayMs?: number;
 }
 
 /** The LMDB-backed store of a node. */
@@ -33,11 +28,19 @@ export interface LmdbBackend extends ExtendedKvBackend {
 }
 
 /**
- * Writes after which the open transaction is committed at once, without waiting for the end of
- * the turn: bounds the memory of dirty pages and the length of the fsync a guest writing in a
- * tight loop would otherwise pile up (100k small writes commit in roughly 20 ms).
+ * Pending writes above which a writer waits (its thread blocks) for the commit in flight instead
+ * of piling up more: bounds the memory a writer faster than the disk can take.
  */
-export const WRITES_PER_COMMIT_MAX = 100_000;
+export const PENDING_WRITES_MAX = 100_000;
+export const PENDING_BYTES_MAX = 64 * 1024 * 1024;
+
+/** First wait before a failed commit is tried again; doubles up to COMMIT_RETRY_MAX_MS. */
+const COMMIT_RETRY_FIRST_MS = 250;
+const COMMIT_RETRY_MAX_MS = 5_000;
+/** While commits keep failing, the store repeats its error line at most this often. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+/** How long one synchronous wait for the commit thread may block (the pending-writes bound). */
+const RELIEF_WAIT_MS = 1_000;
 
 /** Rows read per LMDB cursor pass while a range is iterated (see `rows`). */
 const RANGE_CHUNK_ROWS = 256;
@@ -47,24 +50,20 @@ const RANGE_OFFSET_MAX = 0x7fffffff;
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * lmdb-js's own flags for a synchronous write transaction (see its `putSync`): with overlapping
- * sync, the commit writes and releases the write lock, then fdatasyncs before returning
- * (NO_SYNC_FLUSH | SYNCHRONOUS_COMMIT); without it, a classic LMDB commit that syncs under the lock.
- */
 const OVERLAPPING_SYNC = process.platform !== "win32";
-const WRITE_TXN_FLAGS = (OVERLAPPING_SYNC ? 0x10002 : 0x2) as TransactionFlags;
 
 /**
  * Opens (creating when missing) the datastore at `options.path` and returns its store.
  *
- * Writes go straight into one LMDB write transaction held open on this thread, so every read
- * sees them at once; the transaction is committed, and fsynced before the commit returns, at the
- * end of the event-loop turn of its first write (or `commitDelayMs` later), after
- * WRITES_PER_COMMIT_MAX writes, and by `close()`. Under load a group waits a little longer, at
- * most COMMIT_PACING_MAX_MS after the previous commit (see commit-pacing.ts). `flushed()` joins
- * the open group and resolves once its commit has fsynced: a write is durable once the
- * `flushed()` issued after it resolves, and at the latest one group commit after it was made.
+ * Writes are kept in memory (`PendingWrites`) until they are durable, so every read sees them at
+ * once; groups of them are committed, and fsynced, on a commit thread (`lmdb-commit-thread.ts`),
+ * one group in flight at a time: the writes made while a commit runs form the next group. The
+ * node's thread never writes pages nor waits for the disk, except when more than
+ * PENDING_WRITES_MAX writes (or PENDING_BYTES_MAX bytes) are pending, and at exit.
+ *
+ * A write is durable once `durable(seq)` (or a `flushed()` issued after it) resolves. A commit that
+ * fails (full disk) loses nothing: its writes stay pending and are committed again, with backoff,
+ * until the disk takes them; meanwhile `commitFailure()` says why.
  *
  * @throws StoreError STORE_PATH_NOT_DIRECTORY, STORE_PERMISSION_DENIED, STORE_CORRUPT,
  *   STORE_LOCKED (another process, or another backend of this one, has it open), STORE_OPEN_FAILED.
@@ -75,13 +74,6 @@ const WRITE_TXN_FLAGS = (OVERLAPPING_SYNC ? 0x10002 : 0x2) as TransactionFlags;
  * await store.close();
  */
 export async function openLmdbBackend(options: LmdbBackendOptions): Promise<LmdbBackend> {
-  const commitDelayMs = options.commitDelayMs ?? 0;
-  if (!Number.isFinite(commitDelayMs) || commitDelayMs < 0) {
-    throw new StoreError(
-      "STORE_OPEN_FAILED",
-      `commitDelayMs must be a finite number >= 0, got ${commitDelayMs}`,
-    );
-  }
   const logger = (options.logger ?? silentLogger).child("store");
   const layout = await prepareDatastore(options.path);
   if (!claimInThisProcess(layout.storePath)) {
@@ -90,8 +82,8 @@ export async function openLmdbBackend(options: LmdbBackendOptions): Promise<Lmdb
   try {
     const db = openEnvironment(layout.storePath);
     await assertSoleProcess(db, layout.datastorePath);
-    logger.debug("store opened", { path: layout.datastorePath, commitDelayMs });
-    return new LmdbStore(db, layout.datastorePath, layout.storePath, logger, commitDelayMs);
+    logger.debug("store opened", { path: layout.datastorePath });
+    return new LmdbStore(db, layout.datastorePath, layout.storePath, logger);
   } catch (error) {
     releaseInThisProcess(layout.storePath);
     throw error;
@@ -113,10 +105,10 @@ function openEnvironment(storePath: string): RootDatabase<Uint8Array, Uint8Array
 }
 
 /**
- * Refuses a store another live process has open. LMDB allows that, but this backend holds the
- * write lock for a whole event-loop turn, so two owners would stall each other. A process with
- * the store open holds a slot in LMDB's reader table; lmdb-js cleared the slots of dead
- * processes while opening (`readerCheck`), so a kill -9 leaves nothing behind.
+ * Refuses a store another live process has open: two processes committing to one datastore would
+ * each keep writes the other cannot see. A process with the store open holds a slot in LMDB's
+ * reader table; lmdb-js cleared the slots of dead processes while opening (`readerCheck`), so a
+ * kill -9 leaves nothing behind.
  */
 async function assertSoleProcess(
   db: RootDatabase<Uint8Array, Uint8Array>,
@@ -134,73 +126,67 @@ async function assertSoleProcess(
 
 const EMPTY_PROBE_KEY = Uint8Array.of(0);
 
-/** A pending `flushed()` inside a batch, settled by the commit that follows the batch. */
-interface FlushWaiter {
+/** Someone waiting until every write up to `seq` is durable. */
+interface DurabilityWaiter {
+  readonly seq: number;
   resolve(): void;
   reject(error: StoreError): void;
 }
+
+/** A batch's writes, buffered until it returns: applied at once, or dropped when it throws. */
+type BatchLayer = Map<string, PendingWrite>;
 
 class LmdbStore implements LmdbBackend {
   readonly datastorePath: string;
   readonly storePath: string;
   readonly #db: RootDatabase<Uint8Array, Uint8Array>;
   readonly #logger: Logger;
-  readonly #commitDelayMs: number;
+  readonly #pending = new PendingWrites();
+  readonly #thread: LmdbCommitThread;
+  /** Open batches, innermost last. */
+  readonly #batchLayers: BatchLayer[] = [];
+  /** `flushed()` calls made inside a batch: they cover its writes, so they start when it ends. */
+  #flushesAfterBatch: DurabilityWaiter[] = [];
+  /** Waiting for durability, in increasing `seq`. */
+  #waiters: DurabilityWaiter[] = [];
+  /** The next commit, scheduled (or the retry of a failed one). */
+  #commitTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** Why the last commit failed; undefined while commits succeed. */
+  #failure: StoreError | undefined;
+  #failureLoggedAtMs = Number.NEGATIVE_INFINITY;
+  #retryDelayMs = COMMIT_RETRY_FIRST_MS;
+  /** Called with every commit result (close waits on these). */
+  #resultListeners: ((result: CommitResult) => void)[] = [];
   #closing: Promise<void> | undefined;
-  /** Commits the open write transaction; undefined while none is open. */
-  #commitTxn: ((result: undefined) => unknown) | undefined;
-  /** Aborts the open write transaction (after a failed write). */
-  #abortTxn: ((error: unknown) => unknown) | undefined;
-  #writesInTxn = 0;
-  #batchDepth = 0;
-  /** Set when a write failed inside a batch; the outer transaction is abandoned once it unwinds. */
-  #brokenTxn: StoreError | undefined;
-  /** The pending automatic commit of the open transaction. */
-  #commitTimer: CommitTimer | undefined;
-  /** How long the last commit took, and when it ended (performance.now()), for the pacing. */
-  #lastCommitMs = 0;
-  #lastCommitEndMs = 0;
-  #flushWaiters: FlushWaiter[] = [];
-  /** A lost group of writes that no `flushed()` has reported yet. */
-  #unreportedFailure: StoreError | undefined;
-  /**
-   * What the transaction callback returns to keep the transaction open: lmdb-js commits a
-   * `transactionSync` whose callback returned a thenable when that thenable resolves, so keeping
-   * its resolve function lets this class commit synchronously whenever it chooses.
-   */
-  readonly #holdTxnOpen = {
-    // biome-ignore lint/suspicious/noThenProperty: lmdb-js keeps the transaction open while this thenable is pending
-    then: (commit: (result: undefined) => unknown, abort: (error: unknown) => unknown): void => {
-      this.#commitTxn = commit;
-      this.#abortTxn = abort;
-    },
-  };
 
   constructor(
     db: RootDatabase<Uint8Array, Uint8Array>,
     datastorePath: string,
     storePath: string,
     logger: Logger,
-    commitDelayMs: number,
   ) {
     this.#db = db;
     this.datastorePath = datastorePath;
     this.storePath = storePath;
     this.#logger = logger;
-    this.#commitDelayMs = commitDelayMs;
-    // Ahead of lmdb-js's own exit hook, which closes the environment and would wait forever for
-    // the write lock this open transaction holds.
+    this.#thread = new LmdbCommitThread(storePath, OVERLAPPING_SYNC, (result) => this.#onResult(result));
+    // Ahead of lmdb-js's own exit hook, which closes the environment.
     process.prependListener("exit", this.#commitAtExit);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
     if (this.#closing !== undefined) throw storeClosedError();
-    return isStorableKey(key) ? this.#db.getBinary(key) : undefined;
+    if (!isStorableKey(key)) return undefined;
+    const pending = this.#pendingOf(key);
+    if (pending !== undefined) return pending.value?.slice();
+    return this.#db.getBinary(key);
   }
 
   getView(key: Uint8Array): Uint8Array | undefined {
     if (this.#closing !== undefined) throw storeClosedError();
     if (!isStorableKey(key)) return undefined;
+    const pending = this.#pendingOf(key);
+    if (pending !== undefined) return pending.value ?? undefined;
     const value = this.#db.getBinaryFast(key);
     // lmdb-js reuses one Buffer for every read and patches its `length` to the value's size; a
     // plain Uint8Array view keeps Buffer's non-copying `slice` away from callers.
@@ -209,52 +195,48 @@ class LmdbStore implements LmdbBackend {
 
   has(key: Uint8Array): boolean {
     if (this.#closing !== undefined) throw storeClosedError();
-    return isStorableKey(key) && this.#db.getBinaryFast(key) !== undefined;
+    if (!isStorableKey(key)) return false;
+    const pending = this.#pendingOf(key);
+    if (pending !== undefined) return pending.value !== null;
+    return this.#db.getBinaryFast(key) !== undefined;
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
     if (this.#closing !== undefined) throw storeClosedError();
     assertStorableKey(key);
-    if (this.#commitTxn === undefined) this.#beginTxn();
-    // lmdb-js caches a buffer's native address on its ArrayBuffer; a resizable one can move.
-    const stable = isResizable(value.buffer) ? value.slice() : value;
-    try {
-      this.#db.putSync(key, stable);
-    } catch (error) {
-      throw this.#writeFailed(error);
-    }
-    this.#countWrite();
+    this.#write(key, value.slice());
   }
 
   delete(key: Uint8Array): void {
     if (this.#closing !== undefined) throw storeClosedError();
     if (!isStorableKey(key)) return;
-    if (this.#commitTxn === undefined) this.#beginTxn();
-    try {
-      this.#db.removeSync(key);
-    } catch (error) {
-      throw this.#writeFailed(error);
-    }
-    this.#countWrite();
+    this.#write(key, null);
   }
 
   batch(writes: () => void): void {
     if (this.#closing !== undefined) throw storeClosedError();
-    if (this.#commitTxn === undefined) this.#beginTxn();
-    this.#batchDepth++;
+    this.#batchLayers.push(new Map());
+    let applied = false;
     try {
-      // Nested in the open transaction, lmdb-js runs this as an LMDB child transaction: a throw
-      // aborts exactly the batch's writes and leaves the ones before it in place.
-      this.#db.transactionSync(() => assertSynchronousBatch(writes()));
+      assertSynchronousBatch(writes());
+      applied = true;
     } finally {
-      this.#batchDepth--;
-      const broken = this.#brokenTxn;
-      if (this.#batchDepth === 0 && broken !== undefined) {
-        this.#brokenTxn = undefined;
-        this.#abandonTxn(broken);
+      const layer = this.#batchLayers.pop()!;
+      const parent = this.#batchLayers.at(-1);
+      if (applied && parent !== undefined) {
+        for (const [name, write] of layer) parent.set(name, write);
+      } else if (applied && layer.size > 0) {
+        // One synchronous pass: all of the batch lands in the same commit group, one transaction.
+        for (const write of layer.values()) this.#pending.write(write.name, write.key, write.value);
+        this.#afterWrites();
+      }
+      if (this.#batchLayers.length === 0 && this.#flushesAfterBatch.length > 0) {
+        const flushes = this.#flushesAfterBatch;
+        this.#flushesAfterBatch = [];
+        const seq = this.#pending.writeSeq();
+        for (const waiter of flushes) this.#await({ seq, resolve: waiter.resolve, reject: waiter.reject });
       }
     }
-    if (this.#batchDepth === 0 && this.#writesInTxn >= WRITES_PER_COMMIT_MAX) this.#commit();
   }
 
   range(query: KvSpanQuery): Iterable<KvEntry> {
@@ -262,12 +244,37 @@ class LmdbStore implements LmdbBackend {
     const span = keySpanOf(query);
     const offset = query.offset ?? 0;
     if (span === undefined || offset > RANGE_OFFSET_MAX) return [];
-    return this.#rows(span, offset, query.limit ?? Number.POSITIVE_INFINITY, query.keysOnly === true);
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    const keysOnly = query.keysOnly === true;
+    if (this.#pending.size === 0 && this.#batchLayers.length === 0) {
+      return this.#rows(span, offset, limit, keysOnly);
+    }
+    return this.#mergedRows(span, this.#pendingInSpan(span), offset, limit, keysOnly);
   }
 
-  async flushed(): Promise<void> {
-    if (this.#closing !== undefined) throw storeClosedError();
-    return this.#flush();
+  flushed(): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(storeClosedError());
+    if (this.#batchLayers.length > 0) {
+      return new Promise((resolve, reject) => this.#flushesAfterBatch.push({ seq: 0, resolve, reject }));
+    }
+    return this.durable(this.#pending.writeSeq());
+  }
+
+  lastWriteSeq(): number {
+    return this.#pending.writeSeq();
+  }
+
+  isDurable(seq: number): boolean {
+    return this.#pending.durableSeq() >= seq;
+  }
+
+  durable(seq: number): Promise<void> {
+    if (this.#pending.durableSeq() >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#await({ seq, resolve, reject }));
+  }
+
+  commitFailure(): StoreError | undefined {
+    return this.#failure;
   }
 
   sizeBytes(): number {
@@ -284,33 +291,215 @@ class LmdbStore implements LmdbBackend {
   async #close(): Promise<void> {
     let failure: unknown;
     try {
-      if (this.#batchDepth === 0) this.#commit();
-      await this.#flush();
+      await this.#commitAllForClose();
     } catch (error) {
       failure = error;
     }
+    this.#cancelCommitTimer();
     process.removeListener("exit", this.#commitAtExit);
+    await this.#thread.stop();
     releaseInThisProcess(this.storePath);
     await this.#db.close();
     this.#logger.debug("store closed", { path: this.datastorePath });
     if (failure !== undefined) throw failure;
   }
 
-  /** Waits for the group commit of the open transaction, if any: a flush joins the group. */
-  async #flush(): Promise<void> {
-    if (this.#commitTxn !== undefined) {
-      const settled = new Promise<void>((resolve, reject) => this.#flushWaiters.push({ resolve, reject }));
-      // Someone now waits for this commit: the process must not exit before it runs.
-      this.#commitTimer?.ref();
-      await settled;
-      return;
-    }
-    const failure = this.#unreportedFailure;
-    if (failure !== undefined) {
-      this.#unreportedFailure = undefined;
-      throw failure;
+  /**
+   * Commits everything pending. While commits fail, one more attempt is made at once; if it fails
+   * too, the pending writes are lost (they were never reported durable) and every waiter is told.
+   */
+  async #commitAllForClose(): Promise<void> {
+    const retried = new Set<number>();
+    while (this.#pending.size > 0) {
+      if (this.#pending.inFlight() === undefined) {
+        this.#cancelCommitTimer();
+        this.#commitNow();
+      }
+      const result = await new Promise<CommitResult>((resolve) => {
+        this.#resultListeners.push(resolve);
+        this.#thread.keepAlive(true);
+      });
+      if (result.ok) continue;
+      if (retried.has(result.id) || this.#pending.inFlight() !== undefined) continue;
+      retried.add(result.id);
+      if (retried.size > 1) {
+        const failure = this.#failure!;
+        const lost = this.#pending.size;
+        this.#logger.error(`the store closes with ${lost} writes not saved: ${failure.message}`, {
+          path: this.datastorePath,
+        });
+        this.#rejectWaiters(failure);
+        throw failure;
+      }
     }
   }
+
+  #pendingOf(key: Uint8Array): PendingWrite | undefined {
+    if (this.#pending.size === 0 && this.#batchLayers.length === 0) return undefined;
+    const name = latin1(key);
+    for (let level = this.#batchLayers.length - 1; level >= 0; level--) {
+      const write = this.#batchLayers[level]!.get(name);
+      if (write !== undefined) return write;
+    }
+    return this.#pending.lookup(name);
+  }
+
+  /** Pending and batched writes in the span, newest per key, in key order. */
+  #pendingInSpan(span: KeySpan): PendingWrite[] {
+    const pending = this.#pending.inSpan(span);
+    if (this.#batchLayers.length === 0) return pending;
+    const byName = new Map<string, PendingWrite>();
+    for (const write of pending) byName.set(write.name, write);
+    for (const layer of this.#batchLayers) {
+      for (const [name, write] of layer) if (isInSpan(write.key, span)) byName.set(name, write);
+    }
+    return [...byName.values()].sort((a, b) => compareBytes(a.key, b.key));
+  }
+
+  #write(key: Uint8Array, value: Uint8Array | null): void {
+    const name = latin1(key);
+    const layer = this.#batchLayers.at(-1);
+    if (layer !== undefined) {
+      layer.set(name, { name, key: key.slice(), value, seq: 0 });
+      return;
+    }
+    this.#pending.write(name, key.slice(), value);
+    this.#afterWrites();
+  }
+
+  #afterWrites(): void {
+    if (this.#pending.inFlight() === undefined) this.#scheduleCommit();
+    if (this.#pending.size > PENDING_WRITES_MAX || this.#pending.bytes > PENDING_BYTES_MAX) this.#relieve();
+  }
+
+  /**
+   * Too much is pending: wait (blocking this thread) for the commit in flight, then hand over the
+   * next group, until the pending writes fit again or commits fail.
+   */
+  #relieve(): void {
+    while (
+      (this.#pending.size > PENDING_WRITES_MAX || this.#pending.bytes > PENDING_BYTES_MAX) &&
+      this.#failure === undefined
+    ) {
+      if (this.#pending.inFlight() === undefined) {
+        this.#cancelCommitTimer();
+        this.#commitNow();
+      }
+      if (!this.#thread.waitForResult(RELIEF_WAIT_MS)) return;
+    }
+  }
+
+  #scheduleCommit(): void {
+    if (this.#commitTimer !== undefined || this.#failure !== undefined) return;
+    this.#commitTimer = setImmediate(this.#commitNow);
+    if (this.#waiters.length === 0) this.#commitTimer.unref();
+  }
+
+  #cancelCommitTimer(): void {
+    if (this.#commitTimer === undefined) return;
+    clearImmediate(this.#commitTimer as NodeJS.Immediate);
+    clearTimeout(this.#commitTimer as NodeJS.Timeout);
+    this.#commitTimer = undefined;
+  }
+
+  readonly #commitNow = (): void => {
+    this.#commitTimer = undefined;
+    const group = this.#pending.takeGroup();
+    if (group === undefined) return;
+    try {
+      this.#thread.send(group.id, packWrites(group.writes));
+    } catch (error) {
+      this.#onResult({ id: group.id, ok: false, ms: 0, code: undefined, message: (error as Error).message });
+    }
+  };
+
+  #onResult(result: CommitResult): void {
+    if (result.ok) {
+      // Readers move to the snapshot holding the group before its writes leave the pending set.
+      this.#db.resetReadTxn();
+      const durable = this.#pending.committed(result.id);
+      if (this.#failure !== undefined) {
+        this.#logger.info("datastore commits again: the pending writes are saved", {
+          path: this.datastorePath,
+        });
+        this.#failure = undefined;
+        this.#retryDelayMs = COMMIT_RETRY_FIRST_MS;
+        this.#failureLoggedAtMs = Number.NEGATIVE_INFINITY;
+      }
+      this.#resolveWaiters(durable);
+      if (this.#pending.hasUnsent()) this.#scheduleCommit();
+    } else {
+      this.#pending.failed(result.id);
+      this.#commitFailed(writeFailure(result, this.datastorePath));
+    }
+    const listeners = this.#resultListeners;
+    this.#resultListeners = [];
+    for (const listener of listeners) listener(result);
+    if (this.#waiters.length === 0 && this.#resultListeners.length === 0) this.#thread.keepAlive(false);
+  }
+
+  #commitFailed(failure: StoreError): void {
+    this.#failure = failure;
+    const now = performance.now();
+    if (now - this.#failureLoggedAtMs >= FAILURE_LOG_INTERVAL_MS) {
+      this.#failureLoggedAtMs = now;
+      this.#logger.error(
+        `${failure.message}; ${this.#pending.size} writes are kept in memory and retried, guests' writes fail until then`,
+        { path: this.datastorePath },
+      );
+    }
+    if (this.#closing !== undefined) return;
+    this.#cancelCommitTimer();
+    this.#commitTimer = setTimeout(this.#commitNow, this.#retryDelayMs);
+    if (this.#waiters.length === 0) this.#commitTimer.unref();
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
+  }
+
+  #await(waiter: DurabilityWaiter): void {
+    if (this.#pending.durableSeq() >= waiter.seq) {
+      waiter.resolve();
+      return;
+    }
+    this.#waiters.push(waiter);
+    // Someone waits: the process must not exit before the commit returns.
+    this.#thread.keepAlive(true);
+    this.#commitTimer?.ref();
+  }
+
+  #resolveWaiters(durable: number): void {
+    let settled = 0;
+    while (settled < this.#waiters.length && this.#waiters[settled]!.seq <= durable) {
+      this.#waiters[settled++]!.resolve();
+    }
+    if (settled > 0) this.#waiters = this.#waiters.slice(settled);
+  }
+
+  #rejectWaiters(failure: StoreError): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(failure);
+  }
+
+  /**
+   * `process.exit()` with writes pending: they are committed here, synchronously, as the commit
+   * thread would have (it is still running and holds the write lock at most until its commit
+   * ends). Writes of a batch still open are left out: half a batch is never committed.
+   */
+  readonly #commitAtExit = (): void => {
+    if (this.#pending.size === 0) return;
+    try {
+      this.#db.transactionSync(() => {
+        for (const write of this.#pending.all()) {
+          if (write.value === null) this.#db.removeSync(write.key);
+          else this.#db.putSync(write.key, write.value);
+        }
+      }, durableTxnFlags(OVERLAPPING_SYNC));
+    } catch (error) {
+      process.stderr.write(
+        `nx: error: ${this.#pending.size} writes could not be saved at exit: ${writeFailure(error, this.datastorePath).message}\n`,
+      );
+    }
+  };
 
   /**
    * Reads the span in passes of RANGE_CHUNK_ROWS rows, each from a fresh cursor that is closed
@@ -336,6 +525,48 @@ class LmdbStore implements LmdbBackend {
     }
   }
 
+  /**
+   * The committed rows of the span merged with `pending` (the writes not yet committed when the
+   * listing began, in key order): a pending write replaces the committed row of its key, a
+   * pending delete hides it. Offset and limit apply to the merged rows.
+   */
+  *#mergedRows(
+    span: KeySpan,
+    pending: readonly PendingWrite[],
+    offset: number,
+    limit: number,
+    keysOnly: boolean,
+  ): Generator<KvEntry> {
+    const committed = this.#rows(span, 0, Number.POSITIVE_INFINITY, keysOnly);
+    let next = committed.next();
+    let index = 0;
+    let skip = offset;
+    let remaining = limit;
+    while (remaining > 0) {
+      if (this.#closing !== undefined) throw storeClosedError();
+      const write = pending[index];
+      if (next.done === true && write === undefined) return;
+      const order =
+        next.done === true ? 1 : write === undefined ? -1 : compareBytes(next.value[0], write.key);
+      let row: KvEntry;
+      if (order < 0) {
+        row = next.value as KvEntry;
+        next = committed.next();
+      } else {
+        if (order === 0) next = committed.next();
+        index++;
+        if (write!.value === null) continue;
+        row = [write!.key.slice(), keysOnly ? EMPTY : write!.value.slice()];
+      }
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      remaining--;
+      yield row;
+    }
+  }
+
   #readRows(
     start: Uint8Array | undefined,
     startExclusive: boolean,
@@ -358,142 +589,6 @@ class LmdbStore implements LmdbBackend {
     }
     return rows;
   }
-
-  #beginTxn(): void {
-    try {
-      this.#db.transactionSync(() => this.#holdTxnOpen, WRITE_TXN_FLAGS);
-    } catch (error) {
-      throw writeFailure(error, this.datastorePath);
-    }
-    this.#writesInTxn = 0;
-    this.#commitTimer = scheduleCommit(this.#autoCommit, this.#commitDelayMs);
-  }
-
-  /** `process.exit()` with writes pending: they are committed, as the next group commit would have. */
-  readonly #commitAtExit = (): void => {
-    if (this.#batchDepth === 0) {
-      this.#commit();
-      return;
-    }
-    // process.exit() inside a batch: half a batch must not be committed, and lmdb-js cannot unwind
-    // its nested transactions from here, so each level is aborted natively. The group since the
-    // last commit is lost, as in a crash.
-    const env = (this.#db as unknown as { env: { abortTxn(): void } }).env;
-    for (let level = 0; level <= this.#batchDepth; level++) env.abortTxn();
-    this.#endTxn();
-  };
-
-  readonly #autoCommit = (): void => {
-    this.#commitTimer = undefined;
-    const pauseMs = commitPauseMs({
-      lastCommitMs: this.#lastCommitMs,
-      lastCommitEndMs: this.#lastCommitEndMs,
-      nowMs: performance.now(),
-    });
-    if (pauseMs > 0) {
-      this.#commitTimer = scheduleCommit(this.#pacedCommit, pauseMs);
-      if (this.#flushWaiters.length > 0) this.#commitTimer.ref();
-      return;
-    }
-    this.#commit();
-  };
-
-  readonly #pacedCommit = (): void => {
-    this.#commitTimer = undefined;
-    this.#commit();
-  };
-
-  #countWrite(): void {
-    if (++this.#writesInTxn >= WRITES_PER_COMMIT_MAX && this.#batchDepth === 0) this.#commit();
-  }
-
-  #commit(): void {
-    const commitTxn = this.#commitTxn;
-    if (commitTxn === undefined) return;
-    this.#endTxn();
-    const startMs = performance.now();
-    try {
-      commitTxn(undefined);
-    } catch (error) {
-      this.#groupLost(writeFailure(error, this.datastorePath));
-      return;
-    } finally {
-      this.#lastCommitEndMs = performance.now();
-      this.#lastCommitMs = this.#lastCommitEndMs - startMs;
-    }
-    this.#settleFlushWaiters();
-  }
-
-  /**
-   * A write failed inside LMDB: its transaction is unusable, so the whole group is lost. Inside a
-   * batch the batch unwinds first (lmdb-js aborts its child transaction), then `batch` abandons
-   * the outer one.
-   */
-  #writeFailed(error: unknown): StoreError {
-    const failure = writeFailure(error, this.datastorePath);
-    if (this.#batchDepth > 0) this.#brokenTxn ??= failure;
-    else this.#abandonTxn(failure);
-    return failure;
-  }
-
-  #abandonTxn(failure: StoreError): void {
-    const abortTxn = this.#abortTxn;
-    this.#endTxn();
-    try {
-      abortTxn?.(failure);
-    } catch {
-      // lmdb-js rethrows the reason it was handed once it has aborted: nothing further to do.
-    }
-    this.#groupLost(failure);
-  }
-
-  #endTxn(): void {
-    this.#commitTxn = undefined;
-    this.#abortTxn = undefined;
-    this.#commitTimer?.cancel();
-    this.#commitTimer = undefined;
-  }
-
-  #groupLost(failure: StoreError): void {
-    this.#logger.error("a group of writes was lost", { path: this.datastorePath, error: failure.message });
-    this.#unreportedFailure = failure;
-    this.#settleFlushWaiters();
-  }
-
-  #settleFlushWaiters(): void {
-    if (this.#flushWaiters.length === 0) return;
-    const waiters = this.#flushWaiters;
-    this.#flushWaiters = [];
-    const failure = this.#unreportedFailure;
-    this.#unreportedFailure = undefined;
-    for (const waiter of waiters) {
-      if (failure === undefined) waiter.resolve();
-      else waiter.reject(failure);
-    }
-  }
-}
-
-/** A scheduled automatic commit: unreferenced until a `flushed()` waits for it. */
-interface CommitTimer {
-  ref(): void;
-  cancel(): void;
-}
-
-/**
- * Runs `commit` after `delayMs`, or at the end of the current turn when 0. Unreferenced: a process
- * with nothing else to do may exit at once, the exit hook commits.
- */
-function scheduleCommit(commit: () => void, delayMs: number): CommitTimer {
-  const handle = delayMs > 0 ? setTimeout(commit, delayMs).unref() : setImmediate(commit).unref();
-  return {
-    ref: () => handle.ref(),
-    cancel: () =>
-      delayMs > 0 ? clearTimeout(handle as NodeJS.Timeout) : clearImmediate(handle as NodeJS.Immediate),
-  };
-}
-
-function isResizable(buffer: ArrayBufferLike): boolean {
-  return (buffer as ArrayBuffer).resizable === true || (buffer as SharedArrayBuffer).growable === true;
 }
 
 /** lmdb-js errors carry the errno (positive) or LMDB's own code (-30799..-30780) as `code`. */

@@ -2,6 +2,7 @@ import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
 import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
+import { latin1 } from "./pending-writes.ts";
 import { assertSynchronousBatch, storeClosedError } from "./store-error.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -31,6 +32,7 @@ class MemoryBackend implements ExtendedKvBackend {
   readonly #keys: Uint8Array[] = [];
   readonly #values = new Map<string, Uint8Array>();
   #sizeBytes = 0;
+  #writeSeq = 0;
   #closed = false;
   /** One undo log per open batch, innermost last. */
   readonly #undoLogs: UndoRecord[][] = [];
@@ -90,6 +92,21 @@ class MemoryBackend implements ExtendedKvBackend {
     this.#assertOpen();
   }
 
+  lastWriteSeq(): number {
+    return this.#writeSeq;
+  }
+
+  /** Nothing is persisted: every write counts as durable at once. */
+  isDurable(): boolean {
+    return true;
+  }
+
+  async durable(): Promise<void> {}
+
+  commitFailure(): undefined {
+    return undefined;
+  }
+
   sizeBytes(): number {
     this.#assertOpen();
     return this.#sizeBytes;
@@ -119,6 +136,7 @@ class MemoryBackend implements ExtendedKvBackend {
   }
 
   #write(key: Uint8Array, value: Uint8Array | undefined): void {
+    this.#writeSeq++;
     const undoLog = this.#undoLogs.at(-1);
     if (undoLog !== undefined) undoLog.push({ key, previous: this.#values.get(latin1(key)) });
     this.#apply(key, value);
@@ -156,8 +174,4 @@ class MemoryBackend implements ExtendedKvBackend {
   #assertOpen(): void {
     if (this.#closed) throw storeClosedError();
   }
-}
-
-function latin1(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
 }

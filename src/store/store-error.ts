@@ -57,3 +57,12 @@ export function assertSynchronousBatch(callbackResult: unknown): void {
     );
   }
 }
+
+/**
+ * While a store cannot commit (a full disk), new writes from guests and peers are refused with
+ * the reason (the ABI answers -3) rather than piled up in memory behind those already waiting.
+ */
+export function refuseWhileCommitsFail(store: { commitFailure(): StoreError | undefined }): void {
+  const failure = store.commitFailure();
+  if (failure !== undefined) throw failure;
+}

@@ -28,6 +28,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "/data/a", toml: '"/data/a"' },
     { text: "/data/b", toml: '"/data/b"' },
   ],
+  "storage.durability": [
+    { text: "group", toml: '"group"' },
+    { text: "relaxed", toml: '"relaxed"' },
+  ],
   "network.listen": [
     { text: "127.0.0.1:9001", toml: '"127.0.0.1:9001"' },
     { text: "[::1]:9002", toml: '"[::1]:9002"' },
@@ -277,7 +281,7 @@ describe("resolveConfig (reads the file)", () => {
   test("without a file: defaults, normalized", async () => {
     const { config, sources } = await resolveConfig({ env: {} });
     assert.deepEqual(config, {
-      storage: { datastorePath: "./nx-data" },
+      storage: { datastorePath: "./nx-data", durability: "group" },
       network: { listen: undefined, peers: [], serializationFormat: "msgpack" },
       tls: { cert: undefined, key: undefined, ca: undefined, allowedPeers: [], insecure: false },
       limits: {

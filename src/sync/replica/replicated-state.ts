@@ -17,7 +17,8 @@ import type { VersionVector } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
-import type { KvBackend } from "../../store/kv-backend.ts";
+import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
+import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
@@ -69,7 +70,7 @@ export interface ReplicaSyncHooks {
 }
 
 export interface ReplicatedStateOptions extends ReplicaSyncHooks {
-  backend: KvBackend;
+  backend: ExtendedKvBackend;
   /** This node's id: certificate-derived with TLS, else from `loadOrCreateNodeId`. */
   nodeId: NodeId;
   /** Physical wall clock in Unix ms for the HLC (default Date.now). */
@@ -136,7 +137,7 @@ interface ObjectEntry {
  * const fresh = replica.applyRemote(opsFromPeer); // relay `fresh`
  */
 export class ReplicatedState implements CrdtHost {
-  readonly #backend: KvBackend;
+  readonly #backend: ExtendedKvBackend;
   readonly #nodeId: NodeId;
   readonly #logger: Logger;
   readonly #clock: HybridClock;
@@ -297,6 +298,12 @@ export class ReplicatedState implements CrdtHost {
    */
   applyRemote(ops: readonly Op[]): readonly Op[] {
     this.#assertOpen();
+    if (this.#backend.commitFailure() !== undefined) {
+      // The store cannot commit (a full disk): take nothing more in. Not marked seen, so the
+      // ops come again through anti-entropy once commits succeed.
+      this.#remoteDeferred += ops.length;
+      return [];
+    }
     const fresh: Op[] = [];
     for (const op of ops) {
       if (this.#seen.has(op.origin, op.id.seq)) {
@@ -450,6 +457,8 @@ export class ReplicatedState implements CrdtHost {
 
   #local<K extends OpKind>(family: CrdtFamily, key: string, kind: K): Op<K> {
     this.#assertOpen();
+    // While the store cannot commit, a guest's CRDT write is refused (the ABI answers -3).
+    refuseWhileCommitsFail(this.#backend);
     const entry = this.#entry(family, key);
     const amendKey = amendKeyOf(key, kind);
     const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);

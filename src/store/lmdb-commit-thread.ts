@@ -1,0 +1,127 @@
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import type { CommitRequest, CommitResult, CommitWorkerData } from "./commit-protocol.ts";
+
+/**
+ * The node-side handle of the commit worker (`lmdb-commit-worker.ts`): sends packed groups, hands
+ * results to `onResult`, and can wait for a result synchronously when the node must not go on
+ * (the pending-writes bound, process exit). Unreferenced: a node with nothing else to do exits,
+ * and the store's exit hook commits what is still pending.
+ *
+ * A worker that dies (it should not: every LMDB error is caught and returned) fails the group in
+ * flight with its error, and the next `send` starts a new worker.
+ */
+export class LmdbCommitThread {
+  readonly #storePath: string;
+  readonly #overlappingSync: boolean;
+  readonly #onResult: (result: CommitResult) => void;
+  #worker: Worker | undefined;
+  #port: MessagePort | undefined;
+  #signal = new Int32Array(new SharedArrayBuffer(4));
+  #inFlight: number | undefined;
+  #keepAlive = false;
+
+  constructor(storePath: string, overlappingSync: boolean, onResult: (result: CommitResult) => void) {
+    this.#storePath = storePath;
+    this.#overlappingSync = overlappingSync;
+    this.#onResult = onResult;
+  }
+
+  /** Hands a packed group to the worker (the buffer is transferred). One at a time. */
+  send(id: number, packed: ArrayBuffer): void {
+    if (this.#inFlight !== undefined) throw new Error(`commit ${this.#inFlight} is still in flight`);
+    const port = this.#port ?? this.#start();
+    this.#inFlight = id;
+    const request: CommitRequest = { id, packed };
+    port.postMessage(request, [packed]);
+  }
+
+  /**
+   * Blocks this thread until the commit in flight has a result (or `timeoutMs` passed), and
+   * delivers it to `onResult` before returning. True when a result was delivered.
+   */
+  waitForResult(timeoutMs: number): boolean {
+    const port = this.#port;
+    if (this.#inFlight === undefined || port === undefined) return false;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.#signal, 0);
+      const received = receiveMessageOnPort(port);
+      if (received !== undefined) {
+        this.#deliver(received.message as CommitResult);
+        return true;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0 || this.#worker === undefined) return false;
+      Atomics.wait(this.#signal, 0, seen, left);
+    }
+  }
+
+  /**
+   * While true, the process stays alive until the commit in flight returns (someone waits for
+   * it); otherwise the thread does not keep the process alive.
+   */
+  keepAlive(on: boolean): void {
+    this.#keepAlive = on;
+    if (on) this.#port?.ref();
+    else this.#port?.unref();
+  }
+
+  /** Ends the worker (after the commit in flight, if any, has returned its result). */
+  async stop(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#port?.close();
+    this.#port = undefined;
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  #start(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    const data: CommitWorkerData = {
+      storePath: this.#storePath,
+      overlappingSync: this.#overlappingSync,
+      port: port2,
+      signal: this.#signal,
+    };
+    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    worker.unref();
+    // Listening refs the port: unref it after, unless someone waits for a commit.
+    port1.on("message", (result: CommitResult) => this.#deliver(result));
+    if (!this.#keepAlive) port1.unref();
+    const died = (error: unknown): void => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#port = undefined;
+      port1.close();
+      const id = this.#inFlight;
+      if (id === undefined) return;
+      this.#deliver({
+        id,
+        ok: false,
+        ms: 0,
+        code: undefined,
+        message: `the commit thread stopped: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    };
+    worker.on("error", died);
+    worker.on("exit", (code) => died(new Error(`exit code ${code}`)));
+    this.#worker = worker;
+    this.#port = port1;
+    return port1;
+  }
+
+  #deliver(result: CommitResult): void {
+    if (result.id !== this.#inFlight) return;
+    this.#inFlight = undefined;
+    this.#onResult(result);
+  }
+}
+
+/**
+ * The worker's module: next to this file when Node runs the sources, and an entry of its own
+ * beside the chunks when the CLI runs from its bundle (scripts/build-cli.ts).
+ */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./lmdb-commit-worker.ts" : "./lmdb-commit-worker.js",
+  import.meta.url,
+);

@@ -1,0 +1,106 @@
+/**
+ * The write path's promise to guests, against real `nx` processes killed with SIGKILL: under the
+ * default durability ("group"), a line a guest logs after a write leaves the node only once that
+ * write is on disk. So whatever count the guest was seen to log, the store holds at least that
+ * count after kill -9 at any moment: with the guest writing in a tight loop, and with it sleeping
+ * 1 ms between bursts (it wakes while commits are under way).
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
+import { guestPath, type NxProcess, startNx, tempDir } from "./helpers/nx-process.ts";
+
+const WRITER = guestPath("ack_writer");
+const RUNS_PER_MODE = 6;
+const KEY = new TextEncoder().encode("ack/count");
+
+const cleanups: (() => void)[] = [];
+const running = new Set<NxProcess>();
+after(() => {
+  for (const nx of running) nx.child.kill("SIGKILL");
+  for (const cleanup of cleanups) cleanup();
+});
+
+/** A seeded 32-bit generator: the same kill points in every run of the suite. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+function loggedAcks(nx: NxProcess): number[] {
+  return [...nx.stderr().matchAll(/\back (\d+)/g)].map((match) => Number(match[1]));
+}
+
+/** Resolves once the guest has logged `count` acknowledgements (fails if it exits first, or after 30 s). */
+function ackLines(nx: NxProcess, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no ${count} acks within 30 s:\n${nx.stderr()}`)), 30_000);
+    const check = (): void => {
+      if (loggedAcks(nx).length >= count) done();
+    };
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      nx.child.stderr!.off("data", check);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    nx.child.stderr!.on("data", check);
+    void nx.exited.then(() => done(new Error(`nx exited before ${count} acks:\n${nx.stderr()}`)));
+    check();
+  });
+}
+
+async function killAfterAcks(seed: number, sleepEvery: number): Promise<{ logged: number; stored: number }> {
+  const dir = tempDir("nx-guest-durability-");
+  cleanups.push(dir.remove);
+  const random = seeded(seed);
+  const nx = startNx(["run", WRITER, "--datastore-path", dir.path], {
+    NX_WRITES: "50000000",
+    NX_SEED: String(seed),
+    NX_LOG_ONE_IN: String(500 + Math.floor(random() * 5000)),
+    NX_SLEEP_EVERY: String(sleepEvery),
+  });
+  running.add(nx);
+  try {
+    // Kill after a seeded number of acknowledgements: somewhere in the first second or so.
+    const acks = 1 + Math.floor(random() * 25);
+    await ackLines(nx, acks);
+    nx.child.kill("SIGKILL");
+    const { signal } = await nx.exited;
+    assert.equal(signal, "SIGKILL", "the guest was still running when killed");
+  } finally {
+    running.delete(nx);
+  }
+  const logged = Math.max(...loggedAcks(nx));
+  const store = await openLmdbBackend({ path: dir.path });
+  try {
+    const value = store.get(KEY);
+    return { logged, stored: value === undefined ? 0 : Number(new TextDecoder().decode(value)) };
+  } finally {
+    await store.close();
+  }
+}
+
+describe("a guest's acknowledged writes survive kill -9", { timeout: 300_000 }, () => {
+  for (const [mode, sleepEvery] of [
+    ["writing in a tight loop", 0],
+    ["sleeping 1 ms after every 500 writes", 500],
+  ] as const) {
+    it(`holds every logged count: ${mode}, ${RUNS_PER_MODE} seeds`, async () => {
+      for (let run = 0; run < RUNS_PER_MODE; run++) {
+        const seed = 1 + run * 7919 + sleepEvery;
+        const { logged, stored } = await killAfterAcks(seed, sleepEvery);
+        assert.ok(logged > 0);
+        assert.ok(
+          stored >= logged,
+          `seed ${seed}: the guest logged ack ${logged}, the store holds ${stored}`,
+        );
+      }
+    });
+  }
+});
