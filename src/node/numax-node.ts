@@ -65,7 +65,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       ]);
       const opened = await openLmdbBackend({
         path: config.storage.datastorePath,
-        logger: logger.child("store"),
+        logger,
       });
       backend = opened;
       closers.push(() => opened.close());

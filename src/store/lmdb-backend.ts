@@ -444,7 +444,7 @@ class LmdbStore implements LmdbBackend {
     if (now - this.#failureLoggedAtMs >= FAILURE_LOG_INTERVAL_MS) {
       this.#failureLoggedAtMs = now;
       this.#logger.error(
-        `${failure.message}; ${this.#pending.size} writes are kept in memory and retried, guests' writes fail until then`,
+        `${failure.message}; ${this.#pending.size} writes wait in memory and are retried until the disk takes them; guests' writes answer -3 meanwhile`,
         { path: this.datastorePath },
       );
     }
@@ -644,14 +644,14 @@ function writeFailure(error: unknown, datastorePath: string): StoreError {
   if (code === ENOSPC || code === EFBIG || code === EDQUOT) {
     return new StoreError(
       "STORE_DISK_FULL",
-      `datastore ${datastorePath} is full (${(error as Error).message}): the writes since the last commit were not saved; free space and retry`,
+      `datastore ${datastorePath} is full (${(error as Error).message}): free space`,
       { cause: error },
     );
   }
-  const hint = code === EIO ? " (a full disk shows up this way: check free space)" : "";
+  const hint = code === EIO ? ": a full disk shows up this way, check free space" : "";
   return new StoreError(
     "STORE_WRITE_FAILED",
-    `writing datastore ${datastorePath} failed (${(error as Error).message}${hint}): the writes since the last commit were not saved`,
+    `writing datastore ${datastorePath} failed (${(error as Error).message})${hint}`,
     { cause: error },
   );
 }

@@ -18,9 +18,9 @@ export type StoreErrorCode =
   | "STORE_KEY_INVALID"
   /** `batch` was handed an async callback; a batch must issue its writes synchronously. */
   | "STORE_BATCH_ASYNC"
-  /** The disk (or the file-size limit) is full: the writes of the failed commit were not saved. */
+  /** The disk (or the file-size limit) is full: commits fail; their writes wait in memory and are retried. */
   | "STORE_DISK_FULL"
-  /** A write or commit failed for another reason: the writes since the last commit were not saved (see `cause`). */
+  /** A commit failed for another reason (see `cause`); its writes wait in memory and are retried. */
   | "STORE_WRITE_FAILED"
   /** A guest touched a key or listing prefix in the runtime's namespace (`__nx/`). */
   | "STORE_RESERVED_KEY";

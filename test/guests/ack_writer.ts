@@ -1,10 +1,16 @@
-// Test guest for the write-path durability tests: writes its running count under "ack/count" in a
-// tight loop, NX_WRITES times (default 2 000 000), and logs "ack <count>" at random points (about
-// one write in NX_LOG_ONE_IN, default 5 000; seeded by NX_SEED). With NX_SLEEP_EVERY = n > 0 it
-// sleeps 1 ms (a receive with a timeout) after every n writes, so it wakes while commits run.
-// A logged count is an acknowledgement: the store must hold at least that count after kill -9.
+// Test guest for the write-path durability tests. Writes NX_WRITES times (default 2 000 000) in a
+// tight loop and logs "ack <count>" at random points (about one write in NX_LOG_ONE_IN, default
+// 5 000; seeded by NX_SEED). A logged count is an acknowledgement: after kill -9 the store must
+// hold at least that count.
+// - By default every write stores the running count under "ack/count".
+// - NX_VALUE_BYTES = b > 0: write n stores b bytes under "fill/<n>" instead (then "ack/count"),
+//   which fills a disk.
+// - NX_SLEEP_EVERY = s > 0: sleep 1 ms (a receive with a timeout) after every s writes, so the
+//   guest wakes while commits run.
+// - A refused write (a full disk) logs "refused <n>" once, then is retried every 10 ms; the first
+//   success after that logs "resumed <n>". The end logs "done <writes>".
 
-import { db, log, proc, system } from "../../sdk/assemblyscript/assembly";
+import { db, log, OnError, onError, proc, system } from "../../sdk/assemblyscript/assembly";
 
 function envU64(name: string, fallback: u64): u64 {
   const text = system.env(name);
@@ -20,15 +26,30 @@ function nextRandom(): u64 {
   return rng * 0x2545f4914f6cdd1d;
 }
 
+let fillValue = new Uint8Array(0);
+
+function write(n: u64): bool {
+  if (fillValue.length > 0) {
+    store<u64>(fillValue.dataStart, n);
+    if (!db.set(`fill/${n}`, fillValue)) return false;
+  }
+  return db.set("ack/count", n.toString());
+}
+
 export function run(): void {
+  onError(OnError.Return);
   const writes = envU64("NX_WRITES", 2_000_000);
   const logOneIn = max<u64>(envU64("NX_LOG_ONE_IN", 5_000), 1);
   const sleepEvery = envU64("NX_SLEEP_EVERY", 0);
+  const valueBytes = envU64("NX_VALUE_BYTES", 0);
+  if (valueBytes > 0) fillValue = new Uint8Array(<i32>max<u64>(valueBytes, 8)).fill(0x5a);
   rng = envU64("NX_SEED", 1) | 1;
   for (let n: u64 = 1; n <= writes; n++) {
-    if (!db.set("ack/count", n.toString())) {
-      log.error(`write ${n} failed`);
-      return;
+    if (!write(n)) {
+      log.warn(`refused ${n}`);
+      do proc.receive(10);
+      while (!write(n));
+      log.info(`resumed ${n}`);
     }
     if (nextRandom() % logOneIn == 0) log.info(`ack ${n}`);
     if (sleepEvery > 0 && n % sleepEvery == 0) proc.receive(1);
