@@ -61,7 +61,6 @@ async function killAfterAcks(seed: number, sleepEvery: number): Promise<{ logged
   const random = seeded(seed);
   const nx = startNx(["run", WRITER, "--datastore-path", dir.path], {
     NX_WRITES: "50000000",
-    NX_SEED: String(seed),
     NX_LOG_ONE_IN: String(500 + Math.floor(random() * 5000)),
     NX_SLEEP_EVERY: String(sleepEvery),
   });

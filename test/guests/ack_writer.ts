@@ -1,6 +1,6 @@
 // Test guest for the write-path durability tests. Writes NX_WRITES times (default 2 000 000) in a
 // tight loop and logs "ack <count>" at random points (about one write in NX_LOG_ONE_IN, default
-// 5 000; seeded by NX_SEED). A logged count is an acknowledgement: after kill -9 the store must
+// 5 000). A logged count is an acknowledgement: after kill -9 the store must
 // hold at least that count.
 // - By default every write stores the running count under "ack/count".
 // - NX_VALUE_BYTES = b > 0: write n stores b bytes under "fill/<n>" instead (then "ack/count"),
@@ -10,20 +10,11 @@
 // - A refused write (a full disk) logs "refused <n>" once, then is retried every 10 ms; the first
 //   success after that logs "resumed <n>". The end logs "done <writes>".
 
-import { db, log, OnError, onError, proc, system } from "../../sdk/assemblyscript/assembly";
+import { crypto, db, log, OnError, onError, proc, system } from "../../sdk/assemblyscript/assembly";
 
 function envU64(name: string, fallback: u64): u64 {
   const text = system.env(name);
   return text === null ? fallback : U64.parseInt(text);
-}
-
-let rng: u64 = 1;
-
-function nextRandom(): u64 {
-  rng ^= rng >> 12;
-  rng ^= rng << 25;
-  rng ^= rng >> 27;
-  return rng * 0x2545f4914f6cdd1d;
 }
 
 let fillValue = new Uint8Array(0);
@@ -43,7 +34,6 @@ export function run(): void {
   const sleepEvery = envU64("NX_SLEEP_EVERY", 0);
   const valueBytes = envU64("NX_VALUE_BYTES", 0);
   if (valueBytes > 0) fillValue = new Uint8Array(<i32>max<u64>(valueBytes, 8)).fill(0x5a);
-  rng = envU64("NX_SEED", 1) | 1;
   for (let n: u64 = 1; n <= writes; n++) {
     if (!write(n)) {
       log.warn(`refused ${n}`);
@@ -51,7 +41,7 @@ export function run(): void {
       while (!write(n));
       log.info(`resumed ${n}`);
     }
-    if (nextRandom() % logOneIn == 0) log.info(`ack ${n}`);
+    if (crypto.randomU64() % logOneIn == 0) log.info(`ack ${n}`);
     if (sleepEvery > 0 && n % sleepEvery == 0) proc.receive(1);
   }
   log.info(`done ${writes}`);
