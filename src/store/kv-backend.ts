@@ -47,9 +47,9 @@ export interface KvBackend {
    */
   range(query: KvRangeQuery): Iterable<KvEntry>;
   /**
-   * Resolves when every write issued before this call is durable. Rejects with a StoreError
-   * (STORE_DISK_FULL, STORE_WRITE_FAILED) when some of those writes were lost instead; each such
-   * loss is reported to one `flushed()` only.
+   * Resolves when every write issued before this call is durable. A failed commit does not
+   * reject it (the LMDB backend keeps the writes and retries them); it rejects with a StoreError
+   * only when the store closed without saving those writes.
    */
   flushed(): Promise<void>;
   /** Approximate bytes used on disk (or in memory). */
