@@ -20,7 +20,7 @@ export {
   type KernelOptions,
   REDUCTION_BUDGET_DEFAULT,
 } from "./kernel-options.ts";
-export { copyMessage, PLAIN_COPY_DEPTH_MAX } from "./message-copy.ts";
+export { copyMessage, MESSAGE_DEPTH_MAX } from "./message-copy.ts";
 export { formatPid, isPid, KERNEL_PID, type Pid, type Ref, type TimerRef } from "./pid.ts";
 export type { ProcessBackend } from "./process-backend.ts";
 export {

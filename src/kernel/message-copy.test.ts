@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { KernelError } from "./kernel-error.ts";
-import { copyMessage, PLAIN_COPY_DEPTH_MAX } from "./message-copy.ts";
+import { copyMessage, MESSAGE_DEPTH_MAX } from "./message-copy.ts";
 
 const RUNS = Number(process.env.NX_PROPERTY_RUNS ?? 200);
 const SEED = Number(process.env.NX_PROPERTY_SEED ?? 7);
@@ -27,6 +27,28 @@ const message = fc.letrec((tie) => ({
       .map((entries) => new Map(entries)),
   ),
 })).value;
+
+/** Ways to nest one level: plain object, array, Map, Set, class instance (the last three go through structuredClone). */
+class Box {
+  readonly inner: unknown;
+  constructor(inner: unknown) {
+    this.inner = inner;
+  }
+}
+const NESTINGS: ReadonlyArray<(inner: unknown) => object> = [
+  (inner) => ({ next: inner }),
+  (inner) => [inner],
+  (inner) => new Map([["next", inner]]),
+  (inner) => new Set([inner]),
+  (inner) => new Box(inner),
+];
+
+/** `levels` containers nested inside one another around a string. */
+function nested(levels: number, wrap: (inner: unknown) => object): object {
+  let value: unknown = "bottom";
+  for (let i = 0; i < levels; i++) value = wrap(value);
+  return value as object;
+}
 
 describe("copyMessage", () => {
   it("gives the same value structuredClone gives, for plain data and the types it hands over", () => {
@@ -67,15 +89,49 @@ describe("copyMessage", () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
-  it("copies cycles and very deep data through structuredClone", () => {
+  it("copies cycles through structuredClone, keeping them cycles", () => {
     const cyclic: Record<string, unknown> = { name: "loop" };
     cyclic.self = cyclic;
     const copy = copyMessage(cyclic) as Record<string, unknown>;
     assert.equal(copy.self, copy);
     assert.notEqual(copy, cyclic);
-    let deep: unknown = "bottom";
-    for (let i = 0; i < PLAIN_COPY_DEPTH_MAX * 2; i++) deep = { next: deep };
-    assert.deepStrictEqual(copyMessage(deep), deep);
+    const ring = new Map<string, unknown>();
+    ring.set("me", ring);
+    const ringCopy = copyMessage(ring) as Map<string, unknown>;
+    assert.equal(ringCopy.get("me"), ringCopy);
+  });
+
+  it("copies data nested exactly MESSAGE_DEPTH_MAX deep, in every shape", () => {
+    for (const wrap of NESTINGS) {
+      const value = nested(MESSAGE_DEPTH_MAX, wrap);
+      assert.deepStrictEqual(copyMessage(value), structuredClone(value));
+    }
+  });
+
+  it("refuses data nested deeper than MESSAGE_DEPTH_MAX with KERNEL_MESSAGE_TOO_DEEP, in every shape", () => {
+    const cyclicAndDeep: Record<string, unknown> = { deep: nested(MESSAGE_DEPTH_MAX + 1, NESTINGS[0]) };
+    cyclicAndDeep.self = cyclicAndDeep;
+    for (const value of [...NESTINGS.map((wrap) => nested(MESSAGE_DEPTH_MAX + 1, wrap)), cyclicAndDeep]) {
+      assert.throws(
+        () => copyMessage(value),
+        (error: unknown) =>
+          error instanceof KernelError &&
+          error.code === "KERNEL_MESSAGE_TOO_DEEP" &&
+          error.message.includes(String(MESSAGE_DEPTH_MAX)) &&
+          !error.message.includes("\n"),
+      );
+    }
+  });
+
+  it("checks the depth of shared sub-values in linear time", () => {
+    // Each level holds the next twice: 2^60 paths, 60 distinct objects.
+    let shared: unknown = new Map([["leaf", 1]]);
+    for (let i = 0; i < 59; i++)
+      shared = new Map([
+        ["a", shared],
+        ["b", shared],
+      ]);
+    assert.ok(copyMessage(shared) instanceof Map);
   });
 
   it("refuses functions and symbols with one clear error", () => {
