@@ -18,6 +18,7 @@ export { KernelError, type KernelErrorCode } from "./kernel-error.ts";
 export {
   IO_YIELD_EVERY_REDUCTIONS_DEFAULT,
   type KernelOptions,
+  MAILBOX_CAPACITY_DEFAULT,
   REDUCTION_BUDGET_DEFAULT,
 } from "./kernel-options.ts";
 export { copyMessage, MESSAGE_DEPTH_MAX } from "./message-copy.ts";

@@ -7,6 +7,7 @@ import { KernelError } from "./kernel-error.ts";
 import {
   IO_YIELD_EVERY_REDUCTIONS_DEFAULT,
   type KernelOptions,
+  MAILBOX_CAPACITY_DEFAULT,
   REDUCTION_BUDGET_DEFAULT,
 } from "./kernel-options.ts";
 import { Mailbox, NO_MESSAGE } from "./mailbox.ts";
@@ -88,6 +89,8 @@ export class KernelCore implements Kernel {
   readonly clock: KernelClock;
   readonly logger: Logger;
   readonly budget: number;
+  /** Default mailbox bound of processes spawned without their own (KernelOptions.mailboxCapacity). */
+  readonly mailboxCapacity: number;
   private readonly table = new Map<Pid, Process>();
   private readonly registry = new Map<string, Process>();
   private readonly scheduler: Scheduler<Process>;
@@ -107,6 +110,10 @@ export class KernelCore implements Kernel {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.budget = positiveInteger(options.reductionBudget ?? REDUCTION_BUDGET_DEFAULT, "reductionBudget");
+    this.mailboxCapacity = positiveInteger(
+      options.mailboxCapacity ?? MAILBOX_CAPACITY_DEFAULT,
+      "mailboxCapacity",
+    );
     const ioYieldEvery = positiveInteger(
       options.ioYieldEveryReductions ?? IO_YIELD_EVERY_REDUCTIONS_DEFAULT,
       "ioYieldEveryReductions",

@@ -17,7 +17,15 @@ export interface KernelOptions {
    * being served under load. Default 20 000 (about 1 ms at full speed).
    */
   readonly ioYieldEveryReductions?: number;
+  /**
+   * User messages a mailbox holds before further ones are shed (counted, never EXIT or DOWN),
+   * for every process spawned without its own `mailboxCapacity`. Default 100 000: far above what
+   * a process that keeps up ever holds, low enough that a receiver that stopped taking messages
+   * costs tens of MB, not the node.
+   */
+  readonly mailboxCapacity?: number;
 }
 
 export const REDUCTION_BUDGET_DEFAULT = 1_000;
 export const IO_YIELD_EVERY_REDUCTIONS_DEFAULT = 20_000;
+export const MAILBOX_CAPACITY_DEFAULT = 100_000;

@@ -18,7 +18,7 @@ export class Mailbox {
   private systemCount = 0;
   /** User messages refused because the mailbox was full. */
   dropped = 0;
-  /** The most user messages held at once; Infinity for unbounded. */
+  /** The most user messages held at once. */
   readonly capacity: number;
 
   constructor(capacity: number) {

@@ -45,7 +45,7 @@ export interface SpawnOptions {
   /**
    * Bounds the mailbox to this many user messages (a positive integer). Further user messages
    * are shed and counted (`droppedMessages` in introspection); EXIT and DOWN messages are never
-   * shed. Default: unbounded.
+   * shed. Default: the kernel's `mailboxCapacity` (MAILBOX_CAPACITY_DEFAULT, 100 000).
    */
   readonly mailboxCapacity?: number;
   /** Starts the process already trapping exits (no window where a link signal could kill it). */

@@ -87,7 +87,7 @@ export class Process implements ProcessContext {
     this.body = body;
     this.backend = backend;
     this.label = options?.label;
-    this.mailboxCapacity = options?.mailboxCapacity ?? Number.POSITIVE_INFINITY;
+    this.mailboxCapacity = options?.mailboxCapacity ?? core.mailboxCapacity;
     this.trapping = options?.trapExit === true;
     this.budget = core.budget;
   }

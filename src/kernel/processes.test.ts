@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createKernel, type Kernel } from "./kernel.ts";
 import { KernelError } from "./kernel-error.ts";
+import { MAILBOX_CAPACITY_DEFAULT } from "./kernel-options.ts";
 import { KERNEL_PID, type Pid } from "./pid.ts";
-import { type ProcessContext, TIMEOUT } from "./process-context.ts";
+import { type ProcessContext, type SpawnOptions, TIMEOUT } from "./process-context.ts";
 import { isProcessExit, ProcessExit } from "./process-exit.ts";
 import { DownMessage, ExitMessage } from "./system-messages.ts";
 import { createVirtualClock } from "./virtual-clock.ts";
@@ -185,6 +186,55 @@ describe("processes and messages", () => {
 });
 
 describe("bounded mailboxes", () => {
+  /** A process that takes no message until the returned release is called, then takes them all. */
+  function idleReceiver(kernel: Kernel, options?: SpawnOptions): { pid: Pid; release: () => void } {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const pid = kernel.spawn(async (ctx) => {
+      await gate;
+      while ((await ctx.receive(undefined, 0)) !== TIMEOUT) {}
+    }, options);
+    return { pid, release };
+  }
+
+  /** User messages shed so far by a live process's mailbox. */
+  function dropped(kernel: Kernel, pid: Pid): number | undefined {
+    const info = kernel.processInfo(pid);
+    return info !== undefined && info.status !== "exited" ? info.droppedMessages : undefined;
+  }
+
+  it("bound every mailbox by default (MAILBOX_CAPACITY_DEFAULT)", async () => {
+    const kernel = createKernel();
+    const { pid, release } = idleReceiver(kernel);
+    await kernel.idle();
+    for (let i = 0; i < MAILBOX_CAPACITY_DEFAULT + 5; i++) kernel.send(pid, i);
+    const info = kernel.processInfo(pid);
+    assert.ok(info !== undefined && info.status !== "exited");
+    assert.equal(info.mailboxLength, MAILBOX_CAPACITY_DEFAULT);
+    assert.equal(info.droppedMessages, 5);
+    release();
+    await kernel.whenExited(pid);
+  });
+
+  it("take the default bound from the kernel's mailboxCapacity, a spawn's own bound first", async () => {
+    const kernel = createKernel({ mailboxCapacity: 2 });
+    const byKernel = idleReceiver(kernel);
+    const byOwn = idleReceiver(kernel, { mailboxCapacity: 4 });
+    await kernel.idle();
+    for (let i = 0; i < 10; i++) {
+      kernel.send(byKernel.pid, i);
+      kernel.send(byOwn.pid, i);
+    }
+    assert.equal(dropped(kernel, byKernel.pid), 8);
+    assert.equal(dropped(kernel, byOwn.pid), 6);
+    byKernel.release();
+    byOwn.release();
+    await Promise.all([kernel.whenExited(byKernel.pid), kernel.whenExited(byOwn.pid)]);
+    assert.throws(() => createKernel({ mailboxCapacity: 0 }), hasCode("KERNEL_INVALID_OPTION"));
+  });
+
   it("shed user messages when full, count them, and never drop EXIT or DOWN messages", async () => {
     const kernel = createKernel();
     let release!: () => void;
