@@ -22,7 +22,7 @@ export interface MemoryPacket {
 }
 
 export interface MemoryNetworkOptions {
-  /** Clock and timers for delivery delays and every connection's timeouts; the simulator passes virtual ones. */
+  /** Clock and timers for delivery delays and every connection's timeouts; tests pass a manual clock. */
   readonly timers?: NetTimers;
   /**
    * Decides each frame's fate: a delay in ms, or "drop" to lose it. Default: delay 0. Frames of one
@@ -41,14 +41,15 @@ export interface MemoryTransportOptions<Op> extends TransportOptions<Op> {
 }
 
 /**
- * An in-process network for tests and the deterministic simulator. Transports made from it run the
- * same handshake, keepalive, timeouts and codecs as the socket transports (every frame is really
- * encoded and decoded); only the bytes move through memory. NodeIds are claimed, as on plain TCP.
+ * An in-process network for tests. Transports made from it run the same handshake, keepalive,
+ * timeouts and codecs as the socket transports (every frame is really encoded and decoded); only
+ * the bytes move through memory. NodeIds are claimed, as on plain TCP.
  * Senders get no backpressure (frames queue in memory). With virtual timers, deliveries, timeouts
- * and graceful closes happen only as the simulator advances its clock.
+ * and graceful closes happen only as the test advances its clock.
  *
  * @example
- * const network = createMemoryNetwork({ timers: sim.timers, route: () => sim.random.below(20) });
+ * const timers = virtualTimers(); // test/net/helpers/virtual-timers.ts
+ * const network = createMemoryNetwork({ timers, route: () => 5 });
  * const a = network.transport({ nodeId: idA, codec, versionVector: () => syncA.versionVector() });
  * await a.listen("a", (connection) => syncA.adopt(connection));
  */

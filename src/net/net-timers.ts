@@ -1,7 +1,8 @@
 /**
  * Time as the network layer needs it: a monotonic `now` and one-shot timers. Real sockets use
- * `realNetTimers`; the simulator passes its virtual clock, so timeouts and keepalives of in-memory
- * connections follow simulated time.
+ * `realNetTimers`; tests give the in-memory network a manual clock (test/net/helpers/virtual-timers.ts),
+ * so timeouts and keepalives of in-memory connections follow it. (The sync simulator,
+ * src/sync/simulator, links SyncEngines without transports and keeps time in its own event queue.)
  */
 export interface NetTimers {
   /** Milliseconds on a monotonic clock (any origin). */
