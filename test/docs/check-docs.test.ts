@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import {
+  checkCommands,
+  checkDocs,
+  checkLimits,
+  checkLinks,
+  checkMetrics,
+  checkMetricsDocumented,
+  checkNames,
+  type Doc,
+  type Finding,
+  formatFinding,
+  loadFacts,
+  parseQuantities,
+  REPOSITORY_ROOT,
+} from "../../scripts/check-docs.ts";
+
+/**
+ * scripts/check-docs.ts in CI: the repository's docs name only error codes, constants, metrics,
+ * `nx` commands and flags, limit values and links that exist. Each check is also shown catching a
+ * false claim, so that a check that quietly stops matching anything fails here.
+ */
+const facts = loadFacts(REPOSITORY_ROOT);
+const doc = (...lines: string[]): Doc => ({ path: "docs/probe.md", lines });
+const claims = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.line} ${f.claim}`);
+
+describe("check-docs", () => {
+  test("every claim the docs make that it can check holds", () => {
+    const findings = checkDocs(REPOSITORY_ROOT);
+    assert.deepEqual(
+      findings.map(formatFinding),
+      [],
+      "false claims in the docs (run: npx node scripts/check-docs.ts)",
+    );
+  });
+
+  test("runs as a script: exit 0 and one summary line on this repository", () => {
+    const script = fileURLToPath(new URL("../../scripts/check-docs.ts", import.meta.url));
+    const result = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^check-docs: every claim checked holds\n$/);
+  });
+
+  test("names an error code that does not exist, and a constant named nowhere", () => {
+    // Built here, so that this file (which the check reads as a source) does not name it.
+    const nowhere = ["NAMED", "NOWHERE", "AT", "ALL"].join("_");
+    const findings = checkNames(
+      doc(
+        "fails with `KERNEL_NO_SUCH_THING`, or STORE_BOGUS in prose",
+        `\`KERNEL_MESSAGE_TOO_DEEP\` and \`${nowhere}\` and \`KERNEL_*\``,
+      ),
+      facts,
+    );
+    assert.deepEqual(claims(findings), ["1 KERNEL_NO_SUCH_THING", "1 STORE_BOGUS", `2 ${nowhere}`]);
+    assert.equal(
+      formatFinding(findings[0]),
+      "docs/probe.md:1: KERNEL_NO_SUCH_THING: no such error code in src/",
+    );
+  });
+
+  test("names a metric metrics.ts does not declare; histogram series count as declared", () => {
+    const findings = checkMetrics(
+      doc("`numax_ops_applied_total`, numax_propagation_latency_seconds_bucket and numax_imaginary_total"),
+      facts,
+    );
+    assert.deepEqual(claims(findings), ["1 numax_imaginary_total"]);
+    const undocumented = checkMetricsDocumented(doc("only numax_ops_applied_total here"), facts);
+    assert.ok(claims(undocumented).includes("1 numax_peers_connected"));
+  });
+
+  test("names an nx subcommand or flag that does not exist, in code blocks and inline code", () => {
+    const findings = checkCommands(
+      doc(
+        "Run `nx run --listen 127.0.0.1:0 app.wasm` or `nx config init/validate/show` or `nx run -vv a.wasm`.",
+        "Not a command: `nx` host functions, `nx: error: ...`.",
+        "`nx frobnicate` and `nx config init --outptu x`",
+        "```sh",
+        "nx run app.wasm \\",
+        "  --peer 10.0.0.1:9000 --no-such-flag",
+        "```",
+        "```ts",
+        "nx run --ignored-in-typescript",
+        "```",
+      ),
+      facts,
+    );
+    assert.deepEqual(
+      findings.map((f) => `${f.line} ${f.problem}`),
+      [
+        '3 "nx" has no subcommand "frobnicate" (it has: run, config, cert)',
+        '3 "nx config init" has no flag --outptu',
+        '5 "nx run" has no flag --no-such-flag',
+      ],
+    );
+  });
+
+  test("shows a limit that differs from its constant, option default or config default", () => {
+    const findings = checkLimits(
+      doc(
+        "| bound | default | set by | at the bound |",
+        "| --- | --- | --- | --- |",
+        "| mailbox | 100 000 | `MAILBOX_CAPACITY_DEFAULT` | shed (`droppedMessages`) |",
+        "| mailbox | 10 000 | `MAILBOX_CAPACITY_DEFAULT` | shed |",
+        "| part | 4 MiB | `SNAPSHOT_PART_BYTES_MAX` | more parts |",
+        "| wait | 5 s | `OWN_HISTORY_WAIT_MS` | warn |",
+        "| wait | 5 min | `OWN_HISTORY_WAIT_MS` | warn |",
+        "| peers | 65 | `limits.max_peers` | refused |",
+        "| timeout | 30 s | `limits.socket_timeout_secs` | dropped |",
+        "| redial | 500 ms doubling to 30 s | `limits.reconnect_initial_delay` | — |",
+        "| batch | 1024 | `batchOpsMax` | split |",
+        "| batch | 512 | `batchOpsMax` | split |",
+        "| cpu | none | `limits.cpu_ms_per_run` | stopped |",
+        "| depth | 64 | `MESSAGE_DEPTH_MAX` | a `KERNEL_*` error |",
+      ),
+      facts,
+    );
+    assert.deepEqual(claims(findings), [
+      "4 mailbox = 10 000",
+      "7 wait = 5 min",
+      "8 peers = 65",
+      "12 batch = 512",
+      "14 depth = 64",
+    ]);
+    assert.match(
+      formatFinding(findings[0]),
+      /MAILBOX_CAPACITY_DEFAULT is 100000 in src\/kernel\/kernel-options\.ts$/,
+    );
+    assert.match(formatFinding(findings[4]), /KERNEL_\*: name the exact error code$/);
+  });
+
+  test("reads numbers with their units", () => {
+    assert.deepEqual(parseQuantities("100 000 writes or 64 MiB"), [
+      { value: 100_000, dimension: "count" },
+      { value: 64 * 1024 * 1024, dimension: "bytes" },
+    ]);
+    assert.deepEqual(parseQuantities("1 restart in 5 s"), [
+      { value: 1, dimension: "count" },
+      { value: 5000, dimension: "ms" },
+    ]);
+  });
+
+  test("links to a file or a heading that does not exist", () => {
+    const findings = checkLinks(
+      doc(
+        "[ok](LIMITS.md#actors) [ok](../README.md) [web](https://example.com/x) [self](#nothing-here)",
+        "[gone](no-such-file.md) [bad anchor](LIMITS.md#no-such-heading)",
+        "```md",
+        "[inside a code block](nowhere.md)",
+        "```",
+      ),
+      facts,
+    );
+    assert.deepEqual(
+      findings.map((f) => `${f.line} ${f.problem}`),
+      [
+        "1 docs/probe.md does not exist",
+        "2 docs/no-such-file.md does not exist",
+        "2 docs/LIMITS.md has no heading #no-such-heading",
+      ],
+    );
+  });
+});
