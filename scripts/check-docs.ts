@@ -34,6 +34,8 @@ export interface Facts {
   /** Metric names declared in src/observe/metrics.ts, histograms with the series they expose. */
   readonly metrics: ReadonlySet<string>;
   readonly program: Command;
+  /** The scripts of package.json (`npm run <name>`). */
+  readonly npmScripts: ReadonlySet<string>;
   readonly configKeys: readonly ConfigKeyEntry[];
   /** Whether a path (relative to the repository) exists. */
   readonly exists: (path: string) => boolean;
@@ -516,6 +518,23 @@ export function checkCommands(doc: Doc, facts: Facts): Finding[] {
   return findings;
 }
 
+/** Every `npm run <script>` a doc shows must be a script of package.json. */
+export function checkNpmScripts(doc: Doc, facts: Facts): Finding[] {
+  const findings: Finding[] = [];
+  doc.lines.forEach((line, index) => {
+    for (const match of line.matchAll(/\bnpm run(?:\s+-{1,2}[a-z-]+)*\s+([a-z][\w:-]*)/g)) {
+      if (facts.npmScripts.has(match[1])) continue;
+      findings.push({
+        doc: doc.path,
+        line: index + 1,
+        claim: match[0],
+        problem: `package.json has no script "${match[1]}"`,
+      });
+    }
+  });
+  return findings;
+}
+
 // ---- (e) relative links ---------------------------------------------------------------------------
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
@@ -609,9 +628,11 @@ export function loadFacts(root: string): Facts {
       sources.set(path, readFileSync(join(root, path), "utf8"));
     }
   }
-  sources.set("package.json", readFileSync(join(root, "package.json"), "utf8"));
+  const packageJson = readFileSync(join(root, "package.json"), "utf8");
+  sources.set("package.json", packageJson);
   return {
     sources,
+    npmScripts: new Set(Object.keys((JSON.parse(packageJson) as { scripts?: object }).scripts ?? {})),
     metrics: declaredMetrics(readFileSync(join(root, "src/observe/metrics.ts"), "utf8")),
     program: buildProgram(),
     configKeys: CONFIG_KEYS,
@@ -637,6 +658,7 @@ export function checkDocs(root: string): Finding[] {
       ...checkNames(doc, facts),
       ...checkMetrics(doc, facts),
       ...checkCommands(doc, facts),
+      ...checkNpmScripts(doc, facts),
       ...checkLinks(doc, facts),
     );
     if (path === "docs/LIMITS.md") findings.push(...checkLimits(doc, facts));

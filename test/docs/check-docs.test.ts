@@ -10,6 +10,7 @@ import {
   checkMetrics,
   checkMetricsDocumented,
   checkNames,
+  checkNpmScripts,
   type Doc,
   type Finding,
   formatFinding,
@@ -129,6 +130,14 @@ describe("check-docs", () => {
       /MAILBOX_CAPACITY_DEFAULT is 100000 in src\/kernel\/kernel-options\.ts$/,
     );
     assert.match(formatFinding(findings[4]), /KERNEL_\*: name the exact error code$/);
+  });
+
+  test("shows an npm script package.json does not have", () => {
+    const findings = checkNpmScripts(
+      doc("`npm run demo`, `npm run -s build:cli` and `npm run demo:all`"),
+      facts,
+    );
+    assert.deepEqual(claims(findings), ["1 npm run demo:all"]);
   });
 
   test("reads numbers with their units", () => {
