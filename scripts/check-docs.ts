@@ -412,6 +412,37 @@ export function checkLimits(doc: Doc, facts: Facts): Finding[] {
   return findings;
 }
 
+/**
+ * In any table, a row that pairs a number with a constant (`| \`-3\` | \`ERR_INTERNAL\` | ... |`,
+ * a table of codes) must give the constant's value.
+ */
+export function checkValueTables(doc: Doc, facts: Facts): Finding[] {
+  const findings: Finding[] = [];
+  doc.lines.forEach((line, index) => {
+    if (!line.trimStart().startsWith("|")) return;
+    const cells = line
+      .trim()
+      .slice(1, -1)
+      .split("|")
+      .map((cell) => cell.trim());
+    const number = cells.find((cell) => /^`-?\d+`$/.test(cell));
+    const name = cells.find((cell) => /^`[A-Z][A-Z0-9]*(_[A-Z0-9]+)+`$/.test(cell));
+    if (number === undefined || name === undefined) return;
+    const constants = sourceConstants(name.slice(1, -1), facts.sources);
+    const value = Number(number.slice(1, -1));
+    if (constants.length === 0 || constants.some((constant) => constant.value === value)) return;
+    findings.push({
+      doc: doc.path,
+      line: index + 1,
+      claim: `${number} ${name}`,
+      problem: constants
+        .map((constant) => `${name.slice(1, -1)} is ${constant.value} in ${constant.path}`)
+        .join(", "),
+    });
+  });
+  return findings;
+}
+
 // ---- (d) nx commands and flags ------------------------------------------------------------------
 
 /** Fenced blocks whose `nx` lines are commands (a block without a language is taken as shell). */
@@ -659,6 +690,7 @@ export function checkDocs(root: string): Finding[] {
       ...checkMetrics(doc, facts),
       ...checkCommands(doc, facts),
       ...checkNpmScripts(doc, facts),
+      ...checkValueTables(doc, facts),
       ...checkLinks(doc, facts),
     );
     if (path === "docs/LIMITS.md") findings.push(...checkLimits(doc, facts));

@@ -11,6 +11,7 @@ import {
   checkMetricsDocumented,
   checkNames,
   checkNpmScripts,
+  checkValueTables,
   type Doc,
   type Finding,
   formatFinding,
@@ -138,6 +139,14 @@ describe("check-docs", () => {
       facts,
     );
     assert.deepEqual(claims(findings), ["1 npm run demo:all"]);
+  });
+
+  test("pairs a number with a constant of another value in a table of codes", () => {
+    const findings = checkValueTables(
+      doc("| code | name |", "| --- | --- |", "| `-3` | `ERR_INTERNAL` |", "| `-4` | `ERR_INTERNAL` |"),
+      facts,
+    );
+    assert.deepEqual(claims(findings), ["4 `-4` `ERR_INTERNAL`"]);
   });
 
   test("reads numbers with their units", () => {
