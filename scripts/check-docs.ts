@@ -566,6 +566,23 @@ export function checkNpmScripts(doc: Doc, facts: Facts): Finding[] {
   return findings;
 }
 
+/** Every test file a doc cites as evidence must exist (a bare name: somewhere in the sources). */
+export function checkTestFiles(doc: Doc, facts: Facts): Finding[] {
+  const findings: Finding[] = [];
+  const paths = [...facts.sources.keys()];
+  doc.lines.forEach((line, index) => {
+    for (const match of line.matchAll(/(?<![\w./<>*-])([\w-][\w./-]*\.test\.ts)\b/g)) {
+      const cited = match[1];
+      const found = cited.includes("/")
+        ? facts.exists(cited)
+        : paths.some((path) => path.endsWith(`/${cited}`));
+      if (!found)
+        findings.push({ doc: doc.path, line: index + 1, claim: cited, problem: "no such test file" });
+    }
+  });
+  return findings;
+}
+
 // ---- (e) relative links ---------------------------------------------------------------------------
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
@@ -691,6 +708,7 @@ export function checkDocs(root: string): Finding[] {
       ...checkCommands(doc, facts),
       ...checkNpmScripts(doc, facts),
       ...checkValueTables(doc, facts),
+      ...checkTestFiles(doc, facts),
       ...checkLinks(doc, facts),
     );
     if (path === "docs/LIMITS.md") findings.push(...checkLimits(doc, facts));

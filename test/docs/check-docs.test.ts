@@ -11,6 +11,7 @@ import {
   checkMetricsDocumented,
   checkNames,
   checkNpmScripts,
+  checkTestFiles,
   checkValueTables,
   type Doc,
   type Finding,
@@ -152,6 +153,17 @@ describe("check-docs", () => {
       facts,
     );
     assert.deepEqual(claims(findings), ["4 `-4` `ERR_INTERNAL`"]);
+  });
+
+  test("cites a test file that does not exist", () => {
+    const findings = checkTestFiles(
+      doc(
+        "`test/docs/check-docs.test.ts`, `message-copy.test.ts`, `<name>.test.ts`, `test/sync-*.test.ts`",
+        "`test/no-such.test.ts` and `no-such-either.test.ts`",
+      ),
+      facts,
+    );
+    assert.deepEqual(claims(findings), ["2 test/no-such.test.ts", "2 no-such-either.test.ts"]);
   });
 
   test("reads numbers with their units", () => {
