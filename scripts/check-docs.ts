@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { buildProgram } from "../src/cli/program.ts";
 import { CONFIG_KEYS, type ConfigKeyEntry } from "../src/config/schema.ts";
+import { createNodeMetrics } from "../src/observe/metrics.ts";
 
 /** One false claim: where it is, what it says, what is wrong with it. */
 export interface Finding {
@@ -31,7 +32,7 @@ export interface Doc {
 export interface Facts {
   /** Every source file's text, by path relative to the repository (src/ first: error codes live there). */
   readonly sources: ReadonlyMap<string, string>;
-  /** Metric names declared in src/observe/metrics.ts, histograms with the series they expose. */
+  /** Metric names a node exposes (src/observe/metrics.ts), histograms with the series they expose. */
   readonly metrics: ReadonlySet<string>;
   readonly program: Command;
   /** The scripts of package.json (`npm run <name>`). */
@@ -144,15 +145,14 @@ export function checkMetricsDocumented(doc: Doc, facts: Facts): Finding[] {
     }));
 }
 
-/** Names a metrics.ts declares, with the `_bucket`/`_sum`/`_count` series of its histograms. */
-export function declaredMetrics(metricsSource: string): Set<string> {
+/** Metric names in a Prometheus exposition (from its TYPE lines), with the series of histograms. */
+export function declaredMetrics(exposition: string): Set<string> {
   const names = new Set<string>();
-  for (const match of metricsSource.matchAll(/["'`](numax_[a-z0-9_]+)["'`]/g)) names.add(match[1]);
-  for (const match of metricsSource.matchAll(
-    /histogram\(\s*["'`](numax_[a-z0-9_]+)|name:\s*["'`](numax_[a-z0-9_]+)["'`],?\s*\n?[^}]*buckets/g,
-  )) {
-    const name = match[1] ?? match[2];
-    for (const series of ["_bucket", "_sum", "_count"]) names.add(name + series);
+  for (const [, name, type] of exposition.matchAll(/^# TYPE (\S+) (\w+)$/gm)) {
+    names.add(name);
+    if (type === "histogram" || type === "summary") {
+      for (const series of ["_bucket", "_sum", "_count"]) names.add(name + series);
+    }
   }
   return names;
 }
@@ -664,7 +664,7 @@ export function docPaths(root: string): string[] {
   return ["README.md", ...walk(root, "docs", (path) => path.endsWith(".md"))].sort();
 }
 
-export function loadFacts(root: string): Facts {
+export async function loadFacts(root: string): Promise<Facts> {
   const sourceDirectories = ["src", "sdk", "examples", "bench", "scripts", "test"];
   const sources = new Map<string, string>();
   for (const directory of sourceDirectories) {
@@ -681,7 +681,8 @@ export function loadFacts(root: string): Facts {
   return {
     sources,
     npmScripts: new Set(Object.keys((JSON.parse(packageJson) as { scripts?: object }).scripts ?? {})),
-    metrics: declaredMetrics(readFileSync(join(root, "src/observe/metrics.ts"), "utf8")),
+    // What a node really exposes: the registry's own exposition, every metric declared in it.
+    metrics: declaredMetrics(await createNodeMetrics({ version: "0.0.0", processMetrics: false }).render()),
     program: buildProgram(),
     configKeys: CONFIG_KEYS,
     exists: (path) => existsSync(join(root, path)),
@@ -697,8 +698,8 @@ export function readDoc(root: string, path: string): Doc {
 }
 
 /** Every check over every doc of the repository at `root`. */
-export function checkDocs(root: string): Finding[] {
-  const facts = loadFacts(root);
+export async function checkDocs(root: string): Promise<Finding[]> {
+  const facts = await loadFacts(root);
   const findings: Finding[] = [];
   for (const path of docPaths(root)) {
     const doc = readDoc(root, path);
@@ -724,7 +725,9 @@ export const REPOSITORY_ROOT = resolve(dirname(new URL(import.meta.url).pathname
 
 if (import.meta.main) {
   // Another checkout's docs can be checked against this code: node scripts/check-docs.ts <root>
-  const findings = checkDocs(process.argv[2] === undefined ? REPOSITORY_ROOT : resolve(process.argv[2]));
+  const findings = await checkDocs(
+    process.argv[2] === undefined ? REPOSITORY_ROOT : resolve(process.argv[2]),
+  );
   for (const finding of findings) console.log(formatFinding(finding));
   console.log(
     findings.length === 0

@@ -31,13 +31,13 @@ import { OWN_HISTORY_WAIT_MS } from "../../src/sync/sync-service.ts";
  * `nx` commands and flags, limit values and links that exist. Each check is also shown catching a
  * false claim, so that a check that quietly stops matching anything fails here.
  */
-const facts = loadFacts(REPOSITORY_ROOT);
+const facts = await loadFacts(REPOSITORY_ROOT);
 const doc = (...lines: string[]): Doc => ({ path: "docs/probe.md", lines });
 const claims = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.line} ${f.claim}`);
 
 describe("check-docs", () => {
-  test("every claim the docs make that it can check holds", () => {
-    const findings = checkDocs(REPOSITORY_ROOT);
+  test("every claim the docs make that it can check holds", async () => {
+    const findings = await checkDocs(REPOSITORY_ROOT);
     assert.deepEqual(
       findings.map(formatFinding),
       [],
