@@ -63,7 +63,7 @@ export interface NodeMetrics {
   readonly guestCpuSeconds: Counter;
   /** Requests to the observability endpoint by path (`/metrics`, `/health`, `/ready`, `other`). */
   readonly observabilityRequests: LabeledCounter<{ path: string }>;
-  /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `internal`). */
+  /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `evicted`, `internal`). */
   readonly observabilityErrors: LabeledCounter<{ kind: string }>;
   /** The Content-Type of `render()`'s output. */
   readonly contentType: string;

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
@@ -37,7 +37,11 @@ export interface ObservabilityServer {
   close(): Promise<void>;
 }
 
-/** Open sockets at most; Prometheus and a probe or two need a handful. */
+/**
+ * Open sockets at most; Prometheus and a probe or two need a handful. At the cap a new connection
+ * closes the oldest one that has no request being answered (an idle or slow client), so a flood
+ * of idle sockets can never lock the liveness and readiness probes out.
+ */
 export const OBSERVABILITY_MAX_CONNECTIONS = 256;
 
 const PATHS = ["/metrics", "/health", "/ready"] as const;
@@ -67,6 +71,45 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Keeps at most OBSERVABILITY_MAX_CONNECTIONS sockets open: a new one at the cap closes the
+ * oldest socket with no request being answered. Refusing the newcomer instead, as
+ * `server.maxConnections` does, would let anyone who opens 256 idle sockets fail every probe.
+ * (Idle sockets do not last: the headers timeout answers a socket that sent nothing 408 too.)
+ */
+function admitConnections(server: Server, onEvict: () => void): void {
+  // Insertion order is age order: the first idle entry is the oldest idle socket.
+  const requestsInFlight = new Map<Socket, number>();
+  server.on("connection", (socket: Socket) => {
+    if (requestsInFlight.size >= OBSERVABILITY_MAX_CONNECTIONS) {
+      let victim = socket;
+      for (const [open, inFlight] of requestsInFlight) {
+        if (inFlight === 0) {
+          victim = open;
+          break;
+        }
+      }
+      onEvict();
+      // Forgotten now, not on its "close" event: the next newcomer must not pick it again.
+      requestsInFlight.delete(victim);
+      victim.destroy();
+      if (victim === socket) return;
+    }
+    requestsInFlight.set(socket, 0);
+    socket.once("close", () => requestsInFlight.delete(socket));
+  });
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const { socket } = request;
+    const inFlight = requestsInFlight.get(socket);
+    if (inFlight === undefined) return;
+    requestsInFlight.set(socket, inFlight + 1);
+    response.once("close", () => {
+      const now = requestsInFlight.get(socket);
+      if (now !== undefined) requestsInFlight.set(socket, now - 1);
+    });
+  });
 }
 
 /**
@@ -160,7 +203,7 @@ export async function startObservabilityServer(
     },
     (request, response) => void handle(request, response),
   );
-  server.maxConnections = OBSERVABILITY_MAX_CONNECTIONS;
+  admitConnections(server, () => countError("evicted"));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
     if (error.code !== "ECONNRESET") countError(timedOut ? "timeout" : "bad_request");
