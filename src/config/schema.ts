@@ -324,6 +324,14 @@ export const CONFIG_SCHEMA = {
       env: "NX_OBSERVABILITY_REQUEST_TIMEOUT_SECS",
       flag: { name: "--observability-request-timeout-secs", argument: "<secs>" },
     }),
+    exposeData: defineKey({
+      name: "expose_data",
+      kind: booleanKind(),
+      default: false,
+      doc: "Also serve /v1/node and /v1/crdt/<family>/<key> (replicated values, peers, the data path) on the HTTP endpoint, without authentication.",
+      env: "NX_OBSERVABILITY_EXPOSE_DATA",
+      flag: { name: "--observability-expose-data", switchValue: "true" },
+    }),
   },
   discovery: {
     mode: defineKey({

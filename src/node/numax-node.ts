@@ -154,7 +154,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
             counted = { antiEntropyRounds, batchesSent, opsSent };
           }
         },
-        introspect: (path) => answerIntrospection(path, node.introspect, replica),
+        introspect: config.observability.exposeData
+          ? (path) => answerIntrospection(path, node.introspect, replica)
+          : undefined,
       });
       const server = observability;
       closers.splice(0, 0, () => server.close());

@@ -24,7 +24,11 @@ export interface ObservabilityServerOptions {
   readonly logger: Logger;
   /** Called before each /metrics render: refresh gauges and counters read from other layers. */
   readonly beforeRender?: () => void;
-  /** Read-only JSON answers for paths under `/v1/` (undefined: 404). */
+  /**
+   * Read-only JSON answers for paths under `/v1/` (undefined: 404). They show node data
+   * (replicated values, peers, the data path): give it only when `observability.expose_data`
+   * opts in. Without it every `/v1/` path answers 404 with {@link EXPOSE_DATA_HINT}.
+   */
   readonly introspect?: (path: string) => { status: number; body: unknown } | undefined;
 }
 
@@ -45,6 +49,12 @@ export interface ObservabilityServer {
 export const OBSERVABILITY_MAX_CONNECTIONS = 256;
 
 const PATHS = ["/metrics", "/health", "/ready"] as const;
+/** The data paths served when `observability.expose_data` opts in. */
+const DATA_PATHS = ["/v1/node", "/v1/crdt/<family>/<key>"] as const;
+
+/** Told with every 404 of a node that does not serve its data over HTTP. */
+export const EXPOSE_DATA_HINT =
+  "/v1/node and /v1/crdt/<family>/<key> show node data and are off: set [observability] expose_data = true (--observability-expose-data, NX_OBSERVABILITY_EXPOSE_DATA) to serve them, unauthenticated";
 type EndpointPath = (typeof PATHS)[number];
 
 const isEndpointPath = (path: string): path is EndpointPath => (PATHS as readonly string[]).includes(path);
@@ -161,19 +171,27 @@ export async function startObservabilityServer(
     response.end(body);
   };
 
+  const { introspect } = options;
+  const paths: readonly string[] = introspect === undefined ? PATHS : [...PATHS, ...DATA_PATHS];
+  const notFound = (path: string) => ({
+    error: `no such path ${path}`,
+    paths,
+    ...(introspect === undefined ? { hint: EXPOSE_DATA_HINT } : {}),
+  });
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? "/").split("?", 1)[0];
-    if (path.startsWith("/v1/") && options.introspect !== undefined && request.method === "GET") {
+    if (path.startsWith("/v1/") && introspect !== undefined && request.method === "GET") {
       metrics.observabilityRequests.inc({ path: "/v1" });
-      const answer = options.introspect(path);
+      const answer = introspect(path);
       if (answer === undefined) countError("not_found");
-      sendJson(response, answer?.status ?? 404, answer?.body ?? { error: `no such path ${path}` });
+      sendJson(response, answer?.status ?? 404, answer?.body ?? notFound(path));
       return;
     }
     metrics.observabilityRequests.inc({ path: isEndpointPath(path) ? path : "other" });
     if (!isEndpointPath(path)) {
       countError("not_found");
-      sendJson(response, 404, { error: `no such path ${path}`, paths: PATHS });
+      sendJson(response, 404, notFound(path));
       return;
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -241,7 +259,7 @@ export async function startObservabilityServer(
   if (bound === null || typeof bound === "string") throw new Error("an HTTP server on TCP has an address");
   const address = { host: listen.host, port: bound.port };
   const url = `http://${formatSocketAddress(address)}`;
-  logger.info("listening", { url, paths: PATHS.join(",") });
+  logger.info("listening", { url, paths: paths.join(",") });
 
   let closing: Promise<void> | undefined;
   return {

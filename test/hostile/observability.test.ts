@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { OBSERVABILITY_MAX_CONNECTIONS } from "../../src/observe/observability-server.ts";
-import { examplePath, tempDir } from "../helpers/nx-process.ts";
+import { EXPOSE_DATA_HINT, OBSERVABILITY_MAX_CONNECTIONS } from "../../src/observe/observability-server.ts";
+import { examplePath, pollUntil, tempDir } from "../helpers/nx-process.ts";
 import { datastoreOf, type SyncNode, syncNodeTracker } from "../helpers/sync-node.ts";
 
 /** Hostile clients against the observability endpoint of a real `nx run` node. */
@@ -69,6 +69,7 @@ describe("observability endpoint under hostile clients", { timeout: 120_000 }, (
     node = await nodes.node({
       datastore: datastoreOf(root.path, "idle"),
       guest: VISITS,
+      exposeData: false,
       args: ["--observability-request-timeout-secs", String(REQUEST_TIMEOUT_SECS)],
     });
   });
@@ -108,5 +109,57 @@ describe("observability endpoint under hostile clients", { timeout: 120_000 }, (
     const { ms, answer } = await outcome;
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.ok(ms < REQUEST_TIMEOUT_SECS * 1000 + 3000, `dropped late (${Math.round(ms)} ms)`);
+  });
+});
+
+async function getReply(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("node data over HTTP is opt-in (observability.expose_data)", { timeout: 120_000 }, () => {
+  test("off by default: /v1/node and /v1/crdt/ answer 404 naming the key, as does any unknown path", async () => {
+    const off = await nodes.node({
+      datastore: datastoreOf(root.path, "data-off"),
+      guest: VISITS,
+      exposeData: false,
+    });
+    for (const path of ["/v1/node", "/v1/crdt/gcounter/visits", "/v1/nope", "/nope"]) {
+      const { status, body } = await getReply(`${off.url}${path}`);
+      assert.equal(status, 404, path);
+      assert.equal(body.hint, EXPOSE_DATA_HINT, path);
+      assert.match(String(body.hint), /expose_data = true \(--observability-expose-data/);
+      assert.deepEqual(body.paths, ["/metrics", "/health", "/ready"], path);
+      assert.doesNotMatch(JSON.stringify(body), /nx-data|data-off|versionVector/, `${path} leaks nothing`);
+    }
+    assert.match(off.nx.stderr(), /observability: listening url=\S+ paths=\/metrics,\/health,\/ready\n/);
+  });
+
+  test("on: --observability-expose-data serves the node and its CRDT values", async () => {
+    const on = await nodes.node({
+      datastore: datastoreOf(root.path, "data-on"),
+      guest: VISITS,
+      env: { NX_VISITS: "3" },
+    });
+    const node = await getReply(`${on.url}/v1/node`);
+    assert.equal(node.status, 200);
+    assert.equal(node.body.nodeId, on.nodeId);
+    const counter = await pollUntil(
+      () => getReply(`${on.url}/v1/crdt/gcounter/visits`),
+      (reply) => reply.body.value === "3",
+      10_000,
+    );
+    assert.equal(counter.status, 200);
+    assert.equal(counter.body.value, "3");
+    const unknown = await getReply(`${on.url}/nope`);
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.hint, undefined);
+    assert.deepEqual(unknown.body.paths, [
+      "/metrics",
+      "/health",
+      "/ready",
+      "/v1/node",
+      "/v1/crdt/<family>/<key>",
+    ]);
   });
 });
