@@ -145,6 +145,7 @@ function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode):
     stdout: (bytes) => process.stdout.write(bytes),
     stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
+    hostCalls: node.hostCalls,
   };
 }
 

@@ -302,7 +302,13 @@ describe("resolveConfig (reads the file)", () => {
         cpuMsPerRun: undefined,
         memoryMaxMb: 256,
       },
-      observability: { listen: undefined, logLevel: "info", logFormat: "text", requestTimeoutMs: 5000, exposeData: false },
+      observability: {
+        listen: undefined,
+        logLevel: "info",
+        logFormat: "text",
+        requestTimeoutMs: 5000,
+        exposeData: false,
+      },
       discovery: { mode: "static" },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
