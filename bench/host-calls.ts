@@ -1,6 +1,6 @@
 /**
- * The cost of counting host calls (`numax_host_calls_total`): a guest calls nx.time_monotonic,
- * about the cheapest host function, in a loop, with and without a HostCallCounter in its
+ * The cost of counting host calls (`numax_host_calls_total`): a guest calls WASI sched_yield, a
+ * host function that does nothing, in a loop, with and without a HostCallCounter in its
  * environment. Reports calls per second of each and the added nanoseconds per call.
  *
  *   npm run bench -- host-calls [--quick] [--report FILE]
