@@ -328,7 +328,7 @@ export const CONFIG_SCHEMA = {
       name: "expose_data",
       kind: booleanKind(),
       default: false,
-      doc: "Also serve /v1/node and /v1/crdt/<family>/<key> (replicated values, peers, the data path) on the HTTP endpoint, without authentication.",
+      doc: "Also serve node data on the HTTP endpoint, unauthenticated: /v1/node (peers, the data path) and /v1/crdt/ (replicated values).",
       env: "NX_OBSERVABILITY_EXPOSE_DATA",
       flag: { name: "--observability-expose-data", switchValue: "true" },
     }),
