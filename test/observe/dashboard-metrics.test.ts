@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
+import { writeFixture } from "../fixtures/wasm/wat-fixtures.ts";
 import { examplePath, pollUntil, tempDir } from "../helpers/nx-process.ts";
 import { datastoreOf, syncNodeTracker } from "../helpers/sync-node.ts";
 
@@ -12,8 +13,8 @@ import { datastoreOf, syncNodeTracker } from "../helpers/sync-node.ts";
 const DASHBOARD = new URL("../../docs/dashboards/numax.json", import.meta.url);
 const VISITS = examplePath("distributed_counter");
 
-/** Counters with a label per fault: no series until a fault happens (docs/observability.md says so). */
-const FAULT_ONLY = new Set(["numax_traps_total", "numax_sync_errors_total"]);
+/** A counter with a label per fault: no series until one happens (docs/observability.md says so). */
+const FAULT_ONLY = new Set(["numax_sync_errors_total"]);
 
 /** Metric names in the PromQL of every panel target (histogram series folded to their metric). */
 function dashboardMetrics(): Set<string> {
@@ -62,9 +63,12 @@ describe("docs/dashboards/numax.json", { timeout: 120_000 }, () => {
   test("every metric it queries has samples on /metrics after a short run of two syncing nodes", async () => {
     const queried = dashboardMetrics();
     assert.ok(queried.has("numax_host_calls_total") && queried.size >= 20, `parsed ${[...queried]}`);
+    // A second module that traps, for the run-result and trap panels.
+    const trapping = await writeFixture(root.path, "trap-unreachable");
     const first = await nodes.node({
       datastore: datastoreOf(root.path, "a"),
       guest: VISITS,
+      args: [trapping],
       env: { NX_VISITS: "2" },
     });
     const second = await nodes.node({
@@ -90,6 +94,9 @@ describe("docs/dashboards/numax.json", { timeout: 120_000 }, () => {
       assert.ok(samples.has(name), `${name} is not exported at all`);
       if (!FAULT_ONLY.has(name)) assert.ok(samples.get(name)! > 0, `${name} has no sample after the run`);
     }
+    assert.match(exposition, /^numax_module_runs_total\{result="ok"\} 1$/m);
+    assert.match(exposition, /^numax_module_runs_total\{result="trap"\} 1$/m);
+    assert.match(exposition, /^numax_traps_total\{kind="unreachable"\} 1$/m);
     assert.match(
       exposition,
       /^numax_host_calls_total\{module="nx",function="crdt_gcounter_inc"\} [1-9]/m,
