@@ -33,6 +33,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   wire: { needsGc: false, load: () => import("./wire.ts") },
   "guest-crdt": { needsGc: false, load: () => import("./guest-crdt.ts") },
   "kernel-wasm": { needsGc: true, load: () => import("./kernel-wasm.ts") },
+  "host-calls": { needsGc: false, load: () => import("./host-calls.ts") },
 };
 
 function usage(message: string): never {

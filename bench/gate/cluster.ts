@@ -203,6 +203,8 @@ export class Cluster {
         "--tls-insecure",
         "--observability-listen",
         `127.0.0.1:${node.observabilityPort}`,
+        // The runner reads counters and version vectors from /v1/.
+        "--observability-expose-data",
         ...this.#options.counterKeys.flatMap((key) => ["--print-gcounter", key]),
         "--log-level",
         "error",

@@ -56,6 +56,7 @@ export interface NodeConfig {
     readonly logLevel: LogLevel;
     readonly logFormat: LogFormat;
     readonly requestTimeoutMs: number;
+    readonly exposeData: boolean;
   };
   readonly discovery: {
     readonly mode: DiscoveryMode;

@@ -324,6 +324,14 @@ export const CONFIG_SCHEMA = {
       env: "NX_OBSERVABILITY_REQUEST_TIMEOUT_SECS",
       flag: { name: "--observability-request-timeout-secs", argument: "<secs>" },
     }),
+    exposeData: defineKey({
+      name: "expose_data",
+      kind: booleanKind(),
+      default: false,
+      doc: "Also serve node data on the HTTP endpoint, unauthenticated: /v1/node (peers, the data path) and /v1/crdt/ (replicated values).",
+      env: "NX_OBSERVABILITY_EXPOSE_DATA",
+      flag: { name: "--observability-expose-data", switchValue: "true" },
+    }),
   },
   discovery: {
     mode: defineKey({

@@ -11,6 +11,7 @@ import type { GuestStore } from "../store/guest-store.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
+import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { DurableOutputGate } from "./durable-output.ts";
 import { answerIntrospection, type NodeIntrospection } from "./node-introspection.ts";
 
@@ -34,6 +35,8 @@ export interface NumaxNode {
   readonly crdt: CrdtHost | undefined;
   readonly sync: SyncService | undefined;
   readonly metrics: NodeMetrics | undefined;
+  /** Counts guests' host calls into `metrics` (present with them). */
+  readonly hostCalls: HostCallCounter | undefined;
   readonly observability: ObservabilityServer | undefined;
   /** Holds guest output until the writes made before it are durable (`storage.durability`). */
   readonly outputGate: DurableOutputGate;
@@ -74,9 +77,11 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     }
 
     let metrics: NodeMetrics | undefined;
+    let hostCalls: HostCallCounter | undefined;
     if (config.observability.listen !== undefined) {
       const { createNodeMetrics } = await import("../observe/metrics.ts");
       metrics = createNodeMetrics({ version: options.version });
+      hostCalls = new HostCallCounter();
     }
 
     let replica: ReplicatedState | undefined;
@@ -112,6 +117,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       crdt: replica,
       sync,
       metrics,
+      hostCalls,
       outputGate: new DurableOutputGate(backend, config.storage.durability, logger.child("output")),
       get observability() {
         return observability;
@@ -143,6 +149,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
             : { syncListening: sync.peers.listenAddress() !== undefined && !state.closing }),
         }),
         beforeRender: () => {
+          hostCalls?.drain((module, name, calls) =>
+            registry.hostCalls.inc({ module, function: name }, calls),
+          );
           if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());
           if (replica !== undefined) registry.opLogEntries.set(replica.stats().opLogSize);
           if (sync !== undefined) {
@@ -154,7 +163,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
             counted = { antiEntropyRounds, batchesSent, opsSent };
           }
         },
-        introspect: (path) => answerIntrospection(path, node.introspect, replica),
+        introspect: config.observability.exposeData
+          ? (path) => answerIntrospection(path, node.introspect, replica)
+          : undefined,
       });
       const server = observability;
       closers.splice(0, 0, () => server.close());

@@ -12,6 +12,7 @@ import { createLogger } from "../observe/create-logger.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "../observe/logger.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
@@ -145,6 +146,7 @@ function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode):
     stdout: (bytes) => process.stdout.write(bytes),
     stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
+    hostCalls: node.hostCalls,
   };
 }
 
@@ -249,11 +251,16 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       onModuleExit: (result) => {
         node.metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
-        node.metrics?.moduleRuns.inc({ result: result.ok ? "ok" : "failed" });
+        const runResult = result.ok
+          ? "ok"
+          : result.failure === undefined
+            ? "error"
+            : guestRunResultLabel(result.failure);
+        node.metrics?.moduleRuns.inc({ result: runResult });
         if (result.ok) return;
         failed = true;
         if (interruptedBy !== undefined) guestInterrupted = true;
-        if (result.failure !== undefined) node.metrics?.traps.inc({ kind: result.failure.kind });
+        if (runResult === "trap") node.metrics?.traps.inc({ kind: result.failure!.kind });
         // One-shot runs report the failure as the `nx: error:` line below; a serving node keeps
         // running, so there the structured record is the operator's signal.
         const serving = node.sync !== undefined && settings.settleForMs === undefined;

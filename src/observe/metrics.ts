@@ -57,13 +57,13 @@ export interface NodeMetrics {
   readonly moduleRuns: LabeledCounter<{ result: string }>;
   /** Guest traps by kind (`unreachable`, `out_of_bounds`, `stack_overflow` ...). */
   readonly traps: LabeledCounter<{ kind: string }>;
-  /** Host ABI calls by function name (`db_get`, `crdt_gcounter_inc` ...). */
-  readonly hostCalls: LabeledCounter<{ function: string }>;
+  /** Host ABI calls by import module (`nx`, `wasi_snapshot_preview1`) and function (`db_get` ...). */
+  readonly hostCalls: LabeledCounter<{ module: string; function: string }>;
   /** CPU time spent inside guests, in seconds. */
   readonly guestCpuSeconds: Counter;
   /** Requests to the observability endpoint by path (`/metrics`, `/health`, `/ready`, `other`). */
   readonly observabilityRequests: LabeledCounter<{ path: string }>;
-  /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `internal`). */
+  /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `evicted`, `internal`). */
   readonly observabilityErrors: LabeledCounter<{ kind: string }>;
   /** The Content-Type of `render()`'s output. */
   readonly contentType: string;
@@ -159,9 +159,11 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     storeSizeBytes: gauge("numax_store_size_bytes", "Size of the local store on disk."),
     moduleRuns: labeledCounter("numax_module_runs_total", "Guest module runs, by result.", ["result"]),
     traps: labeledCounter("numax_traps_total", "Guest traps, by kind.", ["kind"]),
-    hostCalls: labeledCounter("numax_host_calls_total", "Host ABI calls made by guests, by function.", [
-      "function",
-    ]),
+    hostCalls: labeledCounter(
+      "numax_host_calls_total",
+      "Host ABI calls made by guests, by import module and function.",
+      ["module", "function"],
+    ),
     guestCpuSeconds: counter("numax_guest_cpu_seconds_total", "CPU time spent running guest code."),
     observabilityRequests: labeledCounter(
       "numax_observability_requests_total",

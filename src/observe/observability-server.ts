@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
@@ -24,7 +24,11 @@ export interface ObservabilityServerOptions {
   readonly logger: Logger;
   /** Called before each /metrics render: refresh gauges and counters read from other layers. */
   readonly beforeRender?: () => void;
-  /** Read-only JSON answers for paths under `/v1/` (undefined: 404). */
+  /**
+   * Read-only JSON answers for paths under `/v1/` (undefined: 404). They show node data
+   * (replicated values, peers, the data path): give it only when `observability.expose_data`
+   * opts in. Without it every `/v1/` path answers 404 with {@link EXPOSE_DATA_HINT}.
+   */
   readonly introspect?: (path: string) => { status: number; body: unknown } | undefined;
 }
 
@@ -37,10 +41,20 @@ export interface ObservabilityServer {
   close(): Promise<void>;
 }
 
-/** Open sockets at most; Prometheus and a probe or two need a handful. */
+/**
+ * Open sockets at most; Prometheus and a probe or two need a handful. At the cap a new connection
+ * closes the oldest one that has no request being answered (an idle or slow client), so a flood
+ * of idle sockets can never lock the liveness and readiness probes out.
+ */
 export const OBSERVABILITY_MAX_CONNECTIONS = 256;
 
 const PATHS = ["/metrics", "/health", "/ready"] as const;
+/** The data paths served when `observability.expose_data` opts in. */
+const DATA_PATHS = ["/v1/node", "/v1/crdt/<family>/<key>"] as const;
+
+/** Told with every 404 of a node that does not serve its data over HTTP. */
+export const EXPOSE_DATA_HINT =
+  "/v1/node and /v1/crdt/<family>/<key> show node data and are off: set [observability] expose_data = true (--observability-expose-data, NX_OBSERVABILITY_EXPOSE_DATA) to serve them, unauthenticated";
 type EndpointPath = (typeof PATHS)[number];
 
 const isEndpointPath = (path: string): path is EndpointPath => (PATHS as readonly string[]).includes(path);
@@ -67,6 +81,45 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Keeps at most OBSERVABILITY_MAX_CONNECTIONS sockets open: a new one at the cap closes the
+ * oldest socket with no request being answered. Refusing the newcomer instead, as
+ * `server.maxConnections` does, would let anyone who opens 256 idle sockets fail every probe.
+ * (Idle sockets do not last: the headers timeout answers a socket that sent nothing 408 too.)
+ */
+function admitConnections(server: Server, onEvict: () => void): void {
+  // Insertion order is age order: the first idle entry is the oldest idle socket.
+  const requestsInFlight = new Map<Socket, number>();
+  server.on("connection", (socket: Socket) => {
+    if (requestsInFlight.size >= OBSERVABILITY_MAX_CONNECTIONS) {
+      let victim = socket;
+      for (const [open, inFlight] of requestsInFlight) {
+        if (inFlight === 0) {
+          victim = open;
+          break;
+        }
+      }
+      onEvict();
+      // Forgotten now, not on its "close" event: the next newcomer must not pick it again.
+      requestsInFlight.delete(victim);
+      victim.destroy();
+      if (victim === socket) return;
+    }
+    requestsInFlight.set(socket, 0);
+    socket.once("close", () => requestsInFlight.delete(socket));
+  });
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const { socket } = request;
+    const inFlight = requestsInFlight.get(socket);
+    if (inFlight === undefined) return;
+    requestsInFlight.set(socket, inFlight + 1);
+    response.once("close", () => {
+      const now = requestsInFlight.get(socket);
+      if (now !== undefined) requestsInFlight.set(socket, now - 1);
+    });
+  });
 }
 
 /**
@@ -118,19 +171,27 @@ export async function startObservabilityServer(
     response.end(body);
   };
 
+  const { introspect } = options;
+  const paths: readonly string[] = introspect === undefined ? PATHS : [...PATHS, ...DATA_PATHS];
+  const notFound = (path: string) => ({
+    error: `no such path ${path}`,
+    paths,
+    ...(introspect === undefined ? { hint: EXPOSE_DATA_HINT } : {}),
+  });
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? "/").split("?", 1)[0];
-    if (path.startsWith("/v1/") && options.introspect !== undefined && request.method === "GET") {
+    if (path.startsWith("/v1/") && introspect !== undefined && request.method === "GET") {
       metrics.observabilityRequests.inc({ path: "/v1" });
-      const answer = options.introspect(path);
+      const answer = introspect(path);
       if (answer === undefined) countError("not_found");
-      sendJson(response, answer?.status ?? 404, answer?.body ?? { error: `no such path ${path}` });
+      sendJson(response, answer?.status ?? 404, answer?.body ?? notFound(path));
       return;
     }
     metrics.observabilityRequests.inc({ path: isEndpointPath(path) ? path : "other" });
     if (!isEndpointPath(path)) {
       countError("not_found");
-      sendJson(response, 404, { error: `no such path ${path}`, paths: PATHS });
+      sendJson(response, 404, notFound(path));
       return;
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -160,7 +221,7 @@ export async function startObservabilityServer(
     },
     (request, response) => void handle(request, response),
   );
-  server.maxConnections = OBSERVABILITY_MAX_CONNECTIONS;
+  admitConnections(server, () => countError("evicted"));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
     if (error.code !== "ECONNRESET") countError(timedOut ? "timeout" : "bad_request");
@@ -198,7 +259,7 @@ export async function startObservabilityServer(
   if (bound === null || typeof bound === "string") throw new Error("an HTTP server on TCP has an address");
   const address = { host: listen.host, port: bound.port };
   const url = `http://${formatSocketAddress(address)}`;
-  logger.info("listening", { url, paths: PATHS.join(",") });
+  logger.info("listening", { url, paths: paths.join(",") });
 
   let closing: Promise<void> | undefined;
   return {

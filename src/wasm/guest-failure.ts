@@ -19,6 +19,33 @@ export type GuestFailureKind =
   | "killed"
   | "host_error";
 
+/** How a guest run ended, as `numax_module_runs_total` labels it. */
+export type GuestRunResultLabel =
+  | "ok"
+  | "trap"
+  | "abort"
+  | "cpu_budget"
+  | "memory_cap"
+  | "exit"
+  | "killed"
+  | "error";
+
+/** The result label of a run that ended with `failure`. */
+export function guestRunResultLabel(failure: GuestFailure): GuestRunResultLabel {
+  switch (failure.kind) {
+    case "abort":
+    case "cpu_budget":
+    case "memory_cap":
+    case "exit":
+    case "killed":
+      return failure.kind;
+    case "host_error":
+      return "error";
+    default:
+      return "trap";
+  }
+}
+
 /**
  * A guest run that did not end normally, as one line: the kind, the guest's own words where it
  * gave some (abort), and the guest function where the stack showed one.

@@ -24,6 +24,7 @@ import { refillTrampoline } from "./refill-trampoline.ts";
 
 // biome-ignore lint/complexity/noBannedTypes: host functions of any shape
 type HostFunction = Function;
+type HostFunctionOfAnyShape = (...args: unknown[]) => unknown;
 
 export interface GuestInstanceOptions {
   readonly env: GuestEnvironment;
@@ -112,6 +113,20 @@ export class GuestInstance {
     for (const [name, functions] of Object.entries(options.extraImports ?? {})) {
       imports[name] = { ...imports[name], ...functions };
     }
+    const counter = options.env.hostCalls;
+    if (counter !== undefined) {
+      // Only the functions the module imports: the others are never called.
+      for (const entry of module.imports) {
+        const fn = imports[entry.module]?.[entry.name];
+        if (entry.kind === "function" && typeof fn === "function") {
+          imports[entry.module]![entry.name] = counter.wrap(
+            entry.module,
+            entry.name,
+            fn as HostFunctionOfAnyShape,
+          );
+        }
+      }
+    }
     const suspendingImports: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {
       ...options.suspendingImports,
     };
@@ -123,7 +138,8 @@ export class GuestInstance {
     }
     for (const [name, functions] of Object.entries(suspendingImports)) {
       const wrapped: Record<string, unknown> = {};
-      for (const [field, fn] of Object.entries(functions)) {
+      for (const [field, uncounted] of Object.entries(functions)) {
+        const fn = counter === undefined ? uncounted : counter.wrap(name, field, uncounted);
         wrapped[field] = new WebAssembly.Suspending(async (...args: never[]) => {
           governor.pause();
           let outcome: { value: unknown } | { error: unknown };

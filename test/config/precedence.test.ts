@@ -128,6 +128,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "2", toml: "2" },
     { text: "3", toml: "3" },
   ],
+  "observability.expose_data": [
+    { text: "false", toml: "false" },
+    { text: "true", toml: "true" },
+  ],
   "discovery.mode": [
     { text: "static", toml: '"static"' },
     { text: "static", toml: '"static"' },
@@ -298,7 +302,13 @@ describe("resolveConfig (reads the file)", () => {
         cpuMsPerRun: undefined,
         memoryMaxMb: 256,
       },
-      observability: { listen: undefined, logLevel: "info", logFormat: "text", requestTimeoutMs: 5000 },
+      observability: {
+        listen: undefined,
+        logLevel: "info",
+        logFormat: "text",
+        requestTimeoutMs: 5000,
+        exposeData: false,
+      },
       discovery: { mode: "static" },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));

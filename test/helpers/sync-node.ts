@@ -10,6 +10,8 @@ export interface SyncNodeOptions {
   peers?: readonly number[];
   env?: Record<string, string>;
   args?: readonly string[];
+  /** Serve /v1/node and /v1/crdt/ (`gcounter` reads them); default true. */
+  exposeData?: boolean;
   /** mTLS material (files written by `nx cert`); default plain TCP (`--tls-insecure`). */
   tls?: { dir: string; allowedPeers?: readonly string[] };
 }
@@ -50,6 +52,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
           ]),
       "--observability-listen",
       `127.0.0.1:${httpPort}`,
+      ...(options.exposeData === false ? [] : ["--observability-expose-data"]),
       "--reconnect-initial-delay",
       "100ms",
       "--reconnect-max-delay",

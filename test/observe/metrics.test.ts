@@ -23,7 +23,7 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_store_size_bytes", "gauge", []],
   ["numax_module_runs_total", "counter", ["result"]],
   ["numax_traps_total", "counter", ["kind"]],
-  ["numax_host_calls_total", "counter", ["function"]],
+  ["numax_host_calls_total", "counter", ["module", "function"]],
   ["numax_guest_cpu_seconds_total", "counter", []],
   ["numax_observability_requests_total", "counter", ["path"]],
   ["numax_observability_errors_total", "counter", ["kind"]],
@@ -64,7 +64,7 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.storeSizeBytes.set(4096);
   metrics.moduleRuns.inc({ result: "ok" });
   metrics.traps.inc({ kind: "unreachable" });
-  metrics.hostCalls.inc({ function: "db_get" });
+  metrics.hostCalls.inc({ module: "nx", function: "db_get" });
   metrics.guestCpuSeconds.inc(0.5);
   metrics.observabilityRequests.inc({ path: "/metrics" });
   metrics.observabilityErrors.inc({ kind: "not_found" });

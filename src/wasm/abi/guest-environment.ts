@@ -1,6 +1,7 @@
 import type { Logger } from "../../observe/logger.ts";
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { CrdtHost } from "./crdt-host.ts";
+import type { HostCallCounter } from "./host-call-counter.ts";
 
 export type { GuestStore } from "../../store/guest-store.ts";
 
@@ -55,4 +56,6 @@ export interface GuestEnvironment {
    * the host derives from this environment (see `host-capabilities.ts`).
    */
   capabilities: readonly string[];
+  /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
+  hostCalls?: HostCallCounter;
 }

@@ -122,7 +122,8 @@ export class InstancePool {
     let guest: GuestInstance | undefined;
     const nx: Record<string, unknown> = { ...functions };
     for (const name of SUSPENDING_PROCESS_FUNCTIONS) {
-      const receive = functions[name]!;
+      // GuestInstance counts plain functions only: these reach it already made Suspending.
+      const receive = env.hostCalls?.wrap(NX_MODULE, name, functions[name]!) ?? functions[name]!;
       // Returns a plain number when a message is already there: the guest does not even suspend.
       nx[name] = new WebAssembly.Suspending((...args: never[]) => {
         const result = receive(...args);
