@@ -108,10 +108,13 @@ function reportError(line: string): void {
   process.stderr.write(`nx: error: ${line}\n`);
 }
 
-function exitCodeOf(error: unknown): number {
-  return error instanceof NumaxError && (error.code.startsWith("USAGE") || error.code.startsWith("MODULE_"))
-    ? EXIT_USAGE
-    : EXIT_RUN_FAILED;
+/**
+ * The exit code of a failure before any guest ran: an operating error there (flags, config, a
+ * module, a datastore path that cannot be used, TLS files, an address in use) is input the user
+ * can correct, so exit 2; anything else is a fault of the node, exit 1.
+ */
+function startupExitCode(error: unknown): number {
+  return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;
 }
 
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
@@ -155,7 +158,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     settings = await resolveRunSettings(invocation);
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
@@ -165,7 +168,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     datastorePath = (await prepareDatastore(config.storage.datastorePath)).datastorePath;
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
   const cache = new ModuleCache({
     directory: join(datastorePath, MODULE_CACHE_DIRECTORY),
@@ -185,7 +188,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     }
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
 
   let node: NumaxNode;
@@ -198,7 +201,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     });
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
 
   const interrupt = new AbortController();
