@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createDirectories, creationFailureReason } from "../fs/create-directories.ts";
 import { StoreError } from "./store-error.ts";
 
 /**
@@ -45,30 +46,6 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
   const datastorePath = realpathSync(requested);
   assertLmdbDataFile(join(datastorePath, STORE_DIRECTORY_NAME, "data.mdb"));
   return { datastorePath, storePath: join(datastorePath, STORE_DIRECTORY_NAME) };
-}
-
-/**
- * `mkdir -p`, one level at a time, reporting the first level's own error. Node's
- * `mkdirSync(path, { recursive: true })` cannot be used here: where the file system answers ENOENT
- * for a directory whose parent exists (procfs: `/proc/numax-data`), it retries the parent and the
- * child forever, and on a read-only mount it reports ENOENT instead of EROFS.
- */
-function createDirectories(path: string): void {
-  const missing: string[] = [];
-  for (let current = path; statSync(current, { throwIfNoEntry: false }) === undefined; ) {
-    missing.push(current);
-    const parent = dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  for (const directory of missing.reverse()) {
-    try {
-      mkdirSync(directory);
-    } catch (error) {
-      // Created meanwhile by someone else: as good as created here.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
 }
 
 function assertDirectoryOrAbsent(path: string): void {
@@ -149,11 +126,9 @@ function storeErrorFromFs(error: unknown, path: string, action: "create" | "open
         },
       );
     case "ENOENT":
-      // Only a file system that refuses new directories (procfs, sysfs) answers ENOENT to a
-      // mkdir whose parent exists.
       return new StoreError(
         "STORE_PERMISSION_DENIED",
-        `cannot ${action} datastore ${path}: this file system does not allow creating directories (choose a directory on a disk, e.g. ./nx-data)`,
+        `cannot ${action} datastore ${path}: ${creationFailureReason(error)} (choose a directory on a disk, e.g. ./nx-data)`,
         { cause: error },
       );
     default:
