@@ -1,8 +1,9 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
 import type { RunInvocation, RunOnlyOptions } from "../cli/run-flags.ts";
 import { NUMAX_VERSION } from "../cli/version.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
+import { chooseConfigFile } from "../config/default-config-file.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -46,6 +47,10 @@ interface PrintRequest {
 
 interface RunSettings {
   readonly config: NodeConfig;
+  /** ./numax.toml when it was read without --config: said once at info, a file acting unasked. */
+  readonly implicitConfigFile: string | undefined;
+  /** Mistyped `NX_*` variables, one warning line each. */
+  readonly warnings: readonly string[];
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   readonly waitBeforeRunMs: number | undefined;
@@ -80,7 +85,8 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 }
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
-  const { config } = await resolveConfig({ flags, env: process.env, configPath });
+  const configFile = chooseConfigFile(configPath);
+  const { config, warnings } = await resolveConfig({ flags, env: process.env, configPath: configFile?.path });
   const syncEnabled = config.network.listen !== undefined;
   const prints = printRequests(options);
   const syncOnly = [
@@ -96,6 +102,8 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
   }
   return {
     config,
+    implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
+    warnings,
     logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),
     shutdownTimeoutMs: durationFlag("--shutdown-timeout", options.shutdownTimeout)!,
     waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
@@ -162,6 +170,12 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
   }
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
+  if (settings.implicitConfigFile !== undefined) {
+    logger.info(
+      `configuration read from ${resolve(settings.implicitConfigFile)} (found in the working directory)`,
+    );
+  }
+  for (const warning of settings.warnings) logger.warn(warning);
   let datastorePath: string;
   try {
     // A datastore path that cannot be a directory fails here, before anything else touches it.
