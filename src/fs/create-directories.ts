@@ -9,15 +9,22 @@ import { dirname, resolve } from "node:path";
  * `/proc/numax-data`), it retries the parent and the child forever, and on a read-only mount it
  * reports ENOENT instead of EROFS. Here such a level fails with its own ENOENT or EROFS.
  *
- * `mode` applies to the directories created (minus the umask), as with mkdir(2).
+ * `mode` applies to the directories created (minus the umask), as with mkdir(2). A file where a
+ * directory belongs fails with EEXIST, as in `mkdir -p`.
  */
 export function createDirectories(path: string, mode?: number): void {
   const missing: string[] = [];
-  for (let current = resolve(path); statSync(current, { throwIfNoEntry: false }) === undefined; ) {
+  let current = resolve(path);
+  for (let stats = statSync(current, { throwIfNoEntry: false }); stats === undefined; ) {
     missing.push(current);
     const parent = dirname(current);
     if (parent === current) break;
     current = parent;
+    stats = statSync(current, { throwIfNoEntry: false });
+  }
+  // The nearest existing level must be a directory, as mkdir -p requires.
+  if (statSync(current, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${current}'`), { code: "EEXIST" });
   }
   for (const directory of missing.reverse()) {
     try {

@@ -246,4 +246,17 @@ describe("nx cert", () => {
       /^nx: error: cannot create directory \/proc\/nx-certs: this file system does not allow creating directories\n$/,
     );
   });
+
+  test("an --out that is a file is one line and exit 2", async (t) => {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, "a-file"), "");
+    for (const out of [join(dir, "a-file"), join(dir, "a-file", "ca")]) {
+      const run = await nx("cert", "ca", "--out", out);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(
+        run.stderr,
+        `nx: error: cannot create directory ${out}: a part of the path is a file, not a directory\n`,
+      );
+    }
+  });
 });

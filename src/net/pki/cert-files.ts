@@ -193,7 +193,7 @@ async function writeOutput(path: string, contents: string, mode: number): Promis
     await chmod(temporary, mode);
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(temporary, { force: true }).catch(() => {});
     throw new PkiError("PKI_WRITE_FAILED", `cannot write ${path}: ${(error as Error).message}`, {
       cause: error,
     });
