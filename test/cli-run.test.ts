@@ -314,7 +314,7 @@ describe("nx run: a module that cannot load is one line and exit 2", () => {
   });
 });
 
-describe("nx run: a datastore that cannot be used is one line and exit 1", () => {
+describe("nx run: a datastore that cannot be used is one line and exit 2", () => {
   test("datastore path is a file", async () => {
     await writeFixture(dir, "hello");
     writeFileSync(join(dir, "not-a-dir"), "");
@@ -322,7 +322,7 @@ describe("nx run: a datastore that cannot be used is one line and exit 1", () =>
     assertOneErrorLine(
       result,
       `datastore path ${join(dir, "not-a-dir")} is a file, not a directory: pass a directory (it is created when missing)`,
-      EXIT_RUN_FAILED,
+      EXIT_USAGE,
     );
     assert.equal(result.stdout, "", "nothing ran");
   });

@@ -1,8 +1,10 @@
 import { writeFile } from "node:fs/promises";
+import { EXIT_OK, EXIT_USAGE } from "../cli/exit-codes.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { ConfigError } from "./config-error.ts";
 import { readConfigFile } from "./config-file.ts";
 import { renderConfigTemplate } from "./config-template.ts";
+import { chooseConfigFile, DEFAULT_CONFIG_FILE } from "./default-config-file.ts";
 import { effectiveValues, renderEffectiveJson, renderEffectiveText } from "./effective-config-view.ts";
 import {
   type ConfigEnv,
@@ -17,25 +19,30 @@ export interface CommandOutput {
   write(text: string): unknown;
 }
 
-/** `nx config init [--output FILE] [--force]`: the commented template, to stdout or a new file. */
-export async function runConfigInit(
-  options: { output?: string; force?: boolean },
-  out: CommandOutput,
-): Promise<void> {
+/** Where `nx config init` writes: a file (`./numax.toml` by default), or stdout with `--stdout` or `-o -`. */
+export interface InitOptions {
+  readonly output?: string;
+  readonly stdout?: boolean;
+  readonly force?: boolean;
+}
+
+/** `nx config init [-o FILE|-] [--stdout] [--force]`: the commented template, to ./numax.toml, a file or stdout. */
+export async function runConfigInit(options: InitOptions, out: CommandOutput): Promise<void> {
   const template = renderConfigTemplate();
-  if (options.output === undefined) {
+  if (options.stdout === true || options.output === "-") {
     out.write(template);
     return;
   }
+  const target = options.output ?? DEFAULT_CONFIG_FILE;
   try {
     // "wx" refuses an existing file atomically: no window between a check and the write.
-    await writeFile(options.output, template, { flag: options.force ? "w" : "wx" });
+    await writeFile(target, template, { flag: options.force ? "w" : "wx" });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EEXIST") {
       throw new NumaxError(
         "USAGE_CONFIG_EXISTS",
-        `${options.output} already exists; pass --force to overwrite it`,
+        `${target} already exists; pass --force to overwrite it (or --stdout to print the template)`,
       );
     }
     const why =
@@ -46,9 +53,13 @@ export async function runConfigInit(
           : code === "EISDIR"
             ? "it is a directory"
             : (code ?? String(error));
-    throw new NumaxError("USAGE_CONFIG_WRITE", `cannot write ${options.output}: ${why}`, { cause: error });
+    throw new NumaxError("USAGE_CONFIG_WRITE", `cannot write ${target}: ${why}`, { cause: error });
   }
-  out.write(`wrote ${options.output}\n`);
+  out.write(
+    options.output === undefined
+      ? `wrote ${target}: nx run and nx config read it when run in this directory without --config\n`
+      : `wrote ${target}\n`,
+  );
 }
 
 /** Validates the file alone (defaults fill the rest; the environment is not consulted). */
@@ -58,11 +69,43 @@ async function resolveFileOnly(path: string): Promise<ResolvedConfig> {
   return resolveConfigLayers({ file: { path, table: read.table } });
 }
 
-/** `nx config validate --config FILE`: "ok" or a ConfigError naming every problem. */
-export async function runConfigValidate(options: { config: string }, out: CommandOutput): Promise<void> {
-  const resolved = await resolveFileOnly(options.config);
-  out.write(`ok: ${options.config} is valid\n`);
+/** The file a command reads: `--config FILE`, else ./numax.toml; a usage error when neither exists. */
+function requireConfigFile(configPath: string | undefined): string {
+  const choice = chooseConfigFile(configPath);
+  if (choice === undefined) {
+    throw new NumaxError(
+      "USAGE_CONFIG_MISSING",
+      `no ${DEFAULT_CONFIG_FILE} in the working directory: pass --config FILE (nx config init writes one)`,
+    );
+  }
+  return choice.path;
+}
+
+/**
+ * `nx config validate [--config FILE] [--json]`: "ok" or a ConfigError naming every problem.
+ * With `--json`, one object on stdout either way (`ok`, `configPath`, `issues`, `notes`), and the
+ * returned exit code says which (2 when invalid).
+ */
+export async function runConfigValidate(
+  options: { config?: string; json?: boolean },
+  out: CommandOutput,
+): Promise<number> {
+  const path = requireConfigFile(options.config);
+  let resolved: ResolvedConfig;
+  try {
+    resolved = await resolveFileOnly(path);
+  } catch (error) {
+    if (!(options.json === true && error instanceof ConfigError)) throw error;
+    out.write(`${JSON.stringify({ ok: false, configPath: path, issues: error.issues, notes: [] })}\n`);
+    return EXIT_USAGE;
+  }
+  if (options.json === true) {
+    out.write(`${JSON.stringify({ ok: true, configPath: path, issues: [], notes: resolved.notes })}\n`);
+    return EXIT_OK;
+  }
+  out.write(`ok: ${path} is valid\n`);
   for (const note of resolved.notes) out.write(`note: ${note}\n`);
+  return EXIT_OK;
 }
 
 export interface ShowOptions {
@@ -74,17 +117,26 @@ export interface ShowOptions {
   readonly env: ConfigEnv;
 }
 
-/** `nx config show [--config FILE] [--effective] [--json]`. */
-export async function runConfigShow(options: ShowOptions, out: CommandOutput): Promise<void> {
+/**
+ * `nx config show [--config FILE] [--effective] [--json]`; without `--config`, ./numax.toml when
+ * it exists (as `nx run` reads it). Warnings about mistyped `NX_*` variables go to `err`.
+ */
+export async function runConfigShow(
+  options: ShowOptions,
+  out: CommandOutput,
+  err: CommandOutput = { write: () => {} },
+): Promise<void> {
   let resolved: ResolvedConfig;
   const flagsGiven = Object.values(options.flags).some((value) => value !== undefined);
   if (flagsGiven && !options.effective) {
     throw new NumaxError("USAGE_CONFIG_SHOW", "configuration flags only apply with --effective");
   }
+  const configPath = chooseConfigFile(options.config)?.path;
   if (options.effective) {
-    resolved = await resolveConfig({ flags: options.flags, env: options.env, configPath: options.config });
-  } else if (options.config !== undefined) {
-    resolved = await resolveFileOnly(options.config);
+    resolved = await resolveConfig({ flags: options.flags, env: options.env, configPath });
+    for (const warning of resolved.warnings) err.write(`nx: warning: ${warning}\n`);
+  } else if (configPath !== undefined) {
+    resolved = await resolveFileOnly(configPath);
   } else {
     throw new NumaxError("USAGE_CONFIG_SHOW", "nothing to show: pass --config FILE, --effective, or both");
   }

@@ -3,6 +3,7 @@ import { findContradictions, type ValueOrigin } from "./contradictions.ts";
 import { collectFileValues } from "./file-values.ts";
 import type { NodeConfig } from "./node-config.ts";
 import { CONFIG_KEYS, type ConfigKey, type ConfigKeyEntry, findConfigKey } from "./schema.ts";
+import { unknownEnvWarnings } from "./unknown-env-names.ts";
 import type { KindResult } from "./value-kind.ts";
 
 /**
@@ -22,6 +23,8 @@ export interface ResolvedConfig {
   readonly sources: Readonly<Record<ConfigKey, ConfigSource>>;
   /** Accepted-but-noteworthy values (e.g. "bincode" read as "msgpack"), one line each. */
   readonly notes: readonly string[];
+  /** `NX_*` variables that look like mistyped configuration variables, one line each (see unknown-env-names.ts). */
+  readonly warnings: readonly string[];
   readonly configPath: string | undefined;
 }
 
@@ -134,6 +137,7 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
     config,
     sources: sources as Record<ConfigKey, ConfigSource>,
     notes,
+    warnings: unknownEnvWarnings(layers.env ?? {}),
     configPath: layers.file?.path,
   };
 }

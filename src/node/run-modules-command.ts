@@ -1,8 +1,9 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
 import type { RunInvocation, RunOnlyOptions } from "../cli/run-flags.ts";
 import { NUMAX_VERSION } from "../cli/version.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
+import { chooseConfigFile } from "../config/default-config-file.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -47,6 +48,10 @@ interface PrintRequest {
 
 interface RunSettings {
   readonly config: NodeConfig;
+  /** ./numax.toml when it was read without --config: said once at info, a file acting unasked. */
+  readonly implicitConfigFile: string | undefined;
+  /** Mistyped `NX_*` variables, one warning line each. */
+  readonly warnings: readonly string[];
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   readonly waitBeforeRunMs: number | undefined;
@@ -81,7 +86,8 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 }
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
-  const { config } = await resolveConfig({ flags, env: process.env, configPath });
+  const configFile = chooseConfigFile(configPath);
+  const { config, warnings } = await resolveConfig({ flags, env: process.env, configPath: configFile?.path });
   const syncEnabled = config.network.listen !== undefined;
   const prints = printRequests(options);
   const syncOnly = [
@@ -97,6 +103,8 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
   }
   return {
     config,
+    implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
+    warnings,
     logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),
     shutdownTimeoutMs: durationFlag("--shutdown-timeout", options.shutdownTimeout)!,
     waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
@@ -109,10 +117,13 @@ function reportError(line: string): void {
   process.stderr.write(`nx: error: ${line}\n`);
 }
 
-function exitCodeOf(error: unknown): number {
-  return error instanceof NumaxError && (error.code.startsWith("USAGE") || error.code.startsWith("MODULE_"))
-    ? EXIT_USAGE
-    : EXIT_RUN_FAILED;
+/**
+ * The exit code of a failure before any guest ran: an operating error there (flags, config, a
+ * module, a datastore path that cannot be used, TLS files, an address in use) is input the user
+ * can correct, so exit 2; anything else is a fault of the node, exit 1.
+ */
+function startupExitCode(error: unknown): number {
+  return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;
 }
 
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
@@ -157,17 +168,23 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     settings = await resolveRunSettings(invocation);
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
+  if (settings.implicitConfigFile !== undefined) {
+    logger.info(
+      `configuration read from ${resolve(settings.implicitConfigFile)} (found in the working directory)`,
+    );
+  }
+  for (const warning of settings.warnings) logger.warn(warning);
   let datastorePath: string;
   try {
     // A datastore path that cannot be a directory fails here, before anything else touches it.
     datastorePath = (await prepareDatastore(config.storage.datastorePath)).datastorePath;
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
   const cache = new ModuleCache({
     directory: join(datastorePath, MODULE_CACHE_DIRECTORY),
@@ -187,7 +204,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     }
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
 
   let node: NumaxNode;
@@ -200,7 +217,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     });
   } catch (error) {
     reportError(describeError(error));
-    return exitCodeOf(error);
+    return startupExitCode(error);
   }
 
   const interrupt = new AbortController();

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createDirectories, creationFailureReason } from "../fs/create-directories.ts";
 import { StoreError } from "./store-error.ts";
 
 /**
@@ -38,7 +39,7 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
   const storePath = join(requested, STORE_DIRECTORY_NAME);
   assertDirectoryOrAbsent(storePath);
   try {
-    mkdirSync(storePath, { recursive: true });
+    createDirectories(storePath);
   } catch (error) {
     throw storeErrorFromFs(error, requested, "create");
   }
@@ -113,7 +114,7 @@ function storeErrorFromFs(error: unknown, path: string, action: "create" | "open
     case "EROFS":
       return new StoreError(
         "STORE_PERMISSION_DENIED",
-        `cannot ${action} datastore ${path}: the file system is read-only`,
+        `cannot ${action} datastore ${path}: the file system is read-only (choose a writable directory)`,
         { cause: error },
       );
     case "ENOSPC":
@@ -123,6 +124,12 @@ function storeErrorFromFs(error: unknown, path: string, action: "create" | "open
         {
           cause: error,
         },
+      );
+    case "ENOENT":
+      return new StoreError(
+        "STORE_PERMISSION_DENIED",
+        `cannot ${action} datastore ${path}: ${creationFailureReason(error)} (choose a directory on a disk, e.g. ./nx-data)`,
+        { cause: error },
       );
     default:
       return new StoreError(

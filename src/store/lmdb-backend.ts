@@ -617,7 +617,12 @@ function openFailure(error: unknown, storePath: string): StoreError {
     });
   }
   if (code === EACCES || code === EROFS) {
-    return new StoreError("STORE_PERMISSION_DENIED", `cannot open datastore ${storePath}: ${reason}`, {
+    // LMDB opens its lock file for writing even to read: a read-only datastore cannot be opened.
+    const why =
+      code === EROFS
+        ? "the file system is read-only (choose a writable directory)"
+        : "permission denied (the node needs to write there: check the directory's owner and mode)";
+    return new StoreError("STORE_PERMISSION_DENIED", `cannot open datastore ${storePath}: ${why}`, {
       cause: error,
     });
   }

@@ -137,12 +137,15 @@ describe("nx config (child processes)", () => {
     const first = await nx(["config", "init", "--output", path]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, `wrote ${path}\n`);
-    const stdout = await nx(["config", "init"]);
+    const stdout = await nx(["config", "init", "--stdout"]);
     assert.equal(await readFile(path, "utf8"), stdout.stdout, "--output and stdout write the same template");
 
     const again = await nx(["config", "init", "--output", path]);
     assert.equal(again.code, 2);
-    assert.equal(again.stderr, `nx: error: ${path} already exists; pass --force to overwrite it\n`);
+    assert.equal(
+      again.stderr,
+      `nx: error: ${path} already exists; pass --force to overwrite it (or --stdout to print the template)\n`,
+    );
     assert.equal((await nx(["config", "init", "--output", path, "--force"])).code, 0);
 
     const valid = await nx(["config", "validate", "--config", path]);

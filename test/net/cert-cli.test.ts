@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadTlsMaterial } from "../../src/net/tls-material.ts";
 import { createTlsTransport } from "../../src/net/tls-transport.ts";
-import { NX_BIN } from "../helpers/nx-process.ts";
+import { NX_BIN, REPO_ROOT } from "../helpers/nx-process.ts";
 import { baseOptions, listenFor } from "./transport-contract.ts";
 
 /** `nx cert` in real child processes, writing real files. */
@@ -172,5 +173,90 @@ describe("nx cert", () => {
     );
     assert.equal(badKey.code, 2);
     assert.match(badKey.stderr, /the CA key is not a PEM private key \(in .*\/ca\)/);
+  });
+
+  describe("private keys stay out of git work trees", () => {
+    const refusal = (key: string, workTree: string) =>
+      `nx: error: refusing to write the private key ${key} inside the git work tree ${workTree}, where a commit could publish it: pass an --out outside it (e.g. ~/nx-certs/...), or add --allow-in-git-tree\n`;
+
+    test("ca and node refuse an --out inside a work tree, write nothing, exit 2", async (t) => {
+      const dir = await tempDir(t);
+      const repo = join(dir, "repo");
+      await mkdir(join(repo, ".git"), { recursive: true });
+      const out = join(repo, "deep", "certs", "ca");
+      const ca = await nx("cert", "ca", "--out", out);
+      assert.equal(ca.code, 2, ca.stderr);
+      assert.equal(ca.stderr, refusal(join(out, "ca.key"), repo));
+      assert.equal(existsSync(join(repo, "deep")), false, "nothing written");
+
+      assert.equal((await nx("cert", "ca", "--out", join(dir, "ca"))).code, 0);
+      const nodeOut = join(repo, "n1");
+      const node = await nx("cert", "node", "--ca-dir", join(dir, "ca"), "--name", "n1", "--out", nodeOut);
+      assert.equal(node.code, 2, node.stderr);
+      assert.equal(node.stderr, refusal(join(nodeOut, "node.key"), repo));
+      assert.equal(existsSync(nodeOut), false, "nothing written");
+    });
+
+    test("a linked work tree's .git file counts too", async (t) => {
+      const dir = await tempDir(t);
+      await writeFile(join(dir, ".git"), "gitdir: /elsewhere/.git/worktrees/x\n");
+      const ca = await nx("cert", "ca", "--out", join(dir, "ca"));
+      assert.equal(ca.code, 2, ca.stderr);
+      assert.equal(ca.stderr, refusal(join(dir, "ca", "ca.key"), dir));
+    });
+
+    test("--allow-in-git-tree writes the keys there, mode 0600", async (t) => {
+      const dir = await tempDir(t);
+      await mkdir(join(dir, ".git"));
+      const ca = await nx("cert", "ca", "--out", join(dir, "ca"), "--allow-in-git-tree");
+      assert.equal(ca.code, 0, ca.stderr);
+      assert.equal(await mode(join(dir, "ca", "ca.key")), 0o600);
+      const node = await nx(
+        "cert",
+        "node",
+        "--ca-dir",
+        join(dir, "ca"),
+        "--name",
+        "n1",
+        "--out",
+        join(dir, "n1"),
+        "--allow-in-git-tree",
+      );
+      assert.equal(node.code, 0, node.stderr);
+      assert.equal(await mode(join(dir, "n1", "node.key")), 0o600);
+    });
+
+    test("the docs' old `--out certs/ca` in this repository is refused", {
+      skip: !existsSync(join(REPO_ROOT, ".git")),
+    }, async () => {
+      const out = join(REPO_ROOT, "certs", "ca");
+      const ca = await nx("cert", "ca", "--out", out);
+      assert.equal(ca.code, 2, ca.stderr);
+      assert.equal(ca.stderr, refusal(join(out, "ca.key"), REPO_ROOT.replace(/\/$/, "")));
+    });
+  });
+
+  test("an --out the file system cannot create is one line and exit 2, no spin", {
+    skip: process.platform !== "linux",
+  }, async () => {
+    const run = await nx("cert", "ca", "--out", "/proc/nx-certs");
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^nx: error: cannot create directory \/proc\/nx-certs: this file system does not allow creating directories\n$/,
+    );
+  });
+
+  test("an --out that is a file is one line and exit 2", async (t) => {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, "a-file"), "");
+    for (const out of [join(dir, "a-file"), join(dir, "a-file", "ca")]) {
+      const run = await nx("cert", "ca", "--out", out);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(
+        run.stderr,
+        `nx: error: cannot create directory ${out}: a part of the path is a file, not a directory\n`,
+      );
+    }
   });
 });

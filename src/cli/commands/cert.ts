@@ -5,6 +5,15 @@ interface OutputOptions {
   json?: boolean;
 }
 
+interface WriteOptions {
+  force?: boolean;
+  allowInGitTree?: boolean;
+}
+
+const ALLOW_IN_GIT_TREE = "--allow-in-git-tree";
+const ALLOW_IN_GIT_TREE_HELP =
+  "write the private key even inside a git work tree (refused by default: a commit could publish it)";
+
 /**
  * `nx cert ca | node | id`: a cluster PKI for mTLS without openssl. The implementation
  * (src/net/pki/) is imported inside each action so that `nx --help` stays fast.
@@ -21,8 +30,9 @@ export function defineCertCommand(program: Command): void {
     .option("--name <name>", "common name of the CA", "Numax cluster CA")
     .option("--days <n>", "validity in days", "3650")
     .option("--force", "overwrite existing files")
+    .option(ALLOW_IN_GIT_TREE, ALLOW_IN_GIT_TREE_HELP)
     .option("--json", "print the result as JSON")
-    .action(async (options: { out: string; name: string; days: string; force?: boolean } & OutputOptions) => {
+    .action(async (options: { out: string; name: string; days: string } & WriteOptions & OutputOptions) => {
       const { writeCertificateAuthority } = await import("../../net/pki/cert-files.ts");
       const written = await asUsageError(() =>
         writeCertificateAuthority({
@@ -30,6 +40,7 @@ export function defineCertCommand(program: Command): void {
           name: options.name,
           days: parseDays(options.days),
           force: options.force === true,
+          allowInGitTree: options.allowInGitTree === true,
           now: new Date(),
         }),
       );
@@ -54,6 +65,7 @@ export function defineCertCommand(program: Command): void {
     )
     .option("--days <n>", "validity in days", "825")
     .option("--force", "overwrite existing files")
+    .option(ALLOW_IN_GIT_TREE, ALLOW_IN_GIT_TREE_HELP)
     .option("--json", "print the result as JSON")
     .action(
       async (
@@ -63,8 +75,8 @@ export function defineCertCommand(program: Command): void {
           out: string;
           san: string;
           days: string;
-          force?: boolean;
-        } & OutputOptions,
+        } & WriteOptions &
+          OutputOptions,
       ) => {
         const { writeNodeCertificate } = await import("../../net/pki/cert-files.ts");
         const written = await asUsageError(() =>
@@ -75,6 +87,7 @@ export function defineCertCommand(program: Command): void {
             subjectAltNames: options.san,
             days: parseDays(options.days),
             force: options.force === true,
+            allowInGitTree: options.allowInGitTree === true,
             now: new Date(),
           }),
         );

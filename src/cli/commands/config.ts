@@ -9,15 +9,16 @@ export function defineConfigCommand(program: Command): void {
     .description("create, validate and inspect numax.toml")
     .addHelpText(
       "after",
-      "\nPrecedence of every setting: CLI flag > NX_* environment variable > numax.toml > default.\nReference: docs/configuration.md",
+      "\nPrecedence of every setting: CLI flag > NX_* environment variable > numax.toml > default.\nWithout --config, ./numax.toml is read when it exists.\nReference: docs/configuration.md",
     );
 
   config
     .command("init")
-    .description("write a commented numax.toml with every key at its default")
-    .option("-o, --output <file>", "write to this file instead of stdout")
+    .description("write a commented numax.toml with every key at its default (to ./numax.toml unless told)")
+    .option("-o, --output <file>", "write to this file instead of ./numax.toml (`-` for stdout)")
+    .option("--stdout", "print the template instead of writing a file")
     .option("--force", "overwrite the output file if it exists")
-    .action(async (options: { output?: string; force?: boolean }) => {
+    .action(async (options: { output?: string; stdout?: boolean; force?: boolean }) => {
       const { runConfigInit } = await import("../../config/config-commands.ts");
       await runConfigInit(options, process.stdout);
     });
@@ -25,10 +26,11 @@ export function defineConfigCommand(program: Command): void {
   config
     .command("validate")
     .description("check a config file without running anything; lists every problem")
-    .requiredOption("--config <file>", "the file to check")
-    .action(async (options: { config: string }) => {
+    .option("--config <file>", "the file to check (default: ./numax.toml)")
+    .option("--json", "print the result as one JSON object (exit code 2 when invalid)")
+    .action(async (options: { config?: string; json?: boolean }) => {
       const { runConfigValidate } = await import("../../config/config-commands.ts");
-      await runConfigValidate(options, process.stdout);
+      process.exitCode = await runConfigValidate(options, process.stdout);
     });
 
   const show = config
@@ -48,6 +50,7 @@ export function defineConfigCommand(program: Command): void {
         ...(configPath === undefined ? {} : { config: configPath }),
       },
       process.stdout,
+      process.stderr,
     );
   });
 }

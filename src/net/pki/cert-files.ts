@@ -1,8 +1,10 @@
 import { X509Certificate } from "node:crypto";
-import { access, chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { createDirectories, creationFailureReason } from "../../fs/create-directories.ts";
 import { type NodeId, nodeIdFromCertificate } from "../../identity/node-id.ts";
 import { type CertificateAndKey, createCertificateAuthority } from "./certificate-authority.ts";
+import { findGitWorkTree } from "./git-work-tree.ts";
 import { issueNodeCertificate } from "./node-certificate.ts";
 import { PkiError } from "./pki-error.ts";
 import { parseSubjectAltNames } from "./subject-alt-names.ts";
@@ -21,6 +23,8 @@ export interface WriteCaOptions {
   readonly name: string;
   readonly days: number;
   readonly force: boolean;
+  /** Write the private key even when `outDir` lies in a git work tree (`--allow-in-git-tree`). */
+  readonly allowInGitTree: boolean;
   readonly now: Date;
 }
 
@@ -33,6 +37,7 @@ export interface WrittenCa {
 export async function writeCertificateAuthority(options: WriteCaOptions): Promise<WrittenCa> {
   const certPath = join(options.outDir, CA_CERT_FILE);
   const keyPath = join(options.outDir, CA_KEY_FILE);
+  refuseGitWorkTree(options.outDir, CA_KEY_FILE, options.allowInGitTree);
   await refuseExisting([certPath, keyPath], options.force);
   const ca = await createCertificateAuthority({ name: options.name, days: options.days, now: options.now });
   await mkdirFor(options.outDir);
@@ -50,6 +55,8 @@ export interface WriteNodeOptions {
   readonly subjectAltNames: string;
   readonly days: number;
   readonly force: boolean;
+  /** Write the private key even when `outDir` lies in a git work tree (`--allow-in-git-tree`). */
+  readonly allowInGitTree: boolean;
   readonly now: Date;
 }
 
@@ -64,6 +71,7 @@ export interface WrittenNode {
 /** `nx cert node`: writes `node.crt`, `node.key` (0600) and a copy of `ca.crt` into `outDir`. */
 export async function writeNodeCertificate(options: WriteNodeOptions): Promise<WrittenNode> {
   const subjectAltNames = parseSubjectAltNames(options.subjectAltNames);
+  refuseGitWorkTree(options.outDir, NODE_KEY_FILE, options.allowInGitTree);
   const caCertPath = join(options.caDir, CA_CERT_FILE);
   const ca: CertificateAndKey = {
     certPem: await readInput(caCertPath, "CA certificate"),
@@ -145,22 +153,47 @@ async function refuseExisting(paths: readonly string[], force: boolean): Promise
   }
 }
 
+/**
+ * A private key in a git work tree is one `git add .` away from being published (the repository's
+ * own `certs/` is ignored, but a clone elsewhere or another project's tree need not be).
+ */
+function refuseGitWorkTree(outDir: string, keyFile: string, allowed: boolean): void {
+  if (allowed) return;
+  const workTree = findGitWorkTree(outDir);
+  if (workTree === undefined) return;
+  throw new PkiError(
+    "PKI_KEY_IN_GIT_TREE",
+    `refusing to write the private key ${join(outDir, keyFile)} inside the git work tree ${workTree}, where a commit could publish it: pass an --out outside it (e.g. ~/nx-certs/...), or add --allow-in-git-tree`,
+  );
+}
+
 async function mkdirFor(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    createDirectories(dir, 0o700);
   } catch (error) {
-    throw new PkiError("PKI_WRITE_FAILED", `cannot create directory ${dir}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new PkiError(
+      "PKI_WRITE_FAILED",
+      `cannot create directory ${dir}: ${creationFailureReason(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
+/**
+ * Writes a new file with `mode` and renames it over `path`: an overwritten key never sits, even
+ * for a moment, in a file with the old file's looser permissions, and a crash leaves the old file.
+ */
 async function writeOutput(path: string, contents: string, mode: number): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(path, contents, { mode });
-    // `mode` applies only to new files: an overwritten key must not keep looser permissions.
-    await chmod(path, mode);
+    await writeFile(temporary, contents, { mode, flag: "wx" });
+    // The umask may have narrowed `mode`; the file gets exactly `mode`.
+    await chmod(temporary, mode);
+    await rename(temporary, path);
   } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
     throw new PkiError("PKI_WRITE_FAILED", `cannot write ${path}: ${(error as Error).message}`, {
       cause: error,
     });

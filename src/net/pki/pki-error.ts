@@ -8,6 +8,8 @@ export type PkiErrorCode =
   | "PKI_KEY_MISMATCH"
   | "PKI_NOT_A_CA"
   | "PKI_OUTPUT_EXISTS"
+  /** A private key would be written inside a git work tree without `--allow-in-git-tree`. */
+  | "PKI_KEY_IN_GIT_TREE"
   | "PKI_WRITE_FAILED"
   | "PKI_BAD_NAME"
   | "PKI_BAD_SAN"
