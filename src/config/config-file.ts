@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
+import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import type { ConfigIssue } from "./config-error.ts";
 
 /** A numax.toml read and parsed, or the one issue that stopped it (unreadable, not TOML). */
@@ -32,21 +32,21 @@ export function parseConfigText(text: string, path: string): ConfigFileResult {
   }
 }
 
+/** The longest config file read (1 MiB): a real one is a few KiB; more is a wrong path. */
+export const CONFIG_FILE_BYTES_MAX = 1024 * 1024;
+
 /** Reads and parses a config file; a missing or unreadable file is an issue, not an exception. */
 export async function readConfigFile(path: string): Promise<ConfigFileResult> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readInputFile(path, CONFIG_FILE_BYTES_MAX).toString("utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === "ENOENT"
         ? "no such file (`nx config init --output FILE` writes one)"
-        : code === "EISDIR"
-          ? "is a directory, not a file"
-          : code === "EACCES"
-            ? "permission denied"
-            : `cannot be read (${code ?? String(error)})`;
+        : (inputFileFailureReason(error, CONFIG_FILE_BYTES_MAX) ??
+          `cannot be read (${code ?? String(error)})`);
     return { ok: false, issue: { kind: "unreadable", subject: path, source: "file", message: why } };
   }
   return parseConfigText(text, path);

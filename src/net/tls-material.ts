@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import { type NodeId, nodeIdFromCertificate } from "../identity/node-id.ts";
 import { NetError } from "./net-error.ts";
 
@@ -68,12 +68,14 @@ export function tlsMaterialFromPem(
   };
 }
 
+/** The longest PEM file read (1 MiB): a certificate chain or key is a few KiB. */
+export const PEM_FILE_BYTES_MAX = 1024 * 1024;
+
 async function readPem(path: string, flag: string): Promise<string> {
   try {
-    return await readFile(path, "utf8");
+    return readInputFile(path, PEM_FILE_BYTES_MAX).toString("utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(error);
+    const why = inputFileFailureReason(error, PEM_FILE_BYTES_MAX) ?? String(error);
     throw new NetError("NET_TLS_MATERIAL", `cannot read ${flag} ${path}: ${why}`, { cause: error });
   }
 }

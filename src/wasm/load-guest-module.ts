@@ -1,14 +1,22 @@
 import { hash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { describeError } from "../errors/numax-error.ts";
+import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import type { Logger } from "../observe/logger.ts";
 import { EXPORT_FUNCTION, readExports } from "./binary/module-layout.ts";
 import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
 import { type CompiledGuest, type FileStamp, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
+
+/**
+ * The longest `.wasm` file `nx run` reads (256 MiB). V8 compiles modules up to 1 GiB, but a guest
+ * that large is a mistake (or a device path), and the whole file is held in memory to hash and
+ * instrument it.
+ */
+export const GUEST_MODULE_BYTES_MAX = 256 * 1024 * 1024;
 
 /**
  * A guest module ready to instantiate: validated, instrumented (fuel checks, memory cap) and
@@ -71,17 +79,13 @@ export async function loadGuestModuleFile(
   }
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFile(path, GUEST_MODULE_BYTES_MAX);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ModuleLoadError("not_found", path, "not found");
     if (code === "EISDIR") throw new ModuleLoadError("unreadable", path, "is a directory, not a .wasm file");
-    if (code === "EACCES" || code === "EPERM") {
-      throw new ModuleLoadError("unreadable", path, "cannot be read: permission denied", { cause: error });
-    }
-    throw new ModuleLoadError("unreadable", path, `cannot be read: ${describeError(error)}`, {
-      cause: error,
-    });
+    const reason = inputFileFailureReason(error, GUEST_MODULE_BYTES_MAX) ?? describeError(error);
+    throw new ModuleLoadError("unreadable", path, `cannot be read: ${reason}`, { cause: error });
   }
   checkMagic(bytes, path);
   const known = stamp === undefined ? undefined : options.cache.sha256OfStamp(stamp);

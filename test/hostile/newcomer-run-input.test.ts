@@ -98,3 +98,40 @@ describe("nx run: a node that cannot start is one line and exit 2", () => {
     assertUsageLine(junk, "--tls-cert junk.pem is not a PEM certificate");
   });
 });
+
+describe("a device given as an input file is refused at once, not read without end", () => {
+  const refusal = "is not a regular file (a device, pipe or socket cannot be read as one)";
+
+  test("nx run /dev/zero", async () => {
+    const result = await runNx(["run", "/dev/zero"], { cwd: dir, timeoutMs: 30_000 });
+    assertUsageLine(result, `module /dev/zero cannot be read: ${refusal}`);
+  });
+
+  test("nx config validate --config /dev/zero", async () => {
+    const result = await runNx(["config", "validate", "--config", "/dev/zero", "--json"], {
+      cwd: dir,
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, EXIT_USAGE, `exit code; stderr: ${result.stderr}`);
+    assert.match(result.stdout, new RegExp(refusal.replace(/[()]/g, "\\$&")));
+  });
+
+  test("nx cert id /dev/zero", async () => {
+    const result = await runNx(["cert", "id", "/dev/zero"], { cwd: dir, timeoutMs: 30_000 });
+    assertUsageLine(result, `cannot read certificate /dev/zero: ${refusal}`);
+  });
+
+  test("--tls-cert /dev/zero", async () => {
+    const result = await run([
+      "--listen",
+      "127.0.0.1:0",
+      "--tls-cert",
+      "/dev/zero",
+      "--tls-key",
+      "/dev/zero",
+      "--tls-ca",
+      "/dev/zero",
+    ]);
+    assertUsageLine(result, `cannot read --tls-cert /dev/zero: ${refusal}`);
+  });
+});

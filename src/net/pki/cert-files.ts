@@ -1,8 +1,10 @@
 import { X509Certificate } from "node:crypto";
-import { access, chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, chmod, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createDirectories, creationFailureReason } from "../../fs/create-directories.ts";
+import { inputFileFailureReason, readInputFile } from "../../fs/read-input-file.ts";
 import { type NodeId, nodeIdFromCertificate } from "../../identity/node-id.ts";
+import { PEM_FILE_BYTES_MAX } from "../tls-material.ts";
 import { type CertificateAndKey, createCertificateAuthority } from "./certificate-authority.ts";
 import { findGitWorkTree } from "./git-work-tree.ts";
 import { issueNodeCertificate } from "./node-certificate.ts";
@@ -129,13 +131,14 @@ async function readInput(path: string, what: string): Promise<string> {
 
 async function readBytes(path: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return readInputFile(path, PEM_FILE_BYTES_MAX);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
       throw new PkiError("PKI_FILE_NOT_FOUND", `${what} ${path} does not exist`, { cause: error });
     }
-    throw new PkiError("PKI_FILE_UNREADABLE", `cannot read ${what} ${path}: ${code ?? String(error)}`, {
+    const why = inputFileFailureReason(error, PEM_FILE_BYTES_MAX) ?? code ?? String(error);
+    throw new PkiError("PKI_FILE_UNREADABLE", `cannot read ${what} ${path}: ${why}`, {
       cause: error,
     });
   }
