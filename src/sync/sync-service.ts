@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
@@ -251,6 +252,8 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
     versionVector: () => replica.versionVector(),
     preferredFormat: config.network.serializationFormat,
     allowedPeers: config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined,
+    // Host names are learned once dialed (the transport remembers the address it reached).
+    knownPeerAddresses: config.network.peers.map((peer) => peer.host).filter((host) => isIP(host) !== 0),
     traffic:
       metrics === undefined
         ? undefined

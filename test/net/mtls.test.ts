@@ -46,14 +46,14 @@ describe("mTLS refusals", () => {
       return true;
     });
     const line = await logger.waitFor(
-      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate was refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
     );
     assert.equal(line.level, "warn");
     assert.equal(listening.count(), 0);
   });
 
-  test("a node refuses a server whose certificate comes from another CA", async (t) => {
-    const { listening, address } = await server(t);
+  test("a node refuses a server whose certificate comes from another CA, and both sides say why", async (t) => {
+    const { logger, listening, address } = await server(t);
     const outsider = createTlsTransport({
       ...baseOptions(),
       limits: LIMITS,
@@ -62,9 +62,18 @@ describe("mTLS refusals", () => {
     await assert.rejects(outsider.dial(address), (error: unknown) => {
       assert.ok(error instanceof NetError);
       assert.equal(error.code, "NET_TLS_FAILED");
-      assert.match(error.message, /this node refused the peer's certificate/);
+      assert.equal(error.retryable, false);
+      assert.match(
+        error.message,
+        /refused peer [0-9a-f]{32} at 127\.0\.0\.1:\d+: its certificate is not signed by our CA/,
+      );
       return true;
     });
+    // The outsider completes its side of the handshake before refusing, so the listener sees its
+    // certificate and logs its own reason rather than a reset.
+    await logger.waitFor(
+      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA/,
+    );
     assert.equal(listening.count(), 0);
   });
 
