@@ -2,6 +2,7 @@ import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
 import type { VersionVector } from "../net/messages.ts";
+import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
@@ -41,6 +42,11 @@ export interface ConfiguredPeerStatus {
   readonly health: PeerHealth;
   readonly connected: boolean;
   readonly consecutiveFailures: number;
+  /**
+   * Why the last dial was refused, when it was refused for a reason a retry does not fix (a
+   * certificate from another CA, a NodeId outside the peer's allowlist); undefined otherwise.
+   */
+  readonly refusal: string | undefined;
 }
 
 interface DialTarget {
@@ -51,6 +57,10 @@ interface DialTarget {
   timer: NodeJS.Timeout | undefined;
   /** The address turned out to be this node itself: never dialed again. */
   isSelf: boolean;
+  /** See `ConfiguredPeerStatus.refusal`. */
+  refusal: string | undefined;
+  /** The code of that refusal: it is logged again only when the code changes. */
+  refusalCode: NetErrorCode | undefined;
 }
 
 /**
@@ -78,6 +88,8 @@ export class PeerManager<Op> {
       dialing: false,
       timer: undefined,
       isSelf: false,
+      refusal: undefined,
+      refusalCode: undefined,
     }));
   }
 
@@ -114,6 +126,7 @@ export class PeerManager<Op> {
       health: peerHealth(t.failures, this.#options.backoff),
       connected: t.nodeId !== undefined && this.#connections.has(t.nodeId),
       consecutiveFailures: t.failures,
+      refusal: t.refusal,
     }));
   }
 
@@ -162,6 +175,8 @@ export class PeerManager<Op> {
           return;
         }
         target.failures = 0;
+        target.refusal = undefined;
+        target.refusalCode = undefined;
         this.#adopt(connection);
       },
       (error: unknown) => {
@@ -169,6 +184,19 @@ export class PeerManager<Op> {
         if (this.#stopped) return;
         target.failures++;
         const health = peerHealth(target.failures, this.#options.backoff);
+        if (error instanceof NetError && !error.retryable) {
+          // One line per reason, not one per redial: the peer is still redialed (its operator
+          // may fix the allowlist or certificates), but the reason is what the operator needs.
+          if (target.refusalCode !== error.code) {
+            this.#options.logger.warn(error.message, { address: target.address, code: error.code });
+          }
+          target.refusal = error.message;
+          target.refusalCode = error.code;
+          this.#retryLater(target, true);
+          return;
+        }
+        target.refusal = undefined;
+        target.refusalCode = undefined;
         const log = target.failures === 1 || health === "dead" ? "warn" : "debug";
         this.#options.logger[log]("cannot reach peer", {
           address: target.address,

@@ -175,7 +175,7 @@ export class SyncService {
    */
   async recoverOwnHistory(
     timeoutMs = OWN_HISTORY_WAIT_MS,
-  ): Promise<"not needed" | "recovered" | "timed out"> {
+  ): Promise<"not needed" | "recovered" | "refused" | "timed out"> {
     if (
       !this.#identityOutlivesStore ||
       this.#ownSequence() > 0 ||
@@ -185,9 +185,13 @@ export class SyncService {
     }
     const self = this.#replica.nodeId();
     const recovered = await pollFor(timeoutMs, () => {
+      if (this.refusedByEveryPeer() !== undefined) return true;
       const connected = this.peers.connectedPeers();
       return connected.length > 0 && ownOpsBehindPeers(self, this.#ownSequence(), connected) === 0;
     });
+    // Peers that refuse this node hold none of its ops: there is nothing to wait for, and the
+    // refusals were logged with their reasons.
+    if (this.refusedByEveryPeer() !== undefined) return "refused";
     if (recovered) return "recovered";
     this.#logger.warn(
       "no peer returned this node's own ops in time: guests run now; if this node's datastore was wiped while its certificate stayed, its new ops may reuse sequence numbers peers already hold",
@@ -216,6 +220,16 @@ export class SyncService {
         fields,
       );
     }
+  }
+
+  /**
+   * When every configured peer refused this node for a reason a retry does not fix (and none is
+   * connected): one line naming each peer and why; undefined otherwise.
+   */
+  refusedByEveryPeer(): string | undefined {
+    const peers = this.peers.configuredPeers();
+    if (peers.length === 0 || peers.some((peer) => peer.refusal === undefined)) return undefined;
+    return `every configured peer refused this node: ${peers.map((peer) => peer.refusal).join("; ")}`;
   }
 
   /** Resolves once every configured peer is connected, or after `timeoutMs`. */
