@@ -66,7 +66,7 @@ interface DialTarget {
 /**
  * Keeps a node connected to its peers and moves messages between the connections and the
  * SyncEngine. Dials configured peers with exponential backoff and health tracking, accepts
- * inbound peers up to `maxPeers`, keeps one connection per peer NodeId (the one dialed by the
+ * inbound peers up to `maxPeers` (less one slot kept per configured peer), keeps one connection per peer NodeId (the one dialed by the
  * smaller NodeId, so both ends pick the same), and ticks the engine.
  */
 export class PeerManager<Op> {
@@ -239,6 +239,14 @@ export class PeerManager<Op> {
       logger.warn("refusing peer: max_peers reached", { nodeId: peer, maxPeers });
       void connection.close("max_peers reached");
       return;
+    } else if (!this.#isConfigured(peer) && this.#unconfiguredConnections() >= this.#unconfiguredSlots()) {
+      logger.warn("refusing peer: the remaining max_peers slots are kept for configured peers", {
+        nodeId: peer,
+        maxPeers,
+        configuredPeers: this.#targets.length,
+      });
+      void connection.close("the remaining peer slots are kept for configured peers");
+      return;
     }
     this.#connections.set(peer, connection);
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
@@ -256,6 +264,24 @@ export class PeerManager<Op> {
     });
     this.#send(engine.peerConnected(peer, this.#options.nowMs()));
     void this.#pump(connection);
+  }
+
+  #isConfigured(peer: NodeId): boolean {
+    return this.#targets.some((target) => target.nodeId === peer);
+  }
+
+  #unconfiguredConnections(): number {
+    let count = 0;
+    for (const peer of this.#connections.keys()) if (!this.#isConfigured(peer)) count++;
+    return count;
+  }
+
+  /**
+   * Peers that are not configured (they dialed us) may hold every slot but one per configured
+   * peer: strangers, or members that only dial in, can never lock the configured peers out.
+   */
+  #unconfiguredSlots(): number {
+    return Math.max(0, this.#options.maxPeers - this.#targets.length);
   }
 
   /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */

@@ -250,3 +250,41 @@ describe("handshake floods against a real node", { timeout: 120_000 }, () => {
     await nodes.stop(a);
   });
 });
+
+describe("peer slots against a real node", { timeout: 120_000 }, () => {
+  test("strangers that complete their handshake cannot take the slot of a configured peer", async () => {
+    const portB = await freePort();
+    const a = await nodes.node({
+      datastore: datastoreOf(root.path, "slots-a"),
+      guest: COUNTER,
+      peers: [portB],
+      env: { NX_COUNT: "1" },
+      args: ["--max-peers", "3"],
+    });
+    const hello = (i: number) =>
+      encodeFrame(
+        { format: "msgpack", body: codec.encode(helloFrom(fakeNodeId(100 + i)), "msgpack") },
+        DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+      );
+    // Three strangers for three slots, before b (configured on a) is even running.
+    const strangers = await flood(a.port, ["127.0.0.5"], 3, hello, 300);
+    await a.nx.waitFor(/refusing peer: the remaining max_peers slots are kept for configured peers/, 5000);
+    const b = await nodes.node({
+      datastore: datastoreOf(root.path, "slots-b"),
+      guest: COUNTER,
+      port: portB,
+      env: { NX_COUNT: "2" },
+    });
+    assert.equal(
+      await pollUntil(
+        () => a.gcounter("hits"),
+        (v) => v === 3n,
+        10_000,
+      ),
+      3n,
+      "a reached b although strangers asked for every slot",
+    );
+    strangers.destroy();
+    await Promise.all([a, b].map(nodes.stop));
+  });
+});
