@@ -3,6 +3,8 @@ import { describe, test } from "node:test";
 import { connect } from "node:tls";
 import { parseHostPort } from "../../src/net/host-port.ts";
 import { NetError } from "../../src/net/net-error.ts";
+import { issueNodeCertificate } from "../../src/net/pki/node-certificate.ts";
+import { parseSubjectAltNames } from "../../src/net/pki/subject-alt-names.ts";
 import { tlsMaterialFromPem } from "../../src/net/tls-material.ts";
 import { createTlsTransport } from "../../src/net/tls-transport.ts";
 import { helloFrom, rawPeer } from "./helpers/raw-peer.ts";
@@ -74,6 +76,35 @@ describe("mTLS refusals", () => {
     await logger.waitFor(
       /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA/,
     );
+    assert.equal(listening.count(), 0);
+  });
+
+  test("a server whose certificate does not name the dialed address is refused, with the reason", async (t) => {
+    const elsewhere = await issueNodeCertificate({
+      ca: clusterCa.ca,
+      name: "elsewhere",
+      subjectAltNames: parseSubjectAltNames("10.9.9.9"),
+      days: 2,
+      now: new Date(),
+    });
+    const tls = tlsMaterialFromPem({
+      certPem: elsewhere.certPem,
+      keyPem: elsewhere.keyPem,
+      caPem: clusterCa.ca.certPem,
+    });
+    const misnamed = createTlsTransport({ ...baseOptions(), limits: LIMITS, tls });
+    const listening = await listenFor(misnamed, "127.0.0.1:0", t);
+    const dialer = createTlsTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      tls: await clusterCa.node("dialer"),
+    });
+    await assert.rejects(dialer.dial(listening.listener.address), (error: unknown) => {
+      assert.ok(error instanceof NetError);
+      assert.equal(error.code, "NET_TLS_FAILED");
+      assert.match(error.message, /does not name the address we dialed \(ERR_TLS_CERT_ALTNAME_INVALID/);
+      return true;
+    });
     assert.equal(listening.count(), 0);
   });
 
