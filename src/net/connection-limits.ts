@@ -35,6 +35,12 @@ export interface ConnectionLimits {
 }
 
 export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
+/**
+ * The largest frame a listener takes before the handshake is done (a Hello: its version vector
+ * holds some 25 000 origins in 1 MiB). A frame's buffer is allocated when its header arrives, so
+ * with `max_message_size` here a stranger's 5-byte header would cost 16 MiB per pending socket.
+ */
+export const HANDSHAKE_MESSAGE_SIZE_MAX_BYTES = 1024 * 1024;
 export const MAX_PENDING_HANDSHAKES = 128;
 /**
  * The share of the pending slots kept for known peers by default (16 of 128): room for every
