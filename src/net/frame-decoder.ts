@@ -16,7 +16,8 @@ import { formatOfTag, type WireFormat } from "./wire-format.ts";
  * socket.on("data", (chunk) => { for (const frame of decoder.push(chunk)) handle(frame); });
  */
 export class FrameDecoder {
-  readonly maxMessageSizeBytes: number;
+  #maxMessageSizeBytes: number;
+  #limitName = "max_message_size";
   readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFilled = 0;
   #body: Uint8Array | undefined;
@@ -32,7 +33,21 @@ export class FrameDecoder {
     ) {
       throw new RangeError(`maxMessageSizeBytes must be an integer in 1..2^32-1, got ${maxMessageSizeBytes}`);
     }
-    this.maxMessageSizeBytes = maxMessageSizeBytes;
+    this.#maxMessageSizeBytes = maxMessageSizeBytes;
+  }
+
+  /** The largest frame length accepted. */
+  get maxMessageSizeBytes(): number {
+    return this.#maxMessageSizeBytes;
+  }
+
+  /**
+   * Changes the largest frame length accepted, from the next frame header on (a body already
+   * allocated is kept); `name` is the limit that errors name.
+   */
+  limit(maxMessageSizeBytes: number, name: string): void {
+    this.#maxMessageSizeBytes = maxMessageSizeBytes;
+    this.#limitName = name;
   }
 
   /** Bytes held for the frame in progress (header bytes plus the allocated body). */
@@ -92,11 +107,11 @@ export class FrameDecoder {
         new NetError("NET_FRAME_MALFORMED", "frame with length 0 (a frame holds at least its format tag)"),
       );
     }
-    if (length > this.maxMessageSizeBytes) {
+    if (length > this.#maxMessageSizeBytes) {
       throw this.#fail(
         new NetError(
           "NET_FRAME_TOO_LARGE",
-          `frame length ${length} exceeds max_message_size (${this.maxMessageSizeBytes} bytes)`,
+          `frame length ${length} exceeds ${this.#limitName} (${this.#maxMessageSizeBytes} bytes)`,
         ),
       );
     }

@@ -19,6 +19,11 @@ export interface FrameLink {
    * `message` is the frame's decoded form, for in-memory routing hooks; sockets ignore it.
    */
   send(frame: Frame, message: Message<unknown>): Promise<void>;
+  /**
+   * The largest frame accepted from the peer from the next frame on, and the limit's name for
+   * errors. Links that carry whole frames (in memory) read no length prefix and ignore it.
+   */
+  limitFrameSize(maxMessageSizeBytes: number, name: string): void;
   /** Stops delivering frames until `resume` (the consumer is behind). */
   pause(): void;
   resume(): void;

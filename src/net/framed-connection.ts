@@ -1,7 +1,7 @@
 import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Connection, ConnectionClose } from "./connection.ts";
-import type { ConnectionLimits } from "./connection-limits.ts";
+import { type ConnectionLimits, HANDSHAKE_MESSAGE_SIZE_MAX_BYTES } from "./connection-limits.ts";
 import { type Frame, frameLength } from "./frame.ts";
 import type { FrameLink } from "./frame-link.ts";
 import {
@@ -147,6 +147,13 @@ class FramedConnection<Op> implements Connection<Op> {
         );
       }, this.#limits.handshakeTimeoutMs),
     );
+    // A dialer sends nothing before our HelloAck: until then a listener takes only a Hello-sized frame.
+    if (this.#role === "listener") {
+      this.#link.limitFrameSize(
+        Math.min(HANDSHAKE_MESSAGE_SIZE_MAX_BYTES, this.#limits.maxMessageSizeBytes),
+        "the handshake message limit",
+      );
+    }
     this.#link.start({
       frame: (frame) => this.#onFrame(frame),
       invalid: (error) => this.#onInvalidStream(error),
@@ -302,6 +309,8 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#remoteVersionVector = remoteVersionVector;
     this.#state = "open";
     this.#handshakeSettled = true;
+    if (this.#role === "listener")
+      this.#link.limitFrameSize(this.#limits.maxMessageSizeBytes, "max_message_size");
     for (const cancel of this.#cancelTimers.splice(0)) cancel();
     const now = this.#timers.now();
     this.#lastFrameAt = now;

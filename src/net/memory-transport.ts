@@ -267,6 +267,8 @@ class MemoryFrameLink implements FrameLink {
     return Promise.resolve();
   }
 
+  limitFrameSize(): void {}
+
   pause(): void {
     this.#paused = true;
   }

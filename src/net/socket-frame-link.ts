@@ -117,6 +117,10 @@ export class SocketFrameLink implements FrameLink {
     for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
   }
 
+  limitFrameSize(maxMessageSizeBytes: number, name: string): void {
+    this.#decoder.limit(maxMessageSizeBytes, name);
+  }
+
   pause(): void {
     if (this.#reading) this.#socket.pause();
   }

@@ -1,7 +1,8 @@
-import type { Server, Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import type { NodeId } from "../identity/node-id.ts";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Connection } from "./connection.ts";
+import { type AdmissionTicket, ConnectionAdmission } from "./connection-admission.ts";
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.ts";
 import { establishConnection } from "./framed-connection.ts";
 import { formatHostPort, parseHostPort } from "./host-port.ts";
@@ -10,23 +11,35 @@ import { type NetTimers, realNetTimers } from "./net-timers.ts";
 import { describeSocketError, SocketFrameLink, socketPeerAddress } from "./socket-frame-link.ts";
 import { handshakePolicyFrom, type Listener, type Transport, type TransportOptions } from "./transport.ts";
 
-/** What differs between TLS and plain TCP: how sockets are made and what identity they prove. */
+/** What differs between TLS and plain TCP: how sockets are secured and what identity they prove. */
 export interface SocketSecurity {
   readonly authenticated: boolean;
   /**
-   * A server that calls `onSocket` for every socket ready for frames (after the TLS handshake,
-   * with the NodeId the peer certificate proves) and `onRefused` for sockets that failed before.
+   * Returns what takes each admitted raw TCP socket through the security layer: it calls
+   * `onSecured` once the socket is ready for frames (after the TLS handshake, with the NodeId the
+   * peer certificate proves), or `onRefused` and destroys the socket when it failed before, at the
+   * latest after `limits.handshakeTimeoutMs`.
    */
-  createServer(
+  createAcceptor(
     limits: ConnectionLimits,
-    onSocket: (socket: Socket, provenNodeId: NodeId | undefined) => void,
     onRefused: (error: NetError) => void,
-  ): Server;
-  /** Connects; resolves once the socket is ready for frames (TLS handshake done on our side). */
+  ): (raw: Socket, onSecured: (socket: Socket, provenNodeId: NodeId | undefined) => void) => void;
+  /** Connects; the socket emits `ready` once it is ready for frames (TLS handshake done on our side). */
   connect(host: string, port: number): { socket: Socket; ready: string };
+  /**
+   * Checks a socket that emitted `ready` before any frame goes over it: the error to refuse the
+   * peer with (its certificate is not from our CA, not for the dialed address), or undefined.
+   */
+  verifyReady(socket: Socket, address: string): NetError | undefined;
   /** The NodeId a ready socket proves, undefined when the channel proves none. */
   provenNodeIdOf(socket: Socket): NodeId | undefined;
 }
+
+/**
+ * Refusals at accept are reported in one line at most this often, with how many there were: a
+ * flood of connections must not become a flood of log lines.
+ */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** A Transport over real sockets; `security` decides TLS or plain TCP. */
 export function createSocketTransport<Op>(
@@ -38,6 +51,7 @@ export function createSocketTransport<Op>(
   const limits = resolveConnectionLimits(options.limits);
   const logger: Logger = options.logger ?? silentLogger;
   const timers: NetTimers = options.timers ?? realNetTimers;
+  const admission = new ConnectionAdmission(limits, options.knownPeerAddresses);
 
   const linkFor = (socket: Socket, provenNodeId: NodeId | undefined) =>
     new SocketFrameLink(socket, {
@@ -55,45 +69,59 @@ export function createSocketTransport<Op>(
       const { host, port } = parseHostPort(address);
       const sockets = new Set<Socket>();
       const connections = new Set<Connection<Op>>();
-      let pendingHandshakes = 0;
       let closing = false;
+      let refusedSinceReport = 0;
+      let lastReportAt = Number.NEGATIVE_INFINITY;
 
-      const accept = (socket: Socket, provenNodeId: NodeId | undefined) => {
-        const peer = socketPeerAddress(socket);
+      const reportRefusal = (peer: string, reason: string) => {
+        refusedSinceReport++;
+        const now = timers.now();
+        if (now - lastReportAt < REFUSAL_LOG_INTERVAL_MS) return;
+        const count =
+          refusedSinceReport === 1 ? "" : ` (${refusedSinceReport} refused since the last report)`;
+        logger.warn(`refused inbound connection from ${peer}: ${reason}${count}`, {
+          address: peer,
+          refused: refusedSinceReport,
+        });
+        refusedSinceReport = 0;
+        lastReportAt = now;
+      };
+
+      const secure = security.createAcceptor(limits, (error) =>
+        logger.warn(`refused inbound connection: ${error.message}`, { code: error.code }),
+      );
+
+      const handshake = (
+        socket: Socket,
+        provenNodeId: NodeId | undefined,
+        ticket: AdmissionTicket,
+        acceptedAt: number,
+      ) => {
         if (closing) {
           socket.destroy();
           return;
         }
-        if (pendingHandshakes >= limits.maxPendingHandshakes) {
-          logger.warn(
-            `refused inbound connection from ${peer}: ${pendingHandshakes} handshakes already pending`,
-            {
-              address: peer,
-            },
-          );
-          socket.destroy();
-          return;
-        }
-        pendingHandshakes++;
-        sockets.add(socket);
-        socket.once("close", () => sockets.delete(socket));
+        const peer = socketPeerAddress(socket);
+        // The handshake timeout counts from the TCP accept: TLS and Hello share one budget.
+        const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(timers.now() - acceptedAt));
         establishConnection({
           link: linkFor(socket, provenNodeId),
           role: "listener",
           policy,
           versionVector: options.versionVector,
           codec: options.codec,
-          limits,
+          limits: { ...limits, handshakeTimeoutMs: remainingMs },
           timers,
           logger,
           traffic: options.traffic,
         }).then(
           (connection) => {
-            pendingHandshakes--;
+            ticket.handshakeEnded();
             if (closing) {
               void connection.close("listener closed");
               return;
             }
+            if (connection.authenticated) admission.rememberKnown(socket.remoteAddress ?? "");
             connections.add(connection);
             void connection.closed.then(() => connections.delete(connection));
             try {
@@ -104,7 +132,7 @@ export function createSocketTransport<Op>(
             }
           },
           (error: NetError) => {
-            pendingHandshakes--;
+            ticket.handshakeEnded();
             logger.warn(`refused inbound connection from ${peer}: ${error.message}`, {
               address: peer,
               code: error.code,
@@ -113,9 +141,29 @@ export function createSocketTransport<Op>(
         );
       };
 
-      const server = security.createServer(limits, accept, (error) =>
-        logger.warn(`refused inbound connection: ${error.message}`, { code: error.code }),
-      );
+      const accept = (raw: Socket) => {
+        const peer = socketPeerAddress(raw);
+        if (closing || raw.remoteAddress === undefined) {
+          raw.destroy();
+          return;
+        }
+        const verdict = admission.admit(raw.remoteAddress);
+        if (!verdict.admitted) {
+          raw.destroy();
+          reportRefusal(peer, verdict.reason);
+          return;
+        }
+        const { ticket } = verdict;
+        const acceptedAt = timers.now();
+        sockets.add(raw);
+        raw.once("close", () => {
+          ticket.released();
+          sockets.delete(raw);
+        });
+        secure(raw, (socket, provenNodeId) => handshake(socket, provenNodeId, ticket, acceptedAt));
+      };
+
+      const server = createServer({ noDelay: true }, accept);
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
           reject(
@@ -160,19 +208,27 @@ export function createSocketTransport<Op>(
       const { socket, ready } = security.connect(host, port);
       await new Promise<void>((resolve, reject) => {
         let settled = false;
-        const finish = (error?: NetError) => {
+        const finish = (error?: NetError, closeGracefully = false) => {
           if (settled) return;
           settled = true;
           cancelTimer();
           signal?.removeEventListener("abort", onAbort);
           socket.off("error", onError);
           socket.off("close", onClose);
-          if (error) {
-            socket.destroy();
-            reject(error);
-          } else {
+          if (error === undefined) {
             resolve();
+            return;
           }
+          if (closeGracefully) {
+            // Our last handshake bytes (our certificate) still reach the peer, so it can log
+            // why it refuses us too; a peer that keeps its side open is cut off after the timeout.
+            socket.on("error", () => {});
+            socket.end();
+            timers.setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+          } else {
+            socket.destroy();
+          }
+          reject(error);
         };
         const onError = (error: NodeJS.ErrnoException) => finish(dialFailure(error, address));
         const onClose = () =>
@@ -193,10 +249,13 @@ export function createSocketTransport<Op>(
         socket.once("error", onError);
         socket.once("close", onClose);
         signal?.addEventListener("abort", onAbort, { once: true });
-        socket.once(ready, () => finish());
+        socket.once(ready, () => {
+          const refusal = security.verifyReady(socket, address);
+          finish(refusal, refusal !== undefined);
+        });
       });
       const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(timers.now() - started));
-      return establishConnection({
+      const connection = await establishConnection({
         link: linkFor(socket, security.provenNodeIdOf(socket)),
         role: "dialer",
         policy,
@@ -208,6 +267,9 @@ export function createSocketTransport<Op>(
         traffic: options.traffic,
         signal,
       });
+      // We dialed this address because it is configured: its inbound connections are a member's too.
+      if (socket.remoteAddress !== undefined) admission.rememberKnown(socket.remoteAddress);
+      return connection;
     },
   };
 }

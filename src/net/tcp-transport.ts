@@ -1,4 +1,4 @@
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import type { NodeId } from "../identity/node-id.ts";
 import { createSocketTransport, type SocketSecurity } from "./socket-transport.ts";
 import type { Transport, TransportOptions } from "./transport.ts";
@@ -16,12 +16,13 @@ export interface TcpTransportOptions<Op> extends TransportOptions<Op> {
 export function createTcpTransport<Op>(options: TcpTransportOptions<Op>): Transport<Op> {
   const security: SocketSecurity = {
     authenticated: false,
-    createServer(_limits, onSocket) {
-      return createServer((socket) => onSocket(socket, undefined));
+    createAcceptor() {
+      return (raw, onSecured) => onSecured(raw, undefined);
     },
     connect(host, port) {
       return { socket: connect({ host, port }), ready: "connect" };
     },
+    verifyReady: () => undefined,
     provenNodeIdOf: () => undefined,
   };
   return createSocketTransport(options.nodeId, security, options);

@@ -30,26 +30,56 @@ export function createTlsTransport<Op>(options: TlsTransportOptions<Op>): Transp
   };
   const security: SocketSecurity = {
     authenticated: true,
-    createServer(limits, onSocket, onRefused) {
+    createAcceptor(limits, onRefused) {
+      // Never listens itself: the transport's TCP server admits each socket first and hands it
+      // over through the documented `connection` event, so unadmitted sockets cost no TLS work.
       const server = createServer({
         ...common,
         requestCert: true,
         rejectUnauthorized: true,
         handshakeTimeout: limits.handshakeTimeoutMs,
       });
-      server.on("secureConnection", (socket: TLSSocket) => onSocket(socket, peerNodeId(socket)));
-      // Reading the address now caches it on the raw socket, where a failed handshake can still
-      // name the peer after the TLS socket is gone.
-      server.on("connection", (raw: Socket) => void raw.remoteAddress);
+      const waiting = new Map<string, (socket: Socket, provenNodeId: NodeId | undefined) => void>();
+      server.on("secureConnection", (socket: TLSSocket) => {
+        const key = socketPeerAddress(socket);
+        const onSecured = waiting.get(key);
+        waiting.delete(key);
+        if (onSecured === undefined) socket.destroy();
+        else onSecured(socket, peerNodeId(socket));
+      });
       server.on("tlsClientError", (error, socket) => {
         onRefused(describeClientFailure(error, socket));
         socket.destroy();
       });
-      return server;
+      return (raw, onSecured) => {
+        // Keyed by the peer's address and port, read now: a failed handshake can still be named.
+        const key = socketPeerAddress(raw);
+        waiting.set(key, onSecured);
+        raw.once("close", () => waiting.delete(key));
+        server.emit("connection", raw);
+      };
     },
     connect(host, port) {
-      const socket = connect({ ...common, host, port, servername: isIP(host) === 0 ? host : undefined });
+      // Verified in `verifyReady` instead of by Node: the handshake then completes, so a peer we
+      // refuse has seen our certificate and logs its own reason too, and ours is a clear line.
+      const socket = connect({
+        ...common,
+        host,
+        port,
+        servername: isIP(host) === 0 ? host : undefined,
+        rejectUnauthorized: false,
+      });
       return { socket, ready: "secureConnect" };
+    },
+    verifyReady(socket, address) {
+      const tlsSocket = socket as TLSSocket;
+      if (tlsSocket.authorized) return undefined;
+      const code = String(tlsSocket.authorizationError ?? "UNKNOWN");
+      const nodeId = peerNodeId(tlsSocket);
+      return new NetError(
+        "NET_TLS_FAILED",
+        `refused peer ${nodeId ?? "(no certificate)"} at ${address}: its certificate ${certificateProblem(code)}`,
+      );
     },
     provenNodeIdOf: (socket: Socket) => peerNodeId(socket as TLSSocket),
   };
@@ -68,11 +98,32 @@ function describeClientFailure(error: Error, socket: TLSSocket): NetError {
   if (rejected !== undefined && rejected !== null) {
     return new NetError(
       "NET_TLS_FAILED",
-      `TLS with ${address} failed: its certificate was refused (${String(rejected)}: is it signed by our --tls-ca and valid now?)`,
+      `TLS with ${address} failed: its certificate ${certificateProblem(String(rejected))}`,
       { cause: error },
     );
   }
   return describeSocketError(error, address);
+}
+
+/** What an OpenSSL verification code means for a cluster member, with what to check. */
+export function certificateProblem(code: string): string {
+  switch (code) {
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "CERT_SIGNATURE_FAILURE":
+      return `is not signed by our CA (${code}: a node of another cluster, or a different --tls-ca on each side?)`;
+    case "CERT_HAS_EXPIRED":
+      return `has expired (${code}: issue a new one with nx cert node)`;
+    case "CERT_NOT_YET_VALID":
+      return `is not valid yet (${code}: check both machines' clocks)`;
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `does not name the address we dialed (${code}: issue it with nx cert node --san <address>)`;
+    default:
+      return `was refused (${code}: is it signed by our --tls-ca and valid now?)`;
+  }
 }
 
 function peerNodeId(socket: TLSSocket): NodeId | undefined {

@@ -55,6 +55,11 @@ export interface TransportOptions<Op> {
   readonly formats?: readonly WireFormat[];
   /** `allowed_peers`: when given, every other NodeId is refused with `not_authorized`. */
   readonly allowedPeers?: Iterable<NodeId>;
+  /**
+   * IP addresses of configured peers: their inbound connections may use the pending-handshake
+   * slots kept for known peers and are not held to the per-address limits (see `ConnectionAdmission`).
+   */
+  readonly knownPeerAddresses?: Iterable<string>;
   readonly limits?: Partial<ConnectionLimits>;
   readonly logger?: Logger;
   /** Clock and timers; real ones by default. */

@@ -310,6 +310,12 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     reportError(describeError(error));
   }
 
+  // A one-shot run whose peers all refused it synced nothing: that is a failure, not a result.
+  const refusal = settings.settleForMs === undefined ? undefined : node.sync?.refusedByEveryPeer();
+  if (refusal !== undefined) {
+    failed = true;
+    reportError(refusal);
+  }
   try {
     await node.sync?.stop();
     printValues(node, settings.prints, options.json === true);

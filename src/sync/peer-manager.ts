@@ -2,6 +2,7 @@ import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
 import type { VersionVector } from "../net/messages.ts";
+import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
@@ -41,6 +42,11 @@ export interface ConfiguredPeerStatus {
   readonly health: PeerHealth;
   readonly connected: boolean;
   readonly consecutiveFailures: number;
+  /**
+   * Why the last dial was refused, when it was refused for a reason a retry does not fix (a
+   * certificate from another CA, a NodeId outside the peer's allowlist); undefined otherwise.
+   */
+  readonly refusal: string | undefined;
 }
 
 interface DialTarget {
@@ -51,12 +57,16 @@ interface DialTarget {
   timer: NodeJS.Timeout | undefined;
   /** The address turned out to be this node itself: never dialed again. */
   isSelf: boolean;
+  /** See `ConfiguredPeerStatus.refusal`. */
+  refusal: string | undefined;
+  /** The code of that refusal: it is logged again only when the code changes. */
+  refusalCode: NetErrorCode | undefined;
 }
 
 /**
  * Keeps a node connected to its peers and moves messages between the connections and the
  * SyncEngine. Dials configured peers with exponential backoff and health tracking, accepts
- * inbound peers up to `maxPeers`, keeps one connection per peer NodeId (the one dialed by the
+ * inbound peers up to `maxPeers` (less one slot kept per configured peer), keeps one connection per peer NodeId (the one dialed by the
  * smaller NodeId, so both ends pick the same), and ticks the engine.
  */
 export class PeerManager<Op> {
@@ -78,6 +88,8 @@ export class PeerManager<Op> {
       dialing: false,
       timer: undefined,
       isSelf: false,
+      refusal: undefined,
+      refusalCode: undefined,
     }));
   }
 
@@ -114,6 +126,7 @@ export class PeerManager<Op> {
       health: peerHealth(t.failures, this.#options.backoff),
       connected: t.nodeId !== undefined && this.#connections.has(t.nodeId),
       consecutiveFailures: t.failures,
+      refusal: t.refusal,
     }));
   }
 
@@ -162,6 +175,8 @@ export class PeerManager<Op> {
           return;
         }
         target.failures = 0;
+        target.refusal = undefined;
+        target.refusalCode = undefined;
         this.#adopt(connection);
       },
       (error: unknown) => {
@@ -169,6 +184,19 @@ export class PeerManager<Op> {
         if (this.#stopped) return;
         target.failures++;
         const health = peerHealth(target.failures, this.#options.backoff);
+        if (error instanceof NetError && !error.retryable) {
+          // One line per reason, not one per redial: the peer is still redialed (its operator
+          // may fix the allowlist or certificates), but the reason is what the operator needs.
+          if (target.refusalCode !== error.code) {
+            this.#options.logger.warn(error.message, { address: target.address, code: error.code });
+          }
+          target.refusal = error.message;
+          target.refusalCode = error.code;
+          this.#retryLater(target, true);
+          return;
+        }
+        target.refusal = undefined;
+        target.refusalCode = undefined;
         const log = target.failures === 1 || health === "dead" ? "warn" : "debug";
         this.#options.logger[log]("cannot reach peer", {
           address: target.address,
@@ -211,6 +239,14 @@ export class PeerManager<Op> {
       logger.warn("refusing peer: max_peers reached", { nodeId: peer, maxPeers });
       void connection.close("max_peers reached");
       return;
+    } else if (!this.#isConfigured(peer) && this.#unconfiguredConnections() >= this.#unconfiguredSlots()) {
+      logger.warn("refusing peer: the remaining max_peers slots are kept for configured peers", {
+        nodeId: peer,
+        maxPeers,
+        configuredPeers: this.#targets.length,
+      });
+      void connection.close("the remaining peer slots are kept for configured peers");
+      return;
     }
     this.#connections.set(peer, connection);
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
@@ -228,6 +264,24 @@ export class PeerManager<Op> {
     });
     this.#send(engine.peerConnected(peer, this.#options.nowMs()));
     void this.#pump(connection);
+  }
+
+  #isConfigured(peer: NodeId): boolean {
+    return this.#targets.some((target) => target.nodeId === peer);
+  }
+
+  #unconfiguredConnections(): number {
+    let count = 0;
+    for (const peer of this.#connections.keys()) if (!this.#isConfigured(peer)) count++;
+    return count;
+  }
+
+  /**
+   * Peers that are not configured (they dialed us) may hold every slot but one per configured
+   * peer: strangers, or members that only dial in, can never lock the configured peers out.
+   */
+  #unconfiguredSlots(): number {
+    return Math.max(0, this.#options.maxPeers - this.#targets.length);
   }
 
   /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
@@ -174,7 +175,7 @@ export class SyncService {
    */
   async recoverOwnHistory(
     timeoutMs = OWN_HISTORY_WAIT_MS,
-  ): Promise<"not needed" | "recovered" | "timed out"> {
+  ): Promise<"not needed" | "recovered" | "refused" | "timed out"> {
     if (
       !this.#identityOutlivesStore ||
       this.#ownSequence() > 0 ||
@@ -184,9 +185,13 @@ export class SyncService {
     }
     const self = this.#replica.nodeId();
     const recovered = await pollFor(timeoutMs, () => {
+      if (this.refusedByEveryPeer() !== undefined) return true;
       const connected = this.peers.connectedPeers();
       return connected.length > 0 && ownOpsBehindPeers(self, this.#ownSequence(), connected) === 0;
     });
+    // Peers that refuse this node hold none of its ops: there is nothing to wait for, and the
+    // refusals were logged with their reasons.
+    if (this.refusedByEveryPeer() !== undefined) return "refused";
     if (recovered) return "recovered";
     this.#logger.warn(
       "no peer returned this node's own ops in time: guests run now; if this node's datastore was wiped while its certificate stayed, its new ops may reuse sequence numbers peers already hold",
@@ -215,6 +220,16 @@ export class SyncService {
         fields,
       );
     }
+  }
+
+  /**
+   * When every configured peer refused this node for a reason a retry does not fix (and none is
+   * connected): one line naming each peer and why; undefined otherwise.
+   */
+  refusedByEveryPeer(): string | undefined {
+    const peers = this.peers.configuredPeers();
+    if (peers.length === 0 || peers.some((peer) => peer.refusal === undefined)) return undefined;
+    return `every configured peer refused this node: ${peers.map((peer) => peer.refusal).join("; ")}`;
   }
 
   /** Resolves once every configured peer is connected, or after `timeoutMs`. */
@@ -251,6 +266,8 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
     versionVector: () => replica.versionVector(),
     preferredFormat: config.network.serializationFormat,
     allowedPeers: config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined,
+    // Host names are learned once dialed (the transport remembers the address it reached).
+    knownPeerAddresses: config.network.peers.map((peer) => peer.host).filter((host) => isIP(host) !== 0),
     traffic:
       metrics === undefined
         ? undefined

@@ -97,9 +97,10 @@ for (const flavour of flavours) {
         type: "Error",
         code: "malformed",
       });
-      // "GET " read as a length prefix is 1195725856 bytes: refused before anything is allocated.
+      // "GET " read as a length prefix is 1195725856 bytes: refused before anything is allocated
+      // (before the Hello, a frame may not exceed 1 MiB whatever max_message_size says).
       const line = await logger.waitFor(
-        /refused inbound connection from 127\.0\.0\.1:\d+: frame length 1195725856 exceeds max_message_size/,
+        /refused inbound connection from 127\.0\.0\.1:\d+: frame length 1195725856 exceeds the handshake message limit \(1048576 bytes\)/,
       );
       assert.equal(line.level, "warn");
       await assertStillServing(flavour, address, server.accepted);
@@ -111,7 +112,29 @@ for (const flavour of flavours) {
       const peer = await rawPeer(address, await flavour.clientTls());
       await peer.write(header(0xffffffff, FORMAT_TAGS.msgpack));
       await peer.closed;
-      await logger.waitFor(/frame length 4294967295 exceeds max_message_size \(16777216 bytes\)/);
+      await logger.waitFor(/frame length 4294967295 exceeds the handshake message limit \(1048576 bytes\)/);
+      await assertStillServing(flavour, address, server.accepted);
+    });
+
+    test("before its Hello a peer may not announce a frame above 1 MiB; after it, max_message_size applies", async (t) => {
+      const { logger, server, address } = await setup(t);
+      const early = await rawPeer(address, await flavour.clientTls());
+      // A 5-byte header must not make the node allocate 2 MiB for a stranger.
+      await early.write(header(2 * 1024 * 1024 + 1, FORMAT_TAGS.msgpack));
+      await early.closed;
+      await logger.waitFor(/frame length 2097153 exceeds the handshake message limit \(1048576 bytes\)/);
+
+      const tls = await flavour.clientTls();
+      const member = await rawPeer(address, tls);
+      await member.send(helloFrom(tls?.nodeId ?? nodeIdFor(`member-${++counter}`)));
+      await member.frame(0);
+      await server.accepted();
+      const body = new Uint8Array(2 * 1024 * 1024).fill(0xc1); // 0xc1 is never valid msgpack
+      await member.write(header(body.length + 1, FORMAT_TAGS.msgpack));
+      await member.write(body);
+      await member.closed;
+      const line = await logger.waitFor(/connection to peer [0-9a-f]{32} ended: /);
+      assert.doesNotMatch(line.message, /exceeds/, "a 2 MiB frame after the handshake is read, then judged");
       await assertStillServing(flavour, address, server.accepted);
     });
 
@@ -313,7 +336,9 @@ describe("protocol trouble seen by a dialer", () => {
       return true;
     });
     // A TLS ClientHello read as a frame header is an absurd length.
-    await logger.waitFor(/refused inbound connection from .*: frame length \d+ exceeds max_message_size/);
+    await logger.waitFor(
+      /refused inbound connection from .*: frame length \d+ exceeds the handshake message limit/,
+    );
 
     await assert.rejects(plain.dial(secureServer.listener.address), (error: unknown) => {
       assert.ok(error instanceof NetError);

@@ -3,6 +3,8 @@ import { describe, test } from "node:test";
 import { connect } from "node:tls";
 import { parseHostPort } from "../../src/net/host-port.ts";
 import { NetError } from "../../src/net/net-error.ts";
+import { issueNodeCertificate } from "../../src/net/pki/node-certificate.ts";
+import { parseSubjectAltNames } from "../../src/net/pki/subject-alt-names.ts";
 import { tlsMaterialFromPem } from "../../src/net/tls-material.ts";
 import { createTlsTransport } from "../../src/net/tls-transport.ts";
 import { helloFrom, rawPeer } from "./helpers/raw-peer.ts";
@@ -46,14 +48,14 @@ describe("mTLS refusals", () => {
       return true;
     });
     const line = await logger.waitFor(
-      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate was refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
     );
     assert.equal(line.level, "warn");
     assert.equal(listening.count(), 0);
   });
 
-  test("a node refuses a server whose certificate comes from another CA", async (t) => {
-    const { listening, address } = await server(t);
+  test("a node refuses a server whose certificate comes from another CA, and both sides say why", async (t) => {
+    const { logger, listening, address } = await server(t);
     const outsider = createTlsTransport({
       ...baseOptions(),
       limits: LIMITS,
@@ -62,7 +64,45 @@ describe("mTLS refusals", () => {
     await assert.rejects(outsider.dial(address), (error: unknown) => {
       assert.ok(error instanceof NetError);
       assert.equal(error.code, "NET_TLS_FAILED");
-      assert.match(error.message, /this node refused the peer's certificate/);
+      assert.equal(error.retryable, false);
+      assert.match(
+        error.message,
+        /refused peer [0-9a-f]{32} at 127\.0\.0\.1:\d+: its certificate is not signed by our CA/,
+      );
+      return true;
+    });
+    // The outsider completes its side of the handshake before refusing, so the listener sees its
+    // certificate and logs its own reason rather than a reset.
+    await logger.waitFor(
+      /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA/,
+    );
+    assert.equal(listening.count(), 0);
+  });
+
+  test("a server whose certificate does not name the dialed address is refused, with the reason", async (t) => {
+    const elsewhere = await issueNodeCertificate({
+      ca: clusterCa.ca,
+      name: "elsewhere",
+      subjectAltNames: parseSubjectAltNames("10.9.9.9"),
+      days: 2,
+      now: new Date(),
+    });
+    const tls = tlsMaterialFromPem({
+      certPem: elsewhere.certPem,
+      keyPem: elsewhere.keyPem,
+      caPem: clusterCa.ca.certPem,
+    });
+    const misnamed = createTlsTransport({ ...baseOptions(), limits: LIMITS, tls });
+    const listening = await listenFor(misnamed, "127.0.0.1:0", t);
+    const dialer = createTlsTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      tls: await clusterCa.node("dialer"),
+    });
+    await assert.rejects(dialer.dial(listening.listener.address), (error: unknown) => {
+      assert.ok(error instanceof NetError);
+      assert.equal(error.code, "NET_TLS_FAILED");
+      assert.match(error.message, /does not name the address we dialed \(ERR_TLS_CERT_ALTNAME_INVALID/);
       return true;
     });
     assert.equal(listening.count(), 0);
