@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { EXIT_OK, EXIT_RUN_FAILED } from "../src/cli/exit-codes.ts";
 import { fixtureGuest } from "./fixtures/wasm/guest-runtime.ts";
-import { runNx } from "./fixtures/wasm/nx-process.ts";
+import { runNx, withoutWarnRecord } from "./fixtures/wasm/nx-process.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
 
 let dir: string;
@@ -89,7 +89,7 @@ describe("runaway guest", () => {
     assert.equal(result.code, EXIT_RUN_FAILED);
     const match =
       /^nx: error: spin\.wasm: CPU budget exceeded after (\d+) ms \(cpu_ms_per_run = 300\) in function spin\n$/.exec(
-        result.stderr,
+        withoutWarnRecord(result.stderr),
       );
     assert.ok(match !== null, result.stderr);
     assert.ok(Number(match[1]) >= 300, "stopped at, not before, its budget");
@@ -114,7 +114,10 @@ describe("runaway guest", () => {
     assert.equal(result.signal, null, "the process handled the signal");
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(result.stdout, "spinning\n");
-    assert.equal(result.stderr, "nx: error: print-then-spin.wasm: guest stopped: interrupted by SIGTERM\n");
+    assert.equal(
+      withoutWarnRecord(result.stderr),
+      "nx: error: print-then-spin.wasm: guest stopped: interrupted by SIGTERM\n",
+    );
     const afterSignalMs = result.exitAtMs - (signalledAtMs ?? 0);
     assert.ok(afterSignalMs < 4000, `exited ${Math.round(afterSignalMs)} ms after SIGTERM`);
   });
@@ -150,7 +153,7 @@ describe("memory bomb", () => {
     );
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(
-      result.stderr,
+      withoutWarnRecord(result.stderr),
       "nx: error: memory-bomb.wasm: memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_forever\n",
     );
   });
@@ -181,7 +184,7 @@ describe("unbounded recursion", () => {
     assert.equal(result.signal, null);
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(
-      result.stderr,
+      withoutWarnRecord(result.stderr),
       "nx: error: recursion.wasm: guest trapped: stack overflow (call depth) in function recurse\n",
     );
   });
