@@ -158,6 +158,36 @@ describe("memory bomb", () => {
     );
   });
 
+  test("a guest that stops below the cap, its last grow refused, is reported as reaching the cap", async () => {
+    // 8 MiB is 128 pages: from 1 page in steps of 3 the memory stops at 127, and the next grow is refused.
+    const { guest } = await fixtureGuest("memory-bomb-chunks", { memoryMaxBytes: 8 * MIB });
+    const result = await guest.run();
+    assert.ok(!result.ok);
+    assert.equal(guest.memory.buffer.byteLength, 127 * 64 * 1024);
+    assert.equal(result.failure.kind, "memory_cap");
+    assert.equal(
+      result.failure.message,
+      "memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_in_chunks",
+    );
+  });
+
+  test("nx run: below the cap, one line naming the cap, exit 1", async () => {
+    await writeFixture(dir, "memory-bomb-chunks");
+    const result = await runNx(
+      ["run", "memory-bomb-chunks.wasm", "--memory-max-mb", "8", "--datastore-path", "data"],
+      { cwd: dir },
+    );
+    assert.equal(result.code, EXIT_RUN_FAILED);
+    assert.equal(
+      withoutWarnRecord(result.stderr),
+      "nx: error: memory-bomb-chunks.wasm: memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_in_chunks\n",
+    );
+    assert.match(
+      result.stderr,
+      / WARN {2}wasm: guest failed module=memory-bomb-chunks function=grow_in_chunks kind=memory_cap\n/,
+    );
+  });
+
   test("the default cap is 256 MiB", async () => {
     await writeFixture(dir, "grow-until-refused");
     const result = await runNx(["run", "grow-until-refused.wasm", "--datastore-path", "data"], { cwd: dir });
