@@ -118,13 +118,19 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
+/** `count` distinct free ports: all are held open together, so none is handed out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no free port");
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
 }
 
 function nxCert(args: readonly string[]): { nodeId?: string } {
@@ -178,12 +184,12 @@ interface RunningNode {
   done: boolean;
 }
 
-async function startNode(
+function startNode(
+  metricsPort: number,
   args: readonly string[],
   env: Record<string, string>,
   children: Set<ChildProcess>,
 ): Promise<RunningNode> {
-  const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
     [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`],
@@ -285,7 +291,10 @@ async function runExample(
   const dir = mkdtempSync(join(tmpdir(), `nx-${name}-`));
   const started: RunningNode[] = [];
   try {
-    const ports = await Promise.all(Array.from({ length: options.nodes }, freePort));
+    // A listen port and an observability port per node, the same ones in both phases.
+    const free = await freePorts(2 * options.nodes);
+    const ports = free.slice(0, options.nodes);
+    const metricsPorts = free.slice(options.nodes);
     const tls = example.tls ? makePki(join(dir, "pki"), options.nodes) : undefined;
     const nodeArgs = (i: number) => [
       "--datastore-path",
@@ -302,7 +311,7 @@ async function runExample(
     const partitioned: string[] = [];
     for (let i = 0; i < options.nodes; i++) {
       const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
-      const node = await startNode([wasm, ...nodeArgs(i)], example.env(i), children);
+      const node = startNode(metricsPorts[i]!, [wasm, ...nodeArgs(i)], example.env(i), children);
       started.push(node);
       let samples: Map<string, number> | undefined;
       const ran = await pollUntil(async () => {
@@ -328,19 +337,18 @@ async function runExample(
       partitioned.push(result.stdout.trim());
     }
 
-    const nodes = await Promise.all(
-      ports.map((port, i) =>
-        startNode(
-          [
-            HELLO_WASM,
-            ...nodeArgs(i),
-            ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
-            "--reconnect-initial-delay",
-            "100ms",
-          ],
-          {},
-          children,
-        ),
+    const nodes = ports.map((port, i) =>
+      startNode(
+        metricsPorts[i]!,
+        [
+          HELLO_WASM,
+          ...nodeArgs(i),
+          ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
+          "--reconnect-initial-delay",
+          "100ms",
+        ],
+        {},
+        children,
       ),
     );
     started.push(...nodes);

@@ -14,11 +14,22 @@ interface ClusterReport {
   readonly examples: readonly { name: string; ok: boolean; values?: string[]; error?: string }[];
 }
 
+/**
+ * Every example starts 2 × 3 nodes one after the other; on a machine shared by several test runs
+ * one example took up to 35 s, so seven take minutes.
+ */
+const CLUSTER_RUN_TIMEOUT_MS = 600_000;
+
 async function runCluster(...args: string[]): Promise<ClusterReport> {
-  const { stdout } = await execFileAsync(process.execPath, ["examples/run-cluster.mjs", ...args, "--json"], {
-    cwd: REPO_ROOT,
-    timeout: 240_000,
-  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }));
+  const { stdout, stderr } = await execFileAsync(
+    process.execPath,
+    ["examples/run-cluster.mjs", ...args, "--json"],
+    { cwd: REPO_ROOT, timeout: CLUSTER_RUN_TIMEOUT_MS },
+  ).catch((error: { stdout?: string; stderr?: string }) => ({
+    stdout: error.stdout ?? "",
+    stderr: `${error.stderr ?? ""}${error}`,
+  }));
+  assert.ok(stdout.startsWith("{"), `run-cluster ${args.join(" ")} printed no report: ${stderr}`);
   return JSON.parse(stdout) as ClusterReport;
 }
 
@@ -26,7 +37,9 @@ function valuesOf(report: ClusterReport): Record<string, string[] | string> {
   return Object.fromEntries(report.examples.map((e) => [e.name, e.ok ? e.values! : `FAILED: ${e.error}`]));
 }
 
-test("every sync example converges to the same, exact values", { timeout: 300_000 }, async () => {
+test("every sync example converges to the same, exact values", {
+  timeout: CLUSTER_RUN_TIMEOUT_MS + 60_000,
+}, async () => {
   const values = valuesOf(await runCluster("--all"));
   assert.match(String(values.distributed_status), /^service\/status = maintenance \(set by [0-9a-f]{32}\)$/);
   delete values.distributed_status; // its value names node 3's random NodeId
@@ -41,7 +54,7 @@ test("every sync example converges to the same, exact values", { timeout: 300_00
 });
 
 test("the ORSet example keeps the add its remover never saw, run after run", {
-  timeout: 300_000,
+  timeout: 3 * CLUSTER_RUN_TIMEOUT_MS,
 }, async () => {
   for (let run = 0; run < 3; run++) {
     assert.deepEqual(valuesOf(await runCluster("distributed_tags")), {
