@@ -2,13 +2,15 @@
 /**
  * Runs a sync example on several local nodes and prints the values they converged to.
  *
- *   npm run demo                                   every sync example, 3 nodes each
- *   node examples/run-cluster.ts distributed_tags  one example
- *   node examples/run-cluster.ts distributed_counter --nodes 5 --json
+ *   npm run demo                                        every sync example, 3 nodes each
+ *   npm run cluster -- distributed_tags                 one example
+ *   npm run cluster -- distributed_counter --nodes 5 --json
  *
- * Each node is a real `nx run` process on 127.0.0.1 with its own datastore in a temp directory,
- * connected to every other node; the TLS example first makes a PKI with `nx cert`. Exits 1 when
- * the nodes do not agree.
+ * Each node is a real `nx run` process on 127.0.0.1 with its own datastore in a temp directory;
+ * the TLS example first makes a PKI with `nx cert`. The nodes first act alone, one after the
+ * other, then restart connected to every other node until they all hold every op (see
+ * runExample). Exits 1, naming the example and the nodes, when they do not agree in time.
+ * Started through run-cluster.mjs, which refuses an older Node in one line.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +20,17 @@ import { join } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const NX = join(ROOT, "bin/nx.js");
+/** The module the connected nodes run: it only logs, so the nodes just sync. */
+const HELLO_WASM = join(ROOT, "examples/hello/build/hello.wasm");
+
+/** Longest wait for one node's module run while it is alone (a busy machine starts nodes slowly). */
+const PHASE_TIMEOUT_MS = 60_000;
+/** Longest wait, once connected, for every node to hold every op before the runner gives up. */
+const CONVERGE_TIMEOUT_MS = 60_000;
+/** How often the runner reads the nodes' metrics. */
+const POLL_INTERVAL_MS = 100;
+/** One metrics request; a node that does not answer in time is asked again at the next poll. */
+const SCRAPE_TIMEOUT_MS = 2_000;
 
 interface ExampleCluster {
   /** What the run shows, in one line. */
@@ -41,22 +54,25 @@ const EXAMPLES: Record<string, ExampleCluster> = {
     env: (i) => ({ NX_STOCK_DELTA: ["10", "-3", "5", "-1", "2"][i % 5] }),
   },
   distributed_status: {
-    about: "LWW-Register: every node sets a status; the latest write wins everywhere",
+    about: "LWW-Register: every node sets a status; the latest write (node 3's) wins everywhere",
     prints: ["--print-lww-register", "service/status"],
     env: (i) => ({ NX_STATUS: ["up", "degraded", "maintenance", "down", "up"][i % 5] }),
   },
   distributed_settings: {
-    about: "LWW-Map: nodes set different fields (and one the same field)",
+    about: "LWW-Map: nodes set different fields; nodes 1 and 3 set the same one, and the later write wins",
     prints: ["--print-lww-map", "settings"],
     env: (i) => ({ NX_SETTING: ["theme=dark", "lang=en", "theme=light", "tz=UTC", "font=mono"][i % 5] }),
   },
   distributed_tags: {
-    about: "ORSet: nodes add tags; a concurrent add survives a remove",
+    about:
+      "ORSet: node 3 adds and removes red while node 1 adds red concurrently: the add node 3 never saw survives",
     prints: ["--print-orset", "tags"],
-    env: (i) => [{ NX_TAGS: "red,green" }, { NX_TAGS: "blue" }, { NX_TAGS: "green", NX_UNTAG: "red" }][i % 3],
+    env: (i) =>
+      [{ NX_TAGS: "red,green" }, { NX_TAGS: "blue" }, { NX_TAGS: "green,red", NX_UNTAG: "red" }][i % 3],
   },
   distributed_comments: {
-    about: "RGA: every node appends a comment to one shared thread",
+    about:
+      "RGA: every node writes a comment at the head of one shared thread; concurrent ones are ordered newest first",
     prints: ["--print-rga", "comments"],
     env: (i) => ({ NX_COMMENT: `hello from node ${i + 1}` }),
   },
@@ -87,7 +103,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === "--all") options.examples.push(...Object.keys(EXAMPLES));
     else if (arg === "--help" || arg === "-h") {
       process.stdout.write(
-        `usage: node examples/run-cluster.ts <example...|--all> [--nodes N] [--json]\nexamples: ${Object.keys(EXAMPLES).join(", ")}\n`,
+        `usage: npm run cluster -- <example...|--all> [--nodes N] [--json]\nexamples: ${Object.keys(EXAMPLES).join(", ")}\n`,
       );
       process.exit(0);
     } else if (arg in EXAMPLES) options.examples.push(arg);
@@ -102,13 +118,19 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
+/** `count` distinct free ports: all are held open together, so none is handed out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no free port");
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
 }
 
 function nxCert(args: readonly string[]): { nodeId?: string } {
@@ -153,78 +175,227 @@ interface NodeResult {
   readonly stderr: string;
 }
 
-function runNode(
+/** One `nx run` process with an observability port the runner scrapes. */
+interface RunningNode {
+  readonly child: ChildProcess;
+  readonly metricsPort: number;
+  readonly exited: Promise<NodeResult>;
+  /** The node has exited (the runner stops scraping it). */
+  done: boolean;
+}
+
+function startNode(
+  metricsPort: number,
   args: readonly string[],
   env: Record<string, string>,
   children: Set<ChildProcess>,
-): Promise<NodeResult> {
-  const child = spawn(process.execPath, [NX, "run", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+): Promise<RunningNode> {
+  const child = spawn(
+    process.execPath,
+    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
   children.add(child);
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
+  child.stdout!.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
   });
-  child.stderr.on("data", (chunk: Buffer) => {
+  child.stderr!.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  const node: RunningNode = {
+    child,
+    metricsPort,
+    done: false,
+    exited: new Promise((resolve) =>
+      child.on("exit", (code) => {
+        children.delete(child);
+        node.done = true;
+        resolve({ code, stdout, stderr });
+      }),
+    ),
+  };
+  return node;
 }
 
-async function runExample(name: string, options: Options, children: Set<ChildProcess>) {
+/** SIGTERM: a serving node shuts down gracefully and prints its `--print-*` values. */
+function stopNode(node: RunningNode): Promise<NodeResult> {
+  if (!node.done) node.child.kill("SIGTERM");
+  return node.exited;
+}
+
+/** The node's unlabeled and labeled samples (`name{labels}` → value); undefined while it does not answer. */
+async function scrape(node: RunningNode): Promise<Map<string, number> | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`, {
+      signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
+    });
+    const samples = new Map<string, number>();
+    for (const line of (await response.text()).split("\n")) {
+      const match = /^(numax_[a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      if (match !== null) samples.set(match[1]!, Number(match[2]));
+    }
+    return samples;
+  } catch {
+    return undefined;
+  }
+}
+
+const RUNS_OK = 'numax_module_runs_total{result="ok"}';
+const RUNS_FAILED = 'numax_module_runs_total{result="failed"}';
+const OP_LOG_ENTRIES = "numax_op_log_entries";
+
+/** Calls `check` every POLL_INTERVAL_MS until it returns true or `timeoutMs` passes. */
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  return false;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1) ?? "";
+}
+
+interface ExampleResult {
+  readonly name: string;
+  readonly about: string;
+  readonly ok: boolean;
+  /** The agreed values, one line each (when ok). */
+  readonly values?: readonly string[];
+  /** What each node held after acting alone, before the nodes were connected. */
+  readonly partitioned?: readonly string[];
+  /** What each node printed when it stopped (when the nodes disagree). */
+  readonly outputs?: readonly string[];
+  readonly error?: string;
+}
+
+/**
+ * Two phases, so that what the example shows does not depend on timing:
+ * 1. partitioned: each node runs the example module alone (no peers), node 1 first, then node 2...,
+ *    so its ops are concurrent with every other node's and later nodes write later timestamps;
+ * 2. healed: every node restarts on its datastore connected to all others, running only the
+ *    `hello` module (which changes nothing), until every node holds all the ops made in phase 1.
+ * Agreement is read from each node's `numax_op_log_entries` metric; the values are what the nodes
+ * print when they stop.
+ */
+async function runExample(
+  name: string,
+  options: Options,
+  children: Set<ChildProcess>,
+): Promise<ExampleResult> {
   const example = EXAMPLES[name];
   const dir = mkdtempSync(join(tmpdir(), `nx-${name}-`));
+  const started: RunningNode[] = [];
   try {
-    const ports = await Promise.all(Array.from({ length: options.nodes }, freePort));
+    // A listen port and an observability port per node, the same ones in both phases.
+    const free = await freePorts(2 * options.nodes);
+    const ports = free.slice(0, options.nodes);
+    const metricsPorts = free.slice(options.nodes);
     const tls = example.tls ? makePki(join(dir, "pki"), options.nodes) : undefined;
-    const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
-    const results = await Promise.all(
-      ports.map((port, i) =>
-        runNode(
-          [
-            wasm,
-            "--datastore-path",
-            join(dir, `node-${i + 1}`),
-            "--listen",
-            `127.0.0.1:${port}`,
-            ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
-            ...(tls?.[i] ?? ["--tls-insecure"]),
-            "--log-level",
-            "error",
-            "--reconnect-initial-delay",
-            "100ms",
-            "--wait-before-run",
-            "5s",
-            "--settle-for",
-            "1500ms",
-            ...example.prints,
-          ],
-          example.env(i),
-          children,
-        ),
+    const nodeArgs = (i: number) => [
+      "--datastore-path",
+      join(dir, `node-${i + 1}`),
+      "--listen",
+      `127.0.0.1:${ports[i]}`,
+      ...(tls?.[i] ?? ["--tls-insecure"]),
+      "--log-level",
+      "error",
+      ...example.prints,
+    ];
+
+    let opsMade = 0;
+    const partitioned: string[] = [];
+    for (let i = 0; i < options.nodes; i++) {
+      const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
+      const node = startNode(metricsPorts[i]!, [wasm, ...nodeArgs(i)], example.env(i), children);
+      started.push(node);
+      let samples: Map<string, number> | undefined;
+      const ran = await pollUntil(async () => {
+        samples = await scrape(node);
+        return node.done || (samples?.get(RUNS_OK) ?? 0) + (samples?.get(RUNS_FAILED) ?? 0) > 0;
+      }, PHASE_TIMEOUT_MS);
+      const result = await stopNode(node);
+      if (!ran)
+        return {
+          name,
+          about: example.about,
+          ok: false,
+          error: `node ${i + 1} did not finish its run within ${PHASE_TIMEOUT_MS / 1000} s`,
+        };
+      if (samples?.get(RUNS_OK) !== 1 || result.code !== 0)
+        return {
+          name,
+          about: example.about,
+          ok: false,
+          error: `node ${i + 1}: ${lastLine(result.stderr) || `exit code ${result.code}`}`,
+        };
+      opsMade += samples.get(OP_LOG_ENTRIES) ?? 0;
+      partitioned.push(result.stdout.trim());
+    }
+
+    const nodes = ports.map((port, i) =>
+      startNode(
+        metricsPorts[i]!,
+        [
+          HELLO_WASM,
+          ...nodeArgs(i),
+          ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
+          "--reconnect-initial-delay",
+          "100ms",
+        ],
+        {},
+        children,
       ),
     );
-    const failed = results.find((r) => r.code !== 0);
-    if (failed !== undefined)
-      return { name, ok: false, error: failed.stderr.trim().split("\n").at(-1) ?? "failed" };
+    started.push(...nodes);
+    const held: (number | undefined)[] = nodes.map(() => undefined);
+    const converged = await pollUntil(async () => {
+      const all = await Promise.all(nodes.map(scrape));
+      all.forEach((samples, i) => {
+        held[i] = samples?.get(OP_LOG_ENTRIES);
+      });
+      return nodes.every((node) => node.done) || held.every((count) => count === opsMade);
+    }, CONVERGE_TIMEOUT_MS);
+    const results = await Promise.all(nodes.map(stopNode));
+    const failed = results.findIndex((r) => r.code !== 0);
+    if (failed !== -1)
+      return {
+        name,
+        about: example.about,
+        ok: false,
+        error: `node ${failed + 1}: ${lastLine(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
+      };
     const outputs = results.map((r) => r.stdout.trim());
+    if (!converged) {
+      const behind = held
+        .map((count, i) =>
+          count === opsMade ? undefined : `node ${i + 1} holds ${count ?? "?"} of the ${opsMade} ops`,
+        )
+        .filter((line) => line !== undefined);
+      return {
+        name,
+        about: example.about,
+        ok: false,
+        outputs,
+        error: `the nodes did not agree within ${CONVERGE_TIMEOUT_MS / 1000} s: ${behind.join(", ")}`,
+      };
+    }
+    const agree = new Set(outputs).size === 1;
     return {
       name,
       about: example.about,
-      ok: new Set(outputs).size === 1,
-      values: outputs[0].split("\n"),
-      outputs,
+      ok: agree,
+      partitioned,
+      ...(agree
+        ? { values: outputs[0]!.split("\n") }
+        : { outputs, error: "every node holds every op, yet their values differ" }),
     };
   } finally {
+    await Promise.all(started.map(stopNode));
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -239,7 +410,7 @@ process.on("SIGINT", stopAll);
 process.on("SIGTERM", stopAll);
 
 let allAgree = true;
-const report = [];
+const report: ExampleResult[] = [];
 for (const [index, name] of options.examples.entries()) {
   if (!options.json)
     process.stdout.write(`[${index + 1}/${options.examples.length}] ${name}: ${EXAMPLES[name].about}\n`);
@@ -247,15 +418,17 @@ for (const [index, name] of options.examples.entries()) {
   report.push(result);
   allAgree &&= result.ok;
   if (options.json) continue;
-  if ("error" in result) process.stdout.write(`    FAILED: ${result.error}\n`);
-  else if (result.ok) {
-    for (const line of result.values) process.stdout.write(`    all ${options.nodes} nodes: ${line}\n`);
-  } else {
-    result.outputs.forEach((out, i) => {
-      process.stdout.write(`    node ${i + 1}: ${out.replaceAll("\n", "; ")}\n`);
-    });
-    process.stdout.write("    the nodes DISAGREE\n");
+  result.partitioned?.forEach((out, i) => {
+    process.stdout.write(`    node ${i + 1} alone: ${out.replaceAll("\n", "; ")}\n`);
+  });
+  if (result.ok) {
+    for (const line of result.values ?? []) process.stdout.write(`    all ${options.nodes} nodes: ${line}\n`);
+    continue;
   }
+  result.outputs?.forEach((out, i) => {
+    process.stdout.write(`    node ${i + 1} when stopped: ${out.replaceAll("\n", "; ")}\n`);
+  });
+  process.stdout.write(`    FAILED (${name}): ${result.error}\n`);
 }
 if (options.json) process.stdout.write(`${JSON.stringify({ nodes: options.nodes, examples: report })}\n`);
 else process.stdout.write(allAgree ? "every cluster converged\n" : "some clusters did not converge\n");

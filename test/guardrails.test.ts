@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { EXIT_OK, EXIT_RUN_FAILED } from "../src/cli/exit-codes.ts";
 import { fixtureGuest } from "./fixtures/wasm/guest-runtime.ts";
-import { runNx } from "./fixtures/wasm/nx-process.ts";
+import { runNx, withoutWarnRecord } from "./fixtures/wasm/nx-process.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
 
 let dir: string;
@@ -89,7 +89,7 @@ describe("runaway guest", () => {
     assert.equal(result.code, EXIT_RUN_FAILED);
     const match =
       /^nx: error: spin\.wasm: CPU budget exceeded after (\d+) ms \(cpu_ms_per_run = 300\) in function spin\n$/.exec(
-        result.stderr,
+        withoutWarnRecord(result.stderr),
       );
     assert.ok(match !== null, result.stderr);
     assert.ok(Number(match[1]) >= 300, "stopped at, not before, its budget");
@@ -114,7 +114,10 @@ describe("runaway guest", () => {
     assert.equal(result.signal, null, "the process handled the signal");
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(result.stdout, "spinning\n");
-    assert.equal(result.stderr, "nx: error: print-then-spin.wasm: guest stopped: interrupted by SIGTERM\n");
+    assert.equal(
+      withoutWarnRecord(result.stderr),
+      "nx: error: print-then-spin.wasm: guest stopped: interrupted by SIGTERM\n",
+    );
     const afterSignalMs = result.exitAtMs - (signalledAtMs ?? 0);
     assert.ok(afterSignalMs < 4000, `exited ${Math.round(afterSignalMs)} ms after SIGTERM`);
   });
@@ -150,8 +153,38 @@ describe("memory bomb", () => {
     );
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(
-      result.stderr,
+      withoutWarnRecord(result.stderr),
       "nx: error: memory-bomb.wasm: memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_forever\n",
+    );
+  });
+
+  test("a guest that stops below the cap, its last grow refused, is reported as reaching the cap", async () => {
+    // 8 MiB is 128 pages: from 1 page in steps of 3 the memory stops at 127, and the next grow is refused.
+    const { guest } = await fixtureGuest("memory-bomb-chunks", { memoryMaxBytes: 8 * MIB });
+    const result = await guest.run();
+    assert.ok(!result.ok);
+    assert.equal(guest.memory.buffer.byteLength, 127 * 64 * 1024);
+    assert.equal(result.failure.kind, "memory_cap");
+    assert.equal(
+      result.failure.message,
+      "memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_in_chunks",
+    );
+  });
+
+  test("nx run: below the cap, one line naming the cap, exit 1", async () => {
+    await writeFixture(dir, "memory-bomb-chunks");
+    const result = await runNx(
+      ["run", "memory-bomb-chunks.wasm", "--memory-max-mb", "8", "--datastore-path", "data"],
+      { cwd: dir },
+    );
+    assert.equal(result.code, EXIT_RUN_FAILED);
+    assert.equal(
+      withoutWarnRecord(result.stderr),
+      "nx: error: memory-bomb-chunks.wasm: memory cap of 8 MiB reached (memory_max_mb): guest trapped: unreachable executed in function grow_in_chunks\n",
+    );
+    assert.match(
+      result.stderr,
+      / WARN {2}wasm: guest failed module=memory-bomb-chunks function=grow_in_chunks kind=memory_cap\n/,
     );
   });
 
@@ -181,7 +214,7 @@ describe("unbounded recursion", () => {
     assert.equal(result.signal, null);
     assert.equal(result.code, EXIT_RUN_FAILED);
     assert.equal(
-      result.stderr,
+      withoutWarnRecord(result.stderr),
       "nx: error: recursion.wasm: guest trapped: stack overflow (call depth) in function recurse\n",
     );
   });

@@ -19,6 +19,7 @@ import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
+import { guestFailureRecord } from "./guest-failure-record.ts";
 import type { ByteStream } from "./guest-output.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
@@ -245,6 +246,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
 
   let failed = false;
   let guestInterrupted = false;
+  const wasmLogger = logger.child("wasm");
   try {
     if (node.sync !== undefined) {
       if (settings.waitBeforeRunMs !== undefined) await node.sync.waitForPeers(settings.waitBeforeRunMs);
@@ -278,14 +280,8 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
         failed = true;
         if (interruptedBy !== undefined) guestInterrupted = true;
         if (runResult === "trap") node.metrics?.traps.inc({ kind: result.failure!.kind });
-        // One-shot runs report the failure as the `nx: error:` line below; a serving node keeps
-        // running, so there the structured record is the operator's signal.
-        const serving = node.sync !== undefined && settings.settleForMs === undefined;
-        logger[serving ? "error" : "debug"]("guest failed", {
-          module: result.module.moduleId,
-          function: result.failure?.functionName,
-          kind: result.failure?.kind,
-        });
+        const record = guestFailureRecord(result, interruptedBy);
+        wasmLogger.warn(record.message, record.fields);
         reportError(`${result.module.label}: ${result.message}`);
       },
     });

@@ -80,6 +80,18 @@ describe("classifyGuestError", () => {
     assert.equal(classifyGuestError(new GuestExitError(1), atCap).kind, "exit");
   });
 
+  test("a trap or abort below the cap after a refused grow is reported as the cap; without one it is not", () => {
+    const below = { memoryBytes: 960 * 1024, memoryCapBytes: 1024 * 1024 };
+    const unreachable = () => trap("unreachable", "alloc (wasm://wasm/00:wasm-function[1]:0x1)");
+    assert.equal(classifyGuestError(unreachable(), { ...below, growRefused: true }).kind, "memory_cap");
+    assert.equal(
+      classifyGuestError(new GuestAbortError("out of memory"), { ...below, growRefused: true }).kind,
+      "memory_cap",
+    );
+    assert.equal(classifyGuestError(unreachable(), { ...below, growRefused: false }).kind, "unreachable");
+    assert.equal(classifyGuestError(unreachable(), below).kind, "unreachable");
+  });
+
   test("governor stops", () => {
     const budget = classifyGovernorStop({
       kind: "cpu_budget",

@@ -53,6 +53,8 @@ export interface GuestErrorContext {
   readonly memoryBytes: number | undefined;
   /** The memory cap applied to the guest, in bytes. */
   readonly memoryCapBytes: number;
+  /** The guest's latest `memory.grow` was refused: it asked for more than the cap leaves. */
+  readonly growRefused?: boolean;
   /** Export names by function index, for functions the name section does not name. */
   readonly exportedFunctions?: ReadonlyMap<number, string>;
 }
@@ -62,11 +64,14 @@ function mib(bytes: number): string {
 }
 
 /**
- * A trap or abort while the memory is at the cap is reported as the cap: a failed `memory.grow`
- * answers -1 and the guest's allocator then traps or aborts, which is the cap showing through.
+ * A trap or abort while the memory is at the cap, or after the guest's latest `memory.grow` was
+ * refused, is reported as the cap: a failed grow answers -1 and the guest's allocator then traps
+ * or aborts, which is the cap showing through. An allocator that asks for more pages than are
+ * left stops below the cap, hence the refused grow.
  */
 function withMemoryCap(failure: GuestFailure, context: GuestErrorContext): GuestFailure {
-  if (context.memoryBytes === undefined || context.memoryBytes < context.memoryCapBytes) return failure;
+  const atCap = context.memoryBytes !== undefined && context.memoryBytes >= context.memoryCapBytes;
+  if (!atCap && context.growRefused !== true) return failure;
   return new GuestFailure(
     "memory_cap",
     `memory cap of ${mib(context.memoryCapBytes)} reached (memory_max_mb): ${failure.message}`,

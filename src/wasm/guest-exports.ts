@@ -13,7 +13,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 2;
+export const INSTRUMENTATION_VERSION = 3;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host
@@ -25,8 +25,15 @@ export const FUEL_TABLE_EXPORT = "__nx_fuel_table";
 /** The guest's start function, exported instead of run at instantiation (see the instrumenter). */
 export const START_EXPORT = "__nx_start";
 
+/**
+ * A mutable i32 global holding the result of the guest's latest `memory.grow` on its (32-bit)
+ * memory: -1 when that grow was refused, so a trap that follows is reported as the memory cap
+ * even when the memory stopped below the cap (an allocator asks for more than is left).
+ */
+export const LAST_GROW_EXPORT = "__nx_last_grow";
+
 /** Exports a guest may not define itself. */
-export const RESERVED_EXPORTS: readonly string[] = [FUEL_TABLE_EXPORT, START_EXPORT];
+export const RESERVED_EXPORTS: readonly string[] = [FUEL_TABLE_EXPORT, START_EXPORT, LAST_GROW_EXPORT];
 
 /**
  * Fuel units (loop iterations and calls) before the first refill. Small, so that the first

@@ -5,7 +5,13 @@ import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { FuelGovernor } from "./fuel-governor.ts";
-import { FUEL_TABLE_EXPORT, MEMORY_EXPORT, RUN_EXPORT, START_EXPORT } from "./guest-exports.ts";
+import {
+  FUEL_TABLE_EXPORT,
+  LAST_GROW_EXPORT,
+  MEMORY_EXPORT,
+  RUN_EXPORT,
+  START_EXPORT,
+} from "./guest-exports.ts";
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
@@ -64,6 +70,8 @@ export class GuestInstance {
   /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
   readonly #entries = new Map<string, () => Promise<unknown>>();
   readonly #startFunction: (() => Promise<unknown>) | undefined;
+  /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
+  readonly #lastGrow: WebAssembly.Global | undefined;
   #startPending: boolean;
   #running = false;
   #broken = false;
@@ -77,6 +85,7 @@ export class GuestInstance {
     const start = instance.exports[START_EXPORT];
     this.#startFunction = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
     this.#startPending = module.hasStart;
+    this.#lastGrow = instance.exports[LAST_GROW_EXPORT] as WebAssembly.Global | undefined;
   }
 
   /** True when the instance is neither running nor stopped for good: it may run (again). */
@@ -183,6 +192,7 @@ export class GuestInstance {
       });
     }
     this.#running = true;
+    if (this.#lastGrow !== undefined) this.#lastGrow.value = 0;
     return new Promise<GuestRunResult>((resolve) => {
       const settle = (result: GuestRunResult) => {
         if (!this.#running) return;
@@ -201,6 +211,7 @@ export class GuestInstance {
           const failure = classifyGuestError(error, {
             memoryBytes: this.memory.buffer.byteLength,
             memoryCapBytes: this.module.memoryMaxBytes,
+            growRefused: this.#lastGrow?.value === -1,
             exportedFunctions: this.module.exportedFunctions,
           });
           settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });

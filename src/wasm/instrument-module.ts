@@ -22,7 +22,13 @@ import {
 } from "./binary/module-layout.ts";
 import { WasmReader } from "./binary/wasm-reader.ts";
 import { WasmWriter } from "./binary/wasm-writer.ts";
-import { FUEL_INITIAL, FUEL_TABLE_EXPORT, RESERVED_EXPORTS, START_EXPORT } from "./guest-exports.ts";
+import {
+  FUEL_INITIAL,
+  FUEL_TABLE_EXPORT,
+  LAST_GROW_EXPORT,
+  RESERVED_EXPORTS,
+  START_EXPORT,
+} from "./guest-exports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
 
 /**
@@ -35,7 +41,9 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
  *   bounded number of instructions and get no check.
  * - **Memory cap.** Every defined memory's maximum is clamped to the cap, so `memory.grow`
- *   beyond it returns -1 inside the guest, as the specification says a failed grow does.
+ *   beyond it returns -1 inside the guest, as the specification says a failed grow does. Each
+ *   `memory.grow` of a 32-bit memory 0 also stores its result in a new global,
+ *   {@link LAST_GROW_EXPORT}, so the runtime can tell a trap after a refused grow.
  * - **Start function.** Removed from the start section and exported, so the runtime runs it
  *   after it has filled the refill slot, under the same budget as `run`.
  * - **Reset exports** (instance pooling, src/wasm/process): every global and table the module
@@ -46,7 +54,7 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   dropped in its next life), several memories, or a constant expression this reader does not
  *   know.
  *
- * Only appends: a type, a table, a global and exports; no existing index moves, so calls,
+ * Only appends: a type, a table, globals and exports; no existing index moves, so calls,
  * element segments, the name section and the guest's exports stay byte-for-byte valid.
  */
 export interface InstrumentOptions {
@@ -79,6 +87,13 @@ interface AddedIndices {
   readonly fuelGlobal: number;
   readonly refillType: number;
   readonly fuelTable: number;
+  /** The global that keeps the last `memory.grow` result; undefined when grows are not watched. */
+  readonly lastGrowGlobal: number | undefined;
+}
+
+/** global.set; global.get: keeps the `memory.grow` result on the stack and in the global. */
+function growWatch(global: number): Uint8Array {
+  return new WasmWriter(12).byte(0x24).u32(global).byte(0x23).u32(global).finish();
 }
 
 /** global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s; if; refill; end */
@@ -105,12 +120,14 @@ function rewriteCode(
   end: number,
   layout: ModuleLayout,
   check: Uint8Array,
-): { content: Uint8Array; checks: number } {
+  watch: Uint8Array | undefined,
+): { content: Uint8Array; checks: number; inserted: number } {
   const reader = new WasmReader(bytes, start, end);
   const out = new WasmWriter(end - start + 1024);
   const functions = reader.count();
   out.u32(functions);
   let checks = 0;
+  let insertedBytes = 0;
   for (let f = 0; f < functions; f++) {
     const size = reader.u32();
     const bodyStart = reader.offset;
@@ -121,20 +138,27 @@ function rewriteCode(
       layout.importedFunctionTypes.length,
     );
     const entryCheck = scan.callsGuestCode;
-    const inserted = (entryCheck ? 1 : 0) + scan.loopBodyStarts.length;
-    checks += inserted;
-    out.u32(size + inserted * check.length);
+    // What goes where, in code order: a fuel check at each loop head, the watch after each grow.
+    const insertions: (readonly [at: number, code: Uint8Array])[] = [
+      ...scan.loopBodyStarts.map((at) => [at, check] as const),
+      ...(watch === undefined ? [] : scan.memoryGrowEnds.map((at) => [at, watch] as const)),
+    ].sort((a, b) => a[0] - b[0]);
+    checks += (entryCheck ? 1 : 0) + scan.loopBodyStarts.length;
+    const added =
+      (entryCheck ? check.length : 0) + insertions.reduce((sum, [, code]) => sum + code.length, 0);
+    insertedBytes += added;
+    out.u32(size + added);
     out.bytes(bytes.subarray(bodyStart, scan.codeStart));
     if (entryCheck) out.bytes(check);
     let copied = scan.codeStart;
-    for (const loopBody of scan.loopBodyStarts) {
-      out.bytes(bytes.subarray(copied, loopBody));
-      out.bytes(check);
-      copied = loopBody;
+    for (const [at, code] of insertions) {
+      out.bytes(bytes.subarray(copied, at));
+      out.bytes(code);
+      copied = at;
     }
     out.bytes(bytes.subarray(copied, bodyEnd));
   }
-  return { content: out.finish(), checks };
+  return { content: out.finish(), checks, inserted: insertedBytes };
 }
 
 function writeLimits(w: WasmWriter, limits: MemoryLimits): void {
@@ -206,30 +230,36 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
       );
     }
   }
+  // Grows of a 64-bit memory or of other memories are not watched: their traps are reported as
+  // the cap only when the memory is at it.
+  const watchGrows = layout.definedMemories.length > 0 && (layout.definedMemories[0]!.flags & 0x04) === 0;
+  const fuelGlobal = layout.importedGlobalCount + layout.definedGlobalCount;
   const indices: AddedIndices = {
-    fuelGlobal: layout.importedGlobalCount + layout.definedGlobalCount,
+    fuelGlobal,
     refillType: layout.types.length,
     fuelTable: layout.importedTableCount + layout.definedTableCount,
+    lastGrowGlobal: watchGrows ? fuelGlobal + 1 : undefined,
   };
   const check = fuelCheck(indices);
+  const watch = indices.lastGrowGlobal === undefined ? undefined : growWatch(indices.lastGrowGlobal);
 
   const refillType = new WasmWriter(8).byte(0x60).u32(0).u32(1).byte(0x7f).finish();
   const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
-  const fuelGlobal = new WasmWriter(16)
-    .byte(0x7f)
-    .byte(0x01)
-    .byte(0x41)
-    .s32(FUEL_INITIAL)
-    .byte(0x0b)
-    .finish();
+  const addedGlobals = new WasmWriter(16).byte(0x7f).byte(0x01).byte(0x41).s32(FUEL_INITIAL).byte(0x0b);
+  if (watchGrows) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b);
+  const globalsAdded = watchGrows ? 2 : 1;
+  const addedGlobalEntries = addedGlobals.finish();
   const exportsWriter = new WasmWriter(64);
   exportsWriter.name(FUEL_TABLE_EXPORT).byte(EXPORT_TABLE).u32(indices.fuelTable);
   const hasStart = layout.startFunction !== undefined;
   if (layout.startFunction !== undefined) {
     exportsWriter.name(START_EXPORT).byte(EXPORT_FUNCTION).u32(layout.startFunction);
   }
+  if (indices.lastGrowGlobal !== undefined) {
+    exportsWriter.name(LAST_GROW_EXPORT).byte(EXPORT_GLOBAL).u32(indices.lastGrowGlobal);
+  }
   const poolable = layout.definedMemories.length === 1 && !mayKeepSegments(bytes, layout);
-  let addedExports = hasStart ? 2 : 1;
+  let addedExports = (hasStart ? 2 : 1) + (watchGrows ? 1 : 0);
   if (poolable) {
     for (let g = 0; g < layout.definedGlobalCount; g++) {
       const index = layout.importedGlobalCount + g;
@@ -246,18 +276,21 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   /** New content per section id; `undefined` content drops the section. */
   const replaced = new Map<number, Uint8Array | undefined>();
   let fuelChecks = 0;
+  let insertedBytes = 0;
   for (const section of layout.sections) {
     const { id, start, end } = section;
     if (id === SECTION_TYPE) replaced.set(id, appendEntries(bytes, start, end, 1, refillType));
     else if (id === SECTION_TABLE) replaced.set(id, appendEntries(bytes, start, end, 1, fuelTable));
-    else if (id === SECTION_GLOBAL) replaced.set(id, appendEntries(bytes, start, end, 1, fuelGlobal));
+    else if (id === SECTION_GLOBAL)
+      replaced.set(id, appendEntries(bytes, start, end, globalsAdded, addedGlobalEntries));
     else if (id === SECTION_EXPORT)
       replaced.set(id, appendEntries(bytes, start, end, addedExports, exportsWriter.finish()));
     else if (id === SECTION_MEMORY) replaced.set(id, clampMemories(layout, options));
     else if (id === SECTION_START) replaced.set(id, undefined);
     else if (id === SECTION_CODE) {
-      const code = rewriteCode(bytes, start, end, layout, check);
+      const code = rewriteCode(bytes, start, end, layout, check, watch);
       fuelChecks = code.checks;
+      insertedBytes = code.inserted;
       replaced.set(id, code.content);
     }
   }
@@ -266,11 +299,11 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     new WasmWriter(entry.length + 5).u32(n).bytes(entry).finish();
   if (!replaced.has(SECTION_TYPE)) created.set(SECTION_TYPE, prefixed(1, refillType));
   if (!replaced.has(SECTION_TABLE)) created.set(SECTION_TABLE, prefixed(1, fuelTable));
-  if (!replaced.has(SECTION_GLOBAL)) created.set(SECTION_GLOBAL, prefixed(1, fuelGlobal));
+  if (!replaced.has(SECTION_GLOBAL)) created.set(SECTION_GLOBAL, prefixed(globalsAdded, addedGlobalEntries));
   if (!replaced.has(SECTION_EXPORT))
     created.set(SECTION_EXPORT, prefixed(addedExports, exportsWriter.finish()));
 
-  const out = new WasmWriter(bytes.length + fuelChecks * check.length + 256);
+  const out = new WasmWriter(bytes.length + insertedBytes + 256);
   out.bytes(bytes.subarray(0, 8));
   const emitCreatedBefore = (id: number) => {
     const position = SECTION_ORDER.indexOf(id);

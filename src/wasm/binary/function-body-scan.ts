@@ -6,8 +6,8 @@ import type { WasmReader } from "./wasm-reader.ts";
  * ships: MVP, sign extension, saturating conversions, bulk memory, reference types, SIMD and
  * relaxed SIMD, threads, tail calls, exception handling (legacy and exnref), typed function
  * references, GC, multi-memory, memory64, wide arithmetic) and reports what the fuel
- * instrumentation needs: where each loop body begins and whether the function can call other
- * guest code. An opcode it does not know fails loudly rather than being skipped wrongly.
+ * instrumentation needs: where each loop body begins, whether the function can call other
+ * guest code, and where it grows memory 0. An opcode it does not know fails loudly rather than being skipped wrongly.
  */
 export interface FunctionBodyScan {
   /** Offset of the first instruction, after the local declarations. */
@@ -20,9 +20,12 @@ export interface FunctionBodyScan {
    * number of instructions, so it needs no fuel check at entry.
    */
   readonly callsGuestCode: boolean;
+  /** Offset right after each `memory.grow` of memory 0: where its result is on the stack. */
+  readonly memoryGrowEnds: readonly number[];
 }
 
 const OP_LOOP = 0x03;
+const OP_MEMORY_GROW = 0x40;
 
 /** Blocktype: 0x40 (empty), a value type, or an s33 type index. */
 function skipBlockType(reader: WasmReader): void {
@@ -111,6 +114,7 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
   }
   const codeStart = reader.offset;
   const loopBodyStarts: number[] = [];
+  const memoryGrowEnds: number[] = [];
   let callsGuestCode = false;
 
   while (reader.remaining > 0) {
@@ -124,6 +128,9 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
       case OP_LOOP:
         skipBlockType(reader);
         loopBodyStarts.push(reader.offset);
+        break;
+      case OP_MEMORY_GROW:
+        if (reader.u32() === 0) memoryGrowEnds.push(reader.offset);
         break;
       case 0x07: // catch (legacy) tag
       case 0x08: // throw tag
@@ -139,7 +146,6 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
       case 0x25: // table.get
       case 0x26: // table.set
       case 0x3f: // memory.size
-      case 0x40: // memory.grow
       case 0xd2: // ref.func
       case 0xd5: // br_on_null
       case 0xd6: // br_on_non_null
@@ -235,5 +241,5 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         }
     }
   }
-  return { codeStart, loopBodyStarts, callsGuestCode };
+  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds };
 }
