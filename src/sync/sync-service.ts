@@ -111,6 +111,7 @@ export class SyncService {
         metrics.peersConnected.set(peers.connectedPeers().length);
       },
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
+      storeRoom: () => replica.whenStoreHasRoom(),
     });
     const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined);
     // A local op reaches peers only once it is durable here: were it sent first and lost in a
