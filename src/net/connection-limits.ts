@@ -34,8 +34,11 @@ export interface ConnectionLimits {
 
 export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
 
-/** Default of `maxQueuedOps`: a few full batches, enough to keep the consumer busy while reading resumes. */
-export const DEFAULT_MAX_QUEUED_OPS = 4 * PUSH_OPS_OPS_MAX;
+/**
+ * Default of `maxQueuedOps`: two full batches, enough to keep the consumer busy while reading
+ * resumes, and few enough that the frames decoded in one turn of the event loop stay few.
+ */
+export const DEFAULT_MAX_QUEUED_OPS = 2 * PUSH_OPS_OPS_MAX;
 
 /** Fills in defaults: the handshake timeout defaults to the socket timeout, keepalive to a third of it. */
 export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}): ConnectionLimits {
