@@ -339,7 +339,9 @@ export class ReplicatedState implements CrdtHost {
    * the disk rather than refused or piled up in memory.
    */
   whenStoreHasRoom(): Promise<void> | undefined {
-    if (this.#backend.pendingWrites() < REMOTE_APPLY_PENDING_WRITES_MAX) return undefined;
+    // While commits fail, `applyRemote` takes nothing in, so there is nothing to wait for.
+    const keepsUp = this.#backend.pendingWrites() < REMOTE_APPLY_PENDING_WRITES_MAX;
+    if (keepsUp || this.#backend.commitFailure() !== undefined) return undefined;
     return this.flushed();
   }
 
