@@ -23,6 +23,8 @@ after(async () => {
 /** The ops of the issue's report: one PushOps of 150 000 ops, 6.6 MB. */
 const FLOOD_OPS = 150_000;
 const EVENT_LOOP_P99_MAX_MS = 50;
+/** On a loaded machine: how many times this test process's own p99 delay the node may reach. */
+const LOADED_MACHINE_FACTOR = 5;
 const HOSTILE = "f100df100df100df100df100df100d00" as NodeId;
 const codec = createSyncMessageCodec();
 
@@ -158,9 +160,10 @@ describe("a peer that floods ops", { timeout: 240_000 }, () => {
       3,
       "one line per refusal",
     );
-    // On a machine so loaded that a process doing almost nothing (this one) already waits longer,
-    // the bound is twice what it waits: the flood must not be what delays the node.
-    const boundMs = Math.max(EVENT_LOOP_P99_MAX_MS, 2 * controlP99Ms);
+    // On a machine so loaded that a process doing almost nothing (this one) already waits longer
+    // than the bound, no process meets it: the bound becomes a small multiple of that wait, so
+    // that the flood, not the machine, is what the test measures (before the fix: 30 to 50 times).
+    const boundMs = Math.max(EVENT_LOOP_P99_MAX_MS, LOADED_MACHINE_FACTOR * controlP99Ms);
     assert.ok(
       lag.p99Ms < boundMs,
       `event-loop delay p99 ${lag.p99Ms.toFixed(1)} ms while flooded, max ${lag.maxMs.toFixed(1)} ms (bound ${boundMs.toFixed(1)} ms)`,
