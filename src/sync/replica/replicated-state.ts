@@ -149,6 +149,8 @@ export class ReplicatedState implements CrdtHost {
   readonly #clock: HybridClock;
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
+  /** The op-log pages read last: a peer catching up asks for the same recent pages again and again. */
+  readonly #decodedPages = new Map<number, Op[]>();
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
@@ -600,9 +602,16 @@ export class ReplicatedState implements CrdtHost {
   }
 
   #readPage(page: number): Op[] {
+    const cached = this.#decodedPages.get(page);
+    if (cached !== undefined) return cached;
     const record = this.#backend.get(pageKey(OPLOG_PREFIX, page));
     if (record === undefined) throw new ReplicaStoreError(`op-log page ${page} is missing from the store`);
-    return decodeOpPage(record);
+    const ops = decodeOpPage(record);
+    // Pages are never rewritten under the same number, so a decoded one stays true.
+    this.#decodedPages.set(page, ops);
+    if (this.#decodedPages.size > DECODED_PAGES_CACHED)
+      this.#decodedPages.delete(this.#decodedPages.keys().next().value!);
+    return ops;
   }
 
   /** The logged ops named by `ids`, reading each page once. */
@@ -751,6 +760,8 @@ const SEEN_RECORD = withVersion(new Uint8Array(0));
 
 /** Op-log pages are cut at about this many bytes of op payload, so no record grows huge. */
 const PAGE_BYTES_MAX = 1024 * 1024;
+/** Decoded op-log pages kept for `opsSince` (each at most OPS_PER_BATCH_MAX ops). */
+const DECODED_PAGES_CACHED = 8;
 
 function estimatedOpBytes(op: Op): number {
   const kind = op.kind as {
