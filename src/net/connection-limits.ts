@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./frame.ts";
+import { PUSH_OPS_OPS_MAX } from "./messages.ts";
 
 /**
  * The bounds of one connection. Defaults follow the seed's `[limits]` (docs/LIMITS.md):
@@ -21,6 +22,12 @@ export interface ConnectionLimits {
   readonly keepaliveIntervalMs: number;
   /** Received messages held for a consumer that is behind before reading from the peer pauses. */
   readonly maxQueuedMessages: number;
+  /**
+   * Ops in received PushOps messages held for a consumer that is behind before reading from the
+   * peer pauses: a peer that floods without waiting for acks waits in its own socket buffers,
+   * not in this node's memory.
+   */
+  readonly maxQueuedOps: number;
   /**
    * Inbound sockets in their handshake at once, counted from the TCP accept (before TLS) to the
    * end of the Hello exchange; more are closed at accept. See `ConnectionAdmission`.
@@ -52,6 +59,12 @@ export const MAX_PENDING_HANDSHAKES_PER_ADDRESS = 16;
 /** Half the default `max_peers`: one host's nodes fit, one host cannot hold every peer slot. */
 export const MAX_CONNECTIONS_PER_ADDRESS = 32;
 
+/**
+ * Default of `maxQueuedOps`: two full batches, enough to keep the consumer busy while reading
+ * resumes, and few enough that the frames decoded in one turn of the event loop stay few.
+ */
+export const DEFAULT_MAX_QUEUED_OPS = 2 * PUSH_OPS_OPS_MAX;
+
 /** Fills in defaults: the handshake timeout defaults to the socket timeout, keepalive to a third of it. */
 export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}): ConnectionLimits {
   const socketTimeoutMs = limits.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS;
@@ -62,6 +75,7 @@ export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}):
     handshakeTimeoutMs: limits.handshakeTimeoutMs ?? socketTimeoutMs,
     keepaliveIntervalMs: limits.keepaliveIntervalMs ?? Math.floor(socketTimeoutMs / 3),
     maxQueuedMessages: limits.maxQueuedMessages ?? 256,
+    maxQueuedOps: limits.maxQueuedOps ?? DEFAULT_MAX_QUEUED_OPS,
     maxPendingHandshakes,
     pendingHandshakesReservedForKnownPeers:
       limits.pendingHandshakesReservedForKnownPeers ??
@@ -78,8 +92,15 @@ export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}):
   if (resolved.maxMessageSizeBytes < 1 || resolved.maxMessageSizeBytes > 0xffffffff) {
     throw new RangeError(`maxMessageSizeBytes must be within 1..2^32-1, got ${resolved.maxMessageSizeBytes}`);
   }
-  if (resolved.socketTimeoutMs < 1 || resolved.handshakeTimeoutMs < 1 || resolved.maxQueuedMessages < 1) {
-    throw new RangeError("socketTimeoutMs, handshakeTimeoutMs and maxQueuedMessages must be at least 1");
+  if (
+    resolved.socketTimeoutMs < 1 ||
+    resolved.handshakeTimeoutMs < 1 ||
+    resolved.maxQueuedMessages < 1 ||
+    resolved.maxQueuedOps < 1
+  ) {
+    throw new RangeError(
+      "socketTimeoutMs, handshakeTimeoutMs, maxQueuedMessages and maxQueuedOps must be at least 1",
+    );
   }
   if (resolved.pendingHandshakesReservedForKnownPeers > resolved.maxPendingHandshakes) {
     throw new RangeError(

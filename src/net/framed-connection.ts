@@ -71,6 +71,8 @@ class FramedConnection<Op> implements Connection<Op> {
 
   readonly #queue: SessionMessage<Op>[] = [];
   #queueHead = 0;
+  /** Ops inside the queued PushOps messages. */
+  #queuedOps = 0;
   readonly #waiters: Waiter<Op>[] = [];
   #paused = false;
 
@@ -295,7 +297,12 @@ class FramedConnection<Op> implements Connection<Op> {
       return;
     }
     this.#queue.push(message);
-    if (!this.#paused && this.#queue.length - this.#queueHead >= this.#limits.maxQueuedMessages) {
+    if (message.type === "PushOps") this.#queuedOps += message.ops.length;
+    if (
+      !this.#paused &&
+      (this.#queue.length - this.#queueHead >= this.#limits.maxQueuedMessages ||
+        this.#queuedOps >= this.#limits.maxQueuedOps)
+    ) {
       this.#paused = true;
       this.#link.pause();
     }
@@ -479,11 +486,16 @@ class FramedConnection<Op> implements Connection<Op> {
     if (this.#queueHead < this.#queue.length) {
       const value = this.#queue[this.#queueHead];
       this.#queueHead++;
+      if (value.type === "PushOps") this.#queuedOps -= value.ops.length;
       if (this.#queueHead === this.#queue.length) {
         this.#queue.length = 0;
         this.#queueHead = 0;
       }
-      if (this.#paused && this.#queue.length - this.#queueHead <= this.#limits.maxQueuedMessages / 2) {
+      if (
+        this.#paused &&
+        this.#queue.length - this.#queueHead <= this.#limits.maxQueuedMessages / 2 &&
+        this.#queuedOps <= this.#limits.maxQueuedOps / 2
+      ) {
         this.#paused = false;
         this.#lastFrameAt = this.#timers.now();
         this.#link.resume();

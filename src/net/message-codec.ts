@@ -7,9 +7,11 @@ import {
   type Message,
   type MessageType,
   PROTOCOL_VERSION,
+  PUSH_OPS_OPS_MAX,
   type VersionVector,
 } from "./messages.ts";
 import { msgpackPayloadCodec } from "./msgpack-payload-codec.ts";
+import { msgpackArrayLengthAt } from "./msgpack-peek.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { OpCodec } from "./op-codec.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
@@ -53,6 +55,8 @@ export function createMessageCodec<Op>(opCodec: OpCodec<Op>): MessageCodec<Op> {
       return PAYLOAD_CODECS[format].encode(wire);
     },
     decode(body, format) {
+      // Refused from the headers alone: decoding a huge batch first would stall the receiver.
+      if (format === "msgpack") checkBatchSize(msgpackArrayLengthAt(body, "ops"));
       return messageFromWire(PAYLOAD_CODECS[format].decode(body), opCodec, format);
     },
   };
@@ -334,6 +338,7 @@ class FieldReader {
   ops<Op>(key: string, opCodec: OpCodec<Op>, format: WireFormat): Op[] {
     const value = this.#value[key];
     if (!Array.isArray(value)) throw this.#wrong(key, "an array of ops", value);
+    checkBatchSize(value.length);
     const ops: Op[] = new Array(value.length);
     for (let i = 0; i < value.length; i++) {
       try {
@@ -354,6 +359,15 @@ class FieldReader {
   #wrong(key: string, expected: string, got: unknown): NetError {
     return malformed(this.#type, `"${key}" must be ${expected}, got ${describeWireType(got)}`);
   }
+}
+
+function checkBatchSize(ops: number | undefined): void {
+  if (ops === undefined || ops <= PUSH_OPS_OPS_MAX) return;
+  throw new NetError(
+    "NET_BATCH_TOO_LARGE",
+    `PushOps of ${ops} ops exceeds the ${PUSH_OPS_OPS_MAX} ops one message may carry (the sender must split its batches)`,
+    { wireCode: "rejected" },
+  );
 }
 
 function malformed(type: string, detail: string): NetError {

@@ -36,6 +36,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
 /** The longest `Error.message` on the wire, in UTF-16 code units; senders truncate. */
 export const ERROR_MESSAGE_MAX_LENGTH = 1024;
 
+/**
+ * Most ops one PushOps may carry. A receiver refuses a larger batch (NET_BATCH_TOO_LARGE, the
+ * connection ends) before decoding its ops, so that one message costs it a bounded slice of its
+ * event loop; senders split into batches of at most this many. Every build since wire version 3
+ * sends at most 1024 ops per PushOps, so the bound changes no honest peer's traffic.
+ */
+export const PUSH_OPS_OPS_MAX = 1024;
+
 /** Dialer → listener, first frame of every connection. */
 export interface HelloMessage {
   readonly type: "Hello";

@@ -8,6 +8,8 @@ import type { ErrorCode } from "./messages.ts";
 export type NetErrorCode =
   /** A frame's length prefix exceeds `maxMessageSizeBytes` (received or about to be sent). */
   | "NET_FRAME_TOO_LARGE"
+  /** A PushOps carries more ops than PUSH_OPS_OPS_MAX (refused before its ops are decoded). */
+  | "NET_BATCH_TOO_LARGE"
   /** A frame is structurally impossible (zero length). */
   | "NET_FRAME_MALFORMED"
   /** A frame's format tag names no format this node knows. */
@@ -90,6 +92,7 @@ export function wireCodeFor(error: NetError): ErrorCode {
     case "NET_NOT_AUTHORIZED":
       return "not_authorized";
     case "NET_SELF_CONNECTION":
+    case "NET_BATCH_TOO_LARGE":
       return "rejected";
     default:
       return "internal";

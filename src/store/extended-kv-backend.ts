@@ -48,4 +48,6 @@ export interface ExtendedKvBackend extends KvBackend {
    * succeed. The writes stay pending and are retried; callers refuse new work meanwhile.
    */
   commitFailure(): StoreError | undefined;
+  /** Writes held in memory until a commit makes them durable (0 for a store without commits). */
+  pendingWrites(): number;
 }

@@ -277,6 +277,10 @@ class LmdbStore implements LmdbBackend {
     return this.#failure;
   }
 
+  pendingWrites(): number {
+    return this.#pending.size;
+  }
+
   sizeBytes(): number {
     if (this.#closing !== undefined) throw storeClosedError();
     const stats = this.#db.getStats() as { lastPageNumber: number; pageSize: number };

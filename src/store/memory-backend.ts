@@ -107,6 +107,10 @@ class MemoryBackend implements ExtendedKvBackend {
     return undefined;
   }
 
+  pendingWrites(): number {
+    return 0;
+  }
+
   sizeBytes(): number {
     this.#assertOpen();
     return this.#sizeBytes;

@@ -1,12 +1,21 @@
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
-import type { VersionVector } from "../net/messages.ts";
+import type { PushOpsMessage, VersionVector } from "../net/messages.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
+
+/**
+ * Remote ops applied in one turn of the event loop: a PushOps (up to PUSH_OPS_OPS_MAX ops) is
+ * applied in slices of this many, so that decoding, applying, relaying and staging one slice stays
+ * within a few milliseconds even on a loaded machine.
+ */
+export const APPLY_SLICE_OPS = 128;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface PeerManagerOptions<Op> {
   transport: Transport<Op>;
@@ -26,6 +35,8 @@ export interface PeerManagerOptions<Op> {
   /** Connection events, for metrics. */
   onPeerEvent?: (event: "connected" | "disconnected", nodeId: NodeId) => void;
   onSendError?: (error: unknown) => void;
+  /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
+  storeRoom?: () => Promise<void> | undefined;
 }
 
 export interface PeerInfo {
@@ -296,7 +307,12 @@ export class PeerManager<Op> {
     const peer = connection.remoteNodeId;
     try {
       for await (const message of connection) {
-        this.#send(engine.receive(peer, message, this.#options.nowMs()));
+        // One slice per turn of the event loop: queued messages would otherwise be handled back
+        // to back in microtasks, and a flooding peer would starve timers, other peers and the
+        // observability endpoint. The connection stops reading while its queue is full.
+        if (message.type === "PushOps") await this.#applyInSlices(peer, message);
+        else this.#send(engine.receive(peer, message, this.#options.nowMs()));
+        await nextTurn();
       }
     } catch (error) {
       logger.warn("peer connection failed", { nodeId: peer, error: describeError(error) });
@@ -309,6 +325,21 @@ export class PeerManager<Op> {
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);
     if (target !== undefined) this.#retryLater(target, error !== undefined);
+  }
+
+  async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
+    const { engine, storeRoom } = this.#options;
+    let applied = 0;
+    let start = 0;
+    do {
+      if (start > 0) await nextTurn();
+      await storeRoom?.();
+      const slice = engine.applyPushed(peer, message.ops.slice(start, start + APPLY_SLICE_OPS));
+      applied += slice.applied;
+      this.#send(slice.out);
+      start += APPLY_SLICE_OPS;
+    } while (start < message.ops.length);
+    this.#send(engine.pushedDone(peer, message, applied, this.#options.nowMs()));
   }
 
   #send(outgoing: readonly Outgoing<Op>[]): void {

@@ -237,6 +237,35 @@ describe("SyncEngine", () => {
     assert.equal(next.length, 1, "one ack frees one slot");
   });
 
+  test("a batch applied in slices is relayed slice by slice and acknowledged once, with every new op counted", () => {
+    const { replicas, engines } = cluster(3);
+    const [a, b, c] = replicas;
+    for (const [x, y] of [
+      [0, 1],
+      [0, 2],
+    ]) {
+      engines[x].peerConnected(replicas[y].nodeId, 0);
+      engines[y].peerConnected(replicas[x].nodeId, 0);
+    }
+    const ops = Array.from({ length: 10 }, (_, i) => ({ origin: c.nodeId, seq: i + 1 }));
+    a.applyRemote(ops.slice(0, 3)); // a holds some already
+    const batch = { type: "PushOps", batchId: 7, ops } as const;
+    let applied = 0;
+    for (let start = 0; start < ops.length; start += 4) {
+      const slice = engines[0].applyPushed(b.nodeId, ops.slice(start, start + 4));
+      applied += slice.applied;
+      assert.ok(
+        slice.out.every((o) => o.peer === c.nodeId && o.message.type === "PushOps"),
+        "relays only",
+      );
+    }
+    assert.deepEqual(engines[0].pushedDone(b.nodeId, batch, applied, 0)[0], {
+      peer: b.nodeId,
+      message: { type: "PushOpsAck", batchId: 7, applied: 7 },
+    });
+    assert.equal(a.versionVector().get(c.nodeId), 10);
+  });
+
   test("messages from a peer that is not connected are ignored", () => {
     const { replicas, engines } = cluster(2);
     const out = engines[0].receive(

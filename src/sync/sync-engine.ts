@@ -1,5 +1,11 @@
 import type { NodeId } from "../identity/node-id.ts";
-import type { PushStateMessage, SessionMessage, VersionVector } from "../net/messages.ts";
+import {
+  PUSH_OPS_OPS_MAX,
+  type PushOpsMessage,
+  type PushStateMessage,
+  type SessionMessage,
+  type VersionVector,
+} from "../net/messages.ts";
 
 /**
  * What the engine needs from the node's replicated state. `applyRemote` de-duplicates by OpId
@@ -25,7 +31,7 @@ export interface SyncReplica<Op> {
 export interface SyncEngineOptions {
   /** Ops waiting for one peer before the queue sheds them (they stay in the op-log; anti-entropy delivers them). */
   queuedOpsLimit: number;
-  /** Largest PushOps batch. */
+  /** Largest PushOps batch; at most PUSH_OPS_OPS_MAX, which receivers refuse beyond. */
   batchOpsMax: number;
   /** PushOps batches sent to one peer and not yet acknowledged before sending pauses. */
   inflightBatchesMax: number;
@@ -35,12 +41,19 @@ export interface SyncEngineOptions {
   pullLimit: number;
 }
 
+/**
+ * Default `pullLimit`: one batch. A pull is answered in one synchronous step (read from the
+ * op-log, encoded, sent), so its size bounds how long the answer holds the event loop; a puller
+ * whose answer came full asks again at once.
+ */
+export const PULL_OPS_MAX = PUSH_OPS_OPS_MAX;
+
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
-  batchOpsMax: 1024,
+  batchOpsMax: PUSH_OPS_OPS_MAX,
   inflightBatchesMax: 16,
   antiEntropyIntervalMs: 30_000,
-  pullLimit: 10_000,
+  pullLimit: PULL_OPS_MAX,
 };
 
 /** Disconnected peers whose unacknowledged ops are remembered for repair on reconnect. */
@@ -127,6 +140,12 @@ export class SyncEngine<Op> {
   constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
     this.#replica = replica;
     this.#options = { ...DEFAULT_SYNC_ENGINE_OPTIONS, ...options };
+    const { batchOpsMax } = this.#options;
+    if (!Number.isSafeInteger(batchOpsMax) || batchOpsMax < 1 || batchOpsMax > PUSH_OPS_OPS_MAX) {
+      throw new RangeError(
+        `batchOpsMax must be within 1..${PUSH_OPS_OPS_MAX} (PUSH_OPS_OPS_MAX), got ${batchOpsMax}`,
+      );
+    }
   }
 
   connectedPeers(): NodeId[] {
@@ -211,31 +230,8 @@ export class SyncEngine<Op> {
     if (session === undefined) return [];
     switch (message.type) {
       case "PushOps": {
-        this.stats.remoteOpsReceived += message.ops.length;
-        const fresh = this.#replica.applyRemote(message.ops);
-        this.stats.remoteOpsApplied += fresh.length;
-        const out: Outgoing<Op>[] = [
-          { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied: fresh.length } },
-        ];
-        if (fresh.length > 0) {
-          // Relay at once: the incoming batch already gives the batching, and waiting for a tick would add latency per hop.
-          for (const other of this.#sessions.values()) {
-            if (other === session) continue;
-            const relayed =
-              other.pruned.size === 0
-                ? fresh
-                : fresh.filter((op) => !other.pruned.has(this.#replica.idOf(op).origin));
-            this.stats.opsPruned += fresh.length - relayed.length;
-            if (relayed.length === 0) continue;
-            this.#enqueue(other, relayed);
-            out.push(...this.#drain(other));
-          }
-        }
-        if (session.pullRemaining > 0) {
-          session.pullRemaining -= message.ops.length;
-          // The peer's answer filled our whole pull: it probably holds more, so ask again at once.
-          if (session.pullRemaining <= 0) out.push(this.#pull(session, nowMs));
-        }
+        const { applied, out } = this.applyPushed(peer, message.ops);
+        out.push(...this.pushedDone(peer, message, applied, nowMs));
         return out;
       }
       case "PushOpsAck": {
@@ -265,6 +261,49 @@ export class SyncEngine<Op> {
       case "Error":
         return [];
     }
+  }
+
+  /**
+   * Applies ops of a PushOps from `peer` (all of them, or one slice: the I/O layer may apply a
+   * large batch in slices, yielding between them) and relays the new ones to every other peer.
+   * Once every slice is applied, `pushedDone` acknowledges the batch.
+   */
+  applyPushed(peer: NodeId, ops: readonly Op[]): { applied: number; out: Outgoing<Op>[] } {
+    const session = this.#sessions.get(peer);
+    if (session === undefined) return { applied: 0, out: [] };
+    this.stats.remoteOpsReceived += ops.length;
+    const fresh = this.#replica.applyRemote(ops);
+    this.stats.remoteOpsApplied += fresh.length;
+    const out: Outgoing<Op>[] = [];
+    if (fresh.length === 0) return { applied: 0, out };
+    // Relay at once: the incoming batch already gives the batching, and waiting for a tick would add latency per hop.
+    for (const other of this.#sessions.values()) {
+      if (other === session) continue;
+      const relayed =
+        other.pruned.size === 0
+          ? fresh
+          : fresh.filter((op) => !other.pruned.has(this.#replica.idOf(op).origin));
+      this.stats.opsPruned += fresh.length - relayed.length;
+      if (relayed.length === 0) continue;
+      this.#enqueue(other, relayed);
+      out.push(...this.#drain(other));
+    }
+    return { applied: fresh.length, out };
+  }
+
+  /** Every op of `message` went through `applyPushed`, `applied` of them new: acknowledges it. */
+  pushedDone(peer: NodeId, message: PushOpsMessage<Op>, applied: number, nowMs: number): Outgoing<Op>[] {
+    const session = this.#sessions.get(peer);
+    if (session === undefined) return [];
+    const out: Outgoing<Op>[] = [
+      { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied } },
+    ];
+    if (session.pullRemaining > 0) {
+      session.pullRemaining -= message.ops.length;
+      // The peer's answer filled our whole pull: it probably holds more, so ask again at once.
+      if (session.pullRemaining <= 0) out.push(this.#pull(session, nowMs));
+    }
+    return out;
   }
 
   /** Timer input: sends queued batches and runs due anti-entropy rounds. */
@@ -325,9 +364,11 @@ export class SyncEngine<Op> {
     const repairAfter = session.repairAfter;
     const room = this.#options.inflightBatchesMax - session.inflight.size;
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
+    // One batch per call (each ack and tick calls again): a burst shed by a slow peer is read
+    // back from the op-log in steps, never in one long stall.
     const vector = new Map(this.#replica.versionVector());
     for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
-    const limit = room * this.#options.batchOpsMax;
+    const limit = this.#options.batchOpsMax;
     const ops = this.#replica.opsSince(vector, limit);
     if (ops.length < limit) session.repairAfter = undefined;
     else {

@@ -112,6 +112,8 @@ export class SyncService {
         metrics.peersConnected.set(peers.connectedPeers().length);
       },
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
+      // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
+      storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
     });
     const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined);
     // A local op reaches peers only once it is durable here: were it sent first and lost in a

@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import { inspect } from "node:util";
 import fc from "fast-check";
 import { createMessageCodec, payloadCodecFor } from "../../src/net/message-codec.ts";
-import { type Message, PROTOCOL_VERSION } from "../../src/net/messages.ts";
+import { type Message, PROTOCOL_VERSION, PUSH_OPS_OPS_MAX } from "../../src/net/messages.ts";
+import { msgpackArrayLengthAt } from "../../src/net/msgpack-peek.ts";
 import { NetError } from "../../src/net/net-error.ts";
 import type { WireFormat } from "../../src/net/wire-format.ts";
 import { fuzzSettings } from "./helpers/fuzz-settings.ts";
@@ -190,6 +191,53 @@ describe("strict decoding", () => {
       code: "NET_ENCODE_FAILED",
       message: /cannot encode PushOps message: boom/,
     });
+  });
+});
+
+describe("batch size", () => {
+  const batch = (ops: number) =>
+    ({ type: "PushOps", batchId: 1, ops: Array.from({ length: ops }, (_, i) => testOp(i + 1)) }) as const;
+
+  test(`a PushOps of more than PUSH_OPS_OPS_MAX (${PUSH_OPS_OPS_MAX}) ops is refused as NET_BATCH_TOO_LARGE, in both formats`, () => {
+    for (const format of FORMATS) {
+      const full = codec.decode(codec.encode(batch(PUSH_OPS_OPS_MAX), format), format);
+      assert.ok(full.type === "PushOps" && full.ops.length === PUSH_OPS_OPS_MAX, "a full batch is taken");
+      assert.throws(
+        () => codec.decode(codec.encode(batch(PUSH_OPS_OPS_MAX + 1), format), format),
+        (error: unknown) =>
+          error instanceof NetError &&
+          error.code === "NET_BATCH_TOO_LARGE" &&
+          error.wireCode === "rejected" &&
+          error.message.includes(`${PUSH_OPS_OPS_MAX + 1} ops`),
+        format,
+      );
+    }
+  });
+
+  test("the MessagePack op count is read from the headers alone, whatever the field order (property)", () => {
+    fc.assert(
+      fc.property(fc.nat(70_000), fc.boolean(), fc.string({ maxLength: 300 }), (count, opsFirst, filler) => {
+        const ops = new Array<number>(count).fill(7);
+        const wire = opsFirst
+          ? { ops, type: "PushOps", batchId: 1, filler }
+          : { type: "PushOps", batchId: 1, filler, ops };
+        assert.equal(msgpackArrayLengthAt(raw(wire, "msgpack"), "ops"), count);
+      }),
+      fuzzSettings(50),
+    );
+    assert.equal(msgpackArrayLengthAt(raw({ type: "Ping", nonce: 1 }, "msgpack"), "ops"), undefined);
+    assert.equal(msgpackArrayLengthAt(raw([1, 2, 3], "msgpack"), "ops"), undefined);
+    assert.equal(
+      msgpackArrayLengthAt(new Uint8Array([0x81, 0xa3, 0x6f, 0x70]), "ops"),
+      undefined,
+      "truncated",
+    );
+    const deep = { nested: Array.from({ length: 100 }, (_, i) => i), ops: [1, 2] };
+    assert.equal(
+      msgpackArrayLengthAt(raw(deep, "msgpack"), "ops"),
+      undefined,
+      "past the peek budget: the full decode decides",
+    );
   });
 });
 

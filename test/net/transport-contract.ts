@@ -335,6 +335,24 @@ export function transportContract(harness: TransportHarness): void {
       );
     });
 
+    test("a consumer behind on ops (maxQueuedOps) still gets every batch, in order", async (t) => {
+      const limits = { maxQueuedOps: 3 };
+      const { outbound, inbound } = await pair(t, { ...baseOptions(), limits }, { ...baseOptions(), limits });
+      const count = 100;
+      const sending = (async () => {
+        for (let i = 0; i < count; i++)
+          await outbound.send({ type: "PushOps", batchId: i, ops: [testOp(2 * i), testOp(2 * i + 1)] });
+      })();
+      const seen: number[] = [];
+      for await (const message of inbound) {
+        if (message.type === "PushOps") seen.push(message.batchId, message.ops.length);
+        if (seen.length % 40 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (seen.length === 2 * count) break;
+      }
+      await sending;
+      assert.deepEqual(seen, Array.from({ length: count }, (_, i) => [i, 2]).flat());
+    });
+
     test("breaking out of the iteration closes the connection", async (t) => {
       const { outbound, inbound } = await pair(t);
       await outbound.send({ type: "PushOpsAck", batchId: 1, applied: 1 });

@@ -61,8 +61,8 @@ export class OpLogIndex {
     return this.#pageOf.get(origin)?.get(seq);
   }
 
-  /** Sequences held for `origin` that are greater than `after`, ascending. */
-  seqsAfter(origin: NodeId, after: number): number[] {
+  /** Sequences held for `origin` that are greater than `after`, ascending, the first `limit` of them. */
+  seqsAfter(origin: NodeId, after: number, limit = Number.POSITIVE_INFINITY): number[] {
     const seqs = this.#seqs.get(origin);
     if (seqs === undefined) return [];
     let lo = 0;
@@ -72,7 +72,7 @@ export class OpLogIndex {
       if (seqs[mid] <= after) lo = mid + 1;
       else hi = mid;
     }
-    return seqs.slice(lo);
+    return seqs.slice(lo, lo + limit);
   }
 
   /** Raises the floor (eviction; a snapshot merge covers ops this log never held). */

@@ -12,6 +12,7 @@ import { decodeSnapshot, encodeSnapshot } from "./replica-snapshot-codec.ts";
 import {
   OPS_PER_BATCH_MAX,
   openReplicatedState,
+  REMOTE_APPLY_PENDING_WRITES_MAX,
   type ReplicatedState,
   type ReplicatedStateOptions,
 } from "./replicated-state.ts";
@@ -321,6 +322,26 @@ describe("ReplicatedState sync", () => {
     assert.deepEqual(
       ops.map((op) => op.id.seq),
       [2, 3, 4],
+    );
+  });
+
+  test("remote ops wait for the store only while REMOTE_APPLY_PENDING_WRITES_MAX writes are pending and commits succeed", async () => {
+    const backend = createMemoryBackend();
+    let pending = 0;
+    let failure: ReturnType<typeof backend.commitFailure>;
+    backend.pendingWrites = () => pending;
+    backend.commitFailure = () => failure;
+    const { state } = replica(NODE_A, { backend });
+    assert.equal(state.whenStoreHasRoom(), undefined, "nothing pending: no wait");
+    pending = REMOTE_APPLY_PENDING_WRITES_MAX;
+    const wait = state.whenStoreHasRoom();
+    assert.ok(wait instanceof Promise, "at the bound: wait for the store");
+    await wait;
+    failure = new Error("disk full") as never;
+    assert.equal(
+      state.whenStoreHasRoom(),
+      undefined,
+      "while commits fail nothing is taken in, so nothing waits",
     );
   });
 

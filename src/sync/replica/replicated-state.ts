@@ -53,6 +53,12 @@ export const DEFAULT_SEEN_OPS_LIMIT = 100_000;
  */
 export const OPS_PER_BATCH_MAX = 4096;
 
+/**
+ * Store writes waiting for a commit above which remote ops wait (`whenStoreHasRoom`): half the
+ * LMDB store's PENDING_WRITES_MAX, past which a writer would block the node's thread instead.
+ */
+export const REMOTE_APPLY_PENDING_WRITES_MAX = 50_000;
+
 export interface PeerInfo {
   readonly address: string;
   readonly nodeId: NodeId;
@@ -143,6 +149,8 @@ export class ReplicatedState implements CrdtHost {
   readonly #clock: HybridClock;
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
+  /** The op-log pages read last: a peer catching up asks for the same recent pages again and again. */
+  readonly #decodedPages = new Map<number, Op[]>();
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
@@ -327,6 +335,18 @@ export class ReplicatedState implements CrdtHost {
     return fresh;
   }
 
+  /**
+   * Undefined while the store keeps up; otherwise a promise that resolves once what is pending
+   * is durable. A peer's ops wait on it before `applyRemote`, so a flood is slowed to the pace of
+   * the disk rather than refused or piled up in memory.
+   */
+  whenStoreHasRoom(): Promise<void> | undefined {
+    // While commits fail, `applyRemote` takes nothing in, so there is nothing to wait for.
+    const keepsUp = this.#backend.pendingWrites() < REMOTE_APPLY_PENDING_WRITES_MAX;
+    if (keepsUp || this.#backend.commitFailure() !== undefined) return undefined;
+    return this.flushed();
+  }
+
   /** Per origin, the sequence up to which every op has been applied here. */
   versionVector(): VersionVector {
     return new Map(this.#seen.vector());
@@ -339,8 +359,10 @@ export class ReplicatedState implements CrdtHost {
    */
   opsSince(vector: VersionVector, limit: number): readonly Op[] {
     const ids: [NodeId, number][] = [];
+    // At most `limit` of each origin, taken in sequence order (the order the peer's vector advances
+    // by), so a small answer reads a few pages instead of the whole log.
     for (const origin of this.#log.origins()) {
-      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0)) ids.push([origin, seq]);
+      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit)) ids.push([origin, seq]);
     }
     const ops = this.#readLoggedOps(ids);
     ops.sort(
@@ -580,17 +602,31 @@ export class ReplicatedState implements CrdtHost {
   }
 
   #readPage(page: number): Op[] {
+    const cached = this.#decodedPages.get(page);
+    if (cached !== undefined) return cached;
     const record = this.#backend.get(pageKey(OPLOG_PREFIX, page));
     if (record === undefined) throw new ReplicaStoreError(`op-log page ${page} is missing from the store`);
-    return decodeOpPage(record);
+    const ops = decodeOpPage(record);
+    // Pages are never rewritten under the same number, so a decoded one stays true.
+    this.#decodedPages.set(page, ops);
+    if (this.#decodedPages.size > DECODED_PAGES_CACHED)
+      this.#decodedPages.delete(this.#decodedPages.keys().next().value!);
+    return ops;
   }
 
   /** The logged ops named by `ids`, reading each page once. */
   #readLoggedOps(ids: readonly [NodeId, number][]): Op[] {
-    const pages = new Map<number, Map<string, Op>>();
-    const byId = (ops: Iterable<Op>): Map<string, Op> => {
-      const map = new Map<string, Op>();
-      for (const op of ops) map.set(formatOpId(op.id), op);
+    const pages = new Map<number, Map<NodeId, Map<number, Op>>>();
+    const byId = (ops: Iterable<Op>): Map<NodeId, Map<number, Op>> => {
+      const map = new Map<NodeId, Map<number, Op>>();
+      for (const op of ops) {
+        let seqs = map.get(op.origin);
+        if (seqs === undefined) {
+          seqs = new Map();
+          map.set(op.origin, seqs);
+        }
+        seqs.set(op.id.seq, op);
+      }
       return map;
     };
     return ids.map(([origin, seq]) => {
@@ -600,7 +636,7 @@ export class ReplicatedState implements CrdtHost {
         ops = byId(page === -1 ? this.#stagedOps : this.#readPage(page));
         pages.set(page, ops);
       }
-      return ops.get(`${origin}:${seq}`)!;
+      return ops.get(origin)!.get(seq)!;
     });
   }
 
@@ -724,6 +760,8 @@ const SEEN_RECORD = withVersion(new Uint8Array(0));
 
 /** Op-log pages are cut at about this many bytes of op payload, so no record grows huge. */
 const PAGE_BYTES_MAX = 1024 * 1024;
+/** Decoded op-log pages kept for `opsSince` (each at most OPS_PER_BATCH_MAX ops). */
+const DECODED_PAGES_CACHED = 8;
 
 function estimatedOpBytes(op: Op): number {
   const kind = op.kind as {
