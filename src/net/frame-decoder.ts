@@ -5,9 +5,12 @@ import { formatOfTag, type WireFormat } from "./wire-format.ts";
 /**
  * Cuts a byte stream, arriving in chunks split anywhere, into frames.
  *
- * Memory is bounded by one frame: the header is validated (length within the limit, known tag)
- * before the body buffer is allocated, and the decoder holds at most one partial frame
- * (`bufferedBytes <= FRAME_LENGTH_BYTES + maxMessageSizeBytes`). Frames wholly inside a chunk are
+ * Memory is bounded by one frame and by the bytes that really arrived: the header is validated
+ * (length within the limit, known tag) first, and a partial frame's buffer starts at
+ * {@link FRAME_BODY_INITIAL_CAPACITY_BYTES} and doubles as bytes come, so a peer's header that
+ * announces 16 MiB and sends nothing more costs 64 KiB, not 16 MiB, on each of its connections
+ * (`bufferedBytes <= FRAME_HEADER_BYTES + min(maxMessageSizeBytes, 2 × bytes received)`).
+ * Frames wholly inside a chunk are
  * returned as views of it without copying. After the first error the decoder stays failed: the
  * stream cannot be resynchronised, so the connection must end.
  *
@@ -15,12 +18,16 @@ import { formatOfTag, type WireFormat } from "./wire-format.ts";
  * const decoder = new FrameDecoder(16 * 1024 * 1024);
  * socket.on("data", (chunk) => { for (const frame of decoder.push(chunk)) handle(frame); });
  */
+/** The first buffer of a frame that spans chunks; it doubles up to the announced length. */
+export const FRAME_BODY_INITIAL_CAPACITY_BYTES = 64 * 1024;
+
 export class FrameDecoder {
   #maxMessageSizeBytes: number;
   #limitName = "max_message_size";
   readonly #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFilled = 0;
   #body: Uint8Array | undefined;
+  #bodyBytes = 0;
   #bodyFilled = 0;
   #bodyFormat: WireFormat = "msgpack";
   #failure: NetError | undefined;
@@ -50,7 +57,7 @@ export class FrameDecoder {
     this.#limitName = name;
   }
 
-  /** Bytes held for the frame in progress (header bytes plus the allocated body). */
+  /** Bytes held for the frame in progress (header bytes plus the body buffer allocated so far). */
   get bufferedBytes(): number {
     return this.#headerFilled + (this.#body?.byteLength ?? 0);
   }
@@ -136,17 +143,30 @@ export class FrameDecoder {
 
   #startBody(format: WireFormat, bodyBytes: number): void {
     this.#bodyFormat = format;
-    this.#body = new Uint8Array(bodyBytes);
+    this.#bodyBytes = bodyBytes;
+    this.#body = new Uint8Array(Math.min(bodyBytes, FRAME_BODY_INITIAL_CAPACITY_BYTES));
     this.#bodyFilled = 0;
   }
 
   #fillBody(chunk: Uint8Array, offset: number, frames: Frame[]): number {
-    const body = this.#body!;
-    const take = Math.min(body.byteLength - this.#bodyFilled, chunk.byteLength - offset);
+    const take = Math.min(this.#bodyBytes - this.#bodyFilled, chunk.byteLength - offset);
+    const body = this.#reserve(this.#bodyFilled + take);
     body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
     this.#bodyFilled += take;
-    if (this.#bodyFilled === body.byteLength) this.#finishBody(frames);
+    if (this.#bodyFilled === this.#bodyBytes) this.#finishBody(frames);
     return offset + take;
+  }
+
+  /** The body buffer, grown (doubling, capped at the frame's length) to hold `bytes`. */
+  #reserve(bytes: number): Uint8Array {
+    const body = this.#body!;
+    if (bytes <= body.byteLength) return body;
+    let capacity = Math.max(body.byteLength, 1) * 2;
+    while (capacity < bytes) capacity *= 2;
+    const grown = new Uint8Array(Math.min(capacity, this.#bodyBytes));
+    grown.set(body.subarray(0, this.#bodyFilled));
+    this.#body = grown;
+    return grown;
   }
 
   #finishBody(frames: Frame[]): void {

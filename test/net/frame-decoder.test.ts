@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { encodeFrame, FRAME_HEADER_BYTES, FRAME_LENGTH_BYTES, type Frame } from "../../src/net/frame.ts";
-import { FrameDecoder } from "../../src/net/frame-decoder.ts";
+import { FRAME_BODY_INITIAL_CAPACITY_BYTES, FrameDecoder } from "../../src/net/frame-decoder.ts";
 import { NetError } from "../../src/net/net-error.ts";
 import { FORMAT_TAGS, type WireFormat } from "../../src/net/wire-format.ts";
 import { fuzzSettings } from "./helpers/fuzz-settings.ts";
@@ -121,6 +121,24 @@ describe("FrameDecoder", () => {
     assert.equal(decoder.hasPartialFrame, true);
     assert.equal(decoder.push(bytes.subarray(100)).length, 1);
     assert.equal(decoder.bufferedBytes, 0);
+  });
+
+  test("a frame's buffer grows with the bytes that arrive, not with the length its header announces", () => {
+    const max = 16 * 1024 * 1024;
+    const decoder = new FrameDecoder(max);
+    const body = new Uint8Array(max - 1).map((_, index) => index % 251);
+    const bytes = encodeFrame({ format: "msgpack", body }, max);
+    decoder.push(bytes.subarray(0, FRAME_HEADER_BYTES + 10));
+    // A stranger's 5-byte header alone used to cost the whole announced 16 MiB.
+    assert.ok(decoder.bufferedBytes <= FRAME_HEADER_BYTES + FRAME_BODY_INITIAL_CAPACITY_BYTES);
+    decoder.push(bytes.subarray(FRAME_HEADER_BYTES + 10, 1024 * 1024));
+    assert.ok(
+      decoder.bufferedBytes <= FRAME_HEADER_BYTES + 2 * 1024 * 1024,
+      `buffered ${decoder.bufferedBytes}`,
+    );
+    const [out] = decoder.push(bytes.subarray(1024 * 1024));
+    assert.equal(out.body.byteLength, body.byteLength);
+    assert.deepEqual(out.body, body);
   });
 
   test("property: any frames, chunked anywhere, come out identical and in order", () => {
