@@ -1,4 +1,13 @@
-import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { createDirectories, creationFailureReason } from "../fs/create-directories.ts";
 import { StoreError } from "./store-error.ts";
@@ -44,6 +53,13 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
     throw storeErrorFromFs(error, requested, "create");
   }
   const datastorePath = realpathSync(requested);
+  // An existing datastore the node may not write (read-only mount, another owner) fails here,
+  // before the module cache or LMDB touch it, each of which would say so in words of its own.
+  try {
+    accessSync(storePath, constants.W_OK);
+  } catch (error) {
+    throw storeErrorFromFs(error, join(datastorePath, STORE_DIRECTORY_NAME), "open");
+  }
   assertLmdbDataFile(join(datastorePath, STORE_DIRECTORY_NAME, "data.mdb"));
   return { datastorePath, storePath: join(datastorePath, STORE_DIRECTORY_NAME) };
 }
@@ -108,7 +124,7 @@ function storeErrorFromFs(error: unknown, path: string, action: "create" | "open
     case "EPERM":
       return new StoreError(
         "STORE_PERMISSION_DENIED",
-        `cannot ${action} datastore ${path}: permission denied (check the directory's owner and mode)`,
+        `cannot ${action} datastore ${path}: permission denied (${action === "open" ? "the node needs to write there: " : ""}check the directory's owner and mode)`,
         { cause: error },
       );
     case "EROFS":

@@ -24,13 +24,18 @@ before(async () => {
   chmodSync(dir, 0o755);
   // db-write imports the store: the LMDB environment is opened, not only the directory created.
   await writeFixture(dir, "db-write");
+  await writeFixture(dir, "db-read");
 });
 after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runWithDatastore(datastore: string, prefix?: readonly string[]): Promise<NxResult> {
-  return runNx(["run", "db-write.wasm", "--datastore-path", datastore], {
+function runWithDatastore(
+  datastore: string,
+  prefix?: readonly string[],
+  module = "db-write.wasm",
+): Promise<NxResult> {
+  return runNx(["run", module, "--datastore-path", datastore], {
     cwd: dir,
     timeoutMs: EXIT_WITHIN_MS,
     prefix,
@@ -125,7 +130,12 @@ describe("nx run: a datastore path that cannot be used is one line and exit 2", 
     mkdirSync(mountPoint);
     const created = await runWithDatastore(join(mountPoint, "data"));
     assert.equal(created.code, EXIT_OK, created.stderr);
-    const result = await runWithDatastore(join(mountPoint, "data"), readOnly(mountPoint, "bind"));
+    // A module the datastore's module cache has not seen: the cache would write it there first.
+    const result = await runWithDatastore(
+      join(mountPoint, "data"),
+      readOnly(mountPoint, "bind"),
+      "db-read.wasm",
+    );
     assertUsageLine(
       result,
       `cannot open datastore ${join(mountPoint, "data/store")}: the file system is read-only (choose a writable directory)`,
