@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -7,7 +6,7 @@ import { LoopbackProxy } from "../bench/gate/loopback-proxy.ts";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { encodeFrame } from "../src/net/frame.ts";
 import { PROTOCOL_VERSION } from "../src/net/messages.ts";
-import { guestPath, NX_BIN, pollUntil, tempDir } from "./helpers/nx-process.ts";
+import { guestPath, nxCert, pollUntil, tempDir } from "./helpers/nx-process.ts";
 import { datastoreOf, syncNodeTracker } from "./helpers/sync-node.ts";
 import { helloFrom, rawPeer } from "./net/helpers/raw-peer.ts";
 
@@ -20,25 +19,19 @@ after(async () => {
   root.remove();
 });
 
-/** `nx cert` as a user runs it; returns the NodeId it prints in --json. */
-function cert(args: readonly string[]): { nodeId?: string } {
-  const out = execFileSync(process.execPath, [NX_BIN, "cert", ...args, "--json"], { encoding: "utf8" });
-  return JSON.parse(out) as { nodeId?: string };
-}
-
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("sync security end to end", { timeout: 120_000 }, () => {
   test("mTLS: a peer from another CA and a valid peer outside the allowlist get no op in", async () => {
     const pki = join(root.path, "pki");
-    cert(["ca", "--out", join(pki, "ca")]);
-    cert(["ca", "--out", join(pki, "other-ca"), "--name", "Another CA"]);
+    nxCert(["ca", "--out", join(pki, "ca")]);
+    nxCert(["ca", "--out", join(pki, "other-ca"), "--name", "Another CA"]);
     const ids: Record<string, string> = {};
     for (const name of ["a", "b", "c"]) {
-      ids[name] = cert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)])
+      ids[name] = nxCert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)])
         .nodeId!;
     }
-    cert(["node", "--ca-dir", join(pki, "other-ca"), "--name", "d", "--out", join(pki, "d")]);
+    nxCert(["node", "--ca-dir", join(pki, "other-ca"), "--name", "d", "--out", join(pki, "d")]);
 
     const a = await node({
       datastore: datastoreOf(root.path, "tls-a"),
@@ -80,9 +73,9 @@ describe("sync security end to end", { timeout: 120_000 }, () => {
 
   test("a node whose datastore was wiped under the same certificate takes its own ops back before making new ones", async () => {
     const pki = join(root.path, "pki-wiped");
-    cert(["ca", "--out", join(pki, "ca")]);
+    nxCert(["ca", "--out", join(pki, "ca")]);
     for (const name of ["a", "b"])
-      cert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]);
+      nxCert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]);
     const a = await node({
       datastore: datastoreOf(root.path, "wiped-a"),
       guest: COUNTER,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,12 @@ import { join } from "node:path";
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
 export const NX_BIN = join(REPO_ROOT, "bin/nx.js");
+
+/** `nx cert ... --json` as a user runs it; returns what it prints (the NodeId, for `cert node`). */
+export function nxCert(args: readonly string[]): { nodeId?: string } {
+  const out = execFileSync(process.execPath, [NX_BIN, "cert", ...args, "--json"], { encoding: "utf8" });
+  return JSON.parse(out) as { nodeId?: string };
+}
 
 export function guestPath(name: string): string {
   return join(REPO_ROOT, "test/guests/build", `${name}.wasm`);

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { examplePath, freePort, NX_BIN, startNx, tempDir } from "../helpers/nx-process.ts";
+import { examplePath, freePort, nxCert, startNx, tempDir } from "../helpers/nx-process.ts";
 import { datastoreOf, syncNodeTracker } from "../helpers/sync-node.ts";
 
 /**
@@ -19,11 +18,6 @@ after(async () => {
   await nodes.stopAll();
   root.remove();
 });
-
-function cert(args: readonly string[]): { nodeId?: string } {
-  const out = execFileSync(process.execPath, [NX_BIN, "cert", ...args, "--json"], { encoding: "utf8" });
-  return JSON.parse(out) as { nodeId?: string };
-}
 
 /** Step 5's command line: dial node1 only, sync for 2 s, print the counter. */
 async function intruderRun(certDir: string, datastore: string, node1Port: number) {
@@ -53,13 +47,14 @@ async function intruderRun(certDir: string, datastore: string, node1Port: number
 
 describe("a refused intruder (docs/security.md step 5)", { timeout: 120_000 }, () => {
   const pki = join(root.path, "certs");
-  cert(["ca", "--out", join(pki, "ca"), "--name", "My cluster CA"]);
+  nxCert(["ca", "--out", join(pki, "ca"), "--name", "My cluster CA"]);
   const ids: Record<string, string> = {};
   for (const name of ["node1", "node2", "stranger"]) {
-    ids[name] = cert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]).nodeId!;
+    ids[name] = nxCert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)])
+      .nodeId!;
   }
-  cert(["ca", "--out", join(pki, "other-ca")]);
-  ids.intruder = cert([
+  nxCert(["ca", "--out", join(pki, "other-ca")]);
+  ids.intruder = nxCert([
     "node",
     "--ca-dir",
     join(pki, "other-ca"),
