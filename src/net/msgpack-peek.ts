@@ -10,6 +10,9 @@ const TEXT = new TextEncoder();
  * value is not an array, or finding it would mean skipping more than PEEK_VALUES_MAX values (the
  * full decode then decides).
  *
+ * Written here because msgpackr, our codec, only decodes whole values: it has no way to read a
+ * map's headers without building every value before the one asked for.
+ *
  * @example
  * msgpackArrayLengthAt(packr.pack({ type: "PushOps", batchId: 1, ops: [a, b] }), "ops"); // 2
  */

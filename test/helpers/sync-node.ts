@@ -1,11 +1,14 @@
 import { join } from "node:path";
-import { freePort, getJson, type NxProcess, startNx, stopNx } from "./nx-process.ts";
+import { getJson, type NxProcess, startNx, stopNx } from "./nx-process.ts";
 
 export interface SyncNodeOptions {
   /** Datastore directory (reuse it to restart the same node). */
   datastore: string;
   guest: string;
-  /** Fixed listen port (to restart a node at the same address); default a free one. */
+  /**
+   * Fixed listen port (to restart a node at the same address); default: the node binds port 0
+   * and the helper reads the port it got, so no other process can take it in between.
+   */
   port?: number;
   peers?: readonly number[];
   env?: Record<string, string>;
@@ -26,8 +29,6 @@ export interface SyncNode {
 }
 
 export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode> {
-  const port = options.port ?? (await freePort());
-  const httpPort = await freePort();
   const nx = startNx(
     [
       "run",
@@ -35,7 +36,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
       "--datastore-path",
       options.datastore,
       "--listen",
-      `127.0.0.1:${port}`,
+      `127.0.0.1:${options.port ?? 0}`,
       ...(options.peers ?? []).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
       ...(options.tls === undefined
         ? ["--tls-insecure"]
@@ -51,7 +52,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
               : ["--allowed-peers", options.tls.allowedPeers.join(",")]),
           ]),
       "--observability-listen",
-      `127.0.0.1:${httpPort}`,
+      "127.0.0.1:0",
       ...(options.exposeData === false ? [] : ["--observability-expose-data"]),
       "--reconnect-initial-delay",
       "100ms",
@@ -63,9 +64,9 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
     ],
     options.env,
   );
-  const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32})/);
-  const url = `http://127.0.0.1:${httpPort}`;
-  await nx.waitFor(/observability: listening/);
+  const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32}) listen=127\.0\.0\.1:(\d+)/);
+  const port = Number(started[2]);
+  const url = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
   return {
     nx,
     port,
