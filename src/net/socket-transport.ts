@@ -6,6 +6,7 @@ import { type AdmissionTicket, ConnectionAdmission } from "./connection-admissio
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.ts";
 import { establishConnection } from "./framed-connection.ts";
 import { formatHostPort, parseHostPort } from "./host-port.ts";
+import { listenFailureReason } from "./listen-failure.ts";
 import { NetError } from "./net-error.ts";
 import { type NetTimers, realNetTimers } from "./net-timers.ts";
 import { describeSocketError, SocketFrameLink, socketPeerAddress } from "./socket-frame-link.ts";
@@ -167,7 +168,7 @@ export function createSocketTransport<Op>(
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
           reject(
-            new NetError("NET_LISTEN_FAILED", `cannot listen on ${address}: ${listenFailure(error)}`, {
+            new NetError("NET_LISTEN_FAILED", `cannot listen on ${address}: ${listenFailureReason(error)}`, {
               cause: error,
             }),
           );
@@ -272,13 +273,6 @@ export function createSocketTransport<Op>(
       return connection;
     },
   };
-}
-
-function listenFailure(error: NodeJS.ErrnoException): string {
-  if (error.code === "EADDRINUSE") return "address already in use (is another node running there?)";
-  if (error.code === "EADDRNOTAVAIL") return "address not available on this machine";
-  if (error.code === "EACCES") return "permission denied (ports below 1024 need privileges)";
-  return error.message;
 }
 
 function dialFailure(error: NodeJS.ErrnoException, address: string): NetError {

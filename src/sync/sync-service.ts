@@ -5,6 +5,8 @@ import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { listenFailureReason } from "../net/listen-failure.ts";
+import { NetError } from "../net/net-error.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -150,9 +152,16 @@ export class SyncService {
     try {
       await peers.start();
     } catch (error) {
+      const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+      const reason =
+        error instanceof NetError && error.code === "NET_LISTEN_FAILED" && cause !== undefined
+          ? listenFailureReason(cause)
+          : error instanceof Error
+            ? error.message
+            : String(error);
       throw new NumaxError(
         "SYNC_LISTEN_FAILED",
-        `cannot listen for peers on ${formatSocketAddress(config.network.listen!)}: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot listen for peers on ${formatSocketAddress(config.network.listen!)}: ${reason}`,
         { cause: error },
       );
     }

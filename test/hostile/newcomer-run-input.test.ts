@@ -53,7 +53,7 @@ describe("nx run: a node that cannot start is one line and exit 2", () => {
     const result = await run(["--listen", address, "--tls-insecure"]);
     assertUsageLine(
       result,
-      `cannot listen for peers on ${address}: cannot listen on ${address}: address already in use (is another node running there?)`,
+      `cannot listen for peers on ${address}: address already in use (is another node running there?)`,
     );
   });
 
