@@ -9,6 +9,7 @@ import { formatHostPort, parseHostPort } from "./host-port.ts";
 import { listenFailureReason } from "./listen-failure.ts";
 import { NetError } from "./net-error.ts";
 import { type NetTimers, realNetTimers } from "./net-timers.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { describeSocketError, SocketFrameLink, socketPeerAddress } from "./socket-frame-link.ts";
 import { handshakePolicyFrom, type Listener, type Transport, type TransportOptions } from "./transport.ts";
 
@@ -23,7 +24,7 @@ export interface SocketSecurity {
    */
   createAcceptor(
     limits: ConnectionLimits,
-    onRefused: (error: NetError) => void,
+    onRefused: (error: NetError, remoteIp: string | undefined) => void,
   ): (raw: Socket, onSecured: (socket: Socket, provenNodeId: NodeId | undefined) => void) => void;
   /** Connects; the socket emits `ready` once it is ready for frames (TLS handshake done on our side). */
   connect(host: string, port: number): { socket: Socket; ready: string };
@@ -88,8 +89,9 @@ export function createSocketTransport<Op>(
         lastReportAt = now;
       };
 
-      const secure = security.createAcceptor(limits, (error) =>
-        logger.warn(`refused inbound connection: ${error.message}`, { code: error.code }),
+      const refusals = new RefusalLog(logger, () => timers.now(), REFUSAL_LOG_INTERVAL_MS);
+      const secure = security.createAcceptor(limits, (error, remoteIp) =>
+        refusals.report(remoteIp ?? "?", error.code, `refused inbound connection: ${error.message}`, {}),
       );
 
       const handshake = (
@@ -134,10 +136,14 @@ export function createSocketTransport<Op>(
           },
           (error: NetError) => {
             ticket.handshakeEnded();
-            logger.warn(`refused inbound connection from ${peer}: ${error.message}`, {
-              address: peer,
-              code: error.code,
-            });
+            refusals.report(
+              socket.remoteAddress ?? peer,
+              error.code,
+              `refused inbound connection from ${peer}: ${error.message}`,
+              {
+                address: peer,
+              },
+            );
           },
         );
       };

@@ -48,7 +48,7 @@ export function createTlsTransport<Op>(options: TlsTransportOptions<Op>): Transp
         else onSecured(socket, peerNodeId(socket));
       });
       server.on("tlsClientError", (error, socket) => {
-        onRefused(describeClientFailure(error, socket));
+        onRefused(describeClientFailure(error, socket), socket.remoteAddress);
         socket.destroy();
       });
       return (raw, onSecured) => {

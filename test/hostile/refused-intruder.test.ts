@@ -19,7 +19,7 @@ after(async () => {
   root.remove();
 });
 
-/** Step 5's command line: dial node1 only, sync for 2 s, print the counter. */
+/** Step 5's command line: dial node1 only, sync for 2 s, print the counter; it redials every 100-200 ms. */
 async function intruderRun(certDir: string, datastore: string, node1Port: number) {
   const nx = startNx([
     "run",
@@ -36,6 +36,10 @@ async function intruderRun(certDir: string, datastore: string, node1Port: number
     join(certDir, "node.key"),
     "--tls-ca",
     join(certDir, "ca.crt"),
+    "--reconnect-initial-delay",
+    "100ms",
+    "--reconnect-max-delay",
+    "200ms",
     "--settle-for",
     "2s",
     "--print-gcounter",
@@ -43,6 +47,15 @@ async function intruderRun(certDir: string, datastore: string, node1Port: number
   ]);
   const exit = await nx.exited;
   return { exit, stderr: nx.stderr(), stdout: nx.stdout() };
+}
+
+/** The intruder redialed about ten times: the node it dialed logged the refusal once. */
+function assertOneRefusalLine(stderr: string, refusal: RegExp): void {
+  assert.equal(
+    stderr.match(new RegExp(`refused inbound connection.*${refusal.source}`, "g"))?.length,
+    1,
+    stderr,
+  );
 }
 
 describe("a refused intruder (docs/security.md step 5)", { timeout: 120_000 }, () => {
@@ -84,6 +97,7 @@ describe("a refused intruder (docs/security.md step 5)", { timeout: 120_000 }, (
       /refused inbound connection: TLS with 127\.0\.0\.1:\d+ failed: its certificate is not signed by our CA/,
       5000,
     );
+    assertOneRefusalLine(node1.nx.stderr(), /not signed by our CA/);
     await nodes.stop(node1);
   });
 
@@ -114,6 +128,7 @@ describe("a refused intruder (docs/security.md step 5)", { timeout: 120_000 }, (
       ),
       5000,
     );
+    assertOneRefusalLine(node1.nx.stderr(), /is not in allowed_peers/);
     await nodes.stop(node1);
   });
 });
