@@ -14,23 +14,39 @@ interface Spec {
   readonly failStop?: boolean;
 }
 
-/** Components that record `start <name>` / `stop <name>` into `log` (after any await, as real ones would). */
+/**
+ * Components that record each phase as `<phase> <name>` into `log` (after an await, as real
+ * ones would).
+ */
 function recorded(specs: readonly Spec[], log: string[]): Component[] {
-  return specs.map(({ name, dependsOn, failStart, failStop }) => ({
-    name,
-    dependsOn,
-    start: async () => {
+  return specs.map(({ name, dependsOn, failStart, failStop }) => {
+    const phase = (label: string) => async () => {
       await Promise.resolve();
-      if (failStart) throw new Error(`${name} cannot start`);
-      log.push(`start ${name}`);
-    },
-    stop: async () => {
-      await Promise.resolve();
-      log.push(`stop ${name}`);
-      if (failStop) throw new Error(`${name} cannot stop`);
-    },
-  }));
+      log.push(`${label} ${name}`);
+    };
+    return {
+      name,
+      dependsOn,
+      start: async () => {
+        await Promise.resolve();
+        if (failStart) throw new Error(`${name} cannot start`);
+        log.push(`start ${name}`);
+      },
+      afterStart: phase("afterStart"),
+      beforeStop: phase("beforeStop"),
+      stop: async () => {
+        await Promise.resolve();
+        log.push(`stop ${name}`);
+        if (failStop) throw new Error(`${name} cannot stop`);
+      },
+      afterStop: phase("afterStop"),
+    };
+  });
 }
+
+/** The names logged for `phase`, in order. */
+const logged = (log: readonly string[], phase: string) =>
+  log.filter((line) => line.startsWith(`${phase} `)).map((line) => line.slice(phase.length + 1));
 
 /**
  * An acyclic dependency graph: component i may depend only on components before it in creation
@@ -59,10 +75,19 @@ describe("ComponentSet", () => {
         const set = new ComponentSet(recorded(specs, log));
         await set.start();
         await set.stop();
-        const starts = log.filter((line) => line.startsWith("start ")).map((line) => line.slice(6));
-        const stops = log.filter((line) => line.startsWith("stop ")).map((line) => line.slice(5));
+        const starts = logged(log, "start");
+        const stops = logged(log, "stop");
         assert.equal(starts.length, specs.length);
         assert.deepEqual(stops, [...starts].reverse());
+        // Each phase runs over every component before the next phase begins.
+        const phases = ["start", "afterStart", "beforeStop", "stop", "afterStop"];
+        assert.deepEqual(
+          log.map((line) => line.split(" ")[0]),
+          phases.flatMap((phase) => starts.map(() => phase)),
+        );
+        assert.deepEqual(logged(log, "afterStart"), starts);
+        assert.deepEqual(logged(log, "beforeStop"), stops);
+        assert.deepEqual(logged(log, "afterStop"), stops);
         for (const { name, dependsOn } of specs) {
           for (const dependency of dependsOn ?? []) {
             assert.ok(
@@ -97,12 +122,20 @@ describe("ComponentSet", () => {
           assert.ok(error instanceof ComponentStartError);
           assert.equal(error.component, failingName);
           assert.equal((error.cause as Error).message, `${failingName} cannot start`);
-          const starts = log.filter((line) => line.startsWith("start ")).map((line) => line.slice(6));
-          const stops = log.filter((line) => line.startsWith("stop ")).map((line) => line.slice(5));
+          const starts = logged(log, "start");
+          const stops = logged(log, "stop");
           assert.deepEqual(stops, [...starts].reverse());
+          assert.deepEqual(logged(log, "beforeStop"), stops);
+          assert.deepEqual(logged(log, "afterStop"), stops);
+          assert.deepEqual(
+            logged(log, "afterStart"),
+            [],
+            "afterStart runs only once every component started",
+          );
           assert.ok(!starts.includes(failingName));
+          const length = log.length;
           await set.stop(); // nothing left to stop
-          assert.equal(log.filter((line) => line.startsWith("stop ")).length, stops.length);
+          assert.equal(log.length, length);
         },
       ),
       PROPERTY_RUNS,
@@ -129,7 +162,38 @@ describe("ComponentSet", () => {
       );
       return true;
     });
-    assert.deepEqual(log, ["start store", "stop store"]);
+    assert.deepEqual(log, ["start store", "beforeStop store", "stop store", "afterStop store"]);
+  });
+
+  test("a failed afterStart stops every component and names the one that failed", async () => {
+    const log: string[] = [];
+    const [store, endpoint] = recorded([{ name: "store" }, { name: "endpoint", dependsOn: ["store"] }], log);
+    const set = new ComponentSet([
+      store!,
+      {
+        ...endpoint!,
+        afterStart: () => {
+          throw new Error("address in use");
+        },
+      },
+    ]);
+    await assert.rejects(set.start(), (error: unknown) => {
+      assert.ok(error instanceof ComponentStartError);
+      assert.equal(error.message, `component "endpoint" failed to run afterStart: address in use`);
+      assert.equal(error.phase, "afterStart");
+      return true;
+    });
+    assert.deepEqual(log, [
+      "start store",
+      "start endpoint",
+      "afterStart store",
+      "beforeStop endpoint",
+      "beforeStop store",
+      "stop endpoint",
+      "stop store",
+      "afterStop endpoint",
+      "afterStop store",
+    ]);
   });
 
   test("stop runs every component's stop even when some throw, and reports each failure", async () => {
@@ -153,20 +217,15 @@ describe("ComponentSet", () => {
       );
       assert.equal(
         error.message,
-        "2 components failed to stop: sync: sync cannot stop; store: store cannot stop",
+        "2 components failed to stop: sync (stop): sync cannot stop; store (stop): store cannot stop",
       );
       return true;
     });
-    assert.deepEqual(log, [
-      "start store",
-      "start replica",
-      "start sync",
-      "stop sync",
-      "stop replica",
-      "stop store",
-    ]);
+    assert.deepEqual(logged(log, "stop"), ["sync", "replica", "store"]);
+    assert.deepEqual(logged(log, "afterStop"), ["sync", "replica", "store"]);
+    const length = log.length;
     await set.stop(); // stopping again does nothing
-    assert.equal(log.length, 6);
+    assert.equal(log.length, length);
   });
 
   test("an aborted start stops what started and starts nothing more", async () => {
@@ -188,7 +247,7 @@ describe("ComponentSet", () => {
       assert.equal(error.component, "replica");
       return true;
     });
-    assert.deepEqual(log, ["start store", "stop store"]);
+    assert.deepEqual(log, ["start store", "beforeStop store", "stop store", "afterStop store"]);
   });
 
   test("refuses at construction a set that cannot be ordered", () => {

@@ -1,30 +1,43 @@
+import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Component } from "./component.ts";
 import { orderComponents } from "./component-order.ts";
 
-/** A component whose `stop` threw, and what it threw. */
+/** A lifecycle phase of a component (see component.ts). */
+export type ComponentPhase = "start" | "afterStart" | "beforeStop" | "stop" | "afterStop";
+
+/** A component whose phase threw, and what it threw. */
 export interface ComponentFailure {
   readonly component: string;
+  readonly phase: ComponentPhase;
   readonly error: unknown;
 }
 
 /**
- * A component's `start` failed. The components started before it have been stopped (in reverse
- * order); `cause` is what `start` threw and `stopFailures` what those stops threw, if anything.
+ * A component's `start` (or `afterStart`) failed. The components started before it have been
+ * stopped (in reverse order); `cause` is what it threw and `stopFailures` what those stops
+ * threw, if anything.
  */
 export class ComponentStartError extends Error {
   readonly code = "COMPONENT_START_FAILED";
   readonly component: string;
+  readonly phase: ComponentPhase;
   readonly stopFailures: readonly ComponentFailure[];
 
-  constructor(component: string, cause: unknown, stopFailures: readonly ComponentFailure[]) {
-    super(`component "${component}" failed to start: ${describe(cause)}`, { cause });
+  constructor(failure: ComponentFailure, stopFailures: readonly ComponentFailure[]) {
+    super(
+      `component "${failure.component}" failed to ${phaseText(failure.phase)}: ${describe(failure.error)}`,
+      {
+        cause: failure.error,
+      },
+    );
     this.name = new.target.name;
-    this.component = component;
+    this.component = failure.component;
+    this.phase = failure.phase;
     this.stopFailures = stopFailures;
   }
 }
 
-/** One or more components' `stop` threw; every other component was still stopped. */
+/** One or more components' stop phases threw; every other phase of every component still ran. */
 export class ComponentStopError extends Error {
   readonly code = "COMPONENT_STOP_FAILED";
   readonly failures: readonly ComponentFailure[];
@@ -32,7 +45,7 @@ export class ComponentStopError extends Error {
   constructor(failures: readonly ComponentFailure[]) {
     super(
       `${failures.length === 1 ? "a component" : `${failures.length} components`} failed to stop: ${failures
-        .map(({ component, error }) => `${component}: ${describe(error)}`)
+        .map(({ component, phase, error }) => `${component} (${phase}): ${describe(error)}`)
         .join("; ")}`,
     );
     this.name = new.target.name;
@@ -54,14 +67,18 @@ export class ComponentSet {
   readonly components: readonly Component[];
   /** The components started and not yet stopped, in start order. */
   #started: Component[] = [];
+  readonly #logger: Logger;
 
-  constructor(components: readonly Component[]) {
+  /** `logger` gets one debug line per component started or stopped. */
+  constructor(components: readonly Component[], options: { readonly logger?: Logger } = {}) {
     this.components = orderComponents(components);
+    this.#logger = options.logger ?? silentLogger;
   }
 
   /**
-   * Starts every component in order. If one fails (or `signal` aborts between two), stops the
-   * ones already started, in reverse, and throws a {@link ComponentStartError} naming it.
+   * Starts every component in order, then runs their `afterStart`. If one fails (or `signal`
+   * aborts between two), stops the ones already started, in reverse, and throws a
+   * {@link ComponentStartError} naming it.
    */
   async start(signal?: AbortSignal): Promise<void> {
     for (const component of this.components) {
@@ -69,16 +86,30 @@ export class ComponentSet {
         signal?.throwIfAborted();
         await component.start(signal);
       } catch (error) {
-        throw new ComponentStartError(component.name, error, await this.#stopStarted());
+        throw new ComponentStartError(
+          { component: component.name, phase: "start", error },
+          await this.#stopStarted(),
+        );
       }
       this.#started.push(component);
+      this.#logger.debug("component started", { component: component.name });
+    }
+    for (const component of this.components) {
+      try {
+        await component.afterStart?.();
+      } catch (error) {
+        throw new ComponentStartError(
+          { component: component.name, phase: "afterStart", error },
+          await this.#stopStarted(),
+        );
+      }
     }
   }
 
   /**
-   * Stops the started components in reverse start order. Every component's `stop` runs even if
-   * an earlier one threw; the failures are thrown together as a {@link ComponentStopError}.
-   * Stopping again does nothing.
+   * Stops the started components: `beforeStop`, `stop`, then `afterStop`, each in reverse start
+   * order. Every phase of every component runs even if an earlier one threw; the failures are
+   * thrown together as a {@link ComponentStopError}. Stopping again does nothing.
    */
   async stop(): Promise<void> {
     const failures = await this.#stopStarted();
@@ -89,15 +120,33 @@ export class ComponentSet {
     const started = this.#started.reverse();
     this.#started = [];
     const failures: ComponentFailure[] = [];
-    for (const component of started) {
+    const run = async (component: Component, phase: ComponentPhase, step: () => Promise<void> | void) => {
       try {
-        await component.stop();
+        await step();
+        return true;
       } catch (error) {
-        failures.push({ component: component.name, error });
+        failures.push({ component: component.name, phase, error });
+        return false;
       }
+    };
+    for (const component of started) {
+      if (component.beforeStop !== undefined)
+        await run(component, "beforeStop", () => component.beforeStop?.());
+    }
+    for (const component of started) {
+      if (await run(component, "stop", () => component.stop())) {
+        this.#logger.debug("component stopped", { component: component.name });
+      }
+    }
+    for (const component of started) {
+      if (component.afterStop !== undefined) await run(component, "afterStop", () => component.afterStop?.());
     }
     return failures;
   }
+}
+
+function phaseText(phase: ComponentPhase): string {
+  return phase === "start" ? "start" : `run ${phase}`;
 }
 
 function describe(error: unknown): string {
