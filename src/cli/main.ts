@@ -11,8 +11,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const run = parseRunArguments(argv.slice(2));
     if (run !== undefined) {
-      const { runModulesCommand } = await import("../node/run-modules-command.ts");
-      return await runModulesCommand(run);
+      const { runCommand } = await import("./run-command.ts");
+      return await runCommand(run);
     }
     const { runProgram } = await import("./program.ts");
     return await runProgram(argv);

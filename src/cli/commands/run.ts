@@ -42,7 +42,7 @@ export function defineRunCommand(program: Command): void {
   for (const flag of RUN_ONLY_FLAGS) command.addOption(optionOf(flag));
   addConfigOptions(command);
   command.action(async (modules: string[], _options: unknown, self: Command) => {
-    const { runModulesCommand } = await import("../../node/run-modules-command.ts");
-    process.exitCode = await runModulesCommand(runInvocationOf(modules, self.opts()));
+    const { runCommand } = await import("../run-command.ts");
+    process.exitCode = await runCommand(runInvocationOf(modules, self.opts()));
   });
 }

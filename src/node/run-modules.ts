@@ -1,16 +1,10 @@
 import { join, resolve } from "node:path";
-import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../cli/exit-codes.ts";
-import type { RunInvocation, RunOnlyOptions } from "../cli/run-flags.ts";
-import { NUMAX_VERSION } from "../cli/version.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
-import { chooseConfigFile } from "../config/default-config-file.ts";
-import { parseDuration } from "../config/duration.ts";
 import type { NodeConfig } from "../config/node-config.ts";
-import { resolveConfig } from "../config/resolve.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { createLogger } from "../observe/create-logger.ts";
-import { LOG_LEVELS, type Logger, type LogLevel } from "../observe/logger.ts";
+import type { Logger, LogLevel } from "../observe/logger.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
@@ -25,29 +19,29 @@ import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
- * `nx run <module.wasm>...`: resolves the settings (flags > NX_* > config file > defaults),
- * loads and checks every module first (a bad module fails the command before anything runs),
+ * What `nx run <module.wasm>...` does once its command line is read (src/cli/run-command.ts):
+ * loads and checks every module first (a bad module fails the run before anything runs),
  * starts the node (store when needed; sync with `--listen`; metrics with
  * `--observability-listen`), runs the modules one after the other, and then:
- * - without sync: closes the store (flushing it) and exits;
- * - with `--settle-for`: keeps syncing that long, prints `--print-*` values, exits;
+ * - without sync: closes the store (flushing it) and returns;
+ * - with `--settle-for`: keeps syncing that long, prints `--print-*` values, returns;
  * - otherwise (serve mode): keeps syncing until SIGINT/SIGTERM, then shuts down gracefully
  *   within `--shutdown-timeout` and prints the values.
  *
- * Returns the exit code; every failure is one `nx: error:` line on stderr.
+ * Returns how the run ended; every failure is one `nx: error:` line on stderr.
  */
 
 /** Subdirectory of the datastore holding instrumented modules (see module-cache.ts). */
 export const MODULE_CACHE_DIRECTORY = "module-cache";
 
-const EXIT_SIGNAL_TWICE = 130;
-
-interface PrintRequest {
+/** A CRDT value to print when the node stops (`--print-<family> <key>`). */
+export interface PrintRequest {
   readonly family: CrdtFamilyName;
   readonly key: string;
 }
 
-interface RunSettings {
+/** A run's settings, resolved from flags > NX_* > config file > defaults by the CLI. */
+export interface RunSettings {
   readonly config: NodeConfig;
   /** ./numax.toml when it was read without --config: said once at info, a file acting unasked. */
   readonly implicitConfigFile: string | undefined;
@@ -55,63 +49,32 @@ interface RunSettings {
   readonly warnings: readonly string[];
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /** `--shutdown-timeout` as the user wrote it, for the lines that name it. */
+  readonly shutdownTimeoutText: string;
   readonly waitBeforeRunMs: number | undefined;
   readonly settleForMs: number | undefined;
   readonly prints: readonly PrintRequest[];
+  /** Print the values as one JSON object (`--json`). */
+  readonly json: boolean;
 }
 
-/** `verbose` steps down from `level` towards trace. */
-export function raisedLogLevel(level: LogLevel, verbose: number): LogLevel {
-  return LOG_LEVELS[Math.max(0, LOG_LEVELS.indexOf(level) - verbose)]!;
-}
+/**
+ * How a run ended: `refused` when an operating error stopped it before any guest ran (input the
+ * user can correct: a module, a datastore path, TLS files, an address in use), `failed` when a
+ * guest or the node failed (or a guest was interrupted).
+ */
+export type RunOutcome = "ok" | "refused" | "failed";
 
-function durationFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    throw new NumaxError("USAGE_INVALID_FLAG", `${flag}: ${describeError(error)}`);
-  }
-}
+/** Why a run ends the process at once, without a graceful shutdown. */
+export type ForcedExit = "signal-twice" | "shutdown-timeout";
 
-function printRequests(options: RunOnlyOptions): PrintRequest[] {
-  const lists: [CrdtFamilyName, string[] | undefined][] = [
-    ["gcounter", options.printGcounter],
-    ["pncounter", options.printPncounter],
-    ["lww-register", options.printLwwRegister],
-    ["lww-map", options.printLwwMap],
-    ["orset", options.printOrset],
-    ["rga", options.printRga],
-  ];
-  return lists.flatMap(([family, keys]) => (keys ?? []).map((key) => ({ family, key })));
-}
-
-async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
-  const configFile = chooseConfigFile(configPath);
-  const { config, warnings } = await resolveConfig({ flags, env: process.env, configPath: configFile?.path });
-  const syncEnabled = config.network.listen !== undefined;
-  const prints = printRequests(options);
-  const syncOnly = [
-    ...(prints.length > 0 ? [`--print-${prints[0].family}`] : []),
-    ...(options.settleFor !== undefined ? ["--settle-for"] : []),
-    ...(options.waitBeforeRun !== undefined ? ["--wait-before-run"] : []),
-  ];
-  if (!syncEnabled && syncOnly.length > 0) {
-    throw new NumaxError(
-      "USAGE_NEEDS_SYNC",
-      `${syncOnly[0]} needs sync: add --listen <host:port> (CRDTs exist only on a node with sync)`,
-    );
-  }
-  return {
-    config,
-    implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
-    warnings,
-    logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),
-    shutdownTimeoutMs: durationFlag("--shutdown-timeout", options.shutdownTimeout)!,
-    waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
-    settleForMs: durationFlag("--settle-for", options.settleFor),
-    prints,
-  };
+export interface RunModulesOptions {
+  readonly modulePaths: readonly string[];
+  readonly settings: RunSettings;
+  /** Reported by the metrics (`numax_build_info`). */
+  readonly version: string;
+  /** Ends the process now: a second SIGINT/SIGTERM, or a shutdown that overran its timeout. */
+  readonly exitNow: (reason: ForcedExit) => never;
 }
 
 function reportError(line: string): void {
@@ -119,12 +82,11 @@ function reportError(line: string): void {
 }
 
 /**
- * The exit code of a failure before any guest ran: an operating error there (flags, config, a
- * module, a datastore path that cannot be used, TLS files, an address in use) is input the user
- * can correct, so exit 2; anything else is a fault of the node, exit 1.
+ * A failure before any guest ran: an operating error there is input the user can correct;
+ * anything else is a fault of the node.
  */
-function startupExitCode(error: unknown): number {
-  return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;
+function startupOutcome(error: unknown): RunOutcome {
+  return error instanceof NumaxError ? "refused" : "failed";
 }
 
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
@@ -162,15 +124,12 @@ function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode):
   };
 }
 
-export async function runModulesCommand(invocation: RunInvocation): Promise<number> {
-  const { modules: modulePaths, options } = invocation;
-  let settings: RunSettings;
-  try {
-    settings = await resolveRunSettings(invocation);
-  } catch (error) {
-    reportError(describeError(error));
-    return startupExitCode(error);
-  }
+export async function runModules({
+  modulePaths,
+  settings,
+  version,
+  exitNow,
+}: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
   if (settings.implicitConfigFile !== undefined) {
@@ -185,7 +144,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     datastorePath = (await prepareDatastore(config.storage.datastorePath)).datastorePath;
   } catch (error) {
     reportError(describeError(error));
-    return startupExitCode(error);
+    return startupOutcome(error);
   }
   const cache = new ModuleCache({
     directory: join(datastorePath, MODULE_CACHE_DIRECTORY),
@@ -205,7 +164,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     }
   } catch (error) {
     reportError(describeError(error));
-    return startupExitCode(error);
+    return startupOutcome(error);
   }
 
   let node: NumaxNode;
@@ -214,11 +173,11 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
       config,
       logger,
       needsStore: modules.some((module) => importsStore(module.imports)),
-      version: NUMAX_VERSION,
+      version,
     });
   } catch (error) {
     reportError(describeError(error));
-    return startupExitCode(error);
+    return startupOutcome(error);
   }
 
   const interrupt = new AbortController();
@@ -227,7 +186,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
       reportError(`${signal} again: exiting at once`);
-      process.exit(EXIT_SIGNAL_TWICE);
+      exitNow("signal-twice");
     }
     interruptedBy = signal;
     logger[node.sync === undefined ? "debug" : "info"]("shutting down", {
@@ -237,8 +196,8 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
     interrupt.abort(`interrupted by ${signal}`);
     wakeServe?.();
     setTimeout(() => {
-      reportError(`shutdown did not finish within ${options.shutdownTimeout}; exiting`);
-      process.exit(EXIT_RUN_FAILED);
+      reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
+      exitNow("shutdown-timeout");
     }, settings.shutdownTimeoutMs).unref();
   };
   process.on("SIGINT", onSignal);
@@ -314,8 +273,8 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
   }
   try {
     await node.sync?.stop();
-    printValues(node, settings.prints, options.json === true);
-    await closeWithin(node, settings.shutdownTimeoutMs, options.shutdownTimeout);
+    printValues(node, settings.prints, settings.json);
+    await closeWithin(node, settings.shutdownTimeoutMs, settings.shutdownTimeoutText);
     await node.outputGate.drained();
   } catch (error) {
     failed = true;
@@ -324,7 +283,7 @@ export async function runModulesCommand(invocation: RunInvocation): Promise<numb
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   // In serve mode a signal is the normal way to stop; during a guest run it interrupts the guest.
-  return failed || guestInterrupted ? EXIT_RUN_FAILED : EXIT_OK;
+  return failed || guestInterrupted ? "failed" : "ok";
 }
 
 function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boolean): void {

@@ -1,0 +1,106 @@
+import { chooseConfigFile } from "../config/default-config-file.ts";
+import { parseDuration } from "../config/duration.ts";
+import { resolveConfig } from "../config/resolve.ts";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
+import type { CrdtFamilyName } from "../node/crdt-values.ts";
+import {
+  type ForcedExit,
+  type PrintRequest,
+  type RunOutcome,
+  type RunSettings,
+  runModules,
+} from "../node/run-modules.ts";
+import { LOG_LEVELS, type LogLevel } from "../observe/logger.ts";
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGNAL_TWICE, EXIT_USAGE } from "./exit-codes.ts";
+import type { RunInvocation, RunOnlyOptions } from "./run-flags.ts";
+import { NUMAX_VERSION } from "./version.ts";
+
+/**
+ * `nx run <module.wasm>...`: resolves the settings (flags > NX_* > config file > defaults), runs
+ * the modules on a node (src/node/run-modules.ts) and turns how the run ended into the exit
+ * code. Every failure is one `nx: error:` line on stderr.
+ */
+export async function runCommand(invocation: RunInvocation): Promise<number> {
+  let settings: RunSettings;
+  try {
+    settings = await resolveRunSettings(invocation);
+  } catch (error) {
+    process.stderr.write(`nx: error: ${describeError(error)}\n`);
+    // Flags and configuration are input the user can correct; anything else is a fault.
+    return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;
+  }
+  const outcome = await runModules({
+    modulePaths: invocation.modules,
+    settings,
+    version: NUMAX_VERSION,
+    exitNow: (reason) => process.exit(FORCED_EXIT_CODES[reason]),
+  });
+  return OUTCOME_EXIT_CODES[outcome];
+}
+
+const OUTCOME_EXIT_CODES: Readonly<Record<RunOutcome, number>> = {
+  ok: EXIT_OK,
+  refused: EXIT_USAGE,
+  failed: EXIT_RUN_FAILED,
+};
+
+const FORCED_EXIT_CODES: Readonly<Record<ForcedExit, number>> = {
+  "signal-twice": EXIT_SIGNAL_TWICE,
+  "shutdown-timeout": EXIT_RUN_FAILED,
+};
+
+/** `verbose` steps down from `level` towards trace. */
+export function raisedLogLevel(level: LogLevel, verbose: number): LogLevel {
+  return LOG_LEVELS[Math.max(0, LOG_LEVELS.indexOf(level) - verbose)]!;
+}
+
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new NumaxError("USAGE_INVALID_FLAG", `${flag}: ${describeError(error)}`);
+  }
+}
+
+function printRequests(options: RunOnlyOptions): PrintRequest[] {
+  const lists: [CrdtFamilyName, string[] | undefined][] = [
+    ["gcounter", options.printGcounter],
+    ["pncounter", options.printPncounter],
+    ["lww-register", options.printLwwRegister],
+    ["lww-map", options.printLwwMap],
+    ["orset", options.printOrset],
+    ["rga", options.printRga],
+  ];
+  return lists.flatMap(([family, keys]) => (keys ?? []).map((key) => ({ family, key })));
+}
+
+async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
+  const configFile = chooseConfigFile(configPath);
+  const { config, warnings } = await resolveConfig({ flags, env: process.env, configPath: configFile?.path });
+  const syncEnabled = config.network.listen !== undefined;
+  const prints = printRequests(options);
+  const syncOnly = [
+    ...(prints.length > 0 ? [`--print-${prints[0].family}`] : []),
+    ...(options.settleFor !== undefined ? ["--settle-for"] : []),
+    ...(options.waitBeforeRun !== undefined ? ["--wait-before-run"] : []),
+  ];
+  if (!syncEnabled && syncOnly.length > 0) {
+    throw new NumaxError(
+      "USAGE_NEEDS_SYNC",
+      `${syncOnly[0]} needs sync: add --listen <host:port> (CRDTs exist only on a node with sync)`,
+    );
+  }
+  return {
+    config,
+    implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
+    warnings,
+    logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),
+    shutdownTimeoutMs: durationFlag("--shutdown-timeout", options.shutdownTimeout)!,
+    shutdownTimeoutText: options.shutdownTimeout,
+    waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
+    settleForMs: durationFlag("--settle-for", options.settleFor),
+    prints,
+    json: options.json === true,
+  };
+}

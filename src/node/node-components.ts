@@ -1,0 +1,286 @@
+import { randomFillSync } from "node:crypto";
+import type { NodeConfig } from "../config/node-config.ts";
+import { formatSocketAddress } from "../config/socket-address.ts";
+import { NumaxError } from "../errors/numax-error.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import type { TlsMaterial } from "../net/tls-material.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { NodeMetrics } from "../observe/metrics.ts";
+import type { ObservabilityServer, ObservabilityServerOptions } from "../observe/observability-server.ts";
+import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
+import type { GuestStore } from "../store/guest-store.ts";
+import type { LmdbBackend } from "../store/lmdb-backend.ts";
+import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
+import type { SyncService } from "../sync/sync-service.ts";
+import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
+import type { Component } from "./component.ts";
+import { DurableOutputGate } from "./durable-output.ts";
+
+/**
+ * The parts of a node, each a {@link Component} that exposes what it made once started.
+ * numax-node.ts picks the ones the configuration needs and declares their dependencies; see
+ * docs/design/node-lifecycle.md. Every heavy module (lmdb, sync, metrics, the HTTP endpoint)
+ * is imported in `start`, so a node that does not need a part does not pay for loading it.
+ */
+
+/** Names other components give in `dependsOn`. */
+export type NodeComponentName =
+  | "tls"
+  | "metrics"
+  | "store"
+  | "replica"
+  | "sync"
+  | "output-gate"
+  | "observability";
+
+interface NodeComponent extends Component {
+  readonly name: NodeComponentName;
+  readonly dependsOn: readonly NodeComponentName[];
+}
+
+export interface TlsComponent extends NodeComponent {
+  /** Undefined with `tls.insecure`. */
+  readonly material: TlsMaterial | undefined;
+}
+
+/** The TLS material sync needs, read first: a node with unusable TLS files touches nothing else. */
+export function tlsComponent(config: NodeConfig, logger: Logger): TlsComponent {
+  let material: TlsMaterial | undefined;
+  return {
+    name: "tls",
+    dependsOn: [],
+    get material() {
+      return material;
+    },
+    start: async () => {
+      material = await loadTls(config, logger);
+    },
+    stop: () => {},
+  };
+}
+
+async function loadTls(config: NodeConfig, logger: Logger): Promise<TlsMaterial | undefined> {
+  const { cert, key, ca, insecure } = config.tls;
+  if (insecure) {
+    logger.warn(
+      "TLS IS OFF (--tls-insecure): peers are not authenticated and traffic is not encrypted; use only for local development",
+    );
+    return undefined;
+  }
+  if (cert === undefined || key === undefined || ca === undefined) {
+    throw new NumaxError(
+      "USAGE_SYNC_NEEDS_TLS",
+      `sync on ${formatSocketAddress(config.network.listen!)} needs --tls-cert, --tls-key and --tls-ca (create them with \`nx cert\`), or --tls-insecure for local development`,
+    );
+  }
+  const { loadTlsMaterial } = await import("../net/tls-material.ts");
+  return loadTlsMaterial({ certPath: cert, keyPath: key, caPath: ca });
+}
+
+export interface MetricsComponent extends NodeComponent {
+  readonly metrics: NodeMetrics | undefined;
+  /** Counts guests' host calls into `metrics` at each scrape. */
+  readonly hostCalls: HostCallCounter | undefined;
+}
+
+export function metricsComponent(version: string): MetricsComponent {
+  let metrics: NodeMetrics | undefined;
+  let hostCalls: HostCallCounter | undefined;
+  return {
+    name: "metrics",
+    dependsOn: [],
+    get metrics() {
+      return metrics;
+    },
+    get hostCalls() {
+      return hostCalls;
+    },
+    start: async () => {
+      const { createNodeMetrics } = await import("../observe/metrics.ts");
+      metrics = createNodeMetrics({ version });
+      hostCalls = new HostCallCounter();
+    },
+    stop: () => {},
+  };
+}
+
+export interface StoreComponent extends NodeComponent {
+  readonly backend: ExtendedKvBackend | undefined;
+  readonly guestStore: GuestStore | undefined;
+}
+
+/** The LMDB store at `storage.datastore_path`; stopping flushes and closes it. */
+export function storeComponent(config: NodeConfig, logger: Logger): StoreComponent {
+  let backend: LmdbBackend | undefined;
+  let guestStore: GuestStore | undefined;
+  return {
+    name: "store",
+    dependsOn: [],
+    get backend() {
+      return backend;
+    },
+    get guestStore() {
+      return guestStore;
+    },
+    start: async () => {
+      // lmdb costs tens of milliseconds to load: a guest that never touches the store does not pay it.
+      const [{ openLmdbBackend }, { createGuestStore }] = await Promise.all([
+        import("../store/lmdb-backend.ts"),
+        import("../store/guest-store.ts"),
+      ]);
+      backend = await openLmdbBackend({ path: config.storage.datastorePath, logger });
+      guestStore = createGuestStore(backend);
+    },
+    stop: () => backend?.close(),
+  };
+}
+
+export interface ReplicaComponent extends NodeComponent {
+  readonly nodeId: NodeId | undefined;
+  readonly replica: ReplicatedState | undefined;
+}
+
+/** The replicated CRDT state, rebuilt from the store before `start` returns. */
+export function replicaComponent(
+  config: NodeConfig,
+  logger: Logger,
+  parts: { readonly store: StoreComponent; readonly tls: TlsComponent },
+): ReplicaComponent {
+  let nodeId: NodeId | undefined;
+  let replica: ReplicatedState | undefined;
+  return {
+    name: "replica",
+    dependsOn: ["store", "tls"],
+    get nodeId() {
+      return nodeId;
+    },
+    get replica() {
+      return replica;
+    },
+    start: async () => {
+      const [{ openReplicatedState }, { loadOrCreateNodeId }] = await Promise.all([
+        import("../sync/replica/replicated-state.ts"),
+        import("../sync/replica/node-identity.ts"),
+      ]);
+      const backend = parts.store.backend!;
+      nodeId =
+        parts.tls.material?.nodeId ??
+        (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
+      replica = openReplicatedState({
+        backend,
+        nodeId,
+        logger: logger.child("replica"),
+        opLogLimit: config.limits.opLogLimit,
+        seenOpsLimit: config.limits.seenOpsLimit,
+      });
+    },
+    stop: () => replica?.close(),
+  };
+}
+
+export interface SyncComponent extends NodeComponent {
+  readonly service: SyncService | undefined;
+}
+
+/** Sync with the peers; stopping flushes the ops queued for them. */
+export function syncComponent(
+  config: NodeConfig,
+  logger: Logger,
+  parts: {
+    readonly replica: ReplicaComponent;
+    readonly tls: TlsComponent;
+    readonly metrics: MetricsComponent | undefined;
+  },
+): SyncComponent {
+  let service: SyncService | undefined;
+  return {
+    name: "sync",
+    dependsOn: ["replica", "tls", ...(parts.metrics === undefined ? [] : (["metrics"] as const))],
+    get service() {
+      return service;
+    },
+    start: async () => {
+      const { SyncService } = await import("../sync/sync-service.ts");
+      service = await SyncService.start({
+        config,
+        replica: parts.replica.replica!,
+        tls: parts.tls.material,
+        nodeId: parts.replica.nodeId!,
+        logger,
+        metrics: parts.metrics?.metrics,
+      });
+    },
+    stop: () => service?.stop(),
+  };
+}
+
+export interface OutputGateComponent extends NodeComponent {
+  readonly gate: DurableOutputGate | undefined;
+}
+
+/** Holds guest output until the writes made before it are durable (`storage.durability`). */
+export function outputGateComponent(
+  config: NodeConfig,
+  logger: Logger,
+  store: StoreComponent | undefined,
+): OutputGateComponent {
+  let gate: DurableOutputGate | undefined;
+  return {
+    name: "output-gate",
+    dependsOn: store === undefined ? [] : ["store"],
+    get gate() {
+      return gate;
+    },
+    start: () => {
+      gate = new DurableOutputGate(store?.backend, config.storage.durability, logger.child("output"));
+    },
+    stop: () => {},
+  };
+}
+
+export interface ObservabilityComponent extends NodeComponent {
+  readonly server: ObservabilityServer | undefined;
+  /** True from the moment shutdown begins: /ready reports every check false from then on. */
+  readonly closing: boolean;
+}
+
+/**
+ * The HTTP endpoint (/metrics, /health, /ready, /v1/); what it reports comes from `options`. It
+ * depends on the parts it reports on, so it opens once they are up; it turns /ready false
+ * before any of them stops (`beforeStop`) and closes only after all of them stopped
+ * (`afterStop`), so a load balancer polling /ready sees the node leave before its store and
+ * peers do.
+ */
+export function observabilityComponent(
+  config: NodeConfig,
+  metrics: MetricsComponent,
+  options: Pick<ObservabilityServerOptions, "logger" | "readiness" | "beforeRender" | "introspect">,
+  dependsOn: readonly NodeComponentName[],
+): ObservabilityComponent {
+  let server: ObservabilityServer | undefined;
+  let closing = false;
+  return {
+    name: "observability",
+    dependsOn,
+    get server() {
+      return server;
+    },
+    get closing() {
+      return closing;
+    },
+    start: async () => {
+      const { startObservabilityServer } = await import("../observe/observability-server.ts");
+      server = await startObservabilityServer({
+        ...options,
+        listen: config.observability.listen!,
+        metrics: metrics.metrics!,
+        requestTimeoutMs: config.observability.requestTimeoutMs,
+      });
+    },
+    beforeStop: () => {
+      closing = true;
+    },
+    stop: () => {},
+    afterStop: () => server?.close(),
+  };
+}

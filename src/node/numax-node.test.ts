@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { resolveConfig } from "../config/resolve.ts";
+import type { LogFields, Logger } from "../observe/logger.ts";
+import { startNumaxNode } from "./numax-node.ts";
+
+/** A logger that keeps the `node` component's lifecycle lines: `started <name>` / `stopped <name>`. */
+function lifecycleRecorder(lines: string[], component = ""): Logger {
+  const record = (message: string, fields?: LogFields) => {
+    if (component === "node") lines.push(`${message.replace("component ", "")} ${String(fields?.component)}`);
+  };
+  const noop = () => {};
+  return {
+    trace: noop,
+    debug: record,
+    info: noop,
+    warn: noop,
+    error: noop,
+    isLevelEnabled: () => true,
+    child: (name) => lifecycleRecorder(lines, component === "" ? name : `${component}.${name}`),
+  };
+}
+
+async function readiness(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${url}/ready?verbose=1`, { signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.json() };
+}
+
+describe("startNumaxNode", () => {
+  test("starts its parts after their dependencies and stops them in reverse, the endpoint last", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "numax-node-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config } = await resolveConfig({
+      flags: {
+        "storage.datastore_path": join(dir, "data"),
+        "network.listen": "127.0.0.1:0",
+        "tls.insecure": true,
+        "observability.listen": "127.0.0.1:0",
+      },
+      env: {},
+      configPath: undefined,
+    });
+    const lines: string[] = [];
+    const node = await startNumaxNode({
+      config,
+      logger: lifecycleRecorder(lines),
+      needsStore: false,
+      version: "0.0.0",
+    });
+    t.after(() => node.close());
+    const started = ["tls", "store", "metrics", "replica", "sync", "output-gate", "observability"];
+    assert.deepEqual(
+      lines,
+      started.map((name) => `started ${name}`),
+    );
+    const ready = await readiness(node.observability!.url);
+    assert.equal(ready.status, 200);
+    assert.deepEqual((ready.body as { checks: unknown }).checks, {
+      storeOpen: true,
+      storeWritable: true,
+      hydrated: true,
+      syncListening: true,
+    });
+    await node.close();
+    assert.deepEqual(
+      lines.slice(started.length),
+      [...started].reverse().map((name) => `stopped ${name}`),
+    );
+    // The endpoint closes after every part stopped (afterStop).
+    await assert.rejects(readiness(node.observability!.url));
+    await node.close(); // closing again does nothing
+    assert.equal(lines.length, 2 * started.length);
+  });
+
+  test("a node without sync, store or endpoint has only its output gate", async () => {
+    const { config } = await resolveConfig({ flags: {}, env: {}, configPath: undefined });
+    const lines: string[] = [];
+    const node = await startNumaxNode({
+      config,
+      logger: lifecycleRecorder(lines),
+      needsStore: false,
+      version: "0.0.0",
+    });
+    assert.equal(node.guestStore, undefined);
+    assert.equal(node.crdt, undefined);
+    assert.ok(node.outputGate);
+    await node.close();
+    assert.deepEqual(lines, ["started output-gate", "stopped output-gate"]);
+  });
+});
