@@ -1,5 +1,4 @@
 import type { MessagePort } from "node:worker_threads";
-import type { TransactionFlags } from "lmdb";
 
 /**
  * What the node's thread and the LMDB commit worker (`lmdb-commit-worker.ts`) exchange: the
@@ -8,7 +7,6 @@ import type { TransactionFlags } from "lmdb";
  */
 export interface CommitWorkerData {
   readonly storePath: string;
-  readonly overlappingSync: boolean;
   /** Requests arrive and results leave on this port. */
   readonly port: MessagePort;
   /** Incremented (and notified) after every result is posted, for a node thread that waits for one. */
@@ -30,12 +28,3 @@ export type CommitResult =
       readonly code: number | undefined;
       readonly message: string;
     };
-
-/**
- * lmdb-js's own flags for a synchronous write transaction (see its `putSync`): with overlapping
- * sync, the commit writes and releases the write lock, then fdatasyncs before returning
- * (NO_SYNC_FLUSH | SYNCHRONOUS_COMMIT); without it, a classic LMDB commit that syncs under the lock.
- */
-export function durableTxnFlags(overlappingSync: boolean): TransactionFlags {
-  return (overlappingSync ? 0x10002 : 0x2) as TransactionFlags;
-}

@@ -1,14 +1,20 @@
-import { open, type RangeOptions, type RootDatabase } from "lmdb";
+import type { RangeOptions } from "lmdb";
 import { type Logger, silentLogger } from "../observe/logger.ts";
-import { type CommitResult, durableTxnFlags } from "./commit-protocol.ts";
+import type { CommitResult } from "./commit-protocol.ts";
 import { prepareDatastore } from "./datastore-layout.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
-import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
+import { assertStorableKey, compareBytes, isStorableKey, latin1 } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
 import { LmdbCommitThread } from "./lmdb-commit-thread.ts";
+import {
+  commitWrites,
+  type LmdbEnvironment,
+  lmdbErrorCode,
+  openLmdbEnvironment,
+} from "./lmdb-environment.ts";
 import { packWrites } from "./packed-writes.ts";
-import { latin1, type PendingWrite, PendingWrites } from "./pending-writes.ts";
+import { type PendingWrite, PendingWrites } from "./pending-writes.ts";
 import { assertSynchronousBatch, StoreError, storeClosedError } from "./store-error.ts";
 import { claimInThisProcess, otherReaderPids, releaseInThisProcess } from "./store-ownership.ts";
 
@@ -50,8 +56,6 @@ const RANGE_OFFSET_MAX = 0x7fffffff;
 
 const EMPTY = new Uint8Array(0);
 
-const OVERLAPPING_SYNC = process.platform !== "win32";
-
 /**
  * Opens (creating when missing) the datastore at `options.path` and returns its store.
  *
@@ -90,15 +94,9 @@ export async function openLmdbBackend(options: LmdbBackendOptions): Promise<Lmdb
   }
 }
 
-function openEnvironment(storePath: string): RootDatabase<Uint8Array, Uint8Array> {
+function openEnvironment(storePath: string): LmdbEnvironment {
   try {
-    return open<Uint8Array, Uint8Array>({
-      path: storePath,
-      keyEncoding: "binary",
-      encoding: "binary",
-      overlappingSync: OVERLAPPING_SYNC,
-      maxDbs: 1,
-    });
+    return openLmdbEnvironment(storePath);
   } catch (error) {
     throw openFailure(error, storePath);
   }
@@ -110,10 +108,7 @@ function openEnvironment(storePath: string): RootDatabase<Uint8Array, Uint8Array
  * reader table; lmdb-js cleared the slots of dead processes while opening (`readerCheck`), so a
  * kill -9 leaves nothing behind.
  */
-async function assertSoleProcess(
-  db: RootDatabase<Uint8Array, Uint8Array>,
-  datastorePath: string,
-): Promise<void> {
+async function assertSoleProcess(db: LmdbEnvironment, datastorePath: string): Promise<void> {
   db.getBinaryFast(EMPTY_PROBE_KEY); // takes this process's own reader slot first
   const others = otherReaderPids(db.readerList(), process.pid);
   if (others.length === 0) return;
@@ -139,7 +134,7 @@ type BatchLayer = Map<string, PendingWrite>;
 class LmdbStore implements LmdbBackend {
   readonly datastorePath: string;
   readonly storePath: string;
-  readonly #db: RootDatabase<Uint8Array, Uint8Array>;
+  readonly #db: LmdbEnvironment;
   readonly #logger: Logger;
   readonly #pending = new PendingWrites();
   readonly #thread: LmdbCommitThread;
@@ -159,17 +154,12 @@ class LmdbStore implements LmdbBackend {
   #resultListeners: ((result: CommitResult) => void)[] = [];
   #closing: Promise<void> | undefined;
 
-  constructor(
-    db: RootDatabase<Uint8Array, Uint8Array>,
-    datastorePath: string,
-    storePath: string,
-    logger: Logger,
-  ) {
+  constructor(db: LmdbEnvironment, datastorePath: string, storePath: string, logger: Logger) {
     this.#db = db;
     this.datastorePath = datastorePath;
     this.storePath = storePath;
     this.#logger = logger;
-    this.#thread = new LmdbCommitThread(storePath, OVERLAPPING_SYNC, (result) => this.#onResult(result));
+    this.#thread = new LmdbCommitThread(storePath, (result) => this.#onResult(result));
     // Ahead of lmdb-js's own exit hook, which closes the environment.
     process.prependListener("exit", this.#commitAtExit);
   }
@@ -313,7 +303,7 @@ class LmdbStore implements LmdbBackend {
    * too, the pending writes are lost (they were never reported durable) and every waiter is told.
    */
   async #commitAllForClose(): Promise<void> {
-    const retried = new Set<number>();
+    let failures = 0;
     while (this.#pending.size > 0) {
       if (this.#pending.inFlight() === undefined) {
         this.#cancelCommitTimer();
@@ -324,9 +314,8 @@ class LmdbStore implements LmdbBackend {
         this.#thread.keepAlive(true);
       });
       if (result.ok) continue;
-      if (retried.has(result.id) || this.#pending.inFlight() !== undefined) continue;
-      retried.add(result.id);
-      if (retried.size > 1) {
+      failures++;
+      if (failures > 1) {
         const failure = this.#failure!;
         const lost = this.#pending.size;
         this.#logger.error(`the store closes with ${lost} writes not saved: ${failure.message}`, {
@@ -373,7 +362,11 @@ class LmdbStore implements LmdbBackend {
 
   #afterWrites(): void {
     if (this.#pending.inFlight() === undefined) this.#scheduleCommit();
-    if (this.#pending.size > PENDING_WRITES_MAX || this.#pending.bytes > PENDING_BYTES_MAX) this.#relieve();
+    if (this.#overBound()) this.#relieve();
+  }
+
+  #overBound(): boolean {
+    return this.#pending.size > PENDING_WRITES_MAX || this.#pending.bytes > PENDING_BYTES_MAX;
   }
 
   /**
@@ -381,10 +374,7 @@ class LmdbStore implements LmdbBackend {
    * next group, until the pending writes fit again or commits fail.
    */
   #relieve(): void {
-    while (
-      (this.#pending.size > PENDING_WRITES_MAX || this.#pending.bytes > PENDING_BYTES_MAX) &&
-      this.#failure === undefined
-    ) {
+    while (this.#overBound() && this.#failure === undefined) {
       if (this.#pending.inFlight() === undefined) {
         this.#cancelCommitTimer();
         this.#commitNow();
@@ -434,7 +424,9 @@ class LmdbStore implements LmdbBackend {
       if (this.#pending.hasUnsent()) this.#scheduleCommit();
     } else {
       this.#pending.failed(result.id);
-      this.#commitFailed(writeFailure(result, this.datastorePath));
+      // The worker's error arrives as its code and message: rebuilt, so the StoreError's cause is an Error.
+      const error = Object.assign(new Error(result.message), { code: result.code });
+      this.#commitFailed(writeFailure(error, this.datastorePath));
     }
     const listeners = this.#resultListeners;
     this.#resultListeners = [];
@@ -492,12 +484,9 @@ class LmdbStore implements LmdbBackend {
   readonly #commitAtExit = (): void => {
     if (this.#pending.size === 0) return;
     try {
-      this.#db.transactionSync(() => {
-        for (const write of this.#pending.all()) {
-          if (write.value === null) this.#db.removeSync(write.key);
-          else this.#db.putSync(write.key, write.value);
-        }
-      }, durableTxnFlags(OVERLAPPING_SYNC));
+      commitWrites(this.#db, (visit) => {
+        for (const write of this.#pending.all()) visit(write.key, write.value);
+      });
     } catch (error) {
       process.stderr.write(
         `nx: error: ${this.#pending.size} writes could not be saved at exit: ${writeFailure(error, this.datastorePath).message}\n`,
@@ -595,12 +584,6 @@ class LmdbStore implements LmdbBackend {
   }
 }
 
-/** lmdb-js errors carry the errno (positive) or LMDB's own code (-30799..-30780) as `code`. */
-function lmdbCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
 const ENOTDIR = 20;
 const EACCES = 13;
 const EROFS = 30;
@@ -613,7 +596,7 @@ const EIO = 5;
 const LMDB_DAMAGED = new Set([-30796, -30795, -30794, -30793]);
 
 function openFailure(error: unknown, storePath: string): StoreError {
-  const code = lmdbCode(error);
+  const code = lmdbErrorCode(error);
   const reason = (error as Error).message;
   if (code === ENOTDIR) {
     return new StoreError("STORE_PATH_NOT_DIRECTORY", `cannot open datastore ${storePath}: not a directory`, {
@@ -649,7 +632,7 @@ function openFailure(error: unknown, storePath: string): StoreError {
 
 function writeFailure(error: unknown, datastorePath: string): StoreError {
   if (error instanceof StoreError) return error;
-  const code = lmdbCode(error);
+  const code = lmdbErrorCode(error);
   if (code === ENOSPC || code === EFBIG || code === EDQUOT) {
     return new StoreError(
       "STORE_DISK_FULL",

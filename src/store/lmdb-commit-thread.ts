@@ -12,7 +12,6 @@ import type { CommitRequest, CommitResult, CommitWorkerData } from "./commit-pro
  */
 export class LmdbCommitThread {
   readonly #storePath: string;
-  readonly #overlappingSync: boolean;
   readonly #onResult: (result: CommitResult) => void;
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
@@ -20,9 +19,8 @@ export class LmdbCommitThread {
   #inFlight: number | undefined;
   #keepAlive = false;
 
-  constructor(storePath: string, overlappingSync: boolean, onResult: (result: CommitResult) => void) {
+  constructor(storePath: string, onResult: (result: CommitResult) => void) {
     this.#storePath = storePath;
-    this.#overlappingSync = overlappingSync;
     this.#onResult = onResult;
   }
 
@@ -66,7 +64,10 @@ export class LmdbCommitThread {
     else this.#port?.unref();
   }
 
-  /** Ends the worker (after the commit in flight, if any, has returned its result). */
+  /**
+   * Ends the worker at once. The store calls it only once no commit is in flight (close waits for
+   * the last result first); a commit still running would be cut off.
+   */
   async stop(): Promise<void> {
     const worker = this.#worker;
     this.#worker = undefined;
@@ -79,7 +80,6 @@ export class LmdbCommitThread {
     const { port1, port2 } = new MessageChannel();
     const data: CommitWorkerData = {
       storePath: this.#storePath,
-      overlappingSync: this.#overlappingSync,
       port: port2,
       signal: this.#signal,
     };

@@ -5,43 +5,25 @@
  * that the node's thread reads from (lmdb-js keeps one per path and process).
  */
 import { workerData } from "node:worker_threads";
-import { open } from "lmdb";
-import {
-  type CommitRequest,
-  type CommitResult,
-  type CommitWorkerData,
-  durableTxnFlags,
-} from "./commit-protocol.ts";
+import type { CommitRequest, CommitResult, CommitWorkerData } from "./commit-protocol.ts";
+import { commitWrites, lmdbErrorCode, openLmdbEnvironment } from "./lmdb-environment.ts";
 import { unpackWrites } from "./packed-writes.ts";
 
-const { storePath, overlappingSync, port, signal } = workerData as CommitWorkerData;
-const db = open<Uint8Array, Uint8Array>({
-  path: storePath,
-  keyEncoding: "binary",
-  encoding: "binary",
-  overlappingSync,
-  maxDbs: 1,
-});
-const flags = durableTxnFlags(overlappingSync);
+const { storePath, port, signal } = workerData as CommitWorkerData;
+const db = openLmdbEnvironment(storePath);
 
 port.on("message", ({ id, packed }: CommitRequest) => {
   const started = performance.now();
   let result: CommitResult;
   try {
-    db.transactionSync(() => {
-      unpackWrites(packed, (key, value) => {
-        if (value === null) db.removeSync(key);
-        else db.putSync(key, value);
-      });
-    }, flags);
+    commitWrites(db, (visit) => unpackWrites(packed, visit));
     result = { id, ok: true, ms: performance.now() - started };
   } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
     result = {
       id,
       ok: false,
       ms: performance.now() - started,
-      code: typeof code === "number" ? code : undefined,
+      code: lmdbErrorCode(error),
       message: error instanceof Error ? error.message : String(error),
     };
   }

@@ -1,8 +1,7 @@
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
-import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
+import { assertStorableKey, compareBytes, isStorableKey, latin1 } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
-import { latin1 } from "./pending-writes.ts";
 import { assertSynchronousBatch, storeClosedError } from "./store-error.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
+import { latin1 } from "./key-bytes.ts";
 import { packWrites, unpackWrites } from "./packed-writes.ts";
-import { latin1, PendingWrites } from "./pending-writes.ts";
+import { PendingWrites } from "./pending-writes.ts";
 
 const KEYS = ["a", "b", "c", "d"];
 

@@ -156,8 +156,3 @@ const ENTRY_OVERHEAD_BYTES = 96;
 function entryBytes(entry: PendingWrite): number {
   return ENTRY_OVERHEAD_BYTES + 2 * entry.key.length + (entry.value?.length ?? 0);
 }
-
-/** The map name of a key: its bytes as a latin1 string (one char per byte, order-free use only). */
-export function latin1(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
-}
