@@ -243,7 +243,14 @@ async function scrape(node: RunningNode): Promise<Map<string, number> | undefine
 }
 
 const RUNS_OK = 'numax_module_runs_total{result="ok"}';
-const RUNS_FAILED = 'numax_module_runs_total{result="failed"}';
+const RUNS_PREFIX = "numax_module_runs_total{";
+
+/** Runs ended in any way: `ok`, or how they failed (`trap`, `abort`, `cpu_budget` ...). */
+function runsEnded(samples: Map<string, number> | undefined): number {
+  let ended = 0;
+  for (const [name, value] of samples ?? []) if (name.startsWith(RUNS_PREFIX)) ended += value;
+  return ended;
+}
 const OP_LOG_ENTRIES = "numax_op_log_entries";
 
 /** Calls `check` every POLL_INTERVAL_MS until it returns true or `timeoutMs` passes. */
@@ -316,7 +323,7 @@ async function runExample(
       let samples: Map<string, number> | undefined;
       const ran = await pollUntil(async () => {
         samples = await scrape(node);
-        return node.done || (samples?.get(RUNS_OK) ?? 0) + (samples?.get(RUNS_FAILED) ?? 0) > 0;
+        return node.done || runsEnded(samples) > 0;
       }, PHASE_TIMEOUT_MS);
       const result = await stopNode(node);
       if (!ran)
