@@ -2,6 +2,9 @@ import { FRAME_HEADER_BYTES, FRAME_LENGTH_BYTES, type Frame } from "./frame.ts";
 import { NetError } from "./net-error.ts";
 import { formatOfTag, type WireFormat } from "./wire-format.ts";
 
+/** The first buffer of a frame that spans chunks; it doubles up to the announced length. */
+export const FRAME_BODY_INITIAL_CAPACITY_BYTES = 64 * 1024;
+
 /**
  * Cuts a byte stream, arriving in chunks split anywhere, into frames.
  *
@@ -9,18 +12,14 @@ import { formatOfTag, type WireFormat } from "./wire-format.ts";
  * (length within the limit, known tag) first, and a partial frame's buffer starts at
  * {@link FRAME_BODY_INITIAL_CAPACITY_BYTES} and doubles as bytes come, so a peer's header that
  * announces 16 MiB and sends nothing more costs 64 KiB, not 16 MiB, on each of its connections
- * (`bufferedBytes <= FRAME_HEADER_BYTES + min(maxMessageSizeBytes, 2 × bytes received)`).
- * Frames wholly inside a chunk are
- * returned as views of it without copying. After the first error the decoder stays failed: the
+ * (`bufferedBytes <= FRAME_HEADER_BYTES + min(frame length, max(64 KiB, 2 × bytes received))`).
+ * Frames wholly inside a chunk are returned as views of it without copying. After the first error the decoder stays failed: the
  * stream cannot be resynchronised, so the connection must end.
  *
  * @example
  * const decoder = new FrameDecoder(16 * 1024 * 1024);
  * socket.on("data", (chunk) => { for (const frame of decoder.push(chunk)) handle(frame); });
  */
-/** The first buffer of a frame that spans chunks; it doubles up to the announced length. */
-export const FRAME_BODY_INITIAL_CAPACITY_BYTES = 64 * 1024;
-
 export class FrameDecoder {
   #maxMessageSizeBytes: number;
   #limitName = "max_message_size";
@@ -41,11 +40,6 @@ export class FrameDecoder {
       throw new RangeError(`maxMessageSizeBytes must be an integer in 1..2^32-1, got ${maxMessageSizeBytes}`);
     }
     this.#maxMessageSizeBytes = maxMessageSizeBytes;
-  }
-
-  /** The largest frame length accepted. */
-  get maxMessageSizeBytes(): number {
-    return this.#maxMessageSizeBytes;
   }
 
   /**

@@ -2,6 +2,8 @@
 export const PEEK_VALUES_MAX = 64;
 
 const TEXT = new TextEncoder();
+/** Keys looked up so far, encoded once: the codec asks for the same key on every frame. */
+const encodedKeys = new Map<string, Uint8Array>();
 
 /**
  * The length of the array stored under `key` in the top-level MessagePack map `bytes`, read from
@@ -17,7 +19,11 @@ const TEXT = new TextEncoder();
  * msgpackArrayLengthAt(packr.pack({ type: "PushOps", batchId: 1, ops: [a, b] }), "ops"); // 2
  */
 export function msgpackArrayLengthAt(bytes: Uint8Array, key: string): number | undefined {
-  const wanted = TEXT.encode(key);
+  let wanted = encodedKeys.get(key);
+  if (wanted === undefined) {
+    wanted = TEXT.encode(key);
+    encodedKeys.set(key, wanted);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const map = readHeader(bytes, view, 0);
   if (map === undefined || map.kind !== "map") return undefined;

@@ -204,7 +204,6 @@ export async function runModules({
   process.on("SIGTERM", onSignal);
 
   let failed = false;
-  let guestInterrupted = false;
   const wasmLogger = logger.child("wasm");
   try {
     if (node.sync !== undefined) {
@@ -237,7 +236,6 @@ export async function runModules({
         node.metrics?.moduleRuns.inc({ result: runResult });
         if (result.ok) return;
         failed = true;
-        if (interruptedBy !== undefined) guestInterrupted = true;
         if (runResult === "trap") node.metrics?.traps.inc({ kind: result.failure!.kind });
         const record = guestFailureRecord(result, interruptedBy);
         wasmLogger.warn(record.message, record.fields);
@@ -283,7 +281,7 @@ export async function runModules({
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   // In serve mode a signal is the normal way to stop; during a guest run it interrupts the guest.
-  return failed || guestInterrupted ? "failed" : "ok";
+  return failed ? "failed" : "ok";
 }
 
 function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boolean): void {

@@ -175,10 +175,13 @@ describe("handshake floods against a real node", { timeout: 120_000 }, () => {
       10_000,
     );
     assert.ok(attack.kept() <= MAX_PENDING_HANDSHAKES - RESERVED_FOR_KNOWN_PEERS);
-    assert.match(
-      a.nx.stderr(),
-      /refused inbound connection from 127\.0\.\d+\.\d+:\d+: \d+ handshakes already pending/,
-    );
+    const refusalLines =
+      a.nx
+        .stderr()
+        .match(/refused inbound connection from 127\.0\.\d+\.\d+:\d+: \d+ handshakes already pending/g) ?? [];
+    assert.ok(refusalLines.length >= 1, "the refusals at accept are logged");
+    // Hundreds of sockets were refused within seconds: at most a line per REFUSAL_LOG_INTERVAL_MS.
+    assert.ok(refusalLines.length <= 4, `${refusalLines.length} refusal lines for one flood`);
     attack.destroy();
     await Promise.all([a, b].map(nodes.stop));
   });

@@ -86,6 +86,12 @@ describe("observability endpoint under hostile clients", { timeout: 120_000 }, (
       // The probes got in by closing the oldest idle sockets, not by outliving them.
       const stillOpen = idle.filter((socket) => !socket.destroyed).length;
       assert.ok(stillOpen >= OBSERVABILITY_MAX_CONNECTIONS - 8, `only ${stillOpen} idle sockets left open`);
+      // Each socket closed to make room is counted where an operator sees it.
+      const metrics = await (await fetch(`${node.url}/metrics`)).text();
+      const evicted = Number(
+        /^numax_observability_errors_total\{kind="evicted"\} (\d+)$/m.exec(metrics)?.[1] ?? 0,
+      );
+      assert.ok(evicted >= IDLE_SOCKETS - OBSERVABILITY_MAX_CONNECTIONS, `${evicted} evictions counted`);
     } finally {
       for (const socket of idle) socket.destroy();
     }
