@@ -40,6 +40,16 @@ test("nothing in src/node imports from src/cli", () => {
   assert.deepEqual(importsInto(join(REPO_ROOT, "src/node"), join(REPO_ROOT, "src/cli")), []);
 });
 
+test("no module outside src/cli imports from it (the CLI is the outermost layer)", () => {
+  const layers = readdirSync(join(REPO_ROOT, "src"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== "cli")
+    .map((entry) => join(REPO_ROOT, "src", entry.name));
+  assert.deepEqual(
+    layers.flatMap((dir) => importsInto(dir, join(REPO_ROOT, "src/cli"))),
+    [],
+  );
+});
+
 test("the check sees an import into src/cli (src/cli imports src/node)", () => {
   assert.ok(importsInto(join(REPO_ROOT, "src/cli"), join(REPO_ROOT, "src/node")).length > 0);
 });

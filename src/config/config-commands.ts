@@ -1,5 +1,4 @@
 import { writeFile } from "node:fs/promises";
-import { EXIT_OK, EXIT_USAGE } from "../cli/exit-codes.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { ConfigError } from "./config-error.ts";
 import { readConfigFile } from "./config-file.ts";
@@ -84,12 +83,12 @@ function requireConfigFile(configPath: string | undefined): string {
 /**
  * `nx config validate [--config FILE] [--json]`: "ok" or a ConfigError naming every problem.
  * With `--json`, one object on stdout either way (`ok`, `configPath`, `issues`, `notes`), and the
- * returned exit code says which (2 when invalid).
+ * result says which (false when invalid: the CLI exits 2).
  */
 export async function runConfigValidate(
   options: { config?: string; json?: boolean },
   out: CommandOutput,
-): Promise<number> {
+): Promise<boolean> {
   const path = requireConfigFile(options.config);
   let resolved: ResolvedConfig;
   try {
@@ -97,15 +96,15 @@ export async function runConfigValidate(
   } catch (error) {
     if (!(options.json === true && error instanceof ConfigError)) throw error;
     out.write(`${JSON.stringify({ ok: false, configPath: path, issues: error.issues, notes: [] })}\n`);
-    return EXIT_USAGE;
+    return false;
   }
   if (options.json === true) {
     out.write(`${JSON.stringify({ ok: true, configPath: path, issues: [], notes: resolved.notes })}\n`);
-    return EXIT_OK;
+    return true;
   }
   out.write(`ok: ${path} is valid\n`);
   for (const note of resolved.notes) out.write(`note: ${note}\n`);
-  return EXIT_OK;
+  return true;
 }
 
 export interface ShowOptions {

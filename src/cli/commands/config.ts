@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { addConfigOptions, configFlagsFromOptions } from "../../config/cli-options.ts";
+import { EXIT_OK, EXIT_USAGE } from "../exit-codes.ts";
 
 // `nx config init|validate|show`. Declarations only: each action imports its implementation
 // lazily, so that the TOML parser and the rest stay unloaded for every other command.
@@ -30,7 +31,7 @@ export function defineConfigCommand(program: Command): void {
     .option("--json", "print the result as one JSON object (exit code 2 when invalid)")
     .action(async (options: { config?: string; json?: boolean }) => {
       const { runConfigValidate } = await import("../../config/config-commands.ts");
-      process.exitCode = await runConfigValidate(options, process.stdout);
+      process.exitCode = (await runConfigValidate(options, process.stdout)) ? EXIT_OK : EXIT_USAGE;
     });
 
   const show = config
