@@ -25,7 +25,7 @@ describe("RefusalLog", () => {
     log.report("10.0.0.9", "NET_TLS_FAILED", "refused inbound connection: not our CA", {});
     assert.deepEqual(
       lines.at(-1),
-      "refused inbound connection: not our CA (4 more like it from 10.0.0.9 since the last report)",
+      "refused inbound connection: not our CA (5 refused since the last report)",
     );
   });
 

@@ -4,13 +4,14 @@ import type { Logger } from "../observe/logger.ts";
 export const REFUSAL_LOG_SOURCES_MAX = 256;
 
 /**
- * Logs refused inbound connections without letting a peer that keeps redialing (an intruder of
- * another cluster, a stranger outside the allowlist) write a line per attempt: the first refusal
- * of a kind from a source is logged at once, the same refusal again from that source within
- * `intervalMs` only counted, and the next line logged says how many were left out.
+ * Logs refused inbound connections without letting a flood or a peer that keeps redialing (an
+ * intruder of another cluster, a stranger outside the allowlist) write a line per attempt: the
+ * first refusal of a kind from a source is logged at once, the same refusal again from that source
+ * within `intervalMs` only counted, and the next line logged says how many there were since.
  *
- * A source is what the caller names (the remote IP, not its port: every redial has a new port),
- * a kind is the error code; `nowMs` is the transport's clock.
+ * A source is what the caller names (the remote IP, not its port: every redial has a new port;
+ * or one name for every address, to bound a whole flood's lines), a kind is what the refusals
+ * have in common (an error code); `nowMs` is the transport's clock.
  */
 export class RefusalLog {
   readonly #logger: Logger;
@@ -24,8 +25,8 @@ export class RefusalLog {
     this.#intervalMs = intervalMs;
   }
 
-  report(source: string, code: string, message: string, fields: Record<string, unknown>): void {
-    const key = `${source} ${code}`;
+  report(source: string, kind: string, message: string, fields: Record<string, unknown>): void {
+    const key = `${source} ${kind}`;
     const now = this.#nowMs();
     const last = this.#last.get(key);
     if (last !== undefined && now - last.atMs < this.#intervalMs) {
@@ -36,7 +37,8 @@ export class RefusalLog {
     this.#last.delete(key);
     this.#last.set(key, { atMs: now, leftOut: 0 });
     if (this.#last.size > REFUSAL_LOG_SOURCES_MAX) this.#last.delete(this.#last.keys().next().value!);
-    const suffix = leftOut === 0 ? "" : ` (${leftOut} more like it from ${source} since the last report)`;
-    this.#logger.warn(`${message}${suffix}`, { ...fields, code });
+    const refused = leftOut + 1;
+    const suffix = leftOut === 0 ? "" : ` (${refused} refused since the last report)`;
+    this.#logger.warn(`${message}${suffix}`, { ...fields, refused });
   }
 }

@@ -72,26 +72,13 @@ export function createSocketTransport<Op>(
       const sockets = new Set<Socket>();
       const connections = new Set<Connection<Op>>();
       let closing = false;
-      let refusedSinceReport = 0;
-      let lastReportAt = Number.NEGATIVE_INFINITY;
-
-      const reportRefusal = (peer: string, reason: string) => {
-        refusedSinceReport++;
-        const now = timers.now();
-        if (now - lastReportAt < REFUSAL_LOG_INTERVAL_MS) return;
-        const count =
-          refusedSinceReport === 1 ? "" : ` (${refusedSinceReport} refused since the last report)`;
-        logger.warn(`refused inbound connection from ${peer}: ${reason}${count}`, {
-          address: peer,
-          refused: refusedSinceReport,
-        });
-        refusedSinceReport = 0;
-        lastReportAt = now;
-      };
-
+      // Refusals at accept come from a flood: one line per interval for all addresses together.
+      const admissionRefusals = new RefusalLog(logger, () => timers.now(), REFUSAL_LOG_INTERVAL_MS);
       const refusals = new RefusalLog(logger, () => timers.now(), REFUSAL_LOG_INTERVAL_MS);
       const secure = security.createAcceptor(limits, (error, remoteIp) =>
-        refusals.report(remoteIp ?? "?", error.code, `refused inbound connection: ${error.message}`, {}),
+        refusals.report(remoteIp ?? "?", error.code, `refused inbound connection: ${error.message}`, {
+          code: error.code,
+        }),
       );
 
       const handshake = (
@@ -157,7 +144,14 @@ export function createSocketTransport<Op>(
         const verdict = admission.admit(raw.remoteAddress);
         if (!verdict.admitted) {
           raw.destroy();
-          reportRefusal(peer, verdict.reason);
+          admissionRefusals.report(
+            "every address",
+            "admission",
+            `refused inbound connection from ${peer}: ${verdict.reason}`,
+            {
+              address: peer,
+            },
+          );
           return;
         }
         const { ticket } = verdict;
