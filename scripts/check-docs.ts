@@ -45,7 +45,7 @@ export interface Facts {
 }
 
 /** Codes of operating errors are UPPER_SNAKE with one of these prefixes; each must be a string in src/. */
-export const ERROR_CODE_PREFIXES = [
+const ERROR_CODE_PREFIXES = [
   "ABI",
   "CERT",
   "CLI",
@@ -146,7 +146,7 @@ export function checkMetricsDocumented(doc: Doc, facts: Facts): Finding[] {
 }
 
 /** Metric names in a Prometheus exposition (from its TYPE lines), with the series of histograms. */
-export function declaredMetrics(exposition: string): Set<string> {
+function declaredMetrics(exposition: string): Set<string> {
   const names = new Set<string>();
   for (const [, name, type] of exposition.matchAll(/^# TYPE (\S+) (\w+)$/gm)) {
     names.add(name);
@@ -193,7 +193,7 @@ export function parseQuantities(text: string): Quantity[] {
 }
 
 /** The value of a source constant in the dimension its name gives it (`_MS`, `_SECS`, `BYTES`). */
-export function constantQuantity(name: string, value: number): Quantity {
+function constantQuantity(name: string, value: number): Quantity {
   if (/(^|_)MS(_|$)|[a-z]Ms(?![a-z])/.test(name)) return { value, dimension: "ms" };
   if (/(^|_)SECS?(_|$)|[a-z]Secs?(?![a-z])/.test(name)) return { value: value * 1000, dimension: "ms" };
   if (/BYTES|[a-z]Bytes(?![a-z])/.test(name)) return { value, dimension: "bytes" };
@@ -201,7 +201,7 @@ export function constantQuantity(name: string, value: number): Quantity {
 }
 
 /** The default of a config key in canonical units, or undefined when the key is unset by default. */
-export function configQuantity(entry: ConfigKeyEntry): Quantity | undefined {
+function configQuantity(entry: ConfigKeyEntry): Quantity | undefined {
   if (typeof entry.default !== "number") return undefined;
   const value = entry.default;
   // Durations, and keys written in seconds or milliseconds, are normalized to milliseconds.
@@ -217,7 +217,7 @@ export function configQuantity(entry: ConfigKeyEntry): Quantity | undefined {
  * Evaluates `const NAME = <expr>` found in the sources when `<expr>` is arithmetic over numbers
  * and other such constants (`4 * 1024 * 1024`, `1 << 20`, `10_000`); undefined otherwise.
  */
-export function sourceConstant(
+function sourceConstant(
   name: string,
   sources: ReadonlyMap<string, string>,
   depth = 0,
@@ -226,7 +226,7 @@ export function sourceConstant(
 }
 
 /** Every numeric declaration of `name` in src/: two modules may each have a constant of that name. */
-export function sourceConstants(
+function sourceConstants(
   name: string,
   sources: ReadonlyMap<string, string>,
   depth = 0,
@@ -239,7 +239,7 @@ export function sourceConstants(
  * The default of a camelCase option, found where the code applies it: `name ?? <expr>` or, in an
  * object of defaults, `name: <expr>,` (the first numeric one in src/).
  */
-export function optionDefault(
+function optionDefault(
   name: string,
   sources: ReadonlyMap<string, string>,
 ): { value: number; path: string } | undefined {
@@ -586,7 +586,7 @@ export function checkTestFiles(doc: Doc, facts: Facts): Finding[] {
 // ---- (e) relative links ---------------------------------------------------------------------------
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
-export function headingAnchor(heading: string): string {
+function headingAnchor(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -659,8 +659,8 @@ function walk(root: string, directory: string, accept: (path: string) => boolean
   });
 }
 
-/** The docs the checks read: README.md and every Markdown file under docs/, plus the dashboards. */
-export function docPaths(root: string): string[] {
+/** The docs the checks read: README.md and every Markdown file under docs/. */
+function docPaths(root: string): string[] {
   return ["README.md", ...walk(root, "docs", (path) => path.endsWith(".md"))].sort();
 }
 
@@ -693,7 +693,7 @@ export async function loadFacts(root: string): Promise<Facts> {
   };
 }
 
-export function readDoc(root: string, path: string): Doc {
+function readDoc(root: string, path: string): Doc {
   return { path, lines: readFileSync(join(root, path), "utf8").split("\n") };
 }
 
@@ -721,7 +721,7 @@ export async function checkDocs(root: string): Promise<Finding[]> {
   return findings.sort((a, b) => a.doc.localeCompare(b.doc) || a.line - b.line);
 }
 
-export const REPOSITORY_ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+export const REPOSITORY_ROOT = resolve(import.meta.dirname, "..");
 
 if (import.meta.main) {
   // Another checkout's docs can be checked against this code: node scripts/check-docs.ts <root>

@@ -50,7 +50,7 @@ const FORCED_EXIT_CODES: Readonly<Record<ForcedExit, number>> = {
 };
 
 /** `verbose` steps down from `level` towards trace. */
-export function raisedLogLevel(level: LogLevel, verbose: number): LogLevel {
+function raisedLogLevel(level: LogLevel, verbose: number): LogLevel {
   return LOG_LEVELS[Math.max(0, LOG_LEVELS.indexOf(level) - verbose)]!;
 }
 

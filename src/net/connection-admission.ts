@@ -7,7 +7,7 @@ import type { ConnectionLimits } from "./connection-limits.ts";
 export const KNOWN_PEER_ADDRESSES_MAX = 256;
 
 /** The bounds admission applies; a subset of ConnectionLimits. */
-export type AdmissionLimits = Pick<
+type AdmissionLimits = Pick<
   ConnectionLimits,
   | "maxPendingHandshakes"
   | "pendingHandshakesReservedForKnownPeers"
@@ -136,7 +136,7 @@ export class ConnectionAdmission {
 }
 
 /** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack listener) and `10.0.0.1` are one address. */
-export function normalizeIp(address: string): string {
+function normalizeIp(address: string): string {
   const lower = address.toLowerCase();
   return lower.startsWith("::ffff:") && lower.includes(".") ? lower.slice("::ffff:".length) : lower;
 }

@@ -1,5 +1,5 @@
 /** Values skipped while looking for a key before `msgpackArrayLengthAt` gives up. */
-export const PEEK_VALUES_MAX = 64;
+const PEEK_VALUES_MAX = 64;
 
 const TEXT = new TextEncoder();
 /** Keys looked up so far, encoded once: the codec asks for the same key on every frame. */

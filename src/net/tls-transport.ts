@@ -106,7 +106,7 @@ function describeClientFailure(error: Error, socket: TLSSocket): NetError {
 }
 
 /** What an OpenSSL verification code means for a cluster member, with what to check. */
-export function certificateProblem(code: string): string {
+function certificateProblem(code: string): string {
   switch (code) {
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
     case "UNABLE_TO_GET_ISSUER_CERT":

@@ -38,7 +38,7 @@ export interface LmdbBackend extends ExtendedKvBackend {
  * of piling up more: bounds the memory a writer faster than the disk can take.
  */
 export const PENDING_WRITES_MAX = 100_000;
-export const PENDING_BYTES_MAX = 64 * 1024 * 1024;
+const PENDING_BYTES_MAX = 64 * 1024 * 1024;
 
 /** First wait before a failed commit is tried again; doubles up to COMMIT_RETRY_MAX_MS. */
 const COMMIT_RETRY_FIRST_MS = 250;

@@ -5,7 +5,7 @@
  */
 
 /** One write to pack: `value` null is a delete. */
-export interface PackableWrite {
+interface PackableWrite {
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;
 }

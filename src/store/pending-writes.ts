@@ -14,7 +14,7 @@ export interface PendingWrite {
 }
 
 /** Writes handed to one commit: the newest value of every key written since the last group. */
-export interface CommitGroup {
+interface CommitGroup {
   readonly id: number;
   readonly writes: readonly PendingWrite[];
   /** Every write with a sequence number up to this one is durable once the group's commit ends. */
