@@ -15,7 +15,8 @@ import { dirname, resolve } from "node:path";
 export function createDirectories(path: string, mode?: number): void {
   const missing: string[] = [];
   let current = resolve(path);
-  for (let stats = statSync(current, { throwIfNoEntry: false }); stats === undefined; ) {
+  let stats = statSync(current, { throwIfNoEntry: false });
+  while (stats === undefined) {
     missing.push(current);
     const parent = dirname(current);
     if (parent === current) break;
@@ -23,7 +24,7 @@ export function createDirectories(path: string, mode?: number): void {
     stats = statSync(current, { throwIfNoEntry: false });
   }
   // The nearest existing level must be a directory, as mkdir -p requires.
-  if (statSync(current, { throwIfNoEntry: false })?.isDirectory() === false) {
+  if (stats?.isDirectory() === false) {
     throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${current}'`), { code: "EEXIST" });
   }
   for (const directory of missing.reverse()) {

@@ -130,8 +130,8 @@ export class ComponentSet {
       }
     };
     for (const component of started) {
-      if (component.beforeStop !== undefined)
-        await run(component, "beforeStop", () => component.beforeStop?.());
+      const { beforeStop } = component;
+      if (beforeStop !== undefined) await run(component, "beforeStop", () => beforeStop.call(component));
     }
     for (const component of started) {
       if (await run(component, "stop", () => component.stop())) {
@@ -139,7 +139,8 @@ export class ComponentSet {
       }
     }
     for (const component of started) {
-      if (component.afterStop !== undefined) await run(component, "afterStop", () => component.afterStop?.());
+      const { afterStop } = component;
+      if (afterStop !== undefined) await run(component, "afterStop", () => afterStop.call(component));
     }
     return failures;
   }

@@ -29,8 +29,7 @@ export class DurableOutputGate {
   readonly #logger: Logger;
   readonly #queue: { seq: number; emit: () => void }[] = [];
   #draining: Promise<void> | undefined;
-  /** Pieces of output withheld so far because the writes before them were never saved. */
-  withheld = 0;
+  #withheld = 0;
 
   constructor(source: DurabilitySource | undefined, durability: Durability, logger: Logger) {
     this.#source = durability === "relaxed" ? undefined : source;
@@ -53,6 +52,11 @@ export class DurableOutputGate {
     this.#draining ??= this.#drain(source);
   }
 
+  /** Pieces of output withheld so far because the writes before them were never saved. */
+  get withheld(): number {
+    return this.#withheld;
+  }
+
   /** Resolves once everything released so far has been emitted (or withheld, see below). */
   async drained(): Promise<void> {
     while (this.#draining !== undefined) await this.#draining;
@@ -65,7 +69,7 @@ export class DurableOutputGate {
           await source.durable(this.#queue[0]!.seq);
         } catch (error) {
           // The store closed without saving them: output claiming them must not leave.
-          this.withheld += this.#queue.length;
+          this.#withheld += this.#queue.length;
           this.#logger.error(
             `${this.#queue.length} pieces of guest output were withheld: the writes made before them were not saved`,
             { error: error instanceof Error ? error.message : String(error) },

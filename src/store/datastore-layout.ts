@@ -53,15 +53,16 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
     throw storeErrorFromFs(error, requested, "create");
   }
   const datastorePath = realpathSync(requested);
+  const realStorePath = join(datastorePath, STORE_DIRECTORY_NAME);
   // An existing datastore the node may not write (read-only mount, another owner) fails here,
   // before the module cache or LMDB touch it, each of which would say so in words of its own.
   try {
     accessSync(storePath, constants.W_OK);
   } catch (error) {
-    throw storeErrorFromFs(error, join(datastorePath, STORE_DIRECTORY_NAME), "open");
+    throw storeErrorFromFs(error, realStorePath, "open");
   }
-  assertLmdbDataFile(join(datastorePath, STORE_DIRECTORY_NAME, "data.mdb"));
-  return { datastorePath, storePath: join(datastorePath, STORE_DIRECTORY_NAME) };
+  assertLmdbDataFile(join(realStorePath, "data.mdb"));
+  return { datastorePath, storePath: realStorePath };
 }
 
 function assertDirectoryOrAbsent(path: string): void {

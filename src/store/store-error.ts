@@ -59,10 +59,21 @@ export function assertSynchronousBatch(callbackResult: unknown): void {
 }
 
 /**
+ * A write refused because the store cannot commit: it carries the commit failure's code and
+ * message, and says by its class that the store has logged that failure already (rate-limited),
+ * so whoever catches it need not log it again.
+ */
+export class WriteRefusedError extends StoreError {
+  constructor(failure: StoreError) {
+    super(failure.code, failure.message, { cause: failure });
+  }
+}
+
+/**
  * While a store cannot commit (a full disk), new writes from guests and peers are refused with
  * the reason (the ABI answers -3) rather than piled up in memory behind those already waiting.
  */
 export function refuseWhileCommitsFail(store: { commitFailure(): StoreError | undefined }): void {
   const failure = store.commitFailure();
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw new WriteRefusedError(failure);
 }

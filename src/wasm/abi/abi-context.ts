@@ -1,16 +1,10 @@
 import { describeError } from "../../errors/numax-error.ts";
 import type { Logger } from "../../observe/logger.ts";
-import { StoreError } from "../../store/store-error.ts";
+import { WriteRefusedError } from "../../store/store-error.ts";
 import { ERR_INTERNAL } from "./abi-codes.ts";
 import type { GuestEnvironment } from "./guest-environment.ts";
 import { GuestInputError } from "./guest-input.ts";
 import { type GuestMemoryRef, GuestMemoryViews } from "./guest-memory.ts";
-
-function isCommitFailure(error: unknown): boolean {
-  return (
-    error instanceof StoreError && (error.code === "STORE_DISK_FULL" || error.code === "STORE_WRITE_FAILED")
-  );
-}
 
 /** Host warnings about one guest instance stop after this many, so a failing loop cannot flood the log. */
 const HOST_FAILURE_LOG_LINES_MAX = 100;
@@ -36,7 +30,7 @@ export class AbiContext {
    * because the store cannot commit is not logged here: the store logs that once, rate-limited.
    */
   fail(name: string, error: unknown): number {
-    if (!isCommitFailure(error)) this.logFailure(name, error);
+    if (!(error instanceof WriteRefusedError)) this.logFailure(name, error);
     return ERR_INTERNAL;
   }
 
