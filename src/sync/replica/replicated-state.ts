@@ -553,7 +553,10 @@ export class ReplicatedState implements CrdtHost {
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
-    for (const page of this.#log.drainEmptiedPages()) writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
+    for (const page of this.#log.drainEmptiedPages()) {
+      writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
+      this.#decodedPages.delete(page);
+    }
     const seen = this.#seen.drainChanges();
     for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
     for (const origin of seen.contiguous) {
@@ -599,6 +602,8 @@ export class ReplicatedState implements CrdtHost {
     );
     this.#stagedOps.push(...live);
     writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
+    // A deleted page is never read again: its slot goes to a live one.
+    this.#decodedPages.delete(page);
   }
 
   #readPage(page: number): Op[] {
