@@ -79,6 +79,35 @@ describe("mTLS refusals", () => {
     assert.equal(listening.count(), 0);
   });
 
+  test("a server whose certificate has expired is refused, with the reason", async (t) => {
+    const expired = await issueNodeCertificate({
+      ca: clusterCa.ca,
+      name: "expired",
+      subjectAltNames: parseSubjectAltNames("127.0.0.1"),
+      days: 2,
+      now: new Date(Date.now() - 10 * 24 * 3600 * 1000),
+    });
+    const tls = tlsMaterialFromPem({
+      certPem: expired.certPem,
+      keyPem: expired.keyPem,
+      caPem: clusterCa.ca.certPem,
+    });
+    const stale = createTlsTransport({ ...baseOptions(), limits: LIMITS, tls });
+    const listening = await listenFor(stale, "127.0.0.1:0", t);
+    const dialer = createTlsTransport({
+      ...baseOptions(),
+      limits: LIMITS,
+      tls: await clusterCa.node("dialer"),
+    });
+    await assert.rejects(dialer.dial(listening.listener.address), (error: unknown) => {
+      assert.ok(error instanceof NetError);
+      assert.equal(error.code, "NET_TLS_FAILED");
+      assert.match(error.message, /its certificate has expired \(CERT_HAS_EXPIRED/);
+      return true;
+    });
+    assert.equal(listening.count(), 0);
+  });
+
   test("a server whose certificate does not name the dialed address is refused, with the reason", async (t) => {
     const elsewhere = await issueNodeCertificate({
       ca: clusterCa.ca,
