@@ -255,7 +255,8 @@ describe("nx run: a module that cannot load is one line and exit 2", () => {
     const result = await runFixture("no-run", [], "data-x");
     assertOneErrorLine(
       result,
-      'module no-run.wasm does not export a function named "run" (a Numax guest exports run: () -> (), its entry point)',
+      'module no-run.wasm does not export a function named "run" (a Numax guest exports run: () -> (), its entry point, ' +
+        "or the callbacks of a reactive module such as init and on_tick: see docs/reactive-modules.md)",
       EXIT_USAGE,
     );
   });

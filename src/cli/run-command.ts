@@ -2,6 +2,7 @@ import { chooseConfigFile } from "../config/default-config-file.ts";
 import { parseDuration } from "../config/duration.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { isValidTopic, TOPIC_MAX_BYTES } from "../events/topic.ts";
 import type { CrdtFamilyName } from "../node/crdt-values.ts";
 import {
   type ForcedExit,
@@ -100,7 +101,18 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     shutdownTimeoutText: options.shutdownTimeout,
     waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
     settleForMs: durationFlag("--settle-for", options.settleFor),
+    stdinTopic: stdinTopicFlag(options.stdinTopic),
     prints,
     json: options.json === true,
   };
+}
+
+function stdinTopicFlag(topic: string | undefined): string | undefined {
+  if (topic !== undefined && !isValidTopic(topic)) {
+    throw new NumaxError(
+      "USAGE_INVALID_TOPIC",
+      `--stdin-topic ${JSON.stringify(topic)} is not a topic: use 1 to ${TOPIC_MAX_BYTES} ASCII letters, digits and _ - . : / (for example chat/input)`,
+    );
+  }
+  return topic;
 }

@@ -35,6 +35,7 @@ export interface RunOnlyOptions {
   readonly waitBeforeRun?: string;
   readonly settleFor?: string;
   readonly json?: boolean;
+  readonly stdinTopic?: string;
   readonly printGcounter?: string[];
   readonly printPncounter?: string[];
   readonly printLwwRegister?: string[];
@@ -92,6 +93,13 @@ export const RUN_ONLY_FLAGS: readonly RunFlag[] = [
     flags: "--json",
     kind: "switch",
     description: "print the --print-* values as one JSON object on stdout",
+  },
+  {
+    key: "stdinTopic",
+    flags: "--stdin-topic <topic>",
+    kind: "value",
+    description:
+      "publish each line typed on stdin as a message on TOPIC to this node's modules (e.g. chat/input)",
   },
   printFlag("printGcounter", "gcounter", "a GCounter, as `KEY = 12`"),
   printFlag("printPncounter", "pncounter", "a PNCounter, as `KEY = -3`"),

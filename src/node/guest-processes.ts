@@ -1,10 +1,12 @@
+import type { ModuleEvents } from "../events/module-events.ts";
 import type { ExitReason } from "../kernel/exit-reason.ts";
-import { createKernel, type Kernel, supervisor } from "../kernel/index.ts";
+import { type ChildSpec, createKernel, type Kernel, supervisor, whichChildren } from "../kernel/index.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import type { GuestEnvironment, GuestStore } from "../wasm/abi/guest-environment.ts";
 import type { GuestFailure } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { exportsRun } from "../wasm/module-callbacks.ts";
 import {
   exitReasonText,
   type ProcessOutput,
@@ -12,6 +14,11 @@ import {
   WasmProcessHost,
 } from "../wasm/process/index.ts";
 import { type ByteStream, type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+import { reactiveProgram } from "./reactive-program.ts";
+
+/** A reactive module restarted more often than this within MODULE_RESTART_WINDOW_MS is given up. */
+export const MODULE_RESTARTS_MAX = 5;
+export const MODULE_RESTART_WINDOW_MS = 10_000;
 
 /**
  * Runs Numax modules as WebAssembly processes under one root supervisor (what `nx run a.wasm
@@ -32,6 +39,12 @@ import { type ByteStream, type OutputSink, passthroughSink, prefixedLineSink } f
  * - With `stopWhenStuck` (default), if every remaining process waits for a message that nothing
  *   can send any more (Node's event loop would otherwise exit), they are stopped and reported as
  *   deadlocked instead of the command hanging or vanishing.
+ * - A **reactive** module (its `events` say so: it exports callbacks) runs under a supervisor of
+ *   its own that restarts it after a crash (`init` runs again), at most MODULE_RESTARTS_MAX
+ *   times within MODULE_RESTART_WINDOW_MS; past that it is given up and reported failed, and
+ *   the other modules go on. It ends when its events close: aborting `signal` closes them
+ *   first (each module's `shutdown` callback runs) and stops the processes only after that, or
+ *   after `shutdownTimeoutMs`.
  */
 export interface GuestProcessesOptions {
   /** The environment of a module's processes, called once per module (see WasmProcessHostOptions). */
@@ -53,6 +66,10 @@ export interface GuestProcessesOptions {
   readonly signal?: AbortSignal;
   /** Called as each top-level module ends. */
   readonly onModuleExit?: (result: GuestProcessResult) => void;
+  /** The events of a reactive module (docs/design/event-model.md); undefined: a one-shot module. */
+  readonly moduleEvents?: (module: GuestModule) => ModuleEvents | undefined;
+  /** Called when a reactive module crashed and its supervisor is about to restart it. */
+  readonly onModuleCrash?: (result: GuestProcessResult) => void;
   /** Default: a kernel of its own. */
   readonly kernel?: Kernel;
   /** How long a module may take to stop when asked; default 5000 ms. */
@@ -120,6 +137,14 @@ export async function runGuestProcesses(
   });
 
   const results: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
+  const settle: (() => void)[] = [];
+  /** Resolves once module `index` has its result. */
+  const recorded = modules.map(
+    () =>
+      new Promise<void>((resolve) => {
+        settle.push(resolve);
+      }),
+  );
   let remaining = modules.length;
   const ending: Ending = { deadlocked: false, interruption: undefined };
   let allEnded!: () => void;
@@ -129,25 +154,92 @@ export async function runGuestProcesses(
   const record = (index: number, result: GuestProcessResult): void => {
     if (results[index] !== undefined) return;
     results[index] = result;
+    settle[index]!();
     options.onModuleExit?.(result);
     if (--remaining === 0) allEnded();
   };
 
-  const root = kernel.spawn(
-    supervisor({
-      strategy: "one_for_one",
-      children: modules.map((module, index) => ({
-        id: `${index}:${module.moduleId}`,
-        restart: "temporary" as const,
+  const eventsOf = (module: GuestModule): ModuleEvents | undefined => {
+    const events = options.moduleEvents?.(module);
+    return events?.reactive === true ? events : undefined;
+  };
+  const childOf = (module: GuestModule, index: number): ChildSpec => {
+    const id = `${index}:${module.moduleId}`;
+    const profile = options.profile ?? "trusted";
+    const events = eventsOf(module);
+    if (events === undefined) {
+      return {
+        id,
+        restart: "temporary",
         shutdown: shutdownTimeoutMs,
-        start: host.spawnable(module, {
-          profile: options.profile ?? "trusted",
-          onExit: (exit) => record(index, resultOf(exit, ending)),
-        }),
-      })),
-    }),
-    { label: "guest-modules" },
-  );
+        start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
+      };
+    }
+    const onExit = (exit: WasmProcessExit): void => {
+      const result = resultOf(exit, ending);
+      if (result.ok || events.closed) {
+        events.setState(result.ok ? "stopped" : "failed");
+        record(index, result);
+        return;
+      }
+      lastCrash[index] = result;
+      events.setState("restarting");
+      options.onModuleCrash?.(result);
+    };
+    return {
+      id,
+      restart: "temporary",
+      type: "supervisor",
+      start: supervisor({
+        strategy: "one_for_one",
+        maxRestarts: MODULE_RESTARTS_MAX,
+        periodMs: MODULE_RESTART_WINDOW_MS,
+        children: [
+          {
+            id,
+            restart: "transient",
+            shutdown: shutdownTimeoutMs,
+            start: host.spawnable(module, {
+              profile,
+              program: reactiveProgram(events, exportsRun(module)),
+              onExit,
+            }),
+          },
+        ],
+      }),
+    };
+  };
+  /** The latest crash of each reactive module, for the result once it is given up. */
+  const lastCrash: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
+  const root = kernel.spawn(supervisor({ strategy: "one_for_one", children: modules.map(childOf) }), {
+    label: "guest-modules",
+  });
+  // A reactive module's supervisor that ends before its module did has given up on it.
+  const reactiveIndexes = modules.flatMap((module, index) => (eventsOf(module) === undefined ? [] : [index]));
+  if (reactiveIndexes.length > 0) {
+    void whichChildren(kernel, root)
+      .then((children) => {
+        for (const index of reactiveIndexes) {
+          const pid = children[index]?.pid;
+          if (pid === null || pid === undefined) continue;
+          void kernel.whenExited(pid).then((reason) => {
+            if (results[index] !== undefined) return;
+            eventsOf(modules[index]!)?.setState("crashed");
+            const crash = lastCrash[index];
+            record(index, {
+              module: modules[index]!,
+              ok: false,
+              reason,
+              failure: crash?.failure,
+              message: `given up after more than ${MODULE_RESTARTS_MAX} restarts within ${MODULE_RESTART_WINDOW_MS} ms; last crash: ${crash?.message ?? exitReasonText(reason)}`,
+              cpuMs: crash?.cpuMs ?? 0,
+            });
+          });
+        }
+      })
+      // The root ended first: rootExited below reports every module.
+      .catch(() => {});
+  }
   // A root that ends first (a module that could not even start) ends the wait too.
   const rootExited = kernel.whenExited(root);
   rootExited.then((reason) => {
@@ -162,11 +254,22 @@ export async function runGuestProcesses(
       });
     });
   });
-
   const stop = (): void => {
     const reason: unknown = options.signal?.reason;
     ending.interruption = typeof reason === "string" ? reason : "interrupted";
-    kernel.exit(root, "shutdown");
+    const reactive = reactiveIndexes.filter((index) => results[index] === undefined);
+    if (reactive.length === 0) {
+      kernel.exit(root, "shutdown");
+      return;
+    }
+    // Reactive modules first end their own way (their `shutdown` callback, writes included);
+    // whatever still runs after the timeout is stopped with the rest.
+    for (const index of reactive) eventsOf(modules[index]!)?.close();
+    const timer = setTimeout(() => kernel.exit(root, "shutdown"), shutdownTimeoutMs);
+    void Promise.all(reactive.map((index) => recorded[index])).then(() => {
+      clearTimeout(timer);
+      kernel.exit(root, "shutdown");
+    });
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
@@ -175,7 +278,8 @@ export async function runGuestProcesses(
     logger.debug("every module waits for a message no process can send: stopping them");
     for (const pid of host.runningPids()) kernel.exit(pid, "kill");
   };
-  const watchStuck = options.stopWhenStuck ?? true;
+  // Reactive modules wait for events that may come from anywhere (peers, ticks, stdin): not stuck.
+  const watchStuck = (options.stopWhenStuck ?? true) && reactiveIndexes.length === 0;
   if (watchStuck) process.on("beforeExit", onStuck);
   try {
     await ended;

@@ -2,6 +2,7 @@ import { NX_MODULE } from "../wasm/abi/nx-signatures.ts";
 import { PROCESS_FUNCTION_SIGNATURES } from "../wasm/abi/process-signatures.ts";
 import { GuestInstance } from "../wasm/guest-instance.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { passthroughSink } from "./guest-output.ts";
 import type { GuestProcessesOptions, GuestProcessesOutcome, GuestProcessResult } from "./guest-processes.ts";
 
@@ -13,6 +14,7 @@ import type { GuestProcessesOptions, GuestProcessesOutcome, GuestProcessResult }
 export function canRunAlone(modules: readonly GuestModule[]): boolean {
   return (
     modules.length === 1 &&
+    moduleCallbacks(modules[0]).size === 0 &&
     !modules[0].imports.some((i) => i.module === NX_MODULE && PROCESS_FUNCTION_SIGNATURES.has(i.name))
   );
 }

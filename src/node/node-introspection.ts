@@ -1,3 +1,4 @@
+import type { ModuleState } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import { crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
@@ -20,6 +21,17 @@ export interface NodeIntrospection {
         readonly engine: unknown;
       }
     | undefined;
+  /** The modules `nx run` runs, in the order given. */
+  readonly modules: readonly ModuleIntrospection[];
+}
+
+export interface ModuleIntrospection {
+  readonly id: string;
+  /** Reactive (exports callbacks) or one-shot. */
+  readonly reactive: boolean;
+  readonly state: ModuleState;
+  /** Events waiting in its queue. */
+  readonly queuedEvents: number;
 }
 
 export interface IntrospectionAnswer {

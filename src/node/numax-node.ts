@@ -1,5 +1,6 @@
 import type { NodeConfig } from "../config/node-config.ts";
 import { describeError } from "../errors/numax-error.ts";
+import type { ModuleEvents } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
@@ -56,6 +57,8 @@ export interface NumaxNode {
   /** Holds guest output until the writes made before it are durable (`storage.durability`). */
   readonly outputGate: DurableOutputGate;
   introspect(): NodeIntrospection;
+  /** The modules the node runs, for introspection (`/v1/node`). */
+  setModules(modules: readonly ModuleEvents[]): void;
   /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
@@ -80,8 +83,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       : undefined;
   const outputGate = outputGateComponent(config, logger, store);
   const parts = [tls, store, metrics, replica, sync, outputGate].filter((part) => part !== undefined);
+  let modules: readonly ModuleEvents[] = [];
   const introspectNode = () =>
-    introspect(config, replica?.nodeId, store?.backend, replica?.replica, sync?.service);
+    introspect(config, replica?.nodeId, store?.backend, replica?.replica, sync?.service, modules);
   // The engine counts; Prometheus counters get the increase since the last scrape.
   const counted = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0 };
   const observability: ObservabilityComponent | undefined =
@@ -125,6 +129,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     observability: observability?.server,
     outputGate: outputGate.gate!,
     introspect: introspectNode,
+    setModules: (list) => {
+      modules = list;
+    },
     close: async () => {
       try {
         await components.stop();
@@ -197,8 +204,15 @@ function introspect(
   backend: ExtendedKvBackend | undefined,
   replica: ReplicatedState | undefined,
   sync: SyncService | undefined,
+  modules: readonly ModuleEvents[],
 ): NodeIntrospection {
   return {
+    modules: modules.map((module) => ({
+      id: module.moduleId,
+      reactive: module.reactive,
+      state: module.state,
+      queuedEvents: module.queued,
+    })),
     nodeId,
     datastorePath: config.storage.datastorePath,
     storeSizeBytes: backend?.sizeBytes(),

@@ -3,14 +3,19 @@ import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { type EventObserver, ModuleEvents } from "../events/module-events.ts";
+import { NodeEventBus } from "../events/node-event-bus.ts";
+import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
+import type { NodeMetrics } from "../observe/metrics.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
+import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
@@ -54,6 +59,8 @@ export interface RunSettings {
   readonly waitBeforeRunMs: number | undefined;
   readonly settleForMs: number | undefined;
   readonly prints: readonly PrintRequest[];
+  /** `--stdin-topic`: each stdin line becomes a message on this topic to this node's modules. */
+  readonly stdinTopic: string | undefined;
   /** Print the values as one JSON object (`--json`). */
   readonly json: boolean;
 }
@@ -98,7 +105,12 @@ function guestVisibleEnv(): Record<string, string> {
   return env;
 }
 
-function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode): GuestEnvironment {
+function guestEnvironment(
+  module: GuestModule,
+  logger: Logger,
+  node: NumaxNode,
+  events: ModuleEvents | undefined,
+): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
     moduleId: module.moduleId,
@@ -121,6 +133,20 @@ function guestEnvironment(module: GuestModule, logger: Logger, node: NumaxNode):
     stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
     hostCalls: node.hostCalls,
+    events,
+  };
+}
+
+/** The node's metrics of reactive modules' events. */
+function eventObserver(metrics: NodeMetrics): EventObserver {
+  return {
+    delivered: (module, kind) => metrics.moduleEvents.inc({ module, kind }),
+    dropped: (module, kind) => metrics.moduleEventsDropped.inc({ module, kind }),
+    callback: (module, callback, seconds, ok) => {
+      metrics.moduleCallbackSeconds.observe({ module, callback }, seconds);
+      if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
+    },
+    restarted: (module) => metrics.moduleRestarts.inc({ module }),
   };
 }
 
@@ -180,6 +206,23 @@ export async function runModules({
     return startupOutcome(error);
   }
 
+  const bus = new NodeEventBus();
+  const observer = node.metrics === undefined ? undefined : eventObserver(node.metrics);
+  const moduleEvents = new Map(
+    modules.map((module) => [
+      module,
+      new ModuleEvents({
+        moduleId: module.moduleId,
+        callbacks: moduleCallbacks(module),
+        publisher: bus,
+        observer,
+      }),
+    ]),
+  );
+  for (const events of moduleEvents.values()) bus.add(events);
+  node.setModules(bus.modules());
+  const reactive = [...moduleEvents.values()].some((events) => events.reactive);
+
   const interrupt = new AbortController();
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
@@ -216,8 +259,26 @@ export async function runModules({
     const runGuests = canRunAlone(modules)
       ? runLoneGuest
       : (await import("./guest-processes.ts")).runGuestProcesses;
+    // Reactive modules run until the node stops: a signal, or the end of --settle-for.
+    const keepAlive = reactive ? setInterval(() => {}, 1 << 30) : undefined;
+    const settled =
+      reactive && settings.settleForMs !== undefined
+        ? setTimeout(
+            () => interrupt.abort(`--settle-for ${settings.settleForMs} ms passed`),
+            settings.settleForMs,
+          )
+        : undefined;
+    const stdin =
+      settings.stdinTopic === undefined ? undefined : publishStdinLines(bus, settings.stdinTopic, logger);
+    if (reactive) logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: node.nodeId });
     await runGuests(modules, {
-      environment: (module) => guestEnvironment(module, logger, node),
+      environment: (module) => guestEnvironment(module, logger, node, moduleEvents.get(module)),
+      moduleEvents: (module) => moduleEvents.get(module),
+      onModuleCrash: (result) => {
+        const record = guestFailureRecord(result, undefined);
+        wasmLogger.warn(`${record.message}; restarting it`, record.fields);
+        if (result.failure !== undefined) node.metrics?.traps.inc({ kind: result.failure.kind });
+      },
       store: node.guestStore,
       crdt: node.crdt,
       logger,
@@ -242,7 +303,10 @@ export async function runModules({
         reportError(`${result.module.label}: ${result.message}`);
       },
     });
-    if (node.sync !== undefined && interruptedBy === undefined) {
+    clearInterval(keepAlive);
+    clearTimeout(settled);
+    stdin?.close();
+    if (node.sync !== undefined && interruptedBy === undefined && !reactive) {
       if (settings.settleForMs !== undefined) {
         await new Promise<void>((resolve) => {
           wakeServe = resolve;
@@ -315,4 +379,27 @@ async function closeWithin(node: NumaxNode, timeoutMs: number, timeoutText: stri
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `--stdin-topic`: every line typed on stdin is a message on `topic` to this node's modules. */
+function publishStdinLines(bus: NodeEventBus, topic: string, logger: Logger): { close(): void } {
+  const { createInterface } = process.getBuiltinModule("node:readline");
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  const utf8 = new TextEncoder();
+  lines.on("line", (line) => {
+    const payload = utf8.encode(line);
+    if (payload.length > MESSAGE_PAYLOAD_MAX_BYTES) {
+      logger.warn(
+        `stdin line of ${payload.length} bytes not published: messages hold at most ${MESSAGE_PAYLOAD_MAX_BYTES}`,
+      );
+      return;
+    }
+    bus.publishLocal(topic, payload);
+  });
+  return {
+    close: () => {
+      lines.close();
+      process.stdin.unref?.();
+    },
+  };
 }

@@ -61,6 +61,16 @@ export interface NodeMetrics {
   readonly hostCalls: LabeledCounter<{ module: string; function: string }>;
   /** CPU time spent inside guests, in seconds. */
   readonly guestCpuSeconds: Counter;
+  /** Events handed to reactive modules' callbacks, by module and kind (`tick`, `remote_op` ...). */
+  readonly moduleEvents: LabeledCounter<{ module: string; kind: string }>;
+  /** Events a reactive module's full queue (or a tick still running) dropped, by module and kind. */
+  readonly moduleEventsDropped: LabeledCounter<{ module: string; kind: string }>;
+  /** Duration of reactive modules' callback calls, by module and callback. */
+  readonly moduleCallbackSeconds: LabeledHistogram<{ module: string; callback: string }>;
+  /** Callback calls that failed (trap, abort, CPU budget, memory cap), by module and callback. */
+  readonly moduleCallbackFailures: LabeledCounter<{ module: string; callback: string }>;
+  /** Restarts of reactive modules after a crash, by module. */
+  readonly moduleRestarts: LabeledCounter<{ module: string }>;
   /** Requests to the observability endpoint by path (`/metrics`, `/health`, `/ready`, `other`). */
   readonly observabilityRequests: LabeledCounter<{ path: string }>;
   /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `evicted`, `internal`). */
@@ -70,6 +80,15 @@ export interface NodeMetrics {
   /** Every metric in the Prometheus text exposition format. */
   render(): Promise<string>;
 }
+
+export interface LabeledHistogram<Labels extends Record<string, string>> {
+  observe(labels: Labels, value: number): void;
+}
+
+/** Seconds: callbacks from a few microseconds to a CPU budget's worth. */
+export const CALLBACK_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
+];
 
 export interface NodeMetricsOptions {
   /** Reported as `numax_build_info{version}`. */
@@ -132,6 +151,14 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     registers: [registry],
   });
 
+  const callbackSeconds = new prom.Histogram({
+    name: "numax_module_callback_seconds",
+    help: "Duration of reactive modules' callback calls, by module and callback.",
+    labelNames: ["module", "callback"],
+    buckets: [...CALLBACK_DURATION_BUCKETS_SECONDS],
+    registers: [registry],
+  });
+
   const metrics: NodeMetrics = {
     opsApplied: labeledCounter(
       "numax_ops_applied_total",
@@ -165,6 +192,27 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       ["module", "function"],
     ),
     guestCpuSeconds: counter("numax_guest_cpu_seconds_total", "CPU time spent running guest code."),
+    moduleEvents: labeledCounter(
+      "numax_module_events_total",
+      "Events handed to reactive modules' callbacks, by module and kind.",
+      ["module", "kind"],
+    ),
+    moduleEventsDropped: labeledCounter(
+      "numax_module_events_dropped_total",
+      "Events dropped for reactive modules (a full queue, a tick while one runs), by module and kind.",
+      ["module", "kind"],
+    ),
+    moduleCallbackSeconds: { observe: (labels, value) => callbackSeconds.observe(labels, value) },
+    moduleCallbackFailures: labeledCounter(
+      "numax_module_callback_failures_total",
+      "Reactive module callback calls that failed, by module and callback.",
+      ["module", "callback"],
+    ),
+    moduleRestarts: labeledCounter(
+      "numax_module_restarts_total",
+      "Restarts of reactive modules after a crash, by module.",
+      ["module"],
+    ),
     observabilityRequests: labeledCounter(
       "numax_observability_requests_total",
       "Requests to the observability endpoint, by path.",

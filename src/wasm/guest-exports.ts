@@ -6,6 +6,31 @@
 
 /** The export every guest runs: `run: () -> ()`. */
 export const RUN_EXPORT = "run";
+/**
+ * The callbacks of a reactive module and how many i32 parameters each takes (none returns a
+ * value); docs/design/event-model.md. Exporting any of them makes a module reactive.
+ */
+export const CALLBACK_EXPORTS = {
+  init: 0,
+  shutdown: 0,
+  on_tick: 0,
+  on_remote_op: 2,
+  on_peer_connected: 1,
+  on_peer_disconnected: 1,
+  on_message: 2,
+} as const;
+
+export type CallbackExport = keyof typeof CALLBACK_EXPORTS;
+
+export function isCallbackExport(name: string): name is CallbackExport {
+  return Object.hasOwn(CALLBACK_EXPORTS, name);
+}
+
+/** `(i32, i32) -> ()` text of a callback's signature, for messages. */
+export function callbackSignature(name: CallbackExport): string {
+  return `(${Array.from({ length: CALLBACK_EXPORTS[name] }, () => "i32").join(", ")}) -> ()`;
+}
+
 /** The guest's linear memory, through which host functions read and write. */
 export const MEMORY_EXPORT = "memory";
 
@@ -13,7 +38,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 3;
+export const INSTRUMENTATION_VERSION = 4;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host

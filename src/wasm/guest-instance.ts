@@ -62,13 +62,15 @@ const OK: GuestRunResult = { ok: true };
 
 const NEVER: Promise<never> = new Promise(() => {});
 
+const NO_ARGS: readonly number[] = [];
+
 export class GuestInstance {
   readonly module: GuestModule;
   readonly governor: FuelGovernor;
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory;
   /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
-  readonly #entries = new Map<string, () => Promise<unknown>>();
+  readonly #entries = new Map<string, (...args: number[]) => Promise<unknown>>();
   readonly #startFunction: (() => Promise<unknown>) | undefined;
   /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
   readonly #lastGrow: WebAssembly.Global | undefined;
@@ -81,7 +83,9 @@ export class GuestInstance {
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    this.#entries.set(RUN_EXPORT, WebAssembly.promising(instance.exports[RUN_EXPORT] as () => void));
+    // A reactive module may have no `run`; its callbacks are wrapped on first call (#execute).
+    const run = instance.exports[RUN_EXPORT];
+    if (typeof run === "function") this.#entries.set(RUN_EXPORT, WebAssembly.promising(run as () => void));
     const start = instance.exports[START_EXPORT];
     this.#startFunction = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
     this.#startPending = module.hasStart;
@@ -178,11 +182,11 @@ export class GuestInstance {
   /**
    * Runs the guest's start function (first call only) and then `entry` (default `run`, which
    * every guest exports; the actor runtime runs other exported functions as process entry
-   * points). Resolves when the guest returns (or calls proc_exit(0)), traps, aborts, exceeds its
+   * points, and a reactive module's callbacks, with their i32 `args`). Resolves when the guest returns (or calls proc_exit(0)), traps, aborts, exceeds its
    * CPU budget or is killed; never rejects. After a budget stop or a kill the instance cannot run
    * again.
    */
-  run(entry: string = RUN_EXPORT): Promise<GuestRunResult> {
+  run(entry: string = RUN_EXPORT, args: readonly number[] = NO_ARGS): Promise<GuestRunResult> {
     if (this.#running)
       return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
     if (this.#broken) {
@@ -205,7 +209,7 @@ export class GuestInstance {
         this.#broken = true;
         settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
       });
-      this.#execute(entry).then(
+      this.#execute(entry, args).then(
         () => settle(OK),
         (error: unknown) => {
           const failure = classifyGuestError(error, {
@@ -220,21 +224,21 @@ export class GuestInstance {
     });
   }
 
-  async #execute(entry: string): Promise<void> {
+  async #execute(entry: string, args: readonly number[]): Promise<void> {
     let call = this.#entries.get(entry);
     if (call === undefined) {
       const exported = this.instance.exports[entry];
       if (typeof exported !== "function" || entry.startsWith("__nx_")) {
         throw new GuestFailure("host_error", `module ${this.module.label} exports no function ${entry}`);
       }
-      call = WebAssembly.promising(exported as () => void);
+      call = WebAssembly.promising(exported as (...args: number[]) => void);
       this.#entries.set(entry, call);
     }
     if (this.#startPending) {
       this.#startPending = false;
       await this.#startFunction!();
     }
-    await call();
+    await call(...args);
   }
 
   /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */

@@ -8,6 +8,7 @@ export type ModuleLoadFailure =
   | "invalid"
   | "no_run_export"
   | "bad_run_type"
+  | "bad_callback"
   | "no_memory_export"
   | "unknown_import"
   | "bad_import_type"

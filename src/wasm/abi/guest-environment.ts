@@ -2,6 +2,7 @@ import type { Logger } from "../../observe/logger.ts";
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { CrdtHost } from "./crdt-host.ts";
 import type { HostCallCounter } from "./host-call-counter.ts";
+import type { ModuleEventPort } from "./module-event-port.ts";
 
 export type { GuestStore } from "../../store/guest-store.ts";
 
@@ -56,6 +57,8 @@ export interface GuestEnvironment {
    * the host derives from this environment (see `host-capabilities.ts`).
    */
   capabilities: readonly string[];
+  /** The module's events (reactive callbacks, module messages); absent: event_* answer -1, the rest -3. */
+  events?: ModuleEventPort;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
 }

@@ -3,6 +3,7 @@ import { AbiContext } from "./abi-context.ts";
 import { createCrdtImports } from "./crdt-imports.ts";
 import { createCryptoImports } from "./crypto-imports.ts";
 import { createDbImports } from "./db-imports.ts";
+import { createEventImports } from "./event-imports.ts";
 import type { GuestEnvironment } from "./guest-environment.ts";
 import type { GuestMemoryRef } from "./guest-memory.ts";
 import { createHostLog, hostLogShapeOf } from "./log-imports.ts";
@@ -52,6 +53,7 @@ export function createNxImports(
     ...createTimeImports(ctx),
     ...createCryptoImports(ctx),
     ...createSystemImports(ctx),
+    ...createEventImports(ctx),
     host_log_v2: createHostLog(ctx, hostLogShapeOf(importTypeOf(NX_MODULE, "host_log_v2"))),
     // Outside a process every proc_* answers -3; the actor runtime overrides them per instance.
     ...createProcessImports(ctx, undefined),

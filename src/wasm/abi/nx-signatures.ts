@@ -62,6 +62,13 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["net_node_id", [sig(I32x2, "i32")]],
   ["net_peers", [sig(I32x2, "i32")]],
   ["host_log_v2", [sig("i32 i32 i32", ""), sig(I32x2, "i32")]],
+  ["event_subject", [sig(I32x2, "i32")]],
+  ["event_payload", [sig(I32x2, "i32")]],
+  ["event_origin", [sig(I32x2, "i32")]],
+  ["tick_every", [sig("i32", "i32")]],
+  ["msg_subscribe", [sig(I32x2, "i32")]],
+  ["msg_unsubscribe", [sig(I32x2, "i32")]],
+  ["msg_publish", [sig(I32x4, "i32")]],
   ...PROCESS_FUNCTION_SIGNATURES,
 ]);
 

@@ -59,8 +59,16 @@ export interface Section {
 
 /** A type of the type section; only function types carry their arity. */
 export type TypeEntry =
-  | { readonly kind: "function"; readonly paramCount: number; readonly resultCount: number }
+  | {
+      readonly kind: "function";
+      readonly paramCount: number;
+      readonly resultCount: number;
+      /** Whether every parameter is an i32 (what the runtime's callbacks take). */
+      readonly paramsAllI32: boolean;
+    }
   | { readonly kind: "other" };
+
+const I32_TYPE_CODE = 0x7f;
 
 export interface MemoryLimits {
   /** Limits flags byte: bit 0 has maximum, bit 1 shared, bit 2 64-bit addresses. */
@@ -147,10 +155,14 @@ function readCompositeType(reader: WasmReader): TypeEntry {
   switch (form) {
     case 0x60: {
       const paramCount = reader.count();
-      for (let i = 0; i < paramCount; i++) skipValueType(reader);
+      let paramsAllI32 = true;
+      for (let i = 0; i < paramCount; i++) {
+        if (reader.peek() !== I32_TYPE_CODE) paramsAllI32 = false;
+        skipValueType(reader);
+      }
       const resultCount = reader.count();
       for (let i = 0; i < resultCount; i++) skipValueType(reader);
-      return { kind: "function", paramCount, resultCount };
+      return { kind: "function", paramCount, resultCount, paramsAllI32 };
     }
     case 0x5f: {
       const fields = reader.count();
@@ -320,7 +332,7 @@ export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
 export function functionTypeOf(
   layout: ModuleLayout,
   index: number,
-): { paramCount: number; resultCount: number } | undefined {
+): { paramCount: number; resultCount: number; paramsAllI32: boolean } | undefined {
   const imported = layout.importedFunctionTypes.length;
   const typeIndex =
     index < imported ? layout.importedFunctionTypes[index] : layout.definedFunctionTypes[index - imported];

@@ -4,7 +4,7 @@ import type { ProcessBackend } from "../../kernel/process-backend.ts";
 import type { ProcessContext } from "../../kernel/process-context.ts";
 import { GuestProcessExit } from "../abi/process-port.ts";
 import { GuestFailure } from "../guest-failure.ts";
-import type { GuestRunResult } from "../guest-instance.ts";
+import type { GuestInstance, GuestRunResult } from "../guest-instance.ts";
 import type { GuestModule } from "../load-guest-module.ts";
 import type { Grants } from "./capability-profile.ts";
 import { exitReasonText } from "./guest-message.ts";
@@ -33,11 +33,20 @@ export interface WasmBackendHost {
   processEnded(pid: Pid | undefined): void;
 }
 
+/**
+ * What a process does with its instance, instead of running one entry: a reactive module's
+ * event loop (src/node/reactive-program.ts) calls `run`, `init` and callbacks one after the
+ * other. Resolves with the first failure, or OK once done; never rejects.
+ */
+export type GuestProgram = (guest: GuestInstance, ctx: ProcessContext) => Promise<GuestRunResult>;
+
 export interface WasmProcessSpec {
   readonly module: GuestModule;
   readonly entry: string;
   readonly grants: Grants;
   readonly onExit: ((exit: WasmProcessExit) => void) | undefined;
+  /** Default: run `entry` once. */
+  readonly program?: GuestProgram;
 }
 
 /**
@@ -85,7 +94,9 @@ export class WasmProcessBackend implements ProcessBackend {
     instance.port.attach(life);
     this.#instance = instance;
     this.#output = output;
-    return instance.guest.run(entry).then((result) => settled(ctx, life, result));
+    const program = this.#spec.program;
+    const done = program === undefined ? instance.guest.run(entry) : program(instance.guest, ctx);
+    return done.then((result) => settled(ctx, life, result));
   }
 
   terminate(reason: ExitReason): void {

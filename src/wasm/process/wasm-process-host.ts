@@ -23,7 +23,7 @@ import { GUEST_MESSAGE_TYPE, type GuestMessage } from "./guest-message.ts";
 import { InstancePool, type PooledInstance, type ProcessOutput } from "./instance-pool.ts";
 import type { ChildSpawner } from "./kernel-process-port.ts";
 import type { ProcessLife } from "./process-life.ts";
-import { WasmProcessBackend, type WasmProcessExit } from "./wasm-process-backend.ts";
+import { type GuestProgram, WasmProcessBackend, type WasmProcessExit } from "./wasm-process-backend.ts";
 import { WasmProcessError } from "./wasm-process-error.ts";
 
 /** Idle instances kept per module and capability set (each holds at least its linear memory). */
@@ -65,6 +65,8 @@ export interface WasmSpawnOptions {
   readonly profile?: string;
   /** Called once when the process ends, for any reason. */
   readonly onExit?: (exit: WasmProcessExit) => void;
+  /** What the process does with its instance (a reactive module's event loop); default: run `entry`. */
+  readonly program?: GuestProgram;
 }
 
 export interface WasmProcessHostStats {
@@ -130,15 +132,15 @@ export class WasmProcessHost implements ChildSpawner {
       );
     }
     const entry = options.entry ?? RUN_EXPORT;
-    if (!this.#entriesOf(resolved).has(entry)) {
+    if (options.program === undefined && !this.#entriesOf(resolved).has(entry)) {
       throw new WasmProcessError(
         "WASM_PROCESS_UNKNOWN_ENTRY",
         `module ${resolved.label} exports no function "${entry}" to run as a process`,
       );
     }
     const grants = parseProfile(options.profile ?? DEFAULT_PROFILE);
-    const onExit = options.onExit;
-    return { backend: () => this.#backend(resolved, entry, grants, onExit) };
+    const { onExit, program } = options;
+    return { backend: () => this.#backend(resolved, entry, grants, onExit, program) };
   }
 
   spawnChild(parent: ProcessLife, request: SpawnRequest): number {
@@ -209,6 +211,7 @@ export class WasmProcessHost implements ChildSpawner {
     entry: string,
     grants: Grants,
     onExit: ((exit: WasmProcessExit) => void) | undefined,
+    program?: GuestProgram,
   ): WasmProcessBackend {
     if (this.#live >= this.#processesMax) {
       throw new WasmProcessError(
@@ -217,7 +220,7 @@ export class WasmProcessHost implements ChildSpawner {
       );
     }
     this.#live++;
-    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit });
+    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit, program });
   }
 
   readonly #backendHost = {

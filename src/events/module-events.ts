@@ -1,0 +1,261 @@
+import type { NodeId } from "../identity/node-id.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "../wasm/abi/abi-codes.ts";
+import type { CurrentEvent, ModuleEventPort } from "../wasm/abi/module-event-port.ts";
+import type { CallbackExport } from "../wasm/guest-exports.ts";
+import { EVENT_QUEUE_MAX, EventQueue } from "./event-queue.ts";
+import type { ModuleEvent, ModuleEventKind } from "./module-event.ts";
+import {
+  isValidTopic,
+  MESSAGE_PAYLOAD_MAX_BYTES,
+  parseTopicPattern,
+  type TopicPattern,
+  topicMatches,
+} from "./topic.ts";
+
+/** Shortest tick period a guest may ask for. */
+export const TICK_INTERVAL_MIN_MS = 10;
+/** Subscriptions one module may hold at once. */
+export const SUBSCRIPTIONS_PER_MODULE_MAX = 64;
+
+/**
+ * Where a module is in its life, as `/v1/node` lists it. One-shot modules go `running` →
+ * `ended` or `failed`; reactive ones `starting` (run and init) → `running` (events), back to
+ * `restarting` after a crash, `crashed` once their supervisor gave up, `stopping` (shutdown)
+ * → `stopped`.
+ */
+export type ModuleState =
+  | "starting"
+  | "running"
+  | "restarting"
+  | "crashed"
+  | "stopping"
+  | "stopped"
+  | "ended"
+  | "failed";
+
+/** Counts and timings of one module's events, for the node's metrics. */
+export interface EventObserver {
+  delivered(module: string, kind: ModuleEventKind): void;
+  dropped(module: string, kind: ModuleEventKind): void;
+  callback(module: string, callback: CallbackExport, seconds: number, ok: boolean): void;
+  restarted(module: string): void;
+}
+
+/** What a module's events need of the node: publishing (this node's modules and its peers). */
+export interface MessagePublisher {
+  publish(topic: string, payload: Uint8Array): void;
+}
+
+export interface ModuleEventsOptions {
+  readonly moduleId: string;
+  /** The callbacks the module exports: events with no callback are never queued. */
+  readonly callbacks: ReadonlySet<CallbackExport>;
+  readonly publisher: MessagePublisher;
+  /** Tick period before the guest calls `tick_every` (`[modules.<id>] tick`); undefined: no ticks. */
+  readonly tickMs?: number;
+  readonly queueCapacity?: number;
+  readonly observer?: EventObserver;
+}
+
+const CALLBACK_OF: Record<ModuleEventKind, CallbackExport> = {
+  tick: "on_tick",
+  remote_op: "on_remote_op",
+  peer_connected: "on_peer_connected",
+  peer_disconnected: "on_peer_disconnected",
+  message: "on_message",
+};
+
+export function callbackOf(kind: ModuleEventKind): CallbackExport {
+  return CALLBACK_OF[kind];
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The event side of one module: its bounded queue, tick timer and subscriptions, the event
+ * its callback is running, and its state. The node's event bus delivers into it; the module's
+ * process takes events out one at a time (`next`), so callbacks never overlap. Subscriptions
+ * and the tick period belong to one life of the module: a restart (`beginLife`) resets them,
+ * and `init` sets them again. The queue outlives restarts, so events that came during one are
+ * still delivered.
+ */
+export class ModuleEvents implements ModuleEventPort {
+  readonly moduleId: string;
+  readonly callbacks: ReadonlySet<CallbackExport>;
+  readonly #options: ModuleEventsOptions;
+  readonly #queue: EventQueue;
+  readonly #subscriptions = new Map<string, TopicPattern>();
+  #tickTimer: NodeJS.Timeout | undefined;
+  #current: { readonly event: ModuleEvent; data: CurrentEvent | undefined } | undefined;
+  #waiter: ((event: ModuleEvent | undefined) => void) | undefined;
+  #closed = false;
+  #state: ModuleState;
+  #lives = 0;
+
+  constructor(options: ModuleEventsOptions) {
+    this.moduleId = options.moduleId;
+    this.callbacks = options.callbacks;
+    this.#options = options;
+    this.#queue = new EventQueue(options.queueCapacity ?? EVENT_QUEUE_MAX);
+    this.#state = options.callbacks.size > 0 ? "starting" : "running";
+  }
+
+  get reactive(): boolean {
+    return this.callbacks.size > 0;
+  }
+
+  get state(): ModuleState {
+    return this.#state;
+  }
+
+  setState(state: ModuleState): void {
+    this.#state = state;
+  }
+
+  /** Events waiting now. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Whether `topic` reaches this module's `on_message`. */
+  subscribedTo(topic: string): boolean {
+    for (const pattern of this.#subscriptions.values()) if (topicMatches(pattern, topic)) return true;
+    return false;
+  }
+
+  /** Queues `event` when the module has its callback (dropping by the queue's rules). */
+  deliver(event: ModuleEvent): void {
+    if (this.#closed || !this.callbacks.has(CALLBACK_OF[event.kind])) return;
+    if (event.kind === "tick" && this.#current?.event.kind === "tick") {
+      // The previous tick still runs: this one is skipped, not queued behind it.
+      this.#options.observer?.dropped(this.moduleId, "tick");
+      return;
+    }
+    const waiter = this.#waiter;
+    if (waiter !== undefined && this.#queue.size === 0) {
+      this.#waiter = undefined;
+      waiter(event);
+      return;
+    }
+    const dropped = this.#queue.push(event);
+    if (dropped !== undefined) this.#options.observer?.dropped(this.moduleId, dropped);
+  }
+
+  /** The next event for the module's process; undefined once the events are closed. */
+  next(): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
+    if (this.#closed) return undefined;
+    const event = this.#queue.take();
+    if (event !== undefined) return event;
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  /**
+   * A new life of the module's process begins (first start or restart): subscriptions and the
+   * tick period go back to the configured ones.
+   */
+  beginLife(): void {
+    this.#lives++;
+    if (this.#lives > 1) this.#options.observer?.restarted(this.moduleId);
+    this.#subscriptions.clear();
+    this.#current = undefined;
+    this.#setTick(this.#options.tickMs);
+    if (!this.#closed) this.#state = "starting";
+  }
+
+  /** Marks `event` as the one whose callback runs now (undefined: between callbacks). */
+  setCurrent(event: ModuleEvent | undefined): void {
+    this.#current = event === undefined ? undefined : { event, data: undefined };
+    if (event !== undefined) this.#options.observer?.delivered(this.moduleId, event.kind);
+  }
+
+  /** Reports one callback call. */
+  called(callback: CallbackExport, seconds: number, ok: boolean): void {
+    this.#options.observer?.callback(this.moduleId, callback, seconds, ok);
+  }
+
+  /** No more events: ticks stop, waiting events are dropped, the process's `next` ends. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#setTick(undefined);
+    this.#queue.clear();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.(undefined);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- ModuleEventPort (the guest's host calls) ----------------------------------------------
+
+  current(): CurrentEvent | undefined {
+    const current = this.#current;
+    if (current === undefined) return undefined;
+    current.data ??= eventData(current.event);
+    return current.data;
+  }
+
+  tickEvery(ms: number): number {
+    if (!this.callbacks.has("on_tick")) return ERR_NOT_FOUND;
+    if (ms !== 0 && ms < TICK_INTERVAL_MIN_MS) return ERR_INTERNAL;
+    this.#setTick(ms === 0 ? undefined : ms);
+    return OK;
+  }
+
+  subscribe(text: string): number {
+    if (!this.callbacks.has("on_message")) return ERR_NOT_FOUND;
+    if (this.#subscriptions.has(text)) return OK;
+    const pattern = parseTopicPattern(text);
+    if (pattern === undefined || this.#subscriptions.size >= SUBSCRIPTIONS_PER_MODULE_MAX)
+      return ERR_INTERNAL;
+    this.#subscriptions.set(text, pattern);
+    return OK;
+  }
+
+  unsubscribe(text: string): number {
+    return this.#subscriptions.delete(text) ? OK : ERR_NOT_FOUND;
+  }
+
+  publish(topic: string, payload: Uint8Array): number {
+    if (!isValidTopic(topic) || payload.length > MESSAGE_PAYLOAD_MAX_BYTES) return ERR_INTERNAL;
+    this.#options.publisher.publish(topic, payload);
+    return OK;
+  }
+
+  #setTick(ms: number | undefined): void {
+    clearInterval(this.#tickTimer);
+    this.#tickTimer = undefined;
+    if (ms === undefined || this.#closed) return;
+    this.#tickTimer = setInterval(() => this.deliver({ kind: "tick" }), ms);
+    // Ticks alone never keep the process alive: the node's run decides when it ends.
+    this.#tickTimer.unref();
+  }
+}
+
+function eventData(event: ModuleEvent): CurrentEvent {
+  switch (event.kind) {
+    case "tick":
+      return { subject: undefined, payload: undefined, origin: undefined };
+    case "remote_op":
+      return { subject: utf8.encode(event.key), payload: undefined, origin: nodeIdBytes(event.origin) };
+    case "peer_connected":
+    case "peer_disconnected": {
+      const id = nodeIdBytes(event.nodeId);
+      return { subject: id, payload: undefined, origin: id };
+    }
+    case "message":
+      return {
+        subject: utf8.encode(event.topic),
+        payload: event.payload,
+        origin: event.origin === undefined ? undefined : nodeIdBytes(event.origin),
+      };
+  }
+}
+
+function nodeIdBytes(nodeId: NodeId): Uint8Array {
+  return utf8.encode(nodeId);
+}

@@ -1,0 +1,75 @@
+import type { CrdtFamily } from "../crdt/op.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import type { MessagePublisher, ModuleEvents } from "./module-events.ts";
+
+/** How module messages leave the node: the sync service's `publish` (peers that speak pub/sub). */
+export interface PeerPublisher {
+  publish(topic: string, payload: Uint8Array): number;
+}
+
+/**
+ * The node's event fan-out (docs/design/event-model.md): what sync reports (a peer's changes,
+ * peers coming and going, a peer's messages) and what modules publish reaches every module's
+ * {@link ModuleEvents} that has the callback (and, for messages, a matching subscription).
+ * It is the sync service's event sink; without sync, messages stay on this node.
+ */
+export class NodeEventBus implements MessagePublisher {
+  readonly #modules: ModuleEvents[] = [];
+  #nodeId: NodeId | undefined;
+  #peers: PeerPublisher | undefined;
+
+  /** Publishing now also reaches the peers, as messages from `nodeId`. */
+  connect(nodeId: NodeId, peers: PeerPublisher): void {
+    this.#nodeId = nodeId;
+    this.#peers = peers;
+  }
+
+  add(module: ModuleEvents): void {
+    this.#modules.push(module);
+  }
+
+  modules(): readonly ModuleEvents[] {
+    return this.#modules;
+  }
+
+  /** A module's `msg_publish`: this node's subscribers (the publisher included), then the peers. */
+  publish(topic: string, payload: Uint8Array): void {
+    this.#deliverMessage(topic, payload, this.#nodeId);
+    this.#peers?.publish(topic, payload);
+  }
+
+  /** A message for this node's modules only (`--stdin-topic` lines). */
+  publishLocal(topic: string, payload: Uint8Array): void {
+    this.#deliverMessage(topic, payload, this.#nodeId);
+  }
+
+  // ---- the sync service's event sink ----------------------------------------------------------
+
+  remoteChanges(changes: readonly { key: string; family: CrdtFamily; origin: NodeId }[]): void {
+    for (const module of this.#modules) {
+      if (!module.callbacks.has("on_remote_op")) continue;
+      for (const { key, family, origin } of changes)
+        module.deliver({ kind: "remote_op", key, family, origin });
+    }
+  }
+
+  peer(event: "connected" | "disconnected", nodeId: NodeId): void {
+    const kind = event === "connected" ? "peer_connected" : "peer_disconnected";
+    for (const module of this.#modules) module.deliver({ kind, nodeId });
+  }
+
+  message(from: NodeId, topic: string, payload: Uint8Array): void {
+    this.#deliverMessage(topic, payload, from);
+  }
+
+  /** Every module's events end (the node is shutting down). */
+  closeAll(): void {
+    for (const module of this.#modules) module.close();
+  }
+
+  #deliverMessage(topic: string, payload: Uint8Array, origin: NodeId | undefined): void {
+    for (const module of this.#modules) {
+      if (module.subscribedTo(topic)) module.deliver({ kind: "message", topic, payload, origin });
+    }
+  }
+}

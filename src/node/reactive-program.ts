@@ -1,0 +1,74 @@
+import { familyDefinition } from "../crdt/crdt-families.ts";
+import type { ModuleEvent } from "../events/module-event.ts";
+import { callbackOf, type ModuleEvents } from "../events/module-events.ts";
+import type { CallbackExport } from "../wasm/guest-exports.ts";
+import type { GuestInstance, GuestRunResult } from "../wasm/guest-instance.ts";
+import type { GuestProgram } from "../wasm/process/index.ts";
+
+const OK: GuestRunResult = { ok: true };
+
+/**
+ * The life of a reactive module's process (docs/design/event-model.md): `run` and `init` when
+ * exported, then one callback per event from `events`, one at a time, until the events close;
+ * then `shutdown`. Each call is a run of its own (its own CPU budget); the first failure ends
+ * the life with it, and the module's supervisor starts the next one.
+ */
+export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): GuestProgram {
+  return async (guest, ctx) => {
+    events.beginLife();
+    const call = (name: CallbackExport | "run", args?: readonly number[]) =>
+      timedCall(guest, events, name, args);
+    if (exportsRun) {
+      const result = await guest.run("run");
+      if (!result.ok) return result;
+    }
+    if (events.callbacks.has("init")) {
+      const result = await call("init");
+      if (!result.ok) return result;
+    }
+    if (!events.closed) events.setState("running");
+    for (;;) {
+      const next = events.next();
+      const event = next instanceof Promise ? await next : next;
+      // Killed while it waited: the process is gone, nothing more runs.
+      if (ctx.signal.aborted) return OK;
+      if (event === undefined) break;
+      events.setCurrent(event);
+      const result = await call(callbackOf(event.kind), argumentsOf(event, events));
+      events.setCurrent(undefined);
+      if (!result.ok) return result;
+    }
+    events.setState("stopping");
+    const result = events.callbacks.has("shutdown") ? await call("shutdown") : OK;
+    if (result.ok) events.setState("stopped");
+    return result;
+  };
+}
+
+async function timedCall(
+  guest: GuestInstance,
+  events: ModuleEvents,
+  name: CallbackExport | "run",
+  args: readonly number[] | undefined,
+): Promise<GuestRunResult> {
+  const started = performance.now();
+  const result = await guest.run(name, args);
+  if (name !== "run") events.called(name, (performance.now() - started) / 1000, result.ok);
+  return result;
+}
+
+/** The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family code. */
+function argumentsOf(event: ModuleEvent, events: ModuleEvents): readonly number[] {
+  const data = events.current();
+  switch (event.kind) {
+    case "tick":
+      return [];
+    case "remote_op":
+      return [data?.subject?.length ?? 0, familyDefinition(event.family).code];
+    case "peer_connected":
+    case "peer_disconnected":
+      return [data?.subject?.length ?? 0];
+    case "message":
+      return [data?.subject?.length ?? 0, data?.payload?.length ?? 0];
+  }
+}
