@@ -12,6 +12,7 @@
 //   examples/<name>/main.c             -> examples/<name>/build/<name>.wasm   (C, when clang can target wasm32)
 //   bench/guests/<name>/...            -> bench/guests/<name>/build/<name>.wasm (the load gates' guests, same rules)
 //   test/guests/<name>.ts, sdk/assemblyscript/tests/<name>.ts -> <dir>/build/<name>.wasm
+//   test/guests/<name>.c               -> test/guests/build/<name>.wasm       (C, same rule)
 // AssemblyScript options come from the guest's own asconfig.json (<project>/asconfig.json
 // or <dir>/<name>.asconfig.json) when it has one, else from sdk/assemblyscript/asconfig.json.
 //
@@ -39,7 +40,8 @@ const TEST_GUEST_DIRS = ["test/guests", "sdk/assemblyscript/tests"];
 /** Folders whose subfolders are guest projects: <name>/assembly/index.ts or <name>/main.c. */
 const PROJECT_GUEST_DIRS = ["examples", "bench/guests"];
 const C_FLAGS = ["--target=wasm32", "-O2", "-nostdlib", "-ffreestanding", "-Wall", "-Werror", "-Isdk/c"];
-const C_LINK_FLAGS = ["-Wl,--no-entry", "-Wl,--export=run", "-Wl,--strip-debug"];
+// `run` is exported when the guest defines it: a reactive module may export only callbacks.
+const C_LINK_FLAGS = ["-Wl,--no-entry", "-Wl,--export-if-defined=run", "-Wl,--strip-debug"];
 const CLANG_INSTALL_HINT = "apt-get install -y clang lld";
 
 type Language = "assemblyscript" | "c";
@@ -148,6 +150,16 @@ function discoverGuests(tree: Tree): Guest[] {
   }
   for (const dir of TEST_GUEST_DIRS) {
     for (const file of tree.list(dir)) {
+      if (file.endsWith(".c")) {
+        const name = file.slice(0, -2);
+        guests.push({
+          name,
+          language: "c",
+          sources: [`${dir}/${file}`],
+          output: `${dir}/build/${name}.wasm`,
+        });
+        continue;
+      }
       if (!file.endsWith(".ts") || file.endsWith(".d.ts")) continue;
       const name = file.slice(0, -3);
       const own = `${dir}/${name}.asconfig.json`;

@@ -4,11 +4,12 @@
  * Every host function of the `nx` import module (docs/host-api.md, HOST-ABI.md), its return
  * codes and limits, and a few inline helpers. No libc is needed:
  *
- *   clang --target=wasm32 -O2 -nostdlib -ffreestanding -I sdk/c \
- *         -Wl,--no-entry -Wl,--export=run -o hello.wasm hello.c
+ *   clang --target=wasm32 -O2 -nostdlib -ffreestanding -I sdk/c -Wl,--no-entry -o hello.wasm hello.c
  *
  *   #include "nx.h"
- *   __attribute__((export_name("run"))) void run(void) { nx_log(NX_LOG_INFO, "hello from C"); }
+ *   NX_EXPORT(run) void run(void) { nx_log(NX_LOG_INFO, "hello from C"); }
+ *
+ * A reactive module exports callbacks (init, on_tick, ...) instead of, or besides, `run`.
  *
  * Conventions: byte strings are (pointer, length) pairs; read-style functions write into
  * (out, out_cap) and return the number of bytes written, or a negative NX_ERR_* code. On
@@ -242,7 +243,75 @@ NX_IMPORT(proc_whereis) int32_t nx_proc_whereis(const void *name, uint32_t name_
 /** Ends this process with `reason` (len 0: "normal"); returns only on a bad range. */
 NX_IMPORT(proc_exit) int32_t nx_proc_exit(const void *reason, uint32_t reason_len);
 
+/* ---- reactive modules (docs/design/event-model.md) -------------------------------------- */
+
+/**
+ * A module that exports any of these callbacks is reactive: the node calls `init` once (and
+ * after every restart), then the callbacks one at a time as events arrive, and `shutdown` at
+ * graceful shutdown; memory persists between calls. Signatures are exact:
+ *
+ *   NX_EXPORT(init) void init(void);
+ *   NX_EXPORT(shutdown) void shutdown(void);
+ *   NX_EXPORT(on_tick) void on_tick(void);
+ *   NX_EXPORT(on_remote_op) void on_remote_op(int32_t key_len, int32_t family);
+ *   NX_EXPORT(on_peer_connected) void on_peer_connected(int32_t node_id_len);
+ *   NX_EXPORT(on_peer_disconnected) void on_peer_disconnected(int32_t node_id_len);
+ *   NX_EXPORT(on_message) void on_message(int32_t topic_len, int32_t payload_len);
+ *
+ * The lengths say how large a buffer nx_event_subject / nx_event_payload need.
+ */
+
+/** CRDT families of on_remote_op (nx_family_name gives the --print-* spelling). */
+#define NX_FAMILY_GCOUNTER 1
+#define NX_FAMILY_PNCOUNTER 2
+#define NX_FAMILY_LWW_REGISTER 3
+#define NX_FAMILY_LWW_MAP 4
+#define NX_FAMILY_ORSET 5
+#define NX_FAMILY_RGA 6
+
+/** Shortest tick period nx_tick_every accepts, in milliseconds. */
+#define NX_TICK_INTERVAL_MIN_MS 10u
+/** Most subscription patterns one module holds. */
+#define NX_SUBSCRIPTIONS_PER_MODULE_MAX 64u
+/** Longest topic or pattern: ASCII letters, digits and `_ - . : /` (a pattern may end with `*`). */
+#define NX_TOPIC_MAX_BYTES 256u
+/** Largest message payload. */
+#define NX_MESSAGE_PAYLOAD_MAX_BYTES (64u * 1024u)
+
+/**
+ * The key (on_remote_op), the peer's NodeId as 32 hex characters (on_peer_*) or the topic
+ * (on_message): bytes written, NX_ERR_NOT_FOUND outside such a callback, NX_ERR_BUFFER_TOO_SMALL.
+ */
+NX_IMPORT(event_subject) int32_t nx_event_subject(void *out, uint32_t out_cap);
+/** The message payload in on_message (0 bytes for an empty one), else NX_ERR_NOT_FOUND. */
+NX_IMPORT(event_payload) int32_t nx_event_payload(void *out, uint32_t out_cap);
+/** The NodeId the event came from (op origin, peer, publisher); NX_ERR_NOT_FOUND when none. */
+NX_IMPORT(event_origin) int32_t nx_event_origin(void *out, uint32_t out_cap);
+/**
+ * Calls on_tick every `ms` from now on (0 stops); NX_ERR_INTERNAL below NX_TICK_INTERVAL_MIN_MS,
+ * NX_ERR_NOT_FOUND when the module exports no on_tick.
+ */
+NX_IMPORT(tick_every) int32_t nx_tick_every(uint32_t ms);
+/**
+ * Delivers messages on topics `pattern` matches (a topic, or a prefix and a trailing `*`) to
+ * on_message. NX_OK (also when already subscribed); NX_ERR_INTERNAL for an invalid pattern or
+ * past NX_SUBSCRIPTIONS_PER_MODULE_MAX; NX_ERR_NOT_FOUND when the module exports no on_message.
+ */
+NX_IMPORT(msg_subscribe) int32_t nx_msg_subscribe(const void *pattern, uint32_t pattern_len);
+/** NX_OK, or NX_ERR_NOT_FOUND when not subscribed to exactly `pattern`. */
+NX_IMPORT(msg_unsubscribe) int32_t nx_msg_unsubscribe(const void *pattern, uint32_t pattern_len);
+/**
+ * Publishes to every subscribed module on this node and on the connected peers (at most once,
+ * in order from this node). NX_OK; NX_ERR_INTERNAL for an invalid topic or a payload over
+ * NX_MESSAGE_PAYLOAD_MAX_BYTES.
+ */
+NX_IMPORT(msg_publish)
+int32_t nx_msg_publish(const void *topic, uint32_t topic_len, const void *payload, uint32_t payload_len);
+
 #undef NX_IMPORT
+
+/** Exports a function under `name`: `NX_EXPORT(on_tick) void on_tick(void) { ... }`. */
+#define NX_EXPORT(name) __attribute__((export_name(#name)))
 
 /* ---- inline helpers -------------------------------------------------------------------- */
 
@@ -298,6 +367,19 @@ static inline void nx_hex(const void *bytes, uint32_t len, char *out) {
     out[2 * i + 1] = digits[b[i] & 15];
   }
   out[2 * len] = '\0';
+}
+
+/** The family's name as the --print-* flags spell it ("gcounter" ... "rga"), or "unknown". */
+static inline const char *nx_family_name(int32_t family) {
+  switch (family) {
+  case NX_FAMILY_GCOUNTER: return "gcounter";
+  case NX_FAMILY_PNCOUNTER: return "pncounter";
+  case NX_FAMILY_LWW_REGISTER: return "lww-register";
+  case NX_FAMILY_LWW_MAP: return "lww-map";
+  case NX_FAMILY_ORSET: return "orset";
+  case NX_FAMILY_RGA: return "rga";
+  default: return "unknown";
+  }
 }
 
 #ifdef __cplusplus

@@ -8,7 +8,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { REPO } from "./guest-files.ts";
+import { clangCanTargetWasm, REPO, readBytes, wasm } from "./guest-files.ts";
 
 const GOOD = `import { log } from "../../../sdk/assemblyscript/assembly";
 export function run(): void {
@@ -48,6 +48,7 @@ describe("scripts/build-guests.ts", () => {
         recursive: true,
       });
     }
+    cpSync(join(REPO, "sdk/c"), join(root, "sdk/c"), { recursive: true });
     writeGuest("good", GOOD);
     writeGuest("broken", BROKEN);
   });
@@ -81,6 +82,25 @@ describe("scripts/build-guests.ts", () => {
 
     rmSync(join(root, "examples/good/build/good.wasm"));
     assert.match(build().stdout, /guests: 1 built, 0 up to date/);
+  });
+
+  test("a C test guest without run (a reactive module) builds from test/guests", {
+    skip: !clangCanTargetWasm(),
+  }, () => {
+    mkdirSync(join(root, "test/guests"), { recursive: true });
+    writeFileSync(
+      join(root, "test/guests/c_reactive.c"),
+      '#include "nx.h"\nNX_EXPORT(on_tick) void on_tick(void) { nx_log(NX_LOG_INFO, "tick"); }\n',
+    );
+    const result = build("c_reactive");
+    assert.equal(result.status, 0, result.stderr);
+    const module = new wasm.Module(readBytes(join(root, "test/guests/build/c_reactive.wasm")));
+    assert.deepEqual(
+      wasm.Module.exports(module)
+        .map((entry) => entry.name)
+        .sort(),
+      ["memory", "on_tick"],
+    );
   });
 
   test("unknown guest names and options are refused with one line", () => {

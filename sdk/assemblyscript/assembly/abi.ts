@@ -189,6 +189,31 @@ export declare function net_node_id(outPtr: usize, outCap: usize): i32;
 @external("nx", "net_peers")
 export declare function net_peers(outPtr: usize, outCap: usize): i32;
 
+// --- events of reactive modules (docs/design/event-model.md) --------------------------------
+
+// The data of the event being delivered: -1 outside a callback that has it, -2 to retry larger.
+// @ts-ignore: decorator
+@external("nx", "event_subject")
+export declare function event_subject(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "event_payload")
+export declare function event_payload(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "event_origin")
+export declare function event_origin(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "tick_every")
+export declare function tick_every(ms: u32): i32;
+// @ts-ignore: decorator
+@external("nx", "msg_subscribe")
+export declare function msg_subscribe(patternPtr: usize, patternLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "msg_unsubscribe")
+export declare function msg_unsubscribe(patternPtr: usize, patternLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "msg_publish")
+export declare function msg_publish(topicPtr: usize, topicLen: usize, payloadPtr: usize, payloadLen: usize): i32;
+
 // --- log ------------------------------------------------------------------------------------
 
 // The (level, ptr, len) shape; levels 0 trace, 1 debug, 2 info, 3 warn, 4 error.

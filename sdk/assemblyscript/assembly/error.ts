@@ -106,9 +106,22 @@ export function succeeded<T>(code: i32, call: string, subject: T): bool {
     last = ErrorCode.Ok;
     return true;
   }
+  if (code == ErrorCode.NotFound) {
+    last = code;
+    return false;
+  }
+  return failed(code, call, subject, meaning(code));
+}
+
+/**
+ * Records the failed host call `code` and applies the policy with `why` as the meaning: for
+ * calls whose codes mean something narrower than the ABI-wide text (or where -1 is a mistake,
+ * not an answer). Returns false.
+ */
+export function failed<T>(code: i32, call: string, subject: T, why: string): bool {
   last = code;
-  if (code != ErrorCode.NotFound && policy == OnError.Abort) {
-    abortWith(`nx: ${call}(${describe(subject)}): ${errorName(code)} (${code}): ${meaning(code)}`);
+  if (policy == OnError.Abort) {
+    abortWith(`nx: ${call}(${describe(subject)}): ${errorName(code)} (${code}): ${why}`);
   }
   return false;
 }

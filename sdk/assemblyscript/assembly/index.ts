@@ -17,6 +17,7 @@ import "./hooks";
 import * as abi from "./abi";
 import * as crypto from "./crypto";
 import * as db from "./db";
+import * as events from "./events";
 import * as gcounter from "./gcounter";
 import * as limits from "./limits";
 import * as log from "./log";
@@ -27,6 +28,7 @@ import * as orset from "./orset";
 import * as pncounter from "./pncounter";
 import * as proc from "./process";
 import * as rga from "./rga";
+import * as stdout from "./stdout";
 import * as system from "./system";
 import * as time from "./time";
 
@@ -34,6 +36,7 @@ export {
   abi,
   crypto,
   db,
+  events,
   gcounter,
   limits,
   log,
@@ -44,6 +47,7 @@ export {
   pncounter,
   proc,
   rga,
+  stdout,
   system,
   time,
 };
