@@ -91,6 +91,7 @@ export class ModuleEvents implements ModuleEventPort {
   #closed = false;
   #state: ModuleState;
   #lives = 0;
+  #failedIn: CallbackExport | "run" | undefined;
 
   constructor(options: ModuleEventsOptions) {
     this.moduleId = options.moduleId;
@@ -173,6 +174,15 @@ export class ModuleEvents implements ModuleEventPort {
   /** Reports one callback call. */
   called(callback: CallbackExport, seconds: number, ok: boolean): void {
     this.#options.observer?.callback(this.moduleId, callback, seconds, ok);
+  }
+
+  /** The export whose call ended the module's latest life with a failure (for the crash line). */
+  get failedIn(): CallbackExport | "run" | undefined {
+    return this.#failedIn;
+  }
+
+  set failedIn(name: CallbackExport | "run" | undefined) {
+    this.#failedIn = name;
   }
 
   /** No more events: ticks stop, waiting events are dropped, the process's `next` ends. */

@@ -19,7 +19,7 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): Gues
     const call = (name: CallbackExport | "run", args?: readonly number[]) =>
       timedCall(guest, events, name, args);
     if (exportsRun) {
-      const result = await guest.run("run");
+      const result = await call("run");
       if (!result.ok) return result;
     }
     if (events.callbacks.has("init")) {
@@ -54,6 +54,7 @@ async function timedCall(
   const started = performance.now();
   const result = await guest.run(name, args);
   if (name !== "run") events.called(name, (performance.now() - started) / 1000, result.ok);
+  if (!result.ok) events.failedIn = name;
   return result;
 }
 

@@ -276,7 +276,11 @@ export async function runModules({
       moduleEvents: (module) => moduleEvents.get(module),
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
-        wasmLogger.warn(`${record.message}; restarting it`, record.fields);
+        const callback = moduleEvents.get(result.module)?.failedIn;
+        wasmLogger.warn(`${record.message} in ${callback ?? "a callback"}; restarting it`, {
+          ...record.fields,
+          callback,
+        });
         if (result.failure !== undefined) node.metrics?.traps.inc({ kind: result.failure.kind });
       },
       store: node.guestStore,

@@ -1,0 +1,162 @@
+/**
+ * Reactive modules on one real node (`nx run` child processes): the callbacks of
+ * docs/design/event-model.md with the AssemblyScript probe and its C twin, the guardrails (a
+ * callback that traps, spins or allocates without bound is restarted with `init` again, given up
+ * past the restart intensity, while another module goes on) and a durable `shutdown`.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { compileWat } from "../abi/harness.ts";
+import { guestPath, type NxProcess, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+
+const PROBES = ["reactive_probe", "reactive_probe_c"] as const;
+const running = new Set<NxProcess>();
+const dirs: { remove(): void }[] = [];
+after(async () => {
+  await Promise.all([...running].map((nx) => stopNx(nx, 3000)));
+  for (const dir of dirs) dir.remove();
+});
+
+function node(args: readonly string[], env: Record<string, string> = {}): NxProcess {
+  const nx = startNx(args, env);
+  running.add(nx);
+  return nx;
+}
+
+function scratch(): string {
+  const dir = tempDir("nx-reactive-");
+  dirs.push(dir);
+  return dir.path;
+}
+
+function lines(nx: NxProcess): string[] {
+  return nx
+    .stdout()
+    .split("\n")
+    .filter((line) => line !== "");
+}
+
+function count(nx: NxProcess, pattern: RegExp): number {
+  return (nx.stdout().match(new RegExp(pattern, "gm")) ?? []).length;
+}
+
+/** A second reactive module that only ticks, printing `alive <n>`: the one that must go on. */
+async function tickerModule(dir: string): Promise<string> {
+  const bytes = await compileWat(`(module
+    (import "nx" "tick_every" (func $tick_every (param i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 100) "alive\\n")
+    (func (export "init") (drop (call $tick_every (i32.const 50))))
+    (func (export "on_tick")
+      (i32.store (i32.const 0) (i32.const 100))
+      (i32.store (i32.const 4) (i32.const 6))
+      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`);
+  const path = join(dir, "ticker.wasm");
+  writeFileSync(path, bytes);
+  return path;
+}
+
+for (const probe of PROBES) {
+  describe(`${probe}: one node`, () => {
+    test("init, ticks, local messages in order, then shutdown on SIGTERM (exit 0)", async () => {
+      const nx = node(["run", guestPath(probe), "--datastore-path", join(scratch(), "data")], {
+        NX_PROBE_TICK_MS: "50",
+        NX_PROBE_SUBSCRIBE: "probe/*",
+        NX_PROBE_PUBLISH_TOPIC: "probe/numbers",
+        NX_PROBE_PUBLISH_COUNT: "3",
+      });
+      await nx.waitFor(/(message probe\/numbers 3 -\n[\s\S]*){2}/);
+      const { code } = await stopNx(nx);
+      running.delete(nx);
+      assert.equal(code, 0, nx.stderr());
+      const out = lines(nx);
+      assert.equal(out[0], "init");
+      assert.equal(out.at(-1), "shutdown");
+      assert.equal(count(nx, /^init$/), 1);
+      // Every tick publishes 1, 2, 3; the module receives them after the tick, in order.
+      const firstTick = out.indexOf("tick");
+      assert.deepEqual(out.slice(firstTick, firstTick + 4), [
+        "tick",
+        "message probe/numbers 1 -",
+        "message probe/numbers 2 -",
+        "message probe/numbers 3 -",
+      ]);
+    });
+  });
+}
+
+for (const how of ["trap", "loop", "alloc"] as const) {
+  test(`a callback that fails by ${how} is restarted with init again, given up past the intensity; the other module goes on`, async () => {
+    const dir = scratch();
+    const ticker = await tickerModule(dir);
+    const nx = node(
+      [
+        "run",
+        guestPath("reactive_probe"),
+        ticker,
+        "--datastore-path",
+        join(dir, "data"),
+        "--cpu-ms-per-run",
+        "100",
+        "--memory-max-mb",
+        "16",
+      ],
+      { NX_PROBE_TICK_MS: "20", NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: how },
+    );
+    await nx.waitFor(/given up after more than 5 restarts/, 60_000);
+    const alive = count(nx, /^\[ticker\] alive$/);
+    // The given-up module is not restarted again, and the ticker still ticks after it.
+    await nx.waitFor(new RegExp(`(\\[ticker\\] alive\\n[\\s\\S]*){${alive + 3}}`), 10_000);
+    assert.equal(
+      count(nx, /^\[reactive_probe\] init$/),
+      6,
+      "the first start and 5 restarts, each calling init",
+    );
+    assert.match(
+      nx.stderr(),
+      new RegExp(
+        `restarting it .*kind=${how === "loop" ? "cpu_budget" : how === "alloc" ? "memory_cap" : "unreachable"}`,
+      ),
+    );
+    const { code } = await stopNx(nx);
+    running.delete(nx);
+    assert.equal(code, 1, "a module given up fails the run");
+  });
+}
+
+test("a reactive module's shutdown writes are durable: the next start sees them", async () => {
+  const dir = scratch();
+  const args = [
+    "run",
+    guestPath("reactive_probe"),
+    "--datastore-path",
+    join(dir, "data"),
+    "--listen",
+    "127.0.0.1:0",
+    "--tls-insecure",
+  ];
+  const first = node(args);
+  await first.waitFor(/^init$/m);
+  assert.equal((await stopNx(first)).code, 0, first.stderr());
+  running.delete(first);
+  assert.match(first.stdout(), /shutdown\n$/);
+  // A second run over the same datastore prints the counters once its own init and shutdown
+  // wrote too: 2 means the first run's shutdown write survived its exit.
+  const reader = node([
+    ...args,
+    "--settle-for",
+    "10ms",
+    "--print-gcounter",
+    "probe/shutdowns",
+    "--print-gcounter",
+    "probe/inits",
+  ]);
+  const { code } = await reader.exited;
+  running.delete(reader);
+  assert.equal(code, 0, reader.stderr());
+  assert.match(reader.stdout(), /^probe\/shutdowns = 2$/m);
+  assert.match(reader.stdout(), /^probe\/inits = 2$/m);
+});
