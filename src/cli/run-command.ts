@@ -78,7 +78,11 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, warnings } = await resolveConfig({ flags, env: process.env, configPath: configFile?.path });
+  const { config, warnings, moduleSettings } = await resolveConfig({
+    flags,
+    env: process.env,
+    configPath: configFile?.path,
+  });
   const syncEnabled = config.network.listen !== undefined;
   const prints = printRequests(options);
   const syncOnly = [
@@ -94,6 +98,7 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
   }
   return {
     config,
+    moduleSettings,
     implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
     warnings,
     logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),

@@ -1,16 +1,14 @@
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
+import { MODULES_SECTION } from "./module-settings.ts";
 import type { ConfigSection } from "./node-config.ts";
 import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey } from "./schema.ts";
+import { isTable } from "./toml-value.ts";
 
 /** In file order: a raw value for a known key, or a problem with the file's shape. */
 export type FileItem = { readonly key: ConfigKey; readonly value: unknown } | { readonly issue: ConfigIssue };
 
 const SECTION_NAMES = Object.keys(CONFIG_SECTIONS) as ConfigSection[];
-
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
 
 function keysOf(section: string): string[] {
   return CONFIG_KEYS.filter((entry) => entry.section === section).map((entry) => entry.name);
@@ -42,6 +40,8 @@ export function collectFileValues(table: Readonly<Record<string, unknown>>, orig
     items.push({ issue: { kind, subject, source: "file", via: origin, message } });
   };
   for (const [sectionName, sectionValue] of Object.entries(table)) {
+    // Tables named by the user, read by module-settings.ts.
+    if (sectionName === MODULES_SECTION) continue;
     if (!isTable(sectionValue)) {
       if (Array.isArray(sectionValue) && SECTION_NAMES.includes(sectionName as ConfigSection)) {
         issue(
@@ -62,7 +62,7 @@ export function collectFileValues(table: Readonly<Record<string, unknown>>, orig
       const near = closestMatch(sectionName, SECTION_NAMES);
       const hint =
         near === undefined
-          ? `; sections are ${SECTION_NAMES.map((s) => `[${s}]`).join(", ")}`
+          ? `; sections are ${[...SECTION_NAMES, MODULES_SECTION].map((s) => `[${s}]`).join(", ")}`
           : `; did you mean [${near}]?`;
       issue("unknown-section", `[${sectionName}]`, `unknown section${hint}`);
       continue;

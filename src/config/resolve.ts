@@ -1,6 +1,7 @@
 import { ConfigError, type ConfigIssue, type ConfigSource } from "./config-error.ts";
 import { findContradictions, type ValueOrigin } from "./contradictions.ts";
 import { collectFileValues } from "./file-values.ts";
+import { collectModuleSettings, MODULES_SECTION, type ModuleSettings } from "./module-settings.ts";
 import type { NodeConfig } from "./node-config.ts";
 import { CONFIG_KEYS, type ConfigKey, type ConfigKeyEntry, findConfigKey } from "./schema.ts";
 import { unknownEnvWarnings } from "./unknown-env-names.ts";
@@ -26,6 +27,8 @@ export interface ResolvedConfig {
   /** `NX_*` variables that look like mistyped configuration variables, one line each (see unknown-env-names.ts). */
   readonly warnings: readonly string[];
   readonly configPath: string | undefined;
+  /** `[modules.<module id>]` tables of the file, by module id. */
+  readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
 }
 
 export interface ConfigLayers {
@@ -88,8 +91,14 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
     issues.push({ kind: result.kind, subject: entry.key, ...origin, message: result.message });
   };
 
+  let moduleSettings: ReadonlyMap<string, ModuleSettings> = new Map();
   if (layers.file !== undefined) {
     const { path, table } = layers.file;
+    if (table[MODULES_SECTION] !== undefined) {
+      const modules = collectModuleSettings(table[MODULES_SECTION], path);
+      moduleSettings = modules.settings;
+      issues.push(...modules.issues);
+    }
     for (const item of collectFileValues(table, path)) {
       if ("issue" in item) {
         issues.push(item.issue);
@@ -139,6 +148,7 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
     notes,
     warnings: unknownEnvWarnings(layers.env ?? {}),
     configPath: layers.file?.path,
+    moduleSettings,
   };
 }
 

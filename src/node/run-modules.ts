@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
+import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
@@ -48,6 +49,8 @@ export interface PrintRequest {
 /** A run's settings, resolved from flags > NX_* > config file > defaults by the CLI. */
 export interface RunSettings {
   readonly config: NodeConfig;
+  /** `[modules.<module id>]` tables of the config file. */
+  readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
   /** ./numax.toml when it was read without --config: said once at info, a file acting unasked. */
   readonly implicitConfigFile: string | undefined;
   /** Mistyped `NX_*` variables, one warning line each. */
@@ -216,10 +219,18 @@ export async function runModules({
         callbacks: moduleCallbacks(module),
         publisher: bus,
         observer,
+        tickMs: settings.moduleSettings.get(module.moduleId)?.tickMs,
       }),
     ]),
   );
   for (const events of moduleEvents.values()) bus.add(events);
+  for (const moduleId of settings.moduleSettings.keys()) {
+    if (!modules.some((module) => module.moduleId === moduleId)) {
+      logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
+        modules: modules.map((module) => module.moduleId),
+      });
+    }
+  }
   node.setModules(bus.modules());
   const reactive = [...moduleEvents.values()].some((events) => events.reactive);
 

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { resolveConfigLayers } from "../../src/config/resolve.ts";
+import { guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+
+const file = (table: Record<string, unknown>) => ({ file: { path: "numax.toml", table } });
+
+function issuesOf(table: Record<string, unknown>): string[] {
+  try {
+    resolveConfigLayers(file(table));
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.issues.map((issue) => `${issue.subject}: ${issue.message}`);
+  }
+  return [];
+}
+
+test("[modules.<id>] tick sets a module's tick period", () => {
+  const { moduleSettings } = resolveConfigLayers(
+    file({ modules: { reactive_dashboard: { tick: "200ms" }, other: {} } }),
+  );
+  assert.deepEqual(moduleSettings.get("reactive_dashboard"), { tickMs: 200 });
+  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined });
+});
+
+test("bad module tables are named with what is wrong", () => {
+  assert.deepEqual(issuesOf({ modules: { m: { tick: "1ms" } } }), [
+    "modules.m.tick: must be between 10ms and 1d, got 1ms",
+  ]);
+  assert.match(
+    issuesOf({ modules: { m: { tik: "1s" } } })[0]!,
+    /^modules\.m\.tik: unknown key; did you mean tick\?$/,
+  );
+  assert.match(issuesOf({ modules: { m: { tick: 5 } } })[0]!, /^modules\.m\.tick: .*duration string/);
+  assert.match(issuesOf({ modules: { m: "fast" } })[0]!, /^modules\.m: write \[modules\.m\] as a table/);
+  assert.match(issuesOf({ modules: 3 })[0]!, /^\[modules\]: write one table per module/);
+});
+
+const dir = tempDir("nx-module-settings-");
+after(() => dir.remove());
+
+test("nx run: a module's tick from numax.toml drives on_tick without tick_every", async () => {
+  const config = join(dir.path, "numax.toml");
+  writeFileSync(config, `[modules.reactive_probe]\ntick = "20ms"\n`);
+  const nx = startNx([
+    "run",
+    guestPath("reactive_probe"),
+    "--config",
+    config,
+    "--datastore-path",
+    join(dir.path, "d"),
+  ]);
+  try {
+    await nx.waitFor(/(^tick$[\s\S]*){3}/m);
+  } finally {
+    assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  }
+});
