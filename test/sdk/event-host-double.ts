@@ -40,6 +40,13 @@ export interface HostDoubleOptions {
   nodeId?: string;
   /** Codes forced on host calls, e.g. `{ tick_every: -1 }`. */
   answers?: Record<string, number>;
+  /** RGA sequences by key (head first), shared between doubles to stand for a store that persists. */
+  rgas?: Map<string, RgaElement[]>;
+}
+
+export interface RgaElement {
+  readonly id: Uint8Array;
+  readonly value: string;
 }
 
 /** A guest thrown out by `nx.abort`, with its message. */
@@ -58,6 +65,8 @@ export class EventHostDouble {
   readonly subscriptions: string[] = [];
   readonly published: { topic: string; payload: string }[] = [];
   readonly counters = new Map<string, bigint>();
+  readonly rgas: Map<string, RgaElement[]>;
+  #nextRgaId = 0;
   /** Host calls that answered -2 (the guest then retries with a larger buffer). */
   readonly tooSmall: string[] = [];
   #event: EventData | undefined;
@@ -67,6 +76,7 @@ export class EventHostDouble {
 
   constructor(bytes: Uint8Array, options: HostDoubleOptions = {}) {
     this.#options = options;
+    this.rgas = options.rgas ?? new Map();
     const module = new api.Module(bytes);
     const provided: Record<string, Record<string, unknown>> = { nx: this.#nx(), [WASI_MODULE]: this.#wasi() };
     const imports: Record<string, Record<string, unknown>> = {};
@@ -174,6 +184,36 @@ export class EventHostDouble {
         const key = this.#text(keyPtr, keyLen);
         this.counters.set(key, (this.counters.get(key) ?? 0n) + delta);
         return 0;
+      },
+      crdt_rga_insert: (
+        keyPtr: number,
+        keyLen: number,
+        parentPtr: number,
+        parentLen: number,
+        valuePtr: number,
+        valueLen: number,
+        out: number,
+        cap: number,
+      ) => {
+        const elements = this.rgas.get(this.#text(keyPtr, keyLen)) ?? [];
+        this.rgas.set(this.#text(keyPtr, keyLen), elements);
+        const parent = this.#memory().slice(parentPtr, parentPtr + parentLen);
+        const at = parentLen === 0 ? 0 : elements.findIndex((e) => Buffer.from(e.id).equals(parent)) + 1;
+        if (at === 0 && parentLen !== 0) return NX_ERR_NOT_FOUND;
+        const id = new Uint8Array(new BigUint64Array([BigInt(++this.#nextRgaId)]).buffer);
+        elements.splice(at, 0, { id, value: this.#text(valuePtr, valueLen) });
+        return this.#write("crdt_rga_insert", id, out, cap);
+      },
+      crdt_rga_values: (keyPtr: number, keyLen: number, out: number, cap: number) => {
+        // u32 count, then per value u32 length and its bytes.
+        const values = (this.rgas.get(this.#text(keyPtr, keyLen)) ?? []).map((e) => utf8.encode(e.value));
+        const encoded = Buffer.alloc(4 + values.reduce((sum, v) => sum + 4 + v.length, 0));
+        let at = encoded.writeUInt32LE(values.length, 0);
+        for (const value of values) {
+          at = encoded.writeUInt32LE(value.length, at);
+          at += Buffer.from(value).copy(encoded, at);
+        }
+        return this.#write("crdt_rga_values", encoded, out, cap);
       },
       host_log_v2: () => {},
       abort: (ptr: number, len: number) => {

@@ -1,14 +1,16 @@
 /**
- * Every example and SDK test guest compiles, exports exactly `run` and `memory`, and imports only
- * functions the runtime provides, each with the declared type the runtime accepts.
+ * Every example and SDK test guest compiles, exports exactly `run` and `memory` (a reactive
+ * example: `memory` and callbacks of the event model, with their arity), and imports only
+ * functions the runtime provides (or the event model declares), each with the declared type.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { isNxSignature, NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
+import { NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
 import { WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
 import { type FunctionImport, readImports } from "../../src/wasm/module-imports.ts";
+import { callbackExportProblems, EVENT_CALLBACK_PARAMS, isKnownNxImport } from "./event-contract.ts";
 import {
   buildGuests,
   clangCanTargetWasm,
@@ -35,7 +37,12 @@ const REQUIRED_EXAMPLES = [
   "distributed_tags",
   "distributed_comments",
   "vote_tally_tls",
+  "reactive_dashboard",
+  "chat",
 ];
+
+/** Reactive examples: they print to stdout through WASI's fd_write. */
+const REACTIVE_EXAMPLES = ["reactive_dashboard", "chat"];
 
 function functionImports(bytes: Uint8Array): FunctionImport[] {
   const imports = readImports(bytes);
@@ -53,11 +60,22 @@ function checkModule(path: string): string[] {
   const bytes = readBytes(path);
   const module = new wasm.Module(bytes); // throws on an invalid module
   const exports = wasm.Module.exports(module).map(({ name, kind }) => `${name}:${kind}`);
-  assert.deepEqual(exports.sort(), ["memory:memory", "run:function"]);
+  const callbacks = exports.filter((entry) => EVENT_CALLBACK_PARAMS.has(entry.replace(/:function$/, "")));
+  if (callbacks.length === 0) {
+    assert.deepEqual(exports.sort(), ["memory:memory", "run:function"]);
+  } else {
+    const rest = exports.filter((entry) => !callbacks.includes(entry) && entry !== "run:function");
+    assert.deepEqual(
+      rest,
+      ["memory:memory"],
+      `a reactive module exports memory and callbacks: ${exports.join(", ")}`,
+    );
+    assert.deepEqual(callbackExportProblems(bytes), []);
+  }
   return functionImports(bytes).map((entry) => {
     const where = `${entry.module}.${entry.name}`;
     if (entry.module === NX_MODULE) {
-      assert.ok(isNxSignature(entry.name, entry.type), `${where} is not an nx function with that type`);
+      assert.ok(isKnownNxImport(entry.name, entry.type), `${where} is not an nx function with that type`);
     } else if (entry.module === WASI_MODULE) {
       const want = WASI_FUNCTION_SIGNATURES.get(entry.name);
       assert.ok(want !== undefined, `${where} is not a WASI preview 1 function`);
@@ -125,6 +143,20 @@ function expectImports(guest: ExampleGuest, imports: string[]): void {
     // Plain WASI: runs on any WASI runtime, so nothing from nx.
     assert.deepEqual([...modules], [WASI_MODULE]);
     assert.ok(imports.includes(`${WASI_MODULE}.fd_write`));
+    return;
+  }
+  if (REACTIVE_EXAMPLES.includes(guest.name)) {
+    // Their interface is stdout lines; everything else comes from nx.
+    assert.deepEqual(
+      imports.filter((where) => !where.startsWith(`${NX_MODULE}.`)),
+      [`${WASI_MODULE}.fd_write`],
+    );
+    const uses =
+      guest.name === "chat"
+        ? ["msg_subscribe", "msg_publish", "crdt_rga_insert"]
+        : ["tick_every", "msg_publish", "crdt_gcounter_inc"];
+    for (const name of uses)
+      assert.ok(imports.includes(`${NX_MODULE}.${name}`), `${guest.name} imports nx.${name}`);
     return;
   }
   assert.deepEqual([...modules], [NX_MODULE], `${guest.name} imports ${imports.join(", ")}`);
