@@ -258,6 +258,7 @@ export class SyncEngine<Op> {
         return [];
       case "Ping": // keepalive belongs to the connection, which never hands these up
       case "Pong":
+      case "Publish": // module messages, not state: the PeerManager hands them to the node's modules
       case "Error":
         return [];
     }
