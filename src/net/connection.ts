@@ -1,14 +1,15 @@
 import type { NodeId } from "../identity/node-id.ts";
 import type { SessionMessage, VersionVector } from "./messages.ts";
 import type { NetError } from "./net-error.ts";
+import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
 
 /**
  * An authenticated, framed, message-level duplex with one peer, handed out only after the
  * handshake succeeded (protocol version, format, NodeId and allowlist all checked).
  *
- * Receive by async iteration (one consumer): it yields PushOps, PushOpsAck, PullSince and Error
- * messages in arrival order and ends when the connection closes, after every message that arrived
+ * Receive by async iteration (one consumer): it yields PushOps, PushOpsAck, PushState, PullSince,
+ * Publish and Error messages in arrival order and ends when the connection closes, after every message that arrived
  * was yielded. Breaking out of the loop closes the connection. Ping and Pong are the connection's
  * own keepalive and are never yielded. Inbound messages are bounded (`maxQueuedMessages`): a
  * consumer that falls behind pauses reading from the peer, and a peer that stops reading is dropped
@@ -35,6 +36,8 @@ export interface Connection<Op> extends AsyncIterable<SessionMessage<Op>> {
   readonly format: WireFormat;
   /** The version vector the peer announced in its Hello or HelloAck. */
   readonly remoteVersionVector: VersionVector;
+  /** The optional messages the peer announced it reads (empty for a build older than features). */
+  readonly remoteFeatures: readonly WireFeature[];
   /**
    * Sends one message. Resolves when the transport can take more (await it to respect
    * backpressure). Rejects with a NetError: NET_CONNECTION_CLOSED after close, NET_FRAME_TOO_LARGE

@@ -5,6 +5,7 @@ import { type ConnectionLimits, HANDSHAKE_MESSAGE_SIZE_MAX_BYTES } from "./conne
 import { type Frame, frameLength } from "./frame.ts";
 import type { FrameLink } from "./frame-link.ts";
 import {
+  type AcceptedHelloAck,
   answerHello,
   answerHelloReply,
   createHello,
@@ -16,8 +17,13 @@ import type { MessageCodec } from "./message-codec.ts";
 import type { ErrorMessage, Message, SessionMessage, VersionVector } from "./messages.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { NetTimers } from "./net-timers.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import type { WireTraffic } from "./transport.ts";
+import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
+
+/** A peer's refused Publish messages are logged at most once per this interval, with a count. */
+export const PUBLISH_REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface EstablishOptions<Op> {
   readonly link: FrameLink;
@@ -65,6 +71,8 @@ class FramedConnection<Op> implements Connection<Op> {
   #remoteNodeId: NodeId | undefined;
   #format: WireFormat = "msgpack";
   #remoteVersionVector: VersionVector = new Map();
+  #remoteFeatures: readonly WireFeature[] = [];
+  #publishRefusals: RefusalLog | undefined;
   #handshakeSettled = false;
   #resolveHandshake: (connection: Connection<Op>) => void = () => {};
   #rejectHandshake: (error: NetError) => void = () => {};
@@ -126,6 +134,10 @@ class FramedConnection<Op> implements Connection<Op> {
     return this.#remoteVersionVector;
   }
 
+  get remoteFeatures(): readonly WireFeature[] {
+    return this.#remoteFeatures;
+  }
+
   handshake(): Promise<Connection<Op>> {
     const promise = new Promise<Connection<Op>>((resolve, reject) => {
       this.#resolveHandshake = resolve;
@@ -179,7 +191,9 @@ class FramedConnection<Op> implements Connection<Op> {
     try {
       message = this.#codec.decode(frame.body, frame.format);
     } catch (error) {
-      this.#violation(asNetError(error, "NET_MESSAGE_MALFORMED", "cannot decode message"), frame.format);
+      const netError = asNetError(error, "NET_MESSAGE_MALFORMED", "cannot decode message");
+      if (netError.code === "NET_PUBLISH_REFUSED" && this.#state === "open") this.#refusePublish(netError);
+      else this.#violation(netError, frame.format);
       return;
     }
     this.#traffic?.frame("received", message.type, frameLength(frame.body.byteLength));
@@ -212,6 +226,22 @@ class FramedConnection<Op> implements Connection<Op> {
     }
   }
 
+  /** A Publish that breaks the message rules costs only itself: messages are at-most-once anyway. */
+  #refusePublish(error: NetError): void {
+    this.#traffic?.refused?.("Publish");
+    this.#publishRefusals ??= new RefusalLog(
+      this.#logger,
+      () => this.#timers.now(),
+      PUBLISH_REFUSAL_LOG_INTERVAL_MS,
+    );
+    this.#publishRefusals.report(
+      this.remoteNodeId,
+      error.code,
+      `dropped a Publish from peer ${this.remoteNodeId}: ${error.message} (the peer's module published what this node refuses; the connection stays open)`,
+      { peer: this.remoteNodeId, code: error.code },
+    );
+  }
+
   #onHandshakeMessage(message: Message<Op>, format: WireFormat): void {
     if (this.#role === "listener") {
       if (message.type !== "Hello") {
@@ -235,7 +265,7 @@ class FramedConnection<Op> implements Connection<Op> {
         this.#failHandshake(verdict.error, { reply: verdict.reply, format });
         return;
       }
-      this.#open(verdict.value.remoteNodeId, verdict.value.format, verdict.value.remoteVersionVector);
+      this.#open(verdict.value);
       this.#sendFrame(verdict.value.ack, verdict.value.format).catch(() => {});
       return;
     }
@@ -248,7 +278,7 @@ class FramedConnection<Op> implements Connection<Op> {
       );
       return;
     }
-    this.#open(verdict.value.remoteNodeId, verdict.value.format, verdict.value.remoteVersionVector);
+    this.#open(verdict.value);
   }
 
   #onInvalidStream(error: NetError): void {
@@ -310,10 +340,12 @@ class FramedConnection<Op> implements Connection<Op> {
 
   // ---- state changes ----
 
-  #open(remoteNodeId: NodeId, format: WireFormat, remoteVersionVector: VersionVector): void {
+  #open(accepted: AcceptedHelloAck): void {
+    const { remoteNodeId, format } = accepted;
     this.#remoteNodeId = remoteNodeId;
     this.#format = format;
-    this.#remoteVersionVector = remoteVersionVector;
+    this.#remoteVersionVector = accepted.remoteVersionVector;
+    this.#remoteFeatures = accepted.remoteFeatures;
     this.#state = "open";
     this.#handshakeSettled = true;
     if (this.#role === "listener")

@@ -9,6 +9,7 @@ import {
   type VersionVector,
 } from "./messages.ts";
 import { NetError, wireCodeFor } from "./net-error.ts";
+import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
 
 /**
@@ -23,6 +24,8 @@ export interface HandshakePolicy {
   readonly preferredFormat: WireFormat;
   /** When set, only these NodeIds may connect (either direction); others get `not_authorized`. */
   readonly allowedPeers: ReadonlySet<NodeId> | undefined;
+  /** Optional messages this node reads, announced in its Hello or HelloAck. */
+  readonly features: readonly WireFeature[];
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -30,10 +33,7 @@ export type HandshakeVerdict<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: NetError; readonly reply: ErrorMessage };
 
-export interface AcceptedHello {
-  readonly remoteNodeId: NodeId;
-  readonly format: WireFormat;
-  readonly remoteVersionVector: VersionVector;
+export interface AcceptedHello extends AcceptedHelloAck {
   readonly ack: HelloAckMessage;
 }
 
@@ -41,6 +41,7 @@ export interface AcceptedHelloAck {
   readonly remoteNodeId: NodeId;
   readonly format: WireFormat;
   readonly remoteVersionVector: VersionVector;
+  readonly remoteFeatures: readonly WireFeature[];
 }
 
 export function createHello(policy: HandshakePolicy, versionVector: VersionVector): HelloMessage {
@@ -51,6 +52,7 @@ export function createHello(policy: HandshakePolicy, versionVector: VersionVecto
     formats: policy.formats,
     preferredFormat: policy.preferredFormat,
     versionVector,
+    features: policy.features,
   };
 }
 
@@ -94,10 +96,17 @@ export function answerHello(
     chosenFormat: format,
     nodeId: policy.localNodeId,
     versionVector,
+    features: policy.features,
   };
   return {
     ok: true,
-    value: { remoteNodeId: hello.nodeId, format, remoteVersionVector: hello.versionVector, ack },
+    value: {
+      remoteNodeId: hello.nodeId,
+      format,
+      remoteVersionVector: hello.versionVector,
+      remoteFeatures: hello.features,
+      ack,
+    },
   };
 }
 
@@ -133,6 +142,7 @@ export function answerHelloReply<Op>(
       remoteNodeId: reply.nodeId,
       format: reply.chosenFormat,
       remoteVersionVector: reply.versionVector,
+      remoteFeatures: reply.features,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES, TOPIC_MAX_BYTES } from "../events/topic.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { jsonPayloadCodec } from "./json-payload-codec.ts";
 import {
@@ -15,6 +16,7 @@ import { msgpackArrayLengthAt } from "./msgpack-peek.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { OpCodec } from "./op-codec.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
+import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits, type WireFeature } from "./wire-features.ts";
 import { isWireFormat, type WireFormat } from "./wire-format.ts";
 import { describeWireType, isPlainObject, type WireValue } from "./wire-value.ts";
 
@@ -22,7 +24,8 @@ import { describeWireType, isPlainObject, type WireValue } from "./wire-value.ts
  * Messages ⇄ frame bodies, in either format. Decoding is strict: every field is type-checked,
  * unknown and missing fields are refused, and every failure is a NetError — NET_MESSAGE_MALFORMED,
  * or NET_PROTOCOL_MISMATCH for a Hello of another protocol version (checked before the rest of the
- * Hello, whose shape may differ in that version).
+ * Hello, whose shape may differ in that version), or NET_PUBLISH_REFUSED for a well-formed Publish
+ * whose topic or payload breaks the message rules (the connection drops just that message).
  *
  * @example
  * const codec = createMessageCodec(crdtOpCodec);
@@ -72,14 +75,14 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
         protocolVersion: message.protocolVersion,
         formats: [...message.formats],
         preferredFormat: message.preferredFormat,
-        versionVector: versionVectorToWire(message.versionVector),
+        versionVector: versionVectorToWire(message.versionVector, message.features),
       };
     case "HelloAck":
       return {
         type: message.type,
         chosenFormat: message.chosenFormat,
         nodeId: message.nodeId,
-        versionVector: versionVectorToWire(message.versionVector),
+        versionVector: versionVectorToWire(message.versionVector, message.features),
       };
     case "PushOps":
       return {
@@ -105,6 +108,8 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
     case "Ping":
     case "Pong":
       return { type: message.type, nonce: message.nonce };
+    case "Publish":
+      return { type: message.type, topic: message.topic, payload: message.payload };
     case "Error":
       return {
         type: message.type,
@@ -115,9 +120,14 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
   }
 }
 
-function versionVectorToWire(vector: VersionVector): Record<string, number> {
+/** A handshake's vector carries the sender's features too, last, under FEATURES_VECTOR_KEY (none: no entry). */
+function versionVectorToWire(
+  vector: VersionVector,
+  features: readonly WireFeature[] = [],
+): Record<string, number> {
   const wire: Record<string, number> = {};
-  for (const [nodeId, sequence] of vector) wire[nodeId] = sequence;
+  for (const [nodeId, sequence] of vector) if (nodeId !== FEATURES_VECTOR_KEY) wire[nodeId] = sequence;
+  if (features.length > 0) wire[FEATURES_VECTOR_KEY] = featureBits(features);
   return wire;
 }
 
@@ -133,6 +143,7 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   PullSince: ["type", "versionVector", "limit"],
   Ping: ["type", "nonce"],
   Pong: ["type", "nonce"],
+  Publish: ["type", "topic", "payload"],
   Error: ["type", "code", "message", "retryable"],
 };
 
@@ -163,7 +174,7 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
         protocolVersion: PROTOCOL_VERSION,
         formats,
         preferredFormat,
-        versionVector: fields.versionVector("versionVector"),
+        ...fields.handshakeVector("versionVector"),
       };
     }
     case "HelloAck":
@@ -171,7 +182,7 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
         type: messageType,
         chosenFormat: fields.format("chosenFormat"),
         nodeId: fields.nodeId("nodeId"),
-        versionVector: fields.versionVector("versionVector"),
+        ...fields.handshakeVector("versionVector"),
       };
     case "PushOps":
       return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec, format) };
@@ -192,6 +203,8 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
     case "Ping":
     case "Pong":
       return { type: messageType, nonce: fields.count("nonce") };
+    case "Publish":
+      return { type: messageType, ...fields.publication() };
     case "Error":
       return {
         type: messageType,
@@ -314,6 +327,35 @@ class FieldReader {
       vector.set(origin, sequence);
     }
     return vector;
+  }
+
+  /** A Hello/HelloAck vector: the version vector, and the features announced in it. */
+  handshakeVector(key: string): { versionVector: VersionVector; features: WireFeature[] } {
+    const vector = this.versionVector(key) as Map<NodeId, number>;
+    const bits = vector.get(FEATURES_VECTOR_KEY);
+    vector.delete(FEATURES_VECTOR_KEY);
+    return { versionVector: vector, features: bits === undefined ? [] : featuresOfBits(bits) };
+  }
+
+  /** The topic and payload of a Publish; a well-formed one that breaks the message rules is NET_PUBLISH_REFUSED. */
+  publication(): { topic: string; payload: Uint8Array } {
+    const payload = this.#value.payload;
+    if (!(payload instanceof Uint8Array)) throw this.#wrong("payload", "bytes", payload);
+    const topic = this.#value.topic;
+    if (typeof topic !== "string") throw this.#wrong("topic", "a string", topic);
+    if (!isValidTopic(topic)) {
+      throw new NetError(
+        "NET_PUBLISH_REFUSED",
+        `topic ${JSON.stringify(topic.slice(0, 64))}${topic.length > 64 ? "…" : ""} is not a valid topic (1 to ${TOPIC_MAX_BYTES} ASCII letters, digits and _ - . : /)`,
+      );
+    }
+    if (payload.byteLength > MESSAGE_PAYLOAD_MAX_BYTES) {
+      throw new NetError(
+        "NET_PUBLISH_REFUSED",
+        `payload of ${payload.byteLength} bytes on topic ${topic} exceeds MESSAGE_PAYLOAD_MAX_BYTES (${MESSAGE_PAYLOAD_MAX_BYTES} bytes)`,
+      );
+    }
+    return { topic, payload };
   }
 
   stateObjects(key: string): { key: string; state: Uint8Array }[] {

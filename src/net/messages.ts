@@ -1,11 +1,15 @@
 import type { NodeId } from "../identity/node-id.ts";
+import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
 
 /**
  * The wire protocol version this build speaks. Any change to a frame, a tag or a message (a field
  * added, removed or retyped) bumps it; peers with different versions refuse each other at the
  * Hello with a `protocol_mismatch` Error. Version 2 was the Rust seed's wire (bincode/JSON); this
- * MessagePack/JSON wire is version 3. See docs/design/wire-protocol.md.
+ * MessagePack/JSON wire is version 3. The one exception: a message of an optional feature
+ * (`WireFeature`, announced in the handshake where version 3 decoders ignore it) is added without a
+ * bump, because it is sent only to peers that announced that they read it. See
+ * docs/design/wire-protocol.md.
  */
 export const PROTOCOL_VERSION = 3;
 
@@ -54,6 +58,8 @@ export interface HelloMessage {
   /** One of `formats`. */
   readonly preferredFormat: WireFormat;
   readonly versionVector: VersionVector;
+  /** Optional messages the dialer reads (empty from a build older than features). */
+  readonly features: readonly WireFeature[];
 }
 
 /** Listener → dialer: the handshake succeeded; both sides send in `chosenFormat` from now on. */
@@ -62,6 +68,8 @@ export interface HelloAckMessage {
   readonly chosenFormat: WireFormat;
   readonly nodeId: NodeId;
   readonly versionVector: VersionVector;
+  /** Optional messages the listener reads (empty from a build older than features). */
+  readonly features: readonly WireFeature[];
 }
 
 /** A batch of ops, either direction. `batchId` is chosen by the sender and echoed in the ack. */
@@ -109,6 +117,18 @@ export interface PongMessage {
   readonly nonce: number;
 }
 
+/**
+ * A module message (`msg_publish`), sent only to peers that announced the `pubsub` feature.
+ * At-most-once: never acknowledged nor retransmitted. `topic` passes `isValidTopic` and `payload`
+ * holds at most MESSAGE_PAYLOAD_MAX_BYTES (src/events/topic.ts); a receiver drops one that does not
+ * (NET_PUBLISH_REFUSED) and keeps the connection.
+ */
+export interface PublishMessage {
+  readonly type: "Publish";
+  readonly topic: string;
+  readonly payload: Uint8Array;
+}
+
 /** A typed refusal or failure report; the sender usually closes the connection right after it. */
 export interface ErrorMessage {
   readonly type: "Error";
@@ -126,6 +146,7 @@ export type Message<Op> =
   | PullSinceMessage
   | PingMessage
   | PongMessage
+  | PublishMessage
   | ErrorMessage;
 
 export type MessageType = Message<unknown>["type"];

@@ -16,6 +16,11 @@ export type NetErrorCode =
   | "NET_UNKNOWN_FORMAT"
   /** A payload does not decode, or a decoded message breaks the schema. */
   | "NET_MESSAGE_MALFORMED"
+  /**
+   * A well-formed Publish with an invalid topic or a payload over MESSAGE_PAYLOAD_MAX_BYTES: that
+   * message is dropped (and counted), the connection stays open.
+   */
+  | "NET_PUBLISH_REFUSED"
   /** A message or op could not be encoded (a bug in the caller or the op codec). */
   | "NET_ENCODE_FAILED"
   /** The peer speaks another protocol version (or no common format). */

@@ -6,6 +6,7 @@ import type { HandshakePolicy } from "./handshake.ts";
 import type { MessageCodec } from "./message-codec.ts";
 import type { VersionVector } from "./messages.ts";
 import type { NetTimers } from "./net-timers.ts";
+import { WIRE_FEATURES, type WireFeature } from "./wire-features.ts";
 import { WIRE_FORMATS, type WireFormat } from "./wire-format.ts";
 
 /**
@@ -66,12 +67,16 @@ export interface TransportOptions<Op> {
   readonly timers?: NetTimers;
   /** Told of every frame sent or received on an established or handshaking connection. */
   readonly traffic?: WireTraffic;
+  /** Optional messages this node announces that it reads; default every one this build speaks. */
+  readonly features?: readonly WireFeature[];
 }
 
 /** Counts what crosses the wire (the node's `numax_wire_bytes_total`). */
 export interface WireTraffic {
   /** One frame: its message type (`PushOps`, `Ping` ...) and its whole length with the header. */
   frame(direction: "sent" | "received", messageType: string, bytes: number): void;
+  /** A received message dropped without ending the connection (a Publish refused: NET_PUBLISH_REFUSED). */
+  refused?(messageType: string): void;
 }
 
 /** The handshake policy a transport's options describe; throws RangeError on inconsistent formats. */
@@ -85,5 +90,5 @@ export function handshakePolicyFrom<Op>(localNodeId: NodeId, options: TransportO
     throw new RangeError(`preferredFormat ${preferredFormat} is not one of formats [${formats.join(", ")}]`);
   }
   const allowedPeers = options.allowedPeers === undefined ? undefined : new Set(options.allowedPeers);
-  return { localNodeId, formats, preferredFormat, allowedPeers };
+  return { localNodeId, formats, preferredFormat, allowedPeers, features: options.features ?? WIRE_FEATURES };
 }

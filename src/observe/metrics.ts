@@ -46,6 +46,15 @@ export interface NodeMetrics {
   readonly broadcastOps: Counter;
   /** Frame bytes (header included) sent to and received from peers, by direction and message type. */
   readonly wireBytes: LabeledCounter<{ direction: "sent" | "received"; message: string }>;
+  /** Module messages (`Publish`) sent to peers, one per peer. */
+  readonly messagesPublished: Counter;
+  /** Module messages (`Publish`) received from peers and handed to the node's modules. */
+  readonly messagesReceived: Counter;
+  /**
+   * Module messages dropped by sync: `backlog` (not sent: the peer's connection was backed up),
+   * `invalid` (received with an invalid topic or an oversized payload).
+   */
+  readonly messagesDropped: LabeledCounter<{ reason: "backlog" | "invalid" }>;
   /** Round trip of the latest sync exchange with any peer, in seconds. */
   readonly lastSyncLatencySeconds: Gauge;
   /** From an op's creation on its origin node to its application here, in seconds. */
@@ -176,6 +185,19 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       "numax_wire_bytes_total",
       "Frame bytes (header included) sent to and received from peers, by direction and message type.",
       ["direction", "message"],
+    ),
+    messagesPublished: counter(
+      "numax_messages_published_total",
+      "Module messages (Publish) sent to peers, one per peer.",
+    ),
+    messagesReceived: counter(
+      "numax_messages_received_total",
+      "Module messages (Publish) received from peers.",
+    ),
+    messagesDropped: labeledCounter(
+      "numax_messages_dropped_total",
+      "Module messages dropped by sync, by reason (backlog, invalid).",
+      ["reason"],
     ),
     lastSyncLatencySeconds: gauge(
       "numax_last_sync_latency_seconds",

@@ -1,12 +1,13 @@
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
-import type { PushOpsMessage, VersionVector } from "../net/messages.ts";
+import type { PublishMessage, PushOpsMessage, VersionVector } from "../net/messages.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
+import type { ChangedObject } from "./sync-events.ts";
 
 /**
  * Remote ops applied in one turn of the event loop: a PushOps (up to PUSH_OPS_OPS_MAX ops) is
@@ -14,6 +15,14 @@ import type { Outgoing, SyncEngine } from "./sync-engine.ts";
  * within a few milliseconds even on a loaded machine.
  */
 export const APPLY_SLICE_OPS = 128;
+
+/**
+ * Publish bytes (topic and payload) handed to one peer's connection and not yet taken by its
+ * socket, past which more Publish messages for that peer are dropped (and counted) instead of
+ * queued: messages are at-most-once, and a peer that reads slowly must not grow this node's
+ * memory. 1 MiB is 16 messages of the largest payload, or thousands of small ones.
+ */
+export const PUBLISH_BACKLOG_BYTES_MAX = 1024 * 1024;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -32,11 +41,24 @@ export interface PeerManagerOptions<Op> {
   logger: Logger;
   random01: () => number;
   nowMs: () => number;
-  /** Connection events, for metrics. */
+  /** Connection events, for metrics and the node's modules. */
   onPeerEvent?: (event: "connected" | "disconnected", nodeId: NodeId) => void;
+  /** Once per PushOps from `peer`, after all its ops were applied: those that were new here (never empty). */
+  onRemoteOps?: (peer: NodeId, fresh: readonly Op[]) => void;
+  /** After a PushState part from `peer` was merged: the objects it changed here (never empty). */
+  onSnapshotApplied?: (peer: NodeId, changed: readonly ChangedObject[]) => void;
+  /** A Publish from `peer`, in the order the peer sent them. */
+  onPublish?: (peer: NodeId, topic: string, payload: Uint8Array) => void;
   onSendError?: (error: unknown) => void;
   /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
   storeRoom?: () => Promise<void> | undefined;
+}
+
+/** What `publish` did: how many peers the message went to, and how many it was dropped for. */
+export interface PublishOutcome {
+  readonly sent: number;
+  /** Peers that announced `pubsub` but whose connection holds PUBLISH_BACKLOG_BYTES_MAX already. */
+  readonly dropped: number;
 }
 
 export interface PeerInfo {
@@ -83,6 +105,8 @@ interface DialTarget {
 export class PeerManager<Op> {
   readonly #options: PeerManagerOptions<Op>;
   readonly #connections = new Map<NodeId, Connection<Op>>();
+  /** Per connection, Publish bytes handed to it that its socket has not taken yet. */
+  readonly #publishBacklog = new WeakMap<Connection<Op>, number>();
   readonly #targets: DialTarget[];
   #listener: Listener | undefined;
   #ticker: NodeJS.Timeout | undefined;
@@ -149,6 +173,40 @@ export class PeerManager<Op> {
       this.#flushScheduled = false;
       this.#send(this.#options.engine.flush());
     });
+  }
+
+  /**
+   * Sends one Publish to every connected peer that announced the `pubsub` feature, except those
+   * whose connection is backed up past PUBLISH_BACKLOG_BYTES_MAX (dropped there: at-most-once).
+   * Messages to one peer leave in the order of the calls.
+   */
+  publish(topic: string, payload: Uint8Array): PublishOutcome {
+    const message: PublishMessage = { type: "Publish", topic, payload };
+    const bytes = topic.length + payload.byteLength;
+    let sent = 0;
+    let dropped = 0;
+    for (const [peer, connection] of this.#connections) {
+      if (!connection.remoteFeatures.includes("pubsub")) continue;
+      const backlog = this.#publishBacklog.get(connection) ?? 0;
+      if (backlog + bytes > PUBLISH_BACKLOG_BYTES_MAX) {
+        dropped++;
+        continue;
+      }
+      this.#publishBacklog.set(connection, backlog + bytes);
+      sent++;
+      connection
+        .send(message)
+        .catch((error: unknown) => {
+          this.#options.onSendError?.(error);
+          this.#options.logger.debug("send failed", {
+            nodeId: peer,
+            type: message.type,
+            error: describeError(error),
+          });
+        })
+        .finally(() => this.#publishBacklog.set(connection, this.#publishBacklog.get(connection)! - bytes));
+    }
+    return { sent, dropped };
   }
 
   /** Sends what is queued, stops dialing and accepting, and closes every connection. */
@@ -310,8 +368,21 @@ export class PeerManager<Op> {
         // One slice per turn of the event loop: queued messages would otherwise be handled back
         // to back in microtasks, and a flooding peer would starve timers, other peers and the
         // observability endpoint. The connection stops reading while its queue is full.
-        if (message.type === "PushOps") await this.#applyInSlices(peer, message);
-        else this.#send(engine.receive(peer, message, this.#options.nowMs()));
+        switch (message.type) {
+          case "PushOps":
+            await this.#applyInSlices(peer, message);
+            break;
+          case "PushState": {
+            const changed = engine.applySnapshotPart(peer, message);
+            if (changed.length > 0) this.#options.onSnapshotApplied?.(peer, changed);
+            break;
+          }
+          case "Publish":
+            this.#options.onPublish?.(peer, message.topic, message.payload);
+            break;
+          default:
+            this.#send(engine.receive(peer, message, this.#options.nowMs()));
+        }
         await nextTurn();
       }
     } catch (error) {
@@ -329,17 +400,19 @@ export class PeerManager<Op> {
 
   async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
     const { engine, storeRoom } = this.#options;
-    let applied = 0;
+    // The new ops of the whole message, so the node's modules get one event per key for it.
+    const fresh: Op[] = [];
     let start = 0;
     do {
       if (start > 0) await nextTurn();
       await storeRoom?.();
       const slice = engine.applyPushed(peer, message.ops.slice(start, start + APPLY_SLICE_OPS));
-      applied += slice.applied;
+      for (const op of slice.fresh) fresh.push(op);
       this.#send(slice.out);
       start += APPLY_SLICE_OPS;
     } while (start < message.ops.length);
-    this.#send(engine.pushedDone(peer, message, applied, this.#options.nowMs()));
+    this.#send(engine.pushedDone(peer, message, fresh.length, this.#options.nowMs()));
+    if (fresh.length > 0) this.#options.onRemoteOps?.(peer, fresh);
   }
 
   #send(outgoing: readonly Outgoing<Op>[]): void {

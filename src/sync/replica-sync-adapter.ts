@@ -56,7 +56,7 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
           cause: error,
         });
       }
-      state.applySnapshot({ vector: part.final ? part.versionVector : EMPTY_VECTOR, objects });
+      return state.applySnapshot({ vector: part.final ? part.versionVector : EMPTY_VECTOR, objects });
     },
   };
 }

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
 import type { VersionVector } from "../net/messages.ts";
 import { type Outgoing, SyncEngine, type SyncReplica, vectorCovers } from "./sync-engine.ts";
+import type { ChangedObject } from "./sync-events.ts";
 
 /** The smallest replica with the sync contract: a set of (origin, seq) ops and its version vector. */
 interface TestOp {
@@ -54,7 +55,9 @@ class LogReplica implements SyncReplica<TestOp> {
     return [];
   }
 
-  applySnapshotPart(): void {}
+  applySnapshotPart(): readonly ChangedObject[] {
+    return [];
+  }
 
   applyRemote(ops: readonly TestOp[]): TestOp[] {
     const fresh: TestOp[] = [];
@@ -253,7 +256,7 @@ describe("SyncEngine", () => {
     let applied = 0;
     for (let start = 0; start < ops.length; start += 4) {
       const slice = engines[0].applyPushed(b.nodeId, ops.slice(start, start + 4));
-      applied += slice.applied;
+      applied += slice.fresh.length;
       assert.ok(
         slice.out.every((o) => o.peer === c.nodeId && o.message.type === "PushOps"),
         "relays only",

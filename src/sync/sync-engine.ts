@@ -6,6 +6,7 @@ import {
   type SessionMessage,
   type VersionVector,
 } from "../net/messages.ts";
+import type { ChangedObject } from "./sync-events.ts";
 
 /**
  * What the engine needs from the node's replicated state. `applyRemote` de-duplicates by OpId
@@ -24,8 +25,11 @@ export interface SyncReplica<Op> {
   needsSnapshot(vector: VersionVector): boolean;
   /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
   snapshotParts(): PushStateMessage[];
-  /** Merges a PushState part (a state join); a final part also advances the version vector. */
-  applySnapshotPart(part: PushStateMessage): void;
+  /**
+   * Merges a PushState part (a state join); a final part also advances the version vector.
+   * Returns the objects it changed here.
+   */
+  applySnapshotPart(part: PushStateMessage): readonly ChangedObject[];
 }
 
 export interface SyncEngineOptions {
@@ -230,8 +234,8 @@ export class SyncEngine<Op> {
     if (session === undefined) return [];
     switch (message.type) {
       case "PushOps": {
-        const { applied, out } = this.applyPushed(peer, message.ops);
-        out.push(...this.pushedDone(peer, message, applied, nowMs));
+        const { fresh, out } = this.applyPushed(peer, message.ops);
+        out.push(...this.pushedDone(peer, message, fresh.length, nowMs));
         return out;
       }
       case "PushOpsAck": {
@@ -253,29 +257,38 @@ export class SyncEngine<Op> {
         return out;
       }
       case "PushState":
-        this.#replica.applySnapshotPart(message);
-        if (message.final) this.stats.snapshotsApplied++;
+        this.applySnapshotPart(peer, message);
         return [];
       case "Ping": // keepalive belongs to the connection, which never hands these up
       case "Pong":
+      case "Publish": // module messages, not state: the PeerManager hands them to the node's modules
       case "Error":
         return [];
     }
   }
 
+  /** Merges a PushState part from `peer` (what `receive` does with one); returns the objects it changed here. */
+  applySnapshotPart(peer: NodeId, part: PushStateMessage): readonly ChangedObject[] {
+    if (!this.#sessions.has(peer)) return [];
+    const changed = this.#replica.applySnapshotPart(part);
+    if (part.final) this.stats.snapshotsApplied++;
+    return changed;
+  }
+
   /**
    * Applies ops of a PushOps from `peer` (all of them, or one slice: the I/O layer may apply a
    * large batch in slices, yielding between them) and relays the new ones to every other peer.
-   * Once every slice is applied, `pushedDone` acknowledges the batch.
+   * Returns the ops that were new here. Once every slice is applied, `pushedDone` acknowledges
+   * the batch.
    */
-  applyPushed(peer: NodeId, ops: readonly Op[]): { applied: number; out: Outgoing<Op>[] } {
+  applyPushed(peer: NodeId, ops: readonly Op[]): { fresh: readonly Op[]; out: Outgoing<Op>[] } {
     const session = this.#sessions.get(peer);
-    if (session === undefined) return { applied: 0, out: [] };
+    if (session === undefined) return { fresh: [], out: [] };
     this.stats.remoteOpsReceived += ops.length;
     const fresh = this.#replica.applyRemote(ops);
     this.stats.remoteOpsApplied += fresh.length;
     const out: Outgoing<Op>[] = [];
-    if (fresh.length === 0) return { applied: 0, out };
+    if (fresh.length === 0) return { fresh, out };
     // Relay at once: the incoming batch already gives the batching, and waiting for a tick would add latency per hop.
     for (const other of this.#sessions.values()) {
       if (other === session) continue;
@@ -288,7 +301,7 @@ export class SyncEngine<Op> {
       this.#enqueue(other, relayed);
       out.push(...this.#drain(other));
     }
-    return { applied: fresh.length, out };
+    return { fresh, out };
   }
 
   /** Every op of `message` went through `applyPushed`, `applied` of them new: acknowledges it. */

@@ -17,6 +17,7 @@ import { PeerManager } from "./peer-manager.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
 import { replicaForSync } from "./replica-sync-adapter.ts";
 import { SyncEngine } from "./sync-engine.ts";
+import { remoteChangesOf, type SyncEventSink } from "./sync-events.ts";
 
 /** How often the engine is ticked: batches waiting for an ack window, due anti-entropy rounds. */
 export const SYNC_TICK_INTERVAL_MS = 20;
@@ -46,7 +47,9 @@ export class SyncService {
   readonly #logger: Logger;
   /** The NodeId comes from a certificate, so it outlives the datastore (see `recoverOwnHistory`). */
   readonly #identityOutlivesStore: boolean;
+  readonly #metrics: NodeMetrics | undefined;
   #ownHistoryReported = false;
+  #sink: SyncEventSink | undefined;
 
   private constructor(
     engine: SyncEngine<Op>,
@@ -54,12 +57,14 @@ export class SyncService {
     replica: ReplicatedState,
     logger: Logger,
     identityOutlivesStore: boolean,
+    metrics: NodeMetrics | undefined,
   ) {
     this.engine = engine;
     this.peers = peers;
     this.#replica = replica;
     this.#logger = logger;
     this.#identityOutlivesStore = identityOutlivesStore;
+    this.#metrics = metrics;
   }
 
   static async start(options: SyncServiceOptions): Promise<SyncService> {
@@ -108,16 +113,24 @@ export class SyncService {
       nowMs: Date.now,
       onPeerEvent: (event, nodeId) => {
         if (event === "connected") service.#checkOwnHistory(nodeId);
+        service.#sink?.peer(event, nodeId);
         if (metrics === undefined) return;
         if (event === "connected") metrics.peerConnects.inc();
         else metrics.peerDisconnects.inc();
         metrics.peersConnected.set(peers.connectedPeers().length);
       },
+      onRemoteOps: (_peer, fresh) => service.#sink?.remoteChanges(remoteChangesOf(fresh)),
+      onSnapshotApplied: (peer, changed) =>
+        service.#sink?.remoteChanges(changed.map((object) => ({ ...object, origin: peer }))),
+      onPublish: (peer, topic, payload) => {
+        metrics?.messagesReceived.inc();
+        service.#sink?.message(peer, topic, payload);
+      },
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
     });
-    const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined);
+    const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined, metrics);
     // A local op reaches peers only once it is durable here: were it sent first and lost in a
     // crash, this node would reuse its sequence number and peers would drop the new op as a duplicate.
     let undurable: Op[] = [];
@@ -172,6 +185,31 @@ export class SyncService {
       tls: options.tls !== undefined,
     });
     return service;
+  }
+
+  /**
+   * Where the node's reactive modules learn what sync does: keys peers changed, peers connecting
+   * and disconnecting, module messages from peers (see SyncEventSink). One sink; a later call
+   * replaces it.
+   */
+  setEventSink(sink: SyncEventSink): void {
+    this.#sink = sink;
+  }
+
+  /**
+   * Sends one `Publish` to every connected peer that announced the `pubsub` feature and returns
+   * how many. At-most-once: a peer that is not connected, or whose connection is backed up past
+   * PUBLISH_BACKLOG_BYTES_MAX, does not get it (dropped and counted). The caller has validated
+   * `topic` and `payload` (src/events/topic.ts); the node's own modules are the caller's to deliver to.
+   *
+   * @example
+   * sync.publish("chat/general", new TextEncoder().encode("hi")); // 2 with two pub/sub peers
+   */
+  publish(topic: string, payload: Uint8Array): number {
+    const { sent, dropped } = this.peers.publish(topic, payload);
+    if (sent > 0) this.#metrics?.messagesPublished.inc(sent);
+    if (dropped > 0) this.#metrics?.messagesDropped.inc({ reason: "backlog" }, dropped);
+    return sent;
   }
 
   /**
@@ -285,6 +323,7 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
         : {
             frame: (direction: "sent" | "received", message: string, bytes: number) =>
               metrics.wireBytes.inc({ direction, message }, bytes),
+            refused: () => metrics.messagesDropped.inc({ reason: "invalid" }),
           },
     limits: {
       maxMessageSizeBytes: config.limits.maxMessageSizeBytes,

@@ -5,33 +5,52 @@ import type { NodeId } from "../../src/identity/node-id.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../../src/net/frame.ts";
 import { FrameDecoder } from "../../src/net/frame-decoder.ts";
 import { createMessageCodec } from "../../src/net/message-codec.ts";
-import { type Message, PROTOCOL_VERSION } from "../../src/net/messages.ts";
+import {
+  type HelloAckMessage,
+  type HelloMessage,
+  type Message,
+  PROTOCOL_VERSION,
+} from "../../src/net/messages.ts";
 import type { WireFormat } from "../../src/net/wire-format.ts";
 import { type TestOp, testOp, testOpCodec } from "./helpers/test-op.ts";
 
 /**
- * Golden bytes: one fixture per message and format (test/net/fixtures/<type>.<format>.bin, whole
- * frames). A change to the wire format makes this test fail, so it can only be deliberate: bump
- * PROTOCOL_VERSION, then regenerate with `NX_WRITE_GOLDEN=1 node --test test/net/golden-bytes.test.ts`
- * and update docs/design/wire-protocol.md. PushOps carries the test op codec's ops: these fixtures
- * pin the envelope; the CRDT op encoding has fixtures of its own.
+ * Golden bytes: one fixture per message and format (test/net/fixtures/<name>.<format>.bin, whole
+ * frames; the name is the message type, or a variant's name). A change to the wire format makes
+ * this test fail, so it can only be deliberate: bump PROTOCOL_VERSION (or, for a message of an
+ * optional feature, announce the feature), then regenerate with
+ * `NX_WRITE_GOLDEN=1 node --test test/net/golden-bytes.test.ts` and update
+ * docs/design/wire-protocol.md. PushOps carries the test op codec's ops: these fixtures pin the
+ * envelope; the CRDT op encoding has fixtures of its own. The `*-before-features` fixtures are the
+ * Hello and HelloAck of the builds before features (written by commit 1fa890d, never regenerated):
+ * a node without features must still send exactly those bytes, and this build must read them.
  */
 const NODE_A = "00112233445566778899aabbccddeeff" as NodeId;
 const NODE_B = "ffeeddccbbaa99887766554433221100" as NodeId;
 
+const HELLO: HelloMessage = {
+  type: "Hello",
+  nodeId: NODE_A,
+  protocolVersion: PROTOCOL_VERSION,
+  formats: ["msgpack", "json"],
+  preferredFormat: "msgpack",
+  versionVector: new Map([
+    [NODE_A, 42],
+    [NODE_B, 7],
+  ]),
+  features: ["pubsub"],
+};
+const HELLO_ACK: HelloAckMessage = {
+  type: "HelloAck",
+  chosenFormat: "msgpack",
+  nodeId: NODE_B,
+  versionVector: new Map([[NODE_B, 9]]),
+  features: ["pubsub"],
+};
+
 const GOLDEN: ReadonlyArray<Message<TestOp>> = [
-  {
-    type: "Hello",
-    nodeId: NODE_A,
-    protocolVersion: PROTOCOL_VERSION,
-    formats: ["msgpack", "json"],
-    preferredFormat: "msgpack",
-    versionVector: new Map([
-      [NODE_A, 42],
-      [NODE_B, 7],
-    ]),
-  },
-  { type: "HelloAck", chosenFormat: "msgpack", nodeId: NODE_B, versionVector: new Map([[NODE_B, 9]]) },
+  HELLO,
+  HELLO_ACK,
   { type: "PushOps", batchId: 17, ops: [testOp(1), testOp(300)] },
   { type: "PushOpsAck", batchId: 17, applied: 2 },
   {
@@ -43,23 +62,34 @@ const GOLDEN: ReadonlyArray<Message<TestOp>> = [
   { type: "PullSince", versionVector: new Map([[NODE_A, 40]]), limit: 1000 },
   { type: "Ping", nonce: 123456 },
   { type: "Pong", nonce: 123456 },
+  { type: "Publish", topic: "chat/room-1", payload: new Uint8Array([104, 105, 0, 255]) },
   { type: "Error", code: "protocol_mismatch", message: "peer speaks version 9", retryable: false },
 ];
 
+/** The same handshake from a build before features: what an older peer sends, and what it expects back. */
+const BEFORE_FEATURES: ReadonlyArray<[name: string, message: Message<TestOp>]> = [
+  ["Hello-before-features", { ...HELLO, features: [] }],
+  ["HelloAck-before-features", { ...HELLO_ACK, features: [] }],
+];
+
 const codec = createMessageCodec(testOpCodec);
-const fixture = (message: Message<TestOp>, format: WireFormat) =>
-  new URL(`./fixtures/${message.type}.${format}.bin`, import.meta.url);
+const fixture = (name: string, format: WireFormat) =>
+  new URL(`./fixtures/${name}.${format}.bin`, import.meta.url);
 
 describe("golden bytes", () => {
   for (const format of ["msgpack", "json"] as const) {
-    for (const message of GOLDEN) {
-      test(`${message.type} in ${format}`, () => {
+    for (const [name, message] of [
+      ...GOLDEN.map((m): [string, Message<TestOp>] => [m.type, m]),
+      ...BEFORE_FEATURES,
+    ]) {
+      test(`${name} in ${format}`, () => {
         const encoded = encodeFrame(
           { format, body: codec.encode(message, format) },
           DEFAULT_MAX_MESSAGE_SIZE_BYTES,
         );
-        if (process.env.NX_WRITE_GOLDEN === "1") writeFileSync(fixture(message, format), encoded);
-        const golden = new Uint8Array(readFileSync(fixture(message, format)));
+        if (process.env.NX_WRITE_GOLDEN === "1" && !name.endsWith("-before-features"))
+          writeFileSync(fixture(name, format), encoded);
+        const golden = new Uint8Array(readFileSync(fixture(name, format)));
         const frames = new FrameDecoder(DEFAULT_MAX_MESSAGE_SIZE_BYTES).push(golden);
         assert.equal(frames.length, 1);
         assert.equal(frames[0].format, format);

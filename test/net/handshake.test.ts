@@ -20,6 +20,7 @@ function policy(localNodeId: NodeId, overrides: Partial<HandshakePolicy> = {}): 
     formats: ["msgpack", "json"],
     preferredFormat: "msgpack",
     allowedPeers: undefined,
+    features: ["pubsub"],
     ...overrides,
   };
 }
@@ -56,7 +57,9 @@ describe("listener answering a Hello", () => {
       chosenFormat: "msgpack",
       nodeId: B,
       versionVector: new Map([[B, 5]]),
+      features: ["pubsub"],
     });
+    assert.deepEqual(verdict.value.remoteFeatures, ["pubsub"]);
   });
 
   test("refuses a Hello claiming another NodeId than the certificate proves", () => {
@@ -107,7 +110,13 @@ describe("dialer checking the reply", () => {
   });
 
   test("refuses a HelloAck from a NodeId the certificate does not prove, or outside the allowlist", () => {
-    const ack = { type: "HelloAck", chosenFormat: "msgpack", nodeId: B, versionVector: new Map() } as const;
+    const ack = {
+      type: "HelloAck",
+      chosenFormat: "msgpack",
+      nodeId: B,
+      versionVector: new Map(),
+      features: [],
+    } as const;
     assert.ok(answerHelloReply(policy(A), ack, B, "p:1").ok);
     const spoofed = answerHelloReply(policy(A), ack, C, "p:1");
     assert.ok(!spoofed.ok);
@@ -121,7 +130,13 @@ describe("dialer checking the reply", () => {
     const ping = answerHelloReply(policy(A), { type: "Ping", nonce: 1 }, undefined, "p:1");
     assert.ok(!ping.ok);
     assert.equal(ping.error.code, "NET_UNEXPECTED_MESSAGE");
-    const ack = { type: "HelloAck", chosenFormat: "json", nodeId: B, versionVector: new Map() } as const;
+    const ack = {
+      type: "HelloAck",
+      chosenFormat: "json",
+      nodeId: B,
+      versionVector: new Map(),
+      features: [],
+    } as const;
     const verdict = answerHelloReply(policy(A, { formats: ["msgpack"] }), ack, undefined, "p:1");
     assert.ok(!verdict.ok);
     assert.equal(verdict.error.code, "NET_PROTOCOL_MISMATCH");

@@ -131,6 +131,31 @@ export function transportContract(harness: TransportHarness): void {
       assert.equal(outbound.outbound, true);
       assert.equal(inbound.outbound, false);
       assert.equal(outbound.authenticated, dialing.authenticated);
+      assert.deepEqual(outbound.remoteFeatures, ["pubsub"]);
+      assert.deepEqual(inbound.remoteFeatures, ["pubsub"]);
+    });
+
+    test("each side learns the features the other announced; a side that announces none is seen with none", async (t) => {
+      const { outbound, inbound } = await pair(t, { ...baseOptions(), features: [] });
+      assert.deepEqual(inbound.remoteFeatures, []);
+      assert.deepEqual(outbound.remoteFeatures, ["pubsub"]);
+      const receiving = receive(inbound, 1);
+      await outbound.send({ type: "PushOpsAck", batchId: 1, applied: 1 });
+      assert.deepEqual(await receiving, [{ type: "PushOpsAck", batchId: 1, applied: 1 }]);
+    });
+
+    test("a Publish flows in order with the other messages; one with an invalid topic is dropped and the connection stays", async (t) => {
+      const { outbound, inbound } = await pair(t);
+      const receiving = receive(inbound, 3);
+      await outbound.send({ type: "Publish", topic: "chat/a", payload: new Uint8Array([1]) });
+      await outbound.send({ type: "Publish", topic: "not a topic", payload: new Uint8Array([2]) });
+      await outbound.send({ type: "PushOpsAck", batchId: 9, applied: 0 });
+      await outbound.send({ type: "Publish", topic: "chat/b", payload: new Uint8Array([3]) });
+      const got = await receiving;
+      assert.deepEqual(
+        got.map((m) => (m.type === "Publish" ? `${m.topic}=${[...m.payload]}` : m.type)),
+        ["chat/a=1", "PushOpsAck", "chat/b=3"],
+      );
     });
 
     test("messages of every session type flow both ways, in order", async (t) => {

@@ -18,6 +18,9 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_broadcast_batches_total", "counter", []],
   ["numax_broadcast_ops_total", "counter", []],
   ["numax_wire_bytes_total", "counter", ["direction", "message"]],
+  ["numax_messages_published_total", "counter", []],
+  ["numax_messages_received_total", "counter", []],
+  ["numax_messages_dropped_total", "counter", ["reason"]],
   ["numax_last_sync_latency_seconds", "gauge", []],
   ["numax_anti_entropy_rounds_total", "counter", []],
   ["numax_store_size_bytes", "gauge", []],
@@ -58,6 +61,9 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.broadcastBatches.inc();
   metrics.broadcastOps.inc(10);
   metrics.wireBytes.inc({ direction: "sent", message: "PushOps" }, 120);
+  metrics.messagesPublished.inc();
+  metrics.messagesReceived.inc();
+  metrics.messagesDropped.inc({ reason: "backlog" });
   metrics.lastSyncLatencySeconds.set(0.002);
   metrics.propagationLatencySeconds.observe(0.004);
   metrics.antiEntropyRounds.inc();

@@ -20,6 +20,7 @@ import { type Logger, silentLogger } from "../../observe/logger.ts";
 import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
+import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
@@ -393,23 +394,30 @@ export class ReplicatedState implements CrdtHost {
 
   /**
    * Merges a peer's snapshot (state join: safe to apply any number of times, in any order with
-   * ops) and advances the version vector to cover it. The merged ops are not in this op-log, so
+   * ops), advances the version vector to cover it, and returns the objects it changed here. The merged ops are not in this op-log, so
    * its floors rise to the snapshot's vector: a peer behind it gets a snapshot from us too.
    */
-  applySnapshot(snapshot: ReplicaSnapshot): void {
+  applySnapshot(snapshot: ReplicaSnapshot): ChangedObject[] {
     this.#assertOpen();
+    const changedObjects: ChangedObject[] = [];
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
+      let objectChanged = false;
       for (const cell of object.cells) {
         const changed = entry.crdt.mergeCell(cell);
-        if (changed !== undefined) this.#stageCell(entry, changed);
+        if (changed !== undefined) {
+          this.#stageCell(entry, changed);
+          objectChanged = true;
+        }
       }
+      if (objectChanged) changedObjects.push({ key: object.key, family: object.family });
     }
     for (const [origin, seq] of snapshot.vector) {
       this.#seen.advanceTo(origin, seq);
       this.#log.raiseFloor(origin, seq);
     }
     this.#flushSoon(1);
+    return changedObjects;
   }
 
   stats(): ReplicaStats {

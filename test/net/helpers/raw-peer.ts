@@ -86,6 +86,7 @@ export function helloFrom(nodeId: NodeId, overrides: Record<string, unknown> = {
     formats: ["msgpack", "json"],
     preferredFormat: "msgpack",
     versionVector: new Map(),
+    features: [],
     ...overrides,
   } as Message<TestOp>;
 }

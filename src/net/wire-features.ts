@@ -1,0 +1,34 @@
+import type { NodeId } from "../identity/node-id.ts";
+
+/**
+ * Optional parts of the protocol a node announces in its Hello / HelloAck. A message that
+ * belongs to a feature is sent only to peers that announced it; everything else (ops, state)
+ * works with every peer of the same protocol version.
+ *
+ * - `pubsub`: the peer accepts `Publish` messages (module messages, docs/design/event-model.md).
+ */
+export type WireFeature = "pubsub";
+
+/** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
+export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub"];
+
+/**
+ * Where the features travel: an entry of the Hello/HelloAck version vector under this reserved
+ * key, holding a bit set. Version 3 decoders refuse any field they do not know, but accept any
+ * NodeId → count entry in a version vector and use a peer's announced vector only to look up
+ * their own NodeId, so an older build of version 3 takes this Hello as it is and ignores the
+ * entry. No node has this NodeId (it would need a key whose SHA-256 starts with 16 zero bytes).
+ */
+export const FEATURES_VECTOR_KEY = "00000000000000000000000000000000" as NodeId;
+
+/** The bit set announcing `features`. */
+export function featureBits(features: readonly WireFeature[]): number {
+  let bits = 0;
+  for (const feature of features) bits |= 1 << WIRE_FEATURES.indexOf(feature);
+  return bits;
+}
+
+/** The features of a bit set this build knows; bits of later features are ignored. */
+export function featuresOfBits(bits: number): WireFeature[] {
+  return WIRE_FEATURES.filter((_, i) => Math.floor(bits / 2 ** i) % 2 === 1);
+}

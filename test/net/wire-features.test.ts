@@ -1,0 +1,190 @@
+/**
+ * Feature negotiation and the Publish message at the codec level: the features ride where a
+ * version 3 decoder of an older build ignores them (checked with that build's own decoder, taken
+ * from git), a Publish that breaks the message rules is refused as NET_PUBLISH_REFUSED (the
+ * connection then drops only that message), and bits of features this build does not know are
+ * ignored.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { MESSAGE_PAYLOAD_MAX_BYTES, TOPIC_MAX_BYTES } from "../../src/events/topic.ts";
+import type { NodeId } from "../../src/identity/node-id.ts";
+import { createMessageCodec, payloadCodecFor } from "../../src/net/message-codec.ts";
+import { type HelloMessage, type Message, PROTOCOL_VERSION } from "../../src/net/messages.ts";
+import { NetError } from "../../src/net/net-error.ts";
+import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits } from "../../src/net/wire-features.ts";
+import type { WireFormat } from "../../src/net/wire-format.ts";
+import { REPO_ROOT } from "../helpers/nx-process.ts";
+import { type TestOp, testOpCodec } from "./helpers/test-op.ts";
+
+const codec = createMessageCodec(testOpCodec);
+const FORMATS: readonly WireFormat[] = ["msgpack", "json"];
+const NODE_A = "00112233445566778899aabbccddeeff" as NodeId;
+const NODE_B = "ffeeddccbbaa99887766554433221100" as NodeId;
+
+/** The last commit before features: its decoder is the "older build" every build of version 3 must stay readable by. */
+const BEFORE_FEATURES_COMMIT = "1fa890d";
+
+function hasCommit(commit: string): boolean {
+  const result = spawnSync("git", ["-C", REPO_ROOT, "cat-file", "-e", `${commit}^{commit}`]);
+  return result.status === 0;
+}
+
+const hello: HelloMessage = {
+  type: "Hello",
+  nodeId: NODE_A,
+  protocolVersion: PROTOCOL_VERSION,
+  formats: ["msgpack", "json"],
+  preferredFormat: "msgpack",
+  versionVector: new Map([[NODE_B, 7]]),
+  features: ["pubsub"],
+};
+const helloAck: Message<TestOp> = {
+  type: "HelloAck",
+  chosenFormat: "msgpack",
+  nodeId: NODE_B,
+  versionVector: new Map([[NODE_A, 42]]),
+  features: ["pubsub"],
+};
+
+describe("an older build's decoder", {
+  skip: !hasCommit(BEFORE_FEATURES_COMMIT) && `commit ${BEFORE_FEATURES_COMMIT} is not in this clone`,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "nx-old-decoder-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function oldCodec(): Promise<{ decode(body: Uint8Array, format: WireFormat): unknown }> {
+    const tar = join(dir, "src.tar");
+    execFileSync("git", ["-C", REPO_ROOT, "archive", `--output=${tar}`, BEFORE_FEATURES_COMMIT, "src"]);
+    execFileSync("tar", ["-x", "-f", tar, "-C", dir]);
+    symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
+    const module = (await import(pathToFileURL(join(dir, "src/net/message-codec.ts")).href)) as {
+      createMessageCodec(opCodec: unknown): { decode(body: Uint8Array, format: WireFormat): unknown };
+    };
+    return module.createMessageCodec(testOpCodec);
+  }
+
+  test("accepts this build's Hello and HelloAck and ignores the features in them", async () => {
+    const old = await oldCodec();
+    for (const format of FORMATS) {
+      const decodedHello = old.decode(codec.encode(hello, format), format) as HelloMessage;
+      assert.equal(decodedHello.nodeId, NODE_A);
+      assert.deepEqual(decodedHello.formats, ["msgpack", "json"]);
+      // The features entry lands in the peer's announced vector, which the older build only
+      // reads at its own NodeId.
+      assert.deepEqual(
+        [...decodedHello.versionVector],
+        [
+          [NODE_B, 7],
+          [FEATURES_VECTOR_KEY, 1],
+        ],
+      );
+      const decodedAck = old.decode(codec.encode(helloAck, format), format) as { nodeId: string };
+      assert.equal(decodedAck.nodeId, NODE_B);
+      // …and refuses a Publish: this is why Publish goes only to peers that announced `pubsub`.
+      assert.throws(
+        () =>
+          old.decode(
+            codec.encode({ type: "Publish", topic: "t", payload: new Uint8Array(1) }, format),
+            format,
+          ),
+        /unknown message type "Publish"/,
+      );
+    }
+  });
+});
+
+describe("features in the handshake", () => {
+  test("a Hello without the features entry (an older peer) announces none", () => {
+    for (const format of FORMATS) {
+      const body = codec.encode({ ...hello, features: [] }, format);
+      const decoded = codec.decode(body, format) as HelloMessage;
+      assert.deepEqual(decoded.features, []);
+      assert.deepEqual([...decoded.versionVector], [[NODE_B, 7]]);
+    }
+  });
+
+  test("the features entry is taken out of the version vector", () => {
+    for (const format of FORMATS) {
+      const decoded = codec.decode(codec.encode(hello, format), format) as HelloMessage;
+      assert.deepEqual(decoded.features, ["pubsub"]);
+      assert.deepEqual([...decoded.versionVector], [[NODE_B, 7]]);
+    }
+  });
+
+  test("bits of features this build does not know are ignored", () => {
+    assert.equal(featureBits(["pubsub"]), 1);
+    assert.deepEqual(featuresOfBits(1 + 2 + 2 ** 40), ["pubsub"]);
+    assert.deepEqual(featuresOfBits(2), []);
+    for (const format of FORMATS) {
+      const wire = {
+        type: "Hello",
+        nodeId: NODE_A,
+        protocolVersion: PROTOCOL_VERSION,
+        formats: ["msgpack"],
+        preferredFormat: "msgpack",
+        versionVector: { [FEATURES_VECTOR_KEY]: 6 },
+      };
+      const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
+      assert.deepEqual(decoded.features, []);
+      assert.equal(decoded.versionVector.size, 0);
+    }
+  });
+});
+
+describe("Publish decoding", () => {
+  const publish = (topic: unknown, payload: unknown, format: WireFormat) =>
+    codec.decode(payloadCodecFor(format).encode({ type: "Publish", topic, payload } as never), format);
+
+  function assertRefused(topic: unknown, payload: unknown, code: string, pattern: RegExp): void {
+    for (const format of FORMATS) {
+      assert.throws(
+        () => publish(topic, payload, format),
+        (error: unknown) => {
+          assert.ok(error instanceof NetError, String(error));
+          assert.equal(error.code, code, error.message);
+          assert.match(error.message, pattern);
+          return true;
+        },
+        format,
+      );
+    }
+  }
+
+  test("the largest topic and payload pass", () => {
+    for (const format of FORMATS) {
+      const topic = "t".repeat(TOPIC_MAX_BYTES);
+      const decoded = publish(topic, new Uint8Array(MESSAGE_PAYLOAD_MAX_BYTES).fill(7), format);
+      assert.ok(decoded.type === "Publish");
+      assert.equal(decoded.topic, topic);
+      assert.deepEqual(Buffer.from(decoded.payload), Buffer.alloc(MESSAGE_PAYLOAD_MAX_BYTES, 7));
+    }
+  });
+
+  test("an invalid topic or an oversized payload is NET_PUBLISH_REFUSED", () => {
+    assertRefused("", new Uint8Array(1), "NET_PUBLISH_REFUSED", /topic "" is not a valid topic/);
+    assertRefused("chat room", new Uint8Array(1), "NET_PUBLISH_REFUSED", /"chat room" is not a valid topic/);
+    assertRefused(
+      "t".repeat(TOPIC_MAX_BYTES + 1),
+      new Uint8Array(1),
+      "NET_PUBLISH_REFUSED",
+      /"t{64}"… is not a valid topic/,
+    );
+    assertRefused(
+      "chat",
+      new Uint8Array(MESSAGE_PAYLOAD_MAX_BYTES + 1),
+      "NET_PUBLISH_REFUSED",
+      /payload of 65537 bytes on topic chat exceeds MESSAGE_PAYLOAD_MAX_BYTES \(65536 bytes\)/,
+    );
+  });
+
+  test("a Publish of the wrong shape is malformed, as any message", () => {
+    assertRefused("chat", "text", "NET_MESSAGE_MALFORMED", /"payload" must be bytes, got string/);
+    assertRefused(7, new Uint8Array(1), "NET_MESSAGE_MALFORMED", /"topic" must be a string, got number/);
+  });
+});
