@@ -232,6 +232,10 @@ export async function runModules({
     }
   }
   node.setModules(bus.modules());
+  if (node.sync !== undefined && node.nodeId !== undefined) {
+    bus.connect(node.nodeId, node.sync);
+    node.sync.setEventSink(bus);
+  }
   const reactive = [...moduleEvents.values()].some((events) => events.reactive);
 
   const interrupt = new AbortController();
