@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { compileWat } from "../abi/harness.ts";
-import { guestPath, type NxProcess, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import { guestPath, type NxProcess, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
 const PROBES = ["reactive_probe", "reactive_probe_c"] as const;
 const running = new Set<NxProcess>();
@@ -159,4 +159,54 @@ test("a reactive module's shutdown writes are durable: the next start sees them"
   assert.equal(code, 0, reader.stderr());
   assert.match(reader.stdout(), /^probe\/shutdowns = 2$/m);
   assert.match(reader.stdout(), /^probe\/inits = 2$/m);
+});
+
+test("a full queue drops the oldest events and counts them; /v1/node lists the module and its state", async () => {
+  const dir = scratch();
+  // init subscribes to its own topic and publishes 3000 messages before any can be delivered:
+  // the queue keeps the newest 1024.
+  const bytes = await compileWat(`(module
+    (import "nx" "msg_subscribe" (func $sub (param i32 i32) (result i32)))
+    (import "nx" "msg_publish" (func $pub (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "flood")
+    (global $seen (mut i32) (i32.const 0))
+    (func (export "init") (local $i i32)
+      (drop (call $sub (i32.const 0) (i32.const 5)))
+      (loop $more
+        (drop (call $pub (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $more (i32.lt_u (local.get $i) (i32.const 3000)))))
+    (func (export "on_message") (param i32 i32)
+      (global.set $seen (i32.add (global.get $seen) (i32.const 1)))))`);
+  const path = join(dir, "flood.wasm");
+  writeFileSync(path, bytes);
+  const nx = node([
+    "run",
+    path,
+    "--datastore-path",
+    join(dir, "data"),
+    "--observability-listen",
+    "127.0.0.1:0",
+    "--observability-expose-data",
+  ]);
+  const url = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const metric = async (series: string): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(series));
+    return line === undefined ? 0 : Number(line.split(" ").at(-1));
+  };
+  const delivered = 'numax_module_events_total{module="flood",kind="message"}';
+  const deadline = Date.now() + 20_000;
+  while ((await metric(delivered)) < 1024 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await metric(delivered), 1024);
+  assert.equal(await metric('numax_module_events_dropped_total{module="flood",kind="message"}'), 3000 - 1024);
+  assert.ok(
+    (await metric('numax_module_callback_seconds_count{module="flood",callback="on_message"}')) >= 1024,
+  );
+  const body = (await (await fetch(`${url}/v1/node`)).json()) as { modules: unknown[] };
+  assert.deepEqual(body.modules, [{ id: "flood", reactive: true, state: "running", queuedEvents: 0 }]);
+  assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  running.delete(nx);
 });
