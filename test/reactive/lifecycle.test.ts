@@ -197,10 +197,14 @@ test("a full queue drops the oldest events and counts them; /v1/node lists the m
     return line === undefined ? 0 : Number(line.split(" ").at(-1));
   };
   const delivered = 'numax_module_events_total{module="flood",kind="message"}';
-  const deadline = Date.now() + 20_000;
-  while ((await metric(delivered)) < 1024 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
-  assert.equal(await metric(delivered), 1024);
+  assert.equal(
+    await pollUntil(
+      () => metric(delivered),
+      (n) => n >= 1024,
+      20_000,
+    ),
+    1024,
+  );
   assert.equal(await metric('numax_module_events_dropped_total{module="flood",kind="message"}'), 3000 - 1024);
   assert.ok(
     (await metric('numax_module_callback_seconds_count{module="flood",callback="on_message"}')) >= 1024,
