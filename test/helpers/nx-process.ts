@@ -33,11 +33,16 @@ export interface NxProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startNx(args: readonly string[], env: Record<string, string> = {}): NxProcess {
+/** `stdin: true` gives the child a pipe to write to (`nx.child.stdin`); default: no stdin. */
+export function startNx(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { stdin?: boolean } = {},
+): NxProcess {
   const child = spawn(process.execPath, [NX_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
   });
   let out = "";
   let err = "";

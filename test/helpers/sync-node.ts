@@ -15,6 +15,8 @@ export interface SyncNodeOptions {
   args?: readonly string[];
   /** Serve /v1/node and /v1/crdt/ (`gcounter` reads them); default true. */
   exposeData?: boolean;
+  /** Give the node a stdin pipe (`nx.child.stdin`), e.g. for `--stdin-topic`. */
+  stdin?: boolean;
   /** mTLS material (files written by `nx cert`); default plain TCP (`--tls-insecure`). */
   tls?: { dir: string; allowedPeers?: readonly string[] };
 }
@@ -63,6 +65,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
       ...(options.args ?? []),
     ],
     options.env,
+    { stdin: options.stdin },
   );
   const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32}) listen=127\.0\.0\.1:(\d+)/);
   const port = Number(started[2]);
