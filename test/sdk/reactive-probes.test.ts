@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
 import { WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
 import { readImports } from "../../src/wasm/module-imports.ts";
@@ -68,6 +71,22 @@ const EXPECTED_LINES = [
   `peer-disconnected ${NODE_B}`,
   "shutdown",
 ];
+
+/** How long a looping callback must keep running for the loop test. */
+const LOOP_OBSERVED_MS = 300;
+
+const LOOP_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { readFileSync } = require("node:fs");
+import(workerData.double).then(({ EventHostDouble }) => {
+  const env = { NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: "loop" };
+  const host = new EventHostDouble(new Uint8Array(readFileSync(workerData.path)), { env });
+  host.deliver("init");
+  parentPort.postMessage("calling on_tick");
+  host.deliver("on_tick");
+  parentPort.postMessage("on_tick returned");
+});
+`;
 
 const PROBE_ENV = {
   NX_PROBE_TICK_MS: "50",
@@ -147,6 +166,36 @@ describe("reactive probes against the event-model contract", () => {
         const event = { subject: NODE_A, payload: "p", origin: NODE_A };
         assert.throws(() => host.deliver(callback, event, 1), /unreachable/);
         assert.equal(host.stdout.length, before.length + 1, `${callback} printed its line before failing`);
+      }
+    });
+  }
+
+  for (const { name, path } of probes()) {
+    test(`${name} probe: NX_PROBE_FAIL_HOW=loop spins in the callback and never returns`, async () => {
+      // In a worker, so that the test can end a call that never returns.
+      const worker = new Worker(LOOP_WORKER, {
+        eval: true,
+        workerData: { path, double: pathToFileURL(join(import.meta.dirname, "event-host-double.ts")).href },
+      });
+      try {
+        const messages: string[] = [];
+        const ended = new Promise<string>((resolve) => {
+          worker.on("error", (error: unknown) => resolve(`error: ${String(error)}`));
+          worker.on("exit", (code) => resolve(`exit ${code}`));
+        });
+        const returned = new Promise<string>((resolve) => {
+          worker.on("message", (message: string) => {
+            messages.push(message);
+            if (message !== "calling on_tick") resolve(message);
+          });
+        });
+        const calling = new Promise<void>((resolve) => worker.once("message", () => resolve()));
+        await Promise.race([calling, ended]);
+        assert.deepEqual(messages, ["calling on_tick"]);
+        const spinning = delay(LOOP_OBSERVED_MS).then(() => "still spinning");
+        assert.equal(await Promise.race([returned, ended, spinning]), "still spinning");
+      } finally {
+        await worker.terminate();
       }
     });
   }
