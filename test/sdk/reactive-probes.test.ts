@@ -26,7 +26,7 @@ import { buildGuests, clangCanTargetWasm, REPO, readBytes, wasm } from "./guest-
 
 const AS_PROBE = join(REPO, "test/guests/build/reactive_probe.wasm");
 const C_PROBE = join(REPO, "test/guests/build/reactive_probe_c.wasm");
-const UNHANDLED = join(REPO, "sdk/assemblyscript/tests/build/events_unhandled.wasm");
+const EVENTS_SDK = join(REPO, "sdk/assemblyscript/tests/build/events_sdk.wasm");
 
 const NODE_A = "a".repeat(32);
 const NODE_B = "b".repeat(32);
@@ -96,7 +96,7 @@ const PROBE_ENV = {
 };
 
 describe("reactive probes against the event-model contract", () => {
-  before(() => buildGuests("reactive_probe", "reactive_probe_c", "events_unhandled"));
+  before(() => buildGuests("reactive_probe", "reactive_probe_c", "events_sdk"));
 
   for (const { name, path } of probes()) {
     test(`${name} probe: exports every callback with its arity, imports only contract functions`, () => {
@@ -254,14 +254,31 @@ describe("reactive probes against the event-model contract", () => {
     }
   });
 
+  test("SDK: readers outside a callback, unsubscribe, byte payloads, family names, the Return policy", () => {
+    const host = new EventHostDouble(readBytes(EVENTS_SDK), { nodeId: SELF });
+    host.deliver("run");
+    assert.deepEqual(host.stdout, ["events sdk: ok (14 checks)"]);
+    assert.deepEqual(host.subscriptions, []);
+    assert.deepEqual(host.published, [
+      { topic: "sdk/bytes", payload: "as bytes" },
+      { topic: "sdk/empty", payload: "" },
+    ]);
+    assert.deepEqual(host.tickPeriods, [0]);
+  });
+
   test("SDK: a re-exported callback without a registered handler aborts naming both", () => {
-    const host = new EventHostDouble(readBytes(UNHANDLED));
-    assert.throws(
-      () => host.deliver("on_tick"),
-      (error: unknown) =>
-        error instanceof GuestAborted &&
-        error.message ===
-          "nx SDK: the module exports on_tick but registered no handler: call events.onTick at the top level of the module",
-    );
+    const host = new EventHostDouble(readBytes(EVENTS_SDK));
+    for (const [callback, register] of [
+      ["on_tick", "onTick"],
+      ["on_message", "onMessage"],
+    ]) {
+      assert.throws(
+        () => host.deliver(callback!),
+        (error: unknown) =>
+          error instanceof GuestAborted &&
+          error.message ===
+            `nx SDK: the module exports ${callback} but registered no handler: call events.${register} at the top level of the module`,
+      );
+    }
   });
 });
