@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
 import { WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
 import { readImports } from "../../src/wasm/module-imports.ts";
@@ -23,7 +26,7 @@ import { buildGuests, clangCanTargetWasm, REPO, readBytes, wasm } from "./guest-
 
 const AS_PROBE = join(REPO, "test/guests/build/reactive_probe.wasm");
 const C_PROBE = join(REPO, "test/guests/build/reactive_probe_c.wasm");
-const UNHANDLED = join(REPO, "sdk/assemblyscript/tests/build/events_unhandled.wasm");
+const EVENTS_SDK = join(REPO, "sdk/assemblyscript/tests/build/events_sdk.wasm");
 
 const NODE_A = "a".repeat(32);
 const NODE_B = "b".repeat(32);
@@ -69,6 +72,22 @@ const EXPECTED_LINES = [
   "shutdown",
 ];
 
+/** How long a looping callback must keep running for the loop test. */
+const LOOP_OBSERVED_MS = 300;
+
+const LOOP_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { readFileSync } = require("node:fs");
+import(workerData.double).then(({ EventHostDouble }) => {
+  const env = { NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: "loop" };
+  const host = new EventHostDouble(new Uint8Array(readFileSync(workerData.path)), { env });
+  host.deliver("init");
+  parentPort.postMessage("calling on_tick");
+  host.deliver("on_tick");
+  parentPort.postMessage("on_tick returned");
+});
+`;
+
 const PROBE_ENV = {
   NX_PROBE_TICK_MS: "50",
   NX_PROBE_SUBSCRIBE: "chat/*",
@@ -77,7 +96,7 @@ const PROBE_ENV = {
 };
 
 describe("reactive probes against the event-model contract", () => {
-  before(() => buildGuests("reactive_probe", "reactive_probe_c", "events_unhandled"));
+  before(() => buildGuests("reactive_probe", "reactive_probe_c", "events_sdk"));
 
   for (const { name, path } of probes()) {
     test(`${name} probe: exports every callback with its arity, imports only contract functions`, () => {
@@ -151,6 +170,36 @@ describe("reactive probes against the event-model contract", () => {
     });
   }
 
+  for (const { name, path } of probes()) {
+    test(`${name} probe: NX_PROBE_FAIL_HOW=loop spins in the callback and never returns`, async () => {
+      // In a worker, so that the test can end a call that never returns.
+      const worker = new Worker(LOOP_WORKER, {
+        eval: true,
+        workerData: { path, double: pathToFileURL(join(import.meta.dirname, "event-host-double.ts")).href },
+      });
+      try {
+        const messages: string[] = [];
+        const ended = new Promise<string>((resolve) => {
+          worker.on("error", (error: unknown) => resolve(`error: ${String(error)}`));
+          worker.on("exit", (code) => resolve(`exit ${code}`));
+        });
+        const returned = new Promise<string>((resolve) => {
+          worker.on("message", (message: string) => {
+            messages.push(message);
+            if (message !== "calling on_tick") resolve(message);
+          });
+        });
+        const calling = new Promise<void>((resolve) => worker.once("message", () => resolve()));
+        await Promise.race([calling, ended]);
+        assert.deepEqual(messages, ["calling on_tick"]);
+        const spinning = delay(LOOP_OBSERVED_MS).then(() => "still spinning");
+        assert.equal(await Promise.race([returned, ended, spinning]), "still spinning");
+      } finally {
+        await worker.terminate();
+      }
+    });
+  }
+
   test("both probes print the same lines for the same events", { skip: !clangCanTargetWasm() }, () => {
     const lines = [AS_PROBE, C_PROBE].map((path) => {
       const host = start(path, { env: PROBE_ENV });
@@ -205,14 +254,31 @@ describe("reactive probes against the event-model contract", () => {
     }
   });
 
+  test("SDK: readers outside a callback, unsubscribe, byte payloads, family names, the Return policy", () => {
+    const host = new EventHostDouble(readBytes(EVENTS_SDK), { nodeId: SELF });
+    host.deliver("run");
+    assert.deepEqual(host.stdout, ["events sdk: ok (14 checks)"]);
+    assert.deepEqual(host.subscriptions, []);
+    assert.deepEqual(host.published, [
+      { topic: "sdk/bytes", payload: "as bytes" },
+      { topic: "sdk/empty", payload: "" },
+    ]);
+    assert.deepEqual(host.tickPeriods, [0]);
+  });
+
   test("SDK: a re-exported callback without a registered handler aborts naming both", () => {
-    const host = new EventHostDouble(readBytes(UNHANDLED));
-    assert.throws(
-      () => host.deliver("on_tick"),
-      (error: unknown) =>
-        error instanceof GuestAborted &&
-        error.message ===
-          "nx SDK: the module exports on_tick but registered no handler: call events.onTick at the top level of the module",
-    );
+    const host = new EventHostDouble(readBytes(EVENTS_SDK));
+    for (const [callback, register] of [
+      ["on_tick", "onTick"],
+      ["on_message", "onMessage"],
+    ]) {
+      assert.throws(
+        () => host.deliver(callback!),
+        (error: unknown) =>
+          error instanceof GuestAborted &&
+          error.message ===
+            `nx SDK: the module exports ${callback} but registered no handler: call events.${register} at the top level of the module`,
+      );
+    }
   });
 });
