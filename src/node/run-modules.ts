@@ -307,6 +307,9 @@ export async function runModules({
       signal: interrupt.signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       onModuleExit: (result) => {
+        const events = moduleEvents.get(result.module);
+        // A reactive module's state is kept by its runner (stopped, failed, crashed).
+        if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         node.metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
         const runResult = result.ok
           ? "ok"

@@ -9,7 +9,15 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { compileWat } from "../abi/harness.ts";
-import { guestPath, type NxProcess, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import {
+  getJson,
+  guestPath,
+  type NxProcess,
+  pollUntil,
+  startNx,
+  stopNx,
+  tempDir,
+} from "../helpers/nx-process.ts";
 
 const PROBES = ["reactive_probe", "reactive_probe_c"] as const;
 const running = new Set<NxProcess>();
@@ -211,6 +219,30 @@ test("a full queue drops the oldest events and counts them; /v1/node lists the m
   );
   const body = (await (await fetch(`${url}/v1/node`)).json()) as { modules: unknown[] };
   assert.deepEqual(body.modules, [{ id: "flood", reactive: true, state: "running", queuedEvents: 0 }]);
+  assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  running.delete(nx);
+});
+
+test("/v1/node: a one-shot module that ended is listed as ended while the node serves", async () => {
+  const nx = node([
+    "run",
+    guestPath("proc_noop"),
+    "--datastore-path",
+    join(scratch(), "data"),
+    "--listen",
+    "127.0.0.1:0",
+    "--tls-insecure",
+    "--observability-listen",
+    "127.0.0.1:0",
+    "--observability-expose-data",
+  ]);
+  const url = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const body = await pollUntil(
+    () => getJson(`${url}/v1/node`) as Promise<{ modules: { state: string }[] }>,
+    (answer) => answer.modules[0]?.state !== "running",
+    20_000,
+  );
+  assert.deepEqual(body.modules, [{ id: "proc_noop", reactive: false, state: "ended", queuedEvents: 0 }]);
   assert.equal((await stopNx(nx)).code, 0, nx.stderr());
   running.delete(nx);
 });
