@@ -33,8 +33,9 @@ export interface NxProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startNx(args: readonly string[], env: Record<string, string> = {}): NxProcess {
-  const child = spawn(process.execPath, [NX_BIN, ...args], {
+/** Runs `bin` (this repository's `nx` by default; another build's `bin/nx.js` to test against it). */
+export function startNx(args: readonly string[], env: Record<string, string> = {}, bin = NX_BIN): NxProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
