@@ -136,3 +136,35 @@ describe("sync events between three TLS nodes", () => {
     assert.equal(c.sink.messages.length, 0, "a message published while C was away never reaches it");
   });
 });
+
+describe("sync events from a state snapshot", () => {
+  const dir = tempDir("nx-sync-events-snapshot-");
+  const running: ServiceNode[] = [];
+  after(async () => {
+    await Promise.all(running.map((node) => node.stop()));
+    dir.remove();
+  });
+
+  test("objects a snapshot changed are changes, with the peer that sent it as origin", async () => {
+    const a = await startServiceNode({ datastore: `${dir.path}/a`, flags: { "limits.op_log_limit": 4 } });
+    running.push(a);
+    for (let i = 0; i < 8; i++) {
+      a.replica.gcounterInc(`k${i}`, 1n);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await a.replica.flushed();
+    assert.deepEqual(
+      a.replica.compactedFor(new Map()),
+      [a.nodeId],
+      "k0's op left A's op-log: only a snapshot has it",
+    );
+    const b = await startServiceNode({ datastore: `${dir.path}/b`, peers: [a.port] });
+    running.push(b);
+    await b.sink.until(() => b.replica.gcounterValue("k0") === 1n, "B holds k0 from the snapshot");
+    await b.sink.until(() => b.sink.changes.length >= 8, "a change for each of the 8 keys");
+    assert.deepEqual(
+      b.sink.changes.map((change) => `${change.family} ${change.key} ${change.origin === a.nodeId}`).sort(),
+      Array.from({ length: 8 }, (_, i) => `gcounter k${i} true`),
+    );
+  });
+});
