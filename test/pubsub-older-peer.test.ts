@@ -4,8 +4,6 @@
  * Publish (it would end the connection on one), and nothing breaks.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import {
@@ -13,19 +11,15 @@ import {
   guestPath,
   type NxProcess,
   pollUntil,
-  REPO_ROOT,
   startNx,
   stopNx,
   tempDir,
 } from "./helpers/nx-process.ts";
+import { extractOlderBuild, olderBuildMissing } from "./helpers/older-build.ts";
 import { type ServiceNode, startServiceNode } from "./helpers/sync-service-node.ts";
 
-const BEFORE_FEATURES_COMMIT = "1fa890d";
-const hasCommit =
-  spawnSync("git", ["-C", REPO_ROOT, "cat-file", "-e", `${BEFORE_FEATURES_COMMIT}^{commit}`]).status === 0;
-
 describe("a peer of the build before features", {
-  skip: !hasCommit && `commit ${BEFORE_FEATURES_COMMIT} is not in this clone`,
+  skip: olderBuildMissing,
 }, () => {
   const root = tempDir("nx-older-peer-");
   let older: NxProcess | undefined;
@@ -37,22 +31,7 @@ describe("a peer of the build before features", {
   });
 
   test("syncs ops both ways, gets no Publish, and keeps the connection", async () => {
-    const tree = join(root.path, "older");
-    const tar = join(root.path, "older.tar");
-    execFileSync("git", [
-      "-C",
-      REPO_ROOT,
-      "archive",
-      `--output=${tar}`,
-      `--prefix=older/`,
-      BEFORE_FEATURES_COMMIT,
-      "bin",
-      "src",
-      "package.json",
-    ]);
-    execFileSync("tar", ["-x", "-f", tar, "-C", root.path]);
-    symlinkSync(join(REPO_ROOT, "node_modules"), join(tree, "node_modules"));
-
+    const tree = extractOlderBuild(root.path);
     node = await startServiceNode({ datastore: join(root.path, "new") });
     older = startNx(
       [
