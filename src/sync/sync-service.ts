@@ -4,6 +4,7 @@ import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
@@ -206,6 +207,12 @@ export class SyncService {
    * sync.publish("chat/general", new TextEncoder().encode("hi")); // 2 with two pub/sub peers
    */
   publish(topic: string, payload: Uint8Array): number {
+    // The callers' check (the ABI's -3): a message peers would refuse is a bug here, not input.
+    if (!isValidTopic(topic) || payload.byteLength > MESSAGE_PAYLOAD_MAX_BYTES) {
+      throw new RangeError(
+        `publish needs a valid topic and a payload of at most ${MESSAGE_PAYLOAD_MAX_BYTES} bytes, got topic ${JSON.stringify(topic.slice(0, 64))} and ${payload.byteLength} bytes`,
+      );
+    }
     const { sent, dropped } = this.peers.publish(topic, payload);
     if (sent > 0) this.#metrics?.messagesPublished.inc(sent);
     if (dropped > 0) this.#metrics?.messagesDropped.inc({ reason: "backlog" }, dropped);

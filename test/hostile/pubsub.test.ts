@@ -143,6 +143,14 @@ describe("hostile Publish messages", () => {
     slow.destroy();
   });
 
+  test("publishing what peers would refuse is a bug of the caller: it throws and sends nothing", () => {
+    assert.throws(() => node.service.publish("no spaces", new Uint8Array(1)), RangeError);
+    assert.throws(
+      () => node.service.publish("chat", new Uint8Array(MESSAGE_PAYLOAD_MAX_BYTES + 1)),
+      /a payload of at most 65536 bytes, got topic "chat" and 65537 bytes/,
+    );
+  });
+
   test("a peer that did not announce pubsub is sent no Publish; one that did gets it", async () => {
     const quiet = await connect(node, QUIET, []);
     const listener = await connect(node, "1111111111111111111111111111111f" as NodeId, ["pubsub"]);
