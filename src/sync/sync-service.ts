@@ -51,6 +51,8 @@ export class SyncService {
   readonly #metrics: NodeMetrics | undefined;
   #ownHistoryReported = false;
   #sink: SyncEventSink | undefined;
+  /** Peers the sink was told are connected (and not told since that they disconnected). */
+  readonly #peersReported = new Set<NodeId>();
 
   private constructor(
     engine: SyncEngine<Op>,
@@ -114,7 +116,7 @@ export class SyncService {
       nowMs: Date.now,
       onPeerEvent: (event, nodeId) => {
         if (event === "connected") service.#checkOwnHistory(nodeId);
-        service.#sink?.peer(event, nodeId);
+        service.#reportPeer(event, nodeId);
         if (metrics === undefined) return;
         if (event === "connected") metrics.peerConnects.inc();
         else metrics.peerDisconnects.inc();
@@ -195,6 +197,22 @@ export class SyncService {
    */
   setEventSink(sink: SyncEventSink): void {
     this.#sink = sink;
+  }
+
+  /**
+   * Tells the sink when a peer becomes connected or stops being connected. A connection that
+   * replaces another to the same peer (both dialed each other; one is kept) is reported
+   * `connected` again by the PeerManager with no `disconnected` in between: for the modules the
+   * peer stayed connected, so that is not passed on.
+   */
+  #reportPeer(event: "connected" | "disconnected", nodeId: NodeId): void {
+    if (event === "connected") {
+      if (this.#peersReported.has(nodeId)) return;
+      this.#peersReported.add(nodeId);
+    } else if (!this.#peersReported.delete(nodeId)) {
+      return;
+    }
+    this.#sink?.peer(event, nodeId);
   }
 
   /**
