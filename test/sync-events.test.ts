@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { TlsMaterial } from "../src/net/tls-material.ts";
-import { tempDir } from "./helpers/nx-process.ts";
+import { freePort, pollUntil, tempDir } from "./helpers/nx-process.ts";
 import { type ServiceNode, startServiceNode } from "./helpers/sync-service-node.ts";
 import { createTestCa } from "./net/helpers/test-pki.ts";
 
@@ -134,5 +134,103 @@ describe("sync events between three TLS nodes", () => {
     await c.sink.until(() => c.sink.peerEvents.length >= 2, "C connected again");
     assert.deepEqual(c.sink.peerEvents.sort(), [`connected ${a.nodeId}`, `connected ${b.nodeId}`].sort());
     assert.equal(c.sink.messages.length, 0, "a message published while C was away never reaches it");
+  });
+});
+
+describe("sync events from a state snapshot", () => {
+  const dir = tempDir("nx-sync-events-snapshot-");
+  const running: ServiceNode[] = [];
+  after(async () => {
+    await Promise.all(running.map((node) => node.stop()));
+    dir.remove();
+  });
+
+  test("objects a snapshot changed are changes, with the peer that sent it as origin", async () => {
+    const a = await startServiceNode({ datastore: `${dir.path}/a`, flags: { "limits.op_log_limit": 4 } });
+    running.push(a);
+    for (let i = 0; i < 8; i++) {
+      a.replica.gcounterInc(`k${i}`, 1n);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await a.replica.flushed();
+    assert.deepEqual(
+      a.replica.compactedFor(new Map()),
+      [a.nodeId],
+      "k0's op left A's op-log: only a snapshot has it",
+    );
+    const b = await startServiceNode({ datastore: `${dir.path}/b`, peers: [a.port] });
+    running.push(b);
+    await b.sink.until(() => b.replica.gcounterValue("k0") === 1n, "B holds k0 from the snapshot");
+    await b.sink.until(() => b.sink.changes.length >= 8, "a change for each of the 8 keys");
+    assert.deepEqual(
+      b.sink.changes.map((change) => `${change.family} ${change.key} ${change.origin === a.nodeId}`).sort(),
+      Array.from({ length: 8 }, (_, i) => `gcounter k${i} true`),
+    );
+  });
+});
+
+describe("peer events when two nodes dial each other", () => {
+  const dir = tempDir("nx-sync-events-mutual-");
+  const running = new Set<ServiceNode>();
+  after(async () => {
+    await Promise.all([...running].map((node) => node.stop()));
+    dir.remove();
+  });
+
+  test("the connection that replaces the first one is no second connect", async () => {
+    // Learn both NodeIds (plain TCP: kept in the datastore), to make the replacement happen for sure.
+    const ids: string[] = [];
+    for (const name of ["x", "y"]) {
+      const node = await startServiceNode({ datastore: `${dir.path}/${name}` });
+      ids.push(node.nodeId);
+      await node.stop();
+    }
+    const [smaller, larger] = ids[0] < ids[1] ? ["x", "y"] : ["y", "x"];
+    const [smallerPort, largerPort] = [await freePort(), await freePort()];
+    // The smaller NodeId's dial is the one both keep. It fails first (nobody listens yet) and
+    // comes again 2 s later, once the larger one has dialed: its connection then replaces that one.
+    const s = await startServiceNode({
+      datastore: `${dir.path}/${smaller}`,
+      port: smallerPort,
+      peers: [largerPort],
+      flags: { "limits.reconnect_initial_delay": "2s", "limits.reconnect_max_delay": "2s" },
+    });
+    running.add(s);
+    const l = await startServiceNode({
+      datastore: `${dir.path}/${larger}`,
+      port: largerPort,
+      peers: [smallerPort],
+    });
+    running.add(l);
+    // Each side holds the connection the smaller NodeId dialed once it replaced the first one.
+    const keptOutbound = (node: ServiceNode) =>
+      node.service.peers.connectedPeers().map((peer) => peer.outbound);
+    assert.deepEqual(
+      await pollUntil(
+        async () => keptOutbound(s),
+        (v) => v[0] === true,
+        10_000,
+      ),
+      [true],
+    );
+    assert.deepEqual(
+      await pollUntil(
+        async () => keptOutbound(l),
+        (v) => v[0] === false,
+        10_000,
+      ),
+      [false],
+    );
+    assert.match(
+      await s.metrics.render(),
+      /numax_peer_connects_total 2\b/,
+      "two connections were established",
+    );
+    assert.deepEqual(s.sink.peerEvents, [`connected ${l.nodeId}`]);
+    assert.deepEqual(l.sink.peerEvents, [`connected ${s.nodeId}`]);
+    await l.stop();
+    running.delete(l);
+    await s.sink.until(() => s.sink.peerEvents.length === 2, "the disconnect");
+    assert.deepEqual(s.sink.peerEvents, [`connected ${l.nodeId}`, `disconnected ${l.nodeId}`]);
   });
 });

@@ -1,6 +1,11 @@
 import type { CrdtFamily } from "../crdt/op.ts";
 import type { NodeId } from "../identity/node-id.ts";
-import type { MessagePublisher, ModuleEvents } from "./module-events.ts";
+import {
+  type EventObserver,
+  type MessagePublisher,
+  ModuleEvents,
+  type ModuleEventsOptions,
+} from "./module-events.ts";
 
 /** How module messages leave the node: the sync service's `publish` (peers that speak pub/sub). */
 export interface PeerPublisher {
@@ -15,8 +20,14 @@ export interface PeerPublisher {
  */
 export class NodeEventBus implements MessagePublisher {
   readonly #modules: ModuleEvents[] = [];
+  readonly #observer: EventObserver | undefined;
   #nodeId: NodeId | undefined;
   #peers: PeerPublisher | undefined;
+
+  /** `observer` counts every module's events (the node's metrics). */
+  constructor(observer?: EventObserver) {
+    this.#observer = observer;
+  }
 
   /** Publishing now also reaches the peers, as messages from `nodeId`. */
   connect(nodeId: NodeId, peers: PeerPublisher): void {
@@ -24,8 +35,11 @@ export class NodeEventBus implements MessagePublisher {
     this.#peers = peers;
   }
 
-  add(module: ModuleEvents): void {
+  /** The events of one more module, publishing through this bus. */
+  addModule(options: Omit<ModuleEventsOptions, "publisher" | "observer">): ModuleEvents {
+    const module = new ModuleEvents({ ...options, publisher: this, observer: this.#observer });
     this.#modules.push(module);
+    return module;
   }
 
   modules(): readonly ModuleEvents[] {

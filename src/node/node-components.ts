@@ -2,6 +2,8 @@ import { randomFillSync } from "node:crypto";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import type { EventObserver } from "../events/module-events.ts";
+import { NodeEventBus } from "../events/node-event-bus.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -31,6 +33,7 @@ export type NodeComponentName =
   | "replica"
   | "sync"
   | "output-gate"
+  | "events"
   | "observability";
 
 interface NodeComponent extends Component {
@@ -235,6 +238,57 @@ export function outputGateComponent(
       gate = new DurableOutputGate(store?.backend, config.storage.durability, logger.child("output"));
     },
     stop: () => {},
+  };
+}
+
+export interface EventsComponent extends NodeComponent {
+  readonly bus: NodeEventBus | undefined;
+}
+
+/**
+ * The node's event fan-out for reactive modules (src/events/node-event-bus.ts): the sync
+ * service's event sink and the way module messages reach peers. Stopping it ends every module's
+ * events (their runner has stopped them by then).
+ */
+export function eventsComponent(parts: {
+  readonly replica: ReplicaComponent | undefined;
+  readonly sync: SyncComponent | undefined;
+  readonly metrics: MetricsComponent | undefined;
+}): EventsComponent {
+  let bus: NodeEventBus | undefined;
+  return {
+    name: "events",
+    dependsOn: [
+      ...(parts.sync === undefined ? [] : (["sync"] as const)),
+      ...(parts.metrics === undefined ? [] : (["metrics"] as const)),
+    ],
+    get bus() {
+      return bus;
+    },
+    start: () => {
+      const metrics = parts.metrics?.metrics;
+      bus = new NodeEventBus(metrics === undefined ? undefined : eventObserver(metrics));
+      const service = parts.sync?.service;
+      const nodeId = parts.replica?.nodeId;
+      if (service !== undefined && nodeId !== undefined) {
+        bus.connect(nodeId, service);
+        service.setEventSink(bus);
+      }
+    },
+    stop: () => bus?.closeAll(),
+  };
+}
+
+/** The node's metrics of reactive modules' events. */
+function eventObserver(metrics: NodeMetrics): EventObserver {
+  return {
+    delivered: (module, kind) => metrics.moduleEvents.inc({ module, kind }),
+    dropped: (module, kind) => metrics.moduleEventsDropped.inc({ module, kind }),
+    callback: (module, callback, seconds, ok) => {
+      metrics.moduleCallbackSeconds.observe({ module, callback }, seconds);
+      if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
+    },
+    restarted: (module) => metrics.moduleRestarts.inc({ module }),
   };
 }
 

@@ -51,7 +51,7 @@ describe("startNumaxNode", () => {
       version: "0.0.0",
     });
     t.after(() => node.close());
-    const started = ["tls", "store", "metrics", "replica", "sync", "output-gate", "observability"];
+    const started = ["tls", "store", "metrics", "replica", "sync", "output-gate", "events", "observability"];
     assert.deepEqual(
       lines,
       started.map((name) => `started ${name}`),
@@ -75,7 +75,7 @@ describe("startNumaxNode", () => {
     assert.equal(lines.length, 2 * started.length);
   });
 
-  test("a node without sync, store or endpoint has only its output gate", async () => {
+  test("a node without sync, store or endpoint has only its output gate and event bus", async () => {
     const { config } = await resolveConfig({ flags: {}, env: {}, configPath: undefined });
     const lines: string[] = [];
     const node = await startNumaxNode({
@@ -88,6 +88,11 @@ describe("startNumaxNode", () => {
     assert.equal(node.crdt, undefined);
     assert.ok(node.outputGate);
     await node.close();
-    assert.deepEqual(lines, ["started output-gate", "stopped output-gate"]);
+    assert.deepEqual(lines, [
+      "started output-gate",
+      "started events",
+      "stopped events",
+      "stopped output-gate",
+    ]);
   });
 });

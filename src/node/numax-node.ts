@@ -1,6 +1,7 @@
 import type { NodeConfig } from "../config/node-config.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
+import type { NodeEventBus } from "../events/node-event-bus.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
@@ -14,6 +15,7 @@ import type { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
 import {
+  eventsComponent,
   type MetricsComponent,
   metricsComponent,
   type ObservabilityComponent,
@@ -57,8 +59,8 @@ export interface NumaxNode {
   /** Holds guest output until the writes made before it are durable (`storage.durability`). */
   readonly outputGate: DurableOutputGate;
   introspect(): NodeIntrospection;
-  /** The modules the node runs, for introspection (`/v1/node`). */
-  setModules(modules: readonly ModuleEvents[]): void;
+  /** Reactive modules' events: the modules the node runs are added here (and listed in `/v1/node`). */
+  readonly events: NodeEventBus;
   /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
@@ -82,10 +84,17 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       ? syncComponent(config, logger, { replica, tls, metrics })
       : undefined;
   const outputGate = outputGateComponent(config, logger, store);
-  const parts = [tls, store, metrics, replica, sync, outputGate].filter((part) => part !== undefined);
-  let modules: readonly ModuleEvents[] = [];
+  const events = eventsComponent({ replica, sync, metrics });
+  const parts = [tls, store, metrics, replica, sync, outputGate, events].filter((part) => part !== undefined);
   const introspectNode = () =>
-    introspect(config, replica?.nodeId, store?.backend, replica?.replica, sync?.service, modules);
+    introspect(
+      config,
+      replica?.nodeId,
+      store?.backend,
+      replica?.replica,
+      sync?.service,
+      events.bus!.modules(),
+    );
   // The engine counts; Prometheus counters get the increase since the last scrape.
   const counted = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0 };
   const observability: ObservabilityComponent | undefined =
@@ -129,9 +138,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     observability: observability?.server,
     outputGate: outputGate.gate!,
     introspect: introspectNode,
-    setModules: (list) => {
-      modules = list;
-    },
+    events: events.bus!,
     close: async () => {
       try {
         await components.stop();

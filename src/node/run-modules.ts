@@ -4,12 +4,11 @@ import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
-import { type EventObserver, ModuleEvents } from "../events/module-events.ts";
-import { NodeEventBus } from "../events/node-event-bus.ts";
+import type { ModuleEvents } from "../events/module-events.ts";
+import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
-import type { NodeMetrics } from "../observe/metrics.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
@@ -140,19 +139,6 @@ function guestEnvironment(
   };
 }
 
-/** The node's metrics of reactive modules' events. */
-function eventObserver(metrics: NodeMetrics): EventObserver {
-  return {
-    delivered: (module, kind) => metrics.moduleEvents.inc({ module, kind }),
-    dropped: (module, kind) => metrics.moduleEventsDropped.inc({ module, kind }),
-    callback: (module, callback, seconds, ok) => {
-      metrics.moduleCallbackSeconds.observe({ module, callback }, seconds);
-      if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
-    },
-    restarted: (module) => metrics.moduleRestarts.inc({ module }),
-  };
-}
-
 export async function runModules({
   modulePaths,
   settings,
@@ -209,32 +195,23 @@ export async function runModules({
     return startupOutcome(error);
   }
 
-  const bus = new NodeEventBus();
-  const observer = node.metrics === undefined ? undefined : eventObserver(node.metrics);
+  const bus = node.events;
   const moduleEvents = new Map(
     modules.map((module) => [
       module,
-      new ModuleEvents({
+      bus.addModule({
         moduleId: module.moduleId,
         callbacks: moduleCallbacks(module),
-        publisher: bus,
-        observer,
         tickMs: settings.moduleSettings.get(module.moduleId)?.tickMs,
       }),
     ]),
   );
-  for (const events of moduleEvents.values()) bus.add(events);
   for (const moduleId of settings.moduleSettings.keys()) {
     if (!modules.some((module) => module.moduleId === moduleId)) {
       logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
         modules: modules.map((module) => module.moduleId),
       });
     }
-  }
-  node.setModules(bus.modules());
-  if (node.sync !== undefined && node.nodeId !== undefined) {
-    bus.connect(node.nodeId, node.sync);
-    node.sync.setEventSink(bus);
   }
   const reactive = [...moduleEvents.values()].some((events) => events.reactive);
 

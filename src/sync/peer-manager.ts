@@ -1,7 +1,7 @@
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
-import type { PublishMessage, PushOpsMessage, VersionVector } from "../net/messages.ts";
+import type { PublishMessage, PushOpsMessage, SessionMessage, VersionVector } from "../net/messages.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -185,7 +185,7 @@ export class PeerManager<Op> {
     const bytes = topic.length + payload.byteLength;
     let sent = 0;
     let dropped = 0;
-    for (const [peer, connection] of this.#connections) {
+    for (const connection of this.#connections.values()) {
       if (!connection.remoteFeatures.includes("pubsub")) continue;
       const backlog = this.#publishBacklog.get(connection) ?? 0;
       if (backlog + bytes > PUBLISH_BACKLOG_BYTES_MAX) {
@@ -194,17 +194,9 @@ export class PeerManager<Op> {
       }
       this.#publishBacklog.set(connection, backlog + bytes);
       sent++;
-      connection
-        .send(message)
-        .catch((error: unknown) => {
-          this.#options.onSendError?.(error);
-          this.#options.logger.debug("send failed", {
-            nodeId: peer,
-            type: message.type,
-            error: describeError(error),
-          });
-        })
-        .finally(() => this.#publishBacklog.set(connection, this.#publishBacklog.get(connection)! - bytes));
+      void this.#sendOn(connection, message).then(() =>
+        this.#publishBacklog.set(connection, this.#publishBacklog.get(connection)! - bytes),
+      );
     }
     return { sent, dropped };
   }
@@ -418,15 +410,19 @@ export class PeerManager<Op> {
   #send(outgoing: readonly Outgoing<Op>[]): void {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
-      if (connection === undefined) continue;
-      connection.send(message).catch((error: unknown) => {
-        this.#options.onSendError?.(error);
-        this.#options.logger.debug("send failed", {
-          nodeId: peer,
-          type: message.type,
-          error: describeError(error),
-        });
-      });
+      if (connection !== undefined) void this.#sendOn(connection, message);
     }
+  }
+
+  /** Sends without waiting; a failure is counted and logged, never thrown. Resolves once the connection took it. */
+  #sendOn(connection: Connection<Op>, message: SessionMessage<Op>): Promise<void> {
+    return connection.send(message).catch((error: unknown) => {
+      this.#options.onSendError?.(error);
+      this.#options.logger.debug("send failed", {
+        nodeId: connection.remoteNodeId,
+        type: message.type,
+        error: describeError(error),
+      });
+    });
   }
 }

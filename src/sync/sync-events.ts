@@ -18,7 +18,11 @@ export interface RemoteChange {
 export interface SyncEventSink {
   /** After a peer's ops (or a state snapshot's objects) were applied here; never for local ops. */
   remoteChanges(changes: readonly RemoteChange[]): void;
-  /** A peer's connection was established / ended (the same moments the PeerManager's onPeerEvent reports). */
+  /**
+   * A peer's connection was established / ended (the same moments the PeerManager's onPeerEvent
+   * reports, except that a connection replacing another to the same peer is not reported again:
+   * events for one peer alternate, starting with `connected`).
+   */
   peer(event: "connected" | "disconnected", nodeId: NodeId): void;
   /** A `Publish` from a connected peer (already validated: topic by isValidTopic, payload <= MESSAGE_PAYLOAD_MAX_BYTES). */
   message(from: NodeId, topic: string, payload: Uint8Array): void;

@@ -4,6 +4,7 @@ import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
@@ -50,6 +51,8 @@ export class SyncService {
   readonly #metrics: NodeMetrics | undefined;
   #ownHistoryReported = false;
   #sink: SyncEventSink | undefined;
+  /** Peers the sink was told are connected (and not told since that they disconnected). */
+  readonly #peersReported = new Set<NodeId>();
 
   private constructor(
     engine: SyncEngine<Op>,
@@ -113,7 +116,7 @@ export class SyncService {
       nowMs: Date.now,
       onPeerEvent: (event, nodeId) => {
         if (event === "connected") service.#checkOwnHistory(nodeId);
-        service.#sink?.peer(event, nodeId);
+        service.#reportPeer(event, nodeId);
         if (metrics === undefined) return;
         if (event === "connected") metrics.peerConnects.inc();
         else metrics.peerDisconnects.inc();
@@ -197,6 +200,22 @@ export class SyncService {
   }
 
   /**
+   * Tells the sink when a peer becomes connected or stops being connected. A connection that
+   * replaces another to the same peer (both dialed each other; one is kept) is reported
+   * `connected` again by the PeerManager with no `disconnected` in between: for the modules the
+   * peer stayed connected, so that is not passed on.
+   */
+  #reportPeer(event: "connected" | "disconnected", nodeId: NodeId): void {
+    if (event === "connected") {
+      if (this.#peersReported.has(nodeId)) return;
+      this.#peersReported.add(nodeId);
+    } else if (!this.#peersReported.delete(nodeId)) {
+      return;
+    }
+    this.#sink?.peer(event, nodeId);
+  }
+
+  /**
    * Sends one `Publish` to every connected peer that announced the `pubsub` feature and returns
    * how many. At-most-once: a peer that is not connected, or whose connection is backed up past
    * PUBLISH_BACKLOG_BYTES_MAX, does not get it (dropped and counted). The caller has validated
@@ -206,6 +225,12 @@ export class SyncService {
    * sync.publish("chat/general", new TextEncoder().encode("hi")); // 2 with two pub/sub peers
    */
   publish(topic: string, payload: Uint8Array): number {
+    // The callers' check (the ABI's -3): a message peers would refuse is a bug here, not input.
+    if (!isValidTopic(topic) || payload.byteLength > MESSAGE_PAYLOAD_MAX_BYTES) {
+      throw new RangeError(
+        `publish needs a valid topic and a payload of at most ${MESSAGE_PAYLOAD_MAX_BYTES} bytes, got topic ${JSON.stringify(topic.slice(0, 64))} and ${payload.byteLength} bytes`,
+      );
+    }
     const { sent, dropped } = this.peers.publish(topic, payload);
     if (sent > 0) this.#metrics?.messagesPublished.inc(sent);
     if (dropped > 0) this.#metrics?.messagesDropped.inc({ reason: "backlog" }, dropped);

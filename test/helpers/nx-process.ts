@@ -33,13 +33,16 @@ export interface NxProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `stdin: true` gives the child a pipe to write to (`nx.child.stdin`); default: no stdin. */
+/**
+ * Runs `options.bin` (this repository's `nx` by default; another build's `bin/nx.js` to test
+ * against it); `options.stdin` gives the child a pipe to write to (`nx.child.stdin`).
+ */
 export function startNx(
   args: readonly string[],
   env: Record<string, string> = {},
-  options: { stdin?: boolean } = {},
+  options: { stdin?: boolean; bin?: string } = {},
 ): NxProcess {
-  const child = spawn(process.execPath, [NX_BIN, ...args], {
+  const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],

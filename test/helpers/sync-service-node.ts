@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import { resolveConfigLayers } from "../../src/config/resolve.ts";
+import { type ConfigFlags, resolveConfigLayers } from "../../src/config/resolve.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import type { TlsMaterial } from "../../src/net/tls-material.ts";
 import { type Logger, silentLogger } from "../../src/observe/logger.ts";
@@ -79,6 +79,8 @@ export interface ServiceNodeOptions {
   readonly port?: number;
   readonly peers?: readonly number[];
   readonly logger?: Logger;
+  /** More configuration (`limits.op_log_limit` ...). */
+  readonly flags?: ConfigFlags;
 }
 
 export async function startServiceNode(options: ServiceNodeOptions): Promise<ServiceNode> {
@@ -93,12 +95,18 @@ export async function startServiceNode(options: ServiceNodeOptions): Promise<Ser
       "tls.insecure": options.tls === undefined,
       "limits.reconnect_initial_delay": "100ms",
       "limits.reconnect_max_delay": "500ms",
+      ...options.flags,
     },
   });
   const backend = await openLmdbBackend({ path: options.datastore });
   const nodeId =
     options.tls?.nodeId ?? (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
-  const replica = openReplicatedState({ backend, nodeId });
+  const replica = openReplicatedState({
+    backend,
+    nodeId,
+    opLogLimit: config.limits.opLogLimit,
+    seenOpsLimit: config.limits.seenOpsLimit,
+  });
   const metrics = createNodeMetrics({ version: "test", processMetrics: false });
   const sink = recordingSink();
   const service = await SyncService.start({

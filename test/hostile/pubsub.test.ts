@@ -123,6 +123,34 @@ describe("hostile Publish messages", () => {
     peer.destroy();
   });
 
+  test("messages for a peer that stops reading are dropped and counted, not queued", async () => {
+    const slow = await connect(node, "5105105105105105105105105105105a" as NodeId, ["pubsub"]);
+    await node.sink.until(
+      () => node.service.peers.connectedPeers().some((p) => p.nodeId === "5105105105105105105105105105105a"),
+      "the slow peer",
+    );
+    slow.socket.pause();
+    const payload = new Uint8Array(MESSAGE_PAYLOAD_MAX_BYTES);
+    let sent = 0;
+    // Loopback socket buffers hold some megabytes; past them and PUBLISH_BACKLOG_BYTES_MAX the peer gets nothing more.
+    for (let i = 0; i < 5000 && node.service.publish("bulk/x", payload) === 1; i++) {
+      sent++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(sent < 5000, `publishing stopped reaching the slow peer (after ${sent} messages)`);
+    assert.equal(node.service.publish("bulk/x", payload), 0, "still backed up");
+    assert.match(await node.metrics.render(), /numax_messages_dropped_total\{reason="backlog"\} [1-9]/);
+    slow.destroy();
+  });
+
+  test("publishing what peers would refuse is a bug of the caller: it throws and sends nothing", () => {
+    assert.throws(() => node.service.publish("no spaces", new Uint8Array(1)), RangeError);
+    assert.throws(
+      () => node.service.publish("chat", new Uint8Array(MESSAGE_PAYLOAD_MAX_BYTES + 1)),
+      /a payload of at most 65536 bytes, got topic "chat" and 65537 bytes/,
+    );
+  });
+
   test("a peer that did not announce pubsub is sent no Publish; one that did gets it", async () => {
     const quiet = await connect(node, QUIET, []);
     const listener = await connect(node, "1111111111111111111111111111111f" as NodeId, ["pubsub"]);

@@ -6,8 +6,7 @@
  * ignored.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -19,21 +18,13 @@ import { type HelloMessage, type Message, PROTOCOL_VERSION } from "../../src/net
 import { NetError } from "../../src/net/net-error.ts";
 import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits } from "../../src/net/wire-features.ts";
 import type { WireFormat } from "../../src/net/wire-format.ts";
-import { REPO_ROOT } from "../helpers/nx-process.ts";
+import { extractOlderBuild, olderBuildMissing } from "../helpers/older-build.ts";
 import { type TestOp, testOpCodec } from "./helpers/test-op.ts";
 
 const codec = createMessageCodec(testOpCodec);
 const FORMATS: readonly WireFormat[] = ["msgpack", "json"];
 const NODE_A = "00112233445566778899aabbccddeeff" as NodeId;
 const NODE_B = "ffeeddccbbaa99887766554433221100" as NodeId;
-
-/** The last commit before features: its decoder is the "older build" every build of version 3 must stay readable by. */
-const BEFORE_FEATURES_COMMIT = "1fa890d";
-
-function hasCommit(commit: string): boolean {
-  const result = spawnSync("git", ["-C", REPO_ROOT, "cat-file", "-e", `${commit}^{commit}`]);
-  return result.status === 0;
-}
 
 const hello: HelloMessage = {
   type: "Hello",
@@ -53,17 +44,14 @@ const helloAck: Message<TestOp> = {
 };
 
 describe("an older build's decoder", {
-  skip: !hasCommit(BEFORE_FEATURES_COMMIT) && `commit ${BEFORE_FEATURES_COMMIT} is not in this clone`,
+  skip: olderBuildMissing,
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "nx-old-decoder-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   async function oldCodec(): Promise<{ decode(body: Uint8Array, format: WireFormat): unknown }> {
-    const tar = join(dir, "src.tar");
-    execFileSync("git", ["-C", REPO_ROOT, "archive", `--output=${tar}`, BEFORE_FEATURES_COMMIT, "src"]);
-    execFileSync("tar", ["-x", "-f", tar, "-C", dir]);
-    symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
-    const module = (await import(pathToFileURL(join(dir, "src/net/message-codec.ts")).href)) as {
+    const tree = extractOlderBuild(dir);
+    const module = (await import(pathToFileURL(join(tree, "src/net/message-codec.ts")).href)) as {
       createMessageCodec(opCodec: unknown): { decode(body: Uint8Array, format: WireFormat): unknown };
     };
     return module.createMessageCodec(testOpCodec);

@@ -14,7 +14,7 @@ const DASHBOARD = new URL("../../docs/dashboards/numax.json", import.meta.url);
 const VISITS = examplePath("distributed_counter");
 
 /** A counter with a label per fault: no series until one happens (docs/observability.md says so). */
-const FAULT_ONLY = new Set(["numax_sync_errors_total"]);
+const FAULT_ONLY = new Set(["numax_sync_errors_total", "numax_messages_dropped_total"]);
 
 /** Metric names in the PromQL of every panel target (histogram series folded to their metric). */
 function dashboardMetrics(): Set<string> {

@@ -357,7 +357,8 @@ describe("ReplicatedState sync", () => {
     assert.deepEqual(a.state.compactedFor(new Map([[NODE_A, 2]])), []);
 
     const b = replica(NODE_B);
-    b.state.applySnapshot(a.state.snapshot());
+    assert.deepEqual(b.state.applySnapshot(a.state.snapshot()), [{ key: "g", family: "gcounter" }]);
+    assert.deepEqual(b.state.applySnapshot(a.state.snapshot()), [], "a snapshot changes nothing twice");
     assert.equal(b.state.gcounterValue("g"), 6n);
     assert.deepEqual(b.state.versionVector(), new Map([[NODE_A, 6]]));
     assert.deepEqual(b.state.applyRemote(a.sent), [], "ops covered by the snapshot count as seen");
