@@ -3,7 +3,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
-import { NumaxError } from "../errors/numax-error.ts";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
@@ -51,6 +51,8 @@ export class SyncService {
   readonly #metrics: NodeMetrics | undefined;
   #ownHistoryReported = false;
   #sink: SyncEventSink | undefined;
+  /** Resolves once every local op made so far is queued for peers (see `stop`). */
+  #localOpsQueued: () => Promise<void> = async () => {};
   /** Peers the sink was told are connected (and not told since that they disconnected). */
   readonly #peersReported = new Set<NodeId>();
 
@@ -134,10 +136,17 @@ export class SyncService {
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
     });
     const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined, metrics);
+    service.#localOpsQueued = async () => {
+      // The ops still staged (a module's last writes, its shutdown callback's) are handed over
+      // now, and pushed once durable, before the connections close.
+      replica.flush();
+      while (flushing) await pushing;
+    };
     // A local op reaches peers only once it is durable here: were it sent first and lost in a
     // crash, this node would reuse its sequence number and peers would drop the new op as a duplicate.
     let undurable: Op[] = [];
     let flushing = false;
+    let pushing: Promise<void> = Promise.resolve();
     const pushWhenDurable = async (): Promise<void> => {
       flushing = true;
       while (undurable.length > 0) {
@@ -161,7 +170,7 @@ export class SyncService {
           metrics?.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
           undurable.push(op);
         }
-        if (!flushing) void pushWhenDurable();
+        if (!flushing) pushing = pushWhenDurable();
       },
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
     });
@@ -316,8 +325,20 @@ export class SyncService {
     return this.#replica.versionVector().get(this.#replica.nodeId()) ?? 0;
   }
 
-  /** Sends what is queued, closes every peer connection and stops listening; the replica stays open. */
+  /**
+   * Pushes the local ops made so far once they are durable (a module's `shutdown` writes reach
+   * the connected peers before the node leaves), sends what is queued, closes every peer
+   * connection and stops listening; the replica stays open.
+   */
   async stop(): Promise<void> {
+    try {
+      await this.#localOpsQueued();
+    } catch (error) {
+      // The store could not take them (closed, full): they stay in the op-log for a later sync.
+      this.#logger.warn("local ops made just before shutdown were not pushed", {
+        error: describeError(error),
+      });
+    }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
     await this.peers.stop();
   }

@@ -84,7 +84,10 @@ for (const probe of ["reactive_probe", "reactive_probe_c"] as const) {
       for (const peer of [a, b]) {
         await peer.nx.waitFor(new RegExp(`(^peer-connected ${c.nodeId}$[\\s\\S]*){2}`, "m"));
       }
-      for (const node of [a, b, again]) assert.equal((await nodes.stop(node)).code, 0, node.nx.stderr());
+      // A's shutdown callback increments probe/shutdowns: the op reaches B before A is gone.
+      assert.equal((await nodes.stop(a)).code, 0, a.nx.stderr());
+      await b.nx.waitFor(new RegExp(`^remote gcounter probe/shutdowns ${a.nodeId}$`, "m"), 5_000);
+      for (const node of [b, again]) assert.equal((await nodes.stop(node)).code, 0, node.nx.stderr());
     });
   });
 }
