@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { writeFixture } from "../fixtures/wasm/wat-fixtures.ts";
-import { examplePath, pollUntil, tempDir } from "../helpers/nx-process.ts";
+import { examplePath, guestPath, pollUntil, tempDir } from "../helpers/nx-process.ts";
 import { datastoreOf, syncNodeTracker } from "../helpers/sync-node.ts";
 
 /**
@@ -14,7 +14,13 @@ const DASHBOARD = new URL("../../docs/dashboards/numax.json", import.meta.url);
 const VISITS = examplePath("distributed_counter");
 
 /** A counter with a label per fault: no series until one happens (docs/observability.md says so). */
-const FAULT_ONLY = new Set(["numax_sync_errors_total", "numax_messages_dropped_total"]);
+const FAULT_ONLY = new Set([
+  "numax_sync_errors_total",
+  "numax_messages_dropped_total",
+  "numax_module_events_dropped_total",
+  "numax_module_callback_failures_total",
+  "numax_module_restarts_total",
+]);
 
 /** Metric names in the PromQL of every panel target (histogram series folded to their metric). */
 function dashboardMetrics(): Set<string> {
@@ -63,13 +69,14 @@ describe("docs/dashboards/numax.json", { timeout: 120_000 }, () => {
   test("every metric it queries has samples on /metrics after a short run of two syncing nodes", async () => {
     const queried = dashboardMetrics();
     assert.ok(queried.has("numax_host_calls_total") && queried.size >= 20, `parsed ${[...queried]}`);
-    // A second module that traps, for the run-result and trap panels.
+    // A second module that traps, for the run-result and trap panels, and a reactive one that
+    // ticks, for the module event panels.
     const trapping = await writeFixture(root.path, "trap-unreachable");
     const first = await nodes.node({
       datastore: datastoreOf(root.path, "a"),
       guest: VISITS,
-      args: [trapping],
-      env: { NX_VISITS: "2" },
+      args: [trapping, guestPath("reactive_probe")],
+      env: { NX_VISITS: "2", NX_PROBE_TICK_MS: "20" },
     });
     const second = await nodes.node({
       datastore: datastoreOf(root.path, "b"),

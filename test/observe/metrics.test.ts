@@ -28,6 +28,11 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_traps_total", "counter", ["kind"]],
   ["numax_host_calls_total", "counter", ["module", "function"]],
   ["numax_guest_cpu_seconds_total", "counter", []],
+  ["numax_module_events_total", "counter", ["module", "kind"]],
+  ["numax_module_events_dropped_total", "counter", ["module", "kind"]],
+  ["numax_module_callback_seconds", "histogram", ["module", "callback"]],
+  ["numax_module_callback_failures_total", "counter", ["module", "callback"]],
+  ["numax_module_restarts_total", "counter", ["module"]],
   ["numax_observability_requests_total", "counter", ["path"]],
   ["numax_observability_errors_total", "counter", ["kind"]],
 ];
@@ -72,6 +77,11 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.traps.inc({ kind: "unreachable" });
   metrics.hostCalls.inc({ module: "nx", function: "db_get" });
   metrics.guestCpuSeconds.inc(0.5);
+  metrics.moduleEvents.inc({ module: "dash", kind: "tick" });
+  metrics.moduleEventsDropped.inc({ module: "dash", kind: "tick" });
+  metrics.moduleCallbackSeconds.observe({ module: "dash", callback: "on_tick" }, 0.0001);
+  metrics.moduleCallbackFailures.inc({ module: "dash", callback: "on_tick" });
+  metrics.moduleRestarts.inc({ module: "dash" });
   metrics.observabilityRequests.inc({ path: "/metrics" });
   metrics.observabilityErrors.inc({ kind: "not_found" });
 }
