@@ -34,6 +34,7 @@ export type NodeComponentName =
   | "sync"
   | "output-gate"
   | "events"
+  | "modules"
   | "observability";
 
 interface NodeComponent extends Component {

@@ -14,6 +14,7 @@ import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import type { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
+import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
 import {
   eventsComponent,
   type MetricsComponent,
@@ -37,6 +38,8 @@ export interface NumaxNodeOptions {
   /** Open the store even without sync (a guest imports `db_*`). Sync always opens it. */
   needsStore: boolean;
   version: string;
+  /** The modules to run: the node gets a module host (`modules`) when given. */
+  modules?: ModuleHostOptions;
 }
 
 /**
@@ -61,6 +64,8 @@ export interface NumaxNode {
   introspect(): NodeIntrospection;
   /** Reactive modules' events: the modules the node runs are added here (and listed in `/v1/node`). */
   readonly events: NodeEventBus;
+  /** The module host, when the node was started with modules. */
+  readonly modules: ModuleHostComponent | undefined;
   /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
@@ -85,7 +90,20 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
       : undefined;
   const outputGate = outputGateComponent(config, logger, store);
   const events = eventsComponent({ replica, sync, metrics });
-  const parts = [tls, store, metrics, replica, sync, outputGate, events].filter((part) => part !== undefined);
+  const modules =
+    options.modules === undefined
+      ? undefined
+      : moduleHostComponent(config, logger, options.modules, {
+          store,
+          replica,
+          sync,
+          metrics,
+          events,
+          outputGate,
+        });
+  const parts = [tls, store, metrics, replica, sync, outputGate, events, modules].filter(
+    (part) => part !== undefined,
+  );
   const introspectNode = () =>
     introspect(
       config,
@@ -139,6 +157,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     outputGate: outputGate.gate!,
     introspect: introspectNode,
     events: events.bus!,
+    modules,
     close: async () => {
       try {
         await components.stop();

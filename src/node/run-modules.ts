@@ -1,33 +1,24 @@
 import { join, resolve } from "node:path";
-import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
-import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
-import type { ModuleEvents } from "../events/module-events.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
-import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
-import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
-import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
-import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
-import { guestFailureRecord } from "./guest-failure-record.ts";
-import type { ByteStream } from "./guest-output.ts";
-import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
  * What `nx run <module.wasm>...` does once its command line is read (src/cli/run-command.ts):
  * loads and checks every module first (a bad module fails the run before anything runs),
- * starts the node (store when needed; sync with `--listen`; metrics with
- * `--observability-listen`), runs the modules one after the other, and then:
+ * starts the node with them (store when needed; sync with `--listen`; metrics with
+ * `--observability-listen`; the module host runs them: src/node/module-host.ts), waits until
+ * they have ended (reactive modules: until SIGINT/SIGTERM or the end of `--settle-for`), and then:
  * - without sync: closes the store (flushing it) and returns;
  * - with `--settle-for`: keeps syncing that long, prints `--print-*` values, returns;
  * - otherwise (serve mode): keeps syncing until SIGINT/SIGTERM, then shuts down gracefully
@@ -98,47 +89,6 @@ function startupOutcome(error: unknown): RunOutcome {
   return error instanceof NumaxError ? "refused" : "failed";
 }
 
-/** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
-function guestVisibleEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !CONFIG_ENV_NAMES.has(name)) env[name] = value;
-  }
-  return env;
-}
-
-function guestEnvironment(
-  module: GuestModule,
-  logger: Logger,
-  node: NumaxNode,
-  events: ModuleEvents | undefined,
-): GuestEnvironment {
-  const eventLogger = logger.child("events");
-  return {
-    moduleId: module.moduleId,
-    store: node.guestStore,
-    crdt: node.crdt,
-    logger: gatedLogger(logger.child("guest").child(module.moduleId), node.outputGate),
-    env: guestVisibleEnv(),
-    args: [module.moduleId],
-    clock: { nowMs: () => Date.now(), monotonicMs },
-    // node:crypto loads only when a guest asks for randomness: most runs never do, and loading
-    // it costs milliseconds of start-up.
-    randomFill: (target) => {
-      process.getBuiltinModule("node:crypto").randomFillSync(target);
-    },
-    emitEvent: (name, payload) =>
-      eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
-    // The runners give every module its own line sinks (prefixed when there are several); these
-    // plain writers are only the environment's default.
-    stdout: (bytes) => process.stdout.write(bytes),
-    stderr: (bytes) => process.stderr.write(bytes),
-    capabilities: ["wasi"],
-    hostCalls: node.hostCalls,
-    events,
-  };
-}
-
 export async function runModules({
   modulePaths,
   settings,
@@ -182,6 +132,7 @@ export async function runModules({
     return startupOutcome(error);
   }
 
+  let failed = false;
   let node: NumaxNode;
   try {
     node = await startNumaxNode({
@@ -189,33 +140,23 @@ export async function runModules({
       logger,
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
+      modules: {
+        modules,
+        moduleSettings: settings.moduleSettings,
+        shutdownTimeoutMs: settings.shutdownTimeoutMs,
+        waitBeforeRunMs: settings.waitBeforeRunMs,
+        onModuleFailed: (result) => {
+          failed = true;
+          reportError(`${result.module.label}: ${result.message}`);
+        },
+      },
     });
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
   }
+  const host = node.modules!;
 
-  const bus = node.events;
-  const moduleEvents = new Map(
-    modules.map((module) => [
-      module,
-      bus.addModule({
-        moduleId: module.moduleId,
-        callbacks: moduleCallbacks(module),
-        tickMs: settings.moduleSettings.get(module.moduleId)?.tickMs,
-      }),
-    ]),
-  );
-  for (const moduleId of settings.moduleSettings.keys()) {
-    if (!modules.some((module) => module.moduleId === moduleId)) {
-      logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
-        modules: modules.map((module) => module.moduleId),
-      });
-    }
-  }
-  const reactive = [...moduleEvents.values()].some((events) => events.reactive);
-
-  const interrupt = new AbortController();
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -228,7 +169,7 @@ export async function runModules({
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    interrupt.abort(`interrupted by ${signal}`);
+    host.interrupt(signal);
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
@@ -238,74 +179,19 @@ export async function runModules({
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  let failed = false;
-  const wasmLogger = logger.child("wasm");
+  // Reactive modules run until the node stops: a signal, or the end of --settle-for.
+  const keepAlive = host.reactive ? setInterval(() => {}, 1 << 30) : undefined;
+  const settled =
+    host.reactive && settings.settleForMs !== undefined
+      ? setTimeout(() => host.interrupt("--settle-for"), settings.settleForMs)
+      : undefined;
+  const stdin =
+    settings.stdinTopic === undefined
+      ? undefined
+      : publishStdinLines(node.events, settings.stdinTopic, logger);
   try {
-    if (node.sync !== undefined) {
-      if (settings.waitBeforeRunMs !== undefined) await node.sync.waitForPeers(settings.waitBeforeRunMs);
-      await node.sync.recoverOwnHistory();
-    }
-    // Every module runs as a WebAssembly process under the node's root supervisor: their output
-    // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
-    // module that cannot use processes runs the same way without loading the kernel.
-    const runGuests = canRunAlone(modules)
-      ? runLoneGuest
-      : (await import("./guest-processes.ts")).runGuestProcesses;
-    // Reactive modules run until the node stops: a signal, or the end of --settle-for.
-    const keepAlive = reactive ? setInterval(() => {}, 1 << 30) : undefined;
-    const settled =
-      reactive && settings.settleForMs !== undefined
-        ? setTimeout(
-            () => interrupt.abort(`--settle-for ${settings.settleForMs} ms passed`),
-            settings.settleForMs,
-          )
-        : undefined;
-    const stdin =
-      settings.stdinTopic === undefined ? undefined : publishStdinLines(bus, settings.stdinTopic, logger);
-    if (reactive) logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: node.nodeId });
-    await runGuests(modules, {
-      environment: (module) => guestEnvironment(module, logger, node, moduleEvents.get(module)),
-      moduleEvents: (module) => moduleEvents.get(module),
-      onModuleCrash: (result) => {
-        const record = guestFailureRecord(result, undefined);
-        const callback = moduleEvents.get(result.module)?.failedIn;
-        wasmLogger.warn(`${record.message} in ${callback ?? "a callback"}; restarting it`, {
-          ...record.fields,
-          callback,
-        });
-        if (result.failure !== undefined) node.metrics?.traps.inc({ kind: result.failure.kind });
-      },
-      store: node.guestStore,
-      crdt: node.crdt,
-      logger,
-      cpuMsPerRun: config.limits.cpuMsPerRun,
-      stdout: gatedStream(process.stdout, node.outputGate),
-      stderr: gatedStream(process.stderr, node.outputGate),
-      signal: interrupt.signal,
-      shutdownTimeoutMs: settings.shutdownTimeoutMs,
-      onModuleExit: (result) => {
-        const events = moduleEvents.get(result.module);
-        // A reactive module's state is kept by its runner (stopped, failed, crashed).
-        if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
-        node.metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
-        const runResult = result.ok
-          ? "ok"
-          : result.failure === undefined
-            ? "error"
-            : guestRunResultLabel(result.failure);
-        node.metrics?.moduleRuns.inc({ result: runResult });
-        if (result.ok) return;
-        failed = true;
-        if (runResult === "trap") node.metrics?.traps.inc({ kind: result.failure!.kind });
-        const record = guestFailureRecord(result, interruptedBy);
-        wasmLogger.warn(record.message, record.fields);
-        reportError(`${result.module.label}: ${result.message}`);
-      },
-    });
-    clearInterval(keepAlive);
-    clearTimeout(settled);
-    stdin?.close();
-    if (node.sync !== undefined && interruptedBy === undefined && !reactive) {
+    await host.ended;
+    if (node.sync !== undefined && interruptedBy === undefined && !host.reactive) {
       if (settings.settleForMs !== undefined) {
         await new Promise<void>((resolve) => {
           wakeServe = resolve;
@@ -325,7 +211,9 @@ export async function runModules({
     failed = true;
     reportError(describeError(error));
   }
-
+  clearInterval(keepAlive);
+  clearTimeout(settled);
+  stdin?.close();
   // A one-shot run whose peers all refused it synced nothing: that is a failure, not a result.
   const refusal = settings.settleForMs === undefined ? undefined : node.sync?.refusedByEveryPeer();
   if (refusal !== undefined) {
@@ -357,11 +245,6 @@ function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boo
     return;
   }
   for (const { key, value } of values) process.stdout.write(`${formatCrdtLine(key, value)}\n`);
-}
-
-/** Guest bytes written to `stream` once the writes before them are durable. */
-function gatedStream(stream: ByteStream, gate: DurableOutputGate): ByteStream {
-  return { write: (bytes) => gate.release(() => stream.write(bytes)) };
 }
 
 /** Closing flushes: once it resolves, every write the guests made is durable. */

@@ -1,0 +1,257 @@
+import { monotonicMs } from "../clock/monotonic-clock.ts";
+import type { ModuleSettings } from "../config/module-settings.ts";
+import type { NodeConfig } from "../config/node-config.ts";
+import { CONFIG_ENV_NAMES } from "../config/schema.ts";
+import type { ModuleEvents } from "../events/module-events.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { guestRunResultLabel } from "../wasm/guest-failure.ts";
+import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { moduleCallbacks } from "../wasm/module-callbacks.ts";
+import type { Component } from "./component.ts";
+import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
+import { guestFailureRecord } from "./guest-failure-record.ts";
+import type { ByteStream } from "./guest-output.ts";
+import type { GuestProcessesOutcome, GuestProcessResult } from "./guest-processes.ts";
+import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
+import type {
+  EventsComponent,
+  MetricsComponent,
+  NodeComponentName,
+  OutputGateComponent,
+  ReplicaComponent,
+  StoreComponent,
+  SyncComponent,
+} from "./node-components.ts";
+
+/** The modules a node runs, with what `nx run` decided about them. */
+export interface ModuleHostOptions {
+  readonly modules: readonly GuestModule[];
+  /** `[modules.<id>]` tables of the config file. */
+  readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  readonly shutdownTimeoutMs: number;
+  /** With sync: wait up to this long for the configured peers before any module runs. */
+  readonly waitBeforeRunMs?: number;
+  /** A module ended other than normally (already logged and counted): the CLI's error line. */
+  readonly onModuleFailed?: (result: GuestProcessResult) => void;
+}
+
+export interface ModuleHostComponent extends Component {
+  readonly name: "modules";
+  readonly dependsOn: readonly NodeComponentName[];
+  /** Whether a module is reactive: the modules then run until the node is stopped. */
+  readonly reactive: boolean;
+  /**
+   * Resolves once every module has ended: one-shot modules returned or failed, reactive ones
+   * stopped (their `shutdown` ran) or were given up. Rejects only for a fault of the node.
+   */
+  readonly ended: Promise<GuestProcessesOutcome>;
+  /**
+   * Ends the modules now: reactive ones get their `shutdown` call, the others are stopped;
+   * `by` (a signal name, "--settle-for") is what their results and failure lines say.
+   */
+  interrupt(by: string): void;
+}
+
+/**
+ * The node's module host (docs/design/node-lifecycle.md): runs the modules as WebAssembly
+ * processes under one root supervisor (src/node/guest-processes.ts), or a lone module without
+ * the kernel, with every part of the node they may use: store, replicated state, the event bus
+ * of reactive modules, the output gate, metrics. Its start returns at once (the modules run in
+ * the background: waiting for peers and recovering this node's own history come first); its
+ * stop ends them (reactive modules' `shutdown` first) before the parts they use stop.
+ */
+export function moduleHostComponent(
+  config: NodeConfig,
+  logger: Logger,
+  options: ModuleHostOptions,
+  parts: {
+    readonly store: StoreComponent | undefined;
+    readonly replica: ReplicaComponent | undefined;
+    readonly sync: SyncComponent | undefined;
+    readonly metrics: MetricsComponent | undefined;
+    readonly events: EventsComponent;
+    readonly outputGate: OutputGateComponent;
+  },
+): ModuleHostComponent {
+  const interrupt = new AbortController();
+  let interruptedBy: string | undefined;
+  let resolveEnded!: (outcome: GuestProcessesOutcome) => void;
+  let rejectEnded!: (error: unknown) => void;
+  const ended = new Promise<GuestProcessesOutcome>((resolve, reject) => {
+    resolveEnded = resolve;
+    rejectEnded = reject;
+  });
+  let started = false;
+  const reactive = options.modules.some((module) => moduleCallbacks(module).size > 0);
+  const wasmLogger = logger.child("wasm");
+
+  const run = async (): Promise<GuestProcessesOutcome> => {
+    const bus = parts.events.bus!;
+    const metrics = parts.metrics?.metrics;
+    const moduleEvents = new Map<GuestModule, ModuleEvents>(
+      options.modules.map((module) => [
+        module,
+        bus.addModule({
+          moduleId: module.moduleId,
+          callbacks: moduleCallbacks(module),
+          tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
+        }),
+      ]),
+    );
+    for (const moduleId of options.moduleSettings.keys()) {
+      if (!options.modules.some((module) => module.moduleId === moduleId)) {
+        logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
+          modules: options.modules.map((module) => module.moduleId),
+        });
+      }
+    }
+    const sync = parts.sync?.service;
+    if (sync !== undefined) {
+      if (options.waitBeforeRunMs !== undefined) await sync.waitForPeers(options.waitBeforeRunMs);
+      await sync.recoverOwnHistory();
+    }
+    if (interrupt.signal.aborted) return { ok: true, results: [] };
+    const gate = parts.outputGate.gate!;
+    const node: NodeParts = {
+      store: parts.store?.guestStore,
+      crdt: parts.replica?.replica,
+      gate,
+      hostCalls: parts.metrics?.hostCalls,
+    };
+    // Every module runs as a WebAssembly process under the node's root supervisor: their output
+    // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
+    // one-shot module that cannot use processes runs the same way without loading the kernel.
+    const runGuests = canRunAlone(options.modules)
+      ? runLoneGuest
+      : (await import("./guest-processes.ts")).runGuestProcesses;
+    if (reactive)
+      logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
+    return runGuests(options.modules, {
+      environment: (module) => guestEnvironment(module, logger, node, moduleEvents.get(module)),
+      moduleEvents: (module) => moduleEvents.get(module),
+      store: node.store,
+      crdt: node.crdt,
+      logger,
+      cpuMsPerRun: config.limits.cpuMsPerRun,
+      stdout: gatedStream(process.stdout, gate),
+      stderr: gatedStream(process.stderr, gate),
+      signal: interrupt.signal,
+      shutdownTimeoutMs: options.shutdownTimeoutMs,
+      onModuleCrash: (result) => {
+        const record = guestFailureRecord(result, undefined);
+        const callback = moduleEvents.get(result.module)?.failedIn;
+        wasmLogger.warn(`${record.message} in ${callback ?? "a callback"}; restarting it`, {
+          ...record.fields,
+          callback,
+        });
+        if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
+      },
+      onModuleExit: (result) => {
+        const events = moduleEvents.get(result.module);
+        // A reactive module's state is kept by its runner (stopped, failed, crashed).
+        if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
+        metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+        const runResult = result.ok
+          ? "ok"
+          : result.failure === undefined
+            ? "error"
+            : guestRunResultLabel(result.failure);
+        metrics?.moduleRuns.inc({ result: runResult });
+        if (result.ok) return;
+        if (runResult === "trap") metrics?.traps.inc({ kind: result.failure!.kind });
+        const record = guestFailureRecord(result, interruptedBy);
+        wasmLogger.warn(record.message, record.fields);
+        options.onModuleFailed?.(result);
+      },
+    });
+  };
+
+  const dependsOn: NodeComponentName[] = ["events", "output-gate"];
+  for (const [name, part] of [
+    ["store", parts.store],
+    ["replica", parts.replica],
+    ["sync", parts.sync],
+    ["metrics", parts.metrics],
+  ] as const) {
+    if (part !== undefined) dependsOn.push(name);
+  }
+  return {
+    name: "modules",
+    dependsOn,
+    reactive,
+    ended,
+    interrupt: (by) => {
+      if (interruptedBy !== undefined) return;
+      interruptedBy = by;
+      interrupt.abort(`interrupted by ${by}`);
+    },
+    start: () => {
+      started = true;
+      run().then(resolveEnded, rejectEnded);
+    },
+    stop: async () => {
+      if (!started) return;
+      if (interruptedBy === undefined) {
+        interruptedBy = "node shutdown";
+        interrupt.abort("the node is shutting down");
+      }
+      // A fault of the node is reported by whoever awaits `ended`.
+      await ended.catch(() => {});
+    },
+  };
+}
+
+/** The parts of the node a module's environment hands to it. */
+interface NodeParts {
+  readonly store: GuestEnvironment["store"];
+  readonly crdt: GuestEnvironment["crdt"];
+  readonly gate: DurableOutputGate;
+  readonly hostCalls: GuestEnvironment["hostCalls"];
+}
+
+/** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
+function guestVisibleEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !CONFIG_ENV_NAMES.has(name)) env[name] = value;
+  }
+  return env;
+}
+
+function guestEnvironment(
+  module: GuestModule,
+  logger: Logger,
+  node: NodeParts,
+  events: ModuleEvents | undefined,
+): GuestEnvironment {
+  const eventLogger = logger.child("events");
+  return {
+    moduleId: module.moduleId,
+    store: node.store,
+    crdt: node.crdt,
+    logger: gatedLogger(logger.child("guest").child(module.moduleId), node.gate),
+    env: guestVisibleEnv(),
+    args: [module.moduleId],
+    clock: { nowMs: () => Date.now(), monotonicMs },
+    // node:crypto loads only when a guest asks for randomness: most runs never do, and loading
+    // it costs milliseconds of start-up.
+    randomFill: (target) => {
+      process.getBuiltinModule("node:crypto").randomFillSync(target);
+    },
+    emitEvent: (name, payload) =>
+      eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
+    // The runners give every module its own line sinks (prefixed when there are several); these
+    // plain writers are only the environment's default.
+    stdout: (bytes) => process.stdout.write(bytes),
+    stderr: (bytes) => process.stderr.write(bytes),
+    capabilities: ["wasi"],
+    hostCalls: node.hostCalls,
+    events,
+  };
+}
+
+/** Guest bytes written to `stream` once the writes before them are durable. */
+function gatedStream(stream: ByteStream, gate: DurableOutputGate): ByteStream {
+  return { write: (bytes) => gate.release(() => stream.write(bytes)) };
+}
