@@ -8,6 +8,14 @@ import type { GuestProgram } from "../wasm/process/index.ts";
 const OK: GuestRunResult = { ok: true };
 
 /**
+ * Callbacks a module runs back to back before the node's event loop gets a turn. Taking a queued
+ * event and calling the guest only chain promises, so a module whose queue never empties (one
+ * that publishes to itself, a flood of remote ops) would otherwise hold the event loop: no
+ * sync, no /metrics, no signal handling, no timers, for as long as the flood lasts.
+ */
+export const CALLBACKS_PER_YIELD = 64;
+
+/**
  * The life of a reactive module's process (docs/design/event-model.md): `run` and `init` when
  * exported, then one callback per event from `events`, one at a time, until the events close;
  * then `shutdown`. Each call is a run of its own (its own CPU budget); the first failure ends
@@ -27,7 +35,12 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): Gues
       if (!result.ok) return result;
     }
     if (!events.closed) events.setState("running");
+    let callbacksSinceYield = 0;
     for (;;) {
+      if (++callbacksSinceYield > CALLBACKS_PER_YIELD) {
+        callbacksSinceYield = 1;
+        await ctx.yield();
+      }
       const next = events.next();
       const event = next instanceof Promise ? await next : next;
       // Killed while it waited: the process is gone, nothing more runs.
