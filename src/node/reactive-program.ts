@@ -47,7 +47,7 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): Gues
       if (ctx.signal.aborted) return OK;
       if (event === undefined) break;
       events.setCurrent(event);
-      const result = await call(callbackOf(event.kind), argumentsOf(event, events));
+      const result = await call(callbackOf(event.kind), argumentsOf(event));
       events.setCurrent(undefined);
       if (!result.ok) return result;
     }
@@ -71,18 +71,28 @@ async function timedCall(
   return result;
 }
 
-/** The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family code. */
-function argumentsOf(event: ModuleEvent, events: ModuleEvents): readonly number[] {
-  const data = events.current();
+const NO_ARGUMENTS: readonly number[] = [];
+
+/** Bytes of `text` in UTF-8, counted without encoding it (Buffer.byteLength: no allocation). */
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family
+ * code. Lengths are counted, not encoded: the bytes are made only when the guest asks for them
+ * (ModuleEvents.current), and most handlers of a busy topic never do.
+ */
+function argumentsOf(event: ModuleEvent): readonly number[] {
   switch (event.kind) {
     case "tick":
-      return [];
+      return NO_ARGUMENTS;
     case "remote_op":
-      return [data?.subject?.length ?? 0, familyDefinition(event.family).code];
+      return [utf8Length(event.key), familyDefinition(event.family).code];
     case "peer_connected":
     case "peer_disconnected":
-      return [data?.subject?.length ?? 0];
+      return [utf8Length(event.nodeId)];
     case "message":
-      return [data?.subject?.length ?? 0, data?.payload?.length ?? 0];
+      return [utf8Length(event.topic), event.payload.length];
   }
 }
