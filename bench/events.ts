@@ -12,18 +12,20 @@
  *   proc_receive in the same closed loop (bench/guests/proc_stream), on a node of its own,
  *   alternating with the events runs.
  *
- * Run: `npm run bench -- events --report bench/out/events.json` (add --quick for a smoke run).
+ * Run: `npm run bench -- events --report bench/out/events.json` (add --quick for a smoke run;
+ * --cpu-prof adds a summary of every node's V8 CPU profile to the report).
  * The guests are built first (scripts/build-guests.ts); the nodes are bin/nx.js, so run
  * `npm run build:cli` after changing src/.
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "./gate/free-port.ts";
 import { addGuestHistogram, latencyMs, newLatencyHistogram } from "./gate/latency-summary.ts";
-import { NxProcess, REPO_ROOT } from "./gate/nx-process.ts";
+import { collectProfiles, profileDirectory } from "./gate/node-launcher.ts";
+import { NxProcess, type NxProcessSpec, REPO_ROOT } from "./gate/nx-process.ts";
 import { readMetricsText } from "./gate/observability-client.ts";
 import { type BucketCounts, bucketPercentile, parseHistogram, sumSamples } from "./gate/prometheus-text.ts";
 import { sleepMs, waitUntil } from "./gate/wait-until.ts";
@@ -66,6 +68,20 @@ const QUICK: Sizes = {
   dispatchWarmupReports: 1,
   dispatchReports: 1,
 };
+
+/** With --cpu-prof: the work directory every node writes its profile under (node-launcher.ts layout). */
+const profileRoot: { workDir: string | undefined } = { workDir: undefined };
+const profiledNodes: string[] = [];
+
+/** Starts one node, profiled when asked. */
+function startNode(spec: NxProcessSpec): Promise<NxProcess> {
+  const workDir = profileRoot.workDir;
+  if (workDir === undefined) return NxProcess.start(spec);
+  const directory = profileDirectory(workDir, spec.name);
+  mkdirSync(directory, { recursive: true });
+  profiledNodes.push(spec.name);
+  return NxProcess.start({ ...spec, nodeFlags: ["--cpu-prof", "--cpu-prof-dir", directory] });
+}
 
 function buildGuests(): void {
   const built = spawnSync(
@@ -155,7 +171,7 @@ async function measureLatency(sizes: Sizes, workDir: string) {
   try {
     for (let i = 0; i < NODES; i++) {
       nodes.push(
-        await NxProcess.start({
+        await startNode({
           name: `n${i}`,
           modulePath: guestPath("events_latency"),
           args: [
@@ -256,7 +272,7 @@ const enoughReports = (nx: NxProcess, sizes: Sizes) =>
 /** One events_dispatch node (no sync) until it reported enough seconds; its rate and drops. */
 async function dispatchRun(sizes: Sizes, workDir: string, round: number) {
   const [port] = await freePorts(1);
-  const nx = await NxProcess.start({
+  const nx = await startNode({
     name: `dispatch-${round}`,
     modulePath: guestPath("events_dispatch"),
     args: [
@@ -289,7 +305,7 @@ async function dispatchRun(sizes: Sizes, workDir: string, round: number) {
 /** One proc_stream node: two wasm processes, proc_send / proc_receive; ends by itself. */
 async function referenceRun(sizes: Sizes, workDir: string, round: number): Promise<number> {
   const seconds = sizes.dispatchWarmupReports + sizes.dispatchReports;
-  const nx = await NxProcess.start({
+  const nx = await startNode({
     name: `proc-stream-${round}`,
     modulePath: guestPath("proc_stream"),
     args: ["--datastore-path", join(workDir, `proc-stream-${round}`), "--log-level", "error"],
@@ -318,6 +334,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const loadBefore = loadavg()[0];
   buildGuests();
   const workDir = mkdtempSync(join(tmpdir(), "nx-bench-events-"));
+  if (process.argv.includes("--cpu-prof")) profileRoot.workDir = workDir;
   try {
     const latency = await measureLatency(sizes, workDir);
     const rounds: { events: number; reference: number; delivered: number; dropped: number }[] = [];
@@ -385,6 +402,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           meets_target: dispatchRatio >= TARGET_DISPATCH_RATIO,
         },
       },
+      ...(profileRoot.workDir === undefined ? {} : { cpu_profiles: collectProfiles(workDir, profiledNodes) }),
     };
   } finally {
     rmSync(workDir, { recursive: true, force: true });
