@@ -323,6 +323,26 @@ async function referenceRun(sizes: Sizes, workDir: string, round: number): Promi
   }
 }
 
+/** `(module (func (export "f") (param i32 i32)))`: an empty callback with on_message's signature. */
+const EMPTY_CALLBACK_MODULE = Uint8Array.from([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 2, 127, 127, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 4, 1, 2, 0,
+  11,
+]);
+const FLOOR_CALLS = 1_000_000;
+
+/**
+ * The floor of one callback: calling an empty export through WebAssembly.promising (a JSPI
+ * entry, as every callback is, since a guest may suspend in it) and awaiting it, in this process,
+ * no node: calls per second.
+ */
+async function promisingCallFloor(): Promise<number> {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(EMPTY_CALLBACK_MODULE));
+  const call = WebAssembly.promising(instance.exports.f as (topicLen: number, payloadLen: number) => void);
+  const started = performance.now();
+  for (let i = 0; i < FLOOR_CALLS; i++) await call(10, 0);
+  return Math.round(FLOOR_CALLS / ((performance.now() - started) / 1000));
+}
+
 // ---- report -------------------------------------------------------------------------------------
 
 function ratio(a: number, b: number): number {
@@ -343,6 +363,12 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       const reference = await referenceRun(sizes, workDir, round);
       rounds.push({ events: events.rate, reference, delivered: events.delivered, dropped: events.dropped });
     }
+    await promisingCallFloor();
+    const floor = median([
+      await promisingCallFloor(),
+      await promisingCallFloor(),
+      await promisingCallFloor(),
+    ]);
     const ratios = rounds.map((r) => ratio(r.events, r.reference));
     const dispatchRatio = median(ratios);
     const medianRound = rounds[ratios.indexOf(dispatchRatio)]!;
@@ -398,6 +424,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           },
           ratio_to_reference: dispatchRatio,
           ratio_samples: ratios,
+          promising_call_floor: {
+            what: "an empty export called through WebAssembly.promising and awaited, one call at a time, in the benchmark's process (no node): the JSPI entry every callback pays; the reference's receives never leave the guest",
+            value: floor,
+            ratio: ratio(medianRound.events, floor),
+          },
           target_ratio: TARGET_DISPATCH_RATIO,
           meets_target: dispatchRatio >= TARGET_DISPATCH_RATIO,
         },
