@@ -34,6 +34,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   "guest-crdt": { needsGc: false, load: () => import("./guest-crdt.ts") },
   "kernel-wasm": { needsGc: true, load: () => import("./kernel-wasm.ts") },
   "host-calls": { needsGc: false, load: () => import("./host-calls.ts") },
+  events: { needsGc: false, load: () => import("./events.ts") },
 };
 
 function usage(message: string): never {

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
- * Runs a sync example on several local nodes and prints the values they converged to.
+ * Runs a sync example on several local nodes and prints the values they converged to, and the
+ * reactive dashboard on connected nodes until each has seen every other node's ops.
  *
- *   npm run demo                                        every sync example, 3 nodes each
+ *   npm run demo                                        every example, 3 nodes each
  *   npm run cluster -- distributed_tags                 one example
  *   npm run cluster -- distributed_counter --nodes 5 --json
+ *   npm run cluster -- reactive_dashboard
  *
  * Each node is a real `nx run` process on 127.0.0.1 with its own datastore in a temp directory;
- * the TLS example first makes a PKI with `nx cert`. The nodes first act alone, one after the
- * other, then restart connected to every other node until they all hold every op (see
- * runExample). Exits 1, naming the example and the nodes, when they do not agree in time.
+ * the TLS example first makes a PKI with `nx cert`. For a sync example the nodes first act alone,
+ * one after the other, then restart connected to every other node until they all hold every op
+ * (see runExample). A reactive example runs on connected nodes from the start until each node has
+ * printed what it saw of every other node (see runReactiveExample). Exits 1, naming the example
+ * and the nodes, when they do not agree, or do not see each other, in time.
  * Started through run-cluster.mjs, which refuses an older Node in one line.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -84,6 +88,32 @@ const EXAMPLES: Record<string, ExampleCluster> = {
   },
 };
 
+/**
+ * A reactive example: its module runs on every node, connected from the start, and stays until
+ * stopped. The run waits until every node has printed `seenLine(id)` for every other node's id.
+ */
+interface ReactiveCluster {
+  readonly about: string;
+  /** The stdout line a node prints when it sees an op of the node `nodeId`. */
+  seenLine(nodeId: string): string;
+  /** Stdout lines that count as one remote op each, in the summary. */
+  readonly remoteOpLine: RegExp;
+}
+
+const REACTIVE_EXAMPLES: Record<string, ReactiveCluster> = {
+  reactive_dashboard: {
+    about:
+      "reactive module: every node counts its ticks in ticks/<node id>; each prints the ops it sees from the others",
+    seenLine: (nodeId) => `remote gcounter ticks/${nodeId}`,
+    remoteOpLine: /^remote \S+ \S+$/gm,
+  },
+};
+
+/** Longest wait for every reactive node to have seen every other node's ops. */
+const REACTIVE_TIMEOUT_MS = 60_000;
+
+const ALL_EXAMPLES = [...Object.keys(EXAMPLES), ...Object.keys(REACTIVE_EXAMPLES)];
+
 interface Options {
   examples: string[];
   nodes: number;
@@ -100,16 +130,16 @@ function parseArgs(argv: readonly string[]): Options {
         fail("--nodes takes a whole number from 2 to 10");
       }
     } else if (arg === "--json") options.json = true;
-    else if (arg === "--all") options.examples.push(...Object.keys(EXAMPLES));
+    else if (arg === "--all") options.examples.push(...ALL_EXAMPLES);
     else if (arg === "--help" || arg === "-h") {
       process.stdout.write(
-        `usage: npm run cluster -- <example...|--all> [--nodes N] [--json]\nexamples: ${Object.keys(EXAMPLES).join(", ")}\n`,
+        `usage: npm run cluster -- <example...|--all> [--nodes N] [--json]\nexamples: ${ALL_EXAMPLES.join(", ")}\n`,
       );
       process.exit(0);
-    } else if (arg in EXAMPLES) options.examples.push(arg);
-    else fail(`unknown example or flag "${arg}" (examples: ${Object.keys(EXAMPLES).join(", ")})`);
+    } else if (ALL_EXAMPLES.includes(arg)) options.examples.push(arg);
+    else fail(`unknown example or flag "${arg}" (examples: ${ALL_EXAMPLES.join(", ")})`);
   }
-  if (options.examples.length === 0) options.examples.push(...Object.keys(EXAMPLES));
+  if (options.examples.length === 0) options.examples.push(...ALL_EXAMPLES);
   return options;
 }
 
@@ -180,6 +210,8 @@ interface RunningNode {
   readonly child: ChildProcess;
   readonly metricsPort: number;
   readonly exited: Promise<NodeResult>;
+  /** What the node has printed on stdout so far. */
+  stdout(): string;
   /** The node has exited (the runner stops scraping it). */
   done: boolean;
 }
@@ -208,6 +240,7 @@ function startNode(
     child,
     metricsPort,
     done: false,
+    stdout: () => stdout,
     exited: new Promise((resolve) =>
       child.on("exit", (code) => {
         children.delete(child);
@@ -273,6 +306,8 @@ interface ExampleResult {
   readonly ok: boolean;
   /** The agreed values, one line each (when ok). */
   readonly values?: readonly string[];
+  /** A reactive example: each node's id and the remote ops it printed (when ok). */
+  readonly nodes?: readonly { readonly nodeId: string; readonly remoteOps: number }[];
   /** What each node held after acting alone, before the nodes were connected. */
   readonly partitioned?: readonly string[];
   /** What each node printed when it stopped (when the nodes disagree). */
@@ -407,6 +442,109 @@ async function runExample(
   }
 }
 
+/** The node's id from its `/v1/node` (served with --observability-expose-data); undefined while it does not answer. */
+async function nodeIdOf(node: RunningNode): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${node.metricsPort}/v1/node`, {
+      signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
+    });
+    const body = (await response.json()) as { nodeId?: unknown };
+    return typeof body.nodeId === "string" ? body.nodeId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every node runs the reactive module, connected to all others from the start, until each has
+ * printed `seenLine(id)` for every other node's id (or REACTIVE_TIMEOUT_MS passes: the error
+ * names each node and what it has not seen); then SIGTERM, and every node must exit 0.
+ */
+async function runReactiveExample(
+  name: string,
+  options: Options,
+  children: Set<ChildProcess>,
+): Promise<ExampleResult> {
+  const example = REACTIVE_EXAMPLES[name];
+  const failure = (error: string): ExampleResult => ({ name, about: example.about, ok: false, error });
+  const dir = mkdtempSync(join(tmpdir(), `nx-${name}-`));
+  const nodes: RunningNode[] = [];
+  try {
+    const free = await freePorts(2 * options.nodes);
+    const ports = free.slice(0, options.nodes);
+    const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
+    for (const [i, port] of ports.entries()) {
+      const args = [
+        wasm,
+        "--datastore-path",
+        join(dir, `node-${i + 1}`),
+        "--listen",
+        `127.0.0.1:${port}`,
+        ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
+        "--reconnect-initial-delay",
+        "100ms",
+        "--tls-insecure",
+        "--observability-expose-data",
+        "--log-level",
+        "error",
+      ];
+      nodes.push(startNode(free[options.nodes + i]!, args, {}, children));
+    }
+    const ids: (string | undefined)[] = nodes.map(() => undefined);
+    /** Per node, the other nodes (1-based) whose ops it has not printed yet. */
+    const unseen = (): number[][] =>
+      nodes.map((node, i) =>
+        ids
+          .map((id, j) =>
+            j === i || (id !== undefined && node.stdout().includes(example.seenLine(id))) ? 0 : j + 1,
+          )
+          .filter((j) => j !== 0),
+      );
+    const seen = await pollUntil(async () => {
+      for (const [i, node] of nodes.entries()) ids[i] ??= await nodeIdOf(node);
+      return nodes.some((node) => node.done) || unseen().every((missing) => missing.length === 0);
+    }, REACTIVE_TIMEOUT_MS);
+    const exitedEarly = nodes.findIndex((node) => node.done);
+    const missing = unseen();
+    const results = await Promise.all(nodes.map(stopNode));
+    if (exitedEarly !== -1) {
+      const result = results[exitedEarly]!;
+      return failure(
+        `node ${exitedEarly + 1} exited early: ${lastLine(result.stderr) || `exit code ${result.code}`}`,
+      );
+    }
+    if (!seen) {
+      const lagging = missing
+        .map((others, i) =>
+          others.length === 0
+            ? undefined
+            : `node ${i + 1} printed no \`${example.seenLine("<id>")}\` for node ${others.join(" or ")}`,
+        )
+        .filter((line) => line !== undefined);
+      return failure(
+        `not every node saw the others within ${REACTIVE_TIMEOUT_MS / 1000} s: ${lagging.join("; ")}`,
+      );
+    }
+    const failed = results.findIndex((r) => r.code !== 0);
+    if (failed !== -1)
+      return failure(
+        `node ${failed + 1} did not stop cleanly: ${lastLine(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
+      );
+    return {
+      name,
+      about: example.about,
+      ok: true,
+      nodes: results.map((result, i) => ({
+        nodeId: ids[i]!,
+        remoteOps: (result.stdout.match(example.remoteOpLine) ?? []).length,
+      })),
+    };
+  } finally {
+    await Promise.all(nodes.map(stopNode));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const options = parseArgs(process.argv.slice(2));
 const children = new Set<ChildProcess>();
 const stopAll = () => {
@@ -420,8 +558,13 @@ let allAgree = true;
 const report: ExampleResult[] = [];
 for (const [index, name] of options.examples.entries()) {
   if (!options.json)
-    process.stdout.write(`[${index + 1}/${options.examples.length}] ${name}: ${EXAMPLES[name].about}\n`);
-  const result = await runExample(name, options, children);
+    process.stdout.write(
+      `[${index + 1}/${options.examples.length}] ${name}: ${(EXAMPLES[name] ?? REACTIVE_EXAMPLES[name]).about}\n`,
+    );
+  const result =
+    name in REACTIVE_EXAMPLES
+      ? await runReactiveExample(name, options, children)
+      : await runExample(name, options, children);
   report.push(result);
   allAgree &&= result.ok;
   if (options.json) continue;
@@ -430,6 +573,9 @@ for (const [index, name] of options.examples.entries()) {
   });
   if (result.ok) {
     for (const line of result.values ?? []) process.stdout.write(`    all ${options.nodes} nodes: ${line}\n`);
+    result.nodes?.forEach(({ nodeId, remoteOps }, i) => {
+      process.stdout.write(`    node ${i + 1} (${nodeId}): saw every other node, ${remoteOps} remote ops\n`);
+    });
     continue;
   }
   result.outputs?.forEach((out, i) => {

@@ -86,7 +86,9 @@ export class ModuleEvents implements ModuleEventPort {
   readonly #queue: EventQueue;
   readonly #subscriptions = new Map<string, TopicPattern>();
   #tickTimer: NodeJS.Timeout | undefined;
-  #current: { readonly event: ModuleEvent; data: CurrentEvent | undefined } | undefined;
+  /** The event whose callback runs now, and its bytes once the guest asked for them. */
+  #currentEvent: ModuleEvent | undefined;
+  #currentData: CurrentEvent | undefined;
   #waiter: ((event: ModuleEvent | undefined) => void) | undefined;
   #closed = false;
   #state: ModuleState;
@@ -127,7 +129,7 @@ export class ModuleEvents implements ModuleEventPort {
   /** Queues `event` when the module has its callback (dropping by the queue's rules). */
   deliver(event: ModuleEvent): void {
     if (this.#closed || !this.callbacks.has(CALLBACK_OF[event.kind])) return;
-    if (event.kind === "tick" && this.#current?.event.kind === "tick") {
+    if (event.kind === "tick" && this.#currentEvent?.kind === "tick") {
       // The previous tick still runs: this one is skipped, not queued behind it.
       this.#options.observer?.dropped(this.moduleId, "tick");
       return;
@@ -160,14 +162,16 @@ export class ModuleEvents implements ModuleEventPort {
     this.#lives++;
     if (this.#lives > 1) this.#options.observer?.restarted(this.moduleId);
     this.#subscriptions.clear();
-    this.#current = undefined;
+    this.#currentEvent = undefined;
+    this.#currentData = undefined;
     this.#setTick(this.#options.tickMs);
     if (!this.#closed) this.#state = "starting";
   }
 
   /** Marks `event` as the one whose callback runs now (undefined: between callbacks). */
   setCurrent(event: ModuleEvent | undefined): void {
-    this.#current = event === undefined ? undefined : { event, data: undefined };
+    this.#currentEvent = event;
+    this.#currentData = undefined;
     if (event !== undefined) this.#options.observer?.delivered(this.moduleId, event.kind);
   }
 
@@ -203,10 +207,10 @@ export class ModuleEvents implements ModuleEventPort {
   // ---- ModuleEventPort (the guest's host calls) ----------------------------------------------
 
   current(): CurrentEvent | undefined {
-    const current = this.#current;
-    if (current === undefined) return undefined;
-    current.data ??= eventData(current.event);
-    return current.data;
+    const event = this.#currentEvent;
+    if (event === undefined) return undefined;
+    this.#currentData ??= eventData(event);
+    return this.#currentData;
   }
 
   tickEvery(ms: number): number {

@@ -8,6 +8,14 @@ import type { GuestProgram } from "../wasm/process/index.ts";
 const OK: GuestRunResult = { ok: true };
 
 /**
+ * Callbacks a module runs back to back before the node's event loop gets a turn. Taking a queued
+ * event and calling the guest only chain promises, so a module whose queue never empties (one
+ * that publishes to itself, a flood of remote ops) would otherwise hold the event loop: no
+ * sync, no /metrics, no signal handling, no timers, for as long as the flood lasts.
+ */
+export const CALLBACKS_PER_YIELD = 64;
+
+/**
  * The life of a reactive module's process (docs/design/event-model.md): `run` and `init` when
  * exported, then one callback per event from `events`, one at a time, until the events close;
  * then `shutdown`. Each call is a run of its own (its own CPU budget); the first failure ends
@@ -27,14 +35,19 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): Gues
       if (!result.ok) return result;
     }
     if (!events.closed) events.setState("running");
+    let callbacksSinceYield = 0;
     for (;;) {
+      if (++callbacksSinceYield > CALLBACKS_PER_YIELD) {
+        callbacksSinceYield = 1;
+        await ctx.yield();
+      }
       const next = events.next();
       const event = next instanceof Promise ? await next : next;
       // Killed while it waited: the process is gone, nothing more runs.
       if (ctx.signal.aborted) return OK;
       if (event === undefined) break;
       events.setCurrent(event);
-      const result = await call(callbackOf(event.kind), argumentsOf(event, events));
+      const result = await call(callbackOf(event.kind), argumentsOf(event));
       events.setCurrent(undefined);
       if (!result.ok) return result;
     }
@@ -58,18 +71,28 @@ async function timedCall(
   return result;
 }
 
-/** The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family code. */
-function argumentsOf(event: ModuleEvent, events: ModuleEvents): readonly number[] {
-  const data = events.current();
+const NO_ARGUMENTS: readonly number[] = [];
+
+/** Bytes of `text` in UTF-8, counted without encoding it (Buffer.byteLength: no allocation). */
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family
+ * code. Lengths are counted, not encoded: the bytes are made only when the guest asks for them
+ * (ModuleEvents.current), and most handlers of a busy topic never do.
+ */
+function argumentsOf(event: ModuleEvent): readonly number[] {
   switch (event.kind) {
     case "tick":
-      return [];
+      return NO_ARGUMENTS;
     case "remote_op":
-      return [data?.subject?.length ?? 0, familyDefinition(event.family).code];
+      return [utf8Length(event.key), familyDefinition(event.family).code];
     case "peer_connected":
     case "peer_disconnected":
-      return [data?.subject?.length ?? 0];
+      return [utf8Length(event.nodeId)];
     case "message":
-      return [data?.subject?.length ?? 0, data?.payload?.length ?? 0];
+      return [utf8Length(event.topic), event.payload.length];
   }
 }

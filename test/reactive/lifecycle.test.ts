@@ -135,6 +135,31 @@ for (const how of ["trap", "loop", "alloc"] as const) {
   });
 }
 
+test("a module whose queue never empties (it publishes to itself) leaves the node its timers, other modules and signals", async () => {
+  const dir = scratch();
+  const ticker = await tickerModule(dir);
+  const flood = join(dir, "flood.wasm");
+  // Every message publishes the next one to itself: its queue always holds one event.
+  writeFileSync(
+    flood,
+    await compileWat(`(module
+      (import "nx" "msg_subscribe" (func $subscribe (param i32 i32) (result i32)))
+      (import "nx" "msg_publish" (func $publish (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "flood")
+      (func $next (drop (call $publish (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0))))
+      (func (export "init") (drop (call $subscribe (i32.const 0) (i32.const 5))) (call $next))
+      (func (export "on_message") (param i32 i32) (call $next)))`),
+  );
+  const nx = node(["run", flood, ticker, "--datastore-path", join(dir, "data")]);
+  await nx.waitFor(/(\[ticker\] alive\n[\s\S]*){3}/, 20_000);
+  const stopStarted = performance.now();
+  const { code } = await stopNx(nx);
+  running.delete(nx);
+  assert.equal(code, 0, nx.stderr());
+  assert.ok(performance.now() - stopStarted < 5_000, "SIGTERM is handled while the flood goes on");
+});
+
 test("a reactive module's shutdown writes are durable: the next start sees them", async () => {
   const dir = scratch();
   const args = [

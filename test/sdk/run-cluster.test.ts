@@ -1,6 +1,7 @@
 /**
  * `npm run demo` end to end: examples/run-cluster.ts starts real `nx run` processes that act
- * alone, then sync, and must report the same values every time, whatever the machine's load.
+ * alone, then sync, and must report the same values every time, whatever the machine's load; and
+ * runs the reactive dashboard on connected nodes until each has seen every other one.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -11,7 +12,13 @@ import { REPO_ROOT } from "../helpers/nx-process.ts";
 const execFileAsync = promisify(execFile);
 
 interface ClusterReport {
-  readonly examples: readonly { name: string; ok: boolean; values?: string[]; error?: string }[];
+  readonly examples: readonly {
+    name: string;
+    ok: boolean;
+    values?: string[];
+    nodes?: { nodeId: string; remoteOps: number }[];
+    error?: string;
+  }[];
 }
 
 /**
@@ -34,13 +41,35 @@ async function runCluster(...args: string[]): Promise<ClusterReport> {
 }
 
 function valuesOf(report: ClusterReport): Record<string, string[] | string> {
-  return Object.fromEntries(report.examples.map((e) => [e.name, e.ok ? e.values! : `FAILED: ${e.error}`]));
+  return Object.fromEntries(
+    report.examples
+      .filter((e) => e.name !== "reactive_dashboard")
+      .map((e) => [e.name, e.ok ? e.values! : `FAILED: ${e.error}`]),
+  );
+}
+
+/**
+ * The dashboard's run: every node has printed `remote gcounter ticks/<id>` for each other node
+ * (so at least one remote op per other node), then stopped with exit 0; ids are distinct.
+ */
+function assertDashboardRan(report: ClusterReport, nodes: number): void {
+  const dashboard = report.examples.find((e) => e.name === "reactive_dashboard");
+  assert.ok(dashboard !== undefined, "the run includes reactive_dashboard");
+  assert.ok(dashboard.ok, `reactive_dashboard failed: ${dashboard.error}`);
+  assert.equal(dashboard.nodes?.length, nodes);
+  assert.equal(new Set(dashboard.nodes.map((n) => n.nodeId)).size, nodes);
+  for (const node of dashboard.nodes) {
+    assert.match(node.nodeId, /^[0-9a-f]{32}$/);
+    assert.ok(node.remoteOps >= nodes - 1, `node ${node.nodeId} saw ${node.remoteOps} remote ops`);
+  }
 }
 
 test("every sync example converges to the same, exact values", {
   timeout: CLUSTER_RUN_TIMEOUT_MS + 60_000,
 }, async () => {
-  const values = valuesOf(await runCluster("--all"));
+  const report = await runCluster("--all");
+  assertDashboardRan(report, 3);
+  const values = valuesOf(report);
   assert.match(String(values.distributed_status), /^service\/status = maintenance \(set by [0-9a-f]{32}\)$/);
   delete values.distributed_status; // its value names node 3's random NodeId
   assert.deepEqual(values, {
@@ -61,6 +90,18 @@ test("the ORSet example keeps the add its remover never saw, run after run", {
       distributed_tags: ["tags = [blue, green, red]"],
     });
   }
+});
+
+test("npm run cluster -- reactive_dashboard runs the dashboard alone, on as many nodes as asked", {
+  timeout: 2 * CLUSTER_RUN_TIMEOUT_MS,
+}, async () => {
+  const report = await runCluster("reactive_dashboard");
+  assert.deepEqual(
+    report.examples.map((e) => e.name),
+    ["reactive_dashboard"],
+  );
+  assertDashboardRan(report, 3);
+  assertDashboardRan(await runCluster("reactive_dashboard", "--nodes", "4"), 4);
 });
 
 test("an unknown example is one line and exit 2", async () => {

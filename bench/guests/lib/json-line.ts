@@ -1,20 +1,22 @@
-// Writes one JSON object per line to stdout, prefixed with "@gate " so the runner can tell the
-// guest's reports from anything else on the stream. Built in a reused byte buffer: a report
+// Writes one JSON object per line to stdout, prefixed with "@gate " (or another tag) so the runner
+// can tell the guest's reports from anything else on the stream. Built in a reused byte buffer: a report
 // costs no allocation, which matters under the stub runtime (it never frees memory).
 
 import { writeStdout } from "./wasi";
-
-const PREFIX = "@gate {";
 
 export class JsonLine {
   private buffer: ArrayBuffer = new ArrayBuffer(1 << 16);
   private length: usize = 0;
   private fields: i32 = 0;
 
+  /** `tag` starts every line: "@gate" for the gates' load guests, "@bench" for bench/events.ts's. */
+  constructor(private tag: string = "@gate") {}
+
   begin(type: string): JsonLine {
     this.length = 0;
     this.fields = 0;
-    this.ascii(PREFIX);
+    this.ascii(this.tag);
+    this.ascii(" {");
     return this.text("type", type);
   }
 
