@@ -81,6 +81,16 @@ test("chat: a line typed on one node is printed on the others and kept in the hi
   ana.nx.child.stdin!.write("hello from ana\n");
   await bob.nx.waitFor(/^ana: hello from ana$/m);
   assert.doesNotMatch(ana.nx.stdout(), /^ana: hello from ana$/m, "a node does not print its own lines");
+  // The message and the history op travel apart: bob keeps the line once the op has arrived.
+  const history = await pollUntil(
+    () =>
+      getJson(`${bob.url}/v1/crdt/rga/${encodeURIComponent("chat/history")}`) as Promise<{
+        values: string[];
+      }>,
+    (body) => body.values.includes("ana: hello from ana"),
+    20_000,
+  );
+  assert.deepEqual(history.values, ["ana: hello from ana"]);
   assert.equal((await nodes.stop(bob)).code, 0, bob.nx.stderr());
   // Restarted on its datastore, bob prints the history it kept.
   const again = await nodes.node({
