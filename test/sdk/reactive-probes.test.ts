@@ -1,37 +1,41 @@
 /**
- * The guest side of reactive modules without the runtime: the AssemblyScript probe
- * (test/guests/reactive_probe.ts, built with the SDK's `events` module) and its C twin
- * (test/guests/reactive_probe_c.c, built with sdk/c/nx.h) export exactly the contract's
- * callbacks, import the contract's host calls with their exact types, and print the same lines
- * when a stand-in host (event-host-double.ts) delivers the same events. The node side (real
- * ticks, ops from peers, messages across nodes, restarts) is the runtime's end-to-end tests.
+ * The guest side of reactive modules on the node's own parts, in process (reactive-guest.ts):
+ * the AssemblyScript probe (test/guests/reactive_probe.ts, built with the SDK's `events` module)
+ * and its C twin (test/guests/reactive_probe_c.c, built with sdk/c/nx.h) export exactly the
+ * callbacks of the runtime's CALLBACK_EXPORTS, import host calls of NX_FUNCTION_SIGNATURES, and
+ * print the same lines for the same events; the SDK test guest covers what the probe does not.
+ * Real nodes, peers and restarts are test/reactive/*.test.ts.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
-import { NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
+import type { CrdtFamily } from "../../src/crdt/op.ts";
+import { NodeEventBus } from "../../src/events/node-event-bus.ts";
+import type { NodeId } from "../../src/identity/node-id.ts";
+import { isNxSignature, NX_MODULE } from "../../src/wasm/abi/nx-signatures.ts";
 import { WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
+import { CALLBACK_EXPORTS, type CallbackExport } from "../../src/wasm/guest-exports.ts";
+import type { GuestRunResult } from "../../src/wasm/guest-instance.ts";
 import { readImports } from "../../src/wasm/module-imports.ts";
-import {
-  callbackExportProblems,
-  EVENT_CALLBACK_PARAMS,
-  EVENT_HOST_CALLS,
-  isKnownNxImport,
-} from "./event-contract.ts";
-import { EventHostDouble, GuestAborted, type HostDoubleOptions } from "./event-host-double.ts";
 import { buildGuests, clangCanTargetWasm, REPO, readBytes, wasm } from "./guest-files.ts";
+import { ReactiveGuest, type ReactiveGuestOptions, Subscriber, TempReplica } from "./reactive-guest.ts";
 
 const AS_PROBE = join(REPO, "test/guests/build/reactive_probe.wasm");
 const C_PROBE = join(REPO, "test/guests/build/reactive_probe_c.wasm");
 const EVENTS_SDK = join(REPO, "sdk/assemblyscript/tests/build/events_sdk.wasm");
 
-const NODE_A = "a".repeat(32);
-const NODE_B = "b".repeat(32);
-const SELF = "5".repeat(32);
+const NODE_A = "a".repeat(32) as NodeId;
+const NODE_B = "b".repeat(32) as NodeId;
+const SELF = "5".repeat(32) as NodeId;
 const LONG_PAYLOAD = "x".repeat(5000); // longer than the SDK's first 4 KiB output buffer
+/** A tick period that never comes due within a test: its ticks are raised by the test. */
+const HOUR_MS = "3600000";
+/** How long a looping callback must keep running for the loop test. */
+const LOOP_OBSERVED_MS = 300;
+
+const CALLBACKS = Object.keys(CALLBACK_EXPORTS) as CallbackExport[];
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 function probes(): { name: string; path: string }[] {
   const found = [{ name: "AssemblyScript", path: AS_PROBE }];
@@ -39,23 +43,29 @@ function probes(): { name: string; path: string }[] {
   return found;
 }
 
-function start(path: string, options: HostDoubleOptions = {}): EventHostDouble {
-  return new EventHostDouble(readBytes(path), { nodeId: SELF, ...options });
-}
+let replica: TempReplica;
+before(async () => {
+  buildGuests("reactive_probe", "reactive_probe_c", "events_sdk");
+  replica = await TempReplica.open(SELF);
+});
+after(() => replica.close());
 
-/** Every event once, in the order a node could deliver them. */
-function deliverEverything(host: EventHostDouble): void {
-  host.deliver("init");
-  host.deliver("on_tick");
-  host.deliver("on_remote_op", { subject: "visits", origin: NODE_A }, 1);
-  host.deliver("on_remote_op", { subject: "comments", origin: NODE_B }, 6);
-  host.deliver("on_remote_op", { subject: "settings", origin: NODE_A }, 4);
-  host.deliver("on_peer_connected", { subject: NODE_B, origin: NODE_B });
-  host.deliver("on_message", { subject: "chat/lines", payload: "hello ✓ world", origin: NODE_A });
-  host.deliver("on_message", { subject: "chat/empty", payload: "" });
-  host.deliver("on_message", { subject: "chat/long", payload: LONG_PAYLOAD, origin: NODE_B });
-  host.deliver("on_peer_disconnected", { subject: NODE_B, origin: NODE_B });
-  host.deliver("shutdown");
+const remoteOp = (key: string, family: CrdtFamily, origin: NodeId) => (guest: ReactiveGuest) =>
+  guest.bus.remoteChanges([{ key, family, origin }]);
+
+/** Every event once, in an order a node could deliver them, each raised where the node raises it. */
+async function deliverEverything(guest: ReactiveGuest): Promise<GuestRunResult> {
+  await guest.tick();
+  await guest.step(remoteOp("visits", "gcounter", NODE_A));
+  await guest.step(remoteOp("comments", "rga", NODE_B));
+  await guest.step(remoteOp("settings", "lww_map", NODE_A));
+  await guest.step((g) => g.bus.peer("connected", NODE_B));
+  await guest.step((g) => g.bus.message(NODE_A, "chat/lines", utf8("hello ✓ world")));
+  // A local message on a node without sync has no origin.
+  await guest.step((g) => g.bus.publishLocal("chat/empty", new Uint8Array()));
+  await guest.step((g) => g.bus.message(NODE_B, "chat/long", utf8(LONG_PAYLOAD)));
+  await guest.step((g) => g.bus.peer("disconnected", NODE_B));
+  return guest.stop();
 }
 
 const EXPECTED_LINES = [
@@ -72,44 +82,51 @@ const EXPECTED_LINES = [
   "shutdown",
 ];
 
-/** How long a looping callback must keep running for the loop test. */
-const LOOP_OBSERVED_MS = 300;
-
-const LOOP_WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { readFileSync } = require("node:fs");
-import(workerData.double).then(({ EventHostDouble }) => {
-  const env = { NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: "loop" };
-  const host = new EventHostDouble(new Uint8Array(readFileSync(workerData.path)), { env });
-  host.deliver("init");
-  parentPort.postMessage("calling on_tick");
-  host.deliver("on_tick");
-  parentPort.postMessage("on_tick returned");
-});
-`;
-
 const PROBE_ENV = {
-  NX_PROBE_TICK_MS: "50",
+  NX_PROBE_TICK_MS: HOUR_MS,
   NX_PROBE_SUBSCRIBE: "chat/*",
   NX_PROBE_PUBLISH_TOPIC: "probe/out",
   NX_PROBE_PUBLISH_COUNT: "3",
 };
 
-describe("reactive probes against the event-model contract", () => {
-  before(() => buildGuests("reactive_probe", "reactive_probe_c", "events_sdk"));
+/** Raises the event of `callback` (shutdown: the node stops); the probe subscribes to chat/*. */
+async function raise(guest: ReactiveGuest, callback: CallbackExport): Promise<void> {
+  switch (callback) {
+    case "init":
+      return;
+    case "shutdown":
+      await guest.stop();
+      return;
+    case "on_tick":
+      return guest.tick();
+    case "on_remote_op":
+      return guest.step(remoteOp("k", "gcounter", NODE_A));
+    case "on_peer_connected":
+      return guest.step((g) => g.bus.peer("connected", NODE_A));
+    case "on_peer_disconnected":
+      return guest.step((g) => g.bus.peer("disconnected", NODE_A));
+    case "on_message":
+      return guest.step((g) => g.bus.message(NODE_A, "chat/p", utf8("p")));
+  }
+}
 
+function failure(result: GuestRunResult): { kind: string; message: string } {
+  assert.equal(result.ok, false, "the module's life ended with a failure");
+  return result.ok ? { kind: "", message: "" } : result.failure;
+}
+
+describe("reactive probes on the node's event parts", () => {
   for (const { name, path } of probes()) {
-    test(`${name} probe: exports every callback with its arity, imports only contract functions`, () => {
+    test(`${name} probe: exports every callback, imports only runtime functions with their types`, () => {
       const bytes = readBytes(path);
       const exports = wasm.Module.exports(new wasm.Module(bytes)).map((entry) => entry.name);
-      assert.deepEqual(exports.sort(), [...EVENT_CALLBACK_PARAMS.keys(), "memory"].sort());
-      assert.deepEqual(callbackExportProblems(bytes), []);
+      assert.deepEqual(exports.sort(), [...CALLBACKS, "memory"].sort());
       const imports = readImports(bytes).map((entry) => {
         assert.equal(entry.kind, "function");
         if (entry.kind === "function" && entry.module === NX_MODULE) {
           assert.ok(
-            isKnownNxImport(entry.name, entry.type),
-            `nx.${entry.name} has a type the contract does not declare`,
+            isNxSignature(entry.name, entry.type),
+            `nx.${entry.name} has a type the runtime does not declare`,
           );
         }
         return `${entry.module}.${entry.name}`;
@@ -121,106 +138,100 @@ describe("reactive probes against the event-model contract", () => {
         "tick_every",
         "msg_subscribe",
         "msg_publish",
-      ]) {
-        assert.ok(EVENT_HOST_CALLS.has(call));
+      ])
         assert.ok(imports.includes(`nx.${call}`), `imports nx.${call}`);
-      }
       assert.ok(imports.includes(`${WASI_MODULE}.fd_write`));
     });
 
-    test(`${name} probe: one line per callback, settings applied in init, publishes on every tick`, () => {
-      const host = start(path, { env: PROBE_ENV });
-      deliverEverything(host);
-      assert.deepEqual(host.stdout, EXPECTED_LINES);
-      assert.deepEqual(host.tickPeriods, [50]);
-      assert.deepEqual(host.subscriptions, ["chat/*"]);
+    test(`${name} probe: one line per callback, settings applied in init, publishes on every tick`, async () => {
+      const inits = replica.state.gcounterValue("probe/inits");
+      const shutdowns = replica.state.gcounterValue("probe/shutdowns");
+      const bus = new NodeEventBus();
+      const published = new Subscriber(bus, "probe/*");
+      const guest = await ReactiveGuest.start(path, { bus, env: PROBE_ENV, crdt: replica.state });
+      assert.equal(replica.state.gcounterValue("probe/inits"), inits + 1n);
+      assert.ok(guest.events.subscribedTo("chat/anything"));
+      assert.equal(guest.events.subscribedTo("probe/out"), false);
+      assert.deepEqual(await deliverEverything(guest), { ok: true });
+      assert.deepEqual(guest.stdout, EXPECTED_LINES);
       assert.deepEqual(
-        host.published,
-        ["1", "2", "3"].map((payload) => ({ topic: "probe/out", payload })),
+        published.received(),
+        ["1", "2", "3"].map((payload) => ({ topic: "probe/out", payload, origin: undefined })),
       );
-      assert.deepEqual(
-        [...host.counters],
-        [
-          ["probe/inits", 1n],
-          ["probe/shutdowns", 1n],
-        ],
-      );
+      assert.equal(replica.state.gcounterValue("probe/shutdowns"), shutdowns + 1n);
     });
 
-    test(`${name} probe: without settings it asks for nothing; without sync it counts nothing`, () => {
-      const host = start(path, { nodeId: undefined });
-      host.deliver("init");
-      host.deliver("shutdown");
-      assert.deepEqual(host.stdout, ["init", "shutdown"]);
-      assert.deepEqual(
-        [host.tickPeriods, host.subscriptions, host.published, [...host.counters]],
-        [[], [], [], []],
-      );
+    test(`${name} probe: NX_PROBE_TICK_MS reaches the node's tick timer`, async () => {
+      const guest = await ReactiveGuest.start(path, { env: { NX_PROBE_TICK_MS: "20" } });
+      const deadline = performance.now() + 5000;
+      while (guest.stdout.filter((line) => line === "tick").length < 2 && performance.now() < deadline)
+        await delay(5);
+      await guest.stop();
+      assert.ok(guest.stdout.filter((line) => line === "tick").length >= 2, guest.stdout.join("\n"));
     });
 
-    test(`${name} probe: NX_PROBE_FAIL_IN traps in that callback, after its line`, () => {
-      for (const callback of EVENT_CALLBACK_PARAMS.keys()) {
-        const host = start(path, { env: { NX_PROBE_FAIL_IN: callback, NX_PROBE_FAIL_HOW: "trap" } });
-        const before = callback === "init" ? [] : ["init"];
-        if (callback !== "init") host.deliver("init");
-        const event = { subject: NODE_A, payload: "p", origin: NODE_A };
-        assert.throws(() => host.deliver(callback, event, 1), /unreachable/);
-        assert.equal(host.stdout.length, before.length + 1, `${callback} printed its line before failing`);
+    test(`${name} probe: without settings it asks for nothing; without sync it counts nothing`, async () => {
+      const guest = await ReactiveGuest.start(path);
+      assert.deepEqual(await guest.stop(), { ok: true });
+      assert.deepEqual(guest.stdout, ["init", "shutdown"]);
+      for (const call of ["tick_every", "msg_subscribe", "msg_publish", "crdt_gcounter_inc"])
+        assert.equal(guest.calls(call), 0, `nx.${call} calls`);
+      assert.equal(guest.calls("net_node_id"), 1);
+    });
+
+    test(`${name} probe: NX_PROBE_FAIL_IN traps in that callback, after its line`, async () => {
+      for (const callback of CALLBACKS) {
+        const env = { NX_PROBE_FAIL_IN: callback, NX_PROBE_FAIL_HOW: "trap", NX_PROBE_SUBSCRIBE: "chat/*" };
+        const guest = await ReactiveGuest.start(path, { env });
+        await raise(guest, callback);
+        const { kind, message } = failure(await guest.ended);
+        assert.equal(kind, "unreachable", `${callback}: ${message}`);
+        assert.equal(guest.events.failedIn, callback);
+        const lines = callback === "init" ? 1 : 2;
+        assert.equal(guest.stdout.length, lines, `${callback} printed its line before failing`);
       }
     });
-  }
 
-  for (const { name, path } of probes()) {
     test(`${name} probe: NX_PROBE_FAIL_HOW=loop spins in the callback and never returns`, async () => {
-      // In a worker, so that the test can end a call that never returns.
-      const worker = new Worker(LOOP_WORKER, {
-        eval: true,
-        workerData: { path, double: pathToFileURL(join(import.meta.dirname, "event-host-double.ts")).href },
-      });
-      try {
-        const messages: string[] = [];
-        const ended = new Promise<string>((resolve) => {
-          worker.on("error", (error: unknown) => resolve(`error: ${String(error)}`));
-          worker.on("exit", (code) => resolve(`exit ${code}`));
-        });
-        const returned = new Promise<string>((resolve) => {
-          worker.on("message", (message: string) => {
-            messages.push(message);
-            if (message !== "calling on_tick") resolve(message);
-          });
-        });
-        const calling = new Promise<void>((resolve) => worker.once("message", () => resolve()));
-        await Promise.race([calling, ended]);
-        assert.deepEqual(messages, ["calling on_tick"]);
-        const spinning = delay(LOOP_OBSERVED_MS).then(() => "still spinning");
-        assert.equal(await Promise.race([returned, ended, spinning]), "still spinning");
-      } finally {
-        await worker.terminate();
-      }
+      const env = { NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: "loop" };
+      const guest = await ReactiveGuest.start(path, { env });
+      guest.events.deliver({ kind: "tick" });
+      const spinning = delay(LOOP_OBSERVED_MS).then(() => "still spinning");
+      assert.equal(await Promise.race([guest.ended.then(() => "returned"), spinning]), "still spinning");
+      assert.deepEqual(guest.stdout, ["init", "tick"]);
+      guest.guest.kill("the test is over");
+      assert.equal(failure(await guest.ended).kind, "killed");
     });
   }
 
-  test("both probes print the same lines for the same events", { skip: !clangCanTargetWasm() }, () => {
-    const lines = [AS_PROBE, C_PROBE].map((path) => {
-      const host = start(path, { env: PROBE_ENV });
-      deliverEverything(host);
-      return host.stdout;
-    });
+  test("both probes print the same lines for the same events", { skip: !clangCanTargetWasm() }, async () => {
+    const lines: string[][] = [];
+    for (const path of [AS_PROBE, C_PROBE]) {
+      const guest = await ReactiveGuest.start(path, { env: PROBE_ENV, crdt: replica.state });
+      await deliverEverything(guest);
+      lines.push(guest.stdout);
+    }
     assert.deepEqual(lines[1], lines[0]);
   });
 
-  test("SDK: event data longer than the first output buffer is read through the -2 retry", () => {
-    const host = start(AS_PROBE);
-    host.deliver("init");
-    host.deliver("on_message", { subject: "t", payload: LONG_PAYLOAD });
-    assert.deepEqual(host.tooSmall, ["event_payload"]);
-    assert.equal(host.stdout.at(-1), `message t ${LONG_PAYLOAD} -`);
+  test("SDK: event data longer than the first output buffer is read through the -2 retry", async () => {
+    const guest = await ReactiveGuest.start(AS_PROBE, { env: { NX_PROBE_SUBSCRIBE: "t*" } });
+    await guest.step((g) => g.bus.message(NODE_A, "t", utf8("short")));
+    assert.equal(guest.calls("event_payload"), 1);
+    await guest.step((g) => g.bus.message(NODE_A, "t", utf8(LONG_PAYLOAD)));
+    // The 4 KiB buffer gets -2 and the size; the retry reads it whole.
+    assert.equal(guest.calls("event_payload"), 3);
+    assert.equal(guest.stdout.at(-1), `message t ${LONG_PAYLOAD} ${NODE_A}`);
+    await guest.stop();
   });
 
-  test("SDK: a refused tick_every, msg_subscribe or msg_publish aborts naming the call and the reason", () => {
-    const cases: [HostDoubleOptions, string, string][] = [
+  test("SDK: a refused tick_every, msg_subscribe or msg_publish aborts naming the call and the reason", async () => {
+    const withoutTick = new Set(CALLBACKS.filter((name) => name !== "on_tick"));
+    const withoutMessage = new Set(CALLBACKS.filter((name) => name !== "on_message"));
+    const cases: [ReactiveGuestOptions, CallbackExport, string][] = [
       [
-        { env: { NX_PROBE_TICK_MS: "50" }, answers: { tick_every: -1 } },
+        // The node answers -1 to a module it does not know to export on_tick.
+        { env: { NX_PROBE_TICK_MS: "50" }, callbacks: withoutTick },
         "init",
         "nx: events.tickEvery(): ERR_NOT_FOUND (-1): the module exports no on_tick",
       ],
@@ -230,55 +241,64 @@ describe("reactive probes against the event-model contract", () => {
         "nx: events.tickEvery(): ERR_INTERNAL (-3): 5 ms is below the minimum of 10 ms (0 stops ticks)",
       ],
       [
-        { env: { NX_PROBE_SUBSCRIBE: "chat/*" }, answers: { msg_subscribe: -1 } },
+        { env: { NX_PROBE_SUBSCRIBE: "chat/*" }, callbacks: withoutMessage },
         "init",
         'nx: events.subscribe("chat/*"): ERR_NOT_FOUND (-1): the module exports no on_message',
       ],
       [
-        {
-          env: { NX_PROBE_PUBLISH_TOPIC: "bad topic", NX_PROBE_PUBLISH_COUNT: "1" },
-          answers: { msg_publish: -3 },
-        },
+        { env: { NX_PROBE_PUBLISH_TOPIC: "bad topic", NX_PROBE_PUBLISH_COUNT: "1" } },
         "on_tick",
         'nx: events.publish("bad topic"): ERR_INTERNAL (-3): invalid topic (a topic is 1..256 bytes of ASCII letters, digits and _ - . : /) or payload over 64 KiB',
       ],
     ];
     for (const [options, failing, message] of cases) {
-      const host = start(AS_PROBE, options);
-      if (failing !== "init") host.deliver("init");
-      assert.throws(
-        () => host.deliver(failing),
-        (error: unknown) => error instanceof GuestAborted && error.message === message,
-        message,
+      const guest = await ReactiveGuest.start(AS_PROBE, options);
+      await raise(guest, failing);
+      const ended = failure(await guest.ended);
+      assert.equal(ended.kind, "abort", ended.message);
+      assert.ok(
+        ended.message.startsWith(`guest aborted: ${message}`),
+        `${ended.message}\nwanted: ${message}`,
       );
+      assert.equal(guest.events.failedIn, failing);
     }
   });
 
-  test("SDK: readers outside a callback, unsubscribe, byte payloads, family names, the Return policy", () => {
-    const host = new EventHostDouble(readBytes(EVENTS_SDK), { nodeId: SELF });
-    host.deliver("run");
-    assert.deepEqual(host.stdout, ["events sdk: ok (14 checks)"]);
-    assert.deepEqual(host.subscriptions, []);
-    assert.deepEqual(host.published, [
-      { topic: "sdk/bytes", payload: "as bytes" },
-      { topic: "sdk/empty", payload: "" },
+  test("SDK: readers outside a callback, unsubscribe, byte payloads, family names, the Return policy", async () => {
+    const bus = new NodeEventBus();
+    const published = new Subscriber(bus, "sdk/*");
+    const guest = await ReactiveGuest.start(EVENTS_SDK, { bus });
+    assert.deepEqual(guest.stdout, ["events sdk: ok (14 checks)"]);
+    assert.equal(guest.events.subscribedTo("sdk/bytes"), false);
+    assert.deepEqual(published.received(), [
+      { topic: "sdk/bytes", payload: "as bytes", origin: undefined },
+      { topic: "sdk/empty", payload: "", origin: undefined },
     ]);
-    assert.deepEqual(host.tickPeriods, [0]);
+    assert.equal(guest.calls("tick_every"), 2);
+    assert.deepEqual(await guest.stop(), { ok: true });
   });
 
-  test("SDK: a re-exported callback without a registered handler aborts naming both", () => {
-    const host = new EventHostDouble(readBytes(EVENTS_SDK));
-    for (const [callback, register] of [
-      ["on_tick", "onTick"],
-      ["on_message", "onMessage"],
-    ]) {
-      assert.throws(
-        () => host.deliver(callback!),
-        (error: unknown) =>
-          error instanceof GuestAborted &&
-          error.message ===
-            `nx SDK: the module exports ${callback} but registered no handler: call events.${register} at the top level of the module`,
+  test("SDK: a re-exported callback without a registered handler aborts naming both", async () => {
+    const cases: [CallbackExport, string, (guest: ReactiveGuest) => Promise<void>][] = [
+      ["on_tick", "onTick", (guest) => guest.tick()],
+      // Delivered to the module's queue directly: its run subscribes to nothing.
+      [
+        "on_message",
+        "onMessage",
+        (guest) => guest.deliver({ kind: "message", topic: "t", payload: utf8("p"), origin: NODE_A }),
+      ],
+    ];
+    for (const [callback, register, raiseIt] of cases) {
+      const guest = await ReactiveGuest.start(EVENTS_SDK);
+      await raiseIt(guest);
+      const ended = failure(await guest.ended);
+      assert.ok(
+        ended.message.startsWith(
+          `guest aborted: nx SDK: the module exports ${callback} but registered no handler: call events.${register} at the top level of the module`,
+        ),
+        ended.message,
       );
+      assert.equal(guest.events.failedIn, callback);
     }
   });
 });

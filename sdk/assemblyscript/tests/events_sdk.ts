@@ -1,4 +1,4 @@
-// Exercises the SDK's events module against the stand-in host of test/sdk/event-host-double.ts
+// Exercises the SDK's events module on the node's event parts, in process
 // (test/sdk/reactive-probes.test.ts), for what the reactive probe does not do: `run` checks the
 // event readers outside a callback, unsubscribe, byte payloads, family names and the Return
 // policy, and prints "events sdk: ok (<n> checks)"; a failed check aborts naming it. on_tick and
