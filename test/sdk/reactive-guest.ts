@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModuleEvent } from "../../src/events/module-event.ts";
-import { ModuleEvents } from "../../src/events/module-events.ts";
+import type { ModuleEvents } from "../../src/events/module-events.ts";
 import { NodeEventBus } from "../../src/events/node-event-bus.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import { createKernel } from "../../src/kernel/index.ts";
@@ -88,13 +88,11 @@ export class ReactiveGuest {
       logger: silentLogger,
     });
     const bus = options.bus ?? new NodeEventBus();
-    const events = new ModuleEvents({
+    const events = bus.addModule({
       moduleId: module.moduleId,
       callbacks: options.callbacks ?? moduleCallbacks(module),
-      publisher: bus,
       tickMs: options.tickMs,
     });
-    bus.add(events);
     const hostCalls = new HostCallCounter();
     const lines: string[] = [];
     let tail = "";
@@ -197,13 +195,8 @@ export class Subscriber {
   readonly #events: ModuleEvents;
 
   constructor(bus: NodeEventBus, pattern: string) {
-    this.#events = new ModuleEvents({
-      moduleId: `subscriber-${pattern}`,
-      callbacks: new Set(["on_message"]),
-      publisher: bus,
-    });
+    this.#events = bus.addModule({ moduleId: `subscriber-${pattern}`, callbacks: new Set(["on_message"]) });
     if (this.#events.subscribe(pattern) !== 0) throw new Error(`cannot subscribe to ${pattern}`);
-    bus.add(this.#events);
   }
 
   /** The messages received since the last call. */
