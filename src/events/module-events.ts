@@ -33,12 +33,18 @@ export type ModuleState =
   | "ended"
   | "failed";
 
-/** Counts and timings of one module's events, for the node's metrics. */
+/** Counts and timings of the modules' events, for the node's metrics. */
 export interface EventObserver {
-  delivered(module: string, kind: ModuleEventKind): void;
-  dropped(module: string, kind: ModuleEventKind): void;
-  callback(module: string, callback: CallbackExport, seconds: number, ok: boolean): void;
-  restarted(module: string): void;
+  /** The observer of one module's events, asked for once per module. */
+  module(moduleId: string): ModuleEventObserver;
+}
+
+export interface ModuleEventObserver {
+  delivered(kind: ModuleEventKind): void;
+  dropped(kind: ModuleEventKind): void;
+  /** One callback call: `seconds` of guest time (time parked in a host call does not count). */
+  callback(callback: CallbackExport, seconds: number, ok: boolean): void;
+  restarted(): void;
 }
 
 /** What a module's events need of the node: publishing (this node's modules and its peers). */
@@ -83,6 +89,7 @@ export class ModuleEvents implements ModuleEventPort {
   readonly moduleId: string;
   readonly callbacks: ReadonlySet<CallbackExport>;
   readonly #options: ModuleEventsOptions;
+  readonly #observer: ModuleEventObserver | undefined;
   readonly #queue: EventQueue;
   readonly #subscriptions = new Map<string, TopicPattern>();
   #tickTimer: NodeJS.Timeout | undefined;
@@ -99,6 +106,7 @@ export class ModuleEvents implements ModuleEventPort {
     this.moduleId = options.moduleId;
     this.callbacks = options.callbacks;
     this.#options = options;
+    this.#observer = options.observer?.module(options.moduleId);
     this.#queue = new EventQueue(options.queueCapacity ?? EVENT_QUEUE_MAX);
     this.#state = options.callbacks.size > 0 ? "starting" : "running";
   }
@@ -131,7 +139,7 @@ export class ModuleEvents implements ModuleEventPort {
     if (this.#closed || !this.callbacks.has(CALLBACK_OF[event.kind])) return;
     if (event.kind === "tick" && this.#currentEvent?.kind === "tick") {
       // The previous tick still runs: this one is skipped, not queued behind it.
-      this.#options.observer?.dropped(this.moduleId, "tick");
+      this.#observer?.dropped("tick");
       return;
     }
     const waiter = this.#waiter;
@@ -141,7 +149,7 @@ export class ModuleEvents implements ModuleEventPort {
       return;
     }
     const dropped = this.#queue.push(event);
-    if (dropped !== undefined) this.#options.observer?.dropped(this.moduleId, dropped);
+    if (dropped !== undefined) this.#observer?.dropped(dropped);
   }
 
   /** The next event for the module's process; undefined once the events are closed. */
@@ -160,7 +168,7 @@ export class ModuleEvents implements ModuleEventPort {
    */
   beginLife(): void {
     this.#lives++;
-    if (this.#lives > 1) this.#options.observer?.restarted(this.moduleId);
+    if (this.#lives > 1) this.#observer?.restarted();
     this.#subscriptions.clear();
     this.#currentEvent = undefined;
     this.#currentData = undefined;
@@ -172,12 +180,12 @@ export class ModuleEvents implements ModuleEventPort {
   setCurrent(event: ModuleEvent | undefined): void {
     this.#currentEvent = event;
     this.#currentData = undefined;
-    if (event !== undefined) this.#options.observer?.delivered(this.moduleId, event.kind);
+    if (event !== undefined) this.#observer?.delivered(event.kind);
   }
 
   /** Reports one callback call. */
   called(callback: CallbackExport, seconds: number, ok: boolean): void {
-    this.#options.observer?.callback(this.moduleId, callback, seconds, ok);
+    this.#observer?.callback(callback, seconds, ok);
   }
 
   /** The export whose call ended the module's latest life with a failure (for the crash line). */

@@ -2,6 +2,7 @@ import { randomFillSync } from "node:crypto";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import type { ModuleEventKind } from "../events/module-event.ts";
 import type { EventObserver } from "../events/module-events.ts";
 import { NodeEventBus } from "../events/node-event-bus.ts";
 import type { NodeId } from "../identity/node-id.ts";
@@ -15,6 +16,7 @@ import type { LmdbBackend } from "../store/lmdb-backend.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
+import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
 import { DurableOutputGate } from "./durable-output.ts";
 
@@ -280,16 +282,40 @@ export function eventsComponent(parts: {
   };
 }
 
-/** The node's metrics of reactive modules' events. */
+/**
+ * The node's metrics of reactive modules' events. A busy module reports every event, so each
+ * module resolves its series (by kind, by callback) once and keeps them: hashing the labels on
+ * every event cost a tenth of a dispatch.
+ */
 function eventObserver(metrics: NodeMetrics): EventObserver {
+  const memo = <K extends string, S>(make: (key: K) => S) => {
+    const series = new Map<K, S>();
+    return (key: K): S => {
+      let found = series.get(key);
+      if (found === undefined) {
+        found = make(key);
+        series.set(key, found);
+      }
+      return found;
+    };
+  };
   return {
-    delivered: (module, kind) => metrics.moduleEvents.inc({ module, kind }),
-    dropped: (module, kind) => metrics.moduleEventsDropped.inc({ module, kind }),
-    callback: (module, callback, seconds, ok) => {
-      metrics.moduleCallbackSeconds.observe({ module, callback }, seconds);
-      if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
+    module: (module) => {
+      const delivered = memo((kind: ModuleEventKind) => metrics.moduleEvents.series({ module, kind }));
+      const dropped = memo((kind: ModuleEventKind) => metrics.moduleEventsDropped.series({ module, kind }));
+      const seconds = memo((callback: CallbackExport) =>
+        metrics.moduleCallbackSeconds.series({ module, callback }),
+      );
+      return {
+        delivered: (kind) => delivered(kind).inc(),
+        dropped: (kind) => dropped(kind).inc(),
+        callback: (callback, elapsed, ok) => {
+          seconds(callback).observe(elapsed);
+          if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
+        },
+        restarted: () => metrics.moduleRestarts.inc({ module }),
+      };
     },
-    restarted: (module) => metrics.moduleRestarts.inc({ module }),
   };
 }
 
