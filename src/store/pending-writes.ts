@@ -129,10 +129,9 @@ export class PendingWrites {
       writeBytes += this.#slab.packedBytes(slot);
     });
     const packed = newPack(count, writeBytes);
-    let at = PACK_HEADER_BYTES;
-    slots.forEachLive(this.#slab, (slot) => {
-      at = this.#slab.copyPacked(slot, packed, at);
-    });
+    const copier = this.#slab.copier(packed, PACK_HEADER_BYTES);
+    slots.forEachLive(this.#slab, copier.add);
+    copier.finish();
     const group: CommitGroup = {
       id: this.#nextGroupId++,
       packed: packed.buffer,

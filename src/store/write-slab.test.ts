@@ -100,11 +100,48 @@ describe("WriteSlab and SlabKeyIndex", () => {
       PACK_HEADER_BYTES + slots.reduce((sum, slot) => sum + slab.packedBytes(slot), 0),
     );
     packed[0] = slots.length;
-    let at = PACK_HEADER_BYTES;
-    for (const slot of slots) at = slab.copyPacked(slot, packed, at);
+    const copier = slab.copier(packed, PACK_HEADER_BYTES);
+    for (const slot of slots) copier.add(slot);
+    assert.equal(copier.finish(), packed.length);
     const seen: string[] = [];
     unpackWrites(packed.buffer, (k, v) => seen.push(`${latin1(k)}=${v === null ? "deleted" : v.join(",")}`));
     assert.deepEqual(seen, ["gate/k/123456=1,2,3", "\t=deleted"]);
+  });
+
+  it("copies any records in any order, runs and gaps alike, as a commit pack", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(valueBytesArbitrary, { nil: null, freq: 10 }), { minLength: 1, maxLength: 60 }),
+        fc.infiniteStream(fc.nat()),
+        (valueSizes, picks) => {
+          const slab = new WriteSlab();
+          const slots = valueSizes.map((size, i) => {
+            const key = keyOf(i);
+            return slab.add(key, size === null ? null : valueFor(i + 1, size), i + 1, hashKey(key));
+          });
+          // Some of the records, in an order that keeps runs of neighbours and breaks others.
+          const chosen = slots.filter(() => picks.next().value % 4 !== 0);
+          for (let i = 0; i + 1 < chosen.length; i += 3) {
+            if (picks.next().value % 2 === 0) [chosen[i], chosen[i + 1]] = [chosen[i + 1]!, chosen[i]!];
+          }
+          const size = chosen.reduce((sum, slot) => sum + slab.packedBytes(slot), PACK_HEADER_BYTES);
+          const packed = new Uint8Array(size);
+          new DataView(packed.buffer).setUint32(0, chosen.length, true);
+          const copier = slab.copier(packed, PACK_HEADER_BYTES);
+          for (const slot of chosen) copier.add(slot);
+          assert.equal(copier.finish(), size);
+          const seen: { key: Uint8Array; value: Uint8Array | null }[] = [];
+          unpackWrites(packed.buffer, (key, value) =>
+            seen.push({ key: key.slice(), value: value?.slice() ?? null }),
+          );
+          assert.deepEqual(
+            seen,
+            chosen.map((slot) => ({ key: slab.key(slot).slice(), value: slab.value(slot)?.slice() ?? null })),
+          );
+        },
+      ),
+      propertyRuns(30),
+    );
   });
 
   it("reuses freed chunks: a steady writer allocates none once warm", () => {

@@ -124,12 +124,39 @@ export class WriteSlab {
     return packedWriteBytes(this.#slotKeyLength[slot]!, this.#slotValueLength[slot]!);
   }
 
-  /** Copies the record in `slot`, packed, to `target` at `at`; returns where it ends. */
-  copyPacked(slot: number, target: Uint8Array, at: number): number {
-    const start = this.#slotOffset[slot]!;
-    const size = this.packedBytes(slot);
-    target.set(this.#chunks[this.#slotChunk[slot]!]!.subarray(start, start + size), at);
-    return at + size;
+  /**
+   * Copies the records of the slots given to `add`, in that order, to `target` from `at`, as in a
+   * commit pack. Records that lie end to end in a chunk (writes made one after the other) are
+   * copied together: one copy per run rather than per write.
+   */
+  copier(target: Uint8Array, at: number): { add(slot: number): void; finish(): number } {
+    let runChunk = -1;
+    let runStart = 0;
+    let runEnd = 0;
+    const flush = (): void => {
+      if (runChunk === -1) return;
+      target.set(this.#chunks[runChunk]!.subarray(runStart, runEnd), at);
+      at += runEnd - runStart;
+    };
+    return {
+      add: (slot) => {
+        const chunk = this.#slotChunk[slot]!;
+        const start = this.#slotOffset[slot]!;
+        if (chunk === runChunk && start === runEnd) {
+          runEnd += this.packedBytes(slot);
+          return;
+        }
+        flush();
+        runChunk = chunk;
+        runStart = start;
+        runEnd = start + this.packedBytes(slot);
+      },
+      finish: () => {
+        flush();
+        runChunk = -1;
+        return at;
+      },
+    };
   }
 
   /** The chunk that takes a record of `size` bytes next: the current one, or a new one. */
