@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describeKvBackendContract } from "./kv-backend.contract.ts";
 import { type LmdbBackend, openLmdbBackend, PENDING_WRITES_MAX } from "./lmdb-backend.ts";
 import { StoreError, type StoreErrorCode } from "./store-error.ts";
@@ -221,6 +223,39 @@ describe("LMDB backend", () => {
       assert.equal(store.isDurable(writes), false);
       await store.flushed();
       assert.equal(store.get(bytes(`burst/${writes - 1}`))?.length, 8);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps pending writes off the JavaScript heap: no per-write object for the collector to copy", async () => {
+    // A pending write used to be an entry object, a key string and two copied arrays, about 900
+    // bytes of heap alive until its commit ended: every young-generation collection copied the
+    // thousands pending at 20 000 writes/s (p99 15-36 ms). The heap must not grow with them.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const path = join(await temporaryDirectory(), "heap");
+    const store = await openLmdbBackend({ path });
+    try {
+      const value = new Uint8Array(256);
+      const key = bytes("gate/k/000000");
+      const writes = 20_000;
+      const write = (i: number): void => {
+        key.set(bytes(String(i).padStart(6, "0")), 7);
+        store.put(key, value);
+      };
+      for (let i = 0; i < 1_000; i++) write(i); // the store's tables reach their working size
+      await store.flushed();
+      gc();
+      const before = getHeapStatistics().used_heap_size;
+      // One synchronous loop: every write stays pending (no commit can start before it ends).
+      for (let i = 0; i < writes; i++) write(1_000 + i);
+      gc();
+      const perWrite = (getHeapStatistics().used_heap_size - before) / writes;
+      assert.equal(store.pendingWrites(), writes);
+      assert.ok(perWrite < 50, `${perWrite.toFixed(0)} bytes of heap per pending write`);
+      await store.flushed();
+      assert.equal(store.get(bytes("gate/k/020999"))?.length, value.length);
     } finally {
       await store.close();
     }

@@ -13,8 +13,7 @@ import {
   lmdbErrorCode,
   openLmdbEnvironment,
 } from "./lmdb-environment.ts";
-import { packWrites } from "./packed-writes.ts";
-import { type PendingWrite, PendingWrites } from "./pending-writes.ts";
+import { type PendingEntry, PendingWrites } from "./pending-writes.ts";
 import { assertSynchronousBatch, StoreError, storeClosedError } from "./store-error.ts";
 import { claimInThisProcess, otherReaderPids, releaseInThisProcess } from "./store-ownership.ts";
 
@@ -128,8 +127,8 @@ interface DurabilityWaiter {
   reject(error: StoreError): void;
 }
 
-/** A batch's writes, buffered until it returns: applied at once, or dropped when it throws. */
-type BatchLayer = Map<string, PendingWrite>;
+/** A batch's writes (copies) under their keys' latin1 forms, until it returns: applied at once, or dropped when it throws. */
+type BatchLayer = Map<string, PendingEntry>;
 
 class LmdbStore implements LmdbBackend {
   readonly datastorePath: string;
@@ -194,7 +193,7 @@ class LmdbStore implements LmdbBackend {
   put(key: Uint8Array, value: Uint8Array): void {
     if (this.#closing !== undefined) throw storeClosedError();
     assertStorableKey(key);
-    this.#write(key, value.slice());
+    this.#write(key, value);
   }
 
   delete(key: Uint8Array): void {
@@ -217,7 +216,7 @@ class LmdbStore implements LmdbBackend {
         for (const [name, write] of layer) parent.set(name, write);
       } else if (applied && layer.size > 0) {
         // One synchronous pass: all of the batch lands in the same commit group, one transaction.
-        for (const write of layer.values()) this.#pending.write(write.name, write.key, write.value);
+        for (const write of layer.values()) this.#pending.write(write.key, write.value);
         this.#afterWrites();
       }
       if (this.#batchLayers.length === 0 && this.#flushesAfterBatch.length > 0) {
@@ -327,36 +326,38 @@ class LmdbStore implements LmdbBackend {
     }
   }
 
-  #pendingOf(key: Uint8Array): PendingWrite | undefined {
+  #pendingOf(key: Uint8Array): PendingEntry | undefined {
     if (this.#pending.size === 0 && this.#batchLayers.length === 0) return undefined;
-    const name = latin1(key);
-    for (let level = this.#batchLayers.length - 1; level >= 0; level--) {
-      const write = this.#batchLayers[level]!.get(name);
-      if (write !== undefined) return write;
+    if (this.#batchLayers.length > 0) {
+      const name = latin1(key);
+      for (let level = this.#batchLayers.length - 1; level >= 0; level--) {
+        const write = this.#batchLayers[level]!.get(name);
+        if (write !== undefined) return write;
+      }
     }
-    return this.#pending.lookup(name);
+    return this.#pending.lookup(key);
   }
 
   /** Pending and batched writes in the span, newest per key, in key order. */
-  #pendingInSpan(span: KeySpan): PendingWrite[] {
+  #pendingInSpan(span: KeySpan): PendingEntry[] {
     const pending = this.#pending.inSpan(span);
     if (this.#batchLayers.length === 0) return pending;
-    const byName = new Map<string, PendingWrite>();
-    for (const write of pending) byName.set(write.name, write);
+    const byName = new Map<string, PendingEntry>();
+    for (const write of pending) byName.set(latin1(write.key), write);
     for (const layer of this.#batchLayers) {
       for (const [name, write] of layer) if (isInSpan(write.key, span)) byName.set(name, write);
     }
     return [...byName.values()].sort((a, b) => compareBytes(a.key, b.key));
   }
 
+  /** `key` and `value` may be views of the caller's memory: what is kept is copied. */
   #write(key: Uint8Array, value: Uint8Array | null): void {
-    const name = latin1(key);
     const layer = this.#batchLayers.at(-1);
     if (layer !== undefined) {
-      layer.set(name, { name, key: key.slice(), value, seq: 0 });
+      layer.set(latin1(key), { key: key.slice(), value: value?.slice() ?? null });
       return;
     }
-    this.#pending.write(name, key.slice(), value);
+    this.#pending.write(key, value);
     this.#afterWrites();
   }
 
@@ -401,7 +402,7 @@ class LmdbStore implements LmdbBackend {
     const group = this.#pending.takeGroup();
     if (group === undefined) return;
     try {
-      this.#thread.send(group.id, packWrites(group.writes));
+      this.#thread.send(group.id, group.packed);
     } catch (error) {
       this.#onResult({ id: group.id, ok: false, ms: 0, code: undefined, message: (error as Error).message });
     }
@@ -484,9 +485,7 @@ class LmdbStore implements LmdbBackend {
   readonly #commitAtExit = (): void => {
     if (this.#pending.size === 0) return;
     try {
-      commitWrites(this.#db, (visit) => {
-        for (const write of this.#pending.all()) visit(write.key, write.value);
-      });
+      commitWrites(this.#db, (visit) => this.#pending.forEach(visit));
     } catch (error) {
       process.stderr.write(
         `nx: error: ${this.#pending.size} writes could not be saved at exit: ${writeFailure(error, this.datastorePath).message}\n`,
@@ -525,7 +524,7 @@ class LmdbStore implements LmdbBackend {
    */
   *#mergedRows(
     span: KeySpan,
-    pending: readonly PendingWrite[],
+    pending: readonly PendingEntry[],
     offset: number,
     limit: number,
     keysOnly: boolean,
