@@ -96,6 +96,8 @@ export class ModuleEvents implements ModuleEventPort {
   /** The event whose callback runs now, and its bytes once the guest asked for them. */
   #currentEvent: ModuleEvent | undefined;
   #currentData: CurrentEvent | undefined;
+  /** The event handed to the process and not finished yet (its callback may not have begun). */
+  #inFlight: ModuleEvent | undefined;
   #waiter: ((event: ModuleEvent | undefined) => void) | undefined;
   #closed = false;
   #state: ModuleState;
@@ -128,6 +130,11 @@ export class ModuleEvents implements ModuleEventPort {
     return this.#queue.size;
   }
 
+  /** True when no event waits and none is being handled (taken and its callback not finished). */
+  get idle(): boolean {
+    return this.#queue.size === 0 && this.#inFlight === undefined;
+  }
+
   /** Whether `topic` reaches this module's `on_message`. */
   subscribedTo(topic: string): boolean {
     for (const pattern of this.#subscriptions.values()) if (topicMatches(pattern, topic)) return true;
@@ -145,6 +152,7 @@ export class ModuleEvents implements ModuleEventPort {
     const waiter = this.#waiter;
     if (waiter !== undefined && this.#queue.size === 0) {
       this.#waiter = undefined;
+      this.#inFlight = event;
       waiter(event);
       return;
     }
@@ -156,7 +164,10 @@ export class ModuleEvents implements ModuleEventPort {
   next(): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
     if (this.#closed) return undefined;
     const event = this.#queue.take();
-    if (event !== undefined) return event;
+    if (event !== undefined) {
+      this.#inFlight = event;
+      return event;
+    }
     return new Promise((resolve) => {
       this.#waiter = resolve;
     });
@@ -172,6 +183,7 @@ export class ModuleEvents implements ModuleEventPort {
     this.#subscriptions.clear();
     this.#currentEvent = undefined;
     this.#currentData = undefined;
+    this.#inFlight = undefined;
     this.#setTick(this.#options.tickMs);
     if (!this.#closed) this.#state = "starting";
   }
@@ -180,6 +192,7 @@ export class ModuleEvents implements ModuleEventPort {
   setCurrent(event: ModuleEvent | undefined): void {
     this.#currentEvent = event;
     this.#currentData = undefined;
+    if (event === undefined) this.#inFlight = undefined;
     if (event !== undefined) this.#observer?.delivered(event.kind);
   }
 

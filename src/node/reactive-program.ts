@@ -1,6 +1,14 @@
 import { familyDefinition } from "../crdt/crdt-families.ts";
 import type { ModuleEvent } from "../events/module-event.ts";
 import { callbackOf, type ModuleEvents } from "../events/module-events.ts";
+import type { ProcessContext } from "../kernel/process-context.ts";
+import {
+  createCallbackDispatcher,
+  DISPATCH_CODES,
+  DISPATCH_END,
+  type DispatchedCallback,
+  type DispatchHost,
+} from "../wasm/callback-dispatcher.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { GuestInstance, GuestRunResult } from "../wasm/guest-instance.ts";
 import type { GuestProgram } from "../wasm/process/index.ts";
@@ -18,8 +26,9 @@ export const CALLBACKS_PER_YIELD = 64;
 /**
  * The life of a reactive module's process (docs/design/event-model.md): `run` and `init` when
  * exported, then one callback per event from `events`, one at a time, until the events close;
- * then `shutdown`. Each call is a run of its own (its own CPU budget); the first failure ends
- * the life with it, and the module's supervisor starts the next one.
+ * then `shutdown`. The callbacks run inside one dispatch loop (src/wasm/callback-dispatcher.ts),
+ * each call with its own CPU budget; the first failure ends the life with it, and the module's
+ * supervisor starts the next one.
  */
 export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): GuestProgram {
   return async (guest, ctx) => {
@@ -35,27 +44,102 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): Gues
       if (!result.ok) return result;
     }
     if (!events.closed) events.setState("running");
-    let callbacksSinceYield = 0;
-    for (;;) {
-      if (++callbacksSinceYield > CALLBACKS_PER_YIELD) {
-        callbacksSinceYield = 1;
-        await ctx.yield();
-      }
-      const next = events.next();
-      const event = next instanceof Promise ? await next : next;
-      // Killed while it waited: the process is gone, nothing more runs.
-      if (ctx.signal.aborted) return OK;
-      if (event === undefined) break;
-      events.setCurrent(event);
-      const result = await call(callbackOf(event.kind), argumentsOf(event));
-      events.setCurrent(undefined);
-      if (!result.ok) return result;
+    const dispatch = new EventDispatch(guest, events, ctx);
+    const dispatched = await guest.runWith(dispatch.loop);
+    if (!dispatched.ok) {
+      dispatch.failed();
+      return dispatched;
     }
+    // Killed while it waited: the process is gone, nothing more runs.
+    if (ctx.signal.aborted) return OK;
     events.setState("stopping");
     const result = events.callbacks.has("shutdown") ? await call("shutdown") : OK;
     if (result.ok) events.setState("stopped");
     return result;
   };
+}
+
+const NEVER: Promise<never> = new Promise(() => {});
+
+/**
+ * The host side of one life's dispatch loop (src/wasm/callback-dispatcher.ts): hands the guest
+ * one event after another, each callback call with its own CPU budget, and waits (the guest's
+ * stack parked, its time not counted) when none is queued. The loop ends when the events close.
+ */
+class EventDispatch implements DispatchHost {
+  readonly loop: () => Promise<unknown>;
+  readonly #guest: GuestInstance;
+  readonly #events: ModuleEvents;
+  readonly #ctx: ProcessContext;
+  #current: ModuleEvent | undefined;
+  #args: readonly number[] = NO_ARGUMENTS;
+  #sinceYield = 0;
+
+  constructor(guest: GuestInstance, events: ModuleEvents, ctx: ProcessContext) {
+    this.#guest = guest;
+    this.#events = events;
+    this.#ctx = ctx;
+    this.loop = createCallbackDispatcher(guest, this);
+  }
+
+  next = (): number | Promise<number> => {
+    this.#finish(true);
+    if (++this.#sinceYield > CALLBACKS_PER_YIELD) {
+      this.#sinceYield = 0;
+      const turn = this.#ctx.yield();
+      if (turn instanceof Promise) {
+        this.#guest.governor.pause();
+        return turn.then(() => this.#afterWait(undefined));
+      }
+    }
+    const next = this.#events.next();
+    if (!(next instanceof Promise)) return this.#start(next);
+    this.#guest.governor.pause();
+    return next.then((event) => this.#afterWait(event ?? null));
+  };
+
+  arg0 = (): number => this.#args[0] ?? 0;
+  arg1 = (): number => this.#args[1] ?? 0;
+
+  /** The callback that was running ended the loop with a failure. */
+  failed(): void {
+    const current = this.#current;
+    if (current === undefined) return;
+    const callback = callbackOf(current.kind);
+    this.#events.failedIn = callback;
+    this.#events.called(callback, this.#guest.governor.usedMs / 1000, false);
+  }
+
+  /**
+   * Back from a wait: `event` is what came (null: the events closed), undefined after a yield
+   * (take the next one now). A process that ended meanwhile is never resumed.
+   */
+  #afterWait(event: ModuleEvent | null | undefined): number | Promise<number> {
+    if (this.#ctx.signal.aborted) return NEVER;
+    this.#guest.governor.resume();
+    if (event !== undefined) return this.#start(event ?? undefined);
+    const next = this.#events.next();
+    if (!(next instanceof Promise)) return this.#start(next);
+    this.#guest.governor.pause();
+    return next.then((waited) => this.#afterWait(waited ?? null));
+  }
+
+  #start(event: ModuleEvent | undefined): number {
+    if (event === undefined) return DISPATCH_END;
+    this.#current = event;
+    this.#events.setCurrent(event);
+    this.#args = argumentsOf(event);
+    this.#guest.governor.beginCall();
+    return DISPATCH_CODES[callbackOf(event.kind) as DispatchedCallback];
+  }
+
+  #finish(ok: boolean): void {
+    const current = this.#current;
+    if (current === undefined) return;
+    this.#current = undefined;
+    this.#events.called(callbackOf(current.kind), this.#guest.governor.usedMs / 1000, ok);
+    this.#events.setCurrent(undefined);
+  }
 }
 
 async function timedCall(

@@ -105,6 +105,19 @@ export class FuelGovernor {
     this.#onStop = undefined;
   }
 
+  /**
+   * Starts a new call within the current run: its budget starts from zero, as a run's does. For
+   * a run that calls the guest several times in a row (a reactive module's event dispatch),
+   * where each call has its own budget (`cpu_ms_per_run` per callback call).
+   */
+  beginCall(): void {
+    const now = this.#nowMs();
+    this.#usedMs = 0;
+    this.#runningSince = now;
+    this.#sliceStart = now;
+    this.#lastRefillAt = now;
+  }
+
   /** The guest waits for the host (an async host call): its time stops counting. */
   pause(): void {
     if (Number.isNaN(this.#runningSince)) return;

@@ -180,13 +180,30 @@ export class GuestInstance {
   }
 
   /**
-   * Runs the guest's start function (first call only) and then `entry` (default `run`, which
-   * every guest exports; the actor runtime runs other exported functions as process entry
-   * points, and a reactive module's callbacks, with their i32 `args`). Resolves when the guest returns (or calls proc_exit(0)), traps, aborts, exceeds its
-   * CPU budget or is killed; never rejects. After a budget stop or a kill the instance cannot run
-   * again.
+   * Runs the guest's start function (first call only) and then `entry` (default `run`; the actor
+   * runtime runs other exported functions as process entry points, and a reactive module's
+   * `init` and `shutdown`, with their i32 `args`). Resolves when the guest returns (or calls
+   * proc_exit(0)), traps, aborts, exceeds its CPU budget or is killed; never rejects. After a
+   * budget stop or a kill the instance cannot run again.
    */
   run(entry: string = RUN_EXPORT, args: readonly number[] = NO_ARGS): Promise<GuestRunResult> {
+    return this.#runCall(() => this.#execute(entry, args));
+  }
+
+  /**
+   * As {@link run}, but what runs (after the start function, on its first run) is `invoke`: a
+   * `WebAssembly.promising` function that calls into this guest, such as a reactive module's
+   * dispatch loop (callback-dispatcher.ts). The run's CPU budget, memory cap and failure
+   * classification are the guest's.
+   */
+  runWith(invoke: () => Promise<unknown>): Promise<GuestRunResult> {
+    return this.#runCall(async () => {
+      await this.#startIfPending();
+      await invoke();
+    });
+  }
+
+  #runCall(execute: () => Promise<void>): Promise<GuestRunResult> {
     if (this.#running)
       return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
     if (this.#broken) {
@@ -209,7 +226,7 @@ export class GuestInstance {
         this.#broken = true;
         settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
       });
-      this.#execute(entry, args).then(
+      execute().then(
         () => settle(OK),
         (error: unknown) => {
           const failure = classifyGuestError(error, {
@@ -234,11 +251,14 @@ export class GuestInstance {
       call = WebAssembly.promising(exported as (...args: number[]) => void);
       this.#entries.set(entry, call);
     }
-    if (this.#startPending) {
-      this.#startPending = false;
-      await this.#startFunction!();
-    }
+    await this.#startIfPending();
     await call(...args);
+  }
+
+  async #startIfPending(): Promise<void> {
+    if (!this.#startPending) return;
+    this.#startPending = false;
+    await this.#startFunction!();
   }
 
   /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */

@@ -175,9 +175,7 @@ export class ReactiveGuest {
    */
   async #settled(): Promise<void> {
     const deadline = performance.now() + SETTLE_TIMEOUT_MS;
-    const idle = () =>
-      this.#result !== undefined ||
-      (this.events.state === "running" && this.events.queued === 0 && this.events.current() === undefined);
+    const idle = () => this.#result !== undefined || (this.events.state === "running" && this.events.idle);
     while (!idle()) {
       if (performance.now() > deadline) {
         throw new Error(`${this.events.moduleId} did not settle within ${SETTLE_TIMEOUT_MS} ms`);
