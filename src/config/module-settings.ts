@@ -1,4 +1,4 @@
-import { TICK_INTERVAL_MIN_MS } from "../events/module-events.ts";
+import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
@@ -20,10 +20,7 @@ export interface ModuleSettings {
   readonly tickMs: number | undefined;
 }
 
-/** Longest tick period a module table may set. */
-export const MODULE_TICK_MAX_MS = 24 * 60 * 60 * 1000;
-
-const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: MODULE_TICK_MAX_MS });
+const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
 const MODULE_KEYS = ["tick"];
 
 /** The `[modules.<id>]` tables of a parsed file, and every problem with them. */

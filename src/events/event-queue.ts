@@ -2,6 +2,23 @@ import type { ModuleEvent, ModuleEventKind, RemoteOpEvent } from "./module-event
 
 /** Events one module may have waiting: past it the oldest tick goes first, then the oldest event. */
 export const EVENT_QUEUE_MAX = 1024;
+/**
+ * Bytes of event data (message topics and payloads, keys) one module may have waiting, so that
+ * 1024 messages of 64 KiB cannot hold 64 MiB for one slow module; past it, oldest first.
+ */
+export const EVENT_QUEUE_BYTES_MAX = 1024 * 1024;
+
+/** What an event holds beyond its fixed fields, for EVENT_QUEUE_BYTES_MAX. */
+function dataBytes(event: ModuleEvent): number {
+  switch (event.kind) {
+    case "message":
+      return event.topic.length + event.payload.length;
+    case "remote_op":
+      return event.key.length;
+    default:
+      return 0;
+  }
+}
 
 /**
  * The bounded event queue of one reactive module (pure: no timers, no I/O). A slow module
@@ -9,41 +26,55 @@ export const EVENT_QUEUE_MAX = 1024;
  * - at most one tick: a tick while one waits is dropped (ticks do not pile up);
  * - at most one `remote_op` per (family, key): a later op on a waiting key only updates its
  *   origin (the callback reads the current value anyway);
- * - when full, the waiting tick is dropped first, else the oldest event.
- * Otherwise events leave in the order they came. `push` returns the kind of the event it
+ * - when full (`capacity` events, or `maxBytes` of event data), the waiting tick is dropped
+ *   first, else the oldest event.
+ * Otherwise events leave in the order they came. `push` returns the kinds of the events it
  * dropped (possibly the one pushed), for the drop counters.
  */
 export class EventQueue {
   readonly capacity: number;
+  readonly maxBytes: number;
   #events: (ModuleEvent | undefined)[] = [];
+  #bytes = 0;
   #head = 0;
   #size = 0;
   /** The waiting tick's slot, if one waits. */
   #tickAt: number | undefined;
   readonly #remoteOps = new Map<string, RemoteOpEvent>();
 
-  constructor(capacity: number = EVENT_QUEUE_MAX) {
+  constructor(capacity: number = EVENT_QUEUE_MAX, maxBytes: number = EVENT_QUEUE_BYTES_MAX) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`event queue capacity must be an integer >= 1, got ${capacity}`);
     }
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of event data waiting. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get size(): number {
     return this.#size;
   }
 
-  push(event: ModuleEvent): ModuleEventKind | undefined {
-    if (event.kind === "tick" && this.#tickAt !== undefined) return "tick";
+  push(event: ModuleEvent): ModuleEventKind[] {
+    if (event.kind === "tick" && this.#tickAt !== undefined) return ["tick"];
     if (event.kind === "remote_op") {
       const waiting = this.#remoteOps.get(remoteOpKey(event));
       if (waiting !== undefined) {
         waiting.origin = event.origin;
-        return undefined;
+        return NONE;
       }
     }
-    let dropped: ModuleEventKind | undefined;
-    if (this.#size >= this.capacity) dropped = this.#dropOne();
+    const size = dataBytes(event);
+    if (size > this.maxBytes) return [event.kind];
+    let dropped = NONE;
+    while (this.#size >= this.capacity || (this.#size > 0 && this.#bytes + size > this.maxBytes)) {
+      if (dropped === NONE) dropped = [];
+      dropped.push(this.#dropOne());
+    }
     if (event.kind === "tick") this.#tickAt = this.#events.length;
     if (event.kind === "remote_op") {
       const copy: RemoteOpEvent = { ...event };
@@ -51,6 +82,7 @@ export class EventQueue {
       this.#events.push(copy);
     } else this.#events.push(event);
     this.#size++;
+    this.#bytes += size;
     return dropped;
   }
 
@@ -74,6 +106,7 @@ export class EventQueue {
     this.#events = [];
     this.#head = 0;
     this.#size = 0;
+    this.#bytes = 0;
     this.#tickAt = undefined;
     this.#remoteOps.clear();
   }
@@ -92,6 +125,7 @@ export class EventQueue {
 
   #forget(event: ModuleEvent, index: number): void {
     this.#size--;
+    this.#bytes -= dataBytes(event);
     if (event.kind === "tick" && this.#tickAt === index) this.#tickAt = undefined;
     if (event.kind === "remote_op") this.#remoteOps.delete(remoteOpKey(event));
   }
@@ -104,6 +138,8 @@ export class EventQueue {
     this.#head = 0;
   }
 }
+
+const NONE: ModuleEventKind[] = [];
 
 function remoteOpKey(event: RemoteOpEvent): string {
   return `${event.family}\u0000${event.key}`;

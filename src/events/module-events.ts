@@ -4,6 +4,7 @@ import type { CurrentEvent, ModuleEventPort } from "../wasm/abi/module-event-por
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import { EVENT_QUEUE_MAX, EventQueue } from "./event-queue.ts";
 import type { ModuleEvent, ModuleEventKind } from "./module-event.ts";
+import { isTickPeriod } from "./tick-period.ts";
 import {
   isValidTopic,
   MESSAGE_PAYLOAD_MAX_BYTES,
@@ -12,8 +13,6 @@ import {
   topicMatches,
 } from "./topic.ts";
 
-/** Shortest tick period a guest may ask for. */
-export const TICK_INTERVAL_MIN_MS = 10;
 /** Subscriptions one module may hold at once. */
 export const SUBSCRIPTIONS_PER_MODULE_MAX = 64;
 
@@ -77,6 +76,8 @@ export function callbackOf(kind: ModuleEventKind): CallbackExport {
 
 const utf8 = new TextEncoder();
 
+const NEVER: Promise<never> = new Promise(() => {});
+
 /**
  * The event side of one module: its bounded queue, tick timer and subscriptions, the event
  * its callback is running, and its state. The node's event bus delivers into it; the module's
@@ -98,7 +99,8 @@ export class ModuleEvents implements ModuleEventPort {
   #currentData: CurrentEvent | undefined;
   /** The event handed to the process and not finished yet (its callback may not have begun). */
   #inFlight: ModuleEvent | undefined;
-  #waiter: ((event: ModuleEvent | undefined) => void) | undefined;
+  /** Wakes the process waiting in `next`. */
+  #waiter: (() => void) | undefined;
   #closed = false;
   #state: ModuleState;
   #lives = 0;
@@ -149,28 +151,27 @@ export class ModuleEvents implements ModuleEventPort {
       this.#observer?.dropped("tick");
       return;
     }
+    for (const dropped of this.#queue.push(event)) this.#observer?.dropped(dropped);
     const waiter = this.#waiter;
-    if (waiter !== undefined && this.#queue.size === 0) {
-      this.#waiter = undefined;
-      this.#inFlight = event;
-      waiter(event);
-      return;
-    }
-    const dropped = this.#queue.push(event);
-    if (dropped !== undefined) this.#observer?.dropped(dropped);
+    this.#waiter = undefined;
+    waiter?.();
   }
 
-  /** The next event for the module's process; undefined once the events are closed. */
-  next(): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
+  /**
+   * The next event for the module's process (`life`: its signal); undefined once the events are
+   * closed. A wait only wakes the process: it takes the event itself, so a process that ended
+   * while it waited takes nothing, and the event stays queued for the next life.
+   */
+  next(life: AbortSignal): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
     if (this.#closed) return undefined;
     const event = this.#queue.take();
     if (event !== undefined) {
       this.#inFlight = event;
       return event;
     }
-    return new Promise((resolve) => {
-      this.#waiter = resolve;
-    });
+    return new Promise<void>((wake) => {
+      this.#waiter = wake;
+    }).then(() => (life.aborted ? NEVER : this.next(life)));
   }
 
   /**
@@ -184,7 +185,10 @@ export class ModuleEvents implements ModuleEventPort {
     this.#currentEvent = undefined;
     this.#currentData = undefined;
     this.#inFlight = undefined;
-    this.#setTick(this.#options.tickMs);
+    // The previous life's wait (if it died waiting) is never woken: its promise is dropped.
+    this.#waiter = undefined;
+    // A configured period without an on_tick to call would only fill the queue with drops.
+    this.#setTick(this.callbacks.has("on_tick") ? this.#options.tickMs : undefined);
     if (!this.#closed) this.#state = "starting";
   }
 
@@ -218,7 +222,7 @@ export class ModuleEvents implements ModuleEventPort {
     this.#queue.clear();
     const waiter = this.#waiter;
     this.#waiter = undefined;
-    waiter?.(undefined);
+    waiter?.();
   }
 
   get closed(): boolean {
@@ -236,7 +240,7 @@ export class ModuleEvents implements ModuleEventPort {
 
   tickEvery(ms: number): number {
     if (!this.callbacks.has("on_tick")) return ERR_NOT_FOUND;
-    if (ms !== 0 && ms < TICK_INTERVAL_MIN_MS) return ERR_INTERNAL;
+    if (ms !== 0 && !isTickPeriod(ms)) return ERR_INTERNAL;
     this.#setTick(ms === 0 ? undefined : ms);
     return OK;
   }

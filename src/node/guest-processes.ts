@@ -14,11 +14,8 @@ import {
   WasmProcessHost,
 } from "../wasm/process/index.ts";
 import { type ByteStream, type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+import { MODULE_RESTART_WINDOW_MS, MODULE_RESTARTS_MAX } from "./module-restart-intensity.ts";
 import { reactiveProgram } from "./reactive-program.ts";
-
-/** A reactive module restarted more often than this within MODULE_RESTART_WINDOW_MS is given up. */
-export const MODULE_RESTARTS_MAX = 5;
-export const MODULE_RESTART_WINDOW_MS = 10_000;
 
 /**
  * Runs Numax modules as WebAssembly processes under one root supervisor (what `nx run a.wasm
@@ -164,7 +161,7 @@ export async function runGuestProcesses(
     return events?.reactive === true ? events : undefined;
   };
   const childOf = (module: GuestModule, index: number): ChildSpec => {
-    const id = `${index}:${module.moduleId}`;
+    const id = childIdOf(module, index);
     const profile = options.profile ?? "trusted";
     const events = eventsOf(module);
     if (events === undefined) {
@@ -179,6 +176,9 @@ export async function runGuestProcesses(
       const result = resultOf(exit, ending);
       if (result.ok || events.closed) {
         events.setState(result.ok ? "stopped" : "failed");
+        // Its supervisor may still start a life (a `shutdown` that failed is an abnormal exit):
+        // closed events make that life end at once, before `run` or `init`.
+        events.close();
         record(index, result);
         return;
       }
@@ -220,11 +220,15 @@ export async function runGuestProcesses(
     void whichChildren(kernel, root)
       .then((children) => {
         for (const index of reactiveIndexes) {
-          const pid = children[index]?.pid;
+          // By id: one-shot modules that ended already are gone from the list.
+          const pid = children.find((child) => child.id === childIdOf(modules[index]!, index))?.pid;
           if (pid === null || pid === undefined) continue;
           void kernel.whenExited(pid).then((reason) => {
             if (results[index] !== undefined) return;
-            eventsOf(modules[index]!)?.setState("crashed");
+            const events = eventsOf(modules[index]!);
+            events?.setState("crashed");
+            // Given up: no more ticks or messages pile up for it.
+            events?.close();
             const crash = lastCrash[index];
             record(index, {
               module: modules[index]!,
@@ -263,9 +267,10 @@ export async function runGuestProcesses(
       return;
     }
     // Reactive modules first end their own way (their `shutdown` callback, writes included);
-    // whatever still runs after the timeout is stopped with the rest.
+    // whatever still runs after half the timeout is stopped with the rest, so one module whose
+    // `shutdown` hangs leaves the node the other half to make the others' writes durable.
     for (const index of reactive) eventsOf(modules[index]!)?.close();
-    const timer = setTimeout(() => kernel.exit(root, "shutdown"), shutdownTimeoutMs);
+    const timer = setTimeout(() => kernel.exit(root, "shutdown"), shutdownTimeoutMs / 2);
     void Promise.all(reactive.map((index) => recorded[index])).then(() => {
       clearTimeout(timer);
       kernel.exit(root, "shutdown");
@@ -296,6 +301,10 @@ export async function runGuestProcesses(
   if (options.kernel === undefined) await kernel.shutdown({ timeoutMs: shutdownTimeoutMs });
   const done = results as GuestProcessResult[];
   return { ok: done.every((result) => result.ok), results: done };
+}
+
+function childIdOf(module: GuestModule, index: number): string {
+  return `${index}:${module.moduleId}`;
 }
 
 /** Why the runner itself ended modules, for their results' messages. */

@@ -14,6 +14,7 @@ import { guestFailureRecord } from "./guest-failure-record.ts";
 import type { ByteStream } from "./guest-output.ts";
 import type { GuestProcessesOutcome, GuestProcessResult } from "./guest-processes.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
+import { MODULE_RESTART_WINDOW_MS, MODULE_RESTARTS_MAX } from "./module-restart-intensity.ts";
 import type {
   EventsComponent,
   MetricsComponent,
@@ -141,17 +142,21 @@ export function moduleHostComponent(
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
         const callback = moduleEvents.get(result.module)?.failedIn;
-        wasmLogger.warn(`${record.message} in ${callback ?? "a callback"}; restarting it`, {
-          ...record.fields,
-          callback,
-        });
+        wasmLogger.warn(
+          `${record.message} in ${callback ?? "a callback"}; its supervisor restarts it (at most ${MODULE_RESTARTS_MAX} times in ${MODULE_RESTART_WINDOW_MS / 1000} s)`,
+          {
+            ...record.fields,
+            callback,
+          },
+        );
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
       },
       onModuleExit: (result) => {
         const events = moduleEvents.get(result.module);
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
-        metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+        // A reactive module's guest time is counted per callback call (the node's event observer).
+        if (events === undefined || !events.reactive) metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
         const runResult = result.ok
           ? "ok"
           : result.failure === undefined

@@ -311,6 +311,7 @@ function eventObserver(metrics: NodeMetrics): EventObserver {
         dropped: (kind) => dropped(kind).inc(),
         callback: (callback, elapsed, ok) => {
           seconds(callback).observe(elapsed);
+          metrics.guestCpuSeconds.inc(elapsed);
           if (!ok) metrics.moduleCallbackFailures.inc({ module, callback });
         },
         restarted: () => metrics.moduleRestarts.inc({ module }),

@@ -32,6 +32,8 @@ export const CALLBACKS_PER_YIELD = 64;
  */
 export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): GuestProgram {
   return async (guest, ctx) => {
+    // A life its supervisor starts after the module was stopped or given up does nothing.
+    if (events.closed) return OK;
     events.beginLife();
     const call = (name: CallbackExport | "run", args?: readonly number[]) =>
       timedCall(guest, events, name, args);
@@ -92,7 +94,7 @@ class EventDispatch implements DispatchHost {
         return turn.then(() => this.#afterWait(undefined));
       }
     }
-    const next = this.#events.next();
+    const next = this.#events.next(this.#ctx.signal);
     if (!(next instanceof Promise)) return this.#start(next);
     this.#guest.governor.pause();
     return next.then((event) => this.#afterWait(event ?? null));
@@ -106,8 +108,10 @@ class EventDispatch implements DispatchHost {
     const current = this.#current;
     if (current === undefined) return;
     const callback = callbackOf(current.kind);
+    this.#current = undefined;
     this.#events.failedIn = callback;
     this.#events.called(callback, this.#guest.governor.usedMs / 1000, false);
+    this.#events.setCurrent(undefined);
   }
 
   /**
@@ -118,7 +122,7 @@ class EventDispatch implements DispatchHost {
     if (this.#ctx.signal.aborted) return NEVER;
     this.#guest.governor.resume();
     if (event !== undefined) return this.#start(event ?? undefined);
-    const next = this.#events.next();
+    const next = this.#events.next(this.#ctx.signal);
     if (!(next instanceof Promise)) return this.#start(next);
     this.#guest.governor.pause();
     return next.then((waited) => this.#afterWait(waited ?? null));

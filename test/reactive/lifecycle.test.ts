@@ -126,7 +126,7 @@ for (const how of ["trap", "loop", "alloc"] as const) {
     assert.match(
       nx.stderr(),
       new RegExp(
-        `restarting it .*kind=${how === "loop" ? "cpu_budget" : how === "alloc" ? "memory_cap" : "unreachable"}`,
+        `its supervisor restarts it .*kind=${how === "loop" ? "cpu_budget" : how === "alloc" ? "memory_cap" : "unreachable"}`,
       ),
     );
     const { code } = await stopNx(nx);
@@ -269,5 +269,52 @@ test("/v1/node: a one-shot module that ended is listed as ended while the node s
   );
   assert.deepEqual(body.modules, [{ id: "proc_noop", reactive: false, state: "ended", queuedEvents: 0 }]);
   assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  running.delete(nx);
+});
+
+test("a module whose shutdown traps is not started again while the node stops", async () => {
+  const nx = node(["run", guestPath("reactive_probe"), "--datastore-path", join(scratch(), "data")], {
+    NX_PROBE_FAIL_IN: "shutdown",
+  });
+  await nx.waitFor(/^init$/m);
+  const { code } = await stopNx(nx);
+  running.delete(nx);
+  assert.equal(code, 1, "its failed shutdown fails the run");
+  // Before: the supervisor restarted it, so init ran again during the shutdown.
+  assert.equal(count(nx, /^init$/), 1, nx.stdout());
+  assert.equal(count(nx, /^shutdown$/), 1);
+});
+
+test("a module given up gets no more events: its ticks stop instead of being dropped forever", async () => {
+  const dir = scratch();
+  const nx = node(
+    [
+      "run",
+      guestPath("reactive_probe"),
+      await tickerModule(dir),
+      "--datastore-path",
+      join(dir, "data"),
+      "--observability-listen",
+      "127.0.0.1:0",
+    ],
+    { NX_PROBE_TICK_MS: "10", NX_PROBE_FAIL_IN: "on_tick" },
+  );
+  const url = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  await nx.waitFor(/given up after more than 5 restarts/, 60_000);
+  const dropped = async (): Promise<string> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return (
+      text
+        .split("\n")
+        .find((line) => line.startsWith('numax_module_events_dropped_total{module="reactive_probe"')) ??
+      "none"
+    );
+  };
+  const before = await dropped();
+  // The ticker goes on meanwhile: 10 of its ticks are time enough for the probe's 10 ms timer.
+  const alive = count(nx, /^\[ticker\] alive$/);
+  await nx.waitFor(new RegExp(`(\\[ticker\\] alive\\n[\\s\\S]*){${alive + 10}}`), 10_000);
+  assert.equal(await dropped(), before);
+  assert.equal((await stopNx(nx)).code, 1);
   running.delete(nx);
 });

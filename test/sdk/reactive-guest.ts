@@ -201,7 +201,7 @@ export class Subscriber {
   received(): { topic: string; payload: string; origin: NodeId | undefined }[] {
     const messages: { topic: string; payload: string; origin: NodeId | undefined }[] = [];
     while (this.#events.queued > 0) {
-      const event = this.#events.next() as ModuleEvent;
+      const event = this.#events.next(new AbortController().signal) as ModuleEvent;
       if (event.kind === "message") {
         messages.push({
           topic: event.topic,

@@ -282,6 +282,9 @@ export class WasmProcessHost implements ChildSpawner {
       ...base,
       store: (grants & GRANT_DB) !== 0 ? store : undefined,
       crdt: (grants & GRANT_CRDT) !== 0 ? crdt : undefined,
+      // Messages reach peers like ops do: a process without sync rights gets no event port
+      // (it cannot publish, subscribe or read the module's current event).
+      events: (grants & GRANT_CRDT) !== 0 ? base.events : undefined,
       capabilities:
         (grants & GRANT_LINK) !== 0
           ? [...base.capabilities, "link"]
