@@ -80,3 +80,37 @@ describe("loadGuestModule", () => {
     assert.equal(moduleIdOf("guest"), "guest");
   });
 });
+
+describe("reactive modules at load", () => {
+  const options = () => ({
+    memoryMaxBytes: 16 * MIB,
+    cache: new ModuleCache({ directory: join(dir, "reactive-cache"), logger: silentLogger }),
+    logger: silentLogger,
+  });
+
+  test("a module with callbacks and no run loads; a mistyped callback is refused naming it", async () => {
+    const { compileWat } = await import("../../test/abi/harness.ts");
+    const reactive = await compileWat(
+      `(module (memory (export "memory") 1) (func (export "init")) (func (export "on_message") (param i32 i32)))`,
+    );
+    const module = await loadGuestModuleBytes(reactive, "reactive.wasm", options());
+    assert.equal(module.moduleId, "reactive");
+    for (const [wat, name] of [
+      [`(func (export "on_message") (param i32))`, "on_message"],
+      [`(func (export "on_tick") (param i64))`, "on_tick"],
+      [`(func (export "init") (result i32) (i32.const 0))`, "init"],
+      [`(func (export "on_remote_op") (param i64 i32))`, "on_remote_op"],
+    ] as const) {
+      const bytes = await compileWat(`(module (memory (export "memory") 1) ${wat})`);
+      await assert.rejects(loadGuestModuleBytes(bytes, "bad.wasm", options()), (error: unknown) => {
+        assert.ok(error instanceof ModuleLoadError);
+        assert.equal(error.code, "MODULE_BAD_CALLBACK");
+        assert.match(
+          error.message,
+          new RegExp(`^module bad\\.wasm exports the callback ${name} with another signature than`),
+        );
+        return true;
+      });
+    }
+  });
+});

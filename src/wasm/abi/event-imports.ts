@@ -1,6 +1,6 @@
-import { MESSAGE_PAYLOAD_MAX_BYTES, TOPIC_MAX_BYTES } from "../../events/topic.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import { GuestInputError, inputCopy, inputView, outputPointer } from "./guest-input.ts";
 import { writeBytes } from "./guest-output.ts";
 import type { CurrentEvent } from "./module-event-port.ts";
@@ -26,8 +26,10 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
       return writeBytes(memory, views.data(), out, outCap >>> 0, bytes);
     });
   }
+  // The port checks topics and payload sizes (src/events/topic.ts); reads here are only bounded
+  // by the ABI's own limits, so the answer to a too-long topic or payload is the port's -3.
   function topicText(ptr: number, len: number): string {
-    const bytes = inputView(views.bytes(), ptr, len, TOPIC_MAX_BYTES);
+    const bytes = inputView(views.bytes(), ptr, len, KEY_BYTES_MAX);
     if (bytes.length === 0) throw new GuestInputError("empty topic");
     return ascii.decode(bytes);
   }
@@ -53,7 +55,7 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
         const events = env.events;
         if (events === undefined) return ERR_INTERNAL;
         const topic = topicText(topicPtr, topicLen);
-        const payload = inputCopy(views.bytes(), payloadPtr, payloadLen, MESSAGE_PAYLOAD_MAX_BYTES);
+        const payload = inputCopy(views.bytes(), payloadPtr, payloadLen, VALUE_BYTES_MAX);
         return events.publish(topic, payload);
       },
     ),
