@@ -53,3 +53,11 @@ test("no module outside src/cli imports from it (the CLI is the outermost layer)
 test("the check sees an import into src/cli (src/cli imports src/node)", () => {
   assert.ok(importsInto(join(REPO_ROOT, "src/cli"), join(REPO_ROOT, "src/node")).length > 0);
 });
+
+test("the WebAssembly runtime (src/wasm) imports neither the node nor its event layer", () => {
+  const wasm = join(REPO_ROOT, "src/wasm");
+  assert.deepEqual(
+    ["node", "events", "sync"].flatMap((layer) => importsInto(wasm, join(REPO_ROOT, "src", layer))),
+    [],
+  );
+});
