@@ -6,8 +6,9 @@ import {
   createCallbackDispatcher,
   DISPATCH_CODES,
   DISPATCH_END,
-  type DispatchedCallback,
+  DISPATCH_WAIT,
   type DispatchHost,
+  packDispatch,
 } from "../wasm/callback-dispatcher.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { GuestInstance, GuestRunResult } from "../wasm/guest-instance.ts";
@@ -65,8 +66,8 @@ const NEVER: Promise<never> = new Promise(() => {});
 
 /**
  * The host side of one life's dispatch loop (src/wasm/callback-dispatcher.ts): hands the guest
- * one event after another, each callback call with its own CPU budget, and waits (the guest's
- * stack parked, its time not counted) when none is queued. The loop ends when the events close.
+ * one event after another, each callback call with its own CPU budget, and parks the guest (its
+ * time not counted) when none is queued. The loop ends when the events close.
  */
 class EventDispatch implements DispatchHost {
   readonly loop: () => Promise<unknown>;
@@ -74,8 +75,11 @@ class EventDispatch implements DispatchHost {
   readonly #events: ModuleEvents;
   readonly #ctx: ProcessContext;
   #current: ModuleEvent | undefined;
-  #args: readonly number[] = NO_ARGUMENTS;
   #sinceYield = 0;
+  /** What `wait` waits for: a turn of the event loop, or the next event. */
+  #pending: "yield" | Promise<ModuleEvent | undefined> | undefined;
+  /** The event (or the end: null) that came while the guest was parked in `wait`. */
+  #arrived: ModuleEvent | null | undefined;
 
   constructor(guest: GuestInstance, events: ModuleEvents, ctx: ProcessContext) {
     this.#guest = guest;
@@ -84,24 +88,38 @@ class EventDispatch implements DispatchHost {
     this.loop = createCallbackDispatcher(guest, this);
   }
 
-  next = (): number | Promise<number> => {
-    this.#finish(true);
+  next = (): number => {
+    const arrived = this.#arrived;
+    if (arrived !== undefined) {
+      this.#arrived = undefined;
+      this.#guest.governor.beginCall();
+      return this.#start(arrived ?? undefined);
+    }
+    // The call that just returned is finished by the next one's start: one clock read for both.
+    const usedMs = this.#guest.governor.beginCall();
+    this.#finish(usedMs);
     if (++this.#sinceYield > CALLBACKS_PER_YIELD) {
       this.#sinceYield = 0;
-      const turn = this.#ctx.yield();
-      if (turn instanceof Promise) {
-        this.#guest.governor.pause();
-        return turn.then(() => this.#afterWait(undefined));
-      }
+      this.#pending = "yield";
+      this.#guest.governor.pause();
+      return DISPATCH_WAIT;
     }
     const next = this.#events.next(this.#ctx.signal);
     if (!(next instanceof Promise)) return this.#start(next);
+    this.#pending = next;
     this.#guest.governor.pause();
-    return next.then((event) => this.#afterWait(event ?? null));
+    return DISPATCH_WAIT;
   };
 
-  arg0 = (): number => this.#args[0] ?? 0;
-  arg1 = (): number => this.#args[1] ?? 0;
+  wait = (): number | Promise<number> => {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending === "yield") {
+      const turn = this.#ctx.yield();
+      return turn instanceof Promise ? turn.then(() => this.#resume(undefined)) : this.#resume(undefined);
+    }
+    return pending === undefined ? 0 : pending.then((event) => this.#resume(event ?? null));
+  };
 
   /** The callback that was running ended the loop with a failure. */
   failed(): void {
@@ -114,34 +132,29 @@ class EventDispatch implements DispatchHost {
     this.#events.setCurrent(undefined);
   }
 
-  /**
-   * Back from a wait: `event` is what came (null: the events closed), undefined after a yield
-   * (take the next one now). A process that ended meanwhile is never resumed.
-   */
-  #afterWait(event: ModuleEvent | null | undefined): number | Promise<number> {
+  /** Back from a wait (`event`: what came, null for the end; undefined after a yield). */
+  #resume(event: ModuleEvent | null | undefined): number | Promise<number> {
+    // A process that ended while it waited is never resumed.
     if (this.#ctx.signal.aborted) return NEVER;
     this.#guest.governor.resume();
-    if (event !== undefined) return this.#start(event ?? undefined);
-    const next = this.#events.next(this.#ctx.signal);
-    if (!(next instanceof Promise)) return this.#start(next);
-    this.#guest.governor.pause();
-    return next.then((waited) => this.#afterWait(waited ?? null));
+    this.#arrived = event;
+    return 0;
   }
 
+  /** Starts `event`'s callback (the governor's call has just begun). */
   #start(event: ModuleEvent | undefined): number {
     if (event === undefined) return DISPATCH_END;
     this.#current = event;
     this.#events.setCurrent(event);
-    this.#args = argumentsOf(event);
-    this.#guest.governor.beginCall();
-    return DISPATCH_CODES[callbackOf(event.kind) as DispatchedCallback];
+    return packedCall(event);
   }
 
-  #finish(ok: boolean): void {
+  /** The running callback returned after `usedMs` of guest time. */
+  #finish(usedMs: number): void {
     const current = this.#current;
     if (current === undefined) return;
     this.#current = undefined;
-    this.#events.called(callbackOf(current.kind), this.#guest.governor.usedMs / 1000, ok);
+    this.#events.called(callbackOf(current.kind), usedMs / 1000, true);
     this.#events.setCurrent(undefined);
   }
 }
@@ -159,28 +172,32 @@ async function timedCall(
   return result;
 }
 
-const NO_ARGUMENTS: readonly number[] = [];
-
 /** Bytes of `text` in UTF-8, counted without encoding it (Buffer.byteLength: no allocation). */
 function utf8Length(text: string): number {
   return Buffer.byteLength(text, "utf8");
 }
 
 /**
- * The i32 arguments of an event's callback: lengths of what `event_*` hands over, and the family
- * code. Lengths are counted, not encoded: the bytes are made only when the guest asks for them
- * (ModuleEvents.current), and most handlers of a busy topic never do.
+ * The callback of `event` with its i32 arguments, packed for the dispatch loop: lengths of what
+ * `event_*` hands over, and the family code. Lengths are counted, not encoded: the bytes are made
+ * only when the guest asks for them (ModuleEvents.current), and most handlers of a busy topic
+ * never do.
  */
-function argumentsOf(event: ModuleEvent): readonly number[] {
+function packedCall(event: ModuleEvent): number {
   switch (event.kind) {
     case "tick":
-      return NO_ARGUMENTS;
+      return packDispatch(DISPATCH_CODES.on_tick);
     case "remote_op":
-      return [utf8Length(event.key), familyDefinition(event.family).code];
+      return packDispatch(
+        DISPATCH_CODES.on_remote_op,
+        utf8Length(event.key),
+        familyDefinition(event.family).code,
+      );
     case "peer_connected":
     case "peer_disconnected":
-      return [utf8Length(event.nodeId)];
+      return packDispatch(DISPATCH_CODES[`on_${event.kind}`], utf8Length(event.nodeId));
     case "message":
-      return [utf8Length(event.topic), event.payload.length];
+      // Topics are ASCII (src/events/topic.ts): one byte per character.
+      return packDispatch(DISPATCH_CODES.on_message, event.topic.length, event.payload.length);
   }
 }
