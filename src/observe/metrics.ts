@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type PromClient from "prom-client";
+import { SeriesCounter, SeriesHistogram } from "./series-metrics.ts";
 
 /**
  * The node's Prometheus metrics behind typed methods, so that store, sync, wasm and net count
@@ -164,13 +165,26 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     registers: [registry],
   });
 
-  const callbackSeconds = new prom.Histogram({
-    name: "numax_module_callback_seconds",
-    help: "Guest time of reactive modules' callback calls, by module and callback.",
-    labelNames: ["module", "callback"],
-    buckets: [...CALLBACK_DURATION_BUCKETS_SECONDS],
-    registers: [registry],
-  });
+  // Reported once per event by busy modules: series resolved once (series-metrics.ts).
+  const hot = <M extends { name: string }>(metric: M): M => {
+    registry.registerMetric(metric as unknown as PromClient.Metric);
+    return metric;
+  };
+  const moduleEvents = hot(
+    new SeriesCounter<{ module: string; kind: string }>(
+      "numax_module_events_total",
+      "Events handed to reactive modules' callbacks, by module and kind.",
+      ["module", "kind"],
+    ),
+  );
+  const callbackSeconds = hot(
+    new SeriesHistogram<{ module: string; callback: string }>(
+      "numax_module_callback_seconds",
+      "Guest time of reactive modules' callback calls, by module and callback.",
+      ["module", "callback"],
+      CALLBACK_DURATION_BUCKETS_SECONDS,
+    ),
+  );
 
   const metrics: NodeMetrics = {
     opsApplied: labeledCounter(
@@ -218,20 +232,13 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       ["module", "function"],
     ),
     guestCpuSeconds: counter("numax_guest_cpu_seconds_total", "CPU time spent running guest code."),
-    moduleEvents: labeledCounter(
-      "numax_module_events_total",
-      "Events handed to reactive modules' callbacks, by module and kind.",
-      ["module", "kind"],
-    ),
+    moduleEvents,
     moduleEventsDropped: labeledCounter(
       "numax_module_events_dropped_total",
       "Events dropped for reactive modules (a full queue, a tick while one runs), by module and kind.",
       ["module", "kind"],
     ),
-    moduleCallbackSeconds: {
-      observe: (labels, value) => callbackSeconds.observe(labels, value),
-      series: (labels) => callbackSeconds.labels(labels),
-    },
+    moduleCallbackSeconds: callbackSeconds,
     moduleCallbackFailures: labeledCounter(
       "numax_module_callback_failures_total",
       "Reactive module callback calls that failed, by module and callback.",
