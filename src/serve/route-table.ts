@@ -1,0 +1,128 @@
+import Router from "find-my-way";
+import { ServeError } from "./serve-error.ts";
+
+/** Methods a route may name. */
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type RouteMethod = (typeof ROUTE_METHODS)[number];
+
+/** Longest route path accepted, in characters. */
+export const ROUTE_PATH_MAX_CHARS = 1024;
+
+/** One route: `METHOD /path/:param/*` to `module#handler`. */
+export interface Route {
+  readonly method: RouteMethod;
+  /** `/`-separated segments: static text, `:name` parameters, and a trailing `*` wildcard. */
+  readonly path: string;
+  readonly moduleId: string;
+  /** An exported function `() -> ()` of the module. */
+  readonly handler: string;
+}
+
+/** What a request's method and path lead to. */
+export type RouteMatch =
+  | {
+      readonly kind: "found";
+      readonly route: Route;
+      /** Parameters by name, percent-decoded; the wildcard's tail is named `*`. */
+      readonly params: Readonly<Record<string, string>>;
+    }
+  /** The path matches routes, none for this method: 405 with `Allow`. */
+  | { readonly kind: "method-not-allowed"; readonly allow: readonly RouteMethod[] }
+  | { readonly kind: "not-found" };
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Unreserved characters, sub-delimiters, `@` and percent escapes: nothing the router reads as syntax. */
+const STATIC_SEGMENT = /^(?:[A-Za-z0-9\-._~!$&'+,;=@]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * Checks one route path: starts with `/`; segments are static text, `:name` or, last only, `*`.
+ * Throws a {@link ServeError} naming the route and the fault.
+ */
+export function checkRoutePath(path: string, where: string): void {
+  const fail = (why: string): never => {
+    throw new ServeError("SERVE_INVALID_ROUTE", `${where}: route path ${JSON.stringify(path)} ${why}`);
+  };
+  if (path.length > ROUTE_PATH_MAX_CHARS) fail(`is longer than ${ROUTE_PATH_MAX_CHARS} characters`);
+  if (!path.startsWith("/")) fail('must start with "/" (for example /hello/:name)');
+  const segments = path.slice(1).split("/");
+  const names = new Set<string>();
+  segments.forEach((segment, index) => {
+    if (segment === "*") {
+      if (index !== segments.length - 1)
+        fail('has "*" before its last segment: the wildcard takes the rest of the path');
+    } else if (segment.startsWith(":")) {
+      const name = segment.slice(1);
+      if (!PARAM_NAME.test(name))
+        fail(`has parameter "${segment}": a name is a letter or _ then letters, digits, _`);
+      if (names.has(name)) fail(`names parameter ":${name}" twice`);
+      names.add(name);
+    } else if (!STATIC_SEGMENT.test(segment)) {
+      fail(
+        `has segment "${segment}" with characters a route cannot hold (use letters, digits, - . _ ~ or %XX)`,
+      );
+    }
+  });
+}
+
+/** The route's shape: two routes with one shape would match exactly the same requests. */
+function shapeOf(route: Route): string {
+  return `${route.method} ${route.path.replace(/\/:[^/]+/g, "/:")}`;
+}
+
+/**
+ * The routes of one listener, matched with find-my-way (a radix tree): at every segment a static
+ * one beats a `:param`, which beats `*`, with backtracking, so the most specific route wins. A
+ * `:param` matches one segment (possibly empty: `/a/` matches `/a/:x` with x = ""); `*` matches
+ * the rest of the path after its `/`, possibly empty. Paths are matched case-sensitively and as
+ * given (no trailing-slash or duplicate-slash folding).
+ *
+ * @example
+ * const table = new RouteTable([{ method: "GET", path: "/hello/:name", moduleId: "app", handler: "hello" }]);
+ * table.match("GET", "/hello/ada");  // { kind: "found", params: { name: "ada" }, ... }
+ * table.match("POST", "/hello/ada"); // { kind: "method-not-allowed", allow: ["GET"] }
+ */
+export class RouteTable {
+  readonly routes: readonly Route[];
+  readonly #router = Router({
+    caseSensitive: true,
+    ignoreTrailingSlash: false,
+    ignoreDuplicateSlashes: false,
+  });
+  readonly #methods: readonly RouteMethod[];
+
+  /** Throws a {@link ServeError} for an invalid path or two routes of the same shape. */
+  constructor(routes: readonly Route[], where = "routes") {
+    const shapes = new Map<string, Route>();
+    for (const route of routes) {
+      checkRoutePath(route.path, where);
+      const shape = shapeOf(route);
+      const earlier = shapes.get(shape);
+      if (earlier !== undefined) {
+        throw new ServeError(
+          "SERVE_DUPLICATE_ROUTE",
+          `${where}: "${route.method} ${route.path}" matches the same requests as "${earlier.method} ${earlier.path}"`,
+        );
+      }
+      shapes.set(shape, route);
+      this.#router.on(route.method, route.path, () => {}, route);
+    }
+    this.routes = routes;
+    this.#methods = ROUTE_METHODS.filter((method) => routes.some((route) => route.method === method));
+  }
+
+  /** `path` without its query string, as the request line has it (percent escapes included). */
+  match(method: string, path: string): RouteMatch {
+    const found = isRouteMethod(method) ? this.#router.find(method, path) : null;
+    if (found !== null) {
+      return { kind: "found", route: found.store as Route, params: found.params as Record<string, string> };
+    }
+    const allow = this.#methods.filter(
+      (other) => other !== method && this.#router.find(other, path) !== null,
+    );
+    return allow.length === 0 ? { kind: "not-found" } : { kind: "method-not-allowed", allow };
+  }
+}
+
+export function isRouteMethod(method: string): method is RouteMethod {
+  return (ROUTE_METHODS as readonly string[]).includes(method);
+}
