@@ -51,6 +51,11 @@ export interface ModuleHostComponent extends Component {
    * `by` (a signal name, "--settle-for") is what their results and failure lines say.
    */
   interrupt(by: string): void;
+  /**
+   * The environment of `module`'s processes (store, replica, events, logger: what its `run`
+   * has), for other processes of the module such as HTTP handlers. Only once started.
+   */
+  environment(module: GuestModule): GuestEnvironment;
 }
 
 /**
@@ -86,19 +91,21 @@ export function moduleHostComponent(
   const reactive = options.modules.some((module) => moduleCallbacks(module).size > 0);
   const wasmLogger = logger.child("wasm");
 
+  let moduleEvents: Map<GuestModule, ModuleEvents> | undefined;
+  let node: NodeParts | undefined;
+  const environments = new Map<GuestModule, GuestEnvironment>();
+  const environment = (module: GuestModule): GuestEnvironment => {
+    if (node === undefined) throw new Error("the module host has not started");
+    let env = environments.get(module);
+    if (env === undefined) {
+      env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
+      environments.set(module, env);
+    }
+    return env;
+  };
+
   const run = async (): Promise<GuestProcessesOutcome> => {
-    const bus = parts.events.bus!;
     const metrics = parts.metrics?.metrics;
-    const moduleEvents = new Map<GuestModule, ModuleEvents>(
-      options.modules.map((module) => [
-        module,
-        bus.addModule({
-          moduleId: module.moduleId,
-          callbacks: moduleCallbacks(module),
-          tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
-        }),
-      ]),
-    );
     for (const moduleId of options.moduleSettings.keys()) {
       if (!options.modules.some((module) => module.moduleId === moduleId)) {
         logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
@@ -113,12 +120,6 @@ export function moduleHostComponent(
     }
     if (interrupt.signal.aborted) return { ok: true, results: [] };
     const gate = parts.outputGate.gate!;
-    const node: NodeParts = {
-      store: parts.store?.guestStore,
-      crdt: parts.replica?.replica,
-      gate,
-      hostCalls: parts.metrics?.hostCalls,
-    };
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel.
@@ -128,10 +129,10 @@ export function moduleHostComponent(
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
     return runGuests(options.modules, {
-      environment: (module) => guestEnvironment(module, logger, node, moduleEvents.get(module)),
-      moduleEvents: (module) => moduleEvents.get(module),
-      store: node.store,
-      crdt: node.crdt,
+      environment,
+      moduleEvents: (module) => moduleEvents?.get(module),
+      store: node!.store,
+      crdt: node!.crdt,
       logger,
       cpuMsPerRun: config.limits.cpuMsPerRun,
       stdout: gatedStream(process.stdout, gate),
@@ -140,7 +141,7 @@ export function moduleHostComponent(
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
-        const callback = moduleEvents.get(result.module)?.failedIn;
+        const callback = moduleEvents?.get(result.module)?.failedIn;
         wasmLogger.warn(`${record.message} in ${callback ?? "a callback"}; restarting it`, {
           ...record.fields,
           callback,
@@ -148,7 +149,7 @@ export function moduleHostComponent(
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
       },
       onModuleExit: (result) => {
-        const events = moduleEvents.get(result.module);
+        const events = moduleEvents?.get(result.module);
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
@@ -186,8 +187,26 @@ export function moduleHostComponent(
       interruptedBy = by;
       interrupt.abort(`interrupted by ${by}`);
     },
+    environment,
     start: () => {
       started = true;
+      const bus = parts.events.bus!;
+      moduleEvents = new Map(
+        options.modules.map((module) => [
+          module,
+          bus.addModule({
+            moduleId: module.moduleId,
+            callbacks: moduleCallbacks(module),
+            tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
+          }),
+        ]),
+      );
+      node = {
+        store: parts.store?.guestStore,
+        crdt: parts.replica?.replica,
+        gate: parts.outputGate.gate!,
+        hostCalls: parts.metrics?.hostCalls,
+      };
       run().then(resolveEnded, rejectEnded);
     },
     stop: async () => {

@@ -35,6 +35,7 @@ export type NodeComponentName =
   | "output-gate"
   | "events"
   | "modules"
+  | "serve"
   | "observability";
 
 interface NodeComponent extends Component {
