@@ -81,7 +81,7 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, warnings, moduleSettings } = await resolveConfig({
+  const { config, warnings, moduleSettings, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -110,7 +110,7 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
     settleForMs: durationFlag("--settle-for", options.settleFor),
     stdinTopic: stdinTopicFlag(options.stdinTopic),
-    serve: serveFlag(options.serve),
+    serve: [...serveSettings, ...serveFlag(options.serve)],
     prints,
     json: options.json === true,
   };

@@ -62,9 +62,11 @@ export interface ModuleHostComponent extends Component {
  * The node's module host (docs/design/node-lifecycle.md): runs the modules as WebAssembly
  * processes under one root supervisor (src/node/guest-processes.ts), or a lone module without
  * the kernel, with every part of the node they may use: store, replicated state, the event bus
- * of reactive modules, the output gate, metrics. Its start returns at once (the modules run in
- * the background: waiting for peers and recovering this node's own history come first); its
- * stop ends them (reactive modules' `shutdown` first) before the parts they use stop.
+ * of reactive modules, the output gate, metrics. Its start only prepares their environments; the
+ * modules begin once every component has started (`afterStart`: a node that fails to start, a
+ * serving listener refused for instance, never ran one) and run in the background (waiting for
+ * peers and recovering this node's own history come first); its stop ends them (reactive
+ * modules' `shutdown` first) before the parts they use stop.
  */
 export function moduleHostComponent(
   config: NodeConfig,
@@ -189,7 +191,6 @@ export function moduleHostComponent(
     },
     environment,
     start: () => {
-      started = true;
       const bus = parts.events.bus!;
       moduleEvents = new Map(
         options.modules.map((module) => [
@@ -207,6 +208,11 @@ export function moduleHostComponent(
         gate: parts.outputGate.gate!,
         hostCalls: parts.metrics?.hostCalls,
       };
+    },
+    // The modules run once every part of the node is up, the ones that depend on the module
+    // host included (serving): a node refused at start never ran a module.
+    afterStart: () => {
+      started = true;
       run().then(resolveEnded, rejectEnded);
     },
     stop: async () => {

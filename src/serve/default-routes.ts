@@ -2,8 +2,8 @@ import type { Logger } from "../observe/logger.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import type { HandlerProcesses } from "./handler-processes.ts";
+import type { Route } from "./route-entry.ts";
 import { checkHandlerName, parseRouteKey } from "./route-entry.ts";
-import type { Route } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 
 /** The export a module declares its default routes in: `routes() -> ()`, calling `route_add`. */

@@ -1,22 +1,8 @@
 import Router from "find-my-way";
+import { checkRoutePath, isRouteMethod, ROUTE_METHODS, type Route, type RouteMethod } from "./route-entry.ts";
 import { ServeError } from "./serve-error.ts";
 
-/** Methods a route may name. */
-export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
-export type RouteMethod = (typeof ROUTE_METHODS)[number];
-
-/** Longest route path accepted, in characters. */
-export const ROUTE_PATH_MAX_CHARS = 1024;
-
-/** One route: `METHOD /path/:param/*` to `module#handler`. */
-export interface Route {
-  readonly method: RouteMethod;
-  /** `/`-separated segments: static text, `:name` parameters, and a trailing `*` wildcard. */
-  readonly path: string;
-  readonly moduleId: string;
-  /** An exported function `() -> ()` of the module. */
-  readonly handler: string;
-}
+export type { Route, RouteMethod } from "./route-entry.ts";
 
 /** What a request's method and path lead to. */
 export type RouteMatch =
@@ -29,40 +15,6 @@ export type RouteMatch =
   /** The path matches routes, none for this method: 405 with `Allow`. */
   | { readonly kind: "method-not-allowed"; readonly allow: readonly RouteMethod[] }
   | { readonly kind: "not-found" };
-
-const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Unreserved characters, sub-delimiters, `@` and percent escapes: nothing the router reads as syntax. */
-const STATIC_SEGMENT = /^(?:[A-Za-z0-9\-._~!$&'+,;=@]|%[0-9A-Fa-f]{2})*$/;
-
-/**
- * Checks one route path: starts with `/`; segments are static text, `:name` or, last only, `*`.
- * Throws a {@link ServeError} naming the route and the fault.
- */
-export function checkRoutePath(path: string, where: string): void {
-  const fail = (why: string): never => {
-    throw new ServeError("SERVE_INVALID_ROUTE", `${where}: route path ${JSON.stringify(path)} ${why}`);
-  };
-  if (path.length > ROUTE_PATH_MAX_CHARS) fail(`is longer than ${ROUTE_PATH_MAX_CHARS} characters`);
-  if (!path.startsWith("/")) fail('must start with "/" (for example /hello/:name)');
-  const segments = path.slice(1).split("/");
-  const names = new Set<string>();
-  segments.forEach((segment, index) => {
-    if (segment === "*") {
-      if (index !== segments.length - 1)
-        fail('has "*" before its last segment: the wildcard takes the rest of the path');
-    } else if (segment.startsWith(":")) {
-      const name = segment.slice(1);
-      if (!PARAM_NAME.test(name))
-        fail(`has parameter "${segment}": a name is a letter or _ then letters, digits, _`);
-      if (names.has(name)) fail(`names parameter ":${name}" twice`);
-      names.add(name);
-    } else if (!STATIC_SEGMENT.test(segment)) {
-      fail(
-        `has segment "${segment}" with characters a route cannot hold (use letters, digits, - . _ ~ or %XX)`,
-      );
-    }
-  });
-}
 
 /** The route's shape: two routes with one shape would match exactly the same requests. */
 function shapeOf(route: Route): string {
@@ -121,8 +73,4 @@ export class RouteTable {
     );
     return allow.length === 0 ? { kind: "not-found" } : { kind: "method-not-allowed", allow };
   }
-}
-
-export function isRouteMethod(method: string): method is RouteMethod {
-  return (ROUTE_METHODS as readonly string[]).includes(method);
 }

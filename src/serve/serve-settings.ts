@@ -1,5 +1,5 @@
 import type { SocketAddress } from "../config/socket-address.ts";
-import type { Route } from "./route-table.ts";
+import type { Route } from "./route-entry.ts";
 import type { ServeLimits } from "./serve-limits.ts";
 
 /** One HTTP listener of the node: a `[[serve]]` table or `--serve ADDR`. */

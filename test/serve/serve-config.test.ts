@@ -1,0 +1,153 @@
+/**
+ * `[[serve]]` listeners from numax.toml with real requests to real listeners: HTTPS with `nx
+ * cert` material, a cap on concurrent requests (503 with Retry-After, no queue), and the one
+ * line a node refuses a bad serving configuration with (unknown module, unknown handler,
+ * address in use).
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { examplePath, nxCert, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+
+const dir = tempDir("nx-serve-config-");
+after(() => dir.remove());
+
+function configFile(name: string, text: string): string {
+  const path = join(dir.path, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function startServing(config: string) {
+  return startNx([
+    "run",
+    examplePath("http_hello"),
+    "--config",
+    config,
+    "--datastore-path",
+    join(dir.path, `data-${config.replace(/\W/g, "")}`),
+  ]);
+}
+
+test("HTTPS with nx cert material: the client verifies the chain against the CA", async () => {
+  nxCert(["ca", "--out", join(dir.path, "ca")]);
+  nxCert(["node", "--ca-dir", join(dir.path, "ca"), "--name", "web", "--out", join(dir.path, "web")]);
+  const config = configFile(
+    "https.toml",
+    `[[serve]]
+listen = "127.0.0.1:0"
+tls_cert = "${join(dir.path, "web/node.crt")}"
+tls_key = "${join(dir.path, "web/node.key")}"
+
+[serve.routes]
+"GET /greet/:name" = "http_hello#hello"
+`,
+  );
+  const nx = startServing(config);
+  try {
+    const url = (await nx.waitFor(/serving HTTP url=(https:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const ca = readFileSync(join(dir.path, "ca/ca.crt"));
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${url}/greet/tls`,
+        // The node certificate names the node, not 127.0.0.1: the chain is what is checked here.
+        { ca, checkServerIdentity: () => undefined, timeout: 10_000 },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            body += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.deepEqual(answer, { status: 200, body: "hello tls" });
+  } finally {
+    assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  }
+});
+
+test("past max_concurrent_requests a request gets 503 with Retry-After at once, never a queue", async () => {
+  const config = configFile(
+    "cap.toml",
+    `[[serve]]
+listen = "127.0.0.1:0"
+max_concurrent_requests = 1
+
+[serve.routes]
+"GET /spin" = "http_hello#spin"
+"GET /hello/:name" = "http_hello#hello"
+`,
+  );
+  const nx = startServing(config);
+  try {
+    const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    let spinning = true;
+    const spin = fetch(`${base}/spin`, { signal: AbortSignal.timeout(10_000) }).finally(() => {
+      spinning = false;
+    });
+    // While the spinning handler holds the only slot, every other request is refused at once.
+    let refused: Response | undefined;
+    while (spinning && refused === undefined) {
+      const response = await fetch(`${base}/hello/x`, { signal: AbortSignal.timeout(10_000) });
+      if (response.status === 503) refused = response;
+      else await response.arrayBuffer();
+    }
+    assert.ok(refused !== undefined, "a request was refused while /spin ran");
+    assert.equal(refused.headers.get("retry-after"), "1");
+    assert.equal((await spin).status, 500);
+    assert.equal((await fetch(`${base}/hello/y`)).status, 200);
+  } finally {
+    assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  }
+});
+
+async function refusal(config: string): Promise<string> {
+  const nx = startServing(config);
+  const exit = await nx.exited;
+  assert.equal(exit.code, 2, nx.stderr());
+  const lines = nx
+    .stderr()
+    .split("\n")
+    .filter((line) => line.startsWith("nx: error:"));
+  assert.equal(lines.length, 1, nx.stderr());
+  return lines[0]!;
+}
+
+test("a route to an unknown module or handler, or a busy address, is refused with one line (exit 2)", async () => {
+  const route = (target: string) =>
+    configFile(
+      `route-${target.replace(/\W/g, "")}.toml`,
+      `[[serve]]\nlisten = "127.0.0.1:0"\n[serve.routes]\n"GET /x" = "${target}"\n`,
+    );
+  assert.match(
+    await refusal(route("nope#hello")),
+    /^nx: error: \[\[serve\]\] #1 \(.*\): route "GET \/x" = "nope#hello" names module "nope", which this run does not load \(loaded: http_hello\)$/,
+  );
+  assert.match(
+    await refusal(route("http_hello#missing")),
+    /does not export "missing" as a handler \(an exported function \(\) -> \(\), not run, routes or a callback\)$/,
+  );
+  assert.match(await refusal(route("http_hello#run")), /does not export "run" as a handler/);
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const config = configFile(
+      "busy.toml",
+      `[[serve]]\nlisten = "127.0.0.1:${port}"\n[serve.routes]\n"GET /x" = "http_hello#hello"\n`,
+    );
+    assert.match(
+      await refusal(config),
+      new RegExp(`^nx: error: cannot serve HTTP on 127\\.0\\.0\\.1:${port}: the address is in use`),
+    );
+  } finally {
+    busy.close();
+  }
+});
