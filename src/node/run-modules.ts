@@ -158,6 +158,8 @@ export async function runModules({
         listeners: settings.serve,
         cpuMsPerRequest: config.limits.cpuMsPerRun ?? SERVE_CPU_MS_PER_REQUEST_DEFAULT,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
+        // Top-level modules run `trusted` (network.serve included) until policies exist.
+        profile: "trusted",
       },
     });
   } catch (error) {

@@ -5,6 +5,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { CALLBACK_EXPORTS, RUN_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
 import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
 import { HandlerProcesses } from "./handler-processes.ts";
 import { type Route, RouteTable } from "./route-table.ts";
@@ -25,6 +26,11 @@ export interface ServeComponentOptions {
   /** CPU budget of one request's handler, in ms of guest time. */
   readonly cpuMsPerRequest: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * Capability profile of the modules' handler processes; a route to them needs
+   * `network.serve`. Top-level modules of `nx run` run `trusted` until policies exist.
+   */
+  readonly profile: string;
 }
 
 /** What the serving component needs of the module host. */
@@ -66,11 +72,11 @@ export function serveComponent(
         modules: options.modules,
         environment: (module) => modules.environment(module),
         cpuMsPerRequest: options.cpuMsPerRequest,
-        // Top-level modules of `nx run` run `trusted`: network.serve is theirs until policies exist.
-        profile: "trusted",
+        profile: options.profile,
         logger: serveLogger,
       });
       const byId = new Map(options.modules.map((module) => [module.moduleId, module]));
+      const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
       let defaults: Route[] | undefined;
       const tables: RouteTable[] = [];
       for (const listener of options.listeners) {
@@ -85,7 +91,15 @@ export function serveComponent(
             `${listener.where}: no routes to serve (a module declares default routes with a "${ROUTES_EXPORT}" export calling route_add, see docs/serving.md; or list them in [serve.routes])`,
           );
         }
-        for (const route of routes) checkTarget(route, byId, listener.where);
+        for (const route of routes) {
+          checkTarget(route, byId, listener.where);
+          if (!granted) {
+            throw new ServeError(
+              "SERVE_NOT_GRANTED",
+              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
+            );
+          }
+        }
         tables.push(new RouteTable(routes, listener.where));
       }
       const running = processes;

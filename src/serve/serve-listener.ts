@@ -35,6 +35,8 @@ export interface ServeListener {
 }
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
+/** Longest gap between two checks of the header and request timeouts. */
+const CONNECTIONS_CHECK_MS_MAX = 1_000;
 
 /**
  * One `[[serve]]` listener: node:http (or node:https) in front of a route table. Every request
@@ -54,6 +56,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     requestTimeout: limits.requestTimeoutMs,
     headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
     keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default): a short timeout
+    // would otherwise hold a slow client's connection up to 30 s longer than it says.
+    connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS_MAX, limits.requestTimeoutMs / 2),
   };
   const server: Server =
     options.tls === undefined
@@ -105,9 +110,15 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         params: match.params,
         body,
       });
-      const timeout = AbortSignal.timeout(limits.requestTimeoutMs);
-      const signal = AbortSignal.any([timeout, closing.signal]);
-      const outcome = await options.runHandler(match.route, request, signal);
+      const timeout = new AbortController();
+      const timer = setTimeout(
+        () => timeout.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`),
+        limits.requestTimeoutMs,
+      );
+      const signal = AbortSignal.any([timeout.signal, closing.signal]);
+      const outcome = await options
+        .runHandler(match.route, request, signal)
+        .finally(() => clearTimeout(timer));
       const response = request.close();
       if (outcome.ok) return send(res, response);
       const { route } = match;
@@ -118,7 +129,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         kind: outcome.kind,
         failure: outcome.failure,
       });
-      if (outcome.stopped && timeout.aborted) return unavailable(res, "handler timed out");
+      if (outcome.stopped && timeout.signal.aborted) return unavailable(res, "handler timed out");
       return plain(res, 500, `internal error (request ${requestId})\n`);
     } finally {
       inFlight--;

@@ -5,9 +5,10 @@
  * address in use).
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { examplePath, nxCert, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
@@ -149,5 +150,78 @@ test("a route to an unknown module or handler, or a busy address, is refused wit
     );
   } finally {
     busy.close();
+  }
+});
+
+test("slow clients get 408, connections past max_connections 503, a handler past request_timeout 503", async () => {
+  const config = configFile(
+    "slow.toml",
+    `[[serve]]
+listen = "127.0.0.1:0"
+request_timeout = "1s"
+max_connections = 2
+
+[serve.routes]
+"GET /spin" = "http_hello#spin"
+"GET /hello/:name" = "http_hello#hello"
+`,
+  );
+  // A CPU budget longer than the request timeout: the wall clock stops /spin first.
+  const nx = startNx([
+    "run",
+    examplePath("http_hello"),
+    "--config",
+    config,
+    "--cpu-ms-per-run",
+    "20000",
+    "--datastore-path",
+    join(dir.path, "data-slow"),
+  ]);
+  const sockets: Socket[] = [];
+  try {
+    const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:(\d+))/))[1]!;
+    const port = Number(new URL(base).port);
+    // A slowloris: half a request head, then nothing.
+    const slow = connect(port, "127.0.0.1");
+    sockets.push(slow);
+    await once(slow, "connect");
+    slow.write("GET /hello/slow HTTP/1.1\r\nHost: x\r\n");
+    let answer = "";
+    slow.on("data", (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const started = performance.now();
+    await once(slow, "close");
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(performance.now() - started < 5_000, "closed within a few seconds of request_timeout");
+
+    // Two idle connections fill max_connections: a request on a third is refused.
+    for (let i = 0; i < 2; i++) {
+      const idle = connect(port, "127.0.0.1");
+      sockets.push(idle);
+      await once(idle, "connect");
+    }
+    const refused = await fetch(`${base}/hello/x`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get("retry-after"), "1");
+    for (const socket of sockets) socket.destroy();
+    sockets.length = 0;
+
+    // The wall clock of a request stops a handler its CPU budget has not stopped yet.
+    const spinStarted = performance.now();
+    let spin: Response | undefined;
+    // The closed connections may take a moment to leave the count.
+    for (;;) {
+      spin = await fetch(`${base}/spin`, { signal: AbortSignal.timeout(10_000) });
+      if (!(await spin.clone().text()).includes("too many connections")) break;
+    }
+    assert.equal(spin.status, 503);
+    assert.equal(spin.headers.get("retry-after"), "1");
+    assert.ok(performance.now() - spinStarted < 8_000);
+    await nx.waitFor(/handler=spin kind=stopped/);
+    assert.equal((await fetch(`${base}/hello/after`)).status, 200);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    assert.equal((await stopNx(nx)).code, 0, nx.stderr());
   }
 });
