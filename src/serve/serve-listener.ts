@@ -35,6 +35,7 @@ export interface ServeListener {
 }
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
+const EMPTY_BODY = new Uint8Array(0);
 /** Longest gap between two checks of the header and request timeouts. */
 const CONNECTIONS_CHECK_MS_MAX = 1_000;
 
@@ -72,7 +73,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let requestCount = 0;
   let inFlight = 0;
   let connections = 0;
-  const closing = new AbortController();
+  /** The requests whose handler runs now: closing the listener stops them. */
+  const running = new Set<AbortController>();
 
   server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
     connections++;
@@ -97,7 +99,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     }
     inFlight++;
     try {
-      const body = await readBody(req, limits.maxBodyBytes);
+      const read = readBody(req, limits.maxBodyBytes);
+      const body = read instanceof Uint8Array ? read : await read;
       if (body === undefined) {
         res.shouldKeepAlive = false;
         return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
@@ -110,15 +113,19 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         params: match.params,
         body,
       });
-      const timeout = new AbortController();
-      const timer = setTimeout(
-        () => timeout.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`),
-        limits.requestTimeoutMs,
-      );
-      const signal = AbortSignal.any([timeout.signal, closing.signal]);
-      const outcome = await options
-        .runHandler(match.route, request, signal)
-        .finally(() => clearTimeout(timer));
+      // One controller per request, aborted by its timeout or by the listener closing (a
+      // composite AbortSignal.any per request costs more than the handler's process).
+      const stop = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
+      }, limits.requestTimeoutMs);
+      running.add(stop);
+      const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
+        clearTimeout(timer);
+        running.delete(stop);
+      });
       const response = request.close();
       if (outcome.ok) return send(res, response);
       const { route } = match;
@@ -129,7 +136,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         kind: outcome.kind,
         failure: outcome.failure,
       });
-      if (outcome.stopped && timeout.signal.aborted) return unavailable(res, "handler timed out");
+      if (outcome.stopped && timedOut) return unavailable(res, "handler timed out");
       return plain(res, 500, `internal error (request ${requestId})\n`);
     } finally {
       inFlight--;
@@ -170,7 +177,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     address: bound,
     url,
     close: async () => {
-      closing.abort("the node is shutting down");
+      for (const stop of running) stop.abort("the node is shutting down");
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -183,7 +190,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
  * The whole body, or undefined as soon as it passes `maxBytes`: the rest is read and dropped
  * (not kept), so the 413 reaches a client still sending rather than a reset connection.
  */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> | Uint8Array {
+  // A request without a body (most GETs) was complete when its head was: nothing to wait for.
+  if (req.complete && req.readableLength === 0) return EMPTY_BODY;
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) {
     req.resume();
