@@ -135,6 +135,8 @@ test("parameters are percent-decoded; an unknown method is 405 when the path has
   assert.deepEqual(table.match("PUT", "/hello/x"), { kind: "method-not-allowed", allow: ["GET", "POST"] });
   assert.deepEqual(table.match("BREW", "/hello/x"), { kind: "method-not-allowed", allow: ["GET", "POST"] });
   assert.deepEqual(table.match("GET", "/nope"), { kind: "not-found" });
+  // HEAD is a method of its own: a GET route does not serve it.
+  assert.deepEqual(table.match("HEAD", "/hello/x"), { kind: "method-not-allowed", allow: ["GET", "POST"] });
 });
 
 test("invalid and duplicate routes are refused with one line naming them", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { type LogRecord, recordingLogger } from "../../test/abi/harness.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import { loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
@@ -48,4 +49,36 @@ test("a route to a module whose processes lack network.serve is refused at start
   });
   assert.equal(serve.listeners.length, 0, "no listener was opened");
   await serve.stop();
+});
+
+test("plain HTTP on an address other than loopback is served with a warning line", async () => {
+  const module = await helloModule();
+  const records: LogRecord[] = [];
+  const serve = serveComponent(
+    recordingLogger(records),
+    {
+      listeners: [
+        {
+          where: "--serve",
+          listen: { host: "0.0.0.0", port: 0 },
+          limits: SERVE_LIMITS_DEFAULT,
+          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
+        },
+      ],
+      modules: [module],
+      cpuMsPerRequest: 1000,
+      shutdownTimeoutMs: 1000,
+      profile: "trusted",
+    },
+    { environment: () => assert.fail("no handler runs") },
+  );
+  try {
+    await serve.start();
+    const warnings = records.filter((record) => record.level === "warn").map((record) => record.message);
+    assert.deepEqual(warnings, [
+      "--serve: serving plain HTTP on 0.0.0.0:0, reachable from other machines; set tls_cert and tls_key for HTTPS",
+    ]);
+  } finally {
+    await serve.stop();
+  }
 });

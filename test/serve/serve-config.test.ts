@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, Socket } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { examplePath, nxCert, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import { examplePath, nxCert, REPO_ROOT, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
 const dir = tempDir("nx-serve-config-");
 after(() => dir.remove());
@@ -224,4 +224,52 @@ max_connections = 2
     for (const socket of sockets) socket.destroy();
     assert.equal((await stopNx(nx)).code, 0, nx.stderr());
   }
+});
+
+test("an idle keep-alive connection is closed after idle_timeout", async () => {
+  const config = configFile(
+    "idle.toml",
+    `[[serve]]\nlisten = "127.0.0.1:0"\nidle_timeout = "300ms"\n[serve.routes]\n"GET /hello/:name" = "http_hello#hello"\n`,
+  );
+  const nx = startServing(config);
+  const socket = new Socket();
+  try {
+    const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    socket.connect(Number(new URL(base).port), "127.0.0.1");
+    await once(socket, "connect");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.write("GET /hello/idle HTTP/1.1\r\nHost: x\r\n\r\n");
+    const answered = performance.now();
+    await once(socket, "close");
+    assert.match(answer, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nhello idle$/);
+    // Node closes an idle connection within idle_timeout plus its check interval (1 s at most).
+    assert.ok(
+      performance.now() - answered < 3_000,
+      `closed ${performance.now() - answered} ms after the answer`,
+    );
+  } finally {
+    socket.destroy();
+    assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  }
+});
+
+test("--serve with no module declaring default routes is refused with one line", async () => {
+  const nx = startNx([
+    "run",
+    join(REPO_ROOT, "examples/hello/build/hello.wasm"),
+    "--serve",
+    "127.0.0.1:0",
+    "--datastore-path",
+    join(dir.path, "data-no-routes"),
+  ]);
+  const exit = await nx.exited;
+  assert.equal(exit.code, 2, nx.stderr());
+  assert.match(
+    nx.stderr(),
+    /^nx: error: --serve: no routes to serve \(a module declares default routes with a "routes" export calling route_add/m,
+  );
+  assert.doesNotMatch(nx.stderr(), /hello from hello/, "the module never ran");
 });
