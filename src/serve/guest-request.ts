@@ -71,7 +71,8 @@ export class GuestRequest implements RequestPort {
   }
 
   header(name: string): Uint8Array | undefined {
-    const value = this.#input.headers[name.toLowerCase()];
+    const key = name.toLowerCase();
+    const value = Object.hasOwn(this.#input.headers, key) ? this.#input.headers[key] : undefined;
     if (value === undefined) return undefined;
     return utf8.encode(Array.isArray(value) ? value.join(", ") : value);
   }

@@ -93,6 +93,7 @@ describe("HTTP handler host calls", () => {
     assert.equal(guest.named("req_header", "Content-Type"), "text/plain");
     assert.equal(guest.named("req_header", "X-MANY"), "one, two");
     assert.equal(guest.named("req_header", "absent"), -1);
+    assert.equal(guest.named("req_header", "__proto__"), -1);
     assert.equal(guest.named("req_param", "name", 4), -2);
     assert.equal(guest.u32(OUT), 5, "the size needed is written at out_ptr");
   });
