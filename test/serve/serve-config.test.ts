@@ -273,3 +273,49 @@ test("--serve with no module declaring default routes is refused with one line",
   );
   assert.doesNotMatch(nx.stderr(), /hello from hello/, "the module never ran");
 });
+
+test("--serve and [[serve]] listen together; SIGTERM stops a running handler and the node exits 0", async () => {
+  const config = configFile(
+    "both.toml",
+    `[[serve]]
+listen = "127.0.0.1:0"
+max_concurrent_requests = 1
+[serve.routes]
+"GET /spin" = "http_hello#spin"
+"GET /greet/:name" = "http_hello#hello"
+`,
+  );
+  const nx = startNx([
+    "run",
+    examplePath("http_hello"),
+    "--config",
+    config,
+    "--serve",
+    "127.0.0.1:0",
+    "--cpu-ms-per-run",
+    "60000",
+    "--datastore-path",
+    join(dir.path, "data-both"),
+  ]);
+  try {
+    await nx.waitFor(/serving until SIGINT or SIGTERM/);
+    const urls = [...nx.stderr().matchAll(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+    assert.equal(urls.length, 2, nx.stderr());
+    const [configured, flag] = urls as [string, string];
+    assert.equal((await fetch(`${flag}/hello/both`)).status, 200, "--serve: the default routes");
+    assert.equal((await fetch(`${configured}/hello/both`)).status, 404, "[[serve]]: its own routes only");
+    const spin = fetch(`${configured}/spin`, { signal: AbortSignal.timeout(30_000) }).then(
+      (response) => response.status,
+      () => "closed",
+    );
+    // The spinning handler holds the listener's only slot once it runs.
+    while ((await fetch(`${configured}/greet/x`)).status !== 503);
+    const stopped = performance.now();
+    const exit = await stopNx(nx);
+    assert.equal(exit.code, 0, nx.stderr());
+    assert.ok(performance.now() - stopped < 10_000, "the spinning handler did not hold the shutdown");
+    assert.ok(["closed", 500, 503].includes(await spin), String(await spin));
+  } finally {
+    await stopNx(nx);
+  }
+});
