@@ -22,6 +22,7 @@ import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueK
  *   idle_timeout = "5s"
  *   max_connections = 1024
  *   max_concurrent_requests = 256
+ *   cpu_ms_per_request = 500          # optional; default limits.cpu_ms_per_run, else 1000
  *
  *   [serve.routes]                     # the routes of the [[serve]] just above
  *   "GET /hello/:name" = "http_hello#hello"
@@ -40,7 +41,9 @@ const LIMIT_KINDS: Readonly<Record<string, readonly [keyof ServeLimits, ValueKin
   max_connections: ["maxConnections", integerKind({ min: 1, max: 1_000_000 })],
   max_concurrent_requests: ["maxConcurrentRequests", integerKind({ min: 1, max: 100_000 })],
 };
-const SERVE_KEYS = ["listen", "tls_cert", "tls_key", ROUTES_KEY, ...Object.keys(LIMIT_KINDS)];
+const CPU_KEY = "cpu_ms_per_request";
+const cpuKind = integerKind({ min: 1, max: 86_400_000 });
+const SERVE_KEYS = ["listen", "tls_cert", "tls_key", ROUTES_KEY, CPU_KEY, ...Object.keys(LIMIT_KINDS)];
 
 /** The `[[serve]]` tables of a parsed file, and every problem with them. */
 export function collectServeSettings(
@@ -71,6 +74,7 @@ export function collectServeSettings(
     let certPath: string | undefined;
     let keyPath: string | undefined;
     let routes: Route[] = [];
+    let cpuMsPerRequest: number | undefined;
     for (const [name, value] of Object.entries(table)) {
       const at = `${subject}.${name}`;
       if (name === "listen") {
@@ -86,6 +90,10 @@ export function collectServeSettings(
         routes = collectRoutes(value, `${subject} [${SERVE_SECTION}.${ROUTES_KEY}]`, (message) =>
           issue("invalid-value", `${subject}.${ROUTES_KEY}`, message),
         );
+      } else if (name === CPU_KEY) {
+        const result = cpuKind.fromToml(value);
+        if (result.ok) cpuMsPerRequest = result.value;
+        else issue(result.kind, at, result.message);
       } else if (Object.hasOwn(LIMIT_KINDS, name)) {
         const [field, kind] = LIMIT_KINDS[name]!;
         const result = kind.fromToml(value);
@@ -119,6 +127,7 @@ export function collectServeSettings(
       listen,
       tls: certPath === undefined || keyPath === undefined ? undefined : { certPath, keyPath },
       limits: limits as unknown as ServeLimits,
+      ...(cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest }),
       routes,
     });
   });

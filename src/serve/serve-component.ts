@@ -23,7 +23,7 @@ const NOT_HANDLERS: ReadonlySet<string> = new Set([
 export interface ServeComponentOptions {
   readonly listeners: readonly ServeSettings[];
   readonly modules: readonly GuestModule[];
-  /** CPU budget of one request's handler, in ms of guest time. */
+  /** CPU budget of one request's handler, in ms of guest time, unless its listener sets one. */
   readonly cpuMsPerRequest: number;
   readonly shutdownTimeoutMs: number;
   /**
@@ -62,19 +62,27 @@ export function serveComponent(
 ): ServeComponent {
   const serveLogger = logger.child("serve");
   const listeners: ServeListener[] = [];
-  let processes: HandlerProcesses | undefined;
+  /** Handler processes by CPU budget: one process host per budget the listeners use. */
+  const processes = new Map<number, HandlerProcesses>();
+  const processesFor = (cpuMsPerRequest: number): HandlerProcesses => {
+    let found = processes.get(cpuMsPerRequest);
+    if (found === undefined) {
+      found = new HandlerProcesses({
+        modules: options.modules,
+        environment: (module) => modules.environment(module),
+        cpuMsPerRequest,
+        profile: options.profile,
+        logger: serveLogger,
+      });
+      processes.set(cpuMsPerRequest, found);
+    }
+    return found;
+  };
   return {
     name: "serve",
     dependsOn: ["modules"],
     listeners,
     start: async () => {
-      processes = new HandlerProcesses({
-        modules: options.modules,
-        environment: (module) => modules.environment(module),
-        cpuMsPerRequest: options.cpuMsPerRequest,
-        profile: options.profile,
-        logger: serveLogger,
-      });
       const byId = new Map(options.modules.map((module) => [module.moduleId, module]));
       const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
       let defaults: Route[] | undefined;
@@ -82,7 +90,11 @@ export function serveComponent(
       for (const listener of options.listeners) {
         let routes = listener.routes;
         if (routes === undefined) {
-          defaults ??= await defaultRoutes(options.modules, processes, serveLogger);
+          defaults ??= await defaultRoutes(
+            options.modules,
+            processesFor(options.cpuMsPerRequest),
+            serveLogger,
+          );
           routes = defaults;
         }
         if (routes.length === 0) {
@@ -102,8 +114,8 @@ export function serveComponent(
         }
         tables.push(new RouteTable(routes, listener.where));
       }
-      const running = processes;
       for (const [index, listener] of options.listeners.entries()) {
+        const running = processesFor(listener.cpuMsPerRequest ?? options.cpuMsPerRequest);
         if (listener.tls === undefined && !isLoopback(listener.listen.host)) {
           serveLogger.warn(
             `${listener.where}: serving plain HTTP on ${formatSocketAddress(listener.listen)}, reachable from other machines; set tls_cert and tls_key for HTTPS`,
@@ -124,7 +136,7 @@ export function serveComponent(
     },
     stop: async () => {
       await Promise.all(listeners.map((listener) => listener.close()));
-      await processes?.close(options.shutdownTimeoutMs);
+      await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };
 }

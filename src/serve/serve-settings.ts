@@ -10,6 +10,8 @@ export interface ServeSettings {
   /** PEM files (`nx cert` material works): HTTPS. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
   readonly limits: ServeLimits;
+  /** CPU budget of one request's handler here; undefined: the node's (`limits.cpu_ms_per_run`, else 1 s). */
+  readonly cpuMsPerRequest?: number;
   /** The routes; undefined: every module's default routes (`--serve`). */
   readonly routes: readonly Route[] | undefined;
 }

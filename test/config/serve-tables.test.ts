@@ -30,6 +30,7 @@ test("[[serve]] tables become listeners with their routes, TLS files and limits"
           max_body: "4KiB",
           request_timeout: "2s",
           max_concurrent_requests: 2n,
+          cpu_ms_per_request: 250n,
           routes: { "POST /echo": "http_hello#echo", "GET /files/*": "site#file" },
         },
       ],
@@ -44,6 +45,7 @@ test("[[serve]] tables become listeners with their routes, TLS files and limits"
     routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
   });
   assert.deepEqual(serveSettings[1]!.tls, { certPath: "node.crt", keyPath: "node.key" });
+  assert.equal(serveSettings[1]!.cpuMsPerRequest, 250);
   assert.deepEqual(serveSettings[1]!.limits, {
     ...SERVE_LIMITS_DEFAULT,
     maxBodyBytes: 4096,

@@ -74,12 +74,13 @@ tls_key = "${join(dir.path, "web/node.key")}"
   }
 });
 
-test("past max_concurrent_requests a request gets 503 with Retry-After at once, never a queue", async () => {
+test("past max_concurrent_requests a request gets 503 with Retry-After at once; the listener's CPU budget", async () => {
   const config = configFile(
     "cap.toml",
     `[[serve]]
 listen = "127.0.0.1:0"
 max_concurrent_requests = 1
+cpu_ms_per_request = 300
 
 [serve.routes]
 "GET /spin" = "http_hello#spin"
@@ -103,6 +104,10 @@ max_concurrent_requests = 1
     assert.ok(refused !== undefined, "a request was refused while /spin ran");
     assert.equal(refused.headers.get("retry-after"), "1");
     assert.equal((await spin).status, 500);
+    // The listener's own CPU budget, not the node's default of 1 s.
+    await nx.waitFor(
+      /handler=spin kind=cpu_budget failure="CPU budget exceeded after \d+ ms \(cpu_ms_per_run = 300\)/,
+    );
     assert.equal((await fetch(`${base}/hello/y`)).status, 200);
   } finally {
     assert.equal((await stopNx(nx)).code, 0, nx.stderr());
