@@ -35,6 +35,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   "kernel-wasm": { needsGc: true, load: () => import("./kernel-wasm.ts") },
   "host-calls": { needsGc: false, load: () => import("./host-calls.ts") },
   events: { needsGc: false, load: () => import("./events.ts") },
+  serve: { needsGc: false, load: () => import("./serve.ts") },
 };
 
 function usage(message: string): never {

@@ -308,6 +308,36 @@ NX_IMPORT(msg_unsubscribe) int32_t nx_msg_unsubscribe(const void *pattern, uint3
 NX_IMPORT(msg_publish)
 int32_t nx_msg_publish(const void *topic, uint32_t topic_len, const void *payload, uint32_t payload_len);
 
+/* ---- HTTP handlers (docs/serving.md) ----------------------------------------------------
+ * A handler is an exported function `() -> ()` named by a route; each request runs it in a
+ * fresh instance. Outside a request every req_* / resp_* call answers NX_ERR_NOT_FOUND. Readers
+ * answer the byte count, or NX_ERR_BUFFER_TOO_SMALL with the size needed at `out` (retry). */
+
+/** Declares a default route `METHOD path` to the exported `handler`; only inside `routes()`. */
+NX_IMPORT(route_add)
+int32_t nx_route_add(const char *method, uint32_t method_len, const char *path, uint32_t path_len,
+                     const char *handler, uint32_t handler_len);
+NX_IMPORT(req_method) int32_t nx_req_method(void *out, uint32_t out_cap);
+/** The path without the query, percent-decoded. */
+NX_IMPORT(req_path) int32_t nx_req_path(void *out, uint32_t out_cap);
+/** The raw query string without `?` (0 bytes when none). */
+NX_IMPORT(req_query) int32_t nx_req_query(void *out, uint32_t out_cap);
+/** Route parameter `name` (`*` names the wildcard's tail), percent-decoded; NX_ERR_NOT_FOUND when absent. */
+NX_IMPORT(req_param)
+int32_t nx_req_param(const char *name, uint32_t name_len, void *out, uint32_t out_cap);
+/** Header value (name case-insensitive; repeated headers joined with ", "); NX_ERR_NOT_FOUND when absent. */
+NX_IMPORT(req_header)
+int32_t nx_req_header(const char *name, uint32_t name_len, void *out, uint32_t out_cap);
+/** The whole request body (bounded by the listener's max_body). */
+NX_IMPORT(req_body) int32_t nx_req_body(void *out, uint32_t out_cap);
+/** NX_OK; NX_ERR_INTERNAL outside 100..599. */
+NX_IMPORT(resp_status) int32_t nx_resp_status(uint32_t status);
+/** NX_OK; NX_ERR_INTERNAL for an invalid name or value (CR, LF, NUL) or a framing header. */
+NX_IMPORT(resp_header)
+int32_t nx_resp_header(const char *name, uint32_t name_len, const char *value, uint32_t value_len);
+/** NX_OK; appends to the body; NX_ERR_INTERNAL past 16 MiB in all (or 1 MiB in one call). */
+NX_IMPORT(resp_write) int32_t nx_resp_write(const void *bytes, uint32_t len);
+
 #undef NX_IMPORT
 
 /** Exports a function under `name`: `NX_EXPORT(on_tick) void on_tick(void) { ... }`. */

@@ -1,6 +1,7 @@
 import { chooseConfigFile } from "../config/default-config-file.ts";
 import { parseDuration } from "../config/duration.ts";
 import { resolveConfig } from "../config/resolve.ts";
+import { parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, TOPIC_MAX_BYTES } from "../events/topic.ts";
 import type { CrdtFamilyName } from "../node/crdt-values.ts";
@@ -12,6 +13,8 @@ import {
   runModules,
 } from "../node/run-modules.ts";
 import { LOG_LEVELS, type LogLevel } from "../observe/logger.ts";
+import { SERVE_LIMITS_DEFAULT } from "../serve/serve-limits.ts";
+import type { ServeSettings } from "../serve/serve-settings.ts";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGNAL_TWICE, EXIT_USAGE } from "./exit-codes.ts";
 import type { RunInvocation, RunOnlyOptions } from "./run-flags.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -78,7 +81,7 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, warnings, moduleSettings } = await resolveConfig({
+  const { config, warnings, moduleSettings, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -107,9 +110,22 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     waitBeforeRunMs: durationFlag("--wait-before-run", options.waitBeforeRun),
     settleForMs: durationFlag("--settle-for", options.settleFor),
     stdinTopic: stdinTopicFlag(options.stdinTopic),
+    serve: [...serveSettings, ...serveFlag(options.serve)],
     prints,
     json: options.json === true,
   };
+}
+
+/** `--serve ADDR`: one listener with the default limits serving the modules' default routes. */
+function serveFlag(address: string | undefined): ServeSettings[] {
+  if (address === undefined) return [];
+  let listen: SocketAddress;
+  try {
+    listen = parseSocketAddress(address, { allowPortZero: true });
+  } catch (error) {
+    throw new NumaxError("USAGE_INVALID_FLAG", `--serve: ${describeError(error)}`);
+  }
+  return [{ where: "--serve", listen, limits: SERVE_LIMITS_DEFAULT, routes: undefined }];
 }
 
 function stdinTopicFlag(topic: string | undefined): string | undefined {

@@ -36,6 +36,7 @@ export interface RunOnlyOptions {
   readonly settleFor?: string;
   readonly json?: boolean;
   readonly stdinTopic?: string;
+  readonly serve?: string;
   readonly printGcounter?: string[];
   readonly printPncounter?: string[];
   readonly printLwwRegister?: string[];
@@ -100,6 +101,13 @@ export const RUN_ONLY_FLAGS: readonly RunFlag[] = [
     kind: "value",
     description:
       "publish each line typed on stdin as a message on TOPIC to this node's modules (e.g. chat/input)",
+  },
+  {
+    key: "serve",
+    flags: "--serve <host:port>",
+    kind: "value",
+    description:
+      "serve the modules' default routes over HTTP on this address (e.g. 127.0.0.1:8080; see docs/serving.md)",
   },
   printFlag("printGcounter", "gcounter", "a GCounter, as `KEY = 12`"),
   printFlag("printPncounter", "pncounter", "a PNCounter, as `KEY = -3`"),

@@ -3,6 +3,7 @@ import { closestMatch } from "./did-you-mean.ts";
 import { MODULES_SECTION } from "./module-settings.ts";
 import type { ConfigSection } from "./node-config.ts";
 import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey } from "./schema.ts";
+import { SERVE_SECTION } from "./serve-tables.ts";
 import { isTable } from "./toml-value.ts";
 
 /** In file order: a raw value for a known key, or a problem with the file's shape. */
@@ -41,7 +42,7 @@ export function collectFileValues(table: Readonly<Record<string, unknown>>, orig
   };
   for (const [sectionName, sectionValue] of Object.entries(table)) {
     // Tables named by the user, read by module-settings.ts.
-    if (sectionName === MODULES_SECTION) continue;
+    if (sectionName === MODULES_SECTION || sectionName === SERVE_SECTION) continue;
     if (!isTable(sectionValue)) {
       if (Array.isArray(sectionValue) && SECTION_NAMES.includes(sectionName as ConfigSection)) {
         issue(
@@ -62,7 +63,7 @@ export function collectFileValues(table: Readonly<Record<string, unknown>>, orig
       const near = closestMatch(sectionName, SECTION_NAMES);
       const hint =
         near === undefined
-          ? `; sections are ${[...SECTION_NAMES, MODULES_SECTION].map((s) => `[${s}]`).join(", ")}`
+          ? `; sections are ${[...SECTION_NAMES, MODULES_SECTION].map((s) => `[${s}]`).join(", ")}, [[${SERVE_SECTION}]]`
           : `; did you mean [${near}]?`;
       issue("unknown-section", `[${sectionName}]`, `unknown section${hint}`);
       continue;

@@ -1,9 +1,11 @@
+import type { ServeSettings } from "../serve/serve-settings.ts";
 import { ConfigError, type ConfigIssue, type ConfigSource } from "./config-error.ts";
 import { findContradictions, type ValueOrigin } from "./contradictions.ts";
 import { collectFileValues } from "./file-values.ts";
 import { collectModuleSettings, MODULES_SECTION, type ModuleSettings } from "./module-settings.ts";
 import type { NodeConfig } from "./node-config.ts";
 import { CONFIG_KEYS, type ConfigKey, type ConfigKeyEntry, findConfigKey } from "./schema.ts";
+import { collectServeSettings, SERVE_SECTION } from "./serve-tables.ts";
 import { unknownEnvWarnings } from "./unknown-env-names.ts";
 import type { KindResult } from "./value-kind.ts";
 
@@ -29,6 +31,8 @@ export interface ResolvedConfig {
   readonly configPath: string | undefined;
   /** `[modules.<module id>]` tables of the file, by module id. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  /** `[[serve]]` listeners of the file (docs/serving.md), in file order. */
+  readonly serveSettings: readonly ServeSettings[];
 }
 
 export interface ConfigLayers {
@@ -92,12 +96,18 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
   };
 
   let moduleSettings: ReadonlyMap<string, ModuleSettings> = new Map();
+  let serveSettings: readonly ServeSettings[] = [];
   if (layers.file !== undefined) {
     const { path, table } = layers.file;
     if (table[MODULES_SECTION] !== undefined) {
       const modules = collectModuleSettings(table[MODULES_SECTION], path);
       moduleSettings = modules.settings;
       issues.push(...modules.issues);
+    }
+    if (table[SERVE_SECTION] !== undefined) {
+      const serve = collectServeSettings(table[SERVE_SECTION], path);
+      serveSettings = serve.settings;
+      issues.push(...serve.issues);
     }
     for (const item of collectFileValues(table, path)) {
       if ("issue" in item) {
@@ -149,6 +159,7 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
     warnings: unknownEnvWarnings(layers.env ?? {}),
     configPath: layers.file?.path,
     moduleSettings,
+    serveSettings,
   };
 }
 

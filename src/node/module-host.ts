@@ -52,15 +52,22 @@ export interface ModuleHostComponent extends Component {
    * `by` (a signal name, "--settle-for") is what their results and failure lines say.
    */
   interrupt(by: string): void;
+  /**
+   * The environment of `module`'s processes (store, replica, events, logger: what its `run`
+   * has), for other processes of the module such as HTTP handlers. Only once started.
+   */
+  environment(module: GuestModule): GuestEnvironment;
 }
 
 /**
  * The node's module host (docs/design/node-lifecycle.md): runs the modules as WebAssembly
  * processes under one root supervisor (src/node/guest-processes.ts), or a lone module without
  * the kernel, with every part of the node they may use: store, replicated state, the event bus
- * of reactive modules, the output gate, metrics. Its start returns at once (the modules run in
- * the background: waiting for peers and recovering this node's own history come first); its
- * stop ends them (reactive modules' `shutdown` first) before the parts they use stop.
+ * of reactive modules, the output gate, metrics. Its start only prepares their environments; the
+ * modules begin once every component has started (`afterStart`: a node that fails to start, a
+ * serving listener refused for instance, never ran one) and run in the background (waiting for
+ * peers and recovering this node's own history come first); its stop ends them (reactive
+ * modules' `shutdown` first) before the parts they use stop.
  */
 export function moduleHostComponent(
   config: NodeConfig,
@@ -87,19 +94,21 @@ export function moduleHostComponent(
   const reactive = options.modules.some((module) => moduleCallbacks(module).size > 0);
   const wasmLogger = logger.child("wasm");
 
+  let moduleEvents: Map<GuestModule, ModuleEvents> | undefined;
+  let node: NodeParts | undefined;
+  const environments = new Map<GuestModule, GuestEnvironment>();
+  const environment = (module: GuestModule): GuestEnvironment => {
+    if (node === undefined) throw new Error("the module host has not started");
+    let env = environments.get(module);
+    if (env === undefined) {
+      env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
+      environments.set(module, env);
+    }
+    return env;
+  };
+
   const run = async (): Promise<GuestProcessesOutcome> => {
-    const bus = parts.events.bus!;
     const metrics = parts.metrics?.metrics;
-    const moduleEvents = new Map<GuestModule, ModuleEvents>(
-      options.modules.map((module) => [
-        module,
-        bus.addModule({
-          moduleId: module.moduleId,
-          callbacks: moduleCallbacks(module),
-          tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
-        }),
-      ]),
-    );
     for (const moduleId of options.moduleSettings.keys()) {
       if (!options.modules.some((module) => module.moduleId === moduleId)) {
         logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
@@ -114,12 +123,6 @@ export function moduleHostComponent(
     }
     if (interrupt.signal.aborted) return { ok: true, results: [] };
     const gate = parts.outputGate.gate!;
-    const node: NodeParts = {
-      store: parts.store?.guestStore,
-      crdt: parts.replica?.replica,
-      gate,
-      hostCalls: parts.metrics?.hostCalls,
-    };
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel.
@@ -129,10 +132,10 @@ export function moduleHostComponent(
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
     return runGuests(options.modules, {
-      environment: (module) => guestEnvironment(module, logger, node, moduleEvents.get(module)),
-      moduleEvents: (module) => moduleEvents.get(module),
-      store: node.store,
-      crdt: node.crdt,
+      environment,
+      moduleEvents: (module) => moduleEvents?.get(module),
+      store: node!.store,
+      crdt: node!.crdt,
       logger,
       cpuMsPerRun: config.limits.cpuMsPerRun,
       stdout: gatedStream(process.stdout, gate),
@@ -141,7 +144,7 @@ export function moduleHostComponent(
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
-        const callback = moduleEvents.get(result.module)?.failedIn;
+        const callback = moduleEvents?.get(result.module)?.failedIn;
         wasmLogger.warn(
           `${record.message} in ${callback ?? "a callback"}; its supervisor restarts it (at most ${MODULE_RESTARTS_MAX} times in ${MODULE_RESTART_WINDOW_MS / 1000} s)`,
           {
@@ -152,7 +155,7 @@ export function moduleHostComponent(
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
       },
       onModuleExit: (result) => {
-        const events = moduleEvents.get(result.module);
+        const events = moduleEvents?.get(result.module);
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         // A reactive module's guest time is counted per callback call (the node's event observer).
@@ -191,7 +194,29 @@ export function moduleHostComponent(
       interruptedBy = by;
       interrupt.abort(`interrupted by ${by}`);
     },
+    environment,
     start: () => {
+      const bus = parts.events.bus!;
+      moduleEvents = new Map(
+        options.modules.map((module) => [
+          module,
+          bus.addModule({
+            moduleId: module.moduleId,
+            callbacks: moduleCallbacks(module),
+            tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
+          }),
+        ]),
+      );
+      node = {
+        store: parts.store?.guestStore,
+        crdt: parts.replica?.replica,
+        gate: parts.outputGate.gate!,
+        hostCalls: parts.metrics?.hostCalls,
+      };
+    },
+    // The modules run once every part of the node is up, the ones that depend on the module
+    // host included (serving): a node refused at start never ran a module.
+    afterStart: () => {
       started = true;
       run().then(resolveEnded, rejectEnded);
     },

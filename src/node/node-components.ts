@@ -37,6 +37,7 @@ export type NodeComponentName =
   | "output-gate"
   | "events"
   | "modules"
+  | "serve"
   | "observability";
 
 interface NodeComponent extends Component {

@@ -6,6 +6,7 @@ import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ReadinessChecks } from "../observe/observability-server.ts";
+import type { ServeComponent, ServeComponentOptions } from "../serve/serve-component.ts";
 import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
@@ -40,6 +41,8 @@ export interface NumaxNodeOptions {
   version: string;
   /** The modules to run: the node gets a module host (`modules`) when given. */
   modules?: ModuleHostOptions;
+  /** HTTP listeners serving the modules' handlers (with `modules` only): the `serve` component. */
+  serve?: Omit<ServeComponentOptions, "modules">;
 }
 
 /**
@@ -66,6 +69,8 @@ export interface NumaxNode {
   readonly events: NodeEventBus;
   /** The module host, when the node was started with modules. */
   readonly modules: ModuleHostComponent | undefined;
+  /** The HTTP listeners, when the node serves (`[[serve]]`, `--serve`). */
+  readonly serve: ServeComponent | undefined;
   /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
@@ -101,7 +106,16 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           events,
           outputGate,
         });
-  const parts = [tls, store, metrics, replica, sync, outputGate, events, modules].filter(
+  // Serving loads its router and node:http only when there is something to serve.
+  const serve =
+    modules !== undefined && options.serve !== undefined && options.serve.listeners.length > 0
+      ? (await import("../serve/serve-component.ts")).serveComponent(
+          logger,
+          { ...options.serve, modules: options.modules!.modules },
+          modules,
+        )
+      : undefined;
+  const parts = [tls, store, metrics, replica, sync, outputGate, events, modules, serve].filter(
     (part) => part !== undefined,
   );
   const introspectNode = () =>
@@ -158,6 +172,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     introspect: introspectNode,
     events: events.bus!,
     modules,
+    serve,
     close: async () => {
       try {
         await components.stop();

@@ -6,6 +6,8 @@ import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
+import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
+import type { ServeSettings } from "../serve/serve-settings.ts";
 import { prepareDatastore } from "../store/datastore-layout.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
@@ -56,6 +58,8 @@ export interface RunSettings {
   readonly stdinTopic: string | undefined;
   /** Print the values as one JSON object (`--json`). */
   readonly json: boolean;
+  /** HTTP listeners (`[[serve]]` tables, `--serve`); the run then lasts until SIGINT/SIGTERM. */
+  readonly serve: readonly ServeSettings[];
 }
 
 /**
@@ -150,6 +154,13 @@ export async function runModules({
           reportError(`${result.module.label}: ${result.message}`);
         },
       },
+      serve: {
+        listeners: settings.serve,
+        cpuMsPerRequest: config.limits.cpuMsPerRun ?? SERVE_CPU_MS_PER_REQUEST_DEFAULT,
+        shutdownTimeoutMs: settings.shutdownTimeoutMs,
+        // Top-level modules run `trusted` (network.serve included) until policies exist.
+        profile: "trusted",
+      },
     });
   } catch (error) {
     reportError(describeError(error));
@@ -191,7 +202,16 @@ export async function runModules({
       : publishStdinLines(node.events, settings.stdinTopic, logger);
   try {
     await host.ended;
-    if (node.sync !== undefined && interruptedBy === undefined && !host.reactive) {
+    if (node.serve !== undefined && interruptedBy === undefined) {
+      // Serving lasts until a signal, whatever the modules' `run` did.
+      logger.info("serving until SIGINT or SIGTERM", {
+        urls: node.serve.listeners.map(({ url }) => url).join(" "),
+      });
+      await new Promise<void>((resolve) => {
+        wakeServe = resolve;
+        if (interruptedBy !== undefined) resolve();
+      });
+    } else if (node.sync !== undefined && interruptedBy === undefined && !host.reactive) {
       if (settings.settleForMs !== undefined) {
         await new Promise<void>((resolve) => {
           wakeServe = resolve;

@@ -5,7 +5,7 @@ import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { describeError } from "../errors/numax-error.ts";
 import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import type { Logger } from "../observe/logger.ts";
-import { EXPORT_FUNCTION, readExports } from "./binary/module-layout.ts";
+import { EXPORT_FUNCTION, functionTypeOf, readModuleLayout } from "./binary/module-layout.ts";
 import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
 import { type CompiledGuest, type FileStamp, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
@@ -171,11 +171,15 @@ async function loadHashed(
 async function compileInstrumented(bytes: Uint8Array): Promise<CompiledGuest> {
   const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   const exportedFunctions = new Map<number, string>();
+  const nullaryExports = new Set<string>();
   let hasStart = false;
-  for (const entry of readExports(bytes)) {
+  const layout = readModuleLayout(bytes);
+  for (const entry of layout.exports) {
     if (entry.kind !== EXPORT_FUNCTION) continue;
     if (entry.name === START_EXPORT) hasStart = true;
     else if (!exportedFunctions.has(entry.index)) exportedFunctions.set(entry.index, entry.name);
+    const type = functionTypeOf(layout, entry.index);
+    if (type?.paramCount === 0 && type.resultCount === 0) nullaryExports.add(entry.name);
   }
-  return { module, imports: readImports(bytes), hasStart, exportedFunctions };
+  return { module, imports: readImports(bytes), hasStart, exportedFunctions, nullaryExports };
 }

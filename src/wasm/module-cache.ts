@@ -38,6 +38,8 @@ export interface CompiledGuest {
   readonly hasStart: boolean;
   /** Export names of exported functions by function index, to name them in trap messages. */
   readonly exportedFunctions: ReadonlyMap<number, string>;
+  /** Names of the exported functions of type `() -> ()`: what may run as an entry or HTTP handler. */
+  readonly nullaryExports: ReadonlySet<string>;
 }
 
 export interface ModuleCacheOptions {

@@ -18,6 +18,7 @@ import {
   GRANT_CRDT,
   GRANT_DB,
   GRANT_LINK,
+  GRANT_SERVE,
   grantNames,
   parseProfile,
   WasmProcessError,
@@ -205,11 +206,18 @@ describe("links: without the link grant, only to children a process spawned itse
 });
 
 describe("profile text (pure)", () => {
-  const CAPS = { db: GRANT_DB, crdt: GRANT_CRDT, link: GRANT_LINK } as const;
-  const BASES = { sandboxed: 0, storage: GRANT_DB, trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK } as const;
+  const CAPS = { db: GRANT_DB, crdt: GRANT_CRDT, link: GRANT_LINK, "network.serve": GRANT_SERVE } as const;
+  const BASES = {
+    sandboxed: 0,
+    storage: GRANT_DB,
+    trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK | GRANT_SERVE,
+  } as const;
 
   test("a profile name and +/- overrides, applied left to right (property against a model)", () => {
-    const override = fc.tuple(fc.constantFrom("+", "-"), fc.constantFrom("db", "crdt", "link"));
+    const override = fc.tuple(
+      fc.constantFrom("+", "-"),
+      fc.constantFrom("db", "crdt", "link", "network.serve"),
+    );
     fc.assert(
       fc.property(
         fc.constantFrom("sandboxed", "storage", "trusted"),
@@ -230,7 +238,7 @@ describe("profile text (pure)", () => {
 
   test("escalation is any capability requested and not held", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), (requested, held) => {
+      fc.property(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 15 }), (requested, held) => {
         const names = grantNames(requested);
         const expected = names.some((name) => !grantNames(held).includes(name));
         assert.equal(exceedsGrants(requested, held), expected);
@@ -242,7 +250,10 @@ describe("profile text (pure)", () => {
   test("bad profile text is one clear error", () => {
     for (const [text, pattern] of [
       ["admin", /unknown capability profile "admin"/],
-      ["storage+net", /unknown capability "net" in profile "storage\+net" \(known: db, crdt, link\)/],
+      [
+        "storage+net",
+        /unknown capability "net" in profile "storage\+net" \(known: db, crdt, link, network\.serve\)/,
+      ],
       ["storage+", /unknown capability ""/],
       ["+db", /unknown capability profile "\+db"/],
       ["x".repeat(300), /longer than 256/],

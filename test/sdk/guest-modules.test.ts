@@ -40,7 +40,13 @@ const REQUIRED_EXAMPLES = [
   "vote_tally_tls",
   "reactive_dashboard",
   "chat",
+  "http_hello",
 ];
+
+/** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
+const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  http_hello: ["boom", "echo", "hello", "spin"],
+};
 
 /** Memory cap the loader checks the guests against (the default `memory_max_mb`). */
 const GUEST_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
@@ -60,10 +66,13 @@ function sameTypes(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Asserts the module's shape and returns its imports as "module.name". */
-function checkModule(path: string): string[] {
+function checkModule(path: string, handlers: readonly string[] = []): string[] {
   const bytes = readBytes(path);
   const module = new wasm.Module(bytes); // throws on an invalid module
-  const exports = wasm.Module.exports(module).map(({ name, kind }) => `${name}:${kind}`);
+  const served = handlers.length === 0 ? [] : ["routes", ...handlers].map((name) => `${name}:function`);
+  const exports = wasm.Module.exports(module)
+    .map(({ name, kind }) => `${name}:${kind}`)
+    .filter((entry) => !served.includes(entry));
   const callbacks = exports.filter(
     (entry) => entry.endsWith(":function") && isCallbackExport(entry.replace(/:function$/, "")),
   );
@@ -123,7 +132,7 @@ describe("compiled guests", () => {
         );
         return;
       }
-      const imports = checkModule(guest.wasmPath);
+      const imports = checkModule(guest.wasmPath, HTTP_EXAMPLES[guest.name]);
       assert.ok(imports.length > 0);
       expectImports(guest, imports);
     });
@@ -150,6 +159,12 @@ function expectImports(guest: ExampleGuest, imports: string[]): void {
     // Plain WASI: runs on any WASI runtime, so nothing from nx.
     assert.deepEqual([...modules], [WASI_MODULE]);
     assert.ok(imports.includes(`${WASI_MODULE}.fd_write`));
+    return;
+  }
+  if (HTTP_EXAMPLES[guest.name] !== undefined) {
+    assert.deepEqual([...modules], [NX_MODULE], `${guest.name} imports ${imports.join(", ")}`);
+    for (const name of ["route_add", "req_param", "req_body", "resp_header", "resp_write"])
+      assert.ok(imports.includes(`${NX_MODULE}.${name}`), `${guest.name} imports nx.${name}`);
     return;
   }
   if (REACTIVE_EXAMPLES.includes(guest.name)) {

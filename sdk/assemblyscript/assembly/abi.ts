@@ -221,3 +221,36 @@ export declare function msg_publish(topicPtr: usize, topicLen: usize, payloadPtr
 @external("nx", "host_log_v2")
 export declare function host_log_v2(level: u32, msgPtr: usize, msgLen: usize): void;
 
+
+// --- HTTP requests (docs/serving.md) ----------------------------------------------------------
+
+// @ts-ignore: decorator
+@external("nx", "req_method")
+export declare function req_method(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "req_path")
+export declare function req_path(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "req_query")
+export declare function req_query(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "req_param")
+export declare function req_param(namePtr: usize, nameLen: usize, outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "req_header")
+export declare function req_header(namePtr: usize, nameLen: usize, outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "req_body")
+export declare function req_body(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "resp_status")
+export declare function resp_status(status: u32): i32;
+// @ts-ignore: decorator
+@external("nx", "resp_header")
+export declare function resp_header(namePtr: usize, nameLen: usize, valuePtr: usize, valueLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "resp_write")
+export declare function resp_write(ptr: usize, len: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "route_add")
+export declare function route_add(methodPtr: usize, methodLen: usize, pathPtr: usize, pathLen: usize, handlerPtr: usize, handlerLen: usize): i32;

@@ -19,6 +19,7 @@ import * as crypto from "./crypto";
 import * as db from "./db";
 import * as events from "./events";
 import * as gcounter from "./gcounter";
+import * as http from "./http";
 import * as limits from "./limits";
 import * as log from "./log";
 import * as lwwMap from "./lww-map";
@@ -38,6 +39,7 @@ export {
   db,
   events,
   gcounter,
+  http,
   limits,
   log,
   lwwMap,

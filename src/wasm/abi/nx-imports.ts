@@ -6,6 +6,7 @@ import { createDbImports } from "./db-imports.ts";
 import { createEventImports } from "./event-imports.ts";
 import type { GuestEnvironment } from "./guest-environment.ts";
 import type { GuestMemoryRef } from "./guest-memory.ts";
+import { createHttpImports } from "./http-imports.ts";
 import { createHostLog, hostLogShapeOf } from "./log-imports.ts";
 import { createNetImports } from "./net-imports.ts";
 import { NX_FUNCTION_NAMES, NX_MODULE } from "./nx-signatures.ts";
@@ -55,6 +56,9 @@ export function createNxImports(
     ...createSystemImports(ctx),
     ...createEventImports(ctx),
     host_log_v2: createHostLog(ctx, hostLogShapeOf(importTypeOf(NX_MODULE, "host_log_v2"))),
+    // Outside a request process every req_*, resp_* and route_add answers -1; the serving layer
+    // gives a process its request through its pooled instance (src/wasm/process/instance-pool.ts).
+    ...createHttpImports(ctx, () => undefined),
     // Outside a process every proc_* answers -3; the actor runtime overrides them per instance.
     ...createProcessImports(ctx, undefined),
   };

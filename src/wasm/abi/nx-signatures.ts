@@ -69,6 +69,16 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["msg_subscribe", [sig(I32x2, "i32")]],
   ["msg_unsubscribe", [sig(I32x2, "i32")]],
   ["msg_publish", [sig(I32x4, "i32")]],
+  ["req_method", [sig(I32x2, "i32")]],
+  ["req_path", [sig(I32x2, "i32")]],
+  ["req_query", [sig(I32x2, "i32")]],
+  ["req_param", [sig(I32x4, "i32")]],
+  ["req_header", [sig(I32x4, "i32")]],
+  ["req_body", [sig(I32x2, "i32")]],
+  ["resp_status", [sig("i32", "i32")]],
+  ["resp_header", [sig(I32x4, "i32")]],
+  ["resp_write", [sig(I32x2, "i32")]],
+  ["route_add", [sig(I32x6, "i32")]],
   ...PROCESS_FUNCTION_SIGNATURES,
 ]);
 

@@ -232,12 +232,6 @@ function readExportEntries(reader: WasmReader): ExportEntry[] {
   return entries;
 }
 
-/** The export section alone (cheaper than the whole layout). */
-export function readExports(bytes: Uint8Array): ExportEntry[] {
-  const section = readSections(bytes).find((s) => s.id === SECTION_EXPORT);
-  return section === undefined ? [] : readExportEntries(new WasmReader(bytes, section.start, section.end));
-}
-
 /** Reads the layout of a module that already passed `WebAssembly.validate`. */
 export function readModuleLayout(bytes: Uint8Array): ModuleLayout {
   const sections = readSections(bytes);

@@ -5,6 +5,7 @@ import {
   GRANT_CRDT,
   GRANT_DB,
   GRANT_LINK,
+  GRANT_SERVE,
   grantNames,
   PROFILES,
   parseProfile,
@@ -15,9 +16,11 @@ describe("capability profiles", () => {
   test("parse a profile name, then +/- overrides left to right", () => {
     assert.equal(parseProfile(""), PROFILES.sandboxed);
     assert.equal(parseProfile("storage"), GRANT_DB);
-    assert.equal(parseProfile("trusted-crdt"), GRANT_DB | GRANT_LINK);
+    assert.equal(parseProfile("trusted-crdt"), GRANT_DB | GRANT_LINK | GRANT_SERVE);
     assert.equal(parseProfile("sandboxed+db+crdt-db"), GRANT_CRDT);
-    assert.deepEqual(grantNames(parseProfile("trusted")), ["db", "crdt", "link"]);
+    assert.deepEqual(grantNames(parseProfile("trusted")), ["db", "crdt", "link", "network.serve"]);
+    assert.equal(parseProfile("trusted-network.serve"), GRANT_DB | GRANT_CRDT | GRANT_LINK);
+    assert.equal(parseProfile("storage+network.serve"), GRANT_DB | GRANT_SERVE);
   });
 
   test("refuse unknown names, unknown capabilities and overlong text with WASM_PROCESS_INVALID_PROFILE", () => {

@@ -10,6 +10,8 @@ import { WasmProcessError } from "./wasm-process-error.ts";
  *   ends the linked process unless it traps exits), so without this grant a process may link
  *   only to children it spawned itself: an untrusted guest that links to a supervisor or a
  *   worker it was never given and then crashes would otherwise take it down.
+ * - `network.serve`: HTTP routes may name the module's handlers (docs/serving.md); a listener
+ *   routing to a module whose processes lack it is refused at start.
  *
  * `host_capabilities` lists what the process really has (`db`, `crdt` and `net` appear only when
  * granted and present on the node, `link` when granted).
@@ -19,15 +21,21 @@ export type Grants = number;
 export const GRANT_DB = 1;
 export const GRANT_CRDT = 2;
 export const GRANT_LINK = 4;
+export const GRANT_SERVE = 8;
 
-const CAPABILITIES: Readonly<Record<string, Grants>> = { db: GRANT_DB, crdt: GRANT_CRDT, link: GRANT_LINK };
+const CAPABILITIES: Readonly<Record<string, Grants>> = {
+  db: GRANT_DB,
+  crdt: GRANT_CRDT,
+  link: GRANT_LINK,
+  "network.serve": GRANT_SERVE,
+};
 
 /** The named starting points of a profile. */
 export const PROFILES: Readonly<Record<string, Grants>> = {
   /** Default: compute, messages, logs, time, randomness, hashes; no store, no sync, links to own children only. */
   sandboxed: 0,
   storage: GRANT_DB,
-  trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK,
+  trusted: GRANT_DB | GRANT_CRDT | GRANT_LINK | GRANT_SERVE,
 };
 
 export const DEFAULT_PROFILE = "sandboxed";

@@ -9,6 +9,7 @@ export {
   GRANT_CRDT,
   GRANT_DB,
   GRANT_LINK,
+  GRANT_SERVE,
   type Grants,
   grantNames,
   PROFILES,

@@ -1,6 +1,8 @@
 import { AbiContext } from "../abi/abi-context.ts";
 import type { GuestEnvironment } from "../abi/guest-environment.ts";
 import type { GuestMemoryRef } from "../abi/guest-memory.ts";
+import { createHttpImports } from "../abi/http-imports.ts";
+import type { HttpPort } from "../abi/http-port.ts";
 import { NX_MODULE } from "../abi/nx-signatures.ts";
 import { createProcessImports } from "../abi/process-imports.ts";
 import { SUSPENDING_PROCESS_FUNCTIONS } from "../abi/process-signatures.ts";
@@ -32,6 +34,8 @@ export class PooledInstance {
   /** Undefined when the instance cannot be reset exactly: it serves one process only. */
   readonly image: InstanceImage | undefined;
   output: ProcessOutput = DISCARD;
+  /** The request (or route declaration) of the process it runs now, set at every life. */
+  http: HttpPort | undefined;
 
   constructor(guest: GuestInstance, port: KernelProcessPort, image: InstanceImage | undefined) {
     this.guest = guest;
@@ -95,6 +99,7 @@ export class InstancePool {
   release(instance: PooledInstance): boolean {
     instance.port.detach();
     instance.output = DISCARD;
+    instance.http = undefined;
     if (this.#idle.length >= this.#options.idleMax) return false;
     if (!instance.guest.reusable || instance.image === undefined || !instance.image.restore()) return false;
     instance.guest.rearmStart();
@@ -118,9 +123,10 @@ export class InstancePool {
       stderr: (bytes) => pooled?.output.stderr(bytes),
     };
     const memoryRef: GuestMemoryRef = { memory: undefined };
-    const functions = createProcessImports(new AbiContext(env, memoryRef), port);
+    const ctx = new AbiContext(env, memoryRef);
+    const functions = createProcessImports(ctx, port);
     let guest: GuestInstance | undefined;
-    const nx: Record<string, unknown> = { ...functions };
+    const nx: Record<string, unknown> = { ...functions, ...createHttpImports(ctx, () => pooled?.http) };
     for (const name of SUSPENDING_PROCESS_FUNCTIONS) {
       // GuestInstance counts plain functions only: these reach it already made Suspending.
       const receive = env.hostCalls?.wrap(NX_MODULE, name, functions[name]!) ?? functions[name]!;

@@ -2,6 +2,7 @@ import type { ExitReason } from "../../kernel/exit-reason.ts";
 import type { Pid } from "../../kernel/pid.ts";
 import type { ProcessBackend } from "../../kernel/process-backend.ts";
 import type { ProcessContext } from "../../kernel/process-context.ts";
+import type { HttpPort } from "../abi/http-port.ts";
 import { GuestProcessExit } from "../abi/process-port.ts";
 import { GuestFailure } from "../guest-failure.ts";
 import type { GuestInstance, GuestRunResult } from "../guest-instance.ts";
@@ -47,6 +48,8 @@ export interface WasmProcessSpec {
   readonly onExit: ((exit: WasmProcessExit) => void) | undefined;
   /** Default: run `entry` once. */
   readonly program?: GuestProgram;
+  /** The request this process serves (or the route declaration it makes); see WasmSpawnOptions. */
+  readonly http?: HttpPort;
 }
 
 /**
@@ -91,6 +94,7 @@ export class WasmProcessBackend implements ProcessBackend {
     };
     const output = this.#host.outputFor(module, ctx.self);
     instance.output = output;
+    instance.http = this.#spec.http;
     instance.port.attach(life);
     this.#instance = instance;
     this.#output = output;

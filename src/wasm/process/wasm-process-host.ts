@@ -6,6 +6,7 @@ import type { Logger } from "../../observe/logger.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND } from "../abi/abi-codes.ts";
 import type { CrdtHost } from "../abi/crdt-host.ts";
 import type { GuestEnvironment, GuestStore } from "../abi/guest-environment.ts";
+import type { HttpPort } from "../abi/http-port.ts";
 import type { SpawnRequest } from "../abi/process-port.ts";
 import { RUN_EXPORT, START_EXPORT } from "../guest-exports.ts";
 import type { GuestModule } from "../load-guest-module.ts";
@@ -67,6 +68,8 @@ export interface WasmSpawnOptions {
   readonly onExit?: (exit: WasmProcessExit) => void;
   /** What the process does with its instance (a reactive module's event loop); default: run `entry`. */
   readonly program?: GuestProgram;
+  /** What the process's `req_*`, `resp_*` and `route_add` calls reach; default: none (they answer -1). */
+  readonly http?: HttpPort;
 }
 
 export interface WasmProcessHostStats {
@@ -139,8 +142,8 @@ export class WasmProcessHost implements ChildSpawner {
       );
     }
     const grants = parseProfile(options.profile ?? DEFAULT_PROFILE);
-    const { onExit, program } = options;
-    return { backend: () => this.#backend(resolved, entry, grants, onExit, program) };
+    const { onExit, program, http } = options;
+    return { backend: () => this.#backend(resolved, entry, grants, onExit, program, http) };
   }
 
   spawnChild(parent: ProcessLife, request: SpawnRequest): number {
@@ -212,6 +215,7 @@ export class WasmProcessHost implements ChildSpawner {
     grants: Grants,
     onExit: ((exit: WasmProcessExit) => void) | undefined,
     program?: GuestProgram,
+    http?: HttpPort,
   ): WasmProcessBackend {
     if (this.#live >= this.#processesMax) {
       throw new WasmProcessError(
@@ -220,7 +224,7 @@ export class WasmProcessHost implements ChildSpawner {
       );
     }
     this.#live++;
-    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit, program });
+    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit, program, http });
   }
 
   readonly #backendHost = {

@@ -1,0 +1,106 @@
+// HTTP handlers (docs/serving.md): a handler is an exported function `() -> ()` named by a route;
+// each request runs it in a fresh instance. It reads the request with the readers below and
+// builds the response with status / setHeader / write; the response is sent when it returns
+// (status 200 and no body unless it says otherwise). A module declares its default routes (what
+// `nx run --serve ADDR` serves) in an exported `routes` function:
+//
+//   import { http } from "../../../sdk/assemblyscript/assembly";
+//
+//   export function routes(): void {
+//     http.route("GET", "/hello/:name", "hello");
+//   }
+//
+//   export function hello(): void {
+//     http.setHeader("content-type", "text/plain");
+//     http.write(`hello ${http.param("name")!}`);
+//   }
+//
+// Readers grow their buffer and retry on ERR_BUFFER_TOO_SMALL (-2) by themselves.
+
+import { req_body, req_header, req_method, req_param, req_path, req_query, resp_header, resp_status, resp_write, route_add } from "./abi";
+import { fieldArg, keyArg, valueArg } from "./arg-span";
+import { ErrorCode, failed, succeeded } from "./error";
+import { outputBytes, outputText, readOutput } from "./output-buffer";
+
+/** Declares a default route `METHOD path` to the exported `handler`; call it from `routes()` only. */
+export function route(method: string, path: string, handler: string): bool {
+  keyArg.of(method);
+  fieldArg.of(path);
+  valueArg.of(handler);
+  const n = route_add(keyArg.ptr, keyArg.len, fieldArg.ptr, fieldArg.len, valueArg.ptr, valueArg.len);
+  if (n == ErrorCode.NotFound) return failed(n, "http.route", path, "route_add works only while routes() runs");
+  if (n == ErrorCode.Internal) {
+    return failed(n, "http.route", path, "invalid route: METHOD /path/:param/* and an exported handler name");
+  }
+  return succeeded(n, "http.route", path);
+}
+
+function text(n: i32, call: string): string {
+  if (n < 0) {
+    failed(n, call, "", "outside a request handler");
+    return "";
+  }
+  return outputText(n);
+}
+
+/** The request method (`GET`, `POST`...). */
+export function method(): string {
+  return text(readOutput((outPtr: usize, outCap: usize): i32 => req_method(outPtr, outCap)), "http.method");
+}
+
+/** The request path, percent-decoded, without the query. */
+export function path(): string {
+  return text(readOutput((outPtr: usize, outCap: usize): i32 => req_path(outPtr, outCap)), "http.path");
+}
+
+/** The raw query string without `?` ("" when none). */
+export function query(): string {
+  return text(readOutput((outPtr: usize, outCap: usize): i32 => req_query(outPtr, outCap)), "http.query");
+}
+
+/** A route parameter (`*` names the wildcard's tail), percent-decoded; null when absent. */
+export function param(name: string): string | null {
+  keyArg.of(name);
+  const n = readOutput((outPtr: usize, outCap: usize): i32 => req_param(keyArg.ptr, keyArg.len, outPtr, outCap));
+  return n == ErrorCode.NotFound ? null : text(n, "http.param");
+}
+
+/** A request header (name case-insensitive, repeated ones joined with ", "); null when absent. */
+export function header(name: string): string | null {
+  keyArg.of(name);
+  const n = readOutput((outPtr: usize, outCap: usize): i32 => req_header(keyArg.ptr, keyArg.len, outPtr, outCap));
+  return n == ErrorCode.NotFound ? null : text(n, "http.header");
+}
+
+/** The whole request body (bounded by the listener's max_body). */
+export function body(): Uint8Array {
+  const n = readOutput((outPtr: usize, outCap: usize): i32 => req_body(outPtr, outCap));
+  if (n < 0) {
+    failed(n, "http.body", "", "outside a request handler");
+    return new Uint8Array(0);
+  }
+  return outputBytes(n);
+}
+
+/** The request body decoded as UTF-8. */
+export function bodyText(): string {
+  return text(readOutput((outPtr: usize, outCap: usize): i32 => req_body(outPtr, outCap)), "http.bodyText");
+}
+
+/** Sets the response status (100..599; default 200). */
+export function status(code: u32): bool {
+  return succeeded(resp_status(code), "http.status", code);
+}
+
+/** Adds a response header (no CR, LF or NUL; Content-Length and Transfer-Encoding are the server's). */
+export function setHeader(name: string, value: string): bool {
+  keyArg.of(name);
+  valueArg.of(value);
+  return succeeded(resp_header(keyArg.ptr, keyArg.len, valueArg.ptr, valueArg.len), "http.setHeader", name);
+}
+
+/** Appends `data` (string as UTF-8, Uint8Array, ArrayBuffer) to the response body. */
+export function write<T>(data: T): bool {
+  valueArg.of(data);
+  return succeeded(resp_write(valueArg.ptr, valueArg.len), "http.write", "body");
+}

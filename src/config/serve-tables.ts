@@ -1,0 +1,155 @@
+import { describeError } from "../errors/numax-error.ts";
+import type { Route } from "../serve/route-entry.ts";
+import { parseRouteKey, parseRouteTarget } from "../serve/route-entry.ts";
+import { SERVE_LIMITS_DEFAULT, type ServeLimits } from "../serve/serve-limits.ts";
+import type { ServeSettings } from "../serve/serve-settings.ts";
+import type { ConfigIssue } from "./config-error.ts";
+import { closestMatch } from "./did-you-mean.ts";
+import { isTable } from "./toml-value.ts";
+import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueKind } from "./value-kind.ts";
+
+/**
+ * The `[[serve]]` listeners of numax.toml (docs/serving.md), an array of tables beside the flat
+ * key schema (schema.ts), like `[modules.<id>]` (module-settings.ts):
+ *
+ *   [[serve]]
+ *   listen = "127.0.0.1:8080"          # required; port 0 picks a free port
+ *   tls_cert = "node.crt"              # optional, with tls_key: HTTPS (nx cert material works)
+ *   tls_key = "node.key"
+ *   max_body = "1MiB"                  # limits, each optional (docs/LIMITS.md)
+ *   max_header = "16KiB"
+ *   request_timeout = "30s"
+ *   idle_timeout = "5s"
+ *   max_connections = 1024
+ *   max_concurrent_requests = 256
+ *   cpu_ms_per_request = 500          # optional; default limits.cpu_ms_per_run, else 1000
+ *
+ *   [serve.routes]                     # the routes of the [[serve]] just above
+ *   "GET /hello/:name" = "http_hello#hello"
+ */
+export const SERVE_SECTION = "serve";
+
+const ROUTES_KEY = "routes";
+
+const addressOf = addressKind({ allowPortZero: true });
+const path = pathKind();
+const LIMIT_KINDS: Readonly<Record<string, readonly [keyof ServeLimits, ValueKind<number>]>> = {
+  max_body: ["maxBodyBytes", sizeKind({ minBytes: 0, maxBytes: 1024 * 1024 * 1024 })],
+  max_header: ["maxHeaderBytes", sizeKind({ minBytes: 1024, maxBytes: 1024 * 1024 })],
+  request_timeout: ["requestTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
+  idle_timeout: ["idleTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
+  max_connections: ["maxConnections", integerKind({ min: 1, max: 1_000_000 })],
+  max_concurrent_requests: ["maxConcurrentRequests", integerKind({ min: 1, max: 100_000 })],
+};
+const CPU_KEY = "cpu_ms_per_request";
+const cpuKind = integerKind({ min: 1, max: 86_400_000 });
+const SERVE_KEYS = ["listen", "tls_cert", "tls_key", ROUTES_KEY, CPU_KEY, ...Object.keys(LIMIT_KINDS)];
+
+/** The `[[serve]]` tables of a parsed file, and every problem with them. */
+export function collectServeSettings(
+  section: unknown,
+  origin: string,
+): { settings: ServeSettings[]; issues: ConfigIssue[] } {
+  const settings: ServeSettings[] = [];
+  const issues: ConfigIssue[] = [];
+  const issue = (kind: ConfigIssue["kind"], subject: string, message: string): void => {
+    issues.push({ kind, subject, source: "file", via: origin, message });
+  };
+  if (!Array.isArray(section)) {
+    issue(
+      "wrong-type",
+      `[${SERVE_SECTION}]`,
+      `write one [[${SERVE_SECTION}]] table per listener (double brackets)`,
+    );
+    return { settings, issues };
+  }
+  section.forEach((table: unknown, index) => {
+    const subject = `[[${SERVE_SECTION}]] #${index + 1}`;
+    if (!isTable(table)) {
+      issue("wrong-type", subject, `write it as a table: listen = "127.0.0.1:8080"`);
+      return;
+    }
+    const limits: Record<string, number> = { ...SERVE_LIMITS_DEFAULT };
+    let listen: ServeSettings["listen"] | undefined;
+    let certPath: string | undefined;
+    let keyPath: string | undefined;
+    let routes: Route[] = [];
+    let cpuMsPerRequest: number | undefined;
+    for (const [name, value] of Object.entries(table)) {
+      const at = `${subject}.${name}`;
+      if (name === "listen") {
+        const result = addressOf.fromToml(value);
+        if (result.ok) listen = result.value;
+        else issue(result.kind, at, result.message);
+      } else if (name === "tls_cert" || name === "tls_key") {
+        const result = path.fromToml(value);
+        if (!result.ok) issue(result.kind, at, result.message);
+        else if (name === "tls_cert") certPath = result.value;
+        else keyPath = result.value;
+      } else if (name === ROUTES_KEY) {
+        routes = collectRoutes(value, `${subject} [${SERVE_SECTION}.${ROUTES_KEY}]`, (message) =>
+          issue("invalid-value", `${subject}.${ROUTES_KEY}`, message),
+        );
+      } else if (name === CPU_KEY) {
+        const result = cpuKind.fromToml(value);
+        if (result.ok) cpuMsPerRequest = result.value;
+        else issue(result.kind, at, result.message);
+      } else if (Object.hasOwn(LIMIT_KINDS, name)) {
+        const [field, kind] = LIMIT_KINDS[name]!;
+        const result = kind.fromToml(value);
+        if (result.ok) limits[field] = result.value;
+        else issue(result.kind, at, result.message);
+      } else {
+        const near = closestMatch(name, SERVE_KEYS);
+        issue(
+          "unknown-key",
+          at,
+          `unknown key; ${near === undefined ? `[[${SERVE_SECTION}]] has ${SERVE_KEYS.join(", ")}` : `did you mean ${near}?`}`,
+        );
+      }
+    }
+    if (listen === undefined && !issues.some((i) => i.subject === `${subject}.listen`)) {
+      issue("invalid-value", subject, `needs listen = "127.0.0.1:8080" (the address to serve on)`);
+    }
+    if ((certPath === undefined) !== (keyPath === undefined)) {
+      issue("contradiction", subject, "set both tls_cert and tls_key for HTTPS, or neither for plain HTTP");
+    }
+    if (routes.length === 0 && !issues.some((i) => i.subject === `${subject}.${ROUTES_KEY}`)) {
+      issue(
+        "invalid-value",
+        subject,
+        `has no routes: add [${SERVE_SECTION}.${ROUTES_KEY}] with "GET /path" = "module#handler" after it`,
+      );
+    }
+    if (listen === undefined) return;
+    settings.push({
+      where: `${subject} (${origin})`,
+      listen,
+      tls: certPath === undefined || keyPath === undefined ? undefined : { certPath, keyPath },
+      limits: limits as unknown as ServeLimits,
+      ...(cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest }),
+      routes,
+    });
+  });
+  return { settings, issues };
+}
+
+function collectRoutes(value: unknown, where: string, fail: (message: string) => void): Route[] {
+  if (!isTable(value)) {
+    fail(`write [${SERVE_SECTION}.${ROUTES_KEY}] as a table: "GET /hello/:name" = "module#handler"`);
+    return [];
+  }
+  const routes: Route[] = [];
+  for (const [key, target] of Object.entries(value)) {
+    try {
+      if (typeof target !== "string") {
+        fail(`route "${key}" must map to a string "module#handler"`);
+        continue;
+      }
+      routes.push({ ...parseRouteKey(key, where), ...parseRouteTarget(target, where) });
+    } catch (error) {
+      fail(describeError(error));
+    }
+  }
+  return routes;
+}

@@ -1,0 +1,114 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import type { RequestPort } from "../wasm/abi/http-port.ts";
+
+/** Most response body one request may build with `resp_write`; past it the call answers -3. */
+export const RESPONSE_BODY_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A header name token (RFC 9110) and a value without CR, LF or NUL. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+/** Headers the server owns: a handler setting them would break the framing of the response. */
+const SERVER_HEADERS = new Set(["content-length", "transfer-encoding", "connection"]);
+
+const utf8 = new TextEncoder();
+
+/** What a handler built: sent as is once it returned. */
+export interface GuestResponse {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: readonly Uint8Array[];
+}
+
+/** The request one handler process reads, from what node:http parsed. */
+export interface GuestRequestInput {
+  readonly method: string;
+  /** The request target's path, raw (percent escapes kept). */
+  readonly rawPath: string;
+  /** Raw, without `?`. */
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+/**
+ * The {@link RequestPort} of one handler process: the request's parts are encoded when the guest
+ * asks for them, the response is collected until the handler returns (then sent whole: see
+ * serve-listener.ts). Once `close`d (the handler ended) every response call answers -3.
+ */
+export class GuestRequest implements RequestPort {
+  readonly #input: GuestRequestInput;
+  #status = 200;
+  readonly #headers: [string, string][] = [];
+  readonly #body: Uint8Array[] = [];
+  #bodyBytes = 0;
+  #closed = false;
+
+  constructor(input: GuestRequestInput) {
+    this.#input = input;
+  }
+
+  get method(): Uint8Array {
+    return utf8.encode(this.#input.method);
+  }
+
+  get path(): Uint8Array {
+    return utf8.encode(decodePath(this.#input.rawPath));
+  }
+
+  get query(): Uint8Array {
+    return utf8.encode(this.#input.query);
+  }
+
+  get body(): Uint8Array {
+    return this.#input.body;
+  }
+
+  param(name: string): Uint8Array | undefined {
+    const value = Object.hasOwn(this.#input.params, name) ? this.#input.params[name] : undefined;
+    return value === undefined ? undefined : utf8.encode(value);
+  }
+
+  header(name: string): Uint8Array | undefined {
+    const key = name.toLowerCase();
+    const value = Object.hasOwn(this.#input.headers, key) ? this.#input.headers[key] : undefined;
+    if (value === undefined) return undefined;
+    return utf8.encode(Array.isArray(value) ? value.join(", ") : value);
+  }
+
+  setStatus(status: number): number {
+    if (this.#closed || status < 100 || status > 599) return ERR_INTERNAL;
+    this.#status = status;
+    return OK;
+  }
+
+  setHeader(name: string, value: string): number {
+    if (this.#closed || !HEADER_NAME.test(name) || HEADER_VALUE_FORBIDDEN.test(value)) return ERR_INTERNAL;
+    if (SERVER_HEADERS.has(name.toLowerCase())) return ERR_INTERNAL;
+    this.#headers.push([name, value]);
+    return OK;
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.#closed || this.#bodyBytes + bytes.length > RESPONSE_BODY_MAX_BYTES) return ERR_INTERNAL;
+    this.#body.push(bytes);
+    this.#bodyBytes += bytes.length;
+    return OK;
+  }
+
+  /** Ends the handler's part: what it built, frozen. */
+  close(): GuestResponse {
+    this.#closed = true;
+    return { status: this.#status, headers: this.#headers, body: this.#body };
+  }
+}
+
+/** Percent-decoded; a malformed escape is kept as written rather than refusing the request. */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

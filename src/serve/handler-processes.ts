@@ -1,0 +1,95 @@
+import { createKernel, type Kernel } from "../kernel/index.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import type { HttpPort } from "../wasm/abi/http-port.ts";
+import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { exitReasonText, type WasmProcessExit, WasmProcessHost } from "../wasm/process/index.ts";
+
+/** How one handler process ended. */
+export type HandlerOutcome =
+  | { readonly ok: true }
+  /** `failure`: one line (trap, abort, CPU budget, memory cap, stopped); `kind` for the log. */
+  | { readonly ok: false; readonly kind: string; readonly failure: string; readonly stopped: boolean };
+
+export interface HandlerProcessesOptions {
+  readonly modules: readonly GuestModule[];
+  /** The module's environment (the module host's: store, replica, events as its other processes). */
+  readonly environment: (module: GuestModule) => GuestEnvironment;
+  /** CPU budget of every handler run, in ms of guest time. */
+  readonly cpuMsPerRequest: number;
+  /** Capability profile of handler processes (top-level modules of `nx run`: `trusted`). */
+  readonly profile: string;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs handlers as WebAssembly processes of a kernel of their own: every request (and every
+ * module's `routes` declaration) is a fresh process whose instance comes from the module's
+ * instance pool, reset to its instantiation image between processes (src/wasm/process/), so no
+ * request sees another's memory and a pooled instance costs a memory restore, not an
+ * instantiation.
+ */
+export class HandlerProcesses {
+  readonly #kernel: Kernel;
+  readonly #host: WasmProcessHost;
+  readonly #profile: string;
+
+  constructor(options: HandlerProcessesOptions) {
+    this.#kernel = createKernel({ logger: options.logger.child("kernel") });
+    this.#host = new WasmProcessHost({
+      modules: options.modules,
+      environment: options.environment,
+      cpuMsPerRun: options.cpuMsPerRequest,
+      logger: options.logger.child("processes"),
+    });
+    this.#profile = options.profile;
+  }
+
+  /**
+   * Runs `entry` of `module` in a fresh process whose `req_*`/`resp_*`/`route_add` calls reach
+   * `http`. Aborting `signal` kills the process (the request's wall-clock limit, shutdown).
+   */
+  run(module: GuestModule, entry: string, http: HttpPort, signal: AbortSignal): Promise<HandlerOutcome> {
+    return new Promise<HandlerOutcome>((resolve) => {
+      let stoppedBy: string | undefined;
+      const onExit = (exit: WasmProcessExit): void => {
+        signal.removeEventListener("abort", kill);
+        resolve(outcomeOf(exit, stoppedBy));
+      };
+      const pid = this.#kernel.spawn(
+        this.#host.spawnable(module, { entry, profile: this.#profile, http, onExit }),
+      );
+      const kill = (): void => {
+        stoppedBy = String(signal.reason ?? "stopped");
+        this.#kernel.exit(pid, "kill");
+      };
+      if (signal.aborted) kill();
+      else signal.addEventListener("abort", kill, { once: true });
+    });
+  }
+
+  /** Idle instances, for tests and metrics. */
+  stats(): ReturnType<WasmProcessHost["stats"]> {
+    return this.#host.stats();
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    for (const pid of this.#host.runningPids()) this.#kernel.exit(pid, "kill");
+    this.#host.clear();
+    await this.#kernel.shutdown({ timeoutMs });
+  }
+}
+
+function outcomeOf(exit: WasmProcessExit, stoppedBy: string | undefined): HandlerOutcome {
+  if (exit.reason === "normal") return { ok: true };
+  if (stoppedBy !== undefined) return { ok: false, kind: "stopped", failure: stoppedBy, stopped: true };
+  const failure = exit.failure;
+  if (failure !== undefined)
+    return { ok: false, kind: failure.kind, failure: failure.message, stopped: false };
+  return {
+    ok: false,
+    kind: "exit",
+    failure: `ended with reason ${exitReasonText(exit.reason)}`,
+    stopped: false,
+  };
+}

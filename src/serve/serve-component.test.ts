@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type LogRecord, recordingLogger } from "../../test/abi/harness.ts";
+import { createLogger } from "../observe/create-logger.ts";
+import { loadGuestModuleFile } from "../wasm/load-guest-module.ts";
+import { ModuleCache } from "../wasm/module-cache.ts";
+import { serveComponent } from "./serve-component.ts";
+import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
+
+const logger = createLogger({ level: "error", format: "text" });
+
+async function helloModule() {
+  const path = new URL("../../examples/http_hello/build/http_hello.wasm", import.meta.url).pathname;
+  return loadGuestModuleFile(path, {
+    memoryMaxBytes: 64 * 1024 * 1024,
+    cache: new ModuleCache({ directory: undefined, logger }),
+    logger,
+  });
+}
+
+test("a route to a module whose processes lack network.serve is refused at start, naming it", async () => {
+  const module = await helloModule();
+  const serve = serveComponent(
+    logger,
+    {
+      listeners: [
+        {
+          where: "[[serve]] #1 (numax.toml)",
+          listen: { host: "127.0.0.1", port: 0 },
+          limits: SERVE_LIMITS_DEFAULT,
+          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
+        },
+      ],
+      modules: [module],
+      cpuMsPerRequest: 1000,
+      shutdownTimeoutMs: 1000,
+      profile: "trusted-network.serve",
+    },
+    {
+      environment: () => {
+        throw new Error("no handler may run");
+      },
+    },
+  );
+  await assert.rejects(serve.start(), {
+    code: "SERVE_NOT_GRANTED",
+    message:
+      '[[serve]] #1 (numax.toml): route "GET /hello/:name" = "http_hello#hello": module "http_hello" runs with profile "trusted-network.serve", which does not grant network.serve',
+  });
+  assert.equal(serve.listeners.length, 0, "no listener was opened");
+  await serve.stop();
+});
+
+test("plain HTTP on an address other than loopback is served with a warning line", async () => {
+  const module = await helloModule();
+  const records: LogRecord[] = [];
+  const serve = serveComponent(
+    recordingLogger(records),
+    {
+      listeners: [
+        {
+          where: "--serve",
+          listen: { host: "0.0.0.0", port: 0 },
+          limits: SERVE_LIMITS_DEFAULT,
+          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
+        },
+      ],
+      modules: [module],
+      cpuMsPerRequest: 1000,
+      shutdownTimeoutMs: 1000,
+      profile: "trusted",
+    },
+    { environment: () => assert.fail("no handler runs") },
+  );
+  try {
+    await serve.start();
+    const warnings = records.filter((record) => record.level === "warn").map((record) => record.message);
+    assert.deepEqual(warnings, [
+      "--serve: serving plain HTTP on 0.0.0.0:0, reachable from other machines; set tls_cert and tls_key for HTTPS",
+    ]);
+  } finally {
+    await serve.stop();
+  }
+});

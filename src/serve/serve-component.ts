@@ -1,0 +1,188 @@
+import { readFile } from "node:fs/promises";
+import { formatSocketAddress } from "../config/socket-address.ts";
+import { describeError } from "../errors/numax-error.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { CALLBACK_EXPORTS, RUN_EXPORT } from "../wasm/guest-exports.ts";
+import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
+import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
+import { HandlerProcesses } from "./handler-processes.ts";
+import { type Route, RouteTable } from "./route-table.ts";
+import { ServeError } from "./serve-error.ts";
+import { type ServeListener, startServeListener } from "./serve-listener.ts";
+import type { ServeSettings } from "./serve-settings.ts";
+
+/** Exports that are never handlers: the module's entry points and the route declaration. */
+const NOT_HANDLERS: ReadonlySet<string> = new Set([
+  RUN_EXPORT,
+  ROUTES_EXPORT,
+  ...Object.keys(CALLBACK_EXPORTS),
+]);
+
+export interface ServeComponentOptions {
+  readonly listeners: readonly ServeSettings[];
+  readonly modules: readonly GuestModule[];
+  /** CPU budget of one request's handler, in ms of guest time, unless its listener sets one. */
+  readonly cpuMsPerRequest: number;
+  readonly shutdownTimeoutMs: number;
+  /**
+   * Capability profile of the modules' handler processes; a route to them needs
+   * `network.serve`. Top-level modules of `nx run` run `trusted` until policies exist.
+   */
+  readonly profile: string;
+}
+
+/** What the serving component needs of the module host. */
+export interface ServedModules {
+  environment(module: GuestModule): GuestEnvironment;
+}
+
+export interface ServeComponent {
+  readonly name: "serve";
+  readonly dependsOn: readonly ["modules"];
+  /** The listeners, once started. */
+  readonly listeners: readonly ServeListener[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The node's HTTP serving (docs/serving.md): resolves every listener's routes (a `[[serve]]`
+ * table's, or the modules' default routes for `--serve`), refuses a route to an unknown module
+ * or handler with one line, then opens the listeners. Its handler processes run with the
+ * module host's environments, so a handler reaches the store, the replica and the module
+ * messages as the module's other processes do. It depends on the module host: it stops (closes
+ * the listeners, stops the handlers still running) before the modules and the parts they use.
+ */
+export function serveComponent(
+  logger: Logger,
+  options: ServeComponentOptions,
+  modules: ServedModules,
+): ServeComponent {
+  const serveLogger = logger.child("serve");
+  const listeners: ServeListener[] = [];
+  /** Handler processes by CPU budget: one process host per budget the listeners use. */
+  const processes = new Map<number, HandlerProcesses>();
+  const processesFor = (cpuMsPerRequest: number): HandlerProcesses => {
+    let found = processes.get(cpuMsPerRequest);
+    if (found === undefined) {
+      found = new HandlerProcesses({
+        modules: options.modules,
+        environment: (module) => modules.environment(module),
+        cpuMsPerRequest,
+        profile: options.profile,
+        logger: serveLogger,
+      });
+      processes.set(cpuMsPerRequest, found);
+    }
+    return found;
+  };
+  return {
+    name: "serve",
+    dependsOn: ["modules"],
+    listeners,
+    start: async () => {
+      const byId = new Map(options.modules.map((module) => [module.moduleId, module]));
+      const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
+      let defaults: Route[] | undefined;
+      const tables: RouteTable[] = [];
+      for (const listener of options.listeners) {
+        let routes = listener.routes;
+        if (routes === undefined) {
+          defaults ??= await defaultRoutes(
+            options.modules,
+            processesFor(options.cpuMsPerRequest),
+            serveLogger,
+          );
+          routes = defaults;
+        }
+        if (routes.length === 0) {
+          throw new ServeError(
+            "SERVE_NO_ROUTES",
+            `${listener.where}: no routes to serve (a module declares default routes with a "${ROUTES_EXPORT}" export calling route_add, see docs/serving.md; or list them in [serve.routes])`,
+          );
+        }
+        for (const route of routes) {
+          checkTarget(route, byId, listener.where);
+          if (!granted) {
+            throw new ServeError(
+              "SERVE_NOT_GRANTED",
+              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
+            );
+          }
+        }
+        tables.push(new RouteTable(routes, listener.where));
+      }
+      for (const [index, listener] of options.listeners.entries()) {
+        const running = processesFor(listener.cpuMsPerRequest ?? options.cpuMsPerRequest);
+        if (listener.tls === undefined && !isLoopback(listener.listen.host)) {
+          serveLogger.warn(
+            `${listener.where}: serving plain HTTP on ${formatSocketAddress(listener.listen)}, reachable from other machines; set tls_cert and tls_key for HTTPS`,
+          );
+        }
+        listeners.push(
+          await startServeListener({
+            listen: listener.listen,
+            tls: listener.tls === undefined ? undefined : await readTls(listener),
+            routes: tables[index]!,
+            limits: listener.limits,
+            logger: serveLogger,
+            runHandler: (route, request, signal) =>
+              running.run(byId.get(route.moduleId)!, route.handler, { request }, signal),
+          }),
+        );
+      }
+    },
+    stop: async () => {
+      await Promise.all(listeners.map((listener) => listener.close()));
+      await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
+    },
+  };
+}
+
+async function defaultRoutes(
+  modules: readonly GuestModule[],
+  processes: HandlerProcesses,
+  logger: Logger,
+): Promise<Route[]> {
+  const routes: Route[] = [];
+  for (const module of modules) routes.push(...(await declaredRoutes(module, processes, logger)));
+  return routes;
+}
+
+/** The route's module is loaded and exports its handler as a function `() -> ()`. */
+function checkTarget(route: Route, modules: ReadonlyMap<string, GuestModule>, where: string): void {
+  const module = modules.get(route.moduleId);
+  const name = `"${route.method} ${route.path}" = "${route.moduleId}#${route.handler}"`;
+  if (module === undefined) {
+    throw new ServeError(
+      "SERVE_UNKNOWN_MODULE",
+      `${where}: route ${name} names module "${route.moduleId}", which this run does not load (loaded: ${[...modules.keys()].join(", ")})`,
+    );
+  }
+  if (NOT_HANDLERS.has(route.handler) || !module.nullaryExports.has(route.handler)) {
+    throw new ServeError(
+      "SERVE_UNKNOWN_HANDLER",
+      `${where}: route ${name}: ${module.label} does not export "${route.handler}" as a handler (an exported function () -> (), not run, routes or a callback)`,
+    );
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+async function readTls(listener: ServeSettings): Promise<{ cert: string; key: string }> {
+  const { certPath, keyPath } = listener.tls!;
+  try {
+    const [cert, key] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+    return { cert, key };
+  } catch (error) {
+    throw new ServeError(
+      "SERVE_INVALID_CONFIG",
+      `${listener.where}: cannot read its TLS files: ${describeError(error)} (create them with \`nx cert\`)`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
+import type { Logger } from "../observe/logger.ts";
+import { GuestRequest, type GuestResponse } from "./guest-request.ts";
+import type { HandlerOutcome } from "./handler-processes.ts";
+import type { Route, RouteTable } from "./route-table.ts";
+import { ServeError } from "./serve-error.ts";
+import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
+
+/** Runs a route's handler for one request: see HandlerProcesses.run. */
+export type RunHandler = (
+  route: Route,
+  request: GuestRequest,
+  signal: AbortSignal,
+) => Promise<HandlerOutcome>;
+
+export interface ServeListenerOptions {
+  readonly listen: SocketAddress;
+  /** PEM certificate chain and key: HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly routes: RouteTable;
+  readonly limits: ServeLimits;
+  readonly runHandler: RunHandler;
+  readonly logger: Logger;
+}
+
+export interface ServeListener {
+  /** The bound address (the real port when 0 was asked). */
+  readonly address: SocketAddress;
+  readonly url: string;
+  /** Stops accepting, stops the handlers still running, closes every connection. */
+  close(): Promise<void>;
+}
+
+const TEXT_PLAIN = "text/plain; charset=utf-8";
+const EMPTY_BODY = new Uint8Array(0);
+/** Longest gap between two checks of the header and request timeouts. */
+const CONNECTIONS_CHECK_MS_MAX = 1_000;
+
+/**
+ * One `[[serve]]` listener: node:http (or node:https) in front of a route table. Every request
+ * that matches a route runs its handler in a fresh process (`runHandler`); the response the
+ * handler built is sent once it returns. The protections are node's own where it has them
+ * (431 for a head over `maxHeaderBytes`, 408 for a request not received within
+ * `requestTimeoutMs`, idle keep-alive connections closed) and this file's otherwise: 413 for
+ * a body over `maxBodyBytes` (before the handler runs), 503 with `Retry-After` past
+ * `maxConcurrentRequests` or `maxConnections` (never a queue), 503 when a handler outruns the
+ * request timeout (its process is killed), 500 with a request id for a handler that trapped,
+ * aborted or ran out of CPU (the log line carries the same id; the client never sees why).
+ */
+export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
+  const { limits, logger, routes } = options;
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default): a short timeout
+    // would otherwise hold a slow client's connection up to 30 s longer than it says.
+    connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS_MAX, limits.requestTimeoutMs / 2),
+  };
+  const server: Server =
+    options.tls === undefined
+      ? (await import("node:http")).createServer(serverOptions)
+      : (await import("node:https")).createServer({
+          ...serverOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+        });
+  const idPrefix = randomBytes(4).toString("hex");
+  let requestCount = 0;
+  let inFlight = 0;
+  let connections = 0;
+  /** The requests whose handler runs now: closing the listener stops them. */
+  const running = new Set<AbortController>();
+
+  server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
+    connections++;
+    socket.once("close", () => connections--);
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
+    if (connections > limits.maxConnections) {
+      res.shouldKeepAlive = false;
+      return unavailable(res, "too many connections");
+    }
+    if (inFlight >= limits.maxConcurrentRequests) return unavailable(res, "too many requests");
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+    const match = routes.match(req.method ?? "", rawPath);
+    if (match.kind === "not-found") return plain(res, 404, "not found\n");
+    if (match.kind === "method-not-allowed") {
+      res.setHeader("Allow", match.allow.join(", "));
+      return plain(res, 405, "method not allowed\n");
+    }
+    inFlight++;
+    try {
+      const read = readBody(req, limits.maxBodyBytes);
+      const body = read instanceof Uint8Array ? read : await read;
+      if (body === undefined) {
+        res.shouldKeepAlive = false;
+        return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
+      }
+      const request = new GuestRequest({
+        method: req.method ?? "GET",
+        rawPath,
+        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
+        headers: req.headers,
+        params: match.params,
+        body,
+      });
+      // One controller per request, aborted by its timeout or by the listener closing (a
+      // composite AbortSignal.any per request costs more than the handler's process).
+      const stop = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
+      }, limits.requestTimeoutMs);
+      running.add(stop);
+      const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
+        clearTimeout(timer);
+        running.delete(stop);
+      });
+      const response = request.close();
+      if (outcome.ok) return send(res, response);
+      const { route } = match;
+      logger.warn("request handler failed", {
+        requestId,
+        module: route.moduleId,
+        handler: route.handler,
+        kind: outcome.kind,
+        failure: outcome.failure,
+      });
+      if (outcome.stopped && timedOut) return unavailable(res, "handler timed out");
+      return plain(res, 500, `internal error (request ${requestId})\n`);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error("request failed in the server", { error: String(error) });
+      if (!res.headersSent) plain(res, 500, "internal error\n");
+      else res.destroy();
+    });
+  });
+
+  const bound = await new Promise<SocketAddress>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = formatSocketAddress(options.listen);
+      const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
+      reject(
+        new ServeError(
+          "SERVE_LISTEN_FAILED",
+          `cannot serve HTTP on ${where}: ${why} (choose another [[serve]] listen address or --serve address)`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once("error", onError);
+    server.listen(options.listen.port, options.listen.host, () => {
+      server.off("error", onError);
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : options.listen.port;
+      resolve({ host: options.listen.host, port });
+    });
+  });
+  const url = `${options.tls === undefined ? "http" : "https"}://${formatSocketAddress(bound)}`;
+  logger.info("serving HTTP", { url, routes: routes.routes.length });
+  return {
+    address: bound,
+    url,
+    close: async () => {
+      for (const stop of running) stop.abort("the node is shutting down");
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/**
+ * The whole body, or undefined as soon as it passes `maxBytes`: the rest is read and dropped
+ * (not kept), so the 413 reaches a client still sending rather than a reset connection.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> | Uint8Array {
+  // A request without a body (most GETs) was complete when its head was: nothing to wait for.
+  if (req.complete && req.readableLength === 0) return EMPTY_BODY;
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.resume();
+      resolve(undefined);
+    };
+    const onEnd = (): void => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", reject);
+  });
+}
+
+function send(res: ServerResponse, response: GuestResponse): void {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) res.appendHeader(name, value);
+  res.end(response.body.length === 1 ? response.body[0] : Buffer.concat(response.body));
+}
+
+function plain(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", TEXT_PLAIN);
+  res.end(body);
+}
+
+function unavailable(res: ServerResponse, why: string): void {
+  res.setHeader("Retry-After", String(SERVE_RETRY_AFTER_SECONDS));
+  plain(res, 503, `service unavailable: ${why}\n`);
+}

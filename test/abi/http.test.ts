@@ -1,0 +1,140 @@
+/**
+ * The HTTP handler host calls (docs/host-api.md, "HTTP handlers") through the real wasm
+ * boundary: what they answer outside a request, and with a request (src/serve/guest-request.ts).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { GuestRequest } from "../../src/serve/guest-request.ts";
+import { AbiContext } from "../../src/wasm/abi/abi-context.ts";
+import type { GuestMemoryRef } from "../../src/wasm/abi/guest-memory.ts";
+import { createHttpImports } from "../../src/wasm/abi/http-imports.ts";
+import type { HttpPort } from "../../src/wasm/abi/http-port.ts";
+import { NX_FUNCTION_SIGNATURES } from "../../src/wasm/abi/nx-signatures.ts";
+import { compileWat, recordingEnvironment, text, trampolineGuest, trampolineWat, utf8 } from "./harness.ts";
+
+const HTTP_FUNCTIONS = [
+  "req_method",
+  "req_path",
+  "req_query",
+  "req_param",
+  "req_header",
+  "req_body",
+  "resp_status",
+  "resp_header",
+  "resp_write",
+  "route_add",
+] as const;
+
+const NAME = 1024;
+const VALUE = 2048;
+const OUT = 4096;
+
+/** A guest whose http imports reach `port`. */
+async function httpGuest(port: HttpPort) {
+  const bytes = await compileWat(
+    trampolineWat(HTTP_FUNCTIONS.map((name) => ["nx", name, NX_FUNCTION_SIGNATURES.get(name)![0]!] as const)),
+  );
+  const { env } = recordingEnvironment();
+  const memoryRef: GuestMemoryRef = { memory: undefined };
+  const nx = createHttpImports(new AbiContext(env, memoryRef), () => port);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { nx });
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  memoryRef.memory = memory;
+  const call = (name: string, ...args: number[]) =>
+    (instance.exports[name] as (...a: number[]) => number)(...args);
+  const write = (ptr: number, value: string): number => {
+    const bytes = utf8(value);
+    new Uint8Array(memory.buffer).set(bytes, ptr);
+    return bytes.length;
+  };
+  const read = (ptr: number, len: number) => text(new Uint8Array(memory.buffer).slice(ptr, ptr + len));
+  /** A named read (`req_param`, `req_header`): the value, or the code. */
+  const named = (fn: string, name: string, cap = 256): string | number => {
+    const n = call(fn, NAME, write(NAME, name), OUT, cap);
+    return n < 0 ? n : read(OUT, n);
+  };
+  return { call, write, read, named, u32: (ptr: number) => new DataView(memory.buffer).getUint32(ptr, true) };
+}
+
+function request(): GuestRequest {
+  return new GuestRequest({
+    method: "POST",
+    rawPath: "/hello/ada%20l/x%zz",
+    query: "a=1&b=%20",
+    headers: { "content-type": "text/plain", "x-many": ["one", "two"] },
+    params: { name: "ada l", "*": "rest/of" },
+    body: utf8("the body"),
+  });
+}
+
+describe("HTTP handler host calls", () => {
+  test("outside a request process every one of them answers -1", async () => {
+    const guest = await trampolineGuest(recordingEnvironment().env);
+    for (const name of HTTP_FUNCTIONS) {
+      const arity = NX_FUNCTION_SIGNATURES.get(name)![0]!.params.length;
+      assert.equal(guest.call(name, ...Array.from({ length: arity }, () => 0)), -1, name);
+    }
+  });
+
+  test("the request's parts: method, decoded path, raw query, params, headers, body; -2 says the size", async () => {
+    const guest = await httpGuest({ request: request() });
+    const read = (fn: string) => {
+      const n = guest.call(fn, OUT, 256);
+      return n < 0 ? n : guest.read(OUT, n);
+    };
+    assert.equal(read("req_method"), "POST");
+    assert.equal(read("req_path"), "/hello/ada%20l/x%zz", "a malformed escape keeps the path as sent");
+    assert.equal(read("req_query"), "a=1&b=%20");
+    assert.equal(read("req_body"), "the body");
+    assert.equal(guest.named("req_param", "name"), "ada l");
+    assert.equal(guest.named("req_param", "*"), "rest/of");
+    assert.equal(guest.named("req_param", "nope"), -1);
+    assert.equal(guest.named("req_param", "__proto__"), -1);
+    assert.equal(guest.named("req_header", "Content-Type"), "text/plain");
+    assert.equal(guest.named("req_header", "X-MANY"), "one, two");
+    assert.equal(guest.named("req_header", "absent"), -1);
+    assert.equal(guest.named("req_header", "__proto__"), -1);
+    assert.equal(guest.named("req_param", "name", 4), -2);
+    assert.equal(guest.u32(OUT), 5, "the size needed is written at out_ptr");
+  });
+
+  test("the response: status, headers and body are checked and collected until the handler ends", async () => {
+    const req = request();
+    const guest = await httpGuest({ request: req });
+    const header = (name: string, value: string) =>
+      guest.call("resp_header", NAME, guest.write(NAME, name), VALUE, guest.write(VALUE, value));
+    assert.equal(guest.call("resp_status", 99), -3);
+    assert.equal(guest.call("resp_status", 600), -3);
+    assert.equal(guest.call("resp_status", 201), 0);
+    assert.equal(header("x-ok", "fine"), 0);
+    assert.equal(header("x-bad", "a\r\nb: c"), -3);
+    assert.equal(header("bad name", "v"), -3);
+    assert.equal(header("Content-Length", "1"), -3);
+    assert.equal(guest.call("resp_write", VALUE, guest.write(VALUE, "hello ")), 0);
+    assert.equal(guest.call("resp_write", VALUE, guest.write(VALUE, "there")), 0);
+    const response = req.close();
+    assert.equal(response.status, 201);
+    assert.deepEqual(response.headers, [["x-ok", "fine"]]);
+    assert.equal(text(Buffer.concat(response.body)), "hello there");
+    assert.equal(guest.call("resp_write", VALUE, 1), -3, "once the handler ended");
+  });
+
+  test("route_add hands method, path and handler to the route sink", async () => {
+    const added: string[] = [];
+    const guest = await httpGuest({
+      routes: {
+        add: (method, path, handler) => {
+          added.push(`${method} ${path} ${handler}`);
+          return 0;
+        },
+      },
+    });
+    const m = guest.write(NAME, "GET");
+    const p = guest.write(VALUE, "/hello/:name");
+    const h = guest.write(OUT, "hello");
+    assert.equal(guest.call("route_add", NAME, m, VALUE, p, OUT, h), 0);
+    assert.equal(guest.call("route_add", NAME, 0, VALUE, p, OUT, h), -3, "an empty method");
+    assert.deepEqual(added, ["GET /hello/:name hello"]);
+    assert.equal(guest.call("req_method", OUT, 16), -1, "no request in a route declaration");
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench -- serve --quick` end to end: the node and the bare node:http reference both
+ * answer autocannon, and the report holds what bench/reports/README.md reads from it (figures are
+ * not checked: a smoke run on a shared machine says nothing about them).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { REPO_ROOT, tempDir } from "../helpers/nx-process.ts";
+
+const execFileAsync = promisify(execFile);
+const BENCH_TIMEOUT_MS = 120_000;
+
+interface ServeReport {
+  results: {
+    http_requests_per_sec: {
+      value: number;
+      p99_latency_ms: number;
+      reference: { value: number; p99_latency_ms: number };
+      ratio_to_reference: number | null;
+      samples: { non2xx: number; errors: number }[];
+    };
+  };
+}
+
+test("npm run bench -- serve --quick measures requests/s beside bare node:http", {
+  timeout: BENCH_TIMEOUT_MS + 30_000,
+}, async () => {
+  const dir = tempDir("nx-bench-serve-test-");
+  try {
+    const path = join(dir.path, "serve.json");
+    await execFileAsync(process.execPath, ["bench/run.ts", "serve", "--quick", "--report", path], {
+      cwd: REPO_ROOT,
+      timeout: BENCH_TIMEOUT_MS,
+    });
+    const figure = (JSON.parse(readFileSync(path, "utf8")) as ServeReport).results.http_requests_per_sec;
+    assert.ok(figure.value > 0 && figure.reference.value > 0);
+    assert.ok(figure.p99_latency_ms >= 0 && figure.reference.p99_latency_ms >= 0);
+    // The ratio is of the unrounded rates: within a rounding step of the rounded ones'.
+    assert.ok(Math.abs(figure.ratio_to_reference! - figure.value / figure.reference.value) < 0.002);
+    for (const sample of figure.samples) assert.deepEqual([sample.non2xx, sample.errors], [0, 0]);
+  } finally {
+    dir.remove();
+  }
+});
