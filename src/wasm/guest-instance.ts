@@ -251,7 +251,8 @@ export class GuestInstance {
       call = WebAssembly.promising(exported as (...args: number[]) => void);
       this.#entries.set(entry, call);
     }
-    await this.#startIfPending();
+    // Awaited only when pending: an await per run would reorder concurrent modules' first steps.
+    if (this.#startPending) await this.#startIfPending();
     await call(...args);
   }
 
