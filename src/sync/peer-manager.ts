@@ -5,6 +5,7 @@ import type { PublishMessage, PushOpsMessage, SessionMessage, VersionVector } fr
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
+import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
 import type { ChangedObject } from "./sync-events.ts";
@@ -80,6 +81,8 @@ export interface ConfiguredPeerStatus {
    * certificate from another CA, a NodeId outside the peer's allowlist); undefined otherwise.
    */
   readonly refusal: string | undefined;
+  /** The address is this node's own (a shared peer list that names every node): never dialed again. */
+  readonly self: boolean;
 }
 
 interface DialTarget {
@@ -132,6 +135,10 @@ export class PeerManager<Op> {
   async start(): Promise<void> {
     const { listen, transport, tickIntervalMs } = this.#options;
     if (listen !== undefined) this.#listener = await transport.listen(listen, (c) => this.#adopt(c));
+    const own = this.#listener?.address;
+    if (own !== undefined) {
+      for (const target of this.#targets) if (isOwnAddress(target.address, own)) this.#isSelf(target);
+    }
     this.#ticker = setInterval(
       () => this.#send(this.#options.engine.tick(this.#options.nowMs())),
       tickIntervalMs,
@@ -162,6 +169,7 @@ export class PeerManager<Op> {
       connected: t.nodeId !== undefined && this.#connections.has(t.nodeId),
       consecutiveFailures: t.failures,
       refusal: t.refusal,
+      self: t.isSelf,
     }));
   }
 
@@ -228,10 +236,7 @@ export class PeerManager<Op> {
         target.dialing = false;
         target.nodeId = connection.remoteNodeId;
         if (connection.remoteNodeId === this.#options.transport.localNodeId) {
-          target.isSelf = true;
-          this.#options.logger.warn("peer address is this node itself; not dialing it again", {
-            address: target.address,
-          });
+          this.#isSelf(target);
           void connection.close("connected to self");
           return;
         }
@@ -268,6 +273,13 @@ export class PeerManager<Op> {
         this.#retryLater(target, true);
       },
     );
+  }
+
+  #isSelf(target: DialTarget): void {
+    target.isSelf = true;
+    this.#options.logger.warn("peer address is this node itself; not dialing it again", {
+      address: target.address,
+    });
   }
 
   #retryLater(target: DialTarget, afterFailure: boolean): void {

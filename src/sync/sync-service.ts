@@ -310,14 +310,14 @@ export class SyncService {
    * connected): one line naming each peer and why; undefined otherwise.
    */
   refusedByEveryPeer(): string | undefined {
-    const peers = this.peers.configuredPeers();
+    const peers = this.peers.configuredPeers().filter((peer) => !peer.self);
     if (peers.length === 0 || peers.some((peer) => peer.refusal === undefined)) return undefined;
     return `every configured peer refused this node: ${peers.map((peer) => peer.refusal).join("; ")}`;
   }
 
-  /** Resolves once every configured peer is connected, or after `timeoutMs`. */
+  /** Resolves once every configured peer (but this node's own address) is connected, or after `timeoutMs`. */
   async waitForPeers(timeoutMs: number): Promise<void> {
-    await pollFor(timeoutMs, () => this.peers.configuredPeers().every((p) => p.connected));
+    await pollFor(timeoutMs, () => this.peers.configuredPeers().every((p) => p.connected || p.self));
   }
 
   /** How many of its own ops this node holds without a gap. */
