@@ -9,6 +9,7 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { NodeEventBus } from "../../src/events/node-event-bus.ts";
+import type { NodeId } from "../../src/identity/node-id.ts";
 import { createLogger } from "../../src/observe/create-logger.ts";
 import { type ServeComponent, serveComponent } from "../../src/serve/serve-component.ts";
 import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
@@ -92,6 +93,24 @@ test("no topic subscription outlives its stream: 20 rounds of 10 clients connect
     for (const stream of streams) stream.close();
     await until(() => bus.clientSubscriptions === 0, "every subscription gone");
   }
+});
+
+test("a peer's message on a forwarded topic reaches the stream, named by its topic", async () => {
+  const stream = await openStream("peer/*");
+  try {
+    await until(() => bus.clientSubscriptions === 1, "the stream's subscription");
+    bus.message("peer-node" as NodeId, "peer/news", new TextEncoder().encode("line 1\nline 2"));
+    bus.message("peer-node" as NodeId, "other/news", new TextEncoder().encode("not forwarded"));
+    bus.message("peer-node" as NodeId, "peer/more", new TextEncoder().encode("after"));
+    await until(() => stream.received().includes("data: after"), "the peer's messages");
+    assert.equal(
+      stream.received(),
+      "event: peer/news\ndata: line 1\ndata: line 2\n\nevent: peer/more\ndata: after\n\n",
+    );
+  } finally {
+    stream.close();
+  }
+  await until(() => bus.clientSubscriptions === 0, "the subscription gone");
 });
 
 test("a client that does not read is disconnected once the stream holds more than its buffer bound", async () => {
