@@ -337,6 +337,23 @@ NX_IMPORT(resp_header)
 int32_t nx_resp_header(const char *name, uint32_t name_len, const char *value, uint32_t value_len);
 /** NX_OK; appends to the body; NX_ERR_INTERNAL past 16 MiB in all (or 1 MiB in one call). */
 NX_IMPORT(resp_write) int32_t nx_resp_write(const void *bytes, uint32_t len);
+/**
+ * NX_OK: the response becomes a server-sent event stream (text/event-stream), its head sent now;
+ * NX_ERR_INTERNAL once started or past the listener's max_sse_streams (return: the client gets 503).
+ */
+NX_IMPORT(sse_start) int32_t nx_sse_start(void);
+/**
+ * NX_OK: writes one event (`name_len` 0: the default event; each line of `data` a `data:` line);
+ * NX_ERR_NOT_FOUND before nx_sse_start; NX_ERR_INTERNAL for a name with CR/LF or a closed stream.
+ */
+NX_IMPORT(sse_send)
+int32_t nx_sse_send(const char *name, uint32_t name_len, const void *data, uint32_t data_len);
+/**
+ * NX_OK: module messages on topics `pattern` matches (a prefix ending in an asterisk) become events named by their
+ * topic until the stream ends; NX_ERR_NOT_FOUND before nx_sse_start; NX_ERR_INTERNAL for an
+ * invalid pattern or more than 16 per stream.
+ */
+NX_IMPORT(sse_forward) int32_t nx_sse_forward(const char *pattern, uint32_t pattern_len);
 
 #undef NX_IMPORT
 

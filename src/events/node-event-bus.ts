@@ -6,6 +6,13 @@ import {
   ModuleEvents,
   type ModuleEventsOptions,
 } from "./module-events.ts";
+import { type TopicPattern, topicMatches } from "./topic.ts";
+
+/** A client's subscription (an SSE stream's `sse_forward`): messages go to `deliver`, not a module. */
+interface ClientSubscription {
+  readonly pattern: TopicPattern;
+  readonly deliver: (topic: string, payload: Uint8Array) => void;
+}
 
 /** How module messages leave the node: the sync service's `publish` (peers that speak pub/sub). */
 export interface PeerPublisher {
@@ -20,6 +27,7 @@ export interface PeerPublisher {
  */
 export class NodeEventBus implements MessagePublisher {
   readonly #modules: ModuleEvents[] = [];
+  readonly #clients = new Set<ClientSubscription>();
   readonly #observer: EventObserver | undefined;
   #nodeId: NodeId | undefined;
   #peers: PeerPublisher | undefined;
@@ -44,6 +52,21 @@ export class NodeEventBus implements MessagePublisher {
 
   modules(): readonly ModuleEvents[] {
     return this.#modules;
+  }
+
+  /**
+   * Messages on topics `pattern` matches (published here or by a peer) also go to `deliver`,
+   * until the returned function is called: how an SSE stream forwards a topic to its client.
+   */
+  subscribeClient(pattern: TopicPattern, deliver: (topic: string, payload: Uint8Array) => void): () => void {
+    const subscription: ClientSubscription = { pattern, deliver };
+    this.#clients.add(subscription);
+    return () => this.#clients.delete(subscription);
+  }
+
+  /** Client subscriptions held now (tests: none outlives its stream). */
+  get clientSubscriptions(): number {
+    return this.#clients.size;
   }
 
   /** A module's `msg_publish`: this node's subscribers (the publisher included), then the peers. */
@@ -84,6 +107,9 @@ export class NodeEventBus implements MessagePublisher {
   #deliverMessage(topic: string, payload: Uint8Array, origin: NodeId | undefined): void {
     for (const module of this.#modules) {
       if (module.subscribedTo(topic)) module.deliver({ kind: "message", topic, payload, origin });
+    }
+    for (const client of this.#clients) {
+      if (topicMatches(client.pattern, topic)) client.deliver(topic, payload);
     }
   }
 }

@@ -113,6 +113,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           logger,
           { ...options.serve, modules: options.modules!.modules },
           modules,
+          () => events.bus,
         )
       : undefined;
   const parts = [tls, store, metrics, replica, sync, outputGate, events, modules, serve].filter(

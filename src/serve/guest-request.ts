@@ -1,6 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import { parseTopicPattern } from "../events/topic.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "../wasm/abi/abi-codes.ts";
 import type { RequestPort } from "../wasm/abi/http-port.ts";
+import { isSseEventName } from "./sse-event.ts";
+import type { SseStream } from "./sse-stream.ts";
 
 /** Most response body one request may build with `resp_write`; past it the call answers -3. */
 export const RESPONSE_BODY_MAX_BYTES = 16 * 1024 * 1024;
@@ -20,6 +23,12 @@ export interface GuestResponse {
   readonly body: readonly Uint8Array[];
 }
 
+/** Opens the event stream of a request (its head is the response built so far); undefined: refused (the listener's stream cap). */
+export type OpenSseStream = (head: {
+  status: number;
+  headers: readonly (readonly [string, string])[];
+}) => SseStream | undefined;
+
 /** The request one handler process reads, from what node:http parsed. */
 export interface GuestRequestInput {
   readonly method: string;
@@ -30,12 +39,15 @@ export interface GuestRequestInput {
   readonly headers: IncomingHttpHeaders;
   readonly params: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** How `sse_start` opens the stream; absent: `sse_start` answers -3. */
+  readonly openStream?: OpenSseStream;
 }
 
 /**
  * The {@link RequestPort} of one handler process: the request's parts are encoded when the guest
  * asks for them, the response is collected until the handler returns (then sent whole: see
- * serve-listener.ts). Once `close`d (the handler ended) every response call answers -3.
+ * serve-listener.ts), or, once the handler called `sse_start`, written as events while it runs
+ * (serve/sse-stream.ts). Once `close`d (the handler ended) every response call answers -3.
  */
 export class GuestRequest implements RequestPort {
   readonly #input: GuestRequestInput;
@@ -44,6 +56,8 @@ export class GuestRequest implements RequestPort {
   readonly #body: Uint8Array[] = [];
   #bodyBytes = 0;
   #closed = false;
+  #stream: SseStream | undefined;
+  #streamRefused = false;
 
   constructor(input: GuestRequestInput) {
     this.#input = input;
@@ -78,23 +92,65 @@ export class GuestRequest implements RequestPort {
   }
 
   setStatus(status: number): number {
-    if (this.#closed || status < 100 || status > 599) return ERR_INTERNAL;
+    if (this.#closed || this.#stream !== undefined || status < 100 || status > 599) return ERR_INTERNAL;
     this.#status = status;
     return OK;
   }
 
   setHeader(name: string, value: string): number {
-    if (this.#closed || !HEADER_NAME.test(name) || HEADER_VALUE_FORBIDDEN.test(value)) return ERR_INTERNAL;
+    if (
+      this.#closed ||
+      this.#stream !== undefined ||
+      !HEADER_NAME.test(name) ||
+      HEADER_VALUE_FORBIDDEN.test(value)
+    )
+      return ERR_INTERNAL;
     if (SERVER_HEADERS.has(name.toLowerCase())) return ERR_INTERNAL;
     this.#headers.push([name, value]);
     return OK;
   }
 
   write(bytes: Uint8Array): number {
-    if (this.#closed || this.#bodyBytes + bytes.length > RESPONSE_BODY_MAX_BYTES) return ERR_INTERNAL;
+    if (
+      this.#closed ||
+      this.#stream !== undefined ||
+      this.#bodyBytes + bytes.length > RESPONSE_BODY_MAX_BYTES
+    )
+      return ERR_INTERNAL;
     this.#body.push(bytes);
     this.#bodyBytes += bytes.length;
     return OK;
+  }
+
+  sseStart(): number {
+    if (this.#closed || this.#stream !== undefined || this.#streamRefused) return ERR_INTERNAL;
+    this.#stream = this.#input.openStream?.({ status: this.#status, headers: this.#headers });
+    if (this.#stream !== undefined) return OK;
+    this.#streamRefused = true;
+    return ERR_INTERNAL;
+  }
+
+  sseSend(name: string, data: string): number {
+    if (this.#stream === undefined) return ERR_NOT_FOUND;
+    if (this.#closed || !isSseEventName(name)) return ERR_INTERNAL;
+    return this.#stream.send(name, data);
+  }
+
+  sseForward(text: string): number {
+    if (this.#stream === undefined) return ERR_NOT_FOUND;
+    const pattern = parseTopicPattern(text);
+    if (this.#closed || pattern === undefined) return ERR_INTERNAL;
+    return this.#stream.forward(pattern);
+  }
+
+  /** The event stream the handler started, if it did. */
+  get stream(): SseStream | undefined {
+    return this.#stream;
+  }
+
+  /** The handler asked for a stream past the listener's cap. */
+  get streamRefused(): boolean {
+    return this.#streamRefused;
   }
 
   /** Ends the handler's part: what it built, frozen. */

@@ -12,6 +12,7 @@ import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
 import type { ServeSettings } from "./serve-settings.ts";
+import type { ClientTopics } from "./sse-stream.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */
 const NOT_HANDLERS: ReadonlySet<string> = new Set([
@@ -54,11 +55,14 @@ export interface ServeComponent {
  * module host's environments, so a handler reaches the store, the replica and the module
  * messages as the module's other processes do. It depends on the module host: it stops (closes
  * the listeners, stops the handlers still running) before the modules and the parts they use.
+ * `topics` answers, once the node's events have started, where event streams' `sse_forward`
+ * subscribes (the node's module messages); without it `sse_forward` answers -3.
  */
 export function serveComponent(
   logger: Logger,
   options: ServeComponentOptions,
   modules: ServedModules,
+  topics?: () => ClientTopics | undefined,
 ): ServeComponent {
   const serveLogger = logger.child("serve");
   const listeners: ServeListener[] = [];
@@ -128,6 +132,7 @@ export function serveComponent(
             routes: tables[index]!,
             limits: listener.limits,
             logger: serveLogger,
+            topics: topics?.(),
             runHandler: (route, request, signal) =>
               running.run(byId.get(route.moduleId)!, route.handler, { request }, signal),
           }),

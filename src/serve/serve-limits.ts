@@ -15,6 +15,11 @@ export interface ServeLimits {
   readonly maxConnections: number;
   /** Requests being handled at once; past the cap a request gets 503 with `Retry-After`, never a queue. */
   readonly maxConcurrentRequests: number;
+  /**
+   * Open server-sent event streams (each one a process for its life); past the cap `sse_start`
+   * answers -3 and the client gets 503 with `Retry-After`. A stream does not count as a request.
+   */
+  readonly maxSseStreams: number;
 }
 
 export const SERVE_MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
@@ -23,6 +28,7 @@ export const SERVE_REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 export const SERVE_IDLE_TIMEOUT_MS_DEFAULT = 5_000;
 export const SERVE_MAX_CONNECTIONS_DEFAULT = 1024;
 export const SERVE_MAX_CONCURRENT_REQUESTS_DEFAULT = 256;
+export const SERVE_MAX_SSE_STREAMS_DEFAULT = 512;
 /** CPU budget of one request's handler when `limits.cpu_ms_per_run` is unset (a request always has one). */
 export const SERVE_CPU_MS_PER_REQUEST_DEFAULT = 1_000;
 /** `Retry-After` of a 503, in seconds. */
@@ -35,4 +41,5 @@ export const SERVE_LIMITS_DEFAULT: ServeLimits = {
   idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS_DEFAULT,
   maxConnections: SERVE_MAX_CONNECTIONS_DEFAULT,
   maxConcurrentRequests: SERVE_MAX_CONCURRENT_REQUESTS_DEFAULT,
+  maxSseStreams: SERVE_MAX_SSE_STREAMS_DEFAULT,
 };

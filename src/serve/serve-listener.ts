@@ -3,11 +3,12 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import type { Logger } from "../observe/logger.ts";
-import { GuestRequest, type GuestResponse } from "./guest-request.ts";
+import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
 import type { HandlerOutcome } from "./handler-processes.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
+import { type ClientTopics, SseStream } from "./sse-stream.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
 export type RunHandler = (
@@ -23,6 +24,8 @@ export interface ServeListenerOptions {
   readonly routes: RouteTable;
   readonly limits: ServeLimits;
   readonly runHandler: RunHandler;
+  /** What `sse_forward` subscribes to; absent: it answers -3. */
+  readonly topics?: ClientTopics;
   readonly logger: Logger;
 }
 
@@ -49,6 +52,9 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * `maxConcurrentRequests` or `maxConnections` (never a queue), 503 when a handler outruns the
  * request timeout (its process is killed), 500 with a request id for a handler that trapped,
  * aborted or ran out of CPU (the log line carries the same id; the client never sees why).
+ * A handler that calls `sse_start` turns its response into an event stream (sse-stream.ts):
+ * it leaves the request count and timeout for `maxSseStreams` (503 past it), and lives until it
+ * returns or the client goes away (its process is then killed).
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
   const { limits, logger, routes } = options;
@@ -73,6 +79,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let requestCount = 0;
   let inFlight = 0;
   let connections = 0;
+  let sseStreams = 0;
   /** The requests whose handler runs now: closing the listener stops them. */
   const running = new Set<AbortController>();
 
@@ -98,6 +105,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       return plain(res, 405, "method not allowed\n");
     }
     inFlight++;
+    /** Until its handler starts an event stream, the request counts against maxConcurrentRequests. */
+    let countedAsRequest = true;
     try {
       const read = readBody(req, limits.maxBodyBytes);
       const body = read instanceof Uint8Array ? read : await read;
@@ -105,14 +114,6 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         res.shouldKeepAlive = false;
         return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
       }
-      const request = new GuestRequest({
-        method: req.method ?? "GET",
-        rawPath,
-        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
-        headers: req.headers,
-        params: match.params,
-        body,
-      });
       // One controller per request, aborted by its timeout or by the listener closing (a
       // composite AbortSignal.any per request costs more than the handler's process).
       const stop = new AbortController();
@@ -121,12 +122,39 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         timedOut = true;
         stop.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
       }, limits.requestTimeoutMs);
+      const openStream: OpenSseStream = (head) => {
+        if (sseStreams >= limits.maxSseStreams) return undefined;
+        sseStreams++;
+        clearTimeout(timer);
+        inFlight--;
+        countedAsRequest = false;
+        return new SseStream(res, head, options.topics, () =>
+          stop.abort("the client closed the event stream"),
+        );
+      };
+      const request = new GuestRequest({
+        method: req.method ?? "GET",
+        rawPath,
+        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
+        headers: req.headers,
+        params: match.params,
+        body,
+        openStream,
+      });
       running.add(stop);
       const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
         clearTimeout(timer);
         running.delete(stop);
       });
       const response = request.close();
+      const stream = request.stream;
+      if (stream !== undefined) {
+        sseStreams--;
+        stream.end();
+        // A stream's process is stopped when its client goes away or the node stops: that is its end.
+        if (outcome.ok || outcome.stopped) return;
+      }
+      if (request.streamRefused) return unavailable(res, "too many event streams");
       if (outcome.ok) return send(res, response);
       const { route } = match;
       logger.warn("request handler failed", {
@@ -136,10 +164,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         kind: outcome.kind,
         failure: outcome.failure,
       });
+      // The head of a stream is sent: the failure ends it, the log line says why.
+      if (stream !== undefined) return;
       if (outcome.stopped && timedOut) return unavailable(res, "handler timed out");
       return plain(res, 500, `internal error (request ${requestId})\n`);
     } finally {
-      inFlight--;
+      if (countedAsRequest) inFlight--;
     }
   };
 

@@ -23,6 +23,9 @@ const HTTP_FUNCTIONS = [
   "resp_header",
   "resp_write",
   "route_add",
+  "sse_start",
+  "sse_send",
+  "sse_forward",
 ] as const;
 
 const NAME = 1024;
@@ -117,6 +120,24 @@ describe("HTTP handler host calls", () => {
     assert.deepEqual(response.headers, [["x-ok", "fine"]]);
     assert.equal(text(Buffer.concat(response.body)), "hello there");
     assert.equal(guest.call("resp_write", VALUE, 1), -3, "once the handler ended");
+  });
+
+  test("sse_send and sse_forward answer -1 before sse_start; a refused sse_start answers -3 and marks the request", async () => {
+    const req = new GuestRequest({
+      method: "GET",
+      rawPath: "/events",
+      query: "",
+      headers: {},
+      params: {},
+      body: new Uint8Array(0),
+      openStream: () => undefined,
+    });
+    const guest = await httpGuest({ request: req });
+    assert.equal(guest.call("sse_send", NAME, 0, VALUE, guest.write(VALUE, "tick 0")), -1);
+    assert.equal(guest.call("sse_forward", NAME, guest.write(NAME, "chat/*")), -1);
+    assert.equal(guest.call("sse_start"), -3, "past the listener's stream cap");
+    assert.equal(req.streamRefused, true);
+    assert.equal(guest.call("sse_start"), -3, "asked once");
   });
 
   test("route_add hands method, path and handler to the route sink", async () => {

@@ -45,7 +45,7 @@ const REQUIRED_EXAMPLES = [
 
 /** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
 const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  http_hello: ["boom", "echo", "hello", "spin"],
+  http_hello: ["boom", "echo", "hello", "publish", "spin", "ticks", "topic"],
 };
 
 /** Memory cap the loader checks the guests against (the default `memory_max_mb`). */
@@ -163,7 +163,16 @@ function expectImports(guest: ExampleGuest, imports: string[]): void {
   }
   if (HTTP_EXAMPLES[guest.name] !== undefined) {
     assert.deepEqual([...modules], [NX_MODULE], `${guest.name} imports ${imports.join(", ")}`);
-    for (const name of ["route_add", "req_param", "req_body", "resp_header", "resp_write"])
+    for (const name of [
+      "route_add",
+      "req_param",
+      "req_body",
+      "resp_header",
+      "resp_write",
+      "sse_start",
+      "sse_send",
+      "sse_forward",
+    ])
       assert.ok(imports.includes(`${NX_MODULE}.${name}`), `${guest.name} imports nx.${name}`);
     return;
   }

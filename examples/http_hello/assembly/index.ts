@@ -7,8 +7,13 @@
 //                      before the handler runs)
 //   GET  /boom         traps: 500 "internal error (request <id>)"
 //   GET  /spin         never returns: stopped by its CPU budget (500)
+//   GET  /events       server-sent events: "data: tick <n>" every 100 ms, n from 0, until the
+//                      client goes away
+//   GET  /topics/*     server-sent events: every module message on the topic (the rest of the
+//                      path, e.g. /topics/chat/room) as "event: <topic>" "data: <payload>"
+//   POST /publish/*    publishes the request body on the topic (the rest of the path): 204
 
-import { http } from "../../../sdk/assemblyscript/assembly";
+import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
 /** The module's entry point: nothing to prepare, the handlers do the work. */
 export function run(): void {}
@@ -18,6 +23,9 @@ export function routes(): void {
   http.route("POST", "/echo", "echo");
   http.route("GET", "/boom", "boom");
   http.route("GET", "/spin", "spin");
+  http.route("GET", "/events", "ticks");
+  http.route("GET", "/topics/*", "topic");
+  http.route("POST", "/publish/*", "publish");
 }
 
 export function hello(): void {
@@ -39,4 +47,23 @@ let spins: u64 = 0;
 
 export function spin(): void {
   while (true) spins++;
+}
+
+/** One process per stream: it lives as long as the stream, waiting (not spinning) between ticks. */
+export function ticks(): void {
+  if (!http.sseStart()) return;
+  for (let n = 0; ; n++) {
+    if (!http.sseSend(`tick ${n}`)) return;
+    proc.receive(100);
+  }
+}
+
+/** The node writes the topic's messages to the stream; the process only has to stay alive. */
+export function topic(): void {
+  if (!http.sseStart() || !http.sseForward(http.param("*")!)) return;
+  while (true) proc.receive(-1);
+}
+
+export function publish(): void {
+  http.status(events.publish(http.param("*")!, http.body()) ? 204 : 400);
 }

@@ -252,5 +252,14 @@ export declare function resp_header(namePtr: usize, nameLen: usize, valuePtr: us
 @external("nx", "resp_write")
 export declare function resp_write(ptr: usize, len: usize): i32;
 // @ts-ignore: decorator
+@external("nx", "sse_start")
+export declare function sse_start(): i32;
+// @ts-ignore: decorator
+@external("nx", "sse_send")
+export declare function sse_send(namePtr: usize, nameLen: usize, dataPtr: usize, dataLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "sse_forward")
+export declare function sse_forward(patternPtr: usize, patternLen: usize): i32;
+// @ts-ignore: decorator
 @external("nx", "route_add")
 export declare function route_add(methodPtr: usize, methodLen: usize, pathPtr: usize, pathLen: usize, handlerPtr: usize, handlerLen: usize): i32;

@@ -15,9 +15,23 @@
 //     http.write(`hello ${http.param("name")!}`);
 //   }
 //
+// A handler may answer with server-sent events instead: `sseStart()` sends the head
+// (text/event-stream) at once, then every `sseSend` writes one event while the handler runs, and
+// `sseForward("chat/*")` makes the node write every module message on matching topics to the
+// stream. The stream ends when the handler returns; when the client goes away the handler's
+// process is stopped. Wait between events with `proc.receive(ms)`: waiting is not CPU time.
+//
+//   export function events(): void {
+//     if (!http.sseStart()) return;            // past the listener's stream cap: the client gets 503
+//     for (let n = 0; ; n++) {
+//       http.sseSend(`tick ${n}`);
+//       proc.receive(100);
+//     }
+//   }
+//
 // Readers grow their buffer and retry on ERR_BUFFER_TOO_SMALL (-2) by themselves.
 
-import { req_body, req_header, req_method, req_param, req_path, req_query, resp_header, resp_status, resp_write, route_add } from "./abi";
+import { req_body, req_header, req_method, req_param, req_path, req_query, resp_header, resp_status, resp_write, route_add, sse_forward, sse_send, sse_start } from "./abi";
 import { fieldArg, keyArg, valueArg } from "./arg-span";
 import { ErrorCode, failed, succeeded } from "./error";
 import { outputBytes, outputText, readOutput } from "./output-buffer";
@@ -103,4 +117,43 @@ export function setHeader(name: string, value: string): bool {
 export function write<T>(data: T): bool {
   valueArg.of(data);
   return succeeded(resp_write(valueArg.ptr, valueArg.len), "http.write", "body");
+}
+
+/**
+ * Turns the response into a server-sent event stream (status and headers set so far are sent
+ * with it). False (error policy) once started or past the listener's `max_sse_streams`: then
+ * return, the client gets 503.
+ */
+export function sseStart(): bool {
+  const n = sse_start();
+  if (n == ErrorCode.NotFound) return failed(n, "http.sseStart", "", "outside a request handler");
+  if (n == ErrorCode.Internal) return failed(n, "http.sseStart", "", "already started, or too many event streams");
+  return succeeded(n, "http.sseStart", "");
+}
+
+/**
+ * Writes one event: `data` (string as UTF-8, Uint8Array, ArrayBuffer; each line a `data:` line)
+ * named `event` ("" for the default `message` event). False once the stream is closed.
+ */
+export function sseSend<T>(data: T, event: string = ""): bool {
+  keyArg.of(event);
+  valueArg.of(data);
+  const n = sse_send(keyArg.ptr, keyArg.len, valueArg.ptr, valueArg.len);
+  if (n == ErrorCode.NotFound) return failed(n, "http.sseSend", event, "call http.sseStart first");
+  if (n == ErrorCode.Internal) return failed(n, "http.sseSend", event, "the stream is closed, or the event name has a line break");
+  return succeeded(n, "http.sseSend", event);
+}
+
+/**
+ * Every module message published on a topic `pattern` matches (`chat/room`, `chat/*`, `*`), on
+ * this node or by a peer, becomes an event of this stream named by its topic, its payload the
+ * data. The subscription ends with the stream. Keep the handler alive while it forwards (e.g.
+ * `proc.receive(-1)`).
+ */
+export function sseForward(pattern: string): bool {
+  keyArg.of(pattern);
+  const n = sse_forward(keyArg.ptr, keyArg.len);
+  if (n == ErrorCode.NotFound) return failed(n, "http.sseForward", pattern, "call http.sseStart first");
+  if (n == ErrorCode.Internal) return failed(n, "http.sseForward", pattern, "invalid pattern, or more than 16 per stream");
+  return succeeded(n, "http.sseForward", pattern);
 }

@@ -7,6 +7,8 @@ import type { HttpPort, RequestPort } from "./http-port.ts";
 
 /** Names, methods, paths and header values are ASCII or bytes the host reads as latin1: never fails. */
 const latin1 = new TextDecoder("latin1");
+/** Event names and data are text: an invalid sequence becomes U+FFFD. */
+const utf8 = new TextDecoder("utf-8");
 
 /** Longest route path `route_add` takes (src/serve/route-table.ts refuses longer ones anyway). */
 const ROUTE_TEXT_BYTES_MAX = 4096;
@@ -69,6 +71,24 @@ export function createHttpImports(
       const request = port()?.request;
       if (request === undefined) return ERR_NOT_FOUND;
       return request.write(inputCopy(views.bytes(), ptr, len, VALUE_BYTES_MAX));
+    }),
+    sse_start: ctx.guard("sse_start", (): number => port()?.request?.sseStart() ?? ERR_NOT_FOUND),
+    sse_send: ctx.guard(
+      "sse_send",
+      (namePtr: number, nameLen: number, dataPtr: number, dataLen: number): number => {
+        const request = port()?.request;
+        if (request === undefined) return ERR_NOT_FOUND;
+        const memory = views.bytes();
+        return request.sseSend(
+          utf8.decode(inputView(memory, namePtr, nameLen, KEY_BYTES_MAX)),
+          utf8.decode(inputView(memory, dataPtr, dataLen, VALUE_BYTES_MAX)),
+        );
+      },
+    ),
+    sse_forward: ctx.guard("sse_forward", (ptr: number, len: number): number => {
+      const request = port()?.request;
+      if (request === undefined) return ERR_NOT_FOUND;
+      return request.sseForward(text(ptr, len, KEY_BYTES_MAX));
     }),
     route_add: ctx.guard(
       "route_add",

@@ -28,6 +28,15 @@ export interface RequestPort {
   setHeader(name: string, value: string): number;
   /** `resp_write`: 0, or -3 past the response body limit; `bytes` is a copy it may keep. */
   write(bytes: Uint8Array): number;
+  /**
+   * `sse_start`: the response becomes a server-sent event stream, its head sent now. 0, or -3
+   * once started, after the handler, or past the listener's stream cap (the client gets 503).
+   */
+  sseStart(): number;
+  /** `sse_send`: one event (`name` "" for the default one). 0; -1 before `sse_start`; -3 invalid name or the stream closed. */
+  sseSend(name: string, data: string): number;
+  /** `sse_forward`: messages on topics `pattern` matches become events. 0; -1 before `sse_start`; -3 invalid pattern or too many. */
+  sseForward(pattern: string): number;
 }
 
 /** Where `route_add` puts a module's default routes while its `routes` export runs. */

@@ -78,6 +78,9 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["resp_status", [sig("i32", "i32")]],
   ["resp_header", [sig(I32x4, "i32")]],
   ["resp_write", [sig(I32x2, "i32")]],
+  ["sse_start", [sig("", "i32")]],
+  ["sse_send", [sig(I32x4, "i32")]],
+  ["sse_forward", [sig(I32x2, "i32")]],
   ["route_add", [sig(I32x6, "i32")]],
   ...PROCESS_FUNCTION_SIGNATURES,
 ]);
