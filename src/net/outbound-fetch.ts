@@ -79,7 +79,8 @@ export function createOutboundFetch(options: OutboundFetchOptions): OutboundFetc
         return { ok: false, code: ERR_INTERNAL };
       }
       if (!hosts.allows(url)) {
-        denials.report(options.moduleId, url.host, "http_fetch denied: host not in http_fetch_hosts", {
+        const message = `http_fetch denied: ${url.host} is not in [modules.${options.moduleId}] http_fetch_hosts (add it there to allow it)`;
+        denials.report(options.moduleId, url.host, message, {
           module: options.moduleId,
           host: url.host,
         });
