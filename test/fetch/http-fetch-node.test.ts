@@ -10,7 +10,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { writeFixture } from "../fixtures/wasm/wat-fixtures.ts";
-import { startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import { REPO_ROOT, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+
+/** The AssemblyScript SDK's fetch.get through the same node (sdk/assemblyscript/tests/fetch_probe.ts). */
+const FETCH_PROBE = join(REPO_ROOT, "sdk/assemblyscript/tests/build/fetch_probe.wasm");
 
 const dir = tempDir("nx-http-fetch-");
 let server: Server;
@@ -20,7 +23,9 @@ let connections = 0;
 
 before(async () => {
   server = createServer((_request, response) => {
-    response.writeHead(200, { "content-type": "text/plain" }).end("hello from the server\n");
+    response
+      .writeHead(200, { "content-type": "text/plain", "x-numax": "yes" })
+      .end("hello from the server\n");
   });
   server.on("connection", () => {
     connections++;
@@ -36,10 +41,10 @@ after(async () => {
   dir.remove();
 });
 
-async function run(config: string, datastore: string) {
+async function run(config: string, datastore: string, wasm = guest) {
   const path = join(dir.path, `${datastore}.toml`);
   writeFileSync(path, config);
-  const nx = startNx(["run", guest, "--config", path, "--datastore-path", join(dir.path, datastore)], {
+  const nx = startNx(["run", wasm, "--config", path, "--datastore-path", join(dir.path, datastore)], {
     NX_FETCH_URL: `http://${host}/`,
   });
   const exit = await Promise.race([
@@ -65,4 +70,17 @@ test("without http_fetch_hosts the host is denied, unreached, and logged once wi
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0]!, /http-fetch/);
   assert.ok(lines[0]!.includes(host), lines[0]);
+});
+
+test("the AssemblyScript SDK's fetch.get hands over status, headers and body, or the error", async () => {
+  const allowed = await run(
+    `[modules.fetch_probe]\nhttp_fetch_hosts = ["${host}"]\n`,
+    "sdk-allowed",
+    FETCH_PROBE,
+  );
+  assert.equal(allowed.exit.code, 0, allowed.stderr);
+  assert.equal(allowed.stdout, "status 200\nyes\nhello from the server\n\n");
+  const denied = await run("", "sdk-denied", FETCH_PROBE);
+  assert.equal(denied.exit.code, 0, denied.stderr);
+  assert.equal(denied.stdout, "failed ERR_FETCH_DENIED\n");
 });

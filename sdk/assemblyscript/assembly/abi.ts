@@ -252,5 +252,14 @@ export declare function resp_header(namePtr: usize, nameLen: usize, valuePtr: us
 @external("nx", "resp_write")
 export declare function resp_write(ptr: usize, len: usize): i32;
 // @ts-ignore: decorator
+@external("nx", "http_fetch")
+export declare function http_fetch(methodPtr: usize, methodLen: usize, urlPtr: usize, urlLen: usize, headersPtr: usize, headersLen: usize, bodyPtr: usize, bodyLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "http_response_headers")
+export declare function http_response_headers(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "http_response_body")
+export declare function http_response_body(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
 @external("nx", "route_add")
 export declare function route_add(methodPtr: usize, methodLen: usize, pathPtr: usize, pathLen: usize, handlerPtr: usize, handlerLen: usize): i32;
