@@ -22,16 +22,19 @@ const FETCH_GUEST = `(module
   (import "nx" "http_response_body" (func $body (param i32 i32) (result i32)))
   (memory (export "memory") 4)
   (func (export "run"))
-  (func (export "fetch") (param i32 i32 i32 i32 i32 i32 i32 i32)
-    (i32.store (i32.const 0)
-      (call $fetch (local.get 0) (local.get 1) (local.get 2) (local.get 3)
-                   (local.get 4) (local.get 5) (local.get 6) (local.get 7))))
-  (func (export "headers") (param i32 i32) (result i32) (call $headers (local.get 0) (local.get 1)))
-  (func (export "body") (param i32 i32) (result i32) (call $body (local.get 0) (local.get 1)))
-  (func (export "spin") (param i32)
+  (func $spin (param i32)
     (loop $again
       (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
-      (br_if $again (i32.gt_s (local.get 0) (i32.const 0))))))`;
+      (br_if $again (i32.gt_s (local.get 0) (i32.const 0)))))
+  ;; The 9th parameter: loop iterations after the call, so the CPU budget is checked after the wait.
+  (func (export "fetch") (param i32 i32 i32 i32 i32 i32 i32 i32 i32)
+    (i32.store (i32.const 0)
+      (call $fetch (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                   (local.get 4) (local.get 5) (local.get 6) (local.get 7)))
+    (call $spin (local.get 8)))
+  (func (export "headers") (param i32 i32) (result i32) (call $headers (local.get 0) (local.get 1)))
+  (func (export "body") (param i32 i32) (result i32) (call $body (local.get 0) (local.get 1)))
+  (func (export "spin") (param i32) (call $spin (local.get 0))))`;
 
 const METHOD = 1024;
 const URL_AT = 2048;
@@ -75,6 +78,7 @@ async function fetchGuest(options: Partial<OutboundFetchOptions> = {}, cpuMsPerR
     url: string,
     headers = "",
     body: string | Uint8Array = "",
+    spinAfter = 0,
   ): Promise<number> {
     const args = [
       METHOD,
@@ -85,6 +89,7 @@ async function fetchGuest(options: Partial<OutboundFetchOptions> = {}, cpuMsPerR
       put(HEADERS, headers),
       BODY,
       put(BODY, body),
+      spinAfter,
     ];
     const result = await guest.run("fetch", args);
     assert.ok(result.ok, result.ok ? "" : result.failure.message);
@@ -98,7 +103,15 @@ async function fetchGuest(options: Partial<OutboundFetchOptions> = {}, cpuMsPerR
     const n = call("body", OUT, OUT_CAP);
     return n < 0 ? n : read(OUT, n);
   };
-  return { guest, fetch, headers, body, call, put, run: (args: number[]) => guest.run("fetch", args) };
+  return {
+    guest,
+    fetch,
+    headers,
+    body,
+    call,
+    put,
+    run: (args: number[]) => guest.run("fetch", [...args, 0]),
+  };
 }
 
 interface Seen {
@@ -124,6 +137,15 @@ function handle(request: IncomingMessage, response: ServerResponse, body: string
     // Chunked (no Content-Length): the limit must hold while the body streams in.
     response.writeHead(200, { "transfer-encoding": "chunked" });
     response.end("x".repeat(size));
+  } else if (path === "/announced-too-large") {
+    // Announces more than the limit and sends nothing: refused from Content-Length, not by waiting.
+    response.writeHead(200, { "content-length": "5000" });
+    response.flushHeaders();
+    slowResponses.add(response);
+  } else if (path === "/stalled-body") {
+    response.writeHead(200, { "transfer-encoding": "chunked" });
+    response.write("first part");
+    slowResponses.add(response);
   } else if (path === "/redirect") {
     response.writeHead(302, { location: "http://denied.invalid/elsewhere" }).end();
   } else if (path === "/slow") {
@@ -195,6 +217,28 @@ describe("http_fetch against an allowed host", () => {
     assert.equal(g.body(), -1);
   });
 
+  test("a Content-Length over the limit answers -8 at once, without waiting for the body", async () => {
+    const g = await fetchGuest({ hosts: [host], responseBytesMax: 1000, totalTimeoutMs: 5000 });
+    const started = monotonicMs();
+    assert.equal(await g.fetch("GET", `${origin}/announced-too-large`), -8);
+    assert.ok(monotonicMs() - started < 2000);
+  });
+
+  test("a body that stalls after the headers answers -7 at the total time limit", async () => {
+    const g = await fetchGuest({ hosts: [host], totalTimeoutMs: 300 });
+    const started = monotonicMs();
+    assert.equal(await g.fetch("GET", `${origin}/stalled-body`), -7);
+    assert.ok(monotonicMs() - started >= 290);
+  });
+
+  test("a pooled instance's next life does not see the previous life's response", async () => {
+    const g = await fetchGuest({ hosts: [host] });
+    assert.equal(await g.fetch("GET", `${origin}/hello`), 201);
+    g.guest.rearmStart();
+    assert.equal(g.body(), -1);
+    assert.equal(g.headers(), -1);
+  });
+
   test("a redirect is handed to the guest, not followed", async () => {
     const g = await fetchGuest({ hosts: [host] });
     const before = seen.requests.length;
@@ -214,10 +258,10 @@ describe("http_fetch against an allowed host", () => {
 
   test("a slow server times out (-7) while another guest runs, and the wait is not CPU time", async () => {
     // A CPU budget far below the wait: the governor is paused while the guest is suspended.
-    const waiting = await fetchGuest({ hosts: [host], headersTimeoutMs: 400 }, 100);
+    const waiting = await fetchGuest({ hosts: [host], headersTimeoutMs: 600 }, 250);
     const other = await fetchGuest();
     const started = monotonicMs();
-    const fetched = waiting.fetch("GET", `${origin}/slow`);
+    const fetched = waiting.fetch("GET", `${origin}/slow`, "", "", 5_000_000);
     let otherRuns = 0;
     let settled = false;
     void fetched.finally(() => {
@@ -230,7 +274,7 @@ describe("http_fetch against an allowed host", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(await fetched, -7);
-    assert.ok(monotonicMs() - started >= 400);
+    assert.ok(monotonicMs() - started >= 590);
     assert.ok(otherRuns > 10, `the other guest ran ${otherRuns} times while the first waited`);
   });
 });
