@@ -46,6 +46,12 @@ extern "C" {
 #define NX_ERR_RESERVED_KEY (-4)
 /** a sync-only function on a node without sync */
 #define NX_ERR_SYNC_DISABLED (-5)
+/** http_fetch: the URL's host is not in the module's http_fetch_hosts; nothing was sent */
+#define NX_ERR_FETCH_DENIED (-6)
+/** http_fetch: connection refused, DNS or TLS failure, or a time limit (10 s to headers, 30 s in all) */
+#define NX_ERR_FETCH_FAILED (-7)
+/** http_fetch: the response body is over NX_HTTP_FETCH_RESPONSE_BYTES_MAX */
+#define NX_ERR_FETCH_TOO_LARGE (-8)
 
 /* ---- limits (bytes) -------------------------------------------------------------------- */
 
@@ -54,6 +60,8 @@ extern "C" {
 #define NX_OUTPUT_BYTES_MAX (10u * 1024u * 1024u)
 #define NX_RANDOM_BYTES_MAX (1024u * 1024u)
 #define NX_LOG_BYTES_MAX (8u * 1024u)
+/** Largest response body http_fetch hands over. */
+#define NX_HTTP_FETCH_RESPONSE_BYTES_MAX (8u * 1024u * 1024u)
 /** Length of a SHA-256 or BLAKE3 digest. */
 #define NX_DIGEST_BYTES 32u
 
@@ -354,6 +362,20 @@ int32_t nx_sse_send(const char *name, uint32_t name_len, const void *data, uint3
  * invalid pattern or more than 16 per stream.
  */
 NX_IMPORT(sse_forward) int32_t nx_sse_forward(const char *pattern, uint32_t pattern_len);
+
+/* ---- outbound HTTP (docs/host-api.md, "Outbound HTTP") --------------------------------
+ * http_fetch suspends the guest until the response is in (the node serves others meanwhile).
+ * `headers` is `Name: value` lines separated by "\n" (headers_len 0: none); body_len 0: no body.
+ * Only hosts in the module's http_fetch_hosts (numax.toml) are reached. */
+
+/** The response status (100..599), or NX_ERR_FETCH_DENIED / _FAILED / _TOO_LARGE, NX_ERR_INTERNAL. */
+NX_IMPORT(http_fetch)
+int32_t nx_http_fetch(const char *method, uint32_t method_len, const char *url, uint32_t url_len,
+                      const char *headers, uint32_t headers_len, const void *body, uint32_t body_len);
+/** The latest response's headers, `name: value\n` lines (names lowercase); NX_ERR_NOT_FOUND when none. */
+NX_IMPORT(http_response_headers) int32_t nx_http_response_headers(void *out, uint32_t out_cap);
+/** The latest response's body; NX_ERR_NOT_FOUND when none. Readable until the next http_fetch. */
+NX_IMPORT(http_response_body) int32_t nx_http_response_body(void *out, uint32_t out_cap);
 
 #undef NX_IMPORT
 

@@ -1,4 +1,5 @@
 import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
+import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
@@ -10,6 +11,7 @@ import { durationKind } from "./value-kind.ts";
  *
  *   [modules.reactive_dashboard]
  *   tick = "200ms"     # on_tick period before the module calls tick_every (docs/design/event-model.md)
+ *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
  *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
@@ -18,10 +20,24 @@ export const MODULES_SECTION = "modules";
 export interface ModuleSettings {
   /** Tick period until the guest calls `tick_every`; undefined: no ticks until it does. */
   readonly tickMs: number | undefined;
+  /** Hosts `http_fetch` may reach (src/net/fetch-host-list.ts); empty: none. */
+  readonly httpFetchHosts: readonly string[];
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
-const MODULE_KEYS = ["tick"];
+const MODULE_KEYS = ["tick", "http_fetch_hosts"];
+
+/** The problem with an `http_fetch_hosts` value, or undefined when it is a list of valid hosts. */
+function fetchHostsProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== "string")) {
+    return `expected a list of hosts, for example ["api.example.com", "127.0.0.1:8080"]`;
+  }
+  for (const entry of value as string[]) {
+    const problem = fetchHostProblem(entry);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
 
 /** The `[modules.<id>]` tables of a parsed file, and every problem with them. */
 export function collectModuleSettings(
@@ -48,7 +64,14 @@ export function collectModuleSettings(
       continue;
     }
     let tickMs: number | undefined;
+    let httpFetchHosts: readonly string[] = [];
     for (const [name, value] of Object.entries(table)) {
+      if (name === "http_fetch_hosts") {
+        const problem = fetchHostsProblem(value);
+        if (problem === undefined) httpFetchHosts = value as string[];
+        else issue(Array.isArray(value) ? "invalid-value" : "wrong-type", `${subject}.${name}`, problem);
+        continue;
+      }
       if (name !== "tick") {
         const near = closestMatch(name, MODULE_KEYS);
         issue(
@@ -62,7 +85,7 @@ export function collectModuleSettings(
       if (result.ok) tickMs = result.value;
       else issue(result.kind, `${subject}.tick`, result.message);
     }
-    settings.set(moduleId, { tickMs });
+    settings.set(moduleId, { tickMs, httpFetchHosts });
   }
   return { settings, issues };
 }

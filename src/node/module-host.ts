@@ -3,6 +3,7 @@ import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
+import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
@@ -102,6 +103,12 @@ export function moduleHostComponent(
     let env = environments.get(module);
     if (env === undefined) {
       env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
+      env.httpFetch = createOutboundFetch({
+        moduleId: module.moduleId,
+        hosts: options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? [],
+        logger: logger.child("http_fetch"),
+        nowMs: monotonicMs,
+      });
       environments.set(module, env);
     }
     return env;

@@ -1,6 +1,9 @@
 import { monotonicMs } from "../clock/monotonic-clock.ts";
+import { AbiContext } from "./abi/abi-context.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
+import { createHttpFetchImports, type HttpFetchImports } from "./abi/http-fetch-imports.ts";
+import { NX_MODULE } from "./abi/nx-signatures.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
@@ -74,12 +77,20 @@ export class GuestInstance {
   readonly #startFunction: (() => Promise<unknown>) | undefined;
   /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
   readonly #lastGrow: WebAssembly.Global | undefined;
+  /** Its `http_fetch` state, when it imports `http_fetch`: the latest response is dropped at every new life. */
+  readonly #httpFetch: HttpFetchImports | undefined;
   #startPending: boolean;
   #running = false;
   #broken = false;
 
-  private constructor(module: GuestModule, governor: FuelGovernor, instance: WebAssembly.Instance) {
+  private constructor(
+    module: GuestModule,
+    governor: FuelGovernor,
+    instance: WebAssembly.Instance,
+    httpFetch: HttpFetchImports | undefined,
+  ) {
     this.module = module;
+    this.#httpFetch = httpFetch;
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
@@ -103,6 +114,7 @@ export class GuestInstance {
    * function is part of every life, as it is of a fresh instance.
    */
   rearmStart(): void {
+    this.#httpFetch?.reset();
     this.#startPending = this.#startFunction !== undefined;
   }
 
@@ -126,6 +138,15 @@ export class GuestInstance {
     for (const [name, functions] of Object.entries(options.extraImports ?? {})) {
       imports[name] = { ...imports[name], ...functions };
     }
+    let httpFetch: HttpFetchImports | undefined;
+    if (module.imports.some((i) => i.module === NX_MODULE && i.name.startsWith("http_"))) {
+      httpFetch = createHttpFetchImports(new AbiContext(options.env, memoryRef));
+      imports[NX_MODULE] = {
+        ...imports[NX_MODULE],
+        http_response_headers: httpFetch.http_response_headers,
+        http_response_body: httpFetch.http_response_body,
+      };
+    }
     const counter = options.env.hostCalls;
     if (counter !== undefined) {
       // Only the functions the module imports: the others are never called.
@@ -147,6 +168,12 @@ export class GuestInstance {
       suspendingImports[WASI_MODULE] = {
         ...suspendingImports[WASI_MODULE],
         poll_oneoff: createWasiPollOneoff(options.env, memoryRef) as (...args: never[]) => Promise<unknown>,
+      };
+    }
+    if (httpFetch !== undefined) {
+      suspendingImports[NX_MODULE] = {
+        ...suspendingImports[NX_MODULE],
+        http_fetch: httpFetch.http_fetch as (...args: never[]) => Promise<unknown>,
       };
     }
     for (const [name, functions] of Object.entries(suspendingImports)) {
@@ -176,7 +203,7 @@ export class GuestInstance {
       0,
       refillTrampoline(() => governor.refill()),
     );
-    return new GuestInstance(module, governor, instance);
+    return new GuestInstance(module, governor, instance, httpFetch);
   }
 
   /**

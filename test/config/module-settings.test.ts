@@ -22,8 +22,27 @@ test("[modules.<id>] tick sets a module's tick period", () => {
   const { moduleSettings } = resolveConfigLayers(
     file({ modules: { reactive_dashboard: { tick: "200ms" }, other: {} } }),
   );
-  assert.deepEqual(moduleSettings.get("reactive_dashboard"), { tickMs: 200 });
-  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined });
+  assert.deepEqual(moduleSettings.get("reactive_dashboard"), { tickMs: 200, httpFetchHosts: [] });
+  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [] });
+});
+
+test("[modules.<id>] http_fetch_hosts lists the hosts a module may fetch from", () => {
+  const hosts = ["api.example.com", "127.0.0.1:8080", "[::1]:9000"];
+  const { moduleSettings } = resolveConfigLayers(file({ modules: { m: { http_fetch_hosts: hosts } } }));
+  assert.deepEqual(moduleSettings.get("m")?.httpFetchHosts, hosts);
+  for (const bad of ["https://api.example.com", "api.example.com/v1", "user@host", "host:99999", "", "a b"]) {
+    assert.deepEqual(issuesOf({ modules: { m: { http_fetch_hosts: ["ok.example", bad] } } }), [
+      `modules.m.http_fetch_hosts: "${bad}" is not a host with an optional port; write for example "api.example.com" or "127.0.0.1:8080" (no scheme, path or user)`,
+    ]);
+  }
+  assert.match(
+    issuesOf({ modules: { m: { http_fetch_hosts: "api.example.com" } } })[0]!,
+    /^modules\.m\.http_fetch_hosts: expected a list of hosts, for example \["api\.example\.com"/,
+  );
+  assert.match(
+    issuesOf({ modules: { m: { http_fetch_host: [] } } })[0]!,
+    /^modules\.m\.http_fetch_host: unknown key; did you mean http_fetch_hosts\?$/,
+  );
 });
 
 test("bad module tables are named with what is wrong", () => {

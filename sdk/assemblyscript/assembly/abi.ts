@@ -261,5 +261,14 @@ export declare function sse_send(namePtr: usize, nameLen: usize, dataPtr: usize,
 @external("nx", "sse_forward")
 export declare function sse_forward(patternPtr: usize, patternLen: usize): i32;
 // @ts-ignore: decorator
+@external("nx", "http_fetch")
+export declare function http_fetch(methodPtr: usize, methodLen: usize, urlPtr: usize, urlLen: usize, headersPtr: usize, headersLen: usize, bodyPtr: usize, bodyLen: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "http_response_headers")
+export declare function http_response_headers(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
+@external("nx", "http_response_body")
+export declare function http_response_body(outPtr: usize, outCap: usize): i32;
+// @ts-ignore: decorator
 @external("nx", "route_add")
 export declare function route_add(methodPtr: usize, methodLen: usize, pathPtr: usize, pathLen: usize, handlerPtr: usize, handlerLen: usize): i32;

@@ -24,6 +24,12 @@ export enum ErrorCode {
   ReservedKey = -4,
   /** a sync-only function on a node started without sync */
   SyncDisabled = -5,
+  /** http_fetch: the URL's host is not in the module's http_fetch_hosts */
+  FetchDenied = -6,
+  /** http_fetch: connection failed or a time limit passed */
+  FetchFailed = -7,
+  /** http_fetch: the response body is over the 8 MiB limit */
+  FetchTooLarge = -8,
 }
 
 /** What a failing SDK call does. */
@@ -62,6 +68,12 @@ export function errorName(code: i32): string {
       return "ERR_RESERVED_KEY";
     case ErrorCode.SyncDisabled:
       return "ERR_SYNC_DISABLED";
+    case ErrorCode.FetchDenied:
+      return "ERR_FETCH_DENIED";
+    case ErrorCode.FetchFailed:
+      return "ERR_FETCH_FAILED";
+    case ErrorCode.FetchTooLarge:
+      return "ERR_FETCH_TOO_LARGE";
     default:
       return "ERR_UNKNOWN";
   }
@@ -79,6 +91,12 @@ function meaning(code: i32): string {
       return "keys under __nx/ belong to the runtime";
     case ErrorCode.SyncDisabled:
       return "this node runs without sync; start it with --listen";
+    case ErrorCode.FetchDenied:
+      return "host not allowed; list it in [modules.<id>] http_fetch_hosts of numax.toml";
+    case ErrorCode.FetchFailed:
+      return "the request failed or timed out (10 s to the headers, 30 s in all)";
+    case ErrorCode.FetchTooLarge:
+      return "the response body is over the 8 MiB limit";
     default:
       return "unexpected return code";
   }

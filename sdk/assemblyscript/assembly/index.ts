@@ -18,6 +18,7 @@ import * as abi from "./abi";
 import * as crypto from "./crypto";
 import * as db from "./db";
 import * as events from "./events";
+import * as fetch from "./fetch";
 import * as gcounter from "./gcounter";
 import * as http from "./http";
 import * as limits from "./limits";
@@ -38,6 +39,7 @@ export {
   crypto,
   db,
   events,
+  fetch,
   gcounter,
   http,
   limits,
@@ -56,4 +58,5 @@ export {
 export { fromUtf8, toHex, utf8 } from "./encoding";
 export { Entry } from "./entry";
 export { ErrorCode, errorName, lastError, OnError, onError } from "./error";
+export { Response } from "./fetch";
 export { Peer } from "./net";

@@ -13,3 +13,9 @@ export const ERR_INTERNAL = -3;
 export const ERR_RESERVED_KEY = -4;
 /** A sync-only function was called on a node without sync. */
 export const ERR_SYNC_DISABLED = -5;
+/** `http_fetch`: the URL's host is not in the module's `http_fetch_hosts`; no connection was made. */
+export const ERR_FETCH_DENIED = -6;
+/** `http_fetch`: the request failed (connection refused, DNS, TLS) or passed its time limit. */
+export const ERR_FETCH_FAILED = -7;
+/** `http_fetch`: the response body is larger than the response size limit. */
+export const ERR_FETCH_TOO_LARGE = -8;

@@ -2,6 +2,7 @@ import type { Logger } from "../../observe/logger.ts";
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { CrdtHost } from "./crdt-host.ts";
 import type { HostCallCounter } from "./host-call-counter.ts";
+import type { OutboundFetch } from "./http-fetch-port.ts";
 import type { ModuleEventPort } from "./module-event-port.ts";
 
 export type { GuestStore } from "../../store/guest-store.ts";
@@ -59,6 +60,8 @@ export interface GuestEnvironment {
   capabilities: readonly string[];
   /** The module's events (reactive callbacks, module messages); absent: event_* answer -1, the rest -3. */
   events?: ModuleEventPort;
+  /** Where `http_fetch` goes (the module's allowed hosts); absent: every `http_fetch` answers -6. */
+  httpFetch?: OutboundFetch;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
 }

@@ -1,4 +1,5 @@
 import type { FunctionType } from "../module-imports.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND } from "./abi-codes.ts";
 import { AbiContext } from "./abi-context.ts";
 import { createCrdtImports } from "./crdt-imports.ts";
 import { createCryptoImports } from "./crypto-imports.ts";
@@ -59,6 +60,10 @@ export function createNxImports(
     // Outside a request process every req_*, resp_* and route_add answers -1; the serving layer
     // gives a process its request through its pooled instance (src/wasm/process/instance-pool.ts).
     ...createHttpImports(ctx, () => undefined),
+    // A bare instance cannot suspend: GuestInstance replaces these with http-fetch-imports.ts.
+    http_fetch: () => ERR_INTERNAL,
+    http_response_headers: () => ERR_NOT_FOUND,
+    http_response_body: () => ERR_NOT_FOUND,
     // Outside a process every proc_* answers -3; the actor runtime overrides them per instance.
     ...createProcessImports(ctx, undefined),
   };

@@ -13,6 +13,7 @@ const I32x2 = "i32 i32";
 const I32x4 = "i32 i32 i32 i32";
 const I32x6 = "i32 i32 i32 i32 i32 i32";
 const I32x7 = "i32 i32 i32 i32 i32 i32 i32";
+const I32x8 = "i32 i32 i32 i32 i32 i32 i32 i32";
 const LISTING_BY_CURSOR = "i32 i32 i64 i32 i32 i32";
 const KEY_AND_DELTA = "i32 i32 i64";
 
@@ -46,7 +47,7 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["crdt_orset_remove", [sig(I32x4, "i32")]],
   ["crdt_orset_contains", [sig(I32x4, "i32")]],
   ["crdt_orset_elements", [sig(I32x4, "i32")]],
-  ["crdt_rga_insert", [sig("i32 i32 i32 i32 i32 i32 i32 i32", "i32")]],
+  ["crdt_rga_insert", [sig(I32x8, "i32")]],
   ["crdt_rga_delete", [sig(I32x4, "i32")]],
   ["crdt_rga_values", [sig(I32x4, "i32")]],
   ["time_now", [sig("", "i64")]],
@@ -82,6 +83,9 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["sse_send", [sig(I32x4, "i32")]],
   ["sse_forward", [sig(I32x2, "i32")]],
   ["route_add", [sig(I32x6, "i32")]],
+  ["http_fetch", [sig(I32x8, "i32")]],
+  ["http_response_headers", [sig(I32x2, "i32")]],
+  ["http_response_body", [sig(I32x2, "i32")]],
   ...PROCESS_FUNCTION_SIGNATURES,
 ]);
 
