@@ -12,6 +12,10 @@
 //   GET  /topics/*     server-sent events: every module message on the topic (the rest of the
 //                      path, e.g. /topics/chat/room) as "event: <topic>" "data: <payload>"
 //   POST /publish/*    publishes the request body on the topic (the rest of the path): 204
+//   GET  /ws/echo      WebSocket: echoes every frame (text as text, binary as binary); the text
+//                      frame "boom" traps (the connection closes with 1011)
+//   GET  /ws/topics/*  WebSocket: every module message on the topic as a text frame
+//                      {"topic":"<topic>","data":"<payload>"}, and echoes frames as /ws/echo
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
@@ -26,6 +30,8 @@ export function routes(): void {
   http.route("GET", "/events", "ticks");
   http.route("GET", "/topics/*", "topic");
   http.route("POST", "/publish/*", "publish");
+  http.route("GET", "/ws/echo", "wsEcho");
+  http.route("GET", "/ws/topics/*", "wsTopic");
 }
 
 export function hello(): void {
@@ -66,4 +72,19 @@ export function topic(): void {
 
 export function publish(): void {
   http.status(events.publish(http.param("*")!, http.body()) ? 204 : 400);
+}
+
+/** One process per connection: every frame is a message, answered with the same frame. */
+export function wsEcho(): void {
+  while (true) {
+    const frame = proc.receive(-1)!.payload;
+    const data = frame.subarray(1);
+    if (frame[0] == http.WS_TEXT && String.UTF8.decodeUnsafe(data.dataStart, <usize>data.byteLength) == "boom") unreachable();
+    if (!http.wsSend(data, frame[0] == http.WS_BINARY)) return;
+  }
+}
+
+export function wsTopic(): void {
+  if (!http.wsForward(http.param("*")!)) return;
+  wsEcho();
 }
