@@ -35,6 +35,9 @@ export class WsConnection {
     this.#socket = socket;
     this.#topics = topics;
     socket.once("close", () => this.#close());
+    // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
+    // `ws` closing the connection; unheard, the error event would crash the node.
+    socket.on("error", () => {});
   }
 
   /** `ws_send`: 0, or -3 once closed (or it just closed: the client does not read). */
