@@ -54,14 +54,15 @@ export class HandlerProcesses {
    * Runs `entry` of `module` in a fresh process whose `req_*`/`resp_*`/`route_add` calls reach
    * `http`. Aborting `signal` kills the process (the request's wall-clock limit, shutdown).
    * `started` gets, once the process exists, how to put a message (a data message from pid 0)
-   * in its mailbox: what a WebSocket's frames become.
+   * in its mailbox, answering how many messages it then holds unread: what a WebSocket's frames
+   * become.
    */
   run(
     module: GuestModule,
     entry: string,
     http: HttpPort,
     signal: AbortSignal,
-    started?: (deliver: (payload: Uint8Array) => void) => void,
+    started?: (deliver: (payload: Uint8Array) => number) => void,
   ): Promise<HandlerOutcome> {
     return new Promise<HandlerOutcome>((resolve) => {
       let stoppedBy: string | undefined;
@@ -76,7 +77,11 @@ export class HandlerProcesses {
         stoppedBy = String(signal.reason ?? "stopped");
         this.#kernel.exit(pid, "kill");
       };
-      started?.((payload) => this.#kernel.send(pid, guestMessage(0 as Pid, payload)));
+      started?.((payload) => {
+        this.#kernel.send(pid, guestMessage(0 as Pid, payload));
+        const info = this.#kernel.processInfo(pid);
+        return info === undefined || info.status === "exited" ? 0 : info.mailboxLength;
+      });
       if (signal.aborted) kill();
       else signal.addEventListener("abort", kill, { once: true });
     });

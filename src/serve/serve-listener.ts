@@ -11,14 +11,14 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ClientTopics, SseStream } from "./sse-stream.ts";
-import { frameMessage, WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
+import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
 export type RunHandler = (
   route: Route,
   request: GuestRequest,
   signal: AbortSignal,
-  started?: (deliver: (payload: Uint8Array) => void) => void,
+  started?: (deliver: (payload: Uint8Array) => number) => void,
 ) => Promise<HandlerOutcome>;
 
 export interface ServeListenerOptions {
@@ -192,11 +192,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     const stop = new AbortController();
     socket.once("close", () => stop.abort("the client closed the WebSocket"));
     running.add(stop);
-    let deliver: ((payload: Uint8Array) => void) | undefined;
-    const outcome = options.runHandler(route, request, stop.signal, (to) => {
-      deliver = to;
-    });
-    socket.on("message", (data, binary) => deliver?.(frameMessage(data as Buffer, binary)));
+    const outcome = options.runHandler(route, request, stop.signal, (deliver) =>
+      connection.receiveInto(deliver),
+    );
     const result = await outcome.finally(() => running.delete(stop));
     request.close();
     const failed = !result.ok && !result.stopped;

@@ -12,6 +12,16 @@ export const WS_FRAME_BYTES_MAX = 1024 * 1024;
 export const WS_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
 /** Topic patterns one connection may forward (`ws_forward`); past it the call answers -3. */
 export const WS_FORWARDS_PER_CONNECTION_MAX = 16;
+/**
+ * Most bytes of frames one connection's process may have in its mailbox unread. Past it the
+ * client sends faster than its handler reads: the connection is closed with
+ * {@link WS_CLOSE_TOO_FAST} (frames are never dropped silently).
+ */
+export const WS_UNREAD_BYTES_MAX = 4 * 1024 * 1024;
+/** Most frames one connection's process may have unread; past it, closed as for {@link WS_UNREAD_BYTES_MAX}. */
+export const WS_UNREAD_FRAMES_MAX = 1024;
+/** Close code of a client that sent past the unread bounds: "policy violation". */
+export const WS_CLOSE_TOO_FAST = 1008;
 /** Close code of a connection whose process failed (trap, abort, CPU budget): "internal error". */
 export const WS_CLOSE_PROCESS_FAILED = 1011;
 
@@ -38,6 +48,28 @@ export class WsConnection {
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
     // `ws` closing the connection; unheard, the error event would crash the node.
     socket.on("error", () => {});
+  }
+
+  /**
+   * Frames the client sends go to `deliver` (which answers how many messages the process has
+   * unread after it) as {@link frameMessage} payloads, within {@link WS_UNREAD_BYTES_MAX} and
+   * {@link WS_UNREAD_FRAMES_MAX}.
+   */
+  receiveInto(deliver: (payload: Uint8Array) => number): void {
+    /** Sizes of the frames delivered, newest last; those still unread are the last `unread`. */
+    const sizes: number[] = [];
+    let unreadBytes = 0;
+    this.#socket.on("message", (data, binary) => {
+      const payload = frameMessage(data as Buffer, binary);
+      const unread = deliver(payload);
+      sizes.push(payload.length);
+      unreadBytes += payload.length;
+      while (sizes.length > unread) unreadBytes -= sizes.shift()!;
+      if (unreadBytes > WS_UNREAD_BYTES_MAX || sizes.length > WS_UNREAD_FRAMES_MAX) {
+        this.#close();
+        this.#socket.close(WS_CLOSE_TOO_FAST, "sending faster than the handler reads");
+      }
+    });
   }
 
   /** `ws_send`: 0, or -3 once closed (or it just closed: the client does not read). */

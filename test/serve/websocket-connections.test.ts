@@ -13,7 +13,12 @@ import type { NodeId } from "../../src/identity/node-id.ts";
 import { createLogger } from "../../src/observe/create-logger.ts";
 import { type ServeComponent, serveComponent } from "../../src/serve/serve-component.ts";
 import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
-import { WS_FRAME_BYTES_MAX, WS_SEND_BUFFER_BYTES_MAX } from "../../src/serve/ws-connection.ts";
+import {
+  WS_CLOSE_TOO_FAST,
+  WS_FRAME_BYTES_MAX,
+  WS_SEND_BUFFER_BYTES_MAX,
+  WS_UNREAD_FRAMES_MAX,
+} from "../../src/serve/ws-connection.ts";
 import { loadGuestModuleFile } from "../../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../../src/wasm/module-cache.ts";
 import { recordingEnvironment } from "../abi/harness.ts";
@@ -105,6 +110,14 @@ test("a frame over WS_FRAME_BYTES_MAX closes its connection with 1009 (message t
   const client = await open("/ws/echo");
   client.socket.send(new Uint8Array(WS_FRAME_BYTES_MAX + 1));
   assert.equal(await client.closed, 1009);
+});
+
+test("a client sending faster than its handler reads is closed with 1008 past WS_UNREAD_FRAMES_MAX", async () => {
+  const client = await open("/ws/echo");
+  // One burst: the frames reach the mailbox before the handler's process runs again.
+  for (let i = 0; i < WS_UNREAD_FRAMES_MAX * 20; i++) client.socket.send("x");
+  assert.equal(await client.closed, WS_CLOSE_TOO_FAST);
+  assert.ok(client.frames.length < WS_UNREAD_FRAMES_MAX * 20, `${client.frames.length} echoed`);
 });
 
 test("a client that does not read is disconnected once its connection holds more than the send bound", async () => {
