@@ -50,7 +50,11 @@ max_websockets = ${CAPPED}
 });
 
 after(async () => {
+  // A connection still open when the node stops is closed, and the node exits cleanly.
+  const open = await connect(`${quick}/ws/echo`);
+  assert.ok(typeof open !== "number");
   const exit = await stopNx(nx);
+  await open.closed;
   dir.remove();
   assert.equal(exit.code, 0, nx.stderr());
 });
@@ -63,7 +67,7 @@ interface Client {
   readonly closed: Promise<number>;
 }
 
-/** An open connection, or the HTTP status that refused the upgrade. */
+/** An open connection, or the HTTP status that refused the upgrade (a 503 checked for Retry-After). */
 function connect(url: string): Promise<Client | number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { handshakeTimeout: 10_000 });
@@ -75,6 +79,7 @@ function connect(url: string): Promise<Client | number> {
     });
     const closed = new Promise<number>((done) => socket.once("close", (code) => done(code)));
     socket.once("unexpected-response", (_req, res) => {
+      if (res.statusCode === 503) assert.equal(res.headers["retry-after"], "1");
       resolve(res.statusCode!);
       socket.terminate();
     });
@@ -148,6 +153,7 @@ test("past max_websockets an upgrade gets 503; a client closing ends its process
       clients.push(client);
     }
     assert.equal(await connect(`${capped}/echo`), 503);
+    assert.equal(await connect(`${capped}/nope`), 404, "a path without a route, as any request");
     for (const client of clients) client.socket.close();
     await Promise.all(clients.map((client) => client.closed));
   }
