@@ -363,6 +363,23 @@ int32_t nx_sse_send(const char *name, uint32_t name_len, const void *data, uint3
  */
 NX_IMPORT(sse_forward) int32_t nx_sse_forward(const char *pattern, uint32_t pattern_len);
 
+/* WebSockets (docs/serving.md "WebSockets"): a handler reached by an upgrade lives as long as its
+ * connection. Each frame the client sends arrives as a data message from pid 0 (nx_proc_receive)
+ * whose payload is one byte, NX_WS_TEXT or NX_WS_BINARY, then the frame's bytes. */
+#define NX_WS_TEXT 0u
+#define NX_WS_BINARY 1u
+/**
+ * NX_OK: sends one frame (`binary` 0: text, else binary); NX_ERR_NOT_FOUND when the request is
+ * not a WebSocket; NX_ERR_INTERNAL over 1 MiB or once the connection is closed.
+ */
+NX_IMPORT(ws_send) int32_t nx_ws_send(const void *data, uint32_t len, int32_t binary);
+/**
+ * NX_OK: module messages on topics `pattern` matches become text frames
+ * {"topic":"..","data":".."} until the connection closes; NX_ERR_NOT_FOUND when the request is
+ * not a WebSocket; NX_ERR_INTERNAL for an invalid pattern or more than 16 per connection.
+ */
+NX_IMPORT(ws_forward) int32_t nx_ws_forward(const char *pattern, uint32_t pattern_len);
+
 /* ---- outbound HTTP (docs/host-api.md, "Outbound HTTP") --------------------------------
  * http_fetch suspends the guest until the response is in (the node serves others meanwhile).
  * `headers` is `Name: value` lines separated by "\n" (headers_len 0: none); body_len 0: no body.

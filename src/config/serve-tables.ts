@@ -23,6 +23,7 @@ import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueK
  *   max_connections = 1024
  *   max_concurrent_requests = 256
  *   max_sse_streams = 512
+ *   max_websockets = 512
  *   cpu_ms_per_request = 500          # optional; default limits.cpu_ms_per_run, else 1000
  *
  *   [serve.routes]                     # the routes of the [[serve]] just above
@@ -42,6 +43,7 @@ const LIMIT_KINDS: Readonly<Record<string, readonly [keyof ServeLimits, ValueKin
   max_connections: ["maxConnections", integerKind({ min: 1, max: 1_000_000 })],
   max_concurrent_requests: ["maxConcurrentRequests", integerKind({ min: 1, max: 100_000 })],
   max_sse_streams: ["maxSseStreams", integerKind({ min: 1, max: 1_000_000 })],
+  max_websockets: ["maxWebSockets", integerKind({ min: 1, max: 1_000_000 })],
 };
 const CPU_KEY = "cpu_ms_per_request";
 const cpuKind = integerKind({ min: 1, max: 86_400_000 });

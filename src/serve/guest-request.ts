@@ -4,6 +4,7 @@ import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "../wasm/abi/abi-codes.ts";
 import type { RequestPort } from "../wasm/abi/http-port.ts";
 import { isSseEventName } from "./sse-event.ts";
 import type { SseStream } from "./sse-stream.ts";
+import type { WsConnection } from "./ws-connection.ts";
 
 /** Most response body one request may build with `resp_write`; past it the call answers -3. */
 export const RESPONSE_BODY_MAX_BYTES = 16 * 1024 * 1024;
@@ -41,6 +42,8 @@ export interface GuestRequestInput {
   readonly body: Uint8Array;
   /** How `sse_start` opens the stream; absent: `sse_start` answers -3. */
   readonly openStream?: OpenSseStream;
+  /** The WebSocket the request was upgraded to: the response calls answer -3, `ws_*` reach it. */
+  readonly websocket?: WsConnection;
 }
 
 /**
@@ -92,38 +95,27 @@ export class GuestRequest implements RequestPort {
   }
 
   setStatus(status: number): number {
-    if (this.#closed || this.#stream !== undefined || status < 100 || status > 599) return ERR_INTERNAL;
+    if (this.#responded || status < 100 || status > 599) return ERR_INTERNAL;
     this.#status = status;
     return OK;
   }
 
   setHeader(name: string, value: string): number {
-    if (
-      this.#closed ||
-      this.#stream !== undefined ||
-      !HEADER_NAME.test(name) ||
-      HEADER_VALUE_FORBIDDEN.test(value)
-    )
-      return ERR_INTERNAL;
+    if (this.#responded || !HEADER_NAME.test(name) || HEADER_VALUE_FORBIDDEN.test(value)) return ERR_INTERNAL;
     if (SERVER_HEADERS.has(name.toLowerCase())) return ERR_INTERNAL;
     this.#headers.push([name, value]);
     return OK;
   }
 
   write(bytes: Uint8Array): number {
-    if (
-      this.#closed ||
-      this.#stream !== undefined ||
-      this.#bodyBytes + bytes.length > RESPONSE_BODY_MAX_BYTES
-    )
-      return ERR_INTERNAL;
+    if (this.#responded || this.#bodyBytes + bytes.length > RESPONSE_BODY_MAX_BYTES) return ERR_INTERNAL;
     this.#body.push(bytes);
     this.#bodyBytes += bytes.length;
     return OK;
   }
 
   sseStart(): number {
-    if (this.#closed || this.#stream !== undefined || this.#streamRefused) return ERR_INTERNAL;
+    if (this.#responded || this.#streamRefused) return ERR_INTERNAL;
     this.#stream = this.#input.openStream?.({ status: this.#status, headers: this.#headers });
     if (this.#stream !== undefined) return OK;
     this.#streamRefused = true;
@@ -143,6 +135,20 @@ export class GuestRequest implements RequestPort {
     return this.#stream.forward(pattern);
   }
 
+  wsSend(bytes: Uint8Array, binary: boolean): number {
+    const socket = this.#input.websocket;
+    if (socket === undefined) return ERR_NOT_FOUND;
+    return socket.send(bytes, binary);
+  }
+
+  wsForward(text: string): number {
+    const socket = this.#input.websocket;
+    if (socket === undefined) return ERR_NOT_FOUND;
+    const pattern = parseTopicPattern(text);
+    if (pattern === undefined) return ERR_INTERNAL;
+    return socket.forward(pattern);
+  }
+
   /** The event stream the handler started, if it did. */
   get stream(): SseStream | undefined {
     return this.#stream;
@@ -151,6 +157,11 @@ export class GuestRequest implements RequestPort {
   /** The handler asked for a stream past the listener's cap. */
   get streamRefused(): boolean {
     return this.#streamRefused;
+  }
+
+  /** The handler can no longer build a response: it ended, streams events or holds a WebSocket. */
+  get #responded(): boolean {
+    return this.#closed || this.#stream !== undefined || this.#input.websocket !== undefined;
   }
 
   /** Ends the handler's part: what it built, frozen. */

@@ -1,9 +1,14 @@
-import { createKernel, type Kernel } from "../kernel/index.ts";
+import { createKernel, type Kernel, type Pid } from "../kernel/index.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import type { HttpPort } from "../wasm/abi/http-port.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
-import { exitReasonText, type WasmProcessExit, WasmProcessHost } from "../wasm/process/index.ts";
+import {
+  exitReasonText,
+  guestMessage,
+  type WasmProcessExit,
+  WasmProcessHost,
+} from "../wasm/process/index.ts";
 
 /** How one handler process ended. */
 export type HandlerOutcome =
@@ -48,8 +53,17 @@ export class HandlerProcesses {
   /**
    * Runs `entry` of `module` in a fresh process whose `req_*`/`resp_*`/`route_add` calls reach
    * `http`. Aborting `signal` kills the process (the request's wall-clock limit, shutdown).
+   * `started` gets, once the process exists, how to put a message (a data message from pid 0)
+   * in its mailbox, answering how many messages it then holds unread: what a WebSocket's frames
+   * become.
    */
-  run(module: GuestModule, entry: string, http: HttpPort, signal: AbortSignal): Promise<HandlerOutcome> {
+  run(
+    module: GuestModule,
+    entry: string,
+    http: HttpPort,
+    signal: AbortSignal,
+    started?: (deliver: (payload: Uint8Array) => number) => void,
+  ): Promise<HandlerOutcome> {
     return new Promise<HandlerOutcome>((resolve) => {
       let stoppedBy: string | undefined;
       const onExit = (exit: WasmProcessExit): void => {
@@ -63,6 +77,11 @@ export class HandlerProcesses {
         stoppedBy = String(signal.reason ?? "stopped");
         this.#kernel.exit(pid, "kill");
       };
+      started?.((payload) => {
+        this.#kernel.send(pid, guestMessage(0 as Pid, payload));
+        const info = this.#kernel.processInfo(pid);
+        return info === undefined || info.status === "exited" ? 0 : info.mailboxLength;
+      });
       if (signal.aborted) kill();
       else signal.addEventListener("abort", kill, { once: true });
     });

@@ -133,8 +133,8 @@ export function serveComponent(
             limits: listener.limits,
             logger: serveLogger,
             topics: topics?.(),
-            runHandler: (route, request, signal) =>
-              running.run(byId.get(route.moduleId)!, route.handler, { request }, signal),
+            runHandler: (route, request, signal, started) =>
+              running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),
           }),
         );
       }

@@ -20,6 +20,11 @@ export interface ServeLimits {
    * answers -3 and the client gets 503 with `Retry-After`. A stream does not count as a request.
    */
   readonly maxSseStreams: number;
+  /**
+   * Open WebSocket connections (each one a process for its life); an upgrade past the cap gets
+   * 503 with `Retry-After`. A connection does not count as a request.
+   */
+  readonly maxWebSockets: number;
 }
 
 export const SERVE_MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
@@ -29,6 +34,7 @@ export const SERVE_IDLE_TIMEOUT_MS_DEFAULT = 5_000;
 export const SERVE_MAX_CONNECTIONS_DEFAULT = 1024;
 export const SERVE_MAX_CONCURRENT_REQUESTS_DEFAULT = 256;
 export const SERVE_MAX_SSE_STREAMS_DEFAULT = 512;
+export const SERVE_MAX_WEBSOCKETS_DEFAULT = 512;
 /** CPU budget of one request's handler when `limits.cpu_ms_per_run` is unset (a request always has one). */
 export const SERVE_CPU_MS_PER_REQUEST_DEFAULT = 1_000;
 /** `Retry-After` of a 503, in seconds. */
@@ -42,4 +48,5 @@ export const SERVE_LIMITS_DEFAULT: ServeLimits = {
   maxConnections: SERVE_MAX_CONNECTIONS_DEFAULT,
   maxConcurrentRequests: SERVE_MAX_CONCURRENT_REQUESTS_DEFAULT,
   maxSseStreams: SERVE_MAX_SSE_STREAMS_DEFAULT,
+  maxWebSockets: SERVE_MAX_WEBSOCKETS_DEFAULT,
 };

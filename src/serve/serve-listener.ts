@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import type { Logger } from "../observe/logger.ts";
 import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
@@ -9,12 +11,14 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ClientTopics, SseStream } from "./sse-stream.ts";
+import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
 export type RunHandler = (
   route: Route,
   request: GuestRequest,
   signal: AbortSignal,
+  started?: (deliver: (payload: Uint8Array) => number) => void,
 ) => Promise<HandlerOutcome>;
 
 export interface ServeListenerOptions {
@@ -24,7 +28,7 @@ export interface ServeListenerOptions {
   readonly routes: RouteTable;
   readonly limits: ServeLimits;
   readonly runHandler: RunHandler;
-  /** What `sse_forward` subscribes to; absent: it answers -3. */
+  /** What `sse_forward` and `ws_forward` subscribe to; absent: they answer -3. */
   readonly topics?: ClientTopics;
   readonly logger: Logger;
 }
@@ -54,7 +58,10 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * aborted or ran out of CPU (the log line carries the same id; the client never sees why).
  * A handler that calls `sse_start` turns its response into an event stream (sse-stream.ts):
  * it leaves the request count and timeout for `maxSseStreams` (503 past it), and lives until it
- * returns or the client goes away (its process is then killed).
+ * returns or the client goes away (its process is then killed). A request to a route with
+ * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts) whose handler process lives as
+ * long as the connection: `maxWebSockets` of them at once (503 past it), frames in as messages,
+ * closed with 1011 when the process fails and the process killed when the client closes.
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
   const { limits, logger, routes } = options;
@@ -80,8 +87,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let inFlight = 0;
   let connections = 0;
   let sseStreams = 0;
+  let webSockets = 0;
   /** The requests whose handler runs now: closing the listener stops them. */
   const running = new Set<AbortController>();
+  const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
 
   server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
     connections++;
@@ -173,6 +182,75 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     }
   };
 
+  /** One WebSocket: its handler runs until the connection closes (or the handler returns, closing it). */
+  const serveWebSocket = async (
+    route: Route,
+    request: GuestRequest,
+    connection: WsConnection,
+    socket: WebSocket,
+  ): Promise<void> => {
+    const stop = new AbortController();
+    socket.once("close", () => stop.abort("the client closed the WebSocket"));
+    running.add(stop);
+    const outcome = options.runHandler(route, request, stop.signal, (deliver) =>
+      connection.receiveInto(deliver),
+    );
+    const result = await outcome.finally(() => running.delete(stop));
+    request.close();
+    const failed = !result.ok && !result.stopped;
+    connection.end(failed);
+    if (failed) {
+      logger.warn("WebSocket handler failed", {
+        module: route.moduleId,
+        handler: route.handler,
+        kind: result.kind,
+        failure: result.failure,
+      });
+    }
+  };
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    if (connections > limits.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+    const match = routes.match(req.method ?? "", rawPath);
+    if (match.kind === "not-found") return refuseUpgrade(socket, 404, "not found");
+    if (match.kind === "method-not-allowed") return refuseUpgrade(socket, 405, "method not allowed");
+    if (webSockets >= limits.maxWebSockets) return refuseUpgrade(socket, 503, "too many WebSockets");
+    // Counted from the handshake to the end of its process (or of a failed handshake's socket).
+    webSockets++;
+    let counted = true;
+    const release = (): void => {
+      if (counted) webSockets--;
+      counted = false;
+    };
+    let upgraded = false;
+    socket.once("close", () => {
+      if (!upgraded) release();
+    });
+    webSocketServer.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      const connection = new WsConnection(ws, options.topics);
+      const request = new GuestRequest({
+        method: req.method ?? "GET",
+        rawPath,
+        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
+        headers: req.headers,
+        params: match.params,
+        body: EMPTY_BODY,
+        websocket: connection,
+      });
+      serveWebSocket(match.route, request, connection, ws)
+        .catch((error: unknown) => {
+          logger.error("WebSocket failed in the server", { error: String(error) });
+          ws.terminate();
+        })
+        .finally(release);
+    });
+  });
+
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       logger.error("request failed in the server", { error: String(error) });
@@ -208,6 +286,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     url,
     close: async () => {
       for (const stop of running) stop.abort("the node is shutting down");
+      for (const client of webSocketServer.clients) client.terminate();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -259,6 +338,16 @@ function plain(res: ServerResponse, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader("Content-Type", TEXT_PLAIN);
   res.end(body);
+}
+
+/** An upgrade refused before the handshake: a plain HTTP answer on the raw socket, then closed. */
+function refuseUpgrade(socket: Duplex, status: number, why: string): void {
+  const body = `${status === 503 ? "service unavailable: " : ""}${why}\n`;
+  const retry = status === 503 ? `Retry-After: ${SERVE_RETRY_AFTER_SECONDS}\r\n` : "";
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT_PLAIN}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+  );
 }
 
 function unavailable(res: ServerResponse, why: string): void {

@@ -26,6 +26,8 @@ const HTTP_FUNCTIONS = [
   "sse_start",
   "sse_send",
   "sse_forward",
+  "ws_send",
+  "ws_forward",
 ] as const;
 
 const NAME = 1024;
@@ -138,6 +140,14 @@ describe("HTTP handler host calls", () => {
     assert.equal(guest.call("sse_start"), -3, "past the listener's stream cap");
     assert.equal(req.streamRefused, true);
     assert.equal(guest.call("sse_start"), -3, "asked once");
+  });
+
+  test("ws_send and ws_forward answer -1 in a handler whose request is not a WebSocket, and outside any request", async () => {
+    const guest = await httpGuest({ request: request() });
+    assert.equal(guest.call("ws_send", VALUE, guest.write(VALUE, "hi"), 0), -1);
+    assert.equal(guest.call("ws_forward", NAME, guest.write(NAME, "chat/*")), -1);
+    const outside = await httpGuest({});
+    assert.equal(outside.call("ws_send", VALUE, outside.write(VALUE, "hi"), 1), -1);
   });
 
   test("route_add hands method, path and handler to the route sink", async () => {

@@ -45,7 +45,19 @@ const REQUIRED_EXAMPLES = [
 
 /** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
 const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  http_hello: ["boom", "echo", "hello", "publish", "spin", "ticks", "topic"],
+  http_hello: [
+    "boom",
+    "echo",
+    "hello",
+    "publish",
+    "spin",
+    "ticks",
+    "topic",
+    "wsEcho",
+    "wsTopic",
+    "wsChat",
+    "chatPage",
+  ],
 };
 
 /** Memory cap the loader checks the guests against (the default `memory_max_mb`). */
@@ -172,6 +184,8 @@ function expectImports(guest: ExampleGuest, imports: string[]): void {
       "sse_start",
       "sse_send",
       "sse_forward",
+      "ws_send",
+      "ws_forward",
     ])
       assert.ok(imports.includes(`${NX_MODULE}.${name}`), `${guest.name} imports nx.${name}`);
     return;

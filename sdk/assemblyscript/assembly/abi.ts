@@ -260,6 +260,12 @@ export declare function sse_send(namePtr: usize, nameLen: usize, dataPtr: usize,
 // @ts-ignore: decorator
 @external("nx", "sse_forward")
 export declare function sse_forward(patternPtr: usize, patternLen: usize): i32;
+
+@external("nx", "ws_send")
+export declare function ws_send(dataPtr: usize, dataLen: usize, binary: i32): i32;
+
+@external("nx", "ws_forward")
+export declare function ws_forward(patternPtr: usize, patternLen: usize): i32;
 // @ts-ignore: decorator
 @external("nx", "http_fetch")
 export declare function http_fetch(methodPtr: usize, methodLen: usize, urlPtr: usize, urlLen: usize, headersPtr: usize, headersLen: usize, bodyPtr: usize, bodyLen: usize): i32;

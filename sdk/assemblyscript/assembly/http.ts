@@ -29,9 +29,22 @@
 //     }
 //   }
 //
+// A request with `Upgrade: websocket` becomes a WebSocket: the handler's process lives as long as
+// the connection. Every frame the client sends arrives as a process message (`proc.receive`)
+// from pid 0 whose payload is one byte, WS_TEXT (0) or WS_BINARY (1), then the frame; the handler
+// sends with `wsSend`. The process is stopped when the client closes; a trap closes the
+// connection with 1011; returning closes it with 1000.
+//
+//   export function echo(): void {
+//     while (true) {
+//       const m = proc.receive(-1)!;
+//       http.wsSend(m.payload.subarray(1), m.payload[0] == http.WS_BINARY);
+//     }
+//   }
+//
 // Readers grow their buffer and retry on ERR_BUFFER_TOO_SMALL (-2) by themselves.
 
-import { req_body, req_header, req_method, req_param, req_path, req_query, resp_header, resp_status, resp_write, route_add, sse_forward, sse_send, sse_start } from "./abi";
+import { req_body, req_header, req_method, req_param, req_path, req_query, resp_header, resp_status, resp_write, route_add, sse_forward, sse_send, sse_start, ws_forward, ws_send } from "./abi";
 import { fieldArg, keyArg, valueArg } from "./arg-span";
 import { ErrorCode, failed, succeeded } from "./error";
 import { outputBytes, outputText, readOutput } from "./output-buffer";
@@ -156,4 +169,33 @@ export function sseForward(pattern: string): bool {
   if (n == ErrorCode.NotFound) return failed(n, "http.sseForward", pattern, "call http.sseStart first");
   if (n == ErrorCode.Internal) return failed(n, "http.sseForward", pattern, "invalid pattern, or more than 16 per stream");
   return succeeded(n, "http.sseForward", pattern);
+}
+
+/** The first byte of a WebSocket frame's message: a text frame (UTF-8). */
+export const WS_TEXT: u8 = 0;
+/** The first byte of a WebSocket frame's message: a binary frame. */
+export const WS_BINARY: u8 = 1;
+
+/**
+ * Sends one frame on the request's WebSocket: `data` (string as UTF-8, Uint8Array, ArrayBuffer),
+ * binary or text. False once the connection is closed (or the client stopped reading).
+ */
+export function wsSend<T>(data: T, binary: bool = false): bool {
+  valueArg.of(data);
+  const n = ws_send(valueArg.ptr, valueArg.len, binary ? 1 : 0);
+  if (n == ErrorCode.NotFound) return failed(n, "http.wsSend", "", "not a WebSocket handler");
+  if (n == ErrorCode.Internal) return failed(n, "http.wsSend", "", "the connection is closed");
+  return succeeded(n, "http.wsSend", "");
+}
+
+/**
+ * Every module message published on a topic `pattern` matches is sent on this WebSocket as a text
+ * frame `{"topic":"<topic>","data":"<payload as UTF-8>"}`. The subscription ends with the connection.
+ */
+export function wsForward(pattern: string): bool {
+  keyArg.of(pattern);
+  const n = ws_forward(keyArg.ptr, keyArg.len);
+  if (n == ErrorCode.NotFound) return failed(n, "http.wsForward", pattern, "not a WebSocket handler");
+  if (n == ErrorCode.Internal) return failed(n, "http.wsForward", pattern, "invalid pattern, or more than 16 per connection");
+  return succeeded(n, "http.wsForward", pattern);
 }

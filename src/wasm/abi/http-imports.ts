@@ -90,6 +90,16 @@ export function createHttpImports(
       if (request === undefined) return ERR_NOT_FOUND;
       return request.sseForward(text(ptr, len, KEY_BYTES_MAX));
     }),
+    ws_send: ctx.guard("ws_send", (ptr: number, len: number, binary: number): number => {
+      const request = port()?.request;
+      if (request === undefined) return ERR_NOT_FOUND;
+      return request.wsSend(inputCopy(views.bytes(), ptr, len, VALUE_BYTES_MAX), binary !== 0);
+    }),
+    ws_forward: ctx.guard("ws_forward", (ptr: number, len: number): number => {
+      const request = port()?.request;
+      if (request === undefined) return ERR_NOT_FOUND;
+      return request.wsForward(text(ptr, len, KEY_BYTES_MAX));
+    }),
     route_add: ctx.guard(
       "route_add",
       (

@@ -37,6 +37,10 @@ export interface RequestPort {
   sseSend(name: string, data: string): number;
   /** `sse_forward`: messages on topics `pattern` matches become events. 0; -1 before `sse_start`; -3 invalid pattern or too many. */
   sseForward(pattern: string): number;
+  /** `ws_send`: one frame on the request's WebSocket. 0; -1 not a WebSocket handler; -3 the connection closed. */
+  wsSend(bytes: Uint8Array, binary: boolean): number;
+  /** `ws_forward`: messages on topics `pattern` matches become text frames. 0; -1 not a WebSocket handler; -3 invalid pattern or too many. */
+  wsForward(pattern: string): number;
 }
 
 /** Where `route_add` puts a module's default routes while its `routes` export runs. */

@@ -82,6 +82,8 @@ export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]
   ["sse_start", [sig("", "i32")]],
   ["sse_send", [sig(I32x4, "i32")]],
   ["sse_forward", [sig(I32x2, "i32")]],
+  ["ws_send", [sig("i32 i32 i32", "i32")]],
+  ["ws_forward", [sig(I32x2, "i32")]],
   ["route_add", [sig(I32x6, "i32")]],
   ["http_fetch", [sig(I32x8, "i32")]],
   ["http_response_headers", [sig(I32x2, "i32")]],

@@ -1,0 +1,125 @@
+import type { WebSocket } from "ws";
+import type { TopicPattern } from "../events/topic.ts";
+import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import type { ClientTopics } from "./sse-stream.ts";
+
+/** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
+export const WS_FRAME_BYTES_MAX = 1024 * 1024;
+/**
+ * Most bytes one connection may hold unsent (sent by the guest, not yet taken by the client's
+ * socket). Past it the client does not read: the connection is dropped (never frames silently lost).
+ */
+export const WS_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
+/** Topic patterns one connection may forward (`ws_forward`); past it the call answers -3. */
+export const WS_FORWARDS_PER_CONNECTION_MAX = 16;
+/**
+ * Most bytes of frames one connection's process may have in its mailbox unread. Past it the
+ * client sends faster than its handler reads: the connection is closed with
+ * {@link WS_CLOSE_TOO_FAST} (frames are never dropped silently).
+ */
+export const WS_UNREAD_BYTES_MAX = 4 * 1024 * 1024;
+/** Most frames one connection's process may have unread; past it, closed as for {@link WS_UNREAD_BYTES_MAX}. */
+export const WS_UNREAD_FRAMES_MAX = 1024;
+/** Close code of a client that sent past the unread bounds: "policy violation". */
+export const WS_CLOSE_TOO_FAST = 1008;
+/** Close code of a connection whose process failed (trap, abort, CPU budget): "internal error". */
+export const WS_CLOSE_PROCESS_FAILED = 1011;
+
+/** Frames reach the guest as one byte saying text (0) or binary (1), then the frame's bytes. */
+export const WS_FRAME_TEXT = 0;
+export const WS_FRAME_BINARY = 1;
+
+/**
+ * One WebSocket connection, the life of one handler process: frames the client sends are
+ * delivered to the process as messages ({@link frameMessage}), the guest sends with `ws_send`,
+ * and topics it forwards (`ws_forward`) are sent as text frames `{"topic":..,"data":..}`.
+ * Closing (either side) drops its topic subscriptions: no subscriber outlives its connection.
+ */
+export class WsConnection {
+  readonly #socket: WebSocket;
+  readonly #topics: ClientTopics | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+  #closed = false;
+
+  constructor(socket: WebSocket, topics: ClientTopics | undefined) {
+    this.#socket = socket;
+    this.#topics = topics;
+    socket.once("close", () => this.#close());
+    // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
+    // `ws` closing the connection; unheard, the error event would crash the node.
+    socket.on("error", () => {});
+  }
+
+  /**
+   * Frames the client sends go to `deliver` (which answers how many messages the process has
+   * unread after it) as {@link frameMessage} payloads, within {@link WS_UNREAD_BYTES_MAX} and
+   * {@link WS_UNREAD_FRAMES_MAX}.
+   */
+  receiveInto(deliver: (payload: Uint8Array) => number): void {
+    /** Sizes of the frames delivered, newest last; those still unread are the last `unread`. */
+    const sizes: number[] = [];
+    let unreadBytes = 0;
+    this.#socket.on("message", (data, binary) => {
+      const payload = frameMessage(data as Buffer, binary);
+      const unread = deliver(payload);
+      sizes.push(payload.length);
+      unreadBytes += payload.length;
+      while (sizes.length > unread) unreadBytes -= sizes.shift()!;
+      if (unreadBytes > WS_UNREAD_BYTES_MAX || sizes.length > WS_UNREAD_FRAMES_MAX) {
+        this.#close();
+        this.#socket.close(WS_CLOSE_TOO_FAST, "sending faster than the handler reads");
+      }
+    });
+  }
+
+  /** `ws_send`: 0, or -3 once closed (or it just closed: the client does not read). */
+  send(bytes: Uint8Array, binary: boolean): number {
+    if (this.#closed) return ERR_INTERNAL;
+    if (this.#socket.bufferedAmount > WS_SEND_BUFFER_BYTES_MAX) {
+      // A client that does not read: dropping it ends the process through the close event.
+      this.#socket.terminate();
+      this.#close();
+      return ERR_INTERNAL;
+    }
+    this.#socket.send(bytes, { binary });
+    return OK;
+  }
+
+  /** `ws_forward`: messages on topics `pattern` matches are sent as text frames. */
+  forward(pattern: TopicPattern): number {
+    if (this.#closed || this.#topics === undefined) return ERR_INTERNAL;
+    if (this.#unsubscribe.length >= WS_FORWARDS_PER_CONNECTION_MAX) return ERR_INTERNAL;
+    this.#unsubscribe.push(
+      this.#topics.subscribeClient(pattern, (topic, payload) => {
+        const frame = JSON.stringify({ topic, data: utf8.decode(payload) });
+        this.send(encoder.encode(frame), false);
+      }),
+    );
+    return OK;
+  }
+
+  /** The process ended: normally (1000) or by failing ({@link WS_CLOSE_PROCESS_FAILED}). */
+  end(failed: boolean): void {
+    if (this.#closed) return;
+    this.#close();
+    this.#socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000);
+  }
+
+  #close(): void {
+    this.#closed = true;
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe.length = 0;
+  }
+}
+
+/** The payload of the process message carrying one frame. */
+export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
+  const payload = new Uint8Array(1 + data.length);
+  payload[0] = binary ? WS_FRAME_BINARY : WS_FRAME_TEXT;
+  payload.set(data, 1);
+  return payload;
+}
+
+/** Forwarded payloads are UTF-8 text (an invalid sequence becomes U+FFFD). */
+const utf8 = new TextDecoder("utf-8");
+const encoder = new TextEncoder();
