@@ -41,23 +41,30 @@ const REQUIRED_EXAMPLES = [
   "reactive_dashboard",
   "chat",
   "http_hello",
+  "ws_chat",
 ];
 
 /** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
 const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  http_hello: ["boom", "echo", "hello", "publish", "spin", "ticks", "topic", "wsEcho", "wsTopic"],
+  ws_chat: ["page", "room"],
+};
+
+/** The host calls each HTTP example must import (it uses each of them). */
+const HTTP_EXAMPLE_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   http_hello: [
-    "boom",
-    "echo",
-    "hello",
-    "publish",
-    "spin",
-    "ticks",
-    "topic",
-    "wsEcho",
-    "wsTopic",
-    "wsChat",
-    "chatPage",
+    "route_add",
+    "req_param",
+    "req_body",
+    "resp_header",
+    "resp_write",
+    "sse_start",
+    "sse_send",
+    "sse_forward",
+    "ws_send",
+    "ws_forward",
   ],
+  ws_chat: ["route_add", "req_param", "resp_header", "resp_write", "ws_forward", "msg_publish"],
 };
 
 /** Memory cap the loader checks the guests against (the default `memory_max_mb`). */
@@ -175,18 +182,7 @@ function expectImports(guest: ExampleGuest, imports: string[]): void {
   }
   if (HTTP_EXAMPLES[guest.name] !== undefined) {
     assert.deepEqual([...modules], [NX_MODULE], `${guest.name} imports ${imports.join(", ")}`);
-    for (const name of [
-      "route_add",
-      "req_param",
-      "req_body",
-      "resp_header",
-      "resp_write",
-      "sse_start",
-      "sse_send",
-      "sse_forward",
-      "ws_send",
-      "ws_forward",
-    ])
+    for (const name of HTTP_EXAMPLE_IMPORTS[guest.name]!)
       assert.ok(imports.includes(`${NX_MODULE}.${name}`), `${guest.name} imports nx.${name}`);
     return;
   }

@@ -59,7 +59,7 @@ max_sse_streams = ${CAPPED_STREAMS}
   ]);
   const url = (routes: number) =>
     nx.waitFor(new RegExp(`serving HTTP url=(http://127\\.0\\.0\\.1:\\d+) routes=${routes}\\b`));
-  quick = (await url(11))[1]!;
+  quick = (await url(9))[1]!;
   wide = (await url(3))[1]!;
   capped = (await url(2))[1]!;
 });

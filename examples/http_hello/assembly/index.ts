@@ -16,9 +16,7 @@
 //                      frame "boom" traps (the connection closes with 1011)
 //   GET  /ws/topics/*  WebSocket: every module message on the topic as a text frame
 //                      {"topic":"<topic>","data":"<payload>"}, and echoes frames as /ws/echo
-//   GET  /ws/chat/:room WebSocket chat: every text frame is published on chat/<room>, and every
-//                      message on chat/<room> is sent as {"topic":"chat/<room>","data":"<text>"}
-//   GET  /chat         200 text/html: a chat page over /ws/chat/lobby
+// A chat page over WebSocket with pub/sub is the ws_chat example.
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
@@ -35,8 +33,6 @@ export function routes(): void {
   http.route("POST", "/publish/*", "publish");
   http.route("GET", "/ws/echo", "wsEcho");
   http.route("GET", "/ws/topics/*", "wsTopic");
-  http.route("GET", "/ws/chat/:room", "wsChat");
-  http.route("GET", "/chat", "chatPage");
 }
 
 export function hello(): void {
@@ -92,39 +88,4 @@ export function wsEcho(): void {
 export function wsTopic(): void {
   if (!http.wsForward(http.param("*")!)) return;
   wsEcho();
-}
-
-/** Pub/sub: the node sends the room's messages (everyone's, this client's too); frames are published. */
-export function wsChat(): void {
-  const topic = `chat/${http.param("room")!}`;
-  if (!http.wsForward(topic)) return;
-  while (true) {
-    const frame = proc.receive(-1)!.payload;
-    if (frame[0] == http.WS_TEXT) events.publish(topic, frame.subarray(1));
-  }
-}
-
-const CHAT_PAGE = `<!doctype html>
-<meta charset="utf-8"><title>chat</title>
-<ul id="log"></ul>
-<form id="say"><input id="text" autofocus autocomplete="off"><button>send</button></form>
-<script>
-const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws/chat/lobby");
-socket.onmessage = (event) => {
-  const li = document.createElement("li");
-  li.textContent = JSON.parse(event.data).data;
-  document.getElementById("log").append(li);
-};
-document.getElementById("say").onsubmit = (event) => {
-  event.preventDefault();
-  const text = document.getElementById("text");
-  if (text.value !== "") socket.send(text.value);
-  text.value = "";
-};
-</script>
-`;
-
-export function chatPage(): void {
-  http.setHeader("content-type", "text/html; charset=utf-8");
-  http.write(CHAT_PAGE);
 }
