@@ -1,8 +1,10 @@
+import { resolve } from "node:path";
 import { describeError } from "../errors/numax-error.ts";
 import type { Route } from "../serve/route-entry.ts";
-import { parseRouteKey, parseRouteTarget } from "../serve/route-entry.ts";
+import { checkRoutePath, parseRouteKey, parseRouteTarget } from "../serve/route-entry.ts";
 import { SERVE_LIMITS_DEFAULT, type ServeLimits } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
+import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
@@ -28,10 +30,14 @@ import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueK
  *
  *   [serve.routes]                     # the routes of the [[serve]] just above
  *   "GET /hello/:name" = "http_hello#hello"
+ *
+ *   [serve.static]                     # directories served as files (GET, HEAD), optional
+ *   "/app/*" = "web/dist"              # relative to the working directory, like every path
  */
 export const SERVE_SECTION = "serve";
 
 const ROUTES_KEY = "routes";
+const STATIC_KEY = "static";
 
 const addressOf = addressKind({ allowPortZero: true });
 const path = pathKind();
@@ -47,7 +53,15 @@ const LIMIT_KINDS: Readonly<Record<string, readonly [keyof ServeLimits, ValueKin
 };
 const CPU_KEY = "cpu_ms_per_request";
 const cpuKind = integerKind({ min: 1, max: 86_400_000 });
-const SERVE_KEYS = ["listen", "tls_cert", "tls_key", ROUTES_KEY, CPU_KEY, ...Object.keys(LIMIT_KINDS)];
+const SERVE_KEYS = [
+  "listen",
+  "tls_cert",
+  "tls_key",
+  ROUTES_KEY,
+  STATIC_KEY,
+  CPU_KEY,
+  ...Object.keys(LIMIT_KINDS),
+];
 
 /** The `[[serve]]` tables of a parsed file, and every problem with them. */
 export function collectServeSettings(
@@ -78,6 +92,7 @@ export function collectServeSettings(
     let certPath: string | undefined;
     let keyPath: string | undefined;
     let routes: Route[] = [];
+    let staticMounts: StaticMount[] = [];
     let cpuMsPerRequest: number | undefined;
     for (const [name, value] of Object.entries(table)) {
       const at = `${subject}.${name}`;
@@ -93,6 +108,10 @@ export function collectServeSettings(
       } else if (name === ROUTES_KEY) {
         routes = collectRoutes(value, `${subject} [${SERVE_SECTION}.${ROUTES_KEY}]`, (message) =>
           issue("invalid-value", `${subject}.${ROUTES_KEY}`, message),
+        );
+      } else if (name === STATIC_KEY) {
+        staticMounts = collectStaticMounts(value, `${subject} [${SERVE_SECTION}.${STATIC_KEY}]`, (message) =>
+          issue("invalid-value", `${subject}.${STATIC_KEY}`, message),
         );
       } else if (name === CPU_KEY) {
         const result = cpuKind.fromToml(value);
@@ -118,7 +137,13 @@ export function collectServeSettings(
     if ((certPath === undefined) !== (keyPath === undefined)) {
       issue("contradiction", subject, "set both tls_cert and tls_key for HTTPS, or neither for plain HTTP");
     }
-    if (routes.length === 0 && !issues.some((i) => i.subject === `${subject}.${ROUTES_KEY}`)) {
+    if (
+      routes.length === 0 &&
+      staticMounts.length === 0 &&
+      !issues.some(
+        (i) => i.subject === `${subject}.${ROUTES_KEY}` || i.subject === `${subject}.${STATIC_KEY}`,
+      )
+    ) {
       issue(
         "invalid-value",
         subject,
@@ -133,6 +158,7 @@ export function collectServeSettings(
       limits: limits as unknown as ServeLimits,
       ...(cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest }),
       routes,
+      ...(staticMounts.length === 0 ? {} : { staticMounts }),
     });
   });
   return { settings, issues };
@@ -156,4 +182,29 @@ function collectRoutes(value: unknown, where: string, fail: (message: string) =>
     }
   }
   return routes;
+}
+
+function collectStaticMounts(value: unknown, where: string, fail: (message: string) => void): StaticMount[] {
+  if (!isTable(value)) {
+    fail(`write [${SERVE_SECTION}.${STATIC_KEY}] as a table: "/app/*" = "web/dist"`);
+    return [];
+  }
+  const mounts: StaticMount[] = [];
+  for (const [key, directory] of Object.entries(value)) {
+    try {
+      checkRoutePath(key, where);
+      if (!key.endsWith("/*")) {
+        fail(
+          `static route "${key}" must end in "/*" (the file's path in the directory), for example "/app/*"`,
+        );
+      } else if (typeof directory !== "string" || directory === "") {
+        fail(`static route "${key}" must map to a directory, for example "web/dist"`);
+      } else {
+        mounts.push({ path: key, directory: resolve(directory) });
+      }
+    } catch (error) {
+      fail(describeError(error));
+    }
+  }
+  return mounts;
 }

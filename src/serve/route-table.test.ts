@@ -159,3 +159,18 @@ test("invalid and duplicate routes are refused with one line naming them", () =>
     message: /"GET \/a\/:y" matches the same requests as "GET \/a\/:x"/,
   });
 });
+
+test("a static mount answers GET and HEAD of its path; a more specific route wins; the same shape is refused", () => {
+  const mount = { path: "/app/*", directory: "/srv/app" };
+  const api: Route = { method: "GET", path: "/app/api/:x", moduleId: "m", handler: "api" };
+  const table = new RouteTable([api], "routes", [mount]);
+  assert.deepEqual(table.match("GET", "/app/js/a%20b.js"), { kind: "static", mount, tail: "js/a b.js" });
+  assert.deepEqual(table.match("HEAD", "/app/"), { kind: "static", mount, tail: "" });
+  const found = table.match("GET", "/app/api/1");
+  assert.ok(found.kind === "found" && found.route === api && found.params.x === "1");
+  assert.deepEqual(table.match("POST", "/app/x"), { kind: "method-not-allowed", allow: ["GET", "HEAD"] });
+  assert.throws(() => new RouteTable([{ ...api, path: "/app/*" }], "routes", [mount]), {
+    code: "SERVE_DUPLICATE_ROUTE",
+    message: 'routes: "GET /app/*" matches the same requests as "GET /app/*"',
+  });
+});

@@ -13,6 +13,7 @@ import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
 import type { ServeSettings } from "./serve-settings.ts";
 import type { ClientTopics } from "./sse-stream.ts";
+import { resolveMountDirectory } from "./static-files.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */
 const NOT_HANDLERS: ReadonlySet<string> = new Set([
@@ -101,7 +102,11 @@ export function serveComponent(
           );
           routes = defaults;
         }
-        if (routes.length === 0) {
+        const mounts = (listener.staticMounts ?? []).map((mount) => ({
+          path: mount.path,
+          directory: resolveMountDirectory(mount, listener.where),
+        }));
+        if (routes.length === 0 && mounts.length === 0) {
           throw new ServeError(
             "SERVE_NO_ROUTES",
             `${listener.where}: no routes to serve (a module declares default routes with a "${ROUTES_EXPORT}" export calling route_add, see docs/serving.md; or list them in [serve.routes])`,
@@ -116,7 +121,7 @@ export function serveComponent(
             );
           }
         }
-        tables.push(new RouteTable(routes, listener.where));
+        tables.push(new RouteTable(routes, listener.where, mounts));
       }
       for (const [index, listener] of options.listeners.entries()) {
         const running = processesFor(listener.cpuMsPerRequest ?? options.cpuMsPerRequest);

@@ -11,6 +11,7 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ClientTopics, SseStream } from "./sse-stream.ts";
+import { serveStaticFile } from "./static-files.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
@@ -62,6 +63,7 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts) whose handler process lives as
  * long as the connection: `maxWebSockets` of them at once (503 past it), frames in as messages,
  * closed with 1011 when the process fails and the process killed when the client closes.
+ * A static mount's files (static-files.ts) are answered here, counted as requests.
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
   const { limits, logger, routes } = options;
@@ -117,6 +119,15 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     /** Until its handler starts an event stream, the request counts against maxConcurrentRequests. */
     let countedAsRequest = true;
     try {
+      if (match.kind === "static") {
+        return await serveStaticFile(
+          res,
+          req.method ?? "GET",
+          match.mount.directory,
+          match.tail,
+          (status, body) => plain(res, status, body),
+        );
+      }
       const read = readBody(req, limits.maxBodyBytes);
       const body = read instanceof Uint8Array ? read : await read;
       if (body === undefined) {
@@ -216,7 +227,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     const queryAt = target.indexOf("?");
     const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
     const match = routes.match(req.method ?? "", rawPath);
-    if (match.kind === "not-found") return refuseUpgrade(socket, 404, "not found");
+    if (match.kind === "not-found" || match.kind === "static") return refuseUpgrade(socket, 404, "not found");
     if (match.kind === "method-not-allowed") return refuseUpgrade(socket, 405, "method not allowed");
     if (webSockets >= limits.maxWebSockets) return refuseUpgrade(socket, 503, "too many WebSockets");
     // Counted from the handshake to the end of its process (or of a failed handshake's socket).

@@ -1,6 +1,7 @@
 import type { SocketAddress } from "../config/socket-address.ts";
 import type { Route } from "./route-entry.ts";
 import type { ServeLimits } from "./serve-limits.ts";
+import type { StaticMount } from "./static-files.ts";
 
 /** One HTTP listener of the node: a `[[serve]]` table or `--serve ADDR`. */
 export interface ServeSettings {
@@ -14,4 +15,6 @@ export interface ServeSettings {
   readonly cpuMsPerRequest?: number;
   /** The routes; undefined: every module's default routes (`--serve`). */
   readonly routes: readonly Route[] | undefined;
+  /** Directories served as files (`[serve.static]`); none with `--serve`. */
+  readonly staticMounts?: readonly StaticMount[];
 }
