@@ -114,6 +114,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           { ...options.serve, modules: options.modules!.modules },
           modules,
           () => events.bus,
+          () => metrics?.metrics,
         )
       : undefined;
   const parts = [tls, store, metrics, replica, sync, outputGate, events, modules, serve].filter(

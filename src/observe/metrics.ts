@@ -87,6 +87,17 @@ export interface NodeMetrics {
   readonly observabilityRequests: LabeledCounter<{ path: string }>;
   /** Failed observability requests by kind (`not_found`, `method_not_allowed`, `timeout`, `bad_request`, `evicted`, `internal`). */
   readonly observabilityErrors: LabeledCounter<{ kind: string }>;
+  /**
+   * Answered HTTP requests by listener (`127.0.0.1:8080`), route (`GET /hello/:name`; `unmatched`
+   * when none was found or the request was refused before routing) and status class (`2xx`..`5xx`).
+   */
+  readonly httpRequests: LabeledCounter<{ listener: string; route: string; status: string }>;
+  /** Duration of request handlers (not event streams or WebSockets), by listener and route. */
+  readonly httpHandlerSeconds: LabeledHistogram<{ listener: string; route: string }>;
+  /** Server-sent event streams open now. */
+  readonly httpSseStreams: Gauge;
+  /** WebSocket connections open now. */
+  readonly httpWebSockets: Gauge;
   /** The Content-Type of `render()`'s output. */
   readonly contentType: string;
   /** Every metric in the Prometheus text exposition format. */
@@ -102,6 +113,11 @@ export interface LabeledHistogram<Labels extends Record<string, string>> {
 /** Seconds: callbacks from a few microseconds to a CPU budget's worth. */
 export const CALLBACK_DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
+];
+
+/** Seconds: request handlers from a pooled instance's sub-millisecond answer to a request timeout. */
+export const HTTP_HANDLER_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
 export interface NodeMetricsOptions {
@@ -186,6 +202,23 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     ),
   );
 
+  // Counted once per HTTP request (src/serve/serve-metrics.ts resolves the series once each).
+  const httpRequests = hot(
+    new SeriesCounter<{ listener: string; route: string; status: string }>(
+      "numax_http_requests_total",
+      "Answered HTTP requests, by listener, route and status class.",
+      ["listener", "route", "status"],
+    ),
+  );
+  const httpHandlerSeconds = hot(
+    new SeriesHistogram<{ listener: string; route: string }>(
+      "numax_http_handler_seconds",
+      "Duration of HTTP request handlers (not event streams or WebSockets), by listener and route.",
+      ["listener", "route"],
+      HTTP_HANDLER_DURATION_BUCKETS_SECONDS,
+    ),
+  );
+
   const metrics: NodeMetrics = {
     opsApplied: labeledCounter(
       "numax_ops_applied_total",
@@ -259,6 +292,10 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       "Observability requests that failed, by kind.",
       ["kind"],
     ),
+    httpRequests,
+    httpHandlerSeconds,
+    httpSseStreams: gauge("numax_http_sse_streams", "Server-sent event streams open."),
+    httpWebSockets: gauge("numax_http_websockets", "WebSocket connections open."),
     contentType: registry.contentType,
     render: () => registry.metrics(),
   };

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { NodeMetrics } from "../observe/metrics.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { CALLBACK_EXPORTS, RUN_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
@@ -11,6 +12,7 @@ import { HandlerProcesses } from "./handler-processes.ts";
 import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
+import { type ServeMetrics, serveMetrics } from "./serve-metrics.ts";
 import type { ServeSettings } from "./serve-settings.ts";
 import type { ClientTopics } from "./sse-stream.ts";
 import { resolveMountDirectory } from "./static-files.ts";
@@ -64,6 +66,7 @@ export function serveComponent(
   options: ServeComponentOptions,
   modules: ServedModules,
   topics?: () => ClientTopics | undefined,
+  metrics?: () => NodeMetrics | undefined,
 ): ServeComponent {
   const serveLogger = logger.child("serve");
   const listeners: ServeListener[] = [];
@@ -138,6 +141,7 @@ export function serveComponent(
             limits: listener.limits,
             logger: serveLogger,
             topics: topics?.(),
+            ...withMetrics(metrics?.()),
             runHandler: (route, request, signal, started) =>
               running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),
           }),
@@ -195,4 +199,8 @@ async function readTls(listener: ServeSettings): Promise<{ cert: string; key: st
       { cause: error },
     );
   }
+}
+
+function withMetrics(metrics: NodeMetrics | undefined): { metrics?: (listener: string) => ServeMetrics } {
+  return metrics === undefined ? {} : { metrics: (listener) => serveMetrics(metrics, listener) };
 }

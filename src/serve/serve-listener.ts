@@ -10,6 +10,7 @@ import type { HandlerOutcome } from "./handler-processes.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
+import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
 import { type ClientTopics, SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
@@ -31,6 +32,8 @@ export interface ServeListenerOptions {
   readonly runHandler: RunHandler;
   /** What `sse_forward` and `ws_forward` subscribe to; absent: they answer -3. */
   readonly topics?: ClientTopics;
+  /** Requests, handler durations, open streams and WebSockets, for the bound address; absent: not counted. */
+  readonly metrics?: (listener: string) => ServeMetrics;
   readonly logger: Logger;
 }
 
@@ -67,6 +70,8 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
   const { limits, logger, routes } = options;
+  /** Set once bound (its label is the real address): no request comes before. */
+  let metrics: ServeMetrics | undefined;
   const serverOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     requestTimeout: limits.requestTimeoutMs,
@@ -101,6 +106,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
+    let routeLabel = UNMATCHED_ROUTE;
+    const counting = metrics;
+    if (counting !== undefined) res.once("finish", () => counting.answered(routeLabel, res.statusCode));
     if (connections > limits.maxConnections) {
       res.shouldKeepAlive = false;
       return unavailable(res, "too many connections");
@@ -114,6 +122,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     if (match.kind === "method-not-allowed") {
       res.setHeader("Allow", match.allow.join(", "));
       return plain(res, 405, "method not allowed\n");
+    }
+    if (metrics !== undefined) {
+      routeLabel =
+        match.kind === "static"
+          ? `${req.method} ${match.mount.path}`
+          : `${match.route.method} ${match.route.path}`;
     }
     inFlight++;
     /** Until its handler starts an event stream, the request counts against maxConcurrentRequests. */
@@ -145,6 +159,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       const openStream: OpenSseStream = (head) => {
         if (sseStreams >= limits.maxSseStreams) return undefined;
         sseStreams++;
+        metrics?.sseStreams(1);
         clearTimeout(timer);
         inFlight--;
         countedAsRequest = false;
@@ -162,14 +177,17 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         openStream,
       });
       running.add(stop);
+      const startedAt = performance.now();
       const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
         clearTimeout(timer);
         running.delete(stop);
       });
       const response = request.close();
       const stream = request.stream;
-      if (stream !== undefined) {
+      if (stream === undefined) metrics?.handlerSeconds(routeLabel, (performance.now() - startedAt) / 1000);
+      else {
         sseStreams--;
+        metrics?.sseStreams(-1);
         stream.end();
         // A stream's process is stopped when its client goes away or the node stops: that is its end.
         if (outcome.ok || outcome.stopped) return;
@@ -232,9 +250,13 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     if (webSockets >= limits.maxWebSockets) return refuseUpgrade(socket, 503, "too many WebSockets");
     // Counted from the handshake to the end of its process (or of a failed handshake's socket).
     webSockets++;
+    metrics?.webSockets(1);
     let counted = true;
     const release = (): void => {
-      if (counted) webSockets--;
+      if (counted) {
+        webSockets--;
+        metrics?.webSockets(-1);
+      }
       counted = false;
     };
     let upgraded = false;
@@ -290,6 +312,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       resolve({ host: options.listen.host, port });
     });
   });
+  metrics = options.metrics?.(formatSocketAddress(bound));
   const url = `${options.tls === undefined ? "http" : "https"}://${formatSocketAddress(bound)}`;
   logger.info("serving HTTP", { url, routes: routes.routes.length });
   return {

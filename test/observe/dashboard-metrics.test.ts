@@ -69,15 +69,17 @@ describe("docs/dashboards/numax.json", { timeout: 120_000 }, () => {
   test("every metric it queries has samples on /metrics after a short run of two syncing nodes", async () => {
     const queried = dashboardMetrics();
     assert.ok(queried.has("numax_host_calls_total") && queried.size >= 20, `parsed ${[...queried]}`);
-    // A second module that traps, for the run-result and trap panels, and a reactive one that
-    // ticks, for the module event panels.
+    // A second module that traps, for the run-result and trap panels, a reactive one that
+    // ticks, for the module event panels, and http_hello served, for the HTTP panels.
     const trapping = await writeFixture(root.path, "trap-unreachable");
     const first = await nodes.node({
       datastore: datastoreOf(root.path, "a"),
       guest: VISITS,
-      args: [trapping, guestPath("reactive_probe")],
+      args: [trapping, guestPath("reactive_probe"), examplePath("http_hello"), "--serve", "127.0.0.1:0"],
       env: { NX_VISITS: "2", NX_PROBE_TICK_MS: "20" },
     });
+    const served = (await first.nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    assert.equal(await (await fetch(`${served}/hello/dashboard`)).text(), "hello dashboard");
     const second = await nodes.node({
       datastore: datastoreOf(root.path, "b"),
       guest: VISITS,
@@ -101,7 +103,8 @@ describe("docs/dashboards/numax.json", { timeout: 120_000 }, () => {
       assert.ok(samples.has(name), `${name} is not exported at all`);
       if (!FAULT_ONLY.has(name)) assert.ok(samples.get(name)! > 0, `${name} has no sample after the run`);
     }
-    assert.match(exposition, /^numax_module_runs_total\{result="ok"\} 1$/m);
+    // The visits guest's run and http_hello's (its handlers' requests are not module runs).
+    assert.match(exposition, /^numax_module_runs_total\{result="ok"\} 2$/m);
     assert.match(exposition, /^numax_module_runs_total\{result="trap"\} 1$/m);
     assert.match(exposition, /^numax_traps_total\{kind="unreachable"\} 1$/m);
     assert.match(

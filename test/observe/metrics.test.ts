@@ -35,6 +35,10 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_module_restarts_total", "counter", ["module"]],
   ["numax_observability_requests_total", "counter", ["path"]],
   ["numax_observability_errors_total", "counter", ["kind"]],
+  ["numax_http_requests_total", "counter", ["listener", "route", "status"]],
+  ["numax_http_handler_seconds", "histogram", ["listener", "route"]],
+  ["numax_http_sse_streams", "gauge", []],
+  ["numax_http_websockets", "gauge", []],
 ];
 
 /** Process metrics the dashboard uses. */
@@ -84,6 +88,10 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.moduleRestarts.inc({ module: "dash" });
   metrics.observabilityRequests.inc({ path: "/metrics" });
   metrics.observabilityErrors.inc({ kind: "not_found" });
+  metrics.httpRequests.inc({ listener: "127.0.0.1:8080", route: "GET /hello/:name", status: "2xx" });
+  metrics.httpHandlerSeconds.observe({ listener: "127.0.0.1:8080", route: "GET /hello/:name" }, 0.001);
+  metrics.httpSseStreams.inc();
+  metrics.httpWebSockets.inc();
 }
 
 describe("NodeMetrics", () => {
