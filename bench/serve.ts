@@ -2,17 +2,24 @@
  * HTTP serving figures (issue 13): requests per second to a hello handler, each request a fresh
  * process whose instance comes from the module's pool (`nx run examples/http_hello/build/
  * http_hello.wasm --serve`, `GET /hello/bench`), beside a bare node:http server answering the
- * same bytes (status, Content-Type, body) in the same run. Both servers are child processes of
- * their own; the load is autocannon in a third process (keep-alive connections, no pipelining).
- * Rounds alternate the two servers so both see the same machine load; the report takes the
- * median round of each, with the p99 latency beside it.
+ * same bytes (status, Content-Type, body) in the same run; and WebSocket messages/s echoed
+ * through a per-connection process (`GET /ws/echo`) beside a bare `ws` echo server (the
+ * reference process serves both). Both servers are child processes of their own; the load is
+ * autocannon (keep-alive connections, no pipelining) and then `ws` clients (bench/serve-clients.ts),
+ * each in a third process. Rounds alternate the two servers so both see the same machine load;
+ * the report takes the median round of each, with the p99 latency beside it.
+ *
+ * SSE fan-out: a node with a listener wide enough for the clients, the clients' streams on one
+ * forwarded topic (`GET /topics/*`), and the time from just before a `POST /publish/*` to the
+ * moment the last stream has the event, p50 and max over a few publishes.
  *
  * Run: `npm run bench -- serve --report bench/out/serve.json` (--quick: a smoke run). The node
  * is bin/nx.js: run `npm run build:cli` after changing src/.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { availableParallelism, loadavg } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "./gate/free-port.ts";
 import { REPO_ROOT } from "./gate/nx-process.ts";
@@ -24,25 +31,57 @@ const TARGET_RATIO = 0.7;
 const PATH = "/hello/bench";
 const BODY = "hello bench";
 const CONTENT_TYPE = "text/plain; charset=utf-8";
+const WS_PATH = "/ws/echo";
+const FAN_OUT_TOPIC = "bench/fan-out";
 const START_TIMEOUT_MS = 30_000;
+const WARM_UP_SEC = 1;
 
 interface Sizes {
   readonly rounds: number;
   readonly durationSec: number;
   readonly connections: number;
+  readonly wsDurationSec: number;
+  readonly wsConnections: number;
+  readonly sseClients: number;
+  readonly ssePublishes: number;
 }
 
-const FULL: Sizes = { rounds: 3, durationSec: 10, connections: 32 };
-const QUICK: Sizes = { rounds: 1, durationSec: 2, connections: 8 };
+const FULL: Sizes = {
+  rounds: 3,
+  durationSec: 10,
+  connections: 32,
+  wsDurationSec: 5,
+  wsConnections: 32,
+  sseClients: 1000,
+  ssePublishes: 5,
+};
+const QUICK: Sizes = {
+  rounds: 1,
+  durationSec: 2,
+  connections: 8,
+  wsDurationSec: 1,
+  wsConnections: 8,
+  sseClients: 100,
+  ssePublishes: 2,
+};
 
-/** The reference: node:http answering what the hello handler answers, nothing else. */
+/**
+ * The reference: node:http answering what the hello handler answers, nothing else, and a bare
+ * `ws` server on the same port echoing every frame (it only listens for upgrades, so plain
+ * requests never reach it).
+ */
 const REFERENCE_SERVER = `
 const http = require("node:http");
+const { WebSocketServer } = require("ws");
 const body = Buffer.from(${JSON.stringify(BODY)});
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   res.setHeader("content-type", ${JSON.stringify(CONTENT_TYPE)});
   res.end(body);
-}).listen(Number(process.argv[1]), "127.0.0.1");
+});
+new WebSocketServer({ server, path: ${JSON.stringify(WS_PATH)} }).on("connection", (socket) => {
+  socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+});
+server.listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
 interface Load {
@@ -54,24 +93,26 @@ interface Load {
 
 interface Server {
   readonly child: ChildProcess;
+  readonly base: string;
   readonly url: string;
 }
 
-async function startServer(kind: "nx" | "reference", port: number): Promise<Server> {
+/** The node serves the example's default routes (`--serve`), or the listeners `config` declares. */
+async function startServer(kind: "nx" | "reference", port: number, config?: string): Promise<Server> {
   const args =
     kind === "nx"
       ? [
           join(REPO_ROOT, "bin/nx.js"),
           "run",
           join(REPO_ROOT, "examples/http_hello/build/http_hello.wasm"),
-          "--serve",
-          `127.0.0.1:${port}`,
+          ...(config === undefined ? ["--serve", `127.0.0.1:${port}`] : ["--config", config]),
           "--log-level",
           "warn",
         ]
       : ["-e", REFERENCE_SERVER, String(port)];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  const url = `http://127.0.0.1:${port}${PATH}`;
+  const base = `http://127.0.0.1:${port}`;
+  const url = `${base}${PATH}`;
   await waitUntil(
     `the ${kind} server on port ${port}`,
     async () => {
@@ -85,7 +126,7 @@ async function startServer(kind: "nx" | "reference", port: number): Promise<Serv
     },
     { timeoutMs: START_TIMEOUT_MS, pollMs: 100 },
   );
-  return { child, url };
+  return { child, base, url };
 }
 
 async function stopServer(server: Server): Promise<void> {
@@ -95,21 +136,9 @@ async function stopServer(server: Server): Promise<void> {
   await exited;
 }
 
-/** autocannon in a process of its own, so the load generator does not share the server's loop. */
-function load(url: string, sizes: Sizes): Promise<Load> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/autocannon/autocannon.js"),
-      "--json",
-      "--connections",
-      String(sizes.connections),
-      "--duration",
-      String(sizes.durationSec),
-      url,
-    ],
-    { stdio: ["ignore", "pipe", "ignore"] },
-  );
+/** Runs a load generator in a process of its own (not sharing the server's loop); its JSON stdout. */
+function runClient<T>(name: string, args: readonly string[]): Promise<T> {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => {
     out += chunk.toString();
@@ -117,46 +146,106 @@ function load(url: string, sizes: Sizes): Promise<Load> {
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with code ${code}`));
-      const result = JSON.parse(out) as {
-        requests: { average: number };
-        latency: { p99: number };
-        non2xx: number;
-        errors: number;
-      };
-      resolve({
-        requestsPerSec: result.requests.average,
-        p99Ms: result.latency.p99,
-        non2xx: result.non2xx,
-        errors: result.errors,
-      });
+      if (code !== 0) return reject(new Error(`${name} exited with code ${code}`));
+      resolve(JSON.parse(out) as T);
     });
   });
 }
 
-async function measure(kind: "nx" | "reference", sizes: Sizes): Promise<Load> {
+const CLIENTS = join(REPO_ROOT, "bench/serve-clients.ts");
+
+async function load(url: string, connections: number, durationSec: number): Promise<Load> {
+  const result = await runClient<{
+    requests: { average: number };
+    latency: { p99: number };
+    non2xx: number;
+    errors: number;
+  }>("autocannon", [
+    join(REPO_ROOT, "node_modules/autocannon/autocannon.js"),
+    "--json",
+    "--connections",
+    String(connections),
+    "--duration",
+    String(durationSec),
+    url,
+  ]);
+  return {
+    requestsPerSec: result.requests.average,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function wsEchoes(server: Server, sizes: Sizes): Promise<number> {
+  const url = `${server.base.replace("http:", "ws:")}${WS_PATH}`;
+  const args = [String(sizes.wsConnections), String(WARM_UP_SEC), String(sizes.wsDurationSec)];
+  return (await runClient<{ messages_per_sec: number }>("the ws clients", [CLIENTS, "ws", url, ...args]))
+    .messages_per_sec;
+}
+
+interface Round {
+  readonly http: Load;
+  readonly wsMessagesPerSec: number;
+}
+
+async function measure(kind: "nx" | "reference", sizes: Sizes): Promise<Round> {
   const [port] = await freePorts(1);
   const server = await startServer(kind, port!);
   try {
     // A short warm-up: the module compiled, the pool filled, V8's tiers settled.
-    await load(server.url, { ...sizes, durationSec: 1 });
-    return await load(server.url, sizes);
+    await load(server.url, sizes.connections, WARM_UP_SEC);
+    const http = await load(server.url, sizes.connections, sizes.durationSec);
+    return { http, wsMessagesPerSec: await wsEchoes(server, sizes) };
   } finally {
     await stopServer(server);
   }
 }
 
+/** Publish-to-last-client latencies, on a node whose one listener has room for every stream. */
+async function fanOut(sizes: Sizes): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), "nx-bench-serve-"));
+  const [port] = await freePorts(1);
+  const config = join(dir, "numax.toml");
+  writeFileSync(
+    config,
+    `[[serve]]
+listen = "127.0.0.1:${port}"
+max_sse_streams = ${sizes.sseClients}
+max_connections = ${sizes.sseClients + 16}
+
+[serve.routes]
+"GET /hello/:name" = "http_hello#hello"
+"GET /topics/*" = "http_hello#topic"
+"POST /publish/*" = "http_hello#publish"
+`,
+  );
+  const server = await startServer("nx", port!, config);
+  try {
+    const args = [FAN_OUT_TOPIC, String(sizes.sseClients), String(sizes.ssePublishes)];
+    return (
+      await runClient<{ latencies_ms: number[] }>("the SSE clients", [CLIENTS, "sse", server.base, ...args])
+    ).latencies_ms;
+  } finally {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
   const sizes = options.quick ? QUICK : FULL;
-  const rounds: { nx: Load; reference: Load }[] = [];
+  const rounds: { nx: Round; reference: Round }[] = [];
   for (let i = 0; i < sizes.rounds; i++) {
     const nx = await measure("nx", sizes);
     const reference = await measure("reference", sizes);
     rounds.push({ nx, reference });
   }
-  const nxRps = median(rounds.map((r) => r.nx.requestsPerSec));
-  const referenceRps = median(rounds.map((r) => r.reference.requestsPerSec));
+  const fanOutMs = await fanOut(sizes);
+  const nxRps = median(rounds.map((r) => r.nx.http.requestsPerSec));
+  const referenceRps = median(rounds.map((r) => r.reference.http.requestsPerSec));
   const ratio = referenceRps === 0 ? null : round(nxRps / referenceRps, 3);
+  const nxWs = median(rounds.map((r) => r.nx.wsMessagesPerSec));
+  const referenceWs = median(rounds.map((r) => r.reference.wsMessagesPerSec));
   return {
     benchmark: "serve",
     quick: options.quick,
@@ -166,20 +255,39 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       http_requests_per_sec: {
         what: `GET ${PATH} to examples/http_hello (each request a fresh process from the module's instance pool; 200 text/plain "${BODY}"), autocannon with ${sizes.connections} keep-alive connections for ${sizes.durationSec} s, median of ${sizes.rounds} rounds`,
         value: round(nxRps),
-        p99_latency_ms: median(rounds.map((r) => r.nx.p99Ms)),
+        p99_latency_ms: median(rounds.map((r) => r.nx.http.p99Ms)),
         reference: {
           what: "bare node:http answering the same status, Content-Type and body, in a process of its own, in the same run",
           value: round(referenceRps),
-          p99_latency_ms: median(rounds.map((r) => r.reference.p99Ms)),
+          p99_latency_ms: median(rounds.map((r) => r.reference.http.p99Ms)),
         },
         ratio_to_reference: ratio,
         target_ratio: TARGET_RATIO,
         meets_target: ratio !== null && ratio >= TARGET_RATIO,
         samples: rounds.map((r) => ({
-          value: round(r.nx.requestsPerSec),
-          reference: round(r.reference.requestsPerSec),
-          non2xx: r.nx.non2xx + r.reference.non2xx,
-          errors: r.nx.errors + r.reference.errors,
+          value: round(r.nx.http.requestsPerSec),
+          reference: round(r.reference.http.requestsPerSec),
+          non2xx: r.nx.http.non2xx + r.reference.http.non2xx,
+          errors: r.nx.http.errors + r.reference.http.errors,
+        })),
+      },
+      sse_fan_out_ms: {
+        what: `time from just before one POST /publish/* to the ${sizes.sseClients}th SSE client (GET /topics/*, one connection each, all forwarding the topic) having the event, over ${sizes.ssePublishes} publishes; clients in a process of their own`,
+        p50: round(median(fanOutMs), 1),
+        max: round(Math.max(...fanOutMs), 1),
+        samples: fanOutMs.map((ms) => round(ms, 1)),
+      },
+      ws_messages_per_sec: {
+        what: `text frames echoed through GET ${WS_PATH} of examples/http_hello (one process per connection: each frame a message, answered with ws_send), ${sizes.wsConnections} connections each with one frame in flight, ${sizes.wsDurationSec} s after ${WARM_UP_SEC} s of warm-up, median of ${sizes.rounds} rounds`,
+        value: round(nxWs),
+        reference: {
+          what: "a bare ws WebSocketServer echoing every frame, in the reference process, in the same run",
+          value: round(referenceWs),
+        },
+        ratio_to_reference: referenceWs === 0 ? null : round(nxWs / referenceWs, 3),
+        samples: rounds.map((r) => ({
+          value: round(r.nx.wsMessagesPerSec),
+          reference: round(r.reference.wsMessagesPerSec),
         })),
       },
     },

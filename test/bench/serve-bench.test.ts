@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- serve --quick` end to end: the node and the bare node:http reference both
- * answer autocannon, and the report holds what bench/reports/README.md reads from it (figures are
- * not checked: a smoke run on a shared machine says nothing about them).
+ * answer autocannon, both echo the ws clients' frames, every SSE client gets every publish, and
+ * the report holds what bench/reports/README.md reads from it (figures are not checked: a smoke
+ * run on a shared machine says nothing about them).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -23,10 +24,12 @@ interface ServeReport {
       ratio_to_reference: number | null;
       samples: { non2xx: number; errors: number }[];
     };
+    sse_fan_out_ms: { p50: number; max: number; samples: number[] };
+    ws_messages_per_sec: { value: number; reference: { value: number }; ratio_to_reference: number | null };
   };
 }
 
-test("npm run bench -- serve --quick measures requests/s beside bare node:http", {
+test("npm run bench -- serve --quick measures requests/s, SSE fan-out and WS echoes beside bare node:http and ws", {
   timeout: BENCH_TIMEOUT_MS + 30_000,
 }, async () => {
   const dir = tempDir("nx-bench-serve-test-");
@@ -36,12 +39,21 @@ test("npm run bench -- serve --quick measures requests/s beside bare node:http",
       cwd: REPO_ROOT,
       timeout: BENCH_TIMEOUT_MS,
     });
-    const figure = (JSON.parse(readFileSync(path, "utf8")) as ServeReport).results.http_requests_per_sec;
+    const results = (JSON.parse(readFileSync(path, "utf8")) as ServeReport).results;
+    const figure = results.http_requests_per_sec;
     assert.ok(figure.value > 0 && figure.reference.value > 0);
     assert.ok(figure.p99_latency_ms >= 0 && figure.reference.p99_latency_ms >= 0);
     // The ratio is of the unrounded rates: within a rounding step of the rounded ones'.
     assert.ok(Math.abs(figure.ratio_to_reference! - figure.value / figure.reference.value) < 0.002);
     for (const sample of figure.samples) assert.deepEqual([sample.non2xx, sample.errors], [0, 0]);
+
+    // The clients fail the run when a stream misses a publish, so a report means all were reached.
+    const fanOut = results.sse_fan_out_ms;
+    assert.equal(fanOut.samples.length, 2);
+    assert.ok(fanOut.samples.every((ms) => ms > 0) && fanOut.max === Math.max(...fanOut.samples));
+    const ws = results.ws_messages_per_sec;
+    assert.ok(ws.value > 0 && ws.reference.value > 0);
+    assert.ok(Math.abs(ws.ratio_to_reference! - ws.value / ws.reference.value) < 0.002);
   } finally {
     dir.remove();
   }
