@@ -10,58 +10,24 @@ import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { NodeEventBus } from "../../src/events/node-event-bus.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
-import { createLogger } from "../../src/observe/create-logger.ts";
-import { type ServeComponent, serveComponent } from "../../src/serve/serve-component.ts";
-import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
+import type { ServeComponent } from "../../src/serve/serve-component.ts";
 import { SSE_STREAM_BUFFER_BYTES_MAX } from "../../src/serve/sse-stream.ts";
-import { loadGuestModuleFile } from "../../src/wasm/load-guest-module.ts";
-import { ModuleCache } from "../../src/wasm/module-cache.ts";
-import { recordingEnvironment } from "../abi/harness.ts";
-import { examplePath } from "../helpers/nx-process.ts";
+import { serveHello, until } from "./hello-serve.ts";
 
-const logger = createLogger({ level: "error", format: "text" });
 const bus = new NodeEventBus();
 let serve: ServeComponent;
 let port: number;
 
 before(async () => {
-  const module = await loadGuestModuleFile(examplePath("http_hello"), {
-    memoryMaxBytes: 64 * 1024 * 1024,
-    cache: new ModuleCache({ directory: undefined, logger }),
-    logger,
-  });
-  serve = serveComponent(
-    logger,
-    {
-      listeners: [
-        {
-          where: "--serve",
-          listen: { host: "127.0.0.1", port: 0 },
-          limits: SERVE_LIMITS_DEFAULT,
-          routes: [{ method: "GET", path: "/topics/*", moduleId: "http_hello", handler: "topic" }],
-        },
-      ],
-      modules: [module],
-      cpuMsPerRequest: 1000,
-      shutdownTimeoutMs: 2000,
-      profile: "trusted",
-    },
-    { environment: () => recordingEnvironment().env },
-    () => bus,
+  const started = await serveHello(
+    [{ method: "GET", path: "/topics/*", moduleId: "http_hello", handler: "topic" }],
+    bus,
   );
-  await serve.start();
-  port = serve.listeners[0]!.address.port;
+  serve = started.serve;
+  port = started.port;
 });
 
 after(() => serve.stop());
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Opens a stream forwarding `topic`; resolves once the first bytes (the head) came. */
 function openStream(topic: string): Promise<{ received: () => string; close: () => void }> {

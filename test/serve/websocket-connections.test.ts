@@ -10,66 +10,32 @@ import { after, before, test } from "node:test";
 import { WebSocket } from "ws";
 import { NodeEventBus } from "../../src/events/node-event-bus.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
-import { createLogger } from "../../src/observe/create-logger.ts";
-import { type ServeComponent, serveComponent } from "../../src/serve/serve-component.ts";
-import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
+import type { ServeComponent } from "../../src/serve/serve-component.ts";
 import {
   WS_CLOSE_TOO_FAST,
   WS_FRAME_BYTES_MAX,
   WS_SEND_BUFFER_BYTES_MAX,
   WS_UNREAD_FRAMES_MAX,
 } from "../../src/serve/ws-connection.ts";
-import { loadGuestModuleFile } from "../../src/wasm/load-guest-module.ts";
-import { ModuleCache } from "../../src/wasm/module-cache.ts";
-import { recordingEnvironment } from "../abi/harness.ts";
-import { examplePath } from "../helpers/nx-process.ts";
+import { serveHello, until } from "./hello-serve.ts";
 
-const logger = createLogger({ level: "error", format: "text" });
 const bus = new NodeEventBus();
 let serve: ServeComponent;
 let base: string;
 
 before(async () => {
-  const module = await loadGuestModuleFile(examplePath("http_hello"), {
-    memoryMaxBytes: 64 * 1024 * 1024,
-    cache: new ModuleCache({ directory: undefined, logger }),
-    logger,
-  });
-  serve = serveComponent(
-    logger,
-    {
-      listeners: [
-        {
-          where: "--serve",
-          listen: { host: "127.0.0.1", port: 0 },
-          limits: SERVE_LIMITS_DEFAULT,
-          routes: [
-            { method: "GET", path: "/ws/topics/*", moduleId: "http_hello", handler: "wsTopic" },
-            { method: "GET", path: "/ws/echo", moduleId: "http_hello", handler: "wsEcho" },
-          ],
-        },
-      ],
-      modules: [module],
-      cpuMsPerRequest: 1000,
-      shutdownTimeoutMs: 2000,
-      profile: "trusted",
-    },
-    { environment: () => recordingEnvironment().env },
-    () => bus,
+  const started = await serveHello(
+    [
+      { method: "GET", path: "/ws/topics/*", moduleId: "http_hello", handler: "wsTopic" },
+      { method: "GET", path: "/ws/echo", moduleId: "http_hello", handler: "wsEcho" },
+    ],
+    bus,
   );
-  await serve.start();
-  base = `ws://127.0.0.1:${serve.listeners[0]!.address.port}`;
+  serve = started.serve;
+  base = `ws://127.0.0.1:${started.port}`;
 });
 
 after(() => serve.stop());
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** An open client whose text frames are collected. */
 async function open(path: string): Promise<{ socket: WebSocket; frames: string[]; closed: Promise<number> }> {
