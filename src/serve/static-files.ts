@@ -1,5 +1,5 @@
 import { createReadStream, realpathSync, statSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { extname, join, sep } from "node:path";
 import { ServeError } from "./serve-error.ts";
@@ -77,7 +77,8 @@ export async function locateStaticFile(
   for (let tries = 0; tries < 2; tries++) {
     let real: string;
     try {
-      real = realpathSync(path);
+      // Per request: the asynchronous call, so a slow disk never holds other requests.
+      real = await realpath(path);
     } catch {
       return { kind: "missing" };
     }

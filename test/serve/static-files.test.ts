@@ -96,6 +96,14 @@ function get(
   });
 }
 
+test("a file is sent with Last-Modified and X-Content-Type-Options: nosniff", async () => {
+  const response = await fetch(`http://${host}:${port}/app/style.css`);
+  assert.equal(response.status, 200);
+  assert.ok(!Number.isNaN(Date.parse(response.headers.get("last-modified") ?? "")));
+  assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+  await response.text();
+});
+
 test("files with their content types, an index for the directory, HEAD without a body", async () => {
   assert.deepEqual(await get("/app/style.css"), {
     status: 200,
@@ -132,8 +140,11 @@ test("404 for a missing file, 405 for another method", async () => {
   assert.equal((await get("/app/style.css", "POST")).status, 405);
 });
 
-test("a path out of the directory is refused with 403: .., %2e%2e, %2f, a symlink to outside", async () => {
+test("a path out of the directory is refused with 403: .., ., %2e%2e, %2f, backslash, NUL, a symlink to outside", async () => {
   for (const path of [
+    "/app/./style.css",
+    "/app/js%5c..%5c..%5csecret.txt",
+    "/app/style.css%00.txt",
     "/app/../secret.txt",
     "/app/js/../../secret.txt",
     "/app/%2e%2e/secret.txt",
