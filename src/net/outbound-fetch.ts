@@ -86,24 +86,25 @@ export function createOutboundFetch(options: OutboundFetchOptions): OutboundFetc
         });
         return { ok: false, code: ERR_FETCH_DENIED };
       }
-      let init: RequestInit;
-      try {
-        // Built first: an invalid method or header is the guest's mistake (-3), not a failure.
-        init = { method: request.method, headers: new Headers(request.headers as [string, string][]) };
-        new Request(url, { ...init, body: request.body });
-      } catch {
-        return { ok: false, code: ERR_INTERNAL };
-      }
       const abort = new AbortController();
-      const headersTimer = setTimeout(() => abort.abort(), headersTimeoutMs);
-      const totalTimer = setTimeout(() => abort.abort(), totalTimeoutMs);
+      let outgoing: Request;
       try {
-        const response = await fetch(url, {
-          ...init,
+        // Built before anything is sent: an invalid method or header is the guest's mistake
+        // (-3), not a network failure. The same Request is then sent.
+        outgoing = new Request(url, {
+          method: request.method,
+          headers: new Headers(request.headers as [string, string][]),
           body: request.body,
           redirect: "manual",
           signal: abort.signal,
         });
+      } catch {
+        return { ok: false, code: ERR_INTERNAL };
+      }
+      const headersTimer = setTimeout(() => abort.abort(), headersTimeoutMs);
+      const totalTimer = setTimeout(() => abort.abort(), totalTimeoutMs);
+      try {
+        const response = await fetch(outgoing);
         clearTimeout(headersTimer);
         const body = await boundedBody(response, responseBytesMax);
         return { ok: true, status: response.status, headers: [...response.headers], body };
