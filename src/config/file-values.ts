@@ -41,7 +41,7 @@ export function collectFileValues(table: Readonly<Record<string, unknown>>, orig
     items.push({ issue: { kind, subject, source: "file", via: origin, message } });
   };
   for (const [sectionName, sectionValue] of Object.entries(table)) {
-    // Tables named by the user, read by module-settings.ts.
+    // Tables named by the user, read by module-settings.ts and serve-tables.ts.
     if (sectionName === MODULES_SECTION || sectionName === SERVE_SECTION) continue;
     if (!isTable(sectionValue)) {
       if (Array.isArray(sectionValue) && SECTION_NAMES.includes(sectionName as ConfigSection)) {

@@ -24,11 +24,3 @@ export interface RemoteOpEvent {
 
 /** The `kind` label of events in metrics and logs. */
 export type ModuleEventKind = ModuleEvent["kind"];
-
-export const MODULE_EVENT_KINDS: readonly ModuleEventKind[] = [
-  "tick",
-  "remote_op",
-  "peer_connected",
-  "peer_disconnected",
-  "message",
-];

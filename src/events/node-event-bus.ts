@@ -1,5 +1,5 @@
-import type { CrdtFamily } from "../crdt/op.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import type { RemoteChange, SyncEventSink } from "../sync/sync-events.ts";
 import {
   type EventObserver,
   type MessagePublisher,
@@ -25,7 +25,7 @@ export interface PeerPublisher {
  * {@link ModuleEvents} that has the callback (and, for messages, a matching subscription).
  * It is the sync service's event sink; without sync, messages stay on this node.
  */
-export class NodeEventBus implements MessagePublisher {
+export class NodeEventBus implements MessagePublisher, SyncEventSink {
   readonly #modules: ModuleEvents[] = [];
   readonly #clients = new Set<ClientSubscription>();
   readonly #observer: EventObserver | undefined;
@@ -82,7 +82,7 @@ export class NodeEventBus implements MessagePublisher {
 
   // ---- the sync service's event sink ----------------------------------------------------------
 
-  remoteChanges(changes: readonly { key: string; family: CrdtFamily; origin: NodeId }[]): void {
+  remoteChanges(changes: readonly RemoteChange[]): void {
     for (const module of this.#modules) {
       if (!module.callbacks.has("on_remote_op")) continue;
       for (const { key, family, origin } of changes)
