@@ -10,6 +10,7 @@ import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ObservabilityServerOptions } from "../observe/observability-server.ts";
+import type { DatastoreLayout } from "../store/datastore-layout.ts";
 import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { LmdbBackend } from "../store/lmdb-backend.ts";
@@ -117,7 +118,11 @@ export interface StoreComponent extends NodeComponent {
 }
 
 /** The LMDB store at `storage.datastore_path`; stopping flushes and closes it. */
-export function storeComponent(config: NodeConfig, logger: Logger): StoreComponent {
+export function storeComponent(
+  config: NodeConfig,
+  logger: Logger,
+  layout: DatastoreLayout | undefined,
+): StoreComponent {
   let backend: LmdbBackend | undefined;
   let guestStore: GuestStore | undefined;
   return {
@@ -135,7 +140,7 @@ export function storeComponent(config: NodeConfig, logger: Logger): StoreCompone
         import("../store/lmdb-backend.ts"),
         import("../store/guest-store.ts"),
       ]);
-      backend = await openLmdbBackend({ path: config.storage.datastorePath, logger });
+      backend = await openLmdbBackend({ path: config.storage.datastorePath, logger, layout });
       guestStore = createGuestStore(backend);
     },
     stop: () => backend?.close(),

@@ -7,6 +7,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ReadinessChecks } from "../observe/observability-server.ts";
 import type { ServeComponent, ServeComponentOptions } from "../serve/serve-component.ts";
+import type { DatastoreLayout } from "../store/datastore-layout.ts";
 import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
@@ -39,6 +40,8 @@ export interface NumaxNodeOptions {
   /** Open the store even without sync (a guest imports `db_*`). Sync always opens it. */
   needsStore: boolean;
   version: string;
+  /** The datastore as `prepareDatastore` left it, when the caller prepared it already. */
+  datastore?: DatastoreLayout;
   /** The modules to run: the node gets a module host (`modules`) when given. */
   modules?: ModuleHostOptions;
   /** HTTP listeners serving the modules' handlers (with `modules` only): the `serve` component. */
@@ -85,7 +88,8 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   // The parts the configuration needs, declared in the order independent parts start (see
   // component-order.ts): TLS first, so unusable TLS files fail the node before it touches the store.
   const tls = syncEnabled ? tlsComponent(config, logger) : undefined;
-  const store = syncEnabled || options.needsStore ? storeComponent(config, logger) : undefined;
+  const store =
+    syncEnabled || options.needsStore ? storeComponent(config, logger, options.datastore) : undefined;
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
     tls !== undefined && store !== undefined ? replicaComponent(config, logger, { store, tls }) : undefined;

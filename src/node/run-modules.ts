@@ -8,7 +8,7 @@ import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
 import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
-import { prepareDatastore } from "../store/datastore-layout.ts";
+import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layout.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
@@ -107,16 +107,17 @@ export async function runModules({
     );
   }
   for (const warning of settings.warnings) logger.warn(warning);
-  let datastorePath: string;
+  let datastore: DatastoreLayout;
   try {
-    // A datastore path that cannot be a directory fails here, before anything else touches it.
-    datastorePath = (await prepareDatastore(config.storage.datastorePath)).datastorePath;
+    // A datastore path that cannot be a directory fails here, before anything else touches it;
+    // the store opens this layout as it is, without preparing it again.
+    datastore = await prepareDatastore(config.storage.datastorePath);
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
   }
   const cache = new ModuleCache({
-    directory: join(datastorePath, MODULE_CACHE_DIRECTORY),
+    directory: join(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
   });
 
@@ -144,6 +145,7 @@ export async function runModules({
       logger,
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
+      datastore,
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,

@@ -1,7 +1,7 @@
 import type { RangeOptions } from "lmdb";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { CommitResult } from "./commit-protocol.ts";
-import { prepareDatastore } from "./datastore-layout.ts";
+import { type DatastoreLayout, prepareDatastore } from "./datastore-layout.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
 import { assertStorableKey, compareBytes, isStorableKey, latin1 } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
@@ -22,6 +22,8 @@ export interface LmdbBackendOptions {
   path: string;
   /** Receives the store's own lines (component "store"): opening, failed commits. */
   logger?: Logger;
+  /** `path` as `prepareDatastore` left it, when the caller prepared it already (`nx run` does, first). */
+  layout?: DatastoreLayout;
 }
 
 /** The LMDB-backed store of a node. */
@@ -78,7 +80,7 @@ const EMPTY = new Uint8Array(0);
  */
 export async function openLmdbBackend(options: LmdbBackendOptions): Promise<LmdbBackend> {
   const logger = (options.logger ?? silentLogger).child("store");
-  const layout = await prepareDatastore(options.path);
+  const layout = options.layout ?? (await prepareDatastore(options.path));
   if (!claimInThisProcess(layout.storePath)) {
     throw new StoreError("STORE_LOCKED", `datastore ${layout.datastorePath} is already open in this process`);
   }
