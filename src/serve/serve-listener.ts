@@ -114,9 +114,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       return unavailable(res, "too many connections");
     }
     if (inFlight >= limits.maxConcurrentRequests) return unavailable(res, "too many requests");
-    const target = req.url ?? "/";
-    const queryAt = target.indexOf("?");
-    const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+    const { rawPath, query } = splitTarget(req.url);
     const match = routes.match(req.method ?? "", rawPath);
     if (match.kind === "not-found") return plain(res, 404, "not found\n");
     if (match.kind === "method-not-allowed") {
@@ -170,7 +168,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
-        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
+        query,
         headers: req.headers,
         params: match.params,
         body,
@@ -241,9 +239,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     if (connections > limits.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
-    const target = req.url ?? "/";
-    const queryAt = target.indexOf("?");
-    const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+    const { rawPath, query } = splitTarget(req.url);
     const match = routes.match(req.method ?? "", rawPath);
     if (match.kind === "not-found" || match.kind === "static") return refuseUpgrade(socket, 404, "not found");
     if (match.kind === "method-not-allowed") return refuseUpgrade(socket, 405, "method not allowed");
@@ -269,7 +265,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
-        query: queryAt < 0 ? "" : target.slice(queryAt + 1),
+        query,
         headers: req.headers,
         params: match.params,
         body: EMPTY_BODY,
@@ -387,4 +383,13 @@ function refuseUpgrade(socket: Duplex, status: number, why: string): void {
 function unavailable(res: ServerResponse, why: string): void {
   res.setHeader("Retry-After", String(SERVE_RETRY_AFTER_SECONDS));
   plain(res, 503, `service unavailable: ${why}\n`);
+}
+
+/** A request target's path (as sent, still percent-encoded) and its query without the `?`. */
+function splitTarget(url: string | undefined): { rawPath: string; query: string } {
+  const target = url ?? "/";
+  const queryAt = target.indexOf("?");
+  return queryAt < 0
+    ? { rawPath: target, query: "" }
+    : { rawPath: target.slice(0, queryAt), query: target.slice(queryAt + 1) };
 }
