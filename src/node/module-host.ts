@@ -58,6 +58,8 @@ export interface ModuleHostComponent extends Component {
    * has), for other processes of the module such as HTTP handlers. Only once started.
    */
   environment(module: GuestModule): GuestEnvironment;
+  /** Runs `emit` once the writes the node made before are durable (the output gate): for what handlers send. */
+  release(emit: () => void): void;
 }
 
 /**
@@ -202,6 +204,7 @@ export function moduleHostComponent(
       interrupt.abort(`interrupted by ${by}`);
     },
     environment,
+    release: (emit) => parts.outputGate.gate!.release(emit),
     start: () => {
       const bus = parts.events.bus!;
       moduleEvents = new Map(

@@ -9,6 +9,7 @@ import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
 import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
 import { HandlerProcesses } from "./handler-processes.ts";
+import type { ReleaseOutput } from "./release-output.ts";
 import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
@@ -40,6 +41,8 @@ export interface ServeComponentOptions {
 /** What the serving component needs of the module host. */
 export interface ServedModules {
   environment(module: GuestModule): GuestEnvironment;
+  /** The node's output gate: what handlers send leaves once their writes are durable. Absent: at once. */
+  readonly release?: ReleaseOutput;
 }
 
 export interface ServeComponent {
@@ -141,6 +144,7 @@ export function serveComponent(
             limits: listener.limits,
             logger: serveLogger,
             topics: topics?.(),
+            release: modules.release,
             ...withMetrics(metrics?.()),
             runHandler: (route, request, signal, started) =>
               running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),
