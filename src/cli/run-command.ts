@@ -81,7 +81,7 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
 
 async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, warnings, moduleSettings, serveSettings } = await resolveConfig({
+  const { config, sources, warnings, moduleSettings, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -113,6 +113,7 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     serve: [...serveSettings, ...serveFlag(options.serve)],
     prints,
     json: options.json === true,
+    managementListenIsDefault: sources["management.listen"] === "default",
   };
 }
 

@@ -162,6 +162,9 @@ export async function runGuestProcesses(
   };
   const childOf = (module: GuestModule, index: number): ChildSpec => {
     const id = childIdOf(module, index);
+    // The module's process is labelled with the module id, as the processes it spawns are (not
+    // with the child id): the node's introspection tells which module a process runs by it.
+    const moduleLabel = { label: module.moduleId };
     const profile = options.profile ?? "trusted";
     const events = eventsOf(module);
     if (events === undefined) {
@@ -170,6 +173,7 @@ export async function runGuestProcesses(
         restart: "temporary",
         shutdown: shutdownTimeoutMs,
         start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
+        options: moduleLabel,
       };
     }
     const onExit = (exit: WasmProcessExit): void => {
@@ -204,6 +208,7 @@ export async function runGuestProcesses(
               program: reactiveProgram(events, exportsRun(module)),
               onExit,
             }),
+            options: moduleLabel,
           },
         ],
       }),

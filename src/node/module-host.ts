@@ -3,9 +3,11 @@ import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
+import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
@@ -60,6 +62,25 @@ export interface ModuleHostComponent extends Component {
   environment(module: GuestModule): GuestEnvironment;
   /** Runs `emit` once the writes the node made before are durable (the output gate): for what handlers send. */
   release(emit: () => void): void;
+  /** The modules it runs, with what the node's introspection reports about them. */
+  loaded(): readonly LoadedModule[];
+  /** The kernel its processes run on, while they run (a lone one-shot module has none). */
+  readonly kernel: Kernel | undefined;
+  /** Hands every module's host calls since the last drain to `visit` (for the metrics). */
+  drainHostCalls(visit: (module: string, name: string, calls: number) => void): void;
+}
+
+/** One module the host runs, and its accounting since its code was loaded. */
+export interface LoadedModule {
+  readonly module: GuestModule;
+  /** Its events, once the host started (every module has them; reactive ones use them). */
+  readonly events: ModuleEvents | undefined;
+  /** ISO 8601 time its code was loaded. */
+  readonly loadedAt: string;
+  readonly reloads: number;
+  /** Guest CPU time of its runs that ended (a reactive module's is counted per callback: `events`). */
+  readonly endedRunsCpuMs: number;
+  readonly hostCalls: HostCallCounter;
 }
 
 /**
@@ -99,12 +120,23 @@ export function moduleHostComponent(
 
   let moduleEvents: Map<GuestModule, ModuleEvents> | undefined;
   let node: NodeParts | undefined;
+  let kernel: Kernel | undefined;
+  const loadedAt = new Date().toISOString();
+  const accounts = new Map(
+    options.modules.map((module) => [module, { endedRunsCpuMs: 0, hostCalls: new HostCallCounter() }]),
+  );
   const environments = new Map<GuestModule, GuestEnvironment>();
   const environment = (module: GuestModule): GuestEnvironment => {
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
     if (env === undefined) {
-      env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
+      env = guestEnvironment(
+        module,
+        logger,
+        node,
+        moduleEvents?.get(module),
+        accounts.get(module)?.hostCalls,
+      );
       env.httpFetch = createOutboundFetch({
         moduleId: module.moduleId,
         hosts: options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? [],
@@ -117,7 +149,6 @@ export function moduleHostComponent(
   };
 
   const run = async (): Promise<GuestProcessesOutcome> => {
-    const metrics = parts.metrics?.metrics;
     for (const moduleId of options.moduleSettings.keys()) {
       if (!options.modules.some((module) => module.moduleId === moduleId)) {
         logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
@@ -131,16 +162,30 @@ export function moduleHostComponent(
       await sync.recoverOwnHistory();
     }
     if (interrupt.signal.aborted) return { ok: true, results: [] };
-    const gate = parts.outputGate.gate!;
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel.
-    const runGuests = canRunAlone(options.modules)
-      ? runLoneGuest
-      : (await import("./guest-processes.ts")).runGuestProcesses;
+    if (canRunAlone(options.modules)) return runModules(runLoneGuest);
+    const [{ runGuestProcesses }, { createKernel }] = await Promise.all([
+      import("./guest-processes.ts"),
+      import("../kernel/index.ts"),
+    ]);
+    // The host's own kernel, so the node's introspection can list its processes.
+    kernel = createKernel({ logger: logger.child("kernel") });
+    try {
+      return await runModules(runGuestProcesses, kernel);
+    } finally {
+      await kernel.shutdown({ timeoutMs: options.shutdownTimeoutMs });
+    }
+  };
+
+  const runModules = (runGuests: typeof runLoneGuest, kernel?: Kernel): Promise<GuestProcessesOutcome> => {
+    const metrics = parts.metrics?.metrics;
+    const gate = parts.outputGate.gate!;
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
     return runGuests(options.modules, {
+      kernel,
       environment,
       moduleEvents: (module) => moduleEvents?.get(module),
       store: node!.store,
@@ -168,7 +213,10 @@ export function moduleHostComponent(
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         // A reactive module's guest time is counted per callback call (the node's event observer).
-        if (events === undefined || !events.reactive) metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+        if (events === undefined || !events.reactive) {
+          metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+          accounts.get(result.module)!.endedRunsCpuMs += result.cpuMs;
+        }
         const runResult = result.ok
           ? "ok"
           : result.failure === undefined
@@ -205,6 +253,20 @@ export function moduleHostComponent(
     },
     environment,
     release: (emit) => parts.outputGate.gate!.release(emit),
+    loaded: () =>
+      options.modules.map((module) => ({
+        module,
+        events: moduleEvents?.get(module),
+        loadedAt,
+        reloads: 0,
+        ...accounts.get(module)!,
+      })),
+    get kernel() {
+      return kernel;
+    },
+    drainHostCalls: (visit) => {
+      for (const { hostCalls } of accounts.values()) hostCalls.drain(visit);
+    },
     start: () => {
       const bus = parts.events.bus!;
       moduleEvents = new Map(
@@ -221,7 +283,6 @@ export function moduleHostComponent(
         store: parts.store?.guestStore,
         crdt: parts.replica?.replica,
         gate: parts.outputGate.gate!,
-        hostCalls: parts.metrics?.hostCalls,
       };
     },
     // The modules run once every part of the node is up, the ones that depend on the module
@@ -247,7 +308,6 @@ interface NodeParts {
   readonly store: GuestEnvironment["store"];
   readonly crdt: GuestEnvironment["crdt"];
   readonly gate: DurableOutputGate;
-  readonly hostCalls: GuestEnvironment["hostCalls"];
 }
 
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
@@ -264,6 +324,7 @@ function guestEnvironment(
   logger: Logger,
   node: NodeParts,
   events: ModuleEvents | undefined,
+  hostCalls: HostCallCounter | undefined,
 ): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
@@ -286,7 +347,7 @@ function guestEnvironment(
     stdout: (bytes) => process.stdout.write(bytes),
     stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
-    hostCalls: node.hostCalls,
+    hostCalls,
     events,
   };
 }
