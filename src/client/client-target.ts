@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { chooseConfigFile } from "../config/default-config-file.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import { managementTokenFiles } from "../management/management-component.ts";
 import type { ClientTarget } from "./management-client.ts";
 
 /** What a client command was told about its node. */
@@ -29,7 +30,7 @@ export async function resolveClientTarget(options: TargetOptions): Promise<Clien
     });
     const management = config.management;
     if (url === undefined) {
-      if (management.listen === undefined) {
+      if (management.listen === "off") {
         throw usage(
           'the local configuration turns the management API off ([management] listen = "off"): pass --node URL',
         );
@@ -39,7 +40,7 @@ export async function resolveClientTarget(options: TargetOptions): Promise<Clien
       const scheme = management.tlsCert === undefined ? "http" : "https";
       url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${management.listen.port}`;
     }
-    tokenFile ??= management.tokenFile;
+    tokenFile ??= managementTokenFiles(config).admin;
   }
   if (!/^https?:\/\//.test(url)) throw usage(`--node ${url}: give a URL such as http://127.0.0.1:9102`);
   return { url: url.replace(/\/+$/, ""), token: await readToken(tokenFile), tokenSource: tokenFile };

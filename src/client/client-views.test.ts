@@ -13,12 +13,17 @@ const process = (pid: string, reductions: number): ProcessView => ({
   pid,
   name: null,
   label: `p${pid}`,
+  kind: "wasm",
   status: "waiting",
+  parent: "<0.0>",
+  droppedMessages: 0,
+  trapExit: false,
   mailboxLength: 2,
   reductions,
   memoryBytes: 2048,
   links: ["<0.1.0>"],
   monitors: [],
+  monitoredBy: [],
 });
 
 test("nx ps lists the busiest process first, columns aligned under their headers", () => {

@@ -1,58 +1,13 @@
+import type { ModuleView, NodeView, PeerView, ProcessView } from "../node/node-introspection.ts";
 import { renderColumns } from "../text/text-columns.ts";
+
+export type { ModuleView, NodeView, PeerView, ProcessView };
 
 /**
  * The client commands' text for people, from the management API's JSON (docs/api/openapi.yaml).
  * Pure: each takes what the API answered and returns the lines `nx` prints; `--json` prints the
  * answer itself instead.
  */
-
-export interface NodeView {
-  readonly nodeId: string | null;
-  readonly version: string;
-  readonly uptimeMs: number;
-  readonly datastorePath: string;
-  readonly storeSizeBytes: number | null;
-  readonly opLogEntries: number | null;
-  readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
-  readonly cpu: { readonly userMs: number; readonly systemMs: number };
-  readonly listen: {
-    readonly sync: string | null;
-    readonly management: string | null;
-    readonly serve: readonly string[];
-  };
-}
-
-export interface ModuleView {
-  readonly id: string;
-  readonly state: string;
-  readonly reactive: boolean;
-  readonly processes: number;
-  readonly queuedEvents: number;
-  readonly reloads: number;
-  readonly hash: string;
-}
-
-export interface ProcessView {
-  readonly pid: string;
-  readonly name: string | null;
-  readonly label: string;
-  readonly module?: string;
-  readonly status: string;
-  readonly mailboxLength: number;
-  readonly reductions: number;
-  readonly memoryBytes: number;
-  readonly links: readonly string[];
-  readonly monitors: readonly string[];
-}
-
-export interface PeerView {
-  readonly address: string;
-  readonly nodeId: string | null;
-  readonly state: string;
-  readonly direction: string;
-  readonly rttMs: number | null;
-  readonly since: string | null;
-}
 
 export interface KeyListView {
   readonly keys: readonly { readonly key: string; readonly family: string }[];

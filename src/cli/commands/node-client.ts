@@ -40,6 +40,10 @@ export function defineClientCommands(program: Command): void {
       .description("a running node's processes, busiest first (mailbox, reductions, memory)"),
   ).action(async (options) => (await client()).runPs(options, process.stdout));
 
+  // `add` and `remove` read their options with the parent's (`nx peers --node URL add ADDR`
+  // and `nx peers add ADDR --node URL` alike): commander hands shared flags to the parent.
+  // `add` and `remove` read their options with the parent's: commander hands a flag both
+  // declare to `peers` (`nx peers add ADDR --node URL` and `nx peers --node URL add ADDR` alike).
   const peers = withConnection(
     program
       .command("peers")
@@ -50,16 +54,16 @@ export function defineClientCommands(program: Command): void {
       .command("add")
       .argument("<address>", "host:port of the peer")
       .description("dial a peer and keep it"),
-  ).action(async (address: string, options) =>
-    (await client()).runPeersAdd(address, options, process.stdout),
+  ).action(async (address: string, _options, command: Command) =>
+    (await client()).runPeersAdd(address, command.optsWithGlobals(), process.stdout),
   );
   withConnection(
     peers
       .command("remove")
       .argument("<address>", "host:port of the peer")
       .description("stop dialling a peer"),
-  ).action(async (address: string, options) =>
-    (await client()).runPeersRemove(address, options, process.stdout),
+  ).action(async (address: string, _options, command: Command) =>
+    (await client()).runPeersRemove(address, command.optsWithGlobals(), process.stdout),
   );
 
   withConnection(
