@@ -4,9 +4,23 @@ import { request as httpsRequest } from "node:https";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { ModuleView, NodeView, PeerView, ProcessView } from "../../src/node/node-introspection.ts";
+import type {
+  KeyView,
+  ModuleView,
+  NodeView,
+  PeerView,
+  ProcessView,
+} from "../../src/node/node-introspection.ts";
 import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
-import { guestPath, nxCert, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import {
+  examplePath,
+  guestPath,
+  nxCert,
+  pollUntil,
+  startNx,
+  stopNx,
+  tempDir,
+} from "../helpers/nx-process.ts";
 
 const nodes = managedNodeTracker();
 const dir = tempDir("nx-management-");
@@ -279,7 +293,89 @@ describe("peers through the management API", () => {
       sync: false,
     });
     assertError(await lone.api("GET", "/peers"), 503, "UNAVAILABLE");
+    assertError(await lone.api("GET", "/keys"), 503, "UNAVAILABLE");
+    assertError(await lone.api("GET", "/keys/visits"), 503, "UNAVAILABLE");
     assertError(await lone.api("POST", "/peers", { body: '{"address": "127.0.0.1:9"}' }), 503, "UNAVAILABLE");
+  });
+});
+
+describe("CRDT keys through the management API", () => {
+  test("GET /keys lists keys with their family, by prefix, in pages; GET /keys/:key gives the value and last writer", async () => {
+    // One-shot examples write one CRDT each; the reactive module keeps the node running.
+    const writer = await nodes.node({
+      datastore: join(dir.path, "keys-a"),
+      modules: [
+        guestPath("reactive_probe"),
+        examplePath("distributed_counter"),
+        examplePath("distributed_status"),
+        examplePath("distributed_comments"),
+        examplePath("distributed_inventory"),
+      ],
+    });
+    await writer.nx.waitFor(/distributed_inventory: node \w+ changed inventory\/widgets/);
+    const writerId = ((await writer.api("GET", "/node")).body as NodeView).nodeId;
+    const all = [
+      { key: "comments", family: "rga" },
+      { key: "inventory/widgets", family: "pncounter" },
+      { key: "probe/inits", family: "gcounter" },
+      { key: "service/status", family: "lww-register" },
+      { key: "visits", family: "gcounter" },
+    ];
+    assert.deepEqual((await writer.api("GET", "/keys")).body, { keys: all, nextCursor: null });
+
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const page = (await writer.api("GET", `/keys?limit=2${query}`)).body as {
+        keys: unknown[];
+        nextCursor: string | null;
+      };
+      assert.ok(page.keys.length <= 2);
+      pages.push(...page.keys);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    assert.deepEqual(pages, all);
+
+    assert.deepEqual((await writer.api("GET", "/keys?prefix=in")).body, { keys: [all[1]], nextCursor: null });
+    assert.deepEqual((await writer.api("GET", "/keys?prefix=zz")).body, { keys: [], nextCursor: null });
+    for (const limit of ["0", "1001", "x", "-1"]) {
+      assertError(await writer.api("GET", `/keys?limit=${limit}`), 400, "BAD_REQUEST");
+    }
+    assertError(await writer.api("GET", "/keys?cursor=bm9wZQ"), 400, "BAD_REQUEST");
+
+    const visits = (await writer.api("GET", "/keys/visits")).body as KeyView;
+    assert.deepEqual(
+      { ...visits, lastChangeAt: null },
+      { key: "visits", family: "gcounter", value: "1", lastWriter: writerId, lastChangeAt: null },
+    );
+    assert.ok(Math.abs(Date.parse(visits.lastChangeAt!) - Date.now()) < 60_000, visits.lastChangeAt!);
+    const widgets = await writer.api(
+      "GET",
+      `/keys/${encodeURIComponent("inventory/widgets")}?family=pncounter`,
+    );
+    assert.deepEqual([widgets.status, (widgets.body as KeyView).value], [200, "1"]);
+    const status = (await writer.api("GET", `/keys/${encodeURIComponent("service/status")}`)).body as KeyView;
+    assert.equal(status.family, "lww-register");
+    assert.match(status.value as string, /^up/);
+    const comments = (await writer.api("GET", "/keys/comments")).body as KeyView;
+    assert.deepEqual(comments.value, [`hello from ${writerId!.slice(0, 8)}`]);
+    assertError(await writer.api("GET", "/keys/visits?family=orset"), 404, "NOT_FOUND");
+    assertError(await writer.api("GET", "/keys/visits?family=counter"), 400, "BAD_REQUEST");
+    assertError(await writer.api("GET", "/keys/nope"), 404, "NOT_FOUND");
+
+    // A peer that got the op from the writer names the writer.
+    const reader = await nodes.node({
+      datastore: join(dir.path, "keys-b"),
+      modules: [guestPath("reactive_probe")],
+      args: ["--peer", `127.0.0.1:${writer.syncPort}`],
+    });
+    const remote = await pollUntil(
+      () => reader.api("GET", "/keys/visits"),
+      (answer) => answer.status === 200,
+      15_000,
+    );
+    assert.deepEqual(remote.body, visits);
   });
 });
 
