@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { NumaxError } from "../errors/numax-error.ts";
+import { KEYS_PAGE_DEFAULT, KEYS_PAGE_MAX } from "../node/key-page.ts";
 import { resolveClientTarget, type TargetOptions } from "./client-target.ts";
 import {
-  type KeyListView,
+  type KeysPage,
   type KeyView,
   type ModuleView,
   type NodeView,
@@ -18,7 +19,6 @@ import { ManagementClient } from "./management-client.ts";
 
 /** Most keys `nx keys --all` fetches, in pages of the API's largest page. */
 export const CLIENT_KEYS_ALL_MAX = 100_000;
-const KEYS_PAGE_MAX = 1000;
 
 export interface ClientOptions extends TargetOptions {
   readonly json?: boolean;
@@ -89,20 +89,20 @@ export async function runKeys(
     const query = new URLSearchParams({ limit: String(limit) });
     if (prefix !== undefined) query.set("prefix", prefix);
     if (cursor !== undefined) query.set("cursor", cursor);
-    return client.get<KeyListView>(`/keys?${query}`);
+    return client.get<KeysPage>(`/keys?${query}`);
   };
-  let list: KeyListView;
+  let list: KeysPage;
   if (options.all === true) {
-    const keys: KeyListView["keys"][number][] = [];
+    const keys: KeysPage["keys"][number][] = [];
     let cursor: string | null | undefined = options.cursor;
     do {
-      const next: KeyListView = await page(cursor ?? undefined, KEYS_PAGE_MAX);
+      const next: KeysPage = await page(cursor ?? undefined, KEYS_PAGE_MAX);
       keys.push(...next.keys);
       cursor = next.nextCursor;
     } while (cursor !== null && keys.length < CLIENT_KEYS_ALL_MAX);
     list = { keys, nextCursor: cursor };
   } else {
-    list = await page(options.cursor, options.limit ?? 100);
+    list = await page(options.cursor, options.limit ?? KEYS_PAGE_DEFAULT);
   }
   print(out, options, list, () => renderKeys(list));
 }

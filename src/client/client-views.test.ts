@@ -45,7 +45,7 @@ test("empty lists say so instead of printing a bare header", () => {
 });
 
 test("a page of keys with more after it says how to get them", () => {
-  const text = renderKeys({ keys: [{ key: "a", family: "g-counter" }], nextCursor: "YQ" });
+  const text = renderKeys({ keys: [{ key: "a", family: "gcounter" }], nextCursor: "YQ" });
   assert.match(text, /--cursor YQ/);
 });
 

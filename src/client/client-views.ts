@@ -1,26 +1,14 @@
-import type { ModuleView, NodeView, PeerView, ProcessView } from "../node/node-introspection.ts";
+import type { KeysPage } from "../node/key-page.ts";
+import type { KeyView, ModuleView, NodeView, PeerView, ProcessView } from "../node/node-introspection.ts";
 import { renderColumns } from "../text/text-columns.ts";
 
-export type { ModuleView, NodeView, PeerView, ProcessView };
+export type { KeysPage, KeyView, ModuleView, NodeView, PeerView, ProcessView };
 
 /**
  * The client commands' text for people, from the management API's JSON (docs/api/openapi.yaml).
  * Pure: each takes what the API answered and returns the lines `nx` prints; `--json` prints the
  * answer itself instead.
  */
-
-export interface KeyListView {
-  readonly keys: readonly { readonly key: string; readonly family: string }[];
-  readonly nextCursor: string | null;
-}
-
-export interface KeyView {
-  readonly key: string;
-  readonly family: string;
-  readonly value: unknown;
-  readonly lastWriter: string | null;
-  readonly lastChangeAt: string | null;
-}
 
 export function renderStatus(
   node: NodeView,
@@ -82,7 +70,7 @@ export function renderPeers(peers: readonly PeerView[]): string {
   ]);
 }
 
-export function renderKeys(list: KeyListView): string {
+export function renderKeys(list: KeysPage): string {
   if (list.keys.length === 0) return "(no keys)\n";
   const table = renderColumns([["KEY", "FAMILY"], ...list.keys.map(({ key, family }) => [key, family])]);
   return list.nextCursor === null ? table : `${table}(more: --cursor ${list.nextCursor}, or --all)\n`;

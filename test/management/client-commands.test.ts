@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PeerView } from "../../src/node/node-introspection.ts";
 import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
-import { freePort, guestPath, NX_BIN, pollUntil, tempDir } from "../helpers/nx-process.ts";
+import { examplePath, freePort, guestPath, NX_BIN, pollUntil, tempDir } from "../helpers/nx-process.ts";
 
 const nodes = managedNodeTracker();
 const dir = tempDir("nx-client-");
@@ -47,7 +47,7 @@ describe("nx client commands", () => {
     [a, b] = await Promise.all([
       nodes.node({
         datastore: join(dir.path, "a"),
-        modules: [guestPath("reactive_probe"), guestPath("proc_idle")],
+        modules: [guestPath("reactive_probe"), guestPath("proc_idle"), examplePath("distributed_counter")],
       }),
       nodes.node({ datastore: join(dir.path, "b"), modules: [guestPath("reactive_probe")] }),
     ]);
@@ -64,7 +64,11 @@ describe("nx client commands", () => {
     assert.equal(json.code, 0, json.stderr);
     const parsed = JSON.parse(json.stdout) as { node: { nodeId: string }; modules: { id: string }[] };
     assert.equal(parsed.node.nodeId, node.nodeId);
-    assert.deepEqual(parsed.modules.map((module) => module.id).sort(), ["proc_idle", "reactive_probe"]);
+    assert.deepEqual(parsed.modules.map((module) => module.id).sort(), [
+      "distributed_counter",
+      "proc_idle",
+      "reactive_probe",
+    ]);
   });
 
   test("nx ps: a header and one line per live process; --json the API's list", async () => {
@@ -107,6 +111,32 @@ describe("nx client commands", () => {
     const removed = await nx(["peers", "remove", address, ...target]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stdout, `removed peer ${address}\n`);
+  });
+
+  test("nx keys lists keys and families (by prefix, in pages, --all); nx get shows one with its last writer", async () => {
+    await a.nx.waitFor(/distributed_counter: node \w+ added 1 visit/);
+    const table = await nx(["keys", ...target]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^KEY\s+FAMILY$/m);
+    assert.match(table.stdout, /^probe\/inits\s+gcounter$/m);
+    assert.match(table.stdout, /^visits\s+gcounter$/m);
+    const prefixed = JSON.parse((await nx(["keys", "vis", ...target, "--json"])).stdout);
+    assert.deepEqual(prefixed, { keys: [{ key: "visits", family: "gcounter" }], nextCursor: null });
+    const firstPage = await nx(["keys", ...target, "--limit", "1"]);
+    assert.match(firstPage.stdout, /^\(more: --cursor \S+, or --all\)$/m);
+    const all = JSON.parse((await nx(["keys", ...target, "--limit", "1", "--all", "--json"])).stdout);
+    assert.deepEqual(all, (await a.api("GET", "/keys")).body);
+    const nodeId = ((await a.api("GET", "/node")).body as { nodeId: string }).nodeId;
+    const one = await nx(["get", "visits", ...target]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^family\s+gcounter$/m);
+    assert.match(one.stdout, /^value\s+"1"$/m);
+    assert.match(one.stdout, new RegExp(`^last writer\\s+${nodeId}$`, "m"));
+    const json = JSON.parse((await nx(["get", "visits", ...target, "--json"])).stdout);
+    assert.deepEqual(json, (await a.api("GET", "/keys/visits")).body);
+    const missing = await nx(["get", "no/such/key", ...target]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^nx: error: the node answered 404 NOT_FOUND: /);
   });
 
   test("defaults come from the local numax.toml: [management] listen and the token file beside the datastore", async () => {
