@@ -21,8 +21,14 @@ import {
   stopNx,
   tempDir,
 } from "../helpers/nx-process.ts";
+import { documented } from "./openapi-conformance.ts";
 
-const nodes = managedNodeTracker();
+const tracker = managedNodeTracker();
+/** Every answer of these nodes is checked against docs/api/openapi.yaml. */
+const nodes = {
+  node: async (options: Parameters<typeof tracker.node>[0]) => documented(await tracker.node(options)),
+  stopAll: () => tracker.stopAll(),
+};
 const dir = tempDir("nx-management-");
 after(async () => {
   await nodes.stopAll();
