@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type {
@@ -93,6 +93,9 @@ describe("management API of a running node", () => {
     const wrong = await node.api("PUT", "/peers");
     assertError(wrong, 405, "METHOD_NOT_ALLOWED");
     assert.equal(wrong.headers.get("allow"), "GET, HEAD, POST");
+    const head = await node.api("HEAD", "/node");
+    assert.deepEqual([head.status, head.body], [200, undefined]);
+    assertError(await node.api("GET", "/node/"), 404, "NOT_FOUND");
     const outside = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) });
     assert.equal(outside.status, 404);
     assert.equal(((await outside.json()) as { error: { code: string } }).error.code, "NOT_FOUND");
@@ -290,6 +293,54 @@ describe("peers through the management API", () => {
       [],
     );
     await b.nx.waitFor(/peer-disconnected/);
+  });
+
+  test("a peer that cannot be reached is in backoff; one removed while being dialed is not dialed again", async () => {
+    const node = await nodes.node({
+      datastore: join(dir.path, "backoff"),
+      modules: [guestPath("reactive_probe")],
+      args: ["--log-level", "debug"],
+    });
+    const peerStates = async () => (await node.api("GET", "/peers")).body as PeerView[];
+
+    const closed = await occupy(0);
+    const closedAddress = `127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await node.api("POST", "/peers", { body: JSON.stringify({ address: closedAddress }) });
+    const backoff = await pollUntil(peerStates, (list) => list[0]?.state === "backoff", 10_000);
+    assert.deepEqual(
+      backoff.map(({ address, state, nodeId, rttMs }) => ({ address, state, nodeId, rttMs })),
+      [{ address: closedAddress, state: "backoff", nodeId: null, rttMs: null }],
+    );
+    assert.equal((await node.api("DELETE", `/peers/${encodeURIComponent(closedAddress)}`)).status, 204);
+
+    // A peer that accepts the TCP connection and never answers the handshake: the dial hangs.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+      await node.api("POST", "/peers", { body: JSON.stringify({ address }) });
+      await pollUntil(
+        async () => sockets.length,
+        (count) => count === 1,
+        10_000,
+      );
+      assert.deepEqual(
+        (await peerStates()).map(({ state }) => state),
+        ["connecting"],
+      );
+      assert.equal((await node.api("DELETE", `/peers/${encodeURIComponent(address)}`)).status, 204);
+      assert.deepEqual(await peerStates(), []);
+      // The dial now fails; a removed peer is neither retried nor reported.
+      for (const socket of sockets) socket.destroy();
+      // Redials come at most reconnect_max_delay (1 s) apart: two would have happened by now.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(sockets.length, 1);
+      assert.doesNotMatch(node.nx.stderr(), new RegExp(`cannot reach peer address=${address}`));
+    } finally {
+      silent.close();
+    }
   });
 
   test("a node without sync answers the peers routes 503 UNAVAILABLE", async () => {
