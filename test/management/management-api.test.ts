@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type {
@@ -202,6 +202,51 @@ describe("management API of a running node", () => {
   test("a JSON body past the limit is 413 PAYLOAD_TOO_LARGE", async () => {
     const answer = await node.api("POST", "/peers", { body: "x".repeat(70 * 1024) });
     assertError(answer, 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  test("HTTP-level bounds: 400 for a malformed request, 408 for one not sent whole in 10 s, at most 64 connections", async () => {
+    const { port } = new URL(node.url);
+    const exchange = (request: string, hold = false) =>
+      new Promise<{ data: string; socket: Socket }>((resolve) => {
+        const socket = connect(Number(port), "127.0.0.1");
+        let data = "";
+        socket.on("data", (chunk) => {
+          data += chunk.toString();
+          if (hold && data.includes("\r\n\r\n")) resolve({ data, socket });
+        });
+        socket.on("error", () => {});
+        socket.on("close", () => resolve({ data, socket }));
+        socket.write(request);
+      });
+    const malformed = await exchange("NOT HTTP\r\n\r\n");
+    assert.match(malformed.data, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(JSON.parse(malformed.data.split("\r\n\r\n")[1]!).error.code, "BAD_REQUEST");
+
+    const started = Date.now();
+    const slow = await exchange("GET /api/v1/node HTTP/1.1\r\nHost: x\r\n");
+    assert.match(slow.data, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.equal(JSON.parse(slow.data.split("\r\n\r\n")[1]!).error.code, "REQUEST_TIMEOUT");
+    const waitedMs = Date.now() - started;
+    assert.ok(waitedMs >= 9_000 && waitedMs < 15_000, String(waitedMs));
+
+    // Keep-alive requests hold their sockets open: past the cap, new connections are dropped unanswered.
+    const held = await Promise.all(
+      Array.from({ length: 70 }, () => exchange("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n", true)),
+    );
+    const answered = held.filter(({ data }) => data.startsWith("HTTP/1.1 401"));
+    assert.ok(answered.length <= 64 && answered.length >= 60, String(answered.length));
+    assert.ok(held.filter(({ data }) => data === "").length >= 6);
+    for (const { socket } of held) socket.destroy();
+    assert.equal(
+      (
+        await pollUntil(
+          () => node.api("GET", "/health"),
+          (answer) => answer.status === 200,
+          5000,
+        )
+      ).status,
+      200,
+    );
   });
 
   // Last: it ends a module.
