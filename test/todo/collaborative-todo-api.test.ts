@@ -2,7 +2,8 @@
  * The collaborative_todo example's JSON API and event stream without a browser, on two real
  * nodes (`--listen`/`--peer`/`--tls-insecure`/`--serve`, real LMDB): every route, every error
  * path, creation order, a change on one node reaching the other, and exactly one event per
- * change on each node's streams, whichever node made it.
+ * change on each node's streams, whichever node made it; and two nodes kept apart that both go
+ * on working and converge as the example's README says when they meet.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -252,4 +253,39 @@ test("GET /api/events: hello, then exactly one event per change on each node, lo
   } finally {
     for (const stream of streams) stream.close();
   }
+});
+
+test("nodes apart keep working and converge when they meet: an edit and a check both survive, a delete wins over an edit", async () => {
+  const c = await nodes.start({ datastore: datastoreOf(dir.path, "c") });
+  let d = await nodes.start({ datastore: datastoreOf(dir.path, "d"), peers: [c.node.port] });
+  const x = await create(c.url, "x");
+  const y = await create(c.url, "y");
+  await pollUntil(
+    () => list(d.url),
+    (t) => t.length === 2,
+    10_000,
+  );
+  // d restarts without --peer (c never dialed it): the two are apart.
+  const port = d.node.port;
+  await nodes.stop(d.node);
+  d = await nodes.start({ datastore: datastoreOf(dir.path, "d"), port });
+  assert.equal((await call(c.url, "PATCH", `/api/todos/${x.id}`, '{"title":"x edited on c"}')).status, 200);
+  assert.equal((await call(c.url, "DELETE", `/api/todos/${y.id}`)).status, 204);
+  assert.equal((await call(d.url, "PATCH", `/api/todos/${x.id}`, '{"done":true}')).status, 200);
+  assert.equal((await call(d.url, "PATCH", `/api/todos/${y.id}`, '{"title":"y edited on d"}')).status, 200);
+  const z = await create(d.url, "z made on d");
+  assert.deepEqual(await list(d.url), [{ ...x, done: true }, { ...y, title: "y edited on d" }, z]);
+  // They meet again.
+  await nodes.stop(d.node);
+  d = await nodes.start({ datastore: datastoreOf(dir.path, "d"), port, peers: [c.node.port] });
+  const converged = [{ id: x.id, title: "x edited on c", done: true }, z];
+  for (const node of [c, d]) {
+    const todos = await pollUntil(
+      () => list(node.url),
+      (t) => JSON.stringify(t) === JSON.stringify(converged),
+      10_000,
+    );
+    assert.deepEqual(todos, converged);
+  }
+  assert.equal((await call(d.url, "PATCH", `/api/todos/${y.id}`, '{"done":true}')).status, 404);
 });
