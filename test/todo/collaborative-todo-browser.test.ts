@@ -60,10 +60,7 @@ function withCluster(): void {
       pages.push(page);
     }
     // Every page sees two peers once the mesh is up.
-    for (const page of pages)
-      await page.waitForFunction('document.getElementById("peers").textContent === "2 peers"', undefined, {
-        timeout: WAIT_MS,
-      });
+    for (const page of pages) await peerCount(page, "2 peers");
   });
 
   after(async () => {
@@ -83,6 +80,17 @@ const SHOWN = `[...document.querySelectorAll("#todos li")].map((li) => [
 
 async function connected(page: Page): Promise<void> {
   await page.waitForSelector('#status[data-state="connected"]', { timeout: WAIT_MS });
+}
+
+/** Waits until `page` says how many peers its node is connected to (`2 peers`). */
+async function peerCount(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(
+    `document.getElementById("peers").textContent === ${JSON.stringify(text)}`,
+    undefined,
+    {
+      timeout: WAIT_MS,
+    },
+  );
 }
 
 /** Adds a todo on `page` and waits for its node's answer (the page then empties the field). */
@@ -211,6 +219,8 @@ describe("collaborative_todo in Chromium, three pages on three nodes", { skip: S
     const listed = await shown(pages[0]!);
     await nodes.stop(c.node);
     await pages[2]!.waitForSelector('#status[data-state="offline"]', { timeout: WAIT_MS });
+    // The other pages say their node lost a peer.
+    for (const page of pages.slice(0, 2)) await peerCount(page, "1 peer");
     // While c is down: an add on a, a check on b.
     await add(pages[0]!, "done while c was down");
     await add(pages[1]!, "added while c was down");
@@ -236,6 +246,7 @@ describe("collaborative_todo in Chromium, three pages on three nodes", { skip: S
     });
     await connected(pages[2]!);
     await showing(pages[2]!, listed);
+    for (const page of pages) await peerCount(page, "2 peers");
     // The page kept running: the live updates go on after the restart.
     await add(pages[2]!, "after the restart");
     listed.push(["after the restart", false]);

@@ -13,7 +13,7 @@ import { crypto, lwwMap, orset, time, toHex } from "../../../sdk/assemblyscript/
 import { jsonString } from "./json";
 
 export const IDS_KEY = "todo/ids";
-export const ITEM_KEY_PREFIX = "todo/item/";
+const ITEM_KEY_PREFIX = "todo/item/";
 const ID_LENGTH = 20;
 
 export class Todo {
@@ -33,13 +33,13 @@ function itemKey(id: string): string {
 }
 
 /** A new id: the wall clock in ms as 12 hex digits, then 4 random bytes. */
-export function newId(): string {
+function newId(): string {
   const ms = time.now().toString(16);
   return "0".repeat(12 - ms.length) + ms + toHex(crypto.randomBytes(4));
 }
 
 /** Whether `id` has the shape `newId` makes (anything else names no todo). */
-export function isId(id: string): bool {
+function isId(id: string): bool {
   if (id.length != ID_LENGTH) return false;
   for (let i = 0; i < id.length; i++) {
     const c = id.charCodeAt(i);
