@@ -3,7 +3,7 @@
  * Runs a sync example on several local nodes and prints the values they converged to, and the
  * reactive dashboard on connected nodes until each has seen every other node's ops.
  *
- *   npm run demo                                        every example, 3 nodes each
+ *   npm run demo:examples                               every example, 3 nodes each
  *   npm run cluster -- distributed_tags                 one example
  *   npm run cluster -- distributed_counter --nodes 5 --json
  *   npm run cluster -- reactive_dashboard
