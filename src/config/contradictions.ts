@@ -22,12 +22,81 @@ function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
   return a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host);
 }
 
+/** The discovery keys each mode reads; `required`: the mode cannot work without it. */
+const MODE_KEYS: readonly {
+  key: ConfigKey;
+  mode: NodeConfig["discovery"]["mode"];
+  isSet: (config: NodeConfig) => boolean;
+  required: boolean;
+  flag: string;
+}[] = [
+  {
+    key: "discovery.bootstrap",
+    mode: "bootstrap",
+    isSet: (c) => c.discovery.bootstrap.length > 0,
+    required: false,
+    flag: "--bootstrap",
+  },
+  {
+    key: "discovery.peers_file",
+    mode: "file",
+    isSet: (c) => c.discovery.peersFile !== undefined,
+    required: true,
+    flag: "--peers-file",
+  },
+  {
+    key: "discovery.dns_srv_name",
+    mode: "dns-srv",
+    isSet: (c) => c.discovery.dnsSrvName !== undefined,
+    required: true,
+    flag: "--dns-srv-name",
+  },
+  {
+    key: "discovery.dns_server",
+    mode: "dns-srv",
+    isSet: (c) => c.discovery.dnsServer !== undefined,
+    required: false,
+    flag: "--dns-server",
+  },
+  {
+    key: "discovery.mdns_interface",
+    mode: "mdns",
+    isSet: (c) => c.discovery.mdnsInterface !== undefined,
+    required: false,
+    flag: "--mdns-interface",
+  },
+];
+
+function modeKeyRules(): Rule[] {
+  return MODE_KEYS.map(({ key, mode, isSet, required, flag }) => ({
+    keys: [key, "discovery.mode"],
+    check: (config: NodeConfig) => {
+      const chosen = config.discovery.mode;
+      if (isSet(config) && chosen !== mode) {
+        return {
+          subject: key,
+          message: `is set but discovery.mode is "${chosen}", which does not read it: use --discovery ${mode} (or discovery.mode = "${mode}")`,
+        };
+      }
+      if (required && !isSet(config) && chosen === mode) {
+        return {
+          subject: "discovery.mode",
+          message: `is "${mode}" but ${key} is not set: give it with ${flag}`,
+        };
+      }
+      return undefined;
+    },
+  }));
+}
+
 /**
  * Pairs of keys that make no sense together. Decisions worth knowing:
  * - mutual TLS needs all of cert, key and ca; an allowlist is only enforceable with a ca;
  * - `insecure = true` with any TLS material is refused rather than silently ignoring the material;
  * - `peers` without `network.listen` is refused: `listen` is what turns sync on (seed semantics),
- *   so the peers would be silently ignored.
+ *   so the peers would be silently ignored; so is a discovery mode other than static;
+ * - a discovery key of one mode set while another mode is chosen is refused (it would be ignored),
+ *   and a mode missing the key it reads (file: peers_file, dns-srv: dns_srv_name) too.
  */
 const RULES: readonly Rule[] = [
   {
@@ -122,6 +191,17 @@ const RULES: readonly Rule[] = [
       return undefined;
     },
   },
+  {
+    keys: ["discovery.mode", "network.listen"],
+    check: ({ discovery, network }) =>
+      discovery.mode !== "static" && network.listen === undefined
+        ? {
+            subject: "discovery.mode",
+            message: `is "${discovery.mode}" but network.listen is not set: listen turns sync on, without it nothing is discovered`,
+          }
+        : undefined,
+  },
+  ...modeKeyRules(),
   {
     keys: ["limits.reconnect_initial_delay", "limits.reconnect_max_delay"],
     check: ({ limits }) =>

@@ -11,8 +11,10 @@ export type SerializationFormat = "msgpack" | "json";
  */
 export type Durability = "group" | "relaxed";
 
-/** How peers are found. Only `static` (the configured `peers`) exists in this version. */
-export type DiscoveryMode = "static";
+/** How peers are found besides `[network] peers` (docs/design/peer-discovery.md). */
+export const DISCOVERY_MODES = ["static", "bootstrap", "file", "dns-srv", "mdns"] as const;
+
+export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
 
 /**
  * The effective configuration of one node, typed and normalized: durations in milliseconds,
@@ -60,6 +62,13 @@ export interface NodeConfig {
   };
   readonly discovery: {
     readonly mode: DiscoveryMode;
+    readonly bootstrap: readonly SocketAddress[];
+    readonly peersFile: string | undefined;
+    readonly dnsSrvName: string | undefined;
+    readonly dnsServer: SocketAddress | undefined;
+    readonly mdnsService: string;
+    readonly mdnsInterface: string | undefined;
+    readonly refreshIntervalMs: number;
   };
   readonly management: {
     readonly listen: SocketAddress | "off";

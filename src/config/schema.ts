@@ -1,15 +1,19 @@
+import { MDNS_SERVICE_DEFAULT } from "../discovery/mdns-records.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../observe/logger.ts";
-import type { ConfigSection, NodeConfig } from "./node-config.ts";
+import { type ConfigSection, DISCOVERY_MODES, type NodeConfig } from "./node-config.ts";
 import { formatSocketAddress, parseSocketAddress } from "./socket-address.ts";
 import {
   addressKind,
   addressOrOffKind,
   booleanKind,
+  dnsNameKind,
   durationKind,
   enumKind,
   integerKind,
+  ipEndpointKind,
+  ipv4Kind,
   listKind,
   pathKind,
   secondsKind,
@@ -126,7 +130,7 @@ export const CONFIG_SCHEMA = {
       name: "peers",
       kind: peerAddresses,
       default: [],
-      doc: "Peers to connect to at start (static discovery).",
+      doc: "Peers always dialled, whatever discovery.mode finds besides.",
       env: "NX_PEERS",
       flag: { name: "--peer", argument: "<host:port>", repeatable: true },
     }),
@@ -342,11 +346,71 @@ export const CONFIG_SCHEMA = {
   discovery: {
     mode: defineKey({
       name: "mode",
-      kind: enumKind(["static"]),
+      kind: enumKind(DISCOVERY_MODES),
       default: "static",
-      doc: 'Peer discovery; only "static" (the peers list) exists in this version.',
+      doc: 'How peers are found besides network.peers: "static" (that list only), "bootstrap" (join through discovery.bootstrap, learn the rest from peers), "file" (discovery.peers_file), "dns-srv" (discovery.dns_srv_name), "mdns" (the LAN).',
       env: "NX_DISCOVERY_MODE",
-      flag: { name: "--discovery-mode", argument: "<mode>" },
+      flag: { name: "--discovery", argument: "<mode>" },
+    }),
+    bootstrap: defineKey({
+      name: "bootstrap",
+      kind: peerAddresses,
+      default: [],
+      doc: 'Addresses to join the cluster through (mode "bootstrap"); the other peers are learned from them.',
+      env: "NX_DISCOVERY_BOOTSTRAP",
+      flag: { name: "--bootstrap", argument: "<host:port>", repeatable: true },
+    }),
+    peersFile: defineKey({
+      name: "peers_file",
+      kind: pathKind(),
+      default: undefined,
+      example: "./peers.txt",
+      doc: 'File of peer addresses, one host:port per line, # comments (mode "file"); watched for changes.',
+      env: "NX_DISCOVERY_PEERS_FILE",
+      flag: { name: "--peers-file", argument: "<file>" },
+    }),
+    dnsSrvName: defineKey({
+      name: "dns_srv_name",
+      kind: dnsNameKind(),
+      default: undefined,
+      example: "_numax._tcp.numax.default.svc.cluster.local",
+      doc: 'DNS name whose SRV records list the peers (mode "dns-srv").',
+      env: "NX_DISCOVERY_DNS_SRV_NAME",
+      flag: { name: "--dns-srv-name", argument: "<name>" },
+    }),
+    dnsServer: defineKey({
+      name: "dns_server",
+      kind: ipEndpointKind(),
+      default: undefined,
+      example: { host: "10.96.0.10", port: 53 },
+      doc: 'DNS server (ip:port) that resolves dns_srv_name; unset = the system\'s resolvers (mode "dns-srv").',
+      env: "NX_DISCOVERY_DNS_SERVER",
+      flag: { name: "--dns-server", argument: "<ip:port>" },
+    }),
+    mdnsService: defineKey({
+      name: "mdns_service",
+      kind: dnsNameKind(),
+      default: MDNS_SERVICE_DEFAULT,
+      doc: 'DNS-SD service the node announces and looks for on the LAN (mode "mdns"); clusters sharing a LAN use different names.',
+      env: "NX_DISCOVERY_MDNS_SERVICE",
+      flag: { name: "--mdns-service", argument: "<name>" },
+    }),
+    mdnsInterface: defineKey({
+      name: "mdns_interface",
+      kind: ipv4Kind(),
+      default: undefined,
+      example: "192.168.1.10",
+      doc: 'IPv4 address of the interface mDNS uses (127.0.0.1: this host only); unset = every interface (mode "mdns").',
+      env: "NX_DISCOVERY_MDNS_INTERFACE",
+      flag: { name: "--mdns-interface", argument: "<ip>" },
+    }),
+    refreshIntervalMs: defineKey({
+      name: "refresh_interval",
+      kind: durationKind({ minMs: 100, maxMs: 86_400_000 }),
+      default: 30_000,
+      doc: "How often dns-srv resolves again, file reads its file again (besides watching it) and mdns queries the LAN.",
+      env: "NX_DISCOVERY_REFRESH_INTERVAL",
+      flag: { name: "--discovery-refresh-interval", argument: "<duration>" },
     }),
   },
   management: {

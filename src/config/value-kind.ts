@@ -278,3 +278,65 @@ export function listKind<T>(item: ListItem<T>): ValueKind<readonly T[]> {
     toToml: (values) => values.map((value) => item.format(value)),
   };
 }
+
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/**
+ * A DNS name: dot-separated labels of letters, digits, `-` and `_` (service labels such as
+ * `_numax._tcp` start with one), at most 253 characters, an optional final dot dropped.
+ */
+export function dnsNameKind(): ValueKind<string> {
+  const fromText = (text: string): KindResult<string> => {
+    const name = text.endsWith(".") ? text.slice(0, -1) : text;
+    if (name.length === 0 || name.length > 253 || !name.split(".").every((label) => DNS_LABEL.test(label))) {
+      return invalidValue(
+        `${JSON.stringify(text)} is not a DNS name (labels of letters, digits, - and _, separated by dots), e.g. "_numax._tcp.example.com"`,
+      );
+    }
+    return ok(name);
+  };
+  return {
+    typeName: "DNS name",
+    constraint: "",
+    fromToml: (value) => (typeof value === "string" ? fromText(value) : wrongType("a string", value)),
+    fromText,
+    toToml: (value) => value,
+  };
+}
+
+/** An IPv4 address, e.g. `192.168.1.10`. */
+export function ipv4Kind(): ValueKind<string> {
+  const fromText = (text: string): KindResult<string> =>
+    process.getBuiltinModule("node:net").isIP(text) === 4
+      ? ok(text)
+      : invalidValue(`${JSON.stringify(text)} is not an IPv4 address, e.g. "192.168.1.10"`);
+  return {
+    typeName: "IPv4 address",
+    constraint: "",
+    fromToml: (value) => (typeof value === "string" ? fromText(value) : wrongType("a string", value)),
+    fromText,
+    toToml: (value) => value,
+  };
+}
+
+/** `ip:port` (`[ipv6]:port`): an address to reach without a name lookup, such as a DNS server's. */
+export function ipEndpointKind(): ValueKind<SocketAddress> {
+  const address = addressKind({ allowPortZero: false });
+  const fromText = (text: string): KindResult<SocketAddress> => {
+    const parsed = address.fromText(text);
+    if (parsed.ok && process.getBuiltinModule("node:net").isIP(parsed.value.host) === 0) {
+      return invalidValue(
+        `${JSON.stringify(text)} must be an IP address and port, e.g. "10.0.0.53:53" (no host name)`,
+      );
+    }
+    return parsed;
+  };
+  return {
+    typeName: "ip:port",
+    constraint: "",
+    fromToml: (value) =>
+      typeof value === "string" ? fromText(value) : wrongType('a string such as "10.0.0.53:53"', value),
+    fromText,
+    toToml: formatSocketAddress,
+  };
+}

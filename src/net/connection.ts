@@ -9,7 +9,7 @@ import type { WireFormat } from "./wire-format.ts";
  * handshake succeeded (protocol version, format, NodeId and allowlist all checked).
  *
  * Receive by async iteration (one consumer): it yields PushOps, PushOpsAck, PushState, PullSince,
- * Publish and Error messages in arrival order and ends when the connection closes, after every message that arrived
+ * Publish, PeerAddresses and Error messages in arrival order and ends when the connection closes, after every message that arrived
  * was yielded. Breaking out of the loop closes the connection. Ping and Pong are the connection's
  * own keepalive and are never yielded. Inbound messages are bounded (`maxQueuedMessages`): a
  * consumer that falls behind pauses reading from the peer, and a peer that stops reading is dropped

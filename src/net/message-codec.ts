@@ -1,5 +1,6 @@
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES, TOPIC_MAX_BYTES } from "../events/topic.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import { parseHostPort } from "./host-port.ts";
 import { jsonPayloadCodec } from "./json-payload-codec.ts";
 import {
   ERROR_CODES,
@@ -7,6 +8,8 @@ import {
   type ErrorCode,
   type Message,
   type MessageType,
+  PEER_ADDRESS_LENGTH_MAX,
+  PEER_ADDRESSES_MAX,
   PROTOCOL_VERSION,
   PUSH_OPS_OPS_MAX,
   type VersionVector,
@@ -110,6 +113,11 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
       return { type: message.type, nonce: message.nonce };
     case "Publish":
       return { type: message.type, topic: message.topic, payload: message.payload };
+    case "PeerAddresses":
+      return {
+        type: message.type,
+        peers: message.peers.map((p) => ({ nodeId: p.nodeId, address: p.address })),
+      };
     case "Error":
       return {
         type: message.type,
@@ -144,6 +152,7 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   Ping: ["type", "nonce"],
   Pong: ["type", "nonce"],
   Publish: ["type", "topic", "payload"],
+  PeerAddresses: ["type", "peers"],
   Error: ["type", "code", "message", "retryable"],
 };
 
@@ -205,6 +214,8 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
       return { type: messageType, nonce: fields.count("nonce") };
     case "Publish":
       return { type: messageType, ...fields.publication() };
+    case "PeerAddresses":
+      return { type: messageType, peers: fields.peerAddresses("peers") };
     case "Error":
       return {
         type: messageType,
@@ -358,6 +369,36 @@ class FieldReader {
     return { topic, payload };
   }
 
+  peerAddresses(key: string): { nodeId: NodeId; address: string }[] {
+    const value = this.#value[key];
+    if (!Array.isArray(value)) throw this.#wrong(key, "an array of {nodeId, address} maps", value);
+    if (value.length > PEER_ADDRESSES_MAX)
+      throw malformed(this.#type, `"${key}" has ${value.length} entries, more than ${PEER_ADDRESSES_MAX}`);
+    return value.map((item, i) => {
+      if (
+        !isPlainObject(item) ||
+        Object.keys(item).length !== 2 ||
+        !("nodeId" in item) ||
+        !("address" in item)
+      ) {
+        throw malformed(this.#type, `"${key}" #${i} must be a map with exactly "nodeId" and "address"`);
+      }
+      if (typeof item.nodeId !== "string" || !isNodeId(item.nodeId)) {
+        throw malformed(
+          this.#type,
+          `"${key}" #${i}: "nodeId" must be a NodeId (32 lowercase hex characters)`,
+        );
+      }
+      if (typeof item.address !== "string" || !isDialAddress(item.address)) {
+        throw malformed(
+          this.#type,
+          `"${key}" #${i}: "address" must be host:port (port 1 to 65535, at most ${PEER_ADDRESS_LENGTH_MAX} characters)`,
+        );
+      }
+      return { nodeId: item.nodeId, address: item.address };
+    });
+  }
+
   stateObjects(key: string): { key: string; state: Uint8Array }[] {
     const value = this.#value[key];
     if (!Array.isArray(value)) throw this.#wrong(key, "an array of {key, state} objects", value);
@@ -400,6 +441,16 @@ class FieldReader {
 
   #wrong(key: string, expected: string, got: unknown): NetError {
     return malformed(this.#type, `"${key}" must be ${expected}, got ${describeWireType(got)}`);
+  }
+}
+
+/** `host:port` or `[ipv6]:port` with a port from 1 to 65535, as PeerAddresses carries. */
+function isDialAddress(address: string): boolean {
+  if (address.length > PEER_ADDRESS_LENGTH_MAX) return false;
+  try {
+    return parseHostPort(address).port > 0;
+  } catch {
+    return false;
   }
 }
 

@@ -129,6 +129,25 @@ export interface PublishMessage {
   readonly payload: Uint8Array;
 }
 
+/** Most entries one PeerAddresses carries; a receiver refuses a longer list (malformed). */
+export const PEER_ADDRESSES_MAX = 256;
+
+/** Longest `address` of a PeerAddresses entry: a 253-character host name in brackets, a colon and 5 digits. */
+export const PEER_ADDRESS_LENGTH_MAX = 262;
+
+/**
+ * Where the sender's peers can be dialled (peer exchange, docs/design/peer-discovery.md), sent only
+ * to peers that announced the `peer-exchange` feature: the sender's own listen address first (its
+ * host may be unspecified, `0.0.0.0` or `::`, for the receiver to fill in with the host the
+ * connection comes from), then the listen addresses of the peers it is connected to. Each
+ * `address` is `host:port` with a port from 1 to 65535. The NodeIds are the sender's word, hints
+ * for whom to dial: a dial still proves identity by mTLS.
+ */
+export interface PeerAddressesMessage {
+  readonly type: "PeerAddresses";
+  readonly peers: readonly { readonly nodeId: NodeId; readonly address: string }[];
+}
+
 /** A typed refusal or failure report; the sender usually closes the connection right after it. */
 export interface ErrorMessage {
   readonly type: "Error";
@@ -147,6 +166,7 @@ export type Message<Op> =
   | PingMessage
   | PongMessage
   | PublishMessage
+  | PeerAddressesMessage
   | ErrorMessage;
 
 export type MessageType = Message<unknown>["type"];

@@ -6,11 +6,12 @@ import type { NodeId } from "../identity/node-id.ts";
  * works with every peer of the same protocol version.
  *
  * - `pubsub`: the peer accepts `Publish` messages (module messages, docs/design/event-model.md).
+ * - `peer-exchange`: the peer accepts `PeerAddresses` messages (docs/design/peer-discovery.md).
  */
-export type WireFeature = "pubsub";
+export type WireFeature = "pubsub" | "peer-exchange";
 
 /** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
-export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub"];
+export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub", "peer-exchange"];
 
 /**
  * Where the features travel: an entry of the Hello/HelloAck version vector under this reserved

@@ -1,9 +1,16 @@
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
-import type { PublishMessage, PushOpsMessage, SessionMessage, VersionVector } from "../net/messages.ts";
+import type {
+  PeerAddressesMessage,
+  PublishMessage,
+  PushOpsMessage,
+  SessionMessage,
+  VersionVector,
+} from "../net/messages.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
+import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
 import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
@@ -32,8 +39,6 @@ export interface PeerManagerOptions<Op> {
   engine: SyncEngine<Op>;
   /** Where to accept peers (`host:port`); undefined: outbound only. */
   listen: string | undefined;
-  /** Configured peer addresses, dialed and kept connected. */
-  peers: readonly string[];
   maxPeers: number;
   backoff: BackoffPolicy;
   /** How often the engine gets a tick (batches, anti-entropy). */
@@ -51,6 +56,10 @@ export interface PeerManagerOptions<Op> {
   /** A Publish from `peer`, in the order the peer sent them. */
   onPublish?: (peer: NodeId, topic: string, payload: Uint8Array) => void;
   onSendError?: (error: unknown) => void;
+  /** A PeerAddresses from `peer` (peer exchange): where it says it and its peers can be dialled. */
+  onPeerAddresses?: (peer: NodeId, peers: PeerAddressesMessage["peers"]) => void;
+  /** A dial of a candidate failed: `failures` in a row so far (discovery drops refused or dead candidates). */
+  onDialFailed?: (address: string, error: unknown, failures: number) => void;
   /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
   storeRoom?: () => Promise<void> | undefined;
 }
@@ -68,6 +77,8 @@ export interface PeerInfo {
   readonly outbound: boolean;
   /** The version vector the peer announced in its handshake. */
   readonly announcedVector: VersionVector;
+  /** The optional wire messages the peer reads. */
+  readonly features: readonly WireFeature[];
 }
 
 export interface ConfiguredPeerStatus {
@@ -83,6 +94,8 @@ export interface ConfiguredPeerStatus {
   readonly refusal: string | undefined;
   /** The address is this node's own (a shared peer list that names every node): never dialed again. */
   readonly self: boolean;
+  /** Who named this candidate (`static`, a discovery mode's name, ...); see `addCandidate`. */
+  readonly sources: readonly string[];
 }
 
 /**
@@ -123,20 +136,26 @@ interface DialTarget {
   sinceMs: number;
   /** Removed by `removePeer`: a dial under way is closed when it completes. */
   removed: boolean;
+  /** See `addCandidate`; the target is dropped once none is left. */
+  readonly sources: Set<string>;
 }
 
 /**
  * Keeps a node connected to its peers and moves messages between the connections and the
- * SyncEngine. Dials configured peers with exponential backoff and health tracking, accepts
- * inbound peers up to `maxPeers` (less one slot kept per configured peer), keeps one connection per peer NodeId (the one dialed by the
- * smaller NodeId, so both ends pick the same), and ticks the engine.
+ * SyncEngine. Dials candidates (`addCandidate`: configured peers, discovered ones; "configured"
+ * below) with exponential backoff and health tracking, accepts inbound peers up to `maxPeers`
+ * (less one slot kept per configured peer), keeps one connection per peer NodeId (the one dialed
+ * by the smaller NodeId, so both ends pick the same), and ticks the engine.
  */
+/** The source of a peer added at run time (`addPeer`, the management API), beside `static` and the discovery modes. */
+export const RUNTIME_PEER_SOURCE = "runtime";
+
 export class PeerManager<Op> {
   readonly #options: PeerManagerOptions<Op>;
   readonly #connections = new Map<NodeId, Connection<Op>>();
   /** Per connection, Publish bytes handed to it that its socket has not taken yet. */
   readonly #publishBacklog = new WeakMap<Connection<Op>, number>();
-  readonly #targets: DialTarget[];
+  readonly #targets: DialTarget[] = [];
   /** When each connection was adopted (`nowMs` time). */
   readonly #adoptedAt = new WeakMap<Connection<Op>, number>();
   #listener: Listener | undefined;
@@ -147,10 +166,10 @@ export class PeerManager<Op> {
 
   constructor(options: PeerManagerOptions<Op>) {
     this.#options = options;
-    this.#targets = options.peers.map((address) => this.#target(address));
   }
 
-  #target(address: string): DialTarget {
+  /** A dial target for `address`, named by `source`. */
+  #target(address: string, source: string): DialTarget {
     return {
       address,
       nodeId: undefined,
@@ -162,7 +181,50 @@ export class PeerManager<Op> {
       refusalCode: undefined,
       sinceMs: this.#options.nowMs(),
       removed: false,
+      sources: new Set([source]),
     };
+  }
+
+  /**
+   * Dials `address` and keeps it connected (with backoff) until every source that added it
+   * removed it. `source` says who named it: `static` for `[network] peers`, a discovery mode's
+   * name, or the caller's own. Adding an address again under another source only records that
+   * source. Before `start`, the address is dialed when the manager starts.
+   */
+  addCandidate(address: string, source: string): void {
+    const known = this.#targets.find((t) => t.address === address);
+    if (known !== undefined) {
+      known.sources.add(source);
+      return;
+    }
+    const target = this.#target(address, source);
+    this.#targets.push(target);
+    if (this.#ticker === undefined) return; // not started: start() dials it
+    const own = this.#listener?.address;
+    if (own !== undefined && isOwnAddress(address, own)) this.#isSelf(target);
+    this.#options.logger.info("peer candidate added", { address, source });
+    this.#dial(target);
+  }
+
+  /**
+   * `source` no longer names `address`. Once no source does, the address is not dialed again; a
+   * connection to it stays open until it ends (it is authenticated whatever discovery says), and
+   * is not redialed then.
+   */
+  removeCandidate(address: string, source: string): void {
+    const index = this.#targets.findIndex((t) => t.address === address);
+    if (index < 0) return;
+    const target = this.#targets[index];
+    target.sources.delete(source);
+    if (target.sources.size > 0) return;
+    clearTimeout(target.timer);
+    this.#targets.splice(index, 1);
+    this.#options.logger.info("peer candidate removed", { address, source });
+  }
+
+  /** Sends one message to a connected peer (no-op when it is not connected); failures are counted, never thrown. */
+  sendTo(peer: NodeId, message: SessionMessage<Op>): void {
+    this.#send([{ peer, message }]);
   }
 
   /** Starts listening (when configured), dialing and ticking. Rejects when the listen address cannot be bound. */
@@ -192,6 +254,7 @@ export class PeerManager<Op> {
       nodeId: c.remoteNodeId,
       outbound: c.outbound,
       announcedVector: c.remoteVersionVector,
+      features: c.remoteFeatures,
     }));
   }
 
@@ -204,6 +267,7 @@ export class PeerManager<Op> {
       consecutiveFailures: t.failures,
       refusal: t.refusal,
       self: t.isSelf,
+      sources: [...t.sources],
     }));
   }
 
@@ -255,13 +319,13 @@ export class PeerManager<Op> {
 
   /**
    * Dials `address` (`host:port`) and keeps it connected like a configured peer until
-   * `removePeer`. Throws NumaxError SYNC_PEER_EXISTS when it is configured already.
+   * `removePeer` (the management API's `POST /peers`: source {@link RUNTIME_PEER_SOURCE}). Throws NumaxError SYNC_PEER_EXISTS when it is configured already.
    */
   addPeer(address: string): PeerStatus {
     if (this.#targets.some((target) => target.address === address)) {
       throw new NumaxError("SYNC_PEER_EXISTS", `peer ${address} is configured already`);
     }
-    const target = this.#target(address);
+    const target = this.#target(address, RUNTIME_PEER_SOURCE);
     this.#targets.push(target);
     const own = this.#listener?.address;
     if (own !== undefined && isOwnAddress(address, own)) this.#isSelf(target);
@@ -369,6 +433,7 @@ export class PeerManager<Op> {
         target.sinceMs = this.#options.nowMs();
         if (this.#stopped || target.removed) return;
         target.failures++;
+        this.#options.onDialFailed?.(target.address, error, target.failures);
         const health = peerHealth(target.failures, this.#options.backoff);
         if (error instanceof NetError && !error.retryable) {
           // One line per reason, not one per redial: the peer is still redialed (its operator
@@ -403,7 +468,8 @@ export class PeerManager<Op> {
   }
 
   #retryLater(target: DialTarget, afterFailure: boolean): void {
-    if (this.#stopped || target.removed) return;
+    // A removed peer or candidate whose dial was under way when it was removed is not dialed again.
+    if (this.#stopped || !this.#targets.includes(target)) return;
     clearTimeout(target.timer);
     const delayMs = afterFailure
       ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
@@ -504,6 +570,9 @@ export class PeerManager<Op> {
           }
           case "Publish":
             this.#options.onPublish?.(peer, message.topic, message.payload);
+            break;
+          case "PeerAddresses":
+            this.#options.onPeerAddresses?.(peer, message.peers);
             break;
           default:
             this.#send(engine.receive(peer, message, this.#options.nowMs()));

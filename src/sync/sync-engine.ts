@@ -262,6 +262,7 @@ export class SyncEngine<Op> {
       case "Ping": // keepalive belongs to the connection, which never hands these up
       case "Pong":
       case "Publish": // module messages, not state: the PeerManager hands them to the node's modules
+      case "PeerAddresses": // peer exchange, not state: the PeerManager hands them to discovery
       case "Error":
         return [];
     }

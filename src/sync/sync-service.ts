@@ -3,6 +3,9 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
+import { createNodeDiscoveries } from "../discovery/create-peer-discovery.ts";
+import { DiscoveryRunner } from "../discovery/discovery-runner.ts";
+import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
@@ -14,6 +17,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
+import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
 import { replicaForSync } from "./replica-sync-adapter.ts";
@@ -44,6 +48,10 @@ export interface SyncServiceOptions {
 export class SyncService {
   readonly engine: SyncEngine<Op>;
   readonly peers: PeerManager<Op>;
+  /** What peers told this node about where other nodes listen (peer exchange). */
+  readonly knownPeers: KnownPeers;
+  readonly #exchange: PeerExchange;
+  readonly #discovery: DiscoveryRunner;
   readonly #replica: ReplicatedState;
   readonly #logger: Logger;
   /** The NodeId comes from a certificate, so it outlives the datastore (see `recoverOwnHistory`). */
@@ -59,6 +67,7 @@ export class SyncService {
   private constructor(
     engine: SyncEngine<Op>,
     peers: PeerManager<Op>,
+    discovery: { known: KnownPeers; exchange: PeerExchange; runner: DiscoveryRunner },
     replica: ReplicatedState,
     logger: Logger,
     identityOutlivesStore: boolean,
@@ -66,6 +75,9 @@ export class SyncService {
   ) {
     this.engine = engine;
     this.peers = peers;
+    this.knownPeers = discovery.known;
+    this.#exchange = discovery.exchange;
+    this.#discovery = discovery.runner;
     this.#replica = replica;
     this.#logger = logger;
     this.#identityOutlivesStore = identityOutlivesStore;
@@ -104,7 +116,6 @@ export class SyncService {
       transport,
       engine,
       listen: config.network.listen === undefined ? undefined : formatSocketAddress(config.network.listen),
-      peers: config.network.peers.map(formatSocketAddress),
       maxPeers: config.limits.maxPeers,
       backoff: {
         initialDelayMs: config.limits.reconnectInitialDelayMs,
@@ -117,7 +128,10 @@ export class SyncService {
       random01: Math.random,
       nowMs: Date.now,
       onPeerEvent: (event, nodeId) => {
-        if (event === "connected") service.#checkOwnHistory(nodeId);
+        if (event === "connected") {
+          service.#checkOwnHistory(nodeId);
+          exchange.connected(nodeId);
+        }
         service.#reportPeer(event, nodeId);
         if (metrics === undefined) return;
         if (event === "connected") metrics.peerConnects.inc();
@@ -132,10 +146,34 @@ export class SyncService {
         service.#sink?.message(peer, topic, payload);
       },
       onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
+      onPeerAddresses: (peer, entries) => exchange.received(peer, entries),
+      onDialFailed: (address, error, failures) => {
+        runner.dialFailed(address, error);
+        // A learned address that stopped answering is forgotten until a peer announces it again.
+        if (failures >= config.limits.peerDeadAfterFailures) known.forgetAddress(address);
+      },
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
     });
-    const service = new SyncService(engine, peers, replica, syncLogger, options.tls !== undefined, metrics);
+    const known = new KnownPeers();
+    const exchange = new PeerExchange(options.nodeId, peers, known, Date.now);
+    const allowedPeers = config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined;
+    const runner = new DiscoveryRunner(
+      createNodeDiscoveries(config, known, syncLogger),
+      peers,
+      options.nodeId,
+      allowedPeers,
+      syncLogger.child("discovery"),
+    );
+    const service = new SyncService(
+      engine,
+      peers,
+      { known, exchange, runner },
+      replica,
+      syncLogger,
+      options.tls !== undefined,
+      metrics,
+    );
     service.#localOpsQueued = async () => {
       // The ops still staged (a module's last writes, its shutdown callback's) are handed over
       // now, and pushed once durable, before the connections close.
@@ -175,8 +213,18 @@ export class SyncService {
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
     });
     try {
+      await runner.start();
+    } catch (error) {
+      throw new NumaxError(
+        "SYNC_DISCOVERY_FAILED",
+        `cannot start ${config.discovery.mode} discovery: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    try {
       await peers.start();
     } catch (error) {
+      await runner.stop();
       const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
       const reason =
         error instanceof NetError && error.code === "NET_LISTEN_FAILED" && cause !== undefined
@@ -190,10 +238,13 @@ export class SyncService {
         { cause: error },
       );
     }
+    const own = peers.listenAddress();
+    if (own !== undefined) await runner.announce({ address: own, nodeId: options.nodeId });
     syncLogger.info("sync started", {
       nodeId: options.nodeId,
       listen: peers.listenAddress(),
       peers: config.network.peers.length,
+      discovery: config.discovery.mode,
       tls: options.tls !== undefined,
     });
     return service;
@@ -340,6 +391,8 @@ export class SyncService {
       });
     }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
+    this.#exchange.stop();
+    await this.#discovery.stop();
     await this.peers.stop();
   }
 }

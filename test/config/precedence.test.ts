@@ -133,8 +133,39 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "true", toml: "true" },
   ],
   "discovery.mode": [
-    { text: "static", toml: '"static"' },
-    { text: "static", toml: '"static"' },
+    { text: "bootstrap", toml: '"bootstrap"' },
+    { text: "mdns", toml: '"mdns"' },
+  ],
+  "discovery.bootstrap": [
+    { text: "10.0.0.1:9000", toml: '["10.0.0.1:9000"]' },
+    { text: "10.0.0.2:9000,10.0.0.3:9000", toml: '["10.0.0.2:9000", "10.0.0.3:9000"]' },
+  ],
+  "discovery.peers_file": [
+    { text: "/etc/numax/peers", toml: '"/etc/numax/peers"' },
+    { text: "./peers.txt", toml: '"./peers.txt"' },
+  ],
+  "discovery.dns_srv_name": [
+    { text: "_numax._tcp.example.com", toml: '"_numax._tcp.example.com"' },
+    {
+      text: "_numax._tcp.numax.default.svc.cluster.local",
+      toml: '"_numax._tcp.numax.default.svc.cluster.local"',
+    },
+  ],
+  "discovery.dns_server": [
+    { text: "127.0.0.1:5353", toml: '"127.0.0.1:5353"' },
+    { text: "[::1]:53", toml: '"[::1]:53"' },
+  ],
+  "discovery.mdns_service": [
+    { text: "_numax._tcp.local", toml: '"_numax._tcp.local"' },
+    { text: "_blue._tcp.local", toml: '"_blue._tcp.local"' },
+  ],
+  "discovery.mdns_interface": [
+    { text: "127.0.0.1", toml: '"127.0.0.1"' },
+    { text: "192.168.1.10", toml: '"192.168.1.10"' },
+  ],
+  "discovery.refresh_interval": [
+    { text: "1s", toml: '"1s"' },
+    { text: "2m", toml: '"2m"' },
   ],
   "management.listen": [
     { text: "127.0.0.1:9202", toml: '"127.0.0.1:9202"' },
@@ -169,6 +200,16 @@ const COMPANIONS: Partial<Record<ConfigKey, ConfigFlags>> = {
   "tls.key": { "tls.cert": "n.crt", "tls.ca": "ca.crt" },
   "tls.ca": { "tls.cert": "n.crt", "tls.key": "n.key" },
   "tls.allowed_peers": { "tls.cert": "n.crt", "tls.key": "n.key", "tls.ca": "ca.crt" },
+  "discovery.mode": { "network.listen": "127.0.0.1:0" },
+  "discovery.bootstrap": { "network.listen": "127.0.0.1:0", "discovery.mode": "bootstrap" },
+  "discovery.peers_file": { "network.listen": "127.0.0.1:0", "discovery.mode": "file" },
+  "discovery.dns_srv_name": { "network.listen": "127.0.0.1:0", "discovery.mode": "dns-srv" },
+  "discovery.dns_server": {
+    "network.listen": "127.0.0.1:0",
+    "discovery.mode": "dns-srv",
+    "discovery.dns_srv_name": "_numax._tcp.example.com",
+  },
+  "discovery.mdns_interface": { "network.listen": "127.0.0.1:0", "discovery.mode": "mdns" },
   "management.tls_cert": { "management.tls_key": "m.key" },
   "management.tls_key": { "management.tls_cert": "m.crt" },
 };
@@ -335,7 +376,16 @@ describe("resolveConfig (reads the file)", () => {
         requestTimeoutMs: 5000,
         exposeData: false,
       },
-      discovery: { mode: "static" },
+      discovery: {
+        mode: "static",
+        bootstrap: [],
+        peersFile: undefined,
+        dnsSrvName: undefined,
+        dnsServer: undefined,
+        mdnsService: "_numax._tcp.local",
+        mdnsInterface: undefined,
+        refreshIntervalMs: 30_000,
+      },
       management: {
         listen: { host: "127.0.0.1", port: 9102 },
         tokenFile: undefined,

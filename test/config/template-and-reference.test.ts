@@ -33,6 +33,10 @@ describe("schema", () => {
         "tls.ca",
         "limits.cpu_ms_per_run",
         "observability.listen",
+        "discovery.peers_file",
+        "discovery.dns_srv_name",
+        "discovery.dns_server",
+        "discovery.mdns_interface",
         // Unset: the files in the datastore.
         "management.token_file",
         "management.read_token_file",
@@ -76,18 +80,43 @@ describe("nx config init template", () => {
     }
   });
 
-  test("uncommenting the examples gives a file that still validates", () => {
-    const uncommented = template
+  /** The template with the examples of `keys` uncommented, resolved with `flags` on top. */
+  function uncomment(keys: readonly string[], flags: Record<string, string> = {}) {
+    let section = "";
+    const text = template
       .split("\n")
-      .map((line) => (/^# [a-z_]+ = /.test(line) ? line.slice(2) : line))
+      .map((line) => {
+        section = /^\[([a-z_]+)\]$/.exec(line)?.[1] ?? section;
+        const name = /^# ([a-z_]+) = /.exec(line)?.[1];
+        return name !== undefined && keys.includes(`${section}.${name}`) ? line.slice(2) : line;
+      })
       .join("\n");
-    const parsed = parseConfigText(uncommented, "numax.toml");
+    const parsed = parseConfigText(text, "numax.toml");
     assert.ok(parsed.ok);
-    const { config } = resolveConfigLayers({ file: { path: "numax.toml", table: parsed.table } });
+    return resolveConfigLayers({ flags, file: { path: "numax.toml", table: parsed.table } }).config;
+  }
+
+  test("uncommenting the examples gives a file that still validates", () => {
+    // The [discovery] examples belong to different modes: each is checked with its own below.
+    const config = uncomment(
+      CONFIG_KEYS.filter((entry) => entry.default === undefined && entry.section !== "discovery").map(
+        (e) => e.key,
+      ),
+    );
     assert.deepEqual(config.network.listen, { host: "0.0.0.0", port: 9000 });
     assert.equal(config.tls.cert, "./certs/node.crt");
     assert.equal(config.limits.cpuMsPerRun, 5000);
     assert.deepEqual(config.observability.listen, { host: "127.0.0.1", port: 9100 });
+  });
+
+  test("each discovery example validates with the mode that reads it", () => {
+    const withMode = (mode: string, keys: string[]) =>
+      uncomment(["network.listen", ...keys], { "discovery.mode": mode }).discovery;
+    assert.equal(withMode("file", ["discovery.peers_file"]).peersFile, "./peers.txt");
+    const dns = withMode("dns-srv", ["discovery.dns_srv_name", "discovery.dns_server"]);
+    assert.equal(dns.dnsSrvName, "_numax._tcp.numax.default.svc.cluster.local");
+    assert.deepEqual(dns.dnsServer, { host: "10.96.0.10", port: 53 });
+    assert.equal(withMode("mdns", ["discovery.mdns_interface"]).mdnsInterface, "192.168.1.10");
   });
 });
 

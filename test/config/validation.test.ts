@@ -137,7 +137,10 @@ describe("validation: each kind of problem names its key", () => {
         'log_level = "verbose"',
         'listen = "[::1]9100"',
         "[discovery]",
-        'mode = "mdns"',
+        'mode = "gossip"',
+        'dns_srv_name = "bad name"',
+        'mdns_interface = "::1"',
+        'dns_server = "dns.example.com:53"',
       ].join("\n"),
     );
     assertIssue(issues, "network.listen", "invalid-value", /expected host:port, e.g. 0.0.0.0:9000/);
@@ -159,7 +162,15 @@ describe("validation: each kind of problem names its key", () => {
       /expected one of "trace", "debug", "info", "warn", "error"/,
     );
     assertIssue(issues, "observability.listen", "invalid-value", /expected \[ipv6\]:port/);
-    assertIssue(issues, "discovery.mode", "invalid-value", /expected one of "static", got "mdns"/);
+    assertIssue(
+      issues,
+      "discovery.mode",
+      "invalid-value",
+      /expected one of "static", "bootstrap", "file", "dns-srv", "mdns", got "gossip"/,
+    );
+    assertIssue(issues, "discovery.dns_srv_name", "invalid-value", /"bad name" is not a DNS name/);
+    assertIssue(issues, "discovery.mdns_interface", "invalid-value", /"::1" is not an IPv4 address/);
+    assertIssue(issues, "discovery.dns_server", "invalid-value", /must be an IP address and port/);
   });
 
   test("values out of range", () => {
@@ -226,6 +237,35 @@ describe("validation: each kind of problem names its key", () => {
         flags: { "network.listen": "0.0.0.0:9100", "observability.listen": "127.0.0.1:9100" },
         subject: "observability.listen",
         message: /collides with network.listen 0.0.0.0:9100/,
+      },
+      {
+        flags: { "discovery.mode": "mdns" },
+        subject: "discovery.mode",
+        message: /is "mdns" but network.listen is not set/,
+      },
+      {
+        flags: { "network.listen": "0.0.0.0:9000", "discovery.bootstrap": "10.0.0.1:9000" },
+        subject: "discovery.bootstrap",
+        message: /is set but discovery.mode is "static", which does not read it: use --discovery bootstrap/,
+      },
+      {
+        flags: { "network.listen": "0.0.0.0:9000", "discovery.mode": "file" },
+        subject: "discovery.mode",
+        message: /is "file" but discovery.peers_file is not set: give it with --peers-file/,
+      },
+      {
+        flags: { "network.listen": "0.0.0.0:9000", "discovery.mode": "dns-srv" },
+        subject: "discovery.mode",
+        message: /is "dns-srv" but discovery.dns_srv_name is not set: give it with --dns-srv-name/,
+      },
+      {
+        flags: {
+          "network.listen": "0.0.0.0:9000",
+          "discovery.mode": "bootstrap",
+          "discovery.mdns_interface": "127.0.0.1",
+        },
+        subject: "discovery.mdns_interface",
+        message: /discovery.mode is "bootstrap", which does not read it: use --discovery mdns/,
       },
     ];
     for (const { flags, subject, message } of cases) {

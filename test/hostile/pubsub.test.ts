@@ -13,6 +13,7 @@ import { MESSAGE_PAYLOAD_MAX_BYTES } from "../../src/events/topic.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../../src/net/frame.ts";
 import type { Message } from "../../src/net/messages.ts";
+import { WIRE_FEATURES } from "../../src/net/wire-features.ts";
 import { createSyncMessageCodec } from "../../src/sync/crdt-op-codec.ts";
 import { tempDir } from "../helpers/nx-process.ts";
 import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
@@ -42,7 +43,7 @@ async function connect(node: ServiceNode, nodeId: NodeId, features: readonly str
   await peer.frame(0);
   const ack = peer.messages()[0];
   assert.ok(ack.type === "HelloAck", ack.type);
-  assert.deepEqual(ack.features, ["pubsub"]);
+  assert.deepEqual(ack.features, WIRE_FEATURES);
   return peer;
 }
 

@@ -63,6 +63,13 @@ const GOLDEN: ReadonlyArray<Message<TestOp>> = [
   { type: "Ping", nonce: 123456 },
   { type: "Pong", nonce: 123456 },
   { type: "Publish", topic: "chat/room-1", payload: new Uint8Array([104, 105, 0, 255]) },
+  {
+    type: "PeerAddresses",
+    peers: [
+      { nodeId: NODE_A, address: "0.0.0.0:9000" },
+      { nodeId: NODE_B, address: "[::1]:9001" },
+    ],
+  },
   { type: "Error", code: "protocol_mismatch", message: "peer speaks version 9", retryable: false },
 ];
 

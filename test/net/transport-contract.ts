@@ -7,6 +7,7 @@ import { createMessageCodec } from "../../src/net/message-codec.ts";
 import type { SessionMessage, VersionVector } from "../../src/net/messages.ts";
 import { NetError } from "../../src/net/net-error.ts";
 import type { Listener, Transport, TransportOptions } from "../../src/net/transport.ts";
+import { WIRE_FEATURES } from "../../src/net/wire-features.ts";
 import { type TestOp, testOp, testOpCodec } from "./helpers/test-op.ts";
 
 /**
@@ -131,17 +132,22 @@ export function transportContract(harness: TransportHarness): void {
       assert.equal(outbound.outbound, true);
       assert.equal(inbound.outbound, false);
       assert.equal(outbound.authenticated, dialing.authenticated);
-      assert.deepEqual(outbound.remoteFeatures, ["pubsub"]);
-      assert.deepEqual(inbound.remoteFeatures, ["pubsub"]);
+      assert.deepEqual(outbound.remoteFeatures, ["pubsub", "peer-exchange"]);
+      assert.deepEqual(inbound.remoteFeatures, WIRE_FEATURES);
     });
 
     test("each side learns the features the other announced; a side that announces none is seen with none", async (t) => {
       const { outbound, inbound } = await pair(t, { ...baseOptions(), features: [] });
       assert.deepEqual(inbound.remoteFeatures, []);
-      assert.deepEqual(outbound.remoteFeatures, ["pubsub"]);
-      const receiving = receive(inbound, 1);
+      assert.deepEqual(outbound.remoteFeatures, WIRE_FEATURES);
+      const receiving = receive(inbound, 2);
+      const addresses: SessionMessage<TestOp> = {
+        type: "PeerAddresses",
+        peers: [{ nodeId: nodeIdFor("z"), address: "127.0.0.1:9000" }],
+      };
       await outbound.send({ type: "PushOpsAck", batchId: 1, applied: 1 });
-      assert.deepEqual(await receiving, [{ type: "PushOpsAck", batchId: 1, applied: 1 }]);
+      await outbound.send(addresses);
+      assert.deepEqual(await receiving, [{ type: "PushOpsAck", batchId: 1, applied: 1 }, addresses]);
     });
 
     test("a Publish flows in order with the other messages; one with an invalid topic is dropped and the connection stays", async (t) => {

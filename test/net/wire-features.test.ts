@@ -14,7 +14,12 @@ import { pathToFileURL } from "node:url";
 import { MESSAGE_PAYLOAD_MAX_BYTES, TOPIC_MAX_BYTES } from "../../src/events/topic.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMessageCodec, payloadCodecFor } from "../../src/net/message-codec.ts";
-import { type HelloMessage, type Message, PROTOCOL_VERSION } from "../../src/net/messages.ts";
+import {
+  type HelloMessage,
+  type Message,
+  PEER_ADDRESSES_MAX,
+  PROTOCOL_VERSION,
+} from "../../src/net/messages.ts";
 import { NetError } from "../../src/net/net-error.ts";
 import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits } from "../../src/net/wire-features.ts";
 import type { WireFormat } from "../../src/net/wire-format.ts";
@@ -83,6 +88,18 @@ describe("an older build's decoder", {
           ),
         /unknown message type "Publish"/,
       );
+      // …and a PeerAddresses: it goes only to peers that announced `peer-exchange`.
+      assert.throws(
+        () =>
+          old.decode(
+            codec.encode(
+              { type: "PeerAddresses", peers: [{ nodeId: NODE_A, address: "127.0.0.1:9000" }] },
+              format,
+            ),
+            format,
+          ),
+        /unknown message type "PeerAddresses"/,
+      );
     }
   });
 });
@@ -107,8 +124,9 @@ describe("features in the handshake", () => {
 
   test("bits of features this build does not know are ignored", () => {
     assert.equal(featureBits(["pubsub"]), 1);
-    assert.deepEqual(featuresOfBits(1 + 2 + 2 ** 40), ["pubsub"]);
-    assert.deepEqual(featuresOfBits(2), []);
+    assert.equal(featureBits(["pubsub", "peer-exchange"]), 3);
+    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 2 ** 40), ["pubsub", "peer-exchange"]);
+    assert.deepEqual(featuresOfBits(4), []);
     for (const format of FORMATS) {
       const wire = {
         type: "Hello",
@@ -116,7 +134,7 @@ describe("features in the handshake", () => {
         protocolVersion: PROTOCOL_VERSION,
         formats: ["msgpack"],
         preferredFormat: "msgpack",
-        versionVector: { [FEATURES_VECTOR_KEY]: 6 },
+        versionVector: { [FEATURES_VECTOR_KEY]: 12 },
       };
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);
@@ -174,5 +192,51 @@ describe("Publish decoding", () => {
   test("a Publish of the wrong shape is malformed, as any message", () => {
     assertRefused("chat", "text", "NET_MESSAGE_MALFORMED", /"payload" must be bytes, got string/);
     assertRefused(7, new Uint8Array(1), "NET_MESSAGE_MALFORMED", /"topic" must be a string, got number/);
+  });
+});
+
+describe("PeerAddresses decoding", () => {
+  const decode = (peers: unknown, format: WireFormat) =>
+    codec.decode(payloadCodecFor(format).encode({ type: "PeerAddresses", peers } as never), format);
+
+  test("the largest list and the longest address pass", () => {
+    const host = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+    const peers = Array.from({ length: PEER_ADDRESSES_MAX }, () => ({
+      nodeId: NODE_A,
+      address: `${host}:65535`,
+    }));
+    for (const format of FORMATS) {
+      const decoded = decode(peers, format);
+      assert.ok(decoded.type === "PeerAddresses");
+      assert.equal(decoded.peers.length, PEER_ADDRESSES_MAX);
+    }
+  });
+
+  test("a longer list, a bad NodeId, a bad address or port 0 is malformed", () => {
+    const cases: [unknown, RegExp][] = [
+      [
+        Array.from({ length: PEER_ADDRESSES_MAX + 1 }, () => ({ nodeId: NODE_A, address: "10.0.0.1:9000" })),
+        /"peers" has 257 entries, more than 256/,
+      ],
+      [[{ nodeId: "node-a", address: "10.0.0.1:9000" }], /#0: "nodeId" must be a NodeId/],
+      [[{ nodeId: NODE_A, address: "10.0.0.1" }], /#0: "address" must be host:port/],
+      [[{ nodeId: NODE_A, address: "10.0.0.1:0" }], /#0: "address" must be host:port \(port 1 to 65535/],
+      [
+        [{ nodeId: NODE_A, address: "10.0.0.1:9000", extra: 1 }],
+        /#0 must be a map with exactly "nodeId" and "address"/,
+      ],
+    ];
+    for (const format of FORMATS) {
+      for (const [peers, pattern] of cases) {
+        assert.throws(
+          () => decode(peers, format),
+          (error: unknown) =>
+            error instanceof NetError &&
+            error.code === "NET_MESSAGE_MALFORMED" &&
+            pattern.test(error.message),
+          `${format}: ${pattern}`,
+        );
+      }
+    }
   });
 });

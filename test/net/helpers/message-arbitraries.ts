@@ -84,6 +84,25 @@ export const messageArb: fc.Arbitrary<Message<TestOp>> = fc.oneof(
     payload: fc.uint8Array({ maxLength: 300 }),
   }),
   fc.record({
+    type: fc.constant("PeerAddresses" as const),
+    peers: fc.array(
+      fc.record({
+        nodeId: nodeIdArb,
+        address: fc
+          .tuple(
+            fc.oneof(
+              fc.ipV4(),
+              fc.ipV6().map((ip) => `[${ip}]`),
+              fc.domain({ size: "small" }),
+            ),
+            fc.integer({ min: 1, max: 65535 }),
+          )
+          .map(([host, port]) => `${host}:${port}`),
+      }),
+      { maxLength: 5 },
+    ),
+  }),
+  fc.record({
     type: fc.constant("Error" as const),
     code: fc.constantFrom(...ERROR_CODES),
     message: fc.string({ maxLength: 100 }),

@@ -1,0 +1,118 @@
+/**
+ * The peer manager's candidates (addCandidate / removeCandidate), over the in-memory transport:
+ * sources are recorded and merged, a candidate is dialled until its last source removes it, and
+ * a removed candidate keeps its open connection but is not redialled once it ends.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { NodeId } from "../../src/identity/node-id.ts";
+import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
+import type { Transport } from "../../src/net/transport.ts";
+import { silentLogger } from "../../src/observe/logger.ts";
+import { PeerManager } from "../../src/sync/peer-manager.ts";
+import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
+import type { TestOp } from "../net/helpers/test-op.ts";
+import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
+
+/** A replica with nothing in it: these tests are about connections, not ops. */
+function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
+  return {
+    versionVector: () => new Map(),
+    opsSince: () => [],
+    applyRemote: () => [],
+    idOf: () => ({ origin: nodeId, seq: 0 }),
+    localOrigin: () => nodeId,
+    needsSnapshot: () => false,
+    snapshotParts: () => [],
+    applySnapshotPart: () => [],
+  };
+}
+
+const network = createMemoryNetwork();
+
+function manager(name: string, listen: string) {
+  const nodeId = nodeIdFor(name);
+  const inner = network.transport({ ...baseOptions(), nodeId, name: listen });
+  const dials: string[] = [];
+  const transport: Transport<TestOp> = {
+    ...inner,
+    localNodeId: inner.localNodeId,
+    listen: (address, onConnection) => inner.listen(address, onConnection),
+    dial: (address, signal) => {
+      dials.push(address);
+      return inner.dial(address, signal);
+    },
+  };
+  const events: string[] = [];
+  const peers = new PeerManager<TestOp>({
+    transport,
+    engine: new SyncEngine(emptyReplica(nodeId)),
+    listen,
+    maxPeers: 8,
+    backoff: { initialDelayMs: 10, maxDelayMs: 50, deadAfterFailures: 3 },
+    tickIntervalMs: 1000,
+    dialTimeoutMs: 1000,
+    logger: silentLogger,
+    random01: () => 0.5,
+    nowMs: () => 0,
+    onPeerEvent: (event, peer) => events.push(`${event} ${peer}`),
+  });
+  return { nodeId, peers, dials, events };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test("a removed candidate keeps its connection, is not redialled after it ends; one still named is", async () => {
+  const a = manager("cand-a", "10.1.0.1:9000");
+  const b = manager("cand-b", "10.1.0.2:9000");
+  const c = manager("cand-c", "10.1.0.3:9000");
+  await b.peers.start();
+  await c.peers.start();
+  a.peers.addCandidate("10.1.0.2:9000", "static");
+  a.peers.addCandidate("10.1.0.2:9000", "file");
+  a.peers.addCandidate("10.1.0.3:9000", "file");
+  await a.peers.start();
+  try {
+    await until(() => a.peers.connectedPeers().length === 2, "a connected to b and c");
+    assert.deepEqual(
+      a.peers.configuredPeers().map((p) => [p.address, p.sources]),
+      [
+        ["10.1.0.2:9000", ["static", "file"]],
+        ["10.1.0.3:9000", ["file"]],
+      ],
+    );
+
+    // b is still named by "static"; c by nobody: it leaves, its connection stays.
+    a.peers.removeCandidate("10.1.0.2:9000", "file");
+    a.peers.removeCandidate("10.1.0.3:9000", "file");
+    assert.deepEqual(
+      a.peers.configuredPeers().map((p) => [p.address, p.sources]),
+      [["10.1.0.2:9000", ["static"]]],
+    );
+    assert.equal(a.peers.connectedPeers().length, 2, "c's connection stays open");
+
+    const dialsBefore = a.dials.length;
+    network.breakConnections((x, y) => x === a.nodeId && (y === b.nodeId || y === c.nodeId));
+    await until(() => a.events.includes(`disconnected ${c.nodeId}`), "c's connection ended");
+    await until(() => a.dials.length > dialsBefore, "b redialled");
+    await until(() => a.peers.connectedPeers().some((p) => p.nodeId === b.nodeId), "b connected again");
+    // Twenty initial backoff delays later, c has still not been dialled.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(
+      a.dials.slice(dialsBefore).filter((address) => address === "10.1.0.3:9000"),
+      [],
+    );
+
+    // Named again, it is dialled at once.
+    a.peers.addCandidate("10.1.0.3:9000", "mdns");
+    await until(() => a.peers.connectedPeers().length === 2, "c connected again");
+  } finally {
+    await Promise.all([a, b, c].map((m) => m.peers.stop()));
+  }
+});
