@@ -37,8 +37,9 @@ export function managementTokenFiles(config: NodeConfig): { admin: string; read:
  * parts it reports on, so it opens once they are up and closes before any of them stops.
  * Start refuses, with one line: a non-loopback `listen` without TLS material or
  * `allow_remote_plaintext` (MANAGEMENT_REMOTE_NEEDS_TLS), unusable TLS files
- * (MANAGEMENT_TLS_INVALID), unsafe token files (MANAGEMENT_TOKEN_FILE_UNSAFE), a busy address
- * given explicitly (MANAGEMENT_LISTEN_FAILED).
+ * (MANAGEMENT_TLS_INVALID), unsafe token files (MANAGEMENT_TOKEN_FILE_UNSAFE), unusable ones or
+ * one token in both (MANAGEMENT_TOKEN_FILE_INVALID), a busy address given explicitly
+ * (MANAGEMENT_LISTEN_FAILED).
  */
 export function managementComponent(
   config: NodeConfig,
@@ -86,6 +87,13 @@ export function managementComponent(
       const random = (count: number) => randomFillSync(new Uint8Array(count));
       const admin = await loadOrCreateToken(files.admin, random);
       const read = await loadOrCreateToken(files.read, random);
+      if (admin.token === read.token) {
+        // The admin token would pass as read-only and the other way round: no read-only access left.
+        throw new NumaxError(
+          "MANAGEMENT_TOKEN_FILE_INVALID",
+          `management token files ${files.admin} and ${files.read} hold the same token: the read-only token must differ from the admin one (delete ${files.read} to have a new one generated)`,
+        );
+      }
       for (const [file, { created }] of [
         [files.admin, admin],
         [files.read, read],

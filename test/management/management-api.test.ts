@@ -233,20 +233,19 @@ describe("management API of a running node", () => {
     const held = await Promise.all(
       Array.from({ length: 70 }, () => exchange("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n", true)),
     );
-    const answered = held.filter(({ data }) => data.startsWith("HTTP/1.1 401"));
-    assert.ok(answered.length <= 64 && answered.length >= 60, String(answered.length));
-    assert.ok(held.filter(({ data }) => data === "").length >= 6);
+    // The client's own pooled keep-alive connections count too: at most 64 of these are answered.
+    const answered = held.filter(({ data }) => data.startsWith("HTTP/1.1 401")).length;
+    const dropped = held.filter(({ data }) => data === "").length;
+    assert.equal(answered + dropped, held.length);
+    assert.ok(answered <= 64 && dropped >= 6, `${answered} answered, ${dropped} dropped`);
     for (const { socket } of held) socket.destroy();
-    assert.equal(
-      (
-        await pollUntil(
-          () => node.api("GET", "/health"),
-          (answer) => answer.status === 200,
-          5000,
-        )
-      ).status,
-      200,
+    // Until the server has seen those sockets close, a new connection may still be dropped.
+    const after = await pollUntil(
+      () => node.api("GET", "/health").catch(() => undefined),
+      (answer) => answer?.status === 200,
+      5000,
     );
+    assert.equal(after?.status, 200);
   });
 
   // Last: it ends a module.
@@ -585,6 +584,28 @@ describe("management API refusals at start", () => {
       new RegExp(
         `nx: error: management token file ${tokenFile} has mode 0644: group or others may read it; run chmod 600 ${tokenFile}\\n$`,
       ),
+    );
+  });
+
+  test("one token in both token files is refused: the read-only token must differ", async () => {
+    const datastore = join(dir.path, "same-token");
+    mkdirSync(datastore, { recursive: true });
+    for (const name of ["management.token", "management-read.token"]) {
+      writeFileSync(join(datastore, name), "same-token\n", { mode: 0o600 });
+    }
+    const nx = startNx([
+      "run",
+      guestPath("reactive_probe"),
+      "--datastore-path",
+      datastore,
+      "--management-listen",
+      "127.0.0.1:0",
+    ]);
+    const { code } = await nx.exited;
+    assert.equal(code, 2);
+    assert.match(
+      nx.stderr(),
+      /nx: error: management token files .* hold the same token: the read-only token must differ/,
     );
   });
 
