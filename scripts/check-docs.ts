@@ -57,6 +57,7 @@ const ERROR_CODE_PREFIXES = [
   "NET",
   "OBSERVABILITY",
   "PKI",
+  "POLICY",
   "REPLICA",
   "STORE",
   "SYNC",

@@ -1,0 +1,50 @@
+import type { GlobCapability, HostCallPolicy, SwitchCapability } from "../wasm/abi/host-call-policy.ts";
+import { exceedsGrants, parseProfile } from "../wasm/process/capability-profile.ts";
+import type { ModulePolicy } from "./module-policy.ts";
+import type { PolicyAudit } from "./policy-audit.ts";
+import { byteString, type Glob, globCoversPrefix, globMatches } from "./policy-glob.ts";
+
+const NO_GLOBS: readonly Glob[] = [];
+
+/**
+ * A module's policy as its host calls ask it (src/wasm/abi/host-call-policy.ts): a subject is
+ * allowed when one glob of the capability matches it (covers it, for a prefix); every denial goes
+ * to the module's audit. Store keys are matched as bytes, other subjects as text.
+ */
+export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): HostCallPolicy {
+  const globsOf = (capability: GlobCapability): readonly Glob[] => policy.globs.get(capability) ?? NO_GLOBS;
+  const spawnCeiling = policy.spawnProfile === undefined ? undefined : parseProfile(policy.spawnProfile);
+  const envGlobs = globsOf("env");
+
+  function check(
+    call: string,
+    capability: GlobCapability,
+    subject: Uint8Array | string,
+    test: (pieces: readonly string[], subject: string) => boolean,
+  ): boolean {
+    const globs = globsOf(capability);
+    if (globs.length > 0) {
+      const bytes = typeof subject !== "string";
+      const text = bytes ? byteString(subject) : subject;
+      for (const glob of globs) if (test(bytes ? glob.bytes : glob.text, text)) return true;
+    }
+    audit.denied(call, capability, subject);
+    return false;
+  }
+
+  return {
+    allowsKey: (call, capability, subject) => check(call, capability, subject, globMatches),
+    allowsPrefix: (call, capability, prefix) => check(call, capability, prefix, globCoversPrefix),
+    allowsSwitch(call: string, capability: SwitchCapability): boolean {
+      if (policy.switches.has(capability)) return true;
+      audit.denied(call, capability);
+      return false;
+    },
+    allowsSpawn(call: string, profile: string): boolean {
+      if (spawnCeiling !== undefined && !exceedsGrants(parseProfile(profile), spawnCeiling)) return true;
+      audit.denied(call, "processes.spawn", profile === "" ? "sandboxed" : profile);
+      return false;
+    },
+    showsEnv: (name) => envGlobs.some((glob) => globMatches(glob.text, name)),
+  };
+}
