@@ -5,6 +5,8 @@ import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
+import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
+import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
@@ -31,6 +33,8 @@ export interface ModuleHostOptions {
   readonly modules: readonly GuestModule[];
   /** `[modules.<id>]` tables of the config file. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  /** Each module's policy (docs/design/policies.md); a module without one is trusted. */
+  readonly policies?: ReadonlyMap<string, ModulePolicy>;
   readonly shutdownTimeoutMs: number;
   /** With sync: wait up to this long for the configured peers before any module runs. */
   readonly waitBeforeRunMs?: number;
@@ -103,9 +107,13 @@ export function moduleHostComponent(
     let env = environments.get(module);
     if (env === undefined) {
       env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
+      const policy = options.policies?.get(module.moduleId);
+      if (policy !== undefined) {
+        env.policy = modulePolicyEnforcer(module.moduleId, policy, logger.child("policy"), monotonicMs);
+      }
       env.httpFetch = createOutboundFetch({
         moduleId: module.moduleId,
-        hosts: options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? [],
+        hosts: fetchHostsOf(policy, options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? []),
         logger: logger.child("http_fetch"),
         nowMs: monotonicMs,
       });

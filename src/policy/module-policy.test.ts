@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
-import { CAPABILITY_NAMES, parsePolicy } from "./module-policy.ts";
+import { CAPABILITY_NAMES, fetchHostsOf, parsePolicy, serveRefusal } from "./module-policy.ts";
 import { PolicyError } from "./policy-error.ts";
 
 const ORIGIN = "examples/kv.policy.toml";
@@ -122,6 +122,29 @@ describe("parsePolicy", () => {
         assert.ok(!message.includes("\n"));
       }),
       propertyRuns(500),
+    );
+  });
+
+  test("http.fetch: the policy's hosts, narrowed by http_fetch_hosts when set; without a policy http_fetch_hosts alone", () => {
+    const policy = parsePolicy(
+      { capabilities: { http: { fetch: ["a.example", "b.example:8080"] } } },
+      ORIGIN,
+    );
+    assert.deepEqual(fetchHostsOf(policy, []), ["a.example", "b.example:8080"]);
+    assert.deepEqual(fetchHostsOf(policy, ["B.example:8080", "c.example"]), ["b.example:8080"]);
+    assert.deepEqual(fetchHostsOf(parsePolicy({}, ORIGIN), ["c.example"]), []);
+    assert.deepEqual(fetchHostsOf(undefined, ["c.example"]), ["c.example"]);
+  });
+
+  test("network.serve: routes may name a module whose policy grants it, or one without a policy", () => {
+    assert.equal(serveRefusal(undefined), undefined);
+    assert.equal(
+      serveRefusal(parsePolicy({ capabilities: { network: { serve: true } } }, ORIGIN)),
+      undefined,
+    );
+    assert.equal(
+      serveRefusal(parsePolicy({}, ORIGIN)),
+      `its policy ${ORIGIN} does not grant network.serve (add network.serve = true to its [capabilities])`,
     );
   });
 });

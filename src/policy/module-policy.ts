@@ -130,3 +130,24 @@ export function parsePolicy(table: Readonly<Record<string, unknown>>, origin: st
   }
   return { origin, globs, switches, httpFetchHosts, spawnProfile };
 }
+
+/**
+ * The hosts a module's `http_fetch` may reach: with a policy, its `http.fetch`, narrowed by
+ * `[modules.<id>] http_fetch_hosts` when that is set (the operator's list never widens a
+ * policy); without one (trusted), `http_fetch_hosts` as before policies.
+ */
+export function fetchHostsOf(
+  policy: ModulePolicy | undefined,
+  configured: readonly string[],
+): readonly string[] {
+  if (policy === undefined) return configured;
+  if (configured.length === 0) return policy.httpFetchHosts;
+  const narrowed = new Set(configured.map((host) => host.toLowerCase()));
+  return policy.httpFetchHosts.filter((host) => narrowed.has(host.toLowerCase()));
+}
+
+/** Why HTTP routes may not name the module's handlers, or undefined when they may. */
+export function serveRefusal(policy: ModulePolicy | undefined): string | undefined {
+  if (policy === undefined || policy.switches.has("network.serve")) return undefined;
+  return `its policy ${policy.origin} does not grant network.serve (add network.serve = true to its [capabilities])`;
+}

@@ -1,7 +1,8 @@
+import type { Logger } from "../observe/logger.ts";
 import type { GlobCapability, HostCallPolicy, SwitchCapability } from "../wasm/abi/host-call-policy.ts";
 import { exceedsGrants, parseProfile } from "../wasm/process/capability-profile.ts";
 import type { ModulePolicy } from "./module-policy.ts";
-import type { PolicyAudit } from "./policy-audit.ts";
+import { PolicyAudit } from "./policy-audit.ts";
 import { byteString, type Glob, globCoversPrefix, globMatches } from "./policy-glob.ts";
 
 const NO_GLOBS: readonly Glob[] = [];
@@ -41,10 +42,26 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
       return false;
     },
     allowsSpawn(call: string, profile: string): boolean {
-      if (spawnCeiling !== undefined && !exceedsGrants(parseProfile(profile), spawnCeiling)) return true;
+      let requested: number;
+      try {
+        requested = parseProfile(profile);
+      } catch {
+        return true;
+      }
+      if (spawnCeiling !== undefined && !exceedsGrants(requested, spawnCeiling)) return true;
       audit.denied(call, "processes.spawn", profile === "" ? "sandboxed" : profile);
       return false;
     },
     showsEnv: (name) => envGlobs.some((glob) => globMatches(glob.text, name)),
   };
+}
+
+/** The enforcer of module `moduleId`, auditing to `logger` (a node's module host builds one per module). */
+export function modulePolicyEnforcer(
+  moduleId: string,
+  policy: ModulePolicy,
+  logger: Logger,
+  nowMs: () => number,
+): HostCallPolicy {
+  return createPolicyEnforcer(policy, new PolicyAudit(moduleId, logger, nowMs));
 }

@@ -33,6 +33,14 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
     if (bytes.length === 0) throw new GuestInputError("empty topic");
     return ascii.decode(bytes);
   }
+  /** A pattern ending in `*` subscribes to every topic with that prefix: one glob must cover them all. */
+  function subscriptionAllowed(pattern: string): boolean {
+    const policy = env.policy;
+    if (policy === undefined) return true;
+    return pattern.endsWith("*")
+      ? policy.allowsPrefix("msg_subscribe", "messages.subscribe", pattern.slice(0, -1))
+      : policy.allowsKey("msg_subscribe", "messages.subscribe", pattern);
+  }
   return {
     event_subject: eventRead("event_subject", (event) => event.subject),
     event_payload: eventRead("event_payload", (event) => event.payload),
@@ -41,10 +49,12 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
       "tick_every",
       (ms: number): number => env.events?.tickEvery(ms >>> 0) ?? ERR_INTERNAL,
     ),
-    msg_subscribe: ctx.guard(
-      "msg_subscribe",
-      (ptr: number, len: number): number => env.events?.subscribe(topicText(ptr, len)) ?? ERR_INTERNAL,
-    ),
+    msg_subscribe: ctx.guard("msg_subscribe", (ptr: number, len: number): number => {
+      const events = env.events;
+      if (events === undefined) return ERR_INTERNAL;
+      const pattern = topicText(ptr, len);
+      return subscriptionAllowed(pattern) ? events.subscribe(pattern) : ERR_INTERNAL;
+    }),
     msg_unsubscribe: ctx.guard(
       "msg_unsubscribe",
       (ptr: number, len: number): number => env.events?.unsubscribe(topicText(ptr, len)) ?? ERR_INTERNAL,
@@ -55,6 +65,7 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
         const events = env.events;
         if (events === undefined) return ERR_INTERNAL;
         const topic = topicText(topicPtr, topicLen);
+        if (env.policy?.allowsKey("msg_publish", "messages.publish", topic) === false) return ERR_INTERNAL;
         const payload = inputCopy(views.bytes(), payloadPtr, payloadLen, VALUE_BYTES_MAX);
         return events.publish(topic, payload);
       },

@@ -2,6 +2,7 @@ import type { Logger } from "../../observe/logger.ts";
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { CrdtHost } from "./crdt-host.ts";
 import type { HostCallCounter } from "./host-call-counter.ts";
+import type { HostCallPolicy } from "./host-call-policy.ts";
 import type { OutboundFetch } from "./http-fetch-port.ts";
 import type { ModuleEventPort } from "./module-event-port.ts";
 
@@ -62,6 +63,11 @@ export interface GuestEnvironment {
   events?: ModuleEventPort;
   /** Where `http_fetch` goes (the module's allowed hosts); absent: every `http_fetch` answers -6. */
   httpFetch?: OutboundFetch;
+  /**
+   * The module's policy (docs/design/policies.md): host calls ask it before they touch anything
+   * and answer their denied code when it says no. Absent: the guest is trusted.
+   */
+  policy?: HostCallPolicy;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
 }

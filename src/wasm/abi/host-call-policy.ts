@@ -42,7 +42,7 @@ export interface HostCallPolicy {
   /** Every subject starting with `prefix`: a store listing, a subscription pattern ending in `*`. */
   allowsPrefix(call: string, capability: GlobCapability, prefix: Uint8Array | string): boolean;
   allowsSwitch(call: string, capability: SwitchCapability): boolean;
-  /** A `proc_spawn` asking for `profile` (already parsed by the caller: it is valid). */
+  /** A `proc_spawn` asking for `profile`; an invalid profile passes here (the spawn refuses it). */
   allowsSpawn(call: string, profile: string): boolean;
   /** Whether a listing of names (WASI `environ_get`) shows `name`; never audited. */
   showsEnv(name: string): boolean;
