@@ -11,6 +11,12 @@ export type SerializationFormat = "msgpack" | "json";
  */
 export type Durability = "group" | "relaxed";
 
+/**
+ * What a module without a policy gets (docs/design/policies.md): `deny`, it does not start;
+ * `trusted`, every capability, with a loud warning (a developer's switch).
+ */
+export type PolicyDefault = "deny" | "trusted";
+
 /** How peers are found. Only `static` (the configured `peers`) exists in this version. */
 export type DiscoveryMode = "static";
 
@@ -60,6 +66,10 @@ export interface NodeConfig {
   };
   readonly discovery: {
     readonly mode: DiscoveryMode;
+  };
+  readonly policy: {
+    readonly default: PolicyDefault;
+    readonly requireSignatures: boolean;
   };
 }
 

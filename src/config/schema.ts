@@ -85,6 +85,7 @@ export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   limits: "Bounds on resources, queues and timing. The defaults suit most clusters.",
   observability: "Logs, and the opt-in HTTP endpoint with /metrics, /health and /ready.",
   discovery: "How peers are found.",
+  policy: "Capability policies of the modules (docs/design/policies.md).",
 };
 
 export const CONFIG_SCHEMA = {
@@ -341,6 +342,24 @@ export const CONFIG_SCHEMA = {
       doc: 'Peer discovery; only "static" (the peers list) exists in this version.',
       env: "NX_DISCOVERY_MODE",
       flag: { name: "--discovery-mode", argument: "<mode>" },
+    }),
+  },
+  policy: {
+    default: defineKey({
+      name: "default",
+      kind: enumKind(["deny", "trusted"]),
+      default: "deny",
+      doc: 'A module without a policy: "deny" refuses to start the node, "trusted" (development only, logged loudly) runs it with every capability.',
+      env: "NX_POLICY_DEFAULT",
+      flag: { name: "--policy-default", argument: "<mode>" },
+    }),
+    requireSignatures: defineKey({
+      name: "require_signatures",
+      kind: booleanKind(),
+      default: false,
+      doc: "Run only policies signed (nx policy sign) with a certificate of tls.ca; refuse unsigned, tampered or inline ones.",
+      env: "NX_POLICY_REQUIRE_SIGNATURES",
+      flag: { name: "--policy-require-signatures", switchValue: "true" },
     }),
   },
 } as const satisfies {

@@ -6,6 +6,11 @@ import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
+import { resolveModulePolicies } from "../policy/module-policies.ts";
+import type { ModulePolicy } from "../policy/module-policy.ts";
+import { serveRefusal } from "../policy/module-policy.ts";
+import { PolicyError } from "../policy/policy-error.ts";
+import { readPemText } from "../policy/policy-signature.ts";
 import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
 import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layout.ts";
@@ -60,6 +65,8 @@ export interface RunSettings {
   readonly json: boolean;
   /** HTTP listeners (`[[serve]]` tables, `--serve`); the run then lasts until SIGINT/SIGTERM. */
   readonly serve: readonly ServeSettings[];
+  /** `--policy` values: `FILE` or `MODULE=FILE` (src/policy/module-policies.ts). */
+  readonly policyFlags: readonly string[];
 }
 
 /**
@@ -122,6 +129,7 @@ export async function runModules({
   });
 
   const modules: GuestModule[] = [];
+  let policies: ReadonlyMap<string, ModulePolicy>;
   try {
     for (const path of modulePaths) {
       const module = await loadGuestModuleFile(path, {
@@ -132,6 +140,16 @@ export async function runModules({
       checkImports(module.label, module.imports);
       modules.push(module);
     }
+    policies = resolveModulePolicies(
+      modules,
+      {
+        flags: settings.policyFlags,
+        configured: (moduleId) => settings.moduleSettings.get(moduleId)?.policy,
+        policyDefault: config.policy.default,
+        signatures: config.policy.requireSignatures ? policySigners(config) : undefined,
+      },
+      logger.child("policy"),
+    );
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
@@ -149,6 +167,7 @@ export async function runModules({
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,
+        policies,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
         onModuleFailed: (result) => {
@@ -160,8 +179,9 @@ export async function runModules({
         listeners: settings.serve,
         cpuMsPerRequest: config.limits.cpuMsPerRun ?? SERVE_CPU_MS_PER_REQUEST_DEFAULT,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
-        // Top-level modules run `trusted` (network.serve included) until policies exist.
+        // Top-level modules' processes run `trusted`; their policies narrow what they may reach.
         profile: "trusted",
+        serveRefusal: (moduleId) => serveRefusal(policies.get(moduleId)),
       },
     });
   } catch (error) {
@@ -255,6 +275,20 @@ export async function runModules({
   process.off("SIGTERM", onSignal);
   // In serve mode a signal is the normal way to stop; during a guest run it interrupts the guest.
   return failed ? "failed" : "ok";
+}
+
+/** The CA whose certificates may sign policies: the cluster's (`tls.ca`). */
+function policySigners(config: NodeConfig): { caPem: string; now: Date } {
+  if (config.tls.ca === undefined) {
+    throw new PolicyError(
+      "POLICY_SIGNATURE_INVALID",
+      "policy.require_signatures needs tls.ca: the CA (from nx cert ca) whose certificates sign the policies",
+    );
+  }
+  return {
+    caPem: readPemText(config.tls.ca, "tls.ca (the CA whose certificates sign policies)"),
+    now: new Date(),
+  };
 }
 
 function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boolean): void {

@@ -45,6 +45,8 @@ export interface ModulePolicy {
   readonly httpFetchHosts: readonly string[];
   /** `processes.spawn`: the highest profile a `proc_spawn` may ask for; undefined: no spawns. */
   readonly spawnProfile: string | undefined;
+  /** The file it was parsed from, as read (what a signature covers); undefined: inline in numax.toml. */
+  readonly file?: { readonly path: string; readonly bytes: Uint8Array };
 }
 
 /** `db.read = [...]` is TOML for `{ db: { read: [...] } }`: the dotted names of every leaf. */

@@ -51,13 +51,13 @@ export class PolicyAudit {
     const key = subject === undefined ? undefined : shownSubject(subject);
     const what = key === undefined ? capability : `${capability} ${JSON.stringify(key)}`;
     const suffix = this.#leftOut === 0 ? "" : ` (${this.#leftOut} more denials of this module not logged)`;
-    this.#logger.warn(`policy denied ${call}: ${what} is not granted to module ${this.#moduleId}${suffix}`, {
-      module: this.#moduleId,
-      call,
-      capability,
-      key,
-      leftOut: this.#leftOut === 0 ? undefined : this.#leftOut,
-    });
+    const fields: Record<string, unknown> = { module: this.#moduleId, call, capability };
+    if (key !== undefined) fields.key = key;
+    if (this.#leftOut > 0) fields.leftOut = this.#leftOut;
+    this.#logger.warn(
+      `policy denied ${call}: ${what} is not granted to module ${this.#moduleId}${suffix}`,
+      fields,
+    );
     this.#leftOut = 0;
   }
 }

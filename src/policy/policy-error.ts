@@ -7,7 +7,9 @@ export type PolicyErrorCode =
   /** The policy has an unknown table or capability, or a value of the wrong kind. */
   | "POLICY_INVALID"
   /** A module has no policy and the node runs with `policy.default = "deny"`. */
-  | "POLICY_MISSING";
+  | "POLICY_MISSING"
+  /** The node requires signed policies and this one is unsigned, tampered with or signed by a stranger. */
+  | "POLICY_SIGNATURE_INVALID";
 
 /** A policy the node refuses, in one line naming the file (or table) and the key to fix. */
 export class PolicyError extends NumaxError {

@@ -11,10 +11,10 @@ export function policyPathBeside(wasmPath: string): string {
   return `${wasmPath.replace(/\.wasm$/, "")}.policy.toml`;
 }
 
-/** The text of a policy file; a missing or unreadable file is a {@link PolicyError} naming it. */
-export function readPolicyText(path: string): string {
+/** The bytes of a policy file; a missing or unreadable file is a {@link PolicyError} naming it. */
+export function readPolicyBytes(path: string): Uint8Array {
   try {
-    return readInputFile(path, POLICY_FILE_BYTES_MAX).toString("utf8");
+    return readInputFile(path, POLICY_FILE_BYTES_MAX);
   } catch (error) {
     const why =
       inputFileFailureReason(error, POLICY_FILE_BYTES_MAX) ??
@@ -23,18 +23,18 @@ export function readPolicyText(path: string): string {
   }
 }
 
-/** Parses the text of a policy file; throws a {@link PolicyError} of one line naming `path`. */
-export function parsePolicyText(text: string, path: string): ModulePolicy {
-  const parsed = parseConfigText(text, path);
+/** Parses a policy file's bytes; throws a {@link PolicyError} of one line naming `path`. */
+export function parsePolicyBytes(bytes: Uint8Array, path: string): ModulePolicy {
+  const parsed = parseConfigText(new TextDecoder().decode(bytes), path);
   if (!parsed.ok) {
     const { line, column, message } = parsed.issue;
     const at = line === undefined ? "" : `:${line}${column === undefined ? "" : `:${column}`}`;
     throw new PolicyError("POLICY_UNREADABLE", `${path}${at}: ${message}`);
   }
-  return parsePolicy(parsed.table, path);
+  return { ...parsePolicy(parsed.table, path), file: { path, bytes } };
 }
 
 /** Reads and parses the policy file at `path`. */
 export function readPolicyFile(path: string): ModulePolicy {
-  return parsePolicyText(readPolicyText(path), path);
+  return parsePolicyBytes(readPolicyBytes(path), path);
 }

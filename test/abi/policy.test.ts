@@ -77,7 +77,8 @@ function assertAudited(recorded: Recorded, call: string, capability: string, key
   assert.deepEqual(auditLines(recorded), [
     {
       message: `policy denied ${call}: ${what} is not granted to module ${MODULE}`,
-      fields: { module: MODULE, call, capability, key, leftOut: undefined },
+      fields:
+        key === undefined ? { module: MODULE, call, capability } : { module: MODULE, call, capability, key },
     },
   ]);
 }

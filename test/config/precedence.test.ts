@@ -136,6 +136,14 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "static", toml: '"static"' },
     { text: "static", toml: '"static"' },
   ],
+  "policy.default": [
+    { text: "trusted", toml: '"trusted"' },
+    { text: "deny", toml: '"deny"' },
+  ],
+  "policy.require_signatures": [
+    { text: "true", toml: "true" },
+    { text: "false", toml: "false" },
+  ],
 };
 
 /** Keys a key needs beside it to be consistent; given as flags on every other key's behalf. */
@@ -310,6 +318,7 @@ describe("resolveConfig (reads the file)", () => {
         exposeData: false,
       },
       discovery: { mode: "static" },
+      policy: { default: "deny", requireSignatures: false },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
     assert.ok(

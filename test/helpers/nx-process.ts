@@ -44,7 +44,8 @@ export function startNx(
 ): NxProcess {
   const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // Test guests ship no policies: they run trusted (docs/design/policies.md), unless a test says otherwise.
+    env: { ...process.env, NX_POLICY_DEFAULT: "trusted", ...env },
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
   });
   let out = "";
