@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../src/cli/exit-codes.ts";
 import { runNx } from "./fixtures/wasm/nx-process.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
-import { examplePath, nxCert } from "./helpers/nx-process.ts";
+import { examplePath, nxCert, startNx, stopNx } from "./helpers/nx-process.ts";
 
 let dir: string;
 /** As a user's shell has it: no switch, so modules need policies. */
@@ -131,6 +131,54 @@ describe("nx run and policies", () => {
       result.stderr,
       /^nx: error: --serve: route "GET \/hello\/:name" = "http_hello#hello": module "http_hello" may not serve: its policy no-serve\.toml does not grant network\.serve \(add network\.serve = true to its \[capabilities\]\)$/m,
     );
+  });
+});
+
+describe("subscriptions of HTTP handlers", () => {
+  test("sse_forward of a topic outside messages.subscribe is denied and audited; a granted one streams", async () => {
+    copyFileSync(examplePath("http_hello"), join(dir, "http_hello.wasm"));
+    writeFileSync(
+      join(dir, "serve-only.toml"),
+      '[capabilities]\nnetwork.serve = true\nmessages.subscribe = ["public/*"]\nmessages.publish = ["*"]\n',
+    );
+    const node = startNx(
+      [
+        "run",
+        join(dir, "http_hello.wasm"),
+        "--datastore-path",
+        join(dir, "data-sse"),
+        "--serve",
+        "127.0.0.1:0",
+        "--policy",
+        join(dir, "serve-only.toml"),
+      ],
+      DENY,
+    );
+    try {
+      const base = (await node.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      // Denied: the handler's sse_forward answers -3, so it returns and the stream ends at once.
+      const denied = await fetch(`${base}/topics/secret/room`);
+      assert.equal(denied.status, 200);
+      assert.equal(await denied.text(), "");
+      await node.waitFor(
+        /policy denied sse_forward: messages\.subscribe "secret\/room" is not granted to module http_hello/,
+      );
+      // Granted: the stream stays open and carries a message published on the topic.
+      const controller = new AbortController();
+      const granted = await fetch(`${base}/topics/public/news`, { signal: controller.signal });
+      const reader = granted.body!.getReader();
+      let text = "";
+      const published = await fetch(`${base}/publish/public/news`, { method: "POST", body: "hi" });
+      assert.equal(published.status, 204);
+      while (!text.includes("data: hi")) {
+        const { value, done } = await reader.read();
+        assert.equal(done, false, `stream ended early: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      controller.abort();
+    } finally {
+      assert.equal((await stopNx(node)).code, 0, node.stderr());
+    }
   });
 });
 

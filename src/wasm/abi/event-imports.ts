@@ -3,6 +3,7 @@ import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import { GuestInputError, inputCopy, inputView, outputPointer } from "./guest-input.ts";
 import { writeBytes } from "./guest-output.ts";
+import { allowsSubscription } from "./host-call-policy.ts";
 import type { CurrentEvent } from "./module-event-port.ts";
 
 /** Topics and patterns are ASCII (src/events/topic.ts checks which characters): latin1 never fails. */
@@ -33,14 +34,6 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
     if (bytes.length === 0) throw new GuestInputError("empty topic");
     return ascii.decode(bytes);
   }
-  /** A pattern ending in `*` subscribes to every topic with that prefix: one glob must cover them all. */
-  function subscriptionAllowed(pattern: string): boolean {
-    const policy = env.policy;
-    if (policy === undefined) return true;
-    return pattern.endsWith("*")
-      ? policy.allowsPrefix("msg_subscribe", "messages.subscribe", pattern.slice(0, -1))
-      : policy.allowsKey("msg_subscribe", "messages.subscribe", pattern);
-  }
   return {
     event_subject: eventRead("event_subject", (event) => event.subject),
     event_payload: eventRead("event_payload", (event) => event.payload),
@@ -53,7 +46,9 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
       const events = env.events;
       if (events === undefined) return ERR_INTERNAL;
       const pattern = topicText(ptr, len);
-      return subscriptionAllowed(pattern) ? events.subscribe(pattern) : ERR_INTERNAL;
+      return allowsSubscription(env.policy, "msg_subscribe", pattern)
+        ? events.subscribe(pattern)
+        : ERR_INTERNAL;
     }),
     msg_unsubscribe: ctx.guard(
       "msg_unsubscribe",

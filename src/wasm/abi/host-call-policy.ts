@@ -47,3 +47,19 @@ export interface HostCallPolicy {
   /** Whether a listing of names (WASI `environ_get`) shows `name`; never audited. */
   showsEnv(name: string): boolean;
 }
+
+/**
+ * Whether `call` may receive the messages of `pattern` (`msg_subscribe`, `sse_forward`,
+ * `ws_forward`): a pattern ending in `*` takes every topic with that prefix, so one glob of
+ * `messages.subscribe` must cover them all; a topic must match one. No policy: allowed.
+ */
+export function allowsSubscription(
+  policy: HostCallPolicy | undefined,
+  call: string,
+  pattern: string,
+): boolean {
+  if (policy === undefined) return true;
+  return pattern.endsWith("*")
+    ? policy.allowsPrefix(call, "messages.subscribe", pattern.slice(0, -1))
+    : policy.allowsKey(call, "messages.subscribe", pattern);
+}
