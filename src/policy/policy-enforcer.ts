@@ -1,6 +1,12 @@
 import type { Logger } from "../observe/logger.ts";
-import type { GlobCapability, HostCallPolicy, SwitchCapability } from "../wasm/abi/host-call-policy.ts";
+import {
+  GLOB_CAPABILITIES,
+  type GlobCapability,
+  type HostCallPolicy,
+  type SwitchCapability,
+} from "../wasm/abi/host-call-policy.ts";
 import { exceedsGrants, parseProfile } from "../wasm/process/capability-profile.ts";
+import { GlobSet } from "./glob-set.ts";
 import type { ModulePolicy } from "./module-policy.ts";
 import { PolicyAudit } from "./policy-audit.ts";
 import { byteString, type Glob, globCoversPrefix, globMatches } from "./policy-glob.ts";
@@ -17,25 +23,32 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
   const spawnCeiling = policy.spawnProfile === undefined ? undefined : parseProfile(policy.spawnProfile);
   const envGlobs = globsOf("env");
 
-  function check(
-    call: string,
-    capability: GlobCapability,
-    subject: Uint8Array | string,
-    test: (pieces: readonly string[], subject: string) => boolean,
-  ): boolean {
-    const globs = globsOf(capability);
-    if (globs.length > 0) {
-      const bytes = typeof subject !== "string";
-      const text = bytes ? byteString(subject) : subject;
-      for (const glob of globs) if (test(bytes ? glob.bytes : glob.text, text)) return true;
-    }
+  // One property per capability, every one present: a stable shape makes the lookup in the hot
+  // host calls an inline-cached property read rather than a hash lookup.
+  const sets = Object.fromEntries(
+    GLOB_CAPABILITIES.map((capability) => [capability, new GlobSet(globsOf(capability))]),
+  ) as Readonly<Record<GlobCapability, GlobSet>>;
+
+  function allowsKey(call: string, capability: GlobCapability, subject: Uint8Array | string): boolean {
+    if (sets[capability].matches(subject)) return true;
     audit.denied(call, capability, subject);
     return false;
   }
 
+  function allowsPrefix(call: string, capability: GlobCapability, prefix: Uint8Array | string): boolean {
+    const globs = globsOf(capability);
+    if (globs.length > 0) {
+      const bytes = typeof prefix !== "string";
+      const text = bytes ? byteString(prefix) : prefix;
+      for (const glob of globs) if (globCoversPrefix(bytes ? glob.bytes : glob.text, text)) return true;
+    }
+    audit.denied(call, capability, prefix);
+    return false;
+  }
+
   return {
-    allowsKey: (call, capability, subject) => check(call, capability, subject, globMatches),
-    allowsPrefix: (call, capability, prefix) => check(call, capability, prefix, globCoversPrefix),
+    allowsKey,
+    allowsPrefix,
     allowsSwitch(call: string, capability: SwitchCapability): boolean {
       if (policy.switches.has(capability)) return true;
       audit.denied(call, capability);

@@ -20,6 +20,11 @@ export interface Glob {
   readonly source: string;
   readonly text: readonly string[];
   readonly bytes: readonly string[];
+  /**
+   * The UTF-8 bytes of a glob without a star (`exact`) or with one star at its end (`prefix`):
+   * the usual shapes, which match a store key by comparing bytes, without decoding the key.
+   */
+  readonly literal?: { readonly kind: "exact" | "prefix"; readonly bytes: Uint8Array };
 }
 
 const utf8 = new TextEncoder();
@@ -34,7 +39,11 @@ export function byteString(bytes: Uint8Array): string {
 
 export function compileGlob(source: string): Glob {
   const text = source.split("*");
-  return { source, text, bytes: text.map((piece) => byteString(utf8.encode(piece))) };
+  const glob = { source, text, bytes: text.map((piece) => byteString(utf8.encode(piece))) };
+  if (text.length === 1) return { ...glob, literal: { kind: "exact", bytes: utf8.encode(source) } };
+  if (text.length === 2 && text[1] === "")
+    return { ...glob, literal: { kind: "prefix", bytes: utf8.encode(text[0]!) } };
+  return glob;
 }
 
 /** Why `source` cannot be a glob, or undefined when it can; the text ends with a hint. */
