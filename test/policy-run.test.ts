@@ -73,6 +73,29 @@ describe("nx run and policies", () => {
     writeFileSync(join(dir, "db-read.policy.toml"), '[capabilities]\ndb.read = ["*"]\n');
     const read = await nx(["run", "db-read.wasm", "--datastore-path", "data-denied"]);
     assert.equal(read.stdout, "missing\n", "nothing was written");
+    // The opt-in audit log records the denial and the sampled call with its answer.
+    const audited = await nx([
+      "run",
+      "db-write.wasm",
+      "--datastore-path",
+      "data-denied",
+      "--policy-audit-log",
+      "audit.jsonl",
+      "--policy-audit-sample-every",
+      "1",
+    ]);
+    assert.equal(audited.code, EXIT_RUN_FAILED);
+    const lines = readFileSync(join(dir, "audit.jsonl"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map(({ time: _time, ...line }) => line),
+      [
+        { kind: "denied", module: "db-write", call: "db_set", capability: "db.write", key: "greeting" },
+        { kind: "call", module: "db-write", call: "nx.db_set", result: -3, calls: 1 },
+      ],
+    );
     // The same guest with the key granted, through --policy: written and read back.
     writeFileSync(join(dir, "grant.toml"), '[capabilities]\ndb.write = ["greeting"]\n');
     const granted = await nx([

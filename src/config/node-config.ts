@@ -70,6 +70,8 @@ export interface NodeConfig {
   readonly policy: {
     readonly default: PolicyDefault;
     readonly requireSignatures: boolean;
+    readonly auditLog: string | undefined;
+    readonly auditSampleEvery: number;
   };
 }
 

@@ -361,6 +361,23 @@ export const CONFIG_SCHEMA = {
       env: "NX_POLICY_REQUIRE_SIGNATURES",
       flag: { name: "--policy-require-signatures", switchValue: "true" },
     }),
+    auditLog: defineKey({
+      name: "audit_log",
+      kind: pathKind(),
+      default: undefined,
+      example: "./nx-audit.jsonl",
+      doc: "File the modules' host calls are logged to as JSON lines (sampled) with every policy denial; unset = no audit log.",
+      env: "NX_POLICY_AUDIT_LOG",
+      flag: { name: "--policy-audit-log", argument: "<file>" },
+    }),
+    auditSampleEvery: defineKey({
+      name: "audit_sample_every",
+      kind: integerKind({ min: 1, max: 1_000_000 }),
+      default: 100,
+      doc: "The audit log records one host call in this many, per module and function (1: every call); denials are always recorded.",
+      env: "NX_POLICY_AUDIT_SAMPLE_EVERY",
+      flag: { name: "--policy-audit-sample-every", argument: "<n>" },
+    }),
   },
 } as const satisfies {
   readonly [S in ConfigSection]: {

@@ -5,6 +5,7 @@ import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { AuditLog } from "../policy/audit-log.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -35,6 +36,8 @@ export interface ModuleHostOptions {
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
   /** Each module's policy (docs/design/policies.md); a module without one is trusted. */
   readonly policies?: ReadonlyMap<string, ModulePolicy>;
+  /** The opt-in audit log of host calls (`policy.audit_log`). */
+  readonly auditLog?: AuditLog;
   readonly shutdownTimeoutMs: number;
   /** With sync: wait up to this long for the configured peers before any module runs. */
   readonly waitBeforeRunMs?: number;
@@ -109,8 +112,15 @@ export function moduleHostComponent(
       env = guestEnvironment(module, logger, node, moduleEvents?.get(module));
       const policy = options.policies?.get(module.moduleId);
       if (policy !== undefined) {
-        env.policy = modulePolicyEnforcer(module.moduleId, policy, logger.child("policy"), monotonicMs);
+        env.policy = modulePolicyEnforcer(
+          module.moduleId,
+          policy,
+          logger.child("policy"),
+          monotonicMs,
+          options.auditLog,
+        );
       }
+      if (options.auditLog !== undefined) env.callLog = options.auditLog.forModule(module.moduleId);
       env.httpFetch = createOutboundFetch({
         moduleId: module.moduleId,
         hosts: fetchHostsOf(policy, options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? []),

@@ -6,6 +6,7 @@ import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
+import { AuditLog } from "../policy/audit-log.ts";
 import { resolveModulePolicies } from "../policy/module-policies.ts";
 import type { ModulePolicy } from "../policy/module-policy.ts";
 import { serveRefusal } from "../policy/module-policy.ts";
@@ -155,6 +156,15 @@ export async function runModules({
     return startupOutcome(error);
   }
 
+  const auditLog =
+    config.policy.auditLog === undefined
+      ? undefined
+      : new AuditLog({
+          path: config.policy.auditLog,
+          sampleEvery: config.policy.auditSampleEvery,
+          nowMs: () => Date.now(),
+          logger: logger.child("policy"),
+        });
   let failed = false;
   let node: NumaxNode;
   try {
@@ -168,6 +178,7 @@ export async function runModules({
         modules,
         moduleSettings: settings.moduleSettings,
         policies,
+        auditLog,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
         onModuleFailed: (result) => {
@@ -186,6 +197,7 @@ export async function runModules({
     });
   } catch (error) {
     reportError(describeError(error));
+    await auditLog?.close();
     return startupOutcome(error);
   }
   const host = node.modules!;
@@ -267,6 +279,7 @@ export async function runModules({
     printValues(node, settings.prints, settings.json);
     await closeWithin(node, settings.shutdownTimeoutMs, settings.shutdownTimeoutText);
     await node.outputGate.drained();
+    await auditLog?.close();
   } catch (error) {
     failed = true;
     reportError(describeError(error));

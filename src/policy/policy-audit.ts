@@ -1,4 +1,5 @@
 import type { Logger } from "../observe/logger.ts";
+import type { AuditLog } from "./audit-log.ts";
 
 /** Audit lines one module writes at most per window; the denials beyond are counted. */
 export const POLICY_AUDIT_LINES_MAX = 20;
@@ -27,17 +28,30 @@ export class PolicyAudit {
   readonly #moduleId: string;
   readonly #logger: Logger;
   readonly #nowMs: () => number;
+  readonly #auditLog: AuditLog | undefined;
   #windowStartMs = Number.NEGATIVE_INFINITY;
   #linesInWindow = 0;
   #leftOut = 0;
 
-  constructor(moduleId: string, logger: Logger, nowMs: () => number) {
+  /** `auditLog`: the opt-in JSON-lines log, which gets every denial (it has its own bound). */
+  constructor(moduleId: string, logger: Logger, nowMs: () => number, auditLog?: AuditLog) {
     this.#moduleId = moduleId;
     this.#logger = logger;
     this.#nowMs = nowMs;
+    this.#auditLog = auditLog;
   }
 
   denied(call: string, capability: string, subject?: Uint8Array | string): void {
+    if (this.#auditLog !== undefined) {
+      const key = subject === undefined ? undefined : shownSubject(subject);
+      this.#auditLog.write({
+        kind: "denied",
+        module: this.#moduleId,
+        call,
+        capability,
+        ...(key === undefined ? {} : { key }),
+      });
+    }
     const now = this.#nowMs();
     if (now - this.#windowStartMs >= POLICY_AUDIT_WINDOW_MS) {
       this.#windowStartMs = now;

@@ -6,6 +6,7 @@ import {
   type SwitchCapability,
 } from "../wasm/abi/host-call-policy.ts";
 import { exceedsGrants, parseProfile } from "../wasm/process/capability-profile.ts";
+import type { AuditLog } from "./audit-log.ts";
 import { GlobSet } from "./glob-set.ts";
 import type { ModulePolicy } from "./module-policy.ts";
 import { PolicyAudit } from "./policy-audit.ts";
@@ -69,12 +70,16 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
   };
 }
 
-/** The enforcer of module `moduleId`, auditing to `logger` (a node's module host builds one per module). */
+/**
+ * The enforcer of module `moduleId`, auditing to `logger` and, when the node keeps one, the
+ * audit log (a node's module host builds one per module).
+ */
 export function modulePolicyEnforcer(
   moduleId: string,
   policy: ModulePolicy,
   logger: Logger,
   nowMs: () => number,
+  auditLog?: AuditLog,
 ): HostCallPolicy {
-  return createPolicyEnforcer(policy, new PolicyAudit(moduleId, logger, nowMs));
+  return createPolicyEnforcer(policy, new PolicyAudit(moduleId, logger, nowMs, auditLog));
 }

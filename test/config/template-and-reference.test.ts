@@ -26,7 +26,15 @@ describe("schema", () => {
     const unset = CONFIG_KEYS.filter((entry) => entry.default === undefined);
     assert.deepEqual(
       unset.map((entry) => entry.key),
-      ["network.listen", "tls.cert", "tls.key", "tls.ca", "limits.cpu_ms_per_run", "observability.listen"],
+      [
+        "network.listen",
+        "tls.cert",
+        "tls.key",
+        "tls.ca",
+        "limits.cpu_ms_per_run",
+        "observability.listen",
+        "policy.audit_log",
+      ],
     );
     for (const entry of unset) assert.notEqual(entry.example, undefined, entry.key);
   });
