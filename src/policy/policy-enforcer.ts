@@ -67,6 +67,14 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
       return false;
     },
     showsEnv: (name) => envGlobs.some((glob) => globMatches(glob.text, name)),
+    holds(name) {
+      if (name === "net") return policy.switches.has("net.peers");
+      if (name === "time" || name === "random") return policy.switches.has(name);
+      const granted = (capability: GlobCapability) => globsOf(capability).length > 0;
+      if (name === "db") return granted("db.read") || granted("db.write");
+      if (name === "env") return granted("env");
+      return GLOB_CAPABILITIES.some((capability) => capability.startsWith("crdt.") && granted(capability));
+    },
   };
 }
 

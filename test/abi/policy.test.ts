@@ -199,4 +199,24 @@ describe("host calls under a policy", () => {
     assert.equal(guest.call("db_get", -1, 4, OUT, 64), ERR_INTERNAL);
     assert.deepEqual(auditLines(recorded), []);
   });
+
+  test("host_capabilities lists only what the policy grants some of", async () => {
+    const names = async (capabilities: Record<string, unknown>): Promise<string[]> => {
+      const { guest } = await guestWith(capabilities);
+      const n = guest.call("host_capabilities", OUT, 256) as number;
+      return new TextDecoder().decode(guest.read(OUT, n)).split("\n");
+    };
+    assert.deepEqual(await names({}), ["log", "crypto", "event"]);
+    assert.deepEqual(
+      await names({ db: { write: ["a/*"] }, crdt: { rga: ["x"] }, time: true, env: ["NX_A"] }),
+      ["db", "crdt", "log", "time", "crypto", "env", "event"],
+    );
+    assert.deepEqual(await names({ net: { peers: true }, random: true }), [
+      "net",
+      "log",
+      "random",
+      "crypto",
+      "event",
+    ]);
+  });
 });

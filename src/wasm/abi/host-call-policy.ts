@@ -46,6 +46,11 @@ export interface HostCallPolicy {
   allowsSpawn(call: string, profile: string): boolean;
   /** Whether a listing of names (WASI `environ_get`) shows `name`; never audited. */
   showsEnv(name: string): boolean;
+  /**
+   * Whether the policy grants anything of a `host_capabilities` name: `db` (db.read or
+   * db.write), `crdt` (any family), `net` (net.peers), `time`, `random`, `env`; never audited.
+   */
+  holds(name: "db" | "crdt" | "net" | "time" | "random" | "env"): boolean;
 }
 
 /**
