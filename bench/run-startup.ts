@@ -74,6 +74,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const dir = mkdtempSync(join(tmpdir(), "nx-bench-startup-"));
   try {
     await writeFixture(dir, "hello");
+    // nx run refuses a module without a policy; hello needs no capability.
+    writeFileSync(join(dir, "hello.policy.toml"), "[capabilities]\n");
     // A module run again is usually one built a while ago: let its file settle (see nx_run_unstamped).
     await sleep(STAMP_SETTLED_MS + 100);
     const datastore = join(dir, "data");

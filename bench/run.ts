@@ -36,6 +36,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   "host-calls": { needsGc: false, load: () => import("./host-calls.ts") },
   events: { needsGc: false, load: () => import("./events.ts") },
   serve: { needsGc: false, load: () => import("./serve.ts") },
+  policy: { needsGc: false, load: () => import("./policy.ts") },
 };
 
 function usage(message: string): never {

@@ -13,6 +13,8 @@
 //   bench/guests/<name>/...            -> bench/guests/<name>/build/<name>.wasm (the load gates' guests, same rules)
 //   test/guests/<name>.ts, sdk/assemblyscript/tests/<name>.ts -> <dir>/build/<name>.wasm
 //   test/guests/<name>.c               -> test/guests/build/<name>.wasm       (C, same rule)
+//   examples/<name>/<name>.policy.toml -> examples/<name>/build/<name>.policy.toml (copied: nx run
+//                                         finds a module's policy beside it, docs/design/policies.md)
 // AssemblyScript options come from the guest's own asconfig.json (<project>/asconfig.json
 // or <dir>/<name>.asconfig.json) when it has one, else from sdk/assemblyscript/asconfig.json.
 //
@@ -54,6 +56,8 @@ interface Guest {
   output: string;
   /** AssemblyScript only: the asconfig.json that holds the compiler options. */
   config?: string;
+  /** The project's policy file, copied beside the output. */
+  policy?: string;
 }
 
 interface Stamp {
@@ -133,6 +137,7 @@ function discoverGuests(tree: Tree): Guest[] {
     for (const name of tree.list(projects)) {
       const dir = `${projects}/${name}`;
       const output = `${dir}/build/${name}.wasm`;
+      const policy = tree.exists(`${dir}/${name}.policy.toml`) ? `${dir}/${name}.policy.toml` : undefined;
       if (tree.exists(`${dir}/assembly/index.ts`)) {
         const own = `${dir}/asconfig.json`;
         const config = tree.exists(own) ? own : SDK_ASCONFIG;
@@ -142,9 +147,10 @@ function discoverGuests(tree: Tree): Guest[] {
           sources: [`${dir}/assembly/index.ts`],
           output,
           config,
+          policy,
         });
       } else if (tree.exists(`${dir}/main.c`)) {
-        guests.push({ name, language: "c", sources: [`${dir}/main.c`], output });
+        guests.push({ name, language: "c", sources: [`${dir}/main.c`], output, policy });
       }
     }
   }
@@ -173,6 +179,15 @@ function discoverGuests(tree: Tree): Guest[] {
     }
   }
   return guests;
+}
+
+/** Copies a project's policy beside its module when the copy is missing or differs. */
+function copyPolicy(tree: Tree, policy: string, output: string): void {
+  const target = tree.path(output.replace(/\.wasm$/, ".policy.toml"));
+  const text = readFileSync(tree.path(policy));
+  if (existsSync(target) && readFileSync(target).equals(text)) return;
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, text);
 }
 
 // --- staleness ------------------------------------------------------------------------------
@@ -375,6 +390,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       args = ascArgs(guest);
     }
+    if (guest.policy !== undefined) copyPolicy(tree, guest.policy, guest.output);
     if (!options.force && isUpToDate(tree, guest, compiler, args)) continue;
 
     const guestStarted = performance.now();

@@ -58,6 +58,7 @@ const ERROR_CODE_PREFIXES = [
   "NET",
   "OBSERVABILITY",
   "PKI",
+  "POLICY",
   "REPLICA",
   "STORE",
   "SYNC",

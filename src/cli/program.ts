@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
+import { definePolicyCommand } from "./commands/policy.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   defineConfigCommand(program);
   defineCertCommand(program);
   defineClientCommands(program);
+  definePolicyCommand(program);
   return program;
 }
 

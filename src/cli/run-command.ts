@@ -111,6 +111,7 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     settleForMs: durationFlag("--settle-for", options.settleFor),
     stdinTopic: stdinTopicFlag(options.stdinTopic),
     serve: [...serveSettings, ...serveFlag(options.serve)],
+    policyFlags: options.policy ?? [],
     prints,
     json: options.json === true,
     managementListenIsDefault: sources["management.listen"] === "default",

@@ -37,6 +37,7 @@ export interface RunOnlyOptions {
   readonly json?: boolean;
   readonly stdinTopic?: string;
   readonly serve?: string;
+  readonly policy?: string[];
   readonly printGcounter?: string[];
   readonly printPncounter?: string[];
   readonly printLwwRegister?: string[];
@@ -108,6 +109,13 @@ export const RUN_ONLY_FLAGS: readonly RunFlag[] = [
     kind: "value",
     description:
       "serve the modules' default routes over HTTP on this address (e.g. 127.0.0.1:8080; see docs/serving.md)",
+  },
+  {
+    key: "policy",
+    flags: "--policy <file>",
+    kind: "list",
+    description:
+      "the module's policy file (docs/design/policies.md); with several modules MODULE=FILE, repeatable",
   },
   printFlag("printGcounter", "gcounter", "a GCounter, as `KEY = 12`"),
   printFlag("printPncounter", "pncounter", "a PNCounter, as `KEY = -3`"),

@@ -1,5 +1,9 @@
+import { dirname, resolve } from "node:path";
 import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
 import { fetchHostProblem } from "../net/fetch-host-list.ts";
+import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
+import { PolicyError } from "../policy/policy-error.ts";
+import { readPolicyFile } from "../policy/policy-file.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
@@ -12,6 +16,7 @@ import { durationKind } from "./value-kind.ts";
  *   [modules.reactive_dashboard]
  *   tick = "200ms"     # on_tick period before the module calls tick_every (docs/design/event-model.md)
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
+ *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
  *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
@@ -22,10 +27,22 @@ export interface ModuleSettings {
   readonly tickMs: number | undefined;
   /** Hosts `http_fetch` may reach (src/net/fetch-host-list.ts); empty: none. */
   readonly httpFetchHosts: readonly string[];
+  /** The module's policy (docs/design/policies.md), read from the file named or inline; undefined: none here. */
+  readonly policy: ModulePolicy | undefined;
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
-const MODULE_KEYS = ["tick", "http_fetch_hosts"];
+const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy"];
+
+/** `policy = "FILE"` (relative to the config file) or the policy inline as a table. */
+function modulePolicy(value: unknown, subject: string, origin: string): ModulePolicy {
+  if (typeof value === "string") return readPolicyFile(resolve(dirname(origin), value));
+  if (isTable(value)) return parsePolicy(value, `${origin} [${subject}]`);
+  throw new PolicyError(
+    "POLICY_INVALID",
+    `${origin}: ${subject}: expected the path of a policy file or a table ([${subject}.capabilities])`,
+  );
+}
 
 /** The problem with an `http_fetch_hosts` value, or undefined when it is a list of valid hosts. */
 function fetchHostsProblem(value: unknown): string | undefined {
@@ -65,7 +82,22 @@ export function collectModuleSettings(
     }
     let tickMs: number | undefined;
     let httpFetchHosts: readonly string[] = [];
+    let policy: ModulePolicy | undefined;
     for (const [name, value] of Object.entries(table)) {
+      if (name === "policy") {
+        try {
+          policy = modulePolicy(value, `${subject}.policy`, origin);
+        } catch (error) {
+          if (!(error instanceof PolicyError)) throw error;
+          // The policy's own line names its file and key; the subject says which table led there.
+          issue(
+            isTable(value) || typeof value === "string" ? "invalid-value" : "wrong-type",
+            `${subject}.policy`,
+            error.message,
+          );
+        }
+        continue;
+      }
       if (name === "http_fetch_hosts") {
         const problem = fetchHostsProblem(value);
         if (problem === undefined) httpFetchHosts = value as string[];
@@ -85,7 +117,7 @@ export function collectModuleSettings(
       if (result.ok) tickMs = result.value;
       else issue(result.kind, `${subject}.tick`, result.message);
     }
-    settings.set(moduleId, { tickMs, httpFetchHosts });
+    settings.set(moduleId, { tickMs, httpFetchHosts, policy });
   }
   return { settings, issues };
 }

@@ -11,6 +11,12 @@ export type SerializationFormat = "msgpack" | "json";
  */
 export type Durability = "group" | "relaxed";
 
+/**
+ * What a module without a policy gets (docs/design/policies.md): `deny`, it does not start;
+ * `trusted`, every capability, with a loud warning (a developer's switch).
+ */
+export type PolicyDefault = "deny" | "trusted";
+
 /** How peers are found besides `[network] peers` (docs/design/peer-discovery.md). */
 export const DISCOVERY_MODES = ["static", "bootstrap", "file", "dns-srv", "mdns"] as const;
 
@@ -79,6 +85,12 @@ export interface NodeConfig {
     readonly tlsCert: string | undefined;
     readonly tlsKey: string | undefined;
     readonly allowRemotePlaintext: boolean;
+  };
+  readonly policy: {
+    readonly default: PolicyDefault;
+    readonly requireSignatures: boolean;
+    readonly auditLog: string | undefined;
+    readonly auditSampleEvery: number;
   };
 }
 

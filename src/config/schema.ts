@@ -95,6 +95,7 @@ export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   discovery: "How peers are found.",
   management:
     "The management API (`/api/v1/`, bearer tokens) of a node that keeps running; docs/management-api.md.",
+  policy: "Capability policies of the modules (docs/design/policies.md).",
 };
 
 export const CONFIG_SCHEMA = {
@@ -465,6 +466,41 @@ export const CONFIG_SCHEMA = {
       doc: "Serve the management API on a non-loopback address over plain HTTP (tokens then cross the network in clear).",
       env: "NX_MANAGEMENT_ALLOW_REMOTE_PLAINTEXT",
       flag: { name: "--management-allow-remote-plaintext", switchValue: "true" },
+    }),
+  },
+  policy: {
+    default: defineKey({
+      name: "default",
+      kind: enumKind(["deny", "trusted"]),
+      default: "deny",
+      doc: 'A module without a policy: "deny" refuses to start the node, "trusted" (development only, logged loudly) runs it with every capability.',
+      env: "NX_POLICY_DEFAULT",
+      flag: { name: "--policy-default", argument: "<mode>" },
+    }),
+    requireSignatures: defineKey({
+      name: "require_signatures",
+      kind: booleanKind(),
+      default: false,
+      doc: "Run only policies signed (nx policy sign) with a certificate of tls.ca; refuse unsigned, tampered or inline ones.",
+      env: "NX_POLICY_REQUIRE_SIGNATURES",
+      flag: { name: "--policy-require-signatures", switchValue: "true" },
+    }),
+    auditLog: defineKey({
+      name: "audit_log",
+      kind: pathKind(),
+      default: undefined,
+      example: "./nx-audit.jsonl",
+      doc: "File the modules' host calls are logged to as JSON lines (sampled) with every policy denial; unset = no audit log.",
+      env: "NX_POLICY_AUDIT_LOG",
+      flag: { name: "--policy-audit-log", argument: "<file>" },
+    }),
+    auditSampleEvery: defineKey({
+      name: "audit_sample_every",
+      kind: integerKind({ min: 1, max: 1_000_000 }),
+      default: 100,
+      doc: "The audit log records one host call in this many, per module and function (1: every call); denials are always recorded.",
+      env: "NX_POLICY_AUDIT_SAMPLE_EVERY",
+      flag: { name: "--policy-audit-sample-every", argument: "<n>" },
     }),
   },
 } as const satisfies {

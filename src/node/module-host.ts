@@ -6,6 +6,9 @@ import type { ModuleEvents } from "../events/module-events.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { AuditLog } from "../policy/audit-log.ts";
+import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
+import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
@@ -33,6 +36,10 @@ export interface ModuleHostOptions {
   readonly modules: readonly GuestModule[];
   /** `[modules.<id>]` tables of the config file. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  /** Each module's policy (docs/design/policies.md); a module without one is trusted. */
+  readonly policies?: ReadonlyMap<string, ModulePolicy>;
+  /** The opt-in audit log of host calls (`policy.audit_log`). */
+  readonly auditLog?: AuditLog;
   readonly shutdownTimeoutMs: number;
   /** With sync: wait up to this long for the configured peers before any module runs. */
   readonly waitBeforeRunMs?: number;
@@ -137,9 +144,20 @@ export function moduleHostComponent(
         moduleEvents?.get(module),
         accounts.get(module)?.hostCalls,
       );
+      const policy = options.policies?.get(module.moduleId);
+      if (policy !== undefined) {
+        env.policy = modulePolicyEnforcer(
+          module.moduleId,
+          policy,
+          logger.child("policy"),
+          monotonicMs,
+          options.auditLog,
+        );
+      }
+      if (options.auditLog !== undefined) env.callLog = options.auditLog.forModule(module.moduleId);
       env.httpFetch = createOutboundFetch({
         moduleId: module.moduleId,
-        hosts: options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? [],
+        hosts: fetchHostsOf(policy, options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? []),
         logger: logger.child("http_fetch"),
         nowMs: monotonicMs,
       });

@@ -6,6 +6,12 @@ import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
+import { AuditLog } from "../policy/audit-log.ts";
+import { resolveModulePolicies } from "../policy/module-policies.ts";
+import type { ModulePolicy } from "../policy/module-policy.ts";
+import { serveRefusal } from "../policy/module-policy.ts";
+import { PolicyError } from "../policy/policy-error.ts";
+import { readPemText } from "../policy/policy-signature.ts";
 import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
 import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layout.ts";
@@ -63,6 +69,8 @@ export interface RunSettings {
   readonly serve: readonly ServeSettings[];
   /** `[management] listen` was not set: busy, it is a warning rather than a failed start. */
   readonly managementListenIsDefault: boolean;
+  /** `--policy` values: `FILE` or `MODULE=FILE` (src/policy/module-policies.ts). */
+  readonly policyFlags: readonly string[];
 }
 
 /**
@@ -125,6 +133,7 @@ export async function runModules({
   });
 
   const modules: GuestModule[] = [];
+  let policies: ReadonlyMap<string, ModulePolicy>;
   try {
     for (const path of modulePaths) {
       const module = await loadGuestModuleFile(path, {
@@ -135,11 +144,30 @@ export async function runModules({
       checkImports(module.label, module.imports);
       modules.push(module);
     }
+    policies = resolveModulePolicies(
+      modules,
+      {
+        flags: settings.policyFlags,
+        configured: (moduleId) => settings.moduleSettings.get(moduleId)?.policy,
+        policyDefault: config.policy.default,
+        signatures: config.policy.requireSignatures ? policySigners(config) : undefined,
+      },
+      logger.child("policy"),
+    );
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
   }
 
+  const auditLog =
+    config.policy.auditLog === undefined
+      ? undefined
+      : new AuditLog({
+          path: config.policy.auditLog,
+          sampleEvery: config.policy.auditSampleEvery,
+          nowMs: () => Date.now(),
+          logger: logger.child("policy"),
+        });
   let failed = false;
   let node: NumaxNode;
   try {
@@ -161,6 +189,8 @@ export async function runModules({
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,
+        policies,
+        auditLog,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
         onModuleFailed: (result) => {
@@ -172,12 +202,14 @@ export async function runModules({
         listeners: settings.serve,
         cpuMsPerRequest: config.limits.cpuMsPerRun ?? SERVE_CPU_MS_PER_REQUEST_DEFAULT,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
-        // Top-level modules run `trusted` (network.serve included) until policies exist.
+        // Top-level modules' processes run `trusted`; their policies narrow what they may reach.
         profile: "trusted",
+        serveRefusal: (moduleId) => serveRefusal(policies.get(moduleId)),
       },
     });
   } catch (error) {
     reportError(describeError(error));
+    await auditLog?.close();
     return startupOutcome(error);
   }
   const host = node.modules!;
@@ -259,6 +291,7 @@ export async function runModules({
     printValues(node, settings.prints, settings.json);
     await closeWithin(node, settings.shutdownTimeoutMs, settings.shutdownTimeoutText);
     await node.outputGate.drained();
+    await auditLog?.close();
   } catch (error) {
     failed = true;
     reportError(describeError(error));
@@ -267,6 +300,20 @@ export async function runModules({
   process.off("SIGTERM", onSignal);
   // In serve mode a signal is the normal way to stop; during a guest run it interrupts the guest.
   return failed ? "failed" : "ok";
+}
+
+/** The CA whose certificates may sign policies: the cluster's (`tls.ca`). */
+function policySigners(config: NodeConfig): { caPem: string; now: Date } {
+  if (config.tls.ca === undefined) {
+    throw new PolicyError(
+      "POLICY_SIGNATURE_INVALID",
+      "policy.require_signatures needs tls.ca: the CA (from nx cert ca) whose certificates sign the policies",
+    );
+  }
+  return {
+    caPem: readPemText(config.tls.ca, "tls.ca (the CA whose certificates sign policies)"),
+    now: new Date(),
+  };
 }
 
 function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boolean): void {

@@ -36,6 +36,8 @@ export interface ServeComponentOptions {
    * `network.serve`. Top-level modules of `nx run` run `trusted` until policies exist.
    */
   readonly profile: string;
+  /** Why routes may not name a module's handlers (its policy lacks `network.serve`); undefined: they may. */
+  readonly serveRefusal?: (moduleId: string) => string | undefined;
 }
 
 /** What the serving component needs of the module host. */
@@ -124,6 +126,13 @@ export function serveComponent(
             throw new ServeError(
               "SERVE_NOT_GRANTED",
               `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
+            );
+          }
+          const refusal = options.serveRefusal?.(route.moduleId);
+          if (refusal !== undefined) {
+            throw new ServeError(
+              "SERVE_NOT_GRANTED",
+              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" may not serve: ${refusal}`,
             );
           }
         }

@@ -148,12 +148,22 @@ export class GuestInstance {
       };
     }
     const counter = options.env.hostCalls;
-    if (counter !== undefined) {
+    const callLog = options.env.callLog;
+    /** `fn` counted and audited as the node asks (each wrapper costs a call only when present). */
+    const observed = <Args extends unknown[], Result>(
+      module: string,
+      name: string,
+      fn: (...args: Args) => Result,
+    ): ((...args: Args) => Result) => {
+      const logged = callLog === undefined ? fn : callLog.wrap(module, name, fn);
+      return counter === undefined ? logged : counter.wrap(module, name, logged);
+    };
+    if (counter !== undefined || callLog !== undefined) {
       // Only the functions the module imports: the others are never called.
       for (const entry of module.imports) {
         const fn = imports[entry.module]?.[entry.name];
         if (entry.kind === "function" && typeof fn === "function") {
-          imports[entry.module]![entry.name] = counter.wrap(
+          imports[entry.module]![entry.name] = observed(
             entry.module,
             entry.name,
             fn as HostFunctionOfAnyShape,
@@ -179,7 +189,7 @@ export class GuestInstance {
     for (const [name, functions] of Object.entries(suspendingImports)) {
       const wrapped: Record<string, unknown> = {};
       for (const [field, uncounted] of Object.entries(functions)) {
-        const fn = counter === undefined ? uncounted : counter.wrap(name, field, uncounted);
+        const fn = observed(name, field, uncounted);
         wrapped[field] = new WebAssembly.Suspending(async (...args: never[]) => {
           governor.pause();
           let outcome: { value: unknown } | { error: unknown };

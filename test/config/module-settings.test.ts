@@ -22,8 +22,40 @@ test("[modules.<id>] tick sets a module's tick period", () => {
   const { moduleSettings } = resolveConfigLayers(
     file({ modules: { reactive_dashboard: { tick: "200ms" }, other: {} } }),
   );
-  assert.deepEqual(moduleSettings.get("reactive_dashboard"), { tickMs: 200, httpFetchHosts: [] });
-  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [] });
+  assert.deepEqual(moduleSettings.get("reactive_dashboard"), {
+    tickMs: 200,
+    httpFetchHosts: [],
+    policy: undefined,
+  });
+  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [], policy: undefined });
+});
+
+test("[modules.<id>] policy: inline, or a file relative to the config file; a bad one names file and key", () => {
+  const inline = resolveConfigLayers(
+    file({ modules: { kv: { policy: { capabilities: { db: { read: ["kv/*"] } } } } } }),
+  ).moduleSettings.get("kv")?.policy;
+  assert.deepEqual(
+    inline?.globs.get("db.read")?.map((glob) => glob.source),
+    ["kv/*"],
+  );
+  assert.equal(inline?.origin, "numax.toml [modules.kv.policy]");
+  const dir = tempDir("nx-module-policy-");
+  try {
+    writeFileSync(join(dir.path, "kv.policy.toml"), "[capabilities]\ntime = true\n");
+    const fromFile = resolveConfigLayers({
+      file: { path: join(dir.path, "numax.toml"), table: { modules: { kv: { policy: "kv.policy.toml" } } } },
+    }).moduleSettings.get("kv")?.policy;
+    assert.deepEqual([...(fromFile?.switches ?? [])], ["time"]);
+  } finally {
+    dir.remove();
+  }
+  assert.deepEqual(issuesOf({ modules: { kv: { policy: { capabilities: { db: { raed: [] } } } } } }), [
+    "modules.kv.policy: numax.toml [modules.kv.policy]: capabilities.db.raed: unknown capability; did you mean db.read?",
+  ]);
+  assert.match(
+    issuesOf({ modules: { kv: { policy: "absent.policy.toml" } } })[0]!,
+    /^modules\.kv\.policy: policy .*absent\.policy\.toml: no such file$/,
+  );
 });
 
 test("[modules.<id>] http_fetch_hosts lists the hosts a module may fetch from", () => {

@@ -191,6 +191,22 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "true", toml: "true" },
     { text: "false", toml: "false" },
   ],
+  "policy.default": [
+    { text: "trusted", toml: '"trusted"' },
+    { text: "deny", toml: '"deny"' },
+  ],
+  "policy.require_signatures": [
+    { text: "true", toml: "true" },
+    { text: "false", toml: "false" },
+  ],
+  "policy.audit_log": [
+    { text: "/tmp/a.jsonl", toml: '"/tmp/a.jsonl"' },
+    { text: "/tmp/b.jsonl", toml: '"/tmp/b.jsonl"' },
+  ],
+  "policy.audit_sample_every": [
+    { text: "10", toml: "10" },
+    { text: "1", toml: "1" },
+  ],
 };
 
 /** Keys a key needs beside it to be consistent; given as flags on every other key's behalf. */
@@ -394,6 +410,7 @@ describe("resolveConfig (reads the file)", () => {
         tlsKey: undefined,
         allowRemotePlaintext: false,
       },
+      policy: { default: "deny", requireSignatures: false, auditLog: undefined, auditSampleEvery: 100 },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
     assert.ok(

@@ -42,6 +42,7 @@ describe("schema", () => {
         "management.read_token_file",
         "management.tls_cert",
         "management.tls_key",
+        "policy.audit_log",
       ],
     );
     for (const entry of unset) assert.notEqual(entry.example, undefined, entry.key);

@@ -65,7 +65,8 @@ export function startNx(
   const argv = withoutDefaultManagement(args, env, options.bin);
   const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...argv], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // Test guests ship no policies: they run trusted (docs/design/policies.md), unless a test says otherwise.
+    env: { ...process.env, NX_POLICY_DEFAULT: "trusted", ...env },
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -1,9 +1,10 @@
-import { ERR_BUFFER_TOO_SMALL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, OK } from "./abi-codes.ts";
+import { ERR_BUFFER_TOO_SMALL, ERR_INTERNAL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, OK } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import type { CrdtHost } from "./crdt-host.ts";
 import { GuestInputError, inputCopy, inputKeyText, outputPointer } from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
+import type { PolicyCrdtFamily } from "./host-call-policy.ts";
 
 type HostFunction = (...args: never[]) => number;
 
@@ -51,51 +52,59 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
   const { env, views } = ctx;
   let pendingRgaId: PendingRgaId | undefined;
 
+  /**
+   * A host function of `family` whose first two arguments are the key: without sync -5; an
+   * invalid key -3; a key the module's policy does not grant for the family -3 (audited).
+   */
   function sync<A extends unknown[]>(
     name: string,
-    body: (host: CrdtHost, memory: Uint8Array, ...args: A) => number,
-  ): (...args: A) => number {
-    return ctx.guard(name, (...args: A): number => {
+    family: PolicyCrdtFamily,
+    body: (host: CrdtHost, memory: Uint8Array, key: string, ...args: A) => number,
+  ): (keyPtr: number, keyLen: number, ...args: A) => number {
+    const capability = `crdt.${family}` as const;
+    return ctx.guard(name, (keyPtr: number, keyLen: number, ...args: A): number => {
       const host = env.crdt;
       if (host === undefined) return ERR_SYNC_DISABLED;
-      return body(host, views.bytes(), ...args);
+      const memory = views.bytes();
+      const key = inputKeyText(memory, keyPtr, keyLen);
+      if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
+      return body(host, memory, key, ...args);
     });
   }
 
   return {
-    crdt_gcounter_inc: sync(
-      "crdt_gcounter_inc",
-      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
-        host.gcounterInc(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
-        return OK;
-      },
-    ),
+    crdt_gcounter_inc: sync("crdt_gcounter_inc", "gcounter", (host, _memory, key: string, delta: bigint) => {
+      host.gcounterInc(key, deltaOf(delta));
+      return OK;
+    }),
     crdt_gcounter_value: sync(
       "crdt_gcounter_value",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "gcounter",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         return writeU64(views.data(), out, outCap >>> 0, clamp(host.gcounterValue(key), 0n, U64_MAX), false);
       },
     ),
     crdt_pncounter_inc: sync(
       "crdt_pncounter_inc",
-      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
-        host.pncounterInc(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
+      "pncounter",
+      (host, _memory, key: string, delta: bigint) => {
+        host.pncounterInc(key, deltaOf(delta));
         return OK;
       },
     ),
     crdt_pncounter_dec: sync(
       "crdt_pncounter_dec",
-      (host, memory, keyPtr: number, keyLen: number, delta: bigint) => {
-        host.pncounterDec(inputKeyText(memory, keyPtr, keyLen), deltaOf(delta));
+      "pncounter",
+      (host, _memory, key: string, delta: bigint) => {
+        host.pncounterDec(key, deltaOf(delta));
         return OK;
       },
     ),
     crdt_pncounter_value: sync(
       "crdt_pncounter_value",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "pncounter",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         return writeU64(
           views.data(),
@@ -108,16 +117,16 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_lww_set: sync(
       "crdt_lww_set",
-      (host, memory, keyPtr: number, keyLen: number, valPtr: number, valLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-register",
+      (host, memory, key: string, valPtr: number, valLen: number) => {
         host.lwwSet(key, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
         return OK;
       },
     ),
     crdt_lww_get: sync(
       "crdt_lww_get",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-register",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         const value = host.lwwGet(key);
         return value === undefined
@@ -127,17 +136,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_lww_map_set: sync(
       "crdt_lww_map_set",
-      (
-        host,
-        memory,
-        keyPtr: number,
-        keyLen: number,
-        fieldPtr: number,
-        fieldLen: number,
-        valPtr: number,
-        valLen: number,
-      ) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-map",
+      (host, memory, key: string, fieldPtr: number, fieldLen: number, valPtr: number, valLen: number) => {
         const field = inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
         host.lwwMapSet(key, field, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
         return OK;
@@ -145,25 +145,16 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_lww_map_remove: sync(
       "crdt_lww_map_remove",
-      (host, memory, keyPtr: number, keyLen: number, fieldPtr: number, fieldLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-map",
+      (host, memory, key: string, fieldPtr: number, fieldLen: number) => {
         host.lwwMapRemove(key, inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX));
         return OK;
       },
     ),
     crdt_lww_map_get: sync(
       "crdt_lww_map_get",
-      (
-        host,
-        memory,
-        keyPtr: number,
-        keyLen: number,
-        fieldPtr: number,
-        fieldLen: number,
-        outPtr: number,
-        outCap: number,
-      ) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-map",
+      (host, memory, key: string, fieldPtr: number, fieldLen: number, outPtr: number, outCap: number) => {
         const field = inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
         const out = outputPointer(memory, outPtr, outCap);
         const value = host.lwwMapGet(key, field);
@@ -174,8 +165,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_lww_map_contains: sync(
       "crdt_lww_map_contains",
-      (host, memory, keyPtr: number, keyLen: number, fieldPtr: number, fieldLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-map",
+      (host, memory, key: string, fieldPtr: number, fieldLen: number) => {
         return host.lwwMapGet(key, inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX)) === undefined
           ? 0
           : 1;
@@ -183,50 +174,50 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_lww_map_entries: sync(
       "crdt_lww_map_entries",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "lww-map",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         return writeRecords(memory, views.data(), out, outCap >>> 0, host.lwwMapEntries(key), "interleaved");
       },
     ),
     crdt_orset_add: sync(
       "crdt_orset_add",
-      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "orset",
+      (host, memory, key: string, elemPtr: number, elemLen: number) => {
         host.orsetAdd(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX));
         return OK;
       },
     ),
     crdt_orset_remove: sync(
       "crdt_orset_remove",
-      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "orset",
+      (host, memory, key: string, elemPtr: number, elemLen: number) => {
         host.orsetRemove(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX));
         return OK;
       },
     ),
     crdt_orset_contains: sync(
       "crdt_orset_contains",
-      (host, memory, keyPtr: number, keyLen: number, elemPtr: number, elemLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "orset",
+      (host, memory, key: string, elemPtr: number, elemLen: number) => {
         return host.orsetContains(key, inputCopy(memory, elemPtr, elemLen, VALUE_BYTES_MAX)) ? 1 : 0;
       },
     ),
     crdt_orset_elements: sync(
       "crdt_orset_elements",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "orset",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         return writeRecords(memory, views.data(), out, outCap >>> 0, host.orsetElements(key), "interleaved");
       },
     ),
     crdt_rga_insert: sync(
       "crdt_rga_insert",
+      "rga",
       (
         host,
         memory,
-        keyPtr: number,
-        keyLen: number,
+        key: string,
         parentPtr: number,
         parentLen: number,
         valPtr: number,
@@ -234,7 +225,6 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
         outIdPtr: number,
         outIdCap: number,
       ) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
         const parentBytes = inputCopy(memory, parentPtr, parentLen, KEY_BYTES_MAX);
         const parent = parentBytes.length === 0 ? undefined : parentBytes;
         const value = inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX);
@@ -255,8 +245,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_rga_delete: sync(
       "crdt_rga_delete",
-      (host, memory, keyPtr: number, keyLen: number, idPtr: number, idLen: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "rga",
+      (host, memory, key: string, idPtr: number, idLen: number) => {
         const id = inputCopy(memory, idPtr, idLen, KEY_BYTES_MAX);
         if (id.length === 0) throw new GuestInputError("empty RGA id");
         return host.rgaDelete(key, id) ? OK : ERR_NOT_FOUND;
@@ -264,8 +254,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     ),
     crdt_rga_values: sync(
       "crdt_rga_values",
-      (host, memory, keyPtr: number, keyLen: number, outPtr: number, outCap: number) => {
-        const key = inputKeyText(memory, keyPtr, keyLen);
+      "rga",
+      (host, memory, key: string, outPtr: number, outCap: number) => {
         const out = outputPointer(memory, outPtr, outCap);
         return writeRecords(memory, views.data(), out, outCap >>> 0, host.rgaValues(key), "interleaved");
       },

@@ -39,6 +39,7 @@ export function createCryptoImports(ctx: AbiContext): Record<string, (...args: n
       outPtr >>>= 0;
       outLen >>>= 0;
       if (outLen > RANDOM_BYTES_MAX || outPtr + outLen > memory.length) return ERR_INTERNAL;
+      if (env.policy?.allowsSwitch("random_bytes", "random") === false) return ERR_INTERNAL;
       env.randomFill(memory.subarray(outPtr, outPtr + outLen));
       return outLen;
     }),

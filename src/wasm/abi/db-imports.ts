@@ -55,7 +55,9 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       outCap >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
-      const value = store.get(scratch.key(memory, keyPtr, keyLen));
+      const key = scratch.key(memory, keyPtr, keyLen);
+      if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
+      const value = store.get(key);
       if (value === undefined) return ERR_NOT_FOUND;
       return writeBytes(memory, views.data(), outPtr, outCap, value);
     } catch (error) {
@@ -74,16 +76,19 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       valLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (valLen > VALUE_BYTES_MAX || valPtr + valLen > memory.length) return ERR_INTERNAL;
-      store.set(scratch.key(memory, keyPtr, keyLen), memory.subarray(valPtr, valPtr + valLen));
+      const key = scratch.key(memory, keyPtr, keyLen);
+      if (env.policy?.allowsKey("db_set", "db.write", key) === false) return ERR_INTERNAL;
+      store.set(key, memory.subarray(valPtr, valPtr + valLen));
       return OK;
     } catch (error) {
       return storeFailure("db_set", error);
     }
   }
 
-  /** Runs `use` on a view of a valid key, or answers -3 for an invalid one. */
+  /** Runs `use` on a view of a valid key the policy grants, or answers -3. */
   function withKey(
     name: string,
+    capability: "db.read" | "db.write",
     keyPtr: number,
     keyLen: number,
     use: (store: GuestStore, key: Uint8Array) => number,
@@ -95,21 +100,23 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       keyPtr >>>= 0;
       keyLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
-      return use(store, scratch.key(memory, keyPtr, keyLen));
+      const key = scratch.key(memory, keyPtr, keyLen);
+      if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
+      return use(store, key);
     } catch (error) {
       return storeFailure(name, error);
     }
   }
 
   function db_delete(keyPtr: number, keyLen: number): number {
-    return withKey("db_delete", keyPtr, keyLen, (store, key) => {
+    return withKey("db_delete", "db.write", keyPtr, keyLen, (store, key) => {
       store.delete(key);
       return OK;
     });
   }
 
   function db_exists(keyPtr: number, keyLen: number): number {
-    return withKey("db_exists", keyPtr, keyLen, (store, key) => (store.exists(key) ? 1 : 0));
+    return withKey("db_exists", "db.read", keyPtr, keyLen, (store, key) => (store.exists(key) ? 1 : 0));
   }
 
   /**
@@ -137,7 +144,9 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       outCap >>>= 0;
       if (prefixLen > KEY_BYTES_MAX || prefixPtr + prefixLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
-      const query: KvRangeQuery = { prefix: memory.subarray(prefixPtr, prefixPtr + prefixLen), limit };
+      const prefix = memory.subarray(prefixPtr, prefixPtr + prefixLen);
+      if (env.policy?.allowsPrefix(name, "db.read", prefix) === false) return ERR_INTERNAL;
+      const query: KvRangeQuery = { prefix, limit };
       if ("cursor" in position) {
         query.offset = cursorToOffset(position.cursor);
       } else {

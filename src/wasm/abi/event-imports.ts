@@ -3,6 +3,7 @@ import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import { GuestInputError, inputCopy, inputView, outputPointer } from "./guest-input.ts";
 import { writeBytes } from "./guest-output.ts";
+import { allowsSubscription } from "./host-call-policy.ts";
 import type { CurrentEvent } from "./module-event-port.ts";
 
 /** Topics and patterns are ASCII (src/events/topic.ts checks which characters): latin1 never fails. */
@@ -41,10 +42,14 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
       "tick_every",
       (ms: number): number => env.events?.tickEvery(ms >>> 0) ?? ERR_INTERNAL,
     ),
-    msg_subscribe: ctx.guard(
-      "msg_subscribe",
-      (ptr: number, len: number): number => env.events?.subscribe(topicText(ptr, len)) ?? ERR_INTERNAL,
-    ),
+    msg_subscribe: ctx.guard("msg_subscribe", (ptr: number, len: number): number => {
+      const events = env.events;
+      if (events === undefined) return ERR_INTERNAL;
+      const pattern = topicText(ptr, len);
+      return allowsSubscription(env.policy, "msg_subscribe", pattern)
+        ? events.subscribe(pattern)
+        : ERR_INTERNAL;
+    }),
     msg_unsubscribe: ctx.guard(
       "msg_unsubscribe",
       (ptr: number, len: number): number => env.events?.unsubscribe(topicText(ptr, len)) ?? ERR_INTERNAL,
@@ -55,6 +60,7 @@ export function createEventImports(ctx: AbiContext): Record<string, (...args: ne
         const events = env.events;
         if (events === undefined) return ERR_INTERNAL;
         const topic = topicText(topicPtr, topicLen);
+        if (env.policy?.allowsKey("msg_publish", "messages.publish", topic) === false) return ERR_INTERNAL;
         const payload = inputCopy(views.bytes(), payloadPtr, payloadLen, VALUE_BYTES_MAX);
         return events.publish(topic, payload);
       },

@@ -2,6 +2,8 @@ import type { Logger } from "../../observe/logger.ts";
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { CrdtHost } from "./crdt-host.ts";
 import type { HostCallCounter } from "./host-call-counter.ts";
+import type { HostCallLog } from "./host-call-log.ts";
+import type { HostCallPolicy } from "./host-call-policy.ts";
 import type { OutboundFetch } from "./http-fetch-port.ts";
 import type { ModuleEventPort } from "./module-event-port.ts";
 
@@ -62,6 +64,13 @@ export interface GuestEnvironment {
   events?: ModuleEventPort;
   /** Where `http_fetch` goes (the module's allowed hosts); absent: every `http_fetch` answers -6. */
   httpFetch?: OutboundFetch;
+  /**
+   * The module's policy (docs/design/policies.md): host calls ask it before they touch anything
+   * and answer their denied code when it says no. Absent: the guest is trusted.
+   */
+  policy?: HostCallPolicy;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
+  /** The opt-in audit log of this module's host calls (sampled); absent: not logged. */
+  callLog?: HostCallLog;
 }

@@ -1,4 +1,5 @@
 import type { GuestEnvironment } from "./guest-environment.ts";
+import type { HostCallPolicy } from "./host-call-policy.ts";
 
 /**
  * Capability names reported by `host_capabilities`, one per group of `nx` functions the guest
@@ -6,7 +7,8 @@ import type { GuestEnvironment } from "./guest-environment.ts";
  * - `db`: db_* (the guest has a store)
  * - `crdt`: crdt_* and `net`: net_node_id / net_peers (the node runs with sync)
  * - `log`, `time`, `random`, `crypto` (hash_*), `env` (env_get, module_id), `event` (event_emit): always
- * Names from `GuestEnvironment.capabilities` follow (for example `wasi`), deduplicated.
+ * Names from `GuestEnvironment.capabilities` follow (for example `wasi`), deduplicated. Under a
+ * policy, `db`, `crdt`, `net`, `time`, `random` and `env` appear only when it grants some of them.
  */
 export const ALWAYS_AVAILABLE_CAPABILITIES = ["log", "time", "random", "crypto", "env", "event"] as const;
 
@@ -15,11 +17,22 @@ function isCapabilityName(name: string): boolean {
   return /^[\x21-\x7e]{1,64}$/.test(name);
 }
 
+type PolicyName = Parameters<HostCallPolicy["holds"]>[0];
+
+/** Names a module's policy may withhold (src/wasm/abi/host-call-policy.ts `holds`). */
+const POLICY_NAMES: ReadonlySet<string> = new Set<PolicyName>(["db", "crdt", "net", "time", "random", "env"]);
+
 export function hostCapabilities(env: GuestEnvironment): string[] {
-  const names: string[] = [];
-  if (env.store !== undefined) names.push("db");
-  if (env.crdt !== undefined) names.push("crdt", "net");
-  names.push(...ALWAYS_AVAILABLE_CAPABILITIES);
+  const available: string[] = [];
+  if (env.store !== undefined) available.push("db");
+  if (env.crdt !== undefined) available.push("crdt", "net");
+  available.push(...ALWAYS_AVAILABLE_CAPABILITIES);
+  const policy = env.policy;
+  // A name the policy grants nothing of would be a lie: every call behind it is denied.
+  const names =
+    policy === undefined
+      ? available
+      : available.filter((name) => !POLICY_NAMES.has(name) || policy.holds(name as PolicyName));
   for (const extra of env.capabilities) {
     // db, crdt and net follow the environment: a grant without the store or sync would be a lie.
     if (extra === "db" || extra === "crdt" || extra === "net") continue;

@@ -1,8 +1,9 @@
-import { ERR_NOT_FOUND } from "./abi-codes.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import { GuestInputError, inputCopy, inputView, outputPointer } from "./guest-input.ts";
 import { writeBytes } from "./guest-output.ts";
+import { allowsSubscription } from "./host-call-policy.ts";
 import type { HttpPort, RequestPort } from "./http-port.ts";
 
 /** Names, methods, paths and header values are ASCII or bytes the host reads as latin1: never fails. */
@@ -88,7 +89,10 @@ export function createHttpImports(
     sse_forward: ctx.guard("sse_forward", (ptr: number, len: number): number => {
       const request = port()?.request;
       if (request === undefined) return ERR_NOT_FOUND;
-      return request.sseForward(text(ptr, len, KEY_BYTES_MAX));
+      const pattern = text(ptr, len, KEY_BYTES_MAX);
+      return allowsSubscription(ctx.env.policy, "sse_forward", pattern)
+        ? request.sseForward(pattern)
+        : ERR_INTERNAL;
     }),
     ws_send: ctx.guard("ws_send", (ptr: number, len: number, binary: number): number => {
       const request = port()?.request;
@@ -98,7 +102,10 @@ export function createHttpImports(
     ws_forward: ctx.guard("ws_forward", (ptr: number, len: number): number => {
       const request = port()?.request;
       if (request === undefined) return ERR_NOT_FOUND;
-      return request.wsForward(text(ptr, len, KEY_BYTES_MAX));
+      const pattern = text(ptr, len, KEY_BYTES_MAX);
+      return allowsSubscription(ctx.env.policy, "ws_forward", pattern)
+        ? request.wsForward(pattern)
+        : ERR_INTERNAL;
     }),
     route_add: ctx.guard(
       "route_add",

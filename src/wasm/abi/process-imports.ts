@@ -73,7 +73,7 @@ export function createProcessImports(
     const unavailable = (): number => ERR_INTERNAL;
     return Object.fromEntries([...PROCESS_FUNCTION_SIGNATURES.keys()].map((name) => [name, unavailable]));
   }
-  const { views } = ctx;
+  const { env, views } = ctx;
 
   function written(outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
     if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
@@ -141,10 +141,12 @@ export function createProcessImports(
         const memory = views.bytes();
         if ((flags & ~(SPAWN_LINK | SPAWN_MONITOR)) !== 0) throw new GuestInputError("unknown spawn flags");
         const arg = argLen >>> 0 === 0 ? undefined : binaryInput(memory, argPtr, argLen, VALUE_BYTES_MAX);
+        const profile = textInput(memory, profilePtr, profileLen, PROCESS_TEXT_BYTES_MAX);
+        if (env.policy?.allowsSpawn("proc_spawn", profile) === false) return ERR_INTERNAL;
         return port.spawn({
           module: textInput(memory, modulePtr, moduleLen, PROCESS_TEXT_BYTES_MAX),
           entry: textInput(memory, entryPtr, entryLen, PROCESS_TEXT_BYTES_MAX),
-          profile: textInput(memory, profilePtr, profileLen, PROCESS_TEXT_BYTES_MAX),
+          profile,
           arg,
           link: (flags & SPAWN_LINK) !== 0,
           monitor: (flags & SPAWN_MONITOR) !== 0,

@@ -1,4 +1,4 @@
-import { ERR_NOT_FOUND, OK } from "./abi-codes.ts";
+import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, LOG_MESSAGE_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import { isValidEventName } from "./event-name.ts";
@@ -57,6 +57,7 @@ export function createSystemImports(
         } catch {
           return ERR_NOT_FOUND;
         }
+        if (env.policy?.allowsKey("env_get", "env", name) === false) return ERR_INTERNAL;
         const value = visibleEnv.get(name);
         return value === undefined
           ? ERR_NOT_FOUND

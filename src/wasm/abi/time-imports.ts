@@ -7,13 +7,15 @@ function wholeMs(ms: number): bigint {
 
 /**
  * `time_now`: Unix time in ms. `time_monotonic`: ms since the runtime's start, never
- * decreasing for this guest even if the injected clock stepped back. Both return u64 (BigInt).
+ * decreasing for this guest even if the injected clock stepped back. Both return u64 (BigInt),
+ * so a module whose policy does not grant `time` reads 0: they have no error code.
  */
 export function createTimeImports(ctx: AbiContext): Record<string, () => bigint> {
-  const { clock } = ctx.env;
+  const { clock, policy } = ctx.env;
   let lastMonotonicMs = 0n;
   return {
     time_now: (): bigint => {
+      if (policy?.allowsSwitch("time_now", "time") === false) return 0n;
       try {
         return wholeMs(clock.nowMs());
       } catch (error) {
@@ -22,6 +24,7 @@ export function createTimeImports(ctx: AbiContext): Record<string, () => bigint>
       }
     },
     time_monotonic: (): bigint => {
+      if (policy?.allowsSwitch("time_monotonic", "time") === false) return 0n;
       try {
         const now = wholeMs(clock.monotonicMs());
         if (now > lastMonotonicMs) lastMonotonicMs = now;

@@ -9,3 +9,5 @@ export const WASI_ENOTDIR = 54;
 export const WASI_ENOTSOCK = 57;
 export const WASI_ENOTSUP = 58;
 export const WASI_ESPIPE = 70;
+/** The module's policy does not grant what the call needs (docs/design/policies.md). */
+export const WASI_ENOTCAPABLE = 76;

@@ -10,6 +10,7 @@ import {
   WASI_EINVAL,
   WASI_EIO,
   WASI_ENOSYS,
+  WASI_ENOTCAPABLE,
   WASI_ENOTDIR,
   WASI_ENOTSOCK,
   WASI_ENOTSUP,
@@ -67,7 +68,12 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
   const ctx = new AbiContext(env, memory);
   const { views } = ctx;
   const args = nulTerminated(env.args);
-  const environ = nulTerminated([...guestVisibleEnv(env.env)].map(([name, value]) => `${name}=${value}`));
+  // A policy shows only the names its `env` grants; asking for the whole list is not a denial.
+  const environ = nulTerminated(
+    [...guestVisibleEnv(env.env)]
+      .filter(([name]) => env.policy?.showsEnv(name) ?? true)
+      .map(([name, value]) => `${name}=${value}`),
+  );
   const closed = [false, false, false];
   let lastMonotonicNs = 0n;
 
@@ -196,6 +202,7 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
       const ns = clockNs(id);
       if (ns === undefined) return clockErrno(id);
       if (!fits(timePtr, 8, mem)) return WASI_EFAULT;
+      if (env.policy?.allowsSwitch("clock_time_get", "time") === false) return WASI_ENOTCAPABLE;
       views.data().setBigUint64(timePtr, ns, true);
       return WASI_ESUCCESS;
     }),
@@ -204,6 +211,7 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
       bufPtr >>>= 0;
       bufLen >>>= 0;
       if (!fits(bufPtr, bufLen, mem)) return WASI_EFAULT;
+      if (env.policy?.allowsSwitch("random_get", "random") === false) return WASI_ENOTCAPABLE;
       env.randomFill(mem.subarray(bufPtr, bufPtr + bufLen));
       return WASI_ESUCCESS;
     }),

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { propertyRuns } from "../crdt/testing/property-runs.ts";
+import { GlobSet } from "./glob-set.ts";
+import { compileGlob } from "./policy-glob.ts";
+
+/** The reference model: some glob, as an anchored regular expression with `*` as `.*`, matches. */
+function referenceMatches(globs: readonly string[], subject: string): boolean {
+  return globs.some((glob) => {
+    const body = glob
+      .split("*")
+      .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*");
+    return new RegExp(`^${body}$`, "su").test(subject);
+  });
+}
+
+// Mostly exact and prefix globs sharing prefixes (the shapes the literal sets answer), some patterns.
+const glob = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[ab/é]{1,5}\*?$/) },
+  { weight: 1, arbitrary: fc.stringMatching(/^[ab*/é]{1,6}$/) },
+);
+const subject = fc.stringMatching(/^[ab/é]{0,7}$/);
+const utf8 = new TextEncoder();
+
+test("a glob set matches text and store-key bytes exactly as the reference model", () => {
+  fc.assert(
+    fc.property(
+      fc.array(glob, { maxLength: 30 }),
+      fc.array(subject, { maxLength: 20 }),
+      (globs, subjects) => {
+        const set = new GlobSet(globs.map(compileGlob));
+        for (const text of subjects) {
+          const expected = referenceMatches(globs, text);
+          assert.equal(set.matches(text), expected, `text ${text}`);
+          assert.equal(set.matches(utf8.encode(text)), expected, `bytes ${text}`);
+        }
+      },
+    ),
+    propertyRuns(1000),
+  );
+});

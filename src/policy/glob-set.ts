@@ -1,0 +1,120 @@
+import { byteString, type Glob, globMatches } from "./policy-glob.ts";
+
+/** How a literal set compares its subjects: JavaScript strings, or store keys as bytes. */
+interface Alphabet<T> {
+  compare(a: T, b: T): number;
+  startsWith(subject: T, prefix: T): boolean;
+}
+
+const TEXT: Alphabet<string> = {
+  compare: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+  startsWith: (subject, prefix) => subject.startsWith(prefix),
+};
+
+const BYTES: Alphabet<Uint8Array> = {
+  compare(a, b) {
+    const length = Math.min(a.length, b.length);
+    for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return a.length - b.length;
+  },
+  startsWith(subject, prefix) {
+    if (subject.length < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (subject[i] !== prefix[i]) return false;
+    return true;
+  },
+};
+
+/** The last index of `sorted` whose element is <= `subject`, or -1. */
+function floorIndex<T>(sorted: readonly T[], subject: T, alphabet: Alphabet<T>): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (alphabet.compare(sorted[middle]!, subject) <= 0) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+/**
+ * Exact and prefix globs (`visits`, `kv/*`: the usual shapes) in one alphabet, answered in
+ * O(log n) comparisons however many there are. The prefixes are kept prefix-free (`kv/*` makes
+ * `kv/users/*` redundant): then the only prefix that can start a subject is the greatest one
+ * not above it, since the subjects starting with a prefix form one interval of the order.
+ */
+class LiteralSet<T> {
+  readonly #alphabet: Alphabet<T>;
+  readonly #exact: T[];
+  readonly #prefixes: T[];
+
+  constructor(alphabet: Alphabet<T>, exact: T[], prefixes: T[]) {
+    this.#alphabet = alphabet;
+    const byOrder = (a: T, b: T) => alphabet.compare(a, b);
+    this.#exact = exact.sort(byOrder);
+    // In order, a prefix that starts with another starts with the last one kept.
+    this.#prefixes = [];
+    for (const prefix of prefixes.sort(byOrder)) {
+      const last = this.#prefixes.at(-1);
+      if (last === undefined || !alphabet.startsWith(prefix, last)) this.#prefixes.push(prefix);
+    }
+  }
+
+  has(subject: T): boolean {
+    const alphabet = this.#alphabet;
+    if (this.#prefixes.length > 0) {
+      const prefix = floorIndex(this.#prefixes, subject, alphabet);
+      if (prefix >= 0 && alphabet.startsWith(subject, this.#prefixes[prefix]!)) return true;
+    }
+    if (this.#exact.length === 0) return false;
+    const exact = floorIndex(this.#exact, subject, alphabet);
+    return exact >= 0 && alphabet.compare(this.#exact[exact]!, subject) === 0;
+  }
+}
+
+/**
+ * The globs of one capability, compiled for the host calls' checks: exact and prefix globs in
+ * {@link LiteralSet}s (for text and for store-key bytes), the other globs matched one by one.
+ */
+export class GlobSet {
+  readonly globs: readonly Glob[];
+  readonly #text: LiteralSet<string>;
+  readonly #bytes: LiteralSet<Uint8Array>;
+  readonly #patterns: readonly Glob[];
+
+  constructor(globs: readonly Glob[]) {
+    this.globs = globs;
+    const literal = (kind: "exact" | "prefix") => globs.filter((glob) => glob.literal?.kind === kind);
+    const exact = literal("exact");
+    const prefixes = literal("prefix");
+    this.#text = new LiteralSet(
+      TEXT,
+      exact.map((glob) => glob.text[0]!),
+      prefixes.map((glob) => glob.text[0]!),
+    );
+    this.#bytes = new LiteralSet(
+      BYTES,
+      exact.map((glob) => glob.literal!.bytes),
+      prefixes.map((glob) => glob.literal!.bytes),
+    );
+    this.#patterns = globs.filter((glob) => glob.literal === undefined);
+  }
+
+  /** Whether one glob matches `subject` (text, or a store key's bytes). */
+  matches(subject: string | Uint8Array): boolean {
+    if (typeof subject === "string") {
+      if (this.#text.has(subject)) return true;
+      for (const glob of this.#patterns) if (globMatches(glob.text, subject)) return true;
+      return false;
+    }
+    if (this.#bytes.has(subject)) return true;
+    if (this.#patterns.length === 0) return false;
+    const text = byteString(subject);
+    for (const glob of this.#patterns) if (globMatches(glob.bytes, text)) return true;
+    return false;
+  }
+}

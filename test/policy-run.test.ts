@@ -1,0 +1,301 @@
+/**
+ * Policies as users meet them (docs/design/policies.md), with real `nx` child processes: a module
+ * without a policy does not start, `--policy-default trusted` says loudly that it runs one, a
+ * denied host call of a real guest answers its code, writes nothing and logs its audit line, a
+ * minimal policy keeps a module out of every key outside its namespace, a route to a module whose
+ * policy lacks network.serve is refused, a node that requires signed policies refuses unsigned
+ * and tampered ones, and `nx policy init|validate|diff|sign` do what they say.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../src/cli/exit-codes.ts";
+import { runNx } from "./fixtures/wasm/nx-process.ts";
+import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
+import { examplePath, nxCert, startNx, stopNx } from "./helpers/nx-process.ts";
+
+let dir: string;
+/** As a user's shell has it: no switch, so modules need policies. */
+const DENY = { NX_POLICY_DEFAULT: "deny" };
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "nx-policy-run-"));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function nx(args: readonly string[], env: Record<string, string> = DENY) {
+  return runNx(args, { cwd: dir, env, timeoutMs: 60_000 });
+}
+
+describe("nx run and policies", () => {
+  test("a module without a policy does not start: one line saying how to write one", async () => {
+    await writeFixture(dir, "db-write");
+    const result = await nx(["run", "db-write.wasm", "--datastore-path", "data-none"]);
+    assert.equal(result.code, EXIT_USAGE);
+    assert.equal(
+      result.stderr,
+      "nx: error: module db-write (db-write.wasm) has no policy, so it may not run: write db-write.policy.toml (`nx policy init db-write.wasm` writes a minimal one from its imports), pass --policy FILE, or set [modules.db-write] policy in numax.toml; for development only, --policy-default trusted runs it with every capability\n",
+    );
+    assert.equal(existsSync(join(dir, "data-none", "data.mdb")), false, "the store was never opened");
+  });
+
+  test("--policy-default trusted runs it, with one loud warning naming the module", async () => {
+    await writeFixture(dir, "db-write");
+    const result = await nx([
+      "run",
+      "db-write.wasm",
+      "--datastore-path",
+      "data-trusted",
+      "--policy-default",
+      "trusted",
+    ]);
+    assert.equal(result.code, EXIT_OK, result.stderr);
+    assert.match(
+      result.stderr,
+      /^\S+ WARN {2}policy: module db-write runs WITHOUT A POLICY with every capability \(--policy-default trusted, for development only; `nx policy init db-write\.wasm` writes a minimal policy\) module=db-write$/m,
+    );
+  });
+
+  test("a denied db_set answers -3 (the guest traps on it), writes nothing, and logs the audit line", async () => {
+    await writeFixture(dir, "db-write");
+    await writeFixture(dir, "db-read");
+    writeFileSync(join(dir, "db-write.policy.toml"), '[capabilities]\ndb.write = ["other/*"]\n');
+    const denied = await nx(["run", "db-write.wasm", "--datastore-path", "data-denied"]);
+    assert.equal(denied.code, EXIT_RUN_FAILED, denied.stderr);
+    assert.match(
+      denied.stderr,
+      /^\S+ WARN {2}policy: policy denied db_set: db\.write "greeting" is not granted to module db-write module=db-write call=db_set capability=db\.write key=greeting$/m,
+    );
+    writeFileSync(join(dir, "db-read.policy.toml"), '[capabilities]\ndb.read = ["*"]\n');
+    const read = await nx(["run", "db-read.wasm", "--datastore-path", "data-denied"]);
+    assert.equal(read.stdout, "missing\n", "nothing was written");
+    // The opt-in audit log records the denial and the sampled call with its answer.
+    const audited = await nx([
+      "run",
+      "db-write.wasm",
+      "--datastore-path",
+      "data-denied",
+      "--policy-audit-log",
+      "audit.jsonl",
+      "--policy-audit-sample-every",
+      "1",
+    ]);
+    assert.equal(audited.code, EXIT_RUN_FAILED);
+    const lines = readFileSync(join(dir, "audit.jsonl"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map(({ time: _time, ...line }) => line),
+      [
+        { kind: "denied", module: "db-write", call: "db_set", capability: "db.write", key: "greeting" },
+        { kind: "call", module: "db-write", call: "nx.db_set", result: -3, calls: 1 },
+      ],
+    );
+    // The same guest with the key granted, through --policy: written and read back.
+    writeFileSync(join(dir, "grant.toml"), '[capabilities]\ndb.write = ["greeting"]\n');
+    const granted = await nx([
+      "run",
+      "db-write.wasm",
+      "--datastore-path",
+      "data-denied",
+      "--policy",
+      "grant.toml",
+    ]);
+    assert.equal(granted.code, EXIT_OK, granted.stderr);
+    assert.equal(
+      (await nx(["run", "db-read.wasm", "--datastore-path", "data-denied"])).stdout,
+      "hello, store\n",
+    );
+  });
+
+  test("a minimal policy keeps a module out of every key outside its namespace", async () => {
+    const module = join(dir, "kv_get_set_delete.wasm");
+    copyFileSync(examplePath("kv_get_set_delete"), module);
+    const init = await nx(["policy", "init", "kv_get_set_delete.wasm"]);
+    assert.equal(init.code, EXIT_OK, init.stderr);
+    const policy = readFileSync(join(dir, "kv_get_set_delete.policy.toml"), "utf8");
+    assert.match(policy, /^db\.read = \["kv_get_set_delete\/\*"\]$/m);
+    assert.match(policy, /^db\.write = \["kv_get_set_delete\/\*"\]$/m);
+    const result = await nx(["run", "kv_get_set_delete.wasm", "--datastore-path", "data-minimal"]);
+    // The example writes fruit/*: its first store call is denied and audited, and the SDK aborts on -3.
+    assert.equal(result.code, EXIT_RUN_FAILED);
+    assert.match(
+      result.stderr,
+      /policy denied db_set: db\.write "fruit\/apple" is not granted to module kv_get_set_delete/,
+    );
+    assert.match(result.stderr, /ERR_INTERNAL \(-3\)/);
+    // Init refuses to replace the policy it wrote.
+    const again = await nx(["policy", "init", "kv_get_set_delete.wasm"]);
+    assert.equal(again.code, EXIT_USAGE);
+    assert.match(again.stderr, /^nx: error: kv_get_set_delete\.policy\.toml already exists; pass --force/);
+  });
+
+  test("a route to a module whose policy lacks network.serve is refused at start", async () => {
+    const module = join(dir, "http_hello.wasm");
+    copyFileSync(examplePath("http_hello"), module);
+    writeFileSync(join(dir, "no-serve.toml"), "[capabilities]\n");
+    const result = await nx([
+      "run",
+      "http_hello.wasm",
+      "--datastore-path",
+      "data-serve",
+      "--serve",
+      "127.0.0.1:0",
+      "--policy",
+      "no-serve.toml",
+    ]);
+    assert.equal(result.code, EXIT_USAGE, result.stderr);
+    assert.match(
+      result.stderr,
+      /^nx: error: --serve: route "GET \/hello\/:name" = "http_hello#hello": module "http_hello" may not serve: its policy no-serve\.toml does not grant network\.serve \(add network\.serve = true to its \[capabilities\]\)$/m,
+    );
+  });
+});
+
+describe("subscriptions of HTTP handlers", () => {
+  test("sse_forward of a topic outside messages.subscribe is denied and audited; a granted one streams", async () => {
+    copyFileSync(examplePath("http_hello"), join(dir, "http_hello.wasm"));
+    writeFileSync(
+      join(dir, "serve-only.toml"),
+      '[capabilities]\nnetwork.serve = true\nmessages.subscribe = ["public/*"]\nmessages.publish = ["*"]\n',
+    );
+    const node = startNx(
+      [
+        "run",
+        join(dir, "http_hello.wasm"),
+        "--datastore-path",
+        join(dir, "data-sse"),
+        "--serve",
+        "127.0.0.1:0",
+        "--policy",
+        join(dir, "serve-only.toml"),
+      ],
+      DENY,
+    );
+    try {
+      const base = (await node.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      // Denied: the handler's sse_forward answers -3, so it returns and the stream ends at once.
+      const denied = await fetch(`${base}/topics/secret/room`);
+      assert.equal(denied.status, 200);
+      assert.equal(await denied.text(), "");
+      await node.waitFor(
+        /policy denied sse_forward: messages\.subscribe "secret\/room" is not granted to module http_hello/,
+      );
+      // Granted: the stream stays open and carries a message published on the topic.
+      const controller = new AbortController();
+      const granted = await fetch(`${base}/topics/public/news`, { signal: controller.signal });
+      const reader = granted.body!.getReader();
+      let text = "";
+      const published = await fetch(`${base}/publish/public/news`, { method: "POST", body: "hi" });
+      assert.equal(published.status, 204);
+      while (!text.includes("data: hi")) {
+        const { value, done } = await reader.read();
+        assert.equal(done, false, `stream ended early: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      controller.abort();
+    } finally {
+      assert.equal((await stopNx(node)).code, 0, node.stderr());
+    }
+  });
+});
+
+describe("nx policy validate and diff", () => {
+  test("validate: ok per good file, one line naming file and key per bad one, exit 2", async () => {
+    writeFileSync(join(dir, "good.toml"), '[capabilities]\ndb.read = ["a/*"]\n');
+    writeFileSync(join(dir, "bad.toml"), '[capabilities]\ndb.raed = ["a/*"]\n');
+    writeFileSync(join(dir, "broken.toml"), "[capabilities\n");
+    const result = await nx(["policy", "validate", "good.toml", "bad.toml", "broken.toml"]);
+    assert.equal(result.code, EXIT_USAGE);
+    const lines = result.stdout.split("\n");
+    assert.equal(lines[0], "good.toml: ok");
+    assert.equal(lines[1], "bad.toml: capabilities.db.raed: unknown capability; did you mean db.read?");
+    assert.match(lines[2]!, /^broken\.toml:1:\d+: not valid TOML: /);
+    assert.equal((await nx(["policy", "validate", "good.toml"])).code, EXIT_OK);
+  });
+
+  test("diff: the grants the new policy adds and removes; exit 1 when they differ", async () => {
+    writeFileSync(join(dir, "old.toml"), '[capabilities]\ndb.read = ["a/*"]\ntime = true\n');
+    writeFileSync(join(dir, "new.toml"), '[capabilities]\ndb.read = ["a/*", "b/*"]\nnet.peers = true\n');
+    const result = await nx(["policy", "diff", "old.toml", "new.toml"]);
+    assert.equal(result.code, EXIT_RUN_FAILED);
+    assert.equal(result.stdout, '+ db.read "b/*"\n+ net.peers true\n- time true\n');
+    const same = await nx(["policy", "diff", "old.toml", "old.toml"]);
+    assert.equal(same.code, EXIT_OK);
+    assert.equal(same.stdout, "the policies grant the same\n");
+  });
+});
+
+describe("signed policies", () => {
+  test("a node that requires signatures refuses unsigned and tampered policies and runs signed ones", async () => {
+    const ca = join(dir, "pki-ca");
+    const node = join(dir, "pki-node");
+    nxCert(["ca", "--out", ca]);
+    nxCert(["node", "--ca-dir", ca, "--name", "operator", "--out", node]);
+    await writeFixture(dir, "db-write");
+    const policy = join(dir, "db-write.policy.toml");
+    writeFileSync(policy, '[capabilities]\ndb.write = ["greeting"]\n');
+    const tls = [
+      "--tls-cert",
+      join(node, "node.crt"),
+      "--tls-key",
+      join(node, "node.key"),
+      "--tls-ca",
+      join(ca, "ca.crt"),
+    ];
+    const run = () =>
+      nx(["run", "db-write.wasm", "--datastore-path", "data-signed", "--policy-require-signatures", ...tls]);
+
+    const unsigned = await run();
+    assert.equal(unsigned.code, EXIT_USAGE);
+    assert.equal(
+      unsigned.stderr,
+      `nx: error: policy db-write.policy.toml is not signed (no db-write.policy.toml.sig; nx policy sign db-write.policy.toml writes it); the node requires signed policies\n`,
+    );
+
+    const sign = await nx([
+      "policy",
+      "sign",
+      "db-write.policy.toml",
+      "--key",
+      join(node, "node.key"),
+      "--cert",
+      join(node, "node.crt"),
+    ]);
+    assert.equal(sign.code, EXIT_OK, sign.stderr);
+    const signed = await run();
+    assert.equal(signed.code, EXIT_OK, signed.stderr);
+
+    writeFileSync(policy, '[capabilities]\ndb.write = ["*"]\n');
+    const tampered = await run();
+    assert.equal(tampered.code, EXIT_USAGE);
+    assert.match(
+      tampered.stderr,
+      /^nx: error: policy db-write\.policy\.toml: the signature does not match the file: it changed after it was signed/,
+    );
+
+    // Inline policies cannot carry a signature.
+    writeFileSync(
+      join(dir, "inline.toml"),
+      '[modules.db-write.policy.capabilities]\ndb.write = ["greeting"]\n',
+    );
+    rmSync(policy);
+    const inline = await nx([
+      "run",
+      "db-write.wasm",
+      "--datastore-path",
+      "data-signed",
+      "--config",
+      "inline.toml",
+      "--policy-require-signatures",
+      ...tls,
+    ]);
+    assert.equal(inline.code, EXIT_USAGE);
+    assert.match(inline.stderr, /an inline policy cannot be signed/);
+  });
+});
