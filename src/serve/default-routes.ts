@@ -49,12 +49,9 @@ export async function declaredRoutes(
       }
     },
   };
-  const outcome = await processes.run(
-    module,
-    ROUTES_EXPORT,
-    { routes: sink },
-    AbortSignal.timeout(DECLARE_TIMEOUT_MS),
-  );
+  const run = processes.run(module, ROUTES_EXPORT, { routes: sink });
+  const timer = setTimeout(() => run.stop(`stopped after ${DECLARE_TIMEOUT_MS} ms`), DECLARE_TIMEOUT_MS);
+  const outcome = await run.outcome.finally(() => clearTimeout(timer));
   if (refused !== undefined) throw refused;
   if (!outcome.ok) {
     throw new ServeError(

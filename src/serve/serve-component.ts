@@ -142,8 +142,8 @@ export function serveComponent(
             logger: serveLogger,
             topics: topics?.(),
             ...withMetrics(metrics?.()),
-            runHandler: (route, request, signal, started) =>
-              running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),
+            runHandler: (route, request, started) =>
+              running.run(byId.get(route.moduleId)!, route.handler, { request }, started),
           }),
         );
       }

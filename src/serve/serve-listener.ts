@@ -6,7 +6,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import type { Logger } from "../observe/logger.ts";
 import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
-import type { HandlerOutcome } from "./handler-processes.ts";
+import type { HandlerRun } from "./handler-processes.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
@@ -19,9 +19,8 @@ import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 export type RunHandler = (
   route: Route,
   request: GuestRequest,
-  signal: AbortSignal,
   started?: (deliver: (payload: Uint8Array) => number) => void,
-) => Promise<HandlerOutcome>;
+) => HandlerRun;
 
 export interface ServeListenerOptions {
   readonly listen: SocketAddress;
@@ -47,6 +46,8 @@ export interface ServeListener {
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
 const EMPTY_BODY = new Uint8Array(0);
+/** Bodies up to this size leave with the response head in one write; larger ones as a second chunk. */
+const SINGLE_WRITE_BODY_BYTES_MAX = 16 * 1024;
 /** Longest gap between two checks of the header and request timeouts. */
 const CONNECTIONS_CHECK_MS_MAX = 1_000;
 
@@ -95,8 +96,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let connections = 0;
   let sseStreams = 0;
   let webSockets = 0;
-  /** The requests whose handler runs now: closing the listener stops them. */
-  const running = new Set<AbortController>();
+  /** How to stop the handlers that run now: closing the listener stops them. */
+  const running = new Set<(reason: string) => void>();
+  /** Metric labels by route, made once rather than per request. */
+  const routeLabels = new Map(routes.routes.map((route) => [route, `${route.method} ${route.path}`]));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
 
   server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
@@ -108,7 +111,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
     let routeLabel = UNMATCHED_ROUTE;
     const counting = metrics;
-    if (counting !== undefined) res.once("finish", () => counting.answered(routeLabel, res.statusCode));
+    // `finish` comes once: `on` spares the wrapper `once` makes per request.
+    if (counting !== undefined) res.on("finish", () => counting.answered(routeLabel, res.statusCode));
     if (connections > limits.maxConnections) {
       res.shouldKeepAlive = false;
       return unavailable(res, "too many connections");
@@ -123,9 +127,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     }
     if (metrics !== undefined) {
       routeLabel =
-        match.kind === "static"
-          ? `${req.method} ${match.mount.path}`
-          : `${match.route.method} ${match.route.path}`;
+        match.kind === "static" ? `${req.method} ${match.mount.path}` : routeLabels.get(match.route)!;
     }
     inFlight++;
     /** Until its handler starts an event stream, the request counts against maxConcurrentRequests. */
@@ -146,13 +148,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         res.shouldKeepAlive = false;
         return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
       }
-      // One controller per request, aborted by its timeout or by the listener closing (a
-      // composite AbortSignal.any per request costs more than the handler's process).
-      const stop = new AbortController();
+      let run: HandlerRun | undefined;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        stop.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
+        run?.stop(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
       }, limits.requestTimeoutMs);
       const openStream: OpenSseStream = (head) => {
         if (sseStreams >= limits.maxSseStreams) return undefined;
@@ -162,7 +162,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         inFlight--;
         countedAsRequest = false;
         return new SseStream(res, head, options.topics, () =>
-          stop.abort("the client closed the event stream"),
+          run?.stop("the client closed the event stream"),
         );
       };
       const request = new GuestRequest({
@@ -174,9 +174,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         body,
         openStream,
       });
-      running.add(stop);
       const startedAt = performance.now();
-      const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
+      run = options.runHandler(match.route, request);
+      const { stop } = run;
+      running.add(stop);
+      const outcome = await run.outcome.finally(() => {
         clearTimeout(timer);
         running.delete(stop);
       });
@@ -216,12 +218,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     connection: WsConnection,
     socket: WebSocket,
   ): Promise<void> => {
-    const stop = new AbortController();
-    socket.once("close", () => stop.abort("the client closed the WebSocket"));
-    running.add(stop);
-    const outcome = options.runHandler(route, request, stop.signal, (deliver) =>
+    const { outcome, stop } = options.runHandler(route, request, (deliver) =>
       connection.receiveInto(deliver),
     );
+    socket.once("close", () => stop("the client closed the WebSocket"));
+    running.add(stop);
     const result = await outcome.finally(() => running.delete(stop));
     request.close();
     const failed = !result.ok && !result.stopped;
@@ -315,7 +316,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     address: bound,
     url,
     close: async () => {
-      for (const stop of running) stop.abort("the node is shutting down");
+      for (const stop of running) stop("the node is shutting down");
       for (const client of webSocketServer.clients) client.terminate();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -361,7 +362,12 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | 
 function send(res: ServerResponse, response: GuestResponse): void {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.appendHeader(name, value);
-  res.end(response.body.length === 1 ? response.body[0] : Buffer.concat(response.body));
+  const parts = response.body;
+  const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  if (body.length > SINGLE_WRITE_BODY_BYTES_MAX) return void res.end(body);
+  // As latin1 text (one char per byte, the bytes unchanged), node:http writes the head and the
+  // body with one write; a Buffer goes out as a second chunk of a writev.
+  res.end(Buffer.from(body.buffer, body.byteOffset, body.length).toString("latin1"), "latin1");
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {
