@@ -8,13 +8,13 @@ import { CALLBACK_EXPORTS, RUN_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
 import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
+import type { ClientTopics } from "./forwarded-topics.ts";
 import { HandlerProcesses } from "./handler-processes.ts";
 import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
 import { type ServeMetrics, serveMetrics } from "./serve-metrics.ts";
 import type { ServeSettings } from "./serve-settings.ts";
-import type { ClientTopics } from "./sse-stream.ts";
 import { resolveMountDirectory } from "./static-files.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */

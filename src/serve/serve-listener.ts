@@ -5,13 +5,14 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { ClientTopics } from "./forwarded-topics.ts";
 import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
 import type { HandlerRun } from "./handler-processes.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
-import { type ClientTopics, SseStream } from "./sse-stream.ts";
+import { SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
@@ -63,8 +64,9 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * aborted or ran out of CPU (the log line carries the same id; the client never sees why).
  * A handler that calls `sse_start` turns its response into an event stream (sse-stream.ts):
  * it leaves the request count and timeout for `maxSseStreams` (503 past it), and lives until it
- * returns or the client goes away (its process is then killed). A request to a route with
- * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts) whose handler process lives as
+ * returns or the client goes away (its process is then killed). A request to a WS route with
+ * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts; elsewhere the upgrade gets 404 or
+ * 405 with `Allow`, and a plain GET of a WS route 426) whose handler process lives as
  * long as the connection: `maxWebSockets` of them at once (503 past it), frames in as messages,
  * closed with 1011 when the process fails and the process killed when the client closes.
  * A static mount's files (static-files.ts) are answered here, counted as requests.
@@ -124,6 +126,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     if (match.kind === "method-not-allowed") {
       res.setHeader("Allow", match.allow.join(", "));
       return plain(res, 405, "method not allowed\n");
+    }
+    if (match.kind === "upgrade-required") {
+      res.setHeader("Upgrade", "websocket");
+      res.setHeader("Connection", "Upgrade");
+      return plain(res, 426, "upgrade required: this path serves a WebSocket\n");
     }
     if (metrics !== undefined) {
       routeLabel =
@@ -241,9 +248,14 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.on("error", () => socket.destroy());
     if (connections > limits.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
     const { rawPath, query } = splitTarget(req.url);
-    const match = routes.match(req.method ?? "", rawPath);
-    if (match.kind === "not-found" || match.kind === "static") return refuseUpgrade(socket, 404, "not found");
-    if (match.kind === "method-not-allowed") return refuseUpgrade(socket, 405, "method not allowed");
+    // Only a WebSocket route takes an upgrade: elsewhere 404, or 405 with the methods the path answers.
+    const match = routes.matchWebSocket(req.method ?? "", rawPath);
+    if (match.kind === "method-not-allowed") {
+      return refuseUpgrade(socket, 405, "method not allowed: no WebSocket route for this path", {
+        Allow: match.allow.join(", "),
+      });
+    }
+    if (match.kind !== "found") return refuseUpgrade(socket, 404, "not found");
     if (webSockets >= limits.maxWebSockets) return refuseUpgrade(socket, 503, "too many WebSockets");
     // Counted from the handshake to the end of its process (or of a failed handshake's socket).
     webSockets++;
@@ -377,12 +389,21 @@ function plain(res: ServerResponse, status: number, body: string): void {
 }
 
 /** An upgrade refused before the handshake: a plain HTTP answer on the raw socket, then closed. */
-function refuseUpgrade(socket: Duplex, status: number, why: string): void {
+function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  why: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const body = `${status === 503 ? "service unavailable: " : ""}${why}\n`;
-  const retry = status === 503 ? `Retry-After: ${SERVE_RETRY_AFTER_SECONDS}\r\n` : "";
+  const all: Record<string, string> = { ...headers };
+  if (status === 503) all["Retry-After"] = String(SERVE_RETRY_AFTER_SECONDS);
+  const extra = Object.entries(all)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT_PLAIN}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 

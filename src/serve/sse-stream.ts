@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import { type ClientTopics, ForwardedTopics } from "./forwarded-topics.ts";
 import { encodeSseEvent } from "./sse-event.ts";
 
 /**
@@ -12,15 +13,6 @@ export const SSE_STREAM_BUFFER_BYTES_MAX = 1024 * 1024;
 /** Topic patterns one stream may forward (`sse_forward`); past it the call answers -3. */
 export const SSE_FORWARDS_PER_STREAM_MAX = 16;
 
-/** Where forwarded topics come from: the node's module messages (src/events/node-event-bus.ts). */
-export interface ClientTopics {
-  /** `deliver` gets every message published on a topic `pattern` matches, until the returned function is called. */
-  subscribeClient(pattern: TopicPattern, deliver: (topic: string, payload: Uint8Array) => void): () => void;
-}
-
-/** Payloads are sent as UTF-8 text (an invalid sequence becomes U+FFFD, as a client would read it). */
-const utf8 = new TextDecoder("utf-8");
-
 /**
  * One server-sent event stream: the response of a handler process that called `sse_start`. Its
  * head is sent at once (`text/event-stream`, no caching), events are written as they come (the
@@ -31,8 +23,7 @@ const utf8 = new TextDecoder("utf-8");
  */
 export class SseStream {
   readonly #res: ServerResponse;
-  readonly #topics: ClientTopics | undefined;
-  readonly #unsubscribe: (() => void)[] = [];
+  readonly #forwarded: ForwardedTopics;
   #closed = false;
 
   /** Sends the head now; `onClientGone` runs once if the client goes away before `end`. */
@@ -43,7 +34,7 @@ export class SseStream {
     onClientGone: () => void,
   ) {
     this.#res = res;
-    this.#topics = topics;
+    this.#forwarded = new ForwardedTopics(topics, SSE_FORWARDS_PER_STREAM_MAX);
     res.statusCode = head.status;
     for (const [name, value] of head.headers) res.appendHeader(name, value);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
@@ -75,14 +66,8 @@ export class SseStream {
 
   /** `sse_forward`: messages on topics `pattern` matches become events named by their topic. */
   forward(pattern: TopicPattern): number {
-    if (this.#closed || this.#topics === undefined) return ERR_INTERNAL;
-    if (this.#unsubscribe.length >= SSE_FORWARDS_PER_STREAM_MAX) return ERR_INTERNAL;
-    this.#unsubscribe.push(
-      this.#topics.subscribeClient(pattern, (topic, payload) => {
-        this.send(topic, utf8.decode(payload));
-      }),
-    );
-    return OK;
+    if (this.#closed) return ERR_INTERNAL;
+    return this.#forwarded.add(pattern, (topic, text) => this.send(topic, text));
   }
 
   /** The handler ended: the stream ends (its subscriptions first). */
@@ -94,7 +79,6 @@ export class SseStream {
 
   #close(): void {
     this.#closed = true;
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.#unsubscribe.length = 0;
+    this.#forwarded.clear();
   }
 }

@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
-import type { ClientTopics } from "./sse-stream.ts";
+import { type ClientTopics, ForwardedTopics } from "./forwarded-topics.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
 export const WS_FRAME_BYTES_MAX = 1024 * 1024;
@@ -37,13 +37,12 @@ export const WS_FRAME_BINARY = 1;
  */
 export class WsConnection {
   readonly #socket: WebSocket;
-  readonly #topics: ClientTopics | undefined;
-  readonly #unsubscribe: (() => void)[] = [];
+  readonly #forwarded: ForwardedTopics;
   #closed = false;
 
   constructor(socket: WebSocket, topics: ClientTopics | undefined) {
     this.#socket = socket;
-    this.#topics = topics;
+    this.#forwarded = new ForwardedTopics(topics, WS_FORWARDS_PER_CONNECTION_MAX);
     socket.once("close", () => this.#close());
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
     // `ws` closing the connection; unheard, the error event would crash the node.
@@ -87,15 +86,10 @@ export class WsConnection {
 
   /** `ws_forward`: messages on topics `pattern` matches are sent as text frames. */
   forward(pattern: TopicPattern): number {
-    if (this.#closed || this.#topics === undefined) return ERR_INTERNAL;
-    if (this.#unsubscribe.length >= WS_FORWARDS_PER_CONNECTION_MAX) return ERR_INTERNAL;
-    this.#unsubscribe.push(
-      this.#topics.subscribeClient(pattern, (topic, payload) => {
-        const frame = JSON.stringify({ topic, data: utf8.decode(payload) });
-        this.send(encoder.encode(frame), false);
-      }),
+    if (this.#closed) return ERR_INTERNAL;
+    return this.#forwarded.add(pattern, (topic, data) =>
+      this.send(encoder.encode(JSON.stringify({ topic, data })), false),
     );
-    return OK;
   }
 
   /** The process ended: normally (1000) or by failing ({@link WS_CLOSE_PROCESS_FAILED}). */
@@ -107,8 +101,7 @@ export class WsConnection {
 
   #close(): void {
     this.#closed = true;
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.#unsubscribe.length = 0;
+    this.#forwarded.clear();
   }
 }
 
@@ -120,6 +113,4 @@ export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
   return payload;
 }
 
-/** Forwarded payloads are UTF-8 text (an invalid sequence becomes U+FFFD). */
-const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
