@@ -12,7 +12,7 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
-import { SseStream } from "./sse-stream.ts";
+import { SSE_SHUTDOWN_FLUSH_MS_MAX, SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
@@ -98,6 +98,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let connections = 0;
   let sseStreams = 0;
   let webSockets = 0;
+  /** The event streams open now: closing the listener ends them before it closes connections. */
+  const streams = new Set<SseStream>();
   /** How to stop the handlers that run now: closing the listener stops them. */
   const running = new Set<(reason: string) => void>();
   /** Metric labels by route, made once rather than per request. */
@@ -168,9 +170,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         clearTimeout(timer);
         inFlight--;
         countedAsRequest = false;
-        return new SseStream(res, head, options.topics, () =>
+        const stream = new SseStream(res, head, options.topics, () =>
           run?.stop("the client closed the event stream"),
         );
+        streams.add(stream);
+        return stream;
       };
       const request = new GuestRequest({
         method: req.method ?? "GET",
@@ -195,7 +199,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       else {
         sseStreams--;
         metrics?.sseStreams(-1);
-        stream.end();
+        streams.delete(stream);
+        void stream.end();
         // A stream's process is stopped when its client goes away or the node stops: that is its end.
         if (outcome.ok || outcome.stopped) return;
       }
@@ -328,8 +333,18 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     address: bound,
     url,
     close: async () => {
+      // Streams end first (their clients see the end, not a reset), then their handlers stop.
+      const ended = Promise.all([...streams].map((stream) => stream.end()));
       for (const stop of running) stop("the node is shutting down");
       for (const client of webSocketServer.clients) client.terminate();
+      let flushTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ended,
+        new Promise((resolve) => {
+          flushTimer = setTimeout(resolve, SSE_SHUTDOWN_FLUSH_MS_MAX);
+        }),
+      ]);
+      clearTimeout(flushTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -10,6 +10,11 @@ import { encodeSseEvent } from "./sse-event.ts";
  * events dropped, so a client never misses events silently; EventSource reconnects).
  */
 export const SSE_STREAM_BUFFER_BYTES_MAX = 1024 * 1024;
+/**
+ * Longest a stopping node waits for its event streams' last bytes (their terminating chunk) to
+ * reach the sockets before it closes the connections: past it a stream is cut, not ended.
+ */
+export const SSE_SHUTDOWN_FLUSH_MS_MAX = 1_000;
 /** Topic patterns one stream may forward (`sse_forward`); past it the call answers -3. */
 export const SSE_FORWARDS_PER_STREAM_MAX = 16;
 
@@ -70,11 +75,18 @@ export class SseStream {
     return this.#forwarded.add(pattern, (topic, text) => this.send(topic, text));
   }
 
-  /** The handler ended: the stream ends (its subscriptions first). */
-  end(): void {
-    if (this.#closed) return;
+  /**
+   * The handler ended, or the node stops: the stream ends (its subscriptions first), so the
+   * client sees its end rather than a reset. Resolves once its last bytes are written (or the
+   * connection is gone).
+   */
+  end(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#close();
-    this.#res.end();
+    return new Promise((resolve) => {
+      this.#res.once("close", resolve);
+      this.#res.end(resolve);
+    });
   }
 
   #close(): void {
