@@ -8,7 +8,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
-import { moduleCallbacks } from "../wasm/module-callbacks.ts";
+import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
 import type { Component } from "./component.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
@@ -133,12 +133,15 @@ export function moduleHostComponent(
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel.
-    const runGuests = canRunAlone(options.modules)
+    // A module that only serves (no `run`, no callbacks) has no process of its own: its
+    // handlers run per request.
+    const running = options.modules.filter(runsAsModule);
+    const runGuests = canRunAlone(running)
       ? runLoneGuest
       : (await import("./guest-processes.ts")).runGuestProcesses;
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
-    return runGuests(options.modules, {
+    return runGuests(running, {
       environment,
       moduleEvents: (module) => moduleEvents?.get(module),
       store: node!.store,

@@ -20,9 +20,6 @@
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
-/** The module's entry point: nothing to prepare, the handlers do the work. */
-export function run(): void {}
-
 export function routes(): void {
   http.route("GET", "/hello/:name", "hello");
   http.route("POST", "/echo", "echo");

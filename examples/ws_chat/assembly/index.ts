@@ -9,9 +9,6 @@
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
-/** The module's entry point: nothing to prepare, the handlers do the work. */
-export function run(): void {}
-
 export function routes(): void {
   http.route("GET", "/", "page");
   http.route("WS", "/ws/:room", "room");
