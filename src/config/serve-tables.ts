@@ -8,7 +8,15 @@ import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
-import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueKind } from "./value-kind.ts";
+import {
+  addressKind,
+  durationKind,
+  integerKind,
+  pathKind,
+  sizeKind,
+  type TomlWritable,
+  type ValueKind,
+} from "./value-kind.ts";
 
 /**
  * The `[[serve]]` listeners of numax.toml (docs/serving.md), an array of tables beside the flat
@@ -152,6 +160,7 @@ export function collectServeSettings(
     }
     if (listen === undefined) return;
     settings.push({
+      fileKeys: new Set(Object.keys(table)),
       where: `${subject} (${origin})`,
       listen,
       tls: certPath === undefined || keyPath === undefined ? undefined : { certPath, keyPath },
@@ -162,6 +171,42 @@ export function collectServeSettings(
     });
   });
   return { settings, issues };
+}
+
+/** One key of a listener as `nx config show` prints it: `listen`, `max_body`, `routes."GET /x"`. */
+export interface ServeTableValue {
+  readonly key: string;
+  readonly value: TomlWritable | undefined;
+  /** Whether its table set it (else it is the default). */
+  readonly set: boolean;
+}
+
+/**
+ * A listener's settings as its `[[serve]]` table would write them: every key (a default where the
+ * table sets none), then its routes and static directories.
+ */
+export function serveTableValues(settings: ServeSettings): ServeTableValue[] {
+  const set = (key: string): boolean => settings.fileKeys?.has(key) ?? false;
+  const values: ServeTableValue[] = [
+    { key: "listen", value: addressOf.toToml(settings.listen), set: set("listen") },
+    { key: "tls_cert", value: settings.tls?.certPath, set: set("tls_cert") },
+    { key: "tls_key", value: settings.tls?.keyPath, set: set("tls_key") },
+  ];
+  for (const [name, [field, kind]] of Object.entries(LIMIT_KINDS)) {
+    values.push({ key: name, value: kind.toToml(settings.limits[field]), set: set(name) });
+  }
+  values.push({ key: CPU_KEY, value: settings.cpuMsPerRequest, set: set(CPU_KEY) });
+  for (const route of settings.routes ?? []) {
+    values.push({
+      key: `${ROUTES_KEY}.${JSON.stringify(`${route.method} ${route.path}`)}`,
+      value: `${route.moduleId}#${route.handler}`,
+      set: true,
+    });
+  }
+  for (const mount of settings.staticMounts ?? []) {
+    values.push({ key: `${STATIC_KEY}.${JSON.stringify(mount.path)}`, value: mount.directory, set: true });
+  }
+  return values;
 }
 
 function collectRoutes(value: unknown, where: string, fail: (message: string) => void): Route[] {

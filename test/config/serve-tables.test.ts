@@ -38,6 +38,7 @@ test("[[serve]] tables become listeners with their routes, TLS files and limits"
   );
   assert.equal(serveSettings.length, 2);
   assert.deepEqual(serveSettings[0], {
+    fileKeys: new Set(["listen", "routes"]),
     where: "[[serve]] #1 (numax.toml)",
     listen: { host: "127.0.0.1", port: 8080 },
     tls: undefined,
