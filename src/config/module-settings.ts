@@ -1,7 +1,9 @@
 import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
 import { fetchHostProblem } from "../net/fetch-host-list.ts";
+import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
+import { collectStaticMounts } from "./serve-tables.ts";
 import { isTable } from "./toml-value.ts";
 import { durationKind } from "./value-kind.ts";
 
@@ -12,6 +14,7 @@ import { durationKind } from "./value-kind.ts";
  *   [modules.reactive_dashboard]
  *   tick = "200ms"     # on_tick period before the module calls tick_every (docs/design/event-model.md)
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
+ *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
  *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
@@ -22,10 +25,16 @@ export interface ModuleSettings {
   readonly tickMs: number | undefined;
   /** Hosts `http_fetch` may reach (src/net/fetch-host-list.ts); empty: none. */
   readonly httpFetchHosts: readonly string[];
+  /**
+   * The module's own static directories, served with its default routes (`--serve`); each
+   * directory as written, relative to the module file's directory (resolved at start).
+   */
+  readonly staticMounts: readonly StaticMount[];
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
-const MODULE_KEYS = ["tick", "http_fetch_hosts"];
+const STATIC_KEY = "static";
+const MODULE_KEYS = ["tick", "http_fetch_hosts", STATIC_KEY];
 
 /** The problem with an `http_fetch_hosts` value, or undefined when it is a list of valid hosts. */
 function fetchHostsProblem(value: unknown): string | undefined {
@@ -65,7 +74,18 @@ export function collectModuleSettings(
     }
     let tickMs: number | undefined;
     let httpFetchHosts: readonly string[] = [];
+    let staticMounts: readonly StaticMount[] = [];
     for (const [name, value] of Object.entries(table)) {
+      if (name === STATIC_KEY) {
+        const at = `${subject}.${STATIC_KEY}`;
+        staticMounts = collectStaticMounts(
+          value,
+          at,
+          (message) => issue("invalid-value", at, message),
+          (directory) => directory,
+        );
+        continue;
+      }
       if (name === "http_fetch_hosts") {
         const problem = fetchHostsProblem(value);
         if (problem === undefined) httpFetchHosts = value as string[];
@@ -85,7 +105,7 @@ export function collectModuleSettings(
       if (result.ok) tickMs = result.value;
       else issue(result.kind, `${subject}.tick`, result.message);
     }
-    settings.set(moduleId, { tickMs, httpFetchHosts });
+    settings.set(moduleId, { tickMs, httpFetchHosts, staticMounts });
   }
   return { settings, issues };
 }

@@ -118,8 +118,11 @@ export function collectServeSettings(
           issue("invalid-value", `${subject}.${ROUTES_KEY}`, message),
         );
       } else if (name === STATIC_KEY) {
-        staticMounts = collectStaticMounts(value, `${subject} [${SERVE_SECTION}.${STATIC_KEY}]`, (message) =>
-          issue("invalid-value", `${subject}.${STATIC_KEY}`, message),
+        staticMounts = collectStaticMounts(
+          value,
+          `${subject} [${SERVE_SECTION}.${STATIC_KEY}]`,
+          (message) => issue("invalid-value", `${subject}.${STATIC_KEY}`, message),
+          (directory) => resolve(directory),
         );
       } else if (name === CPU_KEY) {
         const result = cpuKind.fromToml(value);
@@ -229,23 +232,32 @@ function collectRoutes(value: unknown, where: string, fail: (message: string) =>
   return routes;
 }
 
-function collectStaticMounts(value: unknown, where: string, fail: (message: string) => void): StaticMount[] {
+/**
+ * A table of static directories (`"/app/*" = "web/dist"`: `[serve.static]`, or a module's
+ * `static`), each directory as `directory` makes it (absolute, or kept relative to resolve later).
+ */
+export function collectStaticMounts(
+  value: unknown,
+  where: string,
+  fail: (message: string) => void,
+  directory: (written: string) => string,
+): StaticMount[] {
   if (!isTable(value)) {
-    fail(`write [${SERVE_SECTION}.${STATIC_KEY}] as a table: "/app/*" = "web/dist"`);
+    fail(`write ${where} as a table: "/app/*" = "web/dist"`);
     return [];
   }
   const mounts: StaticMount[] = [];
-  for (const [key, directory] of Object.entries(value)) {
+  for (const [key, written] of Object.entries(value)) {
     try {
       checkRoutePath(key, where);
       if (!key.endsWith("/*")) {
         fail(
           `static route "${key}" must end in "/*" (the file's path in the directory), for example "/app/*"`,
         );
-      } else if (typeof directory !== "string" || directory === "") {
+      } else if (typeof written !== "string" || written === "") {
         fail(`static route "${key}" must map to a directory, for example "web/dist"`);
       } else {
-        mounts.push({ path: key, directory: resolve(directory) });
+        mounts.push({ path: key, directory: directory(written) });
       }
     } catch (error) {
       fail(describeError(error));

@@ -22,8 +22,12 @@ test("[modules.<id>] tick sets a module's tick period", () => {
   const { moduleSettings } = resolveConfigLayers(
     file({ modules: { reactive_dashboard: { tick: "200ms" }, other: {} } }),
   );
-  assert.deepEqual(moduleSettings.get("reactive_dashboard"), { tickMs: 200, httpFetchHosts: [] });
-  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [] });
+  assert.deepEqual(moduleSettings.get("reactive_dashboard"), {
+    tickMs: 200,
+    httpFetchHosts: [],
+    staticMounts: [],
+  });
+  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [], staticMounts: [] });
 });
 
 test("[modules.<id>] http_fetch_hosts lists the hosts a module may fetch from", () => {
