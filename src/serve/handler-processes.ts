@@ -86,8 +86,8 @@ export class HandlerProcesses {
     );
     started?.((payload) => {
       this.#kernel.send(pid, guestMessage(0 as Pid, payload));
-      const info = this.#kernel.processInfo(pid);
-      return info === undefined || info.status === "exited" ? 0 : info.mailboxLength;
+      // Per frame: the mailbox's length alone, not processInfo's description of the process.
+      return this.#kernel.mailboxLength(pid) ?? 0;
     });
     return {
       outcome,
