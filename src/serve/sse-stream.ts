@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
-import { type ClientTopics, ForwardedTopics } from "./forwarded-topics.ts";
+import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 import { encodeSseEvent } from "./sse-event.ts";
 
 /**
@@ -58,6 +58,16 @@ export class SseStream {
 
   /** `sse_send`: 0, or -3 once the stream is closed (or it just closed: the client fell behind). */
   send(name: string, data: string): number {
+    return this.#write(encodeSseEvent(name, data));
+  }
+
+  /** `sse_forward`: messages on topics `pattern` matches become events named by their topic. */
+  forward(pattern: TopicPattern): number {
+    if (this.#closed) return ERR_INTERNAL;
+    return this.#forwarded.add(pattern, forwardedEvent, (bytes) => this.#write(bytes));
+  }
+
+  #write(event: string | Uint8Array): number {
     if (this.#closed) return ERR_INTERNAL;
     const res = this.#res;
     if (res.writableLength > SSE_STREAM_BUFFER_BYTES_MAX) {
@@ -65,14 +75,8 @@ export class SseStream {
       res.destroy();
       return ERR_INTERNAL;
     }
-    res.write(encodeSseEvent(name, data));
+    res.write(event);
     return OK;
-  }
-
-  /** `sse_forward`: messages on topics `pattern` matches become events named by their topic. */
-  forward(pattern: TopicPattern): number {
-    if (this.#closed) return ERR_INTERNAL;
-    return this.#forwarded.add(pattern, (topic, text) => this.send(topic, text));
   }
 
   /**
@@ -94,3 +98,6 @@ export class SseStream {
     this.#forwarded.clear();
   }
 }
+
+/** A forwarded message as an event named by its topic. */
+const forwardedEvent: ForwardFormat = (topic, text) => Buffer.from(encodeSseEvent(topic, text));

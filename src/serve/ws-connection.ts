@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
-import { type ClientTopics, ForwardedTopics } from "./forwarded-topics.ts";
+import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
 export const WS_FRAME_BYTES_MAX = 1024 * 1024;
@@ -87,9 +87,7 @@ export class WsConnection {
   /** `ws_forward`: messages on topics `pattern` matches are sent as text frames. */
   forward(pattern: TopicPattern): number {
     if (this.#closed) return ERR_INTERNAL;
-    return this.#forwarded.add(pattern, (topic, data) =>
-      this.send(encoder.encode(JSON.stringify({ topic, data })), false),
-    );
+    return this.#forwarded.add(pattern, forwardedFrame, (bytes) => this.send(bytes, false));
   }
 
   /** The process ended: normally (1000) or by failing ({@link WS_CLOSE_PROCESS_FAILED}). */
@@ -114,3 +112,6 @@ export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
 }
 
 const encoder = new TextEncoder();
+
+/** A forwarded message as the text of a frame: `{"topic":..,"data":..}`. */
+const forwardedFrame: ForwardFormat = (topic, data) => encoder.encode(JSON.stringify({ topic, data }));
