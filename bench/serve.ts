@@ -3,7 +3,7 @@
  * process whose instance comes from the module's pool (`nx run examples/http_hello/build/
  * http_hello.wasm --serve`, `GET /hello/bench`), beside a bare node:http server answering the
  * same bytes (status, Content-Type, body) in the same run; and WebSocket messages/s echoed
- * through a per-connection process (`GET /ws/echo`) beside a bare `ws` echo server (the
+ * through a per-connection process (`WS /ws/echo`) beside a bare `ws` echo server (the
  * reference process serves both). Both servers are child processes of their own; the load is
  * autocannon (keep-alive connections, no pipelining) and then `ws` clients (bench/serve-clients.ts),
  * each in a third process. Rounds alternate the two servers so both see the same machine load;
@@ -278,7 +278,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         samples: fanOutMs.map((ms) => round(ms, 1)),
       },
       ws_messages_per_sec: {
-        what: `text frames echoed through GET ${WS_PATH} of examples/http_hello (one process per connection: each frame a message, answered with ws_send), ${sizes.wsConnections} connections each with one frame in flight, ${sizes.wsDurationSec} s after ${WARM_UP_SEC} s of warm-up, median of ${sizes.rounds} rounds`,
+        what: `text frames echoed through WS ${WS_PATH} of examples/http_hello (one process per connection: each frame a message, answered with ws_send), ${sizes.wsConnections} connections each with one frame in flight, ${sizes.wsDurationSec} s after ${WARM_UP_SEC} s of warm-up, median of ${sizes.rounds} rounds`,
         value: round(nxWs),
         reference: {
           what: "a bare ws WebSocketServer echoing every frame, in the reference process, in the same run",

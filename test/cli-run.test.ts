@@ -256,7 +256,8 @@ describe("nx run: a module that cannot load is one line and exit 2", () => {
     assertOneErrorLine(
       result,
       'module no-run.wasm does not export a function named "run" (a Numax guest exports run: () -> (), its entry point, ' +
-        "or the callbacks of a reactive module such as init and on_tick: see docs/reactive-modules.md)",
+        "the callbacks of a reactive module such as init and on_tick: see docs/reactive-modules.md, " +
+        "or routes, the default routes of a module that only serves: see docs/serving.md)",
       EXIT_USAGE,
     );
   });

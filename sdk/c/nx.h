@@ -363,8 +363,8 @@ int32_t nx_sse_send(const char *name, uint32_t name_len, const void *data, uint3
  */
 NX_IMPORT(sse_forward) int32_t nx_sse_forward(const char *pattern, uint32_t pattern_len);
 
-/* WebSockets (docs/serving.md "WebSockets"): a handler reached by an upgrade lives as long as its
- * connection. Each frame the client sends arrives as a data message from pid 0 (nx_proc_receive)
+/* WebSockets (docs/serving.md "WebSockets"): a handler of a WS route (nx_route_add("WS", 2, ...))
+ * is reached by an upgrade only, and lives as long as its connection. Each frame the client sends arrives as a data message from pid 0 (nx_proc_receive)
  * whose payload is one byte, NX_WS_TEXT or NX_WS_BINARY, then the frame's bytes. */
 #define NX_WS_TEXT 0u
 #define NX_WS_BINARY 1u

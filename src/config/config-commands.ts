@@ -4,7 +4,12 @@ import { ConfigError } from "./config-error.ts";
 import { readConfigFile } from "./config-file.ts";
 import { renderConfigTemplate } from "./config-template.ts";
 import { chooseConfigFile, DEFAULT_CONFIG_FILE } from "./default-config-file.ts";
-import { effectiveValues, renderEffectiveJson, renderEffectiveText } from "./effective-config-view.ts";
+import {
+  effectiveValues,
+  renderEffectiveJson,
+  renderEffectiveText,
+  serveListenerValues,
+} from "./effective-config-view.ts";
 import {
   type ConfigEnv,
   type ConfigFlags,
@@ -140,9 +145,10 @@ export async function runConfigShow(
     throw new NumaxError("USAGE_CONFIG_SHOW", "nothing to show: pass --config FILE, --effective, or both");
   }
   const rows = effectiveValues(resolved).filter((row) => options.effective || row.source === "file");
+  const serveRows = serveListenerValues(resolved, options.effective === true);
   out.write(
     options.json
-      ? renderEffectiveJson(rows, resolved.notes, resolved.configPath)
-      : renderEffectiveText(rows, resolved.notes),
+      ? renderEffectiveJson(rows, resolved.notes, resolved.configPath, serveRows)
+      : renderEffectiveText(rows, resolved.notes, serveRows),
   );
 }

@@ -4,8 +4,10 @@ import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { readPolicyFile } from "../policy/policy-file.ts";
+import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
+import { collectStaticMounts } from "./serve-tables.ts";
 import { isTable } from "./toml-value.ts";
 import { durationKind } from "./value-kind.ts";
 
@@ -17,6 +19,7 @@ import { durationKind } from "./value-kind.ts";
  *   tick = "200ms"     # on_tick period before the module calls tick_every (docs/design/event-model.md)
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
  *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
+ *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
  *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
@@ -29,10 +32,16 @@ export interface ModuleSettings {
   readonly httpFetchHosts: readonly string[];
   /** The module's policy (docs/design/policies.md), read from the file named or inline; undefined: none here. */
   readonly policy: ModulePolicy | undefined;
+  /**
+   * The module's own static directories, served with its default routes (`--serve`); each
+   * directory as written, relative to the module file's directory (resolved at start).
+   */
+  readonly staticMounts: readonly StaticMount[];
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
-const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy"];
+const STATIC_KEY = "static";
+const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY];
 
 /** `policy = "FILE"` (relative to the config file) or the policy inline as a table. */
 function modulePolicy(value: unknown, subject: string, origin: string): ModulePolicy {
@@ -83,6 +92,7 @@ export function collectModuleSettings(
     let tickMs: number | undefined;
     let httpFetchHosts: readonly string[] = [];
     let policy: ModulePolicy | undefined;
+    let staticMounts: readonly StaticMount[] = [];
     for (const [name, value] of Object.entries(table)) {
       if (name === "policy") {
         try {
@@ -96,6 +106,16 @@ export function collectModuleSettings(
             error.message,
           );
         }
+        continue;
+      }
+      if (name === STATIC_KEY) {
+        const at = `${subject}.${STATIC_KEY}`;
+        staticMounts = collectStaticMounts(
+          value,
+          at,
+          (message) => issue("invalid-value", at, message),
+          (directory) => directory,
+        );
         continue;
       }
       if (name === "http_fetch_hosts") {
@@ -117,7 +137,7 @@ export function collectModuleSettings(
       if (result.ok) tickMs = result.value;
       else issue(result.kind, `${subject}.tick`, result.message);
     }
-    settings.set(moduleId, { tickMs, httpFetchHosts, policy });
+    settings.set(moduleId, { tickMs, httpFetchHosts, policy, staticMounts });
   }
   return { settings, issues };
 }

@@ -8,7 +8,15 @@ import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
 import { isTable } from "./toml-value.ts";
-import { addressKind, durationKind, integerKind, pathKind, sizeKind, type ValueKind } from "./value-kind.ts";
+import {
+  addressKind,
+  durationKind,
+  integerKind,
+  pathKind,
+  sizeKind,
+  type TomlWritable,
+  type ValueKind,
+} from "./value-kind.ts";
 
 /**
  * The `[[serve]]` listeners of numax.toml (docs/serving.md), an array of tables beside the flat
@@ -110,8 +118,11 @@ export function collectServeSettings(
           issue("invalid-value", `${subject}.${ROUTES_KEY}`, message),
         );
       } else if (name === STATIC_KEY) {
-        staticMounts = collectStaticMounts(value, `${subject} [${SERVE_SECTION}.${STATIC_KEY}]`, (message) =>
-          issue("invalid-value", `${subject}.${STATIC_KEY}`, message),
+        staticMounts = collectStaticMounts(
+          value,
+          `${subject} [${SERVE_SECTION}.${STATIC_KEY}]`,
+          (message) => issue("invalid-value", `${subject}.${STATIC_KEY}`, message),
+          (directory) => resolve(directory),
         );
       } else if (name === CPU_KEY) {
         const result = cpuKind.fromToml(value);
@@ -152,6 +163,7 @@ export function collectServeSettings(
     }
     if (listen === undefined) return;
     settings.push({
+      fileKeys: new Set(Object.keys(table)),
       where: `${subject} (${origin})`,
       listen,
       tls: certPath === undefined || keyPath === undefined ? undefined : { certPath, keyPath },
@@ -162,6 +174,42 @@ export function collectServeSettings(
     });
   });
   return { settings, issues };
+}
+
+/** One key of a listener as `nx config show` prints it: `listen`, `max_body`, `routes."GET /x"`. */
+export interface ServeTableValue {
+  readonly key: string;
+  readonly value: TomlWritable | undefined;
+  /** Whether its table set it (else it is the default). */
+  readonly set: boolean;
+}
+
+/**
+ * A listener's settings as its `[[serve]]` table would write them: every key (a default where the
+ * table sets none), then its routes and static directories.
+ */
+export function serveTableValues(settings: ServeSettings): ServeTableValue[] {
+  const set = (key: string): boolean => settings.fileKeys?.has(key) ?? false;
+  const values: ServeTableValue[] = [
+    { key: "listen", value: addressOf.toToml(settings.listen), set: set("listen") },
+    { key: "tls_cert", value: settings.tls?.certPath, set: set("tls_cert") },
+    { key: "tls_key", value: settings.tls?.keyPath, set: set("tls_key") },
+  ];
+  for (const [name, [field, kind]] of Object.entries(LIMIT_KINDS)) {
+    values.push({ key: name, value: kind.toToml(settings.limits[field]), set: set(name) });
+  }
+  values.push({ key: CPU_KEY, value: settings.cpuMsPerRequest, set: set(CPU_KEY) });
+  for (const route of settings.routes ?? []) {
+    values.push({
+      key: `${ROUTES_KEY}.${JSON.stringify(`${route.method} ${route.path}`)}`,
+      value: `${route.moduleId}#${route.handler}`,
+      set: true,
+    });
+  }
+  for (const mount of settings.staticMounts ?? []) {
+    values.push({ key: `${STATIC_KEY}.${JSON.stringify(mount.path)}`, value: mount.directory, set: true });
+  }
+  return values;
 }
 
 function collectRoutes(value: unknown, where: string, fail: (message: string) => void): Route[] {
@@ -184,23 +232,32 @@ function collectRoutes(value: unknown, where: string, fail: (message: string) =>
   return routes;
 }
 
-function collectStaticMounts(value: unknown, where: string, fail: (message: string) => void): StaticMount[] {
+/**
+ * A table of static directories (`"/app/*" = "web/dist"`: `[serve.static]`, or a module's
+ * `static`), each directory as `directory` makes it (absolute, or kept relative to resolve later).
+ */
+export function collectStaticMounts(
+  value: unknown,
+  where: string,
+  fail: (message: string) => void,
+  directory: (written: string) => string,
+): StaticMount[] {
   if (!isTable(value)) {
-    fail(`write [${SERVE_SECTION}.${STATIC_KEY}] as a table: "/app/*" = "web/dist"`);
+    fail(`write ${where} as a table: "/app/*" = "web/dist"`);
     return [];
   }
   const mounts: StaticMount[] = [];
-  for (const [key, directory] of Object.entries(value)) {
+  for (const [key, written] of Object.entries(value)) {
     try {
       checkRoutePath(key, where);
       if (!key.endsWith("/*")) {
         fail(
           `static route "${key}" must end in "/*" (the file's path in the directory), for example "/app/*"`,
         );
-      } else if (typeof directory !== "string" || directory === "") {
+      } else if (typeof written !== "string" || written === "") {
         fail(`static route "${key}" must map to a directory, for example "web/dist"`);
       } else {
-        mounts.push({ path: key, directory: resolve(directory) });
+        mounts.push({ path: key, directory: directory(written) });
       }
     } catch (error) {
       fail(describeError(error));

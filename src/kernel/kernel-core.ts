@@ -712,6 +712,10 @@ export class KernelCore implements Kernel {
     return infos;
   }
 
+  mailboxLength(pid: Pid): number | undefined {
+    return this.table.get(pid)?.mailbox?.length;
+  }
+
   processInfo(pid: Pid): ProcessInfo | ExitedProcessInfo | undefined {
     const p = this.table.get(pid);
     if (p !== undefined) return this.describe(p);

@@ -33,6 +33,11 @@ export interface Kernel {
   processes(): ProcessInfo[];
   /** One process; `exited` for a pid that ended, undefined for a pid never issued. */
   processInfo(pid: Pid): ProcessInfo | ExitedProcessInfo | undefined;
+  /**
+   * Messages waiting in `pid`'s mailbox; undefined once it ended (or for a pid never issued).
+   * What {@link processInfo} says as `mailboxLength`, without describing the whole process.
+   */
+  mailboxLength(pid: Pid): number | undefined;
   stats(): KernelStats;
   /**
    * Resolves once the run queue is empty at a macrotask boundary (true), or after `maxTurns`

@@ -205,6 +205,21 @@ describe("bounded mailboxes", () => {
     return info !== undefined && info.status !== "exited" ? info.droppedMessages : undefined;
   }
 
+  it("mailboxLength says what processInfo says, and undefined once the process ended", async () => {
+    const kernel = createKernel();
+    const { pid, release } = idleReceiver(kernel);
+    await kernel.idle();
+    for (let i = 0; i < 3; i++) kernel.send(pid, i);
+    const info = kernel.processInfo(pid);
+    assert.ok(info !== undefined && info.status !== "exited");
+    assert.equal(kernel.mailboxLength(pid), 3);
+    assert.equal(kernel.mailboxLength(pid), info.mailboxLength);
+    release();
+    await kernel.whenExited(pid);
+    assert.equal(kernel.mailboxLength(pid), undefined);
+    assert.equal(kernel.mailboxLength(9_999 as Pid), undefined);
+  });
+
   it("bound every mailbox by default (MAILBOX_CAPACITY_DEFAULT)", async () => {
     const kernel = createKernel();
     const { pid, release } = idleReceiver(kernel);

@@ -13,7 +13,7 @@ import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
-import { moduleCallbacks } from "../wasm/module-callbacks.ts";
+import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
 import type { Component } from "./component.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
@@ -183,7 +183,10 @@ export function moduleHostComponent(
     // Every module runs as a WebAssembly process under the node's root supervisor: their output
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel.
-    if (canRunAlone(options.modules)) return runModules(runLoneGuest);
+    // A module that only serves (no `run`, no callbacks) has no process of its own: its
+    // handlers run per request.
+    const running = options.modules.filter(runsAsModule);
+    if (canRunAlone(running)) return runModules(running, runLoneGuest);
     const [{ runGuestProcesses }, { createKernel }] = await Promise.all([
       import("./guest-processes.ts"),
       import("../kernel/index.ts"),
@@ -191,18 +194,22 @@ export function moduleHostComponent(
     // The host's own kernel, so the node's introspection can list its processes.
     kernel = createKernel({ logger: logger.child("kernel") });
     try {
-      return await runModules(runGuestProcesses, kernel);
+      return await runModules(running, runGuestProcesses, kernel);
     } finally {
       await kernel.shutdown({ timeoutMs: options.shutdownTimeoutMs });
     }
   };
 
-  const runModules = (runGuests: typeof runLoneGuest, kernel?: Kernel): Promise<GuestProcessesOutcome> => {
+  const runModules = (
+    running: readonly GuestModule[],
+    runGuests: typeof runLoneGuest,
+    kernel?: Kernel,
+  ): Promise<GuestProcessesOutcome> => {
     const metrics = parts.metrics?.metrics;
     const gate = parts.outputGate.gate!;
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
-    return runGuests(options.modules, {
+    return runGuests(running, {
       kernel,
       environment,
       moduleEvents: (module) => moduleEvents?.get(module),

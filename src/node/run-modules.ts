@@ -200,6 +200,9 @@ export async function runModules({
       },
       serve: {
         listeners: settings.serve,
+        moduleStaticMounts: new Map(
+          [...settings.moduleSettings].map(([moduleId, each]) => [moduleId, each.staticMounts]),
+        ),
         cpuMsPerRequest: config.limits.cpuMsPerRun ?? SERVE_CPU_MS_PER_REQUEST_DEFAULT,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         // Top-level modules' processes run `trusted`; their policies narrow what they may reach.

@@ -1,13 +1,11 @@
 import type { Logger } from "../observe/logger.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import { ROUTES_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import type { HandlerProcesses } from "./handler-processes.ts";
 import type { Route } from "./route-entry.ts";
 import { checkHandlerName, parseRouteKey } from "./route-entry.ts";
 import { ServeError } from "./serve-error.ts";
-
-/** The export a module declares its default routes in: `routes() -> ()`, calling `route_add`. */
-export const ROUTES_EXPORT = "routes";
 
 /** Default routes one module may declare. */
 export const DEFAULT_ROUTES_MAX = 256;
@@ -49,12 +47,9 @@ export async function declaredRoutes(
       }
     },
   };
-  const outcome = await processes.run(
-    module,
-    ROUTES_EXPORT,
-    { routes: sink },
-    AbortSignal.timeout(DECLARE_TIMEOUT_MS),
-  );
+  const run = processes.run(module, ROUTES_EXPORT, { routes: sink });
+  const timer = setTimeout(() => run.stop(`stopped after ${DECLARE_TIMEOUT_MS} ms`), DECLARE_TIMEOUT_MS);
+  const outcome = await run.outcome.finally(() => clearTimeout(timer));
   if (refused !== undefined) throw refused;
   if (!outcome.ok) {
     throw new ServeError(

@@ -10,6 +10,13 @@ import {
   WasmProcessHost,
 } from "../wasm/process/index.ts";
 
+/** One handler process: how it ends, and how to end it early. */
+export interface HandlerRun {
+  readonly outcome: Promise<HandlerOutcome>;
+  /** Kills the process (once; later calls do nothing); its outcome says `stopped` with `reason`. */
+  stop(reason: string): void;
+}
+
 /** How one handler process ended. */
 export type HandlerOutcome =
   | { readonly ok: true }
@@ -52,39 +59,44 @@ export class HandlerProcesses {
 
   /**
    * Runs `entry` of `module` in a fresh process whose `req_*`/`resp_*`/`route_add` calls reach
-   * `http`. Aborting `signal` kills the process (the request's wall-clock limit, shutdown).
-   * `started` gets, once the process exists, how to put a message (a data message from pid 0)
-   * in its mailbox, answering how many messages it then holds unread: what a WebSocket's frames
-   * become.
+   * `http`. `stop` kills the process (the request's wall-clock limit, the client gone, shutdown);
+   * a plain function rather than an AbortSignal, which costs an AbortController and an event
+   * listener per request. `started` gets, once the process exists, how to put a message (a data
+   * message from pid 0) in its mailbox, answering how many messages it then holds unread: what a
+   * WebSocket's frames become.
    */
   run(
     module: GuestModule,
     entry: string,
     http: HttpPort,
-    signal: AbortSignal,
     started?: (deliver: (payload: Uint8Array) => number) => void,
-  ): Promise<HandlerOutcome> {
-    return new Promise<HandlerOutcome>((resolve) => {
-      let stoppedBy: string | undefined;
-      const onExit = (exit: WasmProcessExit): void => {
-        signal.removeEventListener("abort", kill);
-        resolve(outcomeOf(exit, stoppedBy));
-      };
-      const pid = this.#kernel.spawn(
-        this.#host.spawnable(module, { entry, profile: this.#profile, http, onExit }),
-      );
-      const kill = (): void => {
-        stoppedBy = String(signal.reason ?? "stopped");
-        this.#kernel.exit(pid, "kill");
-      };
-      started?.((payload) => {
-        this.#kernel.send(pid, guestMessage(0 as Pid, payload));
-        const info = this.#kernel.processInfo(pid);
-        return info === undefined || info.status === "exited" ? 0 : info.mailboxLength;
-      });
-      if (signal.aborted) kill();
-      else signal.addEventListener("abort", kill, { once: true });
+  ): HandlerRun {
+    let stoppedBy: string | undefined;
+    let resolveOutcome!: (outcome: HandlerOutcome) => void;
+    const outcome = new Promise<HandlerOutcome>((resolve) => {
+      resolveOutcome = resolve;
     });
+    const pid = this.#kernel.spawn(
+      this.#host.spawnable(module, {
+        entry,
+        profile: this.#profile,
+        http,
+        onExit: (exit) => resolveOutcome(outcomeOf(exit, stoppedBy)),
+      }),
+    );
+    started?.((payload) => {
+      this.#kernel.send(pid, guestMessage(0 as Pid, payload));
+      // Per frame: the mailbox's length alone, not processInfo's description of the process.
+      return this.#kernel.mailboxLength(pid) ?? 0;
+    });
+    return {
+      outcome,
+      stop: (reason) => {
+        if (stoppedBy !== undefined) return;
+        stoppedBy = reason;
+        this.#kernel.exit(pid, "kill");
+      },
+    };
   }
 
   /** Idle instances, for tests and metrics. */

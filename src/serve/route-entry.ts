@@ -1,7 +1,15 @@
 import { ServeError } from "./serve-error.ts";
 
-/** Methods a route may name. */
-export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/** HTTP methods a route may name. */
+export const HTTP_ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type HttpRouteMethod = (typeof HTTP_ROUTE_METHODS)[number];
+/**
+ * The method of a WebSocket route (`"WS /chat/:room"`): only such a route accepts an upgrade
+ * (a `GET` with `Upgrade: websocket`), and it answers nothing else.
+ */
+export const WEBSOCKET_METHOD = "WS";
+/** Methods a route may name: the HTTP ones and {@link WEBSOCKET_METHOD}. */
+export const ROUTE_METHODS = [...HTTP_ROUTE_METHODS, WEBSOCKET_METHOD] as const;
 export type RouteMethod = (typeof ROUTE_METHODS)[number];
 
 /** Longest route path accepted, in characters. */
@@ -53,6 +61,10 @@ export function checkRoutePath(path: string, where: string): void {
 
 export function isRouteMethod(method: string): method is RouteMethod {
   return (ROUTE_METHODS as readonly string[]).includes(method);
+}
+
+export function isHttpRouteMethod(method: string): method is HttpRouteMethod {
+  return (HTTP_ROUTE_METHODS as readonly string[]).includes(method);
 }
 
 const MODULE_ID = /^[A-Za-z0-9_.-]+$/;

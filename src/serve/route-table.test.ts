@@ -7,7 +7,9 @@ const PROPERTY_RUNS = { seed: 20_261_213, numRuns: 500 };
 
 /** The segments routes and paths draw from: few, so that routes overlap and collide often. */
 const STATIC = ["a", "b", "c"];
-const METHODS = ["GET", "POST", "DELETE"] as const;
+const METHODS = ["GET", "POST", "DELETE", "WS"] as const;
+/** What requests use: a WebSocket route is reached by a GET with an upgrade. */
+const REQUEST_METHODS = ["GET", "POST", "DELETE"] as const;
 
 type Segment = { kind: "static"; text: string } | { kind: "param"; name: string } | { kind: "wildcard" };
 
@@ -71,21 +73,31 @@ function moreSpecific(a: readonly Segment[], b: readonly Segment[]): number {
   return 0;
 }
 
+/**
+ * A plain request finds the routes of its method; a GET with an upgrade finds the WS routes. A
+ * plain GET of a path only WS routes serve is 426; otherwise 405 lists the HTTP methods the path
+ * answers (a WS route's as GET), 404 when none.
+ */
 function model(
   routes: readonly { route: Route; segments: Segment[] }[],
   method: string,
   path: string,
+  upgrade: boolean,
 ): RouteMatch {
   const matching = routes
     .map((entry) => ({ ...entry, params: modelMatch(entry.segments, path) }))
     .filter((entry) => entry.params !== undefined);
+  // An upgrade asks for a WS route, which only a GET reaches.
+  const wanted = upgrade ? "WS" : method;
   const forMethod = matching
-    .filter((entry) => entry.route.method === method)
+    .filter((entry) => entry.route.method === wanted && (!upgrade || method === "GET"))
     .sort((a, b) => moreSpecific(a.segments, b.segments));
   const best = forMethod[0];
   if (best !== undefined) return { kind: "found", route: best.route, params: best.params! };
-  const allow = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].filter((m) =>
-    matching.some((entry) => entry.route.method === m),
+  const webSocket = matching.some((entry) => entry.route.method === "WS");
+  if (!upgrade && method === "GET" && webSocket) return { kind: "upgrade-required" };
+  const allow = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].filter(
+    (m) => m !== wanted && (matching.some((entry) => entry.route.method === m) || (m === "GET" && webSocket)),
   );
   return allow.length === 0 ? { kind: "not-found" } : ({ kind: "method-not-allowed", allow } as RouteMatch);
 }
@@ -101,21 +113,24 @@ function distinctShapes(specs: { route: Route; segments: Segment[] }[]) {
   });
 }
 
-test("the route table answers what the model of the semantics answers (most specific wins, 405, 404)", () => {
+test("the route table answers what the model of the semantics answers (most specific wins, 405, 404, WS routes)", () => {
   fc.assert(
     fc.property(
       fc.array(routeArb, { maxLength: 8 }),
-      fc.array(fc.tuple(fc.constantFrom(...METHODS), pathArb), { minLength: 1, maxLength: 10 }),
+      fc.array(fc.tuple(fc.constantFrom(...REQUEST_METHODS), pathArb, fc.boolean()), {
+        minLength: 1,
+        maxLength: 10,
+      }),
       (specs, requests) => {
         const routes = distinctShapes(specs.map(toRoute));
         const table = new RouteTable(routes.map(({ route }) => route));
-        for (const [method, path] of requests) {
-          const expected = model(routes, method, path);
-          const actual = table.match(method, path);
+        for (const [method, path, upgrade] of requests) {
+          const expected = model(routes, method, path, upgrade);
+          const actual = upgrade ? table.matchWebSocket(method, path) : table.match(method, path);
           assert.deepEqual(
             actual.kind === "found" ? { ...actual, params: { ...actual.params } } : actual,
             expected,
-            `${method} ${path} with ${routes.map(({ route }) => `${route.method} ${route.path}`).join(", ")}`,
+            `${upgrade ? "upgrade " : ""}${method} ${path} with ${routes.map(({ route }) => `${route.method} ${route.path}`).join(", ")}`,
           );
         }
       },
@@ -173,4 +188,31 @@ test("a static mount answers GET and HEAD of its path; a more specific route win
     code: "SERVE_DUPLICATE_ROUTE",
     message: 'routes: "GET /app/*" matches the same requests as "GET /app/*"',
   });
+});
+
+test("a WS route takes upgrades only, beside HTTP routes of its path; an upgrade elsewhere is 404 or 405", () => {
+  const route = (method: Route["method"], path: string, handler: string): Route => ({
+    method,
+    path,
+    moduleId: "m",
+    handler,
+  });
+  const room = route("WS", "/chat/:room", "room");
+  const page = route("GET", "/chat/:room", "page");
+  const table = new RouteTable([room, page, route("WS", "/live", "live"), route("POST", "/form", "form")]);
+  const upgraded = table.matchWebSocket("GET", "/chat/x");
+  assert.deepEqual(upgraded.kind === "found" && [upgraded.route, { ...upgraded.params }], [
+    room,
+    { room: "x" },
+  ]);
+  assert.equal((table.match("GET", "/chat/x") as { route: Route }).route, page);
+  assert.deepEqual(table.match("GET", "/live"), { kind: "upgrade-required" });
+  assert.deepEqual(table.match("POST", "/live"), { kind: "method-not-allowed", allow: ["GET"] });
+  assert.deepEqual(table.matchWebSocket("GET", "/form"), { kind: "method-not-allowed", allow: ["POST"] });
+  assert.deepEqual(table.matchWebSocket("POST", "/live"), { kind: "method-not-allowed", allow: ["GET"] });
+  assert.deepEqual(table.matchWebSocket("GET", "/nope"), { kind: "not-found" });
+  assert.throws(
+    () => new RouteTable([route("WS", "/a/:x", "x"), route("WS", "/a/:y", "y")]),
+    /matches the same requests/,
+  );
 });

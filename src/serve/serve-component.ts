@@ -1,13 +1,15 @@
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
-import { CALLBACK_EXPORTS, RUN_EXPORT } from "../wasm/guest-exports.ts";
+import { CALLBACK_EXPORTS, ROUTES_EXPORT, RUN_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
-import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
+import { declaredRoutes } from "./default-routes.ts";
+import type { ClientTopics } from "./forwarded-topics.ts";
 import { HandlerProcesses } from "./handler-processes.ts";
 import type { ReleaseOutput } from "./release-output.ts";
 import { type Route, RouteTable } from "./route-table.ts";
@@ -15,8 +17,7 @@ import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
 import { type ServeMetrics, serveMetrics } from "./serve-metrics.ts";
 import type { ServeSettings } from "./serve-settings.ts";
-import type { ClientTopics } from "./sse-stream.ts";
-import { resolveMountDirectory } from "./static-files.ts";
+import { resolveMountDirectory, type StaticMount } from "./static-files.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */
 const NOT_HANDLERS: ReadonlySet<string> = new Set([
@@ -31,6 +32,11 @@ export interface ServeComponentOptions {
   /** CPU budget of one request's handler, in ms of guest time, unless its listener sets one. */
   readonly cpuMsPerRequest: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * Each module's own static directories by module id (`[modules.<id>] static`), relative to
+   * the module file's directory: served with the default routes, beside the module's API.
+   */
+  readonly moduleStaticMounts?: ReadonlyMap<string, readonly StaticMount[]>;
   /**
    * Capability profile of the modules' handler processes; a route to them needs
    * `network.serve`. Top-level modules of `nx run` run `trusted` until policies exist.
@@ -102,6 +108,10 @@ export function serveComponent(
       const tables: RouteTable[] = [];
       for (const listener of options.listeners) {
         let routes = listener.routes;
+        const mounts = (listener.staticMounts ?? []).map((mount) => ({
+          path: mount.path,
+          directory: resolveMountDirectory(mount, listener.where),
+        }));
         if (routes === undefined) {
           defaults ??= await defaultRoutes(
             options.modules,
@@ -109,11 +119,8 @@ export function serveComponent(
             serveLogger,
           );
           routes = defaults;
+          mounts.push(...moduleMounts(options.modules, options.moduleStaticMounts));
         }
-        const mounts = (listener.staticMounts ?? []).map((mount) => ({
-          path: mount.path,
-          directory: resolveMountDirectory(mount, listener.where),
-        }));
         if (routes.length === 0 && mounts.length === 0) {
           throw new ServeError(
             "SERVE_NO_ROUTES",
@@ -155,8 +162,8 @@ export function serveComponent(
             topics: topics?.(),
             release: modules.release,
             ...withMetrics(metrics?.()),
-            runHandler: (route, request, signal, started) =>
-              running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),
+            runHandler: (route, request, started) =>
+              running.run(byId.get(route.moduleId)!, route.handler, { request }, started),
           }),
         );
       }
@@ -166,6 +173,24 @@ export function serveComponent(
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };
+}
+
+/** The modules' own static directories, resolved against their module files (which must exist). */
+function moduleMounts(
+  modules: readonly GuestModule[],
+  byModule: ReadonlyMap<string, readonly StaticMount[]> | undefined,
+): StaticMount[] {
+  return modules.flatMap((module) => {
+    const base = dirname(resolve(module.label));
+    return (byModule?.get(module.moduleId) ?? []).map((mount) => ({
+      path: mount.path,
+      directory: resolveMountDirectory(
+        { path: mount.path, directory: resolve(base, mount.directory) },
+        `[modules.${module.moduleId}] static`,
+        `the module file's directory (${base})`,
+      ),
+    }));
+  });
 }
 
 async function defaultRoutes(

@@ -5,14 +5,15 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { ClientTopics } from "./forwarded-topics.ts";
 import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
-import type { HandlerOutcome } from "./handler-processes.ts";
+import type { HandlerRun } from "./handler-processes.ts";
 import { RELEASE_AT_ONCE, type ReleaseOutput } from "./release-output.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
-import { type ClientTopics, SseStream } from "./sse-stream.ts";
+import { SSE_SHUTDOWN_FLUSH_MS_MAX, SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
@@ -20,9 +21,8 @@ import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 export type RunHandler = (
   route: Route,
   request: GuestRequest,
-  signal: AbortSignal,
   started?: (deliver: (payload: Uint8Array) => number) => void,
-) => Promise<HandlerOutcome>;
+) => HandlerRun;
 
 export interface ServeListenerOptions {
   readonly listen: SocketAddress;
@@ -53,6 +53,8 @@ export interface ServeListener {
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
 const EMPTY_BODY = new Uint8Array(0);
+/** Bodies up to this size leave with the response head in one write; larger ones as a second chunk. */
+const SINGLE_WRITE_BODY_BYTES_MAX = 16 * 1024;
 /** Longest gap between two checks of the header and request timeouts. */
 const CONNECTIONS_CHECK_MS_MAX = 1_000;
 
@@ -68,8 +70,9 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * aborted or ran out of CPU (the log line carries the same id; the client never sees why).
  * A handler that calls `sse_start` turns its response into an event stream (sse-stream.ts):
  * it leaves the request count and timeout for `maxSseStreams` (503 past it), and lives until it
- * returns or the client goes away (its process is then killed). A request to a route with
- * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts) whose handler process lives as
+ * returns or the client goes away (its process is then killed). A request to a WS route with
+ * `Upgrade: websocket` becomes a WebSocket (ws-connection.ts; elsewhere the upgrade gets 404 or
+ * 405 with `Allow`, and a plain GET of a WS route 426) whose handler process lives as
  * long as the connection: `maxWebSockets` of them at once (503 past it), frames in as messages,
  * closed with 1011 when the process fails and the process killed when the client closes.
  * A static mount's files (static-files.ts) are answered here, counted as requests.
@@ -102,8 +105,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let connections = 0;
   let sseStreams = 0;
   let webSockets = 0;
-  /** The requests whose handler runs now: closing the listener stops them. */
-  const running = new Set<AbortController>();
+  /** The event streams open now: closing the listener ends them before it closes connections. */
+  const streams = new Set<SseStream>();
+  /** How to stop the handlers that run now: closing the listener stops them. */
+  const running = new Set<(reason: string) => void>();
+  /** Metric labels by route, made once rather than per request. */
+  const routeLabels = new Map(routes.routes.map((route) => [route, `${route.method} ${route.path}`]));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
 
   server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => {
@@ -115,7 +122,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
     let routeLabel = UNMATCHED_ROUTE;
     const counting = metrics;
-    if (counting !== undefined) res.once("finish", () => counting.answered(routeLabel, res.statusCode));
+    // `finish` comes once: `on` spares the wrapper `once` makes per request.
+    if (counting !== undefined) res.on("finish", () => counting.answered(routeLabel, res.statusCode));
     if (connections > limits.maxConnections) {
       res.shouldKeepAlive = false;
       return unavailable(res, "too many connections");
@@ -128,11 +136,14 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       res.setHeader("Allow", match.allow.join(", "));
       return plain(res, 405, "method not allowed\n");
     }
+    if (match.kind === "upgrade-required") {
+      res.setHeader("Upgrade", "websocket");
+      res.setHeader("Connection", "Upgrade");
+      return plain(res, 426, "upgrade required: this path serves a WebSocket\n");
+    }
     if (metrics !== undefined) {
       routeLabel =
-        match.kind === "static"
-          ? `${req.method} ${match.mount.path}`
-          : `${match.route.method} ${match.route.path}`;
+        match.kind === "static" ? `${req.method} ${match.mount.path}` : routeLabels.get(match.route)!;
     }
     inFlight++;
     /** Until its handler starts an event stream, the request counts against maxConcurrentRequests. */
@@ -153,13 +164,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         res.shouldKeepAlive = false;
         return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
       }
-      // One controller per request, aborted by its timeout or by the listener closing (a
-      // composite AbortSignal.any per request costs more than the handler's process).
-      const stop = new AbortController();
+      let run: HandlerRun | undefined;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        stop.abort(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
+        run?.stop(`stopped after the request timeout of ${limits.requestTimeoutMs} ms`);
       }, limits.requestTimeoutMs);
       const openStream: OpenSseStream = (head) => {
         if (sseStreams >= limits.maxSseStreams) return undefined;
@@ -168,9 +177,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         clearTimeout(timer);
         inFlight--;
         countedAsRequest = false;
-        return new SseStream(res, head, options.topics, release, () =>
-          stop.abort("the client closed the event stream"),
+        const stream = new SseStream(res, head, options.topics, release, () =>
+          run?.stop("the client closed the event stream"),
         );
+        streams.add(stream);
+        return stream;
       };
       const request = new GuestRequest({
         method: req.method ?? "GET",
@@ -181,9 +192,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         body,
         openStream,
       });
-      running.add(stop);
       const startedAt = performance.now();
-      const outcome = await options.runHandler(match.route, request, stop.signal).finally(() => {
+      run = options.runHandler(match.route, request);
+      const { stop } = run;
+      running.add(stop);
+      const outcome = await run.outcome.finally(() => {
         clearTimeout(timer);
         running.delete(stop);
       });
@@ -193,7 +206,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       else {
         sseStreams--;
         metrics?.sseStreams(-1);
-        stream.end();
+        streams.delete(stream);
+        void stream.end();
         // A stream's process is stopped when its client goes away or the node stops: that is its end.
         if (outcome.ok || outcome.stopped) return;
       }
@@ -224,12 +238,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     connection: WsConnection,
     socket: WebSocket,
   ): Promise<void> => {
-    const stop = new AbortController();
-    socket.once("close", () => stop.abort("the client closed the WebSocket"));
-    running.add(stop);
-    const outcome = options.runHandler(route, request, stop.signal, (deliver) =>
+    const { outcome, stop } = options.runHandler(route, request, (deliver) =>
       connection.receiveInto(deliver),
     );
+    socket.once("close", () => stop("the client closed the WebSocket"));
+    running.add(stop);
     const result = await outcome.finally(() => running.delete(stop));
     request.close();
     const failed = !result.ok && !result.stopped;
@@ -248,9 +261,14 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.on("error", () => socket.destroy());
     if (connections > limits.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
     const { rawPath, query } = splitTarget(req.url);
-    const match = routes.match(req.method ?? "", rawPath);
-    if (match.kind === "not-found" || match.kind === "static") return refuseUpgrade(socket, 404, "not found");
-    if (match.kind === "method-not-allowed") return refuseUpgrade(socket, 405, "method not allowed");
+    // Only a WebSocket route takes an upgrade: elsewhere 404, or 405 with the methods the path answers.
+    const match = routes.matchWebSocket(req.method ?? "", rawPath);
+    if (match.kind === "method-not-allowed") {
+      return refuseUpgrade(socket, 405, "method not allowed: no WebSocket route for this path", {
+        Allow: match.allow.join(", "),
+      });
+    }
+    if (match.kind !== "found") return refuseUpgrade(socket, 404, "not found");
     if (webSockets >= limits.maxWebSockets) return refuseUpgrade(socket, 503, "too many WebSockets");
     // Counted from the handshake to the end of its process (or of a failed handshake's socket).
     webSockets++;
@@ -323,8 +341,18 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     address: bound,
     url,
     close: async () => {
-      for (const stop of running) stop.abort("the node is shutting down");
+      // Streams end first (their clients see the end, not a reset), then their handlers stop.
+      const ended = Promise.all([...streams].map((stream) => stream.end()));
+      for (const stop of running) stop("the node is shutting down");
       for (const client of webSocketServer.clients) client.terminate();
+      let flushTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ended,
+        new Promise((resolve) => {
+          flushTimer = setTimeout(resolve, SSE_SHUTDOWN_FLUSH_MS_MAX);
+        }),
+      ]);
+      clearTimeout(flushTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -369,7 +397,12 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | 
 function send(res: ServerResponse, response: GuestResponse): void {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.appendHeader(name, value);
-  res.end(response.body.length === 1 ? response.body[0] : Buffer.concat(response.body));
+  const parts = response.body;
+  const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  if (body.length > SINGLE_WRITE_BODY_BYTES_MAX) return void res.end(body);
+  // As latin1 text (one char per byte, the bytes unchanged), node:http writes the head and the
+  // body with one write; a Buffer goes out as a second chunk of a writev.
+  res.end(Buffer.from(body.buffer, body.byteOffset, body.length).toString("latin1"), "latin1");
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {
@@ -379,12 +412,21 @@ function plain(res: ServerResponse, status: number, body: string): void {
 }
 
 /** An upgrade refused before the handshake: a plain HTTP answer on the raw socket, then closed. */
-function refuseUpgrade(socket: Duplex, status: number, why: string): void {
+function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  why: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const body = `${status === 503 ? "service unavailable: " : ""}${why}\n`;
-  const retry = status === 503 ? `Retry-After: ${SERVE_RETRY_AFTER_SECONDS}\r\n` : "";
+  const all: Record<string, string> = { ...headers };
+  if (status === 503) all["Retry-After"] = String(SERVE_RETRY_AFTER_SECONDS);
+  const extra = Object.entries(all)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT_PLAIN}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 

@@ -17,4 +17,6 @@ export interface ServeSettings {
   readonly routes: readonly Route[] | undefined;
   /** Directories served as files (`[serve.static]`); none with `--serve`. */
   readonly staticMounts?: readonly StaticMount[];
+  /** The keys its `[[serve]]` table sets (what `nx config show` says the file set); absent for `--serve`. */
+  readonly fileKeys?: ReadonlySet<string>;
 }

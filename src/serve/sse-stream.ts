@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 import type { ReleaseOutput } from "./release-output.ts";
 import { encodeSseEvent } from "./sse-event.ts";
 
@@ -10,17 +11,13 @@ import { encodeSseEvent } from "./sse-event.ts";
  * events dropped, so a client never misses events silently; EventSource reconnects).
  */
 export const SSE_STREAM_BUFFER_BYTES_MAX = 1024 * 1024;
+/**
+ * Longest a stopping node waits for its event streams' last bytes (their terminating chunk) to
+ * reach the sockets before it closes the connections: past it a stream is cut, not ended.
+ */
+export const SSE_SHUTDOWN_FLUSH_MS_MAX = 1_000;
 /** Topic patterns one stream may forward (`sse_forward`); past it the call answers -3. */
 export const SSE_FORWARDS_PER_STREAM_MAX = 16;
-
-/** Where forwarded topics come from: the node's module messages (src/events/node-event-bus.ts). */
-export interface ClientTopics {
-  /** `deliver` gets every message published on a topic `pattern` matches, until the returned function is called. */
-  subscribeClient(pattern: TopicPattern, deliver: (topic: string, payload: Uint8Array) => void): () => void;
-}
-
-/** Payloads are sent as UTF-8 text (an invalid sequence becomes U+FFFD, as a client would read it). */
-const utf8 = new TextDecoder("utf-8");
 
 /**
  * One server-sent event stream: the response of a handler process that called `sse_start`. Its
@@ -32,9 +29,8 @@ const utf8 = new TextDecoder("utf-8");
  */
 export class SseStream {
   readonly #res: ServerResponse;
-  readonly #topics: ClientTopics | undefined;
   readonly #release: ReleaseOutput;
-  readonly #unsubscribe: (() => void)[] = [];
+  readonly #forwarded: ForwardedTopics;
   #closed = false;
 
   /**
@@ -50,8 +46,8 @@ export class SseStream {
     onClientGone: () => void,
   ) {
     this.#res = res;
-    this.#topics = topics;
     this.#release = release;
+    this.#forwarded = new ForwardedTopics(topics, SSE_FORWARDS_PER_STREAM_MAX);
     res.statusCode = head.status;
     for (const [name, value] of head.headers) res.appendHeader(name, value);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
@@ -70,6 +66,16 @@ export class SseStream {
 
   /** `sse_send`: 0, or -3 once the stream is closed (or it just closed: the client fell behind). */
   send(name: string, data: string): number {
+    return this.#write(encodeSseEvent(name, data));
+  }
+
+  /** `sse_forward`: messages on topics `pattern` matches become events named by their topic. */
+  forward(pattern: TopicPattern): number {
+    if (this.#closed) return ERR_INTERNAL;
+    return this.#forwarded.add(pattern, forwardedEvent, (bytes) => this.#write(bytes));
+  }
+
+  #write(event: string | Uint8Array): number {
     if (this.#closed) return ERR_INTERNAL;
     const res = this.#res;
     if (res.writableLength > SSE_STREAM_BUFFER_BYTES_MAX) {
@@ -77,36 +83,35 @@ export class SseStream {
       res.destroy();
       return ERR_INTERNAL;
     }
-    const event = encodeSseEvent(name, data);
     this.#release(() => {
       if (!res.destroyed) res.write(event);
     });
     return OK;
   }
 
-  /** `sse_forward`: messages on topics `pattern` matches become events named by their topic. */
-  forward(pattern: TopicPattern): number {
-    if (this.#closed || this.#topics === undefined) return ERR_INTERNAL;
-    if (this.#unsubscribe.length >= SSE_FORWARDS_PER_STREAM_MAX) return ERR_INTERNAL;
-    this.#unsubscribe.push(
-      this.#topics.subscribeClient(pattern, (topic, payload) => {
-        this.send(topic, utf8.decode(payload));
-      }),
-    );
-    return OK;
-  }
-
-  /** The handler ended: the stream ends (its subscriptions first). */
-  end(): void {
-    if (this.#closed) return;
+  /**
+   * The handler ended, or the node stops: the stream ends (its subscriptions first), so the
+   * client sees its end rather than a reset. Resolves once its last bytes are written (or the
+   * connection is gone).
+   */
+  end(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#close();
     const res = this.#res;
-    this.#release(() => res.end());
+    // After the events released before it: the end waits for them in the output gate too.
+    return new Promise((resolve) => {
+      this.#release(() => {
+        res.once("close", resolve);
+        res.end(resolve);
+      });
+    });
   }
 
   #close(): void {
     this.#closed = true;
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.#unsubscribe.length = 0;
+    this.#forwarded.clear();
   }
 }
+
+/** A forwarded message as an event named by its topic. */
+const forwardedEvent: ForwardFormat = (topic, text) => Buffer.from(encodeSseEvent(topic, text));

@@ -48,14 +48,18 @@ export function contentTypeOf(file: string): string {
  * The mount's directory as its real path (symlinks resolved, so that files are checked against
  * it), or a {@link ServeError} saying it is missing or not a directory.
  */
-export function resolveMountDirectory(mount: StaticMount, where: string): string {
+export function resolveMountDirectory(
+  mount: StaticMount,
+  where: string,
+  relativeTo = "the working directory",
+): string {
   try {
     const real = realpathSync(mount.directory);
     if (statSync(real).isDirectory()) return real;
   } catch {}
   throw new ServeError(
     "SERVE_INVALID_ROUTE",
-    `${where}: static route "${mount.path}" = ${JSON.stringify(mount.directory)}: not a directory (give an existing directory; relative paths are relative to the working directory)`,
+    `${where}: static route "${mount.path}" = ${JSON.stringify(mount.directory)}: not a directory (give an existing directory; relative paths are relative to ${relativeTo})`,
   );
 }
 

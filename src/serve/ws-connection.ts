@@ -1,8 +1,8 @@
 import type { WebSocket } from "ws";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 import type { ReleaseOutput } from "./release-output.ts";
-import type { ClientTopics } from "./sse-stream.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
 export const WS_FRAME_BYTES_MAX = 1024 * 1024;
@@ -38,16 +38,15 @@ export const WS_FRAME_BINARY = 1;
  */
 export class WsConnection {
   readonly #socket: WebSocket;
-  readonly #topics: ClientTopics | undefined;
   readonly #release: ReleaseOutput;
-  readonly #unsubscribe: (() => void)[] = [];
+  readonly #forwarded: ForwardedTopics;
   #closed = false;
 
   /** Frames and the close go through `release` (the node's output gate: a frame may claim writes made before it). */
   constructor(socket: WebSocket, topics: ClientTopics | undefined, release: ReleaseOutput) {
     this.#socket = socket;
-    this.#topics = topics;
     this.#release = release;
+    this.#forwarded = new ForwardedTopics(topics, WS_FORWARDS_PER_CONNECTION_MAX);
     socket.once("close", () => this.#close());
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
     // `ws` closing the connection; unheard, the error event would crash the node.
@@ -94,15 +93,8 @@ export class WsConnection {
 
   /** `ws_forward`: messages on topics `pattern` matches are sent as text frames. */
   forward(pattern: TopicPattern): number {
-    if (this.#closed || this.#topics === undefined) return ERR_INTERNAL;
-    if (this.#unsubscribe.length >= WS_FORWARDS_PER_CONNECTION_MAX) return ERR_INTERNAL;
-    this.#unsubscribe.push(
-      this.#topics.subscribeClient(pattern, (topic, payload) => {
-        const frame = JSON.stringify({ topic, data: utf8.decode(payload) });
-        this.send(encoder.encode(frame), false);
-      }),
-    );
-    return OK;
+    if (this.#closed) return ERR_INTERNAL;
+    return this.#forwarded.add(pattern, forwardedFrame, (bytes) => this.send(bytes, false));
   }
 
   /** The process ended: normally (1000) or by failing ({@link WS_CLOSE_PROCESS_FAILED}). */
@@ -115,8 +107,7 @@ export class WsConnection {
 
   #close(): void {
     this.#closed = true;
-    for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.#unsubscribe.length = 0;
+    this.#forwarded.clear();
   }
 }
 
@@ -128,6 +119,7 @@ export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
   return payload;
 }
 
-/** Forwarded payloads are UTF-8 text (an invalid sequence becomes U+FFFD). */
-const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
+
+/** A forwarded message as the text of a frame: `{"topic":..,"data":..}`. */
+const forwardedFrame: ForwardFormat = (topic, data) => encoder.encode(JSON.stringify({ topic, data }));

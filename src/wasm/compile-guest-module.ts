@@ -4,6 +4,7 @@ import {
   callbackSignature,
   isCallbackExport,
   MEMORY_EXPORT,
+  ROUTES_EXPORT,
   RUN_EXPORT,
 } from "./guest-exports.ts";
 import { instrumentModule } from "./instrument-module.ts";
@@ -34,12 +35,16 @@ export function validateAndInstrument(
   const callbacks = layout.exports.filter(
     (entry) => entry.kind === EXPORT_FUNCTION && isCallbackExport(entry.name),
   );
-  if ((run === undefined || run.kind !== EXPORT_FUNCTION) && callbacks.length === 0) {
+  const serves = layout.exports.some(
+    (entry) => entry.name === ROUTES_EXPORT && entry.kind === EXPORT_FUNCTION,
+  );
+  if ((run === undefined || run.kind !== EXPORT_FUNCTION) && callbacks.length === 0 && !serves) {
     throw new ModuleLoadError(
       "no_run_export",
       moduleLabel,
       `does not export a function named "run" (a Numax guest exports run: () -> (), its entry point, ` +
-        "or the callbacks of a reactive module such as init and on_tick: see docs/reactive-modules.md)",
+        "the callbacks of a reactive module such as init and on_tick: see docs/reactive-modules.md, " +
+        "or routes, the default routes of a module that only serves: see docs/serving.md)",
     );
   }
   if (run !== undefined && run.kind === EXPORT_FUNCTION) {

@@ -4,8 +4,13 @@
  * {@link INSTRUMENTATION_VERSION} must change too.
  */
 
-/** The export every guest runs: `run: () -> ()`. */
+/** The export a one-shot guest runs: `run: () -> ()`. */
 export const RUN_EXPORT = "run";
+/**
+ * The export a module declares its default routes in (docs/serving.md): `routes: () -> ()`,
+ * calling `route_add`. A module that exports it may leave out `run`: it only serves.
+ */
+export const ROUTES_EXPORT = "routes";
 /**
  * The callbacks of a reactive module and how many i32 parameters each takes (none returns a
  * value); docs/design/event-model.md. Exporting any of them makes a module reactive.

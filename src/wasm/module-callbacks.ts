@@ -25,3 +25,11 @@ export function moduleCallbacks(module: GuestModule): ReadonlySet<CallbackExport
 export function exportsRun(module: GuestModule): boolean {
   return functionExports(module).has(RUN_EXPORT);
 }
+
+/**
+ * Whether `module` has something to run as a module: `run` or reactive callbacks. One that has
+ * neither only serves (it exports `routes` and handlers): it runs only per request.
+ */
+export function runsAsModule(module: GuestModule): boolean {
+  return exportsRun(module) || moduleCallbacks(module).size > 0;
+}

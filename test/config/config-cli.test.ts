@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Command } from "commander";
 import { addConfigOptions, CONFIG_FLAG_NAMES, configFlagsFromOptions } from "../../src/config/cli-options.ts";
@@ -219,6 +219,43 @@ describe("nx config (child processes)", () => {
     });
     assert.deepEqual(shown.values["limits.cpu_ms_per_run"], { value: null, source: "default", via: null });
     assert.equal(Object.keys(shown.values).length, CONFIG_KEYS.length);
+  });
+
+  test("show lists the [[serve]] listeners key by key, routes and static directories too; --json as serve[]", async () => {
+    const path = join(dir, "serve.toml");
+    await writeFile(
+      path,
+      '[[serve]]\nlisten = "127.0.0.1:8080"\nmax_body = "64KiB"\n\n[serve.routes]\n"GET /hello/:name" = "http_hello#hello"\n"WS /ws" = "http_hello#wsEcho"\n\n' +
+        '[serve.static]\n"/app/*" = "web"\n\n[[serve]]\nlisten = "127.0.0.1:0"\n\n[serve.routes]\n"POST /echo" = "http_hello#echo"\n',
+    );
+    const run = await nx(["config", "show", "--config", path]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      run.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => line.replace(/ +/g, " ")),
+      [
+        `serve[1].listen "127.0.0.1:8080" file ${path}`,
+        `serve[1].max_body "64KiB" file ${path}`,
+        `serve[1].routes."GET /hello/:name" "http_hello#hello" file ${path}`,
+        `serve[1].routes."WS /ws" "http_hello#wsEcho" file ${path}`,
+        `serve[1].static."/app/*" "${resolve("web")}" file ${path}`,
+        `serve[2].listen "127.0.0.1:0" file ${path}`,
+        `serve[2].routes."POST /echo" "http_hello#echo" file ${path}`,
+      ],
+    );
+    const json = await nx(["config", "show", "--config", path, "--effective", "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const shown = JSON.parse(json.stdout);
+    assert.equal(shown.serve.length, 2);
+    assert.deepEqual(shown.serve[0].max_body, { value: "64KiB", source: "file", via: path });
+    assert.deepEqual(shown.serve[1].max_body, { value: "1MiB", source: "default", via: null });
+    assert.deepEqual(shown.serve[1]['routes."POST /echo"'], {
+      value: "http_hello#echo",
+      source: "file",
+      via: path,
+    });
   });
 
   test("show without --effective prints only what the file sets", async () => {

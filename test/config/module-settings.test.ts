@@ -26,8 +26,14 @@ test("[modules.<id>] tick sets a module's tick period", () => {
     tickMs: 200,
     httpFetchHosts: [],
     policy: undefined,
+    staticMounts: [],
   });
-  assert.deepEqual(moduleSettings.get("other"), { tickMs: undefined, httpFetchHosts: [], policy: undefined });
+  assert.deepEqual(moduleSettings.get("other"), {
+    tickMs: undefined,
+    httpFetchHosts: [],
+    policy: undefined,
+    staticMounts: [],
+  });
 });
 
 test("[modules.<id>] policy: inline, or a file relative to the config file; a bad one names file and key", () => {

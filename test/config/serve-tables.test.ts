@@ -38,6 +38,7 @@ test("[[serve]] tables become listeners with their routes, TLS files and limits"
   );
   assert.equal(serveSettings.length, 2);
   assert.deepEqual(serveSettings[0], {
+    fileKeys: new Set(["listen", "routes"]),
     where: "[[serve]] #1 (numax.toml)",
     listen: { host: "127.0.0.1", port: 8080 },
     tls: undefined,
@@ -73,7 +74,7 @@ test("bad [[serve]] tables are named with what is wrong, one line each", () => {
   );
   assert.match(
     issuesOf({ serve: [{ listen: "127.0.0.1:1", routes: { "get /a": "m#h" } }] })[0]!,
-    /has method "get" \(use one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, upper case\)/,
+    /has method "get" \(use one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, WS, upper case\)/,
   );
   assert.match(
     issuesOf({ serve: [{ listen: "127.0.0.1:1", routes: { "GET /a": "m.h" } }] })[0]!,

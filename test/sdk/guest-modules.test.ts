@@ -45,7 +45,7 @@ const REQUIRED_EXAMPLES = [
   "collaborative_todo",
 ];
 
-/** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
+/** Guests that serve HTTP: besides memory, a `routes` export and their handlers (no `run`: they only serve). */
 const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   http_hello: ["boom", "echo", "hello", "publish", "spin", "ticks", "topic", "wsEcho", "wsTopic"],
   ws_chat: ["page", "room"],
@@ -116,7 +116,12 @@ function checkModule(path: string, handlers: readonly string[] = []): string[] {
   const callbacks = exports.filter(
     (entry) => entry.endsWith(":function") && isCallbackExport(entry.replace(/:function$/, "")),
   );
-  if (callbacks.length === 0) {
+  if (handlers.length > 0) {
+    // A module that serves may also be reactive (collaborative_todo): its callbacks beside memory.
+    assert.deepEqual(exports.filter((entry) => !callbacks.includes(entry)).sort(), ["memory:memory"]);
+    // The loader takes a module that only serves: `routes` stands for `run`.
+    assert.doesNotThrow(() => validateAndInstrument(bytes, path, GUEST_MEMORY_MAX_BYTES));
+  } else if (callbacks.length === 0) {
     assert.deepEqual(exports.sort(), ["memory:memory", "run:function"]);
   } else {
     const rest = exports.filter((entry) => !callbacks.includes(entry) && entry !== "run:function");

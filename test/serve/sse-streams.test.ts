@@ -101,3 +101,21 @@ test("a client that does not read is disconnected once the stream holds more tha
   await closed;
   assert.ok(published * payload.length > SSE_STREAM_BUFFER_BYTES_MAX, "the bound was reached first");
 });
+
+test("stopping the serving component ends the streams still open: their clients see the end, not a reset", async () => {
+  const own = await serveHello(
+    [{ method: "GET", path: "/events", moduleId: "http_hello", handler: "ticks" }],
+    new NodeEventBus(),
+  );
+  const outcome = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: own.port, path: "/events", agent: false }, (res) => {
+      res.once("data", () => void own.serve.stop());
+      res.resume();
+      res.on("error", () => {});
+      res.on("close", () => resolve(res.complete ? "ended" : "cut"));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(outcome, "ended");
+});

@@ -65,7 +65,11 @@ max_sse_streams = ${CAPPED_STREAMS}
 });
 
 after(async () => {
+  // Streams still open when the node stops are ended, not cut: their clients see the end.
+  const streams = await Promise.all([open(`${quick}/events`), open(`${wide}/topics/shutdown`)]);
+  await streams[0]!.waitFor("data: tick 0");
   const exit = await stopNx(nx);
+  assert.deepEqual(await Promise.all(streams.map((stream) => stream.ended)), ["end", "end"]);
   dir.remove();
   assert.equal(exit.code, 0, nx.stderr());
 });
@@ -77,6 +81,8 @@ interface Stream {
   text(): string;
   /** Resolves once `text()` includes `what`. */
   waitFor(what: string): Promise<void>;
+  /** Resolves once the response is over: "end" when it ended, "cut" when its connection broke first. */
+  readonly ended: Promise<"end" | "cut">;
   close(): void;
 }
 
@@ -92,7 +98,11 @@ function open(url: string): Promise<Stream> {
         for (const waiter of [...waiters]) waiter();
       });
       res.on("error", () => {});
+      const ended = new Promise<"end" | "cut">((done) =>
+        res.once("close", () => done(res.complete ? "end" : "cut")),
+      );
       resolve({
+        ended,
         status: res.statusCode!,
         headers: res.headers,
         text: () => text,

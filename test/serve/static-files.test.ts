@@ -5,7 +5,7 @@
  * and never the file, and a bad static entry refused at start.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -183,5 +183,55 @@ test("a static entry without /* or with a missing directory is refused at start,
   assert.match(
     await refusal(entry("missing.toml", "/app/*", join(dir.path, "nowhere"))),
     /static route "\/app\/\*" = ".*nowhere": not a directory/,
+  );
+});
+
+test("[modules.<id>] static serves the module's own directory, relative to the module file, with --serve and its default routes", async () => {
+  const app = join(dir.path, "app");
+  mkdirSync(join(app, "web"), { recursive: true });
+  copyFileSync(examplePath("http_hello"), join(app, "http_hello.wasm"));
+  writeFileSync(join(app, "web", "index.html"), "<h1>module ui</h1>");
+  writeFileSync(join(app, "secret.txt"), "secret");
+  const settings = (name: string, directory: string) =>
+    config(name, `[modules.http_hello]\nstatic = { "/ui/*" = "${directory}" }\n`);
+  const run = (configPath: string) =>
+    startNx([
+      "run",
+      join(app, "http_hello.wasm"),
+      "--serve",
+      "127.0.0.1:0",
+      "--config",
+      configPath,
+      "--datastore-path",
+      join(dir.path, `data-${configPath.replace(/\W/g, "")}`),
+    ]);
+  // "web" names app/web (beside the module file), not ./web of the working directory.
+  const own = run(settings("module-static.toml", "web"));
+  try {
+    const match = await own.waitFor(/serving HTTP url=http:\/\/127\.0\.0\.1:(\d+)/);
+    const base = `http://127.0.0.1:${match[1]}`;
+    const page = await fetch(`${base}/ui/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(await page.text(), "<h1>module ui</h1>");
+    assert.equal(await (await fetch(`${base}/hello/ada`)).text(), "hello ada", "the default routes too");
+    const climbing = await new Promise<number>((resolve, reject) => {
+      const port = Number(match[1]);
+      request({ host: "127.0.0.1", port, path: "/ui/%2e%2e/secret.txt", timeout: 10_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+        .on("error", reject)
+        .end();
+    });
+    assert.equal(climbing, 403);
+  } finally {
+    await stopNx(own);
+  }
+  const missing = run(settings("module-static-missing.toml", "nowhere"));
+  assert.equal((await missing.exited).code, 2, missing.stderr());
+  assert.match(
+    missing.stderr(),
+    /nx: error: \[modules\.http_hello\] static: static route "\/ui\/\*" = ".*app\/nowhere": not a directory \(give an existing directory; relative paths are relative to the module file's directory/,
   );
 });

@@ -26,8 +26,8 @@ let base: string;
 before(async () => {
   const started = await serveHello(
     [
-      { method: "GET", path: "/ws/topics/*", moduleId: "http_hello", handler: "wsTopic" },
-      { method: "GET", path: "/ws/echo", moduleId: "http_hello", handler: "wsEcho" },
+      { method: "WS", path: "/ws/topics/*", moduleId: "http_hello", handler: "wsTopic" },
+      { method: "WS", path: "/ws/echo", moduleId: "http_hello", handler: "wsEcho" },
     ],
     bus,
   );

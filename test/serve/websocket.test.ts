@@ -30,7 +30,7 @@ listen = "127.0.0.1:0"
 max_websockets = ${CAPPED}
 
 [serve.routes]
-"GET /echo" = "http_hello#wsEcho"
+"WS /echo" = "http_hello#wsEcho"
 `,
   );
   nx = startNx([
@@ -103,7 +103,7 @@ async function open(url: string): Promise<Client> {
   return client;
 }
 
-test(`GET /ws/echo echoes text and binary frames to ${CLIENTS} concurrent clients, each its own`, async () => {
+test(`WS /ws/echo echoes text and binary frames to ${CLIENTS} concurrent clients, each its own`, async () => {
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => open(`${quick}/ws/echo`)));
   try {
     await Promise.all(
@@ -136,6 +136,36 @@ test("a handler that traps closes its own connection with 1011; the others keep 
   } finally {
     other.socket.close();
   }
+});
+
+/** How an upgrade that must be refused was answered: its status and Allow header. */
+function refused(url: string): Promise<{ status: number; allow: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { handshakeTimeout: 10_000 });
+    socket.once("unexpected-response", (_req, res) => {
+      resolve({ status: res.statusCode!, allow: res.headers.allow });
+      socket.terminate();
+    });
+    socket.once("open", () => reject(new Error(`${url} accepted the upgrade`)));
+    socket.once("error", reject);
+  });
+}
+
+test("only a WS route takes an upgrade: elsewhere 404, or 405 with Allow; a plain GET of a WS route is 426", async () => {
+  assert.deepEqual(await refused(`${quick}/hello/ada`), { status: 405, allow: "GET" });
+  assert.deepEqual(await refused(`${quick}/echo`), { status: 405, allow: "POST" });
+  assert.deepEqual(await refused(`${quick}/nope`), { status: 404, allow: undefined });
+  const http = quick.replace("ws:", "http:");
+  const plain = await fetch(`${http}/ws/echo`);
+  assert.equal(plain.status, 426);
+  assert.equal(plain.headers.get("upgrade"), "websocket");
+  await plain.arrayBuffer();
+  const post = await fetch(`${http}/ws/echo`, { method: "POST" });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get("allow"), "GET");
+  await post.arrayBuffer();
+  // The plain routes still answer plain requests.
+  assert.equal(await (await fetch(`${http}/hello/ada`)).text(), "hello ada");
 });
 
 test("past max_websockets an upgrade gets 503; a client closing ends its process and frees its slot", async () => {

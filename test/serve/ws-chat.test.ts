@@ -99,7 +99,7 @@ async function nextWith(client: Client, text: string): Promise<{ topic: string; 
   }
 }
 
-test("GET /ws/:room: a frame from a client on node A reaches the room's clients on A and on B, not another room's", async () => {
+test("WS /ws/:room: a frame from a client on node A reaches the room's clients on A and on B, not another room's", async () => {
   const room = await Promise.all([
     open(`${a.url}/ws/lobby`),
     open(`${a.url}/ws/lobby`),

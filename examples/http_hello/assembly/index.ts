@@ -12,16 +12,13 @@
 //   GET  /topics/*     server-sent events: every module message on the topic (the rest of the
 //                      path, e.g. /topics/chat/room) as "event: <topic>" "data: <payload>"
 //   POST /publish/*    publishes the request body on the topic (the rest of the path): 204
-//   GET  /ws/echo      WebSocket: echoes every frame (text as text, binary as binary); the text
+//   WS   /ws/echo      WebSocket: echoes every frame (text as text, binary as binary); the text
 //                      frame "boom" traps (the connection closes with 1011)
-//   GET  /ws/topics/*  WebSocket: every module message on the topic as a text frame
+//   WS   /ws/topics/*  WebSocket: every module message on the topic as a text frame
 //                      {"topic":"<topic>","data":"<payload>"}, and echoes frames as /ws/echo
 // A chat page over WebSocket with pub/sub is the ws_chat example.
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
-
-/** The module's entry point: nothing to prepare, the handlers do the work. */
-export function run(): void {}
 
 export function routes(): void {
   http.route("GET", "/hello/:name", "hello");
@@ -31,8 +28,8 @@ export function routes(): void {
   http.route("GET", "/events", "ticks");
   http.route("GET", "/topics/*", "topic");
   http.route("POST", "/publish/*", "publish");
-  http.route("GET", "/ws/echo", "wsEcho");
-  http.route("GET", "/ws/topics/*", "wsTopic");
+  http.route("WS", "/ws/echo", "wsEcho");
+  http.route("WS", "/ws/topics/*", "wsTopic");
 }
 
 export function hello(): void {

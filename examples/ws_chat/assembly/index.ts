@@ -4,17 +4,14 @@
 //
 // Interface (tests rely on it):
 //   GET /           200 text/html: a chat page over /ws/lobby
-//   GET /ws/:room   WebSocket: every text frame is published on chat/<room>, and every message on
+//   WS  /ws/:room   WebSocket: every text frame is published on chat/<room>, and every message on
 //                   chat/<room> (this node's or a peer's) is sent as {"topic":"chat/<room>","data":"<text>"}
 
 import { events, http, proc } from "../../../sdk/assemblyscript/assembly";
 
-/** The module's entry point: nothing to prepare, the handlers do the work. */
-export function run(): void {}
-
 export function routes(): void {
   http.route("GET", "/", "page");
-  http.route("GET", "/ws/:room", "room");
+  http.route("WS", "/ws/:room", "room");
 }
 
 /** Pub/sub: the node sends the room's messages (everyone's, this client's too); frames are published. */

@@ -29,7 +29,8 @@
 //     }
 //   }
 //
-// A request with `Upgrade: websocket` becomes a WebSocket: the handler's process lives as long as
+// A WebSocket route (`http.route("WS", "/ws/echo", "echo")`) takes the upgrades (`Upgrade:
+// websocket`) of its path, and only them: the handler's process lives as long as
 // the connection. Every frame the client sends arrives as a process message (`proc.receive`)
 // from pid 0 whose payload is one byte, WS_TEXT (0) or WS_BINARY (1), then the frame; the handler
 // sends with `wsSend`. The process is stopped when the client closes; a trap closes the
@@ -49,7 +50,10 @@ import { fieldArg, keyArg, valueArg } from "./arg-span";
 import { ErrorCode, failed, succeeded } from "./error";
 import { outputBytes, outputText, readOutput } from "./output-buffer";
 
-/** Declares a default route `METHOD path` to the exported `handler`; call it from `routes()` only. */
+/**
+ * Declares a default route `METHOD path` to the exported `handler`; call it from `routes()` only.
+ * `method` is an HTTP method (`GET`, `POST`...) or `WS` for a WebSocket route.
+ */
 export function route(method: string, path: string, handler: string): bool {
   keyArg.of(method);
   fieldArg.of(path);

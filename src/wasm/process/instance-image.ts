@@ -16,6 +16,12 @@ import {
 
 /** Memory is compared and copied in chunks of this size, so pages a life never touched stay untouched. */
 const CHUNK_BYTES = 4096;
+/**
+ * A memory this small is copied back whole: one copy of 64 KiB takes less time than comparing
+ * its 16 chunks one call at a time (1.5 µs against 2.6 µs, bench of the serve figures), and
+ * keeping untouched pages untouched saves nothing worth having at this size.
+ */
+const WHOLE_COPY_BYTES_MAX = 64 * 1024;
 
 type Compare = (
   this: Uint8Array,
@@ -110,9 +116,13 @@ export class InstanceImage {
     const live = new Uint8Array(this.#memory.buffer);
     if (live.length !== image.length) return false;
     for (const { table, entries } of this.#tables) if (table.length !== entries.length) return false;
-    for (let at = 0; at < image.length; at += CHUNK_BYTES) {
-      const end = Math.min(at + CHUNK_BYTES, image.length);
-      if (compareRange.call(live, image, at, end, at, end) !== 0) live.set(image.subarray(at, end), at);
+    if (image.length <= WHOLE_COPY_BYTES_MAX) {
+      live.set(image);
+    } else {
+      for (let at = 0; at < image.length; at += CHUNK_BYTES) {
+        const end = Math.min(at + CHUNK_BYTES, image.length);
+        if (compareRange.call(live, image, at, end, at, end) !== 0) live.set(image.subarray(at, end), at);
+      }
     }
     for (const { global, value } of this.#globals) global.value = value;
     for (const { table, entries } of this.#tables) {
