@@ -71,6 +71,9 @@ export interface NodeConfig {
     readonly tlsKey: string | undefined;
     readonly allowRemotePlaintext: boolean;
   };
+  readonly dashboard: {
+    readonly listen: SocketAddress | "off";
+  };
 }
 
 export type ConfigSection = keyof NodeConfig;

@@ -4,6 +4,7 @@ import type { Kernel } from "../kernel/kernel.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
 import type { ModuleHostComponent } from "../node/module-host.ts";
 import type { PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
+import { opFlowQueryOf } from "../node/op-ring.ts";
 import { healthAnswer, type ReadinessChecks, readinessAnswer } from "../observe/health-answers.ts";
 import type { PeerStatus } from "../sync/peer-manager.ts";
 import { ManagementApiError } from "./management-error.ts";
@@ -111,6 +112,17 @@ function jsonObject(request: RouteRequest): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** A view that exists only on a node that syncs: 503 UNAVAILABLE otherwise. */
+function syncView<T>(view: T | undefined): T {
+  if (view === undefined) {
+    throw new ManagementApiError(
+      "UNAVAILABLE",
+      "this node does not sync (start it with --listen <host:port>)",
+    );
+  }
+  return view;
+}
+
 function peerView(context: ManagementContext, address: string): PeerView {
   return found(
     context.introspection.peers()?.find((peer) => peer.address === address),
@@ -191,5 +203,24 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
       }
       return { status: 204 };
     },
+  },
+  {
+    method: "GET",
+    path: "/ops",
+    handle: (context, { query }) => {
+      const opQuery = opFlowQueryOf(query);
+      if (typeof opQuery === "string") throw new ManagementApiError("BAD_REQUEST", opQuery);
+      return ok(syncView(context.introspection.recentOps(opQuery)));
+    },
+  },
+  {
+    method: "GET",
+    path: "/throughput",
+    handle: (context) => ok(syncView(context.introspection.throughput())),
+  },
+  {
+    method: "GET",
+    path: "/convergence",
+    handle: (context) => ok(syncView(context.introspection.convergence())),
   },
 ];

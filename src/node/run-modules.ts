@@ -63,6 +63,8 @@ export interface RunSettings {
   readonly serve: readonly ServeSettings[];
   /** `[management] listen` was not set: busy, it is a warning rather than a failed start. */
   readonly managementListenIsDefault: boolean;
+  /** `[dashboard] listen` was not set: busy, it is a warning rather than a failed start. */
+  readonly dashboardListenIsDefault: boolean;
 }
 
 /**
@@ -142,6 +144,13 @@ export async function runModules({
 
   let failed = false;
   let node: NumaxNode;
+  // A node that keeps running (it syncs, serves or runs reactive modules, until a signal) has
+  // the management API and the dashboard; a run that ends by itself has nothing to manage.
+  const keepsRunning =
+    settings.settleForMs === undefined &&
+    (config.network.listen !== undefined ||
+      settings.serve.length > 0 ||
+      modules.some((module) => moduleCallbacks(module).size > 0));
   try {
     node = await startNumaxNode({
       config,
@@ -149,15 +158,8 @@ export async function runModules({
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
       datastore,
-      // A node that keeps running (it syncs, serves or runs reactive modules, until a signal)
-      // has the management API; a run that ends by itself has nothing to manage.
-      management:
-        settings.settleForMs === undefined &&
-        (config.network.listen !== undefined ||
-          settings.serve.length > 0 ||
-          modules.some((module) => moduleCallbacks(module).size > 0))
-          ? { listenIsDefault: settings.managementListenIsDefault }
-          : undefined,
+      management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
+      dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,

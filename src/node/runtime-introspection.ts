@@ -4,6 +4,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
 import type { ProcessInfo } from "../kernel/process-info.ts";
 import type { ServeComponent } from "../serve/serve-component.ts";
+import { convergenceView } from "./convergence.ts";
 import type { LoadedModule, ModuleHostComponent } from "./module-host.ts";
 import type { EventsComponent, ReplicaComponent, StoreComponent, SyncComponent } from "./node-components.ts";
 import type {
@@ -14,6 +15,7 @@ import type {
   ProcessView,
   RuntimeIntrospection,
 } from "./node-introspection.ts";
+import type { SyncActivity } from "./sync-activity.ts";
 
 /** The parts of a node its introspection reads; each is read when asked, never copied. */
 export interface IntrospectedParts {
@@ -29,6 +31,8 @@ export interface IntrospectedParts {
   readonly serve: ServeComponent | undefined;
   /** The management API's URL once it listens. */
   readonly managementUrl: () => string | undefined;
+  /** The op ring and throughput meter sync reports to; undefined without sync. */
+  readonly activity: SyncActivity | undefined;
 }
 
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -169,7 +173,26 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
           direction: peer.direction,
           rttMs: peer.rttMs === undefined ? null : roundMs(peer.rttMs),
           since: new Date(peer.sinceMs).toISOString(),
+          health: peer.health,
         }),
       ),
+    recentOps: (query) => {
+      const ring = parts.activity?.ring;
+      return ring === undefined ? undefined : { lastSeq: ring.lastSeq, ops: ring.recent(query) };
+    },
+    throughput: () => parts.activity?.meter.view(Date.now()),
+    convergence: () => {
+      const replica = parts.replica?.replica;
+      const service = parts.sync?.service;
+      if (replica === undefined || service === undefined) return undefined;
+      return convergenceView({
+        nodeId: replica.nodeId(),
+        versionVector: replica.versionVector(),
+        peers: service.peers.peerStatuses(),
+        reported: service.engine.reportedVectors(),
+        antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
+        nowMs: Date.now(),
+      });
+    },
   };
 }

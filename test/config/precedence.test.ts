@@ -160,6 +160,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "true", toml: "true" },
     { text: "false", toml: "false" },
   ],
+  "dashboard.listen": [
+    { text: "127.0.0.1:9201", toml: '"127.0.0.1:9201"' },
+    { text: "off", toml: '"off"' },
+  ],
 };
 
 /** Keys a key needs beside it to be consistent; given as flags on every other key's behalf. */
@@ -344,6 +348,7 @@ describe("resolveConfig (reads the file)", () => {
         tlsKey: undefined,
         allowRemotePlaintext: false,
       },
+      dashboard: { listen: { host: "127.0.0.1", port: 9101 } },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
     assert.ok(
