@@ -53,12 +53,12 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** Headers of every page: nothing outside the dashboard's own origin runs, frames it, or learns its URLs. */
+/** Headers of every page: nothing outside the dashboard's own origin runs, frames it, or learns its URLs (same-origin, not no-referrer: with no-referrer a form's Origin is "null"). */
 const PAGE_HEADERS = {
   "content-security-policy":
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  "referrer-policy": "same-origin",
   "cache-control": "no-store",
 };
 
