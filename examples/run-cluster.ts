@@ -224,7 +224,8 @@ function startNode(
 ): Promise<RunningNode> {
   const child = spawn(
     process.execPath,
-    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`],
+    // The nodes run side by side: none takes the management API's default port.
+    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`, "--management-listen", "off"],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
+import { defineClientCommands } from "./commands/node-client.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   defineRunCommand(program);
   defineConfigCommand(program);
   defineCertCommand(program);
+  defineClientCommands(program);
   return program;
 }
 

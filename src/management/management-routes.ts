@@ -2,6 +2,8 @@ import { formatSocketAddress, parseSocketAddress } from "../config/socket-addres
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
+import { CRDT_FAMILY_NAMES, isCrdtFamilyName } from "../node/crdt-values.ts";
+import { KEYS_PAGE_DEFAULT, KEYS_PAGE_MAX, parseKeyCursor } from "../node/key-page.ts";
 import type { ModuleHostComponent } from "../node/module-host.ts";
 import type { PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
 import { opFlowQueryOf } from "../node/op-ring.ts";
@@ -61,14 +63,31 @@ function found<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-function syncPeers(context: ManagementContext): NonNullable<ManagementContext["peers"]> {
-  if (context.peers === undefined) {
+function syncing<T>(value: T | undefined): T {
+  if (value === undefined) {
     throw new ManagementApiError(
       "UNAVAILABLE",
       "this node does not sync (start it with --listen <host:port>)",
     );
   }
-  return context.peers;
+  return value;
+}
+
+function syncPeers(context: ManagementContext): NonNullable<ManagementContext["peers"]> {
+  return syncing(context.peers);
+}
+
+/** `?limit=`: 1 to KEYS_PAGE_MAX, default KEYS_PAGE_DEFAULT. */
+function limitParam(text: string | null): number {
+  if (text === null) return KEYS_PAGE_DEFAULT;
+  const limit = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(limit >= 1 && limit <= KEYS_PAGE_MAX)) {
+    throw new ManagementApiError(
+      "BAD_REQUEST",
+      `limit must be an integer from 1 to ${KEYS_PAGE_MAX}, got "${text}"`,
+    );
+  }
+  return limit;
 }
 
 /** `<0.42>` (the kernel's form, URL-encoded in the path) or `42`. */
@@ -110,17 +129,6 @@ function jsonObject(request: RouteRequest): Record<string, unknown> {
     throw new ManagementApiError("BAD_REQUEST", "the body must be a JSON object");
   }
   return value as Record<string, unknown>;
-}
-
-/** A view that exists only on a node that syncs: 503 UNAVAILABLE otherwise. */
-function syncView<T>(view: T | undefined): T {
-  if (view === undefined) {
-    throw new ManagementApiError(
-      "UNAVAILABLE",
-      "this node does not sync (start it with --listen <host:port>)",
-    );
-  }
-  return view;
 }
 
 function peerView(context: ManagementContext, address: string): PeerView {
@@ -167,14 +175,7 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
       return { status: 202, body: { pid: formatPid(pid) } };
     },
   },
-  {
-    method: "GET",
-    path: "/peers",
-    handle: (context) => {
-      syncPeers(context);
-      return ok(context.introspection.peers());
-    },
-  },
+  { method: "GET", path: "/peers", handle: (context) => ok(syncing(context.introspection.peers())) },
   {
     method: "POST",
     path: "/peers",
@@ -206,21 +207,57 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
   },
   {
     method: "GET",
+    path: "/keys",
+    handle: (context, { query }) => {
+      const cursor = query.get("cursor") ?? undefined;
+      if (cursor !== undefined && parseKeyCursor(cursor) === undefined) {
+        throw new ManagementApiError("BAD_REQUEST", "cursor is not a nextCursor this node gave");
+      }
+      const limit = limitParam(query.get("limit"));
+      return ok(syncing(context.introspection.keys({ prefix: query.get("prefix") ?? "", limit, cursor })));
+    },
+  },
+  {
+    method: "GET",
+    path: "/keys/:key",
+    handle: (context, { params, query }) => {
+      const key = params.key!;
+      const families = syncing(context.introspection.keyFamilies(key));
+      const asked = query.get("family");
+      if (asked !== null && !isCrdtFamilyName(asked)) {
+        throw new ManagementApiError(
+          "BAD_REQUEST",
+          `family must be one of ${CRDT_FAMILY_NAMES.join(", ")}, got "${asked}"`,
+        );
+      }
+      if (asked === null && families.length > 1) {
+        throw new ManagementApiError(
+          "BAD_REQUEST",
+          `key "${key}" exists in ${families.join(", ")}: add ?family=<one of them>`,
+        );
+      }
+      const family = asked ?? families[0];
+      const view = family === undefined ? undefined : context.introspection.key(key, family);
+      return ok(found(view, asked === null ? `CRDT under key "${key}"` : `${asked} under key "${key}"`));
+    },
+  },
+  {
+    method: "GET",
     path: "/ops",
     handle: (context, { query }) => {
       const opQuery = opFlowQueryOf(query);
       if (typeof opQuery === "string") throw new ManagementApiError("BAD_REQUEST", opQuery);
-      return ok(syncView(context.introspection.recentOps(opQuery)));
+      return ok(syncing(context.introspection.recentOps(opQuery)));
     },
   },
   {
     method: "GET",
     path: "/throughput",
-    handle: (context) => ok(syncView(context.introspection.throughput())),
+    handle: (context) => ok(syncing(context.introspection.throughput())),
   },
   {
     method: "GET",
     path: "/convergence",
-    handle: (context) => ok(syncView(context.introspection.convergence())),
+    handle: (context) => ok(syncing(context.introspection.convergence())),
   },
 ];

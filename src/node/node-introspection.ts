@@ -2,7 +2,8 @@ import type { ModuleState } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import type { ConvergenceView } from "./convergence.ts";
-import { crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
+import { type CrdtFamilyName, crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
+import type { KeysPage } from "./key-page.ts";
 import type { OpFlowEntry, OpFlowQuery } from "./op-ring.ts";
 import type { ThroughputView } from "./throughput-meter.ts";
 
@@ -85,6 +86,19 @@ export interface RuntimeIntrospection {
   process(pid: number): ProcessView | undefined;
   /** Undefined: the node does not sync (no peers to show). */
   peers(): PeerView[] | undefined;
+  /**
+   * A page of the CRDT objects whose key starts with `prefix`, in key order; `cursor` is a page's
+   * `nextCursor` (see key-page.ts). Undefined: the node does not sync (no CRDTs).
+   */
+  keys(query: {
+    readonly prefix: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): KeysPage | undefined;
+  /** The families holding a CRDT under `key`. Undefined: the node does not sync. */
+  keyFamilies(key: string): CrdtFamilyName[] | undefined;
+  /** One CRDT object; undefined when there is none of `family` under `key` (or no sync). */
+  key(key: string, family: CrdtFamilyName): KeyView | undefined;
   /** The newest ops of the node's op ring that match `query` (op-ring.ts). Undefined: the node does not sync. */
   recentOps(query: OpFlowQuery): OpFlowView | undefined;
   /** Ops per second, propagation latency percentiles and errors of the last minute. Undefined: the node does not sync. */
@@ -97,6 +111,22 @@ export interface RuntimeIntrospection {
 export interface OpFlowView {
   readonly lastSeq: number;
   readonly ops: readonly OpFlowEntry[];
+}
+
+/** One CRDT object: its value as `/v1/crdt/<family>/<key>` gives it, and its latest change. */
+export interface KeyView {
+  readonly key: string;
+  readonly family: CrdtFamilyName;
+  /** Counters as decimal strings, a register's text or null, a map's fields, a set's or list's elements. */
+  readonly value: unknown;
+  /**
+   * The node whose op with the greatest HLC stamp this node applied to the object since it
+   * started; null when not changed since (loaded from the store at start, or changed only by a
+   * peer's state snapshot).
+   */
+  readonly lastWriter: NodeId | null;
+  /** That op's stamp as wall-clock time (the writer's clock), ISO 8601; null with lastWriter. */
+  readonly lastChangeAt: string | null;
 }
 
 export interface NodeView {
