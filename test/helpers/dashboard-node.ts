@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { assertDocumented } from "../management/openapi-conformance.ts";
+import type { ApiAnswer } from "./management-node.ts";
 import { guestPath, type NxProcess, pollUntil, startNx, stopNx } from "./nx-process.ts";
 
 /** Anti-entropy interval of the test nodes: peers report their vectors this often (convergence view). */
@@ -17,7 +19,9 @@ export interface DashboardNode {
   /** `http://127.0.0.1:PORT` of the dashboard. */
   readonly dashboardUrl: string;
   readonly readToken: string;
-  /** GET `/api/v1<path>` of the management API (admin token): the JSON body. */
+  /** GET `/api/v1<path>` of the management API (admin token), checked against docs/api/openapi.yaml. */
+  get(path: string): Promise<ApiAnswer>;
+  /** `get`'s JSON body, which must come with 200. */
   api<T>(path: string): Promise<T>;
   /** One write (a tab-separated line, test/guests/dashboard_writer.ts); resolves once the guest made it. */
   write(...fields: string[]): Promise<void>;
@@ -61,19 +65,31 @@ export function dashboardNodes() {
       const dashboardUrl = (await nx.waitFor(/dashboard: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
       const adminToken = readFileSync(join(options.datastore, "management.token"), "utf8").trim();
       let writes = 0;
+      const get = async (path: string): Promise<ApiAnswer> => {
+        const response = await fetch(`${apiUrl}/api/v1${path}`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+          signal: AbortSignal.timeout(5000),
+        });
+        const text = await response.text();
+        const answer = {
+          status: response.status,
+          headers: response.headers,
+          body: text === "" ? undefined : JSON.parse(text),
+        };
+        await assertDocumented("GET", path, answer);
+        return answer;
+      };
       return {
         nx,
         nodeId: started[1]!,
         syncPort: Number(started[2]),
         dashboardUrl,
         readToken: readFileSync(join(options.datastore, "management-read.token"), "utf8").trim(),
+        get,
         async api<T>(path: string): Promise<T> {
-          const response = await fetch(`${apiUrl}/api/v1${path}`, {
-            headers: { authorization: `Bearer ${adminToken}` },
-            signal: AbortSignal.timeout(5000),
-          });
-          assert.equal(response.status, 200, `GET ${path}`);
-          return (await response.json()) as T;
+          const answer = await get(path);
+          assert.equal(answer.status, 200, `GET ${path}: ${JSON.stringify(answer.body)}`);
+          return answer.body as T;
         },
         async write(...fields) {
           writes++;
