@@ -7,6 +7,9 @@ import { type Html, html } from "./html.ts";
 /** Rows the op flow shows: the newest matching ops of the ring. */
 export const DASHBOARD_OP_ROWS = 100;
 
+/** Keys the CRDT explorer shows per page (each with its value, read when rendered). */
+export const DASHBOARD_KEY_ROWS = 50;
+
 /** One view of the dashboard: its path, its title, and the live part rendered from the introspection. */
 export interface DashboardView {
   readonly name: string;
@@ -83,6 +86,35 @@ ${peers.map(
 <td data-field="direction">${peer.direction}</td><td data-field="rttMs">${orDash(peer.rttMs)}</td><td data-field="since">${peer.since}</td></tr>`,
 )}</tbody></table>`
 }`;
+  },
+};
+
+const crdt: DashboardView = {
+  name: "crdt",
+  title: "CRDT explorer",
+  controls(query) {
+    return html`<form method="get" action="/crdt" class="filters" role="search">
+<input name="prefix" placeholder="key prefix" value="${query.get("prefix") ?? ""}" aria-label="key prefix">
+<button type="submit">Filter</button></form>`;
+  },
+  render(introspection, query) {
+    const prefix = query.get("prefix") ?? "";
+    const page = introspection.keys({
+      prefix,
+      limit: DASHBOARD_KEY_ROWS,
+      cursor: query.get("cursor") ?? undefined,
+    });
+    if (page === undefined) return NO_SYNC;
+    const next = new URLSearchParams({ prefix, cursor: page.nextCursor ?? "" });
+    return html`<table id="keys"><thead><tr><th>Key</th><th>Family</th><th>Value</th><th>Last change</th><th>Author</th></tr></thead><tbody>
+${page.keys.map(({ key, family }) => {
+  const view = introspection.key(key, family);
+  return html`<tr><td data-field="key">${key}</td><td data-field="family">${family}</td>
+<td data-field="value"><code>${view === undefined ? "–" : JSON.stringify(view.value)}</code></td>
+<td data-field="lastChangeAt">${orDash(view?.lastChangeAt)}</td><td data-field="lastWriter"><code>${orDash(view?.lastWriter)}</code></td></tr>`;
+})}</tbody></table>
+${page.nextCursor === null ? "" : html`<p><a href="/crdt?${next.toString()}">Next ${DASHBOARD_KEY_ROWS} keys</a></p>`}
+<p><small>Last change and author: the latest op this node applied to the key since it started (none for a key loaded from the store and not changed since).</small></p>`;
   },
 };
 
@@ -215,7 +247,14 @@ ${processes.map(
 };
 
 /** The views in the order the navigation lists them. */
-export const DASHBOARD_VIEWS: readonly DashboardView[] = [cluster, ops, convergence, throughput, modules];
+export const DASHBOARD_VIEWS: readonly DashboardView[] = [
+  cluster,
+  crdt,
+  ops,
+  convergence,
+  throughput,
+  modules,
+];
 
 /** A whole page: the navigation, the view's controls and its live part, which its event stream refreshes. */
 export function dashboardPage(view: DashboardView, body: Html, query: URLSearchParams): Html {

@@ -204,6 +204,56 @@ describe("the dashboard in Chromium against three nodes", { skip: SKIP, timeout:
     }
   });
 
+  test("CRDT explorer: keys, family, value, last change and author as the API gives them; a hostile key and value as text", async () => {
+    interface KeyView {
+      key: string;
+      family: string;
+      value: unknown;
+      lastWriter: string | null;
+      lastChangeAt: string | null;
+    }
+    const fromApi = async (prefix: string) => {
+      const { keys } = await a.api<{ keys: { key: string; family: string }[] }>(
+        `/keys?limit=50&prefix=${encodeURIComponent(prefix)}`,
+      );
+      const views = [];
+      for (const { key, family } of keys) {
+        const view = await a.api<KeyView>(`/keys/${encodeURIComponent(key)}?family=${family}`);
+        views.push({
+          key: view.key,
+          family: view.family,
+          value: JSON.stringify(view.value),
+          lastChangeAt: shown(view.lastChangeAt),
+          lastWriter: shown(view.lastWriter),
+        });
+      }
+      return views;
+    };
+    await open("/crdt");
+    await agree(
+      () => rowsOf("keys"),
+      () => fromApi(""),
+    );
+    const rows = await rowsOf("keys");
+    const hostile = rows.find((row) => row.key === HOSTILE_KEY);
+    assert.deepEqual(
+      [hostile?.family, hostile?.value, hostile?.lastWriter],
+      ["lww-map", JSON.stringify({ [HOSTILE_VALUE]: HOSTILE_VALUE }), a.nodeId],
+    );
+    assert.equal(rows.find((row) => row.key === "tags")?.lastWriter, b.nodeId);
+    assert.equal(await page.evaluate("window.pwned"), undefined, "nothing a key or value holds ran");
+    await screenshot("crdt");
+    await open("/crdt?prefix=vis");
+    await agree(
+      () => rowsOf("keys"),
+      () => fromApi("vis"),
+    );
+    assert.deepEqual(
+      (await rowsOf("keys")).map((row) => row.key),
+      ["visits"],
+    );
+  });
+
   test("throughput and latency: ops/s, p50/p95/p99 and errors as the API gives them", async () => {
     await open("/throughput");
     await agree(
