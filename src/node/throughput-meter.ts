@@ -2,10 +2,10 @@
  * Seconds of history the throughput view covers: one bucket per second. A minute shows a trend
  * at a glance and costs 60 small objects.
  */
-export const THROUGHPUT_WINDOW_SECONDS = 60;
+export const THROUGHPUT_WINDOW_SECS = 60;
 
 /** Seconds the `…PerSecond` rates average over: short enough to follow a burst, long enough not to jitter. */
-export const THROUGHPUT_RATE_SECONDS = 10;
+export const THROUGHPUT_RATE_SECS = 10;
 
 /**
  * Propagation latency samples kept (the newest): percentiles over the window come from these.
@@ -14,7 +14,7 @@ export const THROUGHPUT_RATE_SECONDS = 10;
  */
 export const LATENCY_SAMPLES_MAX = 4096;
 
-/** What the node did over the last THROUGHPUT_WINDOW_SECONDS (the throughput and latency view). */
+/** What the node did over the last THROUGHPUT_WINDOW_SECS (the throughput and latency view). */
 export interface ThroughputView {
   readonly windowSeconds: number;
   readonly rateSeconds: number;
@@ -71,7 +71,7 @@ export class ThroughputMeter {
     if (last !== undefined && last.second === second) return last;
     const bucket = { second, opsIn: 0, opsOut: 0, errors: new Map<string, number>() };
     this.#buckets.push(bucket);
-    while (this.#buckets[0]!.second <= second - THROUGHPUT_WINDOW_SECONDS) this.#buckets.shift();
+    while (this.#buckets[0]!.second <= second - THROUGHPUT_WINDOW_SECS) this.#buckets.shift();
     return bucket;
   }
 
@@ -102,7 +102,7 @@ export class ThroughputMeter {
     const errors: Record<string, number> = {};
     let rateIn = 0;
     let rateOut = 0;
-    for (let second = now - THROUGHPUT_WINDOW_SECONDS + 1; second <= now; second++) {
+    for (let second = now - THROUGHPUT_WINDOW_SECS + 1; second <= now; second++) {
       const bucket = bySecond.get(second);
       const opsIn = bucket?.opsIn ?? 0;
       const opsOut = bucket?.opsOut ?? 0;
@@ -112,13 +112,13 @@ export class ThroughputMeter {
         errorCount += count;
       }
       perSecond.push({ opsIn, opsOut, errors: errorCount });
-      // The current second is partial: the rate is over the THROUGHPUT_RATE_SECONDS before it.
-      if (second < now && second >= now - THROUGHPUT_RATE_SECONDS) {
+      // The current second is partial: the rate is over the THROUGHPUT_RATE_SECS before it.
+      if (second < now && second >= now - THROUGHPUT_RATE_SECS) {
         rateIn += opsIn;
         rateOut += opsOut;
       }
     }
-    const windowStartMs = (now - THROUGHPUT_WINDOW_SECONDS + 1) * 1000;
+    const windowStartMs = (now - THROUGHPUT_WINDOW_SECS + 1) * 1000;
     const samples: number[] = [];
     for (let index = 0; index < this.#latencyCount; index++) {
       if (this.#latencyAtMs[index]! >= windowStartMs) samples.push(this.#latencyMs[index]!);
@@ -129,10 +129,10 @@ export class ThroughputMeter {
       return value === null ? null : round(value);
     };
     return {
-      windowSeconds: THROUGHPUT_WINDOW_SECONDS,
-      rateSeconds: THROUGHPUT_RATE_SECONDS,
-      opsInPerSecond: round(rateIn / THROUGHPUT_RATE_SECONDS),
-      opsOutPerSecond: round(rateOut / THROUGHPUT_RATE_SECONDS),
+      windowSeconds: THROUGHPUT_WINDOW_SECS,
+      rateSeconds: THROUGHPUT_RATE_SECS,
+      opsInPerSecond: round(rateIn / THROUGHPUT_RATE_SECS),
+      opsOutPerSecond: round(rateOut / THROUGHPUT_RATE_SECS),
       propagationMs: {
         samples: samples.length,
         p50: at(0.5),
