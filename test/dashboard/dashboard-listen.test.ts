@@ -3,12 +3,14 @@
  * that have the management API, not for a one-shot run; `off` turns it off; a busy default
  * address is one warning and the node runs on; a busy address given explicitly, or a
  * non-loopback one without TLS or the plaintext switch, refuses the start with one line; it
- * answers with the management tokens (Bearer or the login form), and logging out ends the session.
+ * answers with the management tokens (Bearer or the login form), logging out ends the session,
+ * and past DASHBOARD_STREAMS_MAX live views a new one answers 503.
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DASHBOARD_STREAMS_MAX } from "../../src/dashboard/dashboard-server.ts";
 import { guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
 let dir: ReturnType<typeof tempDir>;
@@ -68,6 +70,24 @@ describe("the dashboard's listener", { timeout: 90_000 }, () => {
         redirect: "manual",
       });
       assert.equal(crossSite.status, 403);
+      // At most DASHBOARD_STREAMS_MAX live views at once: the next one is told to come back.
+      const aborter = new AbortController();
+      const streams = await Promise.all(
+        Array.from({ length: DASHBOARD_STREAMS_MAX }, async () => {
+          const stream = await fetch(`${url}/events/modules`, {
+            headers: { authorization: `Bearer ${admin}` },
+            signal: aborter.signal,
+          });
+          const reader = stream.body!.getReader();
+          assert.match(new TextDecoder().decode((await reader.read()).value), /^event: view\ndata: /);
+          return reader;
+        }),
+      );
+      const refused = await fetch(`${url}/events/modules`, { headers: { authorization: `Bearer ${admin}` } });
+      assert.deepEqual([refused.status, refused.headers.get("retry-after")], [503, "5"]);
+      await refused.text();
+      aborter.abort();
+      await Promise.all(streams.map((reader) => reader.cancel().catch(() => {})));
       // Sync is off: the views that need it say so instead of failing.
       const ops = await fetch(`${url}/ops`, { headers: { authorization: `Bearer ${admin}` } });
       assert.match(await ops.text(), /This node does not sync/);
