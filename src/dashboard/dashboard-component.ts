@@ -1,9 +1,8 @@
 import { randomFillSync } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
-import { managementTokenFiles } from "../management/management-component.ts";
+import { managementTokenFiles, readTls } from "../management/management-component.ts";
 import type { Component } from "../node/component.ts";
 import type { NodeComponentName } from "../node/node-components.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
@@ -23,7 +22,8 @@ export interface DashboardComponent extends Component {
  * generated here when the API is off). It follows the API's remote rule: a non-loopback `listen`
  * needs `[management] tls_cert`/`tls_key` (it then speaks HTTPS) or `allow_remote_plaintext`.
  * Start refuses, with one line: DASHBOARD_REMOTE_NEEDS_TLS, DASHBOARD_LISTEN_FAILED (a busy
- * address given explicitly), and the token files' MANAGEMENT_TOKEN_FILE_UNSAFE.
+ * address given explicitly), and the management API's MANAGEMENT_TLS_INVALID and
+ * MANAGEMENT_TOKEN_FILE_UNSAFE for its TLS and token files.
  */
 export function dashboardComponent(
   config: NodeConfig,
@@ -66,10 +66,7 @@ export function dashboardComponent(
           `the dashboard on ${formatSocketAddress(listen)} would be reachable from other hosts: give the management API's [management] tls_cert and tls_key for HTTPS, or --management-allow-remote-plaintext to send tokens in clear`,
         );
       }
-      const tls =
-        tlsCert === undefined || tlsKey === undefined
-          ? undefined
-          : { cert: await readFile(tlsCert), key: await readFile(tlsKey) };
+      const tls = tlsCert === undefined || tlsKey === undefined ? undefined : await readTls(tlsCert, tlsKey);
       const files = managementTokenFiles(config);
       const random = (count: number) => randomFillSync(new Uint8Array(count));
       const admin = await loadOrCreateToken(files.admin, random);

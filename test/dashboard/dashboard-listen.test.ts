@@ -7,11 +7,13 @@
  * and past DASHBOARD_STREAMS_MAX live views a new one answers 503.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DASHBOARD_STREAMS_MAX } from "../../src/dashboard/dashboard-server.ts";
-import { guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import { guestPath, nxCert, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
 let dir: ReturnType<typeof tempDir>;
 
@@ -37,7 +39,6 @@ describe("the dashboard's listener", { timeout: 90_000 }, () => {
     try {
       const url = (await nx.waitFor(/dashboard: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
       await nx.waitFor(/^init$/m);
-      const { readFileSync } = await import("node:fs");
       const admin = readFileSync(join(dir.path, "on/management.token"), "utf8").trim();
       const page = await fetch(`${url}/modules`, { headers: { authorization: `Bearer ${admin}` } });
       assert.equal(page.status, 200);
@@ -155,5 +156,51 @@ describe("the dashboard's listener", { timeout: 90_000 }, () => {
       remote.stderr().trim().split("\n").at(-1)!,
       /^nx: error: the dashboard on 0\.0\.0\.0:0 would be reachable from other hosts: .*tls_cert and tls_key.*--management-allow-remote-plaintext/,
     );
+  });
+
+  test("beyond loopback with the management API's TLS material: HTTPS, and the login cookie is Secure", async () => {
+    nxCert(["ca", "--out", join(dir.path, "ca")]);
+    nxCert(["node", "--ca-dir", join(dir.path, "ca"), "--name", "admin", "--out", join(dir.path, "admin")]);
+    const nx = reactive(
+      "https",
+      "--management-listen",
+      "127.0.0.1:0",
+      "--dashboard-listen",
+      "0.0.0.0:0",
+      "--management-tls-cert",
+      join(dir.path, "admin/node.crt"),
+      "--management-tls-key",
+      join(dir.path, "admin/node.key"),
+    );
+    try {
+      const port = (await nx.waitFor(/dashboard: listening url=https:\/\/0\.0\.0\.0:(\d+)/))[1]!;
+      const token = readFileSync(join(dir.path, "https/management-read.token"), "utf8").trim();
+      const body = new URLSearchParams({ token }).toString();
+      const answer = await new Promise<{ status: number; cookie: string | undefined }>((resolve, reject) => {
+        const request = httpsRequest(
+          `https://127.0.0.1:${port}/login`,
+          // The certificate names the node, not 127.0.0.1: the chain is what is checked here.
+          {
+            method: "POST",
+            ca: readFileSync(join(dir.path, "ca/ca.crt")),
+            checkServerIdentity: () => undefined,
+            timeout: 10_000,
+            headers: { "content-type": "application/x-www-form-urlencoded", "content-length": body.length },
+          },
+          (response) => {
+            response.resume();
+            response.on("end", () =>
+              resolve({ status: response.statusCode!, cookie: response.headers["set-cookie"]?.[0] }),
+            );
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+      assert.equal(answer.status, 303);
+      assert.match(answer.cookie ?? "", /; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
+    } finally {
+      await stopNx(nx);
+    }
   });
 });
