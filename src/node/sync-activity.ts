@@ -2,7 +2,7 @@ import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { SyncActivityObserver } from "../sync/sync-service.ts";
-import type { CrdtFamilyName } from "./crdt-values.ts";
+import { crdtFamilyName } from "./crdt-values.ts";
 import { OpRing } from "./op-ring.ts";
 import { ThroughputMeter } from "./throughput-meter.ts";
 
@@ -13,10 +13,6 @@ export interface SyncActivity {
   readonly ring: OpRing;
   readonly meter: ThroughputMeter;
 }
-
-/** `lww_map` → `lww-map`: families by the names users type (crdt-values.ts). */
-const familyName = (op: Op): CrdtFamilyName =>
-  FAMILY_OF_OP_TYPE[op.kind.type].replace("_", "-") as CrdtFamilyName;
 
 /** A node's SyncActivity; `nowMs` is the wall clock (op stamps are wall-clock based). */
 export function createSyncActivity(nowMs: () => number): SyncActivity {
@@ -29,7 +25,7 @@ export function createSyncActivity(nowMs: () => number): SyncActivity {
       peer,
       origin: op.origin,
       key: op.key,
-      family: familyName(op),
+      family: crdtFamilyName(FAMILY_OF_OP_TYPE[op.kind.type]),
       type: op.kind.type,
     });
   return {
