@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
-import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { describeError } from "../errors/numax-error.ts";
 import type { BearerTokens } from "../management/bearer-tokens.ts";
+import { listenHttpEndpoint } from "../net/listen-http-endpoint.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { DashboardAsset } from "./dashboard-assets.ts";
@@ -290,37 +291,15 @@ export async function startDashboardServer(
         );
   server.maxConnections = DASHBOARD_CONNECTIONS_MAX;
 
-  const where = formatSocketAddress(listen);
-  const bound = await new Promise<boolean>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      if (error.code === "EADDRINUSE" && options.listenIsDefault) {
-        logger.warn(
-          `not started: the default address ${where} is in use (another node?); set [dashboard] listen or --dashboard-listen to a free address, or off`,
-        );
-        resolve(false);
-        return;
-      }
-      const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
-      reject(
-        new NumaxError(
-          "DASHBOARD_LISTEN_FAILED",
-          `cannot open the dashboard on ${where}: ${why} (set [dashboard] listen or --dashboard-listen to a free address, or off)`,
-          { cause: error },
-        ),
-      );
-    };
-    server.once("error", onError);
-    server.listen(listen.port, listen.host, () => {
-      server.off("error", onError);
-      resolve(true);
-    });
+  const address = await listenHttpEndpoint(server, listen, {
+    name: "the dashboard",
+    setting: "[dashboard] listen or --dashboard-listen",
+    failureCode: "DASHBOARD_LISTEN_FAILED",
+    listenIsDefault: options.listenIsDefault,
+    logger,
   });
-  if (!bound) return undefined;
-  server.on("error", (error) => logger.error("server error", { error }));
-  const address = server.address();
-  if (address === null || typeof address === "string")
-    throw new Error("an HTTP server on TCP has an address");
-  const url = `${secure ? "https" : "http"}://${formatSocketAddress({ host: listen.host, port: address.port })}`;
+  if (address === undefined) return undefined;
+  const url = `${secure ? "https" : "http"}://${formatSocketAddress(address)}`;
   let closing: Promise<void> | undefined;
   return {
     url,
