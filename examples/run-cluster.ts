@@ -224,8 +224,18 @@ function startNode(
 ): Promise<RunningNode> {
   const child = spawn(
     process.execPath,
-    // The nodes run side by side: none takes the management API's default port.
-    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`, "--management-listen", "off"],
+    // The nodes run side by side: none takes the management API's or the dashboard's default port.
+    [
+      NX,
+      "run",
+      ...args,
+      "--observability-listen",
+      `127.0.0.1:${metricsPort}`,
+      "--management-listen",
+      "off",
+      "--dashboard-listen",
+      "off",
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);

@@ -12,8 +12,11 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { REPO_ROOT } from "./helpers/nx-process.ts";
 
-/** Static, side-effect and dynamic imports with a literal specifier. */
-const IMPORT_SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)"([^"]+)"/g;
+/**
+ * Static, side-effect and dynamic imports with a literal specifier, and `import.meta.resolve` of
+ * one (the dashboard serves files of its packages).
+ */
+const IMPORT_SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\bimport\.meta\.resolve\(\s*)"([^"]+)"/g;
 
 function shippedFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -95,7 +95,17 @@ export class NxProcess {
     const child = spawn(
       process.execPath,
       // Gate nodes run side by side: none takes the management API's default port (nor pays for it).
-      [...(spec.nodeFlags ?? []), NX_BIN, "run", "--management-listen", "off", spec.modulePath, ...spec.args],
+      [
+        ...(spec.nodeFlags ?? []),
+        NX_BIN,
+        "run",
+        "--management-listen",
+        "off",
+        "--dashboard-listen",
+        "off",
+        spec.modulePath,
+        ...spec.args,
+      ],
       { cwd: REPO_ROOT, env: childEnvironment(spec.env), stdio: ["ignore", "pipe", "pipe"] },
     );
     return new Promise((resolveStart, rejectStart) => {

@@ -115,6 +115,7 @@ async function resolveRunSettings({ flags, configPath, options }: RunInvocation)
     prints,
     json: options.json === true,
     managementListenIsDefault: sources["management.listen"] === "default",
+    dashboardListenIsDefault: sources["dashboard.listen"] === "default",
   };
 }
 

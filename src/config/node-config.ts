@@ -92,6 +92,9 @@ export interface NodeConfig {
     readonly auditLog: string | undefined;
     readonly auditSampleEvery: number;
   };
+  readonly dashboard: {
+    readonly listen: SocketAddress | "off";
+  };
 }
 
 export type ConfigSection = keyof NodeConfig;

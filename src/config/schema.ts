@@ -85,6 +85,9 @@ const MB = 1024 * 1024;
 /** Port of the management API by default (the observability endpoint's examples use 9100, the dashboard 9101). */
 export const MANAGEMENT_PORT_DEFAULT = 9102;
 
+/** Port of the dashboard by default. */
+export const DASHBOARD_PORT_DEFAULT = 9101;
+
 /** Sections in the order the generated file and the docs list them, with a line about each. */
 export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   storage: "Where the node keeps its data.",
@@ -96,6 +99,8 @@ export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   management:
     "The management API (`/api/v1/`, bearer tokens) of a node that keeps running; docs/management-api.md.",
   policy: "Capability policies of the modules (docs/design/policies.md).",
+  dashboard:
+    "The built-in dashboard (read-only web pages, the management tokens) of a node that keeps running; docs/dashboard.md.",
 };
 
 export const CONFIG_SCHEMA = {
@@ -501,6 +506,16 @@ export const CONFIG_SCHEMA = {
       doc: "The audit log records one host call in this many, per module and function (1: every call); denials are always recorded.",
       env: "NX_POLICY_AUDIT_SAMPLE_EVERY",
       flag: { name: "--policy-audit-sample-every", argument: "<n>" },
+    }),
+  },
+  dashboard: {
+    listen: defineKey({
+      name: "listen",
+      kind: addressOrOffKind({ allowPortZero: true }),
+      default: { host: "127.0.0.1", port: DASHBOARD_PORT_DEFAULT },
+      doc: 'Address of the dashboard of a node that runs until a signal (the nodes that have the management API); "off" = none. It takes the management tokens; a non-loopback address follows the management API\'s rule (tls_cert and tls_key, or allow_remote_plaintext).',
+      env: "NX_DASHBOARD_LISTEN",
+      flag: { name: "--dashboard-listen", argument: "<host:port|off>" },
     }),
   },
 } as const satisfies {

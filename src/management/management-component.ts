@@ -120,7 +120,11 @@ export function managementComponent(
   };
 }
 
-async function readTls(certPath: string, keyPath: string): Promise<{ cert: Uint8Array; key: Uint8Array }> {
+/** The management API's PEM certificate and key (the dashboard's too); MANAGEMENT_TLS_INVALID when one cannot be read. */
+export async function readTls(
+  certPath: string,
+  keyPath: string,
+): Promise<{ cert: Uint8Array; key: Uint8Array }> {
   const read = async (path: string, what: string): Promise<Uint8Array> => {
     try {
       return await readFile(path);

@@ -6,6 +6,7 @@ import { CRDT_FAMILY_NAMES, isCrdtFamilyName } from "../node/crdt-values.ts";
 import { KEYS_PAGE_DEFAULT, KEYS_PAGE_MAX, parseKeyCursor } from "../node/key-page.ts";
 import type { ModuleHostComponent } from "../node/module-host.ts";
 import type { PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
+import { opFlowQueryOf } from "../node/op-ring.ts";
 import { healthAnswer, type ReadinessChecks, readinessAnswer } from "../observe/health-answers.ts";
 import type { PeerStatus } from "../sync/peer-manager.ts";
 import { ManagementApiError } from "./management-error.ts";
@@ -239,5 +240,24 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
       const view = family === undefined ? undefined : context.introspection.key(key, family);
       return ok(found(view, asked === null ? `CRDT under key "${key}"` : `${asked} under key "${key}"`));
     },
+  },
+  {
+    method: "GET",
+    path: "/ops",
+    handle: (context, { query }) => {
+      const opQuery = opFlowQueryOf(query);
+      if (typeof opQuery === "string") throw new ManagementApiError("BAD_REQUEST", opQuery);
+      return ok(syncing(context.introspection.recentOps(opQuery)));
+    },
+  },
+  {
+    method: "GET",
+    path: "/throughput",
+    handle: (context) => ok(syncing(context.introspection.throughput())),
+  },
+  {
+    method: "GET",
+    path: "/convergence",
+    handle: (context) => ok(syncing(context.introspection.convergence())),
   },
 ];

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
-import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { describeError } from "../errors/numax-error.ts";
+import { listenHttpEndpoint } from "../net/listen-http-endpoint.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { BearerTokens } from "./bearer-tokens.ts";
 import { errorBody, ManagementApiError, type ManagementErrorCode } from "./management-error.ts";
@@ -217,38 +218,14 @@ export async function startManagementServer(
     socket.destroySoon();
   });
 
-  const where = formatSocketAddress(listen);
-  const bound = await new Promise<boolean>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      if (error.code === "EADDRINUSE" && options.listenIsDefault) {
-        logger.warn(
-          `not started: the default address ${where} is in use (another node?); set [management] listen or --management-listen to a free address, or off`,
-        );
-        resolve(false);
-        return;
-      }
-      const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
-      reject(
-        new NumaxError(
-          "MANAGEMENT_LISTEN_FAILED",
-          `cannot open the management API on ${where}: ${why} (set [management] listen or --management-listen to a free address, or off)`,
-          { cause: error },
-        ),
-      );
-    };
-    server.once("error", onError);
-    server.listen(listen.port, listen.host, () => {
-      server.off("error", onError);
-      resolve(true);
-    });
+  const actual = await listenHttpEndpoint(server, listen, {
+    name: "the management API",
+    setting: "[management] listen or --management-listen",
+    failureCode: "MANAGEMENT_LISTEN_FAILED",
+    listenIsDefault: options.listenIsDefault,
+    logger,
   });
-  if (!bound) return undefined;
-  server.on("error", (error) => logger.error("server error", { error }));
-
-  const address = server.address();
-  if (address === null || typeof address === "string")
-    throw new Error("an HTTP server on TCP has an address");
-  const actual = { host: listen.host, port: address.port };
+  if (actual === undefined) return undefined;
   const url = `${options.tls === undefined ? "http" : "https"}://${formatSocketAddress(actual)}`;
   let closing: Promise<void> | undefined;
   return {

@@ -15,7 +15,7 @@ import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { LmdbBackend } from "../store/lmdb-backend.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
-import type { SyncService } from "../sync/sync-service.ts";
+import type { SyncActivityObserver, SyncService } from "../sync/sync-service.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
 import { DurableOutputGate } from "./durable-output.ts";
@@ -39,6 +39,7 @@ export type NodeComponentName =
   | "modules"
   | "serve"
   | "management"
+  | "dashboard"
   | "observability";
 
 interface NodeComponent extends Component {
@@ -195,6 +196,8 @@ export function syncComponent(
     readonly replica: ReplicaComponent;
     readonly tls: TlsComponent;
     readonly metrics: MetricsComponent | undefined;
+    /** Told of every op and sync error (the node's op ring and throughput meter). */
+    readonly activity?: SyncActivityObserver;
   },
 ): SyncComponent {
   let service: SyncService | undefined;
@@ -213,6 +216,7 @@ export function syncComponent(
         nodeId: parts.replica.nodeId!,
         logger,
         metrics: parts.metrics?.metrics,
+        activity: parts.activity,
       });
     },
     stop: () => service?.stop(),

@@ -1,8 +1,11 @@
 import type { ModuleState } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
+import type { ConvergenceView } from "./convergence.ts";
 import { type CrdtFamilyName, crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
 import type { KeysPage } from "./key-page.ts";
+import type { OpFlowEntry, OpFlowQuery } from "./op-ring.ts";
+import type { ThroughputView } from "./throughput-meter.ts";
 
 /**
  * What a node says about itself: the one surface CLI output, the HTTP endpoint and later tools
@@ -96,6 +99,18 @@ export interface RuntimeIntrospection {
   keyFamilies(key: string): CrdtFamilyName[] | undefined;
   /** One CRDT object; undefined when there is none of `family` under `key` (or no sync). */
   key(key: string, family: CrdtFamilyName): KeyView | undefined;
+  /** The newest ops of the node's op ring that match `query` (op-ring.ts). Undefined: the node does not sync. */
+  recentOps(query: OpFlowQuery): OpFlowView | undefined;
+  /** Ops per second, propagation latency percentiles and errors of the last minute. Undefined: the node does not sync. */
+  throughput(): ThroughputView | undefined;
+  /** This node's version vector against each peer's latest report (convergence.ts). Undefined: the node does not sync. */
+  convergence(): ConvergenceView | undefined;
+}
+
+/** A page of the op ring: `ops` oldest first; `lastSeq` is the ring's newest (pass it as `after` to get only newer ones). */
+export interface OpFlowView {
+  readonly lastSeq: number;
+  readonly ops: readonly OpFlowEntry[];
 }
 
 /** One CRDT object: its value as `/v1/crdt/<family>/<key>` gives it, and its latest change. */
@@ -199,4 +214,6 @@ export interface PeerView {
   readonly rttMs: number | null;
   /** When it entered `state`, ISO 8601. */
   readonly since: string;
+  /** `healthy` while connected or not failing; `suspect`, then `dead` (limits.peer_dead_after_failures), as dials fail in a row. */
+  readonly health: "healthy" | "suspect" | "dead";
 }

@@ -40,6 +40,7 @@ describe("startNumaxNode", () => {
         "tls.insecure": true,
         "observability.listen": "127.0.0.1:0",
         "management.listen": "127.0.0.1:0",
+        "dashboard.listen": "127.0.0.1:0",
       },
       env: {},
       configPath: undefined,
@@ -51,6 +52,7 @@ describe("startNumaxNode", () => {
       needsStore: false,
       version: "0.0.0",
       management: { listenIsDefault: false },
+      dashboard: { listenIsDefault: false },
     });
     t.after(() => node.close());
     const started = [
@@ -62,6 +64,7 @@ describe("startNumaxNode", () => {
       "output-gate",
       "events",
       "management",
+      "dashboard",
       "observability",
     ];
     assert.deepEqual(
@@ -81,9 +84,11 @@ describe("startNumaxNode", () => {
       lines.slice(started.length),
       [...started].reverse().map((name) => `stopped ${name}`),
     );
-    // The endpoint closes after every part stopped (afterStop); the management API stopped first.
+    // The endpoint closes after every part stopped (afterStop); the management API and the
+    // dashboard stopped first.
     await assert.rejects(readiness(node.observability!.url));
     await assert.rejects(fetch(`${node.management!.server!.url}/api/v1/health`));
+    await assert.rejects(fetch(`${node.dashboard!.server!.url}/login`));
     await node.close(); // closing again does nothing
     assert.equal(lines.length, 2 * started.length);
   });

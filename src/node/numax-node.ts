@@ -1,5 +1,6 @@
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
+import { type DashboardComponent, dashboardComponent } from "../dashboard/dashboard-component.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
 import type { NodeId } from "../identity/node-id.ts";
@@ -36,6 +37,7 @@ import {
   type RuntimeIntrospection,
 } from "./node-introspection.ts";
 import { createRuntimeIntrospection } from "./runtime-introspection.ts";
+import { createSyncActivity } from "./sync-activity.ts";
 
 export interface NumaxNodeOptions {
   config: NodeConfig;
@@ -55,6 +57,8 @@ export interface NumaxNodeOptions {
    * node runs on without the API instead of failing to start.
    */
   management?: { readonly listenIsDefault: boolean };
+  /** Open the dashboard (unless `[dashboard] listen` is off), as `management`: for a node that keeps running. */
+  dashboard?: { readonly listenIsDefault: boolean };
 }
 
 /**
@@ -79,6 +83,8 @@ export interface NumaxNode {
   readonly introspection: RuntimeIntrospection;
   /** The management API, when the node keeps running and `[management] listen` is not off. */
   readonly management: ManagementComponent | undefined;
+  /** The dashboard, when the node keeps running and `[dashboard] listen` is not off. */
+  readonly dashboard: DashboardComponent | undefined;
   /** Reactive modules' events: the modules the node runs are added here (and listed in `/v1/node`). */
   readonly events: NodeEventBus;
   /** The module host, when the node was started with modules. */
@@ -105,9 +111,10 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
     tls !== undefined && store !== undefined ? replicaComponent(config, logger, { store, tls }) : undefined;
+  const activity = replica !== undefined ? createSyncActivity(Date.now) : undefined;
   const sync =
     replica !== undefined && tls !== undefined
-      ? syncComponent(config, logger, { replica, tls, metrics })
+      ? syncComponent(config, logger, { replica, tls, metrics, activity: activity?.observer })
       : undefined;
   const outputGate = outputGateComponent(config, logger, store);
   const events = eventsComponent({ replica, sync, metrics });
@@ -157,7 +164,22 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           before.map(({ name }) => name),
         )
       : undefined;
-  const parts = management === undefined ? before : [...before, management];
+  const dashboardListen = config.dashboard.listen;
+  const dashboard: DashboardComponent | undefined =
+    options.dashboard !== undefined && dashboardListen !== "off"
+      ? dashboardComponent(
+          config,
+          logger,
+          {
+            listen: dashboardListen,
+            listenIsDefault: options.dashboard.listenIsDefault,
+            introspection: () => introspection,
+          },
+          // Like the API it reports on every other part; after the API, whose token files it reads.
+          [...before, ...(management === undefined ? [] : [management])].map(({ name }) => name),
+        )
+      : undefined;
+  const parts = [...before, management, dashboard].filter((part) => part !== undefined);
   const introspection = createRuntimeIntrospection({
     config,
     version: options.version,
@@ -169,6 +191,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     modules,
     serve,
     managementUrl: () => management?.server?.url,
+    activity,
   });
   const introspectNode = introspection.summary;
   // The engine counts; Prometheus counters get the increase since the last scrape.
@@ -217,6 +240,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     introspect: introspectNode,
     introspection,
     management,
+    dashboard,
     events: events.bus!,
     modules,
     serve,

@@ -71,6 +71,8 @@ export interface RunSettings {
   readonly managementListenIsDefault: boolean;
   /** `--policy` values: `FILE` or `MODULE=FILE` (src/policy/module-policies.ts). */
   readonly policyFlags: readonly string[];
+  /** `[dashboard] listen` was not set: busy, it is a warning rather than a failed start. */
+  readonly dashboardListenIsDefault: boolean;
 }
 
 /**
@@ -170,6 +172,13 @@ export async function runModules({
         });
   let failed = false;
   let node: NumaxNode;
+  // A node that keeps running (it syncs, serves or runs reactive modules, until a signal) has
+  // the management API and the dashboard; a run that ends by itself has nothing to manage.
+  const keepsRunning =
+    settings.settleForMs === undefined &&
+    (config.network.listen !== undefined ||
+      settings.serve.length > 0 ||
+      modules.some((module) => moduleCallbacks(module).size > 0));
   try {
     node = await startNumaxNode({
       config,
@@ -177,15 +186,8 @@ export async function runModules({
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
       datastore,
-      // A node that keeps running (it syncs, serves or runs reactive modules, until a signal)
-      // has the management API; a run that ends by itself has nothing to manage.
-      management:
-        settings.settleForMs === undefined &&
-        (config.network.listen !== undefined ||
-          settings.serve.length > 0 ||
-          modules.some((module) => moduleCallbacks(module).size > 0))
-          ? { listenIsDefault: settings.managementListenIsDefault }
-          : undefined,
+      management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
+      dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,

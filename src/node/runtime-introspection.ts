@@ -5,6 +5,7 @@ import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
 import type { ProcessInfo } from "../kernel/process-info.ts";
 import type { ServeComponent } from "../serve/serve-component.ts";
+import { convergenceView } from "./convergence.ts";
 import {
   CRDT_FAMILY_NAMES,
   crdtFamilyName,
@@ -23,6 +24,7 @@ import type {
   ProcessView,
   RuntimeIntrospection,
 } from "./node-introspection.ts";
+import type { SyncActivity } from "./sync-activity.ts";
 
 /** The parts of a node its introspection reads; each is read when asked, never copied. */
 export interface IntrospectedParts {
@@ -38,6 +40,8 @@ export interface IntrospectedParts {
   readonly serve: ServeComponent | undefined;
   /** The management API's URL once it listens. */
   readonly managementUrl: () => string | undefined;
+  /** The op ring and throughput meter sync reports to; undefined without sync. */
+  readonly activity: SyncActivity | undefined;
 }
 
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -208,7 +212,26 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
           direction: peer.direction,
           rttMs: peer.rttMs === undefined ? null : roundMs(peer.rttMs),
           since: new Date(peer.sinceMs).toISOString(),
+          health: peer.health,
         }),
       ),
+    recentOps: (query) => {
+      const ring = parts.activity?.ring;
+      return ring === undefined ? undefined : { lastSeq: ring.lastSeq, ops: ring.recent(query) };
+    },
+    throughput: () => parts.activity?.meter.view(Date.now()),
+    convergence: () => {
+      const replica = parts.replica?.replica;
+      const service = parts.sync?.service;
+      if (replica === undefined || service === undefined) return undefined;
+      return convergenceView({
+        nodeId: replica.nodeId(),
+        versionVector: replica.versionVector(),
+        peers: service.peers.peerStatuses(),
+        reported: service.engine.reportedVectors(),
+        antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
+        nowMs: Date.now(),
+      });
+    },
   };
 }

@@ -114,6 +114,8 @@ export interface PeerStatus {
   readonly direction: "outbound" | "inbound";
   /** Keepalive round trip of the connection (see Connection.rttMs). */
   readonly rttMs: number | undefined;
+  /** `healthy` while connected or not failing; `suspect`, then `dead`, as dials to it fail in a row. */
+  readonly health: PeerHealth;
   /** When the peer entered `state` (`nowMs` time). */
   readonly sinceMs: number;
   /** Configured at start (`network.peers`) or added at run time (`addPeer`); false for an inbound stranger. */
@@ -294,6 +296,7 @@ export class PeerManager<Op> {
         state,
         direction: "outbound" as const,
         rttMs: undefined,
+        health: target.isSelf ? "healthy" : peerHealth(target.failures, this.#options.backoff),
         sinceMs: target.sinceMs,
         configured: true,
       };
@@ -312,6 +315,7 @@ export class PeerManager<Op> {
       state: "connected",
       direction: connection.outbound ? "outbound" : "inbound",
       rttMs: connection.rttMs,
+      health: "healthy",
       sinceMs: this.#adoptedAt.get(connection) ?? this.#options.nowMs(),
       configured,
     };

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
 import type { VersionVector } from "../net/messages.ts";
-import { type Outgoing, SyncEngine, type SyncReplica, vectorCovers } from "./sync-engine.ts";
+import {
+  type Outgoing,
+  REPORTED_VECTORS_MAX,
+  SyncEngine,
+  type SyncReplica,
+  vectorCovers,
+} from "./sync-engine.ts";
 import type { ChangedObject } from "./sync-events.ts";
 
 /** The smallest replica with the sync contract: a set of (origin, seq) ops and its version vector. */
@@ -109,6 +115,30 @@ function cluster(n: number, options: ConstructorParameters<typeof SyncEngine<Tes
 }
 
 describe("SyncEngine", () => {
+  test("remembers each peer's latest reported vector (its PullSince), after it disconnects too, bounded", () => {
+    const { replicas, engines } = cluster(2);
+    wire(replicas, engines, [[0, 1]]);
+    const [, b] = replicas;
+    assert.deepEqual(engines[0].reportedVectors().get(b.nodeId), { vector: new Map(), atMs: 0 });
+    b.local();
+    const pull = () => ({ type: "PullSince", versionVector: b.versionVector(), limit: 10 }) as const;
+    engines[0].receive(b.nodeId, pull(), 500);
+    assert.deepEqual(engines[0].reportedVectors().get(b.nodeId), {
+      vector: new Map([[b.nodeId, 1]]),
+      atMs: 500,
+    });
+    engines[0].peerDisconnected(b.nodeId, 600);
+    assert.equal(engines[0].reportedVectors().get(b.nodeId)?.atMs, 500);
+
+    const lone = new SyncEngine<TestOp>(new LogReplica(id(999)));
+    for (let index = 0; index <= REPORTED_VECTORS_MAX; index++) {
+      lone.peerConnected(id(index + 1), 0);
+      lone.receive(id(index + 1), pull(), index);
+    }
+    assert.equal(lone.reportedVectors().size, REPORTED_VECTORS_MAX);
+    assert.equal(lone.reportedVectors().has(id(1)), false, "the oldest report is forgotten");
+  });
+
   test("local ops reach a connected peer in PushOps batches", () => {
     const { replicas, engines } = cluster(2);
     const net = wire(replicas, engines, [[0, 1]]);

@@ -63,6 +63,19 @@ export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
 /** Disconnected peers whose unacknowledged ops are remembered for repair on reconnect. */
 export const UNACKED_PEERS_MAX = 1024;
 
+/**
+ * Peers whose latest reported version vector is remembered (`reportedVectors`): connected ones
+ * and those gone since, so a partitioned peer's last state stays visible; past it the oldest report
+ * is forgotten.
+ */
+export const REPORTED_VECTORS_MAX = 1024;
+
+/** The version vector a peer sent in its latest PullSince, and when it arrived (`nowMs` time). */
+export interface ReportedVector {
+  readonly vector: VersionVector;
+  readonly atMs: number;
+}
+
 /** A message for one peer, produced by the engine for the I/O layer to send. */
 export interface Outgoing<Op> {
   readonly peer: NodeId;
@@ -128,6 +141,8 @@ export class SyncEngine<Op> {
   readonly #sessions = new Map<NodeId, PeerSession<Op>>();
   /** Per disconnected peer: per origin, the sequence after which it may lack ops we sent or queued. */
   readonly #unacked = new Map<NodeId, Map<NodeId, number>>();
+  /** Per peer, its latest PullSince's vector; in the order they arrived, oldest first. */
+  readonly #reported = new Map<NodeId, ReportedVector>();
   readonly stats: SyncEngineStats = {
     opsQueued: 0,
     opsShed: 0,
@@ -154,6 +169,14 @@ export class SyncEngine<Op> {
 
   connectedPeers(): NodeId[] {
     return [...this.#sessions.keys()];
+  }
+
+  /**
+   * What each peer last said it holds: the vector of its latest PullSince (sent when it connects
+   * and every anti-entropy interval), kept after it disconnects. For the convergence view.
+   */
+  reportedVectors(): ReadonlyMap<NodeId, ReportedVector> {
+    return this.#reported;
   }
 
   /** Ops queued for sending, over all peers (0 means everything queued was handed to the transport). */
@@ -245,6 +268,10 @@ export class SyncEngine<Op> {
         return this.#drain(session);
       }
       case "PullSince": {
+        this.#reported.delete(peer);
+        this.#reported.set(peer, { vector: message.versionVector, atMs: nowMs });
+        if (this.#reported.size > REPORTED_VECTORS_MAX)
+          this.#reported.delete(this.#reported.keys().next().value!);
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];

@@ -30,6 +30,17 @@ export const SYNC_TICK_INTERVAL_MS = 20;
 /** How long a node whose datastore holds no op of its own waits for peers to return them (see `recoverOwnHistory`). */
 export const OWN_HISTORY_WAIT_MS = 5_000;
 
+/**
+ * Told of every op made here or applied from a peer, and of every sync error: the node's op ring
+ * and throughput meter (src/node/sync-activity.ts) that its introspection reads.
+ */
+export interface SyncActivityObserver {
+  localOps(ops: readonly Op[]): void;
+  remoteOps(peer: NodeId, ops: readonly Op[]): void;
+  /** `send`: a message could not be sent; `store`: local ops could not be made durable. */
+  error(kind: "send" | "store"): void;
+}
+
 export interface SyncServiceOptions {
   config: NodeConfig;
   replica: ReplicatedState;
@@ -38,6 +49,7 @@ export interface SyncServiceOptions {
   nodeId: NodeId;
   logger: Logger;
   metrics: NodeMetrics | undefined;
+  activity?: SyncActivityObserver;
 }
 
 /**
@@ -85,7 +97,7 @@ export class SyncService {
   }
 
   static async start(options: SyncServiceOptions): Promise<SyncService> {
-    const { config, replica, logger, metrics } = options;
+    const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
     const replicaPort = replicaForSync(replica);
     const observed = {
@@ -138,14 +150,20 @@ export class SyncService {
         else metrics.peerDisconnects.inc();
         metrics.peersConnected.set(peers.connectedPeers().length);
       },
-      onRemoteOps: (_peer, fresh) => service.#sink?.remoteChanges(remoteChangesOf(fresh)),
+      onRemoteOps: (peer, fresh) => {
+        activity?.remoteOps(peer, fresh);
+        service.#sink?.remoteChanges(remoteChangesOf(fresh));
+      },
       onSnapshotApplied: (peer, changed) =>
         service.#sink?.remoteChanges(changed.map((object) => ({ ...object, origin: peer }))),
       onPublish: (peer, topic, payload) => {
         metrics?.messagesReceived.inc();
         service.#sink?.message(peer, topic, payload);
       },
-      onSendError: () => metrics?.syncErrors.inc({ kind: "send" }),
+      onSendError: () => {
+        metrics?.syncErrors.inc({ kind: "send" });
+        activity?.error("send");
+      },
       onPeerAddresses: (peer, entries) => exchange.received(peer, entries),
       onDialFailed: (address, error, failures) => {
         runner.dialFailed(address, error);
@@ -195,6 +213,7 @@ export class SyncService {
         } catch (error) {
           syncLogger.error("local ops not pushed: the store could not make them durable", { error });
           metrics?.syncErrors.inc({ kind: "store" });
+          activity?.error("store");
           break;
         }
         engine.localOps(ops);
@@ -204,6 +223,7 @@ export class SyncService {
     };
     replica.setSyncHooks({
       onLocalOps: (ops) => {
+        activity?.localOps(ops);
         for (const op of ops) {
           metrics?.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "local" });
           undurable.push(op);

@@ -207,6 +207,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "10", toml: "10" },
     { text: "1", toml: "1" },
   ],
+  "dashboard.listen": [
+    { text: "127.0.0.1:9201", toml: '"127.0.0.1:9201"' },
+    { text: "off", toml: '"off"' },
+  ],
 };
 
 /** Keys a key needs beside it to be consistent; given as flags on every other key's behalf. */
@@ -411,6 +415,7 @@ describe("resolveConfig (reads the file)", () => {
         allowRemotePlaintext: false,
       },
       policy: { default: "deny", requireSignatures: false, auditLog: undefined, auditSampleEvery: 100 },
+      dashboard: { listen: { host: "127.0.0.1", port: 9101 } },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
     assert.ok(

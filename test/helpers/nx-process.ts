@@ -43,14 +43,17 @@ export function withoutDefaultManagement(
   env: Readonly<Record<string, string>>,
   bin?: string,
 ): readonly string[] {
-  if (
-    args[0] !== "run" ||
-    bin !== undefined ||
-    args.includes("--management-listen") ||
-    "NX_MANAGEMENT_LISTEN" in env
-  )
-    return args;
-  return ["run", "--management-listen", "off", ...args.slice(1)];
+  if (args[0] !== "run" || bin !== undefined) return args;
+  const off = [
+    ...(args.includes("--management-listen") || "NX_MANAGEMENT_LISTEN" in env
+      ? []
+      : ["--management-listen", "off"]),
+    // The dashboard's default 127.0.0.1:9101 likewise (docs/dashboard.md).
+    ...(args.includes("--dashboard-listen") || "NX_DASHBOARD_LISTEN" in env
+      ? []
+      : ["--dashboard-listen", "off"]),
+  ];
+  return off.length === 0 ? args : ["run", ...off, ...args.slice(1)];
 }
 
 /**

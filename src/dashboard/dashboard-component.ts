@@ -1,0 +1,87 @@
+import { randomFillSync } from "node:crypto";
+import type { NodeConfig } from "../config/node-config.ts";
+import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
+import { NumaxError } from "../errors/numax-error.ts";
+import { managementTokenFiles, readTls } from "../management/management-component.ts";
+import type { Component } from "../node/component.ts";
+import type { NodeComponentName } from "../node/node-components.ts";
+import type { RuntimeIntrospection } from "../node/node-introspection.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { DashboardServer } from "./dashboard-server.ts";
+
+export interface DashboardComponent extends Component {
+  readonly name: "dashboard";
+  readonly dependsOn: readonly NodeComponentName[];
+  /** Undefined before start, and when the default address was busy (the node runs without it). */
+  readonly server: DashboardServer | undefined;
+}
+
+/**
+ * The built-in dashboard (docs/dashboard.md) of a node that keeps running: read-only pages over
+ * the node's RuntimeIntrospection, opened with the management API's tokens (the files it uses,
+ * generated here when the API is off). It follows the API's remote rule: a non-loopback `listen`
+ * needs `[management] tls_cert`/`tls_key` (it then speaks HTTPS) or `allow_remote_plaintext`.
+ * Start refuses, with one line: DASHBOARD_REMOTE_NEEDS_TLS, DASHBOARD_LISTEN_FAILED (a busy
+ * address given explicitly), and the management API's MANAGEMENT_TLS_INVALID and
+ * MANAGEMENT_TOKEN_FILE_UNSAFE for its TLS and token files.
+ */
+export function dashboardComponent(
+  config: NodeConfig,
+  logger: Logger,
+  options: {
+    readonly listen: SocketAddress;
+    readonly listenIsDefault: boolean;
+    /** The node's introspection, built after its components are declared. */
+    readonly introspection: () => RuntimeIntrospection;
+  },
+  dependsOn: readonly NodeComponentName[],
+): DashboardComponent {
+  const log = logger.child("dashboard");
+  let server: DashboardServer | undefined;
+  return {
+    name: "dashboard",
+    dependsOn,
+    get server() {
+      return server;
+    },
+    start: async () => {
+      const { listen } = options;
+      const { tlsCert, tlsKey, allowRemotePlaintext } = config.management;
+      const [
+        { isLoopbackHost },
+        { loadOrCreateToken },
+        { BearerTokens },
+        { startDashboardServer },
+        { loadDashboardAssets },
+      ] = await Promise.all([
+        import("../management/management-server.ts"),
+        import("../management/token-files.ts"),
+        import("../management/bearer-tokens.ts"),
+        import("./dashboard-server.ts"),
+        import("./dashboard-assets.ts"),
+      ]);
+      if (!isLoopbackHost(listen.host) && tlsCert === undefined && !allowRemotePlaintext) {
+        throw new NumaxError(
+          "DASHBOARD_REMOTE_NEEDS_TLS",
+          `the dashboard on ${formatSocketAddress(listen)} would be reachable from other hosts: give the management API's [management] tls_cert and tls_key for HTTPS, or --management-allow-remote-plaintext to send tokens in clear`,
+        );
+      }
+      const tls = tlsCert === undefined || tlsKey === undefined ? undefined : await readTls(tlsCert, tlsKey);
+      const files = managementTokenFiles(config);
+      const random = (count: number) => randomFillSync(new Uint8Array(count));
+      const admin = await loadOrCreateToken(files.admin, random);
+      const read = await loadOrCreateToken(files.read, random);
+      server = await startDashboardServer({
+        listen,
+        listenIsDefault: options.listenIsDefault,
+        tls,
+        tokens: new BearerTokens({ admin: admin.token, read: read.token }),
+        introspection: options.introspection(),
+        assets: await loadDashboardAssets(),
+        logger: log,
+      });
+      if (server !== undefined) log.info("listening", { url: server.url, tokenFile: files.admin });
+    },
+    stop: () => server?.close(),
+  };
+}
