@@ -10,7 +10,7 @@ import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
 import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layout.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
-import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
+import { type GuestModule, loadGuestModuleBytes, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
@@ -121,17 +121,23 @@ export async function runModules({
     logger: logger.child("wasm"),
   });
 
+  const loadOptions = {
+    memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
+    cache,
+    logger: logger.child("wasm"),
+  };
+  /** Every module's code, at start and at a hot reload: read (or given), validated, compiled, checked. */
+  const loadModule = async ({ path, bytes }: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
+    const module =
+      bytes === undefined
+        ? await loadGuestModuleFile(path, loadOptions)
+        : await loadGuestModuleBytes(bytes, path, loadOptions);
+    checkImports(module.label, module.imports);
+    return module;
+  };
   const modules: GuestModule[] = [];
   try {
-    for (const path of modulePaths) {
-      const module = await loadGuestModuleFile(path, {
-        memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
-        cache,
-        logger: logger.child("wasm"),
-      });
-      checkImports(module.label, module.imports);
-      modules.push(module);
-    }
+    for (const path of modulePaths) modules.push(await loadModule({ path }));
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
@@ -151,6 +157,7 @@ export async function runModules({
         moduleSettings: settings.moduleSettings,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
+        loadModule,
         onModuleFailed: (result) => {
           failed = true;
           reportError(`${result.module.label}: ${result.message}`);

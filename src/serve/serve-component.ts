@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
+import type { ModuleChange, ModuleChangeHandler } from "../node/module-change.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -15,7 +16,7 @@ import { type ServeListener, startServeListener } from "./serve-listener.ts";
 import { type ServeMetrics, serveMetrics } from "./serve-metrics.ts";
 import type { ServeSettings } from "./serve-settings.ts";
 import type { ClientTopics } from "./sse-stream.ts";
-import { resolveMountDirectory } from "./static-files.ts";
+import { resolveMountDirectory, type StaticMount } from "./static-files.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */
 const NOT_HANDLERS: ReadonlySet<string> = new Set([
@@ -40,6 +41,8 @@ export interface ServeComponentOptions {
 /** What the serving component needs of the module host. */
 export interface ServedModules {
   environment(module: GuestModule): GuestEnvironment;
+  /** Where serving checks and follows the modules added, reloaded and removed while the node runs. */
+  onModuleChange?(handler: ModuleChangeHandler): void;
 }
 
 export interface ServeComponent {
@@ -60,6 +63,12 @@ export interface ServeComponent {
  * the listeners, stops the handlers still running) before the modules and the parts they use.
  * `topics` answers, once the node's events have started, where event streams' `sse_forward`
  * subscribes (the node's module messages); without it `sse_forward` answers -3.
+ *
+ * Modules added, reloaded or removed while the node runs (docs/hot-reload.md) change the routes
+ * at once: a listener serving default routes serves the ones the new code's `routes` declares,
+ * a configured route to a reloaded module must find its handler in the new code (the reload is
+ * refused otherwise), routes to a removed module answer 404, and new requests run the new code
+ * while requests in flight finish on the old.
  */
 export function serveComponent(
   logger: Logger,
@@ -86,44 +95,84 @@ export function serveComponent(
     }
     return found;
   };
+  const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
+  /** Every route names a loaded module and one of its handlers, and the profile grants serving. */
+  const checkRoutes = (routes: readonly Route[], loaded: ReadonlyMap<string, GuestModule>, where: string) => {
+    for (const route of routes) {
+      checkTarget(route, loaded, where);
+      if (!granted) {
+        throw new ServeError(
+          "SERVE_NOT_GRANTED",
+          `${where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
+        );
+      }
+    }
+  };
+  /** The modules by id, as they are now: what a request's handler runs. */
+  let byId = new Map<string, GuestModule>();
+  /** Each module's default routes, when a listener serves them. */
+  let defaults: Map<string, Route[]> | undefined;
+  const served: { readonly settings: ServeSettings; readonly mounts: StaticMount[] }[] = [];
+  const prepare = async (change: ModuleChange): Promise<() => void> => {
+    const nextById = new Map(byId);
+    const nextDefaults = defaults === undefined ? undefined : new Map(defaults);
+    const id = (change.kind === "reload" ? change.next : change.module).moduleId;
+    if (change.kind === "remove") {
+      nextById.delete(id);
+      nextDefaults?.delete(id);
+    } else {
+      const module = change.kind === "reload" ? change.next : change.module;
+      nextById.set(id, module);
+      nextDefaults?.set(id, await declaredRoutes(module, processesFor(options.cpuMsPerRequest), serveLogger));
+    }
+    const tables = served.map(({ settings, mounts }) => {
+      // Configured routes to a removed module are dropped: their requests answer 404.
+      const routes =
+        settings.routes?.filter((route) => nextById.has(route.moduleId)) ??
+        [...nextDefaults!.values()].flat();
+      checkRoutes(
+        routes.filter((route) => route.moduleId === id),
+        nextById,
+        settings.where,
+      );
+      return new RouteTable(routes, settings.where, mounts);
+    });
+    return () => {
+      byId = nextById;
+      defaults = nextDefaults;
+      tables.forEach((table, index) => {
+        listeners[index]?.replaceRoutes(table);
+      });
+      for (const each of processes.values()) {
+        if (change.kind === "remove") each.removeModule(id);
+        else each.setModule(change.kind === "reload" ? change.next : change.module);
+      }
+    };
+  };
   return {
     name: "serve",
     dependsOn: ["modules"],
     listeners,
     start: async () => {
-      const byId = new Map(options.modules.map((module) => [module.moduleId, module]));
-      const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
-      let defaults: Route[] | undefined;
+      byId = new Map(options.modules.map((module) => [module.moduleId, module]));
+      if (options.listeners.some((listener) => listener.routes === undefined)) {
+        defaults = await defaultRoutes(options.modules, processesFor(options.cpuMsPerRequest), serveLogger);
+      }
       const tables: RouteTable[] = [];
       for (const listener of options.listeners) {
-        let routes = listener.routes;
-        if (routes === undefined) {
-          defaults ??= await defaultRoutes(
-            options.modules,
-            processesFor(options.cpuMsPerRequest),
-            serveLogger,
-          );
-          routes = defaults;
-        }
         const mounts = (listener.staticMounts ?? []).map((mount) => ({
           path: mount.path,
           directory: resolveMountDirectory(mount, listener.where),
         }));
+        served.push({ settings: listener, mounts });
+        const routes = listener.routes ?? [...defaults!.values()].flat();
         if (routes.length === 0 && mounts.length === 0) {
           throw new ServeError(
             "SERVE_NO_ROUTES",
             `${listener.where}: no routes to serve (a module declares default routes with a "${ROUTES_EXPORT}" export calling route_add, see docs/serving.md; or list them in [serve.routes])`,
           );
         }
-        for (const route of routes) {
-          checkTarget(route, byId, listener.where);
-          if (!granted) {
-            throw new ServeError(
-              "SERVE_NOT_GRANTED",
-              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
-            );
-          }
-        }
+        checkRoutes(routes, byId, listener.where);
         tables.push(new RouteTable(routes, listener.where, mounts));
       }
       for (const [index, listener] of options.listeners.entries()) {
@@ -147,6 +196,7 @@ export function serveComponent(
           }),
         );
       }
+      modules.onModuleChange?.({ prepare });
     },
     stop: async () => {
       await Promise.all(listeners.map((listener) => listener.close()));
@@ -155,13 +205,14 @@ export function serveComponent(
   };
 }
 
+/** Each module's default routes, in the modules' order. */
 async function defaultRoutes(
   modules: readonly GuestModule[],
   processes: HandlerProcesses,
   logger: Logger,
-): Promise<Route[]> {
-  const routes: Route[] = [];
-  for (const module of modules) routes.push(...(await declaredRoutes(module, processes, logger)));
+): Promise<Map<string, Route[]>> {
+  const routes = new Map<string, Route[]>();
+  for (const module of modules) routes.set(module.moduleId, await declaredRoutes(module, processes, logger));
   return routes;
 }
 

@@ -41,6 +41,8 @@ export interface ServeListener {
   /** The bound address (the real port when 0 was asked). */
   readonly address: SocketAddress;
   readonly url: string;
+  /** Requests from now on are matched against `routes` (the modules changed while running). */
+  replaceRoutes(routes: RouteTable): void;
   /** Stops accepting, stops the handlers still running, closes every connection. */
   close(): Promise<void>;
 }
@@ -69,7 +71,8 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * A static mount's files (static-files.ts) are answered here, counted as requests.
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
-  const { limits, logger, routes } = options;
+  const { limits, logger } = options;
+  let routes = options.routes;
   /** Set once bound (its label is the real address): no request comes before. */
   let metrics: ServeMetrics | undefined;
   const serverOptions = {
@@ -314,6 +317,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   return {
     address: bound,
     url,
+    replaceRoutes: (table) => {
+      routes = table;
+    },
     close: async () => {
       for (const stop of running) stop.abort("the node is shutting down");
       for (const client of webSocketServer.clients) client.terminate();
