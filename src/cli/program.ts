@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
+import { defineDevCommand } from "./commands/dev.ts";
+import { defineNewCommand } from "./commands/new.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   defineRunCommand(program);
   defineConfigCommand(program);
   defineCertCommand(program);
+  defineNewCommand(program);
+  defineDevCommand(program);
   return program;
 }
 

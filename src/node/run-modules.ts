@@ -79,6 +79,13 @@ export interface RunModulesOptions {
   readonly version: string;
   /** Ends the process now: a second SIGINT/SIGTERM, or a shutdown that overran its timeout. */
   readonly exitNow: (reason: ForcedExit) => never;
+  /**
+   * The node runs until SIGINT/SIGTERM whatever its modules do (`nx dev`: a module that fails
+   * waits for its next reload); see ModuleHostOptions.keepRunning.
+   */
+  readonly keepRunning?: boolean;
+  /** Called once the node has started, before its modules run (`nx dev` reloads through it). */
+  readonly onStarted?: (node: NumaxNode) => void;
 }
 
 function reportError(line: string): void {
@@ -98,6 +105,8 @@ export async function runModules({
   settings,
   version,
   exitNow,
+  keepRunning = false,
+  onStarted,
 }: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
@@ -158,6 +167,7 @@ export async function runModules({
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
         loadModule,
+        keepRunning,
         onModuleFailed: (result) => {
           failed = true;
           reportError(`${result.module.label}: ${result.message}`);
@@ -176,6 +186,7 @@ export async function runModules({
     return startupOutcome(error);
   }
   const host = node.modules!;
+  onStarted?.(node);
 
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
@@ -200,7 +211,7 @@ export async function runModules({
   process.on("SIGTERM", onSignal);
 
   // Reactive modules run until the node stops: a signal, or the end of --settle-for.
-  const keepAlive = host.reactive ? setInterval(() => {}, 1 << 30) : undefined;
+  const keepAlive = host.reactive || keepRunning ? setInterval(() => {}, 1 << 30) : undefined;
   const settled =
     host.reactive && settings.settleForMs !== undefined
       ? setTimeout(() => host.interrupt("--settle-for"), settings.settleForMs)
