@@ -54,6 +54,7 @@ const ERROR_CODE_PREFIXES = [
   "CRDT",
   "GUEST",
   "KERNEL",
+  "MANAGEMENT",
   "NET",
   "OBSERVABILITY",
   "PKI",

@@ -3,7 +3,8 @@
  * default durability ("group"), a line a guest logs after a write leaves the node only once that
  * write is on disk. So whatever count the guest was seen to log, the store holds at least that
  * count after kill -9 at any moment: with the guest writing in a tight loop, and with it sleeping
- * 1 ms between bursts (it wakes while commits are under way).
+ * 1 ms between bursts (it wakes while commits are under way). And over HTTP: a handler's reply
+ * acknowledges its write, so every key a client got a 204 for is in the store after kill -9.
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -11,6 +12,9 @@ import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
 import { guestPath, type NxProcess, startNx, tempDir } from "./helpers/nx-process.ts";
 
 const WRITER = guestPath("ack_writer");
+const SERVER = guestPath("ack_server");
+/** Clients writing at once over HTTP: replies race the group commits. */
+const HTTP_CLIENTS = 8;
 const RUNS_PER_MODE = 6;
 const KEY = new TextEncoder().encode("ack/count");
 
@@ -102,4 +106,67 @@ describe("a guest's acknowledged writes survive kill -9", { timeout: 300_000 }, 
       }
     });
   }
+});
+
+/** Runs HTTP_CLIENTS clients that PUT /ack/<n> for fresh n until killed; returns the n answered 204 and what the store holds of them. */
+async function killAfterHttpAcks(seed: number): Promise<{ acked: number[]; missing: number[] }> {
+  const dir = tempDir("nx-http-durability-");
+  cleanups.push(dir.remove);
+  const random = seeded(seed);
+  const nx = startNx(["run", SERVER, "--serve", "127.0.0.1:0", "--datastore-path", dir.path]);
+  running.add(nx);
+  const acked: number[] = [];
+  try {
+    const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const killAt = 50 + Math.floor(random() * 1500);
+    let next = 0;
+    let killed = false;
+    const client = async (): Promise<void> => {
+      while (!killed) {
+        const n = ++next;
+        try {
+          const response = await fetch(`${base}/ack/${n}`, {
+            method: "PUT",
+            signal: AbortSignal.timeout(10_000),
+          });
+          if (response.status === 204) acked.push(n);
+          else assert.fail(`PUT /ack/${n} answered ${response.status}`);
+        } catch (error) {
+          if (killed) return;
+          throw error;
+        }
+        if (acked.length >= killAt && !killed) {
+          killed = true;
+          nx.child.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: HTTP_CLIENTS }, client));
+    const { signal } = await nx.exited;
+    assert.equal(signal, "SIGKILL", "the node was still running when killed");
+  } finally {
+    running.delete(nx);
+  }
+  const store = await openLmdbBackend({ path: dir.path });
+  try {
+    const missing = acked.filter((n) => store.get(new TextEncoder().encode(`ack/${n}`)) === undefined);
+    return { acked, missing };
+  } finally {
+    await store.close();
+  }
+}
+
+describe("writes acknowledged by an HTTP reply survive kill -9", { timeout: 300_000 }, () => {
+  it(`holds every key answered 204: ${HTTP_CLIENTS} clients, ${RUNS_PER_MODE} seeds`, async () => {
+    for (let run = 0; run < RUNS_PER_MODE; run++) {
+      const seed = 11 + run * 104_729;
+      const { acked, missing } = await killAfterHttpAcks(seed);
+      assert.ok(acked.length > 0);
+      assert.deepEqual(
+        missing,
+        [],
+        `seed ${seed}: ${missing.length} of ${acked.length} acknowledged keys lost`,
+      );
+    }
+  });
 });

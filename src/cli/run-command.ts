@@ -86,7 +86,7 @@ export async function resolveRunSettings({
   options,
 }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, warnings, moduleSettings, serveSettings } = await resolveConfig({
+  const { config, sources, warnings, moduleSettings, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -118,6 +118,7 @@ export async function resolveRunSettings({
     serve: [...serveSettings, ...serveFlag(options.serve)],
     prints,
     json: options.json === true,
+    managementListenIsDefault: sources["management.listen"] === "default",
   };
 }
 

@@ -105,6 +105,24 @@ const RULES: readonly Rule[] = [
         : undefined,
   },
   {
+    keys: ["management.tls_cert", "management.tls_key"],
+    check: ({ management }) => {
+      if (management.tlsCert !== undefined && management.tlsKey === undefined) {
+        return {
+          subject: "management.tls_cert",
+          message: "is set but management.tls_key is not: a certificate needs its private key",
+        };
+      }
+      if (management.tlsKey !== undefined && management.tlsCert === undefined) {
+        return {
+          subject: "management.tls_key",
+          message: "is set but management.tls_cert is not: a private key needs its certificate",
+        };
+      }
+      return undefined;
+    },
+  },
+  {
     keys: ["limits.reconnect_initial_delay", "limits.reconnect_max_delay"],
     check: ({ limits }) =>
       limits.reconnectInitialDelayMs > limits.reconnectMaxDelayMs

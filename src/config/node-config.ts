@@ -61,6 +61,16 @@ export interface NodeConfig {
   readonly discovery: {
     readonly mode: DiscoveryMode;
   };
+  readonly management: {
+    readonly listen: SocketAddress | "off";
+    /** Undefined: `<datastore_path>/management.token`. */
+    readonly tokenFile: string | undefined;
+    /** Undefined: `<datastore_path>/management-read.token`. */
+    readonly readTokenFile: string | undefined;
+    readonly tlsCert: string | undefined;
+    readonly tlsKey: string | undefined;
+    readonly allowRemotePlaintext: boolean;
+  };
 }
 
 export type ConfigSection = keyof NodeConfig;

@@ -5,6 +5,7 @@ import type { ConfigSection, NodeConfig } from "./node-config.ts";
 import { formatSocketAddress, parseSocketAddress } from "./socket-address.ts";
 import {
   addressKind,
+  addressOrOffKind,
   booleanKind,
   durationKind,
   enumKind,
@@ -77,6 +78,9 @@ const nodeIds = listKind<NodeId>({ typeName: "NodeId", parse: nodeIdItem, format
 
 const MB = 1024 * 1024;
 
+/** Port of the management API by default (the observability endpoint's examples use 9100, the dashboard 9101). */
+export const MANAGEMENT_PORT_DEFAULT = 9102;
+
 /** Sections in the order the generated file and the docs list them, with a line about each. */
 export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   storage: "Where the node keeps its data.",
@@ -85,6 +89,8 @@ export const CONFIG_SECTIONS: Readonly<Record<ConfigSection, string>> = {
   limits: "Bounds on resources, queues and timing. The defaults suit most clusters.",
   observability: "Logs, and the opt-in HTTP endpoint with /metrics, /health and /ready.",
   discovery: "How peers are found.",
+  management:
+    "The management API (`/api/v1/`, bearer tokens) of a node that keeps running; docs/management-api.md.",
 };
 
 export const CONFIG_SCHEMA = {
@@ -341,6 +347,60 @@ export const CONFIG_SCHEMA = {
       doc: 'Peer discovery; only "static" (the peers list) exists in this version.',
       env: "NX_DISCOVERY_MODE",
       flag: { name: "--discovery-mode", argument: "<mode>" },
+    }),
+  },
+  management: {
+    listen: defineKey({
+      name: "listen",
+      kind: addressOrOffKind({ allowPortZero: true }),
+      default: { host: "127.0.0.1", port: MANAGEMENT_PORT_DEFAULT },
+      doc: 'Address of the management API of a node that runs until a signal (reactive modules, serving or sync, without --settle-for); "off" = none. A non-loopback address needs tls_cert and tls_key, or allow_remote_plaintext.',
+      env: "NX_MANAGEMENT_LISTEN",
+      flag: { name: "--management-listen", argument: "<host:port|off>" },
+    }),
+    tokenFile: defineKey({
+      name: "token_file",
+      kind: pathKind(),
+      default: undefined,
+      example: "./nx-data/management.token",
+      doc: "File holding the admin token (mode 0600); unset = <datastore_path>/management.token, generated on first start.",
+      env: "NX_MANAGEMENT_TOKEN_FILE",
+      flag: { name: "--management-token-file", argument: "<file>" },
+    }),
+    readTokenFile: defineKey({
+      name: "read_token_file",
+      kind: pathKind(),
+      default: undefined,
+      example: "./nx-data/management-read.token",
+      doc: "File holding the read-only token (mode 0600); unset = <datastore_path>/management-read.token, generated on first start.",
+      env: "NX_MANAGEMENT_READ_TOKEN_FILE",
+      flag: { name: "--management-read-token-file", argument: "<file>" },
+    }),
+    tlsCert: defineKey({
+      name: "tls_cert",
+      kind: pathKind(),
+      default: undefined,
+      example: "./certs/management.crt",
+      doc: "PEM certificate: the management API then speaks HTTPS; needs tls_key.",
+      env: "NX_MANAGEMENT_TLS_CERT",
+      flag: { name: "--management-tls-cert", argument: "<file>" },
+    }),
+    tlsKey: defineKey({
+      name: "tls_key",
+      kind: pathKind(),
+      default: undefined,
+      example: "./certs/management.key",
+      doc: "PEM private key of tls_cert.",
+      env: "NX_MANAGEMENT_TLS_KEY",
+      flag: { name: "--management-tls-key", argument: "<file>" },
+    }),
+    allowRemotePlaintext: defineKey({
+      name: "allow_remote_plaintext",
+      kind: booleanKind(),
+      default: false,
+      doc: "Serve the management API on a non-loopback address over plain HTTP (tokens then cross the network in clear).",
+      env: "NX_MANAGEMENT_ALLOW_REMOTE_PLAINTEXT",
+      flag: { name: "--management-allow-remote-plaintext", switchValue: "true" },
     }),
   },
 } as const satisfies {

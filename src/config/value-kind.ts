@@ -221,6 +221,23 @@ export function addressKind(options: { allowPortZero: boolean }): ValueKind<Sock
   };
 }
 
+/** `host:port`, or `off` for a listener that is on by default and can be turned off. */
+export function addressOrOffKind(options: { allowPortZero: boolean }): ValueKind<SocketAddress | "off"> {
+  const address = addressKind(options);
+  const fromText = (text: string): KindResult<SocketAddress | "off"> =>
+    text === "off" ? ok("off") : address.fromText(text);
+  return {
+    typeName: 'host:port or "off"',
+    constraint: "",
+    fromToml: (value) =>
+      typeof value === "string"
+        ? fromText(value)
+        : wrongType('a string such as "127.0.0.1:9102" or "off"', value),
+    fromText,
+    toToml: (value) => (value === "off" ? "off" : formatSocketAddress(value)),
+  };
+}
+
 /** How one list item is read and written. */
 export interface ListItem<T> {
   readonly typeName: string;

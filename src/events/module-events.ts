@@ -93,6 +93,7 @@ export class ModuleEvents implements ModuleEventPort {
   readonly #observer: ModuleEventObserver | undefined;
   readonly #queue: EventQueue;
   readonly #subscriptions = new Map<string, TopicPattern>();
+  #callbackSeconds = 0;
   #tickTimer: NodeJS.Timeout | undefined;
   /** The event whose callback runs now, and its bytes once the guest asked for them. */
   #currentEvent: ModuleEvent | undefined;
@@ -248,7 +249,13 @@ export class ModuleEvents implements ModuleEventPort {
 
   /** Reports one callback call. */
   called(callback: CallbackExport, seconds: number, ok: boolean): void {
+    this.#callbackSeconds += seconds;
     this.#observer?.callback(callback, seconds, ok);
+  }
+
+  /** Time spent in the module's callbacks so far, in ms. */
+  get callbackMs(): number {
+    return this.#callbackSeconds * 1000;
   }
 
   /** The export whose call ended the module's latest life with a failure (for the crash line). */

@@ -39,6 +39,11 @@ export interface Connection<Op> extends AsyncIterable<SessionMessage<Op>> {
   /** The optional messages the peer announced it reads (empty for a build older than features). */
   readonly remoteFeatures: readonly WireFeature[];
   /**
+   * Round trip of the latest keepalive Ping answered by a Pong, in ms; undefined until one was.
+   * A Ping goes out only after a quiet keepalive interval, so a busy connection keeps its last figure.
+   */
+  readonly rttMs: number | undefined;
+  /**
    * Sends one message. Resolves when the transport can take more (await it to respect
    * backpressure). Rejects with a NetError: NET_CONNECTION_CLOSED after close, NET_FRAME_TOO_LARGE
    * or NET_ENCODE_FAILED for a message that cannot be sent (the connection stays open).

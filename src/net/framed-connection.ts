@@ -87,6 +87,9 @@ class FramedConnection<Op> implements Connection<Op> {
   #lastFrameAt = 0;
   #lastSentAt = 0;
   #pingNonce = 0;
+  /** When the Ping with `#pingNonce` left; undefined once its Pong came back. */
+  #pingSentAt: number | undefined;
+  #rttMs: number | undefined;
   readonly #cancelTimers: Array<() => void> = [];
 
   #closeInfo: { error: NetError | undefined; initiator: "local" | "remote"; reason: string } | undefined;
@@ -124,6 +127,10 @@ class FramedConnection<Op> implements Connection<Op> {
 
   get outbound(): boolean {
     return this.#role === "dialer";
+  }
+
+  get rttMs(): number | undefined {
+    return this.#rttMs;
   }
 
   get format(): WireFormat {
@@ -216,6 +223,11 @@ class FramedConnection<Op> implements Connection<Op> {
         this.#sendFrame({ type: "Pong", nonce: message.nonce }, this.#format).catch(() => {});
         return;
       case "Pong":
+        // Only the answer to the latest Ping measures anything: an older one's time is unknown.
+        if (message.nonce === this.#pingNonce && this.#pingSentAt !== undefined) {
+          this.#rttMs = this.#timers.now() - this.#pingSentAt;
+          this.#pingSentAt = undefined;
+        }
         return;
       case "Error":
         this.#peerError = refusalFromPeer(message, this.remoteAddress);
@@ -436,6 +448,7 @@ class FramedConnection<Op> implements Connection<Op> {
     const quietMs = this.#timers.now() - this.#lastSentAt;
     if (quietMs >= intervalMs) {
       this.#pingNonce = (this.#pingNonce + 1) % Number.MAX_SAFE_INTEGER;
+      this.#pingSentAt = this.#timers.now();
       this.#sendFrame({ type: "Ping", nonce: this.#pingNonce }, this.#format).catch(() => {});
       this.#armKeepalive(intervalMs);
       return;

@@ -206,6 +206,9 @@ export async function runGuestProcesses(
   };
   const childOf = (module: GuestModule, index: number): ChildSpec => {
     const id = childIdOf(module, index);
+    // The module's process is labelled with the module id, as the processes it spawns are (not
+    // with the child id): the node's introspection tells which module a process runs by it.
+    const moduleLabel = { label: module.moduleId };
     const profile = options.profile ?? "trusted";
     const events = eventsOf(module);
     if (events === undefined) {
@@ -214,6 +217,7 @@ export async function runGuestProcesses(
         restart: "temporary",
         shutdown: shutdownTimeoutMs,
         start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
+        options: moduleLabel,
       };
     }
     const onExit = (exit: WasmProcessExit): void => {
@@ -258,7 +262,9 @@ export async function runGuestProcesses(
         strategy: "one_for_one",
         maxRestarts: MODULE_RESTARTS_MAX,
         periodMs: MODULE_RESTART_WINDOW_MS,
-        children: [{ id, restart: "transient", shutdown: shutdownTimeoutMs, start: life }],
+        children: [
+          { id, restart: "transient", shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
+        ],
       }),
     };
   };

@@ -5,9 +5,11 @@ import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
+import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
@@ -56,18 +58,23 @@ export interface ModuleHostOptions {
   readonly keepRunning?: boolean;
 }
 
-/** One module the host runs, as it is now. */
-export interface HostedModule {
+/** One module the host runs, as it is now, and its accounting since it was started or added. */
+export interface LoadedModule {
   readonly id: string;
-  /** The file its code was read from (what a reload without bytes reads again); undefined: added as bytes. */
-  readonly path: string | undefined;
   /** Its code now. */
   readonly module: GuestModule;
-  readonly events: ModuleEvents;
-  /** When its code now was loaded, ISO 8601. */
+  /** The file its code was read from (what a reload without bytes reads again); undefined: added as bytes. */
+  readonly path: string | undefined;
+  /** Its events, once the host started (every module has them; reactive ones use them). */
+  readonly events: ModuleEvents | undefined;
+  /** ISO 8601 time its code now was loaded. */
   readonly loadedAt: string;
   /** Reloads since it was started or added. */
   readonly reloads: number;
+  /** Guest CPU time of its runs that ended (a reactive module's is counted per callback: `events`). */
+  readonly endedRunsCpuMs: number;
+  /** Host calls of its guests (reloads included). */
+  readonly hostCalls: HostCallCounter;
 }
 
 /** Characters a module id added at runtime may use (ids from file names are not restricted). */
@@ -95,8 +102,14 @@ export interface ModuleHostComponent extends Component {
    * has), for other processes of the module such as HTTP handlers. Only once started.
    */
   environment(module: GuestModule): GuestEnvironment;
-  /** The modules it runs now, in the order they were given or added. */
-  hosted(): readonly HostedModule[];
+  /** Runs `emit` once the writes the node made before are durable (the output gate): for what handlers send. */
+  release(emit: () => void): void;
+  /** The modules it runs now, in the order they were given or added, with what introspection reports. */
+  loaded(): readonly LoadedModule[];
+  /** The kernel its processes run on, while they run (a lone one-shot module has none). */
+  readonly kernel: Kernel | undefined;
+  /** Hands every module's host calls since the last drain to `visit` (for the metrics). */
+  drainHostCalls(visit: (module: string, name: string, calls: number) => void): void;
   /** `handler` checks and follows every later change of the modules (add, reload, remove). */
   onModuleChange(handler: ModuleChangeHandler): void;
   /**
@@ -109,7 +122,7 @@ export interface ModuleHostComponent extends Component {
     readonly id: string;
     readonly bytes: Uint8Array;
     readonly path?: string;
-  }): Promise<HostedModule>;
+  }): Promise<LoadedModule>;
   /**
    * Hot reload (docs/hot-reload.md): replaces module `id`'s code with `bytes`, or with its file
    * read again. New processes (requests, spawns) run the new code at once and processes already
@@ -184,12 +197,17 @@ export function moduleHostComponent(
   };
 
   let node: NodeParts | undefined;
+  /** The host's own kernel, shared by every run, so the node's introspection can list its processes. */
+  let kernel: Kernel | undefined;
+  /** Host calls of modules removed since the last drain, still to be reported. */
+  const removedHostCalls: HostCallCounter[] = [];
   const environments = new Map<GuestModule, GuestEnvironment>();
   const environment = (module: GuestModule): GuestEnvironment => {
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
     if (env === undefined) {
-      env = guestEnvironment(module, logger, node, hosted.get(module.moduleId)?.events);
+      const entry = hosted.get(module.moduleId);
+      env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
       env.httpFetch = createOutboundFetch({
         moduleId: module.moduleId,
         hosts: options.moduleSettings.get(module.moduleId)?.httpFetchHosts ?? [],
@@ -222,9 +240,18 @@ export function moduleHostComponent(
     // one-shot module that cannot use processes runs the same way without loading the kernel
     // (nothing of it can be reloaded but its handlers' code).
     const alone = canRunAlone(modules);
-    const runGuests = alone ? runLoneGuest : (await import("./guest-processes.ts")).runGuestProcesses;
+    let runGuests = runLoneGuest;
     if (alone) for (const resolve of running.values()) resolve(undefined);
+    else {
+      const [{ runGuestProcesses }, { createKernel }] = await Promise.all([
+        import("./guest-processes.ts"),
+        import("../kernel/index.ts"),
+      ]);
+      runGuests = runGuestProcesses;
+      kernel ??= createKernel({ logger: logger.child("kernel") });
+    }
     return runGuests(modules, {
+      kernel: alone ? undefined : kernel,
       environment,
       moduleEvents: (module) => hosted.get(module.moduleId)?.events,
       store: node!.store,
@@ -255,7 +282,11 @@ export function moduleHostComponent(
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         // A reactive module's guest time is counted per callback call (the node's event observer).
-        if (events === undefined || !events.reactive) metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+        if (events === undefined || !events.reactive) {
+          metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
+          const entry = hosted.get(result.module.moduleId);
+          if (entry !== undefined) entry.endedRunsCpuMs += result.cpuMs;
+        }
         const runResult = result.ok
           ? "ok"
           : result.failure === undefined
@@ -387,7 +418,15 @@ export function moduleHostComponent(
       interrupt.abort(`interrupted by ${by}`);
     },
     environment,
-    hosted: () => [...hosted.values()].map(view),
+    release: (emit) => parts.outputGate.gate!.release(emit),
+    loaded: () => [...hosted.values()].map(view),
+    get kernel() {
+      return kernel;
+    },
+    drainHostCalls: (visit) => {
+      for (const counter of removedHostCalls.splice(0)) counter.drain(visit);
+      for (const { hostCalls } of hosted.values()) hostCalls.drain(visit);
+    },
     onModuleChange: (handler) => {
       handlers.push(handler);
     },
@@ -421,6 +460,8 @@ export function moduleHostComponent(
           events: addEvents(parts.events.bus!, module),
           loadedAt: new Date().toISOString(),
           reloads: 0,
+          endedRunsCpuMs: 0,
+          hostCalls: new HostCallCounter(),
           run: undefined,
         };
         // Before any request can reach it: its handlers' environment has its events.
@@ -478,6 +519,7 @@ export function moduleHostComponent(
         (await prepare({ kind: "remove", module: entry.module }))();
         await run?.stop(id);
         hosted.delete(id);
+        removedHostCalls.push(entry.hostCalls);
         parts.events.bus!.removeModule(entry.events);
         entry.events.close();
         environments.delete(entry.module);
@@ -493,6 +535,8 @@ export function moduleHostComponent(
           events: addEvents(bus, module),
           loadedAt: new Date().toISOString(),
           reloads: 0,
+          endedRunsCpuMs: 0,
+          hostCalls: new HostCallCounter(),
           run: undefined,
         });
       }
@@ -500,7 +544,6 @@ export function moduleHostComponent(
         store: parts.store?.guestStore,
         crdt: parts.replica?.replica,
         gate: parts.outputGate.gate!,
-        hostCalls: parts.metrics?.hostCalls,
       };
     },
     // The modules run once every part of the node is up, the ones that depend on the module
@@ -519,6 +562,7 @@ export function moduleHostComponent(
       // node's first ones ended are waited for too.
       await ended.catch(() => {});
       await Promise.allSettled(runs);
+      await kernel?.shutdown({ timeoutMs: options.shutdownTimeoutMs });
     },
   };
 }
@@ -531,12 +575,23 @@ interface Hosted {
   events: ModuleEvents;
   loadedAt: string;
   reloads: number;
+  endedRunsCpuMs: number;
+  readonly hostCalls: HostCallCounter;
   /** The run it belongs to, once started (resolves undefined for a lone run). */
   run: Promise<RunningModules | undefined> | undefined;
 }
 
-function view({ id, path, module, events, loadedAt, reloads }: Hosted): HostedModule {
-  return { id, path, module, events, loadedAt, reloads };
+function view({
+  id,
+  path,
+  module,
+  events,
+  loadedAt,
+  reloads,
+  endedRunsCpuMs,
+  hostCalls,
+}: Hosted): LoadedModule {
+  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls };
 }
 
 /** The parts of the node a module's environment hands to it. */
@@ -544,7 +599,6 @@ interface NodeParts {
   readonly store: GuestEnvironment["store"];
   readonly crdt: GuestEnvironment["crdt"];
   readonly gate: DurableOutputGate;
-  readonly hostCalls: GuestEnvironment["hostCalls"];
 }
 
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
@@ -561,6 +615,7 @@ function guestEnvironment(
   logger: Logger,
   node: NodeParts,
   events: ModuleEvents | undefined,
+  hostCalls: HostCallCounter | undefined,
 ): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
@@ -583,7 +638,7 @@ function guestEnvironment(
     stdout: (bytes) => process.stdout.write(bytes),
     stderr: (bytes) => process.stderr.write(bytes),
     capabilities: ["wasi"],
-    hostCalls: node.hostCalls,
+    hostCalls,
     events,
   };
 }

@@ -16,7 +16,6 @@ import type { GuestStore } from "../store/guest-store.ts";
 import type { LmdbBackend } from "../store/lmdb-backend.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncService } from "../sync/sync-service.ts";
-import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
 import { DurableOutputGate } from "./durable-output.ts";
@@ -39,6 +38,7 @@ export type NodeComponentName =
   | "events"
   | "modules"
   | "serve"
+  | "management"
   | "observability";
 
 interface NodeComponent extends Component {
@@ -87,26 +87,19 @@ async function loadTls(config: NodeConfig, logger: Logger): Promise<TlsMaterial 
 
 export interface MetricsComponent extends NodeComponent {
   readonly metrics: NodeMetrics | undefined;
-  /** Counts guests' host calls into `metrics` at each scrape. */
-  readonly hostCalls: HostCallCounter | undefined;
 }
 
 export function metricsComponent(version: string): MetricsComponent {
   let metrics: NodeMetrics | undefined;
-  let hostCalls: HostCallCounter | undefined;
   return {
     name: "metrics",
     dependsOn: [],
     get metrics() {
       return metrics;
     },
-    get hostCalls() {
-      return hostCalls;
-    },
     start: async () => {
       const { createNodeMetrics } = await import("../observe/metrics.ts");
       metrics = createNodeMetrics({ version });
-      hostCalls = new HostCallCounter();
     },
     stop: () => {},
   };

@@ -63,3 +63,110 @@ export function answerIntrospection(
   }
   return { status: 200, body: crdtValueToJson(key, readCrdtValue(crdt, family, key)) };
 }
+
+/**
+ * The views of a running node that the management API, the `nx` client commands (through the
+ * API) and the dashboard read: one object the node builds from its components
+ * (runtime-introspection.ts). Nothing computes one of these figures anywhere else; `/v1/node`
+ * of the observability endpoint is `summary()`. Field names are the API's JSON
+ * (docs/api/openapi.yaml).
+ */
+export interface RuntimeIntrospection {
+  /** The `/v1/node` body of the observability endpoint. */
+  summary(): NodeIntrospection;
+  node(): NodeView;
+  modules(): ModuleView[];
+  module(id: string): ModuleView | undefined;
+  processes(): ProcessView[];
+  /** Undefined for a pid that is not alive (or a node without processes). */
+  process(pid: number): ProcessView | undefined;
+  /** Undefined: the node does not sync (no peers to show). */
+  peers(): PeerView[] | undefined;
+}
+
+export interface NodeView {
+  readonly nodeId: NodeId | null;
+  readonly version: string;
+  readonly uptimeMs: number;
+  readonly datastorePath: string;
+  /** Null when the node has no store open. */
+  readonly storeSizeBytes: number | null;
+  /** Null without sync (no replica). */
+  readonly opLogEntries: number | null;
+  readonly versionVector: Readonly<Record<string, number>>;
+  readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
+  /** CPU time of the whole node process (host and guests). */
+  readonly cpu: { readonly userMs: number; readonly systemMs: number };
+  readonly listen: {
+    readonly sync: string | null;
+    readonly management: string | null;
+    readonly serve: readonly string[];
+  };
+  readonly quotas: QuotasView;
+}
+
+/** The guest limits in force and what the guests used of them so far. */
+export interface QuotasView {
+  /** `limits.cpu_ms_per_run`: CPU budget of one guest run; null = none. */
+  readonly cpuMsPerRun: number | null;
+  /** `limits.memory_max_mb`: linear memory cap of a guest. */
+  readonly memoryMaxMb: number;
+  /** Guest CPU time of every module since the node started. */
+  readonly guestCpuMs: number;
+  /** Memory of every live guest process now (ProcessInfo.memoryBytes summed). */
+  readonly guestMemoryBytes: number;
+}
+
+export interface ModuleView {
+  readonly id: string;
+  /** The file it was loaded from, absolute; null for a module given as bytes. */
+  readonly path: string | null;
+  readonly reactive: boolean;
+  readonly state: ModuleState;
+  readonly queuedEvents: number;
+  /** Live processes running its code. */
+  readonly processes: number;
+  /** SHA-256 of its code, hex. */
+  readonly hash: string;
+  /** When this code was loaded, ISO 8601. */
+  readonly loadedAt: string;
+  readonly reloads: number;
+  /** Guest CPU time since it was started or added (reloads included): callbacks of a reactive module, runs of a one-shot one. */
+  readonly cpuMs: number;
+  /** Its live processes' memory (ProcessInfo.memoryBytes summed). */
+  readonly memoryBytes: number;
+  /** Host calls its guests made since it was started or added (reloads included). */
+  readonly hostCalls: number;
+  readonly limits: { readonly cpuMsPerRun: number | null; readonly memoryMaxMb: number };
+}
+
+/** A kernel ProcessInfo as JSON: pids in the kernel's `<0.N>` form, plus the module it runs. */
+export interface ProcessView {
+  readonly pid: string;
+  readonly name: string | null;
+  readonly label: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly parent: string;
+  readonly mailboxLength: number;
+  readonly droppedMessages: number;
+  readonly reductions: number;
+  readonly memoryBytes: number;
+  readonly trapExit: boolean;
+  readonly links: readonly string[];
+  readonly monitors: readonly string[];
+  readonly monitoredBy: readonly string[];
+  /** The module whose code it runs; absent for the kernel's own processes (supervisors). */
+  readonly module?: string;
+}
+
+export interface PeerView {
+  readonly address: string;
+  readonly nodeId: NodeId | null;
+  readonly state: "connected" | "connecting" | "backoff" | "configured";
+  readonly direction: "outbound" | "inbound";
+  /** Keepalive round trip in ms; null until a Ping was answered (a busy connection sends none). */
+  readonly rttMs: number | null;
+  /** When it entered `state`, ISO 8601. */
+  readonly since: string;
+}

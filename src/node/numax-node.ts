@@ -1,19 +1,17 @@
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { describeError } from "../errors/numax-error.ts";
-import type { ModuleEvents } from "../events/module-events.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { type ManagementComponent, managementComponent } from "../management/management-component.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ReadinessChecks } from "../observe/observability-server.ts";
 import type { ServeComponent, ServeComponentOptions } from "../serve/serve-component.ts";
 import type { DatastoreLayout } from "../store/datastore-layout.ts";
-import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
-import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
-import type { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
 import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
@@ -32,7 +30,12 @@ import {
   syncComponent,
   tlsComponent,
 } from "./node-components.ts";
-import { answerIntrospection, type NodeIntrospection } from "./node-introspection.ts";
+import {
+  answerIntrospection,
+  type NodeIntrospection,
+  type RuntimeIntrospection,
+} from "./node-introspection.ts";
+import { createRuntimeIntrospection } from "./runtime-introspection.ts";
 
 export interface NumaxNodeOptions {
   config: NodeConfig;
@@ -46,6 +49,12 @@ export interface NumaxNodeOptions {
   modules?: ModuleHostOptions;
   /** HTTP listeners serving the modules' handlers (with `modules` only): the `serve` component. */
   serve?: Omit<ServeComponentOptions, "modules">;
+  /**
+   * Open the management API (unless `[management] listen` is off): for a node that keeps running.
+   * `listenIsDefault`: `listen` was left at its default, so a busy address is one warning and the
+   * node runs on without the API instead of failing to start.
+   */
+  management?: { readonly listenIsDefault: boolean };
 }
 
 /**
@@ -62,12 +71,14 @@ export interface NumaxNode {
   readonly crdt: CrdtHost | undefined;
   readonly sync: SyncService | undefined;
   readonly metrics: NodeMetrics | undefined;
-  /** Counts guests' host calls into `metrics` (present with them). */
-  readonly hostCalls: HostCallCounter | undefined;
   readonly observability: ObservabilityServer | undefined;
   /** Holds guest output until the writes made before it are durable (`storage.durability`). */
   readonly outputGate: DurableOutputGate;
   introspect(): NodeIntrospection;
+  /** What the node says about itself: the management API and the dashboard read this. */
+  readonly introspection: RuntimeIntrospection;
+  /** The management API, when the node keeps running and `[management] listen` is not off. */
+  readonly management: ManagementComponent | undefined;
   /** Reactive modules' events: the modules the node runs are added here (and listed in `/v1/node`). */
   readonly events: NodeEventBus;
   /** The module host, when the node was started with modules. */
@@ -84,6 +95,7 @@ export interface NumaxNode {
 
 export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNode> {
   const { config, logger } = options;
+  const startedAtMs = monotonicMs();
   const syncEnabled = config.network.listen !== undefined;
   // The parts the configuration needs, declared in the order independent parts start (see
   // component-order.ts): TLS first, so unusable TLS files fail the node before it touches the store.
@@ -121,18 +133,44 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           () => metrics?.metrics,
         )
       : undefined;
-  const parts = [tls, store, metrics, replica, sync, outputGate, events, modules, serve].filter(
+  const before = [tls, store, metrics, replica, sync, outputGate, events, modules, serve].filter(
     (part) => part !== undefined,
   );
-  const introspectNode = () =>
-    introspect(
-      config,
-      replica?.nodeId,
-      store?.backend,
-      replica?.replica,
-      sync?.service,
-      events.bus!.modules(),
-    );
+  const managementListen = config.management.listen;
+  const management: ManagementComponent | undefined =
+    options.management !== undefined && managementListen !== "off"
+      ? managementComponent(
+          config,
+          logger,
+          {
+            listen: managementListen,
+            listenIsDefault: options.management.listenIsDefault,
+            context: () => ({
+              introspection,
+              readiness: () => readiness(store, replica, sync, closing),
+              peers: sync?.service?.peers,
+              kernel: () => modules?.kernel,
+              modules,
+            }),
+          },
+          // It reports on every other part: it opens after them and closes before them.
+          before.map(({ name }) => name),
+        )
+      : undefined;
+  const parts = management === undefined ? before : [...before, management];
+  const introspection = createRuntimeIntrospection({
+    config,
+    version: options.version,
+    startedAtMs,
+    store,
+    replica,
+    sync,
+    events,
+    modules,
+    serve,
+    managementUrl: () => management?.server?.url,
+  });
+  const introspectNode = introspection.summary;
   // The engine counts; Prometheus counters get the increase since the last scrape.
   const counted = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0 };
   const observability: ObservabilityComponent | undefined =
@@ -143,8 +181,8 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           metrics,
           {
             logger,
-            readiness: (): ReadinessChecks => readiness(store, replica, sync, observability!),
-            beforeRender: () => refreshMetrics(metrics, store, replica, sync, counted),
+            readiness: (): ReadinessChecks => readiness(store, replica, sync, closing),
+            beforeRender: () => refreshMetrics(metrics, store, replica, sync, modules, counted),
             introspect: config.observability.exposeData
               ? (path) => answerIntrospection(path, introspectNode, replica?.replica)
               : undefined,
@@ -152,6 +190,8 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           // It reports on every other part: it opens after them and closes after them.
           parts.map(({ name }) => name),
         );
+  // Shutdown has begun: /ready turns false on both endpoints before any part stops.
+  const closing = (): boolean => observability?.closing === true || management?.closing === true;
   const components = new ComponentSet(observability === undefined ? parts : [...parts, observability], {
     logger: logger.child("node"),
   });
@@ -172,10 +212,11 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     crdt: replica?.replica,
     sync: sync?.service,
     metrics: metrics?.metrics,
-    hostCalls: metrics?.hostCalls,
     observability: observability?.server,
     outputGate: outputGate.gate!,
     introspect: introspectNode,
+    introspection,
+    management,
     events: events.bus!,
     modules,
     serve,
@@ -197,9 +238,9 @@ function readiness(
   store: StoreComponent | undefined,
   replica: ReplicaComponent | undefined,
   sync: SyncComponent | undefined,
-  observability: ObservabilityComponent,
+  closing: () => boolean,
 ): ReadinessChecks {
-  const serving = !observability.closing;
+  const serving = !closing();
   const backend = store?.backend;
   const service = sync?.service;
   return {
@@ -224,12 +265,11 @@ function refreshMetrics(
   store: StoreComponent | undefined,
   replica: ReplicaComponent | undefined,
   sync: SyncComponent | undefined,
+  modules: ModuleHostComponent | undefined,
   counted: { antiEntropyRounds: number; batchesSent: number; opsSent: number },
 ): void {
   const registry = metricsPart.metrics!;
-  metricsPart.hostCalls?.drain((module, name, calls) =>
-    registry.hostCalls.inc({ module, function: name }, calls),
-  );
+  modules?.drainHostCalls((module, name, calls) => registry.hostCalls.inc({ module, function: name }, calls));
   const backend = store?.backend;
   if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());
   const state = replica?.replica;
@@ -243,40 +283,4 @@ function refreshMetrics(
     registry.broadcastOps.inc(opsSent - counted.opsSent);
     Object.assign(counted, { antiEntropyRounds, batchesSent, opsSent });
   }
-}
-
-function introspect(
-  config: NodeConfig,
-  nodeId: NodeId | undefined,
-  backend: ExtendedKvBackend | undefined,
-  replica: ReplicatedState | undefined,
-  sync: SyncService | undefined,
-  modules: readonly ModuleEvents[],
-): NodeIntrospection {
-  return {
-    modules: modules.map((module) => ({
-      id: module.moduleId,
-      reactive: module.reactive,
-      state: module.state,
-      queuedEvents: module.queued,
-    })),
-    nodeId,
-    datastorePath: config.storage.datastorePath,
-    storeSizeBytes: backend?.sizeBytes(),
-    sync:
-      sync === undefined || replica === undefined
-        ? undefined
-        : {
-            listen: sync.peers.listenAddress(),
-            connectedPeers: sync.peers.connectedPeers(),
-            configuredPeers: sync.peers.configuredPeers(),
-            versionVector: Object.fromEntries(replica.versionVector()),
-            replica: replica.stats(),
-            engine: {
-              ...sync.engine.stats,
-              queuedOps: sync.engine.queuedOps(),
-              inflightBatches: sync.engine.inflightBatches(),
-            },
-          },
-  };
 }

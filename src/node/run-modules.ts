@@ -12,6 +12,7 @@ import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layou
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
 import { type GuestModule, loadGuestModuleBytes, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
+import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -60,6 +61,8 @@ export interface RunSettings {
   readonly json: boolean;
   /** HTTP listeners (`[[serve]]` tables, `--serve`); the run then lasts until SIGINT/SIGTERM. */
   readonly serve: readonly ServeSettings[];
+  /** `[management] listen` was not set: busy, it is a warning rather than a failed start. */
+  readonly managementListenIsDefault: boolean;
 }
 
 /**
@@ -161,6 +164,15 @@ export async function runModules({
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
       datastore,
+      // A node that keeps running (it syncs, serves or runs reactive modules, until a signal)
+      // has the management API; a run that ends by itself has nothing to manage.
+      management:
+        settings.settleForMs === undefined &&
+        (config.network.listen !== undefined ||
+          settings.serve.length > 0 ||
+          modules.some((module) => moduleCallbacks(module).size > 0))
+          ? { listenIsDefault: settings.managementListenIsDefault }
+          : undefined,
       modules: {
         modules,
         moduleSettings: settings.moduleSettings,

@@ -2,14 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { healthAnswer, type ReadinessChecks, readinessAnswer } from "./health-answers.ts";
 import type { Logger } from "./logger.ts";
 import type { NodeMetrics } from "./metrics.ts";
 
-/**
- * Named readiness checks, each true when passing. The node reports the ones that apply:
- * `storeOpen`, `hydrated`, and `syncListening` only when sync is on.
- */
-export type ReadinessChecks = Readonly<Record<string, boolean>>;
+export type { ReadinessChecks } from "./health-answers.ts";
 
 export interface ObservabilityServerOptions {
   /** `host:port`, e.g. "127.0.0.1:9100"; port 0 picks a free port (see `address`). */
@@ -147,7 +144,8 @@ export async function startObservabilityServer(
 
   const answer = async (path: EndpointPath, response: ServerResponse): Promise<void> => {
     if (path === "/health") {
-      sendJson(response, 200, { status: "ok" });
+      const { status, body } = healthAnswer();
+      sendJson(response, status, body);
       return;
     }
     if (path === "/ready") {
@@ -156,9 +154,8 @@ export async function startObservabilityServer(
         requestTimeoutMs,
         "the readiness check",
       );
-      const failed = Object.keys(checks).filter((name) => !checks[name]);
-      if (failed.length === 0) sendJson(response, 200, { status: "ready", checks });
-      else sendJson(response, 503, { status: "not_ready", failed, checks });
+      const { status, body } = readinessAnswer(checks);
+      sendJson(response, status, body);
       return;
     }
     options.beforeRender?.();

@@ -10,6 +10,7 @@ import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
 import { declaredRoutes, ROUTES_EXPORT } from "./default-routes.ts";
 import { HandlerProcesses } from "./handler-processes.ts";
+import type { ReleaseOutput } from "./release-output.ts";
 import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { type ServeListener, startServeListener } from "./serve-listener.ts";
@@ -43,6 +44,8 @@ export interface ServedModules {
   environment(module: GuestModule): GuestEnvironment;
   /** Where serving checks and follows the modules added, reloaded and removed while the node runs. */
   onModuleChange?(handler: ModuleChangeHandler): void;
+  /** The node's output gate: what handlers send leaves once their writes are durable. Absent: at once. */
+  readonly release?: ReleaseOutput;
 }
 
 export interface ServeComponent {
@@ -190,6 +193,7 @@ export function serveComponent(
             limits: listener.limits,
             logger: serveLogger,
             topics: topics?.(),
+            release: modules.release,
             ...withMetrics(metrics?.()),
             runHandler: (route, request, signal, started) =>
               running.run(byId.get(route.moduleId)!, route.handler, { request }, signal, started),

@@ -7,6 +7,7 @@ import { formatSocketAddress, type SocketAddress } from "../config/socket-addres
 import type { Logger } from "../observe/logger.ts";
 import { GuestRequest, type GuestResponse, type OpenSseStream } from "./guest-request.ts";
 import type { HandlerOutcome } from "./handler-processes.ts";
+import { RELEASE_AT_ONCE, type ReleaseOutput } from "./release-output.ts";
 import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
@@ -34,6 +35,11 @@ export interface ServeListenerOptions {
   readonly topics?: ClientTopics;
   /** Requests, handler durations, open streams and WebSockets, for the bound address; absent: not counted. */
   readonly metrics?: (listener: string) => ServeMetrics;
+  /**
+   * Holds what a handler sends (its response, stream events, WebSocket frames) until the writes
+   * the node made before it are durable: the node's output gate (docs/storage.md). Absent: sent at once.
+   */
+  readonly release?: ReleaseOutput;
   readonly logger: Logger;
 }
 
@@ -73,6 +79,7 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
   const { limits, logger } = options;
   let routes = options.routes;
+  const release = options.release ?? RELEASE_AT_ONCE;
   /** Set once bound (its label is the real address): no request comes before. */
   let metrics: ServeMetrics | undefined;
   const serverOptions = {
@@ -164,7 +171,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         clearTimeout(timer);
         inFlight--;
         countedAsRequest = false;
-        return new SseStream(res, head, options.topics, () =>
+        return new SseStream(res, head, options.topics, release, () =>
           stop.abort("the client closed the event stream"),
         );
       };
@@ -194,7 +201,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         if (outcome.ok || outcome.stopped) return;
       }
       if (request.streamRefused) return unavailable(res, "too many event streams");
-      if (outcome.ok) return send(res, response);
+      // A reply acknowledges the handler's writes: it leaves once they are on disk.
+      if (outcome.ok) return release(() => send(res, response));
       const { route } = match;
       logger.warn("request handler failed", {
         requestId,
@@ -251,7 +259,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     webSockets++;
     metrics?.webSockets(1);
     let counted = true;
-    const release = (): void => {
+    const uncount = (): void => {
       if (counted) {
         webSockets--;
         metrics?.webSockets(-1);
@@ -260,11 +268,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     };
     let upgraded = false;
     socket.once("close", () => {
-      if (!upgraded) release();
+      if (!upgraded) uncount();
     });
     webSocketServer.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const connection = new WsConnection(ws, options.topics);
+      const connection = new WsConnection(ws, options.topics, release);
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
@@ -279,7 +287,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
           logger.error("WebSocket failed in the server", { error: String(error) });
           ws.terminate();
         })
-        .finally(release);
+        .finally(uncount);
     });
   });
 

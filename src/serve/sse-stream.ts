@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import type { ReleaseOutput } from "./release-output.ts";
 import { encodeSseEvent } from "./sse-event.ts";
 
 /**
@@ -32,18 +33,25 @@ const utf8 = new TextDecoder("utf-8");
 export class SseStream {
   readonly #res: ServerResponse;
   readonly #topics: ClientTopics | undefined;
+  readonly #release: ReleaseOutput;
   readonly #unsubscribe: (() => void)[] = [];
   #closed = false;
 
-  /** Sends the head now; `onClientGone` runs once if the client goes away before `end`. */
+  /**
+   * Sends the head now; events and the end go through `release` (the node's output gate: an
+   * event may claim writes made before it). `onClientGone` runs once if the client goes away
+   * before `end`.
+   */
   constructor(
     res: ServerResponse,
     head: { status: number; headers: readonly (readonly [string, string])[] },
     topics: ClientTopics | undefined,
+    release: ReleaseOutput,
     onClientGone: () => void,
   ) {
     this.#res = res;
     this.#topics = topics;
+    this.#release = release;
     res.statusCode = head.status;
     for (const [name, value] of head.headers) res.appendHeader(name, value);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
@@ -69,7 +77,10 @@ export class SseStream {
       res.destroy();
       return ERR_INTERNAL;
     }
-    res.write(encodeSseEvent(name, data));
+    const event = encodeSseEvent(name, data);
+    this.#release(() => {
+      if (!res.destroyed) res.write(event);
+    });
     return OK;
   }
 
@@ -89,7 +100,8 @@ export class SseStream {
   end(): void {
     if (this.#closed) return;
     this.#close();
-    this.#res.end();
+    const res = this.#res;
+    this.#release(() => res.end());
   }
 
   #close(): void {

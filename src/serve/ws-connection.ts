@@ -1,6 +1,7 @@
 import type { WebSocket } from "ws";
 import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
+import type { ReleaseOutput } from "./release-output.ts";
 import type { ClientTopics } from "./sse-stream.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
@@ -38,12 +39,15 @@ export const WS_FRAME_BINARY = 1;
 export class WsConnection {
   readonly #socket: WebSocket;
   readonly #topics: ClientTopics | undefined;
+  readonly #release: ReleaseOutput;
   readonly #unsubscribe: (() => void)[] = [];
   #closed = false;
 
-  constructor(socket: WebSocket, topics: ClientTopics | undefined) {
+  /** Frames and the close go through `release` (the node's output gate: a frame may claim writes made before it). */
+  constructor(socket: WebSocket, topics: ClientTopics | undefined, release: ReleaseOutput) {
     this.#socket = socket;
     this.#topics = topics;
+    this.#release = release;
     socket.once("close", () => this.#close());
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
     // `ws` closing the connection; unheard, the error event would crash the node.
@@ -81,7 +85,10 @@ export class WsConnection {
       this.#close();
       return ERR_INTERNAL;
     }
-    this.#socket.send(bytes, { binary });
+    const socket = this.#socket;
+    this.#release(() => {
+      if (socket.readyState === socket.OPEN) socket.send(bytes, { binary });
+    });
     return OK;
   }
 
@@ -102,7 +109,8 @@ export class WsConnection {
   end(failed: boolean): void {
     if (this.#closed) return;
     this.#close();
-    this.#socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000);
+    const socket = this.#socket;
+    this.#release(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000));
   }
 
   #close(): void {

@@ -1,4 +1,4 @@
-import { describeError } from "../errors/numax-error.ts";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
 import type { PublishMessage, PushOpsMessage, SessionMessage, VersionVector } from "../net/messages.ts";
@@ -85,6 +85,28 @@ export interface ConfiguredPeerStatus {
   readonly self: boolean;
 }
 
+/**
+ * Where a peer stands, for the node's introspection: `connected`, `connecting` (a dial is under
+ * way), `backoff` (the last dial failed; the next waits), `configured` (to be dialed: no slot
+ * free yet, or the address is this node's own).
+ */
+export type PeerState = "connected" | "connecting" | "backoff" | "configured";
+
+/** One peer as the management API shows it: every configured peer, and every connected one. */
+export interface PeerStatus {
+  readonly address: string;
+  readonly nodeId: NodeId | undefined;
+  readonly state: PeerState;
+  /** Who dialed: `outbound` for a configured peer not connected yet (this node dials it). */
+  readonly direction: "outbound" | "inbound";
+  /** Keepalive round trip of the connection (see Connection.rttMs). */
+  readonly rttMs: number | undefined;
+  /** When the peer entered `state` (`nowMs` time). */
+  readonly sinceMs: number;
+  /** Configured at start (`network.peers`) or added at run time (`addPeer`); false for an inbound stranger. */
+  readonly configured: boolean;
+}
+
 interface DialTarget {
   readonly address: string;
   nodeId: NodeId | undefined;
@@ -97,6 +119,10 @@ interface DialTarget {
   refusal: string | undefined;
   /** The code of that refusal: it is logged again only when the code changes. */
   refusalCode: NetErrorCode | undefined;
+  /** When the last dial began or ended (`nowMs` time): the start of its `PeerState`. */
+  sinceMs: number;
+  /** Removed by `removePeer`: a dial under way is closed when it completes. */
+  removed: boolean;
 }
 
 /**
@@ -111,6 +137,8 @@ export class PeerManager<Op> {
   /** Per connection, Publish bytes handed to it that its socket has not taken yet. */
   readonly #publishBacklog = new WeakMap<Connection<Op>, number>();
   readonly #targets: DialTarget[];
+  /** When each connection was adopted (`nowMs` time). */
+  readonly #adoptedAt = new WeakMap<Connection<Op>, number>();
   #listener: Listener | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #flushScheduled = false;
@@ -119,7 +147,11 @@ export class PeerManager<Op> {
 
   constructor(options: PeerManagerOptions<Op>) {
     this.#options = options;
-    this.#targets = options.peers.map((address) => ({
+    this.#targets = options.peers.map((address) => this.#target(address));
+  }
+
+  #target(address: string): DialTarget {
+    return {
       address,
       nodeId: undefined,
       failures: 0,
@@ -128,7 +160,9 @@ export class PeerManager<Op> {
       isSelf: false,
       refusal: undefined,
       refusalCode: undefined,
-    }));
+      sinceMs: this.#options.nowMs(),
+      removed: false,
+    };
   }
 
   /** Starts listening (when configured), dialing and ticking. Rejects when the listen address cannot be bound. */
@@ -171,6 +205,85 @@ export class PeerManager<Op> {
       refusal: t.refusal,
       self: t.isSelf,
     }));
+  }
+
+  /**
+   * Every configured peer (those of `network.peers` and those added since), then every connected
+   * peer that is not one of them (it dialed this node).
+   */
+  peerStatuses(): PeerStatus[] {
+    const listed = new Set<Connection<Op>>();
+    const statuses = this.#targets.map((target) => {
+      const connection = target.nodeId === undefined ? undefined : this.#connections.get(target.nodeId);
+      if (connection !== undefined) {
+        listed.add(connection);
+        return this.#connectedStatus(connection, target.address, true);
+      }
+      const state: PeerState = target.dialing
+        ? "connecting"
+        : target.failures > 0 && !target.isSelf
+          ? "backoff"
+          : "configured";
+      return {
+        address: target.address,
+        nodeId: target.nodeId,
+        state,
+        direction: "outbound" as const,
+        rttMs: undefined,
+        sinceMs: target.sinceMs,
+        configured: true,
+      };
+    });
+    for (const connection of this.#connections.values()) {
+      if (!listed.has(connection))
+        statuses.push(this.#connectedStatus(connection, connection.remoteAddress, false));
+    }
+    return statuses;
+  }
+
+  #connectedStatus(connection: Connection<Op>, address: string, configured: boolean): PeerStatus {
+    return {
+      address,
+      nodeId: connection.remoteNodeId,
+      state: "connected",
+      direction: connection.outbound ? "outbound" : "inbound",
+      rttMs: connection.rttMs,
+      sinceMs: this.#adoptedAt.get(connection) ?? this.#options.nowMs(),
+      configured,
+    };
+  }
+
+  /**
+   * Dials `address` (`host:port`) and keeps it connected like a configured peer until
+   * `removePeer`. Throws NumaxError SYNC_PEER_EXISTS when it is configured already.
+   */
+  addPeer(address: string): PeerStatus {
+    if (this.#targets.some((target) => target.address === address)) {
+      throw new NumaxError("SYNC_PEER_EXISTS", `peer ${address} is configured already`);
+    }
+    const target = this.#target(address);
+    this.#targets.push(target);
+    const own = this.#listener?.address;
+    if (own !== undefined && isOwnAddress(address, own)) this.#isSelf(target);
+    this.#options.logger.info("peer added", { address });
+    this.#dial(target);
+    return this.peerStatuses().find((status) => status.address === address)!;
+  }
+
+  /**
+   * Stops dialing the configured peer at `address` and closes its connection. Returns false when
+   * no configured peer has that address.
+   */
+  async removePeer(address: string): Promise<boolean> {
+    const index = this.#targets.findIndex((target) => target.address === address);
+    if (index < 0) return false;
+    const [target] = this.#targets.splice(index, 1);
+    target!.removed = true;
+    clearTimeout(target!.timer);
+    this.#options.logger.info("peer removed", { address });
+    const connection = target!.nodeId === undefined ? undefined : this.#connections.get(target!.nodeId);
+    await connection?.close("peer removed by the operator");
+    return true;
   }
 
   /** Sends queued local ops soon (coalesced: every op made in this turn of the event loop goes in one batch). */
@@ -230,10 +343,16 @@ export class PeerManager<Op> {
       return;
     }
     target.dialing = true;
+    target.sinceMs = this.#options.nowMs();
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.dialTimeoutMs)]);
     this.#options.transport.dial(target.address, signal).then(
       (connection) => {
         target.dialing = false;
+        target.sinceMs = this.#options.nowMs();
+        if (target.removed) {
+          void connection.close("peer removed by the operator");
+          return;
+        }
         target.nodeId = connection.remoteNodeId;
         if (connection.remoteNodeId === this.#options.transport.localNodeId) {
           this.#isSelf(target);
@@ -247,7 +366,8 @@ export class PeerManager<Op> {
       },
       (error: unknown) => {
         target.dialing = false;
-        if (this.#stopped) return;
+        target.sinceMs = this.#options.nowMs();
+        if (this.#stopped || target.removed) return;
         target.failures++;
         const health = peerHealth(target.failures, this.#options.backoff);
         if (error instanceof NetError && !error.retryable) {
@@ -283,7 +403,7 @@ export class PeerManager<Op> {
   }
 
   #retryLater(target: DialTarget, afterFailure: boolean): void {
-    if (this.#stopped) return;
+    if (this.#stopped || target.removed) return;
     clearTimeout(target.timer);
     const delayMs = afterFailure
       ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
@@ -322,6 +442,7 @@ export class PeerManager<Op> {
       return;
     }
     this.#connections.set(peer, connection);
+    this.#adoptedAt.set(connection, this.#options.nowMs());
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
     // restarts from the initial delay, so a later loss is redialed quickly, not at the ceiling.
     for (const target of this.#targets) {

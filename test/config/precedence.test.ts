@@ -136,6 +136,30 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "static", toml: '"static"' },
     { text: "static", toml: '"static"' },
   ],
+  "management.listen": [
+    { text: "127.0.0.1:9202", toml: '"127.0.0.1:9202"' },
+    { text: "off", toml: '"off"' },
+  ],
+  "management.token_file": [
+    { text: "/run/a.token", toml: '"/run/a.token"' },
+    { text: "/run/b.token", toml: '"/run/b.token"' },
+  ],
+  "management.read_token_file": [
+    { text: "/run/a-read.token", toml: '"/run/a-read.token"' },
+    { text: "/run/b-read.token", toml: '"/run/b-read.token"' },
+  ],
+  "management.tls_cert": [
+    { text: "a.crt", toml: '"a.crt"' },
+    { text: "b.crt", toml: '"b.crt"' },
+  ],
+  "management.tls_key": [
+    { text: "a.key", toml: '"a.key"' },
+    { text: "b.key", toml: '"b.key"' },
+  ],
+  "management.allow_remote_plaintext": [
+    { text: "true", toml: "true" },
+    { text: "false", toml: "false" },
+  ],
 };
 
 /** Keys a key needs beside it to be consistent; given as flags on every other key's behalf. */
@@ -145,6 +169,8 @@ const COMPANIONS: Partial<Record<ConfigKey, ConfigFlags>> = {
   "tls.key": { "tls.cert": "n.crt", "tls.ca": "ca.crt" },
   "tls.ca": { "tls.cert": "n.crt", "tls.key": "n.key" },
   "tls.allowed_peers": { "tls.cert": "n.crt", "tls.key": "n.key", "tls.ca": "ca.crt" },
+  "management.tls_cert": { "management.tls_key": "m.key" },
+  "management.tls_key": { "management.tls_cert": "m.crt" },
 };
 
 function envName(key: ConfigKey): string {
@@ -310,6 +336,14 @@ describe("resolveConfig (reads the file)", () => {
         exposeData: false,
       },
       discovery: { mode: "static" },
+      management: {
+        listen: { host: "127.0.0.1", port: 9102 },
+        tokenFile: undefined,
+        readTokenFile: undefined,
+        tlsCert: undefined,
+        tlsKey: undefined,
+        allowRemotePlaintext: false,
+      },
     });
     assert.ok(Object.values(sources).every((source) => source === "default"));
     assert.ok(

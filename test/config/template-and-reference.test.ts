@@ -26,7 +26,19 @@ describe("schema", () => {
     const unset = CONFIG_KEYS.filter((entry) => entry.default === undefined);
     assert.deepEqual(
       unset.map((entry) => entry.key),
-      ["network.listen", "tls.cert", "tls.key", "tls.ca", "limits.cpu_ms_per_run", "observability.listen"],
+      [
+        "network.listen",
+        "tls.cert",
+        "tls.key",
+        "tls.ca",
+        "limits.cpu_ms_per_run",
+        "observability.listen",
+        // Unset: the files in the datastore.
+        "management.token_file",
+        "management.read_token_file",
+        "management.tls_cert",
+        "management.tls_key",
+      ],
     );
     for (const entry of unset) assert.notEqual(entry.example, undefined, entry.key);
   });

@@ -76,7 +76,7 @@ describe("validation: each kind of problem names its key", () => {
       issues,
       "listen",
       "unknown-key",
-      /inside a section; did you mean \[network\] listen or \[observability\] listen\?/,
+      /inside a section; did you mean \[network\] listen or \[observability\] listen or \[management\] listen\?/,
     );
   });
 

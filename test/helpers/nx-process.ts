@@ -34,6 +34,26 @@ export interface NxProcess {
 }
 
 /**
+ * `nx run` of a test without `--management-listen` gets `--management-listen off`: nodes of
+ * parallel tests would all take the default 127.0.0.1:9102 (the second one warns). Tests of the
+ * API pass `--management-listen 127.0.0.1:0`. Older builds (`options.bin`) have no such flag.
+ */
+export function withoutDefaultManagement(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  bin?: string,
+): readonly string[] {
+  if (
+    args[0] !== "run" ||
+    bin !== undefined ||
+    args.includes("--management-listen") ||
+    "NX_MANAGEMENT_LISTEN" in env
+  )
+    return args;
+  return ["run", "--management-listen", "off", ...args.slice(1)];
+}
+
+/**
  * Runs `options.bin` (this repository's `nx` by default; another build's `bin/nx.js` to test
  * against it); `options.stdin` gives the child a pipe to write to (`nx.child.stdin`).
  */
@@ -42,7 +62,8 @@ export function startNx(
   env: Record<string, string> = {},
   options: { stdin?: boolean; bin?: string } = {},
 ): NxProcess {
-  const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...args], {
+  const argv = withoutDefaultManagement(args, env, options.bin);
+  const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...argv], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],

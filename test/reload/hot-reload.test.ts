@@ -132,9 +132,9 @@ describe("hot reload on a running node", () => {
     const v1Ticks = ticks("v1");
     await until(() => ticks("v2") > 0n);
     assert.equal(ticks("v1"), v1Ticks, "no tick of the old code after the reload");
-    const [app] = host.hosted();
+    const [app] = host.loaded();
     assert.equal(app!.reloads, 1);
-    assert.equal(app!.events.state, "running");
+    assert.equal(app!.events?.state, "running");
   });
 
   test("code that fails to load or validate is refused with one line; the old code goes on", async () => {
@@ -158,8 +158,8 @@ describe("hot reload on a running node", () => {
       },
     );
     await assert.rejects(host.reload("nope"), { code: "MODULE_NOT_FOUND" });
-    assert.equal(host.hosted()[0]!.reloads, 1, "a refused reload is no reload");
-    assert.equal(host.hosted()[0]!.events.state, "running");
+    assert.equal(host.loaded()[0]!.reloads, 1, "a refused reload is no reload");
+    assert.equal(host.loaded()[0]!.events?.state, "running");
   });
 
   test("a reload without bytes reads the module's file again", async () => {
@@ -175,7 +175,7 @@ describe("hot reload on a running node", () => {
       code: "SERVE_DUPLICATE_ROUTE",
     });
     assert.deepEqual(
-      host.hosted().map((module) => module.id),
+      host.loaded().map((module) => module.id),
       ["app"],
     );
     const added = await host.add({
@@ -183,7 +183,7 @@ describe("hot reload on a running node", () => {
       bytes: await versionedGuest({ version: "o1", prefix: "/other" }),
     });
     assert.equal(added.id, "other");
-    assert.equal(added.events.state, "running");
+    assert.equal(added.events?.state, "running");
     assert.ok(stored("init-o1"));
     assert.deepEqual(await get("/other/version"), { status: 200, text: "o1" });
     await assert.rejects(host.add({ id: "other", bytes: await versionedGuest({ version: "o2" }) }), {
@@ -194,7 +194,7 @@ describe("hot reload on a running node", () => {
     assert.equal((await get("/other/version")).status, 404);
     assert.deepEqual(await get("/version"), { status: 200, text: "v3" });
     assert.deepEqual(
-      host.hosted().map((module) => module.id),
+      host.loaded().map((module) => module.id),
       ["app"],
     );
   });

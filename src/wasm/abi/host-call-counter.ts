@@ -1,6 +1,7 @@
 /**
  * Counts the host calls guests make, by import module and function, for
- * `numax_host_calls_total`. A call costs one array increment: the counts are handed to the
+ * `numax_host_calls_total` and each module's `hostCalls` in the management API (one counter per
+ * module). A call costs one array increment: the counts are handed to the
  * metrics only when they are read (`drain`, before each scrape), never per call.
  *
  * @example
@@ -12,6 +13,8 @@ export class HostCallCounter {
   readonly #slots = new Map<string, number>();
   readonly #names: { readonly module: string; readonly name: string }[] = [];
   readonly #counts: number[] = [];
+  /** Calls handed to `drain` so far. */
+  #drained = 0;
 
   /** `fn`, counting each call under `module`.`name`. */
   wrap<Args extends unknown[], Result>(
@@ -34,9 +37,17 @@ export class HostCallCounter {
       const calls = counts[slot]!;
       if (calls === 0) continue;
       counts[slot] = 0;
+      this.#drained += calls;
       const { module, name } = this.#names[slot]!;
       visit(module, name, calls);
     }
+  }
+
+  /** Every call counted since the counter was made, drained or not. */
+  total(): number {
+    let pending = 0;
+    for (const calls of this.#counts) pending += calls;
+    return this.#drained + pending;
   }
 
   #slot(module: string, name: string): number {

@@ -1,0 +1,128 @@
+import { randomFillSync } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { NodeConfig } from "../config/node-config.ts";
+import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
+import { NumaxError } from "../errors/numax-error.ts";
+import type { Component } from "../node/component.ts";
+import type { NodeComponentName } from "../node/node-components.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { ManagementContext } from "./management-routes.ts";
+import type { ManagementServer } from "./management-server.ts";
+
+/** File names of the tokens generated in the datastore when no token file is configured. */
+export const MANAGEMENT_TOKEN_FILE_NAME = "management.token";
+export const MANAGEMENT_READ_TOKEN_FILE_NAME = "management-read.token";
+
+export interface ManagementComponent extends Component {
+  readonly name: "management";
+  readonly dependsOn: readonly NodeComponentName[];
+  /** Undefined before start, and when the default address was busy (the node runs without the API). */
+  readonly server: ManagementServer | undefined;
+  /** True from the moment shutdown begins. */
+  readonly closing: boolean;
+}
+
+/** Where the admin and read-only tokens are: the configured files, else the datastore's. */
+export function managementTokenFiles(config: NodeConfig): { admin: string; read: string } {
+  const { tokenFile, readTokenFile } = config.management;
+  return {
+    admin: tokenFile ?? join(config.storage.datastorePath, MANAGEMENT_TOKEN_FILE_NAME),
+    read: readTokenFile ?? join(config.storage.datastorePath, MANAGEMENT_READ_TOKEN_FILE_NAME),
+  };
+}
+
+/**
+ * The management API of a node that keeps running (docs/management-api.md). It depends on the
+ * parts it reports on, so it opens once they are up and closes before any of them stops.
+ * Start refuses, with one line: a non-loopback `listen` without TLS material or
+ * `allow_remote_plaintext` (MANAGEMENT_REMOTE_NEEDS_TLS), unusable TLS files
+ * (MANAGEMENT_TLS_INVALID), unsafe token files (MANAGEMENT_TOKEN_FILE_UNSAFE), a busy address
+ * given explicitly (MANAGEMENT_LISTEN_FAILED).
+ */
+export function managementComponent(
+  config: NodeConfig,
+  logger: Logger,
+  options: {
+    readonly listen: SocketAddress;
+    /** `[management] listen` was left at its default (busy: a warning, not a failed start). */
+    readonly listenIsDefault: boolean;
+    readonly context: () => ManagementContext;
+  },
+  dependsOn: readonly NodeComponentName[],
+): ManagementComponent {
+  const log = logger.child("management");
+  let server: ManagementServer | undefined;
+  let closing = false;
+  return {
+    name: "management",
+    dependsOn,
+    get server() {
+      return server;
+    },
+    get closing() {
+      return closing;
+    },
+    start: async () => {
+      const { listen } = options;
+      const { tlsCert, tlsKey, allowRemotePlaintext } = config.management;
+      if (!(await import("./management-server.ts")).isLoopbackHost(listen.host)) {
+        if (tlsCert === undefined && !allowRemotePlaintext) {
+          throw new NumaxError(
+            "MANAGEMENT_REMOTE_NEEDS_TLS",
+            `the management API on ${formatSocketAddress(listen)} would be reachable from other hosts: give it [management] tls_cert and tls_key (--management-tls-cert, --management-tls-key) for HTTPS, or --management-allow-remote-plaintext to send tokens in clear`,
+          );
+        }
+      }
+      const tls = tlsCert === undefined || tlsKey === undefined ? undefined : await readTls(tlsCert, tlsKey);
+      const [{ loadOrCreateToken }, { BearerTokens }, { startManagementServer }, { MANAGEMENT_ROUTES }] =
+        await Promise.all([
+          import("./token-files.ts"),
+          import("./bearer-tokens.ts"),
+          import("./management-server.ts"),
+          import("./management-routes.ts"),
+        ]);
+      const files = managementTokenFiles(config);
+      const random = (count: number) => randomFillSync(new Uint8Array(count));
+      const admin = await loadOrCreateToken(files.admin, random);
+      const read = await loadOrCreateToken(files.read, random);
+      for (const [file, { created }] of [
+        [files.admin, admin],
+        [files.read, read],
+      ] as const) {
+        if (created) log.info("token file generated (mode 0600)", { file });
+      }
+      server = await startManagementServer({
+        listen,
+        listenIsDefault: options.listenIsDefault,
+        tls,
+        tokens: new BearerTokens({ admin: admin.token, read: read.token }),
+        routes: MANAGEMENT_ROUTES,
+        context: options.context(),
+        logger: log,
+      });
+      if (server !== undefined) {
+        log.info("listening", { url: server.url, tokenFile: files.admin, readTokenFile: files.read });
+      }
+    },
+    beforeStop: () => {
+      closing = true;
+    },
+    stop: () => server?.close(),
+  };
+}
+
+async function readTls(certPath: string, keyPath: string): Promise<{ cert: Uint8Array; key: Uint8Array }> {
+  const read = async (path: string, what: string): Promise<Uint8Array> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new NumaxError(
+        "MANAGEMENT_TLS_INVALID",
+        `cannot read the management API's ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  return { cert: await read(certPath, "certificate"), key: await read(keyPath, "private key") };
+}

@@ -1,0 +1,265 @@
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
+import { describeError, NumaxError } from "../errors/numax-error.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { BearerTokens } from "./bearer-tokens.ts";
+import { errorBody, ManagementApiError, type ManagementErrorCode } from "./management-error.ts";
+import type { ManagementContext, ManagementRoute, RouteAnswer, RouteMethod } from "./management-routes.ts";
+import { matchRoutePath } from "./route-path.ts";
+
+/** Every route lives under this prefix. */
+export const MANAGEMENT_API_PREFIX = "/api/v1";
+
+/**
+ * Largest JSON request body (`POST /peers`, `POST /processes/:pid/kill`): those bodies are a few
+ * dozen bytes; 64 KiB leaves room without letting a client make the node buffer much.
+ */
+export const MANAGEMENT_JSON_BODY_BYTES_MAX = 64 * 1024;
+
+/**
+ * Time a client has to send a whole request (headers and body), in ms. The largest body is a
+ * module upload of a few MiB over loopback or a LAN: seconds at most.
+ */
+export const MANAGEMENT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Open connections at most: operators, the `nx` client and the dashboard need a handful. */
+export const MANAGEMENT_CONNECTIONS_MAX = 64;
+
+export interface ManagementServerOptions {
+  readonly listen: SocketAddress;
+  /** The address is the default one: busy, it is one warning and no API instead of a failed start. */
+  readonly listenIsDefault: boolean;
+  /** PEM certificate and key: HTTPS. */
+  readonly tls: { readonly cert: Uint8Array; readonly key: Uint8Array } | undefined;
+  readonly tokens: BearerTokens;
+  readonly routes: readonly ManagementRoute[];
+  readonly context: ManagementContext;
+  readonly logger: Logger;
+}
+
+export interface ManagementServer {
+  readonly address: SocketAddress;
+  /** `http(s)://host:port`. */
+  readonly url: string;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const text = body === undefined ? "" : `${JSON.stringify(body)}\n`;
+  response.writeHead(status, {
+    ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  response.end(text);
+}
+
+/** The body, refused past `limitBytes` (413) before more of it is buffered. */
+function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new ManagementApiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${limitBytes} bytes`);
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (declared > limitBytes) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        request.off("data", onData);
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on("data", onData);
+    request.once("end", () => resolve(Buffer.concat(chunks)));
+    request.once("error", reject);
+  });
+}
+
+/** Loopback hosts: the API may listen there over plain HTTP. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Everything else the client sent wrong at the HTTP level: one JSON error, then the socket closes. */
+function rawError(code: ManagementErrorCode, status: number, reason: string, message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
+ * Serves the management API (docs/management-api.md): bearer tokens on every request (401
+ * without a valid one, 403 for a read-only token on any method but GET and HEAD), the routes of
+ * `options.routes`, JSON error bodies for every non-2xx answer. Resolves undefined when the
+ * default address is busy (after one warning); any other failure to listen rejects with a
+ * NumaxError coded MANAGEMENT_LISTEN_FAILED.
+ */
+export async function startManagementServer(
+  options: ManagementServerOptions,
+): Promise<ManagementServer | undefined> {
+  const { listen, tokens, routes, context, logger } = options;
+
+  const answer = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? "/", "http://management");
+    const path = url.pathname;
+    if (!path.startsWith(`${MANAGEMENT_API_PREFIX}/`)) {
+      throw new ManagementApiError(
+        "NOT_FOUND",
+        `no such path ${path}: the API is under ${MANAGEMENT_API_PREFIX}/`,
+      );
+    }
+    const access = tokens.access(request.headers.authorization);
+    if (access === undefined) {
+      throw new ManagementApiError(
+        "UNAUTHORIZED",
+        request.headers.authorization === undefined
+          ? "send Authorization: Bearer <token> (the token is in the node's management token file)"
+          : "the bearer token is not this node's",
+        { headers: { "www-authenticate": 'Bearer realm="numax"' } },
+      );
+    }
+    const routePath = path.slice(MANAGEMENT_API_PREFIX.length);
+    const matching = routes.filter((route) => matchRoutePath(route.path, routePath) !== undefined);
+    if (matching.length === 0) throw new ManagementApiError("NOT_FOUND", `no such path ${path}`);
+    const method = request.method === "HEAD" ? "GET" : (request.method as RouteMethod);
+    const route = matching.find((candidate) => candidate.method === method);
+    if (route === undefined) {
+      const allowed = [
+        ...new Set(matching.flatMap(({ method }) => (method === "GET" ? ["GET", "HEAD"] : [method]))),
+      ];
+      throw new ManagementApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}`, {
+        headers: { allow: allowed.join(", ") },
+      });
+    }
+    const params = matchRoutePath(route.path, routePath);
+    if (params === null || params === undefined) {
+      throw new ManagementApiError("BAD_REQUEST", `${path} is not valid URL encoding`);
+    }
+    if (route.method !== "GET" && access !== "admin") {
+      throw new ManagementApiError(
+        "FORBIDDEN_READ_ONLY",
+        `${route.method} ${path} changes the node: it needs the admin token, not the read-only one`,
+      );
+    }
+    const limit =
+      route.method === "GET" ? 0 : (route.bodyBytesMax?.(context) ?? MANAGEMENT_JSON_BODY_BYTES_MAX);
+    const body = await readBody(request, limit);
+    const result: RouteAnswer = await route.handle(context, {
+      params,
+      query: url.searchParams,
+      body,
+      contentType: request.headers["content-type"],
+    });
+    sendJson(response, result.status, result.body);
+  };
+
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    answer(request, response).catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      // The rest of an unread body is not worth reading: the connection closes after the answer.
+      const close: Record<string, string> = request.complete ? {} : { connection: "close" };
+      if (error instanceof ManagementApiError) {
+        sendJson(response, error.status, errorBody(error.code, error.message), {
+          ...error.headers,
+          ...close,
+        });
+        return;
+      }
+      logger.warn("request failed", {
+        method: request.method,
+        path: request.url,
+        error: describeError(error),
+      });
+      sendJson(response, 500, errorBody("INTERNAL", describeError(error)), close);
+    });
+  };
+
+  const settings = {
+    requestTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
+    headersTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: 5000,
+    connectionsCheckingInterval: 1000,
+  };
+  const server: Server =
+    options.tls === undefined
+      ? (await import("node:http")).createServer(settings, handle)
+      : (await import("node:https")).createServer(
+          { ...settings, cert: Buffer.from(options.tls.cert), key: Buffer.from(options.tls.key) },
+          handle,
+        );
+  server.maxConnections = MANAGEMENT_CONNECTIONS_MAX;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable) {
+      socket.end(
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? rawError(
+              "REQUEST_TIMEOUT",
+              408,
+              "Request Timeout",
+              `send the whole request within ${MANAGEMENT_REQUEST_TIMEOUT_MS} ms`,
+            )
+          : rawError("BAD_REQUEST", 400, "Bad Request", "malformed HTTP request"),
+      );
+    }
+    socket.destroySoon();
+  });
+
+  const where = formatSocketAddress(listen);
+  const bound = await new Promise<boolean>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === "EADDRINUSE" && options.listenIsDefault) {
+        logger.warn(
+          `not started: the default address ${where} is in use (another node?); set [management] listen or --management-listen to a free address, or off`,
+        );
+        resolve(false);
+        return;
+      }
+      const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
+      reject(
+        new NumaxError(
+          "MANAGEMENT_LISTEN_FAILED",
+          `cannot open the management API on ${where}: ${why} (set [management] listen or --management-listen to a free address, or off)`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once("error", onError);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", onError);
+      resolve(true);
+    });
+  });
+  if (!bound) return undefined;
+  server.on("error", (error) => logger.error("server error", { error }));
+
+  const address = server.address();
+  if (address === null || typeof address === "string")
+    throw new Error("an HTTP server on TCP has an address");
+  const actual = { host: listen.host, port: address.port };
+  const url = `${options.tls === undefined ? "http" : "https"}://${formatSocketAddress(actual)}`;
+  let closing: Promise<void> | undefined;
+  return {
+    address: actual,
+    url,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { resolve } from "node:path";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
+import type { NodeConfig } from "../config/node-config.ts";
+import { formatPid, type Pid } from "../kernel/pid.ts";
+import type { ProcessInfo } from "../kernel/process-info.ts";
+import type { ServeComponent } from "../serve/serve-component.ts";
+import type { LoadedModule, ModuleHostComponent } from "./module-host.ts";
+import type { EventsComponent, ReplicaComponent, StoreComponent, SyncComponent } from "./node-components.ts";
+import type {
+  ModuleView,
+  NodeIntrospection,
+  NodeView,
+  PeerView,
+  ProcessView,
+  RuntimeIntrospection,
+} from "./node-introspection.ts";
+
+/** The parts of a node its introspection reads; each is read when asked, never copied. */
+export interface IntrospectedParts {
+  readonly config: NodeConfig;
+  readonly version: string;
+  /** `monotonicMs()` when the node started. */
+  readonly startedAtMs: number;
+  readonly store: StoreComponent | undefined;
+  readonly replica: ReplicaComponent | undefined;
+  readonly sync: SyncComponent | undefined;
+  readonly events: EventsComponent;
+  readonly modules: ModuleHostComponent | undefined;
+  readonly serve: ServeComponent | undefined;
+  /** The management API's URL once it listens. */
+  readonly managementUrl: () => string | undefined;
+}
+
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** The node's {@link RuntimeIntrospection}, built once by startNumaxNode. */
+export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeIntrospection {
+  const { config } = parts;
+  const limits = { cpuMsPerRun: config.limits.cpuMsPerRun ?? null, memoryMaxMb: config.limits.memoryMaxMb };
+  const loaded = (): readonly LoadedModule[] => parts.modules?.loaded() ?? [];
+
+  /** The id of the module whose code a process runs: wasm processes are labelled `id` or `id:entry`. */
+  const moduleOfLabel = (info: ProcessInfo, ids: readonly string[]): string | undefined => {
+    if (info.kind !== "wasm") return undefined;
+    return ids.find((id) => info.label === id || info.label.startsWith(`${id}:`));
+  };
+  const processInfos = (): ProcessInfo[] => parts.modules?.kernel?.processes() ?? [];
+  const processView = (info: ProcessInfo, ids: readonly string[]): ProcessView => {
+    const module = moduleOfLabel(info, ids);
+    return {
+      pid: formatPid(info.pid),
+      name: info.name,
+      label: info.label,
+      kind: info.kind,
+      status: info.status,
+      parent: formatPid(info.parent),
+      mailboxLength: info.mailboxLength,
+      droppedMessages: info.droppedMessages,
+      reductions: info.reductions,
+      memoryBytes: info.memoryBytes,
+      trapExit: info.trapExit,
+      links: info.links.map(formatPid),
+      monitors: info.monitors.map(formatPid),
+      monitoredBy: info.monitoredBy.map(formatPid),
+      ...(module === undefined ? {} : { module }),
+    };
+  };
+  const moduleIds = (): string[] => loaded().map(({ module }) => module.moduleId);
+
+  const moduleViews = (): ModuleView[] => {
+    const processes = processInfos().map((info) => processView(info, moduleIds()));
+    return loaded().map((entry) => {
+      const { module, events } = entry;
+      const own = processes.filter((process) => process.module === module.moduleId);
+      return {
+        id: module.moduleId,
+        path: entry.path === undefined ? null : resolve(entry.path),
+        reactive: events?.reactive ?? false,
+        state: events?.state ?? "starting",
+        queuedEvents: events?.queued ?? 0,
+        processes: own.length,
+        hash: module.sha256,
+        loadedAt: entry.loadedAt,
+        reloads: entry.reloads,
+        cpuMs: roundMs(entry.endedRunsCpuMs + (events?.reactive === true ? events.callbackMs : 0)),
+        memoryBytes: own.reduce((sum, process) => sum + process.memoryBytes, 0),
+        hostCalls: entry.hostCalls.total(),
+        limits,
+      };
+    });
+  };
+
+  const summary = (): NodeIntrospection => {
+    const replica = parts.replica?.replica;
+    const sync = parts.sync?.service;
+    return {
+      modules: (parts.events.bus?.modules() ?? []).map((module) => ({
+        id: module.moduleId,
+        reactive: module.reactive,
+        state: module.state,
+        queuedEvents: module.queued,
+      })),
+      nodeId: parts.replica?.nodeId,
+      datastorePath: config.storage.datastorePath,
+      storeSizeBytes: parts.store?.backend?.sizeBytes(),
+      sync:
+        sync === undefined || replica === undefined
+          ? undefined
+          : {
+              listen: sync.peers.listenAddress(),
+              connectedPeers: sync.peers.connectedPeers(),
+              configuredPeers: sync.peers.configuredPeers(),
+              versionVector: Object.fromEntries(replica.versionVector()),
+              replica: replica.stats(),
+              engine: {
+                ...sync.engine.stats,
+                queuedOps: sync.engine.queuedOps(),
+                inflightBatches: sync.engine.inflightBatches(),
+              },
+            },
+    };
+  };
+
+  return {
+    summary,
+    node: (): NodeView => {
+      const replica = parts.replica?.replica;
+      const memory = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      const modules = moduleViews();
+      return {
+        nodeId: parts.replica?.nodeId ?? null,
+        version: parts.version,
+        uptimeMs: Math.round(monotonicMs() - parts.startedAtMs),
+        datastorePath: config.storage.datastorePath,
+        storeSizeBytes: parts.store?.backend?.sizeBytes() ?? null,
+        opLogEntries: replica?.stats().opLogSize ?? null,
+        versionVector: replica === undefined ? {} : Object.fromEntries(replica.versionVector()),
+        memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+        cpu: { userMs: Math.round(cpu.user / 1000), systemMs: Math.round(cpu.system / 1000) },
+        listen: {
+          sync: parts.sync?.service?.peers.listenAddress() ?? null,
+          management: parts.managementUrl() ?? null,
+          serve: parts.serve?.listeners.map(({ url }) => url) ?? [],
+        },
+        quotas: {
+          ...limits,
+          guestCpuMs: roundMs(modules.reduce((sum, module) => sum + module.cpuMs, 0)),
+          guestMemoryBytes: modules.reduce((sum, module) => sum + module.memoryBytes, 0),
+        },
+      };
+    },
+    modules: moduleViews,
+    module: (id) => moduleViews().find((module) => module.id === id),
+    processes: () => {
+      const ids = moduleIds();
+      return processInfos().map((info) => processView(info, ids));
+    },
+    process: (pid) => {
+      const info = parts.modules?.kernel?.processInfo(pid as Pid);
+      return info === undefined || info.status === "exited" ? undefined : processView(info, moduleIds());
+    },
+    peers: () =>
+      parts.sync?.service?.peers.peerStatuses().map(
+        (peer): PeerView => ({
+          address: peer.address,
+          nodeId: peer.nodeId ?? null,
+          state: peer.state,
+          direction: peer.direction,
+          rttMs: peer.rttMs === undefined ? null : roundMs(peer.rttMs),
+          since: new Date(peer.sinceMs).toISOString(),
+        }),
+      ),
+  };
+}

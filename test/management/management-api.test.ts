@@ -1,0 +1,460 @@
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { ModuleView, NodeView, PeerView, ProcessView } from "../../src/node/node-introspection.ts";
+import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
+import { guestPath, nxCert, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+
+const nodes = managedNodeTracker();
+const dir = tempDir("nx-management-");
+after(async () => {
+  await nodes.stopAll();
+  dir.remove();
+});
+
+function assertError(
+  answer: { status: number; headers: Headers; body: unknown },
+  status: number,
+  code: string,
+) {
+  assert.equal(answer.status, status, JSON.stringify(answer.body));
+  assert.match(answer.headers.get("content-type") ?? "", /^application\/json/);
+  const { error } = answer.body as { error: { code: string; message: string } };
+  assert.equal(error.code, code);
+  assert.equal(typeof error.message, "string");
+  assert.ok(error.message.length > 0 && !error.message.includes("\n"), error.message);
+}
+
+describe("management API of a running node", () => {
+  let node: ManagedNode;
+  before(async () => {
+    // A reactive module keeps the node running; proc_idle parks in receive (a process to look at).
+    node = await nodes.node({
+      datastore: join(dir.path, "a"),
+      modules: [guestPath("reactive_probe"), guestPath("proc_idle")],
+    });
+  });
+
+  test("generates both token files on first start, mode 0600, one line of 43 base64url characters", () => {
+    for (const name of ["management.token", "management-read.token"]) {
+      const mode = statSync(join(node.datastore, name)).mode & 0o777;
+      assert.equal(mode, 0o600, name);
+    }
+    assert.match(node.adminToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(node.readToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(node.adminToken, node.readToken);
+    assert.doesNotMatch(node.nx.stderr() + node.nx.stdout(), new RegExp(node.adminToken));
+  });
+
+  test("no token and a wrong token: 401 with WWW-Authenticate: Bearer", async () => {
+    for (const token of [null, "not-the-token", `${node.adminToken}x`]) {
+      const answer = await node.api("GET", "/node", { token });
+      assertError(answer, 401, "UNAUTHORIZED");
+      assert.match(answer.headers.get("www-authenticate") ?? "", /^Bearer/);
+    }
+    // Even an unknown route says 401 first: nothing is learned without a token.
+    assertError(await node.api("GET", "/nope", { token: null }), 401, "UNAUTHORIZED");
+  });
+
+  test("the read-only token reads, and gets 403 FORBIDDEN_READ_ONLY on a mutating route", async () => {
+    assert.equal((await node.api("GET", "/node", { token: node.readToken })).status, 200);
+    const answer = await node.api("POST", "/peers", {
+      token: node.readToken,
+      body: JSON.stringify({ address: "127.0.0.1:1" }),
+    });
+    assertError(answer, 403, "FORBIDDEN_READ_ONLY");
+  });
+
+  test("unknown routes are 404, a wrong method 405 with Allow, outside /api/v1 404", async () => {
+    assertError(await node.api("GET", "/nope"), 404, "NOT_FOUND");
+    const wrong = await node.api("PUT", "/peers");
+    assertError(wrong, 405, "METHOD_NOT_ALLOWED");
+    assert.equal(wrong.headers.get("allow"), "GET, HEAD, POST");
+    const outside = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(outside.status, 404);
+    assert.equal(((await outside.json()) as { error: { code: string } }).error.code, "NOT_FOUND");
+  });
+
+  test("GET /health and /ready answer as the observability endpoint does", async () => {
+    const health = await node.api("GET", "/health");
+    assert.deepEqual([health.status, health.body], [200, { status: "ok" }]);
+    const ready = await node.api("GET", "/ready");
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body, {
+      status: "ready",
+      checks: { storeOpen: true, storeWritable: true, hydrated: true, syncListening: true },
+    });
+  });
+
+  test("GET /node", async () => {
+    const { status, body } = await node.api("GET", "/node");
+    assert.equal(status, 200);
+    const view = body as NodeView;
+    const nodeId = view.nodeId ?? "";
+    assert.match(nodeId, /^[0-9a-f]{32}$/);
+    assert.equal(view.version, "0.1.0");
+    assert.ok(view.uptimeMs > 0);
+    assert.equal(view.datastorePath, node.datastore);
+    assert.ok((view.storeSizeBytes ?? 0) > 0);
+    // init incremented probe/inits: one op in the op-log, counted in the version vector.
+    assert.equal(view.opLogEntries, 1);
+    assert.deepEqual(view.versionVector, { [nodeId]: 1 });
+    assert.ok(view.memory.rssBytes > view.memory.heapUsedBytes && view.memory.heapUsedBytes > 0);
+    assert.ok(view.cpu.userMs > 0 && view.cpu.systemMs >= 0);
+    assert.deepEqual(view.listen, {
+      sync: `127.0.0.1:${node.syncPort}`,
+      management: node.url,
+      serve: [],
+    });
+    assert.equal(view.quotas.cpuMsPerRun, null);
+    assert.equal(view.quotas.memoryMaxMb, 256);
+    assert.ok(view.quotas.guestCpuMs > 0);
+    assert.ok(view.quotas.guestMemoryBytes > 0);
+  });
+
+  test("GET /modules and /modules/:id", async () => {
+    const { status, body } = await node.api("GET", "/modules");
+    assert.equal(status, 200);
+    const modules = body as ModuleView[];
+    assert.deepEqual(
+      modules.map(({ id, reactive, path }) => ({ id, reactive, path })),
+      [
+        { id: "reactive_probe", reactive: true, path: guestPath("reactive_probe") },
+        { id: "proc_idle", reactive: false, path: guestPath("proc_idle") },
+      ],
+    );
+    const probe = modules[0]!;
+    assert.equal(probe.state, "running");
+    assert.equal(probe.queuedEvents, 0);
+    assert.equal(probe.processes, 1);
+    assert.match(probe.hash, /^[0-9a-f]{64}$/);
+    assert.ok(Date.parse(probe.loadedAt) <= Date.now());
+    assert.equal(probe.reloads, 0);
+    assert.ok(probe.cpuMs > 0);
+    assert.ok(probe.memoryBytes > 0);
+    // init: env reads, the counter increment, the stdout write.
+    assert.ok(probe.hostCalls > 0);
+    assert.deepEqual(probe.limits, { cpuMsPerRun: null, memoryMaxMb: 256 });
+    const one = await node.api("GET", "/modules/proc_idle");
+    assert.equal(one.status, 200);
+    assert.deepEqual(one.body, modules[1]);
+    assertError(await node.api("GET", "/modules/nope"), 404, "NOT_FOUND");
+  });
+
+  test("GET /processes and /processes/:pid with links and monitors", async () => {
+    const { status, body } = await node.api("GET", "/processes");
+    assert.equal(status, 200);
+    const processes = body as ProcessView[];
+    const idle = processes.find((process) => process.module === "proc_idle");
+    assert.ok(idle !== undefined, JSON.stringify(processes));
+    assert.match(idle.pid, /^<0\.\d+>$/);
+    assert.equal(idle.kind, "wasm");
+    assert.equal(idle.status, "waiting");
+    assert.equal(idle.mailboxLength, 0);
+    assert.ok(idle.memoryBytes > 0);
+    assert.ok(idle.reductions >= 0);
+    // Supervised: linked to its supervisor, its parent.
+    assert.deepEqual(idle.links, [idle.parent]);
+    assert.deepEqual([idle.monitors, idle.monitoredBy], [[], []]);
+    assert.ok(processes.some((process) => process.module === "reactive_probe"));
+    // Supervisors are the kernel's own: no module.
+    assert.ok(processes.some((process) => process.label === "guest-modules" && !("module" in process)));
+
+    const one = await node.api("GET", `/processes/${encodeURIComponent(idle.pid)}`);
+    assert.deepEqual([one.status, one.body], [200, idle]);
+    const byNumber = await node.api("GET", `/processes/${idle.pid.slice(3, -1)}`);
+    assert.equal((byNumber.body as { pid: string }).pid, idle.pid);
+    assertError(await node.api("GET", "/processes/99999"), 404, "NOT_FOUND");
+    assertError(await node.api("GET", "/processes/abc"), 400, "BAD_REQUEST");
+  });
+
+  test("GET /peers: none configured", async () => {
+    const { status, body } = await node.api("GET", "/peers");
+    assert.deepEqual([status, body], [200, []]);
+  });
+
+  test("a JSON body past the limit is 413 PAYLOAD_TOO_LARGE", async () => {
+    const answer = await node.api("POST", "/peers", { body: "x".repeat(70 * 1024) });
+    assertError(answer, 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  // Last: it ends a module.
+  test("POST /processes/:pid/kill sends the exit signal: the process ends, its module fails", async () => {
+    const idle = ((await node.api("GET", "/processes")).body as ProcessView[]).find(
+      (process) => process.module === "proc_idle",
+    )!;
+    const path = `/processes/${encodeURIComponent(idle.pid)}/kill`;
+    assertError(await node.api("POST", path, { token: node.readToken }), 403, "FORBIDDEN_READ_ONLY");
+    assertError(await node.api("POST", path, { body: '{"reason": 3}' }), 400, "BAD_REQUEST");
+    assertError(await node.api("POST", path, { body: "{" }), 400, "BAD_REQUEST");
+    assertError(await node.api("POST", "/processes/99999/kill"), 404, "NOT_FOUND");
+    const killed = await node.api("POST", path, { body: "{}" });
+    assert.deepEqual([killed.status, killed.body], [202, { pid: idle.pid }]);
+    const gone = await pollUntil(
+      () => node.api("GET", `/processes/${encodeURIComponent(idle.pid)}`),
+      (answer) => answer.status === 404,
+      10_000,
+    );
+    assert.equal(gone.status, 404);
+    await node.nx.waitFor(/proc_idle.*killed/);
+    const module = (await node.api("GET", "/modules/proc_idle")).body as ModuleView;
+    assert.deepEqual([module.state, module.processes], ["failed", 0]);
+    // The reactive module and the node go on.
+    assert.equal(((await node.api("GET", "/modules/reactive_probe")).body as ModuleView).state, "running");
+    assert.equal(node.nx.child.exitCode, null);
+  });
+});
+
+describe("peers through the management API", () => {
+  // A short socket timeout makes the keepalive Ping (a third of it) come within a second.
+  const quickKeepalive = ["--socket-timeout-secs", "3"];
+
+  test("POST /peers dials a new peer and keeps it; DELETE /peers/:address drops it", async () => {
+    const a = await nodes.node({
+      datastore: join(dir.path, "peer-a"),
+      modules: [guestPath("reactive_probe")],
+      args: quickKeepalive,
+    });
+    const b = await nodes.node({
+      datastore: join(dir.path, "peer-b"),
+      modules: [guestPath("reactive_probe")],
+      args: quickKeepalive,
+    });
+    const bNodeId = ((await b.api("GET", "/node")).body as NodeView).nodeId;
+    const aNodeId = ((await a.api("GET", "/node")).body as NodeView).nodeId;
+    const address = `127.0.0.1:${b.syncPort}`;
+    assertError(await a.api("POST", "/peers", { body: '{"address": "nowhere"}' }), 400, "BAD_REQUEST");
+    assertError(await a.api("POST", "/peers", { body: "[]" }), 400, "BAD_REQUEST");
+
+    const added = await a.api("POST", "/peers", { body: JSON.stringify({ address }) });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    const view = added.body as PeerView;
+    assert.equal(view.address, address);
+    assert.ok(["connecting", "connected"].includes(view.state), view.state);
+    assert.equal(view.direction, "outbound");
+    assert.ok(Date.parse(view.since) <= Date.now());
+    assertError(await a.api("POST", "/peers", { body: JSON.stringify({ address }) }), 409, "CONFLICT");
+
+    // A real connection: both ends see it, and its keepalive measures the round trip.
+    const peersOf = async (node: ManagedNode) => (await node.api("GET", "/peers")).body as PeerView[];
+    const connected = await pollUntil(
+      () => peersOf(a),
+      (peers) => peers[0]?.state === "connected" && peers[0].rttMs !== null,
+      15_000,
+    );
+    assert.deepEqual(
+      connected.map(({ address, nodeId, state, direction }) => ({ address, nodeId, state, direction })),
+      [{ address, nodeId: bNodeId, state: "connected", direction: "outbound" }],
+    );
+    assert.ok(connected[0]!.rttMs! >= 0 && connected[0]!.rttMs! < 1000, String(connected[0]!.rttMs));
+    const seenByB = await peersOf(b);
+    assert.deepEqual(
+      seenByB.map(({ nodeId, state, direction }) => ({ nodeId, state, direction })),
+      [{ nodeId: aNodeId, state: "connected", direction: "inbound" }],
+    );
+    await b.nx.waitFor(/peer-connected/);
+
+    assertError(await a.api("DELETE", "/peers/127.0.0.1%3A1"), 404, "NOT_FOUND");
+    const removed = await a.api("DELETE", `/peers/${encodeURIComponent(address)}`);
+    assert.deepEqual([removed.status, removed.body], [204, undefined]);
+    assert.deepEqual(await peersOf(a), []);
+    assert.deepEqual(
+      await pollUntil(
+        () => peersOf(b),
+        (peers) => peers.length === 0,
+        10_000,
+      ),
+      [],
+    );
+    await b.nx.waitFor(/peer-disconnected/);
+  });
+
+  test("a node without sync answers the peers routes 503 UNAVAILABLE", async () => {
+    const lone = await nodes.node({
+      datastore: join(dir.path, "lone"),
+      modules: [guestPath("reactive_probe")],
+      sync: false,
+    });
+    assertError(await lone.api("GET", "/peers"), 503, "UNAVAILABLE");
+    assertError(await lone.api("POST", "/peers", { body: '{"address": "127.0.0.1:9"}' }), 503, "UNAVAILABLE");
+  });
+});
+
+describe("management API refusals at start", () => {
+  test("a non-loopback address without TLS or the plaintext switch: the node refuses to start", async () => {
+    const nx = startNx([
+      "run",
+      guestPath("reactive_probe"),
+      "--datastore-path",
+      join(dir.path, "remote"),
+      "--management-listen",
+      "0.0.0.0:0",
+    ]);
+    const { code } = await nx.exited;
+    assert.equal(code, 2);
+    const lines = nx.stderr().trim().split("\n");
+    assert.match(
+      lines.at(-1)!,
+      /^nx: error: the management API on 0\.0\.0\.0:0 would be reachable from other hosts: .*--management-tls-cert.*--management-allow-remote-plaintext/,
+    );
+  });
+
+  test("a non-loopback address with TLS material serves HTTPS; with the plaintext switch, HTTP", async () => {
+    nxCert(["ca", "--out", join(dir.path, "ca")]);
+    nxCert(["node", "--ca-dir", join(dir.path, "ca"), "--name", "admin", "--out", join(dir.path, "admin")]);
+    const https = startNx([
+      "run",
+      guestPath("reactive_probe"),
+      "--datastore-path",
+      join(dir.path, "https"),
+      "--management-listen",
+      "0.0.0.0:0",
+      "--management-tls-cert",
+      join(dir.path, "admin/node.crt"),
+      "--management-tls-key",
+      join(dir.path, "admin/node.key"),
+    ]);
+    const plain = startNx([
+      "run",
+      guestPath("reactive_probe"),
+      "--datastore-path",
+      join(dir.path, "plain"),
+      "--management-listen",
+      "0.0.0.0:0",
+      "--management-allow-remote-plaintext",
+    ]);
+    try {
+      const httpsPort = (await https.waitFor(/management: listening url=https:\/\/0\.0\.0\.0:(\d+)/))[1]!;
+      const token = readFileSync(join(dir.path, "https/management.token"), "utf8").trim();
+      const ca = readFileSync(join(dir.path, "ca/ca.crt"));
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          `https://127.0.0.1:${httpsPort}/api/v1/health`,
+          // The certificate names the node, not 127.0.0.1: the chain is what is checked here.
+          {
+            ca,
+            checkServerIdentity: () => undefined,
+            timeout: 10_000,
+            headers: { authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              body += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode!, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      assert.deepEqual(answer, { status: 200, body: '{"status":"ok"}\n' });
+
+      const plainPort = (await plain.waitFor(/management: listening url=http:\/\/0\.0\.0\.0:(\d+)/))[1]!;
+      const plainToken = readFileSync(join(dir.path, "plain/management.token"), "utf8").trim();
+      const response = await fetch(`http://127.0.0.1:${plainPort}/api/v1/health`, {
+        headers: { authorization: `Bearer ${plainToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(response.status, 200);
+    } finally {
+      await Promise.all([stopNx(https), stopNx(plain)]);
+    }
+  });
+
+  test("a token file group or others may read is refused with a chmod 600 hint", async () => {
+    const datastore = join(dir.path, "open-token");
+    mkdirSync(datastore, { recursive: true });
+    const tokenFile = join(datastore, "management.token");
+    writeFileSync(tokenFile, "some-token\n");
+    chmodSync(tokenFile, 0o644);
+    const nx = startNx([
+      "run",
+      guestPath("reactive_probe"),
+      "--datastore-path",
+      datastore,
+      "--management-listen",
+      "127.0.0.1:0",
+    ]);
+    const { code } = await nx.exited;
+    assert.equal(code, 2);
+    assert.match(
+      nx.stderr(),
+      new RegExp(
+        `nx: error: management token file ${tokenFile} has mode 0644: group or others may read it; run chmod 600 ${tokenFile}\\n$`,
+      ),
+    );
+  });
+
+  test("an explicit address that is busy: the node does not start", async () => {
+    const busy = await occupy(0);
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const nx = startNx([
+        "run",
+        guestPath("reactive_probe"),
+        "--datastore-path",
+        join(dir.path, "busy"),
+        "--management-listen",
+        `127.0.0.1:${port}`,
+      ]);
+      const { code } = await nx.exited;
+      assert.equal(code, 2);
+      assert.match(
+        nx.stderr(),
+        new RegExp(
+          `nx: error: cannot open the management API on 127\\.0\\.0\\.1:${port}: the address is in use`,
+        ),
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  test("the default address busy: one warning, and the node runs without the API", async () => {
+    // Held by this test, or by any other process already: busy either way.
+    const busy = await occupy(9102).catch(() => undefined);
+    // An empty NX_MANAGEMENT_LISTEN reads as unset: the default address applies.
+    const nx = startNx(
+      ["run", guestPath("reactive_probe"), "--datastore-path", join(dir.path, "default-busy")],
+      { NX_MANAGEMENT_LISTEN: "" },
+    );
+    try {
+      await nx.waitFor(/^init$/m);
+      const warnings = nx
+        .stderr()
+        .split("\n")
+        .filter((line) => / WARN /.test(line));
+      assert.equal(warnings.length, 1, nx.stderr());
+      assert.match(
+        warnings[0]!,
+        /WARN +management: not started: the default address 127\.0\.0\.1:9102 is in use/,
+      );
+      assert.equal(nx.child.exitCode, null);
+    } finally {
+      await stopNx(nx);
+      busy?.close();
+    }
+  });
+
+  test("a one-shot run starts no management API", async () => {
+    const nx = startNx(["run", guestPath("proc_noop"), "--datastore-path", join(dir.path, "one-shot")], {
+      NX_MANAGEMENT_LISTEN: "",
+    });
+    const { code } = await nx.exited;
+    assert.equal(code, 0);
+    assert.doesNotMatch(nx.stderr() + nx.stdout(), /management/);
+  });
+});
+
+function occupy(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
