@@ -7,6 +7,7 @@ import { NumaxError } from "../errors/numax-error.ts";
  * - `MODULE_NOT_FOUND`: no module with that id runs on the node.
  * - `MODULE_EXISTS`: `add` of an id a module already has.
  * - `MODULE_INVALID_ID`: `add` of an id that cannot name a module.
+ * - `MODULE_NO_FILE`: a reload without bytes of a module added as bytes (it has no file).
  * - `MODULE_KIND_CHANGED`: a reload whose code is reactive where the running code is one-shot,
  *   or the reverse.
  * - `MODULE_HOST_STOPPED`: the node is shutting down, or its modules cannot change (a node
@@ -16,6 +17,7 @@ export type ModuleHostErrorCode =
   | "MODULE_NOT_FOUND"
   | "MODULE_EXISTS"
   | "MODULE_INVALID_ID"
+  | "MODULE_NO_FILE"
   | "MODULE_KIND_CHANGED"
   | "MODULE_HOST_STOPPED";
 

@@ -484,6 +484,12 @@ export function moduleHostComponent(
         let next: GuestModule;
         let apply: () => void;
         try {
+          if (bytes === undefined && entry.path === undefined) {
+            throw new ModuleHostError(
+              "MODULE_NO_FILE",
+              `module ${id} was added as bytes and has no file to read again: give the new code's bytes`,
+            );
+          }
           next = await load(id, entry.path ?? previous.label, bytes);
           const wasReactive = moduleCallbacks(previous).size > 0;
           if (wasReactive !== moduleCallbacks(next).size > 0) {

@@ -7,6 +7,8 @@
  *   GET <prefix>/slow           200 "<version>" after waiting up to `slowMs` for a message
  *                               (it records `slow-<version>` first)
  *   GET <prefix>/only-<version> 200 "<version>" (a route only this version declares)
+ *   POST <prefix>/inc           200 "<version>" once it added 1 to the gcounter `acked` (needs
+ *                               sync); the answer leaves once the op is durable
  * `fault` makes a version the loader refuses: a callback with the wrong type, or an import the
  * node does not have.
  */
@@ -36,14 +38,18 @@ export function versionedGuest(guest: VersionedGuest): Promise<Uint8Array> {
     }
     return `(i32.const ${found.ptr}) (i32.const ${found.len})`;
   };
-  const route = (path: string, handler: string) =>
-    `(drop (call $route_add ${at("GET")} ${at(`${prefix}${path}`)} ${at(handler)}))`;
+  const route = (path: string, handler: string, method = "GET") =>
+    `(drop (call $route_add ${at(method)} ${at(`${prefix}${path}`)} ${at(handler)}))`;
   const record = (what: string) => `(drop (call $db_set ${at(`${what}-${guest.version}`)} ${at("1")}))`;
   const body = `
     (func (export "routes")
       ${route("/version", "version")}
       ${route("/slow", "slow")}
-      ${route(`/only-${guest.version}`, "version")})
+      ${route(`/only-${guest.version}`, "version")}
+      ${route("/inc", "inc", "POST")})
+    (func (export "inc")
+      (drop (call $gcounter_inc ${at("acked")} (i64.const 1)))
+      (drop (call $resp_write ${at(guest.version)})))
     (func (export "version") (drop (call $resp_write ${at(guest.version)})))
     (func (export "slow")
       ${record("slow")}
