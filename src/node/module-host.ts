@@ -302,19 +302,23 @@ export function moduleHostComponent(
     });
   };
 
-  /** How every run ended, once the last has ended (runs added meanwhile included). */
+  /**
+   * How every run ended, once the last has ended (runs added meanwhile included): each module's
+   * latest result (a module revived by a reload ran again).
+   */
   const allRuns = async (): Promise<GuestProcessesOutcome> => {
-    const results: GuestProcessResult[] = [];
+    const latest = new Map<string, GuestProcessResult>();
     for (let awaited = 0; ; ) {
       if (awaited < runs.length) {
-        results.push(...(await runs[awaited++]!).results);
+        for (const result of (await runs[awaited++]!).results) latest.set(result.module.moduleId, result);
         continue;
       }
       // Removing modules never ends the node: with none left it runs until interrupted.
-      const removedAll = results.every((result) => result.removed === true);
+      const removedAll = [...hosted.values()].every((entry) => entry.removing);
       if (interrupt.signal.aborted || !(options.keepRunning === true || removedAll)) break;
       await new Promise((resolve) => interrupt.signal.addEventListener("abort", resolve, { once: true }));
     }
+    const results = [...latest.values()];
     return { ok: results.every((result) => result.ok), results };
   };
 
@@ -462,6 +466,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          removing: false,
           run: undefined,
         };
         // Before any request can reach it: its handlers' environment has its events.
@@ -523,6 +528,7 @@ export function moduleHostComponent(
         const entry = find(id);
         const run = await runOf(entry);
         (await prepare({ kind: "remove", module: entry.module }))();
+        entry.removing = true;
         await run?.stop(id);
         hosted.delete(id);
         removedHostCalls.push(entry.hostCalls);
@@ -543,6 +549,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          removing: false,
           run: undefined,
         });
       }
@@ -583,6 +590,8 @@ interface Hosted {
   reloads: number;
   endedRunsCpuMs: number;
   readonly hostCalls: HostCallCounter;
+  /** Being removed: its end does not end the node. */
+  removing: boolean;
   /** The run it belongs to, once started (resolves undefined for a lone run). */
   run: Promise<RunningModules | undefined> | undefined;
 }

@@ -198,6 +198,36 @@ describe("hot reload on a running node", () => {
       ["app"],
     );
   });
+
+  test("a module given up after crashes is started again by a reload", async () => {
+    await host.add({
+      id: "crashy",
+      bytes: await versionedGuest({ version: "k1", prefix: "/k", fault: "trap-in-init" }),
+    });
+    const crashy = () => host.loaded().find((module) => module.id === "crashy")!;
+    await until(() => crashy().events?.state === "crashed");
+    await host.reload("crashy", await versionedGuest({ version: "k2", prefix: "/k" }));
+    assert.equal(crashy().events?.state, "running");
+    assert.ok(stored("init-k2"));
+    assert.deepEqual(await get("/k/version"), { status: 200, text: "k2" });
+    await host.remove("crashy");
+  });
+
+  test("removing the last module does not end the node: it runs until interrupted", async () => {
+    await host.remove("app");
+    assert.deepEqual(host.loaded(), []);
+    const ended = host.ended.then((outcome) => outcome);
+    // Were it to end, it would by the time a timer fires: every run has ended already.
+    const early = await Promise.race([
+      ended,
+      new Promise((resolve) => setTimeout(() => resolve("running"), 100)),
+    ]);
+    assert.equal(early, "running");
+    assert.equal((await get("/version")).status, 404);
+    host.interrupt("the test");
+    const outcome = await ended;
+    assert.ok(outcome.ok && outcome.results.every((result) => result.removed === true));
+  });
 });
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -10,7 +10,7 @@
  *   POST <prefix>/inc           200 "<version>" once it added 1 to the gcounter `acked` (needs
  *                               sync); the answer leaves once the op is durable
  * `fault` makes a version the loader refuses: a callback with the wrong type, or an import the
- * node does not have.
+ * node does not have; or one that traps in `init` (its supervisor restarts it until it gives up).
  */
 import { compileWat } from "../abi/harness.ts";
 
@@ -22,7 +22,7 @@ export interface VersionedGuest {
   /** Counts ticks in a gcounter (needs sync). */
   readonly countTicks?: boolean;
   readonly slowMs?: number;
-  readonly fault?: "mistyped-callback" | "missing-import";
+  readonly fault?: "mistyped-callback" | "missing-import" | "trap-in-init";
 }
 
 export function versionedGuest(guest: VersionedGuest): Promise<Uint8Array> {
@@ -56,6 +56,7 @@ export function versionedGuest(guest: VersionedGuest): Promise<Uint8Array> {
       (drop (call $receive (i32.const 8192) (i32.const 256) (i32.const ${guest.slowMs ?? 500})))
       (drop (call $resp_write ${at(guest.version)})))
     (func (export "init")
+      ${guest.fault === "trap-in-init" ? "unreachable" : ""}
       ${record("init")}
       ${guest.tickMs === undefined ? "" : `(drop (call $tick_every (i32.const ${guest.tickMs})))`})
     (func (export "shutdown") ${record("shutdown")})
