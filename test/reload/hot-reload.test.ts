@@ -189,6 +189,11 @@ describe("hot reload on a running node", () => {
     await assert.rejects(host.add({ id: "other", bytes: await versionedGuest({ version: "o2" }) }), {
       code: "MODULE_EXISTS",
     });
+    // A reload whose routes clash with app's is refused; the old routes stay.
+    await assert.rejects(host.reload("other", await versionedGuest({ version: "o2" })), {
+      code: "SERVE_DUPLICATE_ROUTE",
+    });
+    assert.deepEqual(await get("/other/version"), { status: 200, text: "o1" });
     await host.remove("other");
     assert.ok(stored("shutdown-o1"));
     assert.equal((await get("/other/version")).status, 404);
