@@ -92,6 +92,11 @@ export class HandlerProcesses {
     this.#host.setModule(module);
   }
 
+  /** Drops the idle instances of `module`, code that was tried (its `routes` run) and refused. */
+  discard(module: GuestModule): void {
+    this.#host.discard(module);
+  }
+
   /** No new handler process runs module `moduleId` (removed). */
   removeModule(moduleId: string): void {
     this.#host.removeModule(moduleId);

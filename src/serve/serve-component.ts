@@ -126,20 +126,32 @@ export function serveComponent(
     } else {
       const module = change.kind === "reload" ? change.next : change.module;
       nextById.set(id, module);
-      nextDefaults?.set(id, await declaredRoutes(module, processesFor(options.cpuMsPerRequest), serveLogger));
     }
-    const tables = served.map(({ settings, mounts }) => {
-      // Configured routes to a removed module are dropped: their requests answer 404.
-      const routes =
-        settings.routes?.filter((route) => nextById.has(route.moduleId)) ??
-        [...nextDefaults!.values()].flat();
-      checkRoutes(
-        routes.filter((route) => route.moduleId === id),
-        nextById,
-        settings.where,
-      );
-      return new RouteTable(routes, settings.where, mounts);
-    });
+    let tables: RouteTable[];
+    try {
+      if (change.kind !== "remove") {
+        nextDefaults?.set(
+          id,
+          await declaredRoutes(nextById.get(id)!, processesFor(options.cpuMsPerRequest), serveLogger),
+        );
+      }
+      tables = served.map(({ settings, mounts }) => {
+        // Configured routes to a removed module are dropped: their requests answer 404.
+        const routes =
+          settings.routes?.filter((route) => nextById.has(route.moduleId)) ??
+          [...nextDefaults!.values()].flat();
+        checkRoutes(
+          routes.filter((route) => route.moduleId === id),
+          nextById,
+          settings.where,
+        );
+        return new RouteTable(routes, settings.where, mounts);
+      });
+    } catch (error) {
+      // Refused: the instance its `routes` ran in is not kept.
+      if (change.kind !== "remove") for (const each of processes.values()) each.discard(nextById.get(id)!);
+      throw error;
+    }
     return () => {
       byId = nextById;
       defaults = nextDefaults;

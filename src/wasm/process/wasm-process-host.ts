@@ -141,6 +141,11 @@ export class WasmProcessHost implements ChildSpawner {
     if (previous !== undefined) this.#retire(previous);
   }
 
+  /** Drops what `module` holds here (its idle instances) unless it is what its id names: code refused after a trial run. */
+  discard(module: GuestModule): void {
+    if (this.#modules.get(module.moduleId) !== module) this.#retire(module);
+  }
+
   #retire(module: GuestModule): void {
     for (const pool of this.#pools.get(module)?.values() ?? []) pool.clear();
     this.#pools.delete(module);
