@@ -10,6 +10,9 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** Longest project name `nx new` accepts, in characters. */
 export const PROJECT_NAME_LENGTH_MAX = 64;
 
+/** The AssemblyScript SDK's package name (sdk/assemblyscript/package.json). */
+const SDK_PACKAGE = "numax-sdk";
+
 /** Where `npm start` / `make run` and `nx dev` serve the scaffold's routes. */
 export const SCAFFOLD_SERVE_ADDRESS = "127.0.0.1:8080";
 
@@ -77,17 +80,17 @@ function assemblyScriptFiles(name: string): Record<string, string> {
       assemblyscript: assemblyScriptVersion(),
       // Path references to this Numax: see README.md for the published packages.
       numax: `file:${NUMAX_ROOT.replace(/\/$/, "")}`,
-      "numax-sdk": `file:${join(NUMAX_ROOT, "sdk", "assemblyscript")}`,
+      [SDK_PACKAGE]: `file:${join(NUMAX_ROOT, "sdk", "assemblyscript")}`,
     },
   };
   const asconfig = {
-    extends: "./node_modules/numax-sdk/asconfig.base.json",
+    extends: `./node_modules/${SDK_PACKAGE}/asconfig.base.json`,
     options: {
       outFile: `build/${name}.wasm`,
       use: [
-        "abort=~lib/numax-sdk/assembly/hooks/abortHook",
-        "trace=~lib/numax-sdk/assembly/hooks/traceHook",
-        "seed=~lib/numax-sdk/assembly/hooks/seedHook",
+        `abort=~lib/${SDK_PACKAGE}/assembly/hooks/abortHook`,
+        `trace=~lib/${SDK_PACKAGE}/assembly/hooks/traceHook`,
+        `seed=~lib/${SDK_PACKAGE}/assembly/hooks/seedHook`,
       ],
     },
   };
@@ -97,7 +100,7 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     ".gitignore": GITIGNORE,
     "assembly/index.ts": `// ${name}: a Numax guest module (AssemblyScript). Its routes() export declares its HTTP
 // routes; every request runs its handler in a fresh instance.
-import { db, http } from "numax-sdk";
+import { db, http } from ${JSON.stringify(SDK_PACKAGE)};
 
 /** The entry point: nothing to prepare, the handlers do the work. */
 export function run(): void {}
