@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-// Entry of `npm run demo` and `npm run cluster`. Plain JavaScript on purpose: an older Node cannot
-// even load run-cluster.ts, so this file says in one line what is needed instead of a stack trace.
+// Entry of `npm run demo:examples` and `npm run cluster`: refuses an older Node in one line, then
+// runs run-cluster.ts.
+import { refuseOlderNode } from "./node-version.mjs";
 
-const major = Number(process.versions.node.split(".")[0]);
-if (major < 26) {
-  process.stderr.write(
-    `run-cluster: Numax needs Node.js 26 or newer, this is ${process.version}; use \`npm run demo\` or \`npm run cluster -- <example>\` (npm ci installs Node 26 there)\n`,
-  );
-  process.exit(2);
-}
+refuseOlderNode(
+  "run-cluster",
+  "use `npm run demo:examples` or `npm run cluster -- <example>` (npm ci installs Node 26 there)",
+);
 await import("./run-cluster.ts");

@@ -3,7 +3,7 @@
  * Runs a sync example on several local nodes and prints the values they converged to, and the
  * reactive dashboard on connected nodes until each has seen every other node's ops.
  *
- *   npm run demo                                        every example, 3 nodes each
+ *   npm run demo:examples                               every example, 3 nodes each
  *   npm run cluster -- distributed_tags                 one example
  *   npm run cluster -- distributed_counter --nodes 5 --json
  *   npm run cluster -- reactive_dashboard
@@ -224,7 +224,8 @@ function startNode(
 ): Promise<RunningNode> {
   const child = spawn(
     process.execPath,
-    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`],
+    // The nodes run side by side: none takes the management API's default port.
+    [NX, "run", ...args, "--observability-listen", `127.0.0.1:${metricsPort}`, "--management-listen", "off"],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);

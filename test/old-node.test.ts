@@ -27,7 +27,12 @@ for (const [entry, args, line] of [
   [
     "examples/run-cluster.mjs",
     ["--all"],
-    /^run-cluster: Numax needs Node\.js 26 or newer, this is v\d+\.\d+\.\d+; use `npm run demo`/,
+    /^run-cluster: Numax needs Node\.js 26 or newer, this is v\d+\.\d+\.\d+; use `npm run demo:examples`/,
+  ],
+  [
+    "examples/collaborative_todo/demo.mjs",
+    [],
+    /^todo-demo: Numax needs Node\.js 26 or newer, this is v\d+\.\d+\.\d+; use `npm run demo`/,
   ],
 ] as const) {
   test(`${entry} on an older Node: one line, exit 2`, {

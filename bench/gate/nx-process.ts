@@ -94,7 +94,8 @@ export class NxProcess {
   static start(spec: NxProcessSpec, events: NxProcessEvents = {}): Promise<NxProcess> {
     const child = spawn(
       process.execPath,
-      [...(spec.nodeFlags ?? []), NX_BIN, "run", spec.modulePath, ...spec.args],
+      // Gate nodes run side by side: none takes the management API's default port (nor pays for it).
+      [...(spec.nodeFlags ?? []), NX_BIN, "run", "--management-listen", "off", spec.modulePath, ...spec.args],
       { cwd: REPO_ROOT, env: childEnvironment(spec.env), stdio: ["ignore", "pipe", "pipe"] },
     );
     return new Promise((resolveStart, rejectStart) => {

@@ -18,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await runProgram(argv);
   } catch (error) {
     process.stderr.write(`nx: error: ${describeError(error)}\n`);
+    if (error instanceof NumaxError && error.commandExitCode !== undefined) return error.commandExitCode;
     if (error instanceof NumaxError && error.code.startsWith("USAGE")) return EXIT_USAGE;
     return EXIT_RUN_FAILED;
   }

@@ -3,6 +3,7 @@ import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineDevCommand } from "./commands/dev.ts";
 import { defineNewCommand } from "./commands/new.ts";
+import { defineClientCommands } from "./commands/node-client.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   defineCertCommand(program);
   defineNewCommand(program);
   defineDevCommand(program);
+  defineClientCommands(program);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { renderColumns } from "../text/text-columns.ts";
 import type { ConfigSource } from "./config-error.ts";
 import type { NodeConfig } from "./node-config.ts";
 import type { ResolvedConfig } from "./resolve.ts";
@@ -54,11 +55,7 @@ export function renderEffectiveText(rows: readonly EffectiveValue[], notes: read
     row.value === undefined ? "(unset)" : renderTomlValue(row.value),
     row.via === undefined ? row.source : `${row.source} ${row.via}`,
   ]);
-  const widths = [0, 1].map((column) => Math.max(...cells.map((cell) => cell[column].length)));
-  const lines = cells.map(
-    ([key, value, origin]) => `${key.padEnd(widths[0])}  ${value.padEnd(widths[1])}  ${origin}`,
-  );
-  return `${[...lines, ...notes.map((note) => `note: ${note}`)].join("\n")}\n`;
+  return renderColumns(cells) + notes.map((note) => `note: ${note}\n`).join("");
 }
 
 /** `{ "configPath", "values": { key: { value, source, via } }, "notes" }`; unset values are null. */

@@ -7,10 +7,13 @@
  */
 export class NumaxError extends Error {
   readonly code: string;
+  /** The exit code of an `nx` command that ends with this error, when not the default rule's (src/cli/main.ts). */
+  readonly commandExitCode: number | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: string, message: string, options?: { cause?: unknown; commandExitCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.commandExitCode = options?.commandExitCode;
     this.name = new.target.name;
   }
 }

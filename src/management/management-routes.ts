@@ -2,6 +2,8 @@ import { formatSocketAddress, parseSocketAddress } from "../config/socket-addres
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
+import { CRDT_FAMILY_NAMES, isCrdtFamilyName } from "../node/crdt-values.ts";
+import { KEYS_PAGE_DEFAULT, KEYS_PAGE_MAX, parseKeyCursor } from "../node/key-page.ts";
 import type { ModuleHostComponent } from "../node/module-host.ts";
 import { ModuleHostError } from "../node/module-host-error.ts";
 import type { ModuleView, PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
@@ -67,14 +69,31 @@ function found<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-function syncPeers(context: ManagementContext): NonNullable<ManagementContext["peers"]> {
-  if (context.peers === undefined) {
+function syncing<T>(value: T | undefined): T {
+  if (value === undefined) {
     throw new ManagementApiError(
       "UNAVAILABLE",
       "this node does not sync (start it with --listen <host:port>)",
     );
   }
-  return context.peers;
+  return value;
+}
+
+function syncPeers(context: ManagementContext): NonNullable<ManagementContext["peers"]> {
+  return syncing(context.peers);
+}
+
+/** `?limit=`: 1 to KEYS_PAGE_MAX, default KEYS_PAGE_DEFAULT. */
+function limitParam(text: string | null): number {
+  if (text === null) return KEYS_PAGE_DEFAULT;
+  const limit = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(limit >= 1 && limit <= KEYS_PAGE_MAX)) {
+    throw new ManagementApiError(
+      "BAD_REQUEST",
+      `limit must be an integer from 1 to ${KEYS_PAGE_MAX}, got "${text}"`,
+    );
+  }
+  return limit;
 }
 
 /** `<0.42>` (the kernel's form, URL-encoded in the path) or `42`. */
@@ -129,7 +148,7 @@ function wasmBody(request: RouteRequest): Uint8Array {
   const type = (request.contentType ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== WASM_CONTENT_TYPE) {
     throw new ManagementApiError(
-      "UNSUPPORTED_MEDIA_TYPE",
+      "BAD_REQUEST",
       `the body must be the module's .wasm bytes with content-type: ${WASM_CONTENT_TYPE} (got ${request.contentType ?? "none"})`,
     );
   }
@@ -250,14 +269,7 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
       return { status: 202, body: { pid: formatPid(pid) } };
     },
   },
-  {
-    method: "GET",
-    path: "/peers",
-    handle: (context) => {
-      syncPeers(context);
-      return ok(context.introspection.peers());
-    },
-  },
+  { method: "GET", path: "/peers", handle: (context) => ok(syncing(context.introspection.peers())) },
   {
     method: "POST",
     path: "/peers",
@@ -285,6 +297,42 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
         throw new ManagementApiError("NOT_FOUND", `no configured peer ${address}`);
       }
       return { status: 204 };
+    },
+  },
+  {
+    method: "GET",
+    path: "/keys",
+    handle: (context, { query }) => {
+      const cursor = query.get("cursor") ?? undefined;
+      if (cursor !== undefined && parseKeyCursor(cursor) === undefined) {
+        throw new ManagementApiError("BAD_REQUEST", "cursor is not a nextCursor this node gave");
+      }
+      const limit = limitParam(query.get("limit"));
+      return ok(syncing(context.introspection.keys({ prefix: query.get("prefix") ?? "", limit, cursor })));
+    },
+  },
+  {
+    method: "GET",
+    path: "/keys/:key",
+    handle: (context, { params, query }) => {
+      const key = params.key!;
+      const families = syncing(context.introspection.keyFamilies(key));
+      const asked = query.get("family");
+      if (asked !== null && !isCrdtFamilyName(asked)) {
+        throw new ManagementApiError(
+          "BAD_REQUEST",
+          `family must be one of ${CRDT_FAMILY_NAMES.join(", ")}, got "${asked}"`,
+        );
+      }
+      if (asked === null && families.length > 1) {
+        throw new ManagementApiError(
+          "BAD_REQUEST",
+          `key "${key}" exists in ${families.join(", ")}: add ?family=<one of them>`,
+        );
+      }
+      const family = asked ?? families[0];
+      const view = family === undefined ? undefined : context.introspection.key(key, family);
+      return ok(found(view, asked === null ? `CRDT under key "${key}"` : `${asked} under key "${key}"`));
     },
   },
 ];

@@ -19,9 +19,9 @@ export const MANAGEMENT_JSON_BODY_BYTES_MAX = 64 * 1024;
 
 /**
  * Time a client has to send a whole request (headers and body), in ms. The largest body is a
- * module upload of a few MiB over loopback or a LAN: seconds at most.
+ * module upload of a few MiB over loopback or a LAN: well under a second.
  */
-export const MANAGEMENT_REQUEST_TIMEOUT_MS = 30_000;
+export const MANAGEMENT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Open connections at most: operators, the `nx` client and the dashboard need a handful. */
 export const MANAGEMENT_CONNECTIONS_MAX = 64;

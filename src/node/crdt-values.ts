@@ -1,3 +1,4 @@
+import type { CrdtFamily } from "../crdt/op.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 
 /** The CRDT families by the names users type: `--print-lww-map KEY`, `/v1/crdt/lww-map/KEY`. */
@@ -68,23 +69,44 @@ export function formatCrdtLine(key: string, value: CrdtValue): string {
   }
 }
 
-/** The JSON form (`/v1/crdt/...`, `--json`): counters as decimal strings (they exceed 2^53), bytes as text. */
-export function crdtValueToJson(key: string, value: CrdtValue): Record<string, unknown> {
+/** The field of the JSON form (`crdtValueToJson`) that holds each family's value. */
+const JSON_FIELD: Readonly<Record<CrdtFamilyName, string>> = {
+  gcounter: "value",
+  pncounter: "value",
+  "lww-register": "value",
+  "lww-map": "entries",
+  orset: "elements",
+  rga: "values",
+};
+
+/** A value as JSON: counters as decimal strings (they exceed 2^53), bytes as text. */
+export function crdtValueJson(value: CrdtValue): unknown {
   switch (value.family) {
     case "gcounter":
     case "pncounter":
-      return { key, family: value.family, value: value.value.toString() };
+      return value.value.toString();
     case "lww-register":
-      return { key, family: value.family, value: value.value === undefined ? null : text(value.value) };
+      return value.value === undefined ? null : text(value.value);
     case "lww-map":
-      return {
-        key,
-        family: value.family,
-        entries: Object.fromEntries(value.entries.map(([f, v]) => [text(f), text(v)])),
-      };
+      return Object.fromEntries(value.entries.map(([f, v]) => [text(f), text(v)]));
     case "orset":
-      return { key, family: value.family, elements: value.elements.map(text) };
+      return value.elements.map(text);
     case "rga":
-      return { key, family: value.family, values: value.values.map(text) };
+      return value.values.map(text);
   }
+}
+
+/** The JSON form (`/v1/crdt/...`, `--json`): `{key, family, <value|entries|elements|values>}`. */
+export function crdtValueToJson(key: string, value: CrdtValue): Record<string, unknown> {
+  return { key, family: value.family, [JSON_FIELD[value.family]]: crdtValueJson(value) };
+}
+
+/** The family's name as users type it (`lww-register`) from the replica's (`lww_register`). */
+export function crdtFamilyName(family: CrdtFamily): CrdtFamilyName {
+  return family.replace("_", "-") as CrdtFamilyName;
+}
+
+/** The replica's name of a family (`lww_register`) from the one users type. */
+export function crdtFamilyOf(name: CrdtFamilyName): CrdtFamily {
+  return name.replace("-", "_") as CrdtFamily;
 }

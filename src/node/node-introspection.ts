@@ -1,7 +1,8 @@
 import type { ModuleState } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
-import { crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
+import { type CrdtFamilyName, crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
+import type { KeysPage } from "./key-page.ts";
 
 /**
  * What a node says about itself: the one surface CLI output, the HTTP endpoint and later tools
@@ -82,6 +83,35 @@ export interface RuntimeIntrospection {
   process(pid: number): ProcessView | undefined;
   /** Undefined: the node does not sync (no peers to show). */
   peers(): PeerView[] | undefined;
+  /**
+   * A page of the CRDT objects whose key starts with `prefix`, in key order; `cursor` is a page's
+   * `nextCursor` (see key-page.ts). Undefined: the node does not sync (no CRDTs).
+   */
+  keys(query: {
+    readonly prefix: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): KeysPage | undefined;
+  /** The families holding a CRDT under `key`. Undefined: the node does not sync. */
+  keyFamilies(key: string): CrdtFamilyName[] | undefined;
+  /** One CRDT object; undefined when there is none of `family` under `key` (or no sync). */
+  key(key: string, family: CrdtFamilyName): KeyView | undefined;
+}
+
+/** One CRDT object: its value as `/v1/crdt/<family>/<key>` gives it, and its latest change. */
+export interface KeyView {
+  readonly key: string;
+  readonly family: CrdtFamilyName;
+  /** Counters as decimal strings, a register's text or null, a map's fields, a set's or list's elements. */
+  readonly value: unknown;
+  /**
+   * The node whose op with the greatest HLC stamp this node applied to the object since it
+   * started; null when not changed since (loaded from the store at start, or changed only by a
+   * peer's state snapshot).
+   */
+  readonly lastWriter: NodeId | null;
+  /** That op's stamp as wall-clock time (the writer's clock), ISO 8601; null with lastWriter. */
+  readonly lastChangeAt: string | null;
 }
 
 export interface NodeView {

@@ -39,6 +39,7 @@ describe("startNumaxNode", () => {
         "network.listen": "127.0.0.1:0",
         "tls.insecure": true,
         "observability.listen": "127.0.0.1:0",
+        "management.listen": "127.0.0.1:0",
       },
       env: {},
       configPath: undefined,
@@ -49,9 +50,20 @@ describe("startNumaxNode", () => {
       logger: lifecycleRecorder(lines),
       needsStore: false,
       version: "0.0.0",
+      management: { listenIsDefault: false },
     });
     t.after(() => node.close());
-    const started = ["tls", "store", "metrics", "replica", "sync", "output-gate", "events", "observability"];
+    const started = [
+      "tls",
+      "store",
+      "metrics",
+      "replica",
+      "sync",
+      "output-gate",
+      "events",
+      "management",
+      "observability",
+    ];
     assert.deepEqual(
       lines,
       started.map((name) => `started ${name}`),
@@ -69,8 +81,9 @@ describe("startNumaxNode", () => {
       lines.slice(started.length),
       [...started].reverse().map((name) => `stopped ${name}`),
     );
-    // The endpoint closes after every part stopped (afterStop).
+    // The endpoint closes after every part stopped (afterStop); the management API stopped first.
     await assert.rejects(readiness(node.observability!.url));
+    await assert.rejects(fetch(`${node.management!.server!.url}/api/v1/health`));
     await node.close(); // closing again does nothing
     assert.equal(lines.length, 2 * started.length);
   });

@@ -1,9 +1,18 @@
 import { resolve } from "node:path";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
+import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
 import type { ProcessInfo } from "../kernel/process-info.ts";
 import type { ServeComponent } from "../serve/serve-component.ts";
+import {
+  CRDT_FAMILY_NAMES,
+  crdtFamilyName,
+  crdtFamilyOf,
+  crdtValueJson,
+  readCrdtValue,
+} from "./crdt-values.ts";
+import { pageOfKeys, parseKeyCursor } from "./key-page.ts";
 import type { LoadedModule, ModuleHostComponent } from "./module-host.ts";
 import type { EventsComponent, ReplicaComponent, StoreComponent, SyncComponent } from "./node-components.ts";
 import type {
@@ -159,6 +168,36 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
     process: (pid) => {
       const info = parts.modules?.kernel?.processInfo(pid as Pid);
       return info === undefined || info.status === "exited" ? undefined : processView(info, moduleIds());
+    },
+    keys: ({ prefix, limit, cursor }) => {
+      const replica = parts.replica?.replica;
+      if (replica === undefined) return undefined;
+      const entries = function* () {
+        for (const { family, key } of replica.objects()) yield { key, family: crdtFamilyName(family) };
+      };
+      return pageOfKeys(entries(), {
+        prefix,
+        limit,
+        after: cursor === undefined ? undefined : parseKeyCursor(cursor),
+      });
+    },
+    keyFamilies: (key) => {
+      const replica = parts.replica?.replica;
+      if (replica === undefined) return undefined;
+      return CRDT_FAMILY_NAMES.filter((name) => replica.object(crdtFamilyOf(name), key) !== undefined);
+    },
+    key: (key, family) => {
+      const replica = parts.replica?.replica;
+      const object = replica?.object(crdtFamilyOf(family), key);
+      if (replica === undefined || object === undefined) return undefined;
+      return {
+        key,
+        family,
+        value: crdtValueJson(readCrdtValue(replica, family, key)),
+        lastWriter: object.latest?.origin ?? null,
+        lastChangeAt:
+          object.latest === undefined ? null : new Date(hlcPhysicalMs(object.latest.timestamp)).toISOString(),
+      };
     },
     peers: () =>
       parts.sync?.service?.peers.peerStatuses().map(

@@ -1,14 +1,34 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { ModuleView, NodeView, PeerView, ProcessView } from "../../src/node/node-introspection.ts";
+import type {
+  KeyView,
+  ModuleView,
+  NodeView,
+  PeerView,
+  ProcessView,
+} from "../../src/node/node-introspection.ts";
 import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
-import { guestPath, nxCert, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import {
+  examplePath,
+  guestPath,
+  nxCert,
+  pollUntil,
+  startNx,
+  stopNx,
+  tempDir,
+} from "../helpers/nx-process.ts";
+import { documented } from "./openapi-conformance.ts";
 
-const nodes = managedNodeTracker();
+const tracker = managedNodeTracker();
+/** Every answer of these nodes is checked against docs/api/openapi.yaml. */
+const nodes = {
+  node: async (options: Parameters<typeof tracker.node>[0]) => documented(await tracker.node(options)),
+  stopAll: () => tracker.stopAll(),
+};
 const dir = tempDir("nx-management-");
 after(async () => {
   await nodes.stopAll();
@@ -73,6 +93,9 @@ describe("management API of a running node", () => {
     const wrong = await node.api("PUT", "/peers");
     assertError(wrong, 405, "METHOD_NOT_ALLOWED");
     assert.equal(wrong.headers.get("allow"), "GET, HEAD, POST");
+    const head = await node.api("HEAD", "/node");
+    assert.deepEqual([head.status, head.body], [200, undefined]);
+    assertError(await node.api("GET", "/node/"), 404, "NOT_FOUND");
     const outside = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) });
     assert.equal(outside.status, 404);
     assert.equal(((await outside.json()) as { error: { code: string } }).error.code, "NOT_FOUND");
@@ -181,6 +204,51 @@ describe("management API of a running node", () => {
     assertError(answer, 413, "PAYLOAD_TOO_LARGE");
   });
 
+  test("HTTP-level bounds: 400 for a malformed request, 408 for one not sent whole in 10 s, at most 64 connections", async () => {
+    const { port } = new URL(node.url);
+    const exchange = (request: string, hold = false) =>
+      new Promise<{ data: string; socket: Socket }>((resolve) => {
+        const socket = connect(Number(port), "127.0.0.1");
+        let data = "";
+        socket.on("data", (chunk) => {
+          data += chunk.toString();
+          if (hold && data.includes("\r\n\r\n")) resolve({ data, socket });
+        });
+        socket.on("error", () => {});
+        socket.on("close", () => resolve({ data, socket }));
+        socket.write(request);
+      });
+    const malformed = await exchange("NOT HTTP\r\n\r\n");
+    assert.match(malformed.data, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(JSON.parse(malformed.data.split("\r\n\r\n")[1]!).error.code, "BAD_REQUEST");
+
+    const started = Date.now();
+    const slow = await exchange("GET /api/v1/node HTTP/1.1\r\nHost: x\r\n");
+    assert.match(slow.data, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.equal(JSON.parse(slow.data.split("\r\n\r\n")[1]!).error.code, "REQUEST_TIMEOUT");
+    const waitedMs = Date.now() - started;
+    assert.ok(waitedMs >= 9_000 && waitedMs < 15_000, String(waitedMs));
+
+    // Keep-alive requests hold their sockets open: past the cap, new connections are dropped unanswered.
+    const held = await Promise.all(
+      Array.from({ length: 70 }, () => exchange("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n", true)),
+    );
+    const answered = held.filter(({ data }) => data.startsWith("HTTP/1.1 401"));
+    assert.ok(answered.length <= 64 && answered.length >= 60, String(answered.length));
+    assert.ok(held.filter(({ data }) => data === "").length >= 6);
+    for (const { socket } of held) socket.destroy();
+    assert.equal(
+      (
+        await pollUntil(
+          () => node.api("GET", "/health"),
+          (answer) => answer.status === 200,
+          5000,
+        )
+      ).status,
+      200,
+    );
+  });
+
   // Last: it ends a module.
   test("POST /processes/:pid/kill sends the exit signal: the process ends, its module fails", async () => {
     const idle = ((await node.api("GET", "/processes")).body as ProcessView[]).find(
@@ -272,6 +340,54 @@ describe("peers through the management API", () => {
     await b.nx.waitFor(/peer-disconnected/);
   });
 
+  test("a peer that cannot be reached is in backoff; one removed while being dialed is not dialed again", async () => {
+    const node = await nodes.node({
+      datastore: join(dir.path, "backoff"),
+      modules: [guestPath("reactive_probe")],
+      args: ["--log-level", "debug"],
+    });
+    const peerStates = async () => (await node.api("GET", "/peers")).body as PeerView[];
+
+    const closed = await occupy(0);
+    const closedAddress = `127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await node.api("POST", "/peers", { body: JSON.stringify({ address: closedAddress }) });
+    const backoff = await pollUntil(peerStates, (list) => list[0]?.state === "backoff", 10_000);
+    assert.deepEqual(
+      backoff.map(({ address, state, nodeId, rttMs }) => ({ address, state, nodeId, rttMs })),
+      [{ address: closedAddress, state: "backoff", nodeId: null, rttMs: null }],
+    );
+    assert.equal((await node.api("DELETE", `/peers/${encodeURIComponent(closedAddress)}`)).status, 204);
+
+    // A peer that accepts the TCP connection and never answers the handshake: the dial hangs.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+      await node.api("POST", "/peers", { body: JSON.stringify({ address }) });
+      await pollUntil(
+        async () => sockets.length,
+        (count) => count === 1,
+        10_000,
+      );
+      assert.deepEqual(
+        (await peerStates()).map(({ state }) => state),
+        ["connecting"],
+      );
+      assert.equal((await node.api("DELETE", `/peers/${encodeURIComponent(address)}`)).status, 204);
+      assert.deepEqual(await peerStates(), []);
+      // The dial now fails; a removed peer is neither retried nor reported.
+      for (const socket of sockets) socket.destroy();
+      // Redials come at most reconnect_max_delay (1 s) apart: two would have happened by now.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(sockets.length, 1);
+      assert.doesNotMatch(node.nx.stderr(), new RegExp(`cannot reach peer address=${address}`));
+    } finally {
+      silent.close();
+    }
+  });
+
   test("a node without sync answers the peers routes 503 UNAVAILABLE", async () => {
     const lone = await nodes.node({
       datastore: join(dir.path, "lone"),
@@ -279,7 +395,89 @@ describe("peers through the management API", () => {
       sync: false,
     });
     assertError(await lone.api("GET", "/peers"), 503, "UNAVAILABLE");
+    assertError(await lone.api("GET", "/keys"), 503, "UNAVAILABLE");
+    assertError(await lone.api("GET", "/keys/visits"), 503, "UNAVAILABLE");
     assertError(await lone.api("POST", "/peers", { body: '{"address": "127.0.0.1:9"}' }), 503, "UNAVAILABLE");
+  });
+});
+
+describe("CRDT keys through the management API", () => {
+  test("GET /keys lists keys with their family, by prefix, in pages; GET /keys/:key gives the value and last writer", async () => {
+    // One-shot examples write one CRDT each; the reactive module keeps the node running.
+    const writer = await nodes.node({
+      datastore: join(dir.path, "keys-a"),
+      modules: [
+        guestPath("reactive_probe"),
+        examplePath("distributed_counter"),
+        examplePath("distributed_status"),
+        examplePath("distributed_comments"),
+        examplePath("distributed_inventory"),
+      ],
+    });
+    await writer.nx.waitFor(/distributed_inventory: node \w+ changed inventory\/widgets/);
+    const writerId = ((await writer.api("GET", "/node")).body as NodeView).nodeId;
+    const all = [
+      { key: "comments", family: "rga" },
+      { key: "inventory/widgets", family: "pncounter" },
+      { key: "probe/inits", family: "gcounter" },
+      { key: "service/status", family: "lww-register" },
+      { key: "visits", family: "gcounter" },
+    ];
+    assert.deepEqual((await writer.api("GET", "/keys")).body, { keys: all, nextCursor: null });
+
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const page = (await writer.api("GET", `/keys?limit=2${query}`)).body as {
+        keys: unknown[];
+        nextCursor: string | null;
+      };
+      assert.ok(page.keys.length <= 2);
+      pages.push(...page.keys);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    assert.deepEqual(pages, all);
+
+    assert.deepEqual((await writer.api("GET", "/keys?prefix=in")).body, { keys: [all[1]], nextCursor: null });
+    assert.deepEqual((await writer.api("GET", "/keys?prefix=zz")).body, { keys: [], nextCursor: null });
+    for (const limit of ["0", "1001", "x", "-1"]) {
+      assertError(await writer.api("GET", `/keys?limit=${limit}`), 400, "BAD_REQUEST");
+    }
+    assertError(await writer.api("GET", "/keys?cursor=bm9wZQ"), 400, "BAD_REQUEST");
+
+    const visits = (await writer.api("GET", "/keys/visits")).body as KeyView;
+    assert.deepEqual(
+      { ...visits, lastChangeAt: null },
+      { key: "visits", family: "gcounter", value: "1", lastWriter: writerId, lastChangeAt: null },
+    );
+    assert.ok(Math.abs(Date.parse(visits.lastChangeAt!) - Date.now()) < 60_000, visits.lastChangeAt!);
+    const widgets = await writer.api(
+      "GET",
+      `/keys/${encodeURIComponent("inventory/widgets")}?family=pncounter`,
+    );
+    assert.deepEqual([widgets.status, (widgets.body as KeyView).value], [200, "1"]);
+    const status = (await writer.api("GET", `/keys/${encodeURIComponent("service/status")}`)).body as KeyView;
+    assert.equal(status.family, "lww-register");
+    assert.match(status.value as string, /^up/);
+    const comments = (await writer.api("GET", "/keys/comments")).body as KeyView;
+    assert.deepEqual(comments.value, [`hello from ${writerId!.slice(0, 8)}`]);
+    assertError(await writer.api("GET", "/keys/visits?family=orset"), 404, "NOT_FOUND");
+    assertError(await writer.api("GET", "/keys/visits?family=counter"), 400, "BAD_REQUEST");
+    assertError(await writer.api("GET", "/keys/nope"), 404, "NOT_FOUND");
+
+    // A peer that got the op from the writer names the writer.
+    const reader = await nodes.node({
+      datastore: join(dir.path, "keys-b"),
+      modules: [guestPath("reactive_probe")],
+      args: ["--peer", `127.0.0.1:${writer.syncPort}`],
+    });
+    const remote = await pollUntil(
+      () => reader.api("GET", "/keys/visits"),
+      (answer) => answer.status === 200,
+      15_000,
+    );
+    assert.deepEqual(remote.body, visits);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Hot reload through the management API on real `nx run` nodes (docs/hot-reload.md): the module
- * routes' answers, and a reload under sync load on three nodes: no acknowledged op lost, no peer
+ * routes' answers (each checked against docs/api/openapi.yaml), and a reload under sync load on three nodes: no acknowledged op lost, no peer
  * connection dropped, the new code live within a second.
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { after, describe, test } from "node:test";
 import type { ModuleView, PeerView } from "../../src/node/node-introspection.ts";
 import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
 import { getJson, tempDir } from "../helpers/nx-process.ts";
+import { documented } from "../management/openapi-conformance.ts";
 import { versionedGuest } from "./versioned-guest.ts";
 
 const nodes = managedNodeTracker();
@@ -28,18 +29,20 @@ async function appNode(name: string, peers: readonly number[] = []): Promise<Ser
   mkdirSync(join(dir.path, `${name}-code`));
   const path = join(dir.path, `${name}-code`, "app.wasm");
   writeFileSync(path, await versionedGuest({ version: "v1" }));
-  const node = await nodes.node({
-    datastore: join(dir.path, name),
-    modules: [path],
-    args: [
-      "--serve",
-      "127.0.0.1:0",
-      "--observability-listen",
-      "127.0.0.1:0",
-      "--observability-expose-data",
-      ...peers.flatMap((port) => ["--peer", `127.0.0.1:${port}`]),
-    ],
-  });
+  const node = documented(
+    await nodes.node({
+      datastore: join(dir.path, name),
+      modules: [path],
+      args: [
+        "--serve",
+        "127.0.0.1:0",
+        "--observability-listen",
+        "127.0.0.1:0",
+        "--observability-expose-data",
+        ...peers.flatMap((port) => ["--peer", `127.0.0.1:${port}`]),
+      ],
+    }),
+  );
   const serveUrl = (await node.nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
   const observabilityUrl = (
     await node.nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/)
@@ -96,7 +99,7 @@ describe("the module routes of the management API", () => {
 
     assert.equal((await node.api("POST", "/modules/nope/reload")).status, 404);
     const wrongType = await node.api("POST", "/modules/app/reload", { body: v2, contentType: "text/plain" });
-    assert.equal(wrongType.status, 415);
+    assert.equal(errorCode(wrongType.body), "BAD_REQUEST");
 
     const other = await versionedGuest({ version: "o1", prefix: "/other" });
     assert.equal(

@@ -42,12 +42,14 @@ const REQUIRED_EXAMPLES = [
   "chat",
   "http_hello",
   "ws_chat",
+  "collaborative_todo",
 ];
 
 /** Guests that serve HTTP: besides run and memory, a `routes` export and their handlers. */
 const HTTP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   http_hello: ["boom", "echo", "hello", "publish", "spin", "ticks", "topic", "wsEcho", "wsTopic"],
   ws_chat: ["page", "room"],
+  collaborative_todo: ["create", "list", "page", "remove", "stream", "update"],
 };
 
 /** The host calls each HTTP example must import (it uses each of them). */
@@ -65,6 +67,25 @@ const HTTP_EXAMPLE_IMPORTS: Readonly<Record<string, readonly string[]>> = {
     "ws_forward",
   ],
   ws_chat: ["route_add", "req_param", "resp_header", "resp_write", "ws_forward", "msg_publish"],
+  collaborative_todo: [
+    "route_add",
+    "req_param",
+    "req_body",
+    "resp_status",
+    "resp_header",
+    "resp_write",
+    "sse_start",
+    "sse_send",
+    "sse_forward",
+    "msg_publish",
+    "msg_subscribe",
+    "event_subject",
+    "net_node_id",
+    "net_peers",
+    "crdt_orset_add",
+    "crdt_orset_remove",
+    "crdt_lww_map_set",
+  ],
 };
 
 /** Memory cap the loader checks the guests against (the default `memory_max_mb`). */

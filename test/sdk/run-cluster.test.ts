@@ -1,5 +1,5 @@
 /**
- * `npm run demo` end to end: examples/run-cluster.ts starts real `nx run` processes that act
+ * `npm run demo:examples` end to end: examples/run-cluster.ts starts real `nx run` processes that act
  * alone, then sync, and must report the same values every time, whatever the machine's load; and
  * runs the reactive dashboard on connected nodes until each has seen every other one.
  */

@@ -118,6 +118,32 @@ interface ObjectEntry {
   prefix: Uint8Array | undefined;
   /** Cells changed since the last flush, by cell id. */
   readonly dirty: Map<string, unknown>;
+  /** The op with the greatest stamp applied to it since the node started (not persisted). */
+  latest: { readonly origin: NodeId; readonly timestamp: HlcTimestamp } | undefined;
+}
+
+/** One CRDT object the replica holds, and its latest change as far as this run saw it. */
+export interface ReplicaObjectInfo {
+  readonly family: CrdtFamily;
+  readonly key: string;
+  /**
+   * Origin and HLC stamp of the op with the greatest stamp applied to the object since the node
+   * started; undefined for an object not changed since (loaded from the store, or changed only by
+   * a peer's state snapshot, which carries no writer).
+   */
+  readonly latest: { readonly origin: NodeId; readonly timestamp: HlcTimestamp } | undefined;
+}
+
+/** Keeps the op with the greatest stamp (ties: the greater origin, as LWW orders writes). */
+function noteLatest(entry: ObjectEntry, op: Op): void {
+  const latest = entry.latest;
+  if (
+    latest === undefined ||
+    op.timestamp > latest.timestamp ||
+    (op.timestamp === latest.timestamp && op.origin > latest.origin)
+  ) {
+    entry.latest = { origin: op.origin, timestamp: op.timestamp };
+  }
 }
 
 /**
@@ -420,6 +446,19 @@ export class ReplicatedState implements CrdtHost {
     return changedObjects;
   }
 
+  /** Every CRDT object held, family by family (in no particular order). */
+  *objects(): IterableIterator<ReplicaObjectInfo> {
+    for (const [family, entries] of this.#objects) {
+      for (const [key, entry] of entries) yield { family, key, latest: entry.latest };
+    }
+  }
+
+  /** One object, or undefined when the replica holds none of that family under `key`. */
+  object(family: CrdtFamily, key: string): ReplicaObjectInfo | undefined {
+    const entry = this.#objects.get(family)!.get(key);
+    return entry === undefined ? undefined : { family, key, latest: entry.latest };
+  }
+
   stats(): ReplicaStats {
     return {
       opLogSize: this.#log.size,
@@ -499,6 +538,7 @@ export class ReplicatedState implements CrdtHost {
       const stamp = kind.type.startsWith("lww_") ? this.#clock.now() : previous.timestamp;
       const op = makeOp(previous.id, stamp, key, kind);
       this.#stagedOps[open] = op;
+      noteLatest(entry, op);
       const cell = entry.crdt.applyOp(op);
       if (cell !== undefined) this.#stageCell(entry, cell);
       this.#flushSoon(0);
@@ -515,6 +555,7 @@ export class ReplicatedState implements CrdtHost {
 
   #record(op: Op, entry: ObjectEntry, cell: unknown): void {
     if (cell !== undefined) this.#stageCell(entry, cell);
+    noteLatest(entry, op);
     this.#log.add(op.origin, op.id.seq);
     this.#stagedOps.push(op);
     this.#seen.markSeen(op.origin, op.id.seq);
@@ -658,7 +699,7 @@ export class ReplicatedState implements CrdtHost {
     let entry = entries.get(key);
     if (entry === undefined) {
       const crdt = FAMILY_DEFINITIONS[family].create() as Crdt<unknown>;
-      entry = { family, key, crdt, prefix: undefined, dirty: new Map() };
+      entry = { family, key, crdt, prefix: undefined, dirty: new Map(), latest: undefined };
       entries.set(key, entry);
     }
     return entry;
