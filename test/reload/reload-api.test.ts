@@ -4,13 +4,14 @@
  * connection dropped, the new code live within a second.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { ModuleView, PeerView } from "../../src/node/node-introspection.ts";
 import { type ManagedNode, managedNodeTracker } from "../helpers/management-node.ts";
-import { getJson, tempDir } from "../helpers/nx-process.ts";
+import { getJson, NX_BIN, tempDir } from "../helpers/nx-process.ts";
 import { documented } from "../management/openapi-conformance.ts";
 import { versionedGuest } from "./versioned-guest.ts";
 
@@ -83,6 +84,29 @@ describe("the module routes of the management API", () => {
     writeFileSync(node.modulePath, await versionedGuest({ version: "v3" }));
     const again = await node.api("POST", "/modules/app/reload");
     assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(await text(`${node.serveUrl}/version`), { status: 200, text: "v3" });
+
+    // `nx reload` goes through this route: the file given, then the module's own file again.
+    const nxReload = (args: readonly string[]) =>
+      execFileSync(
+        process.execPath,
+        [
+          NX_BIN,
+          "reload",
+          "app",
+          ...args,
+          "--node",
+          node.url,
+          "--token-file",
+          join(node.datastore, "management.token"),
+        ],
+        { encoding: "utf8" },
+      );
+    const v4 = join(dir.path, "v4.wasm");
+    writeFileSync(v4, await versionedGuest({ version: "v4" }));
+    assert.match(nxReload([v4]), /^reloaded app in \d+ ms \(code sha256 [0-9a-f]{12}, reload 3\)\n$/);
+    assert.deepEqual(await text(`${node.serveUrl}/version`), { status: 200, text: "v4" });
+    assert.match(nxReload([]), /reload 4\)/);
     assert.deepEqual(await text(`${node.serveUrl}/version`), { status: 200, text: "v3" });
 
     // Code that fails to load: 422 with the loader's line; the old code goes on.
