@@ -27,8 +27,9 @@ export interface ScaffoldedProject {
 /**
  * `nx new NAME`: writes a guest project into `parentDir/NAME` (docs/hot-reload.md) that builds
  * and runs with two commands: a module with a default route `GET /` that counts its visits in
- * the store. The SDK is referenced by its path in this Numax (a checkout, or an installed
- * package): `file:` dependencies for AssemblyScript, the `NUMAX` variable of the Makefile for C.
+ * the store. The SDK and `nx` are referenced by their paths in this Numax (a checkout, or an
+ * installed package): a `file:` dependency and the scripts' `node <numax>/bin/nx.js` for
+ * AssemblyScript, the `NUMAX` variable of the Makefile for C.
  * Refuses (one line) a name that cannot be a module id and a directory that exists and is not
  * empty.
  */
@@ -66,6 +67,9 @@ export function scaffoldGuestProject(
 const GITIGNORE = "build/\nnode_modules/\nnx-data/\n";
 
 function assemblyScriptFiles(name: string): Record<string, string> {
+  // `nx` by its path, not as a `file:` dependency: npm would run this Numax's own `prepare`
+  // (rebuilding its guests and CLI bundle in place) at every install of the project.
+  const nx = `node ${join(NUMAX_ROOT, "bin", "nx.js")}`;
   const manifest = {
     name,
     version: "0.1.0",
@@ -73,13 +77,12 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     type: "module",
     scripts: {
       build: "asc assembly/index.ts --config asconfig.json",
-      start: `npm run build && nx run build/${name}.wasm --serve ${SCAFFOLD_SERVE_ADDRESS}`,
-      dev: `nx dev . --serve ${SCAFFOLD_SERVE_ADDRESS}`,
+      start: `npm run build && ${nx} run build/${name}.wasm --serve ${SCAFFOLD_SERVE_ADDRESS}`,
+      dev: `${nx} dev . --serve ${SCAFFOLD_SERVE_ADDRESS}`,
     },
     devDependencies: {
       assemblyscript: assemblyScriptVersion(),
-      // Path references to this Numax: see README.md for the published packages.
-      numax: `file:${NUMAX_ROOT.replace(/\/$/, "")}`,
+      // A path reference to this Numax's SDK (docs/hot-reload.md: once it is published).
       [SDK_PACKAGE]: `file:${join(NUMAX_ROOT, "sdk", "assemblyscript")}`,
     },
   };
@@ -130,8 +133,8 @@ npm start        # builds build/${name}.wasm and serves it on http://${SCAFFOLD_
 \`npm run dev\` does the same and then rebuilds and hot-reloads the module on every change under
 \`assembly/\`; build errors show without stopping the node.
 
-The SDK and \`nx\` come from the Numax checkout this project was created from (\`file:\`
-dependencies in package.json).
+The SDK (a \`file:\` dependency) and \`nx\` (the scripts run it by its path) come from the Numax
+this project was created from.
 `,
   };
 }
