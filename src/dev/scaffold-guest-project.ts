@@ -14,7 +14,7 @@ export const PROJECT_NAME_LENGTH_MAX = 64;
 const SDK_PACKAGE = "numax-sdk";
 
 /** Where `npm start` / `make run` and `nx dev` serve the scaffold's routes. */
-export const SCAFFOLD_SERVE_ADDRESS = "127.0.0.1:8080";
+const SCAFFOLD_SERVE_ADDRESS = "127.0.0.1:8080";
 
 export interface ScaffoldedProject {
   readonly dir: string;
