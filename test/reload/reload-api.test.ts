@@ -192,29 +192,32 @@ describe("a reload under sync load on three nodes", () => {
       }
     };
     const clients = cluster.flatMap((node) => [0, 1, 2, 3].map(() => client(node)));
-    await until(async () => acknowledged > 300);
-
     const v2 = await versionedGuest({ version: "v2" });
-    const reloads = await Promise.all(
-      cluster.map(async (node) => {
-        const startedMs = performance.now();
-        const answer = await node.api("POST", "/modules/app/reload", { body: v2, contentType: WASM });
-        assert.equal(answer.status, 200, JSON.stringify(answer.body));
-        // In effect: the next request runs the new code.
-        assert.deepEqual(await text(`${node.serveUrl}/version`), { status: 200, text: "v2" });
-        return {
-          reloadMs: (answer.body as { reloadMs: number }).reloadMs,
-          liveMs: performance.now() - startedMs,
-        };
-      }),
-    );
+    let reloads: { reloadMs: number; liveMs: number }[];
+    try {
+      await until(async () => acknowledged > 300);
+      reloads = await Promise.all(
+        cluster.map(async (node) => {
+          const startedMs = performance.now();
+          const answer = await node.api("POST", "/modules/app/reload", { body: v2, contentType: WASM });
+          assert.equal(answer.status, 200, JSON.stringify(answer.body));
+          // In effect: the next request runs the new code.
+          assert.deepEqual(await text(`${node.serveUrl}/version`), { status: 200, text: "v2" });
+          return {
+            reloadMs: (answer.body as { reloadMs: number }).reloadMs,
+            liveMs: performance.now() - startedMs,
+          };
+        }),
+      );
+      const atReload = acknowledged;
+      await until(async () => acknowledged > atReload + 300);
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
     for (const { reloadMs, liveMs } of reloads) {
       assert.ok(reloadMs < 1000 && liveMs < 1000, `reloadMs ${reloadMs}, new code live after ${liveMs} ms`);
     }
-    const atReload = acknowledged;
-    await until(async () => acknowledged > atReload + 300);
-    loading = false;
-    await Promise.all(clients);
     assert.deepEqual(failures, [], "every request during the reload was answered 200");
 
     // Every acknowledged op reaches every node.
