@@ -35,16 +35,15 @@ import {
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CLANG_INSTALL_HINT, CLANG_WASM_FLAGS, CLANG_WASM_LINK_FLAGS } from "../src/dev/clang-wasm-flags.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SDK_ASCONFIG = "sdk/assemblyscript/asconfig.json";
 const TEST_GUEST_DIRS = ["test/guests", "sdk/assemblyscript/tests"];
 /** Folders whose subfolders are guest projects: <name>/assembly/index.ts or <name>/main.c. */
 const PROJECT_GUEST_DIRS = ["examples", "bench/guests"];
-const C_FLAGS = ["--target=wasm32", "-O2", "-nostdlib", "-ffreestanding", "-Wall", "-Werror", "-Isdk/c"];
-// `run` is exported when the guest defines it: a reactive module may export only callbacks.
-const C_LINK_FLAGS = ["-Wl,--no-entry", "-Wl,--export-if-defined=run", "-Wl,--strip-debug"];
-const CLANG_INSTALL_HINT = "apt-get install -y clang lld";
+const C_FLAGS = [...CLANG_WASM_FLAGS, "-Isdk/c"];
+const C_LINK_FLAGS = CLANG_WASM_LINK_FLAGS;
 
 type Language = "assemblyscript" | "c";
 

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
+import { defineDevCommand } from "./commands/dev.ts";
+import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
 import { defineRunCommand } from "./commands/run.ts";
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   defineRunCommand(program);
   defineConfigCommand(program);
   defineCertCommand(program);
+  defineNewCommand(program);
+  defineDevCommand(program);
   defineClientCommands(program);
   definePolicyCommand(program);
   return program;

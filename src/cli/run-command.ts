@@ -42,13 +42,13 @@ export async function runCommand(invocation: RunInvocation): Promise<number> {
   return OUTCOME_EXIT_CODES[outcome];
 }
 
-const OUTCOME_EXIT_CODES: Readonly<Record<RunOutcome, number>> = {
+export const OUTCOME_EXIT_CODES: Readonly<Record<RunOutcome, number>> = {
   ok: EXIT_OK,
   refused: EXIT_USAGE,
   failed: EXIT_RUN_FAILED,
 };
 
-const FORCED_EXIT_CODES: Readonly<Record<ForcedExit, number>> = {
+export const FORCED_EXIT_CODES: Readonly<Record<ForcedExit, number>> = {
   "signal-twice": EXIT_SIGNAL_TWICE,
   "shutdown-timeout": EXIT_RUN_FAILED,
 };
@@ -79,7 +79,12 @@ function printRequests(options: RunOnlyOptions): PrintRequest[] {
   return lists.flatMap(([family, keys]) => (keys ?? []).map((key) => ({ family, key })));
 }
 
-async function resolveRunSettings({ flags, configPath, options }: RunInvocation): Promise<RunSettings> {
+/** The settings of a run (or of `nx dev`'s node): flags > NX_* > config file > defaults. */
+export async function resolveRunSettings({
+  flags,
+  configPath,
+  options,
+}: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
   const { config, sources, warnings, moduleSettings, serveSettings } = await resolveConfig({
     flags,

@@ -101,6 +101,18 @@ export class EventQueue {
     return undefined;
   }
 
+  /** Keeps only the waiting events `keep` accepts, in order; returns the kinds of those dropped. */
+  retain(keep: (event: ModuleEvent) => boolean): ModuleEventKind[] {
+    const waiting: ModuleEvent[] = [];
+    for (let event = this.take(); event !== undefined; event = this.take()) waiting.push(event);
+    const dropped: ModuleEventKind[] = [];
+    for (const event of waiting) {
+      if (keep(event)) this.push(event);
+      else dropped.push(event.kind);
+    }
+    return dropped;
+  }
+
   /** Drops every waiting event. */
   clear(): void {
     this.#events = [];

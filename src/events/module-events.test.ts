@@ -101,3 +101,26 @@ test("events without a callback are never queued; closing ends a wait and drops 
   assert.equal(events.queued, 0);
   assert.equal(events.next(new AbortController().signal), undefined);
 });
+
+test("a reload (changeCode) ends the old code's life at its next event and keeps the queue for the new code", async () => {
+  const { events, dropped } = moduleEvents(["init", "on_tick", "on_peer_connected"]);
+  const life = new AbortController();
+  events.beginLife(events.code);
+  // The old life waits for an event; the reload wakes it and its next() ends it.
+  const waiting = events.next(life.signal);
+  assert.ok(waiting instanceof Promise);
+  events.deliver({ kind: "peer_connected", nodeId: A });
+  events.deliver({ kind: "tick" });
+  assert.deepEqual(await waiting, { kind: "peer_connected", nodeId: A });
+  const settled = events.settledState(events.code + 1);
+  events.changeCode(new Set(["init", "on_peer_connected"]));
+  assert.equal(events.next(life.signal), undefined, "the old code's life ends");
+  assert.deepEqual(dropped, ["tick"], "a waiting event the new code has no callback for is dropped");
+  events.deliver({ kind: "peer_connected", nodeId: A });
+  // The new code's life takes what waited, and its init settling resolves the reload's wait.
+  events.beginLife(events.code);
+  assert.deepEqual(events.next(life.signal), { kind: "peer_connected", nodeId: A });
+  events.setState("running");
+  assert.equal(await settled, "running");
+  events.close();
+});

@@ -88,7 +88,7 @@ const NEVER: Promise<never> = new Promise(() => {});
  */
 export class ModuleEvents implements ModuleEventPort {
   readonly moduleId: string;
-  readonly callbacks: ReadonlySet<CallbackExport>;
+  #callbacks: ReadonlySet<CallbackExport>;
   readonly #options: ModuleEventsOptions;
   readonly #observer: ModuleEventObserver | undefined;
   readonly #queue: EventQueue;
@@ -103,21 +103,31 @@ export class ModuleEvents implements ModuleEventPort {
   /** Wakes the process waiting in `next`. */
   #waiter: (() => void) | undefined;
   #closed = false;
+  /** The module's code (see `code`), and the code of the life that runs now. */
+  #code = 0;
+  #lifeCode = 0;
+  /** Waiting for a life of one code to settle after `starting` (a reload waits for its new code). */
+  #settleWaiters: { readonly code: number; readonly settled: (state: ModuleState) => void }[] = [];
   #state: ModuleState;
   #lives = 0;
   #failedIn: CallbackExport | "run" | undefined;
 
   constructor(options: ModuleEventsOptions) {
     this.moduleId = options.moduleId;
-    this.callbacks = options.callbacks;
+    this.#callbacks = options.callbacks;
     this.#options = options;
     this.#observer = options.observer?.module(options.moduleId);
     this.#queue = new EventQueue(options.queueCapacity ?? EVENT_QUEUE_MAX);
     this.#state = options.callbacks.size > 0 ? "starting" : "running";
   }
 
+  /** The callbacks the module's current code exports: events with no callback are never queued. */
+  get callbacks(): ReadonlySet<CallbackExport> {
+    return this.#callbacks;
+  }
+
   get reactive(): boolean {
-    return this.callbacks.size > 0;
+    return this.#callbacks.size > 0;
   }
 
   get state(): ModuleState {
@@ -126,6 +136,38 @@ export class ModuleEvents implements ModuleEventPort {
 
   setState(state: ModuleState): void {
     this.#state = state;
+    if (state === "starting" || this.#settleWaiters.length === 0) return;
+    const waiters = this.#settleWaiters;
+    this.#settleWaiters = waiters.filter(({ code }) => code !== this.#lifeCode);
+    for (const { code, settled } of waiters) if (code === this.#lifeCode) settled(state);
+  }
+
+  /**
+   * The state a life of code `code` settles in after `starting`: `running` once its `init`
+   * returned, or how it failed (`restarting`, `crashed`, `failed`).
+   */
+  settledState(code: number): Promise<ModuleState> {
+    return new Promise((settled) => this.#settleWaiters.push({ code, settled }));
+  }
+
+  /** Which code the module runs: 0 for the code it started with, one more at every reload. */
+  get code(): number {
+    return this.#code;
+  }
+
+  /**
+   * The module's code was replaced (a hot reload) by code exporting `callbacks`: waiting events
+   * the new code has no callback for are dropped (counted), the others stay for its first life.
+   * A life of older code ends at its next event as it would when closed (its `shutdown` runs).
+   */
+  changeCode(callbacks: ReadonlySet<CallbackExport>): void {
+    this.#callbacks = callbacks;
+    this.#code++;
+    for (const dropped of this.#queue.retain((event) => callbacks.has(CALLBACK_OF[event.kind])))
+      this.#observer?.dropped(dropped);
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
   }
 
   /** Events waiting now. */
@@ -164,7 +206,8 @@ export class ModuleEvents implements ModuleEventPort {
    * while it waited takes nothing, and the event stays queued for the next life.
    */
   next(life: AbortSignal): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
-    if (this.#closed) return undefined;
+    // A life of replaced code ends here: its `shutdown` runs, the queue waits for the new code.
+    if (this.#closed || this.#lifeCode !== this.#code) return undefined;
     const event = this.#queue.take();
     if (event !== undefined) {
       this.#inFlight = event;
@@ -176,12 +219,15 @@ export class ModuleEvents implements ModuleEventPort {
   }
 
   /**
-   * A new life of the module's process begins (first start or restart): subscriptions and the
-   * tick period go back to the configured ones.
+   * A new life of the module's process begins (first start, restart, or the first life of
+   * reloaded code: `code`, default the current one): subscriptions and the tick period go back
+   * to the configured ones.
    */
-  beginLife(): void {
+  beginLife(code: number = this.#code): void {
     this.#lives++;
-    if (this.#lives > 1) this.#observer?.restarted();
+    // The first life of reloaded code is not a restart.
+    if (this.#lives > 1 && code === this.#lifeCode) this.#observer?.restarted();
+    this.#lifeCode = code;
     this.#subscriptions.clear();
     this.#currentEvent = undefined;
     this.#currentData = undefined;

@@ -50,6 +50,12 @@ export class NodeEventBus implements MessagePublisher, SyncEventSink {
     return module;
   }
 
+  /** `module` gets no more events (its module was removed); the caller closes it. */
+  removeModule(module: ModuleEvents): void {
+    const index = this.#modules.indexOf(module);
+    if (index >= 0) this.#modules.splice(index, 1);
+  }
+
   modules(): readonly ModuleEvents[] {
     return this.#modules;
   }

@@ -5,11 +5,18 @@ import { formatPid, type Pid } from "../kernel/pid.ts";
 import { CRDT_FAMILY_NAMES, isCrdtFamilyName } from "../node/crdt-values.ts";
 import { KEYS_PAGE_DEFAULT, KEYS_PAGE_MAX, parseKeyCursor } from "../node/key-page.ts";
 import type { ModuleHostComponent } from "../node/module-host.ts";
-import type { PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
+import { ModuleHostError } from "../node/module-host-error.ts";
+import type { ModuleView, PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
 import { opFlowQueryOf } from "../node/op-ring.ts";
 import { healthAnswer, type ReadinessChecks, readinessAnswer } from "../observe/health-answers.ts";
+import { ServeError } from "../serve/serve-error.ts";
 import type { PeerStatus } from "../sync/peer-manager.ts";
-import { ManagementApiError } from "./management-error.ts";
+import { GUEST_MODULE_BYTES_MAX } from "../wasm/load-guest-module.ts";
+import { ModuleLoadError } from "../wasm/module-load-error.ts";
+import { ManagementApiError, type ManagementErrorCode } from "./management-error.ts";
+
+/** The content type of a module's code in a request body. */
+export const WASM_CONTENT_TYPE = "application/wasm";
 
 /** What the routes act on: the node's introspection and the few controls the API has. */
 export interface ManagementContext {
@@ -131,6 +138,58 @@ function jsonObject(request: RouteRequest): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The module host, or 503 on a node without one. */
+function moduleHost(context: ManagementContext): ModuleHostComponent {
+  if (context.modules === undefined) throw new ManagementApiError("UNAVAILABLE", "this node runs no modules");
+  return context.modules;
+}
+
+/** A body of `.wasm` bytes: `content-type: application/wasm`. */
+function wasmBody(request: RouteRequest): Uint8Array {
+  const type = (request.contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== WASM_CONTENT_TYPE) {
+    throw new ManagementApiError(
+      "BAD_REQUEST",
+      `the body must be the module's .wasm bytes with content-type: ${WASM_CONTENT_TYPE} (got ${request.contentType ?? "none"})`,
+    );
+  }
+  return request.body;
+}
+
+/**
+ * The answer for a change of the modules the module host refused: an unknown module is 404, an
+ * id taken 409, a bad id or a module given as bytes reloaded without them 400, a node shutting
+ * down 503, and code that fails to load or validate (the loader's or serving's line) 422.
+ */
+async function moduleChange<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!(error instanceof NumaxError)) throw error;
+    const code =
+      error instanceof ModuleHostError
+        ? MODULE_HOST_ANSWERS[error.code]
+        : error instanceof ModuleLoadError || error instanceof ServeError
+          ? "MODULE_INVALID"
+          : undefined;
+    if (code === undefined) throw error;
+    throw new ManagementApiError(code, error.message, { cause: error });
+  }
+}
+
+const MODULE_HOST_ANSWERS: Readonly<Record<ModuleHostError["code"], ManagementErrorCode>> = {
+  MODULE_NOT_FOUND: "NOT_FOUND",
+  MODULE_EXISTS: "CONFLICT",
+  MODULE_INVALID_ID: "BAD_REQUEST",
+  MODULE_NO_FILE: "BAD_REQUEST",
+  MODULE_KIND_CHANGED: "MODULE_INVALID",
+  MODULE_HOST_STOPPED: "UNAVAILABLE",
+};
+
+function moduleView(context: ManagementContext, id: string): ModuleView {
+  return found(context.introspection.module(id), `module "${id}"`);
+}
+
 function peerView(context: ManagementContext, address: string): PeerView {
   return found(
     context.introspection.peers()?.find((peer) => peer.address === address),
@@ -149,6 +208,42 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
     path: "/modules/:id",
     handle: (context, { params }) =>
       ok(found(context.introspection.module(params.id!), `module "${params.id}"`)),
+  },
+  {
+    method: "POST",
+    path: "/modules",
+    bodyBytesMax: () => GUEST_MODULE_BYTES_MAX,
+    handle: async (context, request) => {
+      const host = moduleHost(context);
+      const id = request.query.get("id");
+      if (id === null || id === "") {
+        throw new ManagementApiError("BAD_REQUEST", "name the module: POST /api/v1/modules?id=ID");
+      }
+      const bytes = wasmBody(request);
+      await moduleChange(() => host.add({ id, bytes }));
+      return { status: 201, body: moduleView(context, id) };
+    },
+  },
+  {
+    method: "POST",
+    path: "/modules/:id/reload",
+    bodyBytesMax: () => GUEST_MODULE_BYTES_MAX,
+    handle: async (context, request) => {
+      const host = moduleHost(context);
+      const id = request.params.id!;
+      // An empty body reads the module's file again.
+      const bytes = request.body.length === 0 ? undefined : wasmBody(request);
+      const { reloadMs } = await moduleChange(() => host.reload(id, bytes));
+      return ok({ module: moduleView(context, id), reloadMs });
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/modules/:id",
+    handle: async (context, { params }) => {
+      await moduleChange(() => moduleHost(context).remove(params.id!));
+      return { status: 204 };
+    },
   },
   { method: "GET", path: "/processes", handle: (context) => ok(context.introspection.processes()) },
   {

@@ -1,12 +1,22 @@
 import type { ModuleEvents } from "../events/module-events.ts";
 import type { ExitReason } from "../kernel/exit-reason.ts";
-import { type ChildSpec, createKernel, type Kernel, supervisor, whichChildren } from "../kernel/index.ts";
+import {
+  type BackendSpawnable,
+  type ChildSpec,
+  createKernel,
+  type Kernel,
+  type Pid,
+  restartChild,
+  supervisor,
+  terminateChild,
+  whichChildren,
+} from "../kernel/index.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import type { GuestEnvironment, GuestStore } from "../wasm/abi/guest-environment.ts";
 import type { GuestFailure } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
-import { exportsRun } from "../wasm/module-callbacks.ts";
+import { exportsRun, moduleCallbacks } from "../wasm/module-callbacks.ts";
 import {
   exitReasonText,
   type ProcessOutput,
@@ -74,6 +84,31 @@ export interface GuestProcessesOptions {
   readonly stopWhenStuck?: boolean;
   readonly processesMax?: number;
   readonly idleInstancesMax?: number;
+  /** Gets, once the modules have started, how to replace or stop one of them while they run. */
+  readonly onRunning?: (running: RunningModules) => void;
+}
+
+/**
+ * The modules of one `runGuestProcesses` while it runs: what the module host's hot reload and
+ * removal use (docs/hot-reload.md).
+ */
+export interface RunningModules {
+  /** Whether module `moduleId` is one of these and has not ended (returned, stopped, given up). */
+  running(moduleId: string): boolean;
+  /**
+   * `next` runs in place of the module with its id: new processes (spawns by module id
+   * included) run it at once, processes of the old code finish on it. A reactive module's life
+   * ends as when stopped (its `shutdown` runs after the callback in progress) and a life of the
+   * new code begins (`init`), with the events queued meanwhile; resolves once that life settled:
+   * running, or crashed (its supervisor then restarts it as any crash). A one-shot module's `run`
+   * is not run again. Its reactive callbacks exist exactly when the old code's did.
+   */
+  replace(next: GuestModule): Promise<void>;
+  /**
+   * Stops module `moduleId` (a reactive one through its `shutdown`, killed after the shutdown
+   * timeout); its result says `removed` and counts as ok. Resolves once it has ended.
+   */
+  stop(moduleId: string): Promise<void>;
 }
 
 export interface GuestProcessResult {
@@ -87,6 +122,8 @@ export interface GuestProcessResult {
   readonly message: string;
   /** Guest CPU time in ms. */
   readonly cpuMs: number;
+  /** Stopped by `RunningModules.stop` (the module was removed): ok, whatever its exit. */
+  readonly removed?: true;
 }
 
 export interface GuestProcessesOutcome {
@@ -133,6 +170,10 @@ export async function runGuestProcesses(
     },
   });
 
+  /** Each module's code now: what a reload put in place of the one given. */
+  const current = [...modules];
+  /** Modules being stopped by `stop`: their result says so. */
+  const removing = new Set<number>();
   const results: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
   const settle: (() => void)[] = [];
   /** Resolves once module `index` has its result. */
@@ -148,8 +189,11 @@ export async function runGuestProcesses(
   const ended = new Promise<void>((resolve) => {
     allEnded = resolve;
   });
-  const record = (index: number, result: GuestProcessResult): void => {
+  const record = (index: number, ended: GuestProcessResult): void => {
     if (results[index] !== undefined) return;
+    const result: GuestProcessResult = removing.has(index)
+      ? { ...ended, module: current[index]!, ok: true, message: "removed", removed: true }
+      : { ...ended, module: current[index]! };
     results[index] = result;
     settle[index]!();
     options.onModuleExit?.(result);
@@ -178,6 +222,12 @@ export async function runGuestProcesses(
     }
     const onExit = (exit: WasmProcessExit): void => {
       const result = resultOf(exit, ending);
+      if (exit.module !== current[index] && !events.closed) {
+        // A life of replaced code ended (a reload): the supervisor restarts a crash, and only
+        // a crash, so an orderly end is followed by a life of the new code here.
+        if (result.ok) void restartChild(kernel, supervisors[index]!, id).catch(() => {});
+        return;
+      }
       if (result.ok || events.closed) {
         events.setState(result.ok ? "stopped" : "failed");
         // Its supervisor may still start a life (a `shutdown` that failed is an abnormal exit):
@@ -190,6 +240,20 @@ export async function runGuestProcesses(
       events.setState("restarting");
       options.onModuleCrash?.(result);
     };
+    // Every life runs the module's code as it is when the life starts (a reload replaces it).
+    const life: BackendSpawnable = {
+      backend: () => {
+        const code = events.code;
+        const module = current[index]!;
+        return host
+          .spawnable(module, {
+            profile,
+            program: reactiveProgram(events, exportsRun(module), code),
+            onExit,
+          })
+          .backend();
+      },
+    };
     return {
       id,
       restart: "temporary",
@@ -199,17 +263,7 @@ export async function runGuestProcesses(
         maxRestarts: MODULE_RESTARTS_MAX,
         periodMs: MODULE_RESTART_WINDOW_MS,
         children: [
-          {
-            id,
-            restart: "transient",
-            shutdown: shutdownTimeoutMs,
-            start: host.spawnable(module, {
-              profile,
-              program: reactiveProgram(events, exportsRun(module)),
-              onExit,
-            }),
-            options: moduleLabel,
-          },
+          { id, restart: "transient", shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
         ],
       }),
     };
@@ -221,13 +275,24 @@ export async function runGuestProcesses(
   });
   // A reactive module's supervisor that ends before its module did has given up on it.
   const reactiveIndexes = modules.flatMap((module, index) => (eventsOf(module) === undefined ? [] : [index]));
+  /** Each reactive module's supervisor, once known. */
+  const supervisors: (Pid | undefined)[] = modules.map(() => undefined);
+  const supervisorsKnown =
+    reactiveIndexes.length === 0
+      ? Promise.resolve()
+      : whichChildren(kernel, root).then((children) => {
+          for (const index of reactiveIndexes) {
+            // By id: one-shot modules that ended already are gone from the list.
+            const pid = children.find((child) => child.id === childIdOf(modules[index]!, index))?.pid;
+            if (pid !== null && pid !== undefined) supervisors[index] = pid;
+          }
+        });
   if (reactiveIndexes.length > 0) {
-    void whichChildren(kernel, root)
-      .then((children) => {
+    void supervisorsKnown
+      .then(() => {
         for (const index of reactiveIndexes) {
-          // By id: one-shot modules that ended already are gone from the list.
-          const pid = children.find((child) => child.id === childIdOf(modules[index]!, index))?.pid;
-          if (pid === null || pid === undefined) continue;
+          const pid = supervisors[index];
+          if (pid === undefined) continue;
           void kernel.whenExited(pid).then((reason) => {
             if (results[index] !== undefined) return;
             const events = eventsOf(modules[index]!);
@@ -283,6 +348,19 @@ export async function runGuestProcesses(
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
+  options.onRunning?.(
+    runningModules(modules, {
+      current,
+      results,
+      recorded,
+      removing,
+      supervisorsKnown,
+      eventsOf,
+      host,
+      stopChild: (index) => terminateChild(kernel, root, childIdOf(modules[index]!, index)),
+      shutdownTimeoutMs,
+    }),
+  );
   const onStuck = (): void => {
     ending.deadlocked = true;
     logger.debug("every module waits for a message no process can send: stopping them");
@@ -306,6 +384,64 @@ export async function runGuestProcesses(
   if (options.kernel === undefined) await kernel.shutdown({ timeoutMs: shutdownTimeoutMs });
   const done = results as GuestProcessResult[];
   return { ok: done.every((result) => result.ok), results: done };
+}
+
+/** What `runningModules` needs of one run. */
+interface RunState {
+  readonly current: GuestModule[];
+  readonly results: readonly (GuestProcessResult | undefined)[];
+  readonly recorded: readonly Promise<void>[];
+  readonly removing: Set<number>;
+  readonly supervisorsKnown: Promise<void>;
+  readonly eventsOf: (module: GuestModule) => ModuleEvents | undefined;
+  readonly host: WasmProcessHost;
+  /** Stops module `index`'s child of the root supervisor (its shutdown policy). */
+  readonly stopChild: (index: number) => Promise<void>;
+  readonly shutdownTimeoutMs: number;
+}
+
+function runningModules(modules: readonly GuestModule[], run: RunState): RunningModules {
+  const indexOf = (moduleId: string): number => {
+    const index = modules.findIndex((module) => module.moduleId === moduleId);
+    if (index < 0) throw new Error(`module ${moduleId} is not one of this run's`);
+    return index;
+  };
+  return {
+    running: (moduleId) => {
+      const index = modules.findIndex((module) => module.moduleId === moduleId);
+      return index >= 0 && run.results[index] === undefined;
+    },
+    replace: async (next) => {
+      const index = indexOf(next.moduleId);
+      run.current[index] = next;
+      run.host.setModule(next);
+      const events = run.eventsOf(next);
+      if (events === undefined || run.results[index] !== undefined) return;
+      await run.supervisorsKnown;
+      const settled = events.settledState(events.code + 1);
+      events.changeCode(moduleCallbacks(next));
+      await Promise.race([settled, run.recorded[index]]);
+    },
+    stop: async (moduleId) => {
+      const index = indexOf(moduleId);
+      if (run.results[index] !== undefined) return;
+      run.removing.add(index);
+      const events = run.eventsOf(run.current[index]!);
+      if (events !== undefined) {
+        // Its `shutdown` first; past the timeout its supervisor stops it as the node would.
+        events.close();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, run.shutdownTimeoutMs);
+        });
+        await Promise.race([run.recorded[index], timedOut]);
+        clearTimeout(timer);
+      }
+      if (run.results[index] === undefined) await run.stopChild(index).catch(() => {});
+      await run.recorded[index];
+      run.host.removeModule(moduleId);
+    },
+  };
 }
 
 function childIdOf(module: GuestModule, index: number): string {

@@ -2,7 +2,9 @@ import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { CONFIG_ENV_NAMES } from "../config/schema.ts";
+import { describeError } from "../errors/numax-error.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
+import type { NodeEventBus } from "../events/node-event-bus.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -18,8 +20,10 @@ import type { Component } from "./component.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
 import type { ByteStream } from "./guest-output.ts";
-import type { GuestProcessesOutcome, GuestProcessResult } from "./guest-processes.ts";
+import type { GuestProcessesOutcome, GuestProcessResult, RunningModules } from "./guest-processes.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
+import type { ModuleChange, ModuleChangeHandler } from "./module-change.ts";
+import { ModuleHostError } from "./module-host-error.ts";
 import { MODULE_RESTART_WINDOW_MS, MODULE_RESTARTS_MAX } from "./module-restart-intensity.ts";
 import type {
   EventsComponent,
@@ -45,7 +49,45 @@ export interface ModuleHostOptions {
   readonly waitBeforeRunMs?: number;
   /** A module ended other than normally (already logged and counted): the CLI's error line. */
   readonly onModuleFailed?: (result: GuestProcessResult) => void;
+  /**
+   * Loads and checks a module's code for `add` and `reload`: `bytes` when given, else the file
+   * at `path` (run-modules.ts: the loader `nx run` uses, with its cache and checks). Absent: the
+   * node's modules cannot change while it runs.
+   */
+  readonly loadModule?: (source: {
+    readonly path: string;
+    readonly bytes?: Uint8Array;
+  }) => Promise<GuestModule>;
+  /**
+   * The node runs until it is interrupted, whatever its modules do (`nx dev`: a module given up
+   * waits for its next reload): `ended` resolves only after `interrupt`.
+   */
+  readonly keepRunning?: boolean;
 }
+
+/** One module the host runs, as it is now, and its accounting since it was started or added. */
+export interface LoadedModule {
+  readonly id: string;
+  /** Its code now. */
+  readonly module: GuestModule;
+  /** The file its code was read from (what a reload without bytes reads again); undefined: added as bytes. */
+  readonly path: string | undefined;
+  /** Its events, once the host started (every module has them; reactive ones use them). */
+  readonly events: ModuleEvents | undefined;
+  /** ISO 8601 time its code now was loaded. */
+  readonly loadedAt: string;
+  /** Reloads since it was started or added. */
+  readonly reloads: number;
+  /** Guest CPU time of its runs that ended (a reactive module's is counted per callback: `events`). */
+  readonly endedRunsCpuMs: number;
+  /** Host calls of its guests (reloads included). */
+  readonly hostCalls: HostCallCounter;
+}
+
+/** Characters a module id added at runtime may use (ids from file names are not restricted). */
+const MODULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Longest module id `add` accepts, in characters. */
+export const MODULE_ID_LENGTH_MAX = 128;
 
 export interface ModuleHostComponent extends Component {
   readonly name: "modules";
@@ -69,25 +111,38 @@ export interface ModuleHostComponent extends Component {
   environment(module: GuestModule): GuestEnvironment;
   /** Runs `emit` once the writes the node made before are durable (the output gate): for what handlers send. */
   release(emit: () => void): void;
-  /** The modules it runs, with what the node's introspection reports about them. */
+  /** The modules it runs now, in the order they were given or added, with what introspection reports. */
   loaded(): readonly LoadedModule[];
   /** The kernel its processes run on, while they run (a lone one-shot module has none). */
   readonly kernel: Kernel | undefined;
   /** Hands every module's host calls since the last drain to `visit` (for the metrics). */
   drainHostCalls(visit: (module: string, name: string, calls: number) => void): void;
-}
-
-/** One module the host runs, and its accounting since its code was loaded. */
-export interface LoadedModule {
-  readonly module: GuestModule;
-  /** Its events, once the host started (every module has them; reactive ones use them). */
-  readonly events: ModuleEvents | undefined;
-  /** ISO 8601 time its code was loaded. */
-  readonly loadedAt: string;
-  readonly reloads: number;
-  /** Guest CPU time of its runs that ended (a reactive module's is counted per callback: `events`). */
-  readonly endedRunsCpuMs: number;
-  readonly hostCalls: HostCallCounter;
+  /** `handler` checks and follows every later change of the modules (add, reload, remove). */
+  onModuleChange(handler: ModuleChangeHandler): void;
+  /**
+   * Loads `bytes` as module `id` (`path`: where they came from, for messages and later reloads)
+   * and starts it as the node's modules started (reactive: `init`, then its events); resolves
+   * once a reactive module's `init` returned (or it crashed). Refused with a ModuleHostError
+   * (`MODULE_EXISTS`, `MODULE_INVALID_ID`, `MODULE_HOST_STOPPED`) or the loader's error.
+   */
+  add(source: {
+    readonly id: string;
+    readonly bytes: Uint8Array;
+    readonly path?: string;
+  }): Promise<LoadedModule>;
+  /**
+   * Hot reload (docs/hot-reload.md): replaces module `id`'s code with `bytes`, or with its file
+   * read again. New processes (requests, spawns) run the new code at once and processes already
+   * running finish on the old; a reactive module's `shutdown` runs on the old code, then `init`
+   * on the new, and the events that came meanwhile wait for it; its routes become the new
+   * code's. Store, CRDTs and peer connections are not touched. Code that fails to load or
+   * validate is refused (one warning line, the loader's or serving's error) and the old code
+   * goes on. Resolves once the new code runs (reactive: its `init` returned or it crashed) with
+   * how long the reload took. Reloads of one module run one after the other.
+   */
+  reload(id: string, bytes?: Uint8Array): Promise<{ readonly reloadMs: number }>;
+  /** Stops module `id` (reactive: its `shutdown`, with the shutdown timeout) and removes it. */
+  remove(id: string): Promise<void>;
 }
 
 /**
@@ -124,26 +179,42 @@ export function moduleHostComponent(
   let started = false;
   const reactive = options.modules.some((module) => moduleCallbacks(module).size > 0);
   const wasmLogger = logger.child("wasm");
+  const hostLogger = logger.child("modules");
 
-  let moduleEvents: Map<GuestModule, ModuleEvents> | undefined;
+  /** The modules by id, in the order they were given or added. */
+  const hosted = new Map<string, Hosted>();
+  const handlers: ModuleChangeHandler[] = [];
+  /** Every run of modules: the node's first, then one per module added or revived. */
+  const runs: Promise<GuestProcessesOutcome>[] = [];
+  /** Resolves once peers were waited for and this node's history recovered: modules may run. */
+  let resolvePrepared!: (go: boolean) => void;
+  const prepared = new Promise<boolean>((resolve) => {
+    resolvePrepared = resolve;
+  });
+  /** Changes of one module run one after the other. */
+  const changes = new Map<string, Promise<unknown>>();
+  const serialized = <T>(id: string, change: () => Promise<T>): Promise<T> => {
+    const done = (changes.get(id) ?? Promise.resolve()).then(change, change);
+    const settled = done.catch(() => {});
+    changes.set(id, settled);
+    void settled.then(() => {
+      if (changes.get(id) === settled) changes.delete(id);
+    });
+    return done;
+  };
+
   let node: NodeParts | undefined;
+  /** The host's own kernel, shared by every run, so the node's introspection can list its processes. */
   let kernel: Kernel | undefined;
-  const loadedAt = new Date().toISOString();
-  const accounts = new Map(
-    options.modules.map((module) => [module, { endedRunsCpuMs: 0, hostCalls: new HostCallCounter() }]),
-  );
+  /** Host calls of modules removed since the last drain, still to be reported. */
+  const removedHostCalls: HostCallCounter[] = [];
   const environments = new Map<GuestModule, GuestEnvironment>();
   const environment = (module: GuestModule): GuestEnvironment => {
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
     if (env === undefined) {
-      env = guestEnvironment(
-        module,
-        logger,
-        node,
-        moduleEvents?.get(module),
-        accounts.get(module)?.hostCalls,
-      );
+      const entry = hosted.get(module.moduleId);
+      env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
       const policy = options.policies?.get(module.moduleId);
       if (policy !== undefined) {
         env.policy = modulePolicyEnforcer(
@@ -166,53 +237,41 @@ export function moduleHostComponent(
     return env;
   };
 
-  const run = async (): Promise<GuestProcessesOutcome> => {
-    for (const moduleId of options.moduleSettings.keys()) {
-      if (!options.modules.some((module) => module.moduleId === moduleId)) {
-        logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
-          modules: options.modules.map((module) => module.moduleId),
-        });
-      }
-    }
-    const sync = parts.sync?.service;
-    if (sync !== undefined) {
-      if (options.waitBeforeRunMs !== undefined) await sync.waitForPeers(options.waitBeforeRunMs);
-      await sync.recoverOwnHistory();
-    }
-    if (interrupt.signal.aborted) return { ok: true, results: [] };
-    // Every module runs as a WebAssembly process under the node's root supervisor: their output
-    // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
-    // one-shot module that cannot use processes runs the same way without loading the kernel.
-    // A module that only serves (no `run`, no callbacks) has no process of its own: its
-    // handlers run per request.
-    const running = options.modules.filter(runsAsModule);
-    if (canRunAlone(running)) return runModules(running, runLoneGuest);
-    const [{ runGuestProcesses }, { createKernel }] = await Promise.all([
-      import("./guest-processes.ts"),
-      import("../kernel/index.ts"),
-    ]);
-    // The host's own kernel, so the node's introspection can list its processes.
-    kernel = createKernel({ logger: logger.child("kernel") });
-    try {
-      return await runModules(running, runGuestProcesses, kernel);
-    } finally {
-      await kernel.shutdown({ timeoutMs: options.shutdownTimeoutMs });
-    }
-  };
+  const addEvents = (bus: NodeEventBus, module: GuestModule): ModuleEvents =>
+    bus.addModule({
+      moduleId: module.moduleId,
+      callbacks: moduleCallbacks(module),
+      tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
+    });
 
-  const runModules = (
-    running: readonly GuestModule[],
-    runGuests: typeof runLoneGuest,
-    kernel?: Kernel,
-  ): Promise<GuestProcessesOutcome> => {
+  /** Runs `modules` (the node's first ones, or one added) as processes until they end. */
+  const runModules = async (modules: readonly GuestModule[]): Promise<GuestProcessesOutcome> => {
+    const running = new Map<string, (run: RunningModules | undefined) => void>();
+    for (const module of modules) {
+      const entry = hosted.get(module.moduleId)!;
+      entry.run = new Promise((resolve) => running.set(module.moduleId, resolve));
+    }
     const metrics = parts.metrics?.metrics;
     const gate = parts.outputGate.gate!;
-    if (reactive)
-      logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
-    return runGuests(running, {
-      kernel,
+    // Every module runs as a WebAssembly process under the node's root supervisor: their output
+    // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
+    // one-shot module that cannot use processes runs the same way without loading the kernel
+    // (nothing of it can be reloaded but its handlers' code).
+    const alone = canRunAlone(modules);
+    let runGuests = runLoneGuest;
+    if (alone) for (const resolve of running.values()) resolve(undefined);
+    else {
+      const [{ runGuestProcesses }, { createKernel }] = await Promise.all([
+        import("./guest-processes.ts"),
+        import("../kernel/index.ts"),
+      ]);
+      runGuests = runGuestProcesses;
+      kernel ??= createKernel({ logger: logger.child("kernel") });
+    }
+    return runGuests(modules, {
+      kernel: alone ? undefined : kernel,
       environment,
-      moduleEvents: (module) => moduleEvents?.get(module),
+      moduleEvents: (module) => hosted.get(module.moduleId)?.events,
       store: node!.store,
       crdt: node!.crdt,
       logger,
@@ -221,9 +280,12 @@ export function moduleHostComponent(
       stderr: gatedStream(process.stderr, gate),
       signal: interrupt.signal,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
+      onRunning: (run) => {
+        for (const resolve of running.values()) resolve(run);
+      },
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
-        const callback = moduleEvents?.get(result.module)?.failedIn;
+        const callback = hosted.get(result.module.moduleId)?.events.failedIn;
         wasmLogger.warn(
           `${record.message} in ${callback ?? "a callback"}; its supervisor restarts it (at most ${MODULE_RESTARTS_MAX} times in ${MODULE_RESTART_WINDOW_MS / 1000} s)`,
           {
@@ -234,13 +296,14 @@ export function moduleHostComponent(
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
       },
       onModuleExit: (result) => {
-        const events = moduleEvents?.get(result.module);
+        const events = hosted.get(result.module.moduleId)?.events;
         // A reactive module's state is kept by its runner (stopped, failed, crashed).
         if (events !== undefined && !events.reactive) events.setState(result.ok ? "ended" : "failed");
         // A reactive module's guest time is counted per callback call (the node's event observer).
         if (events === undefined || !events.reactive) {
           metrics?.guestCpuSeconds.inc(result.cpuMs / 1000);
-          accounts.get(result.module)!.endedRunsCpuMs += result.cpuMs;
+          const entry = hosted.get(result.module.moduleId);
+          if (entry !== undefined) entry.endedRunsCpuMs += result.cpuMs;
         }
         const runResult = result.ok
           ? "ok"
@@ -255,6 +318,108 @@ export function moduleHostComponent(
         options.onModuleFailed?.(result);
       },
     });
+  };
+
+  /**
+   * How every run ended, once the last has ended (runs added meanwhile included): each module's
+   * latest result (a module revived by a reload ran again).
+   */
+  const allRuns = async (): Promise<GuestProcessesOutcome> => {
+    const latest = new Map<string, GuestProcessResult>();
+    for (let awaited = 0; ; ) {
+      if (awaited < runs.length) {
+        for (const result of (await runs[awaited++]!).results) latest.set(result.module.moduleId, result);
+        continue;
+      }
+      // Removing modules never ends the node: with none left it runs until interrupted.
+      const removedAll = [...hosted.values()].every((entry) => entry.removing);
+      if (interrupt.signal.aborted || !(options.keepRunning === true || removedAll)) break;
+      await new Promise((resolve) => interrupt.signal.addEventListener("abort", resolve, { once: true }));
+    }
+    const results = [...latest.values()];
+    return { ok: results.every((result) => result.ok), results };
+  };
+
+  const run = async (): Promise<GuestProcessesOutcome> => {
+    for (const moduleId of options.moduleSettings.keys()) {
+      if (!options.modules.some((module) => module.moduleId === moduleId)) {
+        logger.warn(`[modules.${moduleId}] in the configuration names no module of this run`, {
+          modules: options.modules.map((module) => module.moduleId),
+        });
+      }
+    }
+    const sync = parts.sync?.service;
+    try {
+      if (sync !== undefined) {
+        if (options.waitBeforeRunMs !== undefined) await sync.waitForPeers(options.waitBeforeRunMs);
+        await sync.recoverOwnHistory();
+      }
+    } catch (error) {
+      resolvePrepared(false);
+      throw error;
+    }
+    resolvePrepared(!interrupt.signal.aborted);
+    if (interrupt.signal.aborted) return { ok: true, results: [] };
+    if (reactive)
+      logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
+    // A module that only serves (no `run`, no callbacks) has no process of its own: its
+    // handlers run per request.
+    runs.push(runModules(options.modules.filter(runsAsModule)));
+    return allRuns();
+  };
+
+  /** Loads module `id`'s new code; a ModuleLoadError (or the loader's) refuses it. */
+  const load = async (id: string, path: string, bytes: Uint8Array | undefined): Promise<GuestModule> => {
+    if (interruptedBy !== undefined) throw stopping();
+    if (options.loadModule === undefined) {
+      throw new ModuleHostError("MODULE_HOST_STOPPED", "this node's modules cannot change while it runs");
+    }
+    const module = await options.loadModule({ path, bytes });
+    return module.moduleId === id ? module : { ...module, moduleId: id };
+  };
+
+  /** Asks every part using the modules to accept `change`; resolves with how to apply it in all of them. */
+  const prepare = async (what: ModuleChange): Promise<() => void> => {
+    const apply = await Promise.all(handlers.map((handler) => handler.prepare(what)));
+    return () => {
+      for (const each of apply) each();
+    };
+  };
+
+  /** The run module `entry` belongs to, once the node's modules may run (undefined: a lone run). */
+  const runOf = async (entry: Hosted): Promise<RunningModules | undefined> => {
+    if (!(await prepared)) throw stopping();
+    return entry.run;
+  };
+
+  const find = (id: string): Hosted => {
+    const entry = hosted.get(id);
+    if (entry === undefined) {
+      throw new ModuleHostError(
+        "MODULE_NOT_FOUND",
+        `no module "${id}" runs on this node (running: ${[...hosted.keys()].join(", ") || "none"})`,
+      );
+    }
+    return entry;
+  };
+
+  /** Runs `entry` in a run of its own (a module added, or given up and reloaded). */
+  const startRun = (entry: Hosted): Promise<void> => {
+    const settled = entry.events.reactive ? entry.events.settledState(entry.events.code) : undefined;
+    const outcome = runModules([entry.module].filter(runsAsModule));
+    runs.push(outcome);
+    return settled === undefined ? Promise.resolve() : Promise.race([settled, outcome]).then(() => {});
+  };
+
+  const stopping = (): ModuleHostError =>
+    new ModuleHostError(
+      "MODULE_HOST_STOPPED",
+      `the node is shutting down (${interruptedBy ?? "interrupted"}): its modules cannot change`,
+    );
+
+  const refused = (id: string, action: string, error: unknown): never => {
+    hostLogger.warn(`${action} of module ${id} refused: ${describeError(error)}`, { module: id });
+    throw error;
   };
 
   const dependsOn: NodeComponentName[] = ["events", "output-gate"];
@@ -278,32 +443,136 @@ export function moduleHostComponent(
     },
     environment,
     release: (emit) => parts.outputGate.gate!.release(emit),
-    loaded: () =>
-      options.modules.map((module) => ({
-        module,
-        events: moduleEvents?.get(module),
-        loadedAt,
-        reloads: 0,
-        ...accounts.get(module)!,
-      })),
+    loaded: () => [...hosted.values()].map(view),
     get kernel() {
       return kernel;
     },
     drainHostCalls: (visit) => {
-      for (const { hostCalls } of accounts.values()) hostCalls.drain(visit);
+      for (const counter of removedHostCalls.splice(0)) counter.drain(visit);
+      for (const { hostCalls } of hosted.values()) hostCalls.drain(visit);
     },
+    onModuleChange: (handler) => {
+      handlers.push(handler);
+    },
+    add: ({ id, bytes, path }) =>
+      serialized(id, async () => {
+        if (!MODULE_ID_PATTERN.test(id) || id.length > MODULE_ID_LENGTH_MAX) {
+          throw new ModuleHostError(
+            "MODULE_INVALID_ID",
+            `"${id}" cannot name a module: use 1 to ${MODULE_ID_LENGTH_MAX} letters, digits and _ . - (starting with a letter or digit)`,
+          );
+        }
+        if (hosted.has(id)) {
+          throw new ModuleHostError(
+            "MODULE_EXISTS",
+            `a module "${id}" already runs on this node (reload it, or remove it first)`,
+          );
+        }
+        let module: GuestModule;
+        let apply: () => void;
+        try {
+          module = await load(id, path ?? `${id}.wasm`, bytes);
+          apply = await prepare({ kind: "add", module });
+        } catch (error) {
+          return refused(id, "add", error);
+        }
+        if (!(await prepared) || hosted.has(id)) throw stopping();
+        const entry: Hosted = {
+          id,
+          path,
+          module,
+          events: addEvents(parts.events.bus!, module),
+          loadedAt: new Date().toISOString(),
+          reloads: 0,
+          endedRunsCpuMs: 0,
+          hostCalls: new HostCallCounter(),
+          removing: false,
+          run: undefined,
+        };
+        // Before any request can reach it: its handlers' environment has its events.
+        hosted.set(id, entry);
+        apply();
+        await startRun(entry);
+        hostLogger.info("module added", {
+          module: id,
+          sha256: module.sha256,
+          reactive: entry.events.reactive,
+        });
+        return view(entry);
+      }),
+    reload: (id, bytes) =>
+      serialized(id, async () => {
+        const startedMs = monotonicMs();
+        const entry = find(id);
+        const run = await runOf(entry);
+        const previous = entry.module;
+        let next: GuestModule;
+        let apply: () => void;
+        try {
+          if (bytes === undefined && entry.path === undefined) {
+            throw new ModuleHostError(
+              "MODULE_NO_FILE",
+              `module ${id} was added as bytes and has no file to read again: give the new code's bytes`,
+            );
+          }
+          next = await load(id, entry.path ?? previous.label, bytes);
+          const wasReactive = moduleCallbacks(previous).size > 0;
+          if (wasReactive !== moduleCallbacks(next).size > 0) {
+            throw new ModuleHostError(
+              "MODULE_KIND_CHANGED",
+              `${next.label}: the new code is ${wasReactive ? "one-shot (it exports no callback)" : "reactive (it exports callbacks)"} and the running code is not: remove the module and add it again`,
+            );
+          }
+          apply = await prepare({ kind: "reload", previous, next });
+        } catch (error) {
+          return refused(id, "reload", error);
+        }
+        entry.module = next;
+        entry.loadedAt = new Date().toISOString();
+        entry.reloads++;
+        environments.delete(previous);
+        apply();
+        if (run?.running(id) === true) await run.replace(next);
+        else if (entry.events.reactive) {
+          // Given up: the new code starts it again, in a run of its own with fresh events.
+          parts.events.bus!.removeModule(entry.events);
+          entry.events = addEvents(parts.events.bus!, next);
+          await startRun(entry);
+        } else await run?.replace(next);
+        const reloadMs = Math.round((monotonicMs() - startedMs) * 100) / 100;
+        hostLogger.info("module reloaded", { module: id, sha256: next.sha256, reloadMs });
+        return { reloadMs };
+      }),
+    remove: (id) =>
+      serialized(id, async () => {
+        const entry = find(id);
+        const run = await runOf(entry);
+        (await prepare({ kind: "remove", module: entry.module }))();
+        entry.removing = true;
+        await run?.stop(id);
+        hosted.delete(id);
+        removedHostCalls.push(entry.hostCalls);
+        parts.events.bus!.removeModule(entry.events);
+        entry.events.close();
+        environments.delete(entry.module);
+        hostLogger.info("module removed", { module: id });
+      }),
     start: () => {
       const bus = parts.events.bus!;
-      moduleEvents = new Map(
-        options.modules.map((module) => [
+      for (const module of options.modules) {
+        hosted.set(module.moduleId, {
+          id: module.moduleId,
+          path: module.label,
           module,
-          bus.addModule({
-            moduleId: module.moduleId,
-            callbacks: moduleCallbacks(module),
-            tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
-          }),
-        ]),
-      );
+          events: addEvents(bus, module),
+          loadedAt: new Date().toISOString(),
+          reloads: 0,
+          endedRunsCpuMs: 0,
+          hostCalls: new HostCallCounter(),
+          removing: false,
+          run: undefined,
+        });
+      }
       node = {
         store: parts.store?.guestStore,
         crdt: parts.replica?.replica,
@@ -322,10 +591,42 @@ export function moduleHostComponent(
         interruptedBy = "node shutdown";
         interrupt.abort("the node is shutting down");
       }
-      // A fault of the node is reported by whoever awaits `ended`.
+      // A fault of the node is reported by whoever awaits `ended`; modules added after the
+      // node's first ones ended are waited for too.
       await ended.catch(() => {});
+      await Promise.allSettled(runs);
+      await kernel?.shutdown({ timeoutMs: options.shutdownTimeoutMs });
     },
   };
+}
+
+/** A hosted module with the run it belongs to (undefined: not started yet, or a lone run). */
+interface Hosted {
+  readonly id: string;
+  readonly path: string | undefined;
+  module: GuestModule;
+  events: ModuleEvents;
+  loadedAt: string;
+  reloads: number;
+  endedRunsCpuMs: number;
+  readonly hostCalls: HostCallCounter;
+  /** Being removed: its end does not end the node. */
+  removing: boolean;
+  /** The run it belongs to, once started (resolves undefined for a lone run). */
+  run: Promise<RunningModules | undefined> | undefined;
+}
+
+function view({
+  id,
+  path,
+  module,
+  events,
+  loadedAt,
+  reloads,
+  endedRunsCpuMs,
+  hostCalls,
+}: Hosted): LoadedModule {
+  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls };
 }
 
 /** The parts of the node a module's environment hands to it. */

@@ -176,11 +176,11 @@ export interface ModuleView {
   /** When this code was loaded, ISO 8601. */
   readonly loadedAt: string;
   readonly reloads: number;
-  /** Guest CPU time since it was loaded: callbacks of a reactive module, runs of a one-shot one. */
+  /** Guest CPU time since it was started or added (reloads included): callbacks of a reactive module, runs of a one-shot one. */
   readonly cpuMs: number;
   /** Its live processes' memory (ProcessInfo.memoryBytes summed). */
   readonly memoryBytes: number;
-  /** Host calls its guests made since it was loaded. */
+  /** Host calls its guests made since it was started or added (reloads included). */
   readonly hostCalls: number;
   readonly limits: { readonly cpuMsPerRun: number | null; readonly memoryMaxMb: number };
 }

@@ -29,13 +29,15 @@ export const CALLBACKS_PER_YIELD = 64;
  * exported, then one callback per event from `events`, one at a time, until the events close;
  * then `shutdown`. The callbacks run inside one dispatch loop (src/wasm/callback-dispatcher.ts),
  * each call with its own CPU budget; the first failure ends the life with it, and the module's
- * supervisor starts the next one.
+ * supervisor starts the next one. `code` is which code of the module the instance runs
+ * (ModuleEvents.code, default the current): once the module is reloaded, a life of older code
+ * ends at its next event as it does when the events close.
  */
-export function reactiveProgram(events: ModuleEvents, exportsRun: boolean): GuestProgram {
+export function reactiveProgram(events: ModuleEvents, exportsRun: boolean, code?: number): GuestProgram {
   return async (guest, ctx) => {
     // A life its supervisor starts after the module was stopped or given up does nothing.
     if (events.closed) return OK;
-    events.beginLife();
+    events.beginLife(code);
     const call = (name: CallbackExport | "run", args?: readonly number[]) =>
       timedCall(guest, events, name, args);
     if (exportsRun) {

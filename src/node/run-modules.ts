@@ -16,7 +16,7 @@ import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
 import { type DatastoreLayout, prepareDatastore } from "../store/datastore-layout.ts";
 import { checkImports, importsStore } from "../wasm/guest-imports.ts";
-import { type GuestModule, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
+import { type GuestModule, loadGuestModuleBytes, loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
@@ -92,6 +92,13 @@ export interface RunModulesOptions {
   readonly version: string;
   /** Ends the process now: a second SIGINT/SIGTERM, or a shutdown that overran its timeout. */
   readonly exitNow: (reason: ForcedExit) => never;
+  /**
+   * The node runs until SIGINT/SIGTERM whatever its modules do (`nx dev`: a module that fails
+   * waits for its next reload); see ModuleHostOptions.keepRunning.
+   */
+  readonly keepRunning?: boolean;
+  /** Called once the node has started, before its modules run (`nx dev` reloads through it). */
+  readonly onStarted?: (node: NumaxNode) => void;
 }
 
 function reportError(line: string): void {
@@ -111,6 +118,8 @@ export async function runModules({
   settings,
   version,
   exitNow,
+  keepRunning = false,
+  onStarted,
 }: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
@@ -134,28 +143,55 @@ export async function runModules({
     logger: logger.child("wasm"),
   });
 
-  const modules: GuestModule[] = [];
-  let policies: ReadonlyMap<string, ModulePolicy>;
-  try {
-    for (const path of modulePaths) {
-      const module = await loadGuestModuleFile(path, {
-        memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
-        cache,
-        logger: logger.child("wasm"),
-      });
-      checkImports(module.label, module.imports);
-      modules.push(module);
-    }
-    policies = resolveModulePolicies(
-      modules,
-      {
-        flags: settings.policyFlags,
-        configured: (moduleId) => settings.moduleSettings.get(moduleId)?.policy,
-        policyDefault: config.policy.default,
-        signatures: config.policy.requireSignatures ? policySigners(config) : undefined,
-      },
+  const loadOptions = {
+    memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
+    cache,
+    logger: logger.child("wasm"),
+  };
+  /** Every module's code, at start and at a hot reload: read (or given), validated, compiled, checked. */
+  const readModule = async ({ path, bytes }: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
+    const module =
+      bytes === undefined
+        ? await loadGuestModuleFile(path, loadOptions)
+        : await loadGuestModuleBytes(bytes, path, loadOptions);
+    checkImports(module.label, module.imports);
+    return module;
+  };
+  const policySources = (flags: readonly string[]) => ({
+    flags,
+    configured: (moduleId: string) => settings.moduleSettings.get(moduleId)?.policy,
+    policyDefault: config.policy.default,
+    signatures: config.policy.requireSignatures ? policySigners(config) : undefined,
+  });
+  /**
+   * The modules' policies by id. The module host reads it each time it builds a module's
+   * environment, so code added or reloaded at run time gets its policy here first (a module
+   * without one is refused like at start); `--policy` flags apply to the modules of the command line.
+   */
+  const policies = new Map<string, ModulePolicy>();
+  const startIds = new Set<string>();
+  const loadModule = async (source: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
+    const module = await readModule(source);
+    const resolved = resolveModulePolicies(
+      [module],
+      policySources(startIds.has(module.moduleId) ? settings.policyFlags : []),
       logger.child("policy"),
     );
+    const policy = resolved.get(module.moduleId);
+    if (policy === undefined) policies.delete(module.moduleId);
+    else policies.set(module.moduleId, policy);
+    return module;
+  };
+  const modules: GuestModule[] = [];
+  try {
+    for (const path of modulePaths) modules.push(await readModule({ path }));
+    for (const module of modules) startIds.add(module.moduleId);
+    for (const [moduleId, policy] of resolveModulePolicies(
+      modules,
+      policySources(settings.policyFlags),
+      logger.child("policy"),
+    ))
+      policies.set(moduleId, policy);
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
@@ -195,6 +231,8 @@ export async function runModules({
         auditLog,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         waitBeforeRunMs: settings.waitBeforeRunMs,
+        loadModule,
+        keepRunning,
         onModuleFailed: (result) => {
           failed = true;
           reportError(`${result.module.label}: ${result.message}`);
@@ -218,6 +256,7 @@ export async function runModules({
     return startupOutcome(error);
   }
   const host = node.modules!;
+  onStarted?.(node);
 
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
@@ -242,7 +281,7 @@ export async function runModules({
   process.on("SIGTERM", onSignal);
 
   // Reactive modules run until the node stops: a signal, or the end of --settle-for.
-  const keepAlive = host.reactive ? setInterval(() => {}, 1 << 30) : undefined;
+  const keepAlive = host.reactive || keepRunning ? setInterval(() => {}, 1 << 30) : undefined;
   const settled =
     host.reactive && settings.settleForMs !== undefined
       ? setTimeout(() => host.interrupt("--settle-for"), settings.settleForMs)

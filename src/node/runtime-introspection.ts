@@ -87,7 +87,7 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
       const own = processes.filter((process) => process.module === module.moduleId);
       return {
         id: module.moduleId,
-        path: resolve(module.label),
+        path: entry.path === undefined ? null : resolve(entry.path),
         reactive: events?.reactive ?? false,
         state: events?.state ?? "starting",
         queuedEvents: events?.queued ?? 0,

@@ -99,6 +99,21 @@ export class HandlerProcesses {
     };
   }
 
+  /** New handler processes of `module`'s id run it (a reload); those running finish on their code. */
+  setModule(module: GuestModule): void {
+    this.#host.setModule(module);
+  }
+
+  /** Drops the idle instances of `module`, code that was tried (its `routes` run) and refused. */
+  discard(module: GuestModule): void {
+    this.#host.discard(module);
+  }
+
+  /** No new handler process runs module `moduleId` (removed). */
+  removeModule(moduleId: string): void {
+    this.#host.removeModule(moduleId);
+  }
+
   /** Idle instances, for tests and metrics. */
   stats(): ReturnType<WasmProcessHost["stats"]> {
     return this.#host.stats();

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
+import type { ModuleChange, ModuleChangeHandler } from "../node/module-change.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -49,6 +50,8 @@ export interface ServeComponentOptions {
 /** What the serving component needs of the module host. */
 export interface ServedModules {
   environment(module: GuestModule): GuestEnvironment;
+  /** Where serving checks and follows the modules added, reloaded and removed while the node runs. */
+  onModuleChange?(handler: ModuleChangeHandler): void;
   /** The node's output gate: what handlers send leaves once their writes are durable. Absent: at once. */
   readonly release?: ReleaseOutput;
 }
@@ -71,6 +74,12 @@ export interface ServeComponent {
  * the listeners, stops the handlers still running) before the modules and the parts they use.
  * `topics` answers, once the node's events have started, where event streams' `sse_forward`
  * subscribes (the node's module messages); without it `sse_forward` answers -3.
+ *
+ * Modules added, reloaded or removed while the node runs (docs/hot-reload.md) change the routes
+ * at once: a listener serving default routes serves the ones the new code's `routes` declares,
+ * a configured route to a reloaded module must find its handler in the new code (the reload is
+ * refused otherwise), routes to a removed module answer 404, and new requests run the new code
+ * while requests in flight finish on the old.
  */
 export function serveComponent(
   logger: Logger,
@@ -97,52 +106,106 @@ export function serveComponent(
     }
     return found;
   };
+  const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
+  /** Every route names a loaded module and one of its handlers, and the profile and the module's policy grant serving. */
+  const checkRoutes = (routes: readonly Route[], loaded: ReadonlyMap<string, GuestModule>, where: string) => {
+    for (const route of routes) {
+      checkTarget(route, loaded, where);
+      if (!granted) {
+        throw new ServeError(
+          "SERVE_NOT_GRANTED",
+          `${where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
+        );
+      }
+      const refusal = options.serveRefusal?.(route.moduleId);
+      if (refusal !== undefined) {
+        throw new ServeError(
+          "SERVE_NOT_GRANTED",
+          `${where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" may not serve: ${refusal}`,
+        );
+      }
+    }
+  };
+  /** The modules by id, as they are now: what a request's handler runs. */
+  let byId = new Map<string, GuestModule>();
+  /** Each module's default routes, when a listener serves them. */
+  let defaults: Map<string, Route[]> | undefined;
+  const served: { readonly settings: ServeSettings; readonly mounts: StaticMount[] }[] = [];
+  const prepare = async (change: ModuleChange): Promise<() => void> => {
+    const nextById = new Map(byId);
+    const nextDefaults = defaults === undefined ? undefined : new Map(defaults);
+    const id = (change.kind === "reload" ? change.next : change.module).moduleId;
+    if (change.kind === "remove") {
+      nextById.delete(id);
+      nextDefaults?.delete(id);
+    } else {
+      const module = change.kind === "reload" ? change.next : change.module;
+      nextById.set(id, module);
+    }
+    let tables: RouteTable[];
+    try {
+      if (change.kind !== "remove") {
+        nextDefaults?.set(
+          id,
+          await declaredRoutes(nextById.get(id)!, processesFor(options.cpuMsPerRequest), serveLogger),
+        );
+      }
+      tables = served.map(({ settings, mounts }) => {
+        // Configured routes to a removed module are dropped: their requests answer 404.
+        const routes =
+          settings.routes?.filter((route) => nextById.has(route.moduleId)) ??
+          [...nextDefaults!.values()].flat();
+        checkRoutes(
+          routes.filter((route) => route.moduleId === id),
+          nextById,
+          settings.where,
+        );
+        return new RouteTable(routes, settings.where, mounts);
+      });
+    } catch (error) {
+      // Refused: the instance its `routes` ran in is not kept.
+      if (change.kind !== "remove") for (const each of processes.values()) each.discard(nextById.get(id)!);
+      throw error;
+    }
+    return () => {
+      byId = nextById;
+      defaults = nextDefaults;
+      tables.forEach((table, index) => {
+        listeners[index]?.replaceRoutes(table);
+      });
+      for (const each of processes.values()) {
+        if (change.kind === "remove") each.removeModule(id);
+        else each.setModule(change.kind === "reload" ? change.next : change.module);
+      }
+    };
+  };
   return {
     name: "serve",
     dependsOn: ["modules"],
     listeners,
     start: async () => {
-      const byId = new Map(options.modules.map((module) => [module.moduleId, module]));
-      const granted = (parseProfile(options.profile) & GRANT_SERVE) !== 0;
-      let defaults: Route[] | undefined;
+      byId = new Map(options.modules.map((module) => [module.moduleId, module]));
+      if (options.listeners.some((listener) => listener.routes === undefined)) {
+        defaults = await defaultRoutes(options.modules, processesFor(options.cpuMsPerRequest), serveLogger);
+      }
       const tables: RouteTable[] = [];
       for (const listener of options.listeners) {
-        let routes = listener.routes;
         const mounts = (listener.staticMounts ?? []).map((mount) => ({
           path: mount.path,
           directory: resolveMountDirectory(mount, listener.where),
         }));
-        if (routes === undefined) {
-          defaults ??= await defaultRoutes(
-            options.modules,
-            processesFor(options.cpuMsPerRequest),
-            serveLogger,
-          );
-          routes = defaults;
+        // `--serve` listeners serve the modules' default routes, and their own static directories.
+        if (listener.routes === undefined)
           mounts.push(...moduleMounts(options.modules, options.moduleStaticMounts));
-        }
+        served.push({ settings: listener, mounts });
+        const routes = listener.routes ?? [...defaults!.values()].flat();
         if (routes.length === 0 && mounts.length === 0) {
           throw new ServeError(
             "SERVE_NO_ROUTES",
             `${listener.where}: no routes to serve (a module declares default routes with a "${ROUTES_EXPORT}" export calling route_add, see docs/serving.md; or list them in [serve.routes])`,
           );
         }
-        for (const route of routes) {
-          checkTarget(route, byId, listener.where);
-          if (!granted) {
-            throw new ServeError(
-              "SERVE_NOT_GRANTED",
-              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
-            );
-          }
-          const refusal = options.serveRefusal?.(route.moduleId);
-          if (refusal !== undefined) {
-            throw new ServeError(
-              "SERVE_NOT_GRANTED",
-              `${listener.where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" may not serve: ${refusal}`,
-            );
-          }
-        }
+        checkRoutes(routes, byId, listener.where);
         tables.push(new RouteTable(routes, listener.where, mounts));
       }
       for (const [index, listener] of options.listeners.entries()) {
@@ -167,6 +230,7 @@ export function serveComponent(
           }),
         );
       }
+      modules.onModuleChange?.({ prepare });
     },
     stop: async () => {
       await Promise.all(listeners.map((listener) => listener.close()));
@@ -193,13 +257,14 @@ function moduleMounts(
   });
 }
 
+/** Each module's default routes, in the modules' order. */
 async function defaultRoutes(
   modules: readonly GuestModule[],
   processes: HandlerProcesses,
   logger: Logger,
-): Promise<Route[]> {
-  const routes: Route[] = [];
-  for (const module of modules) routes.push(...(await declaredRoutes(module, processes, logger)));
+): Promise<Map<string, Route[]>> {
+  const routes = new Map<string, Route[]>();
+  for (const module of modules) routes.set(module.moduleId, await declaredRoutes(module, processes, logger));
   return routes;
 }
 

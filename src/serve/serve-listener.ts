@@ -47,6 +47,8 @@ export interface ServeListener {
   /** The bound address (the real port when 0 was asked). */
   readonly address: SocketAddress;
   readonly url: string;
+  /** Requests from now on are matched against `routes` (the modules changed while running). */
+  replaceRoutes(routes: RouteTable): void;
   /** Stops accepting, stops the handlers still running, closes every connection. */
   close(): Promise<void>;
 }
@@ -78,7 +80,8 @@ const CONNECTIONS_CHECK_MS_MAX = 1_000;
  * A static mount's files (static-files.ts) are answered here, counted as requests.
  */
 export async function startServeListener(options: ServeListenerOptions): Promise<ServeListener> {
-  const { limits, logger, routes } = options;
+  const { limits, logger } = options;
+  let routes = options.routes;
   const release = options.release ?? RELEASE_AT_ONCE;
   /** Set once bound (its label is the real address): no request comes before. */
   let metrics: ServeMetrics | undefined;
@@ -340,6 +343,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   return {
     address: bound,
     url,
+    replaceRoutes: (table) => {
+      routes = table;
+    },
     close: async () => {
       // Streams end first (their clients see the end, not a reset), then their handlers stop.
       const ended = Promise.all([...streams].map((stream) => stream.end()));

@@ -24,7 +24,7 @@ export interface ManagedNode {
   api(
     method: string,
     path: string,
-    options?: { token?: string | null; body?: string | Uint8Array },
+    options?: { token?: string | null; body?: string | Uint8Array; contentType?: string },
   ): Promise<ApiAnswer>;
 }
 
@@ -85,10 +85,13 @@ export async function startManagedNode(options: ManagedNodeOptions): Promise<Man
     adminToken,
     readToken,
     syncPort,
-    async api(method, path, { token = adminToken, body } = {}) {
+    async api(method, path, { token = adminToken, body, contentType } = {}) {
       const response = await fetch(`${url}/api/v1${path}`, {
         method,
-        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        headers: {
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...(contentType === undefined ? {} : { "content-type": contentType }),
+        },
         body,
         signal: AbortSignal.timeout(10_000),
       });

@@ -5,7 +5,7 @@ import { RUN_ONLY_FLAGS, type RunFlag, type RunInvocation, type RunOnlyOptions }
 const countOccurrence = (_value: string, previous: number): number => previous + 1;
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-function optionOf(flag: RunFlag): Option {
+export function optionOf(flag: RunFlag): Option {
   const option = new Option(flag.flags, flag.description);
   if (flag.kind === "count") option.argParser(countOccurrence);
   if (flag.kind === "list") option.argParser(collect);

@@ -100,6 +100,8 @@ export class WasmProcessHost implements ChildSpawner {
   #live = 0;
   /** Pids of the processes that have started and not ended. */
   readonly #running = new Set<Pid>();
+  /** Code replaced or removed: the instances of its last processes are not pooled again. */
+  readonly #retired = new WeakSet<GuestModule>();
 
   constructor(options: WasmProcessHostOptions) {
     this.#options = options;
@@ -119,6 +121,37 @@ export class WasmProcessHost implements ChildSpawner {
   /** The module a guest names `moduleId` (the first one loaded with that id). */
   module(moduleId: string): GuestModule | undefined {
     return this.#modules.get(moduleId);
+  }
+
+  /**
+   * `module` is now what its module id names (a module added or reloaded while running): new
+   * processes run it. The code it replaces keeps the instances of its running processes until
+   * they end; its idle ones are dropped at once and none goes back to a pool.
+   */
+  setModule(module: GuestModule): void {
+    const previous = this.#modules.get(module.moduleId);
+    this.#modules.set(module.moduleId, module);
+    if (previous !== undefined && previous !== module) this.#retire(previous);
+  }
+
+  /** No new process runs module `moduleId` (removed); its running ones end as they would. */
+  removeModule(moduleId: string): void {
+    const previous = this.#modules.get(moduleId);
+    this.#modules.delete(moduleId);
+    if (previous !== undefined) this.#retire(previous);
+  }
+
+  /** Drops what `module` holds here (its idle instances) unless it is what its id names: code refused after a trial run. */
+  discard(module: GuestModule): void {
+    if (this.#modules.get(module.moduleId) !== module) this.#retire(module);
+  }
+
+  #retire(module: GuestModule): void {
+    for (const pool of this.#pools.get(module)?.values() ?? []) pool.clear();
+    this.#pools.delete(module);
+    this.#environments.delete(module);
+    this.#entries.delete(module);
+    this.#retired.add(module);
   }
 
   /**
@@ -230,7 +263,7 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #backendHost = {
     acquire: (module: GuestModule, grants: Grants): PooledInstance => this.#pool(module, grants).acquire(),
     release: (module: GuestModule, grants: Grants, instance: PooledInstance): void => {
-      this.#pool(module, grants).release(instance);
+      if (!this.#retired.has(module)) this.#pool(module, grants).release(instance);
     },
     outputFor: (module: GuestModule, pid: Pid): ProcessOutput => {
       const custom = this.#options.output;
@@ -251,7 +284,8 @@ export class WasmProcessHost implements ChildSpawner {
     let pools = this.#pools.get(module);
     if (pools === undefined) {
       pools = new Map();
-      this.#pools.set(module, pools);
+      // A process of replaced code (a child its old processes spawn) gets an instance of its own.
+      if (!this.#retired.has(module)) this.#pools.set(module, pools);
     }
     let pool = pools.get(grants);
     if (pool === undefined) {
