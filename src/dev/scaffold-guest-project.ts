@@ -66,6 +66,19 @@ export function scaffoldGuestProject(
 
 const GITIGNORE = "build/\nnode_modules/\nnx-data/\n";
 
+/** The project's policy (docs/design/policies.md): serving, and the keys its handler uses. */
+function policyFile(name: string, grants: readonly string[]): string {
+  return [
+    `# Policy of ${name} (docs/design/policies.md): what the module may reach. Deny by default:`,
+    "# grant every key, topic or capability the code comes to use (`nx policy init` on the built",
+    "# .wasm lists what its imports call for).",
+    "[capabilities]",
+    "network.serve = true",
+    ...grants,
+    "",
+  ].join("\n");
+}
+
 function assemblyScriptFiles(name: string): Record<string, string> {
   // `nx` by its path, not as a `file:` dependency: npm would run this Numax's own `prepare`
   // (rebuilding its guests and CLI bundle in place) at every install of the project.
@@ -77,8 +90,8 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     type: "module",
     scripts: {
       build: "asc assembly/index.ts --config asconfig.json",
-      start: `npm run build && ${nx} run build/${name}.wasm --serve ${SCAFFOLD_SERVE_ADDRESS}`,
-      dev: `${nx} dev . --serve ${SCAFFOLD_SERVE_ADDRESS}`,
+      start: `npm run build && ${nx} run build/${name}.wasm --policy ${name}.policy.toml --serve ${SCAFFOLD_SERVE_ADDRESS}`,
+      dev: `${nx} dev . --policy ${name}.policy.toml --serve ${SCAFFOLD_SERVE_ADDRESS}`,
     },
     devDependencies: {
       assemblyscript: assemblyScriptVersion(),
@@ -101,6 +114,7 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     "package.json": `${JSON.stringify(manifest, null, 2)}\n`,
     "asconfig.json": `${JSON.stringify(asconfig, null, 2)}\n`,
     ".gitignore": GITIGNORE,
+    [`${name}.policy.toml`]: policyFile(name, ['db.read = ["visits"]', 'db.write = ["visits"]']),
     "assembly/index.ts": `// ${name}: a Numax guest module (AssemblyScript). Its routes() export declares its HTTP
 // routes; every request runs its handler in a fresh instance.
 import { db, http } from ${JSON.stringify(SDK_PACKAGE)};
@@ -152,14 +166,15 @@ build/${name}.wasm: $(wildcard *.c) $(wildcard *.h)
 \tclang ${compile} -o $@ $(wildcard *.c)
 
 run: build/${name}.wasm
-\t$(NX) run build/${name}.wasm --serve $(SERVE)
+\t$(NX) run build/${name}.wasm --policy ${name}.policy.toml --serve $(SERVE)
 
 dev:
-\t$(NX) dev . --serve $(SERVE)
+\t$(NX) dev . --policy ${name}.policy.toml --serve $(SERVE)
 
 .PHONY: run dev
 `,
     ".gitignore": GITIGNORE,
+    [`${name}.policy.toml`]: policyFile(name, []),
     "main.c": `/* ${name}: a Numax guest module (C, no libc: everything comes from nx.h). Its routes()
  * export declares its HTTP routes; every request runs its handler in a fresh instance. */
 #include "nx.h"
