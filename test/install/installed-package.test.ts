@@ -119,6 +119,33 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
     for (const n of [a, b]) assert.equal((await nodes.stop(n)).code, 0);
   });
 
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    test(`${signal} to the installed command shuts the node down gracefully`, async () => {
+      const n = await nodes.node({
+        datastore: join(root.path, signal),
+        guest: "distributed_counter.wasm",
+        env: { ...userEnv, NX_VISITS: "1" },
+        args: ["--log-level", "debug"],
+        installed: { command: numax, cwd: project },
+      });
+      await pollUntil(
+        () => n.gcounter("visits"),
+        (v) => v === 1n,
+        15_000,
+      );
+      // The spawned process is the node itself: the command's shebang runs Node, no npm between.
+      n.nx.child.kill(signal);
+      const exit = await n.nx.exited;
+      nodes.forget(n);
+      assert.deepEqual(exit, { code: 0, signal: null }, n.nx.stderr());
+      assert.match(n.nx.stderr(), new RegExp(`INFO {2}shutting down signal=${signal} `));
+      assert.ok(
+        n.nx.stderr().includes(` DEBUG store: store closed path=${join(root.path, signal)}\n`),
+        n.nx.stderr(),
+      );
+    });
+  }
+
   test("on a Node older than 26 the installed command says so in one line", {
     skip: !existsSync("/usr/bin/node") && "no /usr/bin/node",
   }, (t) => {
