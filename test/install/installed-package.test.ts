@@ -3,20 +3,16 @@
  * `npm install ./numax-<version>.tgz` into an empty temporary directory, run with the installed
  * command only: no checkout, no TypeScript sources, nothing of this repository on PATH but the
  * Node 26 binary that `npm ci` put here (standing in for a Node 26 the user installed).
- *
- * The tarball holds the bundle in build/cli/ as `npm test` (pretest) built it; packing skips the
- * `prepare` rebuild so that no bundle is replaced under tests running in parallel.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { installPackedRuntime, NPM_TIMEOUT_MS, packRuntime } from "../../scripts/packed-runtime.ts";
 import { examplePath, pollUntil, REPO_ROOT, tempDir } from "../helpers/nx-process.ts";
 import { type SyncNode, syncNodeTracker } from "../helpers/sync-node.ts";
 
-/** Packing and an install from the npm cache take a few seconds; a cold registry fetch longer. */
-const INSTALL_TIMEOUT_MS = 120_000;
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string })
   .version;
 
@@ -34,36 +30,14 @@ function inProject(file: string, args: readonly string[], env: Record<string, st
     cwd: project,
     env: { ...process.env, ...env },
     encoding: "utf8",
-    timeout: INSTALL_TIMEOUT_MS,
+    timeout: NPM_TIMEOUT_MS,
   });
 }
 
-/**
- * `npm install` from the local npm cache alone (`--offline`) when it holds every package
- * document; else `--prefer-offline`: tarballs from the cache, package documents the cache lacks
- * from the registry (after which `--offline` works).
- */
-function npmInstall(tarball: string): string {
-  const install = (mode: string) => inProject("npm", ["install", mode, "--no-audit", "--no-fund", tarball]);
-  const offline = install("--offline");
-  if (offline.status === 0) return "--offline";
-  assert.match(offline.stderr, /ENOTCACHED/, `npm install --offline failed:\n${offline.stderr}`);
-  const preferOffline = install("--prefer-offline");
-  assert.equal(preferOffline.status, 0, `npm install --prefer-offline failed:\n${preferOffline.stderr}`);
-  return "--prefer-offline";
-}
-
 before(() => {
-  const packed = JSON.parse(
-    execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", root.path], {
-      cwd: REPO_ROOT,
-      encoding: "utf8",
-      timeout: INSTALL_TIMEOUT_MS,
-    }),
-  ) as { filename: string }[];
-  assert.equal(packed[0]!.filename, `numax-${VERSION}.tgz`);
-  mkdirSync(project);
-  const mode = npmInstall(`../numax-${VERSION}.tgz`);
+  const tarball = packRuntime(root.path);
+  assert.equal(tarball, join(root.path, `numax-${VERSION}.tgz`));
+  const mode = installPackedRuntime(project, tarball, { ...process.env, ...userEnv });
   process.stdout.write(`# installed with npm install ${mode}\n`);
   for (const name of ["hello", "distributed_counter"]) {
     copyFileSync(examplePath(name), join(project, `${name}.wasm`));
@@ -74,6 +48,64 @@ after(async () => {
   await nodes.stopAll();
   root.remove();
 });
+
+/** A way the user runs Numax: the command, and the environment it runs in. */
+interface Installed {
+  readonly label: string;
+  readonly command: string;
+  readonly env: Record<string, string>;
+}
+
+const npmInstalled: Installed = { label: "npm", command: numax, env: userEnv };
+
+async function syncsTwoNodes(installed: Installed): Promise<void> {
+  const launch = { command: installed.command, cwd: project };
+  const a = await nodes.node({
+    datastore: join(root.path, `${installed.label}-a`),
+    guest: "distributed_counter.wasm",
+    env: { ...installed.env, NX_VISITS: "1" },
+    installed: launch,
+  });
+  const b = await nodes.node({
+    datastore: join(root.path, `${installed.label}-b`),
+    guest: "distributed_counter.wasm",
+    peers: [a.port],
+    env: { ...installed.env, NX_VISITS: "2" },
+    installed: launch,
+  });
+  for (const n of [a, b] satisfies SyncNode[]) {
+    const visits = await pollUntil(
+      () => n.gcounter("visits"),
+      (v) => v === 3n,
+      15_000,
+    );
+    assert.equal(visits, 3n, `node ${n.nodeId}`);
+  }
+  for (const n of [a, b]) assert.equal((await nodes.stop(n)).code, 0);
+}
+
+async function shutsDownGracefully(installed: Installed, signal: "SIGTERM" | "SIGINT"): Promise<void> {
+  const datastore = join(root.path, `${installed.label}-${signal}`);
+  const n = await nodes.node({
+    datastore,
+    guest: "distributed_counter.wasm",
+    env: { ...installed.env, NX_VISITS: "1" },
+    args: ["--log-level", "debug"],
+    installed: { command: installed.command, cwd: project },
+  });
+  await pollUntil(
+    () => n.gcounter("visits"),
+    (v) => v === 1n,
+    15_000,
+  );
+  // The spawned process is the node itself (a shebang or the executable): no npm in between.
+  n.nx.child.kill(signal);
+  const exit = await n.nx.exited;
+  nodes.forget(n);
+  assert.deepEqual(exit, { code: 0, signal: null }, n.nx.stderr());
+  assert.match(n.nx.stderr(), new RegExp(`INFO {2}shutting down signal=${signal} `));
+  assert.ok(n.nx.stderr().includes(` DEBUG store: store closed path=${datastore}\n`), n.nx.stderr());
+}
 
 describe("the packed runtime installed into an empty directory", { timeout: 180_000 }, () => {
   test("ships the bundle, not the sources, and both command names", () => {
@@ -93,57 +125,12 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
     assert.match(run.stderr, /INFO {2}guest\.hello: hello from hello\n/);
   });
 
-  test("two installed nodes sync a counter (LMDB store and commit worker from the package)", async () => {
-    const installed = { command: numax, cwd: project };
-    const a = await nodes.node({
-      datastore: join(root.path, "a"),
-      guest: "distributed_counter.wasm",
-      env: { ...userEnv, NX_VISITS: "1" },
-      installed,
-    });
-    const b = await nodes.node({
-      datastore: join(root.path, "b"),
-      guest: "distributed_counter.wasm",
-      peers: [a.port],
-      env: { ...userEnv, NX_VISITS: "2" },
-      installed,
-    });
-    for (const n of [a, b] satisfies SyncNode[]) {
-      const visits = await pollUntil(
-        () => n.gcounter("visits"),
-        (v) => v === 3n,
-        15_000,
-      );
-      assert.equal(visits, 3n, `node ${n.nodeId}`);
-    }
-    for (const n of [a, b]) assert.equal((await nodes.stop(n)).code, 0);
-  });
+  test("two installed nodes sync a counter (LMDB store and commit worker from the package)", () =>
+    syncsTwoNodes(npmInstalled));
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    test(`${signal} to the installed command shuts the node down gracefully`, async () => {
-      const n = await nodes.node({
-        datastore: join(root.path, signal),
-        guest: "distributed_counter.wasm",
-        env: { ...userEnv, NX_VISITS: "1" },
-        args: ["--log-level", "debug"],
-        installed: { command: numax, cwd: project },
-      });
-      await pollUntil(
-        () => n.gcounter("visits"),
-        (v) => v === 1n,
-        15_000,
-      );
-      // The spawned process is the node itself: the command's shebang runs Node, no npm between.
-      n.nx.child.kill(signal);
-      const exit = await n.nx.exited;
-      nodes.forget(n);
-      assert.deepEqual(exit, { code: 0, signal: null }, n.nx.stderr());
-      assert.match(n.nx.stderr(), new RegExp(`INFO {2}shutting down signal=${signal} `));
-      assert.ok(
-        n.nx.stderr().includes(` DEBUG store: store closed path=${join(root.path, signal)}\n`),
-        n.nx.stderr(),
-      );
-    });
+    test(`${signal} to the installed command shuts the node down gracefully`, () =>
+      shutsDownGracefully(npmInstalled, signal));
   }
 
   test("on a Node older than 26 the installed command says so in one line", {
@@ -158,4 +145,39 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
       `nx: error: Numax needs Node.js 26 or newer, this is ${version}; install Node.js 26 or newer (https://nodejs.org) and put it first on PATH\n`,
     );
   });
+});
+
+describe("the standalone executable", {
+  timeout: 180_000,
+  skip: `${process.platform}-${process.arch}` !== "linux-x64" && "built and tested on Linux x64 only",
+}, () => {
+  const executable = join(root.path, "numax-linux-x64");
+  /** No node on PATH at all, and a cache of its own to unpack into. */
+  const noNode = join(root.path, "no-node-bin");
+  const standalone: Installed = {
+    label: "executable",
+    command: executable,
+    env: { PATH: noNode, XDG_CACHE_HOME: join(root.path, "cache") },
+  };
+
+  before(() => {
+    mkdirSync(noNode);
+    execFileSync(process.execPath, ["scripts/build-executable.ts", "--out", executable], {
+      cwd: REPO_ROOT,
+      timeout: NPM_TIMEOUT_MS,
+    });
+  });
+
+  test("runs a guest with no node on PATH", () => {
+    assert.notEqual(inProject("/bin/sh", ["-c", "command -v node"], standalone.env).status, 0);
+    const run = inProject(executable, ["run", "--management-listen", "off", "hello.wasm"], standalone.env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /INFO {2}guest\.hello: hello from hello\n/);
+    assert.equal(inProject(executable, ["--version"], standalone.env).stdout, `${VERSION}\n`);
+  });
+
+  test("two executable nodes sync a counter", () => syncsTwoNodes(standalone));
+
+  test("SIGTERM to the executable shuts the node down gracefully", () =>
+    shutsDownGracefully(standalone, "SIGTERM"));
 });
