@@ -16,9 +16,10 @@ const index = JSON.parse(getAsset("runtime.json", "utf8"));
 const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "numax");
 const runtimeDir = join(cacheRoot, `${index.version}-${index.sha256.slice(0, 16)}`);
 
-if (!existsSync(runtimeDir)) {
-  // Unpacked beside its final place and renamed into it: a start that is killed half way, or
-  // two first starts at once, never leave a partial runtime in use.
+/** Writes the runtime beside its final place and renames it into place. */
+function unpackRuntime() {
+  // A start that is killed half way, or two first starts at once, never leave a partial runtime
+  // in use.
   const partial = `${runtimeDir}.partial-${process.pid}`;
   const bytes = new Uint8Array(getAsset("runtime.bin"));
   let offset = 0;
@@ -34,6 +35,17 @@ if (!existsSync(runtimeDir)) {
     // Another first start finished first: use its copy.
     rmSync(partial, { recursive: true, force: true });
     if (!existsSync(runtimeDir)) throw error;
+  }
+}
+
+if (!existsSync(runtimeDir)) {
+  try {
+    unpackRuntime();
+  } catch (error) {
+    process.stderr.write(
+      `nx: error: cannot unpack the runtime into ${runtimeDir}: ${error.message}; set XDG_CACHE_HOME to a writable directory\n`,
+    );
+    process.exit(2);
   }
 }
 

@@ -28,7 +28,8 @@ export function packRuntime(destination: string): string {
 }
 
 /**
- * `npm install <tarball>` into the new directory `project`, from the local npm cache alone
+ * `npm install <tarball>` into the new directory `project` (with `global`: `npm install --global`
+ * with `project` as the global prefix, the command in `project/bin/`), from the local npm cache alone
  * (`--offline`) when it holds every package document; else `--prefer-offline`: tarballs from the
  * cache, package documents the cache lacks from the registry (after which `--offline` works).
  * Returns the mode that worked; throws with npm's output when neither did.
@@ -37,15 +38,27 @@ export function installPackedRuntime(
   project: string,
   tarball: string,
   env: NodeJS.ProcessEnv = process.env,
+  { global = false }: { global?: boolean } = {},
 ): "--offline" | "--prefer-offline" {
   mkdirSync(project, { recursive: true });
   const install = (mode: string) =>
-    spawnSync("npm", ["install", mode, "--no-audit", "--no-fund", tarball], {
-      cwd: project,
-      env,
-      encoding: "utf8",
-      timeout: NPM_TIMEOUT_MS,
-    });
+    spawnSync(
+      "npm",
+      [
+        "install",
+        mode,
+        ...(global ? ["--global", "--prefix", project] : []),
+        "--no-audit",
+        "--no-fund",
+        tarball,
+      ],
+      {
+        cwd: project,
+        env,
+        encoding: "utf8",
+        timeout: NPM_TIMEOUT_MS,
+      },
+    );
   const offline = install("--offline");
   if (offline.status === 0) return "--offline";
   if (!offline.stderr.includes("ENOTCACHED"))

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { installPackedRuntime, NPM_TIMEOUT_MS, packRuntime } from "../../scripts/packed-runtime.ts";
@@ -119,6 +119,21 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
     }
   });
 
+  test("a global install gives the numax command", () => {
+    const prefix = join(root.path, "global");
+    installPackedRuntime(
+      prefix,
+      join(root.path, `numax-${VERSION}.tgz`),
+      { ...process.env, ...userEnv },
+      {
+        global: true,
+      },
+    );
+    const run = inProject(join(prefix, "bin/numax"), ["run", "--management-listen", "off", "hello.wasm"]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /INFO {2}guest\.hello: hello from hello\n/);
+  });
+
   test("npx numax run hello.wasm runs the guest", () => {
     const run = inProject("npx", ["numax", "run", "--management-listen", "off", "hello.wasm"]);
     assert.equal(run.status, 0, run.stderr);
@@ -174,6 +189,17 @@ describe("the standalone executable", {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /INFO {2}guest\.hello: hello from hello\n/);
     assert.equal(inProject(executable, ["--version"], standalone.env).stdout, `${VERSION}\n`);
+  });
+
+  test("a cache it cannot unpack into is one line and exit 2", () => {
+    const file = join(root.path, "not-a-directory");
+    writeFileSync(file, "");
+    const run = inProject(executable, ["--version"], { ...standalone.env, XDG_CACHE_HOME: file });
+    assert.equal(run.status, 2);
+    assert.match(
+      run.stderr,
+      /^nx: error: cannot unpack the runtime into \S+\/numax\/\S+: ENOTDIR: .*; set XDG_CACHE_HOME to a writable directory\n$/,
+    );
   });
 
   test("two executable nodes sync a counter", () => syncsTwoNodes(standalone));
