@@ -56,18 +56,33 @@ export function withoutDefaultManagement(
   return off.length === 0 ? args : ["run", ...off, ...args.slice(1)];
 }
 
+/** How to start `nx`: by default this repository's `bin/nx.js` under this test's Node. */
+export interface NxLaunch {
+  stdin?: boolean;
+  /** Another build's `bin/nx.js` to test against, run under this test's Node. */
+  bin?: string;
+  /** An installed command run as is (no `node` in front: its own shebang picks the Node on PATH). */
+  command?: string;
+  /** Working directory; default the repository root. */
+  cwd?: string;
+}
+
 /**
- * Runs `options.bin` (this repository's `nx` by default; another build's `bin/nx.js` to test
- * against it); `options.stdin` gives the child a pipe to write to (`nx.child.stdin`).
+ * Runs `nx` as `options` says; `options.stdin` gives the child a pipe to write to
+ * (`nx.child.stdin`).
  */
 export function startNx(
   args: readonly string[],
   env: Record<string, string> = {},
-  options: { stdin?: boolean; bin?: string } = {},
+  options: NxLaunch = {},
 ): NxProcess {
   const argv = withoutDefaultManagement(args, env, options.bin);
-  const child = spawn(process.execPath, [options.bin ?? NX_BIN, ...argv], {
-    cwd: REPO_ROOT,
+  const [file, fileArgs] =
+    options.command === undefined
+      ? [process.execPath, [options.bin ?? NX_BIN, ...argv]]
+      : [options.command, argv];
+  const child = spawn(file, fileArgs, {
+    cwd: options.cwd ?? REPO_ROOT,
     // Test guests ship no policies: they run trusted (docs/design/policies.md), unless a test says otherwise.
     env: { ...process.env, NX_POLICY_DEFAULT: "trusted", ...env },
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { getJson, type NxProcess, startNx, stopNx } from "./nx-process.ts";
+import { getJson, type NxLaunch, type NxProcess, startNx, stopNx } from "./nx-process.ts";
 
 export interface SyncNodeOptions {
   /** Datastore directory (reuse it to restart the same node). */
@@ -19,6 +19,8 @@ export interface SyncNodeOptions {
   stdin?: boolean;
   /** mTLS material (files written by `nx cert`); default plain TCP (`--tls-insecure`). */
   tls?: { dir: string; allowedPeers?: readonly string[] };
+  /** An installed `numax` command and its directory instead of this repository's bin/nx.js. */
+  installed?: Pick<NxLaunch, "command" | "cwd">;
 }
 
 /** One `nx run` node in serve mode with sync (plain TCP) and its HTTP endpoint. */
@@ -65,7 +67,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
       ...(options.args ?? []),
     ],
     options.env,
-    { stdin: options.stdin },
+    { stdin: options.stdin, ...options.installed },
   );
   const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32}) listen=127\.0\.0\.1:(\d+)/);
   const port = Number(started[2]);
