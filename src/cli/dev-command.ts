@@ -29,6 +29,9 @@ export async function devCommand(path: string, invocation: Omit<RunInvocation, "
   try {
     project = readGuestProject(path);
     settings = await resolveRunSettings({ ...invocation, modules: [] });
+    // The project's own policy file, unless --policy names another.
+    if (settings.policyFlags.length === 0 && project.policy !== undefined)
+      settings = { ...settings, policyFlags: [project.policy] };
   } catch (error) {
     say(`error: ${describeError(error)}`);
     return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;

@@ -21,6 +21,8 @@ export interface GuestProject {
   readonly output: string;
   /** What `nx dev` watches: a change under it means a rebuild. */
   readonly sourceDir: string;
+  /** `<name>.policy.toml` in the project's directory (what `nx new` writes), when there is one. */
+  readonly policy: string | undefined;
 }
 
 /** Reads the project at `path`; a directory that is not one is refused with one line. */
@@ -28,6 +30,8 @@ export function readGuestProject(path: string): GuestProject {
   const dir = resolve(path);
   const name = projectName(dir);
   const output = join(dir, "build", `${name}.wasm`);
+  const policyFile = join(dir, `${name}.policy.toml`);
+  const policy = existsSync(policyFile) ? policyFile : undefined;
   if (existsSync(join(dir, "assembly", "index.ts"))) {
     return {
       dir,
@@ -36,10 +40,11 @@ export function readGuestProject(path: string): GuestProject {
       entry: join(dir, "assembly", "index.ts"),
       output,
       sourceDir: join(dir, "assembly"),
+      policy,
     };
   }
   if (existsSync(join(dir, "main.c"))) {
-    return { dir, name, language: "c", entry: join(dir, "main.c"), output, sourceDir: dir };
+    return { dir, name, language: "c", entry: join(dir, "main.c"), output, sourceDir: dir, policy };
   }
   throw new NumaxError(
     "USAGE_NOT_A_GUEST_PROJECT",

@@ -91,7 +91,7 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     scripts: {
       build: "asc assembly/index.ts --config asconfig.json",
       start: `npm run build && ${nx} run build/${name}.wasm --policy ${name}.policy.toml --serve ${SCAFFOLD_SERVE_ADDRESS}`,
-      dev: `${nx} dev . --policy ${name}.policy.toml --serve ${SCAFFOLD_SERVE_ADDRESS}`,
+      dev: `${nx} dev . --serve ${SCAFFOLD_SERVE_ADDRESS}`,
     },
     devDependencies: {
       assemblyscript: assemblyScriptVersion(),
@@ -169,7 +169,7 @@ run: build/${name}.wasm
 \t$(NX) run build/${name}.wasm --policy ${name}.policy.toml --serve $(SERVE)
 
 dev:
-\t$(NX) dev . --policy ${name}.policy.toml --serve $(SERVE)
+\t$(NX) dev . --serve $(SERVE)
 
 .PHONY: run dev
 `,
