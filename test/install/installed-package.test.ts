@@ -39,8 +39,10 @@ before(() => {
   assert.equal(tarball, join(root.path, `numax-${VERSION}.tgz`));
   const mode = installPackedRuntime(project, tarball, { ...process.env, ...userEnv });
   process.stdout.write(`# installed with npm install ${mode}\n`);
+  // A module with its policy beside it (docs/design/policies.md), as a user ships it.
   for (const name of ["hello", "distributed_counter"]) {
     copyFileSync(examplePath(name), join(project, `${name}.wasm`));
+    copyFileSync(examplePath(name).replace(/\.wasm$/, ".policy.toml"), join(project, `${name}.policy.toml`));
   }
 });
 
