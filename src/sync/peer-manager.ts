@@ -506,7 +506,7 @@ export class PeerManager<Op> {
             this.#options.onPublish?.(peer, message.topic, message.payload);
             break;
           default:
-            this.#send(engine.receive(peer, message, this.#options.nowMs()));
+            this.#send(engine.receive(peer, message));
         }
         await nextTurn();
       }
@@ -536,7 +536,7 @@ export class PeerManager<Op> {
       this.#send(slice.out);
       start += APPLY_SLICE_OPS;
     } while (start < message.ops.length);
-    this.#send(engine.pushedDone(peer, message, fresh.length, this.#options.nowMs()));
+    this.#send(engine.pushedDone(peer, message, fresh.length));
     if (fresh.length > 0) this.#options.onRemoteOps?.(peer, fresh);
   }
 

@@ -88,7 +88,7 @@ function wire(replicas: LogReplica[], engines: SyncEngine<TestOp>[], links: [num
       const { from: sender, o } = queue.shift()!;
       const to = byId.get(o.peer)!;
       delivered++;
-      for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0))
+      for (const next of engines[to].receive(replicas[sender].nodeId, o.message))
         queue.push({ from: to, o: next });
     }
   };
@@ -146,11 +146,25 @@ describe("SyncEngine", () => {
     assert.equal(replicas[0].ops.size, 31);
   });
 
-  test("a full pull answer triggers another pull until the peer is caught up", () => {
+  test("a full pull answer is continued by the answerer until the peer is caught up", () => {
     const { replicas, engines } = cluster(2, { pullLimit: 7, batchOpsMax: 3 });
     for (let i = 0; i < 50; i++) replicas[0].local();
     wire(replicas, engines, [[0, 1]]);
     assert.equal(replicas[1].ops.size, 50);
+    assert.equal(engines[1].stats.antiEntropyRounds, 1, "one pull: the rest came as a repair");
+  });
+
+  test("ops pushed in steady state trigger no pulls (no duplicates re-sent from the op-log)", () => {
+    const { replicas, engines } = cluster(2, { pullLimit: 8, batchOpsMax: 4 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    const pullsAfterConnect = engines[1].stats.antiEntropyRounds;
+    for (let burst = 0; burst < 20; burst++) {
+      engines[0].localOps(Array.from({ length: 4 }, () => replicas[0].local()));
+      net.deliver(0, engines[0].flush());
+    }
+    assert.equal(replicas[1].ops.size, 80);
+    assert.equal(engines[1].stats.antiEntropyRounds, pullsAfterConnect, "pushes are not pull answers");
+    assert.equal(engines[0].stats.opsSent, 80, "every op was sent once");
   });
 
   test("ops shed by a full queue are re-sent from the op-log once the queue drains", () => {
@@ -235,8 +249,8 @@ describe("SyncEngine", () => {
     const first = engines[0].flush();
     assert.equal(first.length, 2, "two batches fill the window");
     assert.equal(engines[0].flush().length, 0, "nothing more until an ack");
-    const ack = engines[1].receive(replicas[0].nodeId, first[0].message, 0);
-    const next = engines[0].receive(replicas[1].nodeId, ack[0].message, 0);
+    const ack = engines[1].receive(replicas[0].nodeId, first[0].message);
+    const next = engines[0].receive(replicas[1].nodeId, ack[0].message);
     assert.equal(next.length, 1, "one ack frees one slot");
   });
 
@@ -262,7 +276,7 @@ describe("SyncEngine", () => {
         "relays only",
       );
     }
-    assert.deepEqual(engines[0].pushedDone(b.nodeId, batch, applied, 0)[0], {
+    assert.deepEqual(engines[0].pushedDone(b.nodeId, batch, applied)[0], {
       peer: b.nodeId,
       message: { type: "PushOpsAck", batchId: 7, applied: 7 },
     });
@@ -271,11 +285,11 @@ describe("SyncEngine", () => {
 
   test("messages from a peer that is not connected are ignored", () => {
     const { replicas, engines } = cluster(2);
-    const out = engines[0].receive(
-      replicas[1].nodeId,
-      { type: "PushOps", batchId: 1, ops: [replicas[1].local()] },
-      0,
-    );
+    const out = engines[0].receive(replicas[1].nodeId, {
+      type: "PushOps",
+      batchId: 1,
+      ops: [replicas[1].local()],
+    });
     assert.deepEqual(out, []);
     assert.equal(replicas[0].ops.size, 0);
   });

@@ -102,8 +102,6 @@ interface PeerSession<Op> {
   pruned: Set<NodeId>;
   nextBatchId: number;
   lastAntiEntropyMs: number;
-  /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
-  pullRemaining: number;
   /**
    * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
@@ -179,7 +177,6 @@ export class SyncEngine<Op> {
       pruned: new Set(),
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
-      pullRemaining: 0,
       repairAfter: undefined,
     };
     session.repairAfter = this.#unacked.get(peer);
@@ -229,13 +226,13 @@ export class SyncEngine<Op> {
     for (const session of this.#sessions.values()) this.#enqueue(session, ops);
   }
 
-  receive(peer: NodeId, message: SessionMessage<Op>, nowMs: number): Outgoing<Op>[] {
+  receive(peer: NodeId, message: SessionMessage<Op>): Outgoing<Op>[] {
     const session = this.#sessions.get(peer);
     if (session === undefined) return [];
     switch (message.type) {
       case "PushOps": {
         const { fresh, out } = this.applyPushed(peer, message.ops);
-        out.push(...this.pushedDone(peer, message, fresh.length, nowMs));
+        out.push(...this.pushedDone(peer, message, fresh.length));
         return out;
       }
       case "PushOpsAck": {
@@ -253,7 +250,9 @@ export class SyncEngine<Op> {
           for (const part of this.#replica.snapshotParts()) out.push({ peer, message: part });
         }
         const limit = Math.min(message.limit, this.#options.pullLimit);
-        out.push(...this.#sendBatches(session, this.#replica.opsSince(message.versionVector, limit)));
+        const ops = this.#replica.opsSince(message.versionVector, limit);
+        out.push(...this.#sendBatches(session, ops));
+        if (ops.length >= limit) this.#continueAnswer(session, message.versionVector, ops);
         return out;
       }
       case "PushState":
@@ -305,18 +304,10 @@ export class SyncEngine<Op> {
   }
 
   /** Every op of `message` went through `applyPushed`, `applied` of them new: acknowledges it. */
-  pushedDone(peer: NodeId, message: PushOpsMessage<Op>, applied: number, nowMs: number): Outgoing<Op>[] {
+  pushedDone(peer: NodeId, message: PushOpsMessage<Op>, applied: number): Outgoing<Op>[] {
     const session = this.#sessions.get(peer);
     if (session === undefined) return [];
-    const out: Outgoing<Op>[] = [
-      { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied } },
-    ];
-    if (session.pullRemaining > 0) {
-      session.pullRemaining -= message.ops.length;
-      // The peer's answer filled our whole pull: it probably holds more, so ask again at once.
-      if (session.pullRemaining <= 0) out.push(this.#pull(session, nowMs));
-    }
-    return out;
+    return [{ peer, message: { type: "PushOpsAck", batchId: message.batchId, applied } }];
   }
 
   /** Timer input: sends queued batches and runs due anti-entropy rounds. */
@@ -340,7 +331,6 @@ export class SyncEngine<Op> {
   #pull(session: PeerSession<Op>, nowMs: number): Outgoing<Op> {
     this.stats.antiEntropyRounds++;
     session.lastAntiEntropyMs = nowMs;
-    session.pullRemaining = this.#options.pullLimit;
     return {
       peer: session.nodeId,
       message: {
@@ -370,6 +360,30 @@ export class SyncEngine<Op> {
       const after = session.repairAfter.get(origin);
       if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
     }
+  }
+
+  /**
+   * A pull answer came full: the puller lacks more. The rest goes out as a repair from the op-log
+   * (one batch per ack, within the window) rather than the puller asking again. The puller cannot
+   * tell an answer from the pushes that share the connection, so counting answers on its side
+   * made every PULL_OPS_MAX ops pushed in steady state look like a full answer: a pull each
+   * time, each answered with ops already in flight (duplicates to decode and dedup), or with a
+   * whole snapshot once those were past the op-log's floor.
+   */
+  #continueAnswer(session: PeerSession<Op>, pulled: VersionVector, sent: readonly Op[]): void {
+    const repairAfter = new Map(session.repairAfter ?? []);
+    for (const [origin, seq] of pulled) {
+      const after = repairAfter.get(origin);
+      if (after === undefined || seq < after) repairAfter.set(origin, seq);
+    }
+    for (const origin of this.#replica.versionVector().keys()) {
+      if (!pulled.has(origin) && !repairAfter.has(origin)) repairAfter.set(origin, 0);
+    }
+    for (const op of sent) {
+      const { origin, seq } = this.#replica.idOf(op);
+      if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+    }
+    session.repairAfter = repairAfter;
   }
 
   /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */

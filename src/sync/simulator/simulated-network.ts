@@ -90,7 +90,7 @@ export class SimulatedNetwork<Op> {
       return;
     }
     this.delivered++;
-    this.send(to, this.#engine(to).receive(from, message, this.#queue.nowMs()));
+    this.send(to, this.#engine(to).receive(from, message));
   }
 
   #engine(node: NodeId): SyncEngine<Op> {
