@@ -46,9 +46,12 @@ class LogReplica implements SyncReplica<TestOp> {
     return this.nodeId;
   }
 
-  // This replica never compacts its log, so it never needs or sends snapshots (see the simulator for those).
-  needsSnapshot(): boolean {
-    return false;
+  /** The highest sequence of this node's own ops compacted out of its log (0: none; set by a test). */
+  floor = 0;
+
+  // This replica keeps every op; a test sets `floor` to make peers behind it need a snapshot.
+  needsSnapshot(vector: VersionVector): boolean {
+    return (vector.get(this.nodeId) ?? 0) < this.floor;
   }
 
   snapshotParts(): [] {
@@ -176,6 +179,43 @@ describe("SyncEngine", () => {
     net.deliver(0, engines[0].flush());
     assert.equal(replicas[1].ops.size, 100, "each ack freed the window for the next repair batch");
     assert.equal(engines[0].flush().length, 0, "the repair is finished");
+  });
+
+  test("a pull is answered without the ops in flight to the puller, and without a snapshot for them", () => {
+    const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5 });
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 20 }, () => replicas[0].local()));
+    const sent = engines[0].flush(); // 10 ops in flight, 10 queued: none delivered yet
+    assert.equal(sent.length, 2);
+    // The op-log no longer holds the first 10 of origin 0: a peer behind that needs a snapshot.
+    replicas[0].floor = 10;
+    const answer = engines[0].receive(replicas[1].nodeId, {
+      type: "PullSince",
+      versionVector: replicas[1].versionVector(),
+      limit: 100,
+    });
+    const seqsOf = (out: Outgoing<TestOp>[]) =>
+      out.map((o) => (o.message.type === "PushOps" ? o.message.ops.map((op) => op.seq) : o.message.type));
+    assert.deepEqual(
+      seqsOf(answer),
+      [
+        [11, 12, 13, 14, 15],
+        [16, 17, 18, 19, 20],
+      ],
+      "the queued ops, not 1-10",
+    );
+    assert.equal(engines[0].stats.snapshotsSent, 0, "ops 1-10 are on their way: no snapshot");
+    // Still unacknowledged at the next pull: taken as lost, re-sent, and the peer is behind the floor.
+    const next = engines[0].receive(replicas[1].nodeId, {
+      type: "PullSince",
+      versionVector: replicas[1].versionVector(),
+      limit: 100,
+    });
+    assert.equal(engines[0].stats.snapshotsSent, 1);
+    assert.deepEqual(seqsOf(next).slice(0, 2), [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+    ]);
   });
 
   test("ops a sender could not repair are delivered by the peer's anti-entropy pull", () => {

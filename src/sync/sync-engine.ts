@@ -88,6 +88,8 @@ interface InflightBatch<Op> {
   readonly ops: readonly Op[];
   /** Drained from the push queue (local and relayed ops), as opposed to a pull answer or a repair. */
   readonly pushed: boolean;
+  /** The peer's pulls received before it was sent (see `#afterOnTheWay`). */
+  readonly sentAfterPulls: number;
 }
 
 interface PeerSession<Op> {
@@ -102,6 +104,8 @@ interface PeerSession<Op> {
   pruned: Set<NodeId>;
   nextBatchId: number;
   lastAntiEntropyMs: number;
+  /** PullSince messages received from the peer in this session. */
+  pullsReceived: number;
   /**
    * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
@@ -177,6 +181,7 @@ export class SyncEngine<Op> {
       pruned: new Set(),
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
+      pullsReceived: 0,
       repairAfter: undefined,
     };
     session.repairAfter = this.#unacked.get(peer);
@@ -245,14 +250,15 @@ export class SyncEngine<Op> {
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
-        if (this.#replica.needsSnapshot(message.versionVector)) {
+        const lacking = this.#afterOnTheWay(session, message.versionVector);
+        if (this.#replica.needsSnapshot(lacking)) {
           this.stats.snapshotsSent++;
           for (const part of this.#replica.snapshotParts()) out.push({ peer, message: part });
         }
         const limit = Math.min(message.limit, this.#options.pullLimit);
-        const ops = this.#replica.opsSince(message.versionVector, limit);
+        const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, ops));
-        if (ops.length >= limit) this.#continueAnswer(session, message.versionVector, ops);
+        if (ops.length >= limit) this.#continueAnswer(session, lacking, ops);
         return out;
       }
       case "PushState":
@@ -363,6 +369,42 @@ export class SyncEngine<Op> {
   }
 
   /**
+   * The puller's `vector` advanced past the ops already on their way to it (sent and not yet
+   * acknowledged), origin by origin while their sequences are contiguous. Under load a peer's
+   * vector trails this node's by about the send window (16 batches of 1024 ops): read as it is,
+   * an anti-entropy pull was answered with every op in flight again and, once the op-log had
+   * moved past the start of the window, with a snapshot of the whole state. An op in flight
+   * arrives, or is repaired when the connection drops (`#rememberUnacked`). A batch still
+   * unacknowledged at the peer's next pull after the one that found it in flight is taken as
+   * lost (dropped without the connection closing): that pull re-sends its ops. Queued ops do not
+   * count: a window held by lost batches may never let them out.
+   */
+  #afterOnTheWay(session: PeerSession<Op>, vector: VersionVector): VersionVector {
+    const since = session.pullsReceived++;
+    const inFlight = new Map<NodeId, Set<number>>();
+    for (const batch of session.inflight.values()) {
+      if (batch.sentAfterPulls < since) continue;
+      for (const op of batch.ops) {
+        const { origin, seq } = this.#replica.idOf(op);
+        let seqs = inFlight.get(origin);
+        if (seqs === undefined) {
+          seqs = new Set();
+          inFlight.set(origin, seqs);
+        }
+        seqs.add(seq);
+      }
+    }
+    if (inFlight.size === 0) return vector;
+    const advanced = new Map(vector);
+    for (const [origin, seqs] of inFlight) {
+      let seq = vector.get(origin) ?? 0;
+      while (seqs.has(seq + 1)) seq++;
+      advanced.set(origin, seq);
+    }
+    return advanced;
+  }
+
+  /**
    * A pull answer came full: the puller lacks more. The rest goes out as a repair from the op-log
    * (one batch per ack, within the window) rather than the puller asking again. The puller cannot
    * tell an answer from the pushes that share the connection, so counting answers on its side
@@ -441,7 +483,7 @@ export class SyncEngine<Op> {
 
   #batch(session: PeerSession<Op>, ops: readonly Op[], pushed: boolean): Outgoing<Op> {
     const batchId = session.nextBatchId++;
-    session.inflight.set(batchId, { ops, pushed });
+    session.inflight.set(batchId, { ops, pushed, sentAfterPulls: session.pullsReceived });
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };
