@@ -218,6 +218,17 @@ describe("SyncEngine", () => {
     ]);
   });
 
+  test("ops pushed from the queue while a repair is under way are not sent again by the repair", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 100 }, () => replicas[0].local()));
+    const first = engines[0].flush();
+    engines[0].localOps(Array.from({ length: 20 }, () => replicas[0].local()));
+    net.deliver(0, first);
+    assert.equal(replicas[1].ops.size, 120);
+    assert.equal(engines[1].stats.remoteOpsReceived, 120, "no op was sent twice");
+  });
+
   test("ops a sender could not repair are delivered by the peer's anti-entropy pull", () => {
     const { replicas, engines } = cluster(2, { antiEntropyIntervalMs: 1000 });
     const net = wire(replicas, engines, [[0, 1]]);

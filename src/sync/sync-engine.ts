@@ -111,6 +111,11 @@ interface PeerSession<Op> {
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
    */
   repairAfter: Map<NodeId, number> | undefined;
+  /**
+   * While a repair is under way: per origin, the sequences pushed from the queue since it began.
+   * The repair reads every op above its marks from the op-log, these too: it skips them.
+   */
+  pushedDuringRepair: Map<NodeId, Set<number>>;
 }
 
 /**
@@ -183,6 +188,7 @@ export class SyncEngine<Op> {
       lastAntiEntropyMs: nowMs,
       pullsReceived: 0,
       repairAfter: undefined,
+      pushedDuringRepair: new Map(),
     };
     session.repairAfter = this.#unacked.get(peer);
     this.#unacked.delete(peer);
@@ -435,24 +441,47 @@ export class SyncEngine<Op> {
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
     // One batch per call (each ack and tick calls again): a burst shed by a slow peer is read
     // back from the op-log in steps, never in one long stall.
-    const vector = new Map(this.#replica.versionVector());
-    for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
-    const limit = this.#options.batchOpsMax;
-    const ops = this.#replica.opsSince(vector, limit);
-    if (ops.length < limit) session.repairAfter = undefined;
-    else {
-      for (const op of ops) {
-        const { origin, seq } = this.#replica.idOf(op);
-        if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+    // Batches whose every op already went out from the queue send nothing: read on until one has
+    // something to send (the ops read are at most those pushed, plus one batch).
+    for (;;) {
+      const vector = new Map(this.#replica.versionVector());
+      for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
+      const limit = this.#options.batchOpsMax;
+      const ops = this.#replica.opsSince(vector, limit);
+      const done = ops.length < limit;
+      if (done) session.repairAfter = undefined;
+      else {
+        for (const op of ops) {
+          const { origin, seq } = this.#replica.idOf(op);
+          if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+        }
       }
+      const unsent = ops.filter((op) => {
+        const { origin, seq } = this.#replica.idOf(op);
+        return session.pushedDuringRepair.get(origin)?.has(seq) !== true;
+      });
+      if (done) session.pushedDuringRepair.clear();
+      if (unsent.length > 0 || done) return this.#sendBatches(session, unsent);
     }
-    return this.#sendBatches(session, ops);
+  }
+
+  #notePushedDuringRepair(session: PeerSession<Op>, ops: readonly Op[]): void {
+    for (const op of ops) {
+      const { origin, seq } = this.#replica.idOf(op);
+      let seqs = session.pushedDuringRepair.get(origin);
+      if (seqs === undefined) {
+        seqs = new Set();
+        session.pushedDuringRepair.set(origin, seqs);
+      }
+      seqs.add(seq);
+    }
   }
 
   #drain(session: PeerSession<Op>): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
+      if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
       out.push(this.#batch(session, batch, true));
     }
     if (session.repairAfter !== undefined) out.push(...this.#repair(session));
