@@ -50,5 +50,46 @@ function bundleIfFresh() {
   }
 }
 
+/**
+ * `nx --cpu-prof [--cpu-prof-dir DIR] <command> ...`: a V8 CPU profile of the node's main thread
+ * for the whole command, from here (before the CLI loads) to exit, written then to
+ * `DIR/nx-<command>-<pid>.cpuprofile` (default DIR: the working directory), the format of
+ * `node --cpu-prof`: open it in Chrome DevTools or VS Code. Taken here, in front of the CLI, so
+ * that every command has it and none parses it. Worker threads (the store's commit thread) are
+ * not in it.
+ */
+function startCpuProfile(argv) {
+  if (argv[2] !== "--cpu-prof") return;
+  argv.splice(2, 1);
+  let dir = process.cwd();
+  if (argv[2] === "--cpu-prof-dir") {
+    dir = argv[3];
+    if (dir === undefined || dir.startsWith("-")) {
+      process.stderr.write("nx: error: --cpu-prof-dir needs a directory (see --help)\n");
+      process.exit(2);
+    }
+    argv.splice(2, 2);
+  }
+  const { Session } = process.getBuiltinModule("node:inspector");
+  const { mkdirSync, writeFileSync } = process.getBuiltinModule("node:fs");
+  const { join, resolve } = process.getBuiltinModule("node:path");
+  const session = new Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.start");
+  const command = (argv[2] ?? "help").replace(/[^\w.-]/g, "_");
+  // A session on the main thread answers synchronously, so the profile is written within 'exit'.
+  process.on("exit", () => {
+    session.post("Profiler.stop", (error, result) => {
+      if (error !== null) return;
+      const path = resolve(join(dir, `nx-${command}-${process.pid}.cpuprofile`));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path, JSON.stringify(result.profile));
+      process.stderr.write(`nx: CPU profile written to ${path}\n`);
+    });
+  });
+}
+
+startCpuProfile(process.argv);
 const { main } = await import(bundleIfFresh() ?? "../src/cli/main.ts");
 process.exitCode = await main(process.argv);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { NX_BIN, REPO_ROOT } from "./helpers/nx-process.ts";
+import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -32,6 +32,56 @@ describe("the nx entry point", () => {
     );
     for (const args of [["--help"], ["run", "--help"], ["--version"]]) {
       assert.equal(nx(args), nx(args, { NX_FROM_SOURCE: "1" }), `nx ${args.join(" ")}`);
+    }
+  });
+
+  test("nx --cpu-prof profiles any command, whose output stays the same", () => {
+    const dir = tempDir("nx-cpu-prof-");
+    try {
+      const hello = examplePath("hello");
+      const data = join(dir.path, "data");
+      const plain = spawnSync(process.execPath, [NX_BIN, "run", hello, "--datastore-path", data], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+      const profiled = spawnSync(
+        process.execPath,
+        [
+          NX_BIN,
+          "--cpu-prof",
+          "--cpu-prof-dir",
+          join(dir.path, "prof"),
+          "run",
+          hello,
+          "--datastore-path",
+          data,
+        ],
+        { cwd: REPO_ROOT, encoding: "utf8" },
+      );
+      assert.equal(profiled.status, 0, profiled.stderr);
+      assert.equal(profiled.stdout, plain.stdout);
+      const written = /^nx: CPU profile written to (.+\/nx-run-\d+\.cpuprofile)$/m.exec(profiled.stderr);
+      assert.ok(written !== null, profiled.stderr);
+      const profile = JSON.parse(readFileSync(written[1]!, "utf8")) as {
+        nodes: unknown[];
+        samples: number[];
+      };
+      assert.ok(profile.nodes.length > 0 && profile.samples.length > 0);
+      const version = spawnSync(
+        process.execPath,
+        [NX_BIN, "--cpu-prof", "--cpu-prof-dir", dir.path, "--version"],
+        {
+          cwd: REPO_ROOT,
+          encoding: "utf8",
+        },
+      );
+      assert.equal(version.stdout, nx(["--version"]));
+      assert.match(version.stderr, /nx---version-\d+\.cpuprofile/);
+      const bad = spawnSync(process.execPath, [NX_BIN, "--cpu-prof", "--cpu-prof-dir"], { encoding: "utf8" });
+      assert.equal(bad.status, 2);
+      assert.equal(bad.stderr, "nx: error: --cpu-prof-dir needs a directory (see --help)\n");
+    } finally {
+      dir.remove();
     }
   });
 

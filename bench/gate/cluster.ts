@@ -6,6 +6,7 @@ import type { NxProcess } from "./nx-process.ts";
 import {
   type NodeSyncView,
   readGCounter,
+  readLwwMapSize,
   readMetricsText,
   readNodeSyncView,
 } from "./observability-client.ts";
@@ -144,6 +145,11 @@ export class Cluster {
   /** Every node's counter: the sum of its counter keys (undefined: a key did not answer). */
   async readCounters(): Promise<(number | undefined)[]> {
     return (await this.readCounterMatrix()).map(sumOrUndefined);
+  }
+
+  /** Every node's field count of the LWW-Map `key` (undefined: that node did not answer). */
+  readMapSizes(key: string): Promise<(number | undefined)[]> {
+    return Promise.all(this.nodes.map((node) => readLwwMapSize(node.observabilityPort, key)));
   }
 
   /** Every node's id and version vector (undefined: that node did not answer). */

@@ -4,8 +4,8 @@ import { GateError } from "./gate-error.ts";
  * The runner's command line, parsed without side effects:
  *
  *   npm run gate -- <scenario> [--duration S] [--rate N|max] [--nodes N] [--smoke]
- *                  [--report FILE] [--plot FILE] [--kill-every S] [--cpu-prof] [--keep-data]
- *                  [--nx-args "<flags for every nx run>"]
+ *                  [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof]
+ *                  [--keep-data] [--nx-args "<flags for every nx run>"]
  *
  * Anything left unset takes the scenario's default (scenario-defaults.ts); a bad flag is one
  * GATE_USAGE line.
@@ -28,6 +28,12 @@ export interface GateOptions {
   readonly plotPath: string | undefined;
   /** chaos: seconds between two kills. */
   readonly killEverySecs: number | undefined;
+  /**
+   * three-node and ten-node: each op writes an LWW-Map field, cycling over N fields per node
+   * (instead of incrementing one counter): with N at least the ops of the run, every op is a key
+   * of its own.
+   */
+  readonly keys: number | undefined;
   /** Run every node with --cpu-prof and summarise where its time went in the report. */
   readonly cpuProf: boolean;
   /** Keep the nodes' datastores (and profiles) instead of deleting them at the end. */
@@ -38,7 +44,7 @@ export interface GateOptions {
 
 export const GATE_USAGE =
   "usage: npm run gate -- <store|three-node|ten-node|chaos|partition> [--duration S] [--rate N|max] " +
-  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--cpu-prof] [--keep-data] " +
+  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof] [--keep-data] " +
   '[--nx-args "<nx run flags>"]';
 
 function usage(message: string): GateError {
@@ -73,6 +79,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
   let reportPath: string | undefined;
   let plotPath: string | undefined;
   let killEverySecs: number | undefined;
+  let keys: number | undefined;
   let cpuProf = false;
   let keepData = false;
   const nxArgs: string[] = [];
@@ -107,6 +114,9 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
       case "--kill-every":
         killEverySecs = positiveNumber(arg, value());
         break;
+      case "--keys":
+        keys = positiveInteger(arg, value());
+        break;
       case "--cpu-prof":
         cpuProf = true;
         break;
@@ -137,6 +147,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
     reportPath,
     plotPath,
     killEverySecs,
+    keys,
     cpuProf,
     keepData,
     nxArgs,

@@ -15,6 +15,8 @@ export interface GateSettings {
   readonly rate: RateOption;
   /** chaos only: seconds between two kills. */
   readonly killEverySecs: number;
+  /** three-node and ten-node: distinct LWW-Map fields per node (GateOptions.keys); undefined: one counter. */
+  readonly keys: number | undefined;
   readonly cpuProf: boolean;
   readonly keepData: boolean;
   /** Flags every node gets: the scenario's own (see NX_ARGS), then --nx-args. */
@@ -116,6 +118,9 @@ export function resolveSettings(options: GateOptions): GateSettings {
       `--kill-every ${killEverySecs}: must be shorter than the load (--duration ${durationSecs}) for any kill to happen`,
     );
   }
+  if (options.keys !== undefined && options.scenario !== "three-node" && options.scenario !== "ten-node") {
+    throw new GateError("GATE_USAGE", "--keys applies to the three-node and ten-node gates only");
+  }
   return {
     scenario: options.scenario,
     smoke: options.smoke,
@@ -123,6 +128,7 @@ export function resolveSettings(options: GateOptions): GateSettings {
     durationSecs,
     rate,
     killEverySecs,
+    keys: options.keys,
     cpuProf: options.cpuProf,
     keepData: options.keepData,
     nxArgs: [...defaults.nxArgs, ...options.nxArgs],

@@ -1,11 +1,14 @@
 /**
  * What the runner asks a node over its observability endpoint (--observability-listen): a
- * GCounter's value from `/v1/crdt/gcounter/<key>` (JSON, the value as a decimal string) and the
+ * GCounter's value from `/v1/crdt/gcounter/<key>` (JSON, the value as a decimal string), an
+ * LWW-Map's field count, the
  * Prometheus text of `/metrics`. Every request is bounded by a timeout; a node that does not
  * answer gives undefined, not an exception.
  */
 
 const REQUEST_TIMEOUT_MS = 2_000;
+/** A map of a distinct-key run holds every field written: megabytes of JSON. */
+const MAP_REQUEST_TIMEOUT_MS = 30_000;
 
 export async function readGCounter(port: number, key: string): Promise<number | undefined> {
   try {
@@ -55,6 +58,22 @@ export async function readNodeSyncView(port: number): Promise<NodeSyncView | und
       versionVector: body.sync.versionVector as Record<string, number>,
       stats: { replica: body.sync.replica ?? null, engine: body.sync.engine ?? null },
     };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many fields an LWW-Map has on the node (`/v1/crdt/lww-map/<key>`; undefined: no answer). */
+export async function readLwwMapSize(port: number, key: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/crdt/lww-map/${encodeURIComponent(key)}`, {
+      signal: AbortSignal.timeout(MAP_REQUEST_TIMEOUT_MS),
+    });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as { entries?: unknown };
+    return typeof body.entries === "object" && body.entries !== null
+      ? Object.keys(body.entries).length
+      : undefined;
   } catch {
     return undefined;
   }

@@ -19,6 +19,13 @@ export function buildProgram(): Command {
       "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
     )
     .version(NUMAX_VERSION, "-V, --version", "print the version")
+    // Taken by bin/nx.js before this program parses anything (every command has them, none sees
+    // them): declared here for --help.
+    .option(
+      "--cpu-prof",
+      "profile this command's main thread; written at exit (first flag: nx --cpu-prof run ...)",
+    )
+    .option("--cpu-prof-dir <dir>", "where --cpu-prof writes nx-<command>-<pid>.cpuprofile (right after it)")
     .exitOverride()
     // Commander's own errors (unknown flag or command, missing argument) follow the rule of every
     // nx failure: one line, `nx: error: ...`, saying where help is.

@@ -33,6 +33,7 @@ import {
 } from "./node-components.ts";
 import {
   answerIntrospection,
+  type ModuleView,
   type NodeIntrospection,
   type RuntimeIntrospection,
 } from "./node-introspection.ts";
@@ -194,8 +195,8 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     activity,
   });
   const introspectNode = introspection.summary;
-  // The engine counts; Prometheus counters get the increase since the last scrape.
-  const counted = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0 };
+  // The engine and the module host count; Prometheus counters get the increase since the last scrape.
+  const counted: CountedSoFar = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0, moduleCpuMs: new Map() };
   const observability: ObservabilityComponent | undefined =
     metrics === undefined
       ? undefined
@@ -205,7 +206,8 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
           {
             logger,
             readiness: (): ReadinessChecks => readiness(store, replica, sync, closing),
-            beforeRender: () => refreshMetrics(metrics, store, replica, sync, modules, counted),
+            beforeRender: () =>
+              refreshMetrics(metrics, store, replica, sync, modules, introspection.modules(), counted),
             introspect: config.observability.exposeData
               ? (path) => answerIntrospection(path, introspectNode, replica?.replica)
               : undefined,
@@ -283,6 +285,15 @@ function readiness(
   };
 }
 
+/** What the counters fed from other parts' totals were given so far. */
+interface CountedSoFar {
+  antiEntropyRounds: number;
+  batchesSent: number;
+  opsSent: number;
+  /** By module id: its `cpuMs` (the management API's module view) at the last render. */
+  readonly moduleCpuMs: Map<string, number>;
+}
+
 /** Gauges and counters read from the other parts before each /metrics render. */
 function refreshMetrics(
   metricsPart: MetricsComponent,
@@ -290,10 +301,18 @@ function refreshMetrics(
   replica: ReplicaComponent | undefined,
   sync: SyncComponent | undefined,
   modules: ModuleHostComponent | undefined,
-  counted: { antiEntropyRounds: number; batchesSent: number; opsSent: number },
+  moduleViews: readonly ModuleView[],
+  counted: CountedSoFar,
 ): void {
   const registry = metricsPart.metrics!;
   modules?.drainHostCalls((module, name, calls) => registry.hostCalls.inc({ module, function: name }, calls));
+  // The same figures `GET /v1/modules` shows: one accounting, read, never computed twice.
+  for (const { id, cpuMs, memoryBytes } of moduleViews) {
+    const increase = cpuMs - (counted.moduleCpuMs.get(id) ?? 0);
+    if (increase > 0) registry.moduleCpuSeconds.inc({ module: id }, increase / 1000);
+    counted.moduleCpuMs.set(id, cpuMs);
+    registry.moduleMemoryBytes.set({ module: id }, memoryBytes);
+  }
   const backend = store?.backend;
   if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());
   const state = replica?.replica;

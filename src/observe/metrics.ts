@@ -30,6 +30,10 @@ export interface Histogram {
   observe(value: number): void;
 }
 
+export interface LabeledGauge<Labels extends Record<string, string>> {
+  set(labels: Labels, value: number): void;
+}
+
 export type OpOrigin = "local" | "remote";
 
 export interface NodeMetrics {
@@ -62,6 +66,15 @@ export interface NodeMetrics {
   readonly lastSyncLatencySeconds: Gauge;
   /** From an op's creation on its origin node to its application here, in seconds. */
   readonly propagationLatencySeconds: Histogram;
+  /**
+   * Time of one application of a peer's ops on the node's thread (one slice of at most
+   * APPLY_SLICE_OPS ops of a PushOps: dedup, apply, stage), in seconds.
+   */
+  readonly opApplySeconds: Histogram;
+  /** Guest CPU time by module id (its runs, and a reactive module's callbacks), from the module host's accounting. */
+  readonly moduleCpuSeconds: LabeledCounter<{ module: string }>;
+  /** Memory of a module's live guest processes now, by module id. */
+  readonly moduleMemoryBytes: LabeledGauge<{ module: string }>;
   readonly antiEntropyRounds: Counter;
   /** Bytes the store occupies on disk. */
   readonly storeSizeBytes: Gauge;
@@ -115,6 +128,11 @@ export const CALLBACK_DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
 ];
 
+/** Seconds: one slice of a peer's ops, from a handful of ops in microseconds to a stalled thread. */
+export const OP_APPLY_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+
 /** Seconds: request handlers from a pooled instance's sub-millisecond answer to a request timeout. */
 export const HTTP_HANDLER_DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -166,6 +184,15 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     return { set: (value) => metric.set(value), inc: (by) => metric.inc(by), dec: (by) => metric.dec(by) };
   };
 
+  const labeledGauge = <Labels extends Record<string, string>>(
+    name: string,
+    help: string,
+    labelNames: readonly (keyof Labels & string)[],
+  ): LabeledGauge<Labels> => {
+    const metric = new prom.Gauge({ name, help, labelNames, registers: [registry] });
+    return { set: (labels, value) => metric.set(labels, value) };
+  };
+
   const buildInfo = new prom.Gauge({
     name: "numax_build_info",
     help: "Always 1; the version label says which Numax runs.",
@@ -178,6 +205,12 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     name: "numax_propagation_latency_seconds",
     help: "Time from an op's creation on its origin node to its application on this node.",
     buckets: [...PROPAGATION_LATENCY_BUCKETS_SECONDS],
+    registers: [registry],
+  });
+  const opApply = new prom.Histogram({
+    name: "numax_op_apply_duration_seconds",
+    help: "Time of one application of a peer's ops (a slice of at most 128 ops of a PushOps) on the node's thread.",
+    buckets: [...OP_APPLY_DURATION_BUCKETS_SECONDS],
     registers: [registry],
   });
 
@@ -255,6 +288,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       "Round-trip time of the latest sync exchange with a peer.",
     ),
     propagationLatencySeconds: { observe: (value) => propagation.observe(value) },
+    opApplySeconds: { observe: (value) => opApply.observe(value) },
     antiEntropyRounds: counter("numax_anti_entropy_rounds_total", "Anti-entropy rounds run."),
     storeSizeBytes: gauge("numax_store_size_bytes", "Size of the local store on disk."),
     moduleRuns: labeledCounter("numax_module_runs_total", "Guest module runs, by result.", ["result"]),
@@ -265,6 +299,16 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       ["module", "function"],
     ),
     guestCpuSeconds: counter("numax_guest_cpu_seconds_total", "CPU time spent running guest code."),
+    moduleCpuSeconds: labeledCounter(
+      "numax_module_cpu_seconds_total",
+      "Guest CPU time by module (runs, and reactive modules' callbacks).",
+      ["module"],
+    ),
+    moduleMemoryBytes: labeledGauge(
+      "numax_module_memory_bytes",
+      "Memory of a module's live guest processes, by module.",
+      ["module"],
+    ),
     moduleEvents,
     moduleEventsDropped: labeledCounter(
       "numax_module_events_dropped_total",

@@ -609,7 +609,7 @@ export class PeerManager<Op> {
       this.#send(slice.out);
       start += APPLY_SLICE_OPS;
     } while (start < message.ops.length);
-    this.#send(engine.pushedDone(peer, message, fresh.length, this.#options.nowMs()));
+    this.#send(engine.pushedDone(peer, message, fresh.length));
     if (fresh.length > 0) this.#options.onRemoteOps?.(peer, fresh);
   }
 

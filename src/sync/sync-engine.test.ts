@@ -52,9 +52,12 @@ class LogReplica implements SyncReplica<TestOp> {
     return this.nodeId;
   }
 
-  // This replica never compacts its log, so it never needs or sends snapshots (see the simulator for those).
-  needsSnapshot(): boolean {
-    return false;
+  /** The highest sequence of this node's own ops compacted out of its log (0: none; set by a test). */
+  floor = 0;
+
+  // This replica keeps every op; a test sets `floor` to make peers behind it need a snapshot.
+  needsSnapshot(vector: VersionVector): boolean {
+    return (vector.get(this.nodeId) ?? 0) < this.floor;
   }
 
   snapshotParts(): [] {
@@ -176,11 +179,25 @@ describe("SyncEngine", () => {
     assert.equal(replicas[0].ops.size, 31);
   });
 
-  test("a full pull answer triggers another pull until the peer is caught up", () => {
+  test("a full pull answer is continued by the answerer until the peer is caught up", () => {
     const { replicas, engines } = cluster(2, { pullLimit: 7, batchOpsMax: 3 });
     for (let i = 0; i < 50; i++) replicas[0].local();
     wire(replicas, engines, [[0, 1]]);
     assert.equal(replicas[1].ops.size, 50);
+    assert.equal(engines[1].stats.antiEntropyRounds, 1, "one pull: the rest came as a repair");
+  });
+
+  test("ops pushed in steady state trigger no pulls (no duplicates re-sent from the op-log)", () => {
+    const { replicas, engines } = cluster(2, { pullLimit: 8, batchOpsMax: 4 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    const pullsAfterConnect = engines[1].stats.antiEntropyRounds;
+    for (let burst = 0; burst < 20; burst++) {
+      engines[0].localOps(Array.from({ length: 4 }, () => replicas[0].local()));
+      net.deliver(0, engines[0].flush());
+    }
+    assert.equal(replicas[1].ops.size, 80);
+    assert.equal(engines[1].stats.antiEntropyRounds, pullsAfterConnect, "pushes are not pull answers");
+    assert.equal(engines[0].stats.opsSent, 80, "every op was sent once");
   });
 
   test("ops shed by a full queue are re-sent from the op-log once the queue drains", () => {
@@ -192,6 +209,62 @@ describe("SyncEngine", () => {
     net.deliver(0, engines[0].flush());
     assert.equal(replicas[1].ops.size, 100, "each ack freed the window for the next repair batch");
     assert.equal(engines[0].flush().length, 0, "the repair is finished");
+  });
+
+  test("a pull is answered without the ops in flight to the puller, and without a snapshot for them", () => {
+    const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5 });
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 20 }, () => replicas[0].local()));
+    const sent = engines[0].flush(); // 10 ops in flight, 10 queued: none delivered yet
+    assert.equal(sent.length, 2);
+    // The op-log no longer holds the first 10 of origin 0: a peer behind that needs a snapshot.
+    replicas[0].floor = 10;
+    const answer = engines[0].receive(
+      replicas[1].nodeId,
+      {
+        type: "PullSince",
+        versionVector: replicas[1].versionVector(),
+        limit: 100,
+      },
+      0,
+    );
+    const seqsOf = (out: Outgoing<TestOp>[]) =>
+      out.map((o) => (o.message.type === "PushOps" ? o.message.ops.map((op) => op.seq) : o.message.type));
+    assert.deepEqual(
+      seqsOf(answer),
+      [
+        [11, 12, 13, 14, 15],
+        [16, 17, 18, 19, 20],
+      ],
+      "the queued ops, not 1-10",
+    );
+    assert.equal(engines[0].stats.snapshotsSent, 0, "ops 1-10 are on their way: no snapshot");
+    // Still unacknowledged at the next pull: taken as lost, re-sent, and the peer is behind the floor.
+    const next = engines[0].receive(
+      replicas[1].nodeId,
+      {
+        type: "PullSince",
+        versionVector: replicas[1].versionVector(),
+        limit: 100,
+      },
+      0,
+    );
+    assert.equal(engines[0].stats.snapshotsSent, 1);
+    assert.deepEqual(seqsOf(next).slice(0, 2), [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+    ]);
+  });
+
+  test("ops pushed from the queue while a repair is under way are not sent again by the repair", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 100 }, () => replicas[0].local()));
+    const first = engines[0].flush();
+    engines[0].localOps(Array.from({ length: 20 }, () => replicas[0].local()));
+    net.deliver(0, first);
+    assert.equal(replicas[1].ops.size, 120);
+    assert.equal(engines[1].stats.remoteOpsReceived, 120, "no op was sent twice");
   });
 
   test("ops a sender could not repair are delivered by the peer's anti-entropy pull", () => {
@@ -292,7 +365,7 @@ describe("SyncEngine", () => {
         "relays only",
       );
     }
-    assert.deepEqual(engines[0].pushedDone(b.nodeId, batch, applied, 0)[0], {
+    assert.deepEqual(engines[0].pushedDone(b.nodeId, batch, applied)[0], {
       peer: b.nodeId,
       message: { type: "PushOpsAck", batchId: 7, applied: 7 },
     });
@@ -303,7 +376,11 @@ describe("SyncEngine", () => {
     const { replicas, engines } = cluster(2);
     const out = engines[0].receive(
       replicas[1].nodeId,
-      { type: "PushOps", batchId: 1, ops: [replicas[1].local()] },
+      {
+        type: "PushOps",
+        batchId: 1,
+        ops: [replicas[1].local()],
+      },
       0,
     );
     assert.deepEqual(out, []);

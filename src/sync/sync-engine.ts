@@ -101,6 +101,8 @@ interface InflightBatch<Op> {
   readonly ops: readonly Op[];
   /** Drained from the push queue (local and relayed ops), as opposed to a pull answer or a repair. */
   readonly pushed: boolean;
+  /** The peer's pulls received before it was sent (see `#afterOnTheWay`). */
+  readonly sentAfterPulls: number;
 }
 
 interface PeerSession<Op> {
@@ -115,13 +117,18 @@ interface PeerSession<Op> {
   pruned: Set<NodeId>;
   nextBatchId: number;
   lastAntiEntropyMs: number;
-  /** Ops still expected from the peer's answer to our last PullSince; at 0 a full answer triggers another pull. */
-  pullRemaining: number;
+  /** PullSince messages received from the peer in this session. */
+  pullsReceived: number;
   /**
    * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
    */
   repairAfter: Map<NodeId, number> | undefined;
+  /**
+   * While a repair is under way: per origin, the sequences pushed from the queue since it began.
+   * The repair reads every op above its marks from the op-log, these too: it skips them.
+   */
+  pushedDuringRepair: Map<NodeId, Set<number>>;
 }
 
 /**
@@ -202,8 +209,9 @@ export class SyncEngine<Op> {
       pruned: new Set(),
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
-      pullRemaining: 0,
+      pullsReceived: 0,
       repairAfter: undefined,
+      pushedDuringRepair: new Map(),
     };
     session.repairAfter = this.#unacked.get(peer);
     this.#unacked.delete(peer);
@@ -258,7 +266,7 @@ export class SyncEngine<Op> {
     switch (message.type) {
       case "PushOps": {
         const { fresh, out } = this.applyPushed(peer, message.ops);
-        out.push(...this.pushedDone(peer, message, fresh.length, nowMs));
+        out.push(...this.pushedDone(peer, message, fresh.length));
         return out;
       }
       case "PushOpsAck": {
@@ -275,12 +283,15 @@ export class SyncEngine<Op> {
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
-        if (this.#replica.needsSnapshot(message.versionVector)) {
+        const lacking = this.#afterOnTheWay(session, message.versionVector);
+        if (this.#replica.needsSnapshot(lacking)) {
           this.stats.snapshotsSent++;
           for (const part of this.#replica.snapshotParts()) out.push({ peer, message: part });
         }
         const limit = Math.min(message.limit, this.#options.pullLimit);
-        out.push(...this.#sendBatches(session, this.#replica.opsSince(message.versionVector, limit)));
+        const ops = this.#replica.opsSince(lacking, limit);
+        out.push(...this.#sendBatches(session, ops));
+        if (ops.length >= limit) this.#continueAnswer(session, lacking, ops);
         return out;
       }
       case "PushState":
@@ -333,18 +344,10 @@ export class SyncEngine<Op> {
   }
 
   /** Every op of `message` went through `applyPushed`, `applied` of them new: acknowledges it. */
-  pushedDone(peer: NodeId, message: PushOpsMessage<Op>, applied: number, nowMs: number): Outgoing<Op>[] {
+  pushedDone(peer: NodeId, message: PushOpsMessage<Op>, applied: number): Outgoing<Op>[] {
     const session = this.#sessions.get(peer);
     if (session === undefined) return [];
-    const out: Outgoing<Op>[] = [
-      { peer, message: { type: "PushOpsAck", batchId: message.batchId, applied } },
-    ];
-    if (session.pullRemaining > 0) {
-      session.pullRemaining -= message.ops.length;
-      // The peer's answer filled our whole pull: it probably holds more, so ask again at once.
-      if (session.pullRemaining <= 0) out.push(this.#pull(session, nowMs));
-    }
-    return out;
+    return [{ peer, message: { type: "PushOpsAck", batchId: message.batchId, applied } }];
   }
 
   /** Timer input: sends queued batches and runs due anti-entropy rounds. */
@@ -368,7 +371,6 @@ export class SyncEngine<Op> {
   #pull(session: PeerSession<Op>, nowMs: number): Outgoing<Op> {
     this.stats.antiEntropyRounds++;
     session.lastAntiEntropyMs = nowMs;
-    session.pullRemaining = this.#options.pullLimit;
     return {
       peer: session.nodeId,
       message: {
@@ -400,6 +402,66 @@ export class SyncEngine<Op> {
     }
   }
 
+  /**
+   * The puller's `vector` advanced past the ops already on their way to it (sent and not yet
+   * acknowledged), origin by origin while their sequences are contiguous. Under load a peer's
+   * vector trails this node's by about the send window (16 batches of 1024 ops): read as it is,
+   * an anti-entropy pull was answered with every op in flight again and, once the op-log had
+   * moved past the start of the window, with a snapshot of the whole state. An op in flight
+   * arrives, or is repaired when the connection drops (`#rememberUnacked`). A batch still
+   * unacknowledged at the peer's next pull after the one that found it in flight is taken as
+   * lost (dropped without the connection closing): that pull re-sends its ops. Queued ops do not
+   * count: a window held by lost batches may never let them out.
+   */
+  #afterOnTheWay(session: PeerSession<Op>, vector: VersionVector): VersionVector {
+    const since = session.pullsReceived++;
+    const inFlight = new Map<NodeId, Set<number>>();
+    for (const batch of session.inflight.values()) {
+      if (batch.sentAfterPulls < since) continue;
+      for (const op of batch.ops) {
+        const { origin, seq } = this.#replica.idOf(op);
+        let seqs = inFlight.get(origin);
+        if (seqs === undefined) {
+          seqs = new Set();
+          inFlight.set(origin, seqs);
+        }
+        seqs.add(seq);
+      }
+    }
+    if (inFlight.size === 0) return vector;
+    const advanced = new Map(vector);
+    for (const [origin, seqs] of inFlight) {
+      let seq = vector.get(origin) ?? 0;
+      while (seqs.has(seq + 1)) seq++;
+      advanced.set(origin, seq);
+    }
+    return advanced;
+  }
+
+  /**
+   * A pull answer came full: the puller lacks more. The rest goes out as a repair from the op-log
+   * (one batch per ack, within the window) rather than the puller asking again. The puller cannot
+   * tell an answer from the pushes that share the connection, so counting answers on its side
+   * made every PULL_OPS_MAX ops pushed in steady state look like a full answer: a pull each
+   * time, each answered with ops already in flight (duplicates to decode and dedup), or with a
+   * whole snapshot once those were past the op-log's floor.
+   */
+  #continueAnswer(session: PeerSession<Op>, pulled: VersionVector, sent: readonly Op[]): void {
+    const repairAfter = new Map(session.repairAfter ?? []);
+    for (const [origin, seq] of pulled) {
+      const after = repairAfter.get(origin);
+      if (after === undefined || seq < after) repairAfter.set(origin, seq);
+    }
+    for (const origin of this.#replica.versionVector().keys()) {
+      if (!pulled.has(origin) && !repairAfter.has(origin)) repairAfter.set(origin, 0);
+    }
+    for (const op of sent) {
+      const { origin, seq } = this.#replica.idOf(op);
+      if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+    }
+    session.repairAfter = repairAfter;
+  }
+
   /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
   #repair(session: PeerSession<Op>): Outgoing<Op>[] {
     const repairAfter = session.repairAfter;
@@ -407,24 +469,47 @@ export class SyncEngine<Op> {
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
     // One batch per call (each ack and tick calls again): a burst shed by a slow peer is read
     // back from the op-log in steps, never in one long stall.
-    const vector = new Map(this.#replica.versionVector());
-    for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
-    const limit = this.#options.batchOpsMax;
-    const ops = this.#replica.opsSince(vector, limit);
-    if (ops.length < limit) session.repairAfter = undefined;
-    else {
-      for (const op of ops) {
-        const { origin, seq } = this.#replica.idOf(op);
-        if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+    // Batches whose every op already went out from the queue send nothing: read on until one has
+    // something to send (the ops read are at most those pushed, plus one batch).
+    for (;;) {
+      const vector = new Map(this.#replica.versionVector());
+      for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
+      const limit = this.#options.batchOpsMax;
+      const ops = this.#replica.opsSince(vector, limit);
+      const done = ops.length < limit;
+      if (done) session.repairAfter = undefined;
+      else {
+        for (const op of ops) {
+          const { origin, seq } = this.#replica.idOf(op);
+          if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+        }
       }
+      const unsent = ops.filter((op) => {
+        const { origin, seq } = this.#replica.idOf(op);
+        return session.pushedDuringRepair.get(origin)?.has(seq) !== true;
+      });
+      if (done) session.pushedDuringRepair.clear();
+      if (unsent.length > 0 || done) return this.#sendBatches(session, unsent);
     }
-    return this.#sendBatches(session, ops);
+  }
+
+  #notePushedDuringRepair(session: PeerSession<Op>, ops: readonly Op[]): void {
+    for (const op of ops) {
+      const { origin, seq } = this.#replica.idOf(op);
+      let seqs = session.pushedDuringRepair.get(origin);
+      if (seqs === undefined) {
+        seqs = new Set();
+        session.pushedDuringRepair.set(origin, seqs);
+      }
+      seqs.add(seq);
+    }
   }
 
   #drain(session: PeerSession<Op>): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
+      if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
       out.push(this.#batch(session, batch, true));
     }
     if (session.repairAfter !== undefined) out.push(...this.#repair(session));
@@ -455,7 +540,7 @@ export class SyncEngine<Op> {
 
   #batch(session: PeerSession<Op>, ops: readonly Op[], pushed: boolean): Outgoing<Op> {
     const batchId = session.nextBatchId++;
-    session.inflight.set(batchId, { ops, pushed });
+    session.inflight.set(batchId, { ops, pushed, sentAfterPulls: session.pullsReceived });
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };

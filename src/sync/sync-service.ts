@@ -1,8 +1,9 @@
 import { isIP } from "node:net";
+import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
-import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
+import { type CrdtFamily, FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
 import { createNodeDiscoveries } from "../discovery/create-peer-discovery.ts";
 import { DiscoveryRunner } from "../discovery/discovery-runner.ts";
 import { KnownPeers } from "../discovery/known-peers.ts";
@@ -103,15 +104,22 @@ export class SyncService {
     const observed = {
       ...replicaPort,
       applyRemote: (ops: readonly Op[]) => {
+        if (metrics === undefined) return replicaPort.applyRemote(ops);
+        const startedMs = monotonicMs();
         const fresh = replicaPort.applyRemote(ops);
-        if (metrics !== undefined && fresh.length > 0) {
+        metrics.opApplySeconds.observe((monotonicMs() - startedMs) / 1000);
+        if (fresh.length > 0) {
           const nowMs = Date.now();
+          // One increment per family and slice: a labelled increment per op cost more than the apply.
+          const byFamily = new Map<CrdtFamily, number>();
           for (const op of fresh) {
-            metrics.opsApplied.inc({ family: FAMILY_OF_OP_TYPE[op.kind.type], origin: "remote" });
+            const family = FAMILY_OF_OP_TYPE[op.kind.type];
+            byFamily.set(family, (byFamily.get(family) ?? 0) + 1);
             metrics.propagationLatencySeconds.observe(
               Math.max(0, nowMs - hlcPhysicalMs(op.timestamp)) / 1000,
             );
           }
+          for (const [family, count] of byFamily) metrics.opsApplied.inc({ family, origin: "remote" }, count);
           metrics.lastSyncLatencySeconds.set(
             Math.max(0, nowMs - hlcPhysicalMs(fresh[fresh.length - 1].timestamp)) / 1000,
           );

@@ -47,11 +47,13 @@ describe("gate options", () => {
       reportPath: "r.json",
       plotPath: "p.html",
       killEverySecs: 3,
+      keys: undefined,
       cpuProf: true,
       keepData: true,
       nxArgs: ["--reconnect-max-delay", "2s"],
     });
     assert.equal(parseGateArgs(["three-node", "--rate", "max"]).rate, "max");
+    assert.equal(parseGateArgs(["three-node", "--keys", "500000"]).keys, 500_000);
   });
 
   test("defaults depend on the scenario and on --smoke", () => {
@@ -118,6 +120,10 @@ describe("gate options", () => {
     assert.equal(
       refusal(() => resolveSettings(parseGateArgs(["store", "--kill-every", "2"]))),
       "--kill-every applies to the chaos gate only",
+    );
+    assert.equal(
+      refusal(() => resolveSettings(parseGateArgs(["store", "--keys", "10"]))),
+      "--keys applies to the three-node and ten-node gates only",
     );
     assert.equal(
       refusal(() => resolveSettings(parseGateArgs(["chaos", "--duration", "10", "--kill-every", "10"]))),

@@ -70,6 +70,27 @@ describe("smoke gates: store and three-node", () => {
     sandbox.assertClean();
   });
 
+  test("three-node --smoke --keys: every op a field of its own, every node holds every field", async () => {
+    const run = await sandbox.run(
+      ["three-node", "--smoke", "--keys", "100000", "--rate", "200", "--duration", "1.5"],
+      90_000,
+    );
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const report = run.report!;
+    assert.equal(report.expected_counter, 900, "300 ops per node, none amended into another");
+    assert.deepEqual(report.observed_counters, [900, 900, 900]);
+    const distinct = report.details.distinct_keys as {
+      map_fields: { expected: number; observed: number[] };
+      replicated_ops_sec_per_node: number;
+      node_cpu_us_per_op: number[];
+    };
+    assert.deepEqual(distinct.map_fields, { expected: 900, observed: [900, 900, 900] });
+    assert.ok(distinct.replicated_ops_sec_per_node > 0);
+    assert.equal(distinct.node_cpu_us_per_op.length, 3);
+    assert.ok(report.checks.some((check) => check.name === "map_fields_after_convergence" && check.ok));
+    sandbox.assertClean();
+  });
+
   test("nodes that cannot start fail the gate with one line, and nothing is left behind", async () => {
     const run = await sandbox.run(["three-node", "--smoke", "--nx-args", "--no-such-flag"], 60_000);
     assert.equal(run.status, 1);

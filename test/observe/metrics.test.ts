@@ -9,6 +9,7 @@ import { createNodeMetrics, type NodeMetrics } from "../../src/observe/metrics.t
 const PINNED: readonly [name: string, type: string, labels: readonly string[]][] = [
   ["numax_build_info", "gauge", ["version"]],
   ["numax_propagation_latency_seconds", "histogram", []],
+  ["numax_op_apply_duration_seconds", "histogram", []],
   ["numax_ops_applied_total", "counter", ["family", "origin"]],
   ["numax_op_log_entries", "gauge", []],
   ["numax_peers_connected", "gauge", []],
@@ -28,6 +29,8 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_traps_total", "counter", ["kind"]],
   ["numax_host_calls_total", "counter", ["module", "function"]],
   ["numax_guest_cpu_seconds_total", "counter", []],
+  ["numax_module_cpu_seconds_total", "counter", ["module"]],
+  ["numax_module_memory_bytes", "gauge", ["module"]],
   ["numax_module_events_total", "counter", ["module", "kind"]],
   ["numax_module_events_dropped_total", "counter", ["module", "kind"]],
   ["numax_module_callback_seconds", "histogram", ["module", "callback"]],
@@ -75,12 +78,15 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.messagesDropped.inc({ reason: "backlog" });
   metrics.lastSyncLatencySeconds.set(0.002);
   metrics.propagationLatencySeconds.observe(0.004);
+  metrics.opApplySeconds.observe(0.0002);
   metrics.antiEntropyRounds.inc();
   metrics.storeSizeBytes.set(4096);
   metrics.moduleRuns.inc({ result: "ok" });
   metrics.traps.inc({ kind: "unreachable" });
   metrics.hostCalls.inc({ module: "nx", function: "db_get" });
   metrics.guestCpuSeconds.inc(0.5);
+  metrics.moduleCpuSeconds.inc({ module: "dash" }, 0.25);
+  metrics.moduleMemoryBytes.set({ module: "dash" }, 65536);
   metrics.moduleEvents.inc({ module: "dash", kind: "tick" });
   metrics.moduleEventsDropped.inc({ module: "dash", kind: "tick" });
   metrics.moduleCallbackSeconds.observe({ module: "dash", callback: "on_tick" }, 0.0001);

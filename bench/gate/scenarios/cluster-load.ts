@@ -7,6 +7,7 @@ import { guestModulePath } from "../guest-modules.ts";
 import { LoadRecorder } from "../load-recorder.ts";
 import { bestPassingRate, bestPassingRateWithin, nextRate, type SearchPolicy } from "../max-rate-search.ts";
 import { collectProfiles } from "../node-launcher.ts";
+import { type NodeSyncView, readNodeSyncView } from "../observability-client.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
 import { waitUntil } from "../wait-until.ts";
@@ -19,6 +20,13 @@ import type { ScenarioContext } from "./scenario.ts";
  * searches (short trials on fresh clusters, max-rate-search.ts) for the highest rate per node
  * at which the cluster keeps to its schedule and converges within 1 s, then runs the full
  * duration at that rate. Reference: a loopback TCP echo measured just before.
+ *
+ * With `--keys N` each operation writes a field of the LWW-Map COUNTER_KEY instead (node i's
+ * fields are "n<i>-0" to "n<i>-<N-1>", cycling): with N at least the operations of a run, every
+ * op is a key of its own, nothing coalesces, and each node decodes, dedups, applies, stores and
+ * relays every op of the others. Convergence is then every node's version vector holding each
+ * node's own op count as that node reports it once the load ended (the counts: ops seen of
+ * the cluster's ops); afterwards each node's map must hold every field written.
  */
 
 export const COUNTER_KEY = "gate-counter";
@@ -48,6 +56,12 @@ export interface ClusterRound {
   readonly wire: WireFigures | undefined;
   /** Each node's replica and sync-engine counters at the end (from /v1/node). */
   readonly syncStats: readonly (Readonly<Record<string, unknown>> | null)[];
+  /** `--keys`: the fields each node's map holds once converged, against those written. */
+  readonly mapFields:
+    | { readonly expected: number; readonly observed: readonly (number | undefined)[] }
+    | undefined;
+  /** `--keys`: ops of the other nodes applied per node per second, from the start of the load to convergence. */
+  readonly replicatedOpsSecPerNode: number | null;
   readonly events: { atMs: number; kind: string; node?: string; detail?: string }[];
   readonly protocolErrors: readonly string[];
 }
@@ -85,6 +99,10 @@ export function counterGuestEnv(options: {
   readonly intervalHistograms?: boolean;
   /** Wall-clock ms at which every guest starts its load (once its peers are connected). */
   readonly startAtMs?: number;
+  /** Write LWW-Map fields cycling over this many per node instead of incrementing (`--keys`). */
+  readonly keys?: number;
+  /** Prefix of this node's field names, so that no two nodes write the same field. */
+  readonly fieldPrefix?: string;
 }): Record<string, string> {
   return {
     NX_GATE_START_AT_MS: String(options.startAtMs ?? 0),
@@ -96,6 +114,8 @@ export function counterGuestEnv(options: {
     NX_GATE_REPORT_MS: options.smoke ? "250" : "500",
     NX_GATE_RESUME: options.resume === true ? "1" : "0",
     NX_GATE_INTERVAL_HIST: options.intervalHistograms === true ? "1" : "0",
+    NX_GATE_KEYS: String(options.keys ?? 0),
+    NX_GATE_FIELD_PREFIX: options.fieldPrefix ?? "",
   };
 }
 
@@ -129,20 +149,24 @@ export async function runClusterRound(
   // a guest starting as soon as its own peers were up would run part of its load against
   // nodes still starting, and stretch the load window over the spread of the starts.
   const startAtMs = Date.now() + START_ALLOWANCE_BASE_MS + START_ALLOWANCE_PER_NODE_MS * settings.nodes;
+  const keys = settings.keys;
   try {
     const cluster = await Cluster.start({
       size: settings.nodes,
       modulePath: guestModulePath("counter_load"),
-      counterKeys: [COUNTER_KEY],
+      // A map of every field written is too large to print on stop: --keys checks it over /v1/.
+      counterKeys: keys === undefined ? [COUNTER_KEY] : [],
       nxArgs: settings.nxArgs,
       launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
-      guestEnv: () =>
+      guestEnv: (index) =>
         counterGuestEnv({
           rate: options.rate,
           durationMs: options.durationSecs * 1000,
           minPeers: settings.nodes - 1,
           smoke: settings.smoke,
           startAtMs,
+          keys,
+          fieldPrefix: `n${index}-`,
         }),
     });
     sampler.start();
@@ -153,12 +177,39 @@ export async function runClusterRound(
       signal,
     );
     const loadEndMs = recorder.loadEndMs()!;
-    const expected = cluster.nodes.reduce((sum, node) => sum + node.incarnation.summary!.line.done, 0);
-    const convergence = await awaitCounters(() => cluster.readCounters(), allEqual(expected), {
-      fromMs: loadEndMs,
-      timeoutMs: settings.smoke ? 10_000 : 30_000,
-      signal,
-    });
+    const timeoutMs = settings.smoke ? 10_000 : 30_000;
+    let expected: number;
+    let convergence: ConvergenceResult;
+    let mapFields: ClusterRound["mapFields"];
+    let replicatedOpsSecPerNode: number | null = null;
+    if (keys === undefined) {
+      expected = cluster.nodes.reduce((sum, node) => sum + node.incarnation.summary!.line.done, 0);
+      convergence = await awaitCounters(() => cluster.readCounters(), allEqual(expected), {
+        fromMs: loadEndMs,
+        timeoutMs,
+        signal,
+      });
+    } else {
+      const ownOps = await readOwnOpCounts(cluster, timeoutMs, signal);
+      expected = [...ownOps.values()].reduce((sum, ops) => sum + ops, 0);
+      convergence = await awaitCounters(() => readOpsSeen(cluster, ownOps), allEqual(expected), {
+        fromMs: loadEndMs,
+        timeoutMs,
+        signal,
+      });
+      mapFields = {
+        expected: cluster.nodes.reduce(
+          (sum, node) => sum + Math.min(keys, node.incarnation.summary!.line.done),
+          0,
+        ),
+        observed: await cluster.readMapSizes(COUNTER_KEY),
+      };
+      if (convergence.atMs !== null) {
+        const secs = (convergence.atMs - recorder.loadStartMs()!) / 1000;
+        const fromOthers = (expected * (settings.nodes - 1)) / settings.nodes;
+        replicatedOpsSecPerNode = Math.round(fromOthers / secs);
+      }
+    }
     const scheduledEndMs = Math.max(
       ...cluster.nodes.map((node) => node.incarnation.start!.atMs + node.incarnation.start!.line.duration_ms),
     );
@@ -184,6 +235,8 @@ export async function runClusterRound(
       propagation,
       wire: traffic === undefined ? undefined : wireFigures(traffic, expected),
       syncStats,
+      mapFields,
+      replicatedOpsSecPerNode,
       events,
       protocolErrors: cluster.nodes.flatMap((node) => node.process.protocolErrors),
     };
@@ -192,23 +245,68 @@ export async function runClusterRound(
   }
 }
 
+/**
+ * `--keys`: each node's own op count (its entry of its own version vector) once its load ended,
+ * by node id: nothing adds to them any more. A node still busy with its peers' ops may take a
+ * while to answer: each is asked again until it does.
+ */
+async function readOwnOpCounts(
+  cluster: Cluster,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Map<string, number>> {
+  const views: (NodeSyncView | undefined)[] = cluster.nodes.map(() => undefined);
+  await waitUntil(
+    "every node's own op count (/v1/node)",
+    async () => {
+      const missing = cluster.nodes.filter((node) => views[node.index] === undefined);
+      const answers = await Promise.all(missing.map((node) => readNodeSyncView(node.observabilityPort)));
+      for (const [i, node] of missing.entries()) views[node.index] = answers[i];
+      return views.every((view) => view !== undefined);
+    },
+    { timeoutMs, signal },
+  );
+  return new Map(views.map((view) => [view!.nodeId, view!.versionVector[view!.nodeId] ?? 0]));
+}
+
+/** `--keys`: per node, how many of the cluster's ops (`ownOps`) its version vector covers. */
+async function readOpsSeen(
+  cluster: Cluster,
+  ownOps: ReadonlyMap<string, number>,
+): Promise<(number | undefined)[]> {
+  return (await cluster.readSyncViews()).map((view) => {
+    if (view === undefined) return undefined;
+    let seen = 0;
+    for (const [origin, ops] of ownOps) seen += Math.min(ops, view.versionVector[origin] ?? 0);
+    return seen;
+  });
+}
+
 /** Correctness checks of a finished round. */
 export function roundChecks(
-  round: Pick<ClusterRound, "convergence" | "expected" | "printed" | "exits" | "exitsOk">,
+  round: Pick<ClusterRound, "convergence" | "expected" | "printed" | "exits" | "exitsOk"> &
+    Partial<Pick<ClusterRound, "mapFields">>,
 ): Check[] {
+  const fields = round.mapFields;
   return [
     {
       name: "converged",
       ok: round.convergence.converged,
       detail: round.convergence.converged
-        ? `every node counted ${round.expected} after ${round.convergence.waitSecs?.toFixed(3)} s`
+        ? `every node counted ${round.expected}${fields === undefined ? "" : " ops"} after ${round.convergence.waitSecs?.toFixed(3)} s`
         : `expected ${round.expected} everywhere, last seen [${round.convergence.observed.join(", ")}]`,
     },
-    {
-      name: "counters_after_shutdown",
-      ok: round.printed.every((value) => value === round.expected),
-      detail: `printed on graceful stop: [${round.printed.join(", ")}], expected ${round.expected}`,
-    },
+    fields === undefined
+      ? {
+          name: "counters_after_shutdown",
+          ok: round.printed.every((value) => value === round.expected),
+          detail: `printed on graceful stop: [${round.printed.join(", ")}], expected ${round.expected}`,
+        }
+      : {
+          name: "map_fields_after_convergence",
+          ok: fields.observed.every((value) => value === fields.expected),
+          detail: `fields of the map on each node: [${fields.observed.join(", ")}], expected ${fields.expected}`,
+        },
     {
       name: "nodes_exited_ok",
       ok: round.exitsOk,
@@ -317,6 +415,21 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
       converged_after_scheduled_end_secs: round.convergedAfterScheduleSecs,
       start_spread_secs: Math.round(round.recorder.startSpreadMs()) / 1000,
       sync_stats: round.syncStats,
+      ...(settings.keys === undefined
+        ? {}
+        : {
+            distinct_keys: {
+              keys_per_node: settings.keys,
+              ops_total: round.expected,
+              map_fields: round.mapFields ?? null,
+              replicated_ops_sec_per_node: round.replicatedOpsSecPerNode,
+              converged_after_load_secs: round.convergence.waitSecs,
+              // What a loaded machine does not change: each node's CPU (start-up included) per op it holds.
+              node_cpu_us_per_op: round.sampler
+                .summary()
+                .map((node) => Math.round((node.cpu_secs * 1e6) / Math.max(round.expected, 1))),
+            },
+          }),
       ...(settings.rate === "max"
         ? {
             rate_search: search,
@@ -356,6 +469,7 @@ function trialRecord(
     rate,
     passed,
     ops_sec_per_node: Math.round(round.recorder.opsTotal() / secs / nodes),
+    ...(round.mapFields === undefined ? {} : { replicated_ops_sec_per_node: round.replicatedOpsSecPerNode }),
     errors: round.recorder.errorsTotal(),
     converged: round.convergence.converged,
     convergence_wait_secs: round.convergence.waitSecs,

@@ -2,6 +2,11 @@
 // replicated GCounter NX_GATE_COUNTER_KEY by 1 at NX_GATE_RATE per second for
 // NX_GATE_DURATION_MS, open-loop (lib/open-loop.ts).
 //
+// Distinct keys (NX_GATE_KEYS=N, the gates' --keys N): each operation instead writes field
+// "<NX_GATE_FIELD_PREFIX><i mod N>" of the LWW-Map NX_GATE_COUNTER_KEY (value: i, 8 bytes). While
+// i < N every write is a field nobody wrote before, so no two writes of a run amend the same op:
+// each is an op of its own for every peer to decode, dedup, apply, store and relay.
+//
 // Before the load it waits until the wall clock reaches NX_GATE_START_AT_MS (so the nodes of a
 // cluster start together) and until NX_GATE_MIN_PEERS peers are connected (at most
 // NX_GATE_PEER_WAIT_MS, then it gives up with one line).
@@ -15,9 +20,9 @@
 // Settings: NX_GATE_RATE (required), NX_GATE_DURATION_MS (10000), NX_GATE_COUNTER_KEY
 // ("gate-counter"), NX_GATE_START_AT_MS (0), NX_GATE_MIN_PEERS (0), NX_GATE_PEER_WAIT_MS
 // (30000), NX_GATE_RESUME (0), NX_GATE_INTERVAL_HIST (0: 1 sends each interval's histogram),
-// NX_GATE_REPORT_MS (1000).
+// NX_GATE_REPORT_MS (1000), NX_GATE_KEYS (0: the counter), NX_GATE_FIELD_PREFIX ("").
 
-import { abi, gcounter, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
+import { abi, gcounter, lwwMap, OnError, onError, system, time, utf8 } from "../../../../sdk/assemblyscript/assembly";
 import { envPositive, envText, envU64 } from "../../lib/gate-env";
 import { OpenLoop } from "../../lib/open-loop";
 import { monotonicNs, sleepNs } from "../../lib/wasi";
@@ -28,8 +33,17 @@ const ERR_SYNC_DISABLED: i32 = -5;
 let counterKey = new Uint8Array(0);
 const peersOut = new Uint8Array(65536);
 
+let keys: u64 = 0;
+let fieldPrefix = "";
+const fieldValue = new Uint8Array(8);
+
 function increment(_index: u64): bool {
   return gcounter.inc(counterKey, 1);
+}
+
+function writeField(index: u64): bool {
+  store<u64>(fieldValue.dataStart, index);
+  return lwwMap.set(counterKey, fieldPrefix + (index % keys).toString(), fieldValue);
 }
 
 /** Connected peers now (-5: no sync on this node). */
@@ -70,6 +84,8 @@ export function run(): void {
   const reportMs = envPositive("NX_GATE_REPORT_MS", 1000);
 
   counterKey = utf8(key);
+  keys = envU64("NX_GATE_KEYS", 0);
+  fieldPrefix = envText("NX_GATE_FIELD_PREFIX", "");
 
   const peers = waitForPeers(minPeers, peerWaitMs);
   for (let now = time.now(); now < startAtMs; now = time.now()) sleepNs((startAtMs - now) * 1_000_000);
@@ -86,7 +102,9 @@ export function run(): void {
     .u64("resumed", resumed)
     .i64("peers", peers)
     .u64("counter_before", counterBefore)
+    .u64("keys", keys)
     .emit();
-  loop.run(increment);
+  if (keys == 0) loop.run(increment);
+  else loop.run(writeField);
   loop.line.begin("final").u64("done", loop.done).u64("counter_local", gcounter.value(counterKey)).emit();
 }
