@@ -155,6 +155,27 @@ describe("SyncEngine", () => {
     assert.equal(engines[0].inflightBatches(), 0, "the ack came back");
   });
 
+  test("a pull is never answered with this node's own ops before they are durable (handed to localOps)", () => {
+    const { replicas, engines } = cluster(2);
+    const net = wire(replicas, engines, [[0, 1]]);
+    // Made on node 0 and in its op-log, but its commit has not ended: not handed to localOps yet.
+    const pending = [replicas[0].local(), replicas[0].local()];
+    const pull = { type: "PullSince", versionVector: replicas[1].versionVector(), limit: 100 } as const;
+    net.deliver(0, engines[0].receive(replicas[1].nodeId, pull, 0));
+    assert.equal(replicas[1].ops.size, 0, "a crash now would reuse their sequence numbers");
+    engines[0].localOps(pending);
+    net.deliver(0, engines[0].flush());
+    assert.equal(replicas[1].ops.size, 2, "once durable they go out");
+    // What the replica held when the engine started came from the store: durable, answered.
+    const restarted = new SyncEngine<TestOp>(replicas[0]);
+    restarted.peerConnected(replicas[1].nodeId, 0);
+    const answer = restarted.receive(replicas[1].nodeId, { ...pull, versionVector: new Map() }, 0);
+    assert.deepEqual(
+      answer.flatMap((o) => (o.message.type === "PushOps" ? o.message.ops : [])),
+      pending,
+    );
+  });
+
   test("ops relay through a hub to nodes that only know the hub, without loops", () => {
     const { replicas, engines } = cluster(4);
     const net = wire(replicas, engines, [
@@ -172,8 +193,9 @@ describe("SyncEngine", () => {
 
   test("a peer that connects late pulls exactly what it lacks", () => {
     const { replicas, engines } = cluster(2);
-    for (let i = 0; i < 30; i++) replicas[0].local();
-    replicas[1].local();
+    // Made (and durable) while the nodes were apart.
+    engines[0].localOps(Array.from({ length: 30 }, () => replicas[0].local()));
+    engines[1].localOps([replicas[1].local()]);
     wire(replicas, engines, [[0, 1]]);
     assert.equal(replicas[1].ops.size, 31);
     assert.equal(replicas[0].ops.size, 31);
@@ -181,7 +203,7 @@ describe("SyncEngine", () => {
 
   test("a full pull answer is continued by the answerer until the peer is caught up", () => {
     const { replicas, engines } = cluster(2, { pullLimit: 7, batchOpsMax: 3 });
-    for (let i = 0; i < 50; i++) replicas[0].local();
+    engines[0].localOps(Array.from({ length: 50 }, () => replicas[0].local()));
     wire(replicas, engines, [[0, 1]]);
     assert.equal(replicas[1].ops.size, 50);
     assert.equal(engines[1].stats.antiEntropyRounds, 1, "one pull: the rest came as a repair");
@@ -270,10 +292,14 @@ describe("SyncEngine", () => {
   test("ops a sender could not repair are delivered by the peer's anti-entropy pull", () => {
     const { replicas, engines } = cluster(2, { antiEntropyIntervalMs: 1000 });
     const net = wire(replicas, engines, [[0, 1]]);
-    for (let i = 0; i < 100; i++) replicas[0].local(); // never queued: as if the sender restarted
+    // Durable, but the pushes carrying them were lost on the way (and the connection stays up).
+    engines[0].localOps(Array.from({ length: 100 }, () => replicas[0].local()));
+    engines[0].flush();
     assert.equal(replicas[1].ops.size, 0);
+    // The first pull finds them still on their way (sent, not acknowledged); the next takes them as lost.
     net.deliver(1, engines[1].tick(1000));
-    assert.equal(replicas[1].ops.size, 100, "the periodic pull fetched everything");
+    net.deliver(1, engines[1].tick(2000));
+    assert.equal(replicas[1].ops.size, 100, "the periodic pulls fetched everything");
   });
 
   test("ops sent without an ack are re-sent as soon as the peer reconnects", () => {

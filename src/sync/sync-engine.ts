@@ -163,8 +163,13 @@ export class SyncEngine<Op> {
     opsPruned: 0,
   };
 
+  /** The highest sequence of this node's own ops known durable: handed to `localOps`, or loaded at start. */
+  #localDurableSeq: number;
+
   constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
     this.#replica = replica;
+    // What the replica holds when the engine starts was read from the store: durable.
+    this.#localDurableSeq = replica.versionVector().get(replica.localOrigin()) ?? 0;
     this.#options = { ...DEFAULT_SYNC_ENGINE_OPTIONS, ...options };
     const { batchOpsMax } = this.#options;
     if (!Number.isSafeInteger(batchOpsMax) || batchOpsMax < 1 || batchOpsMax > PUSH_OPS_OPS_MAX) {
@@ -255,9 +260,35 @@ export class SyncEngine<Op> {
     if (this.#unacked.size > UNACKED_PEERS_MAX) this.#unacked.delete(this.#unacked.keys().next().value!);
   }
 
-  /** Queues ops made on this node for every connected peer. */
+  /** Queues ops made on this node for every connected peer; they are durable here (see {@link SyncEngine.localOps}'s caller). */
   localOps(ops: readonly Op[]): void {
+    for (const op of ops) {
+      const { seq } = this.#replica.idOf(op);
+      if (seq > this.#localDurableSeq) this.#localDurableSeq = seq;
+    }
     for (const session of this.#sessions.values()) this.#enqueue(session, ops);
+  }
+
+  /**
+   * Ops read from the op-log for a pull answer or a repair, less this node's own ops not yet
+   * durable: the log holds them from the moment they are made, and one sent before its commit
+   * and lost in a crash would have its sequence number reused (docs/storage.md). They reach the
+   * peer by push once durable.
+   */
+  #durableOnly(ops: readonly Op[]): readonly Op[] {
+    const local = this.#replica.localOrigin();
+    const durable = this.#localDurableSeq;
+    if (
+      ops.every((op) => {
+        const { origin, seq } = this.#replica.idOf(op);
+        return origin !== local || seq <= durable;
+      })
+    )
+      return ops;
+    return ops.filter((op) => {
+      const { origin, seq } = this.#replica.idOf(op);
+      return origin !== local || seq <= durable;
+    });
   }
 
   receive(peer: NodeId, message: SessionMessage<Op>, nowMs: number): Outgoing<Op>[] {
@@ -290,7 +321,7 @@ export class SyncEngine<Op> {
         }
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
-        out.push(...this.#sendBatches(session, ops));
+        out.push(...this.#sendBatches(session, this.#durableOnly(ops)));
         if (ops.length >= limit) this.#continueAnswer(session, lacking, ops);
         return out;
       }
@@ -484,7 +515,7 @@ export class SyncEngine<Op> {
           if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
         }
       }
-      const unsent = ops.filter((op) => {
+      const unsent = this.#durableOnly(ops).filter((op) => {
         const { origin, seq } = this.#replica.idOf(op);
         return session.pushedDuringRepair.get(origin)?.has(seq) !== true;
       });
