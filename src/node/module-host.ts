@@ -183,6 +183,11 @@ export function moduleHostComponent(
 
   /** The modules by id, in the order they were given or added. */
   const hosted = new Map<string, Hosted>();
+  /**
+   * Modules being added, before the host holds them: serving runs their `routes` (building the
+   * environment their processes keep) while the add may still be refused.
+   */
+  const adding = new Map<string, Hosted>();
   const handlers: ModuleChangeHandler[] = [];
   /** Every run of modules: the node's first, then one per module added or revived. */
   const runs: Promise<GuestProcessesOutcome>[] = [];
@@ -213,7 +218,7 @@ export function moduleHostComponent(
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
     if (env === undefined) {
-      const entry = hosted.get(module.moduleId);
+      const entry = hosted.get(module.moduleId) ?? adding.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
       const policy = options.policies?.get(module.moduleId);
       if (policy !== undefined) {
@@ -469,14 +474,11 @@ export function moduleHostComponent(
           );
         }
         let module: GuestModule;
-        let apply: () => void;
         try {
           module = await load(id, path ?? `${id}.wasm`, bytes);
-          apply = await prepare({ kind: "add", module });
         } catch (error) {
           return refused(id, "add", error);
         }
-        if (!(await prepared) || hosted.has(id)) throw stopping();
         const entry: Hosted = {
           id,
           path,
@@ -489,7 +491,26 @@ export function moduleHostComponent(
           removing: false,
           run: undefined,
         };
-        // Before any request can reach it: its handlers' environment has its events.
+        const forget = () => {
+          parts.events.bus!.removeModule(entry.events);
+          entry.events.close();
+          environments.delete(module);
+        };
+        // Before serving runs its `routes`: the environment built then has its events.
+        adding.set(id, entry);
+        let apply: () => void;
+        try {
+          apply = await prepare({ kind: "add", module });
+        } catch (error) {
+          forget();
+          return refused(id, "add", error);
+        } finally {
+          adding.delete(id);
+        }
+        if (!(await prepared) || hosted.has(id)) {
+          forget();
+          throw stopping();
+        }
         hosted.set(id, entry);
         apply();
         await startRun(entry);

@@ -218,6 +218,20 @@ describe("hot reload on a running node", () => {
     await host.remove("crashy");
   });
 
+  test("a module added while a --serve listener serves gets its events and host-call counts", async () => {
+    // Serving runs the added module's `routes` before the host holds it: the environment that
+    // run builds is the one its processes keep.
+    await host.add({
+      id: "ticker",
+      bytes: await versionedGuest({ version: "t1", prefix: "/t", tickMs: 20, countTicks: true }),
+    });
+    await until(() => ticks("t1") > 0n);
+    assert.deepEqual(await get("/t/version"), { status: 200, text: "t1" });
+    const ticker = host.loaded().find((module) => module.id === "ticker")!;
+    assert.ok(ticker.hostCalls.total() > 0);
+    await host.remove("ticker");
+  });
+
   test("removing the last module does not end the node: it runs until interrupted", async () => {
     await host.remove("app");
     assert.deepEqual(host.loaded(), []);
