@@ -211,9 +211,13 @@ describe("hot reload on a running node", () => {
     });
     const crashy = () => host.loaded().find((module) => module.id === "crashy")!;
     await until(() => crashy().events?.state === "crashed");
-    await host.reload("crashy", await versionedGuest({ version: "k2", prefix: "/k" }));
+    await host.reload(
+      "crashy",
+      await versionedGuest({ version: "k2", prefix: "/k", tickMs: 20, countTicks: true }),
+    );
     assert.equal(crashy().events?.state, "running");
     assert.ok(stored("init-k2"));
+    await until(() => ticks("k2") > 0n);
     assert.deepEqual(await get("/k/version"), { status: 200, text: "k2" });
     await host.remove("crashy");
   });
