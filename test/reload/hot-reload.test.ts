@@ -3,7 +3,7 @@
  * socket, HTTP on a real socket): add, reload and remove (docs/hot-reload.md).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -35,6 +35,8 @@ describe("hot reload on a running node", () => {
     dir = mkdtempSync(join(tmpdir(), "nx-reload-"));
     appPath = join(dir, "app.wasm");
     writeFileSync(appPath, await versionedGuest({ version: "v1", tickMs: 20, countTicks: true }));
+    mkdirSync(join(dir, "web"));
+    writeFileSync(join(dir, "web", "index.html"), "app ui");
     const { config } = await resolveConfig({
       flags: {
         "storage.datastore_path": join(dir, "data"),
@@ -84,6 +86,8 @@ describe("hot reload on a running node", () => {
             routes: undefined,
           },
         ],
+        // [modules.app] static: app's own directory, beside app.wasm.
+        moduleStaticMounts: new Map([["app", [{ path: "/ui/*", directory: "web" }]]]),
         cpuMsPerRequest: 1000,
         shutdownTimeoutMs: 5000,
         profile: "trusted",
@@ -237,7 +241,15 @@ describe("hot reload on a running node", () => {
   });
 
   test("removing the last module does not end the node: it runs until interrupted", async () => {
+    assert.deepEqual(await get("/ui/"), { status: 200, text: "app ui" });
     await host.remove("app");
+    // Its own static directory goes with it, like its routes.
+    assert.equal((await get("/ui/")).status, 404);
+    // Added again under its id, it gets its directory back; removed, it loses it again.
+    await host.add({ id: "app", bytes: await versionedGuest({ version: "v4" }) });
+    assert.deepEqual(await get("/ui/"), { status: 200, text: "app ui" });
+    await host.remove("app");
+    assert.equal((await get("/ui/")).status, 404);
     assert.deepEqual(host.loaded(), []);
     const ended = host.ended.then((outcome) => outcome);
     // Were it to end, it would by the time a timer fires: every run has ended already.
