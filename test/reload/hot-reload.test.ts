@@ -240,6 +240,25 @@ describe("hot reload on a running node", () => {
     await host.remove("ticker");
   });
 
+  test("a module that only serves (no run, no callbacks) is added, reloaded and removed", async () => {
+    const serveOnly = (version: string) =>
+      compileWat(`(module
+        (import "nx" "route_add" (func $route_add (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "nx" "resp_write" (func $resp_write (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "GET/so/versionversion${version}")
+        (func (export "routes") (drop (call $route_add (i32.const 16) (i32.const 3) (i32.const 19) (i32.const 11) (i32.const 30) (i32.const 7))))
+        (func (export "version") (drop (call $resp_write (i32.const 37) (i32.const 2)))))`);
+    const added = await host.add({ id: "serve-only", bytes: await serveOnly("s1") });
+    assert.equal(added.events?.reactive, false);
+    assert.deepEqual(await get("/so/version"), { status: 200, text: "s1" });
+    await host.reload("serve-only", await serveOnly("s2"));
+    assert.deepEqual(await get("/so/version"), { status: 200, text: "s2" });
+    await host.remove("serve-only");
+    assert.equal((await get("/so/version")).status, 404);
+    assert.ok(!host.loaded().some((module) => module.id === "serve-only"));
+  });
+
   test("removing the last module does not end the node: it runs until interrupted", async () => {
     assert.deepEqual(await get("/ui/"), { status: 200, text: "app ui" });
     await host.remove("app");
