@@ -9,6 +9,7 @@ import { ModuleHostError } from "../node/module-host-error.ts";
 import type { ModuleView, PeerView, RuntimeIntrospection } from "../node/node-introspection.ts";
 import { opFlowQueryOf } from "../node/op-ring.ts";
 import { healthAnswer, type ReadinessChecks, readinessAnswer } from "../observe/health-answers.ts";
+import { PolicyError } from "../policy/policy-error.ts";
 import { ServeError } from "../serve/serve-error.ts";
 import type { PeerStatus } from "../sync/peer-manager.ts";
 import { GUEST_MODULE_BYTES_MAX } from "../wasm/load-guest-module.ts";
@@ -159,7 +160,8 @@ function wasmBody(request: RouteRequest): Uint8Array {
 /**
  * The answer for a change of the modules the module host refused: an unknown module is 404, an
  * id taken 409, a bad id or a module given as bytes reloaded without them 400, a node shutting
- * down 503, and code that fails to load or validate (the loader's or serving's line) 422.
+ * down 503, and code that fails to load or validate (the loader's or serving's line) or whose
+ * policy is missing (`policy.default` deny), invalid or unsigned 422.
  */
 async function moduleChange<T>(change: () => Promise<T>): Promise<T> {
   try {
@@ -169,7 +171,7 @@ async function moduleChange<T>(change: () => Promise<T>): Promise<T> {
     const code =
       error instanceof ModuleHostError
         ? MODULE_HOST_ANSWERS[error.code]
-        : error instanceof ModuleLoadError || error instanceof ServeError
+        : error instanceof ModuleLoadError || error instanceof ServeError || error instanceof PolicyError
           ? "MODULE_INVALID"
           : undefined;
     if (code === undefined) throw error;

@@ -183,6 +183,12 @@ export function moduleHostComponent(
 
   /** The modules by id, in the order they were given or added. */
   const hosted = new Map<string, Hosted>();
+  /**
+   * Modules being added, or revived by a reload with fresh events, before the host holds them
+   * so: serving runs their new code's `routes` (building the environment its processes keep)
+   * while the change may still be refused.
+   */
+  const pending = new Map<string, Hosted>();
   const handlers: ModuleChangeHandler[] = [];
   /** Every run of modules: the node's first, then one per module added or revived. */
   const runs: Promise<GuestProcessesOutcome>[] = [];
@@ -213,7 +219,7 @@ export function moduleHostComponent(
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
     if (env === undefined) {
-      const entry = hosted.get(module.moduleId);
+      const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
       const policy = options.policies?.get(module.moduleId);
       if (policy !== undefined) {
@@ -469,14 +475,11 @@ export function moduleHostComponent(
           );
         }
         let module: GuestModule;
-        let apply: () => void;
         try {
           module = await load(id, path ?? `${id}.wasm`, bytes);
-          apply = await prepare({ kind: "add", module });
         } catch (error) {
           return refused(id, "add", error);
         }
-        if (!(await prepared) || hosted.has(id)) throw stopping();
         const entry: Hosted = {
           id,
           path,
@@ -489,7 +492,26 @@ export function moduleHostComponent(
           removing: false,
           run: undefined,
         };
-        // Before any request can reach it: its handlers' environment has its events.
+        const forget = () => {
+          parts.events.bus!.removeModule(entry.events);
+          entry.events.close();
+          environments.delete(module);
+        };
+        // Before serving runs its `routes`: the environment built then has its events.
+        pending.set(id, entry);
+        let apply: () => void;
+        try {
+          apply = await prepare({ kind: "add", module });
+        } catch (error) {
+          forget();
+          return refused(id, "add", error);
+        } finally {
+          pending.delete(id);
+        }
+        if (!(await prepared) || hosted.has(id)) {
+          forget();
+          throw stopping();
+        }
         hosted.set(id, entry);
         apply();
         await startRun(entry);
@@ -508,6 +530,8 @@ export function moduleHostComponent(
         const previous = entry.module;
         let next: GuestModule;
         let apply: () => void;
+        // Given up: the new code starts it again, in a run of its own with fresh events.
+        let revived: ModuleEvents | undefined;
         try {
           if (bytes === undefined && entry.path === undefined) {
             throw new ModuleHostError(
@@ -523,20 +547,28 @@ export function moduleHostComponent(
               `${next.label}: the new code is ${wasReactive ? "one-shot (it exports no callback)" : "reactive (it exports callbacks)"} and the running code is not: remove the module and add it again`,
             );
           }
+          if (run?.running(id) !== true && entry.events.reactive) {
+            revived = addEvents(parts.events.bus!, next);
+            pending.set(id, { ...entry, module: next, events: revived });
+          }
           apply = await prepare({ kind: "reload", previous, next });
         } catch (error) {
+          if (revived !== undefined) {
+            parts.events.bus!.removeModule(revived);
+            revived.close();
+          }
           return refused(id, "reload", error);
+        } finally {
+          pending.delete(id);
         }
         entry.module = next;
         entry.loadedAt = new Date().toISOString();
         entry.reloads++;
         environments.delete(previous);
         apply();
-        if (run?.running(id) === true) await run.replace(next);
-        else if (entry.events.reactive) {
-          // Given up: the new code starts it again, in a run of its own with fresh events.
+        if (revived !== undefined) {
           parts.events.bus!.removeModule(entry.events);
-          entry.events = addEvents(parts.events.bus!, next);
+          entry.events = revived;
           await startRun(entry);
         } else await run?.replace(next);
         const reloadMs = Math.round((monotonicMs() - startedMs) * 100) / 100;

@@ -130,20 +130,34 @@ export function serveComponent(
   let byId = new Map<string, GuestModule>();
   /** Each module's default routes, when a listener serves them. */
   let defaults: Map<string, Route[]> | undefined;
-  const served: { readonly settings: ServeSettings; readonly mounts: StaticMount[] }[] = [];
+  /** Each listener with its own static directories (`[serve.static]`, `--serve-static`). */
+  const served: { readonly settings: ServeSettings; readonly mounts: readonly StaticMount[] }[] = [];
+  /**
+   * Each module's own static directories (`[modules.<id>] static`), served beside its default
+   * routes: resolved at start against the module files, dropped with their module, back when a
+   * module of that id is added again.
+   */
+  let staticAtStart = new Map<string, StaticMount[]>();
+  let staticById = staticAtStart;
+  const mountsOf = (settings: ServeSettings, own: readonly StaticMount[], byModule: typeof staticById) =>
+    settings.routes === undefined ? [...own, ...[...byModule.values()].flat()] : own;
   const prepare = async (change: ModuleChange): Promise<() => void> => {
     const nextById = new Map(byId);
     const nextDefaults = defaults === undefined ? undefined : new Map(defaults);
+    const nextStatic = new Map(staticById);
     const id = (change.kind === "reload" ? change.next : change.module).moduleId;
     if (change.kind === "remove") {
       nextById.delete(id);
       nextDefaults?.delete(id);
+      nextStatic.delete(id);
     } else {
       const module = change.kind === "reload" ? change.next : change.module;
       nextById.set(id, module);
     }
     let tables: RouteTable[];
     try {
+      const mounts = staticAtStart.get(id);
+      if (change.kind === "add" && mounts !== undefined) nextStatic.set(id, mounts);
       if (change.kind !== "remove") {
         nextDefaults?.set(
           id,
@@ -160,7 +174,7 @@ export function serveComponent(
           nextById,
           settings.where,
         );
-        return new RouteTable(routes, settings.where, mounts);
+        return new RouteTable(routes, settings.where, mountsOf(settings, mounts, nextStatic));
       });
     } catch (error) {
       // Refused: the instance its `routes` ran in is not kept.
@@ -170,6 +184,7 @@ export function serveComponent(
     return () => {
       byId = nextById;
       defaults = nextDefaults;
+      staticById = nextStatic;
       tables.forEach((table, index) => {
         listeners[index]?.replaceRoutes(table);
       });
@@ -187,18 +202,24 @@ export function serveComponent(
       byId = new Map(options.modules.map((module) => [module.moduleId, module]));
       if (options.listeners.some((listener) => listener.routes === undefined)) {
         defaults = await defaultRoutes(options.modules, processesFor(options.cpuMsPerRequest), serveLogger);
+        staticAtStart = new Map(
+          options.modules.map((module) => [
+            module.moduleId,
+            moduleMounts([module], options.moduleStaticMounts),
+          ]),
+        );
+        staticById = staticAtStart;
       }
       const tables: RouteTable[] = [];
       for (const listener of options.listeners) {
-        const mounts = (listener.staticMounts ?? []).map((mount) => ({
+        const own = (listener.staticMounts ?? []).map((mount) => ({
           path: mount.path,
           directory: resolveMountDirectory(mount, listener.where),
         }));
-        // `--serve` listeners serve the modules' default routes, and their own static directories.
-        if (listener.routes === undefined)
-          mounts.push(...moduleMounts(options.modules, options.moduleStaticMounts));
-        served.push({ settings: listener, mounts });
+        served.push({ settings: listener, mounts: own });
+        // `--serve` listeners serve the modules' default routes and static directories, and their own.
         const routes = listener.routes ?? [...defaults!.values()].flat();
+        const mounts = mountsOf(listener, own, staticById);
         if (routes.length === 0 && mounts.length === 0) {
           throw new ServeError(
             "SERVE_NO_ROUTES",

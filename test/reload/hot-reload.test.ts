@@ -3,7 +3,7 @@
  * socket, HTTP on a real socket): add, reload and remove (docs/hot-reload.md).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -35,6 +35,8 @@ describe("hot reload on a running node", () => {
     dir = mkdtempSync(join(tmpdir(), "nx-reload-"));
     appPath = join(dir, "app.wasm");
     writeFileSync(appPath, await versionedGuest({ version: "v1", tickMs: 20, countTicks: true }));
+    mkdirSync(join(dir, "web"));
+    writeFileSync(join(dir, "web", "index.html"), "app ui");
     const { config } = await resolveConfig({
       flags: {
         "storage.datastore_path": join(dir, "data"),
@@ -84,6 +86,8 @@ describe("hot reload on a running node", () => {
             routes: undefined,
           },
         ],
+        // [modules.app] static: app's own directory, beside app.wasm.
+        moduleStaticMounts: new Map([["app", [{ path: "/ui/*", directory: "web" }]]]),
         cpuMsPerRequest: 1000,
         shutdownTimeoutMs: 5000,
         profile: "trusted",
@@ -211,15 +215,60 @@ describe("hot reload on a running node", () => {
     });
     const crashy = () => host.loaded().find((module) => module.id === "crashy")!;
     await until(() => crashy().events?.state === "crashed");
-    await host.reload("crashy", await versionedGuest({ version: "k2", prefix: "/k" }));
+    await host.reload(
+      "crashy",
+      await versionedGuest({ version: "k2", prefix: "/k", tickMs: 20, countTicks: true }),
+    );
     assert.equal(crashy().events?.state, "running");
     assert.ok(stored("init-k2"));
+    await until(() => ticks("k2") > 0n);
     assert.deepEqual(await get("/k/version"), { status: 200, text: "k2" });
     await host.remove("crashy");
   });
 
+  test("a module added while a --serve listener serves gets its events and host-call counts", async () => {
+    // Serving runs the added module's `routes` before the host holds it: the environment that
+    // run builds is the one its processes keep.
+    await host.add({
+      id: "ticker",
+      bytes: await versionedGuest({ version: "t1", prefix: "/t", tickMs: 20, countTicks: true }),
+    });
+    await until(() => ticks("t1") > 0n);
+    assert.deepEqual(await get("/t/version"), { status: 200, text: "t1" });
+    const ticker = host.loaded().find((module) => module.id === "ticker")!;
+    assert.ok(ticker.hostCalls.total() > 0);
+    await host.remove("ticker");
+  });
+
+  test("a module that only serves (no run, no callbacks) is added, reloaded and removed", async () => {
+    const serveOnly = (version: string) =>
+      compileWat(`(module
+        (import "nx" "route_add" (func $route_add (param i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "nx" "resp_write" (func $resp_write (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "GET/so/versionversion${version}")
+        (func (export "routes") (drop (call $route_add (i32.const 16) (i32.const 3) (i32.const 19) (i32.const 11) (i32.const 30) (i32.const 7))))
+        (func (export "version") (drop (call $resp_write (i32.const 37) (i32.const 2)))))`);
+    const added = await host.add({ id: "serve-only", bytes: await serveOnly("s1") });
+    assert.equal(added.events?.reactive, false);
+    assert.deepEqual(await get("/so/version"), { status: 200, text: "s1" });
+    await host.reload("serve-only", await serveOnly("s2"));
+    assert.deepEqual(await get("/so/version"), { status: 200, text: "s2" });
+    await host.remove("serve-only");
+    assert.equal((await get("/so/version")).status, 404);
+    assert.ok(!host.loaded().some((module) => module.id === "serve-only"));
+  });
+
   test("removing the last module does not end the node: it runs until interrupted", async () => {
+    assert.deepEqual(await get("/ui/"), { status: 200, text: "app ui" });
     await host.remove("app");
+    // Its own static directory goes with it, like its routes.
+    assert.equal((await get("/ui/")).status, 404);
+    // Added again under its id, it gets its directory back; removed, it loses it again.
+    await host.add({ id: "app", bytes: await versionedGuest({ version: "v4" }) });
+    assert.deepEqual(await get("/ui/"), { status: 200, text: "app ui" });
+    await host.remove("app");
+    assert.equal((await get("/ui/")).status, 404);
     assert.deepEqual(host.loaded(), []);
     const ended = host.ended.then((outcome) => outcome);
     // Were it to end, it would by the time a timer fires: every run has ended already.

@@ -164,6 +164,48 @@ describe("the module routes of the management API", () => {
   });
 });
 
+describe("the module routes under policies (policy.default deny)", () => {
+  test("a module added without a policy is 422 MODULE_INVALID; one with [modules.<id>] policy runs with it", async () => {
+    const code = join(dir.path, "policies-code");
+    mkdirSync(code);
+    const path = join(code, "app.wasm");
+    writeFileSync(path, await versionedGuest({ version: "v1" }));
+    writeFileSync(join(code, "app.policy.toml"), '[capabilities]\ndb.write = ["*"]\nnetwork.serve = true\n');
+    // `other` may serve, and write no key: its `init` writing init-o1 is denied.
+    writeFileSync(join(code, "other.policy.toml"), "[capabilities]\nnetwork.serve = true\n");
+    writeFileSync(
+      join(code, "numax.toml"),
+      `[modules.other]\npolicy = ${JSON.stringify(join(code, "other.policy.toml"))}\n`,
+    );
+    const node = documented(
+      await nodes.node({
+        datastore: join(dir.path, "policies"),
+        modules: [path],
+        args: ["--serve", "127.0.0.1:0", "--config", join(code, "numax.toml")],
+        env: { NX_POLICY_DEFAULT: "deny" },
+      }),
+    );
+    const serveUrl = (await node.nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+
+    const missing = await node.api("POST", "/modules?id=stranger", {
+      body: await versionedGuest({ version: "s1", prefix: "/s" }),
+      contentType: WASM,
+    });
+    assert.equal(missing.status, 422, JSON.stringify(missing.body));
+    assert.equal(errorCode(missing.body), "MODULE_INVALID");
+    assert.match((missing.body as { error: { message: string } }).error.message, /has no policy/);
+    assert.equal((await node.api("GET", "/modules/stranger")).status, 404);
+
+    const added = await node.api("POST", "/modules?id=other", {
+      body: await versionedGuest({ version: "o1", prefix: "/other" }),
+      contentType: WASM,
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.deepEqual(await text(`${serveUrl}/other/version`), { status: 200, text: "o1" });
+    await node.nx.waitFor(/policy denied db_set: db\.write "init-o1" is not granted to module other/);
+  });
+});
+
 describe("a reload under sync load on three nodes", () => {
   test("no acknowledged op lost, no peer connection dropped, the new code live within a second", async () => {
     const a = await appNode("a");
