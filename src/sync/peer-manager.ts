@@ -326,8 +326,16 @@ export class PeerManager<Op> {
    * `removePeer` (the management API's `POST /peers`: source {@link RUNTIME_PEER_SOURCE}). Throws NumaxError SYNC_PEER_EXISTS when it is configured already.
    */
   addPeer(address: string): PeerStatus {
-    if (this.#targets.some((target) => target.address === address)) {
-      throw new NumaxError("SYNC_PEER_EXISTS", `peer ${address} is configured already`);
+    const known = this.#targets.find((target) => target.address === address);
+    if (known !== undefined) {
+      // Found by discovery (or configured): the operator's add pins it, so it stays a peer when
+      // discovery stops naming it. Added at run time already: nothing to add.
+      if (known.sources.has(RUNTIME_PEER_SOURCE)) {
+        throw new NumaxError("SYNC_PEER_EXISTS", `peer ${address} was added already`);
+      }
+      known.sources.add(RUNTIME_PEER_SOURCE);
+      this.#options.logger.info("peer added", { address, sources: [...known.sources] });
+      return this.peerStatuses().find((status) => status.address === address)!;
     }
     const target = this.#target(address, RUNTIME_PEER_SOURCE);
     this.#targets.push(target);

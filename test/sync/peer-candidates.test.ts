@@ -9,7 +9,7 @@ import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
 import type { Transport } from "../../src/net/transport.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
-import { PeerManager } from "../../src/sync/peer-manager.ts";
+import { PeerManager, RUNTIME_PEER_SOURCE } from "../../src/sync/peer-manager.ts";
 import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
 import type { TestOp } from "../net/helpers/test-op.ts";
 import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
@@ -114,5 +114,27 @@ test("a removed candidate keeps its connection, is not redialled after it ends; 
     await until(() => a.peers.connectedPeers().length === 2, "c connected again");
   } finally {
     await Promise.all([a, b, c].map((m) => m.peers.stop()));
+  }
+});
+
+test("the operator's addPeer pins a candidate discovery found: it stays when discovery drops it; adding twice is refused", async () => {
+  const a = manager("pin-a", "10.2.0.1:9000");
+  const b = manager("pin-b", "10.2.0.2:9000");
+  await b.peers.start();
+  a.peers.addCandidate("10.2.0.2:9000", "mdns");
+  await a.peers.start();
+  try {
+    await until(() => a.peers.connectedPeers().length === 1, "a connected to b");
+    a.peers.addPeer("10.2.0.2:9000");
+    assert.deepEqual(a.peers.configuredPeers()[0]?.sources, ["mdns", RUNTIME_PEER_SOURCE]);
+    assert.throws(() => a.peers.addPeer("10.2.0.2:9000"), { code: "SYNC_PEER_EXISTS" });
+    a.peers.removeCandidate("10.2.0.2:9000", "mdns");
+    assert.deepEqual(
+      a.peers.configuredPeers().map((p) => [p.address, p.sources]),
+      [["10.2.0.2:9000", [RUNTIME_PEER_SOURCE]]],
+      "still a peer: the operator added it",
+    );
+  } finally {
+    await Promise.all([a, b].map((m) => m.peers.stop()));
   }
 });
