@@ -41,7 +41,7 @@ export interface ModuleHostOptions {
   /** `[modules.<id>]` tables of the config file. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
   /** Each module's policy (docs/design/policies.md); a module without one is trusted. */
-  readonly policies?: ReadonlyMap<string, ModulePolicy>;
+  readonly policies?: { get(module: GuestModule): ModulePolicy | undefined };
   /** The opt-in audit log of host calls (`policy.audit_log`). */
   readonly auditLog?: AuditLog;
   readonly shutdownTimeoutMs: number;
@@ -221,7 +221,7 @@ export function moduleHostComponent(
     if (env === undefined) {
       const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
-      const policy = options.policies?.get(module.moduleId);
+      const policy = options.policies?.get(module);
       if (policy !== undefined) {
         env.policy = modulePolicyEnforcer(
           module.moduleId,

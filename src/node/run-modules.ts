@@ -164,11 +164,12 @@ export async function runModules({
     signatures: config.policy.requireSignatures ? policySigners(config) : undefined,
   });
   /**
-   * The modules' policies by id. The module host reads it each time it builds a module's
-   * environment, so code added or reloaded at run time gets its policy here first (a module
-   * without one is refused like at start); `--policy` flags apply to the modules of the command line.
+   * Each module's policy, by the loaded code it belongs to (not by id: a reload that is refused
+   * after its code loaded leaves the running code's policy as it was). Code added or reloaded at
+   * run time gets its policy here as it loads (a module without one is refused like at start);
+   * `--policy` flags apply to the modules of the command line.
    */
-  const policies = new Map<string, ModulePolicy>();
+  const policies = new WeakMap<GuestModule, ModulePolicy>();
   const startIds = new Set<string>();
   const loadModule = async (source: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
     const module = await readModule(source);
@@ -178,20 +179,22 @@ export async function runModules({
       logger.child("policy"),
     );
     const policy = resolved.get(module.moduleId);
-    if (policy === undefined) policies.delete(module.moduleId);
-    else policies.set(module.moduleId, policy);
+    if (policy !== undefined) policies.set(module, policy);
     return module;
   };
   const modules: GuestModule[] = [];
   try {
     for (const path of modulePaths) modules.push(await readModule({ path }));
     for (const module of modules) startIds.add(module.moduleId);
-    for (const [moduleId, policy] of resolveModulePolicies(
+    const resolved = resolveModulePolicies(
       modules,
       policySources(settings.policyFlags),
       logger.child("policy"),
-    ))
-      policies.set(moduleId, policy);
+    );
+    for (const module of modules) {
+      const policy = resolved.get(module.moduleId);
+      if (policy !== undefined) policies.set(module, policy);
+    }
   } catch (error) {
     reportError(describeError(error));
     return startupOutcome(error);
@@ -247,7 +250,7 @@ export async function runModules({
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         // Top-level modules' processes run `trusted`; their policies narrow what they may reach.
         profile: "trusted",
-        serveRefusal: (moduleId) => serveRefusal(policies.get(moduleId)),
+        serveRefusal: (module) => serveRefusal(policies.get(module)),
       },
     });
   } catch (error) {

@@ -44,7 +44,7 @@ export interface ServeComponentOptions {
    */
   readonly profile: string;
   /** Why routes may not name a module's handlers (its policy lacks `network.serve`); undefined: they may. */
-  readonly serveRefusal?: (moduleId: string) => string | undefined;
+  readonly serveRefusal?: (module: GuestModule) => string | undefined;
 }
 
 /** What the serving component needs of the module host. */
@@ -117,7 +117,7 @@ export function serveComponent(
           `${where}: route "${route.method} ${route.path}" = "${route.moduleId}#${route.handler}": module "${route.moduleId}" runs with profile "${options.profile}", which does not grant network.serve`,
         );
       }
-      const refusal = options.serveRefusal?.(route.moduleId);
+      const refusal = options.serveRefusal?.(loaded.get(route.moduleId)!);
       if (refusal !== undefined) {
         throw new ServeError(
           "SERVE_NOT_GRANTED",
