@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
-import type { VersionVector } from "../net/messages.ts";
+import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import {
   type Outgoing,
   REPORTED_VECTORS_MAX,
@@ -60,8 +60,11 @@ class LogReplica implements SyncReplica<TestOp> {
     return (vector.get(this.nodeId) ?? 0) < this.floor;
   }
 
-  snapshotParts(): [] {
-    return [];
+  /** What `snapshotParts` answers (none unless a test sets some). */
+  parts: PushStateMessage[] = [];
+
+  snapshotParts(): PushStateMessage[] {
+    return this.parts;
   }
 
   applySnapshotPart(): readonly ChangedObject[] {
@@ -174,6 +177,32 @@ describe("SyncEngine", () => {
       answer.flatMap((o) => (o.message.type === "PushOps" ? o.message.ops : [])),
       pending,
     );
+  });
+
+  test("a snapshot answer waits until this node's own ops in it are durable", () => {
+    const { replicas, engines } = cluster(2);
+    wire(replicas, engines, [[0, 1]]);
+    const marker: PushStateMessage = {
+      type: "PushState",
+      versionVector: new Map(),
+      objects: [],
+      final: true,
+    };
+    replicas[0].parts = [marker];
+    replicas[0].floor = 5; // node 1 is behind the op-log's floor: it needs a snapshot
+    const pending = [replicas[0].local(), replicas[0].local()]; // in the state, not yet durable
+    const pull = { type: "PullSince", versionVector: replicas[1].versionVector(), limit: 100 } as const;
+    const states = (out: Outgoing<TestOp>[]) => out.filter((o) => o.message.type === "PushState").length;
+    assert.equal(
+      states(engines[0].receive(replicas[1].nodeId, pull, 0)),
+      0,
+      "held: the state holds undurable ops",
+    );
+    assert.equal(states(engines[0].flush()), 0);
+    engines[0].localOps(pending);
+    assert.equal(states(engines[0].flush()), 1, "sent once they are durable");
+    // With nothing undurable, a snapshot answer goes out at once.
+    assert.equal(states(engines[0].receive(replicas[1].nodeId, pull, 0)), 1);
   });
 
   test("ops relay through a hub to nodes that only know the hub, without loops", () => {

@@ -108,6 +108,12 @@ interface InflightBatch<Op> {
 interface PeerSession<Op> {
   readonly nodeId: NodeId;
   queue: Op[];
+  /**
+   * A snapshot answer taken while this node's own ops up to `untilSeq` were not all durable:
+   * sent once they are (the state carries them), so a crash cannot leave the peer holding ops
+   * whose sequence numbers the restarted node reuses.
+   */
+  heldSnapshot: { readonly parts: readonly PushStateMessage[]; readonly untilSeq: number } | undefined;
   /** Unacknowledged batches: their ops are repaired on the next session if this one ends first. */
   inflight: Map<number, InflightBatch<Op>>;
   /**
@@ -217,6 +223,7 @@ export class SyncEngine<Op> {
       pullsReceived: 0,
       repairAfter: undefined,
       pushedDuringRepair: new Map(),
+      heldSnapshot: undefined,
     };
     session.repairAfter = this.#unacked.get(peer);
     this.#unacked.delete(peer);
@@ -317,7 +324,10 @@ export class SyncEngine<Op> {
         const lacking = this.#afterOnTheWay(session, message.versionVector);
         if (this.#replica.needsSnapshot(lacking)) {
           this.stats.snapshotsSent++;
-          for (const part of this.#replica.snapshotParts()) out.push({ peer, message: part });
+          const parts = this.#replica.snapshotParts();
+          const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
+          if (untilSeq <= this.#localDurableSeq) for (const part of parts) out.push({ peer, message: part });
+          else session.heldSnapshot = { parts, untilSeq };
         }
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
@@ -538,6 +548,11 @@ export class SyncEngine<Op> {
 
   #drain(session: PeerSession<Op>): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
+    const held = session.heldSnapshot;
+    if (held !== undefined && held.untilSeq <= this.#localDurableSeq) {
+      session.heldSnapshot = undefined;
+      for (const part of held.parts) out.push({ peer: session.nodeId, message: part });
+    }
     while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
       if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
