@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
-import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { describeError } from "../errors/numax-error.ts";
+import { readInputFile } from "../fs/read-input-file.ts";
 import type { Logger } from "../observe/logger.ts";
 import { CandidateSet } from "./candidate-set.ts";
 import type { PeerDiscovery } from "./peer-discovery.ts";
@@ -119,19 +119,15 @@ export function createFileDiscovery(options: FileDiscoveryOptions): PeerDiscover
   };
 }
 
-/** The file's text, or null when it holds more than PEERS_FILE_BYTES_MAX bytes. */
+/**
+ * The file's text, or null when it holds more than PEERS_FILE_BYTES_MAX bytes. `readInputFile`
+ * also refuses a FIFO or device at once (a FIFO would otherwise hold the node's start).
+ */
 async function readBounded(path: string): Promise<string | null> {
-  const handle = await open(path, "r");
   try {
-    const buffer = Buffer.alloc(PEERS_FILE_BYTES_MAX + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    return length > PEERS_FILE_BYTES_MAX ? null : buffer.toString("utf8", 0, length);
-  } finally {
-    await handle.close();
+    return readInputFile(path, PEERS_FILE_BYTES_MAX).toString("utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EFBIG") return null;
+    throw error;
   }
 }
