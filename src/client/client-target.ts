@@ -3,6 +3,7 @@ import { chooseConfigFile } from "../config/default-config-file.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { managementTokenFiles } from "../management/management-component.ts";
+import { isUnspecifiedHost } from "../net/host-port.ts";
 import type { ClientTarget } from "./management-client.ts";
 
 /** What a client command was told about its node. */
@@ -36,7 +37,7 @@ export async function resolveClientTarget(options: TargetOptions): Promise<Clien
         );
       }
       // A node listening on every interface is reached on loopback from here.
-      const host = ["0.0.0.0", "::"].includes(management.listen.host) ? "127.0.0.1" : management.listen.host;
+      const host = isUnspecifiedHost(management.listen.host) ? "127.0.0.1" : management.listen.host;
       const scheme = management.tlsCert === undefined ? "http" : "https";
       url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${management.listen.port}`;
     }

@@ -1,3 +1,4 @@
+import { isUnspecifiedHost } from "../net/host-port.ts";
 import type { ConfigIssue, ConfigSource } from "./config-error.ts";
 import type { NodeConfig } from "./node-config.ts";
 import type { ConfigKey } from "./schema.ts";
@@ -15,11 +16,9 @@ interface Rule {
   check(config: NodeConfig): { subject: ConfigKey; message: string } | undefined;
 }
 
-const WILDCARD_HOSTS = new Set(["0.0.0.0", "::"]);
-
 function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
   if (a.port !== b.port || a.port === 0) return false;
-  return a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host);
+  return a.host === b.host || isUnspecifiedHost(a.host) || isUnspecifiedHost(b.host);
 }
 
 /** The discovery keys each mode reads; `required`: the mode cannot work without it. */

@@ -21,6 +21,11 @@ export function parseHostPort(address: string): HostPort {
   return { host: match[1] ?? match[2], port };
 }
 
+/** `0.0.0.0` or `::`: a listener on every interface, not an address to dial. */
+export function isUnspecifiedHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
 export function formatHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }

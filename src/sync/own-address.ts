@@ -1,7 +1,6 @@
 import { networkInterfaces } from "node:os";
-import { parseHostPort } from "../net/host-port.ts";
+import { isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
 
-const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /**
@@ -23,7 +22,7 @@ export function isOwnAddress(peer: string, listen: string): boolean {
   if (target.port !== own.port) return false;
   if (target.host === own.host) return true;
   if (LOOPBACK.has(own.host) && LOOPBACK.has(target.host)) return true;
-  if (!UNSPECIFIED.has(own.host)) return false;
+  if (!isUnspecifiedHost(own.host)) return false;
   if (LOOPBACK.has(target.host)) return true;
   return Object.values(networkInterfaces()).some((addresses) =>
     (addresses ?? []).some((address) => address.address === target.host),

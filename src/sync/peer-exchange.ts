@@ -1,6 +1,6 @@
 import type { KnownPeers } from "../discovery/known-peers.ts";
 import type { NodeId } from "../identity/node-id.ts";
-import { formatHostPort, parseHostPort } from "../net/host-port.ts";
+import { formatHostPort, isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
 import { PEER_ADDRESSES_MAX, type PeerAddressesMessage, type SessionMessage } from "../net/messages.ts";
 import type { PeerInfo } from "./peer-manager.ts";
 
@@ -9,8 +9,6 @@ import type { PeerInfo } from "./peer-manager.ts";
  * costs O(N) messages spread over seconds, never a storm of rounds.
  */
 export const PEER_EXCHANGE_INTERVAL_MS = 1000;
-
-const UNSPECIFIED_HOSTS = new Set(["0.0.0.0", "::"]);
 
 type Entries = PeerAddressesMessage["peers"];
 
@@ -61,7 +59,7 @@ export class PeerExchange {
     for (const { nodeId, address } of entries) {
       if (nodeId === this.#ownNodeId) continue;
       const { host, port } = parseHostPort(address);
-      if (!UNSPECIFIED_HOSTS.has(host)) learned.push({ nodeId, address });
+      if (!isUnspecifiedHost(host)) learned.push({ nodeId, address });
       else if (nodeId === from && fromHost !== undefined)
         learned.push({ nodeId, address: formatHostPort(fromHost, port) });
     }
