@@ -1,3 +1,4 @@
+import { compareBytes, hasPrefix } from "../store/key-bytes.ts";
 import { byteString, type Glob, globMatches } from "./policy-glob.ts";
 
 /** How a literal set compares its subjects: JavaScript strings, or store keys as bytes. */
@@ -11,18 +12,7 @@ const TEXT: Alphabet<string> = {
   startsWith: (subject, prefix) => subject.startsWith(prefix),
 };
 
-const BYTES: Alphabet<Uint8Array> = {
-  compare(a, b) {
-    const length = Math.min(a.length, b.length);
-    for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-    return a.length - b.length;
-  },
-  startsWith(subject, prefix) {
-    if (subject.length < prefix.length) return false;
-    for (let i = 0; i < prefix.length; i++) if (subject[i] !== prefix[i]) return false;
-    return true;
-  },
-};
+const BYTES: Alphabet<Uint8Array> = { compare: compareBytes, startsWith: hasPrefix };
 
 /** The last index of `sorted` whose element is <= `subject`, or -1. */
 function floorIndex<T>(sorted: readonly T[], subject: T, alphabet: Alphabet<T>): number {

@@ -37,6 +37,9 @@ function shapeOf(method: RouteMethod, path: string): string {
   return `${method} ${path.replace(/\/:[^/]+/g, "/:")}`;
 }
 
+/** Paths matched case-sensitively and as given: no trailing-slash or duplicate-slash folding. */
+const ROUTER_OPTIONS = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false };
+
 /** The methods a static mount answers. */
 const STATIC_METHODS: readonly HttpRouteMethod[] = ["GET", "HEAD"];
 
@@ -55,17 +58,9 @@ const STATIC_METHODS: readonly HttpRouteMethod[] = ["GET", "HEAD"];
  */
 export class RouteTable {
   readonly routes: readonly Route[];
-  readonly #router = Router({
-    caseSensitive: true,
-    ignoreTrailingSlash: false,
-    ignoreDuplicateSlashes: false,
-  });
+  readonly #router = Router(ROUTER_OPTIONS);
   /** WebSocket routes, under `GET` (the method of an upgrade). */
-  readonly #webSockets = Router({
-    caseSensitive: true,
-    ignoreTrailingSlash: false,
-    ignoreDuplicateSlashes: false,
-  });
+  readonly #webSockets = Router(ROUTER_OPTIONS);
   /** HTTP methods some route or mount answers, in HTTP_ROUTE_METHODS order. */
   readonly #methods: readonly HttpRouteMethod[];
   readonly #hasWebSockets: boolean;

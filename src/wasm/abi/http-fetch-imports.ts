@@ -13,7 +13,6 @@ export const HTTP_FETCH_HEADERS_BYTES_MAX = 64 * 1024;
 const METHOD_BYTES_MAX = 32;
 
 const latin1 = new TextDecoder("latin1");
-const latin1Bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 
 function headerLines(block: string): [string, string][] {
   const headers: [string, string][] = [];
@@ -91,7 +90,8 @@ export function createHttpFetchImports(ctx: AbiContext): HttpFetchImports {
       const outcome = await fetcher.fetch(fetchRequest);
       if (!outcome.ok) return outcome.code;
       const lines = outcome.headers.map(([name, value]) => `${name}: ${value}\n`).join("");
-      held = { headers: latin1Bytes(lines), body: outcome.body };
+      // Header names and values are byte strings (one char per byte): latin1 gives the bytes back.
+      held = { headers: Buffer.from(lines, "latin1"), body: outcome.body };
       return outcome.status;
     },
     http_response_headers: read("headers"),
