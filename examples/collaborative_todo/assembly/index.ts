@@ -24,8 +24,8 @@
 // Built with `--runtime incremental` (asconfig.json): the reactive instance lives as long as the
 // node and must free what each event allocates.
 
-import { events, http, net, proc } from "../../../sdk/assemblyscript/assembly";
-import { jsonString, parseTodoFields, TodoFields } from "./json";
+import { events, http, jsonString, net, proc } from "../../../sdk/assemblyscript/assembly";
+import { parseTodoFields, TodoFields } from "./json";
 import { PAGE } from "./page";
 import * as todos from "./todos";
 

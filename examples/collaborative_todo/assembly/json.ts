@@ -1,25 +1,9 @@
-// The little JSON the todo API needs: string literals out, and the one request body shape in
+// The little JSON the todo API needs beyond the SDK's `jsonString`: the one request body shape
 // (`{ "title"?: string, "done"?: boolean }`), parsed strictly so a malformed body gets a 400
 // naming what is wrong and where, never a trap.
 
 /** Nesting a body may have (objects and arrays in values the API ignores): bounds the recursion. */
 const NESTING_MAX = 32;
-
-/** `text` as a JSON string literal. */
-export function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22) out += '\\"';
-    else if (c == 0x5c) out += "\\\\";
-    else if (c == 0x0a) out += "\\n";
-    else if (c == 0x0d) out += "\\r";
-    else if (c == 0x09) out += "\\t";
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
 
 /** A request body's fields: the ones the API reads, with `error` set when it is not valid JSON. */
 export class TodoFields {

@@ -9,8 +9,7 @@
 // fields first, then adds the id; deleting removes the id (the fields stay, unread), so a delete
 // wins over a concurrent edit and a deleted todo never comes back.
 
-import { crypto, lwwMap, orset, time, toHex } from "../../../sdk/assemblyscript/assembly";
-import { jsonString } from "./json";
+import { crypto, jsonString, lwwMap, orset, time, toHex } from "../../../sdk/assemblyscript/assembly";
 
 export const IDS_KEY = "todo/ids";
 const ITEM_KEY_PREFIX = "todo/item/";

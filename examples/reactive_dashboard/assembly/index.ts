@@ -10,7 +10,7 @@
 // Built with `--runtime incremental` (asconfig.json): a module that lives as long as the node
 // must free what each event allocates.
 
-import { events, gcounter, net, stdout } from "../../../sdk/assemblyscript/assembly";
+import { events, gcounter, jsonString, net, stdout } from "../../../sdk/assemblyscript/assembly";
 export { init, on_remote_op, on_tick } from "../../../sdk/assemblyscript/assembly/events";
 
 const TICK_MS: u32 = 200;
@@ -31,19 +31,6 @@ let ticksKey = "";
 let ticks: u64 = 0;
 let remoteOps: u64 = 0;
 const statsByKey = new Map<string, KeyStats>();
-
-/** `text` as a JSON string literal. */
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22) out += '\\"';
-    else if (c == 0x5c) out += "\\\\";
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
 
 function busiestFirst(a: KeyStats, b: KeyStats): i32 {
   if (a.ops != b.ops) return a.ops > b.ops ? -1 : 1;

@@ -55,7 +55,7 @@ export {
   system,
   time,
 };
-export { fromUtf8, toHex, utf8 } from "./encoding";
+export { fromUtf8, jsonString, toHex, utf8 } from "./encoding";
 export { Entry } from "./entry";
 export { ErrorCode, errorName, lastError, OnError, onError } from "./error";
 export { Response } from "./fetch";
