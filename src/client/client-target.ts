@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { chooseConfigFile } from "../config/default-config-file.ts";
 import { resolveConfig } from "../config/resolve.ts";
+import { formatSocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { managementTokenFiles } from "../management/management-component.ts";
 import { isUnspecifiedHost } from "../net/host-port.ts";
@@ -39,7 +40,7 @@ export async function resolveClientTarget(options: TargetOptions): Promise<Clien
       // A node listening on every interface is reached on loopback from here.
       const host = isUnspecifiedHost(management.listen.host) ? "127.0.0.1" : management.listen.host;
       const scheme = management.tlsCert === undefined ? "http" : "https";
-      url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${management.listen.port}`;
+      url = `${scheme}://${formatSocketAddress({ host, port: management.listen.port })}`;
     }
     tokenFile ??= managementTokenFiles(config).admin;
   }

@@ -1,8 +1,7 @@
-import { randomFillSync } from "node:crypto";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
-import { managementTokenFiles, readTls } from "../management/management-component.ts";
+import { loadManagementTokens, readTls } from "../management/management-component.ts";
 import type { Component } from "../node/component.ts";
 import type { NodeComponentName } from "../node/node-components.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
@@ -22,8 +21,8 @@ export interface DashboardComponent extends Component {
  * generated here when the API is off). It follows the API's remote rule: a non-loopback `listen`
  * needs `[management] tls_cert`/`tls_key` (it then speaks HTTPS) or `allow_remote_plaintext`.
  * Start refuses, with one line: DASHBOARD_REMOTE_NEEDS_TLS, DASHBOARD_LISTEN_FAILED (a busy
- * address given explicitly), and the management API's MANAGEMENT_TLS_INVALID and
- * MANAGEMENT_TOKEN_FILE_UNSAFE for its TLS and token files.
+ * address given explicitly), and the management API's MANAGEMENT_TLS_INVALID,
+ * MANAGEMENT_TOKEN_FILE_UNSAFE and MANAGEMENT_TOKEN_FILE_INVALID for its TLS and token files.
  */
 export function dashboardComponent(
   config: NodeConfig,
@@ -47,16 +46,8 @@ export function dashboardComponent(
     start: async () => {
       const { listen } = options;
       const { tlsCert, tlsKey, allowRemotePlaintext } = config.management;
-      const [
-        { isLoopbackHost },
-        { loadOrCreateToken },
-        { BearerTokens },
-        { startDashboardServer },
-        { loadDashboardAssets },
-      ] = await Promise.all([
+      const [{ isLoopbackHost }, { startDashboardServer }, { loadDashboardAssets }] = await Promise.all([
         import("../management/management-server.ts"),
-        import("../management/token-files.ts"),
-        import("../management/bearer-tokens.ts"),
         import("./dashboard-server.ts"),
         import("./dashboard-assets.ts"),
       ]);
@@ -67,15 +58,12 @@ export function dashboardComponent(
         );
       }
       const tls = tlsCert === undefined || tlsKey === undefined ? undefined : await readTls(tlsCert, tlsKey);
-      const files = managementTokenFiles(config);
-      const random = (count: number) => randomFillSync(new Uint8Array(count));
-      const admin = await loadOrCreateToken(files.admin, random);
-      const read = await loadOrCreateToken(files.read, random);
+      const { tokens, files } = await loadManagementTokens(config, log);
       server = await startDashboardServer({
         listen,
         listenIsDefault: options.listenIsDefault,
         tls,
-        tokens: new BearerTokens({ admin: admin.token, read: read.token }),
+        tokens,
         introspection: options.introspection(),
         assets: await loadDashboardAssets(),
         logger: log,

@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { BearerTokens } from "../management/bearer-tokens.ts";
-import { listenHttpEndpoint } from "../net/listen-http-endpoint.ts";
+import {
+  createHttpEndpointServer,
+  type HttpEndpointTls,
+  listenHttpEndpoint,
+} from "../net/listen-http-endpoint.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { DashboardAsset } from "./dashboard-assets.ts";
@@ -41,7 +45,7 @@ export interface DashboardServerOptions {
   readonly listen: SocketAddress;
   /** The default address: busy, it is one warning and no dashboard instead of a failed start. */
   readonly listenIsDefault: boolean;
-  readonly tls: { readonly cert: Uint8Array; readonly key: Uint8Array } | undefined;
+  readonly tls: HttpEndpointTls | undefined;
   /** The management API's tokens: either one opens the (read-only) dashboard. */
   readonly tokens: BearerTokens;
   readonly introspection: RuntimeIntrospection;
@@ -277,19 +281,11 @@ export async function startDashboardServer(
     });
   };
 
-  const settings = {
-    requestTimeout: DASHBOARD_REQUEST_TIMEOUT_MS,
-    headersTimeout: DASHBOARD_REQUEST_TIMEOUT_MS,
-    keepAliveTimeout: 5000,
-  };
-  const server: Server =
-    options.tls === undefined
-      ? (await import("node:http")).createServer(settings, handle)
-      : (await import("node:https")).createServer(
-          { ...settings, cert: Buffer.from(options.tls.cert), key: Buffer.from(options.tls.key) },
-          handle,
-        );
-  server.maxConnections = DASHBOARD_CONNECTIONS_MAX;
+  const server = await createHttpEndpointServer(
+    options.tls,
+    { requestTimeoutMs: DASHBOARD_REQUEST_TIMEOUT_MS, connectionsMax: DASHBOARD_CONNECTIONS_MAX },
+    handle,
+  );
 
   const address = await listenHttpEndpoint(server, listen, {
     name: "the dashboard",

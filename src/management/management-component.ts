@@ -7,6 +7,7 @@ import { NumaxError } from "../errors/numax-error.ts";
 import type { Component } from "../node/component.ts";
 import type { NodeComponentName } from "../node/node-components.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { BearerTokens } from "./bearer-tokens.ts";
 import type { ManagementContext } from "./management-routes.ts";
 import type { ManagementServer } from "./management-server.ts";
 
@@ -76,35 +77,16 @@ export function managementComponent(
         }
       }
       const tls = tlsCert === undefined || tlsKey === undefined ? undefined : await readTls(tlsCert, tlsKey);
-      const [{ loadOrCreateToken }, { BearerTokens }, { startManagementServer }, { MANAGEMENT_ROUTES }] =
-        await Promise.all([
-          import("./token-files.ts"),
-          import("./bearer-tokens.ts"),
-          import("./management-server.ts"),
-          import("./management-routes.ts"),
-        ]);
-      const files = managementTokenFiles(config);
-      const random = (count: number) => randomFillSync(new Uint8Array(count));
-      const admin = await loadOrCreateToken(files.admin, random);
-      const read = await loadOrCreateToken(files.read, random);
-      if (admin.token === read.token) {
-        // The admin token would pass as read-only and the other way round: no read-only access left.
-        throw new NumaxError(
-          "MANAGEMENT_TOKEN_FILE_INVALID",
-          `management token files ${files.admin} and ${files.read} hold the same token: the read-only token must differ from the admin one (delete ${files.read} to have a new one generated)`,
-        );
-      }
-      for (const [file, { created }] of [
-        [files.admin, admin],
-        [files.read, read],
-      ] as const) {
-        if (created) log.info("token file generated (mode 0600)", { file });
-      }
+      const [{ startManagementServer }, { MANAGEMENT_ROUTES }, { tokens, files }] = await Promise.all([
+        import("./management-server.ts"),
+        import("./management-routes.ts"),
+        loadManagementTokens(config, log),
+      ]);
       server = await startManagementServer({
         listen,
         listenIsDefault: options.listenIsDefault,
         tls,
-        tokens: new BearerTokens({ admin: admin.token, read: read.token }),
+        tokens,
         routes: MANAGEMENT_ROUTES,
         context: options.context(),
         logger: log,
@@ -118,6 +100,39 @@ export function managementComponent(
     },
     stop: () => server?.close(),
   };
+}
+
+/**
+ * The admin and read-only tokens from the management token files, each generated (mode 0600,
+ * logged) when missing: the management API's and the dashboard's. MANAGEMENT_TOKEN_FILE_INVALID
+ * when both files hold the same token.
+ */
+export async function loadManagementTokens(
+  config: NodeConfig,
+  log: Logger,
+): Promise<{ tokens: BearerTokens; files: { admin: string; read: string } }> {
+  const [{ loadOrCreateToken }, { BearerTokens }] = await Promise.all([
+    import("./token-files.ts"),
+    import("./bearer-tokens.ts"),
+  ]);
+  const files = managementTokenFiles(config);
+  const random = (count: number) => randomFillSync(new Uint8Array(count));
+  const admin = await loadOrCreateToken(files.admin, random);
+  const read = await loadOrCreateToken(files.read, random);
+  if (admin.token === read.token) {
+    // The admin token would pass as read-only and the other way round: no read-only access left.
+    throw new NumaxError(
+      "MANAGEMENT_TOKEN_FILE_INVALID",
+      `management token files ${files.admin} and ${files.read} hold the same token: the read-only token must differ from the admin one (delete ${files.read} to have a new one generated)`,
+    );
+  }
+  for (const [file, { created }] of [
+    [files.admin, admin],
+    [files.read, read],
+  ] as const) {
+    if (created) log.info("token file generated (mode 0600)", { file });
+  }
+  return { tokens: new BearerTokens({ admin: admin.token, read: read.token }), files };
 }
 
 /** The management API's PEM certificate and key (the dashboard's too); MANAGEMENT_TLS_INVALID when one cannot be read. */

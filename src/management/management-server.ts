@@ -1,8 +1,12 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
-import { listenHttpEndpoint } from "../net/listen-http-endpoint.ts";
+import {
+  createHttpEndpointServer,
+  type HttpEndpointTls,
+  listenHttpEndpoint,
+} from "../net/listen-http-endpoint.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { BearerTokens } from "./bearer-tokens.ts";
 import { errorBody, ManagementApiError, type ManagementErrorCode } from "./management-error.ts";
@@ -31,8 +35,7 @@ export interface ManagementServerOptions {
   readonly listen: SocketAddress;
   /** The address is the default one: busy, it is one warning and no API instead of a failed start. */
   readonly listenIsDefault: boolean;
-  /** PEM certificate and key: HTTPS. */
-  readonly tls: { readonly cert: Uint8Array; readonly key: Uint8Array } | undefined;
+  readonly tls: HttpEndpointTls | undefined;
   readonly tokens: BearerTokens;
   readonly routes: readonly ManagementRoute[];
   readonly context: ManagementContext;
@@ -188,20 +191,11 @@ export async function startManagementServer(
     });
   };
 
-  const settings = {
-    requestTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
-    headersTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
-    keepAliveTimeout: 5000,
-    connectionsCheckingInterval: 1000,
-  };
-  const server: Server =
-    options.tls === undefined
-      ? (await import("node:http")).createServer(settings, handle)
-      : (await import("node:https")).createServer(
-          { ...settings, cert: Buffer.from(options.tls.cert), key: Buffer.from(options.tls.key) },
-          handle,
-        );
-  server.maxConnections = MANAGEMENT_CONNECTIONS_MAX;
+  const server = await createHttpEndpointServer(
+    options.tls,
+    { requestTimeoutMs: MANAGEMENT_REQUEST_TIMEOUT_MS, connectionsMax: MANAGEMENT_CONNECTIONS_MAX },
+    handle,
+  );
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable) {
       socket.end(

@@ -1,7 +1,47 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import type { Logger } from "../observe/logger.ts";
+
+/** PEM certificate and key: the endpoint serves HTTPS. */
+export interface HttpEndpointTls {
+  readonly cert: Uint8Array;
+  readonly key: Uint8Array;
+}
+
+/** The bounds every one of the node's HTTP endpoints sets on its server. */
+export interface HttpEndpointLimits {
+  /** Time a client has to send a whole request (headers and body), in ms. */
+  readonly requestTimeoutMs: number;
+  /** Open connections at most. */
+  readonly connectionsMax: number;
+}
+
+/**
+ * An HTTP server, or HTTPS with `tls`, bounded by `limits`; idle keep-alive connections close
+ * after 5 s, and request timeouts are checked every second (Node's default is 30 s).
+ */
+export async function createHttpEndpointServer(
+  tls: HttpEndpointTls | undefined,
+  limits: HttpEndpointLimits,
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<Server> {
+  const settings = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    connectionsCheckingInterval: 1000,
+  };
+  const server: Server =
+    tls === undefined
+      ? (await import("node:http")).createServer(settings, handle)
+      : (await import("node:https")).createServer(
+          { ...settings, cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) },
+          handle,
+        );
+  server.maxConnections = limits.connectionsMax;
+  return server;
+}
 
 /** One of the node's own HTTP endpoints that is on by default (the management API, the dashboard). */
 export interface HttpEndpoint {
