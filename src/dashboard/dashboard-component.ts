@@ -2,6 +2,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { loadManagementTokens, readTls } from "../management/management-component.ts";
+import { isLoopbackHost } from "../net/host-port.ts";
 import type { Component } from "../node/component.ts";
 import type { NodeComponentName } from "../node/node-components.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
@@ -46,8 +47,7 @@ export function dashboardComponent(
     start: async () => {
       const { listen } = options;
       const { tlsCert, tlsKey, allowRemotePlaintext } = config.management;
-      const [{ isLoopbackHost }, { startDashboardServer }, { loadDashboardAssets }] = await Promise.all([
-        import("../management/management-server.ts"),
+      const [{ startDashboardServer }, { loadDashboardAssets }] = await Promise.all([
         import("./dashboard-server.ts"),
         import("./dashboard-assets.ts"),
       ]);

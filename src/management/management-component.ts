@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import { isLoopbackHost } from "../net/host-port.ts";
 import type { Component } from "../node/component.ts";
 import type { NodeComponentName } from "../node/node-components.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -68,7 +69,7 @@ export function managementComponent(
     start: async () => {
       const { listen } = options;
       const { tlsCert, tlsKey, allowRemotePlaintext } = config.management;
-      if (!(await import("./management-server.ts")).isLoopbackHost(listen.host)) {
+      if (!isLoopbackHost(listen.host)) {
         if (tlsCert === undefined && !allowRemotePlaintext) {
           throw new NumaxError(
             "MANAGEMENT_REMOTE_NEEDS_TLS",

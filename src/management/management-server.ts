@@ -90,11 +90,6 @@ function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Ar
   });
 }
 
-/** Loopback hosts: the API may listen there over plain HTTP. */
-export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 /** Everything else the client sent wrong at the HTTP level: one JSON error, then the socket closes. */
 function rawError(code: ManagementErrorCode, status: number, reason: string, message: string): string {
   const body = JSON.stringify(errorBody(code, message));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { formatHostPort, parseHostPort } from "./host-port.ts";
+import { formatHostPort, isLoopbackHost, isUnspecifiedHost, parseHostPort } from "./host-port.ts";
 import { NetError } from "./net-error.ts";
 
 const PROPERTY_RUNS = { seed: 20_261_206, numRuns: 300 };
@@ -34,4 +34,12 @@ describe("host:port addresses", () => {
       );
     }
   });
+});
+
+test("loopback hosts are localhost, ::1 and 127.0.0.0/8 addresses only; unspecified ones are 0.0.0.0 and ::", () => {
+  for (const host of ["localhost", "::1", "127.0.0.1", "127.255.3.9"])
+    assert.equal(isLoopbackHost(host), true, host);
+  for (const host of ["0.0.0.0", "::", "10.0.0.1", "127.example.com", "::ffff:127.0.0.1"])
+    assert.equal(isLoopbackHost(host), false, host);
+  assert.deepEqual(["0.0.0.0", "::", "127.0.0.1", "::1"].map(isUnspecifiedHost), [true, true, false, false]);
 });

@@ -21,6 +21,11 @@ export function parseHostPort(address: string): HostPort {
   return { host: match[1] ?? match[2], port };
 }
 
+/** `localhost`, `::1` or an address of 127.0.0.0/8: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** `0.0.0.0` or `::`: a listener on every interface, not an address to dial. */
 export function isUnspecifiedHost(host: string): boolean {
   return host === "0.0.0.0" || host === "::";

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { describeError } from "../errors/numax-error.ts";
+import { isLoopbackHost } from "../net/host-port.ts";
 import type { ModuleChange, ModuleChangeHandler } from "../node/module-change.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
@@ -231,7 +232,7 @@ export function serveComponent(
       }
       for (const [index, listener] of options.listeners.entries()) {
         const running = processesFor(listener.cpuMsPerRequest ?? options.cpuMsPerRequest);
-        if (listener.tls === undefined && !isLoopback(listener.listen.host)) {
+        if (listener.tls === undefined && !isLoopbackHost(listener.listen.host)) {
           serveLogger.warn(
             `${listener.where}: serving plain HTTP on ${formatSocketAddress(listener.listen)}, reachable from other machines; set tls_cert and tls_key for HTTPS`,
           );
@@ -305,10 +306,6 @@ function checkTarget(route: Route, modules: ReadonlyMap<string, GuestModule>, wh
       `${where}: route ${name}: ${module.label} does not export "${route.handler}" as a handler (an exported function () -> (), not run, routes or a callback)`,
     );
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 async function readTls(listener: ServeSettings): Promise<{ cert: string; key: string }> {
