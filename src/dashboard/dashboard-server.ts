@@ -8,6 +8,7 @@ import {
   type HttpEndpointTls,
   listenHttpEndpoint,
 } from "../net/listen-http-endpoint.ts";
+import { readRequestBody } from "../net/read-request-body.ts";
 import type { RuntimeIntrospection } from "../node/node-introspection.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { DashboardAsset } from "./dashboard-assets.ts";
@@ -91,22 +92,10 @@ const redirect = (response: ServerResponse, location: string, headers = {}): voi
   response.end();
 };
 
-function readForm(request: IncomingMessage): Promise<URLSearchParams | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > DASHBOARD_FORM_BYTES_MAX) {
-        resolve(undefined);
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
-    request.once("error", reject);
-  });
+/** The login form, or undefined when it is over DASHBOARD_FORM_BYTES_MAX. */
+async function readForm(request: IncomingMessage): Promise<URLSearchParams | undefined> {
+  const body = await readRequestBody(request, DASHBOARD_FORM_BYTES_MAX);
+  return body === undefined ? undefined : new URLSearchParams(Buffer.from(body).toString("utf8"));
 }
 
 /** One SSE event carrying `body` as the `view` event (one `data:` line per line of markup). */
@@ -152,7 +141,12 @@ export async function startDashboardServer(
       return;
     }
     const form = await readForm(request);
-    const token = form?.get("token")?.trim() ?? "";
+    if (form === undefined) {
+      // Over the bound: nothing is answered, the connection is closed (docs/LIMITS.md).
+      request.destroy();
+      return;
+    }
+    const token = form.get("token")?.trim() ?? "";
     if (tokens.access(`Bearer ${token}`) === undefined) {
       sendHtml(response, 401, loginPage("that is not this node's admin or read-only token"));
       return;

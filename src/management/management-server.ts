@@ -7,6 +7,7 @@ import {
   type HttpEndpointTls,
   listenHttpEndpoint,
 } from "../net/listen-http-endpoint.ts";
+import { readRequestBody } from "../net/read-request-body.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { BearerTokens } from "./bearer-tokens.ts";
 import { errorBody, ManagementApiError, type ManagementErrorCode } from "./management-error.ts";
@@ -67,27 +68,12 @@ function sendJson(
 }
 
 /** The body, refused past `limitBytes` (413) before more of it is buffered. */
-function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new ManagementApiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${limitBytes} bytes`);
-  const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > limitBytes) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limitBytes) {
-        request.off("data", onData);
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    request.on("data", onData);
-    request.once("end", () => resolve(Buffer.concat(chunks)));
-    request.once("error", reject);
-  });
+async function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array> {
+  const body = await readRequestBody(request, limitBytes);
+  if (body === undefined) {
+    throw new ManagementApiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${limitBytes} bytes`);
+  }
+  return body;
 }
 
 /** Everything else the client sent wrong at the HTTP level: one JSON error, then the socket closes. */

@@ -71,6 +71,21 @@ describe("the dashboard's listener", { timeout: 90_000 }, () => {
         redirect: "manual",
       });
       assert.equal(crossSite.status, 403);
+      // A login form over DASHBOARD_FORM_BYTES_MAX (4 KiB), even holding the right token: the
+      // connection is closed without an answer, and no session is made.
+      const flood = await fetch(`${url}/login`, {
+        method: "POST",
+        body: new URLSearchParams({ token: admin, pad: "x".repeat(5000) }),
+        redirect: "manual",
+      }).then(
+        (response) => `answered ${response.status}`,
+        () => "closed",
+      );
+      assert.equal(flood, "closed");
+      assert.equal(
+        (await fetch(`${url}/modules`, { headers: { authorization: `Bearer ${admin}` } })).status,
+        200,
+      );
       // At most DASHBOARD_STREAMS_MAX live views at once: the next one is told to come back.
       const aborter = new AbortController();
       const streams = await Promise.all(
