@@ -63,14 +63,15 @@ describe("nx run and policies", () => {
   test("a denied db_set answers -3 (the guest traps on it), writes nothing, and logs the audit line", async () => {
     await writeFixture(dir, "db-write");
     await writeFixture(dir, "db-read");
-    writeFileSync(join(dir, "db-write.policy.toml"), '[capabilities]\ndb.write = ["other/*"]\n');
+    writeFileSync(join(dir, "db-write.policy.toml"), '[capabilities]\ndb.write = ["/other/*"]\n');
     const denied = await nx(["run", "db-write.wasm", "--datastore-path", "data-denied"]);
     assert.equal(denied.code, EXIT_RUN_FAILED, denied.stderr);
     assert.match(
       denied.stderr,
-      /^\S+ WARN {2}policy: policy denied db_set: db\.write "greeting" is not granted to module db-write module=db-write call=db_set capability=db\.write key=greeting$/m,
+      /^\S+ WARN {2}policy: policy denied db_set: db\.write "db-write\/greeting" is not granted to module db-write module=db-write call=db_set capability=db\.write key=db-write\/greeting$/m,
     );
-    writeFileSync(join(dir, "db-read.policy.toml"), '[capabilities]\ndb.read = ["*"]\n');
+    // The reader shares the whole store ("/*"): it reads the store key greeting as it is.
+    writeFileSync(join(dir, "db-read.policy.toml"), '[capabilities]\ndb.read = ["/*"]\n');
     const read = await nx(["run", "db-read.wasm", "--datastore-path", "data-denied"]);
     assert.equal(read.stdout, "missing\n", "nothing was written");
     // The opt-in audit log records the denial and the sampled call with its answer.
@@ -92,12 +93,18 @@ describe("nx run and policies", () => {
     assert.deepEqual(
       lines.map(({ time: _time, ...line }) => line),
       [
-        { kind: "denied", module: "db-write", call: "db_set", capability: "db.write", key: "greeting" },
+        {
+          kind: "denied",
+          module: "db-write",
+          call: "db_set",
+          capability: "db.write",
+          key: "db-write/greeting",
+        },
         { kind: "call", module: "db-write", call: "nx.db_set", result: -3, calls: 1 },
       ],
     );
     // The same guest with the key granted, through --policy: written and read back.
-    writeFileSync(join(dir, "grant.toml"), '[capabilities]\ndb.write = ["greeting"]\n');
+    writeFileSync(join(dir, "grant.toml"), '[capabilities]\ndb.write = ["/greeting"]\n');
     const granted = await nx([
       "run",
       "db-write.wasm",
@@ -113,22 +120,20 @@ describe("nx run and policies", () => {
     );
   });
 
-  test("a minimal policy keeps a module out of every key outside its namespace", async () => {
+  test("a minimal policy runs a module in its namespace, where it names its keys as before", async () => {
     const module = join(dir, "kv_get_set_delete.wasm");
     copyFileSync(examplePath("kv_get_set_delete"), module);
     const init = await nx(["policy", "init", "kv_get_set_delete.wasm"]);
     assert.equal(init.code, EXIT_OK, init.stderr);
     const policy = readFileSync(join(dir, "kv_get_set_delete.policy.toml"), "utf8");
-    assert.match(policy, /^db\.read = \["kv_get_set_delete\/\*"\]$/m);
-    assert.match(policy, /^db\.write = \["kv_get_set_delete\/\*"\]$/m);
+    assert.match(policy, /^db\.read = \["\*"\]$/m);
+    assert.match(policy, /^db\.write = \["\*"\]$/m);
     const result = await nx(["run", "kv_get_set_delete.wasm", "--datastore-path", "data-minimal"]);
-    // The example writes fruit/*: its first store call is denied and audited, and the SDK aborts on -3.
-    assert.equal(result.code, EXIT_RUN_FAILED);
-    assert.match(
-      result.stderr,
-      /policy denied db_set: db\.write "fruit\/apple" is not granted to module kv_get_set_delete/,
-    );
-    assert.match(result.stderr, /ERR_INTERNAL \(-3\)/);
+    // The example writes, lists and scans fruit/*: in its namespace, under the names it wrote.
+    assert.equal(result.code, EXIT_OK, result.stderr);
+    assert.match(result.stderr, /keys under fruit\/: fruit\/apple, fruit\/banana, fruit\/cherry/);
+    assert.match(result.stderr, /scan fruit\/apple = /);
+    assert.doesNotMatch(result.stderr, /policy denied/);
     // Init refuses to replace the policy it wrote.
     const again = await nx(["policy", "init", "kv_get_set_delete.wasm"]);
     assert.equal(again.code, EXIT_USAGE);

@@ -1,3 +1,4 @@
+import type { CrdtFamily } from "../crdt/op.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND, OK } from "../wasm/abi/abi-codes.ts";
 import type { CurrentEvent, ModuleEventPort } from "../wasm/abi/module-event-port.ts";
@@ -60,6 +61,11 @@ export interface ModuleEventsOptions {
   readonly tickMs?: number;
   readonly queueCapacity?: number;
   readonly observer?: EventObserver;
+  /**
+   * The key an op on CRDT `key` shows the module (docs/design/policies.md#namespaces), or
+   * undefined when its policy keeps the key from it (no event). Absent: every key, as is.
+   */
+  readonly remoteKey?: (family: CrdtFamily, key: string) => string | undefined;
 }
 
 const CALLBACK_OF: Record<ModuleEventKind, CallbackExport> = {
@@ -119,6 +125,11 @@ export class ModuleEvents implements ModuleEventPort {
     this.#observer = options.observer?.module(options.moduleId);
     this.#queue = new EventQueue(options.queueCapacity ?? EVENT_QUEUE_MAX);
     this.#state = options.callbacks.size > 0 ? "starting" : "running";
+  }
+
+  /** The key a remote op on CRDT `key` shows the module, or undefined: the module does not see it. */
+  remoteKey(family: CrdtFamily, key: string): string | undefined {
+    return this.#options.remoteKey === undefined ? key : this.#options.remoteKey(family, key);
   }
 
   /** The callbacks the module's current code exports: events with no callback are never queued. */

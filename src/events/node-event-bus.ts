@@ -91,8 +91,10 @@ export class NodeEventBus implements MessagePublisher, SyncEventSink {
   remoteChanges(changes: readonly RemoteChange[]): void {
     for (const module of this.#modules) {
       if (!module.callbacks.has("on_remote_op")) continue;
-      for (const { key, family, origin } of changes)
-        module.deliver({ kind: "remote_op", key, family, origin });
+      for (const { key, family, origin } of changes) {
+        const shown = module.remoteKey(family, key);
+        if (shown !== undefined) module.deliver({ kind: "remote_op", key: shown, family, origin });
+      }
     }
   }
 

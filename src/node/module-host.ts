@@ -9,6 +9,7 @@ import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { AuditLog } from "../policy/audit-log.ts";
+import { type ModuleNamespace, moduleNamespace } from "../policy/module-namespace.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -215,6 +216,17 @@ export function moduleHostComponent(
   /** Host calls of modules removed since the last drain, still to be reported. */
   const removedHostCalls: HostCallCounter[] = [];
   const environments = new Map<GuestModule, GuestEnvironment>();
+  /** Each module's key namespace, by its code (a module without a policy has none). */
+  const namespaces = new WeakMap<GuestModule, ModuleNamespace>();
+  const namespaceOf = (module: GuestModule): ModuleNamespace | undefined => {
+    let namespace = namespaces.get(module);
+    const policy = options.policies?.get(module);
+    if (namespace === undefined && policy !== undefined) {
+      namespace = moduleNamespace(module.moduleId, policy);
+      namespaces.set(module, namespace);
+    }
+    return namespace;
+  };
   const environment = (module: GuestModule): GuestEnvironment => {
     if (node === undefined) throw new Error("the module host has not started");
     let env = environments.get(module);
@@ -222,10 +234,12 @@ export function moduleHostComponent(
       const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
       const policy = options.policies?.get(module);
-      if (policy !== undefined) {
+      const namespace = namespaceOf(module);
+      if (namespace !== undefined) {
+        env.namespace = namespace;
         env.policy = modulePolicyEnforcer(
           module.moduleId,
-          policy,
+          namespace.policy,
           logger.child("policy"),
           monotonicMs,
           options.auditLog,
@@ -248,6 +262,11 @@ export function moduleHostComponent(
       moduleId: module.moduleId,
       callbacks: moduleCallbacks(module),
       tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
+      // The code running when the op arrives decides (a reload may bring another policy).
+      remoteKey: (family, key) => {
+        const namespace = namespaceOf(hosted.get(module.moduleId)?.module ?? module);
+        return namespace === undefined ? key : namespace.visibleCrdtKey(family, key);
+      },
     });
 
   /** Runs `modules` (the node's first ones, or one added) as processes until they end. */

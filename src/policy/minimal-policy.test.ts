@@ -20,11 +20,11 @@ test("a minimal policy grants what the imports use, under the module's namespace
   assert.deepEqual(
     [...policy.globs].map(([capability, globs]) => [capability, globs.map((glob) => glob.source)]),
     [
-      ["db.read", ["app/*"]],
-      ["db.write", ["app/*"]],
-      ["crdt.gcounter", ["app/*"]],
-      ["crdt.lww-register", ["app/*"]],
-      ["crdt.lww-map", ["app/*"]],
+      ["db.read", ["*"]],
+      ["db.write", ["*"]],
+      ["crdt.gcounter", ["*"]],
+      ["crdt.lww-register", ["*"]],
+      ["crdt.lww-map", ["*"]],
       ["messages.publish", ["app/*"]],
     ],
   );

@@ -20,13 +20,14 @@ const CRDT_PREFIXES: readonly (readonly [string, (typeof POLICY_CRDT_FAMILIES)[n
 
 /**
  * The minimal policy of a module as TOML text (docs/design/policies.md#namespaces): what its
- * imports show it uses, limited to its namespace (`<id>/*`) for keys and topics; `time` and
+ * imports show it uses, limited to its namespace (`*`, relative) for keys and to `<id>/*` for
+ * topics; `time` and
  * `random` when it imports them; the capabilities that reach outside the node (environment,
  * peers, serving, outbound HTTP, spawning) only as comments to fill in.
  *
  * @example
  * minimalPolicy("kv", [{ module: "nx", name: "db_get" }]);
- * // [capabilities]\ndb.read = ["kv/*"]\n...
+ * // [capabilities]\ndb.read = ["*"]\n...
  */
 export function minimalPolicy(
   moduleId: string,
@@ -36,11 +37,15 @@ export function minimalPolicy(
   const names = new Set(imports.map((entry) => `${entry.module}.${entry.name}`));
   const nx = (name: string): boolean => names.has(`nx.${name}`);
   const wasi = (name: string): boolean => names.has(`wasi_snapshot_preview1.${name}`);
-  const namespace = JSON.stringify([`${moduleId}/*`]);
+  // Key globs are relative to the module's namespace; topics are not namespaced, so its own
+  // topics are the ones that start with its id.
+  const namespace = JSON.stringify(["*"]);
+  const topics = JSON.stringify([`${moduleId}/*`]);
   const lines = [
     `# Policy of module ${moduleId} (docs/design/policies.md), written by \`nx policy init\` from its imports.`,
-    `# It grants the module its namespace, keys and topics starting with "${moduleId}/", and nothing`,
-    "# outside it: widen a glob (or add one) for every key the module really uses.",
+    `# It grants the module its own keys (its namespace: stored as "${moduleId}/<key>") and topics`,
+    `# starting with "${moduleId}/", and nothing outside them: add a shared glob ("/shared/*") for`,
+    "# every key it shares with other modules.",
     "[capabilities]",
   ];
   if (READS.some(nx)) lines.push(`db.read = ${namespace}`);
@@ -55,8 +60,8 @@ export function minimalPolicy(
   for (const family of POLICY_CRDT_FAMILIES) {
     if (families.has(family)) lines.push(`crdt.${family} = ${namespace}`);
   }
-  if (nx("msg_publish")) lines.push(`messages.publish = ${namespace}`);
-  if (nx("msg_subscribe")) lines.push(`messages.subscribe = ${namespace}`);
+  if (nx("msg_publish")) lines.push(`messages.publish = ${topics}`);
+  if (nx("msg_subscribe")) lines.push(`messages.subscribe = ${topics}`);
   if (nx("time_now") || nx("time_monotonic") || wasi("clock_time_get")) lines.push("time = true");
   if (nx("random_bytes") || wasi("random_get")) lines.push("random = true");
   const outside: string[] = [];

@@ -4,12 +4,13 @@ import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import {
   GLOB_CAPABILITIES,
   type GlobCapability,
+  isKeyCapability,
   SWITCH_CAPABILITIES,
   type SwitchCapability,
 } from "../wasm/abi/host-call-policy.ts";
 import { parseProfile } from "../wasm/process/capability-profile.ts";
 import { PolicyError } from "./policy-error.ts";
-import { compileGlob, type Glob, globProblem } from "./policy-glob.ts";
+import { absoluteGlob, compileGlob, type Glob, globProblem } from "./policy-glob.ts";
 
 /** Most globs (hosts, for `http.fetch`) one capability may list; a longer list is a design smell, not a policy. */
 export const POLICY_GLOBS_MAX = 256;
@@ -96,7 +97,10 @@ export function parsePolicy(table: Readonly<Record<string, unknown>>, origin: st
       const list = stringList(value) ?? refuse(key, `expected a list of globs, for example ["kv/*"]`);
       if (list.length > POLICY_GLOBS_MAX) refuse(key, `${list.length} globs, at most ${POLICY_GLOBS_MAX}`);
       for (const source of list) {
-        const problem = globProblem(source);
+        // A shared key glob is checked without its mark: "/" alone names no key.
+        const problem = globProblem(
+          isKeyCapability(name as GlobCapability) ? absoluteGlob(source, "") : source,
+        );
         if (problem !== undefined) refuse(key, problem);
       }
       globs.set(name as GlobCapability, list.map(compileGlob));

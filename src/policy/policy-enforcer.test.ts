@@ -3,10 +3,12 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
 import type { Logger } from "../observe/logger.ts";
-import { GLOB_CAPABILITIES, type GlobCapability } from "../wasm/abi/host-call-policy.ts";
+import { GLOB_CAPABILITIES, type GlobCapability, isKeyCapability } from "../wasm/abi/host-call-policy.ts";
+import { moduleNamespace } from "./module-namespace.ts";
 import { parsePolicy } from "./module-policy.ts";
 import { POLICY_AUDIT_LINES_MAX, POLICY_AUDIT_WINDOW_MS, PolicyAudit } from "./policy-audit.ts";
 import { createPolicyEnforcer } from "./policy-enforcer.ts";
+import { absoluteGlob } from "./policy-glob.ts";
 
 interface Line {
   message: string;
@@ -40,9 +42,13 @@ function referenceAllows(globs: readonly string[], subject: string, prefix: bool
 }
 
 const piece = fc.constantFrom("a", "b", "/", "*", "ü");
-const glob = fc.array(piece, { minLength: 1, maxLength: 6 }).map((chars) => chars.join(""));
+// "/" alone is refused as a key glob (it names no key); "m/" reaches the namespace of module m.
+const glob = fc
+  .array(piece, { minLength: 1, maxLength: 6 })
+  .map((chars) => chars.join(""))
+  .filter((text) => text !== "/");
 const subject = fc
-  .array(fc.constantFrom("a", "b", "/", "ü"), { maxLength: 8 })
+  .array(fc.constantFrom("a", "b", "/", "ü", "m/"), { maxLength: 8 })
   .map((chars) => chars.join(""));
 const capability = fc.constantFrom(...GLOB_CAPABILITIES);
 const utf8 = new TextEncoder();
@@ -72,17 +78,22 @@ describe("policy enforcement", () => {
     fc.assert(
       fc.property(grants, fc.array(call, { minLength: 1, maxLength: 20 }), (granted, calls) => {
         const lines: Line[] = [];
+        // Store and CRDT key globs are relative to the namespace of module m unless shared ("/...").
         const policy = createPolicyEnforcer(
-          parsePolicy(policyTable(granted), "p.policy.toml"),
+          moduleNamespace("m", parsePolicy(policyTable(granted), "p.policy.toml")).policy,
           new PolicyAudit("m", recordingLogger(lines), () => 0),
         );
+        const absolute = (capability: GlobCapability): string[] =>
+          (granted.get(capability) ?? []).map((text) =>
+            isKeyCapability(capability) ? absoluteGlob(text, "m/") : text,
+          );
         let denials = 0;
         for (const { capability, subject, prefix, bytes } of calls) {
           const asked = bytes ? utf8.encode(subject) : subject;
           const allowed = prefix
             ? policy.allowsPrefix("call", capability, asked)
             : policy.allowsKey("call", capability, asked);
-          assert.equal(allowed, referenceAllows(granted.get(capability) ?? [], subject, prefix));
+          assert.equal(allowed, referenceAllows(absolute(capability), subject, prefix));
           if (!allowed) denials++;
         }
         assert.equal(lines.length, Math.min(denials, POLICY_AUDIT_LINES_MAX));

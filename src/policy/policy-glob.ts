@@ -27,6 +27,17 @@ export interface Glob {
   readonly literal?: { readonly kind: "exact" | "prefix"; readonly bytes: Uint8Array };
 }
 
+/**
+ * A store or CRDT key glob starting with this character names store keys as they are (a shared
+ * glob); the others are relative to the module's namespace (docs/design/policies.md#namespaces).
+ */
+export const SHARED_GLOB_MARK = "/";
+
+/** A key glob as written, as the store keys it names: a shared one as is, a relative one under `prefix` (`<id>/`). */
+export function absoluteGlob(source: string, prefix: string): string {
+  return source.startsWith(SHARED_GLOB_MARK) ? source.slice(SHARED_GLOB_MARK.length) : `${prefix}${source}`;
+}
+
 const utf8 = new TextEncoder();
 // One character per byte, and distinct bytes give distinct characters: equality of byte runs is
 // equality of these strings, so the string methods below match bytes.

@@ -202,7 +202,7 @@ describe("the module routes under policies (policy.default deny)", () => {
     });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     assert.deepEqual(await text(`${serveUrl}/other/version`), { status: 200, text: "o1" });
-    await node.nx.waitFor(/policy denied db_set: db\.write "init-o1" is not granted to module other/);
+    await node.nx.waitFor(/policy denied db_set: db\.write "other\/init-o1" is not granted to module other/);
   });
 });
 

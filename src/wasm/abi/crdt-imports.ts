@@ -46,7 +46,8 @@ interface PendingRgaId {
 /**
  * `crdt_*`: replicated data types through the node's CrdtHost. Without one (no sync) every
  * function answers -5 before looking at its arguments. Keys are UTF-8 text of 1..1024 bytes
- * (invalid UTF-8: -3); map fields and RGA ids up to 1024 bytes, values and set elements up to 1 MiB.
+ * (invalid UTF-8: -3), relative to the guest's namespace when it has one; map fields and RGA ids
+ * up to 1024 bytes, values and set elements up to 1 MiB.
  */
 export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction> {
   const { env, views } = ctx;
@@ -66,7 +67,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       const host = env.crdt;
       if (host === undefined) return ERR_SYNC_DISABLED;
       const memory = views.bytes();
-      const key = inputKeyText(memory, keyPtr, keyLen);
+      const guestKey = inputKeyText(memory, keyPtr, keyLen);
+      const key = env.namespace?.crdtKey(guestKey) ?? guestKey;
       if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
       return body(host, memory, key, ...args);
     });

@@ -1,5 +1,5 @@
 import type { GuestStore } from "../../store/guest-store.ts";
-import type { KvRangeQuery } from "../../store/kv-backend.ts";
+import type { KvEntry, KvRangeQuery } from "../../store/kv-backend.ts";
 import { ReservedKeyError } from "../../store/store-error.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND, ERR_RESERVED_KEY, OK } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
@@ -17,10 +17,29 @@ function cursorToOffset(cursor: bigint | number): number {
   return unsigned > U64_OFFSET_MAX ? Number.MAX_SAFE_INTEGER : Number(unsigned);
 }
 
+/** A guest's `after` key of a listing of the store prefix `prefix` whose first `hidden` bytes it does not see. */
+function listedKey(prefix: Uint8Array, hidden: number, after: Uint8Array): Uint8Array {
+  if (hidden === 0) return after;
+  const key = new Uint8Array(hidden + after.length);
+  key.set(prefix.subarray(0, hidden), 0);
+  key.set(after, hidden);
+  return key;
+}
+
+/** Listed keys as the guest names them: without the namespace's `hidden` leading bytes. */
+function* shownKeys(keys: Iterable<Uint8Array>, hidden: number): Iterable<Uint8Array> {
+  for (const key of keys) yield hidden === 0 ? key : key.subarray(hidden);
+}
+
+function* shownEntries(entries: Iterable<KvEntry>, hidden: number): Iterable<KvEntry> {
+  for (const [key, value] of entries) yield [hidden === 0 ? key : key.subarray(hidden), value];
+}
+
 /**
  * `db_*`: the guest's local store. Keys are 1..1024 bytes, values 0..1 MiB, prefixes and
  * `after` keys 0..1024 bytes. Without a store (the guest lacks the `db` capability) every
- * function answers -3.
+ * function answers -3. A guest with a namespace names its keys relative to it: every key is
+ * mapped to its store key before the policy is asked, and listed keys are shown without it.
  *
  * The store gets views of guest memory (it copies what it keeps) and its borrowed value views
  * are copied into guest memory at once.
@@ -29,6 +48,8 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
   const { env, views } = ctx;
   const scratch = new KeyScratch();
   let missingStoreLogged = false;
+  /** A guest key as the store and the policy know it: in the module's namespace, if it has one. */
+  const storeKey = (key: Uint8Array): Uint8Array => env.namespace?.storeKey(key) ?? key;
 
   function noStore(name: string): number {
     if (!missingStoreLogged) {
@@ -55,7 +76,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       outCap >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
-      const key = scratch.key(memory, keyPtr, keyLen);
+      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
       if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
       const value = store.get(key);
       if (value === undefined) return ERR_NOT_FOUND;
@@ -76,7 +97,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       valLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (valLen > VALUE_BYTES_MAX || valPtr + valLen > memory.length) return ERR_INTERNAL;
-      const key = scratch.key(memory, keyPtr, keyLen);
+      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
       if (env.policy?.allowsKey("db_set", "db.write", key) === false) return ERR_INTERNAL;
       store.set(key, memory.subarray(valPtr, valPtr + valLen));
       return OK;
@@ -100,7 +121,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       keyPtr >>>= 0;
       keyLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
-      const key = scratch.key(memory, keyPtr, keyLen);
+      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
       if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
       return use(store, key);
     } catch (error) {
@@ -144,7 +165,11 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       outCap >>>= 0;
       if (prefixLen > KEY_BYTES_MAX || prefixPtr + prefixLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
-      const prefix = memory.subarray(prefixPtr, prefixPtr + prefixLen);
+      const guestPrefix = memory.subarray(prefixPtr, prefixPtr + prefixLen);
+      const { prefix, hidden } = env.namespace?.storeListing(guestPrefix) ?? {
+        prefix: guestPrefix,
+        hidden: 0,
+      };
       if (env.policy?.allowsPrefix(name, "db.read", prefix) === false) return ERR_INTERNAL;
       const query: KvRangeQuery = { prefix, limit };
       if ("cursor" in position) {
@@ -153,12 +178,13 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
         const afterPtr = position.afterPtr >>> 0;
         const afterLen = position.afterLen >>> 0;
         if (afterLen > KEY_BYTES_MAX || afterPtr + afterLen > memory.length) return ERR_INTERNAL;
-        if (afterLen > 0) query.after = memory.subarray(afterPtr, afterPtr + afterLen);
+        if (afterLen > 0)
+          query.after = listedKey(prefix, hidden, memory.subarray(afterPtr, afterPtr + afterLen));
       }
       const records =
         rows === "entries"
-          ? collectRecords(store.scan(query), limit)
-          : collectRecords(store.keys(query), limit);
+          ? collectRecords(shownEntries(store.scan(query), hidden), limit)
+          : collectRecords(shownKeys(store.keys(query), hidden), limit);
       if (records === undefined) return ERR_INTERNAL;
       return writeRecords(memory, views.data(), outPtr, outCap, records, "lengths-first");
     } catch (error) {

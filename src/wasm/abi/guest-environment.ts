@@ -5,6 +5,7 @@ import type { HostCallCounter } from "./host-call-counter.ts";
 import type { HostCallLog } from "./host-call-log.ts";
 import type { HostCallPolicy } from "./host-call-policy.ts";
 import type { OutboundFetch } from "./http-fetch-port.ts";
+import type { KeyNamespace } from "./key-namespace.ts";
 import type { ModuleEventPort } from "./module-event-port.ts";
 
 export type { GuestStore } from "../../store/guest-store.ts";
@@ -69,6 +70,11 @@ export interface GuestEnvironment {
    * and answer their denied code when it says no. Absent: the guest is trusted.
    */
   policy?: HostCallPolicy;
+  /**
+   * The module's key namespace (docs/design/policies.md#namespaces): `db_*` and `crdt_*` keys are
+   * mapped through it before the policy is asked. Absent: the guest's keys are the store keys.
+   */
+  namespace?: KeyNamespace;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
   /** The opt-in audit log of this module's host calls (sampled); absent: not logged. */

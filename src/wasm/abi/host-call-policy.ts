@@ -23,6 +23,11 @@ export const GLOB_CAPABILITIES = [
 ] as const;
 export type GlobCapability = (typeof GLOB_CAPABILITIES)[number];
 
+/** Capabilities whose globs name store or CRDT keys: relative to the module's namespace. */
+export function isKeyCapability(capability: GlobCapability): boolean {
+  return capability.startsWith("db.") || capability.startsWith("crdt.");
+}
+
 /** Capabilities a host call checks that are granted or not. */
 export const SWITCH_CAPABILITIES = ["net.peers", "time", "random"] as const;
 export type SwitchCapability = (typeof SWITCH_CAPABILITIES)[number];

@@ -1,0 +1,23 @@
+/**
+ * Where a module's store and CRDT keys live (docs/design/policies.md#namespaces). A module with a
+ * policy has a namespace: a guest key is stored as `<module id>/<key>` unless it matches one of
+ * the policy's shared globs (those written with a leading `/`), which name store keys as they
+ * are. The host functions map a guest key to its store key before they ask the policy (which
+ * speaks of store keys) and map listed keys back. A guest without a policy (trusted) has none:
+ * its keys are the store keys.
+ *
+ * @example
+ * namespace.crdtKey("visits");        // "kv_counter/visits"
+ * namespace.crdtKey("shared/visits"); // "shared/visits" when the policy grants "/shared/*"
+ */
+export interface KeyNamespace {
+  /** The store key of a `db_*` key; the array may be reused by the next call. */
+  storeKey(key: Uint8Array): Uint8Array;
+  /**
+   * The store listing of a guest's `db_scan` / `db_keys` prefix: the store prefix to list, and
+   * how many leading bytes of every listed key the guest does not see (its namespace's prefix).
+   */
+  storeListing(prefix: Uint8Array): { readonly prefix: Uint8Array; readonly hidden: number };
+  /** The store key of a `crdt_*` key. */
+  crdtKey(key: string): string;
+}
