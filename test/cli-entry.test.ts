@@ -89,7 +89,10 @@ describe("the nx entry point", () => {
     for (const [args, expected] of [
       [["run", "--bogus", "x.wasm"], "nx: error: unknown option '--bogus' (see --help)\n"],
       [["frobnicate"], "nx: error: unknown command 'frobnicate' (see --help)\n"],
-      [["run"], "nx: error: missing required argument 'modules' (see --help)\n"],
+      [
+        ["run"],
+        'nx: error: nothing to run: name a module (nx run app.wasm) or list modules in numax.toml as [[modules]] path = "app.wasm"\n',
+      ],
     ] as const) {
       const result = spawnSync(process.execPath, [NX_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" });
       assert.equal(result.status, 2, args.join(" "));

@@ -7,7 +7,15 @@
  * and tampered ones, and `nx policy init|validate|diff|sign` do what they say.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -302,5 +310,75 @@ describe("signed policies", () => {
     ]);
     assert.equal(inline.code, EXIT_USAGE);
     assert.match(inline.stderr, /an inline policy cannot be signed/);
+  });
+});
+
+describe("many modules per node: [[modules]] in numax.toml", () => {
+  test("nx run --config starts the listed modules, each in its own namespace; one failing stops neither the node nor the others", async () => {
+    const code = join(dir, "listed");
+    mkdirSync(code);
+    copyFileSync(examplePath("kv_get_set_delete"), join(code, "kv_get_set_delete.wasm"));
+    await writeFixture(code, "db-write");
+    // The same code twice under two ids: with one shared keyspace each would delete and list
+    // the other's fruit/* keys; in their namespaces both print exactly what they wrote.
+    writeFileSync(
+      join(code, "numax.toml"),
+      [
+        "[[modules]]",
+        'path = "kv_get_set_delete.wasm"',
+        'id = "fruit_a"',
+        'policy = { capabilities = { db = { read = ["*"], write = ["*"] } } }',
+        "",
+        "[[modules]]",
+        'path = "kv_get_set_delete.wasm"',
+        'id = "fruit_b"',
+        'policy = { capabilities = { db = { read = ["*"], write = ["*"] } } }',
+        "",
+        "[[modules]]",
+        'path = "db-write.wasm"',
+        'policy = { capabilities = { db = { write = ["/other/*"] } } }',
+        "",
+      ].join("\n"),
+    );
+    const result = await nx(["run", "--config", join(code, "numax.toml"), "--datastore-path", "data-listed"]);
+    // db-write's denied db_set traps it: the run reports it, and the other two ran to the end.
+    assert.equal(result.code, EXIT_RUN_FAILED, result.stderr);
+    assert.match(
+      result.stderr,
+      /policy denied db_set: db\.write "db-write\/greeting" is not granted to module db-write/,
+    );
+    for (const id of ["fruit_a", "fruit_b"]) {
+      assert.match(
+        result.stderr,
+        new RegExp(`guest\\.${id}: keys under fruit/: fruit/apple, fruit/banana, fruit/cherry`),
+      );
+      assert.match(result.stderr, new RegExp(`guest\\.${id}: cleaned up; keys under fruit/: 0`));
+    }
+  });
+
+  test("[[modules]] entries are checked like [modules.<id>] tables, and a module id given twice is refused", async () => {
+    const code = join(dir, "listed-bad");
+    mkdirSync(code);
+    await writeFixture(code, "db-write");
+    writeFileSync(
+      join(code, "numax.toml"),
+      '[[modules]]\npath = "db-write.wasm"\ntick = "fast"\n\n[[modules]]\nid = "x"\n',
+    );
+    const bad = await nx(["run", "--config", join(code, "numax.toml")]);
+    assert.equal(bad.code, EXIT_USAGE);
+    assert.match(bad.stderr, /modules\[0\]\.tick/);
+    assert.match(
+      bad.stderr,
+      /modules\[1\]\.path \(.*numax\.toml\): every \[\[modules\]\] entry needs path = "<module>\.wasm"/,
+    );
+    writeFileSync(join(code, "numax.toml"), '[[modules]]\npath = "db-write.wasm"\n');
+    const twice = await nx(["run", join(code, "db-write.wasm"), "--config", join(code, "numax.toml")], {
+      NX_POLICY_DEFAULT: "trusted",
+    });
+    assert.equal(twice.code, EXIT_USAGE, twice.stderr);
+    assert.match(twice.stderr, /module id db-write is given twice/);
+    const nothing = await nx(["run"]);
+    assert.equal(nothing.code, EXIT_USAGE);
+    assert.match(nothing.stderr, /nothing to run: name a module \(nx run app\.wasm\) or list modules in/);
   });
 });

@@ -28,7 +28,8 @@ export async function devCommand(path: string, invocation: Omit<RunInvocation, "
   let settings: Awaited<ReturnType<typeof resolveRunSettings>>;
   try {
     project = readGuestProject(path);
-    settings = await resolveRunSettings({ ...invocation, modules: [] });
+    // nx dev runs its project's module only, whatever [[modules]] the config file lists.
+    settings = { ...(await resolveRunSettings({ ...invocation, modules: [] })), listedModules: [] };
     // The project's own policy file, unless --policy names another.
     if (settings.policyFlags.length === 0 && project.policy !== undefined)
       settings = { ...settings, policyFlags: [project.policy] };

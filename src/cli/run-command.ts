@@ -28,6 +28,12 @@ export async function runCommand(invocation: RunInvocation): Promise<number> {
   let settings: RunSettings;
   try {
     settings = await resolveRunSettings(invocation);
+    if (invocation.modules.length === 0 && settings.listedModules.length === 0) {
+      throw new NumaxError(
+        "USAGE_NO_MODULE",
+        `nothing to run: name a module (nx run app.wasm) or list modules in ${invocation.configPath ?? "numax.toml"} as [[modules]] path = "app.wasm"`,
+      );
+    }
   } catch (error) {
     process.stderr.write(`nx: error: ${describeError(error)}\n`);
     // Flags and configuration are input the user can correct; anything else is a fault.
@@ -86,7 +92,7 @@ export async function resolveRunSettings({
   options,
 }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, sources, warnings, moduleSettings, serveSettings } = await resolveConfig({
+  const { config, sources, warnings, moduleSettings, listedModules, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -107,6 +113,7 @@ export async function resolveRunSettings({
   return {
     config,
     moduleSettings,
+    listedModules,
     implicitConfigFile: configFile?.implicit === true ? configFile.path : undefined,
     warnings,
     logLevel: raisedLogLevel(config.observability.logLevel, options.verbose),

@@ -1,6 +1,7 @@
 import { parse, TomlError } from "smol-toml";
 import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import type { ConfigIssue } from "./config-error.ts";
+import { mixedModuleFormsProblem } from "./module-forms.ts";
 
 /** A numax.toml read and parsed, or the one issue that stopped it (unreadable, not TOML). */
 export type ConfigFileResult =
@@ -48,6 +49,10 @@ export async function readConfigFile(path: string): Promise<ConfigFileResult> {
         : (inputFileFailureReason(error, CONFIG_FILE_BYTES_MAX) ??
           `cannot be read (${code ?? String(error)})`);
     return { ok: false, issue: { kind: "unreadable", subject: path, source: "file", message: why } };
+  }
+  const mixed = mixedModuleFormsProblem(text);
+  if (mixed !== undefined) {
+    return { ok: false, issue: { kind: "invalid-value", subject: path, source: "file", message: mixed } };
   }
   return parseConfigText(text, path);
 }

@@ -1,6 +1,6 @@
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
-import { MODULES_SECTION } from "./module-settings.ts";
+import { MODULES_SECTION } from "./module-forms.ts";
 import type { ConfigSection } from "./node-config.ts";
 import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey } from "./schema.ts";
 import { SERVE_SECTION } from "./serve-tables.ts";

@@ -5,8 +5,10 @@ import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { readPolicyFile } from "../policy/policy-file.ts";
 import type { StaticMount } from "../serve/static-files.ts";
+import { isValidModuleId, MODULE_ID_LENGTH_MAX, moduleIdOf } from "../wasm/load-guest-module.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
+import { MODULES_SECTION } from "./module-forms.ts";
 import { collectStaticMounts } from "./serve-tables.ts";
 import { isTable } from "./toml-value.ts";
 import { durationKind } from "./value-kind.ts";
@@ -21,10 +23,15 @@ import { durationKind } from "./value-kind.ts";
  *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
  *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
  *
+ * or, in a file that lists the modules to run, the same keys in each `[[modules]]` entry, with
+ * the entry's `path` (relative to the config file) and `id` (default: the file name):
+ *
+ *   [[modules]]
+ *   path = "build/reactive_dashboard.wasm"
+ *   tick = "200ms"
+ *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
-export const MODULES_SECTION = "modules";
-
 export interface ModuleSettings {
   /** Tick period until the guest calls `tick_every`; undefined: no ticks until it does. */
   readonly tickMs: number | undefined;
@@ -65,23 +72,164 @@ function fetchHostsProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The `[modules.<id>]` tables of a parsed file, and every problem with them. */
+/** A module `[[modules]]` lists: `nx run` starts it as if its path were on the command line. */
+export interface ListedModule {
+  /** The `.wasm` file, resolved against the config file's directory. */
+  readonly path: string;
+  readonly moduleId: string;
+}
+
+type IssueSink = (kind: ConfigIssue["kind"], subject: string, message: string) => void;
+
+/** Keys only an entry of `[[modules]]` has: the table form names the module by its table. */
+const LISTED_KEYS = ["path", "id"];
+
+/**
+ * The one parser of a module's settings, for `[modules.<id>]` and for an entry of `[[modules]]`
+ * (`extraKeys`: the entry's own keys, read by the caller). `subject` names the table in issues.
+ */
+function moduleSettingsOf(
+  table: Readonly<Record<string, unknown>>,
+  subject: string,
+  origin: string,
+  issue: IssueSink,
+  extraKeys: readonly string[] = [],
+): ModuleSettings {
+  let tickMs: number | undefined;
+  let httpFetchHosts: readonly string[] = [];
+  let policy: ModulePolicy | undefined;
+  let staticMounts: readonly StaticMount[] = [];
+  for (const [name, value] of Object.entries(table)) {
+    if (extraKeys.includes(name)) continue;
+    if (name === "policy") {
+      try {
+        policy = modulePolicy(value, `${subject}.policy`, origin);
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+        // The policy's own line names its file and key; the subject says which table led there.
+        issue(
+          isTable(value) || typeof value === "string" ? "invalid-value" : "wrong-type",
+          `${subject}.policy`,
+          error.message,
+        );
+      }
+      continue;
+    }
+    if (name === STATIC_KEY) {
+      const at = `${subject}.${STATIC_KEY}`;
+      staticMounts = collectStaticMounts(
+        value,
+        at,
+        (message) => issue("invalid-value", at, message),
+        (directory) => directory,
+      );
+      continue;
+    }
+    if (name === "http_fetch_hosts") {
+      const problem = fetchHostsProblem(value);
+      if (problem === undefined) httpFetchHosts = value as string[];
+      else issue(Array.isArray(value) ? "invalid-value" : "wrong-type", `${subject}.${name}`, problem);
+      continue;
+    }
+    if (name !== "tick") {
+      const keys = [...extraKeys, ...MODULE_KEYS];
+      const near = closestMatch(name, keys);
+      issue(
+        "unknown-key",
+        `${subject}.${name}`,
+        `unknown key; ${near === undefined ? `[${subject}] has ${keys.join(", ")}` : `did you mean ${near}?`}`,
+      );
+      continue;
+    }
+    const result = tickKind.fromToml(value);
+    if (result.ok) tickMs = result.value;
+    else issue(result.kind, `${subject}.tick`, result.message);
+  }
+  return { tickMs, httpFetchHosts, policy, staticMounts };
+}
+
+/**
+ * The entries of `[[modules]]`: each a module to run (`path`, `id` defaulting to the file name
+ * without `.wasm`) with the keys of `[modules.<id>]`.
+ */
+function collectListedModules(
+  entries: readonly unknown[],
+  origin: string,
+  issue: IssueSink,
+  settings: Map<string, ModuleSettings>,
+): ListedModule[] {
+  const listed: ListedModule[] = [];
+  entries.forEach((entry, index) => {
+    const subject = `${MODULES_SECTION}[${index}]`;
+    if (!isTable(entry)) {
+      issue(
+        "wrong-type",
+        subject,
+        `write each [[${MODULES_SECTION}]] entry as a table with path = "app.wasm"`,
+      );
+      return;
+    }
+    const { path, id } = entry;
+    if (typeof path !== "string" || path === "") {
+      issue(
+        path === undefined ? "invalid-value" : "wrong-type",
+        `${subject}.path`,
+        `every [[${MODULES_SECTION}]] entry needs path = "<module>.wasm" (relative to the config file)`,
+      );
+      return;
+    }
+    if (id !== undefined && (typeof id !== "string" || !isValidModuleId(id))) {
+      issue(
+        "invalid-value",
+        `${subject}.id`,
+        `a module id is 1 to ${MODULE_ID_LENGTH_MAX} letters, digits and _ . - (starting with a letter or digit); leave it out for the file name (${moduleIdOf(path)})`,
+      );
+      return;
+    }
+    const moduleId = (id as string | undefined) ?? moduleIdOf(path);
+    if (settings.has(moduleId)) {
+      issue(
+        "invalid-value",
+        `${subject}.id`,
+        `module id ${moduleId} is listed twice; give one of them another id = "..."`,
+      );
+      return;
+    }
+    settings.set(moduleId, moduleSettingsOf(entry, `${subject}`, origin, issue, LISTED_KEYS));
+    listed.push({ path: resolve(dirname(origin), path), moduleId });
+  });
+  return listed;
+}
+
+/**
+ * The module settings of a parsed file, and every problem with them: `[modules.<id>]` tables
+ * (settings of modules named elsewhere), or a `[[modules]]` list (the modules to run, each with
+ * its settings); a file has one form or the other, which TOML itself enforces.
+ */
 export function collectModuleSettings(
   section: unknown,
   origin: string,
-): { settings: ReadonlyMap<string, ModuleSettings>; issues: ConfigIssue[] } {
+): {
+  settings: ReadonlyMap<string, ModuleSettings>;
+  listed: readonly ListedModule[];
+  issues: ConfigIssue[];
+} {
   const settings = new Map<string, ModuleSettings>();
   const issues: ConfigIssue[] = [];
-  const issue = (kind: ConfigIssue["kind"], subject: string, message: string): void => {
+  const issue: IssueSink = (kind, subject, message) => {
     issues.push({ kind, subject, source: "file", via: origin, message });
   };
+  if (Array.isArray(section)) {
+    const listed = collectListedModules(section, origin, issue, settings);
+    return { settings, listed, issues };
+  }
   if (!isTable(section)) {
     issue(
       "wrong-type",
       `[${MODULES_SECTION}]`,
-      `write one table per module: [${MODULES_SECTION}.<module id>]`,
+      `write one table per module, [${MODULES_SECTION}.<module id>], or list the modules to run as [[${MODULES_SECTION}]] entries`,
     );
-    return { settings, issues };
+    return { settings, listed: [], issues };
   }
   for (const [moduleId, table] of Object.entries(section)) {
     const subject = `${MODULES_SECTION}.${moduleId}`;
@@ -89,55 +237,7 @@ export function collectModuleSettings(
       issue("wrong-type", subject, `write [${subject}] as a table of settings (tick = "200ms")`);
       continue;
     }
-    let tickMs: number | undefined;
-    let httpFetchHosts: readonly string[] = [];
-    let policy: ModulePolicy | undefined;
-    let staticMounts: readonly StaticMount[] = [];
-    for (const [name, value] of Object.entries(table)) {
-      if (name === "policy") {
-        try {
-          policy = modulePolicy(value, `${subject}.policy`, origin);
-        } catch (error) {
-          if (!(error instanceof PolicyError)) throw error;
-          // The policy's own line names its file and key; the subject says which table led there.
-          issue(
-            isTable(value) || typeof value === "string" ? "invalid-value" : "wrong-type",
-            `${subject}.policy`,
-            error.message,
-          );
-        }
-        continue;
-      }
-      if (name === STATIC_KEY) {
-        const at = `${subject}.${STATIC_KEY}`;
-        staticMounts = collectStaticMounts(
-          value,
-          at,
-          (message) => issue("invalid-value", at, message),
-          (directory) => directory,
-        );
-        continue;
-      }
-      if (name === "http_fetch_hosts") {
-        const problem = fetchHostsProblem(value);
-        if (problem === undefined) httpFetchHosts = value as string[];
-        else issue(Array.isArray(value) ? "invalid-value" : "wrong-type", `${subject}.${name}`, problem);
-        continue;
-      }
-      if (name !== "tick") {
-        const near = closestMatch(name, MODULE_KEYS);
-        issue(
-          "unknown-key",
-          `${subject}.${name}`,
-          `unknown key; ${near === undefined ? `[${subject}] has ${MODULE_KEYS.join(", ")}` : `did you mean ${near}?`}`,
-        );
-        continue;
-      }
-      const result = tickKind.fromToml(value);
-      if (result.ok) tickMs = result.value;
-      else issue(result.kind, `${subject}.tick`, result.message);
-    }
-    settings.set(moduleId, { tickMs, httpFetchHosts, policy, staticMounts });
+    settings.set(moduleId, moduleSettingsOf(table, subject, origin, issue));
   }
-  return { settings, issues };
+  return { settings, listed: [], issues };
 }

@@ -2,7 +2,8 @@ import type { ServeSettings } from "../serve/serve-settings.ts";
 import { ConfigError, type ConfigIssue, type ConfigSource } from "./config-error.ts";
 import { findContradictions, type ValueOrigin } from "./contradictions.ts";
 import { collectFileValues } from "./file-values.ts";
-import { collectModuleSettings, MODULES_SECTION, type ModuleSettings } from "./module-settings.ts";
+import { MODULES_SECTION } from "./module-forms.ts";
+import { collectModuleSettings, type ListedModule, type ModuleSettings } from "./module-settings.ts";
 import type { NodeConfig } from "./node-config.ts";
 import { CONFIG_KEYS, type ConfigKey, type ConfigKeyEntry, findConfigKey } from "./schema.ts";
 import { collectServeSettings, SERVE_SECTION } from "./serve-tables.ts";
@@ -29,8 +30,10 @@ export interface ResolvedConfig {
   /** `NX_*` variables that look like mistyped configuration variables, one line each (see unknown-env-names.ts). */
   readonly warnings: readonly string[];
   readonly configPath: string | undefined;
-  /** `[modules.<module id>]` tables of the file, by module id. */
+  /** `[modules.<module id>]` tables (or `[[modules]]` entries) of the file, by module id. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  /** The modules `[[modules]]` lists, in file order: `nx run` starts them. */
+  readonly listedModules: readonly ListedModule[];
   /** `[[serve]]` listeners of the file (docs/serving.md), in file order. */
   readonly serveSettings: readonly ServeSettings[];
 }
@@ -96,12 +99,14 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
   };
 
   let moduleSettings: ReadonlyMap<string, ModuleSettings> = new Map();
+  let listedModules: readonly ListedModule[] = [];
   let serveSettings: readonly ServeSettings[] = [];
   if (layers.file !== undefined) {
     const { path, table } = layers.file;
     if (table[MODULES_SECTION] !== undefined) {
       const modules = collectModuleSettings(table[MODULES_SECTION], path);
       moduleSettings = modules.settings;
+      listedModules = modules.listed;
       issues.push(...modules.issues);
     }
     if (table[SERVE_SECTION] !== undefined) {
@@ -159,6 +164,7 @@ export function resolveConfigLayers(layers: ConfigLayers): ResolvedConfig {
     warnings: unknownEnvWarnings(layers.env ?? {}),
     configPath: layers.file?.path,
     moduleSettings,
+    listedModules,
     serveSettings,
   };
 }

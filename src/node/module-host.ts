@@ -15,7 +15,7 @@ import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
-import type { GuestModule } from "../wasm/load-guest-module.ts";
+import { type GuestModule, isValidModuleId, MODULE_ID_LENGTH_MAX } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
 import type { Component } from "./component.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
@@ -84,11 +84,6 @@ export interface LoadedModule {
   /** Host calls of its guests (reloads included). */
   readonly hostCalls: HostCallCounter;
 }
-
-/** Characters a module id added at runtime may use (ids from file names are not restricted). */
-const MODULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-/** Longest module id `add` accepts, in characters. */
-export const MODULE_ID_LENGTH_MAX = 128;
 
 export interface ModuleHostComponent extends Component {
   readonly name: "modules";
@@ -481,7 +476,7 @@ export function moduleHostComponent(
     },
     add: ({ id, bytes, path }) =>
       serialized(id, async () => {
-        if (!MODULE_ID_PATTERN.test(id) || id.length > MODULE_ID_LENGTH_MAX) {
+        if (!isValidModuleId(id)) {
           throw new ModuleHostError(
             "MODULE_INVALID_ID",
             `"${id}" cannot name a module: use 1 to ${MODULE_ID_LENGTH_MAX} letters, digits and _ . - (starting with a letter or digit)`,

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import type { ModuleSettings } from "../config/module-settings.ts";
+import type { ListedModule, ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
@@ -20,6 +20,7 @@ import { type GuestModule, loadGuestModuleBytes, loadGuestModuleFile } from "../
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
+import { ModuleHostError } from "./module-host-error.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
 /**
@@ -48,8 +49,10 @@ export interface PrintRequest {
 /** A run's settings, resolved from flags > NX_* > config file > defaults by the CLI. */
 export interface RunSettings {
   readonly config: NodeConfig;
-  /** `[modules.<module id>]` tables of the config file. */
+  /** `[modules.<module id>]` tables (or `[[modules]]` entries) of the config file. */
   readonly moduleSettings: ReadonlyMap<string, ModuleSettings>;
+  /** The modules `[[modules]]` lists: they run before the ones of the command line. */
+  readonly listedModules: readonly ListedModule[];
   /** ./numax.toml when it was read without --config: said once at info, a file acting unasked. */
   readonly implicitConfigFile: string | undefined;
   /** Mistyped `NX_*` variables, one warning line each. */
@@ -184,8 +187,23 @@ export async function runModules({
   };
   const modules: GuestModule[] = [];
   try {
-    for (const path of modulePaths) modules.push(await readModule({ path }));
-    for (const module of modules) startIds.add(module.moduleId);
+    const sources = [
+      ...settings.listedModules,
+      ...modulePaths.map((path) => ({ path, moduleId: undefined })),
+    ];
+    for (const { path, moduleId } of sources) {
+      const read = await readModule({ path });
+      // A [[modules]] id names the module instead of its file name.
+      const module = moduleId === undefined || moduleId === read.moduleId ? read : { ...read, moduleId };
+      if (startIds.has(module.moduleId)) {
+        throw new ModuleHostError(
+          "MODULE_EXISTS",
+          `module id ${module.moduleId} is given twice (${path}); each module runs once: give one of them another id in numax.toml [[modules]]`,
+        );
+      }
+      startIds.add(module.moduleId);
+      modules.push(module);
+    }
     const resolved = resolveModulePolicies(
       modules,
       policySources(settings.policyFlags),

@@ -52,6 +52,16 @@ function notWasmDetail(bytes: Uint8Array): string {
   return "is not a WebAssembly module (it does not start with the \\0asm magic number)";
 }
 
+/** Characters a module id given by name (`POST /modules?id=`, `[[modules]] id`) may use; ids from file names are not restricted. */
+const MODULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Longest module id given by name, in characters. */
+export const MODULE_ID_LENGTH_MAX = 128;
+
+/** Whether `id` may name a module: 1 to MODULE_ID_LENGTH_MAX letters, digits and _ . -, starting with a letter or digit. */
+export function isValidModuleId(id: string): boolean {
+  return id.length <= MODULE_ID_LENGTH_MAX && MODULE_ID_PATTERN.test(id);
+}
+
 export function moduleIdOf(path: string): string {
   const name = basename(path);
   return extname(name) === ".wasm" ? name.slice(0, -".wasm".length) : name;

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { ConfigError } from "../../src/config/config-error.ts";
+import { readConfigFile } from "../../src/config/config-file.ts";
 import { resolveConfigLayers } from "../../src/config/resolve.ts";
 import { guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
@@ -114,5 +115,70 @@ test("nx run: a module's tick from numax.toml drives on_tick without tick_every"
     await nx.waitFor(/(^tick$[\s\S]*){3}/m);
   } finally {
     assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+  }
+});
+
+test("[[modules]] lists the modules to run, each with the keys of [modules.<id>], by the same parser", () => {
+  const resolved = resolveConfigLayers({
+    file: {
+      path: "/etc/numax/numax.toml",
+      table: {
+        modules: [
+          { path: "build/app.wasm", tick: "200ms", policy: { capabilities: { time: true } } },
+          { path: "/opt/other.wasm", id: "second" },
+        ],
+      },
+    },
+  });
+  assert.deepEqual(resolved.listedModules, [
+    { path: "/etc/numax/build/app.wasm", moduleId: "app" },
+    { path: "/opt/other.wasm", moduleId: "second" },
+  ]);
+  assert.equal(resolved.moduleSettings.get("app")?.tickMs, 200);
+  assert.deepEqual([...resolved.moduleSettings.get("app")!.policy!.switches], ["time"]);
+  assert.equal(resolved.moduleSettings.get("second")?.policy, undefined);
+  // The table form lists nothing to run.
+  assert.deepEqual(resolveConfigLayers(file({ modules: { app: { tick: "1s" } } })).listedModules, []);
+});
+
+test("[[modules]] entries: a missing path, a bad id, an id twice and unknown keys are one line each", () => {
+  assert.deepEqual(
+    issuesOf({
+      modules: [{ tick: "1s" }, { path: "a.wasm", id: "bad id" }, { path: "x/a.wasm" }, { path: "y/a.wasm" }],
+    }),
+    [
+      'modules[0].path: every [[modules]] entry needs path = "<module>.wasm" (relative to the config file)',
+      "modules[1].id: a module id is 1 to 128 letters, digits and _ . - (starting with a letter or digit); leave it out for the file name (a)",
+      'modules[3].id: module id a is listed twice; give one of them another id = "..."',
+    ],
+  );
+  assert.deepEqual(issuesOf({ modules: [{ path: "a.wasm", tik: "1s" }] }), [
+    "modules[0].tik: unknown key; did you mean tick?",
+  ]);
+});
+
+test("a file that mixes [[modules]] and [modules.<id>] gets one line saying so", async () => {
+  const mixed = tempDir("nx-module-forms-");
+  try {
+    // In either order: TOML alone answers a redefinition error, or reads a table of the last entry.
+    for (const text of [
+      '[modules.a]\ntick = "1s"\n\n[[modules]]\npath = "a.wasm"\n',
+      '[[modules]]\npath = "a.wasm"\n\n[modules.a]\ntick = "1s"\n',
+    ]) {
+      writeFileSync(join(mixed.path, "numax.toml"), text);
+      const read = await readConfigFile(join(mixed.path, "numax.toml"));
+      assert.equal(read.ok, false);
+      assert.match(
+        read.ok ? "" : read.issue.message,
+        /^a file lists its modules as \[\[modules\]\] or sets \[modules\.<id>\] tables, not both/,
+      );
+    }
+    writeFileSync(
+      join(mixed.path, "numax.toml"),
+      '[[modules]]\npath = "a.wasm"\n\n[[serve]]\nlisten = "127.0.0.1:0"\n',
+    );
+    assert.equal((await readConfigFile(join(mixed.path, "numax.toml"))).ok, true);
+  } finally {
+    mixed.remove();
   }
 });

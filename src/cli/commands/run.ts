@@ -36,8 +36,8 @@ export function defineRunCommand(program: Command): void {
       "run WebAssembly guest modules (their exported run function) on a node; with --listen the node syncs CRDTs with its peers and, without --settle-for, keeps serving until SIGINT/SIGTERM",
     )
     .argument(
-      "<modules...>",
-      "guest .wasm files; several run side by side as supervised processes, output prefixed by module",
+      "[modules...]",
+      "guest .wasm files (after the ones numax.toml lists as [[modules]]); several run side by side as supervised processes, output prefixed by module",
     );
   for (const flag of RUN_ONLY_FLAGS) command.addOption(optionOf(flag));
   addConfigOptions(command);
