@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
+import type { RestartType } from "../kernel/supervisor-decide.ts";
 import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
 import { PolicyError } from "../policy/policy-error.ts";
@@ -22,6 +23,7 @@ import { durationKind } from "./value-kind.ts";
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
  *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
  *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
+ *   restart = "permanent"              # its supervisor's restart strategy (permanent | transient | temporary)
  *
  * or, in a file that lists the modules to run, the same keys in each `[[modules]]` entry, with
  * the entry's `path` (relative to the config file) and `id` (default: the file name):
@@ -44,11 +46,19 @@ export interface ModuleSettings {
    * directory as written, relative to the module file's directory (resolved at start).
    */
   readonly staticMounts: readonly StaticMount[];
+  /**
+   * How the module's supervisor restarts it, as the kernel's supervisors name it: `permanent`
+   * (after any end), `transient` (after a failure), `temporary` (never); undefined: `temporary`
+   * for a one-shot module, `transient` for a reactive one (src/node/guest-processes.ts).
+   */
+  readonly restart: RestartType | undefined;
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
 const STATIC_KEY = "static";
-const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY];
+const RESTART_KEY = "restart";
+const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY, RESTART_KEY];
+const RESTART_TYPES: readonly RestartType[] = ["permanent", "transient", "temporary"];
 
 /** `policy = "FILE"` (relative to the config file) or the policy inline as a table. */
 function modulePolicy(value: unknown, subject: string, origin: string): ModulePolicy {
@@ -99,8 +109,19 @@ function moduleSettingsOf(
   let httpFetchHosts: readonly string[] = [];
   let policy: ModulePolicy | undefined;
   let staticMounts: readonly StaticMount[] = [];
+  let restart: RestartType | undefined;
   for (const [name, value] of Object.entries(table)) {
     if (extraKeys.includes(name)) continue;
+    if (name === RESTART_KEY) {
+      if (RESTART_TYPES.includes(value as RestartType)) restart = value as RestartType;
+      else
+        issue(
+          typeof value === "string" ? "invalid-value" : "wrong-type",
+          `${subject}.${RESTART_KEY}`,
+          `expected one of ${RESTART_TYPES.map((type) => `"${type}"`).join(", ")} (restarted after any end, after a failure, never)`,
+        );
+      continue;
+    }
     if (name === "policy") {
       try {
         policy = modulePolicy(value, `${subject}.policy`, origin);
@@ -145,7 +166,7 @@ function moduleSettingsOf(
     if (result.ok) tickMs = result.value;
     else issue(result.kind, `${subject}.tick`, result.message);
   }
-  return { tickMs, httpFetchHosts, policy, staticMounts };
+  return { tickMs, httpFetchHosts, policy, staticMounts, restart };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   createKernel,
   type Kernel,
   type Pid,
+  type RestartType,
   restartChild,
   supervisor,
   terminateChild,
@@ -32,9 +33,11 @@ import { reactiveProgram } from "./reactive-program.ts";
  * b.wasm ...` does): all at once, each a process of the actor kernel, so a module blocked in
  * `proc_receive` or computing for long never holds up the others.
  *
- * - The supervisor is `one_for_one` with **temporary** children: a module that ends (normally or
- *   not) is reported, never restarted; the others go on. Restarting is for long-lived services
- *   written with a supervisor of their own; a command that runs modules reports what happened.
+ * - The supervisor is `one_for_one`: a module that ends (normally or not) is reported and the
+ *   others go on. A one-shot module is **temporary** (never restarted) unless its `restart` says
+ *   `transient` (started again after it failed) or `permanent` (after any end); then it runs
+ *   under a supervisor of its own, at most MODULE_RESTARTS_MAX restarts within
+ *   MODULE_RESTART_WINDOW_MS, past which it is given up and reported failed.
  * - Output: with one module, its stdout/stderr pass through as written; with several, every
  *   line is prefixed with `[<module id>] ` and kept whole (each process has its own line buffer),
  *   so lines of different modules interleave but never mix.
@@ -49,7 +52,7 @@ import { reactiveProgram } from "./reactive-program.ts";
  * - A **reactive** module (its `events` say so: it exports callbacks) runs under a supervisor of
  *   its own that restarts it after a crash (`init` runs again), at most MODULE_RESTARTS_MAX
  *   times within MODULE_RESTART_WINDOW_MS; past that it is given up and reported failed, and
- *   the other modules go on. It ends when its events close: aborting `signal` closes them
+ *   the other modules go on. With `restart = "temporary"` its first crash is its end. It ends when its events close: aborting `signal` closes them
  *   first (each module's `shutdown` callback runs) and stops the processes only after that, or
  *   after `shutdownTimeoutMs`.
  */
@@ -75,8 +78,13 @@ export interface GuestProcessesOptions {
   readonly onModuleExit?: (result: GuestProcessResult) => void;
   /** The events of a reactive module (docs/design/event-model.md); undefined: a one-shot module. */
   readonly moduleEvents?: (module: GuestModule) => ModuleEvents | undefined;
-  /** Called when a reactive module crashed and its supervisor is about to restart it. */
+  /** Called when a module failed and its supervisor is about to start it again (its `restart`). */
   readonly onModuleCrash?: (result: GuestProcessResult) => void;
+  /**
+   * A module's restart strategy (`[modules.<id>] restart`); undefined: `temporary` for a one-shot
+   * module, `transient` for a reactive one.
+   */
+  readonly restartOf?: (module: GuestModule) => RestartType | undefined;
   /** Default: a kernel of its own. */
   readonly kernel?: Kernel;
   /** How long a module may take to stop when asked; default 5000 ms. */
@@ -211,14 +219,50 @@ export async function runGuestProcesses(
     const moduleLabel = { label: module.moduleId };
     const profile = options.profile ?? "trusted";
     const events = eventsOf(module);
+    const restart = options.restartOf?.(module);
+    const supervised = (life: BackendSpawnable, childRestart: RestartType): ChildSpec => ({
+      id,
+      restart: "temporary",
+      type: "supervisor",
+      start: supervisor({
+        strategy: "one_for_one",
+        maxRestarts: MODULE_RESTARTS_MAX,
+        periodMs: MODULE_RESTART_WINDOW_MS,
+        children: [
+          { id, restart: childRestart, shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
+        ],
+      }),
+    });
     if (events === undefined) {
-      return {
-        id,
-        restart: "temporary",
-        shutdown: shutdownTimeoutMs,
-        start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
-        options: moduleLabel,
+      if (restart === undefined || restart === "temporary") {
+        return {
+          id,
+          restart: "temporary",
+          shutdown: shutdownTimeoutMs,
+          start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
+          options: moduleLabel,
+        };
+      }
+      // Its supervisor starts it again after a failure (transient) or any end (permanent): only
+      // an end it will not restart, or one the node asked for, is the module's result.
+      const onExit = (exit: WasmProcessExit): void => {
+        const result = resultOf(exit, ending);
+        if (
+          (result.ok && restart === "transient") ||
+          ending.interruption !== undefined ||
+          removing.has(index)
+        ) {
+          record(index, result);
+          return;
+        }
+        lastCrash[index] = result;
+        if (!result.ok) options.onModuleCrash?.(result);
       };
+      // Every start runs the module's code as it is then (a reload replaces it).
+      return supervised(
+        { backend: () => host.spawnable(current[index]!, { profile, onExit }).backend() },
+        restart,
+      );
     }
     const onExit = (exit: WasmProcessExit): void => {
       const result = resultOf(exit, ending);
@@ -228,7 +272,7 @@ export async function runGuestProcesses(
         if (result.ok) void restartChild(kernel, supervisors[index]!, id).catch(() => {});
         return;
       }
-      if (result.ok || events.closed) {
+      if (result.ok || events.closed || restart === "temporary") {
         events.setState(result.ok ? "stopped" : "failed");
         // Its supervisor may still start a life (a `shutdown` that failed is an abnormal exit):
         // closed events make that life end at once, before `run` or `init`.
@@ -254,43 +298,37 @@ export async function runGuestProcesses(
           .backend();
       },
     };
-    return {
-      id,
-      restart: "temporary",
-      type: "supervisor",
-      start: supervisor({
-        strategy: "one_for_one",
-        maxRestarts: MODULE_RESTARTS_MAX,
-        periodMs: MODULE_RESTART_WINDOW_MS,
-        children: [
-          { id, restart: "transient", shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
-        ],
-      }),
-    };
+    return supervised(life, restart ?? "transient");
   };
-  /** The latest crash of each reactive module, for the result once it is given up. */
+  /** The latest crash (or, for a permanent module, end) of each supervised module, for the result once it is given up. */
   const lastCrash: (GuestProcessResult | undefined)[] = modules.map(() => undefined);
   const root = kernel.spawn(supervisor({ strategy: "one_for_one", children: modules.map(childOf) }), {
     label: "guest-modules",
   });
-  // A reactive module's supervisor that ends before its module did has given up on it.
   const reactiveIndexes = modules.flatMap((module, index) => (eventsOf(module) === undefined ? [] : [index]));
-  /** Each reactive module's supervisor, once known. */
+  // A module's own supervisor that ends before its module did has given up on it.
+  const supervisedIndexes = modules.flatMap((module, index) => {
+    const restart = options.restartOf?.(module);
+    return eventsOf(module) !== undefined || (restart !== undefined && restart !== "temporary")
+      ? [index]
+      : [];
+  });
+  /** Each supervised module's supervisor, once known. */
   const supervisors: (Pid | undefined)[] = modules.map(() => undefined);
   const supervisorsKnown =
-    reactiveIndexes.length === 0
+    supervisedIndexes.length === 0
       ? Promise.resolve()
       : whichChildren(kernel, root).then((children) => {
-          for (const index of reactiveIndexes) {
+          for (const index of supervisedIndexes) {
             // By id: one-shot modules that ended already are gone from the list.
             const pid = children.find((child) => child.id === childIdOf(modules[index]!, index))?.pid;
             if (pid !== null && pid !== undefined) supervisors[index] = pid;
           }
         });
-  if (reactiveIndexes.length > 0) {
+  if (supervisedIndexes.length > 0) {
     void supervisorsKnown
       .then(() => {
-        for (const index of reactiveIndexes) {
+        for (const index of supervisedIndexes) {
           const pid = supervisors[index];
           if (pid === undefined) continue;
           void kernel.whenExited(pid).then((reason) => {

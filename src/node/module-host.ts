@@ -277,7 +277,9 @@ export function moduleHostComponent(
     // interleaves line by line, and a runaway or trapping module never stalls the others. A lone
     // one-shot module that cannot use processes runs the same way without loading the kernel
     // (nothing of it can be reloaded but its handlers' code).
-    const alone = canRunAlone(modules);
+    const restartOf = (module: GuestModule) => options.moduleSettings.get(module.moduleId)?.restart;
+    // A module its supervisor restarts needs the kernel even alone.
+    const alone = canRunAlone(modules) && (restartOf(modules[0]!) ?? "temporary") === "temporary";
     let runGuests = runLoneGuest;
     if (alone) for (const resolve of running.values()) resolve(undefined);
     else {
@@ -303,11 +305,14 @@ export function moduleHostComponent(
       onRunning: (run) => {
         for (const resolve of running.values()) resolve(run);
       },
+      restartOf,
       onModuleCrash: (result) => {
         const record = guestFailureRecord(result, undefined);
-        const callback = hosted.get(result.module.moduleId)?.events.failedIn;
+        const events = hosted.get(result.module.moduleId)?.events;
+        const callback = events?.failedIn;
+        const where = callback ?? (events?.reactive === true ? "a callback" : "run");
         wasmLogger.warn(
-          `${record.message} in ${callback ?? "a callback"}; its supervisor restarts it (at most ${MODULE_RESTARTS_MAX} times in ${MODULE_RESTART_WINDOW_MS / 1000} s)`,
+          `${record.message} in ${where}; its supervisor restarts it (at most ${MODULE_RESTARTS_MAX} times in ${MODULE_RESTART_WINDOW_MS / 1000} s)`,
           {
             ...record.fields,
             callback,

@@ -28,12 +28,14 @@ test("[modules.<id>] tick sets a module's tick period", () => {
     httpFetchHosts: [],
     policy: undefined,
     staticMounts: [],
+    restart: undefined,
   });
   assert.deepEqual(moduleSettings.get("other"), {
     tickMs: undefined,
     httpFetchHosts: [],
     policy: undefined,
     staticMounts: [],
+    restart: undefined,
   });
 });
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { createKernel } from "../../src/kernel/index.ts";
 import { type GuestProcessResult, runGuestProcesses } from "../../src/node/guest-processes.ts";
+import { MODULE_RESTART_WINDOW_MS, MODULE_RESTARTS_MAX } from "../../src/node/module-restart-intensity.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../../src/wasm/module-cache.ts";
@@ -151,6 +152,55 @@ describe("runGuestProcesses", () => {
     );
     assert.equal(kernel.stats().processCount, 0);
     await kernel.shutdown();
+  });
+
+  test("restart = transient: a trapping module is started again until given up; the others and a clean end are untouched", async () => {
+    const crashes: GuestProcessResult[] = [];
+    const restartOf = (module: GuestModule) => (module === printer2 ? undefined : ("transient" as const));
+    const { done, captured } = run([trapper, printer, printer2], {
+      restartOf,
+      onModuleCrash: (result) => crashes.push(result),
+    });
+    const outcome = await done;
+    assert.equal(outcome.ok, false);
+    const [trapped, printed, other] = outcome.results;
+    assert.match(
+      trapped!.message,
+      new RegExp(
+        `^given up after more than ${MODULE_RESTARTS_MAX} restarts within ${MODULE_RESTART_WINDOW_MS} ms; last crash: guest trapped: unreachable`,
+      ),
+    );
+    assert.equal(trapped!.failure?.kind, "unreachable");
+    assert.equal(crashes.length, MODULE_RESTARTS_MAX + 1, "every crash but the last was restarted");
+    // transient: a module that ended normally is not run again.
+    assert.equal(printed!.ok, true);
+    assert.equal(other!.ok, true);
+    assert.equal(captured.stdout.match(/\[proc_printer\] proc_printer line 1/g)?.length, 1);
+  });
+
+  test("restart = permanent: a module is started again after a normal end too, until given up", async () => {
+    const { done, captured } = run([printer, printer2], {
+      restartOf: (module) => (module === printer ? "permanent" : undefined),
+    });
+    const outcome = await done;
+    assert.equal(outcome.results[0]!.ok, false);
+    assert.match(
+      outcome.results[0]!.message,
+      /^given up after more than \d+ restarts within \d+ ms; last crash: ended normally$/,
+    );
+    assert.equal(
+      captured.stdout.match(/\[proc_printer\] proc_printer line 1/g)?.length,
+      MODULE_RESTARTS_MAX + 1,
+    );
+    assert.equal(outcome.results[1]!.ok, true);
+  });
+
+  test("a module its supervisor restarts still stops when the run is interrupted", async () => {
+    const controller = new AbortController();
+    const { done } = run([idle], { signal: controller.signal, restartOf: () => "permanent" });
+    setTimeout(() => controller.abort("interrupted by SIGINT"), 50);
+    const outcome = await done;
+    assert.equal(outcome.results[0]!.message, "guest stopped: interrupted by SIGINT");
   });
 
   test("no modules: nothing to do", async () => {

@@ -135,6 +135,32 @@ for (const how of ["trap", "loop", "alloc"] as const) {
   });
 }
 
+test('restart = "temporary": a callback that traps ends the module at once, not restarted; the other module goes on', async () => {
+  const dir = scratch();
+  const ticker = await tickerModule(dir);
+  writeFileSync(join(dir, "numax.toml"), '[modules.reactive_probe]\nrestart = "temporary"\n');
+  const nx = node(
+    [
+      "run",
+      guestPath("reactive_probe"),
+      ticker,
+      "--datastore-path",
+      join(dir, "data"),
+      "--config",
+      join(dir, "numax.toml"),
+    ],
+    { NX_PROBE_TICK_MS: "20", NX_PROBE_FAIL_IN: "on_tick", NX_PROBE_FAIL_HOW: "trap" },
+  );
+  await nx.waitFor(/reactive_probe\.wasm: guest trapped/, 30_000);
+  const alive = count(nx, /^\[ticker\] alive$/);
+  await nx.waitFor(new RegExp(`(\\[ticker\\] alive\\n[\\s\\S]*){${alive + 3}}`), 10_000);
+  assert.equal(count(nx, /^\[reactive_probe\] init$/), 1, "never started again");
+  assert.doesNotMatch(nx.stderr(), /its supervisor restarts it/);
+  const { code } = await stopNx(nx);
+  running.delete(nx);
+  assert.equal(code, 1, "the failed module fails the run");
+});
+
 test("a module whose queue never empties (it publishes to itself) leaves the node its timers, other modules and signals", async () => {
   const dir = scratch();
   const ticker = await tickerModule(dir);
