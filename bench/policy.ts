@@ -1,8 +1,9 @@
 /**
  * What policy checks cost at the host call (docs/design/policies.md#cost): guest `db_get` of
  * existing keys and guest `crdt_gcounter_inc`, each by a guest whose module has a policy of 20
- * globs (the one that matches last, so every call scans them all) against the same guest without
- * a policy, on the same store and replica, in alternating rounds of the same run. Target: >= 0.9x.
+ * globs (the one that matches last, so every call scans them all), its keys in its namespace as
+ * on a node (docs/design/policies.md#namespaces), against the same guest without a policy, on
+ * the same store and replica, in alternating rounds of the same run. Target: >= 0.9x.
  * Rates per second of this process's CPU time decide (the figure a dedicated core would give on
  * a shared, noisy machine); wall-clock rates are reported beside them.
  *
@@ -13,6 +14,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { silentLogger } from "../src/observe/logger.ts";
+import { moduleNamespace } from "../src/policy/module-namespace.ts";
 import { parsePolicy } from "../src/policy/module-policy.ts";
 import { modulePolicyEnforcer } from "../src/policy/policy-enforcer.ts";
 import { createGuestStore } from "../src/store/guest-store.ts";
@@ -37,14 +39,19 @@ function twentyGlobs(matching: string): string[] {
   return [...Array.from({ length: GLOBS - 1 }, (_, i) => `tenant${i}/*`), matching];
 }
 
-const POLICY = parsePolicy(
-  {
-    capabilities: {
-      db: { read: twentyGlobs("key-*") },
-      crdt: { gcounter: twentyGlobs("bench/*") },
+const MODULE_ID = "bench";
+
+const NAMESPACE = moduleNamespace(
+  MODULE_ID,
+  parsePolicy(
+    {
+      capabilities: {
+        db: { read: twentyGlobs("key-*") },
+        crdt: { gcounter: twentyGlobs("bench/*") },
+      },
     },
-  },
-  "bench.policy.toml",
+    "bench.policy.toml",
+  ),
 );
 
 function keyOf(index: number): Uint8Array {
@@ -60,7 +67,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     const backend = await openLmdbBackend({ path: dir });
     const state = openReplicatedState({ backend, nodeId: "5b".repeat(16) as NodeId, logger: silentLogger });
     const store = createGuestStore(backend);
-    for (let i = 0; i < KEY_COUNT; i++) store.set(keyOf(i), new Uint8Array(100));
+    // The same keys at the root (the guest without a policy) and in the namespace (the other).
+    for (let i = 0; i < KEY_COUNT; i++) {
+      store.set(keyOf(i), new Uint8Array(100));
+      store.set(NAMESPACE.storeKey(keyOf(i)), new Uint8Array(100));
+    }
     await backend.flushed();
     const load = async (name: string): Promise<GuestModule> =>
       loadGuestModuleBytes(await fixtureWasm(name), `${name}.wasm`, {
@@ -71,8 +82,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     const storeModule = await load("bench-store");
     const crdtModule = await load("bench-crdt");
     const environment = (policed: boolean): GuestEnvironment => {
-      const env: GuestEnvironment = { ...recordingEnvironment("bench", store), crdt: state };
-      if (policed) env.policy = modulePolicyEnforcer("bench", POLICY, silentLogger, () => 0);
+      const env: GuestEnvironment = { ...recordingEnvironment(MODULE_ID, store), crdt: state };
+      if (policed) {
+        env.namespace = NAMESPACE;
+        env.policy = modulePolicyEnforcer(MODULE_ID, NAMESPACE.policy, silentLogger, () => 0);
+      }
       return env;
     };
 

@@ -41,3 +41,23 @@ test("a glob set matches text and store-key bytes exactly as the reference model
     propertyRuns(1000),
   );
 });
+
+test("a glob set whose literal globs all start alike (a namespace's) matches as the reference model", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom("a/", "ab", "é/"),
+      fc.array(glob, { maxLength: 30 }),
+      fc.array(subject, { maxLength: 20 }),
+      (namespace, globs, subjects) => {
+        const namespaced = globs.map((source) => `${namespace}${source}`);
+        const set = new GlobSet(namespaced.map(compileGlob));
+        for (const text of [...subjects, ...subjects.map((each) => `${namespace}${each}`)]) {
+          const expected = referenceMatches(namespaced, text);
+          assert.equal(set.matches(text), expected, `text ${text}`);
+          assert.equal(set.matches(utf8.encode(text)), expected, `bytes ${text}`);
+        }
+      },
+    ),
+    propertyRuns(1000),
+  );
+});

@@ -15,6 +15,9 @@ import {
 
 const utf8 = new TextEncoder();
 
+/** Guest keys up to this many bytes get their store key in a reused array (as KeyScratch's). */
+const NAMESPACE_SCRATCH_KEY_BYTES_MAX = 64;
+
 /**
  * A module's namespace and its policy as store keys see it (docs/design/policies.md#namespaces).
  * `policy` holds absolute globs: `<id>/<glob>` for a relative glob, the glob without its `/` for
@@ -75,13 +78,28 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
     return stored;
   };
 
+  // Store keys of short guest keys are built in reused arrays, one per length with the prefix in
+  // place: a hot db_get loop allocates nothing (KeyNamespace.storeKey may reuse its array).
+  const scratch: Uint8Array[] = [];
+  const scratchKey = (key: Uint8Array): Uint8Array => {
+    if (key.length > NAMESPACE_SCRATCH_KEY_BYTES_MAX) return namespaced(key);
+    let stored = scratch[key.length];
+    if (stored === undefined) {
+      stored = new Uint8Array(prefixBytes.length + key.length);
+      stored.set(prefixBytes, 0);
+      scratch[key.length] = stored;
+    }
+    stored.set(key, prefixBytes.length);
+    return stored;
+  };
+
   return {
     prefix,
     policy: absolute,
     storeKey(key) {
       // A reserved key keeps its bytes so the store refuses it (-4) as for every guest.
       if (sharedStoreGlobs.length > 0 && sharedStore.matches(key)) return key;
-      return isReservedKey(key) ? key : namespaced(key);
+      return isReservedKey(key) ? key : scratchKey(key);
     },
     storeListing(listed) {
       if (sharedStoreGlobs.length > 0) {
