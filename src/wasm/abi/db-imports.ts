@@ -28,11 +28,11 @@ function listedKey(prefix: Uint8Array, hidden: number, after: Uint8Array): Uint8
 
 /** Listed keys as the guest names them: without the namespace's `hidden` leading bytes. */
 function* shownKeys(keys: Iterable<Uint8Array>, hidden: number): Iterable<Uint8Array> {
-  for (const key of keys) yield hidden === 0 ? key : key.subarray(hidden);
+  for (const key of keys) yield key.subarray(hidden);
 }
 
 function* shownEntries(entries: Iterable<KvEntry>, hidden: number): Iterable<KvEntry> {
-  for (const [key, value] of entries) yield [hidden === 0 ? key : key.subarray(hidden), value];
+  for (const [key, value] of entries) yield [key.subarray(hidden), value];
 }
 
 /**
@@ -181,10 +181,11 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
         if (afterLen > 0)
           query.after = listedKey(prefix, hidden, memory.subarray(afterPtr, afterPtr + afterLen));
       }
+      // Outside a namespace the store's rows are the guest's, as they are.
       const records =
         rows === "entries"
-          ? collectRecords(shownEntries(store.scan(query), hidden), limit)
-          : collectRecords(shownKeys(store.keys(query), hidden), limit);
+          ? collectRecords(hidden === 0 ? store.scan(query) : shownEntries(store.scan(query), hidden), limit)
+          : collectRecords(hidden === 0 ? store.keys(query) : shownKeys(store.keys(query), hidden), limit);
       if (records === undefined) return ERR_INTERNAL;
       return writeRecords(memory, views.data(), outPtr, outCap, records, "lengths-first");
     } catch (error) {
