@@ -2,31 +2,38 @@
  * Key namespaces across nodes (docs/design/policies.md#namespaces), with real `nx` child
  * processes syncing over TCP: a module with a namespaced policy names its CRDT `visits`, every
  * node stores it as `<module id>/visits` (the id, not the node, makes the prefix), so the nodes
- * converge on it; `/v1/crdt/` and `--print-gcounter` take it by that store key, and the root key
- * `visits` of a trusted module is another counter.
+ * converge on it; `/v1/crdt/`, `--print-gcounter` and the management API's `/keys` take it by
+ * that store key, and the root key `visits` (of the example's shipped policy, which shares it) is
+ * another counter.
  */
 import assert from "node:assert/strict";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
+import { managedNodeTracker } from "./helpers/management-node.ts";
 import { examplePath, pollUntil, tempDir } from "./helpers/nx-process.ts";
 import { syncNodeTracker } from "./helpers/sync-node.ts";
 
 const nodes = syncNodeTracker();
+const managed = managedNodeTracker();
 const root = tempDir("nx-sync-namespaces-");
 after(async () => {
-  await nodes.stopAll();
+  await Promise.all([nodes.stopAll(), managed.stopAll()]);
   root.remove();
 });
 
-test("a namespaced CRDT converges under <module id>/<key> on every node, apart from the root key", async () => {
-  // The example with a minimal policy: its counter is in its namespace, not shared.
-  const guest = join(root.path, "distributed_counter.wasm");
+/** The example with a minimal policy beside it: its counter is in its namespace, not shared. */
+let guest: string;
+before(() => {
+  guest = join(root.path, "distributed_counter.wasm");
   copyFileSync(examplePath("distributed_counter"), guest);
   writeFileSync(
     join(root.path, "distributed_counter.policy.toml"),
     '[capabilities]\ncrdt.gcounter = ["*"]\nenv = ["NX_VISITS"]\nnet.peers = true\n',
   );
+});
+
+test("a namespaced CRDT converges under <module id>/<key> on every node, apart from the root key", async () => {
   const a = await nodes.node({ datastore: join(root.path, "a"), guest, env: { NX_VISITS: "3" } });
   const b = await nodes.node({
     datastore: join(root.path, "b"),
@@ -73,4 +80,24 @@ test("a namespaced CRDT converges under <module id>/<key> on every node, apart f
     ),
     5n,
   );
+});
+
+test("the management API lists and reads a namespaced CRDT by its store key", async () => {
+  const node = await managed.node({
+    datastore: join(root.path, "managed"),
+    modules: [guest],
+    env: { NX_VISITS: "3" },
+  });
+  const listed = await pollUntil(
+    () => node.api("GET", "/keys?prefix=distributed_counter/"),
+    (answer) => (answer.body as { keys: unknown[] }).keys.length > 0,
+    30_000,
+  );
+  assert.deepEqual((listed.body as { keys: unknown[] }).keys, [
+    { key: "distributed_counter/visits", family: "gcounter" },
+  ]);
+  const read = await node.api("GET", `/keys/${encodeURIComponent("distributed_counter/visits")}`);
+  assert.equal(read.status, 200, JSON.stringify(read.body));
+  assert.equal((read.body as { value: unknown }).value, "3");
+  assert.equal((await node.api("GET", "/keys/visits")).status, 404, "no root key was written");
 });
