@@ -78,6 +78,11 @@ describe("parsePolicy", () => {
         `capabilities.db.read: expected a list of globs, for example ["kv/*"]`,
       ],
       [{ capabilities: { db: { read: [""] } } }, "capabilities.db.read: an empty glob matches nothing"],
+      // A shared key glob without a key: "/" names nothing (a topic "/" is a topic like any).
+      [
+        { capabilities: { crdt: { gcounter: ["/"] } } },
+        "capabilities.crdt.gcounter: an empty glob matches nothing",
+      ],
       [{ capabilities: { time: "yes" } }, "capabilities.time: expected true or false"],
       [
         { capabilities: { http: { fetch: ["https://x.org"] } } },
