@@ -10,7 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { signDetached } from "../src/net/pki/detached-signature.ts";
 import {
@@ -126,7 +126,7 @@ export function buildRelease({ dist, signer, now }: ReleaseOptions): string[] {
   const executable = `numax-${provenance.platform}`;
   buildExecutable(join(dist, executable), tarball);
   writeSbom(join(dist, SBOM_FILE));
-  const files = [tarball.slice(dist.length + 1), executable, SBOM_FILE];
+  const files = [basename(tarball), executable, SBOM_FILE];
   const checksums = checksumsOf(dist, files);
   writeFileSync(join(dist, CHECKSUMS_FILE), checksums);
   if (signer === undefined) return [...files, CHECKSUMS_FILE];
