@@ -44,12 +44,15 @@ function filesUnder(dir: string, relative: string): string[] {
   });
 }
 
-/** Builds the executable at `output`; returns its size in bytes. */
-export function buildExecutable(output: string): number {
+/**
+ * Builds the executable at `output` from the runtime package `tarball` (by default a fresh
+ * `npm pack` of this checkout); returns its size in bytes.
+ */
+export function buildExecutable(output: string, tarball?: string): number {
   const work = mkdtempSync(join(tmpdir(), "numax-executable-"));
   try {
     const project = join(work, "project");
-    installPackedRuntime(project, packRuntime(work));
+    installPackedRuntime(project, tarball ?? packRuntime(work));
     const contents: Buffer[] = [];
     const files: RuntimeFile[] = [];
     const add = (path: string, bytes: Buffer, mode: number) => {

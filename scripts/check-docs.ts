@@ -59,6 +59,7 @@ const ERROR_CODE_PREFIXES = [
   "OBSERVABILITY",
   "PKI",
   "POLICY",
+  "RELEASE",
   "REPLICA",
   "STORE",
   "SYNC",

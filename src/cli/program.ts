@@ -5,6 +5,7 @@ import { defineDevCommand } from "./commands/dev.ts";
 import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
+import { defineReleaseCommands } from "./commands/release.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   defineDevCommand(program);
   defineClientCommands(program);
   definePolicyCommand(program);
+  defineReleaseCommands(program);
   return program;
 }
 

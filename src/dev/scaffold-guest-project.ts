@@ -10,8 +10,10 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** Longest project name `nx new` accepts, in characters. */
 export const PROJECT_NAME_LENGTH_MAX = 64;
 
-/** The AssemblyScript SDK's package name (sdk/assemblyscript/package.json). */
+/** The SDK's package name (sdk/package.json): AssemblyScript library and nx.h in one package. */
 const SDK_PACKAGE = "numax-sdk";
+/** The SDK package inside this Numax: a checkout's sdk/, or the copy the runtime package ships. */
+const SDK_DIR = join(NUMAX_ROOT, "sdk");
 
 /** Where `npm start` / `make run` and `nx dev` serve the scaffold's routes. */
 const SCAFFOLD_SERVE_ADDRESS = "127.0.0.1:8080";
@@ -95,18 +97,19 @@ function assemblyScriptFiles(name: string): Record<string, string> {
     },
     devDependencies: {
       assemblyscript: assemblyScriptVersion(),
-      // A path reference to this Numax's SDK (docs/hot-reload.md: once it is published).
-      [SDK_PACKAGE]: `file:${join(NUMAX_ROOT, "sdk", "assemblyscript")}`,
+      // The SDK package of this Numax by its path (docs/sdk.md#the-sdk-package: by version once
+      // it is published).
+      [SDK_PACKAGE]: `file:${SDK_DIR}`,
     },
   };
   const asconfig = {
-    extends: `./node_modules/${SDK_PACKAGE}/asconfig.base.json`,
+    extends: `./node_modules/${SDK_PACKAGE}/assemblyscript/asconfig.base.json`,
     options: {
       outFile: `build/${name}.wasm`,
       use: [
-        `abort=~lib/${SDK_PACKAGE}/assembly/hooks/abortHook`,
-        `trace=~lib/${SDK_PACKAGE}/assembly/hooks/traceHook`,
-        `seed=~lib/${SDK_PACKAGE}/assembly/hooks/seedHook`,
+        `abort=~lib/${SDK_PACKAGE}/assemblyscript/assembly/hooks/abortHook`,
+        `trace=~lib/${SDK_PACKAGE}/assemblyscript/assembly/hooks/traceHook`,
+        `seed=~lib/${SDK_PACKAGE}/assemblyscript/assembly/hooks/seedHook`,
       ],
     },
   };
@@ -147,17 +150,18 @@ npm start        # builds build/${name}.wasm and serves it on http://${SCAFFOLD_
 \`npm run dev\` does the same and then rebuilds and hot-reloads the module on every change under
 \`assembly/\`; build errors show without stopping the node.
 
-The SDK (a \`file:\` dependency) and \`nx\` (the scripts run it by its path) come from the Numax
-this project was created from.
+The SDK (the package \`numax-sdk\`, a \`file:\` dependency) and \`nx\` (the scripts run it by its
+path) come from the Numax this project was created from.
 `,
   };
 }
 
 function cFiles(name: string): Record<string, string> {
-  const compile = [...CLANG_WASM_FLAGS, "-I$(NUMAX)/sdk/c", ...CLANG_WASM_LINK_FLAGS].join(" ");
+  const compile = [...CLANG_WASM_FLAGS, "-I$(NUMAX_SDK)/c", ...CLANG_WASM_LINK_FLAGS].join(" ");
   return {
-    Makefile: `# ${name}: build with \`make\`, serve with \`make run\`. NUMAX is the Numax checkout it uses.
+    Makefile: `# ${name}: build with \`make\`, serve with \`make run\`. NUMAX is the Numax it uses, NUMAX_SDK its SDK package.
 NUMAX ?= ${NUMAX_ROOT.replace(/\/$/, "")}
+NUMAX_SDK ?= ${SDK_DIR}
 NX ?= node $(NUMAX)/bin/nx.js
 SERVE ?= ${SCAFFOLD_SERVE_ADDRESS}
 

@@ -1,15 +1,12 @@
 import { existsSync } from "node:fs";
 import type { PolicyDefault } from "../config/node-config.ts";
 import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
+import { SIGNATURE_FILE_BYTES_MAX } from "../net/pki/detached-signature.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { ModulePolicy } from "./module-policy.ts";
 import { PolicyError } from "./policy-error.ts";
 import { policyPathBeside, readPolicyFile } from "./policy-file.ts";
-import {
-  POLICY_SIGNATURE_BYTES_MAX,
-  POLICY_SIGNATURE_SUFFIX,
-  verifyPolicySignature,
-} from "./policy-signature.ts";
+import { POLICY_SIGNATURE_SUFFIX, verifyPolicySignature } from "./policy-signature.ts";
 
 /** A module of the run as policies see it: its id and the path the user gave. */
 export interface PolicyModule {
@@ -39,12 +36,12 @@ function checkSignature(policy: ModulePolicy, signatures: NonNullable<PolicySour
   const signaturePath = `${policy.file.path}${POLICY_SIGNATURE_SUFFIX}`;
   let signature: string;
   try {
-    signature = readInputFile(signaturePath, POLICY_SIGNATURE_BYTES_MAX).toString("utf8");
+    signature = readInputFile(signaturePath, SIGNATURE_FILE_BYTES_MAX).toString("utf8");
   } catch (error) {
     const why =
       (error as NodeJS.ErrnoException).code === "ENOENT"
         ? `is not signed (no ${signaturePath}; nx policy sign ${policy.file.path} writes it)`
-        : `its signature ${signaturePath} ${inputFileFailureReason(error, POLICY_SIGNATURE_BYTES_MAX) ?? "cannot be read"}`;
+        : `its signature ${signaturePath} ${inputFileFailureReason(error, SIGNATURE_FILE_BYTES_MAX) ?? "cannot be read"}`;
     throw new PolicyError(
       "POLICY_SIGNATURE_INVALID",
       `policy ${policy.file.path} ${why}; the node requires signed policies`,

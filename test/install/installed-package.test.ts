@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { installPackedRuntime, NPM_TIMEOUT_MS, packRuntime } from "../../scripts/packed-runtime.ts";
 import { examplePath, pollUntil, REPO_ROOT, tempDir } from "../helpers/nx-process.ts";
@@ -119,6 +119,49 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
       const version = inProject("npx", [name, "--version"]);
       assert.equal(version.stdout, `${VERSION}\n`, `npx ${name} --version: ${version.stderr}`);
     }
+  });
+
+  test("ships the SDK package: exactly its own files, and numax new writes a project that depends on it and builds", () => {
+    const sdkPack = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+        cwd: join(REPO_ROOT, "sdk"),
+        encoding: "utf8",
+        timeout: NPM_TIMEOUT_MS,
+      }),
+    ) as { name: string; files: { path: string }[] }[];
+    assert.equal(sdkPack[0]!.name, "numax-sdk");
+    const installedSdk = join(project, "node_modules/numax/sdk");
+    const shipped = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(installedSdk, join(entry.parentPath, entry.name)))
+        .sort();
+    assert.deepEqual(shipped(installedSdk), sdkPack[0]!.files.map((file) => file.path).sort());
+    const parent = join(root.path, "guest-projects");
+    mkdirSync(parent);
+    const created = spawnSync(numax, ["new", "app"], {
+      cwd: parent,
+      env: { ...process.env, ...userEnv },
+      encoding: "utf8",
+    });
+    assert.equal(created.status, 0, created.stderr);
+    const app = join(parent, "app");
+    const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    assert.equal(manifest.devDependencies["numax-sdk"], `file:${installedSdk}`);
+    const npm = (args: readonly string[]) =>
+      spawnSync("npm", args, {
+        cwd: app,
+        env: { ...process.env, ...userEnv },
+        encoding: "utf8",
+        timeout: NPM_TIMEOUT_MS,
+      });
+    const install = npm(["install", "--prefer-offline", "--no-audit", "--no-fund"]);
+    assert.equal(install.status, 0, install.stderr);
+    const build = npm(["run", "build"]);
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    assert.ok(existsSync(join(app, "build/app.wasm")));
   });
 
   test("a global install gives the numax command", () => {
