@@ -60,6 +60,7 @@ const ERROR_CODE_PREFIXES = [
   "PKI",
   "POLICY",
   "REPLICA",
+  "SNAPSHOT",
   "STORE",
   "SYNC",
   "USAGE",

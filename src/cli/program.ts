@@ -6,6 +6,7 @@ import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
 import { defineRunCommand } from "./commands/run.ts";
+import { defineSnapshotCommand } from "./commands/snapshot.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   defineDevCommand(program);
   defineClientCommands(program);
   definePolicyCommand(program);
+  defineSnapshotCommand(program);
   return program;
 }
 

@@ -11,7 +11,6 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ObservabilityServerOptions } from "../observe/observability-server.ts";
 import type { DatastoreLayout } from "../store/datastore-layout.ts";
-import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { LmdbBackend } from "../store/lmdb-backend.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
@@ -107,7 +106,7 @@ export function metricsComponent(version: string): MetricsComponent {
 }
 
 export interface StoreComponent extends NodeComponent {
-  readonly backend: ExtendedKvBackend | undefined;
+  readonly backend: LmdbBackend | undefined;
   readonly guestStore: GuestStore | undefined;
 }
 
@@ -164,14 +163,14 @@ export function replicaComponent(
       return replica;
     },
     start: async () => {
-      const [{ openReplicatedState }, { loadOrCreateNodeId }] = await Promise.all([
+      const [{ openReplicatedState }, { loadOrCreateNodeId, recordNodeId }] = await Promise.all([
         import("../sync/replica/replicated-state.ts"),
         import("../sync/replica/node-identity.ts"),
       ]);
       const backend = parts.store.backend!;
-      nodeId =
-        parts.tls.material?.nodeId ??
-        (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
+      const certified = parts.tls.material?.nodeId;
+      if (certified !== undefined) recordNodeId(backend, certified);
+      nodeId = certified ?? (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
       replica = openReplicatedState({
         backend,
         nodeId,

@@ -9,6 +9,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ReadinessChecks } from "../observe/observability-server.ts";
 import type { ServeComponent, ServeComponentOptions } from "../serve/serve-component.ts";
+import type { NodeSnapshots } from "../snapshot/node-snapshots.ts";
 import type { DatastoreLayout } from "../store/datastore-layout.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { SyncService } from "../sync/sync-service.ts";
@@ -100,6 +101,38 @@ export interface NumaxNode {
   close(): Promise<void>;
 }
 
+/**
+ * The node's snapshots (`/api/v1/snapshots`); the snapshot code loads on the first request.
+ * Each snapshot records the replica's identity when the node syncs.
+ */
+function storeSnapshots(
+  store: StoreComponent,
+  replica: ReplicaComponent | undefined,
+  numaxVersion: string,
+): NodeSnapshots {
+  let snapshots: Promise<NodeSnapshots> | undefined;
+  const loaded = (): Promise<NodeSnapshots> => {
+    snapshots ??= import("../snapshot/node-snapshots.ts").then(({ nodeSnapshots }) => {
+      const backend = store.backend!;
+      return nodeSnapshots({
+        datastorePath: backend.datastorePath,
+        nodeId: () => replica?.nodeId ?? null,
+        copyStore: async (directory) => {
+          replica?.replica?.flush();
+          await backend.copyCompacted(directory);
+        },
+        nowMs: Date.now,
+        numaxVersion,
+      });
+    });
+    return snapshots;
+  };
+  return {
+    create: async () => (await loaded()).create(),
+    list: async () => (await loaded()).list(),
+  };
+}
+
 export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNode> {
   const { config, logger } = options;
   const startedAtMs = monotonicMs();
@@ -159,6 +192,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
               peers: sync?.service?.peers,
               kernel: () => modules?.kernel,
               modules,
+              snapshots: store === undefined ? undefined : storeSnapshots(store, replica, options.version),
             }),
           },
           // It reports on every other part: it opens after them and closes before them.
