@@ -52,6 +52,7 @@ const ERROR_CODE_PREFIXES = [
   "CLOCK",
   "CONFIG",
   "CRDT",
+  "DIAGNOSE",
   "GUEST",
   "KERNEL",
   "MANAGEMENT",

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineDevCommand } from "./commands/dev.ts";
+import { defineDiagnoseCommands } from "./commands/diagnose.ts";
 import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   defineClientCommands(program);
   definePolicyCommand(program);
   defineSnapshotCommand(program);
+  defineDiagnoseCommands(program);
   return program;
 }
 
