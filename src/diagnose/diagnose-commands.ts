@@ -1,13 +1,18 @@
+import { resolve } from "node:path";
 import { crdtFamilyOf, isCrdtFamilyName } from "../node/crdt-values.ts";
+import type { Determinism } from "../node/determinism.ts";
 import { inspectObject, renderInspected } from "./crdt-inspection.ts";
 import { DiagnoseError } from "./diagnose-error.ts";
+import { readOplog, readOplogFile, writeOplogFile } from "./oplog-file.ts";
+import { replayOplog } from "./replay-oplog.ts";
 import { diffReplicas, renderDiff } from "./replica-diff.ts";
 import { objectId, readStoredReplica } from "./stored-replica.ts";
 
 /**
- * `nx inspect` and `nx diff` (docs/guides/diagnosing-divergence.md): both read datastores
- * directly, read-only, so they work on a stopped node's directory, a restored snapshot, or the
- * directory of a node that is running. Each returns the command's exit code.
+ * `nx inspect`, `nx diff`, `nx oplog export` and `nx replay` (docs/guides/diagnosing-divergence.md).
+ * The first three read datastores directly, read-only, so they work on a stopped node's
+ * directory, a restored snapshot, or the directory of a node that is running; `replay` writes a
+ * new one. Each returns the command's exit code.
  */
 export interface DiagnoseOutput {
   write(text: string): unknown;
@@ -65,4 +70,54 @@ export async function runDiff(
       : renderDiff(diff, a.datastorePath, b.datastorePath),
   );
   return diff.differences.length === 0 ? 0 : EXIT_DIFFERS;
+}
+
+function incompleteNote(floors: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(floors);
+  if (entries.length === 0) return "";
+  const list = entries.map(([origin, seq]) => `${origin} up to ${seq}`).join(", ");
+  return `note: the op-log no longer holds the ops of ${list} (evicted or covered by a state snapshot): a replay lacks them\n`;
+}
+
+export async function runOplogExport(
+  file: string,
+  options: { readonly datastorePath: string; readonly numaxVersion: string },
+  out: DiagnoseOutput,
+  err: DiagnoseOutput,
+): Promise<number> {
+  const output = resolve(file);
+  const oplog = await readOplog(options.datastorePath, {
+    numaxVersion: options.numaxVersion,
+    nowMs: Date.now(),
+  });
+  try {
+    await writeOplogFile(output, oplog);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DiagnoseError(
+      "DIAGNOSE_OPLOG_INVALID",
+      `cannot write ${output}: ${code === "EEXIST" ? "it exists already (nothing is overwritten)" : (code ?? String(error))}`,
+      { cause: error },
+    );
+  }
+  const node = oplog.header.nodeId === null ? "" : ` of node ${oplog.header.nodeId}`;
+  out.write(`exported ${oplog.ops.length} ops${node} to ${output}\n`);
+  err.write(incompleteNote(oplog.header.floors));
+  return 0;
+}
+
+export async function runReplay(
+  file: string,
+  directory: string,
+  options: { readonly determinism?: Determinism },
+  out: DiagnoseOutput,
+  err: DiagnoseOutput,
+): Promise<number> {
+  const oplog = await readOplogFile(resolve(file));
+  const result = await replayOplog(oplog, directory, options.determinism);
+  out.write(
+    `replayed ${oplog.ops.length} ops into ${result.datastorePath}: ${result.applied} applied, ${result.duplicates} already seen\n`,
+  );
+  err.write(incompleteNote(oplog.header.floors));
+  return 0;
 }

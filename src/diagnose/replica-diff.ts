@@ -80,8 +80,13 @@ export function renderDiff(diff: ReplicaDiff, a: string, b: string): string {
   for (const { origin, a: seqA, b: seqB } of diff.vectors) {
     lines.push(`version vector: ${origin} A ${seqA}, B ${seqB}`);
   }
-  if (diff.differences.length > 0) {
-    lines.push(`${diff.differences.length} key${diff.differences.length === 1 ? "" : "s"} differ`);
+  const count = diff.differences.length;
+  if (count > 0 && diff.vectors.length === 0) {
+    // Both hold the same op ids, so neither will send the other anything: this does not heal.
+    lines.push(
+      "the version vectors are the same: ops with the same ids hold different content (two nodes wrote under one identity?)",
+    );
   }
+  if (count > 0) lines.push(`${count} ${count === 1 ? "key differs" : "keys differ"}`);
   return `${lines.join("\n")}\n`;
 }

@@ -40,18 +40,27 @@ export function objectId(family: CrdtFamily, key: string): string {
   return `${family}/${key}`;
 }
 
-function* rows(db: ReturnType<typeof open<Uint8Array, Uint8Array>>, prefix: Uint8Array) {
+type ReadOnlyStore = ReturnType<typeof open<Uint8Array, Uint8Array>>;
+
+/** The rows under `prefix`, in key order. */
+export function* storeRows(
+  db: ReadOnlyStore,
+  prefix: Uint8Array,
+): Generator<readonly [Uint8Array, Uint8Array]> {
   const end = new Uint8Array(prefix);
   end[end.length - 1]!++;
   for (const { key, value } of db.getRange({ start: prefix, end })) yield [key as Uint8Array, value] as const;
 }
 
 /**
- * Reads the replicated state of the datastore at `path` through a read-only LMDB transaction:
- * a node may keep running on it (the state read is its last commit). Guests' own keys are not
- * replicated and are not read.
+ * Runs `read` on the store of the datastore at `path` opened read-only: a node may keep running
+ * on it. `read` is synchronous, so lmdb-js serves it from one read transaction (one commit's
+ * state). A record this build cannot read is DIAGNOSE_STORE_UNREADABLE.
  */
-export async function readStoredReplica(path: string): Promise<StoredReplica> {
+export async function readStore<T>(
+  path: string,
+  read: (db: ReadOnlyStore, datastorePath: string) => T,
+): Promise<T> {
   const datastorePath = resolve(path);
   const storePath = join(datastorePath, STORE_DIRECTORY_NAME);
   if (!existsSync(join(storePath, "data.mdb"))) {
@@ -67,13 +76,12 @@ export async function readStoredReplica(path: string): Promise<StoredReplica> {
     readOnly: true,
   });
   try {
-    // One synchronous run: lmdb-js reads it all through one read transaction (one commit's state).
-    return readState(db, datastorePath);
+    return read(db, datastorePath);
   } catch (error) {
     if (error instanceof DiagnoseError) throw error;
     throw new DiagnoseError(
       "DIAGNOSE_STORE_UNREADABLE",
-      `cannot read the replicated state in ${datastorePath}: ${(error as Error).message}`,
+      `cannot read the store in ${datastorePath}: ${(error as Error).message}`,
       { cause: error },
     );
   } finally {
@@ -81,22 +89,29 @@ export async function readStoredReplica(path: string): Promise<StoredReplica> {
   }
 }
 
-function readState(
-  db: ReturnType<typeof open<Uint8Array, Uint8Array>>,
-  datastorePath: string,
-): StoredReplica {
+/** Reads the replicated state of the datastore at `path` (guests' own keys are not replicated and not read). */
+export function readStoredReplica(path: string): Promise<StoredReplica> {
+  return readStore(path, readState);
+}
+
+/** The identity the store records (`__nx/node/id`), or null. */
+export function storedNodeId(db: ReadOnlyStore): NodeId | null {
   const stored = db.getBinary(NODE_ID_KEY);
   const text =
     stored === undefined ? undefined : Buffer.from(recordPayload(stored, "node id")).toString("latin1");
+  return text !== undefined && isNodeId(text) ? text : null;
+}
+
+function readState(db: ReadOnlyStore, datastorePath: string): StoredReplica {
   const vector = new Map<NodeId, number>();
-  for (const [key, value] of rows(db, VV_PREFIX)) {
+  for (const [key, value] of storeRows(db, VV_PREFIX)) {
     const record = crdtPackr.unpack(recordPayload(value, "version vector entry")) as unknown;
     if (Array.isArray(record) && Number.isSafeInteger(record[0])) {
       vector.set(parseOriginKey(key, VV_PREFIX.length), record[0] as number);
     }
   }
   const objects = new Map<string, StoredObject>();
-  for (const [key, value] of rows(db, CRDT_PREFIX)) {
+  for (const [key, value] of storeRows(db, CRDT_PREFIX)) {
     const { family, key: objectKey } = parseCellStorageKey(key);
     const id = objectId(family, objectKey);
     let object = objects.get(id);
@@ -111,5 +126,5 @@ function readState(
       codec.fromMsgpack(crdtPackr.unpack(recordPayload(value, "CRDT cell")), `${id} cell`),
     );
   }
-  return { datastorePath, nodeId: text !== undefined && isNodeId(text) ? text : null, vector, objects };
+  return { datastorePath, nodeId: storedNodeId(db), vector, objects };
 }

@@ -17,6 +17,7 @@ import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncActivityObserver, SyncService } from "../sync/sync-service.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
+import type { Determinism } from "./determinism.ts";
 import { DurableOutputGate } from "./durable-output.ts";
 
 /**
@@ -149,7 +150,7 @@ export interface ReplicaComponent extends NodeComponent {
 export function replicaComponent(
   config: NodeConfig,
   logger: Logger,
-  parts: { readonly store: StoreComponent; readonly tls: TlsComponent },
+  parts: { readonly store: StoreComponent; readonly tls: TlsComponent; readonly determinism?: Determinism },
 ): ReplicaComponent {
   let nodeId: NodeId | undefined;
   let replica: ReplicatedState | undefined;
@@ -170,10 +171,18 @@ export function replicaComponent(
       const backend = parts.store.backend!;
       const certified = parts.tls.material?.nodeId;
       if (certified !== undefined) recordNodeId(backend, certified);
-      nodeId = certified ?? (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
+      const { determinism } = parts;
+      const randomBytes = (n: number): Uint8Array => {
+        const bytes = new Uint8Array(n);
+        if (determinism === undefined) randomFillSync(bytes);
+        else determinism.randomFill(bytes);
+        return bytes;
+      };
+      nodeId = certified ?? (await loadOrCreateNodeId(backend, randomBytes));
       replica = openReplicatedState({
         backend,
         nodeId,
+        nowMs: determinism?.nowMs,
         logger: logger.child("replica"),
         opLogLimit: config.limits.opLogLimit,
         seenOpsLimit: config.limits.seenOpsLimit,

@@ -15,6 +15,7 @@ import type { GuestStore } from "../store/guest-store.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
+import type { Determinism } from "./determinism.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
 import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
 import {
@@ -61,6 +62,8 @@ export interface NumaxNodeOptions {
   management?: { readonly listenIsDefault: boolean };
   /** Open the dashboard (unless `[dashboard] listen` is off), as `management`: for a node that keeps running. */
   dashboard?: { readonly listenIsDefault: boolean };
+  /** `--deterministic`: the guests' clock and randomness, the replica's HLC clock and node id come from it. */
+  determinism?: Determinism;
 }
 
 /**
@@ -144,7 +147,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     syncEnabled || options.needsStore ? storeComponent(config, logger, options.datastore) : undefined;
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
-    tls !== undefined && store !== undefined ? replicaComponent(config, logger, { store, tls }) : undefined;
+    tls !== undefined && store !== undefined
+      ? replicaComponent(config, logger, { store, tls, determinism: options.determinism })
+      : undefined;
   const activity = replica !== undefined ? createSyncActivity(Date.now) : undefined;
   const sync =
     replica !== undefined && tls !== undefined
@@ -155,14 +160,19 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   const modules =
     options.modules === undefined
       ? undefined
-      : moduleHostComponent(config, logger, options.modules, {
-          store,
-          replica,
-          sync,
-          metrics,
-          events,
-          outputGate,
-        });
+      : moduleHostComponent(
+          config,
+          logger,
+          { ...options.modules, determinism: options.determinism },
+          {
+            store,
+            replica,
+            sync,
+            metrics,
+            events,
+            outputGate,
+          },
+        );
   // Serving loads its router and node:http only when there is something to serve.
   const serve =
     modules !== undefined && options.serve !== undefined && options.serve.listeners.length > 0
