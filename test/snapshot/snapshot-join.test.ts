@@ -90,6 +90,35 @@ describe("a new node joins from a peer's exported snapshot (real processes, mTLS
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stdout, new RegExp(`^exported snapshot \\S+ of node ${a.nodeId} to `));
 
+    // The snapshot restored by id, through the node; an id it does not have is refused.
+    const byId = await nx([
+      "snapshot",
+      "restore",
+      entry.id,
+      ...connection,
+      "--datastore-path",
+      join(root.path, "by-id"),
+      "--tls-cert",
+      join(pki, "a", "node.crt"),
+    ]);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.match(byId.stdout, new RegExp(`as node ${a.nodeId}\\n$`));
+    const unknown = await nx([
+      "snapshot",
+      "restore",
+      "20000101-000000-000",
+      ...connection,
+      "--datastore-path",
+      join(root.path, "none"),
+    ]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^nx: error: the node has no snapshot 20000101-000000-000 \(newest: /);
+    // Diagnosis reads a running node's store (read-only), and the restored copy holds the same state.
+    const inspected = await nx(["inspect", "hits", "--datastore-path", storeA]);
+    assert.match(inspected.stdout, /^hits \(gcounter\) = "5"\n/, inspected.stderr);
+    const same = await nx(["diff", storeA, join(root.path, "by-id")]);
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+
     // One more op on a after the snapshot.
     await nodes.stop(a);
     a = await nodes.node({
