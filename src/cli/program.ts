@@ -2,11 +2,13 @@ import { Command, CommanderError } from "commander";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineDevCommand } from "./commands/dev.ts";
+import { defineDiagnoseCommands } from "./commands/diagnose.ts";
 import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
 import { defineReleaseCommands } from "./commands/release.ts";
 import { defineRunCommand } from "./commands/run.ts";
+import { defineSnapshotCommand } from "./commands/snapshot.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { NUMAX_VERSION } from "./version.ts";
 
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   defineClientCommands(program);
   definePolicyCommand(program);
   defineReleaseCommands(program);
+  defineSnapshotCommand(program);
+  defineDiagnoseCommands(program);
   return program;
 }
 

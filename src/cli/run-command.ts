@@ -1,10 +1,12 @@
 import { chooseConfigFile } from "../config/default-config-file.ts";
 import { parseDuration } from "../config/duration.ts";
+import type { NodeConfig } from "../config/node-config.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, TOPIC_MAX_BYTES } from "../events/topic.ts";
 import type { CrdtFamilyName } from "../node/crdt-values.ts";
+import { createDeterminism, type Determinism, parseSeed } from "../node/determinism.ts";
 import {
   type ForcedExit,
   type PrintRequest,
@@ -126,9 +128,42 @@ export async function resolveRunSettings({
     policyFlags: options.policy ?? [],
     prints,
     json: options.json === true,
+    determinism: determinismFlags(options.deterministic, options.seed, config),
     managementListenIsDefault: sources["management.listen"] === "default",
     dashboardListenIsDefault: sources["dashboard.listen"] === "default",
   };
+}
+
+/** `--deterministic [--seed N]`: the node's seeded sources; `--seed` alone is refused. */
+function determinismFlags(
+  deterministic: boolean | undefined,
+  seedText: string | undefined,
+  config: NodeConfig,
+): Determinism | undefined {
+  if (deterministic === true && (config.network.peers.length > 0 || config.discovery.mode !== "static")) {
+    // Its virtual time is months behind real time: every peer's op would be deferred as drift.
+    throw new NumaxError(
+      "USAGE_INVALID_FLAG",
+      "--deterministic runs a node alone (its virtual time would make peers' ops look from the future): drop --peer and discovery",
+    );
+  }
+  if (deterministic !== true) {
+    if (seedText !== undefined) {
+      throw new NumaxError(
+        "USAGE_INVALID_FLAG",
+        "--seed needs --deterministic (it seeds that mode's randomness)",
+      );
+    }
+    return undefined;
+  }
+  const seed = seedText === undefined ? 0n : parseSeed(seedText);
+  if (seed === undefined) {
+    throw new NumaxError(
+      "USAGE_INVALID_FLAG",
+      `--seed ${JSON.stringify(seedText)}: expected an integer from 0 to 2^64-1`,
+    );
+  }
+  return createDeterminism(seed);
 }
 
 /** `--serve ADDR`: one listener with the default limits serving the modules' default routes. */

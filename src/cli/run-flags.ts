@@ -44,6 +44,8 @@ export interface RunOnlyOptions {
   readonly printLwwMap?: string[];
   readonly printOrset?: string[];
   readonly printRga?: string[];
+  readonly deterministic?: boolean;
+  readonly seed?: string;
 }
 
 /** A parsed `nx run` command line, whichever parser read it. */
@@ -89,6 +91,18 @@ export const RUN_ONLY_FLAGS: readonly RunFlag[] = [
     flags: "--settle-for <duration>",
     kind: "value",
     description: "with sync: keep syncing this long after the modules ran, then exit",
+  },
+  {
+    key: "deterministic",
+    flags: "--deterministic",
+    kind: "switch",
+    description: "seeded randomness and virtual time for guests and the replica (docs/design/determinism.md)",
+  },
+  {
+    key: "seed",
+    flags: "--seed <n>",
+    kind: "value",
+    description: "the seed of --deterministic (0 to 2^64-1, default 0)",
   },
   {
     key: "json",

@@ -22,6 +22,7 @@ function contextWith(families: readonly string[]): ManagementContext {
     peers: undefined,
     kernel: () => undefined,
     modules: undefined,
+    snapshots: undefined,
   };
 }
 

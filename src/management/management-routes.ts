@@ -11,6 +11,7 @@ import { opFlowQueryOf } from "../node/op-ring.ts";
 import { healthAnswer, type ReadinessChecks, readinessAnswer } from "../observe/health-answers.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { ServeError } from "../serve/serve-error.ts";
+import type { NodeSnapshots } from "../snapshot/node-snapshots.ts";
 import type { PeerStatus } from "../sync/peer-manager.ts";
 import { GUEST_MODULE_BYTES_MAX } from "../wasm/load-guest-module.ts";
 import { ModuleLoadError } from "../wasm/module-load-error.ts";
@@ -31,6 +32,8 @@ export interface ManagementContext {
   readonly kernel: () => Kernel | undefined;
   /** The module host, for the module routes. */
   readonly modules: ModuleHostComponent | undefined;
+  /** The node's snapshots; undefined when the node has no store. */
+  readonly snapshots: NodeSnapshots | undefined;
 }
 
 export interface RouteRequest {
@@ -199,6 +202,17 @@ function peerView(context: ManagementContext, address: string): PeerView {
   );
 }
 
+/** The node's snapshots, or 503 on a node without a store. */
+function snapshots(context: ManagementContext): NodeSnapshots {
+  if (context.snapshots === undefined) {
+    throw new ManagementApiError(
+      "UNAVAILABLE",
+      "this node has no store to snapshot (it neither syncs nor runs a module using db_*)",
+    );
+  }
+  return context.snapshots;
+}
+
 /** Every route of the management API; docs/api/openapi.yaml describes each. */
 export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
   { method: "GET", path: "/health", handle: () => healthAnswer() },
@@ -351,6 +365,12 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = [
     method: "GET",
     path: "/throughput",
     handle: (context) => ok(syncing(context.introspection.throughput())),
+  },
+  { method: "GET", path: "/snapshots", handle: async (context) => ok(await snapshots(context).list()) },
+  {
+    method: "POST",
+    path: "/snapshots",
+    handle: async (context) => ({ status: 201, body: await snapshots(context).create() }),
   },
   {
     method: "GET",

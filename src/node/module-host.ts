@@ -18,6 +18,7 @@ import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import { type GuestModule, isValidModuleId, MODULE_ID_LENGTH_MAX } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
 import type { Component } from "./component.ts";
+import type { Determinism } from "./determinism.ts";
 import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
 import type { ByteStream } from "./guest-output.ts";
@@ -64,6 +65,8 @@ export interface ModuleHostOptions {
    * waits for its next reload): `ended` resolves only after `interrupt`.
    */
   readonly keepRunning?: boolean;
+  /** `--deterministic`: the guests' clock and randomness (docs/design/determinism.md). */
+  readonly determinism?: Determinism;
 }
 
 /** One module the host runs, as it is now, and its accounting since it was started or added. */
@@ -227,7 +230,7 @@ export function moduleHostComponent(
     let env = environments.get(module);
     if (env === undefined) {
       const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
-      env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
+      env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls, options.determinism);
       const policy = options.policies?.get(module);
       const namespace = namespaceOf(module);
       if (namespace !== undefined) {
@@ -702,6 +705,7 @@ function guestEnvironment(
   node: NodeParts,
   events: ModuleEvents | undefined,
   hostCalls: HostCallCounter | undefined,
+  determinism: Determinism | undefined,
 ): GuestEnvironment {
   const eventLogger = logger.child("events");
   return {
@@ -711,12 +715,14 @@ function guestEnvironment(
     logger: gatedLogger(logger.child("guest").child(module.moduleId), node.gate),
     env: guestVisibleEnv(),
     args: [module.moduleId],
-    clock: { nowMs: () => Date.now(), monotonicMs },
+    clock: determinism ?? { nowMs: () => Date.now(), monotonicMs },
     // node:crypto loads only when a guest asks for randomness: most runs never do, and loading
     // it costs milliseconds of start-up.
-    randomFill: (target) => {
-      process.getBuiltinModule("node:crypto").randomFillSync(target);
-    },
+    randomFill:
+      determinism?.randomFill ??
+      ((target) => {
+        process.getBuiltinModule("node:crypto").randomFillSync(target);
+      }),
     emitEvent: (name, payload) =>
       eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
     // The runners give every module its own line sinks (prefixed when there are several); these

@@ -11,13 +11,13 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ObservabilityServerOptions } from "../observe/observability-server.ts";
 import type { DatastoreLayout } from "../store/datastore-layout.ts";
-import type { ExtendedKvBackend } from "../store/extended-kv-backend.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { LmdbBackend } from "../store/lmdb-backend.ts";
 import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncActivityObserver, SyncService } from "../sync/sync-service.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
+import type { Determinism } from "./determinism.ts";
 import { DurableOutputGate } from "./durable-output.ts";
 
 /**
@@ -107,7 +107,7 @@ export function metricsComponent(version: string): MetricsComponent {
 }
 
 export interface StoreComponent extends NodeComponent {
-  readonly backend: ExtendedKvBackend | undefined;
+  readonly backend: LmdbBackend | undefined;
   readonly guestStore: GuestStore | undefined;
 }
 
@@ -150,7 +150,7 @@ export interface ReplicaComponent extends NodeComponent {
 export function replicaComponent(
   config: NodeConfig,
   logger: Logger,
-  parts: { readonly store: StoreComponent; readonly tls: TlsComponent },
+  parts: { readonly store: StoreComponent; readonly tls: TlsComponent; readonly determinism?: Determinism },
 ): ReplicaComponent {
   let nodeId: NodeId | undefined;
   let replica: ReplicatedState | undefined;
@@ -164,17 +164,25 @@ export function replicaComponent(
       return replica;
     },
     start: async () => {
-      const [{ openReplicatedState }, { loadOrCreateNodeId }] = await Promise.all([
+      const [{ openReplicatedState }, { loadOrCreateNodeId, recordNodeId }] = await Promise.all([
         import("../sync/replica/replicated-state.ts"),
         import("../sync/replica/node-identity.ts"),
       ]);
       const backend = parts.store.backend!;
-      nodeId =
-        parts.tls.material?.nodeId ??
-        (await loadOrCreateNodeId(backend, (n) => randomFillSync(new Uint8Array(n))));
+      const certified = parts.tls.material?.nodeId;
+      if (certified !== undefined) recordNodeId(backend, certified);
+      const { determinism } = parts;
+      const randomBytes = (n: number): Uint8Array => {
+        const bytes = new Uint8Array(n);
+        if (determinism === undefined) randomFillSync(bytes);
+        else determinism.randomFill(bytes);
+        return bytes;
+      };
+      nodeId = certified ?? (await loadOrCreateNodeId(backend, randomBytes));
       replica = openReplicatedState({
         backend,
         nodeId,
+        nowMs: determinism?.nowMs,
         logger: logger.child("replica"),
         opLogLimit: config.limits.opLogLimit,
         seenOpsLimit: config.limits.seenOpsLimit,

@@ -9,11 +9,13 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { ObservabilityServer, ReadinessChecks } from "../observe/observability-server.ts";
 import type { ServeComponent, ServeComponentOptions } from "../serve/serve-component.ts";
+import type { NodeSnapshots } from "../snapshot/node-snapshots.ts";
 import type { DatastoreLayout } from "../store/datastore-layout.ts";
 import type { GuestStore } from "../store/guest-store.ts";
 import type { SyncService } from "../sync/sync-service.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
+import type { Determinism } from "./determinism.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
 import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
 import {
@@ -60,6 +62,8 @@ export interface NumaxNodeOptions {
   management?: { readonly listenIsDefault: boolean };
   /** Open the dashboard (unless `[dashboard] listen` is off), as `management`: for a node that keeps running. */
   dashboard?: { readonly listenIsDefault: boolean };
+  /** `--deterministic`: the guests' clock and randomness, the replica's HLC clock and node id come from it. */
+  determinism?: Determinism;
 }
 
 /**
@@ -100,6 +104,38 @@ export interface NumaxNode {
   close(): Promise<void>;
 }
 
+/**
+ * The node's snapshots (`/api/v1/snapshots`); the snapshot code loads on the first request.
+ * Each snapshot records the replica's identity when the node syncs.
+ */
+function storeSnapshots(
+  store: StoreComponent,
+  replica: ReplicaComponent | undefined,
+  numaxVersion: string,
+): NodeSnapshots {
+  let snapshots: Promise<NodeSnapshots> | undefined;
+  const loaded = (): Promise<NodeSnapshots> => {
+    snapshots ??= import("../snapshot/node-snapshots.ts").then(({ nodeSnapshots }) => {
+      const backend = store.backend!;
+      return nodeSnapshots({
+        datastorePath: backend.datastorePath,
+        nodeId: () => replica?.nodeId ?? null,
+        copyStore: async (directory) => {
+          replica?.replica?.flush();
+          await backend.copyCompacted(directory);
+        },
+        nowMs: Date.now,
+        numaxVersion,
+      });
+    });
+    return snapshots;
+  };
+  return {
+    create: async () => (await loaded()).create(),
+    list: async () => (await loaded()).list(),
+  };
+}
+
 export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNode> {
   const { config, logger } = options;
   const startedAtMs = monotonicMs();
@@ -111,7 +147,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     syncEnabled || options.needsStore ? storeComponent(config, logger, options.datastore) : undefined;
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
-    tls !== undefined && store !== undefined ? replicaComponent(config, logger, { store, tls }) : undefined;
+    tls !== undefined && store !== undefined
+      ? replicaComponent(config, logger, { store, tls, determinism: options.determinism })
+      : undefined;
   const activity = replica !== undefined ? createSyncActivity(Date.now) : undefined;
   const sync =
     replica !== undefined && tls !== undefined
@@ -122,14 +160,19 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   const modules =
     options.modules === undefined
       ? undefined
-      : moduleHostComponent(config, logger, options.modules, {
-          store,
-          replica,
-          sync,
-          metrics,
-          events,
-          outputGate,
-        });
+      : moduleHostComponent(
+          config,
+          logger,
+          { ...options.modules, determinism: options.determinism },
+          {
+            store,
+            replica,
+            sync,
+            metrics,
+            events,
+            outputGate,
+          },
+        );
   // Serving loads its router and node:http only when there is something to serve.
   const serve =
     modules !== undefined && options.serve !== undefined && options.serve.listeners.length > 0
@@ -159,6 +202,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
               peers: sync?.service?.peers,
               kernel: () => modules?.kernel,
               modules,
+              snapshots: store === undefined ? undefined : storeSnapshots(store, replica, options.version),
             }),
           },
           // It reports on every other part: it opens after them and closes before them.

@@ -20,6 +20,7 @@ import { type GuestModule, loadGuestModuleBytes, loadGuestModuleFile } from "../
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
+import type { Determinism } from "./determinism.ts";
 import { ModuleHostError } from "./module-host-error.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -76,6 +77,8 @@ export interface RunSettings {
   readonly policyFlags: readonly string[];
   /** `[dashboard] listen` was not set: busy, it is a warning rather than a failed start. */
   readonly dashboardListenIsDefault: boolean;
+  /** `--deterministic`: seeded randomness and virtual time for the guests and the replica. */
+  readonly determinism?: Determinism;
 }
 
 /**
@@ -243,6 +246,7 @@ export async function runModules({
       needsStore: modules.some((module) => importsStore(module.imports)),
       version,
       datastore,
+      determinism: settings.determinism,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
       modules: {

@@ -32,6 +32,12 @@ export interface LmdbBackend extends ExtendedKvBackend {
   readonly datastorePath: string;
   /** The LMDB environment directory inside it. */
   readonly storePath: string;
+  /**
+   * Writes a consistent, compacted copy of the store as `directory/data.mdb` (LMDB's copy with
+   * compaction: free pages left out), once every write made before the call is durable. The
+   * node keeps reading and writing meanwhile; the copy holds the store as of one transaction.
+   */
+  copyCompacted(directory: string): Promise<void>;
 }
 
 /**
@@ -276,6 +282,12 @@ class LmdbStore implements LmdbBackend {
     if (this.#closing !== undefined) throw storeClosedError();
     const stats = this.#db.getStats() as { lastPageNumber: number; pageSize: number };
     return (stats.lastPageNumber + 1) * stats.pageSize;
+  }
+
+  async copyCompacted(directory: string): Promise<void> {
+    await this.flushed();
+    if (this.#closing !== undefined) throw storeClosedError();
+    await this.#db.backup(directory, true);
   }
 
   close(): Promise<void> {

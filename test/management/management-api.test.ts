@@ -194,6 +194,21 @@ describe("management API of a running node", () => {
     assertError(await node.api("GET", "/processes/abc"), 400, "BAD_REQUEST");
   });
 
+  test("POST /snapshots takes a snapshot file of the store; GET /snapshots lists them oldest first", async () => {
+    assertError(await node.api("POST", "/snapshots", { token: node.readToken }), 403, "FORBIDDEN_READ_ONLY");
+    const first = await node.api("POST", "/snapshots");
+    const second = await node.api("POST", "/snapshots");
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const entries = [first.body, second.body] as { id: string; path: string; bytes: number }[];
+    assert.notEqual(entries[0]!.id, entries[1]!.id, "ids never clash");
+    for (const entry of entries) {
+      assert.equal(entry.path, join(node.datastore, "snapshots", `${entry.id}.nxsnap`));
+      assert.equal(statSync(entry.path).size, entry.bytes);
+    }
+    const listed = await node.api("GET", "/snapshots", { token: node.readToken });
+    assert.deepEqual(listed.body, entries);
+  });
+
   test("GET /peers: none configured", async () => {
     const { status, body } = await node.api("GET", "/peers");
     assert.deepEqual([status, body], [200, []]);

@@ -10,7 +10,7 @@ and --token-file FILE (default: [management] token_file, <datastore>/management.
 Exit codes: 0 ok, 1 the node answered an error, 2 usage, 3 the node cannot be reached, 4 token refused.`;
 
 /** The options every client command takes. */
-function withConnection(command: Command): Command {
+export function withConnection(command: Command): Command {
   return command
     .option("--node <url>", "the node's management API, e.g. http://127.0.0.1:9102")
     .option("--token-file <file>", "file holding the API token")

@@ -26,3 +26,15 @@ export async function loadOrCreateNodeId(
   await backend.flushed();
   return nodeId;
 }
+
+/**
+ * Records the identity of the node opening the store when it is not the one stored (a TLS node's
+ * comes from its certificate), so that a snapshot of the store says whose it is. Not awaited to
+ * disk: the next commit carries it.
+ */
+export function recordNodeId(backend: KvBackend, nodeId: NodeId): void {
+  const stored = backend.get(NODE_ID_KEY);
+  const text =
+    stored === undefined ? undefined : Buffer.from(recordPayload(stored, "node id")).toString("latin1");
+  if (text !== nodeId) backend.put(NODE_ID_KEY, withVersion(Buffer.from(nodeId, "latin1")));
+}

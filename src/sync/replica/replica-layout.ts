@@ -8,7 +8,7 @@ import type { NodeId } from "../../identity/node-id.ts";
 /**
  * Where replicated state lives in the store, all under the reserved `__nx/` namespace:
  *
- *   __nx/node/id                                   node identity (nodes without TLS)
+ *   __nx/node/id                                   identity of the node that last opened the store (a TLS node's is its certificate's)
  *   __nx/clock                                     last HLC stamp issued or received
  *   __nx/vv/<origin:16>                            [contiguous seq, op-log floor] of one origin
  *   __nx/seen/<origin:16><seq:u64be>               a seen op above its origin's contiguous seq

@@ -834,7 +834,7 @@ function estimatedOpBytes(op: Op): number {
   );
 }
 
-function decodeOpPage(record: Uint8Array): Op[] {
+export function decodeOpPage(record: Uint8Array): Op[] {
   let raw: unknown;
   try {
     raw = crdtPackr.unpack(recordPayload(record, "op-log page"));

@@ -1,0 +1,106 @@
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { NodeId } from "../identity/node-id.ts";
+import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
+import { openLmdbEnvironment } from "../store/lmdb-environment.ts";
+import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
+import { SnapshotError } from "./snapshot-error.ts";
+import { extractSnapshotBody, readSnapshotFileInfo, type SnapshotHeader } from "./snapshot-file.ts";
+
+export interface RestoreOptions {
+  /** The datastore to create: absent or an empty directory. */
+  readonly datastorePath: string;
+  /**
+   * The identity of the node that will open the datastore (its certificate's, `--tls-cert`),
+   * when known: a snapshot of another node is refused unless `newIdentity`.
+   */
+  readonly nodeId?: NodeId;
+  /**
+   * Start a new node from another node's data (`--new-identity`): the snapshot's identity is
+   * left out, so the node uses its certificate's or makes a fresh one, and carries on the other
+   * node's ops as a peer's.
+   */
+  readonly newIdentity?: boolean;
+}
+
+export interface RestoreResult {
+  readonly header: SnapshotHeader;
+  readonly datastorePath: string;
+  /** The identity the restored datastore carries (null: the node gets its certificate's or a fresh one). */
+  readonly nodeId: NodeId | null;
+  readonly bodyBytes: number;
+}
+
+/**
+ * Whether the restored store keeps the snapshot's identity. Two nodes must never share one:
+ * each numbers its own ops, and peers drop an op whose (node, number) they have seen.
+ */
+export function restoredIdentity(
+  header: SnapshotHeader,
+  options: Pick<RestoreOptions, "nodeId" | "newIdentity">,
+  file: string,
+): NodeId | null {
+  if (options.newIdentity === true) return null;
+  if (options.nodeId !== undefined && header.nodeId !== null && header.nodeId !== options.nodeId) {
+    throw new SnapshotError(
+      "SNAPSHOT_IDENTITY_MISMATCH",
+      `${file} was taken on node ${header.nodeId}, but the certificate given is node ${options.nodeId}'s: pass --new-identity to start node ${options.nodeId} from that node's data`,
+    );
+  }
+  return header.nodeId;
+}
+
+/** Refuses a datastore path holding anything: a restore never overwrites a store. */
+async function assertEmptyTarget(path: string): Promise<void> {
+  let names: string[];
+  try {
+    if (!(await stat(path)).isDirectory()) {
+      throw new SnapshotError(
+        "SNAPSHOT_TARGET_NOT_EMPTY",
+        `${path} is a file: restore into a new or empty directory`,
+      );
+    }
+    names = await readdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (names.length > 0) {
+    throw new SnapshotError(
+      "SNAPSHOT_TARGET_NOT_EMPTY",
+      `datastore ${path} is not empty (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""}): restore into a new or empty directory (a restore never overwrites a store)`,
+    );
+  }
+}
+
+/**
+ * Restores snapshot `file` into a new datastore: checks the file's prefix and the identity,
+ * copies the body into `store-restoring/` (no dot: lmdb-js takes a path with an extension for a file) while checking the checksum, then renames that to
+ * `store/`, so a datastore has a store only once the whole snapshot is in it and checked.
+ */
+export async function restoreSnapshot(file: string, options: RestoreOptions): Promise<RestoreResult> {
+  const { header } = await readSnapshotFileInfo(file);
+  const nodeId = restoredIdentity(header, options, file);
+  const datastorePath = resolve(options.datastorePath);
+  await assertEmptyTarget(datastorePath);
+  const restoring = join(datastorePath, `${STORE_DIRECTORY_NAME}-restoring`);
+  await mkdir(restoring, { recursive: true, mode: 0o700 });
+  try {
+    const info = await extractSnapshotBody(file, join(restoring, "data.mdb"));
+    if (nodeId === null && header.nodeId !== null) await forgetIdentity(restoring);
+    await rename(restoring, join(datastorePath, STORE_DIRECTORY_NAME));
+    return { header, datastorePath, nodeId, bodyBytes: info.bodyBytes };
+  } catch (error) {
+    await rm(restoring, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function forgetIdentity(storePath: string): Promise<void> {
+  const db = openLmdbEnvironment(storePath);
+  try {
+    await db.remove(NODE_ID_KEY);
+  } finally {
+    await db.close();
+  }
+}

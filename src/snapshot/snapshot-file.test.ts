@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import fc from "fast-check";
+import {
+  GOLDEN_COUNTER,
+  GOLDEN_CREATED_MS,
+  GOLDEN_NODE_ID,
+  GOLDEN_REGISTER,
+} from "../../test/fixtures/snapshot/write-golden-snapshot.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import { openLmdbBackend } from "../store/lmdb-backend.ts";
+import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
+import { openReplicatedState } from "../sync/replica/replicated-state.ts";
+import { exportDatastore } from "./export-datastore.ts";
+import { restoreSnapshot } from "./restore-snapshot.ts";
+import { SnapshotError } from "./snapshot-error.ts";
+import {
+  encodeSnapshotTail,
+  readSnapshotFileInfo,
+  SNAPSHOT_CHECKSUM_BYTES,
+  SNAPSHOT_FILE_FORMAT_VERSION,
+  SNAPSHOT_TRAILER_BYTES,
+} from "./snapshot-file.ts";
+
+const GOLDEN = new URL("../../test/fixtures/snapshot/v1.nxsnap", import.meta.url).pathname;
+const OTHER_NODE = "ffffffffffffffffffffffffffffffff" as NodeId;
+
+const root = mkdtempSync(join(tmpdir(), "nx-snapshot-file-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => join(root, `d${dirs++}`);
+
+function rejectsWith(code: string): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof SnapshotError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.ok(!error.message.includes("\n"), "one line");
+    return true;
+  };
+}
+
+/** A copy of the golden file with `change` applied to its bytes. */
+function variant(change: (bytes: Buffer) => Buffer | undefined): string {
+  const file = join(root, `variant-${dirs++}.nxsnap`);
+  const bytes = Buffer.from(readFileSync(GOLDEN));
+  writeFileSync(file, change(bytes) ?? bytes);
+  return file;
+}
+
+async function readRestored(datastore: string) {
+  const backend = await openLmdbBackend({ path: datastore });
+  const replica = openReplicatedState({ backend, nodeId: OTHER_NODE });
+  const state = {
+    counter: replica.gcounterValue(GOLDEN_COUNTER.key),
+    register: new TextDecoder().decode(replica.lwwGet(GOLDEN_REGISTER.key)),
+    storedNodeId:
+      backend.get(NODE_ID_KEY) === undefined
+        ? null
+        : Buffer.from(backend.get(NODE_ID_KEY)!).toString("latin1", 1),
+  };
+  await replica.close();
+  await backend.close();
+  return state;
+}
+
+describe("snapshot file format 1 (golden bytes in test/fixtures/snapshot/v1.nxsnap)", () => {
+  test("the committed file decodes, and this version still encodes its tail to the same bytes", async () => {
+    const info = await readSnapshotFileInfo(GOLDEN);
+    assert.deepEqual(info.header, {
+      nodeId: GOLDEN_NODE_ID,
+      createdAt: new Date(GOLDEN_CREATED_MS).toISOString(),
+      numaxVersion: "0.1.0",
+      recordFormatVersion: 1,
+    });
+    assert.equal(SNAPSHOT_FILE_FORMAT_VERSION, 1);
+    const bytes = readFileSync(GOLDEN);
+    assert.deepEqual(
+      Buffer.from(encodeSnapshotTail(info.header, info.bodyBytes)),
+      bytes.subarray(info.bodyBytes, bytes.length - SNAPSHOT_CHECKSUM_BYTES),
+    );
+    assert.equal(
+      bytes.readUInt32LE(24),
+      0xbeefc0de,
+      "the body is an LMDB data file from byte 0 (lmdb-js meta page)",
+    );
+  });
+
+  test("restoring it into a new datastore gives the store it was taken from, identity included", async () => {
+    const datastore = freshDir();
+    const result = await restoreSnapshot(GOLDEN, { datastorePath: datastore });
+    assert.equal(result.nodeId, GOLDEN_NODE_ID);
+    assert.deepEqual(readdirSync(datastore), ["store"]);
+    assert.deepEqual(await readRestored(datastore), {
+      counter: GOLDEN_COUNTER.value,
+      register: GOLDEN_REGISTER.value,
+      storedNodeId: GOLDEN_NODE_ID,
+    });
+  });
+
+  test("export then import round-trips a store", async () => {
+    const source = freshDir();
+    await restoreSnapshot(GOLDEN, { datastorePath: source });
+    const file = join(root, "round-trip.nxsnap");
+    const { nodeId } = await exportDatastore(source, file, { numaxVersion: "9.9.9", nowMs: 0 });
+    assert.equal(nodeId, GOLDEN_NODE_ID);
+    const target = freshDir();
+    await restoreSnapshot(file, { datastorePath: target });
+    assert.equal((await readRestored(target)).counter, GOLDEN_COUNTER.value);
+    await assert.rejects(
+      exportDatastore(source, file, { numaxVersion: "9.9.9", nowMs: 0 }),
+      rejectsWith("SNAPSHOT_OUTPUT_EXISTS"),
+    );
+    await assert.rejects(
+      exportDatastore(freshDir(), join(root, "none.nxsnap"), { numaxVersion: "9.9.9", nowMs: 0 }),
+      rejectsWith("SNAPSHOT_SOURCE_EMPTY"),
+    );
+  });
+});
+
+describe("restore refuses", () => {
+  test("a snapshot of another node than the certificate's, unless told to take a new identity", async () => {
+    const datastore = freshDir();
+    await assert.rejects(
+      restoreSnapshot(GOLDEN, { datastorePath: datastore, nodeId: OTHER_NODE }),
+      rejectsWith("SNAPSHOT_IDENTITY_MISMATCH"),
+    );
+    const result = await restoreSnapshot(GOLDEN, {
+      datastorePath: datastore,
+      nodeId: OTHER_NODE,
+      newIdentity: true,
+    });
+    assert.equal(result.nodeId, null);
+    const state = await readRestored(datastore);
+    assert.equal(state.storedNodeId, null, "the other node's identity is not carried over");
+    assert.equal(state.counter, GOLDEN_COUNTER.value, "its data is");
+  });
+
+  test("a datastore that holds anything, and leaves it as it was", async () => {
+    const datastore = freshDir();
+    mkdirSync(datastore);
+    writeFileSync(join(datastore, "keep.txt"), "mine");
+    await assert.rejects(
+      restoreSnapshot(GOLDEN, { datastorePath: datastore }),
+      rejectsWith("SNAPSHOT_TARGET_NOT_EMPTY"),
+    );
+    assert.deepEqual(readdirSync(datastore), ["keep.txt"]);
+  });
+
+  test("files that are not snapshots, of another version, truncated or missing", async () => {
+    /** Where the trailer starts in a file of `length` bytes. */
+    const trailer = (length: number) => length - SNAPSHOT_CHECKSUM_BYTES - SNAPSHOT_TRAILER_BYTES;
+    const cases: [string, string][] = [
+      [variant((b) => void b.write("PK", trailer(b.length) + 16, "latin1")), "SNAPSHOT_NOT_A_SNAPSHOT"],
+      [variant((b) => b.subarray(0, b.length - 1)), "SNAPSHOT_NOT_A_SNAPSHOT"],
+      [variant((b) => b.subarray(0, 10)), "SNAPSHOT_NOT_A_SNAPSHOT"],
+      [variant((b) => void b.writeUInt16BE(2, trailer(b.length) + 14)), "SNAPSHOT_VERSION_UNSUPPORTED"],
+      [variant((b) => void b.writeUInt32BE(1, trailer(b.length) + 8)), "SNAPSHOT_MALFORMED"],
+      [variant((b) => void b.writeUInt32BE(2 ** 20, trailer(b.length))), "SNAPSHOT_MALFORMED"],
+      [join(root, "missing.nxsnap"), "SNAPSHOT_FILE_UNREADABLE"],
+      [root, "SNAPSHOT_FILE_UNREADABLE"],
+    ];
+    for (const [file, code] of cases) {
+      const datastore = freshDir();
+      await assert.rejects(restoreSnapshot(file, { datastorePath: datastore }), rejectsWith(code));
+    }
+  });
+
+  test("any damaged byte, and leaves no store behind (seeded property)", async () => {
+    const length = readFileSync(GOLDEN).length;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, flip) => {
+          const file = variant((b) => {
+            b[at]! ^= flip;
+            return b;
+          });
+          const datastore = freshDir();
+          await assert.rejects(
+            restoreSnapshot(file, { datastorePath: datastore }),
+            (error) => error instanceof SnapshotError,
+          );
+          let names: string[] = [];
+          try {
+            names = readdirSync(datastore);
+          } catch {}
+          assert.deepEqual(names, [], `a flip at byte ${at} left ${names.join(", ")}`);
+        },
+      ),
+      { seed: 18, numRuns: 40 },
+    );
+  });
+});
