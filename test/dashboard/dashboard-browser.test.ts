@@ -3,8 +3,9 @@
  * nothing downloaded) against three real nodes (child processes, sync over TCP, LMDB on disk).
  * Each view shows the values the management API gives for the same node; a key named `<script>`
  * shows as text and runs nothing; a node stopped with SIGSTOP (partitioned) shows up as suspected
- * divergence in the convergence view, and clears once it runs again. The run writes a screenshot
- * of each view to docs/dashboard/ (shown in docs/dashboard.md).
+ * divergence in the convergence view, and clears once it runs again. The run takes a screenshot
+ * of each view; with NX_UPDATE_SCREENSHOTS=1 into docs/dashboard/ (shown in docs/dashboard.md),
+ * otherwise into its temporary directory, so a plain `npm test` leaves the work tree as it was.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -19,7 +20,7 @@ const CHROMIUM = process.env.NX_CHROMIUM ?? "/usr/bin/chromium";
 const SKIP = existsSync(CHROMIUM)
   ? false
   : `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set NX_CHROMIUM`;
-const SCREENSHOTS = join(REPO_ROOT, "docs/dashboard");
+const DOC_SCREENSHOTS = join(REPO_ROOT, "docs/dashboard");
 const WAIT_MS = 20_000;
 /** A key and a value a hostile writer could choose. */
 const HOSTILE_KEY = "<script>window.pwned=1</script>";
@@ -93,13 +94,16 @@ async function open(path: string): Promise<void> {
   await waitInPage('document.querySelector("#live")?.getAttribute("sse-connect") !== null');
 }
 
+let screenshots: string;
 const screenshot = (name: string) =>
-  page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 
 describe("the dashboard in Chromium against three nodes", { skip: SKIP, timeout: 240_000 }, () => {
   before(async () => {
     dir = tempDir("nx-dashboard-browser-");
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    screenshots =
+      process.env.NX_UPDATE_SCREENSHOTS === "1" ? DOC_SCREENSHOTS : join(dir.path, "screenshots");
+    mkdirSync(screenshots, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     a = await nodes.start({ datastore: join(dir.path, "a") });
     b = await nodes.start({ datastore: join(dir.path, "b"), peers: [a.syncPort] });
