@@ -100,3 +100,16 @@ test("diff: the same state is the same, whoever wrote it; each difference says h
   const other = await readStoredReplica(await datastore("other", NODE_B, common));
   assert.equal(diffReplicas(a, other).differences.length, 3, "another writer is another state");
 });
+
+test("diff: values whose bytes differ differ, even where their text shows alike", async () => {
+  // Neither value is UTF-8: as JSON both show as U+FFFD, yet users hold different bytes.
+  const register = (value: number) => (replica: ReplicatedState) => {
+    replica.lwwSet("flag", Uint8Array.of(value));
+  };
+  const a = await readStoredReplica(await datastore("bytes-a", NODE_A, register(0xfe)));
+  const b = await readStoredReplica(await datastore("bytes-b", NODE_A, register(0xff)));
+  assert.deepEqual(
+    diffReplicas(a, b).differences.map(({ key, kind }) => [key, kind]),
+    [["flag", "value"]],
+  );
+});

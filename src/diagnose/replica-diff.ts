@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from "node:util";
 import { FAMILY_DEFINITIONS } from "../crdt/crdt-families.ts";
 import { crdtPackr } from "../crdt/msgpack.ts";
 import type { NodeId } from "../identity/node-id.ts";
-import { type InspectedObject, inspectObject } from "./crdt-inspection.ts";
+import { type InspectedObject, inspectObject, storedValue } from "./crdt-inspection.ts";
 import type { StoredObject, StoredReplica } from "./stored-replica.ts";
 
 /** One CRDT whose replicated state is not the same in A and B. */
@@ -37,12 +38,14 @@ export function diffReplicas(a: StoredReplica, b: StoredReplica): ReplicaDiff {
     const viewA = inA === undefined ? null : inspectObject(inA);
     const viewB = inB === undefined ? null : inspectObject(inB);
     const any = (viewA ?? viewB)!;
+    // Values are compared as bytes, not as their JSON: that shows bytes as text, and two runs
+    // of bytes that are not UTF-8 can show alike.
     const kind =
-      viewA === null
+      inA === undefined
         ? "only-in-b"
-        : viewB === null
+        : inB === undefined
           ? "only-in-a"
-          : JSON.stringify(viewA.value) === JSON.stringify(viewB.value)
+          : isDeepStrictEqual(storedValue(inA), storedValue(inB))
             ? "state"
             : "value";
     differences.push({ key: any.key, family: any.family, kind, a: viewA, b: viewB });

@@ -53,12 +53,15 @@ export interface ModuleHostOptions {
   readonly onModuleFailed?: (result: GuestProcessResult) => void;
   /**
    * Loads and checks a module's code for `add` and `reload`: `bytes` when given, else the file
-   * at `path` (run-modules.ts: the loader `nx run` uses, with its cache and checks). Absent: the
-   * node's modules cannot change while it runs.
+   * at `path` (run-modules.ts: the loader `nx run` uses, with its cache and checks), as module
+   * `moduleId` (which a `[[modules]]` entry may set apart from the file name): the module
+   * returned carries that id, and its policy is that id's. Absent: the node's modules cannot
+   * change while it runs.
    */
   readonly loadModule?: (source: {
     readonly path: string;
     readonly bytes?: Uint8Array;
+    readonly moduleId: string;
   }) => Promise<GuestModule>;
   /**
    * The node runs until it is interrupted, whatever its modules do (`nx dev`: a module given up
@@ -402,8 +405,11 @@ export function moduleHostComponent(
     if (options.loadModule === undefined) {
       throw new ModuleHostError("MODULE_HOST_STOPPED", "this node's modules cannot change while it runs");
     }
-    const module = await options.loadModule({ path, bytes });
-    return module.moduleId === id ? module : { ...module, moduleId: id };
+    // The loader names the module: a copy made here would lose the policy it keyed by the code.
+    const module = await options.loadModule({ path, bytes, moduleId: id });
+    if (module.moduleId !== id)
+      throw new Error(`the module loader returned module ${module.moduleId} for ${id}`);
+    return module;
   };
 
   /** Asks every part using the modules to accept `change`; resolves with how to apply it in all of them. */

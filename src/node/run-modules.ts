@@ -163,6 +163,9 @@ export async function runModules({
     checkImports(module.label, module.imports);
     return module;
   };
+  /** `module` as module `moduleId` (a [[modules]] id names it instead of its file name). */
+  const named = (module: GuestModule, moduleId: string | undefined): GuestModule =>
+    moduleId === undefined || moduleId === module.moduleId ? module : { ...module, moduleId };
   const policySources = (flags: readonly string[]) => ({
     flags,
     configured: (moduleId: string) => settings.moduleSettings.get(moduleId)?.policy,
@@ -177,8 +180,12 @@ export async function runModules({
    */
   const policies = new WeakMap<GuestModule, ModulePolicy>();
   const startIds = new Set<string>();
-  const loadModule = async (source: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
-    const module = await readModule(source);
+  const loadModule = async (source: {
+    path: string;
+    bytes?: Uint8Array;
+    moduleId: string;
+  }): Promise<GuestModule> => {
+    const module = named(await readModule(source), source.moduleId);
     const resolved = resolveModulePolicies(
       [module],
       policySources(startIds.has(module.moduleId) ? settings.policyFlags : []),
@@ -195,9 +202,7 @@ export async function runModules({
       ...modulePaths.map((path) => ({ path, moduleId: undefined })),
     ];
     for (const { path, moduleId } of sources) {
-      const read = await readModule({ path });
-      // A [[modules]] id names the module instead of its file name.
-      const module = moduleId === undefined || moduleId === read.moduleId ? read : { ...read, moduleId };
+      const module = named(await readModule({ path }), moduleId);
       if (startIds.has(module.moduleId)) {
         throw new ModuleHostError(
           "MODULE_EXISTS",

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { MAX_KEY_BYTES } from "../../src/crdt/op-codec.ts";
 import { moduleNamespace } from "../../src/policy/module-namespace.ts";
 import { parsePolicy } from "../../src/policy/module-policy.ts";
 import { modulePolicyEnforcer } from "../../src/policy/policy-enforcer.ts";
@@ -140,6 +141,17 @@ describe("key namespaces", () => {
     assert.equal(callWith(alpha.guest, "crdt_gcounter_inc", "total", 1n), OK);
     assert.equal(callWith(beta.guest, "crdt_gcounter_inc", "total", 1n), OK);
     assert.deepEqual([...crdt.counters], [["total", 2n]]);
+  });
+
+  test("a CRDT key and its namespace's prefix fit the op's key bound together (1024 bytes)", async () => {
+    const crdt = new RecordingCrdtHost();
+    const alpha = await moduleGuest("alpha", MINIMAL, memoryGuestStore().store, crdt);
+    const fits = "k".repeat(MAX_KEY_BYTES - "alpha/".length);
+    assert.equal(callWith(alpha.guest, "crdt_gcounter_inc", fits, 1n), OK);
+    // One byte more makes an op no replica decodes, the node's own op-log at its next start
+    // included: refused (-3) like a key that is too long.
+    assert.equal(callWith(alpha.guest, "crdt_gcounter_inc", `${fits}k`, 1n), -3);
+    assert.deepEqual([...crdt.counters.keys()], [`alpha/${fits}`]);
   });
 
   test("the reserved prefix stays -4 in a namespace", async () => {

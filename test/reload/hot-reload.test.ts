@@ -55,16 +55,18 @@ describe("hot reload on a running node", () => {
     const loadModule = async ({
       path,
       bytes,
+      moduleId,
     }: {
       path: string;
       bytes?: Uint8Array;
+      moduleId?: string;
     }): Promise<GuestModule> => {
       const module =
         bytes === undefined
           ? await loadGuestModuleFile(path, options)
           : await loadGuestModuleBytes(bytes, path, options);
       checkImports(module.label, module.imports);
-      return module;
+      return moduleId === undefined ? module : { ...module, moduleId };
     };
     node = await startNumaxNode({
       config,

@@ -46,8 +46,9 @@ interface PendingRgaId {
 /**
  * `crdt_*`: replicated data types through the node's CrdtHost. Without one (no sync) every
  * function answers -5 before looking at its arguments. Keys are UTF-8 text of 1..1024 bytes
- * (invalid UTF-8: -3), relative to the guest's namespace when it has one; map fields and RGA ids
- * up to 1024 bytes, values and set elements up to 1 MiB.
+ * (invalid UTF-8: -3), relative to the guest's namespace when it has one (the key with the
+ * namespace's prefix at most 1024 bytes); map fields and RGA ids up to 1024 bytes, values and set
+ * elements up to 1 MiB.
  */
 export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction> {
   const { env, views } = ctx;
@@ -69,6 +70,11 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       const memory = views.bytes();
       const guestKey = inputKeyText(memory, keyPtr, keyLen);
       const key = env.namespace?.crdtKey(guestKey) ?? guestKey;
+      // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
+      // counts, or the op would be one no replica decodes, the node's own op-log included.
+      if (key !== guestKey && key.length * 3 > KEY_BYTES_MAX && Buffer.byteLength(key) > KEY_BYTES_MAX) {
+        throw new GuestInputError(`key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`);
+      }
       if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
       return body(host, memory, key, ...args);
     });
