@@ -21,15 +21,26 @@ export interface MemoryPacket {
   readonly bodyBytes: number;
 }
 
+/**
+ * A frame's fate: delivered after this many ms, after each of these delays (duplicated: the peer
+ * reads it once per entry), or dropped.
+ */
+export type MemoryRoute = number | readonly number[] | "drop";
+
 export interface MemoryNetworkOptions {
   /** Time for delivery delays and every connection's timeouts; tests and the simulator pass a VirtualClock. */
   readonly clock?: Clock;
   /**
-   * Decides each frame's fate: a delay in ms, or "drop" to lose it. Default: delay 0. Frames of one
-   * direction of one connection are still delivered in order (a delayed frame holds back later ones),
-   * as on a TCP stream; a dropped frame is lost like data on a connection that broke.
+   * Decides each frame's fate (see MemoryRoute). Default: delay 0. Frames of one direction of one
+   * connection are still delivered in order (a delayed frame holds back later ones), as on a TCP
+   * stream, unless `inOrder` is false; a dropped frame is lost like data on a connection that broke.
    */
-  readonly route?: (packet: MemoryPacket) => number | "drop";
+  readonly route?: (packet: MemoryPacket) => MemoryRoute;
+  /**
+   * false: each frame is delivered after its own delay, so a later frame may overtake an earlier
+   * one (the simulator's reordering); a graceful close still arrives after every frame. Default true.
+   */
+  readonly inOrder?: boolean;
   /** Decides whether a dial reaches its listener; false refuses it (a partition). Default: always. */
   readonly canConnect?: (fromNodeId: NodeId, toNodeId: NodeId) => boolean;
 }
@@ -159,13 +170,22 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
           dialCount++;
           const dialerAddress = `${name}#${dialCount}`;
           const route = networkOptions.route ?? (() => 0);
-          const dialerSide = new MemoryFrameLink(address, options.nodeId, endpoint.nodeId, clock, route);
+          const inOrder = networkOptions.inOrder ?? true;
+          const dialerSide = new MemoryFrameLink(
+            address,
+            options.nodeId,
+            endpoint.nodeId,
+            clock,
+            route,
+            inOrder,
+          );
           const listenerSide = new MemoryFrameLink(
             dialerAddress,
             endpoint.nodeId,
             options.nodeId,
             clock,
             route,
+            inOrder,
           );
           dialerSide.pairWith(listenerSide);
           listenerSide.pairWith(dialerSide);
@@ -203,7 +223,8 @@ class MemoryFrameLink implements FrameLink {
   readonly localNodeId: NodeId;
   readonly remoteNodeId: NodeId;
   readonly #clock: Clock;
-  readonly #route: (packet: MemoryPacket) => number | "drop";
+  readonly #route: (packet: MemoryPacket) => MemoryRoute;
+  readonly #inOrder: boolean;
   #resolveClosedSignal: () => void = () => {};
   /** Resolves when this side has closed. */
   readonly closedSignal = new Promise<void>((resolve) => {
@@ -217,7 +238,7 @@ class MemoryFrameLink implements FrameLink {
   #closeError: NetError | undefined;
   #endSent = false;
   readonly #endWaiters: Array<() => void> = [];
-  // Outgoing pipe: deliveries in order, each no earlier than the one before it.
+  // Outgoing pipe, sorted by delivery time (in order: each no earlier than the one before it).
   readonly #outgoing: Array<{ at: number; delivery: Delivery }> = [];
   #lastDeliveryAt = Number.NEGATIVE_INFINITY;
   #pumpTimer: TimerHandle | undefined;
@@ -227,13 +248,15 @@ class MemoryFrameLink implements FrameLink {
     localNodeId: NodeId,
     remoteNodeId: NodeId,
     clock: Clock,
-    route: (packet: MemoryPacket) => number | "drop",
+    route: (packet: MemoryPacket) => MemoryRoute,
+    inOrder: boolean,
   ) {
     this.remoteAddress = remoteAddress;
     this.localNodeId = localNodeId;
     this.remoteNodeId = remoteNodeId;
     this.#clock = clock;
     this.#route = route;
+    this.#inOrder = inOrder;
   }
 
   pairWith(peer: MemoryFrameLink): void {
@@ -263,7 +286,10 @@ class MemoryFrameLink implements FrameLink {
       message,
       bodyBytes: frame.body.byteLength,
     });
-    if (decision !== "drop") this.#enqueue(Math.max(0, decision), { kind: "frame", frame });
+    if (decision === "drop") return Promise.resolve();
+    for (const delayMs of typeof decision === "number" ? [decision] : decision) {
+      this.#enqueue(Math.max(0, delayMs), { kind: "frame", frame });
+    }
     return Promise.resolve();
   }
 
@@ -310,10 +336,17 @@ class MemoryFrameLink implements FrameLink {
   }
 
   #enqueue(delayMs: number, delivery: Delivery): void {
-    const at = Math.max(this.#clock.now() + delayMs, this.#lastDeliveryAt);
-    this.#lastDeliveryAt = at;
-    this.#outgoing.push({ at, delivery });
-    if (this.#outgoing.length === 1) this.#schedulePump();
+    const due = this.#clock.now() + delayMs;
+    const at = this.#inOrder || delivery.kind === "end" ? Math.max(due, this.#lastDeliveryAt) : due;
+    this.#lastDeliveryAt = Math.max(at, this.#lastDeliveryAt);
+    const outgoing = this.#outgoing;
+    let index = outgoing.length;
+    while (index > 0 && outgoing[index - 1].at > at) index--;
+    outgoing.splice(index, 0, { at, delivery });
+    if (index === 0) {
+      this.#clock.clearTimeout(this.#pumpTimer);
+      this.#schedulePump();
+    }
   }
 
   #schedulePump(): void {

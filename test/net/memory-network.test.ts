@@ -56,6 +56,41 @@ describe("in-memory network", () => {
     );
   });
 
+  test("out of order (inOrder false), each frame keeps its own delay; a graceful close still comes last", async (t) => {
+    const { outbound, inbound } = await connectedPair(t, {
+      inOrder: false,
+      route: (packet) => (packet.message.type === "PushOpsAck" ? (packet.message.batchId * 7919) % 23 : 0),
+    });
+    const receiving = (async () => {
+      const seen: number[] = [];
+      for await (const message of inbound) if (message.type === "PushOpsAck") seen.push(message.batchId);
+      return seen;
+    })();
+    for (let i = 0; i < 60; i++) await outbound.send({ type: "PushOpsAck", batchId: i, applied: 0 });
+    await outbound.close("done");
+    const seen = await receiving;
+    assert.deepEqual(
+      [...seen].sort((x, y) => x - y),
+      Array.from({ length: 60 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      seen,
+      Array.from({ length: 60 }, (_, i) => i),
+      "later frames overtook earlier ones",
+    );
+  });
+
+  test("a route of several delays delivers the frame once per delay (duplication)", async (t) => {
+    const { outbound, inbound } = await connectedPair(t, {
+      route: (packet) => (packet.message.type === "PushOpsAck" && packet.message.batchId === 1 ? [0, 3] : 0),
+    });
+    for (let i = 0; i < 3; i++) await outbound.send({ type: "PushOpsAck", batchId: i, applied: 0 });
+    const batches = (await drain(inbound, 4)).map((message) =>
+      message.type === "PushOpsAck" ? message.batchId : -1,
+    );
+    assert.deepEqual(batches, [0, 1, 1, 2]);
+  });
+
   test("a dropped frame is lost and later ones still arrive", async (t) => {
     const { outbound, inbound } = await connectedPair(t, {
       route: (packet) =>
