@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { WHOLE_NODE_SCENARIOS } from "./whole-node-scenarios.ts";
+import { advanceSettled } from "../../clock/settled-advance.ts";
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { createMemoryNetwork } from "../../net/memory-transport.ts";
+import { createSeededRandom } from "./seeded-random.ts";
+import { SimulatedNode } from "./simulated-node.ts";
+import { DEFAULT_NODE_TUNING, WHOLE_NODE_SCENARIOS } from "./whole-node-scenarios.ts";
 import { runWholeNodeSimulation, type WholeNodeResult } from "./whole-node-simulation.ts";
 
 const SEEDS = (process.env.NX_SIM_SEEDS ?? "1,2").split(",").map(Number);
@@ -66,4 +72,33 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     assert.equal(result.converged, false);
     assert.ok(result.lostOps > 0, "each side lacks the other's ops");
   });
+});
+
+test("a restarted node reopens its own store: what it held is there before any peer connects", async () => {
+  const clock = createVirtualClock();
+  const node = new SimulatedNode({
+    nodeId: "0000000000000000000000000000000a" as NodeId,
+    address: "alone:9000",
+    bootstrap: [],
+    network: createMemoryNetwork({ clock }),
+    clock,
+    epochMs: 1_767_225_600_000,
+    random: createSeededRandom(1),
+    tuning: DEFAULT_NODE_TUNING,
+    onDialFailed: () => {},
+  });
+  await node.start();
+  const random = createSeededRandom(2);
+  for (let i = 0; i < 5; i++) node.mutate(random);
+  await advanceSettled(clock, 10);
+  const before = { vector: [...node.versionVector()], digest: node.digest() };
+  assert.deepEqual(before.vector, [[node.nodeId, 5]]);
+  const stopping = node.stop();
+  await advanceSettled(clock, 10);
+  await stopping;
+  await node.start();
+  assert.deepEqual({ vector: [...node.versionVector()], digest: node.digest() }, before);
+  const stopped = node.stop();
+  await advanceSettled(clock, 10);
+  await stopped;
 });
