@@ -7,7 +7,11 @@ import { createMemoryNetwork } from "../../net/memory-transport.ts";
 import { createSeededRandom } from "./seeded-random.ts";
 import { SimulatedNode } from "./simulated-node.ts";
 import { DEFAULT_NODE_TUNING, WHOLE_NODE_SCENARIOS } from "./whole-node-scenarios.ts";
-import { runWholeNodeSimulation, type WholeNodeResult } from "./whole-node-simulation.ts";
+import {
+  runWholeNodeSimulation,
+  SIMULATION_EPOCH_MS,
+  type WholeNodeResult,
+} from "./whole-node-simulation.ts";
 
 const SEEDS = (process.env.NX_SIM_SEEDS ?? "1,2").split(",").map(Number);
 
@@ -82,7 +86,7 @@ test("a restarted node reopens its own store: what it held is there before any p
     bootstrap: [],
     network: createMemoryNetwork({ clock }),
     clock,
-    epochMs: 1_767_225_600_000,
+    epochMs: SIMULATION_EPOCH_MS,
     random: createSeededRandom(1),
     tuning: DEFAULT_NODE_TUNING,
     onDialFailed: () => {},

@@ -63,7 +63,7 @@ export interface WholeNodeResult {
 }
 
 /** Unix ms at virtual time 0: HLC stamps are wall-clock ms. 2026-01-01. */
-const EPOCH_MS = 1_767_225_600_000;
+export const SIMULATION_EPOCH_MS = 1_767_225_600_000;
 /** How often the settling phase checks for convergence (the resolution of convergenceAfterHealMs). */
 const CONVERGENCE_CHECK_MS = 100;
 
@@ -116,7 +116,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       bootstrap: ["node-0:9000", "node-1:9000"],
       network,
       clock,
-      epochMs: EPOCH_MS,
+      epochMs: SIMULATION_EPOCH_MS,
       random,
       tuning: scenario.tuning,
       onDialFailed: (address) => {
