@@ -1,5 +1,6 @@
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
+import { backgroundClock, type Clock, type TimerHandle } from "../clock/clock.ts";
 import { describeError } from "../errors/numax-error.ts";
 import { formatHostPort } from "../net/host-port.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -21,6 +22,8 @@ export interface DnsSrvDiscoveryOptions {
   /** `[discovery] refresh_interval`: how often the name is resolved again. */
   readonly refreshIntervalMs: number;
   readonly logger: Logger;
+  /** The refresh timer's clock; default `backgroundClock`. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -32,11 +35,11 @@ export interface DnsSrvDiscoveryOptions {
  * distinct error.
  */
 export function createDnsSrvDiscovery(options: DnsSrvDiscoveryOptions): PeerDiscovery {
-  const { name, server, refreshIntervalMs, logger } = options;
+  const { name, server, refreshIntervalMs, logger, clock = backgroundClock } = options;
   const set = new CandidateSet(logger);
   const resolver = new Resolver({ timeout: DNS_SRV_TIMEOUT_MS, tries: DNS_SRV_TRIES });
   if (server !== undefined) resolver.setServers([server]);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let lastError: string | undefined;
   let resolving: Promise<void> | undefined;
   let stopped = false;
@@ -72,12 +75,11 @@ export function createDnsSrvDiscovery(options: DnsSrvDiscoveryOptions): PeerDisc
     async start() {
       refresh();
       await resolving;
-      timer = setInterval(refresh, refreshIntervalMs);
-      timer.unref();
+      timer = clock.setInterval(refresh, refreshIntervalMs);
     },
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clock.clearTimeout(timer);
       resolver.cancel();
       set.close();
       await resolving;

@@ -1,5 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
+import { backgroundClock, type Clock, type TimerHandle } from "../clock/clock.ts";
 import { describeError } from "../errors/numax-error.ts";
 import { readInputFile } from "../fs/read-input-file.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -16,6 +17,8 @@ export interface FileDiscoveryOptions {
   /** `[discovery] refresh_interval`: the file is read this often too (watches miss some changes). */
   readonly refreshIntervalMs: number;
   readonly logger: Logger;
+  /** The refresh and settle timers' clock; default `backgroundClock`. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -26,11 +29,11 @@ export interface FileDiscoveryOptions {
  * the last good set, with one warning per distinct problem.
  */
 export function createFileDiscovery(options: FileDiscoveryOptions): PeerDiscovery {
-  const { path, refreshIntervalMs, logger } = options;
+  const { path, refreshIntervalMs, logger, clock = backgroundClock } = options;
   const set = new CandidateSet(logger);
   let watcher: FSWatcher | undefined;
-  let poll: NodeJS.Timeout | undefined;
-  let settle: NodeJS.Timeout | undefined;
+  let poll: TimerHandle | undefined;
+  let settle: TimerHandle | undefined;
   let lastProblem: string | undefined;
   let stopped = false;
   /** Reads run one at a time; a change during a read reads again after it. */
@@ -87,8 +90,8 @@ export function createFileDiscovery(options: FileDiscoveryOptions): PeerDiscover
       await read();
       try {
         watcher = watch(dirname(path), { persistent: false }, () => {
-          clearTimeout(settle);
-          settle = setTimeout(() => void read(), FILE_EVENT_SETTLE_MS);
+          clock.clearTimeout(settle);
+          settle = clock.setTimeout(() => void read(), FILE_EVENT_SETTLE_MS);
         });
         watcher.on("error", (error) =>
           logger.warn("peers file watch failed; polling only", { path, error: describeError(error) }),
@@ -102,14 +105,13 @@ export function createFileDiscovery(options: FileDiscoveryOptions): PeerDiscover
           },
         );
       }
-      poll = setInterval(() => void read(), refreshIntervalMs);
-      poll.unref();
+      poll = clock.setInterval(() => void read(), refreshIntervalMs);
     },
     async stop() {
       stopped = true;
       watcher?.close();
-      clearTimeout(settle);
-      clearInterval(poll);
+      clock.clearTimeout(settle);
+      clock.clearTimeout(poll);
       set.close();
       await reading;
     },

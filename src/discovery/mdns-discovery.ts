@@ -1,5 +1,6 @@
 import type { RemoteInfo } from "node:dgram";
 import type { MulticastDNS } from "multicast-dns";
+import { backgroundClock, type Clock, type TimerHandle } from "../clock/clock.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
@@ -16,6 +17,8 @@ export interface MdnsDiscoveryOptions {
   /** `[discovery] refresh_interval`: how often the service is queried; records live three times this. */
   readonly refreshIntervalMs: number;
   readonly logger: Logger;
+  /** The refresh timer's clock; default `backgroundClock`. */
+  readonly clock?: Clock;
   /** The mDNS UDP port (5353); tests may use another to stay apart from the host's responders. */
   readonly port?: number;
 }
@@ -30,13 +33,13 @@ export interface MdnsDiscoveryOptions {
  * drops those refused (docs/design/peer-discovery.md).
  */
 export function createMdnsDiscovery(options: MdnsDiscoveryOptions): PeerDiscovery {
-  const { service, interfaceAddress, refreshIntervalMs, logger } = options;
+  const { service, interfaceAddress, refreshIntervalMs, logger, clock = backgroundClock } = options;
   const ttlSecs = Math.max(1, Math.ceil((3 * refreshIntervalMs) / 1000));
   const set = new CandidateSet(logger);
   const instances = new Map<string, { candidate: PeerCandidate; expiresAtMs: number }>();
   let mdns: MulticastDNS | undefined;
   let self: (PeerCandidate & { nodeId: NodeId }) | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let lastWarning: string | undefined;
 
   const publish = (): void => {
@@ -106,11 +109,10 @@ export function createMdnsDiscovery(options: MdnsDiscoveryOptions): PeerDiscover
       socket.on("query", onQuery);
       mdns = socket;
       query();
-      timer = setInterval(query, refreshIntervalMs);
-      timer.unref();
+      timer = clock.setInterval(query, refreshIntervalMs);
     },
     async stop() {
-      clearInterval(timer);
+      clock.clearTimeout(timer);
       set.close();
       const socket = mdns;
       if (socket === undefined) return;

@@ -3,6 +3,9 @@
  * supervisors, registry and timers on the Node event loop. No WebAssembly in here: wasm
  * processes plug in through ProcessBackend. Guide: docs/actors.md; design: docs/design/kernel.md.
  */
+
+export { type Clock, systemClock, type TimerHandle } from "../clock/clock.ts";
+export { createVirtualClock, type VirtualClock } from "../clock/virtual-clock.ts";
 export { type BehaviourDefinition, behaviour, type CallResult } from "./behaviour.ts";
 export { CALL_TIMEOUT_MS_DEFAULT, type CallRequest, isCallRequest } from "./call.ts";
 export {
@@ -13,7 +16,6 @@ export {
   type ShutdownReason,
 } from "./exit-reason.ts";
 export { createKernel, type Kernel } from "./kernel.ts";
-export { type KernelClock, systemClock, type TimerHandle } from "./kernel-clock.ts";
 export { KernelError, type KernelErrorCode } from "./kernel-error.ts";
 export {
   IO_YIELD_EVERY_REDUCTIONS_DEFAULT,
@@ -66,4 +68,3 @@ export {
   type SupervisorState,
 } from "./supervisor-decide.ts";
 export { DownMessage, ExitMessage, isDownMessage, isExitMessage, SystemMessage } from "./system-messages.ts";
-export { createVirtualClock, type VirtualClock } from "./virtual-clock.ts";

@@ -1,8 +1,8 @@
+import { type Clock, systemClock, type TimerHandle } from "../clock/clock.ts";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import { estimateValueBytes } from "./estimate-bytes.ts";
 import { type ExitReason, exitReasonOfThrown } from "./exit-reason.ts";
 import type { Kernel } from "./kernel.ts";
-import { type KernelClock, systemClock, type TimerHandle } from "./kernel-clock.ts";
 import { KernelError } from "./kernel-error.ts";
 import {
   IO_YIELD_EVERY_REDUCTIONS_DEFAULT,
@@ -86,7 +86,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * docs/design/kernel.md for the design and the figures behind it.
  */
 export class KernelCore implements Kernel {
-  readonly clock: KernelClock;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly budget: number;
   /** Default mailbox bound of processes spawned without their own (KernelOptions.mailboxCapacity). */
@@ -373,7 +373,7 @@ export class KernelCore implements Kernel {
     if (timeoutMs === 0) {
       p.waitPoll = true;
     } else if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
-      p.waitTimer = this.clock.setTimer(() => this.receiveTimedOut(p), timeoutMs);
+      p.waitTimer = this.clock.setTimeout(() => this.receiveTimedOut(p), timeoutMs);
     }
     if (deferred) this.scheduler.scheduleLater(p);
     return promise;
@@ -416,7 +416,7 @@ export class KernelCore implements Kernel {
     p.waitMatcher = undefined;
     p.waitPoll = false;
     if (p.waitTimer !== undefined) {
-      this.clock.clearTimer(p.waitTimer);
+      this.clock.clearTimeout(p.waitTimer);
       p.waitTimer = undefined;
     }
     p.reductions++;
@@ -453,7 +453,7 @@ export class KernelCore implements Kernel {
     this.table.delete(p.self);
     this.exitedTotal++;
     if (p.name !== undefined) this.registry.delete(p.name);
-    if (p.waitTimer !== undefined) this.clock.clearTimer(p.waitTimer);
+    if (p.waitTimer !== undefined) this.clock.clearTimeout(p.waitTimer);
     p.waitTimer = undefined;
     p.waitResolve = null;
     p.waitMatcher = undefined;
@@ -655,8 +655,8 @@ export class KernelCore implements Kernel {
     const target = typeof dest === "number" ? this.table.get(dest) : undefined;
     // A timer aimed at a pid that is not alive would be cancelled at once: do not start it.
     if (typeof dest === "number" && target === undefined) return ref;
-    const handle = this.clock.setTimer(() => this.fireTimer(ref), delayMs);
-    this.timers.set(ref, { handle, dueMs: this.clock.nowMs() + delayMs, dest, message: copy });
+    const handle = this.clock.setTimeout(() => this.fireTimer(ref), delayMs);
+    this.timers.set(ref, { handle, dueMs: this.clock.now() + delayMs, dest, message: copy });
     target?.addTimer(ref);
     return ref;
   }
@@ -677,13 +677,13 @@ export class KernelCore implements Kernel {
     if (entry === undefined) return false;
     this.dropTimer(ref);
     if (typeof entry.dest === "number") this.table.get(entry.dest)?.timers?.delete(ref);
-    return Math.max(0, entry.dueMs - this.clock.nowMs());
+    return Math.max(0, entry.dueMs - this.clock.now());
   }
 
   private dropTimer(ref: TimerRef): void {
     const entry = this.timers.get(ref);
     if (entry === undefined) return;
-    this.clock.clearTimer(entry.handle);
+    this.clock.clearTimeout(entry.handle);
     this.timers.delete(ref);
   }
 
@@ -803,13 +803,13 @@ export class KernelCore implements Kernel {
     this.exit(p.self, "shutdown");
     let timer: TimerHandle | undefined;
     const timedOut = new Promise<void>((resolve) => {
-      timer = this.clock.setTimer(resolve, timeoutMs);
+      timer = this.clock.setTimeout(resolve, timeoutMs);
     });
     const outcome = await Promise.race([
       exited.then(() => "exited" as const),
       timedOut.then(() => "timeout" as const),
     ]);
-    this.clock.clearTimer(timer);
+    this.clock.clearTimeout(timer);
     if (outcome === "timeout") {
       this.logger.warn("process did not stop within the shutdown timeout; killing it", {
         pid: formatPid(p.self),

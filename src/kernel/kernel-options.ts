@@ -1,9 +1,9 @@
+import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../observe/logger.ts";
-import type { KernelClock } from "./kernel-clock.ts";
 
 export interface KernelOptions {
   /** Default: systemClock. Tests and the simulator pass a VirtualClock. */
-  readonly clock?: KernelClock;
+  readonly clock?: Clock;
   /** Default: silentLogger. */
   readonly logger?: Logger;
   /**

@@ -1,5 +1,5 @@
+import type { Clock } from "../clock/clock.ts";
 import type { ExitReason } from "./exit-reason.ts";
-import type { KernelClock } from "./kernel-clock.ts";
 import { KernelCore } from "./kernel-core.ts";
 import type { KernelOptions } from "./kernel-options.ts";
 import type { Pid, TimerRef } from "./pid.ts";
@@ -13,7 +13,7 @@ import type { ExitedProcessInfo, KernelStats, ProcessInfo } from "./process-info
  * messages sent from here come from KERNEL_PID.
  */
 export interface Kernel {
-  readonly clock: KernelClock;
+  readonly clock: Clock;
   /** Starts a process (see ProcessContext.spawn); throws KERNEL_SHUT_DOWN after `shutdown`. */
   spawn(what: Spawnable, options?: SpawnOptions): Pid;
   send(dest: Pid | string, message: unknown): void;

@@ -1,6 +1,6 @@
+import type { TimerHandle } from "../clock/clock.ts";
 import { call, reply } from "./call.ts";
 import type { ExitReason } from "./exit-reason.ts";
-import type { TimerHandle } from "./kernel-clock.ts";
 import type { KernelCore } from "./kernel-core.ts";
 import type { Mailbox } from "./mailbox.ts";
 import type { Pid, Ref, TimerRef } from "./pid.ts";
@@ -105,7 +105,7 @@ export class Process implements ProcessContext {
   }
 
   nowMs(): number {
-    return this.core.clock.nowMs();
+    return this.core.clock.now();
   }
 
   send(dest: Pid | string, message: unknown): void {

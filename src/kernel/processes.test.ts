@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createVirtualClock } from "../clock/virtual-clock.ts";
 import { createKernel, type Kernel } from "./kernel.ts";
 import { KernelError } from "./kernel-error.ts";
 import { MAILBOX_CAPACITY_DEFAULT } from "./kernel-options.ts";
@@ -7,7 +8,6 @@ import { KERNEL_PID, type Pid } from "./pid.ts";
 import { type ProcessContext, type SpawnOptions, TIMEOUT } from "./process-context.ts";
 import { isProcessExit, ProcessExit } from "./process-exit.ts";
 import { DownMessage, ExitMessage } from "./system-messages.ts";
-import { createVirtualClock } from "./virtual-clock.ts";
 
 /** Spawns `body` and resolves with what it returns (rejects with what it throws). */
 function runIn<T>(kernel: Kernel, body: (ctx: ProcessContext) => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createVirtualClock } from "../clock/virtual-clock.ts";
 import type { ExitReason } from "./exit-reason.ts";
 import { createKernel, type Kernel } from "./kernel.ts";
 import { KernelError } from "./kernel-error.ts";
@@ -15,7 +16,6 @@ import {
 } from "./supervisor.ts";
 import { MAX_RESTART_INTENSITY_REASON, type RestartStrategy } from "./supervisor-decide.ts";
 import { isDownMessage, isExitMessage } from "./system-messages.ts";
-import { createVirtualClock } from "./virtual-clock.ts";
 
 /** A worker that crashes on "crash", ends normally on "stop", and otherwise waits. */
 async function worker(ctx: ProcessContext): Promise<void> {

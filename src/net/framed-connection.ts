@@ -1,3 +1,4 @@
+import type { Clock } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Connection, ConnectionClose } from "./connection.ts";
@@ -16,7 +17,6 @@ import {
 import type { MessageCodec } from "./message-codec.ts";
 import type { ErrorMessage, Message, SessionMessage, VersionVector } from "./messages.ts";
 import { asNetError, NetError } from "./net-error.ts";
-import type { NetTimers } from "./net-timers.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import type { WireTraffic } from "./transport.ts";
 import type { WireFeature } from "./wire-features.ts";
@@ -34,7 +34,7 @@ export interface EstablishOptions<Op> {
   readonly versionVector: () => VersionVector;
   readonly codec: MessageCodec<Op>;
   readonly limits: ConnectionLimits;
-  readonly timers: NetTimers;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly traffic?: WireTraffic;
   readonly signal?: AbortSignal;
@@ -62,7 +62,7 @@ class FramedConnection<Op> implements Connection<Op> {
   readonly #versionVector: () => VersionVector;
   readonly #codec: MessageCodec<Op>;
   readonly #limits: ConnectionLimits;
-  readonly #timers: NetTimers;
+  readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #traffic: WireTraffic | undefined;
   readonly #signal: AbortSignal | undefined;
@@ -104,7 +104,7 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#versionVector = options.versionVector;
     this.#codec = options.codec;
     this.#limits = options.limits;
-    this.#timers = options.timers;
+    this.#clock = options.clock;
     this.#logger = options.logger;
     this.#traffic = options.traffic;
     this.#signal = options.signal;
@@ -158,7 +158,7 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#signal?.addEventListener("abort", onAbort, { once: true });
     this.#cancelTimers.push(() => this.#signal?.removeEventListener("abort", onAbort));
     this.#cancelTimers.push(
-      this.#timers.setTimeout(() => {
+      this.#after(this.#limits.handshakeTimeoutMs, () => {
         this.#failHandshake(
           new NetError(
             "NET_HANDSHAKE_TIMEOUT",
@@ -166,7 +166,7 @@ class FramedConnection<Op> implements Connection<Op> {
           ),
           undefined,
         );
-      }, this.#limits.handshakeTimeoutMs),
+      }),
     );
     // A dialer sends nothing before our HelloAck: until then a listener takes only a Hello-sized frame.
     if (this.#role === "listener") {
@@ -193,7 +193,7 @@ class FramedConnection<Op> implements Connection<Op> {
 
   #onFrame(frame: Frame): void {
     if (this.#state === "closing" || this.#state === "closed") return;
-    this.#lastFrameAt = this.#timers.now();
+    this.#lastFrameAt = this.#clock.now();
     let message: Message<Op>;
     try {
       message = this.#codec.decode(frame.body, frame.format);
@@ -225,7 +225,7 @@ class FramedConnection<Op> implements Connection<Op> {
       case "Pong":
         // Only the answer to the latest Ping measures anything: an older one's time is unknown.
         if (message.nonce === this.#pingNonce && this.#pingSentAt !== undefined) {
-          this.#rttMs = this.#timers.now() - this.#pingSentAt;
+          this.#rttMs = this.#clock.now() - this.#pingSentAt;
           this.#pingSentAt = undefined;
         }
         return;
@@ -243,7 +243,7 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#traffic?.refused?.("Publish");
     this.#publishRefusals ??= new RefusalLog(
       this.#logger,
-      () => this.#timers.now(),
+      () => this.#clock.now(),
       PUBLISH_REFUSAL_LOG_INTERVAL_MS,
     );
     this.#publishRefusals.report(
@@ -363,7 +363,7 @@ class FramedConnection<Op> implements Connection<Op> {
     if (this.#role === "listener")
       this.#link.limitFrameSize(this.#limits.maxMessageSizeBytes, "max_message_size");
     for (const cancel of this.#cancelTimers.splice(0)) cancel();
-    const now = this.#timers.now();
+    const now = this.#clock.now();
     this.#lastFrameAt = now;
     this.#lastSentAt = Math.max(this.#lastSentAt, now);
     this.#armReadTimer(this.#limits.socketTimeoutMs);
@@ -413,8 +413,14 @@ class FramedConnection<Op> implements Connection<Op> {
 
   // ---- timers ----
 
+  /** A timer of the clock, and the function that cancels it (for `#cancelTimers`). */
+  #after(delayMs: number, callback: () => void): () => void {
+    const timer = this.#clock.setTimeout(callback, delayMs);
+    return () => this.#clock.clearTimeout(timer);
+  }
+
   #armReadTimer(delayMs: number): void {
-    this.#cancelTimers.push(this.#timers.setTimeout(() => this.#checkRead(), delayMs));
+    this.#cancelTimers.push(this.#after(delayMs, () => this.#checkRead()));
   }
 
   #checkRead(): void {
@@ -424,7 +430,7 @@ class FramedConnection<Op> implements Connection<Op> {
       this.#armReadTimer(timeoutMs);
       return;
     }
-    const idleMs = this.#timers.now() - this.#lastFrameAt;
+    const idleMs = this.#clock.now() - this.#lastFrameAt;
     if (idleMs >= timeoutMs) {
       this.#violation(
         new NetError(
@@ -439,16 +445,16 @@ class FramedConnection<Op> implements Connection<Op> {
   }
 
   #armKeepalive(delayMs: number): void {
-    this.#cancelTimers.push(this.#timers.setTimeout(() => this.#keepalive(), delayMs));
+    this.#cancelTimers.push(this.#after(delayMs, () => this.#keepalive()));
   }
 
   #keepalive(): void {
     if (this.#state !== "open") return;
     const intervalMs = this.#limits.keepaliveIntervalMs;
-    const quietMs = this.#timers.now() - this.#lastSentAt;
+    const quietMs = this.#clock.now() - this.#lastSentAt;
     if (quietMs >= intervalMs) {
       this.#pingNonce = (this.#pingNonce + 1) % Number.MAX_SAFE_INTEGER;
-      this.#pingSentAt = this.#timers.now();
+      this.#pingSentAt = this.#clock.now();
       this.#sendFrame({ type: "Ping", nonce: this.#pingNonce }, this.#format).catch(() => {});
       this.#armKeepalive(intervalMs);
       return;
@@ -500,7 +506,7 @@ class FramedConnection<Op> implements Connection<Op> {
         ),
       );
     }
-    this.#lastSentAt = this.#timers.now();
+    this.#lastSentAt = this.#clock.now();
     this.#traffic?.frame("sent", message.type, length);
     return this.#link.send({ format, body }, message as Message<unknown>);
   }
@@ -542,7 +548,7 @@ class FramedConnection<Op> implements Connection<Op> {
         this.#queuedOps <= this.#limits.maxQueuedOps / 2
       ) {
         this.#paused = false;
-        this.#lastFrameAt = this.#timers.now();
+        this.#lastFrameAt = this.#clock.now();
         this.#link.resume();
       }
       return Promise.resolve({ value, done: false });

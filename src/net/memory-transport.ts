@@ -1,3 +1,4 @@
+import { backgroundClock, type Clock, type TimerHandle } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Connection } from "./connection.ts";
@@ -7,7 +8,6 @@ import type { FrameLink, FrameLinkEvents } from "./frame-link.ts";
 import { establishConnection } from "./framed-connection.ts";
 import type { Message } from "./messages.ts";
 import { NetError } from "./net-error.ts";
-import { type NetTimers, realNetTimers } from "./net-timers.ts";
 import { handshakePolicyFrom, type Listener, type Transport, type TransportOptions } from "./transport.ts";
 
 /** One frame in flight between two in-memory endpoints, as routing hooks see it. */
@@ -21,15 +21,26 @@ export interface MemoryPacket {
   readonly bodyBytes: number;
 }
 
+/**
+ * A frame's fate: delivered after this many ms, after each of these delays (duplicated: the peer
+ * reads it once per entry), or dropped.
+ */
+export type MemoryRoute = number | readonly number[] | "drop";
+
 export interface MemoryNetworkOptions {
-  /** Clock and timers for delivery delays and every connection's timeouts; tests pass a manual clock. */
-  readonly timers?: NetTimers;
+  /** Time for delivery delays and every connection's timeouts; tests and the simulator pass a VirtualClock. */
+  readonly clock?: Clock;
   /**
-   * Decides each frame's fate: a delay in ms, or "drop" to lose it. Default: delay 0. Frames of one
-   * direction of one connection are still delivered in order (a delayed frame holds back later ones),
-   * as on a TCP stream; a dropped frame is lost like data on a connection that broke.
+   * Decides each frame's fate (see MemoryRoute). Default: delay 0. Frames of one direction of one
+   * connection are still delivered in order (a delayed frame holds back later ones), as on a TCP
+   * stream, unless `inOrder` is false; a dropped frame is lost like data on a connection that broke.
    */
-  readonly route?: (packet: MemoryPacket) => number | "drop";
+  readonly route?: (packet: MemoryPacket) => MemoryRoute;
+  /**
+   * false: each frame is delivered after its own delay, so a later frame may overtake an earlier
+   * one (the simulator's reordering); a graceful close still arrives after every frame. Default true.
+   */
+  readonly inOrder?: boolean;
   /** Decides whether a dial reaches its listener; false refuses it (a partition). Default: always. */
   readonly canConnect?: (fromNodeId: NodeId, toNodeId: NodeId) => boolean;
 }
@@ -44,12 +55,12 @@ export interface MemoryTransportOptions<Op> extends TransportOptions<Op> {
  * An in-process network for tests. Transports made from it run the same handshake, keepalive,
  * timeouts and codecs as the socket transports (every frame is really encoded and decoded); only
  * the bytes move through memory. NodeIds are claimed, as on plain TCP.
- * Senders get no backpressure (frames queue in memory). With virtual timers, deliveries, timeouts
+ * Senders get no backpressure (frames queue in memory). With a virtual clock, deliveries, timeouts
  * and graceful closes happen only as the test advances its clock.
  *
  * @example
- * const timers = virtualTimers(); // test/net/helpers/virtual-timers.ts
- * const network = createMemoryNetwork({ timers, route: () => 5 });
+ * const clock = createVirtualClock(); // src/clock/virtual-clock.ts
+ * const network = createMemoryNetwork({ clock, route: () => 5 });
  * const a = network.transport({ nodeId: idA, codec, versionVector: () => syncA.versionVector() });
  * await a.listen("a", (connection) => syncA.adopt(connection));
  */
@@ -68,7 +79,7 @@ interface Endpoint {
 }
 
 export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): MemoryNetwork {
-  const timers = networkOptions.timers ?? realNetTimers;
+  const clock = networkOptions.clock ?? backgroundClock;
   const listeners = new Map<string, Endpoint>();
   // The dialer side of every open connection.
   const openConnections = new Set<MemoryFrameLink>();
@@ -80,7 +91,7 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
       const limits = resolveConnectionLimits(options.limits);
       const logger: Logger = options.logger ?? silentLogger;
       const name = options.name ?? options.nodeId;
-      const connectionTimers = options.timers ?? timers;
+      const connectionClock = options.clock ?? clock;
       const establish = (link: MemoryFrameLink, role: "dialer" | "listener", signal?: AbortSignal) =>
         establishConnection({
           link,
@@ -89,7 +100,7 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
           versionVector: options.versionVector,
           codec: options.codec,
           limits,
-          timers: connectionTimers,
+          clock: connectionClock,
           logger,
           traffic: options.traffic,
           signal,
@@ -159,13 +170,22 @@ export function createMemoryNetwork(networkOptions: MemoryNetworkOptions = {}): 
           dialCount++;
           const dialerAddress = `${name}#${dialCount}`;
           const route = networkOptions.route ?? (() => 0);
-          const dialerSide = new MemoryFrameLink(address, options.nodeId, endpoint.nodeId, timers, route);
+          const inOrder = networkOptions.inOrder ?? true;
+          const dialerSide = new MemoryFrameLink(
+            address,
+            options.nodeId,
+            endpoint.nodeId,
+            clock,
+            route,
+            inOrder,
+          );
           const listenerSide = new MemoryFrameLink(
             dialerAddress,
             endpoint.nodeId,
             options.nodeId,
-            timers,
+            clock,
             route,
+            inOrder,
           );
           dialerSide.pairWith(listenerSide);
           listenerSide.pairWith(dialerSide);
@@ -202,8 +222,9 @@ class MemoryFrameLink implements FrameLink {
   readonly provenNodeId = undefined;
   readonly localNodeId: NodeId;
   readonly remoteNodeId: NodeId;
-  readonly #timers: NetTimers;
-  readonly #route: (packet: MemoryPacket) => number | "drop";
+  readonly #clock: Clock;
+  readonly #route: (packet: MemoryPacket) => MemoryRoute;
+  readonly #inOrder: boolean;
   #resolveClosedSignal: () => void = () => {};
   /** Resolves when this side has closed. */
   readonly closedSignal = new Promise<void>((resolve) => {
@@ -217,23 +238,25 @@ class MemoryFrameLink implements FrameLink {
   #closeError: NetError | undefined;
   #endSent = false;
   readonly #endWaiters: Array<() => void> = [];
-  // Outgoing pipe: deliveries in order, each no earlier than the one before it.
+  // Outgoing pipe, sorted by delivery time (in order: each no earlier than the one before it).
   readonly #outgoing: Array<{ at: number; delivery: Delivery }> = [];
   #lastDeliveryAt = Number.NEGATIVE_INFINITY;
-  #cancelPump: (() => void) | undefined;
+  #pumpTimer: TimerHandle | undefined;
 
   constructor(
     remoteAddress: string,
     localNodeId: NodeId,
     remoteNodeId: NodeId,
-    timers: NetTimers,
-    route: (packet: MemoryPacket) => number | "drop",
+    clock: Clock,
+    route: (packet: MemoryPacket) => MemoryRoute,
+    inOrder: boolean,
   ) {
     this.remoteAddress = remoteAddress;
     this.localNodeId = localNodeId;
     this.remoteNodeId = remoteNodeId;
-    this.#timers = timers;
+    this.#clock = clock;
     this.#route = route;
+    this.#inOrder = inOrder;
   }
 
   pairWith(peer: MemoryFrameLink): void {
@@ -263,7 +286,10 @@ class MemoryFrameLink implements FrameLink {
       message,
       bodyBytes: frame.body.byteLength,
     });
-    if (decision !== "drop") this.#enqueue(Math.max(0, decision), { kind: "frame", frame });
+    if (decision === "drop") return Promise.resolve();
+    for (const delayMs of typeof decision === "number" ? [decision] : decision) {
+      this.#enqueue(Math.max(0, delayMs), { kind: "frame", frame });
+    }
     return Promise.resolve();
   }
 
@@ -293,7 +319,7 @@ class MemoryFrameLink implements FrameLink {
     this.#closeLocally(error);
     const peer = this.#peer;
     if (peer === undefined) return;
-    this.#timers.setTimeout(
+    this.#clock.setTimeout(
       () =>
         peer.#closeLocally(
           new NetError("NET_CONNECTION_LOST", `connection to ${peer.remoteAddress} was reset by the peer`),
@@ -310,21 +336,28 @@ class MemoryFrameLink implements FrameLink {
   }
 
   #enqueue(delayMs: number, delivery: Delivery): void {
-    const at = Math.max(this.#timers.now() + delayMs, this.#lastDeliveryAt);
-    this.#lastDeliveryAt = at;
-    this.#outgoing.push({ at, delivery });
-    if (this.#outgoing.length === 1) this.#schedulePump();
+    const due = this.#clock.now() + delayMs;
+    const at = this.#inOrder || delivery.kind === "end" ? Math.max(due, this.#lastDeliveryAt) : due;
+    this.#lastDeliveryAt = Math.max(at, this.#lastDeliveryAt);
+    const outgoing = this.#outgoing;
+    let index = outgoing.length;
+    while (index > 0 && outgoing[index - 1].at > at) index--;
+    outgoing.splice(index, 0, { at, delivery });
+    if (index === 0) {
+      this.#clock.clearTimeout(this.#pumpTimer);
+      this.#schedulePump();
+    }
   }
 
   #schedulePump(): void {
     const head = this.#outgoing[0];
     if (head === undefined) return;
-    this.#cancelPump = this.#timers.setTimeout(() => this.#pump(), Math.max(0, head.at - this.#timers.now()));
+    this.#pumpTimer = this.#clock.setTimeout(() => this.#pump(), Math.max(0, head.at - this.#clock.now()));
   }
 
   #pump(): void {
-    this.#cancelPump = undefined;
-    const now = this.#timers.now();
+    this.#pumpTimer = undefined;
+    const now = this.#clock.now();
     while (this.#outgoing.length > 0 && this.#outgoing[0].at <= now) {
       const { delivery } = this.#outgoing.shift()!;
       const peer = this.#peer;
@@ -353,8 +386,8 @@ class MemoryFrameLink implements FrameLink {
     if (!this.#paused) this.#drainInbox();
     this.#closed = true;
     this.#closeError = error;
-    this.#cancelPump?.();
-    this.#cancelPump = undefined;
+    this.#clock.clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
     this.#outgoing.length = 0;
     this.#resolveClosedSignal();
     for (const done of this.#endWaiters.splice(0)) done();

@@ -1,16 +1,16 @@
 import type { Socket } from "node:net";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { encodeFrameHeader, type Frame } from "./frame.ts";
 import { FrameDecoder } from "./frame-decoder.ts";
 import type { FrameLink, FrameLinkEvents } from "./frame-link.ts";
 import { NetError } from "./net-error.ts";
-import type { NetTimers } from "./net-timers.ts";
 
 export interface SocketFrameLinkOptions {
   readonly maxMessageSizeBytes: number;
   /** How long the peer may leave our bytes unread (buffered writes not drained) before the link is dropped. */
   readonly writeTimeoutMs: number;
-  readonly timers: NetTimers;
+  readonly clock: Clock;
   /** NodeId of the peer's verified certificate (TLS), undefined on plain TCP. */
   readonly provenNodeId: NodeId | undefined;
 }
@@ -27,9 +27,9 @@ export class SocketFrameLink implements FrameLink {
   #closed = false;
   #reading = true;
   readonly #drainWaiters: Array<{ resolve: () => void; reject: (error: NetError) => void }> = [];
-  #cancelWriteTimer: (() => void) | undefined;
+  #writeTimer: TimerHandle | undefined;
   readonly #endWaiters: Array<() => void> = [];
-  #cancelEndTimer: (() => void) | undefined;
+  #endTimer: TimerHandle | undefined;
 
   constructor(socket: Socket, options: SocketFrameLinkOptions) {
     this.#socket = socket;
@@ -100,7 +100,7 @@ export class SocketFrameLink implements FrameLink {
     if (flushed && this.#drainWaiters.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#drainWaiters.push({ resolve, reject });
-      this.#cancelWriteTimer ??= this.#options.timers.setTimeout(() => {
+      this.#writeTimer ??= this.#options.clock.setTimeout(() => {
         this.destroy(
           new NetError(
             "NET_WRITE_TIMEOUT",
@@ -112,8 +112,8 @@ export class SocketFrameLink implements FrameLink {
   }
 
   #drained(): void {
-    this.#cancelWriteTimer?.();
-    this.#cancelWriteTimer = undefined;
+    this.#options.clock.clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
     for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
   }
 
@@ -135,7 +135,7 @@ export class SocketFrameLink implements FrameLink {
     if (this.#endWaiters.length === 1) {
       this.#socket.end();
       // A peer that never closes its side must not hold the socket open forever.
-      this.#cancelEndTimer = this.#options.timers.setTimeout(
+      this.#endTimer = this.#options.clock.setTimeout(
         () => this.#socket.destroy(),
         this.#options.writeTimeoutMs,
       );
@@ -155,8 +155,8 @@ export class SocketFrameLink implements FrameLink {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancelWriteTimer?.();
-    this.#cancelEndTimer?.();
+    this.#options.clock.clearTimeout(this.#writeTimer);
+    this.#options.clock.clearTimeout(this.#endTimer);
     const closedError =
       this.#error ?? new NetError("NET_CONNECTION_CLOSED", `connection to ${this.remoteAddress} is closed`);
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(closedError);

@@ -1,4 +1,5 @@
 import { createServer, type Socket } from "node:net";
+import { backgroundClock, type Clock } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Connection } from "./connection.ts";
@@ -8,7 +9,6 @@ import { establishConnection } from "./framed-connection.ts";
 import { formatHostPort, parseHostPort } from "./host-port.ts";
 import { listenFailureReason } from "./listen-failure.ts";
 import { NetError } from "./net-error.ts";
-import { type NetTimers, realNetTimers } from "./net-timers.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import { describeSocketError, SocketFrameLink, socketPeerAddress } from "./socket-frame-link.ts";
 import { handshakePolicyFrom, type Listener, type Transport, type TransportOptions } from "./transport.ts";
@@ -52,14 +52,14 @@ export function createSocketTransport<Op>(
   const policy = handshakePolicyFrom(localNodeId, options);
   const limits = resolveConnectionLimits(options.limits);
   const logger: Logger = options.logger ?? silentLogger;
-  const timers: NetTimers = options.timers ?? realNetTimers;
+  const clock: Clock = options.clock ?? backgroundClock;
   const admission = new ConnectionAdmission(limits, options.knownPeerAddresses);
 
   const linkFor = (socket: Socket, provenNodeId: NodeId | undefined) =>
     new SocketFrameLink(socket, {
       maxMessageSizeBytes: limits.maxMessageSizeBytes,
       writeTimeoutMs: limits.socketTimeoutMs,
-      timers,
+      clock,
       provenNodeId,
     });
 
@@ -73,8 +73,8 @@ export function createSocketTransport<Op>(
       const connections = new Set<Connection<Op>>();
       let closing = false;
       // Refusals at accept come from a flood: one line per interval for all addresses together.
-      const admissionRefusals = new RefusalLog(logger, () => timers.now(), REFUSAL_LOG_INTERVAL_MS);
-      const refusals = new RefusalLog(logger, () => timers.now(), REFUSAL_LOG_INTERVAL_MS);
+      const admissionRefusals = new RefusalLog(logger, () => clock.now(), REFUSAL_LOG_INTERVAL_MS);
+      const refusals = new RefusalLog(logger, () => clock.now(), REFUSAL_LOG_INTERVAL_MS);
       const secure = security.createAcceptor(limits, (error, remoteIp) =>
         refusals.report(remoteIp ?? "?", error.code, `refused inbound connection: ${error.message}`, {
           code: error.code,
@@ -93,7 +93,7 @@ export function createSocketTransport<Op>(
         }
         const peer = socketPeerAddress(socket);
         // The handshake timeout counts from the TCP accept: TLS and Hello share one budget.
-        const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(timers.now() - acceptedAt));
+        const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(clock.now() - acceptedAt));
         establishConnection({
           link: linkFor(socket, provenNodeId),
           role: "listener",
@@ -101,7 +101,7 @@ export function createSocketTransport<Op>(
           versionVector: options.versionVector,
           codec: options.codec,
           limits: { ...limits, handshakeTimeoutMs: remainingMs },
-          timers,
+          clock,
           logger,
           traffic: options.traffic,
         }).then(
@@ -155,7 +155,7 @@ export function createSocketTransport<Op>(
           return;
         }
         const { ticket } = verdict;
-        const acceptedAt = timers.now();
+        const acceptedAt = clock.now();
         sockets.add(raw);
         raw.once("close", () => {
           ticket.released();
@@ -204,7 +204,7 @@ export function createSocketTransport<Op>(
 
     async dial(address, signal) {
       const { host, port } = parseHostPort(address);
-      const started = timers.now();
+      const started = clock.now();
       if (signal?.aborted) throw abortError(address, signal);
       const { socket, ready } = security.connect(host, port);
       await new Promise<void>((resolve, reject) => {
@@ -212,7 +212,7 @@ export function createSocketTransport<Op>(
         const finish = (error?: NetError, closeGracefully = false) => {
           if (settled) return;
           settled = true;
-          cancelTimer();
+          clock.clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
           socket.off("error", onError);
           socket.off("close", onClose);
@@ -225,7 +225,7 @@ export function createSocketTransport<Op>(
             // why it refuses us too; a peer that keeps its side open is cut off after the timeout.
             socket.on("error", () => {});
             socket.end();
-            timers.setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+            clock.setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
           } else {
             socket.destroy();
           }
@@ -237,7 +237,7 @@ export function createSocketTransport<Op>(
             new NetError("NET_DIAL_FAILED", `cannot connect to ${address}: the peer closed the connection`),
           );
         const onAbort = () => finish(abortError(address, signal!));
-        const cancelTimer = timers.setTimeout(
+        const timer = clock.setTimeout(
           () =>
             finish(
               new NetError(
@@ -255,7 +255,7 @@ export function createSocketTransport<Op>(
           finish(refusal, refusal !== undefined);
         });
       });
-      const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(timers.now() - started));
+      const remainingMs = Math.max(1, limits.handshakeTimeoutMs - Math.floor(clock.now() - started));
       const connection = await establishConnection({
         link: linkFor(socket, security.provenNodeIdOf(socket)),
         role: "dialer",
@@ -263,7 +263,7 @@ export function createSocketTransport<Op>(
         versionVector: options.versionVector,
         codec: options.codec,
         limits: { ...limits, handshakeTimeoutMs: remainingMs },
-        timers,
+        clock,
         logger,
         traffic: options.traffic,
         signal,

@@ -1,3 +1,4 @@
+import type { Clock } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Connection } from "./connection.ts";
@@ -5,7 +6,6 @@ import type { ConnectionLimits } from "./connection-limits.ts";
 import type { HandshakePolicy } from "./handshake.ts";
 import type { MessageCodec } from "./message-codec.ts";
 import type { VersionVector } from "./messages.ts";
-import type { NetTimers } from "./net-timers.ts";
 import { WIRE_FEATURES, type WireFeature } from "./wire-features.ts";
 import { WIRE_FORMATS, type WireFormat } from "./wire-format.ts";
 
@@ -63,8 +63,8 @@ export interface TransportOptions<Op> {
   readonly knownPeerAddresses?: Iterable<string>;
   readonly limits?: Partial<ConnectionLimits>;
   readonly logger?: Logger;
-  /** Clock and timers; real ones by default. */
-  readonly timers?: NetTimers;
+  /** Time for handshake, read and write timeouts and keepalives; `backgroundClock` by default. */
+  readonly clock?: Clock;
   /** Told of every frame sent or received on an established or handshaking connection. */
   readonly traffic?: WireTraffic;
   /** Optional messages this node announces that it reads; default every one this build speaks. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { backgroundClock } from "../clock/clock.ts";
 import { KnownPeers } from "../discovery/known-peers.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { SessionMessage } from "../net/messages.ts";
@@ -32,7 +33,7 @@ function setup(connected: PeerInfo[], listen = "0.0.0.0:9000") {
       listenAddress: () => listen,
     },
     known,
-    Date.now,
+    backgroundClock,
   );
   return { exchange, known, sent };
 }

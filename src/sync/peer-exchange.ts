@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from "../clock/clock.ts";
 import type { KnownPeers } from "../discovery/known-peers.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { formatHostPort, isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
@@ -31,15 +32,15 @@ export class PeerExchange {
   readonly #known: KnownPeers;
   #lastRound = "";
   #lastRoundAtMs = Number.NEGATIVE_INFINITY;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #nowMs: () => number;
+  #timer: TimerHandle | undefined;
+  readonly #clock: Clock;
   #stopped = false;
 
-  constructor(ownNodeId: NodeId, peers: PeerExchangePeers, known: KnownPeers, nowMs: () => number) {
+  constructor(ownNodeId: NodeId, peers: PeerExchangePeers, known: KnownPeers, clock: Clock) {
     this.#ownNodeId = ownNodeId;
     this.#peers = peers;
     this.#known = known;
-    this.#nowMs = nowMs;
+    this.#clock = clock;
   }
 
   /** A peer connected: it gets the list now, the others at the next round. */
@@ -68,7 +69,7 @@ export class PeerExchange {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
   }
 
   /** This node's listen address, then each connected peer's listen address as far as known. */
@@ -86,12 +87,11 @@ export class PeerExchange {
 
   #scheduleRound(): void {
     if (this.#stopped || this.#timer !== undefined) return;
-    const waitMs = Math.max(0, this.#lastRoundAtMs + PEER_EXCHANGE_INTERVAL_MS - this.#nowMs());
-    this.#timer = setTimeout(() => {
+    const waitMs = Math.max(0, this.#lastRoundAtMs + PEER_EXCHANGE_INTERVAL_MS - this.#clock.now());
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#round();
     }, waitMs);
-    this.#timer.unref();
   }
 
   /** Sends the list to every peer that reads it, when it differs from the last round's. */
@@ -101,7 +101,7 @@ export class PeerExchange {
     const text = JSON.stringify(entries);
     if (text === this.#lastRound) return;
     this.#lastRound = text;
-    this.#lastRoundAtMs = this.#nowMs();
+    this.#lastRoundAtMs = this.#clock.now();
     for (const peer of this.#peers.connectedPeers()) {
       if (peer.features.includes("peer-exchange"))
         this.#peers.sendTo(peer.nodeId, { type: "PeerAddresses", peers: entries });

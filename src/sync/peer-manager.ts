@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from "../clock/clock.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { Connection } from "../net/connection.ts";
@@ -46,7 +47,10 @@ export interface PeerManagerOptions<Op> {
   dialTimeoutMs: number;
   logger: Logger;
   random01: () => number;
+  /** Wall-clock Unix ms: what the engine is ticked with and `sinceMs` is measured in. */
   nowMs: () => number;
+  /** Ticks, redial delays and dial timeouts wait on it (`backgroundClock`; the simulator's VirtualClock). */
+  clock: Clock;
   /** Connection events, for metrics and the node's modules. */
   onPeerEvent?: (event: "connected" | "disconnected", nodeId: NodeId) => void;
   /** Once per PushOps from `peer`, after all its ops were applied: those that were new here (never empty). */
@@ -127,7 +131,7 @@ interface DialTarget {
   nodeId: NodeId | undefined;
   failures: number;
   dialing: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
   /** The address turned out to be this node itself: never dialed again. */
   isSelf: boolean;
   /** See `ConfiguredPeerStatus.refusal`. */
@@ -161,7 +165,7 @@ export class PeerManager<Op> {
   /** When each connection was adopted (`nowMs` time). */
   readonly #adoptedAt = new WeakMap<Connection<Op>, number>();
   #listener: Listener | undefined;
-  #ticker: NodeJS.Timeout | undefined;
+  #ticker: TimerHandle | undefined;
   #flushScheduled = false;
   #stopped = false;
   readonly #abort = new AbortController();
@@ -219,7 +223,7 @@ export class PeerManager<Op> {
     const target = this.#targets[index];
     target.sources.delete(source);
     if (target.sources.size > 0) return;
-    clearTimeout(target.timer);
+    this.#options.clock.clearTimeout(target.timer);
     this.#targets.splice(index, 1);
     this.#options.logger.info("peer candidate removed", { address, source });
   }
@@ -237,11 +241,10 @@ export class PeerManager<Op> {
     if (own !== undefined) {
       for (const target of this.#targets) if (isOwnAddress(target.address, own)) this.#isSelf(target);
     }
-    this.#ticker = setInterval(
+    this.#ticker = this.#options.clock.setInterval(
       () => this.#send(this.#options.engine.tick(this.#options.nowMs())),
       tickIntervalMs,
     );
-    this.#ticker.unref();
     for (const target of this.#targets) this.#dial(target);
   }
 
@@ -355,7 +358,7 @@ export class PeerManager<Op> {
     if (index < 0) return false;
     const [target] = this.#targets.splice(index, 1);
     target!.removed = true;
-    clearTimeout(target!.timer);
+    this.#options.clock.clearTimeout(target!.timer);
     this.#options.logger.info("peer removed", { address });
     const connection = target!.nodeId === undefined ? undefined : this.#connections.get(target!.nodeId);
     await connection?.close("peer removed by the operator");
@@ -404,8 +407,9 @@ export class PeerManager<Op> {
     this.#send(this.#options.engine.flush());
     this.#stopped = true;
     this.#abort.abort();
-    clearInterval(this.#ticker);
-    for (const target of this.#targets) clearTimeout(target.timer);
+    const { clock } = this.#options;
+    clock.clearTimeout(this.#ticker);
+    for (const target of this.#targets) clock.clearTimeout(target.timer);
     await this.#listener?.close();
     await Promise.all([...this.#connections.values()].map((c) => c.close("node shutting down")));
   }
@@ -420,56 +424,66 @@ export class PeerManager<Op> {
     }
     target.dialing = true;
     target.sinceMs = this.#options.nowMs();
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.dialTimeoutMs)]);
-    this.#options.transport.dial(target.address, signal).then(
-      (connection) => {
-        target.dialing = false;
-        target.sinceMs = this.#options.nowMs();
-        if (target.removed) {
-          void connection.close("peer removed by the operator");
-          return;
-        }
-        target.nodeId = connection.remoteNodeId;
-        if (connection.remoteNodeId === this.#options.transport.localNodeId) {
-          this.#isSelf(target);
-          void connection.close("connected to self");
-          return;
-        }
-        target.failures = 0;
-        target.refusal = undefined;
-        target.refusalCode = undefined;
-        this.#adopt(connection);
-      },
-      (error: unknown) => {
-        target.dialing = false;
-        target.sinceMs = this.#options.nowMs();
-        if (this.#stopped || target.removed) return;
-        target.failures++;
-        this.#options.onDialFailed?.(target.address, error, target.failures);
-        const health = peerHealth(target.failures, this.#options.backoff);
-        if (error instanceof NetError && !error.retryable) {
-          // One line per reason, not one per redial: the peer is still redialed (its operator
-          // may fix the allowlist or certificates), but the reason is what the operator needs.
-          if (target.refusalCode !== error.code) {
-            this.#options.logger.warn(error.message, { address: target.address, code: error.code });
-          }
-          target.refusal = error.message;
-          target.refusalCode = error.code;
-          this.#retryLater(target, true);
-          return;
-        }
-        target.refusal = undefined;
-        target.refusalCode = undefined;
-        const log = target.failures === 1 || health === "dead" ? "warn" : "debug";
-        this.#options.logger[log]("cannot reach peer", {
-          address: target.address,
-          error: describeError(error),
-          failures: target.failures,
-          health,
-        });
-        this.#retryLater(target, true);
-      },
+    const { clock } = this.#options;
+    const timeout = new AbortController();
+    // AbortSignal.timeout's reason, on the clock (a simulated dial times out in simulated time).
+    const timer = clock.setTimeout(
+      () => timeout.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+      this.#options.dialTimeoutMs,
     );
+    const signal = AbortSignal.any([this.#abort.signal, timeout.signal]);
+    this.#options.transport
+      .dial(target.address, signal)
+      .finally(() => clock.clearTimeout(timer))
+      .then(
+        (connection) => {
+          target.dialing = false;
+          target.sinceMs = this.#options.nowMs();
+          if (target.removed) {
+            void connection.close("peer removed by the operator");
+            return;
+          }
+          target.nodeId = connection.remoteNodeId;
+          if (connection.remoteNodeId === this.#options.transport.localNodeId) {
+            this.#isSelf(target);
+            void connection.close("connected to self");
+            return;
+          }
+          target.failures = 0;
+          target.refusal = undefined;
+          target.refusalCode = undefined;
+          this.#adopt(connection);
+        },
+        (error: unknown) => {
+          target.dialing = false;
+          target.sinceMs = this.#options.nowMs();
+          if (this.#stopped || target.removed) return;
+          target.failures++;
+          this.#options.onDialFailed?.(target.address, error, target.failures);
+          const health = peerHealth(target.failures, this.#options.backoff);
+          if (error instanceof NetError && !error.retryable) {
+            // One line per reason, not one per redial: the peer is still redialed (its operator
+            // may fix the allowlist or certificates), but the reason is what the operator needs.
+            if (target.refusalCode !== error.code) {
+              this.#options.logger.warn(error.message, { address: target.address, code: error.code });
+            }
+            target.refusal = error.message;
+            target.refusalCode = error.code;
+            this.#retryLater(target, true);
+            return;
+          }
+          target.refusal = undefined;
+          target.refusalCode = undefined;
+          const log = target.failures === 1 || health === "dead" ? "warn" : "debug";
+          this.#options.logger[log]("cannot reach peer", {
+            address: target.address,
+            error: describeError(error),
+            failures: target.failures,
+            health,
+          });
+          this.#retryLater(target, true);
+        },
+      );
   }
 
   #isSelf(target: DialTarget): void {
@@ -482,12 +496,11 @@ export class PeerManager<Op> {
   #retryLater(target: DialTarget, afterFailure: boolean): void {
     // A removed peer or candidate whose dial was under way when it was removed is not dialed again.
     if (this.#stopped || !this.#targets.includes(target)) return;
-    clearTimeout(target.timer);
+    this.#options.clock.clearTimeout(target.timer);
     const delayMs = afterFailure
       ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
       : this.#options.backoff.initialDelayMs;
-    target.timer = setTimeout(() => this.#dial(target), delayMs);
-    target.timer.unref();
+    target.timer = this.#options.clock.setTimeout(() => this.#dial(target), delayMs);
   }
 
   #adopt(connection: Connection<Op>): void {
@@ -526,7 +539,7 @@ export class PeerManager<Op> {
     for (const target of this.#targets) {
       if (target.nodeId !== peer) continue;
       target.failures = 0;
-      clearTimeout(target.timer);
+      this.#options.clock.clearTimeout(target.timer);
     }
     this.#options.onPeerEvent?.("connected", peer);
     logger.debug("peer adopted", {

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { backgroundClock, systemClock } from "../clock/clock.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
@@ -147,6 +148,7 @@ export class SyncService {
       logger: syncLogger,
       random01: Math.random,
       nowMs: Date.now,
+      clock: backgroundClock,
       onPeerEvent: (event, nodeId) => {
         if (event === "connected") {
           service.#checkOwnHistory(nodeId);
@@ -182,7 +184,7 @@ export class SyncService {
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
     });
     const known = new KnownPeers();
-    const exchange = new PeerExchange(options.nodeId, peers, known, Date.now);
+    const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
     const allowedPeers = config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined;
     const runner = new DiscoveryRunner(
       createNodeDiscoveries(config, known, syncLogger),
@@ -425,12 +427,12 @@ export class SyncService {
   }
 }
 
-/** Checks `done` every 25 ms until it holds (true) or `timeoutMs` has passed (false). */
+/** Checks `done` every 25 ms until it holds (true) or `timeoutMs` has passed (false); the wait keeps Node running. */
 async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = systemClock.now() + timeoutMs;
   while (!done()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    if (systemClock.now() >= deadline) return false;
+    await new Promise<void>((resolve) => systemClock.setTimeout(resolve, 25));
   }
   return true;
 }

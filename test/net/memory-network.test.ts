@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { advanceSettled } from "../../src/clock/settled-advance.ts";
+import { createVirtualClock } from "../../src/clock/virtual-clock.ts";
 import { createMemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.ts";
 import type { SessionMessage } from "../../src/net/messages.ts";
 import type { TestOp } from "./helpers/test-op.ts";
-import { virtualTimers } from "./helpers/virtual-timers.ts";
 import { baseOptions, listenFor, nodeIdFor } from "./transport-contract.ts";
 
 /** What only the in-memory network does: routing hooks, partitions, broken links, virtual time. */
@@ -55,6 +56,41 @@ describe("in-memory network", () => {
     );
   });
 
+  test("out of order (inOrder false), each frame keeps its own delay; a graceful close still comes last", async (t) => {
+    const { outbound, inbound } = await connectedPair(t, {
+      inOrder: false,
+      route: (packet) => (packet.message.type === "PushOpsAck" ? (packet.message.batchId * 7919) % 23 : 0),
+    });
+    const receiving = (async () => {
+      const seen: number[] = [];
+      for await (const message of inbound) if (message.type === "PushOpsAck") seen.push(message.batchId);
+      return seen;
+    })();
+    for (let i = 0; i < 60; i++) await outbound.send({ type: "PushOpsAck", batchId: i, applied: 0 });
+    await outbound.close("done");
+    const seen = await receiving;
+    assert.deepEqual(
+      [...seen].sort((x, y) => x - y),
+      Array.from({ length: 60 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      seen,
+      Array.from({ length: 60 }, (_, i) => i),
+      "later frames overtook earlier ones",
+    );
+  });
+
+  test("a route of several delays delivers the frame once per delay (duplication)", async (t) => {
+    const { outbound, inbound } = await connectedPair(t, {
+      route: (packet) => (packet.message.type === "PushOpsAck" && packet.message.batchId === 1 ? [0, 3] : 0),
+    });
+    for (let i = 0; i < 3; i++) await outbound.send({ type: "PushOpsAck", batchId: i, applied: 0 });
+    const batches = (await drain(inbound, 4)).map((message) =>
+      message.type === "PushOpsAck" ? message.batchId : -1,
+    );
+    assert.deepEqual(batches, [0, 1, 1, 2]);
+  });
+
   test("a dropped frame is lost and later ones still arrive", async (t) => {
     const { outbound, inbound } = await connectedPair(t, {
       route: (packet) =>
@@ -96,28 +132,28 @@ describe("in-memory network", () => {
     );
   });
 
-  test("with virtual timers, a silent partition trips the read timeout at exactly the simulated time", async (t) => {
-    const timers = virtualTimers();
+  test("with a virtual clock, a silent partition trips the read timeout at exactly the simulated time", async (t) => {
+    const clock = createVirtualClock();
     let partitioned = false;
     const limits = { socketTimeoutMs: 30_000, keepaliveIntervalMs: 10_000 };
-    const network = createMemoryNetwork({ timers, route: () => (partitioned ? "drop" : 5) });
+    const network = createMemoryNetwork({ clock, route: () => (partitioned ? "drop" : 5) });
     const a = network.transport({ ...baseOptions(), limits, nodeId: nodeIdFor("a") });
     const b = network.transport({ ...baseOptions(), limits, nodeId: nodeIdFor("b") });
     const server = await listenFor(b, "b", t);
     const dialing = a.dial("b");
-    await timers.advance(20);
+    await advanceSettled(clock, 20);
     const outbound = await dialing;
     const inbound = await server.accepted();
     // Keepalives hold the idle connection for far longer than the timeout while the network works.
-    await timers.advance(120_000);
+    await advanceSettled(clock, 120_000);
     assert.equal(await Promise.race([outbound.closed.then(() => "closed"), Promise.resolve("open")]), "open");
     partitioned = true;
-    const cutAt = timers.now();
+    const cutAt = clock.now();
     let closedAt = -1;
     void inbound.closed.then(() => {
-      closedAt = timers.now();
+      closedAt = clock.now();
     });
-    await timers.advance(60_000);
+    await advanceSettled(clock, 60_000);
     const close = await inbound.closed;
     assert.equal(close.error?.code, "NET_READ_TIMEOUT");
     // The last frame before the cut arrived at most one keepalive interval earlier.

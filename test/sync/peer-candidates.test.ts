@@ -3,8 +3,10 @@
  * sources are recorded and merged, a candidate is dialled until its last source removes it, and
  * a removed candidate keeps its open connection but is not redialled once it ends.
  */
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { backgroundClock } from "../../src/clock/clock.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
 import type { Transport } from "../../src/net/transport.ts";
@@ -55,6 +57,7 @@ function manager(name: string, listen: string) {
     logger: silentLogger,
     random01: () => 0.5,
     nowMs: () => 0,
+    clock: backgroundClock,
     onPeerEvent: (event, peer) => events.push(`${event} ${peer}`),
   });
   return { nodeId, peers, dials, events };

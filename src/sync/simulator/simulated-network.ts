@@ -1,7 +1,7 @@
+import type { VirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { SessionMessage } from "../../net/messages.ts";
 import type { Outgoing, SyncEngine } from "../sync-engine.ts";
-import type { EventQueue } from "./event-queue.ts";
 import type { SeededRandom } from "./seeded-random.ts";
 
 /** How hostile the simulated network is. Rates are probabilities per message. */
@@ -16,11 +16,11 @@ export const CALM_NETWORK: NetworkFaults = { delayMinMs: 1, delayMaxMs: 5, dropR
 
 /**
  * Links SyncEngines through a lossy, reordering, duplicating network driven by one seeded PRNG
- * and the simulation's event queue. Every message goes through `transfer` (the real wire codec
+ * and the simulation's virtual clock. Every message goes through `transfer` (the real wire codec
  * in the simulator), so nodes never share object references and codec bugs surface here.
  */
 export class SimulatedNetwork<Op> {
-  readonly #queue: EventQueue;
+  readonly #clock: VirtualClock;
   readonly #random: SeededRandom;
   readonly #transfer: (message: SessionMessage<Op>) => SessionMessage<Op>;
   readonly #engines = new Map<NodeId, SyncEngine<Op>>();
@@ -31,12 +31,12 @@ export class SimulatedNetwork<Op> {
   dropped = 0;
 
   constructor(
-    queue: EventQueue,
+    clock: VirtualClock,
     random: SeededRandom,
     faults: NetworkFaults,
     transfer: (message: SessionMessage<Op>) => SessionMessage<Op>,
   ) {
-    this.#queue = queue;
+    this.#clock = clock;
     this.#random = random;
     this.faults = faults;
     this.#transfer = transfer;
@@ -49,7 +49,7 @@ export class SimulatedNetwork<Op> {
   /** Connects two nodes (as a completed handshake does). */
   link(a: NodeId, b: NodeId): void {
     this.#links.add(linkKey(a, b));
-    const now = this.#queue.nowMs();
+    const now = this.#clock.now();
     const engineA = this.#engine(a);
     const engineB = this.#engine(b);
     this.send(a, engineA.peerConnected(b, now));
@@ -79,7 +79,7 @@ export class SimulatedNetwork<Op> {
         }
         const wire = this.#transfer(message);
         const delayMs = this.#random.int(this.faults.delayMinMs, this.faults.delayMaxMs);
-        this.#queue.after(delayMs, () => this.#deliver(from, peer, wire));
+        this.#clock.setTimeout(() => this.#deliver(from, peer, wire), delayMs);
       }
     }
   }
@@ -90,7 +90,7 @@ export class SimulatedNetwork<Op> {
       return;
     }
     this.delivered++;
-    this.send(to, this.#engine(to).receive(from, message, this.#queue.nowMs()));
+    this.send(to, this.#engine(to).receive(from, message, this.#clock.now()));
   }
 
   #engine(node: NodeId): SyncEngine<Op> {

@@ -1,7 +1,7 @@
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { SessionMessage } from "../../net/messages.ts";
 import { SyncEngine, type SyncEngineOptions, type SyncReplica } from "../sync-engine.ts";
-import { EventQueue } from "./event-queue.ts";
 import { createSeededRandom, type SeededRandom } from "./seeded-random.ts";
 import { CALM_NETWORK, type NetworkFaults, SimulatedNetwork } from "./simulated-network.ts";
 
@@ -57,15 +57,15 @@ export interface SimulationResult {
  */
 export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationResult {
   const random = createSeededRandom(scenario.seed);
-  const queue = new EventQueue();
-  const network = new SimulatedNetwork<Op>(queue, random, scenario.faults, scenario.transfer);
+  const clock = createVirtualClock();
+  const network = new SimulatedNetwork<Op>(clock, random, scenario.faults, scenario.transfer);
   const replicas: SimulatedReplica<Op>[] = [];
   const engines: SyncEngine<Op>[] = [];
   for (let index = 0; index < scenario.nodeCount; index++) {
     let engine: SyncEngine<Op> | undefined;
     const replica = scenario.createReplica(
       index,
-      () => queue.nowMs(),
+      () => clock.now(),
       random,
       (ops) => {
         engine!.localOps(ops);
@@ -91,10 +91,10 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
   }
 
   const scheduleTicks = (index: number): void => {
-    queue.after(scenario.tickIntervalMs, () => {
-      network.send(replicas[index].nodeId, engines[index].tick(queue.nowMs()));
+    clock.setTimeout(() => {
+      network.send(replicas[index].nodeId, engines[index].tick(clock.now()));
       scheduleTicks(index);
-    });
+    }, scenario.tickIntervalMs);
   };
   replicas.forEach((_, index) => {
     scheduleTicks(index);
@@ -104,30 +104,30 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
   const mutationGapMs = 1000 / scenario.mutationsPerNodePerSec;
   replicas.forEach((replica) => {
     const next = (): void => {
-      if (queue.nowMs() >= scenario.faultyPhaseMs) return;
+      if (clock.now() >= scenario.faultyPhaseMs) return;
       replica.mutate(random);
       mutations++;
-      queue.after(random.int(1, Math.max(1, Math.round(2 * mutationGapMs))), next);
+      clock.setTimeout(next, random.int(1, Math.max(1, Math.round(2 * mutationGapMs))));
     };
-    queue.after(random.int(0, Math.round(mutationGapMs)), next);
+    clock.setTimeout(next, random.int(0, Math.round(mutationGapMs)));
   });
 
   if (scenario.partition !== undefined) {
     const half = replicas.slice(0, Math.floor(scenario.nodeCount / 2)).map((r) => r.nodeId);
-    queue.at(scenario.partition.fromMs, () => network.partition([half]));
-    queue.at(scenario.partition.toMs, () => network.heal());
+    clock.setTimeout(() => network.partition([half]), scenario.partition.fromMs - clock.now());
+    clock.setTimeout(() => network.heal(), scenario.partition.toMs - clock.now());
   }
 
-  queue.runUntil(scenario.faultyPhaseMs);
+  clock.advance(scenario.faultyPhaseMs - clock.now());
   network.heal();
   network.faults = CALM_NETWORK;
 
   let convergedAtMs: number | undefined;
   const endMs = scenario.faultyPhaseMs + scenario.healedPhaseMaxMs;
-  while (queue.nowMs() < endMs) {
-    queue.runUntil(queue.nowMs() + 100);
+  while (clock.now() < endMs) {
+    clock.advance(100);
     if (new Set(replicas.map((r) => r.digest())).size === 1) {
-      convergedAtMs = queue.nowMs();
+      convergedAtMs = clock.now();
       break;
     }
   }

@@ -1,0 +1,62 @@
+/**
+ * `npm run sim -- SCENARIO [--seeds N] [--report FILE]`: runs a whole-node simulator scenario
+ * (src/sync/simulator/whole-node-scenarios.ts) under seeds 1..N and prints, or writes to FILE,
+ * a JSON report: `convergence_after_heal_secs` {p50, p99, max} over the seeds that converged,
+ * `lost_ops` and `false_suspicions` summed over the seeds, and each seed's run. A seed that did
+ * not converge or lost an op makes the exit code 1; rerun it alone with `--seed S`.
+ */
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import {
+  WHOLE_NODE_SCENARIOS,
+  type WholeNodeScenarioName,
+} from "../src/sync/simulator/whole-node-scenarios.ts";
+import { runWholeNodeSimulation, type WholeNodeResult } from "../src/sync/simulator/whole-node-simulation.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { seeds: { type: "string", default: "5" }, seed: { type: "string" }, report: { type: "string" } },
+});
+const name = positionals[0] as WholeNodeScenarioName | undefined;
+if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
+  process.stderr.write(
+    `sim: name a scenario: ${Object.keys(WHOLE_NODE_SCENARIOS).join(", ")} (e.g. npm run sim -- partition-50 --seeds 20 --report sim.json)\n`,
+  );
+  process.exit(2);
+}
+const count = Number(values.seeds);
+if (!Number.isInteger(count) || count < 1) {
+  process.stderr.write(`sim: --seeds takes a positive integer, got ${JSON.stringify(values.seeds)}\n`);
+  process.exit(2);
+}
+const seeds =
+  values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: count }, (_, i) => i + 1);
+
+const runs: WholeNodeResult[] = [];
+for (const seed of seeds) {
+  const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS[name](seed));
+  runs.push(result);
+  process.stderr.write(
+    `${name} seed ${seed}: ${result.converged ? `converged ${result.convergenceAfterHealMs} ms after healing` : "DID NOT CONVERGE"}, lost ops ${result.lostOps}, false suspicions ${result.falseSuspicions}\n`,
+  );
+}
+const secs = runs
+  .filter((run) => run.convergenceAfterHealMs !== undefined)
+  .map((run) => run.convergenceAfterHealMs! / 1000)
+  .sort((a, b) => a - b);
+const quantile = (q: number): number | null =>
+  secs.length === 0 ? null : secs[Math.min(secs.length - 1, Math.ceil(q * secs.length) - 1)];
+const report = {
+  scenario: name,
+  seeds,
+  convergence_after_heal_secs: { p50: quantile(0.5), p99: quantile(0.99), max: secs.at(-1) ?? null },
+  not_converged: runs.filter((run) => !run.converged).map((run) => run.seed),
+  lost_ops: runs.reduce((sum, run) => sum + run.lostOps, 0),
+  false_suspicions: runs.reduce((sum, run) => sum + run.falseSuspicions, 0),
+  dial_failures: runs.reduce((sum, run) => sum + run.dialFailures, 0),
+  runs,
+};
+const text = `${JSON.stringify(report, null, 2)}\n`;
+if (values.report !== undefined) writeFileSync(values.report, text);
+else process.stdout.write(text);
+process.exitCode = report.not_converged.length > 0 || report.lost_ops > 0 ? 1 : 0;

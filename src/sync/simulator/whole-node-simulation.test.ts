@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { advanceSettled } from "../../clock/settled-advance.ts";
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { createMemoryNetwork } from "../../net/memory-transport.ts";
+import { createSeededRandom } from "./seeded-random.ts";
+import { SimulatedNode } from "./simulated-node.ts";
+import { DEFAULT_NODE_TUNING, WHOLE_NODE_SCENARIOS } from "./whole-node-scenarios.ts";
+import {
+  runWholeNodeSimulation,
+  SIMULATION_EPOCH_MS,
+  type WholeNodeResult,
+} from "./whole-node-simulation.ts";
+
+const SEEDS = (process.env.NX_SIM_SEEDS ?? "1,2").split(",").map(Number);
+
+function assertConverged(result: WholeNodeResult): void {
+  const replay = `replay with NX_SIM_SEEDS=${result.seed} or npm run sim -- ${result.name} --seed ${result.seed}`;
+  assert.ok(
+    result.converged,
+    `${result.name} seed ${result.seed} did not converge (${result.distinctDigests} states; ${replay})`,
+  );
+  assert.equal(result.lostOps, 0, `${result.name} seed ${result.seed} lost ops (${replay})`);
+}
+
+describe("whole-node simulation: peer management, framed connections, discovery under one seed", () => {
+  for (const seed of SEEDS) {
+    test(`seed ${seed}: 8 nodes, 10 % loss, a 10 s partition into halves: every op everywhere after healing`, async () => {
+      const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS["partition-50"](seed, 8, 10_000));
+      assertConverged(result);
+      assert.ok(result.mutations > 30, `the workload ran (${result.mutations} changes)`);
+      assert.ok(
+        result.frames.lost > 0 && result.frames.duplicated > 0,
+        "the network lost and duplicated frames",
+      );
+    });
+
+    test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {
+      assertConverged(await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS["split-brain"](seed)));
+    });
+
+    test(`seed ${seed}: every node restarted in turn on its own store`, async () => {
+      const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS["rolling-restart"](seed));
+      assertConverged(result);
+      assert.equal(result.falseSuspicions, 0, "no dial of a running, reachable node failed");
+    });
+
+    test(`seed ${seed}: churn: nodes join through bootstrap and leave while the others write`, async () => {
+      assertConverged(await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.churn(seed)));
+    });
+  }
+
+  test("nominal conditions for 5 simulated minutes: no dial of a live peer fails (an hour: npm run sim -- nominal)", async () => {
+    const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 5, 300_000));
+    assertConverged(result);
+    assert.equal(result.falseSuspicions, 0);
+  });
+
+  test("the same seed replays the same run bit for bit; another seed does not", async () => {
+    const scenario = (seed: number) => WHOLE_NODE_SCENARIOS["split-brain"](seed, 4);
+    const a = await runWholeNodeSimulation(scenario(7));
+    const b = await runWholeNodeSimulation(scenario(7));
+    const c = await runWholeNodeSimulation(scenario(8));
+    assert.deepEqual(a, b);
+    assert.notEqual(a.traceSha256, c.traceSha256);
+  });
+
+  test("negative control: a partition that never heals fails the checks", async () => {
+    const healed = WHOLE_NODE_SCENARIOS["partition-50"](3, 6, 5_000);
+    const result = await runWholeNodeSimulation({
+      ...healed,
+      faults: healed.faults.filter((fault) => fault.kind !== "heal"),
+      settleMaxMs: 5_000,
+    });
+    assert.equal(result.converged, false);
+    assert.ok(result.lostOps > 0, "each side lacks the other's ops");
+  });
+});
+
+test("a restarted node reopens its own store: what it held is there before any peer connects", async () => {
+  const clock = createVirtualClock();
+  const node = new SimulatedNode({
+    nodeId: "0000000000000000000000000000000a" as NodeId,
+    address: "alone:9000",
+    bootstrap: [],
+    network: createMemoryNetwork({ clock }),
+    clock,
+    epochMs: SIMULATION_EPOCH_MS,
+    random: createSeededRandom(1),
+    tuning: DEFAULT_NODE_TUNING,
+    onDialFailed: () => {},
+  });
+  await node.start();
+  const random = createSeededRandom(2);
+  for (let i = 0; i < 5; i++) node.mutate(random);
+  await advanceSettled(clock, 10);
+  const before = { vector: [...node.versionVector()], digest: node.digest() };
+  assert.deepEqual(before.vector, [[node.nodeId, 5]]);
+  const stopping = node.stop();
+  await advanceSettled(clock, 10);
+  await stopping;
+  await node.start();
+  assert.deepEqual({ vector: [...node.versionVector()], digest: node.digest() }, before);
+  const stopped = node.stop();
+  await advanceSettled(clock, 10);
+  await stopped;
+});
