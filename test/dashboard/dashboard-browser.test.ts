@@ -101,8 +101,7 @@ const screenshot = (name: string) =>
 describe("the dashboard in Chromium against three nodes", { skip: SKIP, timeout: 240_000 }, () => {
   before(async () => {
     dir = tempDir("nx-dashboard-browser-");
-    screenshots =
-      process.env.NX_UPDATE_SCREENSHOTS === "1" ? DOC_SCREENSHOTS : join(dir.path, "screenshots");
+    screenshots = process.env.NX_UPDATE_SCREENSHOTS === "1" ? DOC_SCREENSHOTS : join(dir.path, "screenshots");
     mkdirSync(screenshots, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     a = await nodes.start({ datastore: join(dir.path, "a") });
