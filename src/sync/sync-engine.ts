@@ -342,6 +342,11 @@ export class SyncEngine<Op> {
       case "Pong":
       case "Publish": // module messages, not state: the PeerManager hands them to the node's modules
       case "PeerAddresses": // peer exchange, not state: the PeerManager hands them to discovery
+      case "MemberPing": // membership, not state: the PeerManager hands them to the membership service
+      case "MemberAck":
+      case "MemberPingReq":
+      case "MemberNack":
+      case "MemberSync":
       case "Error":
         return [];
     }
