@@ -191,7 +191,10 @@ export class SwimMembership implements MembershipView {
 
   /** This node's listen address became known (it listens once the transport is bound). */
   setAddress(address: string | undefined): void {
+    if ((address ?? null) === this.#address) return;
     this.#address = address ?? null;
+    // Members that took this node's entry without an address fill it in from its own claim.
+    this.#gossip.push(this.#selfUpdate("alive"));
   }
 
   /** A connection to `peer`, which speaks membership, opened: both sides send their tables (the join). */

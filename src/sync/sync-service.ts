@@ -10,6 +10,9 @@ import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { MembershipService, type MembershipTimers } from "../membership/membership-service.ts";
+import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
+import { isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
@@ -61,8 +64,10 @@ export interface SyncServiceOptions {
 export class SyncService {
   readonly engine: SyncEngine<Op>;
   readonly peers: PeerManager<Op>;
-  /** What peers told this node about where other nodes listen (peer exchange). */
+  /** What peers told this node about where other nodes listen (peer exchange and membership). */
   readonly knownPeers: KnownPeers;
+  /** SWIM membership over the peer connections (docs/design/peer-discovery.md#membership). */
+  readonly membership: MembershipService;
   readonly #exchange: PeerExchange;
   readonly #discovery: DiscoveryRunner;
   readonly #replica: ReplicatedState;
@@ -81,6 +86,7 @@ export class SyncService {
     engine: SyncEngine<Op>,
     peers: PeerManager<Op>,
     discovery: { known: KnownPeers; exchange: PeerExchange; runner: DiscoveryRunner },
+    membership: MembershipService,
     replica: ReplicatedState,
     logger: Logger,
     identityOutlivesStore: boolean,
@@ -91,6 +97,7 @@ export class SyncService {
     this.knownPeers = discovery.known;
     this.#exchange = discovery.exchange;
     this.#discovery = discovery.runner;
+    this.membership = membership;
     this.#replica = replica;
     this.#logger = logger;
     this.#identityOutlivesStore = identityOutlivesStore;
@@ -151,6 +158,7 @@ export class SyncService {
         if (event === "connected") {
           service.#checkOwnHistory(nodeId);
           exchange.connected(nodeId);
+          membership.connected(nodeId);
         }
         service.#reportPeer(event, nodeId);
         if (metrics === undefined) return;
@@ -173,6 +181,7 @@ export class SyncService {
         activity?.error("send");
       },
       onPeerAddresses: (peer, entries) => exchange.received(peer, entries),
+      onMembership: (peer, message) => membership.received(peer, message),
       onDialFailed: (address, error, failures) => {
         runner.dialFailed(address, error);
         // A learned address that stopped answering is forgotten until a peer announces it again.
@@ -183,6 +192,25 @@ export class SyncService {
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, Date.now);
+    const membership = new MembershipService({
+      self: options.nodeId,
+      swim: DEFAULT_SWIM_OPTIONS,
+      peers,
+      timers: REAL_MEMBERSHIP_TIMERS,
+      random: Math.random,
+      logger: syncLogger.child("membership"),
+      onCounts: (counts) => {
+        for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
+      },
+    });
+    // Members' listen addresses feed the address book the bootstrap discovery dials from; the
+    // departed leave it (a seed stays a candidate whatever membership says).
+    membership.onChange(({ member }) => {
+      if (member.address === undefined || isUnspecifiedHost(parseHostPort(member.address).host)) return;
+      if (member.state === "alive")
+        known.learn([{ nodeId: member.nodeId as NodeId, address: member.address }]);
+      else if (member.state === "dead" || member.state === "left") known.forgetAddress(member.address);
+    });
     const allowedPeers = config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined;
     const runner = new DiscoveryRunner(
       createNodeDiscoveries(config, known, syncLogger),
@@ -195,6 +223,7 @@ export class SyncService {
       engine,
       peers,
       { known, exchange, runner },
+      membership,
       replica,
       syncLogger,
       options.tls !== undefined,
@@ -267,6 +296,7 @@ export class SyncService {
       );
     }
     const own = peers.listenAddress();
+    membership.start(own);
     if (own !== undefined) await runner.announce({ address: own, nodeId: options.nodeId });
     syncLogger.info("sync started", {
       nodeId: options.nodeId,
@@ -419,11 +449,19 @@ export class SyncService {
       });
     }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
+    this.membership.leave();
     this.#exchange.stop();
     await this.#discovery.stop();
     await this.peers.stop();
   }
 }
+
+/** The event loop's timers on the process's monotonic clock; a pending tick never keeps the process alive. */
+const REAL_MEMBERSHIP_TIMERS: MembershipTimers = {
+  now: monotonicMs,
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** Checks `done` every 25 ms until it holds (true) or `timeoutMs` has passed (false). */
 async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean> {
