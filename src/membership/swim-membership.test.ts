@@ -144,6 +144,48 @@ describe("SwimMembership", () => {
     );
   });
 
+  test("a member that became suspect is probed next, out of turn, and the probe tells it so (buddy system)", () => {
+    const machine = machineA();
+    // With `random` always 0 the round robin runs C, D, B.
+    const first = machine.tick(0).send[0]!;
+    assert.equal(first.peer, C);
+    const seq = first.message.type === "MemberPing" ? first.message.seq : -1;
+    machine.receive(C, { type: "MemberAck", seq, updates: [] }, 10);
+    // B is suspected by C meanwhile: B is probed now, not D.
+    const suspicion: MemberUpdate = { ...alive(B), state: "suspect", by: C };
+    machine.receive(C, { type: "MemberSync", members: [suspicion] }, 20);
+    for (let i = 0; i < 20; i++) machine.receive(D, { type: "MemberPing", seq: i, updates: [] }, 30);
+    const next = machine.tick(DEFAULT_SWIM_OPTIONS.probeIntervalMs).send;
+    assert.deepEqual(
+      next.map((s) => s.peer),
+      [B],
+    );
+    const ping = next[0]!.message;
+    // The suspicion left the piggyback queue (20 acks took it), yet the probe carries it first.
+    assert.ok(ping.type === "MemberPing");
+    assert.deepEqual(ping.updates[0], suspicion);
+  });
+
+  test("told of an accusation it refuted already, a node spreads its refutation again, first in its next ack", () => {
+    const machine = machineA();
+    machine.receive(B, { type: "MemberSync", members: [{ ...alive(A, 0), state: "suspect", by: B }] }, 0);
+    assert.equal(machine.incarnation(), 1);
+    // Drain the refutation from the piggyback queue, as enough messages would.
+    for (let i = 0; i < 20; i++) machine.receive(C, { type: "MemberPing", seq: i, updates: [] }, 1);
+    const drained = machine.receive(C, { type: "MemberPing", seq: 99, updates: [] }, 1).send[0]!.message;
+    assert.ok(drained.type === "MemberAck" && !drained.updates.some((u) => u.nodeId === A));
+    // D still holds the old suspicion and probes A with it.
+    const { send } = machine.receive(
+      D,
+      { type: "MemberPing", seq: 7, updates: [{ ...alive(A, 0), state: "suspect", by: B }] },
+      2,
+    );
+    const ack = send[0]!.message;
+    assert.equal(machine.incarnation(), 1, "no new incarnation for a stale accusation");
+    assert.ok(ack.type === "MemberAck");
+    assert.deepEqual(ack.updates[0], { ...alive(A, 1), address: "127.0.0.1:9001" });
+  });
+
   test("leave sends this node's `left` entry to every live member", () => {
     const machine = machineA();
     const { send } = machine.leave();

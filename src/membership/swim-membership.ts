@@ -72,6 +72,8 @@ interface Member {
   sinceMs: number;
   /** While suspect: every accuser of this incarnation, the first included. */
   accusers: Set<NodeId>;
+  /** Suspect, and not probed by this node since it became so. */
+  unprobedSuspect: boolean;
 }
 
 interface Probe {
@@ -340,11 +342,24 @@ export class SwimMembership implements MembershipView {
       helpers: 0,
       nacks: 0,
     };
-    this.#emit(target, { type: "MemberPing", seq, updates: this.#piggyback() });
+    this.#emit(target, {
+      type: "MemberPing",
+      seq,
+      updates: this.#withSuspicionOf(target, this.#piggyback()),
+    });
   }
 
   /** Round robin over a shuffled list of the live members, reshuffled at each pass (SWIM's time-bounded completeness). */
   #nextTarget(): NodeId | undefined {
+    // A member that became suspect is probed next, out of turn: the probe tells it (buddy
+    // system), and its ack brings its refutation here if it has refuted already. Without this, a
+    // node that missed the refutation gossip would wait for its turn in the round robin (N
+    // intervals, longer than the suspicion timeout in a large cluster) and declare a live member dead.
+    for (const member of this.#members.values()) {
+      if (member.state !== "suspect" || !member.unprobedSuspect) continue;
+      member.unprobedSuspect = false;
+      return member.nodeId;
+    }
     for (let attempts = 0; attempts < 2; attempts++) {
       while (this.#probeIndex < this.#probeOrder.length) {
         const candidate = this.#members.get(this.#probeOrder[this.#probeIndex++]);
@@ -452,6 +467,7 @@ export class SwimMembership implements MembershipView {
       by: peer,
       sinceMs: nowMs,
       accusers: new Set(),
+      unprobedSuspect: false,
     };
     this.#members.set(peer, member);
     this.#changed(member, undefined);
@@ -476,6 +492,7 @@ export class SwimMembership implements MembershipView {
         by: update.by,
         sinceMs: nowMs,
         accusers: new Set(update.state === "suspect" ? [update.by] : []),
+        unprobedSuspect: update.state === "suspect",
       };
       this.#members.set(member.nodeId, member);
       this.#gossip.push(update);
@@ -490,6 +507,7 @@ export class SwimMembership implements MembershipView {
       current.by = update.by;
       if (update.address !== null) current.address = update.address;
       current.accusers = new Set(update.state === "suspect" ? [update.by] : []);
+      current.unprobedSuspect = update.state === "suspect";
       this.#gossip.push({ ...update, address: current.address });
       this.#changed(current, previous);
       return;
@@ -517,8 +535,13 @@ export class SwimMembership implements MembershipView {
   #aboutSelf(update: MemberUpdate): void {
     if (this.#leaving) return;
     const accused = update.state !== "alive";
-    if (update.incarnation < this.#incarnation || (update.incarnation === this.#incarnation && !accused))
+    if (update.incarnation < this.#incarnation) {
+      // An accusation this node refuted already: its sender missed the refutation, so spread it
+      // again (the next ack to that sender carries it first: least sent).
+      if (accused) this.#gossip.push(this.#selfUpdate("alive"));
       return;
+    }
+    if (update.incarnation === this.#incarnation && !accused) return;
     this.#incarnation = update.incarnation + 1;
     if (accused) this.#changeHealth(1);
     this.#gossip.push(this.#selfUpdate("alive"));
@@ -546,6 +569,26 @@ export class SwimMembership implements MembershipView {
       },
       previous,
     });
+  }
+
+  /**
+   * Lifeguard's buddy system: a probe of a suspect tells it so first, whatever the piggyback queue
+   * holds, so it refutes at once instead of waiting for the gossip to reach it.
+   */
+  #withSuspicionOf(target: NodeId, updates: MemberUpdate[]): MemberUpdate[] {
+    const member = this.#members.get(target);
+    if (member?.state !== "suspect") return updates;
+    const suspicion: MemberUpdate = {
+      nodeId: target,
+      address: member.address,
+      state: "suspect",
+      incarnation: member.incarnation,
+      by: member.by,
+    };
+    return [suspicion, ...updates.filter((u) => u.nodeId !== target)].slice(
+      0,
+      MEMBER_UPDATES_PER_MESSAGE_MAX,
+    );
   }
 
   #piggyback(): MemberUpdate[] {
