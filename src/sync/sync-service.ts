@@ -137,6 +137,11 @@ export class SyncService {
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
+      fanoutExtra: config.network.fanoutExtra,
+      // N of the fanout: the live members (connected peers of builds without membership count through the engine).
+      clusterSize: () =>
+        membership.members().filter((m) => m.state === "alive" || m.state === "suspect").length,
+      random: Math.random,
     });
     const transport = await createTransport(options, syncLogger);
     const peers = new PeerManager<Op>({
