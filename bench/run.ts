@@ -38,6 +38,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   serve: { needsGc: false, load: () => import("./serve.ts") },
   policy: { needsGc: false, load: () => import("./policy.ts") },
   "snapshot-restore": { needsGc: false, load: () => import("./snapshot-restore.ts") },
+  gossip: { needsGc: false, load: () => import("./gossip.ts") },
 };
 
 function usage(message: string): never {

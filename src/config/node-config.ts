@@ -37,6 +37,7 @@ export interface NodeConfig {
     readonly listen: SocketAddress | undefined;
     readonly peers: readonly SocketAddress[];
     readonly serializationFormat: SerializationFormat;
+    readonly fanoutExtra: number;
   };
   readonly tls: {
     readonly cert: string | undefined;

@@ -6,6 +6,11 @@ import {
   ERROR_CODES,
   ERROR_MESSAGE_MAX_LENGTH,
   type ErrorCode,
+  MEMBER_STATES,
+  MEMBER_UPDATES_PER_MESSAGE_MAX,
+  MEMBERS_MAX,
+  type MemberState,
+  type MemberUpdate,
   type Message,
   type MessageType,
   PEER_ADDRESS_LENGTH_MAX,
@@ -118,6 +123,20 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
         type: message.type,
         peers: message.peers.map((p) => ({ nodeId: p.nodeId, address: p.address })),
       };
+    case "MemberPing":
+    case "MemberAck":
+      return { type: message.type, seq: message.seq, updates: message.updates.map(memberUpdateToWire) };
+    case "MemberPingReq":
+      return {
+        type: message.type,
+        seq: message.seq,
+        target: message.target,
+        updates: message.updates.map(memberUpdateToWire),
+      };
+    case "MemberNack":
+      return { type: message.type, seq: message.seq };
+    case "MemberSync":
+      return { type: message.type, members: message.members.map(memberUpdateToWire) };
     case "Error":
       return {
         type: message.type,
@@ -126,6 +145,16 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
         retryable: message.retryable,
       };
   }
+}
+
+function memberUpdateToWire(update: MemberUpdate): WireValue {
+  return {
+    nodeId: update.nodeId,
+    address: update.address,
+    state: update.state,
+    incarnation: update.incarnation,
+    by: update.by,
+  };
 }
 
 /** A handshake's vector carries the sender's features too, last, under FEATURES_VECTOR_KEY (none: no entry). */
@@ -138,6 +167,8 @@ function versionVectorToWire(
   if (features.length > 0) wire[FEATURES_VECTOR_KEY] = featureBits(features);
   return wire;
 }
+
+const MEMBER_UPDATE_FIELDS: readonly string[] = ["nodeId", "address", "state", "incarnation", "by"];
 
 /** CRDT keys are at most 1024 UTF-8 bytes, so at most 1024 UTF-16 code units. */
 const STATE_KEY_LENGTH_MAX = 1024;
@@ -153,6 +184,11 @@ const FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   Pong: ["type", "nonce"],
   Publish: ["type", "topic", "payload"],
   PeerAddresses: ["type", "peers"],
+  MemberPing: ["type", "seq", "updates"],
+  MemberAck: ["type", "seq", "updates"],
+  MemberPingReq: ["type", "seq", "target", "updates"],
+  MemberNack: ["type", "seq"],
+  MemberSync: ["type", "members"],
   Error: ["type", "code", "message", "retryable"],
 };
 
@@ -216,6 +252,24 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
       return { type: messageType, ...fields.publication() };
     case "PeerAddresses":
       return { type: messageType, peers: fields.peerAddresses("peers") };
+    case "MemberPing":
+    case "MemberAck":
+      return {
+        type: messageType,
+        seq: fields.count("seq"),
+        updates: fields.memberUpdates("updates", MEMBER_UPDATES_PER_MESSAGE_MAX),
+      };
+    case "MemberPingReq":
+      return {
+        type: messageType,
+        seq: fields.count("seq"),
+        target: fields.nodeId("target"),
+        updates: fields.memberUpdates("updates", MEMBER_UPDATES_PER_MESSAGE_MAX),
+      };
+    case "MemberNack":
+      return { type: messageType, seq: fields.count("seq") };
+    case "MemberSync":
+      return { type: messageType, members: fields.memberUpdates("members", MEMBERS_MAX) };
     case "Error":
       return {
         type: messageType,
@@ -396,6 +450,43 @@ class FieldReader {
         );
       }
       return { nodeId: item.nodeId, address: item.address };
+    });
+  }
+
+  memberUpdates(key: string, max: number): MemberUpdate[] {
+    const value = this.#value[key];
+    if (!Array.isArray(value)) throw this.#wrong(key, "an array of member updates", value);
+    if (value.length > max)
+      throw malformed(this.#type, `"${key}" has ${value.length} entries, more than ${max}`);
+    return value.map((item, i) => {
+      const where = `"${key}" #${i}`;
+      if (!isPlainObject(item)) throw malformed(this.#type, `${where} must be a map`);
+      for (const field of Object.keys(item)) {
+        if (!MEMBER_UPDATE_FIELDS.includes(field))
+          throw malformed(this.#type, `${where} has an unknown field ${JSON.stringify(field.slice(0, 40))}`);
+      }
+      for (const field of MEMBER_UPDATE_FIELDS) {
+        if (!Object.hasOwn(item, field)) throw malformed(this.#type, `${where} misses field "${field}"`);
+      }
+      const { nodeId, address, state, incarnation, by } = item;
+      if (typeof nodeId !== "string" || !isNodeId(nodeId) || typeof by !== "string" || !isNodeId(by)) {
+        throw malformed(
+          this.#type,
+          `${where}: "nodeId" and "by" must be NodeIds (32 lowercase hex characters)`,
+        );
+      }
+      if (address !== null && (typeof address !== "string" || !isDialAddress(address))) {
+        throw malformed(
+          this.#type,
+          `${where}: "address" must be null or host:port (port 1 to 65535, at most ${PEER_ADDRESS_LENGTH_MAX} characters)`,
+        );
+      }
+      if (typeof state !== "string" || !(MEMBER_STATES as readonly string[]).includes(state)) {
+        throw malformed(this.#type, `${where}: "state" must be one of ${MEMBER_STATES.join(", ")}`);
+      }
+      if (!isCount(incarnation))
+        throw malformed(this.#type, `${where}: "incarnation" must be a non-negative integer`);
+      return { nodeId, address, state: state as MemberState, incarnation, by };
     });
   }
 

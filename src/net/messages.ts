@@ -148,6 +148,72 @@ export interface PeerAddressesMessage {
   readonly peers: readonly { readonly nodeId: NodeId; readonly address: string }[];
 }
 
+/** Where a member stands in SWIM membership (docs/design/peer-discovery.md#membership). */
+export type MemberState = "alive" | "suspect" | "dead" | "left";
+
+export const MEMBER_STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+
+/**
+ * Most entries one MemberSync carries, and most members a node keeps; a receiver refuses a longer
+ * list (malformed). The same bound as `max_peers` and the learned-address book.
+ */
+export const MEMBERS_MAX = 1024;
+
+/** Most membership updates piggybacked on one MemberPing, MemberAck or MemberPingReq; a receiver refuses more (malformed). */
+export const MEMBER_UPDATES_PER_MESSAGE_MAX = 8;
+
+/**
+ * One member's state as the membership protocol gossips it. `incarnation` orders the claims about
+ * one member (only the member itself raises it, to refute a suspicion); `by` is the node that
+ * made the claim: the member itself for `alive` and `left`, its accuser for `suspect` and `dead`
+ * (independent accusers confirm a suspicion). `address` is the member's listen address
+ * (`host:port`, the host may be unspecified as in PeerAddresses), null for a node that does not listen.
+ */
+export interface MemberUpdate {
+  readonly nodeId: NodeId;
+  readonly address: string | null;
+  readonly state: MemberState;
+  readonly incarnation: number;
+  readonly by: NodeId;
+}
+
+/**
+ * SWIM's direct probe (feature `membership`): the receiver answers MemberAck with the same `seq`.
+ * It and the acks carry up to MEMBER_UPDATES_PER_MESSAGE_MAX piggybacked updates.
+ */
+export interface MemberPingMessage {
+  readonly type: "MemberPing";
+  readonly seq: number;
+  readonly updates: readonly MemberUpdate[];
+}
+
+/** Answers a MemberPing, or (relayed by a helper) a MemberPingReq, with its `seq`. */
+export interface MemberAckMessage {
+  readonly type: "MemberAck";
+  readonly seq: number;
+  readonly updates: readonly MemberUpdate[];
+}
+
+/** SWIM's indirect probe: the receiver probes `target` and relays its ack (or a MemberNack) with `seq`. */
+export interface MemberPingReqMessage {
+  readonly type: "MemberPingReq";
+  readonly seq: number;
+  readonly target: NodeId;
+  readonly updates: readonly MemberUpdate[];
+}
+
+/** Lifeguard's nack: the helper of a MemberPingReq got no ack from the target in time (it is alive itself). */
+export interface MemberNackMessage {
+  readonly type: "MemberNack";
+  readonly seq: number;
+}
+
+/** The sender's whole member table (itself included), sent when a connection opens (join) and when it leaves. */
+export interface MemberSyncMessage {
+  readonly type: "MemberSync";
+  readonly members: readonly MemberUpdate[];
+}
+
 /** A typed refusal or failure report; the sender usually closes the connection right after it. */
 export interface ErrorMessage {
   readonly type: "Error";
@@ -167,6 +233,11 @@ export type Message<Op> =
   | PongMessage
   | PublishMessage
   | PeerAddressesMessage
+  | MemberPingMessage
+  | MemberAckMessage
+  | MemberPingReqMessage
+  | MemberNackMessage
+  | MemberSyncMessage
   | ErrorMessage;
 
 export type MessageType = Message<unknown>["type"];

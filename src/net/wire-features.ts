@@ -7,11 +7,14 @@ import type { NodeId } from "../identity/node-id.ts";
  *
  * - `pubsub`: the peer accepts `Publish` messages (module messages, docs/design/event-model.md).
  * - `peer-exchange`: the peer accepts `PeerAddresses` messages (docs/design/peer-discovery.md).
+ * - `membership`: the peer takes part in SWIM membership: `MemberPing`, `MemberAck`,
+ *   `MemberPingReq`, `MemberNack` and `MemberSync` (docs/design/peer-discovery.md#membership).
+ *   A change to these messages is a new feature (a new bit), never an edit of this one.
  */
-export type WireFeature = "pubsub" | "peer-exchange";
+export type WireFeature = "pubsub" | "peer-exchange" | "membership";
 
 /** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
-export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub", "peer-exchange"];
+export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub", "peer-exchange", "membership"];
 
 /**
  * Where the features travel: an entry of the Hello/HelloAck version vector under this reserved

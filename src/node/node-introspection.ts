@@ -1,5 +1,6 @@
 import type { ModuleState } from "../events/module-events.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import type { MemberInfo } from "../membership/membership-view.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import type { ConvergenceView } from "./convergence.ts";
 import { type CrdtFamilyName, crdtValueToJson, isCrdtFamilyName, readCrdtValue } from "./crdt-values.ts";
@@ -20,6 +21,8 @@ export interface NodeIntrospection {
         readonly listen: string | undefined;
         readonly connectedPeers: readonly unknown[];
         readonly configuredPeers: readonly unknown[];
+        /** SWIM membership: every member (this node first) with its state and incarnation. */
+        readonly members: readonly MemberInfo[];
         readonly versionVector: Readonly<Record<string, number>>;
         readonly replica: unknown;
         readonly engine: unknown;

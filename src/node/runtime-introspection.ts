@@ -123,6 +123,7 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
               listen: sync.peers.listenAddress(),
               connectedPeers: sync.peers.connectedPeers(),
               configuredPeers: sync.peers.configuredPeers(),
+              members: sync.membership.members(),
               versionVector: Object.fromEntries(replica.versionVector()),
               replica: replica.stats(),
               engine: {

@@ -45,6 +45,8 @@ export interface NodeMetrics {
   readonly peersConnected: Gauge;
   readonly peerConnects: Counter;
   readonly peerDisconnects: Counter;
+  /** Cluster members by SWIM state (`alive`, `suspect`, `dead`, `left`), this node included. */
+  readonly members: LabeledGauge<{ state: string }>;
   /** Sync failures by kind (`handshake`, `decode`, `timeout`, `rejected` ...). */
   readonly syncErrors: LabeledCounter<{ kind: string }>;
   /** PushOps frames sent. */
@@ -261,6 +263,11 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     opLogEntries: gauge("numax_op_log_entries", "Ops held in the op-log."),
     peersConnected: gauge("numax_peers_connected", "Peers with an open, authenticated connection."),
     peerConnects: counter("numax_peer_connects_total", "Peer connections established."),
+    members: labeledGauge(
+      "numax_members",
+      "Cluster members by membership state (alive, suspect, dead, left), this node included.",
+      ["state"],
+    ),
     peerDisconnects: counter("numax_peer_disconnects_total", "Peer connections lost or closed."),
     syncErrors: labeledCounter("numax_sync_errors_total", "Sync failures, by kind.", ["kind"]),
     broadcastBatches: counter("numax_broadcast_batches_total", "PushOps batches sent to peers."),

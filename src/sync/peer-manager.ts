@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from "../clock/clock.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import type { MembershipMessage } from "../membership/swim-membership.ts";
 import type { Connection } from "../net/connection.ts";
 import type {
   PeerAddressesMessage,
@@ -62,6 +63,8 @@ export interface PeerManagerOptions<Op> {
   onSendError?: (error: unknown) => void;
   /** A PeerAddresses from `peer` (peer exchange): where it says it and its peers can be dialled. */
   onPeerAddresses?: (peer: NodeId, peers: PeerAddressesMessage["peers"]) => void;
+  /** A membership message from `peer` (feature `membership`). */
+  onMembership?: (peer: NodeId, message: MembershipMessage) => void;
   /** A dial of a candidate failed: `failures` in a row so far (discovery drops refused or dead candidates). */
   onDialFailed?: (address: string, error: unknown, failures: number) => void;
   /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
@@ -598,6 +601,13 @@ export class PeerManager<Op> {
             break;
           case "PeerAddresses":
             this.#options.onPeerAddresses?.(peer, message.peers);
+            break;
+          case "MemberPing":
+          case "MemberAck":
+          case "MemberPingReq":
+          case "MemberNack":
+          case "MemberSync":
+            this.#options.onMembership?.(peer, message);
             break;
           default:
             this.#send(engine.receive(peer, message, this.#options.nowMs()));

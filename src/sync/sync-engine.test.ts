@@ -427,6 +427,67 @@ describe("SyncEngine", () => {
     assert.equal(a.versionVector().get(c.nodeId), 10);
   });
 
+  test("with K-fanout, local ops go to K = ceil(log2 N) + extra of the peers, and relays to K others", () => {
+    // A star: node 0 connected to 15 peers (N = 16, K = 4 + 1); no ack flows back, so each batch shows.
+    const { replicas, engines } = cluster(16, { fanoutExtra: 1 });
+    for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
+    const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
+      outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
+    engines[0].localOps([replicas[0].local()]);
+    const first = pushedTo(engines[0].flush());
+    assert.equal(first.length, 5);
+    assert.equal(new Set(first).size, 5);
+    const relayed = pushedTo(
+      engines[0].applyPushed(replicas[1].nodeId, [{ origin: replicas[1].nodeId, seq: 1 }]).out,
+    );
+    assert.equal(relayed.length, 5);
+    assert.ok(!relayed.includes(replicas[1].nodeId), "never back to the sender");
+    // A cluster size from membership raises K: 64 members, K = 6 + 1.
+    const big = cluster(16, { fanoutExtra: 1, clusterSize: () => 64 });
+    for (let i = 1; i < 16; i++) big.engines[0].peerConnected(big.replicas[i].nodeId, 0);
+    big.engines[0].localOps([big.replicas[0].local()]);
+    assert.equal(pushedTo(big.engines[0].flush()).length, 7);
+  });
+
+  test("with K-fanout, one peer per fanout pull interval is asked for what this node lacks", () => {
+    const { replicas, engines } = cluster(4, { fanoutExtra: 0, fanoutPullIntervalMs: 1000 });
+    for (let i = 1; i < 4; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
+    const pulls = (nowMs: number) =>
+      engines[0]
+        .tick(nowMs)
+        .filter((o) => o.message.type === "PullSince")
+        .map((o) => o.peer);
+    const asked = [...pulls(1000), ...pulls(1500), ...pulls(2000), ...pulls(3000)];
+    assert.equal(asked.length, 3);
+    assert.equal(new Set(asked).size, 3, "a pass asks every peer once");
+  });
+
+  test("K-fanout over a full mesh: what infect-and-die misses, the fanout pulls bring (and nothing else does)", () => {
+    const run = (fanoutPullIntervalMs: number) => {
+      const { replicas, engines } = cluster(12, {
+        fanoutExtra: -2,
+        fanoutPullIntervalMs,
+        antiEntropyIntervalMs: Number.MAX_SAFE_INTEGER,
+      });
+      const links: [number, number][] = [];
+      for (let a = 0; a < 12; a++) for (let b = a + 1; b < 12; b++) links.push([a, b]);
+      const { deliver } = wire(replicas, engines, links);
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 12; i++) {
+          engines[i].localOps([replicas[i].local()]);
+          deliver(i, engines[i].flush());
+        }
+      }
+      for (let t = 1; t <= 30; t++) for (let i = 0; i < 12; i++) deliver(i, engines[i].tick(t * 1000));
+      return replicas.filter((r) => [...r.versionVector().values()].reduce((a, b) => a + b, 0) === 60).length;
+    };
+    assert.equal(run(1000), 12);
+    assert.ok(
+      run(Number.MAX_SAFE_INTEGER) < 12,
+      "K = 2 of 11 peers leaves some node short without the pulls",
+    );
+  });
+
   test("messages from a peer that is not connected are ignored", () => {
     const { replicas, engines } = cluster(2);
     const out = engines[0].receive(

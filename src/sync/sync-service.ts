@@ -11,6 +11,9 @@ import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { MembershipService } from "../membership/membership-service.ts";
+import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
+import { isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
@@ -62,8 +65,10 @@ export interface SyncServiceOptions {
 export class SyncService {
   readonly engine: SyncEngine<Op>;
   readonly peers: PeerManager<Op>;
-  /** What peers told this node about where other nodes listen (peer exchange). */
+  /** What peers told this node about where other nodes listen (peer exchange and membership). */
   readonly knownPeers: KnownPeers;
+  /** SWIM membership over the peer connections (docs/design/peer-discovery.md#membership). */
+  readonly membership: MembershipService;
   readonly #exchange: PeerExchange;
   readonly #discovery: DiscoveryRunner;
   readonly #replica: ReplicatedState;
@@ -82,6 +87,7 @@ export class SyncService {
     engine: SyncEngine<Op>,
     peers: PeerManager<Op>,
     discovery: { known: KnownPeers; exchange: PeerExchange; runner: DiscoveryRunner },
+    membership: MembershipService,
     replica: ReplicatedState,
     logger: Logger,
     identityOutlivesStore: boolean,
@@ -92,6 +98,7 @@ export class SyncService {
     this.knownPeers = discovery.known;
     this.#exchange = discovery.exchange;
     this.#discovery = discovery.runner;
+    this.membership = membership;
     this.#replica = replica;
     this.#logger = logger;
     this.#identityOutlivesStore = identityOutlivesStore;
@@ -131,6 +138,11 @@ export class SyncService {
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
+      fanoutExtra: config.network.fanoutExtra,
+      // N of the fanout: the live members (connected peers of builds without membership count through the engine).
+      clusterSize: () =>
+        membership.members().filter((m) => m.state === "alive" || m.state === "suspect").length,
+      random: Math.random,
     });
     const transport = await createTransport(options, syncLogger);
     const peers = new PeerManager<Op>({
@@ -153,6 +165,7 @@ export class SyncService {
         if (event === "connected") {
           service.#checkOwnHistory(nodeId);
           exchange.connected(nodeId);
+          membership.connected(nodeId);
         }
         service.#reportPeer(event, nodeId);
         if (metrics === undefined) return;
@@ -175,6 +188,7 @@ export class SyncService {
         activity?.error("send");
       },
       onPeerAddresses: (peer, entries) => exchange.received(peer, entries),
+      onMembership: (peer, message) => membership.received(peer, message),
       onDialFailed: (address, error, failures) => {
         runner.dialFailed(address, error);
         // A learned address that stopped answering is forgotten until a peer announces it again.
@@ -185,6 +199,25 @@ export class SyncService {
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
+    const membership = new MembershipService({
+      self: options.nodeId,
+      swim: DEFAULT_SWIM_OPTIONS,
+      peers,
+      clock: backgroundClock,
+      random: Math.random,
+      logger: syncLogger.child("membership"),
+      onCounts: (counts) => {
+        for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
+      },
+    });
+    // Members' listen addresses feed the address book the bootstrap discovery dials from; the
+    // departed leave it (a seed stays a candidate whatever membership says).
+    membership.onChange(({ member }) => {
+      if (member.address === undefined || isUnspecifiedHost(parseHostPort(member.address).host)) return;
+      if (member.state === "alive")
+        known.learn([{ nodeId: member.nodeId as NodeId, address: member.address }]);
+      else if (member.state === "dead" || member.state === "left") known.forgetAddress(member.address);
+    });
     const allowedPeers = config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined;
     const runner = new DiscoveryRunner(
       createNodeDiscoveries(config, known, syncLogger),
@@ -197,6 +230,7 @@ export class SyncService {
       engine,
       peers,
       { known, exchange, runner },
+      membership,
       replica,
       syncLogger,
       options.tls !== undefined,
@@ -269,6 +303,7 @@ export class SyncService {
       );
     }
     const own = peers.listenAddress();
+    membership.start(own);
     if (own !== undefined) await runner.announce({ address: own, nodeId: options.nodeId });
     syncLogger.info("sync started", {
       nodeId: options.nodeId,
@@ -421,6 +456,7 @@ export class SyncService {
       });
     }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
+    this.membership.leave();
     this.#exchange.stop();
     await this.#discovery.stop();
     await this.peers.stop();

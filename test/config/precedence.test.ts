@@ -44,6 +44,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "msgpack", toml: '"msgpack"' },
     { text: "json", toml: '"json"' },
   ],
+  "network.fanout_extra": [
+    { text: "2", toml: "2" },
+    { text: "5", toml: "5" },
+  ],
   "tls.cert": [
     { text: "a.crt", toml: '"a.crt"' },
     { text: "b.crt", toml: '"b.crt"' },
@@ -373,7 +377,7 @@ describe("resolveConfig (reads the file)", () => {
     const { config, sources } = await resolveConfig({ env: {} });
     assert.deepEqual(config, {
       storage: { datastorePath: "./nx-data", durability: "group" },
-      network: { listen: undefined, peers: [], serializationFormat: "msgpack" },
+      network: { listen: undefined, peers: [], serializationFormat: "msgpack", fanoutExtra: 1 },
       tls: { cert: undefined, key: undefined, ca: undefined, allowedPeers: [], insecure: false },
       limits: {
         maxPeers: 64,

@@ -8,6 +8,7 @@ import { createMessageCodec } from "../../src/net/message-codec.ts";
 import {
   type HelloAckMessage,
   type HelloMessage,
+  type MemberUpdate,
   type Message,
   PROTOCOL_VERSION,
 } from "../../src/net/messages.ts";
@@ -48,6 +49,21 @@ const HELLO_ACK: HelloAckMessage = {
   features: ["pubsub"],
 };
 
+const MEMBER_ALIVE: MemberUpdate = {
+  nodeId: NODE_A,
+  address: "10.0.0.1:9000",
+  state: "alive",
+  incarnation: 3,
+  by: NODE_A,
+};
+const MEMBER_SUSPECT: MemberUpdate = {
+  nodeId: NODE_B,
+  address: "[::1]:9001",
+  state: "suspect",
+  incarnation: 0,
+  by: NODE_A,
+};
+
 const GOLDEN: ReadonlyArray<Message<TestOp>> = [
   HELLO,
   HELLO_ACK,
@@ -69,6 +85,14 @@ const GOLDEN: ReadonlyArray<Message<TestOp>> = [
       { nodeId: NODE_A, address: "0.0.0.0:9000" },
       { nodeId: NODE_B, address: "[::1]:9001" },
     ],
+  },
+  { type: "MemberPing", seq: 41, updates: [MEMBER_ALIVE] },
+  { type: "MemberAck", seq: 41, updates: [MEMBER_SUSPECT] },
+  { type: "MemberPingReq", seq: 42, target: NODE_B, updates: [] },
+  { type: "MemberNack", seq: 42 },
+  {
+    type: "MemberSync",
+    members: [MEMBER_ALIVE, MEMBER_SUSPECT, { ...MEMBER_SUSPECT, state: "left", address: null, by: NODE_B }],
   },
   { type: "Error", code: "protocol_mismatch", message: "peer speaks version 9", retryable: false },
 ];

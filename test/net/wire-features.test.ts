@@ -16,6 +16,8 @@ import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMessageCodec, payloadCodecFor } from "../../src/net/message-codec.ts";
 import {
   type HelloMessage,
+  MEMBER_UPDATES_PER_MESSAGE_MAX,
+  MEMBERS_MAX,
   type Message,
   PEER_ADDRESSES_MAX,
   PROTOCOL_VERSION,
@@ -100,9 +102,24 @@ describe("an older build's decoder", {
           ),
         /unknown message type "PeerAddresses"/,
       );
+      // …and every membership message: they go only to peers that announced `membership`.
+      for (const message of MEMBERSHIP_SAMPLES) {
+        assert.throws(
+          () => old.decode(codec.encode(message, format), format),
+          /unknown message type "Member/,
+        );
+      }
     }
   });
 });
+
+const MEMBERSHIP_SAMPLES: readonly Message<TestOp>[] = [
+  { type: "MemberPing", seq: 1, updates: [] },
+  { type: "MemberAck", seq: 1, updates: [] },
+  { type: "MemberPingReq", seq: 1, target: NODE_B, updates: [] },
+  { type: "MemberNack", seq: 1 },
+  { type: "MemberSync", members: [] },
+];
 
 describe("features in the handshake", () => {
   test("a Hello without the features entry (an older peer) announces none", () => {
@@ -125,8 +142,9 @@ describe("features in the handshake", () => {
   test("bits of features this build does not know are ignored", () => {
     assert.equal(featureBits(["pubsub"]), 1);
     assert.equal(featureBits(["pubsub", "peer-exchange"]), 3);
-    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 2 ** 40), ["pubsub", "peer-exchange"]);
-    assert.deepEqual(featuresOfBits(4), []);
+    assert.equal(featureBits(["pubsub", "peer-exchange", "membership"]), 7);
+    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 2 ** 40), ["pubsub", "peer-exchange", "membership"]);
+    assert.deepEqual(featuresOfBits(8), []);
     for (const format of FORMATS) {
       const wire = {
         type: "Hello",
@@ -134,7 +152,7 @@ describe("features in the handshake", () => {
         protocolVersion: PROTOCOL_VERSION,
         formats: ["msgpack"],
         preferredFormat: "msgpack",
-        versionVector: { [FEATURES_VECTOR_KEY]: 12 },
+        versionVector: { [FEATURES_VECTOR_KEY]: 24 },
       };
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);
@@ -230,6 +248,74 @@ describe("PeerAddresses decoding", () => {
       for (const [peers, pattern] of cases) {
         assert.throws(
           () => decode(peers, format),
+          (error: unknown) =>
+            error instanceof NetError &&
+            error.code === "NET_MESSAGE_MALFORMED" &&
+            pattern.test(error.message),
+          `${format}: ${pattern}`,
+        );
+      }
+    }
+  });
+});
+
+describe("membership decoding", () => {
+  const update = {
+    nodeId: NODE_A,
+    address: "10.0.0.1:9000",
+    state: "alive",
+    incarnation: 2,
+    by: NODE_A,
+  };
+  const decode = (wire: Record<string, unknown>, format: WireFormat) =>
+    codec.decode(payloadCodecFor(format).encode(wire as never), format);
+
+  test("the largest table and the most piggybacked updates pass", () => {
+    for (const format of FORMATS) {
+      const sync = decode({ type: "MemberSync", members: Array(MEMBERS_MAX).fill(update) }, format);
+      assert.ok(sync.type === "MemberSync" && sync.members.length === MEMBERS_MAX);
+      const ping = decode(
+        { type: "MemberPing", seq: 3, updates: Array(MEMBER_UPDATES_PER_MESSAGE_MAX).fill(update) },
+        format,
+      );
+      assert.ok(ping.type === "MemberPing" && ping.updates.length === MEMBER_UPDATES_PER_MESSAGE_MAX);
+    }
+  });
+
+  test("too many entries, a bad state, NodeId, address or incarnation, or a stray field is malformed", () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { type: "MemberSync", members: Array(MEMBERS_MAX + 1).fill(update) },
+        /"members" has 1025 entries, more than 1024/,
+      ],
+      [
+        { type: "MemberAck", seq: 1, updates: Array(MEMBER_UPDATES_PER_MESSAGE_MAX + 1).fill(update) },
+        /"updates" has 9 entries, more than 8/,
+      ],
+      [
+        { type: "MemberPing", seq: 1, updates: [{ ...update, state: "zombie" }] },
+        /#0: "state" must be one of/,
+      ],
+      [
+        { type: "MemberPing", seq: 1, updates: [{ ...update, by: "x" }] },
+        /#0: "nodeId" and "by" must be NodeIds/,
+      ],
+      [
+        { type: "MemberPing", seq: 1, updates: [{ ...update, address: "10.0.0.1:0" }] },
+        /#0: "address" must be null or host:port/,
+      ],
+      [
+        { type: "MemberPing", seq: 1, updates: [{ ...update, incarnation: -1 }] },
+        /#0: "incarnation" must be a non-negative integer/,
+      ],
+      [{ type: "MemberPing", seq: 1, updates: [{ ...update, extra: 1 }] }, /#0 has an unknown field "extra"/],
+      [{ type: "MemberPingReq", seq: 1, target: "nobody", updates: [] }, /"target" must be a NodeId/],
+      [{ type: "MemberNack", seq: -1 }, /"seq" must be a non-negative integer/],
+    ];
+    for (const format of FORMATS) {
+      for (const [wire, pattern] of cases) {
+        assert.throws(
+          () => decode(wire, format),
           (error: unknown) =>
             error instanceof NetError &&
             error.code === "NET_MESSAGE_MALFORMED" &&

@@ -15,6 +15,7 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_peers_connected", "gauge", []],
   ["numax_peer_connects_total", "counter", []],
   ["numax_peer_disconnects_total", "counter", []],
+  ["numax_members", "gauge", ["state"]],
   ["numax_sync_errors_total", "counter", ["kind"]],
   ["numax_broadcast_batches_total", "counter", []],
   ["numax_broadcast_ops_total", "counter", []],
@@ -69,6 +70,7 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.peersConnected.inc();
   metrics.peerConnects.inc();
   metrics.peerDisconnects.inc();
+  metrics.members.set({ state: "alive" }, 3);
   metrics.syncErrors.inc({ kind: "decode" });
   metrics.broadcastBatches.inc();
   metrics.broadcastOps.inc(10);

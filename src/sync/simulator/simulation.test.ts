@@ -127,6 +127,18 @@ describe("deterministic simulation: 20 nodes, delays, drops, duplicates, a parti
     });
   }
 
+  test("with K-fanout over a full mesh (K = ceil(log2 12) + 1 = 5 of 11 peers), it converges after healing", () => {
+    const result = runSimulation(
+      scenario(SEEDS[0]!, {
+        nodeCount: 12,
+        fullMesh: true,
+        engine: { antiEntropyIntervalMs: 500, batchOpsMax: 64, fanoutExtra: 1 },
+      }),
+    );
+    assert.ok(result.messagesDropped > 0, "the network really dropped messages");
+    assert.ok(result.converged, `did not converge: ${result.distinctDigests} distinct states`);
+  });
+
   test("nodes far behind a compacted op-log converge through state snapshots", () => {
     const result = runSimulation(scenario(11, { nodeCount: 8 }, 40));
     assert.ok(result.snapshotsApplied > 0, "the partitioned half needed snapshots");

@@ -19,6 +19,8 @@ export interface SimulationScenario<Op> {
   nodeCount: number;
   /** Each node links to this many random others (beyond a ring that keeps the graph connected). */
   extraLinksPerNode: number;
+  /** Every node links to every other (then `extraLinksPerNode` is moot). */
+  fullMesh?: boolean;
   faults: NetworkFaults;
   engine: Partial<SyncEngineOptions>;
   tickIntervalMs: number;
@@ -72,7 +74,7 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
         network.send(replica.nodeId, engine!.flush());
       },
     );
-    engine = new SyncEngine(replica, scenario.engine);
+    engine = new SyncEngine(replica, { random: () => random.next(), ...scenario.engine });
     replicas.push(replica);
     engines.push(engine);
     network.addNode(replica.nodeId, engine);
@@ -88,6 +90,7 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
   for (let i = 0; i < scenario.nodeCount; i++) {
     link(i, (i + 1) % scenario.nodeCount);
     for (let k = 0; k < scenario.extraLinksPerNode; k++) link(i, random.int(0, scenario.nodeCount - 1));
+    if (scenario.fullMesh === true) for (let j = i + 1; j < scenario.nodeCount; j++) link(i, j);
   }
 
   const scheduleTicks = (index: number): void => {

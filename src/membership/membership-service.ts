@@ -1,0 +1,176 @@
+import type { Clock } from "../clock/clock.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import { formatHostPort, isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
+import type { MemberUpdate } from "../net/messages.ts";
+import type { WireFeature } from "../net/wire-features.ts";
+import type { Logger } from "../observe/logger.ts";
+import type { MemberInfo, MemberState, MembershipListener, MembershipView } from "./membership-view.ts";
+import { type MembershipMessage, SwimMembership, type SwimOutput } from "./swim-membership.ts";
+import type { SwimOptions } from "./swim-options.ts";
+
+/**
+ * How often the state machine is ticked. Its deadlines (probe timeout 500 ms, interval 1 s,
+ * suspicion timeouts of seconds) are met within this much; 100 ms is 10 cheap calls a second.
+ */
+export const MEMBERSHIP_TICK_MS = 100;
+
+/** What membership needs of the peer manager: the authenticated connections. */
+export interface MembershipPeers {
+  connectedPeers(): readonly { nodeId: NodeId; address: string; features: readonly WireFeature[] }[];
+  sendTo(peer: NodeId, message: MembershipMessage): void;
+}
+
+export interface MembershipServiceOptions {
+  readonly self: NodeId;
+  readonly swim: SwimOptions;
+  readonly peers: MembershipPeers;
+  /** The codebase's one clock seam: the simulator drives membership on virtual time. */
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  /** Members by state after every change (the `numax_members{state}` gauge). */
+  readonly onCounts?: (counts: Readonly<Record<MemberState, number>>) => void;
+}
+
+/**
+ * The I/O half of membership: feeds the SwimMembership state machine the node's connections,
+ * the membership messages peers send and a tick every MEMBERSHIP_TICK_MS, and sends what it
+ * returns over the authenticated connections of peers that announced the `membership` feature
+ * (a build without it is never sent one, and is no member: it still syncs). Listeners hear every
+ * change of the member table.
+ *
+ * @example
+ * const membership = new MembershipService({ self, swim: DEFAULT_SWIM_OPTIONS, peers, clock: backgroundClock, random: Math.random, logger });
+ * membership.onChange(({ member, previous }) => console.log(member.nodeId, previous, "->", member.state));
+ * membership.start(listenAddress);
+ */
+export class MembershipService implements MembershipView {
+  readonly #options: MembershipServiceOptions;
+  readonly #machine: SwimMembership;
+  readonly #listeners = new Set<MembershipListener>();
+  #timer: unknown;
+  #stopped = false;
+
+  constructor(options: MembershipServiceOptions) {
+    this.#options = options;
+    this.#machine = new SwimMembership({
+      self: options.self,
+      address: undefined,
+      options: options.swim,
+      random: options.random,
+      nowMs: options.clock.now(),
+    });
+  }
+
+  members(): readonly MemberInfo[] {
+    return this.#machine.members();
+  }
+
+  /** Lifeguard's local health score (0: healthy), for introspection. */
+  localHealth(): number {
+    return this.#machine.localHealth();
+  }
+
+  /** `listener` hears every change; returns the unsubscribe function. */
+  onChange(listener: MembershipListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts ticking; `address` is this node's listen address (undefined: it does not listen). */
+  start(address: string | undefined): void {
+    this.#machine.setAddress(address);
+    this.#schedule();
+  }
+
+  /** A peer connected: a member if it announced `membership` (the tables are exchanged). */
+  connected(peer: NodeId): void {
+    if (this.#stopped || !this.#speaks(peer)) return;
+    this.#handle(this.#machine.connected(peer));
+  }
+
+  /** A membership message from `peer`; its own address, when on an unspecified host, gets the host its connection comes from. */
+  received(peer: NodeId, message: MembershipMessage): void {
+    if (this.#stopped) return;
+    this.#handle(
+      this.#machine.receive(peer, this.#withConnectionHost(peer, message), this.#options.clock.now()),
+    );
+  }
+
+  /** Tells every live member this node leaves (they mark it `left`, not dead) and stops. */
+  leave(): void {
+    if (this.#stopped) return;
+    this.#handle(this.#machine.leave());
+    this.#stopped = true;
+    this.#options.clock.clearTimeout(this.#timer);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#options.clock.setTimeout(() => {
+      this.#handle(this.#machine.tick(this.#options.clock.now()));
+      this.#schedule();
+    }, MEMBERSHIP_TICK_MS);
+  }
+
+  #speaks(peer: NodeId): boolean {
+    return this.#options.peers
+      .connectedPeers()
+      .some((p) => p.nodeId === peer && p.features.includes("membership"));
+  }
+
+  #handle(output: SwimOutput): void {
+    if (output.send.length > 0) {
+      const members = new Set(
+        this.#options.peers
+          .connectedPeers()
+          .filter((p) => p.features.includes("membership"))
+          .map((p) => p.nodeId),
+      );
+      // A member without a connection now is not sent to: the probe goes unanswered, as SWIM expects of a lost message.
+      for (const { peer, message } of output.send)
+        if (members.has(peer)) this.#options.peers.sendTo(peer, message);
+    }
+    if (output.changes.length === 0) return;
+    const { logger, onCounts } = this.#options;
+    for (const change of output.changes) {
+      const { member, previous } = change;
+      if (previous !== member.state) {
+        const level = member.state === "dead" || member.state === "suspect" ? "warn" : "info";
+        logger[level](`member ${member.state}`, {
+          nodeId: member.nodeId,
+          incarnation: member.incarnation,
+          ...(previous === undefined ? {} : { was: previous }),
+        });
+      }
+      for (const listener of [...this.#listeners]) listener(change);
+    }
+    if (onCounts !== undefined) {
+      const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+      for (const member of this.#machine.members()) counts[member.state]++;
+      onCounts(counts);
+    }
+  }
+
+  #withConnectionHost(peer: NodeId, message: MembershipMessage): MembershipMessage {
+    const fix = (update: MemberUpdate): MemberUpdate => {
+      if (update.nodeId !== peer || update.address === null) return update;
+      const { host, port } = parseHostPort(update.address);
+      if (!isUnspecifiedHost(host)) return update;
+      const from = this.#options.peers.connectedPeers().find((p) => p.nodeId === peer);
+      return from === undefined
+        ? { ...update, address: null }
+        : { ...update, address: formatHostPort(parseHostPort(from.address).host, port) };
+    };
+    switch (message.type) {
+      case "MemberSync":
+        return { ...message, members: message.members.map(fix) };
+      case "MemberPing":
+      case "MemberAck":
+      case "MemberPingReq":
+        return { ...message, updates: message.updates.map(fix) };
+      case "MemberNack":
+        return message;
+    }
+  }
+}

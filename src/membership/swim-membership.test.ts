@@ -1,0 +1,330 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { propertyRuns } from "../crdt/testing/property-runs.ts";
+import type { NodeId } from "../identity/node-id.ts";
+import { MEMBER_STATES, type MemberState, type MemberUpdate } from "../net/messages.ts";
+import { type MembershipMessage, SwimMembership, supersedes } from "./swim-membership.ts";
+import { DEFAULT_SWIM_OPTIONS, suspicionTimeoutMs } from "./swim-options.ts";
+import { nodeIdOf, SwimCluster } from "./testing/swim-cluster.ts";
+
+const A = nodeIdOf(1, 0);
+const B = nodeIdOf(1, 1);
+const C = nodeIdOf(1, 2);
+const D = nodeIdOf(1, 3);
+
+const alive = (nodeId: NodeId, incarnation = 0): MemberUpdate => ({
+  nodeId,
+  address: "127.0.0.1:9000",
+  state: "alive",
+  incarnation,
+  by: nodeId,
+});
+
+/** Node A knowing B, C and D alive, probing at t = 0 with a fixed "random" (0: first of each shuffle). */
+function machineA(): SwimMembership {
+  const machine = new SwimMembership({
+    self: A,
+    address: "127.0.0.1:9001",
+    options: DEFAULT_SWIM_OPTIONS,
+    random: () => 0,
+    nowMs: 0,
+  });
+  machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
+  return machine;
+}
+
+const types = (send: readonly { message: MembershipMessage }[]): string[] => send.map((s) => s.message.type);
+
+describe("SwimMembership", () => {
+  test("a connection sends the whole table, this node first", () => {
+    const machine = machineA();
+    const { send } = machine.connected(B);
+    assert.equal(send.length, 1);
+    const sync = send[0]!.message;
+    assert.equal(sync.type, "MemberSync");
+    assert.deepEqual(sync.type === "MemberSync" ? sync.members.map((m) => [m.nodeId, m.state]) : [], [
+      [A, "alive"],
+      [B, "alive"],
+      [C, "alive"],
+      [D, "alive"],
+    ]);
+  });
+
+  test("a silent member: direct probe, indirect probes after the timeout, suspect at the end of the round, dead after the suspicion timeout", () => {
+    const machine = machineA();
+    const first = machine.tick(0);
+    assert.deepEqual(types(first.send), ["MemberPing"]);
+    const target = first.send[0]!.peer;
+    const indirect = machine.tick(DEFAULT_SWIM_OPTIONS.probeTimeoutMs);
+    assert.deepEqual(types(indirect.send), ["MemberPingReq", "MemberPingReq"]);
+    assert.ok(
+      indirect.send.every(
+        (s) => s.peer !== target && s.message.type === "MemberPingReq" && s.message.target === target,
+      ),
+    );
+    const round = machine.tick(DEFAULT_SWIM_OPTIONS.probeIntervalMs);
+    assert.deepEqual(
+      round.changes.map((c) => [c.member.nodeId, c.previous, c.member.state]),
+      [[target, "alive", "suspect"]],
+    );
+    // Neither helper sent a nack: local health rises by two (Lifeguard).
+    assert.equal(machine.localHealth(), 2);
+    // Later probes of the other (silent) members go on meanwhile: only the target's changes count here.
+    const ofTarget = (at: number) => machine.tick(at).changes.filter((c) => c.member.nodeId === target);
+    const timeoutMs = suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 0);
+    assert.deepEqual(ofTarget(DEFAULT_SWIM_OPTIONS.probeIntervalMs + timeoutMs - 1), []);
+    assert.deepEqual(
+      ofTarget(DEFAULT_SWIM_OPTIONS.probeIntervalMs + timeoutMs).map((c) => c.member.state),
+      ["dead"],
+    );
+  });
+
+  test("an ack ends the probe and lowers local health; a ping is answered with an ack of its seq", () => {
+    const machine = machineA();
+    const ping = machine.tick(0).send[0]!;
+    assert.equal(ping.message.type, "MemberPing");
+    const seq = ping.message.type === "MemberPing" ? ping.message.seq : -1;
+    machine.receive(ping.peer, { type: "MemberAck", seq, updates: [] }, 10);
+    assert.deepEqual(machine.tick(DEFAULT_SWIM_OPTIONS.probeIntervalMs - 1).send, []);
+    const answer = machine.receive(C, { type: "MemberPing", seq: 77, updates: [] }, 20);
+    assert.deepEqual(
+      answer.send.map((s) => [s.peer, s.message.type, "seq" in s.message ? s.message.seq : undefined]),
+      [[C, "MemberAck", 77]],
+    );
+  });
+
+  test("a helper relays the target's ack under the requester's seq, or a nack when the target is silent", () => {
+    const machine = machineA();
+    const request = machine.receive(B, { type: "MemberPingReq", seq: 5, target: C, updates: [] }, 0);
+    assert.equal(request.send[0]!.peer, C);
+    const ping = request.send[0]!.message;
+    assert.equal(ping.type, "MemberPing");
+    const ack = machine.receive(
+      C,
+      { type: "MemberAck", seq: ping.type === "MemberPing" ? ping.seq : -1, updates: [] },
+      5,
+    );
+    assert.deepEqual(
+      ack.send.map((s) => [s.peer, s.message.type, "seq" in s.message ? s.message.seq : undefined]),
+      [[B, "MemberAck", 5]],
+    );
+    machine.receive(B, { type: "MemberPingReq", seq: 6, target: D, updates: [] }, 100);
+    const nack = machine.tick(100 + DEFAULT_SWIM_OPTIONS.probeTimeoutMs);
+    assert.ok(nack.send.some((s) => s.peer === B && s.message.type === "MemberNack" && s.message.seq === 6));
+  });
+
+  test("a suspicion of this node is refuted with a higher incarnation, piggybacked on the next ack", () => {
+    const machine = machineA();
+    machine.receive(B, { type: "MemberSync", members: [{ ...alive(A, 3), state: "suspect", by: B }] }, 0);
+    assert.equal(machine.incarnation(), 4);
+    assert.equal(machine.localHealth(), 1);
+    const { send } = machine.receive(C, { type: "MemberPing", seq: 1, updates: [] }, 1);
+    const ack = send[0]!.message;
+    assert.ok(
+      ack.type === "MemberAck" &&
+        ack.updates.some((u) => u.nodeId === A && u.state === "alive" && u.incarnation === 4),
+    );
+  });
+
+  test("independent accusers confirm a suspicion and shorten it (Lifeguard)", () => {
+    const machine = machineA();
+    const suspect = (by: NodeId): MemberUpdate => ({ ...alive(D), state: "suspect", by });
+    machine.receive(B, { type: "MemberSync", members: [suspect(B)] }, 0);
+    machine.receive(C, { type: "MemberSync", members: [suspect(C)] }, 0);
+    const confirmed = suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 1);
+    assert.ok(confirmed < suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 0));
+    // A ping arrives every tick, so A's own probes do not matter here; D is dead at `confirmed`.
+    const before = machine.tick(confirmed - 1).changes.filter((c) => c.member.nodeId === D);
+    assert.deepEqual(before, []);
+    const at = machine.tick(confirmed).changes.filter((c) => c.member.nodeId === D);
+    assert.deepEqual(
+      at.map((c) => c.member.state),
+      ["dead"],
+    );
+  });
+
+  test("a member that became suspect is probed next, out of turn, and the probe tells it so (buddy system)", () => {
+    const machine = machineA();
+    // With `random` always 0 the round robin runs C, D, B.
+    const first = machine.tick(0).send[0]!;
+    assert.equal(first.peer, C);
+    const seq = first.message.type === "MemberPing" ? first.message.seq : -1;
+    machine.receive(C, { type: "MemberAck", seq, updates: [] }, 10);
+    // B is suspected by C meanwhile: B is probed now, not D.
+    const suspicion: MemberUpdate = { ...alive(B), state: "suspect", by: C };
+    machine.receive(C, { type: "MemberSync", members: [suspicion] }, 20);
+    for (let i = 0; i < 20; i++) machine.receive(D, { type: "MemberPing", seq: i, updates: [] }, 30);
+    const next = machine.tick(DEFAULT_SWIM_OPTIONS.probeIntervalMs).send;
+    assert.deepEqual(
+      next.map((s) => s.peer),
+      [B],
+    );
+    const ping = next[0]!.message;
+    // The suspicion left the piggyback queue (20 acks took it), yet the probe carries it first.
+    assert.ok(ping.type === "MemberPing");
+    assert.deepEqual(ping.updates[0], suspicion);
+  });
+
+  test("told of an accusation it refuted already, a node spreads its refutation again, first in its next ack", () => {
+    const machine = machineA();
+    machine.receive(B, { type: "MemberSync", members: [{ ...alive(A, 0), state: "suspect", by: B }] }, 0);
+    assert.equal(machine.incarnation(), 1);
+    // Drain the refutation from the piggyback queue, as enough messages would.
+    for (let i = 0; i < 20; i++) machine.receive(C, { type: "MemberPing", seq: i, updates: [] }, 1);
+    const drained = machine.receive(C, { type: "MemberPing", seq: 99, updates: [] }, 1).send[0]!.message;
+    assert.ok(drained.type === "MemberAck" && !drained.updates.some((u) => u.nodeId === A));
+    // D still holds the old suspicion and probes A with it.
+    const { send } = machine.receive(
+      D,
+      { type: "MemberPing", seq: 7, updates: [{ ...alive(A, 0), state: "suspect", by: B }] },
+      2,
+    );
+    const ack = send[0]!.message;
+    assert.equal(machine.incarnation(), 1, "no new incarnation for a stale accusation");
+    assert.ok(ack.type === "MemberAck");
+    assert.deepEqual(ack.updates[0], { ...alive(A, 1), address: "127.0.0.1:9001" });
+  });
+
+  test("leave sends this node's `left` entry to every live member", () => {
+    const machine = machineA();
+    const { send } = machine.leave();
+    assert.deepEqual(send.map((s) => s.peer).sort(), [B, C, D].sort());
+    for (const { message } of send) {
+      assert.ok(
+        message.type === "MemberSync" && message.members.length === 1 && message.members[0]!.state === "left",
+      );
+    }
+    assert.equal(machine.members()[0]!.state, "left");
+  });
+
+  test("precedence is a total order: any arrival order of the same claims ends in the same state", () => {
+    const claim = fc.record({
+      state: fc.constantFrom(...MEMBER_STATES.filter((s) => s !== "left")),
+      incarnation: fc.integer({ min: 0, max: 4 }),
+      by: fc.constantFrom(B, C),
+    });
+    fc.assert(
+      fc.property(fc.array(claim, { minLength: 1, maxLength: 12 }), fc.integer(), (claims, shuffleSeed) => {
+        const final = (order: typeof claims): [MemberState, number] | undefined => {
+          const machine = machineA();
+          machine.receive(B, { type: "MemberSync", members: [alive(D, 0)] }, 0);
+          for (const c of order) {
+            machine.receive(B, { type: "MemberSync", members: [{ ...alive(D), ...c }] }, 0);
+          }
+          const member = machine.members().find((m) => m.nodeId === D);
+          return member === undefined ? undefined : [member.state, member.incarnation];
+        };
+        const shuffled = [...claims].sort((x, y) => (hash(x, shuffleSeed) - hash(y, shuffleSeed)) | 0);
+        assert.deepEqual(final(shuffled), final(claims));
+        // …and it is the greatest claim (alive@0 was there first).
+        const best = [{ state: "alive" as MemberState, incarnation: 0 }, ...claims].reduce((a, b) =>
+          supersedes(b, a) ? b : a,
+        );
+        assert.deepEqual(final(claims), [best.state, best.incarnation]);
+      }),
+      propertyRuns(200),
+    );
+  });
+});
+
+function hash(value: object, seed: number): number {
+  let h = seed;
+  for (const ch of JSON.stringify(value)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return h;
+}
+
+describe("a simulated SWIM cluster", () => {
+  const aliveEverywhere = (cluster: SwimCluster): boolean =>
+    cluster.machines.every((machine, i) =>
+      cluster.isDown(i)
+        ? true
+        : cluster.ids.every(
+            (_, j) =>
+              cluster.isDown(j) ||
+              machine.members().some((m) => m.nodeId === cluster.ids[j] && m.state === "alive"),
+          ),
+    );
+
+  test("joins through one node converge; a killed node is declared dead by every live node and no live node is (seeded)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 3, max: 12 }),
+        fc.constantFrom(0, 0.01, 0.05),
+        (seed, nodes, lossRate) => {
+          const cluster = new SwimCluster({ seed, nodes, lossRate });
+          cluster.runFor(20_000);
+          assert.ok(
+            aliveEverywhere(cluster),
+            `seed ${seed}: not every node sees every other alive after 20 s`,
+          );
+          const victim = 1 + (seed % (nodes - 1));
+          const killedAtMs = cluster.clock.now();
+          cluster.kill(victim);
+          cluster.runFor(60_000);
+          for (let i = 0; i < nodes; i++) {
+            if (i === victim) continue;
+            assert.equal(
+              cluster.stateOf(i, victim),
+              "dead",
+              `seed ${seed}: node ${i} does not see the victim dead`,
+            );
+          }
+          const falseDeaths = cluster.changes.filter(
+            (c) =>
+              c.member.state === "dead" && (c.member.nodeId !== cluster.ids[victim] || c.atMs < killedAtMs),
+          );
+          assert.deepEqual(falseDeaths, [], `seed ${seed}: a live node was declared dead`);
+        },
+      ),
+      propertyRuns(25),
+    );
+  });
+
+  test("a restarted node is alive again everywhere, with a higher incarnation than the one declared dead", () => {
+    const cluster = new SwimCluster({ seed: 7, nodes: 6, lossRate: 0.01 });
+    cluster.runFor(10_000);
+    cluster.kill(3);
+    cluster.runFor(60_000);
+    assert.equal(cluster.stateOf(0, 3), "dead");
+    cluster.restart(3, 0);
+    cluster.runFor(20_000);
+    assert.ok(aliveEverywhere(cluster));
+    assert.ok(cluster.machines[3]!.incarnation() > 0);
+  });
+
+  test("a node that leaves is `left` everywhere, never suspected", () => {
+    const cluster = new SwimCluster({ seed: 11, nodes: 8 });
+    cluster.runFor(10_000);
+    const leftAtMs = cluster.clock.now();
+    cluster.leave(5);
+    cluster.runFor(20_000);
+    for (let i = 0; i < 8; i++) if (i !== 5) assert.equal(cluster.stateOf(i, 5), "left");
+    assert.deepEqual(
+      cluster.changes.filter((c) => c.atMs >= leftAtMs && c.member.state === "suspect"),
+      [],
+    );
+  });
+
+  test("a node cut off from everyone raises its local health; the others declare it dead", () => {
+    const cluster = new SwimCluster({ seed: 5, nodes: 6 });
+    cluster.runFor(10_000);
+    cluster.partition([0], [1, 2, 3, 4, 5]);
+    cluster.runFor(30_000);
+    assert.ok(cluster.machines[0]!.localHealth() >= 3, `health ${cluster.machines[0]!.localHealth()}`);
+    for (let i = 1; i < 6; i++) assert.equal(cluster.machines[i]!.localHealth(), 0);
+    for (let i = 1; i < 6; i++) assert.equal(cluster.stateOf(i, 0), "dead");
+  });
+
+  test("one seed replays the same run", () => {
+    const trace = (): string => {
+      const cluster = new SwimCluster({ seed: 99, nodes: 7, lossRate: 0.05 });
+      cluster.runFor(10_000);
+      cluster.kill(2);
+      cluster.runFor(30_000);
+      return JSON.stringify(cluster.changes) + cluster.messages;
+    };
+    assert.equal(trace(), trace());
+  });
+});

@@ -1,0 +1,611 @@
+import type { NodeId } from "../identity/node-id.ts";
+import {
+  MEMBER_UPDATES_PER_MESSAGE_MAX,
+  MEMBERS_MAX,
+  type MemberAckMessage,
+  type MemberNackMessage,
+  type MemberPingMessage,
+  type MemberPingReqMessage,
+  type MemberState,
+  type MemberSyncMessage,
+  type MemberUpdate,
+} from "../net/messages.ts";
+import { GossipQueue } from "./gossip-queue.ts";
+import type { MemberInfo, MembershipChange, MembershipView } from "./membership-view.ts";
+import {
+  retransmitLimit,
+  SWIM_PENDING_RELAYS_MAX,
+  type SwimOptions,
+  suspicionTimeoutMs,
+} from "./swim-options.ts";
+
+/** The messages of the `membership` wire feature. */
+export type MembershipMessage =
+  | MemberPingMessage
+  | MemberAckMessage
+  | MemberPingReqMessage
+  | MemberNackMessage
+  | MemberSyncMessage;
+
+const MEMBERSHIP_TYPES: ReadonlySet<string> = new Set([
+  "MemberPing",
+  "MemberAck",
+  "MemberPingReq",
+  "MemberNack",
+  "MemberSync",
+]);
+
+export function isMembershipMessage(message: { readonly type: string }): message is MembershipMessage {
+  return MEMBERSHIP_TYPES.has(message.type);
+}
+
+/** A message for one peer, produced by the state machine for the I/O part to send. */
+export interface MembershipOutgoing {
+  readonly peer: NodeId;
+  readonly message: MembershipMessage;
+}
+
+/** What one input produced: messages to send, and the member table's changes. */
+export interface SwimOutput {
+  readonly send: readonly MembershipOutgoing[];
+  readonly changes: readonly MembershipChange[];
+}
+
+export interface SwimMembershipInit {
+  readonly self: NodeId;
+  /** This node's listen address (`host:port`), undefined when it does not listen. */
+  readonly address: string | undefined;
+  readonly options: SwimOptions;
+  /** Uniform in [0, 1): the probe order and the helpers (seeded in tests and the simulator). */
+  readonly random: () => number;
+  readonly nowMs: number;
+}
+
+interface Member {
+  readonly nodeId: NodeId;
+  address: string | null;
+  state: MemberState;
+  incarnation: number;
+  /** Who made the claim the state comes from (see MemberUpdate.by). */
+  by: NodeId;
+  /** When the state last changed (for suspicion timeouts and the retention of the departed). */
+  sinceMs: number;
+  /** While suspect: every accuser of this incarnation, the first included. */
+  accusers: Set<NodeId>;
+  /** Suspect, and not probed by this node since it became so. */
+  unprobedSuspect: boolean;
+}
+
+interface Probe {
+  readonly target: NodeId;
+  readonly seq: number;
+  readonly startedMs: number;
+  /** Local health scale when it started: its timeouts keep it. */
+  readonly scale: number;
+  /** The indirect phase began (helpers asked, possibly none). */
+  indirect: boolean;
+  helpers: number;
+  nacks: number;
+}
+
+interface Relay {
+  readonly requester: NodeId;
+  readonly seq: number;
+  readonly deadlineMs: number;
+}
+
+const RANK: Readonly<Record<MemberState, number>> = { alive: 0, suspect: 1, dead: 2, left: 2 };
+
+/**
+ * True when `update` is newer than what `current` says about the same member: a higher
+ * incarnation, or the same one with a graver state (alive < suspect < dead = left). Only the
+ * member itself raises its incarnation, so `alive` overrides a suspicion only by refuting it.
+ */
+export function supersedes(
+  update: { readonly state: MemberState; readonly incarnation: number },
+  current: { readonly state: MemberState; readonly incarnation: number },
+): boolean {
+  return (
+    update.incarnation > current.incarnation ||
+    (update.incarnation === current.incarnation && RANK[update.state] > RANK[current.state])
+  );
+}
+
+/**
+ * SWIM membership with the Lifeguard refinements, as a pure state machine: fed ticks, connections
+ * and messages, it returns the messages to send and the changes of its member table. No timers,
+ * sockets or clocks inside (time arrives as `nowMs`), so the same code runs in a node
+ * (src/membership/membership-service.ts) and in the simulator.
+ *
+ * - **Probes**: each probe interval, one member (round robin over a shuffled list) gets a
+ *   MemberPing; without an ack within the probe timeout, `indirectProbes` helpers get a
+ *   MemberPingReq and probe it for this node; without any ack by the end of the interval it is
+ *   suspected.
+ * - **Suspicion** (Lifeguard): a suspect is declared dead after `suspicionTimeoutMs`, which
+ *   shrinks as independent accusers confirm it; the member refutes by gossiping `alive` with a
+ *   higher incarnation.
+ * - **Local health** (Lifeguard): missed nacks, failed probes without helpers and refuted
+ *   suspicions of itself raise a score (0..localHealthMax-1); a successful probe lowers it. The
+ *   probe interval and timeout are multiplied by score + 1.
+ * - **Dissemination**: every change is piggybacked on probes and acks, λ·ceil(log10(N+1)) times.
+ *   A new connection exchanges whole tables (MemberSync: the join); `leave` sends this node's
+ *   `left` entry to every live member.
+ */
+export class SwimMembership implements MembershipView {
+  readonly #self: NodeId;
+  readonly #options: SwimOptions;
+  readonly #random: () => number;
+  readonly #members = new Map<NodeId, Member>();
+  readonly #gossip = new GossipQueue();
+  readonly #relays = new Map<number, Relay>();
+  #address: string | null;
+  #incarnation = 0;
+  #leaving = false;
+  #health = 0;
+  #nextSeq = 1;
+  #probe: Probe | undefined;
+  #nextProbeAtMs: number;
+  #probeOrder: NodeId[] = [];
+  #probeIndex = 0;
+  #send: MembershipOutgoing[] = [];
+  #changes: MembershipChange[] = [];
+
+  constructor(init: SwimMembershipInit) {
+    this.#self = init.self;
+    this.#address = init.address ?? null;
+    this.#options = init.options;
+    this.#random = init.random;
+    this.#nextProbeAtMs = init.nowMs;
+    // The join is announced by gossip too, so members this node's first contact misses still learn of it.
+    this.#gossip.push(this.#selfUpdate("alive"));
+  }
+
+  /** Every member, this node first, then by NodeId. */
+  members(): MemberInfo[] {
+    const others = [...this.#members.values()]
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
+      .map((m) => ({
+        nodeId: m.nodeId,
+        address: m.address ?? undefined,
+        state: m.state,
+        incarnation: m.incarnation,
+      }));
+    return [this.#selfInfo(), ...others];
+  }
+
+  /** This node's incarnation: raised each time it refutes a suspicion of itself. */
+  incarnation(): number {
+    return this.#incarnation;
+  }
+
+  /** Lifeguard's local health score: 0 is healthy; probe timing is stretched by score + 1. */
+  localHealth(): number {
+    return this.#health;
+  }
+
+  /** Members that are alive or suspect, this node included: the N of the formulas. */
+  liveCount(): number {
+    let count = 1;
+    for (const member of this.#members.values())
+      if (member.state === "alive" || member.state === "suspect") count++;
+    return count;
+  }
+
+  /** This node's listen address became known (it listens once the transport is bound). */
+  setAddress(address: string | undefined): void {
+    if ((address ?? null) === this.#address) return;
+    this.#address = address ?? null;
+    // Members that took this node's entry without an address fill it in from its own claim.
+    this.#gossip.push(this.#selfUpdate("alive"));
+  }
+
+  /** A connection to `peer`, which speaks membership, opened: both sides send their tables (the join). */
+  connected(peer: NodeId): SwimOutput {
+    this.#emit(peer, { type: "MemberSync", members: this.#table() });
+    return this.#flush();
+  }
+
+  /** A membership message from `peer` (an authenticated connection). */
+  receive(peer: NodeId, message: MembershipMessage, nowMs: number): SwimOutput {
+    this.#heardFrom(peer, nowMs);
+    switch (message.type) {
+      case "MemberSync":
+        this.#applyAll(message.members, nowMs);
+        break;
+      case "MemberPing":
+        this.#applyAll(message.updates, nowMs);
+        this.#emit(peer, { type: "MemberAck", seq: message.seq, updates: this.#piggyback() });
+        break;
+      case "MemberPingReq":
+        this.#applyAll(message.updates, nowMs);
+        this.#relay(peer, message, nowMs);
+        break;
+      case "MemberAck":
+        this.#applyAll(message.updates, nowMs);
+        this.#acked(message.seq);
+        break;
+      case "MemberNack":
+        if (this.#probe?.seq === message.seq) this.#probe.nacks++;
+        break;
+    }
+    return this.#flush();
+  }
+
+  /** Timer input (the driver calls it every few tens of milliseconds): probes, suspicion timeouts, retention. */
+  tick(nowMs: number): SwimOutput {
+    if (this.#leaving) return this.#flush();
+    this.#advanceProbe(nowMs);
+    for (const [seq, relay] of this.#relays) {
+      if (nowMs < relay.deadlineMs) continue;
+      this.#relays.delete(seq);
+      this.#emit(relay.requester, { type: "MemberNack", seq: relay.seq });
+    }
+    const live = this.liveCount();
+    for (const member of [...this.#members.values()]) {
+      if (member.state === "suspect") {
+        const timeoutMs = suspicionTimeoutMs(this.#options, live, member.accusers.size - 1);
+        if (nowMs - member.sinceMs >= timeoutMs) {
+          this.#apply(
+            {
+              nodeId: member.nodeId,
+              address: member.address,
+              state: "dead",
+              incarnation: member.incarnation,
+              by: this.#self,
+            },
+            nowMs,
+          );
+        }
+      } else if (
+        (member.state === "dead" || member.state === "left") &&
+        nowMs - member.sinceMs >= this.#options.deadMemberRetainMs
+      ) {
+        this.#members.delete(member.nodeId);
+      }
+    }
+    return this.#flush();
+  }
+
+  /** A clean stop: this node's `left` entry goes to every live member; the machine stops probing. */
+  leave(): SwimOutput {
+    this.#leaving = true;
+    const left = this.#selfUpdate("left");
+    for (const member of this.#members.values()) {
+      if (member.state === "alive" || member.state === "suspect")
+        this.#emit(member.nodeId, { type: "MemberSync", members: [left] });
+    }
+    return this.#flush();
+  }
+
+  #selfInfo(): MemberInfo {
+    return {
+      nodeId: this.#self,
+      address: this.#address ?? undefined,
+      state: this.#leaving ? "left" : "alive",
+      incarnation: this.#incarnation,
+    };
+  }
+
+  #selfUpdate(state: "alive" | "left"): MemberUpdate {
+    return {
+      nodeId: this.#self,
+      address: this.#address,
+      state,
+      incarnation: this.#incarnation,
+      by: this.#self,
+    };
+  }
+
+  #table(): MemberUpdate[] {
+    const table = [this.#selfUpdate(this.#leaving ? "left" : "alive")];
+    for (const m of this.#members.values()) {
+      if (table.length >= MEMBERS_MAX) break;
+      table.push({
+        nodeId: m.nodeId,
+        address: m.address,
+        state: m.state,
+        incarnation: m.incarnation,
+        by: m.by,
+      });
+    }
+    return table;
+  }
+
+  #scale(): number {
+    return this.#health + 1;
+  }
+
+  #changeHealth(delta: number): void {
+    this.#health = Math.min(this.#options.localHealthMax - 1, Math.max(0, this.#health + delta));
+  }
+
+  #advanceProbe(nowMs: number): void {
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      const elapsedMs = nowMs - probe.startedMs;
+      if (!probe.indirect && elapsedMs >= this.#options.probeTimeoutMs * probe.scale) this.#askHelpers(probe);
+      if (elapsedMs < this.#options.probeIntervalMs * probe.scale) return;
+      this.#probe = undefined;
+      this.#probeFailed(probe, nowMs);
+    }
+    if (nowMs < this.#nextProbeAtMs) return;
+    const target = this.#nextTarget();
+    this.#nextProbeAtMs = nowMs + this.#options.probeIntervalMs * this.#scale();
+    if (target === undefined) return;
+    const seq = this.#nextSeq++;
+    this.#probe = {
+      target,
+      seq,
+      startedMs: nowMs,
+      scale: this.#scale(),
+      indirect: false,
+      helpers: 0,
+      nacks: 0,
+    };
+    this.#emit(target, {
+      type: "MemberPing",
+      seq,
+      updates: this.#withSuspicionOf(target, this.#piggyback()),
+    });
+  }
+
+  /** Round robin over a shuffled list of the live members, reshuffled at each pass (SWIM's time-bounded completeness). */
+  #nextTarget(): NodeId | undefined {
+    // A member that became suspect is probed next, out of turn: the probe tells it (buddy
+    // system), and its ack brings its refutation here if it has refuted already. Without this, a
+    // node that missed the refutation gossip would wait for its turn in the round robin (N
+    // intervals, longer than the suspicion timeout in a large cluster) and declare a live member dead.
+    for (const member of this.#members.values()) {
+      if (member.state !== "suspect" || !member.unprobedSuspect) continue;
+      member.unprobedSuspect = false;
+      return member.nodeId;
+    }
+    for (let attempts = 0; attempts < 2; attempts++) {
+      while (this.#probeIndex < this.#probeOrder.length) {
+        const candidate = this.#members.get(this.#probeOrder[this.#probeIndex++]);
+        if (candidate !== undefined && (candidate.state === "alive" || candidate.state === "suspect"))
+          return candidate.nodeId;
+      }
+      this.#probeOrder = this.#shuffled(this.#liveOthers());
+      this.#probeIndex = 0;
+    }
+    return undefined;
+  }
+
+  #liveOthers(): NodeId[] {
+    const live: NodeId[] = [];
+    for (const m of this.#members.values())
+      if (m.state === "alive" || m.state === "suspect") live.push(m.nodeId);
+    return live;
+  }
+
+  #shuffled<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+
+  #askHelpers(probe: Probe): void {
+    const helpers = this.#shuffled(
+      [...this.#members.values()]
+        .filter((m) => m.state === "alive" && m.nodeId !== probe.target)
+        .map((m) => m.nodeId),
+    ).slice(0, this.#options.indirectProbes);
+    probe.indirect = true;
+    probe.helpers = helpers.length;
+    for (const helper of helpers) {
+      this.#emit(helper, {
+        type: "MemberPingReq",
+        seq: probe.seq,
+        target: probe.target,
+        updates: this.#piggyback(),
+      });
+    }
+  }
+
+  #probeFailed(probe: Probe, nowMs: number): void {
+    const { helpers } = probe;
+    // Lifeguard: helpers that sent no nack point at this node's own trouble; with no helper, any failure does.
+    this.#changeHealth(helpers > 0 ? Math.max(0, helpers - probe.nacks) : 1);
+    const member = this.#members.get(probe.target);
+    if (member === undefined || (member.state !== "alive" && member.state !== "suspect")) return;
+    this.#apply(
+      {
+        nodeId: member.nodeId,
+        address: member.address,
+        state: "suspect",
+        incarnation: member.incarnation,
+        by: this.#self,
+      },
+      nowMs,
+    );
+  }
+
+  #acked(seq: number): void {
+    const relay = this.#relays.get(seq);
+    if (relay !== undefined) {
+      this.#relays.delete(seq);
+      this.#emit(relay.requester, { type: "MemberAck", seq: relay.seq, updates: this.#piggyback() });
+      return;
+    }
+    if (this.#probe?.seq !== seq) return;
+    this.#probe = undefined;
+    this.#changeHealth(-1);
+  }
+
+  #relay(requester: NodeId, request: MemberPingReqMessage, nowMs: number): void {
+    if (this.#relays.size >= SWIM_PENDING_RELAYS_MAX || request.target === this.#self) return;
+    const seq = this.#nextSeq++;
+    // The nack must reach the requester before its round ends: 80 % of the probe timeout (Lifeguard).
+    this.#relays.set(seq, {
+      requester,
+      seq: request.seq,
+      deadlineMs: nowMs + Math.floor(this.#options.probeTimeoutMs * 0.8),
+    });
+    this.#emit(request.target, { type: "MemberPing", seq, updates: this.#piggyback() });
+  }
+
+  #applyAll(updates: readonly MemberUpdate[], nowMs: number): void {
+    for (const update of updates) this.#apply(update, nowMs);
+  }
+
+  /**
+   * A peer this node has no entry for spoke to it over an authenticated connection: it is alive.
+   * Its incarnation is unknown, so it enters at 0 and is not gossiped (its own claims will be):
+   * a member whose join gossip this node missed is learned at its first probe instead.
+   */
+  #heardFrom(peer: NodeId, nowMs: number): void {
+    if (peer === this.#self || this.#members.has(peer)) return;
+    if (this.#members.size + 1 >= MEMBERS_MAX && !this.#forgetOneDeparted()) return;
+    const member: Member = {
+      nodeId: peer,
+      address: null,
+      state: "alive",
+      incarnation: 0,
+      by: peer,
+      sinceMs: nowMs,
+      accusers: new Set(),
+      unprobedSuspect: false,
+    };
+    this.#members.set(peer, member);
+    this.#changed(member, undefined);
+  }
+
+  /** One claim about a member, from gossip or from this node itself. */
+  #apply(update: MemberUpdate, nowMs: number): void {
+    if (update.nodeId === this.#self) {
+      this.#aboutSelf(update);
+      return;
+    }
+    const current = this.#members.get(update.nodeId);
+    if (current === undefined) {
+      // The departed are not added: a late claim about a member forgotten since must not bring it back.
+      if (update.state === "dead" || update.state === "left") return;
+      if (this.#members.size + 1 >= MEMBERS_MAX && !this.#forgetOneDeparted()) return;
+      const member: Member = {
+        nodeId: update.nodeId,
+        address: update.address,
+        state: update.state,
+        incarnation: update.incarnation,
+        by: update.by,
+        sinceMs: nowMs,
+        accusers: new Set(update.state === "suspect" ? [update.by] : []),
+        unprobedSuspect: update.state === "suspect",
+      };
+      this.#members.set(member.nodeId, member);
+      this.#gossip.push(update);
+      this.#changed(member, undefined);
+      return;
+    }
+    if (supersedes(update, current)) {
+      const previous = current.state;
+      if (previous !== update.state) current.sinceMs = nowMs;
+      current.state = update.state;
+      current.incarnation = update.incarnation;
+      current.by = update.by;
+      if (update.address !== null) current.address = update.address;
+      current.accusers = new Set(update.state === "suspect" ? [update.by] : []);
+      current.unprobedSuspect = update.state === "suspect";
+      this.#gossip.push({ ...update, address: current.address });
+      this.#changed(current, previous);
+      return;
+    }
+    if (current.address === null && update.address !== null && update.nodeId === update.by) {
+      // Its own claim, which an entry made by `#heardFrom` lacked: where it listens. Spread it,
+      // as the join it announces would have been.
+      current.address = update.address;
+      this.#gossip.push(update);
+      this.#changed(current, current.state);
+    }
+    if (
+      update.state === "suspect" &&
+      current.state === "suspect" &&
+      update.incarnation === current.incarnation &&
+      !current.accusers.has(update.by)
+    ) {
+      // An independent confirmation: counted, and spread so that the others count it too.
+      current.accusers.add(update.by);
+      this.#gossip.push(update);
+    }
+  }
+
+  /** Someone suspects this node, declares it dead, or knows a later incarnation of it (it restarted): refute. */
+  #aboutSelf(update: MemberUpdate): void {
+    if (this.#leaving) return;
+    const accused = update.state !== "alive";
+    if (update.incarnation < this.#incarnation) {
+      // An accusation this node refuted already: its sender missed the refutation, so spread it
+      // again (the next ack to that sender carries it first: least sent).
+      if (accused) this.#gossip.push(this.#selfUpdate("alive"));
+      return;
+    }
+    if (update.incarnation === this.#incarnation && !accused) return;
+    this.#incarnation = update.incarnation + 1;
+    if (accused) this.#changeHealth(1);
+    this.#gossip.push(this.#selfUpdate("alive"));
+  }
+
+  /** Makes room for a new member by forgetting the departed one gone longest; false when there is none. */
+  #forgetOneDeparted(): boolean {
+    let oldest: Member | undefined;
+    for (const m of this.#members.values()) {
+      if ((m.state === "dead" || m.state === "left") && (oldest === undefined || m.sinceMs < oldest.sinceMs))
+        oldest = m;
+    }
+    if (oldest === undefined) return false;
+    this.#members.delete(oldest.nodeId);
+    return true;
+  }
+
+  #changed(member: Member, previous: MemberState | undefined): void {
+    this.#changes.push({
+      member: {
+        nodeId: member.nodeId,
+        address: member.address ?? undefined,
+        state: member.state,
+        incarnation: member.incarnation,
+      },
+      previous,
+    });
+  }
+
+  /**
+   * Lifeguard's buddy system: a probe of a suspect tells it so first, whatever the piggyback queue
+   * holds, so it refutes at once instead of waiting for the gossip to reach it.
+   */
+  #withSuspicionOf(target: NodeId, updates: MemberUpdate[]): MemberUpdate[] {
+    const member = this.#members.get(target);
+    if (member?.state !== "suspect") return updates;
+    const suspicion: MemberUpdate = {
+      nodeId: target,
+      address: member.address,
+      state: "suspect",
+      incarnation: member.incarnation,
+      by: member.by,
+    };
+    return [suspicion, ...updates.filter((u) => u.nodeId !== target)].slice(
+      0,
+      MEMBER_UPDATES_PER_MESSAGE_MAX,
+    );
+  }
+
+  #piggyback(): MemberUpdate[] {
+    return this.#gossip.take(
+      MEMBER_UPDATES_PER_MESSAGE_MAX,
+      retransmitLimit(this.#options, this.liveCount()),
+    );
+  }
+
+  #emit(peer: NodeId, message: MembershipMessage): void {
+    this.#send.push({ peer, message });
+  }
+
+  #flush(): SwimOutput {
+    const output = { send: this.#send, changes: this.#changes };
+    this.#send = [];
+    this.#changes = [];
+    return output;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * SWIM's period: one member is probed per interval (stretched by local health, see
+ * SwimOptions.localHealthMax). 1 s, as SWIM and memberlist's LAN profile: a crash is first
+ * suspected within about two intervals, at one probe per node per second.
+ */
+export const SWIM_PROBE_INTERVAL_MS = 1000;
+
+/**
+ * How long a direct probe waits for its ack before asking helpers (indirect probes). Half the
+ * interval leaves the other half for the helpers' round trip; an RTT on a LAN or a region is a
+ * few milliseconds, so only a lost message or a stalled node lets it pass.
+ */
+export const SWIM_PROBE_TIMEOUT_MS = 500;
+
+/** Helpers asked to probe a member that missed its direct ack (SWIM's k). */
+export const SWIM_INDIRECT_PROBES = 3;
+
+/**
+ * Lifeguard's α: a suspicion lasts at least α·max(1, log10 N) probe intervals before the member is
+ * declared dead, and at most β times that (SWIM_SUSPICION_MAX_MULT) when no one confirms it.
+ */
+export const SWIM_SUSPICION_MULT = 4;
+
+/** Lifeguard's β: see SWIM_SUSPICION_MULT. */
+export const SWIM_SUSPICION_MAX_MULT = 6;
+
+/** Lifeguard's K: independent confirmations that shrink a suspicion's timeout to its minimum. */
+export const SWIM_SUSPICION_CONFIRMATIONS = 3;
+
+/** λ: each membership update is piggybacked λ·ceil(log10(N + 1)) times before it is dropped from the queue. */
+export const SWIM_RETRANSMIT_MULT = 4;
+
+/**
+ * Lifeguard's local health multiplier ceiling: a node that misses acks and nacks (its own event
+ * loop or network is the slow part) stretches its probe interval and timeout up to this many times,
+ * so an overloaded node does not accuse healthy ones.
+ */
+export const SWIM_LOCAL_HEALTH_MAX = 8;
+
+/**
+ * How long a dead or left member stays in the table (and in `/v1/node`) before it is forgotten: long
+ * enough for operators to see it and for every gossip about it to have died out, short enough
+ * that a cluster with churn does not fill MEMBERS_MAX with the departed.
+ */
+export const SWIM_DEAD_MEMBER_RETAIN_MS = 10 * 60_000;
+
+/** Indirect probes this node runs for others at once; more requests are ignored (their requester sees no nack). */
+export const SWIM_PENDING_RELAYS_MAX = 64;
+
+export interface SwimOptions {
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+  readonly indirectProbes: number;
+  readonly suspicionMult: number;
+  readonly suspicionMaxMult: number;
+  readonly suspicionConfirmations: number;
+  readonly retransmitMult: number;
+  readonly localHealthMax: number;
+  readonly deadMemberRetainMs: number;
+}
+
+export const DEFAULT_SWIM_OPTIONS: SwimOptions = {
+  probeIntervalMs: SWIM_PROBE_INTERVAL_MS,
+  probeTimeoutMs: SWIM_PROBE_TIMEOUT_MS,
+  indirectProbes: SWIM_INDIRECT_PROBES,
+  suspicionMult: SWIM_SUSPICION_MULT,
+  suspicionMaxMult: SWIM_SUSPICION_MAX_MULT,
+  suspicionConfirmations: SWIM_SUSPICION_CONFIRMATIONS,
+  retransmitMult: SWIM_RETRANSMIT_MULT,
+  localHealthMax: SWIM_LOCAL_HEALTH_MAX,
+  deadMemberRetainMs: SWIM_DEAD_MEMBER_RETAIN_MS,
+};
+
+/**
+ * Lifeguard's suspicion timeout for a cluster of `members` (live ones, this node included) after
+ * `confirmations` independent accusers beyond the first: from β·min down to min on a log scale
+ * as confirmations reach K (at most members − 2: the accused and this node cannot confirm).
+ */
+export function suspicionTimeoutMs(options: SwimOptions, members: number, confirmations: number): number {
+  const minMs =
+    options.suspicionMult * Math.max(1, Math.log10(Math.max(1, members))) * options.probeIntervalMs;
+  const maxMs = options.suspicionMaxMult * minMs;
+  const expected = Math.min(options.suspicionConfirmations, members - 2);
+  if (expected < 1) return minMs;
+  const fraction = Math.log(Math.min(confirmations, expected) + 1) / Math.log(expected + 1);
+  return Math.max(minMs, Math.floor(maxMs - (maxMs - minMs) * fraction));
+}
+
+/** How many times one update is piggybacked in a cluster of `members`. */
+export function retransmitLimit(options: SwimOptions, members: number): number {
+  return options.retransmitMult * Math.max(1, Math.ceil(Math.log10(members + 1)));
+}

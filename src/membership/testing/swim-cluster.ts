@@ -1,0 +1,152 @@
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { createSeededRandom, type SeededRandom } from "../../sync/simulator/seeded-random.ts";
+import type { MembershipChange } from "../membership-view.ts";
+import { type MembershipMessage, SwimMembership, type SwimOutput } from "../swim-membership.ts";
+import { DEFAULT_SWIM_OPTIONS, type SwimOptions } from "../swim-options.ts";
+
+/** How often the simulated driver ticks each machine (the real one: MEMBERSHIP_TICK_MS). */
+export const SIMULATED_TICK_MS = 50;
+
+export interface SwimClusterOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  /** Probability that one message is lost. */
+  readonly lossRate?: number;
+  readonly delayMinMs?: number;
+  readonly delayMaxMs?: number;
+  readonly swim?: Partial<SwimOptions>;
+  /** Bytes of one message on the wire (the bench passes the real codec); default 0. */
+  readonly measure?: (message: MembershipMessage) => number;
+}
+
+/** A change as node `observer` saw it, at `atMs`. */
+export interface ObservedChange extends MembershipChange {
+  readonly observer: NodeId;
+  readonly atMs: number;
+}
+
+/**
+ * N SwimMembership machines on one seeded, lossy, full-mesh network with a virtual clock: what the
+ * property tests and `npm run bench -- gossip` drive. Node `i` joins through node 0 (a MemberSync
+ * exchange, as a first connection does). A killed node neither sends nor receives; a restarted one
+ * is a new machine with the same NodeId, incarnation 0 (a process restart).
+ */
+export class SwimCluster {
+  readonly clock = createVirtualClock();
+  readonly random: SeededRandom;
+  readonly ids: NodeId[];
+  readonly machines: SwimMembership[] = [];
+  readonly changes: ObservedChange[] = [];
+  readonly #options: SwimClusterOptions;
+  readonly #down = new Set<NodeId>();
+  /** Pairs that cannot exchange messages, both ways ("a|b"). */
+  readonly #cut = new Set<string>();
+  messages = 0;
+  bytes = 0;
+
+  constructor(options: SwimClusterOptions) {
+    this.#options = options;
+    this.random = createSeededRandom(options.seed);
+    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeIdOf(options.seed, i));
+    for (let i = 0; i < options.nodes; i++) {
+      this.machines.push(this.#machine(i));
+      this.#scheduleTicks(i);
+    }
+    for (let i = 1; i < options.nodes; i++) this.join(i, 0);
+  }
+
+  /** Node `i` opens a connection to node `through`: both send their tables. */
+  join(i: number, through: number): void {
+    this.#output(i, this.machines[i].connected(this.ids[through]));
+    this.#output(through, this.machines[through].connected(this.ids[i]));
+  }
+
+  runFor(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  kill(i: number): void {
+    this.#down.add(this.ids[i]);
+  }
+
+  /** Node `i` comes back as a fresh process (incarnation 0) and joins through `through`. */
+  restart(i: number, through: number): void {
+    this.#down.delete(this.ids[i]);
+    this.machines[i] = this.#machine(i);
+    this.join(i, through);
+  }
+
+  /** Node `i` leaves cleanly and stops. */
+  leave(i: number): void {
+    this.#output(i, this.machines[i].leave());
+    this.#down.add(this.ids[i]);
+  }
+
+  /** No message passes between any node of `a` and any node of `b` until `heal`. */
+  partition(a: readonly number[], b: readonly number[]): void {
+    for (const x of a) for (const y of b) this.#cut.add(pairKey(this.ids[x], this.ids[y]));
+  }
+
+  heal(): void {
+    this.#cut.clear();
+  }
+
+  isDown(i: number): boolean {
+    return this.#down.has(this.ids[i]);
+  }
+
+  /** The state node `observer` holds for node `subject` (undefined: not a member there). */
+  stateOf(observer: number, subject: number): string | undefined {
+    return this.machines[observer].members().find((m) => m.nodeId === this.ids[subject])?.state;
+  }
+
+  #machine(i: number): SwimMembership {
+    return new SwimMembership({
+      self: this.ids[i],
+      address: `10.0.${i >> 8}.${i & 255}:9000`,
+      options: { ...DEFAULT_SWIM_OPTIONS, ...this.#options.swim },
+      random: () => this.random.next(),
+      nowMs: this.clock.now() + this.random.int(0, DEFAULT_SWIM_OPTIONS.probeIntervalMs),
+    });
+  }
+
+  #scheduleTicks(i: number): void {
+    this.clock.setTimeout(() => {
+      if (!this.#down.has(this.ids[i])) this.#output(i, this.machines[i].tick(this.clock.now()));
+      this.#scheduleTicks(i);
+    }, SIMULATED_TICK_MS);
+  }
+
+  #output(i: number, output: SwimOutput): void {
+    const from = this.ids[i];
+    const atMs = this.clock.now();
+    for (const change of output.changes) this.changes.push({ ...change, observer: from, atMs });
+    const { lossRate = 0, delayMinMs = 1, delayMaxMs = 5, measure } = this.#options;
+    for (const { peer, message } of output.send) {
+      this.messages++;
+      if (measure !== undefined) this.bytes += measure(message);
+      // A MemberSync rides on a connection that just opened (or on the last frames of one that
+      // closes cleanly): a stream transport delivers it. Loss models the probes' stalls.
+      if (message.type !== "MemberSync" && this.random.chance(lossRate)) continue;
+      const delayMs = this.random.int(delayMinMs, delayMaxMs);
+      this.clock.setTimeout(() => this.#deliver(from, peer, message), delayMs);
+    }
+  }
+
+  #deliver(from: NodeId, to: NodeId, message: MembershipMessage): void {
+    // A message already sent arrives even if its sender died since (it left the sender's socket).
+    if (this.#down.has(to) || this.#cut.has(pairKey(from, to))) return;
+    const index = this.ids.indexOf(to);
+    this.#output(index, this.machines[index].receive(from, message, this.clock.now()));
+  }
+}
+
+/** A distinct, valid NodeId per (seed, index). */
+export function nodeIdOf(seed: number, index: number): NodeId {
+  return `${(seed >>> 0).toString(16).padStart(8, "0")}${index.toString(16).padStart(24, "0")}` as NodeId;
+}
+
+function pairKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
