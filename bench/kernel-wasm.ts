@@ -248,7 +248,7 @@ function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSamp
 // ---- report -----------------------------------------------------------------------------------
 
 function ratio(a: number, b: number): number {
-  return Math.round((a / b) * 100) / 100;
+  return Math.round((a / b) * 1000) / 1000;
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {

@@ -7,7 +7,10 @@
  * reference process serves both). Both servers are child processes of their own; the load is
  * autocannon (keep-alive connections, no pipelining) and then `ws` clients (bench/serve-clients.ts),
  * each in a third process. Rounds alternate the two servers so both see the same machine load;
- * the report takes the median round of each, with the p99 latency beside it.
+ * the report takes the median round of each, with the p99 latency beside it. Beside the rates,
+ * each server's CPU time per request over the measured load (user + system of its process, from
+ * /proc): on a machine shared with other jobs the rates swing with their load, the CPU a request
+ * costs much less (bench/reports/README.md).
  *
  * SSE fan-out: a node with a listener wide enough for the clients, the clients' streams on one
  * forwarded topic (`GET /topics/*`), and the time from just before a `POST /publish/*` to the
@@ -23,6 +26,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "./gate/free-port.ts";
 import { REPO_ROOT } from "./gate/nx-process.ts";
+import { readProcStats } from "./gate/proc-stats.ts";
 import { waitUntil } from "./gate/wait-until.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 import { median, round } from "./sampling.ts";
@@ -86,6 +90,8 @@ server.listen(Number(process.argv[1]), "127.0.0.1");
 
 interface Load {
   readonly requestsPerSec: number;
+  /** The server's CPU time (user + system) per request answered, in µs. */
+  readonly cpuUsPerRequest: number;
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
@@ -154,9 +160,16 @@ function runClient<T>(name: string, args: readonly string[]): Promise<T> {
 
 const CLIENTS = join(REPO_ROOT, "bench/serve-clients.ts");
 
-async function load(url: string, connections: number, durationSec: number): Promise<Load> {
+async function serverCpuSecs(server: Server): Promise<number> {
+  const stats = await readProcStats(server.child.pid!);
+  if (stats === undefined) throw new Error("the server exited during the load");
+  return stats.cpuSecs;
+}
+
+async function load(server: Server, connections: number, durationSec: number): Promise<Load> {
+  const cpuBefore = await serverCpuSecs(server);
   const result = await runClient<{
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p99: number };
     non2xx: number;
     errors: number;
@@ -167,10 +180,12 @@ async function load(url: string, connections: number, durationSec: number): Prom
     String(connections),
     "--duration",
     String(durationSec),
-    url,
+    server.url,
   ]);
+  const cpuSecs = (await serverCpuSecs(server)) - cpuBefore;
   return {
     requestsPerSec: result.requests.average,
+    cpuUsPerRequest: result.requests.total === 0 ? 0 : (cpuSecs * 1e6) / result.requests.total,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
@@ -194,8 +209,8 @@ async function measure(kind: "nx" | "reference", sizes: Sizes): Promise<Round> {
   const server = await startServer(kind, port!);
   try {
     // A short warm-up: the module compiled, the pool filled, V8's tiers settled.
-    await load(server.url, sizes.connections, WARM_UP_SEC);
-    const http = await load(server.url, sizes.connections, sizes.durationSec);
+    await load(server, sizes.connections, WARM_UP_SEC);
+    const http = await load(server, sizes.connections, sizes.durationSec);
     return { http, wsMessagesPerSec: await wsEchoes(server, sizes) };
   } finally {
     await stopServer(server);
@@ -244,6 +259,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const nxRps = median(rounds.map((r) => r.nx.http.requestsPerSec));
   const referenceRps = median(rounds.map((r) => r.reference.http.requestsPerSec));
   const ratio = referenceRps === 0 ? null : round(nxRps / referenceRps, 3);
+  const nxCpu = median(rounds.map((r) => r.nx.http.cpuUsPerRequest));
+  const referenceCpu = median(rounds.map((r) => r.reference.http.cpuUsPerRequest));
   const nxWs = median(rounds.map((r) => r.nx.wsMessagesPerSec));
   const referenceWs = median(rounds.map((r) => r.reference.wsMessagesPerSec));
   return {
@@ -260,13 +277,19 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           what: "bare node:http answering the same status, Content-Type and body, in a process of its own, in the same run",
           value: round(referenceRps),
           p99_latency_ms: median(rounds.map((r) => r.reference.http.p99Ms)),
+          cpu_us_per_request: round(referenceCpu, 1),
         },
         ratio_to_reference: ratio,
+        cpu_us_per_request: round(nxCpu, 1),
+        /** Reference CPU per request over ours: the requests/s ratio both would reach CPU-bound. */
+        cpu_ratio_to_reference: nxCpu === 0 ? null : round(referenceCpu / nxCpu, 3),
         target_ratio: TARGET_RATIO,
         meets_target: ratio !== null && ratio >= TARGET_RATIO,
         samples: rounds.map((r) => ({
           value: round(r.nx.http.requestsPerSec),
           reference: round(r.reference.http.requestsPerSec),
+          cpu_us_per_request: round(r.nx.http.cpuUsPerRequest, 1),
+          reference_cpu_us_per_request: round(r.reference.http.cpuUsPerRequest, 1),
           non2xx: r.nx.http.non2xx + r.reference.http.non2xx,
           errors: r.nx.http.errors + r.reference.http.errors,
         })),

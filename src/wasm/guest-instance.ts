@@ -74,7 +74,7 @@ export class GuestInstance {
   readonly memory: WebAssembly.Memory;
   /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
   readonly #entries = new Map<string, (...args: number[]) => Promise<unknown>>();
-  readonly #startFunction: (() => Promise<unknown>) | undefined;
+  #startFunction: (() => Promise<unknown>) | undefined;
   /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
   readonly #lastGrow: WebAssembly.Global | undefined;
   /** Its `http_fetch` state, when it imports `http_fetch`: the latest response is dropped at every new life. */
@@ -106,6 +106,16 @@ export class GuestInstance {
   /** True when the instance is neither running nor stopped for good: it may run (again). */
   get reusable(): boolean {
     return !this.#running && !this.#broken;
+  }
+
+  /**
+   * The instance's state is already what its start function leaves (an instance pool restored
+   * it from the module's start image, src/wasm/process/start-image.ts): no run calls it, now or
+   * after {@link rearmStart}. Only before the first run.
+   */
+  skipStart(): void {
+    this.#startFunction = undefined;
+    this.#startPending = false;
   }
 
   /**

@@ -20,8 +20,10 @@ interface ServeReport {
     http_requests_per_sec: {
       value: number;
       p99_latency_ms: number;
-      reference: { value: number; p99_latency_ms: number };
+      reference: { value: number; p99_latency_ms: number; cpu_us_per_request: number };
       ratio_to_reference: number | null;
+      cpu_us_per_request: number;
+      cpu_ratio_to_reference: number | null;
       samples: { non2xx: number; errors: number }[];
     };
     sse_fan_out_ms: { p50: number; max: number; samples: number[] };
@@ -46,6 +48,13 @@ test("npm run bench -- serve --quick measures requests/s, SSE fan-out and WS ech
     // The ratio is of the unrounded rates: within a rounding step of the rounded ones'.
     assert.ok(Math.abs(figure.ratio_to_reference! - figure.value / figure.reference.value) < 0.002);
     for (const sample of figure.samples) assert.deepEqual([sample.non2xx, sample.errors], [0, 0]);
+    // Each server's own CPU time per request, read from /proc around the measured load.
+    assert.ok(figure.cpu_us_per_request > 0 && figure.reference.cpu_us_per_request > 0);
+    assert.ok(
+      Math.abs(
+        figure.cpu_ratio_to_reference! - figure.reference.cpu_us_per_request / figure.cpu_us_per_request,
+      ) < 0.01,
+    );
 
     // The clients fail the run when a stream misses a publish, so a report means all were reached.
     const fanOut = results.sse_fan_out_ms;

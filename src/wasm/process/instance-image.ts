@@ -3,11 +3,14 @@ import {
   RESET_GLOBAL_EXPORT_PREFIX,
   RESET_TABLE_EXPORT_PREFIX,
 } from "../instrument-module.ts";
+import type { StartImage } from "./start-image.ts";
 
 /**
  * The state of an instance at instantiation (before its start function): linear memory, mutable
  * globals and tables. Restoring it makes a used instance indistinguishable from a fresh one, so
- * an instance pool can hand it to the next process instead of instantiating again.
+ * an instance pool can hand it to the next process instead of instantiating again. For a module
+ * whose start function calls no import, the state that start function leaves instead
+ * (start-image.ts): restoring it stands for instantiating and running the start function.
  *
  * It relies on the reset exports the instrumenter adds (instrument-module.ts): without the
  * {@link POOLABLE_MARKER_EXPORT} marker (a module whose reset could not be exact) or with a global
@@ -64,13 +67,16 @@ export class InstanceImage {
   /**
    * Captures `instance` as it is now (call right after instantiation). `memoryImage` is the
    * module's initial memory when another instance of it already provided one (it is the same
-   * for every instance: the data segments); undefined copies this instance's. Undefined when the
-   * instance cannot be reset exactly.
+   * for every instance: the data segments); undefined copies this instance's. `started`: the
+   * module's start image, whose memory and global values are taken instead of this instance's
+   * (its tables are the instance's own: the start function left them as they were). Undefined
+   * when the instance cannot be reset exactly.
    */
   static capture(
     instance: WebAssembly.Instance,
     memory: WebAssembly.Memory,
     memoryImage: Uint8Array | undefined,
+    started?: StartImage,
   ): InstanceImage | undefined {
     const exports = instance.exports;
     if (exports[POOLABLE_MARKER_EXPORT] === undefined) return undefined;
@@ -81,7 +87,7 @@ export class InstanceImage {
         const global = value as WebAssembly.Global;
         let initial: unknown;
         try {
-          initial = global.value;
+          initial = started === undefined ? global.value : started.globals.get(name);
         } catch {
           return undefined; // a v128 global: JavaScript cannot read or restore it
         }
@@ -97,6 +103,11 @@ export class InstanceImage {
       }
     }
     const live = new Uint8Array(memory.buffer);
+    if (started !== undefined) {
+      return started.memory.length === live.length
+        ? new InstanceImage(memory, started.memory, globals, tables)
+        : undefined;
+    }
     const image =
       memoryImage !== undefined && memoryImage.length === live.length ? memoryImage : live.slice();
     return new InstanceImage(memory, image, globals, tables);

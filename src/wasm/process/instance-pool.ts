@@ -10,6 +10,7 @@ import { GuestInstance } from "../guest-instance.ts";
 import type { GuestModule } from "../load-guest-module.ts";
 import { InstanceImage } from "./instance-image.ts";
 import { type ChildSpawner, KernelProcessPort } from "./kernel-process-port.ts";
+import { startImageOf } from "./start-image.ts";
 
 /** Where the guest output of one process goes (stdout / stderr bytes, WASI `fd_write`). */
 export interface ProcessOutput {
@@ -155,9 +156,18 @@ export class InstancePool {
     memoryRef.memory = guest.memory;
     let image: InstanceImage | undefined;
     if (this.#options.idleMax > 0) {
-      const known = memoryImages.get(module.module);
-      image = InstanceImage.capture(guest.instance, guest.memory, known);
-      if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
+      const started = startImageOf(module);
+      if (started !== undefined) {
+        image = InstanceImage.capture(guest.instance, guest.memory, undefined, started);
+        // Restored to what its start function would leave: no life runs it (one JSPI entry less each).
+        if (image?.restore() === true) guest.skipStart();
+        else image = undefined;
+      }
+      if (image === undefined) {
+        const known = memoryImages.get(module.module);
+        image = InstanceImage.capture(guest.instance, guest.memory, known);
+        if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
+      }
     }
     pooled = new PooledInstance(guest, port, image);
     return pooled;
