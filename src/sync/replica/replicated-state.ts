@@ -42,11 +42,14 @@ import {
   withVersion,
 } from "./replica-layout.ts";
 import { SeenOps } from "./seen-ops.ts";
+import { type StabilityView, TombstoneStability } from "./tombstone-stability.ts";
 
 /** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
 export const DEFAULT_OP_LOG_LIMIT = 10_000;
 /** `seen_ops_limit`: out-of-order op ids remembered above the version vector (see SeenOps). */
 export const DEFAULT_SEEN_OPS_LIMIT = 100_000;
+/** `tombstone_horizon`: how long a silent member holds tombstone collection back (see TombstoneStability). */
+export const DEFAULT_TOMBSTONE_HORIZON_MS = 7 * 24 * 3600 * 1000;
 /**
  * Ops gathered into one store batch at most (group commit). A batch is written at the end of the
  * current synchronous run (microtask) or as soon as this many ops are waiting, whichever comes
@@ -87,6 +90,8 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
   seenOpsLimit?: number;
   /** Remote ops stamped further than this ahead of our clock are deferred (default 60 s). */
   maxClockDriftMs?: number;
+  /** A member silent for longer stops holding tombstone collection back (`tombstone_horizon`). */
+  tombstoneHorizonMs?: number;
 }
 
 /** Everything one replica holds, for a peer too far behind for the op-log (see `compactedFor`). */
@@ -108,6 +113,8 @@ export interface ReplicaStats {
   readonly remoteDuplicates: number;
   /** Remote ops refused for clock drift (not marked seen: they come again). */
   readonly remoteDeferred: number;
+  /** Tombstones dropped by `compact` since the start (cells deleted or rewritten smaller). */
+  readonly tombstonesCollected: number;
 }
 
 interface ObjectEntry {
@@ -118,6 +125,8 @@ interface ObjectEntry {
   prefix: Uint8Array | undefined;
   /** Cells changed since the last flush, by cell id. */
   readonly dirty: Map<string, unknown>;
+  /** Cells whose tombstones were all collected since the last flush: deleted from the store. */
+  readonly dropped: Map<string, unknown>;
   /** The op with the greatest stamp applied to it since the node started (not persisted). */
   latest: { readonly origin: NodeId; readonly timestamp: HlcTimestamp } | undefined;
 }
@@ -176,6 +185,7 @@ export class ReplicatedState implements CrdtHost {
   readonly #clock: HybridClock;
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
+  readonly #stability: TombstoneStability;
   /** The op-log pages read last: a peer catching up asks for the same recent pages again and again. */
   readonly #decodedPages = new Map<number, Op[]>();
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
@@ -201,6 +211,7 @@ export class ReplicatedState implements CrdtHost {
   #remoteApplied = 0;
   #remoteDuplicates = 0;
   #remoteDeferred = 0;
+  #tombstonesCollected = 0;
 
   /** Use `openReplicatedState`, which also hydrates from the store. */
   private constructor(options: ReplicatedStateOptions, clockLast: HlcTimestamp | undefined) {
@@ -214,6 +225,10 @@ export class ReplicatedState implements CrdtHost {
     });
     this.#seen = new SeenOps(options.seenOpsLimit ?? DEFAULT_SEEN_OPS_LIMIT);
     this.#log = new OpLogIndex(options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT);
+    this.#stability = new TombstoneStability({
+      horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
+      startedAtMs: (options.nowMs ?? Date.now)(),
+    });
     this.setSyncHooks(options);
   }
 
@@ -302,11 +317,13 @@ export class ReplicatedState implements CrdtHost {
   rgaInsert(key: string, parent: Uint8Array | undefined, value: Uint8Array): Uint8Array | undefined {
     let parentId: OpId | undefined;
     if (parent !== undefined) {
-      parentId = opIdFromBytes(parent);
-      const parentStamp =
-        parentId === undefined ? undefined : this.#existing("rga", key)?.timestampOf(parentId);
-      if (parentStamp === undefined) return undefined;
-      this.#clock.advancePast(parentStamp);
+      const named = opIdFromBytes(parent);
+      const rga = this.#existing("rga", key);
+      // Never after a tombstone: collection may drop it on a peer before this insert arrives there.
+      const anchor = named === undefined ? undefined : rga?.visibleAnchor(named);
+      if (anchor === undefined) return undefined;
+      parentId = anchor.parent;
+      if (parentId !== undefined) this.#clock.advancePast(rga!.timestampOf(parentId)!);
     }
     const op = this.#local("rga", key, { type: "rga_insert", parent: parentId, value: value.slice() });
     return opIdToBytes(op.id);
@@ -401,6 +418,44 @@ export class ReplicatedState implements CrdtHost {
     return ops;
   }
 
+  /**
+   * True while the state holds effects of ops above the version vector (applied out of order):
+   * a snapshot taken now would carry removes its receiver cannot bound by the snapshot's vector,
+   * which tombstone collection relies on, so the sync layer waits for the gap to close.
+   */
+  hasOutOfOrderEffects(): boolean {
+    return this.#seen.hasOutOfOrderEffects();
+  }
+
+  /**
+   * One compaction pass (docs/design/compaction.md): closes a tombstone epoch and drops the
+   * tombstones of every epoch now causally stable over `view`'s members. Returns how many
+   * cells it rewrote or deleted; they reach the store with the next flush.
+   */
+  compact(view: Omit<StabilityView, "ownVector" | "maxApplied">): number {
+    this.#assertOpen();
+    const epoch = this.#stability.pass({
+      ...view,
+      ownVector: this.#seen.vector(),
+      maxApplied: this.#seen.maxApplied(),
+    });
+    if (epoch === undefined) return 0;
+    const covered = (id: OpId): boolean => this.#seen.contiguous(id.origin) >= id.seq;
+    let cells = 0;
+    for (const entries of this.#objects.values()) {
+      for (const entry of entries.values()) {
+        const collected = entry.crdt.collectTombstones?.(epoch, covered);
+        if (collected === undefined) continue;
+        for (const cell of collected.rewritten) this.#stageCell(entry, cell);
+        for (const cell of collected.dropped) this.#stageDrop(entry, cell);
+        cells += collected.rewritten.length + collected.dropped.length;
+      }
+    }
+    this.#tombstonesCollected += cells;
+    if (cells > 0) this.#flushSoon(0);
+    return cells;
+  }
+
   /** Origins whose ops `vector` lacks but this op-log no longer holds: such a peer needs `snapshot()`. */
   compactedFor(vector: VersionVector): readonly NodeId[] {
     const behind: NodeId[] = [];
@@ -467,6 +522,7 @@ export class ReplicatedState implements CrdtHost {
       remoteApplied: this.#remoteApplied,
       remoteDuplicates: this.#remoteDuplicates,
       remoteDeferred: this.#remoteDeferred,
+      tombstonesCollected: this.#tombstonesCollected,
     };
   }
 
@@ -498,7 +554,10 @@ export class ReplicatedState implements CrdtHost {
       this.#logger.error("replicated state not written to the store", { error: describeError(error) });
       throw this.#flushError;
     }
-    for (const entry of this.#dirtyEntries) entry.dirty.clear();
+    for (const entry of this.#dirtyEntries) {
+      entry.dirty.clear();
+      entry.dropped.clear();
+    }
     this.#dirtyEntries.clear();
     const localOps = this.#stagedLocalOps.map((index) => this.#stagedOps[index]!);
     this.#stagedOps = [];
@@ -565,6 +624,14 @@ export class ReplicatedState implements CrdtHost {
   #stageCell(entry: ObjectEntry, cell: unknown): void {
     const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
     entry.dirty.set(cellId, cell);
+    entry.dropped.delete(cellId);
+    this.#dirtyEntries.add(entry);
+  }
+
+  #stageDrop(entry: ObjectEntry, cell: unknown): void {
+    const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
+    entry.dirty.delete(cellId);
+    entry.dropped.set(cellId, cell);
     this.#dirtyEntries.add(entry);
   }
 
@@ -599,6 +666,8 @@ export class ReplicatedState implements CrdtHost {
         const record = withVersion(crdtPackr.pack(definition.cellCodec.toMsgpack(cell)));
         writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
       }
+      for (const cell of entry.dropped.values())
+        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), undefined]);
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
@@ -609,7 +678,11 @@ export class ReplicatedState implements CrdtHost {
     const seen = this.#seen.drainChanges();
     for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
     for (const origin of seen.contiguous) {
-      const record = crdtPackr.pack([this.#seen.contiguous(origin), this.#log.floor(origin)]);
+      const record = crdtPackr.pack([
+        this.#seen.contiguous(origin),
+        this.#log.floor(origin),
+        this.#seen.maxApplied().get(origin) ?? 0,
+      ]);
       writes.push([originKey(VV_PREFIX, origin), withVersion(record)]);
     }
     for (const { origin, seq, present } of seen.sparse.values()) {
@@ -698,8 +771,16 @@ export class ReplicatedState implements CrdtHost {
     const entries = this.#objects.get(family)!;
     let entry = entries.get(key);
     if (entry === undefined) {
-      const crdt = FAMILY_DEFINITIONS[family].create() as Crdt<unknown>;
-      entry = { family, key, crdt, prefix: undefined, dirty: new Map(), latest: undefined };
+      const crdt = FAMILY_DEFINITIONS[family].create(this.#stability.epoch) as Crdt<unknown>;
+      entry = {
+        family,
+        key,
+        crdt,
+        prefix: undefined,
+        dirty: new Map(),
+        dropped: new Map(),
+        latest: undefined,
+      };
       entries.set(key, entry);
     }
     return entry;
@@ -743,7 +824,9 @@ export class ReplicatedState implements CrdtHost {
       if (!Array.isArray(record) || !Number.isSafeInteger(record[0]) || !Number.isSafeInteger(record[1])) {
         throw new ReplicaStoreError(`version vector entry of ${origin} is malformed`);
       }
-      this.#seen.restoreContiguous(origin, record[0]);
+      // The third element (highest applied sequence) is absent from stores written before compaction.
+      const maxApplied = Number.isSafeInteger(record[2]) ? (record[2] as number) : record[0];
+      this.#seen.restoreContiguous(origin, record[0], maxApplied);
       this.#log.raiseFloor(origin, record[1]);
     }
     for (const [key, value] of this.#backend.range({ prefix: SEEN_PREFIX })) {
