@@ -177,7 +177,9 @@ export function replicaComponent(
         nodeId,
         logger: logger.child("replica"),
         opLogLimit: config.limits.opLogLimit,
+        opLogSizeLimitBytes: config.limits.opLogSizeLimitBytes,
         seenOpsLimit: config.limits.seenOpsLimit,
+        tombstoneHorizonMs: config.limits.tombstoneHorizonMs,
       });
     },
     stop: () => replica?.close(),

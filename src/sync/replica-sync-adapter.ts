@@ -22,7 +22,8 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
-    snapshotParts(): PushStateMessage[] {
+    snapshotParts(): PushStateMessage[] | undefined {
+      if (state.hasOutOfOrderEffects()) return undefined;
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
       let objects: { key: string; state: Uint8Array }[] = [];

@@ -60,10 +60,10 @@ class LogReplica implements SyncReplica<TestOp> {
     return (vector.get(this.nodeId) ?? 0) < this.floor;
   }
 
-  /** What `snapshotParts` answers (none unless a test sets some). */
-  parts: PushStateMessage[] = [];
+  /** What `snapshotParts` answers (none unless a test sets some; undefined: not now). */
+  parts: PushStateMessage[] | undefined = [];
 
-  snapshotParts(): PushStateMessage[] {
+  snapshotParts(): PushStateMessage[] | undefined {
     return this.parts;
   }
 
@@ -203,6 +203,18 @@ describe("SyncEngine", () => {
     assert.equal(states(engines[0].flush()), 1, "sent once they are durable");
     // With nothing undurable, a snapshot answer goes out at once.
     assert.equal(states(engines[0].receive(replicas[1].nodeId, pull, 0)), 1);
+  });
+
+  test("a replica that cannot give a snapshot now (ops applied out of order) answers a pull with ops only", () => {
+    const { replicas, engines } = cluster(2);
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps([replicas[0].local(), replicas[0].local()]);
+    replicas[0].floor = 1;
+    replicas[0].parts = undefined;
+    const pull = { type: "PullSince", versionVector: new Map(), limit: 100 } as const;
+    const types = (out: Outgoing<TestOp>[]) => out.map((o) => o.message.type);
+    assert.deepEqual(types(engines[0].receive(replicas[1].nodeId, pull, 0)), ["PushOps"]);
+    assert.equal(engines[0].stats.snapshotsSent, 0);
   });
 
   test("ops relay through a hub to nodes that only know the hub, without loops", () => {

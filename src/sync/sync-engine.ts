@@ -23,8 +23,12 @@ export interface SyncReplica<Op> {
   localOrigin(): NodeId;
   /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
   needsSnapshot(vector: VersionVector): boolean;
-  /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
-  snapshotParts(): PushStateMessage[];
+  /**
+   * The whole state as PushState parts of bounded size; the last part is final and carries the
+   * vector. Undefined while the state holds effects of ops above its vector (applied out of
+   * order): the puller gets ops now and the snapshot at a later pull (docs/design/compaction.md).
+   */
+  snapshotParts(): PushStateMessage[] | undefined;
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -322,9 +326,9 @@ export class SyncEngine<Op> {
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
         const lacking = this.#afterOnTheWay(session, message.versionVector);
-        if (this.#replica.needsSnapshot(lacking)) {
+        const parts = this.#replica.needsSnapshot(lacking) ? this.#replica.snapshotParts() : undefined;
+        if (parts !== undefined) {
           this.stats.snapshotsSent++;
-          const parts = this.#replica.snapshotParts();
           const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
           if (untilSeq <= this.#localDurableSeq) for (const part of parts) out.push({ peer, message: part });
           else session.heldSnapshot = { parts, untilSeq };

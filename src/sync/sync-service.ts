@@ -17,6 +17,7 @@ import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { knownMembers } from "./known-members.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -76,6 +77,7 @@ export class SyncService {
   #localOpsQueued: () => Promise<void> = async () => {};
   /** Peers the sink was told are connected (and not told since that they disconnected). */
   readonly #peersReported = new Set<NodeId>();
+  #compactionTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     engine: SyncEngine<Op>,
@@ -268,6 +270,8 @@ export class SyncService {
     }
     const own = peers.listenAddress();
     if (own !== undefined) await runner.announce({ address: own, nodeId: options.nodeId });
+    service.#compactionTimer = setInterval(() => service.compact(), config.limits.compactionIntervalMs);
+    service.#compactionTimer.unref();
     syncLogger.info("sync started", {
       nodeId: options.nodeId,
       listen: peers.listenAddress(),
@@ -276,6 +280,41 @@ export class SyncService {
       tls: options.tls !== undefined,
     });
     return service;
+  }
+
+  /**
+   * The other members of the cluster as this node knows them: the seam through which tombstone
+   * collection learns who must have seen a remove (membership will answer it when it lands).
+   */
+  knownMembers(): readonly NodeId[] {
+    return knownMembers(
+      {
+        configured: this.peers.configuredPeers(),
+        connected: this.peers.connectedPeers(),
+        discovered: this.knownPeers.candidates(),
+      },
+      this.#replica.nodeId(),
+    );
+  }
+
+  /**
+   * One compaction pass (every `limits.compaction_interval`): collects the tombstones that every
+   * known member's latest reported version vector shows as causally stable. Returns the cells changed.
+   */
+  compact(): number {
+    try {
+      const cells = this.#replica.compact({
+        nowMs: Date.now(),
+        members: this.knownMembers(),
+        reports: this.engine.reportedVectors(),
+      });
+      if (cells > 0) this.#logger.debug("tombstones collected", { cells });
+      return cells;
+    } catch (error) {
+      // The replica has stopped (its store failed or it closed): it reports that on its own.
+      this.#logger.debug("compaction pass skipped", { error: describeError(error) });
+      return 0;
+    }
   }
 
   /**
@@ -419,6 +458,7 @@ export class SyncService {
       });
     }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
+    clearInterval(this.#compactionTimer);
     this.#exchange.stop();
     await this.#discovery.stop();
     await this.peers.stop();

@@ -46,6 +46,8 @@ import { type StabilityView, TombstoneStability } from "./tombstone-stability.ts
 
 /** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
 export const DEFAULT_OP_LOG_LIMIT = 10_000;
+/** `op_log_size_limit`: estimated bytes of ops kept to serve peers. */
+export const DEFAULT_OP_LOG_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** `seen_ops_limit`: out-of-order op ids remembered above the version vector (see SeenOps). */
 export const DEFAULT_SEEN_OPS_LIMIT = 100_000;
 /** `tombstone_horizon`: how long a silent member holds tombstone collection back (see TombstoneStability). */
@@ -87,6 +89,8 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
   nowMs?: () => number;
   logger?: Logger;
   opLogLimit?: number;
+  /** Estimated bytes of ops the op-log keeps (`op_log_size_limit`). */
+  opLogSizeLimitBytes?: number;
   seenOpsLimit?: number;
   /** Remote ops stamped further than this ahead of our clock are deferred (default 60 s). */
   maxClockDriftMs?: number;
@@ -107,6 +111,8 @@ export interface ReplicaSnapshot {
 
 export interface ReplicaStats {
   readonly opLogSize: number;
+  /** Estimated bytes of the ops in the op-log (what `op_log_size_limit` bounds). */
+  readonly opLogBytes: number;
   readonly seenSparse: number;
   readonly localOps: number;
   readonly remoteApplied: number;
@@ -224,7 +230,10 @@ export class ReplicatedState implements CrdtHost {
       last: clockLast,
     });
     this.#seen = new SeenOps(options.seenOpsLimit ?? DEFAULT_SEEN_OPS_LIMIT);
-    this.#log = new OpLogIndex(options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT);
+    this.#log = new OpLogIndex(
+      options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT,
+      options.opLogSizeLimitBytes ?? DEFAULT_OP_LOG_SIZE_LIMIT_BYTES,
+    );
     this.#stability = new TombstoneStability({
       horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
       startedAtMs: (options.nowMs ?? Date.now)(),
@@ -517,6 +526,7 @@ export class ReplicatedState implements CrdtHost {
   stats(): ReplicaStats {
     return {
       opLogSize: this.#log.size,
+      opLogBytes: this.#log.bytes,
       seenSparse: this.#seen.sparseCount,
       localOps: this.#localOps,
       remoteApplied: this.#remoteApplied,
@@ -615,7 +625,7 @@ export class ReplicatedState implements CrdtHost {
   #record(op: Op, entry: ObjectEntry, cell: unknown): void {
     if (cell !== undefined) this.#stageCell(entry, cell);
     noteLatest(entry, op);
-    this.#log.add(op.origin, op.id.seq);
+    this.#log.add(op.origin, op.id.seq, estimatedOpBytes(op));
     this.#stagedOps.push(op);
     this.#seen.markSeen(op.origin, op.id.seq);
     this.#flushSoon(1);
@@ -838,7 +848,7 @@ export class ReplicatedState implements CrdtHost {
       const page = parsePageKey(key, OPLOG_PREFIX.length);
       const ops = decodeOpPage(value);
       this.#log.restorePage(page, ops.length);
-      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page);
+      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page, estimatedOpBytes(op));
     }
     this.#log.finishRestore();
     let entry: ObjectEntry | undefined;

@@ -1,0 +1,29 @@
+import type { NodeId } from "../identity/node-id.ts";
+
+/** Where this node learns of the other nodes of its cluster, until membership (SWIM) replaces them. */
+export interface MemberSources {
+  /** Configured peers (`network.peers` and those added since); a NodeId once one was reached. */
+  readonly configured: readonly { readonly nodeId: NodeId | undefined; readonly self: boolean }[];
+  /** Connected peers, inbound ones included. */
+  readonly connected: readonly { readonly nodeId: NodeId }[];
+  /** Peers discovery and peer exchange told this node about. */
+  readonly discovered: readonly { readonly nodeId?: NodeId }[];
+}
+
+/**
+ * The NodeIds of the other members of this node's cluster, sorted: every node that must have
+ * seen a remove before its tombstone is collected (docs/design/compaction.md). A configured peer
+ * never reached has no NodeId yet and is not among them.
+ *
+ * @example
+ * knownMembers({ configured: peers.configuredPeers(), connected: peers.connectedPeers(), discovered: known.candidates() }, self)
+ */
+export function knownMembers(sources: MemberSources, self: NodeId): readonly NodeId[] {
+  const members = new Set<NodeId>();
+  for (const peer of sources.configured)
+    if (peer.nodeId !== undefined && !peer.self) members.add(peer.nodeId);
+  for (const peer of sources.connected) members.add(peer.nodeId);
+  for (const peer of sources.discovered) if (peer.nodeId !== undefined) members.add(peer.nodeId);
+  members.delete(self);
+  return [...members].sort();
+}
