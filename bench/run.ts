@@ -37,6 +37,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   events: { needsGc: false, load: () => import("./events.ts") },
   serve: { needsGc: false, load: () => import("./serve.ts") },
   policy: { needsGc: false, load: () => import("./policy.ts") },
+  compaction: { needsGc: true, load: () => import("./compaction.ts") },
 };
 
 function usage(message: string): never {
