@@ -72,9 +72,8 @@ function recordBytes(backend: LmdbBackend, prefix: Uint8Array): number {
 async function footprint(
   backend: LmdbBackend,
   path: string,
-  heapBefore: number,
   workloads: readonly Workload[],
-): Promise<Footprint> {
+): Promise<Omit<Footprint, "heapBytes">> {
   await backend.flushed();
   return {
     fileBytes: directoryBytes(path),
@@ -83,7 +82,6 @@ async function footprint(
     cellBytesOf: Object.fromEntries(
       workloads.map((w) => [w, recordBytes(backend, crdtObjectPrefix(FAMILY_OF[w], w))]),
     ),
-    heapBytes: heapUsed() - heapBefore,
   };
 }
 
@@ -160,22 +158,21 @@ async function measure(
   body: (state: ReplicatedState) => Promise<void>,
 ) {
   const path = await mkdtemp(join(tmpdir(), "nx-bench-compaction-"));
-  const heapBefore = heapUsed();
   const backend = await openLmdbBackend({ path });
-  const state = openReplicatedState({ backend, nodeId: NODE });
+  let state: ReplicatedState | undefined = openReplicatedState({ backend, nodeId: NODE });
   const startedMs = performance.now();
   await body(state);
   const seconds = (performance.now() - startedMs) / 1000;
-  const result = {
-    ...(await footprint(backend, path, heapBefore, workloads)),
-    stats: state.stats(),
-    seconds,
-    cycles,
-  };
+  const disk = await footprint(backend, path, workloads);
+  const stats = state.stats();
+  // What the replica holds: the heap with it open, less the heap once it is closed and dropped.
+  const heapOpen = heapUsed();
   await state.close();
+  state = undefined;
+  const heapBytes = heapOpen - heapUsed();
   await backend.close();
   await rm(path, { recursive: true, force: true });
-  return result;
+  return { ...disk, heapBytes, stats, seconds, cycles };
 }
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;

@@ -624,7 +624,13 @@ export class PeerManager<Op> {
   #send(outgoing: readonly Outgoing<Op>[]): void {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
-      if (connection !== undefined) void this.#sendOn(connection, message);
+      if (connection === undefined) continue;
+      // A peer without `state-transfer` would take the marker for an origin: it merges instead.
+      const plain =
+        message.type === "PushState" &&
+        message.replace === true &&
+        !connection.remoteFeatures.includes("state-transfer");
+      void this.#sendOn(connection, plain ? { ...message, replace: false } : message);
     }
   }
 

@@ -22,7 +22,8 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
-    snapshotParts(): PushStateMessage[] | undefined {
+    isStale: (vector: VersionVector) => state.isStale(vector),
+    snapshotParts(replace: boolean): PushStateMessage[] | undefined {
       if (state.hasOutOfOrderEffects()) return undefined;
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
@@ -31,14 +32,14 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
       for (const object of snapshot.objects) {
         const encoded = encodeState({ family: object.family, cells: object.cells as never[] });
         if (objects.length > 0 && bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX) {
-          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false });
+          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false, replace });
           objects = [];
           bytes = 0;
         }
         objects.push({ key: object.key, state: encoded });
         bytes += encoded.length;
       }
-      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true });
+      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true, replace });
       return parts;
     },
     applySnapshotPart(part) {
@@ -57,7 +58,10 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
           cause: error,
         });
       }
-      return state.applySnapshot({ vector: part.final ? part.versionVector : EMPTY_VECTOR, objects });
+      return state.applySnapshot(
+        { vector: part.final ? part.versionVector : EMPTY_VECTOR, objects },
+        { replace: part.replace === true, final: part.final },
+      );
     },
   };
 }

@@ -24,11 +24,17 @@ export interface SyncReplica<Op> {
   /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
   needsSnapshot(vector: VersionVector): boolean;
   /**
+   * Whether a peer at `vector` lacks removes whose tombstones were collected here: it may hold
+   * what they removed, so it gets a replacing snapshot and nothing it sends is taken in.
+   */
+  isStale(vector: VersionVector): boolean;
+  /**
    * The whole state as PushState parts of bounded size; the last part is final and carries the
    * vector. Undefined while the state holds effects of ops above its vector (applied out of
    * order): the puller gets ops now and the snapshot at a later pull (docs/design/compaction.md).
+   * `replace`: every part is marked for the receiver to replace its state with it.
    */
-  snapshotParts(): PushStateMessage[] | undefined;
+  snapshotParts(replace: boolean): PushStateMessage[] | undefined;
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -130,6 +136,11 @@ interface PeerSession<Op> {
   /** PullSince messages received from the peer in this session. */
   pullsReceived: number;
   /**
+   * The peer's latest pull showed it stale (`isStale`): what it pushes is acknowledged and
+   * dropped, its snapshots ignored, until a pull shows it took the replacing snapshot.
+   */
+  stale: boolean;
+  /**
    * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
    */
@@ -225,6 +236,7 @@ export class SyncEngine<Op> {
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
       pullsReceived: 0,
+      stale: false,
       repairAfter: undefined,
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
@@ -325,14 +337,15 @@ export class SyncEngine<Op> {
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
-        const lacking = this.#afterOnTheWay(session, message.versionVector);
-        const parts = this.#replica.needsSnapshot(lacking) ? this.#replica.snapshotParts() : undefined;
-        if (parts !== undefined) {
-          this.stats.snapshotsSent++;
-          const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
-          if (untilSeq <= this.#localDurableSeq) for (const part of parts) out.push({ peer, message: part });
-          else session.heldSnapshot = { parts, untilSeq };
+        session.stale = this.#replica.isStale(message.versionVector);
+        if (session.stale) {
+          const parts = this.#replica.snapshotParts(true);
+          if (parts !== undefined) this.#sendSnapshot(session, parts, out);
+          return out;
         }
+        const lacking = this.#afterOnTheWay(session, message.versionVector);
+        const parts = this.#replica.needsSnapshot(lacking) ? this.#replica.snapshotParts(false) : undefined;
+        if (parts !== undefined) this.#sendSnapshot(session, parts, out);
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, this.#durableOnly(ops)));
@@ -351,9 +364,19 @@ export class SyncEngine<Op> {
     }
   }
 
+  /** Sends a snapshot's parts, or holds them until this node's own ops they carry are durable. */
+  #sendSnapshot(session: PeerSession<Op>, parts: readonly PushStateMessage[], out: Outgoing<Op>[]): void {
+    this.stats.snapshotsSent++;
+    const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
+    if (untilSeq <= this.#localDurableSeq)
+      for (const part of parts) out.push({ peer: session.nodeId, message: part });
+    else session.heldSnapshot = { parts, untilSeq };
+  }
+
   /** Merges a PushState part from `peer` (what `receive` does with one); returns the objects it changed here. */
   applySnapshotPart(peer: NodeId, part: PushStateMessage): readonly ChangedObject[] {
-    if (!this.#sessions.has(peer)) return [];
+    const session = this.#sessions.get(peer);
+    if (session === undefined || session.stale) return [];
     const changed = this.#replica.applySnapshotPart(part);
     if (part.final) this.stats.snapshotsApplied++;
     return changed;
@@ -367,7 +390,7 @@ export class SyncEngine<Op> {
    */
   applyPushed(peer: NodeId, ops: readonly Op[]): { fresh: readonly Op[]; out: Outgoing<Op>[] } {
     const session = this.#sessions.get(peer);
-    if (session === undefined) return { fresh: [], out: [] };
+    if (session === undefined || session.stale) return { fresh: [], out: [] };
     this.stats.remoteOpsReceived += ops.length;
     const fresh = this.#replica.applyRemote(ops);
     this.stats.remoteOpsApplied += fresh.length;

@@ -23,6 +23,7 @@ function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
     idOf: () => ({ origin: nodeId, seq: 0 }),
     localOrigin: () => nodeId,
     needsSnapshot: () => false,
+    isStale: () => false,
     snapshotParts: () => [],
     applySnapshotPart: () => [],
   };

@@ -179,6 +179,20 @@ export class OpLogIndex {
     return best;
   }
 
+  /** Forgets every op (a replacing snapshot); returns the pages to delete. Floors stay. */
+  clear(): number[] {
+    const pages = [...this.#pages.keys(), ...this.#emptiedPages];
+    this.#seqs.clear();
+    this.#pageOf.clear();
+    this.#bytesOf.clear();
+    this.#pages.clear();
+    this.#emptiedPages = [];
+    this.#size = 0;
+    this.#bytes = 0;
+    this.#storedOps = 0;
+    return pages;
+  }
+
   /** Compaction: `page`'s live ops wait for a new page; the page is forgotten. */
   releasePage(page: number, liveOps: readonly [NodeId, number][]): void {
     for (const [origin, seq] of liveOps) this.#pageOf.get(origin)!.set(seq, -1);

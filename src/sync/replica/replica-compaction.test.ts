@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Op } from "../../crdt/op.ts";
-import { decodeText, NODE_A, NODE_B, text } from "../../crdt/testing/test-ops.ts";
+import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { openLmdbBackend } from "../../store/lmdb-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
@@ -138,6 +138,52 @@ describe("tombstone collection in the replica", () => {
     state.applyRemote(sent);
     assert.equal(state.hasOutOfOrderEffects(), false, "the gap closed");
     await state.close();
+    await backend.close();
+  });
+
+  test("a peer behind the collected removes is stale, after a restart too; a replacing snapshot makes it hold the sender's state", async () => {
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    const sent: Op[] = [];
+    let backend = await openLmdbBackend({ path });
+    let a = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    a.orsetAdd("set", text("gone"));
+    a.orsetAdd("set", text("kept"));
+    a.flush();
+    // Z took the adds, then went away before the remove.
+    const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C, nowMs: () => NOW });
+    z.applyRemote(sent);
+    z.orsetAdd("set", text("z's own, never sent"));
+    z.flush();
+    a.orsetRemove("set", text("gone"));
+    a.flush();
+    assert.equal(a.isStale(z.versionVector()), false, "nothing collected yet");
+    assert.equal(a.compact(alone), 1);
+    assert.equal(a.isStale(z.versionVector()), true);
+    assert.equal(a.isStale(a.versionVector()), false);
+    await a.close();
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    a = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    assert.equal(a.isStale(z.versionVector()), true, "the collection point was persisted");
+    const zSeq = z.versionVector().get(NODE_C);
+    const snapshot = a.snapshot();
+    const changed = z.applySnapshot(snapshot, { replace: true, final: true });
+    assert.ok(changed.some((c) => c.key === "set"));
+    assert.deepEqual(z.orsetElements("set").map(decodeText), ["kept"], "what the remove removed is gone");
+    assert.equal(z.versionVector().get(NODE_C), zSeq, "its own sequence is kept: never reused");
+    assert.deepEqual(
+      z.compactedFor(new Map([[NODE_A, 3]])),
+      [NODE_C],
+      "a peer lacking its discarded ops gets a snapshot",
+    );
+    assert.equal(a.isStale(z.versionVector()), false);
+    await a.close();
     await backend.close();
   });
 

@@ -13,7 +13,7 @@ import {
 } from "../../crdt/op.ts";
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
-import type { VersionVector } from "../../crdt/version-vector.ts";
+import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
@@ -24,6 +24,7 @@ import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
+  COMPACTION_KEY,
   CRDT_PREFIX,
   cellStorageKey,
   crdtObjectPrefix,
@@ -218,6 +219,13 @@ export class ReplicatedState implements CrdtHost {
   #remoteDuplicates = 0;
   #remoteDeferred = 0;
   #tombstonesCollected = 0;
+  /** Every remove behind a collected tombstone is at most this (see `isStale`); persisted. */
+  #collectedThrough: VersionVector | undefined;
+  #collectedThroughChanged = false;
+  /** A replacing snapshot is being applied: its state was discarded at its first part. */
+  #replacing = false;
+  /** Op-log pages to delete at the next flush (a discarded op-log). */
+  #pendingPageDeletes: number[] = [];
 
   /** Use `openReplicatedState`, which also hydrates from the store. */
   private constructor(options: ReplicatedStateOptions, clockLast: HlcTimestamp | undefined) {
@@ -443,17 +451,20 @@ export class ReplicatedState implements CrdtHost {
    */
   compact(view: Omit<StabilityView, "ownVector" | "maxApplied">): number {
     this.#assertOpen();
-    const epoch = this.#stability.pass({
+    const stable = this.#stability.pass({
       ...view,
       ownVector: this.#seen.vector(),
       maxApplied: this.#seen.maxApplied(),
     });
-    if (epoch === undefined) return 0;
+    if (stable === undefined) return 0;
     const covered = (id: OpId): boolean => this.#seen.contiguous(id.origin) >= id.seq;
+    // Persisted with the collection: after a restart too, a peer behind it is recognised as stale.
+    this.#collectedThrough = mergedVectors(this.#collectedThrough, stable.applied);
+    this.#collectedThroughChanged = true;
     let cells = 0;
     for (const entries of this.#objects.values()) {
       for (const entry of entries.values()) {
-        const collected = entry.crdt.collectTombstones?.(epoch, covered);
+        const collected = entry.crdt.collectTombstones?.(stable.epoch, covered);
         if (collected === undefined) continue;
         for (const cell of collected.rewritten) this.#stageCell(entry, cell);
         for (const cell of collected.dropped) this.#stageDrop(entry, cell);
@@ -461,8 +472,17 @@ export class ReplicatedState implements CrdtHost {
       }
     }
     this.#tombstonesCollected += cells;
-    if (cells > 0) this.#flushSoon(0);
+    this.#flushSoon(0);
     return cells;
+  }
+
+  /**
+   * True when a peer whose version vector is `vector` may still hold what removes collected here
+   * removed (it lacks one of them): it gets this replica's state to replace its own, and what it
+   * sends is not taken in until it covers them (docs/design/compaction.md).
+   */
+  isStale(vector: VersionVector): boolean {
+    return this.#collectedThrough !== undefined && !vectorCovers(vector, this.#collectedThrough);
   }
 
   /** Origins whose ops `vector` lacks but this op-log no longer holds: such a peer needs `snapshot()`. */
@@ -487,9 +507,16 @@ export class ReplicatedState implements CrdtHost {
    * ops), advances the version vector to cover it, and returns the objects it changed here. The merged ops are not in this op-log, so
    * its floors rise to the snapshot's vector: a peer behind it gets a snapshot from us too.
    */
-  applySnapshot(snapshot: ReplicaSnapshot): ChangedObject[] {
+  applySnapshot(
+    snapshot: ReplicaSnapshot,
+    part: { replace?: boolean; final?: boolean } = {},
+  ): ChangedObject[] {
     this.#assertOpen();
     const changedObjects: ChangedObject[] = [];
+    if (part.replace === true && !this.#replacing) {
+      this.#replacing = true;
+      changedObjects.push(...this.#discardState());
+    }
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
       let objectChanged = false;
@@ -506,8 +533,46 @@ export class ReplicatedState implements CrdtHost {
       this.#seen.advanceTo(origin, seq);
       this.#log.raiseFloor(origin, seq);
     }
+    if (part.final !== false) this.#replacing = false;
     this.#flushSoon(1);
     return changedObjects;
+  }
+
+  /**
+   * The first part of a replacing snapshot: every CRDT object, the op-log and what the version
+   * vector says this replica applied are dropped (from the store too, in the same batch as the
+   * part). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
+   * to what was applied, so a peer lacking this node's discarded ops gets a snapshot, not a gap.
+   * Returns every object that was held (their values changed).
+   */
+  #discardState(): ChangedObject[] {
+    this.flush();
+    const own = this.#nodeId;
+    const ownSeq = this.#seen.contiguous(own);
+    const discarded: ChangedObject[] = [];
+    const dropped = [...this.#seen.maxApplied()];
+    for (const [family, entries] of this.#objects) {
+      for (const [key, entry] of entries) {
+        for (const cell of entry.crdt.cells()) this.#stageDrop(entry, cell);
+        discarded.push({ key, family });
+      }
+      entries.clear();
+    }
+    for (const page of this.#log.clear()) {
+      this.#pendingPageDeletes.push(page);
+      this.#decodedPages.delete(page);
+    }
+    for (const [origin, seq] of dropped) this.#log.raiseFloor(origin, seq);
+    this.#seen.forgetAllBut(own);
+    this.#logger.warn(
+      "replacing this node's replicated state with a peer's (it was away past the tombstone horizon)",
+      {
+        objects: discarded.length,
+        ownSequence: ownSeq,
+      },
+    );
+    this.#staged = true;
+    return discarded;
   }
 
   /** Every CRDT object held, family by family (in no particular order). */
@@ -681,7 +746,7 @@ export class ReplicatedState implements CrdtHost {
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
-    for (const page of this.#log.drainEmptiedPages()) {
+    for (const page of [...this.#pendingPageDeletes, ...this.#log.drainEmptiedPages()]) {
       writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
       this.#decodedPages.delete(page);
     }
@@ -697,6 +762,12 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const { origin, seq, present } of seen.sparse.values()) {
       writes.push([opIdKey(SEEN_PREFIX, makeOpId(origin, seq)), present ? SEEN_RECORD : undefined]);
+    }
+    this.#pendingPageDeletes = [];
+    if (this.#collectedThroughChanged) {
+      const entries = [...this.#collectedThrough!].map(([origin, seq]) => [origin, seq]);
+      writes.push([COMPACTION_KEY, withVersion(crdtPackr.pack(entries))]);
+      this.#collectedThroughChanged = false;
     }
     writes.push([CLOCK_KEY, withVersion(crdtPackr.pack(this.#clock.last()))]);
     return writes;
@@ -822,6 +893,8 @@ export class ReplicatedState implements CrdtHost {
       clockLast = value as HlcTimestamp;
     }
     const state = new ReplicatedState(options, clockLast);
+    const compaction = options.backend.get(COMPACTION_KEY);
+    if (compaction !== undefined) state.#collectedThrough = decodeCollectedThrough(compaction);
     state.#hydrate();
     return state;
   }
@@ -937,6 +1010,25 @@ function decodeOpPage(record: Uint8Array): Op[] {
     if (error instanceof ReplicaStoreError) throw error;
     throw new ReplicaStoreError("an op-log page is damaged", { cause: error });
   }
+}
+
+/** The per-origin maximum of two vectors. */
+function mergedVectors(a: VersionVector | undefined, b: VersionVector): VersionVector {
+  const merged = new Map(a ?? []);
+  for (const [origin, seq] of b) if (seq > (merged.get(origin) ?? 0)) merged.set(origin, seq);
+  return merged;
+}
+
+function decodeCollectedThrough(record: Uint8Array): VersionVector {
+  const raw = crdtPackr.unpack(recordPayload(record, "compaction record")) as unknown;
+  const vector = new Map<NodeId, number>();
+  if (!Array.isArray(raw)) throw new ReplicaStoreError("the compaction record is malformed");
+  for (const entry of raw) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string" || !Number.isSafeInteger(entry[1]))
+      throw new ReplicaStoreError("the compaction record is malformed");
+    vector.set(entry[0] as NodeId, entry[1] as number);
+  }
+  return vector;
 }
 
 function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {

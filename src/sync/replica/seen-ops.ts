@@ -124,6 +124,24 @@ export class SeenOps {
     this.markSeen(origin, seq);
   }
 
+  /**
+   * A replacing snapshot: forgets everything applied but `keep`'s own contiguous sequence (the
+   * origins' records are rewritten at the next drain).
+   */
+  forgetAllBut(keep: NodeId): void {
+    for (const origin of this.#maxApplied.keys()) this.#changes.contiguous.add(origin);
+    for (const [origin, seqs] of this.#sparse) for (const seq of seqs) this.#sparseChange(origin, seq, false);
+    const own = this.#contiguous.get(keep) ?? 0;
+    this.#contiguous.clear();
+    this.#sparse.clear();
+    this.#sparseCount = 0;
+    this.#maxApplied.clear();
+    if (own > 0) {
+      this.#contiguous.set(keep, own);
+      this.#maxApplied.set(keep, own);
+    }
+  }
+
   /** The changes since the last call (and starts a new set). */
   drainChanges(): SeenChanges {
     const changes = this.#changes;

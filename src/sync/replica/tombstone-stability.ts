@@ -22,7 +22,12 @@ export interface StabilityView {
 
 type Stage =
   | { readonly waitingFor: "seen"; readonly epoch: number; readonly applied: VersionVector }
-  | { readonly waitingFor: "frontier"; readonly epoch: number; readonly frontier: VersionVector };
+  | {
+      readonly waitingFor: "frontier";
+      readonly epoch: number;
+      readonly applied: VersionVector;
+      readonly frontier: VersionVector;
+    };
 
 /**
  * Decides when tombstones are causally stable, pass by pass (docs/design/compaction.md). Pure: fed
@@ -56,8 +61,12 @@ export class TombstoneStability {
     return this.#epoch;
   }
 
-  /** One pass: the epoch through which tombstones are stable now, if one became so. */
-  pass(view: StabilityView): number | undefined {
+  /**
+   * One pass: the epoch through which tombstones are stable now, if one became so, and `applied`:
+   * every remove behind those tombstones is at most it, so a replica whose version vector does
+   * not cover it may still hold what they removed.
+   */
+  pass(view: StabilityView): { readonly epoch: number; readonly applied: VersionVector } | undefined {
     if (this.#stage === undefined) this.#close(view);
     const stage = this.#stage!;
     if (stage.waitingFor === "seen") {
@@ -68,13 +77,13 @@ export class TombstoneStability {
       if (!vectorCovers(view.ownVector, stage.applied)) return undefined;
       const frontier = new Map<NodeId, number>();
       for (const [member, report] of counted) frontier.set(member, report.vector.get(member) ?? 0);
-      this.#stage = { waitingFor: "frontier", epoch: stage.epoch, frontier };
+      this.#stage = { waitingFor: "frontier", epoch: stage.epoch, applied: stage.applied, frontier };
     }
     const waiting = this.#stage!;
     if (waiting.waitingFor !== "frontier" || !vectorCovers(view.ownVector, waiting.frontier))
       return undefined;
     this.#close(view);
-    return waiting.epoch;
+    return { epoch: waiting.epoch, applied: waiting.applied };
   }
 
   #close(view: StabilityView): void {
