@@ -415,7 +415,7 @@ export class PeerManager<Op> {
     if (target.nodeId !== undefined && this.#connections.has(target.nodeId)) return;
     if (this.#connections.size >= this.#options.maxPeers) {
       // No free slot now; look again later (rotation: whichever configured peer is due first gets the next slot).
-      this.#retryLater(target, false);
+      this.#retryLater(target, "soon");
       return;
     }
     target.dialing = true;
@@ -448,14 +448,14 @@ export class PeerManager<Op> {
         this.#options.onDialFailed?.(target.address, error, target.failures);
         const health = peerHealth(target.failures, this.#options.backoff);
         if (error instanceof NetError && !error.retryable) {
-          // One line per reason, not one per redial: the peer is still redialed (its operator
-          // may fix the allowlist or certificates), but the reason is what the operator needs.
+          // One line per reason, not one per redial: the peer is still redialed, at the longest
+          // delay (its operator may fix the allowlist or certificates), but not in a loop.
           if (target.refusalCode !== error.code) {
             this.#options.logger.warn(error.message, { address: target.address, code: error.code });
           }
           target.refusal = error.message;
           target.refusalCode = error.code;
-          this.#retryLater(target, true);
+          this.#retryLater(target, "refused");
           return;
         }
         target.refusal = undefined;
@@ -467,7 +467,7 @@ export class PeerManager<Op> {
           failures: target.failures,
           health,
         });
-        this.#retryLater(target, true);
+        this.#retryLater(target, "failed");
       },
     );
   }
@@ -479,13 +479,23 @@ export class PeerManager<Op> {
     });
   }
 
-  #retryLater(target: DialTarget, afterFailure: boolean): void {
+  /**
+   * `failed`: the backoff for the failures so far; `refused`: the longest delay (the peer said a
+   * retry does not help); `soon`: the initial delay (a connection ended cleanly, no slot was free).
+   */
+  #retryLater(target: DialTarget, after: RetryAfter): void {
     // A removed peer or candidate whose dial was under way when it was removed is not dialed again.
     if (this.#stopped || !this.#targets.includes(target)) return;
     clearTimeout(target.timer);
-    const delayMs = afterFailure
-      ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
-      : this.#options.backoff.initialDelayMs;
+    const delayMs =
+      after === "soon"
+        ? this.#options.backoff.initialDelayMs
+        : reconnectDelayMs(
+            target.failures,
+            this.#options.backoff,
+            this.#options.random01(),
+            after === "failed",
+          );
     target.timer = setTimeout(() => this.#dial(target), delayMs);
     target.timer.unref();
   }
@@ -601,7 +611,7 @@ export class PeerManager<Op> {
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);
-    if (target !== undefined) this.#retryLater(target, error !== undefined);
+    if (target !== undefined) this.#retryLater(target, retryAfter(error));
   }
 
   async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
@@ -645,4 +655,12 @@ export class PeerManager<Op> {
       });
     });
   }
+}
+
+type RetryAfter = "failed" | "refused" | "soon";
+
+/** How soon to redial after a connection ended with `error` (undefined: it closed cleanly). */
+function retryAfter(error: unknown): RetryAfter {
+  if (error === undefined) return "soon";
+  return error instanceof NetError && !error.retryable ? "refused" : "failed";
 }
