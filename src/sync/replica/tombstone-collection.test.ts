@@ -213,6 +213,20 @@ describe("TombstoneStability", () => {
     assert.equal(stability.pass(view())?.epoch, 0);
   });
 
+  test("a peer that reported counts as a member even when no source names it", () => {
+    const stability = new TombstoneStability({ horizonMs: 1000, startedAtMs: 0 });
+    const reports = new Map<NodeId, MemberReport>([[b, { vector: vector([]), atMs: 0 }]]);
+    const view = (nowMs: number) => ({
+      nowMs,
+      ownVector: vector([[a, 1]]),
+      maxApplied: vector([[a, 1]]),
+      members: [],
+      reports,
+    });
+    assert.equal(stability.pass(view(500)), undefined, "b's report lacks a:1");
+    assert.equal(stability.pass(view(1500))?.epoch, 0, "b is past the horizon");
+  });
+
   test("a member silent for longer than the horizon stops holding collection back", () => {
     const stability = new TombstoneStability({ horizonMs: 1000, startedAtMs: 0 });
     const reports = new Map<NodeId, MemberReport>([[b, { vector: vector([]), atMs: 0 }]]);

@@ -15,7 +15,7 @@ export interface StabilityView {
   readonly ownVector: VersionVector;
   /** Per origin, the highest sequence this replica has applied (out of order included). */
   readonly maxApplied: VersionVector;
-  /** The other known members' NodeIds (`knownMembers()`). */
+  /** The other known members' NodeIds (`knownMembers()`); a peer that reported counts too. */
   readonly members: readonly NodeId[];
   readonly reports: ReadonlyMap<NodeId, MemberReport>;
 }
@@ -94,7 +94,7 @@ export class TombstoneStability {
   /** The reports that count; undefined while a member within the horizon has not reported yet. */
   #countedReports(view: StabilityView): Map<NodeId, MemberReport> | undefined {
     const counted = new Map<NodeId, MemberReport>();
-    for (const member of view.members) {
+    for (const member of new Set([...view.members, ...view.reports.keys()])) {
       const report = view.reports.get(member);
       if (report === undefined) {
         if (view.nowMs - this.#startedAtMs <= this.#horizonMs) return undefined;
