@@ -30,11 +30,9 @@ export interface SyncReplica<Op> {
   isStale(vector: VersionVector): boolean;
   /**
    * The whole state as PushState parts of bounded size; the last part is final and carries the
-   * vector. Undefined while the state holds effects of ops above its vector (applied out of
-   * order): the puller gets ops now and the snapshot at a later pull (docs/design/compaction.md).
-   * `replace`: every part is marked for the receiver to replace its state with it.
+   * vector. `replace`: every part is marked for the receiver to replace its state with it.
    */
-  snapshotParts(replace: boolean): PushStateMessage[] | undefined;
+  snapshotParts(replace: boolean): PushStateMessage[];
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -339,13 +337,12 @@ export class SyncEngine<Op> {
         const out: Outgoing<Op>[] = [];
         session.stale = this.#replica.isStale(message.versionVector);
         if (session.stale) {
-          const parts = this.#replica.snapshotParts(true);
-          if (parts !== undefined) this.#sendSnapshot(session, parts, out);
+          this.#sendSnapshot(session, this.#replica.snapshotParts(true), out);
           return out;
         }
         const lacking = this.#afterOnTheWay(session, message.versionVector);
-        const parts = this.#replica.needsSnapshot(lacking) ? this.#replica.snapshotParts(false) : undefined;
-        if (parts !== undefined) this.#sendSnapshot(session, parts, out);
+        if (this.#replica.needsSnapshot(lacking))
+          this.#sendSnapshot(session, this.#replica.snapshotParts(false), out);
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, this.#durableOnly(ops)));

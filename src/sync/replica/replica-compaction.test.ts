@@ -8,6 +8,7 @@ import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/tes
 import type { NodeId } from "../../identity/node-id.ts";
 import { openLmdbBackend } from "../../store/lmdb-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
+import { replicaForSync } from "../replica-sync-adapter.ts";
 import { CRDT_PREFIX } from "./replica-layout.ts";
 import { openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
 import type { MemberReport } from "./tombstone-stability.ts";
@@ -107,7 +108,7 @@ describe("tombstone collection in the replica", () => {
     assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 9);
   });
 
-  test("effects of ops applied out of order are known, across a forgotten seen entry and a restart", async () => {
+  test("the highest sequence applied out of order is known, across a forgotten seen entry and a restart", async () => {
     const sent: Op[] = [];
     const origin = openReplicatedState({
       backend: createMemoryBackend(),
@@ -130,13 +131,14 @@ describe("tombstone collection in the replica", () => {
     };
     let { backend, state } = await open();
     state.applyRemote([sent[2], sent[1]]); // the seen set keeps one of them: B:2 is forgotten
-    assert.equal(state.hasOutOfOrderEffects(), true);
+    assert.equal(state.snapshot().applied?.get(NODE_B), 3);
     await state.close();
     await backend.close();
     ({ backend, state } = await open());
-    assert.equal(state.hasOutOfOrderEffects(), true, "the highest applied sequence was persisted");
+    assert.equal(state.snapshot().applied?.get(NODE_B), 3, "the highest applied sequence was persisted");
+    assert.equal(state.versionVector().get(NODE_B) ?? 0, 0, "B:1 is still missing");
     state.applyRemote(sent);
-    assert.equal(state.hasOutOfOrderEffects(), false, "the gap closed");
+    assert.equal(state.versionVector().get(NODE_B), 3, "the gap closed");
     await state.close();
     await backend.close();
   });
@@ -185,6 +187,39 @@ describe("tombstone collection in the replica", () => {
     assert.equal(a.isStale(z.versionVector()), false);
     await a.close();
     await backend.close();
+  });
+
+  test("a snapshot from a replica holding ops applied out of order tells the receiver up to where", () => {
+    const sent: Op[] = [];
+    const origin = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    for (let i = 0; i < 3; i++) {
+      origin.orsetAdd("set", text(`e${i}`));
+      origin.flush();
+    }
+    const sender = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    sender.applyRemote([sent[2]]);
+    const parts = replicaForSync(sender).snapshotParts(false);
+    assert.deepEqual(
+      parts.map((p) => [p.final, [...p.versionVector]]),
+      [
+        [false, [[NODE_B, 3]]],
+        [true, []],
+      ],
+      "a first, empty part carries the bound; the final part the vector",
+    );
+    const receiver = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_C,
+      nowMs: () => NOW,
+    });
+    for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+    assert.deepEqual(receiver.orsetElements("set").map(decodeText), ["e2"]);
+    assert.equal(receiver.snapshot().applied?.get(NODE_B), 3, "counted as applied for stability");
   });
 
   test("an RGA insert after a tombstone is anchored at the visible element before it", () => {

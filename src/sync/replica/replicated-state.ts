@@ -103,6 +103,11 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
 export interface ReplicaSnapshot {
   /** Every op up to these sequences is included in the state. */
   readonly vector: VersionVector;
+  /**
+   * Per origin, the highest sequence whose effect the state may hold: above `vector` where ops
+   * were applied out of order. A receiver counts them as applied for tombstone stability.
+   */
+  readonly applied?: VersionVector;
   readonly objects: readonly {
     readonly family: CrdtFamily;
     readonly key: string;
@@ -436,15 +441,6 @@ export class ReplicatedState implements CrdtHost {
   }
 
   /**
-   * True while the state holds effects of ops above the version vector (applied out of order):
-   * a snapshot taken now would carry removes its receiver cannot bound by the snapshot's vector,
-   * which tombstone collection relies on, so the sync layer waits for the gap to close.
-   */
-  hasOutOfOrderEffects(): boolean {
-    return this.#seen.hasOutOfOrderEffects();
-  }
-
-  /**
    * One compaction pass (docs/design/compaction.md): closes a tombstone epoch and drops the
    * tombstones of every epoch now causally stable over `view`'s members. Returns how many
    * cells it rewrote or deleted; they reach the store with the next flush.
@@ -499,7 +495,7 @@ export class ReplicatedState implements CrdtHost {
     for (const [family, entries] of this.#objects) {
       for (const [key, entry] of entries) objects.push({ family, key, cells: entry.crdt.cells() });
     }
-    return { vector: this.versionVector(), objects };
+    return { vector: this.versionVector(), applied: new Map(this.#seen.maxApplied()), objects };
   }
 
   /**
@@ -509,7 +505,7 @@ export class ReplicatedState implements CrdtHost {
    */
   applySnapshot(
     snapshot: ReplicaSnapshot,
-    part: { replace?: boolean; final?: boolean } = {},
+    part: { replace?: boolean; final?: boolean; applied?: VersionVector } = {},
   ): ChangedObject[] {
     this.#assertOpen();
     const changedObjects: ChangedObject[] = [];
@@ -517,6 +513,9 @@ export class ReplicatedState implements CrdtHost {
       this.#replacing = true;
       changedObjects.push(...this.#discardState());
     }
+    // The sender's state may carry removes of ops above its vector: bound them here too, so the
+    // tombstones they made are not collected before every member has applied those ops.
+    for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) this.#seen.noteApplied(origin, seq);
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
       let objectChanged = false;

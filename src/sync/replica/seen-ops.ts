@@ -48,10 +48,11 @@ export class SeenOps {
     return this.#maxApplied;
   }
 
-  /** True when the state holds effects of ops above the version vector (applied out of order). */
-  hasOutOfOrderEffects(): boolean {
-    for (const [origin, seq] of this.#maxApplied) if (seq > (this.#contiguous.get(origin) ?? 0)) return true;
-    return false;
+  /** A peer's state merged in holds effects of `origin`'s ops up to `seq` (see `maxApplied`). */
+  noteApplied(origin: NodeId, seq: number): void {
+    if (seq <= (this.#maxApplied.get(origin) ?? 0)) return;
+    this.#maxApplied.set(origin, seq);
+    this.#changes.contiguous.add(origin);
   }
 
   contiguous(origin: NodeId): number {
