@@ -58,7 +58,12 @@ function writeReplica(): Map<string, string> {
   state.applyRemote([peerOps[1]]); // above the vector: held as seen until the gap closes
   state.flush();
   state.applyRemote([peerOps[0]]);
-  state.compact({ nowMs: NOW, members: [], reports: new Map() });
+  // The peer wrote ops here, so it counts as a member: it reports having everything.
+  state.compact({
+    nowMs: NOW,
+    members: [],
+    reports: new Map([[PEER, { vector: state.versionVector(), atMs: NOW }]]),
+  });
   state.flush();
   const records = new Map<string, string>();
   for (const [key, value] of backend.range({ prefix: text("__nx/") })) records.set(hex(key), hex(value));

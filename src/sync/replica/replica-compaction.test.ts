@@ -98,6 +98,36 @@ describe("tombstone collection in the replica", () => {
     assert.deepEqual(state.lwwMapEntries("map"), []);
   });
 
+  test("a writer no peer source names (two hops away) holds collection back while its ops arrive", () => {
+    const sent: Op[] = [];
+    const writer = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    writer.orsetAdd("set", text("w"));
+    writer.flush();
+    let nowMs = NOW;
+    const state = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => nowMs,
+      tombstoneHorizonMs: 1000,
+    });
+    state.applyRemote(sent);
+    state.orsetRemove("set", text("w"));
+    state.flush();
+    nowMs += 900;
+    assert.equal(
+      state.compact({ ...alone, nowMs }),
+      0,
+      "B wrote here and has not reported: it may send concurrent writes",
+    );
+    nowMs += 200;
+    assert.equal(state.compact({ ...alone, nowMs }), 1, "no op of B's for longer than the horizon");
+  });
+
   test("a member that has not reported the removes holds collection back", () => {
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     churn(state, 3);

@@ -224,6 +224,9 @@ export class ReplicatedState implements CrdtHost {
   #remoteDuplicates = 0;
   #remoteDeferred = 0;
   #tombstonesCollected = 0;
+  /** Per origin, when one of its ops was last applied here (`nowMs` time), for the horizon. */
+  readonly #lastOpAtMs = new Map<NodeId, number>();
+  readonly #nowMs: () => number;
   /** Every remove behind a collected tombstone is at most this (see `isStale`); persisted. */
   #collectedThrough: VersionVector | undefined;
   #collectedThroughChanged = false;
@@ -247,9 +250,10 @@ export class ReplicatedState implements CrdtHost {
       options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT,
       options.opLogSizeLimitBytes ?? DEFAULT_OP_LOG_SIZE_LIMIT_BYTES,
     );
+    this.#nowMs = options.nowMs ?? Date.now;
     this.#stability = new TombstoneStability({
       horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
-      startedAtMs: (options.nowMs ?? Date.now)(),
+      startedAtMs: this.#nowMs(),
     });
     this.setSyncHooks(options);
   }
@@ -398,6 +402,15 @@ export class ReplicatedState implements CrdtHost {
       fresh.push(op);
     }
     this.#remoteApplied += fresh.length;
+    if (fresh.length > 0) {
+      const nowMs = this.#nowMs();
+      let origin: NodeId | undefined;
+      for (const op of fresh) {
+        if (op.origin === origin) continue;
+        origin = op.origin;
+        this.#lastOpAtMs.set(origin, nowMs);
+      }
+    }
     return fresh;
   }
 
@@ -447,8 +460,13 @@ export class ReplicatedState implements CrdtHost {
    */
   compact(view: Omit<StabilityView, "ownVector" | "maxApplied">): number {
     this.#assertOpen();
+    // Every node whose ops this replica holds can still send writes concurrent with a remove:
+    // it counts as a member even when no peer source names it (a writer two hops away).
+    const writers = [...this.#seen.maxApplied().keys()].filter((origin) => origin !== this.#nodeId);
     const stable = this.#stability.pass({
       ...view,
+      members: [...new Set([...view.members, ...writers])],
+      lastOpAtMs: this.#lastOpAtMs,
       ownVector: this.#seen.vector(),
       maxApplied: this.#seen.maxApplied(),
     });

@@ -18,6 +18,8 @@ export interface StabilityView {
   /** The other known members' NodeIds (`knownMembers()`); a peer that reported counts too. */
   readonly members: readonly NodeId[];
   readonly reports: ReadonlyMap<NodeId, MemberReport>;
+  /** Per member, when an op of its own was last applied here (a writer that reports to others). */
+  readonly lastOpAtMs?: ReadonlyMap<NodeId, number>;
 }
 
 type Stage =
@@ -41,9 +43,9 @@ type Stage =
  * had applied it) is at most that. Once this replica has applied the frontier, no write that
  * could still need one of these tombstones can arrive: it collects through E.
  *
- * A member whose latest report is older than `horizonMs` (or that never reported in the
- * horizon since the start) no longer holds collection back; docs/design/compaction.md says what
- * it gets when it comes back.
+ * A member whose latest report is older than `horizonMs` (or, one that does not report to this
+ * node, whose ops stopped arriving that long ago, counting from the start at the earliest) no
+ * longer holds collection back; docs/design/compaction.md says what it gets when it comes back.
  */
 export class TombstoneStability {
   readonly #epoch = { current: 0 };
@@ -97,7 +99,9 @@ export class TombstoneStability {
     for (const member of new Set([...view.members, ...view.reports.keys()])) {
       const report = view.reports.get(member);
       if (report === undefined) {
-        if (view.nowMs - this.#startedAtMs <= this.#horizonMs) return undefined;
+        // Without a report there is nothing to check: it holds collection back while it is heard of.
+        const heardAtMs = Math.max(this.#startedAtMs, view.lastOpAtMs?.get(member) ?? 0);
+        if (view.nowMs - heardAtMs <= this.#horizonMs) return undefined;
         continue;
       }
       if (view.nowMs - report.atMs <= this.#horizonMs) counted.set(member, report);
