@@ -39,6 +39,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   policy: { needsGc: false, load: () => import("./policy.ts") },
   "snapshot-restore": { needsGc: false, load: () => import("./snapshot-restore.ts") },
   gossip: { needsGc: false, load: () => import("./gossip.ts") },
+  compaction: { needsGc: true, load: () => import("./compaction.ts") },
 };
 
 function usage(message: string): never {

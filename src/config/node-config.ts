@@ -50,6 +50,7 @@ export interface NodeConfig {
     readonly maxPeers: number;
     readonly queuedOpsLimit: number;
     readonly opLogLimit: number;
+    readonly opLogSizeLimitBytes: number;
     readonly seenOpsLimit: number;
     readonly maxMessageSizeBytes: number;
     readonly socketTimeoutMs: number;
@@ -57,6 +58,8 @@ export interface NodeConfig {
     readonly reconnectMaxDelayMs: number;
     readonly peerDeadAfterFailures: number;
     readonly antiEntropyIntervalMs: number;
+    readonly compactionIntervalMs: number;
+    readonly tombstoneHorizonMs: number;
     readonly cpuMsPerRun: number | undefined;
     readonly memoryMaxMb: number;
   };

@@ -236,6 +236,14 @@ export const CONFIG_SCHEMA = {
       env: "NX_OP_LOG_LIMIT",
       flag: { name: "--op-log-limit", argument: "<n>" },
     }),
+    opLogSizeLimitBytes: defineKey({
+      name: "op_log_size_limit",
+      kind: sizeKind({ minBytes: 64 * 1024, maxBytes: 64 * 1024 * MB }),
+      default: 64 * MB,
+      doc: "Bytes of ops kept in the op-log for anti-entropy; whichever of this and op_log_limit is reached first evicts.",
+      env: "NX_OP_LOG_SIZE_LIMIT",
+      flag: { name: "--op-log-size-limit", argument: "<size>" },
+    }),
     seenOpsLimit: defineKey({
       name: "seen_ops_limit",
       kind: integerKind({ min: 1, max: 100_000_000 }),
@@ -292,6 +300,22 @@ export const CONFIG_SCHEMA = {
       doc: "Period of the anti-entropy round that repairs ops a push missed.",
       env: "NX_ANTI_ENTROPY_INTERVAL",
       flag: { name: "--anti-entropy-interval", argument: "<duration>" },
+    }),
+    compactionIntervalMs: defineKey({
+      name: "compaction_interval",
+      kind: durationKind({ minMs: 100, maxMs: 86_400_000 }),
+      default: 60_000,
+      doc: "Period of the compaction pass that collects causally stable tombstones.",
+      env: "NX_COMPACTION_INTERVAL",
+      flag: { name: "--compaction-interval", argument: "<duration>" },
+    }),
+    tombstoneHorizonMs: defineKey({
+      name: "tombstone_horizon",
+      kind: durationKind({ minMs: 1000, maxMs: 365 * 86_400_000 }),
+      default: 7 * 86_400_000,
+      doc: "A peer silent for longer stops holding tombstone collection back; back, it takes a peer's state.",
+      env: "NX_TOMBSTONE_HORIZON",
+      flag: { name: "--tombstone-horizon", argument: "<duration>" },
     }),
     cpuMsPerRun: defineKey({
       name: "cpu_ms_per_run",

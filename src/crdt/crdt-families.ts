@@ -1,5 +1,5 @@
 import { bytesKey } from "./byte-order.ts";
-import type { Crdt } from "./crdt.ts";
+import type { Crdt, TombstoneEpoch } from "./crdt.ts";
 import {
   booleanCodec,
   bytesCodec,
@@ -40,7 +40,8 @@ export interface FamilyDefinition<F extends CrdtFamily> {
   readonly family: F;
   /** Stable small number naming the family in storage keys and encoded states. */
   readonly code: number;
-  create(): CrdtOf<F> & Crdt<CellOf<F>>;
+  /** A new, empty CRDT; tombstone-keeping families record `epoch`'s current value in their tombstones. */
+  create(epoch?: TombstoneEpoch): CrdtOf<F> & Crdt<CellOf<F>>;
   readonly cellCodec: ValueCodec<CellOf<F>>;
   /**
    * Bytes naming the cell within its CRDT, unique per cell. RGA element keys sort by
@@ -112,7 +113,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
   lww_map: {
     family: "lww_map",
     code: 4,
-    create: () => new LwwMap(),
+    create: (epoch) => new LwwMap(epoch),
     cellCodec: recordCodec<LwwMapCell>("lww map cell", {
       field: bytes,
       timestamp: timestampCodec,
@@ -125,7 +126,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
   orset: {
     family: "orset",
     code: 5,
-    create: () => new OrSet(),
+    create: (epoch) => new OrSet(epoch),
     cellCodec: recordCodec<OrSetCell>("orset cell", { element: bytes, tags, removed: tags }),
     cellKey: (cell) => cell.element,
     cellId: (cell) => bytesKey(cell.element),
@@ -133,7 +134,7 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
   rga: {
     family: "rga",
     code: 6,
-    create: () => new Rga(),
+    create: (epoch) => new Rga(epoch),
     cellCodec: unionCodec<RgaCell>("rga cell", {
       element: {
         code: 1,

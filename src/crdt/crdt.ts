@@ -1,4 +1,5 @@
 import type { Op } from "./op.ts";
+import type { OpId } from "./op-id.ts";
 
 /**
  * The shape every family shares. A family's state is a set of cells (a counter slot, a map
@@ -14,7 +15,31 @@ export interface Crdt<Cell> {
   mergeCell(cell: Cell): Cell | undefined;
   /** The whole state as cells, in a canonical order: equal states give equal cell lists. */
   cells(): Cell[];
+  /**
+   * Families with tombstones (OR-Set, LWW-Map, RGA) drop those made in tombstone epochs up to
+   * `epoch` once the caller knows them causally stable (docs/design/compaction.md). `covered`
+   * says whether this replica has applied an op (its version vector covers the OpId). The value
+   * read from the CRDT does not change.
+   */
+  collectTombstones?(epoch: number, covered: (id: OpId) => boolean): CollectedCells<Cell>;
 }
+
+/** What a collection changed: cells to write again (smaller) and cells to delete from the store. */
+export interface CollectedCells<Cell> {
+  readonly rewritten: readonly Cell[];
+  readonly dropped: readonly Cell[];
+}
+
+/**
+ * The tombstone epoch the replica is in: every tombstone records the epoch it was made in, and
+ * the replica closes an epoch on each compaction pass (src/sync/replica/tombstone-stability.ts).
+ * Shared by every CRDT of one replica; a CRDT made without one puts every tombstone in epoch 0.
+ */
+export interface TombstoneEpoch {
+  readonly current: number;
+}
+
+export const EPOCH_ZERO: TombstoneEpoch = { current: 0 };
 
 /** An op routed to the wrong family is a broken invariant of the caller, not bad input. */
 export function wrongFamily(family: string, op: Op): never {

@@ -1,5 +1,5 @@
 import { bytesKey, compareBytes } from "./byte-order.ts";
-import { type Crdt, wrongFamily } from "./crdt.ts";
+import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import { compareLwwWrites, type LwwWrite } from "./lww-register.ts";
 import type { Op } from "./op.ts";
 
@@ -11,11 +11,20 @@ export interface LwwMapCell extends LwwWrite {
 /**
  * Map of last-writer-wins registers, one per field. A removal is kept as a timestamped
  * tombstone, so a write older than the removal that arrives late cannot bring the field back;
- * a newer write does (remove then re-set works). Tombstones are never dropped.
+ * a newer write does (remove then re-set works). A tombstone is dropped by `collectTombstones`
+ * once its remove is causally stable: every write concurrent with it has been applied here
+ * already, and any later write is stamped after it, so it would win anyway.
  */
 export class LwwMap implements Crdt<LwwMapCell> {
   readonly #fields = new Map<string, LwwMapCell>();
+  /** Fields holding a tombstone, with the tombstone epoch it was written in. */
+  readonly #tombstoneEpochs = new Map<string, number>();
+  readonly #epoch: TombstoneEpoch;
   #liveSorted: (readonly [Uint8Array, Uint8Array])[] | undefined;
+
+  constructor(epoch: TombstoneEpoch = EPOCH_ZERO) {
+    this.#epoch = epoch;
+  }
 
   get(field: Uint8Array): Uint8Array | undefined {
     return this.#fields.get(bytesKey(field))?.value;
@@ -62,8 +71,21 @@ export class LwwMap implements Crdt<LwwMapCell> {
     const current = this.#fields.get(key);
     if (current !== undefined && compareLwwWrites(cell, current) <= 0) return undefined;
     this.#fields.set(key, cell);
+    if (cell.value === undefined) this.#tombstoneEpochs.set(key, this.#epoch.current);
+    else this.#tombstoneEpochs.delete(key);
     this.#liveSorted = undefined;
     return cell;
+  }
+
+  collectTombstones(epoch: number): CollectedCells<LwwMapCell> {
+    const dropped: LwwMapCell[] = [];
+    for (const [key, made] of this.#tombstoneEpochs) {
+      if (made > epoch) continue;
+      dropped.push(this.#fields.get(key)!);
+      this.#fields.delete(key);
+      this.#tombstoneEpochs.delete(key);
+    }
+    return { rewritten: [], dropped };
   }
 
   merge(other: LwwMap): void {

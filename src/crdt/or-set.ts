@@ -1,5 +1,5 @@
 import { bytesKey, compareBytes } from "./byte-order.ts";
-import { type Crdt, wrongFamily } from "./crdt.ts";
+import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import type { Op } from "./op.ts";
 import { compareOpIds, formatOpId, type OpId } from "./op-id.ts";
 
@@ -13,18 +13,26 @@ export interface OrSetCell {
 interface ElementState {
   readonly element: Uint8Array;
   readonly live: Map<string, OpId>;
-  readonly removed: Map<string, OpId>;
+  /** Removed tags and the tombstone epoch each was removed in. */
+  readonly removed: Map<string, { readonly tag: OpId; readonly epoch: number }>;
 }
 
 /**
  * Observed-remove set, add-wins. Every add creates a unique tag (its OpId); a remove covers only
  * the tags its origin had observed, so an add concurrent with a remove survives it. Removed tags
  * are kept as tombstones, so a remove that arrives before the add it covers still wins over it
- * (delivery needs no causal order). Tombstones grow with the number of removed adds per element.
+ * (delivery needs no causal order). A tombstone is dropped by `collectTombstones` once its
+ * remove is causally stable and this replica has applied the add it covers: that add is then
+ * refused by the replica's de-duplication, so the tombstone has nothing left to stop.
  */
 export class OrSet implements Crdt<OrSetCell> {
   readonly #elements = new Map<string, ElementState>();
+  readonly #epoch: TombstoneEpoch;
   #liveSorted: Uint8Array[] | undefined;
+
+  constructor(epoch: TombstoneEpoch = EPOCH_ZERO) {
+    this.#epoch = epoch;
+  }
 
   has(element: Uint8Array): boolean {
     const state = this.#elements.get(bytesKey(element));
@@ -68,7 +76,7 @@ export class OrSet implements Crdt<OrSetCell> {
     for (const tag of cell.removed) {
       const name = formatOpId(tag);
       if (state.removed.has(name)) continue;
-      state.removed.set(name, tag);
+      state.removed.set(name, { tag, epoch: this.#epoch.current });
       state.live.delete(name);
       changed = true;
     }
@@ -86,6 +94,25 @@ export class OrSet implements Crdt<OrSetCell> {
     return cellOf(state);
   }
 
+  collectTombstones(epoch: number, covered: (id: OpId) => boolean): CollectedCells<OrSetCell> {
+    const rewritten: OrSetCell[] = [];
+    const dropped: OrSetCell[] = [];
+    for (const [key, state] of this.#elements) {
+      let changed = false;
+      for (const [name, removed] of state.removed) {
+        if (removed.epoch > epoch || !covered(removed.tag)) continue;
+        state.removed.delete(name);
+        changed = true;
+      }
+      if (!changed) continue;
+      if (state.live.size === 0 && state.removed.size === 0) {
+        this.#elements.delete(key);
+        dropped.push({ element: state.element, tags: [], removed: [] });
+      } else rewritten.push(cellOf(state));
+    }
+    return { rewritten, dropped };
+  }
+
   merge(other: OrSet): void {
     for (const cell of other.cells()) this.mergeCell(cell);
   }
@@ -99,6 +126,6 @@ function cellOf(state: ElementState): OrSetCell {
   return {
     element: state.element,
     tags: [...state.live.values()].sort(compareOpIds),
-    removed: [...state.removed.values()].sort(compareOpIds),
+    removed: [...state.removed.values()].map((r) => r.tag).sort(compareOpIds),
   };
 }

@@ -1,5 +1,5 @@
 import type { NodeId } from "../identity/node-id.ts";
-import { type Crdt, wrongFamily } from "./crdt.ts";
+import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import type { HlcTimestamp } from "./hybrid-clock.ts";
 import type { Op } from "./op.ts";
 import { compareOpIds, formatOpId, type OpId } from "./op-id.ts";
@@ -27,6 +27,8 @@ interface Element {
   readonly parent: OpId | undefined;
   readonly value: Uint8Array;
   deleted: boolean;
+  /** The tombstone epoch it was deleted in (meaningless while not deleted). */
+  deletedEpoch: number;
   /** The chunk holding it in sequence order; undefined while it waits for its parent. */
   chunk: Chunk | undefined;
 }
@@ -58,7 +60,10 @@ const CHUNK_SPLIT_AT = 256;
  * an insert not newer than its parent is dropped, the same way on every replica.
  *
  * Delete leaves a tombstone: the element's children stay where they are and visible.
- * Out-of-order delivery: an insert whose parent has not arrived waits (pending, persisted as
+ * `collectTombstones` drops deleted leaves (no element names them as parent) once their delete
+ * is causally stable: the sequence order of the others does not depend on a leaf, and no insert
+ * naming it can still arrive (the replica anchors a new insert at a visible element, never at a
+ * tombstone, see `visibleAnchor`). Out-of-order delivery: an insert whose parent has not arrived waits (pending, persisted as
  * its cell); a delete of an unknown element is remembered and applied when it arrives.
  *
  * Structure: elements in sequence order live in a linked list of chunks (≤ 256 elements each),
@@ -75,6 +80,11 @@ export class Rga implements Crdt<RgaCell> {
   #visible = 0;
   #values: Uint8Array[] | undefined = [];
   #cursor: Cursor | undefined;
+  readonly #epoch: TombstoneEpoch;
+
+  constructor(epoch: TombstoneEpoch = EPOCH_ZERO) {
+    this.#epoch = epoch;
+  }
 
   /** Number of visible elements. */
   get length(): number {
@@ -168,6 +178,7 @@ export class Rga implements Crdt<RgaCell> {
       parent: cell.parent,
       value: cell.value,
       deleted: cell.deleted,
+      deletedEpoch: this.#epoch.current,
       chunk: undefined,
     };
     if (this.#pendingDeletes.size > 0 && this.#pendingDeletes.delete(formatOpId(cell.id)))
@@ -189,6 +200,71 @@ export class Rga implements Crdt<RgaCell> {
       this.#integrate(element, parent);
     }
     return element.deleted === cell.deleted ? cell : elementCell(element);
+  }
+
+  /**
+   * Where a new element meant to follow `id` goes: `id` itself unless it is a tombstone, else the
+   * nearest visible element before it (`parent` undefined: the head). Only tombstones lie between
+   * the two, so the new element shows at the same place, and no new insert ever names a tombstone.
+   * Undefined for an unknown id, and for a tombstone still waiting for its parent (no place yet).
+   */
+  visibleAnchor(id: OpId): { readonly parent: OpId | undefined } | undefined {
+    const element = this.#lookup(id);
+    if (element === undefined) return undefined;
+    if (!element.deleted) return { parent: id };
+    if (element.chunk === undefined) return undefined;
+    let chunk: Chunk | undefined = element.chunk;
+    let i = chunk.items.indexOf(element);
+    for (; chunk !== undefined; chunk = chunk.prev, i = chunk?.items.length ?? 0) {
+      if (chunk.visible === 0) continue;
+      while (--i >= 0) if (!chunk.items[i].deleted) return { parent: chunk.items[i].id };
+    }
+    return { parent: undefined };
+  }
+
+  collectTombstones(epoch: number, covered: (id: OpId) => boolean): CollectedCells<RgaCell> {
+    const parents = new Map<Element, number>();
+    const candidates: Element[] = [];
+    for (const perOrigin of this.#byOrigin.values()) {
+      for (const e of perOrigin.values()) {
+        const parent = e.parent === undefined ? undefined : this.#lookup(e.parent);
+        if (parent !== undefined) parents.set(parent, (parents.get(parent) ?? 0) + 1);
+        if (e.deleted && e.chunk !== undefined && e.deletedEpoch <= epoch && covered(e.id))
+          candidates.push(e);
+      }
+    }
+    const dropped: RgaCell[] = [];
+    // A dropped leaf may leave its parent a leaf: collect upwards while that holds.
+    const work = candidates.filter((e) => !parents.has(e));
+    const collectable = new Set(candidates);
+    for (let e = work.pop(); e !== undefined; e = work.pop()) {
+      this.#unlink(e);
+      dropped.push(elementCell(e));
+      const parent = e.parent === undefined ? undefined : this.#lookup(e.parent);
+      if (parent === undefined) continue;
+      const children = parents.get(parent)! - 1;
+      if (children > 0) parents.set(parent, children);
+      else {
+        parents.delete(parent);
+        if (collectable.has(parent)) work.push(parent);
+      }
+    }
+    if (dropped.length > 0) this.#cursor = undefined;
+    return { rewritten: [], dropped };
+  }
+
+  /** Removes a deleted element from the sequence and the index. */
+  #unlink(element: Element): void {
+    const chunk = element.chunk!;
+    chunk.items.splice(chunk.items.indexOf(element), 1);
+    const perOrigin = this.#byOrigin.get(element.id.origin)!;
+    perOrigin.delete(element.id.seq);
+    if (perOrigin.size === 0) this.#byOrigin.delete(element.id.origin);
+    if (chunk.items.length > 0) return;
+    if (chunk.prev === undefined) this.#head = chunk.next;
+    else chunk.prev.next = chunk.next;
+    if (chunk.next === undefined) this.#tail = chunk.prev;
+    else chunk.next.prev = chunk.prev;
   }
 
   merge(other: Rga): void {
@@ -222,6 +298,7 @@ export class Rga implements Crdt<RgaCell> {
   #delete(element: Element): boolean {
     if (element.deleted) return false;
     element.deleted = true;
+    element.deletedEpoch = this.#epoch.current;
     if (element.chunk !== undefined) {
       element.chunk.visible--;
       this.#visible--;

@@ -24,7 +24,13 @@ import { msgpackArrayLengthAt } from "./msgpack-peek.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { OpCodec } from "./op-codec.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
-import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits, type WireFeature } from "./wire-features.ts";
+import {
+  FEATURES_VECTOR_KEY,
+  featureBits,
+  featuresOfBits,
+  REPLACE_STATE_VECTOR_KEY,
+  type WireFeature,
+} from "./wire-features.ts";
 import { isWireFormat, type WireFormat } from "./wire-format.ts";
 import { describeWireType, isPlainObject, type WireValue } from "./wire-value.ts";
 
@@ -103,7 +109,7 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
     case "PushState":
       return {
         type: message.type,
-        versionVector: versionVectorToWire(message.versionVector),
+        versionVector: stateVectorToWire(message.versionVector, message.replace === true),
         objects: message.objects.map((o) => ({ key: o.key, state: o.state })),
         final: message.final,
       };
@@ -165,6 +171,13 @@ function versionVectorToWire(
   const wire: Record<string, number> = {};
   for (const [nodeId, sequence] of vector) if (nodeId !== FEATURES_VECTOR_KEY) wire[nodeId] = sequence;
   if (features.length > 0) wire[FEATURES_VECTOR_KEY] = featureBits(features);
+  return wire;
+}
+
+/** A PushState's vector, with the REPLACE_STATE_VECTOR_KEY entry when the snapshot replaces. */
+function stateVectorToWire(vector: VersionVector, replace: boolean): Record<string, number> {
+  const wire = versionVectorToWire(vector);
+  if (replace) wire[REPLACE_STATE_VECTOR_KEY] = 1;
   return wire;
 }
 
@@ -233,13 +246,17 @@ function messageFromWire<Op>(value: unknown, opCodec: OpCodec<Op>, format: WireF
       return { type: messageType, batchId: fields.count("batchId"), ops: fields.ops("ops", opCodec, format) };
     case "PushOpsAck":
       return { type: messageType, batchId: fields.count("batchId"), applied: fields.count("applied") };
-    case "PushState":
+    case "PushState": {
+      const vector = fields.versionVector("versionVector") as Map<NodeId, number>;
+      const replace = vector.delete(REPLACE_STATE_VECTOR_KEY);
       return {
         type: messageType,
-        versionVector: fields.versionVector("versionVector"),
+        versionVector: vector,
         objects: fields.stateObjects("objects"),
         final: fields.boolean("final"),
+        ...(replace ? { replace } : {}),
       };
+    }
     case "PullSince": {
       const limit = fields.count("limit");
       if (limit < 1) throw malformed(messageType, `"limit" must be at least 1`);

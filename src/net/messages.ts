@@ -98,6 +98,12 @@ export interface PushStateMessage {
   readonly versionVector: VersionVector;
   readonly objects: readonly { readonly key: string; readonly state: Uint8Array }[];
   readonly final: boolean;
+  /**
+   * The receiver replaces its replicated state with this snapshot instead of merging it: the
+   * sender collected tombstones of removes the receiver has not seen (docs/design/compaction.md).
+   * Every part of such a snapshot is marked; only peers with the `state-transfer` feature get it.
+   */
+  readonly replace?: boolean;
 }
 
 /** Asks for at most `limit` ops the sender of this message does not have according to `versionVector`. */

@@ -10,11 +10,18 @@ import type { NodeId } from "../identity/node-id.ts";
  * - `membership`: the peer takes part in SWIM membership: `MemberPing`, `MemberAck`,
  *   `MemberPingReq`, `MemberNack` and `MemberSync` (docs/design/peer-discovery.md#membership).
  *   A change to these messages is a new feature (a new bit), never an edit of this one.
+ * - `state-transfer`: the peer replaces its state with a `PushState` marked `replace`
+ *   (docs/design/compaction.md: a node back after the tombstone horizon).
  */
-export type WireFeature = "pubsub" | "peer-exchange" | "membership";
+export type WireFeature = "pubsub" | "peer-exchange" | "membership" | "state-transfer";
 
 /** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
-export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub", "peer-exchange", "membership"];
+export const WIRE_FEATURES: readonly WireFeature[] = [
+  "pubsub",
+  "peer-exchange",
+  "membership",
+  "state-transfer",
+];
 
 /**
  * Where the features travel: an entry of the Hello/HelloAck version vector under this reserved
@@ -24,6 +31,12 @@ export const WIRE_FEATURES: readonly WireFeature[] = ["pubsub", "peer-exchange",
  * entry. No node has this NodeId (it would need a key whose SHA-256 starts with 16 zero bytes).
  */
 export const FEATURES_VECTOR_KEY = "00000000000000000000000000000000" as NodeId;
+
+/**
+ * A `PushState` marked `replace` carries this entry (value 1) in its version vector, the same
+ * reserved NodeId: sent only to peers that announced `state-transfer`, so no older build sees it.
+ */
+export const REPLACE_STATE_VECTOR_KEY = FEATURES_VECTOR_KEY;
 
 /** The bit set announcing `features`. */
 export function featureBits(features: readonly WireFeature[]): number {

@@ -185,7 +185,9 @@ export function replicaComponent(
         nowMs: determinism?.nowMs,
         logger: logger.child("replica"),
         opLogLimit: config.limits.opLogLimit,
+        opLogSizeLimitBytes: config.limits.opLogSizeLimitBytes,
         seenOpsLimit: config.limits.seenOpsLimit,
+        tombstoneHorizonMs: config.limits.tombstoneHorizonMs,
       });
     },
     stop: () => replica?.close(),

@@ -240,7 +240,15 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   });
   const introspectNode = introspection.summary;
   // The engine and the module host count; Prometheus counters get the increase since the last scrape.
-  const counted: CountedSoFar = { antiEntropyRounds: 0, batchesSent: 0, opsSent: 0, moduleCpuMs: new Map() };
+  const counted: CountedSoFar = {
+    antiEntropyRounds: 0,
+    batchesSent: 0,
+    opsSent: 0,
+    snapshotsSent: 0,
+    snapshotsApplied: 0,
+    tombstonesCollected: 0,
+    moduleCpuMs: new Map(),
+  };
   const observability: ObservabilityComponent | undefined =
     metrics === undefined
       ? undefined
@@ -334,6 +342,9 @@ interface CountedSoFar {
   antiEntropyRounds: number;
   batchesSent: number;
   opsSent: number;
+  snapshotsSent: number;
+  snapshotsApplied: number;
+  tombstonesCollected: number;
   /** By module id: its `cpuMs` (the management API's module view) at the last render. */
   readonly moduleCpuMs: Map<string, number>;
 }
@@ -360,14 +371,21 @@ function refreshMetrics(
   const backend = store?.backend;
   if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());
   const state = replica?.replica;
-  if (state !== undefined) registry.opLogEntries.set(state.stats().opLogSize);
+  if (state !== undefined) {
+    const { opLogSize, tombstonesCollected } = state.stats();
+    registry.opLogEntries.set(opLogSize);
+    registry.tombstonesCollected.inc(tombstonesCollected - counted.tombstonesCollected);
+    counted.tombstonesCollected = tombstonesCollected;
+  }
   const service = sync?.service;
   if (service !== undefined) {
     registry.peersConnected.set(service.peers.connectedPeers().length);
-    const { antiEntropyRounds, batchesSent, opsSent } = service.engine.stats;
+    const { antiEntropyRounds, batchesSent, opsSent, snapshotsSent, snapshotsApplied } = service.engine.stats;
     registry.antiEntropyRounds.inc(antiEntropyRounds - counted.antiEntropyRounds);
+    registry.stateSnapshots.inc({ direction: "sent" }, snapshotsSent - counted.snapshotsSent);
+    registry.stateSnapshots.inc({ direction: "applied" }, snapshotsApplied - counted.snapshotsApplied);
     registry.broadcastBatches.inc(batchesSent - counted.batchesSent);
     registry.broadcastOps.inc(opsSent - counted.opsSent);
-    Object.assign(counted, { antiEntropyRounds, batchesSent, opsSent });
+    Object.assign(counted, { antiEntropyRounds, batchesSent, opsSent, snapshotsSent, snapshotsApplied });
   }
 }

@@ -78,6 +78,10 @@ export interface NodeMetrics {
   /** Memory of a module's live guest processes now, by module id. */
   readonly moduleMemoryBytes: LabeledGauge<{ module: string }>;
   readonly antiEntropyRounds: Counter;
+  /** Whole-state snapshots, by direction: `sent` to a peer behind the op-log, `applied` from one. */
+  readonly stateSnapshots: LabeledCounter<{ direction: "sent" | "applied" }>;
+  /** CRDT cells rewritten or deleted by tombstone collection (docs/design/compaction.md). */
+  readonly tombstonesCollected: Counter;
   /** Bytes the store occupies on disk. */
   readonly storeSizeBytes: Gauge;
   /** Guest runs by result (`ok`, `trap`, `abort`, `cpu_budget`, `error`). */
@@ -297,6 +301,15 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     propagationLatencySeconds: { observe: (value) => propagation.observe(value) },
     opApplySeconds: { observe: (value) => opApply.observe(value) },
     antiEntropyRounds: counter("numax_anti_entropy_rounds_total", "Anti-entropy rounds run."),
+    stateSnapshots: labeledCounter(
+      "numax_state_snapshots_total",
+      "Whole-state snapshots sent to peers behind the op-log, or applied from one, by direction.",
+      ["direction"],
+    ),
+    tombstonesCollected: counter(
+      "numax_tombstones_collected_total",
+      "CRDT cells rewritten or deleted by tombstone collection.",
+    ),
     storeSizeBytes: gauge("numax_store_size_bytes", "Size of the local store on disk."),
     moduleRuns: labeledCounter("numax_module_runs_total", "Guest module runs, by result.", ["result"]),
     traps: labeledCounter("numax_traps_total", "Guest traps, by kind.", ["kind"]),

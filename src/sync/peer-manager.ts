@@ -422,7 +422,7 @@ export class PeerManager<Op> {
     if (target.nodeId !== undefined && this.#connections.has(target.nodeId)) return;
     if (this.#connections.size >= this.#options.maxPeers) {
       // No free slot now; look again later (rotation: whichever configured peer is due first gets the next slot).
-      this.#retryLater(target, false);
+      this.#retryLater(target, "soon");
       return;
     }
     target.dialing = true;
@@ -472,7 +472,7 @@ export class PeerManager<Op> {
             }
             target.refusal = error.message;
             target.refusalCode = error.code;
-            this.#retryLater(target, true);
+            this.#retryLater(target, "refused");
             return;
           }
           target.refusal = undefined;
@@ -484,7 +484,7 @@ export class PeerManager<Op> {
             failures: target.failures,
             health,
           });
-          this.#retryLater(target, true);
+          this.#retryLater(target, "failed");
         },
       );
   }
@@ -496,13 +496,23 @@ export class PeerManager<Op> {
     });
   }
 
-  #retryLater(target: DialTarget, afterFailure: boolean): void {
+  /**
+   * `failed`: the backoff for the failures so far; `refused`: the longest delay (the peer said a
+   * retry does not help); `soon`: the initial delay (a connection ended cleanly, no slot was free).
+   */
+  #retryLater(target: DialTarget, after: RetryAfter): void {
     // A removed peer or candidate whose dial was under way when it was removed is not dialed again.
     if (this.#stopped || !this.#targets.includes(target)) return;
     this.#options.clock.clearTimeout(target.timer);
-    const delayMs = afterFailure
-      ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
-      : this.#options.backoff.initialDelayMs;
+    const delayMs =
+      after === "soon"
+        ? this.#options.backoff.initialDelayMs
+        : reconnectDelayMs(
+            target.failures,
+            this.#options.backoff,
+            this.#options.random01(),
+            after === "failed",
+          );
     target.timer = this.#options.clock.setTimeout(() => this.#dial(target), delayMs);
   }
 
@@ -624,7 +634,7 @@ export class PeerManager<Op> {
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);
-    if (target !== undefined) this.#retryLater(target, error !== undefined);
+    if (target !== undefined) this.#retryLater(target, retryAfter(error));
   }
 
   async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
@@ -647,7 +657,13 @@ export class PeerManager<Op> {
   #send(outgoing: readonly Outgoing<Op>[]): void {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
-      if (connection !== undefined) void this.#sendOn(connection, message);
+      if (connection === undefined) continue;
+      // A peer without `state-transfer` would take the marker for an origin: it merges instead.
+      const plain =
+        message.type === "PushState" &&
+        message.replace === true &&
+        !connection.remoteFeatures.includes("state-transfer");
+      void this.#sendOn(connection, plain ? { ...message, replace: false } : message);
     }
   }
 
@@ -662,4 +678,12 @@ export class PeerManager<Op> {
       });
     });
   }
+}
+
+type RetryAfter = "failed" | "refused" | "soon";
+
+/** How soon to redial after a connection ended with `error` (undefined: it closed cleanly). */
+function retryAfter(error: unknown): RetryAfter {
+  if (error === undefined) return "soon";
+  return error instanceof NetError && !error.retryable ? "refused" : "failed";
 }

@@ -16,13 +16,19 @@ export function peerHealth(consecutiveFailures: number, policy: BackoffPolicy): 
   return consecutiveFailures >= policy.deadAfterFailures ? "dead" : "suspect";
 }
 
-/** Delay before the next dial after `consecutiveFailures` failures; `random01` in [0, 1). */
+/**
+ * Delay before the next dial after `consecutiveFailures` failures; `random01` in [0, 1).
+ * `retryable` false: the last failure was a refusal the peer said a retry does not fix (its Error
+ * frame, or our own check of its certificate): the longest delay, not the quick climb, so an
+ * operator's fix is still picked up but a refusing peer is not redialed in a loop.
+ */
 export function reconnectDelayMs(
   consecutiveFailures: number,
   policy: BackoffPolicy,
   random01: number,
+  retryable = true,
 ): number {
-  if (peerHealth(consecutiveFailures, policy) === "dead") return policy.maxDelayMs;
+  if (!retryable || peerHealth(consecutiveFailures, policy) === "dead") return policy.maxDelayMs;
   const ceiling = Math.min(
     policy.maxDelayMs,
     policy.initialDelayMs * 2 ** Math.max(0, consecutiveFailures - 1),

@@ -1,5 +1,6 @@
 import type { Op } from "../crdt/op.ts";
 import { decodeState, encodeState } from "../crdt/state-codec.ts";
+import { vectorCovers } from "../crdt/version-vector.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
@@ -22,22 +23,34 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
-    snapshotParts(): PushStateMessage[] {
+    isStale: (vector: VersionVector) => state.isStale(vector),
+    snapshotParts(replace: boolean): PushStateMessage[] {
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
+      // The state may hold effects of ops above its vector (applied out of order): a first, empty
+      // part says up to where, so the receiver bounds the removes it takes in (see applySnapshotPart).
+      const applied = snapshot.applied ?? snapshot.vector;
+      if (!vectorCovers(snapshot.vector, applied))
+        parts.push({
+          type: "PushState",
+          versionVector: applied,
+          objects: [],
+          final: false,
+          replace,
+        });
       let objects: { key: string; state: Uint8Array }[] = [];
       let bytes = 0;
       for (const object of snapshot.objects) {
         const encoded = encodeState({ family: object.family, cells: object.cells as never[] });
         if (objects.length > 0 && bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX) {
-          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false });
+          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false, replace });
           objects = [];
           bytes = 0;
         }
         objects.push({ key: object.key, state: encoded });
         bytes += encoded.length;
       }
-      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true });
+      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true, replace });
       return parts;
     },
     applySnapshotPart(part) {
@@ -56,7 +69,16 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
           cause: error,
         });
       }
-      return state.applySnapshot({ vector: part.final ? part.versionVector : EMPTY_VECTOR, objects });
+      // A final part's vector is what the receiver now holds everything of; a non-final part's
+      // (empty from builds before compaction) bounds the ops whose effects the state carries.
+      return state.applySnapshot(
+        { vector: part.final ? part.versionVector : EMPTY_VECTOR, objects },
+        {
+          replace: part.replace === true,
+          final: part.final,
+          applied: part.final ? undefined : part.versionVector,
+        },
+      );
     },
   };
 }

@@ -60,6 +60,13 @@ class LogReplica implements SyncReplica<TestOp> {
     return (vector.get(this.nodeId) ?? 0) < this.floor;
   }
 
+  /** Peers at a vector this predicate holds for are stale (none unless a test says so). */
+  stale: (vector: VersionVector) => boolean = () => false;
+
+  isStale(vector: VersionVector): boolean {
+    return this.stale(vector);
+  }
+
   /** What `snapshotParts` answers (none unless a test sets some). */
   parts: PushStateMessage[] = [];
 
@@ -203,6 +210,35 @@ describe("SyncEngine", () => {
     assert.equal(states(engines[0].flush()), 1, "sent once they are durable");
     // With nothing undurable, a snapshot answer goes out at once.
     assert.equal(states(engines[0].receive(replicas[1].nodeId, pull, 0)), 1);
+  });
+
+  test("a stale puller gets a replacing snapshot and no ops, and its pushes are dropped until it covers the collected removes", () => {
+    const { replicas, engines } = cluster(2);
+    wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps([replicas[0].local(), replicas[0].local()]);
+    replicas[0].stale = (vector) => (vector.get(replicas[0].nodeId) ?? 0) < 2;
+    replicas[0].parts = [
+      { type: "PushState", versionVector: new Map(), objects: [], final: true, replace: true },
+    ];
+    const peer = replicas[1].nodeId;
+    const stalePull = { type: "PullSince", versionVector: new Map(), limit: 100 } as const;
+    const out = engines[0].receive(peer, stalePull, 0);
+    assert.deepEqual(
+      out.map((o) => o.message.type),
+      ["PushState"],
+      "the whole state, marked replace, and no ops onto a stale state",
+    );
+    const op = replicas[1].local();
+    const ack = engines[0].receive(peer, { type: "PushOps", batchId: 7, ops: [op] }, 0);
+    assert.deepEqual(
+      ack.map((o) => o.message),
+      [{ type: "PushOpsAck", batchId: 7, applied: 0 }],
+    );
+    assert.equal(replicas[0].ops.has(`${op.origin}:${op.seq}`), false, "a stale peer's op is not taken in");
+    const covered = new Map([[replicas[0].nodeId, 2]]);
+    engines[0].receive(peer, { type: "PullSince", versionVector: covered, limit: 100 }, 0);
+    engines[0].receive(peer, { type: "PushOps", batchId: 8, ops: [op] }, 0);
+    assert.equal(replicas[0].ops.has(`${op.origin}:${op.seq}`), true, "taken in once the peer covers them");
   });
 
   test("ops relay through a hub to nodes that only know the hub, without loops", () => {

@@ -24,8 +24,16 @@ export interface SyncReplica<Op> {
   localOrigin(): NodeId;
   /** Whether ops `vector` lacks were compacted out of the op-log (such a peer needs a snapshot). */
   needsSnapshot(vector: VersionVector): boolean;
-  /** The whole state as PushState parts of bounded size; the last part is final and carries the vector. */
-  snapshotParts(): PushStateMessage[];
+  /**
+   * Whether a peer at `vector` lacks removes whose tombstones were collected here: it may hold
+   * what they removed, so it gets a replacing snapshot and nothing it sends is taken in.
+   */
+  isStale(vector: VersionVector): boolean;
+  /**
+   * The whole state as PushState parts of bounded size; the last part is final and carries the
+   * vector. `replace`: every part is marked for the receiver to replace its state with it.
+   */
+  snapshotParts(replace: boolean): PushStateMessage[];
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -161,6 +169,11 @@ interface PeerSession<Op> {
   /** PullSince messages received from the peer in this session. */
   pullsReceived: number;
   /**
+   * The peer's latest pull showed it stale (`isStale`): what it pushes is acknowledged and
+   * dropped, its snapshots ignored, until a pull shows it took the replacing snapshot.
+   */
+  stale: boolean;
+  /**
    * Ops were shed for this peer: per origin, the sequence after which it may lack ops. Once the
    * queue is empty they are re-sent from the op-log, so a burst never waits for the peer's next pull.
    */
@@ -260,6 +273,7 @@ export class SyncEngine<Op> {
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
       pullsReceived: 0,
+      stale: false,
       repairAfter: undefined,
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
@@ -386,14 +400,14 @@ export class SyncEngine<Op> {
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
-        const lacking = this.#afterOnTheWay(session, message.versionVector);
-        if (this.#replica.needsSnapshot(lacking)) {
-          this.stats.snapshotsSent++;
-          const parts = this.#replica.snapshotParts();
-          const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
-          if (untilSeq <= this.#localDurableSeq) for (const part of parts) out.push({ peer, message: part });
-          else session.heldSnapshot = { parts, untilSeq };
+        session.stale = this.#replica.isStale(message.versionVector);
+        if (session.stale) {
+          this.#sendSnapshot(session, this.#replica.snapshotParts(true), out);
+          return out;
         }
+        const lacking = this.#afterOnTheWay(session, message.versionVector);
+        if (this.#replica.needsSnapshot(lacking))
+          this.#sendSnapshot(session, this.#replica.snapshotParts(false), out);
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, this.#durableOnly(ops)));
@@ -417,9 +431,19 @@ export class SyncEngine<Op> {
     }
   }
 
+  /** Sends a snapshot's parts, or holds them until this node's own ops they carry are durable. */
+  #sendSnapshot(session: PeerSession<Op>, parts: readonly PushStateMessage[], out: Outgoing<Op>[]): void {
+    this.stats.snapshotsSent++;
+    const untilSeq = this.#replica.versionVector().get(this.#replica.localOrigin()) ?? 0;
+    if (untilSeq <= this.#localDurableSeq)
+      for (const part of parts) out.push({ peer: session.nodeId, message: part });
+    else session.heldSnapshot = { parts, untilSeq };
+  }
+
   /** Merges a PushState part from `peer` (what `receive` does with one); returns the objects it changed here. */
   applySnapshotPart(peer: NodeId, part: PushStateMessage): readonly ChangedObject[] {
-    if (!this.#sessions.has(peer)) return [];
+    const session = this.#sessions.get(peer);
+    if (session === undefined || session.stale) return [];
     const changed = this.#replica.applySnapshotPart(part);
     if (part.final) this.stats.snapshotsApplied++;
     return changed;
@@ -433,7 +457,7 @@ export class SyncEngine<Op> {
    */
   applyPushed(peer: NodeId, ops: readonly Op[]): { fresh: readonly Op[]; out: Outgoing<Op>[] } {
     const session = this.#sessions.get(peer);
-    if (session === undefined) return { fresh: [], out: [] };
+    if (session === undefined || session.stale) return { fresh: [], out: [] };
     this.stats.remoteOpsReceived += ops.length;
     const fresh = this.#replica.applyRemote(ops);
     this.stats.remoteOpsApplied += fresh.length;

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { backgroundClock, systemClock } from "../clock/clock.ts";
+import { backgroundClock, systemClock, type TimerHandle } from "../clock/clock.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
@@ -21,6 +21,7 @@ import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { knownMembers } from "./known-members.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -82,6 +83,7 @@ export class SyncService {
   #localOpsQueued: () => Promise<void> = async () => {};
   /** Peers the sink was told are connected (and not told since that they disconnected). */
   readonly #peersReported = new Set<NodeId>();
+  #compactionTimer: TimerHandle | undefined;
 
   private constructor(
     engine: SyncEngine<Op>,
@@ -305,6 +307,10 @@ export class SyncService {
     const own = peers.listenAddress();
     membership.start(own);
     if (own !== undefined) await runner.announce({ address: own, nodeId: options.nodeId });
+    service.#compactionTimer = backgroundClock.setInterval(
+      () => service.compact(),
+      config.limits.compactionIntervalMs,
+    );
     syncLogger.info("sync started", {
       nodeId: options.nodeId,
       listen: peers.listenAddress(),
@@ -313,6 +319,42 @@ export class SyncService {
       tls: options.tls !== undefined,
     });
     return service;
+  }
+
+  /**
+   * The other members of the cluster as this node knows them: the seam through which tombstone
+   * collection learns who must have seen a remove (SWIM membership among its sources).
+   */
+  knownMembers(): readonly NodeId[] {
+    return knownMembers(
+      {
+        configured: this.peers.configuredPeers(),
+        connected: this.peers.connectedPeers(),
+        discovered: this.knownPeers.candidates(),
+        members: this.membership.members(),
+      },
+      this.#replica.nodeId(),
+    );
+  }
+
+  /**
+   * One compaction pass (every `limits.compaction_interval`): collects the tombstones that every
+   * known member's latest reported version vector shows as causally stable. Returns the cells changed.
+   */
+  compact(): number {
+    try {
+      const cells = this.#replica.compact({
+        nowMs: Date.now(),
+        members: this.knownMembers(),
+        reports: this.engine.reportedVectors(),
+      });
+      if (cells > 0) this.#logger.debug("tombstones collected", { cells });
+      return cells;
+    } catch (error) {
+      // The replica has stopped (its store failed or it closed): it reports that on its own.
+      this.#logger.debug("compaction pass skipped", { error: describeError(error) });
+      return 0;
+    }
   }
 
   /**
@@ -457,6 +499,7 @@ export class SyncService {
     }
     this.#replica.setSyncHooks({ onLocalOps: () => {}, peers: () => [] });
     this.membership.leave();
+    backgroundClock.clearTimeout(this.#compactionTimer);
     this.#exchange.stop();
     await this.#discovery.stop();
     await this.peers.stop();

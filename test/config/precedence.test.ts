@@ -84,6 +84,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "500", toml: "500" },
     { text: "600", toml: "600" },
   ],
+  "limits.op_log_size_limit": [
+    { text: "1MiB", toml: '"1MiB"' },
+    { text: "2MiB", toml: '"2MiB"' },
+  ],
   "limits.max_message_size": [
     { text: "1MiB", toml: '"1MiB"' },
     { text: "2MiB", toml: '"2MiB"' },
@@ -107,6 +111,14 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
   "limits.anti_entropy_interval": [
     { text: "10s", toml: '"10s"' },
     { text: "20s", toml: '"20s"' },
+  ],
+  "limits.compaction_interval": [
+    { text: "10s", toml: '"10s"' },
+    { text: "20s", toml: '"20s"' },
+  ],
+  "limits.tombstone_horizon": [
+    { text: "1h", toml: '"1h"' },
+    { text: "2h", toml: '"2h"' },
   ],
   "limits.cpu_ms_per_run": [
     { text: "100", toml: "100" },
@@ -383,6 +395,7 @@ describe("resolveConfig (reads the file)", () => {
         maxPeers: 64,
         queuedOpsLimit: 10_000,
         opLogLimit: 10_000,
+        opLogSizeLimitBytes: 64 * 1024 * 1024,
         seenOpsLimit: 100_000,
         maxMessageSizeBytes: 16 * 1024 * 1024,
         socketTimeoutMs: 30_000,
@@ -390,6 +403,8 @@ describe("resolveConfig (reads the file)", () => {
         reconnectMaxDelayMs: 30_000,
         peerDeadAfterFailures: 3,
         antiEntropyIntervalMs: 30_000,
+        compactionIntervalMs: 60_000,
+        tombstoneHorizonMs: 7 * 86_400_000,
         cpuMsPerRun: undefined,
         memoryMaxMb: 256,
       },

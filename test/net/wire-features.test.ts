@@ -143,8 +143,14 @@ describe("features in the handshake", () => {
     assert.equal(featureBits(["pubsub"]), 1);
     assert.equal(featureBits(["pubsub", "peer-exchange"]), 3);
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership"]), 7);
-    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 2 ** 40), ["pubsub", "peer-exchange", "membership"]);
-    assert.deepEqual(featuresOfBits(8), []);
+    assert.equal(featureBits(["pubsub", "peer-exchange", "membership", "state-transfer"]), 15);
+    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 16 + 2 ** 40), [
+      "pubsub",
+      "peer-exchange",
+      "membership",
+      "state-transfer",
+    ]);
+    assert.deepEqual(featuresOfBits(16), []);
     for (const format of FORMATS) {
       const wire = {
         type: "Hello",
@@ -157,6 +163,31 @@ describe("features in the handshake", () => {
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);
       assert.equal(decoded.versionVector.size, 0);
+    }
+  });
+});
+
+describe("a replacing PushState (state-transfer)", () => {
+  test("carries its mark in the vector's reserved entry, which the decoder takes out", () => {
+    const part = {
+      type: "PushState",
+      versionVector: new Map([[NODE_A, 4]]),
+      objects: [{ key: "k", state: new Uint8Array([1, 2]) }],
+      final: true,
+      replace: true,
+    } as const;
+    for (const format of FORMATS) {
+      const bytes = codec.encode(part as Message<TestOp>, format);
+      const wire = payloadCodecFor(format).decode(bytes) as { versionVector: Record<string, number> };
+      assert.equal(wire.versionVector[FEATURES_VECTOR_KEY], 1);
+      const decoded = codec.decode(bytes, format) as typeof part;
+      assert.equal(decoded.replace, true);
+      assert.deepEqual(decoded.versionVector, part.versionVector);
+      const plain = codec.decode(
+        codec.encode({ ...part, replace: false } as Message<TestOp>, format),
+        format,
+      );
+      assert.equal((plain as { replace?: boolean }).replace, undefined, "unmarked: no entry, no field");
     }
   });
 });

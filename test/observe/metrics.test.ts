@@ -25,6 +25,8 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_messages_dropped_total", "counter", ["reason"]],
   ["numax_last_sync_latency_seconds", "gauge", []],
   ["numax_anti_entropy_rounds_total", "counter", []],
+  ["numax_state_snapshots_total", "counter", ["direction"]],
+  ["numax_tombstones_collected_total", "counter", []],
   ["numax_store_size_bytes", "gauge", []],
   ["numax_module_runs_total", "counter", ["result"]],
   ["numax_traps_total", "counter", ["kind"]],
@@ -82,6 +84,8 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.propagationLatencySeconds.observe(0.004);
   metrics.opApplySeconds.observe(0.0002);
   metrics.antiEntropyRounds.inc();
+  metrics.stateSnapshots.inc({ direction: "sent" });
+  metrics.tombstonesCollected.inc(3);
   metrics.storeSizeBytes.set(4096);
   metrics.moduleRuns.inc({ result: "ok" });
   metrics.traps.inc({ kind: "unreachable" });

@@ -25,6 +25,7 @@ function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
     idOf: () => ({ origin: nodeId, seq: 0 }),
     localOrigin: () => nodeId,
     needsSnapshot: () => false,
+    isStale: () => false,
     snapshotParts: () => [],
     applySnapshotPart: () => [],
   };

@@ -16,7 +16,8 @@ interface Page {
  * one write rather than a write per op. A page is deleted once none of its ops is live; when dead
  * ops in partly live pages exceed the limit, the emptiest page is rewritten (`pageToCompact`).
  *
- * Bound: at most `limit` live ops (`op_log_limit`). Past it, the lowest-sequence op of the origin
+ * Bound: at most `limit` live ops (`op_log_limit`) and `bytesLimit` bytes of them, estimated
+ * (`op_log_size_limit`). Past either, the lowest-sequence op of the origin
  * holding the most ops is evicted. Its effect stays in the CRDT state: the log serves peers, it
  * is not needed to rebuild. Evicting per origin keeps each origin's retained ops a suffix above
  * its floor and shares the log fairly: one busy origin cannot push out every other origin's
@@ -26,22 +27,32 @@ export class OpLogIndex {
   readonly #seqs = new Map<NodeId, number[]>();
   /** origin → seq → page; page -1 while the op waits for the next group commit. */
   readonly #pageOf = new Map<NodeId, Map<number, number>>();
+  /** origin → seq → estimated bytes of the op. */
+  readonly #bytesOf = new Map<NodeId, Map<number, number>>();
   readonly #pages = new Map<number, Page>();
   readonly #floors = new Map<NodeId, number>();
   readonly #limit: number;
+  readonly #bytesLimit: number;
   #size = 0;
+  #bytes = 0;
   #storedOps = 0;
   #nextPage = 0;
   #floorChanges = new Set<NodeId>();
   #emptiedPages: number[] = [];
 
-  constructor(limit: number) {
+  constructor(limit: number, bytesLimit = Number.POSITIVE_INFINITY) {
     this.#limit = Math.max(1, limit);
+    this.#bytesLimit = bytesLimit;
   }
 
   /** Live ops. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Estimated bytes of the live ops. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   floor(origin: NodeId): number {
@@ -100,11 +111,11 @@ export class OpLogIndex {
    * Adds a new op, waiting for a page. Returns the ops evicted to stay within the bound — the new
    * op itself when it is the one to go (a late op below its origin's retained suffix).
    */
-  add(origin: NodeId, seq: number): [NodeId, number][] {
-    if (!this.#insert(origin, seq, -1)) return [];
+  add(origin: NodeId, seq: number, bytes: number): [NodeId, number][] {
+    if (!this.#insert(origin, seq, -1, bytes)) return [];
     this.#size++;
     const evicted: [NodeId, number][] = [];
-    while (this.#size > this.#limit) evicted.push(this.#evictOne());
+    while (this.#overBudget()) evicted.push(this.#evictOne());
     return evicted;
   }
 
@@ -125,8 +136,8 @@ export class OpLogIndex {
    * Hydration: re-indexes one op of a stored page (`newPage`/`restorePage` first). Ops at or below
    * their origin's floor were evicted before the restart and stay dead.
    */
-  restore(origin: NodeId, seq: number, page: number): void {
-    if (seq <= this.floor(origin) || !this.#insert(origin, seq, page)) return;
+  restore(origin: NodeId, seq: number, page: number, bytes: number): void {
+    if (seq <= this.floor(origin) || !this.#insert(origin, seq, page, bytes)) return;
     this.#pages.get(page)!.live++;
     this.#size++;
   }
@@ -140,7 +151,7 @@ export class OpLogIndex {
 
   /** Hydration done: evicts down to the limit (it may have been lowered) and drops empty pages. */
   finishRestore(): void {
-    while (this.#size > this.#limit) this.#evictOne();
+    while (this.#overBudget()) this.#evictOne();
     for (const [page, state] of this.#pages) if (state.live === 0) this.#dropPage(page);
   }
 
@@ -149,6 +160,11 @@ export class OpLogIndex {
    * outnumber the limit; undefined otherwise. The caller re-stages the live ops (`unassign`)
    * and deletes the page record.
    */
+  /** Over either bound; a lone op larger than the byte bound stays (the newest op is always kept). */
+  #overBudget(): boolean {
+    return this.#size > this.#limit || (this.#bytes > this.#bytesLimit && this.#size > 1);
+  }
+
   pageToCompact(): number | undefined {
     if (this.#storedOps - this.#size <= this.#limit) return undefined;
     let best: number | undefined;
@@ -163,6 +179,20 @@ export class OpLogIndex {
     return best;
   }
 
+  /** Forgets every op (a replacing snapshot); returns the pages to delete. Floors stay. */
+  clear(): number[] {
+    const pages = [...this.#pages.keys(), ...this.#emptiedPages];
+    this.#seqs.clear();
+    this.#pageOf.clear();
+    this.#bytesOf.clear();
+    this.#pages.clear();
+    this.#emptiedPages = [];
+    this.#size = 0;
+    this.#bytes = 0;
+    this.#storedOps = 0;
+    return pages;
+  }
+
   /** Compaction: `page`'s live ops wait for a new page; the page is forgotten. */
   releasePage(page: number, liveOps: readonly [NodeId, number][]): void {
     for (const [origin, seq] of liveOps) this.#pageOf.get(origin)!.set(seq, -1);
@@ -172,16 +202,21 @@ export class OpLogIndex {
   }
 
   /** Indexes the `origin` op at `seq` in `page`; false when already held. */
-  #insert(origin: NodeId, seq: number, page: number): boolean {
+  #insert(origin: NodeId, seq: number, page: number, bytes: number): boolean {
     let seqs = this.#seqs.get(origin);
     let pages = this.#pageOf.get(origin);
-    if (seqs === undefined || pages === undefined) {
+    let sizes = this.#bytesOf.get(origin);
+    if (seqs === undefined || pages === undefined || sizes === undefined) {
       seqs = [];
       pages = new Map();
+      sizes = new Map();
       this.#seqs.set(origin, seqs);
       this.#pageOf.set(origin, pages);
+      this.#bytesOf.set(origin, sizes);
     }
     if (pages.has(seq)) return false;
+    sizes.set(seq, bytes);
+    this.#bytes += bytes;
     if (seqs.length === 0 || seqs[seqs.length - 1] < seq) seqs.push(seq);
     else {
       let at = seqs.length;
@@ -210,9 +245,13 @@ export class OpLogIndex {
     const pages = this.#pageOf.get(origin)!;
     const page = pages.get(seq)!;
     pages.delete(seq);
+    const sizes = this.#bytesOf.get(origin)!;
+    this.#bytes -= sizes.get(seq)!;
+    sizes.delete(seq);
     if (victimSeqs.length === 0) {
       this.#seqs.delete(origin);
       this.#pageOf.delete(origin);
+      this.#bytesOf.delete(origin);
     }
     this.#size--;
     this.raiseFloor(origin, seq);

@@ -10,6 +10,7 @@ import type { NodeId } from "../../identity/node-id.ts";
  *
  *   __nx/node/id                                   identity of the node that last opened the store (a TLS node's is its certificate's)
  *   __nx/clock                                     last HLC stamp issued or received
+ *   __nx/compaction                                [[origin, seq]...]: removes behind collected tombstones are at most it
  *   __nx/vv/<origin:16>                            [contiguous seq, op-log floor] of one origin
  *   __nx/seen/<origin:16><seq:u64be>               a seen op above its origin's contiguous seq
  *   __nx/oplog/<page:u64be>                        ops of one group commit: msgpack array of ops (op codec form)
@@ -35,6 +36,7 @@ const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "latin1"))
 
 export const NODE_ID_KEY = text("__nx/node/id");
 export const CLOCK_KEY = text("__nx/clock");
+export const COMPACTION_KEY = text("__nx/compaction");
 export const VV_PREFIX = text("__nx/vv/");
 export const SEEN_PREFIX = text("__nx/seen/");
 export const OPLOG_PREFIX = text("__nx/oplog/");

@@ -176,6 +176,37 @@ describe("replicated state on LMDB across restarts", () => {
     );
   });
 
+  test("op_log_size_limit bounds the op-log's bytes across restarts; evicted ops stay in the state", async () => {
+    const path = await tempDir();
+    const value = new Uint8Array(1000);
+    const budget = { opLogLimit: 1000, opLogSizeLimitBytes: 10 * 1024 };
+    await withReplica(
+      path,
+      (s) => {
+        for (let i = 0; i < 40; i++) {
+          s.orsetAdd(
+            "big",
+            value.map(() => i),
+          );
+          s.flush();
+        }
+        assert.ok(s.stats().opLogBytes <= 10 * 1024, `${s.stats().opLogBytes} bytes kept`);
+        assert.ok(s.stats().opLogSize >= 9, `${s.stats().opLogSize} ops kept`);
+        assert.deepEqual(s.compactedFor(new Map()), [NODE_A], "a new peer needs a snapshot");
+      },
+      budget,
+    );
+    await withReplica(
+      path,
+      (s) => {
+        assert.ok(s.stats().opLogBytes <= 10 * 1024);
+        assert.equal(s.opsSince(new Map(), 1000).at(-1)?.id.seq, 40, "the newest ops are the ones kept");
+        assert.equal(s.orsetElements("big").length, 40);
+      },
+      budget,
+    );
+  });
+
   test("a page holding many ops is rewritten once dead ops in it exceed the limit", async () => {
     const path = await tempDir();
     await withReplica(

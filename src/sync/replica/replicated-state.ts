@@ -13,7 +13,7 @@ import {
 } from "../../crdt/op.ts";
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
-import type { VersionVector } from "../../crdt/version-vector.ts";
+import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
@@ -24,6 +24,7 @@ import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
+  COMPACTION_KEY,
   CRDT_PREFIX,
   cellStorageKey,
   crdtObjectPrefix,
@@ -42,11 +43,16 @@ import {
   withVersion,
 } from "./replica-layout.ts";
 import { SeenOps } from "./seen-ops.ts";
+import { type StabilityView, TombstoneStability } from "./tombstone-stability.ts";
 
 /** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
 export const DEFAULT_OP_LOG_LIMIT = 10_000;
+/** `op_log_size_limit`: estimated bytes of ops kept to serve peers. */
+export const DEFAULT_OP_LOG_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** `seen_ops_limit`: out-of-order op ids remembered above the version vector (see SeenOps). */
 export const DEFAULT_SEEN_OPS_LIMIT = 100_000;
+/** `tombstone_horizon`: how long a silent member holds tombstone collection back (see TombstoneStability). */
+export const DEFAULT_TOMBSTONE_HORIZON_MS = 7 * 24 * 3600 * 1000;
 /**
  * Ops gathered into one store batch at most (group commit). A batch is written at the end of the
  * current synchronous run (microtask) or as soon as this many ops are waiting, whichever comes
@@ -84,15 +90,24 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
   nowMs?: () => number;
   logger?: Logger;
   opLogLimit?: number;
+  /** Estimated bytes of ops the op-log keeps (`op_log_size_limit`). */
+  opLogSizeLimitBytes?: number;
   seenOpsLimit?: number;
   /** Remote ops stamped further than this ahead of our clock are deferred (default 60 s). */
   maxClockDriftMs?: number;
+  /** A member silent for longer stops holding tombstone collection back (`tombstone_horizon`). */
+  tombstoneHorizonMs?: number;
 }
 
 /** Everything one replica holds, for a peer too far behind for the op-log (see `compactedFor`). */
 export interface ReplicaSnapshot {
   /** Every op up to these sequences is included in the state. */
   readonly vector: VersionVector;
+  /**
+   * Per origin, the highest sequence whose effect the state may hold: above `vector` where ops
+   * were applied out of order. A receiver counts them as applied for tombstone stability.
+   */
+  readonly applied?: VersionVector;
   readonly objects: readonly {
     readonly family: CrdtFamily;
     readonly key: string;
@@ -102,12 +117,16 @@ export interface ReplicaSnapshot {
 
 export interface ReplicaStats {
   readonly opLogSize: number;
+  /** Estimated bytes of the ops in the op-log (what `op_log_size_limit` bounds). */
+  readonly opLogBytes: number;
   readonly seenSparse: number;
   readonly localOps: number;
   readonly remoteApplied: number;
   readonly remoteDuplicates: number;
   /** Remote ops refused for clock drift (not marked seen: they come again). */
   readonly remoteDeferred: number;
+  /** Tombstones dropped by `compact` since the start (cells deleted or rewritten smaller). */
+  readonly tombstonesCollected: number;
 }
 
 interface ObjectEntry {
@@ -118,6 +137,8 @@ interface ObjectEntry {
   prefix: Uint8Array | undefined;
   /** Cells changed since the last flush, by cell id. */
   readonly dirty: Map<string, unknown>;
+  /** Cells whose tombstones were all collected since the last flush: deleted from the store. */
+  readonly dropped: Map<string, unknown>;
   /** The op with the greatest stamp applied to it since the node started (not persisted). */
   latest: { readonly origin: NodeId; readonly timestamp: HlcTimestamp } | undefined;
 }
@@ -176,6 +197,7 @@ export class ReplicatedState implements CrdtHost {
   readonly #clock: HybridClock;
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
+  readonly #stability: TombstoneStability;
   /** The op-log pages read last: a peer catching up asks for the same recent pages again and again. */
   readonly #decodedPages = new Map<number, Op[]>();
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
@@ -201,6 +223,17 @@ export class ReplicatedState implements CrdtHost {
   #remoteApplied = 0;
   #remoteDuplicates = 0;
   #remoteDeferred = 0;
+  #tombstonesCollected = 0;
+  /** Per origin, when one of its ops was last applied here (`nowMs` time), for the horizon. */
+  readonly #lastOpAtMs = new Map<NodeId, number>();
+  readonly #nowMs: () => number;
+  /** Every remove behind a collected tombstone is at most this (see `isStale`); persisted. */
+  #collectedThrough: VersionVector | undefined;
+  #collectedThroughChanged = false;
+  /** A replacing snapshot is being applied: its state was discarded at its first part. */
+  #replacing = false;
+  /** Op-log pages to delete at the next flush (a discarded op-log). */
+  #pendingPageDeletes: number[] = [];
 
   /** Use `openReplicatedState`, which also hydrates from the store. */
   private constructor(options: ReplicatedStateOptions, clockLast: HlcTimestamp | undefined) {
@@ -213,7 +246,15 @@ export class ReplicatedState implements CrdtHost {
       last: clockLast,
     });
     this.#seen = new SeenOps(options.seenOpsLimit ?? DEFAULT_SEEN_OPS_LIMIT);
-    this.#log = new OpLogIndex(options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT);
+    this.#log = new OpLogIndex(
+      options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT,
+      options.opLogSizeLimitBytes ?? DEFAULT_OP_LOG_SIZE_LIMIT_BYTES,
+    );
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#stability = new TombstoneStability({
+      horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
+      startedAtMs: this.#nowMs(),
+    });
     this.setSyncHooks(options);
   }
 
@@ -302,11 +343,13 @@ export class ReplicatedState implements CrdtHost {
   rgaInsert(key: string, parent: Uint8Array | undefined, value: Uint8Array): Uint8Array | undefined {
     let parentId: OpId | undefined;
     if (parent !== undefined) {
-      parentId = opIdFromBytes(parent);
-      const parentStamp =
-        parentId === undefined ? undefined : this.#existing("rga", key)?.timestampOf(parentId);
-      if (parentStamp === undefined) return undefined;
-      this.#clock.advancePast(parentStamp);
+      const named = opIdFromBytes(parent);
+      const rga = this.#existing("rga", key);
+      // Never after a tombstone: collection may drop it on a peer before this insert arrives there.
+      const anchor = named === undefined ? undefined : rga?.visibleAnchor(named);
+      if (anchor === undefined) return undefined;
+      parentId = anchor.parent;
+      if (parentId !== undefined) this.#clock.advancePast(rga!.timestampOf(parentId)!);
     }
     const op = this.#local("rga", key, { type: "rga_insert", parent: parentId, value: value.slice() });
     return opIdToBytes(op.id);
@@ -359,6 +402,15 @@ export class ReplicatedState implements CrdtHost {
       fresh.push(op);
     }
     this.#remoteApplied += fresh.length;
+    if (fresh.length > 0) {
+      const nowMs = this.#nowMs();
+      let origin: NodeId | undefined;
+      for (const op of fresh) {
+        if (op.origin === origin) continue;
+        origin = op.origin;
+        this.#lastOpAtMs.set(origin, nowMs);
+      }
+    }
     return fresh;
   }
 
@@ -401,6 +453,52 @@ export class ReplicatedState implements CrdtHost {
     return ops;
   }
 
+  /**
+   * One compaction pass (docs/design/compaction.md): closes a tombstone epoch and drops the
+   * tombstones of every epoch now causally stable over `view`'s members. Returns how many
+   * cells it rewrote or deleted; they reach the store with the next flush.
+   */
+  compact(view: Omit<StabilityView, "ownVector" | "maxApplied">): number {
+    this.#assertOpen();
+    // Every node whose ops this replica holds can still send writes concurrent with a remove:
+    // it counts as a member even when no peer source names it (a writer two hops away).
+    const writers = [...this.#seen.maxApplied().keys()].filter((origin) => origin !== this.#nodeId);
+    const stable = this.#stability.pass({
+      ...view,
+      members: [...new Set([...view.members, ...writers])],
+      lastOpAtMs: this.#lastOpAtMs,
+      ownVector: this.#seen.vector(),
+      maxApplied: this.#seen.maxApplied(),
+    });
+    if (stable === undefined) return 0;
+    const covered = (id: OpId): boolean => this.#seen.contiguous(id.origin) >= id.seq;
+    // Persisted with the collection: after a restart too, a peer behind it is recognised as stale.
+    this.#collectedThrough = mergedVectors(this.#collectedThrough, stable.applied);
+    this.#collectedThroughChanged = true;
+    let cells = 0;
+    for (const entries of this.#objects.values()) {
+      for (const entry of entries.values()) {
+        const collected = entry.crdt.collectTombstones?.(stable.epoch, covered);
+        if (collected === undefined) continue;
+        for (const cell of collected.rewritten) this.#stageCell(entry, cell);
+        for (const cell of collected.dropped) this.#stageDrop(entry, cell);
+        cells += collected.rewritten.length + collected.dropped.length;
+      }
+    }
+    this.#tombstonesCollected += cells;
+    this.#flushSoon(0);
+    return cells;
+  }
+
+  /**
+   * True when a peer whose version vector is `vector` may still hold what removes collected here
+   * removed (it lacks one of them): it gets this replica's state to replace its own, and what it
+   * sends is not taken in until it covers them (docs/design/compaction.md).
+   */
+  isStale(vector: VersionVector): boolean {
+    return this.#collectedThrough !== undefined && !vectorCovers(vector, this.#collectedThrough);
+  }
+
   /** Origins whose ops `vector` lacks but this op-log no longer holds: such a peer needs `snapshot()`. */
   compactedFor(vector: VersionVector): readonly NodeId[] {
     const behind: NodeId[] = [];
@@ -415,7 +513,7 @@ export class ReplicatedState implements CrdtHost {
     for (const [family, entries] of this.#objects) {
       for (const [key, entry] of entries) objects.push({ family, key, cells: entry.crdt.cells() });
     }
-    return { vector: this.versionVector(), objects };
+    return { vector: this.versionVector(), applied: new Map(this.#seen.maxApplied()), objects };
   }
 
   /**
@@ -423,9 +521,19 @@ export class ReplicatedState implements CrdtHost {
    * ops), advances the version vector to cover it, and returns the objects it changed here. The merged ops are not in this op-log, so
    * its floors rise to the snapshot's vector: a peer behind it gets a snapshot from us too.
    */
-  applySnapshot(snapshot: ReplicaSnapshot): ChangedObject[] {
+  applySnapshot(
+    snapshot: ReplicaSnapshot,
+    part: { replace?: boolean; final?: boolean; applied?: VersionVector } = {},
+  ): ChangedObject[] {
     this.#assertOpen();
     const changedObjects: ChangedObject[] = [];
+    if (part.replace === true && !this.#replacing) {
+      this.#replacing = true;
+      changedObjects.push(...this.#discardState());
+    }
+    // The sender's state may carry removes of ops above its vector: bound them here too, so the
+    // tombstones they made are not collected before every member has applied those ops.
+    for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) this.#seen.noteApplied(origin, seq);
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
       let objectChanged = false;
@@ -442,8 +550,46 @@ export class ReplicatedState implements CrdtHost {
       this.#seen.advanceTo(origin, seq);
       this.#log.raiseFloor(origin, seq);
     }
+    if (part.final !== false) this.#replacing = false;
     this.#flushSoon(1);
     return changedObjects;
+  }
+
+  /**
+   * The first part of a replacing snapshot: every CRDT object, the op-log and what the version
+   * vector says this replica applied are dropped (from the store too, in the same batch as the
+   * part). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
+   * to what was applied, so a peer lacking this node's discarded ops gets a snapshot, not a gap.
+   * Returns every object that was held (their values changed).
+   */
+  #discardState(): ChangedObject[] {
+    this.flush();
+    const own = this.#nodeId;
+    const ownSeq = this.#seen.contiguous(own);
+    const discarded: ChangedObject[] = [];
+    const dropped = [...this.#seen.maxApplied()];
+    for (const [family, entries] of this.#objects) {
+      for (const [key, entry] of entries) {
+        for (const cell of entry.crdt.cells()) this.#stageDrop(entry, cell);
+        discarded.push({ key, family });
+      }
+      entries.clear();
+    }
+    for (const page of this.#log.clear()) {
+      this.#pendingPageDeletes.push(page);
+      this.#decodedPages.delete(page);
+    }
+    for (const [origin, seq] of dropped) this.#log.raiseFloor(origin, seq);
+    this.#seen.forgetAllBut(own);
+    this.#logger.warn(
+      "replacing this node's replicated state with a peer's (it was away past the tombstone horizon)",
+      {
+        objects: discarded.length,
+        ownSequence: ownSeq,
+      },
+    );
+    this.#staged = true;
+    return discarded;
   }
 
   /** Every CRDT object held, family by family (in no particular order). */
@@ -462,11 +608,13 @@ export class ReplicatedState implements CrdtHost {
   stats(): ReplicaStats {
     return {
       opLogSize: this.#log.size,
+      opLogBytes: this.#log.bytes,
       seenSparse: this.#seen.sparseCount,
       localOps: this.#localOps,
       remoteApplied: this.#remoteApplied,
       remoteDuplicates: this.#remoteDuplicates,
       remoteDeferred: this.#remoteDeferred,
+      tombstonesCollected: this.#tombstonesCollected,
     };
   }
 
@@ -498,7 +646,10 @@ export class ReplicatedState implements CrdtHost {
       this.#logger.error("replicated state not written to the store", { error: describeError(error) });
       throw this.#flushError;
     }
-    for (const entry of this.#dirtyEntries) entry.dirty.clear();
+    for (const entry of this.#dirtyEntries) {
+      entry.dirty.clear();
+      entry.dropped.clear();
+    }
     this.#dirtyEntries.clear();
     const localOps = this.#stagedLocalOps.map((index) => this.#stagedOps[index]!);
     this.#stagedOps = [];
@@ -556,7 +707,7 @@ export class ReplicatedState implements CrdtHost {
   #record(op: Op, entry: ObjectEntry, cell: unknown): void {
     if (cell !== undefined) this.#stageCell(entry, cell);
     noteLatest(entry, op);
-    this.#log.add(op.origin, op.id.seq);
+    this.#log.add(op.origin, op.id.seq, estimatedOpBytes(op));
     this.#stagedOps.push(op);
     this.#seen.markSeen(op.origin, op.id.seq);
     this.#flushSoon(1);
@@ -565,6 +716,14 @@ export class ReplicatedState implements CrdtHost {
   #stageCell(entry: ObjectEntry, cell: unknown): void {
     const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
     entry.dirty.set(cellId, cell);
+    entry.dropped.delete(cellId);
+    this.#dirtyEntries.add(entry);
+  }
+
+  #stageDrop(entry: ObjectEntry, cell: unknown): void {
+    const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
+    entry.dirty.delete(cellId);
+    entry.dropped.set(cellId, cell);
     this.#dirtyEntries.add(entry);
   }
 
@@ -599,21 +758,33 @@ export class ReplicatedState implements CrdtHost {
         const record = withVersion(crdtPackr.pack(definition.cellCodec.toMsgpack(cell)));
         writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
       }
+      for (const cell of entry.dropped.values())
+        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), undefined]);
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
-    for (const page of this.#log.drainEmptiedPages()) {
+    for (const page of [...this.#pendingPageDeletes, ...this.#log.drainEmptiedPages()]) {
       writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
       this.#decodedPages.delete(page);
     }
     const seen = this.#seen.drainChanges();
     for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
     for (const origin of seen.contiguous) {
-      const record = crdtPackr.pack([this.#seen.contiguous(origin), this.#log.floor(origin)]);
+      const record = crdtPackr.pack([
+        this.#seen.contiguous(origin),
+        this.#log.floor(origin),
+        this.#seen.maxApplied().get(origin) ?? 0,
+      ]);
       writes.push([originKey(VV_PREFIX, origin), withVersion(record)]);
     }
     for (const { origin, seq, present } of seen.sparse.values()) {
       writes.push([opIdKey(SEEN_PREFIX, makeOpId(origin, seq)), present ? SEEN_RECORD : undefined]);
+    }
+    this.#pendingPageDeletes = [];
+    if (this.#collectedThroughChanged) {
+      const entries = [...this.#collectedThrough!].map(([origin, seq]) => [origin, seq]);
+      writes.push([COMPACTION_KEY, withVersion(crdtPackr.pack(entries))]);
+      this.#collectedThroughChanged = false;
     }
     writes.push([CLOCK_KEY, withVersion(crdtPackr.pack(this.#clock.last()))]);
     return writes;
@@ -698,8 +869,16 @@ export class ReplicatedState implements CrdtHost {
     const entries = this.#objects.get(family)!;
     let entry = entries.get(key);
     if (entry === undefined) {
-      const crdt = FAMILY_DEFINITIONS[family].create() as Crdt<unknown>;
-      entry = { family, key, crdt, prefix: undefined, dirty: new Map(), latest: undefined };
+      const crdt = FAMILY_DEFINITIONS[family].create(this.#stability.epoch) as Crdt<unknown>;
+      entry = {
+        family,
+        key,
+        crdt,
+        prefix: undefined,
+        dirty: new Map(),
+        dropped: new Map(),
+        latest: undefined,
+      };
       entries.set(key, entry);
     }
     return entry;
@@ -731,6 +910,8 @@ export class ReplicatedState implements CrdtHost {
       clockLast = value as HlcTimestamp;
     }
     const state = new ReplicatedState(options, clockLast);
+    const compaction = options.backend.get(COMPACTION_KEY);
+    if (compaction !== undefined) state.#collectedThrough = decodeCollectedThrough(compaction);
     state.#hydrate();
     return state;
   }
@@ -743,7 +924,9 @@ export class ReplicatedState implements CrdtHost {
       if (!Array.isArray(record) || !Number.isSafeInteger(record[0]) || !Number.isSafeInteger(record[1])) {
         throw new ReplicaStoreError(`version vector entry of ${origin} is malformed`);
       }
-      this.#seen.restoreContiguous(origin, record[0]);
+      // The third element (highest applied sequence) is absent from stores written before compaction.
+      const maxApplied = Number.isSafeInteger(record[2]) ? (record[2] as number) : record[0];
+      this.#seen.restoreContiguous(origin, record[0], maxApplied);
       this.#log.raiseFloor(origin, record[1]);
     }
     for (const [key, value] of this.#backend.range({ prefix: SEEN_PREFIX })) {
@@ -755,7 +938,7 @@ export class ReplicatedState implements CrdtHost {
       const page = parsePageKey(key, OPLOG_PREFIX.length);
       const ops = decodeOpPage(value);
       this.#log.restorePage(page, ops.length);
-      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page);
+      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page, estimatedOpBytes(op));
     }
     this.#log.finishRestore();
     let entry: ObjectEntry | undefined;
@@ -844,6 +1027,25 @@ export function decodeOpPage(record: Uint8Array): Op[] {
     if (error instanceof ReplicaStoreError) throw error;
     throw new ReplicaStoreError("an op-log page is damaged", { cause: error });
   }
+}
+
+/** The per-origin maximum of two vectors. */
+function mergedVectors(a: VersionVector | undefined, b: VersionVector): VersionVector {
+  const merged = new Map(a ?? []);
+  for (const [origin, seq] of b) if (seq > (merged.get(origin) ?? 0)) merged.set(origin, seq);
+  return merged;
+}
+
+function decodeCollectedThrough(record: Uint8Array): VersionVector {
+  const raw = crdtPackr.unpack(recordPayload(record, "compaction record")) as unknown;
+  const vector = new Map<NodeId, number>();
+  if (!Array.isArray(raw)) throw new ReplicaStoreError("the compaction record is malformed");
+  for (const entry of raw) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string" || !Number.isSafeInteger(entry[1]))
+      throw new ReplicaStoreError("the compaction record is malformed");
+    vector.set(entry[0] as NodeId, entry[1] as number);
+  }
+  return vector;
 }
 
 function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {

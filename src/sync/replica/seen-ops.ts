@@ -3,7 +3,7 @@ import type { NodeId } from "../../identity/node-id.ts";
 
 /** What changed since the last `drainChanges`, for the store. */
 export interface SeenChanges {
-  /** Origins whose contiguous sequence moved. */
+  /** Origins whose contiguous sequence (or highest applied sequence) moved. */
   readonly contiguous: Set<NodeId>;
   /** Sparse entries by `origin:seq`: true added, false dropped (absorbed or evicted). */
   readonly sparse: Map<string, { origin: NodeId; seq: number; present: boolean }>;
@@ -22,6 +22,8 @@ export interface SeenChanges {
 export class SeenOps {
   readonly #contiguous = new Map<NodeId, number>();
   readonly #sparse = new Map<NodeId, Set<number>>();
+  /** Per origin, the highest sequence ever applied: outlives forgotten sparse entries. */
+  readonly #maxApplied = new Map<NodeId, number>();
   readonly #sparseLimit: number;
   #sparseCount = 0;
   #changes: SeenChanges = { contiguous: new Set(), sparse: new Map() };
@@ -38,6 +40,21 @@ export class SeenOps {
     return this.#contiguous;
   }
 
+  /**
+   * Per origin, the highest sequence applied: the state holds effects of no op above it (a
+   * snapshot merge counts as applying up to its vector).
+   */
+  maxApplied(): VersionVector {
+    return this.#maxApplied;
+  }
+
+  /** A peer's state merged in holds effects of `origin`'s ops up to `seq` (see `maxApplied`). */
+  noteApplied(origin: NodeId, seq: number): void {
+    if (seq <= (this.#maxApplied.get(origin) ?? 0)) return;
+    this.#maxApplied.set(origin, seq);
+    this.#changes.contiguous.add(origin);
+  }
+
   contiguous(origin: NodeId): number {
     return this.#contiguous.get(origin) ?? 0;
   }
@@ -48,8 +65,9 @@ export class SeenOps {
   }
 
   /** Hydration: restores one origin's contiguous sequence. */
-  restoreContiguous(origin: NodeId, seq: number): void {
+  restoreContiguous(origin: NodeId, seq: number, maxApplied = seq): void {
     this.#contiguous.set(origin, seq);
+    this.#raiseMaxApplied(origin, Math.max(seq, maxApplied));
   }
 
   /** Hydration: restores one sparse entry. */
@@ -63,6 +81,7 @@ export class SeenOps {
       set.add(seq);
       this.#sparseCount++;
     }
+    this.#raiseMaxApplied(origin, seq);
   }
 
   /** Records an op as applied (the caller checked `has` first). */
@@ -85,6 +104,7 @@ export class SeenOps {
       if (sparse.size === 0) this.#sparse.delete(origin);
     }
     this.#contiguous.set(origin, next);
+    this.#raiseMaxApplied(origin, next);
     this.#changes.contiguous.add(origin);
   }
 
@@ -105,11 +125,33 @@ export class SeenOps {
     this.markSeen(origin, seq);
   }
 
+  /**
+   * A replacing snapshot: forgets everything applied but `keep`'s own contiguous sequence (the
+   * origins' records are rewritten at the next drain).
+   */
+  forgetAllBut(keep: NodeId): void {
+    for (const origin of this.#maxApplied.keys()) this.#changes.contiguous.add(origin);
+    for (const [origin, seqs] of this.#sparse) for (const seq of seqs) this.#sparseChange(origin, seq, false);
+    const own = this.#contiguous.get(keep) ?? 0;
+    this.#contiguous.clear();
+    this.#sparse.clear();
+    this.#sparseCount = 0;
+    this.#maxApplied.clear();
+    if (own > 0) {
+      this.#contiguous.set(keep, own);
+      this.#maxApplied.set(keep, own);
+    }
+  }
+
   /** The changes since the last call (and starts a new set). */
   drainChanges(): SeenChanges {
     const changes = this.#changes;
     this.#changes = { contiguous: new Set(), sparse: new Map() };
     return changes;
+  }
+
+  #raiseMaxApplied(origin: NodeId, seq: number): void {
+    if (seq > (this.#maxApplied.get(origin) ?? 0)) this.#maxApplied.set(origin, seq);
   }
 
   #sparseChange(origin: NodeId, seq: number, present: boolean): void {
@@ -133,5 +175,7 @@ export class SeenOps {
     if (set.size === 0) this.#sparse.delete(victim);
     this.#sparseCount--;
     this.#sparseChange(victim, highest, false);
+    // The forgotten entry's effect stays in the state: its origin's record keeps `maxApplied`.
+    this.#changes.contiguous.add(victim);
   }
 }

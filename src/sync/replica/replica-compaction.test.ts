@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Op } from "../../crdt/op.ts";
+import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
+import type { NodeId } from "../../identity/node-id.ts";
+import { openLmdbBackend } from "../../store/lmdb-backend.ts";
+import { createMemoryBackend } from "../../store/memory-backend.ts";
+import { replicaForSync } from "../replica-sync-adapter.ts";
+import { CRDT_PREFIX } from "./replica-layout.ts";
+import { openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
+import type { MemberReport } from "./tombstone-stability.ts";
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const NOW = 1_700_000_000_000;
+const alone = { nowMs: NOW, members: [], reports: new Map<NodeId, MemberReport>() };
+
+function cellCount(backend: { range(o: { prefix: Uint8Array }): Iterable<unknown> }): number {
+  let n = 0;
+  for (const _ of backend.range({ prefix: CRDT_PREFIX })) n++;
+  return n;
+}
+
+/** Removes, deletes and map removes on every tombstone family: the live value is "kept" in each. */
+function churn(state: ReplicatedState, cycles: number): void {
+  for (let i = 0; i < cycles; i++) {
+    const name = text(`gone-${i}`);
+    state.orsetAdd("set", name);
+    state.orsetRemove("set", name);
+    state.lwwMapSet("map", name, text("v"));
+    state.lwwMapRemove("map", name);
+    const id = state.rgaInsert("seq", undefined, text(`x${i}`))!;
+    state.rgaDelete("seq", id);
+  }
+}
+
+describe("tombstone collection in the replica", () => {
+  test("a lone node drops every tombstone from memory and the store; the values and a restart agree", async () => {
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    let backend = await openLmdbBackend({ path });
+    let state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    state.orsetAdd("set", text("kept"));
+    state.lwwMapSet("map", text("kept"), text("1"));
+    state.rgaInsert("seq", undefined, text("kept"));
+    churn(state, 50);
+    await state.flushed();
+    const before = cellCount(backend);
+    assert.equal(before, 3 + 50 * 3, "one cell per tombstone");
+    const collected = state.compact(alone);
+    assert.equal(collected, 150);
+    await state.flushed();
+    assert.equal(cellCount(backend), 3, "only the live cells remain");
+    assert.equal(state.stats().tombstonesCollected, 150);
+    const values = (s: ReplicatedState) => [
+      s.orsetElements("set").map(decodeText),
+      s.lwwMapEntries("map").map(([f, v]) => `${decodeText(f)}=${decodeText(v)}`),
+      s.rgaValues("seq").map(decodeText),
+    ];
+    const expected = [["kept"], ["kept=1"], ["kept"]];
+    assert.deepEqual(values(state), expected);
+    await state.close();
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    assert.deepEqual(values(state), expected, "hydrated from the compacted store");
+    await state.close();
+    await backend.close();
+  });
+
+  test("a re-delivered add or write older than a collected tombstone does not bring it back", () => {
+    const sent: Op[] = [];
+    const origin = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    origin.orsetAdd("set", text("a"));
+    origin.lwwMapSet("map", text("f"), text("old"));
+    origin.flush();
+    origin.orsetRemove("set", text("a"));
+    origin.lwwMapRemove("map", text("f"));
+    origin.flush();
+    const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    state.applyRemote(sent);
+    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: state.versionVector(), atMs: NOW }]]);
+    const view = { nowMs: NOW, members: [NODE_B], reports };
+    assert.equal(state.compact(view), 2, "B reported every remove; nothing of B's is missing here");
+    assert.equal(state.applyRemote(sent).length, 0, "the replica's de-duplication refuses them");
+    assert.deepEqual(state.orsetElements("set"), []);
+    assert.deepEqual(state.lwwMapEntries("map"), []);
+  });
+
+  test("a writer no peer source names (two hops away) holds collection back while its ops arrive", () => {
+    const sent: Op[] = [];
+    const writer = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    writer.orsetAdd("set", text("w"));
+    writer.flush();
+    let nowMs = NOW;
+    const state = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => nowMs,
+      tombstoneHorizonMs: 1000,
+    });
+    state.applyRemote(sent);
+    state.orsetRemove("set", text("w"));
+    state.flush();
+    nowMs += 900;
+    assert.equal(
+      state.compact({ ...alone, nowMs }),
+      0,
+      "B wrote here and has not reported: it may send concurrent writes",
+    );
+    nowMs += 200;
+    assert.equal(state.compact({ ...alone, nowMs }), 1, "no op of B's for longer than the horizon");
+  });
+
+  test("a member that has not reported the removes holds collection back", () => {
+    const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    churn(state, 3);
+    state.flush();
+    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW }]]);
+    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 0);
+    reports.set(NODE_B, { vector: state.versionVector(), atMs: NOW });
+    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 9);
+  });
+
+  test("the highest sequence applied out of order is known, across a forgotten seen entry and a restart", async () => {
+    const sent: Op[] = [];
+    const origin = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    for (let i = 0; i < 3; i++) {
+      origin.orsetAdd("set", text(`e${i}`));
+      origin.flush();
+    }
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    const open = async () => {
+      const backend = await openLmdbBackend({ path });
+      return {
+        backend,
+        state: openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW, seenOpsLimit: 1 }),
+      };
+    };
+    let { backend, state } = await open();
+    state.applyRemote([sent[2], sent[1]]); // the seen set keeps one of them: B:2 is forgotten
+    assert.equal(state.snapshot().applied?.get(NODE_B), 3);
+    await state.close();
+    await backend.close();
+    ({ backend, state } = await open());
+    assert.equal(state.snapshot().applied?.get(NODE_B), 3, "the highest applied sequence was persisted");
+    assert.equal(state.versionVector().get(NODE_B) ?? 0, 0, "B:1 is still missing");
+    state.applyRemote(sent);
+    assert.equal(state.versionVector().get(NODE_B), 3, "the gap closed");
+    await state.close();
+    await backend.close();
+  });
+
+  test("a peer behind the collected removes is stale, after a restart too; a replacing snapshot makes it hold the sender's state", async () => {
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    const sent: Op[] = [];
+    let backend = await openLmdbBackend({ path });
+    let a = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    a.orsetAdd("set", text("gone"));
+    a.orsetAdd("set", text("kept"));
+    a.flush();
+    // Z took the adds, then went away before the remove.
+    const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C, nowMs: () => NOW });
+    z.applyRemote(sent);
+    z.orsetAdd("set", text("z's own, never sent"));
+    z.flush();
+    a.orsetRemove("set", text("gone"));
+    a.flush();
+    assert.equal(a.isStale(z.versionVector()), false, "nothing collected yet");
+    assert.equal(a.compact(alone), 1);
+    assert.equal(a.isStale(z.versionVector()), true);
+    assert.equal(a.isStale(a.versionVector()), false);
+    await a.close();
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    a = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    assert.equal(a.isStale(z.versionVector()), true, "the collection point was persisted");
+    const zSeq = z.versionVector().get(NODE_C);
+    const snapshot = a.snapshot();
+    const changed = z.applySnapshot(snapshot, { replace: true, final: true });
+    assert.ok(changed.some((c) => c.key === "set"));
+    assert.deepEqual(z.orsetElements("set").map(decodeText), ["kept"], "what the remove removed is gone");
+    assert.equal(z.versionVector().get(NODE_C), zSeq, "its own sequence is kept: never reused");
+    assert.deepEqual(
+      z.compactedFor(new Map([[NODE_A, 3]])),
+      [NODE_C],
+      "a peer lacking its discarded ops gets a snapshot",
+    );
+    assert.equal(a.isStale(z.versionVector()), false);
+    await a.close();
+    await backend.close();
+  });
+
+  test("a snapshot from a replica holding ops applied out of order tells the receiver up to where", () => {
+    const sent: Op[] = [];
+    const origin = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    for (let i = 0; i < 3; i++) {
+      origin.orsetAdd("set", text(`e${i}`));
+      origin.flush();
+    }
+    const sender = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    sender.applyRemote([sent[2]]);
+    const parts = replicaForSync(sender).snapshotParts(false);
+    assert.deepEqual(
+      parts.map((p) => [p.final, [...p.versionVector]]),
+      [
+        [false, [[NODE_B, 3]]],
+        [true, []],
+      ],
+      "a first, empty part carries the bound; the final part the vector",
+    );
+    const receiver = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_C,
+      nowMs: () => NOW,
+    });
+    for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+    assert.deepEqual(receiver.orsetElements("set").map(decodeText), ["e2"]);
+    assert.equal(receiver.snapshot().applied?.get(NODE_B), 3, "counted as applied for stability");
+  });
+
+  test("an RGA insert after a tombstone is anchored at the visible element before it", () => {
+    const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    const a = state.rgaInsert("seq", undefined, text("a"))!;
+    const b = state.rgaInsert("seq", a, text("b"))!;
+    state.rgaDelete("seq", b);
+    state.rgaInsert("seq", b, text("c"));
+    assert.deepEqual(state.rgaValues("seq").map(decodeText), ["a", "c"]);
+    state.flush();
+    // Collection can drop b at once: c names a, not b.
+    assert.equal(state.compact(alone), 1);
+    assert.deepEqual(state.rgaValues("seq").map(decodeText), ["a", "c"]);
+  });
+});
