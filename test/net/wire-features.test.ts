@@ -158,7 +158,7 @@ describe("features in the handshake", () => {
         protocolVersion: PROTOCOL_VERSION,
         formats: ["msgpack"],
         preferredFormat: "msgpack",
-        versionVector: { [FEATURES_VECTOR_KEY]: 24 },
+        versionVector: { [FEATURES_VECTOR_KEY]: 48 },
       };
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);
