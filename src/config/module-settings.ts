@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-period.ts";
 import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
+import { type ModuleQuotas, NO_QUOTAS, parseModuleQuotas } from "../policy/module-quotas.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { readPolicyFile } from "../policy/policy-file.ts";
 import type { StaticMount } from "../serve/static-files.ts";
@@ -20,6 +21,7 @@ import { durationKind } from "./value-kind.ts";
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
  *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
  *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
+ *   quotas = { ops_per_sec = 100 }     # narrows the policy's [quotas] (docs/design/policies.md#quotas)
  *
  * They sit beside the flat key schema (schema.ts) because their tables are named by the user.
  */
@@ -37,11 +39,14 @@ export interface ModuleSettings {
    * directory as written, relative to the module file's directory (resolved at start).
    */
   readonly staticMounts: readonly StaticMount[];
+  /** `quotas`: narrows the policy's `[quotas]` (the smaller of the two holds), never widens them. */
+  readonly quotas: ModuleQuotas;
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
 const STATIC_KEY = "static";
-const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY];
+const QUOTAS_KEY = "quotas";
+const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY, QUOTAS_KEY];
 
 /** `policy = "FILE"` (relative to the config file) or the policy inline as a table. */
 function modulePolicy(value: unknown, subject: string, origin: string): ModulePolicy {
@@ -93,6 +98,7 @@ export function collectModuleSettings(
     let httpFetchHosts: readonly string[] = [];
     let policy: ModulePolicy | undefined;
     let staticMounts: readonly StaticMount[] = [];
+    let quotas = NO_QUOTAS;
     for (const [name, value] of Object.entries(table)) {
       if (name === "policy") {
         try {
@@ -118,6 +124,15 @@ export function collectModuleSettings(
         );
         continue;
       }
+      if (name === QUOTAS_KEY) {
+        try {
+          quotas = parseModuleQuotas(value, `${origin} [${subject}]`);
+        } catch (error) {
+          if (!(error instanceof PolicyError)) throw error;
+          issue(isTable(value) ? "invalid-value" : "wrong-type", `${subject}.${QUOTAS_KEY}`, error.message);
+        }
+        continue;
+      }
       if (name === "http_fetch_hosts") {
         const problem = fetchHostsProblem(value);
         if (problem === undefined) httpFetchHosts = value as string[];
@@ -137,7 +152,7 @@ export function collectModuleSettings(
       if (result.ok) tickMs = result.value;
       else issue(result.kind, `${subject}.tick`, result.message);
     }
-    settings.set(moduleId, { tickMs, httpFetchHosts, policy, staticMounts });
+    settings.set(moduleId, { tickMs, httpFetchHosts, policy, staticMounts, quotas });
   }
   return { settings, issues };
 }

@@ -217,7 +217,7 @@ export async function runGuestProcesses(
         restart: "temporary",
         shutdown: shutdownTimeoutMs,
         start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
-        options: moduleLabel,
+        options: host.spawnOptionsOf(module, moduleLabel),
       };
     }
     const onExit = (exit: WasmProcessExit): void => {
@@ -263,7 +263,13 @@ export async function runGuestProcesses(
         maxRestarts: MODULE_RESTARTS_MAX,
         periodMs: MODULE_RESTART_WINDOW_MS,
         children: [
-          { id, restart: "transient", shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
+          {
+            id,
+            restart: "transient",
+            shutdown: shutdownTimeoutMs,
+            start: life,
+            options: host.spawnOptionsOf(module, moduleLabel),
+          },
         ],
       }),
     };

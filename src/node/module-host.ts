@@ -10,9 +10,12 @@ import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { AuditLog } from "../policy/audit-log.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
+import { type ModuleQuotas, quotasInForce } from "../policy/module-quotas.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
+import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
+import { GuestUsage, type QuotaName } from "../wasm/abi/host-call-quota.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
@@ -82,7 +85,17 @@ export interface LoadedModule {
   readonly endedRunsCpuMs: number;
   /** Host calls of its guests (reloads included). */
   readonly hostCalls: HostCallCounter;
+  /** What its host calls used, and its quota hits (reloads included). */
+  readonly usage: GuestUsage;
+  /** The quotas its code now runs under (its policy's, narrowed by numax.toml). */
+  readonly quotas: ModuleQuotas;
 }
+
+/** The failures that are a hard quota reached. */
+const HARD_QUOTA_OF_FAILURE: ReadonlyMap<string, QuotaName> = new Map<string, QuotaName>([
+  ["cpu_budget", "cpu_ms_per_run"],
+  ["memory_cap", "memory_max_mb"],
+]);
 
 /** Characters a module id added at runtime may use (ids from file names are not restricted). */
 const MODULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -221,7 +234,18 @@ export function moduleHostComponent(
     if (env === undefined) {
       const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls);
+      env.usage = entry?.usage;
       const policy = options.policies?.get(module);
+      const quotas = quotasOf(module);
+      if (Object.keys(quotas).length > 0) {
+        env.quota = createQuotaGate(
+          module.moduleId,
+          quotas,
+          entry?.usage ?? new GuestUsage(),
+          logger.child("quota"),
+          monotonicMs,
+        );
+      }
       if (policy !== undefined) {
         env.policy = modulePolicyEnforcer(
           module.moduleId,
@@ -243,12 +267,21 @@ export function moduleHostComponent(
     return env;
   };
 
+  const quotasOf = (module: GuestModule): ModuleQuotas =>
+    quotasInForce(options.policies?.get(module), options.moduleSettings.get(module.moduleId)?.quotas);
+
   const addEvents = (bus: NodeEventBus, module: GuestModule): ModuleEvents =>
     bus.addModule({
       moduleId: module.moduleId,
       callbacks: moduleCallbacks(module),
       tickMs: options.moduleSettings.get(module.moduleId)?.tickMs,
     });
+
+  /** A run the CPU budget or the memory cap ended is a hit of that quota (its failure line is the log line). */
+  const countHardQuotaHit = (result: GuestProcessResult): void => {
+    const quota = result.failure === undefined ? undefined : HARD_QUOTA_OF_FAILURE.get(result.failure.kind);
+    if (quota !== undefined) hosted.get(result.module.moduleId)?.usage.countHit(quota);
+  };
 
   /** Runs `modules` (the node's first ones, or one added) as processes until they end. */
   const runModules = async (modules: readonly GuestModule[]): Promise<GuestProcessesOutcome> => {
@@ -300,6 +333,7 @@ export function moduleHostComponent(
           },
         );
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
+        countHardQuotaHit(result);
       },
       onModuleExit: (result) => {
         const events = hosted.get(result.module.moduleId)?.events;
@@ -318,6 +352,7 @@ export function moduleHostComponent(
             : guestRunResultLabel(result.failure);
         metrics?.moduleRuns.inc({ result: runResult });
         if (result.ok) return;
+        countHardQuotaHit(result);
         if (runResult === "trap") metrics?.traps.inc({ kind: result.failure!.kind });
         const record = guestFailureRecord(result, interruptedBy);
         wasmLogger.warn(record.message, record.fields);
@@ -449,7 +484,7 @@ export function moduleHostComponent(
     },
     environment,
     release: (emit) => parts.outputGate.gate!.release(emit),
-    loaded: () => [...hosted.values()].map(view),
+    loaded: () => [...hosted.values()].map((entry) => view(entry, quotasOf(entry.module))),
     get kernel() {
       return kernel;
     },
@@ -489,6 +524,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          usage: new GuestUsage(),
           removing: false,
           run: undefined,
         };
@@ -520,7 +556,7 @@ export function moduleHostComponent(
           sha256: module.sha256,
           reactive: entry.events.reactive,
         });
-        return view(entry);
+        return view(entry, quotasOf(module));
       }),
     reload: (id, bytes) =>
       serialized(id, async () => {
@@ -601,6 +637,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          usage: new GuestUsage(),
           removing: false,
           run: undefined,
         });
@@ -642,23 +679,18 @@ interface Hosted {
   reloads: number;
   endedRunsCpuMs: number;
   readonly hostCalls: HostCallCounter;
+  readonly usage: GuestUsage;
   /** Being removed: its end does not end the node. */
   removing: boolean;
   /** The run it belongs to, once started (resolves undefined for a lone run). */
   run: Promise<RunningModules | undefined> | undefined;
 }
 
-function view({
-  id,
-  path,
-  module,
-  events,
-  loadedAt,
-  reloads,
-  endedRunsCpuMs,
-  hostCalls,
-}: Hosted): LoadedModule {
-  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls };
+function view(
+  { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls, usage }: Hosted,
+  quotas: ModuleQuotas,
+): LoadedModule {
+  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls, usage, quotas };
 }
 
 /** The parts of the node a module's environment hands to it. */
