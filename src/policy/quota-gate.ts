@@ -102,7 +102,28 @@ export function createQuotaGate(
       : (args: readonly unknown[]) => bytes(((args[1] as number) >>> 0) + ((args[3] as number) >>> 0));
   const deleteCall =
     bytes === undefined ? undefined : (args: readonly unknown[]) => bytes((args[1] as number) >>> 0);
+  const requests =
+    quotas.requestsPerSec === undefined ? undefined : new TokenBucket(quotas.requestsPerSec, nowMs());
+  let connections = 0;
   return {
+    admitRequest() {
+      const { connectionsMax, requestsPerSec } = quotas;
+      if (connectionsMax !== undefined && connections >= connectionsMax) {
+        log.hit("connections_max", `${connectionsMax} requests at once; serving answers 429`);
+        return undefined;
+      }
+      if (requests !== undefined && requests.take(1, nowMs(), 0) !== 0) {
+        log.hit("requests_per_sec", `${requestsPerSec} requests/s; serving answers 429`);
+        return undefined;
+      }
+      connections++;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        connections--;
+      };
+    },
     admission(name) {
       if (CRDT_OP_CALLS.has(name)) return opCall;
       if (name === "db_set") return setCall;

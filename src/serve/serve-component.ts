@@ -249,6 +249,10 @@ export function serveComponent(
             ...withMetrics(metrics?.()),
             runHandler: (route, request, started) =>
               running.run(byId.get(route.moduleId)!, route.handler, { request }, started),
+            admit: (route) => {
+              const quota = modules.environment(byId.get(route.moduleId)!).quota;
+              return quota === undefined ? NOTHING_TO_END : quota.admitRequest();
+            },
           }),
         );
       }
@@ -260,6 +264,8 @@ export function serveComponent(
     },
   };
 }
+
+const NOTHING_TO_END = (): void => {};
 
 /** The modules' own static directories, resolved against their module files (which must exist). */
 function moduleMounts(

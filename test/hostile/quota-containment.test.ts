@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { ModuleView, ProcessView } from "../../src/node/node-introspection.ts";
+import type { ModuleView, NodeView, ProcessView } from "../../src/node/node-introspection.ts";
 import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
 import { managedNodeTracker } from "../helpers/management-node.ts";
 import { stopNx, tempDir } from "../helpers/nx-process.ts";
@@ -24,6 +24,8 @@ const ABUSE_WINDOW_MS = 4_000;
 /** The start of a well-behaved module's time alone that is not measured (its bucket's first burst). */
 const WARMUP_MS = 1_500;
 const HEALTH_P99_MS_MAX = 50;
+/** On a machine where the node alone answers /health slower than HEALTH_P99_MS_MAX: the bound alongside the abusers, relative to alone. */
+const HEALTH_P99_LOADED_RATIO_MAX = 1.5;
 /** Period of the test's reads of /v1/modules. */
 const SAMPLE_EVERY_MS = 200;
 const THROUGHPUT_RATIO_MIN = 0.8;
@@ -168,7 +170,10 @@ test("10 modules with different quotas: abusers are contained, the well-behaved 
     ],
     env: { NX_POLICY_DEFAULT: "deny" },
   });
-  const healthUrl = `${(await node.nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]}/health`;
+  const observability = (
+    await node.nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/)
+  )[1]!;
+  const healthUrl = `${observability}/health`;
 
   // /health, one request after the other, for the whole run.
   const health: { atMs: number; ms: number }[] = [];
@@ -226,21 +231,24 @@ test("10 modules with different quotas: abusers are contained, the well-behaved 
       );
       assert.ok(alongside >= THROUGHPUT_RATIO_MIN * alone, figures.join("; "));
     }
-    const abuseHealth = health.filter(({ atMs }) => atMs >= abuseFrom.atMs && atMs <= abuseTo.atMs);
-    const p99All = percentile(
-      health.map(({ ms }) => ms),
-      99,
-    );
-    const p99Abuse = percentile(
-      abuseHealth.map(({ ms }) => ms),
-      99,
-    );
+    const p99Between = (from: Sample, to: Sample) => {
+      const latencies = health.filter(({ atMs }) => atMs >= from.atMs && atMs <= to.atMs).map(({ ms }) => ms);
+      return { p99: percentile(latencies, 99), requests: latencies.length };
+    };
+    const healthAlone = p99Between(aloneFrom, aloneTo);
+    const healthAbused = p99Between(abuseFrom, abuseTo);
     figures.push(
-      `/health p99 ${p99All.toFixed(1)} ms over ${health.length} requests, ${p99Abuse.toFixed(1)} ms over the ${abuseHealth.length} alongside the abusers`,
+      `/health p99 ${healthAlone.p99.toFixed(1)} ms alone (${healthAlone.requests} requests), ${healthAbused.p99.toFixed(1)} ms alongside the abusers (${healthAbused.requests})`,
     );
     process.stdout.write(`# quota containment: ${figures.join("; ")}\n`);
-    assert.ok(abuseHealth.length >= 20, figures.join("; "));
-    assert.ok(p99All < HEALTH_P99_MS_MAX, figures.join("; "));
+    assert.ok(healthAbused.requests >= 20, figures.join("; "));
+    // Under 50 ms; on a machine so loaded that the node alone is slower than that, the abusers
+    // must not make it slower still (by more than the noise of a p99 of a few hundred requests).
+    assert.ok(
+      healthAbused.p99 < HEALTH_P99_MS_MAX ||
+        healthAbused.p99 <= HEALTH_P99_LOADED_RATIO_MAX * healthAlone.p99,
+      figures.join("; "),
+    );
 
     // Every abuser met its quota.
     const last = abuseTo;
@@ -262,6 +270,24 @@ test("10 modules with different quotas: abusers are contained, the well-behaved 
       JSON.stringify(processes.filter((view) => view.module === "mailer")),
     );
     for (const id of STEADY) assert.equal(byId(last, id).state !== "failed", true, `${id} runs on`);
+
+    // The same usage in Prometheus and in /v1/node.
+    const exposition = await (await fetch(`${observability}/metrics`)).text();
+    const series = (name: string) =>
+      Number(
+        exposition
+          .split("\n")
+          .find((line) => line.startsWith(`${name} `))
+          ?.split(" ")[1] ?? Number.NaN,
+      );
+    assert.ok(series('numax_module_quota_hits_total{module="spinner",quota="cpu_ms_per_run"}') >= 1);
+    assert.ok(series('numax_module_quota_hits_total{module="writer",quota="bytes_written_per_sec"}') >= 1);
+    assert.ok(series('numax_module_ops_total{module="steady_a"}') > 0);
+    assert.ok(series('numax_module_bytes_written_total{module="writer"}') > 0);
+    const nodeView = (await node.api("GET", "/node")).body as NodeView;
+    assert.ok(nodeView.quotas.modules.steady_a!.ops >= byId(last, "steady_a").usage.ops);
+    assert.deepEqual(byId(last, "steady_a").quotas, { ops_per_sec: 40 });
+    assert.deepEqual(byId(last, "allocator").limits, { cpuMsPerRun: null, memoryMaxMb: 8 });
 
     // No data lost: every op a well-behaved module had acknowledged is in its counter after
     // the node stopped (it may hold a few more, made after the last sample).

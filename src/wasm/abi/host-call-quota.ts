@@ -61,6 +61,12 @@ export interface HostCallQuota {
   readonly processesMax: number | undefined;
   /** `mailbox_max`: the mailbox bound of each of its processes; undefined: the kernel's. */
   readonly mailboxMax: number | undefined;
+  /**
+   * An HTTP request (or WebSocket) to one of its handlers, under `requests_per_sec` and
+   * `connections_max`: how to say it ended when admitted, or undefined when refused (serving
+   * answers 429; the hit is counted and logged). Never waits: a client can retry.
+   */
+  admitRequest(): (() => void) | undefined;
   /** A hard quota stopped the module (a refused spawn, a CPU budget, the memory cap): counted and logged. */
   hit(quota: QuotaName, detail: string): void;
 }
