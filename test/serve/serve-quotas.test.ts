@@ -17,9 +17,16 @@ after(async () => {
   dir.remove();
 });
 
-async function serveWith(name: string, quotas: string): Promise<{ nx: NxProcess; base: string }> {
+/** `quotas` in the policy; `narrowed` in numax.toml's `[modules.http_hello] quotas`. */
+async function serveWith(
+  name: string,
+  quotas: string,
+  narrowed = "{}",
+): Promise<{ nx: NxProcess; base: string }> {
   const policy = join(dir.path, `${name}.policy.toml`);
   writeFileSync(policy, `[capabilities]\nnetwork.serve = true\n[quotas]\n${quotas}\n`);
+  const config = join(dir.path, `${name}.toml`);
+  writeFileSync(config, `[modules.http_hello]\nquotas = ${narrowed}\n`);
   const nx = startNx(
     [
       "run",
@@ -30,6 +37,8 @@ async function serveWith(name: string, quotas: string): Promise<{ nx: NxProcess;
       join(dir.path, name),
       "--policy",
       policy,
+      "--config",
+      config,
     ],
     { NX_POLICY_DEFAULT: "deny" },
   );
@@ -37,8 +46,8 @@ async function serveWith(name: string, quotas: string): Promise<{ nx: NxProcess;
   return { nx, base: (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]! };
 }
 
-test("past requests_per_sec: 429 with Retry-After, logged once; within it: 200", async () => {
-  const { nx, base } = await serveWith("rate", "requests_per_sec = 3");
+test("past requests_per_sec (numax.toml narrowing the policy's): 429 with Retry-After, logged; within it: 200", async () => {
+  const { nx, base } = await serveWith("rate", "requests_per_sec = 1000", "{ requests_per_sec = 3 }");
   const answers = await Promise.all(
     Array.from({ length: 8 }, () => fetch(`${base}/hello/ada`, { signal: AbortSignal.timeout(10_000) })),
   );
