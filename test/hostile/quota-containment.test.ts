@@ -15,7 +15,7 @@ import { after, test } from "node:test";
 import type { ModuleView, NodeView, ProcessView } from "../../src/node/node-introspection.ts";
 import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
 import { managedNodeTracker } from "../helpers/management-node.ts";
-import { stopNx, tempDir } from "../helpers/nx-process.ts";
+import { guestPath, stopNx, tempDir } from "../helpers/nx-process.ts";
 
 /** How long the abusers sleep before they start: the well-behaved modules' time alone. */
 const ABUSE_DELAY_MS = 6_000;
@@ -306,4 +306,33 @@ test("10 modules with different quotas: abusers are contained, the well-behaved 
     measuring = false;
     await healthLoop.catch(() => {});
   }
+});
+
+test("a reactive module's callbacks wait for their ops quota too: shutdown's op waits for init's to be paid back", {
+  timeout: 60_000,
+}, async () => {
+  // reactive_probe increments probe/inits in init and probe/shutdowns in shutdown: with one op a
+  // second, the shutdown right after init waits about a second inside its callback, then runs.
+  const policy = join(dir.path, "probe.policy.toml");
+  writeFileSync(
+    policy,
+    '[capabilities]\ncrdt.gcounter = ["probe/*"]\nenv = ["NX_PROBE_*"]\n[quotas]\nops_per_sec = 1\n',
+  );
+  const node = await nodes.node({
+    datastore: join(dir.path, "probe-data"),
+    modules: [guestPath("reactive_probe")],
+    args: ["--policy", policy, "--print-gcounter", "probe/shutdowns"],
+    env: { NX_POLICY_DEFAULT: "deny" },
+  });
+  await node.nx.waitFor(/^init$/m);
+  const stopping = performance.now();
+  const stopped = await stopNx(node.nx);
+  assert.equal(stopped.code, 0, node.nx.stderr());
+  assert.match(node.nx.stdout(), /^shutdown$/m);
+  assert.match(node.nx.stdout(), /^probe\/shutdowns = 1$/m);
+  assert.match(
+    node.nx.stderr(),
+    /module reactive_probe reached its quota ops_per_sec: 1 ops\/s; its calls wait/,
+  );
+  assert.ok(performance.now() - stopping >= 500, "the shutdown's op waited for its token");
 });
