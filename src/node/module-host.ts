@@ -15,7 +15,7 @@ import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
-import { GuestUsage, type QuotaName } from "../wasm/abi/host-call-quota.ts";
+import { GuestUsage, hardQuotaOf } from "../wasm/abi/host-call-quota.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
@@ -90,12 +90,6 @@ export interface LoadedModule {
   /** The quotas its code now runs under (its policy's, narrowed by numax.toml). */
   readonly quotas: ModuleQuotas;
 }
-
-/** The failures that are a hard quota reached. */
-const HARD_QUOTA_OF_FAILURE: ReadonlyMap<string, QuotaName> = new Map<string, QuotaName>([
-  ["cpu_budget", "cpu_ms_per_run"],
-  ["memory_cap", "memory_max_mb"],
-]);
 
 /** Characters a module id added at runtime may use (ids from file names are not restricted). */
 const MODULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -279,7 +273,7 @@ export function moduleHostComponent(
 
   /** A run the CPU budget or the memory cap ended is a hit of that quota (its failure line is the log line). */
   const countHardQuotaHit = (result: GuestProcessResult): void => {
-    const quota = result.failure === undefined ? undefined : HARD_QUOTA_OF_FAILURE.get(result.failure.kind);
+    const quota = result.failure === undefined ? undefined : hardQuotaOf(result.failure.kind);
     if (quota !== undefined) hosted.get(result.module.moduleId)?.usage.countHit(quota);
   };
 

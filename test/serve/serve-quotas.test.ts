@@ -22,7 +22,7 @@ async function serveWith(
   name: string,
   quotas: string,
   narrowed = "{}",
-): Promise<{ nx: NxProcess; base: string }> {
+): Promise<{ nx: NxProcess; base: string; metrics: string }> {
   const policy = join(dir.path, `${name}.policy.toml`);
   writeFileSync(policy, `[capabilities]\nnetwork.serve = true\n[quotas]\n${quotas}\n`);
   const config = join(dir.path, `${name}.toml`);
@@ -39,11 +39,15 @@ async function serveWith(
       policy,
       "--config",
       config,
+      "--observability-listen",
+      "127.0.0.1:0",
     ],
     { NX_POLICY_DEFAULT: "deny" },
   );
   running.push(nx);
-  return { nx, base: (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]! };
+  const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const metrics = `${(await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]}/metrics`;
+  return { nx, base, metrics };
 }
 
 test("past requests_per_sec (numax.toml narrowing the policy's): 429 with Retry-After, logged; within it: 200", async () => {
@@ -84,6 +88,21 @@ test("past connections_max: a request while another is open is refused 429", asy
       break;
     }
     assert.equal(response.status, 429);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+});
+
+test("cpu_ms_per_run: a handler runs under its module's budget, and the stop counts as a quota hit", async () => {
+  const { base, metrics } = await serveWith("cpu", "cpu_ms_per_run = 50");
+  const started = performance.now();
+  // GET /spin never returns: stopped by the module's 50 ms budget, not serving's default of 1 s.
+  const response = await fetch(`${base}/spin`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(response.status, 500);
+  await response.text();
+  assert.ok(performance.now() - started < 900, "stopped well before the default 1 s budget");
+  const series = 'numax_module_quota_hits_total{module="http_hello",quota="cpu_ms_per_run"} 1';
+  for (;;) {
+    if ((await (await fetch(metrics)).text()).split("\n").includes(series)) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 });

@@ -23,6 +23,13 @@ export const CRDT_OP_CALLS: ReadonlySet<string> = new Set([
   "crdt_rga_delete",
 ]);
 
+/** The quota a guest failure of this kind is the hit of (a run stopped at its CPU budget or memory cap), if any. */
+export function hardQuotaOf(failureKind: string): QuotaName | undefined {
+  if (failureKind === "cpu_budget") return "cpu_ms_per_run";
+  if (failureKind === "memory_cap") return "memory_max_mb";
+  return undefined;
+}
+
 /**
  * What a module has used, counted by its host calls (for `numax_module_*` and `/v1/modules`):
  * plain fields, so a count costs one increment.
