@@ -32,9 +32,12 @@ test("a guest over bytes_written_per_sec waits in its db_set (not CPU time), and
   assert.deepEqual(await guest.run(), { ok: true });
   const elapsedMs = performance.now() - started;
   assert.equal(view.getInt32(8, true), 0, "every db_set answered 0");
+  // 4400 bytes at 2200 a second with a 2200-byte burst: at least a second, however fast or slow the guest ran.
   assert.ok(elapsedMs >= 900, `20 calls past the burst took ${elapsedMs} ms`);
   assert.ok(guest.governor.usedMs < 500, "the waits did not count against the CPU budget");
   assert.equal(usage.bytesWritten, 40 * bytesPerCall);
-  assert.equal(usage.quotaHits.get("bytes_written_per_sec"), 20);
+  // About 20 calls waited (fewer when the guest ran slowly enough for the bucket to refill meanwhile).
+  const waited = usage.quotaHits.get("bytes_written_per_sec") ?? 0;
+  assert.ok(waited >= 10 && waited <= 20, `${waited} calls waited`);
   assert.equal(store.get(encoder.encode("bench/hits"))?.length, 100);
 });
