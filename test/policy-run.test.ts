@@ -233,11 +233,20 @@ describe("nx policy validate and diff", () => {
   });
 
   test("diff: the grants the new policy adds and removes; exit 1 when they differ", async () => {
-    writeFileSync(join(dir, "old.toml"), '[capabilities]\ndb.read = ["a/*"]\ntime = true\n');
-    writeFileSync(join(dir, "new.toml"), '[capabilities]\ndb.read = ["a/*", "b/*"]\nnet.peers = true\n');
+    writeFileSync(
+      join(dir, "old.toml"),
+      '[capabilities]\ndb.read = ["a/*"]\ntime = true\n[quotas]\nops_per_sec = 100\n',
+    );
+    writeFileSync(
+      join(dir, "new.toml"),
+      '[capabilities]\ndb.read = ["a/*", "b/*"]\nnet.peers = true\n[quotas]\nops_per_sec = 50\n',
+    );
     const result = await nx(["policy", "diff", "old.toml", "new.toml"]);
     assert.equal(result.code, EXIT_RUN_FAILED);
-    assert.equal(result.stdout, '+ db.read "b/*"\n+ net.peers true\n- time true\n');
+    assert.equal(
+      result.stdout,
+      '+ db.read "b/*"\n+ net.peers true\n- quotas.ops_per_sec 100\n+ quotas.ops_per_sec 50\n- time true\n',
+    );
     const same = await nx(["policy", "diff", "old.toml", "old.toml"]);
     assert.equal(same.code, EXIT_OK);
     assert.equal(same.stdout, "the policies grant the same\n");

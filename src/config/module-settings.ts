@@ -3,6 +3,7 @@ import { TICK_INTERVAL_MAX_MS, TICK_INTERVAL_MIN_MS } from "../events/tick-perio
 import type { RestartType } from "../kernel/supervisor-decide.ts";
 import { fetchHostProblem } from "../net/fetch-host-list.ts";
 import { type ModulePolicy, parsePolicy } from "../policy/module-policy.ts";
+import { type ModuleQuotas, NO_QUOTAS, parseModuleQuotas } from "../policy/module-quotas.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { readPolicyFile } from "../policy/policy-file.ts";
 import type { StaticMount } from "../serve/static-files.ts";
@@ -23,6 +24,7 @@ import { durationKind } from "./value-kind.ts";
  *   http_fetch_hosts = ["api.example.com", "127.0.0.1:8080"]   # hosts http_fetch may reach (none by default)
  *   policy = "policies/reactive_dashboard.policy.toml"          # or inline: [modules.<id>.policy.capabilities]
  *   static = { "/app/*" = "../web" }   # the module's web files, served with its default routes (--serve)
+ *   quotas = { ops_per_sec = 100 }     # narrows the policy's [quotas] (docs/design/policies.md#quotas)
  *   restart = "permanent"              # its supervisor's restart strategy (permanent | transient | temporary)
  *
  * or, in a file that lists the modules to run, the same keys in each `[[modules]]` entry, with
@@ -52,12 +54,15 @@ export interface ModuleSettings {
    * for a one-shot module, `transient` for a reactive one (src/node/guest-processes.ts).
    */
   readonly restart: RestartType | undefined;
+  /** `quotas`: narrows the policy's `[quotas]` (the smaller of the two holds), never widens them. */
+  readonly quotas: ModuleQuotas;
 }
 
 const tickKind = durationKind({ minMs: TICK_INTERVAL_MIN_MS, maxMs: TICK_INTERVAL_MAX_MS });
 const STATIC_KEY = "static";
 const RESTART_KEY = "restart";
-const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY, RESTART_KEY];
+const QUOTAS_KEY = "quotas";
+const MODULE_KEYS = ["tick", "http_fetch_hosts", "policy", STATIC_KEY, RESTART_KEY, QUOTAS_KEY];
 const RESTART_TYPES: readonly RestartType[] = ["permanent", "transient", "temporary"];
 
 /** `policy = "FILE"` (relative to the config file) or the policy inline as a table. */
@@ -110,8 +115,18 @@ function moduleSettingsOf(
   let policy: ModulePolicy | undefined;
   let staticMounts: readonly StaticMount[] = [];
   let restart: RestartType | undefined;
+  let quotas = NO_QUOTAS;
   for (const [name, value] of Object.entries(table)) {
     if (extraKeys.includes(name)) continue;
+    if (name === QUOTAS_KEY) {
+      try {
+        quotas = parseModuleQuotas(value, `${origin} [${subject}]`);
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+        issue(isTable(value) ? "invalid-value" : "wrong-type", `${subject}.${QUOTAS_KEY}`, error.message);
+      }
+      continue;
+    }
     if (name === RESTART_KEY) {
       if (RESTART_TYPES.includes(value as RestartType)) restart = value as RestartType;
       else
@@ -166,7 +181,7 @@ function moduleSettingsOf(
     if (result.ok) tickMs = result.value;
     else issue(result.kind, `${subject}.tick`, result.message);
   }
-  return { tickMs, httpFetchHosts, policy, staticMounts, restart };
+  return { tickMs, httpFetchHosts, policy, staticMounts, restart, quotas };
 }
 
 /**

@@ -229,7 +229,13 @@ export async function runGuestProcesses(
         maxRestarts: MODULE_RESTARTS_MAX,
         periodMs: MODULE_RESTART_WINDOW_MS,
         children: [
-          { id, restart: childRestart, shutdown: shutdownTimeoutMs, start: life, options: moduleLabel },
+          {
+            id,
+            restart: childRestart,
+            shutdown: shutdownTimeoutMs,
+            start: life,
+            options: host.spawnOptionsOf(module, moduleLabel),
+          },
         ],
       }),
     });
@@ -240,7 +246,7 @@ export async function runGuestProcesses(
           restart: "temporary",
           shutdown: shutdownTimeoutMs,
           start: host.spawnable(module, { profile, onExit: (exit) => record(index, resultOf(exit, ending)) }),
-          options: moduleLabel,
+          options: host.spawnOptionsOf(module, moduleLabel),
         };
       }
       // Its supervisor starts it again after a failure (transient) or any end (permanent): only

@@ -33,7 +33,10 @@ export async function runLoneGuest(
     stdout: (bytes: Uint8Array) => stdout.write(bytes),
     stderr: (bytes: Uint8Array) => stderr.write(bytes),
   };
-  const guest = GuestInstance.create(module, { env, cpuMsPerRun: options.cpuMsPerRun });
+  const guest = GuestInstance.create(module, {
+    env,
+    cpuMsPerRun: env.quota?.cpuMsPerRun ?? options.cpuMsPerRun,
+  });
   const stop = () => guest.kill(String(options.signal?.reason ?? "stopped"));
   options.signal?.addEventListener("abort", stop, { once: true });
   const run = await guest.run();

@@ -11,9 +11,12 @@ import type { Logger } from "../observe/logger.ts";
 import type { AuditLog } from "../policy/audit-log.ts";
 import { type ModuleNamespace, moduleNamespace } from "../policy/module-namespace.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
+import { type ModuleQuotas, quotasInForce } from "../policy/module-quotas.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
+import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
+import { GuestUsage, hardQuotaOf } from "../wasm/abi/host-call-quota.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
 import { type GuestModule, isValidModuleId, MODULE_ID_LENGTH_MAX } from "../wasm/load-guest-module.ts";
 import { moduleCallbacks, runsAsModule } from "../wasm/module-callbacks.ts";
@@ -89,6 +92,10 @@ export interface LoadedModule {
   readonly endedRunsCpuMs: number;
   /** Host calls of its guests (reloads included). */
   readonly hostCalls: HostCallCounter;
+  /** What its host calls used, and its quota hits (reloads included). */
+  readonly usage: GuestUsage;
+  /** The quotas its code now runs under (its policy's, narrowed by numax.toml). */
+  readonly quotas: ModuleQuotas;
 }
 
 export interface ModuleHostComponent extends Component {
@@ -234,7 +241,18 @@ export function moduleHostComponent(
     if (env === undefined) {
       const entry = pending.get(module.moduleId) ?? hosted.get(module.moduleId);
       env = guestEnvironment(module, logger, node, entry?.events, entry?.hostCalls, options.determinism);
+      env.usage = entry?.usage;
       const policy = options.policies?.get(module);
+      const quotas = quotasOf(module);
+      if (Object.keys(quotas).length > 0) {
+        env.quota = createQuotaGate(
+          module.moduleId,
+          quotas,
+          entry?.usage ?? new GuestUsage(),
+          logger.child("quota"),
+          monotonicMs,
+        );
+      }
       const namespace = namespaceOf(module);
       if (namespace !== undefined) {
         env.namespace = namespace;
@@ -258,6 +276,9 @@ export function moduleHostComponent(
     return env;
   };
 
+  const quotasOf = (module: GuestModule): ModuleQuotas =>
+    quotasInForce(options.policies?.get(module), options.moduleSettings.get(module.moduleId)?.quotas);
+
   const addEvents = (bus: NodeEventBus, module: GuestModule): ModuleEvents =>
     bus.addModule({
       moduleId: module.moduleId,
@@ -269,6 +290,12 @@ export function moduleHostComponent(
         return namespace === undefined ? key : namespace.visibleCrdtKey(family, key);
       },
     });
+
+  /** A run the CPU budget or the memory cap ended is a hit of that quota (its failure line is the log line). */
+  const countHardQuotaHit = (result: GuestProcessResult): void => {
+    const quota = result.failure === undefined ? undefined : hardQuotaOf(result.failure.kind);
+    if (quota !== undefined) hosted.get(result.module.moduleId)?.usage.countHit(quota);
+  };
 
   /** Runs `modules` (the node's first ones, or one added) as processes until they end. */
   const runModules = async (modules: readonly GuestModule[]): Promise<GuestProcessesOutcome> => {
@@ -325,6 +352,7 @@ export function moduleHostComponent(
           },
         );
         if (result.failure !== undefined) metrics?.traps.inc({ kind: result.failure.kind });
+        countHardQuotaHit(result);
       },
       onModuleExit: (result) => {
         const events = hosted.get(result.module.moduleId)?.events;
@@ -343,6 +371,7 @@ export function moduleHostComponent(
             : guestRunResultLabel(result.failure);
         metrics?.moduleRuns.inc({ result: runResult });
         if (result.ok) return;
+        countHardQuotaHit(result);
         if (runResult === "trap") metrics?.traps.inc({ kind: result.failure!.kind });
         const record = guestFailureRecord(result, interruptedBy);
         wasmLogger.warn(record.message, record.fields);
@@ -477,7 +506,7 @@ export function moduleHostComponent(
     },
     environment,
     release: (emit) => parts.outputGate.gate!.release(emit),
-    loaded: () => [...hosted.values()].map(view),
+    loaded: () => [...hosted.values()].map((entry) => view(entry, quotasOf(entry.module))),
     get kernel() {
       return kernel;
     },
@@ -517,6 +546,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          usage: new GuestUsage(),
           removing: false,
           run: undefined,
         };
@@ -548,7 +578,7 @@ export function moduleHostComponent(
           sha256: module.sha256,
           reactive: entry.events.reactive,
         });
-        return view(entry);
+        return view(entry, quotasOf(module));
       }),
     reload: (id, bytes) =>
       serialized(id, async () => {
@@ -629,6 +659,7 @@ export function moduleHostComponent(
           reloads: 0,
           endedRunsCpuMs: 0,
           hostCalls: new HostCallCounter(),
+          usage: new GuestUsage(),
           removing: false,
           run: undefined,
         });
@@ -670,23 +701,18 @@ interface Hosted {
   reloads: number;
   endedRunsCpuMs: number;
   readonly hostCalls: HostCallCounter;
+  readonly usage: GuestUsage;
   /** Being removed: its end does not end the node. */
   removing: boolean;
   /** The run it belongs to, once started (resolves undefined for a lone run). */
   run: Promise<RunningModules | undefined> | undefined;
 }
 
-function view({
-  id,
-  path,
-  module,
-  events,
-  loadedAt,
-  reloads,
-  endedRunsCpuMs,
-  hostCalls,
-}: Hosted): LoadedModule {
-  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls };
+function view(
+  { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls, usage }: Hosted,
+  quotas: ModuleQuotas,
+): LoadedModule {
+  return { id, path, module, events, loadedAt, reloads, endedRunsCpuMs, hostCalls, usage, quotas };
 }
 
 /** The parts of the node a module's environment hands to it. */

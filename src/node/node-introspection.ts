@@ -163,6 +163,20 @@ export interface QuotasView {
   readonly guestCpuMs: number;
   /** Memory of every live guest process now (ProcessInfo.memoryBytes summed). */
   readonly guestMemoryBytes: number;
+  /** Each module's usage, by module id (the `usage` of its ModuleView, with its `cpuMs` and `memoryBytes`). */
+  readonly modules: Readonly<
+    Record<string, ModuleUsageView & { readonly cpuMs: number; readonly memoryBytes: number }>
+  >;
+}
+
+/** What a module's host calls used since it was started or added, and its quota hits. */
+export interface ModuleUsageView {
+  /** CRDT ops it made. */
+  readonly ops: number;
+  /** Store bytes it wrote (keys and values of db_set, keys of db_delete). */
+  readonly bytesWritten: number;
+  /** Times each quota throttled, refused or stopped it, by quota name (`ops_per_sec`...); absent: none. */
+  readonly quotaHits: Readonly<Record<string, number>>;
 }
 
 export interface ModuleView {
@@ -185,7 +199,11 @@ export interface ModuleView {
   readonly memoryBytes: number;
   /** Host calls its guests made since it was started or added (reloads included). */
   readonly hostCalls: number;
+  /** The limits its guests run under: its own quotas, else the node's. */
   readonly limits: { readonly cpuMsPerRun: number | null; readonly memoryMaxMb: number };
+  /** Its quotas in force (docs/design/policies.md#quotas) by name (`ops_per_sec`...); a quota it does not have is absent. */
+  readonly quotas: Readonly<Record<string, number>>;
+  readonly usage: ModuleUsageView;
 }
 
 /** A kernel ProcessInfo as JSON: pids in the kernel's `<0.N>` form, plus the module it runs. */

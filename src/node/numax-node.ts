@@ -248,6 +248,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     snapshotsApplied: 0,
     tombstonesCollected: 0,
     moduleCpuMs: new Map(),
+    moduleUsage: new Map(),
   };
   const observability: ObservabilityComponent | undefined =
     metrics === undefined
@@ -347,6 +348,8 @@ interface CountedSoFar {
   tombstonesCollected: number;
   /** By module id: its `cpuMs` (the management API's module view) at the last render. */
   readonly moduleCpuMs: Map<string, number>;
+  /** By module id (and `\0quota` for its quota hits): its `usage` counts at the last render. */
+  readonly moduleUsage: Map<string, number>;
 }
 
 /** Gauges and counters read from the other parts before each /metrics render. */
@@ -367,6 +370,19 @@ function refreshMetrics(
     if (increase > 0) registry.moduleCpuSeconds.inc({ module: id }, increase / 1000);
     counted.moduleCpuMs.set(id, cpuMs);
     registry.moduleMemoryBytes.set({ module: id }, memoryBytes);
+  }
+  /** The increase of a count since the last render (none after a module of that id was removed and added again). */
+  const increase = (key: string, now: number): number => {
+    const before = counted.moduleUsage.get(key) ?? 0;
+    counted.moduleUsage.set(key, now);
+    return Math.max(0, now - before);
+  };
+  for (const { id, usage } of moduleViews) {
+    registry.moduleOps.inc({ module: id }, increase(`${id}\0ops`, usage.ops));
+    registry.moduleBytesWritten.inc({ module: id }, increase(`${id}\0bytes`, usage.bytesWritten));
+    for (const [quota, hits] of Object.entries(usage.quotaHits)) {
+      registry.moduleQuotaHits.inc({ module: id, quota }, increase(`${id}\0quota\0${quota}`, hits));
+    }
   }
   const backend = store?.backend;
   if (backend !== undefined) registry.storeSizeBytes.set(backend.sizeBytes());

@@ -10,6 +10,7 @@ import { AuditLog } from "../policy/audit-log.ts";
 import { resolveModulePolicies } from "../policy/module-policies.ts";
 import type { ModulePolicy } from "../policy/module-policy.ts";
 import { serveRefusal } from "../policy/module-policy.ts";
+import { quotasInForce } from "../policy/module-quotas.ts";
 import { PolicyError } from "../policy/policy-error.ts";
 import { readPemText } from "../policy/policy-signature.ts";
 import { SERVE_CPU_MS_PER_REQUEST_DEFAULT } from "../serve/serve-limits.ts";
@@ -107,6 +108,8 @@ export interface RunModulesOptions {
   readonly onStarted?: (node: NumaxNode) => void;
 }
 
+const MIB = 1024 * 1024;
+
 function reportError(line: string): void {
   process.stderr.write(`nx: error: ${line}\n`);
 }
@@ -150,16 +153,20 @@ export async function runModules({
   });
 
   const loadOptions = {
-    memoryMaxBytes: config.limits.memoryMaxMb * 1024 * 1024,
+    memoryMaxBytes: config.limits.memoryMaxMb * MIB,
     cache,
     logger: logger.child("wasm"),
   };
   /** Every module's code, at start and at a hot reload: read (or given), validated, compiled, checked. */
-  const readModule = async ({ path, bytes }: { path: string; bytes?: Uint8Array }): Promise<GuestModule> => {
+  const readModule = async (
+    { path, bytes }: { path: string; bytes?: Uint8Array },
+    memoryMaxBytes = loadOptions.memoryMaxBytes,
+  ): Promise<GuestModule> => {
+    const options = { ...loadOptions, memoryMaxBytes };
     const module =
       bytes === undefined
-        ? await loadGuestModuleFile(path, loadOptions)
-        : await loadGuestModuleBytes(bytes, path, loadOptions);
+        ? await loadGuestModuleFile(path, options)
+        : await loadGuestModuleBytes(bytes, path, options);
     checkImports(module.label, module.imports);
     return module;
   };
@@ -180,6 +187,23 @@ export async function runModules({
    */
   const policies = new WeakMap<GuestModule, ModulePolicy>();
   const startIds = new Set<string>();
+  /**
+   * `module` under its own `memory_max_mb` (docs/design/policies.md#quotas): the cap is compiled
+   * into the code, so code whose quota differs from `limits.memory_max_mb` is loaded again with it.
+   */
+  const underMemoryQuota = async (
+    module: GuestModule,
+    source: { path: string; bytes?: Uint8Array },
+    policy: ModulePolicy | undefined,
+  ): Promise<GuestModule> => {
+    const quotas = quotasInForce(policy, settings.moduleSettings.get(module.moduleId)?.quotas);
+    const capped =
+      quotas.memoryMaxMb === undefined || quotas.memoryMaxMb === config.limits.memoryMaxMb
+        ? module
+        : named(await readModule(source, quotas.memoryMaxMb * MIB), module.moduleId);
+    if (policy !== undefined) policies.set(capped, policy);
+    return capped;
+  };
   const loadModule = async (source: {
     path: string;
     bytes?: Uint8Array;
@@ -191,16 +215,11 @@ export async function runModules({
       policySources(startIds.has(module.moduleId) ? settings.policyFlags : []),
       logger.child("policy"),
     );
-    const policy = resolved.get(module.moduleId);
-    if (policy !== undefined) policies.set(module, policy);
-    return module;
+    return underMemoryQuota(module, source, resolved.get(module.moduleId));
   };
   const modules: GuestModule[] = [];
+  const sources = [...settings.listedModules, ...modulePaths.map((path) => ({ path, moduleId: undefined }))];
   try {
-    const sources = [
-      ...settings.listedModules,
-      ...modulePaths.map((path) => ({ path, moduleId: undefined })),
-    ];
     for (const { path, moduleId } of sources) {
       const module = named(await readModule({ path }), moduleId);
       if (startIds.has(module.moduleId)) {
@@ -217,9 +236,8 @@ export async function runModules({
       policySources(settings.policyFlags),
       logger.child("policy"),
     );
-    for (const module of modules) {
-      const policy = resolved.get(module.moduleId);
-      if (policy !== undefined) policies.set(module, policy);
+    for (const [index, module] of modules.entries()) {
+      modules[index] = await underMemoryQuota(module, sources[index]!, resolved.get(module.moduleId));
     }
   } catch (error) {
     reportError(describeError(error));

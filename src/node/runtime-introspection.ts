@@ -4,6 +4,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
 import { formatPid, type Pid } from "../kernel/pid.ts";
 import type { ProcessInfo } from "../kernel/process-info.ts";
+import { QUOTA_KEYS, type QuotaField } from "../policy/module-quotas.ts";
 import type { ServeComponent } from "../serve/serve-component.ts";
 import { convergenceView } from "./convergence.ts";
 import {
@@ -44,6 +45,7 @@ export interface IntrospectedParts {
   readonly activity: SyncActivity | undefined;
 }
 
+const MIB = 1024 * 1024;
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** The node's {@link RuntimeIntrospection}, built once by startNumaxNode. */
@@ -98,7 +100,21 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
         cpuMs: roundMs(entry.endedRunsCpuMs + (events?.reactive === true ? events.callbackMs : 0)),
         memoryBytes: own.reduce((sum, process) => sum + process.memoryBytes, 0),
         hostCalls: entry.hostCalls.total(),
-        limits,
+        limits: {
+          cpuMsPerRun: entry.quotas.cpuMsPerRun ?? limits.cpuMsPerRun,
+          memoryMaxMb: module.memoryMaxBytes / MIB,
+        },
+        quotas: Object.fromEntries(
+          (Object.entries(entry.quotas) as [QuotaField, number][]).map(([field, value]) => [
+            QUOTA_KEYS[field].name,
+            value,
+          ]),
+        ),
+        usage: {
+          ops: entry.usage.ops,
+          bytesWritten: entry.usage.bytesWritten,
+          quotaHits: Object.fromEntries(entry.usage.quotaHits),
+        },
       };
     });
   };
@@ -161,6 +177,9 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
           ...limits,
           guestCpuMs: roundMs(modules.reduce((sum, module) => sum + module.cpuMs, 0)),
           guestMemoryBytes: modules.reduce((sum, module) => sum + module.memoryBytes, 0),
+          modules: Object.fromEntries(
+            modules.map(({ id, cpuMs, memoryBytes, usage }) => [id, { cpuMs, memoryBytes, ...usage }]),
+          ),
         },
       };
     },

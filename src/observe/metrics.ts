@@ -77,6 +77,12 @@ export interface NodeMetrics {
   readonly moduleCpuSeconds: LabeledCounter<{ module: string }>;
   /** Memory of a module's live guest processes now, by module id. */
   readonly moduleMemoryBytes: LabeledGauge<{ module: string }>;
+  /** CRDT ops a module's host calls made, by module id. */
+  readonly moduleOps: LabeledCounter<{ module: string }>;
+  /** Store bytes a module's host calls wrote (keys and values), by module id. */
+  readonly moduleBytesWritten: LabeledCounter<{ module: string }>;
+  /** Times a quota throttled, refused or stopped a module, by module id and quota (`ops_per_sec`...). */
+  readonly moduleQuotaHits: LabeledCounter<{ module: string; quota: string }>;
   readonly antiEntropyRounds: Counter;
   /** Whole-state snapshots, by direction: `sent` to a peer behind the op-log, `applied` from one. */
   readonly stateSnapshots: LabeledCounter<{ direction: "sent" | "applied" }>;
@@ -328,6 +334,17 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
       "numax_module_memory_bytes",
       "Memory of a module's live guest processes, by module.",
       ["module"],
+    ),
+    moduleOps: labeledCounter("numax_module_ops_total", "CRDT ops made by a module, by module.", ["module"]),
+    moduleBytesWritten: labeledCounter(
+      "numax_module_bytes_written_total",
+      "Store bytes written by a module (keys and values), by module.",
+      ["module"],
+    ),
+    moduleQuotaHits: labeledCounter(
+      "numax_module_quota_hits_total",
+      "Times a quota throttled, refused or stopped a module, by module and quota.",
+      ["module", "quota"],
     ),
     moduleEvents,
     moduleEventsDropped: labeledCounter(

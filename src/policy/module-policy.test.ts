@@ -94,7 +94,10 @@ describe("parsePolicy", () => {
       ],
       [{ capabilites: {} }, "capabilites: unknown table; a policy has [capabilities]"],
       [{ capabilities: [] }, "capabilities: write [capabilities] as a table"],
-      [{ quotas: { ops_per_sec: 5n } }, "quotas.ops_per_sec: quotas are not enforced yet"],
+      [
+        { quotas: { ops_per_sec: 0n } },
+        "quotas.ops_per_sec: expected an integer from 1 to 1000000000, got 0",
+      ],
     ];
     for (const [table, expected] of cases) {
       const message = refusal(table);

@@ -9,6 +9,7 @@ import {
   type SwitchCapability,
 } from "../wasm/abi/host-call-policy.ts";
 import { parseProfile } from "../wasm/process/capability-profile.ts";
+import { type ModuleQuotas, NO_QUOTAS, parseModuleQuotas } from "./module-quotas.ts";
 import { PolicyError } from "./policy-error.ts";
 import { absoluteGlob, compileGlob, type Glob, globProblem } from "./policy-glob.ts";
 
@@ -30,7 +31,7 @@ export const CAPABILITY_NAMES: readonly string[] = [
   "processes.spawn",
 ];
 
-/** The tables of a policy. `[quotas]` is reserved: it must be empty until quotas exist. */
+/** The tables of a policy. */
 const POLICY_TABLES = ["capabilities", "quotas"];
 
 /**
@@ -46,6 +47,8 @@ export interface ModulePolicy {
   readonly httpFetchHosts: readonly string[];
   /** `processes.spawn`: the highest profile a `proc_spawn` may ask for; undefined: no spawns. */
   readonly spawnProfile: string | undefined;
+  /** `[quotas]`: the module's resource quotas (module-quotas.ts). */
+  readonly quotas: ModuleQuotas;
   /** The file it was parsed from, as read (what a signature covers); undefined: inline in numax.toml. */
   readonly file?: { readonly path: string; readonly bytes: Uint8Array };
 }
@@ -76,14 +79,11 @@ export function parsePolicy(table: Readonly<Record<string, unknown>>, origin: st
   };
   for (const [name, value] of Object.entries(table)) {
     if (!POLICY_TABLES.includes(name)) {
-      refuse(name, `unknown table; a policy has [capabilities] (and [quotas], reserved)`);
+      refuse(name, `unknown table; a policy has [capabilities] and [quotas]`);
     }
     if (!isTable(value)) refuse(name, `write [${name}] as a table`);
   }
-  const quotas = table.quotas as Record<string, unknown> | undefined;
-  for (const name of Object.keys(quotas ?? {})) {
-    refuse(`quotas.${name}`, "quotas are not enforced yet; remove the key");
-  }
+  const quotas = table.quotas === undefined ? NO_QUOTAS : parseModuleQuotas(table.quotas, origin);
   const entries = new Map<string, unknown>();
   flatten((table.capabilities as Record<string, unknown> | undefined) ?? {}, "", entries);
 
@@ -134,7 +134,7 @@ export function parsePolicy(table: Readonly<Record<string, unknown>>, origin: st
       );
     }
   }
-  return { origin, globs, switches, httpFetchHosts, spawnProfile };
+  return { origin, globs, switches, httpFetchHosts, spawnProfile, quotas };
 }
 
 /**

@@ -3,6 +3,7 @@ import { readInputFile } from "../fs/read-input-file.ts";
 import { GUEST_MODULE_BYTES_MAX, moduleIdOf } from "../wasm/load-guest-module.ts";
 import { readImports } from "../wasm/module-imports.ts";
 import { minimalPolicy } from "./minimal-policy.ts";
+import { QUOTA_KEYS, type QuotaField } from "./module-quotas.ts";
 import { PolicyError } from "./policy-error.ts";
 import { policyPathBeside, readPolicyFile } from "./policy-file.ts";
 import { POLICY_SIGNATURE_SUFFIX, readPemText, signPolicy } from "./policy-signature.ts";
@@ -93,7 +94,7 @@ export function runPolicyValidate(paths: readonly string[], out: CommandOutput):
   return valid;
 }
 
-/** A policy as comparable lines: `capability = value`, one per glob or host, sorted. */
+/** A policy as comparable lines: `capability value`, one per glob or host, and `quotas.<name> value`. */
 function grantLines(path: string): Set<string> {
   const policy = readPolicyFile(path);
   const lines = new Set<string>();
@@ -102,12 +103,14 @@ function grantLines(path: string): Set<string> {
   for (const name of policy.switches) lines.add(`${name} true`);
   for (const host of policy.httpFetchHosts) lines.add(`http.fetch ${JSON.stringify(host)}`);
   if (policy.spawnProfile !== undefined) lines.add(`processes.spawn ${JSON.stringify(policy.spawnProfile)}`);
+  for (const [field, value] of Object.entries(policy.quotas) as [QuotaField, number][])
+    lines.add(`quotas.${QUOTA_KEYS[field].name} ${value}`);
   return lines;
 }
 
 /**
- * `nx policy diff OLD NEW`: the grants NEW adds (`+`) and removes (`-`), one per line, sorted
- * by capability; true when they grant the same.
+ * `nx policy diff OLD NEW`: the grants and quotas NEW adds (`+`) and removes (`-`), one per
+ * line, sorted by capability; true when they grant the same under the same quotas.
  */
 export function runPolicyDiff(oldPath: string, newPath: string, out: CommandOutput): boolean {
   const before = grantLines(oldPath);

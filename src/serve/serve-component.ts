@@ -7,6 +7,7 @@ import type { ModuleChange, ModuleChangeHandler } from "../node/module-change.ts
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { hardQuotaOf } from "../wasm/abi/host-call-quota.ts";
 import { CALLBACK_EXPORTS, ROUTES_EXPORT, RUN_EXPORT } from "../wasm/guest-exports.ts";
 import type { GuestModule } from "../wasm/load-guest-module.ts";
 import { GRANT_SERVE, parseProfile } from "../wasm/process/index.ts";
@@ -247,8 +248,24 @@ export function serveComponent(
             topics: topics?.(),
             release: modules.release,
             ...withMetrics(metrics?.()),
-            runHandler: (route, request, started) =>
-              running.run(byId.get(route.moduleId)!, route.handler, { request }, started),
+            runHandler: (route, request, started) => {
+              const module = byId.get(route.moduleId)!;
+              const run = running.run(module, route.handler, { request }, started);
+              const { quota, usage } = modules.environment(module);
+              if (quota !== undefined && usage !== undefined) {
+                // A handler of a module with quotas stopped at its CPU budget or memory cap is a
+                // hit of that quota (modules without quotas pay no promise reaction per request).
+                void run.outcome.then((outcome) => {
+                  const quota = outcome.ok ? undefined : hardQuotaOf(outcome.kind);
+                  if (quota !== undefined) usage.countHit(quota);
+                });
+              }
+              return run;
+            },
+            admit: (route) => {
+              const quota = modules.environment(byId.get(route.moduleId)!).quota;
+              return quota === undefined ? NOTHING_TO_END : quota.admitRequest();
+            },
           }),
         );
       }
@@ -260,6 +277,8 @@ export function serveComponent(
     },
   };
 }
+
+const NOTHING_TO_END = (): void => {};
 
 /** The modules' own static directories, resolved against their module files (which must exist). */
 function moduleMounts(

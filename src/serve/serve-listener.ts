@@ -31,6 +31,11 @@ export interface ServeListenerOptions {
   readonly routes: RouteTable;
   readonly limits: ServeLimits;
   readonly runHandler: RunHandler;
+  /**
+   * The quotas of a route's module (`requests_per_sec`, `connections_max`): how to say the
+   * request ended when admitted, or undefined when refused (429). Absent: no quotas.
+   */
+  readonly admit?: (route: Route) => (() => void) | undefined;
   /** What `sse_forward` and `ws_forward` subscribe to; absent: they answer -3. */
   readonly topics?: ClientTopics;
   /** Requests, handler durations, open streams and WebSockets, for the bound address; absent: not counted. */
@@ -195,6 +200,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         body,
         openStream,
       });
+      const admitted = options.admit === undefined ? NOTHING_TO_END : options.admit(match.route);
+      if (admitted === undefined) {
+        clearTimeout(timer);
+        return tooManyRequests(res, match.route.moduleId);
+      }
       const startedAt = performance.now();
       run = options.runHandler(match.route, request);
       const { stop } = run;
@@ -202,6 +212,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       const outcome = await run.outcome.finally(() => {
         clearTimeout(timer);
         running.delete(stop);
+        admitted();
       });
       const response = request.close();
       const stream = request.stream;
@@ -288,6 +299,16 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.once("close", () => {
       if (!upgraded) uncount();
     });
+    const admitted = options.admit === undefined ? NOTHING_TO_END : options.admit(match.route);
+    if (admitted === undefined) {
+      return refuseUpgrade(
+        socket,
+        429,
+        `too many requests: module ${match.route.moduleId} is over its request quota`,
+        { "Retry-After": String(SERVE_RETRY_AFTER_SECONDS) },
+      );
+    }
+    socket.once("close", admitted);
     webSocketServer.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
       const connection = new WsConnection(ws, options.topics, release);
@@ -409,6 +430,14 @@ function send(res: ServerResponse, response: GuestResponse): void {
   // As latin1 text (one char per byte, the bytes unchanged), node:http writes the head and the
   // body with one write; a Buffer goes out as a second chunk of a writev.
   res.end(Buffer.from(body.buffer, body.byteOffset, body.length).toString("latin1"), "latin1");
+}
+
+const NOTHING_TO_END = (): void => {};
+
+/** 429 with `Retry-After`: the route's module is over its `requests_per_sec` or `connections_max`. */
+function tooManyRequests(res: ServerResponse, moduleId: string): void {
+  res.setHeader("Retry-After", String(SERVE_RETRY_AFTER_SECONDS));
+  plain(res, 429, `too many requests: module ${moduleId} is over its request quota\n`);
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {

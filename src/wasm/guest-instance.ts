@@ -1,4 +1,5 @@
 import { monotonicMs } from "../clock/monotonic-clock.ts";
+import { ERR_RATE_LIMITED } from "./abi/abi-codes.ts";
 import { AbiContext } from "./abi/abi-context.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
@@ -66,6 +67,31 @@ const OK: GuestRunResult = { ok: true };
 const NEVER: Promise<never> = new Promise(() => {});
 
 const NO_ARGS: readonly number[] = [];
+
+/**
+ * `fn` under a rate quota (a suspending import): a call the quota admits at once runs at once
+ * and returns a plain value, so the guest does not even suspend; one that must wait parks the
+ * guest's stack for that long (not CPU time) and then runs; one refused answers -9 and does
+ * nothing.
+ */
+function throttled(
+  fn: HostFunctionOfAnyShape,
+  admit: (args: readonly unknown[]) => number | undefined,
+  governor: FuelGovernor,
+): HostFunctionOfAnyShape {
+  return (...args) => {
+    const waitMs = admit(args);
+    if (waitMs === 0) return fn(...args);
+    if (waitMs === undefined) return ERR_RATE_LIMITED;
+    governor.pause();
+    return new Promise((resolve) => setTimeout(resolve, waitMs)).then(() => {
+      // A guest stopped while it waited must not run on: it stays parked.
+      if (governor.stopped !== undefined) return NEVER;
+      governor.resume();
+      return fn(...args);
+    });
+  };
+}
 
 export class GuestInstance {
   readonly module: GuestModule;
@@ -179,6 +205,17 @@ export class GuestInstance {
             fn as HostFunctionOfAnyShape,
           );
         }
+      }
+    }
+    const quota = options.env.quota;
+    if (quota !== undefined) {
+      for (const entry of module.imports) {
+        const admit = entry.module === NX_MODULE ? quota.admission(entry.name) : undefined;
+        const fn = imports[NX_MODULE]?.[entry.name];
+        if (admit === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
+        imports[NX_MODULE]![entry.name] = new WebAssembly.Suspending(
+          throttled(fn as HostFunctionOfAnyShape, admit, governor),
+        );
       }
     }
     const suspendingImports: Record<string, Record<string, (...args: never[]) => Promise<unknown>>> = {

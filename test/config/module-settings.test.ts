@@ -29,6 +29,7 @@ test("[modules.<id>] tick sets a module's tick period", () => {
     policy: undefined,
     staticMounts: [],
     restart: undefined,
+    quotas: {},
   });
   assert.deepEqual(moduleSettings.get("other"), {
     tickMs: undefined,
@@ -36,6 +37,7 @@ test("[modules.<id>] tick sets a module's tick period", () => {
     policy: undefined,
     staticMounts: [],
     restart: undefined,
+    quotas: {},
   });
 });
 
@@ -65,6 +67,19 @@ test("[modules.<id>] policy: inline, or a file relative to the config file; a ba
     issuesOf({ modules: { kv: { policy: "absent.policy.toml" } } })[0]!,
     /^modules\.kv\.policy: policy .*absent\.policy\.toml: no such file$/,
   );
+});
+
+test("[modules.<id>] quotas: parsed as a policy's [quotas]; a bad one names the table and key", () => {
+  const { moduleSettings } = resolveConfigLayers(
+    file({ modules: { kv: { quotas: { ops_per_sec: 100n, mailbox_max: 50n } } } }),
+  );
+  assert.deepEqual(moduleSettings.get("kv")?.quotas, { opsPerSec: 100, mailboxMax: 50 });
+  assert.deepEqual(issuesOf({ modules: { kv: { quotas: { ops_per_sek: 1n } } } }), [
+    "modules.kv.quotas: numax.toml [modules.kv]: quotas.ops_per_sek: unknown quota; did you mean ops_per_sec?",
+  ]);
+  assert.deepEqual(issuesOf({ modules: { kv: { quotas: 5n } } }), [
+    "modules.kv.quotas: numax.toml [modules.kv]: write the quotas as a table, for example { ops_per_sec = 100 }",
+  ]);
 });
 
 test("[modules.<id>] http_fetch_hosts lists the hosts a module may fetch from", () => {

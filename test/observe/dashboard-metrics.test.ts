@@ -20,6 +20,7 @@ const FAULT_ONLY = new Set([
   "numax_module_events_dropped_total",
   "numax_module_callback_failures_total",
   "numax_module_restarts_total",
+  "numax_module_quota_hits_total",
 ]);
 
 /** Metric names in the PromQL of every panel target (histogram series folded to their metric). */

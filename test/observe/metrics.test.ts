@@ -34,6 +34,9 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_guest_cpu_seconds_total", "counter", []],
   ["numax_module_cpu_seconds_total", "counter", ["module"]],
   ["numax_module_memory_bytes", "gauge", ["module"]],
+  ["numax_module_ops_total", "counter", ["module"]],
+  ["numax_module_bytes_written_total", "counter", ["module"]],
+  ["numax_module_quota_hits_total", "counter", ["module", "quota"]],
   ["numax_module_events_total", "counter", ["module", "kind"]],
   ["numax_module_events_dropped_total", "counter", ["module", "kind"]],
   ["numax_module_callback_seconds", "histogram", ["module", "callback"]],
@@ -93,6 +96,9 @@ function touchEverything(metrics: NodeMetrics): void {
   metrics.guestCpuSeconds.inc(0.5);
   metrics.moduleCpuSeconds.inc({ module: "dash" }, 0.25);
   metrics.moduleMemoryBytes.set({ module: "dash" }, 65536);
+  metrics.moduleOps.inc({ module: "dash" }, 3);
+  metrics.moduleBytesWritten.inc({ module: "dash" }, 110);
+  metrics.moduleQuotaHits.inc({ module: "dash", quota: "ops_per_sec" });
   metrics.moduleEvents.inc({ module: "dash", kind: "tick" });
   metrics.moduleEventsDropped.inc({ module: "dash", kind: "tick" });
   metrics.moduleCallbackSeconds.observe({ module: "dash", callback: "on_tick" }, 0.0001);

@@ -19,3 +19,9 @@ export const ERR_FETCH_DENIED = -6;
 export const ERR_FETCH_FAILED = -7;
 /** `http_fetch`: the response body is larger than the response size limit. */
 export const ERR_FETCH_TOO_LARGE = -8;
+/**
+ * A rate quota of the module (`ops_per_sec`, `bytes_written_per_sec`) would make this call wait
+ * longer than QUOTA_WAIT_MS_MAX: it did nothing; the guest may retry later. Shorter waits are
+ * waited, and the call then answers as usual.
+ */
+export const ERR_RATE_LIMITED = -9;

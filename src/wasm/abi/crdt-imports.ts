@@ -5,6 +5,7 @@ import type { CrdtHost } from "./crdt-host.ts";
 import { GuestInputError, inputCopy, inputKeyText, outputPointer } from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
 import type { PolicyCrdtFamily } from "./host-call-policy.ts";
+import { CRDT_OP_CALLS } from "./host-call-quota.ts";
 
 type HostFunction = (...args: never[]) => number;
 
@@ -64,6 +65,7 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     body: (host: CrdtHost, memory: Uint8Array, key: string, ...args: A) => number,
   ): (keyPtr: number, keyLen: number, ...args: A) => number {
     const capability = `crdt.${family}` as const;
+    const makesOp = CRDT_OP_CALLS.has(name);
     return ctx.guard(name, (keyPtr: number, keyLen: number, ...args: A): number => {
       const host = env.crdt;
       if (host === undefined) return ERR_SYNC_DISABLED;
@@ -76,7 +78,9 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
         throw new GuestInputError(`key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`);
       }
       if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
-      return body(host, memory, key, ...args);
+      const result = body(host, memory, key, ...args);
+      if (makesOp && result >= 0 && env.usage !== undefined) env.usage.ops++;
+      return result;
     });
   }
 

@@ -100,6 +100,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       const key = storeKey(scratch.key(memory, keyPtr, keyLen));
       if (env.policy?.allowsKey("db_set", "db.write", key) === false) return ERR_INTERNAL;
       store.set(key, memory.subarray(valPtr, valPtr + valLen));
+      if (env.usage !== undefined) env.usage.bytesWritten += keyLen + valLen;
       return OK;
     } catch (error) {
       return storeFailure("db_set", error);
@@ -132,6 +133,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
   function db_delete(keyPtr: number, keyLen: number): number {
     return withKey("db_delete", "db.write", keyPtr, keyLen, (store, key) => {
       store.delete(key);
+      if (env.usage !== undefined) env.usage.bytesWritten += key.length;
       return OK;
     });
   }

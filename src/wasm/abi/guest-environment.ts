@@ -4,6 +4,7 @@ import type { CrdtHost } from "./crdt-host.ts";
 import type { HostCallCounter } from "./host-call-counter.ts";
 import type { HostCallLog } from "./host-call-log.ts";
 import type { HostCallPolicy } from "./host-call-policy.ts";
+import type { GuestUsage, HostCallQuota } from "./host-call-quota.ts";
 import type { OutboundFetch } from "./http-fetch-port.ts";
 import type { KeyNamespace } from "./key-namespace.ts";
 import type { ModuleEventPort } from "./module-event-port.ts";
@@ -75,6 +76,10 @@ export interface GuestEnvironment {
    * mapped through it before the policy is asked. Absent: the guest's keys are the store keys.
    */
   namespace?: KeyNamespace;
+  /** The module's quotas (docs/design/policies.md#quotas); absent: none of its own, nothing metered. */
+  quota?: HostCallQuota;
+  /** Counts what the module's host calls used (CRDT ops, bytes written, quota hits); absent: not counted. */
+  usage?: GuestUsage;
   /** Counts this guest's host calls (for `numax_host_calls_total`); absent: not counted. */
   hostCalls?: HostCallCounter;
   /** The opt-in audit log of this module's host calls (sampled); absent: not logged. */

@@ -31,7 +31,8 @@ export interface WasmBackendHost {
   release(module: GuestModule, grants: Grants, instance: PooledInstance): void;
   outputFor(module: GuestModule, pid: Pid): ProcessOutput;
   processStarted(pid: Pid): void;
-  processEnded(pid: Pid | undefined): void;
+  /** `module`: the code it ran (the one its backend was made for). */
+  processEnded(pid: Pid | undefined, module: GuestModule): void;
 }
 
 /**
@@ -104,7 +105,7 @@ export class WasmProcessBackend implements ProcessBackend {
   }
 
   terminate(reason: ExitReason): void {
-    this.#host.processEnded(this.#pid);
+    this.#host.processEnded(this.#pid, this.#spec.module);
     const instance = this.#instance;
     let cpuMs = 0;
     if (instance !== undefined) {

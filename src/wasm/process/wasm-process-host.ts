@@ -98,6 +98,8 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #spawnOptions: SpawnOptions | undefined;
   /** Processes whose backend exists (spawned, possibly not started yet). */
   #live = 0;
+  /** {@link #live} by the module id of the code they run, for `processes_max`. */
+  readonly #liveByModule = new Map<string, number>();
   /** Pids of the processes that have started and not ended. */
   readonly #running = new Set<Pid>();
   /** Code replaced or removed: the instances of its last processes are not pooled again. */
@@ -116,6 +118,17 @@ export class WasmProcessHost implements ChildSpawner {
     this.#processesMax = countOption(options.processesMax ?? PROCESSES_MAX_DEFAULT, "processesMax", 1);
     this.#spawnOptions =
       options.mailboxCapacity === undefined ? undefined : { mailboxCapacity: options.mailboxCapacity };
+  }
+
+  /**
+   * The kernel's spawn options of a process running `module` (over `base`): its mailbox bound
+   * is its module's `mailbox_max`, else the host's.
+   */
+  spawnOptionsOf(module: GuestModule, base?: SpawnOptions): SpawnOptions | undefined {
+    const mailboxMax = this.#baseEnvironment(module).quota?.mailboxMax;
+    if (mailboxMax === undefined)
+      return base === undefined ? this.#spawnOptions : { ...this.#spawnOptions, ...base };
+    return { ...this.#spawnOptions, ...base, mailboxCapacity: mailboxMax };
   }
 
   /** The module a guest names `moduleId` (the first one loaded with that id). */
@@ -199,12 +212,17 @@ export class WasmProcessHost implements ChildSpawner {
       return ERR_INTERNAL;
     }
     if (this.#live >= this.#processesMax) return ERR_INTERNAL;
+    const quota = this.#baseEnvironment(module).quota;
+    const processesMax = quota?.processesMax;
+    if (processesMax !== undefined && (this.#liveByModule.get(module.moduleId) ?? 0) >= processesMax) {
+      quota!.hit("processes_max", `${processesMax} processes run its code; proc_spawn answers -3`);
+      return ERR_INTERNAL;
+    }
     const ctx = parent.ctx;
     try {
       const spawnable = { backend: () => this.#backend(module, entry, grants, undefined) };
-      const pid = request.link
-        ? ctx.spawnLink(spawnable, this.#spawnOptions)
-        : ctx.spawn(spawnable, this.#spawnOptions);
+      const spawnOptions = this.spawnOptionsOf(module);
+      const pid = request.link ? ctx.spawnLink(spawnable, spawnOptions) : ctx.spawn(spawnable, spawnOptions);
       rememberChild(parent, pid);
       if (request.monitor) parent.monitors.set(pid, ctx.monitor(pid));
       if (request.arg !== undefined) {
@@ -257,6 +275,7 @@ export class WasmProcessHost implements ChildSpawner {
       );
     }
     this.#live++;
+    this.#liveByModule.set(module.moduleId, (this.#liveByModule.get(module.moduleId) ?? 0) + 1);
     return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit, program, http });
   }
 
@@ -274,8 +293,11 @@ export class WasmProcessHost implements ChildSpawner {
     processStarted: (pid: Pid): void => {
       this.#running.add(pid);
     },
-    processEnded: (pid: Pid | undefined): void => {
+    processEnded: (pid: Pid | undefined, module: GuestModule): void => {
       this.#live--;
+      const live = (this.#liveByModule.get(module.moduleId) ?? 1) - 1;
+      if (live === 0) this.#liveByModule.delete(module.moduleId);
+      else this.#liveByModule.set(module.moduleId, live);
       if (pid !== undefined) this.#running.delete(pid);
     },
   };
@@ -293,7 +315,7 @@ export class WasmProcessHost implements ChildSpawner {
         module,
         environment: this.#environmentFor(module, grants),
         spawner: this,
-        cpuMsPerRun: this.#options.cpuMsPerRun,
+        cpuMsPerRun: this.#baseEnvironment(module).quota?.cpuMsPerRun ?? this.#options.cpuMsPerRun,
         sliceMs: this.#options.sliceMs,
         idleMax: this.#idleMax,
       });

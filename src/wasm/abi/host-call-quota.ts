@@ -1,0 +1,79 @@
+/** Quotas a host function or the process host checks (docs/design/policies.md#quotas), by their policy names. */
+export type QuotaName =
+  | "cpu_ms_per_run"
+  | "memory_max_mb"
+  | "ops_per_sec"
+  | "bytes_written_per_sec"
+  | "requests_per_sec"
+  | "connections_max"
+  | "processes_max"
+  | "mailbox_max";
+
+/** The host functions `ops_per_sec` meters: every `crdt_*` call that makes an op. */
+export const CRDT_OP_CALLS: ReadonlySet<string> = new Set([
+  "crdt_gcounter_inc",
+  "crdt_pncounter_inc",
+  "crdt_pncounter_dec",
+  "crdt_lww_set",
+  "crdt_lww_map_set",
+  "crdt_lww_map_remove",
+  "crdt_orset_add",
+  "crdt_orset_remove",
+  "crdt_rga_insert",
+  "crdt_rga_delete",
+]);
+
+/** The quota a guest failure of this kind is the hit of (a run stopped at its CPU budget or memory cap), if any. */
+export function hardQuotaOf(failureKind: string): QuotaName | undefined {
+  if (failureKind === "cpu_budget") return "cpu_ms_per_run";
+  if (failureKind === "memory_cap") return "memory_max_mb";
+  return undefined;
+}
+
+/**
+ * What a module has used, counted by its host calls (for `numax_module_*` and `/v1/modules`):
+ * plain fields, so a count costs one increment.
+ */
+export class GuestUsage {
+  /** CRDT ops made ({@link CRDT_OP_CALLS} that succeeded). */
+  ops = 0;
+  /** Store bytes written: key and value of each `db_set`, key of each `db_delete` that succeeded. */
+  bytesWritten = 0;
+  /** Times a quota throttled, refused or stopped the module, by quota. */
+  readonly quotaHits = new Map<QuotaName, number>();
+
+  countHit(quota: QuotaName): void {
+    this.quotaHits.set(quota, (this.quotaHits.get(quota) ?? 0) + 1);
+  }
+}
+
+/**
+ * One module's quotas as its guests and processes meet them (src/policy/quota-gate.ts builds
+ * it). Absent from a guest's environment: no quota of its own, nothing is metered.
+ *
+ * @example
+ * const admit = quota.admission("crdt_gcounter_inc");
+ * const waitMs = admit?.(args);   // 0: at once; > 0: wait first; undefined: answer ERR_RATE_LIMITED
+ */
+export interface HostCallQuota {
+  /**
+   * For a host function a rate quota meters, what decides each call from its arguments: the ms
+   * it must wait before it runs (0: at once), or undefined when it is refused. Undefined for a
+   * function no quota meters.
+   */
+  admission(name: string): ((args: readonly unknown[]) => number | undefined) | undefined;
+  /** `cpu_ms_per_run`: the module's own CPU budget of a run; undefined: the node's. */
+  readonly cpuMsPerRun: number | undefined;
+  /** `processes_max`: its live processes at most; undefined: only the node's bound. */
+  readonly processesMax: number | undefined;
+  /** `mailbox_max`: the mailbox bound of each of its processes; undefined: the kernel's. */
+  readonly mailboxMax: number | undefined;
+  /**
+   * An HTTP request (or WebSocket) to one of its handlers, under `requests_per_sec` and
+   * `connections_max`: how to say it ended when admitted, or undefined when refused (serving
+   * answers 429; the hit is counted and logged). Never waits: a client can retry.
+   */
+  admitRequest(): (() => void) | undefined;
+  /** A hard quota stopped the module (a refused spawn, a CPU budget, the memory cap): counted and logged. */
+  hit(quota: QuotaName, detail: string): void;
+}

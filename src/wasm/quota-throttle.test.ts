@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadFixtureModule, recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
+import { silentLogger } from "../observe/logger.ts";
+import { createQuotaGate } from "../policy/quota-gate.ts";
+import { createGuestStore } from "../store/guest-store.ts";
+import { createMemoryBackend } from "../store/memory-backend.ts";
+import { GuestUsage } from "./abi/host-call-quota.ts";
+import { GuestInstance } from "./guest-instance.ts";
+
+const encoder = new TextEncoder();
+
+test("a guest over bytes_written_per_sec waits in its db_set (not CPU time), and every write lands", async () => {
+  // bench-crdt: [0] op (1: db_set of the 10-byte key and a 100-byte value), [4] iterations, [8] sum of the results.
+  const module = await loadFixtureModule("bench-crdt");
+  const store = createGuestStore(createMemoryBackend());
+  const usage = new GuestUsage();
+  const bytesPerCall = 110;
+  const env = {
+    ...recordingEnvironment("writer", store),
+    usage,
+    // One second holds 20 calls: the burst goes at once, the next 20 take 50 ms each.
+    quota: createQuotaGate("writer", { bytesWrittenPerSec: 20 * bytesPerCall }, usage, silentLogger, () =>
+      performance.now(),
+    ),
+  };
+  const guest = GuestInstance.create(module, { env, cpuMsPerRun: 500 });
+  const view = new DataView(guest.memory.buffer);
+  view.setUint32(0, 1, true);
+  view.setUint32(4, 40, true);
+  const started = performance.now();
+  assert.deepEqual(await guest.run(), { ok: true });
+  const elapsedMs = performance.now() - started;
+  assert.equal(view.getInt32(8, true), 0, "every db_set answered 0");
+  // 4400 bytes at 2200 a second with a 2200-byte burst: at least a second, however fast or slow the guest ran.
+  assert.ok(elapsedMs >= 900, `20 calls past the burst took ${elapsedMs} ms`);
+  assert.ok(guest.governor.usedMs < 500, "the waits did not count against the CPU budget");
+  assert.equal(usage.bytesWritten, 40 * bytesPerCall);
+  // About 20 calls waited (fewer when the guest ran slowly enough for the bucket to refill meanwhile).
+  const waited = usage.quotaHits.get("bytes_written_per_sec") ?? 0;
+  assert.ok(waited >= 10 && waited <= 20, `${waited} calls waited`);
+  assert.equal(store.get(encoder.encode("bench/hits"))?.length, 100);
+});
