@@ -96,6 +96,14 @@ export function parseSnapshotTrailer(
       `${file} is snapshot format ${version}; this Numax reads format ${SNAPSHOT_FILE_FORMAT_VERSION} (written by a newer Numax? restore it with that version)`,
     );
   }
+  // Format 1 defines no flag: a flag set means a file this build cannot read as format 1.
+  const flags = view.readUInt16BE(12);
+  if (flags !== 0) {
+    throw new SnapshotError(
+      "SNAPSHOT_VERSION_UNSUPPORTED",
+      `${file} is snapshot format ${version} with flags 0x${flags.toString(16).padStart(4, "0")}; this Numax reads format ${SNAPSHOT_FILE_FORMAT_VERSION} without flags (written by a newer Numax? restore it with that version)`,
+    );
+  }
   const headerBytes = view.readUInt32BE(0);
   const bodyBytes = Number(view.readBigUInt64BE(4));
   if (headerBytes > SNAPSHOT_HEADER_BYTES_MAX) {
