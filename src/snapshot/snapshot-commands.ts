@@ -30,6 +30,7 @@ export interface RestoreCommandOptions extends SnapshotClientOptions {
   readonly datastorePath: string;
   readonly tlsCert?: string;
   readonly newIdentity?: boolean;
+  readonly sameIdentity?: boolean;
 }
 
 function print(out: SnapshotOutput, json: boolean | undefined, value: unknown, text: string): void {
@@ -101,6 +102,7 @@ async function restoreFile(file: string, options: RestoreCommandOptions, out: Sn
     datastorePath: options.datastorePath,
     nodeId: await certifiedNodeId(options.tlsCert),
     newIdentity: options.newIdentity,
+    sameIdentity: options.sameIdentity,
   });
   print(out, options.json, result, restoredLine(file, result));
 }
