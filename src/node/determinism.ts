@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 
 /**
  * `nx run --deterministic [--seed N]` (docs/design/determinism.md): the sources of
@@ -54,6 +54,22 @@ export function createDeterminism(seed: bigint): Determinism {
         filled += take;
       }
     },
+  };
+}
+
+/**
+ * Where a node's own random bytes (its node id without TLS) come from: the seeded stream under
+ * `determinism`, else the system's source.
+ *
+ * @example
+ * const nodeId = await loadOrCreateNodeId(backend, randomBytesSource(determinism));
+ */
+export function randomBytesSource(determinism: Determinism | undefined): (n: number) => Uint8Array {
+  return (n) => {
+    const bytes = new Uint8Array(n);
+    if (determinism === undefined) randomFillSync(bytes);
+    else determinism.randomFill(bytes);
+    return bytes;
   };
 }
 

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { NodeId } from "../identity/node-id.ts";
-import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
+import { newDatastoreProblem, STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbEnvironment } from "../store/lmdb-environment.ts";
 import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
 import { SnapshotError } from "./snapshot-error.ts";
@@ -72,23 +72,11 @@ export function restoredIdentity(
 
 /** Refuses a datastore path holding anything: a restore never overwrites a store. */
 async function assertEmptyTarget(path: string): Promise<void> {
-  let names: string[];
-  try {
-    if (!(await stat(path)).isDirectory()) {
-      throw new SnapshotError(
-        "SNAPSHOT_TARGET_NOT_EMPTY",
-        `${path} is a file: restore into a new or empty directory`,
-      );
-    }
-    names = await readdir(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  if (names.length > 0) {
+  const problem = await newDatastoreProblem(path);
+  if (problem !== undefined) {
     throw new SnapshotError(
       "SNAPSHOT_TARGET_NOT_EMPTY",
-      `datastore ${path} is not empty (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""}): restore into a new or empty directory (a restore never overwrites a store)`,
+      `datastore ${path} ${problem}: restore into a new or empty directory (a restore never overwrites a store)`,
     );
   }
 }
