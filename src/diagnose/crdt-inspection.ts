@@ -60,6 +60,27 @@ export function cellJson(value: unknown, name = ""): unknown {
   return value;
 }
 
+/**
+ * A value as JSON with its bytes as the cells show them (`cellJson`): text when they are UTF-8,
+ * else `0x` + hex, so two values that differ never print alike (crdtValueJson shows invalid
+ * UTF-8 as U+FFFD).
+ */
+export function exactValueJson(value: CrdtValue): unknown {
+  switch (value.family) {
+    case "gcounter":
+    case "pncounter":
+      return value.value.toString();
+    case "lww-register":
+      return value.value === undefined ? null : bytesJson(value.value);
+    case "lww-map":
+      return Object.fromEntries(value.entries.map(([field, item]) => [bytesJson(field), bytesJson(item)]));
+    case "orset":
+      return value.elements.map(bytesJson);
+    case "rga":
+      return value.values.map(bytesJson);
+  }
+}
+
 /** What users see of a CRDT (the value `nx get` prints). */
 export function storedValue(object: StoredObject): CrdtValue {
   const crdt = object.crdt as unknown;
