@@ -41,7 +41,7 @@ function isOpId(value: object): value is OpId {
 }
 
 /** A cell as JSON: bytes as text, bigints as decimal strings, OpIds as `origin:seq`, stamps with their wall-clock time. */
-export function cellJson(value: unknown, name = ""): unknown {
+function cellJson(value: unknown, name = ""): unknown {
   if (value instanceof Uint8Array) return bytesJson(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number" && name === "timestamp") {

@@ -22,7 +22,7 @@ export const DETERMINISTIC_EPOCH_MS = Date.UTC(2026, 0, 1);
  * Virtual time advances this much at each reading (guests' and the replica's alike), so that
  * two readings never see the same time and a busy-wait on the clock ends.
  */
-export const VIRTUAL_TICK_MS = 1;
+const VIRTUAL_TICK_MS = 1;
 /** Largest `--seed`: seeds are unsigned 64-bit. */
 export const DETERMINISTIC_SEED_MAX = 2n ** 64n - 1n;
 

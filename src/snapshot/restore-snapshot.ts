@@ -43,7 +43,7 @@ export interface RestoreResult {
  * snapshot's identity is kept only when the certificate given is that node's or the caller
  * said so (`sameIdentity`); never by default, since a copy of a running node is a clone.
  */
-export function restoredIdentity(
+function restoredIdentity(
   header: SnapshotHeader,
   options: Pick<RestoreOptions, "nodeId" | "newIdentity" | "sameIdentity">,
   file: string,

@@ -54,7 +54,7 @@ export async function runSnapshotCreate(options: SnapshotClientOptions, out: Sna
   );
 }
 
-export function renderSnapshots(entries: readonly SnapshotEntry[]): string {
+function renderSnapshots(entries: readonly SnapshotEntry[]): string {
   if (entries.length === 0) return "(no snapshots: nx snapshot create takes one)\n";
   return renderColumns([
     ["ID", "CREATED", "SIZE", "NODE", "PATH"],
