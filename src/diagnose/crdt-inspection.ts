@@ -41,7 +41,7 @@ function isOpId(value: object): value is OpId {
 }
 
 /** A cell as JSON: bytes as text, bigints as decimal strings, OpIds as `origin:seq`, stamps with their wall-clock time. */
-export function cellJson(value: unknown, name = ""): unknown {
+function cellJson(value: unknown, name = ""): unknown {
   if (value instanceof Uint8Array) return bytesJson(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number" && name === "timestamp") {
@@ -58,6 +58,27 @@ export function cellJson(value: unknown, name = ""): unknown {
     );
   }
   return value;
+}
+
+/**
+ * A value as JSON with its bytes as the cells show them (`cellJson`): text when they are UTF-8,
+ * else `0x` + hex, so two values that differ never print alike (crdtValueJson shows invalid
+ * UTF-8 as U+FFFD).
+ */
+export function exactValueJson(value: CrdtValue): unknown {
+  switch (value.family) {
+    case "gcounter":
+    case "pncounter":
+      return value.value.toString();
+    case "lww-register":
+      return value.value === undefined ? null : bytesJson(value.value);
+    case "lww-map":
+      return Object.fromEntries(value.entries.map(([field, item]) => [bytesJson(field), bytesJson(item)]));
+    case "orset":
+      return value.elements.map(bytesJson);
+    case "rga":
+      return value.values.map(bytesJson);
+  }
 }
 
 /** What users see of a CRDT (the value `nx get` prints). */

@@ -19,9 +19,9 @@ export interface DiagnoseOutput {
 }
 
 /** `nx inspect` exit code when no CRDT is under the key. */
-export const EXIT_KEY_NOT_FOUND = 1;
+const EXIT_KEY_NOT_FOUND = 1;
 /** `nx diff` exit code when the replicated state differs. */
-export const EXIT_DIFFERS = 1;
+const EXIT_DIFFERS = 1;
 
 export async function runInspect(
   key: string,

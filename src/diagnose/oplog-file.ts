@@ -20,12 +20,12 @@ import { readStore, storedNodeId, storeRows } from "./stored-replica.ts";
  *
  * The ops are the op-log's, in the order the node applied them (its own and its peers').
  */
-export const OPLOG_FILE_MAGIC = Uint8Array.of(0x89, 0x4e, 0x58, 0x4f, 0x50, 0x4c, 0x47, 0x0a);
+const OPLOG_FILE_MAGIC = Uint8Array.of(0x89, 0x4e, 0x58, 0x4f, 0x50, 0x4c, 0x47, 0x0a);
 export const OPLOG_FILE_FORMAT_VERSION = 1;
 const PREFIX_BYTES = 12;
 const CHECKSUM_BYTES = 32;
 /** Largest op-log file `nx replay` reads (it is read whole): 10 000 ops of the largest size fit. */
-export const OPLOG_FILE_BYTES_MAX = 1024 * 1024 * 1024;
+const OPLOG_FILE_BYTES_MAX = 1024 * 1024 * 1024;
 
 export interface OplogHeader {
   readonly nodeId: NodeId | null;

@@ -1,7 +1,6 @@
-import { randomFillSync } from "node:crypto";
-import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Determinism } from "../node/determinism.ts";
+import { type Determinism, randomBytesSource } from "../node/determinism.ts";
+import { newDatastoreProblem } from "../store/datastore-layout.ts";
 import { openLmdbBackend } from "../store/lmdb-backend.ts";
 import { loadOrCreateNodeId } from "../sync/replica/node-identity.ts";
 import { openReplicatedState } from "../sync/replica/replicated-state.ts";
@@ -20,21 +19,11 @@ export interface ReplayResult {
 }
 
 async function assertEmpty(path: string): Promise<void> {
-  let names: string[] = [];
-  try {
-    names = await readdir(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return;
+  const problem = await newDatastoreProblem(path);
+  if (problem !== undefined) {
     throw new DiagnoseError(
       "DIAGNOSE_TARGET_NOT_EMPTY",
-      `cannot replay into ${path}: ${code ?? String(error)}`,
-    );
-  }
-  if (names.length > 0) {
-    throw new DiagnoseError(
-      "DIAGNOSE_TARGET_NOT_EMPTY",
-      `${path} is not empty: replay into a new or empty directory (a replay never merges into a store)`,
+      `${path} ${problem}: replay into a new or empty directory (a replay never merges into a store)`,
     );
   }
 }
@@ -53,13 +42,7 @@ export async function replayOplog(
   await assertEmpty(datastorePath);
   const backend = await openLmdbBackend({ path: datastorePath });
   try {
-    const randomBytes = (n: number): Uint8Array => {
-      const bytes = new Uint8Array(n);
-      if (determinism === undefined) randomFillSync(bytes);
-      else determinism.randomFill(bytes);
-      return bytes;
-    };
-    const nodeId = await loadOrCreateNodeId(backend, randomBytes);
+    const nodeId = await loadOrCreateNodeId(backend, randomBytesSource(determinism));
     const replica = openReplicatedState({
       backend,
       nodeId,

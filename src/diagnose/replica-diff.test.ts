@@ -7,7 +7,7 @@ import type { NodeId } from "../identity/node-id.ts";
 import { openLmdbBackend } from "../store/lmdb-backend.ts";
 import { openReplicatedState, type ReplicatedState } from "../sync/replica/replicated-state.ts";
 import { inspectObject } from "./crdt-inspection.ts";
-import { diffReplicas } from "./replica-diff.ts";
+import { diffReplicas, renderDiff } from "./replica-diff.ts";
 import { objectId, readStoredReplica } from "./stored-replica.ts";
 
 const root = mkdtempSync(join(tmpdir(), "nx-diagnose-"));
@@ -108,8 +108,11 @@ test("diff: values whose bytes differ differ, even where their text shows alike"
   };
   const a = await readStoredReplica(await datastore("bytes-a", NODE_A, register(0xfe)));
   const b = await readStoredReplica(await datastore("bytes-b", NODE_A, register(0xff)));
+  const diff = diffReplicas(a, b);
   assert.deepEqual(
-    diffReplicas(a, b).differences.map(({ key, kind }) => [key, kind]),
+    diff.differences.map(({ key, kind }) => [key, kind]),
     [["flag", "value"]],
   );
+  // The line shows them as the cells do, as hex: not "A has \"\ufffd\", B has \"\ufffd\"".
+  assert.match(renderDiff(diff, "a", "b"), /^flag \(lww-register\): A has "0xfe", B has "0xff"$/m);
 });

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { FAMILY_DEFINITIONS } from "../crdt/crdt-families.ts";
 import { crdtPackr } from "../crdt/msgpack.ts";
 import type { NodeId } from "../identity/node-id.ts";
-import { type InspectedObject, inspectObject, storedValue } from "./crdt-inspection.ts";
+import { exactValueJson, type InspectedObject, inspectObject, storedValue } from "./crdt-inspection.ts";
 import type { StoredObject, StoredReplica } from "./stored-replica.ts";
 
 /** One CRDT whose replicated state is not the same in A and B. */
@@ -13,6 +13,11 @@ export interface ObjectDifference {
   readonly kind: "only-in-a" | "only-in-b" | "value" | "state";
   readonly a: InspectedObject | null;
   readonly b: InspectedObject | null;
+  /**
+   * Each side's value as the line prints it: bytes that are not UTF-8 as `0x` + hex (exactValueJson),
+   * where `a.value` and `b.value` show them as U+FFFD. Null for a side without the CRDT.
+   */
+  readonly values: { readonly a: unknown; readonly b: unknown };
 }
 
 /** What `nx diff` reports: the differing CRDTs (exit 1 when any) and the version vectors for context. */
@@ -48,7 +53,11 @@ export function diffReplicas(a: StoredReplica, b: StoredReplica): ReplicaDiff {
           : isDeepStrictEqual(storedValue(inA), storedValue(inB))
             ? "state"
             : "value";
-    differences.push({ key: any.key, family: any.family, kind, a: viewA, b: viewB });
+    const values = {
+      a: inA === undefined ? null : exactValueJson(storedValue(inA)),
+      b: inB === undefined ? null : exactValueJson(storedValue(inB)),
+    };
+    differences.push({ key: any.key, family: any.family, kind, a: viewA, b: viewB, values });
   }
   const origins = [...new Set([...a.vector.keys(), ...b.vector.keys()])].sort();
   const vectors = origins
@@ -58,17 +67,17 @@ export function diffReplicas(a: StoredReplica, b: StoredReplica): ReplicaDiff {
 }
 
 function describe(difference: ObjectDifference): string {
-  const value = (view: InspectedObject | null) => JSON.stringify(view?.value);
+  const { values } = difference;
   switch (difference.kind) {
     case "only-in-a":
-      return `only in A: ${value(difference.a)}`;
+      return `only in A: ${JSON.stringify(values.a)}`;
     case "only-in-b":
-      return `only in B: ${value(difference.b)}`;
+      return `only in B: ${JSON.stringify(values.b)}`;
     case "value":
-      return `A has ${value(difference.a)}, B has ${value(difference.b)}`;
+      return `A has ${JSON.stringify(values.a)}, B has ${JSON.stringify(values.b)}`;
     case "state": {
       const { a, b } = difference;
-      return `same value ${value(a)}; state differs: A ${a!.cells.length} cells, ${a!.tombstones} tombstones; B ${b!.cells.length} cells, ${b!.tombstones} tombstones`;
+      return `same value ${JSON.stringify(values.a)}; state differs: A ${a!.cells.length} cells, ${a!.tombstones} tombstones; B ${b!.cells.length} cells, ${b!.tombstones} tombstones`;
     }
   }
 }

@@ -6,8 +6,9 @@ import { FAMILY_DEFINITIONS } from "../crdt/crdt-families.ts";
 import { crdtPackr } from "../crdt/msgpack.ts";
 import type { CrdtFamily } from "../crdt/op.ts";
 import type { VersionVector } from "../crdt/version-vector.ts";
-import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import type { NodeId } from "../identity/node-id.ts";
 import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
+import { storedNodeIdOf } from "../sync/replica/node-identity.ts";
 import {
   CRDT_PREFIX,
   NODE_ID_KEY,
@@ -96,10 +97,7 @@ export function readStoredReplica(path: string): Promise<StoredReplica> {
 
 /** The identity the store records (`__nx/node/id`), or null. */
 export function storedNodeId(db: ReadOnlyStore): NodeId | null {
-  const stored = db.getBinary(NODE_ID_KEY);
-  const text =
-    stored === undefined ? undefined : Buffer.from(recordPayload(stored, "node id")).toString("latin1");
-  return text !== undefined && isNodeId(text) ? text : null;
+  return storedNodeIdOf(db.getBinary(NODE_ID_KEY));
 }
 
 function readState(db: ReadOnlyStore, datastorePath: string): StoredReplica {

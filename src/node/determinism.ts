@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 
 /**
  * `nx run --deterministic [--seed N]` (docs/design/determinism.md): the sources of
@@ -22,7 +22,7 @@ export const DETERMINISTIC_EPOCH_MS = Date.UTC(2026, 0, 1);
  * Virtual time advances this much at each reading (guests' and the replica's alike), so that
  * two readings never see the same time and a busy-wait on the clock ends.
  */
-export const VIRTUAL_TICK_MS = 1;
+const VIRTUAL_TICK_MS = 1;
 /** Largest `--seed`: seeds are unsigned 64-bit. */
 export const DETERMINISTIC_SEED_MAX = 2n ** 64n - 1n;
 
@@ -54,6 +54,22 @@ export function createDeterminism(seed: bigint): Determinism {
         filled += take;
       }
     },
+  };
+}
+
+/**
+ * Where a node's own random bytes (its node id without TLS) come from: the seeded stream under
+ * `determinism`, else the system's source.
+ *
+ * @example
+ * const nodeId = await loadOrCreateNodeId(backend, randomBytesSource(determinism));
+ */
+export function randomBytesSource(determinism: Determinism | undefined): (n: number) => Uint8Array {
+  return (n) => {
+    const bytes = new Uint8Array(n);
+    if (determinism === undefined) randomFillSync(bytes);
+    else determinism.randomFill(bytes);
+    return bytes;
   };
 }
 

@@ -1,4 +1,3 @@
-import { randomFillSync } from "node:crypto";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { NumaxError } from "../errors/numax-error.ts";
@@ -17,7 +16,7 @@ import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
 import type { SyncActivityObserver, SyncService } from "../sync/sync-service.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
-import type { Determinism } from "./determinism.ts";
+import { type Determinism, randomBytesSource } from "./determinism.ts";
 import { DurableOutputGate } from "./durable-output.ts";
 
 /**
@@ -172,13 +171,7 @@ export function replicaComponent(
       const certified = parts.tls.material?.nodeId;
       if (certified !== undefined) recordNodeId(backend, certified);
       const { determinism } = parts;
-      const randomBytes = (n: number): Uint8Array => {
-        const bytes = new Uint8Array(n);
-        if (determinism === undefined) randomFillSync(bytes);
-        else determinism.randomFill(bytes);
-        return bytes;
-      };
-      nodeId = certified ?? (await loadOrCreateNodeId(backend, randomBytes));
+      nodeId = certified ?? (await loadOrCreateNodeId(backend, randomBytesSource(determinism)));
       replica = openReplicatedState({
         backend,
         nodeId,

@@ -1,4 +1,5 @@
 import type { CrdtFamily } from "../crdt/op.ts";
+import { crdtFamilyName } from "../node/crdt-values.ts";
 import { isReservedKey } from "../store/reserved-keys.ts";
 import { type GlobCapability, isKeyCapability } from "../wasm/abi/host-call-policy.ts";
 import type { KeyNamespace } from "../wasm/abi/key-namespace.ts";
@@ -118,7 +119,7 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
     },
     visibleCrdtKey(family, key) {
       // Ops name families with `_` (lww_register), policies with `-` (crdt.lww-register).
-      if (crdtGrants.get(`crdt.${family.replace("_", "-")}`)?.matches(key) !== true) return undefined;
+      if (crdtGrants.get(`crdt.${crdtFamilyName(family)}`)?.matches(key) !== true) return undefined;
       if (sharedCrdt.globs.length > 0 && sharedCrdt.matches(key)) return key;
       return key.startsWith(prefix) ? key.slice(prefix.length) : undefined;
     },

@@ -37,7 +37,7 @@ export const PROVENANCE_PATH = "build/provenance.json";
  * The root of the package this code runs from: the nearest directory above it holding a
  * package.json (the checkout from src/cli/, the installed package from build/cli/).
  */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
   for (let dir = dirname(from); ; dir = dirname(dir)) {
     if (existsSync(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir) return dirname(from);

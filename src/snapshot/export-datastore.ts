@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import type { NodeId } from "../identity/node-id.ts";
 import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbBackend } from "../store/lmdb-backend.ts";
-import { NODE_ID_KEY, RECORD_FORMAT_VERSION, recordPayload } from "../sync/replica/replica-layout.ts";
+import { storedNodeIdOf } from "../sync/replica/node-identity.ts";
+import { NODE_ID_KEY, RECORD_FORMAT_VERSION } from "../sync/replica/replica-layout.ts";
 import { writeStoreSnapshot } from "./node-snapshots.ts";
 import { SnapshotError } from "./snapshot-error.ts";
 import { assertWritableOutput } from "./snapshot-file.ts";
@@ -28,10 +29,7 @@ export async function exportDatastore(
   await assertWritableOutput(output);
   const backend = await openLmdbBackend({ path });
   try {
-    const stored = backend.get(NODE_ID_KEY);
-    const text =
-      stored === undefined ? undefined : Buffer.from(recordPayload(stored, "node id")).toString("latin1");
-    const nodeId = text !== undefined && isNodeId(text) ? text : null;
+    const nodeId = storedNodeIdOf(backend.get(NODE_ID_KEY));
     const header = {
       nodeId,
       createdAt: new Date(options.nowMs).toISOString(),

@@ -6,8 +6,8 @@ import { SnapshotError } from "./snapshot-error.ts";
 import { readSnapshotFileInfo, type SnapshotHeader, sealSnapshotFile } from "./snapshot-file.ts";
 
 /** A node's snapshots live in `<datastore>/snapshots/`, one export-format file each. */
-export const SNAPSHOTS_DIRECTORY_NAME = "snapshots";
-export const SNAPSHOT_FILE_EXTENSION = ".nxsnap";
+const SNAPSHOTS_DIRECTORY_NAME = "snapshots";
+const SNAPSHOT_FILE_EXTENSION = ".nxsnap";
 
 /** One snapshot a node holds, as `GET /api/v1/snapshots` lists it. */
 export interface SnapshotEntry {
@@ -22,12 +22,12 @@ export interface SnapshotEntry {
 
 const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}-\d{3}(?:-\d{1,4})?$/;
 
-export function isSnapshotId(text: string): boolean {
+function isSnapshotId(text: string): boolean {
   return SNAPSHOT_ID_PATTERN.test(text);
 }
 
 /** The id of a snapshot taken at `ms` (Unix ms). @example snapshotIdAt(0) // "19700101-000000-000" */
-export function snapshotIdAt(ms: number): string {
+function snapshotIdAt(ms: number): string {
   const iso = new Date(ms).toISOString(); // 1970-01-01T00:00:00.000Z
   return `${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19).replaceAll(":", "")}-${iso.slice(20, 23)}`;
 }
@@ -102,7 +102,7 @@ export async function writeStoreSnapshot(
 }
 
 /** The snapshots in `directory`, oldest first; a damaged file is left out (its import says why). */
-export async function listSnapshots(directory: string): Promise<SnapshotEntry[]> {
+async function listSnapshots(directory: string): Promise<SnapshotEntry[]> {
   let names: string[];
   try {
     names = await readdir(directory);

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { NodeId } from "../identity/node-id.ts";
-import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
+import { newDatastoreProblem, STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbEnvironment } from "../store/lmdb-environment.ts";
 import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
 import { SnapshotError } from "./snapshot-error.ts";
@@ -21,6 +21,12 @@ export interface RestoreOptions {
    * node's ops as a peer's.
    */
   readonly newIdentity?: boolean;
+  /**
+   * Keep the snapshot's identity although nothing checks it (`--same-identity`): the restore of
+   * a node's own backup, without `nodeId`. Without `nodeId`, one of `sameIdentity` and
+   * `newIdentity` must be given for a snapshot that carries an identity.
+   */
+  readonly sameIdentity?: boolean;
 }
 
 export interface RestoreResult {
@@ -33,13 +39,21 @@ export interface RestoreResult {
 
 /**
  * Whether the restored store keeps the snapshot's identity. Two nodes must never share one:
- * each numbers its own ops, and peers drop an op whose (node, number) they have seen.
+ * each numbers its own ops, and peers drop an op whose (node, number) they have seen. So a
+ * snapshot's identity is kept only when the certificate given is that node's or the caller
+ * said so (`sameIdentity`); never by default, since a copy of a running node is a clone.
  */
-export function restoredIdentity(
+function restoredIdentity(
   header: SnapshotHeader,
-  options: Pick<RestoreOptions, "nodeId" | "newIdentity">,
+  options: Pick<RestoreOptions, "nodeId" | "newIdentity" | "sameIdentity">,
   file: string,
 ): NodeId | null {
+  if (options.newIdentity === true && options.sameIdentity === true) {
+    throw new SnapshotError(
+      "SNAPSHOT_IDENTITY_UNCHOSEN",
+      "--same-identity and --new-identity exclude each other: give one",
+    );
+  }
   if (options.newIdentity === true) return null;
   if (options.nodeId !== undefined && header.nodeId !== null && header.nodeId !== options.nodeId) {
     throw new SnapshotError(
@@ -47,28 +61,22 @@ export function restoredIdentity(
       `${file} was taken on node ${header.nodeId}, but the certificate given is node ${options.nodeId}'s: pass --new-identity to start node ${options.nodeId} from that node's data`,
     );
   }
+  if (options.nodeId === undefined && header.nodeId !== null && options.sameIdentity !== true) {
+    throw new SnapshotError(
+      "SNAPSHOT_IDENTITY_UNCHOSEN",
+      `${file} was taken on node ${header.nodeId} and nothing checks which node will open the datastore: pass --new-identity to start a new node from its data, --same-identity to restore node ${header.nodeId} itself (never beside a running copy of it), or --tls-cert with the certificate of the node that will open it`,
+    );
+  }
   return header.nodeId;
 }
 
 /** Refuses a datastore path holding anything: a restore never overwrites a store. */
 async function assertEmptyTarget(path: string): Promise<void> {
-  let names: string[];
-  try {
-    if (!(await stat(path)).isDirectory()) {
-      throw new SnapshotError(
-        "SNAPSHOT_TARGET_NOT_EMPTY",
-        `${path} is a file: restore into a new or empty directory`,
-      );
-    }
-    names = await readdir(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  if (names.length > 0) {
+  const problem = await newDatastoreProblem(path);
+  if (problem !== undefined) {
     throw new SnapshotError(
       "SNAPSHOT_TARGET_NOT_EMPTY",
-      `datastore ${path} is not empty (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""}): restore into a new or empty directory (a restore never overwrites a store)`,
+      `datastore ${path} ${problem}: restore into a new or empty directory (a restore never overwrites a store)`,
     );
   }
 }

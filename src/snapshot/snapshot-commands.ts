@@ -30,6 +30,7 @@ export interface RestoreCommandOptions extends SnapshotClientOptions {
   readonly datastorePath: string;
   readonly tlsCert?: string;
   readonly newIdentity?: boolean;
+  readonly sameIdentity?: boolean;
 }
 
 function print(out: SnapshotOutput, json: boolean | undefined, value: unknown, text: string): void {
@@ -53,7 +54,7 @@ export async function runSnapshotCreate(options: SnapshotClientOptions, out: Sna
   );
 }
 
-export function renderSnapshots(entries: readonly SnapshotEntry[]): string {
+function renderSnapshots(entries: readonly SnapshotEntry[]): string {
   if (entries.length === 0) return "(no snapshots: nx snapshot create takes one)\n";
   return renderColumns([
     ["ID", "CREATED", "SIZE", "NODE", "PATH"],
@@ -101,6 +102,7 @@ async function restoreFile(file: string, options: RestoreCommandOptions, out: Sn
     datastorePath: options.datastorePath,
     nodeId: await certifiedNodeId(options.tlsCert),
     newIdentity: options.newIdentity,
+    sameIdentity: options.sameIdentity,
   });
   print(out, options.json, result, restoredLine(file, result));
 }

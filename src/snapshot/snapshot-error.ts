@@ -22,6 +22,11 @@ export type SnapshotErrorCode =
   | "SNAPSHOT_CERT_INVALID"
   /** The snapshot was taken on another node than the one that will open the datastore. */
   | "SNAPSHOT_IDENTITY_MISMATCH"
+  /**
+   * Nothing checks which node will open the datastore (no `--tls-cert`) and neither
+   * `--same-identity` nor `--new-identity` was given, or both were.
+   */
+  | "SNAPSHOT_IDENTITY_UNCHOSEN"
   /** No snapshot with that id. */
   | "SNAPSHOT_NOT_FOUND"
   /** The snapshot id is not one this node gives. */

@@ -17,15 +17,15 @@ import { SnapshotError } from "./snapshot-error.ts";
  * own file copy, cut to the body's length, while the checksum is computed beside it, instead of
  * every byte going through this process (the restore-speed figure in the design doc).
  */
-export const SNAPSHOT_FILE_MAGIC = Uint8Array.of(0x89, 0x4e, 0x58, 0x53, 0x4e, 0x41, 0x50, 0x0a);
+const SNAPSHOT_FILE_MAGIC = Uint8Array.of(0x89, 0x4e, 0x58, 0x53, 0x4e, 0x41, 0x50, 0x0a);
 export const SNAPSHOT_FILE_FORMAT_VERSION = 1;
 /** Header length, body length, flags, version, magic. */
 export const SNAPSHOT_TRAILER_BYTES = 24;
 export const SNAPSHOT_CHECKSUM_BYTES = 32;
 /** Largest header accepted: a header is a few hundred bytes; anything near this is not ours. */
-export const SNAPSHOT_HEADER_BYTES_MAX = 64 * 1024;
+const SNAPSHOT_HEADER_BYTES_MAX = 64 * 1024;
 /** Bytes per read while a file is hashed: fits the CPU's cache between the read and the hash. */
-export const SNAPSHOT_HASH_CHUNK_BYTES = 256 * 1024;
+const SNAPSHOT_HASH_CHUNK_BYTES = 256 * 1024;
 
 /** What a snapshot says about itself. */
 export interface SnapshotHeader {
@@ -73,7 +73,7 @@ export function encodeSnapshotTail(header: SnapshotHeader, bodyBytes: number): U
  * Checks the trailer of a file of `fileBytes` bytes (`trailer`: its SNAPSHOT_TRAILER_BYTES bytes
  * before the checksum, or fewer when the file is shorter); returns the header and body lengths.
  */
-export function parseSnapshotTrailer(
+function parseSnapshotTrailer(
   trailer: Uint8Array,
   fileBytes: number,
   file: string,
@@ -96,6 +96,14 @@ export function parseSnapshotTrailer(
       `${file} is snapshot format ${version}; this Numax reads format ${SNAPSHOT_FILE_FORMAT_VERSION} (written by a newer Numax? restore it with that version)`,
     );
   }
+  // Format 1 defines no flag: a flag set means a file this build cannot read as format 1.
+  const flags = view.readUInt16BE(12);
+  if (flags !== 0) {
+    throw new SnapshotError(
+      "SNAPSHOT_VERSION_UNSUPPORTED",
+      `${file} is snapshot format ${version} with flags 0x${flags.toString(16).padStart(4, "0")}; this Numax reads format ${SNAPSHOT_FILE_FORMAT_VERSION} without flags (written by a newer Numax? restore it with that version)`,
+    );
+  }
   const headerBytes = view.readUInt32BE(0);
   const bodyBytes = Number(view.readBigUInt64BE(4));
   if (headerBytes > SNAPSHOT_HEADER_BYTES_MAX) {
@@ -115,7 +123,7 @@ export function parseSnapshotTrailer(
 }
 
 /** Validates the JSON header. */
-export function parseSnapshotHeader(bytes: Uint8Array, file: string): SnapshotHeader {
+function parseSnapshotHeader(bytes: Uint8Array, file: string): SnapshotHeader {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));

@@ -8,6 +8,7 @@ import {
   realpathSync,
   statSync,
 } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createDirectories, creationFailureReason } from "../fs/create-directories.ts";
 import { StoreError } from "./store-error.ts";
@@ -23,6 +24,28 @@ export interface DatastoreLayout {
   readonly datastorePath: string;
   /** The LMDB environment directory inside it (`data.mdb`, `lock.mdb`). */
   readonly storePath: string;
+}
+
+/**
+ * Why `path` cannot receive a new datastore (a restore, a replay: neither overwrites nor merges
+ * into a store), in words that follow the path; undefined when it is absent or an empty
+ * directory.
+ *
+ * @example
+ * const problem = await newDatastoreProblem(path); // "is not empty (store, notes.txt)"
+ */
+export async function newDatastoreProblem(path: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    if (!(await stat(path)).isDirectory()) return "is a file";
+    names = await readdir(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    return `cannot be read (${code ?? String(error)})`;
+  }
+  if (names.length === 0) return undefined;
+  return `is not empty (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""})`;
 }
 
 /**

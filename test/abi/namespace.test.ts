@@ -165,6 +165,22 @@ describe("key namespaces", () => {
     assert.equal(callWith(alpha.guest, "db_get", "__nx/sync/seq", OUT, 64), -4);
   });
 
+  test("under a minimal policy the reserved prefix is -4, not a policy denial", async () => {
+    const { store } = memoryGuestStore();
+    const alpha = await moduleGuest("alpha", MINIMAL, store, new RecordingCrdtHost());
+    assert.equal(set(alpha.guest, "__nx/x", "v"), -4);
+    assert.equal(callWith(alpha.guest, "db_get", "__nx/x", OUT, 64), -4);
+    assert.equal(callWith(alpha.guest, "db_delete", "__nx/x"), -4);
+    assert.equal(callWith(alpha.guest, "db_exists", "__nx/x"), -4);
+    assert.equal(callWith(alpha.guest, "db_keys", "__nx/", 0n, 10, OUT, 64), -4);
+    assert.equal(callWith(alpha.guest, "db_scan", "__nx/sync", 0n, 10, OUT, 64), -4);
+    assert.deepEqual(
+      alpha.recorded.logs.filter((line) => line.message.startsWith("policy denied")),
+      [],
+    );
+    assert.deepEqual(storeKeys(store), []);
+  });
+
   test("property: whatever keys a minimal-policy module names, it touches only store keys under <id>/", async () => {
     const { store } = memoryGuestStore();
     const crdt = new RecordingCrdtHost();

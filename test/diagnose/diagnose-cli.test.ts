@@ -32,7 +32,7 @@ function oneErrorLine(stderr: string): void {
 describe("nx inspect and nx diff: output and exact exit codes", { timeout: 60_000 }, () => {
   test("inspect: 0 found, 1 no CRDT under the key, 2 bad input", async () => {
     const a = join(root.path, "inspect");
-    await restoreSnapshot(GOLDEN, { datastorePath: a });
+    await restoreSnapshot(GOLDEN, { datastorePath: a, sameIdentity: true });
     const found = await nx(["inspect", "hits", "--datastore-path", a]);
     assert.equal(found.code, 0, found.stderr);
     assert.match(found.stdout, /^hits \(gcounter\) = "5"\n {2}1 cell, 0 tombstones\n/);
@@ -55,8 +55,8 @@ describe("nx inspect and nx diff: output and exact exit codes", { timeout: 60_00
   test("diff: 0 the same, 1 differs listing the keys and how, 2 bad input", async () => {
     const a = join(root.path, "diff-a");
     const b = join(root.path, "diff-b");
-    await restoreSnapshot(GOLDEN, { datastorePath: a });
-    await restoreSnapshot(GOLDEN, { datastorePath: b });
+    await restoreSnapshot(GOLDEN, { datastorePath: a, sameIdentity: true });
+    await restoreSnapshot(GOLDEN, { datastorePath: b, sameIdentity: true });
     const same = await nx(["diff", a, b]);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stdout, /the replicated state is the same\n$/);

@@ -27,13 +27,16 @@ const commands = () => import("../../snapshot/snapshot-commands.ts");
 const RESTORE_HELP = `
 The datastore must be new or empty. --tls-cert names the certificate the node will run with: a
 snapshot taken on another node is refused unless --new-identity (a new node starting from a
-peer's data, which then syncs only the ops made after the snapshot).`;
+peer's data, which then syncs only the ops made after the snapshot). Without --tls-cert nothing
+checks the identity, so choose: --new-identity, or --same-identity to restore the node the
+snapshot was taken on (its own backup; two running nodes with one identity lose each other's ops).`;
 
 function withRestoreFlags(command: Command): Command {
   return command
     .requiredOption("--datastore-path <dir>", "the new datastore (absent or an empty directory)")
     .option("--tls-cert <file>", "the certificate of the node that will open the datastore")
     .option("--new-identity", "start a new node from another node's snapshot")
+    .option("--same-identity", "keep the snapshot's identity: restore the node it was taken on")
     .addHelpText("after", RESTORE_HELP);
 }
 

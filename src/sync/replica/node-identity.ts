@@ -3,6 +3,19 @@ import type { KvBackend } from "../../store/kv-backend.ts";
 import { NODE_ID_KEY, ReplicaStoreError, recordPayload, withVersion } from "./replica-layout.ts";
 
 /**
+ * The identity a store's node id record (`__nx/node/id`) holds: null when there is no record or
+ * its text is not a NodeId. A record of another format throws ReplicaStoreError.
+ *
+ * @example
+ * const nodeId = storedNodeIdOf(backend.get(NODE_ID_KEY)); // "0123...cdef" or null
+ */
+export function storedNodeIdOf(record: Uint8Array | undefined): NodeId | null {
+  if (record === undefined) return null;
+  const text = Buffer.from(recordPayload(record, "node id")).toString("latin1");
+  return isNodeId(text) ? text : null;
+}
+
+/**
  * The NodeId of a node without TLS: read from the store, or made from `randomBytes` and stored
  * (durably, before this resolves) on first start. A TLS node passes its certificate-derived id
  * to the replica instead and never calls this.
@@ -16,10 +29,10 @@ export async function loadOrCreateNodeId(
 ): Promise<NodeId> {
   const stored = backend.get(NODE_ID_KEY);
   if (stored !== undefined) {
-    const text = Buffer.from(recordPayload(stored, "node id")).toString("latin1");
-    if (!isNodeId(text))
-      throw new ReplicaStoreError(`stored node id is not a NodeId (${text.length} characters)`);
-    return text;
+    const nodeId = storedNodeIdOf(stored);
+    if (nodeId === null)
+      throw new ReplicaStoreError(`stored node id is not a NodeId (${stored.length - 1} characters)`);
+    return nodeId;
   }
   const nodeId = randomNodeId(randomBytes);
   backend.put(NODE_ID_KEY, withVersion(Buffer.from(nodeId, "latin1")));
@@ -33,8 +46,6 @@ export async function loadOrCreateNodeId(
  * disk: the next commit carries it.
  */
 export function recordNodeId(backend: KvBackend, nodeId: NodeId): void {
-  const stored = backend.get(NODE_ID_KEY);
-  const text =
-    stored === undefined ? undefined : Buffer.from(recordPayload(stored, "node id")).toString("latin1");
-  if (text !== nodeId) backend.put(NODE_ID_KEY, withVersion(Buffer.from(nodeId, "latin1")));
+  if (storedNodeIdOf(backend.get(NODE_ID_KEY)) !== nodeId)
+    backend.put(NODE_ID_KEY, withVersion(Buffer.from(nodeId, "latin1")));
 }

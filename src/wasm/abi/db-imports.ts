@@ -1,5 +1,6 @@
 import type { GuestStore } from "../../store/guest-store.ts";
 import type { KvEntry, KvRangeQuery } from "../../store/kv-backend.ts";
+import { isReservedKey } from "../../store/reserved-keys.ts";
 import { ReservedKeyError } from "../../store/store-error.ts";
 import { ERR_INTERNAL, ERR_NOT_FOUND, ERR_RESERVED_KEY, OK } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
@@ -40,6 +41,8 @@ function* shownEntries(entries: Iterable<KvEntry>, hidden: number): Iterable<KvE
  * `after` keys 0..1024 bytes. Without a store (the guest lacks the `db` capability) every
  * function answers -3. A guest with a namespace names its keys relative to it: every key is
  * mapped to its store key before the policy is asked, and listed keys are shown without it.
+ * A key, prefix or `after` key in the runtime's namespace (`__nx/`) is -4 before the policy is
+ * asked, so it is -4 whatever the policy grants and never audited.
  *
  * The store gets views of guest memory (it copies what it keeps) and its borrowed value views
  * are copied into guest memory at once.
@@ -77,6 +80,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
       const key = storeKey(scratch.key(memory, keyPtr, keyLen));
+      if (isReservedKey(key)) return ERR_RESERVED_KEY;
       if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
       const value = store.get(key);
       if (value === undefined) return ERR_NOT_FOUND;
@@ -98,6 +102,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (valLen > VALUE_BYTES_MAX || valPtr + valLen > memory.length) return ERR_INTERNAL;
       const key = storeKey(scratch.key(memory, keyPtr, keyLen));
+      if (isReservedKey(key)) return ERR_RESERVED_KEY;
       if (env.policy?.allowsKey("db_set", "db.write", key) === false) return ERR_INTERNAL;
       store.set(key, memory.subarray(valPtr, valPtr + valLen));
       if (env.usage !== undefined) env.usage.bytesWritten += keyLen + valLen;
@@ -123,6 +128,7 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       keyLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       const key = storeKey(scratch.key(memory, keyPtr, keyLen));
+      if (isReservedKey(key)) return ERR_RESERVED_KEY;
       if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
       return use(store, key);
     } catch (error) {
@@ -172,7 +178,6 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
         prefix: guestPrefix,
         hidden: 0,
       };
-      if (env.policy?.allowsPrefix(name, "db.read", prefix) === false) return ERR_INTERNAL;
       const query: KvRangeQuery = { prefix, limit };
       if ("cursor" in position) {
         query.offset = cursorToOffset(position.cursor);
@@ -183,6 +188,9 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
         if (afterLen > 0)
           query.after = listedKey(prefix, hidden, memory.subarray(afterPtr, afterPtr + afterLen));
       }
+      if (isReservedKey(prefix) || (query.after !== undefined && isReservedKey(query.after)))
+        return ERR_RESERVED_KEY;
+      if (env.policy?.allowsPrefix(name, "db.read", prefix) === false) return ERR_INTERNAL;
       // Outside a namespace the store's rows are the guest's, as they are.
       const records =
         rows === "entries"
