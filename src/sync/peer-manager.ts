@@ -448,8 +448,7 @@ export class PeerManager<Op> {
         this.#options.onDialFailed?.(target.address, error, target.failures);
         const health = peerHealth(target.failures, this.#options.backoff);
         if (error instanceof NetError && !error.retryable) {
-          // One line per reason, not one per redial: the peer is still redialed (its operator
-          // may fix the allowlist or certificates), but the reason is what the operator needs.
+          // One line per reason, not one per redial; the redial waits REFUSED_PEER_REDIAL_DELAY_MS.
           if (target.refusalCode !== error.code) {
             this.#options.logger.warn(error.message, { address: target.address, code: error.code });
           }
@@ -484,7 +483,12 @@ export class PeerManager<Op> {
     if (this.#stopped || !this.#targets.includes(target)) return;
     clearTimeout(target.timer);
     const delayMs = afterFailure
-      ? reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01())
+      ? reconnectDelayMs(
+          target.failures,
+          this.#options.backoff,
+          this.#options.random01(),
+          target.refusal !== undefined,
+        )
       : this.#options.backoff.initialDelayMs;
     target.timer = setTimeout(() => this.#dial(target), delayMs);
     target.timer.unref();
@@ -526,6 +530,8 @@ export class PeerManager<Op> {
     for (const target of this.#targets) {
       if (target.nodeId !== peer) continue;
       target.failures = 0;
+      target.refusal = undefined;
+      target.refusalCode = undefined;
       clearTimeout(target.timer);
     }
     this.#options.onPeerEvent?.("connected", peer);
