@@ -2,7 +2,7 @@ import { randomFillSync } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Determinism } from "../node/determinism.ts";
-import { openLmdbBackend } from "../store/lmdb-backend.ts";
+import { openDatastore } from "../store/open-datastore.ts";
 import { loadOrCreateNodeId } from "../sync/replica/node-identity.ts";
 import { openReplicatedState } from "../sync/replica/replicated-state.ts";
 import { DiagnoseError } from "./diagnose-error.ts";
@@ -51,7 +51,7 @@ export async function replayOplog(
 ): Promise<ReplayResult> {
   const datastorePath = resolve(path);
   await assertEmpty(datastorePath);
-  const backend = await openLmdbBackend({ path: datastorePath });
+  const { backend } = await openDatastore({ path: datastorePath });
   try {
     const randomBytes = (n: number): Uint8Array => {
       const bytes = new Uint8Array(n);
