@@ -2,16 +2,26 @@
  * The store format marker as a user meets it, with the real `nx`: a store from before the marker
  * (restored from the golden snapshot of format 0) is migrated by `nx migrate` with a copy kept,
  * and a store of a newer format is refused in one line with exit 2 by `nx migrate`, `nx run` and
- * `nx inspect` alike, and left as it was.
+ * `nx inspect` alike, and left as it was. And the golden datastores: every store format a release
+ * wrote (test/fixtures/snapshot/v1.nxsnap is format 0, test/fixtures/golden/store/format-1.nxsnap
+ * format 1) opens in this build with its data, and the marker's bytes are pinned.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { inspectObject } from "../src/diagnose/crdt-inspection.ts";
+import { readStoredReplica } from "../src/diagnose/stored-replica.ts";
 import { restoreSnapshot } from "../src/snapshot/restore-snapshot.ts";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
-import { encodeStoreFormat, STORE_FORMAT_KEY, STORE_FORMAT_VERSION } from "../src/store/store-format.ts";
+import { openDatastore } from "../src/store/open-datastore.ts";
+import {
+  decodeStoreFormat,
+  encodeStoreFormat,
+  STORE_FORMAT_KEY,
+  STORE_FORMAT_VERSION,
+} from "../src/store/store-format.ts";
 import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 
 const GOLDEN_SNAPSHOT = join(REPO_ROOT, "test/fixtures/snapshot/v1.nxsnap");
@@ -85,4 +95,35 @@ describe("store format: nx migrate, and a newer store refused", { timeout: 90_00
     );
     assert.ok(!existsSync(dir));
   });
+});
+
+describe("golden datastores of every store format", { timeout: 60_000 }, () => {
+  const GOLDEN_STORES = [
+    { from: 0, file: GOLDEN_SNAPSHOT },
+    { from: 1, file: join(REPO_ROOT, "test/fixtures/golden/store/format-1.nxsnap") },
+  ];
+
+  test("the store format marker's bytes: NXST + the version, u16 big-endian", () => {
+    const onDisk = readFileSync(join(REPO_ROOT, "test/fixtures/golden/store/format-marker-1.bin"));
+    assert.deepEqual(encodeStoreFormat(1), new Uint8Array(onDisk));
+    assert.equal(decodeStoreFormat(onDisk, "golden"), 1);
+  });
+
+  for (const { from, file } of GOLDEN_STORES) {
+    test(`a store of format ${from} opens in this build, migrated to ${STORE_FORMAT_VERSION}, with its data`, async () => {
+      const dir = join(root.path, `golden-format-${from}`);
+      await restoreSnapshot(file, { datastorePath: dir });
+      const { backend, format } = await openDatastore({ path: dir });
+      await backend.close();
+      assert.deepEqual([format.from, format.to], [from, STORE_FORMAT_VERSION]);
+      const replica = await readStoredReplica(dir);
+      assert.deepEqual(
+        [...replica.objects.values()].map((object) => [object.key, inspectObject(object).value]),
+        [
+          ["hits", "5"],
+          ["greeting", "hello"],
+        ],
+      );
+    });
+  }
 });
