@@ -448,13 +448,7 @@ export class PeerManager<Op> {
         this.#options.onDialFailed?.(target.address, error, target.failures);
         const health = peerHealth(target.failures, this.#options.backoff);
         if (error instanceof NetError && !error.retryable) {
-          // One line per reason, not one per redial; the redial waits REFUSED_PEER_REDIAL_DELAY_MS.
-          if (target.refusalCode !== error.code) {
-            this.#options.logger.warn(error.message, { address: target.address, code: error.code });
-          }
-          target.refusal = error.message;
-          target.refusalCode = error.code;
-          this.#retryLater(target, true);
+          this.#refused(target, error);
           return;
         }
         target.refusal = undefined;
@@ -469,6 +463,17 @@ export class PeerManager<Op> {
         this.#retryLater(target, true);
       },
     );
+  }
+
+  /** `target` refused us for a reason a retry does not fix: the redial waits REFUSED_PEER_REDIAL_DELAY_MS. */
+  #refused(target: DialTarget, error: NetError): void {
+    // One line per reason, not one per redial.
+    if (target.refusalCode !== error.code) {
+      this.#options.logger.warn(error.message, { address: target.address, code: error.code });
+    }
+    target.refusal = error.message;
+    target.refusalCode = error.code;
+    this.#retryLater(target, true);
   }
 
   #isSelf(target: DialTarget): void {
@@ -607,7 +612,12 @@ export class PeerManager<Op> {
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);
-    if (target !== undefined) this.#retryLater(target, error !== undefined);
+    if (target === undefined) return;
+    // The peer ended the session with an Error frame a retry does not fix (it cannot read what we
+    // send, say): reconnecting at once would only end the same way.
+    if (error instanceof NetError && error.wireCode !== undefined && !error.retryable)
+      this.#refused(target, error);
+    else this.#retryLater(target, error !== undefined);
   }
 
   async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
