@@ -3,6 +3,7 @@ import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineDevCommand } from "./commands/dev.ts";
 import { defineDiagnoseCommands } from "./commands/diagnose.ts";
+import { defineMigrateCommand } from "./commands/migrate.ts";
 import { defineNewCommand } from "./commands/new.ts";
 import { defineClientCommands } from "./commands/node-client.ts";
 import { definePolicyCommand } from "./commands/policy.ts";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   defineReleaseCommands(program);
   defineSnapshotCommand(program);
   defineDiagnoseCommands(program);
+  defineMigrateCommand(program);
   return program;
 }
 

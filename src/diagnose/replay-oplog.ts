@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { type Determinism, randomBytesSource } from "../node/determinism.ts";
 import { newDatastoreProblem } from "../store/datastore-layout.ts";
-import { openLmdbBackend } from "../store/lmdb-backend.ts";
+import { openDatastore } from "../store/open-datastore.ts";
 import { loadOrCreateNodeId } from "../sync/replica/node-identity.ts";
 import { openReplicatedState } from "../sync/replica/replicated-state.ts";
 import { DiagnoseError } from "./diagnose-error.ts";
@@ -40,7 +40,7 @@ export async function replayOplog(
 ): Promise<ReplayResult> {
   const datastorePath = resolve(path);
   await assertEmpty(datastorePath);
-  const backend = await openLmdbBackend({ path: datastorePath });
+  const { backend } = await openDatastore({ path: datastorePath });
   try {
     const nodeId = await loadOrCreateNodeId(backend, randomBytesSource(determinism));
     const replica = openReplicatedState({

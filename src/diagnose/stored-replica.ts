@@ -8,6 +8,8 @@ import type { CrdtFamily } from "../crdt/op.ts";
 import type { VersionVector } from "../crdt/version-vector.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
+import { StoreError } from "../store/store-error.ts";
+import { readableStoreFormat, STORE_FORMAT_KEY } from "../store/store-format.ts";
 import { storedNodeIdOf } from "../sync/replica/node-identity.ts";
 import {
   CRDT_PREFIX,
@@ -77,9 +79,10 @@ export async function readStore<T>(
     readOnly: true,
   });
   try {
+    readableStoreFormat(db.getBinary(STORE_FORMAT_KEY), datastorePath);
     return read(db, datastorePath);
   } catch (error) {
-    if (error instanceof DiagnoseError) throw error;
+    if (error instanceof DiagnoseError || error instanceof StoreError) throw error;
     throw new DiagnoseError(
       "DIAGNOSE_STORE_UNREADABLE",
       `cannot read the store in ${datastorePath}: ${(error as Error).message}`,

@@ -129,11 +129,11 @@ export function storeComponent(
     },
     start: async () => {
       // lmdb costs tens of milliseconds to load: a guest that never touches the store does not pay it.
-      const [{ openLmdbBackend }, { createGuestStore }] = await Promise.all([
-        import("../store/lmdb-backend.ts"),
+      const [{ openDatastore }, { createGuestStore }] = await Promise.all([
+        import("../store/open-datastore.ts"),
         import("../store/guest-store.ts"),
       ]);
-      backend = await openLmdbBackend({ path: config.storage.datastorePath, logger, layout });
+      ({ backend } = await openDatastore({ path: config.storage.datastorePath, logger, layout }));
       guestStore = createGuestStore(backend);
     },
     stop: () => backend?.close(),

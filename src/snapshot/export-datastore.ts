@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { NodeId } from "../identity/node-id.ts";
 import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
-import { openLmdbBackend } from "../store/lmdb-backend.ts";
+import { openDatastore } from "../store/open-datastore.ts";
 import { storedNodeIdOf } from "../sync/replica/node-identity.ts";
 import { NODE_ID_KEY, RECORD_FORMAT_VERSION } from "../sync/replica/replica-layout.ts";
 import { writeStoreSnapshot } from "./node-snapshots.ts";
@@ -27,7 +27,7 @@ export async function exportDatastore(
   }
   const output = resolve(file);
   await assertWritableOutput(output);
-  const backend = await openLmdbBackend({ path });
+  const { backend } = await openDatastore({ path });
   try {
     const nodeId = storedNodeIdOf(backend.get(NODE_ID_KEY));
     const header = {

@@ -8,6 +8,8 @@ export type StoreErrorCode =
   | "STORE_PERMISSION_DENIED"
   /** The datastore's files exist but are not an LMDB store (or are damaged beyond opening). */
   | "STORE_CORRUPT"
+  /** The store was written by a newer Numax (its `__nx/format` names a later store format). */
+  | "STORE_FORMAT_NEWER"
   /** Another process, or another open backend in this process, already has the datastore open. */
   | "STORE_LOCKED"
   /** Opening failed for another reason (see `cause`). */

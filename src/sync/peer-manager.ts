@@ -465,14 +465,7 @@ export class PeerManager<Op> {
           this.#options.onDialFailed?.(target.address, error, target.failures);
           const health = peerHealth(target.failures, this.#options.backoff);
           if (error instanceof NetError && !error.retryable) {
-            // One line per reason, not one per redial: the peer is still redialed (its operator
-            // may fix the allowlist or certificates), but the reason is what the operator needs.
-            if (target.refusalCode !== error.code) {
-              this.#options.logger.warn(error.message, { address: target.address, code: error.code });
-            }
-            target.refusal = error.message;
-            target.refusalCode = error.code;
-            this.#retryLater(target, "refused");
+            this.#refused(target, error);
             return;
           }
           target.refusal = undefined;
@@ -489,6 +482,17 @@ export class PeerManager<Op> {
       );
   }
 
+  /** `target` refused us for a reason a retry does not fix: the redial waits REFUSED_PEER_REDIAL_DELAY_MS. */
+  #refused(target: DialTarget, error: NetError): void {
+    // One line per reason, not one per redial.
+    if (target.refusalCode !== error.code) {
+      this.#options.logger.warn(error.message, { address: target.address, code: error.code });
+    }
+    target.refusal = error.message;
+    target.refusalCode = error.code;
+    this.#retryLater(target, "refused");
+  }
+
   #isSelf(target: DialTarget): void {
     target.isSelf = true;
     this.#options.logger.warn("peer address is this node itself; not dialing it again", {
@@ -497,8 +501,9 @@ export class PeerManager<Op> {
   }
 
   /**
-   * `failed`: the backoff for the failures so far; `refused`: the longest delay (the peer said a
-   * retry does not help); `soon`: the initial delay (a connection ended cleanly, no slot was free).
+   * `failed`: the backoff for the failures so far; `refused`: REFUSED_PEER_REDIAL_DELAY_MS (the
+   * peer said a retry does not help); `soon`: the initial delay (a connection ended cleanly, no
+   * slot was free).
    */
   #retryLater(target: DialTarget, after: RetryAfter): void {
     // A removed peer or candidate whose dial was under way when it was removed is not dialed again.
@@ -511,7 +516,7 @@ export class PeerManager<Op> {
             target.failures,
             this.#options.backoff,
             this.#options.random01(),
-            after === "failed",
+            after === "refused",
           );
     target.timer = this.#options.clock.setTimeout(() => this.#dial(target), delayMs);
   }
@@ -552,6 +557,8 @@ export class PeerManager<Op> {
     for (const target of this.#targets) {
       if (target.nodeId !== peer) continue;
       target.failures = 0;
+      target.refusal = undefined;
+      target.refusalCode = undefined;
       this.#options.clock.clearTimeout(target.timer);
     }
     this.#options.onPeerEvent?.("connected", peer);
@@ -634,7 +641,12 @@ export class PeerManager<Op> {
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
     const target = this.#targets.find((t) => t.nodeId === peer);
-    if (target !== undefined) this.#retryLater(target, retryAfter(error));
+    if (target === undefined) return;
+    // The peer ended the session with an Error frame a retry does not fix (it cannot read what we
+    // send, say): reconnecting at once would only end the same way.
+    if (error instanceof NetError && error.wireCode !== undefined && !error.retryable)
+      this.#refused(target, error);
+    else this.#retryLater(target, error === undefined ? "soon" : "failed");
   }
 
   async #applyInSlices(peer: NodeId, message: PushOpsMessage<Op>): Promise<void> {
@@ -681,9 +693,3 @@ export class PeerManager<Op> {
 }
 
 type RetryAfter = "failed" | "refused" | "soon";
-
-/** How soon to redial after a connection ended with `error` (undefined: it closed cleanly). */
-function retryAfter(error: unknown): RetryAfter {
-  if (error === undefined) return "soon";
-  return error instanceof NetError && !error.retryable ? "refused" : "failed";
-}

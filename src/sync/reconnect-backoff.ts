@@ -9,6 +9,16 @@ export interface BackoffPolicy {
   deadAfterFailures: number;
 }
 
+/**
+ * Delay before redialing a peer that refused this node for a reason a retry does not fix: an Error
+ * frame with `retryable: false` (not in its allowlist, another wire protocol version, an identity
+ * its certificate does not prove) or a certificate refused by TLS. Redialing it at the backoff's
+ * pace would only repeat the refusal every few seconds on both sides; once per this delay still
+ * finds an operator's fix on the other side, and the peer dialing this node in the meantime
+ * connects at once.
+ */
+export const REFUSED_PEER_REDIAL_DELAY_MS = 10 * 60_000;
+
 export type PeerHealth = "healthy" | "suspect" | "dead";
 
 export function peerHealth(consecutiveFailures: number, policy: BackoffPolicy): PeerHealth {
@@ -17,18 +27,17 @@ export function peerHealth(consecutiveFailures: number, policy: BackoffPolicy): 
 }
 
 /**
- * Delay before the next dial after `consecutiveFailures` failures; `random01` in [0, 1).
- * `retryable` false: the last failure was a refusal the peer said a retry does not fix (its Error
- * frame, or our own check of its certificate): the longest delay, not the quick climb, so an
- * operator's fix is still picked up but a refusing peer is not redialed in a loop.
+ * Delay before the next dial after `consecutiveFailures` failures; `random01` in [0, 1). `refused`:
+ * the last failure was a refusal a retry does not fix (see REFUSED_PEER_REDIAL_DELAY_MS).
  */
 export function reconnectDelayMs(
   consecutiveFailures: number,
   policy: BackoffPolicy,
   random01: number,
-  retryable = true,
+  refused: boolean,
 ): number {
-  if (!retryable || peerHealth(consecutiveFailures, policy) === "dead") return policy.maxDelayMs;
+  if (refused) return Math.max(policy.maxDelayMs, REFUSED_PEER_REDIAL_DELAY_MS);
+  if (peerHealth(consecutiveFailures, policy) === "dead") return policy.maxDelayMs;
   const ceiling = Math.min(
     policy.maxDelayMs,
     policy.initialDelayMs * 2 ** Math.max(0, consecutiveFailures - 1),
