@@ -39,6 +39,9 @@ export interface MemoryNetworkOptions {
   /**
    * false: each frame is delivered after its own delay, so a later frame may overtake an earlier
    * one (the simulator's reordering); a graceful close still arrives after every frame. Default true.
+   * The handshake (Hello, HelloAck) still travels as on a stream, once and in order: no frame
+   * overtakes it and it overtakes none, and a route's duplicates of it are delivered once. Frames
+   * after it (the session the sync protocol runs) are reordered and duplicated as routed.
    */
   readonly inOrder?: boolean;
   /** Decides whether a dial reaches its listener; false refuses it (a partition). Default: always. */
@@ -241,6 +244,8 @@ class MemoryFrameLink implements FrameLink {
   // Outgoing pipe, sorted by delivery time (in order: each no earlier than the one before it).
   readonly #outgoing: Array<{ at: number; delivery: Delivery }> = [];
   #lastDeliveryAt = Number.NEGATIVE_INFINITY;
+  /** When the latest handshake frame is delivered: out of order, later frames still come after it. */
+  #lastBarrierAt = Number.NEGATIVE_INFINITY;
   #pumpTimer: TimerHandle | undefined;
 
   constructor(
@@ -287,8 +292,13 @@ class MemoryFrameLink implements FrameLink {
       bodyBytes: frame.body.byteLength,
     });
     if (decision === "drop") return Promise.resolve();
-    for (const delayMs of typeof decision === "number" ? [decision] : decision) {
-      this.#enqueue(Math.max(0, delayMs), { kind: "frame", frame });
+    const delays = typeof decision === "number" ? [decision] : decision;
+    // The handshake relies on its stream's order (a Hello twice, or a session frame before the
+    // HelloAck, is a protocol violation that ends the connection): reordering and duplication
+    // model what the session above it must take, not a stream that TCP never delivers.
+    const handshake = message.type === "Hello" || message.type === "HelloAck";
+    for (const delayMs of handshake ? delays.slice(0, 1) : delays) {
+      this.#enqueue(Math.max(0, delayMs), { kind: "frame", frame }, handshake);
     }
     return Promise.resolve();
   }
@@ -335,9 +345,14 @@ class MemoryFrameLink implements FrameLink {
     if (this.#peer) this.#peer.#closeLocally(lost(this.#peer));
   }
 
-  #enqueue(delayMs: number, delivery: Delivery): void {
+  /** `barrier`: delivered after every earlier frame, and no later frame before it (see `inOrder`). */
+  #enqueue(delayMs: number, delivery: Delivery, barrier = false): void {
     const due = this.#clock.now() + delayMs;
-    const at = this.#inOrder || delivery.kind === "end" ? Math.max(due, this.#lastDeliveryAt) : due;
+    const at =
+      this.#inOrder || barrier || delivery.kind === "end"
+        ? Math.max(due, this.#lastDeliveryAt)
+        : Math.max(due, this.#lastBarrierAt);
+    if (barrier) this.#lastBarrierAt = at;
     this.#lastDeliveryAt = Math.max(at, this.#lastDeliveryAt);
     const outgoing = this.#outgoing;
     let index = outgoing.length;

@@ -91,6 +91,45 @@ describe("in-memory network", () => {
     assert.deepEqual(batches, [0, 1, 1, 2]);
   });
 
+  test("out of order and duplicated, the handshake still travels as on a stream: once, and nothing overtakes it", async (t) => {
+    // The handshake frames are slow and doubled, the session frames fast: a frame sent right after
+    // the HelloAck would reach the dialer first, and a second Hello or HelloAck would end the
+    // connection as a protocol violation (the split-brain simulation's nodes, isolated for good
+    // once that counted as a refusal: reconnect_max_delay per redial).
+    const clock = createVirtualClock();
+    const network = createMemoryNetwork({
+      clock,
+      inOrder: false,
+      route: (packet) =>
+        packet.message.type === "Hello" || packet.message.type === "HelloAck" ? [20, 25] : 1,
+    });
+    const a = network.transport({ ...baseOptions(), nodeId: nodeIdFor("a") });
+    const b = network.transport({ ...baseOptions(), nodeId: nodeIdFor("b") });
+    const server = await listenFor(b, "b", t);
+    const dialing = a.dial("b");
+    dialing.catch(() => {});
+    await advanceSettled(clock, 20);
+    const inbound = await server.accepted();
+    // Sent once the listener has answered the Hello: on a stream it comes after the HelloAck.
+    await inbound.send({ type: "PushOpsAck", batchId: 7, applied: 0 });
+    await advanceSettled(clock, 30);
+    const outbound = await dialing;
+    await outbound.send({ type: "PushOpsAck", batchId: 8, applied: 0 });
+    const toDialer = outbound[Symbol.asyncIterator]().next();
+    const toListener = inbound[Symbol.asyncIterator]().next();
+    await advanceSettled(clock, 100);
+    assert.deepEqual((await toDialer).value, { type: "PushOpsAck", batchId: 7, applied: 0 });
+    assert.deepEqual((await toListener).value, { type: "PushOpsAck", batchId: 8, applied: 0 });
+    const open = (c: typeof outbound) =>
+      Promise.race([c.closed.then(() => "closed"), Promise.resolve("open")]);
+    assert.equal(await open(outbound), "open", "no second HelloAck reached the dialer");
+    assert.equal(await open(inbound), "open", "no second Hello reached the listener");
+    // A graceful close takes virtual time.
+    const closing = Promise.all([outbound.close(), inbound.close()]);
+    await advanceSettled(clock, 100);
+    await closing;
+  });
+
   test("a dropped frame is lost and later ones still arrive", async (t) => {
     const { outbound, inbound } = await connectedPair(t, {
       route: (packet) =>
