@@ -27,18 +27,6 @@ export type MembershipMessage =
   | MemberNackMessage
   | MemberSyncMessage;
 
-const MEMBERSHIP_TYPES: ReadonlySet<string> = new Set([
-  "MemberPing",
-  "MemberAck",
-  "MemberPingReq",
-  "MemberNack",
-  "MemberSync",
-]);
-
-export function isMembershipMessage(message: { readonly type: string }): message is MembershipMessage {
-  return MEMBERSHIP_TYPES.has(message.type);
-}
-
 /** A message for one peer, produced by the state machine for the I/O part to send. */
 export interface MembershipOutgoing {
   readonly peer: NodeId;
