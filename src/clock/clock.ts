@@ -4,7 +4,8 @@ import { monotonicMs } from "./monotonic-clock.ts";
  * The one time seam of the codebase: the kernel (receive timeouts, `sendAfter`, supervisor
  * shutdown timeouts, restart-intensity windows), the network (handshake, read and write
  * timeouts, keepalives, in-memory delivery delays), peer management (ticks, redials, dial
- * timeouts), peer exchange and discovery all wait through a `Clock`. `systemClock` and
+ * timeouts), peer exchange, discovery, membership and a guest's rate-quota waits all wait
+ * through a `Clock`. `systemClock` and
  * `backgroundClock` are the real ones; tests and the simulator pass a `VirtualClock`
  * (virtual-clock.ts) and move time by hand, so one seed replays a whole node.
  *

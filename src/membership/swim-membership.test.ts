@@ -51,6 +51,29 @@ describe("SwimMembership", () => {
     ]);
   });
 
+  test("a member's late own claim filling in its address does not replace the newer suspicion being gossiped", () => {
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: DEFAULT_SWIM_OPTIONS,
+      random: () => 0,
+      nowMs: 0,
+    });
+    // C suspects B (incarnation 1) before A knows where B listens.
+    const suspicion: MemberUpdate = { nodeId: B, address: null, state: "suspect", incarnation: 1, by: C };
+    machine.receive(C, { type: "MemberSync", members: [alive(C), suspicion] }, 0);
+    // B's own older claim (incarnation 0) arrives late, with its address; B pings A.
+    const { send } = machine.receive(B, { type: "MemberPing", seq: 7, updates: [alive(B, 0)] }, 0);
+    const ack = send.find((s) => s.peer === B)?.message;
+    assert.equal(ack?.type, "MemberAck");
+    const aboutB = ack?.type === "MemberAck" ? ack.updates.find((u) => u.nodeId === B) : undefined;
+    assert.deepEqual(
+      aboutB && [aboutB.state, aboutB.incarnation, aboutB.address],
+      ["suspect", 1, "127.0.0.1:9000"],
+      "B hears of its suspicion (to refute it), and the address spreads with it",
+    );
+  });
+
   test("a silent member: direct probe, indirect probes after the timeout, suspect at the end of the round, dead after the suspicion timeout", () => {
     const machine = machineA();
     const first = machine.tick(0);

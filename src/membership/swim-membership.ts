@@ -27,18 +27,6 @@ export type MembershipMessage =
   | MemberNackMessage
   | MemberSyncMessage;
 
-const MEMBERSHIP_TYPES: ReadonlySet<string> = new Set([
-  "MemberPing",
-  "MemberAck",
-  "MemberPingReq",
-  "MemberNack",
-  "MemberSync",
-]);
-
-export function isMembershipMessage(message: { readonly type: string }): message is MembershipMessage {
-  return MEMBERSHIP_TYPES.has(message.type);
-}
-
 /** A message for one peer, produced by the state machine for the I/O part to send. */
 export interface MembershipOutgoing {
   readonly peer: NodeId;
@@ -513,10 +501,21 @@ export class SwimMembership implements MembershipView {
       return;
     }
     if (current.address === null && update.address !== null && update.nodeId === update.by) {
-      // Its own claim, which an entry made by `#heardFrom` lacked: where it listens. Spread it,
-      // as the join it announces would have been.
+      // Its own claim, which the entry (made by `#heardFrom` or gossip) lacked: where it listens. Spread it,
+      // as the join it announces would have been; when what this node knows of the member is
+      // newer (a suspicion), spread that with the address: the queue holds one update per member.
       current.address = update.address;
-      this.#gossip.push(update);
+      this.#gossip.push(
+        supersedes(current, update)
+          ? {
+              nodeId: current.nodeId,
+              address: current.address,
+              state: current.state,
+              incarnation: current.incarnation,
+              by: current.by,
+            }
+          : update,
+      );
       this.#changed(current, current.state);
     }
     if (

@@ -4,11 +4,12 @@
  * resumes from the last finished step on the next open without touching the first copy.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { silentLogger } from "../observe/logger.ts";
+import { openLmdbBackend } from "./lmdb-backend.ts";
 import { openDatastore } from "./open-datastore.ts";
 import { StoreError } from "./store-error.ts";
 import {
@@ -155,6 +156,39 @@ test("a migration cut short resumes from its last finished step, keeping the fir
   const copy = await open({ path: backupPath });
   try {
     assert.equal(text(copy.get(bytes("name"))), "ada");
+  } finally {
+    await copy.close();
+  }
+});
+
+test("a copy cut short by a crash is taken again on the next open, never kept as the backup", async () => {
+  const path = await datastore();
+  const first = await open({ path });
+  first.delete(STORE_FORMAT_KEY);
+  first.put(bytes("k"), bytes("v"));
+  await first.close();
+
+  const backend = await openLmdbBackend({ path });
+  const copyCompacted = backend.copyCompacted.bind(backend);
+  // A kill -9 half-way through the copy: LMDB has written part of data.mdb.
+  backend.copyCompacted = async (directory) => {
+    await writeFile(join(directory, "data.mdb"), new Uint8Array(100));
+    throw new Error("crash");
+  };
+  const backupPath = join(backend.datastorePath, MIGRATION_BACKUPS_DIRECTORY, "before-format-1");
+  try {
+    await assert.rejects(ensureStoreFormat(backend, silentLogger), /crash/);
+    assert.equal(backend.get(STORE_FORMAT_KEY), undefined, "nothing migrated before the copy");
+    backend.copyCompacted = copyCompacted;
+    const outcome = await ensureStoreFormat(backend, silentLogger);
+    assert.deepEqual(outcome, { from: 0, to: STORE_FORMAT_VERSION, backupPath });
+  } finally {
+    await backend.close();
+  }
+  const copy = await open({ path: backupPath });
+  try {
+    assert.equal(copy.format.from, 0);
+    assert.equal(text(copy.get(bytes("k"))), "v");
   } finally {
     await copy.close();
   }

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createDirectories } from "../fs/create-directories.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -31,6 +32,9 @@ export const STORE_FORMAT_VERSION = 1;
  * runs on it with `--datastore-path`).
  */
 export const MIGRATION_BACKUPS_DIRECTORY = "migration-backups";
+
+/** The copy being taken goes to `before-format-N.partial/` and is renamed when complete. */
+const PARTIAL_SUFFIX = ".partial";
 
 /**
  * One step from format `from` to `from + 1`. `migrate` must be idempotent: a crash before the
@@ -106,7 +110,8 @@ export function readableStoreFormat(
 /**
  * Refuses a store of a newer format (STORE_FORMAT_NEWER), marks a new one, and migrates an older
  * one: first a copy of it under MIGRATION_BACKUPS_DIRECTORY (taken once per target format, so a
- * retry after a crash never overwrites the pristine copy with a half-migrated one), then each step
+ * retry after a crash never overwrites the pristine copy with a half-migrated one; renamed into
+ * place only when whole, so a copy cut short is taken again), then each step
  * with the marker advanced and made durable after it. A crash anywhere leaves a marker naming the
  * last finished step; the next open resumes from there.
  */
@@ -127,10 +132,15 @@ export async function ensureStoreFormat(
   const from = readableStoreFormat(marker, store.datastorePath, targetVersion);
   if (from === targetVersion) return { from, to: from, backupPath: undefined };
   const backupPath = join(store.datastorePath, MIGRATION_BACKUPS_DIRECTORY, `before-format-${targetVersion}`);
-  const backupStore = join(backupPath, STORE_DIRECTORY_NAME);
-  if (!existsSync(join(backupStore, "data.mdb"))) {
-    createDirectories(backupStore);
-    await store.copyCompacted(backupStore);
+  if (!existsSync(join(backupPath, STORE_DIRECTORY_NAME, "data.mdb"))) {
+    // Copied aside, then renamed into place: a crash mid-copy leaves only the partial directory,
+    // which the next attempt discards, never a truncated copy that would pass for the backup.
+    const partialPath = `${backupPath}${PARTIAL_SUFFIX}`;
+    await rm(partialPath, { recursive: true, force: true });
+    createDirectories(join(partialPath, STORE_DIRECTORY_NAME));
+    await store.copyCompacted(join(partialPath, STORE_DIRECTORY_NAME));
+    await rm(backupPath, { recursive: true, force: true });
+    await rename(partialPath, backupPath);
   }
   for (let version = from; version < targetVersion; version++) {
     const step = migrations.find((m) => m.from === version);

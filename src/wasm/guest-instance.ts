@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock/clock.ts";
 import { monotonicMs } from "../clock/monotonic-clock.ts";
 import { ERR_RATE_LIMITED } from "./abi/abi-codes.ts";
 import { AbiContext } from "./abi/abi-context.ts";
@@ -44,6 +45,8 @@ export interface GuestInstanceOptions {
   readonly sliceMs?: number;
   /** Monotonic clock in ms for CPU accounting; default {@link monotonicMs}. */
   readonly nowMs?: () => number;
+  /** What a rate quota's waits run on (`env.quota`); default {@link systemClock}. */
+  readonly clock?: Clock;
   /** How the guest hands the event loop a turn; default: wait for setImmediate. */
   readonly yieldToLoop?: () => Promise<void>;
   /**
@@ -78,13 +81,14 @@ function throttled(
   fn: HostFunctionOfAnyShape,
   admit: (args: readonly unknown[]) => number | undefined,
   governor: FuelGovernor,
+  clock: Clock,
 ): HostFunctionOfAnyShape {
   return (...args) => {
     const waitMs = admit(args);
     if (waitMs === 0) return fn(...args);
     if (waitMs === undefined) return ERR_RATE_LIMITED;
     governor.pause();
-    return new Promise((resolve) => setTimeout(resolve, waitMs)).then(() => {
+    return new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs)).then(() => {
       // A guest stopped while it waited must not run on: it stays parked.
       if (governor.stopped !== undefined) return NEVER;
       governor.resume();
@@ -214,7 +218,7 @@ export class GuestInstance {
         const fn = imports[NX_MODULE]?.[entry.name];
         if (admit === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
         imports[NX_MODULE]![entry.name] = new WebAssembly.Suspending(
-          throttled(fn as HostFunctionOfAnyShape, admit, governor),
+          throttled(fn as HostFunctionOfAnyShape, admit, governor, options.clock ?? systemClock),
         );
       }
     }

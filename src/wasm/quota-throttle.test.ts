@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadFixtureModule, recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
+import { advanceSettled } from "../clock/settled-advance.ts";
+import { createVirtualClock } from "../clock/virtual-clock.ts";
 import { silentLogger } from "../observe/logger.ts";
 import { createQuotaGate } from "../policy/quota-gate.ts";
 import { createGuestStore } from "../store/guest-store.ts";
@@ -40,4 +42,32 @@ test("a guest over bytes_written_per_sec waits in its db_set (not CPU time), and
   const waited = usage.quotaHits.get("bytes_written_per_sec") ?? 0;
   assert.ok(waited >= 10 && waited <= 20, `${waited} calls waited`);
   assert.equal(store.get(encoder.encode("bench/hits"))?.length, 100);
+});
+
+test("a quota's waits run on the instance's clock: virtual time lets the throttled guest through", async () => {
+  const module = await loadFixtureModule("bench-crdt");
+  const clock = createVirtualClock();
+  const usage = new GuestUsage();
+  const bytesPerCall = 110;
+  const env = {
+    ...recordingEnvironment("writer", createGuestStore(createMemoryBackend())),
+    usage,
+    quota: createQuotaGate("writer", { bytesWrittenPerSec: 20 * bytesPerCall }, usage, silentLogger, () =>
+      clock.now(),
+    ),
+  };
+  const guest = GuestInstance.create(module, { env, cpuMsPerRun: 500, clock });
+  const view = new DataView(guest.memory.buffer);
+  view.setUint32(0, 1, true);
+  view.setUint32(4, 40, true);
+  let result: unknown;
+  const running = guest.run().then((r) => {
+    result = r;
+  });
+  // 20 calls past the burst wait 50 ms each, on virtual time only: a second of it lets them all through.
+  for (let step = 0; step < 30 && result === undefined; step++) await advanceSettled(clock, 50);
+  assert.deepEqual(result, { ok: true }, "the run ended as virtual time passed");
+  await running;
+  assert.ok(clock.now() >= 950, `ended at virtual ${clock.now()} ms`);
+  assert.equal(usage.bytesWritten, 40 * bytesPerCall);
 });

@@ -155,16 +155,16 @@ export class OpLogIndex {
     for (const [page, state] of this.#pages) if (state.live === 0) this.#dropPage(page);
   }
 
+  /** Over either bound; the last op left stays, however large (the byte bound never empties the log). */
+  #overBudget(): boolean {
+    return this.#size > this.#limit || (this.#bytes > this.#bytesLimit && this.#size > 1);
+  }
+
   /**
    * A page worth rewriting with only its live ops, when dead ops kept in partly live pages
    * outnumber the limit; undefined otherwise. The caller re-stages the live ops (`unassign`)
    * and deletes the page record.
    */
-  /** Over either bound; a lone op larger than the byte bound stays (the newest op is always kept). */
-  #overBudget(): boolean {
-    return this.#size > this.#limit || (this.#bytes > this.#bytesLimit && this.#size > 1);
-  }
-
   pageToCompact(): number | undefined {
     if (this.#storedOps - this.#size <= this.#limit) return undefined;
     let best: number | undefined;

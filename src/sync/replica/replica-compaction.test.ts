@@ -128,6 +128,42 @@ describe("tombstone collection in the replica", () => {
     assert.equal(state.compact({ ...alone, nowMs }), 1, "no op of B's for longer than the horizon");
   });
 
+  test("a writer whose only report is older than the horizon holds collection back while its ops arrive", () => {
+    // B once reported here directly, then went on writing through a peer in between (two hops).
+    const sent: Op[] = [];
+    const writer = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    writer.orsetAdd("set", text("w"));
+    writer.flush();
+    let nowMs = NOW;
+    const state = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => nowMs,
+      tombstoneHorizonMs: 1000,
+    });
+    state.applyRemote(sent);
+    state.orsetRemove("set", text("w"));
+    state.flush();
+    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW - 5000 }]]);
+    nowMs += 900;
+    assert.equal(
+      state.compact({ nowMs, members: [NODE_B], reports }),
+      0,
+      "B's ops arrived within the horizon: its old report does not make it silent",
+    );
+    nowMs += 200;
+    assert.equal(
+      state.compact({ nowMs, members: [NODE_B], reports }),
+      1,
+      "silent for longer than the horizon",
+    );
+  });
+
   test("a member that has not reported the removes holds collection back", () => {
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     churn(state, 3);

@@ -43,8 +43,8 @@ type Stage =
  * had applied it) is at most that. Once this replica has applied the frontier, no write that
  * could still need one of these tombstones can arrive: it collects through E.
  *
- * A member whose latest report is older than `horizonMs` (or, one that does not report to this
- * node, whose ops stopped arriving that long ago, counting from the start at the earliest) no
+ * A member whose latest report is older than `horizonMs` (or that does not report to this node),
+ * and whose ops stopped arriving that long ago (counting from the start at the earliest), no
  * longer holds collection back; docs/design/compaction.md says what it gets when it comes back.
  */
 export class TombstoneStability {
@@ -98,13 +98,14 @@ export class TombstoneStability {
     const counted = new Map<NodeId, MemberReport>();
     for (const member of new Set([...view.members, ...view.reports.keys()])) {
       const report = view.reports.get(member);
-      if (report === undefined) {
-        // Without a report there is nothing to check: it holds collection back while it is heard of.
-        const heardAtMs = Math.max(this.#startedAtMs, view.lastOpAtMs?.get(member) ?? 0);
-        if (view.nowMs - heardAtMs <= this.#horizonMs) return undefined;
+      if (report !== undefined && view.nowMs - report.atMs <= this.#horizonMs) {
+        counted.set(member, report);
         continue;
       }
-      if (view.nowMs - report.atMs <= this.#horizonMs) counted.set(member, report);
+      // Without a report within the horizon there is nothing to check: it holds collection back
+      // while it is heard of (a peer that reported once may go on writing through others).
+      const heardAtMs = Math.max(this.#startedAtMs, view.lastOpAtMs?.get(member) ?? 0);
+      if (view.nowMs - heardAtMs <= this.#horizonMs) return undefined;
     }
     return counted;
   }
