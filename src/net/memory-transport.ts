@@ -27,6 +27,9 @@ export interface MemoryPacket {
  */
 export type MemoryRoute = number | readonly number[] | "drop";
 
+/** When a route drops a Hello or HelloAck, it arrives this much later instead (TCP's initial retransmission timeout). */
+const HANDSHAKE_RETRANSMIT_MS = 1_000;
+
 export interface MemoryNetworkOptions {
   /** Time for delivery delays and every connection's timeouts; tests and the simulator pass a VirtualClock. */
   readonly clock?: Clock;
@@ -40,7 +43,8 @@ export interface MemoryNetworkOptions {
    * false: each frame is delivered after its own delay, so a later frame may overtake an earlier
    * one (the simulator's reordering); a graceful close still arrives after every frame. Default true.
    * The handshake (Hello, HelloAck) still travels as on a stream, once and in order: no frame
-   * overtakes it and it overtakes none, and a route's duplicates of it are delivered once. Frames
+   * overtakes it and it overtakes none, a route's duplicates of it are delivered once, and a
+   * route's drop of it delays it by HANDSHAKE_RETRANSMIT_MS instead. Frames
    * after it (the session the sync protocol runs) are reordered and duplicated as routed.
    */
   readonly inOrder?: boolean;
@@ -291,12 +295,15 @@ class MemoryFrameLink implements FrameLink {
       message,
       bodyBytes: frame.body.byteLength,
     });
-    if (decision === "drop") return Promise.resolve();
-    const delays = typeof decision === "number" ? [decision] : decision;
     // The handshake relies on its stream's order (a Hello twice, or a session frame before the
     // HelloAck, is a protocol violation that ends the connection): reordering and duplication
-    // model what the session above it must take, not a stream that TCP never delivers.
+    // model what the session above it must take, not a stream that TCP never delivers. A stream
+    // does not lose a handshake frame and deliver the next either: a lost one arrives late, once
+    // retransmitted.
     const handshake = message.type === "Hello" || message.type === "HelloAck";
+    if (decision === "drop" && !handshake) return Promise.resolve();
+    const delays =
+      decision === "drop" ? [HANDSHAKE_RETRANSMIT_MS] : typeof decision === "number" ? [decision] : decision;
     for (const delayMs of handshake ? delays.slice(0, 1) : delays) {
       this.#enqueue(Math.max(0, delayMs), { kind: "frame", frame }, handshake);
     }

@@ -2,6 +2,7 @@ import type { Op } from "../crdt/op.ts";
 import { decodeState, encodeState } from "../crdt/state-codec.ts";
 import { vectorCovers } from "../crdt/version-vector.ts";
 import { NumaxError } from "../errors/numax-error.ts";
+import type { NodeId } from "../identity/node-id.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
 import type { SyncReplica } from "./sync-engine.ts";
@@ -23,7 +24,7 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
-    isStale: (vector: VersionVector) => state.isStale(vector),
+    isStale: (vector: VersionVector, peer: NodeId) => state.isStale(vector, peer),
     snapshotParts(replace: boolean): PushStateMessage[] {
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];

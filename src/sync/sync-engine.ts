@@ -26,9 +26,10 @@ export interface SyncReplica<Op> {
   needsSnapshot(vector: VersionVector): boolean;
   /**
    * Whether a peer at `vector` lacks removes whose tombstones were collected here: it may hold
-   * what they removed, so it gets a replacing snapshot and nothing it sends is taken in.
+   * what they removed, so it gets a replacing snapshot and nothing it sends is taken in. `peer`:
+   * the pulling node (a node new to the cluster merges instead: see ReplicatedState.isStale).
    */
-  isStale(vector: VersionVector): boolean;
+  isStale(vector: VersionVector, peer: NodeId): boolean;
   /**
    * The whole state as PushState parts of bounded size; the last part is final and carries the
    * vector. `replace`: every part is marked for the receiver to replace its state with it.
@@ -400,7 +401,7 @@ export class SyncEngine<Op> {
         // A pull also asks to be relayed to again (Plumtree's graft): the peer's paths changed.
         session.pruned.clear();
         const out: Outgoing<Op>[] = [];
-        session.stale = this.#replica.isStale(message.versionVector);
+        session.stale = this.#replica.isStale(message.versionVector, peer);
         if (session.stale) {
           this.#sendSnapshot(session, this.#replica.snapshotParts(true), out);
           return out;

@@ -230,15 +230,15 @@ describe("tombstone collection in the replica", () => {
     z.flush();
     a.orsetRemove("set", text("gone"));
     a.flush();
-    assert.equal(a.isStale(z.versionVector()), false, "nothing collected yet");
+    assert.equal(a.isStale(z.versionVector(), NODE_C), false, "nothing collected yet");
     assert.equal(a.compact(alone), 1);
-    assert.equal(a.isStale(z.versionVector()), true);
-    assert.equal(a.isStale(a.versionVector()), false);
+    assert.equal(a.isStale(z.versionVector(), NODE_C), true);
+    assert.equal(a.isStale(a.versionVector(), NODE_A), false);
     await a.close();
     await backend.close();
     backend = await openLmdbBackend({ path });
     a = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
-    assert.equal(a.isStale(z.versionVector()), true, "the collection point was persisted");
+    assert.equal(a.isStale(z.versionVector(), NODE_C), true, "the collection point was persisted");
     const zSeq = z.versionVector().get(NODE_C);
     const snapshot = a.snapshot();
     const changed = z.applySnapshot(snapshot, { replace: true, final: true });
@@ -250,9 +250,36 @@ describe("tombstone collection in the replica", () => {
       [NODE_C],
       "a peer lacking its discarded ops gets a snapshot",
     );
-    assert.equal(a.isStale(z.versionVector()), false);
+    assert.equal(a.isStale(z.versionVector(), NODE_C), false);
     await a.close();
     await backend.close();
+  });
+
+  test("a node new to the cluster, with only its own writes, is not stale: it merges and keeps them", () => {
+    const sent: Op[] = [];
+    const a = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    a.orsetAdd("set", text("gone"));
+    a.orsetRemove("set", text("gone"));
+    a.orsetAdd("set", text("kept"));
+    a.flush();
+    assert.equal(a.compact(alone), 1, "a lone node collects its own tombstone");
+    // Z wrote alone (a new device, offline) and now joins A.
+    const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C, nowMs: () => NOW });
+    z.orsetAdd("set", text("z's own"));
+    z.flush();
+    assert.equal(a.isStale(z.versionVector(), NODE_C), false, "nothing z holds was removed here");
+    z.applySnapshot(a.snapshot(), { final: true });
+    assert.deepEqual(z.orsetElements("set").map(decodeText).sort(), ["kept", "z's own"]);
+    // Once A holds one of Z's ops, Z is no longer new: an old Z behind the collection is stale.
+    a.applyRemote(z.opsSince(new Map(), 100));
+    assert.equal(a.isStale(new Map([[NODE_C, 0]]), NODE_C), true);
+    // A node that holds another origin's ops is not new either.
+    assert.equal(a.isStale(new Map([[NODE_B, 1]]), NODE_C), true);
   });
 
   test("a snapshot from a replica holding ops applied out of order tells the receiver up to where", () => {

@@ -494,9 +494,16 @@ export class ReplicatedState implements CrdtHost {
    * True when a peer whose version vector is `vector` may still hold what removes collected here
    * removed (it lacks one of them): it gets this replica's state to replace its own, and what it
    * sends is not taken in until it covers them (docs/design/compaction.md).
+   *
+   * Not stale: a `peer` new to the cluster, which holds only its own ops, none of which reached
+   * this replica. It cannot hold anything a remove here removed (no one here saw what it added,
+   * and it saw nothing of anyone else's), so it merges like any peer and keeps what it wrote
+   * alone; replacing its state would discard those writes.
    */
-  isStale(vector: VersionVector): boolean {
-    return this.#collectedThrough !== undefined && !vectorCovers(vector, this.#collectedThrough);
+  isStale(vector: VersionVector, peer: NodeId): boolean {
+    if (this.#collectedThrough === undefined || vectorCovers(vector, this.#collectedThrough)) return false;
+    const knowsOnlyItself = [...vector].every(([origin, seq]) => origin === peer || seq === 0);
+    return !(knowsOnlyItself && (this.versionVector().get(peer) ?? 0) === 0);
   }
 
   /** Origins whose ops `vector` lacks but this op-log no longer holds: such a peer needs `snapshot()`. */
