@@ -2,7 +2,8 @@
  * A token bucket without a clock of its own (the caller passes the time): `ratePerSec` tokens
  * come back per second, up to one second's worth (the burst). A take may leave the bucket in
  * debt: the taker then waits until the debt is paid back, so calls of any size pass in their
- * turn and the long-run rate is exactly `ratePerSec`.
+ * turn and the long-run rate is exactly `ratePerSec`. A call larger than the burst passes at once
+ * when the bucket is full (the calls after it pay its debt); otherwise it could never pass.
  *
  * @example
  * const bucket = new TokenBucket(100, monotonicMs());
@@ -31,7 +32,7 @@ export class TokenBucket {
       this.#atMs = nowMs;
     }
     const left = this.#tokens - cost;
-    if (left >= 0) {
+    if (left >= 0 || this.#tokens >= this.#burst) {
       this.#tokens = left;
       return 0;
     }
