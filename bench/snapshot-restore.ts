@@ -5,8 +5,9 @@
  *
  * A store of STORE_BYTES (random 4 KiB values) is exported once (`exportDatastore`). Then, in
  * pairs run back to back: `restoreSnapshot` of the file into a new datastore (check the prefix,
- * copy the body while computing its SHA-256, fsync, compare, rename), and the reference, Node's
- * `copyFile` of the same snapshot file (the kernel's own copy) followed by an fsync of the copy.
+ * copy, cut and fsync the body while computing its SHA-256, compare, rename), and the
+ * reference, Node's `copyFile` of the same snapshot file (the kernel's own copy) followed by an
+ * fsync of the copy.
  * Both read the file from the page cache (it was just written), so the figure compares the work
  * each does, not the disk's read speed. The ratio is the median of the per-pair ratios
  * (reference time / restore time: 1.0 means as fast as a copy).

@@ -284,27 +284,35 @@ export async function sealSnapshotFile(
   }
 }
 
+/** Copies `file` to `dataFile` (a new file) with the kernel's copy, cuts it to `bodyBytes`, fsyncs it. */
+async function copyBody(file: string, dataFile: string, bodyBytes: number): Promise<void> {
+  await copyFile(file, dataFile, constants.COPYFILE_EXCL);
+  const output = await open(dataFile, "r+");
+  try {
+    await output.truncate(bodyBytes);
+    await output.sync();
+  } finally {
+    await output.close();
+  }
+}
+
 /**
  * Writes the body of snapshot `file` to `dataFile` (a new file; fsynced): the kernel copies the
- * file while its checksum is computed beside the copy, then the copy is cut to the body.
+ * file, cuts and fsyncs the copy while the checksum is computed beside it; the body is the
+ * caller's to use only once this returns, after both.
  * SNAPSHOT_CHECKSUM_MISMATCH (and `dataFile` removed) when the bytes are damaged.
  */
 export async function extractSnapshotBody(file: string, dataFile: string): Promise<SnapshotFileInfo> {
   const info = await readSnapshotFileInfo(file);
   try {
-    // Both settle before anything is removed: a failed check must not race the copy it cleans up.
+    // The fsync waits on the disk while the hash keeps a core busy: overlapped, a restore costs
+    // the longer of the two, not their sum (docs/design/snapshots.md, restore speed). Both
+    // settle before anything is removed: a failed check must not race the copy it cleans up.
     const settled = await Promise.allSettled([
-      copyFile(file, dataFile, constants.COPYFILE_EXCL),
+      copyBody(file, dataFile, info.bodyBytes),
       verifySnapshotChecksum(file, info),
     ]);
     for (const outcome of [settled[1], settled[0]]) if (outcome.status === "rejected") throw outcome.reason;
-    const output = await open(dataFile, "r+");
-    try {
-      await output.truncate(info.bodyBytes);
-      await output.sync();
-    } finally {
-      await output.close();
-    }
     return info;
   } catch (error) {
     await rm(dataFile, { force: true });
