@@ -75,7 +75,9 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
   const namespaced = (key: Uint8Array): Uint8Array => {
     const stored = new Uint8Array(prefixBytes.length + key.length);
     stored.set(prefixBytes, 0);
-    stored.set(key, prefixBytes.length);
+    // A loop copies a short key faster than TypedArray#set, a call into the runtime.
+    const offset = prefixBytes.length;
+    for (let i = 0; i < key.length; i++) stored[offset + i] = key[i]!;
     return stored;
   };
 
@@ -90,7 +92,9 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
       stored.set(prefixBytes, 0);
       scratch[key.length] = stored;
     }
-    stored.set(key, prefixBytes.length);
+    // A loop copies a short key faster than TypedArray#set, a call into the runtime.
+    const offset = prefixBytes.length;
+    for (let i = 0; i < key.length; i++) stored[offset + i] = key[i]!;
     return stored;
   };
 
@@ -115,7 +119,7 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
     },
     crdtKey(key) {
       if (sharedCrdt.globs.length > 0 && sharedCrdt.matches(key)) return key;
-      return `${prefix}${key}`;
+      return scratchKey(key);
     },
     visibleCrdtKey(family, key) {
       // Ops name families with `_` (lww_register), policies with `-` (crdt.lww-register).
