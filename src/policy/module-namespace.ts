@@ -75,9 +75,7 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
   const namespaced = (key: Uint8Array): Uint8Array => {
     const stored = new Uint8Array(prefixBytes.length + key.length);
     stored.set(prefixBytes, 0);
-    // A loop copies a short key faster than TypedArray#set, a call into the runtime.
-    const offset = prefixBytes.length;
-    for (let i = 0; i < key.length; i++) stored[offset + i] = key[i]!;
+    stored.set(key, prefixBytes.length);
     return stored;
   };
 
@@ -92,9 +90,7 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
       stored.set(prefixBytes, 0);
       scratch[key.length] = stored;
     }
-    // A loop copies a short key faster than TypedArray#set, a call into the runtime.
-    const offset = prefixBytes.length;
-    for (let i = 0; i < key.length; i++) stored[offset + i] = key[i]!;
+    stored.set(key, prefixBytes.length);
     return stored;
   };
 
