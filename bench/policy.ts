@@ -1,7 +1,8 @@
 /**
  * What policy checks cost at the host call (docs/design/policies.md#cost): guest `db_get` of
  * existing keys and guest `crdt_gcounter_inc`, each by a guest whose module has a policy of 20
- * globs (the one that matches last, so every call scans them all), its keys in its namespace as
+ * globs (the one that matches sorted last; every key under it, so after the first call the set's
+ * last-matched prefix answers: docs/design/policies.md#cost), its keys in its namespace as
  * on a node (docs/design/policies.md#namespaces), against the same guest without a policy, on
  * the same store and replica, in alternating rounds of the same run. Target: >= 0.9x.
  * Rates per second of this process's CPU time decide (the figure a dedicated core would give on
@@ -34,7 +35,7 @@ const GLOBS = 20;
 const KEY_COUNT = 1000;
 const KEY_BYTES = 16;
 
-/** 19 globs that never match, then the one that does: every allowed call tries all 20. */
+/** 19 globs that never match, then the one that does. */
 function twentyGlobs(matching: string): string[] {
   return [...Array.from({ length: GLOBS - 1 }, (_, i) => `tenant${i}/*`), matching];
 }

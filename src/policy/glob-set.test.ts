@@ -61,3 +61,24 @@ test("a glob set whose literal globs all start alike (a namespace's) matches as 
     propertyRuns(1000),
   );
 });
+
+test("a glob set answers each subject as a fresh set would, whatever it matched before", () => {
+  // The set tries the prefix that matched last first: a run of subjects under one glob, then
+  // others, must not carry a match over.
+  fc.assert(
+    fc.property(
+      fc.array(glob, { maxLength: 30 }),
+      fc.array(subject, { maxLength: 40 }),
+      (globs, subjects) => {
+        const compiled = globs.map(compileGlob);
+        const reused = new GlobSet(compiled);
+        for (const text of subjects) {
+          assert.equal(reused.matches(text), new GlobSet(compiled).matches(text), `text ${text}`);
+          const bytes = utf8.encode(text);
+          assert.equal(reused.matches(bytes), new GlobSet(compiled).matches(bytes), `bytes ${text}`);
+        }
+      },
+    ),
+    propertyRuns(1000),
+  );
+});

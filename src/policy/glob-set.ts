@@ -65,6 +65,11 @@ class LiteralSet<T> {
   readonly #common: { readonly prefix: T; readonly length: number } | undefined;
   readonly #exact: T[];
   readonly #prefixes: T[];
+  /**
+   * The prefix that matched last, tried first: a guest's calls in a loop mostly name keys under
+   * one glob, and one prefix test costs less than the search. Only ever a prefix of the set.
+   */
+  #lastPrefix: T | undefined;
 
   constructor(alphabet: Alphabet<T>, exact: T[], prefixes: T[]) {
     this.#alphabet = alphabet;
@@ -94,8 +99,13 @@ class LiteralSet<T> {
       subject = alphabet.common!.drop(whole, common.length);
     }
     if (this.#prefixes.length > 0) {
-      const prefix = floorIndex(this.#prefixes, subject, alphabet);
-      if (prefix >= 0 && alphabet.startsWith(subject, this.#prefixes[prefix]!)) return true;
+      const last = this.#lastPrefix;
+      if (last !== undefined && alphabet.startsWith(subject, last)) return true;
+      const index = floorIndex(this.#prefixes, subject, alphabet);
+      if (index >= 0 && alphabet.startsWith(subject, this.#prefixes[index]!)) {
+        this.#lastPrefix = this.#prefixes[index];
+        return true;
+      }
     }
     if (this.#exact.length === 0) return false;
     const exact = floorIndex(this.#exact, subject, alphabet);

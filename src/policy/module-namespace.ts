@@ -115,7 +115,7 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
     },
     crdtKey(key) {
       if (sharedCrdt.globs.length > 0 && sharedCrdt.matches(key)) return key;
-      return `${prefix}${key}`;
+      return scratchKey(key);
     },
     visibleCrdtKey(family, key) {
       // Ops name families with `_` (lww_register), policies with `-` (crdt.lww-register).

@@ -17,7 +17,8 @@ const NO_GLOBS: readonly Glob[] = [];
 /**
  * A module's policy as its host calls ask it (src/wasm/abi/host-call-policy.ts): a subject is
  * allowed when one glob of the capability matches it (covers it, for a prefix); every denial goes
- * to the module's audit. Store keys are matched as bytes, other subjects as text.
+ * to the module's audit. Store keys and a namespace's CRDT keys are matched as bytes (a glob
+ * matches a key's UTF-8 bytes exactly when it matches its text), other subjects as text.
  */
 export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): HostCallPolicy {
   const globsOf = (capability: GlobCapability): readonly Glob[] => policy.globs.get(capability) ?? NO_GLOBS;

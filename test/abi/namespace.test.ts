@@ -154,6 +154,55 @@ describe("key namespaces", () => {
     assert.deepEqual([...crdt.counters.keys()], [`alpha/${fits}`]);
   });
 
+  test("a CRDT key reaches the replica as decoding it, then mapping its text, would name it (property)", async () => {
+    // The host maps a namespaced key's bytes and decodes the store key once; the reference
+    // decodes the guest's key (dropping a leading byte order mark, refusing invalid UTF-8), then
+    // puts the namespace's prefix before it unless a shared glob matches it.
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    const piece = fc.constantFrom<readonly number[]>(
+      [0x61],
+      [0x73, 0x2f],
+      [0x2f],
+      [0xc3, 0xa9],
+      [0xef, 0xbb, 0xbf],
+      [0xff],
+      [0xc3],
+    );
+    const keyBytes = fc.oneof(
+      fc.array(piece, { maxLength: 6 }).map((pieces) => Uint8Array.from(pieces.flat())),
+      fc.nat(8).map((extra) => new Uint8Array(MAX_KEY_BYTES - "alpha/".length - 4 + extra).fill(0x61)),
+    );
+    const crdt = new RecordingCrdtHost();
+    const alpha = await moduleGuest(
+      "alpha",
+      { crdt: { gcounter: ["*", "/s/*"] } },
+      memoryGuestStore().store,
+      crdt,
+    );
+    fc.assert(
+      fc.property(keyBytes, (bytes) => {
+        let expected: string | undefined;
+        try {
+          const guestKey = strict.decode(bytes);
+          const stored = guestKey.startsWith("s/") ? guestKey : `alpha/${guestKey}`;
+          if (bytes.length > 0 && utf8(stored).length <= MAX_KEY_BYTES) expected = stored;
+        } catch {
+          expected = undefined;
+        }
+        const before = new Map(crdt.counters);
+        alpha.guest.write(A, bytes);
+        const result = alpha.guest.call("crdt_gcounter_inc", A, bytes.length, 1n);
+        assert.equal(result, expected === undefined ? -3 : OK);
+        const changed = [...crdt.counters].filter(([key, value]) => before.get(key) !== value);
+        assert.deepEqual(
+          changed.map(([key]) => key),
+          expected === undefined ? [] : [expected],
+        );
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
   test("the reserved prefix stays -4 in a namespace", async () => {
     const { store } = memoryGuestStore();
     const alpha = await moduleGuest(

@@ -2,7 +2,15 @@ import { ERR_BUFFER_TOO_SMALL, ERR_INTERNAL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, O
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import type { CrdtHost } from "./crdt-host.ts";
-import { GuestInputError, inputCopy, inputKeyText, outputPointer } from "./guest-input.ts";
+import {
+  GuestInputError,
+  inputCopy,
+  inputKeyText,
+  inputView,
+  keyTextOf,
+  outputPointer,
+  withoutByteOrderMark,
+} from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
 import type { PolicyCrdtFamily } from "./host-call-policy.ts";
 import { CRDT_OP_CALLS } from "./host-call-quota.ts";
@@ -70,14 +78,25 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       const host = env.crdt;
       if (host === undefined) return ERR_SYNC_DISABLED;
       const memory = views.bytes();
-      const guestKey = inputKeyText(memory, keyPtr, keyLen);
-      const key = env.namespace?.crdtKey(guestKey) ?? guestKey;
-      // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
-      // counts, or the op would be one no replica decodes, the node's own op-log included.
-      if (key !== guestKey && key.length * 3 > KEY_BYTES_MAX && Buffer.byteLength(key) > KEY_BYTES_MAX) {
-        throw new GuestInputError(`key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`);
+      const namespace = env.namespace;
+      let key: string;
+      // The policy checks a namespaced key's bytes: the same answer as for its text (valid UTF-8).
+      let subject: string | Uint8Array;
+      if (namespace === undefined) {
+        key = inputKeyText(memory, keyPtr, keyLen);
+        subject = key;
+      } else {
+        const guestKey = inputView(memory, keyPtr, keyLen, KEY_BYTES_MAX);
+        if (guestKey.length === 0) throw new GuestInputError("empty key");
+        subject = namespace.crdtKey(withoutByteOrderMark(guestKey));
+        // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
+        // counts, or the op would be one no replica decodes, the node's own op-log included.
+        if (subject.length > KEY_BYTES_MAX) {
+          throw new GuestInputError(`key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`);
+        }
+        key = keyTextOf(subject);
       }
-      if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
+      if (env.policy?.allowsKey(name, capability, subject) === false) return ERR_INTERNAL;
       const result = body(host, memory, key, ...args);
       if (makesOp && result >= 0 && env.usage !== undefined) env.usage.ops++;
       return result;

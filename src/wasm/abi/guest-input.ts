@@ -40,12 +40,30 @@ export function inputKeyText(memory: Uint8Array, ptr: number, len: number): stri
   return decodeUtf8Strict(bytes);
 }
 
-function decodeUtf8Strict(bytes: Uint8Array): string {
+function decodeUtf8Strict(bytes: Uint8Array, decoder = strictUtf8): string {
   try {
-    return strictUtf8.decode(bytes);
+    return decoder.decode(bytes);
   } catch {
     throw new GuestInputError("key is not valid UTF-8");
   }
+}
+
+const strictUtf8KeepingBom = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * A text key's bytes as {@link inputKeyText} reads them: the decoder drops a leading byte order
+ * mark, so a key mapped as bytes (a namespace's) drops it too, then is decoded with
+ * {@link keyTextOf}: the same key as decoding first and mapping the text.
+ */
+export function withoutByteOrderMark(bytes: Uint8Array): Uint8Array {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+    ? bytes.subarray(3)
+    : bytes;
+}
+
+/** The text of a key's UTF-8 bytes, every character kept (a leading byte order mark too). */
+export function keyTextOf(bytes: Uint8Array): string {
+  return decodeUtf8Strict(bytes, strictUtf8KeepingBom);
 }
 
 /** The unsigned output pointer after checking `[outPtr, outPtr + outCap)` (see `validOutput`). */

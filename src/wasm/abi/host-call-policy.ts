@@ -42,7 +42,7 @@ export type SwitchCapability = (typeof SWITCH_CAPABILITIES)[number];
  * if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
  */
 export interface HostCallPolicy {
-  /** One store key (bytes), CRDT key, topic or environment name. */
+  /** One store key (bytes), CRDT key (text, or bytes when namespaced), topic or environment name. */
   allowsKey(call: string, capability: GlobCapability, subject: Uint8Array | string): boolean;
   /** Every subject starting with `prefix`: a store listing, a subscription pattern ending in `*`. */
   allowsPrefix(call: string, capability: GlobCapability, prefix: Uint8Array | string): boolean;

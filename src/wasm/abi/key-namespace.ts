@@ -7,8 +7,8 @@
  * its keys are the store keys.
  *
  * @example
- * namespace.crdtKey("visits");        // "kv_counter/visits"
- * namespace.crdtKey("shared/visits"); // "shared/visits" when the policy grants "/shared/*"
+ * namespace.crdtKey(utf8.encode("visits"));        // the bytes of "kv_counter/visits"
+ * namespace.crdtKey(utf8.encode("shared/visits")); // the bytes of "shared/visits" when the policy grants "/shared/*"
  */
 export interface KeyNamespace {
   /** The store key of a `db_*` key; the array may be reused by the next call. */
@@ -18,6 +18,10 @@ export interface KeyNamespace {
    * how many leading bytes of every listed key the guest does not see (its namespace's prefix).
    */
   storeListing(prefix: Uint8Array): { readonly prefix: Uint8Array; readonly hidden: number };
-  /** The store key of a `crdt_*` key. */
-  crdtKey(key: string): string;
+  /**
+   * The store key of a `crdt_*` key, both as UTF-8 bytes; the array may be reused by the next
+   * call. The host function decodes the store key whole: one flat string, where one concatenated
+   * from prefix and key would make every later read of it slower (the policy check among them).
+   */
+  crdtKey(key: Uint8Array): Uint8Array;
 }
