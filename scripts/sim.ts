@@ -2,7 +2,8 @@
  * `npm run sim -- SCENARIO [--seeds N] [--report FILE]`: runs a whole-node simulator scenario
  * (src/sync/simulator/whole-node-scenarios.ts) under seeds 1..N and prints, or writes to FILE,
  * a JSON report: `convergence_after_heal_secs` {p50, p99, max} over the seeds that converged,
- * `lost_ops` and `false_suspicions` summed over the seeds, and each seed's run. A seed that did
+ * `lost_ops`, `false_suspicions` and `false_deaths` (SWIM's, of running, reachable members) and all
+ * `suspicions` summed over the seeds, and each seed's run. A seed that did
  * not converge or lost an op makes the exit code 1; rerun it alone with `--seed S`.
  */
 import { writeFileSync } from "node:fs";
@@ -37,7 +38,7 @@ for (const seed of seeds) {
   const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS[name](seed));
   runs.push(result);
   process.stderr.write(
-    `${name} seed ${seed}: ${result.converged ? `converged ${result.convergenceAfterHealMs} ms after healing` : "DID NOT CONVERGE"}, lost ops ${result.lostOps}, false suspicions ${result.falseSuspicions}\n`,
+    `${name} seed ${seed}: ${result.converged ? `converged ${result.convergenceAfterHealMs} ms after healing` : "DID NOT CONVERGE"}, lost ops ${result.lostOps}, false suspicions ${result.falseSuspicions} (dead ${result.falseDeaths})\n`,
   );
 }
 const secs = runs
@@ -53,6 +54,8 @@ const report = {
   not_converged: runs.filter((run) => !run.converged).map((run) => run.seed),
   lost_ops: runs.reduce((sum, run) => sum + run.lostOps, 0),
   false_suspicions: runs.reduce((sum, run) => sum + run.falseSuspicions, 0),
+  false_deaths: runs.reduce((sum, run) => sum + run.falseDeaths, 0),
+  suspicions: runs.reduce((sum, run) => sum + run.suspicions, 0),
   dial_failures: runs.reduce((sum, run) => sum + run.dialFailures, 0),
   runs,
 };

@@ -11,9 +11,8 @@ import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
-import { MembershipService } from "../membership/membership-service.ts";
+import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
-import { isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
@@ -22,6 +21,7 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
 import { knownMembers } from "./known-members.ts";
+import { createNodeMembership, liveMemberCount } from "./node-membership.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -142,8 +142,7 @@ export class SyncService {
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).
-      clusterSize: () =>
-        membership.members().filter((m) => m.state === "alive" || m.state === "suspect").length,
+      clusterSize: () => liveMemberCount(membership),
       random: Math.random,
     });
     const transport = await createTransport(options, syncLogger);
@@ -201,25 +200,20 @@ export class SyncService {
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
-    const membership = new MembershipService({
-      self: options.nodeId,
-      swim: DEFAULT_SWIM_OPTIONS,
-      peers,
-      clock: backgroundClock,
-      random: Math.random,
-      logger: syncLogger.child("membership"),
-      onCounts: (counts) => {
-        for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
+    const membership = createNodeMembership(
+      {
+        self: options.nodeId,
+        swim: DEFAULT_SWIM_OPTIONS,
+        peers,
+        clock: backgroundClock,
+        random: Math.random,
+        logger: syncLogger.child("membership"),
+        onCounts: (counts) => {
+          for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
+        },
       },
-    });
-    // Members' listen addresses feed the address book the bootstrap discovery dials from; the
-    // departed leave it (a seed stays a candidate whatever membership says).
-    membership.onChange(({ member }) => {
-      if (member.address === undefined || isUnspecifiedHost(parseHostPort(member.address).host)) return;
-      if (member.state === "alive")
-        known.learn([{ nodeId: member.nodeId as NodeId, address: member.address }]);
-      else if (member.state === "dead" || member.state === "left") known.forgetAddress(member.address);
-    });
+      known,
+    );
     const allowedPeers = config.tls.allowedPeers.length > 0 ? config.tls.allowedPeers : undefined;
     const runner = new DiscoveryRunner(
       createNodeDiscoveries(config, known, syncLogger),

@@ -4,11 +4,15 @@ import { createBootstrapDiscovery } from "../../discovery/bootstrap-discovery.ts
 import { DiscoveryRunner } from "../../discovery/discovery-runner.ts";
 import { KnownPeers } from "../../discovery/known-peers.ts";
 import type { NodeId } from "../../identity/node-id.ts";
+import type { MembershipService } from "../../membership/membership-service.ts";
+import type { MembershipChange } from "../../membership/membership-view.ts";
+import { DEFAULT_SWIM_OPTIONS } from "../../membership/swim-options.ts";
 import type { MemoryNetwork } from "../../net/memory-transport.ts";
 import type { VersionVector } from "../../net/messages.ts";
 import { silentLogger } from "../../observe/logger.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { createSyncMessageCodec } from "../crdt-op-codec.ts";
+import { createNodeMembership, liveMemberCount } from "../node-membership.ts";
 import { PeerExchange } from "../peer-exchange.ts";
 import { PeerManager } from "../peer-manager.ts";
 import type { BackoffPolicy } from "../reconnect-backoff.ts";
@@ -40,8 +44,10 @@ export interface SimulatedNodeOptions {
   readonly epochMs: number;
   readonly random: SeededRandom;
   readonly tuning: SimulatedNodeTuning;
-  /** A dial of `address` failed: the failure detection main has (see `false_suspicions`). */
+  /** A dial of `address` failed (counted as `dial_failures`). */
   readonly onDialFailed: (address: string) => void;
+  /** This node's SWIM member table changed (the simulation judges its suspicions: `false_suspicions`). */
+  readonly onMembershipChange: (change: MembershipChange) => void;
 }
 
 const KEYS = ["a", "b", "c", "d"];
@@ -51,12 +57,14 @@ interface Run {
   readonly peers: PeerManager<Op>;
   readonly exchange: PeerExchange;
   readonly runner: DiscoveryRunner;
+  readonly membership: MembershipService;
 }
 
 /**
  * One whole node's I/O half in the simulator: a ReplicatedState on a store that outlives
  * restarts, the SyncEngine, the PeerManager with framed connections over the in-memory network,
- * bootstrap discovery fed by peer exchange. Built as `SyncService` builds a node (it wires the
+ * bootstrap discovery fed by peer exchange and SWIM membership (a restart starts it afresh at
+ * incarnation 0, as a process restart does). Built as `SyncService` builds a node (it wires the
  * same parts; the transport and the store are the in-memory ones), every timer on the clock.
  */
 export class SimulatedNode {
@@ -102,6 +110,8 @@ export class SimulatedNode {
     });
     const engine = new SyncEngine(replicaForSync(replica), {
       antiEntropyIntervalMs: tuning.antiEntropyIntervalMs,
+      clusterSize: () => liveMemberCount(membership),
+      random: () => random.next(),
     });
     const transport = network.transport({
       nodeId,
@@ -124,9 +134,12 @@ export class SimulatedNode {
       nowMs: () => epochMs + clock.now(),
       clock,
       onPeerEvent: (event, peer) => {
-        if (event === "connected") exchange.connected(peer);
+        if (event !== "connected") return;
+        exchange.connected(peer);
+        membership.connected(peer);
       },
       onPeerAddresses: (peer, entries) => exchange.received(peer, entries),
+      onMembership: (peer, message) => membership.received(peer, message),
       onDialFailed: (failed, error, failures) => {
         this.#options.onDialFailed(failed);
         runner.dialFailed(failed, error);
@@ -134,6 +147,18 @@ export class SimulatedNode {
       },
     });
     const exchange = new PeerExchange(nodeId, peers, known, clock);
+    const membership = createNodeMembership(
+      {
+        self: nodeId,
+        swim: DEFAULT_SWIM_OPTIONS,
+        peers,
+        clock,
+        random: () => random.next(),
+        logger: silentLogger,
+      },
+      known,
+    );
+    membership.onChange(this.#options.onMembershipChange);
     const runner = new DiscoveryRunner(
       [
         {
@@ -159,9 +184,10 @@ export class SimulatedNode {
         });
       },
     });
-    this.#run = { replica, peers, exchange, runner };
+    this.#run = { replica, peers, exchange, runner, membership };
     await runner.start();
     await peers.start();
+    membership.start(address);
     await runner.announce({ address, nodeId });
   }
 
@@ -170,6 +196,7 @@ export class SimulatedNode {
     if (run === undefined) return;
     this.#run = undefined;
     this.#lastVector = run.replica.versionVector();
+    run.membership.leave();
     run.exchange.stop();
     await run.runner.stop();
     await run.peers.stop();

@@ -34,6 +34,7 @@ describe("whole-node simulation: peer management, framed connections, discovery 
         result.frames.lost > 0 && result.frames.duplicated > 0,
         "the network lost and duplicated frames",
       );
+      assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
     });
 
     test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {
@@ -51,10 +52,20 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     });
   }
 
-  test("nominal conditions for 5 simulated minutes: no dial of a live peer fails (an hour: npm run sim -- nominal)", async () => {
+  test("nominal conditions for 5 simulated minutes: SWIM suspects no live node (an hour: npm run sim -- nominal)", async () => {
     const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 5, 300_000));
     assertConverged(result);
     assert.equal(result.falseSuspicions, 0);
+    assert.equal(result.falseDeaths, 0);
+  });
+
+  test("negative control: round trips longer than SWIM's probe interval make it suspect live nodes", async () => {
+    const nominal = WHOLE_NODE_SCENARIOS.nominal(1, 4, 30_000);
+    const result = await runWholeNodeSimulation({
+      ...nominal,
+      network: { ...nominal.network, delayMinMs: 600, delayMaxMs: 900 },
+    });
+    assert.ok(result.falseSuspicions > 0, "every probe misses its ack, yet every node runs and is reachable");
   });
 
   test("the same seed replays the same run bit for bit; another seed does not", async () => {
@@ -90,6 +101,7 @@ test("a restarted node reopens its own store: what it held is there before any p
     random: createSeededRandom(1),
     tuning: DEFAULT_NODE_TUNING,
     onDialFailed: () => {},
+    onMembershipChange: () => {},
   });
   await node.start();
   const random = createSeededRandom(2);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { advanceSettled } from "../../clock/settled-advance.ts";
 import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
+import type { MemberInfo } from "../../membership/membership-view.ts";
 import { createMemoryNetwork, type MemoryRoute } from "../../net/memory-transport.ts";
 import { createSeededRandom } from "./seeded-random.ts";
 import { SimulatedNode, type SimulatedNodeTuning } from "./simulated-node.ts";
@@ -52,8 +53,16 @@ export interface WholeNodeResult {
   readonly convergenceAfterHealMs: number | undefined;
   /** Ops some node made or holds that a running node lacks at the end. */
   readonly lostOps: number;
-  /** Dials that failed although the peer was running and reachable both ways: main's failure detection misfiring. */
+  /**
+   * SWIM suspicions (or dead declarations) of a member that was running and reachable both ways
+   * from the node that first recorded them: one per suspected incarnation of a member, judged
+   * when a node first records it (the accuser: gossip reaches the others later).
+   */
   readonly falseSuspicions: number;
+  /** Of the false suspicions, those that ended in a dead declaration somewhere. */
+  readonly falseDeaths: number;
+  /** Every SWIM suspicion, true or false, counted the same way. */
+  readonly suspicions: number;
   readonly dialFailures: number;
   readonly mutations: number;
   readonly frames: { readonly sent: number; readonly lost: number; readonly duplicated: number };
@@ -69,7 +78,7 @@ const CONVERGENCE_CHECK_MS = 100;
 
 /**
  * Runs whole nodes (peer management, framed connections over the in-memory transport, bootstrap
- * discovery and peer exchange, the sync engine, a replica on a store that outlives restarts)
+ * discovery and peer exchange, SWIM membership, the sync engine, a replica on a store that outlives restarts)
  * under one seed and one VirtualClock: the seed fixes the workload, every frame's delay, loss,
  * duplication and order, and the faults land at fixed virtual times. Nothing waits on real time
  * or real I/O, so the same scenario gives the same trace bit for bit.
@@ -106,8 +115,32 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
 
   let dialFailures = 0;
   let falseSuspicions = 0;
+  let falseDeaths = 0;
+  let suspicions = 0;
   const nodes: SimulatedNode[] = [];
-  const byAddress = new Map<string, SimulatedNode>();
+  const byNodeId = new Map<string, SimulatedNode>();
+  /** Per suspected incarnation of a member ("nodeId incarnation"): whether the suspicion was false. */
+  const episodes = new Map<string, boolean>();
+  const declaredDead = new Set<string>();
+  const judge = (observer: NodeId, member: MemberInfo): void => {
+    if (member.state !== "suspect" && member.state !== "dead") return;
+    const episode = `${member.nodeId} ${member.incarnation}`;
+    let wrong = episodes.get(episode);
+    if (wrong === undefined) {
+      // The first node to record it is the accuser (gossip reaches the others later).
+      const accused = byNodeId.get(member.nodeId);
+      wrong =
+        accused?.running === true && !blocked(observer, accused.nodeId) && !blocked(accused.nodeId, observer);
+      episodes.set(episode, wrong);
+      suspicions++;
+      if (wrong) falseSuspicions++;
+    }
+    // A suspicion raised across a partition that times out after the heal is a true one.
+    if (member.state === "dead" && wrong && !declaredDead.has(episode)) {
+      declaredDead.add(episode);
+      falseDeaths++;
+    }
+  };
   for (let index = 0; index < scenario.nodeCount; index++) {
     const nodeId = (index + 1).toString(16).padStart(32, "0") as NodeId;
     const node: SimulatedNode = new SimulatedNode({
@@ -119,16 +152,15 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       epochMs: SIMULATION_EPOCH_MS,
       random,
       tuning: scenario.tuning,
-      onDialFailed: (address) => {
+      onDialFailed: () => {
         dialFailures++;
-        const peer = byAddress.get(address);
-        if (peer?.running === true && !blocked(nodeId, peer.nodeId) && !blocked(peer.nodeId, nodeId)) {
-          falseSuspicions++;
-        }
+      },
+      onMembershipChange: ({ member, previous }) => {
+        if (member.state !== previous) judge(nodeId, member);
       },
     });
     nodes.push(node);
-    byAddress.set(node.address, node);
+    byNodeId.set(node.nodeId, node);
   }
 
   const later = new Set(scenario.joinLater ?? []);
@@ -190,6 +222,8 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     convergenceAfterHealMs: convergedAtMs === undefined ? undefined : convergedAtMs - healMs,
     lostOps,
     falseSuspicions,
+    falseDeaths,
+    suspicions,
     dialFailures,
     mutations,
     frames,
