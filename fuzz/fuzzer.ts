@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createSeededRandom } from "../src/sync/simulator/seeded-random.ts";
+import { createSeededRandom } from "../src/sync/seeded-random.ts";
 import type { CoverageMap, CoverageProbe } from "./coverage.ts";
 import { FuzzFinding, type FuzzTarget } from "./fuzz-target.ts";
 import { mutate } from "./mutator.ts";

@@ -17,7 +17,7 @@ import { opArb } from "../src/crdt/testing/op-arbitraries.ts";
 import { historyActions, playHistory } from "../src/crdt/testing/replica-history.ts";
 import { FRAME_HEADER_BYTES } from "../src/net/frame.ts";
 import { createSyncMessageCodec } from "../src/sync/crdt-op-codec.ts";
-import { createSeededRandom } from "../src/sync/simulator/seeded-random.ts";
+import { createSeededRandom } from "../src/sync/seeded-random.ts";
 import { inputName } from "./fuzzer.ts";
 
 const REPO_ROOT = new URL("../", import.meta.url).pathname;

@@ -1,4 +1,4 @@
-import type { SeededRandom } from "../src/sync/simulator/seeded-random.ts";
+import type { SeededRandom } from "../src/sync/seeded-random.ts";
 
 /** Values that sit on the edges decoders check: lengths, signs, type markers. */
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xc1, 0xd9, 0xdc, 0xdd, 0xde, 0xdf];

@@ -18,7 +18,7 @@ import { FUZZ_TARGETS } from "./targets/index.ts";
 const FUZZ_ROOT = new URL("./", import.meta.url).pathname;
 const SOURCE_ROOT = new URL("../src/", import.meta.url).href;
 /** The fuzzer's own seeded random lives in src/; its coverage is not the targets'. */
-export const FUZZER_OWN_SOURCES = ["sync/simulator/seeded-random.ts"];
+export const FUZZER_OWN_SOURCES = ["sync/seeded-random.ts"];
 
 /** A target's committed seed inputs (fuzz/corpus/TARGET/), sorted by name. */
 export function corpusOf(target: string, dir = join(FUZZ_ROOT, "corpus", target)): Uint8Array[] {

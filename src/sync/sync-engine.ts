@@ -6,7 +6,7 @@ import {
   type SessionMessage,
   type VersionVector,
 } from "../net/messages.ts";
-import { createSeededRandom } from "./simulator/seeded-random.ts";
+import { createSeededRandom } from "./seeded-random.ts";
 import type { ChangedObject } from "./sync-events.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
-import { createSeededRandom, type SeededRandom } from "../../sync/simulator/seeded-random.ts";
+import { createSeededRandom, type SeededRandom } from "../../sync/seeded-random.ts";
 import type { MembershipChange } from "../membership-view.ts";
 import { type MembershipMessage, SwimMembership, type SwimOutput } from "../swim-membership.ts";
 import { DEFAULT_SWIM_OPTIONS, type SwimOptions } from "../swim-options.ts";

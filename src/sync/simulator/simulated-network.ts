@@ -1,8 +1,8 @@
 import type { VirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { SessionMessage } from "../../net/messages.ts";
+import type { SeededRandom } from "../seeded-random.ts";
 import type { Outgoing, SyncEngine } from "../sync-engine.ts";
-import type { SeededRandom } from "./seeded-random.ts";
 
 /** How hostile the simulated network is. Rates are probabilities per message. */
 export interface NetworkFaults {

@@ -18,9 +18,9 @@ import { PeerManager } from "../peer-manager.ts";
 import type { BackoffPolicy } from "../reconnect-backoff.ts";
 import { openReplicatedState, type ReplicatedState } from "../replica/replicated-state.ts";
 import { replicaForSync } from "../replica-sync-adapter.ts";
+import type { SeededRandom } from "../seeded-random.ts";
 import { SyncEngine } from "../sync-engine.ts";
 import { openingOf } from "./reopenable-store.ts";
-import type { SeededRandom } from "./seeded-random.ts";
 
 /** The node settings a whole-node scenario runs with (the config's limits, in ms). */
 export interface SimulatedNodeTuning {

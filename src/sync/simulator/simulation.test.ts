@@ -6,7 +6,7 @@ import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { createSyncMessageCodec } from "../crdt-op-codec.ts";
 import { openReplicatedState, type ReplicatedState } from "../replica/replicated-state.ts";
 import { replicaForSync } from "../replica-sync-adapter.ts";
-import type { SeededRandom } from "./seeded-random.ts";
+import type { SeededRandom } from "../seeded-random.ts";
 import { runSimulation, type SimulatedReplica, type SimulationScenario } from "./simulation.ts";
 
 const codec = createSyncMessageCodec();

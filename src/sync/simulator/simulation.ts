@@ -1,8 +1,8 @@
 import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { SessionMessage } from "../../net/messages.ts";
+import { createSeededRandom, type SeededRandom } from "../seeded-random.ts";
 import { SyncEngine, type SyncEngineOptions, type SyncReplica } from "../sync-engine.ts";
-import { createSeededRandom, type SeededRandom } from "./seeded-random.ts";
 import { CALM_NETWORK, type NetworkFaults, SimulatedNetwork } from "./simulated-network.ts";
 
 /** One simulated node as the scenario builds it: its replica, and how to make a local change. */

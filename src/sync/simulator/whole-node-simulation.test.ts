@@ -4,7 +4,7 @@ import { advanceSettled } from "../../clock/settled-advance.ts";
 import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { createMemoryNetwork } from "../../net/memory-transport.ts";
-import { createSeededRandom } from "./seeded-random.ts";
+import { createSeededRandom } from "../seeded-random.ts";
 import { SimulatedNode } from "./simulated-node.ts";
 import { DEFAULT_NODE_TUNING, WHOLE_NODE_SCENARIOS } from "./whole-node-scenarios.ts";
 import {

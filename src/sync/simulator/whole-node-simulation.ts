@@ -4,7 +4,7 @@ import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { MemberInfo } from "../../membership/membership-view.ts";
 import { createMemoryNetwork, type MemoryRoute } from "../../net/memory-transport.ts";
-import { createSeededRandom } from "./seeded-random.ts";
+import { createSeededRandom } from "../seeded-random.ts";
 import { SimulatedNode, type SimulatedNodeTuning } from "./simulated-node.ts";
 
 /** How hostile the network is; rates are probabilities per frame. */
