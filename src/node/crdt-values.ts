@@ -1,17 +1,14 @@
 import type { CrdtFamily } from "../crdt/op.ts";
 import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
+import { POLICY_CRDT_FAMILIES, type PolicyCrdtFamily } from "../wasm/abi/host-call-policy.ts";
 
-/** The CRDT families by the names users type: `--print-lww-map KEY`, `/v1/crdt/lww-map/KEY`. */
-export const CRDT_FAMILY_NAMES = [
-  "gcounter",
-  "pncounter",
-  "lww-register",
-  "lww-map",
-  "orset",
-  "rga",
-] as const;
+/**
+ * The CRDT families by the names users type: `--print-lww-map KEY`, `/v1/crdt/lww-map/KEY`, and
+ * policies' `crdt.lww-map` (one list: the host-call policy's).
+ */
+export const CRDT_FAMILY_NAMES = POLICY_CRDT_FAMILIES;
 
-export type CrdtFamilyName = (typeof CRDT_FAMILY_NAMES)[number];
+export type CrdtFamilyName = PolicyCrdtFamily;
 
 export function isCrdtFamilyName(name: string): name is CrdtFamilyName {
   return (CRDT_FAMILY_NAMES as readonly string[]).includes(name);

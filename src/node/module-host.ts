@@ -537,19 +537,7 @@ export function moduleHostComponent(
         } catch (error) {
           return refused(id, "add", error);
         }
-        const entry: Hosted = {
-          id,
-          path,
-          module,
-          events: addEvents(parts.events.bus!, module),
-          loadedAt: new Date().toISOString(),
-          reloads: 0,
-          endedRunsCpuMs: 0,
-          hostCalls: new HostCallCounter(),
-          usage: new GuestUsage(),
-          removing: false,
-          run: undefined,
-        };
+        const entry = newHosted(id, path, module, addEvents(parts.events.bus!, module));
         const forget = () => {
           parts.events.bus!.removeModule(entry.events);
           entry.events.close();
@@ -650,19 +638,7 @@ export function moduleHostComponent(
     start: () => {
       const bus = parts.events.bus!;
       for (const module of options.modules) {
-        hosted.set(module.moduleId, {
-          id: module.moduleId,
-          path: module.label,
-          module,
-          events: addEvents(bus, module),
-          loadedAt: new Date().toISOString(),
-          reloads: 0,
-          endedRunsCpuMs: 0,
-          hostCalls: new HostCallCounter(),
-          usage: new GuestUsage(),
-          removing: false,
-          run: undefined,
-        });
+        hosted.set(module.moduleId, newHosted(module.moduleId, module.label, module, addEvents(bus, module)));
       }
       node = {
         store: parts.store?.guestStore,
@@ -706,6 +682,23 @@ interface Hosted {
   removing: boolean;
   /** The run it belongs to, once started (resolves undefined for a lone run). */
   run: Promise<RunningModules | undefined> | undefined;
+}
+
+/** A module the host has just taken in: loaded now, nothing counted yet, not yet running. */
+function newHosted(id: string, path: string | undefined, module: GuestModule, events: ModuleEvents): Hosted {
+  return {
+    id,
+    path,
+    module,
+    events,
+    loadedAt: new Date().toISOString(),
+    reloads: 0,
+    endedRunsCpuMs: 0,
+    hostCalls: new HostCallCounter(),
+    usage: new GuestUsage(),
+    removing: false,
+    run: undefined,
+  };
 }
 
 function view(

@@ -1,6 +1,6 @@
 /**
- * The CRDT families as policies name them (`crdt.lww-map`): the names of `--print-*` and
- * `/v1/crdt/`.
+ * The CRDT families as policies name them (`crdt.lww-map`), and as `--print-*` and `/v1/crdt/`
+ * do (src/node/crdt-values.ts's CRDT_FAMILY_NAMES is this list).
  */
 export const POLICY_CRDT_FAMILIES = [
   "gcounter",
