@@ -128,8 +128,11 @@ interface LatencyReport {
   hist: [number, number][];
 }
 
-/** The propagation histogram of every node, added up (cumulative bucket counts). */
-async function propagation(ports: readonly number[]): Promise<BucketCounts> {
+/**
+ * The propagation histogram of every node, added up (cumulative bucket counts); undefined while a
+ * node has applied no op from a peer yet (no histogram in its /metrics).
+ */
+async function propagation(ports: readonly number[]): Promise<BucketCounts | undefined> {
   const texts = await Promise.all(ports.map(readMetricsText));
   const buckets = new Map<number, number>();
   let count = 0;
@@ -137,8 +140,7 @@ async function propagation(ports: readonly number[]): Promise<BucketCounts> {
   for (const text of texts) {
     const histogram =
       text === undefined ? undefined : parseHistogram(text, "numax_propagation_latency_seconds");
-    if (histogram === undefined)
-      throw new Error("a node's /metrics has no numax_propagation_latency_seconds");
+    if (histogram === undefined) return undefined;
     for (const [bound, value] of histogram.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + value);
     count += histogram.count;
     sum += histogram.sum;
@@ -190,15 +192,27 @@ async function measureLatency(sizes: Sizes, workDir: string) {
         }),
       );
     }
-    const measureFromMs = startAtMs + sizes.latencyWarmupSec * 1000;
+    await sleepMs(startAtMs + sizes.latencyWarmupSec * 1000 - Date.now());
+    // The window opens once every node has applied a peer's op: on a loaded machine the nodes may
+    // still be connecting when the planned warm-up ends.
+    let propagationBefore: BucketCounts | undefined;
+    await waitUntil(
+      "every node to apply an op from a peer",
+      async () => {
+        const failed = failIfExited(nodes);
+        if (failed !== false) return `a latency node stopped: ${failed}`;
+        propagationBefore = await propagation(observe);
+        return propagationBefore !== undefined;
+      },
+      { timeoutMs: NODE_WAIT_MS },
+    );
+    const measureFromMs = Date.now();
     const measureToMs = measureFromMs + sizes.latencySec * 1000;
-    await sleepMs(measureFromMs - Date.now());
-    const failed = failIfExited(nodes);
-    if (failed !== false) throw new Error(`a latency node stopped: ${failed}`);
-    const propagationBefore = await propagation(observe);
     const droppedBefore = await droppedRemoteOps(observe);
     await sleepMs(measureToMs - Date.now());
     const propagationAfter = await propagation(observe);
+    if (propagationAfter === undefined || propagationBefore === undefined)
+      throw new Error("a node's /metrics lost numax_propagation_latency_seconds");
     const droppedAfter = await droppedRemoteOps(observe);
     // The interval reports that end in the measured window (each covers the second before it).
     await waitUntil(
