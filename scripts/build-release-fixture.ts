@@ -139,7 +139,7 @@ function listFiles(dir: string, prefix = ""): string[] {
     .sort();
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (import.meta.main) {
   const check = process.argv.includes("--check");
   for (const release of Object.keys(RELEASES) as Release[]) {
     const committed = join(REPO, "test/fixtures/releases", release);

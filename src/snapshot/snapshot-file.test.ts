@@ -161,6 +161,13 @@ describe("snapshot file format 2 (golden bytes in test/fixtures/snapshot/v2.nxsn
       bytes.subarray(sealed),
       "XXH64, then 24 zero bytes",
     );
+    // Format 1's frame: the magic and the version where a format-1 reader looks for them, so an
+    // older build names this file's version in its refusal instead of calling it no snapshot.
+    assert.deepEqual(
+      [...bytes.subarray(sealed - 8, sealed)],
+      [0x89, 0x4e, 0x58, 0x53, 0x4e, 0x41, 0x50, 0x0a],
+    );
+    assert.equal(bytes.readUInt16BE(sealed - 10), 2);
     assert.equal(
       bytes.readUInt32LE(24),
       0xbeefc0de,
