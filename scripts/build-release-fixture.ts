@@ -53,7 +53,7 @@ function run(command: string, args: readonly string[], cwd: string): string {
 }
 
 /** Builds `release` into `out` (created; must not exist). */
-export function buildReleaseFixture(release: Release, out: string): void {
+function buildReleaseFixture(release: Release, out: string): void {
   const scratch = mkdtempSync(join(tmpdir(), "nx-release-fixture-"));
   const tree = join(scratch, "tree");
   run("git", ["worktree", "add", "--detach", tree, RELEASES[release]], REPO);
