@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { renameDurably } from "../fs/rename-durably.ts";
+import { renameDurably } from "../fs/durable-files.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { newDatastoreProblem, STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbEnvironment } from "../store/lmdb-environment.ts";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { access, constants, copyFile, type FileHandle, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { XXHashAPI } from "xxhash-wasm";
-import { renameDurably } from "../fs/rename-durably.ts";
+import { renameDurably } from "../fs/durable-files.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { SnapshotError } from "./snapshot-error.ts";
 

@@ -1,8 +1,9 @@
 /**
  * A restore's and an export's rename into place is followed by an fsync of the directory it
- * renamed into: until then a power cut can undo the rename although the file was synced. The
- * calls are observed on node:fs/promises itself (its ESM bindings follow the patched module
- * object through syncBuiltinESMExports), in the order they complete.
+ * renamed into: until then a power cut can undo the rename although the file was synced. An
+ * export through a running node copies the node's snapshot file, then fsyncs the copy and its
+ * directory. The calls are observed on node:fs/promises itself (its ESM bindings follow the
+ * patched module object through syncBuiltinESMExports), in the order they complete.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,12 +12,19 @@ import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
-import { exportDatastore } from "./export-datastore.ts";
-import { restoreSnapshot } from "./restore-snapshot.ts";
+import { exportDatastore } from "../../src/snapshot/export-datastore.ts";
+import { restoreSnapshot } from "../../src/snapshot/restore-snapshot.ts";
+import { runSnapshotExport } from "../../src/snapshot/snapshot-commands.ts";
+import { managedNodeTracker } from "../helpers/management-node.ts";
+import { guestPath } from "../helpers/nx-process.ts";
 
-const GOLDEN = new URL("../../test/fixtures/snapshot/v2.nxsnap", import.meta.url).pathname;
+const GOLDEN = new URL("../fixtures/snapshot/v2.nxsnap", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "nx-snapshot-durability-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const nodes = managedNodeTracker();
+after(async () => {
+  await nodes.stopAll();
+  rmSync(root, { recursive: true, force: true });
+});
 
 /** "rename TO" and "fsync PATH", as they complete. */
 let events: string[] = [];
@@ -72,5 +80,23 @@ describe("renames into place are durable", () => {
     assert.deepEqual(renamed, [`rename ${file}`, `fsync ${dirname(file)}`]);
     const before = events.slice(0, events.length - renamed.length);
     assert.match(before.at(-1) ?? "", /^fsync .*data\.mdb$/, "the file's own bytes first");
+  });
+
+  test("an export through a running node fsyncs its copy of the node's snapshot, then the copy's directory", {
+    timeout: 60_000,
+  }, async () => {
+    const node = await nodes.node({
+      datastore: join(root, "running"),
+      modules: [guestPath("reactive_probe")],
+    });
+    const file = join(root, "online", "exported.nxsnap");
+    await fsPromises.mkdir(dirname(file));
+    events = [];
+    await runSnapshotExport(
+      file,
+      { node: node.url, tokenFile: join(node.datastore, "management.token"), numaxVersion: "test" },
+      { write: () => {} },
+    );
+    assert.deepEqual(events.slice(-2), [`fsync ${file}`, `fsync ${dirname(file)}`]);
   });
 });
