@@ -4,13 +4,15 @@
  *   npm run bench -- snapshot-restore [--quick] [--report FILE]
  *
  * A store of STORE_BYTES (random 4 KiB values) is exported once (`exportDatastore`). Then, in
- * pairs run back to back: `restoreSnapshot` of the file into a new datastore (check the prefix,
- * copy, cut and fsync the body while computing its SHA-256, compare, rename), and the
+ * pairs run back to back: `restoreSnapshot` of the file into a new datastore (check the trailer,
+ * copy, cut and fsync the body while computing its checksum, compare, rename), and the
  * reference, Node's `copyFile` of the same snapshot file (the kernel's own copy) followed by an
  * fsync of the copy.
  * Both read the file from the page cache (it was just written), so the figure compares the work
  * each does, not the disk's read speed. The ratio is the median of the per-pair ratios
- * (reference time / restore time: 1.0 means as fast as a copy).
+ * (reference time / restore time: 1.0 means as fast as a copy). Each side's CPU time (this
+ * process's, libuv's threads included) is reported beside its wall time: on a shared machine it
+ * moves less with the load than the wall time does.
  */
 import { randomFillSync } from "node:crypto";
 import { copyFile, mkdtemp, open, rm, stat } from "node:fs/promises";
@@ -25,10 +27,13 @@ import { median } from "./sampling.ts";
 // One LMDB overflow page each (4 KiB pages, 16 bytes of page header).
 const VALUE_BYTES = 4000;
 
-async function timedMs(body: () => Promise<unknown>): Promise<number> {
+/** Wall time and this process's CPU time (its libuv threads' included) of `body`, in ms. */
+async function timedMs(body: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await body();
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, cpuMs: (used.user + used.system) / 1000 };
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
@@ -51,6 +56,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 
     const restoreMs: number[] = [];
     const copyMs: number[] = [];
+    const restoreCpuMs: number[] = [];
+    const copyCpuMs: number[] = [];
     const ratios: number[] = [];
     for (let pair = 0; pair < pairs; pair++) {
       const restored = join(dir, `restored-${pair}`);
@@ -62,9 +69,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         await handle.sync();
         await handle.close();
       });
-      restoreMs.push(restore);
-      copyMs.push(copy);
-      ratios.push(copy / restore);
+      restoreMs.push(restore.ms);
+      copyMs.push(copy.ms);
+      restoreCpuMs.push(restore.cpuMs);
+      copyCpuMs.push(copy.cpuMs);
+      ratios.push(copy.ms / restore.ms);
       await rm(restored, { recursive: true });
       await rm(copied);
     }
@@ -79,8 +88,18 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       },
       fileBytes,
       pairs,
-      restore: { medianMs: median(restoreMs), mbPerS: mbPerS(median(restoreMs)), runsMs: restoreMs },
-      plainCopy: { medianMs: median(copyMs), mbPerS: mbPerS(median(copyMs)), runsMs: copyMs },
+      restore: {
+        medianMs: median(restoreMs),
+        mbPerS: mbPerS(median(restoreMs)),
+        medianCpuMs: median(restoreCpuMs),
+        runsMs: restoreMs,
+      },
+      plainCopy: {
+        medianMs: median(copyMs),
+        mbPerS: mbPerS(median(copyMs)),
+        medianCpuMs: median(copyCpuMs),
+        runsMs: copyMs,
+      },
       restoreSpeedVsCopy: Number(median(ratios).toFixed(2)),
     };
   } finally {

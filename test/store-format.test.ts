@@ -22,6 +22,7 @@ import {
   STORE_FORMAT_KEY,
   STORE_FORMAT_VERSION,
 } from "../src/store/store-format.ts";
+import { writeNewerStoreSnapshot } from "./fixtures/snapshot/newer-store-snapshot.ts";
 import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 
 const GOLDEN_SNAPSHOT = join(REPO_ROOT, "test/fixtures/snapshot/v1.nxsnap");
@@ -83,6 +84,21 @@ describe("store format: nx migrate, and a newer store refused", { timeout: 90_00
       assert.equal(result.stdout, "", args[0]);
     }
     assert.ok(!existsSync(join(dir, "migration-backups")), "nothing was copied or changed");
+  });
+
+  test("a snapshot of a newer store: nx snapshot import refuses it in one line, exit 2, before writing anything", async () => {
+    const file = join(root.path, "newer-store.nxsnap");
+    await writeNewerStoreSnapshot(file);
+    const dir = join(root.path, "import-newer");
+    const result = await nx(["snapshot", "import", file, "--datastore-path", dir, "--same-identity"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^nx: error: ${file} holds a store of format ${STORE_FORMAT_VERSION + 1}, written by Numax [^;]+; this build reads store formats up to ${STORE_FORMAT_VERSION}: restore it with that version or newer\\n$`,
+      ),
+    );
+    assert.ok(!existsSync(dir), "nothing written");
   });
 
   test("nx migrate on a directory without a store: one line, exit 2, nothing created", async () => {

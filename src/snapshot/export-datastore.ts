@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import type { NodeId } from "../identity/node-id.ts";
 import { STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openDatastore } from "../store/open-datastore.ts";
+import { STORE_FORMAT_VERSION } from "../store/store-format.ts";
 import { storedNodeIdOf } from "../sync/replica/node-identity.ts";
 import { NODE_ID_KEY, RECORD_FORMAT_VERSION } from "../sync/replica/replica-layout.ts";
 import { writeStoreSnapshot } from "./node-snapshots.ts";
@@ -35,6 +36,7 @@ export async function exportDatastore(
       createdAt: new Date(options.nowMs).toISOString(),
       numaxVersion: options.numaxVersion,
       recordFormatVersion: RECORD_FORMAT_VERSION,
+      storeFormatVersion: STORE_FORMAT_VERSION,
     };
     const { bytes } = await writeStoreSnapshot(
       (directory) => backend.copyCompacted(directory),

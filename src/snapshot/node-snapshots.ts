@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NodeId } from "../identity/node-id.ts";
+import { STORE_FORMAT_VERSION } from "../store/store-format.ts";
 import { RECORD_FORMAT_VERSION } from "../sync/replica/replica-layout.ts";
 import { SnapshotError } from "./snapshot-error.ts";
 import { readSnapshotFileInfo, type SnapshotHeader, sealSnapshotFile } from "./snapshot-file.ts";
@@ -70,11 +71,12 @@ async function createSnapshot(source: SnapshotSource, directory: string): Promis
   const taken = new Set((await readdir(directory)).map((name) => name.replace(SNAPSHOT_FILE_EXTENSION, "")));
   let id = snapshotIdAt(nowMs);
   for (let n = 2; taken.has(id); n++) id = `${snapshotIdAt(nowMs)}-${n}`;
-  const header: SnapshotHeader = {
+  const header: Required<SnapshotHeader> = {
     nodeId: source.nodeId(),
     createdAt: new Date(nowMs).toISOString(),
     numaxVersion: source.numaxVersion,
     recordFormatVersion: RECORD_FORMAT_VERSION,
+    storeFormatVersion: STORE_FORMAT_VERSION,
   };
   const path = join(directory, `${id}${SNAPSHOT_FILE_EXTENSION}`);
   const { bytes } = await writeStoreSnapshot(source.copyStore, header, path, directory);
@@ -88,7 +90,7 @@ async function createSnapshot(source: SnapshotSource, directory: string): Promis
  */
 export async function writeStoreSnapshot(
   copyStore: (directory: string) => Promise<void>,
-  header: SnapshotHeader,
+  header: Required<SnapshotHeader>,
   file: string,
   scratchParent: string,
 ): Promise<{ bytes: number }> {

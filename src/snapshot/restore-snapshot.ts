@@ -1,8 +1,10 @@
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { renameDurably } from "../fs/durable-files.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { newDatastoreProblem, STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbEnvironment } from "../store/lmdb-environment.ts";
+import { STORE_FORMAT_VERSION } from "../store/store-format.ts";
 import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
 import { SnapshotError } from "./snapshot-error.ts";
 import { extractSnapshotBody, readSnapshotFileInfo, type SnapshotHeader } from "./snapshot-file.ts";
@@ -70,6 +72,21 @@ function restoredIdentity(
   return header.nodeId;
 }
 
+/**
+ * Refuses a snapshot of a store newer than this build reads (format 2 headers say which), before
+ * anything is written: restored, it would only be refused when a node opened it
+ * (STORE_FORMAT_NEWER).
+ */
+function assertReadableStore(header: SnapshotHeader, file: string): void {
+  const format = header.storeFormatVersion;
+  if (format !== undefined && format > STORE_FORMAT_VERSION) {
+    throw new SnapshotError(
+      "SNAPSHOT_STORE_FORMAT_NEWER",
+      `${file} holds a store of format ${format}, written by Numax ${header.numaxVersion}; this build reads store formats up to ${STORE_FORMAT_VERSION}: restore it with that version or newer`,
+    );
+  }
+}
+
 /** Refuses a datastore path holding anything: a restore never overwrites a store. */
 async function assertEmptyTarget(path: string): Promise<void> {
   const problem = await newDatastoreProblem(path);
@@ -84,10 +101,12 @@ async function assertEmptyTarget(path: string): Promise<void> {
 /**
  * Restores snapshot `file` into a new datastore: checks the file's prefix and the identity,
  * copies the body into `store-restoring/` (no dot: lmdb-js takes a path with an extension for a file) while checking the checksum, then renames that to
- * `store/`, so a datastore has a store only once the whole snapshot is in it and checked.
+ * `store/` and fsyncs the datastore directory, so a datastore has a store only once the whole
+ * snapshot is in it and checked, and keeps it through a power cut once this returns.
  */
 export async function restoreSnapshot(file: string, options: RestoreOptions): Promise<RestoreResult> {
   const { header } = await readSnapshotFileInfo(file);
+  assertReadableStore(header, file);
   const nodeId = restoredIdentity(header, options, file);
   const datastorePath = resolve(options.datastorePath);
   await assertEmptyTarget(datastorePath);
@@ -96,7 +115,7 @@ export async function restoreSnapshot(file: string, options: RestoreOptions): Pr
   try {
     const info = await extractSnapshotBody(file, join(restoring, "data.mdb"));
     if (nodeId === null && header.nodeId !== null) await forgetIdentity(restoring);
-    await rename(restoring, join(datastorePath, STORE_DIRECTORY_NAME));
+    await renameDurably(restoring, join(datastorePath, STORE_DIRECTORY_NAME));
     return { header, datastorePath, nodeId, bodyBytes: info.bodyBytes };
   } catch (error) {
     await rm(restoring, { recursive: true, force: true });

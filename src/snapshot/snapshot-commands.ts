@@ -1,8 +1,9 @@
-import { copyFile, constants as fsConstants, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { resolveClientTarget, type TargetOptions } from "../client/client-target.ts";
 import { formatBytes } from "../client/client-views.ts";
 import { ManagementClient } from "../client/management-client.ts";
+import { copyFileDurably } from "../fs/durable-files.ts";
 import { type NodeId, nodeIdFromCertificate } from "../identity/node-id.ts";
 import { renderColumns } from "../text/text-columns.ts";
 import { exportDatastore } from "./export-datastore.ts";
@@ -153,7 +154,7 @@ export async function runSnapshotExport(
   await assertWritableOutput(output);
   const entry = await (await client(options)).post<SnapshotEntry>("/snapshots");
   try {
-    await copyFile(entry.path, output, fsConstants.COPYFILE_EXCL);
+    await copyFileDurably(entry.path, output);
   } catch (error) {
     throw new SnapshotError(
       "SNAPSHOT_FILE_UNREADABLE",

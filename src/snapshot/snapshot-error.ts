@@ -8,6 +8,8 @@ export type SnapshotErrorCode =
   | "SNAPSHOT_NOT_A_SNAPSHOT"
   /** The file's format version is one this build cannot read (written by a newer Numax). */
   | "SNAPSHOT_VERSION_UNSUPPORTED"
+  /** The store inside is of a newer store format than this build reads (written by a newer Numax). */
+  | "SNAPSHOT_STORE_FORMAT_NEWER"
   /** The file is shorter or longer than its prefix says, or its header is malformed. */
   | "SNAPSHOT_MALFORMED"
   /** The bytes do not match the file's checksum: damaged in transit or on disk. */

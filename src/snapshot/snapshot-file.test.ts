@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
+import xxhash from "xxhash-wasm";
+import { writeNewerStoreSnapshot } from "../../test/fixtures/snapshot/newer-store-snapshot.ts";
 import {
   GOLDEN_COUNTER,
   GOLDEN_CREATED_MS,
@@ -13,6 +23,7 @@ import {
 } from "../../test/fixtures/snapshot/write-golden-snapshot.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { openLmdbBackend } from "../store/lmdb-backend.ts";
+import { STORE_FORMAT_VERSION } from "../store/store-format.ts";
 import { NODE_ID_KEY } from "../sync/replica/replica-layout.ts";
 import { openReplicatedState } from "../sync/replica/replicated-state.ts";
 import { exportDatastore } from "./export-datastore.ts";
@@ -26,7 +37,9 @@ import {
   SNAPSHOT_TRAILER_BYTES,
 } from "./snapshot-file.ts";
 
-const GOLDEN = new URL("../../test/fixtures/snapshot/v1.nxsnap", import.meta.url).pathname;
+const GOLDEN_V1 = new URL("../../test/fixtures/snapshot/v1.nxsnap", import.meta.url).pathname;
+const GOLDEN = new URL("../../test/fixtures/snapshot/v2.nxsnap", import.meta.url).pathname;
+const { create64 } = await xxhash();
 const OTHER_NODE = "ffffffffffffffffffffffffffffffff" as NodeId;
 
 const root = mkdtempSync(join(tmpdir(), "nx-snapshot-file-"));
@@ -43,21 +56,31 @@ function rejectsWith(code: string): (error: unknown) => boolean {
   };
 }
 
-/** A copy of the golden file with `change` applied to its bytes. */
-function variant(change: (bytes: Buffer) => Buffer | undefined): string {
+/** A copy of a golden file (format 2 by default) with `change` applied to its bytes. */
+function variant(change: (bytes: Buffer) => Buffer | undefined, golden = GOLDEN): string {
   const file = join(root, `variant-${dirs++}.nxsnap`);
-  const bytes = Buffer.from(readFileSync(GOLDEN));
+  const bytes = Buffer.from(readFileSync(golden));
   writeFileSync(file, change(bytes) ?? bytes);
   return file;
 }
 
-/** `bytes` after `change`, with its checksum computed again (a file written so, not damaged). */
+/** Format 2's checksum field, computed here apart from the code under test: XXH64, then zeros. */
+function xxh64Field(bytes: Uint8Array): Buffer {
+  const field = Buffer.alloc(SNAPSHOT_CHECKSUM_BYTES);
+  field.writeBigUInt64BE(create64().update(bytes).digest());
+  return field;
+}
+
+/** Format 2 `bytes` after `change`, with the checksum computed again (a file written so, not damaged). */
 function resealed(bytes: Buffer, change: () => void): Buffer {
   change();
   const sealedBytes = bytes.length - SNAPSHOT_CHECKSUM_BYTES;
-  bytes.set(createHash("sha256").update(bytes.subarray(0, sealedBytes)).digest(), sealedBytes);
+  bytes.set(xxh64Field(bytes.subarray(0, sealedBytes)), sealedBytes);
   return bytes;
 }
+
+/** Where the trailer starts in a file of `length` bytes. */
+const trailerAt = (length: number) => length - SNAPSHOT_CHECKSUM_BYTES - SNAPSHOT_TRAILER_BYTES;
 
 async function readRestored(datastore: string) {
   const backend = await openLmdbBackend({ path: datastore });
@@ -76,20 +99,75 @@ async function readRestored(datastore: string) {
 }
 
 describe("snapshot file format 1 (golden bytes in test/fixtures/snapshot/v1.nxsnap)", () => {
-  test("the committed file decodes, and this version still encodes its tail to the same bytes", async () => {
-    const info = await readSnapshotFileInfo(GOLDEN);
+  test("the committed file decodes, its checksum is the SHA-256 of the rest, and it restores", async () => {
+    const info = await readSnapshotFileInfo(GOLDEN_V1);
+    assert.equal(info.formatVersion, 1);
     assert.deepEqual(info.header, {
       nodeId: GOLDEN_NODE_ID,
       createdAt: new Date(GOLDEN_CREATED_MS).toISOString(),
       numaxVersion: "0.1.0",
       recordFormatVersion: 1,
     });
-    assert.equal(SNAPSHOT_FILE_FORMAT_VERSION, 1);
-    const bytes = readFileSync(GOLDEN);
-    assert.deepEqual(
-      Buffer.from(encodeSnapshotTail(info.header, info.bodyBytes)),
-      bytes.subarray(info.bodyBytes, bytes.length - SNAPSHOT_CHECKSUM_BYTES),
+    const bytes = readFileSync(GOLDEN_V1);
+    const sealed = bytes.length - SNAPSHOT_CHECKSUM_BYTES;
+    assert.deepEqual(createHash("sha256").update(bytes.subarray(0, sealed)).digest(), bytes.subarray(sealed));
+    const datastore = freshDir();
+    await restoreSnapshot(GOLDEN_V1, { datastorePath: datastore, sameIdentity: true });
+    assert.deepEqual(await readRestored(datastore), {
+      counter: GOLDEN_COUNTER.value,
+      register: GOLDEN_REGISTER.value,
+      storedNodeId: GOLDEN_NODE_ID,
+    });
+  });
+
+  test("a damaged byte of its body is caught by its SHA-256 (seeded property)", async () => {
+    const { bodyBytes } = await readSnapshotFileInfo(GOLDEN_V1);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: bodyBytes - 1 }), async (at) => {
+        const file = variant((b) => {
+          b[at]! ^= 0x01;
+          return b;
+        }, GOLDEN_V1);
+        await assert.rejects(
+          restoreSnapshot(file, { datastorePath: freshDir(), sameIdentity: true }),
+          rejectsWith("SNAPSHOT_CHECKSUM_MISMATCH"),
+        );
+      }),
+      { seed: 1, numRuns: 10 },
     );
+  });
+});
+
+describe("snapshot file format 2 (golden bytes in test/fixtures/snapshot/v2.nxsnap)", () => {
+  test("the committed file decodes, and this version still encodes its tail and checksum to the same bytes", async () => {
+    const info = await readSnapshotFileInfo(GOLDEN);
+    assert.equal(info.formatVersion, 2);
+    assert.deepEqual(info.header, {
+      nodeId: GOLDEN_NODE_ID,
+      createdAt: new Date(GOLDEN_CREATED_MS).toISOString(),
+      numaxVersion: "0.1.0",
+      recordFormatVersion: 1,
+      storeFormatVersion: 1,
+    });
+    assert.equal(SNAPSHOT_FILE_FORMAT_VERSION, 2);
+    const bytes = readFileSync(GOLDEN);
+    const sealed = bytes.length - SNAPSHOT_CHECKSUM_BYTES;
+    assert.deepEqual(
+      Buffer.from(encodeSnapshotTail({ ...info.header, storeFormatVersion: 1 }, info.bodyBytes)),
+      bytes.subarray(info.bodyBytes, sealed),
+    );
+    assert.deepEqual(
+      xxh64Field(bytes.subarray(0, sealed)),
+      bytes.subarray(sealed),
+      "XXH64, then 24 zero bytes",
+    );
+    // Format 1's frame: the magic and the version where a format-1 reader looks for them, so an
+    // older build names this file's version in its refusal instead of calling it no snapshot.
+    assert.deepEqual(
+      [...bytes.subarray(sealed - 8, sealed)],
+      [0x89, 0x4e, 0x58, 0x53, 0x4e, 0x41, 0x50, 0x0a],
+    );
+    assert.equal(bytes.readUInt16BE(sealed - 10), 2);
     assert.equal(
       bytes.readUInt32LE(24),
       0xbeefc0de,
@@ -115,6 +193,7 @@ describe("snapshot file format 1 (golden bytes in test/fixtures/snapshot/v1.nxsn
     const file = join(root, "round-trip.nxsnap");
     const { nodeId } = await exportDatastore(source, file, { numaxVersion: "9.9.9", nowMs: 0 });
     assert.equal(nodeId, GOLDEN_NODE_ID);
+    assert.equal((await readSnapshotFileInfo(file)).formatVersion, SNAPSHOT_FILE_FORMAT_VERSION);
     const target = freshDir();
     await restoreSnapshot(file, { datastorePath: target, sameIdentity: true });
     assert.equal((await readRestored(target)).counter, GOLDEN_COUNTER.value);
@@ -179,14 +258,34 @@ describe("restore refuses", () => {
     assert.deepEqual(readdirSync(datastore), ["keep.txt"]);
   });
 
+  test("a snapshot of a newer store format, in one line, before writing anything", async () => {
+    const newer = join(root, "newer-store.nxsnap");
+    await writeNewerStoreSnapshot(newer);
+    const datastore = freshDir();
+    await assert.rejects(
+      restoreSnapshot(newer, { datastorePath: datastore, sameIdentity: true }),
+      (error) => {
+        rejectsWith("SNAPSHOT_STORE_FORMAT_NEWER")(error);
+        assert.match(
+          (error as Error).message,
+          new RegExp(
+            `holds a store of format ${STORE_FORMAT_VERSION + 1}, written by Numax 0\\.1\\.0; this build reads store formats up to ${STORE_FORMAT_VERSION}: restore it with that version or newer$`,
+          ),
+        );
+        return true;
+      },
+    );
+    assert.ok(!existsSync(datastore), "nothing written");
+  });
+
   test("files that are not snapshots, of another version, truncated or missing", async () => {
-    /** Where the trailer starts in a file of `length` bytes. */
-    const trailer = (length: number) => length - SNAPSHOT_CHECKSUM_BYTES - SNAPSHOT_TRAILER_BYTES;
+    const trailer = trailerAt;
     const cases: [string, string][] = [
       [variant((b) => void b.write("PK", trailer(b.length) + 16, "latin1")), "SNAPSHOT_NOT_A_SNAPSHOT"],
       [variant((b) => b.subarray(0, b.length - 1)), "SNAPSHOT_NOT_A_SNAPSHOT"],
       [variant((b) => b.subarray(0, 10)), "SNAPSHOT_NOT_A_SNAPSHOT"],
-      [variant((b) => void b.writeUInt16BE(2, trailer(b.length) + 14)), "SNAPSHOT_VERSION_UNSUPPORTED"],
+      [variant((b) => void b.writeUInt16BE(3, trailer(b.length) + 14)), "SNAPSHOT_VERSION_UNSUPPORTED"],
+      [variant((b) => void b.writeUInt16BE(0, trailer(b.length) + 14)), "SNAPSHOT_VERSION_UNSUPPORTED"],
       // Flags this build does not know change what the file means: not read as format 1, even
       // with a checksum that matches.
       [

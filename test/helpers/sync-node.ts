@@ -21,6 +21,8 @@ export interface SyncNodeOptions {
   tls?: { dir: string; allowedPeers?: readonly string[] };
   /** An installed `numax` command and its directory instead of this repository's bin/nx.js. */
   installed?: Pick<NxLaunch, "command" | "cwd">;
+  /** Another build's `nx` entry (an older release: give `exposeData: false`, it has no such flag). */
+  bin?: string;
 }
 
 /** One `nx run` node in serve mode with sync (plain TCP) and its HTTP endpoint. */
@@ -67,7 +69,7 @@ export async function startSyncNode(options: SyncNodeOptions): Promise<SyncNode>
       ...(options.args ?? []),
     ],
     options.env,
-    { stdin: options.stdin, ...options.installed },
+    { stdin: options.stdin, bin: options.bin, ...options.installed },
   );
   const started = await nx.waitFor(/sync started nodeId=([0-9a-f]{32}) listen=127\.0\.0\.1:(\d+)/);
   const port = Number(started[2]);
