@@ -498,6 +498,39 @@ describe("SyncEngine", () => {
     assert.equal(new Set(asked).size, 3, "a pass asks every peer once");
   });
 
+  test("with K-fanout covering every connected peer, no fanout pull runs and relays stay pruned", () => {
+    // Three nodes, K = ceil(log2 3) + 1 = 3: every batch goes to every peer, as with the full relay.
+    const n = 3;
+    const { replicas, engines } = cluster(n, { fanoutExtra: 1, fanoutPullIntervalMs: 250 });
+    const net = wire(replicas, engines, [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
+    const opsDelivered = () => engines.reduce((sum, e) => sum + e.stats.remoteOpsReceived, 0);
+    let pulls = 0;
+    let nowMs = 0;
+    const burst = () => {
+      for (let i = 0; i < n; i++) {
+        engines[i].localOps(Array.from({ length: 10 }, () => replicas[i].local()));
+        net.deliver(i, engines[i].flush());
+      }
+      nowMs += 250;
+      for (let i = 0; i < n; i++) {
+        const out = engines[i].tick(nowMs);
+        pulls += out.filter((o) => o.message.type === "PullSince").length;
+        net.deliver(i, out);
+      }
+    };
+    burst(); // the first burst floods and teaches every node where each origin's ops come from
+    const before = opsDelivered();
+    for (let i = 0; i < 5; i++) burst();
+    const perOp = (opsDelivered() - before) / (5 * n * 10);
+    assert.equal(perOp, n - 1, `each op reached each peer once (${perOp} deliveries per op)`);
+    assert.equal(pulls, 0, "no PullSince: random paths cannot miss a peer");
+    for (const r of replicas) assert.equal(r.ops.size, 6 * n * 10);
+  });
+
   test("K-fanout over a full mesh: what infect-and-die misses, the fanout pulls bring (and nothing else does)", () => {
     const run = (fanoutPullIntervalMs: number) => {
       const { replicas, engines } = cluster(12, {

@@ -498,10 +498,21 @@ export class SyncEngine<Op> {
       nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs
     ) {
       this.#lastFanoutPullMs = nowMs;
-      const session = this.#nextPullPeer();
+      // With at most K peers every batch goes to every peer, as with the full relay: no random
+      // path can miss one, and a pull would only clear the peer's prunes (the graft), bringing
+      // back the relays that deliver each op twice (in a 3-node cluster under load: a third of
+      // every node's CPU, and the lagging vectors those pulls carried drew whole snapshots).
+      const session = this.#fanoutCoversEveryPeer() ? undefined : this.#nextPullPeer();
       if (session !== undefined) out.push(this.#pull(session, nowMs));
     }
     return out;
+  }
+
+  /** Whether the K of the fanout is at least the connected peers (every batch goes to each). */
+  #fanoutCoversEveryPeer(): boolean {
+    const { fanoutExtra, clusterSize } = this.#options;
+    const size = this.#sessions.size;
+    return size <= fanoutOf(Math.max(clusterSize?.() ?? 0, size + 1), fanoutExtra ?? 0);
   }
 
   /** Round robin over a list of the connected peers shuffled at each pass. */
