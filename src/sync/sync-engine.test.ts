@@ -404,6 +404,45 @@ describe("SyncEngine", () => {
     assert.ok(engines.some((e) => e.stats.opsPruned > 0));
   });
 
+  test("relays shed for a peer that then prunes their origin are not repaired (it gets them directly)", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const [a, b, c] = [0, 1, 2];
+    wire(replicas, engines, [
+      [a, b],
+      [a, c],
+      [b, c],
+    ]);
+    // Delivers everything at once but b's messages to c, which wait in `held` (c reads slowly).
+    const held: Outgoing<TestOp>[] = [];
+    const byId = new Map(replicas.map((r, i) => [r.nodeId, i]));
+    const deliver = (from: number, outgoing: Outgoing<TestOp>[]): void => {
+      const queue = outgoing.map((o) => ({ from, o }));
+      while (queue.length > 0) {
+        const { from: sender, o } = queue.shift()!;
+        const to = byId.get(o.peer)!;
+        if (sender === b && to === c) {
+          held.push(o);
+          continue;
+        }
+        for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0))
+          queue.push({ from: to, o: next });
+      }
+    };
+    for (let round = 0; round < 3; round++) {
+      engines[a].localOps(Array.from({ length: 10 }, () => replicas[a].local()));
+      deliver(a, engines[a].flush());
+    }
+    // b relayed a's first ten to c (its window is one batch), queued the next ten and shed the last ten.
+    assert.equal(engines[b].stats.opsShed, 10);
+    while (held.length > 0) deliver(c, engines[c].receive(replicas[b].nodeId, held.shift()!.message, 0));
+    assert.equal(replicas[c].ops.size, 30);
+    assert.equal(
+      engines[c].stats.remoteOpsReceived,
+      50,
+      "c got a's 30 ops from a, and from b only the relays sent before it pruned a",
+    );
+  });
+
   test("a lost direct link makes the remaining peers relay again at once (graft)", () => {
     const { replicas, engines } = cluster(3);
     const [a, b, c] = [0, 1, 2];

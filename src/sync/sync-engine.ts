@@ -180,6 +180,12 @@ interface PeerSession<Op> {
    */
   repairAfter: Map<NodeId, number> | undefined;
   /**
+   * Origins of `repairAfter` that continue a pull answer: the peer asked for them. The others
+   * were shed (or unacknowledged), and once the peer prunes such an origin it gets its ops
+   * directly: their repair is dropped, as their relay is.
+   */
+  repairAsked: Set<NodeId>;
+  /**
    * While a repair is under way: per origin, the sequences pushed from the queue since it began.
    * The repair reads every op above its marks from the op-log, these too: it skips them.
    */
@@ -276,6 +282,7 @@ export class SyncEngine<Op> {
       pullsReceived: 0,
       stale: false,
       repairAfter: undefined,
+      repairAsked: new Set(),
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
     };
@@ -630,6 +637,7 @@ export class SyncEngine<Op> {
       if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
     }
     session.repairAfter = repairAfter;
+    for (const origin of repairAfter.keys()) session.repairAsked.add(origin);
   }
 
   /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
@@ -637,6 +645,9 @@ export class SyncEngine<Op> {
     const repairAfter = session.repairAfter;
     const room = this.#options.inflightBatchesMax - session.inflight.size;
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
+    // Shed relays of an origin the peer has since pruned reach it directly: re-sending them from
+    // the op-log only made duplicates for it to decode (under overload, ten times the ops applied).
+    for (const origin of session.pruned) if (!session.repairAsked.has(origin)) repairAfter.delete(origin);
     // One batch per call (each ack and tick calls again): a burst shed by a slow peer is read
     // back from the op-log in steps, never in one long stall.
     // Batches whose every op already went out from the queue send nothing: read on until one has
@@ -647,8 +658,10 @@ export class SyncEngine<Op> {
       const limit = this.#options.batchOpsMax;
       const ops = this.#replica.opsSince(vector, limit);
       const done = ops.length < limit;
-      if (done) session.repairAfter = undefined;
-      else {
+      if (done) {
+        session.repairAfter = undefined;
+        session.repairAsked.clear();
+      } else {
         for (const op of ops) {
           const { origin, seq } = this.#replica.idOf(op);
           if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
