@@ -37,9 +37,9 @@ class LogReplica implements SyncReplica<TestOp> {
     return new Map(this.#vector);
   }
 
-  opsSince(vector: VersionVector, limit: number): TestOp[] {
+  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): TestOp[] {
     return [...this.ops.values()]
-      .filter((op) => op.seq > (vector.get(op.origin) ?? 0))
+      .filter((op) => op.seq > (vector.get(op.origin) ?? 0) && (origins?.has(op.origin) ?? true))
       .sort((a, b) => (a.origin === b.origin ? a.seq - b.seq : a.origin < b.origin ? -1 : 1))
       .slice(0, limit);
   }
@@ -440,6 +440,35 @@ describe("SyncEngine", () => {
       engines[c].stats.remoteOpsReceived,
       50,
       "c got a's 30 ops from a, and from b only the relays sent before it pruned a",
+    );
+  });
+
+  test("a repair of shed ops re-sends only the origins it repairs, not ops held out of order", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 5, inflightBatchesMax: 1, batchOpsMax: 5 });
+    const [a, b, c] = [0, 1, 2];
+    // b holds a's ops 2..11 but not 1: they sit above its version vector's entry for a.
+    replicas[b].applyRemote(
+      Array.from({ length: 10 }, (_, i) => ({ origin: replicas[a].nodeId, seq: i + 2 })),
+    );
+    engines[b].peerConnected(replicas[c].nodeId, 0);
+    engines[c].peerConnected(replicas[b].nodeId, 0);
+    engines[b].localOps(Array.from({ length: 20 }, () => replicas[b].local()));
+    assert.equal(engines[b].stats.opsShed, 15);
+    // Every message b sends c is delivered and answered, a bounded number of times.
+    let outgoing = engines[b].flush();
+    for (let step = 0; step < 50 && outgoing.length > 0; step++) {
+      const next: Outgoing<TestOp>[] = [];
+      for (const o of outgoing) {
+        for (const answer of engines[c].receive(replicas[b].nodeId, o.message, 0))
+          next.push(...engines[b].receive(replicas[c].nodeId, answer.message, 0));
+      }
+      outgoing = next;
+    }
+    assert.equal(replicas[c].versionVector().get(replicas[b].nodeId), 20, "b's shed ops were repaired");
+    assert.equal(
+      engines[c].stats.remoteOpsReceived,
+      20,
+      "only b's 20 ops: a's ops, which b holds out of order, are not its to repair",
     );
   });
 

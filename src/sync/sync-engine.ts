@@ -15,8 +15,11 @@ import type { ChangedObject } from "./sync-events.ts";
  */
 export interface SyncReplica<Op> {
   versionVector(): VersionVector;
-  /** Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`. */
-  opsSince(vector: VersionVector, limit: number): readonly Op[];
+  /**
+   * Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`; with
+   * `origins`, only ops of those origins.
+   */
+  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];
   /** The op's origin and its sequence number there (its OpId). */
   idOf(op: Op): { readonly origin: NodeId; readonly seq: number };
@@ -656,7 +659,10 @@ export class SyncEngine<Op> {
       const vector = new Map(this.#replica.versionVector());
       for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
       const limit = this.#options.batchOpsMax;
-      const ops = this.#replica.opsSince(vector, limit);
+      // Only the origins under repair: ops of others held above the vector (out of order) are not
+      // this repair's to send, and read here they were sent again with every batch, crowding out
+      // the ops the repair is for.
+      const ops = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()));
       const done = ops.length < limit;
       if (done) {
         session.repairAfter = undefined;
