@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type NodeCertificates, writeClusterCertificates } from "./cluster-certificates.ts";
 import { freePorts } from "./free-port.ts";
 import type { Incarnation } from "./load-recorder.ts";
 import { type LaunchContext, launchNode } from "./node-launcher.ts";
@@ -20,7 +21,7 @@ import {
 
 /**
  * A cluster of real `nx run` nodes on 127.0.0.1, each running the counter load guest with sync
- * on (plain TCP, --tls-insecure: the gates measure sync, not TLS) and its observability
+ * on (plain TCP, --tls-insecure, unless `tls`: mutual TLS with certificates from `nx cert`) and its observability
  * endpoint, every node dialling every other one (full mesh, static discovery). Node i is "n<i>",
  * with its own datastore under the run's work directory and ports chosen free at start and kept
  * across restarts.
@@ -50,6 +51,8 @@ export interface ClusterOptions {
   readonly nxArgs?: readonly string[];
   /** Listen ports decided by the caller (it needed them first, for its proxies). */
   readonly listenPorts?: readonly number[];
+  /** Mutual TLS between the nodes (GateSettings.tls); default plain TCP. */
+  readonly tls?: boolean;
 }
 
 /** How long a node may take to stop gracefully at the end before SIGKILL. */
@@ -100,16 +103,29 @@ export class Cluster {
   readonly nodes: ClusterNode[] = [];
   readonly #options: ClusterOptions;
   readonly #listenPorts: readonly number[];
+  readonly #certificates: readonly NodeCertificates[] | undefined;
 
-  private constructor(options: ClusterOptions, listenPorts: readonly number[]) {
+  private constructor(
+    options: ClusterOptions,
+    listenPorts: readonly number[],
+    certificates: readonly NodeCertificates[] | undefined,
+  ) {
     this.#options = options;
     this.#listenPorts = listenPorts;
+    this.#certificates = certificates;
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const ports = await freePorts(options.listenPorts === undefined ? 2 * options.size : options.size);
     const listenPorts = options.listenPorts ?? ports.slice(options.size);
-    const cluster = new Cluster(options, listenPorts);
+    const certificates =
+      options.tls === true
+        ? await writeClusterCertificates(
+            join(options.launch.workDir, "tls"),
+            Array.from({ length: options.size }, (_, index) => `n${index}`),
+          )
+        : undefined;
+    const cluster = new Cluster(options, listenPorts, certificates);
     for (let index = 0; index < options.size; index++) {
       const node = {
         name: `n${index}`,
@@ -191,6 +207,12 @@ export class Cluster {
     );
   }
 
+  #tlsArgs(index: number): string[] {
+    const certificates = this.#certificates?.[index];
+    if (certificates === undefined) return ["--tls-insecure"];
+    return ["--tls-cert", certificates.cert, "--tls-key", certificates.key, "--tls-ca", certificates.ca];
+  }
+
   #launchSpec(node: Omit<ClusterNode, "process" | "incarnation">) {
     const peerPort = this.#options.peerPort ?? ((_from: number, to: number) => this.#listenPorts[to]!);
     const peers: string[] = [];
@@ -206,7 +228,7 @@ export class Cluster {
         "--listen",
         `127.0.0.1:${node.listenPort}`,
         ...peers,
-        "--tls-insecure",
+        ...this.#tlsArgs(node.index),
         "--observability-listen",
         `127.0.0.1:${node.observabilityPort}`,
         // The runner reads counters and version vectors from /v1/.

@@ -20,6 +20,8 @@ const report = z.object({
   smoke: z.boolean(),
   nodes: z.number(),
   rate_mode: z.enum(["fixed", "max"]),
+  // Reports before --tls ran plain TCP.
+  tls: z.boolean().default(false),
   target_ops_sec: z.number(),
   ops_sec_avg_per_node: z.number(),
   latency_ms: z.object({ p99: z.number() }),
@@ -70,6 +72,7 @@ export function compareReports(
       ["smoke", current.smoke, baseline.smoke],
       ["nodes", current.nodes, baseline.nodes],
       ["rate_mode", current.rate_mode, baseline.rate_mode],
+      ["tls", current.tls, baseline.tls],
       ["reference", current.reference.name, baseline.reference.name],
       ...(current.rate_mode === "fixed"
         ? [["target_ops_sec", current.target_ops_sec, baseline.target_ops_sec]]

@@ -5,7 +5,7 @@ import { GateError } from "./gate-error.ts";
  *
  *   npm run gate -- <scenario> [--duration S] [--rate N|max] [--nodes N] [--smoke]
  *                  [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof]
- *                  [--keep-data] [--nx-args "<flags for every nx run>"]
+ *                  [--keep-data] [--tls] [--nx-args "<flags for every nx run>"]
  *
  * Anything left unset takes the scenario's default (scenario-defaults.ts); a bad flag is one
  * GATE_USAGE line.
@@ -38,13 +38,15 @@ export interface GateOptions {
   readonly cpuProf: boolean;
   /** Keep the nodes' datastores (and profiles) instead of deleting them at the end. */
   readonly keepData: boolean;
+  /** Cluster gates: nodes talk mutual TLS with certificates from `nx cert` instead of plain TCP. */
+  readonly tls: boolean;
   /** More `nx run` flags for every node (e.g. --reconnect-max-delay 1s), after the gate's own. */
   readonly nxArgs: readonly string[];
 }
 
 export const GATE_USAGE =
   "usage: npm run gate -- <store|three-node|ten-node|chaos|partition> [--duration S] [--rate N|max] " +
-  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof] [--keep-data] " +
+  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof] [--keep-data] [--tls] " +
   '[--nx-args "<nx run flags>"]';
 
 function usage(message: string): GateError {
@@ -82,6 +84,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
   let keys: number | undefined;
   let cpuProf = false;
   let keepData = false;
+  let tls = false;
   const nxArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -123,6 +126,9 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
       case "--keep-data":
         keepData = true;
         break;
+      case "--tls":
+        tls = true;
+        break;
       case "--nx-args": {
         // Its value may itself start with "--": take the next argument as it is.
         const text = argv[++i];
@@ -150,6 +156,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
     keys,
     cpuProf,
     keepData,
+    tls,
     nxArgs,
   };
 }

@@ -77,6 +77,8 @@ export interface GateReport {
   readonly target_ops_sec: number;
   /** Flags every node ran with beyond the gate's own (scenario defaults and --nx-args). */
   readonly nx_args: readonly string[];
+  /** Whether the nodes talked mutual TLS (`--tls`) rather than plain TCP. */
+  readonly tls: boolean;
   readonly ops_total: number;
   /** All nodes together, over the load window (first guest start to last guest end). */
   readonly ops_sec_avg: number;
@@ -126,6 +128,7 @@ export function assembleReport(input: {
   readonly environment: RunEnvironment;
   readonly binMs: number;
   readonly nxArgs: readonly string[];
+  readonly tls: boolean;
   readonly workDir: string;
 }): GateReport {
   const { outcome } = input;
@@ -191,6 +194,7 @@ export function assembleReport(input: {
     rate_mode: outcome.rateMode,
     target_ops_sec: outcome.targetOpsSec,
     nx_args: input.nxArgs,
+    tls: input.tls,
     ops_total: opsTotal,
     ops_sec_avg: round(opsSecAvg),
     ops_sec_avg_per_node: round(perNode),

@@ -19,6 +19,8 @@ export interface GateSettings {
   readonly keys: number | undefined;
   readonly cpuProf: boolean;
   readonly keepData: boolean;
+  /** Cluster gates: mutual TLS between the nodes (GateOptions.tls). */
+  readonly tls: boolean;
   /** Flags every node gets: the scenario's own (see NX_ARGS), then --nx-args. */
   readonly nxArgs: readonly string[];
 }
@@ -121,6 +123,9 @@ export function resolveSettings(options: GateOptions): GateSettings {
   if (options.keys !== undefined && options.scenario !== "three-node" && options.scenario !== "ten-node") {
     throw new GateError("GATE_USAGE", "--keys applies to the three-node and ten-node gates only");
   }
+  if (options.tls && options.scenario === "store") {
+    throw new GateError("GATE_USAGE", "--tls applies to the cluster gates only (store runs one node)");
+  }
   return {
     scenario: options.scenario,
     smoke: options.smoke,
@@ -131,6 +136,7 @@ export function resolveSettings(options: GateOptions): GateSettings {
     keys: options.keys,
     cpuProf: options.cpuProf,
     keepData: options.keepData,
+    tls: options.tls,
     nxArgs: [...defaults.nxArgs, ...options.nxArgs],
   };
 }

@@ -13,7 +13,7 @@ import { type GuestLine, parseGuestLine } from "./guest-lines.ts";
  */
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const NX_BIN = join(REPO_ROOT, "bin/nx.js");
+export const NX_BIN = join(REPO_ROOT, "bin/nx.js");
 const STDERR_TAIL_LINES = 20;
 
 export interface NxProcessSpec {

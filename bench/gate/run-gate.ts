@@ -99,6 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
       environment,
       binMs: settings.smoke ? 250 : 1000,
       nxArgs: settings.nxArgs,
+      tls: settings.tls,
       workDir,
     });
     mkdirSync(dirname(reportPath), { recursive: true });

@@ -37,9 +37,9 @@ class LogReplica implements SyncReplica<TestOp> {
     return new Map(this.#vector);
   }
 
-  opsSince(vector: VersionVector, limit: number): TestOp[] {
+  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): TestOp[] {
     return [...this.ops.values()]
-      .filter((op) => op.seq > (vector.get(op.origin) ?? 0))
+      .filter((op) => op.seq > (vector.get(op.origin) ?? 0) && (origins?.has(op.origin) ?? true))
       .sort((a, b) => (a.origin === b.origin ? a.seq - b.seq : a.origin < b.origin ? -1 : 1))
       .slice(0, limit);
   }
@@ -404,6 +404,74 @@ describe("SyncEngine", () => {
     assert.ok(engines.some((e) => e.stats.opsPruned > 0));
   });
 
+  test("relays shed for a peer that then prunes their origin are not repaired (it gets them directly)", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const [a, b, c] = [0, 1, 2];
+    wire(replicas, engines, [
+      [a, b],
+      [a, c],
+      [b, c],
+    ]);
+    // Delivers everything at once but b's messages to c, which wait in `held` (c reads slowly).
+    const held: Outgoing<TestOp>[] = [];
+    const byId = new Map(replicas.map((r, i) => [r.nodeId, i]));
+    const deliver = (from: number, outgoing: Outgoing<TestOp>[]): void => {
+      const queue = outgoing.map((o) => ({ from, o }));
+      while (queue.length > 0) {
+        const { from: sender, o } = queue.shift()!;
+        const to = byId.get(o.peer)!;
+        if (sender === b && to === c) {
+          held.push(o);
+          continue;
+        }
+        for (const next of engines[to].receive(replicas[sender].nodeId, o.message, 0))
+          queue.push({ from: to, o: next });
+      }
+    };
+    for (let round = 0; round < 3; round++) {
+      engines[a].localOps(Array.from({ length: 10 }, () => replicas[a].local()));
+      deliver(a, engines[a].flush());
+    }
+    // b relayed a's first ten to c (its window is one batch), queued the next ten and shed the last ten.
+    assert.equal(engines[b].stats.opsShed, 10);
+    while (held.length > 0) deliver(c, engines[c].receive(replicas[b].nodeId, held.shift()!.message, 0));
+    assert.equal(replicas[c].ops.size, 30);
+    assert.equal(
+      engines[c].stats.remoteOpsReceived,
+      50,
+      "c got a's 30 ops from a, and from b only the relays sent before it pruned a",
+    );
+  });
+
+  test("a repair of shed ops re-sends only the origins it repairs, not ops held out of order", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 5, inflightBatchesMax: 1, batchOpsMax: 5 });
+    const [a, b, c] = [0, 1, 2];
+    // b holds a's ops 2..11 but not 1: they sit above its version vector's entry for a.
+    replicas[b].applyRemote(
+      Array.from({ length: 10 }, (_, i) => ({ origin: replicas[a].nodeId, seq: i + 2 })),
+    );
+    engines[b].peerConnected(replicas[c].nodeId, 0);
+    engines[c].peerConnected(replicas[b].nodeId, 0);
+    engines[b].localOps(Array.from({ length: 20 }, () => replicas[b].local()));
+    assert.equal(engines[b].stats.opsShed, 15);
+    // Every message b sends c is delivered and answered, a bounded number of times.
+    let outgoing = engines[b].flush();
+    for (let step = 0; step < 50 && outgoing.length > 0; step++) {
+      const next: Outgoing<TestOp>[] = [];
+      for (const o of outgoing) {
+        for (const answer of engines[c].receive(replicas[b].nodeId, o.message, 0))
+          next.push(...engines[b].receive(replicas[c].nodeId, answer.message, 0));
+      }
+      outgoing = next;
+    }
+    assert.equal(replicas[c].versionVector().get(replicas[b].nodeId), 20, "b's shed ops were repaired");
+    assert.equal(
+      engines[c].stats.remoteOpsReceived,
+      20,
+      "only b's 20 ops: a's ops, which b holds out of order, are not its to repair",
+    );
+  });
+
   test("a lost direct link makes the remaining peers relay again at once (graft)", () => {
     const { replicas, engines } = cluster(3);
     const [a, b, c] = [0, 1, 2];
@@ -496,6 +564,39 @@ describe("SyncEngine", () => {
     const asked = [...pulls(1000), ...pulls(1500), ...pulls(2000), ...pulls(3000)];
     assert.equal(asked.length, 3);
     assert.equal(new Set(asked).size, 3, "a pass asks every peer once");
+  });
+
+  test("with K-fanout covering every connected peer, no fanout pull runs and relays stay pruned", () => {
+    // Three nodes, K = ceil(log2 3) + 1 = 3: every batch goes to every peer, as with the full relay.
+    const n = 3;
+    const { replicas, engines } = cluster(n, { fanoutExtra: 1, fanoutPullIntervalMs: 250 });
+    const net = wire(replicas, engines, [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
+    const opsDelivered = () => engines.reduce((sum, e) => sum + e.stats.remoteOpsReceived, 0);
+    let pulls = 0;
+    let nowMs = 0;
+    const burst = () => {
+      for (let i = 0; i < n; i++) {
+        engines[i].localOps(Array.from({ length: 10 }, () => replicas[i].local()));
+        net.deliver(i, engines[i].flush());
+      }
+      nowMs += 250;
+      for (let i = 0; i < n; i++) {
+        const out = engines[i].tick(nowMs);
+        pulls += out.filter((o) => o.message.type === "PullSince").length;
+        net.deliver(i, out);
+      }
+    };
+    burst(); // the first burst floods and teaches every node where each origin's ops come from
+    const before = opsDelivered();
+    for (let i = 0; i < 5; i++) burst();
+    const perOp = (opsDelivered() - before) / (5 * n * 10);
+    assert.equal(perOp, n - 1, `each op reached each peer once (${perOp} deliveries per op)`);
+    assert.equal(pulls, 0, "no PullSince: random paths cannot miss a peer");
+    for (const r of replicas) assert.equal(r.ops.size, 6 * n * 10);
   });
 
   test("K-fanout over a full mesh: what infect-and-die misses, the fanout pulls bring (and nothing else does)", () => {

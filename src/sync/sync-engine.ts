@@ -15,8 +15,11 @@ import type { ChangedObject } from "./sync-events.ts";
  */
 export interface SyncReplica<Op> {
   versionVector(): VersionVector;
-  /** Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`. */
-  opsSince(vector: VersionVector, limit: number): readonly Op[];
+  /**
+   * Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`; with
+   * `origins`, only ops of those origins.
+   */
+  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];
   /** The op's origin and its sequence number there (its OpId). */
   idOf(op: Op): { readonly origin: NodeId; readonly seq: number };
@@ -180,6 +183,12 @@ interface PeerSession<Op> {
    */
   repairAfter: Map<NodeId, number> | undefined;
   /**
+   * Origins of `repairAfter` that continue a pull answer: the peer asked for them. The others
+   * were shed (or unacknowledged), and once the peer prunes such an origin it gets its ops
+   * directly: their repair is dropped, as their relay is.
+   */
+  repairAsked: Set<NodeId>;
+  /**
    * While a repair is under way: per origin, the sequences pushed from the queue since it began.
    * The repair reads every op above its marks from the op-log, these too: it skips them.
    */
@@ -276,6 +285,7 @@ export class SyncEngine<Op> {
       pullsReceived: 0,
       stale: false,
       repairAfter: undefined,
+      repairAsked: new Set(),
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
     };
@@ -498,10 +508,21 @@ export class SyncEngine<Op> {
       nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs
     ) {
       this.#lastFanoutPullMs = nowMs;
-      const session = this.#nextPullPeer();
+      // With at most K peers every batch goes to every peer, as with the full relay: no random
+      // path can miss one, and a pull would only clear the peer's prunes (the graft), bringing
+      // back the relays that deliver each op twice (in a 3-node cluster under load: a third of
+      // every node's CPU, and the lagging vectors those pulls carried drew whole snapshots).
+      const session = this.#fanoutCoversEveryPeer() ? undefined : this.#nextPullPeer();
       if (session !== undefined) out.push(this.#pull(session, nowMs));
     }
     return out;
+  }
+
+  /** Whether the K of the fanout is at least the connected peers (every batch goes to each). */
+  #fanoutCoversEveryPeer(): boolean {
+    const { fanoutExtra, clusterSize } = this.#options;
+    const size = this.#sessions.size;
+    return size <= fanoutOf(Math.max(clusterSize?.() ?? 0, size + 1), fanoutExtra ?? 0);
   }
 
   /** Round robin over a list of the connected peers shuffled at each pass. */
@@ -619,6 +640,7 @@ export class SyncEngine<Op> {
       if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
     }
     session.repairAfter = repairAfter;
+    for (const origin of repairAfter.keys()) session.repairAsked.add(origin);
   }
 
   /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
@@ -626,6 +648,9 @@ export class SyncEngine<Op> {
     const repairAfter = session.repairAfter;
     const room = this.#options.inflightBatchesMax - session.inflight.size;
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
+    // Shed relays of an origin the peer has since pruned reach it directly: re-sending them from
+    // the op-log only made duplicates for it to decode (under overload, ten times the ops applied).
+    for (const origin of session.pruned) if (!session.repairAsked.has(origin)) repairAfter.delete(origin);
     // One batch per call (each ack and tick calls again): a burst shed by a slow peer is read
     // back from the op-log in steps, never in one long stall.
     // Batches whose every op already went out from the queue send nothing: read on until one has
@@ -634,10 +659,15 @@ export class SyncEngine<Op> {
       const vector = new Map(this.#replica.versionVector());
       for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
       const limit = this.#options.batchOpsMax;
-      const ops = this.#replica.opsSince(vector, limit);
+      // Only the origins under repair: ops of others held above the vector (out of order) are not
+      // this repair's to send, and read here they were sent again with every batch, crowding out
+      // the ops the repair is for.
+      const ops = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()));
       const done = ops.length < limit;
-      if (done) session.repairAfter = undefined;
-      else {
+      if (done) {
+        session.repairAfter = undefined;
+        session.repairAsked.clear();
+      } else {
         for (const op of ops) {
           const { origin, seq } = this.#replica.idOf(op);
           if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);

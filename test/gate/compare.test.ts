@@ -27,6 +27,7 @@ function report(
     smoke: false,
     nodes: 3,
     rate_mode: "max",
+    tls: false,
     target_ops_sec: target,
     ops_sec_avg_per_node: opsPerNode,
     latency_ms: { p99 },
@@ -89,6 +90,10 @@ describe("compareReports", () => {
         error instanceof GateError &&
         error.message ===
           "the report and the baseline are not comparable: nodes is 10 in the report and 3 in the baseline",
+    );
+    assert.throws(
+      () => compareReports(report({ tls: true }), report({}), limits),
+      /not comparable: tls is true in the report and false in the baseline/,
     );
     assert.throws(
       () => parseComparableReport({ scenario: "x" }, "r.json"),

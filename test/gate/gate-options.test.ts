@@ -50,10 +50,12 @@ describe("gate options", () => {
       keys: undefined,
       cpuProf: true,
       keepData: true,
+      tls: false,
       nxArgs: ["--reconnect-max-delay", "2s"],
     });
     assert.equal(parseGateArgs(["three-node", "--rate", "max"]).rate, "max");
     assert.equal(parseGateArgs(["three-node", "--keys", "500000"]).keys, 500_000);
+    assert.equal(resolveSettings(parseGateArgs(["three-node", "--tls"])).tls, true);
   });
 
   test("defaults depend on the scenario and on --smoke", () => {
@@ -124,6 +126,10 @@ describe("gate options", () => {
     assert.equal(
       refusal(() => resolveSettings(parseGateArgs(["store", "--keys", "10"]))),
       "--keys applies to the three-node and ten-node gates only",
+    );
+    assert.equal(
+      refusal(() => resolveSettings(parseGateArgs(["store", "--tls"]))),
+      "--tls applies to the cluster gates only (store runs one node)",
     );
     assert.equal(
       refusal(() => resolveSettings(parseGateArgs(["chaos", "--duration", "10", "--kill-every", "10"]))),

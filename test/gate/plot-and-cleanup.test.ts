@@ -17,6 +17,7 @@ function sampleReport(): GateReport {
     rate_mode: "fixed",
     target_ops_sec: 200,
     nx_args: [],
+    tls: false,
     ops_total: 3600,
     ops_sec_avg: 600,
     ops_sec_avg_per_node: 200,

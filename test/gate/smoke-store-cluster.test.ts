@@ -70,13 +70,14 @@ describe("smoke gates: store and three-node", () => {
     sandbox.assertClean();
   });
 
-  test("three-node --smoke --keys: every op a field of its own, every node holds every field", async () => {
+  test("three-node --smoke --keys --tls: every op a field of its own over mutual TLS, every node holds every field", async () => {
     const run = await sandbox.run(
-      ["three-node", "--smoke", "--keys", "100000", "--rate", "200", "--duration", "1.5"],
+      ["three-node", "--smoke", "--keys", "100000", "--rate", "200", "--duration", "1.5", "--tls"],
       90_000,
     );
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const report = run.report!;
+    assert.equal(report.tls, true);
     assert.equal(report.expected_counter, 900, "300 ops per node, none amended into another");
     assert.deepEqual(report.observed_counters, [900, 900, 900]);
     const distinct = report.details.distinct_keys as {

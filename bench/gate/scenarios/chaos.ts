@@ -68,6 +68,7 @@ export async function chaosScenario(context: ScenarioContext): Promise<ScenarioO
     modulePath: guestModulePath("counter_load"),
     counterKeys,
     nxArgs: settings.nxArgs,
+    tls: settings.tls,
     launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
     guestEnv: (index) =>
       counterGuestEnv({

@@ -157,6 +157,7 @@ export async function runClusterRound(
       // A map of every field written is too large to print on stop: --keys checks it over /v1/.
       counterKeys: keys === undefined ? [COUNTER_KEY] : [],
       nxArgs: settings.nxArgs,
+      tls: settings.tls,
       launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
       guestEnv: (index) =>
         counterGuestEnv({

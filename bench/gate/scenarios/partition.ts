@@ -61,6 +61,7 @@ export async function partitionScenario(context: ScenarioContext): Promise<Scena
     modulePath: guestModulePath("counter_load"),
     counterKeys: [COUNTER_KEY],
     nxArgs: settings.nxArgs,
+    tls: settings.tls,
     launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
     listenPorts,
     peerPort: (from, to) => proxies[from]![to]!.port,

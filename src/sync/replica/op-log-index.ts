@@ -1,4 +1,5 @@
 import type { NodeId } from "../../identity/node-id.ts";
+import { SortedSeqs } from "./sorted-seqs.ts";
 
 interface Page {
   /** Ops of the page still in the log. */
@@ -24,7 +25,7 @@ interface Page {
  * history. A peer whose version vector is below a floor needs a state snapshot instead of ops.
  */
 export class OpLogIndex {
-  readonly #seqs = new Map<NodeId, number[]>();
+  readonly #seqs = new Map<NodeId, SortedSeqs>();
   /** origin → seq → page; page -1 while the op waits for the next group commit. */
   readonly #pageOf = new Map<NodeId, Map<number, number>>();
   /** origin → seq → estimated bytes of the op. */
@@ -74,16 +75,7 @@ export class OpLogIndex {
 
   /** Sequences held for `origin` that are greater than `after`, ascending, the first `limit` of them. */
   seqsAfter(origin: NodeId, after: number, limit = Number.POSITIVE_INFINITY): number[] {
-    const seqs = this.#seqs.get(origin);
-    if (seqs === undefined) return [];
-    let lo = 0;
-    let hi = seqs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (seqs[mid] <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return seqs.slice(lo, lo + limit);
+    return this.#seqs.get(origin)?.after(after, limit) ?? [];
   }
 
   /** Raises the floor (eviction; a snapshot merge covers ops this log never held). */
@@ -207,7 +199,7 @@ export class OpLogIndex {
     let pages = this.#pageOf.get(origin);
     let sizes = this.#bytesOf.get(origin);
     if (seqs === undefined || pages === undefined || sizes === undefined) {
-      seqs = [];
+      seqs = new SortedSeqs();
       pages = new Map();
       sizes = new Map();
       this.#seqs.set(origin, seqs);
@@ -217,12 +209,7 @@ export class OpLogIndex {
     if (pages.has(seq)) return false;
     sizes.set(seq, bytes);
     this.#bytes += bytes;
-    if (seqs.length === 0 || seqs[seqs.length - 1] < seq) seqs.push(seq);
-    else {
-      let at = seqs.length;
-      while (at > 0 && seqs[at - 1] > seq) at--;
-      seqs.splice(at, 0, seq);
-    }
+    seqs.insert(seq);
     pages.set(seq, page);
     return true;
   }
@@ -230,25 +217,26 @@ export class OpLogIndex {
   /** Evicts the lowest op of the fullest origin. */
   #evictOne(): [NodeId, number] {
     let victim: NodeId | undefined;
-    let victimSeqs: number[] = [];
+    let victimSeqs: SortedSeqs | undefined;
     for (const [origin, seqs] of this.#seqs) {
       if (
+        victimSeqs === undefined ||
         seqs.length > victimSeqs.length ||
-        (seqs.length === victimSeqs.length && victim !== undefined && origin < victim)
+        (seqs.length === victimSeqs.length && origin < victim!)
       ) {
         victim = origin;
         victimSeqs = seqs;
       }
     }
     const origin = victim!;
-    const seq = victimSeqs.shift()!;
+    const seq = victimSeqs!.shift()!;
     const pages = this.#pageOf.get(origin)!;
     const page = pages.get(seq)!;
     pages.delete(seq);
     const sizes = this.#bytesOf.get(origin)!;
     this.#bytes -= sizes.get(seq)!;
     sizes.delete(seq);
-    if (victimSeqs.length === 0) {
+    if (victimSeqs!.length === 0) {
       this.#seqs.delete(origin);
       this.#pageOf.delete(origin);
       this.#bytesOf.delete(origin);

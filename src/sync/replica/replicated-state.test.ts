@@ -325,6 +325,19 @@ describe("ReplicatedState sync", () => {
     );
   });
 
+  test("opsSince with origins reads only those origins' ops", () => {
+    const a = replica(NODE_A);
+    const b = replica(NODE_B);
+    inOwnRun(a.state, () => a.state.gcounterInc("g", 1n));
+    inOwnRun(b.state, () => b.state.gcounterInc("g", 1n));
+    b.state.applyRemote(a.state.opsSince(new Map(), 10));
+    assert.equal(b.state.opsSince(new Map(), 10).length, 2);
+    assert.deepEqual(
+      b.state.opsSince(new Map(), 10, new Set([NODE_B])).map((op) => op.origin),
+      [NODE_B],
+    );
+  });
+
   test("remote ops wait for the store only while REMOTE_APPLY_PENDING_WRITES_MAX writes are pending and commits succeed", async () => {
     const backend = createMemoryBackend();
     let pending = 0;

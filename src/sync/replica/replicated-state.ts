@@ -434,13 +434,15 @@ export class ReplicatedState implements CrdtHost {
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
    * (by HLC stamp) first, at most `limit`. Ops compacted out of the log are not among them: check
-   * `compactedFor(vector)` and send a snapshot when it names origins.
+   * `compactedFor(vector)` and send a snapshot when it names origins. With `origins`, only ops
+   * of those origins.
    */
-  opsSince(vector: VersionVector, limit: number): readonly Op[] {
+  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[] {
     const ids: [NodeId, number][] = [];
     // At most `limit` of each origin, taken in sequence order (the order the peer's vector advances
     // by), so a small answer reads a few pages instead of the whole log.
     for (const origin of this.#log.origins()) {
+      if (origins !== undefined && !origins.has(origin)) continue;
       for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit)) ids.push([origin, seq]);
     }
     const ops = this.#readLoggedOps(ids);

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { NodeId } from "../../identity/node-id.ts";
+import { OpLogIndex } from "./op-log-index.ts";
+import { SortedSeqs } from "./sorted-seqs.ts";
+
+const ORIGINS = ["a", "b", "c"].map((c) => c.repeat(32) as NodeId);
+
+/** CPU microseconds per `add` while the log is full (every add evicts), best of three. */
+function evictingAddCpuUs(limit: number, adds: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const log = new OpLogIndex(limit);
+    let seq = 0;
+    for (let i = 0; i < limit; i++) log.add(ORIGINS[i % 3]!, Math.floor(i / 3) + 1, 90);
+    seq = Math.floor(limit / 3) + 1;
+    const started = process.cpuUsage();
+    for (let i = 0; i < adds; i++) log.add(ORIGINS[i % 3]!, seq + Math.floor(i / 3), 90);
+    const used = process.cpuUsage(started);
+    best = Math.min(best, (used.user + used.system) / adds);
+  }
+  return best;
+}
+
+describe("OpLogIndex", () => {
+  test("evicting costs the same with a large op_log_limit as with a small one", () => {
+    const small = evictingAddCpuUs(3_000, 60_000);
+    const large = evictingAddCpuUs(600_000, 60_000);
+    // A plain array's shift copied the array once large: 20-50x here before.
+    assert.ok(
+      large < small * 4 + 1,
+      `${large.toFixed(2)} µs per add at 600 000 against ${small.toFixed(2)} at 3 000`,
+    );
+  });
+
+  test("evicts the lowest sequence of the fullest origin and serves what is left in order", () => {
+    const log = new OpLogIndex(4);
+    const [a, b] = ORIGINS as [NodeId, NodeId];
+    for (const seq of [1, 2, 3]) log.add(a, seq, 10);
+    log.add(b, 1, 10);
+    assert.deepEqual(log.add(a, 5, 10), [[a, 1]]);
+    assert.deepEqual(log.add(a, 4, 10), [[a, 2]], "a late op goes in order");
+    assert.deepEqual(log.seqsAfter(a, 0), [3, 4, 5]);
+    assert.deepEqual(log.seqsAfter(a, 3, 1), [4]);
+    assert.equal(log.floor(a), 2);
+  });
+});
+
+describe("SortedSeqs", () => {
+  test("keeps order through inserts out of order and many removals from the front", () => {
+    const seqs = new SortedSeqs();
+    for (let seq = 1; seq <= 5000; seq += 2) seqs.insert(seq);
+    for (let seq = 2; seq <= 5000; seq += 1000) seqs.insert(seq);
+    const expected = [...Array.from({ length: 2500 }, (_, i) => 2 * i + 1), 2, 1002, 2002, 3002, 4002].sort(
+      (x, y) => x - y,
+    );
+    assert.equal(seqs.length, expected.length);
+    for (let i = 0; i < 2000; i++) assert.equal(seqs.shift(), expected[i]);
+    seqs.insert(4004);
+    assert.deepEqual(seqs.after(4000, 3), [4001, 4002, 4003]);
+    assert.deepEqual(seqs.after(0, 2), expected.slice(2000, 2002));
+    assert.equal(seqs.length, expected.length - 2000 + 1);
+    while (seqs.length > 0) seqs.shift();
+    assert.equal(seqs.shift(), undefined);
+    assert.deepEqual(seqs.after(0, 10), []);
+  });
+});
