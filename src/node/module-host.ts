@@ -12,6 +12,7 @@ import type { AuditLog } from "../policy/audit-log.ts";
 import { type ModuleNamespace, moduleNamespace } from "../policy/module-namespace.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
 import { type ModuleQuotas, quotasInForce } from "../policy/module-quotas.ts";
+import { assertNamespacesApart } from "../policy/namespace-overlap.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -279,6 +280,18 @@ export function moduleHostComponent(
   const quotasOf = (module: GuestModule): ModuleQuotas =>
     quotasInForce(options.policies?.get(module), options.moduleSettings.get(module.moduleId)?.quotas);
 
+  /**
+   * Refuses `module` (added, or new code of a running one) when a shared glob of its policy or of
+   * another module's reaches into the other's namespace (POLICY_NAMESPACE_OVERLAP).
+   */
+  const assertApartFromOthers = (module: GuestModule): void => {
+    const others = [...hosted.values()].filter((entry) => entry.id !== module.moduleId && !entry.removing);
+    assertNamespacesApart([
+      { id: module.moduleId, policy: options.policies?.get(module) },
+      ...others.map((entry) => ({ id: entry.id, policy: options.policies?.get(entry.module) })),
+    ]);
+  };
+
   const addEvents = (bus: NodeEventBus, module: GuestModule): ModuleEvents =>
     bus.addModule({
       moduleId: module.moduleId,
@@ -534,6 +547,7 @@ export function moduleHostComponent(
         let module: GuestModule;
         try {
           module = await load(id, path ?? `${id}.wasm`, bytes);
+          assertApartFromOthers(module);
         } catch (error) {
           return refused(id, "add", error);
         }
@@ -586,6 +600,7 @@ export function moduleHostComponent(
             );
           }
           next = await load(id, entry.path ?? previous.label, bytes);
+          assertApartFromOthers(next);
           const wasReactive = moduleCallbacks(previous).size > 0;
           if (wasReactive !== moduleCallbacks(next).size > 0) {
             throw new ModuleHostError(
@@ -636,6 +651,9 @@ export function moduleHostComponent(
         hostLogger.info("module removed", { module: id });
       }),
     start: () => {
+      assertNamespacesApart(
+        options.modules.map((module) => ({ id: module.moduleId, policy: options.policies?.get(module) })),
+      );
       const bus = parts.events.bus!;
       for (const module of options.modules) {
         hosted.set(module.moduleId, newHosted(module.moduleId, module.label, module, addEvents(bus, module)));
