@@ -25,8 +25,6 @@ const NAMESPACE_SCRATCH_KEY_BYTES_MAX = 64;
  * a shared one; the host calls check store keys against it.
  */
 export interface ModuleNamespace extends KeyNamespace {
-  /** The namespace's store prefix, `<id>/`. */
-  readonly prefix: string;
   readonly policy: ModulePolicy;
   /**
    * The key a CRDT op on store key `key` shows the module (its `on_remote_op`): the key the

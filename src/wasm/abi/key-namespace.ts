@@ -11,6 +11,11 @@
  * namespace.crdtKey(utf8.encode("shared/visits")); // the bytes of "shared/visits" when the policy grants "/shared/*"
  */
 export interface KeyNamespace {
+  /**
+   * `<module id>/`: what its store keys start with, and what the names its processes register
+   * (`proc_register`, `proc_whereis`, `proc_unregister`) are held under in the node's registry.
+   */
+  readonly prefix: string;
   /** The store key of a `db_*` key; the array may be reused by the next call. */
   storeKey(key: Uint8Array): Uint8Array;
   /**
