@@ -278,7 +278,11 @@ export function moduleHostComponent(
   };
 
   const quotasOf = (module: GuestModule): ModuleQuotas =>
-    quotasInForce(options.policies?.get(module), options.moduleSettings.get(module.moduleId)?.quotas);
+    quotasInForce(
+      options.policies?.get(module),
+      options.moduleSettings.get(module.moduleId)?.quotas,
+      config.limits,
+    );
 
   /**
    * Refuses `module` (added, or new code of a running one) when a shared glob of its policy or of
