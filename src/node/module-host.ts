@@ -259,7 +259,7 @@ export function moduleHostComponent(
         env.namespace = namespace;
         env.policy = modulePolicyEnforcer(
           module.moduleId,
-          namespace.policy,
+          namespace,
           logger.child("policy"),
           monotonicMs,
           options.auditLog,
