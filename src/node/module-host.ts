@@ -576,6 +576,14 @@ export function moduleHostComponent(
           forget();
           throw stopping();
         }
+        try {
+          // Again, with no await until it is held: another module may have been added or
+          // reloaded while this one prepared.
+          assertApartFromOthers(module);
+        } catch (error) {
+          forget();
+          return refused(id, "add", error);
+        }
         hosted.set(id, entry);
         apply();
         await startRun(entry);
@@ -604,7 +612,6 @@ export function moduleHostComponent(
             );
           }
           next = await load(id, entry.path ?? previous.label, bytes);
-          assertApartFromOthers(next);
           const wasReactive = moduleCallbacks(previous).size > 0;
           if (wasReactive !== moduleCallbacks(next).size > 0) {
             throw new ModuleHostError(
@@ -617,6 +624,8 @@ export function moduleHostComponent(
             pending.set(id, { ...entry, module: next, events: revived });
           }
           apply = await prepare({ kind: "reload", previous, next });
+          // After the last await: the new code's policy against the modules held now.
+          assertApartFromOthers(next);
         } catch (error) {
           if (revived !== undefined) {
             parts.events.bus!.removeModule(revived);
