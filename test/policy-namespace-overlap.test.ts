@@ -2,7 +2,8 @@
  * A shared glob may not reach into another module's namespace unless that module shares the
  * keys itself (docs/design/key-namespaces.md#shared-globs-and-other-namespaces), with real `nx`
  * child processes: refused at start with one line, refused at `POST /modules` whichever of the
- * two modules comes second, and started when the owner names the keys with a shared glob too.
+ * two modules comes second and at a reload whose policy now reaches another's keys, and started
+ * when the owner names the keys with a shared glob too.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -72,9 +73,6 @@ describe("shared globs and other modules' namespaces", () => {
         "[modules.todo]",
         'policy = { capabilities = { db = { write = ["*"] } } }',
         "",
-        "[modules.watcher]",
-        'policy = { capabilities = { db = { write = ["*"] }, crdt = { gcounter = ["/later/*"] } } }',
-        "",
         "[modules.spy]",
         'policy = { capabilities = { db = { write = ["*"], read = ["/todo/*"] } } }',
         "",
@@ -83,6 +81,9 @@ describe("shared globs and other modules' namespaces", () => {
         "",
       ].join("\n"),
     );
+    // Beside watcher.wasm: read again at each load, so a reload brings its changes.
+    const watcherPolicy = '[capabilities]\ndb.write = ["*"]\ncrdt.gcounter = ["/later/*"]\n';
+    writeFileSync(join(code, "watcher.policy.toml"), watcherPolicy);
     const node = await nodes.node({
       datastore: join(dir.path, "api-data"),
       modules: [join(code, "todo.wasm"), join(code, "watcher.wasm")],
@@ -109,7 +110,16 @@ describe("shared globs and other modules' namespaces", () => {
       errorOf(later.body).message,
       /crdt\.gcounter "\/later\/\*" of module watcher reaches the private CRDT keys of module later \(its namespace later\/\)/,
     );
-    const running = (await node.api("GET", "/modules")).body as { id: string }[];
+    // A reload whose policy now reaches todo's keys is refused; the running code goes on.
+    writeFileSync(join(code, "watcher.policy.toml"), `${watcherPolicy}db.read = ["/todo/*"]\n`);
+    const reload = await node.api("POST", "/modules/watcher/reload");
+    assert.equal(reload.status, 422, JSON.stringify(reload.body));
+    assert.match(
+      errorOf(reload.body).message,
+      /db\.read "\/todo\/\*" of module watcher reaches the private store keys of module todo/,
+    );
+    const running = (await node.api("GET", "/modules")).body as { id: string; reloads: number }[];
     assert.deepEqual(running.map((module) => module.id).sort(), ["todo", "watcher"]);
+    assert.equal(running.find((module) => module.id === "watcher")?.reloads, 0);
   });
 });
