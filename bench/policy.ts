@@ -71,7 +71,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     // The same keys at the root (the guest without a policy) and in the namespace (the other).
     for (let i = 0; i < KEY_COUNT; i++) {
       store.set(keyOf(i), new Uint8Array(100));
-      store.set(NAMESPACE.storeKey(keyOf(i)), new Uint8Array(100));
+      store.set(NAMESPACE.storeKey(keyOf(i), 0, KEY_BYTES)!, new Uint8Array(100));
     }
     await backend.flushed();
     const load = async (name: string): Promise<GuestModule> =>
@@ -86,7 +86,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       const env: GuestEnvironment = { ...recordingEnvironment(MODULE_ID, store), crdt: state };
       if (policed) {
         env.namespace = NAMESPACE;
-        env.policy = modulePolicyEnforcer(MODULE_ID, NAMESPACE.policy, silentLogger, () => 0);
+        env.policy = modulePolicyEnforcer(MODULE_ID, NAMESPACE, silentLogger, () => 0);
       }
       return env;
     };

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from "../src/cli/exit-codes.ts";
 import { runNx } from "./fixtures/wasm/nx-process.ts";
-import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
+import { watToWasm, writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
 import { examplePath, nxCert, startNx, stopNx } from "./helpers/nx-process.ts";
 
 let dir: string;
@@ -146,6 +146,36 @@ describe("nx run and policies", () => {
     const again = await nx(["policy", "init", "kv_get_set_delete.wasm"]);
     assert.equal(again.code, EXIT_USAGE);
     assert.match(again.stderr, /^nx: error: kv_get_set_delete\.policy\.toml already exists; pass --force/);
+  });
+
+  test("a policy's memory_max_mb narrows the node's limits.memory_max_mb and never raises it", async () => {
+    // Grows its memory until refused, then says whether it got past 16 MiB (256 pages).
+    const grow = `(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "above 16 MiB\\n")
+      (data (i32.const 96) "at most 16 MiB\\n")
+      (func $print (param $ptr i32) (param $len i32)
+        (i32.store (i32.const 0) (local.get $ptr))
+        (i32.store (i32.const 4) (local.get $len))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "run")
+        (block $refused (loop $more
+          (br_if $refused (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+          (br $more)))
+        (if (i32.gt_u (memory.size) (i32.const 256))
+          (then (call $print (i32.const 64) (i32.const 13)))
+          (else (call $print (i32.const 96) (i32.const 15))))))`;
+    writeFileSync(join(dir, "grow.wasm"), await watToWasm(grow, "grow.wat"));
+    writeFileSync(join(dir, "grow.policy.toml"), "[capabilities]\n\n[quotas]\nmemory_max_mb = 64\n");
+    const run = (limit: string) =>
+      nx(["run", "grow.wasm", "--datastore-path", "data-grow", "--memory-max-mb", limit]);
+    const capped = await run("16");
+    assert.equal(capped.code, EXIT_OK, capped.stderr);
+    assert.equal(capped.stdout, "at most 16 MiB\n", "the policy's 64 MiB does not raise the node's 16");
+    const narrowed = await run("128");
+    assert.equal(narrowed.code, EXIT_OK, narrowed.stderr);
+    assert.equal(narrowed.stdout, "above 16 MiB\n", "under a node limit of 128 MiB its own 64 MiB holds");
   });
 
   test("a route to a module whose policy lacks network.serve is refused at start", async () => {

@@ -12,6 +12,7 @@ import type { AuditLog } from "../policy/audit-log.ts";
 import { type ModuleNamespace, moduleNamespace } from "../policy/module-namespace.ts";
 import { fetchHostsOf, type ModulePolicy } from "../policy/module-policy.ts";
 import { type ModuleQuotas, quotasInForce } from "../policy/module-quotas.ts";
+import { assertNamespacesApart } from "../policy/namespace-overlap.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
@@ -258,7 +259,7 @@ export function moduleHostComponent(
         env.namespace = namespace;
         env.policy = modulePolicyEnforcer(
           module.moduleId,
-          namespace.policy,
+          namespace,
           logger.child("policy"),
           monotonicMs,
           options.auditLog,
@@ -277,7 +278,23 @@ export function moduleHostComponent(
   };
 
   const quotasOf = (module: GuestModule): ModuleQuotas =>
-    quotasInForce(options.policies?.get(module), options.moduleSettings.get(module.moduleId)?.quotas);
+    quotasInForce(
+      options.policies?.get(module),
+      options.moduleSettings.get(module.moduleId)?.quotas,
+      config.limits,
+    );
+
+  /**
+   * Refuses `module` (added, or new code of a running one) when a shared glob of its policy or of
+   * another module's reaches into the other's namespace (POLICY_NAMESPACE_OVERLAP).
+   */
+  const assertApartFromOthers = (module: GuestModule): void => {
+    const others = [...hosted.values()].filter((entry) => entry.id !== module.moduleId && !entry.removing);
+    assertNamespacesApart([
+      { id: module.moduleId, policy: options.policies?.get(module) },
+      ...others.map((entry) => ({ id: entry.id, policy: options.policies?.get(entry.module) })),
+    ]);
+  };
 
   const addEvents = (bus: NodeEventBus, module: GuestModule): ModuleEvents =>
     bus.addModule({
@@ -534,6 +551,7 @@ export function moduleHostComponent(
         let module: GuestModule;
         try {
           module = await load(id, path ?? `${id}.wasm`, bytes);
+          assertApartFromOthers(module);
         } catch (error) {
           return refused(id, "add", error);
         }
@@ -557,6 +575,14 @@ export function moduleHostComponent(
         if (!(await prepared) || hosted.has(id)) {
           forget();
           throw stopping();
+        }
+        try {
+          // Again, with no await until it is held: another module may have been added or
+          // reloaded while this one prepared.
+          assertApartFromOthers(module);
+        } catch (error) {
+          forget();
+          return refused(id, "add", error);
         }
         hosted.set(id, entry);
         apply();
@@ -598,6 +624,8 @@ export function moduleHostComponent(
             pending.set(id, { ...entry, module: next, events: revived });
           }
           apply = await prepare({ kind: "reload", previous, next });
+          // After the last await: the new code's policy against the modules held now.
+          assertApartFromOthers(next);
         } catch (error) {
           if (revived !== undefined) {
             parts.events.bus!.removeModule(revived);
@@ -636,6 +664,9 @@ export function moduleHostComponent(
         hostLogger.info("module removed", { module: id });
       }),
     start: () => {
+      assertNamespacesApart(
+        options.modules.map((module) => ({ id: module.moduleId, policy: options.policies?.get(module) })),
+      );
       const bus = parts.events.bus!;
       for (const module of options.modules) {
         hosted.set(module.moduleId, newHosted(module.moduleId, module.label, module, addEvents(bus, module)));

@@ -196,7 +196,7 @@ export async function runModules({
     source: { path: string; bytes?: Uint8Array },
     policy: ModulePolicy | undefined,
   ): Promise<GuestModule> => {
-    const quotas = quotasInForce(policy, settings.moduleSettings.get(module.moduleId)?.quotas);
+    const quotas = quotasInForce(policy, settings.moduleSettings.get(module.moduleId)?.quotas, config.limits);
     const capped =
       quotas.memoryMaxMb === undefined || quotas.memoryMaxMb === config.limits.memoryMaxMb
         ? module

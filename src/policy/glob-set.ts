@@ -1,10 +1,13 @@
-import { compareBytes, hasPrefix } from "../store/key-bytes.ts";
 import { byteString, type Glob, globMatches } from "./policy-glob.ts";
 
 /** How a literal set compares its subjects: JavaScript strings, or store keys as bytes. */
-interface Alphabet<T> {
-  compare(a: T, b: T): number;
-  startsWith(subject: T, prefix: T): boolean;
+interface Alphabet<T extends { readonly length: number }> {
+  /** `a` against `b`'s units from `from` on. */
+  compare(a: T, b: T, from: number): number;
+  /** Whether `subject`'s units from `from` on start with `prefix`. */
+  startsWith(subject: T, prefix: T, from: number): boolean;
+  /** `entry` without its first `count` units (at construction). */
+  drop(entry: T, count: number): T;
   /**
    * Where comparing entries that start alike is slow (strings: a namespace's globs all start
    * with `<id>/`), the set drops their common prefix once and checks it once per subject.
@@ -12,14 +15,16 @@ interface Alphabet<T> {
   readonly common?: {
     /** The longest prefix of every entry (of none: empty) and its length. */
     of(entries: readonly T[]): { readonly prefix: T; readonly length: number };
-    /** `subject` without its first `count` units. */
-    drop(subject: T, count: number): T;
   };
 }
 
 const TEXT: Alphabet<string> = {
-  compare: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
-  startsWith: (subject, prefix) => subject.startsWith(prefix),
+  compare(a, b, from) {
+    const subject = from === 0 ? b : b.slice(from);
+    return a < subject ? -1 : a > subject ? 1 : 0;
+  },
+  startsWith: (subject, prefix, from) => subject.startsWith(prefix, from),
+  drop: (entry, count) => entry.slice(count),
   common: {
     of(entries) {
       let prefix = entries[0] ?? "";
@@ -30,20 +35,39 @@ const TEXT: Alphabet<string> = {
       }
       return { prefix, length: prefix.length };
     },
-    drop: (subject, count) => subject.slice(count),
   },
 };
 
-const BYTES: Alphabet<Uint8Array> = { compare: compareBytes, startsWith: hasPrefix };
+const BYTES: Alphabet<Uint8Array> = {
+  compare(a, b, from) {
+    const length = Math.min(a.length, b.length - from);
+    for (let i = 0; i < length; i++) {
+      const difference = a[i]! - b[from + i]!;
+      if (difference !== 0) return difference;
+    }
+    return a.length - (b.length - from);
+  },
+  startsWith(subject, prefix, from) {
+    if (subject.length - from < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (subject[from + i] !== prefix[i]) return false;
+    return true;
+  },
+  drop: (entry, count) => entry.subarray(count),
+};
 
-/** The last index of `sorted` whose element is <= `subject`, or -1. */
-function floorIndex<T>(sorted: readonly T[], subject: T, alphabet: Alphabet<T>): number {
+/** The last index of `sorted` whose element is <= `subject` from `from` on, or -1. */
+function floorIndex<T extends { readonly length: number }>(
+  sorted: readonly T[],
+  subject: T,
+  from: number,
+  alphabet: Alphabet<T>,
+): number {
   let low = 0;
   let high = sorted.length - 1;
   let found = -1;
   while (low <= high) {
     const middle = (low + high) >>> 1;
-    if (alphabet.compare(sorted[middle]!, subject) <= 0) {
+    if (alphabet.compare(sorted[middle]!, subject, from) <= 0) {
       found = middle;
       low = middle + 1;
     } else {
@@ -59,10 +83,15 @@ function floorIndex<T>(sorted: readonly T[], subject: T, alphabet: Alphabet<T>):
  * `kv/users/*` redundant): then the only prefix that can start a subject is the greatest one
  * not above it, since the subjects starting with a prefix form one interval of the order.
  */
-class LiteralSet<T> {
+class LiteralSet<T extends { readonly length: number }> {
   readonly #alphabet: Alphabet<T>;
   /** What every entry starts with, dropped from them; undefined: nothing is dropped. */
   readonly #common: { readonly prefix: T; readonly length: number } | undefined;
+  /**
+   * The namespace's prefix every entry started with, dropped from them: a subject the caller
+   * vouches is in the namespace is compared from after it, without checking it again.
+   */
+  readonly #namespace: T | undefined;
   readonly #exact: T[];
   readonly #prefixes: T[];
   /**
@@ -71,51 +100,71 @@ class LiteralSet<T> {
    */
   #lastPrefix: T | undefined;
 
-  constructor(alphabet: Alphabet<T>, exact: T[], prefixes: T[]) {
+  constructor(alphabet: Alphabet<T>, exact: T[], prefixes: T[], namespace?: T) {
     this.#alphabet = alphabet;
+    const all = [...exact, ...prefixes];
+    if (
+      namespace !== undefined &&
+      all.length > 0 &&
+      all.every((entry) => alphabet.startsWith(entry, namespace, 0))
+    ) {
+      this.#namespace = namespace;
+      exact = exact.map((entry) => alphabet.drop(entry, namespace.length));
+      prefixes = prefixes.map((entry) => alphabet.drop(entry, namespace.length));
+    }
     const common = alphabet.common;
     const shared = common?.of([...exact, ...prefixes]);
     if (common !== undefined && shared !== undefined && shared.length > 0) {
       this.#common = shared;
-      exact = exact.map((entry) => common.drop(entry, shared.length));
-      prefixes = prefixes.map((entry) => common.drop(entry, shared.length));
+      exact = exact.map((entry) => alphabet.drop(entry, shared.length));
+      prefixes = prefixes.map((entry) => alphabet.drop(entry, shared.length));
     }
-    const byOrder = (a: T, b: T) => alphabet.compare(a, b);
+    const byOrder = (a: T, b: T) => alphabet.compare(a, b, 0);
     this.#exact = exact.sort(byOrder);
     // In order, a prefix that starts with another starts with the last one kept.
     this.#prefixes = [];
     for (const prefix of prefixes.sort(byOrder)) {
       const last = this.#prefixes.at(-1);
-      if (last === undefined || !alphabet.startsWith(prefix, last)) this.#prefixes.push(prefix);
+      if (last === undefined || !alphabet.startsWith(prefix, last, 0)) this.#prefixes.push(prefix);
     }
   }
 
-  has(whole: T): boolean {
+  /** Whether `whole` is an entry or starts with one; `inNamespace`: it starts with the namespace's prefix. */
+  has(whole: T, inNamespace: boolean): boolean {
     const alphabet = this.#alphabet;
     let subject = whole;
+    let from = 0;
+    const namespace = this.#namespace;
+    if (namespace !== undefined) {
+      if (!inNamespace && !alphabet.startsWith(whole, namespace, 0)) return false;
+      from = namespace.length;
+    }
     const common = this.#common;
     if (common !== undefined) {
-      if (!alphabet.startsWith(whole, common.prefix)) return false;
-      subject = alphabet.common!.drop(whole, common.length);
+      if (!alphabet.startsWith(subject, common.prefix, from)) return false;
+      subject = alphabet.drop(subject, from + common.length);
+      from = 0;
     }
     if (this.#prefixes.length > 0) {
       const last = this.#lastPrefix;
-      if (last !== undefined && alphabet.startsWith(subject, last)) return true;
-      const index = floorIndex(this.#prefixes, subject, alphabet);
-      if (index >= 0 && alphabet.startsWith(subject, this.#prefixes[index]!)) {
+      if (last !== undefined && alphabet.startsWith(subject, last, from)) return true;
+      const index = floorIndex(this.#prefixes, subject, from, alphabet);
+      if (index >= 0 && alphabet.startsWith(subject, this.#prefixes[index]!, from)) {
         this.#lastPrefix = this.#prefixes[index];
         return true;
       }
     }
     if (this.#exact.length === 0) return false;
-    const exact = floorIndex(this.#exact, subject, alphabet);
-    return exact >= 0 && alphabet.compare(this.#exact[exact]!, subject) === 0;
+    const exact = floorIndex(this.#exact, subject, from, alphabet);
+    return exact >= 0 && alphabet.compare(this.#exact[exact]!, subject, from) === 0;
   }
 }
 
 /**
  * The globs of one capability, compiled for the host calls' checks: exact and prefix globs in
  * {@link LiteralSet}s (for text and for store-key bytes), the other globs matched one by one.
+ * With the UTF-8 bytes of a namespace's prefix (`<id>/`), a store key the caller vouches is in
+ * the namespace is checked from after the prefix when every literal glob starts with it.
  */
 export class GlobSet {
   readonly globs: readonly Glob[];
@@ -123,7 +172,7 @@ export class GlobSet {
   readonly #bytes: LiteralSet<Uint8Array>;
   readonly #patterns: readonly Glob[];
 
-  constructor(globs: readonly Glob[]) {
+  constructor(globs: readonly Glob[], namespace?: Uint8Array) {
     this.globs = globs;
     const literal = (kind: "exact" | "prefix") => globs.filter((glob) => glob.literal?.kind === kind);
     const exact = literal("exact");
@@ -137,18 +186,22 @@ export class GlobSet {
       BYTES,
       exact.map((glob) => glob.literal!.bytes),
       prefixes.map((glob) => glob.literal!.bytes),
+      namespace,
     );
     this.#patterns = globs.filter((glob) => glob.literal === undefined);
   }
 
-  /** Whether one glob matches `subject` (text, or a store key's bytes). */
-  matches(subject: string | Uint8Array): boolean {
+  /**
+   * Whether one glob matches `subject` (text, or a store key's bytes). `inNamespace`: the bytes
+   * start with the namespace's prefix given at construction (the caller built them so).
+   */
+  matches(subject: string | Uint8Array, inNamespace = false): boolean {
     if (typeof subject === "string") {
-      if (this.#text.has(subject)) return true;
+      if (this.#text.has(subject, false)) return true;
       for (const glob of this.#patterns) if (globMatches(glob.text, subject)) return true;
       return false;
     }
-    if (this.#bytes.has(subject)) return true;
+    if (this.#bytes.has(subject, inNamespace)) return true;
     if (this.#patterns.length === 0) return false;
     const text = byteString(subject);
     for (const glob of this.#patterns) if (globMatches(glob.bytes, text)) return true;

@@ -21,20 +21,36 @@ describe("moduleNamespace", () => {
     });
     assert.equal(namespace.prefix, "app/");
     const crdtKey = (key: string) => text.decode(namespace.crdtKey(utf8.encode(key)));
-    assert.equal(text.decode(namespace.storeKey(utf8.encode("count"))), "app/count");
-    assert.equal(text.decode(namespace.storeKey(utf8.encode("config/theme"))), "config/theme");
+    const storeKey = (key: string) => {
+      const bytes = utf8.encode(key);
+      return namespace.storeKey(bytes, 0, bytes.length)!;
+    };
+    assert.equal(text.decode(storeKey("count")), "app/count");
+    assert.equal(text.decode(storeKey("config/theme")), "config/theme");
     // A CRDT shared glob of any family shares the key for every family: one key, one store key.
     assert.equal(crdtKey("tags"), "tags");
     assert.equal(crdtKey("visits"), "app/visits");
     // Shared store globs do not share CRDT keys, and topic globs share nothing.
     assert.equal(crdtKey("config/theme"), "app/config/theme");
-    assert.equal(text.decode(namespace.storeKey(utf8.encode("literal"))), "app/literal");
+    assert.equal(text.decode(storeKey("literal")), "app/literal");
     // The policy's key globs become store-key globs; topic globs stay as written.
     const sources = (capability: "db.read" | "crdt.orset" | "messages.publish") =>
       namespace.policy.globs.get(capability)?.map((glob) => glob.source);
     assert.deepEqual(sources("db.read"), ["app/*", "config/*"]);
     assert.deepEqual(sources("crdt.orset"), ["tags"]);
     assert.deepEqual(sources("messages.publish"), ["/literal"]);
+  });
+
+  test("a db key in the runtime's namespace has no store key (-4), nor has any key of a module whose id is __nx", () => {
+    const namespace = namespaceOf({ db: { read: ["*", "/__nx/*"] } });
+    const reserved = utf8.encode("__nx/seq");
+    assert.equal(namespace.storeKey(reserved, 0, reserved.length), undefined);
+    // Read from where it lies in guest memory: at an offset, and up to 64 bytes or longer.
+    const memory = utf8.encode(`....${"k".repeat(100)}`);
+    assert.equal(text.decode(namespace.storeKey(memory, 4, 3)), "app/kkk");
+    assert.equal(text.decode(namespace.storeKey(memory, 4, 100)), `app/${"k".repeat(100)}`);
+    const nx = moduleNamespace("__nx", parsePolicy({ capabilities: { db: { read: ["*"] } } }, "p.toml"));
+    assert.equal(nx.storeKey(memory, 4, 3), undefined);
   });
 
   test("a listing is shared when a shared glob covers its prefix, else in the namespace with the prefix hidden", () => {

@@ -1,6 +1,6 @@
 import type { CrdtFamily } from "../crdt/op.ts";
 import { crdtFamilyName } from "../node/crdt-values.ts";
-import { isReservedKey } from "../store/reserved-keys.ts";
+import { isReservedKey, isReservedKeyAt } from "../store/reserved-keys.ts";
 import { type GlobCapability, isKeyCapability } from "../wasm/abi/host-call-policy.ts";
 import type { KeyNamespace } from "../wasm/abi/key-namespace.ts";
 import { GlobSet } from "./glob-set.ts";
@@ -25,8 +25,6 @@ const NAMESPACE_SCRATCH_KEY_BYTES_MAX = 64;
  * a shared one; the host calls check store keys against it.
  */
 export interface ModuleNamespace extends KeyNamespace {
-  /** The namespace's store prefix, `<id>/`. */
-  readonly prefix: string;
   readonly policy: ModulePolicy;
   /**
    * The key a CRDT op on store key `key` shows the module (its `on_remote_op`): the key the
@@ -82,25 +80,41 @@ export function moduleNamespace(moduleId: string, policy: ModulePolicy): ModuleN
   // Store keys of short guest keys are built in reused arrays, one per length with the prefix in
   // place: a hot db_get loop allocates nothing (KeyNamespace.storeKey may reuse its array).
   const scratch: Uint8Array[] = [];
+  const scratchOf = (length: number): Uint8Array => {
+    let stored = scratch[length];
+    if (stored === undefined) {
+      stored = new Uint8Array(prefixBytes.length + length);
+      stored.set(prefixBytes, 0);
+      scratch[length] = stored;
+    }
+    return stored;
+  };
   const scratchKey = (key: Uint8Array): Uint8Array => {
     if (key.length > NAMESPACE_SCRATCH_KEY_BYTES_MAX) return namespaced(key);
-    let stored = scratch[key.length];
-    if (stored === undefined) {
-      stored = new Uint8Array(prefixBytes.length + key.length);
-      stored.set(prefixBytes, 0);
-      scratch[key.length] = stored;
-    }
+    const stored = scratchOf(key.length);
     stored.set(key, prefixBytes.length);
     return stored;
   };
+  // A module id is not checked against the runtime's namespace when it comes from a file name:
+  // an id `__nx` would put every key of the module there.
+  const prefixReserved = isReservedKey(prefixBytes);
 
   return {
     prefix,
     policy: absolute,
-    storeKey(key) {
-      // A reserved key keeps its bytes so the store refuses it (-4) as for every guest.
-      if (sharedStoreGlobs.length > 0 && sharedStore.matches(key)) return key;
-      return isReservedKey(key) ? key : scratchKey(key);
+    storeKey(memory, ptr, len) {
+      if (isReservedKeyAt(memory, ptr, len) || prefixReserved) return undefined;
+      if (sharedStoreGlobs.length > 0) {
+        const key = memory.subarray(ptr, ptr + len);
+        if (sharedStore.matches(key)) return key;
+      }
+      if (len > NAMESPACE_SCRATCH_KEY_BYTES_MAX) return namespaced(memory.subarray(ptr, ptr + len));
+      // Straight from guest memory into place behind the prefix: one copy, byte by byte (for
+      // keys this short cheaper than a view and TypedArray#set).
+      const stored = scratchOf(len);
+      const at = prefixBytes.length;
+      for (let i = 0; i < len; i++) stored[at + i] = memory[ptr + i]!;
+      return stored;
     },
     storeListing(listed) {
       if (sharedStoreGlobs.length > 0) {

@@ -9,6 +9,7 @@ import {
   parseModuleQuotas,
   QUOTA_KEYS,
   type QuotaField,
+  quotasInForce,
 } from "./module-quotas.ts";
 import { PolicyError } from "./policy-error.ts";
 
@@ -95,5 +96,37 @@ describe("narrowQuotas", () => {
       }),
       propertyRuns(200),
     );
+  });
+});
+
+describe("quotasInForce", () => {
+  const NODE = { cpuMsPerRun: 1000, memoryMaxMb: 16 };
+  const policy = (quotas: ModuleQuotas) => ({ quotas });
+
+  test("a policy narrows the node's CPU budget and memory cap and never raises them", () => {
+    assert.deepEqual(quotasInForce(policy({ cpuMsPerRun: 50_000, memoryMaxMb: 64 }), undefined, NODE), {
+      cpuMsPerRun: 1000,
+      memoryMaxMb: 16,
+    });
+    assert.deepEqual(quotasInForce(policy({ cpuMsPerRun: 200, memoryMaxMb: 8 }), undefined, NODE), {
+      cpuMsPerRun: 200,
+      memoryMaxMb: 8,
+    });
+    // No node-wide CPU budget: the policy's is the only one.
+    assert.deepEqual(
+      quotasInForce(policy({ cpuMsPerRun: 50_000 }), undefined, { cpuMsPerRun: undefined, memoryMaxMb: 16 }),
+      { cpuMsPerRun: 50_000 },
+    );
+    // Nothing of its own: the node's limits apply as they are, and no quota is added.
+    assert.deepEqual(quotasInForce(policy({ opsPerSec: 5 }), undefined, NODE), { opsPerSec: 5 });
+  });
+
+  test("the operator's [modules.<id>] quotas set the module's ceiling in place of the node's", () => {
+    assert.deepEqual(
+      quotasInForce(policy({ memoryMaxMb: 64 }), { memoryMaxMb: 32 }, NODE),
+      { memoryMaxMb: 32 },
+      "the operator may give one module more than limits.memory_max_mb; its policy still only narrows",
+    );
+    assert.deepEqual(quotasInForce(undefined, { cpuMsPerRun: 5000 }, NODE), { cpuMsPerRun: 5000 });
   });
 });

@@ -12,9 +12,9 @@ import { PolicyError } from "./policy-error.ts";
  * const quotas: ModuleQuotas = { opsPerSec: 100 };
  */
 export interface ModuleQuotas {
-  /** CPU budget of one run (one callback call of a reactive module) in ms; replaces `limits.cpu_ms_per_run`. */
+  /** CPU budget of one run (one callback call of a reactive module) in ms; a policy's narrows `limits.cpu_ms_per_run`. */
   readonly cpuMsPerRun?: number;
-  /** Linear memory cap of each of its guests in MiB; replaces `limits.memory_max_mb`. */
+  /** Linear memory cap of each of its guests in MiB; a policy's narrows `limits.memory_max_mb`. */
   readonly memoryMaxMb?: number;
   /** CRDT operations per second (token bucket): its `crdt_*` writes wait beyond it. */
   readonly opsPerSec?: number;
@@ -105,10 +105,35 @@ export function narrowQuotas(policy: ModuleQuotas, configured: ModuleQuotas): Mo
   return narrowed;
 }
 
-/** The quotas module code runs under: its policy's (none for a trusted module), narrowed by `[modules.<id>] quotas`. */
+/** The node-wide limits a module's own `cpu_ms_per_run` and `memory_max_mb` apply in place of (`limits.*`). */
+export interface NodeLimits {
+  /** `limits.cpu_ms_per_run`; undefined: no CPU budget. */
+  readonly cpuMsPerRun: number | undefined;
+  readonly memoryMaxMb: number;
+}
+
+/**
+ * The quotas module code runs under: its policy's (none for a trusted module), narrowed by
+ * `[modules.<id>] quotas`. The operator sets the ceiling of `cpu_ms_per_run` and
+ * `memory_max_mb`: `[modules.<id>] quotas` when it names them, else the node's `limits`; a
+ * policy only narrows it, so a module's own policy cannot give it more CPU or memory than the
+ * node allows.
+ */
 export function quotasInForce(
   policy: { readonly quotas: ModuleQuotas } | undefined,
   configured: ModuleQuotas | undefined,
+  node: NodeLimits,
 ): ModuleQuotas {
-  return narrowQuotas(policy?.quotas ?? NO_QUOTAS, configured ?? NO_QUOTAS);
+  const quotas: Partial<Record<QuotaField, number>> = narrowQuotas(
+    policy?.quotas ?? NO_QUOTAS,
+    configured ?? NO_QUOTAS,
+  );
+  for (const field of ["cpuMsPerRun", "memoryMaxMb"] as const) {
+    const held = quotas[field];
+    const ceiling = node[field];
+    if (configured?.[field] === undefined && held !== undefined && ceiling !== undefined && held > ceiling) {
+      quotas[field] = ceiling;
+    }
+  }
+  return quotas;
 }

@@ -3,16 +3,19 @@ import {
   GLOB_CAPABILITIES,
   type GlobCapability,
   type HostCallPolicy,
+  isKeyCapability,
   type SwitchCapability,
 } from "../wasm/abi/host-call-policy.ts";
 import { exceedsGrants, parseProfile } from "../wasm/process/capability-profile.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { GlobSet } from "./glob-set.ts";
+import type { ModuleNamespace } from "./module-namespace.ts";
 import type { ModulePolicy } from "./module-policy.ts";
 import { PolicyAudit } from "./policy-audit.ts";
 import { byteString, type Glob, globCoversPrefix, globMatches } from "./policy-glob.ts";
 
 const NO_GLOBS: readonly Glob[] = [];
+const utf8 = new TextEncoder();
 
 /**
  * A module's policy as its host calls ask it (src/wasm/abi/host-call-policy.ts): a subject is
@@ -20,7 +23,11 @@ const NO_GLOBS: readonly Glob[] = [];
  * to the module's audit. Store keys and a namespace's CRDT keys are matched as bytes (a glob
  * matches a key's UTF-8 bytes exactly when it matches its text), other subjects as text.
  */
-export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): HostCallPolicy {
+export function createPolicyEnforcer(
+  policy: ModulePolicy,
+  audit: PolicyAudit,
+  namespacePrefix?: Uint8Array,
+): HostCallPolicy {
   const globsOf = (capability: GlobCapability): readonly Glob[] => policy.globs.get(capability) ?? NO_GLOBS;
   const spawnCeiling = policy.spawnProfile === undefined ? undefined : parseProfile(policy.spawnProfile);
   const envGlobs = globsOf("env");
@@ -28,11 +35,19 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
   // One property per capability, every one present: a stable shape makes the lookup in the hot
   // host calls an inline-cached property read rather than a hash lookup.
   const sets = Object.fromEntries(
-    GLOB_CAPABILITIES.map((capability) => [capability, new GlobSet(globsOf(capability))]),
+    GLOB_CAPABILITIES.map((capability) => [
+      capability,
+      new GlobSet(globsOf(capability), isKeyCapability(capability) ? namespacePrefix : undefined),
+    ]),
   ) as Readonly<Record<GlobCapability, GlobSet>>;
 
-  function allowsKey(call: string, capability: GlobCapability, subject: Uint8Array | string): boolean {
-    if (sets[capability].matches(subject)) return true;
+  function allowsKey(
+    call: string,
+    capability: GlobCapability,
+    subject: Uint8Array | string,
+    inNamespace = false,
+  ): boolean {
+    if (sets[capability].matches(subject, inNamespace)) return true;
     audit.denied(call, capability, subject);
     return false;
   }
@@ -80,15 +95,20 @@ export function createPolicyEnforcer(policy: ModulePolicy, audit: PolicyAudit): 
 }
 
 /**
- * The enforcer of module `moduleId`, auditing to `logger` and, when the node keeps one, the
- * audit log (a node's module host builds one per module).
+ * The enforcer of module `moduleId` in its namespace (its policy as store keys see it), auditing
+ * to `logger` and, when the node keeps one, the audit log (a node's module host builds one per
+ * module).
  */
 export function modulePolicyEnforcer(
   moduleId: string,
-  policy: ModulePolicy,
+  namespace: ModuleNamespace,
   logger: Logger,
   nowMs: () => number,
   auditLog?: AuditLog,
 ): HostCallPolicy {
-  return createPolicyEnforcer(policy, new PolicyAudit(moduleId, logger, nowMs, auditLog));
+  return createPolicyEnforcer(
+    namespace.policy,
+    new PolicyAudit(moduleId, logger, nowMs, auditLog),
+    utf8.encode(namespace.prefix),
+  );
 }

@@ -9,7 +9,9 @@ export type PolicyErrorCode =
   /** A module has no policy and the node runs with `policy.default = "deny"`. */
   | "POLICY_MISSING"
   /** The node requires signed policies and this one is unsigned, tampered with or signed by a stranger. */
-  | "POLICY_SIGNATURE_INVALID";
+  | "POLICY_SIGNATURE_INVALID"
+  /** A shared glob of one module's policy reaches keys of another module's namespace that module does not share. */
+  | "POLICY_NAMESPACE_OVERLAP";
 
 /** A policy the node refuses, in one line naming the file (or table) and the key to fix. */
 export class PolicyError extends NumaxError {

@@ -4,6 +4,7 @@ import {
   type GuestUsage,
   type HostCallQuota,
   type QuotaName,
+  type RateAdmission,
 } from "../wasm/abi/host-call-quota.ts";
 import type { ModuleQuotas } from "./module-quotas.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -73,35 +74,39 @@ export function createQuotaGate(
   nowMs: () => number,
 ): HostCallQuota {
   const log = new QuotaLog(moduleId, usage, logger, nowMs);
-  /** A bucket of `ratePerSec` units: answers how long a call of `units` waits, logging each hit. */
-  const metered = (quota: QuotaName, ratePerSec: number, unit: string) => {
+  /**
+   * A bucket of `ratePerSec` units, and how it meters a host function whose calls are
+   * `unitsOf(args)` units each: how long each waits (each hit logged), and the refund of one that
+   * did nothing. The functions metered by one quota share its bucket.
+   */
+  const bucketOf = (quota: QuotaName, ratePerSec: number, unit: string) => {
     const bucket = new TokenBucket(ratePerSec, nowMs());
-    return (units: number): number | undefined => {
-      const waitMs = bucket.take(units, nowMs(), QUOTA_WAIT_MS_MAX);
-      if (waitMs === undefined) {
-        log.hit(
-          quota,
-          `${ratePerSec} ${unit}/s; a call of ${units} ${unit} would wait over ${QUOTA_WAIT_MS_MAX} ms and answers -9`,
-        );
-      } else if (waitMs > 0) {
-        log.hit(quota, `${ratePerSec} ${unit}/s; its calls wait`);
-      }
-      return waitMs;
-    };
+    return (unitsOf: (args: readonly unknown[]) => number): RateAdmission => ({
+      take(args) {
+        const units = unitsOf(args);
+        const waitMs = bucket.take(units, nowMs(), QUOTA_WAIT_MS_MAX);
+        if (waitMs === undefined) {
+          log.hit(
+            quota,
+            `${ratePerSec} ${unit}/s; a call of ${units} ${unit} would wait over ${QUOTA_WAIT_MS_MAX} ms and answers -9`,
+          );
+        } else if (waitMs > 0) {
+          log.hit(quota, `${ratePerSec} ${unit}/s; its calls wait`);
+        }
+        return waitMs;
+      },
+      refund: (args) => bucket.refund(unitsOf(args)),
+    });
   };
-  const ops = quotas.opsPerSec === undefined ? undefined : metered("ops_per_sec", quotas.opsPerSec, "ops");
-  const opCall = ops === undefined ? undefined : () => ops(1);
+  const opCall =
+    quotas.opsPerSec === undefined ? undefined : bucketOf("ops_per_sec", quotas.opsPerSec, "ops")(() => 1);
   const bytes =
     quotas.bytesWrittenPerSec === undefined
       ? undefined
-      : metered("bytes_written_per_sec", quotas.bytesWrittenPerSec, "bytes");
+      : bucketOf("bytes_written_per_sec", quotas.bytesWrittenPerSec, "bytes");
   // db_set(key_ptr, key_len, val_ptr, val_len) and db_delete(key_ptr, key_len): lengths as u32.
-  const setCall =
-    bytes === undefined
-      ? undefined
-      : (args: readonly unknown[]) => bytes(((args[1] as number) >>> 0) + ((args[3] as number) >>> 0));
-  const deleteCall =
-    bytes === undefined ? undefined : (args: readonly unknown[]) => bytes((args[1] as number) >>> 0);
+  const setCall = bytes?.((args) => ((args[1] as number) >>> 0) + ((args[3] as number) >>> 0));
+  const deleteCall = bytes?.((args) => (args[1] as number) >>> 0);
   const requests =
     quotas.requestsPerSec === undefined ? undefined : new TokenBucket(quotas.requestsPerSec, nowMs());
   let connections = 0;

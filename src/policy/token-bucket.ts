@@ -41,4 +41,9 @@ export class TokenBucket {
     this.#tokens = left;
     return waitMs;
   }
+
+  /** Gives back `cost` tokens a take took for a call that then did nothing (up to the burst). */
+  refund(cost: number): void {
+    this.#tokens = Math.min(this.#burst, this.#tokens + cost);
+  }
 }

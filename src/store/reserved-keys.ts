@@ -19,7 +19,14 @@ export const RESERVED_END: Uint8Array = prefixEnd(RESERVED_PREFIX)!;
 
 /** True for a key in the runtime's namespace (also: a listing prefix guests are refused). */
 export function isReservedKey(key: Uint8Array): boolean {
-  return hasPrefix(key, RESERVED_PREFIX);
+  return isReservedKeyAt(key, 0, key.length);
+}
+
+/** {@link isReservedKey} of the key `bytes[offset, offset + length)`, without a view of it. */
+export function isReservedKeyAt(bytes: Uint8Array, offset: number, length: number): boolean {
+  if (length < RESERVED_PREFIX.length) return false;
+  for (let i = 0; i < RESERVED_PREFIX.length; i++) if (bytes[offset + i] !== RESERVED_PREFIX[i]) return false;
+  return true;
 }
 
 /** True when a listing of `prefix` could include reserved keys: `prefix` is inside the namespace or a prefix of it. */

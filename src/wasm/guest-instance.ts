@@ -4,6 +4,7 @@ import { ERR_RATE_LIMITED } from "./abi/abi-codes.ts";
 import { AbiContext } from "./abi/abi-context.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
+import type { RateAdmission } from "./abi/host-call-quota.ts";
 import { createHttpFetchImports, type HttpFetchImports } from "./abi/http-fetch-imports.ts";
 import { NX_MODULE } from "./abi/nx-signatures.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
@@ -75,24 +76,29 @@ const NO_ARGS: readonly number[] = [];
  * `fn` under a rate quota (a suspending import): a call the quota admits at once runs at once
  * and returns a plain value, so the guest does not even suspend; one that must wait parks the
  * guest's stack for that long (not CPU time) and then runs; one refused answers -9 and does
- * nothing.
+ * nothing. A call that answers an error code did nothing either: its units go back to the quota.
  */
 function throttled(
   fn: HostFunctionOfAnyShape,
-  admit: (args: readonly unknown[]) => number | undefined,
+  admission: RateAdmission,
   governor: FuelGovernor,
   clock: Clock,
 ): HostFunctionOfAnyShape {
+  const metered = (args: unknown[]): unknown => {
+    const result = fn(...args);
+    if (typeof result === "number" && result < 0) admission.refund(args);
+    return result;
+  };
   return (...args) => {
-    const waitMs = admit(args);
-    if (waitMs === 0) return fn(...args);
+    const waitMs = admission.take(args);
+    if (waitMs === 0) return metered(args);
     if (waitMs === undefined) return ERR_RATE_LIMITED;
     governor.pause();
     return new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs)).then(() => {
       // A guest stopped while it waited must not run on: it stays parked.
       if (governor.stopped !== undefined) return NEVER;
       governor.resume();
-      return fn(...args);
+      return metered(args);
     });
   };
 }
@@ -214,11 +220,11 @@ export class GuestInstance {
     const quota = options.env.quota;
     if (quota !== undefined) {
       for (const entry of module.imports) {
-        const admit = entry.module === NX_MODULE ? quota.admission(entry.name) : undefined;
+        const admission = entry.module === NX_MODULE ? quota.admission(entry.name) : undefined;
         const fn = imports[NX_MODULE]?.[entry.name];
-        if (admit === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
+        if (admission === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
         imports[NX_MODULE]![entry.name] = new WebAssembly.Suspending(
-          throttled(fn as HostFunctionOfAnyShape, admit, governor, options.clock ?? systemClock),
+          throttled(fn as HostFunctionOfAnyShape, admission, governor, options.clock ?? systemClock),
         );
       }
     }

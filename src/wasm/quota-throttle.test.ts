@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadFixtureModule, recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
+import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { advanceSettled } from "../clock/settled-advance.ts";
 import { createVirtualClock } from "../clock/virtual-clock.ts";
 import { silentLogger } from "../observe/logger.ts";
@@ -9,6 +10,8 @@ import { createGuestStore } from "../store/guest-store.ts";
 import { createMemoryBackend } from "../store/memory-backend.ts";
 import { GuestUsage } from "./abi/host-call-quota.ts";
 import { GuestInstance } from "./guest-instance.ts";
+import { loadGuestModuleBytes } from "./load-guest-module.ts";
+import { ModuleCache } from "./module-cache.ts";
 
 const encoder = new TextEncoder();
 
@@ -70,4 +73,54 @@ test("a quota's waits run on the instance's clock: virtual time lets the throttl
   await running;
   assert.ok(clock.now() >= 950, `ended at virtual ${clock.now()} ms`);
   assert.equal(usage.bytesWritten, 40 * bytesPerCall);
+});
+
+test("a call that answers an error code uses none of the quota: refused db_sets leave the bucket full", async () => {
+  // 20 db_set of the reserved key __nx/x (-4, nothing written), then one of key k: 100 bytes each,
+  // as much as one second of the quota holds. The answers go to [0] (-4 count) and [4] (last).
+  const wat = `(module
+    (import "nx" "db_set" (func $db_set (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 64) "__nx/x")
+    (data (i32.const 80) "k")
+    (func (export "run")
+      (local $i i32)
+      (loop $refused
+        (if (i32.eq (call $db_set (i32.const 64) (i32.const 6) (i32.const 256) (i32.const 94)) (i32.const -4))
+          (then (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $refused (i32.lt_u (local.get $i) (i32.const 20))))
+      (i32.store (i32.const 4) (call $db_set (i32.const 80) (i32.const 1) (i32.const 256) (i32.const 99)))))`;
+  const module = await loadGuestModuleBytes(
+    await watToWasm(wat, "refused-writes.wat"),
+    "refused-writes.wasm",
+    {
+      memoryMaxBytes: 1024 * 1024,
+      cache: new ModuleCache({ directory: undefined, logger: silentLogger }),
+      logger: silentLogger,
+    },
+  );
+  const clock = createVirtualClock();
+  const usage = new GuestUsage();
+  const store = createGuestStore(createMemoryBackend());
+  const env = {
+    ...recordingEnvironment("writer", store),
+    usage,
+    quota: createQuotaGate("writer", { bytesWrittenPerSec: 100 }, usage, silentLogger, () => clock.now()),
+  };
+  const guest = GuestInstance.create(module, { env, cpuMsPerRun: 500, clock });
+  let result: unknown;
+  const running = guest.run().then((r) => {
+    result = r;
+  });
+  // Virtual time does not move: a call made to wait would never return.
+  await advanceSettled(clock, 0);
+  assert.deepEqual(result, { ok: true }, "no call waited");
+  await running;
+  const view = new DataView(guest.memory.buffer);
+  assert.equal(view.getInt32(0, true), 20, "every reserved-key db_set answered -4");
+  assert.equal(view.getInt32(4, true), 0, "the valid db_set ran at once");
+  assert.equal(usage.quotaHits.get("bytes_written_per_sec"), undefined);
+  assert.equal(usage.bytesWritten, 100);
+  assert.equal(store.get(encoder.encode("k"))?.length, 99);
 });

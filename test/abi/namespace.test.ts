@@ -36,7 +36,7 @@ async function moduleGuest(
   env.moduleId = moduleId;
   const namespace = moduleNamespace(moduleId, parsePolicy({ capabilities }, `${moduleId}.policy.toml`));
   env.namespace = namespace;
-  env.policy = modulePolicyEnforcer(moduleId, namespace.policy, recordingLogger(recorded.logs), () => 0);
+  env.policy = modulePolicyEnforcer(moduleId, namespace, recordingLogger(recorded.logs), () => 0);
   const guest = await trampolineGuest(env);
   return { guest, recorded };
 }

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parsePolicy } from "../../src/policy/module-policy.ts";
-import { modulePolicyEnforcer } from "../../src/policy/policy-enforcer.ts";
+import { PolicyAudit } from "../../src/policy/policy-audit.ts";
+import { createPolicyEnforcer } from "../../src/policy/policy-enforcer.ts";
 import { ERR_INTERNAL, OK } from "../../src/wasm/abi/abi-codes.ts";
 import type { ModuleEventPort } from "../../src/wasm/abi/module-event-port.ts";
 import { WASI_ENOTCAPABLE, WASI_ESUCCESS } from "../../src/wasm/abi/wasi-errno.ts";
@@ -33,11 +34,10 @@ async function guestWith(
   const stores = memoryGuestStore();
   const crdt = new RecordingCrdtHost();
   const { env, recorded } = recordingEnvironment({ store: stores.store, crdt, ...extra });
-  env.policy = modulePolicyEnforcer(
-    MODULE,
+  // No namespace: the policy's globs name the keys the guest passes, as they are.
+  env.policy = createPolicyEnforcer(
     parsePolicy({ capabilities }, "guest.policy.toml"),
-    recordingLogger(recorded.logs),
-    () => 0,
+    new PolicyAudit(MODULE, recordingLogger(recorded.logs), () => 0),
   );
   const published: string[] = [];
   const subscribed: string[] = [];

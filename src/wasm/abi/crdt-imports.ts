@@ -2,6 +2,7 @@ import { ERR_BUFFER_TOO_SMALL, ERR_INTERNAL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, O
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import type { CrdtHost } from "./crdt-host.ts";
+import { CrdtKeyMemo } from "./crdt-key-memo.ts";
 import {
   GuestInputError,
   inputCopy,
@@ -74,29 +75,39 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
   ): (keyPtr: number, keyLen: number, ...args: A) => number {
     const capability = `crdt.${family}` as const;
     const makesOp = CRDT_OP_CALLS.has(name);
+    const memo = new CrdtKeyMemo();
     return ctx.guard(name, (keyPtr: number, keyLen: number, ...args: A): number => {
       const host = env.crdt;
       if (host === undefined) return ERR_SYNC_DISABLED;
       const memory = views.bytes();
       const namespace = env.namespace;
-      let key: string;
-      // The policy checks a namespaced key's bytes: the same answer as for its text (valid UTF-8).
-      let subject: string | Uint8Array;
-      if (namespace === undefined) {
-        key = inputKeyText(memory, keyPtr, keyLen);
-        subject = key;
-      } else {
-        const guestKey = inputView(memory, keyPtr, keyLen, KEY_BYTES_MAX);
-        if (guestKey.length === 0) throw new GuestInputError("empty key");
-        subject = namespace.crdtKey(withoutByteOrderMark(guestKey));
-        // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
-        // counts, or the op would be one no replica decodes, the node's own op-log included.
-        if (subject.length > KEY_BYTES_MAX) {
-          throw new GuestInputError(`key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`);
+      const policy = env.policy;
+      let key = memo.recall(memory, keyPtr, keyLen, namespace, policy);
+      if (key === undefined) {
+        // The policy checks a namespaced key's bytes: the same answer as for its text (valid UTF-8).
+        let subject: string | Uint8Array;
+        let inNamespace = false;
+        if (namespace === undefined) {
+          key = inputKeyText(memory, keyPtr, keyLen);
+          subject = key;
+        } else {
+          const view = inputView(memory, keyPtr, keyLen, KEY_BYTES_MAX);
+          if (view.length === 0) throw new GuestInputError("empty key");
+          const guestKey = withoutByteOrderMark(view);
+          subject = namespace.crdtKey(guestKey);
+          inNamespace = subject !== guestKey;
+          // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
+          // counts, or the op would be one no replica decodes, the node's own op-log included.
+          if (subject.length > KEY_BYTES_MAX) {
+            throw new GuestInputError(
+              `key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`,
+            );
+          }
+          key = keyTextOf(subject);
         }
-        key = keyTextOf(subject);
+        if (policy?.allowsKey(name, capability, subject, inNamespace) === false) return ERR_INTERNAL;
+        memo.remember(memory, keyPtr, keyLen, key, namespace, policy);
       }
-      if (env.policy?.allowsKey(name, capability, subject) === false) return ERR_INTERNAL;
       const result = body(host, memory, key, ...args);
       if (makesOp && result >= 0 && env.usage !== undefined) env.usage.ops++;
       return result;

@@ -51,8 +51,16 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
   const { env, views } = ctx;
   const scratch = new KeyScratch();
   let missingStoreLogged = false;
-  /** A guest key as the store and the policy know it: in the module's namespace, if it has one. */
-  const storeKey = (key: Uint8Array): Uint8Array => env.namespace?.storeKey(key) ?? key;
+  /**
+   * The guest key `memory[ptr, ptr + len)` as the store and the policy know it (in the module's
+   * namespace, if it has one), or undefined when it is in the runtime's namespace (-4).
+   */
+  const storeKey = (memory: Uint8Array, ptr: number, len: number): Uint8Array | undefined => {
+    const namespace = env.namespace;
+    if (namespace !== undefined) return namespace.storeKey(memory, ptr, len);
+    const key = scratch.key(memory, ptr, len);
+    return isReservedKey(key) ? undefined : key;
+  };
 
   function noStore(name: string): number {
     if (!missingStoreLogged) {
@@ -79,9 +87,10 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       outCap >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (!validOutput(outPtr, outCap, memory.length)) return ERR_INTERNAL;
-      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
-      if (isReservedKey(key)) return ERR_RESERVED_KEY;
-      if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
+      const key = storeKey(memory, keyPtr, keyLen);
+      if (key === undefined) return ERR_RESERVED_KEY;
+      if (env.policy?.allowsKey("db_get", "db.read", key, key.length !== keyLen) === false)
+        return ERR_INTERNAL;
       const value = store.get(key);
       if (value === undefined) return ERR_NOT_FOUND;
       return writeBytes(memory, views.data(), outPtr, outCap, value);
@@ -101,9 +110,10 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       valLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
       if (valLen > VALUE_BYTES_MAX || valPtr + valLen > memory.length) return ERR_INTERNAL;
-      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
-      if (isReservedKey(key)) return ERR_RESERVED_KEY;
-      if (env.policy?.allowsKey("db_set", "db.write", key) === false) return ERR_INTERNAL;
+      const key = storeKey(memory, keyPtr, keyLen);
+      if (key === undefined) return ERR_RESERVED_KEY;
+      if (env.policy?.allowsKey("db_set", "db.write", key, key.length !== keyLen) === false)
+        return ERR_INTERNAL;
       store.set(key, memory.subarray(valPtr, valPtr + valLen));
       if (env.usage !== undefined) env.usage.bytesWritten += keyLen + valLen;
       return OK;
@@ -127,9 +137,9 @@ export function createDbImports(ctx: AbiContext): Record<string, (...args: never
       keyPtr >>>= 0;
       keyLen >>>= 0;
       if (keyLen === 0 || keyLen > KEY_BYTES_MAX || keyPtr + keyLen > memory.length) return ERR_INTERNAL;
-      const key = storeKey(scratch.key(memory, keyPtr, keyLen));
-      if (isReservedKey(key)) return ERR_RESERVED_KEY;
-      if (env.policy?.allowsKey(name, capability, key) === false) return ERR_INTERNAL;
+      const key = storeKey(memory, keyPtr, keyLen);
+      if (key === undefined) return ERR_RESERVED_KEY;
+      if (env.policy?.allowsKey(name, capability, key, key.length !== keyLen) === false) return ERR_INTERNAL;
       return use(store, key);
     } catch (error) {
       return storeFailure(name, error);

@@ -42,8 +42,17 @@ export type SwitchCapability = (typeof SWITCH_CAPABILITIES)[number];
  * if (env.policy?.allowsKey("db_get", "db.read", key) === false) return ERR_INTERNAL;
  */
 export interface HostCallPolicy {
-  /** One store key (bytes), CRDT key (text, or bytes when namespaced), topic or environment name. */
-  allowsKey(call: string, capability: GlobCapability, subject: Uint8Array | string): boolean;
+  /**
+   * One store key (bytes), CRDT key (text, or bytes when namespaced), topic or environment name.
+   * `inNamespace`: the subject is a key the module's namespace built behind its prefix (a store
+   * or CRDT key longer than the guest's, KeyNamespace): the check need not compare the prefix.
+   */
+  allowsKey(
+    call: string,
+    capability: GlobCapability,
+    subject: Uint8Array | string,
+    inNamespace?: boolean,
+  ): boolean;
   /** Every subject starting with `prefix`: a store listing, a subscription pattern ending in `*`. */
   allowsPrefix(call: string, capability: GlobCapability, prefix: Uint8Array | string): boolean;
   allowsSwitch(call: string, capability: SwitchCapability): boolean;

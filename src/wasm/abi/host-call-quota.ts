@@ -48,20 +48,29 @@ export class GuestUsage {
 }
 
 /**
+ * How a rate quota meters one host function, from each call's arguments. A call that answers an
+ * error code (bad arguments, a denied or reserved key: it did nothing) gets its units back, so
+ * only calls that did something use the quota.
+ */
+export interface RateAdmission {
+  /** The ms the call must wait before it runs (0: at once), or undefined when it is refused (-9). */
+  take(args: readonly unknown[]): number | undefined;
+  /** Gives back what {@link take} took, for a call that answered an error code. */
+  refund(args: readonly unknown[]): void;
+}
+
+/**
  * One module's quotas as its guests and processes meet them (src/policy/quota-gate.ts builds
  * it). Absent from a guest's environment: no quota of its own, nothing is metered.
  *
  * @example
- * const admit = quota.admission("crdt_gcounter_inc");
- * const waitMs = admit?.(args);   // 0: at once; > 0: wait first; undefined: answer ERR_RATE_LIMITED
+ * const admission = quota.admission("crdt_gcounter_inc");
+ * const waitMs = admission?.take(args); // 0: at once; > 0: wait first; undefined: answer ERR_RATE_LIMITED
+ * if (result < 0) admission?.refund(args); // it did nothing: the units come back
  */
 export interface HostCallQuota {
-  /**
-   * For a host function a rate quota meters, what decides each call from its arguments: the ms
-   * it must wait before it runs (0: at once), or undefined when it is refused. Undefined for a
-   * function no quota meters.
-   */
-  admission(name: string): ((args: readonly unknown[]) => number | undefined) | undefined;
+  /** For a host function a rate quota meters, how; undefined for a function no quota meters. */
+  admission(name: string): RateAdmission | undefined;
   /** `cpu_ms_per_run`: the module's own CPU budget of a run; undefined: the node's. */
   readonly cpuMsPerRun: number | undefined;
   /** `processes_max`: its live processes at most; undefined: only the node's bound. */

@@ -11,8 +11,18 @@
  * namespace.crdtKey(utf8.encode("shared/visits")); // the bytes of "shared/visits" when the policy grants "/shared/*"
  */
 export interface KeyNamespace {
-  /** The store key of a `db_*` key; the array may be reused by the next call. */
-  storeKey(key: Uint8Array): Uint8Array;
+  /**
+   * `<module id>/`: what its store keys start with, and what the names its processes register
+   * (`proc_register`, `proc_whereis`, `proc_unregister`) are held under in the node's registry.
+   */
+  readonly prefix: string;
+  /**
+   * The store key of the `db_*` key `memory[ptr, ptr + len)` (bounds already checked), copied
+   * from guest memory once; undefined for a key in the runtime's namespace (`__nx/`: -4, as for
+   * every guest). The array may be reused by the next call, or be a view of `memory`. It is
+   * longer than the guest key exactly when it is in the namespace (behind `prefix`).
+   */
+  storeKey(memory: Uint8Array, ptr: number, len: number): Uint8Array | undefined;
   /**
    * The store listing of a guest's `db_scan` / `db_keys` prefix: the store prefix to list, and
    * how many leading bytes of every listed key the guest does not see (its namespace's prefix).
@@ -20,7 +30,7 @@ export interface KeyNamespace {
   storeListing(prefix: Uint8Array): { readonly prefix: Uint8Array; readonly hidden: number };
   /**
    * The store key of a `crdt_*` key, both as UTF-8 bytes; the array may be reused by the next
-   * call. The host function decodes the store key whole: one flat string, where one concatenated
+   * call, or be `key` itself: it is another array exactly when it is in the namespace. The host function decodes the store key whole: one flat string, where one concatenated
    * from prefix and key would make every later read of it slower (the policy check among them).
    */
   crdtKey(key: Uint8Array): Uint8Array;

@@ -74,6 +74,15 @@ export function createProcessImports(
     return Object.fromEntries([...PROCESS_FUNCTION_SIGNATURES.keys()].map((name) => [name, unavailable]));
   }
   const { env, views } = ctx;
+  /**
+   * A name as the kernel's registry holds it: a module with a namespace registers and looks up
+   * names under its `<id>/`, so no other module with a policy can find, squat or release them;
+   * a trusted module's names are node-wide, as given.
+   */
+  const registeredName = (name: string): string => {
+    const namespace = env.namespace;
+    return namespace === undefined ? name : `${namespace.prefix}${name}`;
+  };
 
   function written(outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
     if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
@@ -184,14 +193,14 @@ export function createProcessImports(
     proc_trap_exit: ctx.guard("proc_trap_exit", (enabled: number) => port.trapExit(enabled !== 0)),
     proc_register: ctx.guard("proc_register", (namePtr: number, nameLen: number): number => {
       const name = nameArg(views.bytes(), namePtr, nameLen);
-      return name.startsWith(RESERVED_NAME_PREFIX) ? ERR_RESERVED_KEY : port.register(name);
+      return name.startsWith(RESERVED_NAME_PREFIX) ? ERR_RESERVED_KEY : port.register(registeredName(name));
     }),
     proc_unregister: ctx.guard("proc_unregister", (namePtr: number, nameLen: number) =>
-      port.unregister(nameArg(views.bytes(), namePtr, nameLen)),
+      port.unregister(registeredName(nameArg(views.bytes(), namePtr, nameLen))),
     ),
     proc_whereis: ctx.guard("proc_whereis", (namePtr: number, nameLen: number): number => {
       const name = nameArg(views.bytes(), namePtr, nameLen);
-      return port.whereis(name);
+      return port.whereis(registeredName(name));
     }),
     proc_exit: (reasonPtr: number, reasonLen: number): number => {
       let reason: string;
