@@ -541,10 +541,13 @@ export class ReplicatedState implements CrdtHost {
     // The sender's state may carry removes of ops above its vector: bound them here too, so the
     // tombstones they made are not collected before every member has applied those ops.
     for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) this.#seen.noteApplied(origin, seq);
+    // What this replica collected stays collected, unless its whole state is being replaced.
+    const covered = (id: OpId): boolean => !this.#replacing && this.#seen.contiguous(id.origin) >= id.seq;
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
       let objectChanged = false;
       for (const cell of object.cells) {
+        if (entry.crdt.isCollected?.(cell, covered) === true) continue;
         const changed = entry.crdt.mergeCell(cell);
         if (changed !== undefined) {
           this.#stageCell(entry, changed);
