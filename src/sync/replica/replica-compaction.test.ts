@@ -327,4 +327,66 @@ describe("tombstone collection in the replica", () => {
     assert.equal(state.compact(alone), 1);
     assert.deepEqual(state.rgaValues("seq").map(decodeText), ["a", "c"]);
   });
+
+  test("an RGA queue (append at the end, delete the first) shrinks to one ghost and the live elements; a restart agrees", async () => {
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    let backend = await openLmdbBackend({ path });
+    let state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    const queue: Uint8Array[] = [];
+    const push = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        queue.push(state.rgaInsert("queue", queue.at(-1), text(`m${i}`))!);
+        if (queue.length > 3) state.rgaDelete("queue", queue.shift()!);
+      }
+    };
+    push(50);
+    state.compact(alone);
+    push(50);
+    // The first pass collects what the pass before closed; the second, the epoch it closes.
+    state.compact(alone);
+    state.compact(alone);
+    await state.flushed();
+    assert.equal(cellCount(backend), 1 + 3, "the ghost of 97 deleted elements, then the 3 live ones");
+    const expected = ["m47", "m48", "m49"];
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), expected);
+    await state.close();
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), expected, "hydrated from the compacted store");
+    push(1);
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), ["m48", "m49", "m0"]);
+    await state.close();
+    await backend.close();
+  });
+
+  test("a peer's state holding RGA tombstones collected here does not bring them back", () => {
+    const sent: Op[] = [];
+    const a = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    const queue: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      queue.push(a.rgaInsert("queue", queue.at(-1), text(`m${i}`))!);
+      if (queue.length > 2) a.rgaDelete("queue", queue.shift()!);
+    }
+    a.flush();
+    // B holds the whole history and has not collected; A has.
+    const b = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B, nowMs: () => NOW });
+    b.applyRemote(sent);
+    assert.ok(a.compact(alone) > 0);
+    const cells = (s: ReplicatedState) => s.snapshot().objects.find((o) => o.key === "queue")!.cells.length;
+    assert.equal(cells(a), 1 + 2, "a ghost and the two live elements");
+    assert.equal(cells(b), 20, "every element, tombstones included");
+    a.applySnapshot(b.snapshot(), { final: true });
+    assert.equal(cells(a), 3, "the tombstones stay collected");
+    // The other way, B merges A's ghost into the tombstones it holds: nothing changes there.
+    b.applySnapshot(a.snapshot(), { final: true });
+    assert.deepEqual(a.rgaValues("queue").map(decodeText), ["m18", "m19"]);
+    assert.deepEqual(b.rgaValues("queue").map(decodeText), ["m18", "m19"]);
+  });
 });
