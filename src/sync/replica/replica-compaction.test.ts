@@ -389,4 +389,38 @@ describe("tombstone collection in the replica", () => {
     assert.deepEqual(a.rgaValues("queue").map(decodeText), ["m18", "m19"]);
     assert.deepEqual(b.rgaValues("queue").map(decodeText), ["m18", "m19"]);
   });
+
+  test("a replacing snapshot restarts tombstone stability: the pass waiting on what was discarded does not wait forever", () => {
+    const sent: Op[] = [];
+    const c = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_C,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    c.orsetAdd("set", text("c's, seen only by z"));
+    c.flush();
+    const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B, nowMs: () => NOW });
+    z.applyRemote(sent);
+    // Z closes an epoch that waits for C to report: its `applied` holds C:1.
+    const withC = { nowMs: NOW, members: [NODE_C], reports: new Map<NodeId, MemberReport>() };
+    assert.equal(z.compact(withC), 0);
+    // Z is then replaced by A's state, which never held C's op, and is alone from now on.
+    const a = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    a.orsetAdd("set", text("a's"));
+    a.flush();
+    z.applySnapshot(a.snapshot(), { replace: true, final: true });
+    z.orsetAdd("set", text("gone"));
+    z.orsetRemove("set", text("gone"));
+    z.flush();
+    // A, whose ops Z now holds, reports having applied everything Z has.
+    const fromA = {
+      nowMs: NOW,
+      members: [],
+      reports: new Map<NodeId, MemberReport>([[NODE_A, { vector: z.versionVector(), atMs: NOW }]]),
+    };
+    let collected = 0;
+    for (let pass = 0; pass < 3; pass++) collected += z.compact(fromA);
+    assert.equal(collected, 1, "the tombstone made after the replacement is collected");
+  });
 });

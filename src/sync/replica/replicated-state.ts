@@ -568,7 +568,7 @@ export class ReplicatedState implements CrdtHost {
   /**
    * The first part of a replacing snapshot: every CRDT object, the op-log and what the version
    * vector says this replica applied are dropped (from the store too, in the same batch as the
-   * part). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
+   * part), and tombstone stability starts over (the epoch it waited on named what was dropped). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
    * to what was applied, so a peer lacking this node's discarded ops gets a snapshot, not a gap.
    * Returns every object that was held (their values changed).
    */
@@ -591,6 +591,7 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const [origin, seq] of dropped) this.#log.raiseFloor(origin, seq);
     this.#seen.forgetAllBut(own);
+    this.#stability.restart();
     this.#logger.warn(
       "replacing this node's replicated state with a peer's (it was away past the tombstone horizon)",
       {
