@@ -26,15 +26,18 @@ import { getHeapStatistics } from "node:v8";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { type LmdbBackend, openLmdbBackend } from "../src/store/lmdb-backend.ts";
 import { CRDT_PREFIX, crdtObjectPrefix } from "../src/sync/replica/replica-layout.ts";
-import { openReplicatedState, type ReplicatedState } from "../src/sync/replica/replicated-state.ts";
-import type { MemberReport } from "../src/sync/replica/tombstone-stability.ts";
+import {
+  openReplicatedState,
+  type ReplicatedState,
+  type ReportedVector,
+} from "../src/sync/replica/replicated-state.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const NODE = "0123456789abcdef0123456789abcdef" as NodeId;
 const LIVE_PER_FAMILY = 100;
 const PASS_EVERY_CYCLES = 10_000;
 const VALUE_BYTES = 32;
-const ALONE = { members: [], reports: new Map<NodeId, MemberReport>() };
+const ALONE = { members: [], reports: new Map<NodeId, ReportedVector>() };
 
 const name = (i: number): Uint8Array => new TextEncoder().encode(`element-${i}`);
 const value = (i: number): Uint8Array => new Uint8Array(VALUE_BYTES).fill(i & 0xff);
@@ -122,13 +125,12 @@ async function churn(
         if (queue.length > LIVE_PER_FAMILY) state.rgaDelete("queue", queue.shift()!);
     }
     if (i % 1000 === 999) await state.flushed();
-    if (compact && i % PASS_EVERY_CYCLES === PASS_EVERY_CYCLES - 1)
-      state.compact({ nowMs: Date.now(), ...ALONE });
+    if (compact && i % PASS_EVERY_CYCLES === PASS_EVERY_CYCLES - 1) state.compact(ALONE);
   }
   if (compact) {
     // Two passes: the first closes the epoch of the last cycles, the second collects it.
-    state.compact({ nowMs: Date.now(), ...ALONE });
-    state.compact({ nowMs: Date.now(), ...ALONE });
+    state.compact(ALONE);
+    state.compact(ALONE);
   }
   await state.flushed();
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { Op } from "../../crdt/op.ts";
 import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
@@ -10,8 +11,7 @@ import { openLmdbBackend } from "../../store/lmdb-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { replicaForSync } from "../replica-sync-adapter.ts";
 import { CRDT_PREFIX } from "./replica-layout.ts";
-import { openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
-import type { MemberReport } from "./tombstone-stability.ts";
+import { openReplicatedState, type ReplicatedState, type ReportedVector } from "./replicated-state.ts";
 
 const dirs: string[] = [];
 after(async () => {
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 const NOW = 1_700_000_000_000;
-const alone = { nowMs: NOW, members: [], reports: new Map<NodeId, MemberReport>() };
+const alone = { members: [], reports: new Map<NodeId, ReportedVector>() };
 
 function cellCount(backend: { range(o: { prefix: Uint8Array }): Iterable<unknown> }): number {
   let n = 0;
@@ -90,8 +90,8 @@ describe("tombstone collection in the replica", () => {
     origin.flush();
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     state.applyRemote(sent);
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: state.versionVector(), atMs: NOW }]]);
-    const view = { nowMs: NOW, members: [NODE_B], reports };
+    const reports = new Map<NodeId, ReportedVector>([[NODE_B, { vector: state.versionVector(), ageMs: 0 }]]);
+    const view = { members: [NODE_B], reports };
     assert.equal(state.compact(view), 2, "B reported every remove; nothing of B's is missing here");
     assert.equal(state.applyRemote(sent).length, 0, "the replica's de-duplication refuses them");
     assert.deepEqual(state.orsetElements("set"), []);
@@ -108,24 +108,21 @@ describe("tombstone collection in the replica", () => {
     });
     writer.orsetAdd("set", text("w"));
     writer.flush();
-    let nowMs = NOW;
+    const clock = createVirtualClock();
     const state = openReplicatedState({
       backend: createMemoryBackend(),
       nodeId: NODE_A,
-      nowMs: () => nowMs,
+      nowMs: () => NOW,
+      clock,
       tombstoneHorizonMs: 1000,
     });
     state.applyRemote(sent);
     state.orsetRemove("set", text("w"));
     state.flush();
-    nowMs += 900;
-    assert.equal(
-      state.compact({ ...alone, nowMs }),
-      0,
-      "B wrote here and has not reported: it may send concurrent writes",
-    );
-    nowMs += 200;
-    assert.equal(state.compact({ ...alone, nowMs }), 1, "no op of B's for longer than the horizon");
+    clock.advance(900);
+    assert.equal(state.compact(alone), 0, "B wrote here and has not reported: it may send concurrent writes");
+    clock.advance(200);
+    assert.equal(state.compact(alone), 1, "no op of B's for longer than the horizon");
   });
 
   test("a writer whose only report is older than the horizon holds collection back while its ops arrive", () => {
@@ -139,26 +136,28 @@ describe("tombstone collection in the replica", () => {
     });
     writer.orsetAdd("set", text("w"));
     writer.flush();
-    let nowMs = NOW;
+    const clock = createVirtualClock();
     const state = openReplicatedState({
       backend: createMemoryBackend(),
       nodeId: NODE_A,
-      nowMs: () => nowMs,
+      nowMs: () => NOW,
+      clock,
       tombstoneHorizonMs: 1000,
     });
     state.applyRemote(sent);
     state.orsetRemove("set", text("w"));
     state.flush();
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW - 5000 }]]);
-    nowMs += 900;
+    const reported = (ageMs: number) =>
+      new Map<NodeId, ReportedVector>([[NODE_B, { vector: new Map(), ageMs }]]);
+    clock.advance(900);
     assert.equal(
-      state.compact({ nowMs, members: [NODE_B], reports }),
+      state.compact({ members: [NODE_B], reports: reported(5900) }),
       0,
       "B's ops arrived within the horizon: its old report does not make it silent",
     );
-    nowMs += 200;
+    clock.advance(200);
     assert.equal(
-      state.compact({ nowMs, members: [NODE_B], reports }),
+      state.compact({ members: [NODE_B], reports: reported(6100) }),
       1,
       "silent for longer than the horizon",
     );
@@ -168,10 +167,10 @@ describe("tombstone collection in the replica", () => {
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     churn(state, 3);
     state.flush();
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW }]]);
-    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 0);
-    reports.set(NODE_B, { vector: state.versionVector(), atMs: NOW });
-    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 9);
+    const reports = new Map<NodeId, ReportedVector>([[NODE_B, { vector: new Map(), ageMs: 0 }]]);
+    assert.equal(state.compact({ members: [NODE_B], reports }), 0);
+    reports.set(NODE_B, { vector: state.versionVector(), ageMs: 0 });
+    assert.equal(state.compact({ members: [NODE_B], reports }), 9);
   });
 
   test("the highest sequence applied out of order is known, across a forgotten seen entry and a restart", async () => {
@@ -403,7 +402,7 @@ describe("tombstone collection in the replica", () => {
     const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B, nowMs: () => NOW });
     z.applyRemote(sent);
     // Z closes an epoch that waits for C to report: its `applied` holds C:1.
-    const withC = { nowMs: NOW, members: [NODE_C], reports: new Map<NodeId, MemberReport>() };
+    const withC = { members: [NODE_C], reports: new Map<NodeId, ReportedVector>() };
     assert.equal(z.compact(withC), 0);
     // Z is then replaced by A's state, which never held C's op, and is alone from now on.
     const a = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
@@ -415,9 +414,8 @@ describe("tombstone collection in the replica", () => {
     z.flush();
     // A, whose ops Z now holds, reports having applied everything Z has.
     const fromA = {
-      nowMs: NOW,
       members: [],
-      reports: new Map<NodeId, MemberReport>([[NODE_A, { vector: z.versionVector(), atMs: NOW }]]),
+      reports: new Map<NodeId, ReportedVector>([[NODE_A, { vector: z.versionVector(), ageMs: 0 }]]),
     };
     let collected = 0;
     for (let pass = 0; pass < 3; pass++) collected += z.compact(fromA);
