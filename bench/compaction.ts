@@ -7,16 +7,19 @@
  * One lone node (real LMDB on disk) runs 1 000 000 cycles (20 000 with --quick), spread over four
  * workloads, each keeping LIVE_PER_FAMILY elements live: OR-Set add + remove of the oldest,
  * LWW-Map set + remove of the oldest, RGA "backspace" (type at the end, erase it) and RGA
- * "queue" (append at the end, delete the first). The queue is the case collection does not cover:
- * an RGA tombstone that a live element was inserted after stays (docs/design/compaction.md).
- * A compaction pass runs every PASS_EVERY_CYCLES cycles (the node's `compaction_interval`). The
- * reference is a second store holding only the final live set, written directly.
+ * "queue" (append at the end, delete the first: its tombstones are not leaves, they collapse into
+ * a ghost, docs/design/compaction.md). A compaction pass runs every PASS_EVERY_CYCLES cycles (the
+ * node's `compaction_interval`). The reference is a second store holding only the final live
+ * set, written directly.
  *
  * Figures: the datastore file, the replicated state's records (all, and the CRDT cells alone),
  * and the heap the replica holds (after gc), each as a multiple of the reference's. The op-log
  * and dedup records are bounded by their limits, not by the history: with default limits they
  * dominate a live set this small, so the CRDT-cell multiple is reported apart. `withoutCollection`
  * runs a tenth of the cycles with compaction off: what the same churn costs without it.
+ * `rgaQueue` measures the queue alone (a tenth of the cycles) with collection (`after`) and
+ * without (`before`: what builds before ghosts kept of a queue, since they collected none of it),
+ * each against the same live queue written fresh: cells, heap and datastore file.
  */
 import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -26,15 +29,18 @@ import { getHeapStatistics } from "node:v8";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { type LmdbBackend, openLmdbBackend } from "../src/store/lmdb-backend.ts";
 import { CRDT_PREFIX, crdtObjectPrefix } from "../src/sync/replica/replica-layout.ts";
-import { openReplicatedState, type ReplicatedState } from "../src/sync/replica/replicated-state.ts";
-import type { MemberReport } from "../src/sync/replica/tombstone-stability.ts";
+import {
+  openReplicatedState,
+  type ReplicatedState,
+  type ReportedVector,
+} from "../src/sync/replica/replicated-state.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const NODE = "0123456789abcdef0123456789abcdef" as NodeId;
 const LIVE_PER_FAMILY = 100;
 const PASS_EVERY_CYCLES = 10_000;
 const VALUE_BYTES = 32;
-const ALONE = { members: [], reports: new Map<NodeId, MemberReport>() };
+const ALONE = { members: [], reports: new Map<NodeId, ReportedVector>() };
 
 const name = (i: number): Uint8Array => new TextEncoder().encode(`element-${i}`);
 const value = (i: number): Uint8Array => new Uint8Array(VALUE_BYTES).fill(i & 0xff);
@@ -87,8 +93,6 @@ async function footprint(
 
 const WORKLOADS = ["set", "map", "backspace", "queue"] as const;
 type Workload = (typeof WORKLOADS)[number];
-/** What collection covers; the queue is measured on its own. */
-const COLLECTED: readonly Workload[] = ["set", "map", "backspace"];
 
 /** Runs `cycles` insert/delete cycles; the RGA ids of the live elements are kept to delete them. */
 async function churn(
@@ -122,13 +126,12 @@ async function churn(
         if (queue.length > LIVE_PER_FAMILY) state.rgaDelete("queue", queue.shift()!);
     }
     if (i % 1000 === 999) await state.flushed();
-    if (compact && i % PASS_EVERY_CYCLES === PASS_EVERY_CYCLES - 1)
-      state.compact({ nowMs: Date.now(), ...ALONE });
+    if (compact && i % PASS_EVERY_CYCLES === PASS_EVERY_CYCLES - 1) state.compact(ALONE);
   }
   if (compact) {
     // Two passes: the first closes the epoch of the last cycles, the second collects it.
-    state.compact({ nowMs: Date.now(), ...ALONE });
-    state.compact({ nowMs: Date.now(), ...ALONE });
+    state.compact(ALONE);
+    state.compact(ALONE);
   }
   await state.flushed();
 }
@@ -195,14 +198,20 @@ function multiples(churned: Footprint, live: Footprint) {
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
   const cycles = options.quick ? 20_000 : 1_000_000;
-  const compacted = await measure(COLLECTED, cycles, (state) => churn(state, COLLECTED, cycles, true));
-  const live = await measure(COLLECTED, cycles, (state) => writeLiveSet(state, COLLECTED, cycles));
-  const without = await measure(COLLECTED, cycles / 10, (state) =>
-    churn(state, COLLECTED, cycles / 10, false),
+  const compacted = await measure(WORKLOADS, cycles, (state) => churn(state, WORKLOADS, cycles, true));
+  const live = await measure(WORKLOADS, cycles, (state) => writeLiveSet(state, WORKLOADS, cycles));
+  const without = await measure(WORKLOADS, cycles / 10, (state) =>
+    churn(state, WORKLOADS, cycles / 10, false),
   );
-  const queue = await measure(["queue"], cycles / 10, (state) => churn(state, ["queue"], cycles / 10, true));
-  const queueLive = await measure(["queue"], cycles / 10, (state) =>
-    writeLiveSet(state, ["queue"], cycles / 10),
+  const queueCycles = cycles / 10;
+  const queueLive = await measure(["queue"], queueCycles, (state) =>
+    writeLiveSet(state, ["queue"], queueCycles),
+  );
+  const queueAfter = await measure(["queue"], queueCycles, (state) =>
+    churn(state, ["queue"], queueCycles, true),
+  );
+  const queueBefore = await measure(["queue"], queueCycles, (state) =>
+    churn(state, ["queue"], queueCycles, false),
   );
   return {
     benchmark: "compaction",
@@ -214,6 +223,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     compacted,
     live,
     withoutCollection: { ...without, multiples: multiples(without, live) },
-    rgaQueue: { ...queue, multiples: multiples(queue, queueLive), live: queueLive },
+    rgaQueue: {
+      cycles: queueCycles,
+      after: { ...queueAfter, multiples: multiples(queueAfter, queueLive) },
+      before: { ...queueBefore, multiples: multiples(queueBefore, queueLive) },
+      live: queueLive,
+    },
   };
 }

@@ -3,8 +3,8 @@
  * (restored from the golden snapshot of format 0) is migrated by `nx migrate` with a copy kept,
  * and a store of a newer format is refused in one line with exit 2 by `nx migrate`, `nx run` and
  * `nx inspect` alike, and left as it was. And the golden datastores: every store format a release
- * wrote (test/fixtures/snapshot/v1.nxsnap is format 0, test/fixtures/golden/store/format-1.nxsnap
- * format 1) opens in this build with its data, and the marker's bytes are pinned.
+ * wrote (test/fixtures/snapshot/v1.nxsnap is format 0, test/fixtures/golden/store/format-N.nxsnap
+ * format N) opens in this build with its data, and the marker's bytes are pinned.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -115,8 +115,10 @@ describe("store format: nx migrate, and a newer store refused", { timeout: 90_00
 
 describe("golden datastores of every store format", { timeout: 60_000 }, () => {
   const GOLDEN_STORES = [
-    { from: 0, file: GOLDEN_SNAPSHOT },
-    { from: 1, file: join(REPO_ROOT, "test/fixtures/golden/store/format-1.nxsnap") },
+    { from: 0, file: GOLDEN_SNAPSHOT, queue: false },
+    { from: 1, file: join(REPO_ROOT, "test/fixtures/golden/store/format-1.nxsnap"), queue: false },
+    // Format 2 adds the RGA cells tombstone collection leaves: its store holds a collected queue.
+    { from: 2, file: join(REPO_ROOT, "test/fixtures/golden/store/format-2.nxsnap"), queue: true },
   ];
 
   test("the store format marker's bytes: NXST + the version, u16 big-endian", () => {
@@ -125,7 +127,7 @@ describe("golden datastores of every store format", { timeout: 60_000 }, () => {
     assert.equal(decodeStoreFormat(onDisk, "golden"), 1);
   });
 
-  for (const { from, file } of GOLDEN_STORES) {
+  for (const { from, file, queue } of GOLDEN_STORES) {
     test(`a store of format ${from} opens in this build, migrated to ${STORE_FORMAT_VERSION}, with its data`, async () => {
       const dir = join(root.path, `golden-format-${from}`);
       await restoreSnapshot(file, { datastorePath: dir, sameIdentity: true });
@@ -135,11 +137,16 @@ describe("golden datastores of every store format", { timeout: 60_000 }, () => {
       const replica = await readStoredReplica(dir);
       assert.deepEqual(
         [...replica.objects.values()].map((object) => [object.key, inspectObject(object).value]),
-        [
-          ["hits", "5"],
-          ["greeting", "hello"],
-        ],
+        [["hits", "5"], ["greeting", "hello"], ...(queue ? [["log", ["m8", "m9"]]] : [])],
       );
+      if (queue) {
+        const log = [...replica.objects.values()].find((object) => object.key === "log")!;
+        assert.deepEqual(
+          log.crdt.cells().map((cell) => (cell as { type: string }).type),
+          ["ghost", "anchored", "element"],
+          "the deleted front is one ghost",
+        );
+      }
     });
   }
 });

@@ -8,6 +8,7 @@ import {
   opIdCodec,
   optionalCodec,
   recordCodec,
+  safeUintCodec,
   timestampCodec,
   u64Codec,
   unionCodec,
@@ -55,6 +56,8 @@ export interface FamilyDefinition<F extends CrdtFamily> {
 const bytes = bytesCodec(MAX_VALUE_BYTES);
 const tags = listCodec(opIdCodec, MAX_REMOVE_TAGS);
 const EMPTY = new Uint8Array(0);
+/** A ghost stands for at least one collected element. */
+const spanCodec = safeUintCodec(1);
 
 function nodeIdBytes(origin: string): Uint8Array {
   return Buffer.from(origin, "hex");
@@ -65,7 +68,8 @@ const RGA_DELETE_KEY = 2;
 
 function rgaCellKey(cell: RgaCell): Uint8Array {
   const key = Buffer.allocUnsafe(25);
-  if (cell.type === "element") {
+  // A ghost and an anchored element take the key of the element they were: written over it.
+  if (cell.type !== "delete") {
     key[0] = RGA_ELEMENT_KEY;
     key.writeBigUInt64BE(BigInt(cell.timestamp), 1);
     key.write(cell.id.origin, 9, 16, "hex");
@@ -147,9 +151,30 @@ export const FAMILY_DEFINITIONS: { readonly [F in CrdtFamily]: FamilyDefinition<
         },
       },
       delete: { code: 2, fields: { target: opIdCodec } },
+      anchored: {
+        code: 3,
+        fields: {
+          id: opIdCodec,
+          timestamp: timestampCodec,
+          parent: optionalCodec(opIdCodec),
+          anchor: opIdCodec,
+          value: bytes,
+          deleted: booleanCodec,
+        },
+      },
+      ghost: {
+        code: 4,
+        fields: {
+          id: opIdCodec,
+          timestamp: timestampCodec,
+          parent: optionalCodec(opIdCodec),
+          anchor: optionalCodec(opIdCodec),
+          span: spanCodec,
+        },
+      },
     }),
     cellKey: rgaCellKey,
-    cellId: (cell) => (cell.type === "element" ? `e${formatOpId(cell.id)}` : `d${formatOpId(cell.target)}`),
+    cellId: (cell) => (cell.type === "delete" ? `d${formatOpId(cell.target)}` : `e${formatOpId(cell.id)}`),
   },
 };
 

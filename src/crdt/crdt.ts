@@ -22,6 +22,11 @@ export interface Crdt<Cell> {
    * read from the CRDT does not change.
    */
   collectTombstones?(epoch: number, covered: (id: OpId) => boolean): CollectedCells<Cell>;
+  /**
+   * True when a peer's state cell is of something this replica collected (RGA: an element its
+   * version vector covers and that is gone): merging it would bring a tombstone back.
+   */
+  isCollected?(cell: Cell, covered: (id: OpId) => boolean): boolean;
 }
 
 /** What a collection changed: cells to write again (smaller) and cells to delete from the store. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { Op } from "./op.ts";
-import { formatOpId, type OpId } from "./op-id.ts";
+import { formatOpId, makeOpId, type OpId } from "./op-id.ts";
 import { Rga } from "./rga.ts";
 import { propertyRuns } from "./testing/property-runs.ts";
 import { historyActions, playHistory } from "./testing/replica-history.ts";
@@ -198,5 +198,94 @@ describe("RGA", () => {
       }),
       propertyRuns(20),
     );
+  });
+
+  describe("ghosts: tombstone runs collected", () => {
+    /** x1 → x2 → x3 → y typed in a row, then x1..x3 deleted: a queue's front. */
+    function queueFront(): { rga: Rga; ids: OpId[] } {
+      const rga = new Rga();
+      const ids: OpId[] = [];
+      for (const [i, ch] of [..."abcy"].entries()) {
+        const op = insert(NODE_A, i + 1, 10 * (i + 1), ids.at(-1), ch);
+        rga.applyOp(op);
+        ids.push(op.id);
+      }
+      for (const [i, target] of ids.slice(0, 3).entries())
+        rga.applyOp(opFrom(NODE_B, i + 1, 100 + i, { type: "rga_delete", target }));
+      return { rga, ids };
+    }
+
+    test("a queue's deleted front becomes one ghost; what was typed after it is anchored there", () => {
+      const { rga, ids } = queueFront();
+      const collected = rga.collectTombstones(0, () => true);
+      assert.deepEqual(
+        collected.rewritten.map((c) => c.type),
+        ["ghost", "anchored"],
+      );
+      assert.equal(collected.dropped.length, 2);
+      const ghost = rga.cells().find((c) => c.type === "ghost")!;
+      assert.deepEqual([ghost.id, ghost.type === "ghost" && ghost.span], [ids[0], 3]);
+      assert.equal(show(rga), "y");
+      // Rebuilt from its cells in any order (children first here), it is the same.
+      const rebuilt = new Rga();
+      for (const cell of rga.cells().reverse()) rebuilt.mergeCell(cell);
+      assert.deepEqual(rebuilt.cells(), rga.cells());
+      assert.equal(show(rebuilt), "y");
+    });
+
+    test("a replica that still holds the tombstones places an anchored element under its parent", () => {
+      const { rga } = queueFront();
+      const uncollected = queueFront().rga;
+      rga.collectTombstones(0, () => true);
+      const anchored = rga.cells().find((c) => c.type === "anchored")!;
+      const fresh = new Rga();
+      fresh.applyOp(insert(NODE_A, 1, 10, undefined, "a"));
+      for (const cell of [...uncollected.cells()].slice(1, 3)) fresh.mergeCell(cell);
+      // The element arrives with its anchor; its parent (x3) is here, so it goes there, unanchored.
+      const persisted = fresh.mergeCell(anchored);
+      assert.equal(persisted?.type, "element");
+    });
+
+    test("an insert naming a collected element: after the run when it names the ghost, waiting when it names another member", () => {
+      const { rga, ids } = queueFront();
+      rga.collectTombstones(0, () => true);
+      rga.applyOp(insert(NODE_C, 1, 200, ids[0], "n"));
+      assert.equal(show(rga), "ny", "under the ghost, newest first among what is under it");
+      const reference = queueFront().rga;
+      reference.applyOp(insert(NODE_C, 1, 200, ids[0], "n"));
+      assert.equal(show(reference), "ny", "where it goes without collection");
+      rga.applyOp(insert(NODE_C, 2, 201, ids[1], "w"));
+      assert.equal(
+        show(rga),
+        "ny",
+        "a member other than the first is gone: the insert waits, as for an unknown parent",
+      );
+      assert.equal(rga.has(makeOpId(NODE_C, 2)), true);
+    });
+
+    test("a scan past a ghost skips the whole run or stops before it, as the run's first element decides", () => {
+      for (const stamp of [5, 15, 35, 45]) {
+        const build = (collect: boolean): Rga => {
+          const rga = new Rga();
+          const root = insert(NODE_C, 1, 1, undefined, "R");
+          rga.applyOp(root);
+          let parent = root.id;
+          for (const [i, ch] of [..."abcy"].entries()) {
+            const op = insert(NODE_A, i + 1, 10 * (i + 1), parent, ch);
+            rga.applyOp(op);
+            parent = op.id;
+          }
+          for (let seq = 1; seq <= 3; seq++)
+            rga.applyOp(
+              opFrom(NODE_B, seq, 100 + seq, { type: "rga_delete", target: makeOpId(NODE_A, seq) }),
+            );
+          if (collect) rga.collectTombstones(0, () => true);
+          // A concurrent insert after the root, stamped `stamp`.
+          rga.applyOp(insert(NODE_C, 2, stamp, root.id, "n"));
+          return rga;
+        };
+        assert.equal(show(build(true)), show(build(false)), `stamp ${stamp}`);
+      }
+    });
   });
 });

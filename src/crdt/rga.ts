@@ -5,8 +5,10 @@ import type { Op } from "./op.ts";
 import { compareOpIds, formatOpId, type OpId } from "./op-id.ts";
 
 /**
- * An RGA cell: an element (its id is the OpId of the insert), or a delete that arrived before
- * the element it targets (kept until that element arrives).
+ * An RGA cell: an element (its id is the OpId of the insert), a delete that arrived before the
+ * element it targets (kept until that element arrives), and what tombstone collection leaves:
+ * a ghost (a run of collected elements, in the place of the first of them) and an anchored
+ * element (one whose parent was collected into a ghost: it stays where it was, under the ghost).
  */
 export type RgaCell =
   | {
@@ -17,16 +19,41 @@ export type RgaCell =
       readonly value: Uint8Array;
       readonly deleted: boolean;
     }
-  | { readonly type: "delete"; readonly target: OpId };
+  | { readonly type: "delete"; readonly target: OpId }
+  | {
+      readonly type: "anchored";
+      readonly id: OpId;
+      readonly timestamp: HlcTimestamp;
+      readonly parent: OpId | undefined;
+      /** The ghost it is placed under while its parent is absent. */
+      readonly anchor: OpId;
+      readonly value: Uint8Array;
+      readonly deleted: boolean;
+    }
+  | {
+      readonly type: "ghost";
+      /** Id, stamp and parent of the run's first element: the ghost stands in its place. */
+      readonly id: OpId;
+      readonly timestamp: HlcTimestamp;
+      readonly parent: OpId | undefined;
+      readonly anchor: OpId | undefined;
+      /** How many collected elements it stands for (at least 1). */
+      readonly span: number;
+    };
 
-export type RgaElementCell = Extract<RgaCell, { type: "element" }>;
+/** A cell naming an element (anything but an early delete). */
+export type RgaElementCell = Exclude<RgaCell, { type: "delete" }>;
 
 interface Element {
   readonly id: OpId;
   readonly timestamp: number;
   readonly parent: OpId | undefined;
-  readonly value: Uint8Array;
+  /** The ghost it is placed under, when its parent is absent (collected); see `mergeCell`. */
+  anchor: OpId | undefined;
+  value: Uint8Array;
   deleted: boolean;
+  /** A ghost: how many collected elements it stands for; 0 for an element. */
+  span: number;
   /** The tombstone epoch it was deleted in (meaningless while not deleted). */
   deletedEpoch: number;
   /** The chunk holding it in sequence order; undefined while it waits for its parent. */
@@ -51,6 +78,15 @@ interface Cursor {
 /** Chunks split in two when they grow past this: bounds the scan to find an element in its chunk. */
 const CHUNK_SPLIT_AT = 256;
 
+/** A run of collected elements, consecutive in sequence order, each under an earlier member. */
+interface Run {
+  readonly members: Element[];
+  /** Elements placed under a member that are not members (they stay, under the ghost). */
+  readonly tops: Element[];
+}
+
+const EMPTY = new Uint8Array(0);
+
 /**
  * Replicated Growable Array. An element is inserted after a parent element (or at the head) and
  * is named by its insert's OpId. Siblings (elements inserted after the same parent) are ordered
@@ -60,11 +96,12 @@ const CHUNK_SPLIT_AT = 256;
  * an insert not newer than its parent is dropped, the same way on every replica.
  *
  * Delete leaves a tombstone: the element's children stay where they are and visible.
- * `collectTombstones` drops deleted leaves (no element names them as parent) once their delete
- * is causally stable: the sequence order of the others does not depend on a leaf, and no insert
- * naming it can still arrive (the replica anchors a new insert at a visible element, never at a
- * tombstone, see `visibleAnchor`). Out-of-order delivery: an insert whose parent has not arrived waits (pending, persisted as
- * its cell); a delete of an unknown element is remembered and applied when it arrives.
+ * `collectTombstones` removes tombstones once their delete is causally stable
+ * (docs/design/compaction.md): a run of them consecutive in sequence order, each under an earlier
+ * one, becomes one ghost in the place of its first (or nothing, when nothing else is under the
+ * run), and the elements under the run are anchored at the ghost. Out-of-order delivery: an
+ * insert whose parent has not arrived waits (pending, persisted as its cell); a delete of an
+ * unknown element is remembered and applied when it arrives.
  *
  * Structure: elements in sequence order live in a linked list of chunks (≤ 256 elements each),
  * with an id index; an insert after the element inserted last (typing) costs O(1), any other
@@ -168,38 +205,58 @@ export class Rga implements Crdt<RgaCell> {
       this.#pendingDeletes.set(name, cell.target);
       return cell;
     }
+    const deleted = cell.type === "ghost" || cell.deleted;
     const existing = this.#lookup(cell.id);
     if (existing !== undefined) {
-      return cell.deleted && this.#delete(existing) ? elementCell(existing) : undefined;
+      return deleted && this.#delete(existing) ? elementCell(existing) : undefined;
     }
+    const parent = cell.parent === undefined ? undefined : this.#lookup(cell.parent);
+    // The anchor counts only while the parent is absent: a replica that still holds the parent
+    // (it has not collected it) places the element there, as the insert did.
+    const cellAnchor = cell.type === "element" ? undefined : cell.anchor;
+    const anchor = parent === undefined ? cellAnchor : undefined;
     const element: Element = {
       id: cell.id,
       timestamp: cell.timestamp,
       parent: cell.parent,
-      value: cell.value,
-      deleted: cell.deleted,
+      anchor,
+      value: cell.type === "ghost" ? EMPTY : cell.value,
+      deleted,
+      span: cell.type === "ghost" ? cell.span : 0,
       deletedEpoch: this.#epoch.current,
       chunk: undefined,
     };
     if (this.#pendingDeletes.size > 0 && this.#pendingDeletes.delete(formatOpId(cell.id)))
       element.deleted = true;
-    if (cell.parent === undefined) {
+    const persisted = element.deleted === deleted && anchor === cellAnchor ? cell : elementCell(element);
+    const underId = anchor ?? cell.parent;
+    if (underId === undefined) {
       this.#index(element);
       this.#integrate(element, undefined);
-      return element.deleted === cell.deleted ? cell : elementCell(element);
+      return persisted;
     }
-    const parent = this.#lookup(cell.parent);
-    if (parent !== undefined && !isNewer(element, parent)) return undefined;
+    const under = parent ?? this.#lookup(underId);
+    if (under !== undefined && !isNewer(element, under)) return undefined;
     this.#index(element);
-    if (parent === undefined || parent.chunk === undefined) {
-      const name = formatOpId(cell.parent);
+    if (under === undefined || under.chunk === undefined) {
+      const name = formatOpId(underId);
       const waiting = this.#pendingChildren.get(name);
       if (waiting === undefined) this.#pendingChildren.set(name, [element]);
       else waiting.push(element);
     } else {
-      this.#integrate(element, parent);
+      this.#integrate(element, under);
     }
-    return element.deleted === cell.deleted ? cell : elementCell(element);
+    return persisted;
+  }
+
+  /**
+   * True when `cell` is of an element this replica collected: `covered` (its version vector
+   * holds the insert) and gone. A peer's state that still holds it (or an early delete of it)
+   * must not bring it back: every insert under it is here already, placed under its ghost.
+   */
+  isCollected(cell: RgaCell, covered: (id: OpId) => boolean): boolean {
+    const id = cell.type === "delete" ? cell.target : cell.id;
+    return covered(id) && this.#lookup(id) === undefined;
   }
 
   /**
@@ -222,49 +279,91 @@ export class Rga implements Crdt<RgaCell> {
     return { parent: undefined };
   }
 
+  /**
+   * Drops the tombstones of epochs up to `epoch` whose insert is `covered`. In sequence order, such
+   * a tombstone starts a run, and each next element joins it while it is one too and is placed
+   * under a member: the run is then a prefix of its first member's subtree, so every member is
+   * newer than the first and the RGA rule, scanning past the run, skips all of it or stops before
+   * all of it, as the first alone decides. A run nothing else is placed under is dropped whole
+   * (no insert can name a member any more: concurrent ones are here, later ones name visible
+   * elements). Otherwise it becomes a ghost in its first member's place (id, stamp, parent, no
+   * value) and the elements under it (`tops`) are anchored at the ghost: read in sequence order
+   * they are newest first, which is the order the ghost's children take, so nothing moves.
+   */
   collectTombstones(epoch: number, covered: (id: OpId) => boolean): CollectedCells<RgaCell> {
-    const parents = new Map<Element, number>();
-    const candidates: Element[] = [];
-    for (const perOrigin of this.#byOrigin.values()) {
-      for (const e of perOrigin.values()) {
-        const parent = e.parent === undefined ? undefined : this.#lookup(e.parent);
-        if (parent !== undefined) parents.set(parent, (parents.get(parent) ?? 0) + 1);
-        if (e.deleted && e.chunk !== undefined && e.deletedEpoch <= epoch && covered(e.id))
-          candidates.push(e);
+    const collectable = (e: Element): boolean => e.deleted && e.deletedEpoch <= epoch && covered(e.id);
+    const runOf = new Map<Element, Run>();
+    const runs: Run[] = [];
+    let current: Run | undefined;
+    for (let chunk = this.#head; chunk !== undefined; chunk = chunk.next) {
+      for (const e of chunk.items) {
+        const above = this.#above(e);
+        const aboveRun = above === undefined ? undefined : runOf.get(above);
+        if (current !== undefined && aboveRun === current && collectable(e)) {
+          current.members.push(e);
+          runOf.set(e, current);
+          continue;
+        }
+        aboveRun?.tops.push(e);
+        current = collectable(e) ? { members: [e], tops: [] } : undefined;
+        if (current !== undefined) {
+          runs.push(current);
+          runOf.set(e, current);
+        }
       }
     }
-    const dropped: RgaCell[] = [];
-    // A dropped leaf may leave its parent a leaf: collect upwards while that holds.
-    const work = candidates.filter((e) => !parents.has(e));
-    const collectable = new Set(candidates);
-    for (let e = work.pop(); e !== undefined; e = work.pop()) {
-      this.#unlink(e);
-      dropped.push(elementCell(e));
-      const parent = e.parent === undefined ? undefined : this.#lookup(e.parent);
-      if (parent === undefined) continue;
-      const children = parents.get(parent)! - 1;
-      if (children > 0) parents.set(parent, children);
-      else {
-        parents.delete(parent);
-        if (collectable.has(parent)) work.push(parent);
+    // From the last run back: a run's tops come after it, so their own runs are decided first.
+    const gone = new Set<Element>();
+    const changed = new Set<Element>();
+    for (let i = runs.length - 1; i >= 0; i--) {
+      const { members, tops } = runs[i];
+      const staying = tops.filter((top) => !gone.has(top));
+      if (staying.length === 0) {
+        for (const member of members) gone.add(member);
+        continue;
+      }
+      // A lone tombstone with something under it: a ghost would save its value and nothing more.
+      if (members.length < 2) continue;
+      const ghost = members[0];
+      ghost.span = members.reduce((n, member) => n + Math.max(1, member.span), 0);
+      ghost.value = EMPTY;
+      changed.add(ghost);
+      for (let m = 1; m < members.length; m++) gone.add(members[m]);
+      for (const top of staying) {
+        if (this.#above(top) === ghost) continue;
+        top.anchor = ghost.id;
+        changed.add(top);
       }
     }
-    if (dropped.length > 0) this.#cursor = undefined;
-    return { rewritten: [], dropped };
+    if (gone.size === 0 && changed.size === 0) return { rewritten: [], dropped: [] };
+    for (const e of gone) {
+      const perOrigin = this.#byOrigin.get(e.id.origin)!;
+      perOrigin.delete(e.id.seq);
+      if (perOrigin.size === 0) this.#byOrigin.delete(e.id.origin);
+    }
+    this.#removeFromSequence(gone);
+    return { rewritten: [...changed].map(elementCell), dropped: [...gone].map(elementCell) };
   }
 
-  /** Removes a deleted element from the sequence and the index. */
-  #unlink(element: Element): void {
-    const chunk = element.chunk!;
-    chunk.items.splice(chunk.items.indexOf(element), 1);
-    const perOrigin = this.#byOrigin.get(element.id.origin)!;
-    perOrigin.delete(element.id.seq);
-    if (perOrigin.size === 0) this.#byOrigin.delete(element.id.origin);
-    if (chunk.items.length > 0) return;
-    if (chunk.prev === undefined) this.#head = chunk.next;
-    else chunk.prev.next = chunk.next;
-    if (chunk.next === undefined) this.#tail = chunk.prev;
-    else chunk.next.prev = chunk.prev;
+  /** The element `e` is placed under: its anchor (a ghost) while it has one, else its parent. */
+  #above(e: Element): Element | undefined {
+    const id = e.anchor ?? e.parent;
+    return id === undefined ? undefined : this.#lookup(id);
+  }
+
+  /** Removes tombstones from the chunks (their visible counts do not change). */
+  #removeFromSequence(gone: ReadonlySet<Element>): void {
+    if (gone.size === 0) return;
+    for (let chunk = this.#head; chunk !== undefined; chunk = chunk.next) {
+      if (!chunk.items.some((e) => gone.has(e))) continue;
+      chunk.items = chunk.items.filter((e) => !gone.has(e));
+      if (chunk.items.length > 0) continue;
+      if (chunk.prev === undefined) this.#head = chunk.next;
+      else chunk.prev.next = chunk.next;
+      if (chunk.next === undefined) this.#tail = chunk.prev;
+      else chunk.next.prev = chunk.prev;
+    }
+    this.#cursor = undefined;
   }
 
   merge(other: Rga): void {
@@ -403,12 +502,19 @@ function compareAge(a: Element, b: Element): number {
 }
 
 function elementCell(e: Element): RgaElementCell {
-  return {
-    type: "element",
-    id: e.id,
-    timestamp: e.timestamp as HlcTimestamp,
-    parent: e.parent,
-    value: e.value,
-    deleted: e.deleted,
-  };
+  const timestamp = e.timestamp as HlcTimestamp;
+  if (e.span > 0)
+    return { type: "ghost", id: e.id, timestamp, parent: e.parent, anchor: e.anchor, span: e.span };
+  if (e.anchor !== undefined) {
+    return {
+      type: "anchored",
+      id: e.id,
+      timestamp,
+      parent: e.parent,
+      anchor: e.anchor,
+      value: e.value,
+      deleted: e.deleted,
+    };
+  }
+  return { type: "element", id: e.id, timestamp, parent: e.parent, value: e.value, deleted: e.deleted };
 }

@@ -18,7 +18,7 @@ export interface InspectedObject {
   readonly value: unknown;
   /** The write with the greatest stamp among the cells that carry one (LWW, RGA); null otherwise. */
   readonly lastWriter: { readonly origin: NodeId; readonly hlc: number; readonly at: string } | null;
-  /** Removed LWW-Map fields, covered OR-Set tags, deleted RGA elements and early deletes. */
+  /** Removed LWW-Map fields, covered OR-Set tags, deleted RGA elements, ghosts (runs of collected ones) and early deletes. */
   readonly tombstones: number;
   /** The state's cells (counter slots per origin, register, map fields, set elements with their tags, sequence elements). */
   readonly cells: readonly unknown[];
@@ -117,7 +117,7 @@ function tombstonesOf(family: StoredObject["family"], cell: CellFields): number 
     case "orset":
       return cell.removed?.length ?? 0;
     case "rga":
-      return cell.type === "delete" || cell.deleted === true ? 1 : 0;
+      return cell.type === "delete" || cell.type === "ghost" || cell.deleted === true ? 1 : 0;
     default:
       return 0;
   }

@@ -12,8 +12,11 @@ import type { NodeId } from "../identity/node-id.ts";
  *   A change to these messages is a new feature (a new bit), never an edit of this one.
  * - `state-transfer`: the peer replaces its state with a `PushState` marked `replace`
  *   (docs/design/compaction.md: a node back after the tombstone horizon).
+ * - `rga-ghosts`: the peer decodes the RGA cells tombstone collection leaves (a ghost, an
+ *   anchored element) in a `PushState`; a peer without it gets them as plain elements
+ *   (`withoutRgaGhosts`, docs/design/compaction.md).
  */
-export type WireFeature = "pubsub" | "peer-exchange" | "membership" | "state-transfer";
+export type WireFeature = "pubsub" | "peer-exchange" | "membership" | "state-transfer" | "rga-ghosts";
 
 /** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
 export const WIRE_FEATURES: readonly WireFeature[] = [
@@ -21,6 +24,7 @@ export const WIRE_FEATURES: readonly WireFeature[] = [
   "peer-exchange",
   "membership",
   "state-transfer",
+  "rga-ghosts",
 ];
 
 /**

@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { resolveConfig } from "../config/resolve.ts";
+import { hlcFromPhysicalMs } from "../crdt/hybrid-clock.ts";
+import { NODE_B, opFrom, text } from "../crdt/testing/test-ops.ts";
 import type { LogFields, Logger } from "../observe/logger.ts";
+import { silentLogger } from "../observe/logger.ts";
+import type { ReplicatedState } from "../sync/replica/replicated-state.ts";
+import { createDeterminism, DETERMINISTIC_EPOCH_MS } from "./determinism.ts";
 import { startNumaxNode } from "./numax-node.ts";
 
 /** A logger that keeps the `node` component's lifecycle lines: `started <name>` / `stopped <name>`. */
@@ -112,5 +117,39 @@ describe("startNumaxNode", () => {
       "stopped events",
       "stopped output-gate",
     ]);
+  });
+
+  test("with --deterministic, compaction measures the tombstone horizon on the node's clock, not the virtual HLC", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "numax-node-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config } = await resolveConfig({
+      flags: {
+        "storage.datastore_path": join(dir, "data"),
+        "network.listen": "127.0.0.1:0",
+        "tls.insecure": true,
+      },
+      env: {},
+      configPath: undefined,
+    });
+    const node = await startNumaxNode({
+      config,
+      logger: silentLogger,
+      needsStore: false,
+      version: "0.0.0",
+      determinism: createDeterminism(0n),
+    });
+    t.after(() => node.close());
+    const replica = node.crdt as ReplicatedState;
+    // A writer's add arrives (stamped at virtual time, as a replayed op would be), then is removed here.
+    replica.applyRemote([
+      opFrom(NODE_B, 1, hlcFromPhysicalMs(DETERMINISTIC_EPOCH_MS), { type: "orset_add", element: text("w") }),
+    ]);
+    replica.orsetRemove("k", text("w"));
+    replica.flush();
+    assert.deepEqual(replica.orsetElements("k"), []);
+    // B was heard just now: it may still send writes concurrent with the remove.
+    assert.equal(node.sync!.compact(), 0);
+    assert.equal(node.sync!.compact(), 0);
+    assert.equal(replica.stats().tombstonesCollected, 0);
   });
 });

@@ -69,7 +69,9 @@ test("a store of a newer format is refused with STORE_FORMAT_NEWER, and left as 
       assert.equal(error.code, "STORE_FORMAT_NEWER");
       assert.match(
         error.message,
-        /written by a newer Numax \(store format 2; this build reads formats up to 1\)/,
+        new RegExp(
+          `written by a newer Numax \\(store format ${STORE_FORMAT_VERSION + 1}; this build reads formats up to ${STORE_FORMAT_VERSION}\\)`,
+        ),
       );
       return true;
     });
@@ -84,7 +86,11 @@ test("a store without a marker (format 0) is copied, then migrated to the curren
   await store.close();
 
   const migrated = await open({ path });
-  const backupPath = join(migrated.datastorePath, MIGRATION_BACKUPS_DIRECTORY, "before-format-1");
+  const backupPath = join(
+    migrated.datastorePath,
+    MIGRATION_BACKUPS_DIRECTORY,
+    `before-format-${STORE_FORMAT_VERSION}`,
+  );
   try {
     assert.deepEqual(migrated.format, { from: 0, to: STORE_FORMAT_VERSION, backupPath });
     assert.equal(decodeStoreFormat(migrated.get(STORE_FORMAT_KEY)!, path), STORE_FORMAT_VERSION);
@@ -175,7 +181,11 @@ test("a copy cut short by a crash is taken again on the next open, never kept as
     await writeFile(join(directory, "data.mdb"), new Uint8Array(100));
     throw new Error("crash");
   };
-  const backupPath = join(backend.datastorePath, MIGRATION_BACKUPS_DIRECTORY, "before-format-1");
+  const backupPath = join(
+    backend.datastorePath,
+    MIGRATION_BACKUPS_DIRECTORY,
+    `before-format-${STORE_FORMAT_VERSION}`,
+  );
   try {
     await assert.rejects(ensureStoreFormat(backend, silentLogger), /crash/);
     assert.equal(backend.get(STORE_FORMAT_KEY), undefined, "nothing migrated before the copy");

@@ -21,10 +21,12 @@ export const STORE_FORMAT_MAGIC: Uint8Array = new TextEncoder().encode("NXST");
 
 /**
  * The store format this build writes. Format 0 is a store from before the marker (Numax 0.1.x up
- * to this change): the same layout as format 1 without `__nx/format`. Bump it with every change
- * to a stored key or record layout, and add the step from the previous format to STORE_MIGRATIONS.
+ * to this change): the same layout as format 1 without `__nx/format`. Format 2 adds two kinds of
+ * RGA cell (a ghost and an anchored element, what collecting a queue's tombstones leaves), which
+ * a format-1 build cannot decode. Bump it with every change to a stored key or record layout, and
+ * add the step from the previous format to STORE_MIGRATIONS.
  */
-export const STORE_FORMAT_VERSION = 1;
+export const STORE_FORMAT_VERSION = 2;
 
 /**
  * Where the copy of a store taken before migrating it to format N lives:
@@ -50,6 +52,11 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   {
     from: 0,
     description: "record the store format (format 0's records are format 1's)",
+    migrate: () => {},
+  },
+  {
+    from: 1,
+    description: "allow RGA ghost and anchored cells (format 1's records are format 2's)",
     migrate: () => {},
   },
 ];

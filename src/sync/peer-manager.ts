@@ -7,6 +7,7 @@ import type {
   PeerAddressesMessage,
   PublishMessage,
   PushOpsMessage,
+  PushStateMessage,
   SessionMessage,
   VersionVector,
 } from "../net/messages.ts";
@@ -14,6 +15,7 @@ import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
+import { withoutRgaGhosts } from "./legacy-rga-state.ts";
 import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
@@ -670,13 +672,20 @@ export class PeerManager<Op> {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
       if (connection === undefined) continue;
-      // A peer without `state-transfer` would take the marker for an origin: it merges instead.
-      const plain =
-        message.type === "PushState" &&
-        message.replace === true &&
-        !connection.remoteFeatures.includes("state-transfer");
-      void this.#sendOn(connection, plain ? { ...message, replace: false } : message);
+      void this.#sendOn(
+        connection,
+        message.type === "PushState" ? this.#stateFor(connection, message) : message,
+      );
     }
+  }
+
+  /** A `PushState` part as `connection`'s peer reads it (features it lacks are left out). */
+  #stateFor(connection: Connection<Op>, part: PushStateMessage): PushStateMessage {
+    const features = connection.remoteFeatures;
+    // A peer without `state-transfer` would take the marker for an origin: it merges instead.
+    const merged =
+      part.replace === true && !features.includes("state-transfer") ? { ...part, replace: false } : part;
+    return features.includes("rga-ghosts") ? merged : withoutRgaGhosts(merged);
   }
 
   /** Sends without waiting; a failure is counted and logged, never thrown. Resolves once the connection took it. */

@@ -25,7 +25,7 @@ import { createNodeMembership, liveMemberCount } from "./node-membership.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
-import type { ReplicatedState } from "./replica/replicated-state.ts";
+import type { ReplicatedState, ReportedVector } from "./replica/replicated-state.ts";
 import { replicaForSync } from "./replica-sync-adapter.ts";
 import { SyncEngine } from "./sync-engine.ts";
 import { remoteChangesOf, type SyncEventSink } from "./sync-events.ts";
@@ -337,11 +337,13 @@ export class SyncService {
    */
   compact(): number {
     try {
-      const cells = this.#replica.compact({
-        nowMs: Date.now(),
-        members: this.knownMembers(),
-        reports: this.engine.reportedVectors(),
-      });
+      // Reports are stamped with the peer manager's wall clock (Date.now, below): their ages are
+      // measured on it; the replica measures the rest on its own Clock.
+      const wallMs = Date.now();
+      const reports = new Map<NodeId, ReportedVector>();
+      for (const [member, report] of this.engine.reportedVectors())
+        reports.set(member, { vector: report.vector, ageMs: Math.max(0, wallMs - report.atMs) });
+      const cells = this.#replica.compact({ members: this.knownMembers(), reports });
       if (cells > 0) this.#logger.debug("tombstones collected", { cells });
       return cells;
     } catch (error) {

@@ -64,12 +64,38 @@ function goldenState(family: CrdtFamily): CrdtState {
   return { family, cells: crdt.cells() } as CrdtState;
 }
 
+/**
+ * An RGA after tombstone collection (added with ghosts, same STATE_FORMAT_VERSION: the cell kinds
+ * `anchored` and `ghost` are new, the older ones unchanged): a queue's front deleted and
+ * collected into a ghost, the live element typed after it anchored there.
+ */
+function collectedRgaState(): CrdtState {
+  const rga = familyDefinition("rga").create();
+  const typed = ["a", "b", "c", "d"].map((value, i) =>
+    makeOp(makeOpId(ORIGIN, i + 1), (STAMP + i) as Op["timestamp"], "golden", {
+      type: "rga_insert",
+      parent: i === 0 ? undefined : makeOpId(ORIGIN, i),
+      value: bytes(value),
+    }),
+  );
+  for (const op of typed) rga.applyOp(op);
+  for (const [i, op] of typed.slice(0, 3).entries())
+    rga.applyOp(
+      makeOp(makeOpId(OTHER, i + 1), (STAMP + 10 + i) as Op["timestamp"], "golden", {
+        type: "rga_delete",
+        target: op.id,
+      }),
+    );
+  rga.collectTombstones!(0, () => true);
+  return { family: "rga", cells: rga.cells() };
+}
+
 const FORMATS: readonly WireFormat[] = ["msgpack", "json"];
-const fixture = (family: CrdtFamily, format: WireFormat) =>
+const fixture = (family: CrdtFamily | "rga-collected", format: WireFormat) =>
   new URL(`../fixtures/golden/state/${family}.${format}.bin`, import.meta.url);
 
 /** Writes the fixture when regenerating, then reads it: the comparison below always runs on disk bytes. */
-function golden(family: CrdtFamily, format: WireFormat, encoded: Uint8Array): Uint8Array {
+function golden(family: CrdtFamily | "rga-collected", format: WireFormat, encoded: Uint8Array): Uint8Array {
   if (process.env.NX_WRITE_GOLDEN === "1") writeFileSync(fixture(family, format), encoded);
   return new Uint8Array(readFileSync(fixture(family, format)));
 }
@@ -91,6 +117,19 @@ describe("golden bytes of the CRDT state encoding", () => {
         );
       });
     }
+  }
+
+  for (const format of FORMATS) {
+    test(`rga after collection (a ghost, an anchored element) in ${format}`, () => {
+      const state = collectedRgaState();
+      assert.deepEqual(
+        state.cells.map((cell) => (cell as { type: string }).type),
+        ["ghost", "anchored"],
+      );
+      const onDisk = golden("rga-collected", format, encodeState(state, format));
+      assert.deepEqual(decodeState(onDisk, format), state);
+      assert.equal(hex(encodeState(state, format)), hex(onDisk));
+    });
   }
 
   test("a decoded golden state rebuilds the CRDT's value", () => {

@@ -132,7 +132,13 @@ export function transportContract(harness: TransportHarness): void {
       assert.equal(outbound.outbound, true);
       assert.equal(inbound.outbound, false);
       assert.equal(outbound.authenticated, dialing.authenticated);
-      assert.deepEqual(outbound.remoteFeatures, ["pubsub", "peer-exchange", "membership", "state-transfer"]);
+      assert.deepEqual(outbound.remoteFeatures, [
+        "pubsub",
+        "peer-exchange",
+        "membership",
+        "state-transfer",
+        "rga-ghosts",
+      ]);
       assert.deepEqual(inbound.remoteFeatures, WIRE_FEATURES);
     });
 

@@ -144,13 +144,15 @@ describe("features in the handshake", () => {
     assert.equal(featureBits(["pubsub", "peer-exchange"]), 3);
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership"]), 7);
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership", "state-transfer"]), 15);
-    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 16 + 2 ** 40), [
+    assert.equal(featureBits(["pubsub", "peer-exchange", "membership", "state-transfer", "rga-ghosts"]), 31);
+    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 16 + 32 + 2 ** 40), [
       "pubsub",
       "peer-exchange",
       "membership",
       "state-transfer",
+      "rga-ghosts",
     ]);
-    assert.deepEqual(featuresOfBits(16), []);
+    assert.deepEqual(featuresOfBits(32), []);
     for (const format of FORMATS) {
       const wire = {
         type: "Hello",
@@ -158,7 +160,7 @@ describe("features in the handshake", () => {
         protocolVersion: PROTOCOL_VERSION,
         formats: ["msgpack"],
         preferredFormat: "msgpack",
-        versionVector: { [FEATURES_VECTOR_KEY]: 48 },
+        versionVector: { [FEATURES_VECTOR_KEY]: 64 + 128 },
       };
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { Op } from "../../crdt/op.ts";
 import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
@@ -10,8 +11,7 @@ import { openLmdbBackend } from "../../store/lmdb-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { replicaForSync } from "../replica-sync-adapter.ts";
 import { CRDT_PREFIX } from "./replica-layout.ts";
-import { openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
-import type { MemberReport } from "./tombstone-stability.ts";
+import { openReplicatedState, type ReplicatedState, type ReportedVector } from "./replicated-state.ts";
 
 const dirs: string[] = [];
 after(async () => {
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 const NOW = 1_700_000_000_000;
-const alone = { nowMs: NOW, members: [], reports: new Map<NodeId, MemberReport>() };
+const alone = { members: [], reports: new Map<NodeId, ReportedVector>() };
 
 function cellCount(backend: { range(o: { prefix: Uint8Array }): Iterable<unknown> }): number {
   let n = 0;
@@ -90,8 +90,8 @@ describe("tombstone collection in the replica", () => {
     origin.flush();
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     state.applyRemote(sent);
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: state.versionVector(), atMs: NOW }]]);
-    const view = { nowMs: NOW, members: [NODE_B], reports };
+    const reports = new Map<NodeId, ReportedVector>([[NODE_B, { vector: state.versionVector(), ageMs: 0 }]]);
+    const view = { members: [NODE_B], reports };
     assert.equal(state.compact(view), 2, "B reported every remove; nothing of B's is missing here");
     assert.equal(state.applyRemote(sent).length, 0, "the replica's de-duplication refuses them");
     assert.deepEqual(state.orsetElements("set"), []);
@@ -108,24 +108,21 @@ describe("tombstone collection in the replica", () => {
     });
     writer.orsetAdd("set", text("w"));
     writer.flush();
-    let nowMs = NOW;
+    const clock = createVirtualClock();
     const state = openReplicatedState({
       backend: createMemoryBackend(),
       nodeId: NODE_A,
-      nowMs: () => nowMs,
+      nowMs: () => NOW,
+      clock,
       tombstoneHorizonMs: 1000,
     });
     state.applyRemote(sent);
     state.orsetRemove("set", text("w"));
     state.flush();
-    nowMs += 900;
-    assert.equal(
-      state.compact({ ...alone, nowMs }),
-      0,
-      "B wrote here and has not reported: it may send concurrent writes",
-    );
-    nowMs += 200;
-    assert.equal(state.compact({ ...alone, nowMs }), 1, "no op of B's for longer than the horizon");
+    clock.advance(900);
+    assert.equal(state.compact(alone), 0, "B wrote here and has not reported: it may send concurrent writes");
+    clock.advance(200);
+    assert.equal(state.compact(alone), 1, "no op of B's for longer than the horizon");
   });
 
   test("a writer whose only report is older than the horizon holds collection back while its ops arrive", () => {
@@ -139,26 +136,28 @@ describe("tombstone collection in the replica", () => {
     });
     writer.orsetAdd("set", text("w"));
     writer.flush();
-    let nowMs = NOW;
+    const clock = createVirtualClock();
     const state = openReplicatedState({
       backend: createMemoryBackend(),
       nodeId: NODE_A,
-      nowMs: () => nowMs,
+      nowMs: () => NOW,
+      clock,
       tombstoneHorizonMs: 1000,
     });
     state.applyRemote(sent);
     state.orsetRemove("set", text("w"));
     state.flush();
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW - 5000 }]]);
-    nowMs += 900;
+    const reported = (ageMs: number) =>
+      new Map<NodeId, ReportedVector>([[NODE_B, { vector: new Map(), ageMs }]]);
+    clock.advance(900);
     assert.equal(
-      state.compact({ nowMs, members: [NODE_B], reports }),
+      state.compact({ members: [NODE_B], reports: reported(5900) }),
       0,
       "B's ops arrived within the horizon: its old report does not make it silent",
     );
-    nowMs += 200;
+    clock.advance(200);
     assert.equal(
-      state.compact({ nowMs, members: [NODE_B], reports }),
+      state.compact({ members: [NODE_B], reports: reported(6100) }),
       1,
       "silent for longer than the horizon",
     );
@@ -168,10 +167,10 @@ describe("tombstone collection in the replica", () => {
     const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
     churn(state, 3);
     state.flush();
-    const reports = new Map<NodeId, MemberReport>([[NODE_B, { vector: new Map(), atMs: NOW }]]);
-    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 0);
-    reports.set(NODE_B, { vector: state.versionVector(), atMs: NOW });
-    assert.equal(state.compact({ nowMs: NOW, members: [NODE_B], reports }), 9);
+    const reports = new Map<NodeId, ReportedVector>([[NODE_B, { vector: new Map(), ageMs: 0 }]]);
+    assert.equal(state.compact({ members: [NODE_B], reports }), 0);
+    reports.set(NODE_B, { vector: state.versionVector(), ageMs: 0 });
+    assert.equal(state.compact({ members: [NODE_B], reports }), 9);
   });
 
   test("the highest sequence applied out of order is known, across a forgotten seen entry and a restart", async () => {
@@ -326,5 +325,100 @@ describe("tombstone collection in the replica", () => {
     // Collection can drop b at once: c names a, not b.
     assert.equal(state.compact(alone), 1);
     assert.deepEqual(state.rgaValues("seq").map(decodeText), ["a", "c"]);
+  });
+
+  test("an RGA queue (append at the end, delete the first) shrinks to one ghost and the live elements; a restart agrees", async () => {
+    const path = await mkdtemp(join(tmpdir(), "nx-compact-"));
+    dirs.push(path);
+    let backend = await openLmdbBackend({ path });
+    let state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    const queue: Uint8Array[] = [];
+    const push = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        queue.push(state.rgaInsert("queue", queue.at(-1), text(`m${i}`))!);
+        if (queue.length > 3) state.rgaDelete("queue", queue.shift()!);
+      }
+    };
+    push(50);
+    state.compact(alone);
+    push(50);
+    // The first pass collects what the pass before closed; the second, the epoch it closes.
+    state.compact(alone);
+    state.compact(alone);
+    await state.flushed();
+    assert.equal(cellCount(backend), 1 + 3, "the ghost of 97 deleted elements, then the 3 live ones");
+    const expected = ["m47", "m48", "m49"];
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), expected);
+    await state.close();
+    await backend.close();
+    backend = await openLmdbBackend({ path });
+    state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => NOW });
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), expected, "hydrated from the compacted store");
+    push(1);
+    assert.deepEqual(state.rgaValues("queue").map(decodeText), ["m48", "m49", "m0"]);
+    await state.close();
+    await backend.close();
+  });
+
+  test("a peer's state holding RGA tombstones collected here does not bring them back", () => {
+    const sent: Op[] = [];
+    const a = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_A,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    const queue: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      queue.push(a.rgaInsert("queue", queue.at(-1), text(`m${i}`))!);
+      if (queue.length > 2) a.rgaDelete("queue", queue.shift()!);
+    }
+    a.flush();
+    // B holds the whole history and has not collected; A has.
+    const b = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B, nowMs: () => NOW });
+    b.applyRemote(sent);
+    assert.ok(a.compact(alone) > 0);
+    const cells = (s: ReplicatedState) => s.snapshot().objects.find((o) => o.key === "queue")!.cells.length;
+    assert.equal(cells(a), 1 + 2, "a ghost and the two live elements");
+    assert.equal(cells(b), 20, "every element, tombstones included");
+    a.applySnapshot(b.snapshot(), { final: true });
+    assert.equal(cells(a), 3, "the tombstones stay collected");
+    // The other way, B merges A's ghost into the tombstones it holds: nothing changes there.
+    b.applySnapshot(a.snapshot(), { final: true });
+    assert.deepEqual(a.rgaValues("queue").map(decodeText), ["m18", "m19"]);
+    assert.deepEqual(b.rgaValues("queue").map(decodeText), ["m18", "m19"]);
+  });
+
+  test("a replacing snapshot restarts tombstone stability: the pass waiting on what was discarded does not wait forever", () => {
+    const sent: Op[] = [];
+    const c = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_C,
+      nowMs: () => NOW,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    c.orsetAdd("set", text("c's, seen only by z"));
+    c.flush();
+    const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B, nowMs: () => NOW });
+    z.applyRemote(sent);
+    // Z closes an epoch that waits for C to report: its `applied` holds C:1.
+    const withC = { members: [NODE_C], reports: new Map<NodeId, ReportedVector>() };
+    assert.equal(z.compact(withC), 0);
+    // Z is then replaced by A's state, which never held C's op, and is alone from now on.
+    const a = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, nowMs: () => NOW });
+    a.orsetAdd("set", text("a's"));
+    a.flush();
+    z.applySnapshot(a.snapshot(), { replace: true, final: true });
+    z.orsetAdd("set", text("gone"));
+    z.orsetRemove("set", text("gone"));
+    z.flush();
+    // A, whose ops Z now holds, reports having applied everything Z has.
+    const fromA = {
+      members: [],
+      reports: new Map<NodeId, ReportedVector>([[NODE_A, { vector: z.versionVector(), ageMs: 0 }]]),
+    };
+    let collected = 0;
+    for (let pass = 0; pass < 3; pass++) collected += z.compact(fromA);
+    assert.equal(collected, 1, "the tombstone made after the replacement is collected");
   });
 });

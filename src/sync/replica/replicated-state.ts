@@ -1,3 +1,4 @@
+import { backgroundClock, type Clock } from "../../clock/clock.ts";
 import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
@@ -43,7 +44,7 @@ import {
   withVersion,
 } from "./replica-layout.ts";
 import { SeenOps } from "./seen-ops.ts";
-import { type StabilityView, TombstoneStability } from "./tombstone-stability.ts";
+import { type MemberReport, TombstoneStability } from "./tombstone-stability.ts";
 
 /** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
 export const DEFAULT_OP_LOG_LIMIT = 10_000;
@@ -97,6 +98,18 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
   maxClockDriftMs?: number;
   /** A member silent for longer stops holding tombstone collection back (`tombstone_horizon`). */
   tombstoneHorizonMs?: number;
+  /**
+   * The time tombstone stability measures the horizon on: when the replica started, when each
+   * origin's ops last arrived, each compaction pass (default `backgroundClock`). Not `nowMs`, which
+   * `--deterministic` makes virtual and advances at each reading: a pass must not move it.
+   */
+  clock?: Clock;
+}
+
+/** A member's latest reported version vector and how long ago it arrived (`compact`). */
+export interface ReportedVector {
+  readonly vector: VersionVector;
+  readonly ageMs: number;
 }
 
 /** Everything one replica holds, for a peer too far behind for the op-log (see `compactedFor`). */
@@ -224,9 +237,9 @@ export class ReplicatedState implements CrdtHost {
   #remoteDuplicates = 0;
   #remoteDeferred = 0;
   #tombstonesCollected = 0;
-  /** Per origin, when one of its ops was last applied here (`nowMs` time), for the horizon. */
+  /** Per origin, when one of its ops was last applied here (`#stabilityClock` time), for the horizon. */
   readonly #lastOpAtMs = new Map<NodeId, number>();
-  readonly #nowMs: () => number;
+  readonly #stabilityClock: Clock;
   /** Every remove behind a collected tombstone is at most this (see `isStale`); persisted. */
   #collectedThrough: VersionVector | undefined;
   #collectedThroughChanged = false;
@@ -250,10 +263,10 @@ export class ReplicatedState implements CrdtHost {
       options.opLogLimit ?? DEFAULT_OP_LOG_LIMIT,
       options.opLogSizeLimitBytes ?? DEFAULT_OP_LOG_SIZE_LIMIT_BYTES,
     );
-    this.#nowMs = options.nowMs ?? Date.now;
+    this.#stabilityClock = options.clock ?? backgroundClock;
     this.#stability = new TombstoneStability({
       horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
-      startedAtMs: this.#nowMs(),
+      startedAtMs: this.#stabilityClock.now(),
     });
     this.setSyncHooks(options);
   }
@@ -403,7 +416,7 @@ export class ReplicatedState implements CrdtHost {
     }
     this.#remoteApplied += fresh.length;
     if (fresh.length > 0) {
-      const nowMs = this.#nowMs();
+      const nowMs = this.#stabilityClock.now();
       let origin: NodeId | undefined;
       for (const op of fresh) {
         if (op.origin === origin) continue;
@@ -457,16 +470,25 @@ export class ReplicatedState implements CrdtHost {
 
   /**
    * One compaction pass (docs/design/compaction.md): closes a tombstone epoch and drops the
-   * tombstones of every epoch now causally stable over `view`'s members. Returns how many
-   * cells it rewrote or deleted; they reach the store with the next flush.
+   * tombstones of every epoch now causally stable over `view`'s members (the other known
+   * members, and their latest reports). Returns how many cells it rewrote or deleted; they reach
+   * the store with the next flush.
    */
-  compact(view: Omit<StabilityView, "ownVector" | "maxApplied">): number {
+  compact(view: {
+    readonly members: readonly NodeId[];
+    readonly reports: ReadonlyMap<NodeId, ReportedVector>;
+  }): number {
     this.#assertOpen();
+    const nowMs = this.#stabilityClock.now();
+    const reports = new Map<NodeId, MemberReport>();
+    for (const [member, { vector, ageMs }] of view.reports)
+      reports.set(member, { vector, atMs: nowMs - ageMs });
     // Every node whose ops this replica holds can still send writes concurrent with a remove:
     // it counts as a member even when no peer source names it (a writer two hops away).
     const writers = [...this.#seen.maxApplied().keys()].filter((origin) => origin !== this.#nodeId);
     const stable = this.#stability.pass({
-      ...view,
+      nowMs,
+      reports,
       members: [...new Set([...view.members, ...writers])],
       lastOpAtMs: this.#lastOpAtMs,
       ownVector: this.#seen.vector(),
@@ -543,10 +565,13 @@ export class ReplicatedState implements CrdtHost {
     // The sender's state may carry removes of ops above its vector: bound them here too, so the
     // tombstones they made are not collected before every member has applied those ops.
     for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) this.#seen.noteApplied(origin, seq);
+    // What this replica collected stays collected, unless its whole state is being replaced.
+    const covered = (id: OpId): boolean => !this.#replacing && this.#seen.contiguous(id.origin) >= id.seq;
     for (const object of snapshot.objects) {
       const entry = this.#entry(object.family, object.key);
       let objectChanged = false;
       for (const cell of object.cells) {
+        if (entry.crdt.isCollected?.(cell, covered) === true) continue;
         const changed = entry.crdt.mergeCell(cell);
         if (changed !== undefined) {
           this.#stageCell(entry, changed);
@@ -567,7 +592,7 @@ export class ReplicatedState implements CrdtHost {
   /**
    * The first part of a replacing snapshot: every CRDT object, the op-log and what the version
    * vector says this replica applied are dropped (from the store too, in the same batch as the
-   * part). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
+   * part), and tombstone stability starts over (the epoch it waited on named what was dropped). Kept: the NodeId, the HLC and this node's own sequence (never reused); the floors rise
    * to what was applied, so a peer lacking this node's discarded ops gets a snapshot, not a gap.
    * Returns every object that was held (their values changed).
    */
@@ -590,6 +615,7 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const [origin, seq] of dropped) this.#log.raiseFloor(origin, seq);
     this.#seen.forgetAllBut(own);
+    this.#stability.restart();
     this.#logger.warn(
       "replacing this node's replicated state with a peer's (it was away past the tombstone horizon)",
       {

@@ -88,6 +88,15 @@ export class TombstoneStability {
     return { epoch: waiting.epoch, applied: waiting.applied };
   }
 
+  /**
+   * Forgets the epoch being waited on: the replica discarded its state (a replacing snapshot), so
+   * the tombstones of that epoch are gone and its `applied` names ops the replica no longer holds,
+   * which it may never hold again. The next pass closes a new epoch.
+   */
+  restart(): void {
+    this.#stage = undefined;
+  }
+
   #close(view: StabilityView): void {
     this.#stage = { waitingFor: "seen", epoch: this.#epoch.current, applied: new Map(view.maxApplied) };
     this.#epoch.current++;

@@ -107,6 +107,7 @@ export class SimulatedNode {
       backend: openingOf(this.#store),
       nodeId,
       nowMs: () => epochMs + clock.now(),
+      clock,
     });
     const engine = new SyncEngine(replicaForSync(replica), {
       antiEntropyIntervalMs: tuning.antiEntropyIntervalMs,
