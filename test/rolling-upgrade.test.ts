@@ -18,6 +18,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { mismatchedMajors } from "../scripts/build-release-fixture.ts";
+import { STORE_FORMAT_VERSION } from "../src/store/store-format.ts";
 import { freePort, nxCert, pollUntil, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 import { type SyncNode, syncNodeTracker } from "./helpers/sync-node.ts";
 
@@ -113,8 +114,16 @@ describe("rolling upgrade from Numax 0.1.0 under load", { timeout: 240_000 }, ()
 
       const node = await start(name, true);
       const log = () => node.nx.stderr() + node.nx.stdout();
-      assert.match(log(), /store migrated from=0 to=1/, `node ${name}'s store was migrated`);
-      assert.ok(existsSync(join(root.path, name, "migration-backups/before-format-1/store/data.mdb")));
+      assert.match(
+        log(),
+        new RegExp(`store migrated from=0 to=${STORE_FORMAT_VERSION} `),
+        `node ${name}'s store was migrated`,
+      );
+      assert.ok(
+        existsSync(
+          join(root.path, name, `migration-backups/before-format-${STORE_FORMAT_VERSION}/store/data.mdb`),
+        ),
+      );
       const resumed = BigInt((await node.nx.waitFor(/@gate \{"type":"start".*?"resumed":(\d+)/))[1]!);
       assert.ok(
         resumed >= before,
