@@ -1,16 +1,16 @@
 /**
  * HTTP serving figures (issue 13): requests per second to a hello handler, each request a fresh
- * process whose instance comes from the module's pool (`nx run examples/http_hello/build/
+ * life whose instance comes from the module's pool (`nx run examples/http_hello/build/
  * http_hello.wasm --serve`, `GET /hello/bench`), beside a bare node:http server answering the
  * same bytes (status, Content-Type, body) in the same run; and WebSocket messages/s echoed
  * through a per-connection process (`WS /ws/echo`) beside a bare `ws` echo server (the
  * reference process serves both). Both servers are child processes of their own; the load is
  * autocannon (keep-alive connections, no pipelining) and then `ws` clients (bench/serve-clients.ts),
- * each in a third process. Rounds alternate the two servers so both see the same machine load;
- * the report takes the median round of each, with the p99 latency beside it. Beside the rates,
- * each server's CPU time per request over the measured load (user + system of its process, from
- * /proc): on a machine shared with other jobs the rates swing with their load, the CPU a request
- * costs much less (bench/reports/README.md).
+ * each in a third process. Rounds alternate the two servers (and which goes first) so both see
+ * the same machine load; the report takes the median round of each, with the p99 latency beside
+ * it. Beside the rates, each server's CPU time per request over the measured load (user + system
+ * of its process, from /proc): on a machine shared with other jobs the rates swing with their
+ * load, the CPU a request costs much less (bench/reports/README.md).
  *
  * SSE fan-out: a node with a listener wide enough for the clients, the clients' streams on one
  * forwarded topic (`GET /topics/*`), and the time from just before a `POST /publish/*` to the
@@ -251,9 +251,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const sizes = options.quick ? QUICK : FULL;
   const rounds: { nx: Round; reference: Round }[] = [];
   for (let i = 0; i < sizes.rounds; i++) {
-    const nx = await measure("nx", sizes);
-    const reference = await measure("reference", sizes);
-    rounds.push({ nx, reference });
+    // Which server goes first alternates: a machine whose load drifts favours neither.
+    if (i % 2 === 0) {
+      const nx = await measure("nx", sizes);
+      rounds.push({ nx, reference: await measure("reference", sizes) });
+    } else {
+      const reference = await measure("reference", sizes);
+      rounds.push({ nx: await measure("nx", sizes), reference });
+    }
   }
   const fanOutMs = await fanOut(sizes);
   const nxRps = median(rounds.map((r) => r.nx.http.requestsPerSec));
@@ -270,7 +275,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     sizes,
     results: {
       http_requests_per_sec: {
-        what: `GET ${PATH} to examples/http_hello (each request a fresh process from the module's instance pool; 200 text/plain "${BODY}"), autocannon with ${sizes.connections} keep-alive connections for ${sizes.durationSec} s, median of ${sizes.rounds} rounds`,
+        what: `GET ${PATH} to examples/http_hello (each request a fresh life on an instance from the module's pool, reset to its image; 200 text/plain "${BODY}"), autocannon with ${sizes.connections} keep-alive connections for ${sizes.durationSec} s, median of ${sizes.rounds} rounds`,
         value: round(nxRps),
         p99_latency_ms: median(rounds.map((r) => r.nx.http.p99Ms)),
         reference: {

@@ -24,6 +24,7 @@ import {
 } from "./process.ts";
 import type { ProcessBackend } from "./process-backend.ts";
 import {
+  type BackendSpawnable,
   type Matcher,
   type MaybePromise,
   type Spawnable,
@@ -123,7 +124,7 @@ export class KernelCore implements Kernel {
 
   // ---- spawning -------------------------------------------------------------------------------
 
-  spawn(what: Spawnable, options?: SpawnOptions, parent?: Process, link = false): Pid {
+  spawn(what: Spawnable, options?: SpawnOptions, parent?: Process, link = false, running = false): Pid {
     if (this.closed) throw new KernelError("KERNEL_SHUT_DOWN", "cannot spawn: the kernel has shut down");
     if (options !== undefined) validateSpawnOptions(options, this.registry);
     let body = null;
@@ -157,8 +158,13 @@ export class KernelCore implements Kernel {
       parent.addLink(pid);
       process.links = new Set([parent.self]);
     }
-    this.scheduler.schedule(process);
+    if (running) this.start(process);
+    else this.scheduler.schedule(process);
     return pid;
+  }
+
+  spawnRunning(what: BackendSpawnable, options?: SpawnOptions): Pid {
+    return this.spawn(what, options, undefined, false, true);
   }
 
   private start(p: Process): void {

@@ -3,7 +3,7 @@ import type { ExitReason } from "./exit-reason.ts";
 import { KernelCore } from "./kernel-core.ts";
 import type { KernelOptions } from "./kernel-options.ts";
 import type { Pid, TimerRef } from "./pid.ts";
-import type { Spawnable, SpawnOptions } from "./process-context.ts";
+import type { BackendSpawnable, Spawnable, SpawnOptions } from "./process-context.ts";
 import type { ExitedProcessInfo, KernelStats, ProcessInfo } from "./process-info.ts";
 
 /**
@@ -16,6 +16,13 @@ export interface Kernel {
   readonly clock: Clock;
   /** Starts a process (see ProcessContext.spawn); throws KERNEL_SHUT_DOWN after `shutdown`. */
   spawn(what: Spawnable, options?: SpawnOptions): Pid;
+  /**
+   * A process for code that is already running: as {@link spawn}, but the backend's `start` is
+   * called before this returns instead of at the scheduler's next turn, so the caller can use
+   * the process at once. For a WebAssembly request life that runs without a process until its
+   * guest first needs one (src/wasm/process/request-life.ts); its `start` adopts the run.
+   */
+  spawnRunning(what: BackendSpawnable, options?: SpawnOptions): Pid;
   send(dest: Pid | string, message: unknown): void;
   /** Sends an exit signal (Erlang `exit/2`) from KERNEL_PID. */
   exit(pid: Pid, reason: ExitReason): void;

@@ -35,6 +35,27 @@ class GuestLikeBackend implements ProcessBackend {
 }
 
 describe("process backend seam", () => {
+  it("spawnRunning starts the backend before it returns: the process can be used at once", async () => {
+    const kernel = createKernel();
+    let context: ProcessContext | undefined;
+    let finish!: () => void;
+    const backend = new GuestLikeBackend((ctx) => {
+      context = ctx;
+      return new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    const pid = kernel.spawnRunning({ backend: () => backend });
+    assert.equal(context?.self, pid, "start ran inside spawnRunning");
+    assert.equal(kernel.processInfo(pid)?.status === "exited", false);
+    kernel.send(pid, "hello");
+    assert.equal(context!.receive(), "hello", "its mailbox is live: a queued message is taken at once");
+    finish();
+    assert.equal(await kernel.whenExited(pid), "normal");
+    assert.deepEqual(backend.terminated, ["normal"]);
+    await kernel.shutdown();
+  });
+
   it("a pull backend ends normal when start's promise fulfils, with the rejection when it rejects; terminate runs once", async () => {
     const kernel = createKernel();
     const ok = new GuestLikeBackend(async (ctx, log) => {

@@ -6,8 +6,11 @@ import type { GuestModule } from "../wasm/load-guest-module.ts";
 import {
   exitReasonText,
   guestMessage,
+  type SpawnRunning,
+  type WasmProcessBackend,
   type WasmProcessExit,
   WasmProcessHost,
+  type WasmProcessHostStats,
 } from "../wasm/process/index.ts";
 
 /** One handler process: how it ends, and how to end it early. */
@@ -36,18 +39,26 @@ export interface HandlerProcessesOptions {
 
 /**
  * Runs handlers as WebAssembly processes of a kernel of their own: every request (and every
- * module's `routes` declaration) is a fresh process whose instance comes from the module's
- * instance pool, reset to its instantiation image between processes (src/wasm/process/), so no
+ * module's `routes` declaration) is a fresh life whose instance comes from the module's
+ * instance pool, reset to its instantiation image between lives (src/wasm/process/), so no
  * request sees another's memory and a pooled instance costs a memory restore, not an
- * instantiation.
+ * instantiation. An HTTP request's life has no kernel process until its guest needs one (a
+ * `proc_*` call: an event stream waiting between events, a handler asking a reactive module):
+ * most handlers never do, and a process per request cost about 3 µs of the 30 a request took
+ * (docs/design/wasm-processes.md, "Request lives"). A WebSocket's handler is a process from the
+ * start: its frames are messages.
  */
 export class HandlerProcesses {
   readonly #kernel: Kernel;
   readonly #host: WasmProcessHost;
   readonly #profile: string;
+  readonly #spawnRunning: SpawnRunning;
+  /** The request lives running now, with or without a process: closing stops them. */
+  readonly #lives = new Set<WasmProcessBackend>();
 
   constructor(options: HandlerProcessesOptions) {
-    this.#kernel = createKernel({ logger: options.logger.child("kernel") });
+    const kernel = createKernel({ logger: options.logger.child("kernel") });
+    this.#kernel = kernel;
     this.#host = new WasmProcessHost({
       modules: options.modules,
       environment: options.environment,
@@ -55,15 +66,16 @@ export class HandlerProcesses {
       logger: options.logger.child("processes"),
     });
     this.#profile = options.profile;
+    this.#spawnRunning = (spawnable) => kernel.spawnRunning(spawnable);
   }
 
   /**
-   * Runs `entry` of `module` in a fresh process whose `req_*`/`resp_*`/`route_add` calls reach
-   * `http`. `stop` kills the process (the request's wall-clock limit, the client gone, shutdown);
-   * a plain function rather than an AbortSignal, which costs an AbortController and an event
-   * listener per request. `started` gets, once the process exists, how to put a message (a data
-   * message from pid 0) in its mailbox, answering how many messages it then holds unread: what a
-   * WebSocket's frames become.
+   * Runs `entry` of `module` in a fresh life whose `req_*`/`resp_*`/`route_add` calls reach
+   * `http`. `stop` ends it (the request's wall-clock limit, the client gone, shutdown); a plain
+   * function rather than an AbortSignal, which costs an AbortController and an event listener
+   * per request. With `started`, the life is a process from the start, and `started` gets how to
+   * put a message (a data message from pid 0) in its mailbox, answering how many messages it
+   * then holds unread: what a WebSocket's frames become.
    */
   run(
     module: GuestModule,
@@ -76,6 +88,33 @@ export class HandlerProcesses {
     const outcome = new Promise<HandlerOutcome>((resolve) => {
       resolveOutcome = resolve;
     });
+    if (started === undefined) {
+      const lives = this.#lives;
+      let ended = false;
+      const life = this.#host.runRequest(
+        module,
+        {
+          entry,
+          profile: this.#profile,
+          http,
+          onExit: (exit) => {
+            ended = true;
+            lives.delete(life);
+            resolveOutcome(outcomeOf(exit, stoppedBy));
+          },
+        },
+        this.#spawnRunning,
+      );
+      if (!ended) lives.add(life);
+      return {
+        outcome,
+        stop: (reason) => {
+          if (stoppedBy !== undefined) return;
+          stoppedBy = reason;
+          this.#stop(life);
+        },
+      };
+    }
     const pid = this.#kernel.spawn(
       this.#host.spawnable(module, {
         entry,
@@ -84,7 +123,7 @@ export class HandlerProcesses {
         onExit: (exit) => resolveOutcome(outcomeOf(exit, stoppedBy)),
       }),
     );
-    started?.((payload) => {
+    started((payload) => {
       this.#kernel.send(pid, guestMessage(0 as Pid, payload));
       // Per frame: the mailbox's length alone, not processInfo's description of the process.
       return this.#kernel.mailboxLength(pid) ?? 0;
@@ -97,6 +136,13 @@ export class HandlerProcesses {
         this.#kernel.exit(pid, "kill");
       },
     };
+  }
+
+  /** Ends a request life: through the kernel once it has a process, at once otherwise. */
+  #stop(life: WasmProcessBackend): void {
+    const pid = life.pid;
+    if (pid === undefined) life.terminate("kill");
+    else this.#kernel.exit(pid, "kill");
   }
 
   /** New handler processes of `module`'s id run it (a reload); those running finish on their code. */
@@ -114,12 +160,13 @@ export class HandlerProcesses {
     this.#host.removeModule(moduleId);
   }
 
-  /** Idle instances, for tests and metrics. */
-  stats(): ReturnType<WasmProcessHost["stats"]> {
-    return this.#host.stats();
+  /** Idle instances, and how many kernel processes handlers have had, for tests and metrics. */
+  stats(): WasmProcessHostStats & { readonly processesSpawned: number } {
+    return { ...this.#host.stats(), processesSpawned: this.#kernel.stats().spawnedTotal };
   }
 
   async close(timeoutMs: number): Promise<void> {
+    for (const life of this.#lives) this.#stop(life);
     for (const pid of this.#host.runningPids()) this.#kernel.exit(pid, "kill");
     this.#host.clear();
     await this.#kernel.shutdown({ timeoutMs });

@@ -127,7 +127,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
+    // Its id (`<prefix>-<number in base 36>`) is written out only if it fails.
+    const requestNumber = ++requestCount;
     let routeLabel = UNMATCHED_ROUTE;
     const counting = metrics;
     // `finish` comes once: `on` spares the wrapper `once` makes per request.
@@ -209,11 +210,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       run = options.runHandler(match.route, request);
       const { stop } = run;
       running.add(stop);
-      const outcome = await run.outcome.finally(() => {
-        clearTimeout(timer);
-        running.delete(stop);
-        admitted();
-      });
+      const outcome = await run.outcome;
+      clearTimeout(timer);
+      running.delete(stop);
+      admitted();
       const response = request.close();
       const stream = request.stream;
       if (stream === undefined) metrics?.handlerSeconds(routeLabel, (performance.now() - startedAt) / 1000);
@@ -229,6 +229,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       // A reply acknowledges the handler's writes: it leaves once they are on disk.
       if (outcome.ok) return release(() => send(res, response));
       const { route } = match;
+      const requestId = `${idPrefix}-${requestNumber.toString(36)}`;
       logger.warn("request handler failed", {
         requestId,
         module: route.moduleId,
@@ -393,9 +394,14 @@ export async function startServeListener(options: ServeListenerOptions): Promise
  * (not kept), so the 413 reaches a client still sending rather than a reset connection.
  */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> | Uint8Array {
-  // A request without a body (most GETs) was complete when its head was: nothing to wait for.
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3): most
+  // GETs, answered without waiting for the stream's end (`complete` is not set yet at `request`).
+  const headers = req.headers;
+  if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
+    return EMPTY_BODY;
+  }
   if (req.complete && req.readableLength === 0) return EMPTY_BODY;
-  const declared = Number(req.headers["content-length"] ?? 0);
+  const declared = Number(headers["content-length"] ?? 0);
   if (declared > maxBytes) {
     req.resume();
     return Promise.resolve(undefined);

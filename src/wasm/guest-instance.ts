@@ -10,6 +10,7 @@ import { NX_MODULE } from "./abi/nx-signatures.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
+import { ExportLoop } from "./export-loop.ts";
 import { FuelGovernor } from "./fuel-governor.ts";
 import {
   FUEL_TABLE_EXPORT,
@@ -116,6 +117,8 @@ export class GuestInstance {
   /** Its `http_fetch` state, when it imports `http_fetch`: the latest response is dropped at every new life. */
   readonly #httpFetch: HttpFetchImports | undefined;
   #startPending: boolean;
+  /** Made by the first {@link runExport}, again after a run that ended it. */
+  #exportLoop: ExportLoop | undefined;
   #running = false;
   #broken = false;
 
@@ -282,6 +285,24 @@ export class GuestInstance {
    */
   run(entry: string = RUN_EXPORT, args: readonly number[] = NO_ARGS): Promise<GuestRunResult> {
     return this.#runCall(() => this.#execute(entry, args));
+  }
+
+  /**
+   * As {@link run} for an exported function `() -> ()`, through the instance's
+   * {@link ExportLoop}: one JSPI entry for many runs instead of one each. For an instance that
+   * serves one short run after another (a pooled instance's request lives). A run whose start
+   * function is still pending, or of another export, is a plain {@link run}.
+   */
+  runExport(entry: string): Promise<GuestRunResult> {
+    if (this.#startPending || !this.module.nullaryExports.has(entry)) return this.run(entry);
+    return this.#runCall(() => {
+      let loop = this.#exportLoop;
+      if (loop === undefined || !loop.alive) {
+        loop = new ExportLoop(this.instance);
+        this.#exportLoop = loop;
+      }
+      return loop.call(entry);
+    });
   }
 
   /**

@@ -26,7 +26,12 @@ export {
   isGuestMessage,
 } from "./guest-message.ts";
 export type { ProcessOutput } from "./instance-pool.ts";
-export type { GuestProgram, WasmProcessExit } from "./wasm-process-backend.ts";
+export type {
+  GuestProgram,
+  SpawnRunning,
+  WasmProcessBackend,
+  WasmProcessExit,
+} from "./wasm-process-backend.ts";
 export { WasmProcessError, type WasmProcessErrorCode } from "./wasm-process-error.ts";
 export {
   IDLE_INSTANCES_MAX_DEFAULT,

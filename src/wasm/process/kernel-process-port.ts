@@ -44,7 +44,6 @@ export interface ChildSpawner {
 export class KernelProcessPort implements GuestProcessPort {
   readonly #spawner: ChildSpawner;
   #life: ProcessLife | undefined;
-  #ctx: ProcessContext | undefined;
 
   // The state of the receive in progress, read by the matchers (allocated once, not per receive).
   #criteria: ReceiveCriteria | undefined;
@@ -59,31 +58,34 @@ export class KernelProcessPort implements GuestProcessPort {
 
   attach(life: ProcessLife): void {
     this.#life = life;
-    this.#ctx = life.ctx;
   }
 
   detach(): void {
     this.#life = undefined;
-    this.#ctx = undefined;
   }
 
-  /** Hands the event loop and the other processes a turn (the fuel refill calls this). */
+  /**
+   * Hands the event loop and the other processes a turn (the fuel refill calls this); a request
+   * life without a process of its own waits for the event loop's next turn (setImmediate).
+   */
   yieldProcess(): Promise<void> {
-    const ctx = this.#ctx;
+    const life = this.#life;
     // A guest still running after its process ended parks for good at its next fuel check.
-    if (ctx === undefined) return new Promise<void>(() => {});
-    return Promise.resolve(ctx.yield());
+    if (life === undefined) return new Promise<void>(() => {});
+    if (!life.hasProcess) return new Promise((resolve) => setImmediate(resolve));
+    return Promise.resolve(life.ctx.yield());
   }
 
+  /** The process the instance runs as (a request life's is made here: every caller needs one). */
   #context(): ProcessContext {
-    const ctx = this.#ctx;
-    if (ctx === undefined) throw new DetachedError();
-    return ctx;
+    const life = this.#life;
+    if (life === undefined) throw new DetachedError();
+    return life.ctx;
   }
 
   self(): number {
-    const ctx = this.#ctx;
-    return ctx === undefined ? ERR_INTERNAL : abiPid(ctx.self);
+    const life = this.#life;
+    return life === undefined ? ERR_INTERNAL : abiPid(life.ctx.self);
   }
 
   spawn(request: SpawnRequest): number {
@@ -290,11 +292,13 @@ export class KernelProcessPort implements GuestProcessPort {
   #wakeSoon(): void {
     if (this.#wakePending) return;
     this.#wakePending = true;
-    const ctx = this.#ctx;
-    // Not from inside the matcher: it runs in the middle of another process's send.
+    const life = this.#life;
+    // Not from inside the matcher: it runs in the middle of another process's send (so the
+    // receiving life has its process).
+    const ctx = life?.ctx;
     queueMicrotask(() => {
       this.#wakePending = false;
-      if (ctx === undefined || this.#ctx !== ctx) return;
+      if (ctx === undefined || this.#life !== life) return;
       try {
         ctx.send(ctx.self, WAKE);
       } catch {}

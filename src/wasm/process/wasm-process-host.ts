@@ -24,7 +24,12 @@ import { GUEST_MESSAGE_TYPE, type GuestMessage } from "./guest-message.ts";
 import { InstancePool, type PooledInstance, type ProcessOutput } from "./instance-pool.ts";
 import type { ChildSpawner } from "./kernel-process-port.ts";
 import type { ProcessLife } from "./process-life.ts";
-import { type GuestProgram, WasmProcessBackend, type WasmProcessExit } from "./wasm-process-backend.ts";
+import {
+  type GuestProgram,
+  type SpawnRunning,
+  WasmProcessBackend,
+  type WasmProcessExit,
+} from "./wasm-process-backend.ts";
 import { WasmProcessError } from "./wasm-process-error.ts";
 
 /** Idle instances kept per module and capability set (each holds at least its linear memory). */
@@ -51,7 +56,7 @@ export interface WasmProcessHostOptions {
   readonly sliceMs?: number;
   readonly logger: Logger;
   /** Where each process's stdout/stderr go; default: the environment's `stdout`/`stderr`. */
-  readonly output?: (module: GuestModule, pid: Pid) => ProcessOutput;
+  readonly output?: (module: GuestModule) => ProcessOutput;
   /** Idle instances kept per module and capability set; 0 disables pooling. */
   readonly idleInstancesMax?: number;
   readonly processesMax?: number;
@@ -104,6 +109,7 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #running = new Set<Pid>();
   /** Code replaced or removed: the instances of its last processes are not pooled again. */
   readonly #retired = new WeakSet<GuestModule>();
+  readonly #grantsByProfile = new Map<string, Grants>();
 
   constructor(options: WasmProcessHostOptions) {
     this.#options = options;
@@ -173,6 +179,33 @@ export class WasmProcessHost implements ChildSpawner {
    * {@link WasmProcessError} for an unknown module, entry or profile.
    */
   spawnable(module: GuestModule | string, options: WasmSpawnOptions = {}): BackendSpawnable {
+    const { resolved, entry, grants } = this.#checked(module, options);
+    const { onExit, program, http } = options;
+    return { backend: () => this.#backend(resolved, entry, grants, onExit, program, http) };
+  }
+
+  /**
+   * Runs `module`'s `entry` as a request life (see WasmProcessBackend): on a pooled instance,
+   * with no kernel process until its guest needs one, which `spawnRunning` (the kernel's) then
+   * makes. The backend it returns has a `pid` once it has a process (end it through the kernel
+   * then); until then `terminate` ends it. Throws as {@link spawnable} does, and a
+   * {@link WasmProcessError} `WASM_PROCESS_LIMIT` past `processesMax`.
+   */
+  runRequest(
+    module: GuestModule,
+    options: Omit<WasmSpawnOptions, "program">,
+    spawnRunning: SpawnRunning,
+  ): WasmProcessBackend {
+    const { resolved, entry, grants } = this.#checked(module, options);
+    const backend = this.#backend(resolved, entry, grants, options.onExit, undefined, options.http);
+    backend.runWithoutProcess(spawnRunning);
+    return backend;
+  }
+
+  #checked(
+    module: GuestModule | string,
+    options: WasmSpawnOptions,
+  ): { resolved: GuestModule; entry: string; grants: Grants } {
     const resolved = typeof module === "string" ? this.#modules.get(module) : module;
     if (resolved === undefined) {
       throw new WasmProcessError(
@@ -187,9 +220,17 @@ export class WasmProcessHost implements ChildSpawner {
         `module ${resolved.label} exports no function "${entry}" to run as a process`,
       );
     }
-    const grants = parseProfile(options.profile ?? DEFAULT_PROFILE);
-    const { onExit, program, http } = options;
-    return { backend: () => this.#backend(resolved, entry, grants, onExit, program, http) };
+    return { resolved, entry, grants: this.#grantsOf(options.profile ?? DEFAULT_PROFILE) };
+  }
+
+  /** A profile's grants, parsed once per profile text (a request's spawn names it every time). */
+  #grantsOf(profile: string): Grants {
+    let grants = this.#grantsByProfile.get(profile);
+    if (grants === undefined) {
+      grants = parseProfile(profile);
+      this.#grantsByProfile.set(profile, grants);
+    }
+    return grants;
   }
 
   spawnChild(parent: ProcessLife, request: SpawnRequest): number {
@@ -284,9 +325,9 @@ export class WasmProcessHost implements ChildSpawner {
     release: (module: GuestModule, grants: Grants, instance: PooledInstance): void => {
       if (!this.#retired.has(module)) this.#pool(module, grants).release(instance);
     },
-    outputFor: (module: GuestModule, pid: Pid): ProcessOutput => {
+    outputFor: (module: GuestModule): ProcessOutput => {
       const custom = this.#options.output;
-      if (custom !== undefined) return custom(module, pid);
+      if (custom !== undefined) return custom(module);
       const env = this.#baseEnvironment(module);
       return { stdout: env.stdout, stderr: env.stderr, end: () => {} };
     },

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import wabtFactory from "wabt";
+import { EXPORT_LOOP_BYTES, ExportLoop } from "./export-loop.ts";
+
+/** The loop's source, as its module comment shows it. */
+const EXPORT_LOOP_WAT = `(module
+  (type $v (func)) (type $r (func (result i32)))
+  (import "h" "wait" (func $wait (type $r)))
+  (import "g" "exports" (table 0 funcref))
+  (func (export "dispatch") (local $n i32)
+    (loop $l
+      (local.set $n (call $wait))
+      (if (i32.ge_s (local.get $n) (i32.const 0))
+        (then (call_indirect (type $v) (local.get $n)) (br $l))))))`;
+
+/** A guest with two exports that record their calls through an import, and one that traps. */
+const GUEST_WAT = `(module
+  (import "host" "called" (func $called (param i32)))
+  (func (export "a") (call $called (i32.const 1)))
+  (func (export "b") (call $called (i32.const 2)))
+  (func (export "trap") unreachable))`;
+
+test("the export loop's bytes are its source, compiled", async () => {
+  const wabt = await wabtFactory();
+  const module = wabt.parseWat("export-loop.wat", EXPORT_LOOP_WAT);
+  try {
+    module.validate();
+    assert.deepEqual(Uint8Array.from(module.toBinary({}).buffer), EXPORT_LOOP_BYTES);
+  } finally {
+    module.destroy();
+  }
+});
+
+test("calls exports one after the other on one loop; a trap ends it with the error", async () => {
+  const wabt = await wabtFactory();
+  const parsed = wabt.parseWat("guest.wat", GUEST_WAT);
+  const bytes = parsed.toBinary({}).buffer;
+  parsed.destroy();
+  const calls: number[] = [];
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    host: { called: (n: number) => calls.push(n) },
+  });
+  const loop = new ExportLoop(instance);
+  await loop.call("a");
+  await loop.call("b");
+  await loop.call("a");
+  assert.deepEqual(calls, [1, 2, 1]);
+  assert.equal(loop.alive, true);
+  await assert.rejects(loop.call("trap"), WebAssembly.RuntimeError);
+  assert.equal(loop.alive, false, "the trap unwound the loop");
+  await assert.rejects(loop.call("a"), /after the loop ended/);
+  assert.deepEqual(calls, [1, 2, 1], "nothing ran after the trap");
+  assert.throws(() => loop.call("missing"), /exports no function missing/);
+});
