@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
@@ -80,6 +80,56 @@ describe("the nx entry point", () => {
       const bad = spawnSync(process.execPath, [NX_BIN, "--cpu-prof", "--cpu-prof-dir"], { encoding: "utf8" });
       assert.equal(bad.status, 2);
       assert.equal(bad.stderr, "nx: error: --cpu-prof-dir needs a directory (see --help)\n");
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("a plain nx run loads the CLI as one file and only the packages it uses", () => {
+    const dir = tempDir("nx-loaded-files-");
+    try {
+      // Records every file Node loads, ES module or CommonJS, and prints the list at exit.
+      const recorder = join(dir.path, "record-loads.mjs");
+      writeFileSync(
+        recorder,
+        [
+          'import { registerHooks } from "node:module";',
+          "const loaded = [];",
+          "registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });",
+          'process.on("exit", () => process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n"));',
+        ].join("\n"),
+      );
+      const run = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          recorder,
+          NX_BIN,
+          "run",
+          examplePath("hello"),
+          "--datastore-path",
+          join(dir.path, "data"),
+        ],
+        { cwd: REPO_ROOT, encoding: "utf8" },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      const loaded = JSON.parse(/^loaded: (.*)$/m.exec(run.stderr)![1]!) as string[];
+      const root = new URL(REPO_ROOT, "file://").href;
+      const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
+      // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
+      assert.deepEqual(
+        relative.filter((path) => !path.startsWith("node_modules/")),
+        ["bin/nx.js", "build/cli/main.js", "package.json"],
+      );
+      // The policy beside hello.wasm is TOML; nothing else of the dependencies is needed.
+      assert.deepEqual(
+        [
+          ...new Set(
+            relative.filter((path) => path.startsWith("node_modules/")).map((path) => path.split("/")[1]),
+          ),
+        ],
+        ["smol-toml"],
+      );
     } finally {
       dir.remove();
     }
