@@ -16,7 +16,7 @@ import {
 } from "../abi/process-port.ts";
 import { GRANT_LINK } from "./capability-profile.ts";
 import { GUEST_MESSAGE_TYPE, type GuestMessage, guestView, isGuestMessage } from "./guest-message.ts";
-import type { ProcessLife } from "./process-life.ts";
+import { monitorsOf, type ProcessLife } from "./process-life.ts";
 
 /** Largest pid the i32 ABI can carry. */
 const PID_ABI_MAX = 0x7fff_ffff;
@@ -107,7 +107,7 @@ export class KernelProcessPort implements GuestProcessPort {
       const ctx = this.#context();
       const life = this.#life!;
       // Refused before the liveness check, so a guest cannot probe which pids exist this way.
-      if ((life.grants & GRANT_LINK) === 0 && !life.children.has(pid as Pid)) return ERR_INTERNAL;
+      if ((life.grants & GRANT_LINK) === 0 && life.children?.has(pid as Pid) !== true) return ERR_INTERNAL;
       // Unlike Erlang's link/1, linking to a process that is gone answers -1 instead of
       // killing the caller with `noproc`: a guest checks a code more easily than it traps exits.
       if (!ctx.isAlive(pid as Pid)) return ERR_NOT_FOUND;
@@ -125,20 +125,18 @@ export class KernelProcessPort implements GuestProcessPort {
 
   monitor(pid: number): number {
     return this.#command(() => {
-      const life = this.#life!;
-      if (!life.monitors.has(pid as Pid)) {
-        life.monitors.set(pid as Pid, this.#context().monitor(pid as Pid));
-      }
+      const monitors = monitorsOf(this.#life!);
+      if (!monitors.has(pid as Pid)) monitors.set(pid as Pid, this.#context().monitor(pid as Pid));
       return OK;
     });
   }
 
   demonitor(pid: number): number {
     return this.#command(() => {
-      const life = this.#life!;
-      const ref = life.monitors.get(pid as Pid);
+      const monitors = this.#life!.monitors;
+      const ref = monitors?.get(pid as Pid);
       if (ref === undefined) return 0;
-      life.monitors.delete(pid as Pid);
+      monitors!.delete(pid as Pid);
       return this.#context().demonitor(ref, { flush: true }) ? 1 : 0;
     });
   }

@@ -16,11 +16,24 @@ export interface ProcessLife {
   readonly grants: Grants;
   /**
    * Children this process spawned (pruned of dead ones as it grows): without the `link` grant
-   * they are the only processes it may link to.
+   * they are the only processes it may link to. Made at the first spawn: most processes
+   * spawn none, and a spawn should allocate no more than it uses.
    */
-  readonly children: Set<Pid>;
-  /** The guest's monitors by target (the ABI names a monitor by its target pid). */
-  readonly monitors: Map<Pid, Ref>;
+  children: Set<Pid> | undefined;
+  /** The guest's monitors by target (the ABI names a monitor by its target pid); made at the first. */
+  monitors: Map<Pid, Ref> | undefined;
   /** Set by `proc_exit`: the reason the process ends with once the guest has unwound. */
   exitReason: string | undefined;
+}
+
+/** `life`'s children, made on first use. */
+export function childrenOf(life: ProcessLife): Set<Pid> {
+  if (life.children === undefined) life.children = new Set();
+  return life.children;
+}
+
+/** `life`'s monitors, made on first use. */
+export function monitorsOf(life: ProcessLife): Map<Pid, Ref> {
+  if (life.monitors === undefined) life.monitors = new Map();
+  return life.monitors;
 }

@@ -89,8 +89,8 @@ export class WasmProcessBackend implements ProcessBackend {
       module,
       entry,
       grants,
-      children: new Set(),
-      monitors: new Map(),
+      children: undefined,
+      monitors: undefined,
       exitReason: undefined,
     };
     const output = this.#host.outputFor(module, ctx.self);

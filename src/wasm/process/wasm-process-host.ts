@@ -23,7 +23,7 @@ import {
 import { GUEST_MESSAGE_TYPE, type GuestMessage } from "./guest-message.ts";
 import { InstancePool, type PooledInstance, type ProcessOutput } from "./instance-pool.ts";
 import type { ChildSpawner } from "./kernel-process-port.ts";
-import type { ProcessLife } from "./process-life.ts";
+import { childrenOf, monitorsOf, type ProcessLife } from "./process-life.ts";
 import { type GuestProgram, WasmProcessBackend, type WasmProcessExit } from "./wasm-process-backend.ts";
 import { WasmProcessError } from "./wasm-process-error.ts";
 
@@ -91,6 +91,8 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #options: WasmProcessHostOptions;
   readonly #modules = new Map<string, GuestModule>();
   readonly #environments = new Map<GuestModule, GuestEnvironment>();
+  /** The output of a module's processes without a custom `output`: its environment's, shared. */
+  readonly #environmentOutputs = new WeakMap<GuestModule, ProcessOutput>();
   readonly #pools = new Map<GuestModule, Map<Grants, InstancePool>>();
   readonly #entries = new Map<GuestModule, ReadonlySet<string>>();
   readonly #idleMax: number;
@@ -224,7 +226,7 @@ export class WasmProcessHost implements ChildSpawner {
       const spawnOptions = this.spawnOptionsOf(module);
       const pid = request.link ? ctx.spawnLink(spawnable, spawnOptions) : ctx.spawn(spawnable, spawnOptions);
       rememberChild(parent, pid);
-      if (request.monitor) parent.monitors.set(pid, ctx.monitor(pid));
+      if (request.monitor) monitorsOf(parent).set(pid, ctx.monitor(pid));
       if (request.arg !== undefined) {
         const first: GuestMessage = { type: GUEST_MESSAGE_TYPE, from: ctx.self, data: request.arg };
         ctx.send(pid, first);
@@ -287,8 +289,13 @@ export class WasmProcessHost implements ChildSpawner {
     outputFor: (module: GuestModule, pid: Pid): ProcessOutput => {
       const custom = this.#options.output;
       if (custom !== undefined) return custom(module, pid);
-      const env = this.#baseEnvironment(module);
-      return { stdout: env.stdout, stderr: env.stderr, end: () => {} };
+      let output = this.#environmentOutputs.get(module);
+      if (output === undefined) {
+        const env = this.#baseEnvironment(module);
+        output = { stdout: env.stdout, stderr: env.stderr, end: () => {} };
+        this.#environmentOutputs.set(module, output);
+      }
+      return output;
     },
     processStarted: (pid: Pid): void => {
       this.#running.add(pid);
@@ -382,8 +389,9 @@ function countOption(value: number, name: string, min: number): number {
 const CHILDREN_PRUNE_AT = 1024;
 
 function rememberChild(parent: ProcessLife, child: Pid): void {
-  if (parent.children.size >= CHILDREN_PRUNE_AT) {
-    for (const pid of parent.children) if (!parent.ctx.isAlive(pid)) parent.children.delete(pid);
+  const children = childrenOf(parent);
+  if (children.size >= CHILDREN_PRUNE_AT) {
+    for (const pid of children) if (!parent.ctx.isAlive(pid)) children.delete(pid);
   }
-  parent.children.add(child);
+  children.add(child);
 }
