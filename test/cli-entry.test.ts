@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
+import { examplePath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -81,6 +81,36 @@ describe("the nx entry point", () => {
       assert.equal(bad.status, 2);
       assert.equal(bad.stderr, "nx: error: --cpu-prof-dir needs a directory (see --help)\n");
     } finally {
+      dir.remove();
+    }
+  });
+
+  test("nx --cpu-prof writes the profile of a serving node stopped by SIGTERM", async () => {
+    const dir = tempDir("nx-cpu-prof-serving-");
+    const nx = startNx(
+      [
+        "--cpu-prof",
+        "--cpu-prof-dir",
+        dir.path,
+        "run",
+        examplePath("http_hello"),
+        "--serve",
+        "127.0.0.1:0",
+        "--datastore-path",
+        join(dir.path, "data"),
+      ],
+      { NX_MANAGEMENT_LISTEN: "off", NX_DASHBOARD_LISTEN: "off" },
+    );
+    try {
+      await nx.waitFor(/serving until SIGINT or SIGTERM/);
+      const { code } = await stopNx(nx);
+      assert.equal(code, 0, nx.stderr());
+      const written = /^nx: CPU profile written to (.+\/nx-run-\d+\.cpuprofile)$/m.exec(nx.stderr());
+      assert.ok(written !== null, nx.stderr());
+      const profile = JSON.parse(readFileSync(written[1]!, "utf8")) as { samples: number[] };
+      assert.ok(profile.samples.length > 0);
+    } finally {
+      await stopNx(nx);
       dir.remove();
     }
   });
