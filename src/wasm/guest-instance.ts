@@ -305,7 +305,15 @@ export class GuestInstance {
         .then(() => entryCall(...args))
         .then(this.#onReturn, this.#onThrow);
     } else {
-      (args.length === 0 ? call() : call(...args)).then(this.#onReturn, this.#onThrow);
+      let returned: Promise<unknown>;
+      try {
+        returned = args.length === 0 ? call() : call(...args);
+      } catch (error) {
+        // JSPI's entry throws a RangeError synchronously when little stack is left: a failed run.
+        this.#onThrow(error);
+        return result;
+      }
+      returned.then(this.#onReturn, this.#onThrow);
     }
     return result;
   }
