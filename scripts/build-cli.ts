@@ -25,12 +25,14 @@ const OUT_DIR = "build/cli";
  * The built-ins in {@link LOADED_ON_FIRST_CALL} are not even loaded until one of their functions
  * is called: node:crypto takes about 7 ms to initialise, and a cached run of a module that asks
  * for no hash, key or certificate never needs it; node:net (about 5 ms, it loads the streams)
- * is on every start only for `isIP` in the configuration's address checks. Each export becomes a function that loads the
+ * is on every start only for `isIP` in the configuration's address checks (stdio on a pipe or
+ * a terminal loads it anyway, stdio on files does not), and
+ * node:fs/promises (a few ms) only for the asynchronous file calls a plain run does not make. Each export becomes a function that loads the
  * module and forwards the call (`new` included: the real object is what it returns), so only
  * functions and classes can be imported from them, and `instanceof` against an imported class
  * would not hold (the bundle fails to build on a non-function import; src/ uses no such test).
  */
-const LOADED_ON_FIRST_CALL = new Set(["node:crypto", "node:net"]);
+const LOADED_ON_FIRST_CALL = new Set(["node:crypto", "node:net", "node:fs/promises"]);
 
 function builtinModuleSource(
   path: string,

@@ -115,7 +115,7 @@ describe("the nx entry point", () => {
     }
   });
 
-  test("a plain nx run loads the CLI as one file and only the packages it uses", () => {
+  test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
     const dir = tempDir("nx-loaded-files-");
     try {
       // Records every file Node loads, ES module or CommonJS, and prints the list at exit.
@@ -127,6 +127,8 @@ describe("the nx entry point", () => {
           "const loaded = [];",
           "registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });",
           'process.on("exit", () => process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n"));',
+          // Node's built-ins, which no hook sees.
+          'process.on("exit", () => process.stderr.write("builtins: " + JSON.stringify(process.moduleLoadList) + "\\n"));',
         ].join("\n"),
       );
       const run = spawnSync(
@@ -160,6 +162,9 @@ describe("the nx entry point", () => {
         ],
         ["smol-toml"],
       );
+      // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
+      const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
+      assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
     } finally {
       dir.remove();
     }

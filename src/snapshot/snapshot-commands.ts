@@ -1,4 +1,5 @@
-import { copyFile, constants as fsConstants, readFile } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { copyFile, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { resolveClientTarget, type TargetOptions } from "../client/client-target.ts";
 import { formatBytes } from "../client/client-views.ts";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { access, constants, copyFile, type FileHandle, open, rename, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, copyFile, type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { SnapshotError } from "./snapshot-error.ts";
