@@ -1,10 +1,16 @@
 /**
- * Bundles the CLI's own sources into build/cli/ (packages stay external; lazily imported parts
- * stay separate chunks). A tiny `nx run` then loads a handful of files instead of ~120 modules,
- * which is most of its start-up time. bin/nx.js uses the bundle only while it is newer than every
- * file under src/, so an edited source tree never runs stale code. Runs on `npm ci` and `npm test`.
+ * Bundles the CLI's own sources into one file, build/cli/main.js (plus the store's commit worker).
+ * A tiny `nx run` then loads one module instead of its ~390 sources, or the ~60 chunks a split bundle
+ * had: Node's ES module loader spends about a quarter of a millisecond on each module it
+ * resolves, reads and links, which measured ~15 ms of every start (bench/run-startup.ts).
+ * Lazily imported parts stay lazy inside the file: esbuild turns `import()` of a bundled source
+ * into a call that evaluates it on first use. bin/nx.js uses the bundle only while it is newer
+ * than every file under src/, so an edited source tree never runs stale code. Runs on `npm ci`
+ * and `npm test`.
  */
+
 import { rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { build, type Plugin } from "esbuild";
 
 const OUT_DIR = "build/cli";
@@ -18,12 +24,15 @@ const OUT_DIR = "build/cli";
  *
  * The built-ins in {@link LOADED_ON_FIRST_CALL} are not even loaded until one of their functions
  * is called: node:crypto takes about 7 ms to initialise, and a cached run of a module that asks
- * for no hash, key or certificate never needs it. Each export becomes a function that loads the
+ * for no hash, key or certificate never needs it; node:net (about 5 ms, it loads the streams)
+ * is on every start only for `isIP` in the configuration's address checks (stdio on a pipe or
+ * a terminal loads it anyway, stdio on files does not), and
+ * node:fs/promises (a few ms) only for the asynchronous file calls a plain run does not make. Each export becomes a function that loads the
  * module and forwards the call (`new` included: the real object is what it returns), so only
  * functions and classes can be imported from them, and `instanceof` against an imported class
  * would not hold (the bundle fails to build on a non-function import; src/ uses no such test).
  */
-const LOADED_ON_FIRST_CALL = new Set(["node:crypto"]);
+const LOADED_ON_FIRST_CALL = new Set(["node:crypto", "node:net", "node:fs/promises"]);
 
 function builtinModuleSource(
   path: string,
@@ -68,19 +77,57 @@ const builtinsWithoutNamespaces: Plugin = {
   },
 };
 
+/**
+ * A package imported statically by a bundled source becomes a module that `require`s it when
+ * that source is first evaluated. In one file, esbuild would hoist an external package's
+ * `import` to the top, so every start would load lmdb, ws, commander and the rest; a
+ * `require` runs only where the importing source runs, which for most of them is never in a
+ * plain `nx run`. require() takes each package's CommonJS build where it has one (lmdb,
+ * msgpackr and smol-toml ship theirs as one file, a few milliseconds less than their ES
+ * modules) and loads an ES-module-only package through require(esm). A package imported with
+ * `import()` stays an external dynamic import.
+ */
+const packagesRequiredWhenUsed: Plugin = {
+  name: "packages-required-when-used",
+  setup(pluginBuild) {
+    const require = createRequire(import.meta.url);
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:") || args.namespace === "required-package") return undefined;
+      if (args.kind === "dynamic-import") return { path: args.path, external: true };
+      return { path: args.path, namespace: "required-package" };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: "required-package" }, (args) => {
+      // @peculiar/x509 throws on load without this polyfill, which src/net/pki imports first.
+      require("reflect-metadata");
+      const exports = require(args.path) as Record<string, unknown>;
+      const names = Object.keys(exports).filter(
+        (name) => name !== "default" && /^[A-Za-z_$][\w$]*$/.test(name),
+      );
+      const id = JSON.stringify(args.path);
+      return {
+        contents: [
+          `const loaded = process.getBuiltinModule("node:module").createRequire(import.meta.url)(${id});`,
+          // The default import of a CommonJS package is its module.exports, as in Node's ESM.
+          'export default loaded.__esModule === true && "default" in loaded ? loaded.default : loaded;',
+          ...names.map((name) => `export const ${name} = loaded[${JSON.stringify(name)}];`),
+        ].join("\n"),
+        loader: "js",
+      };
+    });
+  },
+};
+
 const started = performance.now();
-// Chunk names carry content hashes: without a clean directory, old chunks pile up.
+// A split bundle of earlier versions left chunks with hashed names beside main.js.
 rmSync(OUT_DIR, { recursive: true, force: true });
 await build({
   // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts), so it is an entry.
   entryPoints: { main: "src/cli/main.ts", "lmdb-commit-worker": "src/store/lmdb-commit-worker.ts" },
   bundle: true,
-  splitting: true,
   format: "esm",
   platform: "node",
   target: "node26",
-  packages: "external",
-  plugins: [builtinsWithoutNamespaces],
+  plugins: [builtinsWithoutNamespaces, packagesRequiredWhenUsed],
   outdir: OUT_DIR,
   sourcemap: "linked",
   logLevel: "warning",

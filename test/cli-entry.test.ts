@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
+import { examplePath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -80,6 +80,91 @@ describe("the nx entry point", () => {
       const bad = spawnSync(process.execPath, [NX_BIN, "--cpu-prof", "--cpu-prof-dir"], { encoding: "utf8" });
       assert.equal(bad.status, 2);
       assert.equal(bad.stderr, "nx: error: --cpu-prof-dir needs a directory (see --help)\n");
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("nx --cpu-prof writes the profile of a serving node stopped by SIGTERM", async () => {
+    const dir = tempDir("nx-cpu-prof-serving-");
+    const nx = startNx(
+      [
+        "--cpu-prof",
+        "--cpu-prof-dir",
+        dir.path,
+        "run",
+        examplePath("http_hello"),
+        "--serve",
+        "127.0.0.1:0",
+        "--datastore-path",
+        join(dir.path, "data"),
+      ],
+      { NX_MANAGEMENT_LISTEN: "off", NX_DASHBOARD_LISTEN: "off" },
+    );
+    try {
+      await nx.waitFor(/serving until SIGINT or SIGTERM/);
+      const { code } = await stopNx(nx);
+      assert.equal(code, 0, nx.stderr());
+      const written = /^nx: CPU profile written to (.+\/nx-run-\d+\.cpuprofile)$/m.exec(nx.stderr());
+      assert.ok(written !== null, nx.stderr());
+      const profile = JSON.parse(readFileSync(written[1]!, "utf8")) as { samples: number[] };
+      assert.ok(profile.samples.length > 0);
+    } finally {
+      await stopNx(nx);
+      dir.remove();
+    }
+  });
+
+  test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
+    const dir = tempDir("nx-loaded-files-");
+    try {
+      // Records every file Node loads, ES module or CommonJS, and prints the list at exit.
+      const recorder = join(dir.path, "record-loads.mjs");
+      writeFileSync(
+        recorder,
+        [
+          'import { registerHooks } from "node:module";',
+          "const loaded = [];",
+          "registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });",
+          'process.on("exit", () => process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n"));',
+          // Node's built-ins, which no hook sees.
+          'process.on("exit", () => process.stderr.write("builtins: " + JSON.stringify(process.moduleLoadList) + "\\n"));',
+        ].join("\n"),
+      );
+      const run = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          recorder,
+          NX_BIN,
+          "run",
+          examplePath("hello"),
+          "--datastore-path",
+          join(dir.path, "data"),
+        ],
+        { cwd: REPO_ROOT, encoding: "utf8" },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      const loaded = JSON.parse(/^loaded: (.*)$/m.exec(run.stderr)![1]!) as string[];
+      const root = new URL(REPO_ROOT, "file://").href;
+      const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
+      // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
+      assert.deepEqual(
+        relative.filter((path) => !path.startsWith("node_modules/")),
+        ["bin/nx.js", "build/cli/main.js", "package.json"],
+      );
+      // The policy beside hello.wasm is TOML; nothing else of the dependencies is needed.
+      assert.deepEqual(
+        [
+          ...new Set(
+            relative.filter((path) => path.startsWith("node_modules/")).map((path) => path.split("/")[1]),
+          ),
+        ],
+        ["smol-toml"],
+      );
+      // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
+      const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
+      assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
     } finally {
       dir.remove();
     }

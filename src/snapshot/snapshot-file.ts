@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { access, constants, copyFile, type FileHandle, open, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, copyFile, type FileHandle, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { XXHashAPI } from "xxhash-wasm";
 import { renameDurably } from "../fs/durable-files.ts";

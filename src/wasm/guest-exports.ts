@@ -43,7 +43,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 4;
+export const INSTRUMENTATION_VERSION = 5;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host
@@ -62,8 +62,21 @@ export const START_EXPORT = "__nx_start";
  */
 export const LAST_GROW_EXPORT = "__nx_last_grow";
 
+/**
+ * A mutable i32 global, exported by poolable modules only: 1 from instantiation and as soon as
+ * the guest enters a function that can write linear memory (see the instrumenter); an instance
+ * pool clears it at each reset and copies the memory image back only when it (or the host's own
+ * access, GuestMemoryRef.hostAccessed) says the memory may have changed.
+ */
+export const MEMORY_WRITTEN_EXPORT = "__nx_memory_written";
+
 /** Exports a guest may not define itself. */
-export const RESERVED_EXPORTS: readonly string[] = [FUEL_TABLE_EXPORT, START_EXPORT, LAST_GROW_EXPORT];
+export const RESERVED_EXPORTS: readonly string[] = [
+  FUEL_TABLE_EXPORT,
+  START_EXPORT,
+  LAST_GROW_EXPORT,
+  MEMORY_WRITTEN_EXPORT,
+];
 
 /**
  * Fuel units (loop iterations and calls) before the first refill. Small, so that the first

@@ -11,7 +11,7 @@ import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { ExportLoop } from "./export-loop.ts";
-import { FuelGovernor } from "./fuel-governor.ts";
+import { FuelGovernor, type GovernorStop } from "./fuel-governor.ts";
 import {
   FUEL_TABLE_EXPORT,
   LAST_GROW_EXPORT,
@@ -49,6 +49,12 @@ export interface GuestInstanceOptions {
   readonly nowMs?: () => number;
   /** What a rate quota's waits run on (`env.quota`); default {@link systemClock}. */
   readonly clock?: Clock;
+  /**
+   * The memory reference of every host import of the instance (set here after instantiation);
+   * given by an instance pool that also makes imports of its own over it, so that one
+   * `hostAccessed` flag covers every host access.
+   */
+  readonly memoryRef?: GuestMemoryRef;
   /** How the guest hands the event loop a turn; default: wait for setImmediate. */
   readonly yieldToLoop?: () => Promise<void>;
   /**
@@ -121,6 +127,8 @@ export class GuestInstance {
   #exportLoop: ExportLoop | undefined;
   #running = false;
   #broken = false;
+  /** Settles the run in progress (see #begin). */
+  #resolveRun: ((result: GuestRunResult) => void) | undefined;
 
   private constructor(
     module: GuestModule,
@@ -133,7 +141,7 @@ export class GuestInstance {
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    // A reactive module may have no `run`; its callbacks are wrapped on first call (#execute).
+    // A reactive module may have no `run`; its callbacks are wrapped on first call (run).
     const run = instance.exports[RUN_EXPORT];
     if (typeof run === "function") this.#entries.set(RUN_EXPORT, WebAssembly.promising(run as () => void));
     const start = instance.exports[START_EXPORT];
@@ -178,7 +186,7 @@ export class GuestInstance {
       nowMs: options.nowMs ?? monotonicMs,
       yieldToLoop: options.yieldToLoop,
     });
-    const memoryRef: GuestMemoryRef = { memory: undefined };
+    const memoryRef: GuestMemoryRef = options.memoryRef ?? { memory: undefined };
     const imports: Record<string, Record<string, unknown>> = buildStandardImports(
       options.env,
       memoryRef,
@@ -284,7 +292,39 @@ export class GuestInstance {
    * budget stop or a kill the instance cannot run again.
    */
   run(entry: string = RUN_EXPORT, args: readonly number[] = NO_ARGS): Promise<GuestRunResult> {
-    return this.#runCall(() => this.#execute(entry, args));
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
+    const result = this.#begin();
+    let call = this.#entries.get(entry);
+    if (call === undefined) {
+      const exported = this.instance.exports[entry];
+      if (typeof exported !== "function" || entry.startsWith("__nx_")) {
+        this.#onThrow(
+          new GuestFailure("host_error", `module ${this.module.label} exports no function ${entry}`),
+        );
+        return result;
+      }
+      call = WebAssembly.promising(exported as (...args: number[]) => void);
+      this.#entries.set(entry, call);
+    }
+    if (this.#startPending) {
+      // Awaited only when pending: an await per run would reorder concurrent modules' first steps.
+      const entryCall = call;
+      this.#startIfPending()
+        .then(() => entryCall(...args))
+        .then(this.#onReturn, this.#onThrow);
+    } else {
+      let returned: Promise<unknown>;
+      try {
+        returned = args.length === 0 ? call() : call(...args);
+      } catch (error) {
+        // JSPI's entry throws a RangeError synchronously when little stack is left: a failed run.
+        this.#onThrow(error);
+        return result;
+      }
+      returned.then(this.#onReturn, this.#onThrow);
+    }
+    return result;
   }
 
   /**
@@ -295,14 +335,24 @@ export class GuestInstance {
    */
   runExport(entry: string): Promise<GuestRunResult> {
     if (this.#startPending || !this.module.nullaryExports.has(entry)) return this.run(entry);
-    return this.#runCall(() => {
-      let loop = this.#exportLoop;
-      if (loop === undefined || !loop.alive) {
-        loop = new ExportLoop(this.instance);
-        this.#exportLoop = loop;
-      }
-      return loop.call(entry);
-    });
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
+    const result = this.#begin();
+    let loop = this.#exportLoop;
+    if (loop === undefined || !loop.alive) {
+      loop = new ExportLoop(this.instance);
+      this.#exportLoop = loop;
+    }
+    let returned: Promise<unknown>;
+    try {
+      returned = loop.call(entry);
+    } catch (error) {
+      // As in run: a JSPI entry with little stack left throws synchronously.
+      this.#onThrow(error);
+      return result;
+    }
+    returned.then(this.#onReturn, this.#onThrow);
+    return result;
   }
 
   /**
@@ -312,13 +362,15 @@ export class GuestInstance {
    * classification are the guest's.
    */
   runWith(invoke: () => Promise<unknown>): Promise<GuestRunResult> {
-    return this.#runCall(async () => {
-      await this.#startIfPending();
-      await invoke();
-    });
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
+    const result = this.#begin();
+    this.#startIfPending().then(invoke).then(this.#onReturn, this.#onThrow);
+    return result;
   }
 
-  #runCall(execute: () => Promise<void>): Promise<GuestRunResult> {
+  /** Why the guest cannot run now, as the run's result; undefined when it can. */
+  #refusal(): Promise<GuestRunResult> | undefined {
     if (this.#running)
       return Promise.reject(new Error("GuestInstance.run called while the guest is running"));
     if (this.#broken) {
@@ -327,49 +379,53 @@ export class GuestInstance {
         failure: new GuestFailure("killed", "guest instance was stopped earlier and cannot run again"),
       });
     }
-    this.#running = true;
-    if (this.#lastGrow !== undefined) this.#lastGrow.value = 0;
-    return new Promise<GuestRunResult>((resolve) => {
-      const settle = (result: GuestRunResult) => {
-        if (!this.#running) return;
-        this.#running = false;
-        this.governor.endRun();
-        resolve(result);
-      };
-      this.governor.beginRun((stop) => {
-        // The guest is parked forever on a refill that never settles: its stack is abandoned.
-        this.#broken = true;
-        settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
-      });
-      execute().then(
-        () => settle(OK),
-        (error: unknown) => {
-          const failure = classifyGuestError(error, {
-            memoryBytes: this.memory.buffer.byteLength,
-            memoryCapBytes: this.module.memoryMaxBytes,
-            growRefused: this.#lastGrow?.value === -1,
-            exportedFunctions: this.module.exportedFunctions,
-          });
-          settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
-        },
-      );
-    });
+    return undefined;
   }
 
-  async #execute(entry: string, args: readonly number[]): Promise<void> {
-    let call = this.#entries.get(entry);
-    if (call === undefined) {
-      const exported = this.instance.exports[entry];
-      if (typeof exported !== "function" || entry.startsWith("__nx_")) {
-        throw new GuestFailure("host_error", `module ${this.module.label} exports no function ${entry}`);
-      }
-      call = WebAssembly.promising(exported as (...args: number[]) => void);
-      this.#entries.set(entry, call);
-    }
-    // Awaited only when pending: an await per run would reorder concurrent modules' first steps.
-    if (this.#startPending) await this.#startIfPending();
-    await call(...args);
+  /**
+   * Starts a run: its result settles at the guest's return or failure ({@link #onReturn},
+   * {@link #onThrow}) or when the governor stops it, whichever comes first. The handlers are
+   * made once per instance, not per run: a pooled instance runs a process per life, and the
+   * closures and promises of each run were most of a spawn's garbage.
+   */
+  #begin(): Promise<GuestRunResult> {
+    this.#running = true;
+    if (this.#lastGrow !== undefined) this.#lastGrow.value = 0;
+    const result = new Promise<GuestRunResult>(this.#takeResolve);
+    this.governor.beginRun(this.#onStop);
+    return result;
   }
+
+  readonly #takeResolve = (resolve: (result: GuestRunResult) => void): void => {
+    this.#resolveRun = resolve;
+  };
+
+  #settle(result: GuestRunResult): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.governor.endRun();
+    const resolve = this.#resolveRun!;
+    this.#resolveRun = undefined;
+    resolve(result);
+  }
+
+  readonly #onReturn = (): void => this.#settle(OK);
+
+  readonly #onThrow = (error: unknown): void => {
+    const failure = classifyGuestError(error, {
+      memoryBytes: this.memory.buffer.byteLength,
+      memoryCapBytes: this.module.memoryMaxBytes,
+      growRefused: this.#lastGrow?.value === -1,
+      exportedFunctions: this.module.exportedFunctions,
+    });
+    this.#settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
+  };
+
+  /** The governor ended the run: the guest is parked forever on a refill that never settles. */
+  readonly #onStop = (stop: GovernorStop): void => {
+    this.#broken = true;
+    this.#settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
+  };
 
   async #startIfPending(): Promise<void> {
     if (!this.#startPending) return;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { EXPORT_FUNCTION, EXPORT_TABLE, readModuleLayout, SECTION_START } from "./binary/module-layout.ts";
-import { FUEL_TABLE_EXPORT, START_EXPORT } from "./guest-exports.ts";
+import { FUEL_TABLE_EXPORT, MEMORY_WRITTEN_EXPORT, START_EXPORT } from "./guest-exports.ts";
 import { instrumentModule } from "./instrument-module.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
@@ -216,6 +216,46 @@ describe("instrumentModule", () => {
     const { exports, refills } = instantiateInstrumented(instrumented.bytes, {}, 10);
     assert.equal(await WebAssembly.promising(exports.check as () => number)(), expected);
     assert.ok(refills() > 0, "the tail-recursive function spent fuel");
+  });
+
+  test("marks memory written at the entry of every function that can write it, and only those", async () => {
+    const writers = {
+      store: "(i32.store8 (i32.const 0) (i32.const 1))",
+      grow: "(drop (memory.grow (i32.const 0)))",
+      fill: "(memory.fill (i32.const 0) (i32.const 1) (i32.const 4))",
+      copy: "(memory.copy (i32.const 0) (i32.const 8) (i32.const 4))",
+      simd_store: "(v128.store (i32.const 0) (v128.const i64x2 1 1))",
+      simd_lane_store: "(v128.store8_lane 0 (i32.const 0) (v128.const i64x2 1 1))",
+      atomic_store: "(i32.atomic.store (i32.const 0) (i32.const 1))",
+      atomic_rmw: "(drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))",
+    };
+    const readers = {
+      load: "(drop (i32.load (i32.const 0)))",
+      atomic_load: "(drop (i32.atomic.load (i32.const 0)))",
+      simd_load: "(drop (v128.load (i32.const 0)))",
+      call_host: "(call $host)",
+    };
+    const functions = Object.entries({ ...writers, ...readers })
+      .map(([name, body]) => `(func (export "${name}") ${body})`)
+      .join("\n");
+    const original = await watToWasm(`(module
+      (import "env" "host" (func $host))
+      (memory (export "memory") 1 2)
+      ${functions}
+      (func (export "run")))`);
+    const { exports } = instantiateInstrumented(instrumentModule(original, options).bytes, {
+      env: { host: () => {} },
+    });
+    const written = exports[MEMORY_WRITTEN_EXPORT] as WebAssembly.Global;
+    assert.equal(written.value, 1, "written from instantiation on");
+    for (const [name, marks] of [
+      ...Object.keys(writers).map((name) => [name, 1] as const),
+      ...Object.keys(readers).map((name) => [name, 0] as const),
+    ]) {
+      written.value = 0;
+      (exports[name] as () => void)();
+      assert.equal(written.value, marks, name);
+    }
   });
 
   test("refuses exports named like the runtime's", async () => {

@@ -6,6 +6,12 @@ import { NumaxError } from "../../errors/numax-error.ts";
  */
 export interface GuestMemoryRef {
   memory: GuestLinearMemory | undefined;
+  /**
+   * Set by every host access to the memory ({@link GuestMemoryViews}), reads included: an
+   * instance pool clears it at each reset, and a life in which neither the host touched the
+   * memory nor the guest ran code that writes it (MEMORY_WRITTEN_EXPORT) needs no memory copy.
+   */
+  hostAccessed?: boolean;
 }
 
 /**
@@ -48,13 +54,16 @@ export class GuestMemoryViews {
 
   /** The guest's memory as bytes; call once per host call, before any bounds check. */
   bytes(): Uint8Array {
-    const memory = this.#ref.memory;
+    const ref = this.#ref;
+    ref.hostAccessed = true;
+    const memory = ref.memory;
     if (memory !== this.#memory || this.#bytes.byteLength === 0 || this.#shared) this.#refresh(memory);
     return this.#bytes;
   }
 
   /** A DataView of the same buffer the last {@link bytes} call returned. */
   data(): DataView {
+    this.#ref.hostAccessed = true;
     return this.#data;
   }
 

@@ -7,7 +7,8 @@ import type { WasmReader } from "./wasm-reader.ts";
  * relaxed SIMD, threads, tail calls, exception handling (legacy and exnref), typed function
  * references, GC, multi-memory, memory64, wide arithmetic) and reports what the fuel
  * instrumentation needs: where each loop body begins, whether the function can call other
- * guest code, and where it grows memory 0. An opcode it does not know fails loudly rather than being skipped wrongly.
+ * guest code, where it grows memory 0 and whether it can write linear memory. An opcode it does
+ * not know fails loudly rather than being skipped wrongly.
  */
 export interface FunctionBodyScan {
   /** Offset of the first instruction, after the local declarations. */
@@ -22,6 +23,12 @@ export interface FunctionBodyScan {
   readonly callsGuestCode: boolean;
   /** Offset right after each `memory.grow` of memory 0: where its result is on the stack. */
   readonly memoryGrowEnds: readonly number[];
+  /**
+   * True when the body holds an instruction that can change linear memory: a store (scalar,
+   * vector or lane), an atomic read-modify-write, `memory.grow`, `memory.init`, `memory.copy` or
+   * `memory.fill`. What host functions write is not in it (the host marks that itself).
+   */
+  readonly writesMemory: boolean;
 }
 
 const OP_LOOP = 0x03;
@@ -76,6 +83,16 @@ function scanMiscInstruction(reader: WasmReader, op: number): void {
   }
 }
 
+/** v128.store and the four store*_lane instructions. */
+function isSimdStore(op: number): boolean {
+  return op === 11 || (op >= 88 && op <= 91);
+}
+
+/** The atomic stores (0x17-0x1d) and read-modify-writes (0x1e-0x4e); loads, waits, notify and fence write nothing. */
+function isAtomicWrite(op: number): boolean {
+  return op >= 0x17 && op <= 0x4e;
+}
+
 function scanSimdInstruction(reader: WasmReader, op: number): void {
   if (op <= 11 || op === 92 || op === 93) {
     skipMemArg(reader); // loads, store, load*_zero
@@ -116,6 +133,7 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
   const loopBodyStarts: number[] = [];
   const memoryGrowEnds: number[] = [];
   let callsGuestCode = false;
+  let writesMemory = false;
 
   while (reader.remaining > 0) {
     const op = reader.byte();
@@ -130,6 +148,7 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         loopBodyStarts.push(reader.offset);
         break;
       case OP_MEMORY_GROW:
+        writesMemory = true;
         if (reader.u32() === 0) memoryGrowEnds.push(reader.offset);
         break;
       case 0x07: // catch (legacy) tag
@@ -208,17 +227,27 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
       case 0xfb:
         scanGcInstruction(reader, reader.u32());
         break;
-      case 0xfc:
-        scanMiscInstruction(reader, reader.u32());
+      case 0xfc: {
+        const misc = reader.u32();
+        if (misc === 8 || misc === 10 || misc === 11) writesMemory = true; // memory.init/copy/fill
+        scanMiscInstruction(reader, misc);
         break;
-      case 0xfd:
-        scanSimdInstruction(reader, reader.u32());
+      }
+      case 0xfd: {
+        const simd = reader.u32();
+        if (isSimdStore(simd)) writesMemory = true;
+        scanSimdInstruction(reader, simd);
         break;
-      case 0xfe:
-        scanAtomicInstruction(reader, reader.u32());
+      }
+      case 0xfe: {
+        const atomic = reader.u32();
+        if (isAtomicWrite(atomic)) writesMemory = true;
+        scanAtomicInstruction(reader, atomic);
         break;
+      }
       default:
         if (op >= 0x28 && op <= 0x3e) {
+          if (op >= 0x36) writesMemory = true; // the stores
           skipMemArg(reader); // loads and stores
         } else if (
           op <= 0x01 || // unreachable, nop
@@ -241,5 +270,5 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         }
     }
   }
-  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds };
+  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds, writesMemory };
 }

@@ -1,3 +1,5 @@
+import type { GuestMemoryRef } from "../abi/guest-memory.ts";
+import { MEMORY_WRITTEN_EXPORT } from "../guest-exports.ts";
 import {
   POOLABLE_MARKER_EXPORT,
   RESET_GLOBAL_EXPORT_PREFIX,
@@ -48,17 +50,27 @@ interface TableEntry {
 
 export class InstanceImage {
   readonly #memory: WebAssembly.Memory;
+  #live: Uint8Array;
+  /** What the host functions reach the memory through: says whether they touched it. */
+  readonly #memoryRef: GuestMemoryRef;
+  /** The instrumenter's memory-written marker (1: guest code that can write memory ran). */
+  readonly #memoryWritten: WebAssembly.Global | undefined;
   readonly #memoryImage: Uint8Array;
   readonly #globals: readonly GlobalEntry[];
   readonly #tables: readonly TableEntry[];
 
   private constructor(
     memory: WebAssembly.Memory,
+    memoryRef: GuestMemoryRef,
+    memoryWritten: WebAssembly.Global | undefined,
     memoryImage: Uint8Array,
     globals: GlobalEntry[],
     tables: TableEntry[],
   ) {
     this.#memory = memory;
+    this.#live = new Uint8Array(memory.buffer);
+    this.#memoryRef = memoryRef;
+    this.#memoryWritten = memoryWritten;
     this.#memoryImage = memoryImage;
     this.#globals = globals;
     this.#tables = tables;
@@ -70,11 +82,13 @@ export class InstanceImage {
    * for every instance: the data segments); undefined copies this instance's. `started`: the
    * module's start image, whose memory and global values are taken instead of this instance's
    * (its tables are the instance's own: the start function left them as they were). Undefined
-   * when the instance cannot be reset exactly.
+   * when the instance cannot be reset exactly. `memoryRef` is the one every host import of the
+   * instance reaches the memory through.
    */
   static capture(
     instance: WebAssembly.Instance,
     memory: WebAssembly.Memory,
+    memoryRef: GuestMemoryRef,
     memoryImage: Uint8Array | undefined,
     started?: StartImage,
   ): InstanceImage | undefined {
@@ -103,14 +117,15 @@ export class InstanceImage {
       }
     }
     const live = new Uint8Array(memory.buffer);
+    const written = exports[MEMORY_WRITTEN_EXPORT] as WebAssembly.Global | undefined;
     if (started !== undefined) {
       return started.memory.length === live.length
-        ? new InstanceImage(memory, started.memory, globals, tables)
+        ? new InstanceImage(memory, memoryRef, written, started.memory, globals, tables)
         : undefined;
     }
     const image =
       memoryImage !== undefined && memoryImage.length === live.length ? memoryImage : live.slice();
-    return new InstanceImage(memory, image, globals, tables);
+    return new InstanceImage(memory, memoryRef, written, image, globals, tables);
   }
 
   /** The initial memory, to share with the next instance of the same module. */
@@ -124,16 +139,24 @@ export class InstanceImage {
    */
   restore(): boolean {
     const image = this.#memoryImage;
-    const live = new Uint8Array(this.#memory.buffer);
+    // A view made once per buffer: the buffer changes only when the memory grows.
+    let live = this.#live;
+    if (live.buffer !== this.#memory.buffer) live = this.#live = new Uint8Array(this.#memory.buffer);
     if (live.length !== image.length) return false;
     for (const { table, entries } of this.#tables) if (table.length !== entries.length) return false;
-    if (image.length <= WHOLE_COPY_BYTES_MAX) {
-      live.set(image);
-    } else {
-      for (let at = 0; at < image.length; at += CHUNK_BYTES) {
-        const end = Math.min(at + CHUNK_BYTES, image.length);
-        if (compareRange.call(live, image, at, end, at, end) !== 0) live.set(image.subarray(at, end), at);
+    const written = this.#memoryWritten;
+    // Without the marker (only poolable modules have one) every life counts as writing.
+    if (written === undefined || written.value !== 0 || this.#memoryRef.hostAccessed !== false) {
+      if (image.length <= WHOLE_COPY_BYTES_MAX) {
+        live.set(image);
+      } else {
+        for (let at = 0; at < image.length; at += CHUNK_BYTES) {
+          const end = Math.min(at + CHUNK_BYTES, image.length);
+          if (compareRange.call(live, image, at, end, at, end) !== 0) live.set(image.subarray(at, end), at);
+        }
       }
+      if (written !== undefined) written.value = 0;
+      this.#memoryRef.hostAccessed = false;
     }
     for (const { global, value } of this.#globals) global.value = value;
     for (const { table, entries } of this.#tables) {

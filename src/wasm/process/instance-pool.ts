@@ -123,7 +123,7 @@ export class InstancePool {
       stdout: (bytes) => pooled?.output.stdout(bytes),
       stderr: (bytes) => pooled?.output.stderr(bytes),
     };
-    const memoryRef: GuestMemoryRef = { memory: undefined };
+    const memoryRef: GuestMemoryRef = { memory: undefined, hostAccessed: true };
     const ctx = new AbiContext(env, memoryRef);
     const functions = createProcessImports(ctx, port);
     let guest: GuestInstance | undefined;
@@ -150,22 +150,22 @@ export class InstancePool {
       cpuMsPerRun: this.#options.cpuMsPerRun,
       sliceMs: this.#options.sliceMs,
       yieldToLoop: () => port.yieldProcess(),
+      memoryRef,
       // biome-ignore lint/complexity/noBannedTypes: Suspending objects are valid import values
       extraImports: { [NX_MODULE]: nx as Record<string, Function> },
     });
-    memoryRef.memory = guest.memory;
     let image: InstanceImage | undefined;
     if (this.#options.idleMax > 0) {
       const started = startImageOf(module);
       if (started !== undefined) {
-        image = InstanceImage.capture(guest.instance, guest.memory, undefined, started);
+        image = InstanceImage.capture(guest.instance, guest.memory, memoryRef, undefined, started);
         // Restored to what its start function would leave: no life runs it (one JSPI entry less each).
         if (image?.restore() === true) guest.skipStart();
         else image = undefined;
       }
       if (image === undefined) {
         const known = memoryImages.get(module.module);
-        image = InstanceImage.capture(guest.instance, guest.memory, known);
+        image = InstanceImage.capture(guest.instance, guest.memory, memoryRef, known);
         if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
       }
     }

@@ -96,6 +96,8 @@ export class WasmProcessHost implements ChildSpawner {
   readonly #options: WasmProcessHostOptions;
   readonly #modules = new Map<string, GuestModule>();
   readonly #environments = new Map<GuestModule, GuestEnvironment>();
+  /** The output of a module's processes without a custom `output`: its environment's, shared. */
+  readonly #environmentOutputs = new WeakMap<GuestModule, ProcessOutput>();
   readonly #pools = new Map<GuestModule, Map<Grants, InstancePool>>();
   readonly #entries = new Map<GuestModule, ReadonlySet<string>>();
   readonly #idleMax: number;
@@ -328,8 +330,13 @@ export class WasmProcessHost implements ChildSpawner {
     outputFor: (module: GuestModule): ProcessOutput => {
       const custom = this.#options.output;
       if (custom !== undefined) return custom(module);
-      const env = this.#baseEnvironment(module);
-      return { stdout: env.stdout, stderr: env.stderr, end: () => {} };
+      let output = this.#environmentOutputs.get(module);
+      if (output === undefined) {
+        const env = this.#baseEnvironment(module);
+        output = { stdout: env.stdout, stderr: env.stderr, end: () => {} };
+        this.#environmentOutputs.set(module, output);
+      }
+      return output;
     },
     processStarted: (pid: Pid): void => {
       this.#running.add(pid);
