@@ -1,4 +1,5 @@
-import { constants, copyFile, open, rename } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
