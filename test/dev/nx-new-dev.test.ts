@@ -151,6 +151,18 @@ describe("nx new", () => {
       assert.equal(await get(`${devUrl}/`), "hi from asapp (visit 4)\n", "new code, same store");
       await dev.stop();
     });
+
+    await t.test("an edit made while nx dev starts the node is reloaded once the node runs", async () => {
+      const dev = launch(process.execPath, [NX_BIN, "dev", ".", "--serve", "127.0.0.1:0"], dir);
+      await dev.waitFor(/nx dev: running /);
+      // The node reads the module now; this edit's build ends before or after it runs.
+      const source = join(dir, "assembly", "index.ts");
+      writeFileSync(source, readFileSync(source, "utf8").replace("hi from", "hey from"));
+      const devUrl = (await dev.waitFor(SERVING))[1]!;
+      await dev.waitFor(/nx dev: built \S+ in \d+ ms, reloaded in \d+ ms/);
+      assert.match(await get(`${devUrl}/`), /^hey from asapp /);
+      await dev.stop();
+    });
   });
 });
 
