@@ -83,7 +83,6 @@ export function createProcessImports(
     const namespace = env.namespace;
     return namespace === undefined ? name : `${namespace.prefix}${name}`;
   };
-
   function written(outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
     if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
     const memory = views.bytes();
@@ -151,9 +150,18 @@ export function createProcessImports(
         if ((flags & ~(SPAWN_LINK | SPAWN_MONITOR)) !== 0) throw new GuestInputError("unknown spawn flags");
         const arg = argLen >>> 0 === 0 ? undefined : binaryInput(memory, argPtr, argLen, VALUE_BYTES_MAX);
         const profile = textInput(memory, profilePtr, profileLen, PROCESS_TEXT_BYTES_MAX);
-        if (env.policy?.allowsSpawn("proc_spawn", profile) === false) return ERR_INTERNAL;
+        const module = textInput(memory, modulePtr, moduleLen, PROCESS_TEXT_BYTES_MAX);
+        const policy = env.policy;
+        if (policy !== undefined) {
+          // Another module's code would run with that module's namespace and policy.
+          if (module !== "" && module !== env.moduleId) {
+            policy.deniedOtherModule("proc_spawn", "processes.spawn", `module ${module}`);
+            return ERR_INTERNAL;
+          }
+          if (!policy.allowsSpawn("proc_spawn", profile)) return ERR_INTERNAL;
+        }
         return port.spawn({
-          module: textInput(memory, modulePtr, moduleLen, PROCESS_TEXT_BYTES_MAX),
+          module,
           entry: textInput(memory, entryPtr, entryLen, PROCESS_TEXT_BYTES_MAX),
           profile,
           arg,
