@@ -1,9 +1,11 @@
 /**
  * A module with a policy reaches only its own code and its own processes
  * (docs/design/policies.md, "Processes"): on one real `nx run`, module `prober` cannot spawn
- * module `target`'s code (which would run with `target`'s namespace and policy); its own spawns
- * still work. The modules meet through two shared store keys: `target` writes its pid to `pid`
- * and runs until `prober` writes `done`; it prints what reaches it.
+ * module `target`'s code (which would run with `target`'s namespace and policy), nor send to,
+ * monitor or link to a `target` process whose pid it learned, nor send to the node's own
+ * processes; its own spawns and sends still work, and a send to a pid that is gone answers -1 as
+ * before. The modules meet through two shared store keys: `target` writes its pid to `pid` and
+ * runs until `prober` writes `done`; it prints what reaches it.
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -157,5 +159,24 @@ describe("module isolation of processes", () => {
     );
     assert.match(result.stdout, /^\[prober\] spawn own=p$/m);
     assert.match(result.stdout, /prober child ran/);
+  });
+
+  test("a module with a policy sends to, monitors and links to its own processes only", () => {
+    assert.equal(result.code, EXIT_OK, result.stderr);
+    assert.match(result.stdout, /^\[prober\] send other=3$/m);
+    assert.match(result.stdout, /^\[prober\] monitor other=3$/m);
+    assert.doesNotMatch(result.stdout, /target got a message/);
+    assert.match(
+      result.stderr,
+      /policy denied proc_send: processes "pid \d+ \(module target\)" is not granted to module prober/,
+    );
+    assert.match(result.stderr, /policy denied proc_monitor: processes "pid \d+ \(module target\)"/);
+    assert.match(result.stdout, /^\[prober\] link other=3$/m);
+    assert.match(result.stderr, /policy denied proc_link: processes "pid \d+ \(module target\)"/);
+    // pid 1 is the first process nx run starts: one of the node's own (JavaScript) processes.
+    assert.match(result.stdout, /^\[prober\] send node=3$/m);
+    assert.match(result.stderr, /policy denied proc_send: processes "pid 1 \(a process of the node\)"/);
+    assert.match(result.stdout, /^\[prober\] send own=0$/m);
+    assert.match(result.stdout, /^\[prober\] send gone=1$/m);
   });
 });

@@ -67,6 +67,7 @@ export interface WasmProcessSpec {
 export class WasmProcessBackend implements ProcessBackend {
   readonly kind = "wasm";
   readonly label: string;
+  readonly owner: string;
   readonly #host: WasmBackendHost;
   readonly #spec: WasmProcessSpec;
   #instance: PooledInstance | undefined;
@@ -76,6 +77,7 @@ export class WasmProcessBackend implements ProcessBackend {
   constructor(host: WasmBackendHost, spec: WasmProcessSpec) {
     this.#host = host;
     this.#spec = spec;
+    this.owner = spec.module.moduleId;
     this.label = spec.entry === "run" ? spec.module.moduleId : `${spec.module.moduleId}:${spec.entry}`;
   }
 
