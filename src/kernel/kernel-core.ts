@@ -602,6 +602,10 @@ export class KernelCore implements Kernel {
     return this.table.has(pid);
   }
 
+  ownerOf(pid: Pid): string | undefined {
+    return this.table.get(pid)?.backend?.owner;
+  }
+
   whenExited(pid: Pid): Promise<ExitReason> {
     const p = this.table.get(pid);
     if (p === undefined) return Promise.resolve("noproc");

@@ -56,6 +56,37 @@ describe("process backend seam", () => {
     await kernel.shutdown();
   });
 
+  it("ownerOf answers a live process's backend owner: none for a JS process, nothing once it ended", async () => {
+    const kernel = createKernel();
+    const seen: (string | undefined)[] = [];
+    const owned: ProcessBackend = {
+      kind: "guest",
+      owner: "kv",
+      start: async (ctx) => {
+        await ctx.receive();
+      },
+    };
+    const unowned = new GuestLikeBackend(async (ctx) => {
+      await ctx.receive();
+    });
+    const js = kernel.spawn((ctx) => ctx.receive());
+    const a = kernel.spawn({ backend: () => owned });
+    const b = kernel.spawn({ backend: () => unowned });
+    const asker = kernel.spawn((ctx) => {
+      seen.push(ctx.ownerOf(a), ctx.ownerOf(b), ctx.ownerOf(js));
+    });
+    await kernel.whenExited(asker);
+    kernel.send(a, "end");
+    await kernel.whenExited(a);
+    const after = kernel.spawn((ctx) => {
+      seen.push(ctx.ownerOf(a));
+    });
+    await kernel.whenExited(after);
+    assert.deepEqual(seen, ["kv", undefined, undefined, undefined]);
+    kernel.send(b, "end");
+    kernel.send(js, "end");
+  });
+
   it("a pull backend ends normal when start's promise fulfils, with the rejection when it rejects; terminate runs once", async () => {
     const kernel = createKernel();
     const ok = new GuestLikeBackend(async (ctx, log) => {

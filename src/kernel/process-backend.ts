@@ -38,6 +38,11 @@ export interface ProcessBackend {
   readonly kind: string;
   /** Introspection label when SpawnOptions.label is not given (e.g. the wasm module's name). */
   readonly label?: string;
+  /**
+   * Whose code this is (a WebAssembly process: its module's id), as {@link ProcessContext.ownerOf}
+   * answers it; absent for code that belongs to the node.
+   */
+  readonly owner?: string;
   start(ctx: ProcessContext): PromiseLike<unknown> | undefined;
   deliver?(message: unknown): PromiseLike<unknown> | undefined;
   terminate?(reason: ExitReason): void;

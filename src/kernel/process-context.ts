@@ -119,6 +119,8 @@ export interface ProcessContext {
   unregister(name: string): boolean;
   whereis(name: string): Pid | undefined;
   isAlive(pid: Pid): boolean;
+  /** The backend's `owner` of live process `pid`; undefined when it has none or is not alive. */
+  ownerOf(pid: Pid): string | undefined;
 
   /** Sends a copy of `message` (taken now) to `dest` after `delayMs`; cancelled if a dest pid ends. */
   sendAfter(delayMs: number, dest: Pid | string, message: unknown): TimerRef;

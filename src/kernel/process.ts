@@ -195,6 +195,10 @@ export class Process implements ProcessContext {
     return this.core.isAlive(pid);
   }
 
+  ownerOf(pid: Pid): string | undefined {
+    return this.core.ownerOf(pid);
+  }
+
   sendAfter(delayMs: number, dest: Pid | string, message: unknown): TimerRef {
     this.assertAlive();
     return this.core.sendAfter(delayMs, dest, message);

@@ -82,6 +82,7 @@ export function createPolicyEnforcer(
       audit.denied(call, "processes.spawn", profile === "" ? "sandboxed" : profile);
       return false;
     },
+    deniedOtherModule: (call, rule, subject) => audit.denied(call, rule, subject),
     showsEnv: (name) => envGlobs.some((glob) => globMatches(glob.text, name)),
     holds(name) {
       if (name === "net") return policy.switches.has("net.peers");

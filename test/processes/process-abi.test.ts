@@ -78,6 +78,9 @@ class RecordingPort implements GuestProcessPort {
     this.calls.push(["whereis", name]);
     return 11;
   }
+  moduleOf(): string | undefined {
+    return undefined;
+  }
   exit(reason: string): never {
     throw new GuestProcessExit(reason);
   }

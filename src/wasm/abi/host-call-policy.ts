@@ -58,6 +58,13 @@ export interface HostCallPolicy {
   allowsSwitch(call: string, capability: SwitchCapability): boolean;
   /** A `proc_spawn` asking for `profile`; an invalid profile passes here (the spawn refuses it). */
   allowsSpawn(call: string, profile: string): boolean;
+  /**
+   * Audits a call refused because it reaches another module's code or processes, which no policy
+   * grants (docs/design/policies.md#processes): `proc_spawn` of another module's code
+   * (`processes.spawn`), `proc_send`, `proc_link` or `proc_monitor` to a process that does not
+   * run the module's code (`processes`). `subject` names the module or pid.
+   */
+  deniedOtherModule(call: string, rule: "processes.spawn" | "processes", subject: string): void;
   /** Whether a listing of names (WASI `environ_get`) shows `name`; never audited. */
   showsEnv(name: string): boolean;
   /**

@@ -83,6 +83,20 @@ export function createProcessImports(
     const namespace = env.namespace;
     return namespace === undefined ? name : `${namespace.prefix}${name}`;
   };
+  /**
+   * Whether `call` may reach process `pid`: a module with a policy reaches only processes that
+   * run its own code (pids are small, guessable numbers, so a pid carries no authority); a pid
+   * that is gone passes, to answer what it answers for any module.
+   */
+  const reaches = (call: string, pid: number): boolean => {
+    const policy = env.policy;
+    if (policy === undefined) return true;
+    const owner = port.moduleOf(pid);
+    if (owner === undefined || owner === env.moduleId) return true;
+    const subject = owner === "" ? `pid ${pid} (a process of the node)` : `pid ${pid} (module ${owner})`;
+    policy.deniedOtherModule(call, "processes", subject);
+    return false;
+  };
 
   function written(outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
     if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
@@ -151,9 +165,18 @@ export function createProcessImports(
         if ((flags & ~(SPAWN_LINK | SPAWN_MONITOR)) !== 0) throw new GuestInputError("unknown spawn flags");
         const arg = argLen >>> 0 === 0 ? undefined : binaryInput(memory, argPtr, argLen, VALUE_BYTES_MAX);
         const profile = textInput(memory, profilePtr, profileLen, PROCESS_TEXT_BYTES_MAX);
-        if (env.policy?.allowsSpawn("proc_spawn", profile) === false) return ERR_INTERNAL;
+        const module = textInput(memory, modulePtr, moduleLen, PROCESS_TEXT_BYTES_MAX);
+        const policy = env.policy;
+        if (policy !== undefined) {
+          // Another module's code would run with that module's namespace and policy.
+          if (module !== "" && module !== env.moduleId) {
+            policy.deniedOtherModule("proc_spawn", "processes.spawn", `module ${module}`);
+            return ERR_INTERNAL;
+          }
+          if (!policy.allowsSpawn("proc_spawn", profile)) return ERR_INTERNAL;
+        }
         return port.spawn({
-          module: textInput(memory, modulePtr, moduleLen, PROCESS_TEXT_BYTES_MAX),
+          module,
           entry: textInput(memory, entryPtr, entryLen, PROCESS_TEXT_BYTES_MAX),
           profile,
           arg,
@@ -164,7 +187,7 @@ export function createProcessImports(
     ),
     proc_send: ctx.guard("proc_send", (pid: number, msgPtr: number, msgLen: number): number => {
       const payload = binaryInput(views.bytes(), msgPtr, msgLen, VALUE_BYTES_MAX);
-      return port.send(pidArg(pid), payload);
+      return reaches("proc_send", pidArg(pid)) ? port.send(pid, payload) : ERR_INTERNAL;
     }),
     proc_receive: guardAsync("proc_receive", (outPtr: number, outCap: number, timeoutMs: number) =>
       receiveInto("proc_receive", undefined, outPtr, outCap, timeoutMs),
@@ -186,9 +209,13 @@ export function createProcessImports(
         return receiveInto("proc_receive_match", criteria, outPtr, outCap, timeoutMs);
       },
     ),
-    proc_link: ctx.guard("proc_link", (pid: number) => port.link(pidArg(pid))),
+    proc_link: ctx.guard("proc_link", (pid: number) =>
+      reaches("proc_link", pidArg(pid)) ? port.link(pid) : ERR_INTERNAL,
+    ),
     proc_unlink: ctx.guard("proc_unlink", (pid: number) => port.unlink(pidArg(pid))),
-    proc_monitor: ctx.guard("proc_monitor", (pid: number) => port.monitor(pidArg(pid))),
+    proc_monitor: ctx.guard("proc_monitor", (pid: number) =>
+      reaches("proc_monitor", pidArg(pid)) ? port.monitor(pid) : ERR_INTERNAL,
+    ),
     proc_demonitor: ctx.guard("proc_demonitor", (pid: number) => port.demonitor(pidArg(pid))),
     proc_trap_exit: ctx.guard("proc_trap_exit", (enabled: number) => port.trapExit(enabled !== 0)),
     proc_register: ctx.guard("proc_register", (namePtr: number, nameLen: number): number => {

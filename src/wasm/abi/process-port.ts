@@ -36,6 +36,11 @@ export interface GuestProcessPort {
   register(name: string): number;
   unregister(name: string): number;
   whereis(name: string): number;
+  /**
+   * The module whose code live process `pid` runs: its id; "" for a process that runs no
+   * module's code (a JavaScript process of the node); undefined when `pid` is not alive.
+   */
+  moduleOf(pid: number): string | undefined;
   /** Ends the process with `reason` by throwing {@link GuestProcessExit} through the guest. */
   exit(reason: string): never;
 }

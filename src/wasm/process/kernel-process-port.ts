@@ -173,6 +173,12 @@ export class KernelProcessPort implements GuestProcessPort {
     });
   }
 
+  moduleOf(pid: number): string | undefined {
+    const ctx = this.#ctx;
+    if (ctx === undefined || !ctx.isAlive(pid as Pid)) return undefined;
+    return ctx.ownerOf(pid as Pid) ?? "";
+  }
+
   exit(reason: string): never {
     if (this.#life !== undefined) this.#life.exitReason = reason;
     throw new GuestProcessExit(reason);

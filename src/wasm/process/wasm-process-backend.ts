@@ -78,6 +78,7 @@ export type SpawnRunning = (spawnable: BackendSpawnable) => Pid;
 export class WasmProcessBackend implements ProcessBackend, ProcessMaker {
   readonly kind = "wasm";
   readonly label: string;
+  readonly owner: string;
   readonly #host: WasmBackendHost;
   readonly #spec: WasmProcessSpec;
   #instance: PooledInstance | undefined;
@@ -95,6 +96,7 @@ export class WasmProcessBackend implements ProcessBackend, ProcessMaker {
   constructor(host: WasmBackendHost, spec: WasmProcessSpec) {
     this.#host = host;
     this.#spec = spec;
+    this.owner = spec.module.moduleId;
     this.label = spec.entry === "run" ? spec.module.moduleId : `${spec.module.moduleId}:${spec.entry}`;
   }
 
