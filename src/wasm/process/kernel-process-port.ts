@@ -174,7 +174,8 @@ export class KernelProcessPort implements GuestProcessPort {
   }
 
   moduleOf(pid: number): string | undefined {
-    const ctx = this.#ctx;
+    // Asked before a call that needs the caller's process anyway: a request life makes it here.
+    const ctx = this.#life?.ctx;
     if (ctx === undefined || !ctx.isAlive(pid as Pid)) return undefined;
     return ctx.ownerOf(pid as Pid) ?? "";
   }
