@@ -421,7 +421,10 @@ export class GuestInstance {
     this.#settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
   };
 
-  /** The governor ended the run: the guest is parked forever on a refill that never settles. */
+  /**
+   * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or stays
+   * parked in a host wait; the trap reaches #onThrow after this and changes nothing.
+   */
   readonly #onStop = (stop: GovernorStop): void => {
     this.#broken = true;
     this.#settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });
