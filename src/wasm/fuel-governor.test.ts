@@ -85,3 +85,25 @@ describe("FuelGovernor", () => {
     assert.equal(governor.stopped, undefined);
   });
 });
+
+test("a kill ends the yield the guest waits in, even one that never ends itself", async () => {
+  const clock = { ms: 1000 };
+  const governor = new FuelGovernor({
+    cpuMsPerRun: undefined,
+    sliceMs: 1,
+    nowMs: () => clock.ms,
+    // A killed process's yield: the kernel never ends it.
+    yieldToLoop: () => new Promise(() => {}),
+  });
+  governor.beginRun(() => {});
+  clock.ms += 2;
+  const pending = governor.refill();
+  assert.ok(pending instanceof Promise);
+  let answered: number | undefined;
+  void pending.then((units) => {
+    answered = units;
+  });
+  governor.kill("shutdown");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, REFILL_STOPPED);
+});

@@ -57,6 +57,8 @@ export class FuelGovernor {
   #onStop: ((stop: GovernorStop) => void) | undefined;
   #refills = 0;
   #yields = 0;
+  /** Ends the yield a refill waits in, with REFILL_STOPPED: set while the guest yields. */
+  #endYield: (() => void) | undefined;
 
   constructor(options: FuelGovernorOptions) {
     this.#budgetMs = options.cpuMsPerRun;
@@ -137,7 +139,7 @@ export class FuelGovernor {
   }
 
   /**
-   * Ends the guest at its next fuel check (at once if it is suspended in a refill): used for
+   * Ends the guest at its next fuel check (at once if it is suspended in a refill's yield): used for
    * `kill` and for shutdown.
    */
   kill(reason: string): void {
@@ -151,6 +153,9 @@ export class FuelGovernor {
     const onStop = this.#onStop;
     this.#onStop = undefined;
     onStop?.(stop);
+    const endYield = this.#endYield;
+    this.#endYield = undefined;
+    endYield?.();
   }
 
   /**
@@ -177,10 +182,16 @@ export class FuelGovernor {
     if (now - this.#sliceStart < this.#sliceMs) return units;
     this.#yields++;
     this.pause();
-    return this.#yieldToLoop().then(() => {
-      if (this.#stopped !== undefined) return REFILL_STOPPED;
-      this.resume();
-      return units;
+    return new Promise<number>((resolve) => {
+      // The stop ends the yield itself: a killed process's yield never ends (the kernel drops
+      // it), and a stack waiting on it would be kept forever.
+      this.#endYield = () => resolve(REFILL_STOPPED);
+      this.#yieldToLoop().then(() => {
+        this.#endYield = undefined;
+        if (this.#stopped !== undefined) return resolve(REFILL_STOPPED);
+        this.resume();
+        resolve(units);
+      });
     });
   }
 

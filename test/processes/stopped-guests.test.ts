@@ -14,7 +14,7 @@ import { GuestInstance } from "../../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../../src/wasm/module-cache.ts";
 import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
-import { MIB, testEnvironment } from "./harness.ts";
+import { MIB, testEnvironment, testHost } from "./harness.ts";
 
 const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
 
@@ -68,6 +68,52 @@ describe("a stopped guest", () => {
       assert.equal(await stopOne(budget), budget ? "cpu_budget" : "killed");
     }
     assert.equal(await collected(guests, () => gone), guests, "every stopped guest's memory was collected");
+  });
+
+  test("is collected after its kernel process is killed while it yields", async () => {
+    // Touches 1 MiB of its memory, then spins: killed from a timer, so at one of its yields.
+    const module = await load(
+      "touch-then-spin",
+      `(module
+        (memory (export "memory") 16)
+        (func (export "run")
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
+          (loop $forever (br $forever))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    // No pooling: each process has an instance of its own, dropped when it ends.
+    const local = testHost([module], { idleInstancesMax: 0 });
+    /** One process killed; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<unknown> => {
+      let memory: WebAssembly.Memory | undefined;
+      const pid = local.kernel.spawn(
+        local.host.spawnable(module, {
+          program: (guest) => {
+            memory = guest.memory;
+            return guest.run();
+          },
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      registry.register(memory!, pid);
+      const exited = local.kernel.whenExited(pid);
+      local.kernel.exit(pid, "kill");
+      return exited;
+    };
+    try {
+      const processes = 6;
+      for (let i = 0; i < processes; i++) assert.equal(await killOne(), "killed");
+      assert.equal(
+        await collected(processes, () => gone),
+        processes,
+        "every killed process's memory was collected",
+      );
+    } finally {
+      await local.kernel.shutdown({ timeoutMs: 1_000 });
+    }
   });
 
   test("runs no more of its code, even inside a catch_all", async () => {
