@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FuelGovernor, type GovernorStop, REFILL_UNITS_MAX, REFILL_UNITS_MIN } from "./fuel-governor.ts";
+import { REFILL_STOPPED } from "./refill-trampoline.ts";
 
 /** A governor on a hand-driven clock; yielding resolves at once (and is counted). */
 function governorAt(options: { cpuMsPerRun?: number; sliceMs?: number } = {}) {
@@ -54,8 +55,7 @@ describe("FuelGovernor", () => {
     clock.ms += 9;
     assert.equal(typeof governor.refill(), "number");
     clock.ms += 2;
-    const parked = governor.refill();
-    assert.ok(parked instanceof Promise, "the guest is parked, not thrown into");
+    assert.equal(governor.refill(), REFILL_STOPPED, "the guest traps in the trampoline, not thrown into");
     governor.refill();
     assert.equal(stops.length, 1);
     const stop = stops[0]!;
@@ -80,8 +80,30 @@ describe("FuelGovernor", () => {
     const { governor, stops } = governorAt();
     governor.kill("shutdown");
     assert.deepEqual(stops, [{ kind: "killed", reason: "shutdown" }]);
-    assert.ok(governor.refill() instanceof Promise);
+    assert.equal(governor.refill(), REFILL_STOPPED);
     governor.beginRun(() => {});
     assert.equal(governor.stopped, undefined);
   });
+});
+
+test("a kill ends the yield the guest waits in, even one that never ends itself", async () => {
+  const clock = { ms: 1000 };
+  const governor = new FuelGovernor({
+    cpuMsPerRun: undefined,
+    sliceMs: 1,
+    nowMs: () => clock.ms,
+    // A killed process's yield: the kernel never ends it.
+    yieldToLoop: () => new Promise(() => {}),
+  });
+  governor.beginRun(() => {});
+  clock.ms += 2;
+  const pending = governor.refill();
+  assert.ok(pending instanceof Promise);
+  let answered: number | undefined;
+  void pending.then((units) => {
+    answered = units;
+  });
+  governor.kill("shutdown");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, REFILL_STOPPED);
 });

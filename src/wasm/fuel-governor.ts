@@ -1,3 +1,5 @@
+import { REFILL_STOPPED } from "./refill-trampoline.ts";
+
 /**
  * Decides, each time an instrumented guest runs out of fuel, whether it may go on: it keeps the
  * guest's CPU time, ends the guest at its budget, and hands the event loop a turn when the
@@ -40,9 +42,6 @@ export type GovernorStop =
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** A promise that never settles: a guest suspended on it never runs again and is collected. */
-const NEVER: Promise<never> = new Promise(() => {});
-
 export class FuelGovernor {
   readonly #budgetMs: number | undefined;
   readonly #sliceMs: number;
@@ -58,6 +57,8 @@ export class FuelGovernor {
   #onStop: ((stop: GovernorStop) => void) | undefined;
   #refills = 0;
   #yields = 0;
+  /** Ends the yield a refill waits in, with REFILL_STOPPED: set while the guest yields. */
+  #endYield: (() => void) | undefined;
 
   constructor(options: FuelGovernorOptions) {
     this.#budgetMs = options.cpuMsPerRun;
@@ -87,8 +88,9 @@ export class FuelGovernor {
 
   /**
    * Starts accounting for a new run. `onStop` is called once if the governor ends the guest
-   * (budget or kill): the guest itself is then parked forever, so the runner must settle the
-   * run from this callback.
+   * (budget or kill): the guest then traps at its next refill (or is parked forever in a host
+   * wait), and that trap is not the run's outcome, so the runner must settle the run from this
+   * callback.
    */
   beginRun(onStop: (stop: GovernorStop) => void): void {
     const now = this.#nowMs();
@@ -137,7 +139,7 @@ export class FuelGovernor {
   }
 
   /**
-   * Ends the guest at its next fuel check (at once if it is suspended in a refill): used for
+   * Ends the guest at its next fuel check (at once if it is suspended in a refill's yield): used for
    * `kill` and for shutdown.
    */
   kill(reason: string): void {
@@ -151,16 +153,20 @@ export class FuelGovernor {
     const onStop = this.#onStop;
     this.#onStop = undefined;
     onStop?.(stop);
+    const endYield = this.#endYield;
+    this.#endYield = undefined;
+    endYield?.();
   }
 
   /**
    * The body of the suspending refill import: the fuel units the guest may use before it asks
-   * again, a promise of them after a yield, or a promise that never settles when the guest must
-   * end (a thrown error could be caught by a guest's `catch_all`; a suspension cannot).
+   * again, a promise of them after a yield, or {@link REFILL_STOPPED} (now or after the yield)
+   * when the guest must end: the refill trampoline then traps, which no guest `catch_all` can
+   * stop (a thrown error could be caught), and the guest's stack unwinds.
    */
   refill(): number | Promise<number> {
     this.#refills++;
-    if (this.#stopped !== undefined) return NEVER;
+    if (this.#stopped !== undefined) return REFILL_STOPPED;
     const now = this.#nowMs();
     // Not accounting (guest code called outside a run): count from here.
     if (Number.isNaN(this.#runningSince)) this.#runningSince = now;
@@ -170,16 +176,22 @@ export class FuelGovernor {
       // The guest's stack is what names the function it was in; only this path pays for it.
       const stack = new Error("cpu budget").stack ?? "";
       this.#stop({ kind: "cpu_budget", usedMs: this.#usedMs, budgetMs: this.#budgetMs, stack });
-      return NEVER;
+      return REFILL_STOPPED;
     }
     const units = this.#nextRefillUnits(now);
     if (now - this.#sliceStart < this.#sliceMs) return units;
     this.#yields++;
     this.pause();
-    return this.#yieldToLoop().then(() => {
-      if (this.#stopped !== undefined) return NEVER;
-      this.resume();
-      return units;
+    return new Promise<number>((resolve) => {
+      // The stop ends the yield itself: a killed process's yield never ends (the kernel drops
+      // it), and a stack waiting on it would be kept forever.
+      this.#endYield = () => resolve(REFILL_STOPPED);
+      this.#yieldToLoop().then(() => {
+        this.#endYield = undefined;
+        if (this.#stopped !== undefined) return resolve(REFILL_STOPPED);
+        this.resume();
+        resolve(units);
+      });
     });
   }
 

@@ -4,7 +4,7 @@ import { ERR_RATE_LIMITED } from "./abi/abi-codes.ts";
 import { AbiContext } from "./abi/abi-context.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
-import type { RateAdmission } from "./abi/host-call-quota.ts";
+import { meteredCallActed, type RateAdmission } from "./abi/host-call-quota.ts";
 import { createHttpFetchImports, type HttpFetchImports } from "./abi/http-fetch-imports.ts";
 import { NX_MODULE } from "./abi/nx-signatures.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
@@ -83,7 +83,7 @@ const NO_ARGS: readonly number[] = [];
  * `fn` under a rate quota (a suspending import): a call the quota admits at once runs at once
  * and returns a plain value, so the guest does not even suspend; one that must wait parks the
  * guest's stack for that long (not CPU time) and then runs; one refused answers -9 and does
- * nothing. A call that answers an error code did nothing either: its units go back to the quota.
+ * nothing. A call whose error code says it did nothing either gets its units back (meteredCallActed).
  */
 function throttled(
   fn: HostFunctionOfAnyShape,
@@ -93,7 +93,7 @@ function throttled(
 ): HostFunctionOfAnyShape {
   const metered = (args: unknown[]): unknown => {
     const result = fn(...args);
-    if (typeof result === "number" && result < 0) admission.refund(args);
+    if (typeof result === "number" && !meteredCallActed(result)) admission.refund(args);
     return result;
   };
   return (...args) => {
@@ -421,7 +421,10 @@ export class GuestInstance {
     this.#settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
   };
 
-  /** The governor ended the run: the guest is parked forever on a refill that never settles. */
+  /**
+   * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or stays
+   * parked in a host wait; the trap reaches #onThrow after this and changes nothing.
+   */
   readonly #onStop = (stop: GovernorStop): void => {
     this.#broken = true;
     this.#settle({ ok: false, failure: classifyGovernorStop(stop, this.module.exportedFunctions) });

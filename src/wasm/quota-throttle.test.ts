@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { RecordingCrdtHost } from "../../test/abi/recording-crdt-host.ts";
 import { loadFixtureModule, recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { advanceSettled } from "../clock/settled-advance.ts";
@@ -123,4 +124,54 @@ test("a call that answers an error code uses none of the quota: refused db_sets 
   assert.equal(usage.quotaHits.get("bytes_written_per_sec"), undefined);
   assert.equal(usage.bytesWritten, 100);
   assert.equal(store.get(encoder.encode("k"))?.length, 99);
+});
+
+test("an RGA insert whose id does not fit still made its op: it keeps its ops_per_sec token", async () => {
+  // 40 crdt_rga_insert of distinct one-byte values with out_id_cap 0: each inserts an element and
+  // answers -2 (the id does not fit). [0] counts the -2 answers.
+  const wat = `(module
+    (import "nx" "crdt_rga_insert" (func $insert (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 64) "seq")
+    (func (export "run")
+      (local $i i32)
+      (loop $insert
+        (i32.store8 (i32.const 128) (local.get $i))
+        (if (i32.eq (call $insert (i32.const 64) (i32.const 3) (i32.const 0) (i32.const 0)
+                              (i32.const 128) (i32.const 1) (i32.const 256) (i32.const 0))
+                    (i32.const -2))
+          (then (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $insert (i32.lt_u (local.get $i) (i32.const 40))))))`;
+  const module = await loadGuestModuleBytes(await watToWasm(wat, "rga-flood.wat"), "rga-flood.wasm", {
+    memoryMaxBytes: 1024 * 1024,
+    cache: new ModuleCache({ directory: undefined, logger: silentLogger }),
+    logger: silentLogger,
+  });
+  const clock = createVirtualClock();
+  const usage = new GuestUsage();
+  const crdt = new RecordingCrdtHost();
+  const env = {
+    ...recordingEnvironment("flooder", createGuestStore(createMemoryBackend())),
+    crdt,
+    usage,
+    quota: createQuotaGate("flooder", { opsPerSec: 20 }, usage, silentLogger, () => clock.now()),
+  };
+  const guest = GuestInstance.create(module, { env, cpuMsPerRun: 500, clock });
+  let result: unknown;
+  const running = guest.run().then((r) => {
+    result = r;
+  });
+  const inserts = () => crdt.calls.filter(([call]) => call === "rgaInsert").length;
+  // Virtual time does not move: the burst (20 ops) goes through, the 21st waits.
+  await advanceSettled(clock, 0);
+  assert.equal(result, undefined, "the insert past the burst waits");
+  assert.equal(inserts(), 20, "a second of the quota made 20 elements");
+  for (let step = 0; step < 30 && result === undefined; step++) await advanceSettled(clock, 50);
+  assert.deepEqual(result, { ok: true });
+  await running;
+  assert.equal(new DataView(guest.memory.buffer).getInt32(0, true), 40, "every insert answered -2");
+  assert.equal(inserts(), 40);
+  assert.ok(clock.now() >= 950, `40 ops at 20/s ended at virtual ${clock.now()} ms`);
+  assert.equal(usage.ops, 40, "each insert counts as an op");
 });

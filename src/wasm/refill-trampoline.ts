@@ -1,17 +1,39 @@
 /**
  * The wasm function that goes into an instrumented guest's fuel table: it calls `refill`
  * through a suspending import. A host function cannot go into a wasm table directly, a wasm
- * function re-exporting an import can, and JSPI suspends through it: when `refill` returns a
+ * function calling an import can, and JSPI suspends through it: when `refill` returns a
  * promise, the guest's whole stack waits on it. Called outside `WebAssembly.promising`, `refill`
  * must return a number.
+ *
+ * A refill of {@link REFILL_STOPPED} (the governor stopped the guest: CPU budget, kill) traps
+ * here, before any more guest code runs. A trap, unlike an exception thrown from the host, no
+ * guest `catch` can stop, so the guest's stack unwinds and is collected. Parking it on a
+ * promise that never settles kept it forever: V8 never collects a suspended stack, so every
+ * stopped guest held its instance and linear memory for the node's lifetime.
+ *
+ * ```wat
+ * (module
+ *   (import "h" "f" (func $refill (result i32)))
+ *   (func (export "f") (result i32) (local $units i32)
+ *     (local.set $units (call $refill))
+ *     (if (i32.lt_s (local.get $units) (i32.const 0)) (then unreachable))
+ *     (local.get $units)))
+ * ```
  */
 
-/** `(module (import "h" "f" (func (result i32))) (export "f" (func 0)))` */
+/** What `refill` answers (or resolves to) when the guest must not run on: the trampoline traps. */
+export const REFILL_STOPPED = -1;
+
 const TRAMPOLINE_BYTES = Uint8Array.from([
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
   ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f], // type section: () -> i32
   ...[0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x66, 0x00, 0x00], // import section: h.f, type 0
-  ...[0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00], // export section: f = function 0
+  ...[0x03, 0x02, 0x01, 0x00], // function section: one function of type 0
+  ...[0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x01], // export section: f = function 1
+  ...[0x0a, 0x15, 0x01, 0x13, 0x01, 0x01, 0x7f], // code section: one body, one i32 local
+  ...[0x10, 0x00, 0x21, 0x00], // call $refill; local.set 0
+  ...[0x20, 0x00, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b], // local.get 0; i32.const 0; i32.lt_s; if; unreachable; end
+  ...[0x20, 0x00, 0x0b], // local.get 0; end
 ]);
 
 let trampolineModule: WebAssembly.Module | undefined;

@@ -14,7 +14,7 @@ import {
 } from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
 import type { PolicyCrdtFamily } from "./host-call-policy.ts";
-import { CRDT_OP_CALLS } from "./host-call-quota.ts";
+import { CRDT_OP_CALLS, meteredCallActed } from "./host-call-quota.ts";
 
 type HostFunction = (...args: never[]) => number;
 
@@ -109,7 +109,7 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
         memo.remember(memory, keyPtr, keyLen, key, namespace, policy);
       }
       const result = body(host, memory, key, ...args);
-      if (makesOp && result >= 0 && env.usage !== undefined) env.usage.ops++;
+      if (makesOp && meteredCallActed(result) && env.usage !== undefined) env.usage.ops++;
       return result;
     });
   }

@@ -1,3 +1,5 @@
+import { ERR_BUFFER_TOO_SMALL } from "./abi-codes.ts";
+
 /** Quotas a host function or the process host checks (docs/design/policies.md#quotas), by their policy names. */
 export type QuotaName =
   | "cpu_ms_per_run"
@@ -23,6 +25,15 @@ export const CRDT_OP_CALLS: ReadonlySet<string> = new Set([
   "crdt_rga_delete",
 ]);
 
+/**
+ * Whether a metered call's answer means it did something (and so used its quota's units): a
+ * success, or -2, which a metered call answers only after its work is done (`crdt_rga_insert`:
+ * the element exists, only its id did not fit `out_id_cap`). Every other error code did nothing.
+ */
+export function meteredCallActed(result: number): boolean {
+  return result >= 0 || result === ERR_BUFFER_TOO_SMALL;
+}
+
 /** The quota a guest failure of this kind is the hit of (a run stopped at its CPU budget or memory cap), if any. */
 export function hardQuotaOf(failureKind: string): QuotaName | undefined {
   if (failureKind === "cpu_budget") return "cpu_ms_per_run";
@@ -35,7 +46,7 @@ export function hardQuotaOf(failureKind: string): QuotaName | undefined {
  * plain fields, so a count costs one increment.
  */
 export class GuestUsage {
-  /** CRDT ops made ({@link CRDT_OP_CALLS} that succeeded). */
+  /** CRDT ops made ({@link CRDT_OP_CALLS} that acted, {@link meteredCallActed}). */
   ops = 0;
   /** Store bytes written: key and value of each `db_set`, key of each `db_delete` that succeeded. */
   bytesWritten = 0;
@@ -49,13 +60,13 @@ export class GuestUsage {
 
 /**
  * How a rate quota meters one host function, from each call's arguments. A call that answers an
- * error code (bad arguments, a denied or reserved key: it did nothing) gets its units back, so
- * only calls that did something use the quota.
+ * error code that says it did nothing (bad arguments, a denied or reserved key; see
+ * {@link meteredCallActed}) gets its units back, so only calls that did something use the quota.
  */
 export interface RateAdmission {
   /** The ms the call must wait before it runs (0: at once), or undefined when it is refused (-9). */
   take(args: readonly unknown[]): number | undefined;
-  /** Gives back what {@link take} took, for a call that answered an error code. */
+  /** Gives back what {@link take} took, for a call that did nothing ({@link meteredCallActed}). */
   refund(args: readonly unknown[]): void;
 }
 
@@ -66,7 +77,7 @@ export interface RateAdmission {
  * @example
  * const admission = quota.admission("crdt_gcounter_inc");
  * const waitMs = admission?.take(args); // 0: at once; > 0: wait first; undefined: answer ERR_RATE_LIMITED
- * if (result < 0) admission?.refund(args); // it did nothing: the units come back
+ * if (!meteredCallActed(result)) admission?.refund(args); // it did nothing: the units come back
  */
 export interface HostCallQuota {
   /** For a host function a rate quota meters, how; undefined for a function no quota meters. */

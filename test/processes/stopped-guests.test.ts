@@ -1,0 +1,145 @@
+/**
+ * A guest the governor stops (its CPU budget, a kill) must leave nothing behind: its stack
+ * unwinds at its next refill (a trap in the refill trampoline, REFILL_STOPPED) and its instance
+ * and linear memory are collected. Parked on a promise that never settles, each stopped guest
+ * stayed in memory for the node's lifetime (V8 never collects a suspended stack): a handler that
+ * spins until its budget leaked up to `memory_max_mb` per request.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { silentLogger } from "../../src/observe/logger.ts";
+import { GuestInstance } from "../../src/wasm/guest-instance.ts";
+import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
+import { ModuleCache } from "../../src/wasm/module-cache.ts";
+import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
+import { MIB, testEnvironment, testHost } from "./harness.ts";
+
+const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
+
+async function load(name: string, wat: string): Promise<GuestModule> {
+  const bytes = await watToWasm(wat, `${name}.wat`);
+  return loadGuestModuleBytes(bytes, name, { memoryMaxBytes: 16 * MIB, cache, logger: silentLogger });
+}
+
+/** Collects until every registered object is gone or `rounds` collections passed; answers how many were collected. */
+async function collected(registered: number, count: () => number, rounds = 20): Promise<number> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let round = 0; round < rounds && count() < registered; round++) {
+    gc();
+    // FinalizationRegistry callbacks run in a later task.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return count();
+}
+
+describe("a stopped guest", () => {
+  test("is collected with its memory, after a CPU-budget stop or a kill", async () => {
+    // Touches 1 MiB of its memory, then spins.
+    const module = await load(
+      "touch-then-spin",
+      `(module
+        (memory (export "memory") 16)
+        (func (export "run")
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
+          (loop $forever (br $forever))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    /** One guest stopped; in a function of its own, so that no frame of the test keeps it. */
+    const stopOne = async (budget: boolean): Promise<string> => {
+      const guest = GuestInstance.create(module, {
+        env: testEnvironment(module, { stdout: "", stderr: "" }),
+        cpuMsPerRun: budget ? 2 : undefined,
+      });
+      registry.register(guest.memory, budget);
+      const run = guest.run();
+      if (!budget) setTimeout(() => guest.kill("test"), 2);
+      const result = await run;
+      return result.ok ? "ok" : result.failure.kind;
+    };
+    const guests = 10;
+    for (let i = 0; i < guests; i++) {
+      const budget = i % 2 === 0;
+      assert.equal(await stopOne(budget), budget ? "cpu_budget" : "killed");
+    }
+    assert.equal(await collected(guests, () => gone), guests, "every stopped guest's memory was collected");
+  });
+
+  test("is collected after its kernel process is killed while it yields", async () => {
+    // Touches 1 MiB of its memory, then spins: killed from a timer, so at one of its yields.
+    const module = await load(
+      "touch-then-spin",
+      `(module
+        (memory (export "memory") 16)
+        (func (export "run")
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
+          (loop $forever (br $forever))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    // No pooling: each process has an instance of its own, dropped when it ends.
+    const local = testHost([module], { idleInstancesMax: 0 });
+    /** One process killed; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<unknown> => {
+      let memory: WebAssembly.Memory | undefined;
+      const pid = local.kernel.spawn(
+        local.host.spawnable(module, {
+          program: (guest) => {
+            memory = guest.memory;
+            return guest.run();
+          },
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      registry.register(memory!, pid);
+      const exited = local.kernel.whenExited(pid);
+      local.kernel.exit(pid, "kill");
+      return exited;
+    };
+    try {
+      const processes = 6;
+      for (let i = 0; i < processes; i++) assert.equal(await killOne(), "killed");
+      assert.equal(
+        await collected(processes, () => gone),
+        processes,
+        "every killed process's memory was collected",
+      );
+    } finally {
+      await local.kernel.shutdown({ timeoutMs: 1_000 });
+    }
+  });
+
+  test("runs no more of its code, even inside a catch_all", async () => {
+    // The spin sits in a try_table that catches everything; after a catch it would store 1 at 0.
+    const module = await load(
+      "catch-all-spin",
+      `(module
+        (memory (export "memory") 1)
+        (func (export "run")
+          (block $caught
+            (try_table (catch_all $caught)
+              (loop $forever (br $forever))))
+          (i32.store (i32.const 0) (i32.const 1))))`,
+    );
+    for (const budget of [true, false]) {
+      const guest = GuestInstance.create(module, {
+        env: testEnvironment(module, { stdout: "", stderr: "" }),
+        cpuMsPerRun: budget ? 2 : undefined,
+      });
+      const run = guest.run();
+      if (!budget) setTimeout(() => guest.kill("test"), 2);
+      const result = await run;
+      assert.equal(result.ok ? "ok" : result.failure.kind, budget ? "cpu_budget" : "killed");
+      // The trap that unwinds the stack comes at once (the governor's yield is one event-loop turn).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(new DataView(guest.memory.buffer).getInt32(0, true), 0, "the catch_all caught nothing");
+    }
+  });
+});
