@@ -21,7 +21,12 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
 import { knownMembers } from "./known-members.ts";
-import { createNodeMembership, liveMemberCount } from "./node-membership.ts";
+import {
+  createNodeMembership,
+  departedAddresses,
+  liveMemberCount,
+  redirectEntries,
+} from "./node-membership.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -151,6 +156,9 @@ export class SyncService {
       engine,
       listen: config.network.listen === undefined ? undefined : formatSocketAddress(config.network.listen),
       maxPeers: config.limits.maxPeers,
+      maxConnections: config.network.maxConnections,
+      departedAddresses: () => departedAddresses(membership),
+      redirectEntries: () => redirectEntries(exchange.entries(), membership),
       backoff: {
         initialDelayMs: config.limits.reconnectInitialDelayMs,
         maxDelayMs: config.limits.reconnectMaxDelayMs,

@@ -37,6 +37,27 @@ describe("whole-node simulation: peer management, framed connections, discovery 
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
     });
 
+    test(`seed ${seed}: 16 nodes under a bound of 5 connections, 10 % loss, a 10 s partition: no node above 5, every op everywhere`, async () => {
+      const scenario = WHOLE_NODE_SCENARIOS["partition-50"](seed, 16, 10_000);
+      const result = await runWholeNodeSimulation({
+        ...scenario,
+        tuning: { ...scenario.tuning, maxConnections: 5 },
+      });
+      assertConverged(result);
+      assert.ok(result.peakConnections <= 5, `a node held ${result.peakConnections} connections`);
+      assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
+    });
+
+    test(`seed ${seed}: churn under a bound of 3 connections: joins and leaves lose no op`, async () => {
+      const scenario = WHOLE_NODE_SCENARIOS.churn(seed);
+      const result = await runWholeNodeSimulation({
+        ...scenario,
+        tuning: { ...scenario.tuning, maxConnections: 3 },
+      });
+      assertConverged(result);
+      assert.ok(result.peakConnections <= 3, `a node held ${result.peakConnections} connections`);
+    });
+
     test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {
       assertConverged(await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS["split-brain"](seed)));
     });
@@ -75,6 +96,16 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     const c = await runWholeNodeSimulation(scenario(8));
     assert.deepEqual(a, b);
     assert.notEqual(a.traceSha256, c.traceSha256);
+  });
+
+  test("negative control: without the bound (max_connections at max_peers) the 16 nodes connect to all 15 others", async () => {
+    const scenario = WHOLE_NODE_SCENARIOS["partition-50"](1, 16, 10_000);
+    const result = await runWholeNodeSimulation({
+      ...scenario,
+      tuning: { ...scenario.tuning, maxConnections: scenario.tuning.maxPeers },
+    });
+    assertConverged(result);
+    assert.equal(result.peakConnections, 15);
   });
 
   test("negative control: a partition that never heals fails the checks", async () => {
