@@ -2,7 +2,7 @@ import { MDNS_SERVICE_DEFAULT } from "../discovery/mdns-records.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../observe/logger.ts";
-import { MAX_CONNECTIONS_DEFAULT } from "../sync/connection-bound.ts";
+import { MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MIN } from "../sync/connection-bound.ts";
 import { type ConfigSection, DISCOVERY_MODES, type NodeConfig } from "./node-config.ts";
 import { formatSocketAddress, parseSocketAddress } from "./socket-address.ts";
 import {
@@ -168,7 +168,7 @@ export const CONFIG_SCHEMA = {
     }),
     maxConnections: defineKey({
       name: "max_connections",
-      kind: integerKind({ min: 3, max: 1024 }),
+      kind: integerKind({ min: MAX_CONNECTIONS_MIN, max: 1024 }),
       default: MAX_CONNECTIONS_DEFAULT,
       doc: "Most connections a node keeps to the peers discovery finds: it dials floor((n - 1) / 2) of them at random (all when they fit in n), accepts others' up to n, replaces lost ones and rotates one a minute; network.peers are always connected and count toward it. At or above limits.max_peers: every candidate (full mesh).",
       env: "NX_MAX_CONNECTIONS",

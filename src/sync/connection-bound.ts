@@ -13,6 +13,14 @@
 export const MAX_CONNECTIONS_DEFAULT = 8;
 
 /**
+ * The least `network.max_connections`: with 5 a node dials 2 random members, and random graphs
+ * where every node picks 2 are connected, with paths of a few hops. With 1 (a bound of 3 or 4)
+ * the overlay is a forest of chains: it splits whenever a link is lost, and members more than
+ * three hops away cannot be probed (false suspicions, measured with 7 processes and a bound of 3).
+ */
+export const MAX_CONNECTIONS_MIN = 5;
+
+/**
  * How often a node with a bound looks at its connections: dials a candidate when it has fewer
  * than `outboundTarget`, redials a departed member, rotates. A lost connection or a failed dial
  * looks at once; this is the catch-all, cheap (no I/O unless a dial is due).

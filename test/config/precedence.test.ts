@@ -49,7 +49,7 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "5", toml: "5" },
   ],
   "network.max_connections": [
-    { text: "4", toml: "4" },
+    { text: "6", toml: "6" },
     { text: "12", toml: "12" },
   ],
   "tls.cert": [
