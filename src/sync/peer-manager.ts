@@ -341,6 +341,12 @@ export class PeerManager<Op> {
     }));
   }
 
+  /** The configured peers dialed whatever the bound (every one without a bound): what `--wait-before-run` waits for. */
+  alwaysDialed(): ConfiguredPeerStatus[] {
+    const statuses = this.configuredPeers();
+    return statuses.filter((_, index) => this.#pinned(this.#targets[index]!));
+  }
+
   /**
    * Every configured peer (those of `network.peers` and those added since), then every connected
    * peer that is not one of them (it dialed this node).

@@ -475,9 +475,12 @@ export class SyncService {
     return `every configured peer refused this node: ${peers.map((peer) => peer.refusal).join("; ")}`;
   }
 
-  /** Resolves once every configured peer (but this node's own address) is connected, or after `timeoutMs`. */
+  /**
+   * Resolves once every configured peer dialed whatever the bound (but this node's own address)
+   * is connected, or after `timeoutMs`: with a bound, discovered candidates are not all dialed.
+   */
   async waitForPeers(timeoutMs: number): Promise<void> {
-    await pollFor(timeoutMs, () => this.peers.configuredPeers().every((p) => p.connected || p.self));
+    await pollFor(timeoutMs, () => this.peers.alwaysDialed().every((p) => p.connected || p.self));
   }
 
   /** How many of its own ops this node holds without a gap. */

@@ -158,8 +158,14 @@ test("with a bound of 3, the operator's four static peers are all connected (the
   for (const other of others) await other.peers.start();
   for (const n of [2, 3, 4, 5]) a.peers.addCandidate(`10.3.0.${n}:9000`, "static");
   await a.peers.start();
+  a.peers.addCandidate("10.3.0.9:9000", "bootstrap");
   try {
     await until(() => a.peers.connectedPeers().length === 4, "a connected to its four static peers");
+    assert.deepEqual(
+      a.peers.alwaysDialed().map((p) => p.address),
+      [2, 3, 4, 5].map((n) => `10.3.0.${n}:9000`),
+      "what --wait-before-run waits for: not the discovered candidate",
+    );
   } finally {
     await Promise.all([a, ...others].map((m) => m.peers.stop()));
   }
@@ -180,7 +186,10 @@ test("with a bound of 3, a node refuses a fourth discovered peer and tells it wh
       "a refused joiner told where to go",
     );
     await until(() => hub.peers.connectedPeers().length === 3, "the hub holds three peers");
-    assert.equal(joiners.filter((j) => j.peers.connectedPeers().length === 1).length, 3);
+    await until(
+      () => joiners.filter((j) => j.peers.connectedPeers().length === 1).length === 3,
+      "the refused joiner's connection closed; three joiners stay connected",
+    );
     assert.equal(
       hub.events.filter((e) => e.startsWith("connected")).length,
       3,
