@@ -6,13 +6,23 @@ import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { MemberInfo, MemberState, MembershipListener, MembershipView } from "./membership-view.ts";
 import { type MembershipMessage, SwimMembership, type SwimOutput } from "./swim-membership.ts";
-import type { SwimOptions } from "./swim-options.ts";
+import { SWIM_PENDING_RELAYS_MAX, type SwimOptions } from "./swim-options.ts";
 
 /**
  * How often the state machine is ticked. Its deadlines (probe timeout 500 ms, interval 1 s,
  * suspicion timeouts of seconds) are met within this much; 100 ms is 10 cheap calls a second.
  */
 export const MEMBERSHIP_TICK_MS = 100;
+
+/**
+ * Neighbours linked to the target that a probe of a member without a connection goes through at
+ * once: two, so that one frame lost on one path (four frames, against two for a direct probe)
+ * does not fail the probe. A relayed probe goes through one.
+ */
+export const PROBE_PATHS = 2;
+
+/** Probes whose neighbours asked are remembered (so the indirect phase asks others): as many as relays run at once. */
+const PROBE_ROUTES_KEPT = SWIM_PENDING_RELAYS_MAX;
 
 /** What membership needs of the peer manager: the authenticated connections. */
 export interface MembershipPeers {
@@ -50,6 +60,8 @@ export class MembershipService implements MembershipView {
   readonly #options: MembershipServiceOptions;
   readonly #machine: SwimMembership;
   readonly #listeners = new Set<MembershipListener>();
+  /** Per probe sequence number, the neighbours it went through already (the latest PROBE_ROUTES_KEPT). */
+  readonly #asked = new Map<number, Set<NodeId>>();
   #timer: unknown;
   #stopped = false;
 
@@ -136,14 +148,12 @@ export class MembershipService implements MembershipView {
           .filter((p) => p.features.includes("membership"))
           .map((p) => p.nodeId),
       );
-      /** Per probe sequence number, the neighbours asked already in this output. */
-      const asked = new Map<number, Set<NodeId>>();
       for (const { peer, message } of output.send) {
         if (members.has(peer)) this.#options.peers.sendTo(peer, message);
         else if (message.type === "MemberPing" && probes !== "none")
-          this.#probeThrough(members, peer, message.seq, message.updates, probes === "own", asked);
+          this.#probeThrough(members, peer, message.seq, message.updates, probes === "own");
         else if (message.type === "MemberPingReq")
-          this.#probeThrough(members, message.target, message.seq, message.updates, true, asked);
+          this.#probeThrough(members, message.target, message.seq, message.updates, true);
         // Anything else for a member without a connection now is not sent: lost, as SWIM expects of a message.
       }
     }
@@ -170,30 +180,36 @@ export class MembershipService implements MembershipView {
 
   /**
    * A probe of (or a helper for) a member this node has no connection to goes as a MemberPingReq
-   * with the probe's sequence number to one neighbour: one that says it is connected to the
-   * target, else (`anyNeighbour`) a random one, whose own glue forwards it to a neighbour of its
-   * own linked to the target. The helper's ack (or nack) answers the probe, as SWIM's indirect
-   * probe does; the state machine cannot tell, and needs no change.
+   * with the probe's sequence number to neighbours not asked yet for it: PROBE_PATHS of those
+   * that say they are connected to the target (one for a relayed probe), else (`own`) every
+   * neighbour, whose glue forwards it to a neighbour of its own linked to the target. The
+   * helper's ack (or nack) answers the probe, as SWIM's indirect probe does; the state machine
+   * cannot tell, and needs no change.
    */
   #probeThrough(
     members: ReadonlySet<NodeId>,
     target: NodeId,
     seq: number,
     updates: MemberPingReqMessage["updates"],
-    anyNeighbour: boolean,
-    asked: Map<number, Set<NodeId>>,
+    own: boolean,
   ): void {
-    const used = asked.get(seq) ?? new Set<NodeId>();
-    asked.set(seq, used);
+    let used = this.#asked.get(seq);
+    if (used === undefined) {
+      used = new Set<NodeId>();
+      this.#asked.set(seq, used);
+      if (this.#asked.size > PROBE_ROUTES_KEPT) this.#asked.delete(this.#asked.keys().next().value!);
+    }
     const usable = (peer: NodeId): boolean => members.has(peer) && peer !== target && !used.has(peer);
-    const helpers = this.#options.peers.neighboursLinkedTo(target).filter(usable);
-    if (helpers.length > 0) {
-      const helper = helpers[Math.floor(this.#options.random() * helpers.length)]!;
-      used.add(helper);
-      this.#options.peers.sendTo(helper, { type: "MemberPingReq", seq, target, updates });
+    const linked = this.#options.peers.neighboursLinkedTo(target).filter(usable);
+    if (linked.length > 0) {
+      for (let paths = own ? PROBE_PATHS : 1; paths > 0 && linked.length > 0; paths--) {
+        const [helper] = linked.splice(Math.floor(this.#options.random() * linked.length), 1);
+        used.add(helper!);
+        this.#options.peers.sendTo(helper!, { type: "MemberPingReq", seq, target, updates });
+      }
       return;
     }
-    if (!anyNeighbour) return;
+    if (!own) return;
     // No neighbour is linked to it: every neighbour is asked, and the one that has a neighbour
     // linked to it passes the probe on (the others nack). A member within three hops is reached.
     for (const helper of [...members].filter(usable)) {

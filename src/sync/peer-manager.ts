@@ -621,9 +621,8 @@ export class PeerManager<Op> {
    * counting those it accepted and the dials under way (docs/design/peer-discovery.md#a-bounded-set-of-connections).
    */
   #fill(): void {
-    const bound = this.#bound;
-    if (bound === undefined || this.#stopped || this.#ticker === undefined) return;
-    const want = outboundTarget(bound, this.#targets.filter((t) => this.#isCandidate(t)).length);
+    if (this.#bound === undefined || this.#stopped || this.#ticker === undefined) return;
+    const want = this.#want();
     let busy = this.#connections.size + this.#targets.filter((t) => t.dialing).length;
     const eligible = this.#eligible();
     while (busy < want && eligible.length > 0) {
@@ -633,7 +632,13 @@ export class PeerManager<Op> {
     }
   }
 
+  /** With a bound: how many connections this node opens itself (see `outboundTarget`). */
+  #want(): number {
+    return outboundTarget(this.#bound!, this.#targets.filter((t) => this.#isCandidate(t)).length);
+  }
+
   #overlayTick(): void {
+    this.#trim();
     this.#fill();
     const now = this.#options.nowMs();
     if (now >= this.#nextDepartedDialAtMs) {
@@ -676,8 +681,29 @@ export class PeerManager<Op> {
    * connection whose peer has another path is closed (`#rotated`). A node with fewer than two
    * outbound connections does not rotate: its one connection may be its only path.
    */
+  /**
+   * Outbound connections beyond `#want` (opened while every candidate known fitted in the bound,
+   * before the node learned of more): one a tick is closed, the oldest that is not its peer's
+   * last path. The clique the first members form while they join dissolves into a random overlay
+   * and leaves room for the others.
+   */
+  #trim(): void {
+    const rotatable = this.#rotatable();
+    if (rotatable.length <= this.#want()) return;
+    const victim = rotationVictim(rotatable);
+    if (victim === undefined) return;
+    this.#options.logger.debug("connection trimmed", { closed: victim });
+    void this.#connections.get(victim)?.close("more connections than this node opens with max_connections");
+  }
+
   #rotate(): void {
-    if (this.#rotating?.dialing === true || this.#connections.size >= this.#bound!) return;
+    if (this.#rotating?.dialing === true) return;
+    if (this.#connections.size >= this.#bound!) {
+      // Full: the oldest outbound connection goes first, and the slot is for whoever dials in.
+      const victim = rotationVictim(this.#rotatable());
+      if (victim !== undefined) void this.#connections.get(victim)?.close("rotated: room for another member");
+      return;
+    }
     if (this.#rotatable().length < 2) return;
     const target = pickRandom(this.#eligible(), this.#options.random01());
     if (target === undefined) return;

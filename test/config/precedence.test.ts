@@ -398,7 +398,7 @@ describe("resolveConfig (reads the file)", () => {
         peers: [],
         serializationFormat: "msgpack",
         fanoutExtra: 1,
-        maxConnections: 8,
+        maxConnections: 12,
       },
       tls: { cert: undefined, key: undefined, ca: undefined, allowedPeers: [], insecure: false },
       limits: {
