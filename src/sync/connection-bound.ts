@@ -54,18 +54,20 @@ export const OVERLAY_ROTATION_INTERVAL_MS = 60_000;
 export const DEPARTED_REDIAL_INTERVAL_MS = 5_000;
 
 /**
- * How many connections a node opens itself. When the discovered candidates fit in the bound, all
- * of them (a cluster of up to `bound` + 1 nodes stays a full mesh); otherwise
- * floor((bound − 1) / 2), at least 1, so that two ends never need more than the bound between
- * them: every node dials fewer than half its slots, so some node always has room for one more,
- * and a node refused by a full one is told where else to go.
+ * How many connections a node dials until it holds (those others opened to it count). When the
+ * discovered candidates fit in the bound, the bound itself: it dials every one of them (a
+ * cluster of up to `bound` + 1 nodes stays a full mesh, and a connection to a peer that is no
+ * candidate any more does not stand in for one that is). Otherwise floor((bound − 1) / 2), at
+ * least 1, so that two ends never need more than the bound between them: every node dials fewer
+ * than half its slots, so some node always has room for one more, and a node refused by a full
+ * one is told where else to go.
  *
  * @example
- * outboundTarget(8, 5); // 5: everyone
- * outboundTarget(8, 49); // 3: average degree 6, at most 8
+ * outboundTarget(12, 5); // 12: all five candidates
+ * outboundTarget(12, 49); // 5: about 10 connections each, at most 12
  */
 export function outboundTarget(bound: number, candidates: number): number {
-  if (candidates <= bound) return candidates;
+  if (candidates <= bound) return bound;
   return Math.max(1, Math.floor((bound - 1) / 2));
 }
 

@@ -48,14 +48,10 @@ describe("whole-node simulation: peer management, framed connections, discovery 
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
     });
 
-    test(`seed ${seed}: churn under a bound of 5 connections: joins and leaves lose no op`, async () => {
-      const scenario = WHOLE_NODE_SCENARIOS.churn(seed);
-      const result = await runWholeNodeSimulation({
-        ...scenario,
-        tuning: { ...scenario.tuning, maxConnections: 5 },
-      });
+    test(`seed ${seed}: churn among 16 nodes under the default bound of 12: joins and leaves lose no op`, async () => {
+      const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.churn(seed, 16));
       assertConverged(result);
-      assert.ok(result.peakConnections <= 5, `a node held ${result.peakConnections} connections`);
+      assert.ok(result.peakConnections <= 12, `a node held ${result.peakConnections} connections`);
     });
 
     test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {
@@ -78,6 +74,13 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     assertConverged(result);
     assert.equal(result.falseSuspicions, 0);
     assert.equal(result.falseDeaths, 0);
+  });
+
+  test("20 nodes under the default bound, 2 calm minutes: at most 12 connections each, every member probed through neighbours without a suspicion", async () => {
+    const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 20, 120_000));
+    assertConverged(result);
+    assert.ok(result.peakConnections <= 12, `a node held ${result.peakConnections} connections`);
+    assert.equal(result.falseSuspicions, 0);
   });
 
   test("negative control: round trips longer than SWIM's probe interval make it suspect live nodes", async () => {
