@@ -677,11 +677,6 @@ export class PeerManager<Op> {
   }
 
   /**
-   * Rotation: a connection to a random candidate first; once it is up, the oldest outbound
-   * connection whose peer has another path is closed (`#rotated`). A node with fewer than two
-   * outbound connections does not rotate: its one connection may be its only path.
-   */
-  /**
    * Outbound connections beyond `#want` (opened while every candidate known fitted in the bound,
    * before the node learned of more): one a tick is closed, the oldest that is not its peer's
    * last path. The clique the first members form while they join dissolves into a random overlay
@@ -696,6 +691,12 @@ export class PeerManager<Op> {
     void this.#connections.get(victim)?.close("more connections than this node opens with max_connections");
   }
 
+  /**
+   * Rotation: a connection to a random candidate first; once it is up, the oldest outbound
+   * connection whose peer has another path is closed (`#rotated`). A node with fewer than two
+   * outbound connections does not rotate: its one connection may be its only path. A full node
+   * closes that connection first.
+   */
   #rotate(): void {
     if (this.#rotating?.dialing === true) return;
     if (this.#connections.size >= this.#bound!) {
