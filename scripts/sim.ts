@@ -1,9 +1,11 @@
 /**
- * `npm run sim -- SCENARIO [--seeds N] [--report FILE]`: runs a whole-node simulator scenario
+ * `npm run sim -- SCENARIO [--seeds N] [--report FILE] [--nodes N] [--max-connections N]`: runs a whole-node simulator scenario
  * (src/sync/simulator/whole-node-scenarios.ts) under seeds 1..N and prints, or writes to FILE,
  * a JSON report: `convergence_after_heal_secs` {p50, p99, max} over the seeds that converged,
  * `lost_ops`, `false_suspicions` and `false_deaths` (SWIM's, of running, reachable members) and all
- * `suspicions` summed over the seeds, and each seed's run. A seed that did
+ * `suspicions` summed over the seeds, `peak_connections` (the most any node held at once) and
+ * `frames_per_op_per_node`, and each seed's run. `--nodes` changes the scenario's node count,
+ * `--max-connections` the nodes' `network.max_connections` (1024: no bound). A seed that did
  * not converge or lost an op makes the exit code 1; rerun it alone with `--seed S`.
  */
 import { writeFileSync } from "node:fs";
@@ -16,7 +18,13 @@ import { runWholeNodeSimulation, type WholeNodeResult } from "../src/sync/simula
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { seeds: { type: "string", default: "5" }, seed: { type: "string" }, report: { type: "string" } },
+  options: {
+    seeds: { type: "string", default: "5" },
+    seed: { type: "string" },
+    report: { type: "string" },
+    nodes: { type: "string" },
+    "max-connections": { type: "string" },
+  },
 });
 const name = positionals[0] as WholeNodeScenarioName | undefined;
 if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
@@ -33,12 +41,28 @@ if (!Number.isInteger(count) || count < 1) {
 const seeds =
   values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: count }, (_, i) => i + 1);
 
+const positive = (flag: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (Number.isInteger(value) && value > 0) return value;
+  process.stderr.write(`sim: --${flag} takes a positive integer, got ${JSON.stringify(text)}\n`);
+  process.exit(2);
+};
+const nodeCount = positive("nodes", values.nodes);
+const maxConnections = positive("max-connections", values["max-connections"]);
+
 const runs: WholeNodeResult[] = [];
+let bound = 0;
+let opDeliveries = 0;
 for (const seed of seeds) {
-  const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS[name](seed));
+  const scenario = WHOLE_NODE_SCENARIOS[name](seed, nodeCount);
+  const tuning = { ...scenario.tuning, maxConnections: maxConnections ?? scenario.tuning.maxConnections };
+  bound = tuning.maxConnections;
+  const result = await runWholeNodeSimulation({ ...scenario, tuning });
+  opDeliveries += result.mutations * scenario.nodeCount;
   runs.push(result);
   process.stderr.write(
-    `${name} seed ${seed}: ${result.converged ? `converged ${result.convergenceAfterHealMs} ms after healing` : "DID NOT CONVERGE"}, lost ops ${result.lostOps}, false suspicions ${result.falseSuspicions} (dead ${result.falseDeaths})\n`,
+    `${name} seed ${seed}: ${result.converged ? `converged ${result.convergenceAfterHealMs} ms after healing` : "DID NOT CONVERGE"}, lost ops ${result.lostOps}, false suspicions ${result.falseSuspicions} (dead ${result.falseDeaths}), peak connections ${result.peakConnections}\n`,
   );
 }
 const secs = runs
@@ -57,6 +81,9 @@ const report = {
   false_deaths: runs.reduce((sum, run) => sum + run.falseDeaths, 0),
   suspicions: runs.reduce((sum, run) => sum + run.suspicions, 0),
   dial_failures: runs.reduce((sum, run) => sum + run.dialFailures, 0),
+  max_connections: bound,
+  peak_connections: Math.max(...runs.map((run) => run.peakConnections)),
+  frames_per_op_per_node: runs.reduce((sum, run) => sum + run.frames.sent, 0) / opDeliveries,
   runs,
 };
 const text = `${JSON.stringify(report, null, 2)}\n`;

@@ -38,6 +38,7 @@ export interface NodeConfig {
     readonly peers: readonly SocketAddress[];
     readonly serializationFormat: SerializationFormat;
     readonly fanoutExtra: number;
+    readonly maxConnections: number;
   };
   readonly tls: {
     readonly cert: string | undefined;

@@ -2,6 +2,7 @@ import { MDNS_SERVICE_DEFAULT } from "../discovery/mdns-records.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../observe/logger.ts";
+import { MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MIN } from "../sync/connection-bound.ts";
 import { type ConfigSection, DISCOVERY_MODES, type NodeConfig } from "./node-config.ts";
 import { formatSocketAddress, parseSocketAddress } from "./socket-address.ts";
 import {
@@ -164,6 +165,14 @@ export const CONFIG_SCHEMA = {
       doc: "c of the K-fanout: each op batch goes to K = ceil(log2(N)) + c peers chosen at random among the connected ones, N the live members; 1024 sends to every peer (full relay).",
       env: "NX_FANOUT_EXTRA",
       flag: { name: "--fanout-extra", argument: "<n>" },
+    }),
+    maxConnections: defineKey({
+      name: "max_connections",
+      kind: integerKind({ min: MAX_CONNECTIONS_MIN, max: 1024 }),
+      default: MAX_CONNECTIONS_DEFAULT,
+      doc: "Most connections a node keeps to the peers discovery finds: it dials floor((n - 1) / 2) of them at random (all when they fit in n), accepts others' up to n, replaces lost ones and rotates one a minute; network.peers are always connected and count toward it. At or above limits.max_peers: every candidate (full mesh).",
+      env: "NX_MAX_CONNECTIONS",
+      flag: { name: "--max-connections", argument: "<n>" },
     }),
   },
   tls: {

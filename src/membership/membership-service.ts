@@ -1,12 +1,12 @@
 import type { Clock } from "../clock/clock.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { formatHostPort, isUnspecifiedHost, parseHostPort } from "../net/host-port.ts";
-import type { MemberUpdate } from "../net/messages.ts";
+import type { MemberPingReqMessage, MemberUpdate } from "../net/messages.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { MemberInfo, MemberState, MembershipListener, MembershipView } from "./membership-view.ts";
 import { type MembershipMessage, SwimMembership, type SwimOutput } from "./swim-membership.ts";
-import type { SwimOptions } from "./swim-options.ts";
+import { SWIM_PENDING_RELAYS_MAX, type SwimOptions } from "./swim-options.ts";
 
 /**
  * How often the state machine is ticked. Its deadlines (probe timeout 500 ms, interval 1 s,
@@ -14,10 +14,22 @@ import type { SwimOptions } from "./swim-options.ts";
  */
 export const MEMBERSHIP_TICK_MS = 100;
 
+/**
+ * Neighbours linked to the target that a probe of a member without a connection goes through at
+ * once: two, so that one frame lost on one path (four frames, against two for a direct probe)
+ * does not fail the probe. A relayed probe goes through one.
+ */
+export const PROBE_PATHS = 2;
+
+/** Probes whose neighbours asked are remembered (so the indirect phase asks others): as many as relays run at once. */
+const PROBE_ROUTES_KEPT = SWIM_PENDING_RELAYS_MAX;
+
 /** What membership needs of the peer manager: the authenticated connections. */
 export interface MembershipPeers {
   connectedPeers(): readonly { nodeId: NodeId; address: string; features: readonly WireFeature[] }[];
   sendTo(peer: NodeId, message: MembershipMessage): void;
+  /** Connected peers that say they are connected to `target` (peer exchange): who can probe it for this node. */
+  neighboursLinkedTo(target: NodeId): readonly NodeId[];
 }
 
 export interface MembershipServiceOptions {
@@ -48,6 +60,8 @@ export class MembershipService implements MembershipView {
   readonly #options: MembershipServiceOptions;
   readonly #machine: SwimMembership;
   readonly #listeners = new Set<MembershipListener>();
+  /** Per probe sequence number, the neighbours it went through already (the latest PROBE_ROUTES_KEPT). */
+  readonly #asked = new Map<number, Set<NodeId>>();
   #timer: unknown;
   #stopped = false;
 
@@ -94,6 +108,7 @@ export class MembershipService implements MembershipView {
     if (this.#stopped) return;
     this.#handle(
       this.#machine.receive(peer, this.#withConnectionHost(peer, message), this.#options.clock.now()),
+      message.type === "MemberPingReq" ? "relay" : "none",
     );
   }
 
@@ -108,7 +123,7 @@ export class MembershipService implements MembershipView {
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = this.#options.clock.setTimeout(() => {
-      this.#handle(this.#machine.tick(this.#options.clock.now()));
+      this.#handle(this.#machine.tick(this.#options.clock.now()), "own");
       this.#schedule();
     }, MEMBERSHIP_TICK_MS);
   }
@@ -119,7 +134,13 @@ export class MembershipService implements MembershipView {
       .some((p) => p.nodeId === peer && p.features.includes("membership"));
   }
 
-  #handle(output: SwimOutput): void {
+  /**
+   * `probes`: what the output's pings are, for those to members this node has no connection to
+   * (a bounded set of connections): `own` (a tick: this node's probes, which may go through any
+   * neighbour), `relay` (a MemberPingReq: an indirect probe run for another node, which goes only
+   * through a neighbour linked to the target, so that a probe travels at most three hops).
+   */
+  #handle(output: SwimOutput, probes: "own" | "relay" | "none" = "none"): void {
     if (output.send.length > 0) {
       const members = new Set(
         this.#options.peers
@@ -127,9 +148,14 @@ export class MembershipService implements MembershipView {
           .filter((p) => p.features.includes("membership"))
           .map((p) => p.nodeId),
       );
-      // A member without a connection now is not sent to: the probe goes unanswered, as SWIM expects of a lost message.
-      for (const { peer, message } of output.send)
+      for (const { peer, message } of output.send) {
         if (members.has(peer)) this.#options.peers.sendTo(peer, message);
+        else if (message.type === "MemberPing" && probes !== "none")
+          this.#probeThrough(members, peer, message.seq, message.updates, probes === "own");
+        else if (message.type === "MemberPingReq")
+          this.#probeThrough(members, message.target, message.seq, message.updates, true);
+        // Anything else for a member without a connection now is not sent: lost, as SWIM expects of a message.
+      }
     }
     if (output.changes.length === 0) return;
     const { logger, onCounts } = this.#options;
@@ -149,6 +175,46 @@ export class MembershipService implements MembershipView {
       const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
       for (const member of this.#machine.members()) counts[member.state]++;
       onCounts(counts);
+    }
+  }
+
+  /**
+   * A probe of (or a helper for) a member this node has no connection to goes as a MemberPingReq
+   * with the probe's sequence number to neighbours not asked yet for it: PROBE_PATHS of those
+   * that say they are connected to the target (one for a relayed probe), else (`own`) every
+   * neighbour, whose glue forwards it to a neighbour of its own linked to the target. The
+   * helper's ack (or nack) answers the probe, as SWIM's indirect probe does; the state machine
+   * cannot tell, and needs no change.
+   */
+  #probeThrough(
+    members: ReadonlySet<NodeId>,
+    target: NodeId,
+    seq: number,
+    updates: MemberPingReqMessage["updates"],
+    own: boolean,
+  ): void {
+    let used = this.#asked.get(seq);
+    if (used === undefined) {
+      used = new Set<NodeId>();
+      this.#asked.set(seq, used);
+      if (this.#asked.size > PROBE_ROUTES_KEPT) this.#asked.delete(this.#asked.keys().next().value!);
+    }
+    const usable = (peer: NodeId): boolean => members.has(peer) && peer !== target && !used.has(peer);
+    const linked = this.#options.peers.neighboursLinkedTo(target).filter(usable);
+    if (linked.length > 0) {
+      for (let paths = own ? PROBE_PATHS : 1; paths > 0 && linked.length > 0; paths--) {
+        const [helper] = linked.splice(Math.floor(this.#options.random() * linked.length), 1);
+        used.add(helper!);
+        this.#options.peers.sendTo(helper!, { type: "MemberPingReq", seq, target, updates });
+      }
+      return;
+    }
+    if (!own) return;
+    // No neighbour is linked to it: every neighbour is asked, and the one that has a neighbour
+    // linked to it passes the probe on (the others nack). A member within three hops is reached.
+    for (const helper of [...members].filter(usable)) {
+      used.add(helper);
+      this.#options.peers.sendTo(helper, { type: "MemberPingReq", seq, target, updates });
     }
   }
 

@@ -48,7 +48,7 @@ export class PeerExchange {
     const info = this.#peers.connectedPeers().find((p) => p.nodeId === peer);
     if (info?.outbound === true) this.#known.learn([{ nodeId: peer, address: info.address }]);
     if (info?.features.includes("peer-exchange") === true) {
-      this.#peers.sendTo(peer, { type: "PeerAddresses", peers: this.#entries() });
+      this.#peers.sendTo(peer, { type: "PeerAddresses", peers: this.entries() });
     }
     this.#scheduleRound();
   }
@@ -72,8 +72,8 @@ export class PeerExchange {
     this.#clock.clearTimeout(this.#timer);
   }
 
-  /** This node's listen address, then each connected peer's listen address as far as known. */
-  #entries(): Entries {
+  /** This node's listen address, then each connected peer's listen address as far as known (also where a refused peer is sent). */
+  entries(): Entries {
     const entries: { nodeId: NodeId; address: string }[] = [];
     const own = this.#peers.listenAddress();
     if (own !== undefined) entries.push({ nodeId: this.#ownNodeId, address: own });
@@ -97,7 +97,7 @@ export class PeerExchange {
   /** Sends the list to every peer that reads it, when it differs from the last round's. */
   #round(): void {
     if (this.#stopped) return;
-    const entries = this.#entries();
+    const entries = this.entries();
     const text = JSON.stringify(entries);
     if (text === this.#lastRound) return;
     this.#lastRound = text;

@@ -15,6 +15,16 @@ import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
+import {
+  DEPARTED_REDIAL_INTERVAL_MS,
+  OVERLAY_ROTATION_INTERVAL_MS,
+  OVERLAY_SHORT_CONNECTION_MS,
+  OVERLAY_TICK_MS,
+  outboundTarget,
+  pickRandom,
+  type RotationCandidate,
+  rotationVictim,
+} from "./connection-bound.ts";
 import { withoutRgaGhosts } from "./legacy-rga-state.ts";
 import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
@@ -44,6 +54,16 @@ export interface PeerManagerOptions<Op> {
   /** Where to accept peers (`host:port`); undefined: outbound only. */
   listen: string | undefined;
   maxPeers: number;
+  /**
+   * `network.max_connections`. Below `maxPeers`, the node keeps a bounded random set of
+   * connections among the discovered candidates (docs/design/peer-discovery.md#a-bounded-set-of-connections);
+   * undefined, or at least `maxPeers`: every candidate is dialed, up to `maxPeers`.
+   */
+  maxConnections?: number;
+  /** With a bound: addresses of departed (dead) members, one of which is dialed once every DEPARTED_REDIAL_INTERVAL_MS. */
+  departedAddresses?: () => readonly string[];
+  /** With a bound: where a peer refused for lack of room is told to go instead (a PeerAddresses sent before the close). */
+  redirectEntries?: () => PeerAddressesMessage["peers"];
   backoff: BackoffPolicy;
   /** How often the engine gets a tick (batches, anti-entropy). */
   tickIntervalMs: number;
@@ -149,6 +169,10 @@ interface DialTarget {
   removed: boolean;
   /** See `addCandidate`; the target is dropped once none is left. */
   readonly sources: Set<string>;
+  /** With a bound, a discovered target is not picked before then (`nowMs` time): backoff after a failure or a close. */
+  notBeforeMs: number;
+  /** With a bound: its connections that ended within OVERLAY_SHORT_CONNECTION_MS, in a row (refusals, mostly). */
+  shortConnections: number;
 }
 
 /**
@@ -161,6 +185,12 @@ interface DialTarget {
 /** The source of a peer added at run time (`addPeer`, the management API), beside `static` and the discovery modes. */
 export const RUNTIME_PEER_SOURCE = "runtime";
 
+/** The source of a departed member's address dialed once to rejoin after a partition (see DEPARTED_REDIAL_INTERVAL_MS). */
+export const DEPARTED_PEER_SOURCE = "departed";
+
+/** Sources whose addresses the operator wrote: always dialed and redialed, whatever the bound (they count toward it). */
+const PINNED_SOURCES: ReadonlySet<string> = new Set(["static", RUNTIME_PEER_SOURCE]);
+
 export class PeerManager<Op> {
   readonly #options: PeerManagerOptions<Op>;
   readonly #connections = new Map<NodeId, Connection<Op>>();
@@ -171,6 +201,13 @@ export class PeerManager<Op> {
   readonly #adoptedAt = new WeakMap<Connection<Op>, number>();
   #listener: Listener | undefined;
   #ticker: TimerHandle | undefined;
+  #overlayTicker: TimerHandle | undefined;
+  /** Per connected peer, the NodeIds it says it is connected to (its last PeerAddresses). */
+  readonly #links = new Map<NodeId, ReadonlySet<NodeId>>();
+  #nextRotationAtMs = 0;
+  #nextDepartedDialAtMs = 0;
+  /** A rotation's new connection is being dialed: once adopted, an old one is closed. */
+  #rotating: DialTarget | undefined;
   #flushScheduled = false;
   #stopped = false;
   readonly #abort = new AbortController();
@@ -193,7 +230,22 @@ export class PeerManager<Op> {
       sinceMs: this.#options.nowMs(),
       removed: false,
       sources: new Set([source]),
+      notBeforeMs: 0,
+      shortConnections: 0,
     };
+  }
+
+  /** Whether connections are bounded (`maxConnections` below `maxPeers`). */
+  get #bound(): number | undefined {
+    const { maxConnections, maxPeers } = this.#options;
+    return maxConnections !== undefined && maxConnections < maxPeers ? maxConnections : undefined;
+  }
+
+  /** Dialed whatever the bound: no bound, or the operator named it. */
+  #pinned(target: DialTarget): boolean {
+    if (this.#bound === undefined) return true;
+    for (const source of target.sources) if (PINNED_SOURCES.has(source)) return true;
+    return false;
   }
 
   /**
@@ -205,7 +257,9 @@ export class PeerManager<Op> {
   addCandidate(address: string, source: string): void {
     const known = this.#targets.find((t) => t.address === address);
     if (known !== undefined) {
+      const wasPinned = this.#pinned(known);
       known.sources.add(source);
+      if (!wasPinned && this.#pinned(known)) this.#dial(known);
       return;
     }
     const target = this.#target(address, source);
@@ -214,7 +268,8 @@ export class PeerManager<Op> {
     const own = this.#listener?.address;
     if (own !== undefined && isOwnAddress(address, own)) this.#isSelf(target);
     this.#options.logger.info("peer candidate added", { address, source });
-    this.#dial(target);
+    if (this.#pinned(target)) this.#dial(target);
+    else this.#fill();
   }
 
   /**
@@ -250,7 +305,14 @@ export class PeerManager<Op> {
       () => this.#send(this.#options.engine.tick(this.#options.nowMs())),
       tickIntervalMs,
     );
-    for (const target of this.#targets) this.#dial(target);
+    for (const target of this.#targets) if (this.#pinned(target)) this.#dial(target);
+    if (this.#bound !== undefined) {
+      const now = this.#options.nowMs();
+      this.#nextRotationAtMs = now + this.#rotationDelayMs();
+      this.#nextDepartedDialAtMs = now + DEPARTED_REDIAL_INTERVAL_MS * this.#options.random01();
+      this.#overlayTicker = this.#options.clock.setInterval(() => this.#overlayTick(), OVERLAY_TICK_MS);
+      this.#fill();
+    }
   }
 
   /** The bound listen address (with the real port), when listening. */
@@ -279,6 +341,12 @@ export class PeerManager<Op> {
       self: t.isSelf,
       sources: [...t.sources],
     }));
+  }
+
+  /** The configured peers dialed whatever the bound (every one without a bound): what `--wait-before-run` waits for. */
+  alwaysDialed(): ConfiguredPeerStatus[] {
+    const statuses = this.configuredPeers();
+    return statuses.filter((_, index) => this.#pinned(this.#targets[index]!));
   }
 
   /**
@@ -414,6 +482,7 @@ export class PeerManager<Op> {
     this.#abort.abort();
     const { clock } = this.#options;
     clock.clearTimeout(this.#ticker);
+    clock.clearTimeout(this.#overlayTicker);
     for (const target of this.#targets) clock.clearTimeout(target.timer);
     await this.#listener?.close();
     await Promise.all([...this.#connections.values()].map((c) => c.close("node shutting down")));
@@ -422,6 +491,8 @@ export class PeerManager<Op> {
   #dial(target: DialTarget): void {
     if (this.#stopped || target.dialing || target.isSelf) return;
     if (target.nodeId !== undefined && this.#connections.has(target.nodeId)) return;
+    const bound = this.#bound;
+    if (bound !== undefined && !this.#pinned(target) && this.#connections.size >= bound) return;
     if (this.#connections.size >= this.#options.maxPeers) {
       // No free slot now; look again later (rotation: whichever configured peer is due first gets the next slot).
       this.#retryLater(target, "soon");
@@ -458,6 +529,7 @@ export class PeerManager<Op> {
           target.refusal = undefined;
           target.refusalCode = undefined;
           this.#adopt(connection);
+          if (this.#rotating === target) this.#rotated(target);
         },
         (error: unknown) => {
           target.dialing = false;
@@ -465,6 +537,10 @@ export class PeerManager<Op> {
           if (this.#stopped || target.removed) return;
           target.failures++;
           this.#options.onDialFailed?.(target.address, error, target.failures);
+          if (!this.#pinned(target)) {
+            this.#discoveredDialFailed(target, error);
+            return;
+          }
           const health = peerHealth(target.failures, this.#options.backoff);
           if (error instanceof NetError && !error.retryable) {
             this.#refused(target, error);
@@ -486,13 +562,195 @@ export class PeerManager<Op> {
 
   /** `target` refused us for a reason a retry does not fix: the redial waits REFUSED_PEER_REDIAL_DELAY_MS. */
   #refused(target: DialTarget, error: NetError): void {
+    this.#noteRefusal(target, error);
+    this.#retryLater(target, "refused");
+  }
+
+  #noteRefusal(target: DialTarget, error: NetError): void {
     // One line per reason, not one per redial.
     if (target.refusalCode !== error.code) {
       this.#options.logger.warn(error.message, { address: target.address, code: error.code });
     }
     target.refusal = error.message;
     target.refusalCode = error.code;
-    this.#retryLater(target, "refused");
+  }
+
+  /**
+   * With a bound, a discovered target whose dial failed is not picked again before its backoff
+   * (or REFUSED_PEER_REDIAL_DELAY_MS) has passed; another candidate is dialed instead.
+   */
+  #discoveredDialFailed(target: DialTarget, error: unknown): void {
+    const refused = error instanceof NetError && !error.retryable;
+    if (refused) this.#noteRefusal(target, error);
+    else
+      this.#options.logger.debug("cannot reach discovered peer", {
+        address: target.address,
+        error: describeError(error),
+        failures: target.failures,
+      });
+    target.notBeforeMs =
+      this.#options.nowMs() +
+      reconnectDelayMs(target.failures, this.#options.backoff, this.#options.random01(), refused);
+    this.#dropDeparted(target);
+    this.#fill();
+  }
+
+  /** A departed member's address is dialed once: after that dial or its connection, it is no candidate of its own. */
+  #dropDeparted(target: DialTarget): void {
+    if (target.sources.has(DEPARTED_PEER_SOURCE)) this.removeCandidate(target.address, DEPARTED_PEER_SOURCE);
+  }
+
+  /** A discovered target the bound may pick (not one the operator wrote, not this node, not a departed member's one-off). */
+  #isCandidate(target: DialTarget): boolean {
+    if (this.#pinned(target) || target.isSelf) return false;
+    return !(target.sources.size === 1 && target.sources.has(DEPARTED_PEER_SOURCE));
+  }
+
+  #connectedTo(target: DialTarget): boolean {
+    return target.nodeId !== undefined && this.#connections.has(target.nodeId);
+  }
+
+  /** Candidates that may be dialed now: not connected, not being dialed, past their backoff or cooldown. */
+  #eligible(): DialTarget[] {
+    const now = this.#options.nowMs();
+    return this.#targets.filter(
+      (t) => this.#isCandidate(t) && !t.dialing && t.notBeforeMs <= now && !this.#connectedTo(t),
+    );
+  }
+
+  /**
+   * With a bound: dials random candidates until this node has `outboundTarget` connections,
+   * counting those it accepted and the dials under way (docs/design/peer-discovery.md#a-bounded-set-of-connections).
+   */
+  #fill(): void {
+    if (this.#bound === undefined || this.#stopped || this.#ticker === undefined) return;
+    const want = this.#want();
+    let busy = this.#connections.size + this.#targets.filter((t) => t.dialing).length;
+    const eligible = this.#eligible();
+    while (busy < want && eligible.length > 0) {
+      const [target] = eligible.splice(Math.floor(this.#options.random01() * eligible.length), 1);
+      this.#dial(target!);
+      busy++;
+    }
+  }
+
+  /** With a bound: how many connections this node opens itself (see `outboundTarget`). */
+  #want(): number {
+    return outboundTarget(this.#bound!, this.#targets.filter((t) => this.#isCandidate(t)).length);
+  }
+
+  #overlayTick(): void {
+    this.#trim();
+    this.#fill();
+    const now = this.#options.nowMs();
+    if (now >= this.#nextDepartedDialAtMs) {
+      this.#nextDepartedDialAtMs = now + DEPARTED_REDIAL_INTERVAL_MS;
+      this.#dialDeparted();
+    }
+    if (now >= this.#nextRotationAtMs) {
+      this.#nextRotationAtMs = now + this.#rotationDelayMs();
+      this.#rotate();
+    }
+  }
+
+  #rotationDelayMs(): number {
+    return Math.round(OVERLAY_ROTATION_INTERVAL_MS * (0.5 + this.#options.random01()));
+  }
+
+  /** Dials one departed member's address once, when there is room (see DEPARTED_REDIAL_INTERVAL_MS). */
+  #dialDeparted(): void {
+    if (this.#connections.size >= this.#bound!) return;
+    const own = this.#listener?.address;
+    const addresses = (this.#options.departedAddresses?.() ?? []).filter((address) => {
+      if (own !== undefined && isOwnAddress(address, own)) return false;
+      const target = this.#targets.find((t) => t.address === address);
+      return target === undefined || (!this.#pinned(target) && !target.dialing && !this.#connectedTo(target));
+    });
+    const address = pickRandom(addresses, this.#options.random01());
+    if (address === undefined) return;
+    let target = this.#targets.find((t) => t.address === address);
+    if (target === undefined) {
+      target = this.#target(address, DEPARTED_PEER_SOURCE);
+      this.#targets.push(target);
+    } else {
+      target.sources.add(DEPARTED_PEER_SOURCE);
+    }
+    this.#dial(target);
+  }
+
+  /**
+   * Outbound connections beyond `#want` (opened while every candidate known fitted in the bound,
+   * before the node learned of more): one a tick is closed, the oldest that is not its peer's
+   * last path. The clique the first members form while they join dissolves into a random overlay
+   * and leaves room for the others.
+   */
+  #trim(): void {
+    const rotatable = this.#rotatable();
+    if (rotatable.length <= this.#want()) return;
+    const victim = rotationVictim(rotatable);
+    if (victim === undefined) return;
+    this.#options.logger.debug("connection trimmed", { closed: victim });
+    void this.#connections.get(victim)?.close("more connections than this node opens with max_connections");
+  }
+
+  /**
+   * Rotation: a connection to a random candidate first; once it is up, the oldest outbound
+   * connection whose peer has another path is closed (`#rotated`). A node with fewer than two
+   * outbound connections does not rotate: its one connection may be its only path. A full node
+   * closes that connection first.
+   */
+  #rotate(): void {
+    if (this.#rotating?.dialing === true) return;
+    if (this.#connections.size >= this.#bound!) {
+      // Full: the oldest outbound connection goes first, and the slot is for whoever dials in.
+      const victim = rotationVictim(this.#rotatable());
+      if (victim !== undefined) void this.#connections.get(victim)?.close("rotated: room for another member");
+      return;
+    }
+    if (this.#rotatable().length < 2) return;
+    const target = pickRandom(this.#eligible(), this.#options.random01());
+    if (target === undefined) return;
+    this.#rotating = target;
+    this.#dial(target);
+  }
+
+  #rotated(target: DialTarget): void {
+    this.#rotating = undefined;
+    if (!this.#connectedTo(target)) return; // refused on adoption (the bound was reached meanwhile)
+    const victim = rotationVictim(this.#rotatable().filter((c) => c.peer !== target.nodeId));
+    if (victim === undefined) return;
+    this.#options.logger.debug("connection rotated", { closed: victim, opened: target.nodeId });
+    void this.#connections.get(victim)?.close("rotated: replaced by a connection to a random member");
+  }
+
+  /** Outbound connections to peers the operator did not name: what a rotation may close. */
+  #rotatable(): RotationCandidate<NodeId>[] {
+    const rotatable: RotationCandidate<NodeId>[] = [];
+    for (const connection of this.#connections.values()) {
+      const peer = connection.remoteNodeId;
+      if (!connection.outbound || this.#isPinnedPeer(peer)) continue;
+      rotatable.push({
+        peer,
+        sinceMs: this.#adoptedAt.get(connection) ?? 0,
+        peerLinks: this.#links.get(peer)?.size,
+      });
+    }
+    return rotatable;
+  }
+
+  #isPinnedPeer(peer: NodeId): boolean {
+    return this.#targets.some((t) => t.nodeId === peer && this.#pinned(t));
+  }
+
+  /**
+   * The connected peers that say they are connected to `target` (their last PeerAddresses): the
+   * helpers through which membership probes a member this node has no connection to.
+   */
+  neighboursLinkedTo(target: NodeId): NodeId[] {
+    const linked: NodeId[] = [];
+    for (const peer of this.#connections.keys())
+      if (this.#links.get(peer)?.has(target) === true) linked.push(peer);
+    return linked;
   }
 
   #isSelf(target: DialTarget): void {
@@ -542,6 +800,21 @@ export class PeerManager<Op> {
     } else if (this.#connections.size >= maxPeers) {
       logger.warn("refusing peer: max_peers reached", { nodeId: peer, maxPeers });
       void connection.close("max_peers reached");
+      return;
+    } else if (
+      this.#bound !== undefined &&
+      this.#connections.size >= this.#bound &&
+      !this.#isPinnedPeer(peer)
+    ) {
+      // Expected while the overlay forms: the peer is told where else to go, and picks another.
+      logger.debug("refusing peer: max_connections reached", { nodeId: peer, maxConnections: this.#bound });
+      const entries = this.#options.redirectEntries?.();
+      const told =
+        entries !== undefined && connection.remoteFeatures.includes("peer-exchange")
+          ? this.#sendOn(connection, { type: "PeerAddresses", peers: entries })
+          : Promise.resolve();
+      // Closed once the connection took the list: a close first would drop it.
+      void told.then(() => connection.close("max_connections reached"));
       return;
     } else if (!this.#isConfigured(peer) && this.#unconfiguredConnections() >= this.#unconfiguredSlots()) {
       logger.warn("refusing peer: the remaining max_peers slots are kept for configured peers", {
@@ -619,6 +892,10 @@ export class PeerManager<Op> {
             this.#options.onPublish?.(peer, message.topic, message.payload);
             break;
           case "PeerAddresses":
+            this.#links.set(
+              peer,
+              new Set(message.peers.map((entry) => entry.nodeId).filter((id) => id !== peer)),
+            );
             this.#options.onPeerAddresses?.(peer, message.peers);
             break;
           case "MemberPing":
@@ -642,8 +919,27 @@ export class PeerManager<Op> {
     this.#send(engine.peerDisconnected(peer, this.#options.nowMs()));
     this.#options.onPeerEvent?.("disconnected", peer);
     logger[error === undefined ? "info" : "warn"]("peer disconnected", { nodeId: peer, reason });
+    this.#links.delete(peer);
     const target = this.#targets.find((t) => t.nodeId === peer);
-    if (target === undefined) return;
+    if (target === undefined || !this.#pinned(target)) {
+      // With a bound, a lost connection is replaced by one to a random candidate, not by the same peer.
+      if (target !== undefined) {
+        const now = this.#options.nowMs();
+        const lastedMs = now - (this.#adoptedAt.get(connection) ?? now);
+        target.shortConnections = lastedMs < OVERLAY_SHORT_CONNECTION_MS ? target.shortConnections + 1 : 0;
+        target.notBeforeMs =
+          now +
+          reconnectDelayMs(
+            target.shortConnections + 1,
+            this.#options.backoff,
+            this.#options.random01(),
+            false,
+          );
+        this.#dropDeparted(target);
+      }
+      this.#fill();
+      return;
+    }
     // The peer ended the session with an Error frame a retry does not fix (it cannot read what we
     // send, say): reconnecting at once would only end the same way.
     if (error instanceof NetError && error.wireCode !== undefined && !error.retryable)

@@ -21,7 +21,12 @@ import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
 import { knownMembers } from "./known-members.ts";
-import { createNodeMembership, liveMemberCount } from "./node-membership.ts";
+import {
+  createNodeMembership,
+  departedAddresses,
+  liveMemberCount,
+  redirectEntries,
+} from "./node-membership.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -151,6 +156,9 @@ export class SyncService {
       engine,
       listen: config.network.listen === undefined ? undefined : formatSocketAddress(config.network.listen),
       maxPeers: config.limits.maxPeers,
+      maxConnections: config.network.maxConnections,
+      departedAddresses: () => departedAddresses(membership),
+      redirectEntries: () => redirectEntries(exchange.entries(), membership),
       backoff: {
         initialDelayMs: config.limits.reconnectInitialDelayMs,
         maxDelayMs: config.limits.reconnectMaxDelayMs,
@@ -469,9 +477,12 @@ export class SyncService {
     return `every configured peer refused this node: ${peers.map((peer) => peer.refusal).join("; ")}`;
   }
 
-  /** Resolves once every configured peer (but this node's own address) is connected, or after `timeoutMs`. */
+  /**
+   * Resolves once every configured peer dialed whatever the bound (but this node's own address)
+   * is connected, or after `timeoutMs`: with a bound, discovered candidates are not all dialed.
+   */
   async waitForPeers(timeoutMs: number): Promise<void> {
-    await pollFor(timeoutMs, () => this.peers.configuredPeers().every((p) => p.connected || p.self));
+    await pollFor(timeoutMs, () => this.peers.alwaysDialed().every((p) => p.connected || p.self));
   }
 
   /** How many of its own ops this node holds without a gap. */

@@ -48,6 +48,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "2", toml: "2" },
     { text: "5", toml: "5" },
   ],
+  "network.max_connections": [
+    { text: "6", toml: "6" },
+    { text: "12", toml: "12" },
+  ],
   "tls.cert": [
     { text: "a.crt", toml: '"a.crt"' },
     { text: "b.crt", toml: '"b.crt"' },
@@ -389,7 +393,13 @@ describe("resolveConfig (reads the file)", () => {
     const { config, sources } = await resolveConfig({ env: {} });
     assert.deepEqual(config, {
       storage: { datastorePath: "./nx-data", durability: "group" },
-      network: { listen: undefined, peers: [], serializationFormat: "msgpack", fanoutExtra: 1 },
+      network: {
+        listen: undefined,
+        peers: [],
+        serializationFormat: "msgpack",
+        fanoutExtra: 1,
+        maxConnections: 12,
+      },
       tls: { cert: undefined, key: undefined, ca: undefined, allowedPeers: [], insecure: false },
       limits: {
         maxPeers: 64,

@@ -226,6 +226,8 @@ describe("handshake floods against a real node", { timeout: 120_000 }, () => {
       datastore: datastoreOf(root.path, "tcp-total"),
       guest: COUNTER,
       env: { NX_COUNT: "1" },
+      // The transport's per-address cap is under test, not the bounded set of connections (12 by default).
+      args: ["--max-connections", "1024"],
     });
     const hello = (i: number) =>
       encodeFrame(

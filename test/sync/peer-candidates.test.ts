@@ -1,7 +1,9 @@
 /**
  * The peer manager's candidates (addCandidate / removeCandidate), over the in-memory transport:
  * sources are recorded and merged, a candidate is dialled until its last source removes it, and
- * a removed candidate keeps its open connection but is not redialled once it ends.
+ * a removed candidate keeps its open connection but is not redialled once it ends; with a bound
+ * (`maxConnections`), the operator's peers are all dialled still, and a full node refuses a peer
+ * and tells it where else to go.
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +13,7 @@ import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
 import type { Transport } from "../../src/net/transport.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
-import { PeerManager, RUNTIME_PEER_SOURCE } from "../../src/sync/peer-manager.ts";
+import { PeerManager, type PeerManagerOptions, RUNTIME_PEER_SOURCE } from "../../src/sync/peer-manager.ts";
 import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
 import type { TestOp } from "../net/helpers/test-op.ts";
 import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
@@ -33,7 +35,11 @@ function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
 
 const network = createMemoryNetwork();
 
-function manager(name: string, listen: string) {
+function manager(
+  name: string,
+  listen: string,
+  bounded: Partial<Pick<PeerManagerOptions<TestOp>, "maxConnections" | "redirectEntries">> = {},
+) {
   const nodeId = nodeIdFor(name);
   const inner = network.transport({ ...baseOptions(), nodeId, name: listen });
   const dials: string[] = [];
@@ -47,7 +53,10 @@ function manager(name: string, listen: string) {
     },
   };
   const events: string[] = [];
+  const told: string[] = [];
   const peers = new PeerManager<TestOp>({
+    ...bounded,
+    onPeerAddresses: (_peer, entries) => told.push(...entries.map((entry) => entry.address)),
     transport,
     engine: new SyncEngine(emptyReplica(nodeId)),
     listen,
@@ -61,7 +70,7 @@ function manager(name: string, listen: string) {
     clock: backgroundClock,
     onPeerEvent: (event, peer) => events.push(`${event} ${peer}`),
   });
-  return { nodeId, peers, dials, events };
+  return { nodeId, peers, dials, events, told };
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -140,5 +149,53 @@ test("the operator's addPeer pins a candidate discovery found: it stays when dis
     );
   } finally {
     await Promise.all([a, b].map((m) => m.peers.stop()));
+  }
+});
+
+test("with a bound of 3, the operator's four static peers are all connected (the bound never cuts what the operator wrote)", async () => {
+  const a = manager("bound-a", "10.3.0.1:9000", { maxConnections: 3 });
+  const others = [2, 3, 4, 5].map((n) => manager(`bound-${n}`, `10.3.0.${n}:9000`));
+  for (const other of others) await other.peers.start();
+  for (const n of [2, 3, 4, 5]) a.peers.addCandidate(`10.3.0.${n}:9000`, "static");
+  await a.peers.start();
+  a.peers.addCandidate("10.3.0.9:9000", "bootstrap");
+  try {
+    await until(() => a.peers.connectedPeers().length === 4, "a connected to its four static peers");
+    assert.deepEqual(
+      a.peers.alwaysDialed().map((p) => p.address),
+      [2, 3, 4, 5].map((n) => `10.3.0.${n}:9000`),
+      "what --wait-before-run waits for: not the discovered candidate",
+    );
+  } finally {
+    await Promise.all([a, ...others].map((m) => m.peers.stop()));
+  }
+});
+
+test("with a bound of 3, a node refuses a fourth discovered peer and tells it where else to go", async () => {
+  const hub = manager("full-hub", "10.4.0.1:9000", {
+    maxConnections: 3,
+    redirectEntries: () => [{ nodeId: nodeIdFor("elsewhere"), address: "10.4.9.9:9000" }],
+  });
+  await hub.peers.start();
+  const joiners = [2, 3, 4, 5].map((n) => manager(`full-${n}`, `10.4.0.${n}:9000`, { maxConnections: 3 }));
+  for (const joiner of joiners) joiner.peers.addCandidate("10.4.0.1:9000", "bootstrap");
+  await Promise.all(joiners.map((joiner) => joiner.peers.start()));
+  try {
+    await until(
+      () => joiners.some((j) => j.told.includes("10.4.9.9:9000")),
+      "a refused joiner told where to go",
+    );
+    await until(() => hub.peers.connectedPeers().length === 3, "the hub holds three peers");
+    await until(
+      () => joiners.filter((j) => j.peers.connectedPeers().length === 1).length === 3,
+      "the refused joiner's connection closed; three joiners stay connected",
+    );
+    assert.equal(
+      hub.events.filter((e) => e.startsWith("connected")).length,
+      3,
+      "the fourth was never adopted",
+    );
+  } finally {
+    await Promise.all([hub, ...joiners].map((m) => m.peers.stop()));
   }
 });

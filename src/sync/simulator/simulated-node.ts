@@ -12,7 +12,12 @@ import type { VersionVector } from "../../net/messages.ts";
 import { silentLogger } from "../../observe/logger.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { createSyncMessageCodec } from "../crdt-op-codec.ts";
-import { createNodeMembership, liveMemberCount } from "../node-membership.ts";
+import {
+  createNodeMembership,
+  departedAddresses,
+  liveMemberCount,
+  redirectEntries,
+} from "../node-membership.ts";
 import { PeerExchange } from "../peer-exchange.ts";
 import { PeerManager } from "../peer-manager.ts";
 import type { BackoffPolicy } from "../reconnect-backoff.ts";
@@ -26,7 +31,11 @@ import { openingOf } from "./reopenable-store.ts";
 export interface SimulatedNodeTuning {
   readonly tickIntervalMs: number;
   readonly antiEntropyIntervalMs: number;
+  /** `network.fanout_extra` (the c of the K-fanout); undefined: full relay. */
+  readonly fanoutExtra: number | undefined;
   readonly maxPeers: number;
+  /** `network.max_connections`: at or above `maxPeers`, no bound (a full mesh). */
+  readonly maxConnections: number;
   readonly backoff: BackoffPolicy;
   /** The connections' `socket_timeout`: read timeout, handshake and dial timeout. */
   readonly socketTimeoutMs: number;
@@ -77,6 +86,7 @@ export class SimulatedNode {
   #lastVector: VersionVector = new Map();
   /** Starts and stops run one after the other (a restart's start waits for its stop). */
   #lifecycle: Promise<void> = Promise.resolve();
+  #peakConnections = 0;
 
   constructor(options: SimulatedNodeOptions) {
     this.#options = options;
@@ -111,6 +121,7 @@ export class SimulatedNode {
     });
     const engine = new SyncEngine(replicaForSync(replica), {
       antiEntropyIntervalMs: tuning.antiEntropyIntervalMs,
+      fanoutExtra: tuning.fanoutExtra,
       clusterSize: () => liveMemberCount(membership),
       random: () => random.next(),
     });
@@ -127,6 +138,9 @@ export class SimulatedNode {
       engine,
       listen: address,
       maxPeers: tuning.maxPeers,
+      maxConnections: tuning.maxConnections,
+      departedAddresses: () => departedAddresses(membership),
+      redirectEntries: () => redirectEntries(exchange.entries(), membership),
       backoff: tuning.backoff,
       tickIntervalMs: tuning.tickIntervalMs,
       dialTimeoutMs: tuning.socketTimeoutMs,
@@ -136,6 +150,7 @@ export class SimulatedNode {
       clock,
       onPeerEvent: (event, peer) => {
         if (event !== "connected") return;
+        this.#peakConnections = Math.max(this.#peakConnections, peers.connectedPeers().length);
         exchange.connected(peer);
         membership.connected(peer);
       },
@@ -239,6 +254,11 @@ export class SimulatedNode {
         replica.orsetElements(key).map(hex).sort(),
       ]),
     );
+  }
+
+  /** The most connections this node held at once, over all its runs. */
+  get peakConnections(): number {
+    return this.#peakConnections;
   }
 
   connectedPeers(): number {

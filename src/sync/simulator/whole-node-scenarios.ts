@@ -1,3 +1,5 @@
+import { CONFIG_SCHEMA } from "../../config/schema.ts";
+import { MAX_CONNECTIONS_DEFAULT } from "../connection-bound.ts";
 import { SYNC_TICK_INTERVAL_MS } from "../sync-service.ts";
 import type { SimulatedNodeTuning } from "./simulated-node.ts";
 import type { FaultEvent, NetworkConditions, WholeNodeScenario } from "./whole-node-simulation.ts";
@@ -6,7 +8,9 @@ import type { FaultEvent, NetworkConditions, WholeNodeScenario } from "./whole-n
 export const DEFAULT_NODE_TUNING: SimulatedNodeTuning = {
   tickIntervalMs: SYNC_TICK_INTERVAL_MS,
   antiEntropyIntervalMs: 30_000,
+  fanoutExtra: CONFIG_SCHEMA.network.fanoutExtra.default,
   maxPeers: 64,
+  maxConnections: MAX_CONNECTIONS_DEFAULT,
   backoff: { initialDelayMs: 500, maxDelayMs: 30_000, deadAfterFailures: 3 },
   socketTimeoutMs: 30_000,
 };

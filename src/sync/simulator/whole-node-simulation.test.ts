@@ -37,6 +37,23 @@ describe("whole-node simulation: peer management, framed connections, discovery 
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
     });
 
+    test(`seed ${seed}: 16 nodes under a bound of 5 connections, 10 % loss, a 10 s partition: no node above 5, every op everywhere`, async () => {
+      const scenario = WHOLE_NODE_SCENARIOS["partition-50"](seed, 16, 10_000);
+      const result = await runWholeNodeSimulation({
+        ...scenario,
+        tuning: { ...scenario.tuning, maxConnections: 5 },
+      });
+      assertConverged(result);
+      assert.ok(result.peakConnections <= 5, `a node held ${result.peakConnections} connections`);
+      assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
+    });
+
+    test(`seed ${seed}: churn among 16 nodes under the default bound of 12: joins and leaves lose no op`, async () => {
+      const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.churn(seed, 16));
+      assertConverged(result);
+      assert.ok(result.peakConnections <= 12, `a node held ${result.peakConnections} connections`);
+    });
+
     test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {
       assertConverged(await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS["split-brain"](seed)));
     });
@@ -59,6 +76,13 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     assert.equal(result.falseDeaths, 0);
   });
 
+  test("20 nodes under the default bound, 2 calm minutes: at most 12 connections each, every member probed through neighbours without a suspicion", async () => {
+    const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 20, 120_000));
+    assertConverged(result);
+    assert.ok(result.peakConnections <= 12, `a node held ${result.peakConnections} connections`);
+    assert.equal(result.falseSuspicions, 0);
+  });
+
   test("negative control: round trips longer than SWIM's probe interval make it suspect live nodes", async () => {
     const nominal = WHOLE_NODE_SCENARIOS.nominal(1, 4, 30_000);
     const result = await runWholeNodeSimulation({
@@ -75,6 +99,16 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     const c = await runWholeNodeSimulation(scenario(8));
     assert.deepEqual(a, b);
     assert.notEqual(a.traceSha256, c.traceSha256);
+  });
+
+  test("negative control: without the bound (max_connections at max_peers) the 16 nodes connect to all 15 others", async () => {
+    const scenario = WHOLE_NODE_SCENARIOS["partition-50"](1, 16, 10_000);
+    const result = await runWholeNodeSimulation({
+      ...scenario,
+      tuning: { ...scenario.tuning, maxConnections: scenario.tuning.maxPeers },
+    });
+    assertConverged(result);
+    assert.equal(result.peakConnections, 15);
   });
 
   test("negative control: a partition that never heals fails the checks", async () => {

@@ -64,6 +64,8 @@ export interface WholeNodeResult {
   /** Every SWIM suspicion, true or false, counted the same way. */
   readonly suspicions: number;
   readonly dialFailures: number;
+  /** The most connections any node held at once (a bound caps it). */
+  readonly peakConnections: number;
   readonly mutations: number;
   readonly frames: { readonly sent: number; readonly lost: number; readonly duplicated: number };
   readonly distinctDigests: number;
@@ -97,6 +99,8 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
   const network = createMemoryNetwork({
     clock,
     inOrder: !conditions.reorder,
+    // A dial needs both directions (the handshake's retransmissions do not cross a partition).
+    canConnect: (from, to) => !blocked(from, to) && !blocked(to, from),
     route: (packet) => {
       frames.sent++;
       const delay = () => random.int(conditions.delayMinMs, conditions.delayMaxMs);
@@ -225,6 +229,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     falseDeaths,
     suspicions,
     dialFailures,
+    peakConnections: Math.max(...nodes.map((node) => node.peakConnections)),
     mutations,
     frames,
     distinctDigests: digests.size,
