@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
-import { copyFile, open, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { copyFile, mkdir, open, rename } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 
 /**
  * fsync of a directory: what makes an entry added to it (a rename, a new file) survive a power
@@ -8,7 +8,7 @@ import { dirname } from "node:path";
  * cut can undo the entry (ext4's default journalling usually keeps it; other file systems and
  * mount options do not promise it).
  */
-async function syncDirectory(path: string): Promise<void> {
+export async function syncDirectory(path: string): Promise<void> {
   const directory = await open(path, "r");
   try {
     await directory.sync();
@@ -36,4 +36,18 @@ export async function copyFileDurably(from: string, to: string): Promise<void> {
     await copy.close();
   }
   await syncDirectory(dirname(to));
+}
+
+/**
+ * mkdir -p, then an fsync of the parent of every directory it made: a directory's entry is its
+ * parent's, so without this a power cut can undo the directories along with what was put in them.
+ */
+export async function makeDirectoryDurably(path: string, mode: number): Promise<void> {
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first === undefined) return;
+  const top = resolve(first);
+  for (let directory = resolve(path); ; directory = dirname(directory)) {
+    await syncDirectory(dirname(directory));
+    if (directory === top) return;
+  }
 }

@@ -1,6 +1,6 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { renameDurably } from "../fs/durable-files.ts";
+import { makeDirectoryDurably, renameDurably, syncDirectory } from "../fs/durable-files.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { newDatastoreProblem, STORE_DIRECTORY_NAME } from "../store/datastore-layout.ts";
 import { openLmdbEnvironment } from "../store/lmdb-environment.ts";
@@ -102,7 +102,8 @@ async function assertEmptyTarget(path: string): Promise<void> {
  * Restores snapshot `file` into a new datastore: checks the file's prefix and the identity,
  * copies the body into `store-restoring/` (no dot: lmdb-js takes a path with an extension for a file) while checking the checksum, then renames that to
  * `store/` and fsyncs the datastore directory, so a datastore has a store only once the whole
- * snapshot is in it and checked, and keeps it through a power cut once this returns.
+ * snapshot is in it and checked, and keeps it through a power cut once this returns (the
+ * directories it made and store-restoring/'s entries are fsynced before the rename).
  */
 export async function restoreSnapshot(file: string, options: RestoreOptions): Promise<RestoreResult> {
   const { header } = await readSnapshotFileInfo(file);
@@ -111,10 +112,12 @@ export async function restoreSnapshot(file: string, options: RestoreOptions): Pr
   const datastorePath = resolve(options.datastorePath);
   await assertEmptyTarget(datastorePath);
   const restoring = join(datastorePath, `${STORE_DIRECTORY_NAME}-restoring`);
-  await mkdir(restoring, { recursive: true, mode: 0o700 });
+  await makeDirectoryDurably(restoring, 0o700);
   try {
     const info = await extractSnapshotBody(file, join(restoring, "data.mdb"));
     if (nodeId === null && header.nodeId !== null) await forgetIdentity(restoring);
+    // data.mdb's entry is store-restoring/'s: durable before the directory is renamed into place.
+    await syncDirectory(restoring);
     await renameDurably(restoring, join(datastorePath, STORE_DIRECTORY_NAME));
     return { header, datastorePath, nodeId, bodyBytes: info.bodyBytes };
   } catch (error) {

@@ -14,7 +14,10 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import xxhash from "xxhash-wasm";
-import { writeNewerStoreSnapshot } from "../../test/fixtures/snapshot/newer-store-snapshot.ts";
+import {
+  writeNewerStoreSnapshot,
+  writeResealedSnapshot,
+} from "../../test/fixtures/snapshot/newer-store-snapshot.ts";
 import {
   GOLDEN_COUNTER,
   GOLDEN_CREATED_MS,
@@ -276,6 +279,33 @@ describe("restore refuses", () => {
       },
     );
     assert.ok(!existsSync(datastore), "nothing written");
+  });
+
+  test("a header whose version or date is not one printable token, in one line, before writing anything", async () => {
+    // Both are printed in lines (the refusal of a newer store, the restored line): a crafted
+    // newline or escape in them must not reach a terminal or a log.
+    const cases: Record<string, unknown>[] = [
+      { numaxVersion: "9.0.0\nrestored fine", storeFormatVersion: STORE_FORMAT_VERSION + 1 },
+      { numaxVersion: "9.0.0\u001b[2J" },
+      { numaxVersion: "" },
+      { createdAt: "2026-12-06T00:00:00.000Z\nsecond line" },
+      { createdAt: "yesterday at noon" },
+    ];
+    for (const changes of cases) {
+      const file = join(root, `header-${dirs++}.nxsnap`);
+      await writeResealedSnapshot(file, changes);
+      const datastore = freshDir();
+      await assert.rejects(
+        restoreSnapshot(file, { datastorePath: datastore, sameIdentity: true }),
+        (error) => {
+          rejectsWith("SNAPSHOT_MALFORMED")(error);
+          assert.match((error as Error).message, /numaxVersion|createdAt/);
+          return true;
+        },
+        JSON.stringify(changes),
+      );
+      assert.ok(!existsSync(datastore), "nothing written");
+    }
   });
 
   test("files that are not snapshots, of another version, truncated or missing", async () => {

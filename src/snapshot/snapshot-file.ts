@@ -188,6 +188,11 @@ function parseSnapshotTrailer(
   return { headerBytes, bodyBytes, version };
 }
 
+/** What `numaxVersion` may hold: printable ASCII, no spaces ("0.1.0", "0.2.0-rc.1+abc"). */
+const PRINTABLE_TOKEN = /^[\x21-\x7e]+$/;
+/** What `createdAt` holds: `Date.prototype.toISOString`'s form. */
+const ISO_UTC_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
 /** Validates the JSON header of a file of format `version`. */
 function parseSnapshotHeader(bytes: Uint8Array, version: number, file: string): SnapshotHeader {
   let value: unknown;
@@ -209,6 +214,14 @@ function parseSnapshotHeader(bytes: Uint8Array, version: number, file: string): 
     throw new SnapshotError(
       "SNAPSHOT_MALFORMED",
       `${file}: the snapshot header lacks nodeId, createdAt, numaxVersion, recordFormatVersion${version >= 2 ? " or storeFormatVersion" : ""}`,
+    );
+  }
+  // Both are printed in one-line messages (a refusal names the version that wrote the file, a
+  // restore the time it was taken): a newline or an escape from a crafted file must not reach them.
+  if (!PRINTABLE_TOKEN.test(header.numaxVersion) || !ISO_UTC_TIME.test(header.createdAt)) {
+    throw new SnapshotError(
+      "SNAPSHOT_MALFORMED",
+      `${file}: the snapshot header's numaxVersion is not a version (printable, no spaces) or its createdAt not an ISO 8601 UTC time`,
     );
   }
   return header as SnapshotHeader;

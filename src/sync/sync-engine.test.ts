@@ -599,6 +599,28 @@ describe("SyncEngine", () => {
     for (const r of replicas) assert.equal(r.ops.size, 6 * n * 10);
   });
 
+  test("with K-fanout covering every peer, a batch lost on a live connection is re-sent within two anti-entropy rounds", () => {
+    // Two nodes (K = 1 covers the one peer): no fanout pull, only the per-peer round (30 s). The
+    // first round after the loss finds the batch unacknowledged and takes it as in flight; the
+    // next takes it as lost and re-sends it.
+    const antiEntropyIntervalMs = 30_000;
+    const { replicas, engines } = cluster(2, {
+      fanoutExtra: 0,
+      fanoutPullIntervalMs: 250,
+      antiEntropyIntervalMs,
+    });
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 10 }, () => replicas[0].local()));
+    const lost = engines[0].flush();
+    assert.equal(lost.length, 1, "one batch, dropped without the connection closing");
+    let repairedAtMs: number | undefined;
+    for (let nowMs = 250; nowMs <= 3 * antiEntropyIntervalMs && repairedAtMs === undefined; nowMs += 250) {
+      for (let i = 0; i < 2; i++) net.deliver(i, engines[i].tick(nowMs));
+      if (replicas[1].ops.size === 10) repairedAtMs = nowMs;
+    }
+    assert.equal(repairedAtMs, 2 * antiEntropyIntervalMs);
+  });
+
   test("K-fanout over a full mesh: what infect-and-die misses, the fanout pulls bring (and nothing else does)", () => {
     const run = (fanoutPullIntervalMs: number) => {
       const { replicas, engines } = cluster(12, {

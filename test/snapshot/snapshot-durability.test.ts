@@ -69,6 +69,26 @@ describe("renames into place are durable", () => {
     ]);
   });
 
+  test("a restore makes store-restoring/'s entries and every directory it created durable before the rename", async () => {
+    // The body's entry is in store-restoring/, and the directories made for the datastore are
+    // entries of their parents: a synced rename of a directory whose own entries may still be
+    // undone by a power cut leaves store/ without data.mdb, or no datastore at all.
+    const datastore = join(root, "made", "restored");
+    const restoring = join(datastore, "store-restoring");
+    await restoreSnapshot(GOLDEN, { datastorePath: datastore, sameIdentity: true });
+    const renameAt = events.indexOf(`rename ${join(datastore, "store")}`);
+    const before = events.slice(0, renameAt);
+    for (const directory of [root, join(root, "made"), datastore, restoring])
+      assert.ok(
+        before.includes(`fsync ${directory}`),
+        `fsync ${directory} before the rename in ${events.join(", ")}`,
+      );
+    assert.ok(
+      before.indexOf(`fsync ${restoring}`) > before.findIndex((event) => event.endsWith("data.mdb")),
+      "store-restoring/ after the body",
+    );
+  });
+
   test("an export fsyncs the file, renames it into place, then fsyncs its directory", async () => {
     const datastore = join(root, "source");
     await restoreSnapshot(GOLDEN, { datastorePath: datastore, sameIdentity: true });

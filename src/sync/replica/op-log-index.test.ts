@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import type { NodeId } from "../../identity/node-id.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import { SortedSeqs } from "./sorted-seqs.ts";
@@ -63,5 +64,52 @@ describe("SortedSeqs", () => {
     while (seqs.length > 0) seqs.shift();
     assert.equal(seqs.shift(), undefined);
     assert.deepEqual(seqs.after(0, 10), []);
+  });
+});
+
+describe("SortedSeqs against a sorted array (seeded property)", () => {
+  type Command =
+    | { readonly kind: "insert"; readonly seqs: readonly number[] }
+    | { readonly kind: "shift"; readonly count: number }
+    | { readonly kind: "after"; readonly after: number; readonly limit: number };
+  // Runs of inserts and removals long enough to cross DEAD_SLOTS_BEFORE_COMPACTION (1024) often.
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    fc.record({ kind: fc.constant("insert" as const), seqs: fc.array(fc.nat(20_000), { maxLength: 200 }) }),
+    fc.record({ from: fc.nat(20_000), count: fc.nat(3000) }).map(({ from, count }) => ({
+      kind: "insert" as const,
+      seqs: Array.from({ length: count }, (_, i) => from + i),
+    })),
+    fc.record({ kind: fc.constant("shift" as const), count: fc.nat(3000) }),
+    fc.record({ kind: fc.constant("after" as const), after: fc.nat(23_000), limit: fc.nat(50) }),
+  );
+
+  test("inserts in any order, removals from the front, reads after any point: as the model", () => {
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 30 }), (commands) => {
+        const seqs = new SortedSeqs();
+        const model: number[] = [];
+        for (const c of commands) {
+          if (c.kind === "insert") {
+            // The caller never inserts a sequence it holds.
+            const held = new Set(model);
+            for (const seq of c.seqs) {
+              if (held.has(seq)) continue;
+              held.add(seq);
+              seqs.insert(seq);
+              model.push(seq);
+            }
+            model.sort((x, y) => x - y);
+          } else if (c.kind === "shift") {
+            for (let i = 0; i < c.count; i++) assert.equal(seqs.shift(), model.shift());
+          } else {
+            const expected = model.filter((seq) => seq > c.after).slice(0, c.limit);
+            assert.deepEqual(seqs.after(c.after, c.limit), expected);
+          }
+          assert.equal(seqs.length, model.length);
+        }
+        assert.deepEqual(seqs.after(-1, Number.POSITIVE_INFINITY), model);
+      }),
+      { seed: 31, numRuns: 100 },
+    );
   });
 });
