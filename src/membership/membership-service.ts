@@ -86,7 +86,7 @@ export class MembershipService implements MembershipView {
   /** A peer connected: a member if it announced `membership` (the tables are exchanged). */
   connected(peer: NodeId): void {
     if (this.#stopped || !this.#speaks(peer)) return;
-    this.#handle(this.#machine.connected(peer));
+    this.#handle(this.#machine.connected(peer, this.#options.clock.now()));
   }
 
   /** A membership message from `peer`; its own address, when on an unspecified host, gets the host its connection comes from. */

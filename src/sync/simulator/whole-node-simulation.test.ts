@@ -35,6 +35,7 @@ describe("whole-node simulation: peer management, framed connections, discovery 
         "the network lost and duplicated frames",
       );
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
+      assert.equal(result.falseDeaths, 0, "no live member declared dead by a node that could reach it");
     });
 
     test(`seed ${seed}: split brain (one-way first) with reordering and duplicates merges with no op lost`, async () => {

@@ -59,7 +59,7 @@ export interface WholeNodeResult {
    * when a node first records it (the accuser: gossip reaches the others later).
    */
   readonly falseSuspicions: number;
-  /** Of the false suspicions, those that ended in a dead declaration somewhere. */
+  /** Of the false suspicions, those that ended in a dead declaration by a node that could reach the member. */
   readonly falseDeaths: number;
   /** Every SWIM suspicion, true or false, counted the same way. */
   readonly suspicions: number;
@@ -135,8 +135,15 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       suspicions++;
       if (wrong) falseSuspicions++;
     }
-    // A suspicion raised across a partition that times out after the heal is a true one.
-    if (member.state === "dead" && wrong && !declaredDead.has(episode)) {
+    // A suspicion raised across a partition that times out after the heal is a true one; so is
+    // the death of a falsely suspected member declared by a node cut off from it meanwhile.
+    if (
+      member.state === "dead" &&
+      wrong &&
+      !declaredDead.has(episode) &&
+      !blocked(observer, member.nodeId as NodeId) &&
+      !blocked(member.nodeId as NodeId, observer)
+    ) {
       declaredDead.add(episode);
       falseDeaths++;
     }
