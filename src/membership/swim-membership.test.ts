@@ -462,6 +462,32 @@ describe("a simulated SWIM cluster", () => {
     }
   });
 
+  test("a node whose event loop stalls accuses no one for the acks it could not read; its local health rises (Lifeguard)", () => {
+    for (const seed of [1, 2, 3]) {
+      const cluster = new SwimCluster({ seed, nodes: 8 });
+      cluster.runFor(10_000);
+      const stalledAtMs = cluster.clock.now();
+      // Longer than a probe interval: whatever node 3 was probing answered while it could not read.
+      cluster.stall(3, 1_500);
+      cluster.runFor(20_000);
+      const accusations = cluster.changes.filter(
+        (c) => c.observer === cluster.ids[3] && c.atMs >= stalledAtMs && c.member.state !== "alive",
+      );
+      assert.deepEqual(
+        accusations.map((c) => [c.atMs, c.member.nodeId, c.member.state]),
+        [],
+        `seed ${seed}: the stalled node accused a live member`,
+      );
+    }
+    const machine = machineA();
+    machine.tick(0);
+    assert.equal(machine.localHealth(), 0);
+    machine.tick(DEFAULT_SWIM_OPTIONS.loopLagMaxMs, DEFAULT_SWIM_OPTIONS.loopLagMaxMs);
+    assert.equal(machine.localHealth(), 0, "a lag up to loopLagMaxMs is tolerated");
+    machine.tick(2_000, 1_500);
+    assert.equal(machine.localHealth(), 1);
+  });
+
   test("one seed replays the same run", () => {
     const trace = (): string => {
       const cluster = new SwimCluster({ seed: 99, nodes: 7, lossRate: 0.05 });

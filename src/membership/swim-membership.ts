@@ -125,9 +125,10 @@ export function supersedes(
  *   higher incarnation. An accuser probes its suspect out of turn until one probe is acked (each
  *   tells it of the suspicion); a node that receives an accusation of an incarnation refuted since
  *   sends the newer claim straight back to its sender.
- * - **Local health** (Lifeguard): missed nacks, failed probes without helpers and refuted
- *   suspicions of itself raise a score (0..localHealthMax-1); a successful probe lowers it. The
- *   probe interval and timeout are multiplied by score + 1.
+ * - **Local health** (Lifeguard): missed nacks, failed probes without helpers, refuted
+ *   suspicions of itself and event-loop lag past `loopLagMaxMs` raise a score
+ *   (0..localHealthMax-1); a successful probe lowers it. The probe interval and timeout are
+ *   multiplied by score + 1.
  * - **Dissemination**: every change is piggybacked on probes and acks, λ·ceil(log10(N+1)) times.
  *   A new connection exchanges whole tables (MemberSync: the join); `leave` sends this node's
  *   `left` entry to every live member.
@@ -249,9 +250,15 @@ export class SwimMembership implements MembershipView {
     this.#corrections = [];
   }
 
-  /** Timer input (the driver calls it every few tens of milliseconds): probes, suspicion timeouts, retention. */
-  tick(nowMs: number): SwimOutput {
+  /**
+   * Timer input (the driver calls it every few tens of milliseconds): probes, suspicion timeouts,
+   * retention. `loopLagMs`: the longest event-loop delay since the previous tick (0 in a
+   * simulator that models none); past `loopLagMaxMs` it raises local health and is taken off
+   * every deadline running, so that a node that could not read its acks accuses no one for it.
+   */
+  tick(nowMs: number, loopLagMs = 0): SwimOutput {
     if (this.#leaving) return this.#flush();
+    if (loopLagMs > this.#options.loopLagMaxMs) this.#lagged(nowMs, loopLagMs);
     this.#advanceProbe(nowMs);
     for (const [seq, relay] of this.#relays) {
       if (nowMs < relay.deadlineMs) continue;
@@ -293,6 +300,17 @@ export class SwimMembership implements MembershipView {
         this.#emit(member.nodeId, { type: "MemberSync", members: [left] });
     }
     return this.#flush();
+  }
+
+  /** The event loop stood still for `lagMs`: what arrived meanwhile is read only now. */
+  #lagged(nowMs: number, lagMs: number): void {
+    this.#changeHealth(1);
+    const probe = this.#probe;
+    if (probe !== undefined) this.#probe = { ...probe, startedMs: Math.min(nowMs, probe.startedMs + lagMs) };
+    for (const [seq, relay] of this.#relays)
+      this.#relays.set(seq, { ...relay, deadlineMs: relay.deadlineMs + lagMs });
+    for (const member of this.#members.values())
+      if (member.state === "suspect") member.sinceMs = Math.min(nowMs, member.sinceMs + lagMs);
   }
 
   #selfInfo(): MemberInfo {

@@ -11,6 +11,7 @@ import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { monitorEventLoopLag } from "../membership/event-loop-lag.ts";
 import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
@@ -208,6 +209,7 @@ export class SyncService {
         clock: backgroundClock,
         random: Math.random,
         logger: syncLogger.child("membership"),
+        loopLag: monitorEventLoopLag(),
         onCounts: (counts) => {
           for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
         },

@@ -48,6 +48,8 @@ export class SwimCluster {
   readonly #cut = new Set<string>();
   /** Pairs with a connection ("a|b"). */
   readonly #links = new Set<string>();
+  /** Nodes whose event loop stands still: the messages that reached them meanwhile, unread. */
+  readonly #stalled = new Map<NodeId, (() => void)[]>();
   messages = 0;
   bytes = 0;
 
@@ -71,6 +73,22 @@ export class SwimCluster {
     const nowMs = this.clock.now();
     this.#output(i, this.machines[i].connected(this.ids[through], nowMs));
     this.#output(through, this.machines[through].connected(this.ids[i], nowMs));
+  }
+
+  /**
+   * Node `i`'s event loop stands still for `ms` (a long GC pause, a blocking call): it neither
+   * ticks nor reads. Then, as Node's timers phase runs before its poll phase, it ticks first
+   * (told of the lag) and reads what arrived meanwhile after.
+   */
+  stall(i: number, ms: number): void {
+    const id = this.ids[i];
+    this.#stalled.set(id, []);
+    this.clock.setTimeout(() => {
+      const unread = this.#stalled.get(id) ?? [];
+      this.#stalled.delete(id);
+      if (!this.#down.has(id)) this.#output(i, this.machines[i].tick(this.clock.now(), ms));
+      for (const read of unread) read();
+    }, ms);
   }
 
   runFor(ms: number): void {
@@ -132,7 +150,8 @@ export class SwimCluster {
 
   #scheduleTicks(i: number): void {
     this.clock.setTimeout(() => {
-      if (!this.#down.has(this.ids[i])) this.#output(i, this.machines[i].tick(this.clock.now()));
+      if (!this.#down.has(this.ids[i]) && !this.#stalled.has(this.ids[i]))
+        this.#output(i, this.machines[i].tick(this.clock.now()));
       this.#scheduleTicks(i);
     }, SIMULATED_TICK_MS);
   }
@@ -173,6 +192,11 @@ export class SwimCluster {
   #deliver(from: NodeId, to: NodeId, message: MembershipMessage): void {
     // A message already sent arrives even if its sender died since (it left the sender's socket).
     if (this.#down.has(to) || this.#cut.has(pairKey(from, to))) return;
+    const unread = this.#stalled.get(to);
+    if (unread !== undefined) {
+      unread.push(() => this.#deliver(from, to, message));
+      return;
+    }
     const index = this.ids.indexOf(to);
     this.#output(index, this.machines[index].receive(from, message, this.clock.now()));
   }
