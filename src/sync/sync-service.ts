@@ -144,6 +144,7 @@ export class SyncService {
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).
       clusterSize: () => liveMemberCount(membership),
+      clock: () => backgroundClock.now(),
       random: Math.random,
     });
     const transport = await createTransport(options, syncLogger);

@@ -53,6 +53,22 @@ describe("whole-node simulation: peer management, framed connections, discovery 
     });
   }
 
+  test("a write storm over slow, lossy links: queues stay within their bound, ops are shed and repaired, send windows shrink, every op arrives; a fixed window converges later", async () => {
+    const adaptive = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.storm(1, 4));
+    assertConverged(adaptive);
+    const { sendPath } = adaptive;
+    assert.ok(sendPath.longestQueue <= 200, `a queue held ${sendPath.longestQueue} ops`);
+    assert.ok(sendPath.opsShed > 0, "the storm overflowed the queues");
+    assert.ok(sendPath.sendWindowCuts > 0, "the send windows shrank");
+    const fixed = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.storm(1, 4, false));
+    assertConverged(fixed);
+    assert.ok(
+      adaptive.convergenceAfterHealMs! < fixed.convergenceAfterHealMs!,
+      `adaptive ${adaptive.convergenceAfterHealMs} ms, fixed ${fixed.convergenceAfterHealMs} ms after the storm`,
+    );
+    assert.ok(adaptive.frames.sent < fixed.frames.sent, "fewer frames");
+  });
+
   test("nominal conditions for 5 simulated minutes: SWIM suspects no live node (an hour: npm run sim -- nominal)", async () => {
     const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 5, 300_000));
     assertConverged(result);
