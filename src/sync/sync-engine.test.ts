@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import {
+  FANOUT_CLUSTER_SIZE_MIN,
   type Outgoing,
   REPORTED_VECTORS_MAX,
   SEND_ACK_TIMEOUT_MIN_MS,
@@ -538,7 +539,7 @@ describe("SyncEngine", () => {
 
   test("with K-fanout, local ops go to K = ceil(log2 N) + extra of the peers, and relays to K others", () => {
     // A star: node 0 connected to 15 peers (N = 16, K = 4 + 1); no ack flows back, so each batch shows.
-    const { replicas, engines } = cluster(16, { fanoutExtra: 1 });
+    const { replicas, engines } = cluster(16, { fanoutExtra: 1, fanoutClusterSizeMin: 0 });
     for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
     const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
       outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
@@ -558,8 +559,30 @@ describe("SyncEngine", () => {
     assert.equal(pushedTo(big.engines[0].flush()).length, 7);
   });
 
+  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer (cheaper there), and still pulls", () => {
+    let members = FANOUT_CLUSTER_SIZE_MIN - 1;
+    const { replicas, engines } = cluster(16, {
+      fanoutExtra: 1,
+      clusterSize: () => members,
+      fanoutPullIntervalMs: 1000,
+    });
+    for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
+    const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
+      outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
+    engines[0].localOps([replicas[0].local()]);
+    assert.equal(pushedTo(engines[0].flush()).length, 15, "every peer");
+    assert.equal(engines[0].tick(1000).filter((o) => o.message.type === "PullSince").length, 1);
+    members = FANOUT_CLUSTER_SIZE_MIN;
+    engines[0].localOps([replicas[0].local()]);
+    assert.equal(pushedTo(engines[0].flush()).length, Math.ceil(Math.log2(FANOUT_CLUSTER_SIZE_MIN)) + 1);
+  });
+
   test("with K-fanout, one peer per fanout pull interval is asked for what this node lacks", () => {
-    const { replicas, engines } = cluster(4, { fanoutExtra: 0, fanoutPullIntervalMs: 1000 });
+    const { replicas, engines } = cluster(4, {
+      fanoutExtra: 0,
+      fanoutClusterSizeMin: 0,
+      fanoutPullIntervalMs: 1000,
+    });
     for (let i = 1; i < 4; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
     const pulls = (nowMs: number) =>
       engines[0]
@@ -575,6 +598,7 @@ describe("SyncEngine", () => {
     const run = (fanoutPullIntervalMs: number) => {
       const { replicas, engines } = cluster(12, {
         fanoutExtra: -2,
+        fanoutClusterSizeMin: 0,
         fanoutPullIntervalMs,
         antiEntropyIntervalMs: Number.MAX_SAFE_INTEGER,
       });

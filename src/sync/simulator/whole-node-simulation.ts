@@ -71,7 +71,7 @@ export interface WholeNodeResult {
    */
   readonly sendPath: {
     readonly longestQueue: number;
-    readonly inflightBatchesMax: number;
+    readonly inflightBatchesPeak: number;
     readonly opsShed: number;
     readonly sendWindowCuts: number;
   };
@@ -214,7 +214,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     }, fault.atMs);
   }
 
-  const sendPath = { longestQueue: 0, inflightBatchesMax: 0, opsShed: 0, sendWindowCuts: 0 };
+  const sendPath = { longestQueue: 0, inflightBatchesPeak: 0, opsShed: 0, sendWindowCuts: 0 };
   /** Per node, its counters when last sampled (they restart with the node). */
   const counted = nodes.map(() => ({ opsShed: 0, sendWindowCuts: 0 }));
   const sample = (): void => {
@@ -222,7 +222,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       const now = node.sendPath();
       if (now === undefined) continue;
       sendPath.longestQueue = Math.max(sendPath.longestQueue, now.longestQueue);
-      sendPath.inflightBatchesMax = Math.max(sendPath.inflightBatchesMax, now.inflightBatches);
+      sendPath.inflightBatchesPeak = Math.max(sendPath.inflightBatchesPeak, now.inflightBatches);
       const before = counted[index];
       const restarted = now.opsShed < before.opsShed || now.sendWindowCuts < before.sendWindowCuts;
       sendPath.opsShed += now.opsShed - (restarted ? 0 : before.opsShed);
