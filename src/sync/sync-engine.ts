@@ -106,13 +106,14 @@ export const PULL_OPS_MAX = PUSH_OPS_OPS_MAX;
 export const FANOUT_PULL_INTERVAL_MS = 250;
 
 /**
- * Default `fanoutClusterSizeMin`: the K-fanout takes over from the pruned full relay at 40 live
- * members. Below, the full relay costs fewer messages per op (`npm run bench -- gossip`, the
- * same workload: N = 10 2.29 against 2.70, N = 32 7.01 against 8.70): with pruning a relay's
- * pushes approach a spanning tree, while K random peers per batch resend to nodes that have the
- * ops already. Above, the fanout costs less (N = 50 13.4 against 14.6, N = 100 16.3 against 51.8).
+ * Default `fanoutClusterSizeMin`: the K-fanout takes over from the pruned full relay at 50 live
+ * members. Below, the full relay costs fewer messages per op (`npm run bench -- gossip`'s
+ * workload: N = 10 2.29 against 2.70, N = 32 7.01 against 8.70, N = 48 12.91 against 13.59):
+ * with pruning a relay's pushes approach a spanning tree, while K random peers per batch resend
+ * to nodes that have the ops already. From 50 the fanout costs less (N = 50 13.4 against 14.6,
+ * N = 100 16.3 against 51.8).
  */
-export const FANOUT_CLUSTER_SIZE_MIN = 40;
+export const FANOUT_CLUSTER_SIZE_MIN = 50;
 
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
