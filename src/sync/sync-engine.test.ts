@@ -559,7 +559,7 @@ describe("SyncEngine", () => {
     assert.equal(pushedTo(big.engines[0].flush()).length, 7);
   });
 
-  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer (cheaper there), and still pulls", () => {
+  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer and does not pull (cheaper there)", () => {
     let members = FANOUT_CLUSTER_SIZE_MIN - 1;
     const { replicas, engines } = cluster(16, {
       fanoutExtra: 1,
@@ -571,10 +571,11 @@ describe("SyncEngine", () => {
       outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
     engines[0].localOps([replicas[0].local()]);
     assert.equal(pushedTo(engines[0].flush()).length, 15, "every peer");
-    assert.equal(engines[0].tick(1000).filter((o) => o.message.type === "PullSince").length, 1);
+    assert.equal(engines[0].tick(1000).filter((o) => o.message.type === "PullSince").length, 0);
     members = FANOUT_CLUSTER_SIZE_MIN;
     engines[0].localOps([replicas[0].local()]);
     assert.equal(pushedTo(engines[0].flush()).length, Math.ceil(Math.log2(FANOUT_CLUSTER_SIZE_MIN)) + 1);
+    assert.equal(engines[0].tick(2000).filter((o) => o.message.type === "PullSince").length, 1);
   });
 
   test("with K-fanout, one peer per fanout pull interval is asked for what this node lacks", () => {

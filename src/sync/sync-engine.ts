@@ -74,8 +74,8 @@ export interface SyncEngineOptions {
    */
   fanoutExtra: number | undefined;
   /**
-   * With fanout, below this N batches still go to every connected peer (the pruned full relay,
-   * cheaper in a small cluster; see FANOUT_CLUSTER_SIZE_MIN); the fanout pulls run whatever N.
+   * With fanout, below this N batches go to every connected peer and the fanout pulls stop: the
+   * pruned full relay, cheaper in a small cluster (see FANOUT_CLUSTER_SIZE_MIN).
    */
   fanoutClusterSizeMin: number;
   /** N of the fanout: the cluster's live members, this node included. Default: connected peers + 1. */
@@ -427,9 +427,8 @@ export class SyncEngine<Op> {
    * Fisher-Yates shuffle).
    */
   #targets(source: PeerSession<Op> | undefined, relayed?: readonly Op[]): PeerSession<Op>[] {
-    const { fanoutExtra, fanoutClusterSizeMin, clusterSize, random } = this.#options;
-    const members = Math.max(clusterSize?.() ?? 0, this.#sessions.size + 1);
-    if (fanoutExtra === undefined || members < fanoutClusterSizeMin)
+    const { fanoutExtra, random } = this.#options;
+    if (fanoutExtra === undefined || !this.#fanoutActive())
       return [...this.#sessions.values()].filter((session) => session !== source);
     // The K are drawn from the peers that still want some of these ops: a peer that pruned every
     // origin of a relay gets them another way, and a draw spent on it would shrink the fanout.
@@ -440,7 +439,7 @@ export class SyncEngine<Op> {
           session.pruned.size === 0 ||
           relayed.some((op) => !session.pruned.has(this.#replica.idOf(op).origin))),
     );
-    const k = fanoutOf(members, fanoutExtra);
+    const k = fanoutOf(this.#members(), fanoutExtra);
     if (others.length <= k) return others;
     for (let i = 0; i < k; i++) {
       const j = i + Math.floor(random() * (others.length - i));
@@ -588,15 +587,26 @@ export class SyncEngine<Op> {
       if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs)
         out.push(this.#pull(session, nowMs));
     }
-    if (
-      this.#options.fanoutExtra !== undefined &&
-      nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs
-    ) {
+    if (this.#fanoutActive() && nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs) {
       this.#lastFanoutPullMs = nowMs;
       const session = this.#nextPullPeer();
       if (session !== undefined) out.push(this.#pull(session, nowMs));
     }
     return out;
+  }
+
+  /** N of the fanout: the live members, at least the connected peers and this node. */
+  #members(): number {
+    return Math.max(this.#options.clusterSize?.() ?? 0, this.#sessions.size + 1);
+  }
+
+  /**
+   * K-fanout and its pulls run: configured, and the cluster is large enough for them to cost
+   * less than the pruned full relay. Below, a fanout pull every 250 ms would also undo the
+   * relay's pruning (a pull grafts), which made it dearer than either.
+   */
+  #fanoutActive(): boolean {
+    return this.#options.fanoutExtra !== undefined && this.#members() >= this.#options.fanoutClusterSizeMin;
   }
 
   /** Round robin over a list of the connected peers shuffled at each pass. */
