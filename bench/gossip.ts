@@ -4,8 +4,9 @@
  *   npm run bench -- gossip [--quick] [--report FILE]
  *
  * - `dissemination`: N = 10, 50, 100 nodes in a full mesh of connections, each making counter
- *   ops; the same seed once with full relay (every op to every peer, the behaviour before K-fanout)
- *   and once with K-fanout (K = ceil(log2 N) + 1). Messages and bytes on the wire per op per node
+ *   ops; the same seed with full relay (every op to every peer, the behaviour before K-fanout),
+ *   with K-fanout (K = ceil(log2 N) + 1) at every N, and `by_cluster_size` as a node runs it
+ *   (full relay below FANOUT_CLUSTER_SIZE_MIN live members). Messages and bytes on the wire per op per node
  *   (every sync message, through the real codec; PushOps alone too), and the time to converge
  *   after a partition of half the nodes heals.
  * - `detection`: SWIM clusters of 10 and 50 with 1 % message loss; one node is killed; the time
@@ -25,6 +26,7 @@ import { createSyncMessageCodec } from "../src/sync/crdt-op-codec.ts";
 import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
 import { replicaForSync } from "../src/sync/replica-sync-adapter.ts";
 import { runSimulation, type SimulationScenario } from "../src/sync/simulator/simulation.ts";
+import { FANOUT_CLUSTER_SIZE_MIN } from "../src/sync/sync-engine.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const EPOCH_MS = 1_767_225_600_000;
@@ -42,6 +44,7 @@ function scenario(
   seed: number,
   nodes: number,
   fanoutExtra: number | undefined,
+  fanoutClusterSizeMin: number,
   traffic: Traffic,
   partitioned: boolean,
 ): SimulationScenario<Op> {
@@ -52,7 +55,7 @@ function scenario(
     extraLinksPerNode: 0,
     fullMesh: true,
     faults: { delayMinMs: 1, delayMaxMs: 20, dropRate: 0, duplicateRate: 0 },
-    engine: { antiEntropyIntervalMs: 30_000, fanoutExtra },
+    engine: { antiEntropyIntervalMs: 30_000, fanoutExtra, fanoutClusterSizeMin },
     tickIntervalMs: 20,
     // About 400 ops over the run, whatever N.
     mutationsPerNodePerSec: 100 / nodes,
@@ -94,12 +97,24 @@ function scenario(
   };
 }
 
-function dissemination(nodes: number, fanoutExtra: number | undefined, seed: number) {
+function dissemination(
+  nodes: number,
+  fanoutExtra: number | undefined,
+  seed: number,
+  fanoutClusterSizeMin = FANOUT_CLUSTER_SIZE_MIN,
+) {
   const traffic: Traffic = { messages: 0, bytes: 0, pushMessages: 0, pushBytes: 0 };
-  const calm = runSimulation(scenario(seed, nodes, fanoutExtra, traffic, false));
+  const calm = runSimulation(scenario(seed, nodes, fanoutExtra, fanoutClusterSizeMin, traffic, false));
   const perOpPerNode = (value: number) => Number((value / calm.mutations / nodes).toFixed(2));
   const healed = runSimulation(
-    scenario(seed, nodes, fanoutExtra, { messages: 0, bytes: 0, pushMessages: 0, pushBytes: 0 }, true),
+    scenario(
+      seed,
+      nodes,
+      fanoutExtra,
+      fanoutClusterSizeMin,
+      { messages: 0, bytes: 0, pushMessages: 0, pushBytes: 0 },
+      true,
+    ),
   );
   return {
     ops: calm.mutations,
@@ -194,7 +209,9 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     nodes,
     k_fanout: Math.ceil(Math.log2(nodes)) + 1,
     full_relay: dissemination(nodes, undefined, 7),
-    fanout: dissemination(nodes, 1, 7),
+    // The K-fanout at every N, and what a node runs: the mode chosen by cluster size.
+    fanout: dissemination(nodes, 1, 7, 0),
+    by_cluster_size: dissemination(nodes, 1, 7),
   }));
   const hourMs = options.quick ? 300_000 : 3_600_000;
   return {

@@ -162,7 +162,7 @@ export const CONFIG_SCHEMA = {
       name: "fanout_extra",
       kind: integerKind({ min: 0, max: 1024 }),
       default: 1,
-      doc: "c of the K-fanout: each op batch goes to K = ceil(log2(N)) + c peers chosen at random among the connected ones, N the live members; 1024 sends to every peer (full relay).",
+      doc: "c of the K-fanout: each op batch goes to K = ceil(log2(N)) + c peers chosen at random among the connected ones, N the live members, once N reaches 50 (below, to every peer: cheaper there); 1024 sends to every peer (full relay).",
       env: "NX_FANOUT_EXTRA",
       flag: { name: "--fanout-extra", argument: "<n>" },
     }),

@@ -4,6 +4,7 @@ import { formatHostPort, isUnspecifiedHost, parseHostPort } from "../net/host-po
 import type { MemberPingReqMessage, MemberUpdate } from "../net/messages.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
+import type { EventLoopLag } from "./event-loop-lag.ts";
 import type { MemberInfo, MemberState, MembershipListener, MembershipView } from "./membership-view.ts";
 import { type MembershipMessage, SwimMembership, type SwimOutput } from "./swim-membership.ts";
 import { SWIM_PENDING_RELAYS_MAX, type SwimOptions } from "./swim-options.ts";
@@ -40,6 +41,12 @@ export interface MembershipServiceOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /**
+   * This process's event-loop lag (`monitorEventLoopLag()` in a node), fed to local health with
+   * the tick's own lateness; the service stops it when it leaves. Undefined: the tick's lateness
+   * alone (on a virtual clock, none).
+   */
+  readonly loopLag?: EventLoopLag;
   /** Members by state after every change (the `numax_members{state}` gauge). */
   readonly onCounts?: (counts: Readonly<Record<MemberState, number>>) => void;
 }
@@ -63,6 +70,9 @@ export class MembershipService implements MembershipView {
   /** Per probe sequence number, the neighbours it went through already (the latest PROBE_ROUTES_KEPT). */
   readonly #asked = new Map<number, Set<NodeId>>();
   #timer: unknown;
+  #tickDueMs = 0;
+  /** Lag a tick's lateness counted before the histogram saw it. */
+  #lagCountedAheadMs = 0;
   #stopped = false;
 
   constructor(options: MembershipServiceOptions) {
@@ -100,7 +110,7 @@ export class MembershipService implements MembershipView {
   /** A peer connected: a member if it announced `membership` (the tables are exchanged). */
   connected(peer: NodeId): void {
     if (this.#stopped || !this.#speaks(peer)) return;
-    this.#handle(this.#machine.connected(peer));
+    this.#handle(this.#machine.connected(peer, this.#options.clock.now()));
   }
 
   /** A membership message from `peer`; its own address, when on an unspecified host, gets the host its connection comes from. */
@@ -118,12 +128,22 @@ export class MembershipService implements MembershipView {
     this.#handle(this.#machine.leave());
     this.#stopped = true;
     this.#options.clock.clearTimeout(this.#timer);
+    this.#options.loopLag?.stop();
   }
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = this.#options.clock.setTimeout(() => {
-      this.#handle(this.#machine.tick(this.#options.clock.now()), "own");
+    const { clock, loopLag } = this.#options;
+    this.#tickDueMs = clock.now() + MEMBERSHIP_TICK_MS;
+    this.#timer = clock.setTimeout(() => {
+      const nowMs = clock.now();
+      // A stall that delayed this tick shows in its lateness, and in the histogram only once the
+      // sample it fell in ends (maybe after this tick): what the lateness counted is not counted twice.
+      const lateMs = Math.max(0, nowMs - this.#tickDueMs);
+      const stalledMs = loopLag?.takeStalledMs() ?? 0;
+      const lagMs = Math.max(lateMs, stalledMs - this.#lagCountedAheadMs);
+      this.#lagCountedAheadMs = Math.max(0, lateMs - stalledMs);
+      this.#handle(this.#machine.tick(nowMs, lagMs), "own");
       this.#schedule();
     }, MEMBERSHIP_TICK_MS);
   }

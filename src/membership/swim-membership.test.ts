@@ -21,7 +21,7 @@ const alive = (nodeId: NodeId, incarnation = 0): MemberUpdate => ({
   by: nodeId,
 });
 
-/** Node A knowing B, C and D alive, probing at t = 0 with a fixed "random" (0: first of each shuffle). */
+/** Node A connected to B, C and D, all alive, probing at t = 0 with a fixed "random" (0: first of each shuffle). */
 function machineA(): SwimMembership {
   const machine = new SwimMembership({
     self: A,
@@ -31,6 +31,8 @@ function machineA(): SwimMembership {
     nowMs: 0,
   });
   machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
+  machine.connected(C, 0);
+  machine.connected(D, 0);
   return machine;
 }
 
@@ -39,7 +41,7 @@ const types = (send: readonly { message: MembershipMessage }[]): string[] => sen
 describe("SwimMembership", () => {
   test("a connection sends the whole table, this node first", () => {
     const machine = machineA();
-    const { send } = machine.connected(B);
+    const { send } = machine.connected(B, 0);
     assert.equal(send.length, 1);
     const sync = send[0]!.message;
     assert.equal(sync.type, "MemberSync");
@@ -209,6 +211,92 @@ describe("SwimMembership", () => {
     assert.deepEqual(ack.updates[0], { ...alive(A, 1), address: "127.0.0.1:9001" });
   });
 
+  test("only members this node has a connection to are probed or asked to help; one back from the dead, once it reconnects", () => {
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: DEFAULT_SWIM_OPTIONS,
+      random: () => 0,
+      nowMs: 0,
+    });
+    // A is connected to B only; C and D are known from B's table.
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
+    const interval = DEFAULT_SWIM_OPTIONS.probeIntervalMs;
+    const probed = new Set<string>();
+    for (let round = 0; round < 6; round++) {
+      const at = round * interval;
+      const out = machine.tick(at).send;
+      for (const { peer, message } of out) {
+        probed.add(peer);
+        if (message.type === "MemberPing")
+          machine.receive(peer, { type: "MemberAck", seq: message.seq, updates: [] }, at + 1);
+      }
+    }
+    assert.deepEqual([...probed], [B], "a ping to C or D would go over no connection and fail");
+    assert.deepEqual(
+      machine.members().map((m) => m.state),
+      ["alive", "alive", "alive", "alive"],
+    );
+    // A silent B: the helpers asked are the connected members only (none here, so none).
+    machine.connected(C, 6 * interval);
+    const ping = machine.tick(7 * interval).send[0]!;
+    const helpers = machine.tick(7 * interval + DEFAULT_SWIM_OPTIONS.probeTimeoutMs).send;
+    assert.deepEqual(
+      helpers.map((s) => [s.peer, s.message.type]),
+      [[ping.peer === B ? C : B, "MemberPingReq"]],
+    );
+    // D dies and comes back (a refutation by gossip): not probed until it is connected again.
+    machine.connected(D, 8 * interval);
+    machine.receive(
+      B,
+      { type: "MemberSync", members: [{ ...alive(D), state: "dead", by: B }] },
+      8 * interval,
+    );
+    machine.receive(B, { type: "MemberSync", members: [alive(D, 1)] }, 8 * interval);
+    const targets: string[] = [];
+    for (let round = 9; round < 15; round++) {
+      const at = round * interval;
+      for (const { peer, message } of machine.tick(at).send) {
+        if (message.type !== "MemberPing") continue;
+        targets.push(peer);
+        machine.receive(peer, { type: "MemberAck", seq: message.seq, updates: [] }, at + 1);
+      }
+    }
+    assert.ok(!targets.includes(D), `probed ${targets}`);
+    machine.connected(D, 15 * interval);
+    for (let round = 15; round < 21; round++) {
+      for (const { peer } of machine.tick(round * interval).send) targets.push(peer);
+      machine.receive(B, { type: "MemberPing", seq: round, updates: [] }, round * interval);
+    }
+    assert.ok(targets.includes(D), `probed ${targets}`);
+  });
+
+  test("a stale accusation (of an incarnation refuted since) goes back to its sender with the newer claim", () => {
+    const machine = machineA();
+    // D refuted a suspicion: A holds D alive at incarnation 1.
+    machine.receive(D, { type: "MemberPing", seq: 1, updates: [alive(D, 1)] }, 0);
+    // C missed it and sends its suspicion of incarnation 0, in an ack, a ping and a table.
+    const stale: MemberUpdate = { ...alive(D, 0), state: "suspect", by: C };
+    const refutation = { ...alive(D, 1) };
+    for (const message of [
+      { type: "MemberAck", seq: 42, updates: [stale] },
+      { type: "MemberPing", seq: 43, updates: [stale] },
+      { type: "MemberSync", members: [stale] },
+    ] as const) {
+      const { send } = machine.receive(C, message, 10);
+      const sync = send.find((s) => s.peer === C && s.message.type === "MemberSync")?.message;
+      assert.deepEqual(sync?.type === "MemberSync" ? sync.members : undefined, [refutation], message.type);
+    }
+    assert.deepEqual(
+      machine.members().find((m) => m.nodeId === D),
+      { nodeId: D, address: "127.0.0.1:9000", state: "alive", incarnation: 1 },
+    );
+    // A current accusation (same incarnation) is taken, and gets no correction.
+    const { send } = machine.receive(C, { type: "MemberSync", members: [{ ...stale, incarnation: 1 }] }, 20);
+    assert.deepEqual(send, []);
+    assert.equal(machine.members().find((m) => m.nodeId === D)?.state, "suspect");
+  });
+
   test("leave sends this node's `left` entry to every live member", () => {
     const machine = machineA();
     const { send } = machine.leave();
@@ -338,6 +426,66 @@ describe("a simulated SWIM cluster", () => {
     assert.ok(cluster.machines[0]!.localHealth() >= 3, `health ${cluster.machines[0]!.localHealth()}`);
     for (let i = 1; i < 6; i++) assert.equal(cluster.machines[i]!.localHealth(), 0);
     for (let i = 1; i < 6; i++) assert.equal(cluster.stateOf(i, 0), "dead");
+  });
+
+  test("50 nodes at 10 % loss, a 60 s partition into halves, heal: no node declares dead a member on its side; all alive again after (seeded)", () => {
+    const nodes = 50;
+    const sideOf = (cluster: SwimCluster, id: string): boolean =>
+      cluster.ids.indexOf(id as NodeId) < nodes / 2;
+    for (const seed of [1, 2, 3, 4]) {
+      const cluster = new SwimCluster({ seed, nodes, lossRate: 0.1, delayMinMs: 1, delayMaxMs: 30 });
+      const half = Array.from({ length: nodes / 2 }, (_, i) => i);
+      cluster.runFor(5_000);
+      cluster.partition(
+        half,
+        half.map((i) => i + nodes / 2),
+      );
+      cluster.runFor(60_000);
+      const healedAtMs = cluster.clock.now();
+      cluster.heal();
+      cluster.runFor(60_000);
+      // Suspicions happen at 10 % loss (a probe and its three indirect paths all lost); a death
+      // of a member that stayed reachable means its refutation never reached its accusers.
+      const falseDeaths = cluster.changes.filter(
+        (c) =>
+          c.member.state === "dead" &&
+          c.atMs < healedAtMs &&
+          sideOf(cluster, c.observer) === sideOf(cluster, c.member.nodeId),
+      );
+      assert.deepEqual(
+        falseDeaths.map((c) => [c.atMs, c.observer, c.member.nodeId]),
+        [],
+        `seed ${seed}: a live member on the same side declared dead`,
+      );
+      const deadAtEnd = cluster.machines.flatMap((m) => m.members().filter((x) => x.state === "dead"));
+      assert.deepEqual(deadAtEnd, [], `seed ${seed}: a member still dead after the heal`);
+    }
+  });
+
+  test("a node whose event loop stalls accuses no one for the acks it could not read; its local health rises (Lifeguard)", () => {
+    for (const seed of [1, 2, 3]) {
+      const cluster = new SwimCluster({ seed, nodes: 8 });
+      cluster.runFor(10_000);
+      const stalledAtMs = cluster.clock.now();
+      // Longer than a probe interval: whatever node 3 was probing answered while it could not read.
+      cluster.stall(3, 1_500);
+      cluster.runFor(20_000);
+      const accusations = cluster.changes.filter(
+        (c) => c.observer === cluster.ids[3] && c.atMs >= stalledAtMs && c.member.state !== "alive",
+      );
+      assert.deepEqual(
+        accusations.map((c) => [c.atMs, c.member.nodeId, c.member.state]),
+        [],
+        `seed ${seed}: the stalled node accused a live member`,
+      );
+    }
+    const machine = machineA();
+    machine.tick(0);
+    assert.equal(machine.localHealth(), 0);
+    machine.tick(DEFAULT_SWIM_OPTIONS.loopLagMaxMs, DEFAULT_SWIM_OPTIONS.loopLagMaxMs);
+    assert.equal(machine.localHealth(), 0, "a lag up to loopLagMaxMs is tolerated");
+    machine.tick(2_000, 1_500);
+    assert.equal(machine.localHealth(), 1);
   });
 
   test("one seed replays the same run", () => {

@@ -60,8 +60,19 @@ interface Member {
   sinceMs: number;
   /** While suspect: every accuser of this incarnation, the first included. */
   accusers: Set<NodeId>;
-  /** Suspect, and not probed by this node since it became so. */
+  /**
+   * Suspect, and to be probed out of turn: not probed by this node since it became so, or (a
+   * suspicion of this node's own) no probe of it acked since.
+   */
   unprobedSuspect: boolean;
+  /** When this node last probed it (among suspects due out of turn, the longest waiting goes first). */
+  probedAtMs: number;
+  /**
+   * This node has a connection to it (or heard from it) since it was last declared dead or left:
+   * only such members are probed and asked to help. A member known by gossip alone would be
+   * probed over no connection (the I/O half drops the ping) and suspected for nothing.
+   */
+  linked: boolean;
 }
 
 interface Probe {
@@ -105,16 +116,19 @@ export function supersedes(
  * sockets or clocks inside (time arrives as `nowMs`), so the same code runs in a node
  * (src/membership/membership-service.ts) and in the simulator.
  *
- * - **Probes**: each probe interval, one member (round robin over a shuffled list) gets a
- *   MemberPing; without an ack within the probe timeout, `indirectProbes` helpers get a
- *   MemberPingReq and probe it for this node; without any ack by the end of the interval it is
- *   suspected.
+ * - **Probes**: each probe interval, one member (round robin over a shuffled list of those this
+ *   node has a connection to) gets a MemberPing; without an ack within the probe timeout,
+ *   `indirectProbes` connected helpers get a MemberPingReq and probe it for this node; without
+ *   any ack by the end of the interval it is suspected.
  * - **Suspicion** (Lifeguard): a suspect is declared dead after `suspicionTimeoutMs`, which
  *   shrinks as independent accusers confirm it; the member refutes by gossiping `alive` with a
- *   higher incarnation.
- * - **Local health** (Lifeguard): missed nacks, failed probes without helpers and refuted
- *   suspicions of itself raise a score (0..localHealthMax-1); a successful probe lowers it. The
- *   probe interval and timeout are multiplied by score + 1.
+ *   higher incarnation. An accuser probes its suspect out of turn until one probe is acked (each
+ *   tells it of the suspicion); a node that receives an accusation of an incarnation refuted since
+ *   sends the newer claim straight back to its sender.
+ * - **Local health** (Lifeguard): missed nacks, failed probes without helpers, refuted
+ *   suspicions of itself and event-loop lag past `loopLagMaxMs` raise a score
+ *   (0..localHealthMax-1); a successful probe lowers it. The probe interval and timeout are
+ *   multiplied by score + 1.
  * - **Dissemination**: every change is piggybacked on probes and acks, λ·ceil(log10(N+1)) times.
  *   A new connection exchanges whole tables (MemberSync: the join); `leave` sends this node's
  *   `left` entry to every live member.
@@ -137,6 +151,8 @@ export class SwimMembership implements MembershipView {
   #probeIndex = 0;
   #send: MembershipOutgoing[] = [];
   #changes: MembershipChange[] = [];
+  /** While one message is applied: what this node knows that refutes the stale accusations it carries. */
+  #corrections: MemberUpdate[] = [];
 
   constructor(init: SwimMembershipInit) {
     this.#self = init.self;
@@ -188,7 +204,8 @@ export class SwimMembership implements MembershipView {
   }
 
   /** A connection to `peer`, which speaks membership, opened: both sides send their tables (the join). */
-  connected(peer: NodeId): SwimOutput {
+  connected(peer: NodeId, nowMs: number): SwimOutput {
+    this.#heardFrom(peer, nowMs);
     this.#emit(peer, { type: "MemberSync", members: this.#table() });
     return this.#flush();
   }
@@ -216,12 +233,32 @@ export class SwimMembership implements MembershipView {
         if (this.#probe?.seq === message.seq) this.#probe.nacks++;
         break;
     }
+    this.#correct(peer);
     return this.#flush();
   }
 
-  /** Timer input (the driver calls it every few tens of milliseconds): probes, suspicion timeouts, retention. */
-  tick(nowMs: number): SwimOutput {
+  /**
+   * `peer` sent accusations older than what this node knows (a suspicion or death of an
+   * incarnation since refuted): it missed the refutation, and the gossip that carried it may have
+   * died out since. Left alone it would declare a live member dead when its suspicion times out,
+   * and keep gossiping the stale claim, which every other node ignores. It gets the newer claims
+   * straight back.
+   */
+  #correct(peer: NodeId): void {
+    if (this.#corrections.length === 0) return;
+    this.#emit(peer, { type: "MemberSync", members: this.#corrections });
+    this.#corrections = [];
+  }
+
+  /**
+   * Timer input (the driver calls it every few tens of milliseconds): probes, suspicion timeouts,
+   * retention. `loopLagMs`: the longest event-loop delay since the previous tick (0 in a
+   * simulator that models none); past `loopLagMaxMs` it raises local health and is taken off
+   * every deadline running, so that a node that could not read its acks accuses no one for it.
+   */
+  tick(nowMs: number, loopLagMs = 0): SwimOutput {
     if (this.#leaving) return this.#flush();
+    if (loopLagMs > this.#options.loopLagMaxMs) this.#lagged(nowMs, loopLagMs);
     this.#advanceProbe(nowMs);
     for (const [seq, relay] of this.#relays) {
       if (nowMs < relay.deadlineMs) continue;
@@ -265,6 +302,17 @@ export class SwimMembership implements MembershipView {
     return this.#flush();
   }
 
+  /** The event loop stood still for `lagMs`: what arrived meanwhile is read only now. */
+  #lagged(nowMs: number, lagMs: number): void {
+    this.#changeHealth(1);
+    const probe = this.#probe;
+    if (probe !== undefined) this.#probe = { ...probe, startedMs: Math.min(nowMs, probe.startedMs + lagMs) };
+    for (const [seq, relay] of this.#relays)
+      this.#relays.set(seq, { ...relay, deadlineMs: relay.deadlineMs + lagMs });
+    for (const member of this.#members.values())
+      if (member.state === "suspect") member.sinceMs = Math.min(nowMs, member.sinceMs + lagMs);
+  }
+
   #selfInfo(): MemberInfo {
     return {
       nodeId: this.#self,
@@ -288,15 +336,20 @@ export class SwimMembership implements MembershipView {
     const table = [this.#selfUpdate(this.#leaving ? "left" : "alive")];
     for (const m of this.#members.values()) {
       if (table.length >= MEMBERS_MAX) break;
-      table.push({
-        nodeId: m.nodeId,
-        address: m.address,
-        state: m.state,
-        incarnation: m.incarnation,
-        by: m.by,
-      });
+      table.push(this.#claimOf(m));
     }
     return table;
+  }
+
+  /** What this node holds about `member`, as a claim to gossip. */
+  #claimOf(member: Member): MemberUpdate {
+    return {
+      nodeId: member.nodeId,
+      address: member.address,
+      state: member.state,
+      incarnation: member.incarnation,
+      by: member.by,
+    };
   }
 
   #scale(): number {
@@ -320,6 +373,7 @@ export class SwimMembership implements MembershipView {
     const target = this.#nextTarget();
     this.#nextProbeAtMs = nowMs + this.#options.probeIntervalMs * this.#scale();
     if (target === undefined) return;
+    this.#members.get(target)!.probedAtMs = nowMs;
     const seq = this.#nextSeq++;
     this.#probe = {
       target,
@@ -343,15 +397,26 @@ export class SwimMembership implements MembershipView {
     // system), and its ack brings its refutation here if it has refuted already. Without this, a
     // node that missed the refutation gossip would wait for its turn in the round robin (N
     // intervals, longer than the suspicion timeout in a large cluster) and declare a live member dead.
+    // This node's own suspicions first: a suspicion heard by gossip has an accuser probing it too.
+    let due: Member | undefined;
+    const rank = (m: Member): number => (m.accusers.has(this.#self) ? 0 : 1);
     for (const member of this.#members.values()) {
-      if (member.state !== "suspect" || !member.unprobedSuspect) continue;
-      member.unprobedSuspect = false;
-      return member.nodeId;
+      if (member.state !== "suspect" || !member.unprobedSuspect || !member.linked) continue;
+      if (
+        due === undefined ||
+        rank(member) < rank(due) ||
+        (rank(member) === rank(due) && member.probedAtMs < due.probedAtMs)
+      )
+        due = member;
+    }
+    if (due !== undefined) {
+      due.unprobedSuspect = false;
+      return due.nodeId;
     }
     for (let attempts = 0; attempts < 2; attempts++) {
       while (this.#probeIndex < this.#probeOrder.length) {
         const candidate = this.#members.get(this.#probeOrder[this.#probeIndex++]);
-        if (candidate !== undefined && (candidate.state === "alive" || candidate.state === "suspect"))
+        if (candidate?.linked && (candidate.state === "alive" || candidate.state === "suspect"))
           return candidate.nodeId;
       }
       this.#probeOrder = this.#shuffled(this.#liveOthers());
@@ -363,7 +428,7 @@ export class SwimMembership implements MembershipView {
   #liveOthers(): NodeId[] {
     const live: NodeId[] = [];
     for (const m of this.#members.values())
-      if (m.state === "alive" || m.state === "suspect") live.push(m.nodeId);
+      if (m.linked && (m.state === "alive" || m.state === "suspect")) live.push(m.nodeId);
     return live;
   }
 
@@ -378,7 +443,7 @@ export class SwimMembership implements MembershipView {
   #askHelpers(probe: Probe): void {
     const helpers = this.#shuffled(
       [...this.#members.values()]
-        .filter((m) => m.state === "alive" && m.nodeId !== probe.target)
+        .filter((m) => m.state === "alive" && m.linked && m.nodeId !== probe.target)
         .map((m) => m.nodeId),
     ).slice(0, this.#options.indirectProbes);
     probe.indirect = true;
@@ -399,6 +464,13 @@ export class SwimMembership implements MembershipView {
     this.#changeHealth(helpers > 0 ? Math.max(0, helpers - probe.nacks) : 1);
     const member = this.#members.get(probe.target);
     if (member === undefined || (member.state !== "alive" && member.state !== "suspect")) return;
+    // This node's own suspicion reaches the suspect only through its probes (the gossip of it
+    // may all go to others, or be lost): probed out of turn again until one is acked, so that it
+    // refutes before the timeout declares it dead.
+    if (member.state === "suspect" && member.accusers.has(this.#self)) {
+      member.unprobedSuspect = true;
+      return;
+    }
     this.#apply(
       {
         nodeId: member.nodeId,
@@ -445,7 +517,12 @@ export class SwimMembership implements MembershipView {
    * a member whose join gossip this node missed is learned at its first probe instead.
    */
   #heardFrom(peer: NodeId, nowMs: number): void {
-    if (peer === this.#self || this.#members.has(peer)) return;
+    if (peer === this.#self) return;
+    const known = this.#members.get(peer);
+    if (known !== undefined) {
+      known.linked = true;
+      return;
+    }
     if (this.#members.size + 1 >= MEMBERS_MAX && !this.#forgetOneDeparted()) return;
     const member: Member = {
       nodeId: peer,
@@ -456,6 +533,8 @@ export class SwimMembership implements MembershipView {
       sinceMs: nowMs,
       accusers: new Set(),
       unprobedSuspect: false,
+      probedAtMs: 0,
+      linked: true,
     };
     this.#members.set(peer, member);
     this.#changed(member, undefined);
@@ -481,10 +560,16 @@ export class SwimMembership implements MembershipView {
         sinceMs: nowMs,
         accusers: new Set(update.state === "suspect" ? [update.by] : []),
         unprobedSuspect: update.state === "suspect",
+        probedAtMs: 0,
+        linked: false,
       };
       this.#members.set(member.nodeId, member);
       this.#gossip.push(update);
       this.#changed(member, undefined);
+      return;
+    }
+    if (update.state !== "alive" && update.incarnation < current.incarnation) {
+      this.#corrections.push(this.#claimOf(current));
       return;
     }
     if (supersedes(update, current)) {
@@ -496,6 +581,8 @@ export class SwimMembership implements MembershipView {
       if (update.address !== null) current.address = update.address;
       current.accusers = new Set(update.state === "suspect" ? [update.by] : []);
       current.unprobedSuspect = update.state === "suspect";
+      // Back from the dead, it is probed again once a connection shows it reachable from here.
+      if (update.state === "dead" || update.state === "left") current.linked = false;
       this.#gossip.push({ ...update, address: current.address });
       this.#changed(current, previous);
       return;
@@ -505,17 +592,7 @@ export class SwimMembership implements MembershipView {
       // as the join it announces would have been; when what this node knows of the member is
       // newer (a suspicion), spread that with the address: the queue holds one update per member.
       current.address = update.address;
-      this.#gossip.push(
-        supersedes(current, update)
-          ? {
-              nodeId: current.nodeId,
-              address: current.address,
-              state: current.state,
-              incarnation: current.incarnation,
-              by: current.by,
-            }
-          : update,
-      );
+      this.#gossip.push(supersedes(current, update) ? this.#claimOf(current) : update);
       this.#changed(current, current.state);
     }
     if (
@@ -536,8 +613,11 @@ export class SwimMembership implements MembershipView {
     const accused = update.state !== "alive";
     if (update.incarnation < this.#incarnation) {
       // An accusation this node refuted already: its sender missed the refutation, so spread it
-      // again (the next ack to that sender carries it first: least sent).
-      if (accused) this.#gossip.push(this.#selfUpdate("alive"));
+      // again (the next ack to that sender carries it first: least sent), and tell the sender.
+      if (accused) {
+        this.#gossip.push(this.#selfUpdate("alive"));
+        this.#corrections.push(this.#selfUpdate("alive"));
+      }
       return;
     }
     if (update.incarnation === this.#incarnation && !accused) return;

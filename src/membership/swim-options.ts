@@ -38,6 +38,14 @@ export const SWIM_RETRANSMIT_MULT = 4;
 export const SWIM_LOCAL_HEALTH_MAX = 8;
 
 /**
+ * An event-loop delay longer than this (measured by the I/O half: monitorEventLoopDelay and the
+ * tick's own lateness) counts against local health, and the time it lasted does not count towards
+ * any probe or suspicion deadline: an ack or a refutation may have sat unread meanwhile. A fifth of
+ * the probe timeout: shorter stalls leave the probe time to see its ack.
+ */
+export const SWIM_LOOP_LAG_MAX_MS = 100;
+
+/**
  * How long a dead or left member stays in the table (and in `/v1/node`) before it is forgotten: long
  * enough for operators to see it and for every gossip about it to have died out, short enough
  * that a cluster with churn does not fill MEMBERS_MAX with the departed.
@@ -56,6 +64,7 @@ export interface SwimOptions {
   readonly suspicionConfirmations: number;
   readonly retransmitMult: number;
   readonly localHealthMax: number;
+  readonly loopLagMaxMs: number;
   readonly deadMemberRetainMs: number;
 }
 
@@ -68,6 +77,7 @@ export const DEFAULT_SWIM_OPTIONS: SwimOptions = {
   suspicionConfirmations: SWIM_SUSPICION_CONFIRMATIONS,
   retransmitMult: SWIM_RETRANSMIT_MULT,
   localHealthMax: SWIM_LOCAL_HEALTH_MAX,
+  loopLagMaxMs: SWIM_LOOP_LAG_MAX_MS,
   deadMemberRetainMs: SWIM_DEAD_MEMBER_RETAIN_MS,
 };
 

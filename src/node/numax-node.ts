@@ -244,6 +244,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     antiEntropyRounds: 0,
     batchesSent: 0,
     opsSent: 0,
+    opsShed: 0,
     snapshotsSent: 0,
     snapshotsApplied: 0,
     tombstonesCollected: 0,
@@ -343,6 +344,7 @@ interface CountedSoFar {
   antiEntropyRounds: number;
   batchesSent: number;
   opsSent: number;
+  opsShed: number;
   snapshotsSent: number;
   snapshotsApplied: number;
   tombstonesCollected: number;
@@ -396,12 +398,24 @@ function refreshMetrics(
   const service = sync?.service;
   if (service !== undefined) {
     registry.peersConnected.set(service.peers.connectedPeers().length);
-    const { antiEntropyRounds, batchesSent, opsSent, snapshotsSent, snapshotsApplied } = service.engine.stats;
+    const { antiEntropyRounds, batchesSent, opsSent, opsShed, snapshotsSent, snapshotsApplied } =
+      service.engine.stats;
     registry.antiEntropyRounds.inc(antiEntropyRounds - counted.antiEntropyRounds);
     registry.stateSnapshots.inc({ direction: "sent" }, snapshotsSent - counted.snapshotsSent);
     registry.stateSnapshots.inc({ direction: "applied" }, snapshotsApplied - counted.snapshotsApplied);
     registry.broadcastBatches.inc(batchesSent - counted.batchesSent);
     registry.broadcastOps.inc(opsSent - counted.opsSent);
-    Object.assign(counted, { antiEntropyRounds, batchesSent, opsSent, snapshotsSent, snapshotsApplied });
+    registry.syncOpsShed.inc(opsShed - counted.opsShed);
+    registry.syncQueuedOps.set(service.engine.queuedOps());
+    registry.syncSendWindowBatches.set(service.engine.sendWindowBatches());
+    registry.syncAckRttSeconds.set(service.engine.ackRttMs() / 1000);
+    Object.assign(counted, {
+      antiEntropyRounds,
+      batchesSent,
+      opsSent,
+      opsShed,
+      snapshotsSent,
+      snapshotsApplied,
+    });
   }
 }

@@ -53,6 +53,14 @@ export interface NodeMetrics {
   readonly broadcastBatches: Counter;
   /** Ops sent inside PushOps frames. */
   readonly broadcastOps: Counter;
+  /** Ops waiting in the per-peer send queues now, over all peers. */
+  readonly syncQueuedOps: Gauge;
+  /** Ops shed from a full per-peer send queue (re-sent from the op-log once it drains). */
+  readonly syncOpsShed: Counter;
+  /** The adaptive send windows (unacknowledged PushOps batches allowed), summed over the peers. */
+  readonly syncSendWindowBatches: Gauge;
+  /** The slowest peer's smoothed PushOps ack round trip, in seconds. */
+  readonly syncAckRttSeconds: Gauge;
   /** Frame bytes (header included) sent to and received from peers, by direction and message type. */
   readonly wireBytes: LabeledCounter<{ direction: "sent" | "received"; message: string }>;
   /** Module messages (`Publish`) sent to peers, one per peer. */
@@ -282,6 +290,19 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     syncErrors: labeledCounter("numax_sync_errors_total", "Sync failures, by kind.", ["kind"]),
     broadcastBatches: counter("numax_broadcast_batches_total", "PushOps batches sent to peers."),
     broadcastOps: counter("numax_broadcast_ops_total", "Ops sent to peers inside PushOps batches."),
+    syncQueuedOps: gauge("numax_sync_queued_ops", "Ops waiting in the per-peer send queues, over all peers."),
+    syncOpsShed: counter(
+      "numax_sync_ops_shed_total",
+      "Ops shed from a full per-peer send queue (re-sent from the op-log once it drains).",
+    ),
+    syncSendWindowBatches: gauge(
+      "numax_sync_send_window_batches",
+      "Adaptive send windows (unacknowledged PushOps batches allowed), summed over the peers.",
+    ),
+    syncAckRttSeconds: gauge(
+      "numax_sync_ack_rtt_seconds",
+      "The slowest peer's smoothed PushOps acknowledgement round trip.",
+    ),
     wireBytes: labeledCounter(
       "numax_wire_bytes_total",
       "Frame bytes (header included) sent to and received from peers, by direction and message type.",

@@ -3,8 +3,10 @@ import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import {
+  FANOUT_CLUSTER_SIZE_MIN,
   type Outgoing,
   REPORTED_VECTORS_MAX,
+  SEND_ACK_TIMEOUT_MIN_MS,
   SyncEngine,
   type SyncReplica,
   vectorCovers,
@@ -298,6 +300,78 @@ describe("SyncEngine", () => {
     assert.equal(engines[0].flush().length, 0, "the repair is finished");
   });
 
+  test("the send window halves when acks come back late (queueing, a loaded peer), once per round trip, and grows back by one batch per round trip", () => {
+    let nowMs = 0;
+    const { replicas, engines } = cluster(2, {
+      inflightBatchesMax: 8,
+      batchOpsMax: 1,
+      queuedOpsLimit: 1_000,
+      clock: () => nowMs,
+    });
+    const [a, b] = replicas;
+    const engine = engines[0];
+    engine.peerConnected(b.nodeId, 0);
+    /** Batches in flight, oldest first, with the time each went out. */
+    const inflight: { batchId: number; sentMs: number }[] = [];
+    const sent = (out: Outgoing<TestOp>[]) => {
+      for (const o of out)
+        if (o.message.type === "PushOps") inflight.push({ batchId: o.message.batchId, sentMs: nowMs });
+    };
+    /** The oldest batch in flight is acked `rttMs` after it went out (or now, if that is later). */
+    const ackOldest = (rttMs: number) => {
+      const { batchId, sentMs } = inflight.shift()!;
+      nowMs = Math.max(nowMs, sentMs + rttMs);
+      sent(engine.receive(b.nodeId, { type: "PushOpsAck", batchId, applied: 1 }, 0));
+    };
+    engine.localOps(Array.from({ length: 500 }, () => a.local()));
+    sent(engine.flush());
+    assert.equal(inflight.length, 8, "the window starts at inflightBatchesMax");
+    assert.equal(engine.sendWindowBatches(), 8);
+    ackOldest(10); // the path's delay
+    for (let i = 0; i < 4; i++) ackOldest(600); // a queue builds: the smoothed round trip grows past 2 × 10 + 100 ms
+    assert.equal(engine.stats.sendWindowCuts, 1, "late acks of one round trip: one cut");
+    assert.equal(engine.sendWindowBatches(), 4);
+    assert.equal(inflight.length, 5, "the acks freed slots, and no batch went out: 5 in flight, more than 4");
+    nowMs += 1_000;
+    ackOldest(600);
+    assert.equal(engine.stats.sendWindowCuts, 2, "late again a round trip later: cut again");
+    assert.equal(engine.sendWindowBatches(), 2);
+    // Acks at the path's delay again: one more batch per window's worth of acks.
+    let acks = 0;
+    while (engine.sendWindowBatches() < 8 && acks < 100) {
+      ackOldest(10);
+      acks++;
+      assert.ok(inflight.length <= engine.sendWindowBatches() + 4, "in flight stays within the window");
+    }
+    assert.equal(engine.sendWindowBatches(), 8, "grown back to inflightBatchesMax");
+    assert.ok(acks >= 2 + 3 + 4 + 5 + 6 + 7 - 10, `${acks} acks`);
+    assert.ok(engine.ackRttMs() > 10);
+  });
+
+  test("a batch unacknowledged past its timeout is taken as lost: its slot is freed, the window halves, its ops go again", () => {
+    let nowMs = 0;
+    const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5, clock: () => nowMs });
+    const [a, b] = replicas;
+    const engine = engines[0];
+    engine.peerConnected(b.nodeId, 0);
+    engine.localOps(Array.from({ length: 15 }, () => a.local()));
+    const seqs = (out: Outgoing<TestOp>[]) =>
+      out.flatMap((o) => (o.message.type === "PushOps" ? o.message.ops.map((op) => op.seq) : []));
+    assert.deepEqual(seqs(engine.flush()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    nowMs = SEND_ACK_TIMEOUT_MIN_MS - 1;
+    assert.deepEqual(seqs(engine.tick(nowMs)), [], "the window is full until then");
+    nowMs = SEND_ACK_TIMEOUT_MIN_MS;
+    // Both lost: the window halves to 1; the queued ops go first, then the lost ones from the op-log.
+    assert.deepEqual(seqs(engine.tick(nowMs)), [11, 12, 13, 14, 15]);
+    assert.equal(engine.stats.batchesLost, 2);
+    assert.equal(engine.sendWindowBatches(), 1);
+    const acked = (batchId: number) =>
+      engine.receive(b.nodeId, { type: "PushOpsAck", batchId, applied: 5 }, 0);
+    assert.deepEqual(seqs(acked(3)), [1, 2, 3, 4, 5]);
+    assert.deepEqual(seqs(acked(4)), [6, 7, 8, 9, 10]);
+    assert.deepEqual(seqs(acked(5)), []);
+  });
+
   test("a pull is answered without the ops in flight to the puller, and without a snapshot for them", () => {
     const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5 });
     wire(replicas, engines, [[0, 1]]);
@@ -533,7 +607,7 @@ describe("SyncEngine", () => {
 
   test("with K-fanout, local ops go to K = ceil(log2 N) + extra of the peers, and relays to K others", () => {
     // A star: node 0 connected to 15 peers (N = 16, K = 4 + 1); no ack flows back, so each batch shows.
-    const { replicas, engines } = cluster(16, { fanoutExtra: 1 });
+    const { replicas, engines } = cluster(16, { fanoutExtra: 1, fanoutClusterSizeMin: 0 });
     for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
     const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
       outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
@@ -553,8 +627,31 @@ describe("SyncEngine", () => {
     assert.equal(pushedTo(big.engines[0].flush()).length, 7);
   });
 
+  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer and does not pull (cheaper there)", () => {
+    let members = FANOUT_CLUSTER_SIZE_MIN - 1;
+    const { replicas, engines } = cluster(16, {
+      fanoutExtra: 1,
+      clusterSize: () => members,
+      fanoutPullIntervalMs: 1000,
+    });
+    for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
+    const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
+      outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
+    engines[0].localOps([replicas[0].local()]);
+    assert.equal(pushedTo(engines[0].flush()).length, 15, "every peer");
+    assert.equal(engines[0].tick(1000).filter((o) => o.message.type === "PullSince").length, 0);
+    members = FANOUT_CLUSTER_SIZE_MIN;
+    engines[0].localOps([replicas[0].local()]);
+    assert.equal(pushedTo(engines[0].flush()).length, Math.ceil(Math.log2(FANOUT_CLUSTER_SIZE_MIN)) + 1);
+    assert.equal(engines[0].tick(2000).filter((o) => o.message.type === "PullSince").length, 1);
+  });
+
   test("with K-fanout, one peer per fanout pull interval is asked for what this node lacks", () => {
-    const { replicas, engines } = cluster(4, { fanoutExtra: 0, fanoutPullIntervalMs: 1000 });
+    const { replicas, engines } = cluster(4, {
+      fanoutExtra: 0,
+      fanoutClusterSizeMin: 0,
+      fanoutPullIntervalMs: 1000,
+    });
     for (let i = 1; i < 4; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
     const pulls = (nowMs: number) =>
       engines[0]
@@ -625,6 +722,7 @@ describe("SyncEngine", () => {
     const run = (fanoutPullIntervalMs: number) => {
       const { replicas, engines } = cluster(12, {
         fanoutExtra: -2,
+        fanoutClusterSizeMin: 0,
         fanoutPullIntervalMs,
         antiEntropyIntervalMs: Number.MAX_SAFE_INTEGER,
       });

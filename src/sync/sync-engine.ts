@@ -50,8 +50,21 @@ export interface SyncEngineOptions {
   queuedOpsLimit: number;
   /** Largest PushOps batch; at most PUSH_OPS_OPS_MAX, which receivers refuse beyond. */
   batchOpsMax: number;
-  /** PushOps batches sent to one peer and not yet acknowledged before sending pauses. */
+  /**
+   * PushOps batches sent to one peer and not yet acknowledged before sending pauses: the ceiling
+   * of the adaptive send window (see `clock`).
+   */
   inflightBatchesMax: number;
+  /**
+   * Monotonic ms, to time each batch's ack: the adaptive send window. Each peer's window of
+   * unacknowledged batches halves when an ack comes back SEND_QUEUEING_DELAY_MAX_MS later than
+   * the fastest one seen on that connection (a queue builds on the path, or the peer is slow to
+   * apply: its load), at most once per round trip, and grows by one batch per round trip
+   * otherwise, up to `inflightBatchesMax` (AIMD, as TCP's congestion window). What waits meanwhile
+   * is batched into fewer, fuller batches; past `queuedOpsLimit` it is shed and re-sent from the
+   * op-log. Undefined: a fixed window of `inflightBatchesMax`.
+   */
+  clock: (() => number) | undefined;
   /** How often every peer is asked for what this node lacks. */
   antiEntropyIntervalMs: number;
   /** Ops asked for in one PullSince. */
@@ -63,6 +76,11 @@ export interface SyncEngineOptions {
    * connected peer (full relay). See docs/design/peer-discovery.md#dissemination.
    */
   fanoutExtra: number | undefined;
+  /**
+   * With fanout, below this N batches go to every connected peer and the fanout pulls stop: the
+   * pruned full relay, cheaper in a small cluster (see FANOUT_CLUSTER_SIZE_MIN).
+   */
+  fanoutClusterSizeMin: number;
   /** N of the fanout: the cluster's live members, this node included. Default: connected peers + 1. */
   clusterSize: (() => number) | undefined;
   /**
@@ -90,6 +108,16 @@ export const PULL_OPS_MAX = PUSH_OPS_OPS_MAX;
  */
 export const FANOUT_PULL_INTERVAL_MS = 250;
 
+/**
+ * Default `fanoutClusterSizeMin`: the K-fanout takes over from the pruned full relay at 50 live
+ * members. Below, the full relay costs fewer messages per op (`npm run bench -- gossip`'s
+ * workload: N = 10 2.29 against 2.70, N = 32 7.01 against 8.70, N = 48 12.91 against 13.59):
+ * with pruning a relay's pushes approach a spanning tree, while K random peers per batch resend
+ * to nodes that have the ops already. From 50 the fanout costs less (N = 50 13.4 against 14.6,
+ * N = 100 16.3 against 51.8).
+ */
+export const FANOUT_CLUSTER_SIZE_MIN = 50;
+
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
   batchOpsMax: PUSH_OPS_OPS_MAX,
@@ -97,10 +125,32 @@ export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   antiEntropyIntervalMs: 30_000,
   pullLimit: PULL_OPS_MAX,
   fanoutExtra: undefined,
+  fanoutClusterSizeMin: FANOUT_CLUSTER_SIZE_MIN,
   clusterSize: undefined,
   fanoutPullIntervalMs: FANOUT_PULL_INTERVAL_MS,
   random: () => 0,
+  clock: undefined,
 };
+
+/**
+ * How much longer than twice the fastest ack of a connection its smoothed ack round trip may
+ * grow before the send window halves: the queueing delay this node's batches may add on a path,
+ * and the time a loaded peer may take over applying them. LEDBAT's target (RFC 6817). Twice the
+ * fastest, because a path's jitter alone (a round trip of 300-700 ms) is no queue.
+ */
+export const SEND_QUEUEING_DELAY_MAX_MS = 100;
+
+/**
+ * A batch unacknowledged this many smoothed round trips after it went out is taken as lost: its
+ * slot in the window is freed, the window halves (a loss is a congestion signal, as in TCP), and
+ * its ops are re-sent from the op-log once the queue drains. A connection that loses a frame
+ * without closing (a lossy path in the simulator; TCP would retransmit) would otherwise hold the
+ * slot for good, and a window of lost slots sends nothing.
+ */
+export const SEND_ACK_TIMEOUT_RTTS = 4;
+
+/** The least time before an unacknowledged batch is taken as lost, whatever the round trip. */
+export const SEND_ACK_TIMEOUT_MIN_MS = 2_000;
 
 /** K of the K-fanout for a cluster of `clusterSize` nodes: ceil(log2(N)) + `extra`, at least 1. */
 export function fanoutOf(clusterSize: number, extra: number): number {
@@ -142,6 +192,10 @@ export interface SyncEngineStats {
   snapshotsApplied: number;
   /** Relays skipped because the peer gets those origins' ops another way. */
   opsPruned: number;
+  /** Times a peer's send window halved (its acks came back late, or a batch was lost). */
+  sendWindowCuts: number;
+  /** Batches unacknowledged past their timeout (SEND_ACK_TIMEOUT_RTTS), taken as lost and repaired. */
+  batchesLost: number;
 }
 
 interface InflightBatch<Op> {
@@ -150,6 +204,8 @@ interface InflightBatch<Op> {
   readonly pushed: boolean;
   /** The peer's pulls received before it was sent (see `#afterOnTheWay`). */
   readonly sentAfterPulls: number;
+  /** `clock` time it was sent. */
+  readonly sentMs: number;
 }
 
 interface PeerSession<Op> {
@@ -172,6 +228,14 @@ interface PeerSession<Op> {
   lastAntiEntropyMs: number;
   /** PullSince messages received from the peer in this session. */
   pullsReceived: number;
+  /** Unacknowledged batches allowed (a fraction grows towards the next whole one). */
+  windowBatches: number;
+  /** The fastest ack round trip of this session: the path's delay with no queue. */
+  baseRttMs: number;
+  /** The ack round trip, smoothed (an EWMA of 1/8, as TCP's SRTT); undefined before the first ack. */
+  smoothedRttMs: number | undefined;
+  /** When the window last halved: once per round trip, for the acks of one burst are late together. */
+  windowCutAtMs: number;
   /**
    * The peer's latest pull showed it stale (`isStale`): what it pushes is acknowledged and
    * dropped, its snapshots ignored, until a pull shows it took the replacing snapshot.
@@ -225,6 +289,8 @@ export class SyncEngine<Op> {
     snapshotsSent: 0,
     snapshotsApplied: 0,
     opsPruned: 0,
+    sendWindowCuts: 0,
+    batchesLost: 0,
   };
 
   /** The highest sequence of this node's own ops known durable: handed to `localOps`, or loaded at start. */
@@ -266,11 +332,32 @@ export class SyncEngine<Op> {
     return total;
   }
 
+  /** The longest of the per-peer send queues (each bounded by `queuedOpsLimit`). */
+  longestQueue(): number {
+    let longest = 0;
+    for (const session of this.#sessions.values()) longest = Math.max(longest, session.queue.length);
+    return longest;
+  }
+
   /** Batches sent and not yet acknowledged, over all peers. */
   inflightBatches(): number {
     let total = 0;
     for (const session of this.#sessions.values()) total += session.inflight.size;
     return total;
+  }
+
+  /** The send windows (unacknowledged batches allowed), summed over the peers. */
+  sendWindowBatches(): number {
+    let total = 0;
+    for (const session of this.#sessions.values()) total += Math.floor(session.windowBatches);
+    return total;
+  }
+
+  /** The slowest peer's smoothed ack round trip, in ms (0 before any ack, or without `clock`). */
+  ackRttMs(): number {
+    let slowest = 0;
+    for (const session of this.#sessions.values()) slowest = Math.max(slowest, session.smoothedRttMs ?? 0);
+    return slowest;
   }
 
   /** A handshake with `peer` completed: asks for what this node lacks (the peer does the same). */
@@ -283,6 +370,10 @@ export class SyncEngine<Op> {
       nextBatchId: 1,
       lastAntiEntropyMs: nowMs,
       pullsReceived: 0,
+      windowBatches: this.#options.inflightBatchesMax,
+      baseRttMs: Number.POSITIVE_INFINITY,
+      smoothedRttMs: undefined,
+      windowCutAtMs: Number.NEGATIVE_INFINITY,
       stale: false,
       repairAfter: undefined,
       repairAsked: new Set(),
@@ -341,12 +432,13 @@ export class SyncEngine<Op> {
   }
 
   /**
-   * The sessions a batch goes to: every connected one (but `source`'s), or with fanout K of them
-   * chosen at random (a partial Fisher-Yates shuffle).
+   * The sessions a batch goes to: every connected one (but `source`'s), or with fanout in a
+   * cluster of at least `fanoutClusterSizeMin`, K of them chosen at random (a partial
+   * Fisher-Yates shuffle).
    */
   #targets(source: PeerSession<Op> | undefined, relayed?: readonly Op[]): PeerSession<Op>[] {
-    const { fanoutExtra, clusterSize, random } = this.#options;
-    if (fanoutExtra === undefined)
+    const { fanoutExtra, random } = this.#options;
+    if (fanoutExtra === undefined || !this.#fanoutActive())
       return [...this.#sessions.values()].filter((session) => session !== source);
     // The K are drawn from the peers that still want some of these ops: a peer that pruned every
     // origin of a relay gets them another way, and a draw spent on it would shrink the fanout.
@@ -357,7 +449,7 @@ export class SyncEngine<Op> {
           session.pruned.size === 0 ||
           relayed.some((op) => !session.pruned.has(this.#replica.idOf(op).origin))),
     );
-    const k = fanoutOf(Math.max(clusterSize?.() ?? 0, this.#sessions.size + 1), fanoutExtra);
+    const k = fanoutOf(this.#members(), fanoutExtra);
     if (others.length <= k) return others;
     for (let i = 0; i < k; i++) {
       const j = i + Math.floor(random() * (others.length - i));
@@ -400,6 +492,7 @@ export class SyncEngine<Op> {
       case "PushOpsAck": {
         const batch = session.inflight.get(message.batchId);
         session.inflight.delete(message.batchId);
+        if (batch !== undefined) this.#timeAck(session, batch);
         if (batch?.pushed === true && message.applied === 0) this.#prune(session, batch.ops);
         return this.#drain(session);
       }
@@ -499,14 +592,12 @@ export class SyncEngine<Op> {
   tick(nowMs: number): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     for (const session of this.#sessions.values()) {
+      this.#expireLost(session);
       out.push(...this.#drain(session));
       if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs)
         out.push(this.#pull(session, nowMs));
     }
-    if (
-      this.#options.fanoutExtra !== undefined &&
-      nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs
-    ) {
+    if (this.#fanoutActive() && nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs) {
       this.#lastFanoutPullMs = nowMs;
       // With at most K peers every batch goes to every peer, as with the full relay: no random
       // path can miss one, and a pull would only clear the peer's prunes (the graft), bringing
@@ -518,11 +609,23 @@ export class SyncEngine<Op> {
     return out;
   }
 
+  /** N of the fanout: the live members, at least the connected peers and this node. */
+  #members(): number {
+    return Math.max(this.#options.clusterSize?.() ?? 0, this.#sessions.size + 1);
+  }
+
   /** Whether the K of the fanout is at least the connected peers (every batch goes to each). */
   #fanoutCoversEveryPeer(): boolean {
-    const { fanoutExtra, clusterSize } = this.#options;
-    const size = this.#sessions.size;
-    return size <= fanoutOf(Math.max(clusterSize?.() ?? 0, size + 1), fanoutExtra ?? 0);
+    return this.#sessions.size <= fanoutOf(this.#members(), this.#options.fanoutExtra ?? 0);
+  }
+
+  /**
+   * K-fanout and its pulls run: configured, and the cluster is large enough for them to cost
+   * less than the pruned full relay. Below, a fanout pull every 250 ms would also undo the
+   * relay's pruning (a pull grafts), which made it dearer than either.
+   */
+  #fanoutActive(): boolean {
+    return this.#options.fanoutExtra !== undefined && this.#members() >= this.#options.fanoutClusterSizeMin;
   }
 
   /** Round robin over a list of the connected peers shuffled at each pass. */
@@ -646,7 +749,7 @@ export class SyncEngine<Op> {
   /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
   #repair(session: PeerSession<Op>): Outgoing<Op>[] {
     const repairAfter = session.repairAfter;
-    const room = this.#options.inflightBatchesMax - session.inflight.size;
+    const room = Math.floor(session.windowBatches) - session.inflight.size;
     if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
     // Shed relays of an origin the peer has since pruned reach it directly: re-sending them from
     // the op-log only made duplicates for it to decode (under overload, ten times the ops applied).
@@ -694,6 +797,55 @@ export class SyncEngine<Op> {
     }
   }
 
+  /** An ack came back: the send window adapts to its round trip (see SyncEngineOptions.clock). */
+  #timeAck(session: PeerSession<Op>, batch: InflightBatch<Op>): void {
+    const { clock, inflightBatchesMax } = this.#options;
+    if (clock === undefined) return;
+    const nowMs = clock();
+    const rttMs = nowMs - batch.sentMs;
+    session.baseRttMs = Math.min(session.baseRttMs, rttMs);
+    session.smoothedRttMs =
+      session.smoothedRttMs === undefined
+        ? rttMs
+        : session.smoothedRttMs + (rttMs - session.smoothedRttMs) / 8;
+    if (session.smoothedRttMs - 2 * session.baseRttMs > SEND_QUEUEING_DELAY_MAX_MS)
+      this.#cutWindow(session, nowMs);
+    else
+      session.windowBatches = Math.min(inflightBatchesMax, session.windowBatches + 1 / session.windowBatches);
+  }
+
+  /** Halves the send window, at most once per round trip (the acks of one burst are late together). */
+  #cutWindow(session: PeerSession<Op>, nowMs: number): void {
+    if (nowMs - session.windowCutAtMs < (session.smoothedRttMs ?? 0)) return;
+    session.windowCutAtMs = nowMs;
+    session.windowBatches = Math.max(1, Math.floor(session.windowBatches / 2));
+    this.stats.sendWindowCuts++;
+  }
+
+  /** Batches unacknowledged past their timeout are lost: their slots are freed, their ops repaired. */
+  #expireLost(session: PeerSession<Op>): void {
+    const { clock } = this.#options;
+    if (clock === undefined || session.inflight.size === 0) return;
+    const nowMs = clock();
+    const timeoutMs = Math.max(SEND_ACK_TIMEOUT_MIN_MS, SEND_ACK_TIMEOUT_RTTS * (session.smoothedRttMs ?? 0));
+    let lost: Op[] | undefined;
+    for (const [batchId, batch] of session.inflight) {
+      if (nowMs - batch.sentMs < timeoutMs) continue;
+      session.inflight.delete(batchId);
+      this.stats.batchesLost++;
+      lost ??= [];
+      for (const op of batch.ops) lost.push(op);
+    }
+    if (lost === undefined) return;
+    this.#cutWindow(session, nowMs);
+    session.repairAfter ??= new Map();
+    for (const op of lost) {
+      const { origin, seq } = this.#replica.idOf(op);
+      const after = session.repairAfter.get(origin);
+      if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
+    }
+  }
+
   #drain(session: PeerSession<Op>): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     const held = session.heldSnapshot;
@@ -701,7 +853,7 @@ export class SyncEngine<Op> {
       session.heldSnapshot = undefined;
       for (const part of held.parts) out.push({ peer: session.nodeId, message: part });
     }
-    while (session.queue.length > 0 && session.inflight.size < this.#options.inflightBatchesMax) {
+    while (session.queue.length > 0 && session.inflight.size < Math.floor(session.windowBatches)) {
       const batch = session.queue.splice(0, this.#options.batchOpsMax);
       if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
       out.push(this.#batch(session, batch, true));
@@ -734,7 +886,12 @@ export class SyncEngine<Op> {
 
   #batch(session: PeerSession<Op>, ops: readonly Op[], pushed: boolean): Outgoing<Op> {
     const batchId = session.nextBatchId++;
-    session.inflight.set(batchId, { ops, pushed, sentAfterPulls: session.pullsReceived });
+    session.inflight.set(batchId, {
+      ops,
+      pushed,
+      sentAfterPulls: session.pullsReceived,
+      sentMs: this.#options.clock?.() ?? 0,
+    });
     this.stats.batchesSent++;
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };

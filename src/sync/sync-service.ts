@@ -11,6 +11,7 @@ import { KnownPeers } from "../discovery/known-peers.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { monitorEventLoopLag } from "../membership/event-loop-lag.ts";
 import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
@@ -148,6 +149,7 @@ export class SyncService {
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).
       clusterSize: () => liveMemberCount(membership),
+      clock: () => backgroundClock.now(),
       random: Math.random,
     });
     const transport = await createTransport(options, syncLogger);
@@ -216,6 +218,7 @@ export class SyncService {
         clock: backgroundClock,
         random: Math.random,
         logger: syncLogger.child("membership"),
+        loopLag: monitorEventLoopLag(),
         onCounts: (counts) => {
           for (const [state, count] of Object.entries(counts)) metrics?.members.set({ state }, count);
         },

@@ -23,7 +23,13 @@ interface Dissemination {
 }
 
 interface GossipReport {
-  dissemination: { nodes: number; k_fanout: number; full_relay: Dissemination; fanout: Dissemination }[];
+  dissemination: {
+    nodes: number;
+    k_fanout: number;
+    full_relay: Dissemination;
+    fanout: Dissemination;
+    by_cluster_size: Dissemination;
+  }[];
   detection: {
     first_declared_dead_ms: { p50: number; p99: number };
     all_declared_dead_ms: { p50: number; p99: number };
@@ -47,6 +53,9 @@ test("npm run bench -- gossip --quick reports dissemination against full relay, 
       assert.ok(row.full_relay.converged && row.fanout.converged, `N = ${row.nodes}`);
       assert.ok(row.fanout.bytes_per_op_per_node > 0 && row.full_relay.bytes_per_op_per_node > 0);
       assert.ok(row.fanout.convergence_after_heal_ms! < row.full_relay.convergence_after_heal_ms!);
+      // Below FANOUT_CLUSTER_SIZE_MIN (the quick sizes) a node relays to every peer: the full relay's cost.
+      assert.ok(row.by_cluster_size.converged);
+      assert.equal(row.by_cluster_size.messages_per_op_per_node, row.full_relay.messages_per_op_per_node);
     }
     for (const row of report.detection) {
       assert.ok(row.first_declared_dead_ms.p50 > 0);

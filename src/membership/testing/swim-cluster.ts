@@ -27,10 +27,14 @@ export interface ObservedChange extends MembershipChange {
 }
 
 /**
- * N SwimMembership machines on one seeded, lossy, full-mesh network with a virtual clock: what the
- * property tests and `npm run bench -- gossip` drive. Node `i` joins through node 0 (a MemberSync
- * exchange, as a first connection does). A killed node neither sends nor receives; a restarted one
- * is a new machine with the same NodeId, incarnation 0 (a process restart).
+ * N SwimMembership machines on one seeded, lossy network with a virtual clock: what the
+ * property tests and `npm run bench -- gossip` drive. Node `i` joins through node 0 (a connection:
+ * a MemberSync exchange), then connects to every member it learns alive, as a node's discovery
+ * dials them: a full mesh of connections once the tables agree. A message between two nodes with
+ * no connection is dropped, as the I/O half does. A killed node neither sends nor receives and its
+ * connections are gone; a restarted one is a new machine with the same NodeId, incarnation 0 (a
+ * process restart). A partition cuts messages and fails dials across it; its heal connects
+ * every cut pair again (their connections timed out meanwhile).
  */
 export class SwimCluster {
   readonly clock = createVirtualClock();
@@ -42,6 +46,10 @@ export class SwimCluster {
   readonly #down = new Set<NodeId>();
   /** Pairs that cannot exchange messages, both ways ("a|b"). */
   readonly #cut = new Set<string>();
+  /** Pairs with a connection ("a|b"). */
+  readonly #links = new Set<string>();
+  /** Nodes whose event loop stands still: the messages that reached them meanwhile, unread. */
+  readonly #stalled = new Map<NodeId, (() => void)[]>();
   messages = 0;
   bytes = 0;
 
@@ -56,10 +64,31 @@ export class SwimCluster {
     for (let i = 1; i < options.nodes; i++) this.join(i, 0);
   }
 
-  /** Node `i` opens a connection to node `through`: both send their tables. */
+  /** Node `i` opens a connection to node `through` (unless one is open): both send their tables. */
   join(i: number, through: number): void {
-    this.#output(i, this.machines[i].connected(this.ids[through]));
-    this.#output(through, this.machines[through].connected(this.ids[i]));
+    const key = pairKey(this.ids[i], this.ids[through]);
+    if (i === through || this.#links.has(key) || this.#cut.has(key) || this.isDown(i) || this.isDown(through))
+      return;
+    this.#links.add(key);
+    const nowMs = this.clock.now();
+    this.#output(i, this.machines[i].connected(this.ids[through], nowMs));
+    this.#output(through, this.machines[through].connected(this.ids[i], nowMs));
+  }
+
+  /**
+   * Node `i`'s event loop stands still for `ms` (a long GC pause, a blocking call): it neither
+   * ticks nor reads. Then, as Node's timers phase runs before its poll phase, it ticks first
+   * (told of the lag) and reads what arrived meanwhile after.
+   */
+  stall(i: number, ms: number): void {
+    const id = this.ids[i];
+    this.#stalled.set(id, []);
+    this.clock.setTimeout(() => {
+      const unread = this.#stalled.get(id) ?? [];
+      this.#stalled.delete(id);
+      if (!this.#down.has(id)) this.#output(i, this.machines[i].tick(this.clock.now(), ms));
+      for (const read of unread) read();
+    }, ms);
   }
 
   runFor(ms: number): void {
@@ -68,6 +97,7 @@ export class SwimCluster {
 
   kill(i: number): void {
     this.#down.add(this.ids[i]);
+    this.#unlink(i);
   }
 
   /** Node `i` comes back as a fresh process (incarnation 0) and joins through `through`. */
@@ -81,6 +111,7 @@ export class SwimCluster {
   leave(i: number): void {
     this.#output(i, this.machines[i].leave());
     this.#down.add(this.ids[i]);
+    this.#unlink(i);
   }
 
   /** No message passes between any node of `a` and any node of `b` until `heal`. */
@@ -89,7 +120,13 @@ export class SwimCluster {
   }
 
   heal(): void {
+    const cut = [...this.#cut];
     this.#cut.clear();
+    for (const key of cut) {
+      this.#links.delete(key);
+      const [a, b] = key.split("|") as [NodeId, NodeId];
+      this.#dial(this.ids.indexOf(a), this.ids.indexOf(b));
+    }
   }
 
   isDown(i: number): boolean {
@@ -113,17 +150,35 @@ export class SwimCluster {
 
   #scheduleTicks(i: number): void {
     this.clock.setTimeout(() => {
-      if (!this.#down.has(this.ids[i])) this.#output(i, this.machines[i].tick(this.clock.now()));
+      if (!this.#down.has(this.ids[i]) && !this.#stalled.has(this.ids[i]))
+        this.#output(i, this.machines[i].tick(this.clock.now()));
       this.#scheduleTicks(i);
     }, SIMULATED_TICK_MS);
+  }
+
+  #unlink(i: number): void {
+    for (const key of [...this.#links]) if (key.includes(this.ids[i])) this.#links.delete(key);
+  }
+
+  /** Node `i` dials node `j`: connected after a round trip or so. */
+  #dial(i: number, j: number): void {
+    const { delayMinMs = 1, delayMaxMs = 5 } = this.#options;
+    this.clock.setTimeout(() => this.join(i, j), 2 * this.random.int(delayMinMs, delayMaxMs));
   }
 
   #output(i: number, output: SwimOutput): void {
     const from = this.ids[i];
     const atMs = this.clock.now();
-    for (const change of output.changes) this.changes.push({ ...change, observer: from, atMs });
+    for (const change of output.changes) {
+      this.changes.push({ ...change, observer: from, atMs });
+      if (change.member.state !== "alive") continue;
+      const j = this.ids.indexOf(change.member.nodeId as NodeId);
+      if (!this.#links.has(pairKey(from, this.ids[j]))) this.#dial(i, j);
+    }
     const { lossRate = 0, delayMinMs = 1, delayMaxMs = 5, measure } = this.#options;
     for (const { peer, message } of output.send) {
+      // No connection, no message (the I/O half drops it); one in flight arrives even if the sender dies next.
+      if (!this.#links.has(pairKey(from, peer))) continue;
       this.messages++;
       if (measure !== undefined) this.bytes += measure(message);
       // A MemberSync rides on a connection that just opened (or on the last frames of one that
@@ -137,6 +192,11 @@ export class SwimCluster {
   #deliver(from: NodeId, to: NodeId, message: MembershipMessage): void {
     // A message already sent arrives even if its sender died since (it left the sender's socket).
     if (this.#down.has(to) || this.#cut.has(pairKey(from, to))) return;
+    const unread = this.#stalled.get(to);
+    if (unread !== undefined) {
+      unread.push(() => this.#deliver(from, to, message));
+      return;
+    }
     const index = this.ids.indexOf(to);
     this.#output(index, this.machines[index].receive(from, message, this.clock.now()));
   }

@@ -39,6 +39,18 @@ export interface SimulatedNodeTuning {
   readonly backoff: BackoffPolicy;
   /** The connections' `socket_timeout`: read timeout, handshake and dial timeout. */
   readonly socketTimeoutMs: number;
+  /** `limits.queued_ops_limit`: ops queued per peer before they are shed. */
+  readonly queuedOpsLimit: number;
+  /** The sync engine times acks and adapts its send window (a node does); false: a fixed window. */
+  readonly adaptiveSendWindow: boolean;
+}
+
+/** What a node's send path held and did (sampled by the simulation; counters since the node last started). */
+export interface SendPathSample {
+  readonly longestQueue: number;
+  readonly inflightBatches: number;
+  readonly opsShed: number;
+  readonly sendWindowCuts: number;
 }
 
 export interface SimulatedNodeOptions {
@@ -63,6 +75,7 @@ const KEYS = ["a", "b", "c", "d"];
 
 interface Run {
   readonly replica: ReplicatedState;
+  readonly engine: SyncEngine<Op>;
   readonly peers: PeerManager<Op>;
   readonly exchange: PeerExchange;
   readonly runner: DiscoveryRunner;
@@ -124,6 +137,8 @@ export class SimulatedNode {
       fanoutExtra: tuning.fanoutExtra,
       clusterSize: () => liveMemberCount(membership),
       random: () => random.next(),
+      queuedOpsLimit: tuning.queuedOpsLimit,
+      clock: tuning.adaptiveSendWindow ? () => clock.now() : undefined,
     });
     const transport = network.transport({
       nodeId,
@@ -200,7 +215,7 @@ export class SimulatedNode {
         });
       },
     });
-    this.#run = { replica, peers, exchange, runner, membership };
+    this.#run = { replica, engine, peers, exchange, runner, membership };
     await runner.start();
     await peers.start();
     membership.start(address);
@@ -259,6 +274,18 @@ export class SimulatedNode {
   /** The most connections this node held at once, over all its runs. */
   get peakConnections(): number {
     return this.#peakConnections;
+  }
+
+  /** The sync engine's send path now; undefined while stopped. */
+  sendPath(): SendPathSample | undefined {
+    const engine = this.#run?.engine;
+    if (engine === undefined) return undefined;
+    return {
+      longestQueue: engine.longestQueue(),
+      inflightBatches: engine.inflightBatches(),
+      opsShed: engine.stats.opsShed,
+      sendWindowCuts: engine.stats.sendWindowCuts,
+    };
   }
 
   connectedPeers(): number {

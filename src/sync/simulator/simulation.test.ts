@@ -132,7 +132,7 @@ describe("deterministic simulation: 20 nodes, delays, drops, duplicates, a parti
       scenario(SEEDS[0]!, {
         nodeCount: 12,
         fullMesh: true,
-        engine: { antiEntropyIntervalMs: 500, batchOpsMax: 64, fanoutExtra: 1 },
+        engine: { antiEntropyIntervalMs: 500, batchOpsMax: 64, fanoutExtra: 1, fanoutClusterSizeMin: 0 },
       }),
     );
     assert.ok(result.messagesDropped > 0, "the network really dropped messages");

@@ -74,7 +74,11 @@ export function runSimulation<Op>(scenario: SimulationScenario<Op>): SimulationR
         network.send(replica.nodeId, engine!.flush());
       },
     );
-    engine = new SyncEngine(replica, { random: () => random.next(), ...scenario.engine });
+    engine = new SyncEngine(replica, {
+      random: () => random.next(),
+      clock: () => clock.now(),
+      ...scenario.engine,
+    });
     replicas.push(replica);
     engines.push(engine);
     network.addNode(replica.nodeId, engine);

@@ -13,6 +13,8 @@ export const DEFAULT_NODE_TUNING: SimulatedNodeTuning = {
   maxConnections: MAX_CONNECTIONS_DEFAULT,
   backoff: { initialDelayMs: 500, maxDelayMs: 30_000, deadAfterFailures: 3 },
   socketTimeoutMs: 30_000,
+  queuedOpsLimit: 10_000,
+  adaptiveSendWindow: true,
 };
 
 const LOSSY: NetworkConditions = {
@@ -100,6 +102,22 @@ export const WHOLE_NODE_SCENARIOS = {
       { atMs: 10_000, kind: "stop", node: 3 },
       { atMs: 12_000, kind: "start", node: 2 },
     ],
+    settleMaxMs: 60_000,
+  }),
+  /**
+   * A write storm over slow links: every node writes 100 changes a second for 10 s over links
+   * of 150-350 ms with jitter and 2 % loss, with a send queue of 200 ops per peer: queues fill,
+   * ops are shed and repaired from the op-log, send windows shrink; every op still arrives.
+   */
+  storm: (seed: number, nodeCount = 10, adaptiveSendWindow = true): WholeNodeScenario => ({
+    name: "storm",
+    seed,
+    nodeCount,
+    network: { lossRate: 0.02, duplicateRate: 0, delayMinMs: 150, delayMaxMs: 350, reorder: false },
+    tuning: { ...DEFAULT_NODE_TUNING, queuedOpsLimit: 200, adaptiveSendWindow },
+    mutationsPerNodePerSec: 100,
+    workloadMs: 10_000,
+    faults: [],
     settleMaxMs: 60_000,
   }),
   /** Nominal conditions for a long time: no dial of a live peer may fail. */

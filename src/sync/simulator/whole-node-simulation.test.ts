@@ -35,6 +35,7 @@ describe("whole-node simulation: peer management, framed connections, discovery 
         "the network lost and duplicated frames",
       );
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
+      assert.equal(result.falseDeaths, 0, "no live member declared dead by a node that could reach it");
     });
 
     test(`seed ${seed}: 16 nodes under a bound of 5 connections, 10 % loss, a 10 s partition: no node above 5, every op everywhere`, async () => {
@@ -68,6 +69,22 @@ describe("whole-node simulation: peer management, framed connections, discovery 
       assertConverged(await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.churn(seed)));
     });
   }
+
+  test("a write storm over slow, lossy links: queues stay within their bound, ops are shed and repaired, send windows shrink, every op arrives; a fixed window converges later", async () => {
+    const adaptive = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.storm(1, 4));
+    assertConverged(adaptive);
+    const { sendPath } = adaptive;
+    assert.ok(sendPath.longestQueue <= 200, `a queue held ${sendPath.longestQueue} ops`);
+    assert.ok(sendPath.opsShed > 0, "the storm overflowed the queues");
+    assert.ok(sendPath.sendWindowCuts > 0, "the send windows shrank");
+    const fixed = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.storm(1, 4, false));
+    assertConverged(fixed);
+    assert.ok(
+      adaptive.convergenceAfterHealMs! < fixed.convergenceAfterHealMs!,
+      `adaptive ${adaptive.convergenceAfterHealMs} ms, fixed ${fixed.convergenceAfterHealMs} ms after the storm`,
+    );
+    assert.ok(adaptive.frames.sent < fixed.frames.sent, "fewer frames");
+  });
 
   test("nominal conditions for 5 simulated minutes: SWIM suspects no live node (an hour: npm run sim -- nominal)", async () => {
     const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.nominal(1, 5, 300_000));

@@ -59,7 +59,7 @@ export interface WholeNodeResult {
    * when a node first records it (the accuser: gossip reaches the others later).
    */
   readonly falseSuspicions: number;
-  /** Of the false suspicions, those that ended in a dead declaration somewhere. */
+  /** Of the false suspicions, those that ended in a dead declaration by a node that could reach the member. */
   readonly falseDeaths: number;
   /** Every SWIM suspicion, true or false, counted the same way. */
   readonly suspicions: number;
@@ -67,6 +67,16 @@ export interface WholeNodeResult {
   /** The most connections any node held at once (a bound caps it). */
   readonly peakConnections: number;
   readonly mutations: number;
+  /**
+   * The send path, sampled every 100 ms over the whole run: the longest per-peer queue and the
+   * most batches in flight at one node, and ops shed and send-window cuts summed over the nodes.
+   */
+  readonly sendPath: {
+    readonly longestQueue: number;
+    readonly inflightBatchesPeak: number;
+    readonly opsShed: number;
+    readonly sendWindowCuts: number;
+  };
   readonly frames: { readonly sent: number; readonly lost: number; readonly duplicated: number };
   readonly distinctDigests: number;
   /** SHA-256 of every frame's time, ends, type, size and fate, then every node's final state: equal runs, equal traces. */
@@ -139,8 +149,15 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       suspicions++;
       if (wrong) falseSuspicions++;
     }
-    // A suspicion raised across a partition that times out after the heal is a true one.
-    if (member.state === "dead" && wrong && !declaredDead.has(episode)) {
+    // A suspicion raised across a partition that times out after the heal is a true one; so is
+    // the death of a falsely suspected member declared by a node cut off from it meanwhile.
+    if (
+      member.state === "dead" &&
+      wrong &&
+      !declaredDead.has(episode) &&
+      !blocked(observer, member.nodeId as NodeId) &&
+      !blocked(member.nodeId as NodeId, observer)
+    ) {
       declaredDead.add(episode);
       falseDeaths++;
     }
@@ -201,6 +218,28 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     }, fault.atMs);
   }
 
+  const sendPath = { longestQueue: 0, inflightBatchesPeak: 0, opsShed: 0, sendWindowCuts: 0 };
+  /** Per node, its counters when last sampled (they restart with the node). */
+  const counted = nodes.map(() => ({ opsShed: 0, sendWindowCuts: 0 }));
+  const sample = (): void => {
+    for (const [index, node] of nodes.entries()) {
+      const now = node.sendPath();
+      if (now === undefined) continue;
+      sendPath.longestQueue = Math.max(sendPath.longestQueue, now.longestQueue);
+      sendPath.inflightBatchesPeak = Math.max(sendPath.inflightBatchesPeak, now.inflightBatches);
+      const before = counted[index];
+      const restarted = now.opsShed < before.opsShed || now.sendWindowCuts < before.sendWindowCuts;
+      sendPath.opsShed += now.opsShed - (restarted ? 0 : before.opsShed);
+      sendPath.sendWindowCuts += now.sendWindowCuts - (restarted ? 0 : before.sendWindowCuts);
+      counted[index] = { opsShed: now.opsShed, sendWindowCuts: now.sendWindowCuts };
+    }
+  };
+  const sampleEvery = (): void => {
+    sample();
+    clock.setTimeout(sampleEvery, CONVERGENCE_CHECK_MS);
+  };
+  clock.setTimeout(sampleEvery, CONVERGENCE_CHECK_MS);
+
   const healMs = Math.max(scenario.workloadMs, ...scenario.faults.map((fault) => fault.atMs));
   await advanceSettled(clock, healMs);
   let convergedAtMs: number | undefined;
@@ -215,6 +254,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
   const digests = new Set(running.map((node) => node.digest()));
   for (const node of nodes) trace.update(`${node.nodeId} ${node.running} ${node.digest()}\n`);
   const lostOps = missingOps(nodes);
+  sample();
   // Graceful closes take virtual time: the clock moves while the nodes stop.
   const stopped = Promise.all(nodes.map((node) => node.stop()));
   await advanceSettled(clock, scenario.tuning.socketTimeoutMs);
@@ -231,6 +271,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     dialFailures,
     peakConnections: Math.max(...nodes.map((node) => node.peakConnections)),
     mutations,
+    sendPath,
     frames,
     distinctDigests: digests.size,
     traceSha256: trace.digest("hex"),
