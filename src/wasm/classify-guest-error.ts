@@ -27,7 +27,9 @@ const TRAP_MESSAGES: readonly (readonly [pattern: string, kind: GuestFailureKind
   ["unaligned", "trap", "unaligned atomic access"],
 ];
 
-const WASM_FRAME = /at (?:(\S+) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]/;
+const WASM_FRAMES = /at (?:(\S+) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]/g;
+/** Frames of the runtime's own wasm (the refill trampoline) are named so, and are not the guest's. */
+const RUNTIME_FRAME_PREFIX = "__nx_";
 
 /**
  * The innermost guest function on `stack`: its name-section name, else the name it is exported
@@ -38,10 +40,12 @@ export function guestFunctionOf(
   exportedFunctions?: ReadonlyMap<number, string>,
 ): string | undefined {
   if (stack === undefined) return undefined;
-  const match = WASM_FRAME.exec(stack);
-  if (match === null) return undefined;
-  const index = Number(match[2]);
-  return match[1] ?? exportedFunctions?.get(index) ?? `#${index}`;
+  for (const match of stack.matchAll(WASM_FRAMES)) {
+    if (match[1]?.startsWith(RUNTIME_FRAME_PREFIX) === true) continue;
+    const index = Number(match[2]);
+    return match[1] ?? exportedFunctions?.get(index) ?? `#${index}`;
+  }
+  return undefined;
 }
 
 function inFunction(functionName: string | undefined): string {

@@ -14,7 +14,7 @@
  * ```wat
  * (module
  *   (import "h" "f" (func $refill (result i32)))
- *   (func (export "f") (result i32) (local $units i32)
+ *   (func $__nx_refill (export "f") (result i32) (local $units i32)
  *     (local.set $units (call $refill))
  *     (if (i32.lt_s (local.get $units) (i32.const 0)) (then unreachable))
  *     (local.get $units)))
@@ -34,6 +34,11 @@ const TRAMPOLINE_BYTES = Uint8Array.from([
   ...[0x10, 0x00, 0x21, 0x00], // call $refill; local.set 0
   ...[0x20, 0x00, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b], // local.get 0; i32.const 0; i32.lt_s; if; unreachable; end
   ...[0x20, 0x00, 0x0b], // local.get 0; end
+  // name section: function 1 is `__nx_refill`, so a stack taken at a stop names the guest's
+  // function under it, not this one (guestFunctionOf skips `__nx_` frames)
+  ...[0x00, 0x15, 0x04, 0x6e, 0x61, 0x6d, 0x65], // custom section "name"
+  ...[0x01, 0x0e, 0x01, 0x01, 0x0b], // function names: one, function 1, 11 bytes
+  ...Array.from("__nx_refill", (c) => c.charCodeAt(0)),
 ]);
 
 let trampolineModule: WebAssembly.Module | undefined;
