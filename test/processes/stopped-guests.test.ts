@@ -142,4 +142,76 @@ describe("a stopped guest", () => {
       assert.equal(new DataView(guest.memory.buffer).getInt32(0, true), 0, "the catch_all caught nothing");
     }
   });
+
+  /**
+   * One kernel process per call, killed while it waits in proc_receive (real kernel, no message
+   * ever sent); answers its exit reason and its memory, which has 1 at RECEIVE_MARK while the
+   * guest is in (or past) the receive and 1 at RAN_ON_MARK if any of its code ran after the kill.
+   */
+  const RECEIVE_MARK = 4;
+  const RAN_ON_MARK = 0;
+  const killWhileReceiving = async (
+    local: ReturnType<typeof testHost>,
+    module: GuestModule,
+    registry: FinalizationRegistry<number>,
+  ): Promise<{ reason: unknown; ranOn: number }> => {
+    let memory: WebAssembly.Memory | undefined;
+    const pid = local.kernel.spawn(
+      local.host.spawnable(module, {
+        program: (guest) => {
+          memory = guest.memory;
+          return guest.run();
+        },
+      }),
+    );
+    while (memory === undefined || new DataView(memory.buffer).getInt32(RECEIVE_MARK, true) !== 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    registry.register(memory, pid);
+    const exited = local.kernel.whenExited(pid);
+    local.kernel.exit(pid, "kill");
+    const reason = await exited;
+    // Any code the guest ran after the kill would have run by now (its wait settles at the kill).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { reason, ranOn: new DataView(memory.buffer).getInt32(RAN_ON_MARK, true) };
+  };
+
+  for (const catchAll of [false, true]) {
+    test(`is collected after its kernel process is killed in proc_receive${catchAll ? ", and runs no more of its code inside a catch_all" : ""}`, async () => {
+      // Touches 1 MiB of its memory, marks that it receives, then waits for a message forever;
+      // marks RAN_ON_MARK if it runs on after the receive (it returned, or threw and was caught).
+      const receive = "(drop (call $recv (i32.const 1024) (i32.const 64) (i32.const -1)))";
+      const module = await load(
+        catchAll ? "catch-all-receive" : "touch-then-receive",
+        `(module
+          (import "nx" "proc_receive" (func $recv (param i32 i32 i32) (result i32)))
+          (memory (export "memory") 17)
+          (func (export "run")
+            (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+            (i32.store (i32.const ${RECEIVE_MARK}) (i32.const 1))
+            ${catchAll ? `(block $caught (try_table (catch_all $caught) ${receive}))` : receive}
+            (i32.store (i32.const ${RAN_ON_MARK}) (i32.const 1))))`,
+      );
+      let gone = 0;
+      const registry = new FinalizationRegistry<number>(() => {
+        gone++;
+      });
+      const local = testHost([module], { idleInstancesMax: 0 });
+      try {
+        const processes = 6;
+        for (let i = 0; i < processes; i++) {
+          const { reason, ranOn } = await killWhileReceiving(local, module, registry);
+          assert.equal(reason, "killed");
+          assert.equal(ranOn, 0, "no guest code ran after the kill");
+        }
+        assert.equal(
+          await collected(processes, () => gone),
+          processes,
+          "every process killed in proc_receive was collected",
+        );
+      } finally {
+        await local.kernel.shutdown({ timeoutMs: 1_000 });
+      }
+    });
+  }
 });
