@@ -214,4 +214,53 @@ describe("a stopped guest", () => {
       }
     });
   }
+
+  test("is collected after a kill while it waits in any suspending host call, of any result type", async () => {
+    // As http_fetch or poll_oneoff: a host call whose promise never settles. It answers an i64,
+    // which WAIT_STOPPED must convert to without an error the catch_all could catch.
+    const module = await load(
+      "catch-all-wait-i64",
+      `(module
+        (import "t" "wait" (func $wait (result i64)))
+        (memory (export "memory") 17)
+        (func (export "run")
+          (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+          (block $caught (try_table (catch_all $caught) (drop (call $wait))))
+          (i32.store (i32.const 0) (i32.const 1))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    /** One guest killed in its wait; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<number> => {
+      let waiting: () => void = () => {};
+      const entered = new Promise<void>((resolve) => {
+        waiting = resolve;
+      });
+      const guest = GuestInstance.create(module, {
+        env: testEnvironment(module, { stdout: "", stderr: "" }),
+        cpuMsPerRun: undefined,
+        suspendingImports: {
+          t: {
+            wait: () => {
+              waiting();
+              return new Promise<never>(() => {});
+            },
+          },
+        },
+      });
+      registry.register(guest.memory, 0);
+      const run = guest.run();
+      await entered;
+      guest.kill("test");
+      const result = await run;
+      assert.equal(result.ok ? "ok" : result.failure.kind, "killed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return new DataView(guest.memory.buffer).getInt32(0, true);
+    };
+    const guests = 6;
+    for (let i = 0; i < guests; i++) assert.equal(await killOne(), 0, "no guest code ran after the kill");
+    assert.equal(await collected(guests, () => gone), guests, "every guest killed in its wait was collected");
+  });
 });
