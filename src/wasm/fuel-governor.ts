@@ -190,22 +190,29 @@ export class FuelGovernor {
   suspend<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
     if (this.#stopped !== undefined) return Promise.resolve(WAIT_STOPPED);
     this.pause();
+    // What `waiting` reaches of the guest: dropped at the stop, so that a `waiting` kept by
+    // someone else (a promise that never settles) does not keep the guest's stack.
+    let wake:
+      | { resolve: (value: T | typeof WAIT_STOPPED) => void; reject: (error: unknown) => void }
+      | undefined;
+    const back = (): typeof wake => {
+      const woken = wake;
+      wake = undefined;
+      this.#endWait = undefined;
+      if (woken === undefined || this.#stopped !== undefined) return undefined;
+      this.resume();
+      return woken;
+    };
+    waiting.then(
+      (value) => back()?.resolve(value),
+      (error: unknown) => back()?.reject(error),
+    );
     return new Promise<T | typeof WAIT_STOPPED>((resolve, reject) => {
-      this.#endWait = () => resolve(WAIT_STOPPED);
-      const back = (): boolean => {
-        this.#endWait = undefined;
-        if (this.#stopped !== undefined) return false;
-        this.resume();
-        return true;
+      wake = { resolve, reject };
+      this.#endWait = () => {
+        wake = undefined;
+        resolve(WAIT_STOPPED);
       };
-      waiting.then(
-        (value) => {
-          if (back()) resolve(value);
-        },
-        (error: unknown) => {
-          if (back()) reject(error);
-        },
-      );
     });
   }
 

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { ModuleEvents } from "../../src/events/module-events.ts";
+import { reactiveProgram } from "../../src/node/reactive-program.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
 import { GuestInstance } from "../../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
@@ -262,5 +264,59 @@ describe("a stopped guest", () => {
     const guests = 6;
     for (let i = 0; i < guests; i++) assert.equal(await killOne(), 0, "no guest code ran after the kill");
     assert.equal(await collected(guests, () => gone), guests, "every guest killed in its wait was collected");
+  });
+
+  test("is collected after its reactive module's process is killed while it waits for an event", async () => {
+    // `init` touches 1 MiB of its memory; with no events, the dispatch loop then waits.
+    const module = await load(
+      "reactive-waits",
+      `(module
+        (memory (export "memory") 17)
+        (func (export "init") (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576)))
+        (func (export "on_tick") (i32.store (i32.const 0) (i32.const 1))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    const local = testHost([module], { idleInstancesMax: 0 });
+    /** One life killed while it waits; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<number> => {
+      const events = new ModuleEvents({
+        moduleId: "reactive-waits",
+        callbacks: new Set(["init", "on_tick"] as const),
+        publisher: { publish: () => {} },
+      });
+      let memory: WebAssembly.Memory | undefined;
+      const program = reactiveProgram(events, false);
+      const pid = local.kernel.spawn(
+        local.host.spawnable(module, {
+          program: (guest, ctx) => {
+            memory = guest.memory;
+            return program(guest, ctx);
+          },
+        }),
+      );
+      while (events.state !== "running") await new Promise((resolve) => setTimeout(resolve, 1));
+      registry.register(memory!, pid);
+      const exited = local.kernel.whenExited(pid);
+      local.kernel.exit(pid, "kill");
+      assert.equal(await exited, "killed");
+      // An event after the kill wakes nothing: no callback runs.
+      events.deliver({ kind: "tick" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return new DataView(memory!.buffer).getInt32(0, true);
+    };
+    try {
+      const processes = 6;
+      for (let i = 0; i < processes; i++) assert.equal(await killOne(), 0, "no callback ran after the kill");
+      assert.equal(
+        await collected(processes, () => gone),
+        processes,
+        "every reactive process killed while it waited was collected",
+      );
+    } finally {
+      await local.kernel.shutdown({ timeoutMs: 1_000 });
+    }
   });
 });
