@@ -82,8 +82,6 @@ export function callbackOf(kind: ModuleEventKind): CallbackExport {
 
 const utf8 = new TextEncoder();
 
-const NEVER: Promise<never> = new Promise(() => {});
-
 /**
  * The event side of one module: its bounded queue, tick timer and subscriptions, the event
  * its callback is running, and its state. The node's event bus delivers into it; the module's
@@ -214,7 +212,9 @@ export class ModuleEvents implements ModuleEventPort {
   /**
    * The next event for the module's process (`life`: its signal); undefined once the events are
    * closed. A wait only wakes the process: it takes the event itself, so a process that ended
-   * while it waited takes nothing, and the event stays queued for the next life.
+   * while it waited takes nothing (its wait ends as at the close), and the event stays queued
+   * for the next life. A wait left on a promise that never settles would keep the process's
+   * dispatch loop, and with it its guest instance, for the node's lifetime.
    */
   next(life: AbortSignal): ModuleEvent | undefined | Promise<ModuleEvent | undefined> {
     // A life of replaced code ends here: its `shutdown` runs, the queue waits for the new code.
@@ -226,7 +226,7 @@ export class ModuleEvents implements ModuleEventPort {
     }
     return new Promise<void>((wake) => {
       this.#waiter = wake;
-    }).then(() => (life.aborted ? NEVER : this.next(life)));
+    }).then(() => (life.aborted ? undefined : this.next(life)));
   }
 
   /**

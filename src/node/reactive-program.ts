@@ -10,6 +10,7 @@ import {
   type DispatchHost,
   packDispatch,
 } from "../wasm/callback-dispatcher.ts";
+import { WAIT_STOPPED } from "../wasm/fuel-governor.ts";
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { GuestInstance, GuestRunResult } from "../wasm/guest-instance.ts";
 import type { GuestProgram } from "../wasm/process/index.ts";
@@ -64,8 +65,6 @@ export function reactiveProgram(events: ModuleEvents, exportsRun: boolean, code?
   };
 }
 
-const NEVER: Promise<never> = new Promise(() => {});
-
 /**
  * The host side of one life's dispatch loop (src/wasm/callback-dispatcher.ts): hands the guest
  * one event after another, each callback call with its own CPU budget, and parks the guest (its
@@ -91,6 +90,8 @@ class EventDispatch implements DispatchHost {
   }
 
   next = (): number => {
+    // A process that ended (killed while it waited) runs nothing more.
+    if (this.#guest.governor.stopped !== undefined || this.#ctx.signal.aborted) return DISPATCH_END;
     const arrived = this.#arrived;
     if (arrived !== undefined) {
       this.#arrived = undefined;
@@ -118,9 +119,12 @@ class EventDispatch implements DispatchHost {
     this.#pending = undefined;
     if (pending === "yield") {
       const turn = this.#ctx.yield();
-      return turn instanceof Promise ? turn.then(() => this.#resume(undefined)) : this.#resume(undefined);
+      return turn instanceof Promise
+        ? this.#guest.governor.suspend(turn).then(() => this.#resume(undefined))
+        : this.#resume(undefined);
     }
-    return pending === undefined ? 0 : pending.then((event) => this.#resume(event ?? null));
+    if (pending === undefined) return 0;
+    return this.#guest.governor.suspend(pending).then((event) => this.#resume(event ?? null));
   };
 
   /** The callback that was running ended the loop with a failure. */
@@ -134,12 +138,14 @@ class EventDispatch implements DispatchHost {
     this.#events.setCurrent(undefined);
   }
 
-  /** Back from a wait (`event`: what came, null for the end; undefined after a yield). */
-  #resume(event: ModuleEvent | null | undefined): number | Promise<number> {
-    // A process that ended while it waited is never resumed.
-    if (this.#ctx.signal.aborted) return NEVER;
-    this.#guest.governor.resume();
-    this.#arrived = event;
+  /**
+   * Back from a wait (`event`: what came, null for the end; undefined after a yield), which the
+   * governor settles at once with WAIT_STOPPED when the process is killed meanwhile: `next` then
+   * ends the loop. Parked until the wait settled, a killed process's loop, guest instance and
+   * memory were kept for the node's lifetime (V8 never collects a suspended stack).
+   */
+  #resume(event: ModuleEvent | null | undefined | typeof WAIT_STOPPED): number {
+    if (event !== WAIT_STOPPED) this.#arrived = event;
     return 0;
   }
 

@@ -30,6 +30,13 @@ export interface FuelGovernorOptions {
   readonly yieldToLoop?: () => Promise<void>;
 }
 
+/**
+ * What {@link FuelGovernor.suspend} settles with for a stopped guest. `false` converts to a zero
+ * of every wasm value type (i32, i64, f32, f64) at the import's boundary, so the conversion
+ * itself throws nothing a guest could catch before its stop-trap wrapper traps.
+ */
+export const WAIT_STOPPED = false;
+
 /** Why the governor stopped a guest. */
 export type GovernorStop =
   | {
@@ -57,8 +64,13 @@ export class FuelGovernor {
   #onStop: ((stop: GovernorStop) => void) | undefined;
   #refills = 0;
   #yields = 0;
-  /** Ends the yield a refill waits in, with REFILL_STOPPED: set while the guest yields. */
-  #endYield: (() => void) | undefined;
+  /**
+   * Ends what the guest's stack waits on (a refill's yield, a suspending host call) as stopped:
+   * set while it waits. A stack parked on a promise that never settles is never collected.
+   */
+  #endWait: (() => void) | undefined;
+  /** 1 once the governor stopped the guest: read by the stop-trap wrappers (stop-trap-wrappers.ts). */
+  #stopFlag: WebAssembly.Global | undefined;
 
   constructor(options: FuelGovernorOptions) {
     this.#budgetMs = options.cpuMsPerRun;
@@ -86,6 +98,12 @@ export class FuelGovernor {
     return this.#stopped;
   }
 
+  /** A mutable i32 global that is 1 while the guest is stopped: what a stop-trap wrapper tests. */
+  get stopFlag(): WebAssembly.Global {
+    this.#stopFlag ??= new WebAssembly.Global({ value: "i32", mutable: true }, this.#stopped ? 1 : 0);
+    return this.#stopFlag;
+  }
+
   /**
    * Starts accounting for a new run. `onStop` is called once if the governor ends the guest
    * (budget or kill): the guest then traps at its next refill (or is parked forever in a host
@@ -99,6 +117,7 @@ export class FuelGovernor {
     this.#sliceStart = now;
     this.#lastRefillAt = now;
     this.#stopped = undefined;
+    if (this.#stopFlag !== undefined) this.#stopFlag.value = 0;
     this.#onStop = onStop;
   }
 
@@ -149,13 +168,52 @@ export class FuelGovernor {
   #stop(stop: GovernorStop): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = stop;
+    if (this.#stopFlag !== undefined) this.#stopFlag.value = 1;
     this.pause();
     const onStop = this.#onStop;
     this.#onStop = undefined;
     onStop?.(stop);
-    const endYield = this.#endYield;
-    this.#endYield = undefined;
-    endYield?.();
+    const endWait = this.#endWait;
+    this.#endWait = undefined;
+    endWait?.();
+  }
+
+  /**
+   * The body of a suspending host call (`proc_receive`, `http_fetch`, `poll_oneoff`, a rate
+   * quota's wait): the guest's time stops counting while `waiting` is pending, and it settles
+   * with `waiting`'s outcome, or with {@link WAIT_STOPPED} at once when the governor stops the
+   * guest (a kill, the budget) meanwhile, or at the call when it stopped before. The import's
+   * stop-trap wrapper then traps: the guest runs none of its code again, and its stack unwinds
+   * and is collected. Waiting on for `waiting` kept it forever: a killed process's receive
+   * never settles.
+   */
+  suspend<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
+    if (this.#stopped !== undefined) return Promise.resolve(WAIT_STOPPED);
+    this.pause();
+    // What `waiting` reaches of the guest: dropped at the stop, so that a `waiting` kept by
+    // someone else (a promise that never settles) does not keep the guest's stack.
+    let wake:
+      | { resolve: (value: T | typeof WAIT_STOPPED) => void; reject: (error: unknown) => void }
+      | undefined;
+    const back = (): typeof wake => {
+      const woken = wake;
+      wake = undefined;
+      this.#endWait = undefined;
+      if (woken === undefined || this.#stopped !== undefined) return undefined;
+      this.resume();
+      return woken;
+    };
+    waiting.then(
+      (value) => back()?.resolve(value),
+      (error: unknown) => back()?.reject(error),
+    );
+    return new Promise<T | typeof WAIT_STOPPED>((resolve, reject) => {
+      wake = { resolve, reject };
+      this.#endWait = () => {
+        wake = undefined;
+        resolve(WAIT_STOPPED);
+      };
+    });
   }
 
   /**
@@ -185,9 +243,9 @@ export class FuelGovernor {
     return new Promise<number>((resolve) => {
       // The stop ends the yield itself: a killed process's yield never ends (the kernel drops
       // it), and a stack waiting on it would be kept forever.
-      this.#endYield = () => resolve(REFILL_STOPPED);
+      this.#endWait = () => resolve(REFILL_STOPPED);
       this.#yieldToLoop().then(() => {
-        this.#endYield = undefined;
+        this.#endWait = undefined;
         if (this.#stopped !== undefined) return resolve(REFILL_STOPPED);
         this.resume();
         resolve(units);

@@ -11,7 +11,7 @@ import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { ExportLoop } from "./export-loop.ts";
-import { FuelGovernor, type GovernorStop } from "./fuel-governor.ts";
+import { FuelGovernor, type GovernorStop, WAIT_STOPPED } from "./fuel-governor.ts";
 import {
   FUEL_TABLE_EXPORT,
   LAST_GROW_EXPORT,
@@ -22,7 +22,9 @@ import {
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
+import type { FunctionImport } from "./module-imports.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
+import { stopTrapWrappers } from "./stop-trap-wrappers.ts";
 
 /**
  * One instance of a guest module and its run: instantiation wires the host imports, the memory
@@ -75,7 +77,31 @@ export type GuestRunResult = { readonly ok: true } | { readonly ok: false; reado
 
 const OK: GuestRunResult = { ok: true };
 
-const NEVER: Promise<never> = new Promise(() => {});
+/**
+ * Every suspending import of `module` in `imports` (a `WebAssembly.Suspending`, whoever made it)
+ * put behind a stop-trap wrapper: whatever it waited on, a guest the governor stopped meanwhile
+ * traps as the call returns, before any more of its code runs.
+ */
+function wrapSuspendingImports(
+  module: GuestModule,
+  imports: Record<string, Record<string, unknown>>,
+  governor: FuelGovernor,
+): void {
+  const entries = module.imports.filter(
+    (entry): entry is FunctionImport =>
+      entry.kind === "function" && imports[entry.module]?.[entry.name] instanceof WebAssembly.Suspending,
+  );
+  if (entries.length === 0) return;
+  const wrappers = stopTrapWrappers(
+    module.module,
+    entries.map((entry) => entry.type),
+    entries.map((entry) => imports[entry.module]![entry.name]),
+    governor.stopFlag,
+  );
+  entries.forEach((entry, i) => {
+    imports[entry.module] = { ...imports[entry.module], [entry.name]: wrappers[i] };
+  });
+}
 
 const NO_ARGS: readonly number[] = [];
 
@@ -100,13 +126,10 @@ function throttled(
     const waitMs = admission.take(args);
     if (waitMs === 0) return metered(args);
     if (waitMs === undefined) return ERR_RATE_LIMITED;
-    governor.pause();
-    return new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs)).then(() => {
-      // A guest stopped while it waited must not run on: it stays parked.
-      if (governor.stopped !== undefined) return NEVER;
-      governor.resume();
-      return metered(args);
-    });
+    const waited = new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
+    return governor
+      .suspend(waited)
+      .then((outcome) => (outcome === WAIT_STOPPED ? WAIT_STOPPED : metered(args)));
   };
 }
 
@@ -258,23 +281,11 @@ export class GuestInstance {
       const wrapped: Record<string, unknown> = {};
       for (const [field, uncounted] of Object.entries(functions)) {
         const fn = observed(name, field, uncounted);
-        wrapped[field] = new WebAssembly.Suspending(async (...args: never[]) => {
-          governor.pause();
-          let outcome: { value: unknown } | { error: unknown };
-          try {
-            outcome = { value: await fn(...args) };
-          } catch (error) {
-            outcome = { error };
-          }
-          // A guest stopped while it waited must not run on: it stays parked.
-          if (governor.stopped !== undefined) return NEVER;
-          governor.resume();
-          if ("error" in outcome) throw outcome.error;
-          return outcome.value;
-        });
+        wrapped[field] = new WebAssembly.Suspending((...args: never[]) => governor.suspend(fn(...args)));
       }
       imports[name] = { ...imports[name], ...wrapped };
     }
+    wrapSuspendingImports(module, imports, governor);
     const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
     memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
     (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { ModuleEvents } from "../../src/events/module-events.ts";
+import { reactiveProgram } from "../../src/node/reactive-program.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
 import { GuestInstance } from "../../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
@@ -140,6 +142,181 @@ describe("a stopped guest", () => {
       // The trap that unwinds the stack comes at once (the governor's yield is one event-loop turn).
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(new DataView(guest.memory.buffer).getInt32(0, true), 0, "the catch_all caught nothing");
+    }
+  });
+
+  /**
+   * One kernel process per call, killed while it waits in proc_receive (real kernel, no message
+   * ever sent); answers its exit reason and its memory, which has 1 at RECEIVE_MARK while the
+   * guest is in (or past) the receive and 1 at RAN_ON_MARK if any of its code ran after the kill.
+   */
+  const RECEIVE_MARK = 4;
+  const RAN_ON_MARK = 0;
+  const killWhileReceiving = async (
+    local: ReturnType<typeof testHost>,
+    module: GuestModule,
+    registry: FinalizationRegistry<number>,
+  ): Promise<{ reason: unknown; ranOn: number }> => {
+    let memory: WebAssembly.Memory | undefined;
+    const pid = local.kernel.spawn(
+      local.host.spawnable(module, {
+        program: (guest) => {
+          memory = guest.memory;
+          return guest.run();
+        },
+      }),
+    );
+    while (memory === undefined || new DataView(memory.buffer).getInt32(RECEIVE_MARK, true) !== 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    registry.register(memory, pid);
+    const exited = local.kernel.whenExited(pid);
+    local.kernel.exit(pid, "kill");
+    const reason = await exited;
+    // Any code the guest ran after the kill would have run by now (its wait settles at the kill).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { reason, ranOn: new DataView(memory.buffer).getInt32(RAN_ON_MARK, true) };
+  };
+
+  for (const catchAll of [false, true]) {
+    test(`is collected after its kernel process is killed in proc_receive${catchAll ? ", and runs no more of its code inside a catch_all" : ""}`, async () => {
+      // Touches 1 MiB of its memory, marks that it receives, then waits for a message forever;
+      // marks RAN_ON_MARK if it runs on after the receive (it returned, or threw and was caught).
+      const receive = "(drop (call $recv (i32.const 1024) (i32.const 64) (i32.const -1)))";
+      const module = await load(
+        catchAll ? "catch-all-receive" : "touch-then-receive",
+        `(module
+          (import "nx" "proc_receive" (func $recv (param i32 i32 i32) (result i32)))
+          (memory (export "memory") 17)
+          (func (export "run")
+            (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+            (i32.store (i32.const ${RECEIVE_MARK}) (i32.const 1))
+            ${catchAll ? `(block $caught (try_table (catch_all $caught) ${receive}))` : receive}
+            (i32.store (i32.const ${RAN_ON_MARK}) (i32.const 1))))`,
+      );
+      let gone = 0;
+      const registry = new FinalizationRegistry<number>(() => {
+        gone++;
+      });
+      const local = testHost([module], { idleInstancesMax: 0 });
+      try {
+        const processes = 6;
+        for (let i = 0; i < processes; i++) {
+          const { reason, ranOn } = await killWhileReceiving(local, module, registry);
+          assert.equal(reason, "killed");
+          assert.equal(ranOn, 0, "no guest code ran after the kill");
+        }
+        assert.equal(
+          await collected(processes, () => gone),
+          processes,
+          "every process killed in proc_receive was collected",
+        );
+      } finally {
+        await local.kernel.shutdown({ timeoutMs: 1_000 });
+      }
+    });
+  }
+
+  test("is collected after a kill while it waits in any suspending host call, of any result type", async () => {
+    // As http_fetch or poll_oneoff: a host call whose promise never settles. It answers an i64,
+    // which WAIT_STOPPED must convert to without an error the catch_all could catch.
+    const module = await load(
+      "catch-all-wait-i64",
+      `(module
+        (import "t" "wait" (func $wait (result i64)))
+        (memory (export "memory") 17)
+        (func (export "run")
+          (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+          (block $caught (try_table (catch_all $caught) (drop (call $wait))))
+          (i32.store (i32.const 0) (i32.const 1))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    /** One guest killed in its wait; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<number> => {
+      let waiting: () => void = () => {};
+      const entered = new Promise<void>((resolve) => {
+        waiting = resolve;
+      });
+      const guest = GuestInstance.create(module, {
+        env: testEnvironment(module, { stdout: "", stderr: "" }),
+        cpuMsPerRun: undefined,
+        suspendingImports: {
+          t: {
+            wait: () => {
+              waiting();
+              return new Promise<never>(() => {});
+            },
+          },
+        },
+      });
+      registry.register(guest.memory, 0);
+      const run = guest.run();
+      await entered;
+      guest.kill("test");
+      const result = await run;
+      assert.equal(result.ok ? "ok" : result.failure.kind, "killed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return new DataView(guest.memory.buffer).getInt32(0, true);
+    };
+    const guests = 6;
+    for (let i = 0; i < guests; i++) assert.equal(await killOne(), 0, "no guest code ran after the kill");
+    assert.equal(await collected(guests, () => gone), guests, "every guest killed in its wait was collected");
+  });
+
+  test("is collected after its reactive module's process is killed while it waits for an event", async () => {
+    // `init` touches 1 MiB of its memory; with no events, the dispatch loop then waits.
+    const module = await load(
+      "reactive-waits",
+      `(module
+        (memory (export "memory") 17)
+        (func (export "init") (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576)))
+        (func (export "on_tick") (i32.store (i32.const 0) (i32.const 1))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    const local = testHost([module], { idleInstancesMax: 0 });
+    /** One life killed while it waits; in a function of its own, so that no frame of the test keeps it. */
+    const killOne = async (): Promise<number> => {
+      const events = new ModuleEvents({
+        moduleId: "reactive-waits",
+        callbacks: new Set(["init", "on_tick"] as const),
+        publisher: { publish: () => {} },
+      });
+      let memory: WebAssembly.Memory | undefined;
+      const program = reactiveProgram(events, false);
+      const pid = local.kernel.spawn(
+        local.host.spawnable(module, {
+          program: (guest, ctx) => {
+            memory = guest.memory;
+            return program(guest, ctx);
+          },
+        }),
+      );
+      while (events.state !== "running") await new Promise((resolve) => setTimeout(resolve, 1));
+      registry.register(memory!, pid);
+      const exited = local.kernel.whenExited(pid);
+      local.kernel.exit(pid, "kill");
+      assert.equal(await exited, "killed");
+      // An event after the kill wakes nothing: no callback runs.
+      events.deliver({ kind: "tick" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return new DataView(memory!.buffer).getInt32(0, true);
+    };
+    try {
+      const processes = 6;
+      for (let i = 0; i < processes; i++) assert.equal(await killOne(), 0, "no callback ran after the kill");
+      assert.equal(
+        await collected(processes, () => gone),
+        processes,
+        "every reactive process killed while it waited was collected",
+      );
+    } finally {
+      await local.kernel.shutdown({ timeoutMs: 1_000 });
     }
   });
 });

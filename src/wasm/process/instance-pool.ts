@@ -22,8 +22,6 @@ export interface ProcessOutput {
 
 const DISCARD: ProcessOutput = { stdout: () => {}, stderr: () => {}, end: () => {} };
 
-const NEVER: Promise<never> = new Promise(() => {});
-
 /**
  * A guest instance that runs one process after another: its `proc_*` imports go through a port
  * re-attached at every life, its output through a sink set at every life, and its state goes
@@ -135,14 +133,7 @@ export class InstancePool {
       nx[name] = new WebAssembly.Suspending((...args: never[]) => {
         const result = receive(...args);
         if (!(result instanceof Promise)) return result;
-        const governor = guest!.governor;
-        governor.pause();
-        return result.then((value) => {
-          // A guest stopped while it waited must not run on: it stays parked.
-          if (governor.stopped !== undefined) return NEVER;
-          governor.resume();
-          return value;
-        });
+        return guest!.governor.suspend(result);
       });
     }
     guest = GuestInstance.create(module, {
