@@ -74,6 +74,13 @@ export function stopTrapWrapperBytes(types: readonly FunctionType[]): Uint8Array
   section(out, 3, functionSection);
   section(out, 7, exportSection);
   section(out, 10, codeSection);
+  // The name section calls wrapper i `__nx_wait<i>`: a stack through it (a host call that failed)
+  // names the guest's function under it, not this one (guestFunctionOf skips `__nx_` frames).
+  const functionNames = new WasmWriter().u32(types.length);
+  types.forEach((_, i) => {
+    functionNames.u32(types.length + i).name(`__nx_wait${i}`);
+  });
+  section(out, 0, new WasmWriter().name("name").byte(0x01).sized(functionNames.finish()));
   return out.finish();
 }
 
