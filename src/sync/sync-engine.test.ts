@@ -627,7 +627,7 @@ describe("SyncEngine", () => {
     assert.equal(pushedTo(big.engines[0].flush()).length, 7);
   });
 
-  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer and does not pull (cheaper there)", () => {
+  test("below FANOUT_CLUSTER_SIZE_MIN live members the fanout relays to every peer, and pulls only when some member is not a peer", () => {
     let members = FANOUT_CLUSTER_SIZE_MIN - 1;
     const { replicas, engines } = cluster(16, {
       fanoutExtra: 1,
@@ -637,13 +637,46 @@ describe("SyncEngine", () => {
     for (let i = 1; i < 16; i++) engines[0].peerConnected(replicas[i].nodeId, 0);
     const pushedTo = (outgoing: readonly Outgoing<TestOp>[]) =>
       outgoing.filter((o) => o.message.type === "PushOps").map((o) => o.peer);
+    const pulls = (nowMs: number) =>
+      engines[0].tick(nowMs).filter((o) => o.message.type === "PullSince").length;
     engines[0].localOps([replicas[0].local()]);
     assert.equal(pushedTo(engines[0].flush()).length, 15, "every peer");
-    assert.equal(engines[0].tick(1000).filter((o) => o.message.type === "PullSince").length, 0);
+    assert.equal(pulls(1000), 1, "33 live members are no peer: their ops come through relays");
+    members = 16;
+    assert.equal(pulls(2000), 0, "every live member is a peer (a full mesh): no pull");
     members = FANOUT_CLUSTER_SIZE_MIN;
     engines[0].localOps([replicas[0].local()]);
     assert.equal(pushedTo(engines[0].flush()).length, Math.ceil(Math.log2(FANOUT_CLUSTER_SIZE_MIN)) + 1);
-    assert.equal(engines[0].tick(2000).filter((o) => o.message.type === "PullSince").length, 1);
+    assert.equal(pulls(3000), 1);
+  });
+
+  test("below FANOUT_CLUSTER_SIZE_MIN without a full mesh, ops of an origin every relay pruned arrive by the next pull", () => {
+    // 0 writes; 3 is not connected to 0 and hears of its ops through 1 and 2 only. Each relay
+    // loses a race once (3 had the op already) and prunes origin 0 towards 3: then no relay
+    // carries 0's ops to 3, and until the fix nothing but the 30 s anti-entropy round did.
+    const { replicas, engines } = cluster(4, {
+      fanoutExtra: 1,
+      clusterSize: () => 4,
+      fanoutPullIntervalMs: 250,
+    });
+    const net = wire(replicas, engines, [
+      [0, 1],
+      [0, 2],
+      [1, 3],
+      [2, 3],
+    ]);
+    const write = (racedTo3: boolean) => {
+      const op = replicas[0].local();
+      if (racedTo3) replicas[3].applyRemote([op]); // it came another way first
+      engines[0].localOps([op]);
+      net.deliver(0, engines[0].flush());
+    };
+    write(false); // 1's relay arrives first: 2 prunes origin 0 towards 3
+    write(true); // 1's relay is a duplicate: 1 prunes it too
+    write(false);
+    assert.equal(replicas[3].ops.size, 2, "the third op reached 3 through no relay");
+    net.deliver(3, engines[3].tick(250));
+    assert.equal(replicas[3].ops.size, 3, "the pull 250 ms later brought it");
   });
 
   test("with K-fanout, one peer per fanout pull interval is asked for what this node lacks", () => {

@@ -597,13 +597,9 @@ export class SyncEngine<Op> {
       if (nowMs - session.lastAntiEntropyMs >= this.#options.antiEntropyIntervalMs)
         out.push(this.#pull(session, nowMs));
     }
-    if (this.#fanoutActive() && nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs) {
+    if (this.#pullsDue() && nowMs - this.#lastFanoutPullMs >= this.#options.fanoutPullIntervalMs) {
       this.#lastFanoutPullMs = nowMs;
-      // With at most K peers every batch goes to every peer, as with the full relay: no random
-      // path can miss one, and a pull would only clear the peer's prunes (the graft), bringing
-      // back the relays that deliver each op twice (in a 3-node cluster under load: a third of
-      // every node's CPU, and the lagging vectors those pulls carried drew whole snapshots).
-      const session = this.#fanoutCoversEveryPeer() ? undefined : this.#nextPullPeer();
+      const session = this.#nextPullPeer();
       if (session !== undefined) out.push(this.#pull(session, nowMs));
     }
     return out;
@@ -612,6 +608,22 @@ export class SyncEngine<Op> {
   /** N of the fanout: the live members, at least the connected peers and this node. */
   #members(): number {
     return Math.max(this.#options.clusterSize?.() ?? 0, this.#sessions.size + 1);
+  }
+
+  /**
+   * Whether the periodic pulls run. Once every peer pruned an origin towards this node (each
+   * saw one batch of it acknowledged as a duplicate: the op came another way first), no relay
+   * carries that origin's next ops here, and only a pull brings them (and grafts). So they run
+   * whenever some live member is not a peer, whose ops reach this node through relays only (a
+   * bounded set of connections, below `fanoutClusterSizeMin` too). Connected to every live member, each origin pushes its own ops
+   * here and never prunes them: then, and when the K of the fanout covers every peer, a pull
+   * would only clear the peer's prunes (the graft), bringing back the relays that deliver each
+   * op twice (in a 3-node cluster under load: a third of every node's CPU, and the lagging
+   * vectors those pulls carried drew whole snapshots).
+   */
+  #pullsDue(): boolean {
+    const relayedOnly = this.#members() > this.#sessions.size + 1;
+    return this.#fanoutActive() ? relayedOnly || !this.#fanoutCoversEveryPeer() : relayedOnly;
   }
 
   /** Whether the K of the fanout is at least the connected peers (every batch goes to each). */
