@@ -6,7 +6,7 @@
  * when the owner names the keys with a shared glob too.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { EXIT_OK, EXIT_USAGE } from "../src/cli/exit-codes.ts";
@@ -60,6 +60,35 @@ describe("shared globs and other modules' namespaces", () => {
     writeFileSync(join(code, "numax.toml"), config('["*", "/todo/*"]'));
     const shared = await runNx(args, { cwd: code, env: DENY, timeoutMs: 60_000 });
     assert.equal(shared.code, EXIT_OK, shared.stderr);
+  });
+
+  test("a module with a policy named __nx (the runtime's namespace) is refused at start with the fix", async () => {
+    const code = join(dir.path, "reserved");
+    mkdirSync(code);
+    await writeFixture(code, "db-write");
+    const config = ["[[modules]]", 'path = "db-write.wasm"', 'id = "__nx"', ""].join("\n");
+    // An [[modules]] id is checked for its characters already; a file name is not.
+    writeFileSync(join(code, "numax.toml"), config);
+    const named = await runNx(["run", "--config", join(code, "numax.toml")], {
+      cwd: code,
+      env: DENY,
+      timeoutMs: 60_000,
+    });
+    assert.equal(named.code, EXIT_USAGE, named.stderr);
+    assert.match(named.stderr, /modules\[0\]\.id/);
+    rmSync(join(code, "numax.toml"));
+    writeFileSync(join(code, "__nx.wasm"), readFileSync(join(code, "db-write.wasm")));
+    writeFileSync(join(code, "__nx.policy.toml"), 'capabilities = { db = { write = ["*"] } }\n');
+    const refused = await runNx(["run", join(code, "__nx.wasm"), "--datastore-path", join(code, "data")], {
+      cwd: code,
+      env: DENY,
+      timeoutMs: 60_000,
+    });
+    assert.equal(refused.code, EXIT_USAGE, refused.stderr);
+    assert.equal(
+      refused.stderr,
+      `nx: error: ${join(code, "__nx.policy.toml")}: module __nx would keep its keys under __nx/, the runtime's own namespace (every key refused); rename its .wasm file or give it another id in numax.toml [[modules]] id = "..."\n`,
+    );
   });
 
   test("POST /modules refuses a module whose shared glob reaches a running one, and one whose namespace a running one's reaches", async () => {

@@ -46,4 +46,13 @@ describe("assertNamespacesApart", () => {
     apart([module("todo"), module("spy", { db: { read: ["/todo/*"] } })]);
     apart([module("todo", { db: { read: ["/*"] } }), module("trusted")]);
   });
+
+  test("a module with a policy whose namespace would be the runtime's own is refused", () => {
+    assert.throws(() => assertNamespacesApart([module("__nx", { db: { read: ["*"] } })]), {
+      code: "POLICY_NAMESPACE_RESERVED",
+      message: /module __nx would keep its keys under __nx\/, the runtime's own namespace/,
+    });
+    // Run trusted, it has no namespace; ids merely starting with __nx are not the runtime's.
+    apart([module("__nx"), module("__nx2", { db: { read: ["*"] } }), module("_nx", { db: { read: ["*"] } })]);
+  });
 });

@@ -1,7 +1,10 @@
+import { isReservedKey } from "../store/reserved-keys.ts";
 import type { GlobCapability } from "../wasm/abi/host-call-policy.ts";
 import type { ModulePolicy } from "./module-policy.ts";
 import { PolicyError } from "./policy-error.ts";
 import { absoluteGlob, compileGlob, globCoversPrefix, globMatches, SHARED_GLOB_MARK } from "./policy-glob.ts";
+
+const utf8 = new TextEncoder();
 
 /** A module as the overlap check sees it: its id (its namespace is `<id>/`) and its policy, if any. */
 export interface NamespacedModule {
@@ -59,6 +62,8 @@ function reachUnder(
  * without this, `/todo/*` in one policy would read or write the private keys of a module whose
  * id is `todo`. A module consents by naming those keys with a shared glob of the same kind in its
  * own policy (its `/todo/*`, or a glob covering them); modules run trusted have no namespace.
+ * A module with a policy whose namespace would be the runtime's own (`__nx/`) is refused
+ * (`POLICY_NAMESPACE_RESERVED`).
  * Throws a {@link PolicyError} (`POLICY_NAMESPACE_OVERLAP`) naming both modules, the glob and
  * the fix; the node refuses to start, `POST /modules` or a reload answers 422.
  *
@@ -66,6 +71,16 @@ function reachUnder(
  * assertNamespacesApart([{ id: "todo", policy: todoPolicy }, { id: "spy", policy: spyPolicy }]);
  */
 export function assertNamespacesApart(modules: readonly NamespacedModule[]): void {
+  for (const { id, policy } of modules) {
+    // An id from a file name is not checked for characters; `__nx.wasm` would get the runtime's
+    // own namespace, where every key is refused (-4): refused here with the fix instead.
+    if (policy !== undefined && isReservedKey(utf8.encode(`${id}/`))) {
+      throw new PolicyError(
+        "POLICY_NAMESPACE_RESERVED",
+        `${policy.origin}: module ${id} would keep its keys under ${id}/, the runtime's own namespace (every key refused); rename its .wasm file or give it another id in numax.toml [[modules]] id = "..."`,
+      );
+    }
+  }
   for (const { name, of } of KINDS) {
     for (const reaching of modules) {
       if (reaching.policy === undefined) continue;

@@ -11,7 +11,9 @@ export type PolicyErrorCode =
   /** The node requires signed policies and this one is unsigned, tampered with or signed by a stranger. */
   | "POLICY_SIGNATURE_INVALID"
   /** A shared glob of one module's policy reaches keys of another module's namespace that module does not share. */
-  | "POLICY_NAMESPACE_OVERLAP";
+  | "POLICY_NAMESPACE_OVERLAP"
+  /** A module with a policy whose namespace (`<id>/`) would be the runtime's own, `__nx/`. */
+  | "POLICY_NAMESPACE_RESERVED";
 
 /** A policy the node refuses, in one line naming the file (or table) and the key to fix. */
 export class PolicyError extends NumaxError {
