@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { makeDirectoryDurably } from "../fs/durable-files.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { STORE_FORMAT_VERSION } from "../store/store-format.ts";
 import { RECORD_FORMAT_VERSION } from "../sync/replica/replica-layout.ts";
@@ -66,7 +67,8 @@ export function nodeSnapshots(source: SnapshotSource): NodeSnapshots {
 }
 
 async function createSnapshot(source: SnapshotSource, directory: string): Promise<SnapshotEntry> {
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  // Durably: the snapshot's rename is synced in snapshots/, whose own entry a power cut could undo.
+  await makeDirectoryDurably(directory, 0o700);
   const nowMs = source.nowMs();
   const taken = new Set((await readdir(directory)).map((name) => name.replace(SNAPSHOT_FILE_EXTENSION, "")));
   let id = snapshotIdAt(nowMs);

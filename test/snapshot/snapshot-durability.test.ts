@@ -3,7 +3,8 @@
  * renamed into: until then a power cut can undo the rename although the file was synced. An
  * export through a running node copies the node's snapshot file, then fsyncs the copy and its
  * directory. The calls are observed on node:fs/promises itself (its ESM bindings follow the
- * patched module object through syncBuiltinESMExports), in the order they complete.
+ * patched module object through syncBuiltinESMExports), in the order they complete. A node's
+ * first snapshot makes its snapshots/ directory's entry durable too.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { exportDatastore } from "../../src/snapshot/export-datastore.ts";
+import { nodeSnapshots } from "../../src/snapshot/node-snapshots.ts";
 import { restoreSnapshot } from "../../src/snapshot/restore-snapshot.ts";
 import { runSnapshotExport } from "../../src/snapshot/snapshot-commands.ts";
 import { managedNodeTracker } from "../helpers/management-node.ts";
@@ -100,6 +102,28 @@ describe("renames into place are durable", () => {
     assert.deepEqual(renamed, [`rename ${file}`, `fsync ${dirname(file)}`]);
     const before = events.slice(0, events.length - renamed.length);
     assert.match(before.at(-1) ?? "", /^fsync .*data\.mdb$/, "the file's own bytes first");
+  });
+
+  test("a node's first snapshot makes snapshots/ durable in the datastore before its file is renamed in", async () => {
+    const datastore = join(root, "first-snapshot");
+    await restoreSnapshot(GOLDEN, { datastorePath: datastore, sameIdentity: true });
+    events = [];
+    const snapshots = nodeSnapshots({
+      datastorePath: datastore,
+      nodeId: () => null,
+      copyStore: (directory) =>
+        fsPromises.copyFile(join(datastore, "store", "data.mdb"), join(directory, "data.mdb")),
+      nowMs: () => 0,
+      numaxVersion: "test",
+    });
+    const entry = await snapshots.create();
+    const renameAt = events.indexOf(`rename ${entry.path}`);
+    assert.ok(renameAt >= 0, `no rename into ${entry.path} in ${events.join(", ")}`);
+    assert.ok(
+      events.slice(0, renameAt).includes(`fsync ${datastore}`),
+      `fsync ${datastore} in ${events.join(", ")}`,
+    );
+    assert.equal(events[renameAt + 1], `fsync ${dirname(entry.path)}`);
   });
 
   test("an export through a running node fsyncs its copy of the node's snapshot, then the copy's directory", {
