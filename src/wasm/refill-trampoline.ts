@@ -2,8 +2,9 @@
  * The wasm function that goes into an instrumented guest's fuel table: it calls `refill`
  * through a suspending import. A host function cannot go into a wasm table directly, a wasm
  * function calling an import can, and JSPI suspends through it: when `refill` returns a
- * promise, the guest's whole stack waits on it. Called outside `WebAssembly.promising`, `refill`
- * must return a number.
+ * promise, the guest's whole stack waits on it. Every entry into a guest is a
+ * `WebAssembly.promising` function: called outside one, a suspending import throws a SuspendError
+ * even when `refill` answers a number (Node 26).
  *
  * A refill of {@link REFILL_STOPPED} (the governor stopped the guest: CPU budget, kill) traps
  * here, before any more guest code runs. A trap, unlike an exception thrown from the host, no
@@ -24,7 +25,8 @@
 /** What `refill` answers (or resolves to) when the guest must not run on: the trampoline traps. */
 export const REFILL_STOPPED = -1;
 
-const TRAMPOLINE_BYTES = Uint8Array.from([
+/** The module above; src/wasm/refill-trampoline.test.ts compiles the text and checks these bytes. */
+export const TRAMPOLINE_BYTES = Uint8Array.from([
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
   ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f], // type section: () -> i32
   ...[0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x66, 0x00, 0x00], // import section: h.f, type 0
