@@ -65,6 +65,11 @@ function bundleIfFresh() {
   }
 }
 
+/** `run` for a run of modules, `other` for the rest (help included): each kind has its own code cache. */
+function commandKind(argv) {
+  return argv[2] === "run" && !argv.includes("--help") && !argv.includes("-h") ? "run" : "other";
+}
+
 /** A 32-bit FNV-1a hash: names a bundle's code cache file by the bundle's path. */
 function fnv1a(text) {
   let hash = 0x811c9dc5;
@@ -80,16 +85,14 @@ function fnv1a(text) {
  * run instead (`script.createCachedData()` then holds every function compiled so far), in Node's
  * compile cache directory (so NODE_COMPILE_CACHE moves it and NODE_DISABLE_COMPILE_CACHE turns it
  * off), one file per bundle and per kind of command (`run`, the rest), each starting with a line
- * naming the bundle (size, mtime) and the Node it was made by. It is written again when missing,
- * stale or rejected by V8 (other V8 flags), and read only when this user owns it.
+ * naming the bundle (size, mtime) and the Node it was made by. It is written at the exit (code 0)
+ * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
+ * this user owns it.
  */
 function runBundle({ path, stats }, command) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
-  const cachePath =
-    directory === undefined
-      ? undefined
-      : `${directory}/numax-cli-${fnv1a(path)}-${command === "run" ? "run" : "other"}`;
+  const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
   const key = `${process.version} ${process.arch} ${stats.size} ${stats.mtimeMs}\n`;
   const cachedData = cachePath === undefined ? undefined : readCodeCache(cachePath, key);
   const source = readFileSync(path, "utf8");
@@ -100,7 +103,10 @@ function runBundle({ path, stats }, command) {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    process.once("exit", () => writeCodeCache(cachePath, key, script.createCachedData()));
+    // Only a run that went well: a failed one may have stopped before most of its path.
+    process.once("exit", (code) => {
+      if (code === 0) writeCodeCache(cachePath, key, script.createCachedData());
+    });
   }
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(path), module, path, dirname(path));
@@ -179,5 +185,5 @@ function startCpuProfile(argv) {
 startCpuProfile(process.argv);
 const bundle = bundleIfFresh();
 const { main } =
-  bundle === undefined ? await import("../src/cli/main.ts") : runBundle(bundle, process.argv[2]);
+  bundle === undefined ? await import("../src/cli/main.ts") : runBundle(bundle, commandKind(process.argv));
 process.exitCode = await main(process.argv);

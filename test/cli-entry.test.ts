@@ -219,6 +219,14 @@ describe("the nx entry point", () => {
         assert.equal(before?.equals(after) === true, !rewrites, `rewritten: ${rewrites}`);
         return after;
       };
+      // A failed run may have stopped before most of the run path: it leaves no cache.
+      const failed = spawnSync(process.execPath, [NX_BIN, "run", join(dir.path, "missing.wasm")], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
+      });
+      assert.notEqual(failed.status, 0);
+      assert.deepEqual(existsSync(cacheRoot) ? cacheFiles() : [], []);
       const written = runChecked(true);
       runChecked(false);
       const keyLength = written.indexOf(0x0a) + 1;
