@@ -100,16 +100,26 @@ const builtinsWithoutNamespaces: Plugin = {
  * `import` to the top, so every start would load lmdb, ws, commander and the rest; a
  * `require` runs only where the importing source runs, which for most of them is never in a
  * plain `nx run`. require() takes each package's CommonJS build where it has one (lmdb,
- * msgpackr and smol-toml ship theirs as one file, a few milliseconds less than their ES
+ * and msgpackr ship theirs as one file, a few milliseconds less than their ES
  * modules) and loads an ES-module-only package through require(esm). A package imported with
- * `import()` stays an external dynamic import.
+ * `import()` stays an external dynamic import. The packages in {@link BUNDLED_PACKAGES} are
+ * bundled instead.
  */
+/**
+ * Packages bundled into main.cjs like our own sources (lazily evaluated all the same). smol-toml
+ * parses the policy file beside every module, so it is on the path of every `nx run`: required,
+ * it cost ~2.5 ms of CPU per start (resolving it through its package.json, reading and compiling
+ * its file apart); bundled, its functions are in the bundle's code cache (bin/nx.js).
+ */
+const BUNDLED_PACKAGES = new Set(["smol-toml"]);
+
 const packagesRequiredWhenUsed: Plugin = {
   name: "packages-required-when-used",
   setup(pluginBuild) {
     const require = createRequire(import.meta.url);
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith("node:") || args.namespace === "required-package") return undefined;
+      if (BUNDLED_PACKAGES.has(args.path)) return undefined;
       if (args.kind === "dynamic-import") return { path: args.path, external: true };
       return { path: args.path, namespace: "required-package" };
     });
