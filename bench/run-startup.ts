@@ -16,7 +16,8 @@
  *   run, so the file is hashed (node:crypto loaded) as for a module just rebuilt;
  * - `nx_run_cold_module_cache`: the module cache is emptied before each run (instrumentation);
  * - `nx_run_no_compile_cache`: as `nx_run_cached` with Node's compile cache disabled
- *   (NODE_DISABLE_COMPILE_CACHE): what `module.enableCompileCache()` in bin/nx.js saves;
+ *   (NODE_DISABLE_COMPILE_CACHE), which turns off the bundle's code cache too: what both caches
+ *   of bin/nx.js save;
  * - `nx_run_from_source`: as `nx_run_cached` from the TypeScript sources (NX_FROM_SOURCE=1):
  *   what the bundle saves.
  *
@@ -127,7 +128,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       },
       { name: "nx_run_from_source", args: run(checkoutBin, datastore), env: { NX_FROM_SOURCE: "1" } },
     ];
-    // Warm-up: fills the module cache, the compile cache and the OS page cache.
+    // Warm-up: fills the module cache, the compile and code caches and the OS page cache.
     for (const variant of variants) runOnce(variant, dir);
     const samples = new Map<string, Sample[]>(variants.map((variant) => [variant.name, []]));
     for (let round = 0; round < rounds; round++) {

@@ -1,19 +1,36 @@
 /**
- * Bundles the CLI's own sources into one file, build/cli/main.js (plus the store's commit worker).
- * A tiny `nx run` then loads one module instead of its ~390 sources, or the ~60 chunks a split bundle
+ * Bundles the CLI's own sources into one file, build/cli/main.cjs (plus the store's commit worker).
+ * A tiny `nx run` then loads one file instead of its ~390 sources, or the ~60 chunks a split bundle
  * had: Node's ES module loader spends about a quarter of a millisecond on each module it
  * resolves, reads and links, which measured ~15 ms of every start (bench/run-startup.ts).
  * Lazily imported parts stay lazy inside the file: esbuild turns `import()` of a bundled source
  * into a call that evaluates it on first use. bin/nx.js uses the bundle only while it is newer
  * than every file under src/, so an edited source tree never runs stale code. Runs on `npm ci`
  * and `npm test`.
+ *
+ * The bundle is a CommonJS file, not an ES module, because bin/nx.js runs it as a classic script
+ * (`vm.Script`) with a V8 code cache taken after a whole run: that cache holds every function the
+ * run compiled, where Node's compile cache of a module holds only what V8 compiled before running
+ * it (its top level), so each start compiled the run path's functions again (~10 ms of CPU).
+ * `import.meta` has no meaning in a script: its `url` and `resolve` become the two names that
+ * {@link IMPORT_META_IN_SCRIPT} defines from CommonJS's `__filename` and `require`.
  */
 
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { build, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Plugin } from "esbuild";
 
 const OUT_DIR = "build/cli";
+
+/** Defines what `import.meta.url` and `import.meta.resolve` become in the CommonJS bundle. */
+const IMPORT_META_IN_SCRIPT = [
+  // esbuild's own "use strict" comes after these lines, where it is no directive.
+  '"use strict";',
+  'const __nx_import_meta_url = process.getBuiltinModule("node:url").pathToFileURL(__filename).href;',
+  // The dashboard's asset packages have no `exports` map, so require's resolution is import's.
+  "const __nx_import_meta_resolve = (specifier) =>",
+  '  process.getBuiltinModule("node:url").pathToFileURL(require.resolve(specifier)).href;',
+].join("\n");
 
 /**
  * Node built-ins reach the bundle through `process.getBuiltinModule`, not ESM imports. An ESM
@@ -83,16 +100,26 @@ const builtinsWithoutNamespaces: Plugin = {
  * `import` to the top, so every start would load lmdb, ws, commander and the rest; a
  * `require` runs only where the importing source runs, which for most of them is never in a
  * plain `nx run`. require() takes each package's CommonJS build where it has one (lmdb,
- * msgpackr and smol-toml ship theirs as one file, a few milliseconds less than their ES
+ * and msgpackr ship theirs as one file, a few milliseconds less than their ES
  * modules) and loads an ES-module-only package through require(esm). A package imported with
- * `import()` stays an external dynamic import.
+ * `import()` stays an external dynamic import. The packages in {@link BUNDLED_PACKAGES} are
+ * bundled instead.
  */
+/**
+ * Packages bundled into main.cjs like our own sources (lazily evaluated all the same). smol-toml
+ * parses the policy file beside every module, so it is on the path of every `nx run`: required,
+ * it cost ~2.5 ms of CPU per start (resolving it through its package.json, reading and compiling
+ * its file apart); bundled, its functions are in the bundle's code cache (bin/nx.js).
+ */
+const BUNDLED_PACKAGES = new Set(["smol-toml"]);
+
 const packagesRequiredWhenUsed: Plugin = {
   name: "packages-required-when-used",
   setup(pluginBuild) {
     const require = createRequire(import.meta.url);
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith("node:") || args.namespace === "required-package") return undefined;
+      if (BUNDLED_PACKAGES.has(args.path)) return undefined;
       if (args.kind === "dynamic-import") return { path: args.path, external: true };
       return { path: args.path, namespace: "required-package" };
     });
@@ -118,20 +145,33 @@ const packagesRequiredWhenUsed: Plugin = {
 };
 
 const started = performance.now();
-// A split bundle of earlier versions left chunks with hashed names beside main.js.
+// Earlier versions left main.js (an ES module) and, before that, chunks with hashed names.
 rmSync(OUT_DIR, { recursive: true, force: true });
-await build({
-  // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts), so it is an entry.
-  entryPoints: { main: "src/cli/main.ts", "lmdb-commit-worker": "src/store/lmdb-commit-worker.ts" },
+const common: BuildOptions = {
   bundle: true,
-  format: "esm",
   platform: "node",
   target: "node26",
   plugins: [builtinsWithoutNamespaces, packagesRequiredWhenUsed],
   outdir: OUT_DIR,
   sourcemap: "linked",
   logLevel: "warning",
-});
+};
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { main: "src/cli/main.ts" },
+    format: "cjs",
+    outExtension: { ".js": ".cjs" },
+    banner: { js: IMPORT_META_IN_SCRIPT },
+    define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
+  }),
+  // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts): a module of its own.
+  build({
+    ...common,
+    entryPoints: { "lmdb-commit-worker": "src/store/lmdb-commit-worker.ts" },
+    format: "esm",
+  }),
+]);
 process.stdout.write(
-  `cli: bundled src/cli/main.ts into ${OUT_DIR}/ in ${Math.round(performance.now() - started)} ms\n`,
+  `cli: bundled src/cli/main.ts into ${OUT_DIR}/main.cjs in ${Math.round(performance.now() - started)} ms\n`,
 );

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { Script } from "node:vm";
 import { examplePath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
@@ -25,7 +26,7 @@ function newestMs(dir: string): number {
 describe("the nx entry point", () => {
   test("the bundled CLI and the TypeScript sources behave the same", () => {
     // Without a fresh bundle both runs below would take the source path and prove nothing.
-    const bundleMs = statSync(join(REPO_ROOT, "build/cli/main.js")).mtimeMs;
+    const bundleMs = statSync(join(REPO_ROOT, "build/cli/main.cjs")).mtimeMs;
     assert.ok(
       bundleMs >= newestMs(join(REPO_ROOT, "src")),
       "build/cli is older than src/: run `npm run build:cli` (npm test does it first)",
@@ -149,22 +150,93 @@ describe("the nx entry point", () => {
       const root = new URL(REPO_ROOT, "file://").href;
       const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
       // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
+      // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script.
       assert.deepEqual(
         relative.filter((path) => !path.startsWith("node_modules/")),
-        ["bin/nx.js", "build/cli/main.js", "package.json"],
+        ["bin/nx.js", "package.json"],
       );
-      // The policy beside hello.wasm is TOML; nothing else of the dependencies is needed.
+      assert.match(run.stderr, /hello from hello/);
+      // No dependency is needed: the policy beside hello.wasm is TOML, and smol-toml is bundled.
       assert.deepEqual(
-        [
-          ...new Set(
-            relative.filter((path) => path.startsWith("node_modules/")).map((path) => path.split("/")[1]),
-          ),
-        ],
-        ["smol-toml"],
+        relative.filter((path) => path.startsWith("node_modules/")),
+        [],
       );
       // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
       const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
       assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("the bundle's code cache is taken after a whole run, reused, and remade when stale or rejected", () => {
+    const dir = tempDir("nx-code-cache-");
+    try {
+      const cacheRoot = join(dir.path, "compile-cache");
+      const run = (env: Record<string, string> = {}) =>
+        spawnSync(
+          process.execPath,
+          [NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          {
+            cwd: REPO_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot, ...env },
+          },
+        );
+      const cacheFiles = () =>
+        readdirSync(cacheRoot, { recursive: true, encoding: "utf8" }).filter((path) =>
+          /(^|\/)numax-cli-[0-9a-f]+-run$/.test(path),
+        );
+      // Taken after a run, a cache holds the functions the run compiled: far more than V8 compiles
+      // before running the script (what a cache taken at load, like Node's, would hold).
+      const bundle = readFileSync(join(REPO_ROOT, "build/cli/main.cjs"), "utf8");
+      const atLoad = new Script(
+        `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`,
+        {
+          filename: "main.cjs",
+        },
+      ).createCachedData();
+      let cachePath = "";
+      /** Runs nx, which must (re)write the cache when `rewrites`, and returns the cache's bytes. */
+      const runChecked = (rewrites: boolean): Buffer => {
+        const before = cachePath === "" ? undefined : readFileSync(cachePath);
+        const result = run();
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stderr, /hello from hello/);
+        assert.equal(cacheFiles().length, 1, cacheFiles().join(" "));
+        cachePath = join(cacheRoot, cacheFiles()[0]!);
+        const after = readFileSync(cachePath);
+        const keyLength = after.indexOf(0x0a) + 1;
+        assert.ok(
+          after.length - keyLength > 1.2 * atLoad.length,
+          `${after.length} bytes, ${atLoad.length} at load`,
+        );
+        // Buffer.equals: deepEqual walks a Buffer index by index (minutes for these sizes).
+        assert.equal(before?.equals(after) === true, !rewrites, `rewritten: ${rewrites}`);
+        return after;
+      };
+      // A failed run may have stopped before most of the run path: it leaves no cache.
+      const failed = spawnSync(process.execPath, [NX_BIN, "run", join(dir.path, "missing.wasm")], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
+      });
+      assert.notEqual(failed.status, 0);
+      assert.deepEqual(existsSync(cacheRoot) ? cacheFiles() : [], []);
+      const written = runChecked(true);
+      runChecked(false);
+      const keyLength = written.indexOf(0x0a) + 1;
+      // Bytes V8 rejects (as after an upgrade of Node or other V8 flags): the run goes on and remakes them.
+      writeFileSync(cachePath, Buffer.concat([written.subarray(0, keyLength), Buffer.alloc(4096, 7)]));
+      runChecked(true);
+      runChecked(false);
+      // A cache of another build of the bundle (its key line differs) is not offered to V8 at all.
+      writeFileSync(cachePath, Buffer.concat([Buffer.from("v0.0.0 x 1 1\n"), written.subarray(keyLength)]));
+      runChecked(true);
+
+      rmSync(cacheRoot, { recursive: true });
+      assert.equal(run({ NODE_DISABLE_COMPILE_CACHE: "1" }).status, 0);
+      assert.equal(existsSync(cacheRoot), false, "NODE_DISABLE_COMPILE_CACHE turns the code cache off too");
     } finally {
       dir.remove();
     }

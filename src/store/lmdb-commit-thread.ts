@@ -119,7 +119,7 @@ export class LmdbCommitThread {
 
 /**
  * The worker's module: next to this file when Node runs the sources, and an entry of its own
- * beside main.js when the CLI runs from its bundle (scripts/build-cli.ts).
+ * beside main.cjs when the CLI runs from its bundle (scripts/build-cli.ts).
  */
 const WORKER_URL = new URL(
   import.meta.url.endsWith(".ts") ? "./lmdb-commit-worker.ts" : "./lmdb-commit-worker.js",
