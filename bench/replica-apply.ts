@@ -6,7 +6,8 @@
  *
  * Ours: a `ReplicatedState` on the LMDB backend takes remote LWW-Map writes of distinct fields
  * (what `npm run gate -- three-node --keys N` makes every node do with its peers' ops), two origins
- * taking turns, in PushOps messages of APPLY_SLICE_OPS ops as the node applies them: decode the
+ * taking turns, in PushOps messages of APPLY_SLICE_OPS ops as the node applies them (waiting on
+ * `whenStoreHasRoom` before each, as the node does): decode the
  * message (the sync codec), `applyRemote` (dedup, apply, op-log and version-vector bookkeeping),
  * `flush` (the store batch), and at the end of a round `flushed()` (durable). Reference: lmdb-js
  * `put` of each op's field and value into a plain database (its own write thread commits and
@@ -117,6 +118,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       const runOurs = () =>
         measured(opsPerRound, async () => {
           for (const body of bodies) {
+            // As the node does before each slice: wait while the store has too much pending.
+            await replica.whenStoreHasRoom();
             const t0 = threadCpuMs();
             const message = codec.decode(body, "msgpack");
             const t1 = threadCpuMs();

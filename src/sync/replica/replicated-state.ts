@@ -662,13 +662,7 @@ export class ReplicatedState implements CrdtHost {
     if (this.#flushError !== undefined) throw this.#flushError;
     if (!this.#staged) return;
     try {
-      const writes = this.#stagedWrites();
-      this.#backend.batch(() => {
-        for (const [key, value] of writes) {
-          if (value === undefined) this.#backend.delete(key);
-          else this.#backend.put(key, value);
-        }
-      });
+      this.#backend.writeAll(this.#stagedWrites());
     } catch (error) {
       // Fail-stop: the in-memory state is ahead of the store now, so nothing more is accepted.
       this.#flushError = new ReplicaStoreError(
