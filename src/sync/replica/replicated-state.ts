@@ -444,6 +444,11 @@ export class ReplicatedState implements CrdtHost {
     return new Map(this.#seen.vector());
   }
 
+  /** Every origin with an op applied here, those held only out of order (not in the vector) too. */
+  heldOrigins(): IterableIterator<NodeId> {
+    return this.#seen.maxApplied().keys();
+  }
+
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
    * (by HLC stamp) first, at most `limit`. Ops compacted out of the log are not among them: check
