@@ -46,8 +46,13 @@ import {
 import { SeenOps } from "./seen-ops.ts";
 import { type MemberReport, TombstoneStability } from "./tombstone-stability.ts";
 
-/** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
-export const DEFAULT_OP_LOG_LIMIT = 10_000;
+/**
+ * `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). 300 000
+ * covers 10-25 s of three nodes writing 4 000-10 000 distinct ops a second each (at 10 000 a
+ * lagging peer got whole-state snapshots instead); the index holds 44-111 bytes of heap per op
+ * (docs/LIMITS.md#replicated-state).
+ */
+export const DEFAULT_OP_LOG_LIMIT = 300_000;
 /** `op_log_size_limit`: estimated bytes of ops kept to serve peers. */
 export const DEFAULT_OP_LOG_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** `seen_ops_limit`: out-of-order op ids remembered above the version vector (see SeenOps). */
