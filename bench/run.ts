@@ -40,6 +40,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   "snapshot-restore": { needsGc: false, load: () => import("./snapshot-restore.ts") },
   gossip: { needsGc: false, load: () => import("./gossip.ts") },
   compaction: { needsGc: true, load: () => import("./compaction.ts") },
+  "replica-apply": { needsGc: false, load: () => import("./replica-apply.ts") },
 };
 
 function usage(message: string): never {

@@ -240,7 +240,7 @@ export const CONFIG_SCHEMA = {
     opLogLimit: defineKey({
       name: "op_log_limit",
       kind: integerKind({ min: 1, max: 100_000_000 }),
-      default: 10_000,
+      default: 300_000,
       doc: "Ops kept in the op-log for anti-entropy.",
       env: "NX_OP_LOG_LIMIT",
       flag: { name: "--op-log-limit", argument: "<n>" },

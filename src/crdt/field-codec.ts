@@ -216,8 +216,11 @@ export type FieldCodecs<T> = { readonly [K in keyof T]-?: ValueCodec<T[K]> };
 export interface RecordCodec<T> extends ValueCodec<T> {
   /** Appends the fields' msgpack values to `out`. */
   writeFields(value: T, out: unknown[]): void;
-  /** Reads the fields from `raw` starting at `offset`; `raw.length` must be exactly offset + field count. */
-  readFields(raw: readonly unknown[], offset: number, path: string): T;
+  /**
+   * Reads the fields from `raw` starting at `offset`; `raw.length` must be exactly offset + field
+   * count. They are set on `into` (a new object by default), which is returned.
+   */
+  readFields(raw: readonly unknown[], offset: number, path: string, into?: object): T;
   readonly fieldCount: number;
 }
 
@@ -231,9 +234,9 @@ export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCode
     writeFields(value, out) {
       for (const [key, field] of entries) out.push(field.toMsgpack(value[key]));
     },
-    readFields(raw, offset, path) {
-      if (raw.length !== offset + entries.length) return malformed(path, expected, raw);
-      const value = {} as Record<string, unknown>;
+    readFields(raw, offset, path, into = {}) {
+      if (raw.length !== offset + entries.length) return malformed(path, expected, raw.slice(offset));
+      const value = into as Record<string, unknown>;
       for (let i = 0; i < entries.length; i++) {
         const [key, field] = entries[i];
         value[key] = field.fromMsgpack(raw[offset + i], `${path}.${key}`);
@@ -268,6 +271,14 @@ export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCode
   return codec;
 }
 
+/** A union's msgpack form written into, and read from, a larger array (no array of its own). */
+export interface UnionCodec<U> extends ValueCodec<U> {
+  /** Appends `[code, ...fields]` to `out`. */
+  writeFields(value: U, out: unknown[]): void;
+  /** Reads `[code, ...fields]` from `raw` starting at `offset`, to its end. */
+  readFields(raw: readonly unknown[], offset: number, path: string): U;
+}
+
 /**
  * A union discriminated on `type`: msgpack `[code, ...fields]` with a small integer code per
  * variant, JSON `{ type, ...fields }`.
@@ -280,7 +291,7 @@ export function unionCodec<U extends { readonly type: string }>(
       readonly fields: FieldCodecs<Omit<Extract<U, { type: T }>, "type">>;
     };
   },
-): ValueCodec<U> {
+): UnionCodec<U> {
   const byName = new Map<string, { code: number; record: RecordCodec<object> }>();
   const byCode = new Map<number, { type: string; record: RecordCodec<object> }>();
   for (const [type, variant] of Object.entries(variants) as [
@@ -292,19 +303,27 @@ export function unionCodec<U extends { readonly type: string }>(
     byCode.set(variant.code, { type, record });
   }
   const typeNames = [...byName.keys()].join(" | ");
-  return {
+  const codec: UnionCodec<U> = {
     expected: name,
-    toMsgpack(value) {
+    writeFields(value, out) {
       const variant = byName.get(value.type)!;
-      const out: unknown[] = [variant.code];
+      out.push(variant.code);
       variant.record.writeFields(value, out);
+    },
+    readFields(raw, offset, path) {
+      if (raw.length <= offset) return malformed(path, `${name} [code, ...fields]`, raw.slice(offset));
+      const variant = byCode.get(raw[offset] as number);
+      if (variant === undefined) return malformed(`${path}.type`, `a ${name} code`, raw[offset]);
+      return variant.record.readFields(raw, offset + 1, path, { type: variant.type }) as unknown as U;
+    },
+    toMsgpack(value) {
+      const out: unknown[] = [];
+      codec.writeFields(value, out);
       return out;
     },
     fromMsgpack(raw, path) {
-      if (!Array.isArray(raw) || raw.length === 0) return malformed(path, `${name} [code, ...fields]`, raw);
-      const variant = byCode.get(raw[0] as number);
-      if (variant === undefined) return malformed(`${path}.type`, `a ${name} code`, raw[0]);
-      return { type: variant.type, ...variant.record.readFields(raw, 1, path) } as unknown as U;
+      if (!Array.isArray(raw)) return malformed(path, `${name} [code, ...fields]`, raw);
+      return codec.readFields(raw, 0, path);
     },
     toJson(value) {
       const variant = byName.get(value.type)!;
@@ -318,6 +337,7 @@ export function unionCodec<U extends { readonly type: string }>(
       return { type, ...variant.record.fromJson(fields, path) } as unknown as U;
     },
   };
+  return codec;
 }
 
 export function isPlainObject(raw: unknown): raw is Record<string, unknown> {

@@ -49,8 +49,15 @@ export const opKindCodec = unionCodec<OpKind>("op kind", {
 
 /** `[version, origin, seq, timestamp, key, kindCode, ...kindFields]`: for embedding in larger messages. */
 export function opToMsgpackValue(op: Op): unknown[] {
-  const kind = opKindCodec.toMsgpack(op.kind) as unknown[];
-  return [OP_FORMAT_VERSION, nodeIdCodec.toMsgpack(op.origin), op.id.seq, op.timestamp, op.key, ...kind];
+  const out: unknown[] = [
+    OP_FORMAT_VERSION,
+    nodeIdCodec.toMsgpack(op.origin),
+    op.id.seq,
+    op.timestamp,
+    op.key,
+  ];
+  opKindCodec.writeFields(op.kind, out);
+  return out;
 }
 
 export function opFromMsgpackValue(raw: unknown, path = "op"): Op {
@@ -63,7 +70,7 @@ export function opFromMsgpackValue(raw: unknown, path = "op"): Op {
   const seq = seqCodec.fromMsgpack(raw[2], `${path}.seq`);
   const timestamp = timestampCodec.fromMsgpack(raw[3], `${path}.timestamp`);
   const key = keyCodec.fromMsgpack(raw[4], `${path}.key`);
-  const kind = opKindCodec.fromMsgpack(raw.slice(5), `${path}.kind`);
+  const kind = opKindCodec.readFields(raw, 5, `${path}.kind`);
   return makeOp(makeOpId(origin, seq), timestamp, key, kind);
 }
 

@@ -24,7 +24,7 @@ const OPLOG_FILE_MAGIC = Uint8Array.of(0x89, 0x4e, 0x58, 0x4f, 0x50, 0x4c, 0x47,
 export const OPLOG_FILE_FORMAT_VERSION = 1;
 const PREFIX_BYTES = 12;
 const CHECKSUM_BYTES = 32;
-/** Largest op-log file `nx replay` reads (it is read whole): 10 000 ops of the largest size fit. */
+/** Largest op-log file `nx replay` reads (it is read whole): the default op_log_size_limit's 64 MiB of ops fits. */
 const OPLOG_FILE_BYTES_MAX = 1024 * 1024 * 1024;
 
 export interface OplogHeader {

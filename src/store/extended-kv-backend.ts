@@ -29,6 +29,16 @@ export interface ExtendedKvBackend extends KvBackend {
    * the caller copies the value out at once (the guest ABI's `db_get`).
    */
   getView(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * `writes` (a value undefined: a delete) as one atomic batch, the newest write of a key last,
+   * as `batch` with one `put` or `delete` each would do, without a batch's per-write bookkeeping:
+   * every key is checked before anything is written, so a bad key writes none of them. Inside an
+   * open `batch`, the writes join it.
+   *
+   * @example
+   * backend.writeAll([[cellKey, record], [staleKey, undefined]]);
+   */
+  writeAll(writes: readonly (readonly [key: Uint8Array, value: Uint8Array | undefined])[]): void;
   /** `KvBackend.range` that also honours `from`, `before` and `keysOnly`. */
   range(query: KvSpanQuery): Iterable<KvEntry>;
   /**

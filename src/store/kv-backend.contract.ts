@@ -266,6 +266,42 @@ export function describeKvBackendContract(
         check();
       }));
 
+    it("writeAll writes its puts and deletes as one batch, and none of them when a key is bad", () =>
+      withBackend(async ({ backend }) => {
+        backend.put(b("gone"), b("old"));
+        const value = b("1");
+        backend.writeAll([
+          [b("x"), value],
+          [b("gone"), undefined],
+          [b("x"), b("2")],
+          [new Uint8Array(0), undefined],
+        ]);
+        value.fill(0x7a);
+        assert.equal(text(backend.get(b("x"))), "2");
+        assert.equal(backend.has(b("gone")), false);
+        assertStoreError(
+          () =>
+            backend.writeAll([
+              [b("y"), b("3")],
+              [new Uint8Array(KEY_BYTES_MAX + 1), b("v")],
+            ]),
+          "STORE_KEY_INVALID",
+        );
+        assert.equal(backend.has(b("y")), false);
+        backend.batch(() => {
+          backend.writeAll([[b("inner"), b("4")]]);
+          assert.equal(text(backend.get(b("inner"))), "4");
+        });
+        await backend.flushed();
+        assert.deepEqual(
+          rowsHex(backend.range({ prefix: b("") })),
+          rowsHex([
+            [b("inner"), b("4")],
+            [b("x"), b("2")],
+          ]),
+        );
+      }));
+
     it("rolls back only the inner batch when a nested batch throws and the outer one goes on", () =>
       withBackend(async ({ backend }) => {
         backend.batch(() => {

@@ -236,6 +236,21 @@ class LmdbStore implements LmdbBackend {
     }
   }
 
+  writeAll(writes: readonly (readonly [key: Uint8Array, value: Uint8Array | undefined])[]): void {
+    if (this.#closing !== undefined) throw storeClosedError();
+    for (const [key, value] of writes) if (value !== undefined) assertStorableKey(key);
+    if (this.#batchLayers.length > 0) {
+      for (const [key, value] of writes)
+        if (value !== undefined || isStorableKey(key)) this.#write(key, value ?? null);
+      return;
+    }
+    // Straight into the pending writes (which copy them), in one synchronous pass: the same
+    // commit group, one transaction, as a batch, without the batch layer's copies.
+    for (const [key, value] of writes)
+      if (value !== undefined || isStorableKey(key)) this.#pending.write(key, value ?? null);
+    if (writes.length > 0) this.#afterWrites();
+  }
+
   range(query: KvSpanQuery): Iterable<KvEntry> {
     if (this.#closing !== undefined) throw storeClosedError();
     const span = keySpanOf(query);

@@ -75,6 +75,17 @@ class MemoryBackend implements ExtendedKvBackend {
     this.#undoLogs.at(-1)?.push(...undoLog);
   }
 
+  writeAll(writes: readonly (readonly [key: Uint8Array, value: Uint8Array | undefined])[]): void {
+    this.#assertOpen();
+    for (const [key, value] of writes) if (value !== undefined) assertStorableKey(key);
+    this.batch(() => {
+      for (const [key, value] of writes) {
+        if (value === undefined) this.delete(key);
+        else this.put(key, value);
+      }
+    });
+  }
+
   range(query: KvSpanQuery): Iterable<KvEntry> {
     this.#assertOpen();
     const span = keySpanOf(query);

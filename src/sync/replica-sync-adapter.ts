@@ -19,6 +19,7 @@ const EMPTY_VECTOR: VersionVector = new Map();
 export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
   return {
     versionVector: () => state.versionVector(),
+    heldOrigins: () => state.heldOrigins(),
     opsSince: (vector, limit, origins) => state.opsSince(vector, limit, origins),
     applyRemote: (ops) => state.applyRemote(ops),
     idOf: (op) => op.id,

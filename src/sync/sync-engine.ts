@@ -16,6 +16,11 @@ import type { ChangedObject } from "./sync-events.ts";
 export interface SyncReplica<Op> {
   versionVector(): VersionVector;
   /**
+   * Every origin whose ops this replica has applied, those it holds only out of order (above a
+   * gap, so without an entry in its version vector) too.
+   */
+  heldOrigins(): Iterable<NodeId>;
+  /**
    * Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`; with
    * `origins`, only ops of those origins.
    */
@@ -747,7 +752,9 @@ export class SyncEngine<Op> {
       const after = repairAfter.get(origin);
       if (after === undefined || seq < after) repairAfter.set(origin, seq);
     }
-    for (const origin of this.#replica.versionVector().keys()) {
+    // Every origin the answer could have carried, those held only out of order too (the version
+    // vector has no entry for them): the puller asked for all it lacks.
+    for (const origin of this.#replica.heldOrigins()) {
       if (!pulled.has(origin) && !repairAfter.has(origin)) repairAfter.set(origin, 0);
     }
     for (const op of sent) {
@@ -772,7 +779,9 @@ export class SyncEngine<Op> {
     // something to send (the ops read are at most those pushed, plus one batch).
     for (;;) {
       const vector = new Map(this.#replica.versionVector());
-      for (const [origin, seq] of repairAfter) vector.set(origin, Math.min(vector.get(origin) ?? 0, seq));
+      // From each origin's mark, not below it: an origin held out of order (its vector entry under
+      // the mark, or none) would otherwise be read from the same place again and again.
+      for (const [origin, seq] of repairAfter) vector.set(origin, seq);
       const limit = this.#options.batchOpsMax;
       // Only the origins under repair: ops of others held above the vector (out of order) are not
       // this repair's to send, and read here they were sent again with every batch, crowding out

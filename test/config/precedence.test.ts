@@ -404,7 +404,7 @@ describe("resolveConfig (reads the file)", () => {
       limits: {
         maxPeers: 64,
         queuedOpsLimit: 10_000,
-        opLogLimit: 10_000,
+        opLogLimit: 300_000,
         opLogSizeLimitBytes: 64 * 1024 * 1024,
         seenOpsLimit: 100_000,
         maxMessageSizeBytes: 16 * 1024 * 1024,

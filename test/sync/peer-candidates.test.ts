@@ -22,6 +22,7 @@ import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
 function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
   return {
     versionVector: () => new Map(),
+    heldOrigins: () => [],
     opsSince: () => [],
     applyRemote: () => [],
     idOf: () => ({ origin: nodeId, seq: 0 }),

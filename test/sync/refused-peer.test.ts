@@ -28,6 +28,7 @@ const WATCH_MS = 400;
 function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
   return {
     versionVector: () => new Map(),
+    heldOrigins: () => [],
     opsSince: () => [],
     applyRemote: () => [],
     idOf: () => ({ origin: nodeId, seq: 0 }),

@@ -459,10 +459,10 @@ describe("ReplicatedState sync", () => {
     const backend = createMemoryBackend();
     const state = openReplicatedState({ backend, nodeId: NODE_A, nowMs: () => 1_000_000 });
     let refuse = false;
-    const batch = backend.batch.bind(backend);
-    backend.batch = (writes) => {
+    const writeAll = backend.writeAll.bind(backend);
+    backend.writeAll = (writes) => {
       if (refuse) throw new Error("disk full");
-      batch(writes);
+      writeAll(writes);
     };
     state.gcounterInc("g", 1n);
     state.flush();

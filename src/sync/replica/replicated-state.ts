@@ -46,8 +46,13 @@ import {
 import { SeenOps } from "./seen-ops.ts";
 import { type MemberReport, TombstoneStability } from "./tombstone-stability.ts";
 
-/** `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). */
-export const DEFAULT_OP_LOG_LIMIT = 10_000;
+/**
+ * `op_log_limit`: ops kept to serve peers (see OpLogIndex for what happens at the bound). 300 000
+ * covers 10-25 s of three nodes writing 4 000-10 000 distinct ops a second each (at 10 000 a
+ * lagging peer got whole-state snapshots instead); the index holds 44-111 bytes of heap per op
+ * (docs/LIMITS.md#replicated-state).
+ */
+export const DEFAULT_OP_LOG_LIMIT = 300_000;
 /** `op_log_size_limit`: estimated bytes of ops kept to serve peers. */
 export const DEFAULT_OP_LOG_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** `seen_ops_limit`: out-of-order op ids remembered above the version vector (see SeenOps). */
@@ -444,6 +449,11 @@ export class ReplicatedState implements CrdtHost {
     return new Map(this.#seen.vector());
   }
 
+  /** Every origin with an op applied here, those held only out of order (not in the vector) too. */
+  heldOrigins(): IterableIterator<NodeId> {
+    return this.#seen.maxApplied().keys();
+  }
+
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
    * (by HLC stamp) first, at most `limit`. Ops compacted out of the log are not among them: check
@@ -662,13 +672,7 @@ export class ReplicatedState implements CrdtHost {
     if (this.#flushError !== undefined) throw this.#flushError;
     if (!this.#staged) return;
     try {
-      const writes = this.#stagedWrites();
-      this.#backend.batch(() => {
-        for (const [key, value] of writes) {
-          if (value === undefined) this.#backend.delete(key);
-          else this.#backend.put(key, value);
-        }
-      });
+      this.#backend.writeAll(this.#stagedWrites());
     } catch (error) {
       // Fail-stop: the in-memory state is ahead of the store now, so nothing more is accepted.
       this.#flushError = new ReplicaStoreError(
