@@ -102,6 +102,18 @@ export class ExportLoop {
     });
   }
 
+  /**
+   * Ends the loop while it waits between calls: its stack returns and is freed. V8 never frees
+   * a stack parked on a promise nobody settles, so an instance dropped with its loop parked kept
+   * that stack, the instance and its memory for good. Nothing runs on it afterwards.
+   */
+  close(): void {
+    this.#alive = false;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.(-1);
+  }
+
   #indexOf(name: string): number {
     let index = this.#indexes.get(name);
     if (index === undefined) {

@@ -447,9 +447,16 @@ export class GuestInstance {
     await this.#startFunction!();
   }
 
-  /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */
+  /**
+   * Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure.
+   * Between runs, the instance runs no more and its export loop's parked stack is freed.
+   */
   kill(reason: string): void {
-    if (this.#running) this.governor.kill(reason);
-    else this.#broken = true;
+    if (this.#running) {
+      this.governor.kill(reason);
+      return;
+    }
+    this.#broken = true;
+    this.#exportLoop?.close();
   }
 }

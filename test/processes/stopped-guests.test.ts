@@ -15,6 +15,7 @@ import { silentLogger } from "../../src/observe/logger.ts";
 import { GuestInstance } from "../../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../../src/wasm/module-cache.ts";
+import { InstancePool } from "../../src/wasm/process/instance-pool.ts";
 import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
 import { MIB, testEnvironment, testHost } from "./harness.ts";
 
@@ -318,5 +319,50 @@ describe("a stopped guest", () => {
     } finally {
       await local.kernel.shutdown({ timeoutMs: 1_000 });
     }
+  });
+});
+
+describe("a pooled instance", () => {
+  test("is collected once its pool drops it while it is idle (released beyond the pool's bound, or cleared)", async () => {
+    // Touches 1 MiB of its memory; run through the instance's export loop, which parks between calls.
+    const module = await load(
+      "touch-and-return",
+      `(module
+        (memory (export "memory") 17)
+        (func (export "run") (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    const instances = 4;
+    /** Runs one life on each of `instances` instances, then gives them back; the pool keeps one. */
+    const runAndDrop = async (): Promise<void> => {
+      const pool = new InstancePool({
+        module,
+        environment: testEnvironment(module, { stdout: "", stderr: "" }),
+        spawner: { spawnChild: () => -1 },
+        cpuMsPerRun: undefined,
+        sliceMs: undefined,
+        idleMax: 1,
+      });
+      const taken = Array.from({ length: instances }, () => pool.acquire());
+      for (const pooled of taken) {
+        registry.register(pooled.guest.memory, 0);
+        const result = await pooled.guest.runExport("run");
+        assert.equal(result.ok, true);
+      }
+      assert.deepEqual(
+        taken.map((pooled) => pool.release(pooled)),
+        [true, false, false, false],
+      );
+      pool.clear();
+    };
+    await runAndDrop();
+    assert.equal(
+      await collected(instances, () => gone),
+      instances,
+      "every instance the pool dropped was collected",
+    );
   });
 });
