@@ -70,6 +70,8 @@ const memoryImages = new WeakMap<WebAssembly.Module, Uint8Array>();
 export class InstancePool {
   readonly #options: InstancePoolOptions;
   readonly #idle: PooledInstance[] = [];
+  /** Its code was replaced or removed: no instance is kept any more. */
+  #retired = false;
   #created = 0;
   #reused = 0;
 
@@ -105,6 +107,7 @@ export class InstancePool {
     instance.output = DISCARD;
     instance.http = undefined;
     const kept =
+      !this.#retired &&
       this.#idle.length < this.#options.idleMax &&
       instance.guest.reusable &&
       instance.image?.restore() === true;
@@ -121,6 +124,12 @@ export class InstancePool {
   clear(): void {
     for (const instance of this.#idle) dropInstance(instance);
     this.#idle.length = 0;
+  }
+
+  /** Drops every idle instance, and every instance given back from now on (replaced code). */
+  retire(): void {
+    this.#retired = true;
+    this.clear();
   }
 
   #instantiate(): PooledInstance {
