@@ -7,7 +7,9 @@
  * millisecond to several (docs/design/wasm-processes.md, "The export loop"). So a small module
  * of our own loops: it asks the host which export to call next (`wait`, a suspending import
  * answering a table index) and calls it through a table holding the guests' exports (a call
- * between two instances, no JavaScript in between). Between two calls a loop is parked in
+ * between two instances, no JavaScript in between). The first call is the entry's argument, so
+ * it runs at once, as a plain `WebAssembly.promising` call would (`wait` suspends even when it
+ * answers at once, which would let other code run first). Between two calls a loop is parked in
  * `wait`; a call that suspends (a fuel check's yield, `proc_receive`) suspends the whole stack,
  * as it would alone; a trap, or a host error thrown through the guest, ends the loop with it,
  * and the next call starts a new one.
@@ -22,21 +24,21 @@
  *   (type $v (func)) (type $r (func (param i32) (result i32)))
  *   (import "h" "wait" (func $wait (type $r)))
  *   (import "g" "exports" (table 0 funcref))
- *   (func (export "dispatch") (param $loop i32) (local $n i32)
+ *   (func (export "dispatch") (param $loop i32) (param $n i32)
  *     (loop $l
+ *       (call_indirect (type $v) (local.get $n))
  *       (local.set $n (call $wait (local.get $loop)))
- *       (if (i32.ge_s (local.get $n) (i32.const 0))
- *         (then (call_indirect (type $v) (local.get $n)) (br $l))))))
+ *       (br_if $l (i32.ge_s (local.get $n) (i32.const 0))))))
  * ```
  * src/wasm/export-loop.test.ts compiles this text and checks it gives these bytes.
  */
 export const EXPORT_LOOP_BYTES = Uint8Array.from([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x01,
-  0x7f, 0x60, 0x01, 0x7f, 0x00, 0x02, 0x18, 0x02, 0x01, 0x68, 0x04, 0x77, 0x61, 0x69, 0x74, 0x00, 0x01, 0x01,
-  0x67, 0x07, 0x65, 0x78, 0x70, 0x6f, 0x72, 0x74, 0x73, 0x01, 0x70, 0x00, 0x00, 0x03, 0x02, 0x01, 0x02, 0x07,
-  0x0c, 0x01, 0x08, 0x64, 0x69, 0x73, 0x70, 0x61, 0x74, 0x63, 0x68, 0x00, 0x01, 0x0a, 0x1e, 0x01, 0x1c, 0x01,
-  0x01, 0x7f, 0x03, 0x40, 0x20, 0x00, 0x10, 0x00, 0x21, 0x01, 0x20, 0x01, 0x41, 0x00, 0x4e, 0x04, 0x40, 0x20,
-  0x01, 0x11, 0x00, 0x00, 0x0c, 0x01, 0x0b, 0x0b, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0e, 0x03, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x01,
+  0x7f, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x02, 0x18, 0x02, 0x01, 0x68, 0x04, 0x77, 0x61, 0x69, 0x74, 0x00, 0x01,
+  0x01, 0x67, 0x07, 0x65, 0x78, 0x70, 0x6f, 0x72, 0x74, 0x73, 0x01, 0x70, 0x00, 0x00, 0x03, 0x02, 0x01, 0x02,
+  0x07, 0x0c, 0x01, 0x08, 0x64, 0x69, 0x73, 0x70, 0x61, 0x74, 0x63, 0x68, 0x00, 0x01, 0x0a, 0x19, 0x01, 0x17,
+  0x00, 0x03, 0x40, 0x20, 0x01, 0x11, 0x00, 0x00, 0x20, 0x00, 0x10, 0x00, 0x21, 0x01, 0x20, 0x01, 0x41, 0x00,
+  0x4e, 0x0d, 0x00, 0x0b, 0x0b,
 ]);
 
 /** Where an {@link ExportLoop} reports the end of each call: given once, not per call. */
@@ -49,7 +51,7 @@ export interface ExportLoopListener {
 
 /** The loop module's one instance: its entry, and the table every loop's exports have slots in. */
 interface SharedLoop {
-  readonly dispatch: (id: number) => Promise<unknown>;
+  readonly dispatch: (id: number, first: number) => Promise<unknown>;
   readonly table: WebAssembly.Table;
   /** Running loops by id (an id is taken when a loop starts and given back when its stack ends). */
   readonly loops: (ExportLoop | undefined)[];
@@ -67,7 +69,7 @@ function sharedLoop(): SharedLoop {
     h: { wait: new WebAssembly.Suspending((id: number) => loops[id]!.wait()) },
     g: { exports: table },
   } as WebAssembly.Imports);
-  const dispatch = WebAssembly.promising(instance.exports.dispatch as (id: number) => void);
+  const dispatch = WebAssembly.promising(instance.exports.dispatch as (id: number, first: number) => void);
   shared = { dispatch, table, loops, freeIds: [], freeSlots: [] };
   return shared;
 }
@@ -95,8 +97,6 @@ export class ExportLoop {
   #id = -1;
   /** Resolves the parked `wait` with the next slot; set while the loop waits between calls. */
   #wake: ((slot: number) => void) | undefined;
-  /** The slot the loop's first `wait` answers (the call that started it), else -1. */
-  #first = -1;
   /** A call runs: its end is still to report. */
   #pending = false;
   #alive = true;
@@ -132,13 +132,12 @@ export class ExportLoop {
     if (this.#started) throw new Error("ExportLoop.call from inside its listener, before the loop parked");
     this.#started = true;
     this.#pending = true;
-    this.#first = slot;
     const { loops, freeIds, dispatch } = this.#shared;
     const id = freeIds.pop() ?? loops.length;
     loops[id] = this;
     this.#id = id;
     try {
-      dispatch(id).then(this.#loopReturned, this.#loopFailed);
+      dispatch(id, slot).then(this.#loopReturned, this.#loopFailed);
     } catch (error) {
       this.#pending = false;
       this.#release();
@@ -208,13 +207,8 @@ export class ExportLoop {
     this.#wake = resolve;
   };
 
-  /** The loop's `wait` (the shared import calls it): the call before returned; the next slot now (the first) or once given. */
+  /** The loop's `wait` (the shared import calls it): the call before returned; the next slot once given. */
   wait(): number | Promise<number> {
-    const first = this.#first;
-    if (first >= 0) {
-      this.#first = -1;
-      return first;
-    }
     this.#pending = false;
     this.#listener.returned();
     // The listener may have closed the loop (its instance dropped at once): return, not park.
