@@ -10,7 +10,7 @@ import { NX_MODULE } from "./abi/nx-signatures.ts";
 import { createWasiPollOneoff } from "./abi/wasi-poll.ts";
 import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
-import { ExportLoop } from "./export-loop.ts";
+import { ExportLoop, type ExportLoopListener } from "./export-loop.ts";
 import { FuelGovernor, type GovernorStop, WAIT_STOPPED } from "./fuel-governor.ts";
 import {
   FUEL_TABLE_EXPORT,
@@ -351,18 +351,15 @@ export class GuestInstance {
     const result = this.#begin();
     let loop = this.#exportLoop;
     if (loop === undefined || !loop.alive) {
-      loop = new ExportLoop(this.instance);
+      loop = new ExportLoop(this.instance, this.#loopListener);
       this.#exportLoop = loop;
     }
-    let returned: Promise<unknown>;
     try {
-      returned = loop.call(entry);
+      loop.call(entry);
     } catch (error) {
       // As in run: a JSPI entry with little stack left throws synchronously.
       this.#onThrow(error);
-      return result;
     }
-    returned.then(this.#onReturn, this.#onThrow);
     return result;
   }
 
@@ -432,6 +429,9 @@ export class GuestInstance {
     this.#settle(failure.kind === "exit" && failure.exitCode === 0 ? OK : { ok: false, failure });
   };
 
+  /** What the export loop reports each call's end to (made once, like the handlers above). */
+  readonly #loopListener: ExportLoopListener = { returned: this.#onReturn, failed: this.#onThrow };
+
   /**
    * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or stays
    * parked in a host wait; the trap reaches #onThrow after this and changes nothing.
@@ -447,9 +447,16 @@ export class GuestInstance {
     await this.#startFunction!();
   }
 
-  /** Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure. */
+  /**
+   * Ends the guest at its next fuel check; a pending {@link run} resolves with a `killed` failure.
+   * Between runs, the instance runs no more and its export loop's parked stack is freed.
+   */
   kill(reason: string): void {
-    if (this.#running) this.governor.kill(reason);
-    else this.#broken = true;
+    if (this.#running) {
+      this.governor.kill(reason);
+      return;
+    }
+    this.#broken = true;
+    this.#exportLoop?.close();
   }
 }

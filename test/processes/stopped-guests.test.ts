@@ -10,13 +10,15 @@ import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ModuleEvents } from "../../src/events/module-events.ts";
+import type { Pid } from "../../src/kernel/index.ts";
 import { reactiveProgram } from "../../src/node/reactive-program.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
 import { GuestInstance } from "../../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "../../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../../src/wasm/module-cache.ts";
+import { InstancePool } from "../../src/wasm/process/instance-pool.ts";
 import { watToWasm } from "../fixtures/wasm/wat-fixtures.ts";
-import { MIB, testEnvironment, testHost } from "./harness.ts";
+import { MIB, tell, testEnvironment, testHost, waitFor } from "./harness.ts";
 
 const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
 
@@ -314,6 +316,106 @@ describe("a stopped guest", () => {
         await collected(processes, () => gone),
         processes,
         "every reactive process killed while it waited was collected",
+      );
+    } finally {
+      await local.kernel.shutdown({ timeoutMs: 1_000 });
+    }
+  });
+});
+
+describe("a pooled instance", () => {
+  test("is collected once its pool drops it while it is idle (released beyond the pool's bound, or cleared)", async () => {
+    // Touches 1 MiB of its memory; run through the instance's export loop, which parks between calls.
+    const module = await load(
+      "touch-and-return",
+      `(module
+        (memory (export "memory") 17)
+        (func (export "run") (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))))`,
+    );
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    const instances = 4;
+    /** Runs one life on each of `instances` instances, then gives them back; the pool keeps one. */
+    const runAndDrop = async (): Promise<void> => {
+      const pool = new InstancePool({
+        module,
+        environment: testEnvironment(module, { stdout: "", stderr: "" }),
+        spawner: { spawnChild: () => -1 },
+        cpuMsPerRun: undefined,
+        sliceMs: undefined,
+        idleMax: 1,
+      });
+      const taken = Array.from({ length: instances }, () => pool.acquire());
+      for (const pooled of taken) {
+        registry.register(pooled.guest.memory, 0);
+        const result = await pooled.guest.runExport("run");
+        assert.equal(result.ok, true);
+      }
+      assert.deepEqual(
+        taken.map((pooled) => pool.release(pooled)),
+        [true, false, false, false],
+      );
+      pool.clear();
+    };
+    await runAndDrop();
+    assert.equal(
+      await collected(instances, () => gone),
+      instances,
+      "every instance the pool dropped was collected",
+    );
+  });
+
+  test("of replaced code is collected once its last process ends", async () => {
+    // Touches 1 MiB of its memory, waits for one message, returns.
+    const wat = `(module
+      (import "nx" "proc_receive" (func $recv (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 17)
+      (func (export "run")
+        (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+        (drop (call $recv (i32.const 1024) (i32.const 64) (i32.const -1)))))`;
+    const module = await load("replaced-while-running", wat);
+    let gone = 0;
+    const registry = new FinalizationRegistry(() => {
+      gone++;
+    });
+    const local = testHost([module]);
+    const processes = 4;
+    /** Processes of `module` waiting for a message; in a function of its own, so that no frame of the test keeps them. */
+    const spawnWaiting = async (): Promise<Pid[]> => {
+      const pids: Pid[] = [];
+      for (let i = 0; i < processes; i++) {
+        pids.push(
+          local.kernel.spawn(
+            local.host.spawnable(module, {
+              program: (guest) => {
+                registry.register(guest.memory, i);
+                return guest.runExport("run");
+              },
+            }),
+          ),
+        );
+      }
+      await waitFor(
+        () => local.kernel.processes().filter((p) => p.status === "waiting").length === processes,
+        5_000,
+        "every process waits in proc_receive",
+      );
+      return pids;
+    };
+    try {
+      const pids = await spawnWaiting();
+      local.host.setModule(await load("replaced-while-running", wat));
+      for (const pid of pids) {
+        const exited = local.kernel.whenExited(pid);
+        tell(local.kernel, pid, "end");
+        assert.equal(await exited, "normal");
+      }
+      assert.equal(
+        await collected(processes, () => gone),
+        processes,
+        "every instance of the replaced code was collected",
       );
     } finally {
       await local.kernel.shutdown({ timeoutMs: 1_000 });

@@ -54,6 +54,11 @@ export interface InstancePoolOptions {
   readonly idleMax: number;
 }
 
+/** An instance no process will run again: its export loop, parked between calls, must end for it to be freed. */
+function dropInstance(instance: PooledInstance): void {
+  instance.guest.kill("dropped by its instance pool");
+}
+
 /** The instantiation image of each compiled module's memory (the same for every instance). */
 const memoryImages = new WeakMap<WebAssembly.Module, Uint8Array>();
 
@@ -65,6 +70,8 @@ const memoryImages = new WeakMap<WebAssembly.Module, Uint8Array>();
 export class InstancePool {
   readonly #options: InstancePoolOptions;
   readonly #idle: PooledInstance[] = [];
+  /** Its code was replaced or removed: no instance is kept any more. */
+  #retired = false;
   #created = 0;
   #reused = 0;
 
@@ -99,8 +106,15 @@ export class InstancePool {
     instance.port.detach();
     instance.output = DISCARD;
     instance.http = undefined;
-    if (this.#idle.length >= this.#options.idleMax) return false;
-    if (!instance.guest.reusable || instance.image === undefined || !instance.image.restore()) return false;
+    const kept =
+      !this.#retired &&
+      this.#idle.length < this.#options.idleMax &&
+      instance.guest.reusable &&
+      instance.image?.restore() === true;
+    if (!kept) {
+      dropInstance(instance);
+      return false;
+    }
     instance.guest.rearmStart();
     this.#idle.push(instance);
     return true;
@@ -108,7 +122,14 @@ export class InstancePool {
 
   /** Drops every idle instance. */
   clear(): void {
+    for (const instance of this.#idle) dropInstance(instance);
     this.#idle.length = 0;
+  }
+
+  /** Drops every idle instance, and every instance given back from now on (replaced code). */
+  retire(): void {
+    this.#retired = true;
+    this.clear();
   }
 
   #instantiate(): PooledInstance {

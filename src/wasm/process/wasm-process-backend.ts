@@ -9,7 +9,7 @@ import type { GuestInstance, GuestRunResult } from "../guest-instance.ts";
 import type { GuestModule } from "../load-guest-module.ts";
 import type { Grants } from "./capability-profile.ts";
 import { exitReasonText } from "./guest-message.ts";
-import type { PooledInstance, ProcessOutput } from "./instance-pool.ts";
+import type { InstancePool, PooledInstance, ProcessOutput } from "./instance-pool.ts";
 import { ProcessLife, type ProcessMaker } from "./process-life.ts";
 
 /** How a WebAssembly process ended, for whoever spawned it from JavaScript. */
@@ -27,8 +27,6 @@ export interface WasmProcessExit {
 
 /** What a backend needs of the host that made it. */
 export interface WasmBackendHost {
-  acquire(module: GuestModule, grants: Grants): PooledInstance;
-  release(module: GuestModule, grants: Grants, instance: PooledInstance): void;
   outputFor(module: GuestModule): ProcessOutput;
   processStarted(pid: Pid): void;
   /** `module`: the code it ran (the one its backend was made for). */
@@ -46,6 +44,8 @@ export interface WasmProcessSpec {
   readonly module: GuestModule;
   readonly entry: string;
   readonly grants: Grants;
+  /** Where its instance comes from and goes back to (the pool of its module and grants). */
+  readonly pool: InstancePool;
   readonly onExit: ((exit: WasmProcessExit) => void) | undefined;
   /** Default: run `entry` once. */
   readonly program?: GuestProgram;
@@ -130,7 +130,7 @@ export class WasmProcessBackend implements ProcessBackend, ProcessMaker {
 
   #begin(): Promise<GuestRunResult> {
     const { module, entry, grants } = this.#spec;
-    const instance = this.#host.acquire(module, grants);
+    const instance = this.#spec.pool.acquire();
     const life = new ProcessLife(module, entry, grants, this.#ctx, this);
     const output = this.#host.outputFor(module);
     instance.output = output;
@@ -140,11 +140,11 @@ export class WasmProcessBackend implements ProcessBackend, ProcessMaker {
     this.#output = output;
     this.#life = life;
     const program = this.#spec.program;
-    // A request life's export runs in its instance's export loop: one JSPI entry for many lives.
+    // An instance that serves many lives runs them in its export loop: one JSPI entry for all.
     const run =
       program !== undefined
         ? program(instance.guest, this.#ctx!)
-        : this.#spawnRunning === undefined
+        : instance.image === undefined
           ? instance.guest.run(entry)
           : instance.guest.runExport(entry);
     this.#run = run;
@@ -165,7 +165,7 @@ export class WasmProcessBackend implements ProcessBackend, ProcessMaker {
     if (instance !== undefined) {
       cpuMs = instance.guest.governor.usedMs;
       if (!instance.guest.reusable) instance.guest.kill(`process ended: ${exitReasonText(reason)}`);
-      this.#host.release(this.#spec.module, this.#spec.grants, instance);
+      this.#spec.pool.release(instance);
       this.#instance = undefined;
     }
     this.#output?.end();

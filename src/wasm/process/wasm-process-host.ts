@@ -21,7 +21,7 @@ import {
   parseProfile,
 } from "./capability-profile.ts";
 import { GUEST_MESSAGE_TYPE, type GuestMessage } from "./guest-message.ts";
-import { InstancePool, type PooledInstance, type ProcessOutput } from "./instance-pool.ts";
+import { InstancePool, type ProcessOutput } from "./instance-pool.ts";
 import type { ChildSpawner } from "./kernel-process-port.ts";
 import type { ProcessLife } from "./process-life.ts";
 import {
@@ -168,7 +168,7 @@ export class WasmProcessHost implements ChildSpawner {
   }
 
   #retire(module: GuestModule): void {
-    for (const pool of this.#pools.get(module)?.values() ?? []) pool.clear();
+    for (const pool of this.#pools.get(module)?.values() ?? []) pool.retire();
     this.#pools.delete(module);
     this.#environments.delete(module);
     this.#entries.delete(module);
@@ -183,7 +183,14 @@ export class WasmProcessHost implements ChildSpawner {
   spawnable(module: GuestModule | string, options: WasmSpawnOptions = {}): BackendSpawnable {
     const { resolved, entry, grants } = this.#checked(module, options);
     const { onExit, program, http } = options;
-    return { backend: () => this.#backend(resolved, entry, grants, onExit, program, http) };
+    // Looked up once: a spawnable spawns many processes (a supervisor's child, a benchmark's).
+    let pool: InstancePool | undefined;
+    return {
+      backend: () => {
+        pool ??= this.#pool(resolved, grants);
+        return this.#backend(resolved, entry, grants, pool, onExit, program, http);
+      },
+    };
   }
 
   /**
@@ -199,7 +206,8 @@ export class WasmProcessHost implements ChildSpawner {
     spawnRunning: SpawnRunning,
   ): WasmProcessBackend {
     const { resolved, entry, grants } = this.#checked(module, options);
-    const backend = this.#backend(resolved, entry, grants, options.onExit, undefined, options.http);
+    const pool = this.#pool(resolved, grants);
+    const backend = this.#backend(resolved, entry, grants, pool, options.onExit, undefined, options.http);
     backend.runWithoutProcess(spawnRunning);
     return backend;
   }
@@ -263,7 +271,8 @@ export class WasmProcessHost implements ChildSpawner {
     }
     const ctx = parent.ctx;
     try {
-      const spawnable = { backend: () => this.#backend(module, entry, grants, undefined) };
+      const pool = this.#pool(module, grants);
+      const spawnable = { backend: () => this.#backend(module, entry, grants, pool, undefined) };
       const spawnOptions = this.spawnOptionsOf(module);
       const pid = request.link ? ctx.spawnLink(spawnable, spawnOptions) : ctx.spawn(spawnable, spawnOptions);
       rememberChild(parent, pid);
@@ -307,6 +316,7 @@ export class WasmProcessHost implements ChildSpawner {
     module: GuestModule,
     entry: string,
     grants: Grants,
+    pool: InstancePool,
     onExit: ((exit: WasmProcessExit) => void) | undefined,
     program?: GuestProgram,
     http?: HttpPort,
@@ -319,14 +329,10 @@ export class WasmProcessHost implements ChildSpawner {
     }
     this.#live++;
     this.#liveByModule.set(module.moduleId, (this.#liveByModule.get(module.moduleId) ?? 0) + 1);
-    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, onExit, program, http });
+    return new WasmProcessBackend(this.#backendHost, { module, entry, grants, pool, onExit, program, http });
   }
 
   readonly #backendHost = {
-    acquire: (module: GuestModule, grants: Grants): PooledInstance => this.#pool(module, grants).acquire(),
-    release: (module: GuestModule, grants: Grants, instance: PooledInstance): void => {
-      if (!this.#retired.has(module)) this.#pool(module, grants).release(instance);
-    },
     outputFor: (module: GuestModule): ProcessOutput => {
       const custom = this.#options.output;
       if (custom !== undefined) return custom(module);
@@ -352,10 +358,11 @@ export class WasmProcessHost implements ChildSpawner {
 
   #pool(module: GuestModule, grants: Grants): InstancePool {
     let pools = this.#pools.get(module);
+    const retired = this.#retired.has(module);
     if (pools === undefined) {
       pools = new Map();
       // A process of replaced code (a child its old processes spawn) gets an instance of its own.
-      if (!this.#retired.has(module)) this.#pools.set(module, pools);
+      if (!retired) this.#pools.set(module, pools);
     }
     let pool = pools.get(grants);
     if (pool === undefined) {
@@ -367,6 +374,7 @@ export class WasmProcessHost implements ChildSpawner {
         sliceMs: this.#options.sliceMs,
         idleMax: this.#idleMax,
       });
+      if (retired) pool.retire();
       pools.set(grants, pool);
     }
     return pool;
