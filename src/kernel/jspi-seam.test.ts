@@ -6,8 +6,8 @@ import type { ProcessContext } from "./process-context.ts";
 
 /**
  * The kernel knows nothing of WebAssembly; this test only shows that its seam fits JSPI as
- * designed: `ctx.receive` used directly as a `WebAssembly.Suspending` import suspends the guest
- * only when no message is queued, and `WebAssembly.promising(main)` is what `start` returns.
+ * designed: `ctx.receive` used directly as a `WebAssembly.Suspending` import parks the guest
+ * until a message comes, and `WebAssembly.promising(main)` is what `start` returns.
  */
 
 /** The bits of the JSPI API used here (the project's TypeScript lib has no WebAssembly types). */
@@ -27,9 +27,22 @@ const GUEST = Uint8Array.from([
 class AddingGuest implements ProcessBackend {
   readonly kind = "wasm-test";
   result: number | undefined;
+  /** Resolves when the guest makes its second receive call. */
+  readonly secondReceive: Promise<void>;
+  #calledTwice!: () => void;
+  #calls = 0;
+
+  constructor() {
+    this.secondReceive = new Promise((resolve) => {
+      this.#calledTwice = resolve;
+    });
+  }
 
   async start(ctx: ProcessContext): Promise<void> {
-    const receive = new jspi.Suspending(() => ctx.receive((m) => typeof m === "number"));
+    const receive = new jspi.Suspending(() => {
+      if (++this.#calls === 2) this.#calledTwice();
+      return ctx.receive((m) => typeof m === "number");
+    });
     const { instance } = await jspi.instantiate(GUEST, { k: { receive } });
     this.result = await jspi.promising(instance.exports.main)();
   }
@@ -40,9 +53,9 @@ describe("process backend seam under JSPI", () => {
     const kernel = createKernel();
     const guest = new AddingGuest();
     const pid = kernel.spawn({ backend: () => guest });
-    kernel.send(pid, 40); // queued before the guest runs: the first receive does not suspend
+    kernel.send(pid, 40); // queued before the guest runs: the first receive takes it at once
+    await guest.secondReceive;
     await kernel.idle();
-    await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(kernel.processInfo(pid)?.status, "waiting", "parked in its second receive");
     kernel.send(pid, "not a number: stays queued");
     kernel.send(pid, 2);

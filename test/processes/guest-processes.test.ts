@@ -131,8 +131,11 @@ describe("runGuestProcesses", () => {
 
   test("aborting the signal stops the modules that still run", async () => {
     const controller = new AbortController();
-    const { done } = run([idle, printer], { signal: controller.signal });
-    setTimeout(() => controller.abort("interrupted by SIGINT"), 50);
+    // Once printer has ended, idle is the module that still runs.
+    const onModuleExit = (result: GuestProcessResult) => {
+      if (result.module === printer) controller.abort("interrupted by SIGINT");
+    };
+    const { done } = run([idle, printer], { signal: controller.signal, onModuleExit });
     const outcome = await done;
     assert.equal(outcome.ok, false);
     assert.equal(outcome.results[0]!.reason, "shutdown");
