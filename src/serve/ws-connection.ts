@@ -3,6 +3,7 @@ import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
 import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 import type { ReleaseOutput } from "./release-output.ts";
+import { writeAtTurnEnd } from "./turn-writes.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
 export const WS_FRAME_BYTES_MAX = 1024 * 1024;
@@ -30,33 +31,20 @@ export const WS_CLOSE_PROCESS_FAILED = 1011;
 export const WS_FRAME_TEXT = 0;
 export const WS_FRAME_BINARY = 1;
 
-/** Connections with frames to write once the event loop has read this turn's I/O. */
-const unwritten = new Set<WsConnection>();
-let writeScheduled = false;
-
 /**
  * One WebSocket connection, the life of one handler process: frames the client sends are
  * delivered to the process as messages ({@link frameMessage}), the guest sends with `ws_send`,
  * and topics it forwards (`ws_forward`) are sent as text frames `{"topic":..,"data":..}`.
  * Closing (either side) drops its topic subscriptions: no subscriber outlives its connection.
- *
- * What the guests send is written to the sockets once per event-loop turn (`setImmediate`), every
- * connection's together, rather than from inside each guest's `ws_send`: with 32 echoing
- * connections that cut the node's CPU per echo by about a quarter and tripled the echoes per
- * second (bench/reports/README.md). A frame waits at most for the turn's other callbacks, and
- * the close after it.
+ * Frames and the close are written at the end of the event loop's turn (turn-writes.ts).
  */
 export class WsConnection {
   readonly #socket: WebSocket;
   readonly #release: ReleaseOutput;
   readonly #forwarded: ForwardedTopics;
   #closed = false;
-  /** Frames released (past the output gate) and not yet written, oldest first. */
-  #frames: { readonly bytes: Uint8Array; readonly binary: boolean }[] = [];
-  /** Bytes the guest sent that are not in the socket yet (at the output gate or in `#frames`). */
-  #framesBytes = 0;
-  /** The close code once the connection ends, written after the frames before it. */
-  #closeCode: number | undefined;
+  /** Bytes the guest sent that are not in the socket yet (at the output gate or deferred to the turn's end). */
+  #unwrittenBytes = 0;
 
   /** Frames and the close go through `release` (the node's output gate: a frame may claim writes made before it). */
   constructor(socket: WebSocket, topics: ClientTopics | undefined, release: ReleaseOutput) {
@@ -94,14 +82,20 @@ export class WsConnection {
   /** `ws_send`: 0, or -3 once closed (or it just closed: the client does not read). */
   send(bytes: Uint8Array, binary: boolean): number {
     if (this.#closed) return ERR_INTERNAL;
-    if (this.#socket.bufferedAmount + this.#framesBytes > WS_SEND_BUFFER_BYTES_MAX) {
+    const socket = this.#socket;
+    if (socket.bufferedAmount + this.#unwrittenBytes > WS_SEND_BUFFER_BYTES_MAX) {
       // A client that does not read: dropping it ends the process through the close event.
-      this.#socket.terminate();
+      socket.terminate();
       this.#close();
       return ERR_INTERNAL;
     }
-    this.#framesBytes += bytes.length;
-    this.#release(() => this.#queue({ bytes, binary }));
+    this.#unwrittenBytes += bytes.length;
+    this.#release(() =>
+      writeAtTurnEnd(() => {
+        this.#unwrittenBytes -= bytes.length;
+        if (socket.readyState === socket.OPEN) socket.send(bytes, binary ? BINARY : TEXT);
+      }),
+    );
     return OK;
   }
 
@@ -115,44 +109,8 @@ export class WsConnection {
   end(failed: boolean): void {
     if (this.#closed) return;
     this.#close();
-    const code = failed ? WS_CLOSE_PROCESS_FAILED : 1000;
-    this.#release(() => {
-      this.#closeCode = code;
-      this.#schedule();
-    });
-  }
-
-  #queue(frame: { readonly bytes: Uint8Array; readonly binary: boolean }): void {
-    this.#frames.push(frame);
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    unwritten.add(this);
-    if (writeScheduled) return;
-    writeScheduled = true;
-    setImmediate(WsConnection.#writeAll);
-  }
-
-  static readonly #writeAll = (): void => {
-    writeScheduled = false;
-    for (const connection of unwritten) {
-      unwritten.delete(connection);
-      connection.#write();
-    }
-  };
-
-  /** Writes the frames released so far, then the close if it came. */
-  #write(): void {
     const socket = this.#socket;
-    const frames = this.#frames;
-    this.#frames = [];
-    const open = socket.readyState === socket.OPEN;
-    for (const { bytes, binary } of frames) {
-      this.#framesBytes -= bytes.length;
-      if (open) socket.send(bytes, binary ? BINARY : TEXT);
-    }
-    if (this.#closeCode !== undefined) socket.close(this.#closeCode);
+    this.#release(() => writeAtTurnEnd(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000)));
   }
 
   #close(): void {
@@ -169,6 +127,7 @@ export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
   return payload;
 }
 
+/** `ws` copies its options: one object each rather than one per frame. */
 const BINARY = { binary: true };
 const TEXT = { binary: false };
 const encoder = new TextEncoder();
