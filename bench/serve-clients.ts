@@ -8,8 +8,9 @@
  *     last stream has the event: {"latencies_ms":[...]}
  *   serve-clients.ts ws URL CONNECTIONS WARMUP_SEC DURATION_SEC
  *     each connection sends a text frame and sends again when its echo arrives (one frame in
- *     flight per connection); counts echoes during DURATION_SEC after WARMUP_SEC:
- *     {"messages_per_sec":N}
+ *     flight per connection); counts echoes during DURATION_SEC after WARMUP_SEC, and all of
+ *     them from the first connection to the last (the server's CPU per echo is taken over that):
+ *     {"messages_per_sec":N,"messages_total":N}
  */
 
 import { type ClientRequest, request } from "node:http";
@@ -130,7 +131,7 @@ async function ws(url: string, connections: number, warmUpSec: number, durationS
   await sleep(durationSec * 1000);
   const rate = ((echoes - startEchoes) * 1000) / (performance.now() - start);
   for (const socket of sockets) socket.terminate();
-  process.stdout.write(`${JSON.stringify({ messages_per_sec: rate })}\n`);
+  process.stdout.write(`${JSON.stringify({ messages_per_sec: rate, messages_total: echoes })}\n`);
 }
 
 const [mode, target, ...rest] = process.argv.slice(2);

@@ -192,16 +192,32 @@ async function load(server: Server, connections: number, durationSec: number): P
   };
 }
 
-async function wsEchoes(server: Server, sizes: Sizes): Promise<number> {
+interface WsLoad {
+  readonly messagesPerSec: number;
+  /** The server's CPU time per frame echoed, over the whole client run (connections, warm-up, window), in µs. */
+  readonly cpuUsPerMessage: number;
+}
+
+async function wsEchoes(server: Server, sizes: Sizes): Promise<WsLoad> {
   const url = `${server.base.replace("http:", "ws:")}${WS_PATH}`;
   const args = [String(sizes.wsConnections), String(WARM_UP_SEC), String(sizes.wsDurationSec)];
-  return (await runClient<{ messages_per_sec: number }>("the ws clients", [CLIENTS, "ws", url, ...args]))
-    .messages_per_sec;
+  const cpuBefore = await serverCpuSecs(server);
+  const result = await runClient<{ messages_per_sec: number; messages_total: number }>("the ws clients", [
+    CLIENTS,
+    "ws",
+    url,
+    ...args,
+  ]);
+  const cpuSecs = (await serverCpuSecs(server)) - cpuBefore;
+  return {
+    messagesPerSec: result.messages_per_sec,
+    cpuUsPerMessage: result.messages_total === 0 ? 0 : (cpuSecs * 1e6) / result.messages_total,
+  };
 }
 
 interface Round {
   readonly http: Load;
-  readonly wsMessagesPerSec: number;
+  readonly ws: WsLoad;
 }
 
 async function measure(kind: "nx" | "reference", sizes: Sizes): Promise<Round> {
@@ -211,7 +227,7 @@ async function measure(kind: "nx" | "reference", sizes: Sizes): Promise<Round> {
     // A short warm-up: the module compiled, the pool filled, V8's tiers settled.
     await load(server, sizes.connections, WARM_UP_SEC);
     const http = await load(server, sizes.connections, sizes.durationSec);
-    return { http, wsMessagesPerSec: await wsEchoes(server, sizes) };
+    return { http, ws: await wsEchoes(server, sizes) };
   } finally {
     await stopServer(server);
   }
@@ -266,8 +282,10 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const ratio = referenceRps === 0 ? null : round(nxRps / referenceRps, 3);
   const nxCpu = median(rounds.map((r) => r.nx.http.cpuUsPerRequest));
   const referenceCpu = median(rounds.map((r) => r.reference.http.cpuUsPerRequest));
-  const nxWs = median(rounds.map((r) => r.nx.wsMessagesPerSec));
-  const referenceWs = median(rounds.map((r) => r.reference.wsMessagesPerSec));
+  const nxWs = median(rounds.map((r) => r.nx.ws.messagesPerSec));
+  const referenceWs = median(rounds.map((r) => r.reference.ws.messagesPerSec));
+  const nxWsCpu = median(rounds.map((r) => r.nx.ws.cpuUsPerMessage));
+  const referenceWsCpu = median(rounds.map((r) => r.reference.ws.cpuUsPerMessage));
   return {
     benchmark: "serve",
     quick: options.quick,
@@ -311,11 +329,17 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         reference: {
           what: "a bare ws WebSocketServer echoing every frame, in the reference process, in the same run",
           value: round(referenceWs),
+          cpu_us_per_message: round(referenceWsCpu, 1),
         },
         ratio_to_reference: referenceWs === 0 ? null : round(nxWs / referenceWs, 3),
+        cpu_us_per_message: round(nxWsCpu, 1),
+        /** Reference CPU per echo over ours: the messages/s ratio both would reach CPU-bound. */
+        cpu_ratio_to_reference: nxWsCpu === 0 ? null : round(referenceWsCpu / nxWsCpu, 3),
         samples: rounds.map((r) => ({
-          value: round(r.nx.wsMessagesPerSec),
-          reference: round(r.reference.wsMessagesPerSec),
+          value: round(r.nx.ws.messagesPerSec),
+          reference: round(r.reference.ws.messagesPerSec),
+          cpu_us_per_message: round(r.nx.ws.cpuUsPerMessage, 1),
+          reference_cpu_us_per_message: round(r.reference.ws.cpuUsPerMessage, 1),
         })),
       },
     },

@@ -12,7 +12,7 @@ import type { DashboardServer } from "./dashboard-server.ts";
 export interface DashboardComponent extends Component {
   readonly name: "dashboard";
   readonly dependsOn: readonly NodeComponentName[];
-  /** Undefined before start, and when the default address was busy (the node runs without it). */
+  /** Undefined before start. */
   readonly server: DashboardServer | undefined;
 }
 
@@ -68,7 +68,7 @@ export function dashboardComponent(
         assets: await loadDashboardAssets(),
         logger: log,
       });
-      if (server !== undefined) log.info("listening", { url: server.url, tokenFile: files.admin });
+      log.info("listening", { url: server.url, tokenFile: files.admin });
     },
     stop: () => server?.close(),
   };

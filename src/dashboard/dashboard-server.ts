@@ -44,7 +44,7 @@ export const DASHBOARD_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface DashboardServerOptions {
   readonly listen: SocketAddress;
-  /** The default address: busy, it is one warning and no dashboard instead of a failed start. */
+  /** The default address: busy, the dashboard takes a free port of its host instead of failing. */
   readonly listenIsDefault: boolean;
   readonly tls: HttpEndpointTls | undefined;
   /** The management API's tokens: either one opens the (read-only) dashboard. */
@@ -113,9 +113,7 @@ function sseEvent(body: string): string {
  * and stream needs a management token, as `Authorization: Bearer` or through the login form's
  * session cookie. It only reads: its one POSTs are logging in and out.
  */
-export async function startDashboardServer(
-  options: DashboardServerOptions,
-): Promise<DashboardServer | undefined> {
+export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const { listen, tokens, introspection, assets, logger } = options;
   const sessions = new DashboardSessions();
   const secure = options.tls !== undefined;
@@ -288,7 +286,6 @@ export async function startDashboardServer(
     listenIsDefault: options.listenIsDefault,
     logger,
   });
-  if (address === undefined) return undefined;
   const url = `${secure ? "https" : "http"}://${formatSocketAddress(address)}`;
   let closing: Promise<void> | undefined;
   return {

@@ -19,7 +19,7 @@ export const MANAGEMENT_READ_TOKEN_FILE_NAME = "management-read.token";
 export interface ManagementComponent extends Component {
   readonly name: "management";
   readonly dependsOn: readonly NodeComponentName[];
-  /** Undefined before start, and when the default address was busy (the node runs without the API). */
+  /** Undefined before start. */
   readonly server: ManagementServer | undefined;
   /** True from the moment shutdown begins. */
   readonly closing: boolean;
@@ -48,7 +48,7 @@ export function managementComponent(
   logger: Logger,
   options: {
     readonly listen: SocketAddress;
-    /** `[management] listen` was left at its default (busy: a warning, not a failed start). */
+    /** `[management] listen` was left at its default (busy: a free port instead, not a failed start). */
     readonly listenIsDefault: boolean;
     readonly context: () => ManagementContext;
   },
@@ -92,9 +92,7 @@ export function managementComponent(
         context: options.context(),
         logger: log,
       });
-      if (server !== undefined) {
-        log.info("listening", { url: server.url, tokenFile: files.admin, readTokenFile: files.read });
-      }
+      log.info("listening", { url: server.url, tokenFile: files.admin, readTokenFile: files.read });
     },
     beforeStop: () => {
       closing = true;

@@ -34,7 +34,7 @@ export const MANAGEMENT_CONNECTIONS_MAX = 64;
 
 export interface ManagementServerOptions {
   readonly listen: SocketAddress;
-  /** The address is the default one: busy, it is one warning and no API instead of a failed start. */
+  /** The address is the default one: busy, the API takes a free port of its host instead of failing. */
   readonly listenIsDefault: boolean;
   readonly tls: HttpEndpointTls | undefined;
   readonly tokens: BearerTokens;
@@ -85,13 +85,11 @@ function rawError(code: ManagementErrorCode, status: number, reason: string, mes
 /**
  * Serves the management API (docs/management-api.md): bearer tokens on every request (401
  * without a valid one, 403 for a read-only token on any method but GET and HEAD), the routes of
- * `options.routes`, JSON error bodies for every non-2xx answer. Resolves undefined when the
- * default address is busy (after one warning); any other failure to listen rejects with a
- * NumaxError coded MANAGEMENT_LISTEN_FAILED.
+ * `options.routes`, JSON error bodies for every non-2xx answer. On a free port of its host when
+ * the default address is busy (listen-http-endpoint.ts); any other failure to listen rejects
+ * with a NumaxError coded MANAGEMENT_LISTEN_FAILED.
  */
-export async function startManagementServer(
-  options: ManagementServerOptions,
-): Promise<ManagementServer | undefined> {
+export async function startManagementServer(options: ManagementServerOptions): Promise<ManagementServer> {
   const { listen, tokens, routes, context, logger } = options;
 
   const answer = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -200,7 +198,6 @@ export async function startManagementServer(
     listenIsDefault: options.listenIsDefault,
     logger,
   });
-  if (actual === undefined) return undefined;
   const url = `${options.tls === undefined ? "http" : "https"}://${formatSocketAddress(actual)}`;
   let closing: Promise<void> | undefined;
   return {

@@ -51,37 +51,56 @@ export interface HttpEndpoint {
   readonly setting: string;
   /** The code of the NumaxError when it cannot listen: `MANAGEMENT_LISTEN_FAILED`. */
   readonly failureCode: string;
-  /** `listen` is the default address: busy, it is one warning and no endpoint, not a failed start. */
+  /** `listen` is the default address: busy, the endpoint takes a free port of its host instead. */
   readonly listenIsDefault: boolean;
   readonly logger: Logger;
 }
 
 /**
- * Opens `server` on `listen`: the bound address (the real port for port 0), or undefined when
- * the endpoint's default address is in use (another node on the machine has it: one warning, the
- * node runs on without it). Any other failure rejects with a NumaxError coded `failureCode`, in
- * one line naming the setting to change.
+ * Opens `server` on `listen`: the bound address (the real port for port 0). When `listen` is the
+ * endpoint's default and another process (another node on the machine) has it, the endpoint
+ * takes a free port of the same host, said in one info line (the endpoint's own start line gives
+ * its url): several nodes on one machine each get their endpoint without a warning or a setting.
+ * Any other failure, or an address the user gave being in use, rejects with a NumaxError coded
+ * `failureCode`, in one line naming the setting to change.
  */
 export async function listenHttpEndpoint(
   server: Server,
   listen: SocketAddress,
   endpoint: HttpEndpoint,
-): Promise<SocketAddress | undefined> {
-  const where = formatSocketAddress(listen);
-  const bound = await new Promise<boolean>((resolve, reject) => {
+): Promise<SocketAddress> {
+  const inUse = await listenOnce(server, listen, endpoint, endpoint.listenIsDefault);
+  if (inUse) {
+    endpoint.logger.info(
+      `the default address ${formatSocketAddress(listen)} is in use (another node?): listening on a free port instead; set ${endpoint.setting} to choose one`,
+    );
+    await listenOnce(server, { host: listen.host, port: 0 }, endpoint, false);
+  }
+  server.on("error", (error) => endpoint.logger.error("server error", { error }));
+  const address = server.address();
+  if (address === null || typeof address === "string")
+    throw new Error("an HTTP server on TCP has an address");
+  return { host: listen.host, port: address.port };
+}
+
+/** Listens on `listen`: false once listening, true when it is in use and `inUseIsAnswer`. */
+function listenOnce(
+  server: Server,
+  listen: SocketAddress,
+  endpoint: HttpEndpoint,
+  inUseIsAnswer: boolean,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      if (error.code === "EADDRINUSE" && endpoint.listenIsDefault) {
-        endpoint.logger.warn(
-          `not started: the default address ${where} is in use (another node?); set ${endpoint.setting} to a free address, or off`,
-        );
-        resolve(false);
+      if (error.code === "EADDRINUSE" && inUseIsAnswer) {
+        resolve(true);
         return;
       }
       const why = error.code === "EADDRINUSE" ? "the address is in use" : (error.code ?? error.message);
       reject(
         new NumaxError(
           endpoint.failureCode,
-          `cannot open ${endpoint.name} on ${where}: ${why} (set ${endpoint.setting} to a free address, or off)`,
+          `cannot open ${endpoint.name} on ${formatSocketAddress(listen)}: ${why} (set ${endpoint.setting} to a free address, or off)`,
           { cause: error },
         ),
       );
@@ -89,13 +108,7 @@ export async function listenHttpEndpoint(
     server.once("error", onError);
     server.listen(listen.port, listen.host, () => {
       server.off("error", onError);
-      resolve(true);
+      resolve(false);
     });
   });
-  if (!bound) return undefined;
-  server.on("error", (error) => endpoint.logger.error("server error", { error }));
-  const address = server.address();
-  if (address === null || typeof address === "string")
-    throw new Error("an HTTP server on TCP has an address");
-  return { host: listen.host, port: address.port };
 }

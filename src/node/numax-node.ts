@@ -56,8 +56,8 @@ export interface NumaxNodeOptions {
   serve?: Omit<ServeComponentOptions, "modules">;
   /**
    * Open the management API (unless `[management] listen` is off): for a node that keeps running.
-   * `listenIsDefault`: `listen` was left at its default, so a busy address is one warning and the
-   * node runs on without the API instead of failing to start.
+   * `listenIsDefault`: `listen` was left at its default, so a busy address makes the API take a
+   * free port of its host (printed at start) instead of failing the start.
    */
   management?: { readonly listenIsDefault: boolean };
   /** Open the dashboard (unless `[dashboard] listen` is off), as `management`: for a node that keeps running. */

@@ -72,11 +72,11 @@ export interface RunSettings {
   readonly json: boolean;
   /** HTTP listeners (`[[serve]]` tables, `--serve`); the run then lasts until SIGINT/SIGTERM. */
   readonly serve: readonly ServeSettings[];
-  /** `[management] listen` was not set: busy, it is a warning rather than a failed start. */
+  /** `[management] listen` was not set: busy, the API takes a free port rather than failing the start. */
   readonly managementListenIsDefault: boolean;
   /** `--policy` values: `FILE` or `MODULE=FILE` (src/policy/module-policies.ts). */
   readonly policyFlags: readonly string[];
-  /** `[dashboard] listen` was not set: busy, it is a warning rather than a failed start. */
+  /** `[dashboard] listen` was not set: busy, the dashboard takes a free port rather than failing the start. */
   readonly dashboardListenIsDefault: boolean;
   /** `--deterministic`: seeded randomness and virtual time for the guests and the replica. */
   readonly determinism?: Determinism;

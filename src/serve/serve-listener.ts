@@ -15,6 +15,7 @@ import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
 import { SSE_SHUTDOWN_FLUSH_MS_MAX, SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
+import { writeAtTurnEnd } from "./turn-writes.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
@@ -226,8 +227,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         if (outcome.ok || outcome.stopped) return;
       }
       if (request.streamRefused) return unavailable(res, "too many event streams");
-      // A reply acknowledges the handler's writes: it leaves once they are on disk.
-      if (outcome.ok) return release(() => send(res, response));
+      // A reply acknowledges the handler's writes: it leaves once they are on disk, at the turn's end.
+      if (outcome.ok) return release(() => writeAtTurnEnd(() => send(res, response)));
       const { route } = match;
       const requestId = `${idPrefix}-${requestNumber.toString(36)}`;
       logger.warn("request handler failed", {

@@ -3,6 +3,7 @@ import type { TopicPattern } from "../events/topic.ts";
 import { ERR_INTERNAL, OK } from "../wasm/abi/abi-codes.ts";
 import { type ClientTopics, ForwardedTopics, type ForwardFormat } from "./forwarded-topics.ts";
 import type { ReleaseOutput } from "./release-output.ts";
+import { writeAtTurnEnd } from "./turn-writes.ts";
 
 /** Largest frame (message) a client may send; a larger one closes its connection with 1009 (the `ws` package's maxPayload). */
 export const WS_FRAME_BYTES_MAX = 1024 * 1024;
@@ -35,12 +36,15 @@ export const WS_FRAME_BINARY = 1;
  * delivered to the process as messages ({@link frameMessage}), the guest sends with `ws_send`,
  * and topics it forwards (`ws_forward`) are sent as text frames `{"topic":..,"data":..}`.
  * Closing (either side) drops its topic subscriptions: no subscriber outlives its connection.
+ * Frames and the close are written at the end of the event loop's turn (turn-writes.ts).
  */
 export class WsConnection {
   readonly #socket: WebSocket;
   readonly #release: ReleaseOutput;
   readonly #forwarded: ForwardedTopics;
   #closed = false;
+  /** Bytes the guest sent that are not in the socket yet (at the output gate or deferred to the turn's end). */
+  #unwrittenBytes = 0;
 
   /** Frames and the close go through `release` (the node's output gate: a frame may claim writes made before it). */
   constructor(socket: WebSocket, topics: ClientTopics | undefined, release: ReleaseOutput) {
@@ -78,16 +82,20 @@ export class WsConnection {
   /** `ws_send`: 0, or -3 once closed (or it just closed: the client does not read). */
   send(bytes: Uint8Array, binary: boolean): number {
     if (this.#closed) return ERR_INTERNAL;
-    if (this.#socket.bufferedAmount > WS_SEND_BUFFER_BYTES_MAX) {
+    const socket = this.#socket;
+    if (socket.bufferedAmount + this.#unwrittenBytes > WS_SEND_BUFFER_BYTES_MAX) {
       // A client that does not read: dropping it ends the process through the close event.
-      this.#socket.terminate();
+      socket.terminate();
       this.#close();
       return ERR_INTERNAL;
     }
-    const socket = this.#socket;
-    this.#release(() => {
-      if (socket.readyState === socket.OPEN) socket.send(bytes, { binary });
-    });
+    this.#unwrittenBytes += bytes.length;
+    this.#release(() =>
+      writeAtTurnEnd(() => {
+        this.#unwrittenBytes -= bytes.length;
+        if (socket.readyState === socket.OPEN) socket.send(bytes, binary ? BINARY : TEXT);
+      }),
+    );
     return OK;
   }
 
@@ -102,7 +110,7 @@ export class WsConnection {
     if (this.#closed) return;
     this.#close();
     const socket = this.#socket;
-    this.#release(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000));
+    this.#release(() => writeAtTurnEnd(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000)));
   }
 
   #close(): void {
@@ -119,6 +127,9 @@ export function frameMessage(data: Uint8Array, binary: boolean): Uint8Array {
   return payload;
 }
 
+/** `ws` copies its options: one object each rather than one per frame. */
+const BINARY = { binary: true };
+const TEXT = { binary: false };
 const encoder = new TextEncoder();
 
 /** A forwarded message as the text of a frame: `{"topic":..,"data":..}`. */

@@ -58,7 +58,19 @@ async function httpGuest(port: HttpPort) {
     const n = call(fn, NAME, write(NAME, name), OUT, cap);
     return n < 0 ? n : read(OUT, n);
   };
-  return { call, write, read, named, u32: (ptr: number) => new DataView(memory.buffer).getUint32(ptr, true) };
+  /** Puts raw bytes (not UTF-8 text) at `ptr`; their length. */
+  const writeBytes = (ptr: number, bytes: readonly number[]): number => {
+    new Uint8Array(memory.buffer).set(bytes, ptr);
+    return bytes.length;
+  };
+  return {
+    call,
+    write,
+    writeBytes,
+    read,
+    named,
+    u32: (ptr: number) => new DataView(memory.buffer).getUint32(ptr, true),
+  };
 }
 
 function request(): GuestRequest {
@@ -122,6 +134,22 @@ describe("HTTP handler host calls", () => {
     assert.deepEqual(response.headers, [["x-ok", "fine"]]);
     assert.equal(text(Buffer.concat(response.body)), "hello there");
     assert.equal(guest.call("resp_write", VALUE, 1), -3, "once the handler ended");
+  });
+
+  test("a header name and value reach the response one char per byte, 0x80-0x9F too (latin1, not windows-1252)", async () => {
+    const req = request();
+    const guest = await httpGuest({ request: req });
+    // Bytes, not UTF-8 text: what a guest may put in a header value (obs-text, RFC 9110).
+    const raw = [0x61, 0x80, 0x85, 0x9f, 0xa0, 0xe9, 0xff];
+    const length = guest.writeBytes(VALUE, raw);
+    assert.equal(guest.call("resp_header", NAME, guest.write(NAME, "x-raw"), VALUE, length), 0);
+    const [[name, value]] = req.close().headers as [[string, string]];
+    assert.equal(name, "x-raw");
+    assert.deepEqual(
+      [...value].map((char) => char.charCodeAt(0)),
+      raw,
+      "windows-1252 would make 0x80 U+20AC, which node:http then sends as 0xAC",
+    );
   });
 
   test("sse_send and sse_forward answer -1 before sse_start; a refused sse_start answers -3 and marks the request", async () => {

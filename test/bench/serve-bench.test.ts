@@ -27,7 +27,13 @@ interface ServeReport {
       samples: { non2xx: number; errors: number }[];
     };
     sse_fan_out_ms: { p50: number; max: number; samples: number[] };
-    ws_messages_per_sec: { value: number; reference: { value: number }; ratio_to_reference: number | null };
+    ws_messages_per_sec: {
+      value: number;
+      reference: { value: number; cpu_us_per_message: number };
+      ratio_to_reference: number | null;
+      cpu_us_per_message: number;
+      cpu_ratio_to_reference: number | null;
+    };
   };
 }
 
@@ -63,6 +69,11 @@ test("npm run bench -- serve --quick measures requests/s, SSE fan-out and WS ech
     const ws = results.ws_messages_per_sec;
     assert.ok(ws.value > 0 && ws.reference.value > 0);
     assert.ok(Math.abs(ws.ratio_to_reference! - ws.value / ws.reference.value) < 0.002);
+    // As for requests: each server's CPU time per frame echoed, from /proc around the clients' run.
+    assert.ok(ws.cpu_us_per_message > 0 && ws.reference.cpu_us_per_message > 0);
+    assert.ok(
+      Math.abs(ws.cpu_ratio_to_reference! - ws.reference.cpu_us_per_message / ws.cpu_us_per_message) < 0.01,
+    );
   } finally {
     dir.remove();
   }

@@ -35,7 +35,7 @@ export interface NxProcess {
 
 /**
  * `nx run` of a test without `--management-listen` gets `--management-listen off`: nodes of
- * parallel tests would all take the default 127.0.0.1:9102 (the second one warns). Tests of the
+ * parallel tests would all open one (on a free port once 127.0.0.1:9102 is taken). Tests of the
  * API pass `--management-listen 127.0.0.1:0`. Older builds (`options.bin`) have no such flag.
  */
 export function withoutDefaultManagement(
