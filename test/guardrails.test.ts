@@ -47,8 +47,8 @@ describe("runaway guest", () => {
       `used ${guest.governor.usedMs} ms`,
     );
     // A blocked event loop would fire the interval at most once; a serving one fires it about
-    // every slice. The bound is loose: CI machines are shared.
-    assert.ok(ticks >= 20, `interval fired ${ticks} times in ${Math.round(elapsedMs)} ms`);
+    // every slice. The bound is loose: on a shared machine loaded 30 it fired 14 times.
+    assert.ok(ticks >= 5, `interval fired ${ticks} times in ${Math.round(elapsedMs)} ms`);
     assert.ok(guest.governor.yields >= 20, `guest yielded ${guest.governor.yields} times`);
   });
 
