@@ -66,7 +66,7 @@ export const OPS_PER_BATCH_MAX = 4096;
  * older is written at the end of its synchronous run (no wait at idle), later ones wait for the
  * interval to end, amending their open op meanwhile. So a guest waking every millisecond makes
  * one op, one store batch, one commit and one push per peer every 10 ms rather than per wake
- * (that cost ~1 ms of node CPU per wake). Nothing waits longer to be durable than it must:
+ * (each push cost 0.4-0.6 ms of node CPU on a 2-core machine: bench/reports/README.md). Nothing waits longer to be durable than it must:
  * output, HTTP replies and `flushed()` write the staged batch first (see `flush`), and peers
  * get local ops only once durable anyway. The price is up to this much more propagation latency.
  */
