@@ -153,6 +153,26 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
     assert.equal(clock.pendingTimers(), 0);
   });
 
+  test("written() waits for the batches written so far and leaves the staged one to its interval", async () => {
+    const clock = createVirtualClock(1_000);
+    const backend = createMemoryBackend();
+    const sent: Op[] = [];
+    const state = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      clock,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    clock.advance(STORE_BATCH_INTERVAL_MS);
+    state.gcounterInc("g", 1n);
+    await settle();
+    state.gcounterInc("g", 1n);
+    await state.written();
+    assert.equal(sent.length, 1, "the second increment still waits for its batch");
+    assert.equal(clock.pendingTimers(), 1);
+    await state.close();
+  });
+
   test("flush() writes a waiting batch at once and cancels its timer", async () => {
     const clock = createVirtualClock(1_000);
     const backend = createMemoryBackend();

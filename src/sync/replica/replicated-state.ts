@@ -725,6 +725,15 @@ export class ReplicatedState implements CrdtHost {
     await this.#backend.flushed();
   }
 
+  /**
+   * Resolves when every batch already written to the store is durable, without writing the
+   * staged one: what waits for ops `onLocalOps` handed over must not cut their successors'
+   * batch interval short (STORE_BATCH_INTERVAL_MS).
+   */
+  async written(): Promise<void> {
+    await this.#backend.flushed();
+  }
+
   /** Flushes and stops accepting ops; the store stays open (its owner closes it). */
   async close(): Promise<void> {
     if (this.#closed) return;
