@@ -3,12 +3,17 @@
  * default durability ("group"), a line a guest logs after a write leaves the node only once that
  * write is on disk. So whatever count the guest was seen to log, the store holds at least that
  * count after kill -9 at any moment: with the guest writing in a tight loop, and with it sleeping
- * 1 ms between bursts (it wakes while commits are under way). And over HTTP: a handler's reply
- * acknowledges its write, so every key a client got a 204 for is in the store after kill -9.
+ * 1 ms between bursts (it wakes while commits are under way). The same for increments of a
+ * replicated GCounter, which wait in the replica's batch before they reach the store. And over
+ * HTTP: a handler's reply acknowledges its write, so every key a client got a 204 for is in the
+ * store after kill -9.
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
+import { storedNodeIdOf } from "../src/sync/replica/node-identity.ts";
+import { NODE_ID_KEY } from "../src/sync/replica/replica-layout.ts";
+import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
 import { guestPath, type NxProcess, startNx, tempDir } from "./helpers/nx-process.ts";
 
 const WRITER = guestPath("ack_writer");
@@ -59,14 +64,24 @@ function ackLines(nx: NxProcess, count: number): Promise<void> {
   });
 }
 
-async function killAfterAcks(seed: number, sleepEvery: number): Promise<{ logged: number; stored: number }> {
+/** Whether the guest writes `ack/count` with `db_set` or increments the replicated GCounter `ack`. */
+type AckWrite = "db" | "gcounter";
+
+async function killAfterAcks(
+  seed: number,
+  sleepEvery: number,
+  kind: AckWrite = "db",
+): Promise<{ logged: number; stored: number }> {
   const dir = tempDir("nx-guest-durability-");
   cleanups.push(dir.remove);
   const random = seeded(seed);
-  const nx = startNx(["run", WRITER, "--datastore-path", dir.path], {
+  // The replicated state exists on a node with sync on.
+  const sync = kind === "gcounter" ? ["--listen", "127.0.0.1:0", "--tls-insecure"] : [];
+  const nx = startNx(["run", WRITER, "--datastore-path", dir.path, ...sync], {
     NX_WRITES: "50000000",
     NX_LOG_ONE_IN: String(500 + Math.floor(random() * 5000)),
     NX_SLEEP_EVERY: String(sleepEvery),
+    NX_GCOUNTER: kind === "gcounter" ? "1" : "0",
   });
   running.add(nx);
   try {
@@ -82,6 +97,14 @@ async function killAfterAcks(seed: number, sleepEvery: number): Promise<{ logged
   const logged = Math.max(...loggedAcks(nx));
   const store = await openLmdbBackend({ path: dir.path });
   try {
+    if (kind === "gcounter") {
+      const nodeId = storedNodeIdOf(store.get(NODE_ID_KEY));
+      assert.ok(nodeId !== null, "the node stored its id");
+      const replica = openReplicatedState({ backend: store, nodeId });
+      const stored = Number(replica.gcounterValue("ack"));
+      await replica.close();
+      return { logged, stored };
+    }
     const value = store.get(KEY);
     return { logged, stored: value === undefined ? 0 : Number(new TextDecoder().decode(value)) };
   } finally {
@@ -90,14 +113,17 @@ async function killAfterAcks(seed: number, sleepEvery: number): Promise<{ logged
 }
 
 describe("a guest's acknowledged writes survive kill -9", { timeout: 300_000 }, () => {
-  for (const [mode, sleepEvery] of [
-    ["writing in a tight loop", 0],
-    ["sleeping 1 ms after every 500 writes", 500],
+  for (const [mode, sleepEvery, kind] of [
+    ["writing in a tight loop", 0, "db"],
+    ["sleeping 1 ms after every 500 writes", 500, "db"],
+    // Increments wait in the replica's batch (STORE_BATCH_INTERVAL_MS): output flushes it first.
+    ["GCounter increments in a tight loop", 0, "gcounter"],
+    ["GCounter increments, sleeping 1 ms after every 500", 500, "gcounter"],
   ] as const) {
     it(`holds every logged count: ${mode}, ${RUNS_PER_MODE} seeds`, async () => {
       for (let run = 0; run < RUNS_PER_MODE; run++) {
         const seed = 1 + run * 7919 + sleepEvery;
-        const { logged, stored } = await killAfterAcks(seed, sleepEvery);
+        const { logged, stored } = await killAfterAcks(seed, sleepEvery, kind);
         assert.ok(logged > 0);
         assert.ok(
           stored >= logged,

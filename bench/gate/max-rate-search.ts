@@ -20,6 +20,14 @@ export interface SearchPolicy {
   readonly minRate: number;
 }
 
+/**
+ * The search of a full run (`--rate max` without `--smoke`): from 2 000 ops/s per node, until the
+ * bounds are within 10 %. The trial cap only guards a runaway search: doubling from 2 000 reaches
+ * 2 048 000 at the 11th trial, and three geometric bisections bring a factor of 2 within 10 %
+ * (2^(1/8) = 1.09), so any maximum below 2 048 000 is found within 10 %.
+ */
+export const FULL_RUN_SEARCH: SearchPolicy = { startRate: 2000, precision: 0.1, maxTrials: 14, minRate: 10 };
+
 export function bestPassingRate(trials: readonly TrialOutcome[]): number | undefined {
   const passed = trials.filter((trial) => trial.passed).map((trial) => trial.rate);
   return passed.length === 0 ? undefined : Math.max(...passed);

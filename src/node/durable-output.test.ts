@@ -77,4 +77,20 @@ describe("DurableOutputGate", () => {
     assert.deepEqual(out, []);
     assert.equal(gate.withheld, 1);
   });
+
+  it("withholds output when the writes staged before it cannot reach the store", async () => {
+    const store = fakeStore();
+    const source: DurabilitySource = {
+      ...store.source,
+      lastWriteSeq: () => {
+        throw new Error("replicated state could not be written to the store");
+      },
+    };
+    const gate = new DurableOutputGate(source, "group", silentLogger);
+    const out: string[] = [];
+    gate.release(() => out.push("claims a staged write"));
+    await gate.drained();
+    assert.deepEqual(out, []);
+    assert.equal(gate.withheld, 1);
+  });
 });

@@ -3,6 +3,10 @@ import type { Logger } from "../observe/logger.ts";
 
 /** What the gate asks of the store: the write numbering of `ExtendedKvBackend`. */
 export interface DurabilitySource {
+  /**
+   * The number of the last write made so far. Writes still staged elsewhere (the replica's batch)
+   * are handed to the store first; throws when they cannot be (then they will never be durable).
+   */
   lastWriteSeq(): number;
   isDurable(seq: number): boolean;
   durable(seq: number): Promise<void>;
@@ -43,7 +47,13 @@ export class DurableOutputGate {
       emit();
       return;
     }
-    const seq = source.lastWriteSeq();
+    let seq: number;
+    try {
+      seq = source.lastWriteSeq();
+    } catch (error) {
+      this.#withhold(1, error);
+      return;
+    }
     if (this.#queue.length === 0 && source.isDurable(seq)) {
       emit();
       return;
@@ -62,6 +72,14 @@ export class DurableOutputGate {
     while (this.#draining !== undefined) await this.#draining;
   }
 
+  #withhold(pieces: number, error: unknown): void {
+    this.#withheld += pieces;
+    this.#logger.error(
+      `${pieces} pieces of guest output were withheld: the writes made before them were not saved`,
+      { error: error instanceof Error ? error.message : String(error) },
+    );
+  }
+
   async #drain(source: DurabilitySource): Promise<void> {
     try {
       while (this.#queue.length > 0) {
@@ -69,11 +87,7 @@ export class DurableOutputGate {
           await source.durable(this.#queue[0]!.seq);
         } catch (error) {
           // The store closed without saving them: output claiming them must not leave.
-          this.#withheld += this.#queue.length;
-          this.#logger.error(
-            `${this.#queue.length} pieces of guest output were withheld: the writes made before them were not saved`,
-            { error: error instanceof Error ? error.message : String(error) },
-          );
+          this.#withhold(this.#queue.length, error);
           this.#queue.length = 0;
           return;
         }

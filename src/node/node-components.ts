@@ -17,7 +17,7 @@ import type { SyncActivityObserver, SyncService } from "../sync/sync-service.ts"
 import type { CallbackExport } from "../wasm/guest-exports.ts";
 import type { Component } from "./component.ts";
 import { type Determinism, randomBytesSource } from "./determinism.ts";
-import { DurableOutputGate } from "./durable-output.ts";
+import { type DurabilitySource, DurableOutputGate } from "./durable-output.ts";
 
 /**
  * The parts of a node, each a {@link Component} that exposes what it made once started.
@@ -230,11 +230,16 @@ export interface OutputGateComponent extends NodeComponent {
   readonly gate: DurableOutputGate | undefined;
 }
 
-/** Holds guest output until the writes made before it are durable (`storage.durability`). */
+/**
+ * Holds guest output until the writes made before it are durable (`storage.durability`). The
+ * replica's staged ops (CRDT writes waiting for their batch, STORE_BATCH_INTERVAL_MS) are writes
+ * made before it too: they go to the store first.
+ */
 export function outputGateComponent(
   config: NodeConfig,
   logger: Logger,
   store: StoreComponent | undefined,
+  replica: ReplicaComponent | undefined,
 ): OutputGateComponent {
   let gate: DurableOutputGate | undefined;
   return {
@@ -244,7 +249,19 @@ export function outputGateComponent(
       return gate;
     },
     start: () => {
-      gate = new DurableOutputGate(store?.backend, config.storage.durability, logger.child("output"));
+      const backend = store?.backend;
+      const source: DurabilitySource | undefined =
+        backend === undefined
+          ? undefined
+          : {
+              lastWriteSeq: () => {
+                replica?.replica?.flush();
+                return backend.lastWriteSeq();
+              },
+              isDurable: (seq) => backend.isDurable(seq),
+              durable: (seq) => backend.durable(seq),
+            };
+      gate = new DurableOutputGate(source, config.storage.durability, logger.child("output"));
     },
     stop: () => {},
   };

@@ -155,7 +155,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     replica !== undefined && tls !== undefined
       ? syncComponent(config, logger, { replica, tls, metrics, activity: activity?.observer })
       : undefined;
-  const outputGate = outputGateComponent(config, logger, store);
+  const outputGate = outputGateComponent(config, logger, store, replica);
   const events = eventsComponent({ replica, sync, metrics });
   const modules =
     options.modules === undefined

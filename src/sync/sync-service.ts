@@ -260,7 +260,9 @@ export class SyncService {
         const ops = undurable;
         undurable = [];
         try {
-          await replica.flushed();
+          // The ops are in the store already (onLocalOps runs after their batch); the ones staged
+          // since wait for their own batch.
+          await replica.written();
         } catch (error) {
           syncLogger.error("local ops not pushed: the store could not make them durable", { error });
           metrics?.syncErrors.inc({ kind: "store" });

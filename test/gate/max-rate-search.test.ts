@@ -5,6 +5,7 @@ import fc from "fast-check";
 import {
   bestPassingRate,
   bestPassingRateWithin,
+  FULL_RUN_SEARCH,
   nextRate,
   type SearchPolicy,
   type TrialOutcome,
@@ -58,6 +59,26 @@ describe("max rate search", () => {
       }),
       { seed: 42, numRuns: 200 },
     );
+  });
+});
+
+describe("the full run's search (docs/gates.md: within 10 %)", () => {
+  test("finds any maximum below 2 048 000 per node within its precision, not cut short by the trial cap", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 20, max: 2_047_999 }), (capacity) => {
+        const trials = search(capacity, FULL_RUN_SEARCH);
+        assert.ok(trials.length <= FULL_RUN_SEARCH.maxTrials);
+        const best = bestPassingRate(trials)!;
+        const lowestFailure = Math.min(...trials.filter((trial) => !trial.passed).map((trial) => trial.rate));
+        assert.ok(best <= capacity && lowestFailure > capacity);
+        assert.ok(
+          lowestFailure / best <= 1 + FULL_RUN_SEARCH.precision,
+          `${capacity}: ${best}..${lowestFailure}`,
+        );
+      }),
+      { seed: 20261206, numRuns: 500 },
+    );
+    assert.equal(bestPassingRate(search(600_000, FULL_RUN_SEARCH))! >= 600_000 / 1.1, true);
   });
 });
 

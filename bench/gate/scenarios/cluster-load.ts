@@ -5,7 +5,13 @@ import { allEqual, awaitCounters, type ConvergenceResult } from "../convergence.
 import type { Check, ScenarioOutcome, Target } from "../gate-report.ts";
 import { guestModulePath } from "../guest-modules.ts";
 import { LoadRecorder } from "../load-recorder.ts";
-import { bestPassingRate, bestPassingRateWithin, nextRate, type SearchPolicy } from "../max-rate-search.ts";
+import {
+  bestPassingRate,
+  bestPassingRateWithin,
+  FULL_RUN_SEARCH,
+  nextRate,
+  type SearchPolicy,
+} from "../max-rate-search.ts";
 import { collectProfiles } from "../node-launcher.ts";
 import { type NodeSyncView, readNodeSyncView } from "../observability-client.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
@@ -338,12 +344,9 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
   const search: Record<string, unknown>[] = [];
   let rate: number;
   if (settings.rate === "max") {
-    const policy: SearchPolicy = {
-      startRate: settings.smoke ? 200 : 2000,
-      precision: settings.smoke ? 0.5 : 0.1,
-      maxTrials: settings.smoke ? 3 : 10,
-      minRate: 10,
-    };
+    const policy: SearchPolicy = settings.smoke
+      ? { startRate: 200, precision: 0.5, maxTrials: 3, minRate: 10 }
+      : FULL_RUN_SEARCH;
     const trialSecs = settings.smoke ? 1 : 5;
     const trials: { rate: number; passed: boolean }[] = [];
     for (

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import { HLC_LOGICAL_RANGE, type HlcTimestamp } from "../../crdt/hybrid-clock.ts";
 import { makeOp, type Op } from "../../crdt/op.ts";
 import { makeOpId, opIdToBytes } from "../../crdt/op-id.ts";
@@ -15,6 +16,7 @@ import {
   REMOTE_APPLY_PENDING_WRITES_MAX,
   type ReplicatedState,
   type ReplicatedStateOptions,
+  STORE_BATCH_INTERVAL_MS,
 } from "./replicated-state.ts";
 
 function replica(nodeId: NodeId, extra: Partial<ReplicatedStateOptions> = {}) {
@@ -114,6 +116,77 @@ describe("ReplicatedState as CrdtHost", () => {
     state.flush();
     assert.equal(sent.length, 1);
     assert.equal(state.gcounterValue("g"), U64_MAX);
+  });
+});
+
+describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_INTERVAL_MS", () => {
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  test("an op after a quiet spell goes at the end of its run; ops within the interval wait and amend", async () => {
+    const clock = createVirtualClock(1_000);
+    const backend = createMemoryBackend();
+    const sent: Op[] = [];
+    const state = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      clock,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    clock.advance(STORE_BATCH_INTERVAL_MS); // past the batch of the opening
+    const written = backend.lastWriteSeq();
+    // Each increment is a wake of its own (a run of its own), 1 ms apart.
+    state.gcounterInc("g", 1n);
+    await settle();
+    assert.equal(sent.length, 1, "the first op of a quiet node is not held back");
+    assert.ok(backend.lastWriteSeq() > written, "and it is in the store");
+    for (let wake = 1; wake < STORE_BATCH_INTERVAL_MS; wake++) {
+      clock.advance(1);
+      state.gcounterInc("g", 1n);
+      await settle();
+    }
+    assert.equal(sent.length, 1, "the wakes within the interval made no op of their own yet");
+    clock.advance(1);
+    await settle();
+    assert.equal(sent.length, 2, "one op for every wake of the interval");
+    assert.equal(state.opsSince(new Map(), 100).length, 2);
+    assert.equal(state.gcounterValue("g"), BigInt(STORE_BATCH_INTERVAL_MS));
+    assert.equal(clock.pendingTimers(), 0);
+  });
+
+  test("written() waits for the batches written so far and leaves the staged one to its interval", async () => {
+    const clock = createVirtualClock(1_000);
+    const backend = createMemoryBackend();
+    const sent: Op[] = [];
+    const state = openReplicatedState({
+      backend,
+      nodeId: NODE_A,
+      clock,
+      onLocalOps: (ops) => sent.push(...ops),
+    });
+    clock.advance(STORE_BATCH_INTERVAL_MS);
+    state.gcounterInc("g", 1n);
+    await settle();
+    state.gcounterInc("g", 1n);
+    await state.written();
+    assert.equal(sent.length, 1, "the second increment still waits for its batch");
+    assert.equal(clock.pendingTimers(), 1);
+    await state.close();
+  });
+
+  test("flush() writes a waiting batch at once and cancels its timer", async () => {
+    const clock = createVirtualClock(1_000);
+    const backend = createMemoryBackend();
+    const state = openReplicatedState({ backend, nodeId: NODE_A, clock });
+    state.gcounterInc("g", 1n);
+    await settle();
+    state.gcounterInc("g", 1n);
+    await settle();
+    assert.equal(clock.pendingTimers(), 1);
+    const before = backend.lastWriteSeq();
+    state.flush();
+    assert.ok(backend.lastWriteSeq() > before);
+    assert.equal(clock.pendingTimers(), 0);
+    await state.close();
   });
 });
 

@@ -1,4 +1,4 @@
-import { backgroundClock, type Clock } from "../../clock/clock.ts";
+import { backgroundClock, type Clock, type TimerHandle } from "../../clock/clock.ts";
 import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
@@ -60,11 +60,22 @@ export const DEFAULT_SEEN_OPS_LIMIT = 100_000;
 /** `tombstone_horizon`: how long a silent member holds tombstone collection back (see TombstoneStability). */
 export const DEFAULT_TOMBSTONE_HORIZON_MS = 7 * 24 * 3600 * 1000;
 /**
- * Ops gathered into one store batch at most (group commit). A batch is written at the end of the
- * current synchronous run (microtask) or as soon as this many ops are waiting, whichever comes
- * first; each op is always in the same batch as the cells it changed.
+ * Ops gathered into one store batch at most (group commit). A batch is written as soon as this
+ * many ops are waiting, else by the rule of STORE_BATCH_INTERVAL_MS; each op is always in the
+ * same batch as the cells it changed.
  */
 export const OPS_PER_BATCH_MAX = 4096;
+
+/**
+ * Staged ops go to the store at most once per this many ms: an op made when the last batch is
+ * older is written at the end of its synchronous run (no wait at idle), later ones wait for the
+ * interval to end, amending their open op meanwhile. So a guest waking every millisecond makes
+ * one op, one store batch, one commit and one push per peer every 10 ms rather than per wake
+ * (each push cost 0.4-0.6 ms of node CPU on a 2-core machine: bench/reports/README.md). Nothing waits longer to be durable than it must:
+ * output, HTTP replies and `flushed()` write the staged batch first (see `flush`), and peers
+ * get local ops only once durable anyway. The price is up to this much more propagation latency.
+ */
+export const STORE_BATCH_INTERVAL_MS = 10;
 
 /**
  * Store writes waiting for a commit above which remote ops wait (`whenStoreHasRoom`): half the
@@ -106,7 +117,8 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
   /**
    * The time tombstone stability measures the horizon on: when the replica started, when each
    * origin's ops last arrived, each compaction pass (default `backgroundClock`). Not `nowMs`, which
-   * `--deterministic` makes virtual and advances at each reading: a pass must not move it.
+   * `--deterministic` makes virtual and advances at each reading: a pass must not move it. The
+   * store batch timer (STORE_BATCH_INTERVAL_MS) runs on it too.
    */
   clock?: Clock;
 }
@@ -191,10 +203,11 @@ function noteLatest(entry: ObjectEntry, op: Op): void {
  * layer needs (`applyRemote`, `versionVector`, `opsSince`, snapshots).
  *
  * Local op: stamp (next own sequence + HLC), apply in memory, stage the op and the cells it
- * changed for the store. Staged writes go to the store in one atomic batch at the end of the
- * synchronous run or after OPS_PER_BATCH_MAX ops (group commit), and that flush hands the batch's
- * local ops to `onLocalOps`; the store makes them durable at its next commit (`flushed()` waits
- * for that).
+ * changed for the store. Staged writes go to the store in one atomic batch at most once per
+ * STORE_BATCH_INTERVAL_MS (at the end of the synchronous run when the last batch is older), after
+ * OPS_PER_BATCH_MAX ops, or when `flush()` is called (group commit), and that flush hands the
+ * batch's local ops to `onLocalOps`; the store makes them durable at its next commit (`flushed()`
+ * waits for that).
  *
  * Until that flush a local op stays open: a later write that supersedes it (another increment of
  * the same counter, another write of the same register or map field) amends it in place, same
@@ -233,6 +246,10 @@ export class ReplicatedState implements CrdtHost {
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
+  /** The batch timer, while staged writes wait for STORE_BATCH_INTERVAL_MS to end. */
+  #flushTimer: TimerHandle | undefined;
+  /** When the last batch was written (`#stabilityClock` time). */
+  #lastFlushAtMs = Number.NEGATIVE_INFINITY;
   /** Set when a batch failed: the replica stops (see flush). */
   #flushError: ReplicaStoreError | undefined;
   #closed = false;
@@ -664,13 +681,20 @@ export class ReplicatedState implements CrdtHost {
   }
 
   /**
-   * Writes the staged batch to the store now (it is written at the end of the run anyway).
-   * If the store refuses it, the replica stops: this and every later call throws
-   * ReplicaStoreError (the node should exit and restart from what is on disk).
+   * Writes the staged batch to the store now (it is written within STORE_BATCH_INTERVAL_MS
+   * anyway): whatever must be durable before something leaves the node (guest output, a reply)
+   * calls this first. If the store refuses it, the replica stops: this and every later call
+   * throws ReplicaStoreError (the node should exit and restart from what is on disk).
    */
   flush(): void {
     if (this.#flushError !== undefined) throw this.#flushError;
     if (!this.#staged) return;
+    if (this.#flushTimer !== undefined) {
+      this.#stabilityClock.clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+      this.#flushScheduled = false;
+    }
+    this.#lastFlushAtMs = this.#stabilityClock.now();
     try {
       this.#backend.writeAll(this.#stagedWrites());
     } catch (error) {
@@ -702,6 +726,15 @@ export class ReplicatedState implements CrdtHost {
   /** Resolves when every op made or applied before the call is durable in the store. */
   async flushed(): Promise<void> {
     this.flush();
+    await this.#backend.flushed();
+  }
+
+  /**
+   * Resolves when every batch already written to the store is durable, without writing the
+   * staged one: what waits for ops `onLocalOps` handed over must not cut their successors'
+   * batch interval short (STORE_BATCH_INTERVAL_MS).
+   */
+  async written(): Promise<void> {
     await this.#backend.flushed();
   }
 
@@ -775,14 +808,19 @@ export class ReplicatedState implements CrdtHost {
     }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      try {
-        this.flush();
-      } catch {
-        // flush() recorded the failure: every later call reports it.
-      }
-    });
+    const waitMs = this.#lastFlushAtMs + STORE_BATCH_INTERVAL_MS - this.#stabilityClock.now();
+    if (waitMs <= 0) queueMicrotask(() => this.#scheduledFlush());
+    else this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+  }
+
+  #scheduledFlush(): void {
+    this.#flushScheduled = false;
+    this.#flushTimer = undefined;
+    try {
+      this.flush();
+    } catch {
+      // flush() recorded the failure: every later call reports it.
+    }
   }
 
   #stagedWrites(): [Uint8Array, Uint8Array | undefined][] {
