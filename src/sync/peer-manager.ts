@@ -846,8 +846,15 @@ export class PeerManager<Op> {
     void this.#pump(connection);
   }
 
+  /**
+   * A peer with a reserved slot: one of the targets kept connected (every target without a bound;
+   * with one, those the operator named). Discovered candidates under a bound are a pool to draw
+   * from, not peers to keep: counted here, the members of a cluster larger than `max_peers` took
+   * every slot, and a node refused every member it had not dialled itself (in a 100-node cluster,
+   * members refused by all of them, without a single connection for the whole run).
+   */
   #isConfigured(peer: NodeId): boolean {
-    return this.#targets.some((target) => target.nodeId === peer);
+    return this.#targets.some((target) => target.nodeId === peer && this.#pinned(target));
   }
 
   #unconfiguredConnections(): number {
@@ -861,7 +868,9 @@ export class PeerManager<Op> {
    * peer: strangers, or members that only dial in, can never lock the configured peers out.
    */
   #unconfiguredSlots(): number {
-    return Math.max(0, this.#options.maxPeers - this.#targets.length);
+    let reserved = 0;
+    for (const target of this.#targets) if (this.#pinned(target)) reserved++;
+    return Math.max(0, this.#options.maxPeers - reserved);
   }
 
   /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */
