@@ -225,7 +225,7 @@ export const CONFIG_SCHEMA = {
       name: "max_peers",
       kind: integerKind({ min: 1, max: 1024 }),
       default: 64,
-      doc: "Most peer connections at once (inbound and outbound); peers that are not configured get at most max_peers minus the number of configured peers.",
+      doc: "Most peer connections at once (inbound and outbound); peers that are not configured get at most max_peers minus the number of configured peers (with network.max_connections below max_peers, configured means named by the operator: network.peers and peers added at run time, not discovered).",
       env: "NX_MAX_PEERS",
       flag: { name: "--max-peers", argument: "<n>" },
     }),

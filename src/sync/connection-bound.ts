@@ -54,6 +54,20 @@ export const OVERLAY_ROTATION_INTERVAL_MS = 60_000;
 export const DEPARTED_REDIAL_INTERVAL_MS = 5_000;
 
 /**
+ * How long a member this node refused for lack of room counts among its candidates
+ * (`outboundTarget`'s count) although no discovery names it yet. A node that dials every
+ * candidate because they fit in the bound (a cluster of up to bound + 1 nodes, a full mesh) is
+ * full once the cluster is bound + 1 nodes; a node that joins then is refused by every member,
+ * learns of none of them by membership (it holds no connection) and, without this, nobody learns
+ * of it: the mesh never made room (churn with 8 nodes under a bound of 5). Counted, the refused
+ * member shows the candidates no longer fit, so the full nodes dial only
+ * floor((bound − 1) / 2) and trim the rest. A minute outlasts the refused node's redial backoff
+ * at its default ceiling (`limits.reconnect_max_delay`, 30 s): by then it holds a connection and
+ * membership has brought its address.
+ */
+export const REFUSED_PEER_COUNTED_MS = 60_000;
+
+/**
  * How many connections a node dials until it holds (those others opened to it count). When the
  * discovered candidates fit in the bound, the bound itself: it dials every one of them (a
  * cluster of up to `bound` + 1 nodes stays a full mesh, and a connection to a peer that is no

@@ -3,8 +3,9 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { opArb } from "../crdt/testing/op-arbitraries.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
+import { frameLength } from "../net/frame.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
-import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
 
 const codec = createSyncMessageCodec();
 
@@ -20,6 +21,19 @@ describe("CRDT ops inside sync messages", () => {
       );
     });
   }
+
+  test("a PushOps of ops whose opWireBytesMax sum to B encodes to a frame of at most B + PUSH_OPS_ENVELOPE_BYTES_MAX, in either format", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 8 }), fc.nat(), (ops, batchId) => {
+        const budget = ops.reduce((sum, op) => sum + opWireBytesMax(op), 0) + PUSH_OPS_ENVELOPE_BYTES_MAX;
+        for (const format of WIRE_FORMATS) {
+          const length = frameLength(codec.encode({ type: "PushOps", batchId, ops }, format).byteLength);
+          assert.ok(length <= budget, `${format}: ${length} bytes, counted ${budget}`);
+        }
+      }),
+      propertyRuns(500),
+    );
+  });
 
   test("a JSON frame names the op's fields, so --debug-protocol captures read as what they mean", () => {
     fc.assert(

@@ -18,3 +18,47 @@ export const crdtOpCodec: OpCodec<Op> = {
 export function createSyncMessageCodec(): MessageCodec<Op> {
   return createMessageCodec(crdtOpCodec);
 }
+
+/**
+ * What an op's fields other than its bytes, key and tags take at most, in either format: the
+ * JSON form's field names, the origin twice in hex, seq, timestamp, a slot as a decimal string, a
+ * parent or target OpId.
+ */
+const OP_FIXED_WIRE_BYTES_MAX = 512;
+
+/** One OpId of an ORSet remove's tags, as JSON (`{"origin":"<32 hex>","seq":<up to 16 digits>}`) and its comma. */
+const TAG_WIRE_BYTES_MAX = 80;
+
+/**
+ * The bytes a PushOps spends on more than its ops (its type, batch id, the ops array's header)
+ * and the frame's header, at most: a batch's ops get `max_message_size` less this.
+ */
+export const PUSH_OPS_ENVELOPE_BYTES_MAX = 128;
+
+/**
+ * At least the bytes `op` encodes to inside a PushOps, in either wire format: its byte fields as
+ * base64 (the JSON form; MessagePack takes fewer), its key escaped at up to 6 bytes per UTF-16
+ * unit, 80 bytes per tag and OP_FIXED_WIRE_BYTES_MAX for the rest. Counted without encoding, so
+ * the sync engine can cut every batch to fit `max_message_size`.
+ *
+ * @example
+ * opWireBytesMax(op); // 512 + 6 * op.key.length + 4 * ceil(value bytes / 3) + ...
+ */
+export function opWireBytesMax(op: Op): number {
+  const kind = op.kind as {
+    readonly value?: Uint8Array;
+    readonly field?: Uint8Array;
+    readonly element?: Uint8Array;
+    readonly tags?: readonly unknown[];
+  };
+  const base64 = (bytes: Uint8Array | undefined): number =>
+    bytes === undefined ? 0 : 4 * Math.ceil(bytes.length / 3);
+  return (
+    OP_FIXED_WIRE_BYTES_MAX +
+    6 * op.key.length +
+    base64(kind.value) +
+    base64(kind.field) +
+    base64(kind.element) +
+    TAG_WIRE_BYTES_MAX * (kind.tags?.length ?? 0)
+  );
+}

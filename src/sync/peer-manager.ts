@@ -22,6 +22,7 @@ import {
   OVERLAY_TICK_MS,
   outboundTarget,
   pickRandom,
+  REFUSED_PEER_COUNTED_MS,
   type RotationCandidate,
   rotationVictim,
 } from "./connection-bound.ts";
@@ -206,6 +207,11 @@ export class PeerManager<Op> {
   readonly #links = new Map<NodeId, ReadonlySet<NodeId>>();
   #nextRotationAtMs = 0;
   #nextDepartedDialAtMs = 0;
+  /**
+   * With a bound: peers refused for lack of room in the last REFUSED_PEER_COUNTED_MS (NodeId →
+   * `nowMs` of the latest refusal, oldest first, at most `maxPeers`), counted among the candidates.
+   */
+  readonly #refusedForRoom = new Map<NodeId, number>();
   /** A rotation's new connection is being dialed: once adopted, an old one is closed. */
   #rotating: DialTarget | undefined;
   #flushScheduled = false;
@@ -634,9 +640,21 @@ export class PeerManager<Op> {
     }
   }
 
-  /** With a bound: how many connections this node opens itself (see `outboundTarget`). */
+  /**
+   * With a bound: how many connections this node opens itself (see `outboundTarget`), counting
+   * as candidates the peers it refused for lack of room lately that no candidate is known to be
+   * (see REFUSED_PEER_COUNTED_MS).
+   */
   #want(): number {
-    return outboundTarget(this.#bound!, this.#targets.filter((t) => this.#isCandidate(t)).length);
+    const candidates = this.#targets.filter((t) => this.#isCandidate(t));
+    const known = new Set(candidates.map((t) => t.nodeId));
+    const now = this.#options.nowMs();
+    let refused = 0;
+    for (const [peer, atMs] of this.#refusedForRoom) {
+      if (now - atMs >= REFUSED_PEER_COUNTED_MS) this.#refusedForRoom.delete(peer);
+      else if (!known.has(peer)) refused++;
+    }
+    return outboundTarget(this.#bound!, candidates.length + refused);
   }
 
   #overlayTick(): void {
@@ -808,6 +826,10 @@ export class PeerManager<Op> {
     ) {
       // Expected while the overlay forms: the peer is told where else to go, and picks another.
       logger.debug("refusing peer: max_connections reached", { nodeId: peer, maxConnections: this.#bound });
+      this.#refusedForRoom.delete(peer);
+      this.#refusedForRoom.set(peer, this.#options.nowMs());
+      if (this.#refusedForRoom.size > maxPeers)
+        this.#refusedForRoom.delete(this.#refusedForRoom.keys().next().value!);
       const entries = this.#options.redirectEntries?.();
       const told =
         entries !== undefined && connection.remoteFeatures.includes("peer-exchange")
@@ -846,8 +868,15 @@ export class PeerManager<Op> {
     void this.#pump(connection);
   }
 
+  /**
+   * A peer with a reserved slot: one of the targets kept connected (every target without a bound;
+   * with one, those the operator named). Discovered candidates under a bound are a pool to draw
+   * from, not peers to keep: counted here, the members of a cluster larger than `max_peers` took
+   * every slot, and a node refused every member it had not dialled itself (in a 100-node cluster,
+   * members refused by all of them, without a single connection for the whole run).
+   */
   #isConfigured(peer: NodeId): boolean {
-    return this.#targets.some((target) => target.nodeId === peer);
+    return this.#targets.some((target) => target.nodeId === peer && this.#pinned(target));
   }
 
   #unconfiguredConnections(): number {
@@ -861,7 +890,9 @@ export class PeerManager<Op> {
    * peer: strangers, or members that only dial in, can never lock the configured peers out.
    */
   #unconfiguredSlots(): number {
-    return Math.max(0, this.#options.maxPeers - this.#targets.length);
+    let reserved = 0;
+    for (const target of this.#targets) if (this.#pinned(target)) reserved++;
+    return Math.max(0, this.#options.maxPeers - reserved);
   }
 
   /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */

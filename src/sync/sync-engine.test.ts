@@ -293,6 +293,23 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 60, "a's 50 ops and other's 10, without waiting for the next pull");
   });
 
+  test("batches are cut at batchBytesMax as opBytes counts them, one op at least, pushed and pulled alike", () => {
+    // Ops of seq 3 and 7 count 25 bytes, the others 4: batches of 20 bytes at most.
+    const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 25 : 4);
+    const { replicas, engines } = cluster(2, { batchBytesMax: 20, opBytes });
+    // Made before the peer connects: its pull on connect asks for them.
+    engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
+    const pushed = engines[0].flush();
+    const seqs = (out: Outgoing<TestOp>[]) =>
+      out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
+    assert.deepEqual(seqs(pushed), [[6], [7], [8, 9, 10]]);
+    net.deliver(0, pushed);
+    assert.equal(replicas[1].ops.size, 10);
+    assert.equal(engines[0].stats.batchesSent, 3 + 3, "the pull answer (1-5) was cut the same way");
+  });
+
   test("ops pushed in steady state trigger no pulls (no duplicates re-sent from the op-log)", () => {
     const { replicas, engines } = cluster(2, { pullLimit: 8, batchOpsMax: 4 });
     const net = wire(replicas, engines, [[0, 1]]);

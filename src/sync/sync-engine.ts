@@ -50,11 +50,19 @@ export interface SyncReplica<Op> {
   applySnapshotPart(part: PushStateMessage): readonly ChangedObject[];
 }
 
-export interface SyncEngineOptions {
+export interface SyncEngineOptions<Op = unknown> {
   /** Ops waiting for one peer before the queue sheds them (they stay in the op-log; anti-entropy delivers them). */
   queuedOpsLimit: number;
   /** Largest PushOps batch; at most PUSH_OPS_OPS_MAX, which receivers refuse beyond. */
   batchOpsMax: number;
+  /**
+   * Largest PushOps batch in bytes, as `opBytes` counts them (a batch holds one op at least):
+   * the connection refuses to send a frame over `max_message_size` (NET_FRAME_TOO_LARGE, the
+   * connection stays up), and a refused batch waited for anti-entropy. Undefined: no byte bound.
+   */
+  batchBytesMax: number | undefined;
+  /** An op's bytes in a PushOps, at least as many as it encodes to (`opWireBytesMax`); with `batchBytesMax`. */
+  opBytes: ((op: Op) => number) | undefined;
   /**
    * PushOps batches sent to one peer and not yet acknowledged before sending pauses: the ceiling
    * of the adaptive send window (see `clock`).
@@ -126,6 +134,8 @@ export const FANOUT_CLUSTER_SIZE_MIN = 50;
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
   batchOpsMax: PUSH_OPS_OPS_MAX,
+  batchBytesMax: undefined,
+  opBytes: undefined,
   inflightBatchesMax: 16,
   antiEntropyIntervalMs: 30_000,
   pullLimit: PULL_OPS_MAX,
@@ -277,7 +287,7 @@ interface PeerSession<Op> {
  */
 export class SyncEngine<Op> {
   readonly #replica: SyncReplica<Op>;
-  readonly #options: SyncEngineOptions;
+  readonly #options: SyncEngineOptions<Op>;
   readonly #sessions = new Map<NodeId, PeerSession<Op>>();
   /** Per disconnected peer: per origin, the sequence after which it may lack ops we sent or queued. */
   readonly #unacked = new Map<NodeId, Map<NodeId, number>>();
@@ -304,7 +314,7 @@ export class SyncEngine<Op> {
   #pullOrder: NodeId[] = [];
   #lastFanoutPullMs = 0;
 
-  constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions> = {}) {
+  constructor(replica: SyncReplica<Op>, options: Partial<SyncEngineOptions<Op>> = {}) {
     this.#replica = replica;
     // What the replica holds when the engine starts was read from the store: durable.
     this.#localDurableSeq = replica.versionVector().get(replica.localOrigin()) ?? 0;
@@ -875,7 +885,7 @@ export class SyncEngine<Op> {
       for (const part of held.parts) out.push({ peer: session.nodeId, message: part });
     }
     while (session.queue.length > 0 && session.inflight.size < Math.floor(session.windowBatches)) {
-      const batch = session.queue.splice(0, this.#options.batchOpsMax);
+      const batch = session.queue.splice(0, this.#batchEnd(session.queue, 0));
       if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
       out.push(this.#batch(session, batch, true));
     }
@@ -886,10 +896,25 @@ export class SyncEngine<Op> {
   /** Answers a pull at once, outside the window: the peer asked for exactly this much. */
   #sendBatches(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
-    for (let start = 0; start < ops.length; start += this.#options.batchOpsMax) {
-      out.push(this.#batch(session, ops.slice(start, start + this.#options.batchOpsMax), false));
+    for (let start = 0; start < ops.length; ) {
+      const end = this.#batchEnd(ops, start);
+      out.push(this.#batch(session, ops.slice(start, end), false));
+      start = end;
     }
     return out;
+  }
+
+  /** Where the batch of `ops` that starts at `start` ends: at most `batchOpsMax` ops and `batchBytesMax` bytes, one op at least. */
+  #batchEnd(ops: readonly Op[], start: number): number {
+    const { batchOpsMax, batchBytesMax, opBytes } = this.#options;
+    const end = Math.min(ops.length, start + batchOpsMax);
+    if (batchBytesMax === undefined || opBytes === undefined) return end;
+    let bytes = opBytes(ops[start]!);
+    for (let index = start + 1; index < end; index++) {
+      bytes += opBytes(ops[index]!);
+      if (bytes > batchBytesMax) return index;
+    }
+    return end;
   }
 
   /** The peer had every op of a pushed batch already: stop relaying those origins to it (never our own). */

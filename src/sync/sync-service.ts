@@ -20,7 +20,7 @@ import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
-import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
 import { knownMembers } from "./known-members.ts";
 import {
   createNodeMembership,
@@ -145,6 +145,8 @@ export class SyncService {
     };
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
+      batchBytesMax: config.limits.maxMessageSizeBytes - PUSH_OPS_ENVELOPE_BYTES_MAX,
+      opBytes: opWireBytesMax,
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).

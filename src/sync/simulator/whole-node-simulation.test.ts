@@ -49,6 +49,35 @@ describe("whole-node simulation: peer management, framed connections, discovery 
       assert.ok(result.suspicions > 0, "SWIM suspected the nodes across the partition");
     });
 
+    test(`seed ${seed}: 16 nodes, more than max_peers (10), under a bound of 5, through a partition: members that never dialled each other still connect`, async () => {
+      // Every discovered member took one of the max_peers slots kept for configured peers: a
+      // node that knew of 10 refused every member it had not dialled itself, and a member that
+      // joined late had nowhere to go (the 100-node cluster's nodes without a connection).
+      const scenario = WHOLE_NODE_SCENARIOS["partition-50"](seed, 16, 10_000);
+      const result = await runWholeNodeSimulation({
+        ...scenario,
+        tuning: { ...scenario.tuning, maxPeers: 10, maxConnections: 5 },
+      });
+      assertConverged(result);
+      assert.ok(result.peakConnections <= 5, `a node held ${result.peakConnections} connections`);
+    });
+
+    test(`seed ${seed}: churn among 8 nodes under a bound of 5: a node joining a full mesh of 6 is let in at once`, async () => {
+      // Six nodes fit in the bound: each dials the five others and is full. The joiner, refused
+      // by all, was known to none of them (it held no connection to be a member by), so none
+      // made room until a rotation, 30-90 s later.
+      const scenario = WHOLE_NODE_SCENARIOS.churn(seed, 8);
+      const result = await runWholeNodeSimulation({
+        ...scenario,
+        tuning: { ...scenario.tuning, maxConnections: 5 },
+      });
+      assertConverged(result);
+      assert.ok(
+        result.convergenceAfterHealMs! <= 5_000,
+        `converged ${result.convergenceAfterHealMs} ms after the last join, not within the joiner's redial backoff`,
+      );
+    });
+
     test(`seed ${seed}: churn among 16 nodes under the default bound of 12: joins and leaves lose no op`, async () => {
       const result = await runWholeNodeSimulation(WHOLE_NODE_SCENARIOS.churn(seed, 16));
       assertConverged(result);
