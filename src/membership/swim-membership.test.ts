@@ -29,6 +29,7 @@ function machineA(): SwimMembership {
     options: DEFAULT_SWIM_OPTIONS,
     random: () => 0,
     nowMs: 0,
+    connectedPeers: () => [B, C, D],
   });
   machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
   machine.connected(C, 0);
@@ -60,6 +61,7 @@ describe("SwimMembership", () => {
       options: DEFAULT_SWIM_OPTIONS,
       random: () => 0,
       nowMs: 0,
+      connectedPeers: () => [],
     });
     // C suspects B (incarnation 1) before A knows where B listens.
     const suspicion: MemberUpdate = { nodeId: B, address: null, state: "suspect", incarnation: 1, by: C };
@@ -212,12 +214,14 @@ describe("SwimMembership", () => {
   });
 
   test("only members this node has a connection to are probed or asked to help; one back from the dead, once it reconnects", () => {
+    const connections = new Set([B]);
     const machine = new SwimMembership({
       self: A,
       address: "127.0.0.1:9001",
       options: DEFAULT_SWIM_OPTIONS,
       random: () => 0,
       nowMs: 0,
+      connectedPeers: () => connections,
     });
     // A is connected to B only; C and D are known from B's table.
     machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
@@ -238,6 +242,7 @@ describe("SwimMembership", () => {
       ["alive", "alive", "alive", "alive"],
     );
     // A silent B: the helpers asked are the connected members only (none here, so none).
+    connections.add(C);
     machine.connected(C, 6 * interval);
     const ping = machine.tick(7 * interval).send[0]!;
     const helpers = machine.tick(7 * interval + DEFAULT_SWIM_OPTIONS.probeTimeoutMs).send;
@@ -246,6 +251,7 @@ describe("SwimMembership", () => {
       [[ping.peer === B ? C : B, "MemberPingReq"]],
     );
     // D dies and comes back (a refutation by gossip): not probed until it is connected again.
+    connections.add(D);
     machine.connected(D, 8 * interval);
     machine.receive(
       B,
@@ -269,6 +275,34 @@ describe("SwimMembership", () => {
       machine.receive(B, { type: "MemberPing", seq: round, updates: [] }, round * interval);
     }
     assert.ok(targets.includes(D), `probed ${targets}`);
+  });
+
+  test("a node without a single connection probes no one: it would accuse members of its own want of a route", () => {
+    const connections = new Set<NodeId>();
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: DEFAULT_SWIM_OPTIONS,
+      random: () => 0,
+      nowMs: 0,
+      connectedPeers: () => connections,
+    });
+    // B's connection opened (its table arrived) and closed again: refused for lack of room.
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C)] }, 0);
+    const interval = DEFAULT_SWIM_OPTIONS.probeIntervalMs;
+    const sent: string[] = [];
+    for (let at = 0; at <= 3 * interval; at += 100)
+      sent.push(...machine.tick(at).send.map((s) => s.message.type));
+    assert.deepEqual(sent, []);
+    assert.deepEqual(
+      machine.members().map((m) => m.state),
+      ["alive", "alive", "alive"],
+    );
+    // Once connected again, it probes.
+    connections.add(C);
+    machine.connected(C, 3 * interval);
+    const probes = machine.tick(4 * interval).send.filter((s) => s.message.type === "MemberPing");
+    assert.equal(probes.length, 1);
   });
 
   test("a stale accusation (of an incarnation refuted since) goes back to its sender with the newer claim", () => {
@@ -295,6 +329,39 @@ describe("SwimMembership", () => {
     const { send } = machine.receive(C, { type: "MemberSync", members: [{ ...stale, incarnation: 1 }] }, 20);
     assert.deepEqual(send, []);
     assert.equal(machine.members().find((m) => m.nodeId === D)?.state, "suspect");
+  });
+
+  test("push-pull: a MemberSync is answered with this node's table unless it sent that peer one lately; a large table goes in parts", () => {
+    const others = [B, C, D, nodeIdOf(1, 4), nodeIdOf(1, 5)];
+    const interval = DEFAULT_SWIM_OPTIONS.pushPullIntervalMs;
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: { ...DEFAULT_SWIM_OPTIONS, pushPullMembersMax: 3 },
+      random: () => 0,
+      nowMs: 0,
+      connectedPeers: () => [B],
+    });
+    const synced = (send: readonly { peer: string; message: MembershipMessage }[]) =>
+      send.flatMap(({ peer, message }) =>
+        message.type === "MemberSync" ? [[peer, ...message.members.map((m) => m.nodeId)]] : [],
+      );
+    // B's table, unasked: answered with A's first part (A, then two others in NodeId order).
+    const answer = machine.receive(B, { type: "MemberSync", members: others.map((id) => alive(id)) }, 0);
+    assert.deepEqual(synced(answer.send), [[B, A, B, C]]);
+    // B's answer to that, or any MemberSync within half an interval: not answered.
+    assert.deepEqual(
+      synced(machine.receive(B, { type: "MemberSync", members: [alive(B)] }, interval / 2 - 1).send),
+      [],
+    );
+    // Its own exchange, due between half and one and a half intervals: the next part, wrapping around.
+    const parts: string[][] = [];
+    for (let at = 0; at <= 3 * interval; at += 100) parts.push(...synced(machine.tick(at).send));
+    assert.deepEqual(parts.slice(0, 3), [
+      [B, A, D, others[3]!],
+      [B, A, others[4]!, B],
+      [B, A, C, D],
+    ]);
   });
 
   test("leave sends this node's `left` entry to every live member", () => {
@@ -390,6 +457,57 @@ describe("a simulated SWIM cluster", () => {
         },
       ),
       propertyRuns(25),
+    );
+  });
+
+  test("a join whose every piggybacked copy is lost is still learned, by push-pull, within two intervals (bounded overlay)", () => {
+    // A star around node 0, as a bounded overlay can be: nodes 1 and 2 have no connection to node
+    // 3 and learn of it only through node 0. Every copy of node 3's entry piggybacked to either
+    // of them is lost; the tables their connections opened with were sent before node 0 knew of
+    // node 3 (nodes 1 and 2 joined first).
+    const joiner = nodeIdOf(11, 3);
+    const unaware = new Set([nodeIdOf(11, 1), nodeIdOf(11, 2)]);
+    const cluster = new SwimCluster({
+      seed: 11,
+      nodes: 4,
+      dialLearned: false,
+      alter: (_from, to, message) =>
+        !unaware.has(to) || message.type === "MemberSync" || message.type === "MemberNack"
+          ? message
+          : { ...message, updates: message.updates.filter((u) => u.nodeId !== joiner) },
+    });
+    const interval = DEFAULT_SWIM_OPTIONS.pushPullIntervalMs;
+    const knowsJoiner = (i: number): boolean => cluster.stateOf(i, 3) === "alive";
+    cluster.runFor(2 * interval);
+    assert.deepEqual(
+      [0, 1, 2, 3].filter(knowsJoiner),
+      [0, 1, 2, 3],
+      "nodes 1 and 2 list node 3 (their exchange with node 0 carries its entry)",
+    );
+    assert.ok(
+      cluster.changes.every((c) => c.member.state === "alive"),
+      "no one suspected for it",
+    );
+  });
+
+  test("a push-pull exchange is answered once: the answer, and the tables a connection opens with, are not answered", () => {
+    const syncs: string[] = [];
+    const cluster = new SwimCluster({
+      seed: 12,
+      nodes: 2,
+      alter: (from, _to, message) => {
+        if (message.type === "MemberSync") syncs.push(from);
+        return message;
+      },
+    });
+    const intervals = 20;
+    cluster.runFor(intervals * DEFAULT_SWIM_OPTIONS.pushPullIntervalMs);
+    // The opening exchange, then each node starts one exchange every half to one and a half
+    // intervals, answered at most once (not when the answerer sent one itself within half an interval).
+    const started = (2 * intervals) / 1.5;
+    assert.ok(
+      syncs.length >= 2 + started && syncs.length <= 2 + (2 * (2 * intervals)) / 0.5,
+      `${syncs.length} MemberSync in ${intervals} intervals`,
     );
   });
 

@@ -47,6 +47,8 @@ export interface SwimMembershipInit {
   /** Uniform in [0, 1): the probe order and the helpers (seeded in tests and the simulator). */
   readonly random: () => number;
   readonly nowMs: number;
+  /** The members this node has a connection to now (that speak membership): its push-pull partners. */
+  readonly connectedPeers: () => Iterable<NodeId>;
 }
 
 interface Member {
@@ -132,6 +134,10 @@ export function supersedes(
  * - **Dissemination**: every change is piggybacked on probes and acks, λ·ceil(log10(N+1)) times.
  *   A new connection exchanges whole tables (MemberSync: the join); `leave` sends this node's
  *   `left` entry to every live member.
+ * - **Push-pull** (SWIM's anti-entropy): every `pushPullIntervalMs` or so, this node's table (in
+ *   parts of `pushPullMembersMax`) goes to one random connected member, which answers with its
+ *   own. A MemberSync is answered unless this node sent that peer one within half the interval:
+ *   the tables a connection opens with, and an answer, are not answered again.
  */
 export class SwimMembership implements MembershipView {
   readonly #self: NodeId;
@@ -140,6 +146,12 @@ export class SwimMembership implements MembershipView {
   readonly #members = new Map<NodeId, Member>();
   readonly #gossip = new GossipQueue();
   readonly #relays = new Map<number, Relay>();
+  readonly #connectedPeers: () => Iterable<NodeId>;
+  /** When this node last sent each peer a MemberSync (kept half a push-pull interval). */
+  readonly #syncSentAtMs = new Map<NodeId, number>();
+  #nextPushPullAtMs: number;
+  /** Where the last push-pull part stopped, in NodeId order (undefined: at the start). */
+  #pushPullAfter: NodeId | undefined;
   #address: string | null;
   #incarnation = 0;
   #leaving = false;
@@ -160,6 +172,8 @@ export class SwimMembership implements MembershipView {
     this.#options = init.options;
     this.#random = init.random;
     this.#nextProbeAtMs = init.nowMs;
+    this.#connectedPeers = init.connectedPeers;
+    this.#nextPushPullAtMs = init.nowMs + this.#pushPullDelayMs();
     // The join is announced by gossip too, so members this node's first contact misses still learn of it.
     this.#gossip.push(this.#selfUpdate("alive"));
   }
@@ -206,7 +220,7 @@ export class SwimMembership implements MembershipView {
   /** A connection to `peer`, which speaks membership, opened: both sides send their tables (the join). */
   connected(peer: NodeId, nowMs: number): SwimOutput {
     this.#heardFrom(peer, nowMs);
-    this.#emit(peer, { type: "MemberSync", members: this.#table() });
+    this.#sync(peer, this.#table(), nowMs);
     return this.#flush();
   }
 
@@ -216,6 +230,7 @@ export class SwimMembership implements MembershipView {
     switch (message.type) {
       case "MemberSync":
         this.#applyAll(message.members, nowMs);
+        if (!this.#syncedRecently(peer, nowMs)) this.#sync(peer, this.#pushPullPart(), nowMs);
         break;
       case "MemberPing":
         this.#applyAll(message.updates, nowMs);
@@ -233,7 +248,7 @@ export class SwimMembership implements MembershipView {
         if (this.#probe?.seq === message.seq) this.#probe.nacks++;
         break;
     }
-    this.#correct(peer);
+    this.#correct(peer, nowMs);
     return this.#flush();
   }
 
@@ -244,10 +259,58 @@ export class SwimMembership implements MembershipView {
    * and keep gossiping the stale claim, which every other node ignores. It gets the newer claims
    * straight back.
    */
-  #correct(peer: NodeId): void {
+  #correct(peer: NodeId, nowMs: number): void {
     if (this.#corrections.length === 0) return;
-    this.#emit(peer, { type: "MemberSync", members: this.#corrections });
+    this.#sync(peer, this.#corrections, nowMs);
     this.#corrections = [];
+  }
+
+  /** Sends `peer` a MemberSync, remembered so that its answer is not answered in turn. */
+  #sync(peer: NodeId, members: MemberUpdate[], nowMs: number): void {
+    this.#syncSentAtMs.set(peer, nowMs);
+    this.#emit(peer, { type: "MemberSync", members });
+  }
+
+  #syncedRecently(peer: NodeId, nowMs: number): boolean {
+    const sentAtMs = this.#syncSentAtMs.get(peer);
+    return sentAtMs !== undefined && nowMs - sentAtMs < this.#options.pushPullIntervalMs / 2;
+  }
+
+  #isolated(): boolean {
+    for (const peer of this.#connectedPeers()) if (peer !== this.#self) return false;
+    return true;
+  }
+
+  /** Jittered, so that the exchanges of nodes started together spread out. */
+  #pushPullDelayMs(): number {
+    return Math.floor(this.#options.pushPullIntervalMs * (0.5 + this.#random()));
+  }
+
+  #pushPull(nowMs: number): void {
+    this.#nextPushPullAtMs = nowMs + this.#pushPullDelayMs();
+    for (const peer of [...this.#syncSentAtMs.keys()])
+      if (!this.#syncedRecently(peer, nowMs)) this.#syncSentAtMs.delete(peer);
+    const partners = [...this.#connectedPeers()].filter((peer) => peer !== this.#self);
+    if (partners.length === 0) return;
+    const partner = partners[Math.floor(this.#random() * partners.length)]!;
+    this.#sync(partner, this.#pushPullPart(), nowMs);
+  }
+
+  /**
+   * This node's own entry, then up to pushPullMembersMax − 1 others in NodeId order from where the
+   * previous part stopped (wrapping around): the whole table when it fits.
+   */
+  #pushPullPart(): MemberUpdate[] {
+    const part = [this.#selfUpdate(this.#leaving ? "left" : "alive")];
+    const ids = [...this.#members.keys()].sort();
+    const others = Math.min(ids.length, this.#options.pushPullMembersMax - 1);
+    const after = this.#pushPullAfter;
+    let start = after === undefined ? 0 : ids.findIndex((id) => id > after);
+    if (start < 0) start = 0;
+    for (let i = 0; i < others; i++)
+      part.push(this.#claimOf(this.#members.get(ids[(start + i) % ids.length]!)!));
+    if (others > 0) this.#pushPullAfter = part[part.length - 1]!.nodeId;
+    return part;
   }
 
   /**
@@ -260,6 +323,7 @@ export class SwimMembership implements MembershipView {
     if (this.#leaving) return this.#flush();
     if (loopLagMs > this.#options.loopLagMaxMs) this.#lagged(nowMs, loopLagMs);
     this.#advanceProbe(nowMs);
+    if (nowMs >= this.#nextPushPullAtMs) this.#pushPull(nowMs);
     for (const [seq, relay] of this.#relays) {
       if (nowMs < relay.deadlineMs) continue;
       this.#relays.delete(seq);
@@ -370,8 +434,12 @@ export class SwimMembership implements MembershipView {
       this.#probeFailed(probe, nowMs);
     }
     if (nowMs < this.#nextProbeAtMs) return;
-    const target = this.#nextTarget();
     this.#nextProbeAtMs = nowMs + this.#options.probeIntervalMs * this.#scale();
+    // A node without a single connection (its first dials refused, or all its links just ended)
+    // reaches no one, not even through a neighbour: a probe now would fail for its own want of
+    // a route and accuse the member of it.
+    if (this.#isolated()) return;
+    const target = this.#nextTarget();
     if (target === undefined) return;
     this.#members.get(target)!.probedAtMs = nowMs;
     const seq = this.#nextSeq++;

@@ -52,6 +52,23 @@ export const SWIM_LOOP_LAG_MAX_MS = 100;
  */
 export const SWIM_DEAD_MEMBER_RETAIN_MS = 10 * 60_000;
 
+/**
+ * SWIM's anti-entropy (memberlist's push/pull): about this often (jittered between half and one and
+ * a half times it) a node sends its member table to one random connected member, which merges it and
+ * answers with its own. Piggybacked gossip stops after λ·log N sends, so over a bounded set of
+ * connections an update can die out before it reaches every node; this exchange bounds how long a
+ * node can miss it. 10 s keeps it well under the probes' traffic (see SWIM_PUSH_PULL_MEMBERS_MAX).
+ */
+export const SWIM_PUSH_PULL_INTERVAL_MS = 10_000;
+
+/**
+ * Most entries one push-pull exchange carries (this node's own, then the next ones of its table in
+ * NodeId order, where the previous exchange stopped): a larger table goes in parts over successive
+ * exchanges, so the bytes per second stay the same however large the cluster (32 entries of about
+ * 100 bytes each way every 10 s), and a cluster of up to 32 members sends its whole table each time.
+ */
+export const SWIM_PUSH_PULL_MEMBERS_MAX = 32;
+
 /** Indirect probes this node runs for others at once; more requests are ignored (their requester sees no nack). */
 export const SWIM_PENDING_RELAYS_MAX = 64;
 
@@ -66,6 +83,8 @@ export interface SwimOptions {
   readonly localHealthMax: number;
   readonly loopLagMaxMs: number;
   readonly deadMemberRetainMs: number;
+  readonly pushPullIntervalMs: number;
+  readonly pushPullMembersMax: number;
 }
 
 export const DEFAULT_SWIM_OPTIONS: SwimOptions = {
@@ -79,6 +98,8 @@ export const DEFAULT_SWIM_OPTIONS: SwimOptions = {
   localHealthMax: SWIM_LOCAL_HEALTH_MAX,
   loopLagMaxMs: SWIM_LOOP_LAG_MAX_MS,
   deadMemberRetainMs: SWIM_DEAD_MEMBER_RETAIN_MS,
+  pushPullIntervalMs: SWIM_PUSH_PULL_INTERVAL_MS,
+  pushPullMembersMax: SWIM_PUSH_PULL_MEMBERS_MAX,
 };
 
 /**
