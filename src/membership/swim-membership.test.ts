@@ -331,13 +331,13 @@ describe("SwimMembership", () => {
     assert.equal(machine.members().find((m) => m.nodeId === D)?.state, "suspect");
   });
 
-  test("push-pull: a MemberSync is answered with this node's table unless it sent that peer one lately; a large table goes in parts", () => {
-    const others = [B, C, D, nodeIdOf(1, 4), nodeIdOf(1, 5)];
+  test("push-pull: a table is answered with this node's unless it sent that peer one lately; a large table goes in parts, the latest changes first", () => {
+    const [E, F, G] = [nodeIdOf(1, 4), nodeIdOf(1, 5), nodeIdOf(1, 6)];
     const interval = DEFAULT_SWIM_OPTIONS.pushPullIntervalMs;
     const machine = new SwimMembership({
       self: A,
       address: "127.0.0.1:9001",
-      options: { ...DEFAULT_SWIM_OPTIONS, pushPullMembersMax: 3 },
+      options: { ...DEFAULT_SWIM_OPTIONS, pushPullMembersMax: 5 },
       random: () => 0,
       nowMs: 0,
       connectedPeers: () => [B],
@@ -346,22 +346,54 @@ describe("SwimMembership", () => {
       send.flatMap(({ peer, message }) =>
         message.type === "MemberSync" ? [[peer, ...message.members.map((m) => m.nodeId)]] : [],
       );
-    // B's table, unasked: answered with A's first part (A, then two others in NodeId order).
-    const answer = machine.receive(B, { type: "MemberSync", members: others.map((id) => alive(id)) }, 0);
-    assert.deepEqual(synced(answer.send), [[B, A, B, C]]);
-    // B's answer to that, or any MemberSync within half an interval: not answered.
+    // B's table, unasked: answered with A's (all four entries fit in a part of five).
+    const answer = machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
+    assert.deepEqual(synced(answer.send), [[B, A, B, C, D]]);
+    // B's answer to that, or any table within half an interval: not answered.
+    const again = machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C)] }, interval / 2 - 1);
+    assert.deepEqual(synced(again.send), []);
+    // One entry (a leave, a refutation, a correction): not answered.
     assert.deepEqual(
-      synced(machine.receive(B, { type: "MemberSync", members: [alive(B)] }, interval / 2 - 1).send),
+      synced(machine.receive(B, { type: "MemberSync", members: [alive(D, 1)] }, interval).send),
       [],
     );
-    // Its own exchange, due between half and one and a half intervals: the next part, wrapping around.
+    // E, F and G join later (F last; B's table with E and G is answered, A's last sync to B being
+    // an interval old). Six others no longer fit in a part of five: each of A's own exchanges
+    // carries A, the two latest changes (F first), then the others in turn.
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(E), alive(G)] }, interval);
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(F)] }, interval + 1);
     const parts: string[][] = [];
-    for (let at = 0; at <= 3 * interval; at += 100) parts.push(...synced(machine.tick(at).send));
-    assert.deepEqual(parts.slice(0, 3), [
-      [B, A, D, others[3]!],
-      [B, A, others[4]!, B],
-      [B, A, C, D],
-    ]);
+    for (let at = interval; at <= 4 * interval; at += 100) {
+      const { send } = machine.tick(at);
+      parts.push(...synced(send));
+      for (const { peer, message } of send)
+        if (message.type === "MemberPing")
+          machine.receive(peer, { type: "MemberAck", seq: message.seq, updates: [] }, at + 1);
+    }
+    assert.ok(parts.length >= 2);
+    for (const part of parts) {
+      assert.equal(part.length, 1 + 5);
+      assert.deepEqual(part.slice(0, 3), [B, A, F]);
+    }
+    assert.deepEqual(new Set(parts.flatMap((part) => part.slice(2))), new Set([B, C, D, E, F, G]));
+  });
+
+  test("a refutation goes straight to every connected member, its accuser among them", () => {
+    const machine = machineA();
+    // C suspects A; B tells A so in a ping.
+    const { send } = machine.receive(
+      B,
+      { type: "MemberPing", seq: 5, updates: [{ ...alive(A, 0), state: "suspect", by: C }] },
+      10,
+    );
+    assert.equal(machine.incarnation(), 1);
+    const refutations = send
+      .filter((s) => s.message.type === "MemberSync")
+      .map((s) => [s.peer, s.message.type === "MemberSync" ? s.message.members : []]);
+    assert.deepEqual(
+      refutations,
+      [B, C, D].map((peer) => [peer, [{ ...alive(A, 1), address: "127.0.0.1:9001" }]]),
+    );
   });
 
   test("leave sends this node's `left` entry to every live member", () => {
@@ -550,7 +582,7 @@ describe("a simulated SWIM cluster", () => {
     const nodes = 50;
     const sideOf = (cluster: SwimCluster, id: string): boolean =>
       cluster.ids.indexOf(id as NodeId) < nodes / 2;
-    for (const seed of [1, 2, 3, 4]) {
+    for (let seed = 1; seed <= 12; seed++) {
       const cluster = new SwimCluster({ seed, nodes, lossRate: 0.1, delayMinMs: 1, delayMaxMs: 30 });
       const half = Array.from({ length: nodes / 2 }, (_, i) => i);
       cluster.runFor(5_000);

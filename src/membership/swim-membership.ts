@@ -60,6 +60,8 @@ interface Member {
   by: NodeId;
   /** When the state last changed (for suspicion timeouts and the retention of the departed). */
   sinceMs: number;
+  /** When this node last took a newer claim about it (push-pull sends the latest changes first). */
+  changedAtMs: number;
   /** While suspect: every accuser of this incarnation, the first included. */
   accusers: Set<NodeId>;
   /**
@@ -136,8 +138,9 @@ export function supersedes(
  *   `left` entry to every live member.
  * - **Push-pull** (SWIM's anti-entropy): every `pushPullIntervalMs` or so, this node's table (in
  *   parts of `pushPullMembersMax`) goes to one random connected member, which answers with its
- *   own. A MemberSync is answered unless this node sent that peer one within half the interval:
- *   the tables a connection opens with, and an answer, are not answered again.
+ *   own. A MemberSync of more than one entry is answered unless this node sent that peer one
+ *   within half the interval: the tables a connection opens with, and an answer, are not
+ *   answered again.
  */
 export class SwimMembership implements MembershipView {
   readonly #self: NodeId;
@@ -230,7 +233,9 @@ export class SwimMembership implements MembershipView {
     switch (message.type) {
       case "MemberSync":
         this.#applyAll(message.members, nowMs);
-        if (!this.#syncedRecently(peer, nowMs)) this.#sync(peer, this.#pushPullPart(), nowMs);
+        // One entry is a leave, a refutation or a correction: nothing to exchange a table for.
+        if (message.members.length > 1 && !this.#syncedRecently(peer, nowMs))
+          this.#sync(peer, this.#pushPullPart(), nowMs);
         break;
       case "MemberPing":
         this.#applyAll(message.updates, nowMs);
@@ -297,20 +302,27 @@ export class SwimMembership implements MembershipView {
   }
 
   /**
-   * This node's own entry, then up to pushPullMembersMax − 1 others in NodeId order from where the
-   * previous part stopped (wrapping around): the whole table when it fits.
+   * This node's own entry and up to pushPullMembersMax − 1 others: the whole table when it fits;
+   * else the latest changes first, up to half (a join, a refutation or a death whose gossip may
+   * have died out), then the others in NodeId order from where the previous part stopped.
    */
   #pushPullPart(): MemberUpdate[] {
-    const part = [this.#selfUpdate(this.#leaving ? "left" : "alive")];
-    const ids = [...this.#members.keys()].sort();
-    const others = Math.min(ids.length, this.#options.pushPullMembersMax - 1);
+    const self = this.#selfUpdate(this.#leaving ? "left" : "alive");
+    const room = this.#options.pushPullMembersMax - 1;
+    const members = [...this.#members.values()];
+    if (members.length <= room) return [self, ...members.map((m) => this.#claimOf(m))];
+    const latest = [...members].sort((a, b) => b.changedAtMs - a.changedAtMs).slice(0, Math.floor(room / 2));
+    const chosen = new Set(latest.map((m) => m.nodeId));
+    const ids = members.map((m) => m.nodeId).sort();
     const after = this.#pushPullAfter;
-    let start = after === undefined ? 0 : ids.findIndex((id) => id > after);
-    if (start < 0) start = 0;
-    for (let i = 0; i < others; i++)
-      part.push(this.#claimOf(this.#members.get(ids[(start + i) % ids.length]!)!));
-    if (others > 0) this.#pushPullAfter = part[part.length - 1]!.nodeId;
-    return part;
+    const start = Math.max(0, after === undefined ? 0 : ids.findIndex((id) => id > after));
+    for (let i = 0; i < ids.length && chosen.size < room; i++) {
+      const id = ids[(start + i) % ids.length]!;
+      if (chosen.has(id)) continue;
+      chosen.add(id);
+      this.#pushPullAfter = id;
+    }
+    return [self, ...[...chosen].map((id) => this.#claimOf(this.#members.get(id)!))];
   }
 
   /**
@@ -599,6 +611,7 @@ export class SwimMembership implements MembershipView {
       incarnation: 0,
       by: peer,
       sinceMs: nowMs,
+      changedAtMs: nowMs,
       accusers: new Set(),
       unprobedSuspect: false,
       probedAtMs: 0,
@@ -626,6 +639,7 @@ export class SwimMembership implements MembershipView {
         incarnation: update.incarnation,
         by: update.by,
         sinceMs: nowMs,
+        changedAtMs: nowMs,
         accusers: new Set(update.state === "suspect" ? [update.by] : []),
         unprobedSuspect: update.state === "suspect",
         probedAtMs: 0,
@@ -643,6 +657,7 @@ export class SwimMembership implements MembershipView {
     if (supersedes(update, current)) {
       const previous = current.state;
       if (previous !== update.state) current.sinceMs = nowMs;
+      current.changedAtMs = nowMs;
       current.state = update.state;
       current.incarnation = update.incarnation;
       current.by = update.by;
@@ -660,6 +675,7 @@ export class SwimMembership implements MembershipView {
       // as the join it announces would have been; when what this node knows of the member is
       // newer (a suspicion), spread that with the address: the queue holds one update per member.
       current.address = update.address;
+      current.changedAtMs = nowMs;
       this.#gossip.push(supersedes(current, update) ? this.#claimOf(current) : update);
       this.#changed(current, current.state);
     }
@@ -690,8 +706,15 @@ export class SwimMembership implements MembershipView {
     }
     if (update.incarnation === this.#incarnation && !accused) return;
     this.#incarnation = update.incarnation + 1;
-    if (accused) this.#changeHealth(1);
     this.#gossip.push(this.#selfUpdate("alive"));
+    if (!accused) return;
+    this.#changeHealth(1);
+    // The refutation also goes straight to every connected member, the accusers among them when
+    // connected: an accuser whose probes are slowed (local health) and spent on members it cannot
+    // reach (a partition) may otherwise miss the gossip of it and declare this node dead.
+    const refutation = this.#selfUpdate("alive");
+    for (const peer of this.#connectedPeers())
+      if (peer !== this.#self) this.#emit(peer, { type: "MemberSync", members: [refutation] });
   }
 
   /** Makes room for a new member by forgetting the departed one gone longest; false when there is none. */
