@@ -378,6 +378,23 @@ describe("SwimMembership", () => {
     assert.deepEqual(new Set(parts.flatMap((part) => part.slice(2))), new Set([B, C, D, E, F, G]));
   });
 
+  test("a suspicion of a later incarnation runs its own timeout, not what is left of the refuted one's", () => {
+    const machine = machineA();
+    const suspicion = (incarnation: number): MemberUpdate => ({
+      ...alive(B, incarnation),
+      state: "suspect",
+      by: C,
+    });
+    const timeoutMs = suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 0);
+    machine.receive(C, { type: "MemberAck", seq: 1, updates: [suspicion(0)] }, 0);
+    // B refuted (incarnation 1), A missed it, and C suspects B again.
+    machine.receive(C, { type: "MemberAck", seq: 2, updates: [suspicion(1)] }, timeoutMs - 1000);
+    machine.tick(timeoutMs + 100);
+    assert.equal(machine.members().find((m) => m.nodeId === B)?.state, "suspect");
+    machine.tick(2 * timeoutMs);
+    assert.equal(machine.members().find((m) => m.nodeId === B)?.state, "dead");
+  });
+
   test("a refutation goes straight to every connected member, its accuser among them", () => {
     const machine = machineA();
     // C suspects A; B tells A so in a ping.

@@ -58,7 +58,7 @@ interface Member {
   incarnation: number;
   /** Who made the claim the state comes from (see MemberUpdate.by). */
   by: NodeId;
-  /** When the state last changed (for suspicion timeouts and the retention of the departed). */
+  /** When this node took the claim it holds (for suspicion timeouts and the retention of the departed). */
   sinceMs: number;
   /** When this node last took a newer claim about it (push-pull sends the latest changes first). */
   changedAtMs: number;
@@ -656,7 +656,9 @@ export class SwimMembership implements MembershipView {
     }
     if (supersedes(update, current)) {
       const previous = current.state;
-      if (previous !== update.state) current.sinceMs = nowMs;
+      // A new claim starts its own clock: a suspicion of a later incarnation (the member refuted
+      // the earlier one, unseen here) must not inherit the refuted suspicion's elapsed time.
+      current.sinceMs = nowMs;
       current.changedAtMs = nowMs;
       current.state = update.state;
       current.incarnation = update.incarnation;
