@@ -83,6 +83,7 @@ export class MembershipService implements MembershipView {
       options: options.swim,
       random: options.random,
       nowMs: options.clock.now(),
+      connectedPeers: () => this.#memberPeers(),
     });
   }
 
@@ -154,6 +155,14 @@ export class MembershipService implements MembershipView {
       .some((p) => p.nodeId === peer && p.features.includes("membership"));
   }
 
+  /** The connected peers that announced `membership`: the only ones sent membership messages. */
+  #memberPeers(): NodeId[] {
+    return this.#options.peers
+      .connectedPeers()
+      .filter((p) => p.features.includes("membership"))
+      .map((p) => p.nodeId);
+  }
+
   /**
    * `probes`: what the output's pings are, for those to members this node has no connection to
    * (a bounded set of connections): `own` (a tick: this node's probes, which may go through any
@@ -162,12 +171,7 @@ export class MembershipService implements MembershipView {
    */
   #handle(output: SwimOutput, probes: "own" | "relay" | "none" = "none"): void {
     if (output.send.length > 0) {
-      const members = new Set(
-        this.#options.peers
-          .connectedPeers()
-          .filter((p) => p.features.includes("membership"))
-          .map((p) => p.nodeId),
-      );
+      const members = new Set(this.#memberPeers());
       for (const { peer, message } of output.send) {
         if (members.has(peer)) this.#options.peers.sendTo(peer, message);
         else if (message.type === "MemberPing" && probes !== "none")

@@ -29,6 +29,7 @@ function machineA(): SwimMembership {
     options: DEFAULT_SWIM_OPTIONS,
     random: () => 0,
     nowMs: 0,
+    connectedPeers: () => [B, C, D],
   });
   machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
   machine.connected(C, 0);
@@ -60,6 +61,7 @@ describe("SwimMembership", () => {
       options: DEFAULT_SWIM_OPTIONS,
       random: () => 0,
       nowMs: 0,
+      connectedPeers: () => [],
     });
     // C suspects B (incarnation 1) before A knows where B listens.
     const suspicion: MemberUpdate = { nodeId: B, address: null, state: "suspect", incarnation: 1, by: C };
@@ -212,12 +214,14 @@ describe("SwimMembership", () => {
   });
 
   test("only members this node has a connection to are probed or asked to help; one back from the dead, once it reconnects", () => {
+    const connections = new Set([B]);
     const machine = new SwimMembership({
       self: A,
       address: "127.0.0.1:9001",
       options: DEFAULT_SWIM_OPTIONS,
       random: () => 0,
       nowMs: 0,
+      connectedPeers: () => connections,
     });
     // A is connected to B only; C and D are known from B's table.
     machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
@@ -238,6 +242,7 @@ describe("SwimMembership", () => {
       ["alive", "alive", "alive", "alive"],
     );
     // A silent B: the helpers asked are the connected members only (none here, so none).
+    connections.add(C);
     machine.connected(C, 6 * interval);
     const ping = machine.tick(7 * interval).send[0]!;
     const helpers = machine.tick(7 * interval + DEFAULT_SWIM_OPTIONS.probeTimeoutMs).send;
@@ -246,6 +251,7 @@ describe("SwimMembership", () => {
       [[ping.peer === B ? C : B, "MemberPingReq"]],
     );
     // D dies and comes back (a refutation by gossip): not probed until it is connected again.
+    connections.add(D);
     machine.connected(D, 8 * interval);
     machine.receive(
       B,
@@ -269,6 +275,34 @@ describe("SwimMembership", () => {
       machine.receive(B, { type: "MemberPing", seq: round, updates: [] }, round * interval);
     }
     assert.ok(targets.includes(D), `probed ${targets}`);
+  });
+
+  test("a node without a single connection probes no one: it would accuse members of its own want of a route", () => {
+    const connections = new Set<NodeId>();
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: DEFAULT_SWIM_OPTIONS,
+      random: () => 0,
+      nowMs: 0,
+      connectedPeers: () => connections,
+    });
+    // B's connection opened (its table arrived) and closed again: refused for lack of room.
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C)] }, 0);
+    const interval = DEFAULT_SWIM_OPTIONS.probeIntervalMs;
+    const sent: string[] = [];
+    for (let at = 0; at <= 3 * interval; at += 100)
+      sent.push(...machine.tick(at).send.map((s) => s.message.type));
+    assert.deepEqual(sent, []);
+    assert.deepEqual(
+      machine.members().map((m) => m.state),
+      ["alive", "alive", "alive"],
+    );
+    // Once connected again, it probes.
+    connections.add(C);
+    machine.connected(C, 3 * interval);
+    const probes = machine.tick(4 * interval).send.filter((s) => s.message.type === "MemberPing");
+    assert.equal(probes.length, 1);
   });
 
   test("a stale accusation (of an incarnation refuted since) goes back to its sender with the newer claim", () => {
@@ -295,6 +329,88 @@ describe("SwimMembership", () => {
     const { send } = machine.receive(C, { type: "MemberSync", members: [{ ...stale, incarnation: 1 }] }, 20);
     assert.deepEqual(send, []);
     assert.equal(machine.members().find((m) => m.nodeId === D)?.state, "suspect");
+  });
+
+  test("push-pull: a table is answered with this node's unless it sent that peer one lately; a large table goes in parts, the latest changes first", () => {
+    const [E, F, G] = [nodeIdOf(1, 4), nodeIdOf(1, 5), nodeIdOf(1, 6)];
+    const interval = DEFAULT_SWIM_OPTIONS.pushPullIntervalMs;
+    const machine = new SwimMembership({
+      self: A,
+      address: "127.0.0.1:9001",
+      options: { ...DEFAULT_SWIM_OPTIONS, pushPullMembersMax: 5 },
+      random: () => 0,
+      nowMs: 0,
+      connectedPeers: () => [B],
+    });
+    const synced = (send: readonly { peer: string; message: MembershipMessage }[]) =>
+      send.flatMap(({ peer, message }) =>
+        message.type === "MemberSync" ? [[peer, ...message.members.map((m) => m.nodeId)]] : [],
+      );
+    // B's table, unasked: answered with A's (all four entries fit in a part of five).
+    const answer = machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C), alive(D)] }, 0);
+    assert.deepEqual(synced(answer.send), [[B, A, B, C, D]]);
+    // B's answer to that, or any table within half an interval: not answered.
+    const again = machine.receive(B, { type: "MemberSync", members: [alive(B), alive(C)] }, interval / 2 - 1);
+    assert.deepEqual(synced(again.send), []);
+    // One entry (a leave, a refutation, a correction): not answered.
+    assert.deepEqual(
+      synced(machine.receive(B, { type: "MemberSync", members: [alive(D, 1)] }, interval).send),
+      [],
+    );
+    // E, F and G join later (F last; B's table with E and G is answered, A's last sync to B being
+    // an interval old). Six others no longer fit in a part of five: each of A's own exchanges
+    // carries A, the two latest changes (F first), then the others in turn.
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(E), alive(G)] }, interval);
+    machine.receive(B, { type: "MemberSync", members: [alive(B), alive(F)] }, interval + 1);
+    const parts: string[][] = [];
+    for (let at = interval; at <= 4 * interval; at += 100) {
+      const { send } = machine.tick(at);
+      parts.push(...synced(send));
+      for (const { peer, message } of send)
+        if (message.type === "MemberPing")
+          machine.receive(peer, { type: "MemberAck", seq: message.seq, updates: [] }, at + 1);
+    }
+    assert.ok(parts.length >= 2);
+    for (const part of parts) {
+      assert.equal(part.length, 1 + 5);
+      assert.deepEqual(part.slice(0, 3), [B, A, F]);
+    }
+    assert.deepEqual(new Set(parts.flatMap((part) => part.slice(2))), new Set([B, C, D, E, F, G]));
+  });
+
+  test("a suspicion of a later incarnation runs its own timeout, not what is left of the refuted one's", () => {
+    const machine = machineA();
+    const suspicion = (incarnation: number): MemberUpdate => ({
+      ...alive(B, incarnation),
+      state: "suspect",
+      by: C,
+    });
+    const timeoutMs = suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 0);
+    machine.receive(C, { type: "MemberAck", seq: 1, updates: [suspicion(0)] }, 0);
+    // B refuted (incarnation 1), A missed it, and C suspects B again.
+    machine.receive(C, { type: "MemberAck", seq: 2, updates: [suspicion(1)] }, timeoutMs - 1000);
+    machine.tick(timeoutMs + 100);
+    assert.equal(machine.members().find((m) => m.nodeId === B)?.state, "suspect");
+    machine.tick(2 * timeoutMs);
+    assert.equal(machine.members().find((m) => m.nodeId === B)?.state, "dead");
+  });
+
+  test("a refutation goes straight to every connected member, its accuser among them", () => {
+    const machine = machineA();
+    // C suspects A; B tells A so in a ping.
+    const { send } = machine.receive(
+      B,
+      { type: "MemberPing", seq: 5, updates: [{ ...alive(A, 0), state: "suspect", by: C }] },
+      10,
+    );
+    assert.equal(machine.incarnation(), 1);
+    const refutations = send
+      .filter((s) => s.message.type === "MemberSync")
+      .map((s) => [s.peer, s.message.type === "MemberSync" ? s.message.members : []]);
+    assert.deepEqual(
+      refutations,
+      [B, C, D].map((peer) => [peer, [{ ...alive(A, 1), address: "127.0.0.1:9001" }]]),
+    );
   });
 
   test("leave sends this node's `left` entry to every live member", () => {
@@ -393,6 +509,57 @@ describe("a simulated SWIM cluster", () => {
     );
   });
 
+  test("a join whose every piggybacked copy is lost is still learned, by push-pull, within two intervals (bounded overlay)", () => {
+    // A star around node 0, as a bounded overlay can be: nodes 1 and 2 have no connection to node
+    // 3 and learn of it only through node 0. Every copy of node 3's entry piggybacked to either
+    // of them is lost; the tables their connections opened with were sent before node 0 knew of
+    // node 3 (nodes 1 and 2 joined first).
+    const joiner = nodeIdOf(11, 3);
+    const unaware = new Set([nodeIdOf(11, 1), nodeIdOf(11, 2)]);
+    const cluster = new SwimCluster({
+      seed: 11,
+      nodes: 4,
+      dialLearned: false,
+      alter: (_from, to, message) =>
+        !unaware.has(to) || message.type === "MemberSync" || message.type === "MemberNack"
+          ? message
+          : { ...message, updates: message.updates.filter((u) => u.nodeId !== joiner) },
+    });
+    const interval = DEFAULT_SWIM_OPTIONS.pushPullIntervalMs;
+    const knowsJoiner = (i: number): boolean => cluster.stateOf(i, 3) === "alive";
+    cluster.runFor(2 * interval);
+    assert.deepEqual(
+      [0, 1, 2, 3].filter(knowsJoiner),
+      [0, 1, 2, 3],
+      "nodes 1 and 2 list node 3 (their exchange with node 0 carries its entry)",
+    );
+    assert.ok(
+      cluster.changes.every((c) => c.member.state === "alive"),
+      "no one suspected for it",
+    );
+  });
+
+  test("a push-pull exchange is answered once: the answer, and the tables a connection opens with, are not answered", () => {
+    const syncs: string[] = [];
+    const cluster = new SwimCluster({
+      seed: 12,
+      nodes: 2,
+      alter: (from, _to, message) => {
+        if (message.type === "MemberSync") syncs.push(from);
+        return message;
+      },
+    });
+    const intervals = 20;
+    cluster.runFor(intervals * DEFAULT_SWIM_OPTIONS.pushPullIntervalMs);
+    // The opening exchange, then each node starts one exchange every half to one and a half
+    // intervals, answered at most once (not when the answerer sent one itself within half an interval).
+    const started = (2 * intervals) / 1.5;
+    assert.ok(
+      syncs.length >= 2 + started && syncs.length <= 2 + (2 * (2 * intervals)) / 0.5,
+      `${syncs.length} MemberSync in ${intervals} intervals`,
+    );
+  });
+
   test("a restarted node is alive again everywhere, with a higher incarnation than the one declared dead", () => {
     const cluster = new SwimCluster({ seed: 7, nodes: 6, lossRate: 0.01 });
     cluster.runFor(10_000);
@@ -432,7 +599,7 @@ describe("a simulated SWIM cluster", () => {
     const nodes = 50;
     const sideOf = (cluster: SwimCluster, id: string): boolean =>
       cluster.ids.indexOf(id as NodeId) < nodes / 2;
-    for (const seed of [1, 2, 3, 4]) {
+    for (let seed = 1; seed <= 12; seed++) {
       const cluster = new SwimCluster({ seed, nodes, lossRate: 0.1, delayMinMs: 1, delayMaxMs: 30 });
       const half = Array.from({ length: nodes / 2 }, (_, i) => i);
       cluster.runFor(5_000);

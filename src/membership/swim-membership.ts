@@ -47,6 +47,8 @@ export interface SwimMembershipInit {
   /** Uniform in [0, 1): the probe order and the helpers (seeded in tests and the simulator). */
   readonly random: () => number;
   readonly nowMs: number;
+  /** The members this node has a connection to now (that speak membership): its push-pull partners. */
+  readonly connectedPeers: () => Iterable<NodeId>;
 }
 
 interface Member {
@@ -56,8 +58,10 @@ interface Member {
   incarnation: number;
   /** Who made the claim the state comes from (see MemberUpdate.by). */
   by: NodeId;
-  /** When the state last changed (for suspicion timeouts and the retention of the departed). */
+  /** When this node took the claim it holds (for suspicion timeouts and the retention of the departed). */
   sinceMs: number;
+  /** When this node last took a newer claim about it (push-pull sends the latest changes first). */
+  changedAtMs: number;
   /** While suspect: every accuser of this incarnation, the first included. */
   accusers: Set<NodeId>;
   /**
@@ -132,6 +136,11 @@ export function supersedes(
  * - **Dissemination**: every change is piggybacked on probes and acks, λ·ceil(log10(N+1)) times.
  *   A new connection exchanges whole tables (MemberSync: the join); `leave` sends this node's
  *   `left` entry to every live member.
+ * - **Push-pull** (SWIM's anti-entropy): every `pushPullIntervalMs` or so, this node's table (in
+ *   parts of `pushPullMembersMax`) goes to one random connected member, which answers with its
+ *   own. A MemberSync of more than one entry is answered unless this node sent that peer one
+ *   within half the interval: the tables a connection opens with, and an answer, are not
+ *   answered again.
  */
 export class SwimMembership implements MembershipView {
   readonly #self: NodeId;
@@ -140,6 +149,12 @@ export class SwimMembership implements MembershipView {
   readonly #members = new Map<NodeId, Member>();
   readonly #gossip = new GossipQueue();
   readonly #relays = new Map<number, Relay>();
+  readonly #connectedPeers: () => Iterable<NodeId>;
+  /** When this node last sent each peer a MemberSync (kept half a push-pull interval). */
+  readonly #syncSentAtMs = new Map<NodeId, number>();
+  #nextPushPullAtMs: number;
+  /** Where the last push-pull part stopped, in NodeId order (undefined: at the start). */
+  #pushPullAfter: NodeId | undefined;
   #address: string | null;
   #incarnation = 0;
   #leaving = false;
@@ -160,6 +175,8 @@ export class SwimMembership implements MembershipView {
     this.#options = init.options;
     this.#random = init.random;
     this.#nextProbeAtMs = init.nowMs;
+    this.#connectedPeers = init.connectedPeers;
+    this.#nextPushPullAtMs = init.nowMs + this.#pushPullDelayMs();
     // The join is announced by gossip too, so members this node's first contact misses still learn of it.
     this.#gossip.push(this.#selfUpdate("alive"));
   }
@@ -206,7 +223,7 @@ export class SwimMembership implements MembershipView {
   /** A connection to `peer`, which speaks membership, opened: both sides send their tables (the join). */
   connected(peer: NodeId, nowMs: number): SwimOutput {
     this.#heardFrom(peer, nowMs);
-    this.#emit(peer, { type: "MemberSync", members: this.#table() });
+    this.#sync(peer, this.#table(), nowMs);
     return this.#flush();
   }
 
@@ -216,6 +233,9 @@ export class SwimMembership implements MembershipView {
     switch (message.type) {
       case "MemberSync":
         this.#applyAll(message.members, nowMs);
+        // One entry is a leave, a refutation or a correction: nothing to exchange a table for.
+        if (message.members.length > 1 && !this.#syncedRecently(peer, nowMs))
+          this.#sync(peer, this.#pushPullPart(), nowMs);
         break;
       case "MemberPing":
         this.#applyAll(message.updates, nowMs);
@@ -233,7 +253,7 @@ export class SwimMembership implements MembershipView {
         if (this.#probe?.seq === message.seq) this.#probe.nacks++;
         break;
     }
-    this.#correct(peer);
+    this.#correct(peer, nowMs);
     return this.#flush();
   }
 
@@ -244,10 +264,65 @@ export class SwimMembership implements MembershipView {
    * and keep gossiping the stale claim, which every other node ignores. It gets the newer claims
    * straight back.
    */
-  #correct(peer: NodeId): void {
+  #correct(peer: NodeId, nowMs: number): void {
     if (this.#corrections.length === 0) return;
-    this.#emit(peer, { type: "MemberSync", members: this.#corrections });
+    this.#sync(peer, this.#corrections, nowMs);
     this.#corrections = [];
+  }
+
+  /** Sends `peer` a MemberSync, remembered so that its answer is not answered in turn. */
+  #sync(peer: NodeId, members: MemberUpdate[], nowMs: number): void {
+    this.#syncSentAtMs.set(peer, nowMs);
+    this.#emit(peer, { type: "MemberSync", members });
+  }
+
+  #syncedRecently(peer: NodeId, nowMs: number): boolean {
+    const sentAtMs = this.#syncSentAtMs.get(peer);
+    return sentAtMs !== undefined && nowMs - sentAtMs < this.#options.pushPullIntervalMs / 2;
+  }
+
+  #isolated(): boolean {
+    for (const peer of this.#connectedPeers()) if (peer !== this.#self) return false;
+    return true;
+  }
+
+  /** Jittered, so that the exchanges of nodes started together spread out. */
+  #pushPullDelayMs(): number {
+    return Math.floor(this.#options.pushPullIntervalMs * (0.5 + this.#random()));
+  }
+
+  #pushPull(nowMs: number): void {
+    this.#nextPushPullAtMs = nowMs + this.#pushPullDelayMs();
+    for (const peer of [...this.#syncSentAtMs.keys()])
+      if (!this.#syncedRecently(peer, nowMs)) this.#syncSentAtMs.delete(peer);
+    const partners = [...this.#connectedPeers()].filter((peer) => peer !== this.#self);
+    if (partners.length === 0) return;
+    const partner = partners[Math.floor(this.#random() * partners.length)]!;
+    this.#sync(partner, this.#pushPullPart(), nowMs);
+  }
+
+  /**
+   * This node's own entry and up to pushPullMembersMax − 1 others: the whole table when it fits;
+   * else the latest changes first, up to half (a join, a refutation or a death whose gossip may
+   * have died out), then the others in NodeId order from where the previous part stopped.
+   */
+  #pushPullPart(): MemberUpdate[] {
+    const self = this.#selfUpdate(this.#leaving ? "left" : "alive");
+    const room = this.#options.pushPullMembersMax - 1;
+    const members = [...this.#members.values()];
+    if (members.length <= room) return [self, ...members.map((m) => this.#claimOf(m))];
+    const latest = [...members].sort((a, b) => b.changedAtMs - a.changedAtMs).slice(0, Math.floor(room / 2));
+    const chosen = new Set(latest.map((m) => m.nodeId));
+    const ids = members.map((m) => m.nodeId).sort();
+    const after = this.#pushPullAfter;
+    const start = Math.max(0, after === undefined ? 0 : ids.findIndex((id) => id > after));
+    for (let i = 0; i < ids.length && chosen.size < room; i++) {
+      const id = ids[(start + i) % ids.length]!;
+      if (chosen.has(id)) continue;
+      chosen.add(id);
+      this.#pushPullAfter = id;
+    }
+    return [self, ...[...chosen].map((id) => this.#claimOf(this.#members.get(id)!))];
   }
 
   /**
@@ -260,6 +335,7 @@ export class SwimMembership implements MembershipView {
     if (this.#leaving) return this.#flush();
     if (loopLagMs > this.#options.loopLagMaxMs) this.#lagged(nowMs, loopLagMs);
     this.#advanceProbe(nowMs);
+    if (nowMs >= this.#nextPushPullAtMs) this.#pushPull(nowMs);
     for (const [seq, relay] of this.#relays) {
       if (nowMs < relay.deadlineMs) continue;
       this.#relays.delete(seq);
@@ -370,8 +446,12 @@ export class SwimMembership implements MembershipView {
       this.#probeFailed(probe, nowMs);
     }
     if (nowMs < this.#nextProbeAtMs) return;
-    const target = this.#nextTarget();
     this.#nextProbeAtMs = nowMs + this.#options.probeIntervalMs * this.#scale();
+    // A node without a single connection (its first dials refused, or all its links just ended)
+    // reaches no one, not even through a neighbour: a probe now would fail for its own want of
+    // a route and accuse the member of it.
+    if (this.#isolated()) return;
+    const target = this.#nextTarget();
     if (target === undefined) return;
     this.#members.get(target)!.probedAtMs = nowMs;
     const seq = this.#nextSeq++;
@@ -531,6 +611,7 @@ export class SwimMembership implements MembershipView {
       incarnation: 0,
       by: peer,
       sinceMs: nowMs,
+      changedAtMs: nowMs,
       accusers: new Set(),
       unprobedSuspect: false,
       probedAtMs: 0,
@@ -558,6 +639,7 @@ export class SwimMembership implements MembershipView {
         incarnation: update.incarnation,
         by: update.by,
         sinceMs: nowMs,
+        changedAtMs: nowMs,
         accusers: new Set(update.state === "suspect" ? [update.by] : []),
         unprobedSuspect: update.state === "suspect",
         probedAtMs: 0,
@@ -574,7 +656,10 @@ export class SwimMembership implements MembershipView {
     }
     if (supersedes(update, current)) {
       const previous = current.state;
-      if (previous !== update.state) current.sinceMs = nowMs;
+      // A new claim starts its own clock: a suspicion of a later incarnation (the member refuted
+      // the earlier one, unseen here) must not inherit the refuted suspicion's elapsed time.
+      current.sinceMs = nowMs;
+      current.changedAtMs = nowMs;
       current.state = update.state;
       current.incarnation = update.incarnation;
       current.by = update.by;
@@ -592,6 +677,7 @@ export class SwimMembership implements MembershipView {
       // as the join it announces would have been; when what this node knows of the member is
       // newer (a suspicion), spread that with the address: the queue holds one update per member.
       current.address = update.address;
+      current.changedAtMs = nowMs;
       this.#gossip.push(supersedes(current, update) ? this.#claimOf(current) : update);
       this.#changed(current, current.state);
     }
@@ -622,8 +708,15 @@ export class SwimMembership implements MembershipView {
     }
     if (update.incarnation === this.#incarnation && !accused) return;
     this.#incarnation = update.incarnation + 1;
-    if (accused) this.#changeHealth(1);
     this.#gossip.push(this.#selfUpdate("alive"));
+    if (!accused) return;
+    this.#changeHealth(1);
+    // The refutation also goes straight to every connected member, the accusers among them when
+    // connected: an accuser whose probes are slowed (local health) and spent on members it cannot
+    // reach (a partition) may otherwise miss the gossip of it and declare this node dead.
+    const refutation = this.#selfUpdate("alive");
+    for (const peer of this.#connectedPeers())
+      if (peer !== this.#self) this.#emit(peer, { type: "MemberSync", members: [refutation] });
   }
 
   /** Makes room for a new member by forgetting the departed one gone longest; false when there is none. */

@@ -18,6 +18,13 @@ export interface SwimClusterOptions {
   readonly swim?: Partial<SwimOptions>;
   /** Bytes of one message on the wire (the bench passes the real codec); default 0. */
   readonly measure?: (message: MembershipMessage) => number;
+  /**
+   * False: a node connects only where `join` says (a bounded set of connections), instead of
+   * dialling every member it learns alive. Default true.
+   */
+  readonly dialLearned?: boolean;
+  /** What the test lets arrive of a message that passed the loss rate's draw: it, another, or none (undefined). */
+  readonly alter?: (from: NodeId, to: NodeId, message: MembershipMessage) => MembershipMessage | undefined;
 }
 
 /** A change as node `observer` saw it, at `atMs`. */
@@ -30,7 +37,7 @@ export interface ObservedChange extends MembershipChange {
  * N SwimMembership machines on one seeded, lossy network with a virtual clock: what the
  * property tests and `npm run bench -- gossip` drive. Node `i` joins through node 0 (a connection:
  * a MemberSync exchange), then connects to every member it learns alive, as a node's discovery
- * dials them: a full mesh of connections once the tables agree. A message between two nodes with
+ * dials them: a full mesh of connections once the tables agree (unless `dialLearned` is false). A message between two nodes with
  * no connection is dropped, as the I/O half does. A killed node neither sends nor receives and its
  * connections are gone; a restarted one is a new machine with the same NodeId, incarnation 0 (a
  * process restart). A partition cuts messages and fails dials across it; its heal connects
@@ -145,6 +152,7 @@ export class SwimCluster {
       options: { ...DEFAULT_SWIM_OPTIONS, ...this.#options.swim },
       random: () => this.random.next(),
       nowMs: this.clock.now() + this.random.int(0, DEFAULT_SWIM_OPTIONS.probeIntervalMs),
+      connectedPeers: () => this.#linkedTo(i),
     });
   }
 
@@ -154,6 +162,10 @@ export class SwimCluster {
         this.#output(i, this.machines[i].tick(this.clock.now()));
       this.#scheduleTicks(i);
     }, SIMULATED_TICK_MS);
+  }
+
+  #linkedTo(i: number): NodeId[] {
+    return this.ids.filter((id, j) => j !== i && this.#links.has(pairKey(this.ids[i], id)));
   }
 
   #unlink(i: number): void {
@@ -169,21 +181,30 @@ export class SwimCluster {
   #output(i: number, output: SwimOutput): void {
     const from = this.ids[i];
     const atMs = this.clock.now();
+    const {
+      lossRate = 0,
+      delayMinMs = 1,
+      delayMaxMs = 5,
+      measure,
+      dialLearned = true,
+      alter,
+    } = this.#options;
     for (const change of output.changes) {
       this.changes.push({ ...change, observer: from, atMs });
-      if (change.member.state !== "alive") continue;
+      if (change.member.state !== "alive" || !dialLearned) continue;
       const j = this.ids.indexOf(change.member.nodeId as NodeId);
       if (!this.#links.has(pairKey(from, this.ids[j]))) this.#dial(i, j);
     }
-    const { lossRate = 0, delayMinMs = 1, delayMaxMs = 5, measure } = this.#options;
-    for (const { peer, message } of output.send) {
+    for (const { peer, message: sent } of output.send) {
       // No connection, no message (the I/O half drops it); one in flight arrives even if the sender dies next.
       if (!this.#links.has(pairKey(from, peer))) continue;
       this.messages++;
-      if (measure !== undefined) this.bytes += measure(message);
+      if (measure !== undefined) this.bytes += measure(sent);
       // A MemberSync rides on a connection that just opened (or on the last frames of one that
       // closes cleanly): a stream transport delivers it. Loss models the probes' stalls.
-      if (message.type !== "MemberSync" && this.random.chance(lossRate)) continue;
+      if (sent.type !== "MemberSync" && this.random.chance(lossRate)) continue;
+      const message = alter === undefined ? sent : alter(from, peer, sent);
+      if (message === undefined) continue;
       const delayMs = this.random.int(delayMinMs, delayMaxMs);
       this.clock.setTimeout(() => this.#deliver(from, peer, message), delayMs);
     }
