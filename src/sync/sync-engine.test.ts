@@ -406,6 +406,46 @@ describe("SyncEngine", () => {
     assert.deepEqual(seqs(acked(5)), []);
   });
 
+  test("a late ack of a batch taken as lost shows the loss spurious: the connection's timeout becomes twice that round trip", () => {
+    let nowMs = 0;
+    const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5, clock: () => nowMs });
+    const [a, b] = replicas;
+    const engine = engines[0];
+    engine.peerConnected(b.nodeId, 0);
+    const ack = (batchId: number) =>
+      engine.receive(b.nodeId, { type: "PushOpsAck", batchId, applied: 5 }, nowMs);
+    const batchIdsOf = (out: Outgoing<TestOp>[]) =>
+      out.flatMap((o) => (o.message.type === "PushOps" ? [o.message.batchId] : []));
+    /** Acks every batch of `out` at once, and every batch those acks let out. */
+    const ackAll = (out: Outgoing<TestOp>[]) => {
+      for (let ids = batchIdsOf(out); ids.length > 0; ) ids = ids.flatMap((id) => batchIdsOf(ack(id)));
+    };
+    engine.localOps(Array.from({ length: 5 }, () => a.local()));
+    engine.flush(); // batch 1
+    nowMs = SEND_ACK_TIMEOUT_MIN_MS;
+    ackAll(engine.tick(nowMs)); // batch 1 lost; its repair goes and is acked
+    assert.equal(engine.stats.batchesLost, 1);
+    nowMs = 3_000; // the peer was slow, not lossy: batch 1's ack after 3 s
+    ackAll(ack(1));
+    ack(1); // a duplicate counts once
+    assert.equal(engine.stats.batchesLostSpuriously, 1);
+    // Prompt acks bring the smoothed round trip under 0.3 s; the least timeout stays.
+    for (let i = 0; i < 20; i++) {
+      engine.localOps(Array.from({ length: 5 }, () => a.local()));
+      ackAll(engine.flush());
+    }
+    assert.ok(engine.ackRttMs() < 300, `smoothed ${engine.ackRttMs()} ms`);
+    engine.localOps(Array.from({ length: 5 }, () => a.local()));
+    assert.equal(batchIdsOf(engine.flush()).length, 1);
+    const sentAt = nowMs;
+    nowMs = sentAt + 2 * 3_000 - 1;
+    engine.tick(nowMs);
+    assert.equal(engine.stats.batchesLost, 1, "not lost after 2 s any more");
+    nowMs = sentAt + 2 * 3_000;
+    engine.tick(nowMs);
+    assert.equal(engine.stats.batchesLost, 2, "lost after twice the slow round trip");
+  });
+
   test("a pull is answered without the ops in flight to the puller, and without a snapshot for them", () => {
     const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5 });
     wire(replicas, engines, [[0, 1]]);

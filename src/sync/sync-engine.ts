@@ -167,6 +167,21 @@ export const SEND_ACK_TIMEOUT_RTTS = 4;
 /** The least time before an unacknowledged batch is taken as lost, whatever the round trip. */
 export const SEND_ACK_TIMEOUT_MIN_MS = 2_000;
 
+/**
+ * The most a connection's least ack timeout grows to after spurious losses (see
+ * EXPIRED_BATCHES_REMEMBERED): a peer slower than this is treated as losing batches.
+ */
+export const SEND_ACK_TIMEOUT_MAX_MS = 30_000;
+
+/**
+ * Batches taken as lost that a connection remembers (id and send time), so that a late ack of one
+ * shows the loss was spurious, as TCP's Eifel detection does (RFC 4015): the batch was slow, not
+ * lost. The connection's least timeout then becomes twice that ack's round trip (up to
+ * SEND_ACK_TIMEOUT_MAX_MS). Without it a peer loaded past 2 s per ack had every batch re-sent:
+ * each op applied 2.7 times in a ten-node gate run, and the extra work kept the peer behind.
+ */
+export const EXPIRED_BATCHES_REMEMBERED = 64;
+
 /** K of the K-fanout for a cluster of `clusterSize` nodes: ceil(log2(N)) + `extra`, at least 1. */
 export function fanoutOf(clusterSize: number, extra: number): number {
   return Math.max(1, Math.ceil(Math.log2(Math.max(1, clusterSize))) + extra);
@@ -211,6 +226,8 @@ export interface SyncEngineStats {
   sendWindowCuts: number;
   /** Batches unacknowledged past their timeout (SEND_ACK_TIMEOUT_RTTS), taken as lost and repaired. */
   batchesLost: number;
+  /** Of those, batches whose ack came later after all (EXPIRED_BATCHES_REMEMBERED): the connection's timeout grew. */
+  batchesLostSpuriously: number;
 }
 
 interface InflightBatch<Op> {
@@ -251,6 +268,10 @@ interface PeerSession<Op> {
   smoothedRttMs: number | undefined;
   /** When the window last halved: once per round trip, for the acks of one burst are late together. */
   windowCutAtMs: number;
+  /** The least time before a batch is taken as lost: SEND_ACK_TIMEOUT_MIN_MS, raised by spurious losses. */
+  ackTimeoutMinMs: number;
+  /** Batches taken as lost, by id, with their send time (at most EXPIRED_BATCHES_REMEMBERED). */
+  expired: Map<number, number>;
   /**
    * The peer's latest pull showed it stale (`isStale`): what it pushes is acknowledged and
    * dropped, its snapshots ignored, until a pull shows it took the replacing snapshot.
@@ -306,6 +327,7 @@ export class SyncEngine<Op> {
     opsPruned: 0,
     sendWindowCuts: 0,
     batchesLost: 0,
+    batchesLostSpuriously: 0,
   };
 
   /** The highest sequence of this node's own ops known durable: handed to `localOps`, or loaded at start. */
@@ -389,6 +411,8 @@ export class SyncEngine<Op> {
       baseRttMs: Number.POSITIVE_INFINITY,
       smoothedRttMs: undefined,
       windowCutAtMs: Number.NEGATIVE_INFINITY,
+      ackTimeoutMinMs: SEND_ACK_TIMEOUT_MIN_MS,
+      expired: new Map(),
       stale: false,
       repairAfter: undefined,
       repairAsked: new Set(),
@@ -508,6 +532,7 @@ export class SyncEngine<Op> {
         const batch = session.inflight.get(message.batchId);
         session.inflight.delete(message.batchId);
         if (batch !== undefined) this.#timeAck(session, batch);
+        else this.#noteSpuriousLoss(session, message.batchId);
         if (batch?.pushed === true && message.applied === 0) this.#prune(session, batch.ops);
         return this.#drain(session);
       }
@@ -829,7 +854,7 @@ export class SyncEngine<Op> {
   }
 
   /** An ack came back: the send window adapts to its round trip (see SyncEngineOptions.clock). */
-  #timeAck(session: PeerSession<Op>, batch: InflightBatch<Op>): void {
+  #timeAck(session: PeerSession<Op>, batch: Pick<InflightBatch<Op>, "sentMs">): void {
     const { clock, inflightBatchesMax } = this.#options;
     if (clock === undefined) return;
     const nowMs = clock();
@@ -853,16 +878,35 @@ export class SyncEngine<Op> {
     this.stats.sendWindowCuts++;
   }
 
+  /**
+   * The ack of a batch taken as lost came: the loss was spurious (EXPIRED_BATCHES_REMEMBERED). Its
+   * round trip counts, and the connection's least timeout becomes at least twice it.
+   */
+  #noteSpuriousLoss(session: PeerSession<Op>, batchId: number): void {
+    const sentMs = session.expired.get(batchId);
+    if (sentMs === undefined) return; // a duplicated ack, or one of a batch forgotten since
+    session.expired.delete(batchId);
+    this.stats.batchesLostSpuriously++;
+    const { clock } = this.#options;
+    if (clock === undefined) return;
+    const rttMs = clock() - sentMs;
+    session.ackTimeoutMinMs = Math.min(SEND_ACK_TIMEOUT_MAX_MS, Math.max(session.ackTimeoutMinMs, 2 * rttMs));
+    this.#timeAck(session, { sentMs });
+  }
+
   /** Batches unacknowledged past their timeout are lost: their slots are freed, their ops repaired. */
   #expireLost(session: PeerSession<Op>): void {
     const { clock } = this.#options;
     if (clock === undefined || session.inflight.size === 0) return;
     const nowMs = clock();
-    const timeoutMs = Math.max(SEND_ACK_TIMEOUT_MIN_MS, SEND_ACK_TIMEOUT_RTTS * (session.smoothedRttMs ?? 0));
+    const timeoutMs = Math.max(session.ackTimeoutMinMs, SEND_ACK_TIMEOUT_RTTS * (session.smoothedRttMs ?? 0));
     let lost: Op[] | undefined;
     for (const [batchId, batch] of session.inflight) {
       if (nowMs - batch.sentMs < timeoutMs) continue;
       session.inflight.delete(batchId);
+      session.expired.set(batchId, batch.sentMs);
+      if (session.expired.size > EXPIRED_BATCHES_REMEMBERED)
+        session.expired.delete(session.expired.keys().next().value!);
       this.stats.batchesLost++;
       lost ??= [];
       for (const op of batch.ops) lost.push(op);
