@@ -741,7 +741,10 @@ export class ReplicatedState implements CrdtHost {
   /** Flushes and stops accepting ops; the store stays open (its owner closes it). */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.flushed();
+    // Ops made while the store made a batch durable are staged behind the batch timer
+    // (STORE_BATCH_INTERVAL_MS), which would fire after the owner closed the store: hand them over too.
+    do await this.flushed();
+    while (this.#staged);
     this.#closed = true;
   }
 
