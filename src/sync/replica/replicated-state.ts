@@ -78,6 +78,28 @@ export const OPS_PER_BATCH_MAX = 4096;
 export const STORE_BATCH_INTERVAL_MS = 10;
 
 /**
+ * The batches staged behind their timer (STORE_BATCH_INTERVAL_MS), each as the call that writes
+ * it: a process.exit() before the timer fires (`nx run`'s forced exit) still hands them to their
+ * stores, whose own exit hooks (added when they opened, earlier, so run later) commit them.
+ */
+const batchesAtExit = new Set<() => void>();
+
+function flushBatchesAtExit(): void {
+  for (const flush of batchesAtExit) flush();
+}
+
+/** Holds `flush` for process.exit() until `releaseAtExit`: one exit listener for every replica. */
+function holdAtExit(flush: () => void): void {
+  if (batchesAtExit.size === 0) process.prependListener("exit", flushBatchesAtExit);
+  batchesAtExit.add(flush);
+}
+
+function releaseAtExit(flush: () => void): void {
+  if (batchesAtExit.delete(flush) && batchesAtExit.size === 0)
+    process.removeListener("exit", flushBatchesAtExit);
+}
+
+/**
  * Store writes waiting for a commit above which remote ops wait (`whenStoreHasRoom`): half the
  * LMDB store's PENDING_WRITES_MAX, past which a writer would block the node's thread instead.
  */
@@ -248,6 +270,8 @@ export class ReplicatedState implements CrdtHost {
   #flushScheduled = false;
   /** The batch timer, while staged writes wait for STORE_BATCH_INTERVAL_MS to end. */
   #flushTimer: TimerHandle | undefined;
+  /** Writes the batch waiting for #flushTimer at process.exit() (see holdAtExit). */
+  readonly #flushAtExit = (): void => this.#scheduledFlush();
   /** When the last batch was written (`#stabilityClock` time). */
   #lastFlushAtMs = Number.NEGATIVE_INFINITY;
   /** Set when a batch failed: the replica stops (see flush). */
@@ -693,6 +717,7 @@ export class ReplicatedState implements CrdtHost {
       this.#stabilityClock.clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
       this.#flushScheduled = false;
+      releaseAtExit(this.#flushAtExit);
     }
     this.#lastFlushAtMs = this.#stabilityClock.now();
     try {
@@ -812,13 +837,18 @@ export class ReplicatedState implements CrdtHost {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     const waitMs = this.#lastFlushAtMs + STORE_BATCH_INTERVAL_MS - this.#stabilityClock.now();
-    if (waitMs <= 0) queueMicrotask(() => this.#scheduledFlush());
-    else this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+    if (waitMs <= 0) {
+      queueMicrotask(() => this.#scheduledFlush());
+      return;
+    }
+    this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+    holdAtExit(this.#flushAtExit);
   }
 
   #scheduledFlush(): void {
     this.#flushScheduled = false;
     this.#flushTimer = undefined;
+    releaseAtExit(this.#flushAtExit);
     try {
       this.flush();
     } catch {
