@@ -906,7 +906,7 @@ export class ReplicatedState implements CrdtHost {
     let groupBytes = 0;
     const emit = (): void => {
       if (group.length === 0) return;
-      const page = this.#log.newPage(group.length);
+      const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
       writes.push([pageKey(OPLOG_PREFIX, page), withVersion(crdtPackr.pack(group.map(opToMsgpackValue)))]);
       group = [];
@@ -1047,8 +1047,14 @@ export class ReplicatedState implements CrdtHost {
     for (const [key, value] of this.#backend.range({ prefix: OPLOG_PREFIX })) {
       const page = parsePageKey(key, OPLOG_PREFIX.length);
       const ops = decodeOpPage(value);
-      this.#log.restorePage(page, ops.length);
-      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page, estimatedOpBytes(op));
+      const sizes = ops.map(estimatedOpBytes);
+      let pageBytes = 0;
+      for (const bytes of sizes) pageBytes += bytes;
+      this.#log.restorePage(page, ops.length, pageBytes);
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        this.#log.restore(op.origin, op.id.seq, page, sizes[i]!);
+      }
     }
     this.#log.finishRestore();
     let entry: ObjectEntry | undefined;
