@@ -4,7 +4,7 @@
  * - without any `flushed()`, a write is durable once the store's own group commit holding it has
  *   ended;
  * - a full disk fails the commit with one clear error and loses nothing acknowledged;
- * - process.exit() neither hangs nor half-commits a batch;
+ * - process.exit() neither hangs nor half-commits a batch, and keeps the replica's staged one;
  * and after each, the datastore opens cleanly.
  */
 import assert from "node:assert/strict";
@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
+import { NODE_A } from "../src/crdt/testing/test-ops.ts";
 import { type LmdbBackend, openLmdbBackend } from "../src/store/lmdb-backend.ts";
+import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
 import { rowKey, rowValue } from "./fixtures/store-writer.ts";
 
 const WRITER = new URL("./fixtures/store-writer.ts", import.meta.url).pathname;
@@ -178,6 +180,24 @@ describe("store durability across kill -9", { timeout: TEST_TIMEOUT_MS }, () => 
       assert.equal(other.has(rowKey(2)), false, "no part of the interrupted batch is committed");
     } finally {
       await other.close();
+    }
+  });
+
+  it("commits the replica's staged batch when the process exits within its batch interval", async () => {
+    const path = await temporaryDatastore();
+    const exiting = startWriter(["exit-replica", path]);
+    assert.equal(await exiting.exited, 0);
+    const store = await openLmdbBackend({ path });
+    try {
+      const replica = openReplicatedState({ backend: store, nodeId: NODE_A });
+      assert.equal(
+        replica.gcounterValue("g"),
+        2n,
+        "the increment staged behind STORE_BATCH_INTERVAL_MS is kept",
+      );
+      await replica.close();
+    } finally {
+      await store.close();
     }
   });
 });

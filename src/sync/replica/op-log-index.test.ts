@@ -45,6 +45,26 @@ describe("OpLogIndex", () => {
     assert.deepEqual(log.seqsAfter(a, 3, 1), [4]);
     assert.equal(log.floor(a), 2);
   });
+
+  test("rewrites a page once dead ops kept in partly live pages outweigh op_log_size_limit", () => {
+    // 1 000-byte ops: the bytes bound keeps 100 live, the count bound (100 000) is never near.
+    const OP_BYTES = 1_000;
+    const log = new OpLogIndex(100_000, 100 * OP_BYTES);
+    const [quiet, busy] = ORIGINS as [NodeId, NodeId];
+    let busySeq = 0;
+    // Each group commit writes one op of a quiet origin and nine of a busy one: eviction takes the
+    // busy one's first, so older pages keep their quiet op live and nine dead ones.
+    for (let page = 1; page <= 300; page++) {
+      const ops: [NodeId, number][] = [[quiet, page]];
+      for (let i = 0; i < 9; i++) ops.push([busy, ++busySeq]);
+      for (const [origin, seq] of ops) log.add(origin, seq, OP_BYTES);
+      const waiting = ops.filter(([origin, seq]) => log.pageOf(origin, seq) === -1);
+      const stored = log.newPage(waiting.length, waiting.length * OP_BYTES);
+      for (const [origin, seq] of waiting) log.assignPage(origin, seq, stored);
+    }
+    assert.ok(log.bytes <= 100 * OP_BYTES);
+    assert.notEqual(log.pageToCompact(), undefined, "the dead ops' bytes are bounded too");
+  });
 });
 
 describe("SortedSeqs", () => {

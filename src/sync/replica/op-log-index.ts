@@ -6,6 +6,8 @@ interface Page {
   live: number;
   /** Ops stored in the page record. */
   readonly total: number;
+  /** Their estimated bytes. */
+  readonly totalBytes: number;
 }
 
 /**
@@ -15,7 +17,8 @@ interface Page {
  *
  * Storage: each group commit writes its new ops as one page record, so logging costs a share of
  * one write rather than a write per op. A page is deleted once none of its ops is live; when dead
- * ops in partly live pages exceed the limit, the emptiest page is rewritten (`pageToCompact`).
+ * ops in partly live pages exceed either limit (their count, or their estimated bytes), the
+ * emptiest page is rewritten (`pageToCompact`), so what is stored stays within about twice both.
  *
  * Bound: at most `limit` live ops (`op_log_limit`) and `bytesLimit` bytes of them, estimated
  * (`op_log_size_limit`). Past either, the lowest-sequence op of the origin
@@ -37,6 +40,7 @@ export class OpLogIndex {
   #size = 0;
   #bytes = 0;
   #storedOps = 0;
+  #storedBytes = 0;
   #nextPage = 0;
   #floorChanges = new Set<NodeId>();
   #emptiedPages: number[] = [];
@@ -111,11 +115,10 @@ export class OpLogIndex {
     return evicted;
   }
 
-  /** The next page number; `assignPage` the ops written in it. */
-  newPage(total: number): number {
+  /** The next page number, for `total` ops of `totalBytes` estimated; `assignPage` them. */
+  newPage(total: number, totalBytes: number): number {
     const page = this.#nextPage++;
-    this.#pages.set(page, { live: 0, total });
-    this.#storedOps += total;
+    this.#addPage(page, total, totalBytes);
     return page;
   }
 
@@ -134,10 +137,9 @@ export class OpLogIndex {
     this.#size++;
   }
 
-  /** Hydration: registers a stored page. */
-  restorePage(page: number, total: number): void {
-    this.#pages.set(page, { live: 0, total });
-    this.#storedOps += total;
+  /** Hydration: registers a stored page of `total` ops of `totalBytes` estimated. */
+  restorePage(page: number, total: number, totalBytes: number): void {
+    this.#addPage(page, total, totalBytes);
     if (page >= this.#nextPage) this.#nextPage = page + 1;
   }
 
@@ -154,11 +156,12 @@ export class OpLogIndex {
 
   /**
    * A page worth rewriting with only its live ops, when dead ops kept in partly live pages
-   * outnumber the limit; undefined otherwise. The caller re-stages the live ops (`unassign`)
-   * and deletes the page record.
+   * outnumber the limit or outweigh the bytes limit; undefined otherwise. The caller re-stages
+   * the live ops (`unassign`) and deletes the page record.
    */
   pageToCompact(): number | undefined {
-    if (this.#storedOps - this.#size <= this.#limit) return undefined;
+    if (this.#storedOps - this.#size <= this.#limit && this.#storedBytes - this.#bytes <= this.#bytesLimit)
+      return undefined;
     let best: number | undefined;
     let bestRatio = 2;
     for (const [page, state] of this.#pages) {
@@ -182,6 +185,7 @@ export class OpLogIndex {
     this.#size = 0;
     this.#bytes = 0;
     this.#storedOps = 0;
+    this.#storedBytes = 0;
     return pages;
   }
 
@@ -191,6 +195,7 @@ export class OpLogIndex {
     const state = this.#pages.get(page)!;
     this.#pages.delete(page);
     this.#storedOps -= state.total;
+    this.#storedBytes -= state.totalBytes;
   }
 
   /** Indexes the `origin` op at `seq` in `page`; false when already held. */
@@ -255,6 +260,13 @@ export class OpLogIndex {
     if (state === undefined) return;
     this.#pages.delete(page);
     this.#storedOps -= state.total;
+    this.#storedBytes -= state.totalBytes;
     this.#emptiedPages.push(page);
+  }
+
+  #addPage(page: number, total: number, totalBytes: number): void {
+    this.#pages.set(page, { live: 0, total, totalBytes });
+    this.#storedOps += total;
+    this.#storedBytes += totalBytes;
   }
 }

@@ -173,6 +173,22 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
     await state.close();
   });
 
+  test("close() hands over the ops made while it waited for the store before it resolves", async () => {
+    const clock = createVirtualClock(1_000);
+    const backend = createMemoryBackend();
+    const state = openReplicatedState({ backend, nodeId: NODE_A, clock });
+    state.gcounterInc("g", 1n);
+    const closing = state.close();
+    // Accepted (close has not resolved), within the interval of the batch close just wrote.
+    state.gcounterInc("g", 1n);
+    await closing;
+    assert.equal(clock.pendingTimers(), 0, "no batch left behind a timer");
+    // The owner closes the store next: what it holds is all there will be.
+    const reopened = openReplicatedState({ backend, nodeId: NODE_A, clock });
+    assert.equal(reopened.gcounterValue("g"), 2n);
+    await reopened.close();
+  });
+
   test("flush() writes a waiting batch at once and cancels its timer", async () => {
     const clock = createVirtualClock(1_000);
     const backend = createMemoryBackend();

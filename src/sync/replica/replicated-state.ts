@@ -78,6 +78,28 @@ export const OPS_PER_BATCH_MAX = 4096;
 export const STORE_BATCH_INTERVAL_MS = 10;
 
 /**
+ * The batches staged behind their timer (STORE_BATCH_INTERVAL_MS), each as the call that writes
+ * it: a process.exit() before the timer fires (`nx run`'s forced exit) still hands them to their
+ * stores, whose own exit hooks (added when they opened, earlier, so run later) commit them.
+ */
+const batchesAtExit = new Set<() => void>();
+
+function flushBatchesAtExit(): void {
+  for (const flush of batchesAtExit) flush();
+}
+
+/** Holds `flush` for process.exit() until `releaseAtExit`: one exit listener for every replica. */
+function holdAtExit(flush: () => void): void {
+  if (batchesAtExit.size === 0) process.prependListener("exit", flushBatchesAtExit);
+  batchesAtExit.add(flush);
+}
+
+function releaseAtExit(flush: () => void): void {
+  if (batchesAtExit.delete(flush) && batchesAtExit.size === 0)
+    process.removeListener("exit", flushBatchesAtExit);
+}
+
+/**
  * Store writes waiting for a commit above which remote ops wait (`whenStoreHasRoom`): half the
  * LMDB store's PENDING_WRITES_MAX, past which a writer would block the node's thread instead.
  */
@@ -248,6 +270,8 @@ export class ReplicatedState implements CrdtHost {
   #flushScheduled = false;
   /** The batch timer, while staged writes wait for STORE_BATCH_INTERVAL_MS to end. */
   #flushTimer: TimerHandle | undefined;
+  /** Writes the batch waiting for #flushTimer at process.exit() (see holdAtExit). */
+  readonly #flushAtExit = (): void => this.#scheduledFlush();
   /** When the last batch was written (`#stabilityClock` time). */
   #lastFlushAtMs = Number.NEGATIVE_INFINITY;
   /** Set when a batch failed: the replica stops (see flush). */
@@ -693,6 +717,7 @@ export class ReplicatedState implements CrdtHost {
       this.#stabilityClock.clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
       this.#flushScheduled = false;
+      releaseAtExit(this.#flushAtExit);
     }
     this.#lastFlushAtMs = this.#stabilityClock.now();
     try {
@@ -741,7 +766,10 @@ export class ReplicatedState implements CrdtHost {
   /** Flushes and stops accepting ops; the store stays open (its owner closes it). */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.flushed();
+    // Ops made while the store made a batch durable are staged behind the batch timer
+    // (STORE_BATCH_INTERVAL_MS), which would fire after the owner closed the store: hand them over too.
+    do await this.flushed();
+    while (this.#staged);
     this.#closed = true;
   }
 
@@ -809,13 +837,18 @@ export class ReplicatedState implements CrdtHost {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     const waitMs = this.#lastFlushAtMs + STORE_BATCH_INTERVAL_MS - this.#stabilityClock.now();
-    if (waitMs <= 0) queueMicrotask(() => this.#scheduledFlush());
-    else this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+    if (waitMs <= 0) {
+      queueMicrotask(() => this.#scheduledFlush());
+      return;
+    }
+    this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+    holdAtExit(this.#flushAtExit);
   }
 
   #scheduledFlush(): void {
     this.#flushScheduled = false;
     this.#flushTimer = undefined;
+    releaseAtExit(this.#flushAtExit);
     try {
       this.flush();
     } catch {
@@ -873,7 +906,7 @@ export class ReplicatedState implements CrdtHost {
     let groupBytes = 0;
     const emit = (): void => {
       if (group.length === 0) return;
-      const page = this.#log.newPage(group.length);
+      const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
       writes.push([pageKey(OPLOG_PREFIX, page), withVersion(crdtPackr.pack(group.map(opToMsgpackValue)))]);
       group = [];
@@ -1014,8 +1047,14 @@ export class ReplicatedState implements CrdtHost {
     for (const [key, value] of this.#backend.range({ prefix: OPLOG_PREFIX })) {
       const page = parsePageKey(key, OPLOG_PREFIX.length);
       const ops = decodeOpPage(value);
-      this.#log.restorePage(page, ops.length);
-      for (const op of ops) this.#log.restore(op.origin, op.id.seq, page, estimatedOpBytes(op));
+      const sizes = ops.map(estimatedOpBytes);
+      let pageBytes = 0;
+      for (const bytes of sizes) pageBytes += bytes;
+      this.#log.restorePage(page, ops.length, pageBytes);
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        this.#log.restore(op.origin, op.id.seq, page, sizes[i]!);
+      }
     }
     this.#log.finishRestore();
     let entry: ObjectEntry | undefined;
