@@ -1,13 +1,48 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { opArb } from "../crdt/testing/op-arbitraries.ts";
+import type { HlcTimestamp } from "../crdt/hybrid-clock.ts";
+import { makeOp, type OpKind } from "../crdt/op.ts";
+import { opArb, opIdArb } from "../crdt/testing/op-arbitraries.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
 import { frameLength } from "../net/frame.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
 import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
 
 const codec = createSyncMessageCodec();
+
+/**
+ * Ops at the sizes the byte bound is for (opArb's are at most 40 bytes, 4 tags, 20 ASCII
+ * characters of key): values up to 200 KiB, ORSet removes of up to 2,000 tags, keys (within 1 KiB) of
+ * characters JSON escapes to 6 bytes (controls, lone surrogates) or UTF-8 takes 3 for.
+ */
+const bigBytesArb = fc.oneof(
+  fc.uint8Array({ maxLength: 2 }),
+  fc.integer({ min: 0, max: 200 * 1024 }).map((length) => new Uint8Array(length).fill(0xff)),
+);
+const bigKeyArb = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 250 }),
+  fc.string({ unit: fc.constantFrom("\u0000", "\u001f", "\ud800", "\\", '"', "\u2028"), maxLength: 340 }),
+);
+const bigOpArb = fc
+  .tuple(
+    opIdArb,
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    bigKeyArb,
+    fc.oneof(
+      bigBytesArb.map((value): OpKind => ({ type: "lww_set", value })),
+      fc
+        .tuple(bigBytesArb, bigBytesArb)
+        .map(([field, value]): OpKind => ({ type: "lww_map_set", field, value })),
+      fc
+        .tuple(bigBytesArb, fc.array(opIdArb, { maxLength: 2000, size: "max" }))
+        .map(([element, tags]): OpKind => ({ type: "orset_remove", element, tags })),
+      fc
+        .tuple(fc.option(opIdArb, { nil: undefined }), bigBytesArb)
+        .map(([parent, value]): OpKind => ({ type: "rga_insert", parent, value })),
+    ),
+  )
+  .map(([id, timestamp, key, kind]) => makeOp(id, timestamp as HlcTimestamp, key, kind));
 
 describe("CRDT ops inside sync messages", () => {
   for (const format of WIRE_FORMATS) {
@@ -24,13 +59,17 @@ describe("CRDT ops inside sync messages", () => {
 
   test("a PushOps of ops whose opWireBytesMax sum to B encodes to a frame of at most B + PUSH_OPS_ENVELOPE_BYTES_MAX, in either format", () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 8 }), fc.nat(), (ops, batchId) => {
-        const budget = ops.reduce((sum, op) => sum + opWireBytesMax(op), 0) + PUSH_OPS_ENVELOPE_BYTES_MAX;
-        for (const format of WIRE_FORMATS) {
-          const length = frameLength(codec.encode({ type: "PushOps", batchId, ops }, format).byteLength);
-          assert.ok(length <= budget, `${format}: ${length} bytes, counted ${budget}`);
-        }
-      }),
+      fc.property(
+        fc.array(fc.oneof(opArb, bigOpArb), { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        (ops, batchId) => {
+          const budget = ops.reduce((sum, op) => sum + opWireBytesMax(op), 0) + PUSH_OPS_ENVELOPE_BYTES_MAX;
+          for (const format of WIRE_FORMATS) {
+            const length = frameLength(codec.encode({ type: "PushOps", batchId, ops }, format).byteLength);
+            assert.ok(length <= budget, `${format}: ${length} bytes, counted ${budget}`);
+          }
+        },
+      ),
       propertyRuns(500),
     );
   });

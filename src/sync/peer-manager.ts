@@ -756,6 +756,13 @@ export class PeerManager<Op> {
     return rotatable;
   }
 
+  /**
+   * A peer with a reserved slot: one of the targets kept connected (every target without a bound;
+   * with one, those the operator named). Discovered candidates under a bound are a pool to draw
+   * from, not peers to keep: counted here, the members of a cluster larger than `max_peers` took
+   * every slot, and a node refused every member it had not dialled itself (in a 100-node cluster,
+   * members refused by all of them, without a single connection for the whole run).
+   */
   #isPinnedPeer(peer: NodeId): boolean {
     return this.#targets.some((t) => t.nodeId === peer && this.#pinned(t));
   }
@@ -838,11 +845,11 @@ export class PeerManager<Op> {
       // Closed once the connection took the list: a close first would drop it.
       void told.then(() => connection.close("max_connections reached"));
       return;
-    } else if (!this.#isConfigured(peer) && this.#unconfiguredConnections() >= this.#unconfiguredSlots()) {
+    } else if (!this.#isPinnedPeer(peer) && this.#unconfiguredConnections() >= this.#unconfiguredSlots()) {
       logger.warn("refusing peer: the remaining max_peers slots are kept for configured peers", {
         nodeId: peer,
         maxPeers,
-        configuredPeers: this.#targets.length,
+        configuredPeers: this.#reservedSlots(),
       });
       void connection.close("the remaining peer slots are kept for configured peers");
       return;
@@ -868,20 +875,9 @@ export class PeerManager<Op> {
     void this.#pump(connection);
   }
 
-  /**
-   * A peer with a reserved slot: one of the targets kept connected (every target without a bound;
-   * with one, those the operator named). Discovered candidates under a bound are a pool to draw
-   * from, not peers to keep: counted here, the members of a cluster larger than `max_peers` took
-   * every slot, and a node refused every member it had not dialled itself (in a 100-node cluster,
-   * members refused by all of them, without a single connection for the whole run).
-   */
-  #isConfigured(peer: NodeId): boolean {
-    return this.#targets.some((target) => target.nodeId === peer && this.#pinned(target));
-  }
-
   #unconfiguredConnections(): number {
     let count = 0;
-    for (const peer of this.#connections.keys()) if (!this.#isConfigured(peer)) count++;
+    for (const peer of this.#connections.keys()) if (!this.#isPinnedPeer(peer)) count++;
     return count;
   }
 
@@ -890,9 +886,14 @@ export class PeerManager<Op> {
    * peer: strangers, or members that only dial in, can never lock the configured peers out.
    */
   #unconfiguredSlots(): number {
+    return Math.max(0, this.#options.maxPeers - this.#reservedSlots());
+  }
+
+  /** The targets with a reserved slot (see `#isPinnedPeer`). */
+  #reservedSlots(): number {
     let reserved = 0;
     for (const target of this.#targets) if (this.#pinned(target)) reserved++;
-    return Math.max(0, this.#options.maxPeers - reserved);
+    return reserved;
   }
 
   /** Of two connections to one peer, keep the one dialed by the smaller NodeId: both ends agree. */

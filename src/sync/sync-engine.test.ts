@@ -310,6 +310,30 @@ describe("SyncEngine", () => {
     assert.equal(engines[0].stats.batchesSent, 3 + 3, "the pull answer (1-5) was cut the same way");
   });
 
+  test("a repair cut by bytes sends no more batches at once than the window has room for", () => {
+    // Every op its own batch (4 bytes against 4): the repair reads 10 ops from the op-log a step.
+    const { replicas, engines } = cluster(2, {
+      queuedOpsLimit: 2,
+      inflightBatchesMax: 1,
+      batchOpsMax: 10,
+      batchBytesMax: 4,
+      opBytes: () => 4,
+    });
+    wire(replicas, engines, [[0, 1]]);
+    const [a, b] = replicas;
+    engines[0].localOps(Array.from({ length: 30 }, () => a.local()));
+    assert.equal(engines[0].stats.opsShed, 28);
+    let out = engines[0].flush();
+    for (let step = 0; step < 100 && out.length > 0; step++) {
+      const batches = out.filter((o) => o.message.type === "PushOps");
+      assert.ok(batches.length <= 1, `step ${step}: ${batches.length} batches at once, the window holds 1`);
+      const next: Outgoing<TestOp>[] = [];
+      for (const o of out) next.push(...engines[1].receive(a.nodeId, o.message, 0));
+      out = next.flatMap((o) => engines[0].receive(b.nodeId, o.message, 0));
+    }
+    assert.equal(b.ops.size, 30, "every shed op was repaired");
+  });
+
   test("ops pushed in steady state trigger no pulls (no duplicates re-sent from the op-log)", () => {
     const { replicas, engines } = cluster(2, { pullLimit: 8, batchOpsMax: 4 });
     const net = wire(replicas, engines, [[0, 1]]);

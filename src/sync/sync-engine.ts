@@ -821,8 +821,11 @@ export class SyncEngine<Op> {
       // Only the origins under repair: ops of others held above the vector (out of order) are not
       // this repair's to send, and read here they were sent again with every batch, crowding out
       // the ops the repair is for.
-      const ops = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()));
-      const done = ops.length < limit;
+      const read = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()));
+      // One batch's worth: cut by bytes, the ops read would otherwise go out as several batches
+      // at once, past the window. A prefix holds each origin's oldest ops: the rest is read next.
+      const ops = read.slice(0, this.#batchEnd(read, 0));
+      const done = ops.length === read.length && read.length < limit;
       if (done) {
         session.repairAfter = undefined;
         session.repairAsked.clear();
@@ -952,7 +955,7 @@ export class SyncEngine<Op> {
   #batchEnd(ops: readonly Op[], start: number): number {
     const { batchOpsMax, batchBytesMax, opBytes } = this.#options;
     const end = Math.min(ops.length, start + batchOpsMax);
-    if (batchBytesMax === undefined || opBytes === undefined) return end;
+    if (batchBytesMax === undefined || opBytes === undefined || end <= start) return end;
     let bytes = opBytes(ops[start]!);
     for (let index = start + 1; index < end; index++) {
       bytes += opBytes(ops[index]!);
