@@ -25,10 +25,15 @@ export interface MembershipView {
   members(): readonly MemberInfo[];
 }
 
-/** A member whose entry changed: `previous` is its state before, undefined for a member new here. */
+/**
+ * A member whose entry changed: `previous` is its state before, undefined for a member new here;
+ * `by` is the node whose claim it is (this node's own id for a state it concluded itself, such as
+ * a suspicion of its own timing out into `dead`).
+ */
 export interface MembershipChange {
   readonly member: MemberInfo;
   readonly previous: MemberState | undefined;
+  readonly by: string;
 }
 
 /** Called after every change of the member table, in the order the changes happened. */

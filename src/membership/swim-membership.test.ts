@@ -92,8 +92,8 @@ describe("SwimMembership", () => {
     );
     const round = machine.tick(DEFAULT_SWIM_OPTIONS.probeIntervalMs);
     assert.deepEqual(
-      round.changes.map((c) => [c.member.nodeId, c.previous, c.member.state]),
-      [[target, "alive", "suspect"]],
+      round.changes.map((c) => [c.member.nodeId, c.previous, c.member.state, c.by]),
+      [[target, "alive", "suspect", A]],
     );
     // Neither helper sent a nack: local health rises by two (Lifeguard).
     assert.equal(machine.localHealth(), 2);
@@ -102,8 +102,21 @@ describe("SwimMembership", () => {
     const timeoutMs = suspicionTimeoutMs(DEFAULT_SWIM_OPTIONS, 4, 0);
     assert.deepEqual(ofTarget(DEFAULT_SWIM_OPTIONS.probeIntervalMs + timeoutMs - 1), []);
     assert.deepEqual(
-      ofTarget(DEFAULT_SWIM_OPTIONS.probeIntervalMs + timeoutMs).map((c) => c.member.state),
-      ["dead"],
+      ofTarget(DEFAULT_SWIM_OPTIONS.probeIntervalMs + timeoutMs).map((c) => [c.member.state, c.by]),
+      [["dead", A]],
+    );
+  });
+
+  test("a change names the node whose claim it is: a death heard by gossip its declarer's", () => {
+    const machine = machineA();
+    const { changes } = machine.receive(
+      B,
+      { type: "MemberSync", members: [{ ...alive(D), state: "dead", by: C }] },
+      0,
+    );
+    assert.deepEqual(
+      changes.map((c) => [c.member.nodeId, c.member.state, c.by]),
+      [[D, "dead", C]],
     );
   });
 

@@ -740,6 +740,7 @@ export class SwimMembership implements MembershipView {
         incarnation: member.incarnation,
       },
       previous,
+      by: member.by,
     });
   }
 

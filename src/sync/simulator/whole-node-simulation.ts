@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { advanceSettled } from "../../clock/settled-advance.ts";
 import { createVirtualClock } from "../../clock/virtual-clock.ts";
 import type { NodeId } from "../../identity/node-id.ts";
-import type { MemberInfo } from "../../membership/membership-view.ts";
 import { createMemoryNetwork, type MemoryRoute } from "../../net/memory-transport.ts";
 import { createSeededRandom } from "../seeded-random.ts";
 import { SimulatedNode, type SimulatedNodeTuning } from "./simulated-node.ts";
+import { createSuspicionJudge } from "./suspicion-judge.ts";
 
 /** How hostile the network is; rates are probabilities per frame. */
 export interface NetworkConditions {
@@ -59,7 +59,10 @@ export interface WholeNodeResult {
    * when a node first records it (the accuser: gossip reaches the others later).
    */
   readonly falseSuspicions: number;
-  /** Of the false suspicions, those that ended in a dead declaration by a node that could reach the member. */
+  /**
+   * Suspected incarnations declared dead by a node that could reach the member both when it first
+   * held the suspicion and when it declared (judged per declaring node, see suspicion-judge.ts).
+   */
   readonly falseDeaths: number;
   /** Every SWIM suspicion, true or false, counted the same way. */
   readonly suspicions: number;
@@ -128,40 +131,18 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
   });
 
   let dialFailures = 0;
-  let falseSuspicions = 0;
-  let falseDeaths = 0;
-  let suspicions = 0;
   const nodes: SimulatedNode[] = [];
   const byNodeId = new Map<string, SimulatedNode>();
-  /** Per suspected incarnation of a member ("nodeId incarnation"): whether the suspicion was false. */
-  const episodes = new Map<string, boolean>();
-  const declaredDead = new Set<string>();
-  const judge = (observer: NodeId, member: MemberInfo): void => {
-    if (member.state !== "suspect" && member.state !== "dead") return;
-    const episode = `${member.nodeId} ${member.incarnation}`;
-    let wrong = episodes.get(episode);
-    if (wrong === undefined) {
-      // The first node to record it is the accuser (gossip reaches the others later).
-      const accused = byNodeId.get(member.nodeId);
-      wrong =
-        accused?.running === true && !blocked(observer, accused.nodeId) && !blocked(accused.nodeId, observer);
-      episodes.set(episode, wrong);
-      suspicions++;
-      if (wrong) falseSuspicions++;
-    }
-    // A suspicion raised across a partition that times out after the heal is a true one; so is
-    // the death of a falsely suspected member declared by a node cut off from it meanwhile.
-    if (
-      member.state === "dead" &&
-      wrong &&
-      !declaredDead.has(episode) &&
-      !blocked(observer, member.nodeId as NodeId) &&
-      !blocked(member.nodeId as NodeId, observer)
-    ) {
-      declaredDead.add(episode);
-      falseDeaths++;
-    }
-  };
+  const judge = createSuspicionJudge({
+    reachable: (observer, member) => {
+      const accused = byNodeId.get(member);
+      return (
+        accused?.running === true &&
+        !blocked(observer as NodeId, accused.nodeId) &&
+        !blocked(accused.nodeId, observer as NodeId)
+      );
+    },
+  });
   for (let index = 0; index < scenario.nodeCount; index++) {
     const nodeId = (index + 1).toString(16).padStart(32, "0") as NodeId;
     const node: SimulatedNode = new SimulatedNode({
@@ -176,8 +157,8 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
       onDialFailed: () => {
         dialFailures++;
       },
-      onMembershipChange: ({ member, previous }) => {
-        if (member.state !== previous) judge(nodeId, member);
+      onMembershipChange: ({ member, previous, by }) => {
+        if (member.state !== previous) judge.record(nodeId, member, by);
       },
     });
     nodes.push(node);
@@ -265,9 +246,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     converged: convergedAtMs !== undefined && digests.size === 1,
     convergenceAfterHealMs: convergedAtMs === undefined ? undefined : convergedAtMs - healMs,
     lostOps,
-    falseSuspicions,
-    falseDeaths,
-    suspicions,
+    ...judge.counts(),
     dialFailures,
     peakConnections: Math.max(...nodes.map((node) => node.peakConnections)),
     mutations,
