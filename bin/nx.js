@@ -129,8 +129,11 @@ function digestOf(bytes) {
  * run instead (`script.createCachedData()` then holds every function compiled so far), in Node's
  * compile cache directory (so NODE_COMPILE_CACHE moves it and NODE_DISABLE_COMPILE_CACHE turns it
  * off), one file per bundle and per kind of command (`run`, the rest), each starting with a line
- * naming the bundle (size, mtime) and the Node it was made by, and the digest of the bytes after
- * it (a cache whose bytes changed is not given to V8). It is written at the exit (code 0)
+ * naming the bundle (size, mtime, inode, change time) and the Node it was made by, and the digest
+ * of the bytes after it (a cache whose bytes changed is not given to V8). The inode and change
+ * time tell two installs apart: npm gives every file of every version the same mtime (1985-10-26)
+ * and V8 checks only a source's length, so a release whose bundle had the previous one's size
+ * ran the previous one's compiled code. It is written at the exit (code 0)
  * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
  * this user owns it.
  */
@@ -138,7 +141,7 @@ function runBundle({ path, stats }, command) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
-  const key = `${process.version} ${process.arch} ${stats.size} ${stats.mtimeMs}`;
+  const key = `${process.version} ${process.arch} ${stats.size} ${stats.mtimeMs} ${stats.ino} ${stats.ctimeMs}`;
   const cachedData = cachePath === undefined ? undefined : readCodeCache(cachePath, key);
   const source = readFileSync(path, "utf8");
   // One line with the source's first: line numbers in stack traces stay the bundle's.
