@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Script } from "node:vm";
+import wabtFactory from "wabt";
 import { examplePath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
@@ -230,6 +242,15 @@ describe("the nx entry point", () => {
       writeFileSync(cachePath, Buffer.concat([written.subarray(0, keyLength), Buffer.alloc(4096, 7)]));
       runChecked(true);
       runChecked(false);
+      // Bytes changed on disk behind a valid header (a torn write, a bad sector): V8 does not check
+      // them and crashed deserializing them ("unreachable code", exit 133) at every start. The
+      // digest in the key line keeps them from V8: the run goes on and remakes the cache.
+      const changed = Buffer.from(written);
+      const middle = keyLength + Math.floor((changed.length - keyLength) / 2);
+      for (let i = middle; i < middle + 64; i++) changed[i]! ^= 0xff;
+      writeFileSync(cachePath, changed);
+      runChecked(true);
+      runChecked(false);
       // A cache of another build of the bundle (its key line differs) is not offered to V8 at all.
       writeFileSync(cachePath, Buffer.concat([Buffer.from("v0.0.0 x 1 1\n"), written.subarray(keyLength)]));
       runChecked(true);
@@ -239,6 +260,73 @@ describe("the nx entry point", () => {
       assert.equal(existsSync(cacheRoot), false, "NODE_DISABLE_COMPILE_CACHE turns the code cache off too");
     } finally {
       dir.remove();
+    }
+  });
+
+  test("an upgrade whose bundle has the same size and mtime (npm's 1985-10-26) runs its own code, not the previous cache", () => {
+    // The installed layout: no src/ beside bin/, so the bundle runs whatever its mtime.
+    const dir = tempDir("nx-code-cache-upgrade-");
+    try {
+      const root = join(dir.path, "package");
+      mkdirSync(join(root, "bin"), { recursive: true });
+      cpSync(NX_BIN, join(root, "bin/nx.js"));
+      cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
+      cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
+      symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+      const bundlePath = join(root, "build/cli/main.cjs");
+      const npmMtime = new Date("1985-10-26T08:15:00.000Z");
+      const install = (bundle: string): void => {
+        writeFileSync(bundlePath, bundle);
+        utimesSync(bundlePath, npmMtime, npmMtime);
+      };
+      const run = (): string => {
+        const result = spawnSync(
+          process.execPath,
+          [join(root, "bin/nx.js"), "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          {
+            cwd: dir.path,
+            encoding: "utf8",
+            env: { ...process.env, NODE_COMPILE_CACHE: join(dir.path, "cc") },
+          },
+        );
+        assert.equal(result.status, 0, result.stderr);
+        return result.stderr;
+      };
+      const bundle = readFileSync(bundlePath, "utf8");
+      install(bundle);
+      assert.match(run(), / INFO {2}guest\.hello: hello from hello/);
+      assert.match(run(), / INFO {2}guest\.hello: hello from hello/, "with the cache the first run wrote");
+      // The next release: one constant changed, the bundle's size and npm's mtime the same.
+      const upgraded = bundle.replace('info: "INFO "', 'info: "INFX "');
+      assert.equal(Buffer.byteLength(upgraded), Buffer.byteLength(bundle));
+      assert.notEqual(upgraded, bundle);
+      install(upgraded);
+      assert.match(
+        run(),
+        / INFX {2}guest\.hello: hello from hello/,
+        "the cache of the release before was used",
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("the code cache's digest is the wasm function its WAT comment in bin/nx.js gives", async () => {
+    const source = readFileSync(NX_BIN, "utf8");
+    const wat = /```wat\n([\s\S]*?)\n \* ```/.exec(source)![1]!.replace(/^ \* ?/gm, "");
+    const bytes = /const DIGEST_WASM = Uint8Array\.from\(\[([\s\S]*?)\]\);/.exec(source)![1]!;
+    const wabt = await wabtFactory();
+    const module = wabt.parseWat("digest.wat", wat);
+    try {
+      assert.deepEqual(
+        [...module.toBinary({}).buffer],
+        bytes
+          .split(",")
+          .filter((byte) => byte.trim() !== "")
+          .map((byte) => Number(byte)),
+      );
+    } finally {
+      module.destroy();
     }
   });
 

@@ -9,9 +9,13 @@ import type { WsConnection } from "./ws-connection.ts";
 /** Most response body one request may build with `resp_write`; past it the call answers -3. */
 export const RESPONSE_BODY_MAX_BYTES = 16 * 1024 * 1024;
 
-/** A header name token (RFC 9110) and a value without CR, LF or NUL. */
+/**
+ * A header name token (RFC 9110) and a value of tab, visible ASCII, space and bytes 0x80-0xFF,
+ * which is what node:http accepts: a value it refuses (any other control byte) would throw when
+ * the response is written, at the end of the turn (turn-writes.ts), out of reach of the request.
+ */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+const HEADER_VALUE_FORBIDDEN = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the server owns: a handler setting them would break the framing of the response. */
 const SERVER_HEADERS = new Set(["content-length", "transfer-encoding", "connection"]);
 

@@ -382,6 +382,9 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         }),
       ]);
       clearTimeout(flushTimer);
+      // What handlers that returned answered is written at the end of the turn (turn-writes.ts):
+      // written before the connections close, not cut off by them.
+      await new Promise<void>((resolve) => writeAtTurnEnd(resolve));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -3,6 +3,7 @@
  * boundary: what they answer outside a request, and with a request (src/serve/guest-request.ts).
  */
 import assert from "node:assert/strict";
+import { validateHeaderValue } from "node:http";
 import { describe, test } from "node:test";
 import { GuestRequest } from "../../src/serve/guest-request.ts";
 import { AbiContext } from "../../src/wasm/abi/abi-context.ts";
@@ -134,6 +135,25 @@ describe("HTTP handler host calls", () => {
     assert.deepEqual(response.headers, [["x-ok", "fine"]]);
     assert.equal(text(Buffer.concat(response.body)), "hello there");
     assert.equal(guest.call("resp_write", VALUE, 1), -3, "once the handler ended");
+  });
+
+  test("resp_header takes a value byte exactly when node:http can write it (any other control byte answers -3)", async () => {
+    const req = request();
+    const guest = await httpGuest({ request: req });
+    for (let byte = 0; byte < 256; byte++) {
+      const length = guest.writeBytes(VALUE, [0x61, byte, 0x62]);
+      const value = String.fromCharCode(0x61, byte, 0x62);
+      let writable = true;
+      try {
+        validateHeaderValue("x-byte", value);
+      } catch {
+        writable = false;
+      }
+      // A value taken but refused by node:http threw as the response was written, at the end of
+      // the turn: an uncaught exception that stopped the node.
+      const answer = guest.call("resp_header", NAME, guest.write(NAME, "x-byte"), VALUE, length);
+      assert.equal(answer, writable ? 0 : -3, `byte 0x${byte.toString(16)}`);
+    }
   });
 
   test("a header name and value reach the response one char per byte, 0x80-0x9F too (latin1, not windows-1252)", async () => {

@@ -421,4 +421,81 @@ describe("a pooled instance", () => {
       await local.kernel.shutdown({ timeoutMs: 1_000 });
     }
   });
+
+  for (const wait of ["proc_receive", "a yield"] as const) {
+    test(`served by its export loop before, is collected after its next process is killed in ${wait}`, async () => {
+      // Touches 1 MiB of its memory, counts its life at LIVES (its memory is restored between
+      // lives), then waits for a message: "end" returns, "spin" (12 header bytes and 4) spins
+      // through its yields; marks RAN_ON if it runs on after a kill.
+      const LIVES = 4;
+      const RAN_ON = 0;
+      const module = await load(
+        "receive-then-return-or-spin",
+        `(module
+          (import "nx" "proc_receive" (func $recv (param i32 i32 i32) (result i32)))
+          (memory (export "memory") 17)
+          (func (export "run")
+            (memory.fill (i32.const 2048) (i32.const 7) (i32.const 1048576))
+            (i32.store (i32.const ${LIVES}) (i32.add (i32.load (i32.const ${LIVES})) (i32.const 1)))
+            (if (i32.eq (call $recv (i32.const 1024) (i32.const 64) (i32.const -1)) (i32.const 16))
+              (then (loop $forever (br $forever))))
+            (i32.store (i32.const ${RAN_ON}) (i32.const 1))))`,
+      );
+      let gone = 0;
+      const registry = new FinalizationRegistry<number>(() => {
+        gone++;
+      });
+      const local = testHost([module]);
+      /** A process on `module`'s pool; its instance's memory once it counted its life. */
+      const spawn = async (): Promise<{ pid: Pid; memory: WebAssembly.Memory }> => {
+        let memory: WebAssembly.Memory | undefined;
+        const pid = local.kernel.spawn(
+          local.host.spawnable(module, {
+            // As a spawned process on a pooled instance runs: through the instance's export loop.
+            program: (guest) => {
+              memory = guest.memory;
+              return guest.runExport("run");
+            },
+          }),
+        );
+        await waitFor(
+          () => memory !== undefined && new DataView(memory.buffer).getInt32(LIVES, true) === 1,
+          5_000,
+          "the process runs",
+        );
+        return { pid, memory: memory! };
+      };
+      /** A life that returns, then one on the same instance (its parked loop resumed) killed; in a function of its own. */
+      const killSecondLife = async (i: number): Promise<void> => {
+        const first = await spawn();
+        const ended = local.kernel.whenExited(first.pid);
+        tell(local.kernel, first.pid, "end");
+        assert.equal(await ended, "normal");
+        const second = await spawn();
+        assert.equal(second.memory, first.memory, "the second life runs on the first one's instance");
+        if (wait === "a yield") {
+          tell(local.kernel, second.pid, "spin");
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        registry.register(second.memory, i);
+        const killed = local.kernel.whenExited(second.pid);
+        local.kernel.exit(second.pid, "kill");
+        assert.equal(await killed, "killed");
+        // Any code the guest ran after the kill would have run by now.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(new DataView(second.memory.buffer).getInt32(RAN_ON, true), 0, "ran on after the kill");
+      };
+      try {
+        const processes = 4;
+        for (let i = 0; i < processes; i++) await killSecondLife(i);
+        assert.equal(
+          await collected(processes, () => gone),
+          processes,
+          "every instance killed in its second life was collected",
+        );
+      } finally {
+        await local.kernel.shutdown({ timeoutMs: 1_000 });
+      }
+    });
+  }
 });
