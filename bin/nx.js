@@ -29,6 +29,7 @@ const {
   readFileSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } = process.getBuiltinModule("node:fs");
 const { createRequire, enableCompileCache, getCompileCacheDir } = process.getBuiltinModule("node:module");
@@ -185,11 +186,19 @@ function readCodeCache(cachePath, key) {
 function writeCodeCache(cachePath, key, data) {
   const partial = `${cachePath}.${process.pid}`;
   try {
-    mkdirSync(dirname(cachePath), { recursive: true });
-    writeFileSync(partial, Buffer.concat([Buffer.from(`${key} ${digestOf(data)}\n`, "latin1"), data]));
+    mkdirSync(dirname(cachePath), { recursive: true, mode: 0o700 });
+    // A new file only ("wx"): in a shared temporary directory another user may have put a file
+    // or a symlink at this name, and writing through it would overwrite one of this user's files.
+    const bytes = Buffer.concat([Buffer.from(`${key} ${digestOf(data)}\n`, "latin1"), data]);
+    writeFileSync(partial, bytes, { flag: "wx", mode: 0o600 });
     renameSync(partial, cachePath);
-  } catch {
-    // Not written: the next start compiles again.
+  } catch (error) {
+    // Not written: the next start compiles again. A partial file of ours does not stay.
+    if (error?.code !== "EEXIST") {
+      try {
+        unlinkSync(partial);
+      } catch {}
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import {
   cpSync,
   existsSync,
@@ -181,7 +182,7 @@ describe("the nx entry point", () => {
     }
   });
 
-  test("the bundle's code cache is taken after a whole run, reused, and remade when stale or rejected", () => {
+  test("the bundle's code cache is taken after a whole run, reused, and remade when stale or rejected", async () => {
     const dir = tempDir("nx-code-cache-");
     try {
       const cacheRoot = join(dir.path, "compile-cache");
@@ -254,6 +255,21 @@ describe("the nx entry point", () => {
       // A cache of another build of the bundle (its key line differs) is not offered to V8 at all.
       writeFileSync(cachePath, Buffer.concat([Buffer.from("v0.0.0 x 1 1\n"), written.subarray(keyLength)]));
       runChecked(true);
+
+      // Another user's symlink at the name the cache is written to first (a shared /tmp): the run
+      // writes nothing through it. Planted while the child starts (its pid names the file).
+      const victim = join(dir.path, "victim");
+      writeFileSync(victim, "mine");
+      rmSync(cachePath);
+      const child = spawn(
+        process.execPath,
+        [NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+        { cwd: REPO_ROOT, env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot }, stdio: "ignore" },
+      );
+      symlinkSync(victim, `${cachePath}.${child.pid}`);
+      const [status] = (await once(child, "exit")) as [number];
+      assert.equal(status, 0);
+      assert.equal(readFileSync(victim, "utf8"), "mine", "nothing written through the symlink");
 
       rmSync(cacheRoot, { recursive: true });
       assert.equal(run({ NODE_DISABLE_COMPILE_CACHE: "1" }).status, 0);
