@@ -95,17 +95,6 @@ const builtinsWithoutNamespaces: Plugin = {
 };
 
 /**
- * A package imported statically by a bundled source becomes a module that `require`s it when
- * that source is first evaluated. In one file, esbuild would hoist an external package's
- * `import` to the top, so every start would load lmdb, ws, commander and the rest; a
- * `require` runs only where the importing source runs, which for most of them is never in a
- * plain `nx run`. require() takes each package's CommonJS build where it has one (lmdb,
- * and msgpackr ship theirs as one file, a few milliseconds less than their ES
- * modules) and loads an ES-module-only package through require(esm). A package imported with
- * `import()` stays an external dynamic import. The packages in {@link BUNDLED_PACKAGES} are
- * bundled instead.
- */
-/**
  * Packages bundled into main.cjs like our own sources (lazily evaluated all the same). smol-toml
  * parses the policy file beside every module, so it is on the path of every `nx run`: required,
  * it cost ~2.5 ms of CPU per start (resolving it through its package.json, reading and compiling
@@ -113,6 +102,17 @@ const builtinsWithoutNamespaces: Plugin = {
  */
 const BUNDLED_PACKAGES = new Set(["smol-toml"]);
 
+/**
+ * A package imported statically by a bundled source becomes a module that `require`s it when
+ * that source is first evaluated. In one file, esbuild would hoist an external package's
+ * `import` to the top, so every start would load lmdb, ws, commander and the rest; a
+ * `require` runs only where the importing source runs, which for most of them is never in a
+ * plain `nx run`. require() takes each package's CommonJS build where it has one (lmdb and
+ * msgpackr ship theirs as one file, a few milliseconds less than their ES
+ * modules) and loads an ES-module-only package through require(esm). A package imported with
+ * `import()` stays an external dynamic import. The packages in {@link BUNDLED_PACKAGES} are
+ * bundled instead.
+ */
 const packagesRequiredWhenUsed: Plugin = {
   name: "packages-required-when-used",
   setup(pluginBuild) {
