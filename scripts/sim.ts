@@ -33,14 +33,6 @@ if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
   );
   process.exit(2);
 }
-const count = Number(values.seeds);
-if (!Number.isInteger(count) || count < 1) {
-  process.stderr.write(`sim: --seeds takes a positive integer, got ${JSON.stringify(values.seeds)}\n`);
-  process.exit(2);
-}
-const seeds =
-  values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: count }, (_, i) => i + 1);
-
 const positive = (flag: string, text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -48,6 +40,10 @@ const positive = (flag: string, text: string | undefined): number | undefined =>
   process.stderr.write(`sim: --${flag} takes a positive integer, got ${JSON.stringify(text)}\n`);
   process.exit(2);
 };
+const count = positive("seeds", values.seeds) ?? 5;
+const seeds =
+  values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: count }, (_, i) => i + 1);
+
 const nodeCount = positive("nodes", values.nodes);
 const maxConnections = positive("max-connections", values["max-connections"]);
 
