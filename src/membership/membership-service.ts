@@ -150,9 +150,7 @@ export class MembershipService implements MembershipView {
   }
 
   #speaks(peer: NodeId): boolean {
-    return this.#options.peers
-      .connectedPeers()
-      .some((p) => p.nodeId === peer && p.features.includes("membership"));
+    return this.#memberPeers().includes(peer);
   }
 
   /** The connected peers that announced `membership`: the only ones sent membership messages. */

@@ -108,12 +108,14 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
     if (cut === undefined || cut.side.has(from) === cut.side.has(to)) return false;
     return !cut.oneWay || cut.side.has(from);
   };
+  /** Frames go both ways between `a` and `b`: what a dial needs, and what makes a member reachable. */
+  const bothWays = (a: NodeId, b: NodeId): boolean => !blocked(a, b) && !blocked(b, a);
   const frames = { sent: 0, lost: 0, duplicated: 0 };
   const network = createMemoryNetwork({
     clock,
     inOrder: !conditions.reorder,
     // A dial needs both directions (the handshake's retransmissions do not cross a partition).
-    canConnect: (from, to) => !blocked(from, to) && !blocked(to, from),
+    canConnect: bothWays,
     route: (packet) => {
       frames.sent++;
       const delay = () => random.int(conditions.delayMinMs, conditions.delayMaxMs);
@@ -136,11 +138,7 @@ export async function runWholeNodeSimulation(scenario: WholeNodeScenario): Promi
   const judge = createSuspicionJudge({
     reachable: (observer, member) => {
       const accused = byNodeId.get(member);
-      return (
-        accused?.running === true &&
-        !blocked(observer as NodeId, accused.nodeId) &&
-        !blocked(accused.nodeId, observer as NodeId)
-      );
+      return accused?.running === true && bothWays(observer as NodeId, accused.nodeId);
     },
   });
   for (let index = 0; index < scenario.nodeCount; index++) {
