@@ -536,7 +536,7 @@ export class ReplicatedState implements CrdtHost {
       reports.set(member, { vector, atMs: nowMs - ageMs });
     // Every node whose ops this replica holds can still send writes concurrent with a remove:
     // it counts as a member even when no peer source names it (a writer two hops away).
-    const writers = [...this.#seen.maxApplied().keys()].filter((origin) => origin !== this.#nodeId);
+    const writers = [...this.heldOrigins()].filter((origin) => origin !== this.#nodeId);
     const stable = this.#stability.pass({
       nowMs,
       reports,
