@@ -106,8 +106,8 @@ export class FuelGovernor {
 
   /**
    * Starts accounting for a new run. `onStop` is called once if the governor ends the guest
-   * (budget or kill): the guest then traps at its next refill (or is parked forever in a host
-   * wait), and that trap is not the run's outcome, so the runner must settle the run from this
+   * (budget or kill): the guest then traps at its next refill, or as its host wait returns
+   * ({@link suspend}, the stop-trap wrappers), and that trap is not the run's outcome, so the runner must settle the run from this
    * callback.
    */
   beginRun(onStop: (stop: GovernorStop) => void): void {

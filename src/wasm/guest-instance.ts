@@ -433,8 +433,8 @@ export class GuestInstance {
   readonly #loopListener: ExportLoopListener = { returned: this.#onReturn, failed: this.#onThrow };
 
   /**
-   * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or stays
-   * parked in a host wait; the trap reaches #onThrow after this and changes nothing.
+   * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or as its
+   * host wait returns (WAIT_STOPPED, the stop-trap wrappers); the trap reaches #onThrow after this and changes nothing.
    */
   readonly #onStop = (stop: GovernorStop): void => {
     this.#broken = true;

@@ -84,7 +84,8 @@ const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
 const FUNC_TYPE_FORM = 0x60;
 
-const VALUE_TYPES: ReadonlyMap<number, ValueType> = new Map([
+/** Value types by their binary code. */
+export const VALUE_TYPES: ReadonlyMap<number, ValueType> = new Map([
   [0x7f, "i32"],
   [0x7e, "i64"],
   [0x7d, "f32"],

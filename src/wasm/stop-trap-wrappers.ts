@@ -1,5 +1,5 @@
 import { WasmWriter } from "./binary/wasm-writer.ts";
-import type { FunctionType, ValueType } from "./module-imports.ts";
+import { type FunctionType, VALUE_TYPES, type ValueType } from "./module-imports.ts";
 
 /**
  * Wraps a guest's suspending imports (`proc_receive`, `http_fetch`, `poll_oneoff`, a rate
@@ -18,15 +18,10 @@ import type { FunctionType, ValueType } from "./module-imports.ts";
  * ```
  */
 
-const VALUE_TYPE_CODES: Readonly<Record<ValueType, number>> = {
-  i32: 0x7f,
-  i64: 0x7e,
-  f32: 0x7d,
-  f64: 0x7c,
-  v128: 0x7b,
-  funcref: 0x70,
-  externref: 0x6f,
-};
+/** Binary codes by value type: {@link VALUE_TYPES} turned around. */
+const VALUE_TYPE_CODES: ReadonlyMap<ValueType, number> = new Map(
+  Array.from(VALUE_TYPES, ([code, type]) => [type, code]),
+);
 
 function section(out: WasmWriter, id: number, body: WasmWriter): void {
   out.byte(id).sized(body.finish());
@@ -36,7 +31,7 @@ function section(out: WasmWriter, id: number, body: WasmWriter): void {
 export function stopTrapWrapperBytes(types: readonly FunctionType[]): Uint8Array {
   const valueTypes = (list: readonly ValueType[], w: WasmWriter): WasmWriter => {
     w.u32(list.length);
-    for (const t of list) w.byte(VALUE_TYPE_CODES[t]);
+    for (const t of list) w.byte(VALUE_TYPE_CODES.get(t)!);
     return w;
   };
   const typeSection = new WasmWriter().u32(types.length);

@@ -70,7 +70,8 @@ export class KernelProcessPort implements GuestProcessPort {
    */
   yieldProcess(): Promise<void> {
     const life = this.#life;
-    // A guest still running after its process ended parks for good at its next fuel check.
+    // A guest still running after its process ended: its yield never ends, but the kill that
+    // ended the process (terminate) ends the wait, and the guest traps (FuelGovernor.refill).
     if (life === undefined) return new Promise<void>(() => {});
     if (!life.hasProcess) return new Promise((resolve) => setImmediate(resolve));
     return Promise.resolve(life.ctx.yield());

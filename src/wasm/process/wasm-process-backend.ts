@@ -195,12 +195,9 @@ function exitReasonOf(life: ProcessLife, result: GuestRunResult): ExitReason {
 
 /** Turns the end of a guest run into the end of its process. */
 function settled(ctx: ProcessContext, life: ProcessLife, result: GuestRunResult): void {
-  let reason = life.exitReason;
-  if (!result.ok) {
-    const cause = result.failure.cause;
-    if (!(cause instanceof GuestProcessExit)) throw result.failure;
-    reason = cause.reason;
-  }
+  const reason = exitReasonOf(life, result);
+  // A failure ends the process as a thrown error does (its exit reason is the failure).
+  if (!result.ok && reason === result.failure) throw reason;
   // ctx.exit throws to unwind; the kernel ignores that once the process has ended.
-  if (reason !== undefined && reason !== "normal") ctx.exit(reason);
+  if (reason !== "normal") ctx.exit(reason);
 }
