@@ -148,7 +148,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** `count` distinct free ports: all are held open together, so none is handed out twice. */
+/** Runs of an example tried again when a node found its port taken (see freePorts). */
+const PORT_TAKEN_RETRIES = 2;
+
+/**
+ * `count` distinct free ports: all are held open together, so none is handed out twice. They are
+ * free when this returns, not when the nodes bind them: another process may take one in between.
+ */
 async function freePorts(count: number): Promise<number[]> {
   const servers = Array.from({ length: count }, () => createServer());
   await Promise.all(
@@ -572,10 +578,19 @@ for (const [index, name] of options.examples.entries()) {
     process.stdout.write(
       `[${index + 1}/${options.examples.length}] ${name}: ${(EXAMPLES[name] ?? REACTIVE_EXAMPLES[name]).about}\n`,
     );
-  const result =
+  const run = () =>
     name in REACTIVE_EXAMPLES
-      ? await runReactiveExample(name, options, children)
-      : await runExample(name, options, children);
+      ? runReactiveExample(name, options, children)
+      : runExample(name, options, children);
+  let result = await run();
+  // A port found free can be taken by another process before a node binds it (test runs side by
+  // side on one machine): such a run is tried again on new ports.
+  for (
+    let retry = 0;
+    retry < PORT_TAKEN_RETRIES && /address already in use/.test(result.error ?? "");
+    retry++
+  )
+    result = await run();
   report.push(result);
   allAgree &&= result.ok;
   if (options.json) continue;
