@@ -234,7 +234,7 @@ describe("RGA", () => {
     });
 
     test("a replica that still holds the tombstones places an anchored element under its parent", () => {
-      const { rga } = queueFront();
+      const { rga, ids } = queueFront();
       const uncollected = queueFront().rga;
       rga.collectTombstones(0, () => true);
       const anchored = rga.cells().find((c) => c.type === "anchored")!;
@@ -244,6 +244,8 @@ describe("RGA", () => {
       // The element arrives with its anchor; its parent (x3) is here, so it goes there, unanchored.
       const persisted = fresh.mergeCell(anchored);
       assert.equal(persisted?.type, "element");
+      assert.deepEqual(persisted.type === "element" && persisted.parent, ids[2]);
+      assert.equal(show(fresh), "ay", "x2 and x3 arrived deleted");
     });
 
     test("an insert naming a collected element: after the run when it names the ghost, waiting when it names another member", () => {
