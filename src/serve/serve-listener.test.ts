@@ -41,3 +41,67 @@ test("a response its handler finished before the listener closes is written befo
   await closed;
   assert.deepEqual(answer, { status: 200, body: "written" });
 });
+
+test("a response that throws as it is written fails alone: its client gets a 500, the turn's other responses go out", async () => {
+  const routes = new RouteTable([
+    { method: "GET", path: "/bad", moduleId: "app", handler: "bad" },
+    { method: "GET", path: "/good", moduleId: "app", handler: "good" },
+  ]);
+  // Both handlers return in the same turn, so both responses are written in the same end-of-turn pass.
+  let returnBoth!: () => void;
+  const bothReturn = new Promise<{ ok: true }>((resolve) => {
+    returnBoth = () => resolve({ ok: true });
+  });
+  let started = 0;
+  const logged: string[] = [];
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes,
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: { ...silentLogger, error: (message) => void logged.push(message) },
+    runHandler: (route, request) => {
+      if (route.handler === "bad") {
+        // A header value the handler's checks accept that throws when node:http reads it again:
+        // the one way left to make a write throw (no guest can reach it).
+        let reads = 0;
+        const value = {
+          toString: () => {
+            if (reads++ > 0) throw new Error("unwritable header value");
+            return "fine";
+          },
+        };
+        assert.equal(request.setHeader("X-Value", value as unknown as string), 0);
+      }
+      request.write(new TextEncoder().encode(route.handler));
+      if (++started === 2) returnBoth();
+      return { outcome: bothReturn, stop: () => {} };
+    },
+  });
+  try {
+    const { port } = listener.address;
+    const [bad, good] = await Promise.all(["/bad", "/good"].map((path) => get(port, path)));
+    assert.deepEqual(good, { status: 200, body: "good" });
+    assert.equal(bad instanceof Error ? bad.message : bad.status, 500);
+    assert.match((bad as { body: string }).body, /^internal error \(request [0-9a-f]+-[0-9a-z]+\)\n$/);
+    assert.deepEqual(logged, ["response could not be written"]);
+  } finally {
+    await listener.close();
+  }
+});
+
+function get(port: number, path: string): Promise<{ status: number | undefined; body: string } | Error> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+      res.on("error", resolve);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer to ${path} within 10 s`)));
+    req.on("error", resolve);
+    req.end();
+  });
+}

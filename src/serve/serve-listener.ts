@@ -227,10 +227,17 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         if (outcome.ok || outcome.stopped) return;
       }
       if (request.streamRefused) return unavailable(res, "too many event streams");
-      // A reply acknowledges the handler's writes: it leaves once they are on disk, at the turn's end.
-      if (outcome.ok) return release(() => writeAtTurnEnd(() => send(res, response)));
       const { route } = match;
-      const requestId = `${idPrefix}-${requestNumber.toString(36)}`;
+      // A reply acknowledges the handler's writes: it leaves once they are on disk, at the turn's end.
+      if (outcome.ok) {
+        return release(() =>
+          writeAtTurnEnd(
+            () => send(res, response),
+            (error) => unwritten(res, route, requestNumber, error),
+          ),
+        );
+      }
+      const requestId = requestIdOf(requestNumber);
       logger.warn("request handler failed", {
         requestId,
         module: route.moduleId,
@@ -245,6 +252,22 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     } finally {
       if (countedAsRequest) inFlight--;
     }
+  };
+
+  const requestIdOf = (requestNumber: number): string => `${idPrefix}-${requestNumber.toString(36)}`;
+
+  /** A response that threw as it was written: the client gets a 500 (or, past its head, a reset), the log says why. */
+  const unwritten = (res: ServerResponse, route: Route, requestNumber: number, error: unknown): void => {
+    const requestId = requestIdOf(requestNumber);
+    logger.error("response could not be written", {
+      requestId,
+      module: route.moduleId,
+      handler: route.handler,
+      error: String(error),
+    });
+    if (res.headersSent) return void res.destroy();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    plain(res, 500, `internal error (request ${requestId})\n`);
   };
 
   /** One WebSocket: its handler runs until the connection closes (or the handler returns, closing it). */
@@ -313,7 +336,13 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.once("close", admitted);
     webSocketServer.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const connection = new WsConnection(ws, options.topics, release);
+      const connection = new WsConnection(ws, options.topics, release, (error) =>
+        logger.error("WebSocket frame could not be written: connection dropped", {
+          module: match.route.moduleId,
+          handler: match.route.handler,
+          error: String(error),
+        }),
+      );
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
@@ -384,7 +413,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       clearTimeout(flushTimer);
       // What handlers that returned answered is written at the end of the turn (turn-writes.ts):
       // written before the connections close, not cut off by them.
-      await new Promise<void>((resolve) => writeAtTurnEnd(resolve));
+      await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
