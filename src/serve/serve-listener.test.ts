@@ -19,7 +19,7 @@ test("a response its handler finished before the listener closes is written befo
       // The node starts shutting down in the turn the handler returned in: its response is
       // deferred to the end of that turn (turn-writes.ts), and must not be cut off.
       const outcome = Promise.resolve({ ok: true } as const);
-      closed = outcome.then(() => listener!.close());
+      closed = outcome.then(() => listener!.close(0));
       return { outcome, stop: () => {} };
     },
   });
@@ -85,7 +85,7 @@ test("a response that throws as it is written fails alone: its client gets a 500
     assert.match((bad as { body: string }).body, /^internal error \(request [0-9a-f]+-[0-9a-z]+\)\n$/);
     assert.deepEqual(logged, ["response could not be written"]);
   } finally {
-    await listener.close();
+    await listener.close(0);
   }
 });
 
