@@ -105,3 +105,68 @@ function get(port: number, path: string): Promise<{ status: number | undefined; 
     req.end();
   });
 }
+
+test("an event stream's head, like its events, leaves only once the output gate releases it", async () => {
+  // The gate: closed until the test opens it (as while the handler's writes are not on disk).
+  const held: (() => void)[] = [];
+  let open = false;
+  const release = (emit: () => void): void => {
+    if (open) emit();
+    else held.push(emit);
+  };
+  let streamStarted!: () => void;
+  const started = new Promise<void>((resolve) => {
+    streamStarted = resolve;
+  });
+  let endHandler!: () => void;
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/events", moduleId: "app", handler: "events" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    release,
+    runHandler: (_route, request) => {
+      assert.equal(request.setStatus(201), 0);
+      assert.equal(request.sseStart(), 0);
+      assert.equal(request.sseSend("", "one"), 0);
+      streamStarted();
+      return {
+        outcome: new Promise((resolve) => {
+          endHandler = () => resolve({ ok: true });
+        }),
+        stop: () => {},
+      };
+    },
+  });
+  try {
+    const { port } = listener.address;
+    let status: number | undefined;
+    let body = "";
+    let gotEvent!: () => void;
+    const event = new Promise<void>((resolve) => {
+      gotEvent = resolve;
+    });
+    const stream = httpRequest({ host: "127.0.0.1", port, path: "/events", agent: false }, (res) => {
+      status = res.statusCode;
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+        if (body.includes("\n\n")) gotEvent();
+      });
+    });
+    stream.on("error", () => {});
+    stream.end();
+    await started;
+    // A whole round trip on another connection: a head written at sse_start would be read by now.
+    assert.equal((await get(port, "/elsewhere")) instanceof Error, false);
+    assert.equal(status, undefined, "no head while the gate holds it");
+    open = true;
+    for (const emit of held.splice(0)) emit();
+    await event;
+    assert.equal(status, 201);
+    assert.equal(body, "data: one\n\n");
+    endHandler();
+  } finally {
+    await listener.close(0);
+  }
+});
