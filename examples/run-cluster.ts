@@ -9,7 +9,9 @@
  *   npm run cluster -- reactive_dashboard
  *
  * Each node is a real `nx run` process on 127.0.0.1 with its own datastore in a temp directory;
- * the TLS example first makes a PKI with `nx cert`. For a sync example the nodes first act alone,
+ * the TLS example first makes a PKI with `nx cert`. Nodes bind port 0 and the runner reads the
+ * addresses they got from their log lines (see startNode): no port is probed free and then lost
+ * to another process before a node binds it. For a sync example the nodes first act alone,
  * one after the other, then restart connected to every other node until they all hold every op
  * (see runExample). A reactive example runs on connected nodes from the start until each node has
  * printed what it saw of every other node (see runReactiveExample). Exits 1, naming the example
@@ -18,7 +20,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -27,6 +28,8 @@ const NX = join(ROOT, "bin/nx.js");
 /** The module the connected nodes run: it only logs, so the nodes just sync. */
 const HELLO_WASM = join(ROOT, "examples/hello/build/hello.wasm");
 
+/** Longest wait for a node to print the addresses it bound (a busy machine starts nodes slowly). */
+const NODE_START_TIMEOUT_MS = 60_000;
 /** Longest wait for one node's module run while it is alone (a busy machine starts nodes slowly). */
 const PHASE_TIMEOUT_MS = 60_000;
 /** Longest wait, once connected, for every node to hold every op before the runner gives up. */
@@ -148,27 +151,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** Runs of an example tried again when a node found its port taken (see freePorts). */
-const PORT_TAKEN_RETRIES = 2;
-
-/**
- * `count` distinct free ports: all are held open together, so none is handed out twice. They are
- * free when this returns, not when the nodes bind them: another process may take one in between.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  await Promise.all(
-    servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("no free port");
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  return ports;
-}
-
 function nxCert(args: readonly string[]): { nodeId?: string } {
   return JSON.parse(execFileSync(process.execPath, [NX, "cert", ...args, "--json"], { encoding: "utf8" }));
 }
@@ -214,16 +196,28 @@ interface NodeResult {
 /** One `nx run` process with an observability port the runner scrapes. */
 interface RunningNode {
   readonly child: ChildProcess;
+  /** Where its observability endpoint listens (bound on port 0). */
   readonly metricsPort: number;
+  /** Where it listens for peers (`host:port`, bound on port 0). */
+  readonly listen: string;
   readonly exited: Promise<NodeResult>;
   /** What the node has printed on stdout so far. */
   stdout(): string;
   /** The node has exited (the runner stops scraping it). */
-  done: boolean;
+  readonly done: boolean;
 }
 
-function startNode(
-  metricsPort: number,
+/** The log lines that say which ports a node bound. */
+const SYNC_LISTEN_LINE = / sync: sync started .*\blisten=(\S+)/;
+const OBSERVABILITY_LINE = / observability: listening url=http:\/\/127\.0\.0\.1:(\d+)/;
+
+/**
+ * Starts `nx run ARGS --listen 127.0.0.1:0` with its observability endpoint on port 0, and
+ * resolves once its log says which ports it bound (`sync started ... listen=`, `observability:
+ * listening url=`; logged at `info`). Rejects, with the node stopped, when it exits or says
+ * nothing within NODE_START_TIMEOUT_MS.
+ */
+async function startNode(
   args: readonly string[],
   env: Record<string, string>,
   children: Set<ChildProcess>,
@@ -235,38 +229,89 @@ function startNode(
       NX,
       "run",
       ...args,
+      "--listen",
+      "127.0.0.1:0",
       "--observability-listen",
-      `127.0.0.1:${metricsPort}`,
+      "127.0.0.1:0",
       "--management-listen",
       "off",
       "--dashboard-listen",
       "off",
+      "--log-level",
+      "info",
     ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);
   let stdout = "";
   let stderr = "";
+  let done = false;
   child.stdout!.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
   });
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
+  const exited = new Promise<NodeResult>((resolve) =>
+    child.on("exit", (code) => {
+      children.delete(child);
+      done = true;
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  const bound = await new Promise<{ listen: string; metricsPort: number } | string>((resolve) => {
+    const timer = setTimeout(
+      () => resolve(`said nothing of its ports within ${NODE_START_TIMEOUT_MS / 1000} s`),
+      NODE_START_TIMEOUT_MS,
+    );
+    const settle = (result: { listen: string; metricsPort: number } | string): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    let found = false;
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (found) return;
+      const listen = SYNC_LISTEN_LINE.exec(stderr)?.[1];
+      const metricsPort = OBSERVABILITY_LINE.exec(stderr)?.[1];
+      if (listen === undefined || metricsPort === undefined) return;
+      found = true;
+      settle({ listen, metricsPort: Number(metricsPort) });
+    });
+    void exited.then(({ code }) =>
+      settle(`exited (code ${code}) before it listened: ${lastProblem(stderr)}`),
+    );
   });
-  const node: RunningNode = {
+  if (typeof bound === "string") {
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(bound);
+  }
+  return {
     child,
-    metricsPort,
-    done: false,
+    ...bound,
+    exited,
     stdout: () => stdout,
-    exited: new Promise((resolve) =>
-      child.on("exit", (code) => {
-        children.delete(child);
-        node.done = true;
-        resolve({ code, stdout, stderr });
-      }),
-    ),
+    get done() {
+      return done;
+    },
   };
-  return node;
+}
+
+/** {@link startNode} for node `i` (0-based): a failure names the node. */
+async function startNodeNumber(
+  i: number,
+  args: readonly string[],
+  env: Record<string, string>,
+  children: Set<ChildProcess>,
+): Promise<RunningNode> {
+  try {
+    return await startNode(args, env, children);
+  } catch (error) {
+    throw new Error(`node ${i + 1} ${(error as Error).message}`);
+  }
+}
+
+/** `--peer` flags for every node started before: once all have started, every pair is connected. */
+function peersOf(nodes: readonly RunningNode[]): string[] {
+  return nodes.flatMap((node) => ["--peer", node.listen]);
 }
 
 /** SIGTERM: a serving node shuts down gracefully and prints its `--print-*` values. */
@@ -313,8 +358,14 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
   return false;
 }
 
-function lastLine(text: string): string {
-  return text.trim().split("\n").at(-1) ?? "";
+/** The last line a node wrote that is not an `INFO` or `DEBUG` log line: why it failed. */
+function lastProblem(text: string): string {
+  return (
+    text
+      .trim()
+      .split("\n")
+      .findLast((line) => !/^\S+ (INFO|DEBUG) /.test(line)) ?? ""
+  );
 }
 
 interface ExampleResult {
@@ -350,19 +401,11 @@ async function runExample(
   const dir = mkdtempSync(join(tmpdir(), `nx-${name}-`));
   const started: RunningNode[] = [];
   try {
-    // A listen port and an observability port per node, the same ones in both phases.
-    const free = await freePorts(2 * options.nodes);
-    const ports = free.slice(0, options.nodes);
-    const metricsPorts = free.slice(options.nodes);
     const tls = example.tls ? makePki(join(dir, "pki"), options.nodes) : undefined;
     const nodeArgs = (i: number) => [
       "--datastore-path",
       join(dir, `node-${i + 1}`),
-      "--listen",
-      `127.0.0.1:${ports[i]}`,
       ...(tls?.[i] ?? ["--tls-insecure"]),
-      "--log-level",
-      "error",
       ...example.prints,
     ];
 
@@ -370,7 +413,7 @@ async function runExample(
     const partitioned: string[] = [];
     for (let i = 0; i < options.nodes; i++) {
       const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
-      const node = startNode(metricsPorts[i]!, [wasm, ...nodeArgs(i)], example.env(i), children);
+      const node = await startNodeNumber(i, [wasm, ...nodeArgs(i)], example.env(i), children);
       started.push(node);
       let samples: Map<string, number> | undefined;
       const ran = await pollUntil(async () => {
@@ -390,27 +433,20 @@ async function runExample(
           name,
           about: example.about,
           ok: false,
-          error: `node ${i + 1}: ${lastLine(result.stderr) || `exit code ${result.code}`}`,
+          error: `node ${i + 1}: ${lastProblem(result.stderr) || `exit code ${result.code}`}`,
         };
       opsMade += samples.get(OP_LOG_ENTRIES) ?? 0;
       partitioned.push(result.stdout.trim());
     }
 
-    const nodes = ports.map((port, i) =>
-      startNode(
-        metricsPorts[i]!,
-        [
-          HELLO_WASM,
-          ...nodeArgs(i),
-          ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
-          "--reconnect-initial-delay",
-          "100ms",
-        ],
-        {},
-        children,
-      ),
-    );
-    started.push(...nodes);
+    // Each node dials the ones started before it (their ports are known only once they run).
+    const nodes: RunningNode[] = [];
+    for (let i = 0; i < options.nodes; i++) {
+      const args = [HELLO_WASM, ...nodeArgs(i), ...peersOf(nodes), "--reconnect-initial-delay", "100ms"];
+      const node = await startNodeNumber(i, args, {}, children);
+      nodes.push(node);
+      started.push(node);
+    }
     const held: (number | undefined)[] = nodes.map(() => undefined);
     const converged = await pollUntil(async () => {
       const all = await Promise.all(nodes.map(scrape));
@@ -426,7 +462,7 @@ async function runExample(
         name,
         about: example.about,
         ok: false,
-        error: `node ${failed + 1}: ${lastLine(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
+        error: `node ${failed + 1}: ${lastProblem(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
       };
     const outputs = results.map((r) => r.stdout.trim());
     if (!converged) {
@@ -453,6 +489,8 @@ async function runExample(
         ? { values: outputs[0]!.split("\n") }
         : { outputs, error: "every node holds every op, yet their values differ" }),
     };
+  } catch (error) {
+    return { name, about: example.about, ok: false, error: (error as Error).message };
   } finally {
     await Promise.all(started.map(stopNode));
     rmSync(dir, { recursive: true, force: true });
@@ -487,25 +525,19 @@ async function runReactiveExample(
   const dir = mkdtempSync(join(tmpdir(), `nx-${name}-`));
   const nodes: RunningNode[] = [];
   try {
-    const free = await freePorts(2 * options.nodes);
-    const ports = free.slice(0, options.nodes);
     const wasm = join(ROOT, "examples", name, "build", `${name}.wasm`);
-    for (const [i, port] of ports.entries()) {
+    for (let i = 0; i < options.nodes; i++) {
       const args = [
         wasm,
         "--datastore-path",
         join(dir, `node-${i + 1}`),
-        "--listen",
-        `127.0.0.1:${port}`,
-        ...ports.filter((p) => p !== port).flatMap((p) => ["--peer", `127.0.0.1:${p}`]),
+        ...peersOf(nodes),
         "--reconnect-initial-delay",
         "100ms",
         "--tls-insecure",
         "--observability-expose-data",
-        "--log-level",
-        "error",
       ];
-      nodes.push(startNode(free[options.nodes + i]!, args, {}, children));
+      nodes.push(await startNodeNumber(i, args, {}, children));
     }
     const ids: (string | undefined)[] = nodes.map(() => undefined);
     /** Per node, the other nodes (1-based) whose ops it has not printed yet. */
@@ -527,7 +559,7 @@ async function runReactiveExample(
     if (exitedEarly !== -1) {
       const result = results[exitedEarly]!;
       return failure(
-        `node ${exitedEarly + 1} exited early: ${lastLine(result.stderr) || `exit code ${result.code}`}`,
+        `node ${exitedEarly + 1} exited early: ${lastProblem(result.stderr) || `exit code ${result.code}`}`,
       );
     }
     if (!seen) {
@@ -545,7 +577,7 @@ async function runReactiveExample(
     const failed = results.findIndex((r) => r.code !== 0);
     if (failed !== -1)
       return failure(
-        `node ${failed + 1} did not stop cleanly: ${lastLine(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
+        `node ${failed + 1} did not stop cleanly: ${lastProblem(results[failed]!.stderr) || `exit code ${results[failed]!.code}`}`,
       );
     return {
       name,
@@ -556,6 +588,8 @@ async function runReactiveExample(
         remoteOps: (result.stdout.match(example.remoteOpLine) ?? []).length,
       })),
     };
+  } catch (error) {
+    return failure((error as Error).message);
   } finally {
     await Promise.all(nodes.map(stopNode));
     rmSync(dir, { recursive: true, force: true });
@@ -578,19 +612,10 @@ for (const [index, name] of options.examples.entries()) {
     process.stdout.write(
       `[${index + 1}/${options.examples.length}] ${name}: ${(EXAMPLES[name] ?? REACTIVE_EXAMPLES[name]).about}\n`,
     );
-  const run = () =>
+  const result =
     name in REACTIVE_EXAMPLES
-      ? runReactiveExample(name, options, children)
-      : runExample(name, options, children);
-  let result = await run();
-  // A port found free can be taken by another process before a node binds it (test runs side by
-  // side on one machine): such a run is tried again on new ports.
-  for (
-    let retry = 0;
-    retry < PORT_TAKEN_RETRIES && /address already in use/.test(result.error ?? "");
-    retry++
-  )
-    result = await run();
+      ? await runReactiveExample(name, options, children)
+      : await runExample(name, options, children);
   report.push(result);
   allAgree &&= result.ok;
   if (options.json) continue;

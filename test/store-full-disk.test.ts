@@ -8,54 +8,41 @@
  *   /ready is ready again, and every row is on disk after the run.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { rmSync, statfsSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
-import {
-  freePort,
-  guestPath,
-  type NxProcess,
-  pollUntil,
-  startNx,
-  stopNx,
-  tempDir,
-} from "./helpers/nx-process.ts";
+import { freePort, guestPath, type NxProcess, pollUntil, startNx, stopNx } from "./helpers/nx-process.ts";
+import { mountSmallDisk, type SmallDisk } from "./helpers/small-disk.ts";
 
 const FILL_RUNS = 50;
 const TMPFS_BYTES = 32 * 1024 * 1024;
 const WRITER = new URL("./fixtures/store-writer.ts", import.meta.url).pathname;
 
+let disk: SmallDisk | undefined;
 let mountPoint: string | undefined;
 let skipReason: string | undefined;
 const running = new Set<NxProcess>();
 
 before(() => {
-  const dir = tempDir("nx-full-disk-");
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES}`, "tmpfs", dir.path], { stdio: "pipe" });
-    mountPoint = dir.path;
-  } catch (error) {
-    dir.remove();
-    skipReason = `cannot mount a tmpfs here (${String((error as { stderr?: unknown }).stderr ?? error).trim()}): the full-disk tests need root`;
+  const mounted = mountSmallDisk(TMPFS_BYTES, "nx-full-disk-");
+  if ("skipReason" in mounted) skipReason = mounted.skipReason;
+  else {
+    disk = mounted;
+    mountPoint = mounted.path;
   }
 });
 
 after(() => {
   for (const nx of running) nx.child.kill("SIGKILL");
-  if (mountPoint === undefined) return;
-  execFileSync("umount", ["-l", mountPoint]);
-  rmSync(mountPoint, { recursive: true, force: true });
+  disk?.unmount();
 });
 
 /** Fills the tmpfs with a filler file until `leaveBytes` are free; returns the file to delete. */
 function leaveFree(leaveBytes: number): string {
-  const filler = join(mountPoint!, "filler");
-  const { bavail, bsize } = statfsSync(mountPoint!);
-  writeFileSync(filler, new Uint8Array(Math.max(0, Number(bavail) * Number(bsize) - leaveBytes)));
-  return filler;
+  return disk!.leaveFree(leaveBytes);
 }
 
 function clean(): void {

@@ -166,7 +166,8 @@ export class HandlerProcesses {
   }
 
   async close(timeoutMs: number): Promise<void> {
-    for (const life of this.#lives) this.#stop(life);
+    // Lives with a process are among the running pids (with WebSocket processes and their children).
+    for (const life of this.#lives) if (life.pid === undefined) life.terminate("kill");
     for (const pid of this.#host.runningPids()) this.#kernel.exit(pid, "kill");
     this.#host.clear();
     await this.#kernel.shutdown({ timeoutMs });

@@ -272,7 +272,8 @@ export function serveComponent(
       modules.onModuleChange?.({ prepare });
     },
     stop: async () => {
-      await Promise.all(listeners.map((listener) => listener.close()));
+      // Half the shutdown for replies waiting on the disk: the other half is the modules' and the store's.
+      await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };

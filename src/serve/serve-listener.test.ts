@@ -19,7 +19,7 @@ test("a response its handler finished before the listener closes is written befo
       // The node starts shutting down in the turn the handler returned in: its response is
       // deferred to the end of that turn (turn-writes.ts), and must not be cut off.
       const outcome = Promise.resolve({ ok: true } as const);
-      closed = outcome.then(() => listener!.close());
+      closed = outcome.then(() => listener!.close(0));
       return { outcome, stop: () => {} };
     },
   });
@@ -40,4 +40,133 @@ test("a response its handler finished before the listener closes is written befo
   });
   await closed;
   assert.deepEqual(answer, { status: 200, body: "written" });
+});
+
+test("a response that throws as it is written fails alone: its client gets a 500, the turn's other responses go out", async () => {
+  const routes = new RouteTable([
+    { method: "GET", path: "/bad", moduleId: "app", handler: "bad" },
+    { method: "GET", path: "/good", moduleId: "app", handler: "good" },
+  ]);
+  // Both handlers return in the same turn, so both responses are written in the same end-of-turn pass.
+  let returnBoth!: () => void;
+  const bothReturn = new Promise<{ ok: true }>((resolve) => {
+    returnBoth = () => resolve({ ok: true });
+  });
+  let started = 0;
+  const logged: string[] = [];
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes,
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: { ...silentLogger, error: (message) => void logged.push(message) },
+    runHandler: (route, request) => {
+      if (route.handler === "bad") {
+        // A header value the handler's checks accept that throws when node:http reads it again:
+        // the one way left to make a write throw (no guest can reach it).
+        let reads = 0;
+        const value = {
+          toString: () => {
+            if (reads++ > 0) throw new Error("unwritable header value");
+            return "fine";
+          },
+        };
+        assert.equal(request.setHeader("X-Value", value as unknown as string), 0);
+      }
+      request.write(new TextEncoder().encode(route.handler));
+      if (++started === 2) returnBoth();
+      return { outcome: bothReturn, stop: () => {} };
+    },
+  });
+  try {
+    const { port } = listener.address;
+    const [bad, good] = await Promise.all(["/bad", "/good"].map((path) => get(port, path)));
+    assert.deepEqual(good, { status: 200, body: "good" });
+    assert.equal(bad instanceof Error ? bad.message : bad.status, 500);
+    assert.match((bad as { body: string }).body, /^internal error \(request [0-9a-f]+-[0-9a-z]+\)\n$/);
+    assert.deepEqual(logged, ["response could not be written"]);
+  } finally {
+    await listener.close(0);
+  }
+});
+
+function get(port: number, path: string): Promise<{ status: number | undefined; body: string } | Error> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+      res.on("error", resolve);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer to ${path} within 10 s`)));
+    req.on("error", resolve);
+    req.end();
+  });
+}
+
+test("an event stream's head, like its events, leaves only once the output gate releases it", async () => {
+  // The gate: closed until the test opens it (as while the handler's writes are not on disk).
+  const held: (() => void)[] = [];
+  let open = false;
+  const release = (emit: () => void): void => {
+    if (open) emit();
+    else held.push(emit);
+  };
+  let streamStarted!: () => void;
+  const started = new Promise<void>((resolve) => {
+    streamStarted = resolve;
+  });
+  let endHandler!: () => void;
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/events", moduleId: "app", handler: "events" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    release,
+    runHandler: (_route, request) => {
+      assert.equal(request.setStatus(201), 0);
+      assert.equal(request.sseStart(), 0);
+      assert.equal(request.sseSend("", "one"), 0);
+      streamStarted();
+      return {
+        outcome: new Promise((resolve) => {
+          endHandler = () => resolve({ ok: true });
+        }),
+        stop: () => {},
+      };
+    },
+  });
+  try {
+    const { port } = listener.address;
+    let status: number | undefined;
+    let body = "";
+    let gotEvent!: () => void;
+    const event = new Promise<void>((resolve) => {
+      gotEvent = resolve;
+    });
+    const stream = httpRequest({ host: "127.0.0.1", port, path: "/events", agent: false }, (res) => {
+      status = res.statusCode;
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+        if (body.includes("\n\n")) gotEvent();
+      });
+    });
+    stream.on("error", () => {});
+    stream.end();
+    await started;
+    // A whole round trip on another connection: a head written at sse_start would be read by now.
+    assert.equal((await get(port, "/elsewhere")) instanceof Error, false);
+    assert.equal(status, undefined, "no head while the gate holds it");
+    open = true;
+    for (const emit of held.splice(0)) emit();
+    await event;
+    assert.equal(status, 201);
+    assert.equal(body, "data: one\n\n");
+    endHandler();
+  } finally {
+    await listener.close(0);
+  }
 });

@@ -55,8 +55,12 @@ export interface ServeListener {
   readonly url: string;
   /** Requests from now on are matched against `routes` (the modules changed while running). */
   replaceRoutes(routes: RouteTable): void;
-  /** Stops accepting, stops the handlers still running, closes every connection. */
-  close(): Promise<void>;
+  /**
+   * Stops the handlers still running, ends the event streams, waits up to `replyWaitMs` for the
+   * replies held at the output gate (their handlers' writes are not on disk yet) and answers those
+   * still held with 503, then closes every connection.
+   */
+  close(replyWaitMs: number): Promise<void>;
 }
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
@@ -118,6 +122,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   const streams = new Set<SseStream>();
   /** How to stop the handlers that run now: closing the listener stops them. */
   const running = new Set<(reason: string) => void>();
+  /** Replies held at the output gate (their writes are not durable yet): closing waits for them. */
+  const held = new Set<ServerResponse>();
+  /** Called when `held` empties while closing waits for it. */
+  let heldReleased: (() => void) | undefined;
   /** Metric labels by route, made once rather than per request. */
   const routeLabels = new Map(routes.routes.map((route) => [route, `${route.method} ${route.path}`]));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
@@ -227,10 +235,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         if (outcome.ok || outcome.stopped) return;
       }
       if (request.streamRefused) return unavailable(res, "too many event streams");
-      // A reply acknowledges the handler's writes: it leaves once they are on disk, at the turn's end.
-      if (outcome.ok) return release(() => writeAtTurnEnd(() => send(res, response)));
       const { route } = match;
-      const requestId = `${idPrefix}-${requestNumber.toString(36)}`;
+      // A reply acknowledges the handler's writes: it leaves once they are on disk, at the turn's end.
+      if (outcome.ok) return reply(res, response, route, requestNumber);
+      const requestId = requestIdOf(requestNumber);
       logger.warn("request handler failed", {
         requestId,
         module: route.moduleId,
@@ -245,6 +253,43 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     } finally {
       if (countedAsRequest) inFlight--;
     }
+  };
+
+  /** Sends `response` once the writes before it are durable (at the turn's end), held in `held` until then. */
+  const reply = (res: ServerResponse, response: GuestResponse, route: Route, requestNumber: number): void => {
+    let atGate = false;
+    let emitted = false;
+    release(() => {
+      emitted = true;
+      if (atGate) {
+        // Not held any more: the node stopped and answered it unsaved meanwhile.
+        if (!held.delete(res)) return;
+        if (held.size === 0) heldReleased?.();
+      }
+      writeAtTurnEnd(
+        () => send(res, response),
+        (error) => unwritten(res, route, requestNumber, error),
+      );
+    });
+    if (emitted) return;
+    atGate = true;
+    held.add(res);
+  };
+
+  const requestIdOf = (requestNumber: number): string => `${idPrefix}-${requestNumber.toString(36)}`;
+
+  /** A response that threw as it was written: the client gets a 500 (or, past its head, a reset), the log says why. */
+  const unwritten = (res: ServerResponse, route: Route, requestNumber: number, error: unknown): void => {
+    const requestId = requestIdOf(requestNumber);
+    logger.error("response could not be written", {
+      requestId,
+      module: route.moduleId,
+      handler: route.handler,
+      error: String(error),
+    });
+    if (res.headersSent) return void res.destroy();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    plain(res, 500, `internal error (request ${requestId})\n`);
   };
 
   /** One WebSocket: its handler runs until the connection closes (or the handler returns, closing it). */
@@ -313,7 +358,13 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.once("close", admitted);
     webSocketServer.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const connection = new WsConnection(ws, options.topics, release);
+      const connection = new WsConnection(ws, options.topics, release, (error) =>
+        logger.error("WebSocket frame could not be written: connection dropped", {
+          module: match.route.moduleId,
+          handler: match.route.handler,
+          error: String(error),
+        }),
+      );
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
@@ -369,28 +420,58 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     replaceRoutes: (table) => {
       routes = table;
     },
-    close: async () => {
+    close: async (replyWaitMs) => {
+      // No new connection from now on (idle ones close); those with a request in flight stay.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams end first (their clients see the end, not a reset), then their handlers stop.
       const ended = Promise.all([...streams].map((stream) => stream.end()));
       for (const stop of running) stop("the node is shutting down");
       for (const client of webSocketServer.clients) client.terminate();
-      let flushTimer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        ended,
-        new Promise((resolve) => {
-          flushTimer = setTimeout(resolve, SSE_SHUTDOWN_FLUSH_MS_MAX);
-        }),
-      ]);
-      clearTimeout(flushTimer);
+      await within(ended, SSE_SHUTDOWN_FLUSH_MS_MAX);
+      if (held.size > 0) {
+        // Each waits for its commit: cut now, its client would never know if its write was done.
+        logger.info("waiting for replies until their writes are on disk", {
+          replies: held.size,
+          waitMsMax: replyWaitMs,
+        });
+        await within(
+          new Promise<void>((resolve) => {
+            heldReleased = resolve;
+          }),
+          replyWaitMs,
+        );
+        heldReleased = undefined;
+        if (held.size > 0) {
+          logger.warn(
+            "replies answered 503: the node stopped before their writes were on disk (the store may still save them as it closes)",
+            { replies: held.size },
+          );
+        }
+        for (const res of held) {
+          res.shouldKeepAlive = false;
+          unavailable(res, "the node stopped before this request's writes were on disk");
+        }
+        held.clear();
+      }
       // What handlers that returned answered is written at the end of the turn (turn-writes.ts):
       // written before the connections close, not cut off by them.
-      await new Promise<void>((resolve) => writeAtTurnEnd(resolve));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
+      server.closeAllConnections();
+      await closed;
     },
   };
+}
+
+/** Resolves once `promise` does, or after `timeoutMs`, whichever comes first. */
+async function within(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

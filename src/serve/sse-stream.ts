@@ -21,8 +21,8 @@ export const SSE_FORWARDS_PER_STREAM_MAX = 16;
 
 /**
  * One server-sent event stream: the response of a handler process that called `sse_start`. Its
- * head is sent at once (`text/event-stream`, no caching), events are written as they come (the
- * guest's `sse_send`, and messages on the topics it forwards), and it ends when the handler
+ * head (`text/event-stream`, no caching) and its events (the guest's `sse_send`, and messages on
+ * the topics it forwards) are written as the output gate releases them, and it ends when the handler
  * returns, the client goes away or the client falls behind by more than
  * {@link SSE_STREAM_BUFFER_BYTES_MAX}. Closing drops its topic subscriptions: no subscriber
  * outlives its connection.
@@ -34,9 +34,9 @@ export class SseStream {
   #closed = false;
 
   /**
-   * Sends the head now; events and the end go through `release` (the node's output gate: an
-   * event may claim writes made before it). `onClientGone` runs once if the client goes away
-   * before `end`.
+   * The head, the events and the end go through `release` (the node's output gate: the head's
+   * status, like any event, may claim writes the handler made before it), in that order, each
+   * written as soon as it is released. `onClientGone` runs once if the client goes away before `end`.
    */
   constructor(
     res: ServerResponse,
@@ -52,7 +52,9 @@ export class SseStream {
     for (const [name, value] of head.headers) res.appendHeader(name, value);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache");
-    res.flushHeaders();
+    release(() => {
+      if (!res.destroyed) res.flushHeaders();
+    });
     res.once("close", () => {
       if (this.#closed) return;
       this.#close();

@@ -43,13 +43,24 @@ export class WsConnection {
   readonly #release: ReleaseOutput;
   readonly #forwarded: ForwardedTopics;
   #closed = false;
+  readonly #writeFailed: (error: unknown) => void;
   /** Bytes the guest sent that are not in the socket yet (at the output gate or deferred to the turn's end). */
   #unwrittenBytes = 0;
 
-  /** Frames and the close go through `release` (the node's output gate: a frame may claim writes made before it). */
-  constructor(socket: WebSocket, topics: ClientTopics | undefined, release: ReleaseOutput) {
+  /**
+   * Frames and the close go through `release` (the node's output gate: a frame may claim writes
+   * made before it). A frame or close that throws as it is written drops the connection (which
+   * ends its process), then `writeFailed` gets the error.
+   */
+  constructor(
+    socket: WebSocket,
+    topics: ClientTopics | undefined,
+    release: ReleaseOutput,
+    writeFailed: (error: unknown) => void,
+  ) {
     this.#socket = socket;
     this.#release = release;
+    this.#writeFailed = writeFailed;
     this.#forwarded = new ForwardedTopics(topics, WS_FORWARDS_PER_CONNECTION_MAX);
     socket.once("close", () => this.#close());
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
@@ -94,7 +105,7 @@ export class WsConnection {
       writeAtTurnEnd(() => {
         this.#unwrittenBytes -= bytes.length;
         if (socket.readyState === socket.OPEN) socket.send(bytes, binary ? BINARY : TEXT);
-      }),
+      }, this.#unwritable),
     );
     return OK;
   }
@@ -110,8 +121,16 @@ export class WsConnection {
     if (this.#closed) return;
     this.#close();
     const socket = this.#socket;
-    this.#release(() => writeAtTurnEnd(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000)));
+    this.#release(() =>
+      writeAtTurnEnd(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000), this.#unwritable),
+    );
   }
+
+  readonly #unwritable = (error: unknown): void => {
+    this.#close();
+    this.#socket.terminate();
+    this.#writeFailed(error);
+  };
 
   #close(): void {
     this.#closed = true;
