@@ -338,7 +338,7 @@ NX_IMPORT(req_header)
 int32_t nx_req_header(const char *name, uint32_t name_len, void *out, uint32_t out_cap);
 /** The whole request body (bounded by the listener's max_body). */
 NX_IMPORT(req_body) int32_t nx_req_body(void *out, uint32_t out_cap);
-/** NX_OK; NX_ERR_INTERNAL outside 100..599. */
+/** NX_OK; NX_ERR_INTERNAL outside 200..599. */
 NX_IMPORT(resp_status) int32_t nx_resp_status(uint32_t status);
 /** NX_OK; NX_ERR_INTERNAL for an invalid name or value (CR, LF, NUL) or a framing header. */
 NX_IMPORT(resp_header)

@@ -99,7 +99,7 @@ export class GuestRequest implements RequestPort {
   }
 
   setStatus(status: number): number {
-    if (this.#responded || status < 100 || status > 599) return ERR_INTERNAL;
+    if (this.#responded || status < 200 || status > 599) return ERR_INTERNAL;
     this.#status = status;
     return OK;
   }

@@ -16,7 +16,8 @@
 //   }
 //
 // A handler may answer with server-sent events instead: `sseStart()` sends the head
-// (text/event-stream) at once, then every `sseSend` writes one event while the handler runs, and
+// (text/event-stream) once the writes before it are on disk, then every `sseSend` writes one event
+// (each, too, once the writes before it are on disk) while the handler runs, and
 // `sseForward("chat/*")` makes the node write every module message on matching topics to the
 // stream. The stream ends when the handler returns; when the client goes away the handler's
 // process is stopped. Wait between events with `proc.receive(ms)`: waiting is not CPU time.
@@ -118,7 +119,7 @@ export function bodyText(): string {
   return text(readOutput((outPtr: usize, outCap: usize): i32 => req_body(outPtr, outCap)), "http.bodyText");
 }
 
-/** Sets the response status (100..599; default 200). */
+/** Sets the response status (200..599; default 200). */
 export function status(code: u32): bool {
   return succeeded(resp_status(code), "http.status", code);
 }

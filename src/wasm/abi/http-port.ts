@@ -22,7 +22,7 @@ export interface RequestPort {
   param(name: string): Uint8Array | undefined;
   /** A header by case-insensitive name, repeated ones joined with `, `; undefined: absent. */
   header(name: string): Uint8Array | undefined;
-  /** `resp_status`: 0, or -3 outside 100..599 or once the response started. */
+  /** `resp_status`: 0, or -3 outside 200..599 (a 1xx is not a final status) or once the response started. */
   setStatus(status: number): number;
   /** `resp_header`: 0, or -3 for an invalid name or value or once the response started. */
   setHeader(name: string, value: string): number;
