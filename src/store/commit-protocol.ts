@@ -5,11 +5,19 @@ import type { MessagePort } from "node:worker_threads";
  * worker's start data, a request (one packed group of writes, see `packed-writes.ts`) and its
  * result once the group is committed and fsynced, or failed.
  */
+/** Slots of `CommitWorkerData.signal`. */
+export const SIGNAL_RESULTS = 0;
+export const SIGNAL_FENCE = 1;
+
 export interface CommitWorkerData {
   readonly storePath: string;
   /** Requests arrive and results leave on this port. */
   readonly port: MessagePort;
-  /** Incremented (and notified) after every result is posted, for a node thread that waits for one. */
+  /**
+   * [SIGNAL_RESULTS]: incremented (and notified) after every result is posted, for a node thread
+   * that waits for one. [SIGNAL_FENCE]: set by the node's thread at process exit; a group whose
+   * transaction begins after it is aborted (see `LmdbCommitThread.fence`).
+   */
   readonly signal: Int32Array;
 }
 

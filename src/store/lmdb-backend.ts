@@ -509,10 +509,14 @@ class LmdbStore implements LmdbBackend {
   /**
    * `process.exit()` with writes pending: they are committed here, synchronously, as the commit
    * thread would have (it is still running and holds the write lock at most until its commit
-   * ends). Writes of a batch still open are left out: half a batch is never committed.
+   * ends). The thread is fenced first: the group in flight, if its transaction has not begun,
+   * must not begin after this one and write its older values over these (`pending` holds the
+   * newest value of every key, that group's included). Writes of a batch still open are left
+   * out: half a batch is never committed.
    */
   readonly #commitAtExit = (): void => {
     if (this.#pending.size === 0) return;
+    this.#thread.fence();
     try {
       commitWrites(this.#db, (visit) => this.#pending.forEach(visit));
     } catch (error) {

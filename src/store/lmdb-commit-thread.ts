@@ -1,5 +1,11 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
-import type { CommitRequest, CommitResult, CommitWorkerData } from "./commit-protocol.ts";
+import {
+  type CommitRequest,
+  type CommitResult,
+  type CommitWorkerData,
+  SIGNAL_FENCE,
+  SIGNAL_RESULTS,
+} from "./commit-protocol.ts";
 
 /**
  * The node-side handle of the commit worker (`lmdb-commit-worker.ts`): sends packed groups, hands
@@ -15,7 +21,7 @@ export class LmdbCommitThread {
   readonly #onResult: (result: CommitResult) => void;
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
-  #signal = new Int32Array(new SharedArrayBuffer(4));
+  #signal = new Int32Array(new SharedArrayBuffer(8));
   #inFlight: number | undefined;
   #keepAlive = false;
 
@@ -42,7 +48,7 @@ export class LmdbCommitThread {
     if (this.#inFlight === undefined || port === undefined) return false;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const seen = Atomics.load(this.#signal, 0);
+      const seen = Atomics.load(this.#signal, SIGNAL_RESULTS);
       const received = receiveMessageOnPort(port);
       if (received !== undefined) {
         this.#deliver(received.message as CommitResult);
@@ -50,8 +56,18 @@ export class LmdbCommitThread {
       }
       const left = deadline - performance.now();
       if (left <= 0 || this.#worker === undefined) return false;
-      Atomics.wait(this.#signal, 0, seen, left);
+      Atomics.wait(this.#signal, SIGNAL_RESULTS, seen, left);
     }
+  }
+
+  /**
+   * From now on the worker commits no group whose transaction has not begun (it answers it
+   * failed); one already in its transaction ends first, for the caller's own commit waits for
+   * LMDB's write lock. For process exit, where the caller commits every pending write itself: a
+   * group sent before, committed after, would put its older values back.
+   */
+  fence(): void {
+    Atomics.store(this.#signal, SIGNAL_FENCE, 1);
   }
 
   /**

@@ -5,18 +5,31 @@
  * that the node's thread reads from (lmdb-js keeps one per path and process).
  */
 import { workerData } from "node:worker_threads";
-import type { CommitRequest, CommitResult, CommitWorkerData } from "./commit-protocol.ts";
+import {
+  type CommitRequest,
+  type CommitResult,
+  type CommitWorkerData,
+  SIGNAL_FENCE,
+  SIGNAL_RESULTS,
+} from "./commit-protocol.ts";
 import { commitWrites, lmdbErrorCode, openLmdbEnvironment } from "./lmdb-environment.ts";
 import { unpackWrites } from "./packed-writes.ts";
 
 const { storePath, port, signal } = workerData as CommitWorkerData;
 const db = openLmdbEnvironment(storePath);
+const FENCED = "not committed: the process is exiting and its writes were committed at exit";
 
 port.on("message", ({ id, packed }: CommitRequest) => {
   const started = performance.now();
   let result: CommitResult;
   try {
-    commitWrites(db, (visit) => unpackWrites(packed, visit));
+    commitWrites(db, (visit) => {
+      // Checked inside the transaction, so under LMDB's write lock: the node's thread committing
+      // at exit (after setting the fence) holds the newer values; a group that begins after it
+      // would write older ones over them.
+      if (Atomics.load(signal, SIGNAL_FENCE) !== 0) throw new Error(FENCED);
+      unpackWrites(packed, visit);
+    });
     result = { id, ok: true, ms: performance.now() - started };
   } catch (error) {
     result = {
@@ -28,6 +41,6 @@ port.on("message", ({ id, packed }: CommitRequest) => {
     };
   }
   port.postMessage(result);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
+  Atomics.add(signal, SIGNAL_RESULTS, 1);
+  Atomics.notify(signal, SIGNAL_RESULTS);
 });
