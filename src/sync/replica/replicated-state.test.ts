@@ -153,6 +153,24 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
     assert.equal(clock.pendingTimers(), 0);
   });
 
+  test("a staged batch is held for process.exit() whether it waits for its timer or for a microtask", async () => {
+    const clock = createVirtualClock(1_000);
+    const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, clock });
+    clock.advance(STORE_BATCH_INTERVAL_MS); // the interval has passed: the write waits for a microtask
+    const listeners = process.listenerCount("exit");
+    state.gcounterInc("g", 1n);
+    // An exit later in this synchronous run never gets to the microtask: only the listener writes it.
+    assert.equal(process.listenerCount("exit"), listeners + 1, "held while its microtask waits");
+    await settle();
+    assert.equal(process.listenerCount("exit"), listeners, "released once written");
+    state.gcounterInc("g", 1n); // within the interval: waits for its timer
+    assert.equal(process.listenerCount("exit"), listeners + 1, "held while its timer waits");
+    clock.advance(STORE_BATCH_INTERVAL_MS);
+    await settle();
+    assert.equal(process.listenerCount("exit"), listeners);
+    await state.close();
+  });
+
   test("written() waits for the batches written so far and leaves the staged one to its interval", async () => {
     const clock = createVirtualClock(1_000);
     const backend = createMemoryBackend();

@@ -78,8 +78,8 @@ export const OPS_PER_BATCH_MAX = 4096;
 export const STORE_BATCH_INTERVAL_MS = 10;
 
 /**
- * The batches staged behind their timer (STORE_BATCH_INTERVAL_MS), each as the call that writes
- * it: a process.exit() before the timer fires (`nx run`'s forced exit) still hands them to their
+ * The batches staged behind their timer (STORE_BATCH_INTERVAL_MS) or the microtask that writes
+ * them when the interval has passed, each as the call that writes it: a process.exit() before it runs (`nx run`'s forced exit) still hands them to their
  * stores, whose own exit hooks (added when they opened, earlier, so run later) commit them.
  */
 const batchesAtExit = new Set<() => void>();
@@ -836,13 +836,15 @@ export class ReplicatedState implements CrdtHost {
     }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
+    // Held in both cases: a process.exit() later in this synchronous run never gets to the
+    // microtask either.
+    holdAtExit(this.#flushAtExit);
     const waitMs = this.#lastFlushAtMs + STORE_BATCH_INTERVAL_MS - this.#stabilityClock.now();
     if (waitMs <= 0) {
       queueMicrotask(() => this.#scheduledFlush());
       return;
     }
     this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
-    holdAtExit(this.#flushAtExit);
   }
 
   #scheduledFlush(): void {
