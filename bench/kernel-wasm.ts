@@ -9,11 +9,14 @@
  */
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { getHeapSpaceStatistics } from "node:v8";
 import { createKernel, type Kernel, type Pid, type ProcessContext } from "../src/kernel/index.ts";
 import { silentLogger } from "../src/observe/logger.ts";
 import type { GuestEnvironment } from "../src/wasm/abi/guest-environment.ts";
+import { MEMORY_EXPORT } from "../src/wasm/guest-exports.ts";
 import { GuestInstance } from "../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleFile } from "../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../src/wasm/module-cache.ts";
@@ -152,12 +155,16 @@ async function bareInstantiateReference(module: GuestModule, count: number): Pro
   return rate();
 }
 
-/** A wasm function that answers a refill with plenty of fuel (for the bare reference only). */
+/**
+ * A wasm function that answers a refill with plenty of fuel (for the bare references only):
+ * `(module (func (export "f") (param i32) (result i32) i32.const 1000000))`, the refill type
+ * (it takes the instance id).
+ */
 const refillFunction = new WebAssembly.Instance(
   new WebAssembly.Module(
     Uint8Array.from([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 8, 1, 6, 0,
-      65, 192, 132, 61, 11,
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 8, 1,
+      6, 0, 65, 192, 132, 61, 11,
     ]),
   ),
 ).exports.f;
@@ -166,8 +173,39 @@ const refillFunction = new WebAssembly.Instance(
 
 interface MemorySample {
   rss: number;
+  /** JS heap in use (every space: the young and old generations, V8's trusted space of wasm instances). */
   heap: number;
   external: number;
+  /** Resident bytes of the wasm memories' reservations (each one a mapping of several GiB). */
+  linearResident: number;
+  /** Physical size of the young generation: pinned (see measureIdleInChild), so about 0 per process. */
+  youngGeneration: number;
+}
+
+/** Mappings at least this large are wasm memories (V8 reserves 8-10 GiB with guard regions). */
+const WASM_MEMORY_RESERVATION_BYTES_MIN = 2 ** 30;
+
+/** Resident bytes of the wasm memory reservations, from /proc/self/smaps (0 where there is none). */
+function linearMemoryResidentBytes(): number {
+  let smaps: string;
+  try {
+    smaps = readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return 0;
+  }
+  let resident = 0;
+  let inMemory = false;
+  for (const line of smaps.split("\n")) {
+    const mapping = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (mapping !== null) {
+      inMemory =
+        Number.parseInt(mapping[2]!, 16) - Number.parseInt(mapping[1]!, 16) >=
+        WASM_MEMORY_RESERVATION_BYTES_MIN;
+    } else if (inMemory && line.startsWith("Rss:")) {
+      resident += Number(/(\d+) kB/.exec(line)![1]) * 1024;
+    }
+  }
+  return resident;
 }
 
 function memoryAfterGc(): MemorySample {
@@ -175,14 +213,24 @@ function memoryAfterGc(): MemorySample {
   if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
   for (let i = 0; i < 3; i++) gc();
   const usage = process.memoryUsage();
-  return { rss: usage.rss, heap: usage.heapUsed, external: usage.external };
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
+  return {
+    rss: usage.rss,
+    heap: usage.heapUsed,
+    external: usage.external,
+    linearResident: linearMemoryResidentBytes(),
+    youngGeneration: young?.physical_space_size ?? 0,
+  };
 }
 
 function perProcess(before: MemorySample, after: MemorySample, count: number): MemorySample {
+  const per = (key: keyof MemorySample): number => Math.round((after[key] - before[key]) / count);
   return {
-    rss: Math.round((after.rss - before.rss) / count),
-    heap: Math.round((after.heap - before.heap) / count),
-    external: Math.round((after.external - before.external) / count),
+    rss: per("rss"),
+    heap: per("heap"),
+    external: per("external"),
+    linearResident: per("linearResident"),
+    youngGeneration: per("youngGeneration"),
   };
 }
 
@@ -208,7 +256,6 @@ async function idleWasmBytes(module: GuestModule, count: number): Promise<IdleSa
   await kernel.shutdown();
   return { ...perProcess(before, after, count), linear };
 }
-
 /** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
 async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
   const resolvers: ((value: number) => void)[] = [];
@@ -220,25 +267,43 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
   );
   const before = memoryAfterGc();
   const runs: Promise<unknown>[] = [];
+  let linear = 0;
   for (let i = 0; i < count; i++) {
     const instance = new WebAssembly.Instance(module.module, { nx: { proc_receive: receive } });
     (instance.exports.__nx_fuel_table as WebAssembly.Table).set(0, refillFunction);
+    linear = (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory).buffer.byteLength;
     runs.push(WebAssembly.promising(instance.exports.run as () => void)());
   }
   await nextTurn();
   const after = memoryAfterGc();
   for (const resolve of resolvers) resolve(-1);
   await Promise.all(runs);
-  return { ...perProcess(before, after, count), linear: 0 };
+  return { ...perProcess(before, after, count), linear };
 }
 
 const IDLE_CHILD_FLAG = "--idle-child";
+
+/**
+ * The young generation's largest size in the idle children, in MB. Spawning 2,000 processes
+ * allocates enough short-lived garbage that V8 grows the young generation to its maximum
+ * (about 32 MB): 13-17 KB "per process" of RSS that is neither per process (it is the same at
+ * any count past a few thousand, and collected garbage) nor in the reference (which allocates
+ * almost nothing). Pinned in both children, the RSS per process is what the processes keep.
+ */
+const IDLE_CHILD_SEMI_SPACE_MB = 1;
 
 /** Runs one idle-memory measurement in a fresh Node process (see the child entry at the end). */
 function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSample {
   const child = spawnSync(
     process.execPath,
-    ["--expose-gc", import.meta.filename, IDLE_CHILD_FLAG, kind, String(count)],
+    [
+      "--expose-gc",
+      `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
+      import.meta.filename,
+      IDLE_CHILD_FLAG,
+      kind,
+      String(count),
+    ],
     { encoding: "utf8" },
   );
   if (child.status !== 0) throw new Error(`idle memory child failed:\n${child.stderr}`);
@@ -336,18 +401,25 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           "per spawn: the kernel's process record and scheduling (see js_process_spawn_same_run), a JSPI stack switch for the guest call (the reference), the pooled instance's reset (comparing its 64 KiB memory to the image page by page, restoring changed pages and mutable globals), the port attach/detach and the exit bookkeeping, all on one thread; the seed uses Wasmtime's pooling allocator with copy-on-write memory images on several threads",
       },
       idle_wasm_process_bytes: {
-        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes`,
+        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB (as is the reference's)`,
         value: idleMedian.rss,
         samples: idleSamples.map((s) => s.rss),
         js_heap: idleMedian.heap,
         external: idleMedian.external,
         linear_memory_bytes: idleMedian.linear,
+        linear_memory_resident: idleMedian.linearResident,
+        young_generation: idleMedian.youngGeneration,
         seed: null,
         seed_note: "the seed gives no idle wasm process figure",
         reference: {
           what: "a bare instance of the same module suspended in a JSPI import, no kernel, no pool",
           value: idleReference.rss,
+          samples: idleReferences.map((s) => s.rss),
           js_heap: idleReference.heap,
+          external: idleReference.external,
+          linear_memory_bytes: idleReference.linear,
+          linear_memory_resident: idleReference.linearResident,
+          young_generation: idleReference.youngGeneration,
         },
         ratio_to_reference: ratio(idleMedian.rss, idleReference.rss),
         bound_by:

@@ -12,8 +12,10 @@ import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { ExportLoop, type ExportLoopListener } from "./export-loop.ts";
 import { FuelGovernor, type GovernorStop, WAIT_STOPPED } from "./fuel-governor.ts";
+import { registerGovernor, sharedRefillTrampoline } from "./fuel-governor-registry.ts";
 import {
   FUEL_TABLE_EXPORT,
+  INSTANCE_ID_EXPORT,
   LAST_GROW_EXPORT,
   MEMORY_EXPORT,
   RUN_EXPORT,
@@ -23,7 +25,6 @@ import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
 import type { FunctionImport } from "./module-imports.ts";
-import { refillTrampoline } from "./refill-trampoline.ts";
 import { stopTrapWrappers } from "./stop-trap-wrappers.ts";
 
 /**
@@ -80,7 +81,9 @@ const OK: GuestRunResult = { ok: true };
 /**
  * Every suspending import of `module` in `imports` (a `WebAssembly.Suspending`, whoever made it)
  * put behind a stop-trap wrapper: whatever it waited on, a guest the governor stopped meanwhile
- * traps as the call returns, before any more of its code runs.
+ * traps as the call returns, before any more of its code runs. Only for a guest that can catch
+ * (GuestModule.catchesExceptions): any other one is unwound by its wait's rejection
+ * (FuelGovernor.suspend with `unwind`), with no wrapper instance of its own.
  */
 function wrapSuspendingImports(
   module: GuestModule,
@@ -115,6 +118,7 @@ function throttled(
   fn: HostFunctionOfAnyShape,
   admission: RateAdmission,
   governor: FuelGovernor,
+  unwind: boolean,
   clock: Clock,
 ): HostFunctionOfAnyShape {
   const metered = (args: unknown[]): unknown => {
@@ -128,7 +132,7 @@ function throttled(
     if (waitMs === undefined) return ERR_RATE_LIMITED;
     const waited = new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
     return governor
-      .suspend(waited)
+      .suspend(waited, unwind)
       .then((outcome) => (outcome === WAIT_STOPPED ? WAIT_STOPPED : metered(args)));
   };
 }
@@ -173,6 +177,15 @@ export class GuestInstance {
     this.#lastGrow = instance.exports[LAST_GROW_EXPORT] as WebAssembly.Global | undefined;
   }
 
+  /**
+   * `waiting` as the guest's host wait (the body of a suspending import made elsewhere: an
+   * instance pool's `proc_receive`): see FuelGovernor.suspend; a guest that cannot catch is
+   * unwound at a stop, any other one trapped by its stop-trap wrapper.
+   */
+  hostWait<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
+    return this.governor.suspend(waiting, !this.module.catchesExceptions);
+  }
+
   /** True when the instance is neither running nor stopped for good: it may run (again). */
   get reusable(): boolean {
     return !this.#running && !this.#broken;
@@ -210,6 +223,7 @@ export class GuestInstance {
       yieldToLoop: options.yieldToLoop,
     });
     const memoryRef: GuestMemoryRef = options.memoryRef ?? { memory: undefined };
+    const unwind = !module.catchesExceptions;
     const imports: Record<string, Record<string, unknown>> = buildStandardImports(
       options.env,
       memoryRef,
@@ -258,7 +272,7 @@ export class GuestInstance {
         const fn = imports[NX_MODULE]?.[entry.name];
         if (admission === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
         imports[NX_MODULE]![entry.name] = new WebAssembly.Suspending(
-          throttled(fn as HostFunctionOfAnyShape, admission, governor, options.clock ?? systemClock),
+          throttled(fn as HostFunctionOfAnyShape, admission, governor, unwind, options.clock ?? systemClock),
         );
       }
     }
@@ -281,17 +295,17 @@ export class GuestInstance {
       const wrapped: Record<string, unknown> = {};
       for (const [field, uncounted] of Object.entries(functions)) {
         const fn = observed(name, field, uncounted);
-        wrapped[field] = new WebAssembly.Suspending((...args: never[]) => governor.suspend(fn(...args)));
+        wrapped[field] = new WebAssembly.Suspending((...args: never[]) =>
+          governor.suspend(fn(...args), unwind),
+        );
       }
       imports[name] = { ...imports[name], ...wrapped };
     }
-    wrapSuspendingImports(module, imports, governor);
+    if (module.catchesExceptions) wrapSuspendingImports(module, imports, governor);
     const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
     memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
-      0,
-      refillTrampoline(() => governor.refill()),
-    );
+    (instance.exports[INSTANCE_ID_EXPORT] as WebAssembly.Global).value = registerGovernor(governor);
+    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, sharedRefillTrampoline());
     return new GuestInstance(module, governor, instance, httpFetch);
   }
 

@@ -154,7 +154,7 @@ export class InstancePool {
       nx[name] = new WebAssembly.Suspending((...args: never[]) => {
         const result = receive(...args);
         if (!(result instanceof Promise)) return result;
-        return guest!.governor.suspend(result);
+        return guest!.hostWait(result);
       });
     }
     guest = GuestInstance.create(module, {
