@@ -208,10 +208,18 @@ function linearMemoryResidentBytes(): number {
   return resident;
 }
 
-function memoryAfterGc(): MemorySample {
+/**
+ * Memory after full collections, each in a turn of its own: what a WeakRef made or read in a
+ * turn points to stays alive until the turn ends, and finalizers run in later turns. Three
+ * collections in one turn left the reference's samples 2.4 KB per instance apart from run to run.
+ */
+async function memoryAfterGc(): Promise<MemorySample> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
-  for (let i = 0; i < 3; i++) gc();
+  for (let i = 0; i < 3; i++) {
+    await nextTurn();
+    gc();
+  }
   const usage = process.memoryUsage();
   const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
   return {
@@ -238,26 +246,51 @@ interface IdleSample extends MemorySample {
   linear: number;
 }
 
-/** `count` wasm processes parked in proc_receive (fresh instances: nothing pooled beforehand). */
-async function idleWasmBytes(module: GuestModule, count: number): Promise<IdleSample> {
-  const kernel: Kernel = createKernel();
+/**
+ * Processes or instances parked and woken before each measurement, so that what the first of
+ * them allocates once (code tiers, V8's stack pool, the kernel's tables) is not counted per
+ * process. Without it the reference's samples were 0.5 or 3.0 KB of heap per instance from run
+ * to run (a 3.6 MB large object of the module's compilation, freed or not during the run).
+ */
+const IDLE_WARM_UP = 200;
+
+/** Parks `count` processes of `module` on a host of their own; the promise wakes them and waits for their end. */
+async function parkProcesses(
+  kernel: Kernel,
+  module: GuestModule,
+  count: number,
+): Promise<{ pids: Pid[]; host: WasmProcessHost }> {
   const host = hostFor([module], count);
-  await kernel.idle();
-  const before = memoryAfterGc();
   const pids: Pid[] = [];
   for (let i = 0; i < count; i++) pids.push(kernel.spawn(host.spawnable(module)));
   await kernel.idle();
-  const after = memoryAfterGc();
+  return { pids, host };
+}
+
+async function wakeProcesses(kernel: Kernel, pids: readonly Pid[]): Promise<void> {
+  for (const pid of pids) kernel.send(pid, guestMessage(0 as Pid, "wake"));
+  await kernel.idle();
+}
+
+/** `count` wasm processes parked in proc_receive (fresh instances: nothing pooled beforehand). */
+async function idleWasmBytes(module: GuestModule, count: number): Promise<IdleSample> {
+  const kernel: Kernel = createKernel();
+  const warmUp = await parkProcesses(kernel, module, IDLE_WARM_UP);
+  await wakeProcesses(kernel, warmUp.pids);
+  warmUp.host.clear();
+  const before = await memoryAfterGc();
+  const { pids } = await parkProcesses(kernel, module, count);
+  const after = await memoryAfterGc();
   const waiting = kernel.processes().filter((p) => p.status === "waiting").length;
   if (waiting !== count) throw new Error(`idle benchmark: ${waiting} of ${count} parked`);
   const linear = kernel.processes()[0]!.memoryBytes;
-  for (const pid of pids) kernel.send(pid, guestMessage(0 as Pid, "wake"));
-  await kernel.idle();
+  await wakeProcesses(kernel, pids);
   await kernel.shutdown();
   return { ...perProcess(before, after, count), linear };
 }
-/** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
-async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
+
+/** `count` bare instances of `module`, each suspended in a JSPI import; `wake` ends them. */
+function parkInstances(module: GuestModule, count: number): { wake: () => Promise<unknown>; linear: number } {
   const resolvers: ((value: number) => void)[] = [];
   const receive = new WebAssembly.Suspending(
     () =>
@@ -265,7 +298,6 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
         resolvers.push(resolve);
       }),
   );
-  const before = memoryAfterGc();
   const runs: Promise<unknown>[] = [];
   let linear = 0;
   for (let i = 0; i < count; i++) {
@@ -274,10 +306,21 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
     linear = (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory).buffer.byteLength;
     runs.push(WebAssembly.promising(instance.exports.run as () => void)());
   }
+  const wake = () => {
+    for (const resolve of resolvers) resolve(-1);
+    return Promise.all(runs);
+  };
+  return { wake, linear };
+}
+
+/** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
+async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
+  await parkInstances(module, IDLE_WARM_UP).wake();
+  const before = await memoryAfterGc();
+  const { wake, linear } = parkInstances(module, count);
   await nextTurn();
-  const after = memoryAfterGc();
-  for (const resolve of resolvers) resolve(-1);
-  await Promise.all(runs);
+  const after = await memoryAfterGc();
+  await wake();
   return { ...perProcess(before, after, count), linear };
 }
 
