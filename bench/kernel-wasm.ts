@@ -171,7 +171,7 @@ const refillFunction = new WebAssembly.Instance(
 
 // ---- idle memory ------------------------------------------------------------------------------
 
-interface MemorySample {
+export interface MemorySample {
   rss: number;
   /** JS heap in use (every space: the young and old generations, V8's trusted space of wasm instances). */
   heap: number;
@@ -242,7 +242,7 @@ function perProcess(before: MemorySample, after: MemorySample, count: number): M
   };
 }
 
-interface IdleSample extends MemorySample {
+export interface IdleSample extends MemorySample {
   linear: number;
 }
 
@@ -330,7 +330,7 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
   return { ...perProcess(before, after, count), linear };
 }
 
-const IDLE_CHILD_FLAG = "--idle-child";
+export const IDLE_CHILD_FLAG = "--idle-child";
 
 /**
  * The young generation's largest size in the idle children, in MB. Spawning 2,000 processes
@@ -339,7 +339,7 @@ const IDLE_CHILD_FLAG = "--idle-child";
  * any count past a few thousand, and collected garbage) nor in the reference (which allocates
  * almost nothing). Pinned in both children, the RSS per process is what the processes keep.
  */
-const IDLE_CHILD_SEMI_SPACE_MB = 1;
+export const IDLE_CHILD_SEMI_SPACE_MB = 1;
 
 /** Runs one idle-memory measurement in a fresh Node process (see the child entry at the end). */
 function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSample {
@@ -478,13 +478,18 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   };
 }
 
-// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`.
+// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`;
+// kind `both` measures the processes, then the reference, in this one process
+// (test/bench/kernel-wasm-parked.test.ts).
 if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
   const { idle } = await loadGuests();
   const count = Number(process.argv[4]);
+  const kind = process.argv[3];
   const sample =
-    process.argv[3] === "bare"
-      ? await parkedInstanceReference(idle, count)
-      : await idleWasmBytes(idle, count);
+    kind === "both"
+      ? { processes: await idleWasmBytes(idle, count), bare: await parkedInstanceReference(idle, count) }
+      : kind === "bare"
+        ? await parkedInstanceReference(idle, count)
+        : await idleWasmBytes(idle, count);
   process.stdout.write(JSON.stringify(sample));
 }
