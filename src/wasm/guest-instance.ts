@@ -142,9 +142,16 @@ export class GuestInstance {
   readonly governor: FuelGovernor;
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory;
-  /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
-  readonly #entries = new Map<string, (...args: number[]) => Promise<unknown>>();
-  #startFunction: (() => Promise<unknown>) | undefined;
+  /**
+   * Exports called as entry points (`run`, or another for processes), each on its own JSPI
+   * stack: wrapped at their first run. A pooled instance runs its lives through its export loop
+   * and never needs one; made eagerly, the wrapper of `run` was ~300 B of each parked process.
+   */
+  #entries: Map<string, (...args: number[]) => Promise<unknown>> | undefined;
+  /** The module has a start function that no image stands for (see skipStart). */
+  #hasStartFunction: boolean;
+  /** The start function's JSPI entry, made at its first run. */
+  #startCall: (() => Promise<unknown>) | undefined;
   /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
   readonly #lastGrow: WebAssembly.Global | undefined;
   /** Its `http_fetch` state, when it imports `http_fetch`: the latest response is dropped at every new life. */
@@ -168,11 +175,7 @@ export class GuestInstance {
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    // A reactive module may have no `run`; its callbacks are wrapped on first call (run).
-    const run = instance.exports[RUN_EXPORT];
-    if (typeof run === "function") this.#entries.set(RUN_EXPORT, WebAssembly.promising(run as () => void));
-    const start = instance.exports[START_EXPORT];
-    this.#startFunction = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
+    this.#hasStartFunction = module.hasStart;
     this.#startPending = module.hasStart;
     this.#lastGrow = instance.exports[LAST_GROW_EXPORT] as WebAssembly.Global | undefined;
   }
@@ -197,7 +200,7 @@ export class GuestInstance {
    * after {@link rearmStart}. Only before the first run.
    */
   skipStart(): void {
-    this.#startFunction = undefined;
+    this.#hasStartFunction = false;
     this.#startPending = false;
   }
 
@@ -208,7 +211,7 @@ export class GuestInstance {
    */
   rearmStart(): void {
     this.#httpFetch?.reset();
-    this.#startPending = this.#startFunction !== undefined;
+    this.#startPending = this.#hasStartFunction;
   }
 
   /**
@@ -320,7 +323,7 @@ export class GuestInstance {
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     const result = this.#begin();
-    let call = this.#entries.get(entry);
+    let call = this.#entries?.get(entry);
     if (call === undefined) {
       const exported = this.instance.exports[entry];
       if (typeof exported !== "function" || entry.startsWith("__nx_")) {
@@ -330,6 +333,7 @@ export class GuestInstance {
         return result;
       }
       call = WebAssembly.promising(exported as (...args: number[]) => void);
+      this.#entries ??= new Map();
       this.#entries.set(entry, call);
     }
     if (this.#startPending) {
@@ -458,7 +462,8 @@ export class GuestInstance {
   async #startIfPending(): Promise<void> {
     if (!this.#startPending) return;
     this.#startPending = false;
-    await this.#startFunction!();
+    this.#startCall ??= WebAssembly.promising(this.instance.exports[START_EXPORT] as () => void);
+    await this.#startCall();
   }
 
   /**
