@@ -472,7 +472,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         },
         ratio_to_reference: ratio(idleMedian.rss, idleReference.rss),
         bound_by:
-          "the instance (linear memory: 64 KiB reserved, the pages it touched resident; V8's instance and import objects on the JS heap) and its suspended JSPI stack; the kernel's process record is ~1 KB of it",
+          "as the reference: the suspended JSPI stack (4 KiB resident) and one wasm instance whose 64 KiB memory is reserved, no page of it resident; beyond it, on the JS heap: the kernel's process record, the guest, governor, port, backend, life and image objects, the instance's kept import closures and the parked receive's promises (docs/design/wasm-processes.md, \"What an instance is wired to\")",
       },
     },
   };
