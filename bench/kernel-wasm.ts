@@ -9,11 +9,14 @@
  */
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { getHeapSpaceStatistics } from "node:v8";
 import { createKernel, type Kernel, type Pid, type ProcessContext } from "../src/kernel/index.ts";
 import { silentLogger } from "../src/observe/logger.ts";
 import type { GuestEnvironment } from "../src/wasm/abi/guest-environment.ts";
+import { MEMORY_EXPORT } from "../src/wasm/guest-exports.ts";
 import { GuestInstance } from "../src/wasm/guest-instance.ts";
 import { type GuestModule, loadGuestModuleFile } from "../src/wasm/load-guest-module.ts";
 import { ModuleCache } from "../src/wasm/module-cache.ts";
@@ -152,65 +155,148 @@ async function bareInstantiateReference(module: GuestModule, count: number): Pro
   return rate();
 }
 
-/** A wasm function that answers a refill with plenty of fuel (for the bare reference only). */
+/**
+ * A wasm function that answers a refill with plenty of fuel (for the bare references only):
+ * `(module (func (export "f") (param i32) (result i32) i32.const 1000000))`, the refill type
+ * (it takes the instance id).
+ */
 const refillFunction = new WebAssembly.Instance(
   new WebAssembly.Module(
     Uint8Array.from([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 8, 1, 6, 0,
-      65, 192, 132, 61, 11,
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 8, 1,
+      6, 0, 65, 192, 132, 61, 11,
     ]),
   ),
 ).exports.f;
 
 // ---- idle memory ------------------------------------------------------------------------------
 
-interface MemorySample {
+export interface MemorySample {
   rss: number;
+  /** JS heap in use (every space: the young and old generations, V8's trusted space of wasm instances). */
   heap: number;
   external: number;
+  /** Resident bytes of the wasm memories' reservations (each one a mapping of several GiB). */
+  linearResident: number;
+  /** Physical size of the young generation: pinned (see measureIdleInChild), so about 0 per process. */
+  youngGeneration: number;
 }
 
-function memoryAfterGc(): MemorySample {
+/** Mappings at least this large are wasm memories (V8 reserves 8-10 GiB with guard regions). */
+const WASM_MEMORY_RESERVATION_BYTES_MIN = 2 ** 30;
+
+/** Resident bytes of the wasm memory reservations, from /proc/self/smaps (0 where there is none). */
+function linearMemoryResidentBytes(): number {
+  let smaps: string;
+  try {
+    smaps = readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return 0;
+  }
+  let resident = 0;
+  let inMemory = false;
+  for (const line of smaps.split("\n")) {
+    const mapping = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (mapping !== null) {
+      inMemory =
+        Number.parseInt(mapping[2]!, 16) - Number.parseInt(mapping[1]!, 16) >=
+        WASM_MEMORY_RESERVATION_BYTES_MIN;
+    } else if (inMemory && line.startsWith("Rss:")) {
+      resident += Number(/(\d+) kB/.exec(line)![1]) * 1024;
+    }
+  }
+  return resident;
+}
+
+/**
+ * Memory after full collections, each in a turn of its own: what a WeakRef made or read in a
+ * turn points to stays alive until the turn ends, and finalizers run in later turns. Three
+ * collections in one turn left the reference's samples 2.4 KB per instance apart from run to run.
+ */
+async function memoryAfterGc(): Promise<MemorySample> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
-  for (let i = 0; i < 3; i++) gc();
+  for (let i = 0; i < 3; i++) {
+    await nextTurn();
+    gc();
+  }
   const usage = process.memoryUsage();
-  return { rss: usage.rss, heap: usage.heapUsed, external: usage.external };
-}
-
-function perProcess(before: MemorySample, after: MemorySample, count: number): MemorySample {
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
   return {
-    rss: Math.round((after.rss - before.rss) / count),
-    heap: Math.round((after.heap - before.heap) / count),
-    external: Math.round((after.external - before.external) / count),
+    rss: usage.rss,
+    heap: usage.heapUsed,
+    external: usage.external,
+    linearResident: linearMemoryResidentBytes(),
+    youngGeneration: young?.physical_space_size ?? 0,
   };
 }
 
-interface IdleSample extends MemorySample {
+function perProcess(before: MemorySample, after: MemorySample, count: number): MemorySample {
+  const per = (key: keyof MemorySample): number => Math.round((after[key] - before[key]) / count);
+  return {
+    rss: per("rss"),
+    heap: per("heap"),
+    external: per("external"),
+    linearResident: per("linearResident"),
+    youngGeneration: per("youngGeneration"),
+  };
+}
+
+export interface IdleSample extends MemorySample {
   linear: number;
+}
+
+/**
+ * Processes or instances parked and woken before each measurement, so that what the first of
+ * them allocates once (code tiers, V8's stack pool, the kernel's tables) is not counted per
+ * process. Without it the reference's samples were 0.5 or 3.0 KB of heap per instance from run
+ * to run (a 3.6 MB large object of the module's compilation, freed or not during the run).
+ */
+const IDLE_WARM_UP = 200;
+/**
+ * Children per side, alternated; the median is reported. About one run in four still finds
+ * 4-5 MB of the child's start-up freed between its two samples (2.4 KB per process less, on
+ * either side): five runs keep such a run out of the median.
+ */
+const IDLE_RUNS = 5;
+
+/** Parks `count` processes of `module` on a host of their own; the promise wakes them and waits for their end. */
+async function parkProcesses(
+  kernel: Kernel,
+  module: GuestModule,
+  count: number,
+): Promise<{ pids: Pid[]; host: WasmProcessHost }> {
+  const host = hostFor([module], count);
+  const pids: Pid[] = [];
+  for (let i = 0; i < count; i++) pids.push(kernel.spawn(host.spawnable(module)));
+  await kernel.idle();
+  return { pids, host };
+}
+
+async function wakeProcesses(kernel: Kernel, pids: readonly Pid[]): Promise<void> {
+  for (const pid of pids) kernel.send(pid, guestMessage(0 as Pid, "wake"));
+  await kernel.idle();
 }
 
 /** `count` wasm processes parked in proc_receive (fresh instances: nothing pooled beforehand). */
 async function idleWasmBytes(module: GuestModule, count: number): Promise<IdleSample> {
   const kernel: Kernel = createKernel();
-  const host = hostFor([module], count);
-  await kernel.idle();
-  const before = memoryAfterGc();
-  const pids: Pid[] = [];
-  for (let i = 0; i < count; i++) pids.push(kernel.spawn(host.spawnable(module)));
-  await kernel.idle();
-  const after = memoryAfterGc();
+  const warmUp = await parkProcesses(kernel, module, IDLE_WARM_UP);
+  await wakeProcesses(kernel, warmUp.pids);
+  warmUp.host.clear();
+  const before = await memoryAfterGc();
+  const { pids } = await parkProcesses(kernel, module, count);
+  const after = await memoryAfterGc();
   const waiting = kernel.processes().filter((p) => p.status === "waiting").length;
   if (waiting !== count) throw new Error(`idle benchmark: ${waiting} of ${count} parked`);
   const linear = kernel.processes()[0]!.memoryBytes;
-  for (const pid of pids) kernel.send(pid, guestMessage(0 as Pid, "wake"));
-  await kernel.idle();
+  await wakeProcesses(kernel, pids);
   await kernel.shutdown();
   return { ...perProcess(before, after, count), linear };
 }
 
-/** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
-async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
+/** `count` bare instances of `module`, each suspended in a JSPI import; `wake` ends them. */
+function parkInstances(module: GuestModule, count: number): { wake: () => Promise<unknown>; linear: number } {
   const resolvers: ((value: number) => void)[] = [];
   const receive = new WebAssembly.Suspending(
     () =>
@@ -218,27 +304,55 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
         resolvers.push(resolve);
       }),
   );
-  const before = memoryAfterGc();
   const runs: Promise<unknown>[] = [];
+  let linear = 0;
   for (let i = 0; i < count; i++) {
     const instance = new WebAssembly.Instance(module.module, { nx: { proc_receive: receive } });
     (instance.exports.__nx_fuel_table as WebAssembly.Table).set(0, refillFunction);
+    linear = (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory).buffer.byteLength;
     runs.push(WebAssembly.promising(instance.exports.run as () => void)());
   }
-  await nextTurn();
-  const after = memoryAfterGc();
-  for (const resolve of resolvers) resolve(-1);
-  await Promise.all(runs);
-  return { ...perProcess(before, after, count), linear: 0 };
+  const wake = () => {
+    for (const resolve of resolvers) resolve(-1);
+    return Promise.all(runs);
+  };
+  return { wake, linear };
 }
 
-const IDLE_CHILD_FLAG = "--idle-child";
+/** The floor: bare instances of the same module each suspended in a JSPI import, no kernel. */
+async function parkedInstanceReference(module: GuestModule, count: number): Promise<IdleSample> {
+  await parkInstances(module, IDLE_WARM_UP).wake();
+  const before = await memoryAfterGc();
+  const { wake, linear } = parkInstances(module, count);
+  await nextTurn();
+  const after = await memoryAfterGc();
+  await wake();
+  return { ...perProcess(before, after, count), linear };
+}
+
+export const IDLE_CHILD_FLAG = "--idle-child";
+
+/**
+ * The young generation's largest size in the idle children, in MB. Spawning 2,000 processes
+ * allocates enough short-lived garbage that V8 grows the young generation to its maximum
+ * (about 32 MB): 13-17 KB "per process" of RSS that is neither per process (it is the same at
+ * any count past a few thousand, and collected garbage) nor in the reference (which allocates
+ * almost nothing). Pinned in both children, the RSS per process is what the processes keep.
+ */
+export const IDLE_CHILD_SEMI_SPACE_MB = 1;
 
 /** Runs one idle-memory measurement in a fresh Node process (see the child entry at the end). */
 function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSample {
   const child = spawnSync(
     process.execPath,
-    ["--expose-gc", import.meta.filename, IDLE_CHILD_FLAG, kind, String(count)],
+    [
+      "--expose-gc",
+      `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
+      import.meta.filename,
+      IDLE_CHILD_FLAG,
+      kind,
+      String(count),
+    ],
     { encoding: "utf8" },
   );
   if (child.status !== 0) throw new Error(`idle memory child failed:\n${child.stderr}`);
@@ -259,7 +373,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   // Memory in fresh child processes: in this one, the allocator reuses what earlier runs freed.
   const idleSamples: IdleSample[] = [];
   const idleReferences: IdleSample[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < IDLE_RUNS; i++) {
     idleSamples.push(measureIdleInChild("processes", sizes.idleProcesses));
     idleReferences.push(measureIdleInChild("bare", sizes.idleProcesses));
   }
@@ -301,7 +415,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     cpus: availableParallelism(),
     load_average_1m: { before: loadBefore, after: loadavg()[0] },
     method:
-      "one warm-up run, then the median of 5 (rates) or 3 (memory) runs. `value` is per wall-clock second; `cpu_value` per second of this process's CPU time. ratio_to_reference compares cpu_values.",
+      "one warm-up run, then the median of 5 (rates) or 5 (memory, alternated with the reference, each in a fresh child) runs. `value` is per wall-clock second; `cpu_value` per second of this process's CPU time. ratio_to_reference compares cpu_values.",
     sizes,
     results: {
       wasm_spawn_per_sec: {
@@ -336,34 +450,46 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           "per spawn: the kernel's process record and scheduling (see js_process_spawn_same_run), a JSPI stack switch for the guest call (the reference), the pooled instance's reset (comparing its 64 KiB memory to the image page by page, restoring changed pages and mutable globals), the port attach/detach and the exit bookkeeping, all on one thread; the seed uses Wasmtime's pooling allocator with copy-on-write memory images on several threads",
       },
       idle_wasm_process_bytes: {
-        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes`,
+        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB (as is the reference's)`,
         value: idleMedian.rss,
         samples: idleSamples.map((s) => s.rss),
         js_heap: idleMedian.heap,
         external: idleMedian.external,
         linear_memory_bytes: idleMedian.linear,
+        linear_memory_resident: idleMedian.linearResident,
+        young_generation: idleMedian.youngGeneration,
         seed: null,
         seed_note: "the seed gives no idle wasm process figure",
         reference: {
           what: "a bare instance of the same module suspended in a JSPI import, no kernel, no pool",
           value: idleReference.rss,
+          samples: idleReferences.map((s) => s.rss),
           js_heap: idleReference.heap,
+          external: idleReference.external,
+          linear_memory_bytes: idleReference.linear,
+          linear_memory_resident: idleReference.linearResident,
+          young_generation: idleReference.youngGeneration,
         },
         ratio_to_reference: ratio(idleMedian.rss, idleReference.rss),
         bound_by:
-          "the instance (linear memory: 64 KiB reserved, the pages it touched resident; V8's instance and import objects on the JS heap) and its suspended JSPI stack; the kernel's process record is ~1 KB of it",
+          "as the reference: the suspended JSPI stack (4 KiB resident) and one wasm instance whose 64 KiB memory is reserved, no page of it resident; beyond it, on the JS heap: the kernel's process record, the guest, governor, port, backend, life and image objects, the instance's kept import closures and the parked receive's promises (docs/design/wasm-processes.md, \"What an instance is wired to\")",
       },
     },
   };
 }
 
-// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`.
+// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`;
+// kind `both` measures the processes, then the reference, in this one process
+// (test/bench/kernel-wasm-parked.test.ts).
 if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
   const { idle } = await loadGuests();
   const count = Number(process.argv[4]);
+  const kind = process.argv[3];
   const sample =
-    process.argv[3] === "bare"
-      ? await parkedInstanceReference(idle, count)
-      : await idleWasmBytes(idle, count);
+    kind === "both"
+      ? { processes: await idleWasmBytes(idle, count), bare: await parkedInstanceReference(idle, count) }
+      : kind === "bare"
+        ? await parkedInstanceReference(idle, count)
+        : await idleWasmBytes(idle, count);
   process.stdout.write(JSON.stringify(sample));
 }

@@ -89,8 +89,12 @@ export class ExportLoop {
   readonly #instance: WebAssembly.Instance;
   readonly #listener: ExportLoopListener;
   readonly #shared = sharedLoop();
-  /** This loop's slots in the shared table, by export name. */
-  readonly #slots = new Map<string, number>();
+  /**
+   * This loop's slots in the shared table, by export name, once it called a second export (the
+   * first is #lastName's): a pooled instance calls one export life after life, and a map per
+   * loop was ~180 B of each parked process.
+   */
+  #slots: Map<string, number> | undefined;
   #lastName = "";
   #lastSlot = -1;
   /** Its id in the shared loop while its stack exists, else -1. */
@@ -161,14 +165,17 @@ export class ExportLoop {
   #slotOf(name: string): number {
     // A pooled instance runs the same export life after life.
     if (name === this.#lastName) return this.#lastSlot;
-    let slot = this.#slots.get(name);
+    let slot = this.#slots?.get(name);
     if (slot === undefined) {
       const exported = this.#instance.exports[name];
       if (typeof exported !== "function") throw new Error(`the guest exports no function ${name}`);
       const { table, freeSlots } = this.#shared;
       slot = freeSlots.pop() ?? table.grow(1);
       table.set(slot, exported);
-      this.#slots.set(name, slot);
+      if (this.#lastSlot >= 0) {
+        this.#slots ??= new Map([[this.#lastName, this.#lastSlot]]);
+        this.#slots.set(name, slot);
+      }
     }
     this.#lastName = name;
     this.#lastSlot = slot;
@@ -184,12 +191,14 @@ export class ExportLoop {
       freeIds.push(this.#id);
       this.#id = -1;
     }
-    for (const slot of this.#slots.values()) {
+    const slots = this.#slots?.values() ?? (this.#lastSlot >= 0 ? [this.#lastSlot] : []);
+    for (const slot of slots) {
       table.set(slot, null);
       freeSlots.push(slot);
     }
-    this.#slots.clear();
+    this.#slots = undefined;
     this.#lastName = "";
+    this.#lastSlot = -1;
   }
 
   readonly #loopReturned = (): void => this.#end(new Error("the export loop returned"));

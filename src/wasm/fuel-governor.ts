@@ -37,6 +37,20 @@ export interface FuelGovernorOptions {
  */
 export const WAIT_STOPPED = false;
 
+/**
+ * What {@link FuelGovernor.suspend} rejects with for a stopped guest when asked to unwind it: a
+ * guest with no `try` cannot catch it, so it unwinds the guest's stack as a trap does, with no
+ * stop-trap wrapper around the import. One object: a stop makes no allocation of its own.
+ */
+export class GuestWaitStopped extends Error {
+  constructor() {
+    super("the guest was stopped while it waited in a host call");
+    this.name = "GuestWaitStopped";
+  }
+}
+
+const WAIT_STOPPED_ERROR = new GuestWaitStopped();
+
 /** Why the governor stopped a guest. */
 export type GovernorStop =
   | {
@@ -185,10 +199,14 @@ export class FuelGovernor {
    * guest (a kill, the budget) meanwhile, or at the call when it stopped before. The import's
    * stop-trap wrapper then traps: the guest runs none of its code again, and its stack unwinds
    * and is collected. Waiting on for `waiting` kept it forever: a killed process's receive
-   * never settles.
+   * never settles. With `unwind` (a guest that cannot catch, GuestModule.catchesExceptions
+   * false) a stop rejects it with a {@link GuestWaitStopped} instead, which unwinds the guest
+   * without a wrapper.
    */
-  suspend<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
-    if (this.#stopped !== undefined) return Promise.resolve(WAIT_STOPPED);
+  suspend<T>(waiting: Promise<T>, unwind = false): Promise<T | typeof WAIT_STOPPED> {
+    if (this.#stopped !== undefined) {
+      return unwind ? Promise.reject(WAIT_STOPPED_ERROR) : Promise.resolve(WAIT_STOPPED);
+    }
     this.pause();
     // What `waiting` reaches of the guest: dropped at the stop, so that a `waiting` kept by
     // someone else (a promise that never settles) does not keep the guest's stack.
@@ -211,7 +229,8 @@ export class FuelGovernor {
       wake = { resolve, reject };
       this.#endWait = () => {
         wake = undefined;
-        resolve(WAIT_STOPPED);
+        if (unwind) reject(WAIT_STOPPED_ERROR);
+        else resolve(WAIT_STOPPED);
       };
     });
   }

@@ -43,7 +43,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 5;
+export const INSTRUMENTATION_VERSION = 6;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host
@@ -51,6 +51,22 @@ export const INSTRUMENTATION_VERSION = 5;
  * instrumenter adds no import and no existing function index moves.
  */
 export const FUEL_TABLE_EXPORT = "__nx_fuel_table";
+
+/**
+ * A mutable i32 global the runtime sets to the instance's id right after instantiation (never
+ * reset by an instance pool): the guest passes it to the refill function, so one refill
+ * trampoline serves every instance of every module (refill-trampoline.ts) and finds the
+ * instance's governor by it (fuel-governor-registry.ts).
+ */
+export const INSTANCE_ID_EXPORT = "__nx_instance";
+
+/**
+ * Exported (the instance-id global under a second name) when a function of the module holds a
+ * `try` or `try_table`: the guest may catch what a host function throws through it, so the
+ * runtime wraps its suspending imports in stop-trap wrappers (src/wasm/stop-trap-wrappers.ts).
+ * Without it a stopped guest's wait ends by throwing, which unwinds the guest as a trap does.
+ */
+export const CATCHES_MARKER_EXPORT = "__nx_catches";
 
 /** The guest's start function, exported instead of run at instantiation (see the instrumenter). */
 export const START_EXPORT = "__nx_start";
@@ -73,6 +89,8 @@ export const MEMORY_WRITTEN_EXPORT = "__nx_memory_written";
 /** Exports a guest may not define itself. */
 export const RESERVED_EXPORTS: readonly string[] = [
   FUEL_TABLE_EXPORT,
+  INSTANCE_ID_EXPORT,
+  CATCHES_MARKER_EXPORT,
   START_EXPORT,
   LAST_GROW_EXPORT,
   MEMORY_WRITTEN_EXPORT,

@@ -12,8 +12,10 @@ import { WASI_MODULE } from "./abi/wasi-signatures.ts";
 import { classifyGovernorStop, classifyGuestError } from "./classify-guest-error.ts";
 import { ExportLoop, type ExportLoopListener } from "./export-loop.ts";
 import { FuelGovernor, type GovernorStop, WAIT_STOPPED } from "./fuel-governor.ts";
+import { registerGovernor, sharedRefillTrampoline } from "./fuel-governor-registry.ts";
 import {
   FUEL_TABLE_EXPORT,
+  INSTANCE_ID_EXPORT,
   LAST_GROW_EXPORT,
   MEMORY_EXPORT,
   RUN_EXPORT,
@@ -23,7 +25,6 @@ import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
 import type { FunctionImport } from "./module-imports.ts";
-import { refillTrampoline } from "./refill-trampoline.ts";
 import { stopTrapWrappers } from "./stop-trap-wrappers.ts";
 
 /**
@@ -80,7 +81,9 @@ const OK: GuestRunResult = { ok: true };
 /**
  * Every suspending import of `module` in `imports` (a `WebAssembly.Suspending`, whoever made it)
  * put behind a stop-trap wrapper: whatever it waited on, a guest the governor stopped meanwhile
- * traps as the call returns, before any more of its code runs.
+ * traps as the call returns, before any more of its code runs. Only for a guest that can catch
+ * (GuestModule.catchesExceptions): any other one is unwound by its wait's rejection
+ * (FuelGovernor.suspend with `unwind`), with no wrapper instance of its own.
  */
 function wrapSuspendingImports(
   module: GuestModule,
@@ -115,6 +118,7 @@ function throttled(
   fn: HostFunctionOfAnyShape,
   admission: RateAdmission,
   governor: FuelGovernor,
+  unwind: boolean,
   clock: Clock,
 ): HostFunctionOfAnyShape {
   const metered = (args: unknown[]): unknown => {
@@ -128,7 +132,7 @@ function throttled(
     if (waitMs === undefined) return ERR_RATE_LIMITED;
     const waited = new Promise((resolve) => clock.setTimeout(() => resolve(undefined), waitMs));
     return governor
-      .suspend(waited)
+      .suspend(waited, unwind)
       .then((outcome) => (outcome === WAIT_STOPPED ? WAIT_STOPPED : metered(args)));
   };
 }
@@ -138,9 +142,16 @@ export class GuestInstance {
   readonly governor: FuelGovernor;
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory;
-  /** Exports called as entry points (`run`, or another for processes), each on its own JSPI stack. */
-  readonly #entries = new Map<string, (...args: number[]) => Promise<unknown>>();
-  #startFunction: (() => Promise<unknown>) | undefined;
+  /**
+   * Exports called as entry points (`run`, or another for processes), each on its own JSPI
+   * stack: wrapped at their first run. A pooled instance runs its lives through its export loop
+   * and never needs one; made eagerly, the wrapper of `run` was ~300 B of each parked process.
+   */
+  #entries: Map<string, (...args: number[]) => Promise<unknown>> | undefined;
+  /** The module has a start function that no image stands for (see skipStart). */
+  #hasStartFunction: boolean;
+  /** The start function's JSPI entry, made at its first run. */
+  #startCall: (() => Promise<unknown>) | undefined;
   /** The result of the guest's latest memory.grow (see the instrumenter); absent for 64-bit memories. */
   readonly #lastGrow: WebAssembly.Global | undefined;
   /** Its `http_fetch` state, when it imports `http_fetch`: the latest response is dropped at every new life. */
@@ -164,13 +175,18 @@ export class GuestInstance {
     this.governor = governor;
     this.instance = instance;
     this.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    // A reactive module may have no `run`; its callbacks are wrapped on first call (run).
-    const run = instance.exports[RUN_EXPORT];
-    if (typeof run === "function") this.#entries.set(RUN_EXPORT, WebAssembly.promising(run as () => void));
-    const start = instance.exports[START_EXPORT];
-    this.#startFunction = module.hasStart ? WebAssembly.promising(start as () => void) : undefined;
+    this.#hasStartFunction = module.hasStart;
     this.#startPending = module.hasStart;
     this.#lastGrow = instance.exports[LAST_GROW_EXPORT] as WebAssembly.Global | undefined;
+  }
+
+  /**
+   * `waiting` as the guest's host wait (the body of a suspending import made elsewhere: an
+   * instance pool's `proc_receive`): see FuelGovernor.suspend; a guest that cannot catch is
+   * unwound at a stop, any other one trapped by its stop-trap wrapper.
+   */
+  hostWait<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
+    return this.governor.suspend(waiting, !this.module.catchesExceptions);
   }
 
   /** True when the instance is neither running nor stopped for good: it may run (again). */
@@ -184,7 +200,7 @@ export class GuestInstance {
    * after {@link rearmStart}. Only before the first run.
    */
   skipStart(): void {
-    this.#startFunction = undefined;
+    this.#hasStartFunction = false;
     this.#startPending = false;
   }
 
@@ -195,7 +211,7 @@ export class GuestInstance {
    */
   rearmStart(): void {
     this.#httpFetch?.reset();
-    this.#startPending = this.#startFunction !== undefined;
+    this.#startPending = this.#hasStartFunction;
   }
 
   /**
@@ -210,6 +226,7 @@ export class GuestInstance {
       yieldToLoop: options.yieldToLoop,
     });
     const memoryRef: GuestMemoryRef = options.memoryRef ?? { memory: undefined };
+    const unwind = !module.catchesExceptions;
     const imports: Record<string, Record<string, unknown>> = buildStandardImports(
       options.env,
       memoryRef,
@@ -258,7 +275,7 @@ export class GuestInstance {
         const fn = imports[NX_MODULE]?.[entry.name];
         if (admission === undefined || entry.kind !== "function" || typeof fn !== "function") continue;
         imports[NX_MODULE]![entry.name] = new WebAssembly.Suspending(
-          throttled(fn as HostFunctionOfAnyShape, admission, governor, options.clock ?? systemClock),
+          throttled(fn as HostFunctionOfAnyShape, admission, governor, unwind, options.clock ?? systemClock),
         );
       }
     }
@@ -281,17 +298,17 @@ export class GuestInstance {
       const wrapped: Record<string, unknown> = {};
       for (const [field, uncounted] of Object.entries(functions)) {
         const fn = observed(name, field, uncounted);
-        wrapped[field] = new WebAssembly.Suspending((...args: never[]) => governor.suspend(fn(...args)));
+        wrapped[field] = new WebAssembly.Suspending((...args: never[]) =>
+          governor.suspend(fn(...args), unwind),
+        );
       }
       imports[name] = { ...imports[name], ...wrapped };
     }
-    wrapSuspendingImports(module, imports, governor);
+    if (module.catchesExceptions) wrapSuspendingImports(module, imports, governor);
     const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
     memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
-    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
-      0,
-      refillTrampoline(() => governor.refill()),
-    );
+    (instance.exports[INSTANCE_ID_EXPORT] as WebAssembly.Global).value = registerGovernor(governor);
+    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, sharedRefillTrampoline());
     return new GuestInstance(module, governor, instance, httpFetch);
   }
 
@@ -306,7 +323,7 @@ export class GuestInstance {
     const refused = this.#refusal();
     if (refused !== undefined) return refused;
     const result = this.#begin();
-    let call = this.#entries.get(entry);
+    let call = this.#entries?.get(entry);
     if (call === undefined) {
       const exported = this.instance.exports[entry];
       if (typeof exported !== "function" || entry.startsWith("__nx_")) {
@@ -316,6 +333,7 @@ export class GuestInstance {
         return result;
       }
       call = WebAssembly.promising(exported as (...args: number[]) => void);
+      this.#entries ??= new Map();
       this.#entries.set(entry, call);
     }
     if (this.#startPending) {
@@ -444,7 +462,8 @@ export class GuestInstance {
   async #startIfPending(): Promise<void> {
     if (!this.#startPending) return;
     this.#startPending = false;
-    await this.#startFunction!();
+    this.#startCall ??= WebAssembly.promising(this.instance.exports[START_EXPORT] as () => void);
+    await this.#startCall();
   }
 
   /**

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { EXPORT_FUNCTION, EXPORT_TABLE, readModuleLayout, SECTION_START } from "./binary/module-layout.ts";
-import { FUEL_TABLE_EXPORT, MEMORY_WRITTEN_EXPORT, START_EXPORT } from "./guest-exports.ts";
+import {
+  CATCHES_MARKER_EXPORT,
+  FUEL_TABLE_EXPORT,
+  INSTANCE_ID_EXPORT,
+  MEMORY_WRITTEN_EXPORT,
+  START_EXPORT,
+} from "./guest-exports.ts";
 import { instrumentModule } from "./instrument-module.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
 import { refillTrampoline } from "./refill-trampoline.ts";
@@ -256,6 +262,34 @@ describe("instrumentModule", () => {
       (exports[name] as () => void)();
       assert.equal(written.value, marks, name);
     }
+  });
+
+  test("passes the instance id to every refill, and marks a module that may catch", async () => {
+    const loop = `(func (export "spin") (param $n i32) (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))`;
+    const plain = instrumentModule(await watToWasm(`(module ${loop})`), options);
+    const catching = instrumentModule(
+      await watToWasm(`(module ${loop} (func (export "guarded")
+        (block $caught (try_table (catch_all $caught) (nop)))))`),
+      options,
+    );
+    const exportNames = (bytes: Uint8Array) => readModuleLayout(bytes).exports.map((entry) => entry.name);
+    assert.ok(!exportNames(plain.bytes).includes(CATCHES_MARKER_EXPORT), "no try: no marker");
+    assert.ok(exportNames(catching.bytes).includes(CATCHES_MARKER_EXPORT), "a try_table: the marker");
+    const ids: number[] = [];
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(plain.bytes), {});
+    (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
+      0,
+      refillTrampoline((id) => {
+        ids.push(id);
+        return 1000;
+      }),
+    );
+    (instance.exports[INSTANCE_ID_EXPORT] as WebAssembly.Global).value = 42;
+    await WebAssembly.promising(instance.exports.spin as (n: number) => void)(50_000);
+    assert.ok(ids.length > 0, "it refilled");
+    assert.deepEqual(new Set(ids), new Set([42]));
   });
 
   test("refuses exports named like the runtime's", async () => {

@@ -23,8 +23,10 @@ import {
 import { WasmReader } from "./binary/wasm-reader.ts";
 import { WasmWriter } from "./binary/wasm-writer.ts";
 import {
+  CATCHES_MARKER_EXPORT,
   FUEL_INITIAL,
   FUEL_TABLE_EXPORT,
+  INSTANCE_ID_EXPORT,
   LAST_GROW_EXPORT,
   MEMORY_WRITTEN_EXPORT,
   RESERVED_EXPORTS,
@@ -37,7 +39,8 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *
  * - **Fuel.** A mutable i32 global is decremented at every loop head and at the entry of every
  *   function that can call guest code; when it drops below zero the guest calls the refill
- *   function through a new one-slot table (`call_indirect`), and stores the fuel it returns.
+ *   function through a new one-slot table (`call_indirect`) with its instance id (a new global
+ *   the runtime sets, {@link INSTANCE_ID_EXPORT}), and stores the fuel it returns.
  *   The runtime fills that slot with a suspending host import, which measures CPU time, enforces
  *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
  *   bounded number of instructions and get no check.
@@ -90,6 +93,8 @@ export interface InstrumentedModule {
 
 interface AddedIndices {
   readonly fuelGlobal: number;
+  /** The instance id the guest passes to the refill function (see INSTANCE_ID_EXPORT). */
+  readonly instanceIdGlobal: number;
   readonly refillType: number;
   readonly fuelTable: number;
   /** The global that keeps the last `memory.grow` result; undefined when grows are not watched. */
@@ -108,7 +113,7 @@ function memoryWrittenMark(global: number): Uint8Array {
   return new WasmWriter(8).byte(0x41).s32(1).byte(0x24).u32(global).finish();
 }
 
-/** global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s; if; refill; end */
+/** global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s; if; refill(id); end */
 function fuelCheck(indices: AddedIndices): Uint8Array {
   const w = new WasmWriter(32);
   w.byte(0x23).u32(indices.fuelGlobal);
@@ -119,6 +124,7 @@ function fuelCheck(indices: AddedIndices): Uint8Array {
   w.byte(0x41).s32(0);
   w.byte(0x48);
   w.byte(0x04).byte(0x40);
+  w.byte(0x23).u32(indices.instanceIdGlobal);
   w.byte(0x41).s32(0);
   w.byte(0x11).u32(indices.refillType).u32(indices.fuelTable);
   w.byte(0x24).u32(indices.fuelGlobal);
@@ -134,13 +140,14 @@ function rewriteCode(
   check: Uint8Array,
   watch: Uint8Array | undefined,
   mark: Uint8Array | undefined,
-): { content: Uint8Array; checks: number; inserted: number } {
+): { content: Uint8Array; checks: number; inserted: number; catches: boolean } {
   const reader = new WasmReader(bytes, start, end);
   const out = new WasmWriter(end - start + 1024);
   const functions = reader.count();
   out.u32(functions);
   let checks = 0;
   let insertedBytes = 0;
+  let catches = false;
   for (let f = 0; f < functions; f++) {
     const size = reader.u32();
     const bodyStart = reader.offset;
@@ -150,6 +157,7 @@ function rewriteCode(
       new WasmReader(bytes, bodyStart, bodyEnd),
       layout.importedFunctionTypes.length,
     );
+    catches ||= scan.catches;
     const entryCheck = scan.callsGuestCode;
     const entryMark = mark !== undefined && scan.writesMemory ? mark : undefined;
     // What goes where, in code order: a fuel check at each loop head, the watch after each grow.
@@ -175,7 +183,7 @@ function rewriteCode(
     }
     out.bytes(bytes.subarray(copied, bodyEnd));
   }
-  return { content: out.finish(), checks, inserted: insertedBytes };
+  return { content: out.finish(), checks, inserted: insertedBytes, catches };
 }
 
 function writeLimits(w: WasmWriter, limits: MemoryLimits): void {
@@ -252,8 +260,10 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   const watchGrows = layout.definedMemories.length > 0 && (layout.definedMemories[0]!.flags & 0x04) === 0;
   const poolable = layout.definedMemories.length === 1 && !mayKeepSegments(bytes, layout);
   const fuelGlobal = layout.importedGlobalCount + layout.definedGlobalCount;
+  const globalsAdded = 2 + (watchGrows ? 1 : 0) + (poolable ? 1 : 0);
   const indices: AddedIndices = {
     fuelGlobal,
+    instanceIdGlobal: fuelGlobal + globalsAdded - 1,
     refillType: layout.types.length,
     fuelTable: layout.importedTableCount + layout.definedTableCount,
     lastGrowGlobal: watchGrows ? fuelGlobal + 1 : undefined,
@@ -264,16 +274,22 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   const mark =
     indices.memoryWrittenGlobal === undefined ? undefined : memoryWrittenMark(indices.memoryWrittenGlobal);
 
-  const refillType = new WasmWriter(8).byte(0x60).u32(0).u32(1).byte(0x7f).finish();
+  const refillType = new WasmWriter(8).byte(0x60).u32(1).byte(0x7f).u32(1).byte(0x7f).finish();
   const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
   const addedGlobals = new WasmWriter(16).byte(0x7f).byte(0x01).byte(0x41).s32(FUEL_INITIAL).byte(0x0b);
   if (watchGrows) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b);
   // Written from the start: the first reset copies the image back whatever ran before it.
   if (poolable) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(1).byte(0x0b);
-  const globalsAdded = 1 + (watchGrows ? 1 : 0) + (poolable ? 1 : 0);
+  addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b); // the instance id, set by the runtime
   const addedGlobalEntries = addedGlobals.finish();
+  const codeSection = layout.sections.find((section) => section.id === SECTION_CODE);
+  const code =
+    codeSection === undefined
+      ? undefined
+      : rewriteCode(bytes, codeSection.start, codeSection.end, layout, check, watch, mark);
   const exportsWriter = new WasmWriter(64);
   exportsWriter.name(FUEL_TABLE_EXPORT).byte(EXPORT_TABLE).u32(indices.fuelTable);
+  exportsWriter.name(INSTANCE_ID_EXPORT).byte(EXPORT_GLOBAL).u32(indices.instanceIdGlobal);
   const hasStart = layout.startFunction !== undefined;
   if (layout.startFunction !== undefined) {
     exportsWriter.name(START_EXPORT).byte(EXPORT_FUNCTION).u32(layout.startFunction);
@@ -281,7 +297,11 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   if (indices.lastGrowGlobal !== undefined) {
     exportsWriter.name(LAST_GROW_EXPORT).byte(EXPORT_GLOBAL).u32(indices.lastGrowGlobal);
   }
-  let addedExports = (hasStart ? 2 : 1) + (watchGrows ? 1 : 0);
+  let addedExports = (hasStart ? 3 : 2) + (watchGrows ? 1 : 0);
+  if (code?.catches === true) {
+    exportsWriter.name(CATCHES_MARKER_EXPORT).byte(EXPORT_GLOBAL).u32(indices.instanceIdGlobal);
+    addedExports++;
+  }
   if (poolable) {
     for (let g = 0; g < layout.definedGlobalCount; g++) {
       const index = layout.importedGlobalCount + g;
@@ -310,8 +330,7 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
       replaced.set(id, appendEntries(bytes, start, end, addedExports, exportsWriter.finish()));
     else if (id === SECTION_MEMORY) replaced.set(id, clampMemories(layout, options));
     else if (id === SECTION_START) replaced.set(id, undefined);
-    else if (id === SECTION_CODE) {
-      const code = rewriteCode(bytes, start, end, layout, check, watch, mark);
+    else if (id === SECTION_CODE && code !== undefined) {
       fuelChecks = code.checks;
       insertedBytes = code.inserted;
       replaced.set(id, code.content);

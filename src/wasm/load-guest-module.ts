@@ -6,7 +6,7 @@ import { describeError } from "../errors/numax-error.ts";
 import { inputFileFailureReason, readInputFile } from "../fs/read-input-file.ts";
 import type { Logger } from "../observe/logger.ts";
 import { EXPORT_FUNCTION, functionTypeOf, readModuleLayout } from "./binary/module-layout.ts";
-import { INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
+import { CATCHES_MARKER_EXPORT, INSTRUMENTATION_VERSION, START_EXPORT } from "./guest-exports.ts";
 import { type CompiledGuest, type FileStamp, type ModuleCache, moduleCacheKey } from "./module-cache.ts";
 import { readImports } from "./module-imports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
@@ -183,13 +183,22 @@ async function compileInstrumented(bytes: Uint8Array): Promise<CompiledGuest> {
   const exportedFunctions = new Map<number, string>();
   const nullaryExports = new Set<string>();
   let hasStart = false;
+  let catchesExceptions = false;
   const layout = readModuleLayout(bytes);
   for (const entry of layout.exports) {
+    if (entry.name === CATCHES_MARKER_EXPORT) catchesExceptions = true;
     if (entry.kind !== EXPORT_FUNCTION) continue;
     if (entry.name === START_EXPORT) hasStart = true;
     else if (!exportedFunctions.has(entry.index)) exportedFunctions.set(entry.index, entry.name);
     const type = functionTypeOf(layout, entry.index);
     if (type?.paramCount === 0 && type.resultCount === 0) nullaryExports.add(entry.name);
   }
-  return { module, imports: readImports(bytes), hasStart, exportedFunctions, nullaryExports };
+  return {
+    module,
+    imports: readImports(bytes),
+    hasStart,
+    exportedFunctions,
+    nullaryExports,
+    catchesExceptions,
+  };
 }

@@ -40,6 +40,11 @@ export interface CompiledGuest {
   readonly exportedFunctions: ReadonlyMap<number, string>;
   /** Names of the exported functions of type `() -> ()`: what may run as an entry or HTTP handler. */
   readonly nullaryExports: ReadonlySet<string>;
+  /**
+   * A function of the guest may catch what a host function throws through it (a `try` or
+   * `try_table`, CATCHES_MARKER_EXPORT): its suspending imports need stop-trap wrappers.
+   */
+  readonly catchesExceptions: boolean;
 }
 
 export interface ModuleCacheOptions {

@@ -5,9 +5,9 @@ import { REFILL_STOPPED, refillTrampoline, TRAMPOLINE_BYTES } from "./refill-tra
 
 /** The trampoline's source, as its module comment shows it. */
 const TRAMPOLINE_WAT = `(module
-  (import "h" "f" (func $refill (result i32)))
-  (func $__nx_refill (export "f") (result i32) (local $units i32)
-    (local.set $units (call $refill))
+  (import "h" "f" (func $refill (param i32) (result i32)))
+  (func $__nx_refill (export "f") (param $instance i32) (result i32) (local $units i32)
+    (local.set $units (call $refill (local.get $instance)))
     (if (i32.lt_s (local.get $units) (i32.const 0)) (then unreachable))
     (local.get $units)))`;
 
@@ -29,14 +29,21 @@ test("the trampoline's bytes are its source, compiled, and a name section naming
   assert.ok(Buffer.from(names).toString("latin1").endsWith("__nx_refill"));
 });
 
-test("answers what refill answers, and traps on REFILL_STOPPED with __nx_refill on the stack", async () => {
+test("passes the instance id on, answers what refill answers, and traps on REFILL_STOPPED with __nx_refill on the stack", async () => {
   let units: number | Promise<number> = 7;
-  const f = WebAssembly.promising(refillTrampoline(() => units) as () => number);
-  assert.equal(await f(), 7);
+  const ids: number[] = [];
+  const f = WebAssembly.promising(
+    refillTrampoline((id) => {
+      ids.push(id);
+      return units;
+    }) as (id: number) => number,
+  );
+  assert.equal(await f(3), 7);
   units = Promise.resolve(9);
-  assert.equal(await f(), 9);
+  assert.equal(await f(4), 9);
+  assert.deepEqual(ids, [3, 4]);
   units = REFILL_STOPPED;
-  await assert.rejects(f(), (error: unknown) => {
+  await assert.rejects(f(5), (error: unknown) => {
     assert.ok(error instanceof WebAssembly.RuntimeError);
     assert.match(String(error.stack), /__nx_refill/);
     return true;

@@ -1,6 +1,7 @@
 import { ERR_INTERNAL, ERR_RESERVED_KEY } from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
+import type { GuestEnvironment } from "./guest-environment.ts";
 import { GuestInputError, inputView, outputPointer } from "./guest-input.ts";
 import { bufferTooSmall } from "./guest-output.ts";
 import {
@@ -58,6 +59,87 @@ function nameArg(memory: Uint8Array, ptr: number, len: number): string {
 }
 
 /**
+ * A name as the kernel's registry holds it: a module with a namespace registers and looks up
+ * names under its `<id>/`, so no other module with a policy can find, squat or release them; a
+ * trusted module's names are node-wide, as given.
+ */
+function registryName(env: GuestEnvironment, name: string): string {
+  const namespace = env.namespace;
+  return namespace === undefined ? name : `${namespace.prefix}${name}`;
+}
+
+/**
+ * Whether `call` may reach process `pid`: a module with a policy reaches only processes that run
+ * its own code (pids are small, guessable numbers, so a pid carries no authority); a pid that is
+ * gone passes, to answer what it answers for any module.
+ */
+function reachable(env: GuestEnvironment, port: GuestProcessPort, call: string, pid: number): boolean {
+  const policy = env.policy;
+  if (policy === undefined) return true;
+  const owner = port.moduleOf(pid);
+  if (owner === undefined || owner === env.moduleId) return true;
+  const subject = owner === "" ? `pid ${pid} (a process of the node)` : `pid ${pid} (module ${owner})`;
+  policy.deniedOtherModule(call, "processes", subject);
+  return false;
+}
+
+function written(ctx: AbiContext, outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
+  if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
+  const memory = ctx.views.bytes();
+  const data = ctx.views.data();
+  if ("requiredBytes" in outcome) return bufferTooSmall(data, outPtr, outCap, outcome.requiredBytes);
+  const { payload } = outcome;
+  const size = RECEIVE_HEADER_BYTES + payload.length;
+  if (size > outCap) return bufferTooSmall(data, outPtr, outCap, size);
+  data.setUint32(outPtr, outcome.kind, true);
+  data.setUint32(outPtr + 4, outcome.from, true);
+  data.setUint32(outPtr + 8, payload.length, true);
+  const at = outPtr + RECEIVE_HEADER_BYTES;
+  if (typeof payload === "string") latin1Write.call(memory, payload, at, payload.length);
+  else memory.set(payload, at);
+  return size;
+}
+
+/**
+ * A receive into guest memory: the answer now, or a promise of it. Module-level, as the helpers
+ * above: a parked process keeps its `proc_receive` closure, and with it every function its scope
+ * holds (docs/design/wasm-processes.md, parked processes).
+ */
+function receiveInto(
+  ctx: AbiContext,
+  port: GuestProcessPort,
+  name: string,
+  criteria: ReceiveCriteria | undefined,
+  outPtr: number,
+  outCap: number,
+  timeoutMs: number,
+): number | Promise<number> {
+  const out = outputPointer(ctx.views.bytes(), outPtr, outCap);
+  const capacity = outCap >>> 0;
+  const outcome = port.receive(criteria, capacity, timeoutMs);
+  if (!(outcome instanceof Promise)) return written(ctx, outcome, out, capacity);
+  return outcome.then(
+    (later) => written(ctx, later, out, capacity),
+    (error: unknown) => ctx.fail(name, error),
+  );
+}
+
+/** Like ctx.guard, for functions that may answer a promise. */
+function guardAsync<A extends unknown[]>(
+  ctx: AbiContext,
+  name: string,
+  fn: (...args: A) => number | Promise<number>,
+): (...args: A) => number | Promise<number> {
+  return (...args: A) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      return error instanceof GuestInputError ? ERR_INTERNAL : ctx.fail(name, error);
+    }
+  };
+}
+
+/**
  * The `proc_*` functions of one guest instance. With `port` undefined (a guest not running as a
  * process, e.g. an embedder calling GuestInstance directly) every one answers -3.
  *
@@ -74,78 +156,6 @@ export function createProcessImports(
     return Object.fromEntries([...PROCESS_FUNCTION_SIGNATURES.keys()].map((name) => [name, unavailable]));
   }
   const { env, views } = ctx;
-  /**
-   * A name as the kernel's registry holds it: a module with a namespace registers and looks up
-   * names under its `<id>/`, so no other module with a policy can find, squat or release them;
-   * a trusted module's names are node-wide, as given.
-   */
-  const registeredName = (name: string): string => {
-    const namespace = env.namespace;
-    return namespace === undefined ? name : `${namespace.prefix}${name}`;
-  };
-  /**
-   * Whether `call` may reach process `pid`: a module with a policy reaches only processes that
-   * run its own code (pids are small, guessable numbers, so a pid carries no authority); a pid
-   * that is gone passes, to answer what it answers for any module.
-   */
-  const reaches = (call: string, pid: number): boolean => {
-    const policy = env.policy;
-    if (policy === undefined) return true;
-    const owner = port.moduleOf(pid);
-    if (owner === undefined || owner === env.moduleId) return true;
-    const subject = owner === "" ? `pid ${pid} (a process of the node)` : `pid ${pid} (module ${owner})`;
-    policy.deniedOtherModule(call, "processes", subject);
-    return false;
-  };
-
-  function written(outcome: ReceiveOutcome, outPtr: number, outCap: number): number {
-    if (outcome === RECEIVE_TIMED_OUT) return RECEIVE_TIMED_OUT;
-    const memory = views.bytes();
-    const data = views.data();
-    if ("requiredBytes" in outcome) return bufferTooSmall(data, outPtr, outCap, outcome.requiredBytes);
-    const { payload } = outcome;
-    const size = RECEIVE_HEADER_BYTES + payload.length;
-    if (size > outCap) return bufferTooSmall(data, outPtr, outCap, size);
-    data.setUint32(outPtr, outcome.kind, true);
-    data.setUint32(outPtr + 4, outcome.from, true);
-    data.setUint32(outPtr + 8, payload.length, true);
-    const at = outPtr + RECEIVE_HEADER_BYTES;
-    if (typeof payload === "string") latin1Write.call(memory, payload, at, payload.length);
-    else memory.set(payload, at);
-    return size;
-  }
-
-  function receiveInto(
-    name: string,
-    criteria: ReceiveCriteria | undefined,
-    outPtr: number,
-    outCap: number,
-    timeoutMs: number,
-  ): number | Promise<number> {
-    const out = outputPointer(views.bytes(), outPtr, outCap);
-    const capacity = outCap >>> 0;
-    const outcome = port!.receive(criteria, capacity, timeoutMs);
-    if (!(outcome instanceof Promise)) return written(outcome, out, capacity);
-    return outcome.then(
-      (later) => written(later, out, capacity),
-      (error: unknown) => ctx.fail(name, error),
-    );
-  }
-
-  /** Like ctx.guard, for functions that may answer a promise. */
-  function guardAsync<A extends unknown[]>(
-    name: string,
-    fn: (...args: A) => number | Promise<number>,
-  ): (...args: A) => number | Promise<number> {
-    return (...args: A) => {
-      try {
-        return fn(...args);
-      } catch (error) {
-        return error instanceof GuestInputError ? ERR_INTERNAL : ctx.fail(name, error);
-      }
-    };
-  }
-
   return {
     proc_self: () => port.self(),
     proc_spawn: ctx.guard(
@@ -187,12 +197,13 @@ export function createProcessImports(
     ),
     proc_send: ctx.guard("proc_send", (pid: number, msgPtr: number, msgLen: number): number => {
       const payload = binaryInput(views.bytes(), msgPtr, msgLen, VALUE_BYTES_MAX);
-      return reaches("proc_send", pidArg(pid)) ? port.send(pid, payload) : ERR_INTERNAL;
+      return reachable(env, port, "proc_send", pidArg(pid)) ? port.send(pid, payload) : ERR_INTERNAL;
     }),
-    proc_receive: guardAsync("proc_receive", (outPtr: number, outCap: number, timeoutMs: number) =>
-      receiveInto("proc_receive", undefined, outPtr, outCap, timeoutMs),
+    proc_receive: guardAsync(ctx, "proc_receive", (outPtr: number, outCap: number, timeoutMs: number) =>
+      receiveInto(ctx, port, "proc_receive", undefined, outPtr, outCap, timeoutMs),
     ),
     proc_receive_match: guardAsync(
+      ctx,
       "proc_receive_match",
       (
         kinds: number,
@@ -206,28 +217,30 @@ export function createProcessImports(
         if (from < 0) throw new GuestInputError(`invalid sender pid ${from}`);
         const prefix = binaryInput(views.bytes(), prefixPtr, prefixLen, KEY_BYTES_MAX);
         const criteria: ReceiveCriteria = { kinds: kinds >>> 0, from, prefix };
-        return receiveInto("proc_receive_match", criteria, outPtr, outCap, timeoutMs);
+        return receiveInto(ctx, port, "proc_receive_match", criteria, outPtr, outCap, timeoutMs);
       },
     ),
     proc_link: ctx.guard("proc_link", (pid: number) =>
-      reaches("proc_link", pidArg(pid)) ? port.link(pid) : ERR_INTERNAL,
+      reachable(env, port, "proc_link", pidArg(pid)) ? port.link(pid) : ERR_INTERNAL,
     ),
     proc_unlink: ctx.guard("proc_unlink", (pid: number) => port.unlink(pidArg(pid))),
     proc_monitor: ctx.guard("proc_monitor", (pid: number) =>
-      reaches("proc_monitor", pidArg(pid)) ? port.monitor(pid) : ERR_INTERNAL,
+      reachable(env, port, "proc_monitor", pidArg(pid)) ? port.monitor(pid) : ERR_INTERNAL,
     ),
     proc_demonitor: ctx.guard("proc_demonitor", (pid: number) => port.demonitor(pidArg(pid))),
     proc_trap_exit: ctx.guard("proc_trap_exit", (enabled: number) => port.trapExit(enabled !== 0)),
     proc_register: ctx.guard("proc_register", (namePtr: number, nameLen: number): number => {
       const name = nameArg(views.bytes(), namePtr, nameLen);
-      return name.startsWith(RESERVED_NAME_PREFIX) ? ERR_RESERVED_KEY : port.register(registeredName(name));
+      return name.startsWith(RESERVED_NAME_PREFIX)
+        ? ERR_RESERVED_KEY
+        : port.register(registryName(env, name));
     }),
     proc_unregister: ctx.guard("proc_unregister", (namePtr: number, nameLen: number) =>
-      port.unregister(registeredName(nameArg(views.bytes(), namePtr, nameLen))),
+      port.unregister(registryName(env, nameArg(views.bytes(), namePtr, nameLen))),
     ),
     proc_whereis: ctx.guard("proc_whereis", (namePtr: number, nameLen: number): number => {
       const name = nameArg(views.bytes(), namePtr, nameLen);
-      return port.whereis(registeredName(name));
+      return port.whereis(registryName(env, name));
     }),
     proc_exit: (reasonPtr: number, reasonLen: number): number => {
       let reason: string;

@@ -29,6 +29,12 @@ export interface FunctionBodyScan {
    * `memory.fill`. What host functions write is not in it (the host marks that itself).
    */
   readonly writesMemory: boolean;
+  /**
+   * True when the body holds a `try` or a `try_table`: it may catch what a host function throws
+   * through it. A guest with no such body cannot, so a stopped guest's host wait may end by
+   * throwing instead of through a stop-trap wrapper (src/wasm/stop-trap-wrappers.ts).
+   */
+  readonly catches: boolean;
 }
 
 const OP_LOOP = 0x03;
@@ -134,13 +140,17 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
   const memoryGrowEnds: number[] = [];
   let callsGuestCode = false;
   let writesMemory = false;
+  let catches = false;
 
   while (reader.remaining > 0) {
     const op = reader.byte();
     switch (op) {
       case 0x02: // block
       case 0x04: // if
+        skipBlockType(reader);
+        break;
       case 0x06: // try (legacy)
+        catches = true;
         skipBlockType(reader);
         break;
       case OP_LOOP:
@@ -199,6 +209,7 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
       }
       case 0x1f: {
         // try_table: blocktype, catch clauses (kind, [tag], label)
+        catches = true;
         skipBlockType(reader);
         const n = reader.count();
         for (let i = 0; i < n; i++) {
@@ -270,5 +281,5 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         }
     }
   }
-  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds, writesMemory };
+  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds, writesMemory, catches };
 }

@@ -50,7 +50,8 @@ interface TableEntry {
 
 export class InstanceImage {
   readonly #memory: WebAssembly.Memory;
-  #live: Uint8Array;
+  /** A view of the memory, made at the first restore (a parked process may never need one). */
+  #live: Uint8Array | undefined;
   /** What the host functions reach the memory through: says whether they touched it. */
   readonly #memoryRef: GuestMemoryRef;
   /** The instrumenter's memory-written marker (1: guest code that can write memory ran). */
@@ -68,7 +69,6 @@ export class InstanceImage {
     tables: TableEntry[],
   ) {
     this.#memory = memory;
-    this.#live = new Uint8Array(memory.buffer);
     this.#memoryRef = memoryRef;
     this.#memoryWritten = memoryWritten;
     this.#memoryImage = memoryImage;
@@ -141,7 +141,7 @@ export class InstanceImage {
     const image = this.#memoryImage;
     // A view made once per buffer: the buffer changes only when the memory grows.
     let live = this.#live;
-    if (live.buffer !== this.#memory.buffer) live = this.#live = new Uint8Array(this.#memory.buffer);
+    if (live?.buffer !== this.#memory.buffer) live = this.#live = new Uint8Array(this.#memory.buffer);
     if (live.length !== image.length) return false;
     for (const { table, entries } of this.#tables) if (table.length !== entries.length) return false;
     const written = this.#memoryWritten;

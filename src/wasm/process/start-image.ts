@@ -32,19 +32,20 @@ const images = new WeakMap<WebAssembly.Module, StartImage | null>();
 /**
  * The trial's refill function: returns what `h.f` returns, and traps when that is 0. A trap,
  * unlike an exception thrown from JavaScript, cannot be caught by the guest (`catch_all`), so a
- * start function past its fuel cannot go on.
+ * start function past its fuel cannot go on. It takes the guest's instance id, as every refill
+ * function does (refill-trampoline.ts), and ignores it.
  *
- * `(module (import "h" "f" (func (result i32))) (func (export "f") (result i32) (local i32)
- *   call 0 local.tee 0 i32.eqz if unreachable end local.get 0))`
+ * `(module (import "h" "f" (func (result i32))) (func (export "f") (param i32) (result i32)
+ *   (local i32) call 0 local.tee 1 i32.eqz if unreachable end local.get 1))`
  */
 const TRIAL_REFILL_BYTES = Uint8Array.from([
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
-  ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f], // type section: () -> i32
+  ...[0x01, 0x0a, 0x02, 0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], // types: () -> i32, (i32) -> i32
   ...[0x02, 0x07, 0x01, 0x01, 0x68, 0x01, 0x66, 0x00, 0x00], // import section: h.f, type 0
-  ...[0x03, 0x02, 0x01, 0x00], // function section: one function of type 0
+  ...[0x03, 0x02, 0x01, 0x01], // function section: one function of type 1
   ...[0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x01], // export section: f = function 1
   ...[0x0a, 0x11, 0x01, 0x0f, 0x01, 0x01, 0x7f], // code section: one body, one i32 local
-  ...[0x10, 0x00, 0x22, 0x00, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x20, 0x00, 0x0b],
+  ...[0x10, 0x00, 0x22, 0x01, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x20, 0x01, 0x0b],
 ]);
 
 let trialRefillModule: WebAssembly.Module | undefined;

@@ -1,0 +1,102 @@
+/**
+ * What a wasm process parked in `proc_receive` keeps, against a bare instance of the same module
+ * suspended in a JSPI import (issue 20: at most 2x). Two checks:
+ *
+ * - its wasm instances, counted in a heap snapshot: one, the guest's. A refill trampoline and a
+ *   stop-trap wrapper instance of its own per process (each closing over its governor) were two
+ *   more, about 1 KB each (docs/design/wasm-processes.md, "Parked processes");
+ * - its bytes, measured as `npm run bench -- kernel-wasm` does (a fresh child, the young
+ *   generation pinned, the reference in the same child): at most 3x the bare instance, loose
+ *   enough for a loaded machine (measured: 1.8-2.2x).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { getHeapSnapshot } from "node:v8";
+import { IDLE_CHILD_FLAG, IDLE_CHILD_SEMI_SPACE_MB, type IdleSample } from "../../bench/kernel-wasm.ts";
+import type { Pid } from "../../src/kernel/index.ts";
+import type { GuestModule } from "../../src/wasm/load-guest-module.ts";
+import { guestMessage } from "../../src/wasm/process/index.ts";
+import { REPO_ROOT } from "../helpers/nx-process.ts";
+import { loadTestGuest, type TestHost, testHost, waitFor } from "../processes/harness.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Processes parked for the instance count: enough that a stray instance or two do not matter. */
+const PARKED = 200;
+/** Processes (and bare instances) of the bytes check: the benchmark's count. */
+const MEASURED = 2_000;
+const RATIO_MAX = 3;
+const CHILD_TIMEOUT_MS = 120_000;
+const WASM_PAGE_BYTES = 65_536;
+
+let idle: GuestModule;
+let t: TestHost;
+
+before(async () => {
+  idle = await loadTestGuest("proc_idle");
+  t = testHost([idle], { idleInstancesMax: PARKED });
+});
+after(() => t.kernel.shutdown({ timeoutMs: 5_000 }));
+
+/** V8's own record of every wasm instance (its trusted part), counted in a heap snapshot. */
+async function wasmInstances(): Promise<number> {
+  const chunks: string[] = [];
+  for await (const chunk of getHeapSnapshot()) chunks.push(String(chunk));
+  const snapshot = JSON.parse(chunks.join("")) as {
+    snapshot: { meta: { node_fields: string[] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const nameField = fields.indexOf("name");
+  const wanted = snapshot.strings.indexOf("system / WasmTrustedInstanceData");
+  let count = 0;
+  for (let i = nameField; i < snapshot.nodes.length; i += fields.length) {
+    if (snapshot.nodes[i] === wanted) count++;
+  }
+  return count;
+}
+
+test(`${PARKED} parked wasm processes hold one wasm instance each`, { timeout: 120_000 }, async () => {
+  const beforeCount = await wasmInstances();
+  const pids: Pid[] = [];
+  for (let i = 0; i < PARKED; i++) pids.push(t.kernel.spawn(t.host.spawnable(idle)));
+  await waitFor(
+    () => t.kernel.processes().filter((p) => p.kind === "wasm" && p.status === "waiting").length === PARKED,
+    30_000,
+    "every guest parked",
+  );
+  const added = (await wasmInstances()) - beforeCount;
+  assert.ok(added >= PARKED, `the snapshot names the instances (found ${added} new ones)`);
+  assert.ok(added <= PARKED * 1.1, `${added} wasm instances for ${PARKED} parked processes`);
+  const exits = pids.map((pid) => t.kernel.whenExited(pid));
+  for (const pid of pids) t.kernel.send(pid, guestMessage(0 as Pid, "wake"));
+  assert.deepEqual(new Set(await Promise.all(exits)), new Set(["normal"]));
+});
+
+test(`a parked wasm process takes at most ${RATIO_MAX}x the bytes of a bare suspended instance`, {
+  timeout: CHILD_TIMEOUT_MS + 30_000,
+}, async () => {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [
+      "--expose-gc",
+      `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
+      join(REPO_ROOT, "bench/kernel-wasm.ts"),
+      IDLE_CHILD_FLAG,
+      "both",
+      String(MEASURED),
+    ],
+    { cwd: REPO_ROOT, timeout: CHILD_TIMEOUT_MS },
+  );
+  const { processes, bare } = JSON.parse(stdout) as { processes: IdleSample; bare: IdleSample };
+  const figures = `parked ${processes.rss} B RSS (${processes.heap} B heap), bare ${bare.rss} B (${bare.heap} B)`;
+  assert.ok(bare.rss > 0, `the reference measured something: ${figures}`);
+  // The kernel's estimate of a process adds its record (a few hundred bytes) to the memory.
+  const pages = (bytes: number) => Math.floor(bytes / WASM_PAGE_BYTES);
+  assert.equal(pages(processes.linear), pages(bare.linear), "the same memory size on both sides");
+  assert.ok(processes.rss <= RATIO_MAX * bare.rss, figures);
+});
