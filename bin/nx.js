@@ -49,8 +49,8 @@ function newestSourceMs(dir) {
 }
 
 /**
- * The bundle in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
- * starts several times faster than ~120 separate source modules. In a checkout it is used only
+ * The bundles in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
+ * start several times faster than ~160 separate source modules. In a checkout it is used only
  * while it is newer than every source file, so edits run at once, from source, until the next
  * build; an installed package has no sources and always runs the bundle. Returns its path and
  * stats, or undefined to run from source.
@@ -123,7 +123,8 @@ function digestOf(bytes) {
 }
 
 /**
- * Runs the bundle as a classic script with a V8 code cache, and returns its exports. Node's
+ * Runs a bundle (main.cjs or rest.cjs) as a classic script with a V8 code cache, with `module`
+ * as its CommonJS `module`, and returns its exports. Node's
  * compile cache (on above, for the packages and the sources) caches a module as V8 compiled it
  * before running it: its top level only, so every start compiled each function of the run path
  * again as it was first called (~10 ms of CPU for `nx run`). This cache is taken at the end of a
@@ -138,7 +139,7 @@ function digestOf(bytes) {
  * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
  * this user owns it.
  */
-function runBundle({ path, stats }, command) {
+function runBundle({ path, stats }, command, module) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
@@ -157,9 +158,30 @@ function runBundle({ path, stats }, command) {
       if (code === 0) writeCodeCache(cachePath, key, script.createCachedData());
     });
   }
-  const module = { exports: {} };
   script.runInThisContext()(module.exports, lazyRequire(path), module, path, dirname(path));
   return module.exports;
+}
+
+/**
+ * Runs main.cjs, the bundle of the run path, and returns its exports. The rest of the CLI is in
+ * rest.cjs beside it (scripts/build-cli.ts), run (with its own code cache) the first time
+ * main.cjs imports a source it does not hold: `module.nxRest()`. rest.cjs takes the run path's
+ * sources from main.cjs (`module.nxCore`), so each source has one instance.
+ */
+function runBundles(bundle, command) {
+  let rest;
+  const main = {
+    exports: {},
+    nxRest: () => {
+      if (rest === undefined) {
+        const path = `${dirname(bundle.path)}/rest.cjs`;
+        rest = { exports: {}, nxCore: main.exports.coreModules };
+        runBundle({ path, stats: statSync(path) }, command, rest);
+      }
+      return rest.exports;
+    },
+  };
+  return runBundle(bundle, command, main);
 }
 
 /**
@@ -261,5 +283,5 @@ function startCpuProfile(argv) {
 startCpuProfile(process.argv);
 const bundle = bundleIfFresh();
 const { main } =
-  bundle === undefined ? await import("../src/cli/main.ts") : runBundle(bundle, commandKind(process.argv));
+  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, commandKind(process.argv));
 process.exitCode = await main(process.argv);

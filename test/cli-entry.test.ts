@@ -140,6 +140,14 @@ describe("the nx entry point", () => {
           'import { registerHooks } from "node:module";',
           "const loaded = [];",
           "registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });",
+          // The bundles are scripts bin/nx.js reads, which no hook sees.
+          // getBuiltinModule: an ES module import of node:fs would load the streams.
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const readFileSync = fs.readFileSync;",
+          "fs.readFileSync = (path, ...rest) => {",
+          '  if (String(path).endsWith(".cjs")) loaded.push(new URL(String(path), "file://").href);',
+          "  return readFileSync(path, ...rest);",
+          "};",
           // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
           'process.on("exit", () => {',
           "  const builtins = JSON.stringify(process.moduleLoadList);",
@@ -170,11 +178,18 @@ describe("the nx entry point", () => {
       const root = new URL(REPO_ROOT, "file://").href;
       const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
       // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
-      // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script. The
-      // version is read from package.json as a file, not required (1-2 ms: src/cli/version.ts).
+      // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script, and
+      // not rest.cjs, the code a plain run does not run. The version is read from package.json as
+      // a file, not required (1-2 ms: src/cli/version.ts).
       assert.deepEqual(
         relative.filter((path) => !path.startsWith("node_modules/")),
-        ["bin/nx.js"],
+        ["bin/nx.js", "build/cli/main.cjs"],
+      );
+      // Every byte of a bundle costs a start (reading, checking, deserializing its code cache).
+      const bytes = (name: string) => statSync(join(REPO_ROOT, "build/cli", name)).size;
+      assert.ok(
+        bytes("main.cjs") < 0.6 * bytes("rest.cjs"),
+        `${bytes("main.cjs")} B, rest ${bytes("rest.cjs")} B`,
       );
       assert.match(run.stderr, /hello from hello/);
       // No dependency is needed: the policy beside hello.wasm is TOML, and smol-toml is bundled.
@@ -249,6 +264,9 @@ describe("the nx entry point", () => {
       });
       assert.notEqual(failed.status, 0);
       assert.deepEqual(existsSync(cacheRoot) ? cacheFiles() : [], []);
+      // The module compiled once: a cached module's run needs only main.cjs, the run path (a
+      // module compiled loads rest.cjs too, for the instrumenter: scripts/build-cli.ts).
+      assert.equal(run({ NODE_DISABLE_COMPILE_CACHE: "1" }).status, 0);
       const written = runChecked(true);
       runChecked(false);
       const keyLength = written.indexOf(0x0a) + 1;
