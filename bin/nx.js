@@ -23,6 +23,8 @@ const {
   closeSync,
   existsSync,
   fstatSync,
+  futimesSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -205,14 +207,19 @@ function readCodeCache(cachePath, key) {
   let fd;
   try {
     fd = openSync(cachePath, "r");
+    const stats = fstatSync(fd);
     // On a shared temporary directory another user's file would be code run as this user.
-    if (process.getuid !== undefined && fstatSync(fd).uid !== process.getuid()) return undefined;
+    if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined;
     const bytes = readFileSync(fd);
     const lineEnd = bytes.indexOf(0x0a);
     const line = lineEnd < 0 ? "" : bytes.toString("latin1", 0, lineEnd);
     if (!line.startsWith(`${key} `)) return undefined;
     const data = bytes.subarray(lineEnd + 1);
-    return line.slice(key.length + 1) === digestOf(data) ? data : undefined;
+    if (line.slice(key.length + 1) !== digestOf(data)) return undefined;
+    // Its modification time says when a start last used it (removeUnusedCodeCaches).
+    const now = new Date();
+    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) futimesSync(fd, now, now);
+    return data;
   } catch {
     return undefined;
   } finally {
@@ -230,12 +237,46 @@ function writeCodeCache(cachePath, key, data) {
     const bytes = Buffer.concat([Buffer.from(`${key} ${digestOf(data)}\n`, "latin1"), data]);
     writeFileSync(partial, bytes, { flag: "wx", mode: 0o600 });
     renameSync(partial, cachePath);
+    removeUnusedCodeCaches(dirname(cachePath));
   } catch (error) {
     // Not written: the next start compiles again. A partial file of ours does not stay.
     if (error?.code !== "EEXIST") {
       try {
         unlinkSync(partial);
       } catch {}
+    }
+  }
+}
+
+/**
+ * A code cache no start has used for this long is removed: it belongs to a bundle deleted or
+ * replaced (an uninstalled or upgraded package, a removed checkout or temporary install), whose
+ * file would otherwise stay in the compile cache directory for good (~0.5 MB each). A start that
+ * uses a cache records it in the file's modification time at most once per
+ * {@link CODE_CACHE_USE_RECORDED_MS}, so a cache in use is at most that much older than its last use.
+ */
+const CODE_CACHE_UNUSED_MS_MAX = 30 * 24 * 60 * 60 * 1000;
+
+/** How stale a used cache's modification time may get before a start sets it again (one write a day at most). */
+const CODE_CACHE_USE_RECORDED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes this user's code caches (and partial files of interrupted writes) in `directory` unused
+ * for {@link CODE_CACHE_UNUSED_MS_MAX}. Run after a cache is written, which happens after an
+ * install, an upgrade or a build: not on the common path.
+ */
+function removeUnusedCodeCaches(directory) {
+  const now = Date.now();
+  for (const name of readdirSync(directory)) {
+    if (!name.startsWith("numax-cli-")) continue;
+    const path = `${directory}/${name}`;
+    try {
+      // lstat: a symlink planted in a shared directory is not followed, nor removed.
+      const stats = lstatSync(path);
+      const mine = process.getuid === undefined || stats.uid === process.getuid();
+      if (stats.isFile() && mine && now - stats.mtimeMs > CODE_CACHE_UNUSED_MS_MAX) unlinkSync(path);
+    } catch {
+      // Removed meanwhile by another start, or not ours to remove.
     }
   }
 }

@@ -358,6 +358,60 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("code caches no start used for 30 days are removed when a cache is written; one in use is kept", () => {
+    const dir = tempDir("nx-code-cache-unused-");
+    try {
+      const cacheRoot = join(dir.path, "compile-cache");
+      const nxCached = (args: readonly string[]) =>
+        spawnSync(process.execPath, [NX_BIN, ...args], {
+          cwd: REPO_ROOT,
+          encoding: "utf8",
+          env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
+        });
+      const hello = ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")];
+      // The module is compiled: main.cjs and rest.cjs (the instrumenter) both get a cache.
+      assert.equal(nxCached(hello).status, 0);
+      const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);
+      const caches = () => readdirSync(cacheDir).filter((name) => name.startsWith("numax-cli-"));
+      const ours = caches();
+      assert.equal(ours.length, 2, ours.join(" "));
+      const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000);
+      const age = (name: string, days: number) =>
+        utimesSync(join(cacheDir, name), daysAgo(days), daysAgo(days));
+      // Caches of bundles deleted since (an old install, a temporary one), unused for 31 and 29
+      // days, and a write interrupted 31 days ago.
+      for (const [name, days] of [
+        ["numax-cli-0badf00d-run", 31],
+        ["numax-cli-0badf00d-other", 29],
+        ["numax-cli-0badf00d-run.4242", 31],
+      ] as const) {
+        writeFileSync(join(cacheDir, name), "stale");
+        age(name, days);
+      }
+      for (const name of ours) age(name, 40);
+      // A cached module's run uses main.cjs's cache only, and records that use.
+      assert.equal(nxCached(hello).status, 0);
+      // --version writes the caches of the other kind of command, then removes the unused ones.
+      assert.equal(nxCached(["--version"]).status, 0);
+      const left = caches();
+      assert.ok(!left.includes("numax-cli-0badf00d-run"), "a cache unused for 31 days stays");
+      assert.ok(!left.includes("numax-cli-0badf00d-run.4242"), "a partial file of 31 days stays");
+      assert.ok(left.includes("numax-cli-0badf00d-other"), "a cache used 29 days ago is removed");
+      const kept = ours.filter((name) => left.includes(name));
+      assert.equal(
+        kept.length,
+        1,
+        `the cache the run used is kept, rest.cjs's unused one goes: ${left.join(" ")}`,
+      );
+      assert.ok(
+        Date.now() - statSync(join(cacheDir, kept[0]!)).mtimeMs < 60 * 60 * 1000,
+        "its use is recorded",
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("the code cache's digest is the wasm function its WAT comment in bin/nx.js gives", async () => {
     const source = readFileSync(NX_BIN, "utf8");
     const wat = /```wat\n([\s\S]*?)\n \* ```/.exec(source)![1]!.replace(/^ \* ?/gm, "");
