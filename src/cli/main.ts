@@ -1,4 +1,5 @@
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { processStderr } from "../fs/stdio-writer.ts";
 import { EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
 import { parseRunArguments } from "./parse-run-arguments.ts";
 import { runCommand } from "./run-command.ts";
@@ -17,7 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runProgram } = await import("./program.ts");
     return await runProgram(argv);
   } catch (error) {
-    process.stderr.write(`nx: error: ${describeError(error)}\n`);
+    processStderr.write(`nx: error: ${describeError(error)}\n`);
     if (error instanceof NumaxError && error.commandExitCode !== undefined) return error.commandExitCode;
     if (error instanceof NumaxError && error.code.startsWith("USAGE")) return EXIT_USAGE;
     return EXIT_RUN_FAILED;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,5 +64,42 @@ describe("stdioWriter", () => {
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout, "out\n[]\n");
     assert.equal(child.stderr, "err\n");
+  });
+
+  test("to a pipe whose reader lags, a write waits for the reader instead of queueing in memory", async () => {
+    const script = [
+      `import { processStdout } from ${JSON.stringify(new URL("./stdio-writer.ts", import.meta.url).href)};`,
+      'process.getBuiltinModule("node:fs").writeSync(2, "start\\n");',
+      "processStdout.write(new Uint8Array(4 * 1024 * 1024).fill(97));",
+      'process.getBuiltinModule("node:fs").writeSync(2, "returned\\n");',
+    ].join("\n");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (text: string) => {
+        stderr += text;
+      });
+      child.stdout.pause();
+      while (!stderr.includes("start")) await once(child.stderr, "data");
+      // A stream would have queued the 4 MiB and returned at once; the write waits for the pipe.
+      const returned = await Promise.race([
+        once(child.stderr, "data").then(() => stderr.includes("returned")),
+        new Promise<false>((resolve) => setTimeout(resolve, 500, false)),
+      ]);
+      assert.equal(returned, false, "the write returned with the pipe full and unread");
+      let bytes = 0;
+      child.stdout.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      child.stdout.resume();
+      const [code] = (await once(child, "exit")) as [number];
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /returned/);
+      assert.equal(bytes, 4 * 1024 * 1024);
+    } finally {
+      child.kill();
+    }
   });
 });

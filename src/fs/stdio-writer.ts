@@ -8,16 +8,20 @@ export interface StdioWrite {
 /**
  * A writer of the process's stdout (`fd` 1) or stderr (2) that writes with write(2) itself
  * while it can, and hands what is left to `stream()` (`process.stdout` or `process.stderr`)
- * from the first write that fails on.
+ * from the first write that fails on. Everything `nx run` writes to stdout and stderr (guest
+ * output, log lines, `nx: error:` lines, printed values) goes through {@link processStdout} and
+ * {@link processStderr}, so bytes keep their order across the two ways.
  *
  * Why: the first use of `process.stdout` or `process.stderr` loads Node's streams, and net and
  * tty for a pipe or a terminal, about 2-3 ms of CPU, more than a small `nx run` spends on its
- * guest (bench/run-startup.ts). On Linux and macOS those streams write synchronously to files,
- * pipes and terminals alike, so a direct write blocks exactly where they would, and bytes keep
- * their order with lines other code writes through the stream. A failed write (EAGAIN on a
- * descriptor another process made non-blocking, EPIPE once the reader left) goes to the stream,
- * which queues it or reports it as it always did; later bytes follow it there, in order. On
- * Windows, where a pipe's stream writes asynchronously, every byte goes to the stream.
+ * guest (bench/run-startup.ts). To a file or a terminal those streams write synchronously too.
+ * To a pipe or a socket whose reader lags, a stream queues the bytes in memory without bound;
+ * written directly, the write waits for the reader instead (as the json logger's writes, pino's
+ * synchronous destination, always have): the process stalls while its reader does, and its
+ * memory stays bounded. A failed write (EAGAIN on a descriptor another process made
+ * non-blocking, EPIPE once the reader left) goes to the stream, which queues it or reports it as
+ * it always did; later bytes follow it there, in order. On Windows (neither measured nor tested
+ * here) every byte goes to the stream.
  */
 export function stdioWriter(fd: number, stream: () => StdioWrite): StdioWrite {
   let direct = process.platform !== "win32";
