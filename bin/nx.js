@@ -23,6 +23,8 @@ const {
   closeSync,
   existsSync,
   fstatSync,
+  futimesSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -49,8 +51,8 @@ function newestSourceMs(dir) {
 }
 
 /**
- * The bundle in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
- * starts several times faster than ~120 separate source modules. In a checkout it is used only
+ * The bundles in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
+ * start several times faster than ~160 separate source modules. In a checkout it is used only
  * while it is newer than every source file, so edits run at once, from source, until the next
  * build; an installed package has no sources and always runs the bundle. Returns its path and
  * stats, or undefined to run from source.
@@ -123,7 +125,8 @@ function digestOf(bytes) {
 }
 
 /**
- * Runs the bundle as a classic script with a V8 code cache, and returns its exports. Node's
+ * Runs a bundle (main.cjs or rest.cjs) as a classic script with a V8 code cache, with `module`
+ * as its CommonJS `module`, and returns its exports. Node's
  * compile cache (on above, for the packages and the sources) caches a module as V8 compiled it
  * before running it: its top level only, so every start compiled each function of the run path
  * again as it was first called (~10 ms of CPU for `nx run`). This cache is taken at the end of a
@@ -138,7 +141,7 @@ function digestOf(bytes) {
  * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
  * this user owns it.
  */
-function runBundle({ path, stats }, command) {
+function runBundle({ path, stats }, command, module) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
@@ -157,9 +160,46 @@ function runBundle({ path, stats }, command) {
       if (code === 0) writeCodeCache(cachePath, key, script.createCachedData());
     });
   }
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(path), module, path, dirname(path));
+  script.runInThisContext()(module.exports, lazyRequire(path), module, path, dirname(path));
   return module.exports;
+}
+
+/**
+ * Runs main.cjs, the bundle of the run path, and returns its exports. The rest of the CLI is in
+ * rest.cjs beside it (scripts/build-cli.ts), run (with its own code cache) the first time
+ * main.cjs imports a source it does not hold: `module.nxRest()`. rest.cjs takes the run path's
+ * sources from main.cjs (`module.nxCore`), so each source has one instance.
+ */
+function runBundles(bundle, command) {
+  let rest;
+  const main = {
+    exports: {},
+    nxRest: () => {
+      if (rest === undefined) {
+        const path = `${dirname(bundle.path)}/rest.cjs`;
+        rest = { exports: {}, nxCore: main.exports.coreModules };
+        runBundle({ path, stats: statSync(path) }, command, rest);
+      }
+      return rest.exports;
+    },
+  };
+  return runBundle(bundle, command, main);
+}
+
+/**
+ * The bundle's `require`, made on its first use: the bundle calls it only to resolve the
+ * dashboard's assets (its packages make their own), and createRequire costs about a
+ * millisecond of every start (it resolves the path's node_modules lookup list).
+ */
+function lazyRequire(path) {
+  let made;
+  const real = () => {
+    made ??= createRequire(path);
+    return made;
+  };
+  const require = (id) => real()(id);
+  require.resolve = (request, options) => real().resolve(request, options);
+  return require;
 }
 
 /** The cache's bytes after its key line, or undefined when absent, stale, changed or not this user's. */
@@ -167,14 +207,19 @@ function readCodeCache(cachePath, key) {
   let fd;
   try {
     fd = openSync(cachePath, "r");
+    const stats = fstatSync(fd);
     // On a shared temporary directory another user's file would be code run as this user.
-    if (process.getuid !== undefined && fstatSync(fd).uid !== process.getuid()) return undefined;
+    if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined;
     const bytes = readFileSync(fd);
     const lineEnd = bytes.indexOf(0x0a);
     const line = lineEnd < 0 ? "" : bytes.toString("latin1", 0, lineEnd);
     if (!line.startsWith(`${key} `)) return undefined;
     const data = bytes.subarray(lineEnd + 1);
-    return line.slice(key.length + 1) === digestOf(data) ? data : undefined;
+    if (line.slice(key.length + 1) !== digestOf(data)) return undefined;
+    // Its modification time says when a start last used it (removeUnusedCodeCaches).
+    const now = new Date();
+    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) futimesSync(fd, now, now);
+    return data;
   } catch {
     return undefined;
   } finally {
@@ -192,12 +237,46 @@ function writeCodeCache(cachePath, key, data) {
     const bytes = Buffer.concat([Buffer.from(`${key} ${digestOf(data)}\n`, "latin1"), data]);
     writeFileSync(partial, bytes, { flag: "wx", mode: 0o600 });
     renameSync(partial, cachePath);
+    removeUnusedCodeCaches(dirname(cachePath));
   } catch (error) {
     // Not written: the next start compiles again. A partial file of ours does not stay.
     if (error?.code !== "EEXIST") {
       try {
         unlinkSync(partial);
       } catch {}
+    }
+  }
+}
+
+/**
+ * A code cache no start has used for this long is removed: it belongs to a bundle deleted or
+ * replaced (an uninstalled or upgraded package, a removed checkout or temporary install), whose
+ * file would otherwise stay in the compile cache directory for good (~0.5 MB each). A start that
+ * uses a cache records it in the file's modification time at most once per
+ * {@link CODE_CACHE_USE_RECORDED_MS}, so a cache in use is at most that much older than its last use.
+ */
+const CODE_CACHE_UNUSED_MS_MAX = 30 * 24 * 60 * 60 * 1000;
+
+/** How stale a used cache's modification time may get before a start sets it again (one write a day at most). */
+const CODE_CACHE_USE_RECORDED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes this user's code caches (and partial files of interrupted writes) in `directory` unused
+ * for {@link CODE_CACHE_UNUSED_MS_MAX}. Run after a cache is written, which happens after an
+ * install, an upgrade or a build: not on the common path.
+ */
+function removeUnusedCodeCaches(directory) {
+  const now = Date.now();
+  for (const name of readdirSync(directory)) {
+    if (!name.startsWith("numax-cli-")) continue;
+    const path = `${directory}/${name}`;
+    try {
+      // lstat: a symlink planted in a shared directory is not followed, nor removed.
+      const stats = lstatSync(path);
+      const mine = process.getuid === undefined || stats.uid === process.getuid();
+      if (stats.isFile() && mine && now - stats.mtimeMs > CODE_CACHE_UNUSED_MS_MAX) unlinkSync(path);
+    } catch {
+      // Removed meanwhile by another start, or not ours to remove.
     }
   }
 }
@@ -245,5 +324,5 @@ function startCpuProfile(argv) {
 startCpuProfile(process.argv);
 const bundle = bundleIfFresh();
 const { main } =
-  bundle === undefined ? await import("../src/cli/main.ts") : runBundle(bundle, commandKind(process.argv));
+  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, commandKind(process.argv));
 process.exitCode = await main(process.argv);

@@ -1,12 +1,17 @@
 /**
- * Bundles the CLI's own sources into one file, build/cli/main.cjs (plus the store's commit worker).
- * A tiny `nx run` then loads one file instead of its ~390 sources, or the ~60 chunks a split bundle
- * had: Node's ES module loader spends about a quarter of a millisecond on each module it
- * resolves, reads and links, which measured ~15 ms of every start (bench/run-startup.ts).
- * Lazily imported parts stay lazy inside the file: esbuild turns `import()` of a bundled source
- * into a call that evaluates it on first use. bin/nx.js uses the bundle only while it is newer
- * than every file under src/, so an edited source tree never runs stale code. Runs on `npm ci`
- * and `npm test`.
+ * Bundles the CLI's own sources into two files: build/cli/main.cjs, the run path (what a plain
+ * `nx run` runs: {@link RUN_PATH_ENTRIES} and their static imports, about a third of the code),
+ * and build/cli/rest.cjs, everything else (the other commands, sync, serving, the store, the
+ * kernel), which bin/nx.js runs only when main.cjs first imports one of its sources; plus the
+ * store's commit worker. A tiny `nx run` then loads one file of ~470 KB instead of its ~160
+ * sources, or the ~60 chunks an ES module split had: Node's ES module loader spends about a
+ * quarter of a millisecond on each module it resolves, reads and links, which measured ~15 ms of
+ * every start (bench/run-startup.ts). And not the whole CLI (1.35 MB) either: every top-level
+ * declaration of a bundle is in its code cache and runs at load, so the rest's ~900 KB cost a
+ * plain run about 4 ms of reading, checking, deserializing and evaluating. Lazily imported parts
+ * stay lazy inside each file: esbuild turns `import()` of a bundled source into a call that
+ * evaluates it on first use. bin/nx.js uses the bundles only while they are newer than every
+ * file under src/, so an edited source tree never runs stale code. Runs on `npm ci` and `npm test`.
  *
  * The bundle is a CommonJS file, not an ES module, because bin/nx.js runs it as a classic script
  * (`vm.Script`) with a V8 code cache taken after a whole run: that cache holds every function the
@@ -18,6 +23,7 @@
 
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { relative, resolve } from "node:path";
 import { type BuildOptions, build, type Plugin } from "esbuild";
 
 const OUT_DIR = "build/cli";
@@ -144,9 +150,6 @@ const packagesRequiredWhenUsed: Plugin = {
   },
 };
 
-const started = performance.now();
-// Earlier versions left main.js (an ES module) and, before that, chunks with hashed names.
-rmSync(OUT_DIR, { recursive: true, force: true });
 const common: BuildOptions = {
   bundle: true,
   platform: "node",
@@ -156,15 +159,156 @@ const common: BuildOptions = {
   sourcemap: "linked",
   logLevel: "warning",
 };
-await Promise.all([
-  build({
+
+/**
+ * The sources a plain `nx run` runs: what src/cli/main.ts and src/cli/run-command.ts import
+ * statically (the run path's own `import()`s, of sync, serving, the store, the kernel and the
+ * other commands, stay out). These go to main.cjs, everything else to rest.cjs.
+ */
+const RUN_PATH_ENTRIES = ["src/cli/main.ts", "src/cli/run-command.ts"];
+
+/** Paths (relative to the repository, as esbuild's metafile names them) of the run path's sources. */
+async function runPathSources(): Promise<Set<string>> {
+  const dynamicImportsLeftOut: Plugin = {
+    name: "dynamic-imports-left-out",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^\./ }, (args) =>
+        args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined,
+      );
+    },
+  };
+  const result = await build({
     ...common,
-    entryPoints: { main: "src/cli/main.ts" },
+    plugins: [dynamicImportsLeftOut, ...common.plugins!],
+    entryPoints: RUN_PATH_ENTRIES,
+    format: "cjs",
+    write: false,
+    metafile: true,
+    sourcemap: false,
+    // Its output is dropped: only the list of inputs is wanted (import.meta warnings included).
+    logLevel: "error",
+    outdir: "/nonexistent",
+  });
+  return new Set(Object.keys(result.metafile.inputs).filter((path) => !path.includes(":")));
+}
+
+/**
+ * main.cjs: the run path, and `coreModules` (the exports of each of its sources `shared` names,
+ * those rest.cjs imports) for rest.cjs. An `import()` of a source outside the run path becomes
+ * `__nx_rest(key)`, defined by the banner: bin/nx.js runs rest.cjs (`module.nxRest()`), whose
+ * `restModules[key]()` evaluates that source. The keys of those sources go to `restKeys`.
+ */
+function mainBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<string>): BuildOptions {
+  const toRest: Plugin = {
+    name: "imports-of-rest",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^nx-main-entry$/ }, () => ({
+        path: "nx-main-entry",
+        namespace: "nx-entry",
+      }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: "nx-entry" }, () => ({
+        contents: [
+          'export { main } from "./src/cli/main.ts";',
+          ...[...shared].map((key, index) => `import * as m${index} from ${JSON.stringify(`./${key}`)};`),
+          `export const coreModules = { ${[...shared].map((key, index) => `${JSON.stringify(key)}: m${index}`).join(", ")} };`,
+        ].join("\n"),
+        resolveDir: process.cwd(),
+        loader: "js",
+      }));
+      pluginBuild.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== "dynamic-import") return undefined;
+        const key = relative(process.cwd(), resolve(args.resolveDir, args.path));
+        if (runPath.has(key)) return undefined;
+        restKeys.add(key);
+        return { path: key, namespace: "rest-module" };
+      });
+      pluginBuild.onLoad({ filter: /.*/, namespace: "rest-module" }, (args) => ({
+        contents: `module.exports = __nx_rest(${JSON.stringify(args.path)});`,
+        loader: "js",
+      }));
+    },
+  };
+  return {
+    ...common,
+    plugins: [toRest, ...common.plugins!],
+    entryPoints: { main: "nx-main-entry" },
     format: "cjs",
     outExtension: { ".js": ".cjs" },
-    banner: { js: IMPORT_META_IN_SCRIPT },
+    banner: {
+      js: `${IMPORT_META_IN_SCRIPT}\nconst __nx_rest = (key) => module.nxRest().restModules[key]();`,
+    },
     define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
-  }),
+  };
+}
+
+/**
+ * rest.cjs: the sources main.cjs `import()`s (`restKeys`, each evaluated when first required)
+ * and what they import, except the run path's sources, which it takes from main.cjs
+ * (`module.nxCore`, main.cjs's `coreModules`) and names in `shared`: one instance of every
+ * source, so classes, `instanceof` and module state stay one.
+ */
+function restBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<string>): BuildOptions {
+  const fromMain: Plugin = {
+    name: "run-path-from-main",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^nx-rest-entry$/ }, () => ({
+        path: "nx-rest-entry",
+        namespace: "nx-entry",
+      }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: "nx-entry" }, () => ({
+        // esbuild evaluates a bundled source on its first `require`.
+        contents: `export const restModules = { ${[...restKeys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`./${key}`)})`).join(", ")} };`,
+        resolveDir: process.cwd(),
+        loader: "js",
+      }));
+      pluginBuild.onResolve({ filter: /.*/ }, async (args) => {
+        if (
+          args.pluginData?.fromMain === true ||
+          args.namespace !== "file" ||
+          args.path.startsWith("node:")
+        ) {
+          return undefined;
+        }
+        const resolved = await pluginBuild.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { fromMain: true },
+        });
+        const key = relative(process.cwd(), resolved.path);
+        if (resolved.errors.length > 0 || resolved.namespace !== "file" || !runPath.has(key))
+          return undefined;
+        shared.add(key);
+        return { path: key, namespace: "main-module" };
+      });
+      pluginBuild.onLoad({ filter: /.*/, namespace: "main-module" }, (args) => ({
+        contents: `module.exports = module_nxCore[${JSON.stringify(args.path)}];`,
+        loader: "js",
+      }));
+    },
+  };
+  return {
+    ...common,
+    plugins: [fromMain, ...common.plugins!],
+    entryPoints: { rest: "nx-rest-entry" },
+    format: "cjs",
+    outExtension: { ".js": ".cjs" },
+    banner: { js: `${IMPORT_META_IN_SCRIPT}\nconst module_nxCore = module.nxCore;` },
+    define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
+  };
+}
+
+const started = performance.now();
+// Earlier versions left main.js (an ES module) and, before that, chunks with hashed names.
+rmSync(OUT_DIR, { recursive: true, force: true });
+const runPath = await runPathSources();
+// The sources main.cjs imports from rest.cjs, then those rest.cjs imports from main.cjs: only
+// these get an entry in `coreModules` (each entry keeps its source's exports object).
+const restKeys = new Set<string>();
+await build({ ...mainBundle(runPath, restKeys, new Set()), write: false, sourcemap: false });
+const shared = new Set<string>();
+await Promise.all([
+  build(restBundle(runPath, restKeys, shared)).then(() => build(mainBundle(runPath, new Set(), shared))),
   // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts): a module of its own.
   build({
     ...common,
@@ -173,5 +317,5 @@ await Promise.all([
   }),
 ]);
 process.stdout.write(
-  `cli: bundled src/cli/main.ts into ${OUT_DIR}/main.cjs in ${Math.round(performance.now() - started)} ms\n`,
+  `cli: bundled src/cli/main.ts into ${OUT_DIR}/main.cjs (the run path) and rest.cjs in ${Math.round(performance.now() - started)} ms\n`,
 );

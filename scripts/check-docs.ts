@@ -269,7 +269,7 @@ function findAllInSource(
   const found: Array<{ value: number; path: string }> = [];
   if (depth > 8) return found;
   for (const [path, text] of sources) {
-    if (!path.startsWith("src/") || path.endsWith(".test.ts")) continue;
+    if (!(path.startsWith("src/") || path.startsWith("bin/")) || path.endsWith(".test.ts")) continue;
     for (const match of text.matchAll(new RegExp(pattern.source, "g"))) {
       // Examples in comments are not the code's defaults.
       const lineStart = text.lastIndexOf("\n", match.index) + 1;
@@ -670,7 +670,7 @@ function docPaths(root: string): string[] {
 }
 
 export async function loadFacts(root: string): Promise<Facts> {
-  const sourceDirectories = ["src", "sdk", "examples", "bench", "scripts", "test"];
+  const sourceDirectories = ["src", "bin", "sdk", "examples", "bench", "scripts", "test"];
   const sources = new Map<string, string>();
   for (const directory of sourceDirectories) {
     for (const path of walk(

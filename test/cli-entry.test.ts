@@ -140,33 +140,56 @@ describe("the nx entry point", () => {
           'import { registerHooks } from "node:module";',
           "const loaded = [];",
           "registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });",
-          'process.on("exit", () => process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n"));',
-          // Node's built-ins, which no hook sees.
-          'process.on("exit", () => process.stderr.write("builtins: " + JSON.stringify(process.moduleLoadList) + "\\n"));',
+          // The bundles are scripts bin/nx.js reads, which no hook sees.
+          // getBuiltinModule: an ES module import of node:fs would load the streams.
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const readFileSync = fs.readFileSync;",
+          "fs.readFileSync = (path, ...rest) => {",
+          '  if (String(path).endsWith(".cjs")) loaded.push(new URL(String(path), "file://").href);',
+          "  return readFileSync(path, ...rest);",
+          "};",
+          // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
+          'process.on("exit", () => {',
+          "  const builtins = JSON.stringify(process.moduleLoadList);",
+          '  process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n");',
+          '  process.stderr.write("builtins: " + builtins + "\\n");',
+          "});",
         ].join("\n"),
       );
-      const run = spawnSync(
-        process.execPath,
-        [
-          "--import",
-          recorder,
-          NX_BIN,
-          "run",
-          examplePath("hello"),
-          "--datastore-path",
-          join(dir.path, "data"),
-        ],
-        { cwd: REPO_ROOT, encoding: "utf8" },
-      );
+      const runRecorded = () =>
+        spawnSync(
+          process.execPath,
+          [
+            "--import",
+            recorder,
+            NX_BIN,
+            "run",
+            examplePath("hello"),
+            "--datastore-path",
+            join(dir.path, "data"),
+          ],
+          { cwd: REPO_ROOT, encoding: "utf8" },
+        );
+      // The second run: the first hashes the module, which loads node:crypto (and its streams).
+      assert.equal(runRecorded().status, 0);
+      const run = runRecorded();
       assert.equal(run.status, 0, run.stderr);
       const loaded = JSON.parse(/^loaded: (.*)$/m.exec(run.stderr)![1]!) as string[];
       const root = new URL(REPO_ROOT, "file://").href;
       const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
       // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
-      // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script.
+      // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script, and
+      // not rest.cjs, the code a plain run does not run. The version is read from package.json as
+      // a file, not required (1-2 ms: src/cli/version.ts).
       assert.deepEqual(
         relative.filter((path) => !path.startsWith("node_modules/")),
-        ["bin/nx.js", "package.json"],
+        ["bin/nx.js", "build/cli/main.cjs"],
+      );
+      // Every byte of a bundle costs a start (reading, checking, deserializing its code cache).
+      const bytes = (name: string) => statSync(join(REPO_ROOT, "build/cli", name)).size;
+      assert.ok(
+        bytes("main.cjs") < 0.6 * bytes("rest.cjs"),
+        `${bytes("main.cjs")} B, rest ${bytes("rest.cjs")} B`,
       );
       assert.match(run.stderr, /hello from hello/);
       // No dependency is needed: the policy beside hello.wasm is TOML, and smol-toml is bundled.
@@ -177,6 +200,11 @@ describe("the nx entry point", () => {
       // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
       const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
       assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
+      // Log lines and guest output on pipes are written without process.stdout and stderr, whose
+      // first use loads these (2-3 ms: src/fs/stdio-writer.ts).
+      for (const name of ["stream", "net", "tty"]) {
+        assert.ok(!builtins.includes(`NativeModule ${name}`), `node:${name} loaded`);
+      }
     } finally {
       dir.remove();
     }
@@ -236,6 +264,9 @@ describe("the nx entry point", () => {
       });
       assert.notEqual(failed.status, 0);
       assert.deepEqual(existsSync(cacheRoot) ? cacheFiles() : [], []);
+      // The module compiled once: a cached module's run needs only main.cjs, the run path (a
+      // module compiled loads rest.cjs too, for the instrumenter: scripts/build-cli.ts).
+      assert.equal(run({ NODE_DISABLE_COMPILE_CACHE: "1" }).status, 0);
       const written = runChecked(true);
       runChecked(false);
       const keyLength = written.indexOf(0x0a) + 1;
@@ -321,6 +352,60 @@ describe("the nx entry point", () => {
         run(),
         / INFX {2}guest\.hello: hello from hello/,
         "the cache of the release before was used",
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("code caches no start used for 30 days are removed when a cache is written; one in use is kept", () => {
+    const dir = tempDir("nx-code-cache-unused-");
+    try {
+      const cacheRoot = join(dir.path, "compile-cache");
+      const nxCached = (args: readonly string[]) =>
+        spawnSync(process.execPath, [NX_BIN, ...args], {
+          cwd: REPO_ROOT,
+          encoding: "utf8",
+          env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
+        });
+      const hello = ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")];
+      // The module is compiled: main.cjs and rest.cjs (the instrumenter) both get a cache.
+      assert.equal(nxCached(hello).status, 0);
+      const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);
+      const caches = () => readdirSync(cacheDir).filter((name) => name.startsWith("numax-cli-"));
+      const ours = caches();
+      assert.equal(ours.length, 2, ours.join(" "));
+      const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000);
+      const age = (name: string, days: number) =>
+        utimesSync(join(cacheDir, name), daysAgo(days), daysAgo(days));
+      // Caches of bundles deleted since (an old install, a temporary one), unused for 31 and 29
+      // days, and a write interrupted 31 days ago.
+      for (const [name, days] of [
+        ["numax-cli-0badf00d-run", 31],
+        ["numax-cli-0badf00d-other", 29],
+        ["numax-cli-0badf00d-run.4242", 31],
+      ] as const) {
+        writeFileSync(join(cacheDir, name), "stale");
+        age(name, days);
+      }
+      for (const name of ours) age(name, 40);
+      // A cached module's run uses main.cjs's cache only, and records that use.
+      assert.equal(nxCached(hello).status, 0);
+      // --version writes the caches of the other kind of command, then removes the unused ones.
+      assert.equal(nxCached(["--version"]).status, 0);
+      const left = caches();
+      assert.ok(!left.includes("numax-cli-0badf00d-run"), "a cache unused for 31 days stays");
+      assert.ok(!left.includes("numax-cli-0badf00d-run.4242"), "a partial file of 31 days stays");
+      assert.ok(left.includes("numax-cli-0badf00d-other"), "a cache used 29 days ago is removed");
+      const kept = ours.filter((name) => left.includes(name));
+      assert.equal(
+        kept.length,
+        1,
+        `the cache the run used is kept, rest.cjs's unused one goes: ${left.join(" ")}`,
+      );
+      assert.ok(
+        Date.now() - statSync(join(cacheDir, kept[0]!)).mtimeMs < 60 * 60 * 1000,
+        "its use is recorded",
       );
     } finally {
       dir.remove();

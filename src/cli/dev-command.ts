@@ -4,6 +4,7 @@ import { DevRebuilds } from "../dev/dev-rebuilds.ts";
 import { type GuestProject, readGuestProject } from "../dev/guest-project.ts";
 import { watchSources } from "../dev/watch-sources.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
+import { processStderr } from "../fs/stdio-writer.ts";
 import { runModules } from "../node/run-modules.ts";
 import { EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
 import { FORCED_EXIT_CODES, OUTCOME_EXIT_CODES, resolveRunSettings } from "./run-command.ts";
@@ -74,5 +75,5 @@ export async function devCommand(path: string, invocation: Omit<RunInvocation, "
 }
 
 function say(line: string): void {
-  process.stderr.write(`nx dev: ${line}\n`);
+  processStderr.write(`nx dev: ${line}\n`);
 }

@@ -5,6 +5,7 @@ import { resolveConfig } from "../config/resolve.ts";
 import { parseSocketAddress, type SocketAddress } from "../config/socket-address.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import { isValidTopic, TOPIC_MAX_BYTES } from "../events/topic.ts";
+import { processStderr } from "../fs/stdio-writer.ts";
 import type { CrdtFamilyName } from "../node/crdt-values.ts";
 import { createDeterminism, type Determinism, parseSeed } from "../node/determinism.ts";
 import {
@@ -37,7 +38,7 @@ export async function runCommand(invocation: RunInvocation): Promise<number> {
       );
     }
   } catch (error) {
-    process.stderr.write(`nx: error: ${describeError(error)}\n`);
+    processStderr.write(`nx: error: ${describeError(error)}\n`);
     // Flags and configuration are input the user can correct; anything else is a fault.
     return error instanceof NumaxError ? EXIT_USAGE : EXIT_RUN_FAILED;
   }

@@ -5,6 +5,7 @@ import { CONFIG_ENV_NAMES } from "../config/schema.ts";
 import { describeError } from "../errors/numax-error.ts";
 import type { ModuleEvents } from "../events/module-events.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
+import { processStderr, processStdout } from "../fs/stdio-writer.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -348,8 +349,8 @@ export function moduleHostComponent(
       crdt: node!.crdt,
       logger,
       cpuMsPerRun: config.limits.cpuMsPerRun,
-      stdout: gatedStream(process.stdout, gate),
-      stderr: gatedStream(process.stderr, gate),
+      stdout: gatedStream(processStdout, gate),
+      stderr: gatedStream(processStderr, gate),
       signal: interrupt.signal,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       onRunning: (run) => {
@@ -783,8 +784,8 @@ function guestEnvironment(
       eventLogger.info("guest event", { module: module.moduleId, name, bytes: payload.length }),
     // The runners give every module its own line sinks (prefixed when there are several); these
     // plain writers are only the environment's default.
-    stdout: (bytes) => process.stdout.write(bytes),
-    stderr: (bytes) => process.stderr.write(bytes),
+    stdout: (bytes) => processStdout.write(bytes),
+    stderr: (bytes) => processStderr.write(bytes),
     capabilities: ["wasi"],
     hostCalls,
     events,

@@ -4,6 +4,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
+import { processStderr, processStdout } from "../fs/stdio-writer.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
 import { AuditLog } from "../policy/audit-log.ts";
@@ -111,7 +112,7 @@ export interface RunModulesOptions {
 const MIB = 1024 * 1024;
 
 function reportError(line: string): void {
-  process.stderr.write(`nx: error: ${line}\n`);
+  processStderr.write(`nx: error: ${line}\n`);
 }
 
 /**
@@ -414,10 +415,10 @@ function printValues(node: NumaxNode, prints: readonly PrintRequest[], json: boo
   const values = prints.map(({ family, key }) => ({ key, value: readCrdtValue(crdt, family, key) }));
   if (json) {
     const body = { nodeId: node.nodeId, values: values.map(({ key, value }) => crdtValueToJson(key, value)) };
-    process.stdout.write(`${JSON.stringify(body)}\n`);
+    processStdout.write(`${JSON.stringify(body)}\n`);
     return;
   }
-  for (const { key, value } of values) process.stdout.write(`${formatCrdtLine(key, value)}\n`);
+  for (const { key, value } of values) processStdout.write(`${formatCrdtLine(key, value)}\n`);
 }
 
 /** Closing flushes: once it resolves, every write the guests made is durable. */

@@ -1,5 +1,7 @@
+import { fstatSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { pino as PinoFactory, Logger as PinoLogger } from "pino";
+import { processStderr } from "../fs/stdio-writer.ts";
 import { LOG_LEVELS, type LogFields, type LogFormat, type Logger, type LogLevel } from "./logger.ts";
 import { formatTextLogLine } from "./text-log-line.ts";
 
@@ -11,7 +13,7 @@ export interface LogDestination {
 export interface CreateLoggerOptions {
   readonly level: LogLevel;
   readonly format: LogFormat;
-  /** Default: the process's stderr (synchronous for files, TTYs and, on Linux, pipes). */
+  /** Default: the process's stderr (src/fs/stdio-writer.ts: written synchronously). */
   readonly destination?: LogDestination;
   /** Wall clock in ms since the epoch, for timestamps. Default: Date.now. */
   readonly now?: () => number;
@@ -30,20 +32,37 @@ const LEVEL_RANK: Readonly<Record<LogLevel, number>> = {
 const joinComponent = (parent: string, child: string): string =>
   parent === "" ? child : `${parent}.${child}`;
 
+/**
+ * Whether stderr is a terminal, asked at the first line. `process.stderr.isTTY` alone would load
+ * Node's streams, net and tty (about 2-3 ms, src/fs/stdio-writer.ts) even when stderr is a pipe
+ * or a file: only a character device (a terminal, or /dev/null) is asked that way.
+ */
+function stderrIsTerminal(): boolean {
+  try {
+    return fstatSync(2).isCharacterDevice() && process.stderr.isTTY === true;
+  } catch {
+    return false;
+  }
+}
+
 function createTextLogger(
   options: CreateLoggerOptions,
   destination: LogDestination,
   now: () => number,
 ): Logger {
   const threshold = LEVEL_RANK[options.level];
-  const color = options.color ?? (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
+  let color = options.color;
+  const colored = (): boolean => {
+    color ??= process.env.NO_COLOR === undefined && stderrIsTerminal();
+    return color;
+  };
   const make = (component: string): Logger => {
     const log =
       (level: LogLevel) =>
       (message: string, fields?: LogFields): void => {
         if (LEVEL_RANK[level] < threshold) return;
         destination.write(
-          formatTextLogLine({ time: new Date(now()), level, component, message, fields, color }),
+          formatTextLogLine({ time: new Date(now()), level, component, message, fields, color: colored() }),
         );
       };
     return {
@@ -121,5 +140,5 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (!LOG_LEVELS.includes(options.level)) throw new RangeError(`unknown log level ${options.level}`);
   const now = options.now ?? Date.now;
   if (options.format === "json") return createJsonLogger(options, options.destination, now);
-  return createTextLogger(options, options.destination ?? process.stderr, now);
+  return createTextLogger(options, options.destination ?? processStderr, now);
 }

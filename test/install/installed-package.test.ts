@@ -113,6 +113,7 @@ describe("the packed runtime installed into an empty directory", { timeout: 180_
   test("ships the bundle, not the sources, and both command names", () => {
     const installed = join(project, "node_modules/numax");
     assert.ok(existsSync(join(installed, "build/cli/main.cjs")));
+    assert.ok(existsSync(join(installed, "build/cli/rest.cjs")));
     assert.ok(existsSync(join(installed, "build/cli/lmdb-commit-worker.js")));
     assert.equal(existsSync(join(installed, "src")), false);
     for (const name of ["numax", "nx"]) {

@@ -1,0 +1,48 @@
+import { writeSync } from "node:fs";
+
+/** What {@link stdioWriter} writes to: the process's stdout or stderr. */
+export interface StdioWrite {
+  write(bytes: Uint8Array | string): unknown;
+}
+
+/**
+ * A writer of the process's stdout (`fd` 1) or stderr (2) that writes with write(2) itself
+ * while it can, and hands what is left to `stream()` (`process.stdout` or `process.stderr`)
+ * from the first write that fails on. Everything `nx run` writes to stdout and stderr (guest
+ * output, log lines, `nx: error:` lines, printed values) goes through {@link processStdout} and
+ * {@link processStderr}, so bytes keep their order across the two ways.
+ *
+ * Why: the first use of `process.stdout` or `process.stderr` loads Node's streams, and net and
+ * tty for a pipe or a terminal, about 2-3 ms of CPU, more than a small `nx run` spends on its
+ * guest (bench/run-startup.ts). To a file or a terminal those streams write synchronously too.
+ * To a pipe or a socket whose reader lags, a stream queues the bytes in memory without bound;
+ * written directly, the write waits for the reader instead (as the json logger's writes, pino's
+ * synchronous destination, always have): the process stalls while its reader does, and its
+ * memory stays bounded. A failed write (EAGAIN on a descriptor another process made
+ * non-blocking, EPIPE once the reader left) goes to the stream, which queues it or reports it as
+ * it always did; later bytes follow it there, in order. On Windows (neither measured nor tested
+ * here) every byte goes to the stream.
+ */
+export function stdioWriter(fd: number, stream: () => StdioWrite): StdioWrite {
+  let direct = process.platform !== "win32";
+  return {
+    write(bytes) {
+      if (!direct) return stream().write(bytes);
+      const buffer = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
+      let written = 0;
+      try {
+        while (written < buffer.length) written += writeSync(fd, buffer, written);
+        return true;
+      } catch {
+        direct = false;
+        return stream().write(buffer.subarray(written));
+      }
+    },
+  };
+}
+
+/** The process's stdout, written by {@link stdioWriter}. */
+export const processStdout: StdioWrite = stdioWriter(1, () => process.stdout);
+
+/** The process's stderr, written by {@link stdioWriter}. */
+export const processStderr: StdioWrite = stdioWriter(2, () => process.stderr);
