@@ -9,6 +9,9 @@
 //   waited for a core (another process had it) and the rest (asleep: a blocking system call);
 // - CPU of the whole process and of the main thread over the window.
 //
+// A process that exits before the window ends writes its file at the exit (`window_ms` says how
+// long it measured).
+//
 // It reads nothing of the node: it works on any build, so main and a branch are compared alike.
 
 import { openSync, readSync, writeFileSync } from "node:fs";
@@ -86,7 +89,10 @@ function start(): void {
     lastSched = sched;
   }, HEARTBEAT_MS).unref();
   const windowStartMs = performance.now();
-  setTimeout(() => {
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
     clearInterval(heartbeat);
     loop.disable();
     observer.disconnect();
@@ -149,7 +155,10 @@ function start(): void {
       },
     };
     writeFileSync(join(directory!, `${process.pid}.json`), `${JSON.stringify(report)}\n`);
-  }, durationMs).unref();
+  };
+  setTimeout(finish, durationMs).unref();
+  // A node stopped before the window ended (a short or failed run) still reports what it saw.
+  process.once("exit", finish);
 }
 
 if (directory !== undefined && durationMs > 0) {
