@@ -14,7 +14,6 @@ import {
 } from "../../crdt/op.ts";
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
-import { saturatingAddU64 } from "../../crdt/saturating-u64.ts";
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
@@ -341,9 +340,8 @@ export class ReplicatedState implements CrdtHost {
   gcounterInc(key: string, delta: bigint): void {
     const entry = this.#entry("gcounter", key);
     const counter = entry.crdt as unknown as CrdtOf<"gcounter">;
-    const current = counter.slot(this.#nodeId);
-    const slot = saturatingAddU64(current, delta);
-    if (slot !== current) this.#localOn(entry, { type: "gcounter_inc", slot });
+    const slot = counter.incrementedSlot(this.#nodeId, delta);
+    if (slot !== counter.slot(this.#nodeId)) this.#localOn(entry, { type: "gcounter_inc", slot });
   }
 
   gcounterValue(key: string): bigint {
