@@ -5,7 +5,7 @@ import { GateError } from "./gate-error.ts";
  *
  *   npm run gate -- <scenario> [--duration S] [--rate N|max] [--nodes N] [--smoke]
  *                  [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof]
- *                  [--keep-data] [--tls] [--nx-args "<flags for every nx run>"]
+ *                  [--loop-stats] [--keep-data] [--tls] [--nx-args "<flags for every nx run>"]
  *
  * Anything left unset takes the scenario's default (scenario-defaults.ts); a bad flag is one
  * GATE_USAGE line.
@@ -36,6 +36,8 @@ export interface GateOptions {
   readonly keys: number | undefined;
   /** Run every node with --cpu-prof and summarise where its time went in the report. */
   readonly cpuProf: boolean;
+  /** three-node, ten-node: measure every node's event loop, GC pauses and stalls during the load (loop-probe.ts). */
+  readonly loopStats: boolean;
   /** Keep the nodes' datastores (and profiles) instead of deleting them at the end. */
   readonly keepData: boolean;
   /** Cluster gates: nodes talk mutual TLS with certificates from `nx cert` instead of plain TCP. */
@@ -46,7 +48,7 @@ export interface GateOptions {
 
 export const GATE_USAGE =
   "usage: npm run gate -- <store|three-node|ten-node|chaos|partition> [--duration S] [--rate N|max] " +
-  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof] [--keep-data] [--tls] " +
+  "[--nodes N] [--smoke] [--report FILE] [--plot FILE] [--kill-every S] [--keys N] [--cpu-prof] [--loop-stats] [--keep-data] [--tls] " +
   '[--nx-args "<nx run flags>"]';
 
 function usage(message: string): GateError {
@@ -83,6 +85,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
   let killEverySecs: number | undefined;
   let keys: number | undefined;
   let cpuProf = false;
+  let loopStats = false;
   let keepData = false;
   let tls = false;
   const nxArgs: string[] = [];
@@ -123,6 +126,9 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
       case "--cpu-prof":
         cpuProf = true;
         break;
+      case "--loop-stats":
+        loopStats = true;
+        break;
       case "--keep-data":
         keepData = true;
         break;
@@ -155,6 +161,7 @@ export function parseGateArgs(argv: readonly string[]): GateOptions {
     killEverySecs,
     keys,
     cpuProf,
+    loopStats,
     keepData,
     tls,
     nxArgs,

@@ -18,6 +18,8 @@ export interface GateSettings {
   /** three-node and ten-node: distinct LWW-Map fields per node (GateOptions.keys); undefined: one counter. */
   readonly keys: number | undefined;
   readonly cpuProf: boolean;
+  /** three-node, ten-node: GateOptions.loopStats. */
+  readonly loopStats: boolean;
   readonly keepData: boolean;
   /** Cluster gates: mutual TLS between the nodes (GateOptions.tls). */
   readonly tls: boolean;
@@ -123,6 +125,9 @@ export function resolveSettings(options: GateOptions): GateSettings {
   if (options.keys !== undefined && options.scenario !== "three-node" && options.scenario !== "ten-node") {
     throw new GateError("GATE_USAGE", "--keys applies to the three-node and ten-node gates only");
   }
+  if (options.loopStats && options.scenario !== "three-node" && options.scenario !== "ten-node") {
+    throw new GateError("GATE_USAGE", "--loop-stats applies to the three-node and ten-node gates only");
+  }
   if (options.tls && options.scenario === "store") {
     throw new GateError("GATE_USAGE", "--tls applies to the cluster gates only (store runs one node)");
   }
@@ -135,6 +140,7 @@ export function resolveSettings(options: GateOptions): GateSettings {
     killEverySecs,
     keys: options.keys,
     cpuProf: options.cpuProf,
+    loopStats: options.loopStats,
     keepData: options.keepData,
     tls: options.tls,
     nxArgs: [...defaults.nxArgs, ...options.nxArgs],

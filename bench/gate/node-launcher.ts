@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { CleanupStack } from "./cleanup-stack.ts";
 import { type CpuProfile, type ProfileSummary, summarizeCpuProfile } from "./cpu-profile-summary.ts";
 import type { Incarnation, LoadRecorder } from "./load-recorder.ts";
@@ -17,6 +18,8 @@ export interface LaunchContext {
   readonly recorder: LoadRecorder;
   readonly sampler: ResourceSampler;
   readonly cpuProf: boolean;
+  /** Preload loop-probe.ts into every node (--loop-stats): its figures go to <workDir>/loop-stats/. */
+  readonly loopStats?: boolean;
 }
 
 export interface NodeLaunch {
@@ -28,6 +31,30 @@ export interface NodeLaunch {
 
 /** Grace period of a node's stop at cleanup before SIGKILL. */
 const CLEANUP_STOP_GRACE_MS = 5_000;
+
+const LOOP_PROBE = fileURLToPath(new URL("./loop-probe.ts", import.meta.url));
+
+function loopStatsDirectory(workDir: string, node: string): string {
+  return join(workDir, "loop-stats", node);
+}
+
+/** What loop-probe.ts wrote for each node (by node; one per process). */
+export function collectLoopStats(workDir: string, nodes: readonly string[]): Record<string, unknown[]> {
+  const stats: Record<string, unknown[]> = {};
+  for (const node of nodes) {
+    const directory = loopStatsDirectory(workDir, node);
+    let files: string[];
+    try {
+      files = readdirSync(directory).filter((file) => file.endsWith(".json"));
+    } catch {
+      continue;
+    }
+    stats[node] = files
+      .sort()
+      .map((file) => JSON.parse(readFileSync(join(directory, file), "utf8")) as unknown);
+  }
+  return stats;
+}
 
 export function profileDirectory(workDir: string, node: string): string {
   return join(workDir, "profiles", node);
@@ -44,8 +71,15 @@ export async function launchNode(
     mkdirSync(directory, { recursive: true });
     nodeFlags = ["--cpu-prof", "--cpu-prof-dir", directory];
   }
+  let env = launch.env;
+  if (context.loopStats === true) {
+    const directory = loopStatsDirectory(context.workDir, launch.name);
+    mkdirSync(directory, { recursive: true });
+    nodeFlags = [...nodeFlags, "--import", LOOP_PROBE];
+    env = { ...env, NX_GATE_LOOP_STATS_DIR: directory };
+  }
   const child = await NxProcess.start(
-    { ...launch, nodeFlags },
+    { ...launch, env, nodeFlags },
     { onGuestLine: (line, atMs) => context.recorder.record(incarnation, line, atMs) },
   );
   context.cleanup.defer(`stop ${launch.name} (pid ${child.pid})`, () => child.stop(CLEANUP_STOP_GRACE_MS));

@@ -450,8 +450,16 @@ export class PeerManager<Op> {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      this.#send(this.#options.engine.flush());
+      this.sendQueued();
     });
+  }
+
+  /**
+   * Sends queued ops now, as far as each peer's send window allows: for ops queued together
+   * (a store batch that just became durable), which have nothing more to wait for.
+   */
+  sendQueued(): void {
+    this.#send(this.#options.engine.flush());
   }
 
   /**
@@ -483,7 +491,7 @@ export class PeerManager<Op> {
   /** Sends what is queued, stops dialing and accepting, and closes every connection. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
-    this.#send(this.#options.engine.flush());
+    this.sendQueued();
     this.#stopped = true;
     this.#abort.abort();
     const { clock } = this.#options;

@@ -272,7 +272,10 @@ export class SyncService {
           break;
         }
         engine.localOps(ops);
-        peers.scheduleFlush();
+        // At once, not on a later turn: the batch is whole (every op of the commit that just
+        // completed), and a turn behind the guests' wakes and the peers' messages cost 0.05-4.5 ms
+        // at the median and up to 85 ms at p99 on a loaded machine (bench/reports/README.md).
+        peers.sendQueued();
       }
       flushing = false;
     };

@@ -49,6 +49,7 @@ describe("gate options", () => {
       killEverySecs: 3,
       keys: undefined,
       cpuProf: true,
+      loopStats: false,
       keepData: true,
       tls: false,
       nxArgs: ["--reconnect-max-delay", "2s"],
@@ -56,6 +57,8 @@ describe("gate options", () => {
     assert.equal(parseGateArgs(["three-node", "--rate", "max"]).rate, "max");
     assert.equal(parseGateArgs(["three-node", "--keys", "500000"]).keys, 500_000);
     assert.equal(resolveSettings(parseGateArgs(["three-node", "--tls"])).tls, true);
+    assert.equal(resolveSettings(parseGateArgs(["three-node", "--loop-stats"])).loopStats, true);
+    assert.throws(() => resolveSettings(parseGateArgs(["store", "--loop-stats"])), /--loop-stats applies/);
   });
 
   test("defaults depend on the scenario and on --smoke", () => {

@@ -10,6 +10,15 @@ import { GateSandbox } from "./gate-run.ts";
 const sandbox = new GateSandbox();
 after(() => sandbox.remove());
 
+/** What bench/gate/loop-probe.ts writes for a node (the fields this test reads). */
+interface LoopStats {
+  readonly window_ms: number;
+  readonly cpu_ms: { readonly user: number };
+  readonly main_thread_ms: { readonly ran: number };
+  readonly loop_delay_ms: { readonly p50: number; readonly max: number };
+  readonly stalls: { readonly over_5ms: number; readonly over_40ms: number };
+}
+
 function processGone(pid: number): boolean {
   return !existsSync(`/proc/${pid}`);
 }
@@ -47,10 +56,22 @@ describe("smoke gates: store and three-node", () => {
   });
 
   test("three-node --smoke: every node converges to the sum of all increments", async () => {
-    const run = await sandbox.run(["three-node", "--smoke", "--rate", "200", "--duration", "1.5"], 90_000);
+    const run = await sandbox.run(
+      ["three-node", "--smoke", "--rate", "200", "--duration", "1.5", "--loop-stats"],
+      90_000,
+    );
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const report = run.report!;
     assert.equal(report.nodes, 3);
+    // --loop-stats: every node measured its load window (event loop, GC, stalls, CPU).
+    const loopStats = report.details.loop_stats as Record<string, LoopStats[]>;
+    assert.deepEqual(Object.keys(loopStats).sort(), ["n0", "n1", "n2"]);
+    for (const [node, [stats]] of Object.entries(loopStats)) {
+      assert.ok(stats!.window_ms > 500 && stats!.window_ms < 3_000, `${node}: window ${stats!.window_ms} ms`);
+      assert.ok(stats!.cpu_ms.user > 0 && stats!.main_thread_ms.ran > 0, `${node}: ${JSON.stringify(stats)}`);
+      assert.ok(stats!.loop_delay_ms.max >= stats!.loop_delay_ms.p50, `${node}: ${JSON.stringify(stats)}`);
+      assert.ok(stats!.stalls.over_5ms >= stats!.stalls.over_40ms);
+    }
     assert.equal(report.expected_counter, 900);
     assert.deepEqual(report.observed_counters, [900, 900, 900]);
     assert.equal(report.converged, true);

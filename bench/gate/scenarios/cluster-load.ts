@@ -12,7 +12,7 @@ import {
   nextRate,
   type SearchPolicy,
 } from "../max-rate-search.ts";
-import { collectProfiles } from "../node-launcher.ts";
+import { collectLoopStats, collectProfiles } from "../node-launcher.ts";
 import { type NodeSyncView, readNodeSyncView } from "../observability-client.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
@@ -164,7 +164,14 @@ export async function runClusterRound(
       counterKeys: keys === undefined ? [COUNTER_KEY] : [],
       nxArgs: settings.nxArgs,
       tls: settings.tls,
-      launch: { workDir, cleanup, recorder, sampler, cpuProf: settings.cpuProf },
+      launch: {
+        workDir,
+        cleanup,
+        recorder,
+        sampler,
+        cpuProf: settings.cpuProf,
+        loopStats: settings.loopStats,
+      },
       guestEnv: (index) =>
         counterGuestEnv({
           rate: options.rate,
@@ -446,6 +453,14 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
                 })),
                 100,
               ) ?? null,
+          }
+        : {}),
+      ...(settings.loopStats
+        ? {
+            loop_stats: collectLoopStats(
+              join(context.workDir, "run"),
+              round.recorder.incarnations.map((incarnation) => incarnation.node),
+            ),
           }
         : {}),
       ...(settings.cpuProf

@@ -193,6 +193,11 @@ interface ObjectEntry {
   readonly dropped: Map<string, unknown>;
   /** The op with the greatest stamp applied to it since the node started (not persisted). */
   latest: { readonly origin: NodeId; readonly timestamp: HlcTimestamp } | undefined;
+  /**
+   * Its staged local ops still open to amendment, by what they write (see `amendKeyOf`), to
+   * their index among the staged ops; undefined when it has none.
+   */
+  openLocalOps: Map<string, number> | undefined;
 }
 
 /** One CRDT object the replica holds, and its latest change as far as this run saw it. */
@@ -263,8 +268,8 @@ export class ReplicatedState implements CrdtHost {
   #stagedOps: Op[] = [];
   /** Where the local ops among the staged ones are, in the order they were made, for `onLocalOps`. */
   #stagedLocalOps: number[] = [];
-  /** Staged local ops still open to amendment: what they write (see `amendKeyOf`) to their index. */
-  readonly #openLocalOps = new Map<string, number>();
+  /** The entries with staged local ops open to amendment (their `openLocalOps`), closed at the flush. */
+  readonly #entriesWithOpenOps: ObjectEntry[] = [];
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
@@ -333,9 +338,10 @@ export class ReplicatedState implements CrdtHost {
   }
 
   gcounterInc(key: string, delta: bigint): void {
-    const counter = this.#crdt("gcounter", key);
+    const entry = this.#entry("gcounter", key);
+    const counter = entry.crdt as unknown as CrdtOf<"gcounter">;
     const slot = counter.incrementedSlot(this.#nodeId, delta);
-    if (slot !== counter.slot(this.#nodeId)) this.#local("gcounter", key, { type: "gcounter_inc", slot });
+    if (slot !== counter.slot(this.#nodeId)) this.#localOn(entry, { type: "gcounter_inc", slot });
   }
 
   gcounterValue(key: string): bigint {
@@ -742,7 +748,8 @@ export class ReplicatedState implements CrdtHost {
     const localOps = this.#stagedLocalOps.map((index) => this.#stagedOps[index]!);
     this.#stagedOps = [];
     this.#stagedLocalOps = [];
-    this.#openLocalOps.clear();
+    for (const entry of this.#entriesWithOpenOps) entry.openLocalOps = undefined;
+    this.#entriesWithOpenOps.length = 0;
     this.#stagedOpCount = 0;
     this.#staged = false;
     if (localOps.length > 0) this.#onLocalOps(localOps);
@@ -776,12 +783,21 @@ export class ReplicatedState implements CrdtHost {
   // ---- internals ------------------------------------------------------------------------------
 
   #local<K extends OpKind>(family: CrdtFamily, key: string, kind: K): Op<K> {
+    return this.#localOn(this.#entry(family, key), kind);
+  }
+
+  /**
+   * A local op on `entry`. This runs for every guest write (a million a second at the gates'
+   * maximum), so amending an open op allocates little: the amend key of a counter or register is
+   * its op type, a constant string, and the open ops are looked up on their entry.
+   */
+  #localOn<K extends OpKind>(entry: ObjectEntry, kind: K): Op<K> {
     this.#assertOpen();
     // While the store cannot commit, a guest's CRDT write is refused (the ABI answers -3).
     refuseWhileCommitsFail(this.#backend);
-    const entry = this.#entry(family, key);
-    const amendKey = amendKeyOf(key, kind);
-    const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);
+    const key = entry.key;
+    const amendKey = amendKeyOf(kind);
+    const open = amendKey === undefined ? undefined : entry.openLocalOps?.get(amendKey);
     if (open !== undefined) {
       const previous = this.#stagedOps[open]!;
       // An LWW write must win by its own, newer stamp. A counter op keeps the stamp of the first
@@ -797,7 +813,13 @@ export class ReplicatedState implements CrdtHost {
     }
     const seq = this.#seen.contiguous(this.#nodeId) + 1;
     const op = makeOp(makeOpId(this.#nodeId, seq), this.#clock.now(), key, kind);
-    if (amendKey !== undefined) this.#openLocalOps.set(amendKey, this.#stagedOps.length);
+    if (amendKey !== undefined) {
+      if (entry.openLocalOps === undefined) {
+        entry.openLocalOps = new Map();
+        this.#entriesWithOpenOps.push(entry);
+      }
+      entry.openLocalOps.set(amendKey, this.#stagedOps.length);
+    }
     this.#stagedLocalOps.push(this.#stagedOps.length);
     this.#record(op, entry, entry.crdt.applyOp(op));
     this.#localOps++;
@@ -990,6 +1012,7 @@ export class ReplicatedState implements CrdtHost {
         dirty: new Map(),
         dropped: new Map(),
         latest: undefined,
+        openLocalOps: undefined,
       };
       entries.set(key, entry);
     }
@@ -1093,19 +1116,21 @@ export class ReplicatedState implements CrdtHost {
 
 /**
  * What a local op writes, when a later local op on the same thing supersedes it whole: a counter
- * slot (increments and decrements are separate slots), a register, a map field (set or removed).
- * Undefined for ops that must each be kept (OR-Set adds carry unique tags, RGA ops are nodes).
+ * slot (increments and decrements are separate slots), a register, a map field (set or removed),
+ * within its object (each ObjectEntry keeps its own open ops, and one object holds ops of one
+ * family only, so a map field's key never meets an op type). Undefined for ops that must each be
+ * kept (OR-Set adds carry unique tags, RGA ops are nodes).
  */
-function amendKeyOf(key: string, kind: OpKind): string | undefined {
+function amendKeyOf(kind: OpKind): string | undefined {
   switch (kind.type) {
     case "gcounter_inc":
     case "pncounter_inc":
     case "pncounter_dec":
     case "lww_set":
-      return `${kind.type}\u0000${key}`;
+      return kind.type;
     case "lww_map_set":
     case "lww_map_remove":
-      return `lww_map\u0000${key}\u0000${bytesKey(kind.field)}`;
+      return bytesKey(kind.field);
     default:
       return undefined;
   }

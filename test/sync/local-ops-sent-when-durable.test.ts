@@ -1,0 +1,36 @@
+/**
+ * A node's own ops go to its peers once durable (docs/sync.md), and then at once: in the same
+ * turn of the event loop as the commit that made them durable, not on a later one. Two
+ * SyncServices over TCP on LMDB stores.
+ */
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { tempDir } from "../helpers/nx-process.ts";
+import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
+
+const dir = tempDir("nx-local-ops-sent-");
+const running: ServiceNode[] = [];
+after(async () => {
+  await Promise.all(running.map((node) => node.stop()));
+  dir.remove();
+});
+
+test("a local op is pushed in the turn its store batch becomes durable, never before", async () => {
+  const a = await startServiceNode({ datastore: `${dir.path}/a` });
+  running.push(a);
+  const b = await startServiceNode({ datastore: `${dir.path}/b`, peers: [a.port] });
+  running.push(b);
+  await b.sink.until(() => b.sink.peerEvents.includes(`connected ${a.nodeId}`), "B connected to A");
+  await a.replica.flushed();
+  const stats = a.service.engine.stats;
+  const batchesBefore = stats.batchesSent;
+
+  a.replica.gcounterInc("visits", 1n);
+  a.replica.flush();
+  assert.equal(stats.batchesSent, batchesBefore, "not sent before its batch is durable");
+  await a.replica.written();
+  // Microtasks only: no timer or setImmediate of the event loop runs before these checks.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  assert.equal(stats.batchesSent, batchesBefore + 1, "sent in the turn its commit completed");
+  await b.sink.until(() => b.replica.gcounterValue("visits") === 1n, "B applied the increment");
+});
