@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { OpTooLargeError } from "../../src/crdt/op-too-large-error.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
+import { ERR_OP_TOO_LARGE } from "../../src/wasm/abi/abi-codes.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../../src/wasm/abi/abi-limits.ts";
 import { NX_FUNCTION_SIGNATURES } from "../../src/wasm/abi/nx-imports.ts";
 import { type Guest, recordingEnvironment, text, trampolineGuest, utf8 } from "./harness.ts";
@@ -270,5 +272,20 @@ describe("host failures", () => {
     const [kp, kl] = key(guest, "c");
     assert.equal(guest.call("crdt_gcounter_inc", kp, kl, 1n), -3);
     assert.match(recorded.logs.at(-1)!.message, /crdt_gcounter_inc failed: Error: sync queue full/);
+  });
+
+  test("a write whose op would not fit one sync message answers -10 and logs a line naming key and sizes", async () => {
+    const { guest, crdt, recorded } = await setup();
+    crdt.lwwSet = (name) => {
+      throw new OpTooLargeError(name, 1_398_768, 65_408);
+    };
+    const [kp, kl] = key(guest, "doc");
+    const [vp, vl] = arg(guest, ARG, "value");
+    assert.equal(guest.call("crdt_lww_set", kp, kl, vp, vl), ERR_OP_TOO_LARGE);
+    assert.equal(ERR_OP_TOO_LARGE, -10);
+    assert.match(
+      recorded.logs.at(-1)!.message,
+      /crdt_lww_set failed: write to CRDT key "doc" refused: .*1398768 .*65408/,
+    );
   });
 });

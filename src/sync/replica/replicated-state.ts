@@ -17,10 +17,12 @@ import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "../../net/frame.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
 import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
+import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
@@ -119,6 +121,13 @@ export interface ReplicaSyncHooks {
   onLocalOps?: (ops: readonly Op[]) => void;
   /** The connected peers, for `net_peers`. */
   peers?: () => readonly PeerInfo[];
+  /**
+   * The largest op this replica makes, as `opWireBytesMax` counts it: what one PushOps carries
+   * (`opBytesMaxOf(max_message_size)`, set by the sync service; default for the default
+   * `max_message_size`). A larger write throws OpTooLargeError and changes nothing; an ORSet
+   * remove is made as several that fit (docs/design/op-size.md).
+   */
+  opBytesMax?: number;
 }
 
 export interface ReplicatedStateOptions extends ReplicaSyncHooks {
@@ -256,6 +265,7 @@ export class ReplicatedState implements CrdtHost {
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
+  #opBytesMax = opBytesMaxOf(DEFAULT_MAX_MESSAGE_SIZE_BYTES);
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
@@ -320,6 +330,7 @@ export class ReplicatedState implements CrdtHost {
   setSyncHooks(hooks: ReplicaSyncHooks): void {
     if (hooks.onLocalOps !== undefined) this.#onLocalOps = hooks.onLocalOps;
     if (hooks.peers !== undefined) this.#peers = hooks.peers;
+    if (hooks.opBytesMax !== undefined) this.#opBytesMax = hooks.opBytesMax;
   }
 
   // ---- CrdtHost -------------------------------------------------------------------------------
@@ -388,7 +399,14 @@ export class ReplicatedState implements CrdtHost {
 
   orsetRemove(key: string, element: Uint8Array): void {
     const tags = this.#existing("orset", key)?.observedTags(element) ?? [];
-    if (tags.length > 0) this.#local("orset", key, { type: "orset_remove", element: element.slice(), tags });
+    if (tags.length === 0) return;
+    // An element added many times has as many tags: one remove of them all may not fit a message.
+    const parts = removeParts(
+      key,
+      { type: "orset_remove", element: element.slice(), tags },
+      this.#opBytesMax,
+    );
+    for (const kind of parts) this.#local("orset", key, kind);
   }
 
   orsetContains(key: string, element: Uint8Array): boolean {
@@ -779,6 +797,8 @@ export class ReplicatedState implements CrdtHost {
     this.#assertOpen();
     // While the store cannot commit, a guest's CRDT write is refused (the ABI answers -3).
     refuseWhileCommitsFail(this.#backend);
+    // Sent, an op over one message would be refused by the sender's framing and sent again for good.
+    assertOpFits(key, kind, this.#opBytesMax);
     const entry = this.#entry(family, key);
     const amendKey = amendKeyOf(key, kind);
     const open = amendKey === undefined ? undefined : this.#openLocalOps.get(amendKey);
