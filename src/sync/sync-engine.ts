@@ -21,8 +21,9 @@ export interface SyncReplica<Op> {
    */
   heldOrigins(): Iterable<NodeId>;
   /**
-   * Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`; with
-   * `origins`, only ops of those origins.
+   * Ops this replica holds that `vector` lacks, oldest first, each origin's in sequence order
+   * (what a cut leaves of an origin is a run right after its mark: a repair's mark advances to
+   * the highest sequence sent), at most `limit`; with `origins`, only ops of those origins.
    */
   opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];

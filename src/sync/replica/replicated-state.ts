@@ -515,7 +515,7 @@ export class ReplicatedState implements CrdtHost {
 
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
-   * (by HLC stamp) first, at most `limit`. Ops compacted out of the log are not among them: check
+   * (by HLC stamp) first, each origin's in sequence order, at most `limit`. Ops compacted out of the log are not among them: check
    * `compactedFor(vector)` and send a snapshot when it names origins. With `origins`, only ops
    * of those origins.
    */
@@ -528,13 +528,23 @@ export class ReplicatedState implements CrdtHost {
       for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit)) ids.push([origin, seq]);
     }
     const ops = this.#readLoggedOps(ids);
-    ops.sort(
+    // Each origin's ops stay in sequence order, so whatever the cut leaves of an origin is a run
+    // right after the vector: a repair's mark advances to the highest sequence sent. An op amended
+    // before its flush keeps its sequence but is stamped after later ones: sorted by its own stamp
+    // it was cut off while they went, and the mark passed it. So each op sorts by the newest stamp
+    // of its origin up to it (`#readLoggedOps` keeps `ids`' order: per origin, ascending).
+    const sorted = ops.map((op) => ({ op, stamp: op.timestamp as number, origin: op.origin }));
+    for (let index = 1; index < sorted.length; index++) {
+      const entry = sorted[index]!;
+      const before = sorted[index - 1]!;
+      if (before.origin === entry.origin && before.stamp > entry.stamp) entry.stamp = before.stamp;
+    }
+    sorted.sort(
       (a, b) =>
-        a.timestamp - b.timestamp ||
-        (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.id.seq - b.id.seq),
+        a.stamp - b.stamp || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.op.id.seq - b.op.id.seq),
     );
-    if (ops.length > limit) ops.length = Math.max(0, limit);
-    return ops;
+    if (sorted.length > limit) sorted.length = Math.max(0, limit);
+    return sorted.map((entry) => entry.op);
   }
 
   /**
