@@ -20,7 +20,7 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
   return {
     versionVector: () => state.versionVector(),
     heldOrigins: () => state.heldOrigins(),
-    opsSince: (vector, limit, origins) => state.opsSince(vector, limit, origins),
+    opsSince: (vector, limit, origins, bytes) => state.opsSince(vector, limit, origins, bytes),
     applyRemote: (ops) => state.applyRemote(ops),
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),

@@ -146,8 +146,7 @@ export class SyncService {
     };
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
-      batchBytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes),
-      opBytes: opWireBytesMax,
+      batchBytes: { bytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes), opBytes: opWireBytesMax },
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).

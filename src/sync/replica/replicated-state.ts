@@ -23,6 +23,7 @@ import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
+import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
@@ -517,15 +518,22 @@ export class ReplicatedState implements CrdtHost {
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
    * (by HLC stamp) first, each origin's in sequence order, at most `limit`. Ops compacted out of the log are not among them: check
    * `compactedFor(vector)` and send a snapshot when it names origins. With `origins`, only ops
-   * of those origins.
+   * of those origins; with `bytes`, the first of them that fit it (one at least).
    */
-  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[] {
+  opsSince(
+    vector: VersionVector,
+    limit: number,
+    origins?: ReadonlySet<NodeId>,
+    bytes?: OpBytesBudget<Op>,
+  ): readonly Op[] {
     const ids: [NodeId, number][] = [];
-    // At most `limit` of each origin, taken in sequence order (the order the peer's vector advances
-    // by), so a small answer reads a few pages instead of the whole log.
+    // At most `limit` of each origin (and about `bytes` of it: an op's estimated bytes in the log
+    // are at most what `opWireBytesMax` counts), taken in sequence order (the order the peer's
+    // vector advances by), so a small answer reads a few pages instead of the whole log.
     for (const origin of this.#log.origins()) {
       if (origins !== undefined && !origins.has(origin)) continue;
-      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit)) ids.push([origin, seq]);
+      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit, bytes?.bytesMax))
+        ids.push([origin, seq]);
     }
     const ops = this.#readLoggedOps(ids);
     // Each origin's ops stay in sequence order, so whatever the cut leaves of an origin is a run
@@ -544,7 +552,9 @@ export class ReplicatedState implements CrdtHost {
         a.stamp - b.stamp || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.op.id.seq - b.op.id.seq),
     );
     if (sorted.length > limit) sorted.length = Math.max(0, limit);
-    return sorted.map((entry) => entry.op);
+    const cut = sorted.map((entry) => entry.op);
+    if (bytes !== undefined) cut.length = bytesEnd(cut, 0, cut.length, bytes);
+    return cut;
   }
 
   /**
