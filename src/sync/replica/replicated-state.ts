@@ -516,9 +516,10 @@ export class ReplicatedState implements CrdtHost {
 
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
-   * (by HLC stamp) first, each origin's in sequence order, at most `limit`. Ops compacted out of the log are not among them: check
-   * `compactedFor(vector)` and send a snapshot when it names origins. With `origins`, only ops
-   * of those origins; with `bytes`, the first of them that fit it (one at least).
+   * (by HLC stamp) first, each origin's in sequence order, at most `limit`. Ops compacted out of
+   * the log are not among them: check `compactedFor(vector)` and send a snapshot when it names
+   * origins. With `origins`, only ops of those origins; with `bytes`, the first of them that fit
+   * it (one at least).
    */
   opsSince(
     vector: VersionVector,
