@@ -117,7 +117,7 @@ export class SyncService {
   static async start(options: SyncServiceOptions): Promise<SyncService> {
     const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
-    const replicaPort = replicaForSync(replica);
+    const replicaPort = replicaForSync(replica, config.limits.maxMessageSizeBytes);
     const observed = {
       ...replicaPort,
       applyRemote: (ops: readonly Op[]) => {
