@@ -4,8 +4,10 @@ import { MAX_REMOVE_TAGS } from "../crdt/op-codec.ts";
 import { makeOpId } from "../crdt/op-id.ts";
 import { OpTooLargeError } from "../crdt/op-too-large-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "../net/frame.ts";
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../wasm/abi/abi-limits.ts";
 import { opWireBytesMax } from "./crdt-op-codec.ts";
-import { assertOpFits, removeParts } from "./op-wire-budget.ts";
+import { assertOpFits, opBytesMaxOf, removeParts } from "./op-wire-budget.ts";
 
 const ORIGIN = "0123456789abcdef0123456789abcdef" as NodeId;
 const tagsOf = (count: number) => Array.from({ length: count }, (_, i) => makeOpId(ORIGIN, i + 1));
@@ -62,4 +64,14 @@ test("no remove carries more than MAX_REMOVE_TAGS, which decoders refuse beyond,
 test("a remove whose element leaves no room for one tag is refused", () => {
   const kind = { type: "orset_remove" as const, element: new Uint8Array(6000), tags: tagsOf(2) };
   assert.throws(() => removeParts("set", kind, 8000), OpTooLargeError);
+});
+
+test("under the default max_message_size every op a guest can make fits, the largest value with the largest key and field", () => {
+  const bytesMax = opBytesMaxOf(DEFAULT_MAX_MESSAGE_SIZE_BYTES);
+  const key = "\u0000".repeat(KEY_BYTES_MAX); // escaped to 6 bytes each in JSON
+  const value = new Uint8Array(VALUE_BYTES_MAX);
+  const field = new Uint8Array(KEY_BYTES_MAX);
+  assertOpFits(key, { type: "lww_map_set", field, value }, bytesMax);
+  assertOpFits(key, { type: "rga_insert", parent: makeOpId(ORIGIN, 1), value }, bytesMax);
+  assertOpFits(key, { type: "orset_add", element: value }, bytesMax);
 });
