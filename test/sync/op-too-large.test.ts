@@ -56,5 +56,7 @@ test("a write over one sync message is refused, an ORSet remove over it is split
     "B took the remove of every tag and the write after it",
     10_000,
   );
-  assert.equal(a.service.engine.stats.batchesLost, 0, "no batch was refused and taken as lost");
+  // A batch the sender's framing refuses is a send error (NET_FRAME_TOO_LARGE). A batch can still
+  // be counted lost when a loaded machine holds its ack past 2 s: that is not what is checked.
+  assert.doesNotMatch(await a.metrics.render(), /numax_sync_errors_total\{kind="send"\} [1-9]/);
 });
