@@ -5,7 +5,11 @@ import { propertyRuns } from "../crdt/testing/property-runs.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { MEMBER_STATES, type MemberState, type MemberUpdate } from "../net/messages.ts";
 import { type MembershipMessage, SwimMembership, supersedes } from "./swim-membership.ts";
-import { DEFAULT_SWIM_OPTIONS, suspicionTimeoutMs } from "./swim-options.ts";
+import {
+  DEFAULT_SWIM_OPTIONS,
+  SWIM_REFUTATION_BROADCAST_INTERVAL_MS,
+  suspicionTimeoutMs,
+} from "./swim-options.ts";
 import { nodeIdOf, SwimCluster } from "./testing/swim-cluster.ts";
 
 const A = nodeIdOf(1, 0);
@@ -164,6 +168,34 @@ describe("SwimMembership", () => {
     assert.ok(
       ack.type === "MemberAck" &&
         ack.updates.some((u) => u.nodeId === A && u.state === "alive" && u.incarnation === 4),
+    );
+  });
+
+  test("a peer accusing this node again and again gets each refutation; the others one per SWIM_REFUTATION_BROADCAST_INTERVAL_MS, the latest", () => {
+    const machine = machineA();
+    const refutations = (send: readonly { peer: NodeId; message: MembershipMessage }[]) =>
+      send.flatMap(({ peer, message }) =>
+        message.type === "MemberSync" && message.members.length === 1 && message.members[0]!.nodeId === A
+          ? [`${peer === B ? "B" : peer === C ? "C" : "D"}${message.members[0]!.incarnation}`]
+          : [],
+      );
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const accusation = { ...alive(A, machine.incarnation()), state: "suspect" as const, by: B };
+      sent.push(...refutations(machine.receive(B, { type: "MemberSync", members: [accusation] }, i).send));
+    }
+    assert.equal(machine.incarnation(), 20);
+    assert.deepEqual(sent, ["B1", "C1", "D1", ...Array.from({ length: 19 }, (_, i) => `B${i + 2}`)]);
+    assert.deepEqual(refutations(machine.tick(SWIM_REFUTATION_BROADCAST_INTERVAL_MS - 1).send), []);
+    assert.deepEqual(refutations(machine.tick(SWIM_REFUTATION_BROADCAST_INTERVAL_MS).send), [
+      "B20",
+      "C20",
+      "D20",
+    ]);
+    assert.deepEqual(
+      refutations(machine.tick(3 * SWIM_REFUTATION_BROADCAST_INTERVAL_MS).send),
+      [],
+      "nothing waits",
     );
   });
 

@@ -15,6 +15,7 @@ import type { MemberInfo, MembershipChange, MembershipView } from "./membership-
 import {
   retransmitLimit,
   SWIM_PENDING_RELAYS_MAX,
+  SWIM_REFUTATION_BROADCAST_INTERVAL_MS,
   type SwimOptions,
   suspicionTimeoutMs,
 } from "./swim-options.ts";
@@ -168,6 +169,10 @@ export class SwimMembership implements MembershipView {
   #changes: MembershipChange[] = [];
   /** While one message is applied: what this node knows that refutes the stale accusations it carries. */
   #corrections: MemberUpdate[] = [];
+  /** When a refutation last went straight to every connected member (SWIM_REFUTATION_BROADCAST_INTERVAL_MS). */
+  #refutedToAllAtMs = Number.NEGATIVE_INFINITY;
+  /** A refutation made since then waits for the interval to end to go to every connected member. */
+  #refutationWaits = false;
 
   constructor(init: SwimMembershipInit) {
     this.#self = init.self;
@@ -335,6 +340,7 @@ export class SwimMembership implements MembershipView {
     if (this.#leaving) return this.#flush();
     if (loopLagMs > this.#options.loopLagMaxMs) this.#lagged(nowMs, loopLagMs);
     this.#advanceProbe(nowMs);
+    this.#refuteToAll(nowMs);
     if (nowMs >= this.#nextPushPullAtMs) this.#pushPull(nowMs);
     for (const [seq, relay] of this.#relays) {
       if (nowMs < relay.deadlineMs) continue;
@@ -624,7 +630,7 @@ export class SwimMembership implements MembershipView {
   /** One claim about a member, from gossip or from this node itself. */
   #apply(update: MemberUpdate, nowMs: number): void {
     if (update.nodeId === this.#self) {
-      this.#aboutSelf(update);
+      this.#aboutSelf(update, nowMs);
       return;
     }
     const current = this.#members.get(update.nodeId);
@@ -694,7 +700,7 @@ export class SwimMembership implements MembershipView {
   }
 
   /** Someone suspects this node, declares it dead, or knows a later incarnation of it (it restarted): refute. */
-  #aboutSelf(update: MemberUpdate): void {
+  #aboutSelf(update: MemberUpdate, nowMs: number): void {
     if (this.#leaving) return;
     const accused = update.state !== "alive";
     if (update.incarnation < this.#incarnation) {
@@ -713,10 +719,28 @@ export class SwimMembership implements MembershipView {
     this.#changeHealth(1);
     // The refutation also goes straight to every connected member, the accusers among them when
     // connected: an accuser whose probes are slowed (local health) and spent on members it cannot
-    // reach (a partition) may otherwise miss the gossip of it and declare this node dead.
+    // reach (a partition) may otherwise miss the gossip of it and declare this node dead. At most
+    // once per SWIM_REFUTATION_BROADCAST_INTERVAL_MS; meanwhile the accuser alone gets it at once.
+    this.#refutationWaits = true;
+    if (nowMs - this.#refutedToAllAtMs >= SWIM_REFUTATION_BROADCAST_INTERVAL_MS) this.#refuteToAll(nowMs);
+    else if (update.by !== this.#self && this.#isConnected(update.by))
+      this.#emit(update.by, { type: "MemberSync", members: [this.#selfUpdate("alive")] });
+  }
+
+  /** Sends this node's latest refutation to every connected member, if one waits and the interval allows. */
+  #refuteToAll(nowMs: number): void {
+    if (!this.#refutationWaits || nowMs - this.#refutedToAllAtMs < SWIM_REFUTATION_BROADCAST_INTERVAL_MS)
+      return;
+    this.#refutationWaits = false;
+    this.#refutedToAllAtMs = nowMs;
     const refutation = this.#selfUpdate("alive");
     for (const peer of this.#connectedPeers())
       if (peer !== this.#self) this.#emit(peer, { type: "MemberSync", members: [refutation] });
+  }
+
+  #isConnected(peer: NodeId): boolean {
+    for (const connected of this.#connectedPeers()) if (connected === peer) return true;
+    return false;
   }
 
   /** Makes room for a new member by forgetting the departed one gone longest; false when there is none. */

@@ -71,6 +71,16 @@ export const SWIM_PUSH_PULL_INTERVAL_MS = 20_000;
  */
 export const SWIM_PUSH_PULL_MEMBERS_MAX = 8;
 
+/**
+ * A refutation goes straight to every connected member at most this often: a peer that keeps
+ * accusing this node (each accusation of its current incarnation is refuted with a higher one)
+ * made one MemberSync per connected member per accusation. Within the interval the accuser alone
+ * gets it at once (one message per accusation it sent) and the others the latest one when the
+ * interval ends; the gossip carries each meanwhile. A probe interval: far below the shortest
+ * suspicion timeout (about 5 s), which the straight send is there to beat.
+ */
+export const SWIM_REFUTATION_BROADCAST_INTERVAL_MS = 1000;
+
 /** Indirect probes this node runs for others at once; more requests are ignored (their requester sees no nack). */
 export const SWIM_PENDING_RELAYS_MAX = 64;
 

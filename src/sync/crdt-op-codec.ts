@@ -27,7 +27,7 @@ export function createSyncMessageCodec(): MessageCodec<Op> {
 const OP_FIXED_WIRE_BYTES_MAX = 512;
 
 /** One OpId of an ORSet remove's tags, as JSON (`{"origin":"<32 hex>","seq":<up to 16 digits>}`) and its comma. */
-const TAG_WIRE_BYTES_MAX = 80;
+export const TAG_WIRE_BYTES_MAX = 80;
 
 /**
  * The bytes a PushOps spends on more than its ops (its type, batch id, the ops array's header)
@@ -44,7 +44,7 @@ export const PUSH_OPS_ENVELOPE_BYTES_MAX = 128;
  * @example
  * opWireBytesMax(op); // 512 + 6 * op.key.length + 4 * ceil(value bytes / 3) + ...
  */
-export function opWireBytesMax(op: Op): number {
+export function opWireBytesMax(op: Pick<Op, "key" | "kind">): number {
   const kind = op.kind as {
     readonly value?: Uint8Array;
     readonly field?: Uint8Array;

@@ -337,7 +337,16 @@ export class PeerManager<Op> {
   }
 
   configuredPeers(): ConfiguredPeerStatus[] {
-    return this.#targets.map((t) => ({
+    return this.#targets.map((t) => this.#configuredStatus(t));
+  }
+
+  /** The configured peers dialed whatever the bound (every one without a bound): what `--wait-before-run` waits for. */
+  alwaysDialed(): ConfiguredPeerStatus[] {
+    return this.#targets.filter((t) => this.#pinned(t)).map((t) => this.#configuredStatus(t));
+  }
+
+  #configuredStatus(t: DialTarget): ConfiguredPeerStatus {
+    return {
       address: t.address,
       nodeId: t.nodeId,
       health: peerHealth(t.failures, this.#options.backoff),
@@ -346,13 +355,7 @@ export class PeerManager<Op> {
       refusal: t.refusal,
       self: t.isSelf,
       sources: [...t.sources],
-    }));
-  }
-
-  /** The configured peers dialed whatever the bound (every one without a bound): what `--wait-before-run` waits for. */
-  alwaysDialed(): ConfiguredPeerStatus[] {
-    const statuses = this.configuredPeers();
-    return statuses.filter((_, index) => this.#pinned(this.#targets[index]!));
+    };
   }
 
   /**
@@ -635,10 +638,11 @@ export class PeerManager<Op> {
   /**
    * With a bound: dials random candidates until this node has `outboundTarget` connections,
    * counting those it accepted and the dials under way (docs/design/peer-discovery.md#a-bounded-set-of-connections).
+   * `known`: `#want()`, when the caller has it.
    */
-  #fill(): void {
+  #fill(known?: number): void {
     if (this.#bound === undefined || this.#stopped || this.#ticker === undefined) return;
-    const want = this.#want();
+    const want = known ?? this.#want();
     let busy = this.#connections.size + this.#targets.filter((t) => t.dialing).length;
     const eligible = this.#eligible();
     while (busy < want && eligible.length > 0) {
@@ -666,8 +670,10 @@ export class PeerManager<Op> {
   }
 
   #overlayTick(): void {
-    this.#trim();
-    this.#fill();
+    // Once a tick: it walks every target and the refused peers.
+    const want = this.#want();
+    this.#trim(want);
+    this.#fill(want);
     const now = this.#options.nowMs();
     if (now >= this.#nextDepartedDialAtMs) {
       this.#nextDepartedDialAtMs = now + DEPARTED_REDIAL_INTERVAL_MS;
@@ -710,9 +716,9 @@ export class PeerManager<Op> {
    * last path. The clique the first members form while they join dissolves into a random overlay
    * and leaves room for the others.
    */
-  #trim(): void {
+  #trim(want: number): void {
     const rotatable = this.#rotatable();
-    if (rotatable.length <= this.#want()) return;
+    if (rotatable.length <= want) return;
     const victim = rotationVictim(rotatable);
     if (victim === undefined) return;
     this.#options.logger.debug("connection trimmed", { closed: victim });

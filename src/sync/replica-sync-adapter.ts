@@ -3,6 +3,7 @@ import { decodeState, encodeState } from "../crdt/state-codec.ts";
 import { vectorCovers } from "../crdt/version-vector.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "../net/frame.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import type { ReplicatedState } from "./replica/replicated-state.ts";
 import type { SyncReplica } from "./sync-engine.ts";
@@ -10,17 +11,42 @@ import type { SyncReplica } from "./sync-engine.ts";
 /** Largest encoded state carried by one PushState part: well under the 16 MiB default message limit. */
 export const SNAPSHOT_PART_BYTES_MAX = 4 * 1024 * 1024;
 
+/**
+ * The bytes a PushState spends on more than its objects and its version vector (its type, flags,
+ * the arrays' headers) and the frame's header, at most.
+ */
+export const PUSH_STATE_ENVELOPE_BYTES_MAX = 128;
+
+/** One version-vector entry of a PushState, as JSON (an origin in hex, a sequence, punctuation), at most. */
+const VECTOR_ENTRY_WIRE_BYTES_MAX = 64;
+
+/**
+ * An object's bytes in a PushState, in either wire format, at most: its state as base64 (the
+ * JSON form; MessagePack takes fewer), its key escaped at up to 6 bytes per UTF-16 unit, 64 for
+ * the field names and punctuation.
+ */
+function objectWireBytesMax(key: string, encoded: Uint8Array): number {
+  return 64 + 6 * key.length + 4 * Math.ceil(encoded.length / 3);
+}
+
 const EMPTY_VECTOR: VersionVector = new Map();
 
 /**
  * The sync engine's view of the node's ReplicatedState. Snapshot objects travel as
  * `encodeState` bytes, decoded and validated here on arrival (a malformed one is refused whole).
+ * Snapshot parts are cut at SNAPSHOT_PART_BYTES_MAX of encoded state, and so that each fits a
+ * frame of `maxMessageSizeBytes` (`max_message_size`) in either wire format: a part over it was
+ * refused by the sender's own framing, every time the peer asked (one object at least per part:
+ * an object whose state alone is larger cannot go).
  */
-export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
+export function replicaForSync(
+  state: ReplicatedState,
+  maxMessageSizeBytes = DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+): SyncReplica<Op> {
   return {
     versionVector: () => state.versionVector(),
     heldOrigins: () => state.heldOrigins(),
-    opsSince: (vector, limit, origins) => state.opsSince(vector, limit, origins),
+    opsSince: (vector, limit, origins, bytes) => state.opsSince(vector, limit, origins, bytes),
     applyRemote: (ops) => state.applyRemote(ops),
     idOf: (op) => op.id,
     localOrigin: () => state.nodeId(),
@@ -40,17 +66,29 @@ export function replicaForSync(state: ReplicatedState): SyncReplica<Op> {
           final: false,
           replace,
         });
+      // Every part keeps room for the largest vector a part carries (the final one's, or the first's).
+      const wireBytesMax =
+        maxMessageSizeBytes -
+        PUSH_STATE_ENVELOPE_BYTES_MAX -
+        VECTOR_ENTRY_WIRE_BYTES_MAX * Math.max(snapshot.vector.size, applied.size);
       let objects: { key: string; state: Uint8Array }[] = [];
       let bytes = 0;
+      let wireBytes = 0;
       for (const object of snapshot.objects) {
         const encoded = encodeState({ family: object.family, cells: object.cells as never[] });
-        if (objects.length > 0 && bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX) {
+        const objectWireBytes = objectWireBytesMax(object.key, encoded);
+        if (
+          objects.length > 0 &&
+          (bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX || wireBytes + objectWireBytes > wireBytesMax)
+        ) {
           parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false, replace });
           objects = [];
           bytes = 0;
+          wireBytes = 0;
         }
         objects.push({ key: object.key, state: encoded });
         bytes += encoded.length;
+        wireBytes += objectWireBytes;
       }
       parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true, replace });
       return parts;

@@ -3,7 +3,9 @@ import { describe, test } from "node:test";
 import type { NodeId } from "../identity/node-id.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
 import {
+  bytesEnd,
   FANOUT_CLUSTER_SIZE_MIN,
+  type OpBytesBudget,
   type Outgoing,
   REPORTED_VECTORS_MAX,
   SEND_ACK_TIMEOUT_MIN_MS,
@@ -43,11 +45,22 @@ class LogReplica implements SyncReplica<TestOp> {
     return new Set([...this.ops.values()].map((op) => op.origin));
   }
 
-  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): TestOp[] {
-    return [...this.ops.values()]
+  /** Ops returned by `opsSince`, over all calls: what was read from the op-log. */
+  opsRead = 0;
+
+  opsSince(
+    vector: VersionVector,
+    limit: number,
+    origins?: ReadonlySet<NodeId>,
+    bytes?: OpBytesBudget<TestOp>,
+  ): TestOp[] {
+    const ops = [...this.ops.values()]
       .filter((op) => op.seq > (vector.get(op.origin) ?? 0) && (origins?.has(op.origin) ?? true))
       .sort((a, b) => (a.origin === b.origin ? a.seq - b.seq : a.origin < b.origin ? -1 : 1))
       .slice(0, limit);
+    if (bytes !== undefined) ops.length = bytesEnd(ops, 0, ops.length, bytes);
+    this.opsRead += ops.length;
+    return ops;
   }
 
   idOf(op: TestOp): TestOp {
@@ -293,10 +306,10 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 60, "a's 50 ops and other's 10, without waiting for the next pull");
   });
 
-  test("batches are cut at batchBytesMax as opBytes counts them, one op at least, pushed and pulled alike", () => {
+  test("batches are cut at batchBytes as opBytes counts them, one op at least, pushed and pulled alike", () => {
     // Ops of seq 3 and 7 count 25 bytes, the others 4: batches of 20 bytes at most.
     const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 25 : 4);
-    const { replicas, engines } = cluster(2, { batchBytesMax: 20, opBytes });
+    const { replicas, engines } = cluster(2, { batchBytes: { bytesMax: 20, opBytes } });
     // Made before the peer connects: its pull on connect asks for them.
     engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
     const net = wire(replicas, engines, [[0, 1]]);
@@ -310,14 +323,13 @@ describe("SyncEngine", () => {
     assert.equal(engines[0].stats.batchesSent, 3 + 3, "the pull answer (1-5) was cut the same way");
   });
 
-  test("a repair cut by bytes sends no more batches at once than the window has room for", () => {
-    // Every op its own batch (4 bytes against 4): the repair reads 10 ops from the op-log a step.
+  test("a repair cut by bytes sends no more batches at once than the window has room for, and reads no more than it sends", () => {
+    // Every op its own batch (4 bytes against 4): read by ops alone, the repair read 10 a step.
     const { replicas, engines } = cluster(2, {
       queuedOpsLimit: 2,
       inflightBatchesMax: 1,
       batchOpsMax: 10,
-      batchBytesMax: 4,
-      opBytes: () => 4,
+      batchBytes: { bytesMax: 4, opBytes: () => 4 },
     });
     wire(replicas, engines, [[0, 1]]);
     const [a, b] = replicas;
@@ -332,6 +344,7 @@ describe("SyncEngine", () => {
       out = next.flatMap((o) => engines[0].receive(b.nodeId, o.message, 0));
     }
     assert.equal(b.ops.size, 30, "every shed op was repaired");
+    assert.equal(a.opsRead, 28, "each shed op read from the op-log once");
   });
 
   test("ops pushed in steady state trigger no pulls (no duplicates re-sent from the op-log)", () => {

@@ -21,10 +21,18 @@ export interface SyncReplica<Op> {
    */
   heldOrigins(): Iterable<NodeId>;
   /**
-   * Ops this replica holds that `vector` lacks, oldest first per origin, at most `limit`; with
-   * `origins`, only ops of those origins.
+   * Ops this replica holds that `vector` lacks, oldest first, each origin's in sequence order
+   * (what a cut leaves of an origin is a run right after its mark: a repair's mark advances to
+   * the highest sequence sent), at most `limit`; with `origins`, only ops of those origins;
+   * with `bytes`, at most `bytes.bytesMax` of them as `bytes.opBytes` counts them (one op at
+   * least), and no more read from the op-log than about that per origin.
    */
-  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[];
+  opsSince(
+    vector: VersionVector,
+    limit: number,
+    origins?: ReadonlySet<NodeId>,
+    bytes?: OpBytesBudget<Op>,
+  ): readonly Op[];
   applyRemote(ops: readonly Op[]): readonly Op[];
   /** The op's origin and its sequence number there (its OpId). */
   idOf(op: Op): { readonly origin: NodeId; readonly seq: number };
@@ -50,19 +58,27 @@ export interface SyncReplica<Op> {
   applySnapshotPart(part: PushStateMessage): readonly ChangedObject[];
 }
 
+/**
+ * A bound of PushOps batches in bytes: at most `bytesMax`, each op counted by `opBytes` (at least
+ * as many as it encodes to: `opWireBytesMax`), one op at least.
+ */
+export interface OpBytesBudget<Op> {
+  readonly bytesMax: number;
+  readonly opBytes: (op: Op) => number;
+}
+
 export interface SyncEngineOptions<Op = unknown> {
   /** Ops waiting for one peer before the queue sheds them (they stay in the op-log; anti-entropy delivers them). */
   queuedOpsLimit: number;
   /** Largest PushOps batch; at most PUSH_OPS_OPS_MAX, which receivers refuse beyond. */
   batchOpsMax: number;
   /**
-   * Largest PushOps batch in bytes, as `opBytes` counts them (a batch holds one op at least):
-   * the connection refuses to send a frame over `max_message_size` (NET_FRAME_TOO_LARGE, the
-   * connection stays up), and a refused batch waited for anti-entropy. Undefined: no byte bound.
+   * Largest PushOps batch in bytes (a batch holds one op at least): the connection refuses to
+   * send a frame over `max_message_size` (NET_FRAME_TOO_LARGE, the connection stays up), and a
+   * refused batch waited for anti-entropy. A repair reads one such batch from the op-log at a
+   * time. Undefined: no byte bound.
    */
-  batchBytesMax: number | undefined;
-  /** An op's bytes in a PushOps, at least as many as it encodes to (`opWireBytesMax`); with `batchBytesMax`. */
-  opBytes: ((op: Op) => number) | undefined;
+  batchBytes: OpBytesBudget<Op> | undefined;
   /**
    * PushOps batches sent to one peer and not yet acknowledged before sending pauses: the ceiling
    * of the adaptive send window (see `clock`).
@@ -134,8 +150,7 @@ export const FANOUT_CLUSTER_SIZE_MIN = 50;
 export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
   batchOpsMax: PUSH_OPS_OPS_MAX,
-  batchBytesMax: undefined,
-  opBytes: undefined,
+  batchBytes: undefined,
   inflightBatchesMax: 16,
   antiEntropyIntervalMs: 30_000,
   pullLimit: PULL_OPS_MAX,
@@ -817,15 +832,15 @@ export class SyncEngine<Op> {
       // From each origin's mark, not below it: an origin held out of order (its vector entry under
       // the mark, or none) would otherwise be read from the same place again and again.
       for (const [origin, seq] of repairAfter) vector.set(origin, seq);
-      const limit = this.#options.batchOpsMax;
+      const { batchOpsMax: limit, batchBytes } = this.#options;
       // Only the origins under repair: ops of others held above the vector (out of order) are not
       // this repair's to send, and read here they were sent again with every batch, crowding out
-      // the ops the repair is for.
-      const read = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()));
-      // One batch's worth: cut by bytes, the ops read would otherwise go out as several batches
-      // at once, past the window. A prefix holds each origin's oldest ops: the rest is read next.
-      const ops = read.slice(0, this.#batchEnd(read, 0));
-      const done = ops.length === read.length && read.length < limit;
+      // the ops the repair is for. One batch's worth, in bytes too: read by ops alone, a repair of
+      // large ops read about 1,000 to send 10, on every ack.
+      const ops = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()), batchBytes);
+      // A read cut by bytes may end short of `limit` with more to come: then only an empty one
+      // says the repair is done.
+      const done = ops.length === 0 || (batchBytes === undefined && ops.length < limit);
       if (done) {
         session.repairAfter = undefined;
         session.repairAsked.clear();
@@ -951,17 +966,11 @@ export class SyncEngine<Op> {
     return out;
   }
 
-  /** Where the batch of `ops` that starts at `start` ends: at most `batchOpsMax` ops and `batchBytesMax` bytes, one op at least. */
+  /** Where the batch of `ops` that starts at `start` ends: at most `batchOpsMax` ops and `batchBytes` bytes, one op at least. */
   #batchEnd(ops: readonly Op[], start: number): number {
-    const { batchOpsMax, batchBytesMax, opBytes } = this.#options;
+    const { batchOpsMax, batchBytes } = this.#options;
     const end = Math.min(ops.length, start + batchOpsMax);
-    if (batchBytesMax === undefined || opBytes === undefined || end <= start) return end;
-    let bytes = opBytes(ops[start]!);
-    for (let index = start + 1; index < end; index++) {
-      bytes += opBytes(ops[index]!);
-      if (bytes > batchBytesMax) return index;
-    }
-    return end;
+    return batchBytes === undefined ? end : bytesEnd(ops, start, end, batchBytes);
   }
 
   /** The peer had every op of a pushed batch already: stop relaying those origins to it (never our own). */
@@ -989,6 +998,21 @@ export class SyncEngine<Op> {
     this.stats.opsSent += ops.length;
     return { peer: session.nodeId, message: { type: "PushOps", batchId, ops } };
   }
+}
+
+/** Where the run of `ops` from `start` (before `end`) that fits `budget` ends: one op at least. */
+export function bytesEnd<Op>(
+  ops: readonly Op[],
+  start: number,
+  end: number,
+  budget: OpBytesBudget<Op>,
+): number {
+  let bytes = 0;
+  for (let index = start; index < end; index++) {
+    bytes += budget.opBytes(ops[index]!);
+    if (bytes > budget.bytesMax && index > start) return index;
+  }
+  return end;
 }
 
 /** True when `have` holds every op `other` holds (per origin, contiguous sequences). */

@@ -20,7 +20,7 @@ import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
-import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
+import { createSyncMessageCodec, opWireBytesMax } from "./crdt-op-codec.ts";
 import { knownMembers } from "./known-members.ts";
 import {
   createNodeMembership,
@@ -28,6 +28,7 @@ import {
   liveMemberCount,
   redirectEntries,
 } from "./node-membership.ts";
+import { opBytesMaxOf } from "./op-wire-budget.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
 import { PeerManager } from "./peer-manager.ts";
@@ -116,7 +117,7 @@ export class SyncService {
   static async start(options: SyncServiceOptions): Promise<SyncService> {
     const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
-    const replicaPort = replicaForSync(replica);
+    const replicaPort = replicaForSync(replica, config.limits.maxMessageSizeBytes);
     const observed = {
       ...replicaPort,
       applyRemote: (ops: readonly Op[]) => {
@@ -145,8 +146,7 @@ export class SyncService {
     };
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
-      batchBytesMax: config.limits.maxMessageSizeBytes - PUSH_OPS_ENVELOPE_BYTES_MAX,
-      opBytes: opWireBytesMax,
+      batchBytes: { bytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes), opBytes: opWireBytesMax },
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).
@@ -289,6 +289,7 @@ export class SyncService {
         if (!flushing) pushing = pushWhenDurable();
       },
       peers: () => peers.connectedPeers().map((p) => ({ address: p.address, nodeId: p.nodeId })),
+      opBytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes),
     });
     try {
       await runner.start();

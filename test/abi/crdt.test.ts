@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NodeId } from "../../src/identity/node-id.ts";
+import { createMemoryBackend } from "../../src/store/memory-backend.ts";
+import { opBytesMaxOf } from "../../src/sync/op-wire-budget.ts";
+import { openReplicatedState } from "../../src/sync/replica/replicated-state.ts";
+import { ERR_OP_TOO_LARGE } from "../../src/wasm/abi/abi-codes.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../../src/wasm/abi/abi-limits.ts";
 import { NX_FUNCTION_SIGNATURES } from "../../src/wasm/abi/nx-imports.ts";
 import { type Guest, recordingEnvironment, text, trampolineGuest, utf8 } from "./harness.ts";
@@ -270,5 +274,24 @@ describe("host failures", () => {
     const [kp, kl] = key(guest, "c");
     assert.equal(guest.call("crdt_gcounter_inc", kp, kl, 1n), -3);
     assert.match(recorded.logs.at(-1)!.message, /crdt_gcounter_inc failed: Error: sync queue full/);
+  });
+
+  test("a write whose op would not fit one sync message answers -10, logs a line naming key and sizes, changes nothing", async () => {
+    // The node's replica, its budget as the sync service sets it for a max_message_size of 4 KiB.
+    const crdt = openReplicatedState({ backend: createMemoryBackend(), nodeId: "ab".repeat(16) as NodeId });
+    crdt.setSyncHooks({ opBytesMax: opBytesMaxOf(4096) });
+    const { env, recorded } = recordingEnvironment({ crdt });
+    const guest = await trampolineGuest(env);
+    const [kp, kl] = key(guest, "doc");
+    const [vp, vl] = arg(guest, ARG, "small");
+    assert.equal(guest.call("crdt_lww_set", kp, kl, vp, vl), 0);
+    guest.write(ARG, new Uint8Array(3000).fill(120));
+    assert.equal(guest.call("crdt_lww_set", kp, kl, ARG, 3000), ERR_OP_TOO_LARGE);
+    assert.equal(ERR_OP_TOO_LARGE, -10);
+    assert.match(
+      recorded.logs.at(-1)!.message,
+      /crdt_lww_set failed: write to CRDT key "doc" refused: its op takes up to 4530 bytes on the wire, over the 3968 /,
+    );
+    assert.equal(text(crdt.lwwGet("doc")!), "small");
   });
 });

@@ -172,6 +172,20 @@ test("with a bound of 3, the operator's four static peers are all connected (the
   }
 });
 
+test("what --wait-before-run waits for is the operator's peers, whatever the order candidates came in", () => {
+  const a = manager("order-a", "10.3.1.1:9000", { maxConnections: 3 });
+  a.peers.addCandidate("10.3.1.9:9000", "bootstrap");
+  for (const n of [5, 2, 4]) a.peers.addCandidate(`10.3.1.${n}:9000`, "static");
+  a.peers.addCandidate("10.3.1.8:9000", "mdns");
+  a.peers.addCandidate("10.3.1.3:9000", "static");
+  const dialed = a.peers.alwaysDialed();
+  assert.deepEqual(
+    dialed.map((p) => p.address),
+    [5, 2, 4, 3].map((n) => `10.3.1.${n}:9000`),
+  );
+  for (const status of dialed) assert.deepEqual(status.sources, ["static"], status.address);
+});
+
 test("with a bound of 3, a node refuses a fourth discovered peer and tells it where else to go", async () => {
   const hub = manager("full-hub", "10.4.0.1:9000", {
     maxConnections: 3,

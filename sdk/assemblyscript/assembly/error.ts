@@ -30,6 +30,8 @@ export enum ErrorCode {
   FetchFailed = -7,
   /** http_fetch: the response body is over the 8 MiB limit */
   FetchTooLarge = -8,
+  /** crdt_* writes: the op would not fit one sync message (max_message_size); nothing was written */
+  OpTooLarge = -10,
 }
 
 /** What a failing SDK call does. */
@@ -74,6 +76,8 @@ export function errorName(code: i32): string {
       return "ERR_FETCH_FAILED";
     case ErrorCode.FetchTooLarge:
       return "ERR_FETCH_TOO_LARGE";
+    case ErrorCode.OpTooLarge:
+      return "ERR_OP_TOO_LARGE";
     default:
       return "ERR_UNKNOWN";
   }
@@ -97,6 +101,8 @@ function meaning(code: i32): string {
       return "the request failed or timed out (10 s to the headers, 30 s in all)";
     case ErrorCode.FetchTooLarge:
       return "the response body is over the 8 MiB limit";
+    case ErrorCode.OpTooLarge:
+      return "the write would not fit one sync message; write less or raise max_message_size";
     default:
       return "unexpected return code";
   }

@@ -77,9 +77,20 @@ export class OpLogIndex {
     return this.#pageOf.get(origin)?.get(seq);
   }
 
-  /** Sequences held for `origin` that are greater than `after`, ascending, the first `limit` of them. */
-  seqsAfter(origin: NodeId, after: number, limit = Number.POSITIVE_INFINITY): number[] {
-    return this.#seqs.get(origin)?.after(after, limit) ?? [];
+  /**
+   * Sequences held for `origin` that are greater than `after`, ascending, the first `limit` of
+   * them; with `bytesMax`, only those whose estimated bytes fit it (one at least).
+   */
+  seqsAfter(origin: NodeId, after: number, limit = Number.POSITIVE_INFINITY, bytesMax?: number): number[] {
+    const seqs = this.#seqs.get(origin)?.after(after, limit) ?? [];
+    if (bytesMax === undefined) return seqs;
+    const sizes = this.#bytesOf.get(origin)!;
+    let bytes = 0;
+    for (let index = 0; index < seqs.length; index++) {
+      bytes += sizes.get(seqs[index]!)!;
+      if (bytes > bytesMax && index > 0) return seqs.slice(0, index);
+    }
+    return seqs;
   }
 
   /** Raises the floor (eviction; a snapshot merge covers ops this log never held). */

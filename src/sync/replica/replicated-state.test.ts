@@ -9,6 +9,7 @@ import { U64_MAX } from "../../crdt/saturating-u64.ts";
 import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
+import { opWireBytesMax } from "../crdt-op-codec.ts";
 import { decodeSnapshot, encodeSnapshot } from "./replica-snapshot-codec.ts";
 import {
   OPS_PER_BATCH_MAX,
@@ -430,6 +431,21 @@ describe("ReplicatedState sync", () => {
       ops.map((op) => op.id.seq),
       [2, 3, 4],
     );
+  });
+
+  test("opsSince with a byte budget answers the first ops that fit it, one at least", () => {
+    const a = replica(NODE_A);
+    for (let i = 0; i < 6; i++)
+      inOwnRun(a.state, () => a.state.lwwSet(`r${i}`, new Uint8Array(i === 0 ? 500 : 100)));
+    // As the sync service counts them: opWireBytesMax is at least the op-log's estimate, by which the read stops.
+    const opBytes = opWireBytesMax;
+    const all = a.state.opsSince(new Map(), 100);
+    const seqs = (bytesMax: number) =>
+      a.state.opsSince(new Map(), 100, undefined, { bytesMax, opBytes }).map((op) => op.id.seq);
+    assert.deepEqual(seqs(10), [1], "one op at least");
+    assert.deepEqual(seqs(opBytes(all[0]!) + 2 * opBytes(all[1]!)), [1, 2, 3]);
+    assert.deepEqual(seqs(opBytes(all[0]!) + 2 * opBytes(all[1]!) - 1), [1, 2]);
+    assert.deepEqual(seqs(1_000_000), [1, 2, 3, 4, 5, 6]);
   });
 
   test("opsSince with origins reads only those origins' ops", () => {

@@ -17,10 +17,13 @@ import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "../../net/frame.ts";
 import { type Logger, silentLogger } from "../../observe/logger.ts";
 import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
+import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
+import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
@@ -119,6 +122,13 @@ export interface ReplicaSyncHooks {
   onLocalOps?: (ops: readonly Op[]) => void;
   /** The connected peers, for `net_peers`. */
   peers?: () => readonly PeerInfo[];
+  /**
+   * The largest op this replica makes, as `opWireBytesMax` counts it: what one PushOps carries
+   * (`opBytesMaxOf(max_message_size)`, set by the sync service; default for the default
+   * `max_message_size`). A larger write throws OpTooLargeError and changes nothing; an ORSet
+   * remove is made as several that fit (docs/design/op-size.md).
+   */
+  opBytesMax?: number;
 }
 
 export interface ReplicatedStateOptions extends ReplicaSyncHooks {
@@ -261,6 +271,7 @@ export class ReplicatedState implements CrdtHost {
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
+  #opBytesMax = opBytesMaxOf(DEFAULT_MAX_MESSAGE_SIZE_BYTES);
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
@@ -325,6 +336,7 @@ export class ReplicatedState implements CrdtHost {
   setSyncHooks(hooks: ReplicaSyncHooks): void {
     if (hooks.onLocalOps !== undefined) this.#onLocalOps = hooks.onLocalOps;
     if (hooks.peers !== undefined) this.#peers = hooks.peers;
+    if (hooks.opBytesMax !== undefined) this.#opBytesMax = hooks.opBytesMax;
   }
 
   // ---- CrdtHost -------------------------------------------------------------------------------
@@ -394,7 +406,14 @@ export class ReplicatedState implements CrdtHost {
 
   orsetRemove(key: string, element: Uint8Array): void {
     const tags = this.#existing("orset", key)?.observedTags(element) ?? [];
-    if (tags.length > 0) this.#local("orset", key, { type: "orset_remove", element: element.slice(), tags });
+    if (tags.length === 0) return;
+    // An element added many times has as many tags: one remove of them all may not fit a message.
+    const parts = removeParts(
+      key,
+      { type: "orset_remove", element: element.slice(), tags },
+      this.#opBytesMax,
+    );
+    for (const kind of parts) this.#local("orset", key, kind);
   }
 
   orsetContains(key: string, element: Uint8Array): boolean {
@@ -503,26 +522,46 @@ export class ReplicatedState implements CrdtHost {
 
   /**
    * Ops in the op-log that `vector` lacks (sequence above its entry for their origin), oldest
-   * (by HLC stamp) first, at most `limit`. Ops compacted out of the log are not among them: check
-   * `compactedFor(vector)` and send a snapshot when it names origins. With `origins`, only ops
-   * of those origins.
+   * (by HLC stamp) first, each origin's in sequence order, at most `limit`. Ops compacted out of
+   * the log are not among them: check `compactedFor(vector)` and send a snapshot when it names
+   * origins. With `origins`, only ops of those origins; with `bytes`, the first of them that fit
+   * it (one at least).
    */
-  opsSince(vector: VersionVector, limit: number, origins?: ReadonlySet<NodeId>): readonly Op[] {
+  opsSince(
+    vector: VersionVector,
+    limit: number,
+    origins?: ReadonlySet<NodeId>,
+    bytes?: OpBytesBudget<Op>,
+  ): readonly Op[] {
     const ids: [NodeId, number][] = [];
-    // At most `limit` of each origin, taken in sequence order (the order the peer's vector advances
-    // by), so a small answer reads a few pages instead of the whole log.
+    // At most `limit` of each origin (and about `bytes` of it: an op's estimated bytes in the log
+    // are at most what `opWireBytesMax` counts), taken in sequence order (the order the peer's
+    // vector advances by), so a small answer reads a few pages instead of the whole log.
     for (const origin of this.#log.origins()) {
       if (origins !== undefined && !origins.has(origin)) continue;
-      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit)) ids.push([origin, seq]);
+      for (const seq of this.#log.seqsAfter(origin, vector.get(origin) ?? 0, limit, bytes?.bytesMax))
+        ids.push([origin, seq]);
     }
     const ops = this.#readLoggedOps(ids);
-    ops.sort(
+    // Each origin's ops stay in sequence order, so whatever the cut leaves of an origin is a run
+    // right after the vector: a repair's mark advances to the highest sequence sent. An op amended
+    // before its flush keeps its sequence but is stamped after later ones: sorted by its own stamp
+    // it was cut off while they went, and the mark passed it. So each op sorts by the newest stamp
+    // of its origin up to it (`#readLoggedOps` keeps `ids`' order: per origin, ascending).
+    const sorted = ops.map((op) => ({ op, stamp: op.timestamp as number, origin: op.origin }));
+    for (let index = 1; index < sorted.length; index++) {
+      const entry = sorted[index]!;
+      const before = sorted[index - 1]!;
+      if (before.origin === entry.origin && before.stamp > entry.stamp) entry.stamp = before.stamp;
+    }
+    sorted.sort(
       (a, b) =>
-        a.timestamp - b.timestamp ||
-        (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.id.seq - b.id.seq),
+        a.stamp - b.stamp || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.op.id.seq - b.op.id.seq),
     );
-    if (ops.length > limit) ops.length = Math.max(0, limit);
-    return ops;
+    if (sorted.length > limit) sorted.length = Math.max(0, limit);
+    const cut = sorted.map((entry) => entry.op);
+    if (bytes !== undefined) cut.length = bytesEnd(cut, 0, cut.length, bytes);
+    return cut;
   }
 
   /**
@@ -796,6 +835,8 @@ export class ReplicatedState implements CrdtHost {
     // While the store cannot commit, a guest's CRDT write is refused (the ABI answers -3).
     refuseWhileCommitsFail(this.#backend);
     const key = entry.key;
+    // Sent, an op over one message would be refused by the sender's framing and sent again for good.
+    assertOpFits(key, kind, this.#opBytesMax);
     const amendKey = amendKeyOf(kind);
     const open = amendKey === undefined ? undefined : entry.openLocalOps?.get(amendKey);
     if (open !== undefined) {

@@ -25,3 +25,9 @@ export const ERR_FETCH_TOO_LARGE = -8;
  * waited, and the call then answers as usual.
  */
 export const ERR_RATE_LIMITED = -9;
+/**
+ * `crdt_*` writes: the op this call would make is larger than one sync message carries (the
+ * node's `max_message_size`, docs/design/op-size.md): nothing was written, and retrying the same
+ * write answers the same. The host logs one line naming the key and the sizes.
+ */
+export const ERR_OP_TOO_LARGE = -10;

@@ -1,4 +1,12 @@
-import { ERR_BUFFER_TOO_SMALL, ERR_INTERNAL, ERR_NOT_FOUND, ERR_SYNC_DISABLED, OK } from "./abi-codes.ts";
+import { OpTooLargeError } from "../../crdt/op-too-large-error.ts";
+import {
+  ERR_BUFFER_TOO_SMALL,
+  ERR_INTERNAL,
+  ERR_NOT_FOUND,
+  ERR_OP_TOO_LARGE,
+  ERR_SYNC_DISABLED,
+  OK,
+} from "./abi-codes.ts";
 import type { AbiContext } from "./abi-context.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import type { CrdtHost } from "./crdt-host.ts";
@@ -66,7 +74,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
 
   /**
    * A host function of `family` whose first two arguments are the key: without sync -5; an
-   * invalid key -3; a key the module's policy does not grant for the family -3 (audited).
+   * invalid key -3; a key the module's policy does not grant for the family -3 (audited); a
+   * write whose op would not fit one sync message -10 (logged).
    */
   function sync<A extends unknown[]>(
     name: string,
@@ -108,7 +117,14 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
         if (policy?.allowsKey(name, capability, subject, inNamespace) === false) return ERR_INTERNAL;
         memo.remember(memory, keyPtr, keyLen, key, namespace, policy);
       }
-      const result = body(host, memory, key, ...args);
+      let result: number;
+      try {
+        result = body(host, memory, key, ...args);
+      } catch (error) {
+        if (!(error instanceof OpTooLargeError)) throw error;
+        ctx.logFailure(name, error);
+        return ERR_OP_TOO_LARGE;
+      }
       if (makesOp && meteredCallActed(result) && env.usage !== undefined) env.usage.ops++;
       return result;
     });
