@@ -277,6 +277,14 @@ describe("instrumentModule", () => {
     const exportNames = (bytes: Uint8Array) => readModuleLayout(bytes).exports.map((entry) => entry.name);
     assert.ok(!exportNames(plain.bytes).includes(CATCHES_MARKER_EXPORT), "no try: no marker");
     assert.ok(exportNames(catching.bytes).includes(CATCHES_MARKER_EXPORT), "a try_table: the marker");
+    // A legacy `try ... catch_all` in a function no export names, reached only through a table.
+    const legacy = instrumentModule(
+      await watToWasm(`(module ${loop} (type $v (func)) (table 1 funcref) (elem (i32.const 0) $hidden)
+        (func $hidden (try (do (nop)) (catch_all)))
+        (func (export "indirect") (call_indirect (type $v) (i32.const 0))))`),
+      options,
+    );
+    assert.ok(exportNames(legacy.bytes).includes(CATCHES_MARKER_EXPORT), "a legacy try: the marker");
     const ids: number[] = [];
     const instance = new WebAssembly.Instance(new WebAssembly.Module(plain.bytes), {});
     (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(
