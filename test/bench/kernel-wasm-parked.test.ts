@@ -5,9 +5,12 @@
  * - its wasm instances, counted in a heap snapshot: one, the guest's. A refill trampoline and a
  *   stop-trap wrapper instance of its own per process (each closing over its governor) were two
  *   more, about 1 KB each (docs/design/wasm-processes.md, "Parked processes");
- * - its bytes, measured as `npm run bench -- kernel-wasm` does (a fresh child, the young
- *   generation pinned, the reference in the same child): at most 3x the bare instance, loose
- *   enough for a loaded machine (measured: 1.8-2.2x).
+ * - its bytes, measured much as `npm run bench -- kernel-wasm` does (a fresh child, the young
+ *   generation pinned) but with the reference in the same child, after the processes (the
+ *   benchmark takes each side in children of its own): at most 3x the bare instance, loose
+ *   enough for a loaded machine (measured this way: 1.8-2.2x). It catches a gross regression
+ *   only (the code before this check measured 2.5x); the 2x figure is the benchmark's
+ *   (bench/reports/README.md), and the instance count above is what pins the change.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
