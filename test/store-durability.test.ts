@@ -208,8 +208,9 @@ describe("store durability across kill -9", { timeout: TEST_TIMEOUT_MS }, () => 
   });
 
   it("commits the replica's staged batch when the process exits before the microtask that writes it runs", async () => {
-    // The interval has passed (the first batch), so the write waits for a microtask, not a timer:
-    // it was not held for process.exit(), and an exit in the same synchronous run lost it.
+    // The interval since the replica's last batch (written when it opened) has passed, so the
+    // write waits for a microtask, not a timer: it was not held for process.exit(), and an exit
+    // in the same synchronous run lost it.
     assert.equal(await counterAfterExit("exit-replica-first"), 1n);
   });
 });
