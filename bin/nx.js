@@ -216,9 +216,14 @@ function readCodeCache(cachePath, key) {
     if (!line.startsWith(`${key} `)) return undefined;
     const data = bytes.subarray(lineEnd + 1);
     if (line.slice(key.length + 1) !== digestOf(data)) return undefined;
-    // Its modification time says when a start last used it (removeUnusedCodeCaches).
+    // Its modification time says when a start last used it (removeUnusedCodeCaches). A cache
+    // whose use cannot be recorded (a read-only directory) is used all the same.
     const now = new Date();
-    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) futimesSync(fd, now, now);
+    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) {
+      try {
+        futimesSync(fd, now, now);
+      } catch {}
+    }
     return data;
   } catch {
     return undefined;

@@ -412,6 +412,47 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("a cache whose use cannot be recorded (a read-only directory) is used all the same", () => {
+    const dir = tempDir("nx-code-cache-read-only-");
+    try {
+      const cacheRoot = join(dir.path, "compile-cache");
+      // A read-only file system: setting a cache's modification time fails (EROFS).
+      const readOnly = join(dir.path, "read-only.mjs");
+      writeFileSync(
+        readOnly,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "fs.futimesSync = () => {",
+          '  throw Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });',
+          "};",
+        ].join("\n"),
+      );
+      const run = (preload: readonly string[]) =>
+        spawnSync(
+          process.execPath,
+          [...preload, NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot } },
+        );
+      assert.equal(run([]).status, 0);
+      assert.equal(run([]).status, 0);
+      const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);
+      const [name] = readdirSync(cacheDir).filter((entry) => /^numax-cli-[0-9a-f]+-run$/.test(entry));
+      const cachePath = join(cacheDir, name!);
+      // main.cjs's cache, last used two days ago: this start would record its use.
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+      utimesSync(cachePath, twoDaysAgo, twoDaysAgo);
+      const before = statSync(cachePath);
+      const result = run(["--import", readOnly]);
+      assert.equal(result.status, 0, result.stderr);
+      // Not found unusable and written again at the exit: the same file, its time unchanged.
+      const after = statSync(cachePath);
+      assert.equal(after.ino, before.ino, "the cache was written again: the start did not use it");
+      assert.equal(after.mtimeMs, before.mtimeMs);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("the code cache's digest is the wasm function its WAT comment in bin/nx.js gives", async () => {
     const source = readFileSync(NX_BIN, "utf8");
     const wat = /```wat\n([\s\S]*?)\n \* ```/.exec(source)![1]!.replace(/^ \* ?/gm, "");
