@@ -143,9 +143,17 @@ describe("the nx entry point", () => {
           // The bundles are scripts bin/nx.js reads, which no hook sees.
           // getBuiltinModule: an ES module import of node:fs would load the streams.
           'const fs = process.getBuiltinModule("node:fs");',
-          "const readFileSync = fs.readFileSync;",
+          // rest.cjs is opened at the start and read, through its descriptor, only when used.
+          "const { openSync, readFileSync } = fs;",
+          "const opened = new Map();",
+          "fs.openSync = (path, ...rest) => {",
+          "  const fd = openSync(path, ...rest);",
+          "  opened.set(fd, String(path));",
+          "  return fd;",
+          "};",
           "fs.readFileSync = (path, ...rest) => {",
-          '  if (String(path).endsWith(".cjs")) loaded.push(new URL(String(path), "file://").href);',
+          '  const name = typeof path === "number" ? opened.get(path) ?? "" : String(path);',
+          '  if (name.endsWith(".cjs")) loaded.push(new URL(name, "file://").href);',
           "  return readFileSync(path, ...rest);",
           "};",
           // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
@@ -353,6 +361,61 @@ describe("the nx entry point", () => {
         / INFX {2}guest\.hello: hello from hello/,
         "the cache of the release before was used",
       );
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("rest.cjs replaced after the start (an upgrade, a rebuild) is not run with the start's main.cjs", () => {
+    const dir = tempDir("nx-rest-replaced-");
+    try {
+      const root = join(dir.path, "package");
+      mkdirSync(join(root, "bin"), { recursive: true });
+      cpSync(NX_BIN, join(root, "bin/nx.js"));
+      cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
+      cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
+      symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+      // Once main.cjs is read, rest.cjs is replaced by another file, as npm or a build does.
+      const upgrade = join(dir.path, "upgrade.mjs");
+      writeFileSync(
+        upgrade,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const { readFileSync, renameSync, writeFileSync } = fs;",
+          `const rest = ${JSON.stringify(join(root, "build/cli/rest.cjs"))};`,
+          "let replaced = false;",
+          "fs.readFileSync = (path, ...rest_) => {",
+          "  const bytes = readFileSync(path, ...rest_);",
+          '  if (!replaced && String(path).endsWith("/build/cli/main.cjs")) {',
+          "    replaced = true;",
+          '    writeFileSync(rest + ".new", "throw new Error(\\"the rest.cjs of another build\\");");',
+          '    renameSync(rest + ".new", rest);',
+          "  }",
+          "  return bytes;",
+          "};",
+        ].join("\n"),
+      );
+      // A module not in the module cache (a fresh compile cache): the instrumenter is in rest.cjs.
+      const result = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          upgrade,
+          join(root, "bin/nx.js"),
+          "run",
+          examplePath("hello"),
+          "--datastore-path",
+          join(dir.path, "data"),
+        ],
+        {
+          cwd: dir.path,
+          encoding: "utf8",
+          env: { ...process.env, NODE_COMPILE_CACHE: join(dir.path, "cc") },
+        },
+      );
+      assert.match(readFileSync(join(root, "build/cli/rest.cjs"), "utf8"), /another build/);
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stderr, /hello from hello/);
     } finally {
       dir.remove();
     }
