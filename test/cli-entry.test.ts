@@ -129,6 +129,28 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("no source is in both main.cjs and rest.cjs: each has one instance (classes, instanceof, module state)", () => {
+    // esbuild's linked source maps list the files each bundle holds.
+    const sources = (name: string) =>
+      (
+        JSON.parse(readFileSync(join(REPO_ROOT, "build/cli", `${name}.map`), "utf8")) as { sources: string[] }
+      ).sources
+        // A built-in is a shim of process.getBuiltinModule in each (scripts/build-cli.ts).
+        .filter((source) => !source.startsWith("node-builtin:"));
+    const main = sources("main.cjs");
+    const rest = new Set(sources("rest.cjs"));
+    assert.ok(main.some((source) => source.endsWith("src/errors/numax-error.ts")));
+    assert.deepEqual(
+      main.filter((source) => rest.has(source)),
+      [],
+    );
+    // rest.cjs's sources import run-path ones (the error classes here), which it takes from main.cjs.
+    assert.match(
+      readFileSync(join(REPO_ROOT, "build/cli/rest.cjs"), "utf8"),
+      /module_nxCore\["src\/errors\/numax-error\.ts"\]/,
+    );
+  });
+
   test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
     const dir = tempDir("nx-loaded-files-");
     try {
