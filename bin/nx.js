@@ -141,13 +141,13 @@ function digestOf(bytes) {
  * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
  * this user owns it.
  */
-function runBundle({ path, stats }, command, module) {
+function runBundle({ path, stats, fd }, command, module) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
   const key = `${process.version} ${process.arch} ${stats.size} ${stats.mtimeMs} ${stats.ino} ${stats.ctimeMs}`;
   const cachedData = cachePath === undefined ? undefined : readCodeCache(cachePath, key);
-  const source = readFileSync(path, "utf8");
+  const source = readFileSync(fd ?? path, "utf8");
   // One line with the source's first: line numbers in stack traces stay the bundle's.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: path,
@@ -168,17 +168,32 @@ function runBundle({ path, stats }, command, module) {
  * Runs main.cjs, the bundle of the run path, and returns its exports. The rest of the CLI is in
  * rest.cjs beside it (scripts/build-cli.ts), run (with its own code cache) the first time
  * main.cjs imports a source it does not hold: `module.nxRest()`. rest.cjs takes the run path's
- * sources from main.cjs (`module.nxCore`), so each source has one instance.
+ * sources from main.cjs (`module.nxCore`), so each source has one instance. It is opened now and
+ * read then: a rest.cjs replaced meanwhile (an upgrade, a rebuild: new files) is not the build
+ * of this main.cjs, whose sources it would take by names that may have changed.
  */
 function runBundles(bundle, command) {
+  const restPath = `${dirname(bundle.path)}/rest.cjs`;
+  let restFd;
+  try {
+    restFd = openSync(restPath, "r");
+  } catch {
+    // Missing: its first use fails below, with the reason.
+  }
   let rest;
   const main = {
     exports: {},
     nxRest: () => {
       if (rest === undefined) {
-        const path = `${dirname(bundle.path)}/rest.cjs`;
-        rest = { exports: {}, nxCore: main.exports.coreModules };
-        runBundle({ path, stats: statSync(path) }, command, rest);
+        const fd = restFd ?? openSync(restPath, "r");
+        restFd = undefined;
+        const loaded = { exports: {}, nxCore: main.exports.coreModules };
+        try {
+          runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded);
+        } finally {
+          closeSync(fd);
+        }
+        rest = loaded;
       }
       return rest.exports;
     },
@@ -216,9 +231,14 @@ function readCodeCache(cachePath, key) {
     if (!line.startsWith(`${key} `)) return undefined;
     const data = bytes.subarray(lineEnd + 1);
     if (line.slice(key.length + 1) !== digestOf(data)) return undefined;
-    // Its modification time says when a start last used it (removeUnusedCodeCaches).
+    // Its modification time says when a start last used it (removeUnusedCodeCaches). A cache
+    // whose use cannot be recorded (a read-only directory) is used all the same.
     const now = new Date();
-    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) futimesSync(fd, now, now);
+    if (now.getTime() - stats.mtimeMs > CODE_CACHE_USE_RECORDED_MS) {
+      try {
+        futimesSync(fd, now, now);
+      } catch {}
+    }
     return data;
   } catch {
     return undefined;

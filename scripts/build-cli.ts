@@ -48,8 +48,8 @@ const IMPORT_META_IN_SCRIPT = [
  * The built-ins in {@link LOADED_ON_FIRST_CALL} are not even loaded until one of their functions
  * is called: node:crypto takes about 7 ms to initialise, and a cached run of a module that asks
  * for no hash, key or certificate never needs it; node:net (about 5 ms, it loads the streams)
- * is on every start only for `isIP` in the configuration's address checks (stdio on a pipe or
- * a terminal loads it anyway, stdio on files does not), and
+ * is on every start only for `isIP` in the configuration's address checks (a terminal on stderr
+ * loads it anyway, for the logger's `isTTY`; stdio on pipes and files does not: src/fs/stdio-writer.ts), and
  * node:fs/promises (a few ms) only for the asynchronous file calls a plain run does not make. Each export becomes a function that loads the
  * module and forwards the call (`new` included: the real object is what it returns), so only
  * functions and classes can be imported from them, and `instanceof` against an imported class

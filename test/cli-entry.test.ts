@@ -129,6 +129,28 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("no source is in both main.cjs and rest.cjs: each has one instance (classes, instanceof, module state)", () => {
+    // esbuild's linked source maps list the files each bundle holds.
+    const sources = (name: string) =>
+      (
+        JSON.parse(readFileSync(join(REPO_ROOT, "build/cli", `${name}.map`), "utf8")) as { sources: string[] }
+      ).sources
+        // A built-in is a shim of process.getBuiltinModule in each (scripts/build-cli.ts).
+        .filter((source) => !source.startsWith("node-builtin:"));
+    const main = sources("main.cjs");
+    const rest = new Set(sources("rest.cjs"));
+    assert.ok(main.some((source) => source.endsWith("src/errors/numax-error.ts")));
+    assert.deepEqual(
+      main.filter((source) => rest.has(source)),
+      [],
+    );
+    // rest.cjs's sources import run-path ones (the error classes here), which it takes from main.cjs.
+    assert.match(
+      readFileSync(join(REPO_ROOT, "build/cli/rest.cjs"), "utf8"),
+      /module_nxCore\["src\/errors\/numax-error\.ts"\]/,
+    );
+  });
+
   test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
     const dir = tempDir("nx-loaded-files-");
     try {
@@ -143,9 +165,17 @@ describe("the nx entry point", () => {
           // The bundles are scripts bin/nx.js reads, which no hook sees.
           // getBuiltinModule: an ES module import of node:fs would load the streams.
           'const fs = process.getBuiltinModule("node:fs");',
-          "const readFileSync = fs.readFileSync;",
+          // rest.cjs is opened at the start and read, through its descriptor, only when used.
+          "const { openSync, readFileSync } = fs;",
+          "const opened = new Map();",
+          "fs.openSync = (path, ...rest) => {",
+          "  const fd = openSync(path, ...rest);",
+          "  opened.set(fd, String(path));",
+          "  return fd;",
+          "};",
           "fs.readFileSync = (path, ...rest) => {",
-          '  if (String(path).endsWith(".cjs")) loaded.push(new URL(String(path), "file://").href);',
+          '  const name = typeof path === "number" ? opened.get(path) ?? "" : String(path);',
+          '  if (name.endsWith(".cjs")) loaded.push(new URL(name, "file://").href);',
           "  return readFileSync(path, ...rest);",
           "};",
           // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
@@ -358,6 +388,61 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("rest.cjs replaced after the start (an upgrade, a rebuild) is not run with the start's main.cjs", () => {
+    const dir = tempDir("nx-rest-replaced-");
+    try {
+      const root = join(dir.path, "package");
+      mkdirSync(join(root, "bin"), { recursive: true });
+      cpSync(NX_BIN, join(root, "bin/nx.js"));
+      cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
+      cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
+      symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+      // Once main.cjs is read, rest.cjs is replaced by another file, as npm or a build does.
+      const upgrade = join(dir.path, "upgrade.mjs");
+      writeFileSync(
+        upgrade,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const { readFileSync, renameSync, writeFileSync } = fs;",
+          `const rest = ${JSON.stringify(join(root, "build/cli/rest.cjs"))};`,
+          "let replaced = false;",
+          "fs.readFileSync = (path, ...rest_) => {",
+          "  const bytes = readFileSync(path, ...rest_);",
+          '  if (!replaced && String(path).endsWith("/build/cli/main.cjs")) {',
+          "    replaced = true;",
+          '    writeFileSync(rest + ".new", "throw new Error(\\"the rest.cjs of another build\\");");',
+          '    renameSync(rest + ".new", rest);',
+          "  }",
+          "  return bytes;",
+          "};",
+        ].join("\n"),
+      );
+      // A module not in the module cache (a fresh compile cache): the instrumenter is in rest.cjs.
+      const result = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          upgrade,
+          join(root, "bin/nx.js"),
+          "run",
+          examplePath("hello"),
+          "--datastore-path",
+          join(dir.path, "data"),
+        ],
+        {
+          cwd: dir.path,
+          encoding: "utf8",
+          env: { ...process.env, NODE_COMPILE_CACHE: join(dir.path, "cc") },
+        },
+      );
+      assert.match(readFileSync(join(root, "build/cli/rest.cjs"), "utf8"), /another build/);
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stderr, /hello from hello/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("code caches no start used for 30 days are removed when a cache is written; one in use is kept", () => {
     const dir = tempDir("nx-code-cache-unused-");
     try {
@@ -407,6 +492,47 @@ describe("the nx entry point", () => {
         Date.now() - statSync(join(cacheDir, kept[0]!)).mtimeMs < 60 * 60 * 1000,
         "its use is recorded",
       );
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("a cache whose use cannot be recorded (a read-only directory) is used all the same", () => {
+    const dir = tempDir("nx-code-cache-read-only-");
+    try {
+      const cacheRoot = join(dir.path, "compile-cache");
+      // A read-only file system: setting a cache's modification time fails (EROFS).
+      const readOnly = join(dir.path, "read-only.mjs");
+      writeFileSync(
+        readOnly,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "fs.futimesSync = () => {",
+          '  throw Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });',
+          "};",
+        ].join("\n"),
+      );
+      const run = (preload: readonly string[]) =>
+        spawnSync(
+          process.execPath,
+          [...preload, NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot } },
+        );
+      assert.equal(run([]).status, 0);
+      assert.equal(run([]).status, 0);
+      const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);
+      const [name] = readdirSync(cacheDir).filter((entry) => /^numax-cli-[0-9a-f]+-run$/.test(entry));
+      const cachePath = join(cacheDir, name!);
+      // main.cjs's cache, last used two days ago: this start would record its use.
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+      utimesSync(cachePath, twoDaysAgo, twoDaysAgo);
+      const before = statSync(cachePath);
+      const result = run(["--import", readOnly]);
+      assert.equal(result.status, 0, result.stderr);
+      // Not found unusable and written again at the exit: the same file, its time unchanged.
+      const after = statSync(cachePath);
+      assert.equal(after.ino, before.ino, "the cache was written again: the start did not use it");
+      assert.equal(after.mtimeMs, before.mtimeMs);
     } finally {
       dir.remove();
     }
