@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { processStderr, processStdout } from "../fs/stdio-writer.ts";
 import {
   type CommitRequest,
   type CommitResult,
@@ -99,7 +100,18 @@ export class LmdbCommitThread {
       port: port2,
       signal: this.#signal,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    // Its stdout and stderr are streams here, forwarded through the process's own writers: left
+    // to Node, they would create process.stdout and process.stderr, which make descriptors 1
+    // and 2 non-blocking when they are pipes, and every later write of the node would queue in
+    // memory without bound behind a reader that lags (src/fs/stdio-writer.ts).
+    const worker = new Worker(WORKER_URL, {
+      workerData: data,
+      transferList: [port2],
+      stdout: true,
+      stderr: true,
+    });
+    worker.stdout.on("data", (chunk: Buffer) => processStdout.write(chunk));
+    worker.stderr.on("data", (chunk: Buffer) => processStderr.write(chunk));
     worker.unref();
     // Listening refs the port: unref it after, unless someone waits for a commit.
     port1.on("message", (result: CommitResult) => this.#deliver(result));
