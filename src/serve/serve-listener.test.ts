@@ -3,6 +3,7 @@ import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { silentLogger } from "../observe/logger.ts";
+import type { HandlerOutcome } from "./handler-processes.ts";
 import { RouteTable } from "./route-table.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
 import { startServeListener } from "./serve-listener.ts";
@@ -283,5 +284,41 @@ test("while the listener waits for held replies, no handler runs: a request or u
     third.socket.destroy();
     uploading.socket.destroy();
     await (closed ?? listener.close(0));
+  }
+});
+
+test("a handler still running when the node stops is stopped, and its client gets 503 with Retry-After, not 500", async () => {
+  let handlerRunning!: () => void;
+  const running = new Promise<void>((resolve) => {
+    handlerRunning = resolve;
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "PUT", path: "/slow", moduleId: "app", handler: "slow" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      handlerRunning();
+      return { outcome, stop: stopped };
+    },
+  });
+  const connection = rawConnection(listener.address.port);
+  try {
+    connection.socket.write("PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    await running;
+    const closed = listener.close(0);
+    // Its writes may have been made: the client is told to try again, not that the server failed.
+    const answer = await connection.until(/\r\n\r\n[\s\S]*\n$/);
+    assert.match(
+      answer,
+      /^HTTP\/1\.1 503 [\s\S]*Retry-After: 1\r\n[\s\S]*service unavailable: the node is shutting down\n$/,
+    );
+    await closed;
+  } finally {
+    connection.socket.destroy();
   }
 });

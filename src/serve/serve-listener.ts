@@ -258,6 +258,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       // The head of a stream is sent: the failure ends it, the log line says why.
       if (stream !== undefined) return;
       if (outcome.stopped && timedOut) return unavailable(res, "handler timed out");
+      // Stopped by the node's stop, perhaps after writes that will be saved: to be tried again.
+      if (outcome.stopped && closing) return shuttingDown(res);
       return plain(res, 500, `internal error (request ${requestId})\n`);
     } finally {
       if (countedAsRequest) inFlight--;
