@@ -214,7 +214,7 @@ const OBSERVABILITY_LINE = / observability: listening url=http:\/\/127\.0\.0\.1:
 /**
  * Starts `nx run ARGS --listen 127.0.0.1:0` with its observability endpoint on port 0, and
  * resolves once its log says which ports it bound (`sync started ... listen=`, `observability:
- * listening url=`; logged at `info`). Rejects, with the node stopped, when it exits or says
+ * listening url=`; logged at `info`, as text whatever the environment's NX_LOG_FORMAT). Rejects, with the node stopped, when it exits or says
  * nothing within NODE_START_TIMEOUT_MS.
  */
 async function startNode(
@@ -239,6 +239,9 @@ async function startNode(
       "off",
       "--log-level",
       "info",
+      // The lines read below are text: an NX_LOG_FORMAT=json in the runner's environment is not.
+      "--log-format",
+      "text",
     ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { silentLogger } from "../observe/logger.ts";
+import type { HandlerOutcome } from "./handler-processes.ts";
 import { RouteTable } from "./route-table.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
 import { startServeListener } from "./serve-listener.ts";
@@ -168,5 +170,155 @@ test("an event stream's head, like its events, leaves only once the output gate 
     endHandler();
   } finally {
     await listener.close(0);
+  }
+});
+
+/** A raw connection to the listener: what a keep-alive client's next request on it gets. */
+function rawConnection(port: number): { socket: Socket; until(pattern: RegExp): Promise<string> } {
+  const socket = connect(port, "127.0.0.1");
+  let received = "";
+  let waiting: (() => void) | undefined;
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => {
+    received += chunk;
+    waiting?.();
+  });
+  socket.on("close", () => waiting?.());
+  socket.on("error", () => {});
+  return {
+    socket,
+    until: (pattern) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`nothing matched ${pattern} within 5 s: ${JSON.stringify(received)}`)),
+          5_000,
+        );
+        const check = (): void => {
+          if (pattern.test(received)) {
+            clearTimeout(timer);
+            resolve(received);
+            return;
+          }
+          if (socket.destroyed) {
+            clearTimeout(timer);
+            reject(new Error(`connection closed before ${pattern}: ${JSON.stringify(received)}`));
+          }
+        };
+        waiting = check;
+        check();
+      }),
+  };
+}
+
+test("while the listener waits for held replies, no handler runs: a request or upgrade on a connection kept alive, or one whose body was arriving, gets 503", async () => {
+  // The output gate: it holds every reply until the test releases it.
+  const held: (() => void)[] = [];
+  const ran: string[] = [];
+  let threeHeld!: () => void;
+  const heldThree = new Promise<void>((resolve) => {
+    threeHeld = resolve;
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([
+      { method: "GET", path: "/a", moduleId: "app", handler: "a" },
+      { method: "GET", path: "/b", moduleId: "app", handler: "b" },
+      { method: "WS", path: "/ws", moduleId: "app", handler: "ws" },
+      { method: "POST", path: "/up", moduleId: "app", handler: "up" },
+    ]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    release: (emit) => {
+      held.push(emit);
+      if (held.length === 3) threeHeld();
+    },
+    runHandler: (route, request) => {
+      ran.push(route.handler);
+      request.write(new TextEncoder().encode(route.handler));
+      return { outcome: Promise.resolve({ ok: true } as const), stop: () => {} };
+    },
+  });
+  const { port } = listener.address;
+  const first = rawConnection(port);
+  const second = rawConnection(port);
+  const third = rawConnection(port);
+  const uploading = rawConnection(port);
+  let closed: Promise<void> | undefined;
+  try {
+    first.socket.write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    second.socket.write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    third.socket.write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    await heldThree;
+    // A body still arriving when the node stops.
+    uploading.socket.write("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The node stops with three replies held; two are released (their writes are on disk), the
+    // third keeps the listener waiting, and the first two connections stay open (keep-alive).
+    closed = listener.close(30_000);
+    uploading.socket.write("cd");
+    held[0]!();
+    held[1]!();
+    await Promise.all([first.until(/\r\n\r\na$/), second.until(/\r\n\r\na$/)]);
+    assert.deepEqual(ran, ["a", "a", "a"]);
+    first.socket.write("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    second.socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const [b, ws, up] = await Promise.all([
+      first.until(/a(HTTP\/1\.1 \d+[\s\S]*\r\n\r\n[\s\S]*\n$)/),
+      second.until(/a(HTTP\/1\.1 \d+[\s\S]*\r\n\r\n[\s\S]*\n$)/),
+      uploading.until(/HTTP\/1\.1 \d+[\s\S]*\r\n\r\n[\s\S]*\n$/),
+    ]);
+    assert.match(
+      b,
+      /aHTTP\/1\.1 503 [\s\S]*Retry-After: 1\r\n[\s\S]*service unavailable: the node is shutting down\n$/,
+    );
+    assert.match(ws, /aHTTP\/1\.1 503 [\s\S]*service unavailable: the node is shutting down\n$/);
+    assert.match(up, /^HTTP\/1\.1 503 [\s\S]*service unavailable: the node is shutting down\n$/);
+    assert.deepEqual(ran, ["a", "a", "a"], "no handler runs once the node stops");
+  } finally {
+    for (const emit of held.splice(0)) emit();
+    first.socket.destroy();
+    second.socket.destroy();
+    third.socket.destroy();
+    uploading.socket.destroy();
+    await (closed ?? listener.close(0));
+  }
+});
+
+test("a handler still running when the node stops is stopped, and its client gets 503 with Retry-After, not 500", async () => {
+  let handlerRunning!: () => void;
+  const running = new Promise<void>((resolve) => {
+    handlerRunning = resolve;
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "PUT", path: "/slow", moduleId: "app", handler: "slow" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      handlerRunning();
+      return { outcome, stop: stopped };
+    },
+  });
+  const connection = rawConnection(listener.address.port);
+  try {
+    connection.socket.write("PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    await running;
+    const closed = listener.close(0);
+    // Its writes may have been made: the client is told to try again, not that the server failed.
+    const answer = await connection.until(/\r\n\r\n[\s\S]*\n$/);
+    assert.match(
+      answer,
+      /^HTTP\/1\.1 503 [\s\S]*Retry-After: 1\r\n[\s\S]*service unavailable: the node is shutting down\n$/,
+    );
+    await closed;
+  } finally {
+    connection.socket.destroy();
   }
 });

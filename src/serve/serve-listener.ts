@@ -58,7 +58,8 @@ export interface ServeListener {
   /**
    * Stops the handlers still running, ends the event streams, waits up to `replyWaitMs` for the
    * replies held at the output gate (their handlers' writes are not on disk yet) and answers those
-   * still held with 503, then closes every connection.
+   * still held with 503, then closes every connection. From its call on, a request (on a connection
+   * still open) or an upgrade gets 503 and runs no handler.
    */
   close(replyWaitMs: number): Promise<void>;
 }
@@ -126,6 +127,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   const held = new Set<ServerResponse>();
   /** Called when `held` empties while closing waits for it. */
   let heldReleased: (() => void) | undefined;
+  /**
+   * Set by close(). node:http keeps serving a connection that had a request in flight when the
+   * server closed: its next request would run a handler while the node stops (and its reply, held
+   * after the wait for held replies, would be cut off unanswered).
+   */
+  let closing = false;
   /** Metric labels by route, made once rather than per request. */
   const routeLabels = new Map(routes.routes.map((route) => [route, `${route.method} ${route.path}`]));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
@@ -142,6 +149,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     const counting = metrics;
     // `finish` comes once: `on` spares the wrapper `once` makes per request.
     if (counting !== undefined) res.on("finish", () => counting.answered(routeLabel, res.statusCode));
+    if (closing) return shuttingDown(res);
     if (connections > limits.maxConnections) {
       res.shouldKeepAlive = false;
       return unavailable(res, "too many connections");
@@ -182,6 +190,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
         res.shouldKeepAlive = false;
         return plain(res, 413, `request body larger than ${limits.maxBodyBytes} bytes\n`);
       }
+      if (closing) return shuttingDown(res);
       let run: HandlerRun | undefined;
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -249,6 +258,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       // The head of a stream is sent: the failure ends it, the log line says why.
       if (stream !== undefined) return;
       if (outcome.stopped && timedOut) return unavailable(res, "handler timed out");
+      // Stopped by the node's stop, perhaps after writes that will be saved: to be tried again.
+      if (outcome.stopped && closing) return shuttingDown(res);
       return plain(res, 500, `internal error (request ${requestId})\n`);
     } finally {
       if (countedAsRequest) inFlight--;
@@ -320,6 +331,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
+    if (closing) return refuseUpgrade(socket, 503, "the node is shutting down");
     if (connections > limits.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
     const { rawPath, query } = splitTarget(req.url);
     // Only a WebSocket route takes an upgrade: elsewhere 404, or 405 with the methods the path answers.
@@ -421,6 +433,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       routes = table;
     },
     close: async (replyWaitMs) => {
+      closing = true;
       // No new connection from now on (idle ones close); those with a request in flight stay.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams end first (their clients see the end, not a reset), then their handlers stop.
@@ -554,6 +567,12 @@ function refuseUpgrade(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT_PLAIN}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
+}
+
+/** 503 to a request that came, or whose body was complete, after the node began to stop; the connection closes. */
+function shuttingDown(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  unavailable(res, "the node is shutting down");
 }
 
 function unavailable(res: ServerResponse, why: string): void {
