@@ -515,6 +515,26 @@ describe("SyncEngine", () => {
     ]);
   });
 
+  test("ops made while shed ops wait for their repair reach the peer after them, in sequence order", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    const received: number[] = [];
+    const apply = replicas[1].applyRemote.bind(replicas[1]);
+    replicas[1].applyRemote = (ops) => {
+      for (const op of ops) received.push(op.seq);
+      return apply(ops);
+    };
+    engines[0].localOps(Array.from({ length: 100 }, () => replicas[0].local()));
+    const first = engines[0].flush();
+    engines[0].localOps(Array.from({ length: 20 }, () => replicas[0].local()));
+    net.deliver(0, first);
+    // Queued, 101-110 went out before the repair of 11-100: the peer held them above a gap.
+    assert.deepEqual(
+      received,
+      Array.from({ length: 120 }, (_, i) => i + 1),
+    );
+  });
+
   test("ops pushed from the queue while a repair is under way are not sent again by the repair", () => {
     const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
     const net = wire(replicas, engines, [[0, 1]]);

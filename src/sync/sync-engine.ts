@@ -718,23 +718,31 @@ export class SyncEngine<Op> {
 
   #enqueue(session: PeerSession<Op>, ops: readonly Op[]): void {
     const room = this.#options.queuedOpsLimit - session.queue.length;
-    if (room >= ops.length) {
+    if (room >= ops.length && session.repairAfter === undefined) {
       for (const op of ops) session.queue.push(op);
       this.stats.opsQueued += ops.length;
       return;
     }
-    // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
-    // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
-    const kept = Math.max(room, 0);
-    for (let i = 0; i < kept; i++) session.queue.push(ops[i]);
-    this.stats.opsQueued += kept;
-    this.stats.opsShed += ops.length - kept;
-    session.repairAfter ??= new Map();
-    for (let i = kept; i < ops.length; i++) {
-      const { origin, seq } = this.#replica.idOf(ops[i]);
-      const after = session.repairAfter.get(origin);
+    let queued = 0;
+    for (const op of ops) {
+      const { origin, seq } = this.#replica.idOf(op);
+      const after = session.repairAfter?.get(origin);
+      // An op above an origin's repair mark is left to the repair too, which reads it from the
+      // op-log in sequence order: queued, it would reach the peer before the ops under repair,
+      // above a gap (a sparse seen entry, an out-of-order op-log insert and two store writes there
+      // per op, and a version vector stuck at the gap until the repair ends).
+      if ((after === undefined || seq <= after) && queued < room) {
+        session.queue.push(op);
+        queued++;
+        continue;
+      }
+      // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
+      // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
+      session.repairAfter ??= new Map();
       if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
     }
+    this.stats.opsQueued += queued;
+    this.stats.opsShed += ops.length - queued;
   }
 
   /**
