@@ -535,6 +535,27 @@ describe("SyncEngine", () => {
     );
   });
 
+  test("relays of an origin under repair are still queued: their acks are what prunes it", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const [a, , c] = replicas;
+    const engine = engines[1];
+    engine.peerConnected(a.nodeId, 0);
+    engine.peerConnected(c.nodeId, 0);
+    const fromA = (count: number) => Array.from({ length: count }, () => a.local());
+    // c reads slowly: one batch in flight, ten queued, the rest shed (a is under repair towards c).
+    engine.applyPushed(a.nodeId, fromA(10));
+    engine.applyPushed(a.nodeId, fromA(30));
+    assert.equal(engine.stats.opsShed, 20);
+    // c takes the first batch: the queued ten go out, filling the window again.
+    engine.receive(c.nodeId, { type: "PushOpsAck", batchId: 1, applied: 10 }, 0);
+    // Left to the repair, the next relays of a would go out as repairs, whose acks prune nothing
+    // (c may get a's ops directly): in the distinct-key gate every op then reached each node twice.
+    engine.applyPushed(a.nodeId, fromA(5));
+    assert.equal(engine.stats.opsShed, 20, "queued while the queue has room");
+    engine.receive(c.nodeId, { type: "PushOpsAck", batchId: 2, applied: 0 }, 0);
+    assert.equal(engine.stats.opsSent, 25, "the queued relays went out next");
+  });
+
   test("ops pushed from the queue while a repair is under way are not sent again by the repair", () => {
     const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
     const net = wire(replicas, engines, [[0, 1]]);

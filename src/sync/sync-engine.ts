@@ -723,15 +723,19 @@ export class SyncEngine<Op> {
       this.stats.opsQueued += ops.length;
       return;
     }
+    const local = this.#replica.localOrigin();
     let queued = 0;
     for (const op of ops) {
       const { origin, seq } = this.#replica.idOf(op);
       const after = session.repairAfter?.get(origin);
-      // An op above an origin's repair mark is left to the repair too, which reads it from the
-      // op-log in sequence order: queued, it would reach the peer before the ops under repair,
+      // This node's own op above its repair mark is left to the repair too, which reads it from
+      // the op-log in sequence order: queued, it would reach the peer before the ops under repair,
       // above a gap (a sparse seen entry, an out-of-order op-log insert and two store writes there
-      // per op, and a version vector stuck at the gap until the repair ends).
-      if ((after === undefined || seq <= after) && queued < room) {
+      // per op, and a version vector stuck at the gap until the repair ends). Relays are still
+      // queued: their pushes are what tells this node the peer gets an origin directly (a batch
+      // acknowledged with nothing new prunes it), and a repair of an origin it pruned stops.
+      const behindRepair = origin === local && after !== undefined && seq > after;
+      if (!behindRepair && queued < room) {
         session.queue.push(op);
         queued++;
         continue;
