@@ -215,7 +215,7 @@ function noteLatest(entry: ObjectEntry, op: Op): void {
     op.timestamp > latest.timestamp ||
     (op.timestamp === latest.timestamp && op.origin > latest.origin)
   ) {
-    entry.latest = { origin: op.origin, timestamp: op.timestamp };
+    entry.latest = op; // the op itself: an object per op applied was garbage on the apply path
   }
 }
 
