@@ -430,6 +430,29 @@ describe("SyncEngine", () => {
     assert.deepEqual(seqs(acked(5)), []);
   });
 
+  test("new local ops do not wait for the repair of a lost batch (only for one of ops shed by a full queue)", () => {
+    let nowMs = 0;
+    const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5, clock: () => nowMs });
+    const [a, b] = replicas;
+    const engine = engines[0];
+    engine.peerConnected(b.nodeId, 0);
+    const seqs = (out: Outgoing<TestOp>[]) =>
+      out.flatMap((o) => (o.message.type === "PushOps" ? o.message.ops.map((op) => op.seq) : []));
+    engine.localOps(Array.from({ length: 5 }, () => a.local()));
+    assert.deepEqual(seqs(engine.flush()), [1, 2, 3, 4, 5]);
+    nowMs = SEND_ACK_TIMEOUT_MIN_MS;
+    // Lost: the window halves to 1 and the repair re-sends it.
+    assert.deepEqual(seqs(engine.tick(nowMs)), [1, 2, 3, 4, 5]);
+    engine.localOps(Array.from({ length: 5 }, () => a.local()));
+    assert.equal(engine.stats.opsShed, 0, "queued, not left to the repair");
+    // Left to the repair, they waited for its batches and the acks of each (the whole-node
+    // simulator's partition-50 seed 2 converged 0.5 s later).
+    assert.deepEqual(
+      seqs(engine.receive(b.nodeId, { type: "PushOpsAck", batchId: 2, applied: 5 }, 0)),
+      [6, 7, 8, 9, 10],
+    );
+  });
+
   test("a late ack of a batch taken as lost shows the loss spurious: the connection's timeout becomes twice that round trip", () => {
     let nowMs = 0;
     const { replicas, engines } = cluster(2, { inflightBatchesMax: 2, batchOpsMax: 5, clock: () => nowMs });
