@@ -228,6 +228,9 @@ export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCode
   const entries = Object.entries(fields) as [keyof T & string, ValueCodec<unknown>][];
   const names = entries.map(([key]) => key);
   const expected = `${name} [${names.join(", ")}]`;
+  // The fields' paths under the last path read (decoding reads every op's kind under one path).
+  let lastPath: string | undefined;
+  let fieldPaths: string[] = [];
   const codec: RecordCodec<T> = {
     expected,
     fieldCount: entries.length,
@@ -237,9 +240,13 @@ export function recordCodec<T>(name: string, fields: FieldCodecs<T>): RecordCode
     readFields(raw, offset, path, into = {}) {
       if (raw.length !== offset + entries.length) return malformed(path, expected, raw.slice(offset));
       const value = into as Record<string, unknown>;
+      if (path !== lastPath) {
+        fieldPaths = names.map((key) => `${path}.${key}`);
+        lastPath = path;
+      }
       for (let i = 0; i < entries.length; i++) {
         const [key, field] = entries[i];
-        value[key] = field.fromMsgpack(raw[offset + i], `${path}.${key}`);
+        value[key] = field.fromMsgpack(raw[offset + i], fieldPaths[i]);
       }
       return value as T;
     },

@@ -72,7 +72,7 @@ export class LwwMap implements Crdt<LwwMapCell> {
     if (current !== undefined && compareLwwWrites(cell, current) <= 0) return undefined;
     this.#fields.set(key, cell);
     if (cell.value === undefined) this.#tombstoneEpochs.set(key, this.#epoch.current);
-    else this.#tombstoneEpochs.delete(key);
+    else if (this.#tombstoneEpochs.size > 0) this.#tombstoneEpochs.delete(key);
     this.#liveSorted = undefined;
     return cell;
   }

@@ -60,17 +60,41 @@ export function opToMsgpackValue(op: Op): unknown[] {
   return out;
 }
 
+/** Where in an op each field is, for error messages. */
+interface OpFieldPaths {
+  readonly version: string;
+  readonly origin: string;
+  readonly seq: string;
+  readonly timestamp: string;
+  readonly key: string;
+  readonly kind: string;
+}
+
+function opFieldPaths(path: string): OpFieldPaths {
+  return {
+    version: `${path}.version`,
+    origin: `${path}.origin`,
+    seq: `${path}.seq`,
+    timestamp: `${path}.timestamp`,
+    key: `${path}.key`,
+    kind: `${path}.kind`,
+  };
+}
+
+/** The default path's, built once: built per op, they were most of a decoded op's garbage. */
+const OP_FIELD_PATHS = opFieldPaths("op");
+
 export function opFromMsgpackValue(raw: unknown, path = "op"): Op {
   if (!Array.isArray(raw) || raw.length < 6) {
     return malformed(path, "an op [version, origin, seq, timestamp, key, kind...]", raw);
   }
-  if (raw[0] !== OP_FORMAT_VERSION)
-    return malformed(`${path}.version`, `op format ${OP_FORMAT_VERSION}`, raw[0]);
-  const origin = nodeIdCodec.fromMsgpack(raw[1], `${path}.origin`);
-  const seq = seqCodec.fromMsgpack(raw[2], `${path}.seq`);
-  const timestamp = timestampCodec.fromMsgpack(raw[3], `${path}.timestamp`);
-  const key = keyCodec.fromMsgpack(raw[4], `${path}.key`);
-  const kind = opKindCodec.readFields(raw, 5, `${path}.kind`);
+  const paths = path === "op" ? OP_FIELD_PATHS : opFieldPaths(path);
+  if (raw[0] !== OP_FORMAT_VERSION) return malformed(paths.version, `op format ${OP_FORMAT_VERSION}`, raw[0]);
+  const origin = nodeIdCodec.fromMsgpack(raw[1], paths.origin);
+  const seq = seqCodec.fromMsgpack(raw[2], paths.seq);
+  const timestamp = timestampCodec.fromMsgpack(raw[3], paths.timestamp);
+  const key = keyCodec.fromMsgpack(raw[4], paths.key);
+  const kind = opKindCodec.readFields(raw, 5, paths.kind);
   return makeOp(makeOpId(origin, seq), timestamp, key, kind);
 }
 

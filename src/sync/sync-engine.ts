@@ -298,6 +298,11 @@ interface PeerSession<Op> {
    */
   repairAfter: Map<NodeId, number> | undefined;
   /**
+   * This node's own ops were shed for this peer (its queue was full) and wait in `repairAfter`:
+   * its later ones wait for that repair too (see `#enqueue`). Cleared when the repair ends.
+   */
+  localShed: boolean;
+  /**
    * Origins of `repairAfter` that continue a pull answer: the peer asked for them. The others
    * were shed (or unacknowledged), and once the peer prunes such an origin it gets its ops
    * directly: their repair is dropped, as their relay is.
@@ -430,6 +435,7 @@ export class SyncEngine<Op> {
       expired: new Map(),
       stale: false,
       repairAfter: undefined,
+      localShed: false,
       repairAsked: new Set(),
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
@@ -733,23 +739,39 @@ export class SyncEngine<Op> {
 
   #enqueue(session: PeerSession<Op>, ops: readonly Op[]): void {
     const room = this.#options.queuedOpsLimit - session.queue.length;
-    if (room >= ops.length) {
+    if (room >= ops.length && session.repairAfter === undefined) {
       for (const op of ops) session.queue.push(op);
       this.stats.opsQueued += ops.length;
       return;
     }
-    // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
-    // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
-    const kept = Math.max(room, 0);
-    for (let i = 0; i < kept; i++) session.queue.push(ops[i]);
-    this.stats.opsQueued += kept;
-    this.stats.opsShed += ops.length - kept;
-    session.repairAfter ??= new Map();
-    for (let i = kept; i < ops.length; i++) {
-      const { origin, seq } = this.#replica.idOf(ops[i]);
-      const after = session.repairAfter.get(origin);
+    const local = this.#replica.localOrigin();
+    let queued = 0;
+    for (const op of ops) {
+      const { origin, seq } = this.#replica.idOf(op);
+      const after = session.repairAfter?.get(origin);
+      // Once this node's own ops were shed for the peer (its queue full: it reads slower than this
+      // node writes), its later ones are left to the repair too, which reads them from the op-log
+      // in sequence order: queued, they reached the peer before the ops under repair, above a gap
+      // (a sparse seen entry, an out-of-order op-log insert and two store writes there per op, and
+      // a version vector stuck at the gap until the repair ended). Not after a lost batch or a
+      // reconnect: that repair is short, and new ops waiting for it converged later in the
+      // simulator. Relays are still queued: their pushes are what tells this node the peer gets an
+      // origin directly (a batch acknowledged with nothing new prunes it), and a repair of an
+      // origin it pruned stops.
+      const behindRepair = origin === local && session.localShed && after !== undefined && seq > after;
+      if (!behindRepair && queued < room) {
+        session.queue.push(op);
+        queued++;
+        continue;
+      }
+      // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
+      // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
+      if (origin === local) session.localShed = true;
+      session.repairAfter ??= new Map();
       if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
     }
+    this.stats.opsQueued += queued;
+    this.stats.opsShed += ops.length - queued;
   }
 
   /**
@@ -843,6 +865,7 @@ export class SyncEngine<Op> {
       const done = ops.length === 0 || (batchBytes === undefined && ops.length < limit);
       if (done) {
         session.repairAfter = undefined;
+        session.localShed = false;
         session.repairAsked.clear();
       } else {
         for (const op of ops) {

@@ -68,6 +68,29 @@ describe("OpLogIndex", () => {
 });
 
 describe("SortedSeqs", () => {
+  test("filling a gap far below the newest sequence costs about what appending does", () => {
+    /** CPU microseconds per insert: `below` sequences, then `above` after a gap of `gap`, then the gap. */
+    const fillCpuUs = (below: number, gap: number, above: number): number => {
+      const seqs = new SortedSeqs();
+      for (let seq = 1; seq <= below; seq++) seqs.insert(seq);
+      for (let seq = below + gap + 1; seq <= below + gap + above; seq++) seqs.insert(seq);
+      const started = process.cpuUsage();
+      for (let seq = below + 1; seq <= below + gap; seq++) seqs.insert(seq);
+      const used = process.cpuUsage(started);
+      assert.deepEqual(seqs.after(below - 1, 3), [below, below + 1, below + 2]);
+      assert.equal(seqs.length, below + gap + above);
+      return (used.user + used.system) / gap;
+    };
+    const appended = Math.min(fillCpuUs(1_000, 20_000, 0), fillCpuUs(1_000, 20_000, 0));
+    // A repair filling 20 000 ops under 100 000 newer ones: one slot per sequence scanned and
+    // copied the 100 000 for each insert (over 100x here before).
+    const filled = Math.min(fillCpuUs(1_000, 20_000, 100_000), fillCpuUs(1_000, 20_000, 100_000));
+    assert.ok(
+      filled < appended * 4 + 1,
+      `${filled.toFixed(2)} µs per insert in the gap against ${appended.toFixed(2)} appended`,
+    );
+  });
+
   test("keeps order through inserts out of order and many removals from the front", () => {
     const seqs = new SortedSeqs();
     for (let seq = 1; seq <= 5000; seq += 2) seqs.insert(seq);

@@ -1,6 +1,9 @@
 import type { NodeId } from "../../identity/node-id.ts";
 import { SortedSeqs } from "./sorted-seqs.ts";
 
+/** What `add` returns when it evicts nothing (most calls): no array per logged op. */
+const NOTHING_EVICTED: readonly [NodeId, number][] = Object.freeze([]);
+
 interface Page {
   /** Ops of the page still in the log. */
   live: number;
@@ -118,9 +121,10 @@ export class OpLogIndex {
    * Adds a new op, waiting for a page. Returns the ops evicted to stay within the bound — the new
    * op itself when it is the one to go (a late op below its origin's retained suffix).
    */
-  add(origin: NodeId, seq: number, bytes: number): [NodeId, number][] {
-    if (!this.#insert(origin, seq, -1, bytes)) return [];
+  add(origin: NodeId, seq: number, bytes: number): readonly [NodeId, number][] {
+    if (!this.#insert(origin, seq, -1, bytes)) return NOTHING_EVICTED;
     this.#size++;
+    if (!this.#overBudget()) return NOTHING_EVICTED;
     const evicted: [NodeId, number][] = [];
     while (this.#overBudget()) evicted.push(this.#evictOne());
     return evicted;

@@ -448,6 +448,29 @@ describe("ReplicatedState sync", () => {
     assert.deepEqual(seqs(1_000_000), [1, 2, 3, 4, 5, 6]);
   });
 
+  test("opsSince answers from the pages this replica wrote without reading them back from the store", () => {
+    const backend = createMemoryBackend();
+    let reads = 0;
+    const counted = new Proxy(backend, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== "function") return value;
+        return name === "get"
+          ? (key: Uint8Array) => {
+              reads++;
+              return target.get(key);
+            }
+          : value.bind(target);
+      },
+    });
+    const a = replica(NODE_A, { backend: counted });
+    for (let i = 0; i < 20; i++) inOwnRun(a.state, () => a.state.lwwMapSet("m", text(`f${i}`), text("v")));
+    reads = 0;
+    // A repair or a lagging peer's pull: the ops of the last few store batches.
+    assert.equal(a.state.opsSince(new Map([[NODE_A, 5]]), 100).length, 15);
+    assert.equal(reads, 0, "each page was decoded back from the store");
+  });
+
   test("opsSince with origins reads only those origins' ops", () => {
     const a = replica(NODE_A);
     const b = replica(NODE_B);

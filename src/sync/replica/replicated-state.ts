@@ -230,7 +230,7 @@ function noteLatest(entry: ObjectEntry, op: Op): void {
     op.timestamp > latest.timestamp ||
     (op.timestamp === latest.timestamp && op.origin > latest.origin)
   ) {
-    entry.latest = { origin: op.origin, timestamp: op.timestamp };
+    entry.latest = op; // the op itself: an object per op applied was garbage on the apply path
   }
 }
 
@@ -266,8 +266,13 @@ export class ReplicatedState implements CrdtHost {
   readonly #seen: SeenOps;
   readonly #log: OpLogIndex;
   readonly #stability: TombstoneStability;
-  /** The op-log pages read last: a peer catching up asks for the same recent pages again and again. */
-  readonly #decodedPages = new Map<number, Op[]>();
+  /**
+   * The op-log pages written or read last, with their ops by id: a repair or a peer catching up
+   * reads the recent pages, ops of several origins each, again and again (at most
+   * DECODED_PAGE_BYTES_CACHED of ops, estimated).
+   */
+  readonly #decodedPages = new Map<number, DecodedPage>();
+  #decodedPageBytes = 0;
   readonly #objects = new Map<CrdtFamily, Map<string, ObjectEntry>>(CRDT_FAMILIES.map((f) => [f, new Map()]));
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
@@ -707,7 +712,7 @@ export class ReplicatedState implements CrdtHost {
     }
     for (const page of this.#log.clear()) {
       this.#pendingPageDeletes.push(page);
-      this.#decodedPages.delete(page);
+      this.#forgetDecodedPage(page);
     }
     for (const [origin, seq] of dropped) this.#log.raiseFloor(origin, seq);
     this.#seen.forgetAllBut(own);
@@ -940,7 +945,7 @@ export class ReplicatedState implements CrdtHost {
     this.#writePages(writes);
     for (const page of [...this.#pendingPageDeletes, ...this.#log.drainEmptiedPages()]) {
       writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
-      this.#decodedPages.delete(page);
+      this.#forgetDecodedPage(page);
     }
     const seen = this.#seen.drainChanges();
     for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
@@ -974,6 +979,8 @@ export class ReplicatedState implements CrdtHost {
       const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
       writes.push([pageKey(OPLOG_PREFIX, page), withVersion(crdtPackr.pack(group.map(opToMsgpackValue)))]);
+      // A lagging peer's repair reads these next: kept decoded, they are not decoded back.
+      this.#cacheDecodedPage(page, group, groupBytes);
       group = [];
       groupBytes = 0;
     };
@@ -990,7 +997,7 @@ export class ReplicatedState implements CrdtHost {
   #compactOnePage(writes: [Uint8Array, Uint8Array | undefined][]): void {
     const page = this.#log.pageToCompact();
     if (page === undefined) return;
-    const live = this.#readPage(page).filter((op) => this.#log.pageOf(op.origin, op.id.seq) === page);
+    const live = this.#readPage(page).ops.filter((op) => this.#log.pageOf(op.origin, op.id.seq) === page);
     this.#log.releasePage(
       page,
       live.map((op) => [op.origin, op.id.seq]),
@@ -998,43 +1005,48 @@ export class ReplicatedState implements CrdtHost {
     this.#stagedOps.push(...live);
     writes.push([pageKey(OPLOG_PREFIX, page), undefined]);
     // A deleted page is never read again: its slot goes to a live one.
-    this.#decodedPages.delete(page);
+    this.#forgetDecodedPage(page);
   }
 
-  #readPage(page: number): Op[] {
+  #readPage(page: number): DecodedPage {
     const cached = this.#decodedPages.get(page);
     if (cached !== undefined) return cached;
     const record = this.#backend.get(pageKey(OPLOG_PREFIX, page));
     if (record === undefined) throw new ReplicaStoreError(`op-log page ${page} is missing from the store`);
     const ops = decodeOpPage(record);
-    // Pages are never rewritten under the same number, so a decoded one stays true.
-    this.#decodedPages.set(page, ops);
-    if (this.#decodedPages.size > DECODED_PAGES_CACHED)
-      this.#decodedPages.delete(this.#decodedPages.keys().next().value!);
-    return ops;
+    let bytes = 0;
+    for (const op of ops) bytes += estimatedOpBytes(op);
+    return this.#cacheDecodedPage(page, ops, bytes);
+  }
+
+  /** Pages are never rewritten under the same number, so a decoded one stays true. */
+  #cacheDecodedPage(page: number, ops: Op[], bytes: number): DecodedPage {
+    const decoded: DecodedPage = { ops, byId: undefined, bytes };
+    this.#forgetDecodedPage(page);
+    this.#decodedPages.set(page, decoded);
+    this.#decodedPageBytes += bytes;
+    while (this.#decodedPageBytes > DECODED_PAGE_BYTES_CACHED && this.#decodedPages.size > 1)
+      this.#forgetDecodedPage(this.#decodedPages.keys().next().value!);
+    return decoded;
+  }
+
+  #forgetDecodedPage(page: number): void {
+    const decoded = this.#decodedPages.get(page);
+    if (decoded === undefined) return;
+    this.#decodedPages.delete(page);
+    this.#decodedPageBytes -= decoded.bytes;
   }
 
   /** The logged ops named by `ids`, reading each page once. */
   #readLoggedOps(ids: readonly [NodeId, number][]): Op[] {
-    const pages = new Map<number, Map<NodeId, Map<number, Op>>>();
-    const byId = (ops: Iterable<Op>): Map<NodeId, Map<number, Op>> => {
-      const map = new Map<NodeId, Map<number, Op>>();
-      for (const op of ops) {
-        let seqs = map.get(op.origin);
-        if (seqs === undefined) {
-          seqs = new Map();
-          map.set(op.origin, seqs);
-        }
-        seqs.set(op.id.seq, op);
-      }
-      return map;
-    };
+    let staged: Map<NodeId, Map<number, Op>> | undefined;
     return ids.map(([origin, seq]) => {
       const page = this.#log.pageOf(origin, seq)!;
-      let ops = pages.get(page);
-      if (ops === undefined) {
-        ops = byId(page === -1 ? this.#stagedOps : this.#readPage(page));
-        pages.set(page, ops);
+      let ops: Map<NodeId, Map<number, Op>>;
+      if (page === -1) ops = staged ??= opsById(this.#stagedOps);
+      else {
+        const decoded = this.#readPage(page);
+        ops = decoded.byId ??= opsById(decoded.ops);
       }
       return ops.get(origin)!.get(seq)!;
     });
@@ -1181,8 +1193,32 @@ const SEEN_RECORD = withVersion(new Uint8Array(0));
 
 /** Op-log pages are cut at about this many bytes of op payload, so no record grows huge. */
 const PAGE_BYTES_MAX = 1024 * 1024;
-/** Decoded op-log pages kept for `opsSince` (each at most OPS_PER_BATCH_MAX ops). */
-const DECODED_PAGES_CACHED = 8;
+/**
+ * Op-log pages kept decoded for `opsSince` (repairs, pull answers), by the estimated bytes of
+ * their ops (`estimatedOpBytes`: 92 bytes an op in the distinct-key gate, so about 45 000 ops,
+ * under a second of a busy node's log); the newest page is kept whatever its size.
+ */
+export const DECODED_PAGE_BYTES_CACHED = 4 * 1024 * 1024;
+
+/** An op-log page's ops as decoded; by origin and sequence too once read (`opsById`). */
+interface DecodedPage {
+  readonly ops: Op[];
+  byId: Map<NodeId, Map<number, Op>> | undefined;
+  readonly bytes: number;
+}
+
+function opsById(ops: readonly Op[]): Map<NodeId, Map<number, Op>> {
+  const byId = new Map<NodeId, Map<number, Op>>();
+  for (const op of ops) {
+    let seqs = byId.get(op.origin);
+    if (seqs === undefined) {
+      seqs = new Map();
+      byId.set(op.origin, seqs);
+    }
+    seqs.set(op.id.seq, op);
+  }
+  return byId;
+}
 
 function estimatedOpBytes(op: Op): number {
   const kind = op.kind as {
