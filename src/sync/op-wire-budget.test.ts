@@ -75,3 +75,27 @@ test("under the default max_message_size every op a guest can make fits, the lar
   assertOpFits(key, { type: "rga_insert", parent: makeOpId(ORIGIN, 1), value }, bytesMax);
   assertOpFits(key, { type: "orset_add", element: value }, bytesMax);
 });
+
+test("an element an ORSet add may carry can be removed: the add keeps room for the remove's tag", () => {
+  for (const bytesMax of [4096 - 128, 8000, 64 * 1024]) {
+    // The largest element whose add fits, as the add alone counts it: its remove needs one tag more.
+    let size = 0;
+    while (
+      opWireBytesMax({ key: "set", kind: { type: "orset_add", element: new Uint8Array(size + 1) } }) <=
+      bytesMax
+    )
+      size++;
+    for (const element of [new Uint8Array(size), new Uint8Array(Math.max(0, size - 60))]) {
+      let added = true;
+      try {
+        assertOpFits("set", { type: "orset_add", element }, bytesMax);
+      } catch (error) {
+        assert.ok(error instanceof OpTooLargeError);
+        added = false;
+      }
+      if (!added) continue;
+      const remove = { type: "orset_remove" as const, element, tags: tagsOf(1) };
+      assert.doesNotThrow(() => removeParts("set", remove, bytesMax), `element of ${element.length} bytes`);
+    }
+  }
+});

@@ -13,9 +13,13 @@ export function opBytesMaxOf(maxMessageSizeBytes: number): number {
   return maxMessageSizeBytes - PUSH_OPS_ENVELOPE_BYTES_MAX;
 }
 
-/** Throws OpTooLargeError when the op `kind` on `key` would take more than `bytesMax` on the wire. */
+/**
+ * Throws OpTooLargeError when the op `kind` on `key` would take more than `bytesMax` on the wire.
+ * An ORSet add is counted with room for one tag beside its element: the remove of the element
+ * must fit too, or an element added could never be removed (`removeParts` refuses it).
+ */
 export function assertOpFits(key: string, kind: OpKind, bytesMax: number): void {
-  const bytes = opWireBytesMax({ key, kind });
+  const bytes = opWireBytesMax({ key, kind }) + (kind.type === "orset_add" ? TAG_WIRE_BYTES_MAX : 0);
   if (bytes > bytesMax) throw new OpTooLargeError(key, bytes, bytesMax);
 }
 
