@@ -371,6 +371,18 @@ describe("SyncEngine", () => {
     assert.equal(engines[0].flush().length, 0, "the repair is finished");
   });
 
+  test("this node's ops left to a repair with room in the queue are not counted as shed (numax_sync_ops_shed_total: a full queue's drop)", () => {
+    const { replicas, engines } = cluster(2, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 100 }, () => replicas[0].local()));
+    assert.equal(engines[0].stats.opsShed, 90);
+    const first = engines[0].flush(); // the queue's 10 in flight, the window full: the queue is empty
+    engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
+    assert.equal(engines[0].stats.opsShed, 90, "the queue had room: they wait for the repair, not shed");
+    net.deliver(0, first);
+    assert.equal(replicas[1].ops.size, 105, "and the repair delivered them");
+  });
+
   test("the send window halves when acks come back late (queueing, a loaded peer), once per round trip, and grows back by one batch per round trip", () => {
     let nowMs = 0;
     const { replicas, engines } = cluster(2, {

@@ -746,6 +746,8 @@ export class SyncEngine<Op> {
     }
     const local = this.#replica.localOrigin();
     let queued = 0;
+    // Ops left to the repair while the queue had room: not shed (the metric is a full queue's drop).
+    let behind = 0;
     for (const op of ops) {
       const { origin, seq } = this.#replica.idOf(op);
       const after = session.repairAfter?.get(origin);
@@ -764,6 +766,7 @@ export class SyncEngine<Op> {
         queued++;
         continue;
       }
+      if (behindRepair && queued < room) behind++;
       // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
       // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
       if (origin === local) session.localShed = true;
@@ -771,7 +774,7 @@ export class SyncEngine<Op> {
       if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
     }
     this.stats.opsQueued += queued;
-    this.stats.opsShed += ops.length - queued;
+    this.stats.opsShed += ops.length - queued - behind;
   }
 
   /**
