@@ -9,7 +9,7 @@ import type { NodeId } from "../../identity/node-id.ts";
 import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
 import { opWireBytesMax } from "../crdt-op-codec.ts";
-import { openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
+import { OPS_PER_BATCH_MAX, openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
 
 const KEY = "set";
 const ELEMENT = text("e");
@@ -138,4 +138,35 @@ test("an ORSet remove split into parts converges, in any order, duplicated, acro
     ),
     { seed: 0x5e1f7, numRuns: 150 },
   );
+});
+
+test("a split remove goes to the store in one batch, even where OPS_PER_BATCH_MAX falls among its parts", () => {
+  const backend = createMemoryBackend();
+  let batches = 0;
+  const counted = new Proxy(backend, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      if (name !== "writeAll") return value.bind(target);
+      return (writes: Parameters<ExtendedKvBackend["writeAll"]>[0]) => {
+        batches++;
+        return target.writeAll(writes);
+      };
+    },
+  });
+  const tagsFit = { type: "orset_remove" as const, element: ELEMENT, tags: [makeOpId(NODE_A, 1)] };
+  const { state, sent } = open(NODE_A, counted, opWireBytesMax({ key: KEY, kind: tagsFit }));
+  for (let i = 0; i < 3; i++) {
+    state.orsetAdd(KEY, ELEMENT);
+    state.flush();
+  }
+  // One op short of a full batch: the remove's first part fills it.
+  for (let i = 0; i < OPS_PER_BATCH_MAX - 1; i++) state.lwwSet(`r${i}`, OTHER);
+  batches = 0;
+  const before = sent.length;
+  state.orsetRemove(KEY, ELEMENT);
+  state.flush();
+  const parts = sent.slice(before).filter((op) => op.kind.type === "orset_remove");
+  assert.equal(parts.length, 3, "one tag per part");
+  assert.equal(batches, 1, "the parts were cut apart by the batch bound");
 });

@@ -289,6 +289,8 @@ export class ReplicatedState implements CrdtHost {
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
+  /** While the parts of one split write are staged: OPS_PER_BATCH_MAX does not cut them apart. */
+  #batchHeld = false;
   /** The batch timer, while staged writes wait for STORE_BATCH_INTERVAL_MS to end. */
   #flushTimer: TimerHandle | undefined;
   /** Writes the batch waiting for #flushTimer at process.exit() (see holdAtExit). */
@@ -418,7 +420,14 @@ export class ReplicatedState implements CrdtHost {
       { type: "orset_remove", element: element.slice(), tags },
       this.#opBytesMax,
     );
-    for (const kind of parts) this.#local("orset", key, kind);
+    // Its parts go to the store in one batch: a crash between two would leave the remove half done.
+    this.#batchHeld = true;
+    try {
+      for (const kind of parts) this.#local("orset", key, kind);
+    } finally {
+      this.#batchHeld = false;
+    }
+    if (this.#stagedOpCount >= OPS_PER_BATCH_MAX) this.flush();
   }
 
   orsetContains(key: string, element: Uint8Array): boolean {
@@ -898,7 +907,7 @@ export class ReplicatedState implements CrdtHost {
   #flushSoon(ops: number): void {
     this.#staged = true;
     this.#stagedOpCount += ops;
-    if (this.#stagedOpCount >= OPS_PER_BATCH_MAX) {
+    if (this.#stagedOpCount >= OPS_PER_BATCH_MAX && !this.#batchHeld) {
       this.flush();
       return;
     }
