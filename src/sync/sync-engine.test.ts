@@ -583,6 +583,45 @@ describe("SyncEngine", () => {
     );
   });
 
+  test("this node's ops waiting behind a repair are not starved by a steady stream of relays, and still go in sequence order", () => {
+    const { replicas, engines } = cluster(3, { queuedOpsLimit: 20, inflightBatchesMax: 1, batchOpsMax: 10 });
+    const [a, b, c] = replicas;
+    const engine = engines[1];
+    engine.peerConnected(a.nodeId, 0);
+    engine.peerConnected(c.nodeId, 0);
+    const ownSent: number[] = [];
+    const note = (out: Outgoing<TestOp>[]) => {
+      for (const { peer, message } of out)
+        if (peer === c.nodeId && message.type === "PushOps")
+          for (const op of message.ops) if (op.origin === b.nodeId) ownSent.push(op.seq);
+    };
+    // c reads slowly: b's first 20 are queued, the next 20 shed (b's own ops, under repair).
+    engine.localOps(Array.from({ length: 10 }, () => b.local()));
+    engine.localOps(Array.from({ length: 30 }, () => b.local()));
+    note(engine.flush());
+    // Relays of a keep the queue to c from ever emptying: a batch of them for every ack.
+    for (let batchId = 1; batchId <= 8; batchId++) {
+      engine.applyPushed(
+        a.nodeId,
+        Array.from({ length: 10 }, () => a.local()),
+      );
+      note(engine.receive(c.nodeId, { type: "PushOpsAck", batchId, applied: 10 }, 0));
+      note(engine.flush());
+    }
+    assert.deepEqual(
+      ownSent,
+      Array.from({ length: 40 }, (_, i) => i + 1),
+      "the repair took turns with the queue once the own ops queued before the shed were out",
+    );
+    // The repair of b is over: b's next ops are queued again.
+    engine.localOps([b.local()]);
+    for (let batchId = 9; batchId <= 12; batchId++) {
+      note(engine.receive(c.nodeId, { type: "PushOpsAck", batchId, applied: 10 }, 0));
+      note(engine.flush());
+    }
+    assert.equal(ownSent.at(-1), 41);
+  });
+
   test("relays of an origin under repair are still queued: their acks are what prunes it", () => {
     const { replicas, engines } = cluster(3, { queuedOpsLimit: 10, inflightBatchesMax: 1, batchOpsMax: 10 });
     const [a, , c] = replicas;

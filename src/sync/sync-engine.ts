@@ -303,6 +303,13 @@ interface PeerSession<Op> {
    */
   localShed: boolean;
   /**
+   * While `localShed`: how many of the queue's first ops must go before this node's own ops may
+   * be repaired beside the queue (the last own op queued before the shed is among them), and
+   * whether the next batch is the repair's (`#drain`: the two take turns).
+   */
+  ownQueuedAhead: number;
+  repairTurn: boolean;
+  /**
    * Origins of `repairAfter` that continue a pull answer: the peer asked for them. The others
    * were shed (or unacknowledged), and once the peer prunes such an origin it gets its ops
    * directly: their repair is dropped, as their relay is.
@@ -436,6 +443,8 @@ export class SyncEngine<Op> {
       stale: false,
       repairAfter: undefined,
       localShed: false,
+      ownQueuedAhead: 0,
+      repairTurn: false,
       repairAsked: new Set(),
       pushedDuringRepair: new Map(),
       heldSnapshot: undefined,
@@ -769,12 +778,22 @@ export class SyncEngine<Op> {
       if (behindRepair && queued < room) behind++;
       // Shed rather than grow without bound: the ops are durable in the op-log, re-sent from there
       // once this peer's queue drains (and the peer's own anti-entropy pull would fetch them too).
-      if (origin === local) session.localShed = true;
+      if (origin === local && !session.localShed) {
+        session.localShed = true;
+        session.ownQueuedAhead = this.#ownQueuedAhead(session.queue, local);
+      }
       session.repairAfter ??= new Map();
       if (after === undefined || seq - 1 < after) session.repairAfter.set(origin, seq - 1);
     }
     this.stats.opsQueued += queued;
     this.stats.opsShed += ops.length - queued - behind;
+  }
+
+  /** How many of `queue`'s first ops reach its last op of origin `local` (0: none queued). */
+  #ownQueuedAhead(queue: readonly Op[], local: NodeId): number {
+    for (let i = queue.length - 1; i >= 0; i--)
+      if (this.#replica.idOf(queue[i]!).origin === local) return i + 1;
+    return 0;
   }
 
   /**
@@ -840,11 +859,16 @@ export class SyncEngine<Op> {
     for (const origin of repairAfter.keys()) session.repairAsked.add(origin);
   }
 
-  /** Re-sends shed ops from the op-log while the window has room; clears the repair once caught up. */
-  #repair(session: PeerSession<Op>): Outgoing<Op>[] {
+  /**
+   * Re-sends shed ops from the op-log while the window has room; clears the repair once caught up.
+   * With `only` (this node's own origin, beside a queue that never empties: `#drain`), that
+   * origin's ops alone, and only its repair ends when it has caught up.
+   */
+  #repair(session: PeerSession<Op>, only?: NodeId): Outgoing<Op>[] {
     const repairAfter = session.repairAfter;
     const room = Math.floor(session.windowBatches) - session.inflight.size;
-    if (repairAfter === undefined || session.queue.length > 0 || room <= 0) return [];
+    if (repairAfter === undefined || (session.queue.length > 0 && only === undefined) || room <= 0) return [];
+    if (only !== undefined && !repairAfter.has(only)) return [];
     // Shed relays of an origin the peer has since pruned reach it directly: re-sending them from
     // the op-log only made duplicates for it to decode (under overload, ten times the ops applied).
     for (const origin of session.pruned) if (!session.repairAsked.has(origin)) repairAfter.delete(origin);
@@ -862,25 +886,31 @@ export class SyncEngine<Op> {
       // this repair's to send, and read here they were sent again with every batch, crowding out
       // the ops the repair is for. One batch's worth, in bytes too: read by ops alone, a repair of
       // large ops read about 1,000 to send 10, on every ack.
-      const ops = this.#replica.opsSince(vector, limit, new Set(repairAfter.keys()), batchBytes);
+      const origins = only === undefined ? new Set(repairAfter.keys()) : new Set([only]);
+      const ops = this.#replica.opsSince(vector, limit, origins, batchBytes);
       // A read cut by bytes may end short of `limit` with more to come: then only an empty one
       // says the repair is done.
       const done = ops.length === 0 || (batchBytes === undefined && ops.length < limit);
-      if (done) {
-        session.repairAfter = undefined;
-        session.localShed = false;
-        session.repairAsked.clear();
-      } else {
-        for (const op of ops) {
-          const { origin, seq } = this.#replica.idOf(op);
-          if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
-        }
-      }
       const unsent = this.#durableOnly(ops).filter((op) => {
         const { origin, seq } = this.#replica.idOf(op);
         return session.pushedDuringRepair.get(origin)?.has(seq) !== true;
       });
-      if (done) session.pushedDuringRepair.clear();
+      if (!done) {
+        for (const op of ops) {
+          const { origin, seq } = this.#replica.idOf(op);
+          if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
+        }
+      } else if (only !== undefined && repairAfter.size > 1) {
+        // Its own ops caught up; the relays' repair goes on once the queue is empty.
+        repairAfter.delete(only);
+        session.localShed = false;
+        session.pushedDuringRepair.delete(only);
+      } else {
+        session.repairAfter = undefined;
+        session.localShed = false;
+        session.repairAsked.clear();
+        session.pushedDuringRepair.clear();
+      }
       if (unsent.length > 0 || done) return this.#sendBatches(session, unsent);
     }
   }
@@ -973,7 +1003,18 @@ export class SyncEngine<Op> {
       for (const part of held.parts) out.push({ peer: session.nodeId, message: part });
     }
     while (session.queue.length > 0 && session.inflight.size < Math.floor(session.windowBatches)) {
+      // This node's own ops wait behind the repair (`#enqueue`), which otherwise runs only once the
+      // queue is empty: a steady stream of relays held them back until the peer's anti-entropy
+      // pull. Once the own ops queued before the shed are out, their repair takes every other batch.
+      if (session.localShed && session.ownQueuedAhead === 0 && session.repairTurn) {
+        session.repairTurn = false;
+        const repaired = this.#repair(session, this.#replica.localOrigin());
+        out.push(...repaired);
+        if (repaired.length > 0) continue;
+      }
+      session.repairTurn = true;
       const batch = session.queue.splice(0, this.#batchEnd(session.queue, 0));
+      session.ownQueuedAhead = Math.max(0, session.ownQueuedAhead - batch.length);
       if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
       out.push(this.#batch(session, batch, true));
     }
