@@ -290,8 +290,16 @@ describe("host failures", () => {
     assert.equal(ERR_OP_TOO_LARGE, -10);
     assert.match(
       recorded.logs.at(-1)!.message,
-      /crdt_lww_set failed: write to CRDT key "doc" refused: its op takes up to 4530 bytes on the wire, over the 3968 /,
+      /crdt_lww_set: write to CRDT key "doc" refused: its op takes up to 4530 bytes on the wire, over the 3968 /,
     );
     assert.equal(text(crdt.lwwGet("doc")!), "small");
+    // Refusals have a log budget of their own: a guest that keeps asking cannot silence its failures.
+    for (let i = 0; i < 200; i++) guest.call("crdt_lww_set", kp, kl, ARG, 3000);
+    crdt.gcounterInc = () => {
+      throw new Error("sync queue full");
+    };
+    const [cp, cl] = key(guest, "c");
+    assert.equal(guest.call("crdt_gcounter_inc", cp, cl, 1n), -3);
+    assert.match(recorded.logs.at(-1)!.message, /crdt_gcounter_inc failed: Error: sync queue full/);
   });
 });

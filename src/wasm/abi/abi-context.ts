@@ -17,7 +17,8 @@ export class AbiContext {
   readonly env: GuestEnvironment;
   readonly views: GuestMemoryViews;
   readonly logger: Logger;
-  #failuresLogged = 0;
+  /** Lines logged so far, per budget (see `#logBounded`). */
+  readonly #logged = { failures: 0, refusals: 0 };
 
   constructor(env: GuestEnvironment, memory: GuestMemoryRef) {
     this.env = env;
@@ -35,15 +36,28 @@ export class AbiContext {
   }
 
   logFailure(name: string, error: unknown): void {
-    if (this.#failuresLogged > HOST_FAILURE_LOG_LINES_MAX) return;
-    this.#failuresLogged++;
-    if (this.#failuresLogged > HOST_FAILURE_LOG_LINES_MAX) {
-      this.logger.warn("further host function failures of this guest are not logged", {
+    this.#logBounded("failures", `host function ${name} failed: ${describeError(error)}`);
+  }
+
+  /**
+   * Logs a call refused for what the guest asked (a CRDT write over one sync message, -10), on a
+   * budget of its own: a guest that keeps asking must not silence the log of real failures.
+   */
+  logRefusal(name: string, error: unknown): void {
+    this.#logBounded("refusals", `host function ${name}: ${describeError(error)}`);
+  }
+
+  #logBounded(kind: "failures" | "refusals", message: string): void {
+    const logged = this.#logged[kind];
+    if (logged > HOST_FAILURE_LOG_LINES_MAX) return;
+    this.#logged[kind] = logged + 1;
+    if (logged === HOST_FAILURE_LOG_LINES_MAX) {
+      this.logger.warn(`further host function ${kind} of this guest are not logged`, {
         module: this.env.moduleId,
       });
       return;
     }
-    this.logger.warn(`host function ${name} failed: ${describeError(error)}`, { module: this.env.moduleId });
+    this.logger.warn(message, { module: this.env.moduleId });
   }
 
   /**

@@ -122,7 +122,7 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
         result = body(host, memory, key, ...args);
       } catch (error) {
         if (!(error instanceof OpTooLargeError)) throw error;
-        ctx.logFailure(name, error);
+        ctx.logRefusal(name, error);
         return ERR_OP_TOO_LARGE;
       }
       if (makesOp && meteredCallActed(result) && env.usage !== undefined) env.usage.ops++;
