@@ -124,3 +124,21 @@ test("a guest killed after its refill's yield ended, before it resumed, makes no
   assert.ok(killed);
   assert.equal(marksAfterKill, 0, "the guest ran on a refill granted before its kill");
 });
+
+test("a guest stopped by a host function during its own call makes no more host calls", async () => {
+  const module = await load(`(module
+    (import "h" "stop" (func $stop))
+    (import "h" "mark" (func $mark))
+    (memory (export "memory") 1)
+    (func (export "run") (call $stop) (call $mark)))`);
+  let marks = 0;
+  let guest!: GuestInstance;
+  guest = GuestInstance.create(module, {
+    env: environment("w"),
+    cpuMsPerRun: undefined,
+    extraImports: { h: { stop: () => guest.kill("test"), mark: () => void marks++ } },
+  });
+  const result = await guest.run();
+  assert.equal(!result.ok && result.failure.kind, "killed");
+  assert.equal(marks, 0, "the guest called the host after its kill");
+});
