@@ -42,15 +42,15 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   function that can call guest code; when it drops below zero the guest calls the refill
  *   function through a new one-slot table (`call_indirect`) with its instance id (a new global
  *   the runtime sets, {@link INSTANCE_ID_EXPORT}), and stores the fuel it returns.
+ *   The runtime fills that slot with a suspending host import, which measures CPU time, enforces
+ *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
+ *   bounded number of instructions and get no check.
  * - **Stop check.** After every call that may reach the host (a `call` of an import, a
  *   `call_indirect`, a `call_ref`, and after each refill) the guest traps when a new global,
  *   {@link STOPPED_EXPORT}, is 1: the runtime sets it when it stops the guest, so a guest
  *   killed while its host call was under way, or after its wait settled and before it resumed,
  *   runs no more of its code. A tail call that may reach the host becomes a plain call, the
  *   check and a `return`.
- *   The runtime fills that slot with a suspending host import, which measures CPU time, enforces
- *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
- *   bounded number of instructions and get no check.
  * - **Memory cap.** Every defined memory's maximum is clamped to the cap, so `memory.grow`
  *   beyond it returns -1 inside the guest, as the specification says a failed grow does. Each
  *   `memory.grow` of a 32-bit memory 0 also stores its result in a new global,
@@ -69,7 +69,8 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   life that wrote nothing skips the memory copy (64 KiB take about 1.3 µs, more than the rest
  *   of a pooled spawn).
  *
- * Only appends: a type, a table, globals and exports; no existing index moves, so calls,
+ * Only appends (a type, a table, globals, exports and code; a tail call that may reach the
+ * host becomes a plain call of the same immediates): no existing index moves, so calls,
  * element segments, the name section and the guest's exports stay byte-for-byte valid.
  */
 export interface InstrumentOptions {
