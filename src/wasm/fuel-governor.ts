@@ -1,3 +1,4 @@
+import type { STOPPED_EXPORT } from "./guest-exports.ts";
 import { REFILL_STOPPED } from "./refill-trampoline.ts";
 
 /**
@@ -33,14 +34,14 @@ export interface FuelGovernorOptions {
 /**
  * What {@link FuelGovernor.suspend} settles with for a stopped guest. `false` converts to a zero
  * of every wasm value type (i32, i64, f32, f64) at the import's boundary, so the conversion
- * itself throws nothing a guest could catch before its stop-trap wrapper traps.
+ * itself throws nothing a guest could catch before the stop check after the call traps.
  */
 export const WAIT_STOPPED = false;
 
 /**
  * What {@link FuelGovernor.suspend} rejects with for a stopped guest when asked to unwind it: a
  * guest with no `try` cannot catch it, so it unwinds the guest's stack as a trap does, with no
- * stop-trap wrapper around the import. One object: a stop makes no allocation of its own.
+ * stop check after the call needed. One object: a stop makes no allocation of its own.
  */
 export class GuestWaitStopped extends Error {
   constructor() {
@@ -83,7 +84,10 @@ export class FuelGovernor {
    * set while it waits. A stack parked on a promise that never settles is never collected.
    */
   #endWait: (() => void) | undefined;
-  /** 1 once the governor stopped the guest: read by the stop-trap wrappers (stop-trap-wrappers.ts). */
+  /**
+   * The guest instance's stop flag (the instrumenter's {@link STOPPED_EXPORT} global): 1 once the
+   * governor stopped the guest, which then traps after its host call or refill in progress.
+   */
   #stopFlag: WebAssembly.Global | undefined;
 
   constructor(options: FuelGovernorOptions) {
@@ -112,17 +116,17 @@ export class FuelGovernor {
     return this.#stopped;
   }
 
-  /** A mutable i32 global that is 1 while the guest is stopped: what a stop-trap wrapper tests. */
-  get stopFlag(): WebAssembly.Global {
-    this.#stopFlag ??= new WebAssembly.Global({ value: "i32", mutable: true }, this.#stopped ? 1 : 0);
-    return this.#stopFlag;
+  /** Sets `flag` (the instance's {@link STOPPED_EXPORT} global) to 1 at every stop, to 0 at every run. */
+  attachStopFlag(flag: WebAssembly.Global): void {
+    flag.value = this.#stopped === undefined ? 0 : 1;
+    this.#stopFlag = flag;
   }
 
   /**
    * Starts accounting for a new run. `onStop` is called once if the governor ends the guest
-   * (budget or kill): the guest then traps at its next refill, or as its host wait returns
-   * ({@link suspend}, the stop-trap wrappers), and that trap is not the run's outcome, so the runner must settle the run from this
-   * callback.
+   * (budget or kill): the guest then traps as its refill, host call or host wait ({@link suspend})
+   * returns (the instrumenter's stop check after each), and that trap is not the run's outcome,
+   * so the runner must settle the run from this callback.
    */
   beginRun(onStop: (stop: GovernorStop) => void): void {
     const now = this.#nowMs();
@@ -196,12 +200,12 @@ export class FuelGovernor {
    * The body of a suspending host call (`proc_receive`, `http_fetch`, `poll_oneoff`, a rate
    * quota's wait): the guest's time stops counting while `waiting` is pending, and it settles
    * with `waiting`'s outcome, or with {@link WAIT_STOPPED} at once when the governor stops the
-   * guest (a kill, the budget) meanwhile, or at the call when it stopped before. The import's
-   * stop-trap wrapper then traps: the guest runs none of its code again, and its stack unwinds
+   * guest (a kill, the budget) meanwhile, or at the call when it stopped before. The stop check
+   * after the call then traps: the guest runs none of its code again, and its stack unwinds
    * and is collected. Waiting on for `waiting` kept it forever: a killed process's receive
    * never settles. With `unwind` (a guest that cannot catch, GuestModule.catchesExceptions
    * false) a stop rejects it with a {@link GuestWaitStopped} instead, which unwinds the guest
-   * without a wrapper.
+   * without resuming it.
    */
   suspend<T>(waiting: Promise<T>, unwind = false): Promise<T | typeof WAIT_STOPPED> {
     if (this.#stopped !== undefined) {

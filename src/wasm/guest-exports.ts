@@ -43,7 +43,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 6;
+export const INSTRUMENTATION_VERSION = 7;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host
@@ -61,10 +61,19 @@ export const FUEL_TABLE_EXPORT = "__nx_fuel_table";
 export const INSTANCE_ID_EXPORT = "__nx_instance";
 
 /**
+ * A mutable i32 global the runtime sets to 1 when it stops the guest (a kill, the CPU budget;
+ * FuelGovernor) and back to 0 at a new run: the instrumented guest checks it after every call
+ * that may reach a host function and after every refill, and traps when it is set, so no host
+ * call of a stopped guest has any effect and none of its code runs on.
+ */
+export const STOPPED_EXPORT = "__nx_stopped";
+
+/**
  * Exported (the instance-id global under a second name) when a function of the module holds a
- * `try` or `try_table`: the guest may catch what a host function throws through it, so the
- * runtime wraps its suspending imports in stop-trap wrappers (src/wasm/stop-trap-wrappers.ts).
- * Without it a stopped guest's wait ends by throwing, which unwinds the guest as a trap does.
+ * `try` or `try_table`: the guest may catch what a host function throws through it, so a
+ * stopped guest's wait ends with a zero, on which the stop check after the call traps
+ * ({@link STOPPED_EXPORT}). Without it the wait ends by throwing, which unwinds the guest as a
+ * trap does, without resuming it.
  */
 export const CATCHES_MARKER_EXPORT = "__nx_catches";
 
@@ -90,6 +99,7 @@ export const MEMORY_WRITTEN_EXPORT = "__nx_memory_written";
 export const RESERVED_EXPORTS: readonly string[] = [
   FUEL_TABLE_EXPORT,
   INSTANCE_ID_EXPORT,
+  STOPPED_EXPORT,
   CATCHES_MARKER_EXPORT,
   START_EXPORT,
   LAST_GROW_EXPORT,

@@ -20,12 +20,11 @@ import {
   MEMORY_EXPORT,
   RUN_EXPORT,
   START_EXPORT,
+  STOPPED_EXPORT,
 } from "./guest-exports.ts";
 import { GuestFailure } from "./guest-failure.ts";
 import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
-import type { FunctionImport } from "./module-imports.ts";
-import { stopTrapWrappers } from "./stop-trap-wrappers.ts";
 
 /**
  * One instance of a guest module and its run: instantiation wires the host imports, the memory
@@ -77,34 +76,6 @@ export interface GuestInstanceOptions {
 export type GuestRunResult = { readonly ok: true } | { readonly ok: false; readonly failure: GuestFailure };
 
 const OK: GuestRunResult = { ok: true };
-
-/**
- * Every suspending import of `module` in `imports` (a `WebAssembly.Suspending`, whoever made it)
- * put behind a stop-trap wrapper: whatever it waited on, a guest the governor stopped meanwhile
- * traps as the call returns, before any more of its code runs. Only for a guest that can catch
- * (GuestModule.catchesExceptions): any other one is unwound by its wait's rejection
- * (FuelGovernor.suspend with `unwind`), with no wrapper instance of its own.
- */
-function wrapSuspendingImports(
-  module: GuestModule,
-  imports: Record<string, Record<string, unknown>>,
-  governor: FuelGovernor,
-): void {
-  const entries = module.imports.filter(
-    (entry): entry is FunctionImport =>
-      entry.kind === "function" && imports[entry.module]?.[entry.name] instanceof WebAssembly.Suspending,
-  );
-  if (entries.length === 0) return;
-  const wrappers = stopTrapWrappers(
-    module.module,
-    entries.map((entry) => entry.type),
-    entries.map((entry) => imports[entry.module]![entry.name]),
-    governor.stopFlag,
-  );
-  entries.forEach((entry, i) => {
-    imports[entry.module] = { ...imports[entry.module], [entry.name]: wrappers[i] };
-  });
-}
 
 const NO_ARGS: readonly number[] = [];
 
@@ -183,7 +154,7 @@ export class GuestInstance {
   /**
    * `waiting` as the guest's host wait (the body of a suspending import made elsewhere: an
    * instance pool's `proc_receive`): see FuelGovernor.suspend; a guest that cannot catch is
-   * unwound at a stop, any other one trapped by its stop-trap wrapper.
+   * unwound at a stop, any other one trapped by the stop check after the call (the instrumenter's).
    */
   hostWait<T>(waiting: Promise<T>): Promise<T | typeof WAIT_STOPPED> {
     return this.governor.suspend(waiting, !this.module.catchesExceptions);
@@ -304,10 +275,10 @@ export class GuestInstance {
       }
       imports[name] = { ...imports[name], ...wrapped };
     }
-    if (module.catchesExceptions) wrapSuspendingImports(module, imports, governor);
     const instance = new WebAssembly.Instance(module.module, imports as WebAssembly.Imports);
     memoryRef.memory = instance.exports[MEMORY_EXPORT] as WebAssembly.Memory;
     (instance.exports[INSTANCE_ID_EXPORT] as WebAssembly.Global).value = registerGovernor(governor);
+    governor.attachStopFlag(instance.exports[STOPPED_EXPORT] as WebAssembly.Global);
     (instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).set(0, sharedRefillTrampoline());
     return new GuestInstance(module, governor, instance, httpFetch);
   }
@@ -452,7 +423,8 @@ export class GuestInstance {
 
   /**
    * The governor ended the run: the guest traps at its next refill (REFILL_STOPPED), or as its
-   * host wait returns (WAIT_STOPPED, the stop-trap wrappers); the trap reaches #onThrow after this and changes nothing.
+   * host call or wait returns (the instrumenter's stop check after every call that may reach the
+   * host); the trap reaches #onThrow after this and changes nothing.
    */
   readonly #onStop = (stop: GovernorStop): void => {
     this.#broken = true;

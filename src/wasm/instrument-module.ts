@@ -31,6 +31,7 @@ import {
   MEMORY_WRITTEN_EXPORT,
   RESERVED_EXPORTS,
   START_EXPORT,
+  STOPPED_EXPORT,
 } from "./guest-exports.ts";
 import { ModuleLoadError } from "./module-load-error.ts";
 
@@ -44,6 +45,12 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   The runtime fills that slot with a suspending host import, which measures CPU time, enforces
  *   the budget and yields to the event loop. Functions with neither loops nor guest calls run a
  *   bounded number of instructions and get no check.
+ * - **Stop check.** After every call that may reach the host (a `call` of an import, a
+ *   `call_indirect`, a `call_ref`, and after each refill) the guest traps when a new global,
+ *   {@link STOPPED_EXPORT}, is 1: the runtime sets it when it stops the guest, so a guest
+ *   killed while its host call was under way, or after its wait settled and before it resumed,
+ *   runs no more of its code. A tail call that may reach the host becomes a plain call, the
+ *   check and a `return`.
  * - **Memory cap.** Every defined memory's maximum is clamped to the cap, so `memory.grow`
  *   beyond it returns -1 inside the guest, as the specification says a failed grow does. Each
  *   `memory.grow` of a 32-bit memory 0 also stores its result in a new global,
@@ -62,7 +69,8 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   life that wrote nothing skips the memory copy (64 KiB take about 1.3 µs, more than the rest
  *   of a pooled spawn).
  *
- * Only appends: a type, a table, globals and exports; no existing index moves, so calls,
+ * Only appends (a type, a table, globals, exports and code; a tail call that may reach the
+ * host becomes a plain call of the same immediates): no existing index moves, so calls,
  * element segments, the name section and the guest's exports stay byte-for-byte valid.
  */
 export interface InstrumentOptions {
@@ -95,6 +103,8 @@ interface AddedIndices {
   readonly fuelGlobal: number;
   /** The instance id the guest passes to the refill function (see INSTANCE_ID_EXPORT). */
   readonly instanceIdGlobal: number;
+  /** 1 once the guest was stopped: checked after every host call and refill (see STOPPED_EXPORT). */
+  readonly stoppedGlobal: number;
   readonly refillType: number;
   readonly fuelTable: number;
   /** The global that keeps the last `memory.grow` result; undefined when grows are not watched. */
@@ -113,7 +123,22 @@ function memoryWrittenMark(global: number): Uint8Array {
   return new WasmWriter(8).byte(0x41).s32(1).byte(0x24).u32(global).finish();
 }
 
-/** global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s; if; refill(id); end */
+/** global.get stopped; if; unreachable; end: the guest traps when the runtime stopped it. */
+function stopCheck(stoppedGlobal: number): Uint8Array {
+  return new WasmWriter(8).byte(0x23).u32(stoppedGlobal).byte(0x04).byte(0x40).byte(0x00).byte(0x0b).finish();
+}
+
+/** The plain call each tail call that may reach the host becomes (see rewriteCode). */
+const PLAIN_CALL_OF: ReadonlyMap<number, number> = new Map([
+  [0x12, 0x10], // return_call -> call
+  [0x13, 0x11], // return_call_indirect -> call_indirect
+  [0x15, 0x14], // return_call_ref -> call_ref
+]);
+
+/**
+ * global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s;
+ * if; refill(id); global.set; stop check; end
+ */
 function fuelCheck(indices: AddedIndices): Uint8Array {
   const w = new WasmWriter(32);
   w.byte(0x23).u32(indices.fuelGlobal);
@@ -128,6 +153,9 @@ function fuelCheck(indices: AddedIndices): Uint8Array {
   w.byte(0x41).s32(0);
   w.byte(0x11).u32(indices.refillType).u32(indices.fuelTable);
   w.byte(0x24).u32(indices.fuelGlobal);
+  // A stop that came after the refill's yield ended and before the guest resumed (the refill
+  // trampoline traps only on the units it is answered).
+  w.bytes(stopCheck(indices.stoppedGlobal));
   w.byte(0x0b);
   return w.finish();
 }
@@ -138,11 +166,13 @@ function rewriteCode(
   end: number,
   layout: ModuleLayout,
   check: Uint8Array,
+  stop: Uint8Array,
   watch: Uint8Array | undefined,
   mark: Uint8Array | undefined,
 ): { content: Uint8Array; checks: number; inserted: number; catches: boolean } {
   const reader = new WasmReader(bytes, start, end);
   const out = new WasmWriter(end - start + 1024);
+  const stopAndReturn = Uint8Array.of(...stop, 0x0f);
   const functions = reader.count();
   out.u32(functions);
   let checks = 0;
@@ -160,26 +190,33 @@ function rewriteCode(
     catches ||= scan.catches;
     const entryCheck = scan.callsGuestCode;
     const entryMark = mark !== undefined && scan.writesMemory ? mark : undefined;
-    // What goes where, in code order: a fuel check at each loop head, the watch after each grow.
-    const insertions: (readonly [at: number, code: Uint8Array])[] = [
-      ...scan.loopBodyStarts.map((at) => [at, check] as const),
-      ...(watch === undefined ? [] : scan.memoryGrowEnds.map((at) => [at, watch] as const)),
-    ].sort((a, b) => a[0] - b[0]);
+    // What goes where, in code order, each replacing `skip` bytes there: a fuel check at each
+    // loop head, the watch after each grow, the stop check after each call that may reach the
+    // host, and each such tail call made a plain call, the stop check and a return.
+    const insertions: (readonly [at: number, code: Uint8Array, skip: number])[] = [
+      ...scan.loopBodyStarts.map((at) => [at, check, 0] as const),
+      ...(watch === undefined ? [] : scan.memoryGrowEnds.map((at) => [at, watch, 0] as const)),
+      ...scan.hostCallEnds.map((at) => [at, stop, 0] as const),
+      ...scan.hostTailCalls.flatMap(([at, end]) => [
+        [at, Uint8Array.of(PLAIN_CALL_OF.get(bytes[at]!)!), 1] as const,
+        [end, stopAndReturn, 0] as const,
+      ]),
+    ].sort((a, b) => a[0] - b[0] || a[2] - b[2]);
     checks += (entryCheck ? 1 : 0) + scan.loopBodyStarts.length;
     const added =
       (entryCheck ? check.length : 0) +
       (entryMark?.length ?? 0) +
-      insertions.reduce((sum, [, code]) => sum + code.length, 0);
+      insertions.reduce((sum, [, code, skip]) => sum + code.length - skip, 0);
     insertedBytes += added;
     out.u32(size + added);
     out.bytes(bytes.subarray(bodyStart, scan.codeStart));
     if (entryMark !== undefined) out.bytes(entryMark);
     if (entryCheck) out.bytes(check);
     let copied = scan.codeStart;
-    for (const [at, code] of insertions) {
+    for (const [at, code, skip] of insertions) {
       out.bytes(bytes.subarray(copied, at));
       out.bytes(code);
-      copied = at;
+      copied = at + skip;
     }
     out.bytes(bytes.subarray(copied, bodyEnd));
   }
@@ -260,16 +297,18 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   const watchGrows = layout.definedMemories.length > 0 && (layout.definedMemories[0]!.flags & 0x04) === 0;
   const poolable = layout.definedMemories.length === 1 && !mayKeepSegments(bytes, layout);
   const fuelGlobal = layout.importedGlobalCount + layout.definedGlobalCount;
-  const globalsAdded = 2 + (watchGrows ? 1 : 0) + (poolable ? 1 : 0);
+  const globalsAdded = 3 + (watchGrows ? 1 : 0) + (poolable ? 1 : 0);
   const indices: AddedIndices = {
     fuelGlobal,
-    instanceIdGlobal: fuelGlobal + globalsAdded - 1,
+    instanceIdGlobal: fuelGlobal + globalsAdded - 2,
+    stoppedGlobal: fuelGlobal + globalsAdded - 1,
     refillType: layout.types.length,
     fuelTable: layout.importedTableCount + layout.definedTableCount,
     lastGrowGlobal: watchGrows ? fuelGlobal + 1 : undefined,
     memoryWrittenGlobal: poolable ? fuelGlobal + (watchGrows ? 2 : 1) : undefined,
   };
   const check = fuelCheck(indices);
+  const stop = stopCheck(indices.stoppedGlobal);
   const watch = indices.lastGrowGlobal === undefined ? undefined : growWatch(indices.lastGrowGlobal);
   const mark =
     indices.memoryWrittenGlobal === undefined ? undefined : memoryWrittenMark(indices.memoryWrittenGlobal);
@@ -281,15 +320,17 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   // Written from the start: the first reset copies the image back whatever ran before it.
   if (poolable) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(1).byte(0x0b);
   addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b); // the instance id, set by the runtime
+  addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b); // stopped, set by the runtime
   const addedGlobalEntries = addedGlobals.finish();
   const codeSection = layout.sections.find((section) => section.id === SECTION_CODE);
   const code =
     codeSection === undefined
       ? undefined
-      : rewriteCode(bytes, codeSection.start, codeSection.end, layout, check, watch, mark);
+      : rewriteCode(bytes, codeSection.start, codeSection.end, layout, check, stop, watch, mark);
   const exportsWriter = new WasmWriter(64);
   exportsWriter.name(FUEL_TABLE_EXPORT).byte(EXPORT_TABLE).u32(indices.fuelTable);
   exportsWriter.name(INSTANCE_ID_EXPORT).byte(EXPORT_GLOBAL).u32(indices.instanceIdGlobal);
+  exportsWriter.name(STOPPED_EXPORT).byte(EXPORT_GLOBAL).u32(indices.stoppedGlobal);
   const hasStart = layout.startFunction !== undefined;
   if (layout.startFunction !== undefined) {
     exportsWriter.name(START_EXPORT).byte(EXPORT_FUNCTION).u32(layout.startFunction);
@@ -297,7 +338,7 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   if (indices.lastGrowGlobal !== undefined) {
     exportsWriter.name(LAST_GROW_EXPORT).byte(EXPORT_GLOBAL).u32(indices.lastGrowGlobal);
   }
-  let addedExports = (hasStart ? 3 : 2) + (watchGrows ? 1 : 0);
+  let addedExports = (hasStart ? 4 : 3) + (watchGrows ? 1 : 0);
   if (code?.catches === true) {
     exportsWriter.name(CATCHES_MARKER_EXPORT).byte(EXPORT_GLOBAL).u32(indices.instanceIdGlobal);
     addedExports++;

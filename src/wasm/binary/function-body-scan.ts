@@ -32,9 +32,21 @@ export interface FunctionBodyScan {
   /**
    * True when the body holds a `try` or a `try_table`: it may catch what a host function throws
    * through it. A guest with no such body cannot, so a stopped guest's host wait may end by
-   * throwing instead of through a stop-trap wrapper (src/wasm/stop-trap-wrappers.ts).
+   * throwing instead of resuming the guest to trap at its stop check.
    */
   readonly catches: boolean;
+  /**
+   * Offset right after each call that may reach a host function: a `call` of an imported
+   * function, a `call_indirect` or a `call_ref` (a table or a reference may hold an import).
+   * Where the instrumenter checks that the guest was not stopped meanwhile.
+   */
+  readonly hostCallEnds: readonly number[];
+  /**
+   * Each tail call that may reach a host function (`return_call` of an import,
+   * `return_call_indirect`, `return_call_ref`): the offset of its opcode and the offset right
+   * after it. The instrumenter makes it a plain call, the stop check and a `return`.
+   */
+  readonly hostTailCalls: readonly (readonly [opcode: number, end: number])[];
 }
 
 const OP_LOOP = 0x03;
@@ -141,8 +153,16 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
   let callsGuestCode = false;
   let writesMemory = false;
   let catches = false;
+  const hostCallEnds: number[] = [];
+  const hostTailCalls: (readonly [number, number])[] = [];
+  /** Records the call whose opcode was at `at` and whose immediates were just read. */
+  const hostCall = (op: number, at: number): void => {
+    if (op === 0x10 || op === 0x11 || op === 0x14) hostCallEnds.push(reader.offset);
+    else hostTailCalls.push([at, reader.offset]);
+  };
 
   while (reader.remaining > 0) {
+    const opAt = reader.offset;
     const op = reader.byte();
     switch (op) {
       case 0x02: // block
@@ -189,17 +209,20 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
       case 0x10: // call
       case 0x12: // return_call
         if (reader.u32() >= importedFunctionCount) callsGuestCode = true;
+        else hostCall(op, opAt);
         break;
       case 0x11: // call_indirect type table
       case 0x13: // return_call_indirect
         reader.u32();
         reader.u32();
         callsGuestCode = true;
+        hostCall(op, opAt);
         break;
       case 0x14: // call_ref type
       case 0x15: // return_call_ref
         reader.u32();
         callsGuestCode = true;
+        hostCall(op, opAt);
         break;
       case 0x1c: {
         // select with types
@@ -281,5 +304,14 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         }
     }
   }
-  return { codeStart, loopBodyStarts, callsGuestCode, memoryGrowEnds, writesMemory, catches };
+  return {
+    codeStart,
+    loopBodyStarts,
+    callsGuestCode,
+    memoryGrowEnds,
+    writesMemory,
+    catches,
+    hostCallEnds,
+    hostTailCalls,
+  };
 }

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
+import { silentLogger } from "../observe/logger.ts";
+import type { GuestEnvironment } from "./abi/guest-environment.ts";
+import { GuestInstance, type GuestInstanceOptions } from "./guest-instance.ts";
+import { type GuestModule, loadGuestModuleBytes } from "./load-guest-module.ts";
+import { ModuleCache } from "./module-cache.ts";
+
+/**
+ * A guest stopped while it is off its own stack (in a host wait, or a refill's yield) must run
+ * none of its code, host calls included, once it resumes: the instrumenter's stop check
+ * (STOPPED_EXPORT) traps right after the call that resumed it. Each test kills the guest in the
+ * narrowest window there is: after what it waited on settled, before it resumed.
+ */
+
+function environment(moduleId: string): GuestEnvironment {
+  return {
+    moduleId,
+    logger: silentLogger,
+    env: {},
+    args: [moduleId],
+    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+    randomFill: () => {},
+    emitEvent: () => {},
+    stdout: () => {},
+    stderr: () => {},
+    capabilities: [],
+  };
+}
+
+async function load(wat: string): Promise<GuestModule> {
+  const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
+  return loadGuestModuleBytes(await watToWasm(wat), "w", {
+    memoryMaxBytes: 1 << 20,
+    cache,
+    logger: silentLogger,
+  });
+}
+
+/** How `run` reaches the suspending import `$wait` (wabt has no `call_ref`; the instrumenter treats it as `call_indirect`). */
+const CALLS = {
+  call: "(drop (call $wait))",
+  call_indirect: "(drop (call_indirect (type $waitType) (i32.const 0)))",
+  return_call: "(drop (call $tail))",
+} as const;
+
+for (const [form, call] of Object.entries(CALLS)) {
+  for (const catches of [false, true]) {
+    test(`a guest killed after its wait settled, before it resumed, makes no more host calls (${form}, catches ${catches})`, async () => {
+      const module = await load(`(module
+        (type $waitType (func (result i32)))
+        (import "h" "wait" (func $wait (type $waitType)))
+        (import "h" "mark" (func $mark))
+        (memory (export "memory") 1)
+        (table 1 funcref)
+        (elem (i32.const 0) $wait)
+        (func $tail (result i32) (return_call $wait))
+        (func (export "run")
+          ${catches ? `(block $c (try_table (catch_all $c) ${call}))` : call}
+          (call $mark)))`);
+      let marks = 0;
+      let release!: (value: number) => void;
+      const waiting = new Promise<number>((resolve) => {
+        release = resolve;
+      });
+      const guest = GuestInstance.create(module, {
+        env: environment("w"),
+        cpuMsPerRun: undefined,
+        extraImports: { h: { mark: () => void marks++ } },
+        suspendingImports: { h: { wait: () => waiting } },
+      });
+      const run = guest.run();
+      await new Promise((resolve) => setImmediate(resolve));
+      release(1);
+      // After the governor's own reaction to `waiting` (it resumes the guest): the kill lands
+      // between the wait's end and the guest's next instruction.
+      waiting.then(() => guest.kill("test"));
+      const result = await run;
+      assert.equal(result.ok, false);
+      assert.equal(!result.ok && result.failure.kind, "killed");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(marks, 0, "the guest called the host after its kill");
+    });
+  }
+}
+
+test("a guest killed after its refill's yield ended, before it resumed, makes no more host calls", async () => {
+  const module = await load(`(module
+    (import "h" "mark" (func $mark))
+    (memory (export "memory") 1)
+    (func (export "run") (loop $l (call $mark) (br $l))))`);
+  let killed = false;
+  let marksAfterKill = 0;
+  let guest!: GuestInstance;
+  const options: GuestInstanceOptions = {
+    env: environment("w"),
+    cpuMsPerRun: undefined,
+    sliceMs: 0,
+    extraImports: {
+      h: {
+        mark: () => {
+          if (killed) marksAfterKill++;
+        },
+      },
+    },
+    yieldToLoop: () => {
+      const turn = new Promise<void>((resolve) => setImmediate(resolve));
+      // Queued from a reaction that runs before the governor's own (which answers the refill's
+      // units): the kill runs after the refill was answered and before the guest resumes.
+      turn.then(() =>
+        queueMicrotask(() => {
+          killed = true;
+          guest.kill("test");
+        }),
+      );
+      return turn;
+    },
+  };
+  guest = GuestInstance.create(module, options);
+  const result = await guest.run();
+  assert.equal(!result.ok && result.failure.kind, "killed");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(killed);
+  assert.equal(marksAfterKill, 0, "the guest ran on a refill granted before its kill");
+});
+
+test("a guest stopped by a host function during its own call makes no more host calls", async () => {
+  const module = await load(`(module
+    (import "h" "stop" (func $stop))
+    (import "h" "mark" (func $mark))
+    (memory (export "memory") 1)
+    (func (export "run") (call $stop) (call $mark)))`);
+  let marks = 0;
+  let guest!: GuestInstance;
+  guest = GuestInstance.create(module, {
+    env: environment("w"),
+    cpuMsPerRun: undefined,
+    extraImports: { h: { stop: () => guest.kill("test"), mark: () => void marks++ } },
+  });
+  const result = await guest.run();
+  assert.equal(!result.ok && result.failure.kind, "killed");
+  assert.equal(marks, 0, "the guest called the host after its kill");
+});
