@@ -43,7 +43,7 @@ export const MEMORY_EXPORT = "memory";
  * Version of the instrumented format: part of every module-cache key, so a runtime with a
  * different instrumenter never loads another's cached output.
  */
-export const INSTRUMENTATION_VERSION = 7;
+export const INSTRUMENTATION_VERSION = 8;
 
 /**
  * A one-slot funcref table the runtime fills with the fuel-refill function (a suspending host

@@ -1,4 +1,4 @@
-import { scanFunctionBody } from "./binary/function-body-scan.ts";
+import { type FunctionBodyScan, scanFunctionBody } from "./binary/function-body-scan.ts";
 import {
   EXPORT_FUNCTION,
   EXPORT_GLOBAL,
@@ -49,8 +49,10 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   `call_indirect`, a `call_ref`, and after each refill) the guest traps when a new global,
  *   {@link STOPPED_EXPORT}, is 1: the runtime sets it when it stops the guest, so a guest
  *   killed while its host call was under way, or after its wait settled and before it resumed,
- *   runs no more of its code. A tail call that may reach the host becomes a plain call, the
- *   check and a `return`.
+ *   runs no more of its code. A `return_call` of an import becomes a plain call, the check and
+ *   a `return`. A `return_call_indirect` or `return_call_ref` stays a tail call (a guest may
+ *   loop through one without end), so the check follows every `call` of a function that may
+ *   return straight from the host that way, itself or through its own direct tail calls.
  * - **Memory cap.** Every defined memory's maximum is clamped to the cap, so `memory.grow`
  *   beyond it returns -1 inside the guest, as the specification says a failed grow does. Each
  *   `memory.grow` of a 32-bit memory 0 also stores its result in a new global,
@@ -69,8 +71,8 @@ import { ModuleLoadError } from "./module-load-error.ts";
  *   life that wrote nothing skips the memory copy (64 KiB take about 1.3 µs, more than the rest
  *   of a pooled spawn).
  *
- * Only appends (a type, a table, globals, exports and code; a tail call that may reach the
- * host becomes a plain call of the same immediates): no existing index moves, so calls,
+ * Only appends (a type, a table, globals, exports and code; a `return_call` of an import
+ * becomes a plain call of the same immediates): no existing index moves, so calls,
  * element segments, the name section and the guest's exports stay byte-for-byte valid.
  */
 export interface InstrumentOptions {
@@ -128,12 +130,8 @@ function stopCheck(stoppedGlobal: number): Uint8Array {
   return new WasmWriter(8).byte(0x23).u32(stoppedGlobal).byte(0x04).byte(0x40).byte(0x00).byte(0x0b).finish();
 }
 
-/** The plain call each tail call that may reach the host becomes (see rewriteCode). */
-const PLAIN_CALL_OF: ReadonlyMap<number, number> = new Map([
-  [0x12, 0x10], // return_call -> call
-  [0x13, 0x11], // return_call_indirect -> call_indirect
-  [0x15, 0x14], // return_call_ref -> call_ref
-]);
+/** What a `return_call` of an import becomes, before its stop check and a `return` (see rewriteCode). */
+const PLAIN_CALL = Uint8Array.of(0x10);
 
 /**
  * global.get; i32.const 1; i32.sub; global.set; global.get; i32.const 0; i32.lt_s;
@@ -173,32 +171,39 @@ function rewriteCode(
   const reader = new WasmReader(bytes, start, end);
   const out = new WasmWriter(end - start + 1024);
   const stopAndReturn = Uint8Array.of(...stop, 0x0f);
+  const importedFunctions = layout.importedFunctionTypes.length;
   const functions = reader.count();
+  const bodies: { readonly start: number; readonly end: number; readonly scan: FunctionBodyScan }[] = [];
+  for (let f = 0; f < functions; f++) {
+    const size = reader.u32();
+    const bodyStart = reader.offset;
+    reader.skip(size);
+    const scan = scanFunctionBody(new WasmReader(bytes, bodyStart, bodyStart + size), importedFunctions);
+    bodies.push({ start: bodyStart, end: bodyStart + size, scan });
+  }
+  const returnsFromHost = functionsReturningFromHost(bodies, importedFunctions);
   out.u32(functions);
   let checks = 0;
   let insertedBytes = 0;
   let catches = false;
-  for (let f = 0; f < functions; f++) {
-    const size = reader.u32();
-    const bodyStart = reader.offset;
-    const bodyEnd = bodyStart + size;
-    reader.skip(size);
-    const scan = scanFunctionBody(
-      new WasmReader(bytes, bodyStart, bodyEnd),
-      layout.importedFunctionTypes.length,
-    );
+  for (const { start: bodyStart, end: bodyEnd, scan } of bodies) {
+    const size = bodyEnd - bodyStart;
     catches ||= scan.catches;
     const entryCheck = scan.callsGuestCode;
     const entryMark = mark !== undefined && scan.writesMemory ? mark : undefined;
     // What goes where, in code order, each replacing `skip` bytes there: a fuel check at each
     // loop head, the watch after each grow, the stop check after each call that may reach the
-    // host, and each such tail call made a plain call, the stop check and a return.
+    // host or return from it (functionsReturningFromHost), and each tail call of an import made
+    // a plain call, the stop check and a return.
     const insertions: (readonly [at: number, code: Uint8Array, skip: number])[] = [
       ...scan.loopBodyStarts.map((at) => [at, check, 0] as const),
       ...(watch === undefined ? [] : scan.memoryGrowEnds.map((at) => [at, watch, 0] as const)),
       ...scan.hostCallEnds.map((at) => [at, stop, 0] as const),
+      ...scan.guestCalls
+        .filter(([callee]) => returnsFromHost[callee - importedFunctions] === true)
+        .map(([, at]) => [at, stop, 0] as const),
       ...scan.hostTailCalls.flatMap(([at, end]) => [
-        [at, Uint8Array.of(PLAIN_CALL_OF.get(bytes[at]!)!), 1] as const,
+        [at, PLAIN_CALL, 1] as const,
         [end, stopAndReturn, 0] as const,
       ]),
     ].sort((a, b) => a[0] - b[0] || a[2] - b[2]);
@@ -221,6 +226,32 @@ function rewriteCode(
     out.bytes(bytes.subarray(copied, bodyEnd));
   }
   return { content: out.finish(), checks, inserted: insertedBytes, catches };
+}
+
+/**
+ * For each defined function, whether a call of it may return straight from a host function: it
+ * holds a `return_call_indirect` or a `return_call_ref` (which may reach an import), or it
+ * tail-calls a function that may. Those tail calls stay tail calls, so that a guest may loop
+ * through them without end; a `call` of such a function gets the stop check after it instead.
+ */
+function functionsReturningFromHost(
+  bodies: readonly { readonly scan: FunctionBodyScan }[],
+  importedFunctions: number,
+): boolean[] {
+  const returns = bodies.map(({ scan }) => scan.tailCallsIndirect);
+  const tailCallers: number[][] = bodies.map(() => []);
+  bodies.forEach(({ scan }, f) => {
+    for (const callee of scan.guestTailCallTargets) tailCallers[callee - importedFunctions]!.push(f);
+  });
+  const pending = returns.flatMap((yes, f) => (yes ? [f] : []));
+  for (let f = pending.pop(); f !== undefined; f = pending.pop()) {
+    for (const caller of tailCallers[f]!) {
+      if (returns[caller]) continue;
+      returns[caller] = true;
+      pending.push(caller);
+    }
+  }
+  return returns;
 }
 
 function writeLimits(w: WasmWriter, limits: MemoryLimits): void {

@@ -43,6 +43,10 @@ const CALLS = {
   call: "(drop (call $wait))",
   call_indirect: "(drop (call_indirect (type $waitType) (i32.const 0)))",
   return_call: "(drop (call $tail))",
+  // Stays a tail call: the check after the call of the function that makes it.
+  return_call_indirect: "(drop (call $tailIndirect))",
+  // Through a direct tail call of such a function.
+  return_call_chain: "(drop (call $tailChain))",
 } as const;
 
 for (const [form, call] of Object.entries(CALLS)) {
@@ -56,6 +60,8 @@ for (const [form, call] of Object.entries(CALLS)) {
         (table 1 funcref)
         (elem (i32.const 0) $wait)
         (func $tail (result i32) (return_call $wait))
+        (func $tailIndirect (result i32) (return_call_indirect (type $waitType) (i32.const 0)))
+        (func $tailChain (result i32) (return_call $tailIndirect))
         (func (export "run")
           ${catches ? `(block $c (try_table (catch_all $c) ${call}))` : call}
           (call $mark)))`);
@@ -141,4 +147,19 @@ test("a guest stopped by a host function during its own call makes no more host 
   const result = await guest.run();
   assert.equal(!result.ok && result.failure.kind, "killed");
   assert.equal(marks, 0, "the guest called the host after its kill");
+});
+
+test("a guest loops through return_call_indirect without end: the tail call stays one", async () => {
+  const module = await load(`(module
+    (type $t (func (param i32)))
+    (memory (export "memory") 1)
+    (table 1 funcref)
+    (elem (i32.const 0) $f)
+    (func $f (type $t) (param $n i32)
+      (if (i32.eqz (local.get $n)) (then (return)))
+      (return_call_indirect (type $t) (i32.sub (local.get $n) (i32.const 1)) (i32.const 0)))
+    (func (export "run") (call $f (i32.const 1000000))))`);
+  const guest = GuestInstance.create(module, { env: environment("w"), cpuMsPerRun: undefined });
+  const result = await guest.run();
+  assert.deepEqual(result, { ok: true }, "a million tail calls overflowed the stack");
 });

@@ -42,11 +42,22 @@ export interface FunctionBodyScan {
    */
   readonly hostCallEnds: readonly number[];
   /**
-   * Each tail call that may reach a host function (`return_call` of an import,
-   * `return_call_indirect`, `return_call_ref`): the offset of its opcode and the offset right
-   * after it. The instrumenter makes it a plain call, the stop check and a `return`.
+   * Each `return_call` of an imported function: the offset of its opcode and the offset right
+   * after it. The instrumenter makes it a plain call, the stop check and a `return` (one frame
+   * more, never more than one: the import does not call back).
    */
   readonly hostTailCalls: readonly (readonly [opcode: number, end: number])[];
+  /**
+   * True when the body holds a `return_call_indirect` or a `return_call_ref`, which may reach a
+   * host function whose return goes to this function's caller. They stay tail calls (a guest
+   * may loop through them without end); the caller checks the stop flag instead (see
+   * {@link guestCalls}).
+   */
+  readonly tailCallsIndirect: boolean;
+  /** Each `call` of a function the module defines: its function index and the offset right after it. */
+  readonly guestCalls: readonly (readonly [functionIndex: number, end: number])[];
+  /** The function index of each `return_call` of a function the module defines. */
+  readonly guestTailCallTargets: readonly number[];
 }
 
 const OP_LOOP = 0x03;
@@ -155,10 +166,14 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
   let catches = false;
   const hostCallEnds: number[] = [];
   const hostTailCalls: (readonly [number, number])[] = [];
+  let tailCallsIndirect = false;
+  const guestCalls: (readonly [number, number])[] = [];
+  const guestTailCallTargets: number[] = [];
   /** Records the call whose opcode was at `at` and whose immediates were just read. */
   const hostCall = (op: number, at: number): void => {
     if (op === 0x10 || op === 0x11 || op === 0x14) hostCallEnds.push(reader.offset);
-    else hostTailCalls.push([at, reader.offset]);
+    else if (op === 0x12) hostTailCalls.push([at, reader.offset]);
+    else tailCallsIndirect = true;
   };
 
   while (reader.remaining > 0) {
@@ -207,10 +222,17 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
         break;
       }
       case 0x10: // call
-      case 0x12: // return_call
-        if (reader.u32() >= importedFunctionCount) callsGuestCode = true;
-        else hostCall(op, opAt);
+      case 0x12: {
+        // return_call
+        const callee = reader.u32();
+        if (callee < importedFunctionCount) hostCall(op, opAt);
+        else {
+          callsGuestCode = true;
+          if (op === 0x10) guestCalls.push([callee, reader.offset]);
+          else guestTailCallTargets.push(callee);
+        }
         break;
+      }
       case 0x11: // call_indirect type table
       case 0x13: // return_call_indirect
         reader.u32();
@@ -313,5 +335,8 @@ export function scanFunctionBody(reader: WasmReader, importedFunctionCount: numb
     catches,
     hostCallEnds,
     hostTailCalls,
+    tailCallsIndirect,
+    guestCalls,
+    guestTailCallTargets,
   };
 }
