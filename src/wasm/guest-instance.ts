@@ -436,6 +436,10 @@ export class GuestInstance {
     this.#startPending = false;
     this.#startCall ??= WebAssembly.promising(this.instance.exports[START_EXPORT] as () => void);
     await this.#startCall();
+    // A start function may return straight from a host call made after a stop (its
+    // `return_call_indirect`, which no stop check follows): the run is settled, enter nothing.
+    if (this.governor.stopped !== undefined)
+      throw new GuestFailure("killed", "stopped in its start function");
   }
 
   /**

@@ -163,3 +163,37 @@ test("a guest loops through return_call_indirect without end: the tail call stay
   const result = await guest.run();
   assert.deepEqual(result, { ok: true }, "a million tail calls overflowed the stack");
 });
+
+test("a guest whose start function returns from the host after a kill does not enter its run", async () => {
+  // The start function's tail call returns from the host straight to the runtime: no stop check
+  // of the guest's own follows it.
+  const module = await load(`(module
+    (type $v (func))
+    (import "h" "wait" (func $wait (type $v)))
+    (import "h" "mark" (func $mark))
+    (memory (export "memory") 1)
+    (table 1 funcref)
+    (elem (i32.const 0) $wait)
+    (func $start (return_call_indirect (type $v) (i32.const 0)))
+    (start $start)
+    (func (export "run") (call $mark) (block $c (try_table (catch_all $c)))))`);
+  let marks = 0;
+  let release!: () => void;
+  const waiting = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const guest = GuestInstance.create(module, {
+    env: environment("w"),
+    cpuMsPerRun: undefined,
+    extraImports: { h: { mark: () => void marks++ } },
+    suspendingImports: { h: { wait: () => waiting } },
+  });
+  const run = guest.run();
+  await new Promise((resolve) => setImmediate(resolve));
+  guest.kill("test");
+  release();
+  const result = await run;
+  assert.equal(!result.ok && result.failure.kind, "killed");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(marks, 0, "the guest's run was entered after its kill");
+});
