@@ -102,4 +102,23 @@ describe("stdioWriter", () => {
       child.kill();
     }
   });
+
+  test("once the reader of stdout has left (EPIPE), output is dropped with one line on stderr and the process runs on", async () => {
+    const script = [
+      `import { processStdout } from ${JSON.stringify(new URL("./stdio-writer.ts", import.meta.url).href)};`,
+      'for (let i = 0; i < 100; i++) processStdout.write("line " + i + "\\n");',
+      'process.getBuiltinModule("node:fs").writeSync(2, "ran on\\n");',
+    ].join("\n");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy(); // as `| head` does once it has its lines
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text;
+    });
+    const [code] = (await once(child, "exit")) as [number];
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "nx: stdout was closed by its reader (EPIPE): further output is dropped\nran on\n");
+  });
 });

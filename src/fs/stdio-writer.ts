@@ -19,21 +19,36 @@ export interface StdioWrite {
  * written directly, the write waits for the reader instead (as the json logger's writes, pino's
  * synchronous destination, always have): the process stalls while its reader does, and its
  * memory stays bounded. A failed write (EAGAIN on a descriptor another process made
- * non-blocking, EPIPE once the reader left) goes to the stream, which queues it or reports it as
- * it always did; later bytes follow it there, in order. On Windows (neither measured nor tested
+ * non-blocking) goes to the stream, which queues it or reports it as
+ * it always did; later bytes follow it there, in order. EPIPE is the exception: once the reader
+ * has gone, later bytes are dropped (one line on stderr says so for stdout). On Windows (neither measured nor tested
  * here) every byte goes to the stream.
  */
-export function stdioWriter(fd: number, stream: () => StdioWrite): StdioWrite {
+export function stdioWriter(
+  fd: number,
+  stream: () => StdioWrite,
+  readerLeft: () => void = () => {},
+): StdioWrite {
   let direct = process.platform !== "win32";
+  let closed = false;
   return {
     write(bytes) {
+      if (closed) return false;
       if (!direct) return stream().write(bytes);
       const buffer = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
       let written = 0;
       try {
         while (written < buffer.length) written += writeSync(fd, buffer, written);
         return true;
-      } catch {
+      } catch (error) {
+        // The reader left (`nx run app.wasm | head`): handed to the stream, the bytes raised an
+        // 'error' nobody listens for, and the process died with a stack trace. Like other tools,
+        // stop writing there; unlike them, the node keeps running (its writes are not output).
+        if ((error as NodeJS.ErrnoException).code === "EPIPE") {
+          closed = true;
+          readerLeft();
+          return false;
+        }
         direct = false;
         return stream().write(buffer.subarray(written));
       }
@@ -41,8 +56,12 @@ export function stdioWriter(fd: number, stream: () => StdioWrite): StdioWrite {
   };
 }
 
-/** The process's stdout, written by {@link stdioWriter}. */
-export const processStdout: StdioWrite = stdioWriter(1, () => process.stdout);
-
 /** The process's stderr, written by {@link stdioWriter}. */
 export const processStderr: StdioWrite = stdioWriter(2, () => process.stderr);
+
+/** The process's stdout, written by {@link stdioWriter}; its reader leaving is said once on stderr. */
+export const processStdout: StdioWrite = stdioWriter(
+  1,
+  () => process.stdout,
+  () => processStderr.write("nx: stdout was closed by its reader (EPIPE): further output is dropped\n"),
+);
