@@ -80,10 +80,15 @@ export class FuelGovernor {
   #refills = 0;
   #yields = 0;
   /**
-   * Ends what the guest's stack waits on (a refill's yield, a suspending host call) as stopped:
-   * set while it waits. A stack parked on a promise that never settles is never collected.
+   * Ends what the guest's stack waits on in a refill's yield as stopped: set while it waits. A
+   * stack parked on a promise that never settles is never collected.
    */
   #endWait: (() => void) | undefined;
+  /** What the guest's pending host wait ({@link suspend}) waits on, and its settlers: set while it waits. */
+  #waiting: Promise<unknown> | undefined;
+  #waitResolve: ((value: unknown) => void) | undefined;
+  #waitReject: ((error: unknown) => void) | undefined;
+  #waitUnwind = false;
   /**
    * The guest instance's stop flag (the instrumenter's {@link STOPPED_EXPORT} global): 1 once the
    * governor stopped the guest, which then traps after its host call or refill in progress.
@@ -194,6 +199,7 @@ export class FuelGovernor {
     const endWait = this.#endWait;
     this.#endWait = undefined;
     endWait?.();
+    this.#stopWait();
   }
 
   /**
@@ -212,31 +218,42 @@ export class FuelGovernor {
       return unwind ? Promise.reject(WAIT_STOPPED_ERROR) : Promise.resolve(WAIT_STOPPED);
     }
     this.pause();
-    // What `waiting` reaches of the guest: dropped at the stop, so that a `waiting` kept by
-    // someone else (a promise that never settles) does not keep the guest's stack.
-    let wake:
-      | { resolve: (value: T | typeof WAIT_STOPPED) => void; reject: (error: unknown) => void }
-      | undefined;
-    const back = (): typeof wake => {
-      const woken = wake;
-      wake = undefined;
-      this.#endWait = undefined;
-      if (woken === undefined || this.#stopped !== undefined) return undefined;
-      this.resume();
-      return woken;
-    };
+    const { promise, resolve, reject } = Promise.withResolvers<T | typeof WAIT_STOPPED>();
+    // The settlers live on the governor, not in closures of their own (~150 B of each parked
+    // process): `waiting` reaches the guest's stack only through them, dropped at the stop, so
+    // that a `waiting` kept by someone else (a promise that never settles) does not keep it.
+    this.#waiting = waiting;
+    this.#waitResolve = resolve as (value: unknown) => void;
+    this.#waitReject = reject;
+    this.#waitUnwind = unwind;
     waiting.then(
-      (value) => back()?.resolve(value),
-      (error: unknown) => back()?.reject(error),
+      (value) => this.#waited(waiting, true, value),
+      (error: unknown) => this.#waited(waiting, false, error),
     );
-    return new Promise<T | typeof WAIT_STOPPED>((resolve, reject) => {
-      wake = { resolve, reject };
-      this.#endWait = () => {
-        wake = undefined;
-        if (unwind) reject(WAIT_STOPPED_ERROR);
-        else resolve(WAIT_STOPPED);
-      };
-    });
+    return promise;
+  }
+
+  /** `waiting` settled: the guest's wait ends with its outcome, unless a stop ended it first. */
+  #waited(waiting: Promise<unknown>, fulfilled: boolean, outcome: unknown): void {
+    if (this.#waiting !== waiting) return;
+    const settle = fulfilled ? this.#waitResolve! : this.#waitReject!;
+    this.#dropWait();
+    this.resume();
+    settle(outcome);
+  }
+
+  /** A stop ends the guest's pending host wait, if any, as stopped (see {@link suspend}). */
+  #stopWait(): void {
+    if (this.#waiting === undefined) return;
+    const settle = this.#waitUnwind ? this.#waitReject! : this.#waitResolve!;
+    this.#dropWait();
+    settle(this.#waitUnwind ? WAIT_STOPPED_ERROR : WAIT_STOPPED);
+  }
+
+  #dropWait(): void {
+    this.#waiting = undefined;
+    this.#waitResolve = undefined;
+    this.#waitReject = undefined;
   }
 
   /**

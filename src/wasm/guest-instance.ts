@@ -388,14 +388,12 @@ export class GuestInstance {
   #begin(): Promise<GuestRunResult> {
     this.#running = true;
     if (this.#lastGrow !== undefined) this.#lastGrow.value = 0;
-    const result = new Promise<GuestRunResult>(this.#takeResolve);
-    this.governor.beginRun(this.#onStop);
-    return result;
-  }
-
-  readonly #takeResolve = (resolve: (result: GuestRunResult) => void): void => {
+    // Not an executor kept by the instance: its closure was ~60 B of each parked process.
+    const { promise, resolve } = Promise.withResolvers<GuestRunResult>();
     this.#resolveRun = resolve;
-  };
+    this.governor.beginRun(this.#onStop);
+    return promise;
+  }
 
   #settle(result: GuestRunResult): void {
     if (!this.#running) return;
