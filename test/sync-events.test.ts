@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { TlsMaterial } from "../src/net/tls-material.ts";
 import { freePort, pollUntil, tempDir } from "./helpers/nx-process.ts";
-import { type ServiceNode, startServiceNode } from "./helpers/sync-service-node.ts";
+import { type ServiceNode, serviceNodesIn, startServiceNode } from "./helpers/sync-service-node.ts";
 import { createTestCa } from "./net/helpers/test-pki.ts";
 
 const text = new TextEncoder();
@@ -138,16 +138,10 @@ describe("sync events between three TLS nodes", () => {
 });
 
 describe("sync events from a state snapshot", () => {
-  const dir = tempDir("nx-sync-events-snapshot-");
-  const running: ServiceNode[] = [];
-  after(async () => {
-    await Promise.all(running.map((node) => node.stop()));
-    dir.remove();
-  });
+  const start = serviceNodesIn("nx-sync-events-snapshot-");
 
   test("objects a snapshot changed are changes, with the peer that sent it as origin", async () => {
-    const a = await startServiceNode({ datastore: `${dir.path}/a`, flags: { "limits.op_log_limit": 4 } });
-    running.push(a);
+    const a = await start("a", { flags: { "limits.op_log_limit": 4 } });
     for (let i = 0; i < 8; i++) {
       a.replica.gcounterInc(`k${i}`, 1n);
       await new Promise((resolve) => setImmediate(resolve));
@@ -158,8 +152,7 @@ describe("sync events from a state snapshot", () => {
       [a.nodeId],
       "k0's op left A's op-log: only a snapshot has it",
     );
-    const b = await startServiceNode({ datastore: `${dir.path}/b`, peers: [a.port] });
-    running.push(b);
+    const b = await start("b", { peers: [a.port] });
     await b.sink.until(() => b.replica.gcounterValue("k0") === 1n, "B holds k0 from the snapshot");
     await b.sink.until(() => b.sink.changes.length >= 8, "a change for each of the 8 keys");
     assert.deepEqual(

@@ -1,4 +1,5 @@
 import { randomFillSync } from "node:crypto";
+import { after } from "node:test";
 import { type ConfigFlags, resolveConfigLayers } from "../../src/config/resolve.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import type { TlsMaterial } from "../../src/net/tls-material.ts";
@@ -9,6 +10,7 @@ import { loadOrCreateNodeId } from "../../src/sync/replica/node-identity.ts";
 import { openReplicatedState, type ReplicatedState } from "../../src/sync/replica/replicated-state.ts";
 import type { RemoteChange, SyncEventSink } from "../../src/sync/sync-events.ts";
 import { SyncService } from "../../src/sync/sync-service.ts";
+import { tempDir } from "./nx-process.ts";
 
 /** Every event a SyncService gave its sink, in order, with a way to await one. */
 export interface RecordingSink extends SyncEventSink {
@@ -131,5 +133,25 @@ export async function startServiceNode(options: ServiceNodeOptions): Promise<Ser
       await replica.close();
       await backend.close();
     },
+  };
+}
+
+/**
+ * Starts nodes whose datastores are `name`s under one temporary directory; after the tests of the
+ * calling file (or describe) every node started is stopped and the directory removed.
+ */
+export function serviceNodesIn(
+  prefix: string,
+): (name: string, options?: Omit<ServiceNodeOptions, "datastore">) => Promise<ServiceNode> {
+  const dir = tempDir(prefix);
+  const running: ServiceNode[] = [];
+  after(async () => {
+    await Promise.all(running.map((node) => node.stop()));
+    dir.remove();
+  });
+  return async (name, options) => {
+    const node = await startServiceNode({ ...options, datastore: `${dir.path}/${name}` });
+    running.push(node);
+    return node;
   };
 }

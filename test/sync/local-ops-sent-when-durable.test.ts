@@ -4,22 +4,14 @@
  * SyncServices over TCP on LMDB stores.
  */
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
-import { tempDir } from "../helpers/nx-process.ts";
-import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
+import { test } from "node:test";
+import { serviceNodesIn } from "../helpers/sync-service-node.ts";
 
-const dir = tempDir("nx-local-ops-sent-");
-const running: ServiceNode[] = [];
-after(async () => {
-  await Promise.all(running.map((node) => node.stop()));
-  dir.remove();
-});
+const start = serviceNodesIn("nx-local-ops-sent-");
 
 test("a local op is pushed in the turn its store batch becomes durable, never before", async () => {
-  const a = await startServiceNode({ datastore: `${dir.path}/a` });
-  running.push(a);
-  const b = await startServiceNode({ datastore: `${dir.path}/b`, peers: [a.port] });
-  running.push(b);
+  const a = await start("a");
+  const b = await start("b", { peers: [a.port] });
   await b.sink.until(() => b.sink.peerEvents.includes(`connected ${a.nodeId}`), "B connected to A");
   await a.replica.flushed();
   const stats = a.service.engine.stats;

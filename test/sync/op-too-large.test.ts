@@ -7,33 +7,20 @@
  * 64 KiB.
  */
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
-import { tempDir } from "../helpers/nx-process.ts";
-import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
+import { test } from "node:test";
+import { serviceNodesIn } from "../helpers/sync-service-node.ts";
 import { createTestCa } from "../net/helpers/test-pki.ts";
 
 /** About 24 bytes per tag in MessagePack: 5 000 tags make a remove of about 120 KB, over 64 KiB. */
 const ADDS = 5_000;
 
-const dir = tempDir("nx-op-too-large-");
-const running: ServiceNode[] = [];
-after(async () => {
-  await Promise.all(running.map((node) => node.stop()));
-  dir.remove();
-});
+const start = serviceNodesIn("nx-op-too-large-");
 
 test("a write over one sync message is refused, an ORSet remove over it is split: delivered, never re-sent", async () => {
   const ca = await createTestCa();
   const flags = { "limits.max_message_size": "64KiB" };
-  const a = await startServiceNode({ datastore: `${dir.path}/a`, tls: await ca.node("a"), flags });
-  running.push(a);
-  const b = await startServiceNode({
-    datastore: `${dir.path}/b`,
-    tls: await ca.node("b"),
-    peers: [a.port],
-    flags,
-  });
-  running.push(b);
+  const a = await start("a", { tls: await ca.node("a"), flags });
+  const b = await start("b", { tls: await ca.node("b"), peers: [a.port], flags });
 
   a.replica.lwwSet("doc", new TextEncoder().encode("v1"));
   await b.sink.until(() => b.replica.lwwGet("doc") !== undefined, "B holds the first write", 10_000);

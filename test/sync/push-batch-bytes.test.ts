@@ -5,38 +5,25 @@
  * `max_message_size` 64 KiB and ops of 4 KiB: a pull answer and a push of 40 such ops (160 KiB)
  * both arrive within seconds.
  */
-import { after, test } from "node:test";
-import { tempDir } from "../helpers/nx-process.ts";
-import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
+import { test } from "node:test";
+import { serviceNodesIn } from "../helpers/sync-service-node.ts";
 import { createTestCa } from "../net/helpers/test-pki.ts";
 
 const VALUE_BYTES = 4096;
 const OPS = 40;
 
-const dir = tempDir("nx-push-batch-bytes-");
-const running: ServiceNode[] = [];
-after(async () => {
-  await Promise.all(running.map((node) => node.stop()));
-  dir.remove();
-});
+const start = serviceNodesIn("nx-push-batch-bytes-");
 
 test("ops whose batch exceeds max_message_size arrive promptly, in batches that fit", async () => {
   const ca = await createTestCa();
   const flags = { "limits.max_message_size": "64KiB" };
-  const a = await startServiceNode({ datastore: `${dir.path}/a`, tls: await ca.node("a"), flags });
-  running.push(a);
+  const a = await start("a", { tls: await ca.node("a"), flags });
   const write = (prefix: string): void => {
     for (let i = 0; i < OPS; i++) a.replica.lwwSet(`${prefix}${i}`, new Uint8Array(VALUE_BYTES).fill(i));
   };
   write("pulled-");
   await a.replica.flushed();
-  const b = await startServiceNode({
-    datastore: `${dir.path}/b`,
-    tls: await ca.node("b"),
-    peers: [a.port],
-    flags,
-  });
-  running.push(b);
+  const b = await start("b", { tls: await ca.node("b"), peers: [a.port], flags });
   const holds = (prefix: string) => () =>
     Array.from({ length: OPS }, (_, i) => b.replica.lwwGet(`${prefix}${i}`)).every(
       (value) => value?.length === VALUE_BYTES,

@@ -5,35 +5,22 @@
  * peer, asking again at each anti-entropy round, never caught up. Two SyncServices over mTLS on
  * LMDB stores, `max_message_size` 64 KiB, 40 values of 4 KiB (160 KiB of state), an op-log of 4 ops.
  */
-import { after, test } from "node:test";
-import { tempDir } from "../helpers/nx-process.ts";
-import { type ServiceNode, startServiceNode } from "../helpers/sync-service-node.ts";
+import { test } from "node:test";
+import { serviceNodesIn } from "../helpers/sync-service-node.ts";
 import { createTestCa } from "../net/helpers/test-pki.ts";
 
 const VALUE_BYTES = 4096;
 const KEYS = 40;
 
-const dir = tempDir("nx-snapshot-part-bytes-");
-const running: ServiceNode[] = [];
-after(async () => {
-  await Promise.all(running.map((node) => node.stop()));
-  dir.remove();
-});
+const start = serviceNodesIn("nx-snapshot-part-bytes-");
 
 test("a snapshot larger than max_message_size arrives, in parts that fit", async () => {
   const ca = await createTestCa();
   const flags = { "limits.max_message_size": "64KiB", "limits.op_log_limit": 4 };
-  const a = await startServiceNode({ datastore: `${dir.path}/a`, tls: await ca.node("a"), flags });
-  running.push(a);
+  const a = await start("a", { tls: await ca.node("a"), flags });
   for (let i = 0; i < KEYS; i++) a.replica.lwwSet(`k${i}`, new Uint8Array(VALUE_BYTES).fill(i));
   await a.replica.flushed();
-  const b = await startServiceNode({
-    datastore: `${dir.path}/b`,
-    tls: await ca.node("b"),
-    peers: [a.port],
-    flags,
-  });
-  running.push(b);
+  const b = await start("b", { tls: await ca.node("b"), peers: [a.port], flags });
   await b.sink.until(
     () =>
       Array.from({ length: KEYS }, (_, i) => b.replica.lwwGet(`k${i}`)).every(
