@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { silentLogger } from "../observe/logger.ts";
-import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import { FUEL_TABLE_EXPORT, INSTANCE_ID_EXPORT } from "./guest-exports.ts";
 import { GuestInstance } from "./guest-instance.ts";
 import { loadGuestModuleBytes } from "./load-guest-module.ts";
@@ -12,21 +12,6 @@ const SPIN_WAT = `(module
   (memory (export "memory") 1)
   (func (export "run") (loop $forever (br $forever))))`;
 
-function environment(moduleId: string): GuestEnvironment {
-  return {
-    moduleId,
-    logger: silentLogger,
-    env: {},
-    args: [moduleId],
-    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-    randomFill: () => {},
-    emitEvent: () => {},
-    stdout: () => {},
-    stderr: () => {},
-    capabilities: [],
-  };
-}
-
 test("one refill trampoline serves every instance, each refill reaching its own instance's governor", async () => {
   const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
   const module = await loadGuestModuleBytes(await watToWasm(SPIN_WAT), "spin", {
@@ -35,7 +20,7 @@ test("one refill trampoline serves every instance, each refill reaching its own 
     logger: silentLogger,
   });
   const guests = [0, 1, 2].map(() =>
-    GuestInstance.create(module, { env: environment("spin"), cpuMsPerRun: undefined }),
+    GuestInstance.create(module, { env: recordingEnvironment("spin"), cpuMsPerRun: undefined }),
   );
   const slots = guests.map((guest) =>
     (guest.instance.exports[FUEL_TABLE_EXPORT] as WebAssembly.Table).get(0),

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { silentLogger } from "../observe/logger.ts";
-import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import { GuestInstance, type GuestInstanceOptions } from "./guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "./load-guest-module.ts";
 import { ModuleCache } from "./module-cache.ts";
@@ -13,21 +13,6 @@ import { ModuleCache } from "./module-cache.ts";
  * (STOPPED_EXPORT) traps right after the call that resumed it. Each test kills the guest in the
  * narrowest window there is: after what it waited on settled, before it resumed.
  */
-
-function environment(moduleId: string): GuestEnvironment {
-  return {
-    moduleId,
-    logger: silentLogger,
-    env: {},
-    args: [moduleId],
-    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-    randomFill: () => {},
-    emitEvent: () => {},
-    stdout: () => {},
-    stderr: () => {},
-    capabilities: [],
-  };
-}
 
 async function load(wat: string): Promise<GuestModule> {
   const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
@@ -71,7 +56,7 @@ for (const [form, call] of Object.entries(CALLS)) {
         release = resolve;
       });
       const guest = GuestInstance.create(module, {
-        env: environment("w"),
+        env: recordingEnvironment("w"),
         cpuMsPerRun: undefined,
         extraImports: { h: { mark: () => void marks++ } },
         suspendingImports: { h: { wait: () => waiting } },
@@ -100,7 +85,7 @@ test("a guest killed after its refill's yield ended, before it resumed, makes no
   let marksAfterKill = 0;
   let guest!: GuestInstance;
   const options: GuestInstanceOptions = {
-    env: environment("w"),
+    env: recordingEnvironment("w"),
     cpuMsPerRun: undefined,
     sliceMs: 0,
     extraImports: {
@@ -140,7 +125,7 @@ test("a guest stopped by a host function during its own call makes no more host 
   let marks = 0;
   let guest!: GuestInstance;
   guest = GuestInstance.create(module, {
-    env: environment("w"),
+    env: recordingEnvironment("w"),
     cpuMsPerRun: undefined,
     extraImports: { h: { stop: () => guest.kill("test"), mark: () => void marks++ } },
   });
@@ -159,7 +144,7 @@ test("a guest loops through return_call_indirect without end: the tail call stay
       (if (i32.eqz (local.get $n)) (then (return)))
       (return_call_indirect (type $t) (i32.sub (local.get $n) (i32.const 1)) (i32.const 0)))
     (func (export "run") (call $f (i32.const 1000000))))`);
-  const guest = GuestInstance.create(module, { env: environment("w"), cpuMsPerRun: undefined });
+  const guest = GuestInstance.create(module, { env: recordingEnvironment("w"), cpuMsPerRun: undefined });
   const result = await guest.run();
   assert.deepEqual(result, { ok: true }, "a million tail calls overflowed the stack");
 });
@@ -183,7 +168,7 @@ test("a guest whose start function returns from the host after a kill does not e
     release = resolve;
   });
   const guest = GuestInstance.create(module, {
-    env: environment("w"),
+    env: recordingEnvironment("w"),
     cpuMsPerRun: undefined,
     extraImports: { h: { mark: () => void marks++ } },
     suspendingImports: { h: { wait: () => waiting } },
