@@ -14,6 +14,24 @@ import { ModuleCache } from "./module-cache.ts";
  * narrowest window there is: after what it waited on settled, before it resumed.
  */
 
+/** A guest whose `h.wait` suspends on `waiting` until `release`, counting its calls of `h.mark`. */
+function waitingGuest(module: GuestModule): {
+  guest: GuestInstance;
+  waiting: Promise<number>;
+  release: (value: number) => void;
+  marks: () => number;
+} {
+  let marks = 0;
+  const { promise: waiting, resolve: release } = Promise.withResolvers<number>();
+  const guest = GuestInstance.create(module, {
+    env: recordingEnvironment("w"),
+    cpuMsPerRun: undefined,
+    extraImports: { h: { mark: () => void marks++ } },
+    suspendingImports: { h: { wait: () => waiting } },
+  });
+  return { guest, waiting, release, marks: () => marks };
+}
+
 async function load(wat: string): Promise<GuestModule> {
   const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
   return loadGuestModuleBytes(await watToWasm(wat), "w", {
@@ -50,17 +68,7 @@ for (const [form, call] of Object.entries(CALLS)) {
         (func (export "run")
           ${catches ? `(block $c (try_table (catch_all $c) ${call}))` : call}
           (call $mark)))`);
-      let marks = 0;
-      let release!: (value: number) => void;
-      const waiting = new Promise<number>((resolve) => {
-        release = resolve;
-      });
-      const guest = GuestInstance.create(module, {
-        env: recordingEnvironment("w"),
-        cpuMsPerRun: undefined,
-        extraImports: { h: { mark: () => void marks++ } },
-        suspendingImports: { h: { wait: () => waiting } },
-      });
+      const { guest, waiting, release, marks } = waitingGuest(module);
       const run = guest.run();
       await new Promise((resolve) => setImmediate(resolve));
       release(1);
@@ -71,7 +79,7 @@ for (const [form, call] of Object.entries(CALLS)) {
       assert.equal(result.ok, false);
       assert.equal(!result.ok && result.failure.kind, "killed");
       await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(marks, 0, "the guest called the host after its kill");
+      assert.equal(marks(), 0, "the guest called the host after its kill");
     });
   }
 }
@@ -162,23 +170,13 @@ test("a guest whose start function returns from the host after a kill does not e
     (func $start (return_call_indirect (type $v) (i32.const 0)))
     (start $start)
     (func (export "run") (call $mark) (block $c (try_table (catch_all $c)))))`);
-  let marks = 0;
-  let release!: () => void;
-  const waiting = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const guest = GuestInstance.create(module, {
-    env: recordingEnvironment("w"),
-    cpuMsPerRun: undefined,
-    extraImports: { h: { mark: () => void marks++ } },
-    suspendingImports: { h: { wait: () => waiting } },
-  });
+  const { guest, release, marks } = waitingGuest(module);
   const run = guest.run();
   await new Promise((resolve) => setImmediate(resolve));
   guest.kill("test");
-  release();
+  release(0);
   const result = await run;
   assert.equal(!result.ok && result.failure.kind, "killed");
   await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(marks, 0, "the guest's run was entered after its kill");
+  assert.equal(marks(), 0, "the guest's run was entered after its kill");
 });
