@@ -9,9 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { type ClientRequest, request } from "node:http";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { examplePath, type NxProcess, pollUntil, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
+import { test } from "node:test";
+import { helloServeNode } from "../helpers/hello-serve-node.ts";
+import { pollUntil } from "../helpers/nx-process.ts";
 
 /** Streams open at once in a round, and rounds: before the measure, then measured. */
 const STREAMS_PER_ROUND = 50;
@@ -25,35 +25,13 @@ const MEASURED_ROUNDS = 30;
  */
 const RSS_GROWTH_BYTES_MAX = 48 * 1024 * 1024;
 
-const dir = tempDir("nx-sse-disconnects-");
-let nx: NxProcess;
-let served: string;
-let observed: string;
-
-before(async () => {
-  nx = startNx([
-    "run",
-    examplePath("http_hello"),
-    "--serve",
-    "127.0.0.1:0",
-    "--observability-listen",
-    "127.0.0.1:0",
-    "--datastore-path",
-    join(dir.path, "data"),
-  ]);
-  served = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  observed = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-});
-
-after(async () => {
-  const exit = await stopNx(nx);
-  dir.remove();
-  assert.equal(exit.code, 0, nx.stderr());
-});
+const node = helloServeNode("nx-sse-disconnects-");
 
 /** The node's value of `series` (a series without labels) in its /metrics. */
 async function metric(series: string): Promise<number> {
-  const text = await (await fetch(`${observed}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const text = await (
+    await fetch(`${node.observed}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  ).text();
   const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
   assert.ok(line !== undefined, `${series} in /metrics`);
   return Number(line.slice(series.length + 1));
@@ -62,7 +40,7 @@ async function metric(series: string): Promise<number> {
 /** Opens `GET /events` and resolves once its first event came (its process is running). */
 function openTicking(): Promise<ClientRequest> {
   return new Promise((resolve, reject) => {
-    const req = request(`${served}/events`, { agent: false, timeout: 20_000 }, (res) => {
+    const req = request(`${node.served}/events`, { agent: false, timeout: 20_000 }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`GET /events answered ${res.statusCode}`));
       res.setEncoding("utf8");
       let text = "";
@@ -102,5 +80,5 @@ test(`${WARM_UP_ROUNDS + MEASURED_ROUNDS} rounds of ${STREAMS_PER_ROUND} event s
   );
   // The node still serves new streams and requests.
   (await openTicking()).destroy();
-  assert.equal((await fetch(`${served}/hello/after`)).status, 200);
+  assert.equal((await fetch(`${node.served}/hello/after`)).status, 200);
 });
