@@ -26,20 +26,7 @@ test("a response its handler finished before the listener closes is written befo
     },
   });
   const { port } = listener.address;
-  const answer = await new Promise<{ status: number | undefined; body: string } | Error>((resolve) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path: "/done", timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode, body }));
-      res.on("error", resolve);
-    });
-    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
-    req.on("error", resolve);
-    req.end();
-  });
+  const answer = await get(port, "/done");
   await closed;
   assert.deepEqual(answer, { status: 200, body: "written" });
 });
