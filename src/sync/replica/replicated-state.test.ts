@@ -123,7 +123,8 @@ describe("ReplicatedState as CrdtHost", () => {
 describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_INTERVAL_MS", () => {
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-  test("an op after a quiet spell goes at the end of its run; ops within the interval wait and amend", async () => {
+  /** A replica on a virtual clock that has passed the interval of the batch of its opening. */
+  function pastOpening() {
     const clock = createVirtualClock(1_000);
     const backend = createMemoryBackend();
     const sent: Op[] = [];
@@ -133,7 +134,12 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
       clock,
       onLocalOps: (ops) => sent.push(...ops),
     });
-    clock.advance(STORE_BATCH_INTERVAL_MS); // past the batch of the opening
+    clock.advance(STORE_BATCH_INTERVAL_MS);
+    return { clock, backend, sent, state };
+  }
+
+  test("an op after a quiet spell goes at the end of its run; ops within the interval wait and amend", async () => {
+    const { clock, backend, sent, state } = pastOpening();
     const written = backend.lastWriteSeq();
     // Each increment is a wake of its own (a run of its own), 1 ms apart.
     state.gcounterInc("g", 1n);
@@ -155,9 +161,7 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
   });
 
   test("a staged batch is held for process.exit() whether it waits for its timer or for a microtask", async () => {
-    const clock = createVirtualClock(1_000);
-    const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, clock });
-    clock.advance(STORE_BATCH_INTERVAL_MS); // the interval has passed: the write waits for a microtask
+    const { clock, state } = pastOpening(); // the write waits for a microtask
     const listeners = process.listenerCount("exit");
     state.gcounterInc("g", 1n);
     // An exit later in this synchronous run never gets to the microtask: only the listener writes it.
@@ -173,16 +177,7 @@ describe("ReplicatedState writes its staged batch at most once per STORE_BATCH_I
   });
 
   test("written() waits for the batches written so far and leaves the staged one to its interval", async () => {
-    const clock = createVirtualClock(1_000);
-    const backend = createMemoryBackend();
-    const sent: Op[] = [];
-    const state = openReplicatedState({
-      backend,
-      nodeId: NODE_A,
-      clock,
-      onLocalOps: (ops) => sent.push(...ops),
-    });
-    clock.advance(STORE_BATCH_INTERVAL_MS);
+    const { clock, sent, state } = pastOpening();
     state.gcounterInc("g", 1n);
     await settle();
     state.gcounterInc("g", 1n);
