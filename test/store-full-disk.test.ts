@@ -22,17 +22,13 @@ const TMPFS_BYTES = 32 * 1024 * 1024;
 const WRITER = new URL("./fixtures/store-writer.ts", import.meta.url).pathname;
 
 let disk: SmallDisk | undefined;
-let mountPoint: string | undefined;
 let skipReason: string | undefined;
 const running = new Set<NxProcess>();
 
 before(() => {
   const mounted = mountSmallDisk(TMPFS_BYTES, "nx-full-disk-");
   if ("skipReason" in mounted) skipReason = mounted.skipReason;
-  else {
-    disk = mounted;
-    mountPoint = mounted.path;
-  }
+  else disk = mounted;
 });
 
 after(() => {
@@ -47,7 +43,7 @@ function leaveFree(leaveBytes: number): string {
 
 function clean(): void {
   for (const name of ["filler", "datastore"])
-    rmSync(join(mountPoint!, name), { recursive: true, force: true });
+    rmSync(join(disk!.path, name), { recursive: true, force: true });
 }
 
 describe("a full disk", { timeout: 300_000 }, () => {
@@ -56,7 +52,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
     for (let run = 0; run < FILL_RUNS; run++) {
       clean();
       leaveFree((1 + (run % 5)) * 1024 * 1024);
-      const child = spawn(process.execPath, [WRITER, "fill", join(mountPoint!, "datastore")], {
+      const child = spawn(process.execPath, [WRITER, "fill", join(disk!.path, "datastore")], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";
@@ -86,7 +82,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
         "run",
         guestPath("ack_writer"),
         "--datastore-path",
-        join(mountPoint!, "datastore"),
+        join(disk!.path, "datastore"),
         "--observability-listen",
         `127.0.0.1:${port}`,
         // A serving node (sync on, no peers) stays up after its guest, to be asked if it is ready.
@@ -141,7 +137,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
       "refused writes are not logged one by one",
     );
     const acked = [...nx.stderr().matchAll(/\back (\d+)/g)].map((match) => Number(match[1]));
-    const store = await openLmdbBackend({ path: join(mountPoint!, "datastore") });
+    const store = await openLmdbBackend({ path: join(disk!.path, "datastore") });
     try {
       assert.equal(
         new TextDecoder().decode(store.get(new TextEncoder().encode("ack/count"))),
