@@ -12,47 +12,34 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { openLmdbBackend } from "../src/store/lmdb-backend.ts";
-import { freePort, guestPath, type NxProcess, pollUntil, startNx, stopNx } from "./helpers/nx-process.ts";
-import { mountSmallDisk, type SmallDisk } from "./helpers/small-disk.ts";
+import { freePort, guestPath, pollUntil, startNx, stopNx } from "./helpers/nx-process.ts";
+import { smallDiskForFile } from "./helpers/small-disk.ts";
 
 const FILL_RUNS = 50;
 const TMPFS_BYTES = 32 * 1024 * 1024;
 const WRITER = new URL("./fixtures/store-writer.ts", import.meta.url).pathname;
 
-let disk: SmallDisk | undefined;
-let skipReason: string | undefined;
-const running = new Set<NxProcess>();
-
-before(() => {
-  const mounted = mountSmallDisk(TMPFS_BYTES, "nx-full-disk-");
-  if ("skipReason" in mounted) skipReason = mounted.skipReason;
-  else disk = mounted;
-});
-
-after(() => {
-  for (const nx of running) nx.child.kill("SIGKILL");
-  disk?.unmount();
-});
+const small = smallDiskForFile(TMPFS_BYTES, "nx-full-disk-");
 
 /** Fills the tmpfs with a filler file until `leaveBytes` are free; returns the file to delete. */
 function leaveFree(leaveBytes: number): string {
-  return disk!.leaveFree(leaveBytes);
+  return small.disk!.leaveFree(leaveBytes);
 }
 
 function clean(): void {
   for (const name of ["filler", "datastore"])
-    rmSync(join(disk!.path, name), { recursive: true, force: true });
+    rmSync(join(small.disk!.path, name), { recursive: true, force: true });
 }
 
 describe("a full disk", { timeout: 300_000 }, () => {
   it(`never aborts the process: ${FILL_RUNS} runs fill the disk and exit normally`, async (t) => {
-    if (skipReason !== undefined) return t.skip(skipReason);
+    if (small.skipReason !== undefined) return t.skip(small.skipReason);
     for (let run = 0; run < FILL_RUNS; run++) {
       clean();
       leaveFree((1 + (run % 5)) * 1024 * 1024);
-      const child = spawn(process.execPath, [WRITER, "fill", join(disk!.path, "datastore")], {
+      const child = spawn(process.execPath, [WRITER, "fill", join(small.disk!.path, "datastore")], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";
@@ -72,7 +59,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
   });
 
   it("refuses guest writes with one log line, reports not ready, and recovers when space returns", async (t) => {
-    if (skipReason !== undefined) return t.skip(skipReason);
+    if (small.skipReason !== undefined) return t.skip(small.skipReason);
     clean();
     const filler = leaveFree(2 * 1024 * 1024);
     const port = await freePort();
@@ -82,7 +69,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
         "run",
         guestPath("ack_writer"),
         "--datastore-path",
-        join(disk!.path, "datastore"),
+        join(small.disk!.path, "datastore"),
         "--observability-listen",
         `127.0.0.1:${port}`,
         // A serving node (sync on, no peers) stays up after its guest, to be asked if it is ready.
@@ -92,7 +79,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
       ],
       { NX_WRITES: String(writes), NX_VALUE_BYTES: "4096", NX_LOG_ONE_IN: "50", NX_SLEEP_EVERY: "20" },
     );
-    running.add(nx);
+    small.running.add(nx);
     try {
       // The guest's "refused" line is output made after writes that are not on disk: it is held
       // back too, so the full disk is seen through /ready.
@@ -123,7 +110,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
       const { code } = await stopNx(nx);
       assert.equal(code, 0, nx.stderr());
     } finally {
-      running.delete(nx);
+      small.running.delete(nx);
       nx.child.kill("SIGKILL");
     }
     const fullLines = nx
@@ -137,7 +124,7 @@ describe("a full disk", { timeout: 300_000 }, () => {
       "refused writes are not logged one by one",
     );
     const acked = [...nx.stderr().matchAll(/\back (\d+)/g)].map((match) => Number(match[1]));
-    const store = await openLmdbBackend({ path: join(disk!.path, "datastore") });
+    const store = await openLmdbBackend({ path: join(small.disk!.path, "datastore") });
     try {
       assert.equal(
         new TextDecoder().decode(store.get(new TextEncoder().encode("ack/count"))),

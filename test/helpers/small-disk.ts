@@ -5,7 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./nx-process.ts";
+import { after, before } from "node:test";
+import { type NxProcess, tempDir } from "./nx-process.ts";
 
 export interface SmallDisk {
   readonly path: string;
@@ -41,4 +42,27 @@ export function mountSmallDisk(
       rmSync(dir.path, { recursive: true, force: true });
     },
   };
+}
+
+/** A calling file's disk: the disk or why there is none, and the nodes started on it. */
+export interface FileDisk {
+  readonly disk: SmallDisk | undefined;
+  readonly skipReason: string | undefined;
+  /** Killed after the file's tests if still there, before the disk is unmounted. */
+  readonly running: Set<NxProcess>;
+}
+
+/** Mounted before the calling file's tests, unmounted after them. */
+export function smallDiskForFile(sizeBytes: number, prefix: string): FileDisk {
+  const file: { disk?: SmallDisk; skipReason?: string; running: Set<NxProcess> } = { running: new Set() };
+  before(() => {
+    const mounted = mountSmallDisk(sizeBytes, prefix);
+    if ("skipReason" in mounted) file.skipReason = mounted.skipReason;
+    else file.disk = mounted;
+  });
+  after(() => {
+    for (const nx of file.running) nx.child.kill("SIGKILL");
+    file.disk?.unmount();
+  });
+  return file as FileDisk;
 }

@@ -9,30 +9,17 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { openLmdbBackend } from "../../src/store/lmdb-backend.ts";
 import { guestPath, type NxProcess, startNx } from "../helpers/nx-process.ts";
-import { mountSmallDisk, type SmallDisk } from "../helpers/small-disk.ts";
+import { smallDiskForFile } from "../helpers/small-disk.ts";
 
 const DISK_BYTES = 16 * 1024 * 1024;
 /** More than the disk keeps free: its commit fails until the filler goes. */
 const VALUE_BYTES = 768 * 1024;
 const FREE_BYTES = 256 * 1024;
 
-let disk: SmallDisk | undefined;
-let skipReason: string | undefined;
-const running = new Set<NxProcess>();
-
-before(() => {
-  const mounted = mountSmallDisk(DISK_BYTES, "nx-replies-at-shutdown-");
-  if ("skipReason" in mounted) skipReason = mounted.skipReason;
-  else disk = mounted;
-});
-
-after(() => {
-  for (const nx of running) nx.child.kill("SIGKILL");
-  disk?.unmount();
-});
+const small = smallDiskForFile(DISK_BYTES, "nx-replies-at-shutdown-");
 
 interface Answer {
   readonly status: number | undefined;
@@ -63,7 +50,7 @@ async function heldReply(
   name: string,
   flags: readonly string[],
 ): Promise<{ nx: NxProcess; datastore: string; filler: string; answer: Promise<Answer | Error> }> {
-  const datastore = join(disk!.path, name);
+  const datastore = join(small.disk!.path, name);
   const nx = startNx([
     "run",
     guestPath("ack_server"),
@@ -73,9 +60,9 @@ async function heldReply(
     datastore,
     ...flags,
   ]);
-  running.add(nx);
+  small.running.add(nx);
   const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/, 30_000))[1]!;
-  const filler = disk!.leaveFree(FREE_BYTES);
+  const filler = small.disk!.leaveFree(FREE_BYTES);
   const answer = put(base, "big", VALUE_BYTES);
   // ENOSPC, or an I/O error as LMDB may report a write cut short by a full disk.
   await nx.waitFor(/writes wait in memory and are retried until the disk takes them/, 30_000);
@@ -84,7 +71,7 @@ async function heldReply(
 
 describe("a reply waiting for its commit when the node stops", { timeout: 120_000 }, () => {
   it("is sent once the commit succeeds, before the node exits", async (t) => {
-    if (skipReason !== undefined) return t.skip(skipReason);
+    if (small.skipReason !== undefined) return t.skip(small.skipReason);
     const { nx, datastore, filler, answer } = await heldReply("sent", []);
     try {
       nx.child.kill("SIGTERM");
@@ -93,7 +80,7 @@ describe("a reply waiting for its commit when the node stops", { timeout: 120_00
       rmSync(filler);
       assert.deepEqual(await answer, { status: 204, retryAfter: undefined, body: "" });
       const { code } = await nx.exited;
-      running.delete(nx);
+      small.running.delete(nx);
       assert.equal(code, 0, nx.stderr());
     } finally {
       rmSync(filler, { force: true });
@@ -107,7 +94,7 @@ describe("a reply waiting for its commit when the node stops", { timeout: 120_00
   });
 
   it("is answered 503 when the disk stays full past half the shutdown timeout", async (t) => {
-    if (skipReason !== undefined) return t.skip(skipReason);
+    if (small.skipReason !== undefined) return t.skip(small.skipReason);
     const { nx, filler, answer } = await heldReply("unsaved", ["--shutdown-timeout", "2s"]);
     try {
       const signalled = performance.now();
@@ -122,7 +109,7 @@ describe("a reply waiting for its commit when the node stops", { timeout: 120_00
       assert.ok(waitedMs >= 1_000, `answered after the 1 s wait, not before (${waitedMs.toFixed(0)} ms)`);
       await nx.waitFor(/replies answered 503: the node stopped before their writes were on disk .*replies=1/);
       await nx.exited;
-      running.delete(nx);
+      small.running.delete(nx);
     } finally {
       rmSync(filler, { force: true });
     }
