@@ -120,6 +120,11 @@ function growWatch(global: number): Uint8Array {
   return new WasmWriter(12).byte(0x24).u32(global).byte(0x23).u32(global).finish();
 }
 
+/** Appends a global entry: a mutable i32 initialised to `init` (`i32.const init; end`). */
+function mutableI32(w: WasmWriter, init: number): WasmWriter {
+  return w.byte(0x7f).byte(0x01).byte(0x41).s32(init).byte(0x0b);
+}
+
 /** i32.const 1; global.set: the memory-written marker, at the entry of a function that writes memory. */
 function memoryWrittenMark(global: number): Uint8Array {
   return new WasmWriter(8).byte(0x41).s32(1).byte(0x24).u32(global).finish();
@@ -346,12 +351,12 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
 
   const refillType = new WasmWriter(8).byte(0x60).u32(1).byte(0x7f).u32(1).byte(0x7f).finish();
   const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
-  const addedGlobals = new WasmWriter(16).byte(0x7f).byte(0x01).byte(0x41).s32(FUEL_INITIAL).byte(0x0b);
-  if (watchGrows) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b);
+  const addedGlobals = mutableI32(new WasmWriter(16), FUEL_INITIAL);
+  if (watchGrows) mutableI32(addedGlobals, 0);
   // Written from the start: the first reset copies the image back whatever ran before it.
-  if (poolable) addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(1).byte(0x0b);
-  addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b); // the instance id, set by the runtime
-  addedGlobals.byte(0x7f).byte(0x01).byte(0x41).s32(0).byte(0x0b); // stopped, set by the runtime
+  if (poolable) mutableI32(addedGlobals, 1);
+  mutableI32(addedGlobals, 0); // the instance id, set by the runtime
+  mutableI32(addedGlobals, 0); // stopped, set by the runtime
   const addedGlobalEntries = addedGlobals.finish();
   const codeSection = layout.sections.find((section) => section.id === SECTION_CODE);
   const code =

@@ -42,7 +42,8 @@ export interface CompiledGuest {
   readonly nullaryExports: ReadonlySet<string>;
   /**
    * A function of the guest may catch what a host function throws through it (a `try` or
-   * `try_table`, CATCHES_MARKER_EXPORT): its suspending imports need stop-trap wrappers.
+   * `try_table`, CATCHES_MARKER_EXPORT): a stop ends its wait with a zero, on which the stop
+   * check after the call traps, not by throwing (FuelGovernor.suspend's `unwind`).
    */
   readonly catchesExceptions: boolean;
 }
