@@ -900,16 +900,17 @@ export class SyncEngine<Op> {
           const { origin, seq } = this.#replica.idOf(op);
           if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
         }
-      } else if (only !== undefined && repairAfter.size > 1) {
-        // Its own ops caught up; the relays' repair goes on once the queue is empty.
-        repairAfter.delete(only);
-        session.localShed = false;
-        session.pushedDuringRepair.delete(only);
       } else {
-        session.repairAfter = undefined;
         session.localShed = false;
-        session.repairAsked.clear();
-        session.pushedDuringRepair.clear();
+        if (only !== undefined && repairAfter.size > 1) {
+          // Its own ops caught up; the relays' repair goes on once the queue is empty.
+          repairAfter.delete(only);
+          session.pushedDuringRepair.delete(only);
+        } else {
+          session.repairAfter = undefined;
+          session.repairAsked.clear();
+          session.pushedDuringRepair.clear();
+        }
       }
       if (unsent.length > 0 || done) return this.#sendBatches(session, unsent);
     }
