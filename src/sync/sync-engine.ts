@@ -748,7 +748,9 @@ export class SyncEngine<Op> {
 
   #enqueue(session: PeerSession<Op>, ops: readonly Op[]): void {
     const room = this.#options.queuedOpsLimit - session.queue.length;
-    if (room >= ops.length && session.repairAfter === undefined) {
+    // With room, only this node's ops after a shed of them (`localShed`) are held back: any other
+    // repair leaves the batch to the queue whole, without a look at each op.
+    if (room >= ops.length && !session.localShed) {
       for (const op of ops) session.queue.push(op);
       this.stats.opsQueued += ops.length;
       return;
