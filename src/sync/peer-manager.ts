@@ -214,7 +214,6 @@ export class PeerManager<Op> {
   readonly #refusedForRoom = new Map<NodeId, number>();
   /** A rotation's new connection is being dialed: once adopted, an old one is closed. */
   #rotating: DialTarget | undefined;
-  #flushScheduled = false;
   #stopped = false;
   readonly #abort = new AbortController();
 
@@ -445,16 +444,6 @@ export class PeerManager<Op> {
     const connection = target!.nodeId === undefined ? undefined : this.#connections.get(target!.nodeId);
     await connection?.close("peer removed by the operator");
     return true;
-  }
-
-  /** Sends queued local ops soon (coalesced: every op made in this turn of the event loop goes in one batch). */
-  scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.sendQueued();
-    });
   }
 
   /**

@@ -748,7 +748,9 @@ export class SyncEngine<Op> {
 
   #enqueue(session: PeerSession<Op>, ops: readonly Op[]): void {
     const room = this.#options.queuedOpsLimit - session.queue.length;
-    if (room >= ops.length && session.repairAfter === undefined) {
+    // With room, only this node's ops after a shed of them (`localShed`) are held back: any other
+    // repair leaves the batch to the queue whole, without a look at each op.
+    if (room >= ops.length && !session.localShed) {
       for (const op of ops) session.queue.push(op);
       this.stats.opsQueued += ops.length;
       return;
@@ -900,16 +902,17 @@ export class SyncEngine<Op> {
           const { origin, seq } = this.#replica.idOf(op);
           if (seq > (repairAfter.get(origin) ?? seq)) repairAfter.set(origin, seq);
         }
-      } else if (only !== undefined && repairAfter.size > 1) {
-        // Its own ops caught up; the relays' repair goes on once the queue is empty.
-        repairAfter.delete(only);
-        session.localShed = false;
-        session.pushedDuringRepair.delete(only);
       } else {
-        session.repairAfter = undefined;
         session.localShed = false;
-        session.repairAsked.clear();
-        session.pushedDuringRepair.clear();
+        if (only !== undefined && repairAfter.size > 1) {
+          // Its own ops caught up; the relays' repair goes on once the queue is empty.
+          repairAfter.delete(only);
+          session.pushedDuringRepair.delete(only);
+        } else {
+          session.repairAfter = undefined;
+          session.repairAsked.clear();
+          session.pushedDuringRepair.clear();
+        }
       }
       if (unsent.length > 0 || done) return this.#sendBatches(session, unsent);
     }

@@ -209,9 +209,9 @@ export class SimulatedNode {
     // As SyncService does: a local op reaches peers once it is durable here.
     replica.setSyncHooks({
       onLocalOps: (ops) => {
-        void replica.flushed().then(() => {
+        void replica.written().then(() => {
           engine.localOps(ops);
-          peers.scheduleFlush();
+          peers.sendQueued();
         });
       },
     });
