@@ -193,6 +193,37 @@ async function runPathSources(): Promise<Set<string>> {
 }
 
 /**
+ * A bundle bin/nx.js runs as a classic script (`import.meta` replaced by the banner's stand-ins),
+ * built from a generated entry module named `name`: its source is `entry()`, read when esbuild
+ * loads it (after `plugin` has resolved what it needs). `banner` follows the stand-ins.
+ */
+function scriptBundle(name: string, entry: () => string, plugin: Plugin, banner: string): BuildOptions {
+  const entryModule: Plugin = {
+    name: `${name}-entry`,
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: new RegExp(`^nx-${name}-entry$`) }, (args) => ({
+        path: args.path,
+        namespace: "nx-entry",
+      }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: "nx-entry" }, () => ({
+        contents: entry(),
+        resolveDir: process.cwd(),
+        loader: "js",
+      }));
+    },
+  };
+  return {
+    ...common,
+    plugins: [entryModule, plugin, ...common.plugins!],
+    entryPoints: { [name]: `nx-${name}-entry` },
+    format: "cjs",
+    outExtension: { ".js": ".cjs" },
+    banner: { js: `${IMPORT_META_IN_SCRIPT}\n${banner}` },
+    define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
+  };
+}
+
+/**
  * main.cjs: the run path, and `coreModules` (the exports of each of its sources `shared` names,
  * those rest.cjs imports) for rest.cjs. An `import()` of a source outside the run path becomes
  * `__nx_rest(key)`, defined by the banner: bin/nx.js runs rest.cjs (`module.nxRest()`), whose
@@ -202,19 +233,6 @@ function mainBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
   const toRest: Plugin = {
     name: "imports-of-rest",
     setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: /^nx-main-entry$/ }, () => ({
-        path: "nx-main-entry",
-        namespace: "nx-entry",
-      }));
-      pluginBuild.onLoad({ filter: /.*/, namespace: "nx-entry" }, () => ({
-        contents: [
-          'export { main } from "./src/cli/main.ts";',
-          ...[...shared].map((key, index) => `import * as m${index} from ${JSON.stringify(`./${key}`)};`),
-          `export const coreModules = { ${[...shared].map((key, index) => `${JSON.stringify(key)}: m${index}`).join(", ")} };`,
-        ].join("\n"),
-        resolveDir: process.cwd(),
-        loader: "js",
-      }));
       pluginBuild.onResolve({ filter: /^\./ }, (args) => {
         if (args.kind !== "dynamic-import") return undefined;
         const key = relative(process.cwd(), resolve(args.resolveDir, args.path));
@@ -228,17 +246,18 @@ function mainBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
       }));
     },
   };
-  return {
-    ...common,
-    plugins: [toRest, ...common.plugins!],
-    entryPoints: { main: "nx-main-entry" },
-    format: "cjs",
-    outExtension: { ".js": ".cjs" },
-    banner: {
-      js: `${IMPORT_META_IN_SCRIPT}\nconst __nx_rest = (key) => module.nxRest().restModules[key]();`,
-    },
-    define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
-  };
+  const entry = () =>
+    [
+      'export { main } from "./src/cli/main.ts";',
+      ...[...shared].map((key, index) => `import * as m${index} from ${JSON.stringify(`./${key}`)};`),
+      `export const coreModules = { ${[...shared].map((key, index) => `${JSON.stringify(key)}: m${index}`).join(", ")} };`,
+    ].join("\n");
+  return scriptBundle(
+    "main",
+    entry,
+    toRest,
+    "const __nx_rest = (key) => module.nxRest().restModules[key]();",
+  );
 }
 
 /**
@@ -251,16 +270,6 @@ function restBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
   const fromMain: Plugin = {
     name: "run-path-from-main",
     setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: /^nx-rest-entry$/ }, () => ({
-        path: "nx-rest-entry",
-        namespace: "nx-entry",
-      }));
-      pluginBuild.onLoad({ filter: /.*/, namespace: "nx-entry" }, () => ({
-        // esbuild evaluates a bundled source on its first `require`.
-        contents: `export const restModules = { ${[...restKeys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`./${key}`)})`).join(", ")} };`,
-        resolveDir: process.cwd(),
-        loader: "js",
-      }));
       pluginBuild.onResolve({ filter: /.*/ }, async (args) => {
         if (
           args.pluginData?.fromMain === true ||
@@ -287,15 +296,10 @@ function restBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
       }));
     },
   };
-  return {
-    ...common,
-    plugins: [fromMain, ...common.plugins!],
-    entryPoints: { rest: "nx-rest-entry" },
-    format: "cjs",
-    outExtension: { ".js": ".cjs" },
-    banner: { js: `${IMPORT_META_IN_SCRIPT}\nconst module_nxCore = module.nxCore;` },
-    define: { "import.meta.url": "__nx_import_meta_url", "import.meta.resolve": "__nx_import_meta_resolve" },
-  };
+  // esbuild evaluates a bundled source on its first `require`.
+  const entry = () =>
+    `export const restModules = { ${[...restKeys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`./${key}`)})`).join(", ")} };`;
+  return scriptBundle("rest", entry, fromMain, "const module_nxCore = module.nxCore;");
 }
 
 const started = performance.now();

@@ -19,7 +19,7 @@ import { runWholeNodeSimulation, type WholeNodeResult } from "../src/sync/simula
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    seeds: { type: "string", default: "5" },
+    seeds: { type: "string" },
     seed: { type: "string" },
     report: { type: "string" },
     nodes: { type: "string" },

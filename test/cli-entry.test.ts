@@ -26,6 +26,35 @@ const nx = (args: readonly string[], env: Record<string, string> = {}) =>
     encoding: "utf8",
   });
 
+/**
+ * `nx ARGS`, run to its exit, with Node's compile cache, and so the CLI's code cache (bin/nx.js), under
+ * `cacheRoot`; `nodeFlags` go before the script, `bin` is another copy of bin/nx.js.
+ */
+const nxCached = (
+  cacheRoot: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; nodeFlags?: readonly string[]; bin?: string; cwd?: string } = {},
+) =>
+  spawnSync(process.execPath, [...(options.nodeFlags ?? []), options.bin ?? NX_BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot, ...options.env },
+  });
+
+/**
+ * The installed layout under `dir`/package: bin/nx.js, the built bundles and package.json, no
+ * src/ beside bin/ (so the bundle runs whatever its mtime). Returns the package's root.
+ */
+function installedPackage(dir: string): string {
+  const root = join(dir, "package");
+  mkdirSync(join(root, "bin"), { recursive: true });
+  cpSync(NX_BIN, join(root, "bin/nx.js"));
+  cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
+  cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+  return root;
+}
+
 /** Newest modification time under `dir`, as bin/nx.js computes it to decide whether the bundle is fresh. */
 function newestMs(dir: string): number {
   let newest = 0;
@@ -245,15 +274,9 @@ describe("the nx entry point", () => {
     try {
       const cacheRoot = join(dir.path, "compile-cache");
       const run = (env: Record<string, string> = {}) =>
-        spawnSync(
-          process.execPath,
-          [NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
-          {
-            cwd: REPO_ROOT,
-            encoding: "utf8",
-            env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot, ...env },
-          },
-        );
+        nxCached(cacheRoot, ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")], {
+          env,
+        });
       const cacheFiles = () =>
         readdirSync(cacheRoot, { recursive: true, encoding: "utf8" }).filter((path) =>
           /(^|\/)numax-cli-[0-9a-f]+-run$/.test(path),
@@ -287,11 +310,7 @@ describe("the nx entry point", () => {
         return after;
       };
       // A failed run may have stopped before most of the run path: it leaves no cache.
-      const failed = spawnSync(process.execPath, [NX_BIN, "run", join(dir.path, "missing.wasm")], {
-        cwd: REPO_ROOT,
-        encoding: "utf8",
-        env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
-      });
+      const failed = nxCached(cacheRoot, ["run", join(dir.path, "missing.wasm")]);
       assert.notEqual(failed.status, 0);
       assert.deepEqual(existsSync(cacheRoot) ? cacheFiles() : [], []);
       // The module compiled once: a cached module's run needs only main.cjs, the run path (a
@@ -341,15 +360,9 @@ describe("the nx entry point", () => {
   });
 
   test("an upgrade whose bundle has the same size and mtime (npm's 1985-10-26) runs its own code, not the previous cache", () => {
-    // The installed layout: no src/ beside bin/, so the bundle runs whatever its mtime.
     const dir = tempDir("nx-code-cache-upgrade-");
     try {
-      const root = join(dir.path, "package");
-      mkdirSync(join(root, "bin"), { recursive: true });
-      cpSync(NX_BIN, join(root, "bin/nx.js"));
-      cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
-      cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
-      symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+      const root = installedPackage(dir.path);
       const bundlePath = join(root, "build/cli/main.cjs");
       const npmMtime = new Date("1985-10-26T08:15:00.000Z");
       const install = (bundle: string): void => {
@@ -357,14 +370,10 @@ describe("the nx entry point", () => {
         utimesSync(bundlePath, npmMtime, npmMtime);
       };
       const run = (): string => {
-        const result = spawnSync(
-          process.execPath,
-          [join(root, "bin/nx.js"), "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
-          {
-            cwd: dir.path,
-            encoding: "utf8",
-            env: { ...process.env, NODE_COMPILE_CACHE: join(dir.path, "cc") },
-          },
+        const result = nxCached(
+          join(dir.path, "cc"),
+          ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          { bin: join(root, "bin/nx.js"), cwd: dir.path },
         );
         assert.equal(result.status, 0, result.stderr);
         return result.stderr;
@@ -391,12 +400,7 @@ describe("the nx entry point", () => {
   test("rest.cjs replaced after the start (an upgrade, a rebuild) is not run with the start's main.cjs", () => {
     const dir = tempDir("nx-rest-replaced-");
     try {
-      const root = join(dir.path, "package");
-      mkdirSync(join(root, "bin"), { recursive: true });
-      cpSync(NX_BIN, join(root, "bin/nx.js"));
-      cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
-      cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
-      symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+      const root = installedPackage(dir.path);
       // Once main.cjs is read, rest.cjs is replaced by another file, as npm or a build does.
       const upgrade = join(dir.path, "upgrade.mjs");
       writeFileSync(
@@ -418,22 +422,10 @@ describe("the nx entry point", () => {
         ].join("\n"),
       );
       // A module not in the module cache (a fresh compile cache): the instrumenter is in rest.cjs.
-      const result = spawnSync(
-        process.execPath,
-        [
-          "--import",
-          upgrade,
-          join(root, "bin/nx.js"),
-          "run",
-          examplePath("hello"),
-          "--datastore-path",
-          join(dir.path, "data"),
-        ],
-        {
-          cwd: dir.path,
-          encoding: "utf8",
-          env: { ...process.env, NODE_COMPILE_CACHE: join(dir.path, "cc") },
-        },
+      const result = nxCached(
+        join(dir.path, "cc"),
+        ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+        { nodeFlags: ["--import", upgrade], bin: join(root, "bin/nx.js"), cwd: dir.path },
       );
       assert.match(readFileSync(join(root, "build/cli/rest.cjs"), "utf8"), /another build/);
       assert.equal(result.status, 0, result.stderr);
@@ -447,15 +439,9 @@ describe("the nx entry point", () => {
     const dir = tempDir("nx-code-cache-unused-");
     try {
       const cacheRoot = join(dir.path, "compile-cache");
-      const nxCached = (args: readonly string[]) =>
-        spawnSync(process.execPath, [NX_BIN, ...args], {
-          cwd: REPO_ROOT,
-          encoding: "utf8",
-          env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot },
-        });
       const hello = ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")];
       // The module is compiled: main.cjs and rest.cjs (the instrumenter) both get a cache.
-      assert.equal(nxCached(hello).status, 0);
+      assert.equal(nxCached(cacheRoot, hello).status, 0);
       const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);
       const caches = () => readdirSync(cacheDir).filter((name) => name.startsWith("numax-cli-"));
       const ours = caches();
@@ -475,9 +461,9 @@ describe("the nx entry point", () => {
       }
       for (const name of ours) age(name, 40);
       // A cached module's run uses main.cjs's cache only, and records that use.
-      assert.equal(nxCached(hello).status, 0);
+      assert.equal(nxCached(cacheRoot, hello).status, 0);
       // --version writes the caches of the other kind of command, then removes the unused ones.
-      assert.equal(nxCached(["--version"]).status, 0);
+      assert.equal(nxCached(cacheRoot, ["--version"]).status, 0);
       const left = caches();
       assert.ok(!left.includes("numax-cli-0badf00d-run"), "a cache unused for 31 days stays");
       assert.ok(!left.includes("numax-cli-0badf00d-run.4242"), "a partial file of 31 days stays");
@@ -512,12 +498,10 @@ describe("the nx entry point", () => {
           "};",
         ].join("\n"),
       );
-      const run = (preload: readonly string[]) =>
-        spawnSync(
-          process.execPath,
-          [...preload, NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
-          { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot } },
-        );
+      const run = (nodeFlags: readonly string[]) =>
+        nxCached(cacheRoot, ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")], {
+          nodeFlags,
+        });
       assert.equal(run([]).status, 0);
       assert.equal(run([]).status, 0);
       const cacheDir = join(cacheRoot, readdirSync(cacheRoot)[0]!);

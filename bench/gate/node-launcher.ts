@@ -38,22 +38,34 @@ function loopStatsDirectory(workDir: string, node: string): string {
   return join(workDir, "loop-stats", node);
 }
 
-/** What loop-probe.ts wrote for each node (by node; one per process). */
-export function collectLoopStats(workDir: string, nodes: readonly string[]): Record<string, unknown[]> {
-  const stats: Record<string, unknown[]> = {};
+/**
+ * The files ending in `suffix` in each node's directory (`directoryOf`), parsed as JSON in name
+ * order (by node; a node that wrote none is left out).
+ */
+function readNodeFiles(
+  nodes: readonly string[],
+  directoryOf: (node: string) => string,
+  suffix: string,
+): Record<string, unknown[]> {
+  const files: Record<string, unknown[]> = {};
   for (const node of nodes) {
-    const directory = loopStatsDirectory(workDir, node);
-    let files: string[];
+    const directory = directoryOf(node);
+    let names: string[];
     try {
-      files = readdirSync(directory).filter((file) => file.endsWith(".json"));
+      names = readdirSync(directory).filter((name) => name.endsWith(suffix));
     } catch {
       continue;
     }
-    stats[node] = files
+    files[node] = names
       .sort()
-      .map((file) => JSON.parse(readFileSync(join(directory, file), "utf8")) as unknown);
+      .map((name) => JSON.parse(readFileSync(join(directory, name), "utf8")) as unknown);
   }
-  return stats;
+  return files;
+}
+
+/** What loop-probe.ts wrote for each node (by node; one per process). */
+export function collectLoopStats(workDir: string, nodes: readonly string[]): Record<string, unknown[]> {
+  return readNodeFiles(nodes, (node) => loopStatsDirectory(workDir, node), ".json");
 }
 
 export function profileDirectory(workDir: string, node: string): string {
@@ -89,20 +101,11 @@ export async function launchNode(
 
 /** Summaries of the CPU profiles the nodes wrote (by node; several when a node was restarted). */
 export function collectProfiles(workDir: string, nodes: readonly string[]): Record<string, ProfileSummary[]> {
-  const profiles: Record<string, ProfileSummary[]> = {};
-  for (const node of nodes) {
-    const directory = profileDirectory(workDir, node);
-    let files: string[];
-    try {
-      files = readdirSync(directory).filter((file) => file.endsWith(".cpuprofile"));
-    } catch {
-      continue;
-    }
-    profiles[node] = files
-      .sort()
-      .map((file) =>
-        summarizeCpuProfile(JSON.parse(readFileSync(join(directory, file), "utf8")) as CpuProfile),
-      );
-  }
-  return profiles;
+  const profiles = readNodeFiles(nodes, (node) => profileDirectory(workDir, node), ".cpuprofile");
+  return Object.fromEntries(
+    Object.entries(profiles).map(([node, files]) => [
+      node,
+      files.map((profile) => summarizeCpuProfile(profile as CpuProfile)),
+    ]),
+  );
 }

@@ -52,6 +52,8 @@ extern "C" {
 #define NX_ERR_FETCH_FAILED (-7)
 /** http_fetch: the response body is over NX_HTTP_FETCH_RESPONSE_BYTES_MAX */
 #define NX_ERR_FETCH_TOO_LARGE (-8)
+/** a rate quota (ops_per_sec, bytes_written_per_sec) would make the call wait too long: it did nothing; retry later */
+#define NX_ERR_RATE_LIMITED (-9)
 /** crdt_* writes: the op would not fit one sync message (max_message_size); nothing was written */
 #define NX_ERR_OP_TOO_LARGE (-10)
 

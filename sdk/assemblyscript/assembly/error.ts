@@ -30,6 +30,8 @@ export enum ErrorCode {
   FetchFailed = -7,
   /** http_fetch: the response body is over the 8 MiB limit */
   FetchTooLarge = -8,
+  /** a rate quota (ops_per_sec, bytes_written_per_sec) would make the call wait too long: it did nothing; retry later */
+  RateLimited = -9,
   /** crdt_* writes: the op would not fit one sync message (max_message_size); nothing was written */
   OpTooLarge = -10,
 }
@@ -76,6 +78,8 @@ export function errorName(code: i32): string {
       return "ERR_FETCH_FAILED";
     case ErrorCode.FetchTooLarge:
       return "ERR_FETCH_TOO_LARGE";
+    case ErrorCode.RateLimited:
+      return "ERR_RATE_LIMITED";
     case ErrorCode.OpTooLarge:
       return "ERR_OP_TOO_LARGE";
     default:
@@ -101,6 +105,8 @@ function meaning(code: i32): string {
       return "the request failed or timed out (10 s to the headers, 30 s in all)";
     case ErrorCode.FetchTooLarge:
       return "the response body is over the 8 MiB limit";
+    case ErrorCode.RateLimited:
+      return "over the module's rate quota (ops_per_sec, bytes_written_per_sec); retry later";
     case ErrorCode.OpTooLarge:
       return "the write would not fit one sync message; write less or raise max_message_size";
     default:
