@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { recordingEnvironment } from "../../test/fixtures/wasm/guest-runtime.ts";
 import { watToWasm } from "../../test/fixtures/wasm/wat-fixtures.ts";
 import { silentLogger } from "../observe/logger.ts";
+import { WasmWriter } from "./binary/wasm-writer.ts";
 import { GuestInstance, type GuestInstanceOptions } from "./guest-instance.ts";
 import { type GuestModule, loadGuestModuleBytes } from "./load-guest-module.ts";
 import { ModuleCache } from "./module-cache.ts";
@@ -41,7 +42,7 @@ async function load(wat: string): Promise<GuestModule> {
   });
 }
 
-/** How `run` reaches the suspending import `$wait` (wabt has no `call_ref`; the instrumenter treats it as `call_indirect`). */
+/** How `run` reaches the suspending import `$wait` (the `call_ref` forms are in CALL_REF_FORMS below). */
 const CALLS = {
   call: "(drop (call $wait))",
   call_indirect: "(drop (call_indirect (type $waitType) (i32.const 0)))",
@@ -51,6 +52,22 @@ const CALLS = {
   // Through a direct tail call of such a function.
   return_call_chain: "(drop (call $tailChain))",
 } as const;
+
+/** Kills `module`'s guest after its wait settled, before it resumed; it must call `h.mark` no more. */
+async function killAfterWaitSettled(module: GuestModule): Promise<void> {
+  const { guest, waiting, release, marks } = waitingGuest(module);
+  const run = guest.run();
+  await new Promise((resolve) => setImmediate(resolve));
+  release(1);
+  // After the governor's own reaction to `waiting` (it resumes the guest): the kill lands
+  // between the wait's end and the guest's next instruction.
+  waiting.then(() => guest.kill("test"));
+  const result = await run;
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.failure.kind, "killed");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(marks(), 0, "the guest called the host after its kill");
+}
 
 for (const [form, call] of Object.entries(CALLS)) {
   for (const catches of [false, true]) {
@@ -68,18 +85,63 @@ for (const [form, call] of Object.entries(CALLS)) {
         (func (export "run")
           ${catches ? `(block $c (try_table (catch_all $c) ${call}))` : call}
           (call $mark)))`);
-      const { guest, waiting, release, marks } = waitingGuest(module);
-      const run = guest.run();
-      await new Promise((resolve) => setImmediate(resolve));
-      release(1);
-      // After the governor's own reaction to `waiting` (it resumes the guest): the kill lands
-      // between the wait's end and the guest's next instruction.
-      waiting.then(() => guest.kill("test"));
-      const result = await run;
-      assert.equal(result.ok, false);
-      assert.equal(!result.ok && result.failure.kind, "killed");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(marks(), 0, "the guest called the host after its kill");
+      await killAfterWaitSettled(module);
+    });
+  }
+}
+
+/**
+ * The module of the `call_ref` forms, assembled here: wabt writes `call_ref` without its type
+ * immediate (an older draft), which V8 refuses. Imports `h.wait` (function 0, type 0: `[] ->
+ * [i32]`) and `h.mark` (function 1); `run` (function 2) reaches `wait` through `run`'s `body`;
+ * `tail` (function 3) is `return_call_ref` of `wait`.
+ */
+function callRefModule(body: number[], catches: boolean): Uint8Array {
+  const section = (out: WasmWriter, id: number, content: WasmWriter): WasmWriter =>
+    out.byte(id).sized(content.finish());
+  const code = (instructions: number[]): Uint8Array =>
+    new WasmWriter()
+      .u32(0)
+      .bytes(Uint8Array.from([...instructions, 0x0b]))
+      .finish();
+  // (block (try_table (catch_all 0) ...)): a catch_all's label is counted from outside try_table.
+  const run = catches ? [0x02, 0x40, 0x1f, 0x40, 0x01, 0x02, 0x00, ...body, 0x0b, 0x0b] : body;
+  const out = new WasmWriter().bytes(Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  section(out, 1, new WasmWriter().u32(2).bytes(Uint8Array.from([0x60, 0, 1, 0x7f, 0x60, 0, 0])));
+  section(
+    out,
+    2,
+    new WasmWriter().u32(2).name("h").name("wait").byte(0).u32(0).name("h").name("mark").byte(0).u32(1),
+  );
+  section(out, 3, new WasmWriter().u32(2).u32(1).u32(0));
+  section(out, 5, new WasmWriter().u32(1).byte(0).u32(1));
+  section(out, 7, new WasmWriter().u32(2).name("memory").byte(2).u32(0).name("run").byte(0).u32(2));
+  // A declarative segment: `ref.func 0` needs function 0 declared.
+  section(out, 9, new WasmWriter().u32(1).byte(3).byte(0).u32(1).u32(0));
+  const codes = new WasmWriter().u32(2);
+  codes.sized(code([...run, 0x10, 0x01])); // ...; call $mark
+  codes.sized(code([0xd2, 0x00, 0x15, 0x00])); // ref.func 0; return_call_ref 0
+  section(out, 10, codes);
+  return out.finish();
+}
+
+const CALL_REF_FORMS = {
+  call_ref: [0xd2, 0x00, 0x14, 0x00, 0x1a], // ref.func 0; call_ref 0; drop
+  return_call_ref: [0x10, 0x03, 0x1a], // call $tail; drop
+} as const;
+
+for (const [form, body] of Object.entries(CALL_REF_FORMS)) {
+  for (const catches of [false, true]) {
+    test(`a guest killed after its wait settled, before it resumed, makes no more host calls (${form}, catches ${catches})`, async () => {
+      const cache = new ModuleCache({ directory: undefined, logger: silentLogger });
+      const bytes = callRefModule([...body], catches);
+      assert.ok(WebAssembly.validate(bytes), "the assembled module is invalid");
+      const module = await loadGuestModuleBytes(bytes, "w", {
+        memoryMaxBytes: 1 << 20,
+        cache,
+        logger: silentLogger,
+      });
+      await killAfterWaitSettled(module);
     });
   }
 }
