@@ -101,6 +101,9 @@ export interface InstrumentedModule {
   readonly poolable: boolean;
 }
 
+/** What each global the instrumenter adds is for (see AddedIndices). */
+type AddedGlobalRole = "fuel" | "lastGrow" | "memoryWritten" | "instanceId" | "stopped";
+
 interface AddedIndices {
   readonly fuelGlobal: number;
   /** The instance id the guest passes to the refill function (see INSTANCE_ID_EXPORT). */
@@ -332,16 +335,29 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
   // the cap only when the memory is at it.
   const watchGrows = layout.definedMemories.length > 0 && (layout.definedMemories[0]!.flags & 0x04) === 0;
   const poolable = layout.definedMemories.length === 1 && !mayKeepSegments(bytes, layout);
-  const fuelGlobal = layout.importedGlobalCount + layout.definedGlobalCount;
-  const globalsAdded = 3 + (watchGrows ? 1 : 0) + (poolable ? 1 : 0);
+  // The added globals in the order they are written after the module's own: each one's index
+  // is its place in this list, so indices and bytes cannot drift apart.
+  const addedGlobals: readonly { readonly role: AddedGlobalRole; readonly initial: number }[] = [
+    { role: "fuel", initial: FUEL_INITIAL },
+    ...(watchGrows ? [{ role: "lastGrow" as const, initial: 0 }] : []),
+    // Written from the start: the first reset copies the image back whatever ran before it.
+    ...(poolable ? [{ role: "memoryWritten" as const, initial: 1 }] : []),
+    { role: "instanceId", initial: 0 }, // set by the runtime
+    { role: "stopped", initial: 0 }, // set by the runtime
+  ];
+  const firstAddedGlobal = layout.importedGlobalCount + layout.definedGlobalCount;
+  const globalOf = (role: AddedGlobalRole): number | undefined => {
+    const at = addedGlobals.findIndex((global) => global.role === role);
+    return at < 0 ? undefined : firstAddedGlobal + at;
+  };
   const indices: AddedIndices = {
-    fuelGlobal,
-    instanceIdGlobal: fuelGlobal + globalsAdded - 2,
-    stoppedGlobal: fuelGlobal + globalsAdded - 1,
+    fuelGlobal: globalOf("fuel")!,
+    instanceIdGlobal: globalOf("instanceId")!,
+    stoppedGlobal: globalOf("stopped")!,
     refillType: layout.types.length,
     fuelTable: layout.importedTableCount + layout.definedTableCount,
-    lastGrowGlobal: watchGrows ? fuelGlobal + 1 : undefined,
-    memoryWrittenGlobal: poolable ? fuelGlobal + (watchGrows ? 2 : 1) : undefined,
+    lastGrowGlobal: globalOf("lastGrow"),
+    memoryWrittenGlobal: globalOf("memoryWritten"),
   };
   const check = fuelCheck(indices);
   const stop = stopCheck(indices.stoppedGlobal);
@@ -351,13 +367,10 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
 
   const refillType = new WasmWriter(8).byte(0x60).u32(1).byte(0x7f).u32(1).byte(0x7f).finish();
   const fuelTable = new WasmWriter(8).byte(0x70).byte(0x00).u32(1).finish();
-  const addedGlobals = mutableI32(new WasmWriter(16), FUEL_INITIAL);
-  if (watchGrows) mutableI32(addedGlobals, 0);
-  // Written from the start: the first reset copies the image back whatever ran before it.
-  if (poolable) mutableI32(addedGlobals, 1);
-  mutableI32(addedGlobals, 0); // the instance id, set by the runtime
-  mutableI32(addedGlobals, 0); // stopped, set by the runtime
-  const addedGlobalEntries = addedGlobals.finish();
+  const addedGlobalWriter = new WasmWriter(16);
+  for (const global of addedGlobals) mutableI32(addedGlobalWriter, global.initial);
+  const addedGlobalEntries = addedGlobalWriter.finish();
+  const globalsAdded = addedGlobals.length;
   const codeSection = layout.sections.find((section) => section.id === SECTION_CODE);
   const code =
     codeSection === undefined
