@@ -16,6 +16,7 @@ import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
+import { RefusalLog } from "../net/refusal-log.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -42,6 +43,13 @@ export const SYNC_TICK_INTERVAL_MS = 20;
 
 /** How long a node whose datastore holds no op of its own waits for peers to return them (see `recoverOwnHistory`). */
 export const OWN_HISTORY_WAIT_MS = 5_000;
+
+/**
+ * An op left out of a peer's batches for its size (`onOpTooLarge`: every pull of that peer reads
+ * it again) is logged once per this interval, with how many times it was left out since; the ops
+ * remembered for it are bounded (REFUSAL_LOG_SOURCES_MAX).
+ */
+export const OP_TOO_LARGE_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Told of every op made here or applied from a peer, and of every sync error: the node's op ring
@@ -117,6 +125,7 @@ export class SyncService {
   static async start(options: SyncServiceOptions): Promise<SyncService> {
     const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
+    const tooLargeLog = new RefusalLog(syncLogger, () => backgroundClock.now(), OP_TOO_LARGE_LOG_INTERVAL_MS);
     const replicaPort = replicaForSync(replica, config.limits.maxMessageSizeBytes);
     const observed = {
       ...replicaPort,
@@ -147,6 +156,16 @@ export class SyncService {
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
       batchBytes: { bytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes), opBytes: opWireBytesMax },
+      peerBatchBytesMax: opBytesMaxOf,
+      onOpTooLarge: (peer, op, opBytes, bytesMax) => {
+        metrics?.syncOpsTooLarge.inc();
+        tooLargeLog.report(
+          `${op.id.origin}:${op.id.seq}`,
+          "op-too-large",
+          `op ${op.id.origin}:${op.id.seq} on key ${JSON.stringify(op.key)} (up to ${opBytes} bytes on the wire) does not fit one message to peer ${peer} (${bytesMax} bytes: the smaller max_message_size of the two nodes, less the PushOps envelope): not sent to it, later ops go on; the peer lacks it until max_message_size is raised on both nodes`,
+          { peer, op: `${op.id.origin}:${op.id.seq}`, key: op.key, opBytes, bytesMax },
+        );
+      },
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).
