@@ -49,8 +49,10 @@ export interface SyncReplica<Op> {
   /**
    * The whole state as PushState parts of bounded size; the last part is final and carries the
    * vector. `replace`: every part is marked for the receiver to replace its state with it.
+   * `peerMaxMessageSizeBytes`: the largest frame the peer reads, when it announced it (parts are
+   * cut to fit the smaller of it and this node's limit).
    */
-  snapshotParts(replace: boolean): PushStateMessage[];
+  snapshotParts(replace: boolean, peerMaxMessageSizeBytes?: number): PushStateMessage[];
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -277,6 +279,8 @@ interface PeerSession<Op> {
   readonly nodeId: NodeId;
   /** `batchBytes`, cut to what the peer reads (`peerBatchBytesMax`). */
   readonly batchBytes: OpBytesBudget<Op> | undefined;
+  /** The largest frame the peer reads, as it announced it (undefined: builds before the announcement). */
+  readonly peerMaxMessageSizeBytes: number | undefined;
   queue: Op[];
   /**
    * A snapshot answer taken while this node's own ops up to `untilSeq` were not all durable:
@@ -454,6 +458,7 @@ export class SyncEngine<Op> {
     const session: PeerSession<Op> = {
       nodeId: peer,
       batchBytes: this.#batchBytesFor(peerMaxMessageSizeBytes),
+      peerMaxMessageSizeBytes,
       queue: [],
       inflight: new Map(),
       pruned: new Set(),
@@ -610,12 +615,20 @@ export class SyncEngine<Op> {
         const out: Outgoing<Op>[] = [];
         session.stale = this.#replica.isStale(message.versionVector, peer);
         if (session.stale) {
-          this.#sendSnapshot(session, this.#replica.snapshotParts(true), out);
+          this.#sendSnapshot(
+            session,
+            this.#replica.snapshotParts(true, session.peerMaxMessageSizeBytes),
+            out,
+          );
           return out;
         }
         const lacking = this.#afterOnTheWay(session, message.versionVector);
         if (this.#replica.needsSnapshot(lacking))
-          this.#sendSnapshot(session, this.#replica.snapshotParts(false), out);
+          this.#sendSnapshot(
+            session,
+            this.#replica.snapshotParts(false, session.peerMaxMessageSizeBytes),
+            out,
+          );
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, this.#durableOnly(ops)));

@@ -126,7 +126,17 @@ export class SyncService {
     const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
     const tooLargeLog = new RefusalLog(syncLogger, () => backgroundClock.now(), OP_TOO_LARGE_LOG_INTERVAL_MS);
-    const replicaPort = replicaForSync(replica, config.limits.maxMessageSizeBytes);
+    const replicaPort = replicaForSync(
+      replica,
+      config.limits.maxMessageSizeBytes,
+      (key, cellBytes, bytesMax) =>
+        tooLargeLog.report(
+          key,
+          "cell-too-large",
+          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the peer lacks that field until it is written again or max_message_size is raised on both nodes`,
+          { key, cellBytes, bytesMax },
+        ),
+    );
     const observed = {
       ...replicaPort,
       applyRemote: (ops: readonly Op[]) => {
