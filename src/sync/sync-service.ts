@@ -45,9 +45,11 @@ export const SYNC_TICK_INTERVAL_MS = 20;
 export const OWN_HISTORY_WAIT_MS = 5_000;
 
 /**
- * An op left out of a peer's batches for its size (`onOpTooLarge`: every pull of that peer reads
- * it again) is logged once per this interval, with how many times it was left out since; the ops
- * remembered for it are bounded (REFUSAL_LOG_SOURCES_MAX).
+ * Ops left out of a peer's batches for their size (`onOpTooLarge`: every pull of that peer reads
+ * them again, and a node with a larger limit may make many) are logged once per this interval per
+ * peer, the first at once, each line naming the latest op and how many were left out since; so are
+ * snapshot fields too large to send, over all peers. Counted in full by
+ * `numax_sync_ops_too_large_total`.
  */
 export const OP_TOO_LARGE_LOG_INTERVAL_MS = 10 * 60_000;
 
@@ -131,7 +133,7 @@ export class SyncService {
       config.limits.maxMessageSizeBytes,
       (key, cellBytes, bytesMax) =>
         tooLargeLog.report(
-          key,
+          "snapshot",
           "cell-too-large",
           `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the peer lacks that field until it is written again or max_message_size is raised on both nodes`,
           { key, cellBytes, bytesMax },
@@ -170,7 +172,7 @@ export class SyncService {
       onOpTooLarge: (peer, op, opBytes, bytesMax) => {
         metrics?.syncOpsTooLarge.inc();
         tooLargeLog.report(
-          `${op.id.origin}:${op.id.seq}`,
+          peer,
           "op-too-large",
           `op ${op.id.origin}:${op.id.seq} on key ${JSON.stringify(op.key)} (up to ${opBytes} bytes on the wire) does not fit one message to peer ${peer} (${bytesMax} bytes: the smaller max_message_size of the two nodes, less the PushOps envelope): not sent to it, later ops go on; the peer lacks it until max_message_size is raised on both nodes`,
           { peer, op: `${op.id.origin}:${op.id.seq}`, key: op.key, opBytes, bytesMax },
