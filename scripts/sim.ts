@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- SCENARIO [--seeds N] [--report FILE] [--nodes N] [--max-connections N]`: runs a whole-node simulator scenario
+ * `npm run sim -- SCENARIO [--seeds N] [--seed S] [--report FILE] [--nodes N] [--max-connections N]`: runs a whole-node simulator scenario
  * (src/sync/simulator/whole-node-scenarios.ts) under seeds 1..N and prints, or writes to FILE,
  * a JSON report: `convergence_after_heal_secs` {p50, p99, max} over the seeds that converged,
  * `lost_ops`, `false_suspicions` and `false_deaths` (SWIM's, of running, reachable members) and all
@@ -16,16 +16,29 @@ import {
 } from "../src/sync/simulator/whole-node-scenarios.ts";
 import { runWholeNodeSimulation, type WholeNodeResult } from "../src/sync/simulator/whole-node-simulation.ts";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    seeds: { type: "string" },
-    seed: { type: "string" },
-    report: { type: "string" },
-    nodes: { type: "string" },
-    "max-connections": { type: "string" },
-  },
-});
+const USAGE =
+  "npm run sim -- SCENARIO [--seeds N] [--seed S] [--report FILE] [--nodes N] [--max-connections N]";
+
+/** A flag parseArgs refuses (unknown, or a value that looks like a flag) is a usage error: one line, exit 2. */
+function parseFlags() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        seeds: { type: "string" },
+        seed: { type: "string" },
+        report: { type: "string" },
+        nodes: { type: "string" },
+        "max-connections": { type: "string" },
+      },
+    });
+  } catch (error) {
+    const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+    process.stderr.write(`sim: ${detail} (usage: ${USAGE})\n`);
+    process.exit(2);
+  }
+}
+const { values, positionals } = parseFlags();
 const name = positionals[0] as WholeNodeScenarioName | undefined;
 if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
   process.stderr.write(
@@ -33,16 +46,21 @@ if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
   );
   process.exit(2);
 }
-const positive = (flag: string, text: string | undefined): number | undefined => {
+/** The flag's value as an integer of at least `min`; anything else is a usage error (exit 2). */
+const integerAtLeast = (min: number, flag: string, text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (Number.isInteger(value) && value > 0) return value;
-  process.stderr.write(`sim: --${flag} takes a positive integer, got ${JSON.stringify(text)}\n`);
+  if (text.trim() !== "" && Number.isSafeInteger(value) && value >= min) return value;
+  const kind = min > 0 ? "a positive integer" : "a non-negative integer";
+  process.stderr.write(
+    `sim: --${flag} takes ${kind}, got ${JSON.stringify(text)} (e.g. npm run sim -- ${name} --${flag} 3)\n`,
+  );
   process.exit(2);
 };
+const positive = (flag: string, text: string | undefined) => integerAtLeast(1, flag, text);
 const count = positive("seeds", values.seeds) ?? 5;
-const seeds =
-  values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: count }, (_, i) => i + 1);
+const seed = integerAtLeast(0, "seed", values.seed);
+const seeds = seed !== undefined ? [seed] : Array.from({ length: count }, (_, i) => i + 1);
 
 const nodeCount = positive("nodes", values.nodes);
 const maxConnections = positive("max-connections", values["max-connections"]);

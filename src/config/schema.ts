@@ -265,7 +265,7 @@ export const CONFIG_SCHEMA = {
       name: "max_message_size",
       kind: sizeKind({ minBytes: 4096, maxBytes: 1024 * MB }),
       default: 16 * MB,
-      doc: "Largest wire frame accepted or sent; checked before any allocation.",
+      doc: "Largest wire frame accepted or sent; checked before any allocation. Announced to peers, which send this node nothing larger (nodes may differ).",
       env: "NX_MAX_MESSAGE_SIZE",
       flag: { name: "--max-message-size", argument: "<size>" },
     }),

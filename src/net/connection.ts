@@ -39,6 +39,12 @@ export interface Connection<Op> extends AsyncIterable<SessionMessage<Op>> {
   /** The optional messages the peer announced it reads (empty for a build older than features). */
   readonly remoteFeatures: readonly WireFeature[];
   /**
+   * The largest frame the peer reads (its `max_message_size`, announced in its handshake);
+   * undefined from builds before the announcement. `send` refuses a frame over it, as over this
+   * node's own limit.
+   */
+  readonly remoteMaxMessageSizeBytes: number | undefined;
+  /**
    * Round trip of the latest keepalive Ping answered by a Pong, in ms; undefined until one was.
    * A Ping goes out only after a quiet keepalive interval, so a busy connection keeps its last figure.
    */

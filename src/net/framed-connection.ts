@@ -72,6 +72,7 @@ class FramedConnection<Op> implements Connection<Op> {
   #format: WireFormat = "msgpack";
   #remoteVersionVector: VersionVector = new Map();
   #remoteFeatures: readonly WireFeature[] = [];
+  #remoteMaxMessageSizeBytes: number | undefined;
   #publishRefusals: RefusalLog | undefined;
   #handshakeSettled = false;
   #resolveHandshake: (connection: Connection<Op>) => void = () => {};
@@ -143,6 +144,10 @@ class FramedConnection<Op> implements Connection<Op> {
 
   get remoteFeatures(): readonly WireFeature[] {
     return this.#remoteFeatures;
+  }
+
+  get remoteMaxMessageSizeBytes(): number | undefined {
+    return this.#remoteMaxMessageSizeBytes;
   }
 
   handshake(): Promise<Connection<Op>> {
@@ -358,6 +363,7 @@ class FramedConnection<Op> implements Connection<Op> {
     this.#format = format;
     this.#remoteVersionVector = accepted.remoteVersionVector;
     this.#remoteFeatures = accepted.remoteFeatures;
+    this.#remoteMaxMessageSizeBytes = accepted.remoteMaxMessageSizeBytes;
     this.#state = "open";
     this.#handshakeSettled = true;
     if (this.#role === "listener")
@@ -375,6 +381,14 @@ class FramedConnection<Op> implements Connection<Op> {
       format,
       authenticated: this.authenticated,
     });
+    const own = this.#limits.maxMessageSizeBytes;
+    const peers = this.#remoteMaxMessageSizeBytes;
+    if (peers !== undefined && peers < own) {
+      this.#logger.info(
+        `peer ${remoteNodeId} reads messages of up to ${peers} bytes (its max_message_size), less than this node's ${own}: what this node sends it is cut to that`,
+        { peer: remoteNodeId, peerMaxMessageSize: peers, maxMessageSize: own },
+      );
+    }
     this.#resolveHandshake(this);
   }
 
@@ -498,11 +512,18 @@ class FramedConnection<Op> implements Connection<Op> {
       return Promise.reject(asNetError(error, "NET_ENCODE_FAILED", `cannot encode ${message.type} message`));
     }
     const length = frameLength(body.byteLength);
-    if (length > this.#limits.maxMessageSizeBytes) {
+    const own = this.#limits.maxMessageSizeBytes;
+    const peers = this.#remoteMaxMessageSizeBytes ?? own;
+    if (length > Math.min(own, peers)) {
+      // The peer would end the connection on it, and the same frame was sent again after the redial.
+      const limit =
+        peers < own
+          ? `peer ${this.#remoteNodeId}'s max_message_size (${peers} bytes, less than this node's ${own})`
+          : `max_message_size (${own} bytes)`;
       return Promise.reject(
         new NetError(
           "NET_FRAME_TOO_LARGE",
-          `${message.type} message of ${length} bytes exceeds max_message_size (${this.#limits.maxMessageSizeBytes} bytes); send smaller batches`,
+          `${message.type} message of ${length} bytes exceeds ${limit}; send smaller batches`,
         ),
       );
     }

@@ -26,6 +26,11 @@ export interface HandshakePolicy {
   readonly allowedPeers: ReadonlySet<NodeId> | undefined;
   /** Optional messages this node reads, announced in its Hello or HelloAck. */
   readonly features: readonly WireFeature[];
+  /**
+   * The largest frame this node reads (`max_message_size`), announced in its Hello or HelloAck so
+   * that the peer sends it nothing larger; undefined: not announced (the bytes of older builds).
+   */
+  readonly maxMessageSizeBytes?: number;
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -42,6 +47,8 @@ export interface AcceptedHelloAck {
   readonly format: WireFormat;
   readonly remoteVersionVector: VersionVector;
   readonly remoteFeatures: readonly WireFeature[];
+  /** The largest frame the peer reads, as it announced it; undefined from builds before the announcement. */
+  readonly remoteMaxMessageSizeBytes: number | undefined;
 }
 
 export function createHello(policy: HandshakePolicy, versionVector: VersionVector): HelloMessage {
@@ -53,7 +60,13 @@ export function createHello(policy: HandshakePolicy, versionVector: VersionVecto
     preferredFormat: policy.preferredFormat,
     versionVector,
     features: policy.features,
+    ...announcedSize(policy),
   };
+}
+
+/** The `maxMessageSizeBytes` field of this node's Hello or HelloAck (none when the policy has none). */
+function announcedSize(policy: HandshakePolicy): { maxMessageSizeBytes?: number } {
+  return policy.maxMessageSizeBytes === undefined ? {} : { maxMessageSizeBytes: policy.maxMessageSizeBytes };
 }
 
 /**
@@ -97,6 +110,7 @@ export function answerHello(
     nodeId: policy.localNodeId,
     versionVector,
     features: policy.features,
+    ...announcedSize(policy),
   };
   return {
     ok: true,
@@ -105,6 +119,7 @@ export function answerHello(
       format,
       remoteVersionVector: hello.versionVector,
       remoteFeatures: hello.features,
+      remoteMaxMessageSizeBytes: hello.maxMessageSizeBytes,
       ack,
     },
   };
@@ -143,6 +158,7 @@ export function answerHelloReply<Op>(
       format: reply.chosenFormat,
       remoteVersionVector: reply.versionVector,
       remoteFeatures: reply.features,
+      remoteMaxMessageSizeBytes: reply.maxMessageSizeBytes,
     },
   };
 }

@@ -28,6 +28,7 @@ import {
   FEATURES_VECTOR_KEY,
   featureBits,
   featuresOfBits,
+  MESSAGE_SIZE_VECTOR_KEY,
   REPLACE_STATE_VECTOR_KEY,
   type WireFeature,
 } from "./wire-features.ts";
@@ -89,14 +90,22 @@ function messageToWire<Op>(message: Message<Op>, opCodec: OpCodec<Op>, format: W
         protocolVersion: message.protocolVersion,
         formats: [...message.formats],
         preferredFormat: message.preferredFormat,
-        versionVector: versionVectorToWire(message.versionVector, message.features),
+        versionVector: versionVectorToWire(
+          message.versionVector,
+          message.features,
+          message.maxMessageSizeBytes,
+        ),
       };
     case "HelloAck":
       return {
         type: message.type,
         chosenFormat: message.chosenFormat,
         nodeId: message.nodeId,
-        versionVector: versionVectorToWire(message.versionVector, message.features),
+        versionVector: versionVectorToWire(
+          message.versionVector,
+          message.features,
+          message.maxMessageSizeBytes,
+        ),
       };
     case "PushOps":
       return {
@@ -163,14 +172,20 @@ function memberUpdateToWire(update: MemberUpdate): WireValue {
   };
 }
 
-/** A handshake's vector carries the sender's features too, last, under FEATURES_VECTOR_KEY (none: no entry). */
+/**
+ * A handshake's vector carries the sender's features too, under FEATURES_VECTOR_KEY (none: no
+ * entry), then its `max_message_size` under MESSAGE_SIZE_VECTOR_KEY (undefined: no entry).
+ */
 function versionVectorToWire(
   vector: VersionVector,
   features: readonly WireFeature[] = [],
+  maxMessageSizeBytes?: number,
 ): Record<string, number> {
   const wire: Record<string, number> = {};
-  for (const [nodeId, sequence] of vector) if (nodeId !== FEATURES_VECTOR_KEY) wire[nodeId] = sequence;
+  for (const [nodeId, sequence] of vector)
+    if (nodeId !== FEATURES_VECTOR_KEY && nodeId !== MESSAGE_SIZE_VECTOR_KEY) wire[nodeId] = sequence;
   if (features.length > 0) wire[FEATURES_VECTOR_KEY] = featureBits(features);
+  if (maxMessageSizeBytes !== undefined) wire[MESSAGE_SIZE_VECTOR_KEY] = maxMessageSizeBytes;
   return wire;
 }
 
@@ -411,12 +426,22 @@ class FieldReader {
     return vector;
   }
 
-  /** A Hello/HelloAck vector: the version vector, and the features announced in it. */
-  handshakeVector(key: string): { versionVector: VersionVector; features: WireFeature[] } {
+  /** A Hello/HelloAck vector: the version vector, and the features and message size limit announced in it. */
+  handshakeVector(key: string): {
+    versionVector: VersionVector;
+    features: WireFeature[];
+    maxMessageSizeBytes?: number;
+  } {
     const vector = this.versionVector(key) as Map<NodeId, number>;
     const bits = vector.get(FEATURES_VECTOR_KEY);
+    const maxMessageSizeBytes = vector.get(MESSAGE_SIZE_VECTOR_KEY);
     vector.delete(FEATURES_VECTOR_KEY);
-    return { versionVector: vector, features: bits === undefined ? [] : featuresOfBits(bits) };
+    vector.delete(MESSAGE_SIZE_VECTOR_KEY);
+    return {
+      versionVector: vector,
+      features: bits === undefined ? [] : featuresOfBits(bits),
+      ...(maxMessageSizeBytes === undefined ? {} : { maxMessageSizeBytes }),
+    };
   }
 
   /** The topic and payload of a Publish; a well-formed one that breaks the message rules is NET_PUBLISH_REFUSED. */

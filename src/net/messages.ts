@@ -60,6 +60,11 @@ export interface HelloMessage {
   readonly versionVector: VersionVector;
   /** Optional messages the dialer reads (empty from a build older than features). */
   readonly features: readonly WireFeature[];
+  /**
+   * The largest frame the dialer reads (its `max_message_size`): the listener sends it nothing
+   * larger. Absent from builds before it (they are sent up to the listener's own limit).
+   */
+  readonly maxMessageSizeBytes?: number;
 }
 
 /** Listener → dialer: the handshake succeeded; both sides send in `chosenFormat` from now on. */
@@ -70,6 +75,8 @@ export interface HelloAckMessage {
   readonly versionVector: VersionVector;
   /** Optional messages the listener reads (empty from a build older than features). */
   readonly features: readonly WireFeature[];
+  /** The largest frame the listener reads (its `max_message_size`); absent from builds before it. */
+  readonly maxMessageSizeBytes?: number;
 }
 
 /** A batch of ops, either direction. `batchId` is chosen by the sender and echoed in the ack. */

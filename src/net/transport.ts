@@ -3,6 +3,7 @@ import type { NodeId } from "../identity/node-id.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Connection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./frame.ts";
 import type { HandshakePolicy } from "./handshake.ts";
 import type { MessageCodec } from "./message-codec.ts";
 import type { VersionVector } from "./messages.ts";
@@ -90,5 +91,12 @@ export function handshakePolicyFrom<Op>(localNodeId: NodeId, options: TransportO
     throw new RangeError(`preferredFormat ${preferredFormat} is not one of formats [${formats.join(", ")}]`);
   }
   const allowedPeers = options.allowedPeers === undefined ? undefined : new Set(options.allowedPeers);
-  return { localNodeId, formats, preferredFormat, allowedPeers, features: options.features ?? WIRE_FEATURES };
+  return {
+    localNodeId,
+    formats,
+    preferredFormat,
+    allowedPeers,
+    features: options.features ?? WIRE_FEATURES,
+    maxMessageSizeBytes: options.limits?.maxMessageSizeBytes ?? DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+  };
 }

@@ -37,6 +37,16 @@ export const WIRE_FEATURES: readonly WireFeature[] = [
 export const FEATURES_VECTOR_KEY = "00000000000000000000000000000000" as NodeId;
 
 /**
+ * Where a node's `max_message_size` travels: an entry of the Hello/HelloAck version vector under
+ * this reserved key, the largest frame the sender reads, written after the features. Like the
+ * features, a version 3 decoder of an older build takes it as one more NodeId → count entry and
+ * ignores it; no node has this NodeId either. A peer sends a node no frame over it (a frame over
+ * a receiver's limit ends the connection, and the same batch sent after the reconnect ended it
+ * again).
+ */
+export const MESSAGE_SIZE_VECTOR_KEY = "00000000000000000000000000000001" as NodeId;
+
+/**
  * A `PushState` marked `replace` carries this entry (value 1) in its version vector, the same
  * reserved NodeId: sent only to peers that announced `state-transfer`, so no older build sees it.
  */

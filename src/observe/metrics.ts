@@ -57,6 +57,8 @@ export interface NodeMetrics {
   readonly syncQueuedOps: Gauge;
   /** Ops shed from a full per-peer send queue (re-sent from the op-log once it drains). */
   readonly syncOpsShed: Counter;
+  /** Ops left out of a peer's batches because no message that peer reads can carry them. */
+  readonly syncOpsTooLarge: Counter;
   /** The adaptive send windows (unacknowledged PushOps batches allowed), summed over the peers. */
   readonly syncSendWindowBatches: Gauge;
   /** The slowest peer's smoothed PushOps ack round trip, in seconds. */
@@ -294,6 +296,10 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     syncOpsShed: counter(
       "numax_sync_ops_shed_total",
       "Ops shed from a full per-peer send queue (re-sent from the op-log once it drains).",
+    ),
+    syncOpsTooLarge: counter(
+      "numax_sync_ops_too_large_total",
+      "Ops left out of a peer's batches: larger than one message the peer reads (max_message_size).",
     ),
     syncSendWindowBatches: gauge(
       "numax_sync_send_window_batches",

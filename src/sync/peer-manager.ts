@@ -874,7 +874,7 @@ export class PeerManager<Op> {
       address: connection.remoteAddress,
       outbound: connection.outbound,
     });
-    this.#send(engine.peerConnected(peer, this.#options.nowMs()));
+    this.#send(engine.peerConnected(peer, this.#options.nowMs(), connection.remoteMaxMessageSizeBytes));
     void this.#pump(connection);
   }
 

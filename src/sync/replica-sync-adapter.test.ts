@@ -33,3 +33,51 @@ test("every snapshot part fits max_message_size in either wire format, and the p
     { seed: 20261206, numRuns: 20 },
   );
 });
+
+test("an object larger than a part alone goes over several parts that fit, and the receiver ends with the whole object", () => {
+  // One map, one set and one sequence, each of 1-60 entries up to 2 KiB: many larger than 8 KiB.
+  const entriesArb = fc.array(fc.integer({ min: 1, max: 2 * 1024 }), { minLength: 1, maxLength: 60 });
+  fc.assert(
+    fc.property(entriesArb, fc.boolean(), (lengths, replace) => {
+      const maxMessageSizeBytes = 8 * 1024;
+      const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A });
+      let parent: Uint8Array | undefined;
+      lengths.forEach((length, i) => {
+        const value = new Uint8Array(length).fill(i);
+        state.lwwMapSet("map", new TextEncoder().encode(`f${i}`), value);
+        state.orsetAdd("set", value);
+        parent = state.rgaInsert("seq", parent, value);
+      });
+      const parts = replicaForSync(state, 1024 * 1024).snapshotParts(replace, maxMessageSizeBytes);
+      const valueBytes = lengths.reduce((sum, length) => sum + length, 0);
+      if (valueBytes > maxMessageSizeBytes) assert.ok(parts.length >= 3, "each object went over parts");
+      for (const part of parts)
+        for (const format of WIRE_FORMATS)
+          assert.ok(frameLength(codec.encode(part, format).byteLength) <= maxMessageSizeBytes, format);
+      const receiver = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
+      for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+      assert.deepEqual(receiver.lwwMapEntries("map"), state.lwwMapEntries("map"));
+      assert.deepEqual(receiver.orsetElements("set"), state.orsetElements("set"));
+      assert.deepEqual(receiver.rgaValues("seq"), state.rgaValues("seq"));
+      assert.deepEqual(receiver.versionVector(), state.versionVector());
+    }),
+    { seed: 20261207, numRuns: 20 },
+  );
+});
+
+test("a cell larger than a part alone is left out and told; the rest of its object and the state go", () => {
+  const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A });
+  state.lwwMapSet("map", new TextEncoder().encode("small"), new Uint8Array(10));
+  state.lwwMapSet("map", new TextEncoder().encode("large"), new Uint8Array(20 * 1024));
+  state.lwwSet("other", new Uint8Array(10));
+  const told: string[] = [];
+  const parts = replicaForSync(state, 16 * 1024, (key, bytes, max) =>
+    told.push(`${key} ${bytes > max}`),
+  ).snapshotParts(false);
+  assert.deepEqual(told, ["map true"]);
+  const receiver = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
+  for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+  assert.deepEqual(receiver.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
+  assert.equal(receiver.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
+  assert.deepEqual(receiver.lwwGet("other"), new Uint8Array(10));
+});

@@ -5,7 +5,7 @@ import { NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "../net/frame.ts";
 import type { PushStateMessage, VersionVector } from "../net/messages.ts";
-import type { ReplicatedState } from "./replica/replicated-state.ts";
+import type { ReplicaSnapshot, ReplicatedState } from "./replica/replicated-state.ts";
 import type { SyncReplica } from "./sync-engine.ts";
 
 /** Largest encoded state carried by one PushState part: well under the 16 MiB default message limit. */
@@ -25,23 +25,33 @@ const VECTOR_ENTRY_WIRE_BYTES_MAX = 64;
  * JSON form; MessagePack takes fewer), its key escaped at up to 6 bytes per UTF-16 unit, 64 for
  * the field names and punctuation.
  */
-function objectWireBytesMax(key: string, encoded: Uint8Array): number {
-  return 64 + 6 * key.length + 4 * Math.ceil(encoded.length / 3);
+function objectWireBytesMax(key: string, encodedBytes: number): number {
+  return 64 + 6 * key.length + 4 * Math.ceil(encodedBytes / 3);
 }
 
 const EMPTY_VECTOR: VersionVector = new Map();
 
 /**
+ * A cell of a CRDT object that no PushState part within the peer's `max_message_size` can carry
+ * (alone, it is larger: written under a larger limit, or the peer reads less): left out of the
+ * snapshot, and told here.
+ */
+export type CellTooLarge = (key: string, cellWireBytes: number, wireBytesMax: number) => void;
+
+/**
  * The sync engine's view of the node's ReplicatedState. Snapshot objects travel as
  * `encodeState` bytes, decoded and validated here on arrival (a malformed one is refused whole).
  * Snapshot parts are cut at SNAPSHOT_PART_BYTES_MAX of encoded state, and so that each fits a
- * frame of `maxMessageSizeBytes` (`max_message_size`) in either wire format: a part over it was
- * refused by the sender's own framing, every time the peer asked (one object at least per part:
- * an object whose state alone is larger cannot go).
+ * frame of `maxMessageSizeBytes` (`max_message_size`, or the peer's when smaller) in either wire
+ * format: a part over it was refused by the sender's own framing, every time the peer asked. An
+ * object whose state alone does not fit a part has its cells spread over parts of their own (the
+ * receiver merges a part cell by cell, in order: parts of an object's cells, in order, do what the
+ * whole does); a single cell that does not fit is left out (`onCellTooLarge`).
  */
 export function replicaForSync(
   state: ReplicatedState,
   maxMessageSizeBytes = DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+  onCellTooLarge?: CellTooLarge,
 ): SyncReplica<Op> {
   return {
     versionVector: () => state.versionVector(),
@@ -52,7 +62,7 @@ export function replicaForSync(
     localOrigin: () => state.nodeId(),
     needsSnapshot: (vector) => state.compactedFor(vector).length > 0,
     isStale: (vector: VersionVector, peer: NodeId) => state.isStale(vector, peer),
-    snapshotParts(replace: boolean): PushStateMessage[] {
+    snapshotParts(replace: boolean, peerMaxMessageSizeBytes?: number): PushStateMessage[] {
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
       // The state may hold effects of ops above its vector (applied out of order): a first, empty
@@ -68,24 +78,32 @@ export function replicaForSync(
         });
       // Every part keeps room for the largest vector a part carries (the final one's, or the first's).
       const wireBytesMax =
-        maxMessageSizeBytes -
+        Math.min(maxMessageSizeBytes, peerMaxMessageSizeBytes ?? maxMessageSizeBytes) -
         PUSH_STATE_ENVELOPE_BYTES_MAX -
         VECTOR_ENTRY_WIRE_BYTES_MAX * Math.max(snapshot.vector.size, applied.size);
       let objects: { key: string; state: Uint8Array }[] = [];
       let bytes = 0;
       let wireBytes = 0;
+      const cut = (): void => {
+        if (objects.length === 0) return;
+        parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false, replace });
+        objects = [];
+        bytes = 0;
+        wireBytes = 0;
+      };
       for (const object of snapshot.objects) {
         const encoded = encodeState({ family: object.family, cells: object.cells as never[] });
-        const objectWireBytes = objectWireBytesMax(object.key, encoded);
-        if (
-          objects.length > 0 &&
-          (bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX || wireBytes + objectWireBytes > wireBytesMax)
-        ) {
-          parts.push({ type: "PushState", versionVector: EMPTY_VECTOR, objects, final: false, replace });
-          objects = [];
-          bytes = 0;
-          wireBytes = 0;
+        const objectWireBytes = objectWireBytesMax(object.key, encoded.length);
+        if (objectWireBytes > wireBytesMax || encoded.length > SNAPSHOT_PART_BYTES_MAX) {
+          cut();
+          for (const piece of objectPieces(object, wireBytesMax, onCellTooLarge)) {
+            objects.push({ key: object.key, state: piece });
+            cut();
+          }
+          continue;
         }
+        if (bytes + encoded.length > SNAPSHOT_PART_BYTES_MAX || wireBytes + objectWireBytes > wireBytesMax)
+          cut();
         objects.push({ key: object.key, state: encoded });
         bytes += encoded.length;
         wireBytes += objectWireBytes;
@@ -121,4 +139,40 @@ export function replicaForSync(
       );
     },
   };
+}
+
+/**
+ * The cells of an object too large for one part, as encoded states of consecutive runs of them
+ * that each fit a part alone (within `wireBytesMax` and SNAPSHOT_PART_BYTES_MAX). A run is
+ * measured by its cells encoded one by one, each with a state's header: more than the run takes.
+ */
+function objectPieces(
+  object: ReplicaSnapshot["objects"][number],
+  wireBytesMax: number,
+  onCellTooLarge: CellTooLarge | undefined,
+): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  let run: unknown[] = [];
+  let runBytes = 0;
+  const encodeRun = (): void => {
+    if (run.length > 0) pieces.push(encodeState({ family: object.family, cells: run as never[] }));
+    run = [];
+    runBytes = 0;
+  };
+  for (const cell of object.cells) {
+    const cellBytes = encodeState({ family: object.family, cells: [cell] as never[] }).length;
+    const cellWireBytes = objectWireBytesMax(object.key, cellBytes);
+    if (cellWireBytes > wireBytesMax || cellBytes > SNAPSHOT_PART_BYTES_MAX) {
+      onCellTooLarge?.(object.key, cellWireBytes, wireBytesMax);
+      continue;
+    }
+    const fits =
+      runBytes + cellBytes <= SNAPSHOT_PART_BYTES_MAX &&
+      objectWireBytesMax(object.key, runBytes + cellBytes) <= wireBytesMax;
+    if (!fits) encodeRun();
+    run.push(cell);
+    runBytes += cellBytes;
+  }
+  encodeRun();
+  return pieces;
 }

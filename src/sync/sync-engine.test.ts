@@ -306,9 +306,9 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 60, "a's 50 ops and other's 10, without waiting for the next pull");
   });
 
-  test("batches are cut at batchBytes as opBytes counts them, one op at least, pushed and pulled alike", () => {
-    // Ops of seq 3 and 7 count 25 bytes, the others 4: batches of 20 bytes at most.
-    const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 25 : 4);
+  test("batches are cut at batchBytes as opBytes counts them, pushed and pulled alike", () => {
+    // Ops of seq 3 and 7 count 15 bytes, the others 4: batches of 20 bytes at most.
+    const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 15 : 4);
     const { replicas, engines } = cluster(2, { batchBytes: { bytesMax: 20, opBytes } });
     // Made before the peer connects: its pull on connect asks for them.
     engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
@@ -317,10 +317,54 @@ describe("SyncEngine", () => {
     const pushed = engines[0].flush();
     const seqs = (out: Outgoing<TestOp>[]) =>
       out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
-    assert.deepEqual(seqs(pushed), [[6], [7], [8, 9, 10]]);
+    assert.deepEqual(seqs(pushed), [
+      [6, 7],
+      [8, 9, 10],
+    ]);
     net.deliver(0, pushed);
     assert.equal(replicas[1].ops.size, 10);
-    assert.equal(engines[0].stats.batchesSent, 3 + 3, "the pull answer (1-5) was cut the same way");
+    assert.equal(engines[0].stats.batchesSent, 3 + 2, "the pull answer (1-5) was cut the same way");
+  });
+
+  test("an op larger than batchBytes alone is left out, told and counted, pushed and pulled alike; the ops after it go on", () => {
+    // Ops of seq 3 and 7 count 25 bytes, over the 20 of a batch: no frame carries them.
+    const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 25 : 4);
+    const told: string[] = [];
+    const { replicas, engines } = cluster(2, {
+      batchBytes: { bytesMax: 20, opBytes },
+      onOpTooLarge: (peer, op, bytes, bytesMax) => told.push(`${peer} ${op.seq} ${bytes} ${bytesMax}`),
+    });
+    engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
+    const net = wire(replicas, engines, [[0, 1]]);
+    engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
+    const pushed = engines[0].flush();
+    const seqs = (out: Outgoing<TestOp>[]) =>
+      out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
+    assert.deepEqual(seqs(pushed), [[6, 8, 9, 10]]);
+    net.deliver(0, pushed);
+    assert.deepEqual(
+      [...replicas[1].ops.keys()].sort(),
+      ["1", "10", "2", "4", "5", "6", "8", "9"].map((seq) => `${replicas[0].nodeId}:${seq}`).sort(),
+    );
+    const peer = replicas[1].nodeId;
+    assert.deepEqual(told, [`${peer} 3 25 20`, `${peer} 7 25 20`]);
+    assert.equal(engines[0].stats.opsTooLarge, 2);
+  });
+
+  test("a peer that announced a smaller max_message_size gets batches cut to it (peerBatchBytesMax)", () => {
+    const { replicas, engines } = cluster(2, {
+      batchBytes: { bytesMax: 20, opBytes: () => 4 },
+      peerBatchBytesMax: (maxMessageSizeBytes) => maxMessageSizeBytes - 2,
+    });
+    const [a, b] = replicas;
+    engines[0].peerConnected(b.nodeId, 0, 10);
+    engines[1].peerConnected(a.nodeId, 0, 1000);
+    engines[0].localOps(Array.from({ length: 6 }, () => a.local()));
+    engines[1].localOps(Array.from({ length: 6 }, () => b.local()));
+    const sizes = (out: Outgoing<TestOp>[]) =>
+      out.flatMap(({ message }) => (message.type === "PushOps" ? [message.ops.length] : []));
+    assert.deepEqual(sizes(engines[0].flush()), [2, 2, 2], "8 bytes a batch: the peer's 10, less 2");
+    assert.deepEqual(sizes(engines[1].flush()), [5, 1], "this node's own 20: the peer reads more");
   });
 
   test("a repair cut by bytes sends no more batches at once than the window has room for, and reads no more than it sends", () => {

@@ -49,8 +49,10 @@ export interface SyncReplica<Op> {
   /**
    * The whole state as PushState parts of bounded size; the last part is final and carries the
    * vector. `replace`: every part is marked for the receiver to replace its state with it.
+   * `peerMaxMessageSizeBytes`: the largest frame the peer reads, when it announced it (parts are
+   * cut to fit the smaller of it and this node's limit).
    */
-  snapshotParts(replace: boolean): PushStateMessage[];
+  snapshotParts(replace: boolean, peerMaxMessageSizeBytes?: number): PushStateMessage[];
   /**
    * Merges a PushState part (a state join); a final part also advances the version vector.
    * Returns the objects it changed here.
@@ -73,12 +75,26 @@ export interface SyncEngineOptions<Op = unknown> {
   /** Largest PushOps batch; at most PUSH_OPS_OPS_MAX, which receivers refuse beyond. */
   batchOpsMax: number;
   /**
-   * Largest PushOps batch in bytes (a batch holds one op at least): the connection refuses to
-   * send a frame over `max_message_size` (NET_FRAME_TOO_LARGE, the connection stays up), and a
-   * refused batch waited for anti-entropy. A repair reads one such batch from the op-log at a
+   * Largest PushOps batch in bytes (an op larger alone goes in no batch: `onOpTooLarge`): the
+   * connection refuses to send a frame over `max_message_size` (NET_FRAME_TOO_LARGE, the
+   * connection stays up), and a refused batch waited for anti-entropy. A repair reads one such batch from the op-log at a
    * time. Undefined: no byte bound.
    */
   batchBytes: OpBytesBudget<Op> | undefined;
+  /**
+   * With `batchBytes`: the batch bytes for a peer whose frames are at most `maxMessageSizeBytes`
+   * (the `max_message_size` it announced in its handshake, `peerConnected`); a peer that reads
+   * less than this node gets batches cut to its limit, at most `batchBytes.bytesMax`. Undefined:
+   * every peer gets `batchBytes`.
+   */
+  peerBatchBytesMax: ((maxMessageSizeBytes: number) => number) | undefined;
+  /**
+   * An op of the op-log or the queue larger than a peer's batch bytes (written before ops were
+   * checked at the call, under a larger `max_message_size`, or larger than what the peer reads):
+   * no frame can carry it to that peer, so it is left out of its batches (and counted in
+   * `opsTooLarge`) instead of being sent, refused and sent again for good. Told here each time.
+   */
+  onOpTooLarge: ((peer: NodeId, op: Op, opBytes: number, bytesMax: number) => void) | undefined;
   /**
    * PushOps batches sent to one peer and not yet acknowledged before sending pauses: the ceiling
    * of the adaptive send window (see `clock`).
@@ -151,6 +167,8 @@ export const DEFAULT_SYNC_ENGINE_OPTIONS: SyncEngineOptions = {
   queuedOpsLimit: 10_000,
   batchOpsMax: PUSH_OPS_OPS_MAX,
   batchBytes: undefined,
+  peerBatchBytesMax: undefined,
+  onOpTooLarge: undefined,
   inflightBatchesMax: 16,
   antiEntropyIntervalMs: 30_000,
   pullLimit: PULL_OPS_MAX,
@@ -243,6 +261,8 @@ export interface SyncEngineStats {
   batchesLost: number;
   /** Of those, batches whose ack came later after all (EXPIRED_BATCHES_REMEMBERED): the connection's timeout grew. */
   batchesLostSpuriously: number;
+  /** Ops left out of a peer's batches because no frame it reads can carry them (see `onOpTooLarge`). */
+  opsTooLarge: number;
 }
 
 interface InflightBatch<Op> {
@@ -257,6 +277,10 @@ interface InflightBatch<Op> {
 
 interface PeerSession<Op> {
   readonly nodeId: NodeId;
+  /** `batchBytes`, cut to what the peer reads (`peerBatchBytesMax`). */
+  readonly batchBytes: OpBytesBudget<Op> | undefined;
+  /** The largest frame the peer reads, as it announced it (undefined: builds before the announcement). */
+  readonly peerMaxMessageSizeBytes: number | undefined;
   queue: Op[];
   /**
    * A snapshot answer taken while this node's own ops up to `untilSeq` were not all durable:
@@ -355,6 +379,7 @@ export class SyncEngine<Op> {
     sendWindowCuts: 0,
     batchesLost: 0,
     batchesLostSpuriously: 0,
+    opsTooLarge: 0,
   };
 
   /** The highest sequence of this node's own ops known durable: handed to `localOps`, or loaded at start. */
@@ -424,10 +449,16 @@ export class SyncEngine<Op> {
     return slowest;
   }
 
-  /** A handshake with `peer` completed: asks for what this node lacks (the peer does the same). */
-  peerConnected(peer: NodeId, nowMs: number): Outgoing<Op>[] {
+  /**
+   * A handshake with `peer` completed: asks for what this node lacks (the peer does the same).
+   * `peerMaxMessageSizeBytes`: the largest frame the peer reads, as it announced it (undefined
+   * from builds before the announcement).
+   */
+  peerConnected(peer: NodeId, nowMs: number, peerMaxMessageSizeBytes?: number): Outgoing<Op>[] {
     const session: PeerSession<Op> = {
       nodeId: peer,
+      batchBytes: this.#batchBytesFor(peerMaxMessageSizeBytes),
+      peerMaxMessageSizeBytes,
       queue: [],
       inflight: new Map(),
       pruned: new Set(),
@@ -458,6 +489,14 @@ export class SyncEngine<Op> {
     const out = [this.#pull(session, nowMs)];
     out.push(...this.#drain(session));
     return out;
+  }
+
+  #batchBytesFor(peerMaxMessageSizeBytes: number | undefined): OpBytesBudget<Op> | undefined {
+    const { batchBytes, peerBatchBytesMax } = this.#options;
+    if (batchBytes === undefined || peerBatchBytesMax === undefined || peerMaxMessageSizeBytes === undefined)
+      return batchBytes;
+    const bytesMax = Math.min(batchBytes.bytesMax, peerBatchBytesMax(peerMaxMessageSizeBytes));
+    return bytesMax === batchBytes.bytesMax ? batchBytes : { ...batchBytes, bytesMax };
   }
 
   /**
@@ -576,12 +615,20 @@ export class SyncEngine<Op> {
         const out: Outgoing<Op>[] = [];
         session.stale = this.#replica.isStale(message.versionVector, peer);
         if (session.stale) {
-          this.#sendSnapshot(session, this.#replica.snapshotParts(true), out);
+          this.#sendSnapshot(
+            session,
+            this.#replica.snapshotParts(true, session.peerMaxMessageSizeBytes),
+            out,
+          );
           return out;
         }
         const lacking = this.#afterOnTheWay(session, message.versionVector);
         if (this.#replica.needsSnapshot(lacking))
-          this.#sendSnapshot(session, this.#replica.snapshotParts(false), out);
+          this.#sendSnapshot(
+            session,
+            this.#replica.snapshotParts(false, session.peerMaxMessageSizeBytes),
+            out,
+          );
         const limit = Math.min(message.limit, this.#options.pullLimit);
         const ops = this.#replica.opsSince(lacking, limit);
         out.push(...this.#sendBatches(session, this.#durableOnly(ops)));
@@ -883,7 +930,8 @@ export class SyncEngine<Op> {
       // From each origin's mark, not below it: an origin held out of order (its vector entry under
       // the mark, or none) would otherwise be read from the same place again and again.
       for (const [origin, seq] of repairAfter) vector.set(origin, seq);
-      const { batchOpsMax: limit, batchBytes } = this.#options;
+      const limit = this.#options.batchOpsMax;
+      const batchBytes = session.batchBytes;
       // Only the origins under repair: ops of others held above the vector (out of order) are not
       // this repair's to send, and read here they were sent again with every batch, crowding out
       // the ops the repair is for. One batch's worth, in bytes too: read by ops alone, a repair of
@@ -1016,10 +1064,11 @@ export class SyncEngine<Op> {
         if (repaired.length > 0) continue;
       }
       session.repairTurn = true;
-      const batch = session.queue.splice(0, this.#batchEnd(session.queue, 0));
-      session.ownQueuedAhead = Math.max(0, session.ownQueuedAhead - batch.length);
-      if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, batch);
-      out.push(this.#batch(session, batch, true));
+      const { end, batch } = this.#cut(session, session.queue, 0);
+      const taken = session.queue.splice(0, end);
+      session.ownQueuedAhead = Math.max(0, session.ownQueuedAhead - taken.length);
+      if (session.repairAfter !== undefined) this.#notePushedDuringRepair(session, taken);
+      if (batch.length > 0) out.push(this.#batch(session, batch, true));
     }
     if (session.repairAfter !== undefined) out.push(...this.#repair(session));
     return out;
@@ -1029,18 +1078,38 @@ export class SyncEngine<Op> {
   #sendBatches(session: PeerSession<Op>, ops: readonly Op[]): Outgoing<Op>[] {
     const out: Outgoing<Op>[] = [];
     for (let start = 0; start < ops.length; ) {
-      const end = this.#batchEnd(ops, start);
-      out.push(this.#batch(session, ops.slice(start, end), false));
+      const { end, batch } = this.#cut(session, ops, start);
+      if (batch.length > 0) out.push(this.#batch(session, batch, false));
       start = end;
     }
     return out;
   }
 
-  /** Where the batch of `ops` that starts at `start` ends: at most `batchOpsMax` ops and `batchBytes` bytes, one op at least. */
-  #batchEnd(ops: readonly Op[], start: number): number {
-    const { batchOpsMax, batchBytes } = this.#options;
-    const end = Math.min(ops.length, start + batchOpsMax);
-    return batchBytes === undefined ? end : bytesEnd(ops, start, end, batchBytes);
+  /**
+   * The batch of `ops` that starts at `start` (at most `batchOpsMax` ops and the session's batch
+   * bytes) and where it ends. An op larger than the batch bytes alone is left out
+   * (`onOpTooLarge`): no frame the peer reads carries it, and sent alone it was refused, taken as
+   * lost and sent again, for good.
+   */
+  #cut(session: PeerSession<Op>, ops: readonly Op[], start: number): { end: number; batch: Op[] } {
+    const budget = session.batchBytes;
+    const end = Math.min(ops.length, start + this.#options.batchOpsMax);
+    if (budget === undefined) return { end, batch: ops.slice(start, end) };
+    const batch: Op[] = [];
+    let bytes = 0;
+    for (let index = start; index < end; index++) {
+      const op = ops[index]!;
+      const opBytes = budget.opBytes(op);
+      if (opBytes > budget.bytesMax) {
+        this.stats.opsTooLarge++;
+        this.#options.onOpTooLarge?.(session.nodeId, op, opBytes, budget.bytesMax);
+        continue;
+      }
+      bytes += opBytes;
+      if (bytes > budget.bytesMax && batch.length > 0) return { end: index, batch };
+      batch.push(op);
+    }
+    return { end, batch };
   }
 
   /** The peer had every op of a pushed batch already: stop relaying those origins to it (never our own). */

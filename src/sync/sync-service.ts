@@ -16,6 +16,7 @@ import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
 import { NetError } from "../net/net-error.ts";
+import { RefusalLog } from "../net/refusal-log.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
 import type { Transport } from "../net/transport.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -42,6 +43,15 @@ export const SYNC_TICK_INTERVAL_MS = 20;
 
 /** How long a node whose datastore holds no op of its own waits for peers to return them (see `recoverOwnHistory`). */
 export const OWN_HISTORY_WAIT_MS = 5_000;
+
+/**
+ * Ops left out of a peer's batches for their size (`onOpTooLarge`: every pull of that peer reads
+ * them again, and a node with a larger limit may make many) are logged once per this interval per
+ * peer, the first at once, each line naming the latest op and how many were left out since; so are
+ * snapshot fields too large to send, over all peers. Counted in full by
+ * `numax_sync_ops_too_large_total`.
+ */
+export const OP_TOO_LARGE_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Told of every op made here or applied from a peer, and of every sync error: the node's op ring
@@ -117,7 +127,18 @@ export class SyncService {
   static async start(options: SyncServiceOptions): Promise<SyncService> {
     const { config, replica, logger, metrics, activity } = options;
     const syncLogger = logger.child("sync");
-    const replicaPort = replicaForSync(replica, config.limits.maxMessageSizeBytes);
+    const tooLargeLog = new RefusalLog(syncLogger, () => backgroundClock.now(), OP_TOO_LARGE_LOG_INTERVAL_MS);
+    const replicaPort = replicaForSync(
+      replica,
+      config.limits.maxMessageSizeBytes,
+      (key, cellBytes, bytesMax) =>
+        tooLargeLog.report(
+          "snapshot",
+          "cell-too-large",
+          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the peer lacks that field until it is written again or max_message_size is raised on both nodes`,
+          { key, cellBytes, bytesMax },
+        ),
+    );
     const observed = {
       ...replicaPort,
       applyRemote: (ops: readonly Op[]) => {
@@ -147,6 +168,16 @@ export class SyncService {
     const engine = new SyncEngine<Op>(observed, {
       queuedOpsLimit: config.limits.queuedOpsLimit,
       batchBytes: { bytesMax: opBytesMaxOf(config.limits.maxMessageSizeBytes), opBytes: opWireBytesMax },
+      peerBatchBytesMax: opBytesMaxOf,
+      onOpTooLarge: (peer, op, opBytes, bytesMax) => {
+        metrics?.syncOpsTooLarge.inc();
+        tooLargeLog.report(
+          peer,
+          "op-too-large",
+          `op ${op.id.origin}:${op.id.seq} on key ${JSON.stringify(op.key)} (up to ${opBytes} bytes on the wire) does not fit one message to peer ${peer} (${bytesMax} bytes: the smaller max_message_size of the two nodes, less the PushOps envelope): not sent to it, later ops go on; the peer lacks it until max_message_size is raised on both nodes`,
+          { peer, op: `${op.id.origin}:${op.id.seq}`, key: op.key, opBytes, bytesMax },
+        );
+      },
       antiEntropyIntervalMs: config.limits.antiEntropyIntervalMs,
       fanoutExtra: config.network.fanoutExtra,
       // N of the fanout: the live members (connected peers of builds without membership count through the engine).

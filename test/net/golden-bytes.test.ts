@@ -25,6 +25,7 @@ import { type TestOp, testOp, testOpCodec } from "./helpers/test-op.ts";
  * envelope; the CRDT op encoding has fixtures of its own. The `*-before-features` fixtures are the
  * Hello and HelloAck of the builds before features (written by commit 1fa890d, never regenerated):
  * a node without features must still send exactly those bytes, and this build must read them.
+ * The `*-max-message-size` fixtures are the handshake with `max_message_size` announced.
  */
 const NODE_A = "00112233445566778899aabbccddeeff" as NodeId;
 const NODE_B = "ffeeddccbbaa99887766554433221100" as NodeId;
@@ -103,6 +104,12 @@ const BEFORE_FEATURES: ReadonlyArray<[name: string, message: Message<TestOp>]> =
   ["HelloAck-before-features", { ...HELLO_ACK, features: [] }],
 ];
 
+/** The handshake with the sender's `max_message_size` announced (MESSAGE_SIZE_VECTOR_KEY). */
+const WITH_MESSAGE_SIZE: ReadonlyArray<[name: string, message: Message<TestOp>]> = [
+  ["Hello-max-message-size", { ...HELLO, maxMessageSizeBytes: 16 * 1024 * 1024 }],
+  ["HelloAck-max-message-size", { ...HELLO_ACK, maxMessageSizeBytes: 64 * 1024 }],
+];
+
 const codec = createMessageCodec(testOpCodec);
 const fixture = (name: string, format: WireFormat) =>
   new URL(`./fixtures/${name}.${format}.bin`, import.meta.url);
@@ -112,6 +119,7 @@ describe("golden bytes", () => {
     for (const [name, message] of [
       ...GOLDEN.map((m): [string, Message<TestOp>] => [m.type, m]),
       ...BEFORE_FEATURES,
+      ...WITH_MESSAGE_SIZE,
     ]) {
       test(`${name} in ${format}`, () => {
         const encoded = encodeFrame(

@@ -23,7 +23,12 @@ import {
   PROTOCOL_VERSION,
 } from "../../src/net/messages.ts";
 import { NetError } from "../../src/net/net-error.ts";
-import { FEATURES_VECTOR_KEY, featureBits, featuresOfBits } from "../../src/net/wire-features.ts";
+import {
+  FEATURES_VECTOR_KEY,
+  featureBits,
+  featuresOfBits,
+  MESSAGE_SIZE_VECTOR_KEY,
+} from "../../src/net/wire-features.ts";
 import type { WireFormat } from "../../src/net/wire-format.ts";
 import { extractOlderBuild, olderBuildMissing } from "../helpers/older-build.ts";
 import { type TestOp, testOpCodec } from "./helpers/test-op.ts";
@@ -56,7 +61,12 @@ describe("an older build's decoder", {
   const dir = mkdtempSync(join(tmpdir(), "nx-old-decoder-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function oldCodec(): Promise<{ decode(body: Uint8Array, format: WireFormat): unknown }> {
+  let extracted: Promise<{ decode(body: Uint8Array, format: WireFormat): unknown }> | undefined;
+  const oldCodec = () => {
+    extracted ??= loadOldCodec();
+    return extracted;
+  };
+  async function loadOldCodec(): Promise<{ decode(body: Uint8Array, format: WireFormat): unknown }> {
     const tree = extractOlderBuild(dir);
     const module = (await import(pathToFileURL(join(tree, "src/net/message-codec.ts")).href)) as {
       createMessageCodec(opCodec: unknown): { decode(body: Uint8Array, format: WireFormat): unknown };
@@ -111,6 +121,27 @@ describe("an older build's decoder", {
       }
     }
   });
+  test("accepts this build's Hello and HelloAck with max_message_size announced, and ignores it", async () => {
+    const old = await oldCodec();
+    for (const format of FORMATS) {
+      const sized = { ...hello, maxMessageSizeBytes: 65_536 };
+      const decodedHello = old.decode(codec.encode(sized, format), format) as HelloMessage;
+      assert.equal(decodedHello.nodeId, NODE_A);
+      assert.deepEqual(
+        [...decodedHello.versionVector],
+        [
+          [NODE_B, 7],
+          [FEATURES_VECTOR_KEY, 1],
+          [MESSAGE_SIZE_VECTOR_KEY, 65_536],
+        ],
+      );
+      const decodedAck = old.decode(
+        codec.encode({ ...helloAck, maxMessageSizeBytes: 1024 * 1024 * 1024 }, format),
+        format,
+      ) as { nodeId: string };
+      assert.equal(decodedAck.nodeId, NODE_B);
+    }
+  });
 });
 
 const MEMBERSHIP_SAMPLES: readonly Message<TestOp>[] = [
@@ -122,6 +153,18 @@ const MEMBERSHIP_SAMPLES: readonly Message<TestOp>[] = [
 ];
 
 describe("features in the handshake", () => {
+  test("max_message_size travels in the Hello and HelloAck, and is absent from a peer that does not announce it", () => {
+    for (const format of FORMATS) {
+      const decoded = codec.decode(codec.encode({ ...hello, maxMessageSizeBytes: 65_536 }, format), format);
+      assert.deepEqual(decoded, { ...hello, maxMessageSizeBytes: 65_536 });
+      const ack = codec.decode(codec.encode({ ...helloAck, maxMessageSizeBytes: 4096 }, format), format);
+      assert.deepEqual(ack, { ...helloAck, maxMessageSizeBytes: 4096 });
+      const older = codec.decode(codec.encode(hello, format), format) as HelloMessage;
+      assert.equal(older.maxMessageSizeBytes, undefined);
+      assert.equal("maxMessageSizeBytes" in older, false);
+    }
+  });
+
   test("a Hello without the features entry (an older peer) announces none", () => {
     for (const format of FORMATS) {
       const body = codec.encode({ ...hello, features: [] }, format);
