@@ -212,13 +212,23 @@ function linearMemoryResidentBytes(): number {
  * Memory after full collections, each in a turn of its own: what a WeakRef made or read in a
  * turn points to stays alive until the turn ends, and finalizers run in later turns. Three
  * collections in one turn left the reference's samples 2.4 KB per instance apart from run to run.
+ *
+ * Each is V8's "last resort" collection (`flavor: "last-resort"`, several full collections that
+ * shrink the heap), not a plain `gc()`: after a plain one, the pages V8 has emptied stay
+ * resident in its pool of free pages until a background task releases them, or not, before
+ * the sample. That pool held 4-9 KB "per parked process" in some runs and none in others (the
+ * processes' spawns leave much garbage, the bare instances little): RSS samples of the same
+ * code were ~12 or ~16 KB from run to run. The pool holds no object of anyone; the last-resort
+ * collection empties it before every sample, on both sides.
  */
+const LAST_RESORT_GC = { type: "major", execution: "sync", flavor: "last-resort" } as const;
+
 async function memoryAfterGc(): Promise<MemorySample> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
   for (let i = 0; i < 3; i++) {
     await nextTurn();
-    gc();
+    gc(LAST_RESORT_GC);
   }
   const usage = process.memoryUsage();
   const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
