@@ -489,18 +489,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   };
 }
 
-// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`;
-// kind `both` measures the processes, then the reference, in this one process
-// (test/bench/kernel-wasm-parked.test.ts).
+// Child entry of measureIdleInChild (and of test/bench/kernel-wasm-parked.test.ts):
+// `node --expose-gc bench/kernel-wasm.ts --idle-child <processes|bare> <count>`.
 if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
   const { idle } = await loadGuests();
   const count = Number(process.argv[4]);
-  const kind = process.argv[3];
   const sample =
-    kind === "both"
-      ? { processes: await idleWasmBytes(idle, count), bare: await parkedInstanceReference(idle, count) }
-      : kind === "bare"
-        ? await parkedInstanceReference(idle, count)
-        : await idleWasmBytes(idle, count);
+    process.argv[3] === "bare"
+      ? await parkedInstanceReference(idle, count)
+      : await idleWasmBytes(idle, count);
   process.stdout.write(JSON.stringify(sample));
 }
