@@ -212,13 +212,23 @@ function linearMemoryResidentBytes(): number {
  * Memory after full collections, each in a turn of its own: what a WeakRef made or read in a
  * turn points to stays alive until the turn ends, and finalizers run in later turns. Three
  * collections in one turn left the reference's samples 2.4 KB per instance apart from run to run.
+ *
+ * Each is V8's "last resort" collection (`flavor: "last-resort"`, several full collections that
+ * shrink the heap), not a plain `gc()`: after a plain one, the pages V8 has emptied stay
+ * resident in its pool of free pages until a background task releases them, or not, before
+ * the sample. That pool held 4-9 KB "per parked process" in some runs and none in others (the
+ * processes' spawns leave much garbage, the bare instances little): RSS samples of the same
+ * code were ~12 or ~16 KB from run to run. The pool holds no object of anyone; the last-resort
+ * collection empties it before every sample, on both sides.
  */
+const LAST_RESORT_GC = { type: "major", execution: "sync", flavor: "last-resort" } as const;
+
 async function memoryAfterGc(): Promise<MemorySample> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error("run with --expose-gc (npm run bench does it for you)");
   for (let i = 0; i < 3; i++) {
     await nextTurn();
-    gc();
+    gc(LAST_RESORT_GC);
   }
   const usage = process.memoryUsage();
   const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
@@ -254,9 +264,10 @@ export interface IdleSample extends MemorySample {
  */
 const IDLE_WARM_UP = 200;
 /**
- * Children per side, alternated; the median is reported. About one run in four still finds
- * 4-5 MB of the child's start-up freed between its two samples (2.4 KB per process less, on
- * either side): five runs keep such a run out of the median.
+ * Children per side, alternated; the median is reported. With plain collections about one run
+ * in four found 4-5 MB freed between its two samples (2.4 KB per process less, on either side);
+ * since the last-resort collections (memoryAfterGc) the children of one side spread by
+ * 0.1-0.7 KB per process, most of it in malloc's mappings (`[heap]` and its arenas).
  */
 const IDLE_RUNS = 5;
 
@@ -415,7 +426,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     cpus: availableParallelism(),
     load_average_1m: { before: loadBefore, after: loadavg()[0] },
     method:
-      "one warm-up run, then the median of 5 (rates) or 5 (memory, alternated with the reference, each in a fresh child) runs. `value` is per wall-clock second; `cpu_value` per second of this process's CPU time. ratio_to_reference compares cpu_values.",
+      "one warm-up run, then the median of 5 (rates) or 5 (memory, alternated with the reference, each in a fresh child, sampled after last-resort collections) runs. `value` is per wall-clock second; `cpu_value` per second of this process's CPU time. ratio_to_reference compares cpu_values.",
     sizes,
     results: {
       wasm_spawn_per_sec: {
@@ -450,7 +461,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           "per spawn: the kernel's process record and scheduling (see js_process_spawn_same_run), a JSPI stack switch for the guest call (the reference), the pooled instance's reset (comparing its 64 KiB memory to the image page by page, restoring changed pages and mutable globals), the port attach/detach and the exit bookkeeping, all on one thread; the seed uses Wasmtime's pooling allocator with copy-on-write memory images on several threads",
       },
       idle_wasm_process_bytes: {
-        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB (as is the reference's)`,
+        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB, sampled after V8's last-resort collections, which release the pages it keeps emptied (both as the reference's); children of one side spread by 0.1-0.7 KB per process`,
         value: idleMedian.rss,
         samples: idleSamples.map((s) => s.rss),
         js_heap: idleMedian.heap,
@@ -478,18 +489,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   };
 }
 
-// Child entry of measureIdleInChild: `node --expose-gc bench/kernel-wasm.ts --idle-child <kind> <count>`;
-// kind `both` measures the processes, then the reference, in this one process
-// (test/bench/kernel-wasm-parked.test.ts).
+// Child entry of measureIdleInChild (and of test/bench/kernel-wasm-parked.test.ts):
+// `node --expose-gc bench/kernel-wasm.ts --idle-child <processes|bare> <count>`.
 if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
   const { idle } = await loadGuests();
   const count = Number(process.argv[4]);
-  const kind = process.argv[3];
   const sample =
-    kind === "both"
-      ? { processes: await idleWasmBytes(idle, count), bare: await parkedInstanceReference(idle, count) }
-      : kind === "bare"
-        ? await parkedInstanceReference(idle, count)
-        : await idleWasmBytes(idle, count);
+    process.argv[3] === "bare"
+      ? await parkedInstanceReference(idle, count)
+      : await idleWasmBytes(idle, count);
   process.stdout.write(JSON.stringify(sample));
 }

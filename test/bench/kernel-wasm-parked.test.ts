@@ -4,13 +4,16 @@
  *
  * - its wasm instances, counted in a heap snapshot: one, the guest's. A refill trampoline and a
  *   stop-trap wrapper instance of its own per process (each closing over its governor) were two
- *   more, about 1 KB each (docs/design/wasm-processes.md, "Parked processes");
- * - its bytes, measured much as `npm run bench -- kernel-wasm` does (a fresh child, the young
- *   generation pinned) but with the reference in the same child, after the processes (the
- *   benchmark takes each side in children of its own): at most 3x the bare instance, loose
- *   enough for a loaded machine (measured this way: 1.8-2.2x). It catches a gross regression
- *   only (the code before this check measured 2.5x); the 2x figure is the benchmark's
- *   (bench/reports/README.md), and the instance count above is what pins the change.
+ *   more, about 1 KB each (docs/design/wasm-processes.md, "Parked processes"); and its promises
+ *   and closures, the bulk of what it keeps on the JS heap;
+ * - its bytes, measured as `npm run bench -- kernel-wasm` does (each side in fresh children,
+ *   alternated, the young generation pinned, sampled after last-resort collections) with 3
+ *   children a side instead of 5: at most 2x the bare instance, issue 20's figure (measured
+ *   this way: 1.6-1.7x, children 0.1-0.7 KB per process apart). With plain collections the
+ *   same code read ~12 or ~16 KB per process from child to child (up to 2.3x on a quiet
+ *   machine). This check took the reference in the same child after the processes, at most
+ *   3x; sampled after last-resort collections, a reference taken there reads ~14 KB per
+ *   instance (twice a fresh child's, not investigated), so each side has children of its own.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -31,7 +34,16 @@ const execFileAsync = promisify(execFile);
 const PARKED = 200;
 /** Processes (and bare instances) of the bytes check: the benchmark's count. */
 const MEASURED = 2_000;
-const RATIO_MAX = 3;
+const RATIO_MAX = 2;
+/** Children per side of the bytes check. */
+const CHILDREN = 3;
+/**
+ * What a parked receive and its instance keep (heap snapshots of 200 against none): 10 promises
+ * and 29 closures before the ABI's promise layer over the port's and the per-instance output
+ * closures went (docs/design/wasm-processes.md, "Parked processes"), 9 and 25 after.
+ */
+const PROMISES_MAX = 9.5;
+const CLOSURES_MAX = 26;
 const CHILD_TIMEOUT_MS = 120_000;
 const WASM_PAGE_BYTES = 65_536;
 
@@ -44,27 +56,42 @@ before(async () => {
 });
 after(() => t.kernel.shutdown({ timeoutMs: 5_000 }));
 
-/** V8's own record of every wasm instance (its trusted part), counted in a heap snapshot. */
-async function wasmInstances(): Promise<number> {
+interface HeapCounts {
+  /** V8's own record of every wasm instance (its trusted part). */
+  wasmInstances: number;
+  promises: number;
+  closures: number;
+}
+
+/** Objects of a few kinds, counted in a heap snapshot. */
+async function heapCounts(): Promise<HeapCounts> {
   const chunks: string[] = [];
   for await (const chunk of getHeapSnapshot()) chunks.push(String(chunk));
   const snapshot = JSON.parse(chunks.join("")) as {
-    snapshot: { meta: { node_fields: string[] } };
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
     nodes: number[];
     strings: string[];
   };
   const fields = snapshot.snapshot.meta.node_fields;
+  const typeField = fields.indexOf("type");
   const nameField = fields.indexOf("name");
-  const wanted = snapshot.strings.indexOf("system / WasmTrustedInstanceData");
-  let count = 0;
-  for (let i = nameField; i < snapshot.nodes.length; i += fields.length) {
-    if (snapshot.nodes[i] === wanted) count++;
+  const closureType = snapshot.snapshot.meta.node_types[0].indexOf("closure");
+  const instanceName = snapshot.strings.indexOf("system / WasmTrustedInstanceData");
+  const promiseName = snapshot.strings.indexOf("Promise");
+  const counts: HeapCounts = { wasmInstances: 0, promises: 0, closures: 0 };
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const name = snapshot.nodes[i + nameField];
+    if (name === instanceName) counts.wasmInstances++;
+    else if (name === promiseName) counts.promises++;
+    else if (snapshot.nodes[i + typeField] === closureType) counts.closures++;
   }
-  return count;
+  return counts;
 }
 
-test(`${PARKED} parked wasm processes hold one wasm instance each`, { timeout: 120_000 }, async () => {
-  const beforeCount = await wasmInstances();
+test(`${PARKED} parked wasm processes hold one wasm instance, ${PROMISES_MAX} promises and ${CLOSURES_MAX} closures each`, {
+  timeout: 120_000,
+}, async () => {
+  const beforeCounts = await heapCounts();
   const pids: Pid[] = [];
   for (let i = 0; i < PARKED; i++) pids.push(t.kernel.spawn(t.host.spawnable(idle)));
   await waitFor(
@@ -72,17 +99,20 @@ test(`${PARKED} parked wasm processes hold one wasm instance each`, { timeout: 1
     30_000,
     "every guest parked",
   );
-  const added = (await wasmInstances()) - beforeCount;
+  const counts = await heapCounts();
+  const added = counts.wasmInstances - beforeCounts.wasmInstances;
   assert.ok(added >= PARKED, `the snapshot names the instances (found ${added} new ones)`);
   assert.ok(added <= PARKED * 1.1, `${added} wasm instances for ${PARKED} parked processes`);
+  const each = (key: keyof HeapCounts) => (counts[key] - beforeCounts[key]) / PARKED;
+  assert.ok(each("promises") <= PROMISES_MAX, `${each("promises")} promises per parked process`);
+  assert.ok(each("closures") <= CLOSURES_MAX, `${each("closures")} closures per parked process`);
   const exits = pids.map((pid) => t.kernel.whenExited(pid));
   for (const pid of pids) t.kernel.send(pid, guestMessage(0 as Pid, "wake"));
   assert.deepEqual(new Set(await Promise.all(exits)), new Set(["normal"]));
 });
 
-test(`a parked wasm process takes at most ${RATIO_MAX}x the bytes of a bare suspended instance`, {
-  timeout: CHILD_TIMEOUT_MS + 30_000,
-}, async () => {
+/** One idle-memory sample of `kind` in a fresh child, as the benchmark takes it. */
+async function idleInChild(kind: "processes" | "bare"): Promise<IdleSample> {
   const { stdout } = await execFileAsync(
     process.execPath,
     [
@@ -90,13 +120,29 @@ test(`a parked wasm process takes at most ${RATIO_MAX}x the bytes of a bare susp
       `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
       join(REPO_ROOT, "bench/kernel-wasm.ts"),
       IDLE_CHILD_FLAG,
-      "both",
+      kind,
       String(MEASURED),
     ],
     { cwd: REPO_ROOT, timeout: CHILD_TIMEOUT_MS },
   );
-  const { processes, bare } = JSON.parse(stdout) as { processes: IdleSample; bare: IdleSample };
-  const figures = `parked ${processes.rss} B RSS (${processes.heap} B heap), bare ${bare.rss} B (${bare.heap} B)`;
+  return JSON.parse(stdout) as IdleSample;
+}
+
+const medianOf = (samples: IdleSample[]): IdleSample =>
+  [...samples].sort((a, b) => a.rss - b.rss)[Math.floor(samples.length / 2)]!;
+
+test(`a parked wasm process takes at most ${RATIO_MAX}x the bytes of a bare suspended instance`, {
+  timeout: 2 * CHILDREN * CHILD_TIMEOUT_MS,
+}, async () => {
+  const parked: IdleSample[] = [];
+  const bares: IdleSample[] = [];
+  for (let i = 0; i < CHILDREN; i++) {
+    parked.push(await idleInChild("processes"));
+    bares.push(await idleInChild("bare"));
+  }
+  const processes = medianOf(parked);
+  const bare = medianOf(bares);
+  const figures = `parked ${parked.map((s) => s.rss)} B RSS (${processes.heap} B heap), bare ${bares.map((s) => s.rss)} B (${bare.heap} B)`;
   assert.ok(bare.rss > 0, `the reference measured something: ${figures}`);
   // The kernel's estimate of a process adds its record (a few hundred bytes) to the memory.
   const pages = (bytes: number) => Math.floor(bytes / WASM_PAGE_BYTES);

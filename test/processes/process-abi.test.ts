@@ -14,6 +14,7 @@ import {
   type GuestProcessPort,
   MESSAGE_KIND_DOWN,
   RECEIVE_TIMED_OUT,
+  type ReceiveAnswer,
   type ReceiveCriteria,
   type ReceiveOutcome,
   type SpawnRequest,
@@ -42,9 +43,14 @@ class RecordingPort implements GuestProcessPort {
     this.calls.push(["send", pid, payload]);
     return 0;
   }
-  receive(criteria: ReceiveCriteria | undefined, capacityBytes: number, timeoutMs: number): ReceiveOutcome {
+  receive(
+    criteria: ReceiveCriteria | undefined,
+    capacityBytes: number,
+    timeoutMs: number,
+    answer: ReceiveAnswer,
+  ): number {
     this.calls.push(["receive", criteria, capacityBytes, timeoutMs]);
-    return this.nextReceive;
+    return answer.answer(this.nextReceive);
   }
   link(pid: number): number {
     this.calls.push(["link", pid]);

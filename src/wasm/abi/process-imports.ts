@@ -8,6 +8,7 @@ import {
   type GuestProcessPort,
   RECEIVE_HEADER_BYTES,
   RECEIVE_TIMED_OUT,
+  type ReceiveAnswer,
   type ReceiveCriteria,
   type ReceiveOutcome,
 } from "./process-port.ts";
@@ -101,27 +102,43 @@ function written(ctx: AbiContext, outcome: ReceiveOutcome, outPtr: number, outCa
 }
 
 /**
- * A receive into guest memory: the answer now, or a promise of it. Module-level, as the helpers
- * above: a parked process keeps its `proc_receive` closure, and with it every function its scope
- * holds (docs/design/wasm-processes.md, parked processes).
+ * The receives of one guest instance into its memory: made once per instance and set at each
+ * receive (an instance has at most one receive pending), so that a receive allocates nothing
+ * of its own and a parked one keeps no closure of the ABI's (see {@link ReceiveAnswer}).
  */
-function receiveInto(
-  ctx: AbiContext,
-  port: GuestProcessPort,
-  name: string,
-  criteria: ReceiveCriteria | undefined,
-  outPtr: number,
-  outCap: number,
-  timeoutMs: number,
-): number | Promise<number> {
-  const out = outputPointer(ctx.views.bytes(), outPtr, outCap);
-  const capacity = outCap >>> 0;
-  const outcome = port.receive(criteria, capacity, timeoutMs);
-  if (!(outcome instanceof Promise)) return written(ctx, outcome, out, capacity);
-  return outcome.then(
-    (later) => written(ctx, later, out, capacity),
-    (error: unknown) => ctx.fail(name, error),
-  );
+class GuestReceive implements ReceiveAnswer {
+  readonly #ctx: AbiContext;
+  readonly #port: GuestProcessPort;
+  #name = "";
+  #out = 0;
+  #capacity = 0;
+
+  constructor(ctx: AbiContext, port: GuestProcessPort) {
+    this.#ctx = ctx;
+    this.#port = port;
+  }
+
+  /** The answer now, or a promise of it. */
+  receive(
+    name: string,
+    criteria: ReceiveCriteria | undefined,
+    outPtr: number,
+    outCap: number,
+    timeoutMs: number,
+  ): number | Promise<number> {
+    this.#out = outputPointer(this.#ctx.views.bytes(), outPtr, outCap);
+    this.#capacity = outCap >>> 0;
+    this.#name = name;
+    return this.#port.receive(criteria, this.#capacity, timeoutMs, this);
+  }
+
+  answer(outcome: ReceiveOutcome): number {
+    return written(this.#ctx, outcome, this.#out, this.#capacity);
+  }
+
+  failed(error: unknown): number {
+    return this.#ctx.fail(this.#name, error);
+  }
 }
 
 /** Like ctx.guard, for functions that may answer a promise. */
@@ -156,6 +173,7 @@ export function createProcessImports(
     return Object.fromEntries([...PROCESS_FUNCTION_SIGNATURES.keys()].map((name) => [name, unavailable]));
   }
   const { env, views } = ctx;
+  const receives = new GuestReceive(ctx, port);
   return {
     proc_self: () => port.self(),
     proc_spawn: ctx.guard(
@@ -200,7 +218,7 @@ export function createProcessImports(
       return reachable(env, port, "proc_send", pidArg(pid)) ? port.send(pid, payload) : ERR_INTERNAL;
     }),
     proc_receive: guardAsync(ctx, "proc_receive", (outPtr: number, outCap: number, timeoutMs: number) =>
-      receiveInto(ctx, port, "proc_receive", undefined, outPtr, outCap, timeoutMs),
+      receives.receive("proc_receive", undefined, outPtr, outCap, timeoutMs),
     ),
     proc_receive_match: guardAsync(
       ctx,
@@ -217,7 +235,7 @@ export function createProcessImports(
         if (from < 0) throw new GuestInputError(`invalid sender pid ${from}`);
         const prefix = binaryInput(views.bytes(), prefixPtr, prefixLen, KEY_BYTES_MAX);
         const criteria: ReceiveCriteria = { kinds: kinds >>> 0, from, prefix };
-        return receiveInto(ctx, port, "proc_receive_match", criteria, outPtr, outCap, timeoutMs);
+        return receives.receive("proc_receive_match", criteria, outPtr, outCap, timeoutMs);
       },
     ),
     proc_link: ctx.guard("proc_link", (pid: number) =>

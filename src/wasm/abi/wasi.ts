@@ -228,7 +228,9 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
         if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nwrittenPtr, 4, mem)) return WASI_EFAULT;
         const bytes = gather(mem, iovsPtr, iovsLen);
         if (bytes === undefined) return WASI_EFAULT;
-        if (bytes.length > 0) (fd === STDOUT ? env.stdout : env.stderr)(bytes);
+        // Called as methods: a pooled instance's output functions find its process through `this`.
+        if (bytes.length > 0 && fd === STDOUT) env.stdout(bytes);
+        else if (bytes.length > 0) env.stderr(bytes);
         views.data().setUint32(nwrittenPtr, bytes.length, true);
         return WASI_ESUCCESS;
       },

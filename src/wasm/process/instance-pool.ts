@@ -23,6 +23,32 @@ export interface ProcessOutput {
 const DISCARD: ProcessOutput = { stdout: () => {}, stderr: () => {}, end: () => {} };
 
 /**
+ * The environment of one pooled instance: its pool's, with output to whatever process the
+ * instance runs now. The output functions are the pool's (see {@link outputEnvironment}), found
+ * through `this`: a pair of closures per instance was ~220 B of each parked process.
+ */
+interface InstanceEnvironment extends GuestEnvironment {
+  pooled: PooledInstance | undefined;
+}
+
+function instanceStdout(this: InstanceEnvironment, bytes: Uint8Array): void {
+  this.pooled?.output.stdout(bytes);
+}
+
+function instanceStderr(this: InstanceEnvironment, bytes: Uint8Array): void {
+  this.pooled?.output.stderr(bytes);
+}
+
+/**
+ * `environment` with output routed to the instance's current process, as the prototype of each
+ * instance's environment: over the pool's environment rather than a copy of every field (the
+ * copy was ~150 B of each parked process). WASI's `fd_write` calls them as methods.
+ */
+function outputEnvironment(environment: GuestEnvironment): GuestEnvironment {
+  return Object.create(environment, { stdout: { value: instanceStdout }, stderr: { value: instanceStderr } });
+}
+
+/**
  * A guest instance that runs one process after another: its `proc_*` imports go through a port
  * re-attached at every life, its output through a sink set at every life, and its state goes
  * back to the instantiation image between lives.
@@ -69,6 +95,8 @@ const memoryImages = new WeakMap<WebAssembly.Module, Uint8Array>();
  */
 export class InstancePool {
   readonly #options: InstancePoolOptions;
+  /** The prototype of every instance's environment (see {@link outputEnvironment}). */
+  readonly #environment: GuestEnvironment;
   readonly #idle: PooledInstance[] = [];
   /** Its code was replaced or removed: no instance is kept any more. */
   #retired = false;
@@ -77,6 +105,7 @@ export class InstancePool {
 
   constructor(options: InstancePoolOptions) {
     this.#options = options;
+    this.#environment = outputEnvironment(options.environment);
   }
 
   get idleCount(): number {
@@ -133,21 +162,16 @@ export class InstancePool {
   }
 
   #instantiate(): PooledInstance {
-    const { module, environment, spawner } = this.#options;
+    const { module, spawner } = this.#options;
     const port = new KernelProcessPort(spawner);
     // The instance exists before the object that routes its output, hence the late binding.
-    let pooled: PooledInstance | undefined;
-    // The pool's environment with output of its own, over it (its prototype) rather than a copy
-    // of every field: the copy was ~150 B of each parked process.
-    const env: GuestEnvironment = Object.create(environment, {
-      stdout: { value: (bytes: Uint8Array) => pooled?.output.stdout(bytes) },
-      stderr: { value: (bytes: Uint8Array) => pooled?.output.stderr(bytes) },
-    });
+    const env = Object.create(this.#environment) as InstanceEnvironment;
+    env.pooled = undefined;
     const memoryRef: GuestMemoryRef = { memory: undefined, hostAccessed: true };
     const ctx = new AbiContext(env, memoryRef);
     const functions = createProcessImports(ctx, port);
     let guest: GuestInstance | undefined;
-    const nx: Record<string, unknown> = { ...functions, ...createHttpImports(ctx, () => pooled?.http) };
+    const nx: Record<string, unknown> = { ...functions, ...createHttpImports(ctx, () => env.pooled?.http) };
     for (const name of SUSPENDING_PROCESS_FUNCTIONS) {
       // GuestInstance counts plain functions only: these reach it already made Suspending.
       const receive = env.hostCalls?.wrap(NX_MODULE, name, functions[name]!) ?? functions[name]!;
@@ -182,7 +206,8 @@ export class InstancePool {
         if (image !== undefined && known === undefined) memoryImages.set(module.module, image.memoryImage);
       }
     }
-    pooled = new PooledInstance(guest, port, image);
+    const pooled = new PooledInstance(guest, port, image);
+    env.pooled = pooled;
     return pooled;
   }
 }

@@ -9,9 +9,9 @@ import {
   type GuestProcessPort,
   RECEIVE_HEADER_BYTES,
   RECEIVE_TIMED_OUT,
+  type ReceiveAnswer,
   type ReceiveCriteria,
   type ReceivedMessage,
-  type ReceiveOutcome,
   type SpawnRequest,
 } from "../abi/process-port.ts";
 import { GRANT_LINK } from "./capability-profile.ts";
@@ -51,6 +51,8 @@ export class KernelProcessPort implements GuestProcessPort {
   /** Size of the first matching message that did not fit, -1 when none (poll matcher). */
   #blockedBytes = -1;
   #wakePending = false;
+  /** Where the receive in progress answers. */
+  #answer: ReceiveAnswer | undefined;
 
   constructor(spawner: ChildSpawner) {
     this.#spawner = spawner;
@@ -204,25 +206,28 @@ export class KernelProcessPort implements GuestProcessPort {
     criteria: ReceiveCriteria | undefined,
     capacityBytes: number,
     timeoutMs: number,
-  ): ReceiveOutcome | Promise<ReceiveOutcome> {
+    answer: ReceiveAnswer,
+  ): number | Promise<number> {
     const ctx = this.#context();
     this.#criteria = criteria;
     this.#capacity = capacityBytes;
+    this.#answer = answer;
     const deadlineMs = timeoutMs < 0 ? Number.POSITIVE_INFINITY : ctx.nowMs() + timeoutMs;
     return this.#poll(ctx, deadlineMs, timeoutMs === 0);
   }
 
   /** Takes the oldest acceptable message without waiting (the scan stops at one that does not fit). */
-  #poll(
-    ctx: ProcessContext,
-    deadlineMs: number,
-    pollOnly: boolean,
-  ): ReceiveOutcome | Promise<ReceiveOutcome> {
+  #poll(ctx: ProcessContext, deadlineMs: number, pollOnly: boolean): number | Promise<number> {
     this.#blockedBytes = -1;
     const taken = ctx.receive(this.#pollMatcher, 0);
-    if (taken instanceof Promise)
-      return taken.then((later) => this.#afterPoll(ctx, later, deadlineMs, pollOnly));
-    return this.#afterPoll(ctx, taken, deadlineMs, pollOnly);
+    if (!(taken instanceof Promise)) return this.#afterPoll(ctx, taken, deadlineMs, pollOnly);
+    return taken.then((later) => {
+      try {
+        return this.#afterPoll(ctx, later, deadlineMs, pollOnly);
+      } catch (error) {
+        return this.#answer!.failed(error);
+      }
+    });
   }
 
   #afterPoll(
@@ -230,22 +235,33 @@ export class KernelProcessPort implements GuestProcessPort {
     taken: unknown,
     deadlineMs: number,
     pollOnly: boolean,
-  ): ReceiveOutcome | Promise<ReceiveOutcome> {
+  ): number | Promise<number> {
     if (taken === WAKE) return this.#poll(ctx, deadlineMs, pollOnly);
-    if (taken !== TIMEOUT) return this.#received(taken);
-    if (this.#blockedBytes >= 0) return { requiredBytes: this.#blockedBytes };
-    if (pollOnly) return RECEIVE_TIMED_OUT;
+    const answer = this.#answer!;
+    if (taken !== TIMEOUT) return answer.answer(this.#received(taken));
+    if (this.#blockedBytes >= 0) return answer.answer({ requiredBytes: this.#blockedBytes });
+    if (pollOnly) return answer.answer(RECEIVE_TIMED_OUT);
     const leftMs = deadlineMs - ctx.nowMs();
-    if (leftMs <= 0) return RECEIVE_TIMED_OUT;
+    if (leftMs <= 0) return answer.answer(RECEIVE_TIMED_OUT);
     const waited =
       leftMs === Number.POSITIVE_INFINITY
         ? ctx.receive(this.#waitMatcher)
         : ctx.receive(this.#waitMatcher, leftMs);
-    const settle = (message: unknown): ReceiveOutcome | Promise<ReceiveOutcome> => {
-      if (message === WAKE) return this.#poll(ctx, deadlineMs, false);
-      return message === TIMEOUT ? RECEIVE_TIMED_OUT : this.#received(message);
-    };
-    return waited instanceof Promise ? waited.then(settle) : settle(waited);
+    if (!(waited instanceof Promise)) return this.#afterWait(ctx, waited, deadlineMs);
+    // The one reaction of a parked receive before the governor's: the outcome goes to the answer
+    // from here. A host failure after the wait is the receive's answer, as it is before it.
+    return waited.then((message) => {
+      try {
+        return this.#afterWait(ctx, message, deadlineMs);
+      } catch (error) {
+        return this.#answer!.failed(error);
+      }
+    });
+  }
+
+  #afterWait(ctx: ProcessContext, message: unknown, deadlineMs: number): number | Promise<number> {
+    if (message === WAKE) return this.#poll(ctx, deadlineMs, false);
+    return this.#answer!.answer(message === TIMEOUT ? RECEIVE_TIMED_OUT : this.#received(message));
   }
 
   #received(message: unknown): ReceivedMessage {
