@@ -541,6 +541,47 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("a finished command exits without tearing the heap down, with its exit code, after every exit listener", () => {
+    const dir = tempDir("nx-exit-");
+    try {
+      // --trace-exit prints a warning when the environment is exited with process.exit().
+      const run = (args: readonly string[], preload?: string) =>
+        spawnSync(
+          process.execPath,
+          [
+            "--trace-exit",
+            ...(preload === undefined
+              ? []
+              : ["--import", `data:text/javascript,${encodeURIComponent(preload)}`]),
+            NX_BIN,
+            ...args,
+          ],
+          { cwd: REPO_ROOT, encoding: "utf8" },
+        );
+      const hello = ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")];
+      const early =
+        'process.on("exit", (code) => process.stderr.write("early listener ran, code " + code + "\\n"));';
+      const plain = run(hello, early);
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.match(plain.stderr, /hello from hello/);
+      assert.match(plain.stderr, /early listener ran, code 0\n/);
+      assert.match(plain.stderr, /Exited the environment with code 0/);
+      const failed = run(["run", join(dir.path, "missing.wasm")]);
+      assert.equal(failed.status, 2);
+      assert.match(failed.stderr, /Exited the environment with code 2/);
+      // A listener added after main() returned (here while 'beforeExit' runs) runs too: no early exit.
+      const late = run(
+        hello,
+        'process.once("beforeExit", () => process.on("exit", () => process.stderr.write("late listener ran\\n")));',
+      );
+      assert.equal(late.status, 0, late.stderr);
+      assert.match(late.stderr, /late listener ran\n/);
+      assert.doesNotMatch(late.stderr, /Exited the environment/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("a bad flag, command or missing argument is one nx: error line and exit 2", () => {
     for (const [args, expected] of [
       [["run", "--bogus", "x.wasm"], "nx: error: unknown option '--bogus' (see --help)\n"],
