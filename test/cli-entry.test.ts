@@ -259,6 +259,11 @@ describe("the nx entry point", () => {
       // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
       const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
       assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
+      // The command line is read without node:util's parseArgs (src/cli/parse-run-arguments.ts).
+      assert.ok(
+        !builtins.includes("NativeModule internal/util/parse_args/parse_args"),
+        "node:util's parseArgs loaded",
+      );
       // Log lines and guest output on pipes are written without process.stdout and stderr, whose
       // first use loads these (2-3 ms: src/fs/stdio-writer.ts).
       for (const name of ["stream", "net", "tty"]) {
