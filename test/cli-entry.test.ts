@@ -264,6 +264,8 @@ describe("the nx entry point", () => {
         !builtins.includes("NativeModule internal/util/parse_args/parse_args"),
         "node:util's parseArgs loaded",
       );
+      // Nor is an AbortController made (src/node/interrupt.ts).
+      assert.ok(!builtins.includes("NativeModule internal/abort_controller"), "AbortController loaded");
       // Log lines and guest output on pipes are written without process.stdout and stderr, whose
       // first use loads these (2-3 ms: src/fs/stdio-writer.ts).
       for (const name of ["stream", "net", "tty"]) {
