@@ -346,3 +346,17 @@ const bundle = bundleIfFresh();
 const { main } =
   bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, commandKind(process.argv));
 process.exitCode = await main(process.argv);
+process.on("exit", exitWithoutTeardown);
+
+/**
+ * Ends the process once it exits by itself, without Node's teardown of the environment and its
+ * heap (1.5-2 ms of CPU for `nx run`, more than for `node -e 0`: the CLI's heap is larger).
+ * When 'exit' is emitted the event loop is empty and 'beforeExit' has run, so nothing is left but
+ * the other 'exit' listeners (the code cache's writer, the store's exit commit, `--cpu-prof`);
+ * this one is added after `main()` returns, so they run before it, and it does nothing when one
+ * was added after it (`process.exit()` here would skip that one). Native addons' cleanup hooks
+ * do not run, as after any `process.exit()`: the store is closed before `main()` returns.
+ */
+function exitWithoutTeardown(code) {
+  if (process.listeners("exit").at(-1) === exitWithoutTeardown) process.exit(code);
+}

@@ -259,6 +259,13 @@ describe("the nx entry point", () => {
       // Built-ins a plain run does not use stay unloaded (scripts/build-cli.ts, LOADED_ON_FIRST_CALL).
       const builtins = JSON.parse(/^builtins: (.*)$/m.exec(run.stderr)![1]!) as string[];
       assert.ok(!builtins.includes("NativeModule fs/promises"), "node:fs/promises loaded");
+      // The command line is read without node:util's parseArgs (src/cli/parse-run-arguments.ts).
+      assert.ok(
+        !builtins.includes("NativeModule internal/util/parse_args/parse_args"),
+        "node:util's parseArgs loaded",
+      );
+      // Nor is an AbortController made (src/node/interrupt.ts).
+      assert.ok(!builtins.includes("NativeModule internal/abort_controller"), "AbortController loaded");
       // Log lines and guest output on pipes are written without process.stdout and stderr, whose
       // first use loads these (2-3 ms: src/fs/stdio-writer.ts).
       for (const name of ["stream", "net", "tty"]) {
@@ -538,6 +545,47 @@ describe("the nx entry point", () => {
       );
     } finally {
       module.destroy();
+    }
+  });
+
+  test("a finished command exits without tearing the heap down, with its exit code, after every exit listener", () => {
+    const dir = tempDir("nx-exit-");
+    try {
+      // --trace-exit prints a warning when the environment is exited with process.exit().
+      const run = (args: readonly string[], preload?: string) =>
+        spawnSync(
+          process.execPath,
+          [
+            "--trace-exit",
+            ...(preload === undefined
+              ? []
+              : ["--import", `data:text/javascript,${encodeURIComponent(preload)}`]),
+            NX_BIN,
+            ...args,
+          ],
+          { cwd: REPO_ROOT, encoding: "utf8" },
+        );
+      const hello = ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")];
+      const early =
+        'process.on("exit", (code) => process.stderr.write("early listener ran, code " + code + "\\n"));';
+      const plain = run(hello, early);
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.match(plain.stderr, /hello from hello/);
+      assert.match(plain.stderr, /early listener ran, code 0\n/);
+      assert.match(plain.stderr, /Exited the environment with code 0/);
+      const failed = run(["run", join(dir.path, "missing.wasm")]);
+      assert.equal(failed.status, 2);
+      assert.match(failed.stderr, /Exited the environment with code 2/);
+      // A listener added after main() returned (here while 'beforeExit' runs) runs too: no early exit.
+      const late = run(
+        hello,
+        'process.once("beforeExit", () => process.on("exit", () => process.stderr.write("late listener ran\\n")));',
+      );
+      assert.equal(late.status, 0, late.stderr);
+      assert.match(late.stderr, /late listener ran\n/);
+      assert.doesNotMatch(late.stderr, /Exited the environment/);
+    } finally {
+      dir.remove();
     }
   });
 

@@ -45,7 +45,22 @@ const flagTokens: fc.Arbitrary<string[]> = fc.oneof(
         ? oneOf([entry.flag.name])
         : valued(entry.flag.name, ["7", "127.0.0.1:0", "./data", "-1"]),
     ),
-  oneOf(["--config", "nx.toml"], ["--bogus"], ["--"], ["-x"], ["-h"], ["--help"], ["--json=1"], ["-"]),
+  oneOf(
+    ["--config", "nx.toml"],
+    ["--bogus"],
+    ["--"],
+    ["-x"],
+    ["-h"],
+    ["--help"],
+    ["--json=1"],
+    ["-"],
+    ["-vx"],
+    ["-v=1"],
+    ["--=x"],
+    ["--constructor"],
+    ["--__proto__"],
+    ["--toString=x"],
+  ),
   oneOf(["a.wasm"], ["b.wasm"], ["dir/c.wasm"]),
 );
 
@@ -80,6 +95,33 @@ describe("the nx run fast path", () => {
     ]) {
       assert.equal(parseRunArguments(args), undefined, args.join(" "));
     }
+  });
+
+  test("takes every command line of declared flags with plain values and modules (property)", () => {
+    const plainTokens = fc.oneof(
+      fc.constantFrom(...RUN_ONLY_FLAGS.map((flag) => flag.flags)).chain((flags) => {
+        const { short, long, takesValue } = flagParts(flags);
+        if (takesValue) return valued(`--${long}`, ["1s", "x", "a=b"]);
+        return oneOf([`--${long}`], ...(short === undefined ? [] : [[`-${short}`], [`-${short}${short}`]]));
+      }),
+      fc
+        .constantFrom(...CONFIG_KEYS)
+        .chain((entry) =>
+          entry.flag.argument === undefined
+            ? oneOf([entry.flag.name])
+            : valued(entry.flag.name, ["7", "127.0.0.1:0", "./data"]),
+        ),
+      oneOf(["--config", "nx.toml"], ["b.wasm"], ["dir/c.wasm"]),
+    );
+    fc.assert(
+      fc.property(fc.array(plainTokens, { maxLength: 8 }), (groups) => {
+        const args = ["run", "a.wasm", ...groups.flat()];
+        const fast = parseRunArguments(args);
+        assert.ok(fast !== undefined, args.join(" "));
+        assert.deepEqual(fast, commanderParse(args), args.join(" "));
+      }),
+      { seed: 20261206, numRuns: 300 },
+    );
   });
 
   test("whatever it accepts, commander accepts with the same result (property)", () => {

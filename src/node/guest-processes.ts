@@ -25,6 +25,7 @@ import {
   WasmProcessHost,
 } from "../wasm/process/index.ts";
 import { type ByteStream, type OutputSink, passthroughSink, prefixedLineSink } from "./guest-output.ts";
+import type { InterruptSignal } from "./interrupt.ts";
 import { MODULE_RESTART_WINDOW_MS, MODULE_RESTARTS_MAX } from "./module-restart-intensity.ts";
 import { reactiveProgram } from "./reactive-program.ts";
 
@@ -73,7 +74,7 @@ export interface GuestProcessesOptions {
    * Aborting stops every module (exit signal `shutdown`), e.g. on SIGINT; a string abort reason
    * ("interrupted by SIGINT") is what their results say: `guest stopped: <reason>`.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: InterruptSignal;
   /** Called as each top-level module ends. */
   readonly onModuleExit?: (result: GuestProcessResult) => void;
   /** The events of a reactive module (docs/design/event-model.md); undefined: a one-shot module. */

@@ -28,6 +28,7 @@ import { type DurableOutputGate, gatedLogger } from "./durable-output.ts";
 import { guestFailureRecord } from "./guest-failure-record.ts";
 import type { ByteStream } from "./guest-output.ts";
 import type { GuestProcessesOutcome, GuestProcessResult, RunningModules } from "./guest-processes.ts";
+import { Interrupt } from "./interrupt.ts";
 import { canRunAlone, runLoneGuest } from "./lone-guest.ts";
 import type { ModuleChange, ModuleChangeHandler } from "./module-change.ts";
 import { ModuleHostError } from "./module-host-error.ts";
@@ -179,7 +180,7 @@ export function moduleHostComponent(
     readonly outputGate: OutputGateComponent;
   },
 ): ModuleHostComponent {
-  const interrupt = new AbortController();
+  const interrupt = new Interrupt();
   let interruptedBy: string | undefined;
   let resolveEnded!: (outcome: GuestProcessesOutcome) => void;
   let rejectEnded!: (error: unknown) => void;
@@ -351,7 +352,7 @@ export function moduleHostComponent(
       cpuMsPerRun: config.limits.cpuMsPerRun,
       stdout: gatedStream(processStdout, gate),
       stderr: gatedStream(processStderr, gate),
-      signal: interrupt.signal,
+      signal: interrupt,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       onRunning: (run) => {
         for (const resolve of running.values()) resolve(run);
@@ -411,8 +412,8 @@ export function moduleHostComponent(
       }
       // Removing modules never ends the node: with none left it runs until interrupted.
       const removedAll = [...hosted.values()].every((entry) => entry.removing);
-      if (interrupt.signal.aborted || !(options.keepRunning === true || removedAll)) break;
-      await new Promise((resolve) => interrupt.signal.addEventListener("abort", resolve, { once: true }));
+      if (interrupt.aborted || !(options.keepRunning === true || removedAll)) break;
+      await new Promise<void>((resolve) => interrupt.addEventListener("abort", resolve, { once: true }));
     }
     const results = [...latest.values()];
     return { ok: results.every((result) => result.ok), results };
@@ -436,8 +437,8 @@ export function moduleHostComponent(
       resolvePrepared(false);
       throw error;
     }
-    resolvePrepared(!interrupt.signal.aborted);
-    if (interrupt.signal.aborted) return { ok: true, results: [] };
+    resolvePrepared(!interrupt.aborted);
+    if (interrupt.aborted) return { ok: true, results: [] };
     if (reactive)
       logger.info("reactive modules running until SIGINT or SIGTERM", { nodeId: parts.replica?.nodeId });
     // A module that only serves (no `run`, no callbacks) has no process of its own: its
