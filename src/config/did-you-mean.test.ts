@@ -35,6 +35,24 @@ describe("closestMatch", () => {
     assert.equal(closestMatch("ab", ["ax", "ay"]), "ax");
   });
 
+  test("is the first nearest candidate within the allowed edits, as comparing with every candidate finds", () => {
+    const anyWord = fc.string({ maxLength: 10, unit: fc.constantFrom("a", "b", "A", "_", "İ", "ß", "Σ") });
+    fc.assert(
+      fc.property(anyWord, fc.array(anyWord, { maxLength: 8 }), (input, candidates) => {
+        const allowed = Math.min(3, Math.max(1, Math.floor(input.length / 3)));
+        let expected: string | undefined;
+        for (const candidate of candidates) {
+          const distance = editDistance(input, candidate);
+          if (distance <= allowed && (expected === undefined || distance < editDistance(input, expected))) {
+            expected = candidate;
+          }
+        }
+        assert.equal(closestMatch(input, candidates), expected);
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
   test("stays silent when nothing is close (at most a third of the input, and 3 edits)", () => {
     assert.equal(closestMatch("port", keys), undefined);
     assert.equal(closestMatch("max_message_size_in_bytes", keys), undefined);

@@ -22,7 +22,12 @@ export function closestMatch(input: string, candidates: Iterable<string>): strin
   const allowed = Math.min(3, Math.max(1, Math.floor(input.length / 3)));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  const inputLength = input.toLowerCase().length;
   for (const candidate of candidates) {
+    // Words whose lengths (as editDistance compares them, lower-cased) are further apart than
+    // `allowed` are at least that many edits apart: skip the table. Every NX_* variable given
+    // to a guest is compared with every configuration variable at each start.
+    if (Math.abs(candidate.toLowerCase().length - inputLength) > allowed) continue;
     const distance = editDistance(input, candidate);
     if (distance <= allowed && distance < bestDistance) {
       best = candidate;
