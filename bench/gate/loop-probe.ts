@@ -17,6 +17,7 @@
 import { openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { isMainThread } from "node:worker_threads";
 
 /** A heartbeat gap above this is a stall. */
 const STALL_MS = 5;
@@ -161,7 +162,10 @@ function start(): void {
   process.once("exit", finish);
 }
 
-if (directory !== undefined && durationMs > 0) {
+// `node --import` preloads this into the node's worker threads too (the store's commit thread,
+// loaded from a file): measuring there would report that thread's loop and GC under the same
+// `<pid>.json`, and whichever thread wrote last won.
+if (directory !== undefined && durationMs > 0 && isMainThread) {
   // The guest starts its load at startAtMs once its peers are connected: the window starts then.
   setTimeout(start, Math.max(0, startAtMs - Date.now())).unref();
 }

@@ -208,6 +208,11 @@ interface ObjectEntry {
    * their index among the staged ops; undefined when it has none.
    */
   openLocalOps: Map<string, number> | undefined;
+  /**
+   * A counter whose own slot moved past its open op and staged cell (`gcounterInc`): both are
+   * made anew from the slot before anything reads them (`#settleAmends`).
+   */
+  unsettled: boolean;
 }
 
 /** One CRDT object the replica holds, and its latest change as far as this run saw it. */
@@ -286,6 +291,8 @@ export class ReplicatedState implements CrdtHost {
   #stagedLocalOps: number[] = [];
   /** The entries with staged local ops open to amendment (their `openLocalOps`), closed at the flush. */
   readonly #entriesWithOpenOps: ObjectEntry[] = [];
+  /** The entries marked `unsettled`. */
+  readonly #unsettled: ObjectEntry[] = [];
   #stagedOpCount = 0;
   #staged = false;
   #flushScheduled = false;
@@ -293,8 +300,12 @@ export class ReplicatedState implements CrdtHost {
   #batchHeld = false;
   /** The batch timer, while staged writes wait for STORE_BATCH_INTERVAL_MS to end. */
   #flushTimer: TimerHandle | undefined;
-  /** Writes the batch waiting for #flushTimer at process.exit() (see holdAtExit). */
-  readonly #flushAtExit = (): void => this.#scheduledFlush();
+  /**
+   * Writes the waiting batch: its timer's or microtask's callback, and what holdAtExit runs at
+   * process.exit(). Made once: a closure made in #flushSoon would have it allocate a context on
+   * every call (40 bytes per guest increment, seen once its code was optimised for LWW amends).
+   */
+  readonly #flushWaiting = (): void => this.#scheduledFlush();
   /** When the last batch was written (`#stabilityClock` time). */
   #lastFlushAtMs = Number.NEGATIVE_INFINITY;
   /** Set when a batch failed: the replica stops (see flush). */
@@ -356,9 +367,27 @@ export class ReplicatedState implements CrdtHost {
     return this.#peers();
   }
 
+  /**
+   * An increment amending the counter's open op only moves the slot: at a million increments a
+   * second, an op, a cell and their BigInts made per increment were most of the node's garbage
+   * (GC pauses in the gates' latency). The op and cell are made from the slot once per batch
+   * (`#settleAmends`). A counter op's size bound depends on its key only (`opWireBytesMax`), so
+   * the check the open op passed holds for its amendments.
+   */
   gcounterInc(key: string, delta: bigint): void {
     const entry = this.#entry("gcounter", key);
     const counter = entry.crdt as unknown as CrdtOf<"gcounter">;
+    if (entry.openLocalOps?.has(GCOUNTER_AMEND_KEY) === true) {
+      this.#assertOpen();
+      refuseWhileCommitsFail(this.#backend);
+      if (!counter.addToSlot(this.#nodeId, delta)) return;
+      if (!entry.unsettled) {
+        entry.unsettled = true;
+        this.#unsettled.push(entry);
+      }
+      this.#flushSoon(0);
+      return;
+    }
     const slot = counter.incrementedSlot(this.#nodeId, delta);
     if (slot !== counter.slot(this.#nodeId)) this.#localOn(entry, { type: "gcounter_inc", slot });
   }
@@ -772,11 +801,12 @@ export class ReplicatedState implements CrdtHost {
   flush(): void {
     if (this.#flushError !== undefined) throw this.#flushError;
     if (!this.#staged) return;
+    this.#settleAmends();
     if (this.#flushTimer !== undefined) {
       this.#stabilityClock.clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
       this.#flushScheduled = false;
-      releaseAtExit(this.#flushAtExit);
+      releaseAtExit(this.#flushWaiting);
     }
     this.#lastFlushAtMs = this.#stabilityClock.now();
     try {
@@ -881,6 +911,21 @@ export class ReplicatedState implements CrdtHost {
     return op;
   }
 
+  /** Makes the open op and staged cell of every `unsettled` counter carry its slot now. */
+  #settleAmends(): void {
+    for (const entry of this.#unsettled) {
+      entry.unsettled = false;
+      const open = entry.openLocalOps!.get(GCOUNTER_AMEND_KEY)!;
+      const previous = this.#stagedOps[open]!;
+      const slot = (entry.crdt as unknown as CrdtOf<"gcounter">).slot(this.#nodeId);
+      const op = makeOp(previous.id, previous.timestamp, entry.key, { type: "gcounter_inc", slot });
+      // The same stamp and origin as the op it replaces: `latest` stays as it is.
+      this.#stagedOps[open] = op;
+      this.#stageCell(entry, { origin: this.#nodeId, slot });
+    }
+    this.#unsettled.length = 0;
+  }
+
   #record(op: Op, entry: ObjectEntry, cell: unknown): void {
     if (cell !== undefined) this.#stageCell(entry, cell);
     noteLatest(entry, op);
@@ -915,19 +960,19 @@ export class ReplicatedState implements CrdtHost {
     this.#flushScheduled = true;
     // Held in both cases: a process.exit() later in this synchronous run never gets to the
     // microtask either.
-    holdAtExit(this.#flushAtExit);
+    holdAtExit(this.#flushWaiting);
     const waitMs = this.#lastFlushAtMs + STORE_BATCH_INTERVAL_MS - this.#stabilityClock.now();
     if (waitMs <= 0) {
-      queueMicrotask(() => this.#scheduledFlush());
+      queueMicrotask(this.#flushWaiting);
       return;
     }
-    this.#flushTimer = this.#stabilityClock.setTimeout(() => this.#scheduledFlush(), waitMs);
+    this.#flushTimer = this.#stabilityClock.setTimeout(this.#flushWaiting, waitMs);
   }
 
   #scheduledFlush(): void {
     this.#flushScheduled = false;
     this.#flushTimer = undefined;
-    releaseAtExit(this.#flushAtExit);
+    releaseAtExit(this.#flushWaiting);
     try {
       this.flush();
     } catch {
@@ -1048,6 +1093,7 @@ export class ReplicatedState implements CrdtHost {
 
   /** The logged ops named by `ids`, reading each page once. */
   #readLoggedOps(ids: readonly [NodeId, number][]): Op[] {
+    this.#settleAmends();
     let staged: Map<NodeId, Map<number, Op>> | undefined;
     return ids.map(([origin, seq]) => {
       const page = this.#log.pageOf(origin, seq)!;
@@ -1075,6 +1121,7 @@ export class ReplicatedState implements CrdtHost {
         dropped: new Map(),
         latest: undefined,
         openLocalOps: undefined,
+        unsettled: false,
       };
       entries.set(key, entry);
     }
@@ -1183,6 +1230,9 @@ export class ReplicatedState implements CrdtHost {
  * family only, so a map field's key never meets an op type). Undefined for ops that must each be
  * kept (OR-Set adds carry unique tags, RGA ops are nodes).
  */
+/** The amend key of a GCounter increment (`amendKeyOf`). */
+const GCOUNTER_AMEND_KEY = "gcounter_inc";
+
 function amendKeyOf(kind: OpKind): string | undefined {
   switch (kind.type) {
     case "gcounter_inc":
