@@ -267,7 +267,7 @@ const IDLE_WARM_UP = 200;
  * Children per side, alternated; the median is reported. With plain collections about one run
  * in four found 4-5 MB freed between its two samples (2.4 KB per process less, on either side);
  * since the last-resort collections (memoryAfterGc) the children of one side spread by
- * 0.1-0.7 KB per process, most of it in malloc's mappings (`[heap]` and its arenas).
+ * 0.1-0.8 KB per process, most of it in malloc's mappings (`[heap]` and its arenas).
  */
 const IDLE_RUNS = 5;
 
@@ -461,7 +461,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           "per spawn: the kernel's process record and scheduling (see js_process_spawn_same_run), a JSPI stack switch for the guest call (the reference), the pooled instance's reset (comparing its 64 KiB memory to the image page by page, restoring changed pages and mutable globals), the port attach/detach and the exit bookkeeping, all on one thread; the seed uses Wasmtime's pooling allocator with copy-on-write memory images on several threads",
       },
       idle_wasm_process_bytes: {
-        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB, sampled after V8's last-resort collections, which release the pages it keeps emptied (both as the reference's); children of one side spread by 0.1-0.7 KB per process`,
+        what: `RSS per wasm process parked in proc_receive (test/guests/proc_idle, fresh instances), ${sizes.idleProcesses} processes, measured in a fresh child with the young generation pinned to ${IDLE_CHILD_SEMI_SPACE_MB} MB, sampled after V8's last-resort collections, which release the pages it keeps emptied (both as the reference's)`,
         value: idleMedian.rss,
         samples: idleSamples.map((s) => s.rss),
         js_heap: idleMedian.heap,

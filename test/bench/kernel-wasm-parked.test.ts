@@ -9,7 +9,7 @@
  * - its bytes, measured as `npm run bench -- kernel-wasm` does (each side in fresh children,
  *   alternated, the young generation pinned, sampled after last-resort collections) with 3
  *   children a side instead of 5: at most 2x the bare instance, issue 20's figure (measured
- *   this way: 1.6-1.7x, children 0.1-0.7 KB per process apart). With plain collections the
+ *   this way: 1.6-1.7x, children 0.1-0.8 KB per process apart). With plain collections the
  *   same code read ~12 or ~16 KB per process from child to child (up to 2.3x on a quiet
  *   machine). This check took the reference in the same child after the processes, at most
  *   3x; sampled after last-resort collections, a reference taken there reads ~14 KB per

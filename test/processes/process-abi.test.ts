@@ -1,11 +1,13 @@
 /**
  * The proc_* host functions at the ABI boundary, over a recording port (pure ABI logic: the
  * kernel side is covered by the other files): argument decoding, the receive header, and the
- * ABI's safety property for hostile pointers and lengths.
+ * ABI's safety property for hostile pointers and lengths; and, over the kernel's port, the
+ * `ReceiveAnswer` seam between them when a waiting receive fails.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { createKernel } from "../../src/kernel/index.ts";
 import { AbiContext } from "../../src/wasm/abi/abi-context.ts";
 import type { GuestMemoryRef } from "../../src/wasm/abi/guest-memory.ts";
 import { createProcessImports } from "../../src/wasm/abi/process-imports.ts";
@@ -21,6 +23,8 @@ import {
 } from "../../src/wasm/abi/process-port.ts";
 import { PROCESS_FUNCTION_SIGNATURES } from "../../src/wasm/abi/process-signatures.ts";
 import type { ValueType } from "../../src/wasm/module-imports.ts";
+import { KernelProcessPort } from "../../src/wasm/process/kernel-process-port.ts";
+import { ProcessLife } from "../../src/wasm/process/process-life.ts";
 import { compileWat, recordingEnvironment, trampolineWat, utf8 } from "../abi/harness.ts";
 
 const MEMORY_BYTES = 2 * 65_536;
@@ -300,4 +304,32 @@ test("hostile pointers: no proc_* function throws (except proc_exit) or writes o
     }),
     { seed: 20_260_709, numRuns: RUNS },
   );
+});
+
+test("a host failure in a receive after its wait answers the ReceiveAnswer's `failed` (-3 in the ABI), not a rejection", async () => {
+  const kernel = createKernel();
+  const port = new KernelProcessPort({ spawnChild: () => -3 });
+  const failures: unknown[] = [];
+  const broken = new Error("the write into guest memory failed");
+  const answer: ReceiveAnswer = {
+    answer: () => {
+      throw broken;
+    },
+    failed: (error) => {
+      failures.push(error);
+      return -3;
+    },
+  };
+  let parked: number | Promise<number> | undefined;
+  const pid = kernel.spawn(async (ctx) => {
+    port.attach(new ProcessLife(undefined as never, "run", 0, ctx, { makeProcess: () => {} }));
+    parked = port.receive(undefined, 64, -1, answer);
+    await parked;
+  });
+  await kernel.idle();
+  assert.ok(parked instanceof Promise, "the receive waits");
+  kernel.send(pid, "hello");
+  assert.equal(await parked, -3);
+  assert.deepEqual(failures, [broken]);
+  await kernel.shutdown({ timeoutMs: 5_000 });
 });
