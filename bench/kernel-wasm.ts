@@ -341,7 +341,7 @@ async function parkedInstanceReference(module: GuestModule, count: number): Prom
   return { ...perProcess(before, after, count), linear };
 }
 
-export const IDLE_CHILD_FLAG = "--idle-child";
+const IDLE_CHILD_FLAG = "--idle-child";
 
 /**
  * The young generation's largest size in the idle children, in MB. Spawning 2,000 processes
@@ -350,22 +350,29 @@ export const IDLE_CHILD_FLAG = "--idle-child";
  * any count past a few thousand, and collected garbage) nor in the reference (which allocates
  * almost nothing). Pinned in both children, the RSS per process is what the processes keep.
  */
-export const IDLE_CHILD_SEMI_SPACE_MB = 1;
+const IDLE_CHILD_SEMI_SPACE_MB = 1;
+
+/** What an idle-memory child measures: parked processes, or the bare suspended instances. */
+export type IdleChildKind = "processes" | "bare";
+
+/**
+ * The Node arguments of one idle-memory child (the child entry at the end), shared with
+ * test/bench/kernel-wasm-parked.test.ts so that it measures as the benchmark does.
+ */
+export function idleChildArguments(kind: IdleChildKind, count: number): string[] {
+  return [
+    "--expose-gc",
+    `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
+    import.meta.filename,
+    IDLE_CHILD_FLAG,
+    kind,
+    String(count),
+  ];
+}
 
 /** Runs one idle-memory measurement in a fresh Node process (see the child entry at the end). */
-function measureIdleInChild(kind: "processes" | "bare", count: number): IdleSample {
-  const child = spawnSync(
-    process.execPath,
-    [
-      "--expose-gc",
-      `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
-      import.meta.filename,
-      IDLE_CHILD_FLAG,
-      kind,
-      String(count),
-    ],
-    { encoding: "utf8" },
-  );
+function measureIdleInChild(kind: IdleChildKind, count: number): IdleSample {
+  const child = spawnSync(process.execPath, idleChildArguments(kind, count), { encoding: "utf8" });
   if (child.status !== 0) throw new Error(`idle memory child failed:\n${child.stderr}`);
   return JSON.parse(child.stdout) as IdleSample;
 }
@@ -493,10 +500,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 // `node --expose-gc bench/kernel-wasm.ts --idle-child <processes|bare> <count>`.
 if (import.meta.main && process.argv[2] === IDLE_CHILD_FLAG) {
   const { idle } = await loadGuests();
+  const kind = process.argv[3];
   const count = Number(process.argv[4]);
+  if ((kind !== "processes" && kind !== "bare") || !Number.isSafeInteger(count) || count <= 0) {
+    throw new Error(
+      `usage: ${IDLE_CHILD_FLAG} <processes|bare> <count>, got ${process.argv.slice(3).join(" ")}`,
+    );
+  }
   const sample =
-    process.argv[3] === "bare"
-      ? await parkedInstanceReference(idle, count)
-      : await idleWasmBytes(idle, count);
+    kind === "bare" ? await parkedInstanceReference(idle, count) : await idleWasmBytes(idle, count);
   process.stdout.write(JSON.stringify(sample));
 }

@@ -17,11 +17,10 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { getHeapSnapshot } from "node:v8";
-import { IDLE_CHILD_FLAG, IDLE_CHILD_SEMI_SPACE_MB, type IdleSample } from "../../bench/kernel-wasm.ts";
+import { type IdleChildKind, type IdleSample, idleChildArguments } from "../../bench/kernel-wasm.ts";
 import type { Pid } from "../../src/kernel/index.ts";
 import type { GuestModule } from "../../src/wasm/load-guest-module.ts";
 import { guestMessage } from "../../src/wasm/process/index.ts";
@@ -88,7 +87,7 @@ async function heapCounts(): Promise<HeapCounts> {
   return counts;
 }
 
-test(`${PARKED} parked wasm processes hold one wasm instance, ${PROMISES_MAX} promises and ${CLOSURES_MAX} closures each`, {
+test(`${PARKED} parked wasm processes hold one wasm instance, at most ${PROMISES_MAX} promises and ${CLOSURES_MAX} closures each`, {
   timeout: 120_000,
 }, async () => {
   const beforeCounts = await heapCounts();
@@ -112,19 +111,11 @@ test(`${PARKED} parked wasm processes hold one wasm instance, ${PROMISES_MAX} pr
 });
 
 /** One idle-memory sample of `kind` in a fresh child, as the benchmark takes it. */
-async function idleInChild(kind: "processes" | "bare"): Promise<IdleSample> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [
-      "--expose-gc",
-      `--max-semi-space-size=${IDLE_CHILD_SEMI_SPACE_MB}`,
-      join(REPO_ROOT, "bench/kernel-wasm.ts"),
-      IDLE_CHILD_FLAG,
-      kind,
-      String(MEASURED),
-    ],
-    { cwd: REPO_ROOT, timeout: CHILD_TIMEOUT_MS },
-  );
+async function idleInChild(kind: IdleChildKind): Promise<IdleSample> {
+  const { stdout } = await execFileAsync(process.execPath, idleChildArguments(kind, MEASURED), {
+    cwd: REPO_ROOT,
+    timeout: CHILD_TIMEOUT_MS,
+  });
   return JSON.parse(stdout) as IdleSample;
 }
 
