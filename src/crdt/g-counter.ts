@@ -9,15 +9,15 @@ export interface GCounterCell {
   readonly slot: bigint;
 }
 
-/**
- * Grow-only counter: one slot per node, only its owner increments it, the value is the sum.
- * Join = per-slot max. The value saturates at 2^64-1 like every slot.
- */
 /** The largest delta `addToSlot` keeps as a number (larger ones are added at once). */
 const PENDING_DELTA_MAX = 1n << 32n;
 /** Pending increments are folded in past this, so the number stays exact (< 2^53 with one more delta). */
 const PENDING_MAX = 2 ** 52;
 
+/**
+ * Grow-only counter: one slot per node, only its owner increments it, the value is the sum.
+ * Join = per-slot max. The value saturates at 2^64-1 like every slot.
+ */
 export class GCounter implements Crdt<GCounterCell> {
   readonly #slots = new Map<NodeId, bigint>();
   #sum = 0n;

@@ -1223,6 +1223,9 @@ export class ReplicatedState implements CrdtHost {
   }
 }
 
+/** The amend key of a GCounter increment (`amendKeyOf`). */
+const GCOUNTER_AMEND_KEY = "gcounter_inc";
+
 /**
  * What a local op writes, when a later local op on the same thing supersedes it whole: a counter
  * slot (increments and decrements are separate slots), a register, a map field (set or removed),
@@ -1230,9 +1233,6 @@ export class ReplicatedState implements CrdtHost {
  * family only, so a map field's key never meets an op type). Undefined for ops that must each be
  * kept (OR-Set adds carry unique tags, RGA ops are nodes).
  */
-/** The amend key of a GCounter increment (`amendKeyOf`). */
-const GCOUNTER_AMEND_KEY = "gcounter_inc";
-
 function amendKeyOf(kind: OpKind): string | undefined {
   switch (kind.type) {
     case "gcounter_inc":
