@@ -89,6 +89,13 @@ describe("GCounter", () => {
     assert.equal(c.slot(NODE_A), (1n << 53n) + 3000n);
     assert.equal(c.value(), (1n << 53n) + 3000n);
   });
+
+  test("addToSlot refuses a negative delta and leaves the slot as it was", () => {
+    const c = new GCounter();
+    c.addToSlot(NODE_A, 5n);
+    assert.throws(() => c.addToSlot(NODE_A, -2n), RangeError);
+    assert.equal(c.slot(NODE_A), 5n);
+  });
 });
 
 describe("PNCounter", () => {

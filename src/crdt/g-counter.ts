@@ -52,6 +52,8 @@ export class GCounter implements Crdt<GCounterCell> {
    * made from it is then the one already made).
    */
   addToSlot(origin: NodeId, delta: bigint): boolean {
+    // A slot only grows: the replica passes a u64 (BigInt.asUintN), never a negative delta.
+    if (delta < 0n) throw new RangeError(`a G-Counter increment is never negative, got ${delta}`);
     if (delta === 0n || this.#slots.get(origin) === U64_MAX) return false;
     if (origin !== this.#pendingOrigin) {
       this.#settle();
