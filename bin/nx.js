@@ -357,6 +357,7 @@ process.on("exit", exitWithoutTeardown);
  * was added after it (`process.exit()` here would skip that one). Native addons' cleanup hooks
  * do not run, as after any `process.exit()`: the store is closed before `main()` returns.
  */
-function exitWithoutTeardown(code) {
-  if (process.listeners("exit").at(-1) === exitWithoutTeardown) process.exit(code);
+function exitWithoutTeardown() {
+  // No argument: process.exitCode as the earlier listeners left it (Node exits with that too).
+  if (process.listeners("exit").at(-1) === exitWithoutTeardown) process.exit();
 }

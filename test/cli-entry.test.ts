@@ -576,6 +576,9 @@ describe("the nx entry point", () => {
       const failed = run(["run", join(dir.path, "missing.wasm")]);
       assert.equal(failed.status, 2);
       assert.match(failed.stderr, /Exited the environment with code 2/);
+      // An earlier listener's process.exitCode is the exit code, as with Node's own exit.
+      const changed = run(hello, 'process.on("exit", () => { process.exitCode = 3; });');
+      assert.equal(changed.status, 3, changed.stderr);
       // A listener added after main() returned (here while 'beforeExit' runs) runs too: no early exit.
       const late = run(
         hello,

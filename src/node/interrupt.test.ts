@@ -22,6 +22,32 @@ describe("Interrupt", () => {
     assert.equal(calls.length, 2);
   });
 
+  test("skips a listener an earlier one removed, as an AbortSignal does", () => {
+    for (const target of [new Interrupt(), new AbortController()]) {
+      const signal: InterruptSignal = target instanceof Interrupt ? target : target.signal;
+      const calls: string[] = [];
+      const removed = () => calls.push("removed");
+      signal.addEventListener("abort", () => signal.removeEventListener("abort", removed));
+      signal.addEventListener("abort", removed);
+      signal.addEventListener("abort", () => calls.push("last"));
+      target.abort("stop");
+      assert.deepEqual(calls, ["last"], target.constructor.name);
+    }
+  });
+
+  test("runs every listener when one throws (an AbortSignal does too), then throws its error", () => {
+    const interrupt = new Interrupt();
+    const calls: string[] = [];
+    interrupt.addEventListener("abort", () => {
+      calls.push("throws");
+      throw new Error("listener failed");
+    });
+    interrupt.addEventListener("abort", () => calls.push("last"));
+    assert.throws(() => interrupt.abort("stop"), /listener failed/);
+    assert.deepEqual(calls, ["throws", "last"]);
+    assert.equal(interrupt.aborted, true);
+  });
+
   test("an AbortSignal is an InterruptSignal too", () => {
     const controller = new AbortController();
     const signal: InterruptSignal = controller.signal;

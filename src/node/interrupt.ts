@@ -38,12 +38,24 @@ export class Interrupt implements InterruptSignal {
     this.#listeners.delete(listener);
   }
 
+  /**
+   * As an AbortSignal dispatches: a listener removed by an earlier one is not called, and one
+   * that throws does not keep the later ones from running (each may stop a module); the first
+   * error is thrown once they all ran.
+   */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    const listeners = [...this.#listeners];
-    this.#listeners.clear();
-    for (const listener of listeners) listener();
+    let failure: { error: unknown } | undefined;
+    for (const listener of [...this.#listeners]) {
+      if (!this.#listeners.delete(listener)) continue;
+      try {
+        listener();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   }
 }
