@@ -58,6 +58,26 @@ describe("a full disk", { timeout: 300_000 }, () => {
     }
   });
 
+  it("a process whose writes cannot be committed at exit exits 1 with one line, not 0", async (t) => {
+    if (small.skipReason !== undefined) return t.skip(small.skipReason);
+    clean();
+    leaveFree(1024 * 1024);
+    const child = spawn(process.execPath, [WRITER, "exit-full", join(small.disk!.path, "datastore")], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.once("exit", (c, s) => resolve([c, s])),
+    );
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0]!, /^nx: error: 64 writes could not be saved at exit: .*datastore/);
+    assert.deepEqual([code, signal], [1, null], "a run that lost writes at exit says so in its exit code");
+  });
+
   it("refuses guest writes with one log line, reports not ready, and recovers when space returns", async (t) => {
     if (small.skipReason !== undefined) return t.skip(small.skipReason);
     clean();

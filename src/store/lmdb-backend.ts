@@ -523,6 +523,8 @@ class LmdbStore implements LmdbBackend {
       process.stderr.write(
         `nx: error: ${this.#pending.size} writes could not be saved at exit: ${writeFailure(error, this.datastorePath).message}\n`,
       );
+      // Read by Node after the 'exit' listeners: a run that lost writes does not exit 0.
+      process.exitCode = 1;
     }
   };
 
