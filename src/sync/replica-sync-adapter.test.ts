@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { OpTooLargeError } from "../crdt/op-too-large-error.ts";
 import { NODE_A, NODE_B } from "../crdt/testing/test-ops.ts";
+import type { NodeId } from "../identity/node-id.ts";
 import { frameLength } from "../net/frame.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
 import { createMemoryBackend } from "../store/memory-backend.ts";
 import { createSyncMessageCodec } from "./crdt-op-codec.ts";
+import { opBytesMaxOf } from "./op-wire-budget.ts";
 import { openReplicatedState } from "./replica/replicated-state.ts";
 import { replicaForSync } from "./replica-sync-adapter.ts";
 
@@ -80,4 +83,47 @@ test("a cell larger than a part alone is left out and told; the rest of its obje
   assert.deepEqual(receiver.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
   assert.equal(receiver.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
   assert.deepEqual(receiver.lwwGet("other"), new Uint8Array(10));
+});
+
+test("a field as large as one op may be goes in a snapshot of a cluster of many origins, in a part that fits", () => {
+  // Equal limits everywhere: the write was accepted at the call, so it must reach a peer that
+  // needs a snapshot. Kept to the room of a 13-entry vector, its cell was left out (and the final
+  // part's vector still covered it: the peer lacked the field for good).
+  const maxMessageSizeBytes = 64 * 1024;
+  const state = openReplicatedState({
+    backend: createMemoryBackend(),
+    nodeId: NODE_A,
+    opBytesMax: opBytesMaxOf(maxMessageSizeBytes),
+  });
+  for (let i = 0; i < 12; i++) {
+    const other = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: `${i.toString(16)}${"0".repeat(31)}` as NodeId,
+    });
+    other.lwwSet(`k${i}`, new Uint8Array(4));
+    for (const part of replicaForSync(other).snapshotParts(false))
+      replicaForSync(state).applySnapshotPart(part);
+  }
+  const field = new TextEncoder().encode("f");
+  let valueBytes = maxMessageSizeBytes;
+  for (; ; valueBytes -= 16) {
+    try {
+      state.lwwMapSet("map", field, new Uint8Array(valueBytes).fill(7));
+      break;
+    } catch (error) {
+      if (!(error instanceof OpTooLargeError)) throw error;
+    }
+  }
+  for (const replace of [false, true]) {
+    const told: string[] = [];
+    const parts = replicaForSync(state, maxMessageSizeBytes, (key) => told.push(key)).snapshotParts(replace);
+    assert.deepEqual(told, [], "no cell left out");
+    for (const part of parts)
+      for (const format of WIRE_FORMATS)
+        assert.ok(frameLength(codec.encode(part, format).byteLength) <= maxMessageSizeBytes, format);
+    const receiver = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
+    for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+    assert.equal(receiver.lwwMapGet("map", field)?.length, valueBytes);
+    assert.deepEqual(receiver.versionVector(), state.versionVector());
+  }
 });

@@ -77,10 +77,15 @@ export function replicaForSync(
           replace,
         });
       // Every part keeps room for the largest vector a part carries (the final one's, or the first's).
+      const frameBytesMax = Math.min(maxMessageSizeBytes, peerMaxMessageSizeBytes ?? maxMessageSizeBytes);
       const wireBytesMax =
-        Math.min(maxMessageSizeBytes, peerMaxMessageSizeBytes ?? maxMessageSizeBytes) -
+        frameBytesMax -
         PUSH_STATE_ENVELOPE_BYTES_MAX -
         VECTOR_ENTRY_WIRE_BYTES_MAX * Math.max(snapshot.vector.size, applied.size);
+      // A piece of a large object goes alone in a non-final part, whose vector is empty but for the
+      // replace marker: kept to the vector room of every part, a cell that fits one op was left out
+      // of every snapshot in a cluster of a dozen origins (and the final vector still covered it).
+      const pieceWireBytesMax = frameBytesMax - PUSH_STATE_ENVELOPE_BYTES_MAX - VECTOR_ENTRY_WIRE_BYTES_MAX;
       let objects: { key: string; state: Uint8Array }[] = [];
       let bytes = 0;
       let wireBytes = 0;
@@ -96,7 +101,7 @@ export function replicaForSync(
         const objectWireBytes = objectWireBytesMax(object.key, encoded.length);
         if (objectWireBytes > wireBytesMax || encoded.length > SNAPSHOT_PART_BYTES_MAX) {
           cut();
-          for (const piece of objectPieces(object, wireBytesMax, onCellTooLarge)) {
+          for (const piece of objectPieces(object, pieceWireBytesMax, onCellTooLarge)) {
             objects.push({ key: object.key, state: piece });
             cut();
           }

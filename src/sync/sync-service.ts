@@ -135,7 +135,7 @@ export class SyncService {
         tooLargeLog.report(
           "snapshot",
           "cell-too-large",
-          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the peer lacks that field until it is written again or max_message_size is raised on both nodes`,
+          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the snapshot's vector covers it all the same, so the peer lacks that field until it is written again (raising max_message_size later does not bring it)`,
           { key, cellBytes, bytesMax },
         ),
     );
@@ -174,7 +174,7 @@ export class SyncService {
         tooLargeLog.report(
           peer,
           "op-too-large",
-          `op ${op.id.origin}:${op.id.seq} on key ${JSON.stringify(op.key)} (up to ${opBytes} bytes on the wire) does not fit one message to peer ${peer} (${bytesMax} bytes: the smaller max_message_size of the two nodes, less the PushOps envelope): not sent to it, later ops go on; the peer lacks it until max_message_size is raised on both nodes`,
+          `op ${op.id.origin}:${op.id.seq} on key ${JSON.stringify(op.key)} (up to ${opBytes} bytes on the wire) does not fit one message to peer ${peer} (${bytesMax} bytes: the smaller max_message_size of the two nodes, less the PushOps envelope): not sent to it, later ops go on; the peer lacks it until max_message_size is raised on both nodes (for good if it leaves the op-log first: a snapshot leaves it out too)`,
           { peer, op: `${op.id.origin}:${op.id.seq}`, key: op.key, opBytes, bytesMax },
         );
       },
