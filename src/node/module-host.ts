@@ -111,10 +111,11 @@ export interface ModuleHostComponent extends Component {
    */
   readonly ended: Promise<GuestProcessesOutcome>;
   /**
-   * Ends the modules now: reactive ones get their `shutdown` call, the others are stopped;
-   * `by` (a signal name, "--settle-for") is what their results and failure lines say.
+   * Ends the modules now: reactive ones get their `shutdown` call (for at most `shutdownMsMax`,
+   * default half of `shutdownTimeoutMs`), the others are stopped; `by` (a signal name,
+   * "--settle-for") is what their results and failure lines say.
    */
-  interrupt(by: string): void;
+  interrupt(by: string, shutdownMsMax?: number): void;
   /**
    * The environment of `module`'s processes (store, replica, events, logger: what its `run`
    * has), for other processes of the module such as HTTP handlers. Only once started.
@@ -181,6 +182,7 @@ export function moduleHostComponent(
 ): ModuleHostComponent {
   const interrupt = new AbortController();
   let interruptedBy: string | undefined;
+  let reactiveShutdownMs = options.shutdownTimeoutMs / 2;
   let resolveEnded!: (outcome: GuestProcessesOutcome) => void;
   let rejectEnded!: (error: unknown) => void;
   const ended = new Promise<GuestProcessesOutcome>((resolve, reject) => {
@@ -353,6 +355,7 @@ export function moduleHostComponent(
       stderr: gatedStream(processStderr, gate),
       signal: interrupt.signal,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
+      reactiveShutdownMs: () => reactiveShutdownMs,
       onRunning: (run) => {
         for (const resolve of running.values()) resolve(run);
       },
@@ -517,9 +520,10 @@ export function moduleHostComponent(
     dependsOn,
     reactive,
     ended,
-    interrupt: (by) => {
+    interrupt: (by, shutdownMsMax) => {
       if (interruptedBy !== undefined) return;
       interruptedBy = by;
+      if (shutdownMsMax !== undefined) reactiveShutdownMs = Math.min(reactiveShutdownMs, shutdownMsMax);
       interrupt.abort(`interrupted by ${by}`);
     },
     environment,

@@ -309,6 +309,8 @@ export async function runModules({
 
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
+  /** Resolves once serving has stopped and the modules were told to end (at once without serving). */
+  let servingStopped: Promise<void> = Promise.resolve();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
       reportError(`${signal} again: exiting at once`);
@@ -319,7 +321,20 @@ export async function runModules({
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    host.interrupt(signal);
+    // Serving stops first: no new connection or request, and what is in flight drains (up to half
+    // the timeout); then the modules end, with half of what is left for their `shutdown` and half
+    // for sync and the store.
+    const signalledAt = performance.now();
+    const serving = node.serve?.stopServing();
+    if (serving === undefined) host.interrupt(signal);
+    else {
+      const interrupt = (): void => {
+        const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
+        host.interrupt(signal, Math.max(0, leftMs / 2));
+      };
+      // A listener that failed to close is reported when the node closes it again (serve's stop).
+      servingStopped = serving.then(interrupt, interrupt);
+    }
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
@@ -370,6 +385,8 @@ export async function runModules({
     failed = true;
     reportError(describeError(error));
   }
+  // Sync stops after serving has drained and the modules have ended.
+  await servingStopped;
   clearInterval(keepAlive);
   clearTimeout(settled);
   stdin?.close();

@@ -64,6 +64,13 @@ export interface ServeComponent {
   /** The listeners, once started. */
   readonly listeners: readonly ServeListener[];
   start(): Promise<void>;
+  /**
+   * The node begins to stop (a signal), before its modules do: the listeners stop taking
+   * connections and drain what is in flight (ServeListener.close, up to half of
+   * `shutdownTimeoutMs` for what the output gate holds). `stop` waits for it rather than closing
+   * them again.
+   */
+  stopServing(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -196,6 +203,14 @@ export function serveComponent(
       }
     };
   };
+  let listenersClosed: Promise<void> | undefined;
+  // Half the shutdown for what waits on the disk: the other half is the modules' and the store's.
+  const stopServing = async (): Promise<void> => {
+    listenersClosed ??= Promise.all(
+      listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)),
+    ).then(() => {});
+    await listenersClosed;
+  };
   return {
     name: "serve",
     dependsOn: ["modules"],
@@ -271,9 +286,9 @@ export function serveComponent(
       }
       modules.onModuleChange?.({ prepare });
     },
+    stopServing,
     stop: async () => {
-      // Half the shutdown for replies waiting on the disk: the other half is the modules' and the store's.
-      await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
+      await stopServing();
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };
