@@ -64,6 +64,11 @@ export interface NumaxNodeOptions {
   dashboard?: { readonly listenIsDefault: boolean };
   /** `--deterministic`: the guests' clock and randomness, the replica's HLC clock and node id come from it. */
   determinism?: Determinism;
+  /**
+   * The node runs until stopped (it syncs, serves or runs reactive modules): its files may be
+   * upgraded under it, so the store loads its commit thread at start (LmdbBackendOptions).
+   */
+  runsUntilStopped?: boolean;
 }
 
 /**
@@ -144,7 +149,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   // component-order.ts): TLS first, so unusable TLS files fail the node before it touches the store.
   const tls = syncEnabled ? tlsComponent(config, logger) : undefined;
   const store =
-    syncEnabled || options.needsStore ? storeComponent(config, logger, options.datastore) : undefined;
+    syncEnabled || options.needsStore
+      ? storeComponent(config, logger, options.datastore, options.runsUntilStopped)
+      : undefined;
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
     tls !== undefined && store !== undefined

@@ -271,6 +271,7 @@ export async function runModules({
       version,
       datastore,
       determinism: settings.determinism,
+      runsUntilStopped: keepsRunning,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
       modules: {
