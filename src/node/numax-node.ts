@@ -102,6 +102,12 @@ export interface NumaxNode {
   /** The HTTP listeners, when the node serves (`[[serve]]`, `--serve`). */
   readonly serve: ServeComponent | undefined;
   /**
+   * Shutdown begins, before any part stops: the node reports not ready and stops serving (its
+   * listeners stop taking connections and drain what is in flight). Every component's
+   * `beforeStop`; `close` runs it unless this did.
+   */
+  beginStop(): Promise<void>;
+  /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
    * again does nothing.
@@ -307,6 +313,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     events: events.bus!,
     modules,
     serve,
+    beginStop: () => components.beginStop(),
     close: async () => {
       try {
         await components.stop();

@@ -310,8 +310,8 @@ export async function runModules({
 
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
-  /** Resolves once serving has stopped and the modules were told to end (at once without serving). */
-  let servingStopped: Promise<void> = Promise.resolve();
+  /** Resolves once shutdown has begun (not ready, serving drained) and the modules were told to end. */
+  let shutdownBegun: Promise<void> = Promise.resolve();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
       reportError(`${signal} again: exiting at once`);
@@ -322,20 +322,16 @@ export async function runModules({
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    // Serving stops first: no new connection or request, and what is in flight drains (up to half
-    // the timeout); then the modules end, with half of what is left for their `shutdown` and half
-    // for sync and the store.
+    // Shutdown begins before anything stops: the node reports not ready, and serving stops
+    // taking connections and drains what is in flight (up to half the timeout); then the modules
+    // end, with half of what is left for their `shutdown` and half for sync and the store.
     const signalledAt = performance.now();
-    const serving = node.serve?.stopServing();
-    if (serving === undefined) host.interrupt(signal);
-    else {
-      const interrupt = (): void => {
-        const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
-        host.interrupt(signal, Math.max(0, leftMs / 2));
-      };
-      // A listener that failed to close is reported when the node closes it again (serve's stop).
-      servingStopped = serving.then(interrupt, interrupt);
-    }
+    const interrupt = (): void => {
+      const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
+      host.interrupt(signal, Math.max(0, leftMs / 2));
+    };
+    // It never rejects: what failed in it is thrown by close.
+    shutdownBegun = node.beginStop().then(interrupt);
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
@@ -387,7 +383,7 @@ export async function runModules({
     reportError(describeError(error));
   }
   // Sync stops after serving has drained and the modules have ended.
-  await servingStopped;
+  await shutdownBegun;
   clearInterval(keepAlive);
   clearTimeout(settled);
   stdin?.close();

@@ -65,12 +65,11 @@ export interface ServeComponent {
   readonly listeners: readonly ServeListener[];
   start(): Promise<void>;
   /**
-   * The node begins to stop (a signal), before its modules do: the listeners stop taking
-   * connections and drain what is in flight (ServeListener.close, up to half of
-   * `shutdownTimeoutMs` for what the output gate holds). `stop` waits for it rather than closing
-   * them again.
+   * Shutdown begins, before the modules stop (at the signal under `nx run`): the listeners stop
+   * taking connections and drain what is in flight (ServeListener.close, up to half of
+   * `shutdownTimeoutMs` for what the output gate holds).
    */
-  stopServing(): Promise<void>;
+  beforeStop(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -203,13 +202,10 @@ export function serveComponent(
       }
     };
   };
-  let listenersClosed: Promise<void> | undefined;
   // Half the shutdown for what waits on the disk: the other half is the modules' and the store's.
-  const stopServing = async (): Promise<void> => {
-    listenersClosed ??= Promise.all(
-      listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)),
-    ).then(() => {});
-    await listenersClosed;
+  // Closing a listener again waits for its first close.
+  const closeListeners = async (): Promise<void> => {
+    await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
   };
   return {
     name: "serve",
@@ -286,9 +282,9 @@ export function serveComponent(
       }
       modules.onModuleChange?.({ prepare });
     },
-    stopServing,
+    beforeStop: closeListeners,
     stop: async () => {
-      await stopServing();
+      await closeListeners();
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };

@@ -13,10 +13,10 @@ import { describe, it } from "node:test";
 import { WebSocket } from "ws";
 import { examplePath, guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
-/** GET `path` on its own connection; resolves with the status or the error that ended it. */
-function get(base: string, path: string): Promise<number | NodeJS.ErrnoException> {
+/** `method` `path` on its own connection; resolves with the status or the error that ended it. */
+function ask(base: string, path: string, method = "GET"): Promise<number | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
-    const req = request(`${base}${path}`, { agent: false, timeout: 10_000 }, (res) => {
+    const req = request(`${base}${path}`, { method, agent: false, timeout: 10_000 }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode!));
     });
@@ -31,26 +31,29 @@ async function idleKeepAlive(listener: string): Promise<Socket> {
   const [host, port] = listener.split(":");
   const socket = connect(Number(port), host);
   await once(socket, "connect");
-  socket.write(`GET /hello/you HTTP/1.1\r\nHost: ${listener}\r\n\r\n`);
+  socket.write(`PUT /ack/1 HTTP/1.1\r\nHost: ${listener}\r\nContent-Length: 0\r\n\r\n`);
   let seen = "";
-  while (!seen.endsWith("hello you")) seen += String((await once(socket, "data"))[0]);
-  assert.match(seen, /^HTTP\/1\.1 200 /);
+  while (!seen.includes("\r\n\r\n")) seen += String((await once(socket, "data"))[0]);
+  assert.match(seen, /^HTTP\/1\.1 204 /);
   return socket;
 }
 
 describe("a serving node that stops", { timeout: 120_000 }, () => {
-  it("refuses new connections and closes idle ones before its modules end", async () => {
+  it("reports not ready, refuses new connections and closes idle ones before its modules end", async () => {
     const dir = tempDir("nx-serve-shutdown-order-");
     // The probe's `shutdown` spins: the modules take half the timeout to end after the signal.
+    // ack_server's store gives /ready its `storeOpen` check.
     const nx = startNx(
       [
         "run",
-        examplePath("http_hello"),
+        guestPath("ack_server"),
         guestPath("reactive_probe"),
         "--serve",
         "127.0.0.1:0",
         "--shutdown-timeout",
         "8s",
+        "--observability-listen",
+        "127.0.0.1:0",
         "--datastore-path",
         join(dir.path, "data"),
       ],
@@ -59,16 +62,19 @@ describe("a serving node that stops", { timeout: 120_000 }, () => {
     try {
       const listener = (await nx.waitFor(/serving HTTP url=http:\/\/(127\.0\.0\.1:\d+)/, 30_000))[1]!;
       const base = `http://${listener}`;
-      await nx.waitFor(/^init$/m);
-      assert.equal(await get(base, "/hello/you"), 200);
+      const observed = (await nx.waitFor(/observability: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await nx.waitFor(/^(\[reactive_probe\] )?init$/m);
+      assert.equal(await ask(base, "/ack/0", "PUT"), 204);
       const idle = await idleKeepAlive(listener);
       const idleClosed = once(idle, "close");
       nx.child.kill("SIGTERM");
       // The module's `shutdown` runs (and spins) only once serving has stopped.
-      await nx.waitFor(/^shutdown$/m);
-      const during = await get(base, "/hello/you");
+      await nx.waitFor(/^(\[reactive_probe\] )?shutdown$/m);
+      const during = await ask(base, "/ack/2", "PUT");
+      const ready = await ask(observed, "/ready");
       assert.equal(nx.child.exitCode, null, "the node is still ending its modules");
       assert.equal((during as NodeJS.ErrnoException).code, "ECONNREFUSED", `got ${String(during)}`);
+      assert.equal(ready, 503, "not ready once shutdown has begun");
       await Promise.race([
         idleClosed,
         nx.exited.then(() => assert.fail("the idle connection stayed open until the node exited")),
