@@ -183,6 +183,8 @@ export function moduleHostComponent(
   const interrupt = new AbortController();
   let interruptedBy: string | undefined;
   let reactiveShutdownMs = options.shutdownTimeoutMs / 2;
+  /** Shutdown has begun (beforeStop): the modules still run until interrupted, but cannot change. */
+  let shuttingDown = false;
   let resolveEnded!: (outcome: GuestProcessesOutcome) => void;
   let rejectEnded!: (error: unknown) => void;
   const ended = new Promise<GuestProcessesOutcome>((resolve, reject) => {
@@ -451,7 +453,7 @@ export function moduleHostComponent(
 
   /** Loads module `id`'s new code; a ModuleLoadError (or the loader's) refuses it. */
   const load = async (id: string, path: string, bytes: Uint8Array | undefined): Promise<GuestModule> => {
-    if (interruptedBy !== undefined) throw stopping();
+    if (interruptedBy !== undefined || shuttingDown) throw stopping();
     if (options.loadModule === undefined) {
       throw new ModuleHostError("MODULE_HOST_STOPPED", "this node's modules cannot change while it runs");
     }
@@ -687,6 +689,10 @@ export function moduleHostComponent(
     afterStart: () => {
       started = true;
       run().then(resolveEnded, rejectEnded);
+    },
+    // Serving drains before the modules are interrupted (run-modules.ts): no changes meanwhile.
+    beforeStop: () => {
+      shuttingDown = true;
     },
     stop: async () => {
       if (!started) return;

@@ -102,9 +102,8 @@ export interface NumaxNode {
   /** The HTTP listeners, when the node serves (`[[serve]]`, `--serve`). */
   readonly serve: ServeComponent | undefined;
   /**
-   * Shutdown begins, before any part stops: the node reports not ready and stops serving (its
-   * listeners stop taking connections and drain what is in flight). Every component's
-   * `beforeStop`; `close` runs it unless this did.
+   * Shutdown begins, before any part stops: the node reports not ready and its modules refuse
+   * changes (every component's `beforeStop`; `close` runs it unless this did).
    */
   beginStop(): Promise<void>;
   /**

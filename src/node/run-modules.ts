@@ -322,16 +322,20 @@ export async function runModules({
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    // Shutdown begins before anything stops: the node reports not ready, and serving stops
-    // taking connections and drains what is in flight (up to half the timeout); then the modules
-    // end, with half of what is left for their `shutdown` and half for sync and the store.
+    // Shutdown begins before anything stops: the node reports not ready and its modules refuse
+    // changes; serving stops taking connections and drains what is in flight (up to half the
+    // timeout); then the modules end, with half of what is left for their `shutdown` and half
+    // for sync and the store.
     const signalledAt = performance.now();
     const interrupt = (): void => {
       const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
       host.interrupt(signal, Math.max(0, leftMs / 2));
     };
-    // It never rejects: what failed in it is thrown by close.
-    shutdownBegun = node.beginStop().then(interrupt);
+    // Neither rejects: what failed is thrown by close (serving's stop waits for the same close).
+    shutdownBegun = node
+      .beginStop()
+      .then(() => node.serve?.stopServing())
+      .then(interrupt, interrupt);
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);

@@ -65,11 +65,12 @@ export interface ServeComponent {
   readonly listeners: readonly ServeListener[];
   start(): Promise<void>;
   /**
-   * Shutdown begins, before the modules stop (at the signal under `nx run`): the listeners stop
-   * taking connections and drain what is in flight (ServeListener.close, up to half of
-   * `shutdownTimeoutMs` for what the output gate holds).
+   * Shutdown has begun (under `nx run`: at the signal, before the modules are interrupted): the
+   * listeners stop taking connections and drain what is in flight (ServeListener.close, up to half
+   * of `shutdownTimeoutMs` for what the output gate holds). `stop` waits for it rather than
+   * closing them again.
    */
-  beforeStop(): Promise<void>;
+  stopServing(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -282,7 +283,7 @@ export function serveComponent(
       }
       modules.onModuleChange?.({ prepare });
     },
-    beforeStop: closeListeners,
+    stopServing: closeListeners,
     stop: async () => {
       await closeListeners();
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));

@@ -8,7 +8,7 @@
  * node receives SIGTERM.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -120,10 +120,25 @@ describe("a reply waiting for its commit when the node stops", { timeout: 120_00
 
   it("is answered 503 when the disk stays full past half the shutdown timeout", async (t) => {
     if (small.skipReason !== undefined) return t.skip(small.skipReason);
-    const { nx, filler, answer } = await heldReply("unsaved", ["--shutdown-timeout", "2s"]);
+    const { nx, datastore, filler, answer } = await heldReply("unsaved", [
+      "--shutdown-timeout",
+      "2s",
+      "--management-listen",
+      "127.0.0.1:0",
+    ]);
     try {
+      const management = (await nx.waitFor(/management: listening url=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      const token = readFileSync(join(datastore, "management.token"), "utf8").trim();
       const signalled = performance.now();
       nx.child.kill("SIGTERM");
+      await nx.waitFor(/waiting for replies until their writes are on disk replies=1/, 30_000);
+      // While serving drains, before the modules are interrupted, they cannot change.
+      const reload = await fetch(`${management}/api/v1/modules/ack_server/reload`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(reload.status, 503, await reload.text());
       const got = await answer;
       const waitedMs = performance.now() - signalled;
       assert.deepEqual(got, {
