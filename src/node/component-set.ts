@@ -110,8 +110,8 @@ export class ComponentSet {
 
   /**
    * Shutdown begins: runs the started components' `beforeStop` now (once), in reverse start
-   * order, before anything stops: a node reports not ready and stops serving while its parts
-   * still run. Its failures are thrown by `stop`, which runs the other phases.
+   * order, before anything stops: a node reports not ready while its parts still run. Its
+   * failures are thrown by `stop`, which runs the other phases.
    */
   async beginStop(): Promise<void> {
     this.#beforeStop ??= this.#runBeforeStop([...this.#started].reverse());

@@ -331,7 +331,8 @@ export async function runModules({
       const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
       host.interrupt(signal, Math.max(0, leftMs / 2));
     };
-    // Neither rejects: what failed is thrown by close (serving's stop waits for the same close).
+    // beginStop never rejects; a listener that fails to close is thrown by close, whose serving
+    // stop waits for the same close.
     shutdownBegun = node
       .beginStop()
       .then(() => node.serve?.stopServing())
