@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Script } from "node:vm";
 import wabtFactory from "wabt";
-import { examplePath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
+import { examplePath, guestPath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -438,6 +439,34 @@ describe("the nx entry point", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stderr, /hello from hello/);
     } finally {
+      dir.remove();
+    }
+  });
+
+  test("lmdb-commit-worker.js replaced while a node runs (an upgrade) is not the code its store commits with", async () => {
+    const dir = tempDir("nx-commit-worker-replaced-");
+    const root = installedPackage(dir.path);
+    // The datastore exists already: a node opening it writes nothing until the PUT.
+    const first = startNx(["run", guestPath("ack_server"), "--datastore-path", join(dir.path, "data")]);
+    assert.equal((await first.exited).code, 0, first.stderr());
+    // A node that runs until stopped, from the installed copy.
+    const nx = startNx(
+      ["run", guestPath("ack_server"), "--serve", "127.0.0.1:0", "--datastore-path", join(dir.path, "data")],
+      {},
+      { bin: join(root, "bin/nx.js"), cwd: dir.path },
+    );
+    try {
+      const base = (await nx.waitFor(/serving HTTP url=(http:\/\/127\.0\.0\.1:\d+)/, 30_000))[1]!;
+      const worker = join(root, "build/cli/lmdb-commit-worker.js");
+      writeFileSync(`${worker}.new`, 'throw new Error("the commit worker of another build");\n');
+      renameSync(`${worker}.new`, worker);
+      // The first commit: its reply leaves once the write is on disk.
+      const response = await fetch(`${base}/ack/1`, { method: "PUT", signal: AbortSignal.timeout(20_000) });
+      assert.equal(response.status, 204);
+      assert.doesNotMatch(nx.stderr(), /another build/);
+      assert.equal((await stopNx(nx)).code, 0, nx.stderr());
+    } finally {
+      await stopNx(nx);
       dir.remove();
     }
   });

@@ -20,14 +20,15 @@ export interface StdioWrite {
  * synchronous destination, always have): the process stalls while its reader does, and its
  * memory stays bounded. A failed write (EAGAIN on a descriptor another process made
  * non-blocking) goes to the stream, which queues it or reports it as
- * it always did; later bytes follow it there, in order. EPIPE is the exception: once the reader
- * has gone, later bytes are dropped (one line on stderr says so for stdout). On Windows (neither measured nor tested
+ * it always did; later bytes follow it there, in order. A reader that left is the exception
+ * (EPIPE; ECONNRESET when the descriptor is a socket, as Node's `pipe` stdio and journald's are,
+ * and bytes were still unread): later bytes are dropped (one line on stderr says so for stdout). On Windows (neither measured nor tested
  * here) every byte goes to the stream.
  */
 export function stdioWriter(
   fd: number,
   stream: () => StdioWrite,
-  readerLeft: () => void = () => {},
+  readerLeft: (code: string) => void = () => {},
 ): StdioWrite {
   let direct = process.platform !== "win32";
   let closed = false;
@@ -44,9 +45,10 @@ export function stdioWriter(
         // The reader left (`nx run app.wasm | head`): handed to the stream, the bytes raised an
         // 'error' nobody listens for, and the process died with a stack trace. Like other tools,
         // stop writing there; unlike them, the node keeps running (its writes are not output).
-        if ((error as NodeJS.ErrnoException).code === "EPIPE") {
+        const { code } = error as NodeJS.ErrnoException;
+        if (code === "EPIPE" || code === "ECONNRESET") {
           closed = true;
-          readerLeft();
+          readerLeft(code);
           return false;
         }
         direct = false;
@@ -63,5 +65,5 @@ export const processStderr: StdioWrite = stdioWriter(2, () => process.stderr);
 export const processStdout: StdioWrite = stdioWriter(
   1,
   () => process.stdout,
-  () => processStderr.write("nx: stdout was closed by its reader (EPIPE): further output is dropped\n"),
+  (code) => processStderr.write(`nx: stdout was closed by its reader (${code}): further output is dropped\n`),
 );

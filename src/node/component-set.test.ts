@@ -228,6 +228,28 @@ describe("ComponentSet", () => {
     assert.equal(log.length, length);
   });
 
+  test("beginStop runs every beforeStop (once) before anything stops; stop then runs the rest", async () => {
+    const log: string[] = [];
+    const set = new ComponentSet(
+      recorded(
+        [
+          { name: "store" },
+          { name: "modules", dependsOn: ["store"] },
+          { name: "serve", dependsOn: ["modules"] },
+        ],
+        log,
+      ),
+    );
+    await set.start();
+    log.length = 0;
+    await set.beginStop();
+    await set.beginStop();
+    assert.deepEqual(log, ["beforeStop serve", "beforeStop modules", "beforeStop store"]);
+    await set.stop();
+    assert.deepEqual(logged(log, "beforeStop"), ["serve", "modules", "store"], "not run again");
+    assert.deepEqual(logged(log, "stop"), ["serve", "modules", "store"]);
+  });
+
   test("an aborted start stops what started and starts nothing more", async () => {
     const log: string[] = [];
     const abort = new AbortController();

@@ -67,6 +67,8 @@ export class ComponentSet {
   readonly components: readonly Component[];
   /** The components started and not yet stopped, in start order. */
   #started: Component[] = [];
+  /** The `beforeStop` phase, once begun (beginStop, or stop): its failures. */
+  #beforeStop: Promise<ComponentFailure[]> | undefined;
   readonly #logger: Logger;
 
   /** `logger` gets one debug line per component started or stopped. */
@@ -107,9 +109,20 @@ export class ComponentSet {
   }
 
   /**
-   * Stops the started components: `beforeStop`, `stop`, then `afterStop`, each in reverse start
-   * order. Every phase of every component runs even if an earlier one threw; the failures are
-   * thrown together as a {@link ComponentStopError}. Stopping again does nothing.
+   * Shutdown begins: runs the started components' `beforeStop` now (once), in reverse start
+   * order, before anything stops: a node reports not ready while its parts still run. Its
+   * failures are thrown by `stop`, which runs the other phases.
+   */
+  async beginStop(): Promise<void> {
+    this.#beforeStop ??= this.#runBeforeStop([...this.#started].reverse());
+    await this.#beforeStop;
+  }
+
+  /**
+   * Stops the started components: `beforeStop` (unless `beginStop` ran it), `stop`, then
+   * `afterStop`, each in reverse start order. Every phase of every component runs even if an
+   * earlier one threw; the failures are thrown together as a {@link ComponentStopError}.
+   * Stopping again does nothing.
    */
   async stop(): Promise<void> {
     const failures = await this.#stopStarted();
@@ -119,20 +132,10 @@ export class ComponentSet {
   async #stopStarted(): Promise<ComponentFailure[]> {
     const started = this.#started.reverse();
     this.#started = [];
-    const failures: ComponentFailure[] = [];
-    const run = async (component: Component, phase: ComponentPhase, step: () => Promise<void> | void) => {
-      try {
-        await step();
-        return true;
-      } catch (error) {
-        failures.push({ component: component.name, phase, error });
-        return false;
-      }
-    };
-    for (const component of started) {
-      const { beforeStop } = component;
-      if (beforeStop !== undefined) await run(component, "beforeStop", () => beforeStop.call(component));
-    }
+    const failures = [...(await (this.#beforeStop ?? this.#runBeforeStop(started)))];
+    this.#beforeStop = undefined;
+    const run = (component: Component, phase: ComponentPhase, step: () => Promise<void> | void) =>
+      runPhase(component, phase, step, failures);
     for (const component of started) {
       if (await run(component, "stop", () => component.stop())) {
         this.#logger.debug("component stopped", { component: component.name });
@@ -143,6 +146,33 @@ export class ComponentSet {
       if (afterStop !== undefined) await run(component, "afterStop", () => afterStop.call(component));
     }
     return failures;
+  }
+
+  async #runBeforeStop(started: readonly Component[]): Promise<ComponentFailure[]> {
+    const failures: ComponentFailure[] = [];
+    for (const component of started) {
+      const { beforeStop } = component;
+      if (beforeStop !== undefined) {
+        await runPhase(component, "beforeStop", () => beforeStop.call(component), failures);
+      }
+    }
+    return failures;
+  }
+}
+
+/** Runs one phase of `component`; true when it did not throw (what it threw joins `failures`). */
+async function runPhase(
+  component: Component,
+  phase: ComponentPhase,
+  step: () => Promise<void> | void,
+  failures: ComponentFailure[],
+): Promise<boolean> {
+  try {
+    await step();
+    return true;
+  } catch (error) {
+    failures.push({ component: component.name, phase, error });
+    return false;
   }
 }
 

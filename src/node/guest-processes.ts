@@ -90,6 +90,11 @@ export interface GuestProcessesOptions {
   readonly kernel?: Kernel;
   /** How long a module may take to stop when asked; default 5000 ms. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * How long reactive modules' `shutdown` may run once `signal` aborts, asked then; default half
+   * of `shutdownTimeoutMs`.
+   */
+  readonly reactiveShutdownMs?: () => number;
   readonly stopWhenStuck?: boolean;
   readonly processesMax?: number;
   readonly idleInstancesMax?: number;
@@ -385,7 +390,10 @@ export async function runGuestProcesses(
     // whatever still runs after half the timeout is stopped with the rest, so one module whose
     // `shutdown` hangs leaves the node the other half to make the others' writes durable.
     for (const index of reactive) eventsOf(modules[index]!)?.close();
-    const timer = setTimeout(() => kernel.exit(root, "shutdown"), shutdownTimeoutMs / 2);
+    const timer = setTimeout(
+      () => kernel.exit(root, "shutdown"),
+      options.reactiveShutdownMs?.() ?? shutdownTimeoutMs / 2,
+    );
     void Promise.all(reactive.map((index) => recorded[index])).then(() => {
       clearTimeout(timer);
       kernel.exit(root, "shutdown");

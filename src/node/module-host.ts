@@ -112,10 +112,11 @@ export interface ModuleHostComponent extends Component {
    */
   readonly ended: Promise<GuestProcessesOutcome>;
   /**
-   * Ends the modules now: reactive ones get their `shutdown` call, the others are stopped;
-   * `by` (a signal name, "--settle-for") is what their results and failure lines say.
+   * Ends the modules now: reactive ones get their `shutdown` call (for at most `shutdownMsMax`,
+   * default half of `shutdownTimeoutMs`), the others are stopped; `by` (a signal name,
+   * "--settle-for") is what their results and failure lines say.
    */
-  interrupt(by: string): void;
+  interrupt(by: string, shutdownMsMax?: number): void;
   /**
    * The environment of `module`'s processes (store, replica, events, logger: what its `run`
    * has), for other processes of the module such as HTTP handlers. Only once started.
@@ -182,6 +183,9 @@ export function moduleHostComponent(
 ): ModuleHostComponent {
   const interrupt = new Interrupt();
   let interruptedBy: string | undefined;
+  let reactiveShutdownMs = options.shutdownTimeoutMs / 2;
+  /** Shutdown has begun (beforeStop): the modules still run until interrupted, but cannot change. */
+  let shuttingDown = false;
   let resolveEnded!: (outcome: GuestProcessesOutcome) => void;
   let rejectEnded!: (error: unknown) => void;
   const ended = new Promise<GuestProcessesOutcome>((resolve, reject) => {
@@ -354,6 +358,7 @@ export function moduleHostComponent(
       stderr: gatedStream(processStderr, gate),
       signal: interrupt,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
+      reactiveShutdownMs: () => reactiveShutdownMs,
       onRunning: (run) => {
         for (const resolve of running.values()) resolve(run);
       },
@@ -449,7 +454,7 @@ export function moduleHostComponent(
 
   /** Loads module `id`'s new code; a ModuleLoadError (or the loader's) refuses it. */
   const load = async (id: string, path: string, bytes: Uint8Array | undefined): Promise<GuestModule> => {
-    if (interruptedBy !== undefined) throw stopping();
+    if (interruptedBy !== undefined || shuttingDown) throw stopping();
     if (options.loadModule === undefined) {
       throw new ModuleHostError("MODULE_HOST_STOPPED", "this node's modules cannot change while it runs");
     }
@@ -518,9 +523,10 @@ export function moduleHostComponent(
     dependsOn,
     reactive,
     ended,
-    interrupt: (by) => {
+    interrupt: (by, shutdownMsMax) => {
       if (interruptedBy !== undefined) return;
       interruptedBy = by;
+      if (shutdownMsMax !== undefined) reactiveShutdownMs = Math.min(reactiveShutdownMs, shutdownMsMax);
       interrupt.abort(`interrupted by ${by}`);
     },
     environment,
@@ -684,6 +690,10 @@ export function moduleHostComponent(
     afterStart: () => {
       started = true;
       run().then(resolveEnded, rejectEnded);
+    },
+    // Serving drains before the modules are interrupted (run-modules.ts): no changes meanwhile.
+    beforeStop: () => {
+      shuttingDown = true;
     },
     stop: async () => {
       if (!started) return;

@@ -115,6 +115,7 @@ export function storeComponent(
   config: NodeConfig,
   logger: Logger,
   layout: DatastoreLayout | undefined,
+  runsUntilStopped = false,
 ): StoreComponent {
   let backend: LmdbBackend | undefined;
   let guestStore: GuestStore | undefined;
@@ -133,7 +134,12 @@ export function storeComponent(
         import("../store/open-datastore.ts"),
         import("../store/guest-store.ts"),
       ]);
-      ({ backend } = await openDatastore({ path: config.storage.datastorePath, logger, layout }));
+      ({ backend } = await openDatastore({
+        path: config.storage.datastorePath,
+        logger,
+        layout,
+        commitThreadAtOpen: runsUntilStopped,
+      }));
       guestStore = createGuestStore(backend);
     },
     stop: () => backend?.close(),

@@ -64,6 +64,11 @@ export interface NumaxNodeOptions {
   dashboard?: { readonly listenIsDefault: boolean };
   /** `--deterministic`: the guests' clock and randomness, the replica's HLC clock and node id come from it. */
   determinism?: Determinism;
+  /**
+   * The node runs until stopped (it syncs, serves or runs reactive modules): its files may be
+   * upgraded under it, so the store loads its commit thread at start (LmdbBackendOptions).
+   */
+  runsUntilStopped?: boolean;
 }
 
 /**
@@ -96,6 +101,11 @@ export interface NumaxNode {
   readonly modules: ModuleHostComponent | undefined;
   /** The HTTP listeners, when the node serves (`[[serve]]`, `--serve`). */
   readonly serve: ServeComponent | undefined;
+  /**
+   * Shutdown begins, before any part stops: the node reports not ready and its modules refuse
+   * changes (every component's `beforeStop`; `close` runs it unless this did).
+   */
+  beginStop(): Promise<void>;
   /**
    * Reports not ready, stops sync (flushing queued ops to peers), closes the replica, flushes and
    * closes the store, then stops the endpoint. Every part is stopped even if one fails; closing
@@ -144,7 +154,9 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
   // component-order.ts): TLS first, so unusable TLS files fail the node before it touches the store.
   const tls = syncEnabled ? tlsComponent(config, logger) : undefined;
   const store =
-    syncEnabled || options.needsStore ? storeComponent(config, logger, options.datastore) : undefined;
+    syncEnabled || options.needsStore
+      ? storeComponent(config, logger, options.datastore, options.runsUntilStopped)
+      : undefined;
   const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
   const replica =
     tls !== undefined && store !== undefined
@@ -300,6 +312,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     events: events.bus!,
     modules,
     serve,
+    beginStop: () => components.beginStop(),
     close: async () => {
       try {
         await components.stop();

@@ -271,6 +271,7 @@ export async function runModules({
       version,
       datastore,
       determinism: settings.determinism,
+      runsUntilStopped: keepsRunning,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
       modules: {
@@ -309,6 +310,8 @@ export async function runModules({
 
   let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
+  /** Resolves once shutdown has begun (not ready, serving drained) and the modules were told to end. */
+  let shutdownBegun: Promise<void> = Promise.resolve();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
       reportError(`${signal} again: exiting at once`);
@@ -319,7 +322,21 @@ export async function runModules({
       signal,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     });
-    host.interrupt(signal);
+    // Shutdown begins before anything stops: the node reports not ready and its modules refuse
+    // changes; serving stops taking connections and drains what is in flight (up to half the
+    // timeout); then the modules end, with half of what is left for their `shutdown` and half
+    // for sync and the store.
+    const signalledAt = performance.now();
+    const interrupt = (): void => {
+      const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
+      host.interrupt(signal, Math.max(0, leftMs / 2));
+    };
+    // beginStop never rejects; a listener that fails to close is thrown by close, whose serving
+    // stop waits for the same close.
+    shutdownBegun = node
+      .beginStop()
+      .then(() => node.serve?.stopServing())
+      .then(interrupt, interrupt);
     wakeServe?.();
     setTimeout(() => {
       reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
@@ -370,6 +387,8 @@ export async function runModules({
     failed = true;
     reportError(describeError(error));
   }
+  // Sync stops after serving has drained and the modules have ended.
+  await shutdownBegun;
   clearInterval(keepAlive);
   clearTimeout(settled);
   stdin?.close();

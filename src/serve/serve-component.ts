@@ -64,6 +64,13 @@ export interface ServeComponent {
   /** The listeners, once started. */
   readonly listeners: readonly ServeListener[];
   start(): Promise<void>;
+  /**
+   * Shutdown has begun (under `nx run`: at the signal, before the modules are interrupted): the
+   * listeners stop taking connections and drain what is in flight (ServeListener.close, up to half
+   * of `shutdownTimeoutMs` for what the output gate holds). `stop` waits for it rather than
+   * closing them again.
+   */
+  stopServing(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -196,6 +203,11 @@ export function serveComponent(
       }
     };
   };
+  // Half the shutdown for what waits on the disk: the other half is the modules' and the store's.
+  // Closing a listener again waits for its first close.
+  const closeListeners = async (): Promise<void> => {
+    await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
+  };
   return {
     name: "serve",
     dependsOn: ["modules"],
@@ -271,9 +283,9 @@ export function serveComponent(
       }
       modules.onModuleChange?.({ prepare });
     },
+    stopServing: closeListeners,
     stop: async () => {
-      // Half the shutdown for replies waiting on the disk: the other half is the modules' and the store's.
-      await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
+      await closeListeners();
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };

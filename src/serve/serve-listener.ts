@@ -13,7 +13,7 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
-import { SSE_SHUTDOWN_FLUSH_MS_MAX, SseStream } from "./sse-stream.ts";
+import { SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { writeAtTurnEnd } from "./turn-writes.ts";
 import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
@@ -56,10 +56,13 @@ export interface ServeListener {
   /** Requests from now on are matched against `routes` (the modules changed while running). */
   replaceRoutes(routes: RouteTable): void;
   /**
-   * Stops the handlers still running, ends the event streams, waits up to `replyWaitMs` for the
-   * replies held at the output gate (their handlers' writes are not on disk yet) and answers those
-   * still held with 503, then closes every connection. From its call on, a request (on a connection
-   * still open) or an upgrade gets 503 and runs no handler.
+   * Stops taking connections (idle keep-alive ones close), ends the event streams, closes the
+   * WebSockets with 1001 and stops the handlers still running; waits up to `replyWaitMs` for what
+   * the output gate still holds (replies, streams' heads and ends, frames before a close: their
+   * handlers' writes are not on disk yet), then answers the replies and streams whose head is still
+   * held with 503, closes the WebSockets still waiting with 1001 at once (their held frames are
+   * never sent) and closes every connection. From its call on, a request (on a connection still
+   * open) or an upgrade gets 503 and runs no handler. Closing again waits for the first close.
    */
   close(replyWaitMs: number): Promise<void>;
 }
@@ -121,6 +124,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
   let webSockets = 0;
   /** The event streams open now: closing the listener ends them before it closes connections. */
   const streams = new Set<SseStream>();
+  /** The WebSockets open now: closing the listener closes them with 1001. */
+  const webSocketConnections = new Set<WsConnection>();
   /** How to stop the handlers that run now: closing the listener stops them. */
   const running = new Set<(reason: string) => void>();
   /** Replies held at the output gate (their writes are not durable yet): closing waits for them. */
@@ -133,6 +138,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
    * after the wait for held replies, would be cut off unanswered).
    */
   let closing = false;
+  /** What the first close() does; a second one waits for it. */
+  let closed: Promise<void> | undefined;
   /** Metric labels by route, made once rather than per request. */
   const routeLabels = new Map(routes.routes.map((route) => [route, `${route.method} ${route.path}`]));
   const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: WS_FRAME_BYTES_MAX });
@@ -238,8 +245,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       else {
         sseStreams--;
         metrics?.sseStreams(-1);
-        streams.delete(stream);
-        void stream.end();
+        // Kept until its end is written: a node stopping meanwhile waits for it as for a reply.
+        void stream.end().then(() => streams.delete(stream));
         // A stream's process is stopped when its client goes away or the node stops: that is its end.
         if (outcome.ok || outcome.stopped) return;
       }
@@ -377,6 +384,8 @@ export async function startServeListener(options: ServeListenerOptions): Promise
           error: String(error),
         }),
       );
+      webSocketConnections.add(connection);
+      ws.once("close", () => webSocketConnections.delete(connection));
       const request = new GuestRequest({
         method: req.method ?? "GET",
         rawPath,
@@ -432,47 +441,69 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     replaceRoutes: (table) => {
       routes = table;
     },
-    close: async (replyWaitMs) => {
-      closing = true;
-      // No new connection from now on (idle ones close); those with a request in flight stay.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Streams end first (their clients see the end, not a reset), then their handlers stop.
-      const ended = Promise.all([...streams].map((stream) => stream.end()));
-      for (const stop of running) stop("the node is shutting down");
-      for (const client of webSocketServer.clients) client.terminate();
-      await within(ended, SSE_SHUTDOWN_FLUSH_MS_MAX);
-      if (held.size > 0) {
-        // Each waits for its commit: cut now, its client would never know if its write was done.
-        logger.info("waiting for replies until their writes are on disk", {
-          replies: held.size,
-          waitMsMax: replyWaitMs,
-        });
-        await within(
-          new Promise<void>((resolve) => {
-            heldReleased = resolve;
-          }),
-          replyWaitMs,
-        );
-        heldReleased = undefined;
-        if (held.size > 0) {
-          logger.warn(
-            "replies answered 503: the node stopped before their writes were on disk (the store may still save them as it closes)",
-            { replies: held.size },
-          );
-        }
-        for (const res of held) {
-          res.shouldKeepAlive = false;
-          unavailable(res, "the node stopped before this request's writes were on disk");
-        }
-        held.clear();
-      }
-      // What handlers that returned answered is written at the end of the turn (turn-writes.ts):
-      // written before the connections close, not cut off by them.
-      await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
-      server.closeAllConnections();
-      await closed;
+    close: (replyWaitMs) => {
+      closed ??= closeListener(replyWaitMs);
+      return closed;
     },
   };
+
+  async function closeListener(replyWaitMs: number): Promise<void> {
+    closing = true;
+    // No new connection from now on (idle ones close); those with a request in flight stay.
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Streams end and WebSockets close first, behind what the gate holds for them (their clients
+    // see an end or a 1001, not a reset), then their handlers stop.
+    const open = [...streams];
+    const ended = open.map((stream) => stream.end());
+    const sockets = [...webSocketConnections];
+    const goneAway = sockets.map((connection) => connection.goAway());
+    if (sockets.length > 0) {
+      logger.info("closing WebSockets with 1001 after the frames sent before", {
+        webSockets: sockets.length,
+        waitMsMax: replyWaitMs,
+      });
+    }
+    for (const stop of running) stop("the node is shutting down");
+    if (held.size > 0) {
+      // Each waits for its commit: cut now, its client would never know if its write was done.
+      logger.info("waiting for replies until their writes are on disk", {
+        replies: held.size,
+        waitMsMax: replyWaitMs,
+      });
+    }
+    const repliesReleased = new Promise<void>((resolve) => {
+      heldReleased = resolve;
+      if (held.size === 0) resolve();
+    });
+    await within(Promise.all([...ended, ...goneAway, repliesReleased]), replyWaitMs);
+    heldReleased = undefined;
+    if (held.size > 0) {
+      logger.warn(
+        "replies answered 503: the node stopped before their writes were on disk (the store may still save them as it closes)",
+        { replies: held.size },
+      );
+    }
+    for (const res of held) {
+      res.shouldKeepAlive = false;
+      unavailable(res, "the node stopped before this request's writes were on disk");
+    }
+    held.clear();
+    // A stream whose head the gate still holds has told its client nothing: it is answered as a reply is.
+    for (const stream of open) {
+      if (stream.headSent) continue;
+      stream.cut((res) => {
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        res.shouldKeepAlive = false;
+        unavailable(res, "the node stopped before this stream's writes were on disk");
+      });
+    }
+    for (const connection of sockets) connection.goAwayNow();
+    // What handlers that returned answered is written at the end of the turn (turn-writes.ts):
+    // written before the connections close, not cut off by them.
+    await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
+    server.closeAllConnections();
+    await serverClosed;
+  }
 }
 
 /** Resolves once `promise` does, or after `timeoutMs`, whichever comes first. */

@@ -11,11 +11,6 @@ import { encodeSseEvent } from "./sse-event.ts";
  * events dropped, so a client never misses events silently; EventSource reconnects).
  */
 export const SSE_STREAM_BUFFER_BYTES_MAX = 1024 * 1024;
-/**
- * Longest a stopping node waits for its event streams' last bytes (their terminating chunk) to
- * reach the sockets before it closes the connections: past it a stream is cut, not ended.
- */
-export const SSE_SHUTDOWN_FLUSH_MS_MAX = 1_000;
 /** Topic patterns one stream may forward (`sse_forward`); past it the call answers -3. */
 export const SSE_FORWARDS_PER_STREAM_MAX = 16;
 
@@ -32,6 +27,12 @@ export class SseStream {
   readonly #release: ReleaseOutput;
   readonly #forwarded: ForwardedTopics;
   #closed = false;
+  /** The head passed the output gate and was written. */
+  #headSent = false;
+  /** Given up at shutdown with its head still held: nothing the gate releases later is written. */
+  #cut = false;
+  /** Resolves once the end is written: a second `end` (the node stopping) waits for the first. */
+  #ended: Promise<void> | undefined;
 
   /**
    * The head, the events and the end go through `release` (the node's output gate: the head's
@@ -53,7 +54,9 @@ export class SseStream {
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache");
     release(() => {
-      if (!res.destroyed) res.flushHeaders();
+      if (this.#cut || res.destroyed) return;
+      this.#headSent = true;
+      res.flushHeaders();
     });
     res.once("close", () => {
       if (this.#closed) return;
@@ -86,7 +89,7 @@ export class SseStream {
       return ERR_INTERNAL;
     }
     this.#release(() => {
-      if (!res.destroyed) res.write(event);
+      if (!this.#cut && !res.destroyed) res.write(event);
     });
     return OK;
   }
@@ -94,19 +97,38 @@ export class SseStream {
   /**
    * The handler ended, or the node stops: the stream ends (its subscriptions first), so the
    * client sees its end rather than a reset. Resolves once its last bytes are written (or the
-   * connection is gone).
+   * connection is gone); called again, waits for the same end.
    */
   end(): Promise<void> {
+    if (this.#ended !== undefined) return this.#ended;
     if (this.#closed) return Promise.resolve();
     this.#close();
     const res = this.#res;
     // After the events released before it: the end waits for them in the output gate too.
-    return new Promise((resolve) => {
+    this.#ended = new Promise((resolve) => {
       this.#release(() => {
+        if (this.#cut) return;
         res.once("close", resolve);
         res.end(resolve);
       });
     });
+    return this.#ended;
+  }
+
+  /** True once its head has passed the output gate: the client has the stream's status. */
+  get headSent(): boolean {
+    return this.#headSent;
+  }
+
+  /**
+   * The node stops while the output gate still holds the head: the stream is given up (nothing
+   * the gate releases later is written: it claims writes that may never be on disk) and `answer`
+   * answers the request instead (unless the client has gone).
+   */
+  cut(answer: (res: ServerResponse) => void): void {
+    this.#cut = true;
+    this.#close();
+    if (!this.#res.destroyed) answer(this.#res);
   }
 
   #close(): void {

@@ -26,6 +26,8 @@ export const WS_UNREAD_FRAMES_MAX = 1024;
 export const WS_CLOSE_TOO_FAST = 1008;
 /** Close code of a connection whose process failed (trap, abort, CPU budget): "internal error". */
 export const WS_CLOSE_PROCESS_FAILED = 1011;
+/** Close code of every connection when the node stops: "going away". */
+export const WS_CLOSE_GOING_AWAY = 1001;
 
 /** Frames reach the guest as one byte saying text (0) or binary (1), then the frame's bytes. */
 export const WS_FRAME_TEXT = 0;
@@ -124,6 +126,35 @@ export class WsConnection {
     this.#release(() =>
       writeAtTurnEnd(() => socket.close(failed ? WS_CLOSE_PROCESS_FAILED : 1000), this.#unwritable),
     );
+  }
+
+  /**
+   * The node stops: the connection is closed with {@link WS_CLOSE_GOING_AWAY} once the frames
+   * sent before are released by the output gate and written (the close waits behind them).
+   * Resolves once the connection is closed (the client answered the close, or went away).
+   */
+  goAway(): Promise<void> {
+    const socket = this.#socket;
+    const closed =
+      socket.readyState === socket.CLOSED
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    if (!this.#closed) {
+      this.#close();
+      this.#release(() => writeAtTurnEnd(() => this.goAwayNow(), this.#unwritable));
+    }
+    return closed;
+  }
+
+  /**
+   * Closes with {@link WS_CLOSE_GOING_AWAY} now, without waiting for the output gate: frames it
+   * still holds are never sent (they claim writes that are not on disk), as a frame is sent only
+   * while the connection is open.
+   */
+  goAwayNow(): void {
+    const socket = this.#socket;
+    this.#close();
+    if (socket.readyState === socket.OPEN) socket.close(WS_CLOSE_GOING_AWAY, "the node is shutting down");
   }
 
   readonly #unwritable = (error: unknown): void => {

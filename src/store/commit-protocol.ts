@@ -8,6 +8,9 @@ import type { MessagePort } from "node:worker_threads";
 /** Slots of `CommitWorkerData.signal`. */
 export const SIGNAL_RESULTS = 0;
 export const SIGNAL_FENCE = 1;
+export const SIGNAL_LOADED = 2;
+/** Bytes of `CommitWorkerData.signal`: one Int32 per slot. */
+export const SIGNAL_BYTES = 3 * Int32Array.BYTES_PER_ELEMENT;
 
 export interface CommitWorkerData {
   readonly storePath: string;
@@ -16,7 +19,8 @@ export interface CommitWorkerData {
   /**
    * [SIGNAL_RESULTS]: incremented (and notified) after every result is posted, for a node thread
    * that waits for one. [SIGNAL_FENCE]: set by the node's thread at process exit; a group whose
-   * transaction begins after it is aborted (see `LmdbCommitThread.fence`).
+   * transaction begins after it is aborted (see `LmdbCommitThread.fence`). [SIGNAL_LOADED]: set
+   * (and notified) by the worker once its code is loaded and the environment open.
    */
   readonly signal: Int32Array;
 }

@@ -24,6 +24,13 @@ export interface LmdbBackendOptions {
   logger?: Logger;
   /** `path` as `prepareDatastore` left it, when the caller prepared it already (`nx run` does, first). */
   layout?: DatastoreLayout;
+  /**
+   * Load the commit thread's code as the store opens rather than at the first commit: for a
+   * process that runs until stopped, whose files an upgrade may replace meanwhile (see
+   * LmdbCommitThread). A short run leaves it off: most end before a commit needs the thread (the
+   * exit commits on the node's thread), and loading it costs about 80 ms of CPU.
+   */
+  commitThreadAtOpen?: boolean;
 }
 
 /** The LMDB-backed store of a node. */
@@ -93,8 +100,10 @@ export async function openLmdbBackend(options: LmdbBackendOptions): Promise<Lmdb
   try {
     const db = openEnvironment(layout.storePath);
     await assertSoleProcess(db, layout.datastorePath);
+    const store = new LmdbStore(db, layout.datastorePath, layout.storePath, logger);
+    if (options.commitThreadAtOpen === true) await store.startCommitThread();
     logger.debug("store opened", { path: layout.datastorePath });
-    return new LmdbStore(db, layout.datastorePath, layout.storePath, logger);
+    return store;
   } catch (error) {
     releaseInThisProcess(layout.storePath);
     throw error;
@@ -169,6 +178,11 @@ class LmdbStore implements LmdbBackend {
     this.#thread = new LmdbCommitThread(storePath, (result) => this.#onResult(result));
     // Ahead of lmdb-js's own exit hook, which closes the environment.
     process.prependListener("exit", this.#commitAtExit);
+  }
+
+  /** Loads the commit thread's code now, not at the first commit (see LmdbCommitThread). */
+  startCommitThread(): Promise<void> {
+    return this.#thread.start();
   }
 
   get(key: Uint8Array): Uint8Array | undefined {

@@ -4,7 +4,9 @@ import {
   type CommitRequest,
   type CommitResult,
   type CommitWorkerData,
+  SIGNAL_BYTES,
   SIGNAL_FENCE,
+  SIGNAL_LOADED,
   SIGNAL_RESULTS,
 } from "./commit-protocol.ts";
 
@@ -14,6 +16,12 @@ import {
  * (the pending-writes bound, process exit). Unreferenced: a node with nothing else to do exits,
  * and the store's exit hook commits what is still pending.
  *
+ * A store that runs until stopped starts the worker as it opens ({@link LmdbCommitThread.start},
+ * which waits until its code, lmdb-commit-worker.js and the lmdb package, is loaded): started at
+ * the first commit, hours later perhaps, it would load whatever files an upgrade had put there
+ * meanwhile, another version's commit protocol beside this one's. Otherwise the first `send`
+ * starts it.
+ *
  * A worker that dies (it should not: every LMDB error is caught and returned) fails the group in
  * flight with its error, and the next `send` starts a new worker.
  */
@@ -22,13 +30,39 @@ export class LmdbCommitThread {
   readonly #onResult: (result: CommitResult) => void;
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
-  #signal = new Int32Array(new SharedArrayBuffer(8));
+  #signal = new Int32Array(new SharedArrayBuffer(SIGNAL_BYTES));
   #inFlight: number | undefined;
   #keepAlive = false;
 
   constructor(storePath: string, onResult: (result: CommitResult) => void) {
     this.#storePath = storePath;
     this.#onResult = onResult;
+  }
+
+  /**
+   * Starts the worker; resolves once it has loaded its code and opened the environment, rejects
+   * if it fails to.
+   */
+  async start(): Promise<void> {
+    this.#start();
+    const worker = this.#worker!;
+    const { async, value } = Atomics.waitAsync(this.#signal, SIGNAL_LOADED, 0);
+    if (!async) return;
+    let onError!: (error: unknown) => void;
+    let onExit!: (code: number) => void;
+    const failed = new Promise<never>((_, reject) => {
+      onError = reject;
+      onExit = (code) => reject(new Error(`the commit thread exited (code ${code}) before it had loaded`));
+    });
+    worker.once("error", onError).once("exit", onExit);
+    // Unreferenced, the worker would not keep the process alive while it is awaited.
+    worker.ref();
+    try {
+      await Promise.race([value, failed]);
+    } finally {
+      worker.off("error", onError).off("exit", onExit);
+      worker.unref();
+    }
   }
 
   /** Hands a packed group to the worker (the buffer is transferred). One at a time. */

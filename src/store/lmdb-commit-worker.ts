@@ -10,6 +10,7 @@ import {
   type CommitResult,
   type CommitWorkerData,
   SIGNAL_FENCE,
+  SIGNAL_LOADED,
   SIGNAL_RESULTS,
 } from "./commit-protocol.ts";
 import { commitWrites, lmdbErrorCode, openLmdbEnvironment } from "./lmdb-environment.ts";
@@ -44,3 +45,5 @@ port.on("message", ({ id, packed }: CommitRequest) => {
   Atomics.add(signal, SIGNAL_RESULTS, 1);
   Atomics.notify(signal, SIGNAL_RESULTS);
 });
+Atomics.store(signal, SIGNAL_LOADED, 1);
+Atomics.notify(signal, SIGNAL_LOADED);
