@@ -115,8 +115,11 @@ export const timestampCodec: ValueCodec<HlcTimestamp> = safeUintCodec<HlcTimesta
 /** UTF-8 text of at most `maxBytes` encoded bytes (CRDT keys). */
 export function textCodec(maxBytes: number): ValueCodec<string> {
   const expected = `text of at most ${maxBytes} UTF-8 bytes`;
+  // A UTF-16 unit encodes to at most 3 UTF-8 bytes: a short key (every op carries one) is not counted.
   const check = (raw: unknown, path: string): string =>
-    typeof raw === "string" && raw.length <= maxBytes && Buffer.byteLength(raw) <= maxBytes
+    typeof raw === "string" &&
+    raw.length <= maxBytes &&
+    (raw.length * 3 <= maxBytes || Buffer.byteLength(raw) <= maxBytes)
       ? raw
       : malformed(path, expected, raw);
   return { expected, toMsgpack: (v) => v, fromMsgpack: check, toJson: (v) => v, fromJson: check };
