@@ -14,7 +14,17 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A string that identifies the bytes exactly, usable as a Map key (latin1: one char per byte). */
+/** Byte strings up to this long are made keys char by char (below); longer ones through a Buffer. */
+const BYTES_KEY_BY_CHAR_MAX = 64;
+
+/**
+ * A string that identifies the bytes exactly, usable as a Map key (latin1: one char per byte).
+ * A short one (map fields, set elements) is built without a Buffer view: taking one asks a small
+ * typed array for its `.buffer`, which moves it off-heap (V8 keeps arrays up to 64 bytes inline),
+ * and that cost more than the key itself on every op applied.
+ */
 export function bytesKey(bytes: Uint8Array): string {
+  if (bytes.length <= BYTES_KEY_BY_CHAR_MAX)
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }

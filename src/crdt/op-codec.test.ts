@@ -109,6 +109,12 @@ describe("op codec", () => {
         (error: unknown) => isCodecError(error) && message.test(String((error as Error).message)),
       );
     }
+    // Keys are bounded in UTF-8 bytes, not UTF-16 units: a short key is not counted, a long one is.
+    const withKey = (key: string): Uint8Array => crdtPackr.pack([...good.slice(0, 4), key, ...good.slice(5)]);
+    const threeByteUnits = "\u20ac".repeat(Math.floor(MAX_KEY_BYTES / 3));
+    assert.equal(decodeOp(withKey(threeByteUnits)).key, threeByteUnits);
+    assert.throws(() => decodeOp(withKey(`${threeByteUnits}\u00e9`)), /op\.key/);
+    assert.throws(() => decodeOp(withKey("\u00e9".repeat(MAX_KEY_BYTES / 2 + 1))), /op\.key/);
     assert.throws(() => decodeOp(Buffer.from('{"v":1}'), "json"), /op\.id/);
     assert.throws(() => decodeOp(Buffer.from("{"), "json"), /not valid JSON/);
   });

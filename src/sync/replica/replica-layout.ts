@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { RESERVE_START_SPACE } from "msgpackr";
 import { FAMILY_DEFINITIONS, familyOfCode } from "../../crdt/crdt-families.ts";
+import { crdtPackr } from "../../crdt/msgpack.ts";
 import type { CrdtFamily } from "../../crdt/op.ts";
 import type { OpId } from "../../crdt/op-id.ts";
 import { NumaxError } from "../../errors/numax-error.ts";
@@ -138,6 +140,18 @@ export function parseCellStorageKey(storageKey: Uint8Array): {
   const prefixLength = at + 3 + keyLength;
   if (view.length <= prefixLength) throw new ReplicaStoreError("bad CRDT cell key (truncated)");
   return { family, key: view.toString("utf8", at + 3, prefixLength), prefixLength };
+}
+
+/**
+ * `value` in MessagePack as a record value (the format version byte, then the payload), packed
+ * straight after a byte msgpackr leaves free for the version: `withVersion(crdtPackr.pack(value))`
+ * without its copy (a cell and a share of an op-log page per op applied). The record is a view of
+ * msgpackr's output buffer, which it never writes again; the stores copy what they are given.
+ */
+export function packedRecord(value: unknown): Uint8Array {
+  const packed = crdtPackr.pack(value, RESERVE_START_SPACE | 1);
+  packed[0] = RECORD_FORMAT_VERSION;
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.length);
 }
 
 /** A record value: the format version byte, then the payload. */

@@ -35,6 +35,7 @@ import {
   OPLOG_PREFIX,
   opIdKey,
   originKey,
+  packedRecord,
   pageKey,
   parseCellStorageKey,
   parseOpIdKey,
@@ -989,7 +990,7 @@ export class ReplicatedState implements CrdtHost {
         cellCodec: { toMsgpack(c: unknown): unknown };
       };
       for (const cell of entry.dirty.values()) {
-        const record = withVersion(crdtPackr.pack(definition.cellCodec.toMsgpack(cell)));
+        const record = packedRecord(definition.cellCodec.toMsgpack(cell));
         writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
       }
       for (const cell of entry.dropped.values())
@@ -1004,12 +1005,12 @@ export class ReplicatedState implements CrdtHost {
     const seen = this.#seen.drainChanges();
     for (const origin of this.#log.drainFloorChanges()) seen.contiguous.add(origin);
     for (const origin of seen.contiguous) {
-      const record = crdtPackr.pack([
+      const record = packedRecord([
         this.#seen.contiguous(origin),
         this.#log.floor(origin),
         this.#seen.maxApplied().get(origin) ?? 0,
       ]);
-      writes.push([originKey(VV_PREFIX, origin), withVersion(record)]);
+      writes.push([originKey(VV_PREFIX, origin), record]);
     }
     for (const { origin, seq, present } of seen.sparse.values()) {
       writes.push([opIdKey(SEEN_PREFIX, makeOpId(origin, seq)), present ? SEEN_RECORD : undefined]);
@@ -1017,10 +1018,10 @@ export class ReplicatedState implements CrdtHost {
     this.#pendingPageDeletes = [];
     if (this.#collectedThroughChanged) {
       const entries = [...this.#collectedThrough!].map(([origin, seq]) => [origin, seq]);
-      writes.push([COMPACTION_KEY, withVersion(crdtPackr.pack(entries))]);
+      writes.push([COMPACTION_KEY, packedRecord(entries)]);
       this.#collectedThroughChanged = false;
     }
-    writes.push([CLOCK_KEY, withVersion(crdtPackr.pack(this.#clock.last()))]);
+    writes.push([CLOCK_KEY, packedRecord(this.#clock.last())]);
     return writes;
   }
 
@@ -1032,7 +1033,7 @@ export class ReplicatedState implements CrdtHost {
       if (group.length === 0) return;
       const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
-      writes.push([pageKey(OPLOG_PREFIX, page), withVersion(crdtPackr.pack(group.map(opToMsgpackValue)))]);
+      writes.push([pageKey(OPLOG_PREFIX, page), packedRecord(group.map(opToMsgpackValue))]);
       // A lagging peer's repair reads these next: kept decoded, they are not decoded back.
       this.#cacheDecodedPage(page, group, groupBytes);
       group = [];
