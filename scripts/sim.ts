@@ -16,6 +16,9 @@ import {
 } from "../src/sync/simulator/whole-node-scenarios.ts";
 import { runWholeNodeSimulation, type WholeNodeResult } from "../src/sync/simulator/whole-node-simulation.ts";
 
+/** The largest seed the simulator's random tells apart (createSeededRandom keeps 32 bits). */
+const SEED_MAX = 2 ** 32 - 1;
+
 const USAGE =
   "npm run sim -- SCENARIO [--seeds N] [--seed S] [--report FILE] [--nodes N] [--max-connections N]";
 
@@ -46,20 +49,27 @@ if (name === undefined || !(name in WHOLE_NODE_SCENARIOS)) {
   );
   process.exit(2);
 }
-/** The flag's value as an integer of at least `min`; anything else is a usage error (exit 2). */
-const integerAtLeast = (min: number, flag: string, text: string | undefined): number | undefined => {
+/** The flag's value as an integer from `min` to `max`; anything else is a usage error (exit 2). */
+const integerIn = (
+  min: number,
+  max: number,
+  kind: string,
+  flag: string,
+  text: string | undefined,
+): number | undefined => {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() !== "" && Number.isSafeInteger(value) && value >= min) return value;
-  const kind = min > 0 ? "a positive integer" : "a non-negative integer";
+  if (text.trim() !== "" && Number.isSafeInteger(value) && value >= min && value <= max) return value;
   process.stderr.write(
     `sim: --${flag} takes ${kind}, got ${JSON.stringify(text)} (e.g. npm run sim -- ${name} --${flag} 3)\n`,
   );
   process.exit(2);
 };
-const positive = (flag: string, text: string | undefined) => integerAtLeast(1, flag, text);
+const positive = (flag: string, text: string | undefined) =>
+  integerIn(1, Number.MAX_SAFE_INTEGER, "a positive integer", flag, text);
 const count = positive("seeds", values.seeds) ?? 5;
-const seed = integerAtLeast(0, "seed", values.seed);
+// The simulator's random takes a 32-bit seed (createSeededRandom's `seed >>> 0`): 2^32 + 1 ran as seed 1.
+const seed = integerIn(0, SEED_MAX, `an integer from 0 to ${SEED_MAX}`, "seed", values.seed);
 const seeds = seed !== undefined ? [seed] : Array.from({ length: count }, (_, i) => i + 1);
 
 const nodeCount = positive("nodes", values.nodes);

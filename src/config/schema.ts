@@ -1,6 +1,7 @@
 import { MDNS_SERVICE_DEFAULT } from "../discovery/mdns-records.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import { MAX_MESSAGE_SIZE_MIN_BYTES } from "../net/frame.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../observe/logger.ts";
 import { MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MIN } from "../sync/connection-bound.ts";
 import { type ConfigSection, DISCOVERY_MODES, type NodeConfig } from "./node-config.ts";
@@ -263,7 +264,7 @@ export const CONFIG_SCHEMA = {
     }),
     maxMessageSizeBytes: defineKey({
       name: "max_message_size",
-      kind: sizeKind({ minBytes: 4096, maxBytes: 1024 * MB }),
+      kind: sizeKind({ minBytes: MAX_MESSAGE_SIZE_MIN_BYTES, maxBytes: 1024 * MB }),
       default: 16 * MB,
       doc: "Largest wire frame accepted or sent; checked before any allocation. Announced to peers, which send this node nothing larger (nodes may differ).",
       env: "NX_MAX_MESSAGE_SIZE",

@@ -21,6 +21,12 @@ export const FRAME_HEADER_BYTES = FRAME_LENGTH_BYTES + FRAME_TAG_BYTES;
  */
 export const DEFAULT_MAX_MESSAGE_SIZE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The smallest `[limits] max_message_size` a node may have, and so may announce: a Hello announcing
+ * less (0, say) is malformed, since every frame to that peer would be refused.
+ */
+export const MAX_MESSAGE_SIZE_MIN_BYTES = 4096;
+
 /** The length prefix a frame with `bodyBytes` of body carries. */
 export function frameLength(bodyBytes: number): number {
   return FRAME_TAG_BYTES + bodyBytes;

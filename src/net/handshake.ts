@@ -1,4 +1,5 @@
 import type { NodeId } from "../identity/node-id.ts";
+import { MAX_MESSAGE_SIZE_MIN_BYTES } from "./frame.ts";
 import {
   type ErrorMessage,
   errorMessage,
@@ -95,6 +96,8 @@ export function answerHello(
 ): HandshakeVerdict<AcceptedHello> {
   const identity = checkPeerIdentity(policy, hello.nodeId, provenNodeId, peerAddress, "Hello");
   if (!identity.ok) return identity;
+  const size = checkAnnouncedSize(hello.maxMessageSizeBytes, hello.nodeId, peerAddress, "Hello");
+  if (!size.ok) return size;
   const format = chooseFormat(hello, policy);
   if (format === undefined) {
     return refuse(
@@ -143,6 +146,8 @@ export function answerHelloReply<Op>(
   }
   const identity = checkPeerIdentity(policy, reply.nodeId, provenNodeId, peerAddress, "HelloAck");
   if (!identity.ok) return identity;
+  const size = checkAnnouncedSize(reply.maxMessageSizeBytes, reply.nodeId, peerAddress, "HelloAck");
+  if (!size.ok) return size;
   if (!policy.formats.includes(reply.chosenFormat)) {
     return refuse(
       new NetError(
@@ -215,6 +220,26 @@ function checkPeerIdentity(
     );
   }
   return { ok: true, value: undefined };
+}
+
+/**
+ * A peer announcing a `max_message_size` under MAX_MESSAGE_SIZE_MIN_BYTES (no node can be
+ * configured so) is malformed: every frame to it would be refused, each time it redialed.
+ */
+function checkAnnouncedSize(
+  announcedBytes: number | undefined,
+  claimedNodeId: NodeId,
+  peerAddress: string,
+  messageType: string,
+): HandshakeVerdict<undefined> {
+  if (announcedBytes === undefined || announcedBytes >= MAX_MESSAGE_SIZE_MIN_BYTES)
+    return { ok: true, value: undefined };
+  return refuse(
+    new NetError(
+      "NET_MESSAGE_MALFORMED",
+      `peer ${claimedNodeId} at ${peerAddress} announces a max_message_size of ${announcedBytes} bytes in its ${messageType}, under the minimum of ${MAX_MESSAGE_SIZE_MIN_BYTES}`,
+    ),
+  );
 }
 
 function refuse(error: NetError): { ok: false; error: NetError; reply: ErrorMessage } {

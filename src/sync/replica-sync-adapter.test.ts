@@ -68,21 +68,57 @@ test("an object larger than a part alone goes over several parts that fit, and t
   );
 });
 
-test("a cell larger than a part alone is left out and told; the rest of its object and the state go", () => {
+test("a cell larger than a part alone is left out and told; the rest of its object and the state go, and the vector claims none of it", () => {
   const state = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A });
   state.lwwMapSet("map", new TextEncoder().encode("small"), new Uint8Array(10));
   state.lwwMapSet("map", new TextEncoder().encode("large"), new Uint8Array(20 * 1024));
   state.lwwSet("other", new Uint8Array(10));
+  for (const replace of [false, true]) {
+    const told: string[] = [];
+    const parts = replicaForSync(state, 16 * 1024, (key, bytes, max, replacing) =>
+      told.push(`${key} ${bytes > max} ${replacing}`),
+    ).snapshotParts(replace);
+    assert.deepEqual(told, [`map true ${replace}`]);
+    const receiver = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
+    for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
+    assert.deepEqual(receiver.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
+    assert.equal(receiver.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
+    assert.deepEqual(receiver.lwwGet("other"), new Uint8Array(10));
+    // It claimed A's three ops: it asked no more and lacked the field for good. A replacing
+    // snapshot keeps its vector (a peer left stale would be replaced again every round).
+    assert.deepEqual(
+      receiver.versionVector(),
+      replace ? state.versionVector() : new Map(),
+      replace ? "replacing" : "merging",
+    );
+  }
+});
+
+test("a node that took a snapshot leaving a cell out passes the rest of that state on to its own peers", () => {
+  // The final vector is empty then, so it no longer raised the receiver's op-log floors: a third
+  // node behind was served the ops above the gap, never the state.
+  const sender = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, opLogLimit: 2 });
+  sender.lwwMapSet("map", new TextEncoder().encode("small"), new Uint8Array(10));
+  sender.lwwMapSet("map", new TextEncoder().encode("large"), new Uint8Array(20 * 1024));
+  for (let i = 0; i < 3; i++) sender.lwwSet(`k${i}`, new Uint8Array(4));
+  const middle = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
   const told: string[] = [];
-  const parts = replicaForSync(state, 16 * 1024, (key, bytes, max) =>
-    told.push(`${key} ${bytes > max}`),
-  ).snapshotParts(false);
-  assert.deepEqual(told, ["map true"]);
-  const receiver = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_B });
-  for (const part of parts) replicaForSync(receiver).applySnapshotPart(part);
-  assert.deepEqual(receiver.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
-  assert.equal(receiver.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
-  assert.deepEqual(receiver.lwwGet("other"), new Uint8Array(10));
+  for (const part of replicaForSync(sender, 16 * 1024, (key) => told.push(key)).snapshotParts(false))
+    replicaForSync(middle).applySnapshotPart(part);
+  assert.deepEqual(told, ["map"]);
+  const third = openReplicatedState({
+    backend: createMemoryBackend(),
+    nodeId: `${"c".repeat(32)}` as NodeId,
+  });
+  const middlePort = replicaForSync(middle);
+  assert.ok(
+    middlePort.needsSnapshot(third.versionVector()),
+    "the third node needs a snapshot from the middle one",
+  );
+  for (const part of middlePort.snapshotParts(false)) replicaForSync(third).applySnapshotPart(part);
+  assert.deepEqual(third.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
+  assert.equal(third.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
+  assert.equal(third.versionVector().get(NODE_A) ?? 0, 0, "nor does it claim what the middle node lacks");
 });
 
 test("a field as large as one op may be goes in a snapshot of a cluster of many origins, in a part that fits", () => {

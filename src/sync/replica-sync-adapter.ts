@@ -34,9 +34,15 @@ const EMPTY_VECTOR: VersionVector = new Map();
 /**
  * A cell of a CRDT object that no PushState part within the peer's `max_message_size` can carry
  * (alone, it is larger: written under a larger limit, or the peer reads less): left out of the
- * snapshot, and told here.
+ * snapshot, and told here. `replace`: the snapshot replaces a stale peer's state, whose final
+ * vector still covers the cell (see `replicaForSync`).
  */
-export type CellTooLarge = (key: string, cellWireBytes: number, wireBytesMax: number) => void;
+export type CellTooLarge = (
+  key: string,
+  cellWireBytes: number,
+  wireBytesMax: number,
+  replace: boolean,
+) => void;
 
 /**
  * The sync engine's view of the node's ReplicatedState. Snapshot objects travel as
@@ -47,6 +53,15 @@ export type CellTooLarge = (key: string, cellWireBytes: number, wireBytesMax: nu
  * object whose state alone does not fit a part has its cells spread over parts of their own (the
  * receiver merges a part cell by cell, in order: parts of an object's cells, in order, do what the
  * whole does); a single cell that does not fit is left out (`onCellTooLarge`).
+ *
+ * A snapshot that left a cell out ends with an empty vector: the receiver merges the state but
+ * claims none of it, as with an op left out of a batch, so it asks again at its next pull (a
+ * snapshot each anti-entropy round) and gets the cell once both limits let it through. A cell does
+ * not name every op that shaped it (an LWW write carries its origin but not its sequence, an OR-Set
+ * element not the origins of its removes), so lowering the vector for some origins is not
+ * expressible. A replacing snapshot keeps its vector: without it the peer stays stale, its state is
+ * replaced again every round and what it wrote in between (acknowledged and dropped while stale)
+ * goes with it (docs/design/op-size.md#what-remains).
  */
 export function replicaForSync(
   state: ReplicatedState,
@@ -66,16 +81,19 @@ export function replicaForSync(
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
       // The state may hold effects of ops above its vector (applied out of order): a first, empty
-      // part says up to where, so the receiver bounds the removes it takes in (see applySnapshotPart).
+      // part says up to where, so the receiver bounds the removes it takes in and raises its
+      // op-log floors (see applySnapshotPart). Sent too when a cell is left out (below): the final
+      // vector is then empty, and without the floors the receiver would serve its own peers the
+      // ops above the gap but never this state.
       const applied = snapshot.applied ?? snapshot.vector;
-      if (!vectorCovers(snapshot.vector, applied))
-        parts.push({
-          type: "PushState",
-          versionVector: applied,
-          objects: [],
-          final: false,
-          replace,
-        });
+      const appliedPart: PushStateMessage = {
+        type: "PushState",
+        versionVector: applied,
+        objects: [],
+        final: false,
+        replace,
+      };
+      if (!vectorCovers(snapshot.vector, applied)) parts.push(appliedPart);
       // Every part keeps room for the largest vector a part carries (the final one's, or the first's).
       const frameBytesMax = Math.min(maxMessageSizeBytes, peerMaxMessageSizeBytes ?? maxMessageSizeBytes);
       const wireBytesMax =
@@ -87,6 +105,7 @@ export function replicaForSync(
       // of every snapshot in a cluster of a dozen origins (and the final vector still covered it).
       const pieceWireBytesMax = frameBytesMax - PUSH_STATE_ENVELOPE_BYTES_MAX - VECTOR_ENTRY_WIRE_BYTES_MAX;
       let objects: { key: string; state: Uint8Array }[] = [];
+      let leftOut = false;
       let bytes = 0;
       let wireBytes = 0;
       const cut = (): void => {
@@ -101,7 +120,11 @@ export function replicaForSync(
         const objectWireBytes = objectWireBytesMax(object.key, encoded.length);
         if (objectWireBytes > wireBytesMax || encoded.length > SNAPSHOT_PART_BYTES_MAX) {
           cut();
-          for (const piece of objectPieces(object, pieceWireBytesMax, onCellTooLarge)) {
+          const tooLarge: CellTooLarge = (...args) => {
+            leftOut = true;
+            onCellTooLarge?.(...args);
+          };
+          for (const piece of objectPieces(object, pieceWireBytesMax, replace, tooLarge)) {
             objects.push({ key: object.key, state: piece });
             cut();
           }
@@ -113,7 +136,15 @@ export function replicaForSync(
         bytes += encoded.length;
         wireBytes += objectWireBytes;
       }
-      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true, replace });
+      const claimsNothing = leftOut && !replace;
+      if (claimsNothing && parts[0] !== appliedPart) parts.unshift(appliedPart);
+      parts.push({
+        type: "PushState",
+        versionVector: claimsNothing ? EMPTY_VECTOR : snapshot.vector,
+        objects,
+        final: true,
+        replace,
+      });
       return parts;
     },
     applySnapshotPart(part) {
@@ -154,7 +185,8 @@ export function replicaForSync(
 function objectPieces(
   object: ReplicaSnapshot["objects"][number],
   wireBytesMax: number,
-  onCellTooLarge: CellTooLarge | undefined,
+  replace: boolean,
+  onCellTooLarge: CellTooLarge,
 ): Uint8Array[] {
   const pieces: Uint8Array[] = [];
   let run: unknown[] = [];
@@ -168,7 +200,7 @@ function objectPieces(
     const cellBytes = encodeState({ family: object.family, cells: [cell] as never[] }).length;
     const cellWireBytes = objectWireBytesMax(object.key, cellBytes);
     if (cellWireBytes > wireBytesMax || cellBytes > SNAPSHOT_PART_BYTES_MAX) {
-      onCellTooLarge?.(object.key, cellWireBytes, wireBytesMax);
+      onCellTooLarge(object.key, cellWireBytes, wireBytesMax, replace);
       continue;
     }
     const fits =

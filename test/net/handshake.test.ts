@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NodeId } from "../../src/identity/node-id.ts";
+import { MAX_MESSAGE_SIZE_MIN_BYTES } from "../../src/net/frame.ts";
 import {
   answerHello,
   answerHelloReply,
@@ -140,5 +141,41 @@ describe("dialer checking the reply", () => {
     const verdict = answerHelloReply(policy(A, { formats: ["msgpack"] }), ack, undefined, "p:1");
     assert.ok(!verdict.ok);
     assert.equal(verdict.error.code, "NET_PROTOCOL_MISMATCH");
+  });
+});
+
+describe("a max_message_size announced under the minimum", () => {
+  test("makes a Hello or a HelloAck malformed, in one line naming the peer and the value (every frame to it was refused)", () => {
+    for (const announced of [0, 1, MAX_MESSAGE_SIZE_MIN_BYTES - 1]) {
+      const hello = { ...createHello(policy(A), new Map()), maxMessageSizeBytes: announced };
+      const refused = answerHello(policy(B), hello, undefined, new Map(), "10.0.0.1:1");
+      assert.ok(!refused.ok, `Hello announcing ${announced}`);
+      assert.equal(refused.error.code, "NET_MESSAGE_MALFORMED");
+      assert.equal(refused.reply.code, "malformed");
+      assert.equal(
+        refused.error.message,
+        `peer ${A} at 10.0.0.1:1 announces a max_message_size of ${announced} bytes in its Hello, under the minimum of 4096`,
+      );
+      const ack = {
+        type: "HelloAck",
+        chosenFormat: "msgpack",
+        nodeId: B,
+        versionVector: new Map(),
+        features: [],
+        maxMessageSizeBytes: announced,
+      } as const;
+      const reply = answerHelloReply(policy(A), ack, B, "p:1");
+      assert.ok(!reply.ok, `HelloAck announcing ${announced}`);
+      assert.equal(reply.error.code, "NET_MESSAGE_MALFORMED");
+      assert.match(
+        reply.error.message,
+        new RegExp(`peer ${B} at p:1 announces a max_message_size of ${announced} bytes in its HelloAck`),
+      );
+    }
+    const atMinimum = {
+      ...createHello(policy(A), new Map()),
+      maxMessageSizeBytes: MAX_MESSAGE_SIZE_MIN_BYTES,
+    };
+    assert.ok(answerHello(policy(B), atMinimum, undefined, new Map(), "10.0.0.1:1").ok);
   });
 });

@@ -154,6 +154,25 @@ for (const flavour of flavours) {
       await assertStillServing(flavour, address, server.accepted);
     });
 
+    test("a Hello announcing a max_message_size of 0 is refused as malformed in one line naming the peer and the value", async (t) => {
+      const { logger, server, address } = await setup(t);
+      const tls = await flavour.clientTls();
+      const nodeId = tls?.nodeId ?? nodeIdFor(`tiny-${++counter}`);
+      const peer = await rawPeer(address, tls);
+      await peer.send(helloFrom(nodeId, { maxMessageSizeBytes: 0 }));
+      await peer.closed;
+      const [reply] = peer.messages();
+      assert.equal(reply?.type, "Error");
+      assert.equal((reply as { code: string }).code, "malformed");
+      await logger.waitFor(
+        new RegExp(
+          `refused inbound connection .*peer ${nodeId} at 127\\.0\\.0\\.1:\\d+ announces a max_message_size of 0 bytes in its Hello, under the minimum of 4096`,
+        ),
+      );
+      assert.equal(server.count(), 0, "no connection was handed to the sync engine");
+      await assertStillServing(flavour, address, server.accepted);
+    });
+
     test("a slow-dripping peer (a byte every 100 ms) is dropped at the handshake timeout", async (t) => {
       const { logger, server, address } = await setup(t);
       const tls = await flavour.clientTls();

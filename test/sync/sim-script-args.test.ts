@@ -10,14 +10,14 @@ function sim(...args: string[]) {
   return spawnSync(process.execPath, [SCRIPT, ...args], { encoding: "utf8", timeout: 60_000 });
 }
 
-test("scripts/sim.ts refuses a --seed that is not an integer in one line, exit 2 (it ran with seed NaN)", () => {
-  for (const bad of ["x", "", "1.5", "-1"]) {
+test("scripts/sim.ts refuses a --seed that is not an integer from 0 to 2^32 - 1 in one line, exit 2 (it ran with seed NaN, and 4294967297 as seed 1)", () => {
+  for (const bad of ["x", "", "1.5", "-1", "4294967296", "4294967297", "9007199254740993"]) {
     const result = sim("split-brain", "--nodes", "3", `--seed=${bad}`);
     assert.equal(result.status, 2, `--seed ${JSON.stringify(bad)}: ${result.stderr}`);
     assert.equal(result.stdout, "");
     assert.equal(
       result.stderr,
-      `sim: --seed takes a non-negative integer, got ${JSON.stringify(bad)} (e.g. npm run sim -- split-brain --seed 3)\n`,
+      `sim: --seed takes an integer from 0 to 4294967295, got ${JSON.stringify(bad)} (e.g. npm run sim -- split-brain --seed 3)\n`,
     );
   }
 });
