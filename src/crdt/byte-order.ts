@@ -14,8 +14,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Byte strings up to this long are made keys char by char (below); longer ones through a Buffer. */
-const BYTES_KEY_BY_CHAR_MAX = 64;
+/**
+ * V8 keeps a typed array of at most this many bytes inside the object itself, with no
+ * ArrayBuffer of its own until something asks for `.buffer` (V8's typed_array_max_size_in_heap):
+ * code that wants small arrays to stay cheap must not take views of them.
+ */
+export const ON_HEAP_BYTES_MAX = 64;
 
 /**
  * A string that identifies the bytes exactly, usable as a Map key (latin1: one char per byte).
@@ -24,7 +28,6 @@ const BYTES_KEY_BY_CHAR_MAX = 64;
  * and that cost more than the key itself on every op applied.
  */
 export function bytesKey(bytes: Uint8Array): string {
-  if (bytes.length <= BYTES_KEY_BY_CHAR_MAX)
-    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  if (bytes.length <= ON_HEAP_BYTES_MAX) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }

@@ -1,5 +1,6 @@
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
+import { ON_HEAP_BYTES_MAX } from "./byte-order.ts";
 import type { HlcTimestamp } from "./hybrid-clock.ts";
 import { makeOpId, type OpId } from "./op-id.ts";
 import { isU64 } from "./saturating-u64.ts";
@@ -41,17 +42,11 @@ function describeRaw(raw: unknown): string {
 }
 
 /**
- * V8 keeps a typed array of at most this many bytes inside the object itself, with no
- * ArrayBuffer of its own until something asks for `.buffer` (V8's typed_array_max_size_in_heap).
- */
-const ON_HEAP_BYTES_MAX = 64;
-
-/**
  * `raw` (a Buffer the decoder copied out) as a plain Uint8Array. A small one is copied once more,
  * into a new on-heap array: taking a view of it asks for its `.buffer`, which makes V8 move it
- * off-heap into an ArrayBuffer of its own (measured on a PushOps of LWW-Map ops, a field and a
- * value each: 0.86-1.36 µs per op decoded with views, 0.39-0.45 µs with these copies). A large
- * one is viewed, not copied again.
+ * off-heap into an ArrayBuffer of its own (`npm run bench -- replica-apply`'s decode column:
+ * 0.98-1.26 µs per op against 1.25-1.67 with views, docs/design/sync.md). A large one is viewed,
+ * not copied again.
  */
 function plainBytes(raw: Uint8Array): Uint8Array {
   return raw.length <= ON_HEAP_BYTES_MAX
