@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +13,13 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A stand-in for process.stdout that records what it is given. */
+/** A stand-in for process.stdout that records what it is given (an emitter, as the stream is). */
 function recordingStream() {
   const written: string[] = [];
-  return { written, write: (bytes: Uint8Array | string) => written.push(Buffer.from(bytes).toString()) };
+  return Object.assign(new EventEmitter(), {
+    written,
+    write: (bytes: Uint8Array | string) => written.push(Buffer.from(bytes).toString()),
+  });
 }
 
 describe("stdioWriter", () => {
@@ -48,6 +51,30 @@ describe("stdioWriter", () => {
       closeSync(fd);
     }
     assert.deepEqual(stream.written, ["first\n", "second\n"]);
+  });
+
+  test("a write the stream fails later (its reader left) drops the rest with one call, not an uncaught 'error'", () => {
+    const path = join(dir, "read-only-then-gone");
+    writeFileSync(path, "");
+    const fd = openSync(path, "r");
+    const stream = recordingStream();
+    const left: string[] = [];
+    try {
+      const writer = stdioWriter(
+        fd,
+        () => stream,
+        (code) => left.push(code),
+      );
+      writer.write("queued\n");
+      // What process.stdout does when its queued write meets a reader that left: an 'error' that,
+      // with no listener, ends the process.
+      stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      assert.equal(writer.write("after\n"), false);
+    } finally {
+      closeSync(fd);
+    }
+    assert.deepEqual(stream.written, ["queued\n"]);
+    assert.deepEqual(left, ["EPIPE"]);
   });
 
   // Run from source, the ES module import of node:fs loads the streams (the bundle picks its

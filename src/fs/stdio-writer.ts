@@ -5,6 +5,11 @@ export interface StdioWrite {
   write(bytes: Uint8Array | string): unknown;
 }
 
+/** The stream a {@link stdioWriter} hands bytes to once write(2) failed: `process.stdout` or `process.stderr`. */
+export interface StdioStream extends StdioWrite {
+  on(event: "error", listener: (error: NodeJS.ErrnoException) => void): unknown;
+}
+
 /**
  * A writer of the process's stdout (`fd` 1) or stderr (2) that writes with write(2) itself
  * while it can, and hands what is left to `stream()` (`process.stdout` or `process.stderr`)
@@ -20,22 +25,37 @@ export interface StdioWrite {
  * synchronous destination, always have): the process stalls while its reader does, and its
  * memory stays bounded. A failed write (EAGAIN on a descriptor another process made
  * non-blocking) goes to the stream, which queues it or reports it as
- * it always did; later bytes follow it there, in order. A reader that left is the exception
+ * it always did; later bytes follow it there, in order (a write the stream fails later, EPIPE included, drops
+ * the rest as below rather than end the process). A reader that left is the exception
  * (EPIPE; ECONNRESET when the descriptor is a socket, as Node's `pipe` stdio and journald's are,
  * and bytes were still unread): later bytes are dropped (one line on stderr says so for stdout). On Windows (neither measured nor tested
  * here) every byte goes to the stream.
  */
 export function stdioWriter(
   fd: number,
-  stream: () => StdioWrite,
+  stream: () => StdioStream,
   readerLeft: (code: string) => void = () => {},
 ): StdioWrite {
-  let direct = process.platform !== "win32";
   let closed = false;
+  const leave = (code: string): false => {
+    closed = true;
+    readerLeft(code);
+    return false;
+  };
+  let handedOver: StdioStream | undefined;
+  /** The stream, listened to: its write failing later (EPIPE) emits an 'error' that would end the process. */
+  const streamed = (): StdioStream => {
+    if (handedOver === undefined) {
+      handedOver = stream();
+      handedOver.on("error", (error) => leave(error.code ?? error.message));
+    }
+    return handedOver;
+  };
+  let direct = process.platform !== "win32";
   return {
     write(bytes) {
       if (closed) return false;
-      if (!direct) return stream().write(bytes);
+      if (!direct) return streamed().write(bytes);
       const buffer = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
       let written = 0;
       try {
@@ -46,13 +66,9 @@ export function stdioWriter(
         // 'error' nobody listens for, and the process died with a stack trace. Like other tools,
         // stop writing there; unlike them, the node keeps running (its writes are not output).
         const { code } = error as NodeJS.ErrnoException;
-        if (code === "EPIPE" || code === "ECONNRESET") {
-          closed = true;
-          readerLeft(code);
-          return false;
-        }
+        if (code === "EPIPE" || code === "ECONNRESET") return leave(code);
         direct = false;
-        return stream().write(buffer.subarray(written));
+        return streamed().write(buffer.subarray(written));
       }
     },
   };
