@@ -309,3 +309,40 @@ test("a handler still running when the node stops is stopped, and its client get
     connection.socket.destroy();
   }
 });
+
+test("a WebSocket client that never answers the close does not hold the listener's close past its wait", async () => {
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      return { outcome, stop: stopped };
+    },
+  });
+  // A client gone without a word (its network dropped): it reads, but never answers the close.
+  const client = rawConnection(listener.address.port);
+  try {
+    client.socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
+    const startedAt = performance.now();
+    const closed = listener.close(200);
+    // The close frame reaches the client: code 1001 (0x03e9), then its reason.
+    const received = await client.until(/the node is shutting down$/);
+    assert.ok(received.endsWith("\u0003\u00e9the node is shutting down"), JSON.stringify(received));
+    await closed;
+    const tookMs = performance.now() - startedAt;
+    // `ws` waits 30 s for the client's close frame: the node's shutdown cannot.
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await listener.close(0);
+  }
+});

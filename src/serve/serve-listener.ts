@@ -16,7 +16,7 @@ import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
 import { SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { writeAtTurnEnd } from "./turn-writes.ts";
-import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
+import { WS_CLOSE_ANSWER_MS_MAX, WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
 export type RunHandler = (
@@ -502,6 +502,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     // written before the connections close, not cut off by them.
     await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
     server.closeAllConnections();
+    // An upgraded socket keeps the server open until it closes: a client that never answers the
+    // 1001 is dropped rather than waited for.
+    await within(Promise.all(goneAway), WS_CLOSE_ANSWER_MS_MAX);
+    for (const connection of sockets) connection.drop();
     await serverClosed;
   }
 }

@@ -28,6 +28,12 @@ export const WS_CLOSE_TOO_FAST = 1008;
 export const WS_CLOSE_PROCESS_FAILED = 1011;
 /** Close code of every connection when the node stops: "going away". */
 export const WS_CLOSE_GOING_AWAY = 1001;
+/**
+ * Longest a stopping node waits, once what the output gate held has drained, for its WebSocket
+ * clients to answer the 1001 close; past it a connection is dropped (`ws` itself would wait 30 s:
+ * a client whose network went away would hold the shutdown that long).
+ */
+export const WS_CLOSE_ANSWER_MS_MAX = 250;
 
 /** Frames reach the guest as one byte saying text (0) or binary (1), then the frame's bytes. */
 export const WS_FRAME_TEXT = 0;
@@ -155,6 +161,12 @@ export class WsConnection {
     const socket = this.#socket;
     this.#close();
     if (socket.readyState === socket.OPEN) socket.close(WS_CLOSE_GOING_AWAY, "the node is shutting down");
+  }
+
+  /** Drops the connection now, without a close handshake (a client that did not answer the close). */
+  drop(): void {
+    this.#close();
+    this.#socket.terminate();
   }
 
   readonly #unwritable = (error: unknown): void => {
