@@ -346,3 +346,35 @@ test("a WebSocket client that never answers the close does not hold the listener
     await listener.close(0);
   }
 });
+
+test("a WebSocket client that never answers the close does not hold the drain: what the gate holds does", async () => {
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      return { outcome, stop: stopped };
+    },
+  });
+  const client = rawConnection(listener.address.port);
+  try {
+    client.socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
+    const startedAt = performance.now();
+    // Nothing is held at the gate: its 1001 leaves at once, and the drain has nothing to wait for.
+    await listener.close(20_000);
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await listener.close(0);
+  }
+});

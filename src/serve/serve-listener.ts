@@ -504,7 +504,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     server.closeAllConnections();
     // An upgraded socket keeps the server open until it closes: a client that never answers the
     // 1001 is dropped rather than waited for.
-    await within(Promise.all(goneAway), WS_CLOSE_ANSWER_MS_MAX);
+    await within(Promise.all(sockets.map((connection) => connection.closed)), WS_CLOSE_ANSWER_MS_MAX);
     for (const connection of sockets) connection.drop();
     await serverClosed;
   }
