@@ -378,3 +378,46 @@ test("a WebSocket client that never answers the close does not hold the drain: w
     await listener.close(0);
   }
 });
+
+test("an event stream whose client left while its end was held does not hold the listener's close", async () => {
+  // The gate holds everything until the test releases it.
+  const held: (() => void)[] = [];
+  let handlerReturned!: () => void;
+  const returned = new Promise<void>((resolve) => {
+    handlerReturned = resolve;
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/events", moduleId: "app", handler: "events" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    release: (emit) => void held.push(emit),
+    runHandler: (_route, request) => {
+      assert.equal(request.sseStart(), 0);
+      const outcome = Promise.resolve({ ok: true } as const);
+      void outcome.then(() => setImmediate(handlerReturned));
+      return { outcome, stop: () => {} };
+    },
+  });
+  const client = rawConnection(listener.address.port);
+  let closed: Promise<void> | undefined;
+  try {
+    client.socket.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    await returned;
+    // The head and the end wait at the gate; the client goes away meanwhile.
+    assert.equal(held.length, 2);
+    const left = new Promise((resolve) => client.socket.once("close", resolve));
+    client.socket.destroy();
+    await left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const emit of held.splice(0)) emit();
+    const startedAt = performance.now();
+    closed = listener.close(20_000);
+    await closed;
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await (closed ?? listener.close(0));
+  }
+});
