@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
+import { createCertificateAuthority } from "../net/pki/certificate-authority.ts";
 import { silentLogger } from "../observe/logger.ts";
 import type { HandlerOutcome } from "./handler-processes.ts";
 import { RouteTable } from "./route-table.ts";
@@ -419,5 +420,35 @@ test("an event stream whose client left while its end was held does not hold the
   } finally {
     client.socket.destroy();
     await (closed ?? listener.close(0));
+  }
+});
+
+test("an HTTPS client that connects and never starts its TLS handshake does not hold the listener's close", async () => {
+  const { certPem, keyPem } = await createCertificateAuthority({
+    name: "serve-test",
+    days: 1,
+    now: new Date(),
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/a", moduleId: "app", handler: "a" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    tls: { cert: certPem, key: keyPem },
+    runHandler: () => ({ outcome: Promise.resolve({ ok: true } as const), stop: () => {} }),
+  });
+  // A TCP connection that says nothing (a port scan, a stalled client): TLS would wait 120 s for it.
+  const silent = connect(listener.address.port, "127.0.0.1");
+  silent.on("error", () => {});
+  try {
+    await new Promise((resolve) => silent.once("connect", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const startedAt = performance.now();
+    await listener.close(20_000);
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    silent.destroy();
+    await listener.close(0);
   }
 });

@@ -148,6 +148,17 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     connections++;
     socket.once("close", () => connections--);
   });
+  /**
+   * An HTTPS listener's TCP connections: one still in its TLS handshake is not yet the HTTP
+   * server's, and would keep a closing listener open until TLS gives up on it (120 s).
+   */
+  const tcpConnections = new Set<Socket>();
+  if (options.tls !== undefined) {
+    server.on("connection", (socket: Socket) => {
+      tcpConnections.add(socket);
+      socket.once("close", () => tcpConnections.delete(socket));
+    });
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Its id (`<prefix>-<number in base 36>`) is written out only if it fails.
@@ -506,6 +517,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     // 1001 is dropped rather than waited for.
     await within(Promise.all(sockets.map((connection) => connection.closed)), WS_CLOSE_ANSWER_MS_MAX);
     for (const connection of sockets) connection.drop();
+    for (const socket of tcpConnections) socket.destroy();
     await serverClosed;
   }
 }
