@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
+import { createCertificateAuthority } from "../net/pki/certificate-authority.ts";
 import { silentLogger } from "../observe/logger.ts";
 import type { HandlerOutcome } from "./handler-processes.ts";
 import { RouteTable } from "./route-table.ts";
@@ -307,5 +308,147 @@ test("a handler still running when the node stops is stopped, and its client get
     await closed;
   } finally {
     connection.socket.destroy();
+  }
+});
+
+test("a WebSocket client that never answers the close does not hold the listener's close past its wait", async () => {
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      return { outcome, stop: stopped };
+    },
+  });
+  // A client gone without a word (its network dropped): it reads, but never answers the close.
+  const client = rawConnection(listener.address.port);
+  try {
+    client.socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
+    const startedAt = performance.now();
+    const closed = listener.close(200);
+    // The close frame reaches the client: code 1001 (0x03e9), then its reason.
+    const received = await client.until(/the node is shutting down$/);
+    assert.ok(received.endsWith("\u0003\u00e9the node is shutting down"), JSON.stringify(received));
+    await closed;
+    const tookMs = performance.now() - startedAt;
+    // `ws` waits 30 s for the client's close frame: the node's shutdown cannot.
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await listener.close(0);
+  }
+});
+
+test("a WebSocket client that never answers the close does not hold the drain: what the gate holds does", async () => {
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: () => {
+      let stopped!: (reason: string) => void;
+      const outcome = new Promise<HandlerOutcome>((resolve) => {
+        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+      });
+      return { outcome, stop: stopped };
+    },
+  });
+  const client = rawConnection(listener.address.port);
+  try {
+    client.socket.write(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
+    const startedAt = performance.now();
+    // Nothing is held at the gate: its 1001 leaves at once, and the drain has nothing to wait for.
+    await listener.close(20_000);
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await listener.close(0);
+  }
+});
+
+test("an event stream whose client left while its end was held does not hold the listener's close", async () => {
+  // The gate holds everything until the test releases it.
+  const held: (() => void)[] = [];
+  let handlerReturned!: () => void;
+  const returned = new Promise<void>((resolve) => {
+    handlerReturned = resolve;
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/events", moduleId: "app", handler: "events" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    release: (emit) => void held.push(emit),
+    runHandler: (_route, request) => {
+      assert.equal(request.sseStart(), 0);
+      const outcome = Promise.resolve({ ok: true } as const);
+      void outcome.then(() => setImmediate(handlerReturned));
+      return { outcome, stop: () => {} };
+    },
+  });
+  const client = rawConnection(listener.address.port);
+  let closed: Promise<void> | undefined;
+  try {
+    client.socket.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    await returned;
+    // The head and the end wait at the gate; the client goes away meanwhile.
+    assert.equal(held.length, 2);
+    const left = new Promise((resolve) => client.socket.once("close", resolve));
+    client.socket.destroy();
+    await left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const emit of held.splice(0)) emit();
+    const startedAt = performance.now();
+    closed = listener.close(20_000);
+    await closed;
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    client.socket.destroy();
+    await (closed ?? listener.close(0));
+  }
+});
+
+test("an HTTPS client that connects and never starts its TLS handshake does not hold the listener's close", async () => {
+  const { certPem, keyPem } = await createCertificateAuthority({
+    name: "serve-test",
+    days: 1,
+    now: new Date(),
+  });
+  const listener = await startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "GET", path: "/a", moduleId: "app", handler: "a" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    tls: { cert: certPem, key: keyPem },
+    runHandler: () => ({ outcome: Promise.resolve({ ok: true } as const), stop: () => {} }),
+  });
+  // A TCP connection that says nothing (a port scan, a stalled client): TLS would wait 120 s for it.
+  const silent = connect(listener.address.port, "127.0.0.1");
+  silent.on("error", () => {});
+  try {
+    await new Promise((resolve) => silent.once("connect", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const startedAt = performance.now();
+    await listener.close(20_000);
+    const tookMs = performance.now() - startedAt;
+    assert.ok(tookMs < 5_000, `the listener took ${Math.round(tookMs)} ms to close`);
+  } finally {
+    silent.destroy();
+    await listener.close(0);
   }
 });

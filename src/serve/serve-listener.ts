@@ -16,7 +16,7 @@ import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
 import { SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { writeAtTurnEnd } from "./turn-writes.ts";
-import { WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
+import { WS_CLOSE_ANSWER_MS_MAX, WS_FRAME_BYTES_MAX, WsConnection } from "./ws-connection.ts";
 
 /** Runs a route's handler for one request: see HandlerProcesses.run. */
 export type RunHandler = (
@@ -148,6 +148,17 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     connections++;
     socket.once("close", () => connections--);
   });
+  /**
+   * An HTTPS listener's TCP connections: one still in its TLS handshake is not yet the HTTP
+   * server's, and would keep a closing listener open until TLS gives up on it (120 s).
+   */
+  const tcpConnections = new Set<Socket>();
+  if (options.tls !== undefined) {
+    server.on("connection", (socket: Socket) => {
+      tcpConnections.add(socket);
+      socket.once("close", () => tcpConnections.delete(socket));
+    });
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Its id (`<prefix>-<number in base 36>`) is written out only if it fails.
@@ -502,6 +513,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     // written before the connections close, not cut off by them.
     await new Promise<void>((resolve) => writeAtTurnEnd(resolve, () => resolve()));
     server.closeAllConnections();
+    // An upgraded socket keeps the server open until it closes: a client that never answers the
+    // 1001 is dropped rather than waited for.
+    await within(Promise.all(sockets.map((connection) => connection.closed)), WS_CLOSE_ANSWER_MS_MAX);
+    for (const connection of sockets) connection.drop();
+    for (const socket of tcpConnections) socket.destroy();
     await serverClosed;
   }
 }

@@ -107,7 +107,8 @@ export class SseStream {
     // After the events released before it: the end waits for them in the output gate too.
     this.#ended = new Promise((resolve) => {
       this.#release(() => {
-        if (this.#cut) return;
+        // Gone meanwhile (its close already fired, and `end` never calls back on it): nothing to write.
+        if (this.#cut || res.destroyed) return resolve();
         res.once("close", resolve);
         res.end(resolve);
       });

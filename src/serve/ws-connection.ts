@@ -28,6 +28,12 @@ export const WS_CLOSE_TOO_FAST = 1008;
 export const WS_CLOSE_PROCESS_FAILED = 1011;
 /** Close code of every connection when the node stops: "going away". */
 export const WS_CLOSE_GOING_AWAY = 1001;
+/**
+ * Longest a stopping node waits, once what the output gate held has drained, for its WebSocket
+ * clients to answer the 1001 close; past it a connection is dropped (`ws` itself would wait 30 s:
+ * a client whose network went away would hold the shutdown that long).
+ */
+export const WS_CLOSE_ANSWER_MS_MAX = 250;
 
 /** Frames reach the guest as one byte saying text (0) or binary (1), then the frame's bytes. */
 export const WS_FRAME_TEXT = 0;
@@ -46,6 +52,7 @@ export class WsConnection {
   readonly #forwarded: ForwardedTopics;
   #closed = false;
   readonly #writeFailed: (error: unknown) => void;
+  readonly #socketClosed: Promise<void>;
   /** Bytes the guest sent that are not in the socket yet (at the output gate or deferred to the turn's end). */
   #unwrittenBytes = 0;
 
@@ -64,6 +71,7 @@ export class WsConnection {
     this.#release = release;
     this.#writeFailed = writeFailed;
     this.#forwarded = new ForwardedTopics(topics, WS_FORWARDS_PER_CONNECTION_MAX);
+    this.#socketClosed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.once("close", () => this.#close());
     // A client's protocol error (a frame over maxPayload: 1009, bad UTF-8: 1007) is answered by
     // `ws` closing the connection; unheard, the error event would crash the node.
@@ -131,19 +139,26 @@ export class WsConnection {
   /**
    * The node stops: the connection is closed with {@link WS_CLOSE_GOING_AWAY} once the frames
    * sent before are released by the output gate and written (the close waits behind them).
-   * Resolves once the connection is closed (the client answered the close, or went away).
+   * Resolves once that close is written (or the connection closed), not once the client answers
+   * it ({@link closed}); a connection already closing (its process ended) resolves once closed.
    */
   goAway(): Promise<void> {
-    const socket = this.#socket;
-    const closed =
-      socket.readyState === socket.CLOSED
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    if (!this.#closed) {
-      this.#close();
-      this.#release(() => writeAtTurnEnd(() => this.goAwayNow(), this.#unwritable));
-    }
-    return closed;
+    if (this.#closed) return this.#socketClosed;
+    this.#close();
+    return new Promise<void>((resolve) => {
+      void this.#socketClosed.then(resolve);
+      this.#release(() =>
+        writeAtTurnEnd(() => {
+          this.goAwayNow();
+          resolve();
+        }, this.#unwritable),
+      );
+    });
+  }
+
+  /** Resolves once the connection is closed (the client answered the close, or went away). */
+  get closed(): Promise<void> {
+    return this.#socketClosed;
   }
 
   /**
@@ -155,6 +170,12 @@ export class WsConnection {
     const socket = this.#socket;
     this.#close();
     if (socket.readyState === socket.OPEN) socket.close(WS_CLOSE_GOING_AWAY, "the node is shutting down");
+  }
+
+  /** Drops the connection now, without a close handshake (a client that did not answer the close). */
+  drop(): void {
+    this.#close();
+    this.#socket.terminate();
   }
 
   readonly #unwritable = (error: unknown): void => {
