@@ -81,19 +81,16 @@ export function replicaForSync(
       const snapshot = state.snapshot();
       const parts: PushStateMessage[] = [];
       // The state may hold effects of ops above its vector (applied out of order): a first, empty
-      // part says up to where, so the receiver bounds the removes it takes in and raises its
-      // op-log floors (see applySnapshotPart). Sent too when a cell is left out (below): the final
-      // vector is then empty, and without the floors the receiver would serve its own peers the
-      // ops above the gap but never this state.
+      // part says up to where, so the receiver bounds the removes it takes in (see applySnapshotPart).
       const applied = snapshot.applied ?? snapshot.vector;
-      const appliedPart: PushStateMessage = {
-        type: "PushState",
-        versionVector: applied,
-        objects: [],
-        final: false,
-        replace,
-      };
-      if (!vectorCovers(snapshot.vector, applied)) parts.push(appliedPart);
+      if (!vectorCovers(snapshot.vector, applied))
+        parts.push({
+          type: "PushState",
+          versionVector: applied,
+          objects: [],
+          final: false,
+          replace,
+        });
       // Every part keeps room for the largest vector a part carries (the final one's, or the first's).
       const frameBytesMax = Math.min(maxMessageSizeBytes, peerMaxMessageSizeBytes ?? maxMessageSizeBytes);
       const wireBytesMax =
@@ -136,15 +133,8 @@ export function replicaForSync(
         bytes += encoded.length;
         wireBytes += objectWireBytes;
       }
-      const claimsNothing = leftOut && !replace;
-      if (claimsNothing && parts[0] !== appliedPart) parts.unshift(appliedPart);
-      parts.push({
-        type: "PushState",
-        versionVector: claimsNothing ? EMPTY_VECTOR : snapshot.vector,
-        objects,
-        final: true,
-        replace,
-      });
+      const claimed = leftOut && !replace ? EMPTY_VECTOR : snapshot.vector;
+      parts.push({ type: "PushState", versionVector: claimed, objects, final: true, replace });
       return parts;
     },
     applySnapshotPart(part) {

@@ -703,14 +703,8 @@ export class ReplicatedState implements CrdtHost {
       changedObjects.push(...this.#discardState());
     }
     // The sender's state may carry removes of ops above its vector: bound them here too, so the
-    // tombstones they made are not collected before every member has applied those ops. Those
-    // ops' effects are merged here but not in this op-log: a peer behind them gets a snapshot
-    // from us (the final vector, which raises the floors too, is empty when the sender left a
-    // cell out).
-    for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) {
-      this.#seen.noteApplied(origin, seq);
-      this.#log.raiseFloor(origin, seq);
-    }
+    // tombstones they made are not collected before every member has applied those ops.
+    for (const [origin, seq] of part.applied ?? snapshot.applied ?? []) this.#seen.noteApplied(origin, seq);
     // What this replica collected stays collected, unless its whole state is being replaced.
     const covered = (id: OpId): boolean => !this.#replacing && this.#seen.contiguous(id.origin) >= id.seq;
     for (const object of snapshot.objects) {
