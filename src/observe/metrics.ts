@@ -59,8 +59,6 @@ export interface NodeMetrics {
   readonly syncOpsShed: Counter;
   /** Ops left out of a peer's batches because no message that peer reads can carry them. */
   readonly syncOpsTooLarge: Counter;
-  /** CRDT cells left out of a snapshot because no message the peer reads can carry them. */
-  readonly syncSnapshotCellsTooLarge: Counter;
   /** The adaptive send windows (unacknowledged PushOps batches allowed), summed over the peers. */
   readonly syncSendWindowBatches: Gauge;
   /** The slowest peer's smoothed PushOps ack round trip, in seconds. */
@@ -302,10 +300,6 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetrics {
     syncOpsTooLarge: counter(
       "numax_sync_ops_too_large_total",
       "Ops left out of a peer's batches: larger than one message the peer reads (max_message_size).",
-    ),
-    syncSnapshotCellsTooLarge: counter(
-      "numax_sync_snapshot_cells_too_large_total",
-      "CRDT cells left out of a snapshot: larger than one message the peer reads (max_message_size).",
     ),
     syncSendWindowBatches: gauge(
       "numax_sync_send_window_batches",

@@ -34,15 +34,9 @@ const EMPTY_VECTOR: VersionVector = new Map();
 /**
  * A cell of a CRDT object that no PushState part within the peer's `max_message_size` can carry
  * (alone, it is larger: written under a larger limit, or the peer reads less): left out of the
- * snapshot, and told here. `replace`: the snapshot replaces a stale peer's state, whose final
- * vector still covers the cell (see `replicaForSync`).
+ * snapshot, and told here.
  */
-export type CellTooLarge = (
-  key: string,
-  cellWireBytes: number,
-  wireBytesMax: number,
-  replace: boolean,
-) => void;
+export type CellTooLarge = (key: string, cellWireBytes: number, wireBytesMax: number) => void;
 
 /**
  * The sync engine's view of the node's ReplicatedState. Snapshot objects travel as
@@ -53,15 +47,6 @@ export type CellTooLarge = (
  * object whose state alone does not fit a part has its cells spread over parts of their own (the
  * receiver merges a part cell by cell, in order: parts of an object's cells, in order, do what the
  * whole does); a single cell that does not fit is left out (`onCellTooLarge`).
- *
- * A snapshot that left a cell out ends with an empty vector: the receiver merges the state but
- * claims none of it, as with an op left out of a batch, so it asks again at its next pull (a
- * snapshot each anti-entropy round) and gets the cell once both limits let it through. A cell does
- * not name every op that shaped it (an LWW write carries its origin but not its sequence, an OR-Set
- * element not the origins of its removes), so lowering the vector for some origins is not
- * expressible. A replacing snapshot keeps its vector: without it the peer stays stale, its state is
- * replaced again every round and what it wrote in between (acknowledged and dropped while stale)
- * goes with it (docs/design/op-size.md#what-remains).
  */
 export function replicaForSync(
   state: ReplicatedState,
@@ -102,7 +87,6 @@ export function replicaForSync(
       // of every snapshot in a cluster of a dozen origins (and the final vector still covered it).
       const pieceWireBytesMax = frameBytesMax - PUSH_STATE_ENVELOPE_BYTES_MAX - VECTOR_ENTRY_WIRE_BYTES_MAX;
       let objects: { key: string; state: Uint8Array }[] = [];
-      let leftOut = false;
       let bytes = 0;
       let wireBytes = 0;
       const cut = (): void => {
@@ -117,11 +101,7 @@ export function replicaForSync(
         const objectWireBytes = objectWireBytesMax(object.key, encoded.length);
         if (objectWireBytes > wireBytesMax || encoded.length > SNAPSHOT_PART_BYTES_MAX) {
           cut();
-          const tooLarge: CellTooLarge = (...args) => {
-            leftOut = true;
-            onCellTooLarge?.(...args);
-          };
-          for (const piece of objectPieces(object, pieceWireBytesMax, replace, tooLarge)) {
+          for (const piece of objectPieces(object, pieceWireBytesMax, onCellTooLarge)) {
             objects.push({ key: object.key, state: piece });
             cut();
           }
@@ -133,8 +113,7 @@ export function replicaForSync(
         bytes += encoded.length;
         wireBytes += objectWireBytes;
       }
-      const claimed = leftOut && !replace ? EMPTY_VECTOR : snapshot.vector;
-      parts.push({ type: "PushState", versionVector: claimed, objects, final: true, replace });
+      parts.push({ type: "PushState", versionVector: snapshot.vector, objects, final: true, replace });
       return parts;
     },
     applySnapshotPart(part) {
@@ -175,8 +154,7 @@ export function replicaForSync(
 function objectPieces(
   object: ReplicaSnapshot["objects"][number],
   wireBytesMax: number,
-  replace: boolean,
-  onCellTooLarge: CellTooLarge,
+  onCellTooLarge: CellTooLarge | undefined,
 ): Uint8Array[] {
   const pieces: Uint8Array[] = [];
   let run: unknown[] = [];
@@ -190,7 +168,7 @@ function objectPieces(
     const cellBytes = encodeState({ family: object.family, cells: [cell] as never[] }).length;
     const cellWireBytes = objectWireBytesMax(object.key, cellBytes);
     if (cellWireBytes > wireBytesMax || cellBytes > SNAPSHOT_PART_BYTES_MAX) {
-      onCellTooLarge(object.key, cellWireBytes, wireBytesMax, replace);
+      onCellTooLarge?.(object.key, cellWireBytes, wireBytesMax);
       continue;
     }
     const fits =

@@ -49,7 +49,7 @@ export const OWN_HISTORY_WAIT_MS = 5_000;
  * them again, and a node with a larger limit may make many) are logged once per this interval per
  * peer, the first at once, each line naming the latest op and how many were left out since; so are
  * snapshot fields too large to send, over all peers. Counted in full by
- * `numax_sync_ops_too_large_total` and `numax_sync_snapshot_cells_too_large_total`.
+ * `numax_sync_ops_too_large_total`.
  */
 export const OP_TOO_LARGE_LOG_INTERVAL_MS = 10 * 60_000;
 
@@ -131,19 +131,13 @@ export class SyncService {
     const replicaPort = replicaForSync(
       replica,
       config.limits.maxMessageSizeBytes,
-      (key, cellBytes, bytesMax, replace) => {
-        metrics?.syncSnapshotCellsTooLarge.inc();
+      (key, cellBytes, bytesMax) =>
         tooLargeLog.report(
           "snapshot",
           "cell-too-large",
-          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; ${
-            replace
-              ? "the snapshot replaces a stale peer's state and its vector covers the field all the same, so that peer lacks it until it is written again"
-              : "the snapshot ends without its vector, so the peer asks again at every anti-entropy round and gets the field once max_message_size is raised on both nodes"
-          }`,
-          { key, cellBytes, bytesMax, replace },
-        );
-      },
+          `a field of key ${JSON.stringify(key)} (up to ${cellBytes} bytes on the wire) does not fit one snapshot message (${bytesMax} bytes: the smaller max_message_size of this node and the peer, less the PushState envelope): left out of the snapshot, the rest of the state goes; the snapshot's vector covers it all the same, so the peer lacks that field until it is written again (raising max_message_size later does not bring it)`,
+          { key, cellBytes, bytesMax },
+        ),
     );
     const observed = {
       ...replicaPort,

@@ -22,7 +22,6 @@ const PINNED: readonly [name: string, type: string, labels: readonly string[]][]
   ["numax_sync_queued_ops", "gauge", []],
   ["numax_sync_ops_shed_total", "counter", []],
   ["numax_sync_ops_too_large_total", "counter", []],
-  ["numax_sync_snapshot_cells_too_large_total", "counter", []],
   ["numax_sync_send_window_batches", "gauge", []],
   ["numax_sync_ack_rtt_seconds", "gauge", []],
   ["numax_wire_bytes_total", "counter", ["direction", "message"]],
