@@ -9,6 +9,23 @@ import { RouteTable } from "./route-table.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
 import { startServeListener } from "./serve-listener.ts";
 
+/** A handler that runs until the listener stops it (`onRun` is told it started). */
+function untilStopped(onRun: () => void = () => {}) {
+  return () => {
+    let stopped!: (reason: string) => void;
+    const outcome = new Promise<HandlerOutcome>((resolve) => {
+      stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
+    });
+    onRun();
+    return { outcome, stop: stopped };
+  };
+}
+
+/** A WebSocket upgrade request for /ws, as a client writes it. */
+const WS_UPGRADE =
+  "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
 test("a response its handler finished before the listener closes is written before the connections close", async () => {
   let listener: Awaited<ReturnType<typeof startServeListener>> | undefined;
   let closed: Promise<void> | undefined;
@@ -249,10 +266,7 @@ test("while the listener waits for held replies, no handler runs: a request or u
     await Promise.all([first.until(/\r\n\r\na$/), second.until(/\r\n\r\na$/)]);
     assert.deepEqual(ran, ["a", "a", "a"]);
     first.socket.write("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
-    second.socket.write(
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
+    second.socket.write(WS_UPGRADE);
     const [b, ws, up] = await Promise.all([
       first.until(/a(HTTP\/1\.1 \d+[\s\S]*\r\n\r\n[\s\S]*\n$)/),
       second.until(/a(HTTP\/1\.1 \d+[\s\S]*\r\n\r\n[\s\S]*\n$)/),
@@ -285,14 +299,7 @@ test("a handler still running when the node stops is stopped, and its client get
     routes: new RouteTable([{ method: "PUT", path: "/slow", moduleId: "app", handler: "slow" }]),
     limits: SERVE_LIMITS_DEFAULT,
     logger: silentLogger,
-    runHandler: () => {
-      let stopped!: (reason: string) => void;
-      const outcome = new Promise<HandlerOutcome>((resolve) => {
-        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
-      });
-      handlerRunning();
-      return { outcome, stop: stopped };
-    },
+    runHandler: untilStopped(handlerRunning),
   });
   const connection = rawConnection(listener.address.port);
   try {
@@ -317,21 +324,12 @@ test("a WebSocket client that never answers the close does not hold the listener
     routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
     limits: SERVE_LIMITS_DEFAULT,
     logger: silentLogger,
-    runHandler: () => {
-      let stopped!: (reason: string) => void;
-      const outcome = new Promise<HandlerOutcome>((resolve) => {
-        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
-      });
-      return { outcome, stop: stopped };
-    },
+    runHandler: untilStopped(),
   });
   // A client gone without a word (its network dropped): it reads, but never answers the close.
   const client = rawConnection(listener.address.port);
   try {
-    client.socket.write(
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
+    client.socket.write(WS_UPGRADE);
     await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
     const startedAt = performance.now();
     const closed = listener.close(200);
@@ -354,20 +352,11 @@ test("a WebSocket client that never answers the close does not hold the drain: w
     routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
     limits: SERVE_LIMITS_DEFAULT,
     logger: silentLogger,
-    runHandler: () => {
-      let stopped!: (reason: string) => void;
-      const outcome = new Promise<HandlerOutcome>((resolve) => {
-        stopped = (reason) => resolve({ ok: false, kind: "stopped", failure: reason, stopped: true });
-      });
-      return { outcome, stop: stopped };
-    },
+    runHandler: untilStopped(),
   });
   const client = rawConnection(listener.address.port);
   try {
-    client.socket.write(
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
+    client.socket.write(WS_UPGRADE);
     await client.until(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\n/);
     const startedAt = performance.now();
     // Nothing is held at the gate: its 1001 leaves at once, and the drain has nothing to wait for.
