@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { OpTooLargeError } from "../crdt/op-too-large-error.ts";
-import { NODE_A, NODE_B } from "../crdt/testing/test-ops.ts";
+import { NODE_A, NODE_B, NODE_C, text } from "../crdt/testing/test-ops.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import { frameLength } from "../net/frame.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
@@ -83,6 +83,47 @@ test("a cell larger than a part alone is left out and told; the rest of its obje
   assert.deepEqual(receiver.lwwMapGet("map", new TextEncoder().encode("small")), new Uint8Array(10));
   assert.equal(receiver.lwwMapGet("map", new TextEncoder().encode("large")), undefined);
   assert.deepEqual(receiver.lwwGet("other"), new Uint8Array(10));
+});
+
+// A snapshot that left a cell out still ends with its covering vector (docs/design/op-size.md).
+// Ending it with an empty vector instead, so that the peer would ask again, was tried and lost
+// writes in these two receivers: their vectors stayed below what they took.
+test("a node new to the cluster that took a snapshot leaving a cell out is not made stale by its first write", () => {
+  const a = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A });
+  a.orsetAdd("set", text("gone"));
+  a.orsetRemove("set", text("gone"));
+  a.lwwMapSet("map", text("large"), new Uint8Array(20 * 1024));
+  a.flush();
+  assert.equal(a.compact({ members: [], reports: new Map() }), 1, "A collected a tombstone");
+  const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C });
+  assert.equal(a.isStale(z.versionVector(), NODE_C), false, "new: it merges");
+  for (const part of replicaForSync(a, 16 * 1024).snapshotParts(false))
+    replicaForSync(z).applySnapshotPart(part);
+  z.lwwSet("z's own", new Uint8Array(1));
+  z.flush();
+  a.applyRemote(z.opsSince(new Map(), 100));
+  // Stale, it would get a replacing snapshot and lose what it wrote that A had not taken.
+  assert.equal(a.isStale(z.versionVector(), NODE_C), false);
+});
+
+test("a node whose datastore was wiped, taking a snapshot leaving a cell out, does not reuse its own sequence numbers", () => {
+  const a = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_A, opLogLimit: 2 });
+  const before = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C });
+  for (let i = 0; i < 3; i++) before.lwwSet(`z${i}`, new Uint8Array([i]));
+  before.flush();
+  a.applyRemote(before.opsSince(new Map(), 100));
+  a.lwwMapSet("map", text("large"), new Uint8Array(20 * 1024));
+  for (let i = 0; i < 3; i++) a.lwwSet(`a${i}`, new Uint8Array(1));
+  a.flush();
+  // Same NodeId, empty datastore (its certificate outlived its volume).
+  const z = openReplicatedState({ backend: createMemoryBackend(), nodeId: NODE_C });
+  for (const part of replicaForSync(a, 16 * 1024).snapshotParts(false))
+    replicaForSync(z).applySnapshotPart(part);
+  z.applyRemote(a.opsSince(z.versionVector(), 100));
+  z.lwwSet("after the wipe", new Uint8Array([9]));
+  z.flush();
+  a.applyRemote(z.opsSince(new Map([[NODE_A, 4]]), 100));
+  assert.deepEqual(a.lwwGet("after the wipe"), new Uint8Array([9]), "A dropped the write as a duplicate");
 });
 
 test("a field as large as one op may be goes in a snapshot of a cluster of many origins, in a part that fits", () => {
