@@ -40,6 +40,11 @@ export class GCounter implements Crdt<GCounterCell> {
     return this.#slots.get(origin) ?? 0n;
   }
 
+  /** `origin`'s cell as it stands: what a staged op amended by `addToSlot` writes. */
+  cellOf(origin: NodeId): GCounterCell {
+    return { origin, slot: this.slot(origin) };
+  }
+
   /** The slot total `origin` reaches by adding `delta`: what its increment op carries. */
   incrementedSlot(origin: NodeId, delta: bigint): bigint {
     return saturatingAddU64(this.slot(origin), delta);

@@ -18,8 +18,17 @@ export class PNCounter implements Crdt<PNCounterCell> {
   readonly #positive = new GCounter();
   readonly #negative = new GCounter();
 
-  value(): bigint {
-    return this.#positive.value() - this.#negative.value();
+  /**
+   * Its increments, a G-Counter of their own: a local increment amending an open op moves its
+   * slot with `GCounter.addToSlot`, as a G-Counter's increment does (the same path, one for both).
+   */
+  get increments(): GCounter {
+    return this.#positive;
+  }
+
+  /** Its decrements, a G-Counter of their own (see `increments`). */
+  get decrements(): GCounter {
+    return this.#negative;
   }
 
   /** The positive slot `origin` reaches by incrementing `delta`: what its inc op carries. */
@@ -30,6 +39,10 @@ export class PNCounter implements Crdt<PNCounterCell> {
   /** The negative slot `origin` reaches by decrementing `delta`: what its dec op carries. */
   decrementedSlot(origin: NodeId, delta: bigint): bigint {
     return this.#negative.incrementedSlot(origin, delta);
+  }
+
+  value(): bigint {
+    return this.#positive.value() - this.#negative.value();
   }
 
   applyOp(op: Op): PNCounterCell | undefined {
@@ -45,7 +58,7 @@ export class PNCounter implements Crdt<PNCounterCell> {
     const grewPositive = this.#positive.mergeCell({ origin: cell.origin, slot: cell.positive }) !== undefined;
     const grewNegative = this.#negative.mergeCell({ origin: cell.origin, slot: cell.negative }) !== undefined;
     if (!grewPositive && !grewNegative) return undefined;
-    return this.#cell(cell.origin);
+    return this.cellOf(cell.origin);
   }
 
   merge(other: PNCounter): void {
@@ -56,10 +69,11 @@ export class PNCounter implements Crdt<PNCounterCell> {
     const origins = new Set<NodeId>();
     for (const c of this.#positive.cells()) origins.add(c.origin);
     for (const c of this.#negative.cells()) origins.add(c.origin);
-    return [...origins].sort().map((origin) => this.#cell(origin));
+    return [...origins].sort().map((origin) => this.cellOf(origin));
   }
 
-  #cell(origin: NodeId): PNCounterCell {
+  /** `origin`'s cell as it stands: what a staged op amended through `increments` or `decrements` writes. */
+  cellOf(origin: NodeId): PNCounterCell {
     return { origin, positive: this.#positive.slot(origin), negative: this.#negative.slot(origin) };
   }
 }

@@ -2,6 +2,7 @@ import { backgroundClock, type Clock, type TimerHandle } from "../../clock/clock
 import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
+import type { GCounter } from "../../crdt/g-counter.ts";
 import { ClockDriftError, type HlcTimestamp, HybridClock } from "../../crdt/hybrid-clock.ts";
 import { crdtPackr } from "../../crdt/msgpack.ts";
 import {
@@ -14,6 +15,7 @@ import {
 } from "../../crdt/op.ts";
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
+import type { PNCounter } from "../../crdt/pn-counter.ts";
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
 import { describeError } from "../../errors/numax-error.ts";
 import type { NodeId } from "../../identity/node-id.ts";
@@ -210,8 +212,8 @@ interface ObjectEntry {
    */
   openLocalOps: Map<string, number> | undefined;
   /**
-   * A counter whose own slot moved past its open op and staged cell (`gcounterInc`): both are
-   * made anew from the slot before anything reads them (`#settleAmends`).
+   * A counter whose own slots moved past their open ops and staged cell (`#count`): they are
+   * made anew from the slots before anything reads them (`#settleAmends`).
    */
   unsettled: boolean;
 }
@@ -368,29 +370,8 @@ export class ReplicatedState implements CrdtHost {
     return this.#peers();
   }
 
-  /**
-   * An increment amending the counter's open op only moves the slot: at a million increments a
-   * second, an op, a cell and their BigInts made per increment were most of the node's garbage
-   * (GC pauses in the gates' latency). The op and cell are made from the slot once per batch
-   * (`#settleAmends`). A counter op's size bound depends on its key only (`opWireBytesMax`), so
-   * the check the open op passed holds for its amendments.
-   */
   gcounterInc(key: string, delta: bigint): void {
-    const entry = this.#entry("gcounter", key);
-    const counter = entry.crdt as unknown as CrdtOf<"gcounter">;
-    if (entry.openLocalOps?.has(GCOUNTER_AMEND_KEY) === true) {
-      this.#assertOpen();
-      refuseWhileCommitsFail(this.#backend);
-      if (!counter.addToSlot(this.#nodeId, delta)) return;
-      if (!entry.unsettled) {
-        entry.unsettled = true;
-        this.#unsettled.push(entry);
-      }
-      this.#flushSoon(0);
-      return;
-    }
-    const slot = counter.incrementedSlot(this.#nodeId, delta);
-    if (slot !== counter.slot(this.#nodeId)) this.#localOn(entry, { type: "gcounter_inc", slot });
+    this.#count("gcounter", key, "gcounter_inc", delta);
   }
 
   gcounterValue(key: string): bigint {
@@ -398,15 +379,11 @@ export class ReplicatedState implements CrdtHost {
   }
 
   pncounterInc(key: string, delta: bigint): void {
-    if (delta === 0n) return;
-    const slot = this.#crdt("pncounter", key).incrementedSlot(this.#nodeId, delta);
-    this.#local("pncounter", key, { type: "pncounter_inc", slot });
+    this.#count("pncounter", key, "pncounter_inc", delta);
   }
 
   pncounterDec(key: string, delta: bigint): void {
-    if (delta === 0n) return;
-    const slot = this.#crdt("pncounter", key).decrementedSlot(this.#nodeId, delta);
-    this.#local("pncounter", key, { type: "pncounter_dec", slot });
+    this.#count("pncounter", key, "pncounter_dec", delta);
   }
 
   pncounterValue(key: string): bigint {
@@ -885,11 +862,9 @@ export class ReplicatedState implements CrdtHost {
     const amendKey = amendKeyOf(kind);
     const open = amendKey === undefined ? undefined : entry.openLocalOps?.get(amendKey);
     if (open !== undefined) {
-      const previous = this.#stagedOps[open]!;
-      // An LWW write must win by its own, newer stamp. A counter op keeps the stamp of the first
-      // increment it carries, so the propagation latency measured from it covers every one of them.
-      const stamp = kind.type.startsWith("lww_") ? this.#clock.now() : previous.timestamp;
-      const op = makeOp(previous.id, stamp, key, kind);
+      // Only LWW writes come here (a counter's amendments take `#count`'s path), and an LWW
+      // write must win by its own, newer stamp.
+      const op = makeOp(this.#stagedOps[open]!.id, this.#clock.now(), key, kind);
       this.#stagedOps[open] = op;
       noteLatest(entry, op);
       const cell = entry.crdt.applyOp(op);
@@ -912,17 +887,45 @@ export class ReplicatedState implements CrdtHost {
     return op;
   }
 
-  /** Makes the open op and staged cell of every `unsettled` counter carry its slot now. */
+  /**
+   * A local increment or decrement of `delta` on a counter's slot `type` (a PN-Counter is two
+   * G-Counters, `slotsOf`). One amending the slot's open op only moves the slot: at a million
+   * increments a second, an op, a cell and their BigInts made per increment were most of the
+   * node's garbage (GC pauses in the gates' latency). The op and cell are made from the slot once
+   * per batch (`#settleAmends`). A counter op's size bound depends on its key only
+   * (`opWireBytesMax`), so the check the open op passed holds for its amendments.
+   */
+  #count(family: CounterFamily, key: string, type: CounterOpType, delta: bigint): void {
+    const entry = this.#entry(family, key);
+    const slots = slotsOf(entry.crdt, type);
+    if (entry.openLocalOps?.has(type) === true) {
+      this.#assertOpen();
+      refuseWhileCommitsFail(this.#backend);
+      if (!slots.addToSlot(this.#nodeId, delta)) return;
+      if (!entry.unsettled) {
+        entry.unsettled = true;
+        this.#unsettled.push(entry);
+      }
+      this.#flushSoon(0);
+      return;
+    }
+    const slot = slots.incrementedSlot(this.#nodeId, delta);
+    if (slot !== slots.slot(this.#nodeId)) this.#localOn(entry, { type, slot });
+  }
+
+  /** Makes the open ops and staged cell of every `unsettled` counter carry its slots now. */
   #settleAmends(): void {
     for (const entry of this.#unsettled) {
       entry.unsettled = false;
-      const open = entry.openLocalOps!.get(GCOUNTER_AMEND_KEY)!;
-      const previous = this.#stagedOps[open]!;
-      const slot = (entry.crdt as unknown as CrdtOf<"gcounter">).slot(this.#nodeId);
-      const op = makeOp(previous.id, previous.timestamp, entry.key, { type: "gcounter_inc", slot });
-      // The same stamp and origin as the op it replaces: `latest` stays as it is.
-      this.#stagedOps[open] = op;
-      this.#stageCell(entry, { origin: this.#nodeId, slot });
+      // A counter's open ops are its slots' (`amendKeyOf`), whichever moved.
+      for (const [type, open] of entry.openLocalOps! as Map<CounterOpType, number>) {
+        const previous = this.#stagedOps[open]!;
+        const slot = slotsOf(entry.crdt, type).slot(this.#nodeId);
+        // The stamp of its first increment, so the propagation latency measured from it covers
+        // every one; the same origin too: `latest` stays as it is.
+        this.#stagedOps[open] = makeOp(previous.id, previous.timestamp, entry.key, { type, slot });
+      }
+      this.#stageCell(entry, (entry.crdt as unknown as CrdtOf<CounterFamily>).cellOf(this.#nodeId));
     }
     this.#unsettled.length = 0;
   }
@@ -1129,10 +1132,6 @@ export class ReplicatedState implements CrdtHost {
     return entry;
   }
 
-  #crdt<F extends CrdtFamily>(family: F, key: string): CrdtOf<F> {
-    return this.#entry(family, key).crdt as unknown as CrdtOf<F>;
-  }
-
   #existing<F extends CrdtFamily>(family: F, key: string): CrdtOf<F> | undefined {
     return this.#objects.get(family)!.get(key)?.crdt as unknown as CrdtOf<F> | undefined;
   }
@@ -1224,8 +1223,15 @@ export class ReplicatedState implements CrdtHost {
   }
 }
 
-/** The amend key of a GCounter increment (`amendKeyOf`). */
-const GCOUNTER_AMEND_KEY = "gcounter_inc";
+type CounterFamily = "gcounter" | "pncounter";
+type CounterOpType = "gcounter_inc" | "pncounter_inc" | "pncounter_dec";
+
+/** The G-Counter an op of `type` moves a slot of: the counter itself, or a PN-Counter's side. */
+function slotsOf(crdt: Crdt<unknown>, type: CounterOpType): GCounter {
+  if (type === "gcounter_inc") return crdt as unknown as GCounter;
+  const counter = crdt as unknown as PNCounter;
+  return type === "pncounter_inc" ? counter.increments : counter.decrements;
+}
 
 /**
  * What a local op writes, when a later local op on the same thing supersedes it whole: a counter
