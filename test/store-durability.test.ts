@@ -185,25 +185,30 @@ describe("store durability across kill -9", { timeout: TEST_TIMEOUT_MS }, () => 
 
   /** Runs store-writer in `mode` on a fresh datastore and returns the GCounter "g" it left. */
   async function counterAfterExit(mode: string): Promise<bigint> {
+    return (await countersAfterExit(mode)).g;
+  }
+
+  /** Runs store-writer in `mode` on a fresh datastore and returns the counters "g" and "p" it left. */
+  async function countersAfterExit(mode: string): Promise<{ g: bigint; p: bigint }> {
     const path = await temporaryDatastore();
     const exiting = startWriter([mode, path]);
     assert.equal(await exiting.exited, 0);
     const store = await openLmdbBackend({ path });
     try {
       const replica = openReplicatedState({ backend: store, nodeId: NODE_A });
-      const value = replica.gcounterValue("g");
+      const values = { g: replica.gcounterValue("g"), p: replica.pncounterValue("p") };
       await replica.close();
-      return value;
+      return values;
     } finally {
       await store.close();
     }
   }
 
   it("commits the replica's staged batch when the process exits within its batch interval", async () => {
-    assert.equal(
-      await counterAfterExit("exit-replica"),
-      3n,
-      "the increments staged behind STORE_BATCH_INTERVAL_MS (one amending the other's open op) are kept",
+    assert.deepEqual(
+      await countersAfterExit("exit-replica"),
+      { g: 3n, p: 27n },
+      "the writes staged behind STORE_BATCH_INTERVAL_MS (each amending the open op of the one before) are kept",
     );
   });
 
