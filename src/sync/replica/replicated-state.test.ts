@@ -519,6 +519,26 @@ describe("ReplicatedState amends superseded local ops within a run", () => {
       { seed: 0x9c0a7e, numRuns: 300 },
     );
   });
+  test("a counter write of 0 writes nothing: no op, and no object a reader would list", () => {
+    const { state, sent } = replica(NODE_A);
+    state.pncounterInc("p", 0n);
+    state.pncounterDec("p", 0n);
+    state.gcounterInc("g", 0n);
+    state.flush();
+    assert.equal(sent.length, 0);
+    assert.deepEqual([...state.objects()], [], "objects() (the management API's listing) holds none");
+    assert.deepEqual(state.snapshot().objects, [], "nor does the snapshot sent to peers");
+    // With an op open too.
+    state.pncounterInc("p", 1n);
+    state.pncounterInc("p", 0n);
+    state.pncounterDec("p", 0n);
+    state.flush();
+    assert.deepEqual(
+      sent.map((op) => op.kind),
+      [{ type: "pncounter_inc", slot: 1n }],
+    );
+  });
+
   test("a batch cut at OPS_PER_BATCH_MAX still hands every op over exactly once", () => {
     const a = replica(NODE_A);
     for (let i = 0; i < OPS_PER_BATCH_MAX + 10; i++) a.state.orsetAdd("s", text(`e${i}`));

@@ -896,6 +896,9 @@ export class ReplicatedState implements CrdtHost {
    * (`opWireBytesMax`), so the check the open op passed holds for its amendments.
    */
   #count(family: CounterFamily, key: string, type: CounterOpType, delta: bigint): void {
+    // A write of 0 moves no slot: it must not make the object either (`#entry`), which readers
+    // would list (`objects()`, snapshots) though nothing of it reaches the store.
+    if (delta === 0n) return;
     const entry = this.#entry(family, key);
     const slots = slotsOf(entry.crdt, type);
     if (entry.openLocalOps?.has(type) === true) {
