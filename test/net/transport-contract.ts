@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import type { Connection } from "../../src/net/connection.ts";
+import { MAX_MESSAGE_SIZE_MIN_BYTES } from "../../src/net/frame.ts";
 import { createMessageCodec } from "../../src/net/message-codec.ts";
 import type { SessionMessage, VersionVector } from "../../src/net/messages.ts";
 import { NetError } from "../../src/net/net-error.ts";
@@ -339,12 +340,13 @@ export function transportContract(harness: TransportHarness): void {
     });
 
     test("a message above max_message_size is refused and the connection stays usable", async (t) => {
-      const limits = { maxMessageSizeBytes: 2048 };
+      // The least limit a peer may announce in its Hello.
+      const limits = { maxMessageSizeBytes: MAX_MESSAGE_SIZE_MIN_BYTES };
       const { outbound, inbound } = await pair(t, { ...baseOptions(), limits }, { ...baseOptions(), limits });
       const big: SessionMessage<TestOp> = {
         type: "PushOps",
         batchId: 1,
-        ops: Array.from({ length: 10 }, (_, i) => testOp(i, { payload: new Uint8Array(400) })),
+        ops: Array.from({ length: 20 }, (_, i) => testOp(i, { payload: new Uint8Array(400) })),
       };
       await assert.rejects(outbound.send(big), { code: "NET_FRAME_TOO_LARGE" });
       const receiving = receive(inbound, 1);
