@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./frame.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, MAX_MESSAGE_SIZE_MIN_BYTES } from "./frame.ts";
 import { PUSH_OPS_OPS_MAX } from "./messages.ts";
 
 /**
@@ -89,8 +89,14 @@ export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}):
       throw new RangeError(`connection limit ${name} must be a non-negative integer, got ${value}`);
     }
   }
-  if (resolved.maxMessageSizeBytes < 1 || resolved.maxMessageSizeBytes > 0xffffffff) {
-    throw new RangeError(`maxMessageSizeBytes must be within 1..2^32-1, got ${resolved.maxMessageSizeBytes}`);
+  // Below the minimum, every peer would refuse this node's Hello as malformed.
+  if (
+    resolved.maxMessageSizeBytes < MAX_MESSAGE_SIZE_MIN_BYTES ||
+    resolved.maxMessageSizeBytes > 0xffffffff
+  ) {
+    throw new RangeError(
+      `maxMessageSizeBytes must be within ${MAX_MESSAGE_SIZE_MIN_BYTES}..2^32-1, got ${resolved.maxMessageSizeBytes}`,
+    );
   }
   if (
     resolved.socketTimeoutMs < 1 ||
