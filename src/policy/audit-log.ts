@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Logger } from "../observe/logger.ts";
+import { asHostFunction, forwarding } from "../wasm/abi/host-call-forwarding.ts";
 import type { HostCallLog } from "../wasm/abi/host-call-log.ts";
 
 /** Bytes of audit lines waiting for the disk; beyond, lines are dropped and counted (a slow disk never grows the heap). */
@@ -63,13 +64,14 @@ export class AuditLog {
       wrap: <Args extends unknown[], Result>(module: string, name: string, fn: (...args: Args) => Result) => {
         const call = `${module}.${name}`;
         let calls = 0;
-        return (...args: Args): Result => {
-          if (++calls < every) return fn(...args);
+        const forward = forwarding(fn);
+        return asHostFunction<Args, Result>((a, b, c, d, e, f, g, h, i): Result => {
+          if (++calls < every) return forward(a, b, c, d, e, f, g, h, i);
           const sampled = calls;
           calls = 0;
           let result: number | string = "error";
           try {
-            const value = fn(...args);
+            const value = forward(a, b, c, d, e, f, g, h, i);
             result =
               typeof value === "number" || typeof value === "bigint"
                 ? Number(value)
@@ -80,7 +82,7 @@ export class AuditLog {
           } finally {
             this.write({ kind: "call", module: moduleId, call, result, calls: sampled });
           }
-        };
+        });
       },
     };
   }

@@ -4,6 +4,7 @@ import { ERR_RATE_LIMITED } from "./abi/abi-codes.ts";
 import { AbiContext } from "./abi/abi-context.ts";
 import type { GuestEnvironment } from "./abi/guest-environment.ts";
 import type { GuestMemoryRef } from "./abi/guest-memory.ts";
+import { asHostFunction, forwarding } from "./abi/host-call-forwarding.ts";
 import { meteredCallActed, type RateAdmission } from "./abi/host-call-quota.ts";
 import { createHttpFetchImports, type HttpFetchImports } from "./abi/http-fetch-imports.ts";
 import { NX_MODULE } from "./abi/nx-signatures.ts";
@@ -268,9 +269,11 @@ export class GuestInstance {
     for (const [name, functions] of Object.entries(suspendingImports)) {
       const wrapped: Record<string, unknown> = {};
       for (const [field, uncounted] of Object.entries(functions)) {
-        const fn = observed(name, field, uncounted);
-        wrapped[field] = new WebAssembly.Suspending((...args: never[]) =>
-          governor.suspend(fn(...args), unwind),
+        const fn = forwarding(observed(name, field, uncounted));
+        wrapped[field] = new WebAssembly.Suspending(
+          asHostFunction((a, b, c, d, e, f, g, h, i) =>
+            governor.suspend(fn(a, b, c, d, e, f, g, h, i), unwind),
+          ),
         );
       }
       imports[name] = { ...imports[name], ...wrapped };

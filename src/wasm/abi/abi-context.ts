@@ -5,6 +5,7 @@ import { ERR_INTERNAL } from "./abi-codes.ts";
 import type { GuestEnvironment } from "./guest-environment.ts";
 import { GuestInputError } from "./guest-input.ts";
 import { type GuestMemoryRef, GuestMemoryViews } from "./guest-memory.ts";
+import { asHostFunction, forwarding } from "./host-call-forwarding.ts";
 
 /** Host warnings about one guest instance stop after this many, so a failing loop cannot flood the log. */
 const HOST_FAILURE_LOG_LINES_MAX = 100;
@@ -63,15 +64,21 @@ export class AbiContext {
   /**
    * Wraps a host function so that nothing it throws reaches the guest: any error answers -3,
    * logged unless it is the guest's own invalid input.
-   * Hot functions inline their own try/catch instead.
+   * Hot functions inline their own try/catch instead, answering what `caught` does.
    */
   guard<A extends unknown[]>(name: string, fn: (...args: A) => number): (...args: A) => number {
-    return (...args: A): number => {
+    const forward = forwarding(fn);
+    return asHostFunction((a, b, c, d, e, f, g, h, i): number => {
       try {
-        return fn(...args);
+        return forward(a, b, c, d, e, f, g, h, i);
       } catch (error) {
-        return error instanceof GuestInputError ? ERR_INTERNAL : this.fail(name, error);
+        return this.caught(name, error);
       }
-    };
+    });
+  }
+
+  /** What a guarded host function `name` answers for `error`: -3, logged unless the guest's own invalid input. */
+  caught(name: string, error: unknown): number {
+    return error instanceof GuestInputError ? ERR_INTERNAL : this.fail(name, error);
   }
 }

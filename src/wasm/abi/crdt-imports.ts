@@ -21,6 +21,7 @@ import {
   withoutByteOrderMark,
 } from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
+import type { HostCallForwarder } from "./host-call-forwarding.ts";
 import type { PolicyCrdtFamily } from "./host-call-policy.ts";
 import { CRDT_OP_CALLS, meteredCallActed } from "./host-call-quota.ts";
 
@@ -75,7 +76,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
   /**
    * A host function of `family` whose first two arguments are the key: without sync -5; an
    * invalid key -3; a key the module's policy does not grant for the family -3 (audited); a
-   * write whose op would not fit one sync message -10 (logged).
+   * write whose op would not fit one sync message -10 (logged); anything else thrown as
+   * ctx.guard answers it. One layer, its own guard: the key and the guard are on every call.
    */
   function sync<A extends unknown[]>(
     name: string,
@@ -85,49 +87,71 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     const capability = `crdt.${family}` as const;
     const makesOp = CRDT_OP_CALLS.has(name);
     const memo = new CrdtKeyMemo();
-    return ctx.guard(name, (keyPtr: number, keyLen: number, ...args: A): number => {
-      const host = env.crdt;
-      if (host === undefined) return ERR_SYNC_DISABLED;
-      const memory = views.bytes();
-      const namespace = env.namespace;
-      const policy = env.policy;
-      let key = memo.recall(memory, keyPtr, keyLen, namespace, policy);
-      if (key === undefined) {
-        // The policy checks a namespaced key's bytes: the same answer as for its text (valid UTF-8).
-        let subject: string | Uint8Array;
-        let inNamespace = false;
-        if (namespace === undefined) {
-          key = inputKeyText(memory, keyPtr, keyLen);
-          subject = key;
-        } else {
-          const view = inputView(memory, keyPtr, keyLen, KEY_BYTES_MAX);
-          if (view.length === 0) throw new GuestInputError("empty key");
-          const guestKey = withoutByteOrderMark(view);
-          subject = namespace.crdtKey(guestKey);
-          inNamespace = subject !== guestKey;
-          // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
-          // counts, or the op would be one no replica decodes, the node's own op-log included.
-          if (subject.length > KEY_BYTES_MAX) {
-            throw new GuestInputError(
-              `key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`,
-            );
-          }
-          key = keyTextOf(subject);
-        }
-        if (policy?.allowsKey(name, capability, subject, inNamespace) === false) return ERR_INTERNAL;
-        memo.remember(memory, keyPtr, keyLen, key, namespace, policy);
-      }
-      let result: number;
+    // The arguments after the key go on one by one (host-call-forwarding.ts).
+    const forward = body as unknown as (
+      host: CrdtHost,
+      memory: Uint8Array,
+      key: string,
+      ...rest: Parameters<HostCallForwarder<number>> extends [unknown, unknown, ...infer Rest] ? Rest : never
+    ) => number;
+    const synced = (
+      keyPtr: number,
+      keyLen: number,
+      c: unknown,
+      d: unknown,
+      e: unknown,
+      f: unknown,
+      g: unknown,
+      h: unknown,
+      i: unknown,
+    ): number => {
       try {
-        result = body(host, memory, key, ...args);
+        const host = env.crdt;
+        if (host === undefined) return ERR_SYNC_DISABLED;
+        const memory = views.bytes();
+        const namespace = env.namespace;
+        const policy = env.policy;
+        let key = memo.recall(memory, keyPtr, keyLen, namespace, policy);
+        if (key === undefined) {
+          // The policy checks a namespaced key's bytes: the same answer as for its text (valid UTF-8).
+          let subject: string | Uint8Array;
+          let inNamespace = false;
+          if (namespace === undefined) {
+            key = inputKeyText(memory, keyPtr, keyLen);
+            subject = key;
+          } else {
+            const view = inputView(memory, keyPtr, keyLen, KEY_BYTES_MAX);
+            if (view.length === 0) throw new GuestInputError("empty key");
+            const guestKey = withoutByteOrderMark(view);
+            subject = namespace.crdtKey(guestKey);
+            inNamespace = subject !== guestKey;
+            // Ops bound their key as guests do (op-codec.ts MAX_KEY_BYTES): a namespace's prefix
+            // counts, or the op would be one no replica decodes, the node's own op-log included.
+            if (subject.length > KEY_BYTES_MAX) {
+              throw new GuestInputError(
+                `key is longer than ${KEY_BYTES_MAX} bytes with its namespace's prefix`,
+              );
+            }
+            key = keyTextOf(subject);
+          }
+          if (policy?.allowsKey(name, capability, subject, inNamespace) === false) return ERR_INTERNAL;
+          memo.remember(memory, keyPtr, keyLen, key, namespace, policy);
+        }
+        let result: number;
+        try {
+          result = forward(host, memory, key, c, d, e, f, g, h, i);
+        } catch (error) {
+          if (!(error instanceof OpTooLargeError)) throw error;
+          ctx.logRefusal(name, error);
+          return ERR_OP_TOO_LARGE;
+        }
+        if (makesOp && meteredCallActed(result) && env.usage !== undefined) env.usage.ops++;
+        return result;
       } catch (error) {
-        if (!(error instanceof OpTooLargeError)) throw error;
-        ctx.logRefusal(name, error);
-        return ERR_OP_TOO_LARGE;
+        return ctx.caught(name, error);
       }
-      if (makesOp && meteredCallActed(result) && env.usage !== undefined) env.usage.ops++;
-      return result;
-    });
+    };
+    return synced as unknown as (keyPtr: number, keyLen: number, ...args: A) => number;
   }
 
   return {

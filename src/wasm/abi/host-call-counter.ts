@@ -1,3 +1,5 @@
+import { asHostFunction, forwarding } from "./host-call-forwarding.ts";
+
 /**
  * Counts the host calls guests make, by import module and function, for
  * `numax_host_calls_total` and each module's `hostCalls` in the management API (one counter per
@@ -24,10 +26,11 @@ export class HostCallCounter {
   ): (...args: Args) => Result {
     const slot = this.#slot(module, name);
     const counts = this.#counts;
-    return (...args) => {
+    const forward = forwarding(fn);
+    return asHostFunction((a, b, c, d, e, f, g, h, i) => {
       counts[slot]++;
-      return fn(...args);
-    };
+      return forward(a, b, c, d, e, f, g, h, i);
+    });
   }
 
   /** Visits every function called since the last drain with its number of calls, and resets them. */

@@ -4,6 +4,7 @@ import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "./abi-limits.ts";
 import type { GuestEnvironment } from "./guest-environment.ts";
 import { GuestInputError, inputView, outputPointer } from "./guest-input.ts";
 import { bufferTooSmall } from "./guest-output.ts";
+import { asHostFunction, forwarding } from "./host-call-forwarding.ts";
 import {
   type GuestProcessPort,
   RECEIVE_HEADER_BYTES,
@@ -147,13 +148,14 @@ function guardAsync<A extends unknown[]>(
   name: string,
   fn: (...args: A) => number | Promise<number>,
 ): (...args: A) => number | Promise<number> {
-  return (...args: A) => {
+  const forward = forwarding(fn);
+  return asHostFunction((a, b, c, d, e, f, g, h, i) => {
     try {
-      return fn(...args);
+      return forward(a, b, c, d, e, f, g, h, i);
     } catch (error) {
-      return error instanceof GuestInputError ? ERR_INTERNAL : ctx.fail(name, error);
+      return ctx.caught(name, error);
     }
-  };
+  });
 }
 
 /**

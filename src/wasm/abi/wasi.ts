@@ -4,6 +4,7 @@ import type { GuestEnvironment } from "./guest-environment.ts";
 import { GuestExitError } from "./guest-errors.ts";
 import type { GuestMemoryRef } from "./guest-memory.ts";
 import { guestVisibleEnv } from "./guest-visible-env.ts";
+import { asHostFunction, forwarding } from "./host-call-forwarding.ts";
 import {
   WASI_EBADF,
   WASI_EFAULT,
@@ -83,14 +84,15 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
 
   /** Wraps a WASI function: nothing thrown reaches the guest, an unexpected error answers EIO. */
   function guard<A extends unknown[]>(name: string, fn: (...a: A) => number): (...a: A) => number {
-    return (...a: A): number => {
+    const forward = forwarding(fn);
+    return asHostFunction((a, b, c, d, e, f, g, h, i): number => {
       try {
-        return fn(...a);
+        return forward(a, b, c, d, e, f, g, h, i);
       } catch (error) {
         ctx.logFailure(name, error);
         return WASI_EIO;
       }
-    };
+    });
   }
 
   function fits(ptr: number, len: number, mem: Uint8Array): boolean {

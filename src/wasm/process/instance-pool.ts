@@ -1,6 +1,7 @@
 import { AbiContext } from "../abi/abi-context.ts";
 import type { GuestEnvironment } from "../abi/guest-environment.ts";
 import type { GuestMemoryRef } from "../abi/guest-memory.ts";
+import { forwarding } from "../abi/host-call-forwarding.ts";
 import { createHttpImports } from "../abi/http-imports.ts";
 import type { HttpPort } from "../abi/http-port.ts";
 import { NX_MODULE } from "../abi/nx-signatures.ts";
@@ -174,10 +175,10 @@ export class InstancePool {
     const nx: Record<string, unknown> = { ...functions, ...createHttpImports(ctx, () => env.pooled?.http) };
     for (const name of SUSPENDING_PROCESS_FUNCTIONS) {
       // GuestInstance counts plain functions only: these reach it already made Suspending.
-      const receive = env.hostCalls?.wrap(NX_MODULE, name, functions[name]!) ?? functions[name]!;
+      const receive = forwarding(env.hostCalls?.wrap(NX_MODULE, name, functions[name]!) ?? functions[name]!);
       // Returns a plain number when a message is already there: the guest does not even suspend.
-      nx[name] = new WebAssembly.Suspending((...args: never[]) => {
-        const result = receive(...args);
+      nx[name] = new WebAssembly.Suspending((a, b, c, d, e, f, g, h, i) => {
+        const result = receive(a, b, c, d, e, f, g, h, i);
         if (!(result instanceof Promise)) return result;
         return guest!.hostWait(result);
       });
