@@ -21,7 +21,7 @@ import {
   withoutByteOrderMark,
 } from "./guest-input.ts";
 import { writeBytes, writeRecords, writeU64 } from "./guest-output.ts";
-import type { HostCallForwarder } from "./host-call-forwarding.ts";
+import { forwarding, type HostCallForwarder } from "./host-call-forwarding.ts";
 import type { PolicyCrdtFamily } from "./host-call-policy.ts";
 import { CRDT_OP_CALLS, meteredCallActed } from "./host-call-quota.ts";
 
@@ -87,8 +87,9 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
     const capability = `crdt.${family}` as const;
     const makesOp = CRDT_OP_CALLS.has(name);
     const memo = new CrdtKeyMemo();
-    // The arguments after the key go on one by one (host-call-forwarding.ts).
-    const forward = body as unknown as (
+    // The arguments after the key go on one by one (host-call-forwarding.ts); the guest's key is
+    // two of them, host, memory and key three of the body's.
+    const forward = forwarding(body, body.length - 1) as unknown as (
       host: CrdtHost,
       memory: Uint8Array,
       key: string,

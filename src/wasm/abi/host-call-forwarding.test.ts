@@ -8,7 +8,7 @@ import { silentLogger } from "../../observe/logger.ts";
 import { AuditLog } from "../../policy/audit-log.ts";
 import { AbiContext } from "./abi-context.ts";
 import { HostCallCounter } from "./host-call-counter.ts";
-import { HOST_FUNCTION_PARAMS_MAX } from "./host-call-forwarding.ts";
+import { forwarding, HOST_FUNCTION_PARAMS_MAX } from "./host-call-forwarding.ts";
 import { NX_FUNCTION_SIGNATURES } from "./nx-signatures.ts";
 import { WASI_FUNCTION_SIGNATURES } from "./wasi-signatures.ts";
 
@@ -19,6 +19,34 @@ describe("host call forwarding", () => {
       ...[...WASI_FUNCTION_SIGNATURES.values()].map((signature) => signature.params.length),
     );
     assert.equal(widest, HOST_FUNCTION_PARAMS_MAX);
+  });
+
+  test("a host function taking more parameters than a wrapper passes on is refused when wrapped", () => {
+    const ctx = new AbiContext(recordingEnvironment("forwarding"), { memory: undefined });
+    const ten = (
+      _a: number,
+      _b: number,
+      _c: number,
+      _d: number,
+      _e: number,
+      _f: number,
+      _g: number,
+      _h: number,
+      _i: number,
+      _j: number,
+    ) => 0;
+    const refused = /takes 10 parameters: wrappers pass on 9/;
+    assert.throws(() => ctx.guard("ten", ten), refused);
+    assert.throws(() => new HostCallCounter().wrap("nx", "ten", ten), refused);
+    assert.throws(() => forwarding(ten), refused);
+    // A wrapper's own arity is the bound: wrapping a wrapper is allowed.
+    assert.doesNotThrow(() =>
+      new HostCallCounter().wrap(
+        "nx",
+        "nine",
+        ctx.guard("nine", (_a: number) => 0),
+      ),
+    );
   });
 
   test("the counter, the audit log and the guard pass every argument on, in order", async () => {

@@ -29,10 +29,21 @@ export type HostCallForwarder<Result> = (
   i: unknown,
 ) => Result;
 
-/** `fn` as a forwarder: the same function, called with every parameter slot filled. */
+/**
+ * `fn` as a forwarder: the same function, called with every parameter slot filled. Throws when
+ * `fn` declares more than {@link HOST_FUNCTION_PARAMS_MAX} parameters of the guest's (`params`,
+ * default its own `length`): its last ones would be undefined at every call, so a host function
+ * that outgrows the bound fails when its imports are built, not in a guest.
+ */
 export function forwarding<Args extends unknown[], Result>(
   fn: (...args: Args) => Result,
+  params: number = fn.length,
 ): HostCallForwarder<Result> {
+  if (params > HOST_FUNCTION_PARAMS_MAX) {
+    throw new RangeError(
+      `host function ${fn.name || "(anonymous)"} takes ${params} parameters: wrappers pass on ${HOST_FUNCTION_PARAMS_MAX} (HOST_FUNCTION_PARAMS_MAX)`,
+    );
+  }
   return fn as unknown as HostCallForwarder<Result>;
 }
 
