@@ -1,9 +1,11 @@
 /**
  * How a wrapper around a host function hands the guest's arguments on: as
  * {@link HOST_FUNCTION_PARAMS_MAX} named parameters, never as a rest parameter and a spread.
- * Wasm calls its JS imports without inlining them, so `(...args) => fn(...args)` allocates an
- * array at every host call, in every layer. A guest passing fewer arguments leaves the last
- * parameters undefined, and the wrapped function, declaring only its own, never sees them.
+ * Wasm calls its JS imports without inlining them, so `(...args) => fn(...args)` may allocate an
+ * array at every host call, in every layer (V8 was seen to remove those arrays; the named
+ * parameters still made a counted call cheaper, CHANGELOG.md). A guest passing fewer arguments
+ * leaves the last parameters undefined, and the wrapped function, declaring only its own, never
+ * sees them.
  *
  * @example
  * const forward = forwarding(fn);
