@@ -208,9 +208,14 @@ describe("the nx entry point", () => {
           '  if (name.endsWith(".cjs")) loaded.push(new URL(name, "file://").href);',
           "  return readFileSync(path, ...rest);",
           "};",
+          // Dates made by the CLI (Node's own internals use the original constructor).
+          "let dates = 0;",
+          "const RealDate = Date;",
+          "globalThis.Date = class extends RealDate { constructor(...args) { super(...args); dates++; } };",
           // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
           'process.on("exit", () => {',
           "  const builtins = JSON.stringify(process.moduleLoadList);",
+          '  process.stderr.write("dates: " + dates + "\\n");',
           '  process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n");',
           '  process.stderr.write("builtins: " + builtins + "\\n");',
           "});",
@@ -274,6 +279,10 @@ describe("the nx entry point", () => {
       }
       // bin/nx.js names the compile cache's directory, so Node does not load node:os for tmpdir().
       assert.ok(!builtins.includes("NativeModule os"), "node:os loaded");
+      // Times are kept as numbers, and a Date made only for a log line's time: the first Date a
+      // process makes reads the local time zone (/etc/localtime, 0.1 ms).
+      const logLines = run.stderr.split("\n").filter((line) => / INFO {2}guest\./.test(line)).length;
+      assert.equal(Number(/^dates: (\d+)$/m.exec(run.stderr)?.[1]), logLines);
     } finally {
       dir.remove();
     }
