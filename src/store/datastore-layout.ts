@@ -76,7 +76,9 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
   } catch (error) {
     throw storeErrorFromFs(error, requested, "create");
   }
-  const datastorePath = realpathSync(requested);
+  // The native realpath(3): the JavaScript one walks the path again with node:path, which
+  // helps make its normalizeString hot at every start (src/fs/child-path.ts).
+  const datastorePath = realpathSync.native(requested);
   const realStorePath = childPath(datastorePath, STORE_DIRECTORY_NAME);
   // An existing datastore the node may not write (read-only mount, another owner) fails here,
   // before the module cache or LMDB touch it, each of which would say so in words of its own.
