@@ -208,9 +208,14 @@ describe("the nx entry point", () => {
           '  if (name.endsWith(".cjs")) loaded.push(new URL(name, "file://").href);',
           "  return readFileSync(path, ...rest);",
           "};",
+          // Dates made by the CLI (Node's own internals use the original constructor).
+          "let dates = 0;",
+          "const RealDate = Date;",
+          "globalThis.Date = class extends RealDate { constructor(...args) { super(...args); dates++; } };",
           // Node's built-ins, which no hook sees, listed before process.stderr's first use loads more.
           'process.on("exit", () => {',
           "  const builtins = JSON.stringify(process.moduleLoadList);",
+          '  process.stderr.write("dates: " + dates + "\\n");',
           '  process.stderr.write("loaded: " + JSON.stringify(loaded) + "\\n");',
           '  process.stderr.write("builtins: " + builtins + "\\n");',
           "});",
@@ -271,6 +276,70 @@ describe("the nx entry point", () => {
       // first use loads these (2-3 ms: src/fs/stdio-writer.ts).
       for (const name of ["stream", "net", "tty"]) {
         assert.ok(!builtins.includes(`NativeModule ${name}`), `node:${name} loaded`);
+      }
+      // bin/nx.js names the compile cache's directory, so Node does not load node:os for tmpdir().
+      assert.ok(!builtins.includes("NativeModule os"), "node:os loaded");
+      // Times are kept as numbers, and a Date made only for a log line's time: the first Date a
+      // process makes reads the local time zone (/etc/localtime, 0.1 ms).
+      const logLines = run.stderr.split("\n").filter((line) => / INFO {2}guest\./.test(line)).length;
+      assert.equal(Number(/^dates: (\d+)$/m.exec(run.stderr)?.[1]), logLines);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("a plain nx run leaves node:path's normalizeString cold: no background Maglev compile of it", () => {
+    const dir = tempDir("nx-path-cold-");
+    try {
+      // --trace-opt prints each function V8 marks and compiles with an optimizing tier. The module
+      // cache's entry paths made with path.join (src/wasm/module-cache.ts) made normalizeString,
+      // which walks a path character by character, hot at every start: a Maglev compile on a
+      // background thread, about 0.6 ms of CPU.
+      const runTraced = () =>
+        spawnSync(
+          process.execPath,
+          ["--trace-opt", NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+          { cwd: REPO_ROOT, encoding: "utf8" },
+        );
+      assert.equal(runTraced().status, 0);
+      const run = runTraced();
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /hello from hello/);
+      assert.doesNotMatch(run.stdout, /normalizeString/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("the compile cache's directory is the one Node chooses by itself (NODE_COMPILE_CACHE, TMPDIR, TMP, TEMP)", () => {
+    const dir = tempDir("nx-compile-cache-dir-");
+    try {
+      const variants: Record<string, string>[] = [
+        { TMPDIR: join(dir.path, "a") },
+        { TMPDIR: `${join(dir.path, "b")}//`, TMP: join(dir.path, "not-this") },
+        { TMPDIR: "", TMP: join(dir.path, "c") },
+        { TEMP: join(dir.path, "d") },
+        { NODE_COMPILE_CACHE: join(dir.path, "e"), TMPDIR: join(dir.path, "not-this") },
+      ];
+      for (const variant of variants) {
+        const env: Record<string, string | undefined> = { ...process.env };
+        for (const name of ["NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE", "TMPDIR", "TMP", "TEMP"]) {
+          delete env[name];
+        }
+        Object.assign(env, variant);
+        const nodeChooses = execFileSync(
+          process.execPath,
+          [
+            "-e",
+            'const m = require("node:module"); m.enableCompileCache(); console.log(m.getCompileCacheDir())',
+          ],
+          { env, encoding: "utf8" },
+        ).trim();
+        assert.ok(nodeChooses.startsWith(dir.path), nodeChooses);
+        // The bundle's code cache is written at the first exit into that directory.
+        execFileSync(process.execPath, [NX_BIN, "--version"], { cwd: REPO_ROOT, env, encoding: "utf8" });
+        const written = readdirSync(nodeChooses).filter((name) => name.startsWith("numax-cli-"));
+        assert.notDeepEqual(written, [], `${JSON.stringify(variant)}: no code cache in ${nodeChooses}`);
       }
     } finally {
       dir.remove();

@@ -1,9 +1,10 @@
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { ListedModule, ModuleSettings } from "../config/module-settings.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeEventBus } from "../events/node-event-bus.ts";
 import { MESSAGE_PAYLOAD_MAX_BYTES } from "../events/topic.ts";
+import { childPath } from "../fs/child-path.ts";
 import { processStderr, processStdout } from "../fs/stdio-writer.ts";
 import { createLogger } from "../observe/create-logger.ts";
 import type { Logger, LogLevel } from "../observe/logger.ts";
@@ -149,7 +150,7 @@ export async function runModules({
     return startupOutcome(error);
   }
   const cache = new ModuleCache({
-    directory: join(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
+    directory: childPath(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
   });
 

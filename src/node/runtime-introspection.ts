@@ -95,7 +95,7 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
         queuedEvents: events?.queued ?? 0,
         processes: own.length,
         hash: module.sha256,
-        loadedAt: entry.loadedAt,
+        loadedAt: new Date(entry.loadedAtMs).toISOString(),
         reloads: entry.reloads,
         cpuMs: roundMs(entry.endedRunsCpuMs + (events?.reactive === true ? events.callbackMs : 0)),
         memoryBytes: own.reduce((sum, process) => sum + process.memoryBytes, 0),

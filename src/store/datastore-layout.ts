@@ -9,7 +9,8 @@ import {
   statSync,
 } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { childPath } from "../fs/child-path.ts";
 import { createDirectories, creationFailureReason } from "../fs/create-directories.ts";
 import { StoreError } from "./store-error.ts";
 
@@ -68,15 +69,17 @@ const HEADER_BYTES = 28;
 export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
   const requested = resolve(path);
   assertDirectoryOrAbsent(requested);
-  const storePath = join(requested, STORE_DIRECTORY_NAME);
+  const storePath = childPath(requested, STORE_DIRECTORY_NAME);
   assertDirectoryOrAbsent(storePath);
   try {
     createDirectories(storePath);
   } catch (error) {
     throw storeErrorFromFs(error, requested, "create");
   }
-  const datastorePath = realpathSync(requested);
-  const realStorePath = join(datastorePath, STORE_DIRECTORY_NAME);
+  // The native realpath(3): the JavaScript one walks the path again with node:path, which
+  // helps make its normalizeString hot at every start (src/fs/child-path.ts).
+  const datastorePath = realpathSync.native(requested);
+  const realStorePath = childPath(datastorePath, STORE_DIRECTORY_NAME);
   // An existing datastore the node may not write (read-only mount, another owner) fails here,
   // before the module cache or LMDB touch it, each of which would say so in words of its own.
   try {
@@ -84,7 +87,7 @@ export async function prepareDatastore(path: string): Promise<DatastoreLayout> {
   } catch (error) {
     throw storeErrorFromFs(error, realStorePath, "open");
   }
-  assertLmdbDataFile(join(realStorePath, "data.mdb"));
+  assertLmdbDataFile(childPath(realStorePath, "data.mdb"));
   return { datastorePath, storePath: realStorePath };
 }
 

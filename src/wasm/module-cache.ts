@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describeError } from "../errors/numax-error.ts";
+import { childPath } from "../fs/child-path.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { ImportDescriptor } from "./module-imports.ts";
 
@@ -49,7 +49,10 @@ export interface CompiledGuest {
 }
 
 export interface ModuleCacheOptions {
-  /** Directory of the disk level; undefined keeps the cache in process only. */
+  /**
+   * Directory of the disk level, absolute and normalized (entry paths are made by concatenation:
+   * src/fs/child-path.ts); undefined keeps the cache in process only.
+   */
   readonly directory: string | undefined;
   readonly logger: Logger;
   /** Wall clock in ms, compared with file times; default Date.now. */
@@ -80,6 +83,7 @@ export function moduleCacheKey(
 
 export class ModuleCache {
   readonly #directory: string | undefined;
+  readonly #stampsDirectory: string | undefined;
   readonly #logger: Logger;
   readonly #compiled = new Map<string, CompiledGuest>();
   readonly #nowMs: () => number;
@@ -87,6 +91,8 @@ export class ModuleCache {
 
   constructor(options: ModuleCacheOptions) {
     this.#directory = options.directory;
+    this.#stampsDirectory =
+      options.directory === undefined ? undefined : childPath(options.directory, "stamps");
     this.#logger = options.logger;
     this.#nowMs = options.nowMs ?? Date.now;
   }
@@ -104,7 +110,7 @@ export class ModuleCache {
   }
 
   pathOf(key: string): string | undefined {
-    return this.#directory === undefined ? undefined : join(this.#directory, `${key}.wasm`);
+    return this.#directory === undefined ? undefined : childPath(this.#directory, `${key}.wasm`);
   }
 
   /** The instrumented bytes stored for `key`, or undefined when absent or unreadable. */
@@ -125,9 +131,9 @@ export class ModuleCache {
   }
 
   #stampPath(stamp: FileStamp): string | undefined {
-    if (this.#directory === undefined) return undefined;
+    if (this.#stampsDirectory === undefined) return undefined;
     const { dev, ino, size, mtimeNs, ctimeNs } = stamp;
-    return join(this.#directory, "stamps", `${dev}-${ino}-${size}-${mtimeNs}-${ctimeNs}`);
+    return childPath(this.#stampsDirectory, `${dev}-${ino}-${size}-${mtimeNs}-${ctimeNs}`);
   }
 
   /** The SHA-256 (hex) recorded for a file with exactly this stamp, or undefined. */
@@ -153,7 +159,7 @@ export class ModuleCache {
     if (this.#nowMs() - changedMs < STAMP_SETTLED_MS) return;
     const temporary = `${path}.${process.pid}.tmp`;
     try {
-      mkdirSync(join(this.#directory!, "stamps"), { recursive: true });
+      mkdirSync(this.#stampsDirectory!, { recursive: true });
       writeFileSync(temporary, sha256, "latin1");
       renameSync(temporary, path);
     } catch (error) {

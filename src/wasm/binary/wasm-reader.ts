@@ -18,6 +18,12 @@ export class WasmFormatError extends NumaxError {
  * A bounded cursor over module bytes: every read checks the end, LEB128 reads are bounded in
  * length, so no input can make it loop or read past `end`.
  */
+/**
+ * One decoder for every name: a module's layout reads a name per import and export (18 for a
+ * hello-world guest on `nx run`'s path), and each new TextDecoder cost about 8 µs.
+ */
+const lenientUtf8 = new TextDecoder("utf-8");
+
 export class WasmReader {
   readonly bytes: Uint8Array;
   offset: number;
@@ -95,6 +101,6 @@ export class WasmReader {
     const length = this.u32();
     const start = this.offset;
     this.skip(length);
-    return new TextDecoder("utf-8", { fatal: false }).decode(this.bytes.subarray(start, start + length));
+    return lenientUtf8.decode(this.bytes.subarray(start, start + length));
   }
 }
