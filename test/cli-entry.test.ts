@@ -288,29 +288,6 @@ describe("the nx entry point", () => {
     }
   });
 
-  test("a plain nx run leaves node:path's normalizeString cold: no background Maglev compile of it", () => {
-    const dir = tempDir("nx-path-cold-");
-    try {
-      // --trace-opt prints each function V8 marks and compiles with an optimizing tier. The module
-      // cache's entry paths made with path.join (src/wasm/module-cache.ts) made normalizeString,
-      // which walks a path character by character, hot at every start: a Maglev compile on a
-      // background thread, about 0.6 ms of CPU.
-      const runTraced = () =>
-        spawnSync(
-          process.execPath,
-          ["--trace-opt", NX_BIN, "run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
-          { cwd: REPO_ROOT, encoding: "utf8" },
-        );
-      assert.equal(runTraced().status, 0);
-      const run = runTraced();
-      assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stderr, /hello from hello/);
-      assert.doesNotMatch(run.stdout, /normalizeString/);
-    } finally {
-      dir.remove();
-    }
-  });
-
   test("the compile cache's directory is the one Node chooses by itself (NODE_COMPILE_CACHE, TMPDIR, TMP, TEMP)", () => {
     const dir = tempDir("nx-compile-cache-dir-");
     try {
