@@ -137,6 +137,9 @@ function digestOf(bytes) {
   return BigInt.asUintN(64, exports.h(bytes.length)).toString(16);
 }
 
+/** How a bundle starts: the function its text is (scripts/build-cli.ts), called with CommonJS's arguments. */
+const BUNDLE_START = "(function (exports, require, module, __filename, __dirname) {";
+
 /**
  * Runs a bundle (main.cjs or rest.cjs) as a classic script with a V8 code cache, with `module`
  * as its CommonJS `module`, and returns its exports. Node's
@@ -160,9 +163,16 @@ function runBundle({ path, stats, fd }, command, module) {
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
   const key = `${process.version} ${process.arch} ${stats.size} ${stats.mtimeMs} ${stats.ino} ${stats.ctimeMs}`;
   const cachedData = cachePath === undefined ? undefined : readCodeCache(cachePath, key);
+  // The file's text as read, not concatenated into another string: the bundle is written as
+  // one function expression (scripts/build-cli.ts says why).
   const source = readFileSync(fd ?? path, "utf8");
-  // One line with the source's first: line numbers in stack traces stay the bundle's.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  if (!source.startsWith(BUNDLE_START)) {
+    process.stderr.write(
+      `nx: error: ${path} was built by an older scripts/build-cli.ts; run \`npm run build:cli\`\n`,
+    );
+    process.exit(2);
+  }
+  const script = new Script(source, {
     filename: path,
     cachedData,
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

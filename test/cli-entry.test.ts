@@ -181,6 +181,71 @@ describe("the nx entry point", () => {
     );
   });
 
+  test("each bundle is compiled as its file's text, not a copy of it inside a wrapper", () => {
+    const dir = tempDir("nx-bundle-text-");
+    try {
+      // Prints the length of every source given to vm.Script, with its file name.
+      const recorder = join(dir.path, "record-scripts.mjs");
+      writeFileSync(
+        recorder,
+        [
+          'const vm = process.getBuiltinModule("node:vm");',
+          "const { Script } = vm;",
+          "vm.Script = class extends Script {",
+          "  constructor(source, options) {",
+          "    super(source, options);",
+          '    process.stderr.write("compiled " + options.filename + " " + Buffer.byteLength(source) + "\\n");',
+          "  }",
+          "};",
+        ].join("\n"),
+      );
+      // A new datastore: the module is compiled, and the instrumenter is in rest.cjs.
+      const result = nxCached(
+        join(dir.path, "cc"),
+        ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data")],
+        { nodeFlags: ["--import", recorder] },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      const compiled = [...result.stderr.matchAll(/^compiled (.+) (\d+)$/gm)].map(([, path, length]) => [
+        path,
+        Number(length),
+      ]);
+      // A wrapper concatenated at the start made a second string that V8 copied whole (scripts/build-cli.ts).
+      assert.deepEqual(
+        compiled,
+        ["main.cjs", "rest.cjs"].map((name) => {
+          const path = join(REPO_ROOT, "build/cli", name);
+          return [path, statSync(path).size];
+        }),
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test("a bundle built before bundles were written as one function is refused with a hint", () => {
+    const dir = tempDir("nx-bundle-old-");
+    try {
+      const root = installedPackage(dir.path);
+      const bundlePath = join(root, "build/cli/main.cjs");
+      const bundle = readFileSync(bundlePath, "utf8");
+      const start = "(function (exports, require, module, __filename, __dirname) {";
+      assert.ok(bundle.startsWith(start));
+      writeFileSync(bundlePath, bundle.slice(start.length, bundle.lastIndexOf("})")));
+      const result = nxCached(join(dir.path, "cc"), ["run", examplePath("hello")], {
+        bin: join(root, "bin/nx.js"),
+        cwd: dir.path,
+      });
+      assert.equal(result.status, 2);
+      assert.equal(
+        result.stderr,
+        `nx: error: ${bundlePath} was built by an older scripts/build-cli.ts; run \`npm run build:cli\`\n`,
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
     const dir = tempDir("nx-loaded-files-");
     try {
@@ -338,12 +403,7 @@ describe("the nx entry point", () => {
       // Taken after a run, a cache holds the functions the run compiled: far more than V8 compiles
       // before running the script (what a cache taken at load, like Node's, would hold).
       const bundle = readFileSync(join(REPO_ROOT, "build/cli/main.cjs"), "utf8");
-      const atLoad = new Script(
-        `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`,
-        {
-          filename: "main.cjs",
-        },
-      ).createCachedData();
+      const atLoad = new Script(bundle, { filename: "main.cjs" }).createCachedData();
       let cachePath = "";
       /** Runs nx, which must (re)write the cache when `rewrites`, and returns the cache's bytes. */
       const runChecked = (rewrites: boolean): Buffer => {
