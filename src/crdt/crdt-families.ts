@@ -1,4 +1,4 @@
-import { bytesKey } from "./byte-order.ts";
+import { bytesKey } from "../bytes/bytes-key.ts";
 import type { Crdt, TombstoneEpoch } from "./crdt.ts";
 import {
   booleanCodec,

@@ -1,6 +1,6 @@
+import { ON_HEAP_BYTES_MAX } from "../bytes/bytes-key.ts";
 import { NumaxError } from "../errors/numax-error.ts";
 import { isNodeId, type NodeId } from "../identity/node-id.ts";
-import { ON_HEAP_BYTES_MAX } from "./byte-order.ts";
 import type { HlcTimestamp } from "./hybrid-clock.ts";
 import { makeOpId, type OpId } from "./op-id.ts";
 import { isU64 } from "./saturating-u64.ts";

@@ -1,4 +1,5 @@
-import { bytesKey, compareBytes } from "./byte-order.ts";
+import { bytesKey } from "../bytes/bytes-key.ts";
+import { compareBytes } from "./byte-order.ts";
 import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import { compareLwwWrites, type LwwWrite } from "./lww-register.ts";
 import type { Op } from "./op.ts";

@@ -59,8 +59,3 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   bound[end - 1]!++;
   return bound;
 }
-
-/** The map name of a key: its bytes as a latin1 string (one char per byte, order-free use only). */
-export function latin1(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
-}

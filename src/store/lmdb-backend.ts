@@ -1,9 +1,10 @@
 import type { RangeOptions } from "lmdb";
+import { bytesKey } from "../bytes/bytes-key.ts";
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { CommitResult } from "./commit-protocol.ts";
 import { type DatastoreLayout, prepareDatastore } from "./datastore-layout.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
-import { assertStorableKey, compareBytes, isStorableKey, latin1 } from "./key-bytes.ts";
+import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
 import { LmdbCommitThread } from "./lmdb-commit-thread.ts";
@@ -372,7 +373,7 @@ class LmdbStore implements LmdbBackend {
   #pendingOf(key: Uint8Array): PendingEntry | undefined {
     if (this.#pending.size === 0 && this.#batchLayers.length === 0) return undefined;
     if (this.#batchLayers.length > 0) {
-      const name = latin1(key);
+      const name = bytesKey(key);
       for (let level = this.#batchLayers.length - 1; level >= 0; level--) {
         const write = this.#batchLayers[level]!.get(name);
         if (write !== undefined) return write;
@@ -386,7 +387,7 @@ class LmdbStore implements LmdbBackend {
     const pending = this.#pending.inSpan(span);
     if (this.#batchLayers.length === 0) return pending;
     const byName = new Map<string, PendingEntry>();
-    for (const write of pending) byName.set(latin1(write.key), write);
+    for (const write of pending) byName.set(bytesKey(write.key), write);
     for (const layer of this.#batchLayers) {
       for (const [name, write] of layer) if (isInSpan(write.key, span)) byName.set(name, write);
     }
@@ -397,7 +398,7 @@ class LmdbStore implements LmdbBackend {
   #write(key: Uint8Array, value: Uint8Array | null): void {
     const layer = this.#batchLayers.at(-1);
     if (layer !== undefined) {
-      layer.set(latin1(key), { key: key.slice(), value: value?.slice() ?? null });
+      layer.set(bytesKey(key), { key: key.slice(), value: value?.slice() ?? null });
       return;
     }
     this.#pending.write(key, value);

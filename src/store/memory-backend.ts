@@ -1,5 +1,6 @@
+import { bytesKey } from "../bytes/bytes-key.ts";
 import type { ExtendedKvBackend, KvSpanQuery } from "./extended-kv-backend.ts";
-import { assertStorableKey, compareBytes, isStorableKey, latin1 } from "./key-bytes.ts";
+import { assertStorableKey, compareBytes, isStorableKey } from "./key-bytes.ts";
 import { isInSpan, type KeySpan, keySpanOf } from "./key-span.ts";
 import type { KvEntry } from "./kv-backend.ts";
 import { assertSynchronousBatch, storeClosedError } from "./store-error.ts";
@@ -42,7 +43,7 @@ class MemoryBackend implements ExtendedKvBackend {
 
   getView(key: Uint8Array): Uint8Array | undefined {
     this.#assertOpen();
-    return isStorableKey(key) ? this.#values.get(latin1(key)) : undefined;
+    return isStorableKey(key) ? this.#values.get(bytesKey(key)) : undefined;
   }
 
   has(key: Uint8Array): boolean {
@@ -142,7 +143,7 @@ class MemoryBackend implements ExtendedKvBackend {
         skipped++;
       } else {
         produced++;
-        yield [key.slice(), keysOnly ? EMPTY : this.#values.get(latin1(key))!.slice()];
+        yield [key.slice(), keysOnly ? EMPTY : this.#values.get(bytesKey(key))!.slice()];
         this.#assertOpen();
       }
       index = this.#seek(key, true);
@@ -152,12 +153,12 @@ class MemoryBackend implements ExtendedKvBackend {
   #write(key: Uint8Array, value: Uint8Array | undefined): void {
     this.#writeSeq++;
     const undoLog = this.#undoLogs.at(-1);
-    if (undoLog !== undefined) undoLog.push({ key, previous: this.#values.get(latin1(key)) });
+    if (undoLog !== undefined) undoLog.push({ key, previous: this.#values.get(bytesKey(key)) });
     this.#apply(key, value);
   }
 
   #apply(key: Uint8Array, value: Uint8Array | undefined): void {
-    const name = latin1(key);
+    const name = bytesKey(key);
     const previous = this.#values.get(name);
     if (previous !== undefined) this.#sizeBytes -= key.length + previous.length;
     if (value === undefined) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { bytesKey } from "../bytes/bytes-key.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
-import { latin1 } from "./key-bytes.ts";
 import {
   newPack,
   PACK_HEADER_BYTES,
@@ -87,7 +87,7 @@ describe("PendingWrites: the commit scheduler", () => {
             inFlight = {
               id: group.id,
               writes: unpacked(group.packed).map((w) => ({
-                key: latin1(w.key),
+                key: bytesKey(w.key),
                 value: w.value === null ? null : w.value[0]!,
               })),
             };
@@ -144,7 +144,7 @@ describe("PendingWrites: the commit scheduler", () => {
     for (const key of ["b/2", "a/1", "b/1", "c/1"]) pending.write(bytes(key), Uint8Array.of(0));
     const span = { start: bytes("b/"), startExclusive: false, end: bytes("b0") };
     assert.deepEqual(
-      pending.inSpan(span).map((w) => latin1(w.key)),
+      pending.inSpan(span).map((w) => bytesKey(w.key)),
       ["b/1", "b/2"],
     );
   });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { bytesKey } from "../bytes/bytes-key.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
-import { latin1 } from "./key-bytes.ts";
 import { PACK_HEADER_BYTES, unpackWrites } from "./packed-writes.ts";
 import { hashKey, SlabKeyIndex } from "./slab-key-index.ts";
 import { SLAB_CHUNK_BYTES, WriteSlab } from "./write-slab.ts";
@@ -104,7 +104,9 @@ describe("WriteSlab and SlabKeyIndex", () => {
     for (const slot of slots) copier.add(slot);
     assert.equal(copier.finish(), packed.length);
     const seen: string[] = [];
-    unpackWrites(packed.buffer, (k, v) => seen.push(`${latin1(k)}=${v === null ? "deleted" : v.join(",")}`));
+    unpackWrites(packed.buffer, (k, v) =>
+      seen.push(`${bytesKey(k)}=${v === null ? "deleted" : v.join(",")}`),
+    );
     assert.deepEqual(seen, ["gate/k/123456=1,2,3", "\t=deleted"]);
   });
 

@@ -1,5 +1,5 @@
+import { bytesKey } from "../../bytes/bytes-key.ts";
 import { backgroundClock, type Clock, type TimerHandle } from "../../clock/clock.ts";
-import { bytesKey } from "../../crdt/byte-order.ts";
 import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import type { GCounter } from "../../crdt/g-counter.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { bytesKey } from "./byte-order.ts";
-import { propertyRuns } from "./testing/property-runs.ts";
+import { propertyRuns } from "../crdt/testing/property-runs.ts";
+import { bytesKey } from "./bytes-key.ts";
 
 describe("bytesKey", () => {
   test("is the latin1 string of the bytes at every length, short (built char by char) and long", () => {
