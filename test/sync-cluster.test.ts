@@ -46,7 +46,7 @@ describe("sync between real nx processes on loopback", { timeout: 120_000 }, () 
     const ready = (await getJson(`${hub.url}/ready`)) as { status: string; checks: Record<string, boolean> };
     assert.deepEqual(ready, {
       status: "ready",
-      checks: { storeOpen: true, storeWritable: true, hydrated: true, syncListening: true },
+      checks: { running: true, storeOpen: true, storeWritable: true, hydrated: true, syncListening: true },
     });
     const stopped = await stop(leaves[0]);
     assert.equal(stopped.code, 0, "SIGTERM in serve mode is a clean exit");

@@ -79,6 +79,7 @@ describe("startNumaxNode", () => {
     const ready = await readiness(node.observability!.url);
     assert.equal(ready.status, 200);
     assert.deepEqual((ready.body as { checks: unknown }).checks, {
+      running: true,
       storeOpen: true,
       storeWritable: true,
       hydrated: true,
@@ -96,6 +97,22 @@ describe("startNumaxNode", () => {
     await assert.rejects(fetch(`${node.dashboard!.server!.url}/login`));
     await node.close(); // closing again does nothing
     assert.equal(lines.length, 2 * started.length);
+  });
+
+  test("a node without sync or store reports not ready once its shutdown begins", async (t) => {
+    const { config } = await resolveConfig({
+      flags: { "observability.listen": "127.0.0.1:0" },
+      env: {},
+      configPath: undefined,
+    });
+    const node = await startNumaxNode({ config, logger: silentLogger, needsStore: false, version: "0.0.0" });
+    t.after(() => node.close());
+    assert.deepEqual(await readiness(node.observability!.url), {
+      status: 200,
+      body: { status: "ready", checks: { running: true } },
+    });
+    await node.beginStop();
+    assert.equal((await readiness(node.observability!.url)).status, 503);
   });
 
   test("a node without sync, store or endpoint has only its output gate and event bus", async () => {

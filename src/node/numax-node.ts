@@ -337,6 +337,9 @@ function readiness(
   const backend = store?.backend;
   const service = sync?.service;
   return {
+    // Every node has this one: a node without a store or sync (one that only serves) had no
+    // check to turn false, and answered 200 while it stopped.
+    running: serving,
     ...(backend === undefined
       ? {}
       : {

@@ -108,7 +108,7 @@ describe("management API of a running node", () => {
     assert.equal(ready.status, 200);
     assert.deepEqual(ready.body, {
       status: "ready",
-      checks: { storeOpen: true, storeWritable: true, hydrated: true, syncListening: true },
+      checks: { running: true, storeOpen: true, storeWritable: true, hydrated: true, syncListening: true },
     });
   });
 
