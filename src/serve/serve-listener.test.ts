@@ -21,6 +21,17 @@ function untilStopped(onRun: () => void = () => {}) {
   };
 }
 
+/** A listener with one WebSocket route, /ws, whose handlers run until stopped. */
+function wsListener() {
+  return startServeListener({
+    listen: { host: "127.0.0.1", port: 0 },
+    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
+    limits: SERVE_LIMITS_DEFAULT,
+    logger: silentLogger,
+    runHandler: untilStopped(),
+  });
+}
+
 /** A WebSocket upgrade request for /ws, as a client writes it. */
 const WS_UPGRADE =
   "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -319,13 +330,7 @@ test("a handler still running when the node stops is stopped, and its client get
 });
 
 test("a WebSocket client that never answers the close does not hold the listener's close past its wait", async () => {
-  const listener = await startServeListener({
-    listen: { host: "127.0.0.1", port: 0 },
-    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
-    limits: SERVE_LIMITS_DEFAULT,
-    logger: silentLogger,
-    runHandler: untilStopped(),
-  });
+  const listener = await wsListener();
   // A client gone without a word (its network dropped): it reads, but never answers the close.
   const client = rawConnection(listener.address.port);
   try {
@@ -347,13 +352,7 @@ test("a WebSocket client that never answers the close does not hold the listener
 });
 
 test("a WebSocket client that never answers the close does not hold the drain: what the gate holds does", async () => {
-  const listener = await startServeListener({
-    listen: { host: "127.0.0.1", port: 0 },
-    routes: new RouteTable([{ method: "WS", path: "/ws", moduleId: "app", handler: "ws" }]),
-    limits: SERVE_LIMITS_DEFAULT,
-    logger: silentLogger,
-    runHandler: untilStopped(),
-  });
+  const listener = await wsListener();
   const client = rawConnection(listener.address.port);
   try {
     client.socket.write(WS_UPGRADE);

@@ -306,6 +306,10 @@ describe("SyncEngine", () => {
     assert.equal(replicas[1].ops.size, 60, "a's 50 ops and other's 10, without waiting for the next pull");
   });
 
+  /** The seqs of each PushOps in `out` (other messages: none). */
+  const pushedSeqs = (out: Outgoing<TestOp>[]) =>
+    out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
+
   test("batches are cut at batchBytes as opBytes counts them, pushed and pulled alike", () => {
     // Ops of seq 3 and 7 count 15 bytes, the others 4: batches of 20 bytes at most.
     const opBytes = (op: TestOp) => (op.seq % 4 === 3 ? 15 : 4);
@@ -315,9 +319,7 @@ describe("SyncEngine", () => {
     const net = wire(replicas, engines, [[0, 1]]);
     engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
     const pushed = engines[0].flush();
-    const seqs = (out: Outgoing<TestOp>[]) =>
-      out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
-    assert.deepEqual(seqs(pushed), [
+    assert.deepEqual(pushedSeqs(pushed), [
       [6, 7],
       [8, 9, 10],
     ]);
@@ -338,9 +340,7 @@ describe("SyncEngine", () => {
     const net = wire(replicas, engines, [[0, 1]]);
     engines[0].localOps(Array.from({ length: 5 }, () => replicas[0].local()));
     const pushed = engines[0].flush();
-    const seqs = (out: Outgoing<TestOp>[]) =>
-      out.map(({ message }) => (message.type === "PushOps" ? message.ops.map((op) => op.seq) : []));
-    assert.deepEqual(seqs(pushed), [[6, 8, 9, 10]]);
+    assert.deepEqual(pushedSeqs(pushed), [[6, 8, 9, 10]]);
     net.deliver(0, pushed);
     assert.deepEqual(
       [...replicas[1].ops.keys()].sort(),
