@@ -272,6 +272,29 @@ describe("ComponentSet", () => {
     assert.deepEqual(log, ["start store", "beforeStop store", "stop store", "afterStop store"]);
   });
 
+  test("a start aborted during the last component's start runs no afterStart and stops them all", async () => {
+    const log: string[] = [];
+    const abort = new AbortController();
+    const [store, modules] = recorded([{ name: "store" }, { name: "modules", dependsOn: ["store"] }], log);
+    const set = new ComponentSet([
+      store!,
+      {
+        ...modules!,
+        start: async () => {
+          await modules!.start();
+          abort.abort(new Error("SIGTERM"));
+        },
+      },
+    ]);
+    await assert.rejects(set.start(abort.signal), (error: unknown) => {
+      assert.ok(error instanceof ComponentStartError);
+      assert.equal((error.cause as Error).message, "SIGTERM");
+      return true;
+    });
+    assert.deepEqual(logged(log, "afterStart"), [], "no part began its work");
+    assert.deepEqual(logged(log, "stop"), ["modules", "store"]);
+  });
+
   test("refuses at construction a set that cannot be ordered", () => {
     assert.throws(
       () => new ComponentSet(recorded([{ name: "sync", dependsOn: ["replica"] }], [])),

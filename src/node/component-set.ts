@@ -79,7 +79,7 @@ export class ComponentSet {
 
   /**
    * Starts every component in order, then runs their `afterStart`. If one fails (or `signal`
-   * aborts between two), stops the ones already started, in reverse, and throws a
+   * aborts between two, or before `afterStart`), stops the ones already started, in reverse, and throws a
    * {@link ComponentStartError} naming it.
    */
   async start(signal?: AbortSignal): Promise<void> {
@@ -96,8 +96,10 @@ export class ComponentSet {
       this.#started.push(component);
       this.#logger.debug("component started", { component: component.name });
     }
-    for (const component of this.components) {
+    for (const [index, component] of this.components.entries()) {
       try {
+        // Aborted once every part is up: none begins its work (the modules run from afterStart).
+        if (index === 0) signal?.throwIfAborted();
         await component.afterStart?.();
       } catch (error) {
         throw new ComponentStartError(

@@ -69,6 +69,11 @@ export interface NumaxNodeOptions {
    * upgraded under it, so the store loads its commit thread at start (LmdbBackendOptions).
    */
   runsUntilStopped?: boolean;
+  /**
+   * Aborted (SIGINT/SIGTERM during start-up): the start goes no further than the component under
+   * way, stops the ones started and throws the signal's reason; no module runs.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -287,7 +292,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     logger: logger.child("node"),
   });
   try {
-    await components.start();
+    await components.start(options.signal);
   } catch (error) {
     if (!(error instanceof ComponentStartError)) throw error;
     logger.debug("node start failed", {

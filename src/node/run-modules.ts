@@ -134,6 +134,44 @@ export async function runModules({
 }: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
+  // SIGINT/SIGTERM are the node's from the start: one during start-up stops it there (the step
+  // under way ends, nothing more starts, no module runs); once started, shutdown begins.
+  let interruptedBy: NodeJS.Signals | undefined;
+  const startup = new AbortController();
+  /** Begins shutdown once the node has started (set then). */
+  let beginShutdown: ((signal: NodeJS.Signals, signalledAt: number) => void) | undefined;
+  let signalledAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interruptedBy !== undefined) {
+      reportError(`${signal} again: exiting at once`);
+      exitNow("signal-twice");
+    }
+    interruptedBy = signal;
+    signalledAt = performance.now();
+    logger[config.network.listen === undefined ? "debug" : "info"]("shutting down", {
+      signal,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    });
+    setTimeout(() => {
+      reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
+      exitNow("shutdown-timeout");
+    }, settings.shutdownTimeoutMs).unref();
+    if (beginShutdown === undefined) startup.abort(signal);
+    else beginShutdown(signal, signalledAt);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  /** The run ends before its modules ran: the signal handlers go. */
+  const endedBeforeRunning = (outcome: RunOutcome): RunOutcome => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    return outcome;
+  };
+  /** A signal stopped the start: as graceful an end as a shutdown. */
+  const stoppedDuringStartup = (): RunOutcome => {
+    logger.info(`start-up stopped by ${interruptedBy}: no module ran`);
+    return endedBeforeRunning("ok");
+  };
   if (settings.implicitConfigFile !== undefined) {
     logger.info(
       `configuration read from ${resolve(settings.implicitConfigFile)} (found in the working directory)`,
@@ -147,8 +185,9 @@ export async function runModules({
     datastore = await prepareDatastore(config.storage.datastorePath);
   } catch (error) {
     reportError(describeError(error));
-    return startupOutcome(error);
+    return endedBeforeRunning(startupOutcome(error));
   }
+  if (interruptedBy !== undefined) return stoppedDuringStartup();
   const cache = new ModuleCache({
     directory: childPath(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
@@ -243,8 +282,9 @@ export async function runModules({
     }
   } catch (error) {
     reportError(describeError(error));
-    return startupOutcome(error);
+    return endedBeforeRunning(startupOutcome(error));
   }
+  if (interruptedBy !== undefined) return stoppedDuringStartup();
 
   const auditLog =
     config.policy.auditLog === undefined
@@ -272,6 +312,7 @@ export async function runModules({
       version,
       datastore,
       determinism: settings.determinism,
+      signal: startup.signal,
       runsUntilStopped: keepsRunning,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
@@ -302,50 +343,38 @@ export async function runModules({
       },
     });
   } catch (error) {
-    reportError(describeError(error));
     await auditLog?.close();
-    return startupOutcome(error);
+    // Stopped by a signal during its start: the parts started were stopped (the store closed).
+    if (startup.signal.aborted && error === startup.signal.reason) return stoppedDuringStartup();
+    reportError(describeError(error));
+    return endedBeforeRunning(startupOutcome(error));
   }
   const host = node.modules!;
   onStarted?.(node);
 
-  let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
   /** Resolves once shutdown has begun (not ready, serving drained) and the modules were told to end. */
   let shutdownBegun: Promise<void> = Promise.resolve();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interruptedBy !== undefined) {
-      reportError(`${signal} again: exiting at once`);
-      exitNow("signal-twice");
-    }
-    interruptedBy = signal;
-    logger[node.sync === undefined ? "debug" : "info"]("shutting down", {
-      signal,
-      shutdownTimeoutMs: settings.shutdownTimeoutMs,
-    });
+  const started = node;
+  beginShutdown = (signal, signalledAt) => {
     // Shutdown begins before anything stops: the node reports not ready and its modules refuse
     // changes; serving stops taking connections and drains what is in flight (up to half the
     // timeout); then the modules end, with half of what is left for their `shutdown` and half
     // for sync and the store.
-    const signalledAt = performance.now();
     const interrupt = (): void => {
       const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
       host.interrupt(signal, Math.max(0, leftMs / 2));
     };
     // beginStop never rejects; a listener that fails to close is thrown by close, whose serving
     // stop waits for the same close.
-    shutdownBegun = node
+    shutdownBegun = started
       .beginStop()
-      .then(() => node.serve?.stopServing())
+      .then(() => started.serve?.stopServing())
       .then(interrupt, interrupt);
     wakeServe?.();
-    setTimeout(() => {
-      reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
-      exitNow("shutdown-timeout");
-    }, settings.shutdownTimeoutMs).unref();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // A signal during the start's last step (the modules had begun): shutdown begins now.
+  if (interruptedBy !== undefined) beginShutdown(interruptedBy, signalledAt);
 
   // Reactive modules run until the node stops: a signal, or the end of --settle-for.
   const keepAlive = host.reactive || keepRunning ? setInterval(() => {}, 1 << 30) : undefined;
