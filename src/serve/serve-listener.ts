@@ -465,7 +465,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     // Streams end and WebSockets close first, behind what the gate holds for them (their clients
     // see an end or a 1001, not a reset), then their handlers stop.
     const open = [...streams];
-    const ended = open.map((stream) => stream.end());
+    const ended = open.map((stream) => stream.endAtShutdown());
     const sockets = [...webSocketConnections];
     const goneAway = sockets.map((connection) => connection.goAway());
     if (sockets.length > 0) {
@@ -488,6 +488,10 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     });
     await within(Promise.all([...ended, ...goneAway, repliesReleased]), replyWaitMs);
     heldReleased = undefined;
+    const stalled = open.filter((stream) => stream.stalled).length;
+    if (stalled > 0) {
+      logger.info("event streams cut: their clients were not reading what was sent", { streams: stalled });
+    }
     if (held.size > 0) {
       logger.warn(
         "replies answered 503: the node stopped before their writes were on disk (the store may still save them as it closes)",
