@@ -6,6 +6,7 @@ import { loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { serveComponent } from "./serve-component.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
+import { settlesWithin } from "./settles-within.ts";
 
 const logger = createLogger({ level: "error", format: "text" });
 
@@ -81,4 +82,62 @@ test("plain HTTP on an address other than loopback is served with a warning line
   } finally {
     await serve.stop();
   }
+});
+
+test("a listener whose close hangs is given up after the drain's bound plus its closing time, with one line", async () => {
+  const module = await helloModule();
+  const records: LogRecord[] = [];
+  const dropped: string[] = [];
+  let drainMs: number | undefined;
+  const serve = serveComponent(
+    recordingLogger(records),
+    {
+      listeners: [
+        {
+          where: "--serve",
+          listen: { host: "127.0.0.1", port: 0 },
+          limits: SERVE_LIMITS_DEFAULT,
+          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
+        },
+      ],
+      modules: [module],
+      cpuMsPerRequest: 1000,
+      shutdownTimeoutMs: 2000,
+      profile: "trusted",
+      // A close that never ends: no known way is left for a real one, this stands for the unknown.
+      startListener: async () => ({
+        address: { host: "127.0.0.1", port: 8080 },
+        url: "http://127.0.0.1:8080",
+        replaceRoutes: () => {},
+        close: (replyWaitMs) => {
+          drainMs = replyWaitMs;
+          return new Promise(() => {});
+        },
+        openConnections: 2,
+        dropConnections: () => dropped.push("http://127.0.0.1:8080"),
+      }),
+    },
+    { environment: () => assert.fail("no handler runs") },
+  );
+  await serve.start();
+  const startedAt = performance.now();
+  assert.ok(await settlesWithin(serve.stopServing(), 10_000), "stopServing returned");
+  const waitedMs = performance.now() - startedAt;
+  // Half of the 2 s timeout to drain, then a quarter of it (under SERVE_CLOSE_AFTER_DRAIN_MS_MAX) to close.
+  assert.equal(drainMs, 1000);
+  assert.ok(waitedMs >= 1450 && waitedMs < 3000, `stopServing returned after ${Math.round(waitedMs)} ms`);
+  assert.deepEqual(
+    records.filter((record) => record.level === "warn").map(({ message, fields }) => ({ message, fields })),
+    [
+      {
+        message: "serving did not close in time: its connections are dropped and the node stops without it",
+        fields: { waitedMs: 1500, listeners: "http://127.0.0.1:8080 (2 connections open)" },
+      },
+    ],
+  );
+  assert.deepEqual(dropped, ["http://127.0.0.1:8080"]);
+  assert.ok(
+    await settlesWithin(serve.stop(), 1000),
+    "the component's stop does not wait for the same close again",
+  );
 });
