@@ -2,7 +2,8 @@
  * An event-stream client that stopped reading, when its node stops (docs/serving.md#handlers): its
  * stream is cut at once rather than waited for, so the modules' `shutdown` begins without waiting
  * half of `--shutdown-timeout` for a client that will never take the stream's end; a client that
- * reads gets its end. Real `nx` node, real TCP clients.
+ * reads gets its end, and writes acknowledged before the signal are on disk after the stop. Real
+ * `nx` node, real TCP clients.
  *
  * The stalled client holds its stream where the node has bytes queued for it (its connection's
  * socket buffers are full) but fewer than SSE_STREAM_BUFFER_BYTES_MAX, past which the node closes
@@ -16,8 +17,10 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SSE_STREAM_BUFFER_BYTES_MAX } from "../../src/serve/sse-stream.ts";
+import { openLmdbBackend } from "../../src/store/lmdb-backend.ts";
 import { examplePath, guestPath, startNx, stopNx, tempDir } from "../helpers/nx-process.ts";
 
+const utf8 = new TextEncoder();
 /** Each published message: well under MESSAGE_PAYLOAD_MAX_BYTES. */
 const PAYLOAD = "x".repeat(60_000);
 /** Most bytes published to one stream before the node must have closed it. */
@@ -30,6 +33,7 @@ test("a stream whose client stopped reading is cut at shutdown; the modules end 
   const nx = startNx([
     "run",
     examplePath("http_hello"),
+    guestPath("ack_server"),
     guestPath("reactive_probe"),
     "--serve",
     "127.0.0.1:0",
@@ -106,6 +110,14 @@ test("a stream whose client stopped reading is cut at shutdown; the modules end 
       published += eventBytes("stalled");
     }
     assert.equal(await openStreams(), before + 2, "both streams are still open before the signal");
+    // Writes acknowledged before the signal (204s) must be on disk after the stop.
+    for (let n = 0; n < 10; n++) {
+      const response = await fetch(`http://${listener}/ack/${n}`, {
+        method: "PUT",
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(response.status, 204);
+    }
 
     const signalledAt = performance.now();
     nx.child.kill("SIGTERM");
@@ -122,6 +134,13 @@ test("a stream whose client stopped reading is cut at shutdown; the modules end 
       nx.stderr(),
       /INFO {2}serve: event streams cut: their clients were not reading what was sent streams=1\n/,
     );
+    const store = await openLmdbBackend({ path: join(dir.path, "data") });
+    try {
+      for (let n = 0; n < 10; n++)
+        assert.ok(store.get(utf8.encode(`ack/${n}`)) !== undefined, `ack/${n} is on disk`);
+    } finally {
+      await store.close();
+    }
   } finally {
     for (const socket of sockets) socket.destroy();
     await stopNx(nx);
