@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type LogRecord, recordingLogger } from "../../test/abi/harness.ts";
 import { createLogger } from "../observe/create-logger.ts";
+import type { Logger } from "../observe/logger.ts";
 import { loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
-import { serveComponent } from "./serve-component.ts";
+import { type ServeComponent, type ServeComponentOptions, serveComponent } from "./serve-component.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
 import { settlesWithin } from "./settles-within.ts";
 
@@ -19,29 +20,38 @@ async function helloModule() {
   });
 }
 
-test("a route to a module whose processes lack network.serve is refused at start, naming it", async () => {
-  const module = await helloModule();
-  const serve = serveComponent(
-    logger,
+/** Serving http_hello's `GET /hello/:name` on one listener (`where`, `host`), no handler ever run. */
+async function helloServe(
+  log: Logger,
+  listener: { where: string; host: string },
+  options: Partial<ServeComponentOptions> = {},
+): Promise<ServeComponent> {
+  return serveComponent(
+    log,
     {
       listeners: [
         {
-          where: "[[serve]] #1 (numax.toml)",
-          listen: { host: "127.0.0.1", port: 0 },
+          where: listener.where,
+          listen: { host: listener.host, port: 0 },
           limits: SERVE_LIMITS_DEFAULT,
           routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
         },
       ],
-      modules: [module],
+      modules: [await helloModule()],
       cpuMsPerRequest: 1000,
       shutdownTimeoutMs: 1000,
-      profile: "trusted-network.serve",
+      profile: "trusted",
+      ...options,
     },
-    {
-      environment: () => {
-        throw new Error("no handler may run");
-      },
-    },
+    { environment: () => assert.fail("no handler runs") },
+  );
+}
+
+test("a route to a module whose processes lack network.serve is refused at start, naming it", async () => {
+  const serve = await helloServe(
+    logger,
+    { where: "[[serve]] #1 (numax.toml)", host: "127.0.0.1" },
+    { profile: "trusted-network.serve" },
   );
   await assert.rejects(serve.start(), {
     code: "SERVE_NOT_GRANTED",
@@ -53,26 +63,8 @@ test("a route to a module whose processes lack network.serve is refused at start
 });
 
 test("plain HTTP on an address other than loopback is served with a warning line", async () => {
-  const module = await helloModule();
   const records: LogRecord[] = [];
-  const serve = serveComponent(
-    recordingLogger(records),
-    {
-      listeners: [
-        {
-          where: "--serve",
-          listen: { host: "0.0.0.0", port: 0 },
-          limits: SERVE_LIMITS_DEFAULT,
-          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
-        },
-      ],
-      modules: [module],
-      cpuMsPerRequest: 1000,
-      shutdownTimeoutMs: 1000,
-      profile: "trusted",
-    },
-    { environment: () => assert.fail("no handler runs") },
-  );
+  const serve = await helloServe(recordingLogger(records), { where: "--serve", host: "0.0.0.0" });
   try {
     await serve.start();
     const warnings = records.filter((record) => record.level === "warn").map((record) => record.message);
@@ -85,25 +77,14 @@ test("plain HTTP on an address other than loopback is served with a warning line
 });
 
 test("a listener whose close hangs is given up after the drain's bound plus its closing time, with one line", async () => {
-  const module = await helloModule();
   const records: LogRecord[] = [];
   const dropped: string[] = [];
   let drainMs: number | undefined;
-  const serve = serveComponent(
+  const serve = await helloServe(
     recordingLogger(records),
+    { where: "--serve", host: "127.0.0.1" },
     {
-      listeners: [
-        {
-          where: "--serve",
-          listen: { host: "127.0.0.1", port: 0 },
-          limits: SERVE_LIMITS_DEFAULT,
-          routes: [{ method: "GET", path: "/hello/:name", moduleId: "http_hello", handler: "hello" }],
-        },
-      ],
-      modules: [module],
-      cpuMsPerRequest: 1000,
       shutdownTimeoutMs: 2000,
-      profile: "trusted",
       // A close that never ends: no known way is left for a real one, this stands for the unknown.
       startListener: async () => ({
         address: { host: "127.0.0.1", port: 8080 },
@@ -117,7 +98,6 @@ test("a listener whose close hangs is given up after the drain's bound plus its 
         dropConnections: () => dropped.push("http://127.0.0.1:8080"),
       }),
     },
-    { environment: () => assert.fail("no handler runs") },
   );
   await serve.start();
   const startedAt = performance.now();

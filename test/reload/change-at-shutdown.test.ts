@@ -10,16 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveConfig } from "../../src/config/resolve.ts";
-import { type NumaxNode, startNumaxNode } from "../../src/node/numax-node.ts";
-import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
-import {
-  type GuestModule,
-  loadGuestModuleBytes,
-  loadGuestModuleFile,
-} from "../../src/wasm/load-guest-module.ts";
-import { ModuleCache } from "../../src/wasm/module-cache.ts";
-import { type LogRecord, recordingLogger } from "../abi/harness.ts";
+import type { NumaxNode } from "../../src/node/numax-node.ts";
+import type { LogRecord } from "../abi/harness.ts";
+import { startReloadNode } from "./reload-node.ts";
 import { versionedGuest } from "./versioned-guest.ts";
 
 const utf8 = new TextEncoder();
@@ -28,57 +21,14 @@ const utf8 = new TextEncoder();
 async function nodeWithHeldLoader(dir: string, records: LogRecord[]) {
   const appPath = join(dir, "app.wasm");
   writeFileSync(appPath, await versionedGuest({ version: "v1" }));
-  const { config } = await resolveConfig({
-    flags: { "storage.datastore_path": join(dir, "data") },
-    env: {},
-    configPath: undefined,
-  });
-  const logger = recordingLogger(records, ["info", "warn", "error"]);
-  const options = {
-    memoryMaxBytes: 64 * 1024 * 1024,
-    cache: new ModuleCache({ directory: undefined, logger }),
-    logger,
-  };
   let held: { reached: () => void; released: Promise<void> } | undefined;
-  const loadModule = async (source: {
-    path: string;
-    bytes?: Uint8Array;
-    moduleId: string;
-  }): Promise<GuestModule> => {
-    const module =
-      source.bytes === undefined
-        ? await loadGuestModuleFile(source.path, options)
-        : await loadGuestModuleBytes(source.bytes, source.path, options);
-    if (held !== undefined) {
-      held.reached();
-      await held.released;
-    }
-    return { ...module, moduleId: source.moduleId };
-  };
-  const node = await startNumaxNode({
-    config,
-    logger,
-    needsStore: true,
-    version: "0.0.0",
-    runsUntilStopped: true,
-    modules: {
-      modules: [await loadGuestModuleFile(appPath, options)],
-      moduleSettings: new Map(),
-      shutdownTimeoutMs: 5000,
-      loadModule,
-    },
-    serve: {
-      listeners: [
-        {
-          where: "--serve",
-          listen: { host: "127.0.0.1", port: 0 },
-          limits: SERVE_LIMITS_DEFAULT,
-          routes: undefined,
-        },
-      ],
-      cpuMsPerRequest: 1000,
-      shutdownTimeoutMs: 5000,
-      profile: "trusted",
+  const node = await startReloadNode({
+    dir,
+    appPath,
+    records,
+    loaded: async () => {
+      held?.reached();
+      await held?.released;
     },
   });
   const stored = (key: string): boolean => node.guestStore!.exists(utf8.encode(key));
