@@ -139,7 +139,7 @@ export async function runModules({
   let interruptedBy: NodeJS.Signals | undefined;
   const startup = new AbortController();
   /** Begins shutdown once the node has started (set then). */
-  let beginShutdown: ((signal: NodeJS.Signals, signalledAt: number) => void) | undefined;
+  let beginShutdown: ((signal: NodeJS.Signals) => void) | undefined;
   let signalledAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interruptedBy !== undefined) {
@@ -157,7 +157,7 @@ export async function runModules({
       exitNow("shutdown-timeout");
     }, settings.shutdownTimeoutMs).unref();
     if (beginShutdown === undefined) startup.abort(signal);
-    else beginShutdown(signal, signalledAt);
+    else beginShutdown(signal);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -356,7 +356,7 @@ export async function runModules({
   /** Resolves once shutdown has begun (not ready, serving drained) and the modules were told to end. */
   let shutdownBegun: Promise<void> = Promise.resolve();
   const started = node;
-  beginShutdown = (signal, signalledAt) => {
+  beginShutdown = (signal) => {
     // Shutdown begins before anything stops: the node reports not ready and its modules refuse
     // changes; serving stops taking connections and drains what is in flight (up to half the
     // timeout); then the modules end, with half of what is left for their `shutdown` and half
@@ -374,7 +374,7 @@ export async function runModules({
     wakeServe?.();
   };
   // A signal during the start's last step (the modules had begun): shutdown begins now.
-  if (interruptedBy !== undefined) beginShutdown(interruptedBy, signalledAt);
+  if (interruptedBy !== undefined) beginShutdown(interruptedBy);
 
   // Reactive modules run until the node stops: a signal, or the end of --settle-for.
   const keepAlive = host.reactive || keepRunning ? setInterval(() => {}, 1 << 30) : undefined;

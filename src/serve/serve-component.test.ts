@@ -7,6 +7,7 @@ import { loadGuestModuleFile } from "../wasm/load-guest-module.ts";
 import { ModuleCache } from "../wasm/module-cache.ts";
 import { type ServeComponent, type ServeComponentOptions, serveComponent } from "./serve-component.ts";
 import { SERVE_LIMITS_DEFAULT } from "./serve-limits.ts";
+import type { ServeListener } from "./serve-listener.ts";
 import { settlesWithin } from "./settles-within.ts";
 
 const logger = createLogger({ level: "error", format: "text" });
@@ -45,6 +46,19 @@ async function helloServe(
     },
     { environment: () => assert.fail("no handler runs") },
   );
+}
+
+/** A listener on http://127.0.0.1:8080 with 2 connections open, whose close does what `close` does. */
+function fakeListener(close: ServeListener["close"], dropped: string[] = []): ServeListener {
+  const url = "http://127.0.0.1:8080";
+  return {
+    address: { host: "127.0.0.1", port: 8080 },
+    url,
+    replaceRoutes: () => {},
+    close,
+    openConnections: 2,
+    dropConnections: () => dropped.push(url),
+  };
 }
 
 test("a route to a module whose processes lack network.serve is refused at start, naming it", async () => {
@@ -86,17 +100,11 @@ test("a listener whose close hangs is given up after the drain's bound plus its 
     {
       shutdownTimeoutMs: 2000,
       // A close that never ends: no known way is left for a real one, this stands for the unknown.
-      startListener: async () => ({
-        address: { host: "127.0.0.1", port: 8080 },
-        url: "http://127.0.0.1:8080",
-        replaceRoutes: () => {},
-        close: (replyWaitMs) => {
+      startListener: async () =>
+        fakeListener((replyWaitMs) => {
           drainMs = replyWaitMs;
           return new Promise(() => {});
-        },
-        openConnections: 2,
-        dropConnections: () => dropped.push("http://127.0.0.1:8080"),
-      }),
+        }, dropped),
     },
   );
   await serve.start();
@@ -120,4 +128,17 @@ test("a listener whose close hangs is given up after the drain's bound plus its 
     await settlesWithin(serve.stop(), 1000),
     "the component's stop does not wait for the same close again",
   );
+});
+
+test("a listener that fails to close is thrown by stopServing and by the component's stop", async () => {
+  const serve = await helloServe(
+    logger,
+    { where: "--serve", host: "127.0.0.1" },
+    {
+      startListener: async () => fakeListener(() => Promise.reject(new Error("cannot close"))),
+    },
+  );
+  await serve.start();
+  await assert.rejects(serve.stopServing(), /cannot close/);
+  await assert.rejects(serve.stop(), /cannot close/);
 });

@@ -223,8 +223,14 @@ export function serveComponent(
   let stopped: Promise<void> | undefined;
   const closeListeners = async (): Promise<void> => {
     const closed = new Set<ServeListener>();
-    const closing = listeners.map((listener) => listener.close(drainMs).then(() => closed.add(listener)));
-    if (await settlesWithin(Promise.all(closing), closeMsMax)) return;
+    const closing = Promise.all(
+      listeners.map((listener) => listener.close(drainMs).then(() => closed.add(listener))),
+    );
+    // A listener that failed to close is thrown (by `stop` too, which waits for this again).
+    if (await settlesWithin(closing, closeMsMax)) {
+      await closing;
+      return;
+    }
     // A close that hangs (no known way left) would hold the modules' shutdown until the process
     // gives up on the whole shutdown: it goes on without the listener.
     const open = listeners.filter((listener) => !closed.has(listener));
