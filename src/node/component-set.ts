@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Component } from "./component.ts";
 import { orderComponents } from "./component-order.ts";
+import type { InterruptSignal } from "./interrupt.ts";
 
 /** A lifecycle phase of a component (see component.ts). */
 export type ComponentPhase = "start" | "afterStart" | "beforeStop" | "stop" | "afterStop";
@@ -82,10 +83,10 @@ export class ComponentSet {
    * aborts between two, or before `afterStart`), stops the ones already started, in reverse, and throws a
    * {@link ComponentStartError} naming it.
    */
-  async start(signal?: AbortSignal): Promise<void> {
+  async start(signal?: InterruptSignal): Promise<void> {
     for (const component of this.components) {
       try {
-        signal?.throwIfAborted();
+        if (signal?.aborted === true) throw signal.reason;
         await component.start(signal);
       } catch (error) {
         throw new ComponentStartError(
@@ -99,7 +100,7 @@ export class ComponentSet {
     for (const [index, component] of this.components.entries()) {
       try {
         // Aborted once every part is up: none begins its work (the modules run from afterStart).
-        if (index === 0) signal?.throwIfAborted();
+        if (index === 0 && signal?.aborted === true) throw signal.reason;
         await component.afterStart?.();
       } catch (error) {
         throw new ComponentStartError(

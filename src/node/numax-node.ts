@@ -17,6 +17,7 @@ import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
 import type { Determinism } from "./determinism.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
+import type { InterruptSignal } from "./interrupt.ts";
 import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
 import {
   eventsComponent,
@@ -73,7 +74,7 @@ export interface NumaxNodeOptions {
    * Aborted (SIGINT/SIGTERM during start-up): the start goes no further than the component under
    * way, stops the ones started and throws the signal's reason; no module runs.
    */
-  signal?: AbortSignal;
+  signal?: InterruptSignal;
 }
 
 /**

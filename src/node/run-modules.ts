@@ -24,6 +24,7 @@ import { ModuleCache } from "../wasm/module-cache.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import type { Determinism } from "./determinism.ts";
+import { Interrupt } from "./interrupt.ts";
 import { ModuleHostError } from "./module-host-error.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -137,7 +138,7 @@ export async function runModules({
   // SIGINT/SIGTERM are the node's from the start: one during start-up stops it there (the step
   // under way ends, nothing more starts, no module runs); once started, shutdown begins.
   let interruptedBy: NodeJS.Signals | undefined;
-  const startup = new AbortController();
+  const startup = new Interrupt();
   /** Begins shutdown once the node has started (set then). */
   let beginShutdown: ((signal: NodeJS.Signals) => void) | undefined;
   let signalledAt = 0;
@@ -312,7 +313,7 @@ export async function runModules({
       version,
       datastore,
       determinism: settings.determinism,
-      signal: startup.signal,
+      signal: startup,
       runsUntilStopped: keepsRunning,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
@@ -345,7 +346,7 @@ export async function runModules({
   } catch (error) {
     await auditLog?.close();
     // Stopped by a signal during its start: the parts started were stopped (the store closed).
-    if (startup.signal.aborted && error === startup.signal.reason) return stoppedDuringStartup();
+    if (startup.aborted && error === startup.reason) return stoppedDuringStartup();
     reportError(describeError(error));
     return endedBeforeRunning(startupOutcome(error));
   }
