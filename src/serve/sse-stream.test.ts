@@ -85,3 +85,22 @@ test("a client that reads gets the stream's end at shutdown, not a cut", async (
     close();
   }
 });
+
+test("a client that reads but is behind at shutdown (bytes queued in the node) is cut too", async () => {
+  const { stream, res, client, close } = await openStream(false);
+  try {
+    await backUp(stream, res);
+    // It reads on, slowly: one chunk, then a pause. The node cannot tell it from a client that
+    // stopped, and does not wait for it (docs/serving.md#handlers).
+    client.on("data", () => {
+      client.pause();
+      setTimeout(() => client.resume(), 50);
+    });
+    client.resume();
+    assert.ok(await settlesWithin(stream.endAtShutdown(), 2_000), "not waited for");
+    assert.ok(stream.stalled);
+    assert.ok(res.destroyed);
+  } finally {
+    close();
+  }
+});

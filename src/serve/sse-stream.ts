@@ -127,9 +127,11 @@ export class SseStream {
   /**
    * The node stops: the stream ends as with `end`, but once its end is written a client whose
    * connection did not take it at once (bytes still queued in the node: the socket's own buffers
-   * are full, so the client is not reading) is cut rather than waited for. Such a client could
-   * not get its last events anyway, and an event stream has no end it waits for (EventSource
-   * reconnects after an end as after a cut). Resolves once ended or cut; `stalled` says which.
+   * are full) is cut rather than waited for. That client has stopped reading, or reads but is so
+   * far behind that it is cut too and misses what is queued: the two cannot be told apart without
+   * waiting, events are not acknowledged writes, and an event stream has no end it waits for
+   * (EventSource reconnects after an end as after a cut). Resolves once ended or cut; `stalled`
+   * says which.
    */
   endAtShutdown(): Promise<void> {
     this.#atShutdown = true;
