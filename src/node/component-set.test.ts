@@ -295,6 +295,35 @@ describe("ComponentSet", () => {
     assert.deepEqual(logged(log, "stop"), ["modules", "store"]);
   });
 
+  test("a start aborted whose started parts fail to stop throws their stop failures, not the abort", async () => {
+    // The abort is no failure (`nx run` exits 0 on it): a store that could not save as it closed is one.
+    const log: string[] = [];
+    const abort = new AbortController();
+    const [store, sync] = recorded(
+      [
+        { name: "store", failStop: true },
+        { name: "sync", dependsOn: ["store"] },
+      ],
+      log,
+    );
+    const set = new ComponentSet([
+      store!,
+      {
+        ...sync!,
+        start: async () => {
+          await sync!.start();
+          abort.abort(new Error("SIGTERM"));
+        },
+      },
+    ]);
+    await assert.rejects(set.start(abort.signal), (error: unknown) => {
+      assert.ok(error instanceof ComponentStopError, String(error));
+      assert.equal(error.message, "a component failed to stop: store (stop): store cannot stop");
+      return true;
+    });
+    assert.deepEqual(logged(log, "stop"), ["sync", "store"]);
+  });
+
   test("refuses at construction a set that cannot be ordered", () => {
     assert.throws(
       () => new ComponentSet(recorded([{ name: "sync", dependsOn: ["replica"] }], [])),

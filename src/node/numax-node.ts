@@ -72,7 +72,8 @@ export interface NumaxNodeOptions {
   runsUntilStopped?: boolean;
   /**
    * Aborted (SIGINT/SIGTERM during start-up): the start goes no further than the component under
-   * way, stops the ones started and throws the signal's reason; no module runs.
+   * way, stops the ones started and throws the signal's reason (a ComponentStopError instead when
+   * one of them failed to stop); no module runs.
    */
   signal?: InterruptSignal;
 }
