@@ -168,10 +168,21 @@ export async function runModules({
     process.off("SIGTERM", onSignal);
     return outcome;
   };
-  /** A signal stopped the start: as graceful an end as a shutdown. */
-  const stoppedDuringStartup = (): RunOutcome => {
+  /**
+   * Whether the node runs until a signal (it syncs, serves or runs reactive modules), rather than
+   * ending by itself once its modules ran.
+   */
+  const runsUntilStopped = (reactive: boolean): boolean =>
+    settings.settleForMs === undefined &&
+    (config.network.listen !== undefined || settings.serve.length > 0 || reactive);
+  /**
+   * A signal stopped the start. A node that runs until stopped ends as gracefully as at a
+   * shutdown (0); a run that ends by itself was interrupted before its modules ran, which fails
+   * as when they are interrupted running (1): a script must not read it as done.
+   */
+  const stoppedDuringStartup = (untilStopped: boolean): RunOutcome => {
     logger.info(`start-up stopped by ${interruptedBy}: no module ran`);
-    return endedBeforeRunning("ok");
+    return endedBeforeRunning(untilStopped || keepRunning ? "ok" : "failed");
   };
   if (settings.implicitConfigFile !== undefined) {
     logger.info(
@@ -188,7 +199,8 @@ export async function runModules({
     reportError(describeError(error));
     return endedBeforeRunning(startupOutcome(error));
   }
-  if (interruptedBy !== undefined) return stoppedDuringStartup();
+  // Its modules are not loaded yet: whether one is reactive is not known.
+  if (interruptedBy !== undefined) return stoppedDuringStartup(runsUntilStopped(false));
   const cache = new ModuleCache({
     directory: childPath(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
@@ -285,7 +297,10 @@ export async function runModules({
     reportError(describeError(error));
     return endedBeforeRunning(startupOutcome(error));
   }
-  if (interruptedBy !== undefined) return stoppedDuringStartup();
+  // A node that keeps running (until a signal) has the management API and the dashboard; a run
+  // that ends by itself has nothing to manage.
+  const keepsRunning = runsUntilStopped(modules.some((module) => moduleCallbacks(module).size > 0));
+  if (interruptedBy !== undefined) return stoppedDuringStartup(keepsRunning);
 
   const auditLog =
     config.policy.auditLog === undefined
@@ -298,13 +313,6 @@ export async function runModules({
         });
   let failed = false;
   let node: NumaxNode;
-  // A node that keeps running (it syncs, serves or runs reactive modules, until a signal) has
-  // the management API and the dashboard; a run that ends by itself has nothing to manage.
-  const keepsRunning =
-    settings.settleForMs === undefined &&
-    (config.network.listen !== undefined ||
-      settings.serve.length > 0 ||
-      modules.some((module) => moduleCallbacks(module).size > 0));
   try {
     node = await startNumaxNode({
       config,
@@ -346,7 +354,7 @@ export async function runModules({
   } catch (error) {
     await auditLog?.close();
     // Stopped by a signal during its start: the parts started were stopped (the store closed).
-    if (startup.aborted && error === startup.reason) return stoppedDuringStartup();
+    if (startup.aborted && error === startup.reason) return stoppedDuringStartup(keepsRunning);
     reportError(describeError(error));
     return endedBeforeRunning(startupOutcome(error));
   }
