@@ -72,20 +72,23 @@ export class LwwMap implements Crdt<LwwMapCell> {
 
   /**
    * Joins every entry of a batch op in, each by its own stamp, exactly as the separate set and
-   * remove ops would be; returns the cells that changed (to persist), in entry order.
+   * remove ops would be; hands each cell that changed (to persist) to `changed`, with its field's
+   * `bytesKey` (the cell's id), in entry order.
    */
-  applyEntries(op: Op<OpKindOf<"lww_map_batch">>): LwwMapCell[] {
-    const changed: LwwMapCell[] = [];
+  applyEntries(
+    op: Op<OpKindOf<"lww_map_batch">>,
+    changed: (fieldKey: string, cell: LwwMapCell) => void,
+  ): void {
     for (const entry of op.kind.entries) {
-      const cell = this.mergeCell({
+      const key = bytesKey(entry.field);
+      const cell = this.mergeCellAt(key, {
         field: entry.field,
         timestamp: entry.timestamp,
         origin: op.origin,
         value: entry.value,
       });
-      if (cell !== undefined) changed.push(cell);
+      if (cell !== undefined) changed(key, cell);
     }
-    return changed;
   }
 
   /** The field's cell (its last write or tombstone) under its `bytesKey`, if any. */

@@ -525,8 +525,9 @@ export class ReplicatedState implements CrdtHost {
       const family = FAMILY_OF_OP_TYPE[op.kind.type];
       const entry = this.#entry(family, op.key);
       if (op.kind.type === "lww_map_batch") {
-        const changed = (entry.crdt as unknown as LwwMap).applyEntries(op as Op<typeof op.kind>);
-        for (const cell of changed) this.#stageCell(entry, cell);
+        (entry.crdt as unknown as LwwMap).applyEntries(op as Op<typeof op.kind>, (fieldKey, cell) =>
+          this.#stageCellAt(entry, fieldKey, cell),
+        );
         this.#record(op, entry, undefined);
       } else this.#record(op, entry, entry.crdt.applyOp(op));
       fresh.push(op);
