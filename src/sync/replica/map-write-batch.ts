@@ -59,10 +59,12 @@ export class MapWriteBatch {
   admits(field: Uint8Array, value: Uint8Array | undefined, bytesMax: number): boolean {
     if (this.#cells.length === 0) return true;
     const entryBytes = mapEntryWireBytesMax(field, value);
-    const fits = (): boolean =>
-      this.#cells.length < LWW_MAP_BATCH_ENTRIES_MAX && this.#wireBytes + entryBytes <= bytesMax;
     // Full: superseded writes are dropped first (a field written over and over fills it alone).
-    return fits() || (this.#compact() && fits());
+    return this.#fits(entryBytes, bytesMax) || (this.#compact() && this.#fits(entryBytes, bytesMax));
+  }
+
+  #fits(entryBytes: number, bytesMax: number): boolean {
+    return this.#cells.length < LWW_MAP_BATCH_ENTRIES_MAX && this.#wireBytes + entryBytes <= bytesMax;
   }
 
   /** Adds the write `cell` made. */
