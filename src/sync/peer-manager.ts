@@ -15,6 +15,7 @@ import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
+import { applySliceEnd } from "./apply-slice.ts";
 import {
   DEPARTED_REDIAL_INTERVAL_MS,
   OVERLAY_ROTATION_INTERVAL_MS,
@@ -33,19 +34,14 @@ import type { Outgoing, SyncEngine } from "./sync-engine.ts";
 import type { ChangedObject } from "./sync-events.ts";
 
 /**
- * Remote ops applied in one turn of the event loop: a PushOps (up to PUSH_OPS_OPS_MAX ops) is
- * applied in slices of this many, so that decoding, applying, relaying and staging one slice stays
- * within a few milliseconds even on a loaded machine.
- */
-export const APPLY_SLICE_OPS = 128;
-
-/**
  * Publish bytes (topic and payload) handed to one peer's connection and not yet taken by its
  * socket, past which more Publish messages for that peer are dropped (and counted) instead of
  * queued: messages are at-most-once, and a peer that reads slowly must not grow this node's
  * memory. 1 MiB is 16 messages of the largest payload, or thousands of small ones.
  */
 export const PUBLISH_BACKLOG_BYTES_MAX = 1024 * 1024;
+
+const oneWrite = (): number => 1;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -92,6 +88,8 @@ export interface PeerManagerOptions<Op> {
   onDialFailed?: (address: string, error: unknown, failures: number) => void;
   /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
   storeRoom?: () => Promise<void> | undefined;
+  /** The writes an op makes, which bound what one turn applies (`applySliceEnd`); default 1 each. */
+  opWrites?: (op: Op) => number;
 }
 
 /** What `publish` did: how many peers the message went to, and how many it was dropped for. */
@@ -990,10 +988,11 @@ export class PeerManager<Op> {
     do {
       if (start > 0) await nextTurn();
       await storeRoom?.();
-      const slice = engine.applyPushed(peer, message.ops.slice(start, start + APPLY_SLICE_OPS));
+      const end = applySliceEnd(message.ops, start, this.#options.opWrites ?? oneWrite);
+      const slice = engine.applyPushed(peer, message.ops.slice(start, end));
       for (const op of slice.fresh) fresh.push(op);
       this.#send(slice.out);
-      start += APPLY_SLICE_OPS;
+      start = end;
     } while (start < message.ops.length);
     this.#send(engine.pushedDone(peer, message, fresh.length));
     if (fresh.length > 0) this.#options.onRemoteOps?.(peer, fresh);

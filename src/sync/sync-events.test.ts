@@ -28,3 +28,19 @@ test("one change per (family, key) in first-seen order, with the origin of the l
   ]);
   assert.deepEqual(remoteChangesOf([]), []);
 });
+
+test("a multi-field map op is one change of its map, as the separate field ops are", () => {
+  const stamp = hlcFromPhysicalMs(1);
+  const entries = ["a", "b", "c"].map((field) => ({
+    field: text(field),
+    value: text("v"),
+    timestamp: stamp,
+  }));
+  const separate = entries.map((e) =>
+    op(NODE_A, "m", { type: "lww_map_set", field: e.field, value: e.value! }),
+  );
+  const batch = op(NODE_A, "m", { type: "lww_map_batch", entries });
+  const expected = [{ key: "m", family: "lww_map", origin: NODE_A }];
+  assert.deepEqual(remoteChangesOf(separate), expected);
+  assert.deepEqual(remoteChangesOf([batch]), expected);
+});

@@ -4,7 +4,7 @@ import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
-import { type CrdtFamily, FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
+import { type CrdtFamily, FAMILY_OF_OP_TYPE, type Op, opOldestStamp, opWriteCount } from "../crdt/op.ts";
 import { createNodeDiscoveries } from "../discovery/create-peer-discovery.ts";
 import { DiscoveryRunner } from "../discovery/discovery-runner.ts";
 import { KnownPeers } from "../discovery/known-peers.ts";
@@ -153,8 +153,9 @@ export class SyncService {
           for (const op of fresh) {
             const family = FAMILY_OF_OP_TYPE[op.kind.type];
             byFamily.set(family, (byFamily.get(family) ?? 0) + 1);
+            // From the op's oldest write: a batch op is stamped with its newest.
             metrics.propagationLatencySeconds.observe(
-              Math.max(0, nowMs - hlcPhysicalMs(op.timestamp)) / 1000,
+              Math.max(0, nowMs - hlcPhysicalMs(opOldestStamp(op))) / 1000,
             );
           }
           for (const [family, count] of byFamily) metrics.opsApplied.inc({ family, origin: "remote" }, count);
@@ -240,6 +241,7 @@ export class SyncService {
       },
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
+      opWrites: opWriteCount,
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
