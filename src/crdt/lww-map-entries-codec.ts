@@ -13,13 +13,14 @@ import type { HlcTimestamp } from "./hybrid-clock.ts";
 import type { LwwMapEntryWrite, OpKind } from "./op.ts";
 
 /**
- * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. The message size
- * binds long before (an entry is at least 4 bytes, a message at most 16 MiB by default); this
- * only bounds what one op can make a decoder allocate. The replica makes far smaller ops
- * (LWW_MAP_BATCH_ENTRIES_MAX in src/sync/replica/map-write-batch.ts), so a later build may make
- * larger ones without older decoders refusing them.
+ * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. The replica makes
+ * ops of at most LWW_MAP_BATCH_ENTRIES_MAX (1024, src/sync/replica/map-write-batch.ts); this
+ * leaves a later build 64 times that without older decoders refusing its ops, and bounds what one
+ * op from a hostile peer costs: an op is applied in one event-loop turn (remote writes are sliced
+ * between ops, not within one), about 2 µs an entry, so 65 536 entries hold the loop ~0.1 s where
+ * the message size alone (16 MiB, about a million entries) would allow seconds.
  */
-export const MAX_MAP_BATCH_ENTRIES = 1 << 22;
+export const MAX_MAP_BATCH_ENTRIES = 1 << 16;
 
 /**
  * The entries of an `lww_map_batch` op: `[[field, value | nil, timestamp], ...]` in msgpack,
