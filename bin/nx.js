@@ -191,7 +191,7 @@ function runBundle({ path, stats, fd }, command, module) {
  * Runs main.cjs, the bundle of the run path, and returns its exports. The rest of the CLI is in
  * rest.cjs beside it (scripts/build-cli.ts), run (with its own code cache) the first time
  * main.cjs imports a source it does not hold: `module.nxRest()`. rest.cjs takes the run path's
- * sources from main.cjs (`module.nxCore`), so each source has one instance. It is opened now and
+ * sources from main.cjs (`module.nxCore`, what its `coreModules()` returns), so each source has one instance. It is opened now and
  * read then: a rest.cjs replaced meanwhile (an upgrade, a rebuild: new files) is not the build
  * of this main.cjs, whose sources it would take by names that may have changed.
  */
@@ -210,7 +210,7 @@ function runBundles(bundle, command) {
       if (rest === undefined) {
         const fd = restFd ?? openSync(restPath, "r");
         restFd = undefined;
-        const loaded = { exports: {}, nxCore: main.exports.coreModules };
+        const loaded = { exports: {}, nxCore: main.exports.coreModules() };
         try {
           runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded);
         } finally {

@@ -1,13 +1,9 @@
 import type { FunctionType, ValueType } from "../module-imports.ts";
+import { functionType as sig } from "./function-type-text.ts";
 import { PROCESS_FUNCTION_SIGNATURES } from "./process-signatures.ts";
 
 /** The import module of every Numax host function. */
 export const NX_MODULE = "nx";
-
-function sig(params: string, results: string): FunctionType {
-  const split = (list: string): ValueType[] => (list === "" ? [] : (list.split(" ") as ValueType[]));
-  return { params: split(params), results: split(results) };
-}
 
 const I32x2 = "i32 i32";
 const I32x4 = "i32 i32 i32 i32";

@@ -1,4 +1,5 @@
-import type { FunctionType, ValueType } from "../module-imports.ts";
+import type { FunctionType } from "../module-imports.ts";
+import { functionType } from "./function-type-text.ts";
 
 /**
  * The declared type of each process function of the `nx` module (the actor runtime's ABI,
@@ -6,7 +7,7 @@ import type { FunctionType, ValueType } from "../module-imports.ts";
  * i32 values and negative results are the ABI's error codes.
  */
 function i32s(params: number): FunctionType {
-  return { params: Array<ValueType>(params).fill("i32"), results: ["i32"] };
+  return functionType("i32 ".repeat(params).trimEnd(), "i32");
 }
 
 export const PROCESS_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]> = new Map([

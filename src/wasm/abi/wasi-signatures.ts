@@ -1,10 +1,10 @@
-import type { FunctionType, ValueType } from "../module-imports.ts";
+import type { FunctionType } from "../module-imports.ts";
+import { functionType } from "./function-type-text.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
 
 function sig(params: string, results = "i32"): FunctionType {
-  const split = (list: string): ValueType[] => (list === "" ? [] : (list.split(" ") as ValueType[]));
-  return { params: split(params), results: split(results) };
+  return functionType(params, results);
 }
 
 /** Every WASI preview 1 function with its declared type; all return an errno except proc_exit. */
