@@ -27,7 +27,7 @@ export const STANDARD_IMPORT_SIGNATURES: ImportSignatures = new Map<
   ReadonlyMap<string, readonly FunctionType[]>
 >([
   [NX_MODULE, NX_FUNCTION_SIGNATURES],
-  [WASI_MODULE, new Map([...WASI_FUNCTION_SIGNATURES].map(([name, type]) => [name, [type]]))],
+  [WASI_MODULE, WASI_FUNCTION_SIGNATURES],
   [
     ASSEMBLYSCRIPT_ABORT_MODULE,
     new Map([[ASSEMBLYSCRIPT_ABORT_NAME, [{ params: [I32, I32, I32, I32], results: [] }]]]),

@@ -1,7 +1,7 @@
 import type { FunctionType, ValueType } from "../module-imports.ts";
 
-/** Each type parsed so far, by its text: one object however many functions share it. */
-const parsed = new Map<string, FunctionType>();
+/** Each type parsed so far, by its text, alone in a list: one object however many functions share it. */
+const parsed = new Map<string, readonly [FunctionType]>();
 
 function valueTypes(list: string): ValueType[] {
   return list === "" ? [] : (list.split(" ") as ValueType[]);
@@ -15,11 +15,16 @@ function valueTypes(list: string): ValueType[] {
  * young generation a plain `nx run` fills before its first scavenge.
  */
 export function functionType(params: string, results: string): FunctionType {
+  return onlyFunctionType(params, results)[0];
+}
+
+/** [{@link functionType}]: the list of accepted types of a function that has one, shared as well. */
+export function onlyFunctionType(params: string, results: string): readonly [FunctionType] {
   const text = `${params}->${results}`;
-  let type = parsed.get(text);
-  if (type === undefined) {
-    type = { params: valueTypes(params), results: valueTypes(results) };
-    parsed.set(text, type);
+  let only = parsed.get(text);
+  if (only === undefined) {
+    only = [{ params: valueTypes(params), results: valueTypes(results) }];
+    parsed.set(text, only);
   }
-  return type;
+  return only;
 }

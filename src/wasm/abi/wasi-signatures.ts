@@ -1,14 +1,17 @@
 import type { FunctionType } from "../module-imports.ts";
-import { functionType } from "./function-type-text.ts";
+import { onlyFunctionType } from "./function-type-text.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
 
-function sig(params: string, results = "i32"): FunctionType {
-  return functionType(params, results);
+function sig(params: string, results = "i32"): readonly FunctionType[] {
+  return onlyFunctionType(params, results);
 }
 
-/** Every WASI preview 1 function with its declared type; all return an errno except proc_exit. */
-export const WASI_FUNCTION_SIGNATURES: ReadonlyMap<string, FunctionType> = new Map([
+/**
+ * Every WASI preview 1 function with its declared type (alone in a list, as the `nx` table's
+ * accepted types); all return an errno except proc_exit.
+ */
+export const WASI_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]> = new Map([
   ["args_get", sig("i32 i32")],
   ["args_sizes_get", sig("i32 i32")],
   ["environ_get", sig("i32 i32")],
