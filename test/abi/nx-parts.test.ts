@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AbiContext } from "../../src/wasm/abi/abi-context.ts";
-import { createNxImports, NX_FUNCTION_NAMES, NX_PARTS } from "../../src/wasm/abi/nx-imports.ts";
+import { createNxImports, NX_FUNCTION_SIGNATURES, NX_PARTS } from "../../src/wasm/abi/nx-imports.ts";
 import { WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
 import { buildStandardImports } from "../../src/wasm/guest-imports.ts";
 import type { ImportDescriptor } from "../../src/wasm/module-imports.ts";
@@ -18,7 +18,7 @@ describe("the parts of the nx import object", () => {
     const { env } = recordingEnvironment();
     const ctx = new AbiContext(env, { memory: undefined });
     const made = NX_PARTS.map((part) => Object.keys(part.create(ctx, noType)));
-    for (const name of NX_FUNCTION_NAMES) {
+    for (const name of NX_FUNCTION_SIGNATURES.keys()) {
       const providers = NX_PARTS.flatMap((part, index) => (part.provides(name) ? [index] : []));
       assert.equal(providers.length, 1, `${name} is provided by parts ${providers.join(", ")}`);
       assert.ok(made[providers[0]!]!.includes(name), `the part providing ${name} does not make it`);
@@ -27,7 +27,7 @@ describe("the parts of the nx import object", () => {
       for (const name of made[index]!)
         assert.ok(part.provides(name), `part ${index} makes ${name}, not its own`);
     });
-    assert.equal(made.flat().length, NX_FUNCTION_NAMES.size);
+    assert.equal(made.flat().length, NX_FUNCTION_SIGNATURES.size);
   });
 
   test("a guest's import object holds only the modules and nx parts it imports from", () => {
@@ -40,10 +40,10 @@ describe("the parts of the nx import object", () => {
     assert.deepEqual(Object.keys(store), ["nx"]);
     assert.deepEqual(
       Object.keys(store.nx!).sort(),
-      [...NX_FUNCTION_NAMES].filter((n) => n.startsWith("db_")).sort(),
+      [...NX_FUNCTION_SIGNATURES.keys()].filter((n) => n.startsWith("db_")).sort(),
     );
     // Without the names, every part (an embedder's or a test's full import object).
     const every = createNxImports(env, { memory: undefined }, noType);
-    assert.deepEqual(Object.keys(every).sort(), [...NX_FUNCTION_NAMES].sort());
+    assert.deepEqual(Object.keys(every).sort(), [...NX_FUNCTION_SIGNATURES.keys()].sort());
   });
 });

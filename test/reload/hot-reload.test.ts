@@ -72,7 +72,7 @@ describe("hot reload on a running node", () => {
       config,
       logger,
       needsStore: true,
-      version: "0.0.0",
+      version: () => "0.0.0",
       modules: {
         modules: [await loadModule({ path: appPath })],
         moduleSettings: new Map(),

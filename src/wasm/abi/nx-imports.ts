@@ -10,7 +10,7 @@ import type { GuestMemoryRef } from "./guest-memory.ts";
 import { createHttpImports } from "./http-imports.ts";
 import { createHostLog, hostLogShapeOf } from "./log-imports.ts";
 import { createNetImports } from "./net-imports.ts";
-import { NX_FUNCTION_NAMES, NX_MODULE } from "./nx-signatures.ts";
+import { NX_FUNCTION_SIGNATURES, NX_MODULE } from "./nx-signatures.ts";
 import { createProcessImports } from "./process-imports.ts";
 import { createSystemImports } from "./system-imports.ts";
 import { createTimeImports } from "./time-imports.ts";
@@ -21,7 +21,6 @@ export type { GuestMemoryRef } from "./guest-memory.ts";
 export {
   formatFunctionType,
   isNxSignature,
-  NX_FUNCTION_NAMES,
   NX_FUNCTION_SIGNATURES,
   NX_MODULE,
 } from "./nx-signatures.ts";
@@ -45,7 +44,7 @@ const SYSTEM_NAMES: ReadonlySet<string> = new Set([
   "abort",
 ]);
 
-/** Every part of `nx`, each name provided by exactly one (nx-imports.test.ts checks it against NX_FUNCTION_NAMES). */
+/** Every part of `nx`, each name provided by exactly one (test/abi/nx-parts.test.ts checks it against NX_FUNCTION_SIGNATURES). */
 export const NX_PARTS: readonly NxPart[] = [
   { provides: (name) => name.startsWith("db_"), create: createDbImports },
   { provides: (name) => name.startsWith("crdt_"), create: createCrdtImports },
@@ -121,8 +120,8 @@ export function createNxImports(
     if (imported === undefined || imported.some(part.provides))
       Object.assign(imports, part.create(ctx, importTypeOf));
   }
-  for (const name of imported ?? NX_FUNCTION_NAMES) {
-    if (NX_FUNCTION_NAMES.has(name) && typeof imports[name] !== "function") {
+  for (const name of imported ?? NX_FUNCTION_SIGNATURES.keys()) {
+    if (NX_FUNCTION_SIGNATURES.has(name) && typeof imports[name] !== "function") {
       throw new Error(`nx import ${name} is not implemented`);
     }
   }

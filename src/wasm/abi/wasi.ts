@@ -18,9 +18,9 @@ import {
   WASI_ESPIPE,
   WASI_ESUCCESS,
 } from "./wasi-errno.ts";
-import { WASI_FUNCTION_NAMES } from "./wasi-signatures.ts";
+import { WASI_FUNCTION_SIGNATURES } from "./wasi-signatures.ts";
 
-export { WASI_FUNCTION_NAMES, WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
+export { WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
 
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
@@ -327,7 +327,7 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
       throw new GuestExitError(code >>> 0);
     },
   };
-  for (const name of WASI_FUNCTION_NAMES) {
+  for (const name of WASI_FUNCTION_SIGNATURES.keys()) {
     if (typeof imports[name] !== "function") throw new Error(`WASI import ${name} is not implemented`);
   }
   return imports;

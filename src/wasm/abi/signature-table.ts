@@ -1,0 +1,91 @@
+import type { FunctionType, ValueType } from "../module-imports.ts";
+
+/** The accepted types of each signature text parsed so far: one list however many functions share it. */
+const parsed = new Map<string, readonly FunctionType[]>();
+
+function valueTypes(list: string): ValueType[] {
+  const trimmed = list.trim();
+  return trimmed === "" ? [] : (trimmed.split(" ") as ValueType[]);
+}
+
+/**
+ * The types a signature text accepts: `params -> results`, value types separated by spaces
+ * (`i32 i64 -> i32`, `-> i64`, `i32 i32 ->`), alternatives separated by ` | `.
+ */
+export function signatureTypes(text: string): readonly FunctionType[] {
+  let types = parsed.get(text);
+  if (types === undefined) {
+    types = text.split(" | ").map((alternative) => {
+      const [params = "", results = ""] = alternative.split("->");
+      return { params: valueTypes(params), results: valueTypes(results) };
+    });
+    parsed.set(text, types);
+  }
+  return types;
+}
+
+/**
+ * The accepted types of a module's functions by name (the import check's table), written as
+ * signature texts ({@link signatureTypes}) and parsed when read. The ABI's tables (nx, WASI,
+ * processes) declare about 130 functions: built as maps of parsed types at every start, they
+ * were a twentieth of the young generation a plain `nx run` fills before its first scavenge,
+ * which reads one or two of them. Parsed types are shared and never changed.
+ */
+export class SignatureTable implements ReadonlyMap<string, readonly FunctionType[]> {
+  readonly #texts: readonly Readonly<Record<string, string>>[];
+
+  /** `texts`: signature texts by function name; a name in several takes the first. */
+  constructor(...texts: Readonly<Record<string, string>>[]) {
+    this.#texts = texts;
+  }
+
+  #text(name: string): string | undefined {
+    for (const texts of this.#texts) if (Object.hasOwn(texts, name)) return texts[name];
+    return undefined;
+  }
+
+  get(name: string): readonly FunctionType[] | undefined {
+    const text = this.#text(name);
+    return text === undefined ? undefined : signatureTypes(text);
+  }
+
+  has(name: string): boolean {
+    return this.#text(name) !== undefined;
+  }
+
+  get size(): number {
+    return [...this.keys()].length;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [index, texts] of this.#texts.entries()) {
+      for (const name of Object.keys(texts)) {
+        // A name an earlier record has was given there.
+        if (!this.#texts.slice(0, index).some((earlier) => Object.hasOwn(earlier, name))) yield name;
+      }
+    }
+  }
+
+  *values(): MapIterator<readonly FunctionType[]> {
+    for (const name of this.keys()) yield this.get(name)!;
+  }
+
+  *entries(): MapIterator<[string, readonly FunctionType[]]> {
+    for (const name of this.keys()) yield [name, this.get(name)!];
+  }
+
+  [Symbol.iterator](): MapIterator<[string, readonly FunctionType[]]> {
+    return this.entries();
+  }
+
+  forEach(
+    callback: (
+      types: readonly FunctionType[],
+      name: string,
+      table: ReadonlyMap<string, readonly FunctionType[]>,
+    ) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const [name, types] of this.entries()) callback.call(thisArg, types, name, this);
+  }
+}
