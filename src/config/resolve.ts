@@ -60,7 +60,8 @@ function flagText(value: ConfigFlagValue): string {
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
+    // for-in, not Object.values: no array of the values per object (the config has only own, enumerable keys).
+    for (const key in value) deepFreeze(value[key]);
     Object.freeze(value);
   }
   return value;

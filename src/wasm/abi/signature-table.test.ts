@@ -14,8 +14,11 @@ describe("signature tables", () => {
     assert.equal(signatureTypes("i32 -> i32"), signatureTypes("i32 -> i32"));
   });
 
-  test("a table reads as the Map of its records, the first record giving a name", () => {
-    const table = new SignatureTable({ a: "i32 -> i32", b: "-> i64" }, { b: "i32 ->", c: "i32 -> i32" });
+  test("a table reads as the Map of its lines, the first text giving a name", () => {
+    const table = new SignatureTable(
+      "\na: i32 -> i32\n# a comment: not a name\nb: -> i64\n",
+      "\nb: i32 ->\nc: i32 -> i32",
+    );
     assert.equal(table.size, 3);
     assert.deepEqual([...table.keys()], ["a", "b", "c"]);
     assert.equal(table.get("b"), signatureTypes("-> i64"));

@@ -25,32 +25,40 @@ export function signatureTypes(text: string): readonly FunctionType[] {
 }
 
 /**
- * The accepted types of a module's functions by name (the import check's table), written as
- * signature texts ({@link signatureTypes}) and parsed when read. The ABI's tables (nx, WASI,
- * processes) declare about 130 functions: built as maps of parsed types at every start, they
- * were a twentieth of the young generation a plain `nx run` fills before its first scavenge,
- * which reads one or two of them. Parsed types are shared and never changed.
+ * The accepted types of a module's functions by name (the import check's table), written as one
+ * text of lines `name: signature` ({@link signatureTypes}; a line starting with `#` is a comment)
+ * and parsed per name when read. The ABI's tables (nx, WASI, processes) declare about 130
+ * functions: built as maps of parsed types at every start, they were a twentieth of the young
+ * generation a plain `nx run` fills before its first scavenge, which reads one or two of them
+ * (an object literal of the names costs as much: built once, property by property). Parsed
+ * types are shared and never changed.
  */
 export class SignatureTable implements ReadonlyMap<string, readonly FunctionType[]> {
-  readonly #texts: readonly Readonly<Record<string, string>>[];
+  readonly #texts: readonly string[];
 
-  /** `texts`: signature texts by function name; a name in several takes the first. */
-  constructor(...texts: Readonly<Record<string, string>>[]) {
+  /** `texts`: tables as text, each starting with a line break; a name in several takes the first. */
+  constructor(...texts: string[]) {
     this.#texts = texts;
   }
 
-  #text(name: string): string | undefined {
-    for (const texts of this.#texts) if (Object.hasOwn(texts, name)) return texts[name];
+  #signature(name: string): string | undefined {
+    const label = `\n${name}: `;
+    for (const text of this.#texts) {
+      const at = text.indexOf(label);
+      if (at < 0) continue;
+      const end = text.indexOf("\n", at + label.length);
+      return text.slice(at + label.length, end < 0 ? undefined : end);
+    }
     return undefined;
   }
 
   get(name: string): readonly FunctionType[] | undefined {
-    const text = this.#text(name);
-    return text === undefined ? undefined : signatureTypes(text);
+    const signature = this.#signature(name);
+    return signature === undefined ? undefined : signatureTypes(signature);
   }
 
   has(name: string): boolean {
-    return this.#text(name) !== undefined;
+    return this.#signature(name) !== undefined;
   }
 
   get size(): number {
@@ -58,10 +66,13 @@ export class SignatureTable implements ReadonlyMap<string, readonly FunctionType
   }
 
   *keys(): MapIterator<string> {
-    for (const [index, texts] of this.#texts.entries()) {
-      for (const name of Object.keys(texts)) {
-        // A name an earlier record has was given there.
-        if (!this.#texts.slice(0, index).some((earlier) => Object.hasOwn(earlier, name))) yield name;
+    for (const [index, text] of this.#texts.entries()) {
+      for (const line of text.split("\n")) {
+        const colon = line.indexOf(": ");
+        if (line.startsWith("#") || colon <= 0) continue;
+        const name = line.slice(0, colon);
+        // A name an earlier text has was given there.
+        if (!this.#texts.slice(0, index).some((earlier) => earlier.includes(`\n${name}: `))) yield name;
       }
     }
   }

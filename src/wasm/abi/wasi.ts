@@ -18,7 +18,6 @@ import {
   WASI_ESPIPE,
   WASI_ESUCCESS,
 } from "./wasi-errno.ts";
-import { WASI_FUNCTION_SIGNATURES } from "./wasi-signatures.ts";
 
 export { WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
 
@@ -327,8 +326,7 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
       throw new GuestExitError(code >>> 0);
     },
   };
-  for (const name of WASI_FUNCTION_SIGNATURES.keys()) {
-    if (typeof imports[name] !== "function") throw new Error(`WASI import ${name} is not implemented`);
-  }
+  // Every function of WASI_FUNCTION_SIGNATURES is here: test/abi/wasi.test.ts links a guest
+  // importing each of them (a check at every instance listed the whole table each time).
   return imports;
 }
