@@ -95,7 +95,7 @@ export async function resolveRunSettings({
   options,
 }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, sources, warnings, moduleSettings, listedModules, serveSettings } = await resolveConfig({
+  const { config, sourceOf, warnings, moduleSettings, listedModules, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -130,8 +130,8 @@ export async function resolveRunSettings({
     prints,
     json: options.json === true,
     determinism: determinismFlags(options.deterministic, options.seed, config),
-    managementListenIsDefault: sources["management.listen"] === "default",
-    dashboardListenIsDefault: sources["dashboard.listen"] === "default",
+    managementListenIsDefault: sourceOf("management.listen") === "default",
+    dashboardListenIsDefault: sourceOf("dashboard.listen") === "default",
   };
 }
 

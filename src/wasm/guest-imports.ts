@@ -110,8 +110,9 @@ export function importTypeLookup(
 
 /**
  * The import object of the standard host (nx, WASI, env.abort) for one instance of a module
- * whose imports are `imports`: only the modules it imports from, and of `nx` only the parts it
- * imports from (createNxImports). Instantiation reads nothing else.
+ * whose imports are `imports`: only the modules it imports from, of `nx` only the parts it
+ * imports from (createNxImports), of WASI only the functions it imports (createWasiImports).
+ * Instantiation reads nothing else.
  */
 export function buildStandardImports(
   env: GuestEnvironment,
@@ -121,8 +122,8 @@ export function buildStandardImports(
   const built: Record<string, Record<string, unknown>> = {};
   const nxNames = imports.filter((entry) => entry.module === NX_MODULE).map((entry) => entry.name);
   if (nxNames.length > 0) built[NX_MODULE] = createNxImports(env, memory, importTypeLookup(imports), nxNames);
-  if (imports.some((entry) => entry.module === WASI_MODULE))
-    built[WASI_MODULE] = createWasiImports(env, memory);
+  const wasiNames = imports.filter((entry) => entry.module === WASI_MODULE).map((entry) => entry.name);
+  if (wasiNames.length > 0) built[WASI_MODULE] = createWasiImports(env, memory, wasiNames);
   if (imports.some((entry) => entry.module === ASSEMBLYSCRIPT_ABORT_MODULE)) {
     built[ASSEMBLYSCRIPT_ABORT_MODULE] = { [ASSEMBLYSCRIPT_ABORT_NAME]: createAssemblyScriptAbort(memory) };
   }

@@ -30,12 +30,13 @@ describe("the parts of the nx import object", () => {
     assert.equal(made.flat().length, NX_FUNCTION_SIGNATURES.size);
   });
 
-  test("a guest's import object holds only the modules and nx parts it imports from", () => {
+  test("a guest's import object holds only the modules, nx parts and WASI functions it imports", () => {
     const { env } = recordingEnvironment();
     const wasiOnly = buildStandardImports(env, { memory: undefined }, [
       functionImport(WASI_MODULE, "fd_write"),
     ]);
     assert.deepEqual(Object.keys(wasiOnly), [WASI_MODULE]);
+    assert.deepEqual(Object.keys(wasiOnly[WASI_MODULE]!), ["fd_write"]);
     const store = buildStandardImports(env, { memory: undefined }, [functionImport("nx", "db_get")]);
     assert.deepEqual(Object.keys(store), ["nx"]);
     assert.deepEqual(
