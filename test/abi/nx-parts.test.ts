@@ -3,8 +3,9 @@ import { describe, test } from "node:test";
 import { AbiContext } from "../../src/wasm/abi/abi-context.ts";
 import { createNxImports, NX_FUNCTION_SIGNATURES, NX_PARTS } from "../../src/wasm/abi/nx-imports.ts";
 import { WASI_MODULE } from "../../src/wasm/abi/wasi-signatures.ts";
-import { buildStandardImports } from "../../src/wasm/guest-imports.ts";
+import { buildStandardImports, checkImports } from "../../src/wasm/guest-imports.ts";
 import type { ImportDescriptor } from "../../src/wasm/module-imports.ts";
+import { ModuleLoadError } from "../../src/wasm/module-load-error.ts";
 import { recordingEnvironment } from "./harness.ts";
 
 const noType = () => undefined;
@@ -46,5 +47,13 @@ describe("the parts of the nx import object", () => {
     // Without the names, every part (an embedder's or a test's full import object).
     const every = createNxImports(env, { memory: undefined }, noType);
     assert.deepEqual(Object.keys(every).sort(), [...NX_FUNCTION_SIGNATURES.keys()].sort());
+  });
+
+  test("an import named across the lines of a signature table is unknown, not the function on the next line", () => {
+    const crafted = functionImport("nx", "db_get: i32 i32 i32 i32 -> i32\ndb_set");
+    assert.throws(
+      () => checkImports("crafted", [crafted]),
+      (error) => error instanceof ModuleLoadError && /unknown import/.test(error.message),
+    );
   });
 });

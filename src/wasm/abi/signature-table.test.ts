@@ -26,6 +26,9 @@ describe("signature tables", () => {
     assert.equal(table.get("toString"), undefined);
     assert.equal(table.has("constructor"), false);
     assert.equal(table.has("c"), true);
+    // A name spanning lines, or a comment's text, is no function of the table.
+    assert.equal(table.get("b: i32 ->\nc"), undefined);
+    assert.equal(table.has("# a comment"), false);
     assert.deepEqual(new Map(table), new Map([...table.entries()]));
     const seen: string[] = [];
     table.forEach((types, name, map) => {

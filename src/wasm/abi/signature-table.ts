@@ -42,6 +42,9 @@ export class SignatureTable implements ReadonlyMap<string, readonly FunctionType
   }
 
   #signature(name: string): string | undefined {
+    // A guest names its imports: a name with a line break could span lines of the text, and a
+    // comment is no name.
+    if (name.includes("\n") || name.startsWith("#")) return undefined;
     const label = `\n${name}: `;
     for (const text of this.#texts) {
       const at = text.indexOf(label);
