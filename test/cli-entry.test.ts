@@ -611,6 +611,40 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("a commit worker that does not load (a damaged install) stops a long-running node at start with one line naming its file", async () => {
+    const dir = tempDir("nx-commit-worker-broken-");
+    const root = installedPackage(dir.path);
+    try {
+      const worker = join(root, "build/cli/lmdb-commit-worker.js");
+      writeFileSync(worker, 'throw new Error("a damaged file");\n');
+      const nx = startNx(
+        [
+          "run",
+          guestPath("ack_server"),
+          "--serve",
+          "127.0.0.1:0",
+          "--datastore-path",
+          join(dir.path, "data"),
+        ],
+        {},
+        { bin: join(root, "bin/nx.js"), cwd: dir.path },
+      );
+      const { code } = await nx.exited;
+      assert.notEqual(code, 0);
+      const errors = nx
+        .stderr()
+        .split("\n")
+        .filter((line) => line.startsWith("nx: error:"));
+      assert.equal(errors.length, 1, nx.stderr());
+      assert.match(
+        errors[0]!,
+        /^nx: error: the store's commit thread did not load \(.*lmdb-commit-worker\.js: a damaged file\): reinstall Numax$/,
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("code caches no start used for 30 days are removed when a cache is written; one in use is kept", () => {
     const dir = tempDir("nx-code-cache-unused-");
     try {

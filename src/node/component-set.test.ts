@@ -272,6 +272,45 @@ describe("ComponentSet", () => {
     assert.deepEqual(log, ["start store", "beforeStop store", "stop store", "afterStop store"]);
   });
 
+  /** A store and a `modules` after it, started under a signal aborted as `modules` has started. */
+  function abortedAtLastStart(store: Spec, log: string[]): Promise<void> {
+    const abort = new AbortController();
+    const [first, last] = recorded([store, { name: "modules", dependsOn: [store.name] }], log);
+    const set = new ComponentSet([
+      first!,
+      {
+        ...last!,
+        start: async () => {
+          await last!.start();
+          abort.abort(new Error("SIGTERM"));
+        },
+      },
+    ]);
+    return set.start(abort.signal);
+  }
+
+  test("a start aborted during the last component's start runs no afterStart and stops them all", async () => {
+    const log: string[] = [];
+    await assert.rejects(abortedAtLastStart({ name: "store" }, log), (error: unknown) => {
+      assert.ok(error instanceof ComponentStartError);
+      assert.equal((error.cause as Error).message, "SIGTERM");
+      return true;
+    });
+    assert.deepEqual(logged(log, "afterStart"), [], "no part began its work");
+    assert.deepEqual(logged(log, "stop"), ["modules", "store"]);
+  });
+
+  test("a start aborted whose started parts fail to stop throws their stop failures, not the abort", async () => {
+    // The abort is no failure (`nx run` exits 0 on it): a store that could not save as it closed is one.
+    const log: string[] = [];
+    await assert.rejects(abortedAtLastStart({ name: "store", failStop: true }, log), (error: unknown) => {
+      assert.ok(error instanceof ComponentStopError, String(error));
+      assert.equal(error.message, "a component failed to stop: store (stop): store cannot stop");
+      return true;
+    });
+    assert.deepEqual(logged(log, "stop"), ["modules", "store"]);
+  });
+
   test("refuses at construction a set that cannot be ordered", () => {
     assert.throws(
       () => new ComponentSet(recorded([{ name: "sync", dependsOn: ["replica"] }], [])),

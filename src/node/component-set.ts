@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from "../observe/logger.ts";
 import type { Component } from "./component.ts";
 import { orderComponents } from "./component-order.ts";
+import type { InterruptSignal } from "./interrupt.ts";
 
 /** A lifecycle phase of a component (see component.ts). */
 export type ComponentPhase = "start" | "afterStart" | "beforeStop" | "stop" | "afterStop";
@@ -79,33 +80,42 @@ export class ComponentSet {
 
   /**
    * Starts every component in order, then runs their `afterStart`. If one fails (or `signal`
-   * aborts between two), stops the ones already started, in reverse, and throws a
-   * {@link ComponentStartError} naming it.
+   * aborts between two, or before `afterStart`), stops the ones already started, in reverse, and throws a
+   * {@link ComponentStartError} naming it; an aborted start whose stops threw throws those
+   * ({@link ComponentStopError}).
    */
-  async start(signal?: AbortSignal): Promise<void> {
+  async start(signal?: InterruptSignal): Promise<void> {
     for (const component of this.components) {
       try {
-        signal?.throwIfAborted();
+        if (signal?.aborted === true) throw signal.reason;
         await component.start(signal);
       } catch (error) {
-        throw new ComponentStartError(
-          { component: component.name, phase: "start", error },
-          await this.#stopStarted(),
-        );
+        throw await this.#startFailed({ component: component.name, phase: "start", error }, signal);
       }
       this.#started.push(component);
       this.#logger.debug("component started", { component: component.name });
     }
-    for (const component of this.components) {
+    for (const [index, component] of this.components.entries()) {
       try {
+        // Aborted once every part is up: none begins its work (the modules run from afterStart).
+        if (index === 0 && signal?.aborted === true) throw signal.reason;
         await component.afterStart?.();
       } catch (error) {
-        throw new ComponentStartError(
-          { component: component.name, phase: "afterStart", error },
-          await this.#stopStarted(),
-        );
+        throw await this.#startFailed({ component: component.name, phase: "afterStart", error }, signal);
       }
     }
+  }
+
+  /**
+   * Stops the components started after `failure`. An abort is no failure of the set (`nx run`
+   * exits 0 on it), so a start aborted whose stops threw (a store that could not save as it
+   * closed) is a {@link ComponentStopError}, not an error that reads as the abort.
+   */
+  async #startFailed(failure: ComponentFailure, signal: InterruptSignal | undefined): Promise<Error> {
+    const stopFailures = await this.#stopStarted();
+    const aborted = signal?.aborted === true && failure.error === signal.reason;
+    if (aborted && stopFailures.length > 0) return new ComponentStopError(stopFailures);
+    return new ComponentStartError(failure, stopFailures);
   }
 
   /**

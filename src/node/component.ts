@@ -1,3 +1,5 @@
+import type { InterruptSignal } from "./interrupt.ts";
+
 /**
  * One long-lived part of a node (the store, the replica, sync, the observability endpoint...)
  * with a start/stop lifecycle, after js-libp2p's `Startable`. A {@link ComponentSet} starts a
@@ -23,7 +25,7 @@ export interface Component {
   /** Names of the components that must be started before this one and stopped after it. */
   readonly dependsOn?: readonly string[];
   /** Acquires the component's resources; `signal` aborts a start that is no longer wanted. */
-  start(signal?: AbortSignal): Promise<void> | void;
+  start(signal?: InterruptSignal): Promise<void> | void;
   /** Runs once every component of the set has started. */
   afterStart?(): Promise<void> | void;
   /** Runs when shutdown begins, before any component of the set stops. */

@@ -1,6 +1,7 @@
 /**
- * What a run of modules reads of the node's interrupt (SIGINT, SIGTERM, `--settle-for`, the
- * node's stop): the part of an AbortSignal it uses, so an AbortSignal fits too.
+ * What a run of modules, or a node's start (ComponentSet.start), reads of an interrupt (SIGINT,
+ * SIGTERM, `--settle-for`, the node's stop): the part of an AbortSignal they use, so an
+ * AbortSignal fits too.
  */
 export interface InterruptSignal {
   readonly aborted: boolean;

@@ -456,9 +456,12 @@ export function moduleHostComponent(
     return allRuns();
   };
 
+  /** Shutdown has begun: a change not yet in place is refused. */
+  const stoppingNow = (): boolean => interruptedBy !== undefined || shuttingDown;
+
   /** Loads module `id`'s new code; a ModuleLoadError (or the loader's) refuses it. */
   const load = async (id: string, path: string, bytes: Uint8Array | undefined): Promise<GuestModule> => {
-    if (interruptedBy !== undefined || shuttingDown) throw stopping();
+    if (stoppingNow()) throw stopping();
     if (options.loadModule === undefined) {
       throw new ModuleHostError("MODULE_HOST_STOPPED", "this node's modules cannot change while it runs");
     }
@@ -505,7 +508,7 @@ export function moduleHostComponent(
   const stopping = (): ModuleHostError =>
     new ModuleHostError(
       "MODULE_HOST_STOPPED",
-      `the node is shutting down (${interruptedBy ?? "interrupted"}): its modules cannot change`,
+      `the node is shutting down${interruptedBy === undefined ? "" : ` (${interruptedBy})`}: its modules cannot change`,
     );
 
   const refused = (id: string, action: string, error: unknown): never => {
@@ -589,6 +592,9 @@ export function moduleHostComponent(
           throw stopping();
         }
         try {
+          // Shutdown may have begun while the code loaded or its routes were checked: a module
+          // taken in now would start after the others were told to end.
+          if (stoppingNow()) throw stopping();
           // Again, with no await until it is held: another module may have been added or
           // reloaded while this one prepared.
           assertApartFromOthers(module);
@@ -636,7 +642,9 @@ export function moduleHostComponent(
             pending.set(id, { ...entry, module: next, events: revived });
           }
           apply = await prepare({ kind: "reload", previous, next });
-          // After the last await: the new code's policy against the modules held now.
+          // After the last await: shutdown may have begun meanwhile (the old code then ends
+          // with the node, the new never runs), and the new code's policy against the modules held now.
+          if (stoppingNow()) throw stopping();
           assertApartFromOthers(next);
         } catch (error) {
           if (revived !== undefined) {

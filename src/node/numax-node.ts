@@ -17,6 +17,7 @@ import type { CrdtHost } from "../wasm/abi/crdt-host.ts";
 import { ComponentSet, ComponentStartError, ComponentStopError } from "./component-set.ts";
 import type { Determinism } from "./determinism.ts";
 import type { DurableOutputGate } from "./durable-output.ts";
+import type { InterruptSignal } from "./interrupt.ts";
 import { type ModuleHostComponent, type ModuleHostOptions, moduleHostComponent } from "./module-host.ts";
 import {
   eventsComponent,
@@ -70,6 +71,12 @@ export interface NumaxNodeOptions {
    * upgraded under it, so the store loads its commit thread at start (LmdbBackendOptions).
    */
   runsUntilStopped?: boolean;
+  /**
+   * Aborted (SIGINT/SIGTERM during start-up): the start goes no further than the component under
+   * way, stops the ones started and throws the signal's reason (a ComponentStopError instead when
+   * one of them failed to stop); no module runs.
+   */
+  signal?: InterruptSignal;
 }
 
 /**
@@ -288,7 +295,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     logger: logger.child("node"),
   });
   try {
-    await components.start();
+    await components.start(options.signal);
   } catch (error) {
     if (!(error instanceof ComponentStartError)) throw error;
     logger.debug("node start failed", {

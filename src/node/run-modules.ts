@@ -24,6 +24,7 @@ import { ModuleCache } from "../wasm/module-cache.ts";
 import { moduleCallbacks } from "../wasm/module-callbacks.ts";
 import { type CrdtFamilyName, crdtValueToJson, formatCrdtLine, readCrdtValue } from "./crdt-values.ts";
 import type { Determinism } from "./determinism.ts";
+import { Interrupt } from "./interrupt.ts";
 import { ModuleHostError } from "./module-host-error.ts";
 import { type NumaxNode, startNumaxNode } from "./numax-node.ts";
 
@@ -134,6 +135,55 @@ export async function runModules({
 }: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
+  // SIGINT/SIGTERM are the node's from the start: one during start-up stops it there (the step
+  // under way ends, nothing more starts, no module runs); once started, shutdown begins.
+  let interruptedBy: NodeJS.Signals | undefined;
+  const startup = new Interrupt();
+  /** Begins shutdown once the node has started (set then). */
+  let beginShutdown: ((signal: NodeJS.Signals) => void) | undefined;
+  let signalledAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interruptedBy !== undefined) {
+      reportError(`${signal} again: exiting at once`);
+      exitNow("signal-twice");
+    }
+    interruptedBy = signal;
+    signalledAt = performance.now();
+    logger[config.network.listen === undefined ? "debug" : "info"]("shutting down", {
+      signal,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    });
+    setTimeout(() => {
+      reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
+      exitNow("shutdown-timeout");
+    }, settings.shutdownTimeoutMs).unref();
+    if (beginShutdown === undefined) startup.abort(signal);
+    else beginShutdown(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  /** The run ends before its modules ran: the signal handlers go. */
+  const endedBeforeRunning = (outcome: RunOutcome): RunOutcome => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    return outcome;
+  };
+  /**
+   * Whether the node runs until a signal (it syncs, serves or runs reactive modules), rather than
+   * ending by itself once its modules ran.
+   */
+  const runsUntilStopped = (reactive: boolean): boolean =>
+    settings.settleForMs === undefined &&
+    (config.network.listen !== undefined || settings.serve.length > 0 || reactive);
+  /**
+   * A signal stopped the start. A node that runs until stopped ends as gracefully as at a
+   * shutdown (0); a run that ends by itself was interrupted before its modules ran, which fails
+   * as when they are interrupted running (1): a script must not read it as done.
+   */
+  const stoppedDuringStartup = (untilStopped: boolean): RunOutcome => {
+    logger.info(`start-up stopped by ${interruptedBy}: no module ran`);
+    return endedBeforeRunning(untilStopped || keepRunning ? "ok" : "failed");
+  };
   if (settings.implicitConfigFile !== undefined) {
     logger.info(
       `configuration read from ${resolve(settings.implicitConfigFile)} (found in the working directory)`,
@@ -147,8 +197,10 @@ export async function runModules({
     datastore = await prepareDatastore(config.storage.datastorePath);
   } catch (error) {
     reportError(describeError(error));
-    return startupOutcome(error);
+    return endedBeforeRunning(startupOutcome(error));
   }
+  // Its modules are not loaded yet: whether one is reactive is not known.
+  if (interruptedBy !== undefined) return stoppedDuringStartup(runsUntilStopped(false));
   const cache = new ModuleCache({
     directory: childPath(datastore.datastorePath, MODULE_CACHE_DIRECTORY),
     logger: logger.child("wasm"),
@@ -243,8 +295,12 @@ export async function runModules({
     }
   } catch (error) {
     reportError(describeError(error));
-    return startupOutcome(error);
+    return endedBeforeRunning(startupOutcome(error));
   }
+  // A node that keeps running (until a signal) has the management API and the dashboard; a run
+  // that ends by itself has nothing to manage.
+  const keepsRunning = runsUntilStopped(modules.some((module) => moduleCallbacks(module).size > 0));
+  if (interruptedBy !== undefined) return stoppedDuringStartup(keepsRunning);
 
   const auditLog =
     config.policy.auditLog === undefined
@@ -257,13 +313,6 @@ export async function runModules({
         });
   let failed = false;
   let node: NumaxNode;
-  // A node that keeps running (it syncs, serves or runs reactive modules, until a signal) has
-  // the management API and the dashboard; a run that ends by itself has nothing to manage.
-  const keepsRunning =
-    settings.settleForMs === undefined &&
-    (config.network.listen !== undefined ||
-      settings.serve.length > 0 ||
-      modules.some((module) => moduleCallbacks(module).size > 0));
   try {
     node = await startNumaxNode({
       config,
@@ -272,6 +321,7 @@ export async function runModules({
       version,
       datastore,
       determinism: settings.determinism,
+      signal: startup,
       runsUntilStopped: keepsRunning,
       management: keepsRunning ? { listenIsDefault: settings.managementListenIsDefault } : undefined,
       dashboard: keepsRunning ? { listenIsDefault: settings.dashboardListenIsDefault } : undefined,
@@ -302,50 +352,38 @@ export async function runModules({
       },
     });
   } catch (error) {
-    reportError(describeError(error));
     await auditLog?.close();
-    return startupOutcome(error);
+    // Stopped by a signal during its start: the parts started were stopped (the store closed).
+    if (startup.aborted && error === startup.reason) return stoppedDuringStartup(keepsRunning);
+    reportError(describeError(error));
+    return endedBeforeRunning(startupOutcome(error));
   }
   const host = node.modules!;
   onStarted?.(node);
 
-  let interruptedBy: string | undefined;
   let wakeServe: (() => void) | undefined;
   /** Resolves once shutdown has begun (not ready, serving drained) and the modules were told to end. */
   let shutdownBegun: Promise<void> = Promise.resolve();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interruptedBy !== undefined) {
-      reportError(`${signal} again: exiting at once`);
-      exitNow("signal-twice");
-    }
-    interruptedBy = signal;
-    logger[node.sync === undefined ? "debug" : "info"]("shutting down", {
-      signal,
-      shutdownTimeoutMs: settings.shutdownTimeoutMs,
-    });
+  const started = node;
+  beginShutdown = (signal) => {
     // Shutdown begins before anything stops: the node reports not ready and its modules refuse
     // changes; serving stops taking connections and drains what is in flight (up to half the
     // timeout); then the modules end, with half of what is left for their `shutdown` and half
     // for sync and the store.
-    const signalledAt = performance.now();
     const interrupt = (): void => {
       const leftMs = settings.shutdownTimeoutMs - (performance.now() - signalledAt);
       host.interrupt(signal, Math.max(0, leftMs / 2));
     };
     // beginStop never rejects; a listener that fails to close is thrown by close, whose serving
     // stop waits for the same close.
-    shutdownBegun = node
+    shutdownBegun = started
       .beginStop()
-      .then(() => node.serve?.stopServing())
+      .then(() => started.serve?.stopServing())
       .then(interrupt, interrupt);
     wakeServe?.();
-    setTimeout(() => {
-      reportError(`shutdown did not finish within ${settings.shutdownTimeoutText}; exiting`);
-      exitNow("shutdown-timeout");
-    }, settings.shutdownTimeoutMs).unref();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // A signal during the start's last step (the modules had begun): shutdown begins now.
+  if (interruptedBy !== undefined) beginShutdown(interruptedBy);
 
   // Reactive modules run until the node stops: a signal, or the end of --settle-for.
   const keepAlive = host.reactive || keepRunning ? setInterval(() => {}, 1 << 30) : undefined;

@@ -17,9 +17,10 @@ import { HandlerProcesses } from "./handler-processes.ts";
 import type { ReleaseOutput } from "./release-output.ts";
 import { type Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
-import { type ServeListener, startServeListener } from "./serve-listener.ts";
+import { type ServeListener, type ServeListenerOptions, startServeListener } from "./serve-listener.ts";
 import { type ServeMetrics, serveMetrics } from "./serve-metrics.ts";
 import type { ServeSettings } from "./serve-settings.ts";
+import { settlesWithin } from "./settles-within.ts";
 import { resolveMountDirectory, type StaticMount } from "./static-files.ts";
 
 /** Exports that are never handlers: the module's entry points and the route declaration. */
@@ -47,7 +48,18 @@ export interface ServeComponentOptions {
   readonly profile: string;
   /** Why routes may not name a module's handlers (its policy lacks `network.serve`); undefined: they may. */
   readonly serveRefusal?: (module: GuestModule) => string | undefined;
+  /** Opens a listener: startServeListener (a test gives one that never closes). */
+  readonly startListener?: (options: ServeListenerOptions) => Promise<ServeListener>;
 }
+
+/**
+ * How long a stopping listener may take, past the drain's bound (half of `--shutdown-timeout`), to
+ * close its connections (WebSocket clients answer the 1001 within WS_CLOSE_ANSWER_MS_MAX) before
+ * the node stops waiting for it: a quarter of the timeout when that is less. Past it the node
+ * logs what is still open, drops its connections and goes on: the modules' `shutdown` and sync's
+ * stop must never wait on a connection.
+ */
+export const SERVE_CLOSE_AFTER_DRAIN_MS_MAX = 1_000;
 
 /** What the serving component needs of the module host. */
 export interface ServedModules {
@@ -67,7 +79,9 @@ export interface ServeComponent {
   /**
    * Shutdown has begun (under `nx run`: at the signal, before the modules are interrupted): the
    * listeners stop taking connections and drain what is in flight (ServeListener.close, up to half
-   * of `shutdownTimeoutMs` for what the output gate holds). `stop` waits for it rather than
+   * of `shutdownTimeoutMs` for what the output gate holds). Resolves once they closed, or
+   * {@link SERVE_CLOSE_AFTER_DRAIN_MS_MAX} past the drain's bound with one warning line naming the
+   * listeners still open, whose connections are then dropped. `stop` waits for it rather than
    * closing them again.
    */
   stopServing(): Promise<void>;
@@ -204,9 +218,37 @@ export function serveComponent(
     };
   };
   // Half the shutdown for what waits on the disk: the other half is the modules' and the store's.
-  // Closing a listener again waits for its first close.
+  const drainMs = options.shutdownTimeoutMs / 2;
+  const closeMsMax = drainMs + Math.min(SERVE_CLOSE_AFTER_DRAIN_MS_MAX, options.shutdownTimeoutMs / 4);
+  let stopped: Promise<void> | undefined;
   const closeListeners = async (): Promise<void> => {
-    await Promise.all(listeners.map((listener) => listener.close(options.shutdownTimeoutMs / 2)));
+    const closed = new Set<ServeListener>();
+    const closing = Promise.all(
+      listeners.map((listener) => listener.close(drainMs).then(() => closed.add(listener))),
+    );
+    // A listener that failed to close is thrown (by `stop` too, which waits for this again).
+    if (await settlesWithin(closing, closeMsMax)) {
+      await closing;
+      return;
+    }
+    // A close that hangs (no known way left) would hold the modules' shutdown until the process
+    // gives up on the whole shutdown: it goes on without the listener.
+    const open = listeners.filter((listener) => !closed.has(listener));
+    serveLogger.warn(
+      "serving did not close in time: its connections are dropped and the node stops without it",
+      {
+        waitedMs: closeMsMax,
+        listeners: open
+          .map((listener) => `${listener.url} (${listener.openConnections} connections open)`)
+          .join(", "),
+      },
+    );
+    for (const listener of open) listener.dropConnections();
+  };
+  // Stopping again (the component's stop after stopServing) waits for the first.
+  const stopServing = (): Promise<void> => {
+    stopped ??= closeListeners();
+    return stopped;
   };
   return {
     name: "serve",
@@ -251,7 +293,7 @@ export function serveComponent(
           );
         }
         listeners.push(
-          await startServeListener({
+          await (options.startListener ?? startServeListener)({
             listen: listener.listen,
             tls: listener.tls === undefined ? undefined : await readTls(listener),
             routes: tables[index]!,
@@ -283,9 +325,9 @@ export function serveComponent(
       }
       modules.onModuleChange?.({ prepare });
     },
-    stopServing: closeListeners,
+    stopServing,
     stop: async () => {
-      await closeListeners();
+      await stopServing();
       await Promise.all([...processes.values()].map((each) => each.close(options.shutdownTimeoutMs)));
     },
   };

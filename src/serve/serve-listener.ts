@@ -13,6 +13,7 @@ import type { Route, RouteTable } from "./route-table.ts";
 import { ServeError } from "./serve-error.ts";
 import { SERVE_RETRY_AFTER_SECONDS, type ServeLimits } from "./serve-limits.ts";
 import { type ServeMetrics, UNMATCHED_ROUTE } from "./serve-metrics.ts";
+import { settlesWithin } from "./settles-within.ts";
 import { SseStream } from "./sse-stream.ts";
 import { serveStaticFile } from "./static-files.ts";
 import { writeAtTurnEnd } from "./turn-writes.ts";
@@ -65,6 +66,10 @@ export interface ServeListener {
    * open) or an upgrade gets 503 and runs no handler. Closing again waits for the first close.
    */
   close(replyWaitMs: number): Promise<void>;
+  /** TCP connections open now (an HTTPS one from before its handshake too). */
+  readonly openConnections: number;
+  /** Destroys every connection still open: a close that overran its time ends without them. */
+  dropConnections(): void;
 }
 
 const TEXT_PLAIN = "text/plain; charset=utf-8";
@@ -149,16 +154,16 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     socket.once("close", () => connections--);
   });
   /**
-   * An HTTPS listener's TCP connections: one still in its TLS handshake is not yet the HTTP
-   * server's, and would keep a closing listener open until TLS gives up on it (120 s).
+   * Every TCP connection open now, whatever the server made of it: closing destroys those still
+   * open once it has answered what it could (an HTTPS one still in its TLS handshake is not yet
+   * the HTTP server's, and would keep a closing listener open until TLS gives up on it, 120 s),
+   * and a close that overran its time drops them (dropConnections).
    */
   const tcpConnections = new Set<Socket>();
-  if (options.tls !== undefined) {
-    server.on("connection", (socket: Socket) => {
-      tcpConnections.add(socket);
-      socket.once("close", () => tcpConnections.delete(socket));
-    });
-  }
+  server.on("connection", (socket: Socket) => {
+    tcpConnections.add(socket);
+    socket.once("close", () => tcpConnections.delete(socket));
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Its id (`<prefix>-<number in base 36>`) is written out only if it fails.
@@ -456,6 +461,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       closed ??= closeListener(replyWaitMs);
       return closed;
     },
+    get openConnections() {
+      return tcpConnections.size;
+    },
+    dropConnections: () => {
+      for (const socket of tcpConnections) socket.destroy();
+    },
   };
 
   async function closeListener(replyWaitMs: number): Promise<void> {
@@ -465,7 +476,7 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     // Streams end and WebSockets close first, behind what the gate holds for them (their clients
     // see an end or a 1001, not a reset), then their handlers stop.
     const open = [...streams];
-    const ended = open.map((stream) => stream.end());
+    const ended = open.map((stream) => stream.endAtShutdown());
     const sockets = [...webSocketConnections];
     const goneAway = sockets.map((connection) => connection.goAway());
     if (sockets.length > 0) {
@@ -486,8 +497,12 @@ export async function startServeListener(options: ServeListenerOptions): Promise
       heldReleased = resolve;
       if (held.size === 0) resolve();
     });
-    await within(Promise.all([...ended, ...goneAway, repliesReleased]), replyWaitMs);
+    await settlesWithin(Promise.all([...ended, ...goneAway, repliesReleased]), replyWaitMs);
     heldReleased = undefined;
+    const stalled = open.filter((stream) => stream.stalled).length;
+    if (stalled > 0) {
+      logger.info("event streams cut: their clients were not reading what was sent", { streams: stalled });
+    }
     if (held.size > 0) {
       logger.warn(
         "replies answered 503: the node stopped before their writes were on disk (the store may still save them as it closes)",
@@ -515,23 +530,11 @@ export async function startServeListener(options: ServeListenerOptions): Promise
     server.closeAllConnections();
     // An upgraded socket keeps the server open until it closes: a client that never answers the
     // 1001 is dropped rather than waited for.
-    await within(Promise.all(sockets.map((connection) => connection.closed)), WS_CLOSE_ANSWER_MS_MAX);
+    await settlesWithin(Promise.all(sockets.map((connection) => connection.closed)), WS_CLOSE_ANSWER_MS_MAX);
     for (const connection of sockets) connection.drop();
     for (const socket of tcpConnections) socket.destroy();
     await serverClosed;
   }
-}
-
-/** Resolves once `promise` does, or after `timeoutMs`, whichever comes first. */
-async function within(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise,
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /**

@@ -33,6 +33,12 @@ export class SseStream {
   #cut = false;
   /** Resolves once the end is written: a second `end` (the node stopping) waits for the first. */
   #ended: Promise<void> | undefined;
+  /** The end was handed to the connection (the client may not have taken it yet). */
+  #endWritten = false;
+  /** The node stops: a client that does not take the end at once is cut (endAtShutdown). */
+  #atShutdown = false;
+  /** Cut at shutdown: its client was not taking what was sent. */
+  #stalled = false;
 
   /**
    * The head, the events and the end go through `release` (the node's output gate: the head's
@@ -111,9 +117,41 @@ export class SseStream {
         if (this.#cut || res.destroyed) return resolve();
         res.once("close", resolve);
         res.end(resolve);
+        this.#endWritten = true;
+        if (this.#atShutdown) this.#cutIfStalled();
       });
     });
     return this.#ended;
+  }
+
+  /**
+   * The node stops: the stream ends as with `end`, but once its end is written a client whose
+   * connection did not take it at once (bytes still queued in the node: the socket's own buffers
+   * are full) is cut rather than waited for. That client has stopped reading, or reads but is so
+   * far behind that it is cut too and misses what is queued: the two cannot be told apart without
+   * waiting, events are not acknowledged writes, and an event stream has no end it waits for
+   * (EventSource reconnects after an end as after a cut). Resolves once ended or cut; `stalled`
+   * says which.
+   */
+  endAtShutdown(): Promise<void> {
+    this.#atShutdown = true;
+    if (this.#endWritten) this.#cutIfStalled();
+    return this.end();
+  }
+
+  /** Cut at shutdown because its client was not taking what was sent. */
+  get stalled(): boolean {
+    return this.#stalled;
+  }
+
+  #cutIfStalled(): void {
+    const res = this.#res;
+    // After this turn: what was written in it is still corked until then, not refused.
+    setImmediate(() => {
+      if (res.writableFinished || res.destroyed || (res.socket?.writableLength ?? 0) === 0) return;
+      this.#stalled = true;
+      res.destroy();
+    });
   }
 
   /** True once its head has passed the output gate: the client has the stream's status. */

@@ -102,7 +102,16 @@ export async function openLmdbBackend(options: LmdbBackendOptions): Promise<Lmdb
     const db = openEnvironment(layout.storePath);
     await assertSoleProcess(db, layout.datastorePath);
     const store = new LmdbStore(db, layout.datastorePath, layout.storePath, logger);
-    if (options.commitThreadAtOpen === true) await store.startCommitThread();
+    if (options.commitThreadAtOpen === true) {
+      try {
+        await store.startCommitThread();
+      } catch (error) {
+        // Nothing is pending yet: closing only ends the environment, the exit hook and the claim,
+        // which an open that failed must not leave behind (a later open in this process).
+        await store.close();
+        throw error;
+      }
+    }
     logger.debug("store opened", { path: layout.datastorePath });
     return store;
   } catch (error) {

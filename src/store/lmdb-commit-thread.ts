@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { processStderr, processStdout } from "../fs/stdio-writer.ts";
 import {
@@ -9,6 +10,7 @@ import {
   SIGNAL_LOADED,
   SIGNAL_RESULTS,
 } from "./commit-protocol.ts";
+import { StoreError } from "./store-error.ts";
 
 /**
  * The node-side handle of the commit worker (`lmdb-commit-worker.ts`): sends packed groups, hands
@@ -40,8 +42,10 @@ export class LmdbCommitThread {
   }
 
   /**
-   * Starts the worker; resolves once it has loaded its code and opened the environment, rejects
-   * if it fails to.
+   * Starts the worker; resolves once it has loaded its code and opened the environment.
+   *
+   * @throws StoreError STORE_OPEN_FAILED when it fails to (its file damaged or from another build):
+   *   the worker is ended, and the message names the file.
    */
   async start(): Promise<void> {
     this.#start();
@@ -52,13 +56,21 @@ export class LmdbCommitThread {
     let onExit!: (code: number) => void;
     const failed = new Promise<never>((_, reject) => {
       onError = reject;
-      onExit = (code) => reject(new Error(`the commit thread exited (code ${code}) before it had loaded`));
+      onExit = (code) => reject(new Error(`it exited (code ${code}) before it had loaded`));
     });
     worker.once("error", onError).once("exit", onExit);
     // Unreferenced, the worker would not keep the process alive while it is awaited.
     worker.ref();
     try {
       await Promise.race([value, failed]);
+    } catch (error) {
+      await this.stop();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreError(
+        "STORE_OPEN_FAILED",
+        `the store's commit thread did not load (${fileURLToPath(WORKER_URL)}: ${reason}): reinstall Numax`,
+        { cause: error },
+      );
     } finally {
       worker.off("error", onError).off("exit", onExit);
       worker.unref();

@@ -7,18 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { resolveConfig } from "../../src/config/resolve.ts";
 import type { ModuleHostComponent } from "../../src/node/module-host.ts";
-import { type NumaxNode, startNumaxNode } from "../../src/node/numax-node.ts";
-import { SERVE_LIMITS_DEFAULT } from "../../src/serve/serve-limits.ts";
-import { checkImports } from "../../src/wasm/guest-imports.ts";
-import {
-  type GuestModule,
-  loadGuestModuleBytes,
-  loadGuestModuleFile,
-} from "../../src/wasm/load-guest-module.ts";
-import { ModuleCache } from "../../src/wasm/module-cache.ts";
-import { compileWat, type LogRecord, recordingLogger } from "../abi/harness.ts";
+import type { NumaxNode } from "../../src/node/numax-node.ts";
+import { compileWat, type LogRecord } from "../abi/harness.ts";
+import { startReloadNode } from "./reload-node.ts";
 import { versionedGuest } from "./versioned-guest.ts";
 
 const utf8 = new TextEncoder();
@@ -37,63 +29,13 @@ describe("hot reload on a running node", () => {
     writeFileSync(appPath, await versionedGuest({ version: "v1", tickMs: 20, countTicks: true }));
     mkdirSync(join(dir, "web"));
     writeFileSync(join(dir, "web", "index.html"), "app ui");
-    const { config } = await resolveConfig({
-      flags: {
-        "storage.datastore_path": join(dir, "data"),
-        "network.listen": "127.0.0.1:0",
-        "tls.insecure": true,
-      },
-      env: {},
-      configPath: undefined,
-    });
-    const logger = recordingLogger(records, ["info", "warn", "error"]);
-    const options = {
-      memoryMaxBytes: 64 * 1024 * 1024,
-      cache: new ModuleCache({ directory: undefined, logger }),
-      logger,
-    };
-    const loadModule = async ({
-      path,
-      bytes,
-      moduleId,
-    }: {
-      path: string;
-      bytes?: Uint8Array;
-      moduleId?: string;
-    }): Promise<GuestModule> => {
-      const module =
-        bytes === undefined
-          ? await loadGuestModuleFile(path, options)
-          : await loadGuestModuleBytes(bytes, path, options);
-      checkImports(module.label, module.imports);
-      return moduleId === undefined ? module : { ...module, moduleId };
-    };
-    node = await startNumaxNode({
-      config,
-      logger,
-      needsStore: true,
-      version: () => "0.0.0",
-      modules: {
-        modules: [await loadModule({ path: appPath })],
-        moduleSettings: new Map(),
-        shutdownTimeoutMs: 5000,
-        loadModule,
-      },
-      serve: {
-        listeners: [
-          {
-            where: "--serve",
-            listen: { host: "127.0.0.1", port: 0 },
-            limits: SERVE_LIMITS_DEFAULT,
-            routes: undefined,
-          },
-        ],
-        // [modules.app] static: app's own directory, beside app.wasm.
-        moduleStaticMounts: new Map([["app", [{ path: "/ui/*", directory: "web" }]]]),
-        cpuMsPerRequest: 1000,
-        shutdownTimeoutMs: 5000,
-        profile: "trusted",
-      },
+    node = await startReloadNode({
+      dir,
+      appPath,
+      records,
+      flags: { "network.listen": "127.0.0.1:0", "tls.insecure": true },
+      // [modules.app] static: app's own directory, beside app.wasm.
+      moduleStaticMounts: new Map([["app", [{ path: "/ui/*", directory: "web" }]]]),
     });
     host = node.modules!;
     base = node.serve!.listeners[0]!.url;
