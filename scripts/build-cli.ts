@@ -236,12 +236,24 @@ function scriptBundle(name: string, entry: () => string, plugin: Plugin, banner:
 }
 
 /**
- * main.cjs: the run path, and `coreModules` (the exports of each of its sources `shared` names,
- * those rest.cjs imports) for rest.cjs. An `import()` of a source outside the run path becomes
+ * main.cjs: the run path, and `coreModules()` for rest.cjs: an object of the exports of each of
+ * its sources `shared` names (those rest.cjs imports), by the export names `sharedExports` lists.
+ * An `import()` of a source outside the run path becomes
  * `__nx_rest(key)`, defined by the banner: bin/nx.js runs rest.cjs (`module.nxRest()`), whose
  * `restModules[key]()` evaluates that source. The keys of those sources go to `restKeys`.
+ *
+ * `coreModules` is a function, and each source's exports object a set of getters made when it is
+ * called (bin/nx.js calls it when rest.cjs first loads), not a namespace object (`import * as`):
+ * esbuild builds a bundled source's namespace where that source is evaluated, a getter and an
+ * accessor per export in a dictionary object, about 100 KB of the ~1 MB the young generation holds
+ * before a plain run's first scavenge, for a namespace such a run never reads.
  */
-function mainBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<string>): BuildOptions {
+function mainBundle(
+  runPath: Set<string>,
+  restKeys: Set<string>,
+  shared: Set<string>,
+  sharedExports: ReadonlyMap<string, readonly string[]>,
+): BuildOptions {
   const toRest: Plugin = {
     name: "imports-of-rest",
     setup(pluginBuild) {
@@ -258,12 +270,21 @@ function mainBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
       }));
     },
   };
-  const entry = () =>
-    [
+  const entry = () => {
+    const sources = [...shared].map((key, index) => {
+      const names = sharedExports.get(key) ?? [];
+      const local = (name: number) => `m${index}_${name}`;
+      return {
+        imports: `import { ${names.map((name, n) => `${JSON.stringify(name)} as ${local(n)}`).join(", ")} } from ${JSON.stringify(`./${key}`)};`,
+        exports: `${JSON.stringify(key)}: { ${names.map((name, n) => `get ${JSON.stringify(name)}() { return ${local(n)}; }`).join(", ")} }`,
+      };
+    });
+    return [
       'export { main } from "./src/cli/main.ts";',
-      ...[...shared].map((key, index) => `import * as m${index} from ${JSON.stringify(`./${key}`)};`),
-      `export const coreModules = { ${[...shared].map((key, index) => `${JSON.stringify(key)}: m${index}`).join(", ")} };`,
+      ...sources.map(({ imports }) => imports),
+      `export function coreModules() { return { ${sources.map(({ exports }) => exports).join(", ")} }; }`,
     ].join("\n");
+  };
   return scriptBundle(
     "main",
     entry,
@@ -314,17 +335,38 @@ function restBundle(runPath: Set<string>, restKeys: Set<string>, shared: Set<str
   return scriptBundle("rest", entry, fromMain, "const module_nxCore = module.nxCore;");
 }
 
+/** The names each of `sources` exports (its values: TypeScript's types are erased), from esbuild's metafile. */
+async function exportNames(sources: ReadonlySet<string>): Promise<Map<string, readonly string[]>> {
+  const result = await build({
+    entryPoints: [...sources],
+    bundle: false,
+    format: "esm",
+    platform: "node",
+    write: false,
+    metafile: true,
+    outdir: "/nonexistent",
+    logLevel: "error",
+  });
+  return new Map(
+    Object.values(result.metafile.outputs)
+      .filter((output) => output.entryPoint !== undefined)
+      .map((output) => [output.entryPoint!, output.exports]),
+  );
+}
+
 const started = performance.now();
 // Earlier versions left main.js (an ES module) and, before that, chunks with hashed names.
 rmSync(OUT_DIR, { recursive: true, force: true });
 const runPath = await runPathSources();
 // The sources main.cjs imports from rest.cjs, then those rest.cjs imports from main.cjs: only
-// these get an entry in `coreModules` (each entry keeps its source's exports object).
+// these get an entry in `coreModules()` (each entry the exports of its source).
 const restKeys = new Set<string>();
-await build({ ...mainBundle(runPath, restKeys, new Set()), write: false, sourcemap: false });
+await build({ ...mainBundle(runPath, restKeys, new Set(), new Map()), write: false, sourcemap: false });
 const shared = new Set<string>();
 await Promise.all([
-  build(restBundle(runPath, restKeys, shared)).then(() => build(mainBundle(runPath, new Set(), shared))),
+  build(restBundle(runPath, restKeys, shared))
+    .then(() => exportNames(shared))
+    .then((sharedExports) => build(mainBundle(runPath, new Set(), shared, sharedExports))),
   // The store's commit worker is loaded by URL (src/store/lmdb-commit-thread.ts): a module of its own.
   build({
     ...common,

@@ -16,8 +16,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Script } from "node:vm";
 import wabtFactory from "wabt";
+import { STAMP_SETTLED_MS } from "../src/wasm/module-cache.ts";
+import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
 import { examplePath, guestPath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
@@ -34,12 +37,19 @@ const nx = (args: readonly string[], env: Record<string, string> = {}) =>
 const nxCached = (
   cacheRoot: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; nodeFlags?: readonly string[]; bin?: string; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    /** The environment `env` adds to: this process's unless given. */
+    baseEnv?: Readonly<Record<string, string | undefined>>;
+    nodeFlags?: readonly string[];
+    bin?: string;
+    cwd?: string;
+  } = {},
 ) =>
   spawnSync(process.execPath, [...(options.nodeFlags ?? []), options.bin ?? NX_BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     encoding: "utf8",
-    env: { ...process.env, NODE_COMPILE_CACHE: cacheRoot, ...options.env },
+    env: { ...(options.baseEnv ?? process.env), NODE_COMPILE_CACHE: cacheRoot, ...options.env },
   });
 
 /**
@@ -246,6 +256,40 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("a plain nx run of a guest importing only WASI, installed, takes no scavenge", async () => {
+    const dir = tempDir("nx-young-generation-");
+    try {
+      // The guest and the module cache of bench/run-startup.ts: hello (one fd_write), no capability.
+      await writeFixture(dir.path, "hello");
+      writeFileSync(join(dir.path, "hello.policy.toml"), "[capabilities]\n");
+      // A module file counts as unchanged, and is found by its stamp without hashing (which
+      // loads node:crypto), once it has been so for this long (src/wasm/module-cache.ts).
+      await sleep(STAMP_SETTLED_MS + 100);
+      // From an installed package's layout: in a checkout, bin/nx.js first checks that the bundle
+      // is newer than every file under src/, and that walk alone allocates over half a megabyte.
+      const root = installedPackage(dir.path);
+      const run = () =>
+        nxCached(join(dir.path, "cc"), ["run", "hello.wasm", "--datastore-path", join(dir.path, "data")], {
+          nodeFlags: ["--trace-gc"],
+          bin: join(root, "bin/nx.js"),
+          cwd: dir.path,
+          // Not this process's environment: the margin is tens of kilobytes, and a CI's (an unknown
+          // NX_* name to suggest a key for, NODE_OPTIONS, a thousand variables) would spend it.
+          baseEnv: { PATH: process.env.PATH, HOME: dir.path },
+        });
+      // The first runs instrument and cache the module, record its stamp and write the code cache.
+      for (let warm = 0; warm < 2; warm++) assert.equal(run().status, 0);
+      const plain = run();
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.match(plain.stdout, /hello from guest/);
+      // Everything a plain run allocates fits in the young generation's first megabyte: no
+      // scavenge, about 2 ms of CPU (docs/design/sandbox.md, "what a plain run allocates").
+      assert.doesNotMatch(plain.stdout, /Scavenge|Mark-Compact/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("a plain nx run loads the CLI as one file and only the packages and built-ins it uses", () => {
     const dir = tempDir("nx-loaded-files-");
     try {
@@ -309,8 +353,8 @@ describe("the nx entry point", () => {
       const relative = loaded.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length));
       // Each file costs the ES module loader about a quarter of a millisecond (scripts/build-cli.ts).
       // The bundle is no module: bin/nx.js reads build/cli/main.cjs and runs it as a script, and
-      // not rest.cjs, the code a plain run does not run. The version is read from package.json as
-      // a file, not required (1-2 ms: src/cli/version.ts).
+      // not rest.cjs, the code a plain run does not run. The version is read from package.json
+      // only when shown, as a file, not required (1-2 ms: src/cli/version.ts).
       assert.deepEqual(
         relative.filter((path) => !path.startsWith("node_modules/")),
         ["bin/nx.js", "build/cli/main.cjs"],

@@ -93,7 +93,13 @@ export const abiTarget: FuzzTarget = {
       stderr: () => {},
       capabilities: [],
     };
-    const imports = buildStandardImports(env, { memory }, () => undefined) as Record<
+    // Every host function imported: the import object then holds them all.
+    const everyImport = HOST_FUNCTIONS.map((fn, typeIndex) => ({
+      kind: "function" as const,
+      typeIndex,
+      ...fn,
+    }));
+    const imports = buildStandardImports(env, { memory }, everyImport) as Record<
       string,
       Record<string, (...args: unknown[]) => unknown>
     >;

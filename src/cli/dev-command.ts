@@ -9,7 +9,7 @@ import { runModules } from "../node/run-modules.ts";
 import { EXIT_RUN_FAILED, EXIT_USAGE } from "./exit-codes.ts";
 import { FORCED_EXIT_CODES, OUTCOME_EXIT_CODES, resolveRunSettings } from "./run-command.ts";
 import type { RunInvocation } from "./run-flags.ts";
-import { NUMAX_VERSION } from "./version.ts";
+import { numaxVersion } from "./version.ts";
 
 /** Source files whose change rebuilds a project. */
 const SOURCE_EXTENSIONS = {
@@ -60,7 +60,7 @@ export async function devCommand(path: string, invocation: Omit<RunInvocation, "
     const outcome = await runModules({
       modulePaths: [project.output],
       settings,
-      version: NUMAX_VERSION,
+      version: numaxVersion,
       exitNow: (reason) => process.exit(FORCED_EXIT_CODES[reason]),
       keepRunning: true,
       onStarted: (node) => {

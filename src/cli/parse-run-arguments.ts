@@ -1,5 +1,5 @@
 import type { ConfigFlags, ConfigFlagValue } from "../config/resolve.ts";
-import { CONFIG_KEYS, type ConfigKey } from "../config/schema.ts";
+import { CONFIG_KEYS, type ConfigKey, type ConfigKeyEntry } from "../config/schema.ts";
 import { flagParts, RUN_ONLY_FLAGS, type RunInvocation, type RunOnlyOptions } from "./run-flags.ts";
 
 /**
@@ -23,42 +23,57 @@ interface DeclaredOption {
   readonly multiple: boolean;
 }
 
-interface DeclaredOptions {
-  /** By long name, without the dashes. */
-  readonly long: ReadonlyMap<string, DeclaredOption>;
-  /** Options with a one-letter name (`-v`), by that letter; none takes a value. */
-  readonly short: ReadonlyMap<string, DeclaredOption>;
-}
+const CONFIG_PATH_OPTION: DeclaredOption = { long: CONFIG_PATH_LONG_NAME, takesValue: true, multiple: false };
 
-let declaredOptions: DeclaredOptions | undefined;
+/** RUN_ONLY_FLAGS as options, with their one-letter names (`-v`). */
+let runOnlyOptions: readonly (DeclaredOption & { readonly short?: string })[] | undefined;
 
-function declared(): DeclaredOptions {
-  if (declaredOptions !== undefined) return declaredOptions;
-  const long = new Map<string, DeclaredOption>([
-    [CONFIG_PATH_LONG_NAME, { long: CONFIG_PATH_LONG_NAME, takesValue: true, multiple: false }],
-  ]);
-  const short = new Map<string, DeclaredOption>();
-  for (const flag of RUN_ONLY_FLAGS) {
+function runOnly(): readonly (DeclaredOption & { readonly short?: string })[] {
+  runOnlyOptions ??= RUN_ONLY_FLAGS.map((flag) => {
     const parts = flagParts(flag.flags);
-    const option = {
+    return {
       long: parts.long,
+      short: parts.short,
       takesValue: parts.takesValue,
       multiple: flag.kind === "count" || flag.kind === "list",
     };
-    long.set(parts.long, option);
-    // A one-letter option taking a value (`-p 9000`, `-p9000`) would need more reading than this.
-    if (parts.short !== undefined && !parts.takesValue) short.set(parts.short, option);
-  }
-  for (const entry of CONFIG_KEYS) {
-    const name = entry.flag.name.slice(2);
-    long.set(name, {
-      long: name,
-      takesValue: entry.flag.argument !== undefined,
-      multiple: entry.flag.repeatable === true,
-    });
-  }
-  declaredOptions = { long, short };
-  return declaredOptions;
+  });
+  return runOnlyOptions;
+}
+
+/**
+ * The declared option named `--<name>`, or undefined. Looked up in the declarations for each
+ * option of the command line (a few), not gathered into a table of all ~70 at every start.
+ */
+function longOption(name: string): DeclaredOption | undefined {
+  if (name === CONFIG_PATH_LONG_NAME) return CONFIG_PATH_OPTION;
+  const runOption = runOnly().find((option) => option.long === name);
+  if (runOption !== undefined) return runOption;
+  const entry = configKeyOfFlag(name);
+  if (entry === undefined) return undefined;
+  return {
+    long: name,
+    takesValue: entry.flag.argument !== undefined,
+    multiple: entry.flag.repeatable === true,
+  };
+}
+
+/** True when `flag` (`--listen`) is `--<name>`, without making that string. */
+function isFlagNamed(flag: string, name: string): boolean {
+  return flag.length === name.length + 2 && flag.startsWith("--") && flag.endsWith(name);
+}
+
+/** The configuration key set by the flag `--<name>`, or undefined. */
+function configKeyOfFlag(name: string): ConfigKeyEntry | undefined {
+  return CONFIG_KEYS.find(({ flag }) => isFlagNamed(flag.name, name));
+}
+
+/**
+ * The declared option named `-<letter>`, or undefined. A one-letter option taking a value
+ * (`-p 9000`, `-p9000`) would need more reading than this: only switches.
+ */
+function shortOption(letter: string): DeclaredOption | undefined {
+  return runOnly().find((option) => option.short === letter && !option.takesValue);
 }
 
 type ParsedValue = string | boolean | (string | boolean)[] | undefined;
@@ -73,7 +88,6 @@ type ParsedValue = string | boolean | (string | boolean)[] | undefined;
 function readArgs(
   args: readonly string[],
 ): { values: Record<string, ParsedValue>; positionals: string[] } | undefined {
-  const { long, short } = declared();
   const values: Record<string, ParsedValue> = Object.create(null);
   const positionals: string[] = [];
   const store = (option: DeclaredOption, value: string | boolean) => {
@@ -88,7 +102,7 @@ function readArgs(
       positionals.push(arg);
     } else if (arg.startsWith("--")) {
       const equals = arg.indexOf("=");
-      const option = long.get(equals < 0 ? arg.slice(2) : arg.slice(2, equals));
+      const option = longOption(equals < 0 ? arg.slice(2) : arg.slice(2, equals));
       if (option === undefined) return undefined;
       if (!option.takesValue) {
         if (equals >= 0) return undefined;
@@ -103,7 +117,7 @@ function readArgs(
     } else {
       if (arg.length === 1) return undefined;
       for (const letter of arg.slice(1)) {
-        const option = short.get(letter);
+        const option = shortOption(letter);
         if (option === undefined) return undefined;
         store(option, true);
       }
@@ -120,8 +134,8 @@ export function parseRunArguments(args: readonly string[]): RunInvocation | unde
   const { values, positionals } = parsed;
 
   const options: Record<string, unknown> = {};
-  for (const flag of RUN_ONLY_FLAGS) {
-    const value = values[flagParts(flag.flags).long];
+  RUN_ONLY_FLAGS.forEach((flag, index) => {
+    const value = values[runOnly()[index]!.long];
     if (value === undefined) {
       if (flag.defaultValue !== undefined) options[flag.key] = flag.defaultValue;
     } else if (flag.kind === "count") {
@@ -129,11 +143,14 @@ export function parseRunArguments(args: readonly string[]): RunInvocation | unde
     } else {
       options[flag.key] = value;
     }
-  }
+  });
   const flags: Partial<Record<ConfigKey, ConfigFlagValue>> = {};
+  // In the schema's order, as commander gives them (the configuration's problems are listed in it).
+  const given = Object.keys(values);
   for (const entry of CONFIG_KEYS) {
-    const value = values[entry.flag.name.slice(2)];
-    if (value === undefined) continue;
+    const name = given.find((name) => isFlagNamed(entry.flag.name, name));
+    if (name === undefined) continue;
+    const value = values[name];
     // A switch standing for one value (`--debug-protocol` = json) sets that value.
     flags[entry.key] =
       value === true && entry.flag.switchValue !== undefined

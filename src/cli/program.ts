@@ -11,7 +11,7 @@ import { defineReleaseCommands } from "./commands/release.ts";
 import { defineRunCommand } from "./commands/run.ts";
 import { defineSnapshotCommand } from "./commands/snapshot.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
-import { NUMAX_VERSION } from "./version.ts";
+import { numaxVersion } from "./version.ts";
 
 /**
  * Builds the `nx` program. Command modules only declare flags here; each action imports its
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
     .description(
       "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
     )
-    .version(NUMAX_VERSION, "-V, --version", "print the version")
+    .version(numaxVersion(), "-V, --version", "print the version")
     // Taken by bin/nx.js before this program parses anything (every command has them, none sees
     // them): declared here for --help.
     .option(

@@ -20,7 +20,7 @@ import { SERVE_LIMITS_DEFAULT } from "../serve/serve-limits.ts";
 import type { ServeSettings } from "../serve/serve-settings.ts";
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_SIGNAL_TWICE, EXIT_USAGE } from "./exit-codes.ts";
 import type { RunInvocation, RunOnlyOptions } from "./run-flags.ts";
-import { NUMAX_VERSION } from "./version.ts";
+import { numaxVersion } from "./version.ts";
 
 /**
  * `nx run <module.wasm>...`: resolves the settings (flags > NX_* > config file > defaults), runs
@@ -45,7 +45,7 @@ export async function runCommand(invocation: RunInvocation): Promise<number> {
   const outcome = await runModules({
     modulePaths: invocation.modules,
     settings,
-    version: NUMAX_VERSION,
+    version: numaxVersion,
     exitNow: (reason) => process.exit(FORCED_EXIT_CODES[reason]),
   });
   return OUTCOME_EXIT_CODES[outcome];
@@ -95,7 +95,7 @@ export async function resolveRunSettings({
   options,
 }: RunInvocation): Promise<RunSettings> {
   const configFile = chooseConfigFile(configPath);
-  const { config, sources, warnings, moduleSettings, listedModules, serveSettings } = await resolveConfig({
+  const { config, sourceOf, warnings, moduleSettings, listedModules, serveSettings } = await resolveConfig({
     flags,
     env: process.env,
     configPath: configFile?.path,
@@ -130,8 +130,8 @@ export async function resolveRunSettings({
     prints,
     json: options.json === true,
     determinism: determinismFlags(options.deterministic, options.seed, config),
-    managementListenIsDefault: sources["management.listen"] === "default",
-    dashboardListenIsDefault: sources["dashboard.listen"] === "default",
+    managementListenIsDefault: sourceOf("management.listen") === "default",
+    dashboardListenIsDefault: sourceOf("dashboard.listen") === "default",
   };
 }
 

@@ -4,7 +4,8 @@ import { renderTomlValue } from "./toml-value.ts";
 
 /** "integer 1..3600 (seconds)", "duration 1ms..1h", "one of text | json": a key's type as the docs show it. */
 export function describeKeyType(entry: ConfigKeyEntry): string {
-  const { typeName, constraint } = entry.kind;
+  const { typeName } = entry.kind;
+  const constraint = entry.kind.constraint();
   const unit = entry.unit === undefined ? "" : ` (${entry.unit})`;
   if (constraint === "") return `${typeName}${unit}`;
   return typeName === "string" ? `one of ${constraint}` : `${typeName} ${constraint}${unit}`;

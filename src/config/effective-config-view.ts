@@ -37,7 +37,7 @@ function viaOf(
 /** Every key's effective value and origin, in schema order. */
 export function effectiveValues(resolved: ResolvedConfig): EffectiveValue[] {
   return CONFIG_KEYS.map((entry) => {
-    const source = resolved.sources[entry.key];
+    const source = resolved.sourceOf(entry.key);
     const via = viaOf(entry, source, resolved.configPath);
     return {
       key: entry.key,

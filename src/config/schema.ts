@@ -583,22 +583,35 @@ export interface ConfigKeyEntry extends ConfigKeyDef<unknown> {
   readonly field: string;
 }
 
-/** Every key, in schema order. */
-export const CONFIG_KEYS: readonly ConfigKeyEntry[] = Object.entries(CONFIG_SCHEMA).flatMap(
-  ([section, keys]) =>
-    Object.entries(keys).map(([field, def]) => ({
-      ...(def as ConfigKeyDef<unknown>),
-      key: `${section}.${def.name}` as ConfigKey,
-      section: section as ConfigSection,
-      field,
-    })),
-);
+/**
+ * Every key, in schema order: the schema's own definitions, each given its full name, section and
+ * field. Not copies (a spread of each definition, a Map by name beside them): the list is built at
+ * every start, and the copies were a twentieth of the young generation a plain `nx run` fills
+ * before its first scavenge.
+ */
+export const CONFIG_KEYS: readonly ConfigKeyEntry[] = keyEntries();
 
-const BY_KEY = new Map<string, ConfigKeyEntry>(CONFIG_KEYS.map((entry) => [entry.key, entry]));
+function keyEntries(): ConfigKeyEntry[] {
+  const entries: ConfigKeyEntry[] = [];
+  for (const section in CONFIG_SCHEMA) {
+    const keys: Readonly<Record<string, ConfigKeyDef<unknown>>> = CONFIG_SCHEMA[section as ConfigSection];
+    for (const field in keys) {
+      const def = keys[field]!;
+      entries.push(
+        Object.assign(def, {
+          key: `${section}.${def.name}` as ConfigKey,
+          section: section as ConfigSection,
+          field,
+        }),
+      );
+    }
+  }
+  return entries;
+}
 
 /** The entry of a full key name (`limits.max_peers`), or undefined. */
 export function findConfigKey(key: string): ConfigKeyEntry | undefined {
-  return BY_KEY.get(key);
+  return CONFIG_KEYS.find((entry) => entry.key === key);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ServeSettings } from "../serve/serve-settings.ts";
 import type { StaticMount } from "../serve/static-files.ts";
 import type { ConfigIssue } from "./config-error.ts";
 import { closestMatch } from "./did-you-mean.ts";
+import type { SocketAddress } from "./socket-address.ts";
 import { isTable } from "./toml-value.ts";
 import {
   addressKind,
@@ -47,29 +48,45 @@ export const SERVE_SECTION = "serve";
 const ROUTES_KEY = "routes";
 const STATIC_KEY = "static";
 
-const addressOf = addressKind({ allowPortZero: true });
-const path = pathKind();
-const LIMIT_KINDS: Readonly<Record<string, readonly [keyof ServeLimits, ValueKind<number>]>> = {
-  max_body: ["maxBodyBytes", sizeKind({ minBytes: 0, maxBytes: 1024 * 1024 * 1024 })],
-  max_header: ["maxHeaderBytes", sizeKind({ minBytes: 1024, maxBytes: 1024 * 1024 })],
-  request_timeout: ["requestTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
-  idle_timeout: ["idleTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
-  max_connections: ["maxConnections", integerKind({ min: 1, max: 1_000_000 })],
-  max_concurrent_requests: ["maxConcurrentRequests", integerKind({ min: 1, max: 100_000 })],
-  max_sse_streams: ["maxSseStreams", integerKind({ min: 1, max: 1_000_000 })],
-  max_websockets: ["maxWebSockets", integerKind({ min: 1, max: 1_000_000 })],
-};
 const CPU_KEY = "cpu_ms_per_request";
-const cpuKind = integerKind({ min: 1, max: 86_400_000 });
-const SERVE_KEYS = [
-  "listen",
-  "tls_cert",
-  "tls_key",
-  ROUTES_KEY,
-  STATIC_KEY,
-  CPU_KEY,
-  ...Object.keys(LIMIT_KINDS),
-];
+
+/** The kinds of a `[[serve]]` table's values and its keys. */
+interface ServeKinds {
+  readonly address: ValueKind<SocketAddress>;
+  readonly path: ValueKind<string>;
+  readonly cpu: ValueKind<number>;
+  readonly limits: Readonly<Record<string, readonly [keyof ServeLimits, ValueKind<number>]>>;
+  readonly keys: readonly string[];
+}
+
+let serveKinds: ServeKinds | undefined;
+
+/**
+ * {@link ServeKinds}, made when a file first has `[[serve]]` tables: a plain `nx run` has none,
+ * and making them with the CLI was 10 KB of the young generation it fills before its first
+ * scavenge.
+ */
+function kinds(): ServeKinds {
+  if (serveKinds !== undefined) return serveKinds;
+  const limits: ServeKinds["limits"] = {
+    max_body: ["maxBodyBytes", sizeKind({ minBytes: 0, maxBytes: 1024 * 1024 * 1024 })],
+    max_header: ["maxHeaderBytes", sizeKind({ minBytes: 1024, maxBytes: 1024 * 1024 })],
+    request_timeout: ["requestTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
+    idle_timeout: ["idleTimeoutMs", durationKind({ minMs: 100, maxMs: 3_600_000 })],
+    max_connections: ["maxConnections", integerKind({ min: 1, max: 1_000_000 })],
+    max_concurrent_requests: ["maxConcurrentRequests", integerKind({ min: 1, max: 100_000 })],
+    max_sse_streams: ["maxSseStreams", integerKind({ min: 1, max: 1_000_000 })],
+    max_websockets: ["maxWebSockets", integerKind({ min: 1, max: 1_000_000 })],
+  };
+  serveKinds = {
+    address: addressKind({ allowPortZero: true }),
+    path: pathKind(),
+    cpu: integerKind({ min: 1, max: 86_400_000 }),
+    limits,
+    keys: ["listen", "tls_cert", "tls_key", ROUTES_KEY, STATIC_KEY, CPU_KEY, ...Object.keys(limits)],
+  };
+  return serveKinds;
+}
 
 /** The `[[serve]]` tables of a parsed file, and every problem with them. */
 export function collectServeSettings(
@@ -105,11 +122,11 @@ export function collectServeSettings(
     for (const [name, value] of Object.entries(table)) {
       const at = `${subject}.${name}`;
       if (name === "listen") {
-        const result = addressOf.fromToml(value);
+        const result = kinds().address.fromToml(value);
         if (result.ok) listen = result.value;
         else issue(result.kind, at, result.message);
       } else if (name === "tls_cert" || name === "tls_key") {
-        const result = path.fromToml(value);
+        const result = kinds().path.fromToml(value);
         if (!result.ok) issue(result.kind, at, result.message);
         else if (name === "tls_cert") certPath = result.value;
         else keyPath = result.value;
@@ -125,20 +142,20 @@ export function collectServeSettings(
           (directory) => resolve(directory),
         );
       } else if (name === CPU_KEY) {
-        const result = cpuKind.fromToml(value);
+        const result = kinds().cpu.fromToml(value);
         if (result.ok) cpuMsPerRequest = result.value;
         else issue(result.kind, at, result.message);
-      } else if (Object.hasOwn(LIMIT_KINDS, name)) {
-        const [field, kind] = LIMIT_KINDS[name]!;
+      } else if (Object.hasOwn(kinds().limits, name)) {
+        const [field, kind] = kinds().limits[name]!;
         const result = kind.fromToml(value);
         if (result.ok) limits[field] = result.value;
         else issue(result.kind, at, result.message);
       } else {
-        const near = closestMatch(name, SERVE_KEYS);
+        const near = closestMatch(name, kinds().keys);
         issue(
           "unknown-key",
           at,
-          `unknown key; ${near === undefined ? `[[${SERVE_SECTION}]] has ${SERVE_KEYS.join(", ")}` : `did you mean ${near}?`}`,
+          `unknown key; ${near === undefined ? `[[${SERVE_SECTION}]] has ${kinds().keys.join(", ")}` : `did you mean ${near}?`}`,
         );
       }
     }
@@ -191,11 +208,11 @@ export interface ServeTableValue {
 export function serveTableValues(settings: ServeSettings): ServeTableValue[] {
   const set = (key: string): boolean => settings.fileKeys?.has(key) ?? false;
   const values: ServeTableValue[] = [
-    { key: "listen", value: addressOf.toToml(settings.listen), set: set("listen") },
+    { key: "listen", value: kinds().address.toToml(settings.listen), set: set("listen") },
     { key: "tls_cert", value: settings.tls?.certPath, set: set("tls_cert") },
     { key: "tls_key", value: settings.tls?.keyPath, set: set("tls_key") },
   ];
-  for (const [name, [field, kind]] of Object.entries(LIMIT_KINDS)) {
+  for (const [name, [field, kind]] of Object.entries(kinds().limits)) {
     values.push({ key: name, value: kind.toToml(settings.limits[field]), set: set(name) });
   }
   values.push({ key: CPU_KEY, value: settings.cpuMsPerRequest, set: set(CPU_KEY) });

@@ -15,8 +15,9 @@ import { CONFIG_ENV_NAMES } from "./schema.ts";
  */
 export function unknownEnvWarnings(env: Readonly<Record<string, string | undefined>>): string[] {
   const warnings: string[] = [];
-  for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith("NX_") || CONFIG_ENV_NAMES.has(name)) continue;
+  // Sorted after the filter: the whole environment is not worth a sort at every start.
+  const candidates = Object.keys(env).filter((name) => name.startsWith("NX_") && !CONFIG_ENV_NAMES.has(name));
+  for (const name of candidates.sort()) {
     const suggestion = closestMatch(name, CONFIG_ENV_NAMES) ?? shortestExtension(name);
     if (suggestion === undefined) continue;
     warnings.push(

@@ -11,8 +11,13 @@ import { formatSocketAddress, parseSocketAddress, type SocketAddress } from "./s
 export interface ValueKind<T> {
   /** The type as the docs name it: "integer", "duration", "host:port" ... */
   readonly typeName: string;
-  /** The accepted range or members as the docs show them, e.g. "1..1024"; "" when unconstrained. */
-  readonly constraint: string;
+  /**
+   * The accepted range or members as the docs show them, e.g. "1..1024"; "" when unconstrained.
+   * Made when asked (the docs, `nx config init`): a plain `nx run` builds every kind and asks for
+   * none, and formatting the ranges of the durations and sizes was 8 KB of the young generation
+   * it fills before its first scavenge.
+   */
+  constraint(): string;
   fromToml(value: unknown): KindResult<T>;
   fromText(text: string): KindResult<T>;
   toToml(value: T): TomlWritable;
@@ -31,6 +36,7 @@ export type KindResult<T> =
 export type TomlWritable = string | number | boolean | readonly string[];
 
 const ok = <T>(value: T): KindResult<T> => ({ ok: true, value });
+const unconstrained = (): string => "";
 const wrongType = (expected: string, got: unknown): KindResult<never> => ({
   ok: false,
   kind: "wrong-type",
@@ -76,7 +82,7 @@ export function integerKind(range: { min: number; max: number }): ValueKind<numb
   const check = (value: number) => inRange(value, range.min, range.max, String);
   return {
     typeName: "integer",
-    constraint: `${range.min}..${range.max}`,
+    constraint: () => `${range.min}..${range.max}`,
     fromToml(value) {
       if (typeof value !== "bigint") return wrongType("an integer", value);
       if (value < BigInt(range.min) || value > BigInt(range.max)) {
@@ -117,7 +123,7 @@ export function durationKind(range: { minMs: number; maxMs: number }): ValueKind
   };
   return {
     typeName: "duration",
-    constraint: `${formatDuration(range.minMs)}..${formatDuration(range.maxMs)}`,
+    constraint: () => `${formatDuration(range.minMs)}..${formatDuration(range.maxMs)}`,
     fromToml: (value) =>
       typeof value === "string" ? fromText(value) : wrongType('a duration string such as "30s"', value),
     fromText,
@@ -134,7 +140,7 @@ export function sizeKind(range: { minBytes: number; maxBytes: number }): ValueKi
   };
   return {
     typeName: "size",
-    constraint: `${formatSize(range.minBytes)}..${formatSize(range.maxBytes)}`,
+    constraint: () => `${formatSize(range.minBytes)}..${formatSize(range.maxBytes)}`,
     fromToml(value) {
       if (typeof value === "string") return fromText(value);
       if (typeof value === "bigint") {
@@ -158,7 +164,7 @@ export function pathKind(): ValueKind<string> {
     text.length === 0 ? invalidValue("must not be empty") : ok(text);
   return {
     typeName: "path",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) => (typeof value === "string" ? fromText(value) : wrongType("a string", value)),
     fromText,
     toToml: (value) => value,
@@ -169,7 +175,7 @@ export function pathKind(): ValueKind<string> {
 export function booleanKind(): ValueKind<boolean> {
   return {
     typeName: "boolean",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) => (typeof value === "boolean" ? ok(value) : wrongType("true or false", value)),
     fromText(text) {
       if (text === "true" || text === "1") return ok(true);
@@ -200,7 +206,7 @@ export function enumKind<const T extends string>(
   };
   return {
     typeName: "string",
-    constraint: members.join(" | "),
+    constraint: () => members.join(" | "),
     fromToml: (value) =>
       typeof value === "string" ? fromText(value) : wrongType(`one of ${memberList}`, value),
     fromText,
@@ -213,7 +219,7 @@ export function addressKind(options: { allowPortZero: boolean }): ValueKind<Sock
   const fromText = (text: string) => fromThrowing(() => parseSocketAddress(text, options));
   return {
     typeName: "host:port",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) =>
       typeof value === "string" ? fromText(value) : wrongType('a string such as "0.0.0.0:9000"', value),
     fromText,
@@ -228,7 +234,7 @@ export function addressOrOffKind(options: { allowPortZero: boolean }): ValueKind
     text === "off" ? ok("off") : address.fromText(text);
   return {
     typeName: 'host:port or "off"',
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) =>
       typeof value === "string"
         ? fromText(value)
@@ -266,7 +272,7 @@ export function listKind<T>(item: ListItem<T>): ValueKind<readonly T[]> {
   };
   return {
     typeName: `list of ${item.typeName}`,
-    constraint: "",
+    constraint: unconstrained,
     fromToml(value) {
       const expected = `an array of ${item.typeName} strings`;
       if (!Array.isArray(value)) return wrongType(expected, value);
@@ -297,7 +303,7 @@ export function dnsNameKind(): ValueKind<string> {
   };
   return {
     typeName: "DNS name",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) => (typeof value === "string" ? fromText(value) : wrongType("a string", value)),
     fromText,
     toToml: (value) => value,
@@ -312,7 +318,7 @@ export function ipv4Kind(): ValueKind<string> {
       : invalidValue(`${JSON.stringify(text)} is not an IPv4 address, e.g. "192.168.1.10"`);
   return {
     typeName: "IPv4 address",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) => (typeof value === "string" ? fromText(value) : wrongType("a string", value)),
     fromText,
     toToml: (value) => value,
@@ -333,7 +339,7 @@ export function ipEndpointKind(): ValueKind<SocketAddress> {
   };
   return {
     typeName: "ip:port",
-    constraint: "",
+    constraint: unconstrained,
     fromToml: (value) =>
       typeof value === "string" ? fromText(value) : wrongType('a string such as "10.0.0.53:53"', value),
     fromText,

@@ -17,6 +17,7 @@ import { assertNamespacesApart } from "../policy/namespace-overlap.ts";
 import { modulePolicyEnforcer } from "../policy/policy-enforcer.ts";
 import { createQuotaGate } from "../policy/quota-gate.ts";
 import type { GuestEnvironment } from "../wasm/abi/guest-environment.ts";
+import { isGuestVisibleEnvName } from "../wasm/abi/guest-visible-env.ts";
 import { HostCallCounter } from "../wasm/abi/host-call-counter.ts";
 import { GuestUsage, hardQuotaOf } from "../wasm/abi/host-call-quota.ts";
 import { guestRunResultLabel } from "../wasm/guest-failure.ts";
@@ -772,8 +773,12 @@ interface NodeParts {
 /** What a guest may read of the environment: NX_ and NUMAX_ variables, minus the node's own settings (keys, paths). */
 function guestVisibleEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !CONFIG_ENV_NAMES.has(name)) env[name] = value;
+  // Names first: a value is read only for a visible name (the host's environment can be large,
+  // and each value read from process.env is a new string).
+  for (const name in process.env) {
+    if (!isGuestVisibleEnvName(name) || CONFIG_ENV_NAMES.has(name)) continue;
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
   }
   return env;
 }

@@ -55,7 +55,7 @@ describe("startNumaxNode", () => {
       config,
       logger: lifecycleRecorder(lines),
       needsStore: false,
-      version: "0.0.0",
+      version: () => "0.0.0",
       management: { listenIsDefault: false },
       dashboard: { listenIsDefault: false },
     });
@@ -105,7 +105,12 @@ describe("startNumaxNode", () => {
       env: {},
       configPath: undefined,
     });
-    const node = await startNumaxNode({ config, logger: silentLogger, needsStore: false, version: "0.0.0" });
+    const node = await startNumaxNode({
+      config,
+      logger: silentLogger,
+      needsStore: false,
+      version: () => "0.0.0",
+    });
     t.after(() => node.close());
     assert.deepEqual(await readiness(node.observability!.url), {
       status: 200,
@@ -122,7 +127,7 @@ describe("startNumaxNode", () => {
       config,
       logger: lifecycleRecorder(lines),
       needsStore: false,
-      version: "0.0.0",
+      version: () => "0.0.0",
     });
     assert.equal(node.guestStore, undefined);
     assert.equal(node.crdt, undefined);
@@ -152,7 +157,7 @@ describe("startNumaxNode", () => {
       config,
       logger: silentLogger,
       needsStore: false,
-      version: "0.0.0",
+      version: () => "0.0.0",
       determinism: createDeterminism(0n),
     });
     t.after(() => node.close());

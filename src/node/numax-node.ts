@@ -48,7 +48,8 @@ export interface NumaxNodeOptions {
   logger: Logger;
   /** Open the store even without sync (a guest imports `db_*`). Sync always opens it. */
   needsStore: boolean;
-  version: string;
+  /** The Numax version, read when first reported (metrics, snapshots, introspection). */
+  version: () => string;
   /** The datastore as `prepareDatastore` left it, when the caller prepared it already. */
   datastore?: DatastoreLayout;
   /** The modules to run: the node gets a module host (`modules`) when given. */
@@ -128,7 +129,7 @@ export interface NumaxNode {
 function storeSnapshots(
   store: StoreComponent,
   replica: ReplicaComponent | undefined,
-  numaxVersion: string,
+  numaxVersion: () => string,
 ): NodeSnapshots {
   let snapshots: Promise<NodeSnapshots> | undefined;
   const loaded = (): Promise<NodeSnapshots> => {
@@ -142,7 +143,7 @@ function storeSnapshots(
           await backend.copyCompacted(directory);
         },
         nowMs: Date.now,
-        numaxVersion,
+        numaxVersion: numaxVersion(),
       });
     });
     return snapshots;
@@ -164,7 +165,7 @@ export async function startNumaxNode(options: NumaxNodeOptions): Promise<NumaxNo
     syncEnabled || options.needsStore
       ? storeComponent(config, logger, options.datastore, options.runsUntilStopped)
       : undefined;
-  const metrics = config.observability.listen !== undefined ? metricsComponent(options.version) : undefined;
+  const metrics = config.observability.listen !== undefined ? metricsComponent(options.version()) : undefined;
   const replica =
     tls !== undefined && store !== undefined
       ? replicaComponent(config, logger, { store, tls, determinism: options.determinism })

@@ -98,8 +98,8 @@ export type ForcedExit = "signal-twice" | "shutdown-timeout";
 export interface RunModulesOptions {
   readonly modulePaths: readonly string[];
   readonly settings: RunSettings;
-  /** Reported by the metrics (`numax_build_info`). */
-  readonly version: string;
+  /** The Numax version (reported by the metrics' `numax_build_info`, snapshots, introspection), read when first reported. */
+  readonly version: () => string;
   /** Ends the process now: a second SIGINT/SIGTERM, or a shutdown that overran its timeout. */
   readonly exitNow: (reason: ForcedExit) => never;
   /**

@@ -30,7 +30,8 @@ import type { SyncActivity } from "./sync-activity.ts";
 /** The parts of a node its introspection reads; each is read when asked, never copied. */
 export interface IntrospectedParts {
   readonly config: NodeConfig;
-  readonly version: string;
+  /** The Numax version, read when asked. */
+  readonly version: () => string;
   /** `monotonicMs()` when the node started. */
   readonly startedAtMs: number;
   readonly store: StoreComponent | undefined;
@@ -160,7 +161,7 @@ export function createRuntimeIntrospection(parts: IntrospectedParts): RuntimeInt
       const modules = moduleViews();
       return {
         nodeId: parts.replica?.nodeId ?? null,
-        version: parts.version,
+        version: parts.version(),
         uptimeMs: Math.round(monotonicMs() - parts.startedAtMs),
         datastorePath: config.storage.datastorePath,
         storeSizeBytes: parts.store?.backend?.sizeBytes() ?? null,

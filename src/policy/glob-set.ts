@@ -160,6 +160,9 @@ class LiteralSet<T extends { readonly length: number }> {
   }
 }
 
+const NO_TEXT = new LiteralSet(TEXT, [], []);
+const NO_BYTES = new LiteralSet(BYTES, [], []);
+
 /**
  * The globs of one capability, compiled for the host calls' checks: exact and prefix globs in
  * {@link LiteralSet}s (for text and for store-key bytes), the other globs matched one by one.
@@ -174,6 +177,14 @@ export class GlobSet {
 
   constructor(globs: readonly Glob[], namespace?: Uint8Array) {
     this.globs = globs;
+    if (globs.length === 0) {
+      // Most capabilities of most policies have no glob: one pair of empty sets for all of them
+      // (an empty set keeps no state), not two sets and their arrays per capability at every start.
+      this.#text = NO_TEXT;
+      this.#bytes = NO_BYTES;
+      this.#patterns = globs;
+      return;
+    }
     const literal = (kind: "exact" | "prefix") => globs.filter((glob) => glob.literal?.kind === kind);
     const exact = literal("exact");
     const prefixes = literal("prefix");

@@ -27,7 +27,7 @@ export const STANDARD_IMPORT_SIGNATURES: ImportSignatures = new Map<
   ReadonlyMap<string, readonly FunctionType[]>
 >([
   [NX_MODULE, NX_FUNCTION_SIGNATURES],
-  [WASI_MODULE, new Map([...WASI_FUNCTION_SIGNATURES].map(([name, type]) => [name, [type]]))],
+  [WASI_MODULE, WASI_FUNCTION_SIGNATURES],
   [
     ASSEMBLYSCRIPT_ABORT_MODULE,
     new Map([[ASSEMBLYSCRIPT_ABORT_NAME, [{ params: [I32, I32, I32, I32], results: [] }]]]),
@@ -108,15 +108,24 @@ export function importTypeLookup(
   return (module, name) => types.get(`${module}\0${name}`);
 }
 
-/** The import object of the standard host (nx, WASI, env.abort) for one instance. */
+/**
+ * The import object of the standard host (nx, WASI, env.abort) for one instance of a module
+ * whose imports are `imports`: only the modules it imports from, of `nx` only the parts it
+ * imports from (createNxImports), of WASI only the functions it imports (createWasiImports).
+ * Instantiation reads nothing else.
+ */
 export function buildStandardImports(
   env: GuestEnvironment,
   memory: GuestMemoryRef,
-  importTypeOf: (module: string, name: string) => FunctionType | undefined,
+  imports: readonly ImportDescriptor[],
 ): Record<string, Record<string, unknown>> {
-  return {
-    [NX_MODULE]: createNxImports(env, memory, importTypeOf),
-    [WASI_MODULE]: createWasiImports(env, memory),
-    [ASSEMBLYSCRIPT_ABORT_MODULE]: { [ASSEMBLYSCRIPT_ABORT_NAME]: createAssemblyScriptAbort(memory) },
-  };
+  const built: Record<string, Record<string, unknown>> = {};
+  const nxNames = imports.filter((entry) => entry.module === NX_MODULE).map((entry) => entry.name);
+  if (nxNames.length > 0) built[NX_MODULE] = createNxImports(env, memory, importTypeLookup(imports), nxNames);
+  const wasiNames = imports.filter((entry) => entry.module === WASI_MODULE).map((entry) => entry.name);
+  if (wasiNames.length > 0) built[WASI_MODULE] = createWasiImports(env, memory, wasiNames);
+  if (imports.some((entry) => entry.module === ASSEMBLYSCRIPT_ABORT_MODULE)) {
+    built[ASSEMBLYSCRIPT_ABORT_MODULE] = { [ASSEMBLYSCRIPT_ABORT_NAME]: createAssemblyScriptAbort(memory) };
+  }
+  return built;
 }

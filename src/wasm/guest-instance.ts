@@ -24,7 +24,7 @@ import {
   STOPPED_EXPORT,
 } from "./guest-exports.ts";
 import { GuestFailure } from "./guest-failure.ts";
-import { buildStandardImports, importTypeLookup } from "./guest-imports.ts";
+import { buildStandardImports } from "./guest-imports.ts";
 import type { GuestModule } from "./load-guest-module.ts";
 
 /**
@@ -202,7 +202,7 @@ export class GuestInstance {
     const imports: Record<string, Record<string, unknown>> = buildStandardImports(
       options.env,
       memoryRef,
-      importTypeLookup(module.imports),
+      module.imports,
     );
     for (const [name, functions] of Object.entries(options.extraImports ?? {})) {
       imports[name] = { ...imports[name], ...functions };

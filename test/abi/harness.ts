@@ -196,8 +196,8 @@ export function allTrampolineFunctions(hostLogShape: 0 | 1 = 0): [string, string
   for (const [name, types] of NX_FUNCTION_SIGNATURES) {
     functions.push(["nx", name, name === "host_log_v2" ? types[hostLogShape]! : types[0]!]);
   }
-  for (const [name, type] of WASI_FUNCTION_SIGNATURES) {
-    if (name !== "proc_exit") functions.push([WASI_MODULE, name, type]);
+  for (const [name, types] of WASI_FUNCTION_SIGNATURES) {
+    if (name !== "proc_exit") functions.push([WASI_MODULE, name, types[0]!]);
   }
   return functions;
 }

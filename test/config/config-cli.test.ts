@@ -88,7 +88,7 @@ describe("commander options from the schema", () => {
       "observability.log_level": "debug",
       "observability.log_format": "json",
     });
-    const { config, sources } = resolveConfigLayers({ flags });
+    const { config, sourceOf } = resolveConfigLayers({ flags });
     assert.deepEqual(config.network.peers, [
       { host: "10.0.0.1", port: 9000 },
       { host: "10.0.0.2", port: 9000 },
@@ -96,7 +96,7 @@ describe("commander options from the schema", () => {
     assert.equal(config.network.serializationFormat, "json");
     assert.equal(config.tls.insecure, true);
     assert.equal(config.limits.maxMessageSizeBytes, 1024 * 1024);
-    assert.equal(sources["limits.cpu_ms_per_run"], "flag");
+    assert.equal(sourceOf("limits.cpu_ms_per_run"), "flag");
   });
 });
 

@@ -328,17 +328,17 @@ describe("precedence: flag > env > file > default", () => {
     );
     const resolved = resolveConfigLayers(layers);
     assert.equal(resolved.config.limits.maxPeers, 3);
-    assert.equal(resolved.sources["limits.max_peers"], "flag");
+    assert.equal(resolved.sourceOf("limits.max_peers"), "flag");
     assert.equal(resolved.config.limits.opLogLimit, 7);
-    assert.equal(resolved.sources["limits.op_log_limit"], "file");
+    assert.equal(resolved.sourceOf("limits.op_log_limit"), "file");
     assert.equal(resolved.config.observability.logLevel, "error");
-    assert.equal(resolved.sources["observability.log_level"], "env");
-    assert.equal(resolved.sources["limits.seen_ops_limit"], "default");
+    assert.equal(resolved.sourceOf("observability.log_level"), "env");
+    assert.equal(resolved.sourceOf("limits.seen_ops_limit"), "default");
   });
 
   test("an empty NX_ variable counts as unset", () => {
     const resolved = resolveConfigLayers({ env: { NX_MAX_PEERS: "", NX_LISTEN: "" } });
-    assert.equal(resolved.sources["limits.max_peers"], "default");
+    assert.equal(resolved.sourceOf("limits.max_peers"), "default");
     assert.equal(resolved.config.network.listen, undefined);
   });
 });
@@ -373,11 +373,11 @@ describe("resolveConfig (reads the file)", () => {
       env: { NX_PEERS: "10.0.0.9:9000", NX_LOG_LEVEL: "debug", UNRELATED: "x" },
       flags: { "network.listen": "127.0.0.1:0" },
     });
-    const { config, sources } = resolved;
+    const { config, sourceOf } = resolved;
     assert.deepEqual(config.network.listen, { host: "127.0.0.1", port: 0 });
-    assert.equal(sources["network.listen"], "flag");
+    assert.equal(sourceOf("network.listen"), "flag");
     assert.deepEqual(config.network.peers, [{ host: "10.0.0.9", port: 9000 }]);
-    assert.equal(sources["network.peers"], "env");
+    assert.equal(sourceOf("network.peers"), "env");
     assert.equal(config.network.serializationFormat, "msgpack");
     assert.match(resolved.notes.join("\n"), /"bincode" .* read as "msgpack"/);
     assert.equal(config.limits.maxMessageSizeBytes, 512 * 1024);
@@ -390,7 +390,7 @@ describe("resolveConfig (reads the file)", () => {
   });
 
   test("without a file: defaults, normalized", async () => {
-    const { config, sources } = await resolveConfig({ env: {} });
+    const { config, sourceOf } = await resolveConfig({ env: {} });
     assert.deepEqual(config, {
       storage: { datastorePath: "./nx-data", durability: "group" },
       network: {
@@ -446,7 +446,7 @@ describe("resolveConfig (reads the file)", () => {
       policy: { default: "deny", requireSignatures: false, auditLog: undefined, auditSampleEvery: 100 },
       dashboard: { listen: { host: "127.0.0.1", port: 9101 } },
     });
-    assert.ok(Object.values(sources).every((source) => source === "default"));
+    assert.ok(CONFIG_KEYS.every((entry) => sourceOf(entry.key) === "default"));
     assert.ok(
       Object.isFrozen(config) && Object.isFrozen(config.limits) && Object.isFrozen(config.network.peers),
     );

@@ -60,7 +60,7 @@ describe("nx config init template", () => {
     assert.deepEqual(fromTemplate.config, defaults.config);
     for (const entry of CONFIG_KEYS) {
       assert.equal(
-        fromTemplate.sources[entry.key],
+        fromTemplate.sourceOf(entry.key),
         entry.default === undefined ? "default" : "file",
         entry.key,
       );

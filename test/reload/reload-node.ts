@@ -54,7 +54,7 @@ export async function startReloadNode(options: ReloadNodeOptions): Promise<Numax
     config,
     logger,
     needsStore: true,
-    version: "0.0.0",
+    version: () => "0.0.0",
     modules: {
       modules: [await load(options.appPath, undefined)],
       moduleSettings: new Map(),

@@ -138,7 +138,7 @@ function checkModule(path: string, handlers: readonly string[] = []): string[] {
     if (entry.module === NX_MODULE) {
       assert.ok(isNxSignature(entry.name, entry.type), `${where} is not an nx function with that type`);
     } else if (entry.module === WASI_MODULE) {
-      const want = WASI_FUNCTION_SIGNATURES.get(entry.name);
+      const want = WASI_FUNCTION_SIGNATURES.get(entry.name)?.[0];
       assert.ok(want !== undefined, `${where} is not a WASI preview 1 function`);
       assert.ok(
         sameTypes(want.params, entry.type.params) && sameTypes(want.results, entry.type.results),

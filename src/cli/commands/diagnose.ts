@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { describeError } from "../../errors/numax-error.ts";
 import { EXIT_USAGE } from "../exit-codes.ts";
-import { NUMAX_VERSION } from "../version.ts";
+import { numaxVersion } from "../version.ts";
 
 /**
  * Runs a diagnosis action and sets its exit code; a DiagnoseError (no store, unreadable file)
@@ -65,7 +65,7 @@ export function defineDiagnoseCommands(program: Command): void {
       diagnoseAction(async () =>
         (await commands()).runOplogExport(
           file,
-          { ...options, numaxVersion: NUMAX_VERSION },
+          { ...options, numaxVersion: numaxVersion() },
           process.stdout,
           process.stderr,
         ),

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { EXIT_RUN_FAILED, EXIT_USAGE } from "../exit-codes.ts";
-import { NUMAX_VERSION } from "../version.ts";
+import { numaxVersion } from "../version.ts";
 
 /**
  * `nx version` (the build's provenance record) and `nx verify` (a signed release directory,
@@ -14,7 +14,7 @@ export function defineReleaseCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const { formatVersion, readProvenance, versionReport } = await import("../../release/provenance.ts");
       const { isSea } = process.getBuiltinModule("node:sea");
-      const report = versionReport(NUMAX_VERSION, readProvenance(), isSea());
+      const report = versionReport(numaxVersion(), readProvenance(), isSea());
       process.stdout.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVersion(report)}\n`,
       );

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { describeError } from "../../errors/numax-error.ts";
 import { EXIT_USAGE } from "../exit-codes.ts";
-import { NUMAX_VERSION } from "../version.ts";
+import { numaxVersion } from "../version.ts";
 import { withConnection } from "./node-client.ts";
 
 /**
@@ -79,7 +79,11 @@ export function defineSnapshotCommand(program: Command): void {
       ),
   ).action((file: string, options) =>
     snapshotAction(async () =>
-      (await commands()).runSnapshotExport(file, { ...options, numaxVersion: NUMAX_VERSION }, process.stdout),
+      (await commands()).runSnapshotExport(
+        file,
+        { ...options, numaxVersion: numaxVersion() },
+        process.stdout,
+      ),
     ),
   );
 

@@ -16,7 +16,7 @@ describe("host call forwarding", () => {
   test("no host function takes more parameters than a wrapper passes on", () => {
     const widest = Math.max(
       ...[...NX_FUNCTION_SIGNATURES.values()].flat().map((signature) => signature.params.length),
-      ...[...WASI_FUNCTION_SIGNATURES.values()].map((signature) => signature.params.length),
+      ...[...WASI_FUNCTION_SIGNATURES.values()].flat().map((signature) => signature.params.length),
     );
     assert.equal(widest, HOST_FUNCTION_PARAMS_MAX);
   });

@@ -1,98 +1,87 @@
 import type { FunctionType, ValueType } from "../module-imports.ts";
-import { PROCESS_FUNCTION_SIGNATURES } from "./process-signatures.ts";
+import { PROCESS_SIGNATURE_TEXT } from "./process-signatures.ts";
+import { SignatureTable } from "./signature-table.ts";
 
 /** The import module of every Numax host function. */
 export const NX_MODULE = "nx";
 
-function sig(params: string, results: string): FunctionType {
-  const split = (list: string): ValueType[] => (list === "" ? [] : (list.split(" ") as ValueType[]));
-  return { params: split(params), results: split(results) };
-}
-
-const I32x2 = "i32 i32";
-const I32x4 = "i32 i32 i32 i32";
-const I32x6 = "i32 i32 i32 i32 i32 i32";
-const I32x7 = "i32 i32 i32 i32 i32 i32 i32";
-const I32x8 = "i32 i32 i32 i32 i32 i32 i32 i32";
-const LISTING_BY_CURSOR = "i32 i32 i64 i32 i32 i32";
-const KEY_AND_DELTA = "i32 i32 i64";
+const NX_SIGNATURE_TEXT = `
+db_get: i32 i32 i32 i32 -> i32
+db_set: i32 i32 i32 i32 -> i32
+db_delete: i32 i32 -> i32
+db_exists: i32 i32 -> i32
+db_scan: i32 i32 i64 i32 i32 i32 -> i32
+db_scan_after: i32 i32 i32 i32 i32 i32 i32 -> i32
+db_keys: i32 i32 i64 i32 i32 i32 -> i32
+db_keys_after: i32 i32 i32 i32 i32 i32 i32 -> i32
+crdt_gcounter_inc: i32 i32 i64 -> i32
+crdt_gcounter_value: i32 i32 i32 i32 -> i32
+crdt_pncounter_inc: i32 i32 i64 -> i32
+crdt_pncounter_dec: i32 i32 i64 -> i32
+crdt_pncounter_value: i32 i32 i32 i32 -> i32
+crdt_lww_set: i32 i32 i32 i32 -> i32
+crdt_lww_get: i32 i32 i32 i32 -> i32
+crdt_lww_map_set: i32 i32 i32 i32 i32 i32 -> i32
+crdt_lww_map_remove: i32 i32 i32 i32 -> i32
+crdt_lww_map_get: i32 i32 i32 i32 i32 i32 -> i32
+crdt_lww_map_contains: i32 i32 i32 i32 -> i32
+crdt_lww_map_entries: i32 i32 i32 i32 -> i32
+crdt_orset_add: i32 i32 i32 i32 -> i32
+crdt_orset_remove: i32 i32 i32 i32 -> i32
+crdt_orset_contains: i32 i32 i32 i32 -> i32
+crdt_orset_elements: i32 i32 i32 i32 -> i32
+crdt_rga_insert: i32 i32 i32 i32 i32 i32 i32 i32 -> i32
+crdt_rga_delete: i32 i32 i32 i32 -> i32
+crdt_rga_values: i32 i32 i32 i32 -> i32
+time_now: -> i64
+time_monotonic: -> i64
+random_bytes: i32 i32 -> i32
+hash_sha256: i32 i32 i32 i32 -> i32
+hash_blake3: i32 i32 i32 i32 -> i32
+env_get: i32 i32 i32 i32 -> i32
+module_id: i32 i32 -> i32
+host_capabilities: i32 i32 -> i32
+event_emit: i32 i32 i32 i32 -> i32
+abort: i32 i32 ->
+net_node_id: i32 i32 -> i32
+net_peers: i32 i32 -> i32
+host_log_v2: i32 i32 i32 -> | i32 i32 -> i32
+event_subject: i32 i32 -> i32
+event_payload: i32 i32 -> i32
+event_origin: i32 i32 -> i32
+tick_every: i32 -> i32
+msg_subscribe: i32 i32 -> i32
+msg_unsubscribe: i32 i32 -> i32
+msg_publish: i32 i32 i32 i32 -> i32
+req_method: i32 i32 -> i32
+req_path: i32 i32 -> i32
+req_query: i32 i32 -> i32
+req_param: i32 i32 i32 i32 -> i32
+req_header: i32 i32 i32 i32 -> i32
+req_body: i32 i32 -> i32
+resp_status: i32 -> i32
+resp_header: i32 i32 i32 i32 -> i32
+resp_write: i32 i32 -> i32
+sse_start: -> i32
+sse_send: i32 i32 i32 i32 -> i32
+sse_forward: i32 i32 -> i32
+ws_send: i32 i32 i32 -> i32
+ws_forward: i32 i32 -> i32
+route_add: i32 i32 i32 i32 i32 i32 -> i32
+http_fetch: i32 i32 i32 i32 i32 i32 i32 i32 -> i32
+http_response_headers: i32 i32 -> i32
+http_response_body: i32 i32 -> i32
+`;
 
 /**
  * The declared type each `nx` function must have (HOST-ABI.md, plus the process functions of
  * process-signatures.ts), for the runtime's import validation. `host_log_v2` accepts either of
  * its two shapes.
  */
-export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]> = new Map([
-  ["db_get", [sig(I32x4, "i32")]],
-  ["db_set", [sig(I32x4, "i32")]],
-  ["db_delete", [sig(I32x2, "i32")]],
-  ["db_exists", [sig(I32x2, "i32")]],
-  ["db_scan", [sig(LISTING_BY_CURSOR, "i32")]],
-  ["db_scan_after", [sig(I32x7, "i32")]],
-  ["db_keys", [sig(LISTING_BY_CURSOR, "i32")]],
-  ["db_keys_after", [sig(I32x7, "i32")]],
-  ["crdt_gcounter_inc", [sig(KEY_AND_DELTA, "i32")]],
-  ["crdt_gcounter_value", [sig(I32x4, "i32")]],
-  ["crdt_pncounter_inc", [sig(KEY_AND_DELTA, "i32")]],
-  ["crdt_pncounter_dec", [sig(KEY_AND_DELTA, "i32")]],
-  ["crdt_pncounter_value", [sig(I32x4, "i32")]],
-  ["crdt_lww_set", [sig(I32x4, "i32")]],
-  ["crdt_lww_get", [sig(I32x4, "i32")]],
-  ["crdt_lww_map_set", [sig(I32x6, "i32")]],
-  ["crdt_lww_map_remove", [sig(I32x4, "i32")]],
-  ["crdt_lww_map_get", [sig(I32x6, "i32")]],
-  ["crdt_lww_map_contains", [sig(I32x4, "i32")]],
-  ["crdt_lww_map_entries", [sig(I32x4, "i32")]],
-  ["crdt_orset_add", [sig(I32x4, "i32")]],
-  ["crdt_orset_remove", [sig(I32x4, "i32")]],
-  ["crdt_orset_contains", [sig(I32x4, "i32")]],
-  ["crdt_orset_elements", [sig(I32x4, "i32")]],
-  ["crdt_rga_insert", [sig(I32x8, "i32")]],
-  ["crdt_rga_delete", [sig(I32x4, "i32")]],
-  ["crdt_rga_values", [sig(I32x4, "i32")]],
-  ["time_now", [sig("", "i64")]],
-  ["time_monotonic", [sig("", "i64")]],
-  ["random_bytes", [sig(I32x2, "i32")]],
-  ["hash_sha256", [sig(I32x4, "i32")]],
-  ["hash_blake3", [sig(I32x4, "i32")]],
-  ["env_get", [sig(I32x4, "i32")]],
-  ["module_id", [sig(I32x2, "i32")]],
-  ["host_capabilities", [sig(I32x2, "i32")]],
-  ["event_emit", [sig(I32x4, "i32")]],
-  ["abort", [sig(I32x2, "")]],
-  ["net_node_id", [sig(I32x2, "i32")]],
-  ["net_peers", [sig(I32x2, "i32")]],
-  ["host_log_v2", [sig("i32 i32 i32", ""), sig(I32x2, "i32")]],
-  ["event_subject", [sig(I32x2, "i32")]],
-  ["event_payload", [sig(I32x2, "i32")]],
-  ["event_origin", [sig(I32x2, "i32")]],
-  ["tick_every", [sig("i32", "i32")]],
-  ["msg_subscribe", [sig(I32x2, "i32")]],
-  ["msg_unsubscribe", [sig(I32x2, "i32")]],
-  ["msg_publish", [sig(I32x4, "i32")]],
-  ["req_method", [sig(I32x2, "i32")]],
-  ["req_path", [sig(I32x2, "i32")]],
-  ["req_query", [sig(I32x2, "i32")]],
-  ["req_param", [sig(I32x4, "i32")]],
-  ["req_header", [sig(I32x4, "i32")]],
-  ["req_body", [sig(I32x2, "i32")]],
-  ["resp_status", [sig("i32", "i32")]],
-  ["resp_header", [sig(I32x4, "i32")]],
-  ["resp_write", [sig(I32x2, "i32")]],
-  ["sse_start", [sig("", "i32")]],
-  ["sse_send", [sig(I32x4, "i32")]],
-  ["sse_forward", [sig(I32x2, "i32")]],
-  ["ws_send", [sig("i32 i32 i32", "i32")]],
-  ["ws_forward", [sig(I32x2, "i32")]],
-  ["route_add", [sig(I32x6, "i32")]],
-  ["http_fetch", [sig(I32x8, "i32")]],
-  ["http_response_headers", [sig(I32x2, "i32")]],
-  ["http_response_body", [sig(I32x2, "i32")]],
-  ...PROCESS_FUNCTION_SIGNATURES,
-]);
-
-/** Every function name the `nx` module provides. */
-export const NX_FUNCTION_NAMES: ReadonlySet<string> = new Set(NX_FUNCTION_SIGNATURES.keys());
+export const NX_FUNCTION_SIGNATURES: ReadonlyMap<string, readonly FunctionType[]> = new SignatureTable(
+  NX_SIGNATURE_TEXT,
+  PROCESS_SIGNATURE_TEXT,
+);
 
 function sameTypes(a: readonly ValueType[], b: readonly ValueType[]): boolean {
   return a.length === b.length && a.every((type, i) => type === b[i]);

@@ -18,9 +18,10 @@ import {
   WASI_ESPIPE,
   WASI_ESUCCESS,
 } from "./wasi-errno.ts";
-import { WASI_FUNCTION_NAMES } from "./wasi-signatures.ts";
 
-export { WASI_FUNCTION_NAMES, WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
+import { WASI_FUNCTION_SIGNATURES } from "./wasi-signatures.ts";
+
+export { WASI_FUNCTION_SIGNATURES, WASI_MODULE } from "./wasi-signatures.ts";
 
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
@@ -63,18 +64,34 @@ function msToNs(ms: number): bigint {
  *
  * Pointers out of guest memory answer EFAULT; an unexpected host error answers EIO and logs a
  * line. Only `proc_exit` throws ({@link GuestExitError}).
+ *
+ * With `imported` (the names the guest imports from WASI), only those functions are made: a
+ * guest's instantiation reads no other, and the whole object of 46 was 20 KB of the young
+ * generation a plain `nx run` fills before its first scavenge. Without it, every one.
  */
-// biome-ignore lint/complexity/noBannedTypes: a WebAssembly import object holds host functions of many shapes
-export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef): Record<string, Function> {
+export function createWasiImports(
+  env: GuestEnvironment,
+  memory: GuestMemoryRef,
+  imported?: readonly string[],
+  // biome-ignore lint/complexity/noBannedTypes: a WebAssembly import object holds host functions of many shapes
+): Record<string, Function> {
   const ctx = new AbiContext(env, memory);
   const { views } = ctx;
-  const args = nulTerminated(env.args);
+  let argList: Uint8Array[] | undefined;
+  const args = (): Uint8Array[] => {
+    argList ??= nulTerminated(env.args);
+    return argList;
+  };
   // A policy shows only the names its `env` grants; asking for the whole list is not a denial.
-  const environ = nulTerminated(
-    [...guestVisibleEnv(env.env)]
-      .filter(([name]) => env.policy?.showsEnv(name) ?? true)
-      .map(([name, value]) => `${name}=${value}`),
-  );
+  let environList: Uint8Array[] | undefined;
+  const environ = (): Uint8Array[] => {
+    environList ??= nulTerminated(
+      [...guestVisibleEnv(env.env)]
+        .filter(([name]) => env.policy?.showsEnv(name) ?? true)
+        .map(([name, value]) => `${name}=${value}`),
+    );
+    return environList;
+  };
   const closed = [false, false, false];
   let lastMonotonicNs = 0n;
 
@@ -183,152 +200,207 @@ export function createWasiImports(env: GuestEnvironment, memory: GuestMemoryRef)
   const pathOn = (fd: number): number => (isOpenStdio(fd) ? WASI_ENOTDIR : WASI_EBADF);
   const socketOn = (fd: number): number => (isOpenStdio(fd) ? WASI_ENOTSOCK : WASI_EBADF);
 
+  /** The function `name` of WASI preview 1, made only when the guest imports it. */
   // biome-ignore lint/complexity/noBannedTypes: as above
-  const imports: Record<string, Function> = {
-    args_sizes_get: guard("args_sizes_get", sizesGet(args)),
-    args_get: guard("args_get", listGet(args)),
-    environ_sizes_get: guard("environ_sizes_get", sizesGet(environ)),
-    environ_get: guard("environ_get", listGet(environ)),
+  function make(name: string): Function | undefined {
+    switch (name) {
+      case "args_sizes_get":
+        return guard("args_sizes_get", sizesGet(args()));
+      case "args_get":
+        return guard("args_get", listGet(args()));
+      case "environ_sizes_get":
+        return guard("environ_sizes_get", sizesGet(environ()));
+      case "environ_get":
+        return guard("environ_get", listGet(environ()));
 
-    clock_res_get: guard("clock_res_get", (id: number, resPtr: number): number => {
-      const mem = views.bytes();
-      resPtr >>>= 0;
-      if (id !== CLOCK_REALTIME && id !== CLOCK_MONOTONIC) return clockErrno(id);
-      if (!fits(resPtr, 8, mem)) return WASI_EFAULT;
-      views.data().setBigUint64(resPtr, CLOCK_RESOLUTION_NS, true);
-      return WASI_ESUCCESS;
-    }),
-    clock_time_get: guard("clock_time_get", (id: number, _precision: bigint, timePtr: number): number => {
-      const mem = views.bytes();
-      timePtr >>>= 0;
-      const ns = clockNs(id);
-      if (ns === undefined) return clockErrno(id);
-      if (!fits(timePtr, 8, mem)) return WASI_EFAULT;
-      if (env.policy?.allowsSwitch("clock_time_get", "time") === false) return WASI_ENOTCAPABLE;
-      views.data().setBigUint64(timePtr, ns, true);
-      return WASI_ESUCCESS;
-    }),
-    random_get: guard("random_get", (bufPtr: number, bufLen: number): number => {
-      const mem = views.bytes();
-      bufPtr >>>= 0;
-      bufLen >>>= 0;
-      if (!fits(bufPtr, bufLen, mem)) return WASI_EFAULT;
-      if (env.policy?.allowsSwitch("random_get", "random") === false) return WASI_ENOTCAPABLE;
-      env.randomFill(mem.subarray(bufPtr, bufPtr + bufLen));
-      return WASI_ESUCCESS;
-    }),
+      case "clock_res_get":
+        return guard("clock_res_get", (id: number, resPtr: number): number => {
+          const mem = views.bytes();
+          resPtr >>>= 0;
+          if (id !== CLOCK_REALTIME && id !== CLOCK_MONOTONIC) return clockErrno(id);
+          if (!fits(resPtr, 8, mem)) return WASI_EFAULT;
+          views.data().setBigUint64(resPtr, CLOCK_RESOLUTION_NS, true);
+          return WASI_ESUCCESS;
+        });
+      case "clock_time_get":
+        return guard("clock_time_get", (id: number, _precision: bigint, timePtr: number): number => {
+          const mem = views.bytes();
+          timePtr >>>= 0;
+          const ns = clockNs(id);
+          if (ns === undefined) return clockErrno(id);
+          if (!fits(timePtr, 8, mem)) return WASI_EFAULT;
+          if (env.policy?.allowsSwitch("clock_time_get", "time") === false) return WASI_ENOTCAPABLE;
+          views.data().setBigUint64(timePtr, ns, true);
+          return WASI_ESUCCESS;
+        });
+      case "random_get":
+        return guard("random_get", (bufPtr: number, bufLen: number): number => {
+          const mem = views.bytes();
+          bufPtr >>>= 0;
+          bufLen >>>= 0;
+          if (!fits(bufPtr, bufLen, mem)) return WASI_EFAULT;
+          if (env.policy?.allowsSwitch("random_get", "random") === false) return WASI_ENOTCAPABLE;
+          env.randomFill(mem.subarray(bufPtr, bufPtr + bufLen));
+          return WASI_ESUCCESS;
+        });
 
-    fd_write: guard(
-      "fd_write",
-      (fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number => {
-        const mem = views.bytes();
-        if (!isOpenStdio(fd) || fd === STDIN) return WASI_EBADF;
-        iovsPtr >>>= 0;
-        iovsLen >>>= 0;
-        nwrittenPtr >>>= 0;
-        if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
-        if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nwrittenPtr, 4, mem)) return WASI_EFAULT;
-        const bytes = gather(mem, iovsPtr, iovsLen);
-        if (bytes === undefined) return WASI_EFAULT;
-        // Called as methods: a pooled instance's output functions find its process through `this`.
-        if (bytes.length > 0 && fd === STDOUT) env.stdout(bytes);
-        else if (bytes.length > 0) env.stderr(bytes);
-        views.data().setUint32(nwrittenPtr, bytes.length, true);
-        return WASI_ESUCCESS;
-      },
-    ),
-    fd_read: guard("fd_read", (fd: number, iovsPtr: number, iovsLen: number, nreadPtr: number): number => {
-      const mem = views.bytes();
-      if (!isOpenStdio(fd) || fd !== STDIN) return WASI_EBADF;
-      iovsPtr >>>= 0;
-      iovsLen >>>= 0;
-      nreadPtr >>>= 0;
-      if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
-      if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nreadPtr, 4, mem)) return WASI_EFAULT;
-      // stdin is always at its end: guests run unattended.
-      views.data().setUint32(nreadPtr, 0, true);
-      return WASI_ESUCCESS;
-    }),
-    fd_close: guard("fd_close", (fd: number): number => {
-      if (!isOpenStdio(fd)) return WASI_EBADF;
-      closed[fd] = true;
-      return WASI_ESUCCESS;
-    }),
-    fd_fdstat_get: guard("fd_fdstat_get", (fd: number, statPtr: number): number => {
-      const mem = views.bytes();
-      if (!isOpenStdio(fd)) return WASI_EBADF;
-      statPtr >>>= 0;
-      if (!fits(statPtr, FDSTAT_BYTES, mem)) return WASI_EFAULT;
-      // A character device without seek/tell rights: wasi-libc's isatty() says yes, so C stdio
-      // line-buffers and the guest's lines reach the host as they are written.
-      const rights =
-        (fd === STDIN ? RIGHT_FD_READ : RIGHT_FD_WRITE) | RIGHT_FD_FILESTAT_GET | RIGHT_POLL_FD_READWRITE;
-      mem.fill(0, statPtr, statPtr + FDSTAT_BYTES);
-      const data = views.data();
-      data.setUint8(statPtr, FILETYPE_CHARACTER_DEVICE);
-      data.setBigUint64(statPtr + 8, rights, true);
-      return WASI_ESUCCESS;
-    }),
-    fd_filestat_get: guard("fd_filestat_get", (fd: number, statPtr: number): number => {
-      const mem = views.bytes();
-      if (!isOpenStdio(fd)) return WASI_EBADF;
-      statPtr >>>= 0;
-      if (!fits(statPtr, FILESTAT_BYTES, mem)) return WASI_EFAULT;
-      mem.fill(0, statPtr, statPtr + FILESTAT_BYTES);
-      views.data().setUint8(statPtr + 16, FILETYPE_CHARACTER_DEVICE);
-      return WASI_ESUCCESS;
-    }),
-    fd_fdstat_set_flags: guard("fd_fdstat_set_flags", (fd: number, flags: number): number => {
-      if (!isOpenStdio(fd)) return WASI_EBADF;
-      return flags === 0 ? WASI_ESUCCESS : WASI_ENOTSUP;
-    }),
-    fd_prestat_get: guard("fd_prestat_get", noPreopen),
-    fd_prestat_dir_name: guard("fd_prestat_dir_name", noPreopen),
-    fd_seek: guard("fd_seek", onStdio(WASI_ESPIPE)),
-    fd_tell: guard("fd_tell", onStdio(WASI_ESPIPE)),
-    fd_pread: guard("fd_pread", onStdio(WASI_ESPIPE)),
-    fd_pwrite: guard("fd_pwrite", onStdio(WASI_ESPIPE)),
-    fd_advise: guard("fd_advise", onStdio(WASI_ESPIPE)),
-    fd_allocate: guard("fd_allocate", onStdio(WASI_ENOTSUP)),
-    fd_datasync: guard("fd_datasync", onStdio(WASI_EINVAL)),
-    fd_sync: guard("fd_sync", onStdio(WASI_EINVAL)),
-    fd_fdstat_set_rights: guard("fd_fdstat_set_rights", onStdio(WASI_ENOTSUP)),
-    fd_filestat_set_size: guard("fd_filestat_set_size", onStdio(WASI_EINVAL)),
-    fd_filestat_set_times: guard("fd_filestat_set_times", onStdio(WASI_ENOTSUP)),
-    fd_readdir: guard("fd_readdir", onStdio(WASI_ENOTDIR)),
-    fd_renumber: guard("fd_renumber", (fd: number, to: number): number =>
-      isOpenStdio(fd) && isOpenStdio(to) ? WASI_ENOTSUP : WASI_EBADF,
-    ),
+      case "fd_write":
+        return guard(
+          "fd_write",
+          (fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number => {
+            const mem = views.bytes();
+            if (!isOpenStdio(fd) || fd === STDIN) return WASI_EBADF;
+            iovsPtr >>>= 0;
+            iovsLen >>>= 0;
+            nwrittenPtr >>>= 0;
+            if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
+            if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nwrittenPtr, 4, mem)) return WASI_EFAULT;
+            const bytes = gather(mem, iovsPtr, iovsLen);
+            if (bytes === undefined) return WASI_EFAULT;
+            // Called as methods: a pooled instance's output functions find its process through `this`.
+            if (bytes.length > 0 && fd === STDOUT) env.stdout(bytes);
+            else if (bytes.length > 0) env.stderr(bytes);
+            views.data().setUint32(nwrittenPtr, bytes.length, true);
+            return WASI_ESUCCESS;
+          },
+        );
+      case "fd_read":
+        return guard("fd_read", (fd: number, iovsPtr: number, iovsLen: number, nreadPtr: number): number => {
+          const mem = views.bytes();
+          if (!isOpenStdio(fd) || fd !== STDIN) return WASI_EBADF;
+          iovsPtr >>>= 0;
+          iovsLen >>>= 0;
+          nreadPtr >>>= 0;
+          if (iovsLen > IOVECS_MAX) return WASI_EINVAL;
+          if (!fits(iovsPtr, 8 * iovsLen, mem) || !fits(nreadPtr, 4, mem)) return WASI_EFAULT;
+          // stdin is always at its end: guests run unattended.
+          views.data().setUint32(nreadPtr, 0, true);
+          return WASI_ESUCCESS;
+        });
+      case "fd_close":
+        return guard("fd_close", (fd: number): number => {
+          if (!isOpenStdio(fd)) return WASI_EBADF;
+          closed[fd] = true;
+          return WASI_ESUCCESS;
+        });
+      case "fd_fdstat_get":
+        return guard("fd_fdstat_get", (fd: number, statPtr: number): number => {
+          const mem = views.bytes();
+          if (!isOpenStdio(fd)) return WASI_EBADF;
+          statPtr >>>= 0;
+          if (!fits(statPtr, FDSTAT_BYTES, mem)) return WASI_EFAULT;
+          // A character device without seek/tell rights: wasi-libc's isatty() says yes, so C stdio
+          // line-buffers and the guest's lines reach the host as they are written.
+          const rights =
+            (fd === STDIN ? RIGHT_FD_READ : RIGHT_FD_WRITE) | RIGHT_FD_FILESTAT_GET | RIGHT_POLL_FD_READWRITE;
+          mem.fill(0, statPtr, statPtr + FDSTAT_BYTES);
+          const data = views.data();
+          data.setUint8(statPtr, FILETYPE_CHARACTER_DEVICE);
+          data.setBigUint64(statPtr + 8, rights, true);
+          return WASI_ESUCCESS;
+        });
+      case "fd_filestat_get":
+        return guard("fd_filestat_get", (fd: number, statPtr: number): number => {
+          const mem = views.bytes();
+          if (!isOpenStdio(fd)) return WASI_EBADF;
+          statPtr >>>= 0;
+          if (!fits(statPtr, FILESTAT_BYTES, mem)) return WASI_EFAULT;
+          mem.fill(0, statPtr, statPtr + FILESTAT_BYTES);
+          views.data().setUint8(statPtr + 16, FILETYPE_CHARACTER_DEVICE);
+          return WASI_ESUCCESS;
+        });
+      case "fd_fdstat_set_flags":
+        return guard("fd_fdstat_set_flags", (fd: number, flags: number): number => {
+          if (!isOpenStdio(fd)) return WASI_EBADF;
+          return flags === 0 ? WASI_ESUCCESS : WASI_ENOTSUP;
+        });
+      case "fd_prestat_get":
+        return guard("fd_prestat_get", noPreopen);
+      case "fd_prestat_dir_name":
+        return guard("fd_prestat_dir_name", noPreopen);
+      case "fd_seek":
+        return guard("fd_seek", onStdio(WASI_ESPIPE));
+      case "fd_tell":
+        return guard("fd_tell", onStdio(WASI_ESPIPE));
+      case "fd_pread":
+        return guard("fd_pread", onStdio(WASI_ESPIPE));
+      case "fd_pwrite":
+        return guard("fd_pwrite", onStdio(WASI_ESPIPE));
+      case "fd_advise":
+        return guard("fd_advise", onStdio(WASI_ESPIPE));
+      case "fd_allocate":
+        return guard("fd_allocate", onStdio(WASI_ENOTSUP));
+      case "fd_datasync":
+        return guard("fd_datasync", onStdio(WASI_EINVAL));
+      case "fd_sync":
+        return guard("fd_sync", onStdio(WASI_EINVAL));
+      case "fd_fdstat_set_rights":
+        return guard("fd_fdstat_set_rights", onStdio(WASI_ENOTSUP));
+      case "fd_filestat_set_size":
+        return guard("fd_filestat_set_size", onStdio(WASI_EINVAL));
+      case "fd_filestat_set_times":
+        return guard("fd_filestat_set_times", onStdio(WASI_ENOTSUP));
+      case "fd_readdir":
+        return guard("fd_readdir", onStdio(WASI_ENOTDIR));
+      case "fd_renumber":
+        return guard("fd_renumber", (fd: number, to: number): number =>
+          isOpenStdio(fd) && isOpenStdio(to) ? WASI_ENOTSUP : WASI_EBADF,
+        );
 
-    path_create_directory: guard("path_create_directory", pathOn),
-    path_filestat_get: guard("path_filestat_get", pathOn),
-    path_filestat_set_times: guard("path_filestat_set_times", pathOn),
-    path_link: guard("path_link", pathOn),
-    path_open: guard("path_open", pathOn),
-    path_readlink: guard("path_readlink", pathOn),
-    path_remove_directory: guard("path_remove_directory", pathOn),
-    path_rename: guard("path_rename", pathOn),
-    path_symlink: guard("path_symlink", (_oldPath: number, _oldPathLen: number, fd: number): number =>
-      pathOn(fd),
-    ),
-    path_unlink_file: guard("path_unlink_file", pathOn),
+      case "path_create_directory":
+        return guard("path_create_directory", pathOn);
+      case "path_filestat_get":
+        return guard("path_filestat_get", pathOn);
+      case "path_filestat_set_times":
+        return guard("path_filestat_set_times", pathOn);
+      case "path_link":
+        return guard("path_link", pathOn);
+      case "path_open":
+        return guard("path_open", pathOn);
+      case "path_readlink":
+        return guard("path_readlink", pathOn);
+      case "path_remove_directory":
+        return guard("path_remove_directory", pathOn);
+      case "path_rename":
+        return guard("path_rename", pathOn);
+      case "path_symlink":
+        return guard("path_symlink", (_oldPath: number, _oldPathLen: number, fd: number): number =>
+          pathOn(fd),
+        );
+      case "path_unlink_file":
+        return guard("path_unlink_file", pathOn);
 
-    sock_accept: guard("sock_accept", socketOn),
-    sock_recv: guard("sock_recv", socketOn),
-    sock_send: guard("sock_send", socketOn),
-    sock_shutdown: guard("sock_shutdown", socketOn),
+      case "sock_accept":
+        return guard("sock_accept", socketOn);
+      case "sock_recv":
+        return guard("sock_recv", socketOn);
+      case "sock_send":
+        return guard("sock_send", socketOn);
+      case "sock_shutdown":
+        return guard("sock_shutdown", socketOn);
 
-    // Replaced by the suspending version of wasi-poll.ts in guests (a sleep must not block the
-    // event loop); this synchronous one only answers where nothing can suspend.
-    poll_oneoff: guard("poll_oneoff", (): number => WASI_ENOSYS),
-    proc_raise: guard("proc_raise", (): number => WASI_ENOSYS),
-    sched_yield: guard("sched_yield", (): number => WASI_ESUCCESS),
-    proc_exit: (code: number): never => {
-      throw new GuestExitError(code >>> 0);
-    },
-  };
-  for (const name of WASI_FUNCTION_NAMES) {
-    if (typeof imports[name] !== "function") throw new Error(`WASI import ${name} is not implemented`);
+      // Replaced by the suspending version of wasi-poll.ts in guests (a sleep must not block the
+      // event loop); this synchronous one only answers where nothing can suspend.
+      case "poll_oneoff":
+        return guard("poll_oneoff", (): number => WASI_ENOSYS);
+      case "proc_raise":
+        return guard("proc_raise", (): number => WASI_ENOSYS);
+      case "sched_yield":
+        return guard("sched_yield", (): number => WASI_ESUCCESS);
+      case "proc_exit":
+        return (code: number): never => {
+          throw new GuestExitError(code >>> 0);
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  // biome-ignore lint/complexity/noBannedTypes: as above
+  const imports: Record<string, Function> = {};
+  for (const name of imported ?? WASI_FUNCTION_SIGNATURES.keys()) {
+    const fn = make(name);
+    if (fn !== undefined) imports[name] = fn;
   }
   return imports;
 }
