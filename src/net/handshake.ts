@@ -9,6 +9,7 @@ import {
   PROTOCOL_VERSION,
   type VersionVector,
 } from "./messages.ts";
+import { missingMapBatchError, type RequiredWireFeature } from "./missing-feature.ts";
 import { NetError, wireCodeFor } from "./net-error.ts";
 import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
@@ -32,6 +33,11 @@ export interface HandshakePolicy {
    * that the peer sends it nothing larger; undefined: not announced (the bytes of older builds).
    */
   readonly maxMessageSizeBytes?: number;
+  /**
+   * Features a peer must announce to be accepted (either direction): this node sends what a peer
+   * without them cannot read (`map-batch` with `[sync] coalesce_map_writes`). Default none.
+   */
+  readonly requiredFeatures?: readonly RequiredWireFeature[];
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -98,6 +104,8 @@ export function answerHello(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(hello.maxMessageSizeBytes, hello.nodeId, peerAddress, "Hello");
   if (!size.ok) return size;
+  const features = checkRequiredFeatures(policy, hello.features, hello.nodeId, peerAddress);
+  if (!features.ok) return features;
   const format = chooseFormat(hello, policy);
   if (format === undefined) {
     return refuse(
@@ -148,6 +156,8 @@ export function answerHelloReply<Op>(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(reply.maxMessageSizeBytes, reply.nodeId, peerAddress, "HelloAck");
   if (!size.ok) return size;
+  const features = checkRequiredFeatures(policy, reply.features, reply.nodeId, peerAddress);
+  if (!features.ok) return features;
   if (!policy.formats.includes(reply.chosenFormat)) {
     return refuse(
       new NetError(
@@ -240,6 +250,19 @@ function checkAnnouncedSize(
       `peer ${claimedNodeId} at ${peerAddress} announces a max_message_size of ${announcedBytes} bytes in its ${messageType}, under the minimum of ${MAX_MESSAGE_SIZE_MIN_BYTES}`,
     ),
   );
+}
+
+/** A peer without a feature of `policy.requiredFeatures` is refused before any session message flows. */
+function checkRequiredFeatures(
+  policy: HandshakePolicy,
+  announced: readonly WireFeature[],
+  claimedNodeId: NodeId,
+  peerAddress: string,
+): HandshakeVerdict<undefined> {
+  for (const feature of policy.requiredFeatures ?? []) {
+    if (!announced.includes(feature)) return refuse(missingMapBatchError(claimedNodeId, peerAddress, "handshake"));
+  }
+  return { ok: true, value: undefined };
 }
 
 function refuse(error: NetError): { ok: false; error: NetError; reply: ErrorMessage } {

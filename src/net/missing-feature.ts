@@ -1,0 +1,31 @@
+import type { NodeId } from "../identity/node-id.ts";
+import { NetError } from "./net-error.ts";
+
+/**
+ * Wire features a node may require of a peer, rather than only use with peers that have them: a
+ * feature whose absence cannot be worked around by leaving a message out. `map-batch` is one: an
+ * `lww_map_batch` op is numbered in its origin's sequence like any op, so a peer that cannot
+ * decode it can be neither sent it nor sent the ops after it (version vectors are contiguous).
+ */
+export type RequiredWireFeature = "map-batch";
+
+/**
+ * Why a node refuses a peer without `map-batch`: at the handshake, because this node makes
+ * multi-field map ops (`[sync] coalesce_map_writes = true`); or at the first such op a session
+ * would have to send it (this node holds one, made by a node with the switch on).
+ */
+export type MissingFeatureWhen = "handshake" | "op";
+
+/**
+ * The refusal of `peer` (at `address`) for not announcing `map-batch`: NET_FEATURE_MISSING, not
+ * retryable (the peer's redial waits REFUSED_PEER_REDIAL_DELAY_MS, not a backoff loop). Its message
+ * is the one line both ends log (the peer gets it in the `Error` frame), naming the peer and the fix.
+ */
+export function missingMapBatchError(peer: NodeId, address: string, when: MissingFeatureWhen): NetError {
+  const cannotRead = `peer ${peer} at ${address} runs a build that cannot read multi-field map ops (lww_map_batch; it does not announce the wire feature map-batch, as Numax 0.1.0 does not): upgrade it to a Numax build that announces map-batch`;
+  const message =
+    when === "handshake"
+      ? `${cannotRead}; this node has [sync] coalesce_map_writes = true, so it makes such ops and refuses the peer until then (or set coalesce_map_writes = false on every node until every node runs such a build)`
+      : `${cannotRead}; this node holds such an op (made by a node with [sync] coalesce_map_writes = true) that the peer must get next, so the session ends: the op stays in the op-log and goes once the peer is upgraded`;
+  return new NetError("NET_FEATURE_MISSING", message);
+}
