@@ -2,8 +2,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { CrdtCodecError } from "./field-codec.ts";
+import { MAX_MAP_BATCH_ENTRIES } from "./lww-map-entries-codec.ts";
 import { crdtPackr } from "./msgpack.ts";
-import { decodeOp, encodeOp, MAX_KEY_BYTES, opToJsonValue, opToMsgpackValue } from "./op-codec.ts";
+import {
+  decodeOp,
+  encodeOp,
+  MAX_KEY_BYTES,
+  opKindCodec,
+  opToJsonValue,
+  opToMsgpackValue,
+} from "./op-codec.ts";
 import { opArb } from "./testing/op-arbitraries.ts";
 import { propertyRuns } from "./testing/property-runs.ts";
 import { NODE_A, opFrom, text } from "./testing/test-ops.ts";
@@ -117,5 +125,41 @@ describe("op codec", () => {
     assert.throws(() => decodeOp(withKey("\u00e9".repeat(MAX_KEY_BYTES / 2 + 1))), /op\.key/);
     assert.throws(() => decodeOp(Buffer.from('{"v":1}'), "json"), /op\.id/);
     assert.throws(() => decodeOp(Buffer.from("{"), "json"), /not valid JSON/);
+  });
+
+  test("an lww_map_batch op with no entry, a malformed entry or a duplicate field is refused, naming the entry", () => {
+    const entry = (field: string, timestamp: unknown = 5): unknown[] => [text(field), null, timestamp];
+    const batch = (entries: unknown): Uint8Array => {
+      const good = opToMsgpackValue(opFrom(NODE_A, 1, 1, { type: "lww_map_remove", field: text("f") }));
+      return crdtPackr.pack([...good.slice(0, 5), 11, entries]);
+    };
+    assert.equal(decodeOp(batch([entry("a"), entry("b")])).kind.type, "lww_map_batch");
+    const cases: [unknown, RegExp][] = [
+      [[], /^op\.kind\.entries: expected at least one entry, got none$/],
+      ["x", /^op\.kind\.entries: expected a list/],
+      [
+        [entry("a"), entry("b"), entry("a")],
+        /^op\.kind\.entries\[2\]\.field: the same field as op\.kind\.entries\[0\]\.field$/,
+      ],
+      [[entry("a"), entry("b", -1)], /^op\.kind\.entries\[1\]\.timestamp: expected/],
+      [[entry("a"), [text("b"), null]], /^op\.kind\.entries\[1\]: expected map entry/],
+      [[entry("a"), [text("b"), "v", 1]], /^op\.kind\.entries\[1\]\.value: expected/],
+      [[entry("a"), 7], /^op\.kind\.entries\[1\]: expected map entry/],
+    ];
+    for (const [entries, message] of cases) {
+      assert.throws(
+        () => decodeOp(batch(entries)),
+        (error: unknown) => isCodecError(error) && message.test(String((error as Error).message)),
+        String(message),
+      );
+    }
+    // The entry count is bounded before any entry is read (the message size binds far earlier).
+    const tooMany = new Array(MAX_MAP_BATCH_ENTRIES + 1);
+    assert.throws(
+      () => opKindCodec.readFields([11, tooMany], 0, "op.kind"),
+      (error: unknown) =>
+        isCodecError(error) &&
+        /^op\.kind\.entries: expected a list of at most 4194304/.test(String((error as Error).message)),
+    );
   });
 });

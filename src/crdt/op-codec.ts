@@ -14,6 +14,7 @@ import {
   u64Codec,
   unionCodec,
 } from "./field-codec.ts";
+import { lwwMapEntriesCodec } from "./lww-map-entries-codec.ts";
 import { crdtPackr } from "./msgpack.ts";
 import { makeOp, type Op, type OpKind } from "./op.ts";
 import { makeOpId } from "./op-id.ts";
@@ -45,6 +46,7 @@ export const opKindCodec = unionCodec<OpKind>("op kind", {
   orset_remove: { code: 8, fields: { element: bytes, tags: listCodec(opIdCodec, MAX_REMOVE_TAGS) } },
   rga_insert: { code: 9, fields: { parent: optionalCodec(opIdCodec), value: bytes } },
   rga_delete: { code: 10, fields: { target: opIdCodec } },
+  lww_map_batch: { code: 11, fields: { entries: lwwMapEntriesCodec(bytes) } },
 });
 
 /** `[version, origin, seq, timestamp, key, kindCode, ...kindFields]`: for embedding in larger messages. */

@@ -15,12 +15,25 @@ export type OpKind =
   | { readonly type: "lww_set"; readonly value: Uint8Array }
   | { readonly type: "lww_map_set"; readonly field: Uint8Array; readonly value: Uint8Array }
   | { readonly type: "lww_map_remove"; readonly field: Uint8Array }
+  | { readonly type: "lww_map_batch"; readonly entries: readonly LwwMapEntryWrite[] }
   | { readonly type: "orset_add"; readonly element: Uint8Array }
   | { readonly type: "orset_remove"; readonly element: Uint8Array; readonly tags: readonly OpId[] }
   | { readonly type: "rga_insert"; readonly parent: OpId | undefined; readonly value: Uint8Array }
   | { readonly type: "rga_delete"; readonly target: OpId };
 
 export type OpType = OpKind["type"];
+
+/**
+ * One field's write inside an `lww_map_batch` op: a set, or a remove when `value` is undefined.
+ * Each entry carries its own stamp (the one the separate `lww_map_set`/`lww_map_remove` op would
+ * have had), and the entries of one op have distinct fields, so applying the batch converges
+ * exactly as applying the separate ops would, in any order and any number of times.
+ */
+export interface LwwMapEntryWrite {
+  readonly field: Uint8Array;
+  readonly value: Uint8Array | undefined;
+  readonly timestamp: HlcTimestamp;
+}
 
 export type OpKindOf<T extends OpType> = Extract<OpKind, { readonly type: T }>;
 
@@ -56,6 +69,7 @@ export const FAMILY_OF_OP_TYPE: Readonly<Record<OpType, CrdtFamily>> = {
   lww_set: "lww_register",
   lww_map_set: "lww_map",
   lww_map_remove: "lww_map",
+  lww_map_batch: "lww_map",
   orset_add: "orset",
   orset_remove: "orset",
   rga_insert: "rga",

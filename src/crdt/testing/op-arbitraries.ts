@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { bytesKey } from "../../bytes/bytes-key.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import type { HlcTimestamp } from "../hybrid-clock.ts";
 import { makeOp, type Op, type OpKind } from "../op.ts";
@@ -24,6 +25,16 @@ export const opKindArb: fc.Arbitrary<OpKind> = fc.oneof(
   bytesArb.map((value): OpKind => ({ type: "lww_set", value })),
   fc.tuple(bytesArb, bytesArb).map(([field, value]): OpKind => ({ type: "lww_map_set", field, value })),
   bytesArb.map((field): OpKind => ({ type: "lww_map_remove", field })),
+  fc
+    .uniqueArray(
+      fc.record({
+        field: bytesArb,
+        value: fc.option(bytesArb, { nil: undefined }),
+        timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map((t) => t as HlcTimestamp),
+      }),
+      { minLength: 1, maxLength: 6, selector: (entry) => bytesKey(entry.field) },
+    )
+    .map((entries): OpKind => ({ type: "lww_map_batch", entries: entries.map((entry) => ({ ...entry })) })),
   bytesArb.map((element): OpKind => ({ type: "orset_add", element })),
   fc
     .tuple(bytesArb, fc.array(opIdArb, { maxLength: 4 }))

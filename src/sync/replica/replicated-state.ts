@@ -156,6 +156,13 @@ export interface ReplicatedStateOptions extends ReplicaSyncHooks {
    * store batch timer (STORE_BATCH_INTERVAL_MS) runs on it too.
    */
   clock?: Clock;
+  /**
+   * `[sync] coalesce_map_writes`: local LWW-Map writes of one batch interval are made as one
+   * `lww_map_batch` op per map (amended, like a counter's op) rather than one op per field.
+   * Only for clusters whose every peer reads that op (the wire feature). Default false: ops and
+   * bytes exactly as without it.
+   */
+  coalesceMapWrites?: boolean;
 }
 
 /** A member's latest reported version vector and how long ago it arrived (`compact`). */
@@ -285,6 +292,7 @@ export class ReplicatedState implements CrdtHost {
   #onLocalOps: (ops: readonly Op[]) => void = () => {};
   #peers: () => readonly PeerInfo[] = () => [];
   #opBytesMax = opBytesMaxOf(DEFAULT_MAX_MESSAGE_SIZE_BYTES);
+  readonly #coalesceMapWrites: boolean;
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
@@ -347,6 +355,7 @@ export class ReplicatedState implements CrdtHost {
       options.opLogSizeLimitBytes ?? DEFAULT_OP_LOG_SIZE_LIMIT_BYTES,
     );
     this.#stabilityClock = options.clock ?? backgroundClock;
+    this.#coalesceMapWrites = options.coalesceMapWrites ?? false;
     this.#stability = new TombstoneStability({
       horizonMs: options.tombstoneHorizonMs ?? DEFAULT_TOMBSTONE_HORIZON_MS,
       startedAtMs: this.#stabilityClock.now(),

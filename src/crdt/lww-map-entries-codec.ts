@@ -1,0 +1,79 @@
+import { bytesKey } from "../bytes/bytes-key.ts";
+import {
+  CrdtCodecError,
+  type JsonValue,
+  listCodec,
+  optionalCodec,
+  type RecordCodec,
+  recordCodec,
+  timestampCodec,
+  type ValueCodec,
+} from "./field-codec.ts";
+import type { LwwMapEntryWrite } from "./op.ts";
+
+/**
+ * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. The message size
+ * binds long before (an entry is at least 4 bytes, a message at most 16 MiB by default); this
+ * only bounds what one op can make a decoder allocate. The replica makes far smaller ops
+ * (LWW_MAP_BATCH_ENTRIES_MAX in src/sync/replica/map-write-batch.ts), so a later build may make
+ * larger ones without older decoders refusing them.
+ */
+export const MAX_MAP_BATCH_ENTRIES = 1 << 22;
+
+/**
+ * The entries of an `lww_map_batch` op: `[[field, value | nil, timestamp], ...]` in msgpack,
+ * `[{ field, value | null, timestamp }, ...]` in JSON. At least one entry, fields distinct: a
+ * duplicate field would make the op's meaning depend on the order its entries are applied in.
+ */
+export function lwwMapEntriesCodec(bytes: ValueCodec<Uint8Array>): ValueCodec<readonly LwwMapEntryWrite[]> {
+  const entry = recordCodec<LwwMapEntryWrite>("map entry", {
+    field: bytes,
+    value: optionalCodec(bytes),
+    timestamp: timestampCodec,
+  });
+  const list = listCodec(entry, MAX_MAP_BATCH_ENTRIES);
+  return {
+    expected: `a non-empty ${list.expected}`,
+    toMsgpack: list.toMsgpack,
+    fromMsgpack(raw, path) {
+      if (!Array.isArray(raw) || raw.length > MAX_MAP_BATCH_ENTRIES) return list.fromMsgpack(raw, path);
+      const entries = new Array<LwwMapEntryWrite>(raw.length);
+      for (let i = 0; i < raw.length; i++) entries[i] = entryFromMsgpack(entry, raw[i], path, i);
+      return checkedEntries(entries, path);
+    },
+    toJson: list.toJson as (value: readonly LwwMapEntryWrite[]) => JsonValue,
+    fromJson: (raw, path) => checkedEntries(list.fromJson(raw, path), path),
+  };
+}
+
+/** Read under one path for every entry (no path string per entry); only a bad entry is read again under its own. */
+const ANY_ENTRY_PATH = "entries[]";
+
+function entryFromMsgpack(
+  entry: RecordCodec<LwwMapEntryWrite>,
+  raw: unknown,
+  path: string,
+  index: number,
+): LwwMapEntryWrite {
+  try {
+    return entry.fromMsgpack(raw, ANY_ENTRY_PATH);
+  } catch (error) {
+    if (!(error instanceof CrdtCodecError)) throw error;
+    return entry.fromMsgpack(raw, `${path}[${index}]`);
+  }
+}
+
+function checkedEntries(entries: readonly LwwMapEntryWrite[], path: string): readonly LwwMapEntryWrite[] {
+  if (entries.length === 0) throw new CrdtCodecError(`${path}: expected at least one entry, got none`);
+  if (entries.length === 1) return entries;
+  const seen = new Set<string>();
+  for (let i = 0; i < entries.length; i++) {
+    const field = bytesKey(entries[i].field);
+    if (seen.has(field)) {
+      const first = entries.findIndex((other) => bytesKey(other.field) === field);
+      throw new CrdtCodecError(`${path}[${i}].field: the same field as ${path}[${first}].field`);
+    }
+    seen.add(field);
+  }
+  return entries;
+}
