@@ -260,7 +260,8 @@ function checkRequiredFeatures(
   peerAddress: string,
 ): HandshakeVerdict<undefined> {
   for (const feature of policy.requiredFeatures ?? []) {
-    if (!announced.includes(feature)) return refuse(missingMapBatchError(claimedNodeId, peerAddress, "handshake"));
+    if (!announced.includes(feature))
+      return refuse(missingMapBatchError(claimedNodeId, peerAddress, "handshake"));
   }
   return { ok: true, value: undefined };
 }

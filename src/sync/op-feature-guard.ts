@@ -1,3 +1,4 @@
+import type { Op as CrdtOp } from "../crdt/op.ts";
 import type { RequiredWireFeature } from "../net/missing-feature.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 
@@ -23,3 +24,7 @@ export function firstUnreadableOp<Op>(
   }
   return undefined;
 }
+
+/** The node's CRDT ops: every kind but `lww_map_batch` (op kind 11, `map-batch`) is read by every peer of wire version 3. */
+export const crdtOpFeature: OpFeature<CrdtOp> = (op) =>
+  op.kind.type === "lww_map_batch" ? "map-batch" : undefined;

@@ -1044,7 +1044,10 @@ export class PeerManager<Op> {
    */
   #readsEvery(connection: Connection<Op>, message: PushOpsMessage<Op>): boolean {
     const { opFeature } = this.#options;
-    if (opFeature === undefined || firstUnreadableOp(message.ops, connection.remoteFeatures, opFeature) === undefined)
+    if (
+      opFeature === undefined ||
+      firstUnreadableOp(message.ops, connection.remoteFeatures, opFeature) === undefined
+    )
       return true;
     const peer = connection.remoteNodeId;
     const refusal = missingMapBatchError(peer, connection.remoteAddress, "op");

@@ -29,6 +29,7 @@ import {
   liveMemberCount,
   redirectEntries,
 } from "./node-membership.ts";
+import { crdtOpFeature } from "./op-feature-guard.ts";
 import { opBytesMaxOf } from "./op-wire-budget.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
@@ -240,6 +241,7 @@ export class SyncService {
       },
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
+      opFeature: crdtOpFeature,
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
@@ -586,6 +588,9 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
       maxMessageSizeBytes: config.limits.maxMessageSizeBytes,
       socketTimeoutMs: config.limits.socketTimeoutMs,
     },
+    // This node makes ops a peer without map-batch cannot read: such a peer is refused at once,
+    // not at the first map write.
+    requiredFeatures: config.sync.coalesceMapWrites ? (["map-batch"] as const) : undefined,
     logger,
   };
   if (tls !== undefined) {

@@ -179,3 +179,52 @@ describe("a max_message_size announced under the minimum", () => {
     assert.ok(answerHello(policy(B), atMinimum, undefined, new Map(), "10.0.0.1:1").ok);
   });
 });
+
+describe("a required feature ([sync] coalesce_map_writes requires map-batch)", () => {
+  const requiring = policy(B, { requiredFeatures: ["map-batch"] });
+  const olderHello = createHello(policy(A, { features: [] }), new Map());
+  const currentHello = createHello(policy(A, { features: ["pubsub", "map-batch"] }), new Map());
+
+  test("refuses a Hello or a HelloAck without it, in one line naming the peer, the fix and the switch; not retryable", () => {
+    const listener = answerHello(requiring, olderHello, undefined, new Map(), "10.0.0.1:1");
+    assert.ok(!listener.ok);
+    assert.equal(listener.error.code, "NET_FEATURE_MISSING");
+    assert.equal(listener.error.retryable, false);
+    assert.match(
+      listener.error.message,
+      /^peer a{32} at 10\.0\.0\.1:1 runs a build that cannot read multi-field map ops .*upgrade it to a Numax build that announces map-batch; this node has \[sync\] coalesce_map_writes = true/,
+    );
+    assert.deepEqual(listener.reply, errorMessage("rejected", listener.error.message, false));
+
+    const olderAck = {
+      type: "HelloAck" as const,
+      chosenFormat: "msgpack" as const,
+      nodeId: A,
+      versionVector: new Map(),
+      features: [],
+    };
+    const dialer = answerHelloReply(requiring, olderAck, undefined, "10.0.0.1:1");
+    assert.ok(!dialer.ok);
+    assert.equal(dialer.error.code, "NET_FEATURE_MISSING");
+    assert.deepEqual(dialer.reply, errorMessage("rejected", dialer.error.message, false));
+  });
+
+  test("accepts a peer that announces it; a node that requires nothing accepts a peer without it", () => {
+    assert.ok(answerHello(requiring, currentHello, undefined, new Map(), "10.0.0.1:1").ok);
+    assert.ok(
+      answerHelloReply(
+        requiring,
+        {
+          type: "HelloAck",
+          chosenFormat: "msgpack",
+          nodeId: A,
+          versionVector: new Map(),
+          features: ["map-batch"],
+        },
+        undefined,
+        "10.0.0.1:1",
+      ).ok,
+    );
+    assert.ok(answerHello(policy(B), olderHello, undefined, new Map(), "10.0.0.1:1").ok);
+  });
+});
