@@ -261,7 +261,7 @@ function checkRequiredFeatures(
 ): HandshakeVerdict<undefined> {
   for (const feature of policy.requiredFeatures ?? []) {
     if (!announced.includes(feature))
-      return refuse(missingMapBatchError(claimedNodeId, peerAddress, "handshake"));
+      return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, "handshake"));
   }
   return { ok: true, value: undefined };
 }

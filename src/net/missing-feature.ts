@@ -21,11 +21,17 @@ export type MissingFeatureWhen = "handshake" | "op";
  * retryable (the peer's redial waits REFUSED_PEER_REDIAL_DELAY_MS, not a backoff loop). Its message
  * is the one line both ends log (the peer gets it in the `Error` frame), naming the peer and the fix.
  */
-export function missingMapBatchError(peer: NodeId, address: string, when: MissingFeatureWhen): NetError {
+export function missingMapBatchError(
+  local: NodeId,
+  peer: NodeId,
+  address: string,
+  when: MissingFeatureWhen,
+): NetError {
+  // Read on both ends (the peer logs it after "refused the connection"): it names both nodes.
   const cannotRead = `peer ${peer} at ${address} runs a build that cannot read multi-field map ops (lww_map_batch; it does not announce the wire feature map-batch, as Numax 0.1.0 does not): upgrade it to a Numax build that announces map-batch`;
   const message =
     when === "handshake"
-      ? `${cannotRead}; this node has [sync] coalesce_map_writes = true, so it makes such ops and refuses the peer until then (or set coalesce_map_writes = false on every node until every node runs such a build)`
-      : `${cannotRead}; this node holds such an op (made by a node with [sync] coalesce_map_writes = true) that the peer must get next, so the session ends: the op stays in the op-log and goes once the peer is upgraded`;
+      ? `${cannotRead}; node ${local} has [sync] coalesce_map_writes = true, so it makes such ops and refuses that peer until then (or set coalesce_map_writes = false on every node until every node runs such a build)`
+      : `${cannotRead}; node ${local} holds such an op (made by a node with [sync] coalesce_map_writes = true) that the peer must get next, so their session ends: the op stays in the op-log and goes once the peer is upgraded`;
   return new NetError("NET_FEATURE_MISSING", message);
 }

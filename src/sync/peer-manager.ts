@@ -1050,7 +1050,12 @@ export class PeerManager<Op> {
     )
       return true;
     const peer = connection.remoteNodeId;
-    const refusal = missingMapBatchError(peer, connection.remoteAddress, "op");
+    const refusal = missingMapBatchError(
+      this.#options.transport.localNodeId,
+      peer,
+      connection.remoteAddress,
+      "op",
+    );
     this.#ending.set(connection, refusal);
     this.#endedLog.report(peer, refusal.code, refusal.message, {
       nodeId: peer,

@@ -192,7 +192,7 @@ describe("a required feature ([sync] coalesce_map_writes requires map-batch)", (
     assert.equal(listener.error.retryable, false);
     assert.match(
       listener.error.message,
-      /^peer a{32} at 10\.0\.0\.1:1 runs a build that cannot read multi-field map ops .*upgrade it to a Numax build that announces map-batch; this node has \[sync\] coalesce_map_writes = true/,
+      /^peer a{32} at 10\.0\.0\.1:1 runs a build that cannot read multi-field map ops .*upgrade it to a Numax build that announces map-batch; node b{32} has \[sync\] coalesce_map_writes = true/,
     );
     assert.deepEqual(listener.reply, errorMessage("rejected", listener.error.message, false));
 
