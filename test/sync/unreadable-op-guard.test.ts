@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backgroundClock } from "../../src/clock/clock.ts";
 import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
 import type { Transport } from "../../src/net/transport.ts";
@@ -15,14 +14,13 @@ import type { WireFeature } from "../../src/net/wire-features.ts";
 import type { Logger } from "../../src/observe/logger.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
 import { firstUnreadableOp, type OpFeature } from "../../src/sync/op-feature-guard.ts";
-import { PeerManager } from "../../src/sync/peer-manager.ts";
-import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
+import { SyncEngine } from "../../src/sync/sync-engine.ts";
 import { recordingLogger } from "../net/helpers/recording-logger.ts";
 import type { TestOp } from "../net/helpers/test-op.ts";
 import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
+import { countingManager, emptyReplica, until } from "./helpers/counting-peers.ts";
 
-const BACKOFF = { initialDelayMs: 10, maxDelayMs: 50, deadAfterFailures: 3 };
-/** Long enough for the backoff above to redial at least five times (it never waits over 50 ms). */
+/** Long enough for the backoff (TEST_BACKOFF) to redial at least five times (it never waits over 50 ms). */
 const WATCH_MS = 400;
 /** The stand-in of an `lww_map_batch` op: its tag. */
 const featureOf: OpFeature<TestOp> = (op) => (op.meta.tag === "batch" ? "map-batch" : undefined);
@@ -40,58 +38,17 @@ test("firstUnreadableOp: the first op whose feature the peer lacks, none when it
   assert.equal(firstUnreadableOp([], [], featureOf), undefined);
 });
 
-function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
-  return {
-    versionVector: () => new Map(),
-    heldOrigins: () => [],
-    opsSince: () => [],
-    applyRemote: (ops) => ops,
-    idOf: (op) => ({ origin: nodeId, seq: op.seq }),
-    localOrigin: () => nodeId,
-    needsSnapshot: () => false,
-    isStale: () => false,
-    snapshotParts: () => [],
-    applySnapshotPart: () => [],
-  };
-}
-
-/** A peer manager over `inner` that records every address it dials and every op it is pushed. */
-function node(nodeId: NodeId, inner: Transport<TestOp>, options: { listen?: string; logger?: Logger }) {
-  const dials: string[] = [];
+/** A peer manager over `inner` with the guard (`featureOf`), recording what it dials and is pushed. */
+function node(nodeId: NodeId, inner: Transport<TestOp>, options: { listen: string; logger?: Logger }) {
   const received: TestOp[] = [];
-  const transport: Transport<TestOp> = {
-    ...inner,
-    localNodeId: inner.localNodeId,
-    listen: (address, onConnection) => inner.listen(address, onConnection),
-    dial: (address, signal) => {
-      dials.push(address);
-      return inner.dial(address, signal);
-    },
-  };
-  const peers = new PeerManager<TestOp>({
-    transport,
-    engine: new SyncEngine(emptyReplica(nodeId)),
+  const { peers, dials } = countingManager(nodeId, inner, {
+    engine: new SyncEngine(emptyReplica(nodeId, received)),
     listen: options.listen,
-    maxPeers: 8,
-    backoff: BACKOFF,
-    tickIntervalMs: 1000,
-    dialTimeoutMs: 1000,
     logger: options.logger ?? silentLogger,
-    random01: () => 0.5,
     nowMs: () => Date.now(),
-    clock: backgroundClock,
     opFeature: featureOf,
-    onRemoteOps: (_peer, fresh) => received.push(...fresh),
   });
   return { peers, dials, received };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 for (const dialer of ["the sender", "the older peer"] as const) {
