@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { decodeText } from "../src/crdt/testing/test-ops.ts";
 import { inspectObject } from "../src/diagnose/crdt-inspection.ts";
 import { readStoredReplica } from "../src/diagnose/stored-replica.ts";
 import { restoreSnapshot } from "../src/snapshot/restore-snapshot.ts";
@@ -22,7 +23,9 @@ import {
   STORE_FORMAT_KEY,
   STORE_FORMAT_VERSION,
 } from "../src/store/store-format.ts";
+import { openReplicatedState } from "../src/sync/replica/replicated-state.ts";
 import { writeNewerStoreSnapshot } from "./fixtures/snapshot/newer-store-snapshot.ts";
+import { GOLDEN_NODE_ID } from "./fixtures/snapshot/write-golden-snapshot.ts";
 import { examplePath, NX_BIN, REPO_ROOT, tempDir } from "./helpers/nx-process.ts";
 
 const GOLDEN_SNAPSHOT = join(REPO_ROOT, "test/fixtures/snapshot/v1.nxsnap");
@@ -119,6 +122,8 @@ describe("golden datastores of every store format", { timeout: 60_000 }, () => {
     { from: 1, file: join(REPO_ROOT, "test/fixtures/golden/store/format-1.nxsnap"), queue: false },
     // Format 2 adds the RGA cells tombstone collection leaves: its store holds a collected queue.
     { from: 2, file: join(REPO_ROOT, "test/fixtures/golden/store/format-2.nxsnap"), queue: true },
+    // Format 3 adds lww_map_batch ops in op-log pages: its store holds a map written as one.
+    { from: 3, file: join(REPO_ROOT, "test/fixtures/golden/store/format-3.nxsnap"), queue: true },
   ];
 
   test("the store format marker's bytes: NXST + the version, u16 big-endian", () => {
@@ -137,8 +142,36 @@ describe("golden datastores of every store format", { timeout: 60_000 }, () => {
       const replica = await readStoredReplica(dir);
       assert.deepEqual(
         [...replica.objects.values()].map((object) => [object.key, inspectObject(object).value]),
-        [["hits", "5"], ["greeting", "hello"], ...(queue ? [["log", ["m8", "m9"]]] : [])],
+        [
+          ["hits", "5"],
+          ["greeting", "hello"],
+          ...(from >= 3 ? [["settings", { shape: "round", size: "large" }]] : []),
+          ...(queue ? [["log", ["m8", "m9"]]] : []),
+        ],
       );
+      if (from >= 3) {
+        // The op-log page holding the batch op reads back, and a peer catching up gets it.
+        const lmdb = await openLmdbBackend({ path: dir });
+        try {
+          const state = openReplicatedState({ backend: lmdb, nodeId: GOLDEN_NODE_ID });
+          const batch = state.opsSince(new Map(), 100).find((op) => op.kind.type === "lww_map_batch");
+          assert.deepEqual(
+            batch?.kind.type === "lww_map_batch" &&
+              batch.kind.entries.map((entry) => [
+                decodeText(entry.field),
+                entry.value && decodeText(entry.value),
+              ]),
+            [
+              ["color", undefined],
+              ["size", "large"],
+              ["shape", "round"],
+            ],
+          );
+          await state.close();
+        } finally {
+          await lmdb.close();
+        }
+      }
       if (queue) {
         const log = [...replica.objects.values()].find((object) => object.key === "log")!;
         assert.deepEqual(

@@ -9,7 +9,8 @@ import {
   timestampCodec,
   type ValueCodec,
 } from "./field-codec.ts";
-import type { LwwMapEntryWrite } from "./op.ts";
+import type { HlcTimestamp } from "./hybrid-clock.ts";
+import type { LwwMapEntryWrite, OpKind } from "./op.ts";
 
 /**
  * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. The message size
@@ -76,4 +77,21 @@ function checkedEntries(entries: readonly LwwMapEntryWrite[], path: string): rea
     seen.add(field);
   }
   return entries;
+}
+
+/**
+ * An `lww_map_batch` op is stamped at least as late as each of its entries: a receiver's clock
+ * passes every entry stamp with the one `receive` (and drift check) each op gets. Throws
+ * CrdtCodecError naming the first entry stamped after the op.
+ */
+export function assertBatchStamped(kind: OpKind, timestamp: HlcTimestamp, kindPath: string): void {
+  if (kind.type !== "lww_map_batch") return;
+  const entries = kind.entries;
+  for (let i = 0; i < entries.length; i++) {
+    if (entries[i]!.timestamp > timestamp) {
+      throw new CrdtCodecError(
+        `${kindPath}.entries[${i}].timestamp: expected at most the op's timestamp ${timestamp}, got ${entries[i]!.timestamp}`,
+      );
+    }
+  }
 }

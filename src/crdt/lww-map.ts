@@ -2,7 +2,7 @@ import { bytesKey } from "../bytes/bytes-key.ts";
 import { compareBytes } from "./byte-order.ts";
 import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import { compareLwwWrites, type LwwWrite } from "./lww-register.ts";
-import type { Op } from "./op.ts";
+import type { Op, OpKindOf } from "./op.ts";
 
 /** One field's last write; `value` undefined is a tombstone (the field was removed). */
 export interface LwwMapCell extends LwwWrite {
@@ -64,11 +64,44 @@ export class LwwMap implements Crdt<LwwMapCell> {
         value: undefined,
       });
     }
+    if (kind.type === "lww_map_batch") {
+      throw new TypeError("an lww_map_batch op changes several fields: apply it with applyEntries");
+    }
     return wrongFamily("lww_map", op);
   }
 
+  /**
+   * Joins every entry of a batch op in, each by its own stamp, exactly as the separate set and
+   * remove ops would be; hands each cell that changed (to persist) to `changed`, with its field's
+   * `bytesKey` (the cell's id), in entry order.
+   */
+  applyEntries(
+    op: Op<OpKindOf<"lww_map_batch">>,
+    changed: (fieldKey: string, cell: LwwMapCell) => void,
+  ): void {
+    for (const entry of op.kind.entries) {
+      const key = bytesKey(entry.field);
+      const cell = this.mergeCellAt(key, {
+        field: entry.field,
+        timestamp: entry.timestamp,
+        origin: op.origin,
+        value: entry.value,
+      });
+      if (cell !== undefined) changed(key, cell);
+    }
+  }
+
+  /** The field's cell (its last write or tombstone) under its `bytesKey`, if any. */
+  cellAt(fieldKey: string): LwwMapCell | undefined {
+    return this.#fields.get(fieldKey);
+  }
+
   mergeCell(cell: LwwMapCell): LwwMapCell | undefined {
-    const key = bytesKey(cell.field);
+    return this.mergeCellAt(bytesKey(cell.field), cell);
+  }
+
+  /** `mergeCell` with the field's `bytesKey` already made. */
+  mergeCellAt(key: string, cell: LwwMapCell): LwwMapCell | undefined {
     const current = this.#fields.get(key);
     if (current !== undefined && compareLwwWrites(cell, current) <= 0) return undefined;
     this.#fields.set(key, cell);

@@ -128,7 +128,8 @@ describe("op codec", () => {
   });
 
   test("an lww_map_batch op with no entry, a malformed entry or a duplicate field is refused, naming the entry", () => {
-    const entry = (field: string, timestamp: unknown = 5): unknown[] => [text(field), null, timestamp];
+    // The op is stamped 1: an entry may not be stamped later.
+    const entry = (field: string, timestamp: unknown = 1): unknown[] => [text(field), null, timestamp];
     const batch = (entries: unknown): Uint8Array => {
       const good = opToMsgpackValue(opFrom(NODE_A, 1, 1, { type: "lww_map_remove", field: text("f") }));
       return crdtPackr.pack([...good.slice(0, 5), 11, entries]);
@@ -145,6 +146,10 @@ describe("op codec", () => {
       [[entry("a"), [text("b"), null]], /^op\.kind\.entries\[1\]: expected map entry/],
       [[entry("a"), [text("b"), "v", 1]], /^op\.kind\.entries\[1\]\.value: expected/],
       [[entry("a"), 7], /^op\.kind\.entries\[1\]: expected map entry/],
+      [
+        [entry("a"), entry("b", 2)],
+        /^op\.kind\.entries\[1\]\.timestamp: expected at most the op's timestamp 1, got 2$/,
+      ],
     ];
     for (const [entries, message] of cases) {
       assert.throws(

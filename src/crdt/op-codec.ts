@@ -14,7 +14,7 @@ import {
   u64Codec,
   unionCodec,
 } from "./field-codec.ts";
-import { lwwMapEntriesCodec } from "./lww-map-entries-codec.ts";
+import { assertBatchStamped, lwwMapEntriesCodec } from "./lww-map-entries-codec.ts";
 import { crdtPackr } from "./msgpack.ts";
 import { makeOp, type Op, type OpKind } from "./op.ts";
 import { makeOpId } from "./op-id.ts";
@@ -97,6 +97,7 @@ export function opFromMsgpackValue(raw: unknown, path = "op"): Op {
   const timestamp = timestampCodec.fromMsgpack(raw[3], paths.timestamp);
   const key = keyCodec.fromMsgpack(raw[4], paths.key);
   const kind = opKindCodec.readFields(raw, 5, paths.kind);
+  assertBatchStamped(kind, timestamp, paths.kind);
   return makeOp(makeOpId(origin, seq), timestamp, key, kind);
 }
 
@@ -126,6 +127,7 @@ export function opFromJsonValue(raw: unknown, path = "op"): Op {
   const timestamp = timestampCodec.fromJson(raw.timestamp, `${path}.timestamp`);
   const key = keyCodec.fromJson(raw.key, `${path}.key`);
   const kind = opKindCodec.fromJson(raw.kind, `${path}.kind`);
+  assertBatchStamped(kind, timestamp, `${path}.kind`);
   return makeOp(id, timestamp, key, kind);
 }
 

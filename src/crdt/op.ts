@@ -76,6 +76,26 @@ export const FAMILY_OF_OP_TYPE: Readonly<Record<OpType, CrdtFamily>> = {
   rga_delete: "rga",
 };
 
+/**
+ * The writes an op makes: the entries of an `lww_map_batch`, 1 for any other op. What bounds
+ * work per op (remote ops applied per event-loop turn) counts these, not ops.
+ */
+export function opWriteCount(op: Op): number {
+  return op.kind.type === "lww_map_batch" ? op.kind.entries.length : 1;
+}
+
+/**
+ * The stamp of an op's oldest write: its own stamp, or an `lww_map_batch`'s oldest entry's (the
+ * op is stamped with its newest). Propagation latency is measured from it, so a batch's covers
+ * the wait of its first write too.
+ */
+export function opOldestStamp(op: Op): HlcTimestamp {
+  if (op.kind.type !== "lww_map_batch") return op.timestamp;
+  let oldest = op.timestamp;
+  for (const entry of op.kind.entries) if (entry.timestamp < oldest) oldest = entry.timestamp;
+  return oldest;
+}
+
 export function makeOp<K extends OpKind>(id: OpId, timestamp: HlcTimestamp, key: string, kind: K): Op<K> {
   return { id, origin: id.origin, timestamp, key, kind };
 }

@@ -9,7 +9,7 @@ import {
   PROTOCOL_VERSION,
   type VersionVector,
 } from "./messages.ts";
-import { missingMapBatchError, type RequiredWireFeature } from "./missing-feature.ts";
+import { type MapBatchNeed, missingMapBatchError } from "./missing-feature.ts";
 import { NetError, wireCodeFor } from "./net-error.ts";
 import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
@@ -34,10 +34,11 @@ export interface HandshakePolicy {
    */
   readonly maxMessageSizeBytes?: number;
   /**
-   * Features a peer must announce to be accepted (either direction): this node sends what a peer
-   * without them cannot read (`map-batch` with `[sync] coalesce_map_writes`). Default none.
+   * Whether (and why) this node needs `peer` to read multi-field map ops: such a peer that does
+   * not announce `map-batch` is refused, either direction, before any session message flows.
+   * Default: never.
    */
-  readonly requiredFeatures?: readonly RequiredWireFeature[];
+  readonly mapBatchNeed?: (peer: NodeId) => MapBatchNeed | undefined;
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -252,18 +253,16 @@ function checkAnnouncedSize(
   );
 }
 
-/** A peer without a feature of `policy.requiredFeatures` is refused before any session message flows. */
+/** A peer that must read multi-field map ops (`policy.mapBatchNeed`) and does not announce `map-batch` is refused. */
 function checkRequiredFeatures(
   policy: HandshakePolicy,
   announced: readonly WireFeature[],
   claimedNodeId: NodeId,
   peerAddress: string,
 ): HandshakeVerdict<undefined> {
-  for (const feature of policy.requiredFeatures ?? []) {
-    if (!announced.includes(feature))
-      return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, "handshake"));
-  }
-  return { ok: true, value: undefined };
+  const need = announced.includes("map-batch") ? undefined : policy.mapBatchNeed?.(claimedNodeId);
+  if (need === undefined) return { ok: true, value: undefined };
+  return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, need));
 }
 
 function refuse(error: NetError): { ok: false; error: NetError; reply: ErrorMessage } {

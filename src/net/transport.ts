@@ -7,7 +7,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./frame.ts";
 import type { HandshakePolicy } from "./handshake.ts";
 import type { MessageCodec } from "./message-codec.ts";
 import type { VersionVector } from "./messages.ts";
-import type { RequiredWireFeature } from "./missing-feature.ts";
+import type { MapBatchNeed } from "./missing-feature.ts";
 import { WIRE_FEATURES, type WireFeature } from "./wire-features.ts";
 import { WIRE_FORMATS, type WireFormat } from "./wire-format.ts";
 
@@ -71,8 +71,8 @@ export interface TransportOptions<Op> {
   readonly traffic?: WireTraffic;
   /** Optional messages this node announces that it reads; default every one this build speaks. */
   readonly features?: readonly WireFeature[];
-  /** Features a peer must announce to be accepted (HandshakePolicy.requiredFeatures); default none. */
-  readonly requiredFeatures?: readonly RequiredWireFeature[];
+  /** Whether this node needs a peer to read multi-field map ops (HandshakePolicy.mapBatchNeed); default never. */
+  readonly mapBatchNeed?: (peer: NodeId) => MapBatchNeed | undefined;
 }
 
 /** Counts what crosses the wire (the node's `numax_wire_bytes_total`). */
@@ -101,6 +101,6 @@ export function handshakePolicyFrom<Op>(localNodeId: NodeId, options: TransportO
     allowedPeers,
     features: options.features ?? WIRE_FEATURES,
     maxMessageSizeBytes: options.limits?.maxMessageSizeBytes ?? DEFAULT_MAX_MESSAGE_SIZE_BYTES,
-    requiredFeatures: options.requiredFeatures,
+    mapBatchNeed: options.mapBatchNeed,
   };
 }

@@ -1,5 +1,5 @@
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
-import { FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
+import { FAMILY_OF_OP_TYPE, type Op, opOldestStamp } from "../crdt/op.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { SyncActivityObserver } from "../sync/sync-service.ts";
 import { crdtFamilyName } from "./crdt-values.ts";
@@ -43,7 +43,7 @@ export function createSyncActivity(nowMs: () => number): SyncActivity {
         const at = new Date(now).toISOString();
         for (const op of ops) {
           record(op, "in", peer, at);
-          meter.latency(Math.max(0, now - hlcPhysicalMs(op.timestamp)), now);
+          meter.latency(Math.max(0, now - hlcPhysicalMs(opOldestStamp(op))), now);
         }
         meter.opsIn(ops.length, now);
       },

@@ -79,8 +79,8 @@ export interface NodeMetrics {
   /** From an op's creation on its origin node to its application here, in seconds. */
   readonly propagationLatencySeconds: Histogram;
   /**
-   * Time of one application of a peer's ops on the node's thread (one slice of at most
-   * APPLY_SLICE_OPS ops of a PushOps: dedup, apply, stage), in seconds.
+   * Time of one application of a peer's ops on the node's thread (one slice of a PushOps of at
+   * most APPLY_SLICE_WRITES writes, or one larger batch op: dedup, apply, stage), in seconds.
    */
   readonly opApplySeconds: Histogram;
   /** Guest CPU time by module id (its runs, and a reactive module's callbacks), from the module host's accounting. */

@@ -23,10 +23,12 @@ export const STORE_FORMAT_MAGIC: Uint8Array = new TextEncoder().encode("NXST");
  * The store format this build writes. Format 0 is a store from before the marker (Numax 0.1.x up
  * to this change): the same layout as format 1 without `__nx/format`. Format 2 adds two kinds of
  * RGA cell (a ghost and an anchored element, what collecting a queue's tombstones leaves), which
- * a format-1 build cannot decode. Bump it with every change to a stored key or record layout, and
- * add the step from the previous format to STORE_MIGRATIONS.
+ * a format-1 build cannot decode. Format 3 lets op-log pages hold `lww_map_batch` ops (op kind 11,
+ * what `[sync] coalesce_map_writes` makes), which a format-2 build cannot decode. Bump it with every
+ * change to a stored key or record layout, and add the step from the previous format to
+ * STORE_MIGRATIONS.
  */
-export const STORE_FORMAT_VERSION = 2;
+export const STORE_FORMAT_VERSION = 3;
 
 /**
  * Where the copy of a store taken before migrating it to format N lives:
@@ -57,6 +59,11 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   {
     from: 1,
     description: "allow RGA ghost and anchored cells (format 1's records are format 2's)",
+    migrate: () => {},
+  },
+  {
+    from: 2,
+    description: "allow lww_map_batch ops in op-log pages (format 2's records are format 3's)",
     migrate: () => {},
   },
 ];

@@ -1,4 +1,4 @@
-import type { Op } from "../crdt/op.ts";
+import type { LwwMapEntryWrite, Op } from "../crdt/op.ts";
 import { opFromJsonValue, opFromMsgpackValue, opToJsonValue, opToMsgpackValue } from "../crdt/op-codec.ts";
 import { createMessageCodec, type MessageCodec } from "../net/message-codec.ts";
 import type { OpCodec } from "../net/op-codec.ts";
@@ -30,6 +30,12 @@ const OP_FIXED_WIRE_BYTES_MAX = 512;
 export const TAG_WIRE_BYTES_MAX = 80;
 
 /**
+ * One entry of an `lww_map_batch` beyond its field's and value's base64, as JSON
+ * (`{"field":"","value":"","timestamp":<16 digits>},`: 53) or MessagePack (20).
+ */
+export const MAP_ENTRY_WIRE_BYTES_MAX = 64;
+
+/**
  * The bytes a PushOps spends on more than its ops (its type, batch id, the ops array's header)
  * and the frame's header, at most: a batch's ops get `max_message_size` less this.
  */
@@ -38,7 +44,8 @@ export const PUSH_OPS_ENVELOPE_BYTES_MAX = 128;
 /**
  * At least the bytes `op` encodes to inside a PushOps, in either wire format: its byte fields as
  * base64 (the JSON form; MessagePack takes fewer), its key escaped at up to 6 bytes per UTF-16
- * unit, 80 bytes per tag and OP_FIXED_WIRE_BYTES_MAX for the rest. Counted without encoding, so
+ * unit, 80 bytes per tag, MAP_ENTRY_WIRE_BYTES_MAX per map batch entry beside its bytes and
+ * OP_FIXED_WIRE_BYTES_MAX for the rest. Counted without encoding, so
  * the sync engine can cut every batch to fit `max_message_size`.
  *
  * @example
@@ -50,15 +57,25 @@ export function opWireBytesMax(op: Pick<Op, "key" | "kind">): number {
     readonly field?: Uint8Array;
     readonly element?: Uint8Array;
     readonly tags?: readonly unknown[];
+    readonly entries?: readonly LwwMapEntryWrite[];
   };
+  let entriesBytes = 0;
+  if (kind.entries !== undefined)
+    for (const entry of kind.entries) entriesBytes += mapEntryWireBytesMax(entry.field, entry.value);
   return (
     OP_FIXED_WIRE_BYTES_MAX +
     6 * op.key.length +
     base64Bytes(kind.value) +
     base64Bytes(kind.field) +
     base64Bytes(kind.element) +
-    TAG_WIRE_BYTES_MAX * (kind.tags?.length ?? 0)
+    TAG_WIRE_BYTES_MAX * (kind.tags?.length ?? 0) +
+    entriesBytes
   );
+}
+
+/** What one `lww_map_batch` entry adds to `opWireBytesMax`. */
+export function mapEntryWireBytesMax(field: Uint8Array, value: Uint8Array | undefined): number {
+  return MAP_ENTRY_WIRE_BYTES_MAX + base64Bytes(field) + base64Bytes(value);
 }
 
 /** `bytes` as base64 (0 when absent); a function of the module, not a closure made per op counted. */

@@ -12,12 +12,13 @@ import type {
   SessionMessage,
   VersionVector,
 } from "../net/messages.ts";
-import { missingMapBatchError } from "../net/missing-feature.ts";
+import { FEATURE_REFUSAL_LOG_INTERVAL_MS, missingMapBatchError } from "../net/missing-feature.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
 import { RefusalLog } from "../net/refusal-log.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
+import { applySliceEnd } from "./apply-slice.ts";
 import {
   DEPARTED_REDIAL_INTERVAL_MS,
   OVERLAY_ROTATION_INTERVAL_MS,
@@ -32,22 +33,9 @@ import {
 import { withoutRgaGhosts } from "./legacy-rga-state.ts";
 import { firstUnreadableOp, type OpFeature } from "./op-feature-guard.ts";
 import { isOwnAddress } from "./own-address.ts";
-import {
-  type BackoffPolicy,
-  type PeerHealth,
-  peerHealth,
-  REFUSED_PEER_REDIAL_DELAY_MS,
-  reconnectDelayMs,
-} from "./reconnect-backoff.ts";
+import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
 import type { ChangedObject } from "./sync-events.ts";
-
-/**
- * Remote ops applied in one turn of the event loop: a PushOps (up to PUSH_OPS_OPS_MAX ops) is
- * applied in slices of this many, so that decoding, applying, relaying and staging one slice stays
- * within a few milliseconds even on a loaded machine.
- */
-export const APPLY_SLICE_OPS = 128;
 
 /**
  * Publish bytes (topic and payload) handed to one peer's connection and not yet taken by its
@@ -56,6 +44,8 @@ export const APPLY_SLICE_OPS = 128;
  * memory. 1 MiB is 16 messages of the largest payload, or thousands of small ones.
  */
 export const PUBLISH_BACKLOG_BYTES_MAX = 1024 * 1024;
+
+const oneWrite = (): number => 1;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -108,6 +98,8 @@ export interface PeerManagerOptions<Op> {
    * instead (see `firstUnreadableOp`). Undefined: every op goes to every peer.
    */
   opFeature?: OpFeature<Op>;
+  /** The writes an op makes, which bound what one turn applies (`applySliceEnd`); default 1 each. */
+  opWrites?: (op: Op) => number;
 }
 
 /** What `publish` did: how many peers the message went to, and how many it was dropped for. */
@@ -234,12 +226,24 @@ export class PeerManager<Op> {
   readonly #abort = new AbortController();
   /** Sessions this node is ending with a refusal (an op the peer cannot decode): nothing more is sent on them. */
   readonly #ending = new WeakMap<Connection<Op>, NetError>();
-  /** One line per peer and refusal per redial delay, however often an older peer dials back in. */
+  /** Peers whose session ended for an op they cannot decode: refused at the handshake until they announce the feature. */
+  readonly #cannotReadHeldOps = new Set<NodeId>();
+  /** One line per peer and refusal per FEATURE_REFUSAL_LOG_INTERVAL_MS, however often an older peer dials back in. */
   readonly #endedLog: RefusalLog;
 
   constructor(options: PeerManagerOptions<Op>) {
     this.#options = options;
-    this.#endedLog = new RefusalLog(options.logger, options.nowMs, REFUSED_PEER_REDIAL_DELAY_MS);
+    this.#endedLog = new RefusalLog(options.logger, options.nowMs, FEATURE_REFUSAL_LOG_INTERVAL_MS);
+  }
+
+  /**
+   * Whether this node ended a session with `peer` for an op the peer cannot decode (see
+   * `opFeature`), and has not seen it announce the feature since: the transport then refuses it
+   * at the handshake, so that an older build's redials fail at its growing backoff instead of
+   * reconnecting at once after each refusal.
+   */
+  cannotReadHeldOps(peer: NodeId): boolean {
+    return this.#cannotReadHeldOps.has(peer);
   }
 
   /** A dial target for `address`, named by `source`. */
@@ -880,6 +884,8 @@ export class PeerManager<Op> {
     }
     this.#connections.set(peer, connection);
     this.#adoptedAt.set(connection, this.#options.nowMs());
+    // Past the handshake, which refuses such a peer still without the feature: it was upgraded.
+    this.#cannotReadHeldOps.delete(peer);
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
     // restarts from the initial delay, so a later loss is redialed quickly, not at the ceiling.
     for (const target of this.#targets) {
@@ -1017,10 +1023,11 @@ export class PeerManager<Op> {
     do {
       if (start > 0) await nextTurn();
       await storeRoom?.();
-      const slice = engine.applyPushed(peer, message.ops.slice(start, start + APPLY_SLICE_OPS));
+      const end = applySliceEnd(message.ops, start, this.#options.opWrites ?? oneWrite);
+      const slice = engine.applyPushed(peer, message.ops.slice(start, end));
       for (const op of slice.fresh) fresh.push(op);
       this.#send(slice.out);
-      start += APPLY_SLICE_OPS;
+      start = end;
     } while (start < message.ops.length);
     this.#send(engine.pushedDone(peer, message, fresh.length));
     if (fresh.length > 0) this.#options.onRemoteOps?.(peer, fresh);
@@ -1054,16 +1061,19 @@ export class PeerManager<Op> {
       this.#options.transport.localNodeId,
       peer,
       connection.remoteAddress,
-      "op",
+      "held-op",
     );
     this.#ending.set(connection, refusal);
+    this.#cannotReadHeldOps.add(peer);
     this.#endedLog.report(peer, refusal.code, refusal.message, {
       nodeId: peer,
       address: connection.remoteAddress,
       code: refusal.code,
     });
     // The peer reads why in an Error frame that says a retry does not help (no redial loop).
-    void this.#sendOn(connection, replyFor(refusal)).then(() => connection.close(refusal.message));
+    void this.#sendOn(connection, replyFor(refusal)).then(() =>
+      connection.close(`peer ${peer} cannot read multi-field map ops (${refusal.code}, logged above)`),
+    );
     return false;
   }
 

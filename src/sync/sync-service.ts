@@ -4,7 +4,7 @@ import { monotonicMs } from "../clock/monotonic-clock.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import { formatSocketAddress } from "../config/socket-address.ts";
 import { hlcPhysicalMs } from "../crdt/hybrid-clock.ts";
-import { type CrdtFamily, FAMILY_OF_OP_TYPE, type Op } from "../crdt/op.ts";
+import { type CrdtFamily, FAMILY_OF_OP_TYPE, type Op, opOldestStamp, opWriteCount } from "../crdt/op.ts";
 import { createNodeDiscoveries } from "../discovery/create-peer-discovery.ts";
 import { DiscoveryRunner } from "../discovery/discovery-runner.ts";
 import { KnownPeers } from "../discovery/known-peers.ts";
@@ -15,6 +15,7 @@ import { monitorEventLoopLag } from "../membership/event-loop-lag.ts";
 import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
+import type { MapBatchNeed } from "../net/missing-feature.ts";
 import { NetError } from "../net/net-error.ts";
 import { RefusalLog } from "../net/refusal-log.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
@@ -154,8 +155,9 @@ export class SyncService {
           for (const op of fresh) {
             const family = FAMILY_OF_OP_TYPE[op.kind.type];
             byFamily.set(family, (byFamily.get(family) ?? 0) + 1);
+            // From the op's oldest write: a batch op is stamped with its newest.
             metrics.propagationLatencySeconds.observe(
-              Math.max(0, nowMs - hlcPhysicalMs(op.timestamp)) / 1000,
+              Math.max(0, nowMs - hlcPhysicalMs(opOldestStamp(op))) / 1000,
             );
           }
           for (const [family, count] of byFamily) metrics.opsApplied.inc({ family, origin: "remote" }, count);
@@ -186,7 +188,8 @@ export class SyncService {
       clock: () => backgroundClock.now(),
       random: Math.random,
     });
-    const transport = await createTransport(options, syncLogger);
+    // The handshake asks the peer manager, which exists by the time any handshake runs.
+    const transport = await createTransport(options, syncLogger, () => peers);
     const peers = new PeerManager<Op>({
       transport,
       engine,
@@ -242,6 +245,7 @@ export class SyncService {
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
       opFeature: crdtOpFeature,
+      opWrites: opWriteCount,
     });
     const known = new KnownPeers();
     const exchange = new PeerExchange(options.nodeId, peers, known, backgroundClock);
@@ -567,7 +571,11 @@ async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean>
   return true;
 }
 
-async function createTransport(options: SyncServiceOptions, logger: Logger): Promise<Transport<Op>> {
+async function createTransport(
+  options: SyncServiceOptions,
+  logger: Logger,
+  peers: () => PeerManager<Op>,
+): Promise<Transport<Op>> {
   const { config, replica, tls, nodeId, metrics } = options;
   const common = {
     codec: createSyncMessageCodec(),
@@ -588,9 +596,10 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
       maxMessageSizeBytes: config.limits.maxMessageSizeBytes,
       socketTimeoutMs: config.limits.socketTimeoutMs,
     },
-    // This node makes ops a peer without map-batch cannot read: such a peer is refused at once,
-    // not at the first map write.
-    requiredFeatures: config.sync.coalesceMapWrites ? (["map-batch"] as const) : undefined,
+    // A node that makes multi-field map ops refuses a peer that cannot read them at once, not at
+    // the first map write; one that holds such ops, each peer it had to end a session with for them.
+    mapBatchNeed: (peer: NodeId): MapBatchNeed | undefined =>
+      config.sync.coalesceMapWrites ? "switch" : peers().cannotReadHeldOps(peer) ? "held-op" : undefined,
     logger,
   };
   if (tls !== undefined) {

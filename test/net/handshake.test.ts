@@ -180,8 +180,8 @@ describe("a max_message_size announced under the minimum", () => {
   });
 });
 
-describe("a required feature ([sync] coalesce_map_writes requires map-batch)", () => {
-  const requiring = policy(B, { requiredFeatures: ["map-batch"] });
+describe("map-batch required of a peer (mapBatchNeed)", () => {
+  const requiring = policy(B, { mapBatchNeed: () => "switch" });
   const olderHello = createHello(policy(A, { features: [] }), new Map());
   const currentHello = createHello(policy(A, { features: ["pubsub", "map-batch"] }), new Map());
 
@@ -226,5 +226,26 @@ describe("a required feature ([sync] coalesce_map_writes requires map-batch)", (
       ).ok,
     );
     assert.ok(answerHello(policy(B), olderHello, undefined, new Map(), "10.0.0.1:1").ok);
+    assert.ok(
+      answerHello(
+        policy(B, { mapBatchNeed: () => undefined }),
+        olderHello,
+        undefined,
+        new Map(),
+        "10.0.0.1:1",
+      ).ok,
+    );
+  });
+
+  test("a node that holds such ops refuses the peer it ended a session with, saying so", () => {
+    const holding = policy(B, { mapBatchNeed: (peer) => (peer === A ? "held-op" : undefined) });
+    const verdict = answerHello(holding, olderHello, undefined, new Map(), "10.0.0.1:1");
+    assert.ok(!verdict.ok);
+    assert.match(
+      verdict.error.message,
+      /; node b{32} holds such an op .* the op stays in the op-log and goes once the peer is upgraded/,
+    );
+    const other = createHello(policy(C, { features: [] }), new Map());
+    assert.ok(answerHello(holding, other, undefined, new Map(), "10.0.0.1:1").ok);
   });
 });

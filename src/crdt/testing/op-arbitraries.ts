@@ -52,4 +52,10 @@ export const opArb: fc.Arbitrary<Op> = fc
     fc.string({ maxLength: 20 }),
     opKindArb,
   )
-  .map(([id, timestamp, key, kind]) => makeOp(id, timestamp as HlcTimestamp, key, kind));
+  .map(([id, timestamp, key, kind]) => makeOp(id, stampOfOp(timestamp, kind), key, kind));
+
+/** A batch op is stamped at least as late as its entries (the decoder refuses it otherwise). */
+function stampOfOp(timestamp: number, kind: OpKind): HlcTimestamp {
+  if (kind.type !== "lww_map_batch") return timestamp as HlcTimestamp;
+  return Math.max(timestamp, ...kind.entries.map((entry) => entry.timestamp)) as HlcTimestamp;
+}

@@ -130,6 +130,19 @@ export class OpLogIndex {
     return evicted;
   }
 
+  /**
+   * The op's estimated bytes are now `bytes` (an op amended while staged grew: a map batch).
+   * Nothing when it is not held; evicts as `add` does when the log is over a bound now.
+   */
+  resize(origin: NodeId, seq: number, bytes: number): void {
+    const sizes = this.#bytesOf.get(origin);
+    const before = sizes?.get(seq);
+    if (before === undefined) return;
+    sizes!.set(seq, bytes);
+    this.#bytes += bytes - before;
+    while (this.#overBudget()) this.#evictOne();
+  }
+
   /** The next page number, for `total` ops of `totalBytes` estimated; `assignPage` them. */
   newPage(total: number, totalBytes: number): number {
     const page = this.#nextPage++;

@@ -3,8 +3,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { Op } from "../../crdt/op.ts";
-import { decodeText, NODE_A, NODE_B, text } from "../../crdt/testing/test-ops.ts";
+import { type Op, opWriteCount } from "../../crdt/op.ts";
+import { encodeOp } from "../../crdt/op-codec.ts";
+import { decodeText, NODE_A, NODE_B, NODE_C, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { type LmdbBackend, openLmdbBackend } from "../../store/lmdb-backend.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
@@ -104,6 +105,59 @@ describe("replicated state on LMDB across restarts", () => {
       assert.equal(sent[0].id.seq, (before.vector.get(NODE_A) ?? 0) + 1, "sequences continue, never reused");
       assert.ok(sent[0].timestamp > lastStamp, "HLC continues after the persisted stamp");
     });
+  });
+
+  test("coalesced map writes survive a restart: their cells, a peer's batch op's cells, and the batch op a peer catches up from", async () => {
+    const path = await tempDir();
+    const coalesce = { coalesceMapWrites: true };
+    const fromB: Op[] = [];
+    const b = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => 1_700_000_000_000,
+      onLocalOps: (ops) => fromB.push(...ops),
+      ...coalesce,
+    });
+    b.lwwMapSet("m", text("b0"), text("from B"));
+    b.lwwMapSet("m", text("b1"), text("from B"));
+    b.flush();
+    const encoded = (ops: readonly Op[]) => ops.map((op) => Buffer.from(encodeOp(op)).toString("hex"));
+    const before = await withReplica(
+      path,
+      (s) => {
+        for (let i = 0; i < 5; i++) s.lwwMapSet("m", text(`f${i}`), text(`v${i}`));
+        s.lwwMapRemove("m", text("f0"));
+        assert.equal(s.applyRemote(fromB).length, 1);
+        return encoded(s.opsSince(new Map(), 100));
+      },
+      coalesce,
+    );
+    const fields = (s: ReplicatedState) =>
+      s.lwwMapEntries("m").map(([f, v]) => [decodeText(f), decodeText(v)]);
+    const expected = [
+      ["b0", "from B"],
+      ["b1", "from B"],
+      ["f1", "v1"],
+      ["f2", "v2"],
+      ["f3", "v3"],
+      ["f4", "v4"],
+    ];
+    await withReplica(
+      path,
+      (s) => {
+        assert.deepEqual(fields(s), expected);
+        const ops = s.opsSince(new Map(), 100);
+        assert.deepEqual(encoded(ops), before, "the op-log read back holds the same ops");
+        const own = ops.find((op) => op.origin === NODE_A)!;
+        assert.equal(own.kind.type, "lww_map_batch");
+        assert.equal(opWriteCount(own), 5);
+        const peer = openReplicatedStateInMemory(NODE_C, []);
+        assert.equal(peer.applyRemote(ops).length, 2);
+        assert.deepEqual(fields(peer), expected);
+        assert.equal(peer.lwwMapGet("m", text("f0")), undefined);
+      },
+      coalesce,
+    );
   });
 
   test("a duplicate remote op after a restart is not counted twice", async () => {

@@ -4,14 +4,17 @@ import type { Crdt } from "../../crdt/crdt.ts";
 import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import type { GCounter } from "../../crdt/g-counter.ts";
 import { ClockDriftError, type HlcTimestamp, HybridClock } from "../../crdt/hybrid-clock.ts";
+import type { LwwMap, LwwMapCell } from "../../crdt/lww-map.ts";
 import { crdtPackr } from "../../crdt/msgpack.ts";
 import {
   CRDT_FAMILIES,
   type CrdtFamily,
   FAMILY_OF_OP_TYPE,
+  type LwwMapEntryWrite,
   makeOp,
   type Op,
   type OpKind,
+  opWriteCount,
 } from "../../crdt/op.ts";
 import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
@@ -27,6 +30,7 @@ import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
+import { MapWriteBatch } from "./map-write-batch.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
@@ -218,9 +222,12 @@ interface ObjectEntry {
    * their index among the staged ops; undefined when it has none.
    */
   openLocalOps: Map<string, number> | undefined;
+  /** A map's local writes of this batch interval, with coalesceMapWrites (see MapWriteBatch). */
+  mapBatch: MapWriteBatch | undefined;
   /**
-   * A counter whose own slots moved past their open ops and staged cell (`#count`): they are
-   * made anew from the slots before anything reads them (`#settleAmends`).
+   * A counter whose own slots moved past their open ops and staged cell (`#count`), or a map
+   * whose `mapBatch` took writes since its op was made: they are made anew before anything reads
+   * them (`#settleAmends`).
    */
   unsettled: boolean;
 }
@@ -238,14 +245,17 @@ export interface ReplicaObjectInfo {
 }
 
 /** Keeps the op with the greatest stamp (ties: the greater origin, as LWW orders writes). */
-function noteLatest(entry: ObjectEntry, op: Op): void {
+function noteLatest(
+  entry: ObjectEntry,
+  op: { readonly origin: NodeId; readonly timestamp: HlcTimestamp },
+): void {
   const latest = entry.latest;
   if (
     latest === undefined ||
     op.timestamp > latest.timestamp ||
     (op.timestamp === latest.timestamp && op.origin > latest.origin)
   ) {
-    entry.latest = op; // the op itself: an object per op applied was garbage on the apply path
+    entry.latest = op; // the op (or map cell) itself: an object per op applied was garbage on the apply path
   }
 }
 
@@ -408,11 +418,13 @@ export class ReplicatedState implements CrdtHost {
   }
 
   lwwMapSet(key: string, field: Uint8Array, value: Uint8Array): void {
-    this.#local("lww_map", key, { type: "lww_map_set", field: field.slice(), value: value.slice() });
+    if (this.#coalesceMapWrites) this.#mapWrite(key, field.slice(), value.slice());
+    else this.#local("lww_map", key, { type: "lww_map_set", field: field.slice(), value: value.slice() });
   }
 
   lwwMapRemove(key: string, field: Uint8Array): void {
-    this.#local("lww_map", key, { type: "lww_map_remove", field: field.slice() });
+    if (this.#coalesceMapWrites) this.#mapWrite(key, field.slice(), undefined);
+    else this.#local("lww_map", key, { type: "lww_map_remove", field: field.slice() });
   }
 
   lwwMapGet(key: string, field: Uint8Array): Uint8Array | undefined {
@@ -512,7 +524,12 @@ export class ReplicatedState implements CrdtHost {
       }
       const family = FAMILY_OF_OP_TYPE[op.kind.type];
       const entry = this.#entry(family, op.key);
-      this.#record(op, entry, entry.crdt.applyOp(op));
+      if (op.kind.type === "lww_map_batch") {
+        (entry.crdt as unknown as LwwMap).applyEntries(op as Op<typeof op.kind>, (fieldKey, cell) =>
+          this.#stageCellAt(entry, fieldKey, cell),
+        );
+        this.#record(op, entry, undefined);
+      } else this.#record(op, entry, entry.crdt.applyOp(op));
       fresh.push(op);
     }
     this.#remoteApplied += fresh.length;
@@ -818,7 +835,10 @@ export class ReplicatedState implements CrdtHost {
     const localOps = this.#stagedLocalOps.map((index) => this.#stagedOps[index]!);
     this.#stagedOps = [];
     this.#stagedLocalOps = [];
-    for (const entry of this.#entriesWithOpenOps) entry.openLocalOps = undefined;
+    for (const entry of this.#entriesWithOpenOps) {
+      entry.openLocalOps = undefined;
+      entry.mapBatch = undefined;
+    }
     this.#entriesWithOpenOps.length = 0;
     this.#stagedOpCount = 0;
     this.#staged = false;
@@ -925,10 +945,66 @@ export class ReplicatedState implements CrdtHost {
     if (slot !== slots.slot(this.#nodeId)) this.#localOn(entry, { type, slot });
   }
 
-  /** Makes the open ops and staged cell of every `unsettled` counter carry its slots now. */
+  /**
+   * A local write to the LWW-Map `key` with coalesceMapWrites: it amends the map's open batch op
+   * (`MapWriteBatch`), or opens one when the map has none this batch interval or the write would
+   * take the open one past one message or LWW_MAP_BATCH_ENTRIES_MAX. An amend makes only the
+   * map's new cell (the batch's entry too); the op is made from the batch once per flush or read
+   * (`#settleAmends`). `field` and `value` are the replica's own copies.
+   */
+  #mapWrite(key: string, field: Uint8Array, value: Uint8Array | undefined): void {
+    const entry = this.#entry("lww_map", key);
+    this.#assertOpen();
+    refuseWhileCommitsFail(this.#backend);
+    const fieldKey = bytesKey(field);
+    const open = entry.mapBatch;
+    if (open === undefined || !open.admits(fieldKey, field, value, this.#opBytesMax)) {
+      const kind: OpKind =
+        value === undefined ? { type: "lww_map_remove", field } : { type: "lww_map_set", field, value };
+      assertOpFits(key, kind, this.#opBytesMax);
+      // Closed: its op gets the writes it took (the entry stays listed unsettled, for the new one).
+      if (open !== undefined && entry.unsettled) this.#settleMapBatch(open);
+      else if (open === undefined && entry.openLocalOps === undefined) this.#entriesWithOpenOps.push(entry);
+      const seq = this.#seen.contiguous(this.#nodeId) + 1;
+      const batch = new MapWriteBatch(makeOpId(this.#nodeId, seq), this.#stagedOps.length, key);
+      entry.mapBatch = batch;
+      const op = makeOp(batch.id, this.#clock.now(), key, kind);
+      const cell: LwwMapCell = { field, timestamp: op.timestamp, origin: this.#nodeId, value };
+      batch.add(fieldKey, cell);
+      this.#stagedLocalOps.push(this.#stagedOps.length);
+      this.#record(op, entry, (entry.crdt as unknown as LwwMap).mergeCellAt(fieldKey, cell));
+      this.#localOps++;
+      return;
+    }
+    const cell: LwwMapCell = { field, timestamp: this.#clock.now(), origin: this.#nodeId, value };
+    open.add(fieldKey, cell);
+    // A map cell's id is its field's bytesKey (FAMILY_DEFINITIONS): made once per write.
+    if ((entry.crdt as unknown as LwwMap).mergeCellAt(fieldKey, cell) !== undefined)
+      this.#stageCellAt(entry, fieldKey, cell);
+    noteLatest(entry, cell);
+    if (!entry.unsettled) {
+      entry.unsettled = true;
+      this.#unsettled.push(entry);
+    }
+    // Each write stages a cell: it counts toward OPS_PER_BATCH_MAX as an op would.
+    this.#flushSoon(1);
+  }
+
+  /** Makes the staged op of `batch` carry every write it took so far. */
+  #settleMapBatch(batch: MapWriteBatch): void {
+    const op = batch.op();
+    this.#stagedOps[batch.staged] = op;
+    this.#log.resize(op.origin, op.id.seq, estimatedOpBytes(op));
+  }
+
+  /** Makes the open ops and staged cell of every `unsettled` counter carry its slots now, and every amended map batch's op its writes. */
   #settleAmends(): void {
     for (const entry of this.#unsettled) {
       entry.unsettled = false;
+      if (entry.mapBatch !== undefined) {
+        this.#settleMapBatch(entry.mapBatch);
+        continue;
+      }
       // A counter's open ops are its slots' (`amendKeyOf`), whichever moved.
       for (const [type, open] of entry.openLocalOps! as Map<CounterOpType, number>) {
         const previous = this.#stagedOps[open]!;
@@ -948,11 +1024,14 @@ export class ReplicatedState implements CrdtHost {
     this.#log.add(op.origin, op.id.seq, estimatedOpBytes(op));
     this.#stagedOps.push(op);
     this.#seen.markSeen(op.origin, op.id.seq);
-    this.#flushSoon(1);
+    this.#flushSoon(opWriteCount(op));
   }
 
   #stageCell(entry: ObjectEntry, cell: unknown): void {
-    const cellId = (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell);
+    this.#stageCellAt(entry, (FAMILY_DEFINITIONS[entry.family].cellId as (c: unknown) => string)(cell), cell);
+  }
+
+  #stageCellAt(entry: ObjectEntry, cellId: string, cell: unknown): void {
     entry.dirty.set(cellId, cell);
     entry.dropped.delete(cellId);
     this.#dirtyEntries.add(entry);
@@ -1137,6 +1216,7 @@ export class ReplicatedState implements CrdtHost {
         dropped: new Map(),
         latest: undefined,
         openLocalOps: undefined,
+        mapBatch: undefined,
         unsettled: false,
       };
       entries.set(key, entry);
@@ -1304,15 +1384,25 @@ function estimatedOpBytes(op: Op): number {
     field?: Uint8Array;
     element?: Uint8Array;
     tags?: readonly unknown[];
+    entries?: readonly LwwMapEntryWrite[];
   };
+  let entriesBytes = 0;
+  if (kind.entries !== undefined)
+    for (const entry of kind.entries) entriesBytes += estimatedEntryBytes(entry.field, entry.value);
   return (
     64 +
     op.key.length +
     (kind.value?.length ?? 0) +
     (kind.field?.length ?? 0) +
     (kind.element?.length ?? 0) +
-    (kind.tags?.length ?? 0) * 24
+    (kind.tags?.length ?? 0) * 24 +
+    entriesBytes
   );
+}
+
+/** One `lww_map_batch` entry in `estimatedOpBytes`: its bytes and its own stamp and objects. */
+function estimatedEntryBytes(field: Uint8Array, value: Uint8Array | undefined): number {
+  return 24 + field.length + (value?.length ?? 0);
 }
 
 export function decodeOpPage(record: Uint8Array): Op[] {
