@@ -1,4 +1,4 @@
-import { bytesKey } from "../bytes/bytes-key.ts";
+import { duplicateField } from "./entry-fields.ts";
 import {
   CrdtCodecError,
   type JsonValue,
@@ -66,16 +66,8 @@ function entryFromMsgpack(
 
 function checkedEntries(entries: readonly LwwMapEntryWrite[], path: string): readonly LwwMapEntryWrite[] {
   if (entries.length === 0) throw new CrdtCodecError(`${path}: expected at least one entry, got none`);
-  if (entries.length === 1) return entries;
-  const seen = new Set<string>();
-  for (let i = 0; i < entries.length; i++) {
-    const field = bytesKey(entries[i].field);
-    if (seen.has(field)) {
-      const first = entries.findIndex((other) => bytesKey(other.field) === field);
-      throw new CrdtCodecError(`${path}[${i}].field: the same field as ${path}[${first}].field`);
-    }
-    seen.add(field);
-  }
+  const [at, first] = duplicateField(entries);
+  if (at !== -1) throw new CrdtCodecError(`${path}[${at}].field: the same field as ${path}[${first}].field`);
   return entries;
 }
 

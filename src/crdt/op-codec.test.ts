@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { CrdtCodecError } from "./field-codec.ts";
 import { MAX_MAP_BATCH_ENTRIES } from "./lww-map-entries-codec.ts";
 import { crdtPackr } from "./msgpack.ts";
+import { opWriteCount } from "./op.ts";
 import {
   decodeOp,
   encodeOp,
@@ -165,6 +166,27 @@ describe("op codec", () => {
       (error: unknown) =>
         isCodecError(error) &&
         /^op\.kind\.entries: expected a list of at most 4194304/.test(String((error as Error).message)),
+    );
+  });
+
+  test("property: a batch op is refused exactly when two of its entries have the same field", () => {
+    const fieldArb = fc.uint8Array({ maxLength: 3, max: 3 }); // few distinct fields: duplicates are common
+    fc.assert(
+      fc.property(fc.array(fieldArb, { minLength: 1, maxLength: 3000 }), (fields) => {
+        const good = opToMsgpackValue(opFrom(NODE_A, 1, 1, { type: "lww_map_remove", field: text("f") }));
+        const encoded = crdtPackr.pack([...good.slice(0, 5), 11, fields.map((field) => [field, null, 1])]);
+        const keys = fields.map((field) => Buffer.from(field).toString("hex"));
+        const firstRepeat = keys.findIndex((key, i) => keys.indexOf(key) !== i);
+        if (firstRepeat === -1) assert.equal(opWriteCount(decodeOp(encoded)), fields.length);
+        else
+          assert.throws(
+            () => decodeOp(encoded),
+            new RegExp(
+              `^CrdtCodecError: op\\.kind\\.entries\\[${firstRepeat}\\]\\.field: the same field as op\\.kind\\.entries\\[${keys.indexOf(keys[firstRepeat]!)}\\]\\.field$`,
+            ),
+          );
+      }),
+      propertyRuns(200),
     );
   });
 });

@@ -1,3 +1,4 @@
+import { lastWritePerField } from "../../crdt/entry-fields.ts";
 import type { LwwMapCell } from "../../crdt/lww-map.ts";
 import { makeOp, type Op, type OpKind } from "../../crdt/op.ts";
 import type { OpId } from "../../crdt/op-id.ts";
@@ -14,10 +15,10 @@ export const LWW_MAP_BATCH_ENTRIES_MAX = 1024;
 /**
  * The local writes to one LWW-Map within one batch interval, made into one op
  * (`coalesceMapWrites`): the first write opens it, later ones amend it, a field written again
- * replaces its entry (the newer stamp). Its entries are the map's own new cells (a cell carries
- * what an entry needs: field, value, stamp), so a write allocates nothing beyond its cell, its
- * field's key and an index slot; the op itself is made once per batch (`op`), when it is read or
- * flushed, not per write.
+ * keeps only its newest write (the newer stamp). Its entries are the map's own new cells (a cell
+ * carries what an entry needs: field, value, stamp), so a write allocates nothing beyond its cell
+ * and an array slot; the op itself is made once per batch (`op`), when it is read or flushed,
+ * not per write.
  *
  * An op of one entry is made as the plain `lww_map_set` or `lww_map_remove` it is (the bytes of
  * a build without coalescing): an idle map's single writes cost peers no more than before. The
@@ -32,10 +33,12 @@ export class MapWriteBatch {
   /** Its op's index among the replica's staged ops. */
   readonly staged: number;
   readonly #key: string;
+  /**
+   * The writes in order, a field written again appended again: the superseded entries are left
+   * out when the op is made (`lastWritePerField`), not looked up per write.
+   */
   #cells: LwwMapCell[] = [];
-  /** The field (`bytesKey`) of each entry, to its index in `#cells`. */
-  readonly #indexOf = new Map<string, number>();
-  /** `opWireBytesMax` of the batch op as it stands. */
+  /** `opWireBytesMax` of an op of every entry in `#cells` (superseded ones too: an upper bound). */
   #wireBytes: number;
   /** `#cells` is held by an op made from it: copied before it changes. */
   #shared = false;
@@ -47,42 +50,44 @@ export class MapWriteBatch {
     this.#wireBytes = opWireBytesMax({ key, kind: { type: "lww_map_batch", entries: [] } });
   }
 
-  get size(): number {
-    return this.#cells.length;
-  }
-
   /**
-   * True when the write of `field` (its `bytesKey`) with `value` can join within `bytesMax`
-   * (`opWireBytesMax`) and LWW_MAP_BATCH_ENTRIES_MAX; otherwise the batch is closed and the write
-   * opens the next one. A first entry always joins (its plain op's size is checked by the caller).
+   * True when a write of `field` with `value` can join within `bytesMax` (`opWireBytesMax`) and
+   * LWW_MAP_BATCH_ENTRIES_MAX (a field written again counts again); otherwise the batch is closed
+   * and the write opens the next one. A first entry always joins (its plain op's size is checked
+   * by the caller).
    */
-  admits(fieldKey: string, field: Uint8Array, value: Uint8Array | undefined, bytesMax: number): boolean {
+  admits(field: Uint8Array, value: Uint8Array | undefined, bytesMax: number): boolean {
     if (this.#cells.length === 0) return true;
-    const at = this.#indexOf.get(fieldKey);
-    const replaced = at === undefined ? 0 : entryBytes(this.#cells[at]!);
-    if (at === undefined && this.#cells.length >= LWW_MAP_BATCH_ENTRIES_MAX) return false;
-    return this.#wireBytes - replaced + mapEntryWireBytesMax(field, value) <= bytesMax;
+    const entryBytes = mapEntryWireBytesMax(field, value);
+    const fits = (): boolean =>
+      this.#cells.length < LWW_MAP_BATCH_ENTRIES_MAX && this.#wireBytes + entryBytes <= bytesMax;
+    // Full: superseded writes are dropped first (a field written over and over fills it alone).
+    return fits() || (this.#compact() && fits());
   }
 
-  /** Adds the write `cell` made (of the field named `fieldKey`), replacing that field's entry if it has one. */
-  add(fieldKey: string, cell: LwwMapCell): void {
+  /** Adds the write `cell` made. */
+  add(cell: LwwMapCell): void {
     if (this.#shared) {
       this.#cells = this.#cells.slice();
       this.#shared = false;
     }
-    const at = this.#indexOf.get(fieldKey);
-    if (at === undefined) {
-      this.#indexOf.set(fieldKey, this.#cells.length);
-      this.#cells.push(cell);
-    } else {
-      this.#wireBytes -= entryBytes(this.#cells[at]!);
-      this.#cells[at] = cell;
-    }
-    this.#wireBytes += entryBytes(cell);
+    this.#cells.push(cell);
+    this.#wireBytes += mapEntryWireBytesMax(cell.field, cell.value);
+  }
+
+  /** Leaves out the writes later ones supersede; true when there were any. */
+  #compact(): boolean {
+    const cells = lastWritePerField(this.#cells) as LwwMapCell[];
+    if (cells === this.#cells) return false;
+    this.#cells = cells;
+    this.#shared = false;
+    this.#wireBytes = opWireBytesMax({ key: this.#key, kind: { type: "lww_map_batch", entries: cells } });
+    return true;
   }
 
   /** The op of the writes so far, on the map `key`, made by this node. */
   op(): Op {
+    this.#compact();
     const cells = this.#cells;
     if (cells.length === 1) {
       const cell = cells[0]!;
@@ -97,8 +102,4 @@ export class MapWriteBatch {
     for (const cell of cells) if (cell.timestamp > newest) newest = cell.timestamp;
     return makeOp(this.id, newest, this.#key, { type: "lww_map_batch", entries: cells });
   }
-}
-
-function entryBytes(cell: LwwMapCell): number {
-  return mapEntryWireBytesMax(cell.field, cell.value);
 }

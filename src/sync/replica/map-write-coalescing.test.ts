@@ -152,6 +152,19 @@ describe("coalesced LWW-Map writes (coalesceMapWrites)", () => {
     );
   });
 
+  test("a field written over and over does not fill an op: its superseded writes are dropped first", () => {
+    const { state, sent } = replica(NODE_A, true);
+    for (let i = 0; i < LWW_MAP_BATCH_ENTRIES_MAX * 3; i++)
+      state.lwwMapSet("m", text(`f${i % 2}`), text(`${i}`));
+    state.flush();
+    assert.deepEqual(sent.map(writesOf), [
+      [
+        ["f0", `${LWW_MAP_BATCH_ENTRIES_MAX * 3 - 2}`],
+        ["f1", `${LWW_MAP_BATCH_ENTRIES_MAX * 3 - 1}`],
+      ],
+    ]);
+  });
+
   test("each write counts toward OPS_PER_BATCH_MAX: a long run of writes is flushed in store batches of that many", () => {
     const { state, sent } = replica(NODE_A, true);
     for (let i = 0; i < OPS_PER_BATCH_MAX; i++) state.lwwMapSet("m", text(`f${i}`), text("v"));

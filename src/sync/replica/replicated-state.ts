@@ -958,7 +958,7 @@ export class ReplicatedState implements CrdtHost {
     refuseWhileCommitsFail(this.#backend);
     const fieldKey = bytesKey(field);
     const open = entry.mapBatch;
-    if (open === undefined || !open.admits(fieldKey, field, value, this.#opBytesMax)) {
+    if (open === undefined || !open.admits(field, value, this.#opBytesMax)) {
       const kind: OpKind =
         value === undefined ? { type: "lww_map_remove", field } : { type: "lww_map_set", field, value };
       assertOpFits(key, kind, this.#opBytesMax);
@@ -970,14 +970,14 @@ export class ReplicatedState implements CrdtHost {
       entry.mapBatch = batch;
       const op = makeOp(batch.id, this.#clock.now(), key, kind);
       const cell: LwwMapCell = { field, timestamp: op.timestamp, origin: this.#nodeId, value };
-      batch.add(fieldKey, cell);
+      batch.add(cell);
       this.#stagedLocalOps.push(this.#stagedOps.length);
       this.#record(op, entry, (entry.crdt as unknown as LwwMap).mergeCellAt(fieldKey, cell));
       this.#localOps++;
       return;
     }
     const cell: LwwMapCell = { field, timestamp: this.#clock.now(), origin: this.#nodeId, value };
-    open.add(fieldKey, cell);
+    open.add(cell);
     // A map cell's id is its field's bytesKey (FAMILY_DEFINITIONS): made once per write.
     if ((entry.crdt as unknown as LwwMap).mergeCellAt(fieldKey, cell) !== undefined)
       this.#stageCellAt(entry, fieldKey, cell);
