@@ -89,6 +89,13 @@ const DEFAULTS: Record<ScenarioName, Defaults> = {
   },
 };
 
+/**
+ * `nx run` flags of every node under `--keys`: map writes amend one `lww_map_batch` op per map per
+ * store batch (`[sync] coalesce_map_writes`), the setting a cluster of one build that makes many
+ * distinct writes runs with. In the report's `nx_args`.
+ */
+export const KEYS_NX_ARGS: readonly string[] = ["--sync-coalesce-map-writes"];
+
 const KILL_EVERY_SECS = { full: 20, smoke: 2 };
 
 export function resolveSettings(options: GateOptions): GateSettings {
@@ -143,6 +150,6 @@ export function resolveSettings(options: GateOptions): GateSettings {
     loopStats: options.loopStats,
     keepData: options.keepData,
     tls: options.tls,
-    nxArgs: [...defaults.nxArgs, ...options.nxArgs],
+    nxArgs: [...defaults.nxArgs, ...(options.keys === undefined ? [] : KEYS_NX_ARGS), ...options.nxArgs],
   };
 }

@@ -40,6 +40,9 @@ export interface NodeConfig {
     readonly fanoutExtra: number;
     readonly maxConnections: number;
   };
+  readonly sync: {
+    readonly coalesceMapWrites: boolean;
+  };
   readonly tls: {
     readonly cert: string | undefined;
     readonly key: string | undefined;

@@ -9,6 +9,7 @@ import {
   PROTOCOL_VERSION,
   type VersionVector,
 } from "./messages.ts";
+import { type MapBatchNeed, missingMapBatchError } from "./missing-feature.ts";
 import { NetError, wireCodeFor } from "./net-error.ts";
 import type { WireFeature } from "./wire-features.ts";
 import type { WireFormat } from "./wire-format.ts";
@@ -32,6 +33,12 @@ export interface HandshakePolicy {
    * that the peer sends it nothing larger; undefined: not announced (the bytes of older builds).
    */
   readonly maxMessageSizeBytes?: number;
+  /**
+   * Whether (and why) this node needs `peer` to read multi-field map ops: such a peer that does
+   * not announce `map-batch` is refused, either direction, before any session message flows.
+   * Default: never.
+   */
+  readonly mapBatchNeed?: (peer: NodeId) => MapBatchNeed | undefined;
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -98,6 +105,8 @@ export function answerHello(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(hello.maxMessageSizeBytes, hello.nodeId, peerAddress, "Hello");
   if (!size.ok) return size;
+  const features = checkRequiredFeatures(policy, hello.features, hello.nodeId, peerAddress);
+  if (!features.ok) return features;
   const format = chooseFormat(hello, policy);
   if (format === undefined) {
     return refuse(
@@ -148,6 +157,8 @@ export function answerHelloReply<Op>(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(reply.maxMessageSizeBytes, reply.nodeId, peerAddress, "HelloAck");
   if (!size.ok) return size;
+  const features = checkRequiredFeatures(policy, reply.features, reply.nodeId, peerAddress);
+  if (!features.ok) return features;
   if (!policy.formats.includes(reply.chosenFormat)) {
     return refuse(
       new NetError(
@@ -240,6 +251,18 @@ function checkAnnouncedSize(
       `peer ${claimedNodeId} at ${peerAddress} announces a max_message_size of ${announcedBytes} bytes in its ${messageType}, under the minimum of ${MAX_MESSAGE_SIZE_MIN_BYTES}`,
     ),
   );
+}
+
+/** A peer that must read multi-field map ops (`policy.mapBatchNeed`) and does not announce `map-batch` is refused. */
+function checkRequiredFeatures(
+  policy: HandshakePolicy,
+  announced: readonly WireFeature[],
+  claimedNodeId: NodeId,
+  peerAddress: string,
+): HandshakeVerdict<undefined> {
+  const need = announced.includes("map-batch") ? undefined : policy.mapBatchNeed?.(claimedNodeId);
+  if (need === undefined) return { ok: true, value: undefined };
+  return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, need));
 }
 
 function refuse(error: NetError): { ok: false; error: NetError; reply: ErrorMessage } {

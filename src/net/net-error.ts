@@ -33,6 +33,11 @@ export type NetErrorCode =
   | "NET_UNEXPECTED_MESSAGE"
   /** Both ends of the connection are the same node. */
   | "NET_SELF_CONNECTION"
+  /**
+   * The peer does not announce a wire feature this node needs it to read: ops it cannot decode
+   * (`map-batch`), which can be neither skipped nor split for it (src/net/missing-feature.ts).
+   */
+  | "NET_FEATURE_MISSING"
   | "NET_HANDSHAKE_TIMEOUT"
   /** No complete frame arrived within the read timeout: a silent or slow-dripping peer. */
   | "NET_READ_TIMEOUT"
@@ -98,6 +103,7 @@ export function wireCodeFor(error: NetError): ErrorCode {
       return "not_authorized";
     case "NET_SELF_CONNECTION":
     case "NET_BATCH_TOO_LARGE":
+    case "NET_FEATURE_MISSING":
       return "rejected";
     default:
       return "internal";

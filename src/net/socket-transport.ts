@@ -8,6 +8,7 @@ import { type ConnectionLimits, resolveConnectionLimits } from "./connection-lim
 import { establishConnection } from "./framed-connection.ts";
 import { formatHostPort, parseHostPort } from "./host-port.ts";
 import { listenFailureReason } from "./listen-failure.ts";
+import { FEATURE_REFUSAL_LOG_INTERVAL_MS } from "./missing-feature.ts";
 import { NetError } from "./net-error.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import { describeSocketError, SocketFrameLink, socketPeerAddress } from "./socket-frame-link.ts";
@@ -75,6 +76,8 @@ export function createSocketTransport<Op>(
       // Refusals at accept come from a flood: one line per interval for all addresses together.
       const admissionRefusals = new RefusalLog(logger, () => clock.now(), REFUSAL_LOG_INTERVAL_MS);
       const refusals = new RefusalLog(logger, () => clock.now(), REFUSAL_LOG_INTERVAL_MS);
+      // An older build refused for a feature it lacks redials until it is upgraded: said once in a long while.
+      const featureRefusals = new RefusalLog(logger, () => clock.now(), FEATURE_REFUSAL_LOG_INTERVAL_MS);
       const secure = security.createAcceptor(limits, (error, remoteIp) =>
         refusals.report(remoteIp ?? "?", error.code, `refused inbound connection: ${error.message}`, {
           code: error.code,
@@ -123,7 +126,7 @@ export function createSocketTransport<Op>(
           },
           (error: NetError) => {
             ticket.handshakeEnded();
-            refusals.report(
+            (error.code === "NET_FEATURE_MISSING" ? featureRefusals : refusals).report(
               socket.remoteAddress ?? peer,
               error.code,
               `refused inbound connection from ${peer}: ${error.message}`,

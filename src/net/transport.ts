@@ -7,6 +7,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE_BYTES } from "./frame.ts";
 import type { HandshakePolicy } from "./handshake.ts";
 import type { MessageCodec } from "./message-codec.ts";
 import type { VersionVector } from "./messages.ts";
+import type { MapBatchNeed } from "./missing-feature.ts";
 import { WIRE_FEATURES, type WireFeature } from "./wire-features.ts";
 import { WIRE_FORMATS, type WireFormat } from "./wire-format.ts";
 
@@ -70,6 +71,8 @@ export interface TransportOptions<Op> {
   readonly traffic?: WireTraffic;
   /** Optional messages this node announces that it reads; default every one this build speaks. */
   readonly features?: readonly WireFeature[];
+  /** Whether this node needs a peer to read multi-field map ops (HandshakePolicy.mapBatchNeed); default never. */
+  readonly mapBatchNeed?: (peer: NodeId) => MapBatchNeed | undefined;
 }
 
 /** Counts what crosses the wire (the node's `numax_wire_bytes_total`). */
@@ -98,5 +101,6 @@ export function handshakePolicyFrom<Op>(localNodeId: NodeId, options: TransportO
     allowedPeers,
     features: options.features ?? WIRE_FEATURES,
     maxMessageSizeBytes: options.limits?.maxMessageSizeBytes ?? DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+    mapBatchNeed: options.mapBatchNeed,
   };
 }

@@ -15,8 +15,19 @@ import type { NodeId } from "../identity/node-id.ts";
  * - `rga-ghosts`: the peer decodes the RGA cells tombstone collection leaves (a ghost, an
  *   anchored element) in a `PushState`; a peer without it gets them as plain elements
  *   (`withoutRgaGhosts`, docs/design/compaction.md).
+ * - `map-batch`: the peer decodes `lww_map_batch` ops (op kind 11: many LWW-Map fields in one op,
+ *   made by nodes with `[sync] coalesce_map_writes`). Unlike the others this is not a message
+ *   that can be left out for a peer without it: ops are numbered per origin and version vectors are
+ *   contiguous, so such an op can be neither skipped nor split for that peer. A session that would
+ *   have to carry one to such a peer ends instead (`op-feature-guard.ts`, docs/design/compatibility.md).
  */
-export type WireFeature = "pubsub" | "peer-exchange" | "membership" | "state-transfer" | "rga-ghosts";
+export type WireFeature =
+  | "pubsub"
+  | "peer-exchange"
+  | "membership"
+  | "state-transfer"
+  | "rga-ghosts"
+  | "map-batch";
 
 /** Every feature this build speaks, in bit order: feature `i` is bit `2^i` of the announcement (at most 31). */
 export const WIRE_FEATURES: readonly WireFeature[] = [
@@ -25,6 +36,7 @@ export const WIRE_FEATURES: readonly WireFeature[] = [
   "membership",
   "state-transfer",
   "rga-ghosts",
+  "map-batch",
 ];
 
 /**

@@ -187,6 +187,7 @@ export function replicaComponent(
         opLogSizeLimitBytes: config.limits.opLogSizeLimitBytes,
         seenOpsLimit: config.limits.seenOpsLimit,
         tombstoneHorizonMs: config.limits.tombstoneHorizonMs,
+        coalesceMapWrites: config.sync.coalesceMapWrites,
       });
     },
     stop: () => replica?.close(),

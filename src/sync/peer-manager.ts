@@ -3,6 +3,7 @@ import { describeError, NumaxError } from "../errors/numax-error.ts";
 import type { NodeId } from "../identity/node-id.ts";
 import type { MembershipMessage } from "../membership/swim-membership.ts";
 import type { Connection } from "../net/connection.ts";
+import { replyFor } from "../net/handshake.ts";
 import type {
   PeerAddressesMessage,
   PublishMessage,
@@ -11,7 +12,9 @@ import type {
   SessionMessage,
   VersionVector,
 } from "../net/messages.ts";
+import { FEATURE_REFUSAL_LOG_INTERVAL_MS, missingMapBatchError } from "../net/missing-feature.ts";
 import { NetError, type NetErrorCode } from "../net/net-error.ts";
+import { RefusalLog } from "../net/refusal-log.ts";
 import type { Listener, Transport } from "../net/transport.ts";
 import type { WireFeature } from "../net/wire-features.ts";
 import type { Logger } from "../observe/logger.ts";
@@ -28,6 +31,7 @@ import {
   rotationVictim,
 } from "./connection-bound.ts";
 import { withoutRgaGhosts } from "./legacy-rga-state.ts";
+import { firstUnreadableOp, type OpFeature } from "./op-feature-guard.ts";
 import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
@@ -88,6 +92,12 @@ export interface PeerManagerOptions<Op> {
   onDialFailed?: (address: string, error: unknown, failures: number) => void;
   /** Before a peer's PushOps is applied: undefined, or a promise to wait on until the store can take it. */
   storeRoom?: () => Promise<void> | undefined;
+  /**
+   * The wire feature a peer must announce to be sent an op (`lww_map_batch`: `map-batch`). A
+   * PushOps holding an op its peer cannot decode is not sent: that session ends with a refusal
+   * instead (see `firstUnreadableOp`). Undefined: every op goes to every peer.
+   */
+  opFeature?: OpFeature<Op>;
   /** The writes an op makes, which bound what one turn applies (`applySliceEnd`); default 1 each. */
   opWrites?: (op: Op) => number;
 }
@@ -214,9 +224,26 @@ export class PeerManager<Op> {
   #rotating: DialTarget | undefined;
   #stopped = false;
   readonly #abort = new AbortController();
+  /** Sessions this node is ending with a refusal (an op the peer cannot decode): nothing more is sent on them. */
+  readonly #ending = new WeakMap<Connection<Op>, NetError>();
+  /** Peers whose session ended for an op they cannot decode: refused at the handshake until they announce the feature. */
+  readonly #cannotReadHeldOps = new Set<NodeId>();
+  /** One line per peer and refusal per FEATURE_REFUSAL_LOG_INTERVAL_MS, however often an older peer dials back in. */
+  readonly #endedLog: RefusalLog;
 
   constructor(options: PeerManagerOptions<Op>) {
     this.#options = options;
+    this.#endedLog = new RefusalLog(options.logger, options.nowMs, FEATURE_REFUSAL_LOG_INTERVAL_MS);
+  }
+
+  /**
+   * Whether this node ended a session with `peer` for an op the peer cannot decode (see
+   * `opFeature`), and has not seen it announce the feature since: the transport then refuses it
+   * at the handshake, so that an older build's redials fail at its growing backoff instead of
+   * reconnecting at once after each refusal.
+   */
+  cannotReadHeldOps(peer: NodeId): boolean {
+    return this.#cannotReadHeldOps.has(peer);
   }
 
   /** A dial target for `address`, named by `source`. */
@@ -857,6 +884,8 @@ export class PeerManager<Op> {
     }
     this.#connections.set(peer, connection);
     this.#adoptedAt.set(connection, this.#options.nowMs());
+    // Past the handshake, which refuses such a peer still without the feature: it was upgraded.
+    this.#cannotReadHeldOps.delete(peer);
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
     // restarts from the initial delay, so a later loss is redialed quickly, not at the ceiling.
     for (const target of this.#targets) {
@@ -974,8 +1003,14 @@ export class PeerManager<Op> {
       return;
     }
     // The peer ended the session with an Error frame a retry does not fix (it cannot read what we
-    // send, say): reconnecting at once would only end the same way.
-    if (error instanceof NetError && error.wireCode !== undefined && !error.retryable)
+    // send, say), or this node did: reconnecting at once would only end the same way.
+    const ended = this.#ending.get(connection);
+    if (ended !== undefined) {
+      // Logged when the session was ended.
+      target.refusal = ended.message;
+      target.refusalCode = ended.code;
+      this.#retryLater(target, "refused");
+    } else if (error instanceof NetError && error.wireCode !== undefined && !error.retryable)
       this.#refused(target, error);
     else this.#retryLater(target, error === undefined ? "soon" : "failed");
   }
@@ -1001,12 +1036,45 @@ export class PeerManager<Op> {
   #send(outgoing: readonly Outgoing<Op>[]): void {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
-      if (connection === undefined) continue;
+      if (connection === undefined || this.#ending.has(connection)) continue;
+      if (message.type === "PushOps" && !this.#readsEvery(connection, message)) continue;
       void this.#sendOn(
         connection,
         message.type === "PushState" ? this.#stateFor(connection, message) : message,
       );
     }
+  }
+
+  /**
+   * Whether `connection`'s peer decodes every op of `message`. If not, the session ends: the op
+   * can be neither skipped nor split for it, and stays in the op-log for when the peer is upgraded.
+   */
+  #readsEvery(connection: Connection<Op>, message: PushOpsMessage<Op>): boolean {
+    const { opFeature } = this.#options;
+    if (
+      opFeature === undefined ||
+      firstUnreadableOp(message.ops, connection.remoteFeatures, opFeature) === undefined
+    )
+      return true;
+    const peer = connection.remoteNodeId;
+    const refusal = missingMapBatchError(
+      this.#options.transport.localNodeId,
+      peer,
+      connection.remoteAddress,
+      "held-op",
+    );
+    this.#ending.set(connection, refusal);
+    this.#cannotReadHeldOps.add(peer);
+    this.#endedLog.report(peer, refusal.code, refusal.message, {
+      nodeId: peer,
+      address: connection.remoteAddress,
+      code: refusal.code,
+    });
+    // The peer reads why in an Error frame that says a retry does not help (no redial loop).
+    void this.#sendOn(connection, replyFor(refusal)).then(() =>
+      connection.close(`peer ${peer} cannot read multi-field map ops (${refusal.code}, logged above)`),
+    );
+    return false;
   }
 
   /** A `PushState` part as `connection`'s peer reads it (features it lacks are left out). */

@@ -15,6 +15,7 @@ import { monitorEventLoopLag } from "../membership/event-loop-lag.ts";
 import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
+import type { MapBatchNeed } from "../net/missing-feature.ts";
 import { NetError } from "../net/net-error.ts";
 import { RefusalLog } from "../net/refusal-log.ts";
 import type { TlsMaterial } from "../net/tls-material.ts";
@@ -29,6 +30,7 @@ import {
   liveMemberCount,
   redirectEntries,
 } from "./node-membership.ts";
+import { crdtOpFeature } from "./op-feature-guard.ts";
 import { opBytesMaxOf } from "./op-wire-budget.ts";
 import { ownOpsBehindPeers } from "./own-history.ts";
 import { PeerExchange } from "./peer-exchange.ts";
@@ -186,7 +188,8 @@ export class SyncService {
       clock: () => backgroundClock.now(),
       random: Math.random,
     });
-    const transport = await createTransport(options, syncLogger);
+    // The handshake asks the peer manager, which exists by the time any handshake runs.
+    const transport = await createTransport(options, syncLogger, () => peers);
     const peers = new PeerManager<Op>({
       transport,
       engine,
@@ -241,6 +244,7 @@ export class SyncService {
       },
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
+      opFeature: crdtOpFeature,
       opWrites: opWriteCount,
     });
     const known = new KnownPeers();
@@ -567,7 +571,11 @@ async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean>
   return true;
 }
 
-async function createTransport(options: SyncServiceOptions, logger: Logger): Promise<Transport<Op>> {
+async function createTransport(
+  options: SyncServiceOptions,
+  logger: Logger,
+  peers: () => PeerManager<Op>,
+): Promise<Transport<Op>> {
   const { config, replica, tls, nodeId, metrics } = options;
   const common = {
     codec: createSyncMessageCodec(),
@@ -588,6 +596,10 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
       maxMessageSizeBytes: config.limits.maxMessageSizeBytes,
       socketTimeoutMs: config.limits.socketTimeoutMs,
     },
+    // A node that makes multi-field map ops refuses a peer that cannot read them at once, not at
+    // the first map write; one that holds such ops, each peer it had to end a session with for them.
+    mapBatchNeed: (peer: NodeId): MapBatchNeed | undefined =>
+      config.sync.coalesceMapWrites ? "switch" : peers().cannotReadHeldOps(peer) ? "held-op" : undefined,
     logger,
   };
   if (tls !== undefined) {

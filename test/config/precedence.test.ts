@@ -52,6 +52,10 @@ const SAMPLES: Readonly<Record<ConfigKey, readonly [Sample, Sample]>> = {
     { text: "6", toml: "6" },
     { text: "12", toml: "12" },
   ],
+  "sync.coalesce_map_writes": [
+    { text: "false", toml: "false" },
+    { text: "true", toml: "true" },
+  ],
   "tls.cert": [
     { text: "a.crt", toml: '"a.crt"' },
     { text: "b.crt", toml: '"b.crt"' },
@@ -400,6 +404,7 @@ describe("resolveConfig (reads the file)", () => {
         fanoutExtra: 1,
         maxConnections: 12,
       },
+      sync: { coalesceMapWrites: false },
       tls: { cert: undefined, key: undefined, ca: undefined, allowedPeers: [], insecure: false },
       limits: {
         maxPeers: 64,

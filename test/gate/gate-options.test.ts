@@ -56,6 +56,12 @@ describe("gate options", () => {
     });
     assert.equal(parseGateArgs(["three-node", "--rate", "max"]).rate, "max");
     assert.equal(parseGateArgs(["three-node", "--keys", "500000"]).keys, 500_000);
+    // --keys runs every node with coalesced map writes, before the flags --nx-args adds.
+    assert.deepEqual(
+      resolveSettings(parseGateArgs(["three-node", "--keys", "5", "--nx-args", "-v"])).nxArgs,
+      ["--sync-coalesce-map-writes", "-v"],
+    );
+    assert.deepEqual(resolveSettings(parseGateArgs(["three-node"])).nxArgs, []);
     assert.equal(resolveSettings(parseGateArgs(["three-node", "--tls"])).tls, true);
     assert.equal(resolveSettings(parseGateArgs(["three-node", "--loop-stats"])).loopStats, true);
     assert.throws(() => resolveSettings(parseGateArgs(["store", "--loop-stats"])), /--loop-stats applies/);

@@ -179,3 +179,73 @@ describe("a max_message_size announced under the minimum", () => {
     assert.ok(answerHello(policy(B), atMinimum, undefined, new Map(), "10.0.0.1:1").ok);
   });
 });
+
+describe("map-batch required of a peer (mapBatchNeed)", () => {
+  const requiring = policy(B, { mapBatchNeed: () => "switch" });
+  const olderHello = createHello(policy(A, { features: [] }), new Map());
+  const currentHello = createHello(policy(A, { features: ["pubsub", "map-batch"] }), new Map());
+
+  test("refuses a Hello or a HelloAck without it, in one line naming the peer, the fix and the switch; not retryable", () => {
+    const listener = answerHello(requiring, olderHello, undefined, new Map(), "10.0.0.1:1");
+    assert.ok(!listener.ok);
+    assert.equal(listener.error.code, "NET_FEATURE_MISSING");
+    assert.equal(listener.error.retryable, false);
+    assert.match(
+      listener.error.message,
+      /^peer a{32} at 10\.0\.0\.1:1 runs a build that cannot read multi-field map ops .*upgrade it to a Numax build that announces map-batch; node b{32} has \[sync\] coalesce_map_writes = true/,
+    );
+    assert.deepEqual(listener.reply, errorMessage("rejected", listener.error.message, false));
+
+    const olderAck = {
+      type: "HelloAck" as const,
+      chosenFormat: "msgpack" as const,
+      nodeId: A,
+      versionVector: new Map(),
+      features: [],
+    };
+    const dialer = answerHelloReply(requiring, olderAck, undefined, "10.0.0.1:1");
+    assert.ok(!dialer.ok);
+    assert.equal(dialer.error.code, "NET_FEATURE_MISSING");
+    assert.deepEqual(dialer.reply, errorMessage("rejected", dialer.error.message, false));
+  });
+
+  test("accepts a peer that announces it; a node that requires nothing accepts a peer without it", () => {
+    assert.ok(answerHello(requiring, currentHello, undefined, new Map(), "10.0.0.1:1").ok);
+    assert.ok(
+      answerHelloReply(
+        requiring,
+        {
+          type: "HelloAck",
+          chosenFormat: "msgpack",
+          nodeId: A,
+          versionVector: new Map(),
+          features: ["map-batch"],
+        },
+        undefined,
+        "10.0.0.1:1",
+      ).ok,
+    );
+    assert.ok(answerHello(policy(B), olderHello, undefined, new Map(), "10.0.0.1:1").ok);
+    assert.ok(
+      answerHello(
+        policy(B, { mapBatchNeed: () => undefined }),
+        olderHello,
+        undefined,
+        new Map(),
+        "10.0.0.1:1",
+      ).ok,
+    );
+  });
+
+  test("a node that holds such ops refuses the peer it ended a session with, saying so", () => {
+    const holding = policy(B, { mapBatchNeed: (peer) => (peer === A ? "held-op" : undefined) });
+    const verdict = answerHello(holding, olderHello, undefined, new Map(), "10.0.0.1:1");
+    assert.ok(!verdict.ok);
+    assert.match(
+      verdict.error.message,
+      /; node b{32} holds such an op .* the op stays in the op-log and goes once the peer is upgraded/,
+    );
+    const other = createHello(policy(C, { features: [] }), new Map());
+    assert.ok(answerHello(holding, other, undefined, new Map(), "10.0.0.1:1").ok);
+  });
+});

@@ -139,6 +139,7 @@ export function transportContract(harness: TransportHarness): void {
         "membership",
         "state-transfer",
         "rga-ghosts",
+        "map-batch",
       ]);
       assert.deepEqual(inbound.remoteFeatures, WIRE_FEATURES);
     });

@@ -188,14 +188,16 @@ describe("features in the handshake", () => {
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership"]), 7);
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership", "state-transfer"]), 15);
     assert.equal(featureBits(["pubsub", "peer-exchange", "membership", "state-transfer", "rga-ghosts"]), 31);
-    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 16 + 32 + 2 ** 40), [
+    assert.equal(featureBits(["map-batch"]), 32);
+    assert.deepEqual(featuresOfBits(1 + 2 + 4 + 8 + 16 + 32 + 64 + 2 ** 40), [
       "pubsub",
       "peer-exchange",
       "membership",
       "state-transfer",
       "rga-ghosts",
+      "map-batch",
     ]);
-    assert.deepEqual(featuresOfBits(32), []);
+    assert.deepEqual(featuresOfBits(64), []);
     for (const format of FORMATS) {
       const wire = {
         type: "Hello",
@@ -203,7 +205,7 @@ describe("features in the handshake", () => {
         protocolVersion: PROTOCOL_VERSION,
         formats: ["msgpack"],
         preferredFormat: "msgpack",
-        versionVector: { [FEATURES_VECTOR_KEY]: 64 + 128 },
+        versionVector: { [FEATURES_VECTOR_KEY]: 128 + 256 },
       };
       const decoded = codec.decode(payloadCodecFor(format).encode(wire), format) as HelloMessage;
       assert.deepEqual(decoded.features, []);

@@ -8,31 +8,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backgroundClock } from "../../src/clock/clock.ts";
-import type { NodeId } from "../../src/identity/node-id.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
-import type { Transport } from "../../src/net/transport.ts";
-import { silentLogger } from "../../src/observe/logger.ts";
-import { PeerManager, type PeerManagerOptions, RUNTIME_PEER_SOURCE } from "../../src/sync/peer-manager.ts";
-import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
+import { type PeerManagerOptions, RUNTIME_PEER_SOURCE } from "../../src/sync/peer-manager.ts";
 import type { TestOp } from "../net/helpers/test-op.ts";
 import { baseOptions, nodeIdFor } from "../net/transport-contract.ts";
-
-/** A replica with nothing in it: these tests are about connections, not ops. */
-function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
-  return {
-    versionVector: () => new Map(),
-    heldOrigins: () => [],
-    opsSince: () => [],
-    applyRemote: () => [],
-    idOf: () => ({ origin: nodeId, seq: 0 }),
-    localOrigin: () => nodeId,
-    needsSnapshot: () => false,
-    isStale: () => false,
-    snapshotParts: () => [],
-    applySnapshotPart: () => [],
-  };
-}
+import { countingManager, until } from "./helpers/counting-peers.ts";
 
 const network = createMemoryNetwork();
 
@@ -43,43 +23,15 @@ function manager(
 ) {
   const nodeId = nodeIdFor(name);
   const inner = network.transport({ ...baseOptions(), nodeId, name: listen });
-  const dials: string[] = [];
-  const transport: Transport<TestOp> = {
-    ...inner,
-    localNodeId: inner.localNodeId,
-    listen: (address, onConnection) => inner.listen(address, onConnection),
-    dial: (address, signal) => {
-      dials.push(address);
-      return inner.dial(address, signal);
-    },
-  };
   const events: string[] = [];
   const told: string[] = [];
-  const peers = new PeerManager<TestOp>({
+  const { peers, dials } = countingManager(nodeId, inner, {
     ...bounded,
     onPeerAddresses: (_peer, entries) => told.push(...entries.map((entry) => entry.address)),
-    transport,
-    engine: new SyncEngine(emptyReplica(nodeId)),
     listen,
-    maxPeers: 8,
-    backoff: { initialDelayMs: 10, maxDelayMs: 50, deadAfterFailures: 3 },
-    tickIntervalMs: 1000,
-    dialTimeoutMs: 1000,
-    logger: silentLogger,
-    random01: () => 0.5,
-    nowMs: () => 0,
-    clock: backgroundClock,
     onPeerEvent: (event, peer) => events.push(`${event} ${peer}`),
   });
   return { nodeId, peers, dials, events, told };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 test("a removed candidate keeps its connection, is not redialled after it ends; one still named is", async () => {

@@ -8,73 +8,15 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { test } from "node:test";
-import { backgroundClock } from "../../src/clock/clock.ts";
-import type { NodeId } from "../../src/identity/node-id.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../../src/net/frame.ts";
 import { createMemoryNetwork } from "../../src/net/memory-transport.ts";
 import { errorMessage } from "../../src/net/messages.ts";
 import { createTcpTransport } from "../../src/net/tcp-transport.ts";
-import type { Transport } from "../../src/net/transport.ts";
-import { silentLogger } from "../../src/observe/logger.ts";
-import { PeerManager } from "../../src/sync/peer-manager.ts";
-import { SyncEngine, type SyncReplica } from "../../src/sync/sync-engine.ts";
-import type { TestOp } from "../net/helpers/test-op.ts";
 import { baseOptions, codec, nodeIdFor } from "../net/transport-contract.ts";
+import { countingManager, until } from "./helpers/counting-peers.ts";
 
-const BACKOFF = { initialDelayMs: 10, maxDelayMs: 50, deadAfterFailures: 3 };
-/** Long enough for the backoff above to redial at least five times (it never waits over 50 ms). */
+/** Long enough for the backoff (TEST_BACKOFF) to redial at least five times (it never waits over 50 ms). */
 const WATCH_MS = 400;
-
-function emptyReplica(nodeId: NodeId): SyncReplica<TestOp> {
-  return {
-    versionVector: () => new Map(),
-    heldOrigins: () => [],
-    opsSince: () => [],
-    applyRemote: () => [],
-    idOf: () => ({ origin: nodeId, seq: 0 }),
-    localOrigin: () => nodeId,
-    needsSnapshot: () => false,
-    isStale: () => false,
-    snapshotParts: () => [],
-    applySnapshotPart: () => [],
-  };
-}
-
-/** A peer manager over `inner` that records every address it dials. */
-function countingManager(nodeId: NodeId, inner: Transport<TestOp>, listen?: string) {
-  const dials: string[] = [];
-  const transport: Transport<TestOp> = {
-    ...inner,
-    localNodeId: inner.localNodeId,
-    listen: (address, onConnection) => inner.listen(address, onConnection),
-    dial: (address, signal) => {
-      dials.push(address);
-      return inner.dial(address, signal);
-    },
-  };
-  const peers = new PeerManager<TestOp>({
-    transport,
-    engine: new SyncEngine(emptyReplica(nodeId)),
-    listen,
-    maxPeers: 8,
-    backoff: BACKOFF,
-    tickIntervalMs: 1000,
-    dialTimeoutMs: 1000,
-    logger: silentLogger,
-    random01: () => 0.5,
-    nowMs: () => 0,
-    clock: backgroundClock,
-  });
-  return { peers, dials };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 test("a peer whose allowlist leaves this node out is dialed once, an unreachable one again and again", async () => {
   const network = createMemoryNetwork();
@@ -84,7 +26,7 @@ test("a peer whose allowlist leaves this node out is dialed once, an unreachable
   const b = countingManager(
     bId,
     network.transport({ ...baseOptions(), nodeId: bId, allowedPeers: [nodeIdFor("someone-else")] }),
-    "10.2.0.2:9000",
+    { listen: "10.2.0.2:9000" },
   );
   await b.peers.start();
   a.peers.addCandidate("10.2.0.2:9000", "static");

@@ -29,10 +29,11 @@ import type { ScenarioContext } from "./scenario.ts";
  *
  * With `--keys N` each operation writes a field of the LWW-Map COUNTER_KEY instead (node i's
  * fields are "n<i>-0" to "n<i>-<N-1>", cycling): with N at least the operations of a run, every
- * op is a key of its own, nothing coalesces, and each node decodes, dedups, applies, stores and
- * relays every op of the others. Convergence is then every node's version vector holding each
- * node's own op count as that node reports it once the load ended (the counts: ops seen of
- * the cluster's ops); afterwards each node's map must hold every field written.
+ * write is a key of its own, and each node decodes, dedups, applies, stores and relays every
+ * write of the others. Every node runs with `[sync] coalesce_map_writes` (KEYS_NX_ARGS), so the
+ * writes of a map within a store batch travel as one op. Convergence is then every node's version
+ * vector holding each node's own op count as that node reports it once the load ended (the
+ * counts: ops seen of the cluster's ops); afterwards each node's map must hold every field written.
  */
 
 export const COUNTER_KEY = "gate-counter";
@@ -66,7 +67,12 @@ export interface ClusterRound {
   readonly mapFields:
     | { readonly expected: number; readonly observed: readonly (number | undefined)[] }
     | undefined;
-  /** `--keys`: ops of the other nodes applied per node per second, from the start of the load to convergence. */
+  /** `--keys`: the guests' writes, all nodes (ops carry several with coalesced map writes). */
+  readonly writes: number | undefined;
+  /**
+   * `--keys`: writes of the other nodes (distinct ops, as the issue counts them) applied per node
+   * per second, from the start of the load to convergence.
+   */
   readonly replicatedOpsSecPerNode: number | null;
   readonly events: { atMs: number; kind: string; node?: string; detail?: string }[];
   readonly protocolErrors: readonly string[];
@@ -195,6 +201,7 @@ export async function runClusterRound(
     let expected: number;
     let convergence: ConvergenceResult;
     let mapFields: ClusterRound["mapFields"];
+    let writes: number | undefined;
     let replicatedOpsSecPerNode: number | null = null;
     if (keys === undefined) {
       expected = cluster.nodes.reduce((sum, node) => sum + node.incarnation.summary!.line.done, 0);
@@ -218,9 +225,10 @@ export async function runClusterRound(
         ),
         observed: await cluster.readMapSizes(COUNTER_KEY),
       };
+      writes = cluster.nodes.reduce((sum, node) => sum + node.incarnation.summary!.line.done, 0);
       if (convergence.atMs !== null) {
         const secs = (convergence.atMs - recorder.loadStartMs()!) / 1000;
-        const fromOthers = (expected * (settings.nodes - 1)) / settings.nodes;
+        const fromOthers = (writes * (settings.nodes - 1)) / settings.nodes;
         replicatedOpsSecPerNode = Math.round(fromOthers / secs);
       }
     }
@@ -250,6 +258,7 @@ export async function runClusterRound(
       wire: traffic === undefined ? undefined : wireFigures(traffic, expected),
       syncStats,
       mapFields,
+      writes,
       replicatedOpsSecPerNode,
       events,
       protocolErrors: cluster.nodes.flatMap((node) => node.process.protocolErrors),
@@ -432,13 +441,16 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
             distinct_keys: {
               keys_per_node: settings.keys,
               ops_total: round.expected,
+              writes_total: round.writes ?? null,
               map_fields: round.mapFields ?? null,
               replicated_ops_sec_per_node: round.replicatedOpsSecPerNode,
               converged_after_load_secs: round.convergence.waitSecs,
-              // What a loaded machine does not change: each node's CPU (start-up included) per op it holds.
+              // What a loaded machine does not change: each node's CPU (start-up included) per write it holds.
               node_cpu_us_per_op: round.sampler
                 .summary()
-                .map((node) => Math.round((node.cpu_secs * 1e6) / Math.max(round.expected, 1))),
+                .map((node) =>
+                  Math.round((node.cpu_secs * 1e6) / Math.max(round.writes ?? round.expected, 1)),
+                ),
             },
           }),
       ...(settings.rate === "max"
