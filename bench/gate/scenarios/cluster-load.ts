@@ -14,6 +14,7 @@ import {
 } from "../max-rate-search.ts";
 import { collectLoopStats, collectProfiles } from "../node-launcher.ts";
 import { type NodeSyncView, readNodeSyncView } from "../observability-client.ts";
+import { type LmdbCellsReference, measureLmdbCells } from "../reference/lmdb-cells.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
 import { waitUntil } from "../wait-until.ts";
@@ -37,6 +38,19 @@ import type { ScenarioContext } from "./scenario.ts";
  */
 
 export const COUNTER_KEY = "gate-counter";
+
+/**
+ * Bytes of one field's stored cell in a distinct-key run (field "n0-123456", stamp, origin, the
+ * 8-byte value, as the replica packs it): what the store reference puts per cell.
+ */
+const CELL_RECORD_BYTES = 50;
+
+/**
+ * Cells per commit in the store reference: a node at 100 000 distinct writes/s on three nodes
+ * stores about 3 000 cells per 10 ms store batch; larger commits only make raw lmdb-js faster,
+ * so the bound errs high.
+ */
+const STORE_REFERENCE_WRITES_PER_COMMIT = 4096;
 /** The issue's figures per node for `--rate max`. */
 const TARGET_OPS_SEC_PER_NODE: Record<string, number> = { "three-node": 50_000, "ten-node": 5_000 };
 const CONVERGENCE_BOUND_SECS = 1;
@@ -356,6 +370,21 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
   say(`reference: loopback TCP echo for ${settings.smoke ? 0.3 : 2} s`);
   const reference = await measureLoopbackEcho(settings.smoke ? 300 : 2000);
   say(`reference: ${reference.ops_sec} round trips/s`);
+  let storeBound: LmdbCellsReference | undefined;
+  if (settings.keys !== undefined) {
+    const secs = settings.smoke ? 0.3 : 3;
+    say(`reference: raw lmdb-js putting distinct cells in ${settings.nodes} processes at once for ${secs} s`);
+    storeBound = await measureLmdbCells({
+      directory: context.workDir,
+      processes: settings.nodes,
+      durationMs: secs * 1000,
+      valueBytes: CELL_RECORD_BYTES,
+      writesPerCommit: STORE_REFERENCE_WRITES_PER_COMMIT,
+    });
+    say(
+      `reference: ${storeBound.cells_sec_per_process.join(", ")} cells/s per process: at most ${storeBound.ops_sec} distinct writes/s per node could be stored on all ${settings.nodes}`,
+    );
+  }
 
   const search: Record<string, unknown>[] = [];
   let rate: number;
@@ -444,6 +473,17 @@ export async function clusterLoadScenario(context: ScenarioContext): Promise<Sce
               writes_total: round.writes ?? null,
               map_fields: round.mapFields ?? null,
               replicated_ops_sec_per_node: round.replicatedOpsSecPerNode,
+              // The same figure if every node wrote at the store bound (each node applies the
+              // writes of the N - 1 others), and the run's share of it.
+              store_bound: storeBound ?? null,
+              replicated_ops_sec_per_node_at_store_bound:
+                storeBound === undefined ? null : storeBound.ops_sec * (settings.nodes - 1),
+              replicated_vs_store_bound:
+                storeBound === undefined || round.replicatedOpsSecPerNode === null
+                  ? null
+                  : Math.round(
+                      (round.replicatedOpsSecPerNode / (storeBound.ops_sec * (settings.nodes - 1))) * 1000,
+                    ) / 1000,
               converged_after_load_secs: round.convergence.waitSecs,
               // What a loaded machine does not change: each node's CPU (start-up included) per write it holds.
               node_cpu_us_per_op: round.sampler
