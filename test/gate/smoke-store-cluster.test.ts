@@ -110,12 +110,24 @@ describe("smoke gates: store and three-node", () => {
       map_fields: { expected: number; observed: number[] };
       replicated_ops_sec_per_node: number;
       node_cpu_us_per_op: number[];
+      store_bound: { ops_sec: number; processes: number; cells_sec_per_process: number[] };
+      replicated_ops_sec_per_node_at_store_bound: number;
+      replicated_vs_store_bound: number;
     };
     assert.equal(distinct.ops_total, ops);
     assert.equal(distinct.writes_total, 900);
     assert.deepEqual(distinct.map_fields, { expected: 900, observed: [900, 900, 900] });
     assert.ok(distinct.replicated_ops_sec_per_node > 0);
     assert.equal(distinct.node_cpu_us_per_op.length, 3);
+    // The store reference ran in three processes: its bound is their cells/s over nodes².
+    const { store_bound: bound } = distinct;
+    assert.equal(bound.processes, 3);
+    assert.equal(bound.cells_sec_per_process.length, 3);
+    assert.ok(bound.cells_sec_per_process.every((rate) => rate > 0));
+    const sum = bound.cells_sec_per_process.reduce((total, rate) => total + rate, 0);
+    assert.ok(Math.abs(bound.ops_sec - sum / 9) <= 2, `${bound.ops_sec} against ${sum} / 9`);
+    assert.equal(distinct.replicated_ops_sec_per_node_at_store_bound, bound.ops_sec * 2);
+    assert.ok(distinct.replicated_vs_store_bound > 0);
     assert.ok(report.checks.some((check) => check.name === "map_fields_after_convergence" && check.ok));
     sandbox.assertClean();
   });
