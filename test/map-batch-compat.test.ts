@@ -42,6 +42,11 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
     return { dir: join(pki, name) };
   };
   const logOf = (node: SyncNode) => node.nx.stderr() + node.nx.stdout();
+  /** The node's lines about a peer that cannot read multi-field map ops, so far. */
+  const cannotReadLines = (node: SyncNode) =>
+    logOf(node)
+      .split("\n")
+      .filter((line) => CANNOT_READ.test(line));
   const running = (node: SyncNode) => node.nx.child.exitCode === null && node.nx.child.signalCode === null;
 
   /** 0.1.0 incrementing the GCounter `old-<name>` at 50/s. */
@@ -188,14 +193,14 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
     // c redials (at its backoff: up to 1 s here), refused at the handshake from now on: b says so
     // once more (the listener's line), then nothing however often c redials.
     await b.nx.waitFor(/refused inbound connection from .*node [0-9a-f]{32} holds such an op/);
-    const lines = () =>
-      logOf(b)
-        .split("\n")
-        .filter((line) => CANNOT_READ.test(line));
-    const [first, second] = lines();
+    const [first, second] = cannotReadLines(b);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     assert.ok(running(b) && running(c), "both keep running");
-    assert.deepEqual(lines(), [first, second], "one line for the session, one for the refused redials");
+    assert.deepEqual(
+      cannotReadLines(b),
+      [first, second],
+      "one line for the session, one for the refused redials",
+    );
 
     // c upgraded to this build (same datastore and certificate): it gets every field.
     await nodes.stop(c);
@@ -237,15 +242,15 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
       /refused inbound connection from .*runs a build that cannot read multi-field map ops/,
     );
     await old.nx.waitFor(CANNOT_READ);
-    const refusals = () =>
-      logOf(current)
-        .split("\n")
-        .filter((line) => CANNOT_READ.test(line));
-    const [dialed, accepted] = refusals();
+    const [dialed, accepted] = cannotReadLines(current);
     // The 0.1.0 node redials at its backoff (up to 1 s here), refused each time: no new line here.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     assert.ok(running(old) && running(current), "both nodes keep running");
-    assert.deepEqual(refusals(), [dialed, accepted], "one line per direction, not one per redial");
+    assert.deepEqual(
+      cannotReadLines(current),
+      [dialed, accepted],
+      "one line per direction, not one per redial",
+    );
     assert.match(
       dialed!,
       new RegExp(
