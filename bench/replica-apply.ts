@@ -20,8 +20,8 @@
  * process CPU adds on top.
  *
  * Batched: the same writes as `lww_map_batch` ops of BATCH_ENTRIES entries each (what a node
- * with `[sync] coalesce_map_writes` makes at 100 000 writes a second to one map: one op per
- * 10 ms batch interval), one op per message (a turn's slice), into a replica of its own; its
+ * with `[sync] coalesce_map_writes` makes of small writes to one map: as many as
+ * MAP_BATCH_BYTES_MAX holds), one op per message (a turn's slice), into a replica of its own; its
  * figures are per write (entry), against the same reference.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -44,8 +44,13 @@ const ORIGINS = ["3f2a9c1e5b7d40e8a6c2f1b9d8e7a605", "9b1d7e3c5a2f48e0b6d4c8a1f3
 /** The gate's map key and field shape (`counter_load` with NX_GATE_KEYS). */
 const MAP_KEY = "gate-counter";
 const START_MS = 1_767_225_600_000;
-/** Entries of one batched op: a batch interval's writes at 100 000 a second. */
-const BATCH_ENTRIES = 1000;
+/**
+ * Entries of one batched op: what MAP_BATCH_BYTES_MAX holds of these writes' fields and values
+ * (src/sync/replica/map-write-batch.ts; map-write-coalescing.test.ts checks the same fill).
+ * Before that bound it was 1000, a batch interval's writes at 100 000 a second: the figures per
+ * write were the same within the noise (docs/design/sync.md).
+ */
+const BATCH_ENTRIES = 45;
 const encoder = new TextEncoder();
 
 /** CPU time of this thread alone, in ms. */

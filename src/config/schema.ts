@@ -182,7 +182,7 @@ export const CONFIG_SCHEMA = {
       name: "coalesce_map_writes",
       kind: booleanKind(),
       default: false,
-      doc: "Make one op of the LWW-Map writes of a map within a store batch (10 ms), many distinct fields a second at a fraction of the cost; a peer of a build that cannot read such ops (Numax 0.1.0) is refused. Set it on every node once every node of the cluster runs a build that announces the wire feature map-batch, with the same limits.max_message_size (a peer with a smaller one lacks every field of an op larger than it; docs/design/compatibility.md).",
+      doc: "Make one op of the LWW-Map writes of a map within a store batch (10 ms), many distinct fields a second at a fraction of the cost; a peer of a build that cannot read such ops (Numax 0.1.0) is refused. Set it on every node once every node of the cluster runs a build that announces the wire feature map-batch.",
       env: "NX_SYNC_COALESCE_MAP_WRITES",
       flag: { name: "--sync-coalesce-map-writes", switchValue: "true" },
     }),

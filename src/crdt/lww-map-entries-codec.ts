@@ -13,14 +13,15 @@ import type { HlcTimestamp } from "./hybrid-clock.ts";
 import type { LwwMapEntryWrite, OpKind } from "./op.ts";
 
 /**
- * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. The replica makes
- * ops of at most LWW_MAP_BATCH_ENTRIES_MAX (1024, src/sync/replica/map-write-batch.ts); this
- * leaves a later build 64 times that without older decoders refusing its ops, and bounds what one
- * op from a hostile peer costs: an op is applied in one event-loop turn (remote writes are sliced
- * between ops, not within one), about 2 µs an entry, so 65 536 entries hold the loop ~0.1 s where
- * the message size alone (16 MiB, about a million entries) would allow seconds.
+ * Entries one `lww_map_batch` op may carry as far as a decoder is concerned. A node makes ops of
+ * several entries within what the smallest message a peer may accept carries (MAP_BATCH_BYTES_MAX
+ * in src/sync/replica/map-write-batch.ts: 4096 bytes, fewer than 1024 entries of at least 4 bytes),
+ * so 4096 refuses no op any build makes for every peer, and bounds what one op from a hostile peer
+ * costs: an op is applied in one event-loop turn (remote writes are sliced between ops, not within
+ * one), about 2 µs an entry, ~8 ms here where the message size alone (16 MiB, about a million
+ * entries) would allow seconds.
  */
-export const MAX_MAP_BATCH_ENTRIES = 1 << 16;
+export const MAX_MAP_BATCH_ENTRIES = 4096;
 
 /**
  * The entries of an `lww_map_batch` op: `[[field, value | nil, timestamp], ...]` in msgpack,

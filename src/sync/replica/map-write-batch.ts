@@ -2,15 +2,24 @@ import { lastWritePerField } from "../../crdt/entry-fields.ts";
 import type { LwwMapCell } from "../../crdt/lww-map.ts";
 import { makeOp, type Op, type OpKind } from "../../crdt/op.ts";
 import type { OpId } from "../../crdt/op-id.ts";
+import { MAX_MESSAGE_SIZE_MIN_BYTES } from "../../net/frame.ts";
 import { mapEntryWireBytesMax, opWireBytesMax } from "../crdt-op-codec.ts";
+import { opBytesMaxOf } from "../op-wire-budget.ts";
 
 /**
- * Fields one `lww_map_batch` op made here carries at most: a peer applies one op in one turn of
- * its event loop whatever its size (remote writes applied per turn count entries, but an op is
- * not cut), so this bounds that turn to about a millisecond or two of applying. At 100 000 writes
- * a second to one map, a batch interval (10 ms) makes one op of 1000 entries.
+ * Wire bytes an op of two or more entries takes at most, whatever this node's own
+ * `max_message_size`: what the smallest limit any peer may announce (MAX_MESSAGE_SIZE_MIN_BYTES)
+ * carries, 3968 bytes, so at most 62 entries (MAP_ENTRY_WIRE_BYTES_MAX each beside their bytes):
+ * a peer applies one op in one turn of its event loop, and this bounds that turn too. Ops of
+ * about 45 entries (the gates' 8-byte fields and values) cost the apply path what ops of 1000 did
+ * (`npm run bench -- replica-apply` with either, alternated: 11.4-13.7 against 13.4-15.9 µs per
+ * write), the per-op costs being that small a share once shared by 45 writes. An op no frame to a peer can hold is left out of that peer's batches, so a batch cut at
+ * this node's larger limit would have cost a peer with a smaller one every field in it, where the
+ * same writes as ops of their own reached it (test/sync/map-batch-message-size.test.ts). A write
+ * too large for it alone is an op of its own, checked against this node's limit as without
+ * coalescing.
  */
-export const LWW_MAP_BATCH_ENTRIES_MAX = 1024;
+export const MAP_BATCH_BYTES_MAX = opBytesMaxOf(MAX_MESSAGE_SIZE_MIN_BYTES);
 
 /**
  * The local writes to one LWW-Map within one batch interval, made into one op
@@ -51,8 +60,8 @@ export class MapWriteBatch {
   }
 
   /**
-   * True when a write of `field` with `value` can join within `bytesMax` (`opWireBytesMax`) and
-   * LWW_MAP_BATCH_ENTRIES_MAX (a field written again counts again); otherwise the batch is closed
+   * True when a write of `field` with `value` can join within `bytesMax` (`opWireBytesMax`; a
+   * field written again counts again); otherwise the batch is closed
    * and the write opens the next one. A first entry always joins (its plain op's size is checked
    * by the caller).
    */
@@ -64,7 +73,7 @@ export class MapWriteBatch {
   }
 
   #fits(entryBytes: number, bytesMax: number): boolean {
-    return this.#cells.length < LWW_MAP_BATCH_ENTRIES_MAX && this.#wireBytes + entryBytes <= bytesMax;
+    return this.#wireBytes + entryBytes <= bytesMax;
   }
 
   /** Adds the write `cell` made. */

@@ -11,8 +11,8 @@ import { REPLICA_IDS } from "../../crdt/testing/replica-history.ts";
 import { decodeText, NODE_A, NODE_B, text } from "../../crdt/testing/test-ops.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { createMemoryBackend } from "../../store/memory-backend.ts";
-import { opWireBytesMax } from "../crdt-op-codec.ts";
-import { LWW_MAP_BATCH_ENTRIES_MAX } from "./map-write-batch.ts";
+import { mapEntryWireBytesMax, opWireBytesMax } from "../crdt-op-codec.ts";
+import { MAP_BATCH_BYTES_MAX } from "./map-write-batch.ts";
 import { OPS_PER_BATCH_MAX, openReplicatedState, type ReplicatedState } from "./replicated-state.ts";
 
 /** A replica on a memory store with a clock the test moves; `sent` collects its flushed local ops. */
@@ -142,25 +142,30 @@ describe("coalesced LWW-Map writes (coalesceMapWrites)", () => {
     assert.equal(state.lwwMapGet("m", text("big")), undefined);
   });
 
-  test("an op carries at most LWW_MAP_BATCH_ENTRIES_MAX entries", () => {
+  test("an op of several entries stays within MAP_BATCH_BYTES_MAX, whatever this node's own limit", () => {
     const { state, sent } = replica(NODE_A, true);
-    for (let i = 0; i < LWW_MAP_BATCH_ENTRIES_MAX + 2; i++) state.lwwMapSet("m", text(`f${i}`), text("v"));
+    const writes = 1000;
+    for (let i = 0; i < writes; i++) state.lwwMapSet("m", text(`f${i}`), text("value-8b"));
     state.flush();
-    assert.deepEqual(
-      sent.map((op) => opWriteCount(op)),
-      [LWW_MAP_BATCH_ENTRIES_MAX, 2],
-    );
+    assert.equal(sent.flatMap(writesOf).length, writes);
+    for (const op of sent)
+      assert.ok(opWireBytesMax(op) <= MAP_BATCH_BYTES_MAX, `${opWireBytesMax(op)} bytes`);
+    // Full ops: the next entry would not have fitted (so about 45 writes share each).
+    for (const op of sent.slice(0, -1)) {
+      const next = mapEntryWireBytesMax(text("f999"), text("value-8b"));
+      assert.ok(opWireBytesMax(op) + next > MAP_BATCH_BYTES_MAX);
+    }
+    assert.ok(sent.length < writes / 30, `${sent.length} ops`);
   });
 
   test("a field written over and over does not fill an op: its superseded writes are dropped first", () => {
     const { state, sent } = replica(NODE_A, true);
-    for (let i = 0; i < LWW_MAP_BATCH_ENTRIES_MAX * 3; i++)
-      state.lwwMapSet("m", text(`f${i % 2}`), text(`${i}`));
+    for (let i = 0; i < 3000; i++) state.lwwMapSet("m", text(`f${i % 2}`), text(`${i}`));
     state.flush();
     assert.deepEqual(sent.map(writesOf), [
       [
-        ["f0", `${LWW_MAP_BATCH_ENTRIES_MAX * 3 - 2}`],
-        ["f1", `${LWW_MAP_BATCH_ENTRIES_MAX * 3 - 1}`],
+        ["f0", "2998"],
+        ["f1", "2999"],
       ],
     ]);
   });

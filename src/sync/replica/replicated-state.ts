@@ -30,7 +30,7 @@ import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
-import { MapWriteBatch } from "./map-write-batch.ts";
+import { MAP_BATCH_BYTES_MAX, MapWriteBatch } from "./map-write-batch.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
@@ -948,7 +948,7 @@ export class ReplicatedState implements CrdtHost {
   /**
    * A local write to the LWW-Map `key` with coalesceMapWrites: it amends the map's open batch op
    * (`MapWriteBatch`), or opens one when the map has none this batch interval or the write would
-   * take the open one past one message or LWW_MAP_BATCH_ENTRIES_MAX. An amend makes only the
+   * take the open one past MAP_BATCH_BYTES_MAX (or this node's smaller op budget). An amend makes only the
    * map's new cell (the batch's entry too); the op is made from the batch once per flush or read
    * (`#settleAmends`). `field` and `value` are the replica's own copies.
    */
@@ -958,7 +958,7 @@ export class ReplicatedState implements CrdtHost {
     refuseWhileCommitsFail(this.#backend);
     const fieldKey = bytesKey(field);
     const open = entry.mapBatch;
-    if (open === undefined || !open.admits(field, value, this.#opBytesMax)) {
+    if (open === undefined || !open.admits(field, value, Math.min(this.#opBytesMax, MAP_BATCH_BYTES_MAX))) {
       const kind: OpKind =
         value === undefined ? { type: "lww_map_remove", field } : { type: "lww_map_set", field, value };
       assertOpFits(key, kind, this.#opBytesMax);
