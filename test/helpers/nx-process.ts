@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../../bench/gate/free-port.ts";
 
 /** Repository root, for running `bin/nx.js` and finding built guests. */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -149,14 +149,9 @@ export async function stopNx(nx: NxProcess, graceMs = 10_000) {
   return nx.exited;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released: a tiny race other tests do not hit in practice). */
+/** A free TCP port on 127.0.0.1, outside the kernel's ephemeral range (bench/gate/free-port.ts says why). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
+  return (await freePorts(1))[0]!;
 }
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
