@@ -30,13 +30,13 @@ import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
+import { CellStoreWrites } from "./cell-store-writes.ts";
 import { MapWriteBatch } from "./map-write-batch.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
   COMPACTION_KEY,
   CRDT_PREFIX,
-  cellStorageKey,
   crdtObjectPrefix,
   OPLOG_PREFIX,
   opIdKey,
@@ -306,6 +306,7 @@ export class ReplicatedState implements CrdtHost {
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
+  readonly #cellWrites = new CellStoreWrites();
   /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
   #stagedOps: Op[] = [];
   /** Where the local ops among the staged ones are, in the order they were made, for `onLocalOps`. */
@@ -1083,12 +1084,18 @@ export class ReplicatedState implements CrdtHost {
         cellKey(c: unknown): Uint8Array;
         cellCodec: { toMsgpack(c: unknown): unknown };
       };
-      for (const cell of entry.dirty.values()) {
-        const record = packedRecord(definition.cellCodec.toMsgpack(cell));
-        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
+      const cellWrites = this.#cellWrites;
+      if (entry.family === "lww_map") {
+        for (const cell of entry.dirty.values())
+          writes.push(cellWrites.lwwMapCell(entry.prefix, cell as LwwMapCell));
+      } else {
+        for (const cell of entry.dirty.values()) {
+          const record = packedRecord(definition.cellCodec.toMsgpack(cell));
+          writes.push([cellWrites.key(entry.prefix, definition.cellKey(cell)), record]);
+        }
       }
       for (const cell of entry.dropped.values())
-        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), undefined]);
+        writes.push([cellWrites.key(entry.prefix, definition.cellKey(cell)), undefined]);
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
