@@ -9,6 +9,7 @@ import type { CrdtFamily } from "../../crdt/op.ts";
 import { propertyRuns } from "../../crdt/testing/property-runs.ts";
 import type { NodeId } from "../../identity/node-id.ts";
 import { CellStoreWrites } from "./cell-store-writes.ts";
+import { MsgpackChunks } from "./msgpack-chunks.ts";
 import {
   CELL_KEY_INLINE_MAX,
   cellStorageKey,
@@ -68,7 +69,7 @@ describe("CellStoreWrites", () => {
         prefix,
         fc.array(cellOf(anyTimestamp), { minLength: 1, maxLength: 40 }),
         (objectPrefix, cells) => {
-          const writes = new CellStoreWrites();
+          const writes = new CellStoreWrites(new MsgpackChunks());
           const written = cells.map((cell) => writes.lwwMapCell(objectPrefix, cell));
           // Compared after all are written: a later write must not touch an earlier one's bytes.
           for (const [i, cell] of cells.entries()) {
@@ -85,7 +86,7 @@ describe("CellStoreWrites", () => {
   test("a record reads back as the cell through the store's decoder", () => {
     fc.assert(
       fc.property(prefix, cellOf(validTimestamp), (objectPrefix, cell) => {
-        const [, record] = new CellStoreWrites().lwwMapCell(objectPrefix, cell);
+        const [, record] = new CellStoreWrites(new MsgpackChunks()).lwwMapCell(objectPrefix, cell);
         const decoded = cellCodec.fromMsgpack(crdtPackr.unpack(recordPayload(record, "cell")), "cell");
         assert.deepEqual(decoded, {
           ...cell,
@@ -100,7 +101,7 @@ describe("CellStoreWrites", () => {
   test("any family's cell key is the bytes cellStorageKey gives, inline or hashed", () => {
     fc.assert(
       fc.property(prefix, fc.array(field, { minLength: 1, maxLength: 20 }), (objectPrefix, cellKeys) => {
-        const writes = new CellStoreWrites();
+        const writes = new CellStoreWrites(new MsgpackChunks());
         const keys = cellKeys.map((cellKey) => writes.key(objectPrefix, cellKey));
         for (const [i, cellKey] of cellKeys.entries())
           assert.deepEqual(keys[i], cellStorageKey(objectPrefix, cellKey));

@@ -32,6 +32,7 @@ import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
 import { CellStoreWrites } from "./cell-store-writes.ts";
 import { MapWriteBatch } from "./map-write-batch.ts";
+import { MsgpackChunks } from "./msgpack-chunks.ts";
 import { OpLogIndex } from "./op-log-index.ts";
 import {
   CLOCK_KEY,
@@ -306,7 +307,8 @@ export class ReplicatedState implements CrdtHost {
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
-  readonly #cellWrites = new CellStoreWrites();
+  readonly #chunks = new MsgpackChunks();
+  readonly #cellWrites = new CellStoreWrites(this.#chunks);
   /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
   #stagedOps: Op[] = [];
   /** Where the local ops among the staged ones are, in the order they were made, for `onLocalOps`. */
