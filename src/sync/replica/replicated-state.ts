@@ -16,7 +16,7 @@ import {
   type OpKind,
   opWriteCount,
 } from "../../crdt/op.ts";
-import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
+import { opFromMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
 import type { PNCounter } from "../../crdt/pn-counter.ts";
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
@@ -34,6 +34,7 @@ import { CellStoreWrites } from "./cell-store-writes.ts";
 import { MapWriteBatch } from "./map-write-batch.ts";
 import { MsgpackChunks } from "./msgpack-chunks.ts";
 import { OpLogIndex } from "./op-log-index.ts";
+import { opLogPageRecord } from "./op-log-page-record.ts";
 import {
   CLOCK_KEY,
   COMPACTION_KEY,
@@ -1136,7 +1137,7 @@ export class ReplicatedState implements CrdtHost {
       if (group.length === 0) return;
       const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
-      writes.push([pageKey(OPLOG_PREFIX, page), packedRecord(group.map(opToMsgpackValue))]);
+      writes.push([pageKey(OPLOG_PREFIX, page), opLogPageRecord(this.#chunks, group)]);
       // A lagging peer's repair reads these next: kept decoded, they are not decoded back.
       this.#cacheDecodedPage(page, group, groupBytes);
       group = [];
