@@ -39,12 +39,7 @@ export class MsgpackChunks {
   #view = new DataView(this.#chunk.buffer);
   #at = 0;
 
-  /** The chunk `reserve` last made room in. */
-  get chunk(): Uint8Array {
-    return this.#chunk;
-  }
-
-  /** Room for `length` bytes at the returned offset of `chunk`. */
+  /** Room for `length` bytes from the returned offset on, in the current chunk. */
   reserve(length: number): number {
     if (this.#at + length > this.#chunk.length) {
       this.#chunk = new Uint8Array(Math.max(CHUNK_BYTES, length));
@@ -56,7 +51,7 @@ export class MsgpackChunks {
     return start;
   }
 
-  /** The `length` bytes from `start` of `chunk`. */
+  /** The `length` bytes from `start` of the current chunk. */
   view(start: number, length: number): Uint8Array {
     return new Uint8Array(this.#chunk.buffer, start, length);
   }
@@ -77,66 +72,48 @@ export class MsgpackChunks {
   }
 
   arrayHeader(at: number, length: number): number {
-    const chunk = this.#chunk;
-    if (length < 0x10) {
-      chunk[at] = 0x90 | length;
-      return at + 1;
-    }
-    if (length < 0x10000) {
-      chunk[at] = MSGPACK_ARRAY16;
-      chunk[at + 1] = length >> 8;
-      chunk[at + 2] = length & 0xff;
-      return at + 3;
-    }
-    chunk[at] = MSGPACK_ARRAY32;
-    this.#view.setUint32(at + 1, length);
-    return at + 5;
+    if (length < 0x10) return this.byte(at, 0x90 | length);
+    return length < 0x10000
+      ? this.#sized(at, MSGPACK_ARRAY16, length, 2)
+      : this.#sized(at, MSGPACK_ARRAY32, length, 4);
   }
 
   bin(at: number, bytes: Uint8Array): number {
-    const chunk = this.#chunk;
     const length = bytes.length;
-    if (length < 0x100) {
-      chunk[at++] = MSGPACK_BIN8;
-      chunk[at++] = length;
-    } else if (length < 0x10000) {
-      chunk[at++] = MSGPACK_BIN16;
-      chunk[at++] = length >> 8;
-      chunk[at++] = length & 0xff;
-    } else {
-      chunk[at++] = MSGPACK_BIN32;
-      this.#view.setUint32(at, length);
-      at += 4;
-    }
-    chunk.set(bytes, at);
-    return at + length;
+    if (length < 0x100) at = this.byte(this.byte(at, MSGPACK_BIN8), length);
+    else
+      at = this.#sized(
+        at,
+        length < 0x10000 ? MSGPACK_BIN16 : MSGPACK_BIN32,
+        length,
+        length < 0x10000 ? 2 : 4,
+      );
+    return this.raw(at, bytes);
   }
 
   /** As msgpackr packs a non-negative number: the smallest uint up to 32 bits, else a float64. */
   number(at: number, value: number): number {
-    const chunk = this.#chunk;
     if (value >>> 0 !== value) {
-      chunk[at] = MSGPACK_FLOAT64;
+      this.#chunk[at] = MSGPACK_FLOAT64;
       this.#view.setFloat64(at + 1, value);
       return at + 9;
     }
-    if (value < 0x80) {
-      chunk[at] = value;
-      return at + 1;
+    if (value < 0x80) return this.byte(at, value);
+    if (value < 0x100) return this.byte(this.byte(at, MSGPACK_UINT8), value);
+    return value < 0x10000
+      ? this.#sized(at, MSGPACK_UINT16, value, 2)
+      : this.#sized(at, MSGPACK_UINT32, value, 4);
+  }
+
+  /** `code`, then `value` in `bytes` (2 or 4) big-endian bytes. */
+  #sized(at: number, code: number, value: number, bytes: 2 | 4): number {
+    this.#chunk[at] = code;
+    if (bytes === 2) {
+      this.#chunk[at + 1] = value >> 8;
+      this.#chunk[at + 2] = value & 0xff;
+    } else {
+      this.#view.setUint32(at + 1, value);
     }
-    if (value < 0x100) {
-      chunk[at] = MSGPACK_UINT8;
-      chunk[at + 1] = value;
-      return at + 2;
-    }
-    if (value < 0x10000) {
-      chunk[at] = MSGPACK_UINT16;
-      chunk[at + 1] = value >> 8;
-      chunk[at + 2] = value & 0xff;
-      return at + 3;
-    }
-    chunk[at] = MSGPACK_UINT32;
-    this.#view.setUint32(at + 1, value);
-    return at + 5;
+    return at + 1 + bytes;
   }
 }
