@@ -34,6 +34,9 @@ const bytes = bytesCodec(MAX_VALUE_BYTES);
 const keyCodec = textCodec(MAX_KEY_BYTES);
 const seqCodec = safeUintCodec(1);
 
+/** The kind code of `lww_map_batch` (the op-log page writer packs its entries by hand). */
+export const LWW_MAP_BATCH_CODE = 11;
+
 /** msgpack codes are part of the wire format: never renumber, only add. */
 export const opKindCodec = unionCodec<OpKind>("op kind", {
   gcounter_inc: { code: 1, fields: { slot: u64Codec } },
@@ -46,18 +49,17 @@ export const opKindCodec = unionCodec<OpKind>("op kind", {
   orset_remove: { code: 8, fields: { element: bytes, tags: listCodec(opIdCodec, MAX_REMOVE_TAGS) } },
   rga_insert: { code: 9, fields: { parent: optionalCodec(opIdCodec), value: bytes } },
   rga_delete: { code: 10, fields: { target: opIdCodec } },
-  lww_map_batch: { code: 11, fields: { entries: lwwMapEntriesCodec(bytes) } },
+  lww_map_batch: { code: LWW_MAP_BATCH_CODE, fields: { entries: lwwMapEntriesCodec(bytes) } },
 });
+
+/** `[version, origin, seq, timestamp, key]`: what every op's msgpack value starts with. */
+export function opHeadToMsgpackValue(op: Op): unknown[] {
+  return [OP_FORMAT_VERSION, nodeIdCodec.toMsgpack(op.origin), op.id.seq, op.timestamp, op.key];
+}
 
 /** `[version, origin, seq, timestamp, key, kindCode, ...kindFields]`: for embedding in larger messages. */
 export function opToMsgpackValue(op: Op): unknown[] {
-  const out: unknown[] = [
-    OP_FORMAT_VERSION,
-    nodeIdCodec.toMsgpack(op.origin),
-    op.id.seq,
-    op.timestamp,
-    op.key,
-  ];
+  const out = opHeadToMsgpackValue(op);
   opKindCodec.writeFields(op.kind, out);
   return out;
 }

@@ -16,7 +16,7 @@ import {
   type OpKind,
   opWriteCount,
 } from "../../crdt/op.ts";
-import { opFromMsgpackValue, opToMsgpackValue } from "../../crdt/op-codec.ts";
+import { opFromMsgpackValue } from "../../crdt/op-codec.ts";
 import { formatOpId, makeOpId, type OpId, opIdFromBytes, opIdToBytes } from "../../crdt/op-id.ts";
 import type { PNCounter } from "../../crdt/pn-counter.ts";
 import { type VersionVector, vectorCovers } from "../../crdt/version-vector.ts";
@@ -30,13 +30,15 @@ import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
+import { CellStoreWrites } from "./cell-store-writes.ts";
 import { MAP_BATCH_BYTES_MAX, MapWriteBatch } from "./map-write-batch.ts";
+import { MsgpackChunks } from "./msgpack-chunks.ts";
 import { OpLogIndex } from "./op-log-index.ts";
+import { opLogPageRecord } from "./op-log-page-record.ts";
 import {
   CLOCK_KEY,
   COMPACTION_KEY,
   CRDT_PREFIX,
-  cellStorageKey,
   crdtObjectPrefix,
   OPLOG_PREFIX,
   opIdKey,
@@ -306,6 +308,8 @@ export class ReplicatedState implements CrdtHost {
 
   // Staged writes, flushed together.
   readonly #dirtyEntries = new Set<ObjectEntry>();
+  readonly #chunks = new MsgpackChunks();
+  readonly #cellWrites = new CellStoreWrites(this.#chunks);
   /** Ops waiting for an op-log page (evicted ones are skipped at the flush). */
   #stagedOps: Op[] = [];
   /** Where the local ops among the staged ones are, in the order they were made, for `onLocalOps`. */
@@ -1083,12 +1087,18 @@ export class ReplicatedState implements CrdtHost {
         cellKey(c: unknown): Uint8Array;
         cellCodec: { toMsgpack(c: unknown): unknown };
       };
-      for (const cell of entry.dirty.values()) {
-        const record = packedRecord(definition.cellCodec.toMsgpack(cell));
-        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), record]);
+      const cellWrites = this.#cellWrites;
+      if (entry.family === "lww_map") {
+        for (const cell of entry.dirty.values())
+          writes.push(cellWrites.lwwMapCell(entry.prefix, cell as LwwMapCell));
+      } else {
+        for (const cell of entry.dirty.values()) {
+          const record = packedRecord(definition.cellCodec.toMsgpack(cell));
+          writes.push([cellWrites.key(entry.prefix, definition.cellKey(cell)), record]);
+        }
       }
       for (const cell of entry.dropped.values())
-        writes.push([cellStorageKey(entry.prefix, definition.cellKey(cell)), undefined]);
+        writes.push([cellWrites.key(entry.prefix, definition.cellKey(cell)), undefined]);
     }
     this.#compactOnePage(writes);
     this.#writePages(writes);
@@ -1127,7 +1137,7 @@ export class ReplicatedState implements CrdtHost {
       if (group.length === 0) return;
       const page = this.#log.newPage(group.length, groupBytes);
       for (const op of group) this.#log.assignPage(op.origin, op.id.seq, page);
-      writes.push([pageKey(OPLOG_PREFIX, page), packedRecord(group.map(opToMsgpackValue))]);
+      writes.push([pageKey(OPLOG_PREFIX, page), opLogPageRecord(this.#chunks, group)]);
       // A lagging peer's repair reads these next: kept decoded, they are not decoded back.
       this.#cacheDecodedPage(page, group, groupBytes);
       group = [];

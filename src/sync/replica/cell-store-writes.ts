@@ -1,0 +1,64 @@
+import { FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
+import { nodeIdCodec } from "../../crdt/field-codec.ts";
+import type { LwwMapCell } from "../../crdt/lww-map.ts";
+import { binBytes, type MsgpackChunks, numberBytes } from "./msgpack-chunks.ts";
+import {
+  CELL_KEY_INLINE_MAX,
+  cellStorageKey,
+  packedRecord,
+  RECORD_FORMAT_VERSION,
+} from "./replica-layout.ts";
+
+const MSGPACK_FIXARRAY_4 = 0x94;
+
+/**
+ * Store writes of CRDT cells, written straight into `chunks`: every cell's storage key (exactly
+ * `cellStorageKey`, without an allocation of its own), and the record of an LWW-Map cell by hand,
+ * exactly `packedRecord(cellCodec.toMsgpack(cell))` (the version byte, then msgpackr's
+ * `[field, timestamp, origin, value | nil]`) without msgpackr's per-call set-up or the
+ * intermediate array. A node applying distinct-key writes stores one LWW-Map cell per field
+ * written, and packing them was most of its store cost (`npm run bench -- replica-apply`,
+ * docs/design/sync.md "Distinct keys"). Every other family's records stay with msgpackr.
+ */
+export class CellStoreWrites {
+  readonly #chunks: MsgpackChunks;
+
+  constructor(chunks: MsgpackChunks) {
+    this.#chunks = chunks;
+  }
+
+  /** The storage key and record of LWW-Map cell `cell` among the cells under `objectPrefix`. */
+  lwwMapCell(objectPrefix: Uint8Array, cell: LwwMapCell): [key: Uint8Array, record: Uint8Array] {
+    return [this.key(objectPrefix, cell.field), this.#record(cell)];
+  }
+
+  /** `cellStorageKey(objectPrefix, cellKey)`, an inline key written into a chunk. */
+  key(objectPrefix: Uint8Array, cellKey: Uint8Array): Uint8Array {
+    if (cellKey.length > CELL_KEY_INLINE_MAX) return cellStorageKey(objectPrefix, cellKey);
+    const chunks = this.#chunks;
+    const length = objectPrefix.length + 1 + cellKey.length;
+    const start = chunks.reserve(length);
+    chunks.raw(chunks.byte(chunks.raw(start, objectPrefix), 0), cellKey);
+    return chunks.view(start, length);
+  }
+
+  #record(cell: LwwMapCell): Uint8Array {
+    // Never so for a cell of a valid op (timestamps are unsigned); msgpackr has other forms for them.
+    if (cell.timestamp < 0) return packedRecord(FAMILY_DEFINITIONS.lww_map.cellCodec.toMsgpack(cell));
+    const origin = nodeIdCodec.toMsgpack(cell.origin) as Uint8Array;
+    const { field, timestamp, value } = cell;
+    const length =
+      2 +
+      binBytes(field.length) +
+      numberBytes(timestamp) +
+      binBytes(origin.length) +
+      (value === undefined ? 1 : binBytes(value.length));
+    const chunks = this.#chunks;
+    const start = chunks.reserve(length);
+    let at = chunks.byte(chunks.byte(start, RECORD_FORMAT_VERSION), MSGPACK_FIXARRAY_4);
+    at = chunks.bin(chunks.number(chunks.bin(at, field), timestamp), origin);
+    if (value === undefined) chunks.nil(at);
+    else chunks.bin(at, value);
+    return chunks.view(start, length);
+  }
+}
