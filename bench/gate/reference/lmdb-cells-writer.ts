@@ -5,21 +5,15 @@
 // The keys are what a node's store holds for a distinct-key run: one per map field, under the
 // map's prefix, the fields of `origins` writers interleaved ("n<origin>-<i>"), as a node storing
 // its own writes and its peers' receives them.
-import { open } from "lmdb";
+import { openReferenceDb, referenceValue } from "./lmdb-put.ts";
 
 const [path, durationText, valueBytesText, perCommitText, originsText] = process.argv.slice(2);
 const durationMs = Number(durationText);
 const writesPerCommit = Number(perCommitText);
 const origins = Number(originsText);
-const db = open<Uint8Array, Uint8Array>({
-  path: path!,
-  keyEncoding: "binary",
-  encoding: "binary",
-  overlappingSync: true,
-  maxDbs: 1,
-});
+const db = openReferenceDb(path!);
 const encoder = new TextEncoder();
-const value = new Uint8Array(Number(valueBytesText)).map((_, i) => (i * 131) & 0xff);
+const value = referenceValue(Number(valueBytesText));
 const cpuStart = process.cpuUsage();
 const started = performance.now();
 let cells = 0;

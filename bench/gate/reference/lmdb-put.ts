@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { open } from "lmdb";
+import { open, type RootDatabase } from "lmdb";
 import type { Reference } from "../gate-report.ts";
 
 /**
@@ -25,17 +25,11 @@ export async function measureLmdbPut(options: {
   readonly writesPerCommit: number;
 }): Promise<LmdbPutReference> {
   const path = mkdtempSync(join(options.directory, "lmdb-reference-"));
-  const db = open<Uint8Array, Uint8Array>({
-    path,
-    keyEncoding: "binary",
-    encoding: "binary",
-    overlappingSync: true,
-    maxDbs: 1,
-  });
+  const db = openReferenceDb(path);
   try {
     const digits = String(options.keys - 1).length;
     const encoder = new TextEncoder();
-    const value = new Uint8Array(options.valueBytes).map((_, i) => (i * 131) & 0xff);
+    const value = referenceValue(options.valueBytes);
     // A fixed-seed LCG: the same key sequence in every run.
     let seed = 0x2545f491;
     const started = performance.now();
@@ -61,4 +55,23 @@ export async function measureLmdbPut(options: {
     await db.close();
     rmSync(path, { recursive: true, force: true });
   }
+}
+
+/**
+ * raw lmdb-js as the store references write: binary keys and values, commits that overlap their
+ * fsync (as the node's commit thread does). Also opened by lmdb-cells-writer.ts.
+ */
+export function openReferenceDb(path: string): RootDatabase<Uint8Array, Uint8Array> {
+  return open<Uint8Array, Uint8Array>({
+    path,
+    keyEncoding: "binary",
+    encoding: "binary",
+    overlappingSync: true,
+    maxDbs: 1,
+  });
+}
+
+/** A reference write's value of `bytes` bytes (fixed, not all one byte). */
+export function referenceValue(bytes: number): Uint8Array {
+  return new Uint8Array(bytes).map((_, i) => (i * 131) & 0xff);
 }
