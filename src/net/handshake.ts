@@ -34,11 +34,11 @@ export interface HandshakePolicy {
    */
   readonly maxMessageSizeBytes?: number;
   /**
-   * Whether (and why) this node needs `peer` to read multi-field map ops: such a peer that does
-   * not announce `map-batch` is refused, either direction, before any session message flows.
-   * Default: never.
+   * Whether (and why) this node needs `peer`, at the version vector it announced in its Hello or
+   * HelloAck, to read multi-field map ops: such a peer that does not announce `map-batch` is
+   * refused, either direction, before any session message flows. Default: never.
    */
-  readonly mapBatchNeed?: (peer: NodeId) => MapBatchNeed | undefined;
+  readonly mapBatchNeed?: (peer: NodeId, peerVector: VersionVector) => MapBatchNeed | undefined;
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -105,7 +105,7 @@ export function answerHello(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(hello.maxMessageSizeBytes, hello.nodeId, peerAddress, "Hello");
   if (!size.ok) return size;
-  const features = checkRequiredFeatures(policy, hello.features, hello.nodeId, peerAddress);
+  const features = checkRequiredFeatures(policy, hello, hello.nodeId, peerAddress);
   if (!features.ok) return features;
   const format = chooseFormat(hello, policy);
   if (format === undefined) {
@@ -157,7 +157,7 @@ export function answerHelloReply<Op>(
   if (!identity.ok) return identity;
   const size = checkAnnouncedSize(reply.maxMessageSizeBytes, reply.nodeId, peerAddress, "HelloAck");
   if (!size.ok) return size;
-  const features = checkRequiredFeatures(policy, reply.features, reply.nodeId, peerAddress);
+  const features = checkRequiredFeatures(policy, reply, reply.nodeId, peerAddress);
   if (!features.ok) return features;
   if (!policy.formats.includes(reply.chosenFormat)) {
     return refuse(
@@ -256,11 +256,13 @@ function checkAnnouncedSize(
 /** A peer that must read multi-field map ops (`policy.mapBatchNeed`) and does not announce `map-batch` is refused. */
 function checkRequiredFeatures(
   policy: HandshakePolicy,
-  announced: readonly WireFeature[],
+  announced: { readonly features: readonly WireFeature[]; readonly versionVector: VersionVector },
   claimedNodeId: NodeId,
   peerAddress: string,
 ): HandshakeVerdict<undefined> {
-  const need = announced.includes("map-batch") ? undefined : policy.mapBatchNeed?.(claimedNodeId);
+  const need = announced.features.includes("map-batch")
+    ? undefined
+    : policy.mapBatchNeed?.(claimedNodeId, announced.versionVector);
   if (need === undefined) return { ok: true, value: undefined };
   return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, need));
 }

@@ -226,24 +226,12 @@ export class PeerManager<Op> {
   readonly #abort = new AbortController();
   /** Sessions this node is ending with a refusal (an op the peer cannot decode): nothing more is sent on them. */
   readonly #ending = new WeakMap<Connection<Op>, NetError>();
-  /** Peers whose session ended for an op they cannot decode: refused at the handshake until they announce the feature. */
-  readonly #cannotReadHeldOps = new Set<NodeId>();
   /** One line per peer and refusal per FEATURE_REFUSAL_LOG_INTERVAL_MS, however often an older peer dials back in. */
   readonly #endedLog: RefusalLog;
 
   constructor(options: PeerManagerOptions<Op>) {
     this.#options = options;
     this.#endedLog = new RefusalLog(options.logger, options.nowMs, FEATURE_REFUSAL_LOG_INTERVAL_MS);
-  }
-
-  /**
-   * Whether this node ended a session with `peer` for an op the peer cannot decode (see
-   * `opFeature`), and has not seen it announce the feature since: the transport then refuses it
-   * at the handshake, so that an older build's redials fail at its growing backoff instead of
-   * reconnecting at once after each refusal.
-   */
-  cannotReadHeldOps(peer: NodeId): boolean {
-    return this.#cannotReadHeldOps.has(peer);
   }
 
   /** A dial target for `address`, named by `source`. */
@@ -884,8 +872,6 @@ export class PeerManager<Op> {
     }
     this.#connections.set(peer, connection);
     this.#adoptedAt.set(connection, this.#options.nowMs());
-    // Past the handshake, which refuses such a peer still without the feature: it was upgraded.
-    this.#cannotReadHeldOps.delete(peer);
     // A configured peer that reached us is healthy again, whichever side dialed: its backoff
     // restarts from the initial delay, so a later loss is redialed quickly, not at the ceiling.
     for (const target of this.#targets) {
@@ -1064,7 +1050,6 @@ export class PeerManager<Op> {
       "held-op",
     );
     this.#ending.set(connection, refusal);
-    this.#cannotReadHeldOps.add(peer);
     this.#endedLog.report(peer, refusal.code, refusal.message, {
       nodeId: peer,
       address: connection.remoteAddress,

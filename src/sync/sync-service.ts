@@ -15,6 +15,7 @@ import { monitorEventLoopLag } from "../membership/event-loop-lag.ts";
 import type { MembershipService } from "../membership/membership-service.ts";
 import { DEFAULT_SWIM_OPTIONS } from "../membership/swim-options.ts";
 import { listenFailureReason } from "../net/listen-failure.ts";
+import type { VersionVector } from "../net/messages.ts";
 import type { MapBatchNeed } from "../net/missing-feature.ts";
 import { NetError } from "../net/net-error.ts";
 import { RefusalLog } from "../net/refusal-log.ts";
@@ -188,8 +189,7 @@ export class SyncService {
       clock: () => backgroundClock.now(),
       random: Math.random,
     });
-    // The handshake asks the peer manager, which exists by the time any handshake runs.
-    const transport = await createTransport(options, syncLogger, () => peers);
+    const transport = await createTransport(options, syncLogger);
     const peers = new PeerManager<Op>({
       transport,
       engine,
@@ -571,11 +571,7 @@ async function pollFor(timeoutMs: number, done: () => boolean): Promise<boolean>
   return true;
 }
 
-async function createTransport(
-  options: SyncServiceOptions,
-  logger: Logger,
-  peers: () => PeerManager<Op>,
-): Promise<Transport<Op>> {
+async function createTransport(options: SyncServiceOptions, logger: Logger): Promise<Transport<Op>> {
   const { config, replica, tls, nodeId, metrics } = options;
   const common = {
     codec: createSyncMessageCodec(),
@@ -597,9 +593,15 @@ async function createTransport(
       socketTimeoutMs: config.limits.socketTimeoutMs,
     },
     // A node that makes multi-field map ops refuses a peer that cannot read them at once, not at
-    // the first map write; one that holds such ops, each peer it had to end a session with for them.
-    mapBatchNeed: (peer: NodeId): MapBatchNeed | undefined =>
-      config.sync.coalesceMapWrites ? "switch" : peers().cannotReadHeldOps(peer) ? "held-op" : undefined,
+    // the first map write; one that holds such ops, a peer whose vector lacks one of them (it
+    // would be sent it): no memory of peers, so an older peer is accepted again once those ops
+    // left the op-log (it gets a snapshot instead), and a flood of claimed NodeIds costs nothing.
+    mapBatchNeed: (_peer: NodeId, peerVector: VersionVector): MapBatchNeed | undefined =>
+      config.sync.coalesceMapWrites
+        ? "switch"
+        : replica.holdsUnreadableOpsBeyond(peerVector)
+          ? "held-op"
+          : undefined,
     logger,
   };
   if (tls !== undefined) {

@@ -237,15 +237,31 @@ describe("map-batch required of a peer (mapBatchNeed)", () => {
     );
   });
 
-  test("a node that holds such ops refuses the peer it ended a session with, saying so", () => {
-    const holding = policy(B, { mapBatchNeed: (peer) => (peer === A ? "held-op" : undefined) });
+  test("a node that holds such ops refuses a peer whose announced vector lacks one, saying so, either direction", () => {
+    // As the node does: a held batch op of origin C at sequence 5.
+    const holding = policy(B, {
+      mapBatchNeed: (_peer, vector) => ((vector.get(C) ?? 0) < 5 ? "held-op" : undefined),
+    });
     const verdict = answerHello(holding, olderHello, undefined, new Map(), "10.0.0.1:1");
     assert.ok(!verdict.ok);
+    assert.equal(verdict.error.code, "NET_FEATURE_MISSING");
     assert.match(
       verdict.error.message,
       /; node b{32} holds such an op .* the op stays in the op-log and goes once the peer is upgraded/,
     );
-    const other = createHello(policy(C, { features: [] }), new Map());
-    assert.ok(answerHello(holding, other, undefined, new Map(), "10.0.0.1:1").ok);
+    const covered = createHello(policy(A, { features: [] }), new Map([[C, 5]]));
+    assert.ok(answerHello(holding, covered, undefined, new Map(), "10.0.0.1:1").ok, "the Hello's vector");
+    const ack = (versionVector: Map<NodeId, number>) => ({
+      type: "HelloAck" as const,
+      chosenFormat: "msgpack" as const,
+      nodeId: A,
+      versionVector,
+      features: [],
+    });
+    assert.ok(!answerHelloReply(holding, ack(new Map([[C, 4]])), undefined, "10.0.0.1:1").ok);
+    assert.ok(
+      answerHelloReply(holding, ack(new Map([[C, 5]])), undefined, "10.0.0.1:1").ok,
+      "the HelloAck's",
+    );
   });
 });

@@ -149,10 +149,87 @@ describe("SortedSeqs against a sorted array (seeded property)", () => {
             assert.deepEqual(seqs.after(c.after, c.limit), expected);
           }
           assert.equal(seqs.length, model.length);
+          assert.equal(seqs.first, model[0]);
+          assert.equal(seqs.last, model.at(-1));
+          const probe = c.kind === "after" ? c.after : (model[model.length >> 1] ?? 0);
+          assert.equal(seqs.has(probe), model.includes(probe), `has(${probe})`);
+          assert.equal(seqs.has(probe + 1), model.includes(probe + 1), `has(${probe + 1})`);
         }
         assert.deepEqual(seqs.after(-1, Number.POSITIVE_INFINITY), model);
       }),
       { seed: 31, numRuns: 100 },
+    );
+  });
+});
+
+describe("OpLogIndex: ops some peers cannot decode (seeded property)", () => {
+  type Command =
+    | { readonly kind: "add"; readonly origin: number; readonly seq: number; readonly unreadable: boolean }
+    | { readonly kind: "mark"; readonly origin: number; readonly seq: number }
+    | { readonly kind: "clear" };
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    {
+      weight: 20,
+      arbitrary: fc.record({
+        kind: fc.constant("add" as const),
+        origin: fc.nat(2),
+        seq: fc.integer({ min: 1, max: 60 }),
+        unreadable: fc.boolean(),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant("mark" as const),
+        origin: fc.nat(2),
+        seq: fc.integer({ min: 1, max: 60 }),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("clear" as const) }) },
+  );
+  const vector = fc.array(fc.nat(62), { minLength: 3, maxLength: 3 });
+
+  test("holdsUnreadableBeyond says whether a marked op the log still holds lies beyond the vector, through adds in any order, evictions and clears", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(command, { maxLength: 120 }),
+        fc.array(vector, { minLength: 1, maxLength: 4 }),
+        (limit, commands, vectors) => {
+          const log = new OpLogIndex(limit);
+          // The model: every op ever marked; the log says which it still holds (`pageOf`).
+          const marked = new Set<string>();
+          const check = () => {
+            for (const seqs of vectors) {
+              const peer = new Map(ORIGINS.map((origin, i) => [origin, seqs[i]!] as const));
+              const expected = [...marked].some((id) => {
+                const [i, seq] = id.split(":").map(Number) as [number, number];
+                return log.pageOf(ORIGINS[i]!, seq) !== undefined && seq > peer.get(ORIGINS[i]!)!;
+              });
+              assert.equal(log.holdsUnreadableBeyond(peer), expected, `vector ${seqs.join(",")}`);
+            }
+          };
+          for (const c of commands) {
+            if (c.kind === "clear") {
+              log.clear();
+              marked.clear();
+            } else {
+              const origin = ORIGINS[c.origin]!;
+              if (c.kind === "add" && log.pageOf(origin, c.seq) === undefined) {
+                // A new op (an evicted one added again is one too): unmarked until marked.
+                marked.delete(`${c.origin}:${c.seq}`);
+                log.add(origin, c.seq, 10);
+              }
+              if (c.kind === "mark" || c.unreadable) {
+                log.markUnreadable(origin, c.seq);
+                if (log.pageOf(origin, c.seq) !== undefined) marked.add(`${c.origin}:${c.seq}`);
+              }
+            }
+            check();
+          }
+        },
+      ),
+      { seed: 47, numRuns: 300 },
     );
   });
 });

@@ -38,6 +38,11 @@ export class OpLogIndex {
   readonly #bytesOf = new Map<NodeId, Map<number, number>>();
   readonly #pages = new Map<number, Page>();
   readonly #floors = new Map<NodeId, number>();
+  /**
+   * origin → the sequences of its held ops that some peers cannot decode (`markUnreadable`: the
+   * node's `lww_map_batch` ops), a subset of `#seqs`: evicted with them, lowest first.
+   */
+  readonly #unreadable = new Map<NodeId, SortedSeqs>();
   readonly #limit: number;
   readonly #bytesLimit: number;
   #size = 0;
@@ -94,6 +99,31 @@ export class OpLogIndex {
       if (bytes > bytesMax && index > 0) return seqs.slice(0, index);
     }
     return seqs;
+  }
+
+  /**
+   * The held op of `origin` at `seq` is one that peers without a wire feature cannot decode (an
+   * `lww_map_batch` op): see `holdsUnreadableBeyond`. Nothing when it is not held; marking it
+   * again changes nothing.
+   */
+  markUnreadable(origin: NodeId, seq: number): void {
+    if (this.#pageOf.get(origin)?.has(seq) !== true) return;
+    let seqs = this.#unreadable.get(origin);
+    if (seqs === undefined) {
+      seqs = new SortedSeqs();
+      this.#unreadable.set(origin, seqs);
+    }
+    if (!seqs.has(seq)) seqs.insert(seq);
+  }
+
+  /**
+   * Whether the log holds an op marked `markUnreadable` that `vector` lacks: what a peer without
+   * the feature, at that vector, would be sent and cannot decode. Costs one look per origin that
+   * has such ops (each origin's highest is the one to check: a vector is contiguous).
+   */
+  holdsUnreadableBeyond(vector: ReadonlyMap<NodeId, number>): boolean {
+    for (const [origin, seqs] of this.#unreadable) if (seqs.last! > (vector.get(origin) ?? 0)) return true;
+    return false;
   }
 
   /** Raises the floor (eviction; a snapshot merge covers ops this log never held). */
@@ -206,6 +236,7 @@ export class OpLogIndex {
   clear(): number[] {
     const pages = [...this.#pages.keys(), ...this.#emptiedPages];
     this.#seqs.clear();
+    this.#unreadable.clear();
     this.#pageOf.clear();
     this.#bytesOf.clear();
     this.#pages.clear();
@@ -273,6 +304,12 @@ export class OpLogIndex {
       this.#seqs.delete(origin);
       this.#pageOf.delete(origin);
       this.#bytesOf.delete(origin);
+    }
+    // Marked ops are held ones, so the lowest held is the lowest marked whenever it is marked.
+    const unreadable = this.#unreadable.get(origin);
+    if (unreadable?.first === seq) {
+      unreadable.shift();
+      if (unreadable.length === 0) this.#unreadable.delete(origin);
     }
     this.#size--;
     this.raiseFloor(origin, seq);

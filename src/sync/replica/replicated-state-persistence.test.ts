@@ -160,6 +160,71 @@ describe("replicated state on LMDB across restarts", () => {
     );
   });
 
+  test("holdsUnreadableOpsBeyond: a held batch op a vector lacks, made here, received or read back after a restart, until it is evicted", async () => {
+    const path = await tempDir();
+    const fromB: Op[] = [];
+    const b = openReplicatedState({
+      backend: createMemoryBackend(),
+      nodeId: NODE_B,
+      nowMs: () => 1_700_000_000_000,
+      onLocalOps: (ops) => fromB.push(...ops),
+      coalesceMapWrites: true,
+    });
+    b.lwwMapSet("m", text("b0"), text("from B"));
+    b.lwwMapSet("m", text("b1"), text("from B"));
+    b.flush();
+    assert.equal(fromB[0]!.kind.type, "lww_map_batch");
+    const beyond = (s: ReplicatedState, a: number, bSeq: number) =>
+      s.holdsUnreadableOpsBeyond(
+        new Map([
+          [NODE_A, a],
+          [NODE_B, bSeq],
+        ]),
+      );
+    const options = { coalesceMapWrites: true, opLogLimit: 4 };
+    await withReplica(
+      path,
+      (s) => {
+        s.lwwMapSet("m", text("lone"), text("a plain op")); // seq 1: a lone write is no batch op
+        s.flush();
+        assert.equal(beyond(s, 0, 0), false, "plain ops only");
+        assert.equal(s.applyRemote(fromB).length, 1);
+        assert.equal(beyond(s, 0, 0), true, "B's batch op, received");
+        assert.equal(beyond(s, 0, 1), false, "a vector that covers it");
+        s.lwwMapSet("m", text("a0"), text("x")); // seq 2, amended: a batch op
+        s.lwwMapSet("m", text("a1"), text("x"));
+        s.flush();
+        assert.equal(beyond(s, 1, 1), true, "this node's own batch op");
+        assert.equal(beyond(s, 2, 1), false);
+      },
+      options,
+    );
+    await withReplica(
+      path,
+      (s) => {
+        assert.equal(beyond(s, 1, 1), true, "read back from the op-log");
+        assert.equal(beyond(s, 2, 0), true);
+        assert.equal(beyond(s, 2, 1), false);
+        // B's later plain ops push its batch op out of the op-log (4 ops): it is held no more.
+        const later: Op[] = [];
+        b.setSyncHooks({ onLocalOps: (ops) => later.push(...ops) });
+        for (let i = 0; i < 3; i++) {
+          b.gcounterInc("g", 1n);
+          b.flush();
+        }
+        assert.equal(s.applyRemote(later).length, 3);
+        assert.equal(
+          s.opsSince(new Map([[NODE_A, 2]]), 100).length,
+          2,
+          "B's ops 3 and 4 are what is left of it",
+        );
+        assert.equal(beyond(s, 2, 0), false, "B's batch op left the op-log");
+        assert.equal(beyond(s, 1, 0), true, "this node's own is still held");
+      },
+      options,
+    );
+  });
+
   test("a duplicate remote op after a restart is not counted twice", async () => {
     const path = await tempDir();
     const ops = remoteOps(5);

@@ -27,6 +27,7 @@ import { type Logger, silentLogger } from "../../observe/logger.ts";
 import type { ExtendedKvBackend } from "../../store/extended-kv-backend.ts";
 import { refuseWhileCommitsFail } from "../../store/store-error.ts";
 import type { CrdtHost } from "../../wasm/abi/crdt-host.ts";
+import { crdtOpFeature } from "../op-feature-guard.ts";
 import { assertOpFits, opBytesMaxOf, removeParts } from "../op-wire-budget.ts";
 import { bytesEnd, type OpBytesBudget } from "../sync-engine.ts";
 import type { ChangedObject } from "../sync-events.ts";
@@ -533,6 +534,7 @@ export class ReplicatedState implements CrdtHost {
           this.#stageCellAt(entry, fieldKey, cell),
         );
         this.#record(op, entry, undefined);
+        this.#log.markUnreadable(op.origin, op.id.seq);
       } else this.#record(op, entry, entry.crdt.applyOp(op));
       fresh.push(op);
     }
@@ -675,6 +677,16 @@ export class ReplicatedState implements CrdtHost {
     if (this.#collectedThrough === undefined || vectorCovers(vector, this.#collectedThrough)) return false;
     const knowsOnlyItself = [...vector].every(([origin, seq]) => origin === peer || seq === 0);
     return !(knowsOnlyItself && (this.versionVector().get(peer) ?? 0) === 0);
+  }
+
+  /**
+   * Whether the op-log holds an op that `vector` lacks and that a peer without a wire feature
+   * cannot decode (`crdtOpFeature`: an `lww_map_batch` op): a peer of an older build at that
+   * vector would be sent it, so it is refused (`held-op`, src/net/missing-feature.ts). Costs a
+   * look per origin with such ops, not a walk of the log.
+   */
+  holdsUnreadableOpsBeyond(vector: VersionVector): boolean {
+    return this.#log.holdsUnreadableBeyond(vector);
   }
 
   /** Origins whose ops `vector` lacks but this op-log no longer holds: such a peer needs `snapshot()`. */
@@ -999,6 +1011,8 @@ export class ReplicatedState implements CrdtHost {
     const op = batch.op();
     this.#stagedOps[batch.staged] = op;
     this.#log.resize(op.origin, op.id.seq, estimatedOpBytes(op));
+    // A lone write stays the plain op; from its second write on, it is a multi-field one.
+    if (crdtOpFeature(op) !== undefined) this.#log.markUnreadable(op.origin, op.id.seq);
   }
 
   /** Makes the open ops and staged cell of every `unsettled` counter carry its slots now, and every amended map batch's op its writes. */
@@ -1290,6 +1304,7 @@ export class ReplicatedState implements CrdtHost {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
         this.#log.restore(op.origin, op.id.seq, page, sizes[i]!);
+        if (crdtOpFeature(op) !== undefined) this.#log.markUnreadable(op.origin, op.id.seq);
       }
     }
     this.#log.finishRestore();

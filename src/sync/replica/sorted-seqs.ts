@@ -26,6 +26,30 @@ export class SortedSeqs {
     return this.#length;
   }
 
+  /** The lowest sequence; undefined when empty. */
+  get first(): number | undefined {
+    return this.#length === 0 ? undefined : this.#starts[this.#head];
+  }
+
+  /** The highest sequence; undefined when empty. */
+  get last(): number | undefined {
+    return this.#length === 0 ? undefined : this.#ends[this.#ends.length - 1];
+  }
+
+  /** Whether `seq` is held. */
+  has(seq: number): boolean {
+    const ends = this.#ends;
+    // The first run ending at or above `seq`.
+    let lo = this.#head;
+    let hi = ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ends[mid]! < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < ends.length && this.#starts[lo]! <= seq;
+  }
+
   /** Adds `seq`, keeping the order (the caller never adds one it holds). */
   insert(seq: number): void {
     const starts = this.#starts;
