@@ -7,7 +7,8 @@
  *   running; started with the switch off, the same node syncs with 0.1.0 as before;
  * - a node with the switch off that holds such ops (from a peer with the switch on) ends its
  *   session with a 0.1.0 peer at the first one, and nothing is lost: once that peer runs this
- *   build it gets every field;
+ *   build it gets every field; and it takes the 0.1.0 peer back, without a restart, once those
+ *   ops left its op-log (the peer gets a snapshot, which 0.1.0 reads);
  * - three nodes with the switch on converge on many map writes.
  *
  * The writers run this build's load guest (bench/guests/counter_load) writing distinct fields of
@@ -37,8 +38,12 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
   });
   const pki = join(root.path, "pki");
   nxCert(["ca", "--out", join(pki, "ca")]);
+  const certified = new Set<string>();
+  /** The node `name`'s certificate, made once: a node restarted keeps its NodeId. */
   const tlsOf = (name: string) => {
-    nxCert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]);
+    if (!certified.has(name))
+      nxCert(["node", "--ca-dir", join(pki, "ca"), "--name", name, "--out", join(pki, name)]);
+    certified.add(name);
     return { dir: join(pki, name) };
   };
   const logOf = (node: SyncNode) => node.nx.stderr() + node.nx.stdout();
@@ -62,13 +67,14 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
       exposeData: false,
     });
 
-  /** This build writing `writes` distinct fields `<name>-<i>` of the LWW-Map MAP_KEY, at 500/s. */
+  /** This build writing `writes` distinct fields `<fieldPrefix><i>` of the LWW-Map MAP_KEY, at 500/s. */
   const mapWriter = (
     name: string,
     port: number,
     peers: readonly number[],
     writes: number,
     args: readonly string[],
+    fieldPrefix = `${name}-`,
   ) =>
     nodes.node({
       datastore: join(root.path, name),
@@ -81,7 +87,7 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
         NX_GATE_DURATION_MS: String(writes * 2),
         NX_GATE_COUNTER_KEY: MAP_KEY,
         NX_GATE_KEYS: "1000000",
-        NX_GATE_FIELD_PREFIX: `${name}-`,
+        NX_GATE_FIELD_PREFIX: fieldPrefix,
         NX_GATE_MIN_PEERS: String(peers.length),
       },
       args,
@@ -211,6 +217,67 @@ describe("multi-field map ops and older builds", { timeout: 240_000 }, () => {
       SYNC_WAIT_MS,
     );
     assert.equal(fields, written, "the upgraded node holds every field a wrote");
+  });
+
+  test("a node with the switch off accepts 0.1.0 again once the multi-field ops it held left its op-log; the snapshot carries them", async () => {
+    const [aPort, bPort] = [await freePort(), await freePort()];
+    // b keeps 40 ops, so a's later plain ops push its multi-field ones out.
+    const b = await nodes.node({
+      datastore: join(root.path, "b2"),
+      guest: OLD_GUEST,
+      port: bPort,
+      peers: [aPort],
+      tls: tlsOf("b2"),
+      env: { NX_GATE_RATE: "20", NX_GATE_DURATION_MS: "600000", NX_GATE_COUNTER_KEY: "new-b2" },
+      args: ["--op-log-limit", "40"],
+    });
+    const a = await mapWriter("a2", aPort, [bPort], 1000, [SWITCH]);
+    const batched = await writesOf(a);
+    await pollUntil(
+      () => fieldsOf(b),
+      (n) => n === batched,
+      SYNC_WAIT_MS,
+    );
+    // 0.1.0 dials b, which holds multi-field ops its vector lacks: refused at the handshake.
+    const c = await oldNode("c2", undefined, [bPort]);
+    await b.nx.waitFor(/refused inbound connection from .*node [0-9a-f]{32} holds such an op/);
+    await c.nx.waitFor(/refused the connection \(rejected\): .*holds such an op/);
+    assert.equal(await b.gcounter("old-c2"), 0n, "no op of the 0.1.0 node arrived");
+
+    // a again with the switch off: 200 plain ops, and b's op-log holds no multi-field op any more.
+    await nodes.stop(a);
+    const plain = await mapWriter("a2", aPort, [bPort], 200, [], "a2-plain-");
+    const written = batched + (await writesOf(plain));
+    // c redials at its backoff (up to 1 s here) and is accepted now: its ops reach b, and go on.
+    const first = await pollUntil(
+      () => b.gcounter("old-c2"),
+      (n) => n > 0n,
+      SYNC_WAIT_MS,
+    );
+    assert.ok(first > 0n, "b accepted the 0.1.0 node again, without a restart");
+    const later = await pollUntil(
+      () => b.gcounter("old-c2"),
+      (n) => n > first + 40n,
+      SYNC_WAIT_MS,
+    );
+    assert.ok(later > first + 40n, "the session lasts");
+    assert.ok(running(b) && running(c));
+
+    // What c got from b (a snapshot, then ops), read with this build and no peer.
+    await nodes.stop(c);
+    const cTls = tlsOf("c2");
+    const alone = await nodes.node({
+      datastore: join(root.path, "c2"),
+      guest: OLD_GUEST,
+      tls: cTls,
+      env: {
+        NX_GATE_RATE: "1",
+        NX_GATE_DURATION_MS: "600000",
+        NX_GATE_COUNTER_KEY: "old-c2",
+        NX_GATE_RESUME: "1",
+      },
+    });
+    assert.equal(await fieldsOf(alone), written, "c holds every field a wrote, the multi-field ops' too");
   });
 
   test("0.1.0 and a node with coalesce_map_writes refuse each other, one line per direction, and keep running; with the switch off they sync", async () => {
