@@ -31,7 +31,7 @@ import {
   rotationVictim,
 } from "./connection-bound.ts";
 import { withoutRgaGhosts } from "./legacy-rga-state.ts";
-import { firstUnreadableOp, type OpFeature } from "./op-feature-guard.ts";
+import { type OpFeature, opsForPeer } from "./op-feature-guard.ts";
 import { isOwnAddress } from "./own-address.ts";
 import { type BackoffPolicy, type PeerHealth, peerHealth, reconnectDelayMs } from "./reconnect-backoff.ts";
 import type { Outgoing, SyncEngine } from "./sync-engine.ts";
@@ -94,10 +94,18 @@ export interface PeerManagerOptions<Op> {
   storeRoom?: () => Promise<void> | undefined;
   /**
    * The wire feature a peer must announce to be sent an op (`lww_map_batch`: `map-batch`). A
-   * PushOps holding an op its peer cannot decode is not sent: that session ends with a refusal
-   * instead (see `firstUnreadableOp`). Undefined: every op goes to every peer.
+   * PushOps holding an op its peer cannot decode and lacks is not sent: that session ends with a
+   * refusal instead (see `opsForPeer`). Undefined: every op goes to every peer.
    */
   opFeature?: OpFeature<Op>;
+  /**
+   * With `opFeature`: an op's origin and sequence. An op the peer cannot decode but holds (the
+   * latest version vector it announced, its Hello's then its pulls', covers it: it had it through
+   * a snapshot) is left out of its PushOps rather than ending the session; a repair after a
+   * reconnect reads from where the last session stopped, below that vector. Undefined: every such
+   * op ends the session.
+   */
+  opId?: (op: Op) => { readonly origin: NodeId; readonly seq: number };
   /** The writes an op makes, which bound what one turn applies (`applySliceEnd`); default 1 each. */
   opWrites?: (op: Op) => number;
 }
@@ -226,6 +234,8 @@ export class PeerManager<Op> {
   readonly #abort = new AbortController();
   /** Sessions this node is ending with a refusal (an op the peer cannot decode): nothing more is sent on them. */
   readonly #ending = new WeakMap<Connection<Op>, NetError>();
+  /** The version vector of each session's latest PullSince from its peer (before the first: its Hello's). */
+  readonly #pulledVector = new WeakMap<Connection<Op>, VersionVector>();
   /** One line per peer and refusal per FEATURE_REFUSAL_LOG_INTERVAL_MS, however often an older peer dials back in. */
   readonly #endedLog: RefusalLog;
 
@@ -924,6 +934,7 @@ export class PeerManager<Op> {
     const peer = connection.remoteNodeId;
     try {
       for await (const message of connection) {
+        if (message.type === "PullSince") this.#pulledVector.set(connection, message.versionVector);
         // One slice per turn of the event loop: queued messages would otherwise be handled back
         // to back in microtasks, and a flooding peer would starve timers, other peers and the
         // observability endpoint. The connection stops reading while its queue is full.
@@ -1023,25 +1034,32 @@ export class PeerManager<Op> {
     for (const { peer, message } of outgoing) {
       const connection = this.#connections.get(peer);
       if (connection === undefined || this.#ending.has(connection)) continue;
-      if (message.type === "PushOps" && !this.#readsEvery(connection, message)) continue;
-      void this.#sendOn(
-        connection,
-        message.type === "PushState" ? this.#stateFor(connection, message) : message,
-      );
+      const sendable =
+        message.type === "PushOps"
+          ? this.#pushFor(connection, message)
+          : message.type === "PushState"
+            ? this.#stateFor(connection, message)
+            : message;
+      if (sendable !== undefined) void this.#sendOn(connection, sendable);
     }
   }
 
   /**
-   * Whether `connection`'s peer decodes every op of `message`. If not, the session ends: the op
-   * can be neither skipped nor split for it, and stays in the op-log for when the peer is upgraded.
+   * `message` as `connection`'s peer reads it (see `opsForPeer`), or undefined when it holds an
+   * op the peer cannot decode and lacks: then the session ends, for the op can be neither skipped
+   * nor split for it, and stays in the op-log for when the peer is upgraded.
    */
-  #readsEvery(connection: Connection<Op>, message: PushOpsMessage<Op>): boolean {
-    const { opFeature } = this.#options;
-    if (
-      opFeature === undefined ||
-      firstUnreadableOp(message.ops, connection.remoteFeatures, opFeature) === undefined
-    )
-      return true;
+  #pushFor(connection: Connection<Op>, message: PushOpsMessage<Op>): PushOpsMessage<Op> | undefined {
+    const { opFeature, opId } = this.#options;
+    if (opFeature === undefined) return message;
+    const vector = this.#pulledVector.get(connection) ?? connection.remoteVersionVector;
+    const ops = opsForPeer(message.ops, connection.remoteFeatures, opFeature, (op) => {
+      if (opId === undefined) return false;
+      const { origin, seq } = opId(op);
+      return seq <= (vector.get(origin) ?? 0);
+    });
+    if (ops === message.ops) return message;
+    if (ops !== undefined) return { ...message, ops };
     const peer = connection.remoteNodeId;
     const refusal = missingMapBatchError(
       this.#options.transport.localNodeId,
@@ -1059,7 +1077,7 @@ export class PeerManager<Op> {
     void this.#sendOn(connection, replyFor(refusal)).then(() =>
       connection.close(`peer ${peer} cannot read multi-field map ops (${refusal.code}, logged above)`),
     );
-    return false;
+    return undefined;
   }
 
   /** A `PushState` part as `connection`'s peer reads it (features it lacks are left out). */

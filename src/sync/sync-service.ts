@@ -245,6 +245,7 @@ export class SyncService {
       // flushed() rejects only once the store is closed, at shutdown, when the connections close too.
       storeRoom: () => replica.whenStoreHasRoom()?.catch(() => {}),
       opFeature: crdtOpFeature,
+      opId: (op) => op.id,
       opWrites: opWriteCount,
     });
     const known = new KnownPeers();

@@ -13,7 +13,7 @@ import type { Transport } from "../../src/net/transport.ts";
 import type { WireFeature } from "../../src/net/wire-features.ts";
 import type { Logger } from "../../src/observe/logger.ts";
 import { silentLogger } from "../../src/observe/logger.ts";
-import { firstUnreadableOp, type OpFeature } from "../../src/sync/op-feature-guard.ts";
+import { type OpFeature, opsForPeer } from "../../src/sync/op-feature-guard.ts";
 import { SyncEngine } from "../../src/sync/sync-engine.ts";
 import { recordingLogger } from "../net/helpers/recording-logger.ts";
 import type { TestOp } from "../net/helpers/test-op.ts";
@@ -29,13 +29,20 @@ function opTagged(tag: string, seq: number): TestOp {
   return { origin: "o", seq, delta: 1n, payload: new Uint8Array(), meta: { tag, weight: 1 } };
 }
 
-test("firstUnreadableOp: the first op whose feature the peer lacks, none when it has them all", () => {
-  const ops = [opTagged("plain", 1), opTagged("batch", 2), opTagged("batch", 3)];
-  assert.equal(firstUnreadableOp(ops, [], featureOf), ops[1]);
-  assert.equal(firstUnreadableOp(ops, ["pubsub", "rga-ghosts"], featureOf), ops[1]);
-  assert.equal(firstUnreadableOp(ops, ["map-batch"], featureOf), undefined);
-  assert.equal(firstUnreadableOp([ops[0]!], [], featureOf), undefined);
-  assert.equal(firstUnreadableOp([], [], featureOf), undefined);
+test("opsForPeer: every op when the peer decodes them all, without those it cannot decode but holds, none when it lacks one", () => {
+  const ops = [opTagged("plain", 1), opTagged("batch", 2), opTagged("batch", 3), opTagged("plain", 4)];
+  const holdsNone = () => false;
+  const holdsUpTo = (seq: number) => (op: TestOp) => op.seq <= seq;
+  assert.equal(opsForPeer(ops, ["map-batch"], featureOf, holdsNone), ops, "the same array: nothing copied");
+  assert.equal(opsForPeer([ops[0]!, ops[3]!], [], featureOf, holdsNone)?.length, 2);
+  assert.equal(opsForPeer(ops, [], featureOf, holdsNone), undefined);
+  assert.equal(opsForPeer(ops, ["pubsub", "rga-ghosts"], featureOf, holdsUpTo(2)), undefined, "it lacks 3");
+  assert.deepEqual(
+    opsForPeer(ops, [], featureOf, holdsUpTo(3))?.map((op) => op.seq),
+    [1, 4],
+    "it holds 2 and 3: left out; plain ops go whatever it holds",
+  );
+  assert.deepEqual(opsForPeer([], [], featureOf, holdsNone), []);
 });
 
 /** A peer manager over `inner` with the guard (`featureOf`), recording what it dials and is pushed. */
@@ -123,3 +130,57 @@ for (const dialer of ["the sender", "the older peer"] as const) {
     );
   });
 }
+
+test("an op the peer cannot decode but holds (its pull's vector covers it) is left out, and the session goes on", async (t) => {
+  const network = createMemoryNetwork();
+  const senderId = nodeIdFor("guard-sender-holds");
+  const olderId = nodeIdFor("guard-older-holds");
+  const log = recordingLogger();
+  const engine = new SyncEngine(emptyReplica(senderId));
+  // A NodeId: a version vector's keys are (the codec refuses others).
+  const origin = nodeIdFor("guard-origin");
+  const opOf = (tag: string, seq: number): TestOp => ({ ...opTagged(tag, seq), origin });
+  const { peers: sender } = countingManager(
+    senderId,
+    network.transport({ ...baseOptions(), nodeId: senderId }),
+    {
+      engine,
+      listen: "10.3.1.1:9001",
+      logger: log,
+      nowMs: () => Date.now(),
+      opFeature: featureOf,
+      opId: (op) => ({ origin: op.origin as NodeId, seq: op.seq }),
+    },
+  );
+  // An older build that got origin o's ops up to 3 through a snapshot: its Hello says nothing of
+  // them (an empty vector), its pull says 3.
+  const received: TestOp[] = [];
+  const { peers: older } = countingManager(
+    olderId,
+    network.transport({ ...baseOptions(), nodeId: olderId, features: [] }),
+    {
+      engine: new SyncEngine({
+        ...emptyReplica(olderId, received),
+        versionVector: () => new Map([[origin, 3]]),
+      }),
+      listen: "10.3.1.2:9001",
+      nowMs: () => Date.now(),
+    },
+  );
+  await Promise.all([sender.start(), older.start()]);
+  t.after(() => Promise.all([sender.stop(), older.stop()]));
+  older.addCandidate("10.3.1.1:9001", "static");
+  await until(() => engine.reportedVectors().has(olderId), "the older peer's pull");
+
+  sender.sendTo(olderId, { type: "PushOps", batchId: 1, ops: [opOf("batch", 3), opOf("plain", 4)] });
+  await until(() => received.length === 1, "the plain op");
+  assert.deepEqual(
+    received.map((op) => op.seq),
+    [4],
+  );
+  assert.equal(sender.connectedPeers().length, 1, "the session goes on");
+
+  sender.sendTo(olderId, { type: "PushOps", batchId: 2, ops: [opOf("batch", 5)] });
+  await log.waitFor(/runs a build that cannot read multi-field map ops/);
+  await until(() => sender.connectedPeers().length === 0, "the end of the session: it lacks 5");
+});
