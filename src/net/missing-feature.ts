@@ -12,10 +12,11 @@ export type RequiredWireFeature = "map-batch";
 /**
  * Why a node needs a peer to read multi-field map ops (announce `map-batch`): `switch`, it makes
  * them (`[sync] coalesce_map_writes = true`), so it refuses a peer without the feature at the
- * handshake; `held-op`, it holds one (made by a node with the switch on) that the peer must get
- * next, so it ended their session at the first such op and refuses that peer at the handshake
- * from then on (an older build redials a session that ended at its backoff's start, at once, but
- * a refused dial at a growing delay).
+ * handshake; `held-op`, its op-log holds one (made by a node with the switch on) that the
+ * version vector the peer announced lacks, so the peer would be sent it: a session ends at the
+ * first such op, and a handshake is refused while the op-log holds one the peer lacks (an older
+ * build redials a session that ended at its backoff's start, at once, but a refused dial at a
+ * growing delay).
  */
 export type MapBatchNeed = "switch" | "held-op";
 
