@@ -71,6 +71,22 @@ function openReplicatedStateInMemory(nodeId: NodeId, sent: Op[]): ReplicatedStat
   });
 }
 
+/** Node B with coalesceMapWrites, in memory, after one batch op of two writes to map `m`: `fromB` holds it. */
+function peerWithBatchOp(): { b: ReplicatedState; fromB: Op[] } {
+  const fromB: Op[] = [];
+  const b = openReplicatedState({
+    backend: createMemoryBackend(),
+    nodeId: NODE_B,
+    nowMs: () => 1_700_000_000_000,
+    onLocalOps: (ops) => fromB.push(...ops),
+    coalesceMapWrites: true,
+  });
+  b.lwwMapSet("m", text("b0"), text("from B"));
+  b.lwwMapSet("m", text("b1"), text("from B"));
+  b.flush();
+  return { b, fromB };
+}
+
 describe("replicated state on LMDB across restarts", () => {
   test("every CRDT, the version vector, the op-log and the clock hydrate after reopening", async () => {
     const path = await tempDir();
@@ -110,17 +126,7 @@ describe("replicated state on LMDB across restarts", () => {
   test("coalesced map writes survive a restart: their cells, a peer's batch op's cells, and the batch op a peer catches up from", async () => {
     const path = await tempDir();
     const coalesce = { coalesceMapWrites: true };
-    const fromB: Op[] = [];
-    const b = openReplicatedState({
-      backend: createMemoryBackend(),
-      nodeId: NODE_B,
-      nowMs: () => 1_700_000_000_000,
-      onLocalOps: (ops) => fromB.push(...ops),
-      ...coalesce,
-    });
-    b.lwwMapSet("m", text("b0"), text("from B"));
-    b.lwwMapSet("m", text("b1"), text("from B"));
-    b.flush();
+    const { fromB } = peerWithBatchOp();
     const encoded = (ops: readonly Op[]) => ops.map((op) => Buffer.from(encodeOp(op)).toString("hex"));
     const before = await withReplica(
       path,
@@ -162,17 +168,7 @@ describe("replicated state on LMDB across restarts", () => {
 
   test("holdsUnreadableOpsBeyond: a held batch op a vector lacks, made here, received or read back after a restart, until it is evicted", async () => {
     const path = await tempDir();
-    const fromB: Op[] = [];
-    const b = openReplicatedState({
-      backend: createMemoryBackend(),
-      nodeId: NODE_B,
-      nowMs: () => 1_700_000_000_000,
-      onLocalOps: (ops) => fromB.push(...ops),
-      coalesceMapWrites: true,
-    });
-    b.lwwMapSet("m", text("b0"), text("from B"));
-    b.lwwMapSet("m", text("b1"), text("from B"));
-    b.flush();
+    const { b, fromB } = peerWithBatchOp();
     assert.equal(fromB[0]!.kind.type, "lww_map_batch");
     const beyond = (s: ReplicatedState, a: number, bSeq: number) =>
       s.holdsUnreadableOpsBeyond(

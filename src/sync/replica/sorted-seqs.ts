@@ -38,16 +38,8 @@ export class SortedSeqs {
 
   /** Whether `seq` is held. */
   has(seq: number): boolean {
-    const ends = this.#ends;
-    // The first run ending at or above `seq`.
-    let lo = this.#head;
-    let hi = ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ends[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < ends.length && this.#starts[lo]! <= seq;
+    const run = this.#firstAtOrAbove(this.#ends, seq);
+    return run < this.#ends.length && this.#starts[run]! <= seq;
   }
 
   /** Adds `seq`, keeping the order (the caller never adds one it holds). */
@@ -66,13 +58,7 @@ export class SortedSeqs {
       return;
     }
     // The first run starting above `seq`; the run before it (if any) ends below it.
-    let lo = this.#head;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.#firstAtOrAbove(starts, seq);
     const joinsBelow = lo > this.#head && ends[lo - 1]! + 1 === seq;
     const joinsAbove = lo < starts.length && starts[lo]! - 1 === seq;
     if (joinsBelow && joinsAbove) {
@@ -110,20 +96,25 @@ export class SortedSeqs {
   after(after: number, limit: number): number[] {
     const starts = this.#starts;
     const ends = this.#ends;
-    // The first run ending above `after`.
-    let lo = this.#head;
-    let hi = ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ends[mid]! <= after) lo = mid + 1;
-      else hi = mid;
-    }
     const seqs: number[] = [];
-    for (let run = lo; run < ends.length && seqs.length < limit; run++) {
+    // From the first run ending above `after`.
+    for (let run = this.#firstAtOrAbove(ends, after + 1); run < ends.length && seqs.length < limit; run++) {
       const end = ends[run]!;
       for (let seq = Math.max(starts[run]!, after + 1); seq <= end && seqs.length < limit; seq++)
         seqs.push(seq);
     }
     return seqs;
+  }
+
+  /** The first live run whose entry in `bounds` (`#starts` or `#ends`) is at least `seq`: a binary search. */
+  #firstAtOrAbove(bounds: readonly number[], seq: number): number {
+    let lo = this.#head;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (bounds[mid]! < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
