@@ -184,3 +184,43 @@ test("an op the peer cannot decode but holds (its pull's vector covers it) is le
   await log.waitFor(/runs a build that cannot read multi-field map ops/);
   await until(() => sender.connectedPeers().length === 0, "the end of the session: it lacks 5");
 });
+
+test("before the peer's first pull, its Hello's vector decides: an op it cannot decode but holds is left out of a repair at connect", async (t) => {
+  const network = createMemoryNetwork();
+  const senderId = nodeIdFor("guard-sender-hello");
+  const olderId = nodeIdFor("guard-older-hello");
+  const log = recordingLogger();
+  const origin = nodeIdFor("guard-origin-hello");
+  const opOf = (tag: string, seq: number): TestOp => ({ ...opTagged(tag, seq), origin });
+  const { peers: sender } = countingManager(
+    senderId,
+    network.transport({ ...baseOptions(), nodeId: senderId }),
+    {
+      engine: new SyncEngine(emptyReplica(senderId)),
+      listen: "10.3.2.1:9001",
+      logger: log,
+      nowMs: () => Date.now(),
+      opFeature: featureOf,
+      opId: (op) => ({ origin: op.origin as NodeId, seq: op.seq }),
+    },
+  );
+  await sender.start();
+  t.after(() => sender.stop());
+  // An older build whose Hello says it holds origin o's ops up to 3 (a snapshot gave them), and
+  // which has not pulled yet: what the engine's repair at connect meets.
+  const older = await network
+    .transport({ ...baseOptions(new Map([[origin, 3]])), nodeId: olderId, features: [] })
+    .dial("10.3.2.1:9001");
+  t.after(() => older.close("test done"));
+  await until(() => sender.connectedPeers().length === 1, "the connection");
+
+  sender.sendTo(olderId, { type: "PushOps", batchId: 1, ops: [opOf("batch", 3), opOf("plain", 4)] });
+  sender.sendTo(olderId, { type: "PushOps", batchId: 2, ops: [opOf("batch", 4)] });
+  const pushed: number[][] = [];
+  for await (const message of older) {
+    if (message.type === "PushOps") pushed.push(message.ops.map((op) => op.seq));
+    if (message.type === "Error") break;
+  }
+  assert.deepEqual(pushed, [[4]], "3 left out (held), and nothing of the batch holding 4 (lacked)");
+  await log.waitFor(/runs a build that cannot read multi-field map ops/);
+});
