@@ -34,11 +34,12 @@ export interface HandshakePolicy {
    */
   readonly maxMessageSizeBytes?: number;
   /**
-   * Whether (and why) this node needs `peer`, at the version vector it announced in its Hello or
-   * HelloAck, to read multi-field map ops: such a peer that does not announce `map-batch` is
-   * refused, either direction, before any session message flows. Default: never.
+   * Whether (and why) this node needs a peer at the version vector it announced in its Hello or
+   * HelloAck to read multi-field map ops: such a peer that does not announce `map-batch` is
+   * refused, either direction, before any session message flows. Its NodeId does not decide (it
+   * is only claimed in insecure mode, and the node keeps no list of peers). Default: never.
    */
-  readonly mapBatchNeed?: (peer: NodeId, peerVector: VersionVector) => MapBatchNeed | undefined;
+  readonly mapBatchNeed?: (peerVector: VersionVector) => MapBatchNeed | undefined;
 }
 
 /** The outcome of checking the other side's handshake message. */
@@ -262,7 +263,7 @@ function checkRequiredFeatures(
 ): HandshakeVerdict<undefined> {
   const need = announced.features.includes("map-batch")
     ? undefined
-    : policy.mapBatchNeed?.(claimedNodeId, announced.versionVector);
+    : policy.mapBatchNeed?.(announced.versionVector);
   if (need === undefined) return { ok: true, value: undefined };
   return refuse(missingMapBatchError(policy.localNodeId, claimedNodeId, peerAddress, need));
 }

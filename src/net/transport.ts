@@ -72,7 +72,7 @@ export interface TransportOptions<Op> {
   /** Optional messages this node announces that it reads; default every one this build speaks. */
   readonly features?: readonly WireFeature[];
   /** Whether this node needs a peer to read multi-field map ops (HandshakePolicy.mapBatchNeed); default never. */
-  readonly mapBatchNeed?: (peer: NodeId, peerVector: VersionVector) => MapBatchNeed | undefined;
+  readonly mapBatchNeed?: (peerVector: VersionVector) => MapBatchNeed | undefined;
 }
 
 /** Counts what crosses the wire (the node's `numax_wire_bytes_total`). */

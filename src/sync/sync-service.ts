@@ -597,7 +597,7 @@ async function createTransport(options: SyncServiceOptions, logger: Logger): Pro
     // the first map write; one that holds such ops, a peer whose vector lacks one of them (it
     // would be sent it): no memory of peers, so an older peer is accepted again once those ops
     // left the op-log (it gets a snapshot instead), and a flood of claimed NodeIds costs nothing.
-    mapBatchNeed: (_peer: NodeId, peerVector: VersionVector): MapBatchNeed | undefined =>
+    mapBatchNeed: (peerVector: VersionVector): MapBatchNeed | undefined =>
       config.sync.coalesceMapWrites
         ? "switch"
         : replica.holdsUnreadableOpsBeyond(peerVector)

@@ -240,7 +240,7 @@ describe("map-batch required of a peer (mapBatchNeed)", () => {
   test("a node that holds such ops refuses a peer whose announced vector lacks one, saying so, either direction", () => {
     // As the node does: a held batch op of origin C at sequence 5.
     const holding = policy(B, {
-      mapBatchNeed: (_peer, vector) => ((vector.get(C) ?? 0) < 5 ? "held-op" : undefined),
+      mapBatchNeed: (vector) => ((vector.get(C) ?? 0) < 5 ? "held-op" : undefined),
     });
     const verdict = answerHello(holding, olderHello, undefined, new Map(), "10.0.0.1:1");
     assert.ok(!verdict.ok);
