@@ -370,11 +370,36 @@ function startCpuProfile(argv) {
   });
 }
 
+/**
+ * SIGINT and SIGTERM that come while `nx run` loads (the bundle, its arguments, the configuration),
+ * before runModules has its own handlers: recorded, where the signal's default action killed the
+ * process, and handed to runModules (`take()`), which stops the start-up gracefully as for a
+ * signal at its first line (exit 1 for a run that ends by itself, 0 for a node that runs until
+ * stopped; test/signal-at-start.test.ts, "a signal while nx run loads"). Node's own start before this line keeps the default
+ * action: nothing of the run exists yet. Other commands keep it throughout; a run refused for its
+ * command line or configuration exits with that error, the signals recorded dropped.
+ */
+function catchStartupSignals(command) {
+  if (command !== "run") return undefined;
+  const received = [];
+  const record = (signal) => received.push(signal);
+  process.on("SIGINT", record);
+  process.on("SIGTERM", record);
+  return {
+    take() {
+      process.off("SIGINT", record);
+      process.off("SIGTERM", record);
+      return received;
+    },
+  };
+}
+
 startCpuProfile(process.argv);
+const command = commandKind(process.argv);
+const startupSignals = catchStartupSignals(command);
 const bundle = bundleIfFresh();
-const { main } =
-  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, commandKind(process.argv));
-process.exitCode = await main(process.argv);
+const { main } = bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, command);
+process.exitCode = await main(process.argv, startupSignals);
 process.on("exit", exitWithoutTeardown);
 
 /**

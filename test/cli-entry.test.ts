@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import {
-  cpSync,
   existsSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -21,7 +19,16 @@ import { Script } from "node:vm";
 import wabtFactory from "wabt";
 import { STAMP_SETTLED_MS } from "../src/wasm/module-cache.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
-import { examplePath, guestPath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
+import {
+  examplePath,
+  guestPath,
+  installedPackage,
+  NX_BIN,
+  REPO_ROOT,
+  startNx,
+  stopNx,
+  tempDir,
+} from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -51,20 +58,6 @@ const nxCached = (
     encoding: "utf8",
     env: { ...(options.baseEnv ?? process.env), NODE_COMPILE_CACHE: cacheRoot, ...options.env },
   });
-
-/**
- * The installed layout under `dir`/package: bin/nx.js, the built bundles and package.json, no
- * src/ beside bin/ (so the bundle runs whatever its mtime). Returns the package's root.
- */
-function installedPackage(dir: string): string {
-  const root = join(dir, "package");
-  mkdirSync(join(root, "bin"), { recursive: true });
-  cpSync(NX_BIN, join(root, "bin/nx.js"));
-  cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
-  cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
-  return root;
-}
 
 /** Newest modification time under `dir`, as bin/nx.js computes it to decide whether the bundle is fresh. */
 function newestMs(dir: string): number {
