@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Script } from "node:vm";
+import fc from "fast-check";
 import wabtFactory from "wabt";
 import { STAMP_SETTLED_MS } from "../src/wasm/module-cache.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
@@ -759,6 +760,49 @@ describe("the nx entry point", () => {
     } finally {
       module.destroy();
     }
+  });
+
+  test("the code cache's digest is the one earlier builds wrote (their caches stay valid), from any offset", () => {
+    const source = readFileSync(NX_BIN, "utf8");
+    const bytes = /const DIGEST_WASM = Uint8Array\.from\(\[([\s\S]*?)\]\);/.exec(source)![1]!;
+    const wasm = Uint8Array.from(
+      bytes
+        .split(",")
+        .filter((byte) => byte.trim() !== "")
+        .map((byte) => Number(byte)),
+    );
+    const MASK = (1n << 64n) - 1n;
+    /** The digest as earlier builds computed it (an `i64.rotl` by 29 per word, the last word padded with zeros). */
+    const earlierDigest = (data: Uint8Array): string => {
+      const padded = new Uint8Array(Math.ceil(data.length / 8) * 8);
+      padded.set(data);
+      const words = new DataView(padded.buffer);
+      let h = 0xcbf29ce484222325n;
+      for (let i = 0; i < padded.length; i += 8) {
+        h = ((h ^ words.getBigUint64(i, true)) * 0x100000001b3n) & MASK;
+        h = ((h << 29n) | (h >> 35n)) & MASK;
+      }
+      return h.toString(16);
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 15 }),
+        fc.uint8Array({ maxLength: 200 }),
+        (line, data) => {
+          // The cache's bytes come after its key line, at any offset (an unpadded line) in a fresh memory.
+          const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasm)) as unknown as {
+            exports: { m: WebAssembly.Memory; h: (start: number, end: number) => bigint };
+          };
+          exports.m.grow(1);
+          const memory = new Uint8Array(exports.m.buffer);
+          memory.set(line);
+          memory.set(data, line.length);
+          const digest = BigInt.asUintN(64, exports.h(line.length, line.length + data.length)).toString(16);
+          assert.equal(digest, earlierDigest(data));
+        },
+      ),
+      { seed: 20, numRuns: 300 },
+    );
   });
 
   test("a finished command exits without tearing the heap down, with its exit code, after every exit listener", () => {
