@@ -169,10 +169,10 @@ const BUNDLE_START = "(function (exports, require, module, __filename, __dirname
  * time tell two installs apart: npm gives every file of every version the same mtime (1985-10-26)
  * and V8 checks only a source's length, so a release whose bundle had the previous one's size
  * ran the previous one's compiled code. It is written at the exit (code 0)
- * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
- * this user owns it.
+ * of a run that found it missing, stale or rejected by V8 (other V8 flags) and whose start-up no
+ * signal stopped (`startupSignals`, {@link catchStartupSignals}), and read only when this user owns it.
  */
-function runBundle({ path, stats, fd }, command, module) {
+function runBundle({ path, stats, fd }, command, module, startupSignals) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
@@ -193,9 +193,12 @@ function runBundle({ path, stats, fd }, command, module) {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    // Only a run that went well: a failed one may have stopped before most of its path.
+    // Only a run that went well: a failed one may have stopped before most of its path, and so
+    // has a node stopped by a signal before its modules ran (which exits 0): a cache is kept
+    // while V8 accepts it, so one that lacks most of the run path would slow every later start.
     process.once("exit", (code) => {
-      if (code === 0) writeCodeCache(cachePath, key, script.createCachedData());
+      if (code === 0 && startupSignals?.stoppedStartup !== true)
+        writeCodeCache(cachePath, key, script.createCachedData());
     });
   }
   script.runInThisContext()(module.exports, lazyRequire(path), module, path, dirname(path));
@@ -210,7 +213,7 @@ function runBundle({ path, stats, fd }, command, module) {
  * read then: a rest.cjs replaced meanwhile (an upgrade, a rebuild: new files) is not the build
  * of this main.cjs, whose sources it would take by names that may have changed.
  */
-function runBundles(bundle, command) {
+function runBundles(bundle, command, startupSignals) {
   const restPath = `${dirname(bundle.path)}/rest.cjs`;
   let restFd;
   try {
@@ -227,7 +230,7 @@ function runBundles(bundle, command) {
         restFd = undefined;
         const loaded = { exports: {}, nxCore: main.exports.coreModules() };
         try {
-          runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded);
+          runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded, startupSignals);
         } finally {
           closeSync(fd);
         }
@@ -236,7 +239,7 @@ function runBundles(bundle, command) {
       return rest.exports;
     },
   };
-  return runBundle(bundle, command, main);
+  return runBundle(bundle, command, main, startupSignals);
 }
 
 /**
@@ -399,6 +402,8 @@ function startCpuProfile(argv) {
  * stopped; test/signal-at-start.test.ts, "a signal while nx run loads"). Node's own start before this line keeps the default
  * action: nothing of the run exists yet. Other commands keep it throughout; a run refused for its
  * command line or configuration exits with that error, the signals recorded dropped.
+ * `stoppedStartup` is set when runModules reports that a signal (these or a later one) stopped
+ * the start-up: no code cache is written then (runBundle).
  */
 function catchStartupSignals(command) {
   if (command !== "run") return undefined;
@@ -406,20 +411,26 @@ function catchStartupSignals(command) {
   const record = (signal) => received.push(signal);
   process.on("SIGINT", record);
   process.on("SIGTERM", record);
-  return {
+  const signals = {
+    stoppedStartup: false,
     take() {
       process.off("SIGINT", record);
       process.off("SIGTERM", record);
       return received;
     },
+    startupStopped() {
+      signals.stoppedStartup = true;
+    },
   };
+  return signals;
 }
 
 startCpuProfile(process.argv);
 const command = commandKind(process.argv);
 const startupSignals = catchStartupSignals(command);
 const bundle = bundleIfFresh();
-const { main } = bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, command);
+const { main } =
+  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, command, startupSignals);
 process.exitCode = await main(process.argv, startupSignals);
 process.on("exit", exitWithoutTeardown);
 

@@ -8,7 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, existsSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -123,6 +132,14 @@ describe("a signal while nx run loads", { timeout: 120_000 }, () => {
         assert.doesNotMatch(output, /shutdown did not finish/);
         // Stopped before anything of the run was made: no datastore, no module ran.
         assert.equal(existsSync(join(dir.path, "data")), false, output);
+        // Nor a code cache of the little the run compiled, which later starts would keep using
+        // (a node that serves exits 0 here, as after a run that went well).
+        const caches = readdirSync(join(dir.path, "cc"), { recursive: true, encoding: "utf8" });
+        assert.deepEqual(
+          caches.filter((name) => name.includes("numax-cli-")),
+          [],
+          output,
+        );
       } finally {
         // A child that never opened the pipe leaves our open waiting on the thread pool: a reader ends it.
         closeSync(openSync(bundlePath, constants.O_RDONLY | constants.O_NONBLOCK));

@@ -115,10 +115,13 @@ export interface RunModulesOptions {
 
 /**
  * bin/nx.js's handlers of SIGINT/SIGTERM while the CLI loads, before runModules has its own:
- * `take()` removes them and returns the signals they received, in order.
+ * `take()` removes them and returns the signals they received, in order. `startupStopped()` is
+ * called when a signal stopped the start-up: the run compiled little of its path, and bin/nx.js
+ * keeps it from writing the CLI's code cache (a node stopped so exits 0, like one that ran).
  */
 export interface StartupSignals {
   take(): readonly NodeJS.Signals[];
+  startupStopped(): void;
 }
 
 const MIB = 1024 * 1024;
@@ -195,6 +198,7 @@ export async function runModules({
    */
   const stoppedDuringStartup = (untilStopped: boolean): RunOutcome => {
     logger.info(`start-up stopped by ${interruptedBy}: no module ran`);
+    startupSignals?.startupStopped();
     return endedBeforeRunning(untilStopped || keepRunning ? "ok" : "failed");
   };
   if (settings.implicitConfigFile !== undefined) {
