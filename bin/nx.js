@@ -73,18 +73,25 @@ function newestSourceMs(dir) {
  * The bundles in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
  * start several times faster than ~160 separate source modules. In a checkout it is used only
  * while it is newer than every source file, so edits run at once, from source, until the next
- * build; an installed package has no sources and always runs the bundle. Returns its path and
- * stats, or undefined to run from source.
+ * build; an installed package has no sources and always runs the bundle. Returns its path, an
+ * open descriptor and its stats, or undefined to run from source. Opened here, and read and
+ * named (its code cache's key) by that descriptor: a bundle replaced meanwhile (an upgrade, a
+ * rebuild) would have been read with the code cache of the one stat'ed, which V8 accepts when the
+ * two have the same length, and run with the other's compiled functions.
  */
 function bundleIfFresh() {
   const path = fileURLToPath(new URL("../build/cli/main.cjs", import.meta.url));
   if (inCheckout && process.env.NX_FROM_SOURCE === "1") return undefined;
+  let fd;
   try {
-    const stats = statSync(path);
-    return !inCheckout || stats.mtimeMs >= newestSourceMs(sourceDir) ? { path, stats } : undefined;
+    fd = openSync(path, "r");
+    const stats = fstatSync(fd);
+    if (!inCheckout || stats.mtimeMs >= newestSourceMs(sourceDir)) return { path, stats, fd };
   } catch {
-    return undefined;
+    // Missing or unreadable: the sources run.
   }
+  if (fd !== undefined) closeSync(fd);
+  return undefined;
 }
 
 /** `run` for a run of modules, `other` for the rest (help included): each kind has its own code cache. */
@@ -239,7 +246,11 @@ function runBundles(bundle, command, startupSignals) {
       return rest.exports;
     },
   };
-  return runBundle(bundle, command, main, startupSignals);
+  try {
+    return runBundle(bundle, command, main, startupSignals);
+  } finally {
+    closeSync(bundle.fd);
+  }
 }
 
 /**

@@ -556,6 +556,64 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("main.cjs replaced while a start reads its code cache (an upgrade) runs whole, with its own cache", () => {
+    const dir = tempDir("nx-code-cache-swap-");
+    try {
+      const root = installedPackage(dir.path);
+      const bundlePath = join(root, "build/cli/main.cjs");
+      const run = (args: readonly string[], nodeFlags: readonly string[] = []): string => {
+        const result = nxCached(
+          join(dir.path, "cc"),
+          ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data"), ...args],
+          { nodeFlags, bin: join(root, "bin/nx.js"), cwd: dir.path },
+        );
+        assert.equal(result.status, 0, result.stderr);
+        return result.stderr;
+      };
+      // The cache of a run without -v: the function formatting log fields is not in it (never called).
+      const bundle = readFileSync(bundlePath, "utf8");
+      assert.match(run([]), / INFO {2}guest\.hello: hello from hello/);
+      // The next release, of the same size: a constant of the top level (in the cache) changed,
+      // and that function's text (compiled from the text read, being in no cache).
+      const fieldBefore = "return quoteIfNeeded(value);";
+      const fieldAfter = 'return "B:" + value;'.padEnd(fieldBefore.length);
+      const upgraded = bundle.replace('info: "INFO "', 'info: "INFX "').replace(fieldBefore, fieldAfter);
+      assert.equal(Buffer.byteLength(upgraded), Buffer.byteLength(bundle));
+      assert.equal(upgraded.includes(fieldAfter), true);
+      writeFileSync(`${bundlePath}.new`, upgraded);
+      // It lands (a rename, as npm installs) as the start opens the code cache.
+      const upgrade = join(dir.path, "upgrade.mjs");
+      writeFileSync(
+        upgrade,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const { openSync, renameSync } = fs;",
+          `const bundle = ${JSON.stringify(bundlePath)};`,
+          "let replaced = false;",
+          "fs.openSync = (path, ...rest) => {",
+          '  if (!replaced && String(path).includes("/numax-cli-")) {',
+          "    replaced = true;",
+          '    renameSync(bundle + ".new", bundle);',
+          "  }",
+          "  return openSync(path, ...rest);",
+          "};",
+        ].join("\n"),
+      );
+      // The start's bundle throughout: its text with its cache, not the new text with the old
+      // cache (the previous release's top level, the new release's field formatter).
+      const during = run(["-v"], ["--import", upgrade]);
+      assert.equal(readFileSync(bundlePath, "utf8"), upgraded, "replaced during the start");
+      assert.match(during, / INFO {2}guest\.hello: hello from hello/);
+      assert.match(during, / module=[^B]/);
+      // The next start runs the new release, whole.
+      const after = run(["-v"]);
+      assert.match(after, / INFX {2}guest\.hello: hello from hello/);
+      assert.match(after, / module=B:/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("rest.cjs replaced after the start (an upgrade, a rebuild) is not run with the start's main.cjs", () => {
     const dir = tempDir("nx-rest-replaced-");
     try {
@@ -571,7 +629,8 @@ describe("the nx entry point", () => {
           "let replaced = false;",
           "fs.readFileSync = (path, ...rest_) => {",
           "  const bytes = readFileSync(path, ...rest_);",
-          '  if (!replaced && String(path).endsWith("/build/cli/main.cjs")) {',
+          // main.cjs is read by the descriptor bin/nx.js opened it with: known by its text.
+          '  if (!replaced && String(bytes).startsWith("(function (exports, require, module")) {',
           "    replaced = true;",
           '    writeFileSync(rest + ".new", "throw new Error(\\"the rest.cjs of another build\\");");',
           '    renameSync(rest + ".new", rest);',
