@@ -204,7 +204,7 @@ function runBundle({ path, stats, fd }, command, module, startupSignals) {
     // has a node stopped by a signal before its modules ran (which exits 0): a cache is kept
     // while V8 accepts it, so one that lacks most of the run path would slow every later start.
     process.once("exit", (code) => {
-      if (code === 0 && startupSignals?.stoppedStartup !== true)
+      if (code === 0 && startupSignals?.stopped !== true)
         writeCodeCache(cachePath, key, script.createCachedData());
     });
   }
@@ -410,11 +410,11 @@ function startCpuProfile(argv) {
  * before runModules has its own handlers: recorded, where the signal's default action killed the
  * process, and handed to runModules (`take()`), which stops the start-up gracefully as for a
  * signal at its first line (exit 1 for a run that ends by itself, 0 for a node that runs until
- * stopped; test/signal-at-start.test.ts, "a signal while nx run loads"). Node's own start before this line keeps the default
- * action: nothing of the run exists yet. Other commands keep it throughout; a run refused for its
- * command line or configuration exits with that error, the signals recorded dropped.
- * `stoppedStartup` is set when runModules reports that a signal (these or a later one) stopped
- * the start-up: no code cache is written then (runBundle).
+ * stopped; test/signal-at-start.test.ts, "a signal while nx run loads"). Node's own start before
+ * this line keeps the default action: nothing of the run exists yet. Other commands keep it
+ * throughout; a run refused for its command line or configuration exits with that error, the
+ * signals recorded dropped. `stopped` is set when runModules reports that a signal (these or a
+ * later one) stopped the start-up: no code cache is written then (runBundle).
  */
 function catchStartupSignals(command) {
   if (command !== "run") return undefined;
@@ -423,14 +423,14 @@ function catchStartupSignals(command) {
   process.on("SIGINT", record);
   process.on("SIGTERM", record);
   const signals = {
-    stoppedStartup: false,
+    stopped: false,
     take() {
       process.off("SIGINT", record);
       process.off("SIGTERM", record);
       return received;
     },
     startupStopped() {
-      signals.stoppedStartup = true;
+      signals.stopped = true;
     },
   };
   return signals;
