@@ -81,27 +81,38 @@ describe("a signal while nx run loads", { timeout: 120_000 }, () => {
   const cases = [
     {
       signals: ["SIGTERM"],
+      run: "a one-shot run",
       args: [examplePath("hello")],
       code: 1,
       line: /start-up stopped by SIGTERM: no module ran/,
     },
     {
       signals: ["SIGINT"],
+      run: "a node that serves",
       args: [guestPath("ack_server"), "--serve", "127.0.0.1:0"],
       code: 0,
       line: /start-up stopped by SIGINT: no module ran/,
+    },
+    // Refused for its command line: that error and its exit, whatever signal came as it loaded.
+    {
+      signals: ["SIGTERM"],
+      run: "a run with a bad flag",
+      args: [examplePath("hello"), "--log-level", "loud"],
+      code: 2,
+      line: /nx: error: invalid configuration .*\n.*--log-level/,
     },
     // A second signal exits at once, as during any graceful stop. Two signals sent one after the
     // other may reach the process's threads in either order: the line names the one seen second.
     {
       signals: ["SIGINT", "SIGTERM"],
+      run: "a one-shot run",
       args: [examplePath("hello")],
       code: 130,
       line: /(SIGINT|SIGTERM) again: exiting at once/,
     },
   ] as const;
-  for (const { signals, args, code, line } of cases) {
-    it(`${signals.join(" then ")} for ${args.length === 1 ? "a one-shot run" : "a node that serves"} stops it (exit ${code})`, async () => {
+  for (const { signals, run, args, code, line } of cases) {
+    it(`${signals.join(" then ")} for ${run} stops it (exit ${code})`, async () => {
       const dir = tempDir("nx-signal-while-loading-");
       const root = installedPackage(dir.path);
       const bundlePath = join(root, "build/cli/main.cjs");
