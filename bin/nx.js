@@ -29,6 +29,7 @@ const {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -72,18 +73,25 @@ function newestSourceMs(dir) {
  * The bundles in build/cli/ (scripts/build-cli.ts, run by `npm ci`, `npm test` and `npm pack`)
  * start several times faster than ~160 separate source modules. In a checkout it is used only
  * while it is newer than every source file, so edits run at once, from source, until the next
- * build; an installed package has no sources and always runs the bundle. Returns its path and
- * stats, or undefined to run from source.
+ * build; an installed package has no sources and always runs the bundle. Returns its path, an
+ * open descriptor and its stats, or undefined to run from source. Opened here, and read and
+ * named (its code cache's key) by that descriptor: a bundle replaced meanwhile (an upgrade, a
+ * rebuild) would have been read with the code cache of the one stat'ed, which V8 accepts when the
+ * two have the same length, and run with the other's compiled functions.
  */
 function bundleIfFresh() {
   const path = fileURLToPath(new URL("../build/cli/main.cjs", import.meta.url));
   if (inCheckout && process.env.NX_FROM_SOURCE === "1") return undefined;
+  let fd;
   try {
-    const stats = statSync(path);
-    return !inCheckout || stats.mtimeMs >= newestSourceMs(sourceDir) ? { path, stats } : undefined;
+    fd = openSync(path, "r");
+    const stats = fstatSync(fd);
+    if (!inCheckout || stats.mtimeMs >= newestSourceMs(sourceDir)) return { path, stats, fd };
   } catch {
-    return undefined;
+    // Missing or unreadable: the sources run.
   }
+  if (fd !== undefined) closeSync(fd);
+  return undefined;
 }
 
 /** `run` for a run of modules, `other` for the rest (help included): each kind has its own code cache. */
@@ -103,22 +111,24 @@ function fnv1a(text) {
  * version, flags, source and length) but, in a release build, not the bytes after it, and bytes
  * changed on disk (a write torn by a power loss, a bad sector) crash it as it deserializes them
  * ("Fatal error: unreachable code"), at every start until the file is removed. A 64-bit
- * multiply-xor-rotate over the bytes in 8-byte words (each step a bijection of the state, so any
- * one changed word changes the digest), by this wasm function: the same loop in JavaScript runs
- * interpreted, ~2 ms for a 0.7 MB cache, and node:zlib's crc32 costs 2.5 ms to load.
+ * multiply-xor-rotate over the bytes from `$i` to `$n` in 8-byte words (each step a bijection of
+ * the state, so any one changed word changes the digest), by this wasm function: the same loop in
+ * JavaScript runs interpreted, ~2 ms for a 0.7 MB cache, and node:zlib's crc32 costs 2.5 ms to
+ * load. The rotation is written as two shifts: V8's baseline compiler (Liftoff), which runs the
+ * loop, calls a C function for each `i64.rotl` (the loop took twice as long).
  *
  * ```wat
  * (module
  *   (memory (export "m") 0)
- *   (func (export "h") (param $n i32) (result i64) (local $i i32) (local $h i64)
+ *   (func (export "h") (param $i i32) (param $n i32) (result i64) (local $h i64)
  *     (local.set $h (i64.const 0xcbf29ce484222325))
  *     (block $done
  *       (loop $l
  *         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
  *         (local.set $h
- *           (i64.rotl
- *             (i64.mul (i64.xor (local.get $h) (i64.load (local.get $i))) (i64.const 0x100000001b3))
- *             (i64.const 29)))
+ *           (i64.mul (i64.xor (local.get $h) (i64.load (local.get $i))) (i64.const 0x100000001b3)))
+ *         (local.set $h
+ *           (i64.or (i64.shl (local.get $h) (i64.const 29)) (i64.shr_u (local.get $h) (i64.const 35))))
  *         (local.set $i (i32.add (local.get $i) (i32.const 8)))
  *         (br $l)))
  *     (local.get $h)))
@@ -126,20 +136,27 @@ function fnv1a(text) {
  * test/cli-entry.test.ts compiles this text and checks it gives these bytes.
  */
 const DIGEST_WASM = Uint8Array.from([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7e, 0x03, 0x02,
-  0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x00, 0x07, 0x09, 0x02, 0x01, 0x6d, 0x02, 0x00, 0x01, 0x68, 0x00, 0x00,
-  0x0a, 0x41, 0x01, 0x3f, 0x02, 0x01, 0x7f, 0x01, 0x7e, 0x42, 0xa5, 0xc6, 0x88, 0xa1, 0xc8, 0x9c, 0xa7, 0xf9,
-  0x4b, 0x21, 0x02, 0x02, 0x40, 0x03, 0x40, 0x20, 0x01, 0x20, 0x00, 0x4f, 0x0d, 0x01, 0x20, 0x02, 0x20, 0x01,
-  0x29, 0x03, 0x00, 0x85, 0x42, 0xb3, 0x83, 0x80, 0x80, 0x80, 0x20, 0x7e, 0x42, 0x1d, 0x89, 0x21, 0x02, 0x20,
-  0x01, 0x41, 0x08, 0x6a, 0x21, 0x01, 0x0c, 0x00, 0x0b, 0x0b, 0x20, 0x02, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7e, 0x03,
+  0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x00, 0x07, 0x09, 0x02, 0x01, 0x6d, 0x02, 0x00, 0x01, 0x68, 0x00,
+  0x00, 0x0a, 0x49, 0x01, 0x47, 0x01, 0x01, 0x7e, 0x42, 0xa5, 0xc6, 0x88, 0xa1, 0xc8, 0x9c, 0xa7, 0xf9, 0x4b,
+  0x21, 0x02, 0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x20, 0x01, 0x4f, 0x0d, 0x01, 0x20, 0x02, 0x20, 0x00, 0x29,
+  0x03, 0x00, 0x85, 0x42, 0xb3, 0x83, 0x80, 0x80, 0x80, 0x20, 0x7e, 0x21, 0x02, 0x20, 0x02, 0x42, 0x1d, 0x86,
+  0x20, 0x02, 0x42, 0x23, 0x88, 0x84, 0x21, 0x02, 0x20, 0x00, 0x41, 0x08, 0x6a, 0x21, 0x00, 0x0c, 0x00, 0x0b,
+  0x0b, 0x20, 0x02, 0x0b,
 ]);
 
-/** {@link DIGEST_WASM}'s digest of `bytes`, in hex; the last word is padded with zeros (a fresh memory). */
-function digestOf(bytes) {
+/**
+ * A fresh memory of {@link DIGEST_WASM} for `size` bytes: `bytes`, a Buffer over them (a code
+ * cache is read straight into it: no copy to take its digest), and `digest(start, end)`, the
+ * digest of the bytes from `start` to `end` in hex (the last word padded with the memory's zeros).
+ */
+function digestMemory(size) {
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(DIGEST_WASM));
-  exports.m.grow(Math.ceil((bytes.length + 8) / 65536));
-  new Uint8Array(exports.m.buffer).set(bytes);
-  return BigInt.asUintN(64, exports.h(bytes.length)).toString(16);
+  exports.m.grow(Math.ceil((size + 8) / 65536));
+  return {
+    bytes: Buffer.from(exports.m.buffer, 0, size),
+    digest: (start, end) => BigInt.asUintN(64, exports.h(start, end)).toString(16),
+  };
 }
 
 /** How a bundle starts: the function its text is (scripts/build-cli.ts), called with CommonJS's arguments. */
@@ -159,10 +176,10 @@ const BUNDLE_START = "(function (exports, require, module, __filename, __dirname
  * time tell two installs apart: npm gives every file of every version the same mtime (1985-10-26)
  * and V8 checks only a source's length, so a release whose bundle had the previous one's size
  * ran the previous one's compiled code. It is written at the exit (code 0)
- * of a run that found it missing, stale or rejected by V8 (other V8 flags), and read only when
- * this user owns it.
+ * of a run that found it missing, stale or rejected by V8 (other V8 flags) and whose start-up no
+ * signal stopped (`startupSignals`, {@link catchStartupSignals}), and read only when this user owns it.
  */
-function runBundle({ path, stats, fd }, command, module) {
+function runBundle({ path, stats, fd }, command, module, startupSignals) {
   const { Script, constants } = process.getBuiltinModule("node:vm");
   const directory = getCompileCacheDir();
   const cachePath = directory === undefined ? undefined : `${directory}/numax-cli-${fnv1a(path)}-${command}`;
@@ -183,9 +200,12 @@ function runBundle({ path, stats, fd }, command, module) {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    // Only a run that went well: a failed one may have stopped before most of its path.
+    // Only a run that went well: a failed one may have stopped before most of its path, and so
+    // has a node stopped by a signal before its modules ran (which exits 0): a cache is kept
+    // while V8 accepts it, so one that lacks most of the run path would slow every later start.
     process.once("exit", (code) => {
-      if (code === 0) writeCodeCache(cachePath, key, script.createCachedData());
+      if (code === 0 && startupSignals?.stopped !== true)
+        writeCodeCache(cachePath, key, script.createCachedData());
     });
   }
   script.runInThisContext()(module.exports, lazyRequire(path), module, path, dirname(path));
@@ -200,7 +220,7 @@ function runBundle({ path, stats, fd }, command, module) {
  * read then: a rest.cjs replaced meanwhile (an upgrade, a rebuild: new files) is not the build
  * of this main.cjs, whose sources it would take by names that may have changed.
  */
-function runBundles(bundle, command) {
+function runBundles(bundle, command, startupSignals) {
   const restPath = `${dirname(bundle.path)}/rest.cjs`;
   let restFd;
   try {
@@ -217,7 +237,7 @@ function runBundles(bundle, command) {
         restFd = undefined;
         const loaded = { exports: {}, nxCore: main.exports.coreModules() };
         try {
-          runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded);
+          runBundle({ path: restPath, stats: fstatSync(fd), fd }, command, loaded, startupSignals);
         } finally {
           closeSync(fd);
         }
@@ -226,7 +246,11 @@ function runBundles(bundle, command) {
       return rest.exports;
     },
   };
-  return runBundle(bundle, command, main);
+  try {
+    return runBundle(bundle, command, main, startupSignals);
+  } finally {
+    closeSync(bundle.fd);
+  }
 }
 
 /**
@@ -253,12 +277,18 @@ function readCodeCache(cachePath, key) {
     const stats = fstatSync(fd);
     // On a shared temporary directory another user's file would be code run as this user.
     if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined;
-    const bytes = readFileSync(fd);
+    const { bytes, digest } = digestMemory(stats.size);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < bytes.length; length += read) {
+      read = readSync(fd, bytes, length, bytes.length - length, null);
+    }
     const lineEnd = bytes.indexOf(0x0a);
-    const line = lineEnd < 0 ? "" : bytes.toString("latin1", 0, lineEnd);
+    const line = lineEnd < 0 || lineEnd >= length ? "" : bytes.toString("latin1", 0, lineEnd);
     if (!line.startsWith(`${key} `)) return undefined;
-    const data = bytes.subarray(lineEnd + 1);
-    if (line.slice(key.length + 1) !== digestOf(data)) return undefined;
+    // Given to V8 where it was read: V8 copies a cache whose first byte is not on an 8-byte
+    // boundary (the memory's start is), which writeCodeCache's padding of the key line avoids.
+    const data = bytes.subarray(lineEnd + 1, length);
+    if (line.slice(key.length + 1).trimEnd() !== digest(lineEnd + 1, length)) return undefined;
     // Its modification time says when a start last used it (removeUnusedCodeCaches). A cache
     // whose use cannot be recorded (a read-only directory) is used all the same.
     // Date.now(), not a Date: the first Date a process makes reads the local time zone, 0.1 ms.
@@ -283,7 +313,12 @@ function writeCodeCache(cachePath, key, data) {
     mkdirSync(dirname(cachePath), { recursive: true, mode: 0o700 });
     // A new file only ("wx"): in a shared temporary directory another user may have put a file
     // or a symlink at this name, and writing through it would overwrite one of this user's files.
-    const bytes = Buffer.concat([Buffer.from(`${key} ${digestOf(data)}\n`, "latin1"), data]);
+    const memory = digestMemory(data.length);
+    memory.bytes.set(data);
+    const line = `${key} ${memory.digest(0, data.length)}`;
+    // Spaces up to the 8-byte boundary before the bytes (readCodeCache says why).
+    const header = `${line.padEnd(Math.ceil((line.length + 1) / 8) * 8 - 1)}\n`;
+    const bytes = Buffer.concat([Buffer.from(header, "latin1"), data]);
     writeFileSync(partial, bytes, { flag: "wx", mode: 0o600 });
     renameSync(partial, cachePath);
     removeUnusedCodeCaches(dirname(cachePath));
@@ -370,11 +405,44 @@ function startCpuProfile(argv) {
   });
 }
 
+/**
+ * SIGINT and SIGTERM that come while `nx run` loads (the bundle, its arguments, the configuration),
+ * before runModules has its own handlers: recorded, where the signal's default action killed the
+ * process, and handed to runModules (`take()`), which stops the start-up gracefully as for a
+ * signal at its first line (exit 1 for a run that ends by itself, 0 for a node that runs until
+ * stopped; test/signal-at-start.test.ts, "a signal while nx run loads"). Node's own start before
+ * this line keeps the default action: nothing of the run exists yet. Other commands keep it
+ * throughout; a run refused for its command line or configuration exits with that error, the
+ * signals recorded dropped. `stopped` is set when runModules reports that a signal (these or a
+ * later one) stopped the start-up: no code cache is written then (runBundle).
+ */
+function catchStartupSignals(command) {
+  if (command !== "run") return undefined;
+  const received = [];
+  const record = (signal) => received.push(signal);
+  process.on("SIGINT", record);
+  process.on("SIGTERM", record);
+  const signals = {
+    stopped: false,
+    take() {
+      process.off("SIGINT", record);
+      process.off("SIGTERM", record);
+      return received;
+    },
+    startupStopped() {
+      signals.stopped = true;
+    },
+  };
+  return signals;
+}
+
 startCpuProfile(process.argv);
+const command = commandKind(process.argv);
+const startupSignals = catchStartupSignals(command);
 const bundle = bundleIfFresh();
 const { main } =
-  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, commandKind(process.argv));
-process.exitCode = await main(process.argv);
+  bundle === undefined ? await import("../src/cli/main.ts") : runBundles(bundle, command, startupSignals);
+process.exitCode = await main(process.argv, startupSignals);
 process.on("exit", exitWithoutTeardown);
 
 /**

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import {
-  cpSync,
   existsSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -18,10 +16,20 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Script } from "node:vm";
+import fc from "fast-check";
 import wabtFactory from "wabt";
 import { STAMP_SETTLED_MS } from "../src/wasm/module-cache.ts";
 import { writeFixture } from "./fixtures/wasm/wat-fixtures.ts";
-import { examplePath, guestPath, NX_BIN, REPO_ROOT, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
+import {
+  examplePath,
+  guestPath,
+  installedPackage,
+  NX_BIN,
+  REPO_ROOT,
+  startNx,
+  stopNx,
+  tempDir,
+} from "./helpers/nx-process.ts";
 
 const nx = (args: readonly string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, [NX_BIN, ...args], {
@@ -51,20 +59,6 @@ const nxCached = (
     encoding: "utf8",
     env: { ...(options.baseEnv ?? process.env), NODE_COMPILE_CACHE: cacheRoot, ...options.env },
   });
-
-/**
- * The installed layout under `dir`/package: bin/nx.js, the built bundles and package.json, no
- * src/ beside bin/ (so the bundle runs whatever its mtime). Returns the package's root.
- */
-function installedPackage(dir: string): string {
-  const root = join(dir, "package");
-  mkdirSync(join(root, "bin"), { recursive: true });
-  cpSync(NX_BIN, join(root, "bin/nx.js"));
-  cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
-  cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
-  return root;
-}
 
 /** Newest modification time under `dir`, as bin/nx.js computes it to decide whether the bundle is fresh. */
 function newestMs(dir: string): number {
@@ -477,6 +471,13 @@ describe("the nx entry point", () => {
       const written = runChecked(true);
       runChecked(false);
       const keyLength = written.indexOf(0x0a) + 1;
+      // The key line is padded so that the bytes after it start on an 8-byte boundary (V8 copies
+      // a cache that does not); a cache whose line has no padding (an earlier build's) is used.
+      assert.equal(keyLength % 8, 0, written.subarray(0, keyLength).toString("latin1"));
+      const unpadded = `${written.subarray(0, keyLength).toString("latin1").trimEnd()}\n`;
+      writeFileSync(cachePath, Buffer.concat([Buffer.from(unpadded, "latin1"), written.subarray(keyLength)]));
+      assert.equal(runChecked(false).indexOf(0x0a) + 1, unpadded.length);
+      writeFileSync(cachePath, written);
       // Bytes V8 rejects (as after an upgrade of Node or other V8 flags): the run goes on and remakes them.
       writeFileSync(cachePath, Buffer.concat([written.subarray(0, keyLength), Buffer.alloc(4096, 7)]));
       runChecked(true);
@@ -555,6 +556,64 @@ describe("the nx entry point", () => {
     }
   });
 
+  test("main.cjs replaced while a start reads its code cache (an upgrade) runs whole, with its own cache", () => {
+    const dir = tempDir("nx-code-cache-swap-");
+    try {
+      const root = installedPackage(dir.path);
+      const bundlePath = join(root, "build/cli/main.cjs");
+      const run = (args: readonly string[], nodeFlags: readonly string[] = []): string => {
+        const result = nxCached(
+          join(dir.path, "cc"),
+          ["run", examplePath("hello"), "--datastore-path", join(dir.path, "data"), ...args],
+          { nodeFlags, bin: join(root, "bin/nx.js"), cwd: dir.path },
+        );
+        assert.equal(result.status, 0, result.stderr);
+        return result.stderr;
+      };
+      // The cache of a run without -v: the function formatting log fields is not in it (never called).
+      const bundle = readFileSync(bundlePath, "utf8");
+      assert.match(run([]), / INFO {2}guest\.hello: hello from hello/);
+      // The next release, of the same size: a constant of the top level (in the cache) changed,
+      // and that function's text (compiled from the text read, being in no cache).
+      const fieldBefore = "return quoteIfNeeded(value);";
+      const fieldAfter = 'return "B:" + value;'.padEnd(fieldBefore.length);
+      const upgraded = bundle.replace('info: "INFO "', 'info: "INFX "').replace(fieldBefore, fieldAfter);
+      assert.equal(Buffer.byteLength(upgraded), Buffer.byteLength(bundle));
+      assert.equal(upgraded.includes(fieldAfter), true);
+      writeFileSync(`${bundlePath}.new`, upgraded);
+      // It lands (a rename, as npm installs) as the start opens the code cache.
+      const upgrade = join(dir.path, "upgrade.mjs");
+      writeFileSync(
+        upgrade,
+        [
+          'const fs = process.getBuiltinModule("node:fs");',
+          "const { openSync, renameSync } = fs;",
+          `const bundle = ${JSON.stringify(bundlePath)};`,
+          "let replaced = false;",
+          "fs.openSync = (path, ...rest) => {",
+          '  if (!replaced && String(path).includes("/numax-cli-")) {',
+          "    replaced = true;",
+          '    renameSync(bundle + ".new", bundle);',
+          "  }",
+          "  return openSync(path, ...rest);",
+          "};",
+        ].join("\n"),
+      );
+      // The start's bundle throughout: its text with its cache, not the new text with the old
+      // cache (the previous release's top level, the new release's field formatter).
+      const during = run(["-v"], ["--import", upgrade]);
+      assert.equal(readFileSync(bundlePath, "utf8"), upgraded, "replaced during the start");
+      assert.match(during, / INFO {2}guest\.hello: hello from hello/);
+      assert.match(during, / module=[^B]/);
+      // The next start runs the new release, whole.
+      const after = run(["-v"]);
+      assert.match(after, / INFX {2}guest\.hello: hello from hello/);
+      assert.match(after, / module=B:/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   test("rest.cjs replaced after the start (an upgrade, a rebuild) is not run with the start's main.cjs", () => {
     const dir = tempDir("nx-rest-replaced-");
     try {
@@ -570,7 +629,8 @@ describe("the nx entry point", () => {
           "let replaced = false;",
           "fs.readFileSync = (path, ...rest_) => {",
           "  const bytes = readFileSync(path, ...rest_);",
-          '  if (!replaced && String(path).endsWith("/build/cli/main.cjs")) {',
+          // main.cjs is read by the descriptor bin/nx.js opened it with: known by its text.
+          '  if (!replaced && String(bytes).startsWith("(function (exports, require, module")) {',
           "    replaced = true;",
           '    writeFileSync(rest + ".new", "throw new Error(\\"the rest.cjs of another build\\");");',
           '    renameSync(rest + ".new", rest);',
@@ -759,6 +819,49 @@ describe("the nx entry point", () => {
     } finally {
       module.destroy();
     }
+  });
+
+  test("the code cache's digest is the one earlier builds wrote (their caches stay valid), from any offset", () => {
+    const source = readFileSync(NX_BIN, "utf8");
+    const bytes = /const DIGEST_WASM = Uint8Array\.from\(\[([\s\S]*?)\]\);/.exec(source)![1]!;
+    const wasm = Uint8Array.from(
+      bytes
+        .split(",")
+        .filter((byte) => byte.trim() !== "")
+        .map((byte) => Number(byte)),
+    );
+    const MASK = (1n << 64n) - 1n;
+    /** The digest as earlier builds computed it (an `i64.rotl` by 29 per word, the last word padded with zeros). */
+    const earlierDigest = (data: Uint8Array): string => {
+      const padded = new Uint8Array(Math.ceil(data.length / 8) * 8);
+      padded.set(data);
+      const words = new DataView(padded.buffer);
+      let h = 0xcbf29ce484222325n;
+      for (let i = 0; i < padded.length; i += 8) {
+        h = ((h ^ words.getBigUint64(i, true)) * 0x100000001b3n) & MASK;
+        h = ((h << 29n) | (h >> 35n)) & MASK;
+      }
+      return h.toString(16);
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 15 }),
+        fc.uint8Array({ maxLength: 200 }),
+        (line, data) => {
+          // The cache's bytes come after its key line, at any offset (an unpadded line) in a fresh memory.
+          const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasm)) as unknown as {
+            exports: { m: WebAssembly.Memory; h: (start: number, end: number) => bigint };
+          };
+          exports.m.grow(1);
+          const memory = new Uint8Array(exports.m.buffer);
+          memory.set(line);
+          memory.set(data, line.length);
+          const digest = BigInt.asUintN(64, exports.h(line.length, line.length + data.length)).toString(16);
+          assert.equal(digest, earlierDigest(data));
+        },
+      ),
+      { seed: 20, numRuns: 300 },
+    );
   });
 
   test("a finished command exits without tearing the heap down, with its exit code, after every exit listener", () => {

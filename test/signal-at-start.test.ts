@@ -7,10 +7,21 @@
  * signal sent as soon as a start-up line shows.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { guestPath, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
+import { examplePath, guestPath, installedPackage, startNx, stopNx, tempDir } from "./helpers/nx-process.ts";
 
 describe("SIGTERM during start-up", { timeout: 120_000 }, () => {
   /** A node that serves: it runs until a signal, which is how it stops (exit 0). */
@@ -52,6 +63,98 @@ describe("SIGTERM during start-up", { timeout: 120_000 }, () => {
         else if (code === 0) assert.match(output, /^(\[reactive_probe\] )?shutdown$/m);
         else assert.match(output, /stopped by SIGTERM while running/, output);
       } finally {
+        await stopNx(nx);
+        dir.remove();
+      }
+    });
+  }
+});
+
+/**
+ * SIGINT/SIGTERM while the CLI still loads, before runModules has its handlers (bin/nx.js records
+ * them and runModules takes them): the same graceful stop as at its first line, where the
+ * signal's default action killed the process. The moment is made real: in an installed layout,
+ * build/cli/main.cjs is a named pipe, so bin/nx.js waits in the bundle's read until this test
+ * opens the pipe's other end; the signals are sent then, and the bundle written after them.
+ */
+describe("a signal while nx run loads", { timeout: 120_000 }, () => {
+  const cases = [
+    {
+      signals: ["SIGTERM"],
+      run: "a one-shot run",
+      args: [examplePath("hello")],
+      code: 1,
+      line: /start-up stopped by SIGTERM: no module ran/,
+    },
+    {
+      signals: ["SIGINT"],
+      run: "a node that serves",
+      args: [guestPath("ack_server"), "--serve", "127.0.0.1:0"],
+      code: 0,
+      line: /start-up stopped by SIGINT: no module ran/,
+    },
+    // Refused for its command line: that error and its exit, whatever signal came as it loaded.
+    {
+      signals: ["SIGTERM"],
+      run: "a run with a bad flag",
+      args: [examplePath("hello"), "--log-level", "loud"],
+      code: 2,
+      line: /nx: error: invalid configuration .*\n.*--log-level/,
+    },
+    // A second signal exits at once, as during any graceful stop. Two signals sent one after the
+    // other may reach the process's threads in either order: the line names the one seen second.
+    {
+      signals: ["SIGINT", "SIGTERM"],
+      run: "a one-shot run",
+      args: [examplePath("hello")],
+      code: 130,
+      line: /(SIGINT|SIGTERM) again: exiting at once/,
+    },
+  ] as const;
+  for (const { signals, run, args, code, line } of cases) {
+    it(`${signals.join(" then ")} for ${run} stops it (exit ${code})`, async () => {
+      const dir = tempDir("nx-signal-while-loading-");
+      const root = installedPackage(dir.path);
+      const bundlePath = join(root, "build/cli/main.cjs");
+      const bundle = readFileSync(bundlePath);
+      renameSync(bundlePath, `${bundlePath}.built`);
+      execFileSync("mkfifo", [bundlePath]);
+      const nx = startNx(
+        ["run", ...args, "--datastore-path", "data", "--shutdown-timeout", "10s"],
+        { NODE_COMPILE_CACHE: join(dir.path, "cc") },
+        { bin: join(root, "bin/nx.js"), cwd: dir.path },
+      );
+      // Opening the pipe to write returns once bin/nx.js has opened it to read the bundle.
+      const opening = open(bundlePath, "w");
+      try {
+        const writer = await Promise.race([
+          opening,
+          nx.exited.then((exit) => {
+            throw new Error(`nx exited before reading its bundle: ${JSON.stringify(exit)}\n${nx.stderr()}`);
+          }),
+        ]);
+        for (const signal of signals) nx.child.kill(signal);
+        await writer.writeFile(bundle);
+        await writer.close();
+        const exit = await nx.exited;
+        const output = nx.stderr() + nx.stdout();
+        assert.deepEqual(exit, { code, signal: null }, output);
+        assert.match(output, line);
+        assert.doesNotMatch(output, /shutdown did not finish/);
+        // Stopped before anything of the run was made: no datastore, no module ran.
+        assert.equal(existsSync(join(dir.path, "data")), false, output);
+        // Nor a code cache of the little the run compiled, which later starts would keep using
+        // (a node that serves exits 0 here, as after a run that went well).
+        const caches = readdirSync(join(dir.path, "cc"), { recursive: true, encoding: "utf8" });
+        assert.deepEqual(
+          caches.filter((name) => name.includes("numax-cli-")),
+          [],
+          output,
+        );
+      } finally {
+        // A child that never opened the pipe leaves our open waiting on the thread pool: a reader ends it.
+        closeSync(openSync(bundlePath, constants.O_RDONLY | constants.O_NONBLOCK));
+        await opening.then((handle) => handle.close()).catch(() => {});
         await stopNx(nx);
         dir.remove();
       }

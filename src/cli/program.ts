@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import type { StartupSignals } from "../node/run-modules.ts";
 import { defineCertCommand } from "./commands/cert.ts";
 import { defineConfigCommand } from "./commands/config.ts";
 import { defineDevCommand } from "./commands/dev.ts";
@@ -17,7 +18,7 @@ import { numaxVersion } from "./version.ts";
  * Builds the `nx` program. Command modules only declare flags here; each action imports its
  * implementation lazily so that `nx --help` starts fast.
  */
-export function buildProgram(): Command {
+export function buildProgram(startupSignals?: StartupSignals): Command {
   const program = new Command("nx")
     .description(
       "Numax: run sandboxed WebAssembly guests next to an embedded store, in sync with other nodes.",
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
     // Commander's own errors (unknown flag or command, missing argument) follow the rule of every
     // nx failure: one line, `nx: error: ...`, saying where help is.
     .configureOutput({ outputError: (text, write) => write(`nx: ${text.trimEnd()} (see --help)\n`) });
-  defineRunCommand(program);
+  defineRunCommand(program, startupSignals);
   defineConfigCommand(program);
   defineCertCommand(program);
   defineNewCommand(program);
@@ -49,9 +50,9 @@ export function buildProgram(): Command {
 }
 
 /** Parses `argv` with commander and runs the command; returns the exit code, throws what the action threw. */
-export async function runProgram(argv: readonly string[]): Promise<number> {
+export async function runProgram(argv: readonly string[], startupSignals?: StartupSignals): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram(startupSignals).parseAsync([...argv]);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (error) {
     // Commander already printed its message (or the help / version text).

@@ -14,6 +14,7 @@ import {
   type RunOutcome,
   type RunSettings,
   runModules,
+  type StartupSignals,
 } from "../node/run-modules.ts";
 import { LOG_LEVELS, type LogLevel } from "../observe/logger.ts";
 import { SERVE_LIMITS_DEFAULT } from "../serve/serve-limits.ts";
@@ -27,7 +28,10 @@ import { numaxVersion } from "./version.ts";
  * the modules on a node (src/node/run-modules.ts) and turns how the run ended into the exit
  * code. Every failure is one `nx: error:` line on stderr.
  */
-export async function runCommand(invocation: RunInvocation): Promise<number> {
+export async function runCommand(
+  invocation: RunInvocation,
+  startupSignals?: StartupSignals,
+): Promise<number> {
   let settings: RunSettings;
   try {
     settings = await resolveRunSettings(invocation);
@@ -47,6 +51,7 @@ export async function runCommand(invocation: RunInvocation): Promise<number> {
     settings,
     version: numaxVersion,
     exitNow: (reason) => process.exit(FORCED_EXIT_CODES[reason]),
+    startupSignals,
   });
   return OUTCOME_EXIT_CODES[outcome];
 }

@@ -109,6 +109,19 @@ export interface RunModulesOptions {
   readonly keepRunning?: boolean;
   /** Called once the node has started, before its modules run (`nx dev` reloads through it). */
   readonly onStarted?: (node: NumaxNode) => void;
+  /** SIGINT/SIGTERM that came while `nx run` loaded (bin/nx.js), handled as if they came now. */
+  readonly startupSignals?: StartupSignals;
+}
+
+/**
+ * bin/nx.js's handlers of SIGINT/SIGTERM while the CLI loads, before runModules has its own:
+ * `take()` removes them and returns the signals they received, in order. `startupStopped()` is
+ * called when a signal stopped the start-up: the run compiled little of its path, and bin/nx.js
+ * keeps it from writing the CLI's code cache (a node stopped so exits 0, like one that ran).
+ */
+export interface StartupSignals {
+  take(): readonly NodeJS.Signals[];
+  startupStopped(): void;
 }
 
 const MIB = 1024 * 1024;
@@ -132,6 +145,7 @@ export async function runModules({
   exitNow,
   keepRunning = false,
   onStarted,
+  startupSignals,
 }: RunModulesOptions): Promise<RunOutcome> {
   const { config } = settings;
   const logger = createLogger({ level: settings.logLevel, format: config.observability.logFormat });
@@ -162,6 +176,8 @@ export async function runModules({
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Taken once these are on: a signal between the two would have no handler, the default kill.
+  for (const signal of startupSignals?.take() ?? []) onSignal(signal);
   /** The run ends before its modules ran: the signal handlers go. */
   const endedBeforeRunning = (outcome: RunOutcome): RunOutcome => {
     process.off("SIGINT", onSignal);
@@ -182,6 +198,7 @@ export async function runModules({
    */
   const stoppedDuringStartup = (untilStopped: boolean): RunOutcome => {
     logger.info(`start-up stopped by ${interruptedBy}: no module ran`);
+    startupSignals?.startupStopped();
     return endedBeforeRunning(untilStopped || keepRunning ? "ok" : "failed");
   };
   if (settings.implicitConfigFile !== undefined) {
@@ -190,6 +207,14 @@ export async function runModules({
     );
   }
   for (const warning of settings.warnings) logger.warn(warning);
+  if (startupSignals !== undefined) {
+    // A signal caught while the CLI loaded but not yet handed to JavaScript (the main thread was
+    // busy: the bundle's read, the configuration's) waits for the event loop's next poll, which
+    // a short run may not reach before its end: one turn of the loop hands it to onSignal now.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Stopped there, nothing is prepared, not even the datastore's directory.
+    if (interruptedBy !== undefined) return stoppedDuringStartup(runsUntilStopped(false));
+  }
   let datastore: DatastoreLayout;
   try {
     // A datastore path that cannot be a directory fails here, before anything else touches it;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../../bench/gate/free-port.ts";
@@ -21,6 +21,20 @@ export function guestPath(name: string): string {
 
 export function examplePath(name: string): string {
   return join(REPO_ROOT, "examples", name, "build", `${name}.wasm`);
+}
+
+/**
+ * The installed layout under `dir`/package: bin/nx.js, the built bundles and package.json, no
+ * src/ beside bin/ (so the bundle runs whatever its mtime). Returns the package's root.
+ */
+export function installedPackage(dir: string): string {
+  const root = join(dir, "package");
+  mkdirSync(join(root, "bin"), { recursive: true });
+  cpSync(NX_BIN, join(root, "bin/nx.js"));
+  cpSync(join(REPO_ROOT, "build/cli"), join(root, "build/cli"), { recursive: true });
+  cpSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+  return root;
 }
 
 /** A real `nx` child process with its output collected, for end-to-end tests. */

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { addConfigOptions, configFlagsFromOptions } from "../../config/cli-options.ts";
+import type { StartupSignals } from "../../node/run-modules.ts";
 import { RUN_ONLY_FLAGS, type RunFlag, type RunInvocation, type RunOnlyOptions } from "../run-flags.ts";
 
 const countOccurrence = (_value: string, previous: number): number => previous + 1;
@@ -29,7 +30,7 @@ export function runInvocationOf(
 // Declarations only: the node (store, sync, wasm runtime) is imported when the action runs.
 // A plain `nx run` does not come here at all (see ../parse-run-arguments.ts); help, errors and
 // unusual command lines do.
-export function defineRunCommand(program: Command): void {
+export function defineRunCommand(program: Command, startupSignals?: StartupSignals): void {
   const command = program
     .command("run")
     .description(
@@ -43,6 +44,6 @@ export function defineRunCommand(program: Command): void {
   addConfigOptions(command);
   command.action(async (modules: string[], _options: unknown, self: Command) => {
     const { runCommand } = await import("../run-command.ts");
-    process.exitCode = await runCommand(runInvocationOf(modules, self.opts()));
+    process.exitCode = await runCommand(runInvocationOf(modules, self.opts()), startupSignals);
   });
 }
