@@ -2,12 +2,19 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { HlcTimestamp } from "../crdt/hybrid-clock.ts";
-import { makeOp, type OpKind } from "../crdt/op.ts";
+import { makeOp, type Op, type OpKind } from "../crdt/op.ts";
 import { opArb, opIdArb } from "../crdt/testing/op-arbitraries.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
 import { frameLength } from "../net/frame.ts";
+import { msgpackPayloadCodec } from "../net/msgpack-payload-codec.ts";
+import { PushOpsPacker } from "../net/push-ops-packer.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
-import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
+import {
+  crdtOpCodec,
+  createSyncMessageCodec,
+  opWireBytesMax,
+  PUSH_OPS_ENVELOPE_BYTES_MAX,
+} from "./crdt-op-codec.ts";
 
 const codec = createSyncMessageCodec();
 
@@ -85,5 +92,41 @@ describe("CRDT ops inside sync messages", () => {
       }),
       propertyRuns(50),
     );
+  });
+
+  test("a MessagePack PushOps is msgpackr's packing of the whole message, byte for byte, for every peer it goes to, its ops packed once", () => {
+    /** The body as the codec made it before ops were packed one by one: the message packed whole. */
+    const whole = (batchId: number, ops: readonly Op[]) =>
+      msgpackPayloadCodec.encode({
+        type: "PushOps",
+        batchId,
+        ops: ops.map((op) => crdtOpCodec.encode(op, "msgpack")),
+      });
+    // Batches across the 16-op fixarray bound; a packer remembering few ops forgets and packs again.
+    const opsArb = fc.array(fc.oneof(opArb, bigOpArb), { maxLength: 40 });
+    fc.assert(
+      fc.property(
+        opsArb,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        fc.nat(8),
+        (ops, peers, remembered) => {
+          const packer = new PushOpsPacker(crdtOpCodec, remembered + 1);
+          for (const batchId of peers) {
+            const body = packer.encode({ type: "PushOps", batchId, ops });
+            assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)));
+          }
+        },
+      ),
+      propertyRuns(200),
+    );
+    // Each array header's edges: fixarray up to 15, array16 from 16 (a batch holds at most 1024).
+    const many = fc.sample(opArb, { numRuns: 1024, seed: 7 });
+    const packer = new PushOpsPacker(crdtOpCodec);
+    for (const count of [0, 1, 15, 16, 17, 1024])
+      for (const batchId of [1, 70_000, 2 ** 32]) {
+        const ops = many.slice(0, count);
+        const body = packer.encode({ type: "PushOps", batchId, ops });
+        assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)), `${count} ops`);
+      }
   });
 });

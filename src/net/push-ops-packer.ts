@@ -1,0 +1,85 @@
+import type { PushOpsMessage } from "./messages.ts";
+import { msgpackPayloadCodec } from "./msgpack-payload-codec.ts";
+import { asNetError } from "./net-error.ts";
+import type { OpCodec } from "./op-codec.ts";
+
+/**
+ * Ops remembered packed: more than one PushOps holds (PUSH_OPS_OPS_MAX), so every peer's batch of
+ * the same ops, encoded one after another as the peer manager sends them, finds them all.
+ */
+export const PACKED_OPS_REMEMBERED = 2048;
+
+const MSGPACK_FIXARRAY = 0x90;
+const MSGPACK_ARRAY16 = 0xdc;
+const MSGPACK_ARRAY32 = 0xdd;
+
+/**
+ * MessagePack PushOps bodies in which each op is packed once, however many peers it goes to:
+ * a node's own ops go to every peer, each peer's connection encoding its own batch (its own batch
+ * id), and packing the ops was most of that (`npm run bench -- map-write`). The bytes are what
+ * msgpackr makes of the whole message: with plain maps and no shared structures or bundled
+ * strings an array's encoding is its header and then each element's own encoding, so the body is
+ * the message packed with an empty `ops` (its last field), the real array header in place of the
+ * empty one, and each op's bytes. An op is remembered by identity (ops are never changed once
+ * made), the last PACKED_OPS_REMEMBERED of them.
+ */
+export class PushOpsPacker<Op> {
+  readonly #opCodec: OpCodec<Op>;
+  readonly #packed = new Map<Op, Uint8Array>();
+  readonly #remembered: number;
+
+  constructor(opCodec: OpCodec<Op>, remembered = PACKED_OPS_REMEMBERED) {
+    this.#opCodec = opCodec;
+    this.#remembered = remembered;
+  }
+
+  /** The MessagePack body of `message`, byte for byte the message packed whole. */
+  encode(message: PushOpsMessage<Op>): Uint8Array {
+    const { ops } = message;
+    const packed: Uint8Array[] = new Array(ops.length);
+    let opBytes = 0;
+    for (let i = 0; i < ops.length; i++) {
+      const bytes = this.#packedOp(ops[i]!);
+      packed[i] = bytes;
+      opBytes += bytes.length;
+    }
+    const head = msgpackPayloadCodec.encode({ type: message.type, batchId: message.batchId, ops: [] });
+    // The empty array's one byte (0x90) ends the head: the ops' header and bytes replace it.
+    const headBytes = head.length - 1;
+    const count = ops.length;
+    const arrayHeaderBytes = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+    const body = new Uint8Array(headBytes + arrayHeaderBytes + opBytes);
+    body.set(head.subarray(0, headBytes));
+    let at = headBytes;
+    if (arrayHeaderBytes === 1) body[at++] = MSGPACK_FIXARRAY | count;
+    else {
+      const view = new DataView(body.buffer, body.byteOffset);
+      if (arrayHeaderBytes === 3) {
+        body[at] = MSGPACK_ARRAY16;
+        view.setUint16(at + 1, count);
+      } else {
+        body[at] = MSGPACK_ARRAY32;
+        view.setUint32(at + 1, count);
+      }
+      at += arrayHeaderBytes;
+    }
+    for (const bytes of packed) {
+      body.set(bytes, at);
+      at += bytes.length;
+    }
+    return body;
+  }
+
+  #packedOp(op: Op): Uint8Array {
+    let bytes = this.#packed.get(op);
+    if (bytes !== undefined) return bytes;
+    try {
+      bytes = msgpackPayloadCodec.encode(this.#opCodec.encode(op, "msgpack"));
+    } catch (error) {
+      throw asNetError(error, "NET_ENCODE_FAILED", "cannot encode PushOps message");
+    }
+    if (this.#packed.size >= this.#remembered) this.#packed.delete(this.#packed.keys().next().value!);
+    this.#packed.set(op, bytes);
+    return bytes;
+  }
+}
