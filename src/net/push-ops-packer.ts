@@ -74,7 +74,8 @@ export class PushOpsPacker<Op> {
     let bytes = this.#packed.get(op);
     if (bytes !== undefined) return bytes;
     try {
-      bytes = msgpackPayloadCodec.encode(this.#opCodec.encode(op, "msgpack"));
+      const codec = this.#opCodec;
+      bytes = codec.packMsgpack?.(op) ?? msgpackPayloadCodec.encode(codec.encode(op, "msgpack"));
     } catch (error) {
       throw asNetError(error, "NET_ENCODE_FAILED", "cannot encode PushOps message");
     }

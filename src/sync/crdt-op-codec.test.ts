@@ -47,6 +47,17 @@ const bigOpArb = fc
       fc
         .tuple(fc.option(opIdArb, { nil: undefined }), bigBytesArb)
         .map(([parent, value]): OpKind => ({ type: "rga_insert", parent, value })),
+      // Batches of more than 15 entries (an array16 header), fields and values past 255 bytes (bin16).
+      fc
+        .array(
+          fc.record({
+            field: fc.uint8Array({ maxLength: 300 }),
+            value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+            timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map((t) => t as HlcTimestamp),
+          }),
+          { minLength: 1, maxLength: 70 },
+        )
+        .map((entries): OpKind => ({ type: "lww_map_batch", entries })),
     ),
   )
   .map(([id, timestamp, key, kind]) => makeOp(id, timestamp as HlcTimestamp, key, kind));

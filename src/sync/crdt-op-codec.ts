@@ -3,6 +3,8 @@ import { opFromJsonValue, opFromMsgpackValue, opToJsonValue, opToMsgpackValue } 
 import { createMessageCodec, type MessageCodec } from "../net/message-codec.ts";
 import type { OpCodec } from "../net/op-codec.ts";
 import type { WireValue } from "../net/wire-value.ts";
+import { MsgpackChunks } from "./replica/msgpack-chunks.ts";
+import { opLogPageRecord } from "./replica/op-log-page-record.ts";
 
 /**
  * CRDT ops inside PushOps, strictly validated on decode: the compact positional form of
@@ -12,7 +14,18 @@ import type { WireValue } from "../net/wire-value.ts";
 export const crdtOpCodec: OpCodec<Op> = {
   encode: (op, format) => (format === "json" ? opToJsonValue(op) : opToMsgpackValue(op)) as WireValue,
   decode: (value, format) => (format === "json" ? opFromJsonValue(value) : opFromMsgpackValue(value)),
+  packMsgpack: (op) => opLogPageRecord(wireChunks, [op]).subarray(OP_IN_ONE_OP_PAGE),
 };
+
+/**
+ * Where an op's bytes start in the op-log page record of that op alone (its version byte, a
+ * one-item array's header): the store packs an op exactly as the wire does (the same msgpackr
+ * settings for ops), and the page writer writes `lww_map_batch` entries by hand, several times
+ * faster than msgpackr packs them (`npm run bench -- map-write`, docs/design/sync.md).
+ */
+const OP_IN_ONE_OP_PAGE = 2;
+/** Chunks of the ops packed for PushOps: views of them are sent, and a chunk is never written twice. */
+const wireChunks = new MsgpackChunks();
 
 /** The node's message codec: every sync message, with CRDT ops inside. */
 export function createSyncMessageCodec(): MessageCodec<Op> {
