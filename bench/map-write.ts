@@ -107,7 +107,7 @@ function push(
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
   const writesPerRound = options.quick ? 20_000 : 100_000;
   const rounds = options.quick ? 3 : 6;
-  const referenceMs = options.quick ? 300 : 1_000;
+  const referenceMs = options.quick ? 800 : 1_000;
   const dir = await mkdtemp(join(tmpdir(), "nx-bench-map-write-"));
   const backend = await openLmdbBackend({ path: join(dir, "ours") });
   const replica = openReplicatedState({
