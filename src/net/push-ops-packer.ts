@@ -9,6 +9,13 @@ import type { OpCodec } from "./op-codec.ts";
  */
 export const PACKED_OPS_REMEMBERED = 2048;
 
+/**
+ * Bytes of packed ops remembered at most, whatever their number: ops of up to 1 MiB values must
+ * not keep gigabytes alive. Above what PACKED_OPS_REMEMBERED of the gates' batch ops take (about
+ * 1.2 KB each, 2.4 MiB), so for them the count binds.
+ */
+export const PACKED_OPS_BYTES_REMEMBERED = 8 * 1024 * 1024;
+
 const MSGPACK_FIXARRAY = 0x90;
 const MSGPACK_ARRAY16 = 0xdc;
 const MSGPACK_ARRAY32 = 0xdd;
@@ -21,16 +28,28 @@ const MSGPACK_ARRAY32 = 0xdd;
  * strings an array's encoding is its header and then each element's own encoding, so the body is
  * the message packed with an empty `ops` (its last field), the real array header in place of the
  * empty one, and each op's bytes. An op is remembered by identity (ops are never changed once
- * made), the last PACKED_OPS_REMEMBERED of them.
+ * made), the last PACKED_OPS_REMEMBERED of them within PACKED_OPS_BYTES_REMEMBERED.
  */
 export class PushOpsPacker<Op> {
   readonly #opCodec: OpCodec<Op>;
   readonly #packed = new Map<Op, Uint8Array>();
   readonly #remembered: number;
+  readonly #bytesRemembered: number;
+  #bytes = 0;
 
-  constructor(opCodec: OpCodec<Op>, remembered = PACKED_OPS_REMEMBERED) {
+  constructor(
+    opCodec: OpCodec<Op>,
+    remembered = PACKED_OPS_REMEMBERED,
+    bytesRemembered = PACKED_OPS_BYTES_REMEMBERED,
+  ) {
     this.#opCodec = opCodec;
     this.#remembered = remembered;
+    this.#bytesRemembered = bytesRemembered;
+  }
+
+  /** Packed ops remembered now, and their bytes. */
+  remembered(): { ops: number; bytes: number } {
+    return { ops: this.#packed.size, bytes: this.#bytes };
   }
 
   /** The MessagePack body of `message`, byte for byte the message packed whole. */
@@ -79,8 +98,16 @@ export class PushOpsPacker<Op> {
     } catch (error) {
       throw asNetError(error, "NET_ENCODE_FAILED", "cannot encode PushOps message");
     }
-    if (this.#packed.size >= this.#remembered) this.#packed.delete(this.#packed.keys().next().value!);
-    this.#packed.set(op, bytes);
+    // The oldest go first; an op larger than the whole budget is not remembered at all.
+    if (bytes.length > this.#bytesRemembered || this.#remembered < 1) return bytes;
+    const packed = this.#packed;
+    while (packed.size >= this.#remembered || this.#bytes + bytes.length > this.#bytesRemembered) {
+      const [oldest, oldestBytes] = packed.entries().next().value!;
+      packed.delete(oldest);
+      this.#bytes -= oldestBytes.length;
+    }
+    packed.set(op, bytes);
+    this.#bytes += bytes.length;
     return bytes;
   }
 }

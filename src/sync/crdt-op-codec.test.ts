@@ -113,18 +113,22 @@ describe("CRDT ops inside sync messages", () => {
         batchId,
         ops: ops.map((op) => crdtOpCodec.encode(op, "msgpack")),
       });
-    // Batches across the 16-op fixarray bound; a packer remembering few ops forgets and packs again.
+    // Batches across the 16-op fixarray bound; a packer remembering few ops or bytes forgets and packs again.
     const opsArb = fc.array(fc.oneof(opArb, bigOpArb), { maxLength: 40 });
     fc.assert(
       fc.property(
         opsArb,
         fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
         fc.nat(8),
-        (ops, peers, remembered) => {
-          const packer = new PushOpsPacker(crdtOpCodec, remembered + 1);
+        fc.nat(4096),
+        (ops, peers, remembered, bytesRemembered) => {
+          const packer = new PushOpsPacker(crdtOpCodec, remembered, bytesRemembered);
           for (const batchId of peers) {
             const body = packer.encode({ type: "PushOps", batchId, ops });
             assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)));
+            // Bounded by count and by bytes (ops of up to 200 KiB are drawn).
+            const held = packer.remembered();
+            assert.ok(held.ops <= remembered && held.bytes <= bytesRemembered, JSON.stringify(held));
           }
         },
       ),
