@@ -13,7 +13,8 @@
  * PushOps it returns is encoded with the node's message codec, as each peer's connection does
  * (TLS and the socket write are left out), then acknowledged. Reference: raw lmdb-js putting
  * distinct cells of the same size under the same keys (bench/gate/reference/lmdb-cells.ts, the
- * distinct-key gates' store reference, one process) for REFERENCE_MS.
+ * distinct-key gates' store reference, one process) for 1 s (0.8 s with --quick: at 0.3 s the
+ * child's own warm-up spread the quick run's ratio 0.365-0.584).
  *
  * Both are CPU time, every thread (the commit thread included) per write; rounds alternate ours
  * and the reference. The ratio is the median of per-round ratios (reference CPU per cell / ours
