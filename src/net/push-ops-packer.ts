@@ -47,9 +47,13 @@ export class PushOpsPacker<Op> {
     this.#bytesRemembered = bytesRemembered;
   }
 
-  /** Packed ops remembered now, and their bytes. */
+  /** Packed ops remembered now, and the bytes of the buffers their bytes keep alive. */
   remembered(): { ops: number; bytes: number } {
-    return { ops: this.#packed.size, bytes: this.#bytes };
+    const buffers = new Set<ArrayBufferLike>();
+    for (const bytes of this.#packed.values()) buffers.add(bytes.buffer);
+    let bytes = 0;
+    for (const buffer of buffers) bytes += buffer.byteLength;
+    return { ops: this.#packed.size, bytes };
   }
 
   /** The MessagePack body of `message`, byte for byte the message packed whole. */
@@ -100,6 +104,10 @@ export class PushOpsPacker<Op> {
     }
     // The oldest go first; an op larger than the whole budget is not remembered at all.
     if (bytes.length > this.#bytesRemembered || this.#remembered < 1) return bytes;
+    // Packed bytes are a view of a buffer shared with whatever was packed beside them (msgpackr's
+    // grows to four times the largest value it ever packed, and the store packs into it too):
+    // kept as they are, a 30-byte op kept megabytes alive, and the byte bound bounded nothing.
+    if (bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
     const packed = this.#packed;
     while (packed.size >= this.#remembered || this.#bytes + bytes.length > this.#bytesRemembered) {
       const [oldest, oldestBytes] = packed.entries().next().value!;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { HlcTimestamp } from "../crdt/hybrid-clock.ts";
+import { crdtPackr } from "../crdt/msgpack.ts";
 import { makeOp, type Op, type OpKind } from "../crdt/op.ts";
 import { opArb, opIdArb } from "../crdt/testing/op-arbitraries.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
@@ -143,5 +144,35 @@ describe("CRDT ops inside sync messages", () => {
         const body = packer.encode({ type: "PushOps", batchId, ops });
         assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)), `${count} ops`);
       }
+  });
+
+  test("a PushOps to each of three peers packs each op once", () => {
+    let packs = 0;
+    const counting: typeof crdtOpCodec = {
+      ...crdtOpCodec,
+      packMsgpack: (op) => {
+        packs++;
+        return crdtOpCodec.packMsgpack!(op);
+      },
+    };
+    const ops = fc.sample(opArb, { numRuns: 1024, seed: 11 });
+    const packer = new PushOpsPacker(counting);
+    for (const batchId of [1, 2, 3]) packer.encode({ type: "PushOps", batchId, ops });
+    assert.equal(packs, ops.length);
+  });
+
+  test("remembered packed ops keep alive no more than their own bytes, whatever the store packed beside them", () => {
+    // msgpackr packs into one buffer, grown to four times the largest value it ever packed; the
+    // store's records (here a 1 MiB value between two batches) fill it too.
+    const packer = new PushOpsPacker(crdtOpCodec);
+    const ops = fc.sample(opArb, { numRuns: 64, seed: 5 });
+    let opBytes = 0;
+    for (const [batchId, op] of ops.entries()) {
+      crdtPackr.pack(new Uint8Array(1024 * 1024));
+      opBytes += packer.encode({ type: "PushOps", batchId, ops: [op] }).length;
+    }
+    const held = packer.remembered();
+    assert.equal(held.ops, ops.length);
+    assert.ok(held.bytes <= opBytes, `${held.bytes} bytes kept alive by ${ops.length} ops of ${opBytes}`);
   });
 });
