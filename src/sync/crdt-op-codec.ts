@@ -19,9 +19,11 @@ export const crdtOpCodec: OpCodec<Op> = {
 
 /**
  * Where an op's bytes start in the op-log page record of that op alone (its version byte, a
- * one-item array's header): the store packs an op exactly as the wire does (the same msgpackr
- * settings for ops), and the page writer writes `lww_map_batch` entries by hand, several times
- * faster than msgpackr packs them (`npm run bench -- map-write`, docs/design/sync.md).
+ * one-item array's header): the store's msgpackr and the wire's pack an op to the same bytes
+ * (their settings differ only in how they write maps, which no op holds, and in how they decode;
+ * crdt-op-codec.test.ts compares every op kind), and the page writer writes `lww_map_batch`
+ * entries by hand, several times faster than msgpackr packs them (`npm run bench -- map-write`,
+ * docs/design/sync.md).
  */
 const OP_IN_ONE_OP_PAGE = 2;
 /** Chunks of the ops packed for PushOps: views of them are sent, and a chunk is never written twice. */
