@@ -41,6 +41,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   gossip: { needsGc: false, load: () => import("./gossip.ts") },
   compaction: { needsGc: true, load: () => import("./compaction.ts") },
   "replica-apply": { needsGc: false, load: () => import("./replica-apply.ts") },
+  "map-write": { needsGc: false, load: () => import("./map-write.ts") },
 };
 
 function usage(message: string): never {

@@ -39,6 +39,13 @@ export const PERF_FIGURES: readonly PerfFigure[] = [
     better: "higher",
     what: "guest db_set/s / lmdb-js batched put/s",
   },
+  {
+    name: "guest_map_write",
+    benchmark: "map-write",
+    path: "rawVsLocal",
+    better: "higher",
+    what: "raw lmdb-js CPU per distinct cell / CPU per guest LWW-Map write (replica, store, PushOps to 2 peers)",
+  },
 ];
 
 /** The number at `path` in `report`, or undefined when there is none. */

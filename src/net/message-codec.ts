@@ -24,6 +24,7 @@ import { msgpackArrayLengthAt } from "./msgpack-peek.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { OpCodec } from "./op-codec.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
+import { PushOpsPacker } from "./push-ops-packer.ts";
 import {
   FEATURES_VECTOR_KEY,
   featureBits,
@@ -62,8 +63,12 @@ export function payloadCodecFor(format: WireFormat): PayloadCodec {
 }
 
 export function createMessageCodec<Op>(opCodec: OpCodec<Op>): MessageCodec<Op> {
+  // One per codec, and a node has one codec for all its connections: a batch of the same ops to
+  // each peer packs them once (push-ops-packer.ts).
+  const pushOps = new PushOpsPacker(opCodec);
   return {
     encode(message, format) {
+      if (format === "msgpack" && message.type === "PushOps") return pushOps.encode(message);
       let wire: WireValue;
       try {
         wire = messageToWire(message, opCodec, format);

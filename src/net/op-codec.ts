@@ -23,6 +23,11 @@ export interface OpCodec<Op> {
    * format can express. Throws (preferably a NumaxError with a code) when it is not a valid op.
    */
   decode(value: unknown, format: WireFormat): Op;
+  /**
+   * Optional: the op's MessagePack bytes, exactly what packing `encode(op, "msgpack")` gives,
+   * for a codec that writes them faster than msgpackr packs the wire value (PushOps use it).
+   */
+  packMsgpack?(op: Op): Uint8Array;
   /** Optional checks beyond the shape (for example bounds on sizes); throws when the op is refused. */
   validate?(op: Op): void;
 }

@@ -2,12 +2,20 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { HlcTimestamp } from "../crdt/hybrid-clock.ts";
-import { makeOp, type OpKind } from "../crdt/op.ts";
+import { crdtPackr } from "../crdt/msgpack.ts";
+import { makeOp, type Op, type OpKind } from "../crdt/op.ts";
 import { opArb, opIdArb } from "../crdt/testing/op-arbitraries.ts";
 import { propertyRuns } from "../crdt/testing/property-runs.ts";
 import { frameLength } from "../net/frame.ts";
+import { msgpackPayloadCodec } from "../net/msgpack-payload-codec.ts";
+import { PushOpsPacker } from "../net/push-ops-packer.ts";
 import { WIRE_FORMATS } from "../net/wire-format.ts";
-import { createSyncMessageCodec, opWireBytesMax, PUSH_OPS_ENVELOPE_BYTES_MAX } from "./crdt-op-codec.ts";
+import {
+  crdtOpCodec,
+  createSyncMessageCodec,
+  opWireBytesMax,
+  PUSH_OPS_ENVELOPE_BYTES_MAX,
+} from "./crdt-op-codec.ts";
 
 const codec = createSyncMessageCodec();
 
@@ -40,6 +48,17 @@ const bigOpArb = fc
       fc
         .tuple(fc.option(opIdArb, { nil: undefined }), bigBytesArb)
         .map(([parent, value]): OpKind => ({ type: "rga_insert", parent, value })),
+      // Batches of more than 15 entries (an array16 header), fields and values past 255 bytes (bin16).
+      fc
+        .array(
+          fc.record({
+            field: fc.uint8Array({ maxLength: 300 }),
+            value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+            timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map((t) => t as HlcTimestamp),
+          }),
+          { minLength: 1, maxLength: 70 },
+        )
+        .map((entries): OpKind => ({ type: "lww_map_batch", entries })),
     ),
   )
   .map(([id, timestamp, key, kind]) => makeOp(id, timestamp as HlcTimestamp, key, kind));
@@ -85,5 +104,75 @@ describe("CRDT ops inside sync messages", () => {
       }),
       propertyRuns(50),
     );
+  });
+
+  test("a MessagePack PushOps is msgpackr's packing of the whole message, byte for byte, for every peer it goes to, its ops packed once", () => {
+    /** The body as the codec made it before ops were packed one by one: the message packed whole. */
+    const whole = (batchId: number, ops: readonly Op[]) =>
+      msgpackPayloadCodec.encode({
+        type: "PushOps",
+        batchId,
+        ops: ops.map((op) => crdtOpCodec.encode(op, "msgpack")),
+      });
+    // Batches across the 16-op fixarray bound; a packer remembering few ops or bytes forgets and packs again.
+    const opsArb = fc.array(fc.oneof(opArb, bigOpArb), { maxLength: 40 });
+    fc.assert(
+      fc.property(
+        opsArb,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        fc.nat(8),
+        fc.nat(4096),
+        (ops, peers, remembered, bytesRemembered) => {
+          const packer = new PushOpsPacker(crdtOpCodec, remembered, bytesRemembered);
+          for (const batchId of peers) {
+            const body = packer.encode({ type: "PushOps", batchId, ops });
+            assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)));
+            // Bounded by count and by bytes (ops of up to 200 KiB are drawn).
+            const held = packer.remembered();
+            assert.ok(held.ops <= remembered && held.bytes <= bytesRemembered, JSON.stringify(held));
+          }
+        },
+      ),
+      propertyRuns(200),
+    );
+    // Each array header's edges: fixarray up to 15, array16 from 16 (a batch holds at most 1024).
+    const many = fc.sample(opArb, { numRuns: 1024, seed: 7 });
+    const packer = new PushOpsPacker(crdtOpCodec);
+    for (const count of [0, 1, 15, 16, 17, 1024])
+      for (const batchId of [1, 70_000, 2 ** 32]) {
+        const ops = many.slice(0, count);
+        const body = packer.encode({ type: "PushOps", batchId, ops });
+        assert.deepEqual(Buffer.from(body), Buffer.from(whole(batchId, ops)), `${count} ops`);
+      }
+  });
+
+  test("a PushOps to each of three peers packs each op once", () => {
+    let packs = 0;
+    const counting: typeof crdtOpCodec = {
+      ...crdtOpCodec,
+      packMsgpack: (op) => {
+        packs++;
+        return crdtOpCodec.packMsgpack!(op);
+      },
+    };
+    const ops = fc.sample(opArb, { numRuns: 1024, seed: 11 });
+    const packer = new PushOpsPacker(counting);
+    for (const batchId of [1, 2, 3]) packer.encode({ type: "PushOps", batchId, ops });
+    assert.equal(packs, ops.length);
+  });
+
+  test("remembered packed ops keep alive no more than their own bytes, whatever the store packed beside them", () => {
+    // msgpackr packs into one buffer, grown to four times the largest value it ever packed; the
+    // store's records (here a 1 MiB value between two batches) fill it too.
+    const packer = new PushOpsPacker(crdtOpCodec);
+    const ops = fc.sample(opArb, { numRuns: 64, seed: 5 });
+    let opBytes = 0;
+    for (const [batchId, op] of ops.entries()) {
+      crdtPackr.pack(new Uint8Array(1024 * 1024));
+      opBytes += packer.encode({ type: "PushOps", batchId, ops: [op] }).length;
+    }
+    const held = packer.remembered();
+    assert.equal(held.ops, ops.length);
+    assert.ok(held.bytes <= opBytes, `${held.bytes} bytes kept alive by ${ops.length} ops of ${opBytes}`);
   });
 });

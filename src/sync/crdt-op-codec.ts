@@ -3,6 +3,8 @@ import { opFromJsonValue, opFromMsgpackValue, opToJsonValue, opToMsgpackValue } 
 import { createMessageCodec, type MessageCodec } from "../net/message-codec.ts";
 import type { OpCodec } from "../net/op-codec.ts";
 import type { WireValue } from "../net/wire-value.ts";
+import { MsgpackChunks } from "./replica/msgpack-chunks.ts";
+import { opLogPageRecord } from "./replica/op-log-page-record.ts";
 
 /**
  * CRDT ops inside PushOps, strictly validated on decode: the compact positional form of
@@ -12,7 +14,20 @@ import type { WireValue } from "../net/wire-value.ts";
 export const crdtOpCodec: OpCodec<Op> = {
   encode: (op, format) => (format === "json" ? opToJsonValue(op) : opToMsgpackValue(op)) as WireValue,
   decode: (value, format) => (format === "json" ? opFromJsonValue(value) : opFromMsgpackValue(value)),
+  packMsgpack: (op) => opLogPageRecord(wireChunks, [op]).subarray(OP_IN_ONE_OP_PAGE),
 };
+
+/**
+ * Where an op's bytes start in the op-log page record of that op alone (its version byte, a
+ * one-item array's header): the store's msgpackr and the wire's pack an op to the same bytes
+ * (their settings differ only in how they write maps, which no op holds, and in how they decode;
+ * crdt-op-codec.test.ts compares every op kind), and the page writer writes `lww_map_batch`
+ * entries by hand, several times faster than msgpackr packs them (`npm run bench -- map-write`,
+ * docs/design/sync.md).
+ */
+const OP_IN_ONE_OP_PAGE = 2;
+/** Chunks of the ops packed for PushOps: views of them are sent, and a chunk is never written twice. */
+const wireChunks = new MsgpackChunks();
 
 /** The node's message codec: every sync message, with CRDT ops inside. */
 export function createSyncMessageCodec(): MessageCodec<Op> {
@@ -60,8 +75,14 @@ export function opWireBytesMax(op: Pick<Op, "key" | "kind">): number {
     readonly entries?: readonly LwwMapEntryWrite[];
   };
   let entriesBytes = 0;
-  if (kind.entries !== undefined)
-    for (const entry of kind.entries) entriesBytes += mapEntryWireBytesMax(entry.field, entry.value);
+  const entries = kind.entries;
+  // Indexed, not for-of: counted per op per peer, often before V8 optimizes it, and an unoptimized
+  // for-of allocates an iterator result per entry (`npm run bench -- map-write`'s heap profile).
+  if (entries !== undefined)
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      entriesBytes += mapEntryWireBytesMax(entry.field, entry.value);
+    }
   return (
     OP_FIXED_WIRE_BYTES_MAX +
     6 * op.key.length +

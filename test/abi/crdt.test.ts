@@ -276,6 +276,45 @@ describe("host failures", () => {
     assert.match(recorded.logs.at(-1)!.message, /crdt_gcounter_inc failed: Error: sync queue full/);
   });
 
+  test("the replica keeps copies of what lww_set, lww_map_set and lww_map_remove hand it: a guest's later writes to its buffers change nothing", async () => {
+    // The ABI passes views of guest memory (crdt-host.ts); the replica copies them, with map
+    // writes coalesced into one op or not.
+    for (const coalesceMapWrites of [false, true]) {
+      const crdt = openReplicatedState({
+        backend: createMemoryBackend(),
+        nodeId: "ab".repeat(16) as NodeId,
+        coalesceMapWrites,
+      });
+      const { env } = recordingEnvironment({ crdt });
+      const guest = await trampolineGuest(env);
+      const [kp, kl] = key(guest, "doc");
+      const [vp, vl] = arg(guest, ARG, "value");
+      const [fp, fl] = arg(guest, ARG2, "field");
+      assert.equal(guest.call("crdt_lww_set", kp, kl, vp, vl), 0);
+      assert.equal(guest.call("crdt_lww_map_set", kp, kl, fp, fl, vp, vl), 0);
+      const [gp, gl] = arg(guest, ARG2 + 64, "gone");
+      assert.equal(guest.call("crdt_lww_map_remove", kp, kl, gp, gl), 0);
+      guest.write(ARG, "XXXXX");
+      guest.write(ARG2, "YYYYY");
+      guest.write(ARG2 + 64, "ZZZZ");
+      assert.equal(text(crdt.lwwGet("doc")!), "value");
+      assert.deepEqual(
+        crdt.lwwMapEntries("doc").map(([field, value]) => [text(field), text(value)]),
+        [["field", "value"]],
+        `coalesceMapWrites ${coalesceMapWrites}`,
+      );
+      const ops = crdt.opsSince(new Map(), 10);
+      assert.deepEqual(
+        ops.flatMap((op) => {
+          const kind = op.kind as { field?: Uint8Array; entries?: { field: Uint8Array }[] };
+          return kind.entries?.map((entry) => text(entry.field)) ?? (kind.field ? [text(kind.field)] : []);
+        }),
+        ["field", "gone"],
+        "the ops carry the written bytes too",
+      );
+    }
+  });
+
   test("a write whose op would not fit one sync message answers -10, logs a line naming key and sizes, changes nothing", async () => {
     // The node's replica, its budget as the sync service sets it for a max_message_size of 4 KiB.
     const crdt = openReplicatedState({ backend: createMemoryBackend(), nodeId: "ab".repeat(16) as NodeId });

@@ -57,7 +57,9 @@ export class RecordingCrdtHost implements CrdtHost {
   pncounterValue(key: string): bigint {
     return this.counters.get(`pn:${key}`) ?? 0n;
   }
-  lwwSet(key: string, value: Uint8Array): void {
+  // The ABI hands lwwSet, lwwMapSet and lwwMapRemove views of guest memory: kept, they are copied.
+  lwwSet(key: string, view: Uint8Array): void {
+    const value = view.slice();
     this.calls.push(["lwwSet", key, value]);
     this.registers.set(key, value);
   }
@@ -67,11 +69,14 @@ export class RecordingCrdtHost implements CrdtHost {
   #map(key: string) {
     return getOrCreate(this.maps, key, () => new Map<string, [Uint8Array, Uint8Array]>());
   }
-  lwwMapSet(key: string, field: Uint8Array, value: Uint8Array): void {
+  lwwMapSet(key: string, fieldView: Uint8Array, valueView: Uint8Array): void {
+    const field = fieldView.slice();
+    const value = valueView.slice();
     this.calls.push(["lwwMapSet", key, field, value]);
     this.#map(key).set(hex(field), [field, value]);
   }
-  lwwMapRemove(key: string, field: Uint8Array): void {
+  lwwMapRemove(key: string, fieldView: Uint8Array): void {
+    const field = fieldView.slice();
     this.calls.push(["lwwMapRemove", key, field]);
     this.#map(key).delete(hex(field));
   }

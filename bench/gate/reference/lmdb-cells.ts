@@ -5,6 +5,19 @@ import { fileURLToPath } from "node:url";
 import type { Reference } from "../gate-report.ts";
 
 /**
+ * Bytes of one field's stored cell in a distinct-key run (field "n0-123456", stamp, origin, the
+ * 8-byte value, as the replica packs it): what the store reference puts per cell.
+ */
+export const CELL_RECORD_BYTES = 50;
+
+/**
+ * Cells per commit in the store reference: a node at 100 000 distinct writes/s on three nodes
+ * stores about 3 000 cells per 10 ms store batch; larger commits only make raw lmdb-js faster,
+ * so the bound errs high.
+ */
+export const STORE_REFERENCE_WRITES_PER_COMMIT = 4096;
+
+/**
  * Same-run reference of the distinct-key gates (`--keys`): what the store alone can take on this
  * machine at this moment. Every node of a distinct-key run stores one cell per field written
  * anywhere in the cluster, its own and every peer's, so a node replicating W distinct writes/s on

@@ -14,7 +14,12 @@ import {
 } from "../max-rate-search.ts";
 import { collectLoopStats, collectProfiles } from "../node-launcher.ts";
 import { type NodeSyncView, readNodeSyncView } from "../observability-client.ts";
-import { type LmdbCellsReference, measureLmdbCells } from "../reference/lmdb-cells.ts";
+import {
+  CELL_RECORD_BYTES,
+  type LmdbCellsReference,
+  measureLmdbCells,
+  STORE_REFERENCE_WRITES_PER_COMMIT,
+} from "../reference/lmdb-cells.ts";
 import { measureLoopbackEcho } from "../reference/loopback-echo.ts";
 import { ResourceSampler } from "../resource-sampler.ts";
 import { waitUntil } from "../wait-until.ts";
@@ -39,18 +44,6 @@ import type { ScenarioContext } from "./scenario.ts";
 
 export const COUNTER_KEY = "gate-counter";
 
-/**
- * Bytes of one field's stored cell in a distinct-key run (field "n0-123456", stamp, origin, the
- * 8-byte value, as the replica packs it): what the store reference puts per cell.
- */
-const CELL_RECORD_BYTES = 50;
-
-/**
- * Cells per commit in the store reference: a node at 100 000 distinct writes/s on three nodes
- * stores about 3 000 cells per 10 ms store batch; larger commits only make raw lmdb-js faster,
- * so the bound errs high.
- */
-const STORE_REFERENCE_WRITES_PER_COMMIT = 4096;
 /** The issue's figures per node for `--rate max`. */
 const TARGET_OPS_SEC_PER_NODE: Record<string, number> = { "three-node": 50_000, "ten-node": 5_000 };
 const CONVERGENCE_BOUND_SECS = 1;

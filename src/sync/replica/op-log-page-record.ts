@@ -35,7 +35,11 @@ export function opLogPageRecord(chunks: MsgpackChunks, ops: readonly Op[]): Uint
     const packed = crdtPackr.pack(head).subarray(1);
     parts.push(packed);
     length += 1 + packed.length + arrayHeaderBytes(op.kind.entries.length);
-    for (const entry of op.kind.entries) {
+    // Indexed, not for-of: once per op, often before V8 optimizes this, and an unoptimized
+    // for-of allocates an iterator result per entry.
+    const entries = op.kind.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (entry.timestamp < 0) return packedRecord(ops.map(opToMsgpackValue));
       length +=
         1 +
@@ -56,7 +60,9 @@ export function opLogPageRecord(chunks: MsgpackChunks, ops: readonly Op[]): Uint
       chunks.raw(chunks.byte(at, MSGPACK_FIXARRAY_7), parts[part++]!),
       op.kind.entries.length,
     );
-    for (const entry of op.kind.entries) {
+    const entries = op.kind.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       at = chunks.bin(chunks.byte(at, MSGPACK_FIXARRAY_3), entry.field);
       at = entry.value === undefined ? chunks.nil(at) : chunks.bin(at, entry.value);
       at = chunks.number(at, entry.timestamp);

@@ -1412,8 +1412,13 @@ function estimatedOpBytes(op: Op): number {
     entries?: readonly LwwMapEntryWrite[];
   };
   let entriesBytes = 0;
-  if (kind.entries !== undefined)
-    for (const entry of kind.entries) entriesBytes += estimatedEntryBytes(entry.field, entry.value);
+  const entries = kind.entries;
+  // Indexed: an unoptimized for-of allocates an iterator result per entry (opWireBytesMax's note).
+  if (entries !== undefined)
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      entriesBytes += estimatedEntryBytes(entry.field, entry.value);
+    }
   return (
     64 +
     op.key.length +

@@ -3,6 +3,9 @@ import type { NodeId } from "../../identity/node-id.ts";
 /**
  * What the `crdt_*` and `net_*` guest functions call on a node with sync enabled. The ABI layer
  * validates guest memory, limits and encodings; this seam only sees well-formed values.
+ * The bytes `lwwSet`, `lwwMapSet` and `lwwMapRemove` take are views of the guest's memory, valid
+ * for the call only: the host copies what it keeps (the replica copies them once; a second copy
+ * here was a tenth of what a distinct-key write allocated, `npm run bench -- map-write`).
  * CRDT keys are UTF-8 text (the ABI answers -3 for invalid UTF-8); values, fields, elements and
  * RGA element ids are bytes. Every mutating call stamps, applies, persists and queues the op for
  * replication before it returns.

@@ -202,7 +202,7 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       "crdt_lww_set",
       "lww-register",
       (host, memory, key: string, valPtr: number, valLen: number) => {
-        host.lwwSet(key, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
+        host.lwwSet(key, inputView(memory, valPtr, valLen, VALUE_BYTES_MAX));
         return OK;
       },
     ),
@@ -221,8 +221,8 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       "crdt_lww_map_set",
       "lww-map",
       (host, memory, key: string, fieldPtr: number, fieldLen: number, valPtr: number, valLen: number) => {
-        const field = inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
-        host.lwwMapSet(key, field, inputCopy(memory, valPtr, valLen, VALUE_BYTES_MAX));
+        const field = inputView(memory, fieldPtr, fieldLen, KEY_BYTES_MAX);
+        host.lwwMapSet(key, field, inputView(memory, valPtr, valLen, VALUE_BYTES_MAX));
         return OK;
       },
     ),
@@ -230,7 +230,7 @@ export function createCrdtImports(ctx: AbiContext): Record<string, HostFunction>
       "crdt_lww_map_remove",
       "lww-map",
       (host, memory, key: string, fieldPtr: number, fieldLen: number) => {
-        host.lwwMapRemove(key, inputCopy(memory, fieldPtr, fieldLen, KEY_BYTES_MAX));
+        host.lwwMapRemove(key, inputView(memory, fieldPtr, fieldLen, KEY_BYTES_MAX));
         return OK;
       },
     ),
