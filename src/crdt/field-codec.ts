@@ -42,13 +42,19 @@ function describeRaw(raw: unknown): string {
 }
 
 /**
- * `raw` (a Buffer the decoder copied out) as a plain Uint8Array. A small one is copied once more,
- * into a new on-heap array: taking a view of it asks for its `.buffer`, which makes V8 move it
- * off-heap into an ArrayBuffer of its own (`npm run bench -- replica-apply`'s decode column:
- * 0.98-1.26 µs per op against 1.25-1.67 with views, docs/design/sync.md). A large one is viewed,
- * not copied again.
+ * `raw`, a byte string msgpackr copied out of its source (every Packr here has `copyBuffers`), as
+ * a plain Uint8Array. Unpacked from a plain array (the wire's frames, msgpack-payload-codec.ts;
+ * the store's records, through `recordPayload`) it is one already, and this op's own: kept as it
+ * is, so nothing but `copyBuffers` keeps it from sharing a buffer the store or the socket reuses
+ * (crdt-op-codec.test.ts and op-log-page-record.test.ts zero the source after decoding). Unpacked
+ * from a Buffer (an `nx oplog export` file, read by `nx replay`) it is a Buffer: a small one is
+ * copied once more, into a new on-heap array, since taking a view of it asks for its `.buffer`,
+ * which makes V8 move it off-heap into an ArrayBuffer of its own (`npm run bench --
+ * replica-apply`'s decode column: 0.98-1.26 µs per op against 1.25-1.67 with views,
+ * docs/design/sync.md); a large one is viewed, not copied again.
  */
 function plainBytes(raw: Uint8Array): Uint8Array {
+  if (raw.constructor === Uint8Array) return raw;
   return raw.length <= ON_HEAP_BYTES_MAX
     ? new Uint8Array(raw)
     : new Uint8Array(raw.buffer, raw.byteOffset, raw.length);

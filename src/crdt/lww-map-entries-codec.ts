@@ -41,7 +41,7 @@ export function lwwMapEntriesCodec(bytes: ValueCodec<Uint8Array>): ValueCodec<re
     fromMsgpack(raw, path) {
       if (!Array.isArray(raw) || raw.length > MAX_MAP_BATCH_ENTRIES) return list.fromMsgpack(raw, path);
       const entries = new Array<LwwMapEntryWrite>(raw.length);
-      for (let i = 0; i < raw.length; i++) entries[i] = entryFromMsgpack(entry, raw[i], path, i);
+      for (let i = 0; i < raw.length; i++) entries[i] = entryFromMsgpack(entry, bytes, raw[i], path, i);
       return checkedEntries(entries, path);
     },
     toJson: list.toJson as (value: readonly LwwMapEntryWrite[]) => JsonValue,
@@ -51,15 +51,31 @@ export function lwwMapEntriesCodec(bytes: ValueCodec<Uint8Array>): ValueCodec<re
 
 /** Read under one path for every entry (no path string per entry); only a bad entry is read again under its own. */
 const ANY_ENTRY_PATH = "entries[]";
+const ANY_FIELD_PATH = `${ANY_ENTRY_PATH}.field`;
+const ANY_VALUE_PATH = `${ANY_ENTRY_PATH}.value`;
+const ANY_TIMESTAMP_PATH = `${ANY_ENTRY_PATH}.timestamp`;
 
+/**
+ * One `[field, value | nil, timestamp]` entry, read as `entry` reads it, by hand: an object of one
+ * fixed shape, where the record codec sets each field by name on an empty object (an entry is read
+ * per write of a peer's batch, docs/design/sync.md "Distinct keys"). Anything `entry` would refuse
+ * is read again by `entry`, for its message.
+ */
 function entryFromMsgpack(
   entry: RecordCodec<LwwMapEntryWrite>,
+  bytes: ValueCodec<Uint8Array>,
   raw: unknown,
   path: string,
   index: number,
 ): LwwMapEntryWrite {
   try {
-    return entry.fromMsgpack(raw, ANY_ENTRY_PATH);
+    if (!Array.isArray(raw) || raw.length !== 3) return entry.fromMsgpack(raw, ANY_ENTRY_PATH);
+    const value = raw[1];
+    return {
+      field: bytes.fromMsgpack(raw[0], ANY_FIELD_PATH),
+      value: value === null || value === undefined ? undefined : bytes.fromMsgpack(value, ANY_VALUE_PATH),
+      timestamp: timestampCodec.fromMsgpack(raw[2], ANY_TIMESTAMP_PATH),
+    };
   } catch (error) {
     if (!(error instanceof CrdtCodecError)) throw error;
     return entry.fromMsgpack(raw, `${path}[${index}]`);

@@ -18,6 +18,19 @@ const packr = new Packr({
   structuredClone: false,
 });
 
+/**
+ * `bytes` as a plain Uint8Array (a view, nothing copied). msgpackr copies each decoded byte
+ * string with the source's own `slice`: from a Buffer each is a Buffer, which the op decoder had
+ * to copy once more into a plain array (`bytesCodec`); from a plain array it is a plain array of
+ * its own, which the decoder keeps (`npm run bench -- replica-apply`'s decode phase, per write of
+ * an `lww_map_batch`: docs/design/sync.md).
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** MessagePack via msgpackr: the default production format. */
 export const msgpackPayloadCodec: PayloadCodec = {
   format: "msgpack",
@@ -30,7 +43,7 @@ export const msgpackPayloadCodec: PayloadCodec = {
   },
   decode(bytes: Uint8Array): unknown {
     try {
-      return packr.unpack(bytes);
+      return packr.unpack(plainView(bytes));
     } catch (error) {
       throw asNetError(error, "NET_MESSAGE_MALFORMED", "invalid MessagePack payload");
     }
