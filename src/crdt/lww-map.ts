@@ -1,4 +1,4 @@
-import { bytesKey } from "../bytes/bytes-key.ts";
+import { bytesKey, bytesOfKey } from "../bytes/bytes-key.ts";
 import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import { compareLwwWrites, type LwwWrite } from "./lww-register.ts";
 import type { Op, OpKindOf } from "./op.ts";
@@ -6,13 +6,6 @@ import type { Op, OpKindOf } from "./op.ts";
 /** One field's last write; `value` undefined is a tombstone (the field was removed). */
 export interface LwwMapCell extends LwwWrite {
   readonly field: Uint8Array;
-}
-
-/** The bytes a `bytesKey` names (one byte per char), in an array of their own. */
-function keyBytes(key: string): Uint8Array {
-  const bytes = new Uint8Array(key.length);
-  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
-  return bytes;
 }
 
 /** `bytesKey` order is the fields' bytewise order: a key's chars are its bytes (0-255). */
@@ -59,7 +52,7 @@ export class LwwMap implements Crdt<LwwMapCell> {
       for (const [key, write] of this.#fields) if (write.value !== undefined) liveKeys.push(key);
       this.#liveSorted = liveKeys
         .sort(compareKeys)
-        .map((key) => [keyBytes(key), this.#fields.get(key)!.value!] as const);
+        .map((key) => [bytesOfKey(key), this.#fields.get(key)!.value!] as const);
     }
     return this.#liveSorted;
   }
@@ -90,19 +83,19 @@ export class LwwMap implements Crdt<LwwMapCell> {
 
   /**
    * Joins every entry of a batch op in, each by its own stamp, exactly as the separate set and
-   * remove ops would be; hands each cell that changed (to persist) to `changed`, with its field's
-   * `bytesKey` (the cell's id), in entry order.
+   * remove ops would be; hands each write that is now a field's (to persist) to `changed`, with
+   * its field's `bytesKey` (the cell's id), in entry order. The write is the one kept: no cell
+   * is made per entry (`CellStoreWrites.lwwMapCell` takes the field from the key).
    */
   applyEntries(
     op: Op<OpKindOf<"lww_map_batch">>,
-    changed: (fieldKey: string, cell: LwwMapCell) => void,
+    changed: (fieldKey: string, write: LwwWrite) => void,
   ): void {
     const origin = op.origin;
     for (const entry of op.kind.entries) {
       const key = bytesKey(entry.field);
-      const { timestamp, value } = entry;
-      if (this.#mergeWrite(key, { timestamp, origin, value }))
-        changed(key, { field: entry.field, timestamp, origin, value });
+      const write: LwwWrite = { timestamp: entry.timestamp, origin, value: entry.value };
+      if (this.#mergeWrite(key, write)) changed(key, write);
     }
   }
 
@@ -129,7 +122,7 @@ export class LwwMap implements Crdt<LwwMapCell> {
 
   /** The cell of the write kept under `key`. */
   #cellAt(key: string, write: LwwWrite): LwwMapCell {
-    return { field: keyBytes(key), timestamp: write.timestamp, origin: write.origin, value: write.value };
+    return { field: bytesOfKey(key), timestamp: write.timestamp, origin: write.origin, value: write.value };
   }
 
   collectTombstones(epoch: number): CollectedCells<LwwMapCell> {

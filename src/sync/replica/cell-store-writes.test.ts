@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { bytesKey } from "../../bytes/bytes-key.ts";
 import { FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import type { HlcTimestamp } from "../../crdt/hybrid-clock.ts";
 import type { LwwMapCell } from "../../crdt/lww-map.ts";
@@ -70,7 +71,7 @@ describe("CellStoreWrites", () => {
         fc.array(cellOf(anyTimestamp), { minLength: 1, maxLength: 40 }),
         (objectPrefix, cells) => {
           const writes = new CellStoreWrites(new MsgpackChunks());
-          const written = cells.map((cell) => writes.lwwMapCell(objectPrefix, cell));
+          const written = cells.map((cell) => writes.lwwMapCell(objectPrefix, bytesKey(cell.field), cell));
           // Compared after all are written: a later write must not touch an earlier one's bytes.
           for (const [i, cell] of cells.entries()) {
             const [key, record] = reference(objectPrefix, cell);
@@ -86,7 +87,11 @@ describe("CellStoreWrites", () => {
   test("a record reads back as the cell through the store's decoder", () => {
     fc.assert(
       fc.property(prefix, cellOf(validTimestamp), (objectPrefix, cell) => {
-        const [, record] = new CellStoreWrites(new MsgpackChunks()).lwwMapCell(objectPrefix, cell);
+        const [, record] = new CellStoreWrites(new MsgpackChunks()).lwwMapCell(
+          objectPrefix,
+          bytesKey(cell.field),
+          cell,
+        );
         const decoded = cellCodec.fromMsgpack(crdtPackr.unpack(recordPayload(record, "cell")), "cell");
         assert.deepEqual(decoded, {
           ...cell,
