@@ -44,21 +44,28 @@ export class CellStoreWrites {
   /** `cellStorageKey(objectPrefix, cellKey)`, an inline key written into a chunk. */
   key(objectPrefix: Uint8Array, cellKey: Uint8Array): Uint8Array {
     if (cellKey.length > CELL_KEY_INLINE_MAX) return cellStorageKey(objectPrefix, cellKey);
-    const chunks = this.#chunks;
-    const length = objectPrefix.length + 1 + cellKey.length;
-    const start = chunks.reserve(length);
-    chunks.raw(chunks.byte(chunks.raw(start, objectPrefix), 0), cellKey);
-    return chunks.view(start, length);
+    const at = this.#keyHead(objectPrefix, cellKey.length);
+    this.#chunks.raw(at, cellKey);
+    return this.#keyAt(objectPrefix, at, cellKey.length);
   }
 
   /** `key` of the field `fieldKey` names, written from the key's chars. */
   #keyOfField(objectPrefix: Uint8Array, fieldKey: string): Uint8Array {
     if (fieldKey.length > CELL_KEY_INLINE_MAX) return cellStorageKey(objectPrefix, bytesOfKey(fieldKey));
+    const at = this.#keyHead(objectPrefix, fieldKey.length);
+    this.#chunks.rawOfKey(at, fieldKey);
+    return this.#keyAt(objectPrefix, at, fieldKey.length);
+  }
+
+  /** Reserves an inline key of a `cellKeyLength`-byte cell key, writes its prefix and 0; returns where the cell key goes. */
+  #keyHead(objectPrefix: Uint8Array, cellKeyLength: number): number {
     const chunks = this.#chunks;
-    const length = objectPrefix.length + 1 + fieldKey.length;
-    const start = chunks.reserve(length);
-    chunks.rawOfKey(chunks.byte(chunks.raw(start, objectPrefix), 0), fieldKey);
-    return chunks.view(start, length);
+    return chunks.byte(chunks.raw(chunks.reserve(objectPrefix.length + 1 + cellKeyLength), objectPrefix), 0);
+  }
+
+  /** The inline key whose cell key is at `at`, once written. */
+  #keyAt(objectPrefix: Uint8Array, at: number, cellKeyLength: number): Uint8Array {
+    return this.#chunks.view(at - objectPrefix.length - 1, objectPrefix.length + 1 + cellKeyLength);
   }
 
   #record(fieldKey: string, write: LwwWrite): Uint8Array {
