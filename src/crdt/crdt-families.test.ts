@@ -194,7 +194,7 @@ describe("LWW-Map", () => {
           // A batch op when it has several entries, single set and remove ops otherwise.
           if (stamped.length > 1)
             m.applyEntries(
-              opFrom(NODE_A, i + 1, i * 8, { type: "lww_map_batch", entries: stamped }) as never,
+              opFrom(NODE_A, i + 1, i * 8, { type: "lww_map_batch", entries: stamped } as never) as never,
               () => {},
             );
           else {
