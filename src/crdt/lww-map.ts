@@ -31,7 +31,11 @@ export class LwwMap implements Crdt<LwwMapCell> {
   /** Fields holding a tombstone, with the tombstone epoch it was written in. */
   readonly #tombstoneEpochs = new Map<string, number>();
   readonly #epoch: TombstoneEpoch;
-  #liveSorted: (readonly [Uint8Array, Uint8Array])[] | undefined;
+  /**
+   * The last `entries()`, held weakly: its field arrays are made from the keys, so held strongly
+   * a read of a big map would keep every field's bytes twice again until the next change.
+   */
+  #liveSorted: WeakRef<(readonly [Uint8Array, Uint8Array])[]> | undefined;
 
   constructor(epoch: TombstoneEpoch = EPOCH_ZERO) {
     this.#epoch = epoch;
@@ -45,16 +49,21 @@ export class LwwMap implements Crdt<LwwMapCell> {
     return this.get(field) !== undefined;
   }
 
-  /** Live entries in field order (bytewise). The array is shared until the next change. */
+  /**
+   * Live entries in field order (bytewise). The array may be shared until the next change (a
+   * later call gets the same one unless a garbage collection took it).
+   */
   entries(): readonly (readonly [field: Uint8Array, value: Uint8Array])[] {
-    if (this.#liveSorted === undefined) {
+    let live = this.#liveSorted?.deref();
+    if (live === undefined) {
       const liveKeys: string[] = [];
       for (const [key, write] of this.#fields) if (write.value !== undefined) liveKeys.push(key);
-      this.#liveSorted = liveKeys
+      live = liveKeys
         .sort(compareKeys)
         .map((key) => [bytesOfKey(key), this.#fields.get(key)!.value!] as const);
+      this.#liveSorted = new WeakRef(live);
     }
-    return this.#liveSorted;
+    return live;
   }
 
   applyOp(op: Op): LwwMapCell | undefined {
