@@ -18,3 +18,10 @@ export function bytesKey(bytes: Uint8Array): string {
   if (bytes.length <= ON_HEAP_BYTES_MAX) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }
+
+/** The bytes a `bytesKey` names (one byte per char), in an array of their own. */
+export function bytesOfKey(key: string): Uint8Array {
+  const bytes = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
+  return bytes;
+}

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { compareBytes } from "./byte-order.ts";
 import { GCounter } from "./g-counter.ts";
 import { LwwMap } from "./lww-map.ts";
 import { LwwRegister } from "./lww-register.ts";
 import { OrSet } from "./or-set.ts";
 import { PNCounter } from "./pn-counter.ts";
 import { U64_MAX } from "./saturating-u64.ts";
+import { propertyRuns } from "./testing/property-runs.ts";
 import { bytes, NODE_A, NODE_B, NODE_C, opFrom, text } from "./testing/test-ops.ts";
 
 describe("GCounter", () => {
@@ -164,6 +166,62 @@ describe("LWW-Map", () => {
     assert.deepEqual(
       m.entries().map(([f]) => [...f]),
       [[1], [1, 0], [2]],
+    );
+  });
+
+  test("cells, entries and collected tombstones give each field's exact bytes, in bytewise order", () => {
+    // The map keeps a field only as its bytesKey and sorts those strings: their order must be
+    // compareBytes' for bytes >= 0x80, the empty field and fields past bytesKey's 64-byte path.
+    const field = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.constantFrom(
+        bytes(),
+        bytes(0),
+        bytes(0x7f),
+        bytes(0x80),
+        bytes(0xff),
+        bytes(0xff, 0),
+        bytes(0x80, 0x7f),
+      ),
+    );
+    const write = fc.record({ field, value: fc.option(fc.uint8Array({ maxLength: 4 }), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(fc.array(write, { minLength: 1, maxLength: 6 }), { maxLength: 30 }), (ops) => {
+        const m = new LwwMap();
+        const last = new Map<string, { field: Uint8Array; value: Uint8Array | undefined }>();
+        for (const [i, entries] of ops.entries()) {
+          const stamped = entries.map((entry, j) => ({ ...entry, timestamp: i * 8 + j + 1 }));
+          // A batch op when it has several entries, single set and remove ops otherwise.
+          if (stamped.length > 1)
+            m.applyEntries(
+              opFrom(NODE_A, i + 1, i * 8, { type: "lww_map_batch", entries: stamped } as never) as never,
+              () => {},
+            );
+          else {
+            const [{ field, value, timestamp }] = stamped;
+            const kind =
+              value === undefined ? { type: "lww_map_remove", field } : { type: "lww_map_set", field, value };
+            m.applyOp(opFrom(NODE_A, i + 1, timestamp, kind as never));
+          }
+          for (const { field, value } of entries)
+            last.set(Buffer.from(field).toString("hex"), { field, value });
+        }
+        const expected = [...last.values()].sort((a, b) => compareBytes(a.field, b.field));
+        assert.deepEqual(
+          m.cells().map((cell) => [cell.field, cell.value]),
+          expected.map(({ field, value }) => [field, value]),
+        );
+        assert.deepEqual(
+          m.entries().map(([f, v]) => [f, v]),
+          expected.filter(({ value }) => value !== undefined).map(({ field, value }) => [field, value]),
+        );
+        const dropped = m.collectTombstones(Number.MAX_SAFE_INTEGER).dropped;
+        assert.deepEqual(
+          dropped.map((cell) => cell.field).sort(compareBytes),
+          expected.filter(({ value }) => value === undefined).map(({ field }) => field),
+        );
+      }),
+      propertyRuns(300),
     );
   });
 });

@@ -1,5 +1,4 @@
-import { bytesKey } from "../bytes/bytes-key.ts";
-import { compareBytes } from "./byte-order.ts";
+import { bytesKey, bytesOfKey } from "../bytes/bytes-key.ts";
 import { type CollectedCells, type Crdt, EPOCH_ZERO, type TombstoneEpoch, wrongFamily } from "./crdt.ts";
 import { compareLwwWrites, type LwwWrite } from "./lww-register.ts";
 import type { Op, OpKindOf } from "./op.ts";
@@ -9,19 +8,34 @@ export interface LwwMapCell extends LwwWrite {
   readonly field: Uint8Array;
 }
 
+/** `bytesKey` order is the fields' bytewise order: a key's chars are its bytes (0-255). */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * Map of last-writer-wins registers, one per field. A removal is kept as a timestamped
  * tombstone, so a write older than the removal that arrives late cannot bring the field back;
  * a newer write does (remove then re-set works). A tombstone is dropped by `collectTombstones`
  * once its remove is causally stable: every write concurrent with it has been applied here
  * already, and any later write is stamped after it, so it would win anyway.
+ *
+ * A field's bytes are kept once, as its `bytesKey`: a stored write has no `field` of its own,
+ * and the cells handed out (`cells`, `entries`, `collectTombstones`) are made from the key when
+ * asked. A node applying distinct-key writes keeps hundreds of thousands of fields, and each
+ * one's own field array was about a third of its heap (src/crdt/lww-map-heap.test.ts).
  */
 export class LwwMap implements Crdt<LwwMapCell> {
-  readonly #fields = new Map<string, LwwMapCell>();
+  /** Each field's last write under the field's `bytesKey`. */
+  readonly #fields = new Map<string, LwwWrite>();
   /** Fields holding a tombstone, with the tombstone epoch it was written in. */
   readonly #tombstoneEpochs = new Map<string, number>();
   readonly #epoch: TombstoneEpoch;
-  #liveSorted: (readonly [Uint8Array, Uint8Array])[] | undefined;
+  /**
+   * The last `entries()`, held weakly: its field arrays are made from the keys, so held strongly
+   * a read of a big map would keep every field's bytes twice again until the next change.
+   */
+  #liveSorted: WeakRef<(readonly [Uint8Array, Uint8Array])[]> | undefined;
 
   constructor(epoch: TombstoneEpoch = EPOCH_ZERO) {
     this.#epoch = epoch;
@@ -35,15 +49,21 @@ export class LwwMap implements Crdt<LwwMapCell> {
     return this.get(field) !== undefined;
   }
 
-  /** Live entries in field order (bytewise). The array is shared until the next change. */
+  /**
+   * Live entries in field order (bytewise). The array may be shared until the next change (a
+   * later call gets the same one unless a garbage collection took it).
+   */
   entries(): readonly (readonly [field: Uint8Array, value: Uint8Array])[] {
-    if (this.#liveSorted === undefined) {
-      const live: (readonly [Uint8Array, Uint8Array])[] = [];
-      for (const cell of this.#fields.values())
-        if (cell.value !== undefined) live.push([cell.field, cell.value]);
-      this.#liveSorted = live.sort((a, b) => compareBytes(a[0], b[0]));
+    let live = this.#liveSorted?.deref();
+    if (live === undefined) {
+      const liveKeys: string[] = [];
+      for (const [key, write] of this.#fields) if (write.value !== undefined) liveKeys.push(key);
+      live = liveKeys
+        .sort(compareKeys)
+        .map((key) => [bytesOfKey(key), this.#fields.get(key)!.value!] as const);
+      this.#liveSorted = new WeakRef(live);
     }
-    return this.#liveSorted;
+    return live;
   }
 
   applyOp(op: Op): LwwMapCell | undefined {
@@ -72,50 +92,57 @@ export class LwwMap implements Crdt<LwwMapCell> {
 
   /**
    * Joins every entry of a batch op in, each by its own stamp, exactly as the separate set and
-   * remove ops would be; hands each cell that changed (to persist) to `changed`, with its field's
-   * `bytesKey` (the cell's id), in entry order.
+   * remove ops would be; hands each write that is now a field's (to persist) to `changed`, with
+   * its field's `bytesKey` (the cell's id), in entry order. The write is the one kept: no cell
+   * is made per entry (`CellStoreWrites.lwwMapCell` takes the field from the key).
    */
   applyEntries(
     op: Op<OpKindOf<"lww_map_batch">>,
-    changed: (fieldKey: string, cell: LwwMapCell) => void,
+    changed: (fieldKey: string, write: LwwWrite) => void,
   ): void {
+    const origin = op.origin;
     for (const entry of op.kind.entries) {
       const key = bytesKey(entry.field);
-      const cell = this.mergeCellAt(key, {
-        field: entry.field,
-        timestamp: entry.timestamp,
-        origin: op.origin,
-        value: entry.value,
-      });
-      if (cell !== undefined) changed(key, cell);
+      const write: LwwWrite = { timestamp: entry.timestamp, origin, value: entry.value };
+      if (this.#mergeWrite(key, write)) changed(key, write);
     }
   }
 
-  /** The field's cell (its last write or tombstone) under its `bytesKey`, if any. */
-  cellAt(fieldKey: string): LwwMapCell | undefined {
-    return this.#fields.get(fieldKey);
-  }
-
   mergeCell(cell: LwwMapCell): LwwMapCell | undefined {
-    return this.mergeCellAt(bytesKey(cell.field), cell);
+    const { timestamp, origin, value } = cell;
+    return this.#mergeWrite(bytesKey(cell.field), { timestamp, origin, value }) ? cell : undefined;
   }
 
-  /** `mergeCell` with the field's `bytesKey` already made. */
+  /**
+   * `mergeCell` with the field's `bytesKey` already made, keeping `cell` itself, its field too:
+   * a node's own write shares its cell with its batch op until the flush, and a copy made both
+   * survive young collections (`npm run bench -- map-write` cost 9-19 % more with one).
+   */
   mergeCellAt(key: string, cell: LwwMapCell): LwwMapCell | undefined {
+    return this.#mergeWrite(key, cell) ? cell : undefined;
+  }
+
+  /** Keeps `write` as the field's under `key` if it wins over what is kept; true if it did. */
+  #mergeWrite(key: string, write: LwwWrite): boolean {
     const current = this.#fields.get(key);
-    if (current !== undefined && compareLwwWrites(cell, current) <= 0) return undefined;
-    this.#fields.set(key, cell);
-    if (cell.value === undefined) this.#tombstoneEpochs.set(key, this.#epoch.current);
+    if (current !== undefined && compareLwwWrites(write, current) <= 0) return false;
+    this.#fields.set(key, write);
+    if (write.value === undefined) this.#tombstoneEpochs.set(key, this.#epoch.current);
     else if (this.#tombstoneEpochs.size > 0) this.#tombstoneEpochs.delete(key);
     this.#liveSorted = undefined;
-    return cell;
+    return true;
+  }
+
+  /** The cell of the write kept under `key`. */
+  #cellAt(key: string, write: LwwWrite): LwwMapCell {
+    return { field: bytesOfKey(key), timestamp: write.timestamp, origin: write.origin, value: write.value };
   }
 
   collectTombstones(epoch: number): CollectedCells<LwwMapCell> {
     const dropped: LwwMapCell[] = [];
     for (const [key, made] of this.#tombstoneEpochs) {
       if (made > epoch) continue;
-      dropped.push(this.#fields.get(key)!);
+      dropped.push(this.#cellAt(key, this.#fields.get(key)!));
       this.#fields.delete(key);
       this.#tombstoneEpochs.delete(key);
     }
@@ -127,6 +154,6 @@ export class LwwMap implements Crdt<LwwMapCell> {
   }
 
   cells(): LwwMapCell[] {
-    return [...this.#fields.values()].sort((a, b) => compareBytes(a.field, b.field));
+    return [...this.#fields.keys()].sort(compareKeys).map((key) => this.#cellAt(key, this.#fields.get(key)!));
   }
 }

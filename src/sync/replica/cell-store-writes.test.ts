@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { bytesKey } from "../../bytes/bytes-key.ts";
 import { FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import type { HlcTimestamp } from "../../crdt/hybrid-clock.ts";
 import type { LwwMapCell } from "../../crdt/lww-map.ts";
+import type { LwwWrite } from "../../crdt/lww-register.ts";
 import { crdtPackr } from "../../crdt/msgpack.ts";
 import type { CrdtFamily } from "../../crdt/op.ts";
 import { propertyRuns } from "../../crdt/testing/property-runs.ts";
@@ -58,6 +60,11 @@ const prefix = fc
   .map(([family, key]) => crdtObjectPrefix(family, key));
 
 /** The cell's write as the replica made it with msgpackr. */
+/** The cell as the map keeps it (LwwMap): its write alone, the field only in its `bytesKey`. */
+function keptWrite(cell: LwwMapCell): LwwWrite {
+  return { timestamp: cell.timestamp, origin: cell.origin, value: cell.value };
+}
+
 function reference(objectPrefix: Uint8Array, cell: LwwMapCell): [Uint8Array, Uint8Array] {
   return [cellStorageKey(objectPrefix, cell.field), packedRecord(cellCodec.toMsgpack(cell)).slice()];
 }
@@ -70,7 +77,9 @@ describe("CellStoreWrites", () => {
         fc.array(cellOf(anyTimestamp), { minLength: 1, maxLength: 40 }),
         (objectPrefix, cells) => {
           const writes = new CellStoreWrites(new MsgpackChunks());
-          const written = cells.map((cell) => writes.lwwMapCell(objectPrefix, cell));
+          const written = cells.map((cell) =>
+            writes.lwwMapCell(objectPrefix, bytesKey(cell.field), keptWrite(cell)),
+          );
           // Compared after all are written: a later write must not touch an earlier one's bytes.
           for (const [i, cell] of cells.entries()) {
             const [key, record] = reference(objectPrefix, cell);
@@ -86,7 +95,11 @@ describe("CellStoreWrites", () => {
   test("a record reads back as the cell through the store's decoder", () => {
     fc.assert(
       fc.property(prefix, cellOf(validTimestamp), (objectPrefix, cell) => {
-        const [, record] = new CellStoreWrites(new MsgpackChunks()).lwwMapCell(objectPrefix, cell);
+        const [, record] = new CellStoreWrites(new MsgpackChunks()).lwwMapCell(
+          objectPrefix,
+          bytesKey(cell.field),
+          keptWrite(cell),
+        );
         const decoded = cellCodec.fromMsgpack(crdtPackr.unpack(recordPayload(record, "cell")), "cell");
         assert.deepEqual(decoded, {
           ...cell,

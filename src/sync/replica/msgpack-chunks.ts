@@ -79,16 +79,29 @@ export class MsgpackChunks {
   }
 
   bin(at: number, bytes: Uint8Array): number {
-    const length = bytes.length;
-    if (length < 0x100) at = this.byte(this.byte(at, MSGPACK_BIN8), length);
-    else
-      at = this.#sized(
-        at,
-        length < 0x10000 ? MSGPACK_BIN16 : MSGPACK_BIN32,
-        length,
-        length < 0x10000 ? 2 : 4,
-      );
-    return this.raw(at, bytes);
+    return this.raw(this.#binHeader(at, bytes.length), bytes);
+  }
+
+  /** The bytes `key` (a `bytesKey`) names, as it is, at `at`; returns the offset after it. */
+  rawOfKey(at: number, key: string): number {
+    const chunk = this.#chunk;
+    for (let i = 0; i < key.length; i++) chunk[at + i] = key.charCodeAt(i);
+    return at + key.length;
+  }
+
+  /** `bin` of the bytes `key` (a `bytesKey`) names. */
+  binOfKey(at: number, key: string): number {
+    return this.rawOfKey(this.#binHeader(at, key.length), key);
+  }
+
+  #binHeader(at: number, length: number): number {
+    if (length < 0x100) return this.byte(this.byte(at, MSGPACK_BIN8), length);
+    return this.#sized(
+      at,
+      length < 0x10000 ? MSGPACK_BIN16 : MSGPACK_BIN32,
+      length,
+      length < 0x10000 ? 2 : 4,
+    );
   }
 
   /** As msgpackr packs a non-negative number: the smallest uint up to 32 bits, else a float64. */

@@ -5,6 +5,7 @@ import { type CrdtOf, FAMILY_DEFINITIONS } from "../../crdt/crdt-families.ts";
 import type { GCounter } from "../../crdt/g-counter.ts";
 import { ClockDriftError, type HlcTimestamp, HybridClock } from "../../crdt/hybrid-clock.ts";
 import type { LwwMap, LwwMapCell } from "../../crdt/lww-map.ts";
+import type { LwwWrite } from "../../crdt/lww-register.ts";
 import { crdtPackr } from "../../crdt/msgpack.ts";
 import {
   CRDT_FAMILIES,
@@ -530,8 +531,8 @@ export class ReplicatedState implements CrdtHost {
       const family = FAMILY_OF_OP_TYPE[op.kind.type];
       const entry = this.#entry(family, op.key);
       if (op.kind.type === "lww_map_batch") {
-        (entry.crdt as unknown as LwwMap).applyEntries(op as Op<typeof op.kind>, (fieldKey, cell) =>
-          this.#stageCellAt(entry, fieldKey, cell),
+        (entry.crdt as unknown as LwwMap).applyEntries(op as Op<typeof op.kind>, (fieldKey, write) =>
+          this.#stageCellAt(entry, fieldKey, write),
         );
         this.#record(op, entry, undefined);
         this.#log.markUnreadable(op.origin, op.id.seq);
@@ -1103,8 +1104,12 @@ export class ReplicatedState implements CrdtHost {
       };
       const cellWrites = this.#cellWrites;
       if (entry.family === "lww_map") {
-        for (const cell of entry.dirty.values())
-          writes.push(cellWrites.lwwMapCell(entry.prefix, cell as LwwMapCell));
+        // A staged map cell may be a kept write without its field (LwwMap.applyEntries): the
+        // field is written from its id, its bytesKey. (forEach: a for-of makes a pair per cell.)
+        const prefix = entry.prefix;
+        entry.dirty.forEach((write, fieldKey) => {
+          writes.push(cellWrites.lwwMapCell(prefix, fieldKey, write as LwwWrite));
+        });
       } else {
         for (const cell of entry.dirty.values()) {
           const record = packedRecord(definition.cellCodec.toMsgpack(cell));
