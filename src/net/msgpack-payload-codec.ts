@@ -1,48 +1,14 @@
-import { createRequire } from "node:module";
-import { asNetError } from "./net-error.ts";
+import { Packr } from "msgpackr";
+import { firstExtensionType } from "./msgpack-extension-scan.ts";
+import { asNetError, NetError } from "./net-error.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
 import type { WireValue } from "./wire-value.ts";
-
-/**
- * The wire's own instance of msgpackr: its CommonJS build, which Node loads apart from the ES
- * module build the store's `crdtPackr` uses (src/crdt/msgpack.ts). msgpackr's extension table is
- * global to an instance, so the refusals below reach the wire and never what the store decodes.
- */
-const wireMsgpackr = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
-
-/**
- * Every extension msgpackr decodes by default (unpack.js: undefined, BigInt of any size, Error,
- * the structured clone ids, Set, typed arrays, RegExp, bundled strings, Date). The wire protocol
- * uses none of them (u64 stamps are MessagePack uint64/int64), and a hostile peer could use them
- * to make a node spend far more than the frame's size costs (one 4 MiB BigInt took over 100 ms)
- * or hand the validators objects they never expect. An unregistered type already fails in
- * msgpackr itself ("Unknown extension type").
- */
-const MSGPACKR_EXTENSION_TYPES = [0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x73, 0x74, 0x78, 0xff];
-for (const type of MSGPACKR_EXTENSION_TYPES) {
-  wireMsgpackr.addExtension({
-    type,
-    unpack() {
-      throw new Error(
-        `extension type 0x${type.toString(16).padStart(2, "0")} is not part of the wire protocol`,
-      );
-    },
-  });
-}
-
-/**
- * msgpackr reads a record definition (fixext 1/2 of type 0x72, "r") even with `useRecords` off,
- * and then decodes the small integers 64-127 that follow as objects. It stores the definition in
- * the unpacker's `structures`: one that cannot be extended makes that store throw (the module is
- * strict), so a record definition is refused where it stands, with the TypeError below.
- */
-const NO_RECORD_DEFINITIONS = Object.preventExtensions(Object.assign([], { sharedLength: 0 }));
 
 // useRecords off: plain standard MessagePack maps, readable by any implementation and stable for
 // golden bytes. copyBuffers: decoded byte strings must not pin the receive chunk they came in.
 // int64AsType bigint: a bigint round-trips as a bigint (msgpackr writes numbers as int32/float64
 // and only bigints as 64-bit integers), so both formats give back the same types.
-const options = {
+const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
   variableMapSize: true,
@@ -51,9 +17,7 @@ const options = {
   moreTypes: false,
   bundleStrings: false,
   structuredClone: false,
-} as const;
-const packr = new wireMsgpackr.Packr(options);
-const unpackr = new wireMsgpackr.Unpackr({ ...options, structures: NO_RECORD_DEFINITIONS });
+});
 
 /**
  * `bytes` as a plain Uint8Array (a view, nothing copied). msgpackr copies each decoded byte
@@ -79,17 +43,28 @@ export const msgpackPayloadCodec: PayloadCodec = {
     }
   },
   decode(bytes: Uint8Array): unknown {
+    refuseExtensions(bytes);
     try {
-      return unpackr.unpack(plainView(bytes));
+      return packr.unpack(plainView(bytes));
     } catch (error) {
-      throw asNetError(recordRefusal(error), "NET_MESSAGE_MALFORMED", "invalid MessagePack payload");
+      throw asNetError(error, "NET_MESSAGE_MALFORMED", "invalid MessagePack payload");
     }
   },
 };
 
-/** The one line for a record definition refused by NO_RECORD_DEFINITIONS; any other error as is. */
-function recordRefusal(error: unknown): unknown {
-  return error instanceof TypeError && error.message.includes("not extensible")
-    ? new Error("extension type 0x72 (msgpackr record definition) is not part of the wire protocol")
-    : error;
+/**
+ * The wire protocol uses no MessagePack extension (u64 stamps are uint64/int64), but msgpackr
+ * decodes its own: BigInt of any size (one 4 MiB BigInt took 151 ms), Error, Set, typed arrays,
+ * RegExp, bundled strings, Date, undefined, structured clone ids, and record definitions, which
+ * even with records off turn the small integers after them into objects. Refused before msgpackr
+ * runs. Its extension table is global to the process and the store's packer (src/crdt/msgpack.ts)
+ * shares it, so the refusal is made here, on the wire's path alone, and the table is left alone.
+ */
+function refuseExtensions(bytes: Uint8Array): void {
+  const type = firstExtensionType(bytes);
+  if (type === -1) return;
+  throw new NetError(
+    "NET_MESSAGE_MALFORMED",
+    `invalid MessagePack payload: extension type 0x${type.toString(16).padStart(2, "0")} is not part of the wire protocol`,
+  );
 }
