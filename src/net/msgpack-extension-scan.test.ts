@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
-import { firstExtensionType } from "./msgpack-extension-scan.ts";
+import { firstRefusedExtensionType } from "./msgpack-extension-scan.ts";
 
 // The wire's options (src/net/msgpack-payload-codec.ts): values of every MessagePack header size.
 const packr = new Packr({ useRecords: false, variableMapSize: true, int64AsType: "bigint" });
@@ -14,6 +14,7 @@ const leaf = fc.oneof(
   fc.uint8Array({ maxLength: 70_000 }),
   fc.boolean(),
   fc.constant(null),
+  fc.constant(undefined), // fixext 1 of type 0
 );
 const value = fc.letrec((tie) => ({
   node: fc.oneof(
@@ -24,10 +25,10 @@ const value = fc.letrec((tie) => ({
   ),
 })).node;
 
-describe("firstExtensionType", () => {
+describe("firstRefusedExtensionType", () => {
   test("finds none in any value the wire packer writes", () => {
     fc.assert(
-      fc.property(value, (v) => firstExtensionType(packr.pack(v)) === -1),
+      fc.property(value, (v) => firstRefusedExtensionType(packr.pack(v)) === -1),
       { seed: 20261207, numRuns: 300 },
     );
   });
@@ -52,17 +53,33 @@ describe("firstExtensionType", () => {
           const prefix = packr.pack([...before, "x"]);
           // The array's header counts one more value: the extension, written in place of "x".
           const bytes = new Uint8Array([...prefix.subarray(0, prefix.length - 2), ...forms(type)[form]]);
-          return firstExtensionType(bytes) === type;
+          return firstRefusedExtensionType(bytes) === type;
         },
       ),
       { seed: 20261207, numRuns: 300 },
     );
   });
 
+  test("steps exactly over the headers msgpackr's packer does not write for these values", () => {
+    // float32, bin 16, str 32, array 32, map 32: each a one-value array's element, then an extension.
+    const headers = [
+      [0xca, 1, 2, 3, 4],
+      [0xc5, 0, 2, 0xd4, 0x42],
+      [0xdb, 0, 0, 0, 2, 0xd4, 0x42],
+      [0xdd, 0, 0, 0, 1, 0xc0],
+      [0xdf, 0, 0, 0, 1, 0xa1, 0x61, 0xc0],
+      [0xd4, 0x00, 0x42],
+    ];
+    for (const header of headers) {
+      const bytes = new Uint8Array([0x92, ...header, 0xd4, 0x65, 0]);
+      assert.equal(firstRefusedExtensionType(bytes), 0x65, Buffer.from(bytes).toString("hex"));
+    }
+  });
+
   test("stops at the end of a truncated payload or one whose counts lie", () => {
-    assert.equal(firstExtensionType(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 0x01])), -1);
-    assert.equal(firstExtensionType(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff])), -1);
-    assert.equal(firstExtensionType(new Uint8Array([0xc9, 0, 0])), -1);
-    assert.equal(firstExtensionType(new Uint8Array([])), -1);
+    assert.equal(firstRefusedExtensionType(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 0x01])), -1);
+    assert.equal(firstRefusedExtensionType(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff])), -1);
+    assert.equal(firstRefusedExtensionType(new Uint8Array([0xc9, 0, 0])), -1);
+    assert.equal(firstRefusedExtensionType(new Uint8Array([])), -1);
   });
 });

@@ -1,6 +1,9 @@
 /**
- * The type of the first MessagePack extension in `bytes` (ext 8/16/32 or fixext 1-16), or -1 when
- * there is none. It walks the headers only: strings, byte strings and numbers are stepped over,
+ * The type of the first MessagePack extension in `bytes` (ext 8/16/32 or fixext 1-16) other than
+ * `undefined`, or -1 when there is none. `undefined` is a fixext 1 of type 0, which msgpackr writes
+ * for an object property whose value is `undefined` (`{a: undefined}` packs to `81 a1 61 d4 00
+ * 00`) and decodes, whatever its data byte, to `undefined`: any build, Numax 0.1.0 included, may
+ * send one, so it is stepped over; any other form of type 0 is still returned. It walks the headers only: strings, byte strings and numbers are stepped over,
  * nothing is decoded or allocated, and each header costs a few comparisons, so a frame holding an
  * extension is refused before msgpackr decodes any of it (docs/sync.md, "Hostile peers").
  *
@@ -9,7 +12,7 @@
  * payload is msgpackr's to report), and its cost is bounded by the length of `bytes` whatever
  * counts the headers claim, since every value takes at least one byte.
  */
-export function firstExtensionType(bytes: Uint8Array): number {
+export function firstRefusedExtensionType(bytes: Uint8Array): number {
   const end = bytes.length;
   let offset = 0;
   let pending = 1; // values still to step over
@@ -26,6 +29,8 @@ export function firstExtensionType(bytes: Uint8Array): number {
       offset += 1;
     } else if (b <= 0xbf) {
       offset += 1 + (b & 0x1f);
+    } else if (b === FIXEXT1 && offset + 1 < end && bytes[offset + 1] === UNDEFINED_EXTENSION_TYPE) {
+      offset += 3;
     } else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) {
       // The type byte follows the length (ext 8/16/32) or the header byte itself (fixext).
       const at = offset + (b === 0xc7 ? 2 : b === 0xc8 ? 3 : b === 0xc9 ? 5 : 1);
@@ -40,6 +45,10 @@ export function firstExtensionType(bytes: Uint8Array): number {
   }
   return -1;
 }
+
+const FIXEXT1 = 0xd4;
+/** msgpackr's (and notepack's) extension for `undefined`: no payload beyond fixext 1's filler byte. */
+const UNDEFINED_EXTENSION_TYPE = 0x00;
 
 /** Bytes after the header byte `b` (0xc0-0xdf, extensions excepted) up to its next value. */
 function fixedTail(b: number, bytes: Uint8Array, at: number, end: number): number {

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { crdtPackr } from "../crdt/msgpack.ts";
 import { msgpackPayloadCodec } from "./msgpack-payload-codec.ts";
 import { NetError } from "./net-error.ts";
+import type { WireValue } from "./wire-value.ts";
 
 /**
  * One fixext 1 of `type` with a zero data byte, followed by `["Error", "x", nil]`: enough for
@@ -35,7 +36,6 @@ function assertRefused(bytes: Uint8Array, detail: RegExp): void {
 
 describe("msgpackPayloadCodec refuses MessagePack extensions the wire protocol does not use", () => {
   const types: Array<[number, string]> = [
-    [0x00, "undefined"],
     [0x42, "BigInt of any size"],
     [0x62, "bundled strings"],
     [0x65, "Error"],
@@ -73,6 +73,19 @@ describe("msgpackPayloadCodec refuses MessagePack extensions the wire protocol d
       /extension type 0x72 is not part of the wire protocol/,
     );
     assert.deepEqual(msgpackPayloadCodec.decode(new Uint8Array([0x92, 0x40, 0x7f])), [64, 127]);
+  });
+
+  test("an undefined property (fixext 1 of type 0), as msgpackr packs it, decodes: any build may send one", () => {
+    // The wire's own encoder (msgpackr's): an optional field left undefined is sent so.
+    const bytes = msgpackPayloadCodec.encode({ a: undefined, b: [undefined, 1] } as unknown as WireValue);
+    assert.deepEqual([...bytes.subarray(1, 6)], [0xa1, 0x61, 0xd4, 0x00, 0x00]);
+    const decoded = msgpackPayloadCodec.decode(bytes) as Record<string, unknown>;
+    assert.deepEqual(decoded, { a: undefined, b: [undefined, 1] });
+    assert.ok(Object.hasOwn(decoded, "a"));
+    // Stepped over, not a pass for the rest of the frame; and type 0 in any other form is refused.
+    assertRefused(new Uint8Array([0x92, 0xd4, 0x00, 0x00, 0xd4, 0x42, 0x05]), /extension type 0x42 /);
+    assertRefused(new Uint8Array([0xd5, 0x00, 0x00, 0x00]), /extension type 0x00 /);
+    assertRefused(new Uint8Array([0xc7, 0x01, 0x00, 0x00]), /extension type 0x00 /);
   });
 
   test("an extension type msgpackr does not know is refused too", () => {

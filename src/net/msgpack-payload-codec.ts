@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import { firstExtensionType } from "./msgpack-extension-scan.ts";
+import { firstRefusedExtensionType } from "./msgpack-extension-scan.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
 import type { WireValue } from "./wire-value.ts";
@@ -55,13 +55,14 @@ export const msgpackPayloadCodec: PayloadCodec = {
 /**
  * The wire protocol uses no MessagePack extension (u64 stamps are uint64/int64), but msgpackr
  * decodes its own: BigInt of any size (one 4 MiB BigInt took 151 ms), Error, Set, typed arrays,
- * RegExp, bundled strings, Date, undefined, structured clone ids, and record definitions, which
- * even with records off turn the small integers after them into objects. Refused before msgpackr
- * runs. Its extension table is global to the process and the store's packer (src/crdt/msgpack.ts)
+ * RegExp, bundled strings, Date, structured clone ids, and record definitions, which even with
+ * records off turn the small integers after them into objects. Refused before msgpackr runs;
+ * `undefined`, which msgpackr's packer writes as an extension too, is let through (the walk says
+ * why). Its extension table is global to the process and the store's packer (src/crdt/msgpack.ts)
  * shares it, so the refusal is made here, on the wire's path alone, and the table is left alone.
  */
 function refuseExtensions(bytes: Uint8Array): void {
-  const type = firstExtensionType(bytes);
+  const type = firstRefusedExtensionType(bytes);
   if (type === -1) return;
   throw new NetError(
     "NET_MESSAGE_MALFORMED",
