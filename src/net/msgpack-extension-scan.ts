@@ -3,9 +3,10 @@
  * `undefined`, or -1 when there is none. `undefined` is a fixext 1 of type 0, which msgpackr writes
  * for an object property whose value is `undefined` (`{a: undefined}` packs to `81 a1 61 d4 00
  * 00`) and decodes, whatever its data byte, to `undefined`: any build, Numax 0.1.0 included, may
- * send one, so it is stepped over; any other form of type 0 is still returned. It walks the headers only: strings, byte strings and numbers are stepped over,
- * nothing is decoded or allocated, and each header costs a few comparisons, so a frame holding an
- * extension is refused before msgpackr decodes any of it (docs/sync.md, "Hostile peers").
+ * send one, so it is stepped over; any other form of type 0 is still returned. It walks the
+ * headers only: strings, byte strings and numbers are stepped over, nothing is decoded or
+ * allocated, and each header costs a few comparisons, so a frame holding an extension is refused
+ * before msgpackr decodes any of it (docs/sync.md, "Hostile peers").
  *
  * Written apart from msgpack-peek.ts's header reader, which builds an object per header: this walk
  * runs over every value of every frame. It stops at the end of `bytes` (a truncated or malformed
@@ -44,6 +45,16 @@ export function firstRefusedExtensionType(bytes: Uint8Array): number {
     }
   }
   return -1;
+}
+
+/**
+ * Why `bytes` is refused, or undefined when it holds no extension but `undefined`: one detail for
+ * every place the wire refuses one.
+ */
+export function refusedExtensionDetail(bytes: Uint8Array): string | undefined {
+  const type = firstRefusedExtensionType(bytes);
+  if (type === -1) return undefined;
+  return `extension type 0x${type.toString(16).padStart(2, "0")} is not part of the wire protocol`;
 }
 
 const FIXEXT1 = 0xd4;

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import { firstRefusedExtensionType } from "./msgpack-extension-scan.ts";
+import { refusedExtensionDetail } from "./msgpack-extension-scan.ts";
 import { asNetError, NetError } from "./net-error.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
 import type { WireValue } from "./wire-value.ts";
@@ -62,10 +62,7 @@ export const msgpackPayloadCodec: PayloadCodec = {
  * shares it, so the refusal is made here, on the wire's path alone, and the table is left alone.
  */
 function refuseExtensions(bytes: Uint8Array): void {
-  const type = firstRefusedExtensionType(bytes);
-  if (type === -1) return;
-  throw new NetError(
-    "NET_MESSAGE_MALFORMED",
-    `invalid MessagePack payload: extension type 0x${type.toString(16).padStart(2, "0")} is not part of the wire protocol`,
-  );
+  const refused = refusedExtensionDetail(bytes);
+  if (refused !== undefined)
+    throw new NetError("NET_MESSAGE_MALFORMED", `invalid MessagePack payload: ${refused}`);
 }
