@@ -8,6 +8,10 @@
  * Reference measured in the same run: msgpackr packing and unpacking the same ops' positional
  * arrays with no framing, message envelope or validation (`ratio_to_raw_msgpackr`), so the
  * figure says what the protocol's framing and strict decoding cost on top of the bare encoding.
+ *
+ * `hostile_bigint_ext`: a hostile peer's PushOps whose batchId is one 4 MiB msgpackr BigInt
+ * extension (0x42), against the same PushOps holding a 4 MiB byte string instead, decoded in the
+ * same run (`ratio_to_same_size_bin`): the node now refuses the extension before reading it.
  */
 import { cpus, loadavg } from "node:os";
 import fc from "fast-check";
@@ -19,6 +23,7 @@ import { makeOpId } from "../src/crdt/op-id.ts";
 import { opArb } from "../src/crdt/testing/op-arbitraries.ts";
 import type { NodeId } from "../src/identity/node-id.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../src/net/frame.ts";
+import { firstRefusedExtensionType } from "../src/net/msgpack-extension-scan.ts";
 import type { WireFormat } from "../src/net/wire-format.ts";
 import { createSyncMessageCodec } from "../src/sync/crdt-op-codec.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
@@ -43,6 +48,44 @@ function opsPerSec(ops: number, run: () => void, budgetMs: number): number {
     rounds++;
   }
   return Math.round((rounds * ops) / ((performance.now() - start) / 1000));
+}
+
+const HOSTILE_EXT_BYTES = 4 * 1024 * 1024;
+
+/** `{ type: "PushOps", batchId: <4 MiB of ext 32 of `extType`, or a bin 32 when null>, ops: [] }`. */
+function bigPushOps(extType: number | null): Uint8Array {
+  const text = (s: string) => [0xa0 | s.length, ...new TextEncoder().encode(s)];
+  const lead = extType === null ? [0xc6, 0, 0, 0, 0] : [0xc9, 0, 0, 0, 0, extType];
+  const head = [0x83, ...text("type"), ...text("PushOps"), ...text("batchId"), ...lead];
+  const tail = [...text("ops"), 0x90];
+  const body = new Uint8Array(head.length + HOSTILE_EXT_BYTES + tail.length);
+  body.set(head);
+  new DataView(body.buffer).setUint32(head.length - lead.length + 1, HOSTILE_EXT_BYTES);
+  body.fill(0x5a, head.length, head.length + HOSTILE_EXT_BYTES);
+  body.set(tail, head.length + HOSTILE_EXT_BYTES);
+  return body;
+}
+
+/** Median time to decode (or refuse) each frame; both are refused, by the codec or the schema. */
+function hostileBigIntDecode(codec: ReturnType<typeof createSyncMessageCodec>, rounds: number) {
+  const timeMs = (body: Uint8Array): number => {
+    const times = Array.from({ length: rounds }, () => {
+      const start = performance.now();
+      try {
+        codec.decode(body, "msgpack");
+      } catch {}
+      return performance.now() - start;
+    });
+    return times.sort((x, y) => x - y)[Math.floor(rounds / 2)];
+  };
+  const extMs = timeMs(bigPushOps(0x42));
+  const binMs = timeMs(bigPushOps(null));
+  return {
+    frame_bytes: bigPushOps(0x42).length,
+    decode_ms: Number(extMs.toFixed(2)),
+    same_size_bin_decode_ms: Number(binMs.toFixed(2)),
+    ratio_to_same_size_bin: Number((extMs / binMs).toFixed(2)),
+  };
 }
 
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
@@ -81,6 +124,14 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       frame_bytes: number;
     };
     row.raw_msgpackr = { bytes: raw.length, encode_ops_per_sec: rawEncode, decode_ops_per_sec: rawDecode };
+    // The header walk that refuses extensions, a part of the msgpack decode above.
+    const body = codec.encode({ type: "PushOps" as const, batchId: 7, ops }, "msgpack");
+    row.extension_scan_share_of_decode = Number(
+      (
+        opsPerSec(ops.length, () => firstRefusedExtensionType(body), budgetMs) ** -1 *
+        msgpack.decode_ops_per_sec
+      ).toFixed(3),
+    );
     row.ratio_to_raw_msgpackr = {
       bytes: Number((msgpack.frame_bytes / raw.length).toFixed(3)),
       encode: Number((msgpack.encode_ops_per_sec / rawEncode).toFixed(3)),
@@ -88,6 +139,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     };
     results[name] = row;
   }
+  results.hostile_bigint_ext = hostileBigIntDecode(codec, options.quick ? 3 : 9);
   return {
     benchmark: "wire",
     quick: options.quick,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { firstRefusedExtensionType } from "../net/msgpack-extension-scan.ts";
 import { CrdtCodecError } from "./field-codec.ts";
 import { CRDT_FAMILIES } from "./op.ts";
 import { decodeState, encodeState } from "./state-codec.ts";
@@ -12,7 +13,10 @@ test("every family's state round-trips through MessagePack and JSON with the sam
     fc.property(fc.constantFrom(...CRDT_FAMILIES), historyActions(), (family, actions) => {
       const cells = playHistory(family, actions).states[0];
       const state = { family, cells } as never;
-      const viaMsgpack = decodeState(encodeState(state, "msgpack"), "msgpack");
+      const packed = encodeState(state, "msgpack");
+      // A peer walks a PushState's state for extensions and refuses it if it holds one.
+      assert.equal(firstRefusedExtensionType(packed), -1);
+      const viaMsgpack = decodeState(packed, "msgpack");
       const viaJson = decodeState(encodeState(state, "json"), "json");
       assert.deepEqual(viaMsgpack, { family, cells });
       assert.deepEqual(viaJson, viaMsgpack);

@@ -19,6 +19,7 @@ import {
   PUSH_OPS_OPS_MAX,
   type VersionVector,
 } from "./messages.ts";
+import { refusedExtensionDetail } from "./msgpack-extension-scan.ts";
 import { msgpackPayloadCodec } from "./msgpack-payload-codec.ts";
 import { msgpackArrayLengthAt } from "./msgpack-peek.ts";
 import { asNetError, NetError } from "./net-error.ts";
@@ -552,6 +553,11 @@ class FieldReader {
       }
       if (!(item.state instanceof Uint8Array))
         throw malformed(this.#type, `"${key}" #${i}: "state" must be bytes`);
+      // A state is MessagePack the sync layer decodes with the store's msgpackr, every extension
+      // on (src/crdt/state-codec.ts): walked here like a frame, or a peer could put in a state the
+      // extensions the frame's walk refuses.
+      const refused = refusedExtensionDetail(item.state);
+      if (refused !== undefined) throw malformed(this.#type, `"${key}" #${i}: "state": ${refused}`);
       return { key: item.key, state: item.state };
     });
   }

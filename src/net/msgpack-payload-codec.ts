@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
-import { asNetError } from "./net-error.ts";
+import { refusedExtensionDetail } from "./msgpack-extension-scan.ts";
+import { asNetError, NetError } from "./net-error.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
 import type { WireValue } from "./wire-value.ts";
 
@@ -42,6 +43,7 @@ export const msgpackPayloadCodec: PayloadCodec = {
     }
   },
   decode(bytes: Uint8Array): unknown {
+    refuseExtensions(bytes);
     try {
       return packr.unpack(plainView(bytes));
     } catch (error) {
@@ -49,3 +51,18 @@ export const msgpackPayloadCodec: PayloadCodec = {
     }
   },
 };
+
+/**
+ * The wire protocol uses no MessagePack extension (u64 stamps are uint64/int64), but msgpackr
+ * decodes its own: BigInt of any size (one 4 MiB BigInt took 151 ms), Error, Set, typed arrays,
+ * RegExp, bundled strings, Date, structured clone ids, and record definitions, which even with
+ * records off turn the small integers after them into objects. Refused before msgpackr runs;
+ * `undefined`, which msgpackr's packer writes as an extension too, is let through (the walk says
+ * why). Its extension table is global to the process and the store's packer (src/crdt/msgpack.ts)
+ * shares it, so the refusal is made here, on the wire's path alone, and the table is left alone.
+ */
+function refuseExtensions(bytes: Uint8Array): void {
+  const refused = refusedExtensionDetail(bytes);
+  if (refused !== undefined)
+    throw new NetError("NET_MESSAGE_MALFORMED", `invalid MessagePack payload: ${refused}`);
+}
