@@ -26,6 +26,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE_BYTES, encodeFrame } from "../src/net/frame.ts
 import { firstRefusedExtensionType } from "../src/net/msgpack-extension-scan.ts";
 import type { WireFormat } from "../src/net/wire-format.ts";
 import { createSyncMessageCodec } from "../src/sync/crdt-op-codec.ts";
+import { pushOpsWithLargeBatchId } from "../test/helpers/hostile-push-ops.ts";
 import type { BenchmarkOptions, BenchmarkReport } from "./run.ts";
 
 const ORIGIN = "3f2a9c1e5b7d40e8a6c2f1b9d8e7a605" as NodeId;
@@ -54,16 +55,7 @@ const HOSTILE_EXT_BYTES = 4 * 1024 * 1024;
 
 /** `{ type: "PushOps", batchId: <4 MiB of ext 32 of `extType`, or a bin 32 when null>, ops: [] }`. */
 function bigPushOps(extType: number | null): Uint8Array {
-  const text = (s: string) => [0xa0 | s.length, ...new TextEncoder().encode(s)];
-  const lead = extType === null ? [0xc6, 0, 0, 0, 0] : [0xc9, 0, 0, 0, 0, extType];
-  const head = [0x83, ...text("type"), ...text("PushOps"), ...text("batchId"), ...lead];
-  const tail = [...text("ops"), 0x90];
-  const body = new Uint8Array(head.length + HOSTILE_EXT_BYTES + tail.length);
-  body.set(head);
-  new DataView(body.buffer).setUint32(head.length - lead.length + 1, HOSTILE_EXT_BYTES);
-  body.fill(0x5a, head.length, head.length + HOSTILE_EXT_BYTES);
-  body.set(tail, head.length + HOSTILE_EXT_BYTES);
-  return body;
+  return pushOpsWithLargeBatchId(extType, HOSTILE_EXT_BYTES);
 }
 
 /** Median time to decode (or refuse) each frame; both are refused, by the codec or the schema. */
