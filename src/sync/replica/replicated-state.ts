@@ -535,7 +535,6 @@ export class ReplicatedState implements CrdtHost {
           this.#stageCellAt(entry, fieldKey, write),
         );
         this.#record(op, entry, undefined);
-        this.#log.markUnreadable(op.origin, op.id.seq);
       } else this.#record(op, entry, entry.crdt.applyOp(op));
       fresh.push(op);
     }
@@ -1013,7 +1012,7 @@ export class ReplicatedState implements CrdtHost {
     this.#stagedOps[batch.staged] = op;
     this.#log.resize(op.origin, op.id.seq, estimatedOpBytes(op));
     // A lone write stays the plain op; from its second write on, it is a multi-field one.
-    if (crdtOpFeature(op) !== undefined) this.#log.markUnreadable(op.origin, op.id.seq);
+    this.#markIfUnreadable(op);
   }
 
   /** Makes the open ops and staged cell of every `unsettled` counter carry its slots now, and every amended map batch's op its writes. */
@@ -1041,9 +1040,19 @@ export class ReplicatedState implements CrdtHost {
     if (cell !== undefined) this.#stageCell(entry, cell);
     noteLatest(entry, op);
     this.#log.add(op.origin, op.id.seq, estimatedOpBytes(op));
+    this.#markIfUnreadable(op);
     this.#stagedOps.push(op);
     this.#seen.markSeen(op.origin, op.id.seq);
     this.#flushSoon(opWriteCount(op));
+  }
+
+  /**
+   * Marks `op` in the op-log when a peer without a wire feature cannot decode it (`crdtOpFeature`):
+   * every way an op comes to be held (recorded, amended into a batch, read back at start) goes
+   * through here, so `holdsUnreadableOpsBeyond` sees them all.
+   */
+  #markIfUnreadable(op: Op): void {
+    if (crdtOpFeature(op) !== undefined) this.#log.markUnreadable(op.origin, op.id.seq);
   }
 
   #stageCell(entry: ObjectEntry, cell: unknown): void {
@@ -1309,7 +1318,7 @@ export class ReplicatedState implements CrdtHost {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
         this.#log.restore(op.origin, op.id.seq, page, sizes[i]!);
-        if (crdtOpFeature(op) !== undefined) this.#log.markUnreadable(op.origin, op.id.seq);
+        this.#markIfUnreadable(op);
       }
     }
     this.#log.finishRestore();
